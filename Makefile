@@ -1,0 +1,112 @@
+# OpenPCA - top-level build.  See README.md.
+#
+#   make deps    install missing Debian 12 packages (no-op when present)
+#   make         build bin/pcad and bin/pcactl
+#   make check   deps + build + every test; ends in "N passed, N failed"
+#   make asan    the same tests under ASan/UBSan
+#   make run     deps + build + pcactl init ./var/appliance + pcad
+#   make bench   benchmarks with the peers, one run
+
+CC      ?= cc
+BUILD   ?= build
+BIN     ?= bin
+OPT     ?= -O2 -D_FORTIFY_SOURCE=3
+SAN     ?=
+PKGS    := p11-kit-1 lmdb jansson libcrypto libssl libmicrohttpd libcurl
+
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wvla \
+	   -Wimplicit-fallthrough -Wundef
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  := -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) -fstack-protector-strong \
+	   -fPIE $(SAN) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
+LIBS    := $(PKG_LIBS) -lpthread -ldl
+
+LIB_SRC := $(wildcard common/*.c hsm/*.c store/*.c ca/*.c crl/*.c ocsp/*.c \
+	     policy/*.c api/*.c sync/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBPCA  := $(BUILD)/libpca.a
+
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+PROGS := $(BIN)/pcactl $(BIN)/pcad
+
+.PHONY: all deps check test unit asan run bench clean lint format \
+	check-format
+all: $(PROGS)
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBPCA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/%: $(BUILD)/cmd/%.o $(LIBPCA)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBPCA) $(LIBS)
+
+# A unit test links only its module and what the module builds on, so one
+# module's suite builds while another module is being changed.
+MOD_DEPS_common := common
+MOD_DEPS_hsm    := common hsm
+MOD_DEPS_store  := common store
+MOD_DEPS_ca     := common hsm store ca
+mod_objs = $(filter $(addprefix $(BUILD)/,$(addsuffix /%,$(or \
+	$(MOD_DEPS_$(1)),common hsm store ca crl ocsp policy api sync))),\
+	$(LIB_OBJ))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c \
+		$$(call mod_objs,$$(firstword $$(subst /, ,$$*)))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
+		$(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(LIBPCA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPCA) $(LIBS)
+
+unit: $(UNIT_BIN)
+
+# Every test: unit suites, then integration scripts, one summary line.
+test: all unit
+	@BUILD=$(BUILD) BIN=$(BIN) sh tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin \
+		OPT="-O1" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		test
+
+run: deps all
+	@sh tools/run.sh
+
+bench: deps all $(BENCH_BIN)
+	@BUILD=$(BUILD) BIN=$(BIN) sh bench/run.sh
+
+lint:
+	@sh tools/lint.sh
+
+format:
+	clang-format -i $(LIB_SRC) cmd/*.c $(UNIT_SRC)
+
+check-format:
+	clang-format --dry-run --Werror $(LIB_SRC) cmd/*.c
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/cmd/pcactl.d $(BUILD)/cmd/pcad.d

@@ -1,0 +1,213 @@
+/*
+ * ca_int.h - the CA engine's internal pieces, shared by the files of ca/ and
+ * by its unit tests.  Everything here is pure: no token, no store.  The
+ * engine (engine.c) wires these to hsm/ and store/.
+ */
+#ifndef PCA_CA_INT_H
+#define PCA_CA_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../common/alg.h"
+#include "../common/err.h"
+#include "../common/limits.h"
+
+/* ---- CSR intake (csr.c) ---- */
+
+/*
+ * A parsed, verified CSR.  Accepts PEM ("CERTIFICATE REQUEST" or "NEW
+ * CERTIFICATE REQUEST", exactly one block, nothing around it but
+ * whitespace) or DER; LIM_CSR_DER bytes at most; every DER byte consumed;
+ * re-encoding gives back the same bytes; self-signature verified; key RSA
+ * 2048..8192 (e = 65537 or at least odd > 1) or EC P-256/P-384/P-521 with a
+ * named curve.  Failures are PCA_EBADCSR (PCA_ETOOBIG for size) with the
+ * rule named in pca_err_msg().
+ */
+struct ca_csr {
+	X509_REQ *req;
+	uint8_t *der;		/* the CSR, DER */
+	size_t der_len;
+	uint8_t *spki;		/* SubjectPublicKeyInfo, DER */
+	size_t spki_len;
+	enum pca_keyalg keyalg;	/* PCA_KEY_NONE for RSA sizes not in enum */
+	int rsa_bits;		/* RSA modulus bits, 0 for EC */
+	STACK_OF(X509_EXTENSION) *exts;	/* requested extensions (may be NULL) */
+};
+
+pca_err ca_csr_parse(const uint8_t *p, size_t len, struct ca_csr **out)
+    PCA_WUR;
+void ca_csr_free(struct ca_csr *);
+/* True when the CSR subject is empty. */
+int ca_csr_subject_empty(const struct ca_csr *);
+/* True when the CSR requests a subjectAltName extension. */
+int ca_csr_has_san(const struct ca_csr *);
+
+/* ---- algorithms (der.c) ---- */
+
+/* DER AlgorithmIdentifier for alg (NULL params for RSA, none for ECDSA). */
+pca_err ca_sigalg_der(enum pca_sigalg, uint8_t *out, size_t max,
+    size_t *len) PCA_WUR;
+/*
+ * Certificate ::= SEQUENCE { tbs, AlgorithmIdentifier, BIT STRING sig }.
+ * The tbs bytes are copied verbatim: what was signed is what is emitted.
+ */
+pca_err ca_cert_assemble(const uint8_t *tbs, size_t tbs_len,
+    enum pca_sigalg, const uint8_t *sig, size_t sig_len, uint8_t **der,
+    size_t *der_len) PCA_WUR;
+/* The same for a CertificationRequest (CA's own CSR) and a CRL. */
+#define ca_csr_assemble ca_cert_assemble
+#define ca_crl_assemble ca_cert_assemble
+/* The key algorithm of a DER SubjectPublicKeyInfo (PCA_KEY_NONE if other). */
+enum pca_keyalg ca_spki_keyalg(const uint8_t *spki, size_t len);
+/* SHA-1 of the subjectPublicKey BIT STRING value (RFC 5280 4.2.1.2 (1)). */
+pca_err ca_spki_keyid(const uint8_t *spki, size_t len, uint8_t out[20])
+    PCA_WUR;
+/*
+ * A fresh serial: 16 CSPRNG bytes, first byte non-zero (so the ARN has 32
+ * hex digits).  The value is positive when encoded as an INTEGER.
+ */
+pca_err ca_serial_new(uint8_t out[16]) PCA_WUR;
+
+/* ---- names (subject.c) ---- */
+
+/*
+ * An ACM-PCA ASN1Subject object to an X509_NAME in the order of spec 4.6
+ * (one attribute per RDN; C, dnQualifier, serialNumber PrintableString,
+ * the rest UTF8String), or CustomAttributes in the given order.
+ * PCA_EINVAL with the field named for bad lengths, patterns, a mix of
+ * CustomAttributes and standard attributes, or no attribute at all.
+ */
+pca_err ca_subject_from_json(const json_t *subject, X509_NAME **out)
+    PCA_WUR;
+/* An ACM-PCA GeneralName object (exactly one member) to GENERAL_NAME. */
+pca_err ca_general_name_from_json(const json_t *gn, GENERAL_NAME **out)
+    PCA_WUR;
+/* An X509_NAME back to an ASN1Subject object (for DescribeCA output). */
+pca_err ca_subject_to_json(const X509_NAME *, json_t **out) PCA_WUR;
+
+/* ---- templates (template.c) ---- */
+
+enum ca_tmpl_family {
+	CA_TF_END_ENTITY,		/* EndEntityCertificate */
+	CA_TF_END_ENTITY_CLIENT,
+	CA_TF_END_ENTITY_SERVER,
+	CA_TF_CODE_SIGNING,
+	CA_TF_OCSP_SIGNING,
+	CA_TF_ROOT_CA,
+	CA_TF_SUBORDINATE_CA,
+	CA_TF_BLANK_END_ENTITY,
+	CA_TF_BLANK_END_ENTITY_CRIT_BC,
+	CA_TF_BLANK_SUBORDINATE_CA,
+	CA_TF_BLANK_ROOT_CA,
+};
+
+struct ca_template {
+	const char *name;		/* "EndEntityCertificate_APIPassthrough/V1" */
+	enum ca_tmpl_family family;
+	int api_passthrough;		/* honours ApiPassthrough */
+	int csr_passthrough;		/* honours CSR extensions */
+	int pathlen;			/* -1: none (or not a CA) */
+};
+
+/*
+ * Looks up "arn:<partition>:acm-pca:::template/<Name>/V1" (any partition).
+ * NULL for an unknown template.
+ */
+const struct ca_template *ca_template_find(const char *arn);
+int ca_template_is_root(const struct ca_template *);
+int ca_template_is_ca(const struct ca_template *);
+
+/* ---- validity (validity.c) ---- */
+
+struct ca_validity {
+	const char *type;	/* END_DATE ABSOLUTE DAYS MONTHS YEARS */
+	int64_t value;
+	int has_not_before;
+	const char *nb_type;	/* must be ABSOLUTE */
+	int64_t nb_value;
+};
+
+/*
+ * Resolves spec 4.5: notBefore defaults to now - 3600; relative forms count
+ * from now with calendar arithmetic for MONTHS/YEARS (day clamped).
+ * PCA_EINVAL when a type is unknown, END_DATE is not 12/14 digits or not a
+ * valid time, notBefore >= notAfter, or notAfter <= now.
+ */
+pca_err ca_validity_resolve(const struct ca_validity *, int64_t now,
+    int64_t *not_before, int64_t *not_after) PCA_WUR;
+
+/* ---- building certificates (tbs.c) ---- */
+
+struct ca_issuer {
+	const uint8_t *name_der;	/* issuer Name DER: CA cert subject */
+	size_t name_len;
+	const uint8_t *ski;		/* issuer SKI for the AKI; NULL: none */
+	size_t ski_len;
+};
+
+struct ca_tbs_req {
+	const struct ca_issuer *issuer;
+	const struct ca_csr *csr;
+	const struct ca_template *tmpl;
+	const json_t *api_passthrough;	/* ignored unless tmpl allows it */
+	enum pca_sigalg sigalg;
+	const uint8_t *serial;
+	size_t serial_len;
+	int64_t not_before;
+	int64_t not_after;
+	const char *cdp_uri;		/* CRL DP from the CA config, or NULL */
+	const char *ocsp_uri;		/* AIA OCSP from the CA config, or NULL */
+};
+
+/*
+ * Builds the DER TBSCertificate for spec section 4 (templates, passthrough
+ * precedence, SKI/AKI, CDP/AIA).  The SPKI is copied from the CSR bytes
+ * (never through an EVP_PKEY).  PCA_EINVAL names the offending field for a
+ * bad ApiPassthrough (duplicate custom OID, bad GeneralName, ...).
+ */
+pca_err ca_tbs_build(const struct ca_tbs_req *, uint8_t **tbs,
+    size_t *tbs_len) PCA_WUR;
+
+/*
+ * The CA's own CertificationRequestInfo: subject from an ASN1Subject,
+ * extensionRequest only when csr_extensions (KeyUsage,
+ * SubjectInformationAccess) is given, the token key's SPKI.
+ */
+pca_err ca_csr_info_build(const json_t *subject, const json_t *csr_extensions,
+    const uint8_t *spki, size_t spki_len, uint8_t **cri, size_t *cri_len)
+    PCA_WUR;
+
+/* ---- importing a CA certificate (import.c) ---- */
+
+enum ca_type { CA_TYPE_ROOT = 1, CA_TYPE_SUBORDINATE = 2 };
+
+struct ca_import {
+	uint8_t *cert_der;	/* the CA certificate */
+	size_t cert_len;
+	uint8_t *chain_der;	/* chain certificates, DER, concatenated, */
+	size_t chain_len;	/* issuer first, root last; NULL for ROOT */
+	size_t chain_count;
+	uint8_t serial[LIM_SERIAL_BYTES + 1];
+	size_t serial_len;
+	int64_t not_before;
+	int64_t not_after;
+	int pathlen;		/* -1: no pathLenConstraint */
+};
+
+/*
+ * Every check of spec 2.4.4 in order; cert and chain are PEM (or DER for a
+ * single certificate).  spki is the CA key's SPKI.  Errors: PCA_EBADCERT
+ * (MalformedCertificate), PCA_EMISMATCH (CertificateMismatch), PCA_EBADREQ
+ * (InvalidRequest), PCA_ETOOBIG.
+ */
+pca_err ca_import_check(enum ca_type, const uint8_t *spki, size_t spki_len,
+    const uint8_t *cert, size_t cert_len, const uint8_t *chain,
+    size_t chain_len, struct ca_import **out) PCA_WUR;
+void ca_import_free(struct ca_import *);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * hsm.h - the PKCS#11 signer.  The only code that talks PKCS#11.
+ *
+ * Callers name a key by its token label and hand over to-be-signed bytes;
+ * they get back the signature value as it goes into an X.509 BIT STRING
+ * (PKCS#1 v1.5 bytes for RSA, DER Ecdsa-Sig-Value for ECDSA).  No PKCS#11
+ * handle and no EVP_PKEY leaves this module, so the signer can later move
+ * into its own process without touching callers.
+ *
+ * Any PKCS#11 v2.40 module works: the module is loaded with p11-kit (a path
+ * or a p11-kit module name), the token is selected by label or by an RFC
+ * 7512 "pkcs11:" URI, the PIN is passed through as given.  Keys are made
+ * with C_GenerateKeyPair, CKA_SENSITIVE=TRUE, CKA_EXTRACTABLE=FALSE,
+ * CKA_SIGN=TRUE, never with a decrypt/unwrap capability.
+ *
+ * Thread safety: every function may be called from any thread.  Signing
+ * uses a pool of sessions; on CKR_SESSION_HANDLE_INVALID,
+ * CKR_SESSION_CLOSED, CKR_USER_NOT_LOGGED_IN, CKR_DEVICE_REMOVED,
+ * CKR_TOKEN_NOT_PRESENT, CKR_DEVICE_ERROR and CKR_CRYPTOKI_NOT_INITIALIZED
+ * it re-opens sessions, logs in again and, if needed, finalizes and
+ * re-initializes the module.  While the token stays unavailable calls fail
+ * fast with PCA_EUNAVAIL (retryable); they never crash or hang.
+ */
+#ifndef PCA_HSM_H
+#define PCA_HSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/alg.h"
+#include "../common/err.h"
+
+struct hsm;
+
+struct hsm_conf {
+	const char *module;	/* .so path or p11-kit module name */
+	const char *token;	/* token label, or "pkcs11:token=...;..." */
+	const char *pin_file;	/* file holding the user PIN, or NULL */
+	const char *pin_env;	/* env var holding the PIN (unset once read) */
+	const char *module_env;	/* "NAME=VALUE" set before C_Initialize
+				   (e.g. SOFTHSM2_CONF=...), or NULL */
+	unsigned sessions;	/* signing session pool size; 0 = 4 */
+};
+
+/*
+ * A key to sign with.  spki is the DER SubjectPublicKeyInfo the key must
+ * have (from the CA certificate or the CA record): each time the key is
+ * (re)found on the token its public key is compared with it, and nothing is
+ * signed on a mismatch (PCA_EKEYMISMATCH).  spki may be NULL only right
+ * after generation.
+ */
+struct hsm_key {
+	const char *label;
+	const uint8_t *spki;
+	size_t spki_len;
+};
+
+struct hsm_key_info {
+	int sensitive;
+	int extractable;
+	int always_sensitive;
+	int never_extractable;
+	int local;
+	int can_sign;
+	int can_decrypt;
+};
+
+struct hsm_stats {
+	uint64_t signs;
+	uint64_t sign_errors;
+	uint64_t recoveries;	/* successful re-initializations */
+	int available;		/* token usable right now */
+};
+
+/*
+ * Loads the module, finds the token and logs in.  The PIN is read from
+ * pin_file (which must not be group/world readable) or from pin_env (which is
+ * then unset) and is wiped from memory after login... except for the copy
+ * needed to log in again after the token returns, kept in a locked page.
+ */
+pca_err hsm_open(const struct hsm_conf *, struct hsm **out) PCA_WUR;
+void hsm_close(struct hsm *);
+
+/*
+ * Initializes a fresh token (C_InitToken + C_InitPIN) in the first slot
+ * whose token is not yet initialized, labelled conf->token.  Used by
+ * "pcactl init"; works with any module that supports C_InitToken.
+ */
+pca_err hsm_token_init(const struct hsm_conf *, const char *so_pin,
+    const char *user_pin) PCA_WUR;
+
+/*
+ * Generates a key pair inside the token, labelled label, CKA_ID = id.
+ * Returns the public key as DER SubjectPublicKeyInfo (caller frees).
+ * PCA_EEXISTS if a key with that label exists already.
+ */
+pca_err hsm_key_generate(struct hsm *, const char *label, const uint8_t *id,
+    size_t id_len, enum pca_keyalg alg, uint8_t **spki, size_t *spki_len)
+    PCA_WUR;
+
+/* The public key of an existing key pair, DER SPKI (caller frees). */
+pca_err hsm_key_spki(struct hsm *, const char *label, uint8_t **spki,
+    size_t *spki_len) PCA_WUR;
+
+/* Security attributes of the private key, read back from the token. */
+pca_err hsm_key_info(struct hsm *, const char *label, struct hsm_key_info *)
+    PCA_WUR;
+
+/* Destroys both halves of a key pair. PCA_ENOTFOUND if absent. */
+pca_err hsm_key_destroy(struct hsm *, const char *label) PCA_WUR;
+
+/*
+ * Signs tbs with the key under alg (hash in software, then CKM_RSA_PKCS or
+ * CKM_ECDSA on the token).  sig must hold LIM_SIG bytes; *sig_len is set to
+ * the length used.
+ */
+pca_err hsm_sign(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
+    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len)
+    PCA_WUR;
+
+/* PCA_OK when the token answers now, else PCA_EUNAVAIL (cheap). */
+pca_err hsm_health(struct hsm *) PCA_WUR;
+
+void hsm_stats_get(struct hsm *, struct hsm_stats *);
+
+#endif

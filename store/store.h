@@ -1,0 +1,198 @@
+/*
+ * store.h - LMDB, the system of record.  Records only: no business rules.
+ *
+ * Named databases:
+ *   meta        schema version and other store-wide keys
+ *   cas         CA id (36-char UUID) -> CA record (JSON text owned by ca/)
+ *   certs       CA id (16 bytes) || serial -> certificate record
+ *   revoked     CA id (16 bytes) || serial -> revocation (time, reason)
+ *   expiry      notAfter (8 bytes BE) || CA id (16) || serial -> ""
+ *   idem        idempotency scope key -> expiry + result
+ *   counters    name -> uint64 (CRL numbers, ...)
+ *   audit       sequence (8 bytes BE) -> hash-chained entry
+ *
+ * Durability: every write function returns only after its transaction is
+ * committed (fsync'd unless STORE_NOSYNC).  Concurrent writers are grouped
+ * into one LMDB transaction (group commit), each in a nested transaction of
+ * its own so one writer's failure (say MDB_KEYEXIST) does not undo another's.
+ *
+ * Everything handed out is a copy owned by the caller: nothing points into
+ * LMDB's map after a function returns.
+ *
+ * MDB_MAP_FULL grows the map (by map_size, up to map_max); at map_max the
+ * write fails with PCA_EDBFULL.  ENOSPC, EROFS and EIO fail with PCA_EIO.
+ * In every failure case the store is left as it was before the call.
+ */
+#ifndef PCA_STORE_H
+#define PCA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../common/limits.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_NOSYNC 0x1	/* tests and benchmarks only */
+
+struct store;
+
+struct store_conf {
+	const char *path;	/* directory holding data.mdb */
+	size_t map_size;	/* initial map size and growth step; 0 = 64 MiB */
+	size_t map_max;		/* hard maximum; 0 = 64 GiB */
+	unsigned flags;		/* STORE_* */
+	int read_only;		/* open MDB_RDONLY (verify, reports) */
+};
+
+pca_err store_open(const struct store_conf *, struct store **out) PCA_WUR;
+void store_close(struct store *);
+
+/* ---- CAs ---- */
+
+/* create: refuse (PCA_EEXISTS) when the id exists; else replace. */
+pca_err store_ca_put(struct store *, const char *ca_id, const char *json,
+    size_t len, int create) PCA_WUR;
+/* Caller frees *json (NUL-terminated). PCA_ENOTFOUND when absent. */
+pca_err store_ca_get(struct store *, const char *ca_id, char **json,
+    size_t *len) PCA_WUR;
+/* Calls cb for every CA in id order; a non-zero return from cb stops. */
+pca_err store_ca_foreach(struct store *,
+    int (*cb)(const char *ca_id, const char *json, size_t len, void *arg),
+    void *arg) PCA_WUR;
+/* Removes the CA and all of its certificates, revocations, index entries. */
+pca_err store_ca_purge(struct store *, const char *ca_id) PCA_WUR;
+/* Number of CA records. */
+pca_err store_ca_count(struct store *, size_t *out) PCA_WUR;
+
+/* ---- certificates ---- */
+
+enum store_cert_state {
+	STORE_CERT_PENDING = 1,	/* serial and TBS recorded, not signed yet */
+	STORE_CERT_ISSUED = 2,	/* signed certificate recorded */
+};
+
+struct store_cert {
+	char ca_id[37];
+	uint8_t serial[LIM_SERIAL_BYTES];
+	size_t serial_len;
+	enum store_cert_state state;
+	int64_t not_before;
+	int64_t not_after;
+	int64_t issued_at;
+	char template_name[96];	/* e.g. "EndEntityCertificate/V1" */
+	char requested_by[128];	/* who asked (access key id, "pcactl") */
+	uint8_t *tbs;		/* PENDING and ISSUED: the TBS bytes */
+	size_t tbs_len;
+	uint8_t *der;		/* ISSUED: the certificate */
+	size_t der_len;
+	int revoked;		/* filled by store_cert_get */
+	int64_t revoked_at;
+	int reason;		/* RFC 5280 CRLReason code */
+};
+
+/*
+ * Records a PENDING certificate (serial + TBS) and its expiry index entry.
+ * PCA_EEXISTS when the (CA, serial) exists (MDB_NOOVERWRITE).
+ */
+pca_err store_cert_reserve(struct store *, const struct store_cert *) PCA_WUR;
+/* PENDING -> ISSUED with the signed DER. PCA_ESTATE if not PENDING. */
+pca_err store_cert_complete(struct store *, const char *ca_id,
+    const uint8_t *serial, size_t serial_len, const uint8_t *der,
+    size_t der_len) PCA_WUR;
+/* Copies the record into *out (free with store_cert_clear). */
+pca_err store_cert_get(struct store *, const char *ca_id,
+    const uint8_t *serial, size_t serial_len, struct store_cert *out) PCA_WUR;
+void store_cert_clear(struct store_cert *);
+/*
+ * Calls cb for every certificate of ca_id (all CAs when NULL) in serial
+ * order.  The record passed to cb is only valid during the call.
+ */
+pca_err store_cert_foreach(struct store *, const char *ca_id,
+    int (*cb)(const struct store_cert *, void *arg), void *arg) PCA_WUR;
+pca_err store_cert_count(struct store *, const char *ca_id, size_t *out)
+    PCA_WUR;
+
+/* ---- revocations ---- */
+
+/*
+ * Records a revocation.  PCA_ENOTFOUND when the certificate is unknown,
+ * PCA_EALREADY when already revoked.
+ */
+pca_err store_cert_revoke(struct store *, const char *ca_id,
+    const uint8_t *serial, size_t serial_len, int64_t when, int reason)
+    PCA_WUR;
+/* Streams a CA's revocations in serial order (for CRLs). */
+pca_err store_revoked_foreach(struct store *, const char *ca_id,
+    int (*cb)(const uint8_t *serial, size_t serial_len, int64_t when,
+	int reason, void *arg),
+    void *arg) PCA_WUR;
+
+/* ---- expiry index ---- */
+
+/* Certificates with not_after in [from, to), in not_after order. */
+pca_err store_expiry_foreach(struct store *, int64_t from, int64_t to,
+    int (*cb)(const char *ca_id, const uint8_t *serial, size_t serial_len,
+	int64_t not_after, void *arg),
+    void *arg) PCA_WUR;
+
+/* ---- idempotency tokens ---- */
+
+/*
+ * Returns the result stored under key if it has not expired at now
+ * (caller frees *result), else PCA_ENOTFOUND.
+ */
+pca_err store_idem_get(struct store *, const char *key, int64_t now,
+    char **result) PCA_WUR;
+/* Stores key -> result until expires; replaces an expired entry only. */
+pca_err store_idem_put(struct store *, const char *key, int64_t expires,
+    const char *result, int64_t now) PCA_WUR;
+
+/* ---- counters ---- */
+
+/* Atomically increments and returns the new value (first call gives 1). */
+pca_err store_counter_next(struct store *, const char *name, uint64_t *out)
+    PCA_WUR;
+pca_err store_counter_get(struct store *, const char *name, uint64_t *out)
+    PCA_WUR;
+
+/* ---- audit log ---- */
+
+/*
+ * Appends one entry.  Each stored entry carries the SHA-256 of the previous
+ * stored entry, so altering, removing or reordering entries breaks the
+ * chain.  Returns the sequence number (from 1).
+ */
+pca_err store_audit_append(struct store *, int64_t when, const char *text,
+    uint64_t *seq) PCA_WUR;
+pca_err store_audit_foreach(struct store *, uint64_t from_seq,
+    int (*cb)(uint64_t seq, int64_t when, const char *text,
+	const uint8_t prev_hash[32], void *arg),
+    void *arg) PCA_WUR;
+/* The current chain head: sequence and SHA-256 of the last entry. */
+pca_err store_audit_head(struct store *, uint64_t *seq, uint8_t hash[32])
+    PCA_WUR;
+
+/* ---- verification ---- */
+
+struct store_verify_report {
+	size_t cas;
+	size_t certs;
+	size_t pending;		/* reserved but never completed */
+	size_t revoked;
+	size_t audit_entries;
+	size_t errors;
+};
+
+/*
+ * Walks every record: decodes each, checks the certificate and expiry
+ * indexes agree, every revocation names a known certificate, the audit hash
+ * chain is unbroken.  Each problem found is reported through problem();
+ * progress(done, total) is called now and then (either may be NULL).
+ */
+pca_err store_verify(struct store *, struct store_verify_report *,
+    void (*problem)(const char *msg, void *arg),
+    void (*progress)(size_t done, size_t total, void *arg), void *arg)
+    PCA_WUR;
+
+#endif
