@@ -55,22 +55,27 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBPCA) $(LIBS)
 
-# A unit test links only its module and what the module builds on, so one
-# module's suite builds while another module is being changed.
+# One archive per module; a unit test links the archives of its module and
+# of what the module builds on (only the objects it uses are pulled in), so
+# one module's suite builds while another module is being changed.
+MODULES := common hsm store ca crl ocsp policy api sync
+mod_lib = $(BUILD)/lib$(1).a
+$(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): \
+	$(filter $(BUILD)/$(m)/%,$(LIB_OBJ)) ; @rm -f $$@ && ar rcs $$@ $$^))
 MOD_DEPS_common := common
-MOD_DEPS_hsm    := common hsm
-MOD_DEPS_store  := common store
-MOD_DEPS_ca     := common hsm store ca
-mod_objs = $(filter $(addprefix $(BUILD)/,$(addsuffix /%,$(or \
-	$(MOD_DEPS_$(1)),common hsm store ca crl ocsp policy api sync))),\
-	$(LIB_OBJ))
+MOD_DEPS_hsm    := hsm common
+MOD_DEPS_store  := store common
+MOD_DEPS_ca     := ca store hsm common
+mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
+	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c \
-		$$(call mod_objs,$$(firstword $$(subst /, ,$$*)))
+		$$(call mod_deps,$$(firstword $$(subst /, ,$$*)))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
-		$(LDFLAGS) -o $@ $< $(filter %.o,$^) $(LIBS) -lcmocka
+		$(LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) \
+		-Wl,--end-group $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIBPCA)
 	@mkdir -p $(dir $@)

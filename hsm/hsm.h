@@ -123,4 +123,13 @@ pca_err hsm_health(struct hsm *) PCA_WUR;
 
 void hsm_stats_get(struct hsm *, struct hsm_stats *);
 
+/*
+ * Benchmark only: the raw token sign rate, the limit the engine is measured
+ * against.  threads threads each sign a fixed 32-byte digest with
+ * C_SignInit+C_Sign (CKM_RSA_PKCS with a SHA-256 DigestInfo, or CKM_ECDSA)
+ * for about `seconds`; *rate is total signatures per second.
+ */
+pca_err hsm_bench_raw(struct hsm *, const char *label, double seconds,
+    unsigned threads, double *rate) PCA_WUR;
+
 #endif
