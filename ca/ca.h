@@ -1,0 +1,158 @@
+/*
+ * ca.h - the issuance engine: ACM-PCA CA lifecycle and certificate
+ * issuance over a PKCS#11 signer (hsm/) and LMDB records (store/).
+ *
+ * Requests and outputs use the ACM-PCA shapes (jansson objects with the
+ * model's member names), so api/ passes request members through and
+ * pcactl builds the same objects.  Shape validation (types, lengths, enums:
+ * ValidationException) is the caller's job; the engine checks semantics
+ * and state and answers with pca_err codes api/ maps onto exception names:
+ *
+ *   PCA_EBADARN InvalidArn       PCA_ENOTFOUND ResourceNotFound
+ *   PCA_ESTATE InvalidState       PCA_EINVAL InvalidArgs
+ *   PCA_EBADCSR MalformedCSR      PCA_EBADCERT MalformedCertificate
+ *   PCA_EMISMATCH CertificateMismatch   PCA_EBADREQ InvalidRequest
+ *   PCA_EALREADY RequestAlreadyProcessed  PCA_ELIMIT LimitExceeded
+ *   PCA_EINPROGRESS RequestInProgress  PCA_EVALIDATION Validation
+ *   PCA_EUNAVAIL, PCA_EBUSY: retryable    others: RequestFailed
+ *
+ * Crash ordering of an issuance: the serial and the exact to-be-signed
+ * bytes are committed before signing; the signed certificate is committed
+ * before it is returned.  A crash in between leaves a PENDING record that
+ * can still be revoked, never a certificate nobody knows about.
+ *
+ * All functions are thread-safe.  Mutations of one CA are serialized.
+ */
+#ifndef PCA_CA_H
+#define PCA_CA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../common/err.h"
+
+struct hsm;
+struct store;
+struct ca_engine;
+
+struct ca_engine_conf {
+	const char *partition;	/* ARN partition; NULL = "aws" */
+	const char *ocsp_url;	/* AIA OCSP URL when OCSP is enabled and no
+				   OcspCustomCname; NULL = AWS's form */
+	const char *crl_url_base; /* CDP base when no CustomCname (e.g.
+				   "http://127.0.0.1:8080"); NULL = S3 form */
+	unsigned max_cas;	/* per account+region; 0 = 200 */
+	unsigned idem_ttl;	/* idempotency window, s; 0 = 300 */
+};
+
+/* Who is calling: the account and region every ARN is scoped to. */
+struct ca_caller {
+	const char *account;	/* 12 digits */
+	const char *region;	/* e.g. "us-east-1" */
+	const char *who;	/* access key id or "pcactl", for the audit */
+};
+
+pca_err ca_engine_new(const struct ca_engine_conf *, struct hsm *,
+    struct store *, struct ca_engine **out) PCA_WUR;
+void ca_engine_free(struct ca_engine *);
+
+/*
+ * CreateCertificateAuthority.  req holds CertificateAuthorityConfiguration,
+ * CertificateAuthorityType, and optionally RevocationConfiguration,
+ * IdempotencyToken, KeyStorageSecurityStandard, Tags, UsageMode.  Generates
+ * the key in the token, builds and signs the CA's CSR; the CA is then
+ * PENDING_CERTIFICATE.  *arn: caller frees.
+ */
+pca_err ca_create(struct ca_engine *, const struct ca_caller *,
+    const json_t *req, char **arn) PCA_WUR;
+
+/* DescribeCertificateAuthority: a CertificateAuthority object. */
+pca_err ca_describe(struct ca_engine *, const struct ca_caller *,
+    const char *arn, json_t **out) PCA_WUR;
+
+/*
+ * Every CA of the caller's account+region (DELETED ones still restorable
+ * included) as CertificateAuthority objects ordered by CreatedAt, ARN.
+ */
+pca_err ca_list(struct ca_engine *, const struct ca_caller *, json_t **out)
+    PCA_WUR;
+
+/* GetCertificateAuthorityCsr: the stored PEM CSR (caller frees). */
+pca_err ca_csr_get(struct ca_engine *, const struct ca_caller *,
+    const char *arn, char **pem) PCA_WUR;
+
+/*
+ * ImportCertificateAuthorityCertificate: cert and chain are the decoded
+ * blobs (PEM, or DER for the certificate); chain may be NULL.
+ */
+pca_err ca_import_cert(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const uint8_t *cert, size_t cert_len,
+    const uint8_t *chain, size_t chain_len) PCA_WUR;
+
+struct ca_issue_req {
+	const char *ca_arn;
+	const uint8_t *csr;		/* decoded Csr blob: PEM or DER */
+	size_t csr_len;
+	const char *signing_algorithm;	/* SHA256WITHECDSA, ... */
+	const char *template_arn;	/* NULL: EndEntityCertificate/V1 */
+	const char *validity_type;	/* END_DATE ABSOLUTE DAYS MONTHS YEARS */
+	int64_t validity_value;
+	const char *not_before_type;	/* ValidityNotBefore, or NULL */
+	int64_t not_before_value;
+	const json_t *api_passthrough;	/* or NULL */
+	const char *idempotency_token;	/* or NULL */
+};
+
+/* IssueCertificate. *cert_arn: caller frees. */
+pca_err ca_issue(struct ca_engine *, const struct ca_caller *,
+    const struct ca_issue_req *, char **cert_arn) PCA_WUR;
+
+/*
+ * GetCertificate: the certificate PEM and the chain PEM (the issuing CA's
+ * certificate then its chain, root last; *chain NULL for a root's
+ * self-issued certificate).  Caller frees both.
+ */
+pca_err ca_cert_get(struct ca_engine *, const struct ca_caller *,
+    const char *ca_arn, const char *cert_arn, char **pem, char **chain)
+    PCA_WUR;
+
+/* GetCertificateAuthorityCertificate; *chain NULL for a ROOT CA. */
+pca_err ca_cacert_get(struct ca_engine *, const struct ca_caller *,
+    const char *arn, char **pem, char **chain) PCA_WUR;
+
+/*
+ * RevokeCertificate.  serial: hex, colons optional, any case, leading zero
+ * octet tolerated; reason: an ACM-PCA RevocationReason name.
+ */
+pca_err ca_revoke(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const char *serial, const char *reason) PCA_WUR;
+
+/*
+ * UpdateCertificateAuthority: status "ACTIVE"/"DISABLED" or NULL;
+ * revocation replaces the stored RevocationConfiguration, or NULL.
+ */
+pca_err ca_update(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const char *status, const json_t *revocation) PCA_WUR;
+
+/* DeleteCertificateAuthority (days 7..30, 0 = 30) / Restore. */
+pca_err ca_delete(struct ca_engine *, const struct ca_caller *,
+    const char *arn, int days) PCA_WUR;
+pca_err ca_restore(struct ca_engine *, const struct ca_caller *,
+    const char *arn) PCA_WUR;
+
+/*
+ * Deep check for "pcactl store verify": every issued certificate parses,
+ * names its CA as issuer and verifies under the CA key; every PENDING
+ * record is reported; problems go through problem().
+ */
+pca_err ca_verify_all(struct ca_engine *, size_t *checked, size_t *problems,
+    void (*problem)(const char *msg, void *arg),
+    void (*progress)(size_t done, size_t total, void *arg), void *arg)
+    PCA_WUR;
+
+/* Splits "arn:...:certificate-authority/<uuid>" into its UUID (37 bytes). */
+pca_err ca_arn_uuid(const char *arn, char uuid[37]) PCA_WUR;
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * engine_int.h - shared by engine.c (CA lifecycle), issue.c (issuance,
+ * retrieval, revocation) and record.c (CA records, ARNs, revocation
+ * configuration, the issuing-context cache).
+ */
+#ifndef PCA_CA_ENGINE_INT_H
+#define PCA_CA_ENGINE_INT_H
+
+#include <pthread.h>
+
+#include "ca.h"
+#include "ca_int.h"
+
+#define CA_ARN_MAX 256
+#define CA_LABEL_MAX 48
+
+/*
+ * An immutable, parsed view of one CA record, shared by concurrent
+ * issuances; rebuilt whenever the stored record bytes change.
+ */
+struct ca_ctx {
+	int refs;			/* under engine->lock */
+	char *raw;			/* record bytes it was built from */
+	size_t raw_len;
+	json_t *rec;			/* the parsed record */
+	char uuid[37];
+	char arn[CA_ARN_MAX];
+	char account[16];
+	char region[32];
+	enum ca_type type;
+	const char *status;		/* points into rec */
+	enum pca_keyalg keyalg;
+	char label[CA_LABEL_MAX];
+	uint8_t *spki;
+	size_t spki_len;
+	int short_lived;
+	/* once a CA certificate is installed: */
+	uint8_t *cert_der;
+	size_t cert_len;
+	uint8_t *subject_der;		/* CA cert subject, issuer of its certs */
+	size_t subject_len;
+	uint8_t ski[20];
+	int has_ski;
+	int64_t not_after;
+	int pathlen;			/* -1: none */
+	char *cert_pem;			/* the CA certificate, PEM */
+	char *chain_pem;		/* the CA's chain (no CA cert), or NULL */
+	char *cdp_uri;			/* NULL: no CDP */
+	char *ocsp_uri;			/* NULL: no AIA */
+};
+
+struct ca_ctx_slot {
+	char uuid[37];
+	struct ca_ctx *ctx;
+};
+
+struct ca_engine {
+	struct hsm *hsm;
+	struct store *store;
+	char partition[32];
+	char *ocsp_url;
+	char *crl_url_base;
+	unsigned max_cas;
+	unsigned idem_ttl;
+	pthread_mutex_t lock;		/* cache and refcounts */
+	pthread_mutex_t mut;		/* serializes CA record mutations */
+	struct ca_ctx_slot *cache;
+	size_t ncache;
+};
+
+/* ---- record.c ---- */
+
+/*
+ * Parses and scopes a CA ARN for the caller: PCA_EBADARN when malformed or
+ * of another partition, region or account.
+ */
+pca_err ca_arn_check(const struct ca_engine *, const struct ca_caller *,
+    const char *arn, char uuid[37]) PCA_WUR;
+void ca_arn_make(const struct ca_engine *, const char *account,
+    const char *region, const char *uuid, char out[CA_ARN_MAX]);
+
+/*
+ * The CA for uuid as a shared context (release with ca_ctx_put).  A record
+ * whose lazy transitions are due (ACTIVE/DISABLED past NotAfter becomes
+ * EXPIRED; DELETED past RestorableUntil is purged) is updated first.
+ */
+pca_err ca_ctx_get(struct ca_engine *, const char *uuid, struct ca_ctx **out)
+    PCA_WUR;
+void ca_ctx_put(struct ca_engine *, struct ca_ctx *);
+/* Builds a context from record bytes (no cache); for verify and list. */
+pca_err ca_ctx_build(struct ca_engine *, const char *uuid, const char *raw,
+    size_t raw_len, struct ca_ctx **out) PCA_WUR;
+void ca_ctx_free(struct ca_ctx *);
+
+/* Writes a record (caller holds engine->mut). */
+pca_err ca_rec_save(struct ca_engine *, const char *uuid, json_t *rec,
+    int create) PCA_WUR;
+/* A deep copy of the stored record for read-modify-write under mut. */
+pca_err ca_rec_load(struct ca_engine *, const char *uuid, json_t **rec)
+    PCA_WUR;
+/* Sets Status and LastStateChangeAt. */
+void ca_rec_set_status(json_t *rec, const char *status, int64_t now);
+/* The CertificateAuthority output object of a record. */
+json_t *ca_rec_describe(const json_t *rec);
+
+/*
+ * Validates RevocationConfiguration per spec 5.1 and returns it with the
+ * defaults filled in (absent halves become {"Enabled":false}).
+ */
+pca_err ca_revocation_normalize(const json_t *in, json_t **out) PCA_WUR;
+
+/* Appends an audit entry; a failure is logged (the operation stands). */
+void ca_audit(struct ca_engine *, const struct ca_caller *, const char *op,
+    const char *arn, const char *detail);
+
+/* pca_err_set with the CA state in the message. */
+pca_err ca_state_err(const struct ca_ctx *, const char *op);
+
+#endif
