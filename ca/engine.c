@@ -425,8 +425,8 @@ ca_csr_get(struct ca_engine *e, const struct ca_caller *c, const char *arn,
  * Loads the record of arn for a read-modify-write; the caller holds
  * e->mut.  Applies lazy transitions first through ca_ctx_get.
  */
-static pca_err
-mut_begin(struct ca_engine *e, const struct ca_caller *c, const char *arn,
+pca_err
+ca_rec_begin(struct ca_engine *e, const struct ca_caller *c, const char *arn,
     char uuid[37], json_t **rec)
 {
 	struct ca_ctx *ctx;
@@ -440,8 +440,8 @@ mut_begin(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	return ca_rec_load(e, uuid, rec);
 }
 
-static int
-status_in(const json_t *rec, const char *const *list)
+int
+ca_rec_status_in(const json_t *rec, const char *const *list)
 {
 	const char *st = json_string_value(json_object_get(rec, "Status"));
 	int i;
@@ -452,8 +452,8 @@ status_in(const json_t *rec, const char *const *list)
 	return 0;
 }
 
-static pca_err
-rec_state_err(const json_t *rec, const char *op)
+pca_err
+ca_rec_state_err(const json_t *rec, const char *op)
 {
 	return pca_err_set(PCA_ESTATE,
 	    "%s is not allowed while certificate authority %s is %s", op,
@@ -512,10 +512,10 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 	pca_err err;
 
 	pthread_mutex_lock(&e->mut);
-	if ((err = mut_begin(e, c, arn, uuid, &rec)) != PCA_OK)
+	if ((err = ca_rec_begin(e, c, arn, uuid, &rec)) != PCA_OK)
 		goto out;
-	if (!status_in(rec, ok)) {
-		err = rec_state_err(rec, "ImportCertificateAuthorityCertificate");
+	if (!ca_rec_status_in(rec, ok)) {
+		err = ca_rec_state_err(rec, "ImportCertificateAuthorityCertificate");
 		goto out;
 	}
 	type = json_string_value(json_object_get(rec, "Type"));
@@ -564,10 +564,13 @@ ca_update(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	    (err = ca_revocation_normalize(revocation, &rev)) != PCA_OK)
 		return err;
 	pthread_mutex_lock(&e->mut);
-	if ((err = mut_begin(e, c, arn, uuid, &rec)) != PCA_OK)
+	if ((err = ca_rec_begin(e, c, arn, uuid, &rec)) != PCA_OK)
 		goto out;
-	if (!status_in(rec, ok)) {
-		err = rec_state_err(rec, "UpdateCertificateAuthority");
+	if (!ca_rec_status_in(rec, ok)) {
+		err = pca_err_set(PCA_ESTATE,
+		    "The certificate authority must be in the ACTIVE or "
+		    "DISABLED state to be updated (%s is %s)", arn,
+		    json_string_value(json_object_get(rec, "Status")));
 		goto out;
 	}
 	if (status != NULL)
@@ -609,14 +612,14 @@ ca_delete(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 		return pca_err_set(PCA_EINVAL,
 		    "PermanentDeletionTimeInDays must be 7..30");
 	pthread_mutex_lock(&e->mut);
-	if ((err = mut_begin(e, c, arn, uuid, &rec)) != PCA_OK)
+	if ((err = ca_rec_begin(e, c, arn, uuid, &rec)) != PCA_OK)
 		goto out;
-	if (!status_in(rec, ok)) {
-		err = rec_state_err(rec, "DeleteCertificateAuthority");
+	if (!ca_rec_status_in(rec, ok)) {
+		err = ca_rec_state_err(rec, "DeleteCertificateAuthority");
 		goto out;
 	}
 	st = json_string_value(json_object_get(rec, "Status"));
-	if (status_in(rec, window)) {
+	if (ca_rec_status_in(rec, window)) {
 		json_object_set_new(rec, "_PreDeletionStatus", json_string(st));
 		json_object_set_new(rec, "RestorableUntil",
 		    json_integer((json_int_t)(now + (int64_t)days * 86400)));
@@ -642,13 +645,13 @@ ca_restore(struct ca_engine *e, const struct ca_caller *c, const char *arn)
 	pca_err err;
 
 	pthread_mutex_lock(&e->mut);
-	if ((err = mut_begin(e, c, arn, uuid, &rec)) != PCA_OK)
+	if ((err = ca_rec_begin(e, c, arn, uuid, &rec)) != PCA_OK)
 		goto out;
 	prev = json_string_value(json_object_get(rec, "_PreDeletionStatus"));
-	if (!status_in(rec, ok) || prev == NULL ||
+	if (!ca_rec_status_in(rec, ok) || prev == NULL ||
 	    json_integer_value(json_object_get(rec, "RestorableUntil")) <=
 		util_now()) {
-		err = rec_state_err(rec, "RestoreCertificateAuthority");
+		err = ca_rec_state_err(rec, "RestoreCertificateAuthority");
 		goto out;
 	}
 	ca_rec_set_status(rec, prev, util_now());

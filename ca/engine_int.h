@@ -98,6 +98,17 @@ pca_err ca_rec_save(struct ca_engine *, const char *uuid, json_t *rec,
 /* A deep copy of the stored record for read-modify-write under mut. */
 pca_err ca_rec_load(struct ca_engine *, const char *uuid, json_t **rec)
     PCA_WUR;
+/*
+ * Scopes arn to the caller, applies lazy transitions and loads a deep copy
+ * of the record for a read-modify-write; the caller holds engine->mut and
+ * saves with ca_rec_save.
+ */
+pca_err ca_rec_begin(struct ca_engine *, const struct ca_caller *,
+    const char *arn, char uuid[37], json_t **rec) PCA_WUR;
+/* True when the record's Status is one of the NULL-terminated list. */
+int ca_rec_status_in(const json_t *rec, const char *const *list);
+/* PCA_ESTATE naming the operation, the CA and its status. */
+pca_err ca_rec_state_err(const json_t *rec, const char *op);
 /* Sets Status and LastStateChangeAt. */
 void ca_rec_set_status(json_t *rec, const char *status, int64_t now);
 /* The CertificateAuthority output object of a record. */

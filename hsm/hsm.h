@@ -118,6 +118,18 @@ pca_err hsm_sign(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
     const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len)
     PCA_WUR;
 
+/*
+ * Secrets at rest (API access keys): AES-256-GCM under a secret key that
+ * lives in the token (label, generated on first use: CKA_SENSITIVE,
+ * non-extractable, CKA_ENCRYPT/CKA_DECRYPT only).  seal output is
+ * iv(12) || ciphertext || tag(16), caller frees; open fails with
+ * PCA_EMISMATCH when the data was altered.  Implemented in hsm/seal.c.
+ */
+pca_err hsm_seal(struct hsm *, const char *label, const uint8_t *plain,
+    size_t len, uint8_t **sealed, size_t *sealed_len) PCA_WUR;
+pca_err hsm_unseal(struct hsm *, const char *label, const uint8_t *sealed,
+    size_t len, uint8_t **plain, size_t *plain_len) PCA_WUR;
+
 /* PCA_OK when the token answers now, else PCA_EUNAVAIL (cheap). */
 pca_err hsm_health(struct hsm *) PCA_WUR;
 

@@ -173,6 +173,23 @@ pca_err store_audit_foreach(struct store *, uint64_t from_seq,
 pca_err store_audit_head(struct store *, uint64_t *seq, uint8_t hash[32])
     PCA_WUR;
 
+/* ---- generic records (store/kv.c) ---- */
+
+/*
+ * Small records of other modules (access keys, ...) in one database "kv",
+ * keyed by namespace and key.  create: PCA_EEXISTS if the key exists.
+ * Values are copied out (caller frees *val).
+ */
+pca_err store_kv_put(struct store *, const char *ns, const char *key,
+    const void *val, size_t len, int create) PCA_WUR;
+pca_err store_kv_get(struct store *, const char *ns, const char *key,
+    uint8_t **val, size_t *len) PCA_WUR;
+pca_err store_kv_del(struct store *, const char *ns, const char *key)
+    PCA_WUR;
+pca_err store_kv_foreach(struct store *, const char *ns,
+    int (*cb)(const char *key, const uint8_t *val, size_t len, void *arg),
+    void *arg) PCA_WUR;
+
 /* ---- verification ---- */
 
 struct store_verify_report {
