@@ -51,9 +51,9 @@ $(LIBPCA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/%: $(BUILD)/cmd/%.o $(LIBPCA)
+$(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBPCA) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # One archive per module; a unit test links the archives of its module and
 # of what the module builds on (only the objects it uses are pulled in), so
@@ -114,4 +114,4 @@ check-format:
 clean:
 	rm -rf build build-asan bin
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/cmd/pcactl.d $(BUILD)/cmd/pcad.d
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*.d)
