@@ -47,6 +47,24 @@ int ca_csr_subject_empty(const struct ca_csr *);
 /* True when the CSR requests a subjectAltName extension. */
 int ca_csr_has_san(const struct ca_csr *);
 
+/*
+ * Strict DER (X.690 section 10) for one whole TLV tree of len bytes:
+ * definite minimal lengths, minimal tag numbers, universal types in their
+ * DER form, BOOLEAN 00/FF, minimal INTEGER, zero unused BIT STRING bits,
+ * minimal OID arcs, SET OF elements in order; at most 32 levels deep.
+ * True if so; otherwise false with the rule and its offset in why.
+ * (csr.c; import.c uses it for certificates.)
+ */
+int ca_der_strict(const uint8_t *p, size_t len, char *why, size_t whylen);
+/*
+ * Exactly one PEM block with the given label, nothing around it but
+ * whitespace (util_pem_decode); a framing failure becomes code with the
+ * message "<what> PEM ...".  (csr.c; import.c uses it.)
+ */
+pca_err ca_pem_one(const uint8_t *p, size_t len, const char *label,
+    size_t max, pca_err code, const char *what, uint8_t **der,
+    size_t *der_len) PCA_WUR;
+
 /* ---- algorithms (der.c) ---- */
 
 /* DER AlgorithmIdentifier for alg (NULL params for RSA, none for ECDSA). */
@@ -181,6 +199,40 @@ pca_err ca_tbs_build(const struct ca_tbs_req *, uint8_t **tbs,
 pca_err ca_csr_info_build(const json_t *subject, const json_t *csr_extensions,
     const uint8_t *spki, size_t spki_len, uint8_t **cri, size_t *cri_len)
     PCA_WUR;
+
+/* ---- helpers shared by der.c, subject.c, template.c, tbs.c ---- */
+
+struct buf;
+/* Appends a TLV: low-number tag, minimal definite length, n bytes. */
+pca_err ca_der_put(struct buf *, unsigned tag, const void *p, size_t n)
+    PCA_WUR;
+/* Makes the bytes appended since offset start the content of a TLV. */
+pca_err ca_der_wrap(struct buf *, size_t start, unsigned tag) PCA_WUR;
+/*
+ * True when p..n is exactly one DER TLV with definite minimal lengths
+ * whose constructed contents nest consistently (structure only).
+ */
+int ca_der_check(const uint8_t *p, size_t n);
+/* A JSON string of at most max characters (UTF-8, no NUL). */
+pca_err ca_json_string(const json_t *, const char *field, size_t max,
+    const char **s, size_t *len) PCA_WUR;
+/* A model CustomObjectIdentifier string ("1.2.3") to an object. */
+pca_err ca_oid_from_json(const json_t *, const char *field,
+    ASN1_OBJECT **out) PCA_WUR;
+/* ca_general_name_from_json naming field (a JSON path) in errors. */
+pca_err ca_gn_from_json(const json_t *, const char *field,
+    GENERAL_NAME **out) PCA_WUR;
+/* A GeneralNameList of 1..LIM_SAN_ENTRIES names. */
+pca_err ca_general_names_from_json(const json_t *, const char *field,
+    GENERAL_NAMES **out) PCA_WUR;
+/*
+ * An ACM-PCA KeyUsage object to the keyUsage extnValue (a DER BIT STRING
+ * of at most 5 bytes); at least one usage must be true.
+ */
+pca_err ca_ku_from_json(const json_t *, const char *field, uint8_t out[5],
+    size_t *len) PCA_WUR;
+/* Every template of spec 4.2 (for tests and listings). */
+const struct ca_template *ca_template_all(size_t *n);
 
 /* ---- importing a CA certificate (import.c) ---- */
 

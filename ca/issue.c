@@ -71,9 +71,14 @@ issue_csr(struct issue *is, const struct ca_issue_req *r)
 	const struct ca_ctx *c = is->ctx;
 	pca_err err;
 
-	if ((err = ca_csr_parse(r->csr, r->csr_len, &is->csr)) != PCA_OK)
-		return err == PCA_ETOOBIG ?
-		    pca_err_set(PCA_EBADCSR, "%s", pca_err_msg()) : err;
+	if ((err = ca_csr_parse(r->csr, r->csr_len, &is->csr)) != PCA_OK) {
+		char msg[512];
+		if (err != PCA_ETOOBIG)
+			return err;
+		/* an oversize CSR is a MalformedCSR on the wire */
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		return pca_err_set(PCA_EBADCSR, "%s", msg);
+	}
 	if (ca_csr_subject_empty(is->csr) && !ca_csr_has_san(is->csr))
 		return pca_err_set(PCA_EBADCSR,
 		    "the CSR has neither a subject nor a subjectAltName");

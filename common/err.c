@@ -58,10 +58,13 @@ pca_err
 pca_err_set(pca_err code, const char *fmt, ...)
 {
 	va_list ap;
+	char tmp[ERR_MSG_MAX];
 
+	/* via tmp: the arguments may include pca_err_msg() itself */
 	va_start(ap, fmt);
-	(void)vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	(void)vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	memcpy(err_msg, tmp, sizeof(err_msg));
 	return code;
 }
 

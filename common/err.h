@@ -53,6 +53,7 @@ int pca_err_retryable(pca_err);
 /*
  * Records a detail message for the calling thread and returns code, so a
  * failure reads:  return pca_err_set(PCA_EBADCSR, "CSR signature ...");
+ * The arguments may include pca_err_msg() (to prefix or re-code it).
  */
 pca_err pca_err_set(pca_err code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -39,7 +39,9 @@ struct hsm_conf {
 	const char *pin_env;	/* env var holding the PIN (unset once read) */
 	const char *module_env;	/* "NAME=VALUE" set before C_Initialize
 				   (e.g. SOFTHSM2_CONF=...), or NULL */
-	unsigned sessions;	/* signing session pool size; 0 = 4 */
+	unsigned sessions;	/* signing session pool size; 0 = 4; 1 =
+				   one module call at a time (forced for
+				   p11-kit-client.so) */
 };
 
 /*

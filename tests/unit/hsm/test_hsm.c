@@ -1,0 +1,1037 @@
+/*
+ * test_hsm.c - hsm/ against real SoftHSM2 tokens, each in a private
+ * mkdtemp() directory with its own softhsm2.conf.  Signatures are checked
+ * independently with OpenSSL (EVP_DigestVerify on the returned SPKI).  The
+ * token-loss case puts SoftHSM behind "p11-kit server" and kills it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "../../../common/alg.h"
+#include "../../../common/util.h"
+#include "../../../hsm/hsm.h"
+#include "../../../hsm/hsm_int.h"
+
+#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#define P11CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
+#define USER_PIN "1234"
+#define SO_PIN "5678"
+
+struct tok {
+	char dir[64];
+	char env[192];
+	char pin[128];
+	char label[33];
+	struct hsm_conf conf;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	(void)unlink(path);
+	assert_int_equal(
+	    util_file_write(path, text, strlen(text), mode, 1), PCA_OK);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* A private token directory, a softhsm2.conf, a 0400 PIN file, C_InitToken. */
+static int
+tok_make(struct tok *t, const char *label)
+{
+	char path[128], text[256];
+
+	memset(t, 0, sizeof(*t));
+	(void)snprintf(t->dir, sizeof(t->dir), "/tmp/pca-hsm-XXXXXX");
+	if (mkdtemp(t->dir) == NULL)
+		return -1;
+	(void)snprintf(path, sizeof(path), "%s/tokens", t->dir);
+	if (mkdir(path, 0700) != 0)
+		return -1;
+	(void)snprintf(text, sizeof(text),
+	    "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
+	    "log.level = ERROR\n",
+	    t->dir);
+	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", t->dir);
+	if (util_file_write(path, text, strlen(text), 0600, 1) != PCA_OK)
+		return -1;
+	(void)snprintf(t->env, sizeof(t->env), "SOFTHSM2_CONF=%s", path);
+	(void)snprintf(t->pin, sizeof(t->pin), "%s/pin", t->dir);
+	if (util_file_write(t->pin, USER_PIN "\n", 5, 0400, 1) != PCA_OK)
+		return -1;
+	(void)snprintf(t->label, sizeof(t->label), "%s", label);
+	t->conf.module = SOFTHSM;
+	t->conf.token = t->label;
+	t->conf.pin_file = t->pin;
+	t->conf.module_env = t->env;
+	if (hsm_token_init(&t->conf, SO_PIN, USER_PIN) != PCA_OK) {
+		fprintf(stderr, "hsm_token_init: %s\n", pca_err_msg());
+		return -1;
+	}
+	return 0;
+}
+
+static int
+rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void
+tok_rm(struct tok *t)
+{
+	if (t->dir[0] != '\0')
+		(void)nftw(t->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Independent check: OpenSSL verifies sig over tbs with the SPKI's key. */
+static int
+verify_ok(const uint8_t *spki, size_t spki_len, enum pca_sigalg alg,
+    const uint8_t *tbs, size_t n, const uint8_t *sig, size_t siglen)
+{
+	const uint8_t *p = spki;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki_len);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const EVP_MD *md = EVP_get_digestbynid(pca_sigalg_md_nid(alg));
+	int ok;
+
+	ok = pk != NULL && ctx != NULL && md != NULL &&
+	     EVP_DigestVerifyInit(ctx, NULL, md, NULL, pk) == 1 &&
+	     EVP_DigestVerify(ctx, sig, siglen, tbs, n) == 1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	return ok;
+}
+
+/* Raw PKCS#11 through the module the hsm loaded (same process state). */
+static CK_SESSION_HANDLE
+raw_session(struct hsm *h)
+{
+	CK_SESSION_HANDLE s = 0;
+
+	assert_int_equal(
+	    h->fl->C_OpenSession(
+		h->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+	    CKR_OK);
+	return s;
+}
+
+static CK_OBJECT_HANDLE
+raw_find(
+    struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label)
+{
+	CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_LABEL, (void *)label, strlen(label)}};
+	CK_OBJECT_HANDLE o = 0;
+	CK_ULONG n = 0;
+
+	assert_int_equal(h->fl->C_FindObjectsInit(s, t, 2), CKR_OK);
+	assert_int_equal(h->fl->C_FindObjects(s, &o, 1, &n), CKR_OK);
+	assert_int_equal(h->fl->C_FindObjectsFinal(s), CKR_OK);
+	return n ? o : 0;
+}
+
+/* A P-256 pair made behind the hsm's back (its cache is not told). */
+static void
+raw_keygen_p256(struct hsm *h, CK_SESSION_HANDLE s, const char *label)
+{
+	static uint8_t p256[] = {
+	    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	CK_BBOOL t = CK_TRUE;
+	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
+	CK_ATTRIBUTE pub[] = {{CKA_TOKEN, &t, 1}, {CKA_VERIFY, &t, 1},
+	    {CKA_EC_PARAMS, p256, sizeof(p256)},
+	    {CKA_LABEL, (void *)label, strlen(label)}};
+	CK_ATTRIBUTE prv[] = {{CKA_TOKEN, &t, 1}, {CKA_PRIVATE, &t, 1},
+	    {CKA_SENSITIVE, &t, 1}, {CKA_SIGN, &t, 1},
+	    {CKA_LABEL, (void *)label, strlen(label)}};
+	CK_OBJECT_HANDLE a, b;
+
+	assert_int_equal(
+	    h->fl->C_GenerateKeyPair(s, &m, pub, 4, prv, 5, &a, &b), CKR_OK);
+}
+
+/* ---- group 1: one token, the six key types ---- */
+
+struct kfix {
+	struct tok t;
+	struct hsm *h;
+	uint8_t *spki[PCA_KEY_MAX];
+	size_t spki_len[PCA_KEY_MAX];
+};
+
+/*
+ * The six-key token is made once, by the first test that needs it, and
+ * released before the first fresh-token test: SoftHSM is one instance per
+ * process, so only one hsm may have it initialized at a time.
+ */
+static struct kfix *keys_fix;
+
+static void
+keys_release(void)
+{
+	struct kfix *f = keys_fix;
+	int k;
+
+	if (f == NULL)
+		return;
+	hsm_close(f->h);
+	for (k = 0; k < PCA_KEY_MAX; k++)
+		free(f->spki[k]);
+	tok_rm(&f->t);
+	free(f);
+	keys_fix = NULL;
+}
+
+static int
+keys_make(struct kfix *f)
+{
+	uint8_t id;
+	double t0;
+	int k;
+
+	if (tok_make(&f->t, "keys") != 0)
+		return -1;
+	if (hsm_open(&f->t.conf, &f->h) != PCA_OK) {
+		fprintf(stderr, "hsm_open: %s\n", pca_err_msg());
+		return -1;
+	}
+	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
+		id = (uint8_t)k;
+		t0 = now_s();
+		if (hsm_key_generate(f->h, pca_keyalg_name(k), &id, 1, k,
+			&f->spki[k], &f->spki_len[k]) != PCA_OK) {
+			fprintf(stderr, "generate %s: %s\n", pca_keyalg_name(k),
+			    pca_err_msg());
+			return -1;
+		}
+		fprintf(stderr, "[ info     ] generated %s in %.2f s\n",
+		    pca_keyalg_name(k), now_s() - t0);
+	}
+	return 0;
+}
+
+static int
+keys_setup(void **state)
+{
+	if (keys_fix == NULL) {
+		if ((keys_fix = calloc(1, sizeof(*keys_fix))) == NULL)
+			return -1;
+		if (keys_make(keys_fix) != 0) {
+			keys_release();
+			return -1;
+		}
+	}
+	*state = keys_fix;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	keys_release();
+	return 0;
+}
+
+/* The SPKI has the requested type and size, and hsm_key_spki agrees. */
+static void
+test_keygen_spki(void **state)
+{
+	struct kfix *f = *state;
+	const uint8_t *p;
+	EVP_PKEY *pk;
+	uint8_t *again;
+	size_t n;
+	int k;
+
+	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
+		p = f->spki[k];
+		pk = d2i_PUBKEY(NULL, &p, (long)f->spki_len[k]);
+		assert_non_null(pk);
+		assert_ptr_equal(p, f->spki[k] + f->spki_len[k]);
+		if (pca_keyalg_is_rsa(k)) {
+			assert_true(EVP_PKEY_is_a(pk, "RSA"));
+			assert_int_equal(
+			    EVP_PKEY_get_bits(pk), pca_keyalg_rsa_bits(k));
+		} else {
+			char g[64];
+
+			assert_true(EVP_PKEY_is_a(pk, "EC"));
+			assert_int_equal(EVP_PKEY_get_utf8_string_param(
+					     pk, "group", g, sizeof(g), NULL),
+			    1);
+			assert_string_equal(
+			    g, OBJ_nid2sn(pca_keyalg_ec_nid(k)));
+		}
+		EVP_PKEY_free(pk);
+		assert_int_equal(
+		    hsm_key_spki(f->h, pca_keyalg_name(k), &again, &n), PCA_OK);
+		assert_int_equal(n, f->spki_len[k]);
+		assert_memory_equal(again, f->spki[k], n);
+		free(again);
+	}
+	assert_int_equal(hsm_key_spki(f->h, "nope", &again, &n), PCA_ENOTFOUND);
+}
+
+static void
+test_key_attributes(void **state)
+{
+	struct kfix *f = *state;
+	struct hsm_key_info ki;
+	int k;
+
+	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
+		memset(&ki, 0xff, sizeof(ki));
+		assert_int_equal(
+		    hsm_key_info(f->h, pca_keyalg_name(k), &ki), PCA_OK);
+		assert_int_equal(ki.sensitive, 1);
+		assert_int_equal(ki.extractable, 0);
+		assert_int_equal(ki.always_sensitive, 1);
+		assert_int_equal(ki.never_extractable, 1);
+		assert_int_equal(ki.local, 1);
+		assert_int_equal(ki.can_sign, 1);
+		assert_int_equal(ki.can_decrypt, 0);
+	}
+	assert_int_equal(hsm_key_info(f->h, "nope", &ki), PCA_ENOTFOUND);
+}
+
+/* The private key value never leaves the token. */
+static void
+test_private_unreadable(void **state)
+{
+	struct kfix *f = *state;
+	CK_SESSION_HANDLE s = raw_session(f->h);
+	uint8_t buf[1024];
+	CK_ATTRIBUTE a;
+	CK_OBJECT_HANDLE o;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE ext = {CKA_EXTRACTABLE, &yes, 1};
+	int k;
+
+	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
+		o = raw_find(f->h, s, CKO_PRIVATE_KEY, pca_keyalg_name(k));
+		assert_int_not_equal(o, 0);
+		a = (CK_ATTRIBUTE){
+		    pca_keyalg_is_rsa(k) ? CKA_PRIVATE_EXPONENT : CKA_VALUE,
+		    buf, sizeof(buf)};
+		assert_int_equal(f->h->fl->C_GetAttributeValue(s, o, &a, 1),
+		    CKR_ATTRIBUTE_SENSITIVE);
+		assert_int_equal(a.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+		assert_int_not_equal(
+		    f->h->fl->C_SetAttributeValue(s, o, &ext, 1), CKR_OK);
+	}
+	assert_int_equal(f->h->fl->C_CloseSession(s), CKR_OK);
+}
+
+/* Every fitting algorithm verifies with OpenSSL; the others are refused. */
+static void
+test_sign_verify_all(void **state)
+{
+	struct kfix *f = *state;
+	const uint8_t tbs[] = "to be signed: a TBSCertificate stand-in";
+	uint8_t sig[LIM_SIG];
+	struct hsm_key key;
+	size_t n;
+	int k, a, fits;
+
+	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
+		key = (struct hsm_key){
+		    pca_keyalg_name(k), f->spki[k], f->spki_len[k]};
+		for (a = PCA_SIG_SHA256_RSA; a < PCA_SIG_MAX; a++) {
+			fits = pca_sigalg_fits_key(a, k);
+			n = 0;
+			assert_int_equal(
+			    hsm_sign(f->h, &key, a, tbs, sizeof(tbs), sig, &n),
+			    fits ? PCA_OK : PCA_EINVAL);
+			if (!fits) {
+				assert_int_equal(n, 0); /* untouched */
+				continue;
+			}
+			assert_true(verify_ok(f->spki[k], f->spki_len[k], a,
+			    tbs, sizeof(tbs), sig, n));
+			if (pca_keyalg_is_rsa(k))
+				assert_int_equal(n, pca_keyalg_rsa_bits(k) / 8);
+			sig[n / 2] ^= 1; /* a test that can fail */
+			assert_false(verify_ok(f->spki[k], f->spki_len[k], a,
+			    tbs, sizeof(tbs), sig, n));
+		}
+	}
+}
+
+static void
+test_sign_bad_args(void **state)
+{
+	struct kfix *f = *state;
+	struct hsm_key key = {"EC_prime256v1", f->spki[PCA_KEY_EC_P256],
+	    f->spki_len[PCA_KEY_EC_P256]};
+	struct hsm_key other = {"EC_prime256v1", f->spki[PCA_KEY_EC_P384],
+	    f->spki_len[PCA_KEY_EC_P384]};
+	struct hsm_key none = {"absent", NULL, 0};
+	char longl[LIM_LABEL + 2];
+	uint8_t sig[LIM_SIG] = {0};
+	size_t n = 0;
+
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_NONE, sig, 1, sig, &n), PCA_EINVAL);
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_MAX, sig, 1, sig, &n), PCA_EINVAL);
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, NULL, 1, sig, &n),
+	    PCA_EINVAL);
+	assert_int_equal(
+	    hsm_sign(f->h, &none, PCA_SIG_SHA256_ECDSA, sig, 1, sig, &n),
+	    PCA_ENOTFOUND);
+	memset(longl, 'a', sizeof(longl) - 1);
+	longl[sizeof(longl) - 1] = '\0';
+	none.label = longl;
+	assert_int_equal(
+	    hsm_sign(f->h, &none, PCA_SIG_SHA256_ECDSA, sig, 1, sig, &n),
+	    PCA_ETOOBIG);
+	/* another key's SPKI: refused, nothing signed */
+	assert_int_equal(
+	    hsm_sign(f->h, &other, PCA_SIG_SHA256_ECDSA, sig, 1, sig, &n),
+	    PCA_EKEYMISMATCH);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(pca_err_msg(), "EC_prime256v1"));
+	/* garbage SPKI: also a mismatch */
+	other.spki = (const uint8_t *)"garbage";
+	other.spki_len = 7;
+	assert_int_equal(
+	    hsm_sign(f->h, &other, PCA_SIG_SHA256_ECDSA, sig, 1, sig, &n),
+	    PCA_EKEYMISMATCH);
+	/* and the right one still works, empty input included */
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, NULL, 0, sig, &n),
+	    PCA_OK);
+	assert_true(verify_ok(key.spki, key.spki_len, PCA_SIG_SHA256_ECDSA,
+	    (const uint8_t *)"", 0, sig, n));
+}
+
+static void
+test_duplicate_label(void **state)
+{
+	struct kfix *f = *state;
+	uint8_t *spki = NULL;
+	size_t n;
+
+	assert_int_equal(hsm_key_generate(f->h, "EC_prime256v1", NULL, 0,
+			     PCA_KEY_EC_P256, &spki, &n),
+	    PCA_EEXISTS);
+	assert_null(spki);
+	assert_int_equal(
+	    hsm_key_generate(f->h, "x", NULL, 0, PCA_KEY_NONE, &spki, &n),
+	    PCA_EINVAL);
+	assert_int_equal(
+	    hsm_key_generate(f->h, "", NULL, 0, PCA_KEY_EC_P256, &spki, &n),
+	    PCA_EINVAL);
+}
+
+struct thr {
+	struct kfix *f;
+	enum pca_keyalg k;
+	enum pca_sigalg a;
+	pthread_barrier_t *bar;
+	int n;
+	int ok;
+	int bad;
+	int failed_verify;
+};
+
+static void *
+signer(void *arg)
+{
+	struct thr *t = arg;
+	struct hsm_key key = {
+	    pca_keyalg_name(t->k), t->f->spki[t->k], t->f->spki_len[t->k]};
+	uint8_t tbs[64], sig[LIM_SIG];
+	size_t n;
+	int i;
+
+	(void)pthread_barrier_wait(t->bar);
+	for (i = 0; i < t->n; i++) {
+		memset(tbs, i, sizeof(tbs));
+		if (hsm_sign(t->f->h, &key, t->a, tbs, sizeof(tbs), sig, &n) !=
+		    PCA_OK) {
+			t->bad++;
+			continue;
+		}
+		t->ok++;
+		if (i % 10 == 0 && !verify_ok(key.spki, key.spki_len, t->a, tbs,
+				       sizeof(tbs), sig, n))
+			t->failed_verify++;
+	}
+	return NULL;
+}
+
+/* 4 threads (2 EC, 2 RSA) x N signs on a 4-session pool: no errors. */
+static void
+test_threads(void **state)
+{
+	struct kfix *f = *state;
+	struct hsm_stats st0, st1;
+	pthread_barrier_t bar;
+	struct thr t[4];
+	pthread_t tid[4];
+	double t0;
+	int i, n = 400;
+
+	hsm_stats_get(f->h, &st0);
+	assert_int_equal(pthread_barrier_init(&bar, NULL, 4), 0);
+	for (i = 0; i < 4; i++) {
+		t[i] =
+		    (struct thr){f, i < 2 ? PCA_KEY_EC_P256 : PCA_KEY_RSA_2048,
+			i < 2 ? PCA_SIG_SHA256_ECDSA : PCA_SIG_SHA384_RSA, &bar,
+			i < 2 ? n : n / 4, 0, 0, 0};
+	}
+	t0 = now_s();
+	for (i = 0; i < 4; i++)
+		assert_int_equal(
+		    pthread_create(&tid[i], NULL, signer, &t[i]), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+	fprintf(stderr, "[ info     ] 4 threads: %d signs in %.2f s\n",
+	    2 * n + 2 * (n / 4), now_s() - t0);
+	(void)pthread_barrier_destroy(&bar);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(t[i].bad, 0);
+		assert_int_equal(t[i].failed_verify, 0);
+		assert_int_equal(t[i].ok, t[i].n);
+	}
+	hsm_stats_get(f->h, &st1);
+	assert_int_equal(st1.signs - st0.signs, 2 * n + 2 * (n / 4));
+	assert_int_equal(st1.sign_errors, st0.sign_errors);
+	assert_int_equal(st1.available, 1);
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+}
+
+static void
+test_bench_raw(void **state)
+{
+	struct kfix *f = *state;
+	const char *sec = getenv("HSM_BENCH_SECONDS");
+	double rate, s = sec != NULL ? strtod(sec, NULL) : 0.5;
+	unsigned thr;
+	int k;
+
+	for (k = PCA_KEY_RSA_2048; k <= PCA_KEY_EC_P256;
+	     k += PCA_KEY_EC_P256 - PCA_KEY_RSA_2048) {
+		for (thr = 1; thr <= 2; thr++) {
+			assert_int_equal(hsm_bench_raw(f->h, pca_keyalg_name(k),
+					     s, thr, &rate),
+			    PCA_OK);
+			fprintf(stderr,
+			    "[ info     ] raw %s, %u thread(s): %.0f signs/s\n",
+			    pca_keyalg_name(k), thr, rate);
+			assert_true(rate > 10);
+		}
+	}
+	assert_int_equal(
+	    hsm_bench_raw(f->h, "nope", 0.1, 1, &rate), PCA_ENOTFOUND);
+	assert_int_equal(
+	    hsm_bench_raw(f->h, "EC_prime256v1", 0.1, 0, &rate), PCA_EINVAL);
+}
+
+/* All sessions closed behind the hsm's back: login lost, then regained. */
+static void
+test_sessions_closed(void **state)
+{
+	struct kfix *f = *state;
+	struct hsm_key key = {"EC_secp384r1", f->spki[PCA_KEY_EC_P384],
+	    f->spki_len[PCA_KEY_EC_P384]};
+	uint8_t sig[LIM_SIG] = {0};
+	size_t n;
+
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA384_ECDSA, sig, 8, sig, &n),
+	    PCA_OK);
+	assert_int_equal(f->h->fl->C_CloseAllSessions(f->h->slot), CKR_OK);
+	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_SHA384_ECDSA,
+			     (const uint8_t *)"abc", 3, sig, &n),
+	    PCA_OK);
+	assert_true(verify_ok(key.spki, key.spki_len, PCA_SIG_SHA384_ECDSA,
+	    (const uint8_t *)"abc", 3, sig, n));
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+	assert_int_equal(f->h->fl->C_CloseAllSessions(f->h->slot), CKR_OK);
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_SHA384_ECDSA,
+			     (const uint8_t *)"abc", 3, sig, &n),
+	    PCA_OK);
+}
+
+/* ---- group 2: one fresh token per test ---- */
+
+struct tfix {
+	struct tok t;
+	struct hsm *h;
+	pid_t server;
+};
+
+static int
+tok_setup(void **state)
+{
+	struct tfix *f;
+
+	keys_release();
+	f = calloc(1, sizeof(*f));
+
+	*state = f;
+	return f == NULL || tok_make(&f->t, "ca-token") != 0 ? -1 : 0;
+}
+
+static void
+server_stop(struct tfix *f)
+{
+	if (f->server > 0) {
+		(void)kill(-f->server, SIGKILL);
+		(void)waitpid(f->server, NULL, 0);
+		f->server = 0;
+	}
+}
+
+static int
+tok_teardown(void **state)
+{
+	struct tfix *f = *state;
+
+	if (f == NULL)
+		return 0;
+	hsm_close(f->h);
+	server_stop(f);
+	tok_rm(&f->t);
+	free(f);
+	return 0;
+}
+
+static void
+test_wrong_pin(void **state)
+{
+	struct tfix *f = *state;
+
+	write_file(f->t.pin, "0000\n", 0400);
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_EHSM);
+	assert_null(f->h);
+	assert_non_null(strstr(pca_err_msg(), "C_Login: CKR_PIN_INCORRECT"));
+	assert_null(strstr(pca_err_msg(), "0000"));
+	write_file(f->t.pin, USER_PIN, 0400); /* no newline is fine too */
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+}
+
+static void
+test_pin_file_mode(void **state)
+{
+	struct tfix *f = *state;
+
+	assert_int_equal(chmod(f->t.pin, 0440), 0);
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_EPOLICY);
+	assert_non_null(strstr(pca_err_msg(), "0440"));
+	assert_int_equal(chmod(f->t.pin, 0604), 0);
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_EPOLICY);
+	f->t.conf.pin_file = "/nonexistent/pin";
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_ENOTFOUND);
+	f->t.conf.pin_file = NULL;
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_EINVAL);
+	assert_null(f->h);
+}
+
+static void
+test_pin_env(void **state)
+{
+	struct tfix *f = *state;
+
+	f->t.conf.pin_file = NULL;
+	f->t.conf.pin_env = "PCA_TEST_HSM_PIN";
+	assert_int_equal(setenv("PCA_TEST_HSM_PIN", USER_PIN "\n", 1), 0);
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_null(getenv("PCA_TEST_HSM_PIN"));
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+	hsm_close(f->h);
+	f->h = NULL;
+	/* read once: a second open finds no PIN */
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_ENOTFOUND);
+}
+
+/* Module by p11-kit name, token by URI; a PIN in the URI is refused. */
+static void
+test_module_name_uri(void **state)
+{
+	struct tfix *f = *state;
+
+	f->t.conf.module = "softhsm2";
+	f->t.conf.token =
+	    "pkcs11:token=ca-token;manufacturer=SoftHSM%20project";
+	f->t.conf.sessions = 2;
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	hsm_close(f->h);
+	f->h = NULL;
+	f->t.conf.token = "pkcs11:token=other";
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_ENOTFOUND);
+	f->t.conf.token = "pkcs11:token=ca-token?pin-value=1234";
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_EPOLICY);
+	f->t.conf.token = "ca-token";
+	f->t.conf.module = "no-such-module";
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_ENOTFOUND);
+	f->t.conf.module = "/nonexistent/module.so";
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_EHSM);
+	assert_null(f->h);
+	/* the label exists already */
+	f->t.conf.module = SOFTHSM;
+	assert_int_equal(
+	    hsm_token_init(&f->t.conf, SO_PIN, USER_PIN), PCA_EEXISTS);
+}
+
+/*
+ * Destroy, then a different key under the same label while the hsm stays
+ * open: the old SPKI no longer matches.  Then the same behind the hsm's
+ * back (stale cached handle).
+ */
+static void
+test_destroy_mismatch(void **state)
+{
+	struct tfix *f = *state;
+	uint8_t *s1 = NULL, *s2 = NULL, sig[LIM_SIG] = {0};
+	size_t l1, l2, n = 0;
+	struct hsm_key key;
+	CK_SESSION_HANDLE s;
+
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_int_equal(hsm_key_generate(f->h, "ca", (const uint8_t *)"1", 1,
+			     PCA_KEY_EC_P256, &s1, &l1),
+	    PCA_OK);
+	key = (struct hsm_key){"ca", s1, l1};
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
+	    PCA_OK);
+	assert_int_equal(hsm_key_destroy(f->h, "ca"), PCA_OK);
+	assert_int_equal(hsm_key_destroy(f->h, "ca"), PCA_ENOTFOUND);
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
+	    PCA_ENOTFOUND);
+	assert_int_equal(hsm_key_generate(f->h, "ca", (const uint8_t *)"2", 1,
+			     PCA_KEY_EC_P256, &s2, &l2),
+	    PCA_OK);
+	n = 0;
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
+	    PCA_EKEYMISMATCH);
+	assert_int_equal(n, 0);
+	key = (struct hsm_key){"ca", s2, l2};
+	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA,
+			     (const uint8_t *)"tbs", 3, sig, &n),
+	    PCA_OK);
+	assert_true(verify_ok(
+	    s2, l2, PCA_SIG_SHA256_ECDSA, (const uint8_t *)"tbs", 3, sig, n));
+	/* behind our back: raw destroy + raw keygen, same label */
+	s = raw_session(f->h);
+	assert_int_equal(f->h->fl->C_DestroyObject(
+			     s, raw_find(f->h, s, CKO_PRIVATE_KEY, "ca")),
+	    CKR_OK);
+	assert_int_equal(f->h->fl->C_DestroyObject(
+			     s, raw_find(f->h, s, CKO_PUBLIC_KEY, "ca")),
+	    CKR_OK);
+	raw_keygen_p256(f->h, s, "ca");
+	assert_int_equal(f->h->fl->C_CloseSession(s), CKR_OK);
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
+	    PCA_EKEYMISMATCH);
+	free(s1);
+	free(s2);
+}
+
+/*
+ * A public object that belongs to another key, relabelled to pose as this
+ * key's: the proof-of-possession signature exposes it.
+ */
+static void
+test_public_swap(void **state)
+{
+	struct tfix *f = *state;
+	uint8_t *sa = NULL, *sb = NULL, sig[LIM_SIG] = {0};
+	size_t la, lb, n = 0;
+	struct hsm_key key;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE pb;
+	CK_ATTRIBUTE relabel[2] = {{CKA_LABEL, "a", 1}, {CKA_ID, "A", 1}};
+
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_int_equal(hsm_key_generate(f->h, "a", (const uint8_t *)"A", 1,
+			     PCA_KEY_EC_P256, &sa, &la),
+	    PCA_OK);
+	assert_int_equal(hsm_key_generate(f->h, "b", (const uint8_t *)"B", 1,
+			     PCA_KEY_EC_P256, &sb, &lb),
+	    PCA_OK);
+	s = raw_session(f->h);
+	assert_int_equal(f->h->fl->C_DestroyObject(
+			     s, raw_find(f->h, s, CKO_PUBLIC_KEY, "a")),
+	    CKR_OK);
+	pb = raw_find(f->h, s, CKO_PUBLIC_KEY, "b");
+	assert_int_equal(
+	    f->h->fl->C_SetAttributeValue(s, pb, relabel, 2), CKR_OK);
+	assert_int_equal(f->h->fl->C_CloseSession(s), CKR_OK);
+	key = (struct hsm_key){"a", sb, lb};
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
+	    PCA_EKEYMISMATCH);
+	assert_non_null(strstr(pca_err_msg(), "does not match its public"));
+	key = (struct hsm_key){"a", sa, la};
+	assert_int_equal(
+	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
+	    PCA_EKEYMISMATCH);
+	assert_int_equal(n, 0);
+	free(sa);
+	free(sb);
+}
+
+/* ---- token loss: SoftHSM behind "p11-kit server", killed mid-loop ---- */
+
+static int
+server_start(struct tfix *f, const char *sock)
+{
+	char uri[64];
+	double t0;
+	pid_t pid;
+	int fd;
+
+	(void)unlink(sock);
+	(void)snprintf(uri, sizeof(uri), "pkcs11:token=%s", f->t.label);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		(void)setpgid(0, 0);
+		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
+			(void)dup2(fd, 1);
+		(void)putenv(f->t.env);
+		execlp("p11-kit", "p11-kit", "server", "-f", "--provider",
+		    SOFTHSM, "-n", sock, uri, (char *)NULL);
+		_exit(127);
+	}
+	(void)setpgid(pid, pid);
+	f->server = pid;
+	for (t0 = now_s(); now_s() - t0 < 10; usleep(20000))
+		if (access(sock, F_OK) == 0)
+			return 0;
+	return -1;
+}
+
+struct loop {
+	struct hsm *h;
+	struct hsm_key key;
+	atomic_int stop;
+	atomic_int ok, unavail, other;
+	atomic_int ok_after; /* successes since mark was set */
+	atomic_int mark;
+	double max_call; /* seconds */
+	uint8_t last_sig[LIM_SIG];
+	size_t last_len;
+	char other_msg[256];
+};
+
+static void *
+loop_signer(void *arg)
+{
+	struct loop *l = arg;
+	uint8_t sig[LIM_SIG];
+	double t0, d;
+	size_t n;
+	pca_err rc;
+
+	while (!atomic_load(&l->stop)) {
+		t0 = now_s();
+		rc = hsm_sign(l->h, &l->key, PCA_SIG_SHA256_ECDSA,
+		    (const uint8_t *)"loop", 4, sig, &n);
+		d = now_s() - t0;
+		if (d > l->max_call)
+			l->max_call = d; /* one writer per struct */
+		if (rc == PCA_OK) {
+			atomic_fetch_add(&l->ok, 1);
+			if (atomic_load(&l->mark)) {
+				atomic_fetch_add(&l->ok_after, 1);
+				memcpy(l->last_sig, sig, n);
+				l->last_len = n;
+			}
+		} else if (rc == PCA_EUNAVAIL) {
+			atomic_fetch_add(&l->unavail, 1);
+			usleep(1000); /* a caller backing off a little */
+		} else {
+			atomic_fetch_add(&l->other, 1);
+			(void)snprintf(l->other_msg, sizeof(l->other_msg),
+			    "%s: %s", pca_strerror(rc), pca_err_msg());
+		}
+	}
+	return NULL;
+}
+
+static int
+wait_for(atomic_int *v, int min, double secs)
+{
+	double t0 = now_s();
+
+	while (atomic_load(v) < min && now_s() - t0 < secs)
+		usleep(10000);
+	return atomic_load(v) >= min;
+}
+
+/* Each signer: only OK or EUNAVAIL, never slow, and signing resumed. */
+static void
+loop_check(struct loop *l, int i, const uint8_t *spki, size_t spki_len)
+{
+	fprintf(stderr,
+	    "[ info     ] signer %d: ok %d, unavailable %d, "
+	    "other %d, slowest call %.3f s\n",
+	    i, atomic_load(&l->ok), atomic_load(&l->unavail),
+	    atomic_load(&l->other), l->max_call);
+	if (atomic_load(&l->other) != 0)
+		fprintf(stderr, "other: %s\n", l->other_msg);
+	assert_int_equal(atomic_load(&l->other), 0);
+	assert_true(l->max_call < 2.0);
+	assert_true(verify_ok(spki, spki_len, PCA_SIG_SHA256_ECDSA,
+	    (const uint8_t *)"loop", 4, l->last_sig, l->last_len));
+}
+
+/* The token behind p11-kit server, an hsm open through p11-kit-client. */
+static void
+loss_open(
+    struct tfix *f, char *sock, size_t socklen, char *addr, size_t addrlen)
+{
+	struct hsm_stats st;
+
+	if (access(P11CLIENT, R_OK) != 0)
+		skip();
+	(void)snprintf(sock, socklen, "%s/p11.sock", f->t.dir);
+	(void)snprintf(
+	    addr, addrlen, "P11_KIT_SERVER_ADDRESS=unix:path=%s", sock);
+	assert_int_equal(server_start(f, sock), 0);
+	f->t.conf.module = P11CLIENT;
+	f->t.conf.module_env = addr;
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_int_equal(f->h->nsess, 1); /* forced for p11-kit-client */
+	hsm_stats_get(f->h, &st);
+	assert_int_equal(st.available, 1);
+}
+
+static void
+test_token_loss(void **state)
+{
+	struct tfix *f = *state;
+	char sock[128], addr[192];
+	struct loop l[2];
+	pthread_t tid[2];
+	struct hsm_stats st;
+	uint8_t *spki = NULL, sig[LIM_SIG] = {0}, *other = NULL;
+	size_t spki_len, n, olen;
+	double t0;
+	int i, unavail;
+
+	loss_open(f, sock, sizeof(sock), addr, sizeof(addr));
+	assert_int_equal(hsm_key_generate(f->h, "ca", NULL, 0, PCA_KEY_EC_P256,
+			     &spki, &spki_len),
+	    PCA_OK);
+	assert_int_equal(hsm_key_generate(f->h, "other", NULL, 0,
+			     PCA_KEY_EC_P256, &other, &olen),
+	    PCA_OK);
+	memset(l, 0, sizeof(l));
+	for (i = 0; i < 2; i++) {
+		l[i].h = f->h;
+		l[i].key = (struct hsm_key){"ca", spki, spki_len};
+		assert_int_equal(
+		    pthread_create(&tid[i], NULL, loop_signer, &l[i]), 0);
+	}
+	assert_true(wait_for(&l[0].ok, 50, 10));
+	server_stop(f); /* the token disappears mid-loop */
+	assert_true(wait_for(&l[0].unavail, 20, 10));
+	assert_int_equal(hsm_health(f->h), PCA_EUNAVAIL);
+	hsm_stats_get(f->h, &st);
+	assert_int_equal(st.available, 0);
+	usleep(500000); /* stay down a while: callers must fail fast */
+	unavail = atomic_load(&l[0].unavail) + atomic_load(&l[1].unavail);
+	t0 = now_s();
+	assert_int_equal(server_start(f, sock), 0);
+	for (i = 0; i < 2; i++)
+		atomic_store(&l[i].mark, 1);
+	assert_true(wait_for(&l[0].ok_after, 20, 10));
+	assert_true(wait_for(&l[1].ok_after, 20, 10));
+	fprintf(stderr,
+	    "[ info     ] token back: signing resumed %.2f s after "
+	    "the server restart; %d EUNAVAIL while down\n",
+	    now_s() - t0, unavail);
+	for (i = 0; i < 2; i++) {
+		atomic_store(&l[i].stop, 1);
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		loop_check(&l[i], i, spki, spki_len);
+	}
+	/* fail fast: many more EUNAVAIL than reset attempts (1 per 200 ms) */
+	assert_true(unavail > 20);
+	hsm_stats_get(f->h, &st);
+	assert_int_equal(st.available, 1);
+	assert_true(st.recoveries >= 1);
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+	/* the same struct hsm; the binding check ran again on new handles */
+	l[0].key.spki = other;
+	l[0].key.spki_len = olen;
+	assert_int_equal(
+	    hsm_sign(f->h, &l[0].key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
+	    PCA_EKEYMISMATCH);
+	free(spki);
+	free(other);
+}
+
+#define KEYS(t) cmocka_unit_test_setup(t, keys_setup)
+#define FRESH(t) cmocka_unit_test_setup_teardown(t, tok_setup, tok_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    KEYS(test_keygen_spki),
+	    KEYS(test_key_attributes),
+	    KEYS(test_private_unreadable),
+	    KEYS(test_sign_verify_all),
+	    KEYS(test_sign_bad_args),
+	    KEYS(test_duplicate_label),
+	    KEYS(test_threads),
+	    KEYS(test_bench_raw),
+	    KEYS(test_sessions_closed),
+	    FRESH(test_wrong_pin),
+	    FRESH(test_pin_file_mode),
+	    FRESH(test_pin_env),
+	    FRESH(test_module_name_uri),
+	    FRESH(test_destroy_mismatch),
+	    FRESH(test_public_swap),
+	    FRESH(test_token_loss),
+	};
+
+	if (getenv("HSM_TEST") != NULL) /* e.g. HSM_TEST=test_token_loss */
+		cmocka_set_test_filter(getenv("HSM_TEST"));
+	return cmocka_run_group_tests_name("hsm", tests, NULL, group_teardown);
+}
