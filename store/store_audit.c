@@ -1,0 +1,202 @@
+/*
+ * store_audit.c - the hash-chained audit log.
+ *
+ * Entry n is stored under its sequence number (u64 BE) as
+ * prev_hash || when || text, where prev_hash is hash_{n-1} (zeros for n = 1)
+ * and hash_n = SHA-256(seq_be || stored value).  The head (seq, hash) lives
+ * in meta and is updated in the same transaction as the entry.
+ */
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "store_int.h"
+
+#define AUDIT_MAX_TEXT (64 * 1024)
+
+pca_err
+store_audit_hash(uint64_t seq, const void *val, size_t n, uint8_t out[32])
+{
+	EVP_MD_CTX *ctx = NULL;
+	uint8_t sb[8];
+	unsigned len = 0;
+	pca_err e = PCA_OK;
+
+	store_be64_put(sb, seq);
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, sb, sizeof(sb)) != 1 ||
+	    EVP_DigestUpdate(ctx, val, n) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32) {
+		e = pca_err_set(PCA_EINTERNAL, "SHA-256 of audit entry %llu "
+		    "failed", (unsigned long long)seq);
+		pca_err_add_openssl();
+	}
+	EVP_MD_CTX_free(ctx);
+	return e;
+}
+
+/* Reads the head from meta: seq 0 and a zero hash when the log is empty. */
+static pca_err
+head_read(struct store *s, MDB_txn *txn, uint64_t *seq, uint8_t hash[32])
+{
+	MDB_val k = store_val(STORE_META_HEAD, strlen(STORE_META_HEAD)), v;
+	int rc;
+
+	rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		*seq = 0;
+		memset(hash, 0, 32);
+		return PCA_OK;
+	}
+	if (rc != 0)
+		return store_mdb_err(rc, "reading the audit head");
+	if (v.mv_size != STORE_HEAD_LEN)
+		return pca_err_set(PCA_EDB, "audit head of %zu bytes is "
+		    "corrupt", v.mv_size);
+	*seq = store_be64_get(v.mv_data);
+	memcpy(hash, (const uint8_t *)v.mv_data + 8, 32);
+	return PCA_OK;
+}
+
+struct audit_arg {
+	int64_t when;
+	const char *text;
+	size_t len;
+	uint64_t seq;
+};
+
+static pca_err
+audit_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct audit_arg *a = varg;
+	uint8_t sb[8], head[STORE_HEAD_LEN], *p;
+	MDB_val k, v, hk;
+	uint64_t seq;
+	pca_err e;
+	int rc;
+
+	if ((e = head_read(s, txn, &seq, head + 8)) != PCA_OK)
+		return e;
+	seq++;
+	store_be64_put(sb, seq);
+	k = store_val(sb, sizeof(sb));
+	v = store_val(NULL, STORE_AUDIT_HDR + a->len);
+	/* MDB_RESERVE: LMDB hands back the space; fill it in place */
+	rc = mdb_put(txn, s->dbi[STORE_DBI_AUDIT], &k, &v,
+	    MDB_NOOVERWRITE | MDB_RESERVE);
+	if (rc == MDB_KEYEXIST)
+		return pca_err_set(PCA_EDB, "audit entry %llu exists beyond "
+		    "the recorded head", (unsigned long long)seq);
+	if (rc != 0)
+		return store_mdb_err(rc, "appending to the audit log");
+	p = v.mv_data;
+	memcpy(p, head + 8, 32);
+	store_i64_put(p + 32, a->when);
+	memcpy(p + STORE_AUDIT_HDR, a->text, a->len);
+	store_be64_put(head, seq);
+	if ((e = store_audit_hash(seq, p, v.mv_size, head + 8)) != PCA_OK)
+		return e;
+	hk = store_val(STORE_META_HEAD, strlen(STORE_META_HEAD));
+	v = store_val(head, sizeof(head));
+	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_META], &hk, &v, 0)) != 0)
+		return store_mdb_err(rc, "recording the audit head");
+	a->seq = seq;
+	return PCA_OK;
+}
+
+pca_err
+store_audit_append(struct store *s, int64_t when, const char *text,
+    uint64_t *seq)
+{
+	struct audit_arg a;
+	pca_err e;
+
+	if (text == NULL)
+		return pca_err_set(PCA_EINVAL, "no audit text");
+	memset(&a, 0, sizeof(a));
+	a.when = when;
+	a.text = text;
+	a.len = strlen(text);
+	if (a.len > AUDIT_MAX_TEXT)
+		return pca_err_set(PCA_ETOOBIG, "audit text of %zu bytes is "
+		    "over the limit of %d", a.len, AUDIT_MAX_TEXT);
+	if ((e = store_submit(s, audit_run, &a)) != PCA_OK)
+		return e;
+	if (seq != NULL)
+		*seq = a.seq;
+	return PCA_OK;
+}
+
+struct audit_iter {
+	int (*cb)(uint64_t, int64_t, const char *, const uint8_t *, void *);
+	void *arg;
+	struct buf text;
+};
+
+static pca_err
+audit_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
+{
+	struct audit_iter *it = varg;
+	const uint8_t *p = v->mv_data;
+	uint8_t prev[32];
+	uint64_t seq;
+	pca_err e;
+
+	if (k->mv_size != 8)
+		return pca_err_set(PCA_EDB, "audit key of %zu bytes is "
+		    "malformed", k->mv_size);
+	seq = store_be64_get(k->mv_data);
+	if (v->mv_size < STORE_AUDIT_HDR ||
+	    memchr(p + STORE_AUDIT_HDR, '\0', v->mv_size - STORE_AUDIT_HDR))
+		return pca_err_set(PCA_EDB, "audit entry %llu is corrupt",
+		    (unsigned long long)seq);
+	memcpy(prev, p, 32);
+	it->text.len = 0;
+	if ((e = buf_add(&it->text, p + STORE_AUDIT_HDR,
+		 v->mv_size - STORE_AUDIT_HDR)) != PCA_OK ||
+	    (e = buf_nul(&it->text)) != PCA_OK)
+		return e;
+	*stop = it->cb(seq, store_i64_get(p + 32), (const char *)it->text.p,
+		    prev, it->arg) != 0;
+	return PCA_OK;
+}
+
+pca_err
+store_audit_foreach(struct store *s, uint64_t from_seq,
+    int (*cb)(uint64_t seq, int64_t when, const char *text,
+	const uint8_t prev_hash[32], void *arg),
+    void *arg)
+{
+	struct audit_iter it;
+	uint8_t start[8];
+	pca_err e;
+
+	it.cb = cb;
+	it.arg = arg;
+	buf_init(&it.text, SIZE_MAX / 2);
+	store_be64_put(start, from_seq);
+	e = store_scan_read(s, STORE_DBI_AUDIT, start, sizeof(start), 0,
+	    audit_each, &it);
+	buf_free(&it.text);
+	return e;
+}
+
+pca_err
+store_audit_head(struct store *s, uint64_t *seq, uint8_t hash[32])
+{
+	MDB_txn *txn = NULL;
+	uint8_t h[32];
+	uint64_t n;
+	pca_err e;
+
+	if ((e = store_rtxn_begin(s, &txn)) != PCA_OK)
+		return e;
+	e = head_read(s, txn, &n, h);
+	store_rtxn_end(s, txn);
+	if (e != PCA_OK)
+		return e;
+	*seq = n;
+	memcpy(hash, h, 32);
+	return PCA_OK;
+}
