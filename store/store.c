@@ -33,6 +33,7 @@ static const char *const dbi_names[STORE_DBI_COUNT] = {
 	[STORE_DBI_IDEM] = "idem",
 	[STORE_DBI_COUNTERS] = "counters",
 	[STORE_DBI_AUDIT] = "audit",
+	[STORE_DBI_KV] = "kv",
 };
 
 /*

@@ -17,6 +17,7 @@
  *   audit        prev_hash (32) || i64 when || text; key is the u64 seq;
  *                hash_n = SHA-256(seq_be || stored value_n)
  *   meta         "schema" -> u32; "audit_head" -> u64 seq || hash (32)
+ *   kv           namespace || 0x00 || key -> opaque bytes (store_generic.c)
  */
 #ifndef PCA_STORE_INT_H
 #define PCA_STORE_INT_H
@@ -57,6 +58,7 @@ enum store_dbi {
 	STORE_DBI_IDEM,
 	STORE_DBI_COUNTERS,
 	STORE_DBI_AUDIT,
+	STORE_DBI_KV,
 	STORE_DBI_COUNT
 };
 
