@@ -51,9 +51,10 @@ $(LIBPCA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
 
 # One archive per module; a unit test links the archives of its module and
 # of what the module builds on (only the objects it uses are pulled in), so
@@ -77,11 +78,18 @@ $(BUILD)/tests/%: tests/unit/%.c \
 		$(LDFLAGS) -o $@ $< -Wl,--start-group $(filter %.a,$^) \
 		-Wl,--end-group $(LIBS) -lcmocka
 
-$(BUILD)/bench/%: bench/%.c $(LIBPCA)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBPCA) $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-unit: $(UNIT_BIN)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/cmd/appliance.o $(LIBPCA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BIN) $(TOOL_BIN)
 
 # Every test: unit suites, then integration scripts, one summary line.
 test: all unit

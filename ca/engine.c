@@ -178,8 +178,16 @@ create_key(struct ca_engine *e, json_t *rec, const char *uuid,
 	char *b64 = NULL, *csr = NULL;
 	pca_err err;
 
+	char hex[33];
+	size_t i, j;
+
 	(void)snprintf(label, sizeof(label), "pca-%s", uuid);
-	if ((err = util_unhex(uuid, id, sizeof(id), &idlen)) != PCA_OK)
+	for (i = j = 0; uuid[i] != '\0' && j < sizeof(hex) - 1; i++)
+		if (uuid[i] != '-')
+			hex[j++] = uuid[i];
+	hex[j] = '\0';
+	/* CKA_ID: the 16 bytes of the CA id */
+	if ((err = util_unhex(hex, id, sizeof(id), &idlen)) != PCA_OK)
 		return err;
 	if ((err = hsm_key_generate(e->hsm, label, id, idlen, ka, &spki,
 		 &spki_len)) != PCA_OK)

@@ -1,0 +1,85 @@
+#!/bin/sh
+# Token loss: the appliance reaches its token through p11-kit's remoting
+# (p11-kit-client.so -> "p11-kit server" -> SoftHSM), as it would reach a
+# network HSM.  The server is killed mid-loop and started again: callers get
+# a retryable error while it is gone, and issuance resumes in the same
+# process, without a restart.
+. "$(dirname "$0")/lib.sh"
+
+CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
+A=$TMP/app
+new_appliance "$A" || { not_ok "init"; finish; exit 1; }
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA)
+[ -n "$ROOT" ] && ok "setup" || not_ok "setup"
+ec_csr "$TMP/leaf.csr" loss.example.com
+SOCK=$TMP/p11.sock
+sed -e "s|^module = .*|module = $CLIENT|" \
+    -e "s|^module_env = .*|module_env = P11_KIT_SERVER_ADDRESS=unix:path=$SOCK|" \
+    "$A/pcad.conf" >"$A/pcad-remote.conf"
+chmod 600 "$A/pcad-remote.conf"
+
+SERVER=""
+start_server() {
+	rm -f "$SOCK"
+	SOFTHSM2_CONF="$A/hsm/softhsm2.conf" setsid p11-kit server -f \
+	    --provider "$SOFTHSM" -n "$SOCK" "pkcs11:token=openpca" \
+	    >/dev/null 2>&1 &
+	SERVER=$!
+	i=0
+	while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -S "$SOCK" ]
+}
+stop_server() { [ -n "$SERVER" ] && kill -9 "-$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
+CLEANUP='stop_server'
+
+count_issued() { grep -c '^issued ' "$TMP/loop.out" 2>/dev/null || true; }
+if start_server; then ok "p11-kit server exposes the token"
+else not_ok "p11-kit server exposes the token"; fi
+"$TOOLS/issue_loop" "$A/pcad-remote.conf" "$ROOT" "$TMP/leaf.csr" 3000 2 \
+    >"$TMP/loop.out" 2>"$TMP/loop.err" &
+LOOP=$!
+i=0
+while [ "$(count_issued)" -lt 200 ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i + 1)); done
+BEFORE=$(count_issued)
+[ "$BEFORE" -ge 200 ] && ok "issuing through the remote token ($BEFORE so far)" ||
+    not_ok "issuing through the remote token" "$(cat "$TMP/loop.err")"
+
+stop_server		# the token disappears mid-loop
+if pgrep -f "p11-kit server -f .*$SOCK" >/dev/null ||
+    pgrep -f "server -f .*$SOCK" >/dev/null; then
+	not_ok "the p11-kit server is gone"
+else
+	ok "the p11-kit server is gone"
+fi
+sleep 1
+DOWN1=$(count_issued)
+sleep 1
+DOWN2=$(count_issued)
+RETRIES=$(grep -c '^retry ' "$TMP/loop.out")
+if [ "$DOWN1" = "$DOWN2" ] && [ "$RETRIES" -gt 0 ]; then
+	ok "while the token is gone: no issuance, $RETRIES retryable errors"
+else
+	not_ok "while the token is gone: no issuance, retryable errors" \
+	    "issued $DOWN1 -> $DOWN2, retries $RETRIES"
+fi
+if kill -0 "$LOOP" 2>/dev/null; then ok "the issuing process survived the token loss"
+else not_ok "the issuing process survived the token loss" "$(cat "$TMP/loop.err")"; fi
+if grep '^retry ' "$TMP/loop.out" | head -1 | grep -qi 'unavail\|token\|CKR'; then
+	ok "the retryable error names the token"
+else
+	not_ok "the retryable error names the token" "$(grep '^retry ' "$TMP/loop.out" | head -1)"
+fi
+
+if start_server; then ok "the token comes back"
+else not_ok "the token comes back"; fi
+wait "$LOOP"
+RC=$?
+TOTAL=$(count_issued)
+if [ "$RC" -eq 0 ] && [ "$TOTAL" -eq 3000 ]; then
+	ok "issuance resumed without a restart: all 3000 issued ($((TOTAL - DOWN2)) after the return)"
+else
+	not_ok "issuance resumed without a restart" "rc=$RC issued=$TOTAL; $(tail -3 "$TMP/loop.err")"
+fi
+stop_server
+check "store verify is clean" "$PCACTL" store verify
+finish
