@@ -212,8 +212,33 @@ issue_record(struct ca_engine *e, const struct ca_caller *who,
 	return pca_err_set(PCA_EINTERNAL, "could not draw a unique serial");
 }
 
+/* Records the signed certificate and its audit entry in one commit. */
 static pca_err
-issue_sign(struct ca_engine *e, struct issue *is)
+issue_complete(struct ca_engine *e, const struct ca_caller *who,
+    const struct issue *is)
+{
+	struct store_cert c;
+	char line[1024], hex[33];
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.ca_id, is->ctx->uuid, 37);
+	memcpy(c.serial, is->serial, sizeof(is->serial));
+	c.serial_len = sizeof(is->serial);
+	c.der = is->der;
+	c.der_len = is->der_len;
+	c.issued_at = util_now();
+	util_hex(is->serial, sizeof(is->serial), hex, sizeof(hex), 0);
+	(void)snprintf(line, sizeof(line),
+	    "op=IssueCertificate who=%s account=%s region=%s ca=%s serial=%s "
+	    "template=%s",
+	    who->who ? who->who : "-", who->account, who->region,
+	    is->ctx->arn, hex, is->tmpl->name);
+	return store_cert_complete_audit(e->store, &c, line);
+}
+
+static pca_err
+issue_sign(struct ca_engine *e, const struct ca_caller *who,
+    struct issue *is)
 {
 	struct hsm_key key = {is->ctx->label, is->ctx->spki,
 	    is->ctx->spki_len};
@@ -227,8 +252,7 @@ issue_sign(struct ca_engine *e, struct issue *is)
 	if ((err = ca_cert_assemble(is->tbs, is->tbs_len, is->sigalg, sig,
 		 sig_len, &is->der, &is->der_len)) != PCA_OK)
 		return err;
-	return store_cert_complete(e->store, is->ctx->uuid, is->serial,
-	    sizeof(is->serial), is->der, is->der_len);
+	return issue_complete(e, who, is);
 }
 
 static pca_err
@@ -250,7 +274,7 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
     const struct ca_issue_req *r, char **out)
 {
 	struct issue is;
-	char uuid[37], idem[CA_ARN_MAX + 160], detail[160], hex[33];
+	char uuid[37], idem[CA_ARN_MAX + 160];
 	const char *tarn = r->template_arn ? r->template_arn : DEFAULT_TEMPLATE;
 	pca_err err;
 
@@ -278,7 +302,7 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	    (err = issue_args(&is, r, util_now())) != PCA_OK ||
 	    (err = issue_build(&is, r)) != PCA_OK ||
 	    (err = issue_record(e, c, &is, r)) != PCA_OK ||
-	    (err = issue_sign(e, &is)) != PCA_OK ||
+	    (err = issue_sign(e, c, &is)) != PCA_OK ||
 	    (err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
 		PCA_OK)
 		goto out;
@@ -286,10 +310,6 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	    store_idem_put(e->store, idem, util_now() + e->idem_ttl, *out,
 		util_now()) != PCA_OK)
 		log_warnx("idempotency token not recorded: %s", pca_err_msg());
-	util_hex(is.serial, sizeof(is.serial), hex, sizeof(hex), 0);
-	(void)snprintf(detail, sizeof(detail), "serial=%s template=%s", hex,
-	    is.tmpl->name);
-	ca_audit(e, c, "IssueCertificate", is.ctx->arn, detail);
 out:
 	issue_clear(e, &is);
 	return err;

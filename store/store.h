@@ -100,6 +100,13 @@ pca_err store_cert_reserve(struct store *, const struct store_cert *) PCA_WUR;
 pca_err store_cert_complete(struct store *, const char *ca_id,
     const uint8_t *serial, size_t serial_len, const uint8_t *der,
     size_t der_len) PCA_WUR;
+/*
+ * store_cert_complete for c (ca_id, serial, der) that also appends
+ * audit_text to the audit log, stamped c->issued_at, in the same
+ * transaction: one durable commit for both.
+ */
+pca_err store_cert_complete_audit(struct store *, const struct store_cert *c,
+    const char *audit_text) PCA_WUR;
 /* Copies the record into *out (free with store_cert_clear). */
 pca_err store_cert_get(struct store *, const char *ca_id,
     const uint8_t *serial, size_t serial_len, struct store_cert *out) PCA_WUR;

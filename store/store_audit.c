@@ -12,7 +12,7 @@
 
 #include "store_int.h"
 
-#define AUDIT_MAX_TEXT (64 * 1024)
+#define AUDIT_MAX_TEXT STORE_AUDIT_MAX_TEXT
 
 pca_err
 store_audit_hash(uint64_t seq, const void *val, size_t n, uint8_t out[32])
@@ -66,10 +66,11 @@ struct audit_arg {
 	uint64_t seq;
 };
 
-static pca_err
-audit_run(struct store *s, MDB_txn *txn, void *varg)
+/* Appends one entry inside txn (shared with store_cert_complete_audit). */
+pca_err
+store_audit_put(struct store *s, MDB_txn *txn, int64_t when, const char *text,
+    size_t len, uint64_t *seqp)
 {
-	struct audit_arg *a = varg;
 	uint8_t sb[8], head[STORE_HEAD_LEN], *p;
 	MDB_val k, v, hk;
 	uint64_t seq;
@@ -81,7 +82,7 @@ audit_run(struct store *s, MDB_txn *txn, void *varg)
 	seq++;
 	store_be64_put(sb, seq);
 	k = store_val(sb, sizeof(sb));
-	v = store_val(NULL, STORE_AUDIT_HDR + a->len);
+	v = store_val(NULL, STORE_AUDIT_HDR + len);
 	/* MDB_RESERVE: LMDB hands back the space; fill it in place */
 	rc = mdb_put(txn, s->dbi[STORE_DBI_AUDIT], &k, &v,
 	    MDB_NOOVERWRITE | MDB_RESERVE);
@@ -92,8 +93,8 @@ audit_run(struct store *s, MDB_txn *txn, void *varg)
 		return store_mdb_err(rc, "appending to the audit log");
 	p = v.mv_data;
 	memcpy(p, head + 8, 32);
-	store_i64_put(p + 32, a->when);
-	memcpy(p + STORE_AUDIT_HDR, a->text, a->len);
+	store_i64_put(p + 32, when);
+	memcpy(p + STORE_AUDIT_HDR, text, len);
 	store_be64_put(head, seq);
 	if ((e = store_audit_hash(seq, p, v.mv_size, head + 8)) != PCA_OK)
 		return e;
@@ -101,8 +102,16 @@ audit_run(struct store *s, MDB_txn *txn, void *varg)
 	v = store_val(head, sizeof(head));
 	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_META], &hk, &v, 0)) != 0)
 		return store_mdb_err(rc, "recording the audit head");
-	a->seq = seq;
+	*seqp = seq;
 	return PCA_OK;
+}
+
+static pca_err
+audit_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct audit_arg *a = varg;
+
+	return store_audit_put(s, txn, a->when, a->text, a->len, &a->seq);
 }
 
 pca_err

@@ -115,6 +115,8 @@ struct complete_arg {
 	const uint8_t *der;
 	size_t der_len;
 	struct buf rec;
+	const char *audit;	/* or NULL */
+	int64_t when;
 };
 
 static pca_err
@@ -145,7 +147,38 @@ complete_run(struct store *s, MDB_txn *txn, void *varg)
 	v = store_val(a->rec.p, a->rec.len);
 	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_CERTS], &k, &v, 0)) != 0)
 		return store_mdb_err(rc, "recording an issued certificate");
+	if (a->audit != NULL) {
+		uint64_t seq;
+		return store_audit_put(s, txn, a->when, a->audit,
+		    strlen(a->audit), &seq);
+	}
 	return PCA_OK;
+}
+
+static pca_err
+complete_submit(struct store *s, const char *ca_id, const uint8_t *serial,
+    size_t serial_len, struct complete_arg *a)
+{
+	pca_err e;
+
+	buf_init(&a->rec, 2 * (size_t)STORE_MAX_BLOB + 1024);
+	if ((e = store_cert_key(ca_id, serial, serial_len, a->key,
+		 &a->klen)) != PCA_OK)
+		goto out;
+	if (a->der == NULL || a->der_len == 0 || a->der_len > STORE_MAX_BLOB) {
+		e = pca_err_set(PCA_EINVAL, "certificate DER must be 1 to %d "
+		    "bytes", STORE_MAX_BLOB);
+		goto out;
+	}
+	if (a->audit != NULL && strlen(a->audit) > STORE_AUDIT_MAX_TEXT) {
+		e = pca_err_set(PCA_ETOOBIG, "audit text over %d bytes",
+		    STORE_AUDIT_MAX_TEXT);
+		goto out;
+	}
+	e = store_submit(s, complete_run, a);
+out:
+	buf_free(&a->rec);
+	return e;
 }
 
 pca_err
@@ -154,23 +187,25 @@ store_cert_complete(struct store *s, const char *ca_id,
     size_t der_len)
 {
 	struct complete_arg a;
-	pca_err e;
 
-	buf_init(&a.rec, 2 * (size_t)STORE_MAX_BLOB + 1024);
-	if ((e = store_cert_key(ca_id, serial, serial_len, a.key, &a.klen)) !=
-	    PCA_OK)
-		goto out;
-	if (der == NULL || der_len == 0 || der_len > STORE_MAX_BLOB) {
-		e = pca_err_set(PCA_EINVAL, "certificate DER must be 1 to %d "
-		    "bytes", STORE_MAX_BLOB);
-		goto out;
-	}
+	memset(&a, 0, sizeof(a));
 	a.der = der;
 	a.der_len = der_len;
-	e = store_submit(s, complete_run, &a);
-out:
-	buf_free(&a.rec);
-	return e;
+	return complete_submit(s, ca_id, serial, serial_len, &a);
+}
+
+pca_err
+store_cert_complete_audit(struct store *s, const struct store_cert *c,
+    const char *audit_text)
+{
+	struct complete_arg a;
+
+	memset(&a, 0, sizeof(a));
+	a.der = c->der;
+	a.der_len = c->der_len;
+	a.audit = audit_text;
+	a.when = c->issued_at;
+	return complete_submit(s, c->ca_id, c->serial, c->serial_len, &a);
 }
 
 /* ---- get, foreach, count ---- */

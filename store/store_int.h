@@ -124,6 +124,11 @@ pca_err store_scan_read(struct store *, enum store_dbi, const void *start,
     size_t slen, size_t plen, store_scan_fn, void *arg) PCA_WUR;
 pca_err store_entries(struct store *, enum store_dbi, size_t *out) PCA_WUR;
 
+/* store_audit.c */
+pca_err store_audit_put(struct store *, MDB_txn *, int64_t when,
+    const char *text, size_t len, uint64_t *seq) PCA_WUR;
+#define STORE_AUDIT_MAX_TEXT (64 * 1024)
+
 /* store_commit.c */
 pca_err store_submit(struct store *,
     pca_err (*run)(struct store *, MDB_txn *, void *), void *arg) PCA_WUR;

@@ -83,9 +83,74 @@ test_kv(void **state)
 	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+static int
+audit_cb(uint64_t seq, int64_t when, const char *text,
+    const uint8_t prev[32], void *arg)
+{
+	char *last = arg;
+
+	(void)seq;
+	(void)prev;
+	assert_int_equal(when, 1700000123);
+	(void)snprintf(last, 128, "%s", text);
+	return 0;
+}
+
+/* The certificate and its audit entry land in one commit. */
+static void
+test_complete_audit(void **state)
+{
+	const char *ca = "0b5d1a9e-3c5f-4a7e-9d2b-5e6f7a8b9c0d";
+	struct store_cert c, got;
+	struct store_verify_report rep;
+	struct store *s;
+	uint8_t tbs[] = {0x30, 0x00}, der[] = {0x30, 0x02, 0x30, 0x00};
+	char last[128] = "";
+	uint64_t seq;
+	uint8_t head[32];
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "/tmp/pca-kv-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	s = open_store();
+	memset(&c, 0, sizeof(c));
+	memcpy(c.ca_id, ca, 37);
+	c.serial[0] = 0x42;
+	c.serial_len = 1;
+	c.state = STORE_CERT_PENDING;
+	c.not_after = 1800000000;
+	c.tbs = tbs;
+	c.tbs_len = sizeof(tbs);
+	assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
+	c.der = der;
+	c.der_len = sizeof(der);
+	c.issued_at = 1700000123;
+	assert_int_equal(store_cert_complete_audit(s, &c, "op=Issue serial=42"),
+	    PCA_OK);
+	/* a second completion is refused, and adds no audit entry */
+	assert_int_equal(store_cert_complete_audit(s, &c, "op=Issue again"),
+	    PCA_ESTATE);
+	assert_int_equal(store_audit_head(s, &seq, head), PCA_OK);
+	assert_int_equal(seq, 1);
+	assert_int_equal(store_audit_foreach(s, 1, audit_cb, last), PCA_OK);
+	assert_string_equal(last, "op=Issue serial=42");
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(store_cert_get(s, ca, c.serial, 1, &got), PCA_OK);
+	assert_int_equal(got.state, STORE_CERT_ISSUED);
+	assert_int_equal(got.der_len, sizeof(der));
+	store_cert_clear(&got);
+	memset(&rep, 0, sizeof(rep));
+	assert_int_equal(store_verify(s, &rep, NULL, NULL, NULL), PCA_OK);
+	assert_int_equal(rep.errors, 0);
+	assert_int_equal(rep.audit_entries, 1);
+	store_close(s);
+	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_kv)};
+	const struct CMUnitTest tests[] = {cmocka_unit_test(test_kv),
+	    cmocka_unit_test(test_complete_audit)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
