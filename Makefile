@@ -37,7 +37,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
-	check-format
+	check-format fuzz fuzz-build
 all: $(PROGS)
 
 deps:
@@ -109,6 +109,26 @@ run: deps all
 
 bench: deps all $(BENCH_BIN)
 	@BUILD=$(BUILD) BIN=$(BIN) sh bench/run.sh
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang; each runs
+# FUZZ_SECONDS (default 60) on its seed corpus with no crash allowed.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBPCA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer $(LDFLAGS) \
+		-o $@ $< $(LIBPCA) $(LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz BIN=build-fuzz/bin \
+		CC=clang OPT="-O1" \
+		SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		fuzz-build
+	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 lint:
 	@sh tools/lint.sh

@@ -23,6 +23,9 @@ log_getlevel(void)
 	return log_level;
 }
 
+static void vlog(const char *, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(const char *tag, const char *fmt, va_list ap, int with_errno)
 {
