@@ -67,6 +67,7 @@ MOD_DEPS_common := common
 MOD_DEPS_hsm    := hsm common
 MOD_DEPS_store  := store common
 MOD_DEPS_ca     := ca store hsm common
+MOD_DEPS_api    := api ca store hsm common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

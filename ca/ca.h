@@ -155,4 +155,74 @@ pca_err ca_verify_all(struct ca_engine *, size_t *checked, size_t *problems,
 /* Splits "arn:...:certificate-authority/<uuid>" into its UUID (37 bytes). */
 pca_err ca_arn_uuid(const char *arn, char uuid[37]) PCA_WUR;
 
+
+/* ---- tags, resource policies, permissions (meta.c) ---- */
+
+/*
+ * A Tags list as CreateCertificateAuthority and TagCertificateAuthority
+ * take it: PCA_EINVAL (InvalidTag) for a key starting with "aws:" or a key
+ * given twice.
+ */
+pca_err ca_tags_check(const json_t *tags) PCA_WUR;
+/*
+ * TagCertificateAuthority: upserts by Key; more than 50 tags afterwards:
+ * PCA_ELIMIT.  Any state but DELETED.
+ */
+pca_err ca_tags_add(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const json_t *tags) PCA_WUR;
+/*
+ * UntagCertificateAuthority: an entry without Value removes the key, one
+ * with Value only when it matches; missing keys are ignored.
+ */
+pca_err ca_tags_remove(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const json_t *tags) PCA_WUR;
+/* ListTags: [{Key, Value?}] ordered by Key, in any state. */
+pca_err ca_tags_get(struct ca_engine *, const struct ca_caller *,
+    const char *arn, json_t **tags) PCA_WUR;
+
+/*
+ * PutPolicy: stored verbatim; PCA_EPOLICY when it is not a JSON object with
+ * Version and a non-empty Statement whose entries have an Effect of Allow or
+ * Deny.  Not in DELETED or FAILED.
+ */
+pca_err ca_policy_put(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const char *policy) PCA_WUR;
+/* GetPolicy (any state): PCA_ENOTFOUND when none is attached. */
+pca_err ca_policy_get(struct ca_engine *, const struct ca_caller *,
+    const char *arn, char **policy) PCA_WUR;
+/* DeletePolicy: succeeds when none is attached.  Not DELETED/FAILED. */
+pca_err ca_policy_delete(struct ca_engine *, const struct ca_caller *,
+    const char *arn) PCA_WUR;
+
+/*
+ * CreatePermission: principal acm.amazonaws.com (else PCA_EVALIDATION),
+ * actions a non-empty array of IssueCertificate, GetCertificate,
+ * ListPermissions; source_account NULL = the caller's account.  The same
+ * (principal, source account) twice: PCA_EEXISTS.  Not DELETED/FAILED.
+ */
+pca_err ca_perm_create(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const char *principal, const char *source_account,
+    const json_t *actions) PCA_WUR;
+/* DeletePermission: PCA_ENOTFOUND when there is no such permission. */
+pca_err ca_perm_delete(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const char *principal, const char *source_account)
+    PCA_WUR;
+/*
+ * ListPermissions: [{CertificateAuthorityArn, CreatedAt, Principal,
+ * SourceAccount, Actions, Policy}] ordered by Principal, SourceAccount.
+ * DELETED: PCA_ESTATE "The certificate authority is in the DELETED state".
+ */
+pca_err ca_perm_list(struct ca_engine *, const struct ca_caller *,
+    const char *arn, json_t **out) PCA_WUR;
+
+/*
+ * ListCertificateAuthorities(ResourceOwner=OTHER_ACCOUNTS): the CAs of
+ * other accounts in the caller's region whose resource policy passes
+ * shared(policy, arg), as CertificateAuthority objects ordered by
+ * CreatedAt, ARN.
+ */
+pca_err ca_list_shared(struct ca_engine *, const struct ca_caller *,
+    int (*shared)(const char *policy, void *arg), void *arg, json_t **out)
+    PCA_WUR;
+
 #endif

@@ -113,7 +113,9 @@ issue_args(struct issue *is, const struct ca_issue_req *r, int64_t now)
 		    is->tmpl->name, c->pathlen);
 	if ((err = ca_validity_resolve(&v, now, &is->nb, &is->na)) != PCA_OK)
 		return err;
-	if (c->short_lived && is->na - is->nb > SHORT_LIVED_MAX)
+	/* the span counts from issuance: the default backdate is not in it */
+	if (c->short_lived && !is->self &&
+	    is->na - (is->nb > now ? is->nb : now) > SHORT_LIVED_MAX)
 		return pca_err_set(PCA_EINVAL,
 		    "a SHORT_LIVED_CERTIFICATE CA issues for 7 days at most");
 	if (!is->self && is->na > c->not_after)

@@ -17,7 +17,8 @@
  *     cert list [--ca CA] [--status S] [--expiring-days N]
  *     cert show CERT_ARN | cert show --ca CA --serial HEX
  *     store verify
- *     key create [--role admin|issuer|auditor] | key list | key revoke AKID
+ *     key create [--role admin|issuer|auditor] [--account ID] | key list |
+ *     key revoke AKID
  *
  * CA is an ARN or the bare CA id.  --config defaults to $PCACTL_CONFIG, then
  * ./var/appliance/pcad.conf.  Errors: one line on stderr, exit status 1.
@@ -908,21 +909,23 @@ cmd_store(struct appliance *ap, int argc, char **argv)
 static pca_err
 cmd_key(struct appliance *ap, int argc, char **argv)
 {
+	static const char *const known[] = {"--role", "--account", NULL};
 	char akid[21], secret[41];
-	const char *role = "admin";
+	const char *role, *account;
 	json_t *o;
 	pca_err err;
 
 	if (argc >= 1 && strcmp(argv[0], "create") == 0) {
-		if (argc == 3 && strcmp(argv[1], "--role") == 0)
-			role = argv[2];
-		else if (argc != 1)
-			return pca_err_set(PCA_EINVAL,
-			    "usage: pcactl key create [--role "
-			    "admin|issuer|auditor]");
-		if ((err = api_key_create(ap->store, ap->hsm, ap->conf.account,
-			 role, akid, secret)) != PCA_OK)
+		if ((err = opts_check(argc - 1, argv + 1, known, 0, NULL)) !=
+		    PCA_OK)
 			return err;
+		role = opt_value(argc, argv, "--role");
+		account = opt_value(argc, argv, "--account");
+		if ((err = api_key_create(ap->store, ap->hsm,
+			 account ? account : ap->conf.account,
+			 role ? role : "admin", akid, secret)) != PCA_OK)
+			return err;
+		role = role ? role : "admin";
 		printf("[default]\naws_access_key_id = %s\n"
 		       "aws_secret_access_key = %s\nregion = %s\n"
 		       "# role %s; the secret is shown only this once\n",
@@ -943,7 +946,8 @@ cmd_key(struct appliance *ap, int argc, char **argv)
 		return err;
 	}
 	return pca_err_set(PCA_EINVAL,
-	    "usage: pcactl key create [--role R] | key list | key revoke AKID");
+	    "usage: pcactl key create [--role R] [--account ID] | key list | "
+	    "key revoke AKID");
 }
 
 /* ---- main ---- */

@@ -1,0 +1,112 @@
+/*
+ * api.h - pcad's network side: the ACM-PCA-compatible JSON API on HTTPS
+ * (SigV4-authenticated, wire-exact to botocore's model) and the plain-HTTP
+ * port (/health, /metrics, later OCSP and CRLs), plus the registry of API
+ * access keys that pcactl manages.
+ *
+ * Only api/ maps pca_err codes onto ACM-PCA exception names and HTTP
+ * statuses.  api/ asks the engine (ca/) and reads records (store/); it uses
+ * the token (hsm/) only to seal and unseal secrets and to report health.
+ */
+#ifndef PCA_API_H
+#define PCA_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../common/err.h"
+
+struct ca_engine;
+struct hsm;
+struct store;
+struct api_server;
+
+/* Token label of the AES key sealing API secrets at rest. */
+#define API_SEAL_LABEL "pca-api-keys"
+
+/* ---- access keys (keys.c) ---- */
+
+/*
+ * Creates an access key bound to account (12 digits) and role ("admin",
+ * "issuer": issue/get/describe/list only, "auditor": read-only).  akid is
+ * "AKIA" + 16 upper-case alphanumerics, secret 40 characters; both drawn
+ * from the CSPRNG.  The secret is sealed by the token (API_SEAL_LABEL)
+ * before it is stored and is returned only here, once.  Audited.
+ */
+pca_err api_key_create(struct store *, struct hsm *, const char *account,
+    const char *role, char akid[21], char secret[41]) PCA_WUR;
+/*
+ * Every key as [{"AccessKeyId","Account","Role","Status":"ACTIVE"|
+ * "REVOKED","CreatedAt","RevokedAt"?}] (no secrets); caller owns *out.
+ */
+pca_err api_key_list(struct store *, json_t **out) PCA_WUR;
+/*
+ * Revokes a key (kept, marked REVOKED, for the record).  PCA_ENOTFOUND for
+ * an unknown key, PCA_EALREADY when already revoked.  Audited.  A running
+ * pcad refuses the key from its next request on.
+ */
+pca_err api_key_revoke(struct store *, const char *akid) PCA_WUR;
+
+/* ---- the daemon's listeners (http.c) ---- */
+
+struct api_conf {
+	const char *api_listen; /* "host:port" (HTTPS, the API) */
+	const char *tls_cert;   /* PEM files */
+	const char *tls_key;
+	unsigned max_conns;      /* per listener */
+	unsigned timeout_s;      /* idle/slow connection timeout */
+	const char *http_listen; /* "host:port" (plain HTTP), or NULL */
+	const char *region;      /* the appliance's region: the only
+				    region a request may be scoped to */
+	const char *partition;   /* ARN partition, e.g. "aws" */
+};
+
+/*
+ * Checks what start and reload need from the configuration: both listen
+ * addresses parse, the certificate and key files are readable PEM and
+ * belong together.
+ */
+pca_err api_conf_check(const struct api_conf *) PCA_WUR;
+
+/*
+ * Starts both listeners in their own threads.  The engine, store and token
+ * must outlive the server.
+ */
+pca_err api_server_start(const struct api_conf *, struct ca_engine *,
+    struct store *, struct hsm *, struct api_server **out) PCA_WUR;
+/*
+ * Applies a new configuration whole: new listeners (certificate, limits,
+ * addresses) and the new engine take over; the old listeners drain their
+ * in-flight requests first.  On failure nothing changes.  On success
+ * *old_engine is the engine no request uses any more (caller frees).
+ */
+pca_err api_server_reload(struct api_server *, const struct api_conf *,
+    struct ca_engine *engine, struct ca_engine **old_engine) PCA_WUR;
+/* The bound ports (useful with port 0). */
+void api_server_ports(
+    const struct api_server *, unsigned *api_port, unsigned *http_port);
+/*
+ * Stops accepting, lets in-flight requests finish (at most drain_s
+ * seconds), then stops the listeners and frees the server.
+ */
+void api_server_stop(struct api_server *, unsigned drain_s);
+
+/*
+ * A handler for a path prefix on the plain-HTTP port (OCSP, CRLs).  It gets
+ * the method, the path and the body and answers with a status, a content
+ * type and a body it allocates (malloc) for the server to free.
+ */
+struct api_http_out {
+	int status;
+	const char *content_type;
+	uint8_t *body;
+	size_t len;
+};
+typedef void (*api_http_fn)(void *arg, const char *method, const char *path,
+    const uint8_t *body, size_t len, struct api_http_out *out);
+pca_err api_server_route(
+    struct api_server *, const char *prefix, api_http_fn fn, void *arg) PCA_WUR;
+
+#endif

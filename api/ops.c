@@ -1,0 +1,682 @@
+/*
+ * ops.c - the 23 ACM-PCA operations: each takes the validated request
+ * object, asks the engine and shapes the output object.  Cross-account
+ * callers reach a CA only through its resource policy (spec 2.4.9).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "api_int.h"
+
+#define ACCESS_DENIED "AccessDeniedException"
+
+static const char *
+str(const json_t *in, const char *member)
+{
+	return json_string_value(json_object_get(in, member));
+}
+
+/* Base64 blob member decoded (already validated by shape.c). */
+static pca_err
+blob(const json_t *in, const char *member, uint8_t **out, size_t *len)
+{
+	const json_t *v = json_object_get(in, member);
+
+	*out = NULL;
+	*len = 0;
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return PCA_OK;
+	return util_b64_decode(json_string_value(v), json_string_length(v),
+	    LIM_API_BODY, out, len);
+}
+
+static pca_err
+denied(struct api_call *call, const char *why, const char *what)
+{
+	call->code = ACCESS_DENIED;
+	return pca_err_set(PCA_EPOLICY, "%s: %.200s", why, what);
+}
+
+/* Splits arn:<partition>:acm-pca:<region>:<account>:... */
+static int
+arn_parts(const char *arn, char part[32], char region[64], char acct[16])
+{
+	const char *f[6], *p = arn;
+	size_t i, n;
+
+	for (i = 0; i < 6 && p != NULL; i++) {
+		f[i] = p;
+		p = i < 5 ? strchr(p, ':') : NULL;
+		if (p != NULL)
+			p++;
+	}
+	if (i < 6 || strncmp(arn, "arn:", 4) != 0)
+		return 0;
+	n = (size_t)(f[2] - f[1] - 1);
+	if (n >= 32 || (size_t)(f[4] - f[3] - 1) >= 64 ||
+	    (size_t)(f[5] - f[4] - 1) >= 16)
+		return 0;
+	(void)snprintf(part, 32, "%.*s", (int)n, f[1]);
+	(void)snprintf(region, 64, "%.*s", (int)(f[4] - f[3] - 1), f[3]);
+	(void)snprintf(acct, 16, "%.*s", (int)(f[5] - f[4] - 1), f[4]);
+	return 1;
+}
+
+static const char *const acm_templates[] = {"EndEntityCertificate/V1",
+    "EndEntityClientAuthCertificate/V1", "EndEntityServerAuthCertificate/V1",
+    "BlankEndEntityCertificate_APICSRPassthrough/V1", NULL};
+
+static int
+acm_template_ok(const char *tarn)
+{
+	const char *t = tarn ? strstr(tarn, ":template/") : NULL;
+	int i;
+
+	if (tarn == NULL)
+		return 1; /* the default, EndEntityCertificate/V1 */
+	for (i = 0; t != NULL && acm_templates[i] != NULL; i++)
+		if (strcmp(t + 10, acm_templates[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The caller the engine sees for arn: the signer for its own CAs; the
+ * owner account for a CA of another account whose resource policy allows
+ * this operation (tmpl: the TemplateArn of an issuance, for conditions).
+ */
+static pca_err
+scope(struct api_call *call, const char *arn, const char *tmpl,
+    struct ca_caller *eff, char *who, size_t wholen)
+{
+	char part[32], region[64], acct[16], action[96], *pol = NULL;
+	struct ca_caller owner;
+	enum api_policy_verdict v;
+	pca_err err;
+
+	*eff = call->caller;
+	if (arn == NULL || !arn_parts(arn, part, region, acct) ||
+	    strcmp(acct, call->caller.account) == 0 ||
+	    strcmp(region, call->caller.region) != 0 ||
+	    strcmp(part, call->ctx->partition) != 0)
+		return PCA_OK; /* the engine judges the ARN */
+	owner = call->caller;
+	owner.account = acct;
+	if ((err = ca_policy_get(call->ctx->engine, &owner, arn, &pol)) !=
+	    PCA_OK) {
+		if (err != PCA_ENOTFOUND && err != PCA_EBADARN)
+			return err;
+		return pca_err_set(PCA_EBADARN,
+		    "ARN '%.160s' is not in account %s", arn,
+		    call->caller.account);
+	}
+	(void)snprintf(action, sizeof(action), "acm-pca:%s", call->op->name);
+	v = api_policy_eval(pol, call->caller.account, action, arn, tmpl);
+	free(pol);
+	if (v == API_POLICY_NOT_SHARED)
+		return pca_err_set(PCA_EBADARN,
+		    "ARN '%.160s' is not in account %s", arn,
+		    call->caller.account);
+	if (v == API_POLICY_DENY)
+		return denied(call,
+		    "The resource policy does not allow this "
+		    "action for your account on",
+		    arn);
+	if (strcmp(call->op->name, "IssueCertificate") == 0 &&
+	    !acm_template_ok(tmpl))
+		return denied(call,
+		    "Cross-account issuance may not use the "
+		    "template",
+		    tmpl);
+	(void)snprintf(who, wholen, "%s@%s", call->who, call->caller.account);
+	(void)snprintf(call->owner, sizeof(call->owner), "%s", acct);
+	eff->account = call->owner;
+	eff->who = who;
+	return PCA_OK;
+}
+
+/* clang-format off */
+#define SCOPE(call, arn, tmpl, eff)                                        \
+	char who_[192];                                                    \
+	struct ca_caller eff;                                              \
+	pca_err err = scope(call, arn, tmpl, &eff, who_, sizeof(who_));    \
+	if (err != PCA_OK)                                                 \
+		return err
+/* clang-format on */
+
+static pca_err
+out_str(json_t **out, const char *k1, char *v1, const char *k2, char *v2)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || (v1 && json_object_set_new(o, k1, json_string(v1))) ||
+	    (v2 && json_object_set_new(o, k2, json_string(v2)))) {
+		json_decref(o);
+		free(v1);
+		free(v2);
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	}
+	free(v1);
+	free(v2);
+	*out = o;
+	return PCA_OK;
+}
+
+static pca_err
+out_empty(json_t **out)
+{
+	*out = json_object();
+	return *out ? PCA_OK : pca_err_set(PCA_ENOMEM, "no memory");
+}
+
+/* ---- CA lifecycle ---- */
+
+static pca_err
+op_create(struct api_call *call, const json_t *in, json_t **out)
+{
+	char *arn = NULL;
+	pca_err err;
+
+	if ((err = ca_tags_check(json_object_get(in, "Tags"))) != PCA_OK) {
+		call->code = "InvalidTagException";
+		return err;
+	}
+	if ((err = ca_create(call->ctx->engine, &call->caller, in, &arn)) !=
+	    PCA_OK)
+		return err;
+	return out_str(out, "CertificateAuthorityArn", arn, NULL, NULL);
+}
+
+static pca_err
+op_describe(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	json_t *d;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_describe(call->ctx->engine, &eff, arn, &d)) != PCA_OK)
+		return err;
+	if ((*out = json_pack("{s:o}", "CertificateAuthority", d)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	return PCA_OK;
+}
+
+static pca_err
+op_csr(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	char *pem;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_csr_get(call->ctx->engine, &eff, arn, &pem)) != PCA_OK)
+		return err;
+	return out_str(out, "Csr", pem, NULL, NULL);
+}
+
+static pca_err
+op_import(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	uint8_t *cert = NULL, *chain = NULL;
+	size_t cert_len, chain_len;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = blob(in, "Certificate", &cert, &cert_len)) == PCA_OK &&
+	    (err = blob(in, "CertificateChain", &chain, &chain_len)) == PCA_OK)
+		err = ca_import_cert(call->ctx->engine, &eff, arn, cert,
+		    cert_len, chain, chain_len);
+	free(cert);
+	free(chain);
+	return err == PCA_OK ? out_empty(out) : err;
+}
+
+static pca_err
+op_update(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_update(call->ctx->engine, &eff, arn, str(in, "Status"),
+		 json_object_get(in, "RevocationConfiguration"))) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+static pca_err
+op_delete(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	int days = (int)json_integer_value(
+	    json_object_get(in, "PermanentDeletionTimeInDays"));
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_delete(call->ctx->engine, &eff, arn, days)) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+static pca_err
+op_restore(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_restore(call->ctx->engine, &eff, arn)) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+/* ---- certificates ---- */
+
+static pca_err
+op_issue(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	const json_t *val = json_object_get(in, "Validity");
+	const json_t *nb = json_object_get(in, "ValidityNotBefore");
+	struct ca_issue_req r;
+	uint8_t *csr = NULL;
+	char *cert_arn = NULL;
+	SCOPE(call, arn, str(in, "TemplateArn"), eff);
+
+	memset(&r, 0, sizeof(r));
+	if ((err = blob(in, "Csr", &csr, &r.csr_len)) != PCA_OK)
+		return err;
+	r.ca_arn = arn;
+	r.csr = csr;
+	r.signing_algorithm = str(in, "SigningAlgorithm");
+	r.template_arn = str(in, "TemplateArn");
+	r.validity_type = str(val, "Type");
+	r.validity_value = json_integer_value(json_object_get(val, "Value"));
+	if (nb != NULL && !json_is_null(nb)) {
+		r.not_before_type = str(nb, "Type");
+		r.not_before_value =
+		    json_integer_value(json_object_get(nb, "Value"));
+	}
+	r.api_passthrough = json_object_get(in, "ApiPassthrough");
+	r.idempotency_token = str(in, "IdempotencyToken");
+	err = ca_issue(call->ctx->engine, &eff, &r, &cert_arn);
+	free(csr);
+	if (err != PCA_OK)
+		return err;
+	return out_str(out, "CertificateArn", cert_arn, NULL, NULL);
+}
+
+static pca_err
+op_get_cert(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	char *pem = NULL, *chain = NULL;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_cert_get(call->ctx->engine, &eff, arn,
+		 str(in, "CertificateArn"), &pem, &chain)) != PCA_OK)
+		return err;
+	return out_str(out, "Certificate", pem, "CertificateChain", chain);
+}
+
+static pca_err
+op_get_cacert(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	char *pem = NULL, *chain = NULL;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_cacert_get(call->ctx->engine, &eff, arn, &pem, &chain)) !=
+	    PCA_OK)
+		return err;
+	return out_str(out, "Certificate", pem, "CertificateChain", chain);
+}
+
+static pca_err
+op_revoke(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_revoke(call->ctx->engine, &eff, arn,
+		 str(in, "CertificateSerial"), str(in, "RevocationReason"))) !=
+	    PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+/* ---- audit reports: they live in S3, which is not wired up yet ---- */
+
+static pca_err
+audit_ca(struct api_call *call, const json_t *in, const struct ca_caller *c)
+{
+	static const char *const ok[] = {"ACTIVE", "DISABLED", "EXPIRED", NULL};
+	json_t *d;
+	const char *st;
+	int i;
+	pca_err err;
+
+	if ((err = ca_describe(call->ctx->engine, c,
+		 str(in, "CertificateAuthorityArn"), &d)) != PCA_OK)
+		return err;
+	st = json_string_value(json_object_get(d, "Status"));
+	for (i = 0; ok[i] != NULL && strcmp(ok[i], st ? st : "") != 0; i++)
+		;
+	if (ok[i] == NULL && strcmp(call->op->name,
+				 "CreateCertificateAuthorityAuditReport") == 0)
+		err = pca_err_set(PCA_ESTATE,
+		    "Audit reports need an ACTIVE, DISABLED or EXPIRED "
+		    "certificate authority; %s is %s",
+		    str(in, "CertificateAuthorityArn"), st ? st : "?");
+	json_decref(d);
+	return err;
+}
+
+static pca_err
+op_audit_create(struct api_call *call, const json_t *in, json_t **out)
+{
+	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
+
+	(void)out;
+	if ((err = audit_ca(call, in, &eff)) != PCA_OK)
+		return err;
+	call->code = "RequestFailedException";
+	return pca_err_set(PCA_EUNSUPPORTED,
+	    "Audit reports are written to S3, and S3 publication is not "
+	    "available on this appliance yet: no report was created for "
+	    "bucket %.63s",
+	    str(in, "S3BucketName"));
+}
+
+static pca_err
+op_audit_describe(struct api_call *call, const json_t *in, json_t **out)
+{
+	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
+
+	(void)out;
+	if ((err = audit_ca(call, in, &eff)) != PCA_OK)
+		return err;
+	return pca_err_set(PCA_ENOTFOUND,
+	    "Audit report %s does not exist for %s", str(in, "AuditReportId"),
+	    str(in, "CertificateAuthorityArn"));
+}
+
+/* ---- tags, policies, permissions ---- */
+
+static pca_err
+op_tag(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_tags_add(call->ctx->engine, &eff, arn,
+		 json_object_get(in, "Tags"))) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+static pca_err
+op_untag(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_tags_remove(call->ctx->engine, &eff, arn,
+		 json_object_get(in, "Tags"))) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+static pca_err
+op_put_policy(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "ResourceArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_policy_put(
+		 call->ctx->engine, &eff, arn, str(in, "Policy"))) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+static pca_err
+op_get_policy(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "ResourceArn");
+	char *pol;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_policy_get(call->ctx->engine, &eff, arn, &pol)) != PCA_OK)
+		return err;
+	return out_str(out, "Policy", pol, NULL, NULL);
+}
+
+static pca_err
+op_delete_policy(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "ResourceArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_policy_delete(call->ctx->engine, &eff, arn)) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+static pca_err
+op_perm_create(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_perm_create(call->ctx->engine, &eff, arn,
+		 str(in, "Principal"), str(in, "SourceAccount"),
+		 json_object_get(in, "Actions"))) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+static pca_err
+op_perm_delete(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_perm_delete(call->ctx->engine, &eff, arn,
+		 str(in, "Principal"), str(in, "SourceAccount"))) != PCA_OK)
+		return err;
+	return out_empty(out);
+}
+
+/* ---- pagination ---- */
+
+struct page {
+	const char *scope;  /* what the token is bound to */
+	const char *member; /* output list member */
+	size_t cap;         /* largest page */
+	void (*key)(const json_t *item, char *out, size_t outlen);
+};
+
+/*
+ * Emits the page of items (sorted by key) after the request's NextToken:
+ * at most min(MaxResults, cap) of them, and a NextToken only when more
+ * remain.
+ */
+static pca_err
+paginate(struct api_call *call, const json_t *in, const json_t *items,
+    const struct page *pg, json_t **out)
+{
+	const char *tok = str(in, "NextToken");
+	json_int_t max = json_integer_value(json_object_get(in, "MaxResults"));
+	size_t n = json_array_size(items), i = 0, page;
+	char *last = NULL, key[512], *next = NULL;
+	json_t *o, *list;
+	pca_err err;
+
+	page = max > 0 ? (size_t)max : API_PAGE_DEFAULT;
+	if (page > pg->cap)
+		page = pg->cap;
+	if (tok != NULL) {
+		if ((err = api_token_open(call->ctx->token_key, call->op->name,
+			 pg->scope, tok, &last)) != PCA_OK) {
+			call->code = "InvalidNextTokenException";
+			return err;
+		}
+		for (; i < n; i++) {
+			pg->key(json_array_get(items, i), key, sizeof(key));
+			if (strcmp(key, last) > 0)
+				break;
+		}
+		free(last);
+	}
+	if ((o = json_object()) == NULL || (list = json_array()) == NULL ||
+	    json_object_set_new(o, pg->member, list) != 0) {
+		json_decref(o);
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	}
+	for (page += i; i < n && i < page; i++)
+		json_array_append(list, json_array_get(items, i));
+	if (i < n) {
+		pg->key(json_array_get(items, i - 1), key, sizeof(key));
+		if ((err = api_token_make(call->ctx->token_key, call->op->name,
+			 pg->scope, key, &next)) != PCA_OK) {
+			json_decref(o);
+			return err;
+		}
+		json_object_set_new(o, "NextToken", json_string(next));
+		free(next);
+	}
+	*out = o;
+	return PCA_OK;
+}
+
+static void
+key_ca(const json_t *ca, char *out, size_t outlen)
+{
+	(void)snprintf(out, outlen, "%020lld|%s",
+	    (long long)json_integer_value(json_object_get(ca, "CreatedAt")),
+	    json_string_value(json_object_get(ca, "Arn")) ?: "");
+}
+
+static void
+key_tag(const json_t *t, char *out, size_t outlen)
+{
+	(void)snprintf(out, outlen, "%s",
+	    json_string_value(json_object_get(t, "Key")) ?: "");
+}
+
+static void
+key_perm(const json_t *p, char *out, size_t outlen)
+{
+	(void)snprintf(out, outlen, "%s|%s",
+	    json_string_value(json_object_get(p, "Principal")) ?: "",
+	    json_string_value(json_object_get(p, "SourceAccount")) ?: "");
+}
+
+static int
+shared_with(const char *policy, void *arg)
+{
+	const struct api_call *call = arg;
+
+	return api_policy_eval(policy, call->caller.account,
+		   "acm-pca:DescribeCertificateAuthority", "*",
+		   NULL) != API_POLICY_NOT_SHARED;
+}
+
+static pca_err
+op_list_cas(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *owner = str(in, "ResourceOwner");
+	int others = owner != NULL && strcmp(owner, "OTHER_ACCOUNTS") == 0;
+	char scope_s[128];
+	struct page pg = {
+	    scope_s, "CertificateAuthorities", API_PAGE_MAX, key_ca};
+	json_t *items = NULL;
+	pca_err err;
+
+	(void)snprintf(scope_s, sizeof(scope_s), "%s|%s|%s",
+	    call->caller.account, call->caller.region,
+	    others ? "OTHER_ACCOUNTS" : "SELF");
+	if (others)
+		err = ca_list_shared(call->ctx->engine, &call->caller,
+		    shared_with, call, &items);
+	else
+		err = ca_list(call->ctx->engine, &call->caller, &items);
+	if (err != PCA_OK)
+		return err;
+	err = paginate(call, in, items, &pg, out);
+	json_decref(items);
+	return err;
+}
+
+static pca_err
+op_list_tags(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	struct page pg = {arn, "Tags", SIZE_MAX, key_tag};
+	json_t *items = NULL;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_tags_get(call->ctx->engine, &eff, arn, &items)) != PCA_OK)
+		return err;
+	err = paginate(call, in, items, &pg, out);
+	json_decref(items);
+	return err;
+}
+
+static pca_err
+op_list_perms(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *arn = str(in, "CertificateAuthorityArn");
+	struct page pg = {arn, "Permissions", SIZE_MAX, key_perm};
+	json_t *items = NULL;
+	SCOPE(call, arn, NULL, eff);
+
+	if ((err = ca_perm_list(call->ctx->engine, &eff, arn, &items)) !=
+	    PCA_OK)
+		return err;
+	err = paginate(call, in, items, &pg, out);
+	json_decref(items);
+	return err;
+}
+
+/* ---- the table ---- */
+
+static const struct {
+	const char *name;
+	pca_err (*fn)(struct api_call *, const json_t *, json_t **);
+} handlers[] = {
+    {"CreateCertificateAuthority", op_create},
+    {"CreateCertificateAuthorityAuditReport", op_audit_create},
+    {"CreatePermission", op_perm_create},
+    {"DeleteCertificateAuthority", op_delete},
+    {"DeletePermission", op_perm_delete},
+    {"DeletePolicy", op_delete_policy},
+    {"DescribeCertificateAuthority", op_describe},
+    {"DescribeCertificateAuthorityAuditReport", op_audit_describe},
+    {"GetCertificate", op_get_cert},
+    {"GetCertificateAuthorityCertificate", op_get_cacert},
+    {"GetCertificateAuthorityCsr", op_csr},
+    {"GetPolicy", op_get_policy},
+    {"ImportCertificateAuthorityCertificate", op_import},
+    {"IssueCertificate", op_issue},
+    {"ListCertificateAuthorities", op_list_cas},
+    {"ListPermissions", op_list_perms},
+    {"ListTags", op_list_tags},
+    {"PutPolicy", op_put_policy},
+    {"RestoreCertificateAuthority", op_restore},
+    {"RevokeCertificate", op_revoke},
+    {"TagCertificateAuthority", op_tag},
+    {"UntagCertificateAuthority", op_untag},
+    {"UpdateCertificateAuthority", op_update},
+};
+
+pca_err
+api_op_run(struct api_call *call, const json_t *in, json_t **out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i].name, call->op->name) == 0)
+			return handlers[i].fn(call, in, out);
+	return pca_err_set(
+	    PCA_EINTERNAL, "operation %s has no handler", call->op->name);
+}
