@@ -225,4 +225,55 @@ pca_err ca_list_shared(struct ca_engine *, const struct ca_caller *,
     int (*shared)(const char *policy, void *arg), void *arg, json_t **out)
     PCA_WUR;
 
+/* ---- for the revocation publishers (crl/, ocsp/) ---- */
+
+enum ca_event_type {
+	CA_EV_ISSUED = 1,	/* a certificate was recorded as issued */
+	CA_EV_REVOKED,		/* a certificate was revoked */
+	CA_EV_CA_CHANGED,	/* a CA record changed (created, imported,
+				   updated, deleted, restored, expired) */
+};
+
+struct ca_event {
+	enum ca_event_type type;
+	const char *ca_uuid;
+	const uint8_t *serial;	/* ISSUED, REVOKED; else NULL */
+	size_t serial_len;
+};
+
+#define CA_LISTENERS_MAX 8
+
+/*
+ * Registers fn to be called after each durable change made through this
+ * engine, on the thread that made it (so fn must only queue work).  Set up
+ * listeners before the engine is shared between threads.
+ */
+pca_err ca_engine_listen(struct ca_engine *,
+    void (*fn)(const struct ca_event *, void *arg), void *arg) PCA_WUR;
+
+/* A copy of what a publisher needs to know about one CA. */
+struct ca_info {
+	char uuid[37];
+	char arn[256];
+	char status[24];		/* ACTIVE, DISABLED, DELETED, ... */
+	int root;			/* ROOT (1) or SUBORDINATE (0) */
+	char key_label[48];		/* the CA key in the token */
+	uint8_t *spki;			/* its public key, DER SPKI */
+	size_t spki_len;
+	int sigalg;			/* enum pca_sigalg of the CA config */
+	uint8_t *cert_der;		/* CA certificate; NULL before import */
+	size_t cert_len;
+	json_t *revocation;		/* RevocationConfiguration (a copy) */
+	char *cdp_uri;			/* CDP written into its certificates */
+	char *ocsp_uri;			/* AIA OCSP URL, or NULL */
+};
+
+/* Fills *out for the CA (any account); release with ca_info_clear. */
+pca_err ca_info_get(struct ca_engine *, const char *uuid,
+    struct ca_info *out) PCA_WUR;
+void ca_info_clear(struct ca_info *);
+/* The ids of every CA in the store (caller frees *ids). */
+pca_err ca_info_ids(struct ca_engine *, char (**ids)[37], size_t *n)
+    PCA_WUR;
+
 #endif

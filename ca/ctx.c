@@ -111,7 +111,9 @@ ctx_load_cert(struct ca_ctx *c)
 	    ski->length == 20) {
 		memcpy(c->ski, ski->data, 20);
 		c->has_ski = 1;
-	}
+	} else if (ski == NULL &&
+	    ca_spki_keyid(c->spki, c->spki_len, c->ski) == PCA_OK)
+		c->has_ski = 1;	/* no SKI: the key id by RFC 5280 method 1 */
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
 		err = pca_err_set(PCA_EDB, "CA %s notAfter", c->uuid);
 		goto out;
@@ -366,8 +368,10 @@ ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 	}
 	if (expire) {
 		ca_rec_set_status(rec, "EXPIRED", now);
-		if ((err = ca_rec_save(e, c->uuid, rec, 0)) == PCA_OK)
+		if ((err = ca_rec_save(e, c->uuid, rec, 0)) == PCA_OK) {
 			*changed = 1;
+			ca_notify(e, CA_EV_CA_CHANGED, c->uuid, NULL, 0);
+		}
 		log_info("CA %s certificate expired: status EXPIRED", c->arn);
 		goto out;
 	}
@@ -377,6 +381,7 @@ ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 	if ((err = store_ca_purge(e->store, c->uuid)) != PCA_OK)
 		goto out;
 	log_info("CA %s purged after its restore window", c->arn);
+	ca_notify(e, CA_EV_CA_CHANGED, c->uuid, NULL, 0);
 	err = pca_err_set(PCA_ENOTFOUND,
 	    "certificate authority %s does not exist", c->uuid);
 out:

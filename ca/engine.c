@@ -297,6 +297,7 @@ ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
 	if (tok != NULL)
 		idem_remember(e, idem, *arn);
 	ca_audit(e, c, "CreateCertificateAuthority", *arn, "result=ok");
+	ca_notify(e, CA_EV_CA_CHANGED, uuid, NULL, 0);
 	log_info("created CA %s (%s)", *arn, pca_keyalg_name(ka));
 out:
 	pthread_mutex_unlock(&e->mut);
@@ -546,6 +547,7 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 		goto out;
 	ca_audit(e, c, "ImportCertificateAuthorityCertificate", arn,
 	    "result=ok");
+	ca_notify(e, CA_EV_CA_CHANGED, uuid, NULL, 0);
 	log_info("CA %s certificate imported", arn);
 out:
 	pthread_mutex_unlock(&e->mut);
@@ -593,6 +595,7 @@ ca_update(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	    status ? (strcmp(status, "ACTIVE") ? "status=DISABLED" :
 						  "status=ACTIVE") :
 		     "revocation=updated");
+	ca_notify(e, CA_EV_CA_CHANGED, uuid, NULL, 0);
 out:
 	pthread_mutex_unlock(&e->mut);
 	json_decref(rec);
@@ -637,6 +640,7 @@ ca_delete(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 		goto out;
 	(void)snprintf(detail, sizeof(detail), "days=%d", days);
 	ca_audit(e, c, "DeleteCertificateAuthority", arn, detail);
+	ca_notify(e, CA_EV_CA_CHANGED, uuid, NULL, 0);
 out:
 	pthread_mutex_unlock(&e->mut);
 	json_decref(rec);
@@ -668,6 +672,7 @@ ca_restore(struct ca_engine *e, const struct ca_caller *c, const char *arn)
 	if ((err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
 		goto out;
 	ca_audit(e, c, "RestoreCertificateAuthority", arn, "result=ok");
+	ca_notify(e, CA_EV_CA_CHANGED, uuid, NULL, 0);
 out:
 	pthread_mutex_unlock(&e->mut);
 	json_decref(rec);

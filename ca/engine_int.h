@@ -66,6 +66,11 @@ struct ca_engine {
 	pthread_mutex_t mut;		/* serializes CA record mutations */
 	struct ca_ctx_slot *cache;
 	size_t ncache;
+	struct {
+		void (*fn)(const struct ca_event *, void *);
+		void *arg;
+	} listeners[CA_LISTENERS_MAX];
+	size_t nlisteners;
 };
 
 /* ---- record.c ---- */
@@ -123,6 +128,10 @@ pca_err ca_revocation_normalize(const json_t *in, json_t **out) PCA_WUR;
 /* Appends an audit entry; a failure is logged (the operation stands). */
 void ca_audit(struct ca_engine *, const struct ca_caller *, const char *op,
     const char *arn, const char *detail);
+
+/* Tells every listener about a durable change. */
+void ca_notify(struct ca_engine *, enum ca_event_type, const char *uuid,
+    const uint8_t *serial, size_t serial_len);
 
 /* pca_err_set with the CA state in the message. */
 pca_err ca_state_err(const struct ca_ctx *, const char *op);

@@ -138,7 +138,7 @@ issue_self_name(struct issue *is, const json_t *pass)
 
 	if (is->tmpl->api_passthrough)
 		subj = json_object_get(pass, "Subject");
-	if (subj != NULL) {
+	if (json_is_object(subj)) {
 		if ((err = ca_subject_from_json(subj, &n)) != PCA_OK)
 			return err;
 		len = i2d_X509_NAME(n, &der);
@@ -308,6 +308,7 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	    (err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
 		PCA_OK)
 		goto out;
+	ca_notify(e, CA_EV_ISSUED, is.ctx->uuid, is.serial, sizeof(is.serial));
 	if (r->idempotency_token != NULL &&
 	    store_idem_put(e->store, idem, util_now() + e->idem_ttl, *out,
 		util_now()) != PCA_OK)
@@ -545,6 +546,7 @@ ca_revoke(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	(void)snprintf(detail, sizeof(detail), "serial=%s reason=%s", hex,
 	    reason);
 	ca_audit(e, c, "RevokeCertificate", arn, detail);
+	ca_notify(e, CA_EV_REVOKED, uuid, serial, slen);
 out:
 	store_cert_clear(&rec);
 	ca_ctx_put(e, ctx);
