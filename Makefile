@@ -71,6 +71,9 @@ MOD_DEPS_api    := api ca store hsm common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 
+# Keep the objects of binaries (make would delete them as intermediates).
+.SECONDARY:
+
 .SECONDEXPANSION:
 $(BUILD)/tests/%: tests/unit/%.c \
 		$$(call mod_deps,$$(firstword $$(subst /, ,$$*)))

@@ -152,6 +152,15 @@ pca_err ca_verify_all(struct ca_engine *, size_t *checked, size_t *problems,
     void (*progress)(size_t done, size_t total, void *arg), void *arg)
     PCA_WUR;
 
+/*
+ * Housekeeping, for the daemon to call now and then: applies the lazy
+ * transitions of every CA (EXPIRED; DELETED past its restore window is
+ * purged: key destroyed, records removed) and drops expired idempotency
+ * tokens.  The counts may be NULL.
+ */
+pca_err ca_engine_maintain(struct ca_engine *, size_t *purged_cas,
+    size_t *purged_tokens) PCA_WUR;
+
 /* Splits "arn:...:certificate-authority/<uuid>" into its UUID (37 bytes). */
 pca_err ca_arn_uuid(const char *arn, char uuid[37]) PCA_WUR;
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/util.h"
 #include "../store/store.h"
 #include "engine_int.h"
 
@@ -132,5 +133,41 @@ ca_info_ids(struct ca_engine *e, char (**ids)[37], size_t *n)
 	}
 	*ids = a.ids;
 	*n = a.n;
+	return PCA_OK;
+}
+
+pca_err
+ca_engine_maintain(struct ca_engine *e, size_t *purged_cas,
+    size_t *purged_tokens)
+{
+	char (*ids)[37] = NULL;
+	struct ca_ctx *c;
+	size_t i, n = 0, gone = 0, tokens = 0;
+	pca_err err;
+
+	if ((err = ca_info_ids(e, &ids, &n)) != PCA_OK)
+		return err;
+	for (i = 0; i < n; i++) {
+		/* getting a CA applies its due transitions */
+		err = ca_ctx_get(e, ids[i], &c);
+		if (err == PCA_OK)
+			ca_ctx_put(e, c);
+		else if (err == PCA_ENOTFOUND)
+			gone++;
+		else
+			break;
+	}
+	free(ids);
+	if (err == PCA_ENOTFOUND)
+		err = PCA_OK;
+	if (err == PCA_OK)
+		err = store_idem_purge(e->store, util_now(), 0, &tokens);
+	if (err != PCA_OK)
+		return err;
+	pca_err_clear();
+	if (purged_cas != NULL)
+		*purged_cas = gone;
+	if (purged_tokens != NULL)
+		*purged_tokens = tokens;
 	return PCA_OK;
 }

@@ -8,6 +8,7 @@
  * store.  SIGHUP: re-read the configuration, validate it whole and swap it
  * in; an invalid file changes nothing.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,33 @@ reload(const char *path, struct appliance *ap, struct api_server *srv)
 	log_info("reloaded %s", path);
 }
 
+#define MAINTAIN_EVERY_S 60
+
+/* The next signal of set, or 0 after MAINTAIN_EVERY_S without one. */
+static int
+wait_signal(const sigset_t *set)
+{
+	struct timespec ts = {MAINTAIN_EVERY_S, 0};
+	int sig;
+
+	while ((sig = sigtimedwait(set, NULL, &ts)) < 0 && errno == EINTR)
+		;
+	return sig < 0 ? 0 : sig;
+}
+
+/* Housekeeping: CA expiry and purges, expired idempotency tokens. */
+static void
+maintain(struct appliance *ap)
+{
+	size_t cas = 0, tokens = 0;
+
+	if (ca_engine_maintain(ap->engine, &cas, &tokens) != PCA_OK)
+		log_warnx("maintenance: %s", pca_err_msg());
+	else if (cas || tokens)
+		log_info("maintenance: %zu CAs purged, %zu idempotency tokens "
+			 "expired", cas, tokens);
+}
+
 static void
 harden(void)
 {
@@ -151,8 +179,12 @@ serve(const char *path)
 	}
 	log_info("pcad ready (region %s, account %s)", ap.conf.region,
 	    ap.conf.account);
-	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
-		reload(path, &ap, srv);
+	while ((sig = wait_signal(&set)) != SIGTERM && sig != SIGINT) {
+		if (sig == SIGHUP)
+			reload(path, &ap, srv);
+		else
+			maintain(&ap);
+	}
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	api_server_stop(srv, DRAIN_S);
 	appliance_close(&ap);

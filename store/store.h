@@ -155,6 +155,14 @@ pca_err store_idem_get(struct store *, const char *key, int64_t now,
 pca_err store_idem_put(struct store *, const char *key, int64_t expires,
     const char *result, int64_t now) PCA_WUR;
 
+/*
+ * Removes up to max (0: 10,000) entries that expired at now; *removed
+ * (may be NULL) says how many.  Call it now and then: entries are never
+ * removed otherwise.
+ */
+pca_err store_idem_purge(struct store *, int64_t now, size_t max,
+    size_t *removed) PCA_WUR;
+
 /* ---- counters ---- */
 
 /* Atomically increments and returns the new value (first call gives 1). */

@@ -478,3 +478,54 @@ store_counter_get(struct store *s, const char *name, uint64_t *out)
 		*out = n;
 	return e;
 }
+
+/* ---- idempotency expiry ---- */
+
+struct idem_purge_arg {
+	int64_t now;
+	size_t max;
+	size_t removed;
+};
+
+static pca_err
+idem_purge_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct idem_purge_arg *a = varg;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int64_t expires = 0;
+	int rc;
+	pca_err e = PCA_OK;
+
+	a->removed = 0;	/* recomputed when the batch is run again */
+	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_IDEM], &cur)) != 0)
+		return store_mdb_err(rc, "opening a store cursor");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && a->removed < a->max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (idem_decode(&v, "(purge)", &expires) == PCA_OK &&
+		    expires > a->now)
+			continue;	/* live; undecodable ones go too */
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		a->removed++;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		e = store_mdb_err(rc, "purging idempotency entries");
+	mdb_cursor_close(cur);
+	pca_err_clear();
+	return e;
+}
+
+pca_err
+store_idem_purge(struct store *s, int64_t now, size_t max, size_t *removed)
+{
+	struct idem_purge_arg a = {now, max ? max : 10000, 0};
+	pca_err e;
+
+	if ((e = store_submit(s, idem_purge_run, &a)) != PCA_OK)
+		return e;
+	if (removed != NULL)
+		*removed = a.removed;
+	return PCA_OK;
+}

@@ -147,10 +147,38 @@ test_complete_audit(void **state)
 	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Expired idempotency entries are purged; live ones stay. */
+static void
+test_idem_purge(void **state)
+{
+	struct store *s;
+	char *r = NULL;
+	size_t n = 99;
+
+	(void)state;
+	(void)snprintf(dir, sizeof(dir), "/tmp/pca-kv-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	s = open_store();
+	assert_int_equal(store_idem_put(s, "old1", 100, "a", 50), PCA_OK);
+	assert_int_equal(store_idem_put(s, "old2", 200, "b", 50), PCA_OK);
+	assert_int_equal(store_idem_put(s, "live", 900, "c", 50), PCA_OK);
+	assert_int_equal(store_idem_purge(s, 300, 0, &n), PCA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_idem_get(s, "live", 300, &r), PCA_OK);
+	assert_string_equal(r, "c");
+	free(r);
+	assert_int_equal(store_idem_get(s, "old1", 50, &r), PCA_ENOTFOUND);
+	assert_int_equal(store_idem_purge(s, 300, 0, &n), PCA_OK);
+	assert_int_equal(n, 0);
+	store_close(s);
+	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_kv),
-	    cmocka_unit_test(test_complete_audit)};
+	    cmocka_unit_test(test_complete_audit),
+	    cmocka_unit_test(test_idem_purge)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
