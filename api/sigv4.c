@@ -284,7 +284,13 @@ sigv4_check_date(
 	const char *d = api_hdr_get(r, "x-amz-date");
 	char lim[17], cur[17];
 	int64_t t;
+	size_t i;
 
+	for (i = 0; i < a->nsigned; i++)
+		if (api_hdr_get(r, a->signed_hdrs[i]) == NULL)
+			return pca_err_set(PCA_EPARSE,
+			    "SignedHeaders names '%s', which the request does "
+			    "not carry", a->signed_hdrs[i]);
 	if (d == NULL)
 		return pca_err_set(PCA_EPARSE,
 		    "Authorization header requires existence of either a "

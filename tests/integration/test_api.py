@@ -512,6 +512,14 @@ class T04SigV4(Base):
             req.headers["X-Amz-Security-Token"] = "abc"
         self.expect("UnrecognizedClientException", mutate=token)
 
+        def signed_but_absent(req):
+            a = req.headers["Authorization"].replace(
+                "SignedHeaders=content-type;", "SignedHeaders=content-type;expect;")
+            req.headers.replace_header("Authorization", a)
+        msg = self.expect("IncompleteSignatureException",
+                          mutate=signed_but_absent)
+        self.assertIn("expect", msg)
+
 
 class T05States(Base):
     def test_state_rules(self):
