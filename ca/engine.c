@@ -391,7 +391,8 @@ ca_list(struct ca_engine *e, const struct ca_caller *c, json_t **out)
 			v[n++] = d;
 	}
 	pca_err_clear();
-	qsort(v, n, sizeof(*v), by_created);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_created);
 	for (i = 0; i < n; i++)
 		json_array_append_new(res, v[i]);
 	*out = res;

@@ -783,7 +783,8 @@ cmd_cert_list(struct appliance *ap, int argc, char **argv)
 				break;
 	if (err != PCA_OK)
 		goto out;
-	qsort(l.rev.keys, l.rev.n, 80, keycmp);
+	if (l.rev.n > 0)
+		qsort(l.rev.keys, l.rev.n, 80, keycmp);
 	if ((err = store_cert_count(ap->store, uuid, &l.total)) != PCA_OK ||
 	    (err = store_cert_foreach(ap->store, uuid, list_cb, &l)) != PCA_OK)
 		goto out;
