@@ -395,6 +395,8 @@ store_env_open(struct store *s, const struct store_conf *conf)
 
 	if (conf->flags & STORE_NOSYNC)
 		flags |= MDB_NOSYNC;
+	if (conf->flags & STORE_NORDAHEAD)
+		flags |= MDB_NORDAHEAD;
 	if (s->read_only)
 		flags |= MDB_RDONLY;
 	if ((rc = mdb_env_create(&s->env)) != 0)
@@ -481,7 +483,7 @@ store_conf_check(const struct store_conf *conf, size_t *step, size_t *max)
 
 	if (conf == NULL || conf->path == NULL || conf->path[0] == '\0')
 		return pca_err_set(PCA_EINVAL, "store path is missing");
-	if (conf->flags & ~(unsigned)STORE_NOSYNC)
+	if (conf->flags & ~(unsigned)(STORE_NOSYNC | STORE_NORDAHEAD))
 		return pca_err_set(PCA_EINVAL, "unknown store flags 0x%x",
 		    conf->flags);
 	*step = conf->map_size ? conf->map_size : STORE_DEF_MAP;

@@ -34,6 +34,8 @@
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_NOSYNC 0x1	/* tests and benchmarks only */
+#define STORE_NORDAHEAD 0x2	/* no OS readahead (MDB_NORDAHEAD): for
+				   stores larger than the page cache */
 
 struct store;
 
@@ -204,6 +206,95 @@ pca_err store_kv_del(struct store *, const char *ns, const char *key)
 pca_err store_kv_foreach(struct store *, const char *ns,
     int (*cb)(const char *key, const uint8_t *val, size_t len, void *arg),
     void *arg) PCA_WUR;
+
+/* ---- publication outbox (store_outbox.c) ---- */
+
+/*
+ * Objects to publish (CRLs, audit reports) under a key such as
+ * "crl/<CA id>.crl": the current version of each is kept (served over HTTP
+ * and published from here) and queued in the outbox until a publisher
+ * reports it done.  A version never replaces a newer one.  Each
+ * revocation bumps the counter "revgen/<CA id>" in its own transaction, so
+ * that a publisher in any process learns that the CA's CRLs are due.
+ */
+#define STORE_OBJ_KEY_MAX 200
+#define STORE_OBJ_MAX ((size_t)512 << 20)
+
+struct store_obj_in {
+	const char *key;	/* 1..STORE_OBJ_KEY_MAX bytes */
+	uint64_t version;	/* > 0; must exceed the recorded one */
+	const char *meta;	/* text for the publisher (bucket, type...) */
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* A generic record (store_kv_*) written with the objects. */
+struct store_kv_in {
+	const char *ns;
+	const char *key;
+	const void *val;
+	size_t len;
+};
+
+/*
+ * Records n objects as current and queues each for publication, together
+ * with the state record (may be NULL), in one transaction.  PCA_EALREADY,
+ * with nothing written, when one key has a version >= the given one.
+ */
+pca_err store_obj_put(struct store *, const struct store_obj_in *objs,
+    size_t n, const struct store_kv_in *state) PCA_WUR;
+
+struct store_obj {
+	char key[STORE_OBJ_KEY_MAX + 1];
+	uint64_t version;
+	char *meta;		/* NUL-terminated */
+	uint8_t *body;
+	size_t body_len;
+};
+
+/* The current object (caller clears it).  PCA_ENOTFOUND when none. */
+pca_err store_obj_get(struct store *, const char *key, struct store_obj *out)
+    PCA_WUR;
+void store_obj_clear(struct store_obj *);
+
+struct store_outbox_ent {
+	char key[STORE_OBJ_KEY_MAX + 1];
+	uint64_t version;	/* the version queued */
+	uint32_t attempts;	/* failed attempts so far */
+	int64_t next_try;	/* not before (epoch s); 0 = now */
+};
+
+/* Every queued object in key order (caller frees *out). */
+pca_err store_outbox_list(struct store *, struct store_outbox_ent **out,
+    size_t *n) PCA_WUR;
+/*
+ * Ends the attempts at key/version: removes the outbox entry if it still
+ * names that version (a newer one stays queued) and records the result
+ * (ok or not, a detail text of at most 256 bytes) unless a newer version's
+ * result is recorded already.
+ */
+pca_err store_outbox_done(struct store *, const char *key, uint64_t version,
+    int ok, const char *detail, int64_t when) PCA_WUR;
+/* Records a failed attempt at key/version (no-op if superseded). */
+pca_err store_outbox_retry(struct store *, const char *key, uint64_t version,
+    uint32_t attempts, int64_t next_try) PCA_WUR;
+
+struct store_pub {
+	uint64_t version;
+	int ok;
+	int64_t when;
+	char detail[257];
+};
+
+/* The last recorded result for key.  PCA_ENOTFOUND when none. */
+pca_err store_pub_get(struct store *, const char *key, struct store_pub *out)
+    PCA_WUR;
+/* The CA's revocation generation (0 before the first revocation). */
+pca_err store_revgen_get(struct store *, const char *ca_id, uint64_t *out)
+    PCA_WUR;
+/* Atomically sets the counter to max(value + 1, floor) and returns it. */
+pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,
+    uint64_t *out) PCA_WUR;
 
 /* ---- verification ---- */
 

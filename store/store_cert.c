@@ -391,7 +391,8 @@ revoke_run(struct store *s, MDB_txn *txn, void *varg)
 		    "revoked", name);
 	if (rc != 0)
 		return store_mdb_err(rc, "recording a revocation");
-	return PCA_OK;
+	/* the CA's CRLs are due: recorded in the revocation's transaction */
+	return store_revgen_bump(s, txn, a->key);
 }
 
 pca_err

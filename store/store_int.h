@@ -180,6 +180,10 @@ void store_rev_encode(int64_t when, int reason, uint8_t out[STORE_REV_LEN]);
 pca_err store_rev_decode(const MDB_val *, int64_t *when, int *reason)
     PCA_WUR;
 
+/* store_outbox.c: bumps counter "revgen/<CA id>" (ckey: CA id first) */
+pca_err store_revgen_bump(struct store *, MDB_txn *, const uint8_t *ckey)
+    PCA_WUR;
+
 /* store_audit.c */
 pca_err store_audit_hash(uint64_t seq, const void *val, size_t n,
     uint8_t out[32]) PCA_WUR;
