@@ -1,0 +1,61 @@
+/*
+ * sync.h - S3 publication: drains the store's outbox (store_outbox_*),
+ * PUTting each queued object with libcurl's SigV4 to the configured
+ * endpoint (path-style for S3-compatible servers), retrying with
+ * exponential backoff through outages and restarts.  An object is only
+ * ever uploaded in its newest version, one at a time, so an older CRL
+ * never overwrites a newer one.  Plus the S3 permission probe of spec 5.1.
+ */
+#ifndef PCA_SYNC_H
+#define PCA_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+struct store;
+struct sync;
+
+struct sync_conf {
+	const char *endpoint;		/* "http://127.0.0.1:9000" */
+	const char *region;		/* SigV4 region */
+	int path_style;			/* endpoint/bucket/key */
+	const char *credentials_file;	/* [default] aws_access_key_id,
+					   aws_secret_access_key,
+					   aws_session_token; re-read when
+					   it changes */
+	unsigned retry_max_s;		/* backoff cap; 0 = 900 */
+	unsigned timeout_s;		/* per request; 0 = 30 */
+};
+
+struct sync_metrics {
+	uint64_t puts;
+	uint64_t failures;
+	uint64_t queued;		/* outbox entries at the last pass */
+	int64_t last_ok;		/* epoch s */
+};
+
+pca_err sync_new(const struct sync_conf *, struct store *, struct sync **out)
+    PCA_WUR;
+/* Starts the drain thread. */
+pca_err sync_start(struct sync *) PCA_WUR;
+/* Wakes the drain thread (arg: the struct sync; for crl_on_queued). */
+void sync_wake(void *arg);
+/* Stops the thread (an upload in flight is abandoned) and frees. */
+void sync_free(struct sync *);
+/* One pass over the outbox: every due entry is attempted once. */
+pca_err sync_drain(struct sync *, size_t *published) PCA_WUR;
+void sync_metrics_get(struct sync *, struct sync_metrics *);
+
+/*
+ * The permission probe of spec 5.1: PUT acm-pca-permission-test-key (or
+ * ...-private for bucket-owner-full-control) to bucket.  No such bucket:
+ * PCA_EINVAL; access denied: PCA_EVALIDATION with AWS's text ending in
+ * "Check your S3 bucket permissions and try again"; S3 unreachable or
+ * failing: PCA_EIO.
+ */
+pca_err sync_s3_probe(struct sync *, const char *bucket, const char *acl)
+    PCA_WUR;
+
+#endif
