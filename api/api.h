@@ -98,15 +98,45 @@ void api_server_stop(struct api_server *, unsigned drain_s);
  * the method, the path and the body and answers with a status, a content
  * type and a body it allocates (malloc) for the server to free.
  */
+#define API_HTTP_OUT_HDRS 6
 struct api_http_out {
 	int status;
 	const char *content_type;
 	uint8_t *body;
 	size_t len;
+	size_t nhdrs;		/* extra response headers (name: static) */
+	struct {
+		const char *name;
+		char value[96];
+	} hdrs[API_HTTP_OUT_HDRS];
 };
 typedef void (*api_http_fn)(void *arg, const char *method, const char *path,
     const uint8_t *body, size_t len, struct api_http_out *out);
 pca_err api_server_route(
     struct api_server *, const char *prefix, api_http_fn fn, void *arg) PCA_WUR;
+
+/*
+ * The catch-all of the plain-HTTP port (OCSP): it receives every POST whose
+ * Content-Type is content_type (any path, before the prefix routes) and
+ * every GET/HEAD no built-in or prefix route took; it may decline such a
+ * GET by leaving out->status 0 and no body (the port then answers 404).
+ * One at most.
+ */
+struct api_http_in {
+	const char *method;
+	const char *path;		/* as sent, not URL-decoded */
+	const char *content_type;	/* or NULL */
+	const uint8_t *body;
+	size_t len;
+};
+typedef void (*api_http_any_fn)(void *arg, const struct api_http_in *,
+    struct api_http_out *out);
+pca_err api_server_fallback(struct api_server *, const char *content_type,
+    api_http_any_fn fn, void *arg) PCA_WUR;
+
+/* Extra Prometheus text appended to GET /metrics (one hook at most). */
+struct buf;
+pca_err api_server_metrics_hook(struct api_server *,
+    pca_err (*fn)(void *arg, struct buf *out), void *arg) PCA_WUR;
 
 #endif

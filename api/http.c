@@ -63,6 +63,11 @@ struct api_server {
 	struct listeners *cur;
 	struct route routes[MAX_ROUTES];
 	size_t nroutes;
+	char any_ctype[64];	/* the catch-all (OCSP), set before serving */
+	api_http_any_fn any_fn;
+	void *any_arg;
+	pca_err (*metrics_fn)(void *, struct buf *);
+	void *metrics_arg;
 };
 
 struct req {
@@ -102,6 +107,31 @@ respond(struct MHD_Connection *c, int status, const char *ctype, char *body,
 		(void)MHD_add_response_header(
 		    r, "x-amzn-RequestId", request_id);
 	ret = MHD_queue_response(c, (unsigned)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* A module's answer: its status, type, body and extra headers. */
+static enum MHD_Result
+respond_out(struct MHD_Connection *c, struct api_http_out *o)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t i;
+
+	r = MHD_create_response_from_buffer(o->len, o->body,
+	    MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(o->body);
+		return MHD_NO;
+	}
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    o->content_type ? o->content_type : "application/octet-stream");
+	for (i = 0; i < o->nhdrs && i < API_HTTP_OUT_HDRS; i++)
+		(void)MHD_add_response_header(r, o->hdrs[i].name,
+		    o->hdrs[i].value);
+	ret = MHD_queue_response(c, (unsigned)(o->status ? o->status : 500),
+	    r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -354,6 +384,9 @@ metrics(struct api_server *srv, struct MHD_Connection *c)
 		    json_pack("{s:s,s:s}", "status", "error", "reason",
 			pca_err_msg()));
 	}
+	if (srv->metrics_fn != NULL &&
+	    srv->metrics_fn(srv->metrics_arg, &b) != PCA_OK)
+		pca_err_clear(); /* the API's own metrics still go out */
 	s = (char *)buf_steal(&b, &n);
 	return respond(c, 200, "text/plain; version=0.0.4", s, n, NULL);
 }
@@ -377,6 +410,33 @@ route_find(struct api_server *srv, const char *path, struct route *out)
 	return r;
 }
 
+/* True when the Content-Type header names type (parameters ignored). */
+static int
+ctype_is(const char *h, const char *type)
+{
+	size_t n = strlen(type);
+
+	return h != NULL && type[0] != '\0' && strncasecmp(h, type, n) == 0 &&
+	       (h[n] == '\0' || h[n] == ';' || h[n] == ' ');
+}
+
+static enum MHD_Result
+http_any(struct MHD_Connection *c, const char *url, const char *method,
+    const char *ctype, struct req *rq)
+{
+	struct api_server *srv = rq->ls->srv;
+	struct api_http_in in = {method, url, ctype, rq->body.p, rq->body.len};
+	struct api_http_out out;
+
+	memset(&out, 0, sizeof(out));
+	srv->any_fn(srv->any_arg, &in, &out);
+	if (out.status == 0 && out.body == NULL) /* declined */
+		return respond_json(c, 404,
+		    json_pack("{s:s,s:s}", "__type", "NotFound", "message",
+			"No such resource on this port"));
+	return respond_out(c, &out);
+}
+
 static enum MHD_Result
 http_finish(struct MHD_Connection *c, const char *url, const char *method,
     struct req *rq)
@@ -385,8 +445,13 @@ http_finish(struct MHD_Connection *c, const char *url, const char *method,
 	struct api_http_out out;
 	struct route r;
 	int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
 
 	atomic_fetch_add(&srv->metrics.http_requests, 1);
+	if (srv->any_fn != NULL && strcmp(method, "POST") == 0 &&
+	    ctype_is(ct, srv->any_ctype))
+		return http_any(c, url, method, ct, rq);
 	if (strcmp(url, "/health") == 0 && get)
 		return health(srv, c);
 	if (strcmp(url, "/metrics") == 0 && get)
@@ -394,11 +459,10 @@ http_finish(struct MHD_Connection *c, const char *url, const char *method,
 	if (route_find(srv, url, &r) != NULL) {
 		memset(&out, 0, sizeof(out));
 		r.fn(r.arg, method, url, rq->body.p, rq->body.len, &out);
-		return respond(c, out.status ? out.status : 500,
-		    out.content_type ? out.content_type
-				     : "application/octet-stream",
-		    (char *)out.body, out.len, NULL);
+		return respond_out(c, &out);
 	}
+	if (srv->any_fn != NULL && get && strlen(url) > 1)
+		return http_any(c, url, method, ct, rq);
 	/* OCSP (POST /, GET /<request>) and CRLs plug in through routes */
 	return respond_json(c, 404,
 	    json_pack("{s:s,s:s}", "__type", "NotFound", "message",
@@ -595,8 +659,10 @@ start_http(const struct listeners *ls, struct listeners *owner, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned flags =
-	    MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	/* TURBO: optimistic reads, no shutdown() before close (throughput of
+	   the OCSP path; SIGPIPE is ignored by pcad) */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO |
+			 MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
 	if (parse_listen(ls->http_listen, &ss, &len) != PCA_OK)
 		return NULL;
@@ -852,6 +918,43 @@ api_server_stop(struct api_server *srv, unsigned drain_s)
 	drain(ls, drain_s);
 	listeners_free(ls);
 	server_free(srv);
+}
+
+pca_err
+api_server_fallback(struct api_server *srv, const char *content_type,
+    api_http_any_fn fn, void *arg)
+{
+	pca_err err = PCA_OK;
+
+	pthread_mutex_lock(&srv->mu);
+	if (srv->any_fn != NULL ||
+	    strlen(content_type) >= sizeof(srv->any_ctype))
+		err = pca_err_set(PCA_ELIMIT, "a catch-all route is set already");
+	else {
+		(void)snprintf(srv->any_ctype, sizeof(srv->any_ctype), "%s",
+		    content_type);
+		srv->any_arg = arg;
+		srv->any_fn = fn;
+	}
+	pthread_mutex_unlock(&srv->mu);
+	return err;
+}
+
+pca_err
+api_server_metrics_hook(struct api_server *srv,
+    pca_err (*fn)(void *arg, struct buf *out), void *arg)
+{
+	pca_err err = PCA_OK;
+
+	pthread_mutex_lock(&srv->mu);
+	if (srv->metrics_fn != NULL)
+		err = pca_err_set(PCA_ELIMIT, "a metrics hook is set already");
+	else {
+		srv->metrics_arg = arg;
+		srv->metrics_fn = fn;
+	}
+	pthread_mutex_unlock(&srv->mu);
+	return err;
 }
 
 pca_err

@@ -1,0 +1,228 @@
+/*
+ * ocsp_int.h - the responder's pieces, shared by the files of ocsp/ and by
+ * its unit tests.
+ *
+ *   req.c      request parsing (DER, GET decoding)
+ *   resp.c     response DER: ResponseData, BasicOCSPResponse, OCSPResponse
+ *   table.c    the in-memory CAs and pre-signed responses (hot path)
+ *   signer.c   who signs for a CA: delegated certificate or CA key
+ *   refresh.c  the refresher thread, the change feed, persistence
+ *   serve.c    HTTP answers, nonce budget, caching headers, metrics
+ */
+#ifndef PCA_OCSP_INT_H
+#define PCA_OCSP_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/alg.h"
+#include "../common/limits.h"
+#include "ocsp.h"
+
+/* Certificate status (RFC 6960 4.2.1 CertStatus). */
+enum ocsp_status { OCSP_GOOD = 0, OCSP_REVOKED = 1, OCSP_UNKNOWN = 2 };
+
+/* OCSPResponseStatus (RFC 6960 4.2.1). */
+enum ocsp_rstatus {
+	OCSP_R_SUCCESSFUL = 0,
+	OCSP_R_MALFORMED = 1,
+	OCSP_R_INTERNAL = 2,
+	OCSP_R_TRYLATER = 3,
+	OCSP_R_SIGREQUIRED = 5,
+	OCSP_R_UNAUTHORIZED = 6,
+};
+
+#define OCSP_KV_RESP "ocsp"		/* <uuid>/<serial hex>/<1|256> */
+#define OCSP_KV_SIGNER "ocsp-signer"	/* <uuid> -> signer JSON */
+
+/* ---- resp.c ---- */
+
+struct ocsp_single {
+	const struct ocsp_certid *id;
+	enum ocsp_status status;
+	int64_t revoked_at;
+	int reason;		/* CRLReason; < 0 or 0: omitted */
+	int64_t this_update;
+	int64_t next_update;
+};
+
+/* What signs: a key in the token and, when delegated, its certificate. */
+struct ocsp_signer {
+	char label[LIM_LABEL];
+	uint8_t *spki;
+	size_t spki_len;
+	enum pca_sigalg sigalg;
+	uint8_t key_id[20];	/* ResponderID byKey */
+	uint8_t *cert;		/* delegated certificate, or NULL */
+	size_t cert_len;
+	int64_t not_after;	/* of the certificate (or the CA's) */
+};
+
+/*
+ * ResponseData (RFC 6960 4.2.1) for singles, byKey responder id, producedAt;
+ * a nonce extension when nonce_len > 0.  Caller frees *tbs.
+ */
+pca_err ocsp_tbs_build(const uint8_t key_id[20], int64_t produced,
+    const struct ocsp_single *, size_t n, const uint8_t *nonce,
+    size_t nonce_len, uint8_t **tbs, size_t *tbs_len) PCA_WUR;
+/*
+ * OCSPResponse (successful) around tbs, the signature and the signer's
+ * certificate (when cert != NULL).  Caller frees *der.
+ */
+pca_err ocsp_resp_assemble(const uint8_t *tbs, size_t tbs_len,
+    enum pca_sigalg, const uint8_t *sig, size_t sig_len,
+    const uint8_t *cert, size_t cert_len, uint8_t **der, size_t *der_len)
+    PCA_WUR;
+/* An unsigned error OCSPResponse (5 bytes, static storage). */
+const uint8_t *ocsp_resp_error(enum ocsp_rstatus, size_t *len);
+/* DER AlgorithmIdentifier of the CertID hash (NULL parameters). */
+const uint8_t *ocsp_hash_algid(enum ocsp_hash, size_t *len);
+/* Length of that hash: 20 or 32. */
+size_t ocsp_hash_len(enum ocsp_hash);
+/* Signs (through hsm/) and assembles a whole response.  Caller frees. */
+struct hsm;
+pca_err ocsp_resp_sign(struct hsm *, const struct ocsp_signer *,
+    int64_t produced, const struct ocsp_single *, size_t n,
+    const uint8_t *nonce, size_t nonce_len, uint8_t **der, size_t *len)
+    PCA_WUR;
+
+/* ---- signer.c ---- */
+
+struct ca_engine;
+struct ca_info;
+struct store;
+
+void ocsp_signer_free(struct ocsp_signer *);
+pca_err ocsp_signer_dup(const struct ocsp_signer *, struct ocsp_signer **out)
+    PCA_WUR;
+/* The CA key itself signs (no certificate in responses). */
+pca_err ocsp_signer_ca(const struct ca_info *, int64_t ca_not_after,
+    struct ocsp_signer **out) PCA_WUR;
+/*
+ * The CA's delegated signer: the stored one while it has more than
+ * min_left seconds to live, else a new key in the token and a certificate
+ * issued with OCSPSigningCertificate_APIPassthrough/V1 (id-pkix-ocsp-nocheck
+ * as a custom extension), stored, and the previous key destroyed.
+ */
+struct ocsp_signer_ctx {
+	struct ca_engine *engine;
+	struct store *store;
+	struct hsm *hsm;
+	unsigned days;
+	int64_t min_left;
+};
+pca_err ocsp_signer_delegated(const struct ocsp_signer_ctx *,
+    const struct ca_info *, int64_t ca_not_after, struct ocsp_signer **out)
+    PCA_WUR;
+/* notAfter and (when spki != NULL) the DER SPKI of a certificate. */
+pca_err ocsp_cert_facts(const uint8_t *der, size_t len, int64_t *not_after,
+    uint8_t **spki, size_t *spki_len) PCA_WUR;
+/* The stored delegated signer only (no token use). */
+pca_err ocsp_signer_load(struct store *, const char *uuid,
+    struct ocsp_signer **out) PCA_WUR;
+
+/* ---- table.c ---- */
+
+/* A pre-signed response, immutable once published. */
+struct ocsp_blob {
+	int64_t produced;	/* = thisUpdate */
+	int64_t next_update;
+	char etag[36];
+	size_t len;
+	uint8_t der[];
+};
+
+struct ocsp_entry {
+	struct ocsp_entry *next;
+	uint32_t ca;		/* index into the CA array */
+	uint8_t serial_len;
+	uint8_t serial[LIM_SERIAL_BYTES];
+	enum ocsp_status status;
+	int64_t not_after;
+	int64_t revoked_at;
+	int reason;
+	int64_t due;		/* re-sign at */
+	struct ocsp_blob *resp[2];	/* by enum ocsp_hash */
+};
+
+struct ocsp_ca {
+	char uuid[37];
+	int serve;		/* authoritative: status and OCSP enabled */
+	int loaded;		/* its certificates are in the table */
+	uint8_t name_hash[2][32];
+	uint8_t key_hash[2][32];
+	int64_t not_after;
+	struct ocsp_signer *signer;	/* NULL while none is usable */
+};
+
+struct ocsp_table {
+	pthread_rwlock_t lk;
+	struct ocsp_ca *cas;
+	size_t ncas, capcas;
+	struct ocsp_entry **b;
+	size_t nb, n;
+};
+
+pca_err ocsp_table_init(struct ocsp_table *) PCA_WUR;
+void ocsp_table_clear(struct ocsp_table *);
+/* Index of the CA whose hashes match id (lock held), or -1. */
+long ocsp_table_ca_find(const struct ocsp_table *, const struct ocsp_certid *);
+/* Index of the CA with that uuid (lock held), or -1. */
+long ocsp_table_ca_by_uuid(const struct ocsp_table *, const char *uuid);
+/* The entry (lock held), or NULL. */
+struct ocsp_entry *ocsp_table_get(const struct ocsp_table *, uint32_t ca,
+    const uint8_t *serial, size_t serial_len);
+/* Adds a new entry (write lock held; e->ca, serial set). */
+pca_err ocsp_table_put(struct ocsp_table *, struct ocsp_entry *) PCA_WUR;
+/* Unlinks and frees the entry (write lock held). */
+void ocsp_table_del(struct ocsp_table *, struct ocsp_entry *);
+struct ocsp_blob *ocsp_blob_new(const uint8_t *der, size_t len,
+    int64_t produced, int64_t next_update);
+/* Strips a leading 0x00 of a DER INTEGER's content; 0 if not a serial. */
+size_t ocsp_serial_norm(const uint8_t *p, size_t n, const uint8_t **out);
+
+/* ---- the responder (refresh.c, serve.c) ---- */
+
+struct ocsp_metrics {
+	_Atomic uint64_t rstatus[7];	/* by enum ocsp_rstatus */
+	_Atomic uint64_t cstatus[3];	/* by enum ocsp_status */
+	_Atomic uint64_t presigned, fresh, nonce_fallback, over_budget;
+	_Atomic uint64_t signs, sign_errors, refreshed;
+};
+
+struct ocsp_responder {
+	struct ocsp_conf conf;
+	struct store *store;
+	struct hsm *hsm;
+	struct ocsp_table t;
+	struct ocsp_metrics m;
+
+	pthread_mutex_t emu;		/* engine (refresher holds it) */
+	struct ca_engine *engine;
+
+	pthread_mutex_t mu;		/* wake, stop, ready */
+	pthread_cond_t cv;
+	pthread_cond_t ready_cv;
+	int wake, stop, ready;
+	int ca_dirty, ca_retry;		/* refresher only */
+	int64_t ca_synced;
+	pthread_t thr;
+	int started;
+	uint64_t audit_seq;		/* change feed position */
+	int64_t last_scan;
+
+	pthread_mutex_t bmu;		/* nonce/fresh signature budget */
+	double tokens;
+	struct timespec tlast;
+};
+
+/* Takes one fresh signature from the budget (1) or not (0). */
+int ocsp_budget_take(struct ocsp_responder *);
+/* Refresh instant for a response signed at t. */
+int64_t ocsp_refresh_at(const struct ocsp_conf *, int64_t t);
+void ocsp_refresher_wake(struct ocsp_responder *);
+void *ocsp_refresher_main(void *);
+
+#endif

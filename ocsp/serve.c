@@ -1,0 +1,576 @@
+/*
+ * serve.c - answering requests, the responder's life cycle, configuration
+ * checks and metrics.  The hot path (one CertID, no nonce or nonce over
+ * budget) is a read lock, a CA match, a hash lookup and a copy.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../ca/ca.h"
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../store/store.h"
+#include "ocsp_int.h"
+
+#define CT_RESP "application/ocsp-response"
+#define CT_REQ "application/ocsp-request"
+
+/* ---- configuration ---- */
+
+void
+ocsp_conf_default(struct ocsp_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->validity_s = 24 * 3600;
+	c->signer = OCSP_SIGNER_DELEGATED;
+	c->signer_days = 30;
+	c->nonce_budget = 200;
+}
+
+pca_err
+ocsp_conf_check(const struct ocsp_conf *c)
+{
+	if (c->validity_s < 8 * 3600 || c->validity_s > 10 * 86400)
+		return pca_err_set(PCA_EINVAL, "[ocsp] validity must be 8 hours "
+					       "to 10 days (BR 4.9.10)");
+	if (c->refresh_s != 0 &&
+	    (c->refresh_s >= c->validity_s || c->refresh_s > 4 * 86400 ||
+		(c->validity_s >= 16 * 3600 &&
+		    c->validity_s - c->refresh_s < 8 * 3600)))
+		return pca_err_set(PCA_EINVAL,
+		    "[ocsp] refresh must be under the validity, at most 4 days "
+		    "and at least 8 hours before nextUpdate (BR 4.9.10)");
+	if (c->signer == OCSP_SIGNER_DELEGATED &&
+	    (int64_t)c->signer_days * 86400 <= 3 * (int64_t)c->validity_s)
+		return pca_err_set(PCA_EINVAL, "[ocsp] signer_days must be more "
+					       "than three times the validity");
+	return PCA_OK;
+}
+
+/* ---- budget: a token bucket of nonce_budget signatures per second ---- */
+
+int
+ocsp_budget_take(struct ocsp_responder *r)
+{
+	struct timespec now;
+	double dt, cap = (double)r->conf.nonce_budget;
+	int ok;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&r->bmu);
+	dt = (double)(now.tv_sec - r->tlast.tv_sec) +
+	     (double)(now.tv_nsec - r->tlast.tv_nsec) / 1e9;
+	r->tlast = now;
+	r->tokens += dt * cap;
+	if (r->tokens > cap)
+		r->tokens = cap;
+	if ((ok = r->tokens >= 1.0))
+		r->tokens -= 1.0;
+	pthread_mutex_unlock(&r->bmu);
+	if (!ok)
+		atomic_fetch_add(&r->m.over_budget, 1);
+	return ok;
+}
+
+/* ---- HTTP answers ---- */
+
+static void
+hdr(struct ocsp_http_resp *o, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+hdr(struct ocsp_http_resp *o, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->nhdrs == OCSP_HTTP_HDRS)
+		return;
+	o->hdrs[o->nhdrs].name = name;
+	va_start(ap, fmt);
+	(void)vsnprintf(o->hdrs[o->nhdrs].value,
+	    sizeof(o->hdrs[o->nhdrs].value), fmt, ap);
+	va_end(ap);
+	o->nhdrs++;
+}
+
+static void
+http_date(int64_t t, char out[40])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+		(void)snprintf(out, 40, "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+
+/* RFC 5019 6 / RFC 9919 caching headers for a pre-produced response. */
+static void
+cache_headers(struct ocsp_http_resp *o, const struct ocsp_blob *b,
+    int64_t refresh_at, int64_t now)
+{
+	char d[40];
+	int64_t age = refresh_at < b->next_update ? refresh_at : b->next_update;
+
+	age = age > now ? age - now : 0;
+	http_date(b->produced, d);
+	hdr(o, "Last-Modified", "%s", d);
+	hdr(o, "ETag", "%s", b->etag);
+	http_date(b->next_update, d);
+	hdr(o, "Expires", "%s", d);
+	hdr(o, "Cache-Control",
+	    "max-age=%lld, public, no-transform, must-revalidate",
+	    (long long)age);
+}
+
+static void
+set_body(struct ocsp_http_resp *o, const uint8_t *p, size_t n)
+{
+	free(o->body);
+	o->body = NULL;
+	o->len = 0;
+	o->nhdrs = 0;
+	if ((o->body = malloc(n ? n : 1)) == NULL) {
+		o->status = 503;
+		return;
+	}
+	memcpy(o->body, p, n);
+	o->len = n;
+	o->status = 200;
+}
+
+static void
+error_resp(struct ocsp_responder *r, struct ocsp_http_resp *o,
+    enum ocsp_rstatus s)
+{
+	size_t n;
+	const uint8_t *p = ocsp_resp_error(s, &n);
+
+	atomic_fetch_add(&r->m.rstatus[s], 1);
+	set_body(o, p, n);
+	hdr(o, "Cache-Control", "no-cache, no-store");
+}
+
+enum hit { HIT, NOCA, MISS };
+
+/* The pre-signed response for one CertID, copied into o. */
+static enum hit
+presigned(struct ocsp_responder *r, const struct ocsp_certid *id,
+    struct ocsp_http_resp *o)
+{
+	const uint8_t *sn;
+	size_t n = ocsp_serial_norm(id->serial, id->serial_len, &sn);
+	struct ocsp_entry *e;
+	const struct ocsp_blob *b;
+	enum hit h = MISS;
+	int64_t now = util_now();
+	long ca;
+
+	pthread_rwlock_rdlock(&r->t.lk);
+	if ((ca = ocsp_table_ca_find(&r->t, id)) < 0 || !r->t.cas[ca].serve)
+		h = NOCA;
+	else if (n > 0 &&
+	    (e = ocsp_table_get(&r->t, (uint32_t)ca, sn, n)) != NULL &&
+	    (b = e->resp[id->hash]) != NULL && b->next_update > now &&
+	    id->serial_len == (size_t)e->serial_len + (e->serial[0] >> 7)) {
+		set_body(o, b->der, b->len);
+		cache_headers(o, b, ocsp_refresh_at(&r->conf, b->produced),
+		    now);
+		atomic_fetch_add(&r->m.cstatus[e->status], 1);
+		h = o->status == 200 ? HIT : MISS;
+	}
+	pthread_rwlock_unlock(&r->t.lk);
+	return h;
+}
+
+/* ---- fresh responses (nonce, several CertIDs, unknown serials) ---- */
+
+struct fresh {
+	struct ocsp_single s[OCSP_MAX_CERTIDS];
+	int need_store[OCSP_MAX_CERTIDS];
+	char uuid[37];
+	struct ocsp_signer *signer;
+};
+
+/* Statuses known to the table and a copy of the signer; 0: unauthorized. */
+static int
+fresh_collect(struct ocsp_responder *r, const struct ocsp_req *q,
+    struct fresh *f)
+{
+	const uint8_t *sn;
+	size_t i, n;
+	long ca = -1, c;
+	struct ocsp_entry *e;
+	int ok = 1;
+
+	pthread_rwlock_rdlock(&r->t.lk);
+	for (i = 0; i < q->n && ok; i++) {
+		c = ocsp_table_ca_find(&r->t, &q->ids[i]);
+		/* one signer per response: every CertID must name one CA */
+		if (c < 0 || !r->t.cas[c].serve || (ca >= 0 && c != ca)) {
+			ok = 0;
+			break;
+		}
+		ca = c;
+		f->s[i].id = &q->ids[i];
+		f->s[i].status = OCSP_UNKNOWN;
+		n = ocsp_serial_norm(q->ids[i].serial, q->ids[i].serial_len,
+		    &sn);
+		if (n > 0 && (e = ocsp_table_get(&r->t, (uint32_t)c, sn, n)) !=
+				 NULL) {
+			f->s[i].status = e->status;
+			f->s[i].revoked_at = e->revoked_at;
+			f->s[i].reason = e->reason;
+		} else
+			f->need_store[i] = n > 0;
+	}
+	if (ok) {
+		memcpy(f->uuid, r->t.cas[ca].uuid, 37);
+		if (r->t.cas[ca].signer != NULL &&
+		    ocsp_signer_dup(r->t.cas[ca].signer, &f->signer) != PCA_OK)
+			pca_err_clear();
+	}
+	pthread_rwlock_unlock(&r->t.lk);
+	return ok;
+}
+
+/* A serial the table lacks: issued a moment ago, expired, or never. */
+static pca_err
+fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i,
+    int64_t now)
+{
+	const uint8_t *sn;
+	size_t n = ocsp_serial_norm(f->s[i].id->serial,
+	    f->s[i].id->serial_len, &sn);
+	struct store_cert c;
+	pca_err err;
+
+	err = store_cert_get(r->store, f->uuid, sn, n, &c);
+	if (err == PCA_ENOTFOUND) {
+		pca_err_clear();
+		return PCA_OK; /* never issued: unknown */
+	}
+	if (err != PCA_OK)
+		return err;
+	if (c.state == STORE_CERT_ISSUED && c.revoked) {
+		f->s[i].status = OCSP_REVOKED;
+		f->s[i].revoked_at = c.revoked_at;
+		f->s[i].reason = c.reason;
+	} else if (c.state == STORE_CERT_ISSUED && c.not_after >= now) {
+		f->s[i].status = OCSP_GOOD;
+		ocsp_refresher_wake(r); /* it has not been pre-signed yet */
+	}
+	store_cert_clear(&c);
+	return PCA_OK;
+}
+
+/*
+ * Signs a response for every CertID of q now.  PCA_EUNAVAIL: token down or
+ * no signer; PCA_EPOLICY: not authoritative.
+ */
+static pca_err
+fresh(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
+    struct ocsp_http_resp *o)
+{
+	struct fresh *f = calloc(1, sizeof(*f));
+	int64_t now = util_now();
+	uint8_t *der = NULL;
+	size_t i, len;
+	pca_err err = PCA_OK;
+
+	if (f == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if (!fresh_collect(r, q, f)) {
+		err = pca_err_set(PCA_EPOLICY, "not authoritative");
+		goto out;
+	}
+	if (f->signer == NULL) {
+		err = pca_err_set(PCA_EUNAVAIL, "no OCSP signer yet");
+		goto out;
+	}
+	for (i = 0; i < q->n && err == PCA_OK; i++) {
+		f->s[i].this_update = now;
+		f->s[i].next_update = now + r->conf.validity_s;
+		if (f->s[i].next_update > f->signer->not_after)
+			f->s[i].next_update = f->signer->not_after;
+		if (f->need_store[i])
+			err = fresh_lookup(r, f, i, now);
+	}
+	if (err != PCA_OK)
+		goto out;
+	atomic_fetch_add(&r->m.signs, 1);
+	if ((err = ocsp_resp_sign(r->hsm, f->signer, now, f->s, q->n,
+		 nonce ? q->nonce : NULL, nonce ? q->nonce_len : 0, &der,
+		 &len)) != PCA_OK) {
+		atomic_fetch_add(&r->m.sign_errors, 1);
+		goto out;
+	}
+	set_body(o, der, len);
+	if (o->status == 200) {
+		hdr(o, "Cache-Control", nonce ? "no-cache, no-store"
+					       : "max-age=0, no-transform");
+		for (i = 0; i < q->n; i++)
+			atomic_fetch_add(&r->m.cstatus[f->s[i].status], 1);
+	}
+out:
+	free(der);
+	ocsp_signer_free(f->signer);
+	free(f);
+	return err;
+}
+
+/* One parsed request. */
+static void
+answer(struct ocsp_responder *r, const struct ocsp_req *q,
+    struct ocsp_http_resp *o)
+{
+	int nonce = q->has_nonce && !r->conf.nonce_ignore;
+	enum hit h = MISS;
+	pca_err err;
+
+	if (q->n == 1 && (h = presigned(r, &q->ids[0], o)) == NOCA)
+		return error_resp(r, o, OCSP_R_UNAUTHORIZED);
+	if (h == HIT && !nonce)
+		goto presigned;
+	if (!ocsp_budget_take(r)) {
+		if (h == HIT)
+			goto fallback;
+		return error_resp(r, o, OCSP_R_TRYLATER);
+	}
+	if ((err = fresh(r, q, nonce, o)) == PCA_OK) {
+		atomic_fetch_add(&r->m.fresh, 1);
+		atomic_fetch_add(&r->m.rstatus[OCSP_R_SUCCESSFUL], 1);
+		return;
+	}
+	if (err == PCA_EPOLICY)
+		return error_resp(r, o, OCSP_R_UNAUTHORIZED);
+	if (h == HIT)
+		goto fallback;
+	log_debug("OCSP: tryLater: %s", pca_err_msg());
+	pca_err_clear();
+	return error_resp(r, o, OCSP_R_TRYLATER);
+fallback:
+	pca_err_clear();
+	atomic_fetch_add(&r->m.nonce_fallback, 1);
+presigned:
+	atomic_fetch_add(&r->m.presigned, 1);
+	atomic_fetch_add(&r->m.rstatus[OCSP_R_SUCCESSFUL], 1);
+}
+
+void
+ocsp_http_handle(struct ocsp_responder *r, const struct ocsp_http_req *in,
+    struct ocsp_http_resp *o)
+{
+	struct ocsp_req q;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	pca_err err;
+
+	memset(o, 0, sizeof(*o));
+	o->content_type = CT_RESP;
+	if (strcmp(in->method, "POST") == 0)
+		err = ocsp_req_parse(in->body, in->len, &q);
+	else if (strcmp(in->method, "GET") == 0 ||
+	    strcmp(in->method, "HEAD") == 0) {
+		if (ocsp_get_decode(in->path, &der, &len) != PCA_OK) {
+			pca_err_clear();
+			o->status = 0; /* not an OCSP GET: declined (404) */
+			return;
+		}
+		err = ocsp_req_parse(der, len, &q);
+		free(der);
+	} else {
+		o->status = 405;
+		o->content_type = "text/plain";
+		hdr(o, "Allow", "GET, HEAD, POST");
+		return;
+	}
+	if (err != PCA_OK) {
+		log_debug("OCSP: malformedRequest: %s", pca_err_msg());
+		pca_err_clear();
+		return error_resp(r, o, OCSP_R_MALFORMED);
+	}
+	answer(r, &q, o);
+}
+
+/* ---- life cycle ---- */
+
+static void
+on_event(const struct ca_event *ev, void *arg)
+{
+	(void)ev;
+	ocsp_refresher_wake(arg);
+}
+
+pca_err
+ocsp_responder_listen(struct ocsp_responder *r, struct ca_engine *e)
+{
+	return ca_engine_listen(e, on_event, r);
+}
+
+static void
+responder_free_parts(struct ocsp_responder *r)
+{
+	ocsp_table_clear(&r->t);
+	pthread_mutex_destroy(&r->emu);
+	pthread_mutex_destroy(&r->mu);
+	pthread_mutex_destroy(&r->bmu);
+	pthread_cond_destroy(&r->cv);
+	pthread_cond_destroy(&r->ready_cv);
+	free(r);
+}
+
+pca_err
+ocsp_responder_new(const struct ocsp_conf *conf, struct ca_engine *engine,
+    struct store *store, struct hsm *hsm, struct ocsp_responder **out)
+{
+	struct ocsp_responder *r;
+	uint8_t head[32];
+	pca_err err;
+
+	if ((err = ocsp_conf_check(conf)) != PCA_OK)
+		return err;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	r->conf = *conf;
+	r->engine = engine;
+	r->store = store;
+	r->hsm = hsm;
+	r->tokens = conf->nonce_budget;
+	clock_gettime(CLOCK_MONOTONIC, &r->tlast);
+	pthread_mutex_init(&r->emu, NULL);
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_mutex_init(&r->bmu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	pthread_cond_init(&r->ready_cv, NULL);
+	if ((err = ocsp_table_init(&r->t)) != PCA_OK ||
+	    (err = store_audit_head(store, &r->audit_seq, head)) != PCA_OK ||
+	    (err = ocsp_responder_listen(r, engine)) != PCA_OK) {
+		responder_free_parts(r);
+		return err;
+	}
+	if (pthread_create(&r->thr, NULL, ocsp_refresher_main, r) != 0) {
+		responder_free_parts(r);
+		return pca_err_set(PCA_EINTERNAL, "cannot start the OCSP "
+						  "refresher thread");
+	}
+	r->started = 1;
+	*out = r;
+	return PCA_OK;
+}
+
+pca_err
+ocsp_responder_set_engine(struct ocsp_responder *r, struct ca_engine *e,
+    const struct ocsp_conf *conf)
+{
+	pca_err err = PCA_OK;
+
+	if (conf != NULL && (err = ocsp_conf_check(conf)) != PCA_OK)
+		return err;
+	pthread_mutex_lock(&r->emu);
+	r->engine = e;
+	if (conf != NULL) {
+		pthread_rwlock_wrlock(&r->t.lk);
+		r->conf = *conf;
+		pthread_rwlock_unlock(&r->t.lk);
+	}
+	r->ca_dirty = 1;
+	pthread_mutex_unlock(&r->emu);
+	ocsp_refresher_wake(r);
+	return PCA_OK;
+}
+
+pca_err
+ocsp_responder_wait_ready(struct ocsp_responder *r, unsigned timeout_ms)
+{
+	struct timespec ts;
+	int ready;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&r->mu);
+	while (!r->ready &&
+	    pthread_cond_timedwait(&r->ready_cv, &r->mu, &ts) == 0)
+		;
+	ready = r->ready;
+	pthread_mutex_unlock(&r->mu);
+	return ready ? PCA_OK
+		     : pca_err_set(PCA_EBUSY, "OCSP responses not all "
+						 "signed yet");
+}
+
+void
+ocsp_responder_free(struct ocsp_responder *r)
+{
+	if (r == NULL)
+		return;
+	if (r->started) {
+		pthread_mutex_lock(&r->mu);
+		r->stop = 1;
+		pthread_cond_signal(&r->cv);
+		pthread_mutex_unlock(&r->mu);
+		pthread_join(r->thr, NULL);
+	}
+	responder_free_parts(r);
+}
+
+/* ---- metrics ---- */
+
+pca_err
+ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
+{
+	static const char *const rs[7] = {"successful", "malformedRequest",
+	    "internalError", "tryLater", "unused", "sigRequired",
+	    "unauthorized"};
+	static const char *const cs[3] = {"good", "revoked", "unknown"};
+	struct ocsp_entry *e;
+	int64_t now = util_now(), oldest = now;
+	size_t i, n;
+	pca_err err = PCA_OK;
+
+	for (i = 0; i < 7 && err == PCA_OK; i++)
+		if (i != 4)
+			err = buf_printf(b,
+			    "pcad_ocsp_responses_total{status=\"%s\"} %llu\n",
+			    rs[i],
+			    (unsigned long long)atomic_load(&r->m.rstatus[i]));
+	for (i = 0; i < 3 && err == PCA_OK; i++)
+		err = buf_printf(b,
+		    "pcad_ocsp_cert_status_total{status=\"%s\"} %llu\n", cs[i],
+		    (unsigned long long)atomic_load(&r->m.cstatus[i]));
+	pthread_rwlock_rdlock(&r->t.lk);
+	n = r->t.n;
+	for (i = 0; i < r->t.nb; i++)
+		for (e = r->t.b[i]; e != NULL; e = e->next)
+			if (e->resp[0] != NULL && e->resp[0]->produced < oldest)
+				oldest = e->resp[0]->produced;
+	pthread_rwlock_unlock(&r->t.lk);
+	if (err == PCA_OK)
+		err = buf_printf(b,
+		    "pcad_ocsp_served_total{source=\"presigned\"} %llu\n"
+		    "pcad_ocsp_served_total{source=\"fresh\"} %llu\n"
+		    "pcad_ocsp_nonce_fallback_total %llu\n"
+		    "pcad_ocsp_budget_exceeded_total %llu\n"
+		    "pcad_ocsp_budget_per_second %u\n"
+		    "pcad_ocsp_signatures_total %llu\n"
+		    "pcad_ocsp_signature_errors_total %llu\n"
+		    "pcad_ocsp_presigned_entries %zu\n"
+		    "pcad_ocsp_oldest_response_age_seconds %lld\n",
+		    (unsigned long long)atomic_load(&r->m.presigned),
+		    (unsigned long long)atomic_load(&r->m.fresh),
+		    (unsigned long long)atomic_load(&r->m.nonce_fallback),
+		    (unsigned long long)atomic_load(&r->m.over_budget),
+		    r->conf.nonce_budget,
+		    (unsigned long long)atomic_load(&r->m.signs),
+		    (unsigned long long)atomic_load(&r->m.sign_errors), n,
+		    (long long)(now - oldest));
+	return err;
+}
