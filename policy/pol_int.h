@@ -1,0 +1,53 @@
+/*
+ * pol_int.h - the pieces of policy/ shared by its files and its unit tests.
+ */
+#ifndef PCA_POL_INT_H
+#define PCA_POL_INT_H
+
+#include "policy.h"
+
+#define POL_ITEM_MAX 96		/* characters in one list entry */
+#define POL_NIDS_MAX 16
+
+struct pol_list {
+	size_t n;
+	char v[POL_LIST_MAX][POL_ITEM_MAX];
+};
+
+struct pol {
+	char name[POL_NAME_MAX];
+	unsigned keys;			/* 1 << POL_KEY_*; 0 = any */
+	int rsa_min;			/* 0 = no minimum */
+	int ec_min;
+	struct pol_list sig_algs;	/* empty = any (never SHA-1) */
+	int64_t max_validity_s;		/* 0 = no maximum */
+	struct pol_list templates;	/* empty = any */
+	unsigned eku_required;
+	unsigned eku_allowed;		/* 0 = any */
+	int dns_required;
+	int wildcard;			/* wildcard DNS names allowed */
+	struct pol_list dns_allow;	/* empty = any */
+	struct pol_list dns_deny;
+	int ip_limited;			/* IP SANs only inside ip_ranges */
+	struct pol_list ip_ranges;
+	struct pol_list email_domains;	/* empty = any */
+	struct pol_list uri_prefixes;	/* empty = any */
+	size_t nreq, nforb;
+	int subj_required[POL_NIDS_MAX];	/* attribute NIDs */
+	int subj_forbidden[POL_NIDS_MAX];
+};
+
+/* An EKU name (as in the policy file) to its bit; 0 when unknown. */
+unsigned pol_eku_bit(const char *name);
+/* The built-in policies (n of them). */
+const struct pol *pol_builtins(size_t *n);
+
+/* True when name matches the suffix rule s (".example.com" or "example.com":
+   the domain itself or any name below it; case-insensitive). */
+int pol_dns_suffix_match(const char *name, const char *s);
+/* True when the address (4 or 16 octets) is inside the CIDR text. */
+int pol_ip_in_cidr(const unsigned char *ip, size_t len, const char *cidr);
+/* Parses "a.b.c.d/n" or "x::/n"; PCA_EINVAL when it is not a CIDR. */
+pca_err pol_cidr_check(const char *cidr) PCA_WUR;
+
+#endif
