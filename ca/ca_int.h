@@ -23,13 +23,13 @@
  * A parsed, verified CSR.  Accepts PEM ("CERTIFICATE REQUEST" or "NEW
  * CERTIFICATE REQUEST", exactly one block, nothing around it but
  * whitespace) or DER; LIM_CSR_DER bytes at most; every DER byte consumed;
- * re-encoding gives back the same bytes; self-signature verified; key RSA
+ * strict (canonical) DER throughout; self-signature verified; key RSA
  * 2048..8192 (e = 65537 or at least odd > 1) or EC P-256/P-384/P-521 with a
  * named curve.  Failures are PCA_EBADCSR (PCA_ETOOBIG for size) with the
  * rule named in pca_err_msg().
  */
 struct ca_csr {
-	X509_REQ *req;
+	X509_NAME *subject;	/* the subject, its DER as received */
 	uint8_t *der;		/* the CSR, DER */
 	size_t der_len;
 	uint8_t *spki;		/* SubjectPublicKeyInfo, DER */

@@ -3,9 +3,20 @@
  * client, as PEM or DER, to a verified struct ca_csr.
  *
  * Order of the checks (cheapest first, the signature last but one):
- *   size limit, PEM framing, d2i with every byte consumed, strict DER
- *   (ca_der_strict) and byte-identical re-encoding, version, signature
- *   algorithm, key, self-signature, requested extensions.
+ *   size limit, PEM framing, every byte consumed, strict DER
+ *   (ca_der_strict, which alone makes the encoding canonical), the PKCS#10
+ *   structure, subject Name, version, signature algorithm, key,
+ *   self-signature, requested extensions.
+ *
+ * The request is walked on its DER bytes; OpenSSL never decodes it as an
+ * X509_REQ.  d2i_X509_REQ (and X509_REQ_verify) turn the key into an
+ * EVP_PKEY through the OSSL_DECODER machinery, which costs more than the
+ * rest of an issuance (openssl/openssl#20051, #19119).  Instead the key
+ * numbers go to EVP_PKEY_fromdata, the signature is checked over the
+ * CertificationRequestInfo bytes as received with digests fetched once,
+ * and only the subject Name and the extensions are d2i'd (plain ASN.1
+ * templates, no decoders).
+ *
  * Every rejection is PCA_EBADCSR (PCA_ETOOBIG for size) with one sentence
  * naming the rule in pca_err_msg().
  *
@@ -18,11 +29,11 @@
 #include <assert.h>
 #include <ctype.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -41,6 +52,12 @@
 #define RSA_MAX_E_BITS 256
 
 /* ---- strict DER (X.690 section 10) ---- */
+
+/*
+ * A rule that BER allows and only DER forbids says so: its text carries
+ * DER_ONLY.  Every other rule is broken in any encoding (what d2i refuses).
+ */
+#define DER_ONLY "(BER, not DER)"
 
 struct der_tlv {
 	unsigned cls;		/* 0 universal .. 3 private */
@@ -105,7 +122,7 @@ der_head(const uint8_t *p, size_t n, struct der_tlv *t, const char **rule)
 	if (p[i] < 0x80) {
 		len = p[i++];
 	} else if (p[i] == 0x80) {
-		*rule = "indefinite length (BER, not DER)";
+		*rule = "indefinite length " DER_ONLY;
 		return 0;
 	} else {
 		nl = p[i++] & 0x7f;
@@ -114,13 +131,13 @@ der_head(const uint8_t *p, size_t n, struct der_tlv *t, const char **rule)
 			return 0;
 		}
 		if (p[i] == 0) {
-			*rule = "length not in minimal form (BER, not DER)";
+			*rule = "length not in minimal form " DER_ONLY;
 			return 0;
 		}
 		while (nl-- > 0)
 			len = len << 8 | p[i++];
 		if (len < 0x80) {
-			*rule = "length not in minimal form (BER, not DER)";
+			*rule = "length not in minimal form " DER_ONLY;
 			return 0;
 		}
 	}
@@ -155,8 +172,10 @@ der_prim_rule(uint32_t tag, const uint8_t *c, size_t n)
 
 	switch (tag) {
 	case 1:
-		return n == 1 && (c[0] == 0 || c[0] == 0xff) ? NULL :
-		    "BOOLEAN not 00 or FF";
+		if (n != 1)
+			return "BOOLEAN not one octet";
+		return c[0] == 0 || c[0] == 0xff ? NULL :
+		    "BOOLEAN not 00 or FF " DER_ONLY;
 	case 2:
 	case 10:
 		if (n == 0 || (n > 1 && ((c[0] == 0 && !(c[1] & 0x80)) ||
@@ -164,9 +183,10 @@ der_prim_rule(uint32_t tag, const uint8_t *c, size_t n)
 			return "INTEGER not in minimal form";
 		return NULL;
 	case 3:
-		if (n == 0 || c[0] > 7 || (n == 1 && c[0] != 0) ||
-		    (n > 1 && (c[n - 1] & ((1u << c[0]) - 1)) != 0))
-			return "BIT STRING with bad or non-zero unused bits";
+		if (n == 0 || c[0] > 7 || (n == 1 && c[0] != 0))
+			return "BIT STRING with a bad count of unused bits";
+		if (n > 1 && (c[n - 1] & ((1u << c[0]) - 1)) != 0)
+			return "BIT STRING with non-zero unused bits " DER_ONLY;
 		return NULL;
 	case 5:
 		return n == 0 ? NULL : "NULL with content";
@@ -180,6 +200,14 @@ der_prim_rule(uint32_t tag, const uint8_t *c, size_t n)
 	default:
 		return NULL;
 	}
+}
+
+/* Universal string types, which BER may also encode constructed. */
+static int
+der_ber_cons(uint32_t tag)
+{
+	return tag == 3 || tag == 4 || tag == 12 || (tag >= 18 && tag <= 28) ||
+	    tag == 30;
 }
 
 /* X.690 11.6: the elements of a SET OF in ascending order. */
@@ -210,6 +238,8 @@ der_walk(const uint8_t *base, const uint8_t *p, size_t n, int depth,
 		    (t.cons && der_prim_only(t.tag)) ||
 		    (!t.cons && (t.tag == 16 || t.tag == 17))))
 			return der_fail(why, wl, (size_t)(p - base),
+			    t.cons && der_ber_cons(t.tag) ?
+			    "universal type in the wrong form " DER_ONLY :
 			    "universal type in the wrong form");
 		if (t.cls == 0 && !t.cons &&
 		    (rule = der_prim_rule(t.tag, p + t.hdr, t.clen)) != NULL)
@@ -217,7 +247,7 @@ der_walk(const uint8_t *base, const uint8_t *p, size_t n, int depth,
 		if (is_set && prev != NULL &&
 		    !der_set_order(prev, prev_n, p, tl))
 			return der_fail(why, wl, (size_t)(p - base),
-			    "SET OF elements out of order");
+			    "SET OF elements out of order " DER_ONLY);
 		if (t.cons && !der_walk(base, p + t.hdr, t.clen, depth + 1,
 		    t.cls == 0 && t.tag == 17, why, wl))
 			return 0;
@@ -303,88 +333,436 @@ csr_unframe(const uint8_t *p, size_t len, uint8_t **der, size_t *der_len)
 	    der_len);
 }
 
-/* d2i, every byte consumed, strict DER, re-encoding byte-identical. */
-static pca_err
-csr_decode(const uint8_t *der, size_t len, X509_REQ **out)
+/* ---- the request's structure, walked on the DER itself ---- */
+
+/* One element: its TLV bytes and its content. */
+struct der_el {
+	const uint8_t *tlv;
+	size_t len;		/* identifier + length + content octets */
+	const uint8_t *c;
+	size_t clen;
+	uint8_t id;		/* first identifier octet */
+};
+
+/* The next element of the content at *p (*n bytes left), if any. */
+static int
+der_get(const uint8_t **p, size_t *n, struct der_el *e)
 {
-	const unsigned char *q = der;
-	unsigned char *re = NULL;
-	X509_REQ *req = NULL;
+	struct der_tlv t;
+	const char *rule;
+
+	if (*n == 0 || !der_head(*p, *n, &t, &rule))
+		return 0;
+	e->tlv = *p;
+	e->id = (*p)[0];
+	e->c = *p + t.hdr;
+	e->clen = t.clen;
+	e->len = t.hdr + t.clen;
+	*p += e->len;
+	*n -= e->len;
+	return 1;
+}
+
+static int
+der_want(const uint8_t **p, size_t *n, uint8_t id, struct der_el *e)
+{
+	return der_get(p, n, e) && e->id == id;
+}
+
+/* AlgorithmIdentifier ::= SEQUENCE { OID, ANY OPTIONAL } */
+struct der_alg {
+	struct der_el oid;
+	struct der_el par;	/* par.tlv NULL: absent */
+};
+
+static int
+der_alg(const struct der_el *seq, struct der_alg *a)
+{
+	const uint8_t *p = seq->c;
+	size_t n = seq->clen;
+
+	memset(&a->par, 0, sizeof(a->par));
+	if (seq->id != 0x30 || !der_want(&p, &n, 0x06, &a->oid))
+		return 0;
+	if (n > 0 && !der_get(&p, &n, &a->par))
+		return 0;
+	return n == 0;
+}
+
+/* The parameters' type as X509_ALGOR_get0 names it (all we tell apart). */
+static int
+der_alg_ptype(const struct der_alg *a)
+{
+	if (a->par.tlv == NULL)
+		return V_ASN1_UNDEF;
+	switch (a->par.id) {
+	case 0x05:
+		return V_ASN1_NULL;
+	case 0x06:
+		return V_ASN1_OBJECT;
+	case 0x30:
+		return V_ASN1_SEQUENCE;
+	default:
+		return V_ASN1_OTHER;
+	}
+}
+
+/* The parts of a CertificationRequest (RFC 2986 section 4). */
+struct csr_parts {
+	struct der_el cri;	/* CertificationRequestInfo, signed */
+	struct der_el version;
+	struct der_el subject;
+	struct der_el spki;
+	struct der_alg kalg;
+	struct der_el key;	/* subjectPublicKey BIT STRING */
+	struct der_el attrs;	/* [0] attributes; attrs.tlv NULL: absent */
+	struct der_alg salg;
+	struct der_el sig;	/* signature BIT STRING */
+};
+
+/* Attribute ::= SEQUENCE { type OID, values SET OF ANY } */
+static int
+csr_attr(const struct der_el *a, struct der_el *type, struct der_el *vals)
+{
+	const uint8_t *p = a->c;
+	size_t n = a->clen;
+
+	return a->id == 0x30 && der_want(&p, &n, 0x06, type) &&
+	    der_want(&p, &n, 0x31, vals) && n == 0;
+}
+
+static int
+csr_structure(const struct der_el *outer, struct csr_parts *s)
+{
+	struct der_el spki_alg, type, vals, a;
+	const uint8_t *p = outer->c;
+	const unsigned char *q;
+	X509_ATTRIBUTE *xa;
+	size_t n = outer->clen;
+
+	memset(s, 0, sizeof(*s));
+	if (!der_want(&p, &n, 0x30, &s->cri) ||
+	    !der_get(&p, &n, &a) || !der_alg(&a, &s->salg) ||
+	    !der_want(&p, &n, 0x03, &s->sig) || n != 0)
+		return 0;
+	p = s->cri.c;
+	n = s->cri.clen;
+	if (!der_want(&p, &n, 0x02, &s->version) ||
+	    !der_want(&p, &n, 0x30, &s->subject) ||
+	    !der_want(&p, &n, 0x30, &s->spki))
+		return 0;
+	/* attributes are required by RFC 2986, optional to OpenSSL */
+	if (n > 0 && (!der_want(&p, &n, 0xa0, &s->attrs) || n != 0))
+		return 0;
+	p = s->spki.c;
+	n = s->spki.clen;
+	if (!der_get(&p, &n, &spki_alg) || !der_alg(&spki_alg, &s->kalg) ||
+	    !der_want(&p, &n, 0x03, &s->key) || n != 0)
+		return 0;
+	/* each Attribute as OpenSSL reads it (values are ANY: d2i checks
+	 * the lengths of BMPString, UniversalString and times in them) */
+	p = s->attrs.c;
+	n = s->attrs.clen;
+	while (n > 0) {
+		if (!der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
+			return 0;
+		q = a.tlv;
+		xa = d2i_X509_ATTRIBUTE(NULL, &q, (long)a.len);
+		X509_ATTRIBUTE_free(xa);
+		if (xa == NULL || q != a.tlv + a.len)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The outer SEQUENCE's extent as a BER reader sees it (a non-minimal
+ * length is for ca_der_strict to name); 0 if it cannot be read, -1 for an
+ * indefinite length (left to ca_der_strict as well).
+ */
+static int
+csr_outer(const uint8_t *p, size_t n, size_t *total)
+{
+	size_t i, nl, len = 0;
+
+	if (n < 2 || p[0] != 0x30)
+		return 0;
+	if (p[1] == 0x80)
+		return -1;
+	if (p[1] < 0x80) {
+		len = p[1];
+		i = 2;
+	} else {
+		nl = p[1] & 0x7f;
+		if (nl > n - 2)
+			return 0;
+		for (i = 2; i < 2 + nl; i++) {
+			if (len > (SIZE_MAX >> 8))
+				return 0;
+			len = len << 8 | p[i];
+		}
+	}
+	if (len > n - i)
+		return 0;
+	*total = i + len;
+	return 1;
+}
+
+/*
+ * Framing (every byte consumed), strict DER over the whole tree, and the
+ * PKCS#10 structure.  The strict walk is the canonicality guarantee: the
+ * structure has no DEFAULT fields outside the extensions (re-encoded in
+ * csr_check_exts), so strict DER is the only encoding there is.  In the
+ * order d2i gave before: what is not even BER, or not a PKCS#10 request,
+ * "does not parse"; then bytes after it; then BER that is not DER.
+ */
+static pca_err
+csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
+{
+	struct der_el outer;
+	const uint8_t *p = der;
+	size_t n, total = len;
 	char why[128];
-	int n;
-	pca_err e = PCA_OK;
+	int r, strict;
 
 	if (len > LONG_MAX)
 		return pca_err_set(PCA_ETOOBIG, "CSR is too large");
-	if ((req = d2i_X509_REQ(NULL, &q, (long)len)) == NULL)
+	if ((r = csr_outer(der, len, &total)) == 0)
+		goto bad;
+	strict = ca_der_strict(der, total, why, sizeof(why));
+	if (!strict && strstr(why, DER_ONLY) == NULL)
+		return pca_err_set(PCA_EBADCSR, "CSR does not parse as a "
+		    "PKCS#10 CertificationRequest: %s", why);
+	n = total;
+	if (strict && !(der_want(&p, &n, 0x30, &outer) && n == 0 &&
+	    csr_structure(&outer, s)))
+		goto bad;
+	if (total != len)
+		return pca_err_set(PCA_EBADCSR, "CSR has %zu bytes after the "
+		    "CertificationRequest", len - total);
+	if (!strict)
+		return pca_err_set(PCA_EBADCSR, "CSR is not canonical DER: %s",
+		    why);
+	return PCA_OK;
+bad:
+	return pca_err_set(PCA_EBADCSR,
+	    "CSR does not parse as a PKCS#10 CertificationRequest");
+}
+
+/* The subject: the Name as OpenSSL reads it, every byte consumed. */
+static pca_err
+csr_subject(const struct csr_parts *s, X509_NAME **out)
+{
+	const unsigned char *q = s->subject.tlv;
+
+	*out = d2i_X509_NAME(NULL, &q, (long)s->subject.len);
+	if (*out == NULL || q != s->subject.tlv + s->subject.len)
 		return pca_err_set(PCA_EBADCSR,
 		    "CSR does not parse as a PKCS#10 CertificationRequest");
-	if (q != der + len) {
-		e = pca_err_set(PCA_EBADCSR, "CSR has %zu bytes after the "
-		    "CertificationRequest", len - (size_t)(q - der));
-		goto out;
+	return PCA_OK;
+}
+
+/* INTEGER version: 0 only; others named as a long (-1 if too large). */
+static pca_err
+csr_version(const struct der_el *v)
+{
+	long x;
+	size_t i;
+
+	if (v->clen == 1 && v->c[0] == 0)
+		return PCA_OK;
+	if (v->clen > sizeof(long))
+		x = -1;
+	else {
+		x = (v->c[0] & 0x80) ? -1 : 0;
+		for (i = 0; i < v->clen; i++)
+			x = (long)((unsigned long)x << 8 | v->c[i]);
 	}
-	if (!ca_der_strict(der, len, why, sizeof(why))) {
-		e = pca_err_set(PCA_EBADCSR, "CSR is not canonical DER: %s",
-		    why);
-		goto out;
+	return pca_err_set(PCA_EBADCSR, "CSR version is %ld; only v1 (0) is "
+	    "defined (RFC 2986)", x);
+}
+
+/* ---- object identifiers ---- */
+
+struct oid {
+	uint8_t len;
+	uint8_t b[10];
+};
+
+#define OID_PKCS1(x) {9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, x}}
+#define OID_ECDSA(x) {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, x}}
+static const struct oid oid_rsa = OID_PKCS1(0x01);
+static const struct oid oid_pss = OID_PKCS1(0x0a);
+static const struct oid oid_rsa_sha[3] = {OID_PKCS1(0x0b), OID_PKCS1(0x0c),
+    OID_PKCS1(0x0d)};
+static const struct oid oid_ecdsa_sha[3] = {OID_ECDSA(0x02), OID_ECDSA(0x03),
+    OID_ECDSA(0x04)};
+static const struct oid oid_ec = {7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+    0x01}};
+static const struct oid oid_ext_req = {9, {0x2a, 0x86, 0x48, 0x86, 0xf7,
+    0x0d, 0x01, 0x09, 0x0e}};
+static const struct oid oid_ms_ext_req = {10, {0x2b, 0x06, 0x01, 0x04, 0x01,
+    0x82, 0x37, 0x02, 0x01, 0x0e}};
+
+static int
+oid_is(const struct der_el *e, const struct oid *o)
+{
+	return e->id == 0x06 && e->clen == o->len &&
+	    memcmp(e->c, o->b, o->len) == 0;
+}
+
+/* Index of e in the n OIDs at o, or -1. */
+static int
+oid_find(const struct der_el *e, const struct oid *o, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (oid_is(e, &o[i]))
+			return i;
+	return -1;
+}
+
+/* The OID's name as OBJ_obj2txt gives it (for messages only). */
+static const char *
+oid_name(const struct der_el *e, char *buf, size_t n)
+{
+	const unsigned char *q = e->tlv;
+	ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &q, (long)e->len);
+
+	if (o == NULL || OBJ_obj2txt(buf, (int)n, o, 0) <= 0)
+		(void)snprintf(buf, n, "an unknown algorithm");
+	ASN1_OBJECT_free(o);
+	return buf;
+}
+
+/* ---- digests and curves, set up once ---- */
+
+static const char *const sha2_names[3] = {"SHA2-256", "SHA2-384",
+    "SHA2-512"};
+static const char *const curve_names[3] = {"P-256", "P-384", "P-521"};
+static EVP_MD *sha2_md[3];
+static EVP_PKEY *curve_tmpl[3];	/* the curve's domain parameters only */
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
+static EVP_PKEY *
+key_fromdata(const char *type, int selection, OSSL_PARAM *params)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *k = NULL;
+
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, selection, params) != 1)
+		k = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
+
+static void
+setup(void)
+{
+	OSSL_PARAM p[2];
+	int i;
+
+	ERR_set_mark();
+	for (i = 0; i < 3; i++) {
+		sha2_md[i] = EVP_MD_fetch(NULL, sha2_names[i], NULL);
+		p[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve_names[i], 0);
+		p[1] = OSSL_PARAM_construct_end();
+		curve_tmpl[i] = key_fromdata("EC", EVP_PKEY_KEY_PARAMETERS, p);
 	}
-	/* force a fresh encoding of the (otherwise cached) request info */
-	if (i2d_re_X509_REQ_tbs(req, NULL) <= 0 ||
-	    (n = i2d_X509_REQ(req, &re)) <= 0) {
-		e = pca_err_set(PCA_EBADCSR, "CSR cannot be re-encoded");
-		goto out;
+	(void)ERR_pop_to_mark();
+}
+
+/* The fetched SHA-2 digest for 0..2 (SHA-256, -384, -512). */
+static const EVP_MD *
+sha2_get(int i)
+{
+	(void)pthread_once(&setup_once, setup);
+	return i >= 0 && i < 3 ? sha2_md[i] : NULL;
+}
+
+/*
+ * An EC public key on curve 0..2 (P-256, -384, -521) from its point: a
+ * copy of the curve's parameters, then the point set as the encoded
+ * public key.  The same EC_POINT_oct2point as EVP_PKEY_fromdata with
+ * the group name and the point (which refuses points off the curve and
+ * coordinates not below p), without building the group each time
+ * (EC_GROUP_new_by_curve_name: about 40 of the 50 us fromdata costs).
+ * NULL if the point is not valid; with *internal set if OpenSSL failed.
+ */
+static EVP_PKEY *
+ec_key(int curve, const uint8_t *pt, size_t n, int *internal)
+{
+	EVP_PKEY *k;
+
+	(void)pthread_once(&setup_once, setup);
+	*internal = 1;
+	if (curve_tmpl[curve] == NULL ||
+	    (k = EVP_PKEY_dup(curve_tmpl[curve])) == NULL)
+		return NULL;
+	*internal = 0;
+	if (EVP_PKEY_set_octet_string_param(k,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, (unsigned char *)pt, n) != 1) {
+		EVP_PKEY_free(k);
+		return NULL;
 	}
-	if ((size_t)n != len || memcmp(re, der, len) != 0) {
-		e = pca_err_set(PCA_EBADCSR, "CSR is not canonical DER: "
-		    "re-encoding it gives different bytes");
-		goto out;
-	}
-	*out = req;
-	req = NULL;
-out:
-	OPENSSL_free(re);
-	X509_REQ_free(req);
-	return e;
+	return k;
 }
 
 /* ---- signature algorithm ---- */
 
+/* What the signature algorithm asks of the key and of the verifier. */
+struct sigalg {
+	int fam;		/* EVP_PKEY_RSA or EVP_PKEY_EC */
+	int md;			/* 0..2: SHA-256/384/512 */
+	int pss;
+	int saltlen;		/* PSS only */
+};
+
 static int
-sha2_nid(const X509_ALGOR *a)
+sha2_index(const X509_ALGOR *a)
 {
 	const ASN1_OBJECT *obj;
-	int ptype, nid;
+	int ptype;
 
 	if (a == NULL)
-		return 0;
+		return -1;
 	X509_ALGOR_get0(&obj, &ptype, NULL, a);
-	nid = OBJ_obj2nid(obj);
 	if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL)
+		return -1;
+	switch (OBJ_obj2nid(obj)) {
+	case NID_sha256:
 		return 0;
-	return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512 ?
-	    nid : 0;
+	case NID_sha384:
+		return 1;
+	case NID_sha512:
+		return 2;
+	default:
+		return -1;
+	}
 }
 
 /* RSASSA-PSS (RFC 4055): SHA-2, MGF1 with the same hash, trailer 1. */
 static pca_err
-csr_check_pss(int ptype, const void *pval)
+csr_check_pss(const struct der_alg *a, struct sigalg *sa)
 {
-	const ASN1_STRING *s = pval;
 	const unsigned char *q;
 	RSA_PSS_PARAMS *pss = NULL;
 	X509_ALGOR *mgfmd = NULL;
 	const ASN1_OBJECT *mgf;
 	const void *mval;
-	int mtype, md;
+	long salt;
+	int mtype;
 	pca_err e = PCA_OK;
 
-	if (ptype != V_ASN1_SEQUENCE)
+	if (der_alg_ptype(a) != V_ASN1_SEQUENCE)
 		return pca_err_set(PCA_EBADCSR,
 		    "CSR RSASSA-PSS signature has no parameters");
-	q = ASN1_STRING_get0_data(s);
-	pss = d2i_RSA_PSS_PARAMS(NULL, &q, ASN1_STRING_length(s));
-	if (pss == NULL || (md = sha2_nid(pss->hashAlgorithm)) == 0 ||
+	q = a->par.tlv;
+	pss = d2i_RSA_PSS_PARAMS(NULL, &q, (long)a->par.len);
+	if (pss == NULL || (sa->md = sha2_index(pss->hashAlgorithm)) < 0 ||
 	    pss->maskGenAlgorithm == NULL) {
 		e = pca_err_set(PCA_EBADCSR, "CSR RSASSA-PSS signature must "
 		    "name SHA-256, SHA-384 or SHA-512 and MGF1 explicitly");
@@ -395,78 +773,151 @@ csr_check_pss(int ptype, const void *pval)
 		q = ASN1_STRING_get0_data(mval);
 		mgfmd = d2i_X509_ALGOR(NULL, &q, ASN1_STRING_length(mval));
 	}
-	if (mgfmd == NULL || sha2_nid(mgfmd) != md ||
+	if (mgfmd == NULL || sha2_index(mgfmd) != sa->md ||
 	    (pss->trailerField != NULL &&
 		ASN1_INTEGER_get(pss->trailerField) != 1)) {
 		e = pca_err_set(PCA_EBADCSR, "CSR RSASSA-PSS signature must "
 		    "use MGF1 with its own hash and trailer field 1");
 		goto out;
 	}
+	/* saltLength DEFAULT 20; a negative one cannot verify */
+	salt = pss->saltLength == NULL ? 20 :
+	    ASN1_INTEGER_get(pss->saltLength);
+	sa->saltlen = salt >= 0 && salt <= INT_MAX ? (int)salt : -1;
+	sa->pss = 1;
 out:
 	X509_ALGOR_free(mgfmd);
 	RSA_PSS_PARAMS_free(pss);
 	return e;
 }
 
-/* *fam: the key type the signature algorithm needs. */
 static pca_err
-csr_check_sigalg(const X509_REQ *req, int *fam)
+csr_check_sigalg(const struct der_alg *a, struct sigalg *sa)
 {
-	const ASN1_BIT_STRING *sig;
-	const X509_ALGOR *alg;
-	const ASN1_OBJECT *obj;
-	const void *pval;
 	char name[80];
-	int ptype;
+	int ptype = der_alg_ptype(a);
 
-	X509_REQ_get0_signature(req, &sig, &alg);
-	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
-	switch (OBJ_obj2nid(obj)) {
-	case NID_sha256WithRSAEncryption:
-	case NID_sha384WithRSAEncryption:
-	case NID_sha512WithRSAEncryption:
-		*fam = EVP_PKEY_RSA;
+	memset(sa, 0, sizeof(*sa));
+	if ((sa->md = oid_find(&a->oid, oid_rsa_sha, 3)) >= 0) {
+		sa->fam = EVP_PKEY_RSA;
 		return ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF ? PCA_OK :
 		    pca_err_set(PCA_EBADCSR, "CSR RSA signature algorithm "
 		    "parameters must be NULL (RFC 4055)");
-	case NID_ecdsa_with_SHA256:
-	case NID_ecdsa_with_SHA384:
-	case NID_ecdsa_with_SHA512:
-		*fam = EVP_PKEY_EC;
+	}
+	if ((sa->md = oid_find(&a->oid, oid_ecdsa_sha, 3)) >= 0) {
+		sa->fam = EVP_PKEY_EC;
 		return ptype == V_ASN1_UNDEF ? PCA_OK :
 		    pca_err_set(PCA_EBADCSR, "CSR ECDSA signature algorithm "
 		    "must have no parameters (RFC 5758)");
-	case NID_rsassaPss:
-		*fam = EVP_PKEY_RSA;
-		return csr_check_pss(ptype, pval);
-	default:
-		(void)OBJ_obj2txt(name, sizeof(name), obj, 0);
-		return pca_err_set(PCA_EBADCSR, "CSR is signed with %s; only "
-		    "SHA-256/384/512 with RSA (PKCS#1 v1.5 or PSS) or ECDSA "
-		    "is accepted", name);
 	}
+	if (oid_is(&a->oid, &oid_pss)) {
+		sa->fam = EVP_PKEY_RSA;
+		return csr_check_pss(a, sa);
+	}
+	return pca_err_set(PCA_EBADCSR, "CSR is signed with %s; only "
+	    "SHA-256/384/512 with RSA (PKCS#1 v1.5 or PSS) or ECDSA is "
+	    "accepted", oid_name(&a->oid, name, sizeof(name)));
 }
 
 /* ---- key ---- */
 
-static pca_err
-csr_rsa_numbers(const BIGNUM *n, const BIGNUM *e, struct ca_csr *c)
+/* Big-endian unsigned content to the native order OSSL_PARAM BNs use. */
+static void
+be_to_native(const uint8_t *be, size_t n, uint8_t *out)
 {
-	int bits = BN_num_bits(n);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	memcpy(out, be, n);
+#else
+	size_t i;
 
+	for (i = 0; i < n; i++)
+		out[i] = be[n - 1 - i];
+#endif
+}
+
+/* Bits in a minimal non-negative INTEGER's content. */
+static int
+int_bits(const uint8_t *c, size_t n)
+{
+	int b = 0;
+	uint8_t top;
+
+	while (n > 1 && c[0] == 0) {
+		c++;
+		n--;
+	}
+	for (top = c[0]; top != 0; top >>= 1)
+		b++;
+	return (int)(n - 1) * 8 + b;
+}
+
+/* The key's content octets, unused bits 0 (octet-aligned, RFC 5280). */
+static int
+key_octets(const struct der_el *key, const uint8_t **pk, size_t *pklen)
+{
+	if (key->clen < 1 || key->c[0] != 0)
+		return 0;
+	*pk = key->c + 1;
+	*pklen = key->clen - 1;
+	return 1;
+}
+
+/* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
+static pca_err
+csr_check_rsa(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
+{
+	uint8_t nb[LIM_RSA_MAX_BITS / 8], eb[RSA_MAX_E_BITS / 8];
+	struct der_el seq, n, e;
+	const uint8_t *pk, *p;
+	size_t pklen, left;
+	char why[128];
+	OSSL_PARAM params[3];
+	int bits, ebits;
+
+	if (der_alg_ptype(&s->kalg) != V_ASN1_NULL)
+		return pca_err_set(PCA_EBADCSR, "CSR RSA key algorithm "
+		    "parameters must be NULL (RFC 3279 2.3.1)");
+	if (!key_octets(&s->key, &pk, &pklen) ||
+	    !ca_der_strict(pk, pklen, why, sizeof(why)) ||
+	    (p = pk, left = pklen, !der_want(&p, &left, 0x30, &seq)) ||
+	    (p = seq.c, left = seq.clen, !der_want(&p, &left, 0x02, &n)) ||
+	    !der_want(&p, &left, 0x02, &e) || left != 0 || (n.c[0] & 0x80))
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR RSA public key does not decode");
+	bits = int_bits(n.c, n.clen);
 	if (bits < LIM_RSA_MIN_BITS)
 		return pca_err_set(PCA_EBADCSR, "CSR key is RSA-%d; at least "
 		    "RSA-%d is required", bits, LIM_RSA_MIN_BITS);
 	if (bits > LIM_RSA_MAX_BITS)
 		return pca_err_set(PCA_EBADCSR, "CSR key is RSA-%d; at most "
 		    "RSA-%d is accepted", bits, LIM_RSA_MAX_BITS);
-	if (bits % 8 != 0 || !BN_is_odd(n))
+	if (bits % 8 != 0 || !(n.c[n.clen - 1] & 1))
 		return pca_err_set(PCA_EBADCSR, "CSR RSA modulus must be odd "
 		    "and a multiple of 8 bits long (BR 6.1.6)");
-	if (BN_is_negative(e) || !BN_is_odd(e) || BN_num_bits(e) < 2 ||
-	    BN_num_bits(e) > RSA_MAX_E_BITS)
+	ebits = (e.c[0] & 0x80) ? 0 : int_bits(e.c, e.clen);
+	if (!(e.c[e.clen - 1] & 1) || ebits < 2 || ebits > RSA_MAX_E_BITS)
 		return pca_err_set(PCA_EBADCSR, "CSR RSA public exponent must "
 		    "be odd, at least 3 and below 2^%d", RSA_MAX_E_BITS);
+	/* minimal INTEGERs: a leading 00 only before a high bit */
+	if (n.c[0] == 0) {
+		n.c++;
+		n.clen--;
+	}
+	if (e.c[0] == 0) {
+		e.c++;
+		e.clen--;
+	}
+	be_to_native(n.c, n.clen, nb);
+	be_to_native(e.c, e.clen, eb);
+	params[0] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_N, nb,
+	    n.clen);
+	params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_E, eb,
+	    e.clen);
+	params[2] = OSSL_PARAM_construct_end();
+	*out = key_fromdata("RSA", EVP_PKEY_PUBLIC_KEY, params);
+	if (*out == NULL)
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR RSA public key does not decode");
 	c->rsa_bits = bits;
 	c->keyalg = bits == 2048 ? PCA_KEY_RSA_2048 :
 	    bits == 3072 ? PCA_KEY_RSA_3072 :
@@ -475,138 +926,146 @@ csr_rsa_numbers(const BIGNUM *n, const BIGNUM *e, struct ca_csr *c)
 }
 
 static pca_err
-csr_check_rsa(X509_REQ *req, const X509_ALGOR *pa, struct ca_csr *c)
-{
-	EVP_PKEY *pkey;
-	BIGNUM *n = NULL, *e = NULL;
-	int ptype;
-	pca_err err;
-
-	X509_ALGOR_get0(NULL, &ptype, NULL, pa);
-	if (ptype != V_ASN1_NULL)
-		return pca_err_set(PCA_EBADCSR, "CSR RSA key algorithm "
-		    "parameters must be NULL (RFC 3279 2.3.1)");
-	if ((pkey = X509_REQ_get0_pubkey(req)) == NULL ||
-	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
-	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
-		err = pca_err_set(PCA_EBADCSR,
-		    "CSR RSA public key does not decode");
-		goto out;
-	}
-	err = csr_rsa_numbers(n, e, c);
-out:
-	BN_free(n);
-	BN_free(e);
-	return err;
-}
-
-static pca_err
-csr_check_ec(X509_REQ *req, const X509_ALGOR *pa, const unsigned char *pk,
-    int pklen, struct ca_csr *c)
+csr_check_ec(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 {
 	static const struct {
-		int nid, flen;
+		struct oid oid;
+		int flen;
 		enum pca_keyalg alg;
 		const char *name;
-	} curves[] = {{NID_X9_62_prime256v1, 32, PCA_KEY_EC_P256, "P-256"},
-	    {NID_secp384r1, 48, PCA_KEY_EC_P384, "P-384"},
-	    {NID_secp521r1, 66, PCA_KEY_EC_P521, "P-521"}};
-	const void *pval;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey;
+	} curves[] = {
+	    {{8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}}, 32,
+		PCA_KEY_EC_P256, "P-256"},
+	    {{5, {0x2b, 0x81, 0x04, 0x00, 0x22}}, 48, PCA_KEY_EC_P384,
+		"P-384"},
+	    {{5, {0x2b, 0x81, 0x04, 0x00, 0x23}}, 66, PCA_KEY_EC_P521,
+		"P-521"}};
+	const uint8_t *pk;
 	char name[80];
-	int ptype, nid, ok;
-	size_t i;
+	size_t i, pklen;
+	int ptype = der_alg_ptype(&s->kalg), internal;
 
-	X509_ALGOR_get0(NULL, &ptype, &pval, pa);
 	if (ptype == V_ASN1_SEQUENCE)
 		return pca_err_set(PCA_EBADCSR, "CSR EC key uses explicit "
 		    "curve parameters; only the named curves P-256, P-384 and "
 		    "P-521 are accepted");
 	if (ptype != V_ASN1_OBJECT)
 		return pca_err_set(PCA_EBADCSR, "CSR EC key names no curve");
-	nid = OBJ_obj2nid(pval);
 	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (curves[i].nid == nid)
+		if (oid_is(&s->kalg.par, &curves[i].oid))
 			break;
-	if (i == sizeof(curves) / sizeof(curves[0])) {
-		(void)OBJ_obj2txt(name, sizeof(name), pval, 0);
+	if (i == sizeof(curves) / sizeof(curves[0]))
 		return pca_err_set(PCA_EBADCSR, "CSR uses unsupported curve %s;"
-		    " P-256, P-384 or P-521 is required", name);
-	}
-	if (pklen != 1 + 2 * curves[i].flen || pk[0] != 0x04)
+		    " P-256, P-384 or P-521 is required",
+		    oid_name(&s->kalg.par, name, sizeof(name)));
+	if (!key_octets(&s->key, &pk, &pklen) ||
+	    pklen != 1 + 2 * (size_t)curves[i].flen || pk[0] != 0x04)
 		return pca_err_set(PCA_EBADCSR, "CSR EC public key is not an "
 		    "uncompressed point (RFC 5480 2.2)");
-	ok = (pkey = X509_REQ_get0_pubkey(req)) != NULL &&
-	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) != NULL &&
-	    EVP_PKEY_public_check_quick(ctx) == 1;
-	EVP_PKEY_CTX_free(ctx);
-	if (!ok)
-		return pca_err_set(PCA_EBADCSR, "CSR EC public key is not a "
-		    "valid point on %s", curves[i].name);
+	if ((*out = ec_key((int)i, pk, pklen, &internal)) == NULL)
+		return internal ? pca_err_set(PCA_EINTERNAL, "cannot make "
+		    "an EC %s key", curves[i].name) : pca_err_set(PCA_EBADCSR,
+		    "CSR EC public key is not a valid point on %s",
+		    curves[i].name);
 	c->keyalg = curves[i].alg;
 	c->rsa_bits = 0;
 	return PCA_OK;
 }
 
 static pca_err
-csr_check_key(X509_REQ *req, int fam, struct ca_csr *c)
+csr_check_key(const struct csr_parts *s, int fam, struct ca_csr *c,
+    EVP_PKEY **out)
 {
-	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
-	ASN1_OBJECT *kobj = NULL;
-	const unsigned char *pk = NULL;
-	X509_ALGOR *pa = NULL;
 	char name[80];
-	int pklen = 0, knid;
+	int rsa;
 	pca_err e;
 
-	if (xpk == NULL ||
-	    !X509_PUBKEY_get0_param(&kobj, &pk, &pklen, &pa, xpk) ||
-	    pk == NULL || pklen <= 0)
+	if (s->key.clen <= 1)
 		return pca_err_set(PCA_EBADCSR, "CSR has no public key");
-	knid = OBJ_obj2nid(kobj);
-	if (knid == NID_rsaEncryption)
-		e = csr_check_rsa(req, pa, c);
-	else if (knid == NID_X9_62_id_ecPublicKey)
-		e = csr_check_ec(req, pa, pk, pklen, c);
-	else {
-		(void)OBJ_obj2txt(name, sizeof(name), kobj, 0);
+	if ((rsa = oid_is(&s->kalg.oid, &oid_rsa)) != 0)
+		e = csr_check_rsa(s, c, out);
+	else if (oid_is(&s->kalg.oid, &oid_ec))
+		e = csr_check_ec(s, c, out);
+	else
 		return pca_err_set(PCA_EBADCSR, "CSR key type %s is not "
-		    "supported; RSA or EC P-256/P-384/P-521 is required", name);
-	}
-	if (e == PCA_OK &&
-	    fam != (knid == NID_rsaEncryption ? EVP_PKEY_RSA : EVP_PKEY_EC))
+		    "supported; RSA or EC P-256/P-384/P-521 is required",
+		    oid_name(&s->kalg.oid, name, sizeof(name)));
+	if (e == PCA_OK && fam != (rsa ? EVP_PKEY_RSA : EVP_PKEY_EC))
 		return pca_err_set(PCA_EBADCSR, "CSR signature algorithm does "
-		    "not fit its %s key", knid == NID_rsaEncryption ? "RSA" :
-		    "EC");
+		    "not fit its %s key", rsa ? "RSA" : "EC");
 	return e;
+}
+
+/* ---- the self-signature ---- */
+
+/*
+ * Hash with the digest fetched once, then verify the hash; the signature
+ * BIT STRING must be octet-aligned (as ASN1_item_verify requires).
+ */
+static pca_err
+csr_verify(const struct csr_parts *s, const struct sigalg *sa, EVP_PKEY *k)
+{
+	const EVP_MD *md = sha2_get(sa->md);
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned hl = 0;
+	EVP_PKEY_CTX *ctx = NULL;
+	int ok;
+
+	if (md == NULL)
+		return pca_err_set(PCA_EINTERNAL,
+		    "SHA-2 digests are not available");
+	ok = s->sig.clen > 1 && s->sig.c[0] == 0 &&
+	    (!sa->pss || sa->saltlen >= 0) &&
+	    EVP_Digest(s->cri.tlv, s->cri.len, h, &hl, md, NULL) == 1 &&
+	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) != NULL &&
+	    EVP_PKEY_verify_init(ctx) == 1;
+	if (ok && sa->fam == EVP_PKEY_RSA)
+		ok = EVP_PKEY_CTX_set_rsa_padding(ctx, sa->pss ?
+			 RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) > 0 &&
+		    EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
+		    (!sa->pss ||
+			(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0 &&
+			    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
+				sa->saltlen) > 0));
+	ok = ok && EVP_PKEY_verify(ctx, s->sig.c + 1, s->sig.clen - 1, h,
+	    hl) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	return ok ? PCA_OK : pca_err_set(PCA_EBADCSR,
+	    "CSR signature does not verify with the CSR's own key");
 }
 
 /* ---- requested extensions ---- */
 
+/* The one extensionRequest value (a SEQUENCE), if any (NULL tlv). */
 static pca_err
-csr_ext_attr(X509_REQ *req, const ASN1_STRING **seq)
+csr_ext_attr(const struct csr_parts *s, struct der_el *seq)
 {
-	X509_ATTRIBUTE *attr;
-	const ASN1_TYPE *t;
-	int i = X509_REQ_get_attr_by_NID(req, NID_ext_req, -1);
-	int ms = X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, -1);
+	struct der_el a, type, vals, found = {0};
+	const uint8_t *p = s->attrs.c, *vp;
+	size_t n = s->attrs.clen, vn;
 
-	*seq = NULL;
-	if (i < 0 && ms < 0)
+	memset(seq, 0, sizeof(*seq));
+	while (n > 0) {
+		if (!der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
+			return pca_err_set(PCA_EBADCSR, "CSR does not parse "
+			    "as a PKCS#10 CertificationRequest");
+		if (!oid_is(&type, &oid_ext_req) &&
+		    !oid_is(&type, &oid_ms_ext_req))
+			continue;
+		if (found.tlv != NULL)
+			return pca_err_set(PCA_EBADCSR,
+			    "CSR has more than one extensionRequest attribute");
+		found = vals;
+	}
+	if (found.tlv == NULL)
 		return PCA_OK;
-	if ((i >= 0 && ms >= 0) ||
-	    X509_REQ_get_attr_by_NID(req, NID_ext_req, i) >= 0 ||
-	    X509_REQ_get_attr_by_NID(req, NID_ms_ext_req, ms) >= 0)
-		return pca_err_set(PCA_EBADCSR,
-		    "CSR has more than one extensionRequest attribute");
-	attr = X509_REQ_get_attr(req, i >= 0 ? i : ms);
-	if (X509_ATTRIBUTE_count(attr) != 1 ||
-	    (t = X509_ATTRIBUTE_get0_type(attr, 0)) == NULL ||
-	    t->type != V_ASN1_SEQUENCE)
+	vp = found.c;
+	vn = found.clen;
+	if (!der_want(&vp, &vn, 0x30, seq) || vn != 0) {
+		memset(seq, 0, sizeof(*seq));
 		return pca_err_set(PCA_EBADCSR, "CSR extensionRequest "
 		    "attribute must hold exactly one SEQUENCE of extensions");
-	*seq = t->value.sequence;
+	}
 	return PCA_OK;
 }
 
@@ -646,28 +1105,26 @@ csr_ext_rules(const STACK_OF(X509_EXTENSION) *exts)
 }
 
 static pca_err
-csr_check_exts(struct ca_csr *c)
+csr_check_exts(const struct csr_parts *s, struct ca_csr *c)
 {
-	const ASN1_STRING *seq;
-	const unsigned char *q, *end;
+	struct der_el seq;
+	const unsigned char *q;
 	unsigned char *re = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
 	int n;
 	pca_err e;
 
-	if ((e = csr_ext_attr(c->req, &seq)) != PCA_OK || seq == NULL)
+	if ((e = csr_ext_attr(s, &seq)) != PCA_OK || seq.tlv == NULL)
 		return e;
-	q = ASN1_STRING_get0_data(seq);
-	end = q + ASN1_STRING_length(seq);
-	exts = d2i_X509_EXTENSIONS(NULL, &q, ASN1_STRING_length(seq));
-	if (exts == NULL || q != end) {
+	q = seq.tlv;
+	exts = d2i_X509_EXTENSIONS(NULL, &q, (long)seq.len);
+	if (exts == NULL || q != seq.tlv + seq.len) {
 		e = pca_err_set(PCA_EBADCSR,
 		    "CSR extensionRequest does not parse as Extensions");
 		goto out;
 	}
 	n = i2d_X509_EXTENSIONS(exts, &re);
-	if (n != ASN1_STRING_length(seq) ||
-	    memcmp(re, ASN1_STRING_get0_data(seq), (size_t)n) != 0) {
+	if (n < 0 || (size_t)n != seq.len || memcmp(re, seq.tlv, seq.len) != 0) {
 		e = pca_err_set(PCA_EBADCSR, "CSR extensionRequest is not "
 		    "canonical DER (e.g. an explicit critical FALSE)");
 		goto out;
@@ -684,61 +1141,32 @@ out:
 
 /* ---- the request ---- */
 
-/* The SubjectPublicKeyInfo bytes exactly as they are in the input. */
-static pca_err
-csr_spki_copy(struct ca_csr *c)
-{
-	const uint8_t *p = c->der;
-	size_t n = c->der_len, i;
-	struct der_tlv t;
-	const char *rule;
-
-	/* into CertificationRequest, into CertificationRequestInfo */
-	for (i = 0; i < 2; i++) {
-		if (!der_head(p, n, &t, &rule))
-			goto bad;
-		p += t.hdr;
-		n = t.clen;
-	}
-	/* past version and subject */
-	for (i = 0; i < 2; i++) {
-		if (!der_head(p, n, &t, &rule))
-			goto bad;
-		p += t.hdr + t.clen;
-		n -= t.hdr + t.clen;
-	}
-	if (!der_head(p, n, &t, &rule) || p[0] != 0x30)
-		goto bad;
-	if ((c->spki = malloc(t.hdr + t.clen)) == NULL)
-		return pca_err_set(PCA_ENOMEM, "out of memory");
-	memcpy(c->spki, p, t.hdr + t.clen);
-	c->spki_len = t.hdr + t.clen;
-	return PCA_OK;
-bad:
-	return pca_err_set(PCA_EBADCSR, "CSR SubjectPublicKeyInfo not found");
-}
-
 static pca_err
 csr_check(struct ca_csr *c)
 {
-	int fam = 0;
-	long v;
+	struct csr_parts s;
+	struct sigalg sa;
+	EVP_PKEY *k = NULL;
 	pca_err e;
 
-	if ((e = csr_decode(c->der, c->der_len, &c->req)) != PCA_OK)
-		return e;
-	if ((v = X509_REQ_get_version(c->req)) != 0)
-		return pca_err_set(PCA_EBADCSR, "CSR version is %ld; only v1 "
-		    "(0) is defined (RFC 2986)", v);
-	if ((e = csr_check_sigalg(c->req, &fam)) != PCA_OK ||
-	    (e = csr_check_key(c->req, fam, c)) != PCA_OK)
-		return e;
-	if (X509_REQ_verify(c->req, X509_REQ_get0_pubkey(c->req)) != 1)
-		return pca_err_set(PCA_EBADCSR,
-		    "CSR signature does not verify with the CSR's own key");
-	if ((e = csr_check_exts(c)) != PCA_OK)
-		return e;
-	return csr_spki_copy(c);
+	if ((e = csr_decode(c->der, c->der_len, &s)) != PCA_OK ||
+	    (e = csr_subject(&s, &c->subject)) != PCA_OK ||
+	    (e = csr_version(&s.version)) != PCA_OK ||
+	    (e = csr_check_sigalg(&s.salg, &sa)) != PCA_OK ||
+	    (e = csr_check_key(&s, sa.fam, c, &k)) != PCA_OK ||
+	    (e = csr_verify(&s, &sa, k)) != PCA_OK ||
+	    (e = csr_check_exts(&s, c)) != PCA_OK)
+		goto out;
+	/* the SubjectPublicKeyInfo bytes exactly as they are in the input */
+	if ((c->spki = malloc(s.spki.len)) == NULL) {
+		e = pca_err_set(PCA_ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(c->spki, s.spki.tlv, s.spki.len);
+	c->spki_len = s.spki.len;
+out:
+	EVP_PKEY_free(k);
+	return e;
 }
 
 pca_err
@@ -777,7 +1205,7 @@ ca_csr_free(struct ca_csr *c)
 {
 	if (c == NULL)
 		return;
-	X509_REQ_free(c->req);
+	X509_NAME_free(c->subject);
 	free(c->der);
 	free(c->spki);
 	sk_X509_EXTENSION_pop_free(c->exts, X509_EXTENSION_free);
@@ -787,7 +1215,7 @@ ca_csr_free(struct ca_csr *c)
 int
 ca_csr_subject_empty(const struct ca_csr *c)
 {
-	return X509_NAME_entry_count(X509_REQ_get_subject_name(c->req)) == 0;
+	return X509_NAME_entry_count(c->subject) == 0;
 }
 
 int

@@ -950,7 +950,7 @@ req_check(const struct ca_tbs_req *r)
 	const struct ca_csr *c = r ? r->csr : NULL;
 
 	if (r == NULL || is == NULL || c == NULL || r->tmpl == NULL ||
-	    c->req == NULL || c->spki == NULL)
+	    c->subject == NULL || c->spki == NULL)
 		return pca_err_set(
 		    PCA_EINVAL, "incomplete certificate request");
 	if ((unsigned)r->tmpl->family >= N_FAMILIES || r->tmpl->pathlen < -1 ||
@@ -993,7 +993,7 @@ subject_pick(const struct ca_tbs_req *r, const json_t *api, struct subject *sj)
 			return err_prefix(e, "ApiPassthrough.");
 		name = sj->owned;
 	} else
-		name = X509_REQ_get_subject_name(r->csr->req);
+		name = r->csr->subject;
 	if (name == NULL || !X509_NAME_get0_der(name, &sj->der, &sj->len))
 		return pca_err_set(PCA_ENOMEM, "cannot encode the subject");
 	sj->empty = X509_NAME_entry_count(name) == 0;

@@ -829,6 +829,237 @@ test_der_strict(void **state)
 	}
 }
 
+/* ---- the structure, walked without OpenSSL's decoders ---- */
+
+/* Offsets of every element in the DER tree at p (low tag numbers). */
+static size_t
+offsets(const uint8_t *base, const uint8_t *p, size_t n, size_t *out,
+    size_t k)
+{
+	size_t hl, cl;
+
+	while (n > 0) {
+		cl = tlv(p, &hl);
+		out[k++] = (size_t)(p - base);
+		if (p[0] & 0x20)
+			k = offsets(base, p + hl, cl, out, k);
+		p += hl + cl;
+		n -= hl + cl;
+	}
+	return k;
+}
+
+/* Every element of a request in a non-minimal length: all refused. */
+static void
+test_ber_everywhere(void **state)
+{
+	static const char *const files[] = {"p256.der", "r2048.der"};
+	struct ca_csr *c = NULL;
+	size_t off[512], n, dn, bn, i, f;
+	uint8_t *d, *b;
+
+	(void)state;
+	for (f = 0; f < 2; f++) {
+		d = slurp(files[f], &dn);
+		assert_non_null(b = malloc(dn + 64));
+		n = offsets(d, d, dn, off, 0);
+		assert_true(n > 15);
+		for (i = 0; i < n; i++) {
+			bn = widen(d, d, off[i], b);
+			if (ca_csr_parse(b, bn, &c) != PCA_EBADCSR ||
+			    strstr(pca_err_msg(), "not canonical DER") == NULL)
+				fail_msg("%s element at %zu: %s", files[f],
+				    off[i], pca_err_msg());
+		}
+		/* the outer SEQUENCE with an indefinite length */
+		b[0] = 0x30;
+		b[1] = 0x80;
+		memcpy(b + 2, d + (d[1] & 0x80 ? 2 + (d[1] & 0x7f) : 2),
+		    dn - (d[1] & 0x80 ? 2u + (d[1] & 0x7f) : 2u));
+		bn = 2 + dn - (d[1] & 0x80 ? 2u + (d[1] & 0x7f) : 2u);
+		b[bn++] = 0;
+		b[bn++] = 0;
+		assert_err(ca_csr_parse(b, bn, &c), PCA_EBADCSR,
+		    "indefinite length");
+		free(b);
+		free(d);
+	}
+	assert_null(c);
+}
+
+/* A CertificationRequest around the given info, signed by k (SHA-256). */
+static uint8_t *
+sign_info(EVP_PKEY *k, const uint8_t *info, size_t in, size_t *n)
+{
+	static const uint8_t ecdsa256[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+	    0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+	EVP_MD_CTX *m = EVP_MD_CTX_new();
+	uint8_t sig[160], body[4096], *out;
+	size_t sl = sizeof(sig), bl = 0, hl;
+
+	assert_non_null(m);
+	assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, k),
+	    1);
+	assert_int_equal(EVP_DigestSign(m, sig, &sl, info, in), 1);
+	EVP_MD_CTX_free(m);
+	assert_true(in + sizeof(ecdsa256) + sl + 8 < sizeof(body));
+	memcpy(body, info, in);
+	bl = in;
+	memcpy(body + bl, ecdsa256, sizeof(ecdsa256));
+	bl += sizeof(ecdsa256);
+	body[bl++] = 0x03;
+	body[bl++] = (uint8_t)(sl + 1);
+	body[bl++] = 0;
+	memcpy(body + bl, sig, sl);
+	bl += sl;
+	hl = bl < 0x80 ? 2 : bl < 0x100 ? 3 : 4;
+	assert_non_null(out = malloc(hl + bl));
+	out[0] = 0x30;
+	if (hl == 2)
+		out[1] = (uint8_t)bl;
+	else if (hl == 3) {
+		out[1] = 0x81;
+		out[2] = (uint8_t)bl;
+	} else {
+		out[1] = 0x82;
+		out[2] = (uint8_t)(bl >> 8);
+		out[3] = (uint8_t)bl;
+	}
+	memcpy(out + hl, body, bl);
+	*n = hl + bl;
+	return out;
+}
+
+/*
+ * The request info of a fresh CSR for k with the attributes replaced by
+ * tail (tl bytes; the info's length is fixed up).  Short infos only.
+ */
+static size_t
+info_with(EVP_PKEY *k, const uint8_t *tail, size_t tl, uint8_t *out)
+{
+	uint8_t *d;
+	size_t dn, hl, ihl, icl, bl, o;
+
+	d = mkcsr(k, "s.example", NULL, &dn);
+	(void)tlv(d, &hl);
+	icl = tlv(d + hl, &ihl);
+	/* version, subject, spki: everything before the trailing A0 00 */
+	assert_int_equal(d[hl + ihl + icl - 2], 0xa0);
+	bl = icl - 2 + tl;
+	assert_true(bl < 0x100);
+	out[0] = 0x30;
+	o = 1;
+	if (bl >= 0x80)
+		out[o++] = 0x81;
+	out[o++] = (uint8_t)bl;
+	memcpy(out + o, d + hl + ihl, icl - 2);
+	memcpy(out + o + icl - 2, tail, tl);
+	free(d);
+	return o + bl;
+}
+
+static void
+test_structure(void **state)
+{
+	EVP_PKEY *k = ec_gen("P-256", "uncompressed");
+	struct ca_csr *c = NULL;
+	uint8_t info[1100], *d, *q;
+	size_t in, n;
+
+	(void)state;
+	/* attributes absent (RFC 2986 requires them; OpenSSL never did) */
+	in = info_with(k, (const uint8_t *)"", 0, info);
+	d = sign_info(k, info, in, &n);
+	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
+	assert_int_equal(c->keyalg, PCA_KEY_EC_P256);
+	assert_null(c->exts);
+	ca_csr_free(c);
+	c = NULL;
+	free(d);
+	/* the same, signed properly: the base case */
+	in = info_with(k, (const uint8_t *)"\xa0\x00", 2, info);
+	d = sign_info(k, info, in, &n);
+	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
+	ca_csr_free(c);
+	c = NULL;
+	free(d);
+	/* an element after the attributes */
+	in = info_with(k, (const uint8_t *)"\xa0\x00\x05\x00", 4, info);
+	d = sign_info(k, info, in, &n);
+	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	free(d);
+	/* attributes with the wrong tag */
+	in = info_with(k, (const uint8_t *)"\xa1\x00", 2, info);
+	d = sign_info(k, info, in, &n);
+	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	free(d);
+	/* an attribute that is not a SEQUENCE { OID, SET } */
+	in = info_with(k, (const uint8_t *)"\xa0\x05\x30\x03\x06\x01\x2a", 7,
+	    info);
+	d = sign_info(k, info, in, &n);
+	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	free(d);
+	/* two extensionRequest attributes (PKCS#9 and Microsoft's) */
+	in = info_with(k, (const uint8_t *)"\xa0\x2a"
+	    "\x30\x11\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x04\x30"
+	    "\x02\x30\x00"
+	    "\x30\x15\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x01\x0e\x31\x07"
+	    "\x30\x05\x30\x03\x06\x01\x2a", 44, info);
+	d = sign_info(k, info, in, &n);
+	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+	    "more than one extensionRequest");
+	free(d);
+	/* an extensionRequest with two values */
+	in = info_with(k, (const uint8_t *)"\xa0\x15"
+	    "\x30\x13\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x06\x30"
+	    "\x00\x30\x00\x30\x00", 23, info);
+	d = sign_info(k, info, in, &n);
+	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+	    "exactly one SEQUENCE");
+	free(d);
+	/* trailing bytes inside the signature algorithm */
+	in = info_with(k, (const uint8_t *)"\xa0\x00", 2, info);
+	d = sign_info(k, info, in, &n);
+	assert_non_null(q = memmem(d, n, "\x30\x0a\x06\x08\x2a\x86\x48\xce"
+	    "\x3d\x04\x03\x02", 12));
+	q[1] = 0x0c;	/* swallows the BIT STRING's identifier and length */
+	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	free(d);
+	EVP_PKEY_free(k);
+	assert_null(c);
+}
+
+/* Points the import refuses: off the curve, a coordinate not below p. */
+static void
+test_bad_points(void **state)
+{
+	static const char *const curves[] = {"P-256", "P-384", "P-521"};
+	struct ca_csr *c = NULL;
+	unsigned char pt[200];
+	EVP_PKEY *k;
+	uint8_t *d, *q;
+	size_t n, pl, i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		k = ec_gen(curves[i], "uncompressed");
+		assert_int_equal(EVP_PKEY_get_octet_string_param(k,
+		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &pl), 1);
+		d = mkcsr(k, "pt.example", NULL, &n);
+		assert_non_null(q = memmem(d, n, pt, pl));
+		q[pl - 1] ^= 0x01;		/* y: off the curve */
+		assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+		    "not a valid point on");
+		q[pl - 1] ^= 0x01;
+		memset(q + 1, 0xff, (pl - 1) / 2);	/* x >= p */
+		assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+		    "not a valid point on");
+		free(d);
+		EVP_PKEY_free(k);
+	}
+	assert_null(c);
+}
+
 int
 main(void)
 {
@@ -843,6 +1074,9 @@ main(void)
 	    cmocka_unit_test(test_bad_keys_and_algs),
 	    cmocka_unit_test(test_extensions),
 	    cmocka_unit_test(test_der_strict),
+	    cmocka_unit_test(test_ber_everywhere),
+	    cmocka_unit_test(test_structure),
+	    cmocka_unit_test(test_bad_points),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

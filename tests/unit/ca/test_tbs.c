@@ -279,12 +279,15 @@ csr_new(EVP_PKEY *key, const char *const *subj, X509_EXTENSION **exts,
 	X509_REQ_free(req);
 	X509_NAME_free(name);
 	p = c->der;
-	c->req = d2i_X509_REQ(NULL, &p, (long)c->der_len);
-	assert_non_null(c->req);
-	c->spki_len = (size_t)i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(c->req),
+	req = d2i_X509_REQ(NULL, &p, (long)c->der_len);
+	assert_non_null(req);
+	assert_non_null(c->subject = X509_NAME_dup(
+	    X509_REQ_get_subject_name(req)));
+	c->spki_len = (size_t)i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req),
 	    &c->spki);
 	c->keyalg = ca_spki_keyalg(c->spki, c->spki_len);
-	c->exts = X509_REQ_get_extensions(c->req);
+	c->exts = X509_REQ_get_extensions(req);
+	X509_REQ_free(req);
 	return c;
 }
 
@@ -293,7 +296,7 @@ csr_del(struct ca_csr *c)
 {
 	if (c == NULL)
 		return;
-	X509_REQ_free(c->req);
+	X509_NAME_free(c->subject);
 	OPENSSL_free(c->der);
 	OPENSSL_free(c->spki);
 	sk_X509_EXTENSION_pop_free(c->exts, X509_EXTENSION_free);
@@ -542,7 +545,7 @@ setup(void **state)
 	assert_true(F.root_key && F.sub_key && F.leaf_key && F.self_key);
 	/* the root: RootCACertificate/V1 over its own CSR, self-signed */
 	c = csr_new(F.root_key, root_subj, NULL, 0);
-	assert_true(X509_NAME_get0_der(X509_REQ_get_subject_name(c->req), &nd,
+	assert_true(X509_NAME_get0_der(c->subject, &nd,
 	    &nl));
 	root_self = (struct ca_issuer){nd, nl, NULL, 0};
 	memset(&s, 0, sizeof(s));
@@ -1214,7 +1217,7 @@ test_every_template(void **state)
 		s.ocsp = OCSP;
 		if (t[i].root) {	/* self-issued: issuer = own subject */
 			assert_true(X509_NAME_get0_der(t[i].api ? an :
-			    X509_REQ_get_subject_name(rootc->req), &nd, &nl));
+			    rootc->subject, &nd, &nl));
 			self[i] = (struct ca_issuer){nd, nl, NULL, 0};
 			s.issuer = &self[i];
 			s.key = F.self_key;
@@ -1315,8 +1318,8 @@ test_precedence(void **state)
 		size_t nl;
 		struct ca_issuer self;
 
-		assert_true(X509_NAME_get0_der(X509_REQ_get_subject_name(
-		    rc->req), &nd, &nl));
+		assert_true(X509_NAME_get0_der(rc->subject, &nd,
+		    &nl));
 		self = (struct ca_issuer){nd, nl, F.sub_ski, 20};
 		s.tmpl = "RootCACertificate_APIPassthrough/V1";
 		s.csr = rc;
