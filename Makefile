@@ -68,6 +68,10 @@ MOD_DEPS_hsm    := hsm common
 MOD_DEPS_store  := store common
 MOD_DEPS_ca     := ca store hsm common
 MOD_DEPS_api    := api ca store hsm common
+MOD_DEPS_crl    := crl ca store hsm common
+MOD_DEPS_sync   := sync store common
+MOD_DEPS_ocsp   := ocsp ca store hsm common
+MOD_DEPS_policy := policy ca store hsm common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

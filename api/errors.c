@@ -55,6 +55,9 @@ static const struct {
     {"TagCertificateAuthority", PCA_ELIMIT, "TooManyTagsException"},
     {"UntagCertificateAuthority", PCA_EINVAL, "InvalidTagException"},
     {"CreateCertificateAuthority", PCA_EPOLICY, "InvalidPolicyException"},
+    /* the S3 probe (spec 5.1): S3 unreachable */
+    {"CreateCertificateAuthority", PCA_EIO, "RequestFailedException"},
+    {"UpdateCertificateAuthority", PCA_EIO, "RequestFailedException"},
     {"CreatePermission", PCA_EEXISTS, "PermissionAlreadyExistsException"},
     {"PutPolicy", PCA_EINVAL, "InvalidPolicyException"},
     {"PutPolicy", PCA_EPOLICY, "InvalidPolicyException"},

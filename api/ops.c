@@ -374,30 +374,43 @@ audit_ca(struct api_call *call, const json_t *in, const struct ca_caller *c)
 static pca_err
 op_audit_create(struct api_call *call, const json_t *in, json_t **out)
 {
+	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	char uuid[37], id[37], *key = NULL;
 	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
 
-	(void)out;
 	if ((err = audit_ca(call, in, &eff)) != PCA_OK)
 		return err;
-	call->code = "RequestFailedException";
-	return pca_err_set(PCA_EUNSUPPORTED,
-	    "Audit reports are written to S3, and S3 publication is not "
-	    "available on this appliance yet: no report was created for "
-	    "bucket %.63s",
-	    str(in, "S3BucketName"));
+	if (h->audit_create == NULL) {
+		call->code = "RequestFailedException";
+		return pca_err_set(PCA_EUNSUPPORTED,
+		    "Audit reports are written to S3, and no S3 endpoint is "
+		    "configured on this appliance: no report was created for "
+		    "bucket %.63s", str(in, "S3BucketName"));
+	}
+	if ((err = ca_arn_uuid(str(in, "CertificateAuthorityArn"), uuid)) !=
+		PCA_OK ||
+	    (err = h->audit_create(h->arg, uuid, str(in, "S3BucketName"),
+		 str(in, "AuditReportResponseFormat"), id, &key)) != PCA_OK)
+		return err;
+	return out_str(out, "AuditReportId", strdup(id), "S3Key", key);
 }
 
 static pca_err
 op_audit_describe(struct api_call *call, const json_t *in, json_t **out)
 {
+	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	char uuid[37];
 	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
 
-	(void)out;
 	if ((err = audit_ca(call, in, &eff)) != PCA_OK)
 		return err;
-	return pca_err_set(PCA_ENOTFOUND,
-	    "Audit report %s does not exist for %s", str(in, "AuditReportId"),
-	    str(in, "CertificateAuthorityArn"));
+	if (h->audit_describe == NULL ||
+	    ca_arn_uuid(str(in, "CertificateAuthorityArn"), uuid) != PCA_OK)
+		return pca_err_set(PCA_ENOTFOUND,
+		    "Audit report %s does not exist for %s",
+		    str(in, "AuditReportId"),
+		    str(in, "CertificateAuthorityArn"));
+	return h->audit_describe(h->arg, uuid, str(in, "AuditReportId"), out);
 }
 
 /* ---- tags, policies, permissions ---- */

@@ -54,9 +54,28 @@ struct ca_caller {
 	const char *who;	/* access key id or "pcactl", for the audit */
 };
 
+/*
+ * Services the engine calls out to (set by pcad; all optional):
+ * s3_probe runs when CreateCertificateAuthority or
+ * UpdateCertificateAuthority enables a CRL (spec 5.1), and its error is the
+ * operation's; audit_* serve the audit-report operations for api/.
+ */
+struct ca_hooks {
+	void *arg;
+	pca_err (*s3_probe)(void *arg, const char *bucket, const char *acl);
+	pca_err (*audit_create)(void *arg, const char *ca_uuid,
+	    const char *bucket, const char *format, char id[37], char **key);
+	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
+	    const char *id, json_t **out);
+};
+
 pca_err ca_engine_new(const struct ca_engine_conf *, struct hsm *,
     struct store *, struct ca_engine **out) PCA_WUR;
 void ca_engine_free(struct ca_engine *);
+/* Sets the hooks (before the engine is shared between threads). */
+void ca_engine_hooks_set(struct ca_engine *, const struct ca_hooks *);
+/* The hooks (all NULL unless set); valid as long as the engine. */
+const struct ca_hooks *ca_engine_hooks(const struct ca_engine *);
 
 /*
  * CreateCertificateAuthority.  req holds CertificateAuthorityConfiguration,
@@ -234,6 +253,29 @@ pca_err ca_list_shared(struct ca_engine *, const struct ca_caller *,
     int (*shared)(const char *policy, void *arg), void *arg, json_t **out)
     PCA_WUR;
 
+/* ---- issuance policy (policy/, wired by cmd/) ---- */
+
+/* What the policy judge is shown for one end-entity certificate. */
+struct ca_policy_req {
+	const char *ca_uuid;
+	const char *ca_arn;
+	const char *access_key;		/* the caller's "who", or NULL */
+	const char *template_name;	/* "EndEntityCertificate/V1" */
+	const char *signing_algorithm;	/* "SHA256WITHECDSA" */
+	int64_t validity_s;		/* from issuance to notAfter */
+	const uint8_t *tbs;		/* the TBSCertificate to be signed */
+	size_t tbs_len;
+};
+
+/*
+ * Sets the judge asked about every end-entity certificate after its TBS is
+ * built and before anything is reserved or signed; its error (with its
+ * message) refuses the issuance.  NULL: no policy.  Set before the engine
+ * is shared between threads; arg must outlive the engine's use.
+ */
+void ca_engine_policy_set(struct ca_engine *,
+    pca_err (*judge)(void *arg, const struct ca_policy_req *), void *arg);
+
 /* ---- for the revocation publishers (crl/, ocsp/) ---- */
 
 enum ca_event_type {
@@ -259,6 +301,12 @@ struct ca_event {
  */
 pca_err ca_engine_listen(struct ca_engine *,
     void (*fn)(const struct ca_event *, void *arg), void *arg) PCA_WUR;
+
+/*
+ * Opens a new CRL partition for a PARTITIONED CA (certificates issued from
+ * now on carry its CDP); a no-op for other CAs.
+ */
+pca_err ca_crl_partition_roll(struct ca_engine *, const char *uuid) PCA_WUR;
 
 /* A copy of what a publisher needs to know about one CA. */
 struct ca_info {

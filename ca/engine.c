@@ -52,6 +52,72 @@ ca_engine_free(struct ca_engine *e)
 	free(e);
 }
 
+void
+ca_engine_hooks_set(struct ca_engine *e, const struct ca_hooks *h)
+{
+	e->hooks = *h;
+}
+
+const struct ca_hooks *
+ca_engine_hooks(const struct ca_engine *e)
+{
+	return &e->hooks;
+}
+
+/* The S3 permission probe (spec 5.1) when rev (normalized) enables a CRL. */
+static pca_err
+crl_probe(struct ca_engine *e, const json_t *rev)
+{
+	const json_t *crl = json_object_get(rev, "CrlConfiguration");
+
+	if (e->hooks.s3_probe == NULL ||
+	    !json_is_true(json_object_get(crl, "Enabled")))
+		return PCA_OK;
+	return e->hooks.s3_probe(e->hooks.arg,
+	    json_string_value(json_object_get(crl, "S3BucketName")),
+	    json_string_value(json_object_get(crl, "S3ObjectAcl")));
+}
+
+/* A fresh open CRL partition when the record's CRL is PARTITIONED. */
+static pca_err
+crl_partition_set(json_t *rec)
+{
+	const json_t *crl = json_object_get(json_object_get(rec,
+	    "RevocationConfiguration"), "CrlConfiguration");
+	const char *type = json_string_value(json_object_get(crl, "CrlType"));
+	char part[37];
+	pca_err err;
+
+	json_object_del(rec, "_CrlPartition");
+	if (!json_is_true(json_object_get(crl, "Enabled")) || type == NULL ||
+	    strcmp(type, "PARTITIONED") != 0)
+		return PCA_OK;
+	if ((err = util_uuid(part)) != PCA_OK)
+		return err;
+	json_object_set_new(rec, "_CrlPartition", json_string(part));
+	return PCA_OK;
+}
+
+pca_err
+ca_crl_partition_roll(struct ca_engine *e, const char *uuid)
+{
+	json_t *rec = NULL;
+	pca_err err;
+
+	pthread_mutex_lock(&e->mut);
+	if ((err = ca_rec_load(e, uuid, &rec)) != PCA_OK ||
+	    json_object_get(rec, "_CrlPartition") == NULL)
+		goto out;	/* not partitioned (any more) */
+	if ((err = crl_partition_set(rec)) != PCA_OK ||
+	    (err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
+		goto out;
+	ca_notify(e, CA_EV_CA_CHANGED, uuid, NULL, 0);
+out:
+	pthread_mutex_unlock(&e->mut);
+	json_decref(rec);
+	return err;
+}
+
 /* ---- create ---- */
 
 struct count_arg {
@@ -252,6 +318,10 @@ ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
 
 	if ((err = create_check(req, &ka, &sa, &rev)) != PCA_OK)
 		return err;
+	if ((err = crl_probe(e, rev)) != PCA_OK) {
+		json_decref(rev);
+		return err;
+	}
 	(void)snprintf(idem, sizeof(idem), "create|%s|%s|%s", c->account,
 	    c->region, tok ? tok : "");
 	pthread_mutex_lock(&e->mut);
@@ -276,6 +346,8 @@ ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
 		goto out;
 	}
 	rev = NULL;	/* stolen by the record */
+	if ((err = crl_partition_set(rec)) != PCA_OK)
+		goto out;
 	if ((err = create_key(e, rec, uuid, ka, sa)) != PCA_OK)
 		goto out;
 	if ((err = ca_rec_save(e, uuid, rec, 1)) != PCA_OK) {
@@ -574,6 +646,10 @@ ca_update(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	if (revocation != NULL &&
 	    (err = ca_revocation_normalize(revocation, &rev)) != PCA_OK)
 		return err;
+	if (rev != NULL && (err = crl_probe(e, rev)) != PCA_OK) {
+		json_decref(rev);
+		return err;
+	}
 	pthread_mutex_lock(&e->mut);
 	if ((err = ca_rec_begin(e, c, arn, uuid, &rec)) != PCA_OK)
 		goto out;
@@ -588,7 +664,8 @@ ca_update(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 		ca_rec_set_status(rec, status, util_now());
 	if (rev != NULL) {
 		json_object_set(rec, "RevocationConfiguration", rev);
-		json_object_del(rec, "_CrlPartition");
+		if ((err = crl_partition_set(rec)) != PCA_OK)
+			goto out;
 	}
 	if ((err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
 		goto out;

@@ -71,6 +71,10 @@ struct ca_engine {
 		void *arg;
 	} listeners[CA_LISTENERS_MAX];
 	size_t nlisteners;
+	struct ca_hooks hooks;
+	/* issuance policy judge (ca_engine_policy_set), or NULL */
+	pca_err (*policy)(void *, const struct ca_policy_req *);
+	void *policy_arg;
 };
 
 /* ---- record.c ---- */
@@ -132,6 +136,22 @@ void ca_audit(struct ca_engine *, const struct ca_caller *, const char *op,
 /* Tells every listener about a durable change. */
 void ca_notify(struct ca_engine *, enum ca_event_type, const char *uuid,
     const uint8_t *serial, size_t serial_len);
+
+/* ---- lint.c: the pre-signing lint gate ---- */
+
+struct ca_lint_req {
+	const uint8_t *tbs;		/* the exact bytes that will be signed */
+	size_t tbs_len;
+	enum pca_sigalg sigalg;		/* the outer signatureAlgorithm */
+	int self_issued;		/* a root's own certificate: no AKI */
+};
+
+/*
+ * Checks a TBSCertificate against the RFC 5280 / BR profile rules (zlint
+ * names): PCA_EINVAL "lint: rule NAME (RFC ...): detail" on the first
+ * violation.  Pure: no token, no store, no logging.
+ */
+pca_err ca_lint_tbs(const struct ca_lint_req *) PCA_WUR;
 
 /* pca_err_set with the CA state in the message. */
 pca_err ca_state_err(const struct ca_ctx *, const char *op);

@@ -22,6 +22,8 @@
 #define SHORT_LIVED_MAX (7 * 86400)
 
 struct issue {
+	struct ca_engine *e;
+	const struct ca_caller *who;
 	struct ca_ctx *ctx;
 	const struct ca_template *tmpl;
 	struct ca_csr *csr;
@@ -144,12 +146,48 @@ issue_self_name(struct issue *is, const json_t *pass)
 		len = i2d_X509_NAME(n, &der);
 		X509_NAME_free(n);
 	} else
-		len = i2d_X509_NAME(X509_REQ_get_subject_name(is->csr->req),
-		    &der);
+		len = i2d_X509_NAME(is->csr->subject, &der);
 	if (len <= 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot encode the name");
 	is->self_name = der;
 	is->self_name_len = (size_t)len;
+	return err;
+}
+
+void
+ca_engine_policy_set(struct ca_engine *e,
+    pca_err (*judge)(void *, const struct ca_policy_req *), void *arg)
+{
+	e->policy = judge;
+	e->policy_arg = arg;
+}
+
+/*
+ * Policy (end-entity certificates) then lint (every certificate), on the
+ * TBS just built: nothing is reserved or signed unless both pass, and
+ * is->tbs is not touched again before it is signed.
+ */
+static pca_err
+issue_gate(struct issue *is, const struct ca_issue_req *r)
+{
+	const struct ca_ctx *c = is->ctx;
+	int64_t now = util_now();
+	struct ca_policy_req q = {c->uuid, c->arn, is->who->who,
+	    is->tmpl->name, r->signing_algorithm,
+	    is->na - (is->nb > now ? is->nb : now), is->tbs, is->tbs_len};
+	struct ca_lint_req l = {is->tbs, is->tbs_len, is->sigalg, is->self};
+	pca_err err;
+
+	if (is->e->policy != NULL && !ca_template_is_ca(is->tmpl) &&
+	    (err = is->e->policy(is->e->policy_arg, &q)) != PCA_OK) {
+		log_info("policy refused a certificate of CA %s for %s: %s",
+		    c->arn, is->who->who ? is->who->who : "-", pca_err_msg());
+		return err;
+	}
+	if ((err = ca_lint_tbs(&l)) != PCA_OK)
+		log_warnx("lint gate refused a certificate of CA %s "
+			  "(template %s): %s",
+		    c->arn, is->tmpl->name, pca_err_msg());
 	return err;
 }
 
@@ -172,9 +210,10 @@ issue_build(struct issue *is, const struct ca_issue_req *r)
 		iss.ski = NULL;
 		iss.ski_len = 0;
 	}
-	if ((err = ca_serial_new(is->serial)) != PCA_OK)
+	if ((err = ca_serial_new(is->serial)) != PCA_OK ||
+	    (err = ca_tbs_build(&t, &is->tbs, &is->tbs_len)) != PCA_OK)
 		return err;
-	return ca_tbs_build(&t, &is->tbs, &is->tbs_len);
+	return issue_gate(is, r);
 }
 
 static pca_err
@@ -281,6 +320,8 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	pca_err err;
 
 	memset(&is, 0, sizeof(is));
+	is.e = e;
+	is.who = c;
 	if ((err = ca_arn_check(e, c, r->ca_arn, uuid)) != PCA_OK ||
 	    (err = ca_ctx_get(e, uuid, &is.ctx)) != PCA_OK)
 		return err;

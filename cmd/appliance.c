@@ -12,9 +12,13 @@ static const char *const known_keys[] = {
 	"store.path", "store.map_size_mb", "store.map_max_mb",
 	"api.listen", "api.tls_cert", "api.tls_key", "api.max_connections",
 	"api.timeout_s",
-	"http.listen", "ocsp.url", "crl.url_base",
+	"http.listen", "ocsp.url", "ocsp.validity_hours", "ocsp.refresh_hours",
+	"ocsp.signer", "ocsp.signer_days", "ocsp.nonce", "ocsp.nonce_budget",
+	"crl.url_base", "crl.delta", "crl.delta_base_s", "crl.publish_delay_ms",
+	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
+	"s3.retry_max_s", "s3.timeout_s",
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
-	"log.level", NULL};
+	"log.level", "policy.file", NULL};
 
 static pca_err
 require(const struct conf *c, const char *sect, const char *key,
@@ -94,6 +98,77 @@ load_hsm_store(struct appliance_conf *a)
 }
 
 static pca_err
+load_ocsp(struct appliance_conf *a)
+{
+	const char *f = conf_name(a->conf), *s;
+	long long v, rf, d, b;
+	pca_err err;
+
+	ocsp_conf_default(&a->ocsp);
+	if ((err = conf_num(a->conf, "ocsp", "validity_hours", 8, 240, 24,
+		 &v)) != PCA_OK ||
+	    (err = conf_num(a->conf, "ocsp", "refresh_hours", 0, 96, 0,
+		 &rf)) != PCA_OK ||
+	    (err = conf_num(a->conf, "ocsp", "signer_days", 2, 3650, 30,
+		 &d)) != PCA_OK ||
+	    (err = conf_num(a->conf, "ocsp", "nonce_budget", 0, 1000000, 200,
+		 &b)) != PCA_OK)
+		return err;
+	a->ocsp.validity_s = (unsigned)(v * 3600);
+	a->ocsp.refresh_s = (unsigned)(rf * 3600);
+	a->ocsp.signer_days = (unsigned)d;
+	a->ocsp.nonce_budget = (unsigned)b;
+	s = conf_str(a->conf, "ocsp", "signer", "delegated");
+	if (strcmp(s, "delegated") == 0)
+		a->ocsp.signer = OCSP_SIGNER_DELEGATED;
+	else if (strcmp(s, "ca") == 0)
+		a->ocsp.signer = OCSP_SIGNER_CA;
+	else
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [ocsp] signer must be delegated or ca", f);
+	s = conf_str(a->conf, "ocsp", "nonce", "honour");
+	if (strcmp(s, "honour") != 0 && strcmp(s, "ignore") != 0)
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [ocsp] nonce must be honour or ignore", f);
+	a->ocsp.nonce_ignore = strcmp(s, "ignore") == 0;
+	if ((err = ocsp_conf_check(&a->ocsp)) != PCA_OK)
+		return pca_err_set(err, "%s: %s", f, pca_err_msg());
+	return PCA_OK;
+}
+
+static pca_err
+load_crl(struct appliance_conf *a)
+{
+	long long n[7];
+	pca_err err;
+
+	if ((err = conf_bool(a->conf, "crl", "delta", 0, &a->crl.delta)) ||
+	    (err = conf_num(a->conf, "crl", "delta_base_s", 1, 86400 * 30,
+		 3600, &n[0])) ||
+	    (err = conf_num(a->conf, "crl", "publish_delay_ms", 0, 600000,
+		 200, &n[1])) ||
+	    (err = conf_num(a->conf, "crl", "poll_ms", 50, 600000, 1000,
+		 &n[2])) ||
+	    (err = conf_num(a->conf, "crl", "partition_size", 1, 100000000,
+		 1000000, &n[3])) ||
+	    (err = conf_num(a->conf, "audit", "min_interval_s", 0, 86400,
+		 1800, &n[4])) ||
+	    (err = conf_num(a->conf, "s3", "retry_max_s", 1, 86400, 900,
+		 &n[5])) ||
+	    (err = conf_num(a->conf, "s3", "timeout_s", 1, 3600, 30, &n[6])))
+		return err;
+	a->crl.delta_base_s = (unsigned)n[0];
+	a->crl.publish_delay_ms = (unsigned)n[1];
+	a->crl.poll_ms = (unsigned)n[2];
+	a->crl.partition_size = (uint64_t)n[3];
+	a->crl.audit_min_interval_s = (unsigned)n[4];
+	a->crl.account = a->account;
+	a->s3_retry_max_s = (unsigned)n[5];
+	a->s3_timeout_s = (unsigned)n[6];
+	return PCA_OK;
+}
+
+static pca_err
 load_services(struct appliance_conf *a)
 {
 	long long n;
@@ -117,6 +192,9 @@ load_services(struct appliance_conf *a)
 	    PCA_OK)
 		return err;
 	a->api_timeout_s = (unsigned)n;
+	if ((err = conf_path(a->conf, "policy", "file", NULL,
+		 &a->policy_file)) != PCA_OK)
+		return err;
 	a->engine.ocsp_url = conf_get0(a->conf, "ocsp", "url");
 	a->engine.crl_url_base = conf_get0(a->conf, "crl", "url_base");
 	a->s3_endpoint = conf_get0(a->conf, "s3", "endpoint");
@@ -138,6 +216,20 @@ load_services(struct appliance_conf *a)
 	return PCA_OK;
 }
 
+/* The policy file is validated with the rest (--check-config, reload). */
+static pca_err
+check_policies(const struct appliance_conf *a)
+{
+	struct pol_set *ps = NULL;
+	pca_err err;
+
+	if (a->policy_file == NULL)
+		return PCA_OK;
+	err = pol_set_load(a->policy_file, &ps);
+	pol_set_free(ps);
+	return err;
+}
+
 pca_err
 appliance_conf_load(const char *path, struct appliance_conf *a)
 {
@@ -153,8 +245,11 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else if ((err = conf_check_known(a->conf, known_keys)) == PCA_OK &&
 	    (err = load_identity(a)) == PCA_OK &&
-	    (err = load_hsm_store(a)) == PCA_OK)
-		err = load_services(a);
+	    (err = load_hsm_store(a)) == PCA_OK &&
+	    (err = load_services(a)) == PCA_OK &&
+	    (err = load_ocsp(a)) == PCA_OK &&
+	    (err = load_crl(a)) == PCA_OK)
+		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);
 	return err;
@@ -170,7 +265,52 @@ appliance_conf_free(struct appliance_conf *a)
 	free(a->api_tls_cert);
 	free(a->api_tls_key);
 	free(a->s3_credentials_file);
+	free(a->policy_file);
 	memset(a, 0, sizeof(*a));
+}
+
+/* The engine's policy judge: the policy bound to the CA (and key). */
+static pca_err
+policy_judge(void *arg, const struct ca_policy_req *q)
+{
+	const struct pol *p = pol_set_lookup0(arg, q->ca_uuid, q->access_key);
+	struct pol_input in;
+	pca_err err;
+
+	if (p == NULL)
+		return PCA_OK;
+	if ((err = pol_input_from_tbs(q->tbs, q->tbs_len, &in)) != PCA_OK)
+		return pca_err_set(PCA_EINTERNAL, "%s", pca_err_msg());
+	in.sig_alg = q->signing_algorithm;
+	in.validity_s = q->validity_s;
+	in.tmpl = q->template_name;
+	err = pol_check(p, &in, NULL, NULL);
+	pol_input_clear(&in);
+	return err;
+}
+
+pca_err
+appliance_policies_load(const struct appliance_conf *a, struct pol_set **out)
+{
+	return a->policy_file ? pol_set_load(a->policy_file, out) :
+				pol_set_new(out);
+}
+
+void
+appliance_policies_attach(struct ca_engine *e, struct pol_set *ps)
+{
+	ca_engine_policy_set(e, policy_judge, ps);
+}
+
+static pca_err
+policies_open(struct appliance *ap)
+{
+	pca_err err;
+
+	if ((err = appliance_policies_load(&ap->conf, &ap->policies)) ==
+	    PCA_OK)
+		appliance_policies_attach(ap->engine, ap->policies);
+	return err;
 }
 
 pca_err
@@ -184,7 +324,8 @@ appliance_open(const char *path, struct appliance *ap)
 	if ((err = store_open(&ap->conf.store, &ap->store)) != PCA_OK ||
 	    (err = hsm_open(&ap->conf.hsm, &ap->hsm)) != PCA_OK ||
 	    (err = ca_engine_new(&ap->conf.engine, ap->hsm, ap->store,
-		 &ap->engine)) != PCA_OK) {
+		 &ap->engine)) != PCA_OK ||
+	    (err = policies_open(ap)) != PCA_OK) {
 		char msg[512];
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		appliance_close(ap);
@@ -197,6 +338,7 @@ void
 appliance_close(struct appliance *ap)
 {
 	ca_engine_free(ap->engine);
+	pol_set_free(ap->policies);
 	hsm_close(ap->hsm);
 	store_close(ap->store);
 	appliance_conf_free(&ap->conf);

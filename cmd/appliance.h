@@ -8,10 +8,17 @@
  *   [api]       listen (host:port), tls_cert, tls_key, max_connections,
  *               timeout_s
  *   [http]      listen (host:port) - OCSP, CRLs, /health, /metrics
- *   [ocsp]      url (AIA default)
- *   [crl]       url_base (CDP default host)
- *   [s3]        endpoint, region, path_style, credentials_file
+ *   [ocsp]      url (AIA default), validity_hours, refresh_hours, signer
+ *               (delegated|ca), signer_days, nonce (honour|ignore),
+ *               nonce_budget (fresh signatures per second)
+ *   [crl]       url_base (CDP default host), delta, delta_base_s,
+ *               publish_delay_ms, poll_ms, partition_size
+ *   [s3]        endpoint, region, path_style, credentials_file,
+ *               retry_max_s, timeout_s
+ *   [audit]     min_interval_s
  *   [log]       level (warn, info, debug)
+ *   [policy]    file (issuance policies and their bindings; see
+ *               conf/policies.example; absent: built-ins, none bound)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -19,8 +26,11 @@
 #define PCA_CMD_APPLIANCE_H
 
 #include "../ca/ca.h"
+#include "../crl/crl.h"
 #include "../common/conf.h"
 #include "../hsm/hsm.h"
+#include "../ocsp/ocsp.h"
+#include "../policy/policy.h"
 #include "../store/store.h"
 
 struct appliance_conf {
@@ -39,11 +49,16 @@ struct appliance_conf {
 	unsigned api_max_conns;
 	unsigned api_timeout_s;
 	const char *http_listen;
+	struct ocsp_conf ocsp;
 	const char *s3_endpoint;
 	const char *s3_region;
 	int s3_path_style;
 	char *s3_credentials_file;
+	unsigned s3_retry_max_s;
+	unsigned s3_timeout_s;
+	struct crl_conf crl;
 	int log_level;
+	char *policy_file;	/* NULL: built-in policies, none bound */
 };
 
 pca_err appliance_conf_load(const char *path, struct appliance_conf *out)
@@ -56,11 +71,21 @@ struct appliance {
 	struct hsm *hsm;
 	struct store *store;
 	struct ca_engine *engine;
+	struct pol_set *policies;	/* judged on every issuance */
 };
 
 /* Loads the config and opens token, store and engine. */
 pca_err appliance_open(const char *config_path, struct appliance *out)
     PCA_WUR;
 void appliance_close(struct appliance *);
+
+/*
+ * The policy set of a configuration, and installing it as an engine's
+ * policy judge (the set must outlive the engine's use of it).  pcad's
+ * reload uses these for the engine it builds.
+ */
+pca_err appliance_policies_load(const struct appliance_conf *,
+    struct pol_set **out) PCA_WUR;
+void appliance_policies_attach(struct ca_engine *, struct pol_set *);
 
 #endif

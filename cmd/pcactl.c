@@ -72,7 +72,10 @@ usage(void)
 	    "[--status S] [--expiring-days N] | cert show CERT_ARN\n"
 	    "       pcactl [--config FILE] store verify\n"
 	    "       pcactl [--config FILE] [--json] key create [--role R] | "
-	    "key list | key revoke AKID\n");
+	    "key list | key revoke AKID\n"
+	    "       pcactl audit verify REPORT MANIFEST [--offline]\n"
+	    "       pcactl [--config FILE] policy list | policy check CSR "
+	    "--policy NAME [--days N] [--template NAME] [--signing-alg ALG]\n");
 }
 
 /* ---- helpers ---- */
@@ -951,6 +954,156 @@ cmd_key(struct appliance *ap, int argc, char **argv)
 	    "key revoke AKID");
 }
 
+/* ---- audit verify ---- */
+
+/*
+ * audit verify REPORT MANIFEST [--offline]: the manifest's signature, the
+ * report's hash and, unless --offline, that this appliance's audit log
+ * passes through the manifest's chain head.
+ */
+static int
+cmd_audit(int argc, char **argv)
+{
+	struct appliance ap;
+	uint8_t *rep = NULL, *man = NULL;
+	size_t rl = 0, ml = 0;
+	int offline = argc == 4 && strcmp(argv[3], "--offline") == 0, opened = 0;
+	pca_err err;
+
+	if ((argc != 3 && !offline) || strcmp(argv[0], "verify") != 0) {
+		fprintf(stderr, "usage: pcactl audit verify REPORT MANIFEST "
+				"[--offline]\n");
+		return 1;
+	}
+	if ((err = util_file_read(argv[1], (size_t)256 << 20, &rep, &rl)) ==
+		PCA_OK &&
+	    (err = util_file_read(argv[2], 1 << 20, &man, &ml)) == PCA_OK &&
+	    !offline && (err = appliance_open(config_path, &ap)) == PCA_OK)
+		opened = 1;
+	if (err == PCA_OK)
+		err = crl_audit_verify(rep, rl, man, ml,
+		    opened ? ap.store : NULL);
+	if (opened)
+		appliance_close(&ap);
+	free(rep);
+	free(man);
+	if (err != PCA_OK)
+		return pcactl_fail(err);
+	printf("audit report %s matches its manifest%s\n", argv[1],
+	    offline ? "" : " and the audit log");
+	return 0;
+}
+
+/* ---- policy (offline: the config's policy file, no token) ---- */
+
+static void
+policy_note(const char *rule, int ok, const char *detail, void *arg)
+{
+	(void)arg;
+	if (json_out)
+		return;
+	printf("%-4s %-22s %s\n", ok > 0 ? "ok" : ok == 0 ? "FAIL" : "n/a",
+	    rule, detail);
+}
+
+struct policy_args {
+	const char *csr, *name, *tmpl, *alg;
+	long long days;
+};
+
+static pca_err
+policy_args(int argc, char **argv, struct policy_args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->days = -1;
+	for (i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--policy") == 0 && v)
+			a->name = argv[++i];
+		else if (strcmp(argv[i], "--template") == 0 && v)
+			a->tmpl = argv[++i];
+		else if (strcmp(argv[i], "--signing-alg") == 0 && v)
+			a->alg = argv[++i];
+		else if (strcmp(argv[i], "--days") == 0 && v) {
+			if (util_strtonum(argv[++i], 0, 36500, &a->days) !=
+			    PCA_OK)
+				return PCA_EINVAL;
+		} else if (argv[i][0] != '-' && a->csr == NULL)
+			a->csr = argv[i];
+		else
+			return pca_err_set(PCA_EINVAL,
+			    "usage: policy check CSR --policy NAME [--days N] "
+			    "[--template NAME] [--signing-alg ALG]");
+	}
+	if (a->csr == NULL || a->name == NULL)
+		return pca_err_set(PCA_EINVAL,
+		    "policy check needs a CSR file and --policy NAME");
+	return PCA_OK;
+}
+
+static pca_err
+policy_check(const struct pol_set *ps, int argc, char **argv)
+{
+	struct policy_args a;
+	struct pol_input in;
+	const struct pol *p;
+	uint8_t *csr = NULL;
+	size_t len;
+	pca_err err;
+
+	if ((err = policy_args(argc, argv, &a)) != PCA_OK)
+		return err;
+	if ((p = pol_set_get0(ps, a.name)) == NULL)
+		return pca_err_set(PCA_ENOTFOUND, "no policy named '%.64s'",
+		    a.name);
+	if ((err = util_file_read(a.csr, PCACTL_MAX_INPUT, &csr, &len)) !=
+	    PCA_OK)
+		return err;
+	err = pol_input_from_csr(csr, len, &in);
+	free(csr);
+	if (err != PCA_OK)
+		return err;
+	in.validity_s = a.days < 0 ? -1 : a.days * 86400;
+	in.tmpl = a.tmpl;
+	in.sig_alg = a.alg;
+	err = pol_check(p, &in, policy_note, NULL);
+	pol_input_clear(&in);
+	if (err == PCA_OK && json_out)
+		printf("{\"Policy\":\"%s\",\"Decision\":\"PERMITTED\"}\n",
+		    pol_name(p));
+	else if (err == PCA_OK)
+		printf("decision: permitted by policy %s\n", pol_name(p));
+	return err;
+}
+
+static int
+cmd_policy(int argc, char **argv)
+{
+	struct appliance_conf conf;
+	struct pol_set *ps = NULL;
+	size_t i;
+	pca_err err;
+
+	if (argc < 1 || (strcmp(argv[0], "list") && strcmp(argv[0], "check"))) {
+		usage();
+		return 1;
+	}
+	if ((err = appliance_conf_load(config_path, &conf)) != PCA_OK)
+		return pcactl_fail(err);
+	if ((err = appliance_policies_load(&conf, &ps)) == PCA_OK) {
+		if (strcmp(argv[0], "list") == 0)
+			for (i = 0; i < pol_set_count(ps); i++)
+				printf("%s\n", pol_set_name(ps, i));
+		else
+			err = policy_check(ps, argc, argv);
+	}
+	pol_set_free(ps);
+	appliance_conf_free(&conf);
+	return err == PCA_OK ? 0 : pcactl_fail(err);
+}
+
 /* ---- main ---- */
 
 int
@@ -985,6 +1138,10 @@ main(int argc, char **argv)
 	if (config_path == NULL)
 		config_path = "var/appliance/pcad.conf";
 	cmd = argv[i++];
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc - i, argv + i);
+	if (strcmp(cmd, "policy") == 0)
+		return cmd_policy(argc - i, argv + i);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key")) {
 		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "

@@ -17,7 +17,11 @@
 #include <sys/resource.h>
 
 #include "../api/api.h"
+#include "../common/buf.h"
 #include "../common/log.h"
+#include "../crl/crl.h"
+#include "../ocsp/ocsp.h"
+#include "../sync/sync.h"
 #include "appliance.h"
 
 #define DRAIN_S 30
@@ -63,6 +67,128 @@ check_config(const char *path)
 	return 0;
 }
 
+/* ---- the OCSP responder on the plain-HTTP port ---- */
+
+static void
+ocsp_route(void *arg, const struct api_http_in *in, struct api_http_out *out)
+{
+	struct ocsp_http_req q = {in->method, in->path, in->content_type,
+	    in->body, in->len};
+	struct ocsp_http_resp r;
+	size_t i;
+
+	ocsp_http_handle(arg, &q, &r);
+	out->status = r.status;
+	out->content_type = r.content_type;
+	out->body = r.body;
+	out->len = r.len;
+	for (i = 0; i < r.nhdrs && i < API_HTTP_OUT_HDRS; i++) {
+		out->hdrs[i].name = r.hdrs[i].name;
+		(void)snprintf(out->hdrs[i].value, sizeof(out->hdrs[i].value),
+		    "%s", r.hdrs[i].value);
+	}
+	out->nhdrs = i;
+}
+
+static pca_err
+ocsp_metrics(void *arg, struct buf *b)
+{
+	return ocsp_metrics_render(arg, b);
+}
+
+static pca_err
+ocsp_start(struct api_server *srv, struct ocsp_responder *r)
+{
+	pca_err err;
+
+	if ((err = api_server_fallback(srv, "application/ocsp-request",
+		 ocsp_route, r)) == PCA_OK)
+		err = api_server_metrics_hook(srv, ocsp_metrics, r);
+	return err;
+}
+
+/* ---- CRLs, S3 publication, audit reports ---- */
+
+struct publish {
+	struct crl *crl;
+	struct sync *sync;	/* NULL without [s3] endpoint */
+	struct ca_hooks hooks;
+};
+
+static pca_err
+hook_probe(void *arg, const char *bucket, const char *acl)
+{
+	return sync_s3_probe(((struct publish *)arg)->sync, bucket, acl);
+}
+
+static pca_err
+hook_audit_create(void *arg, const char *ca, const char *bucket,
+    const char *fmt, char id[37], char **key)
+{
+	return crl_audit_create(((struct publish *)arg)->crl, ca, bucket, fmt,
+	    id, key);
+}
+
+static pca_err
+hook_audit_describe(void *arg, const char *ca, const char *id, json_t **out)
+{
+	return crl_audit_describe(((struct publish *)arg)->crl, ca, id, out);
+}
+
+/* Hooks and listener on an engine before it is shared. */
+static pca_err
+publish_engine(struct publish *p, struct ca_engine *eng)
+{
+	ca_engine_hooks_set(eng, &p->hooks);
+	return crl_listen(p->crl, eng);
+}
+
+static pca_err
+publish_new(const struct appliance *ap, struct publish *p)
+{
+	struct sync_conf sc = {ap->conf.s3_endpoint, ap->conf.s3_region,
+	    ap->conf.s3_path_style, ap->conf.s3_credentials_file,
+	    ap->conf.s3_retry_max_s, ap->conf.s3_timeout_s};
+	pca_err err;
+
+	memset(p, 0, sizeof(*p));
+	p->hooks.arg = p;
+	if (sc.endpoint != NULL) {
+		if ((err = sync_new(&sc, ap->store, &p->sync)) != PCA_OK)
+			return err;
+		p->hooks.s3_probe = hook_probe;
+		p->hooks.audit_create = hook_audit_create;
+		p->hooks.audit_describe = hook_audit_describe;
+	}
+	if ((err = crl_new(&ap->conf.crl, ap->hsm, ap->store, &p->crl)) !=
+	    PCA_OK)
+		return err;
+	if (p->sync != NULL)
+		crl_on_queued(p->crl, sync_wake, p->sync);
+	crl_attach(p->crl, ap->engine);
+	return publish_engine(p, ap->engine);
+}
+
+static pca_err
+publish_start(struct publish *p, struct api_server *srv)
+{
+	pca_err err;
+
+	if ((err = api_server_route(srv, "/crl/", crl_http, p->crl)) ||
+	    (err = crl_start(p->crl)))
+		return err;
+	return p->sync != NULL ? sync_start(p->sync) : PCA_OK;
+}
+
+/* Stops the threads (before the engine and the store go). */
+static void
+publish_free(struct publish *p)
+{
+	crl_free(p->crl);
+	sync_free(p->sync);
+	memset(p, 0, sizeof(*p));
+}
+
 static int
 str_differs(const char *a, const char *b)
 {
@@ -84,10 +210,12 @@ warn_restart_only(
 }
 
 static void
-reload(const char *path, struct appliance *ap, struct api_server *srv)
+reload(const char *path, struct appliance *ap, struct api_server *srv,
+    struct ocsp_responder *ocsp, struct publish *pub)
 {
 	struct appliance_conf nc;
 	struct ca_engine *eng = NULL, *old = NULL;
+	struct pol_set *ps = NULL;
 	struct api_conf c;
 
 	if (appliance_conf_load(path, &nc) != PCA_OK) {
@@ -97,16 +225,27 @@ reload(const char *path, struct appliance *ap, struct api_server *srv)
 	}
 	warn_restart_only(&ap->conf, &nc);
 	api_conf_from(&nc, &c);
-	if (ca_engine_new(&nc.engine, ap->hsm, ap->store, &eng) != PCA_OK ||
+	if (appliance_policies_load(&nc, &ps) != PCA_OK ||
+	    ca_engine_new(&nc.engine, ap->hsm, ap->store, &eng) != PCA_OK ||
+	    (appliance_policies_attach(eng, ps), 0) ||
+	    publish_engine(pub, eng) != PCA_OK ||
+	    ocsp_responder_listen(ocsp, eng) != PCA_OK ||
 	    api_server_reload(srv, &c, eng, &old) != PCA_OK) {
 		log_warnx("reload: %s; keeping the running configuration",
 		    pca_err_msg());
 		ca_engine_free(eng);
+		pol_set_free(ps);
 		appliance_conf_free(&nc);
 		return;
 	}
+	/* returns once the responder's thread no longer uses the old engine */
+	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
+		log_warnx("reload: [ocsp]: %s", pca_err_msg());
+	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
 	ca_engine_free(old);
 	ap->engine = eng;
+	pol_set_free(ap->policies);	/* its engine is gone */
+	ap->policies = ps;
 	log_init("pcad", nc.log_level);
 	/*
 	 * The engine and the listeners copied what they keep; the token and
@@ -157,10 +296,13 @@ serve(const char *path)
 {
 	struct appliance ap;
 	struct api_server *srv = NULL;
+	struct ocsp_responder *ocsp = NULL;
+	struct publish pub;
 	struct api_conf c;
 	sigset_t set;
 	int sig = 0;
 
+	memset(&pub, 0, sizeof(pub));
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -172,8 +314,23 @@ serve(const char *path)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);
 	api_conf_from(&ap.conf, &c);
-	if (api_server_start(&c, ap.engine, ap.store, ap.hsm, &srv) != PCA_OK) {
+	/* the responder listens to the engine before the engine is shared */
+	if (ocsp_responder_new(&ap.conf.ocsp, ap.engine, ap.store, ap.hsm,
+		&ocsp) != PCA_OK ||
+	    publish_new(&ap, &pub) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
+		publish_free(&pub);
+		ocsp_responder_free(ocsp);
+		appliance_close(&ap);
+		return 1;
+	}
+	if (api_server_start(&c, ap.engine, ap.store, ap.hsm, &srv) != PCA_OK ||
+	    ocsp_start(srv, ocsp) != PCA_OK ||
+	    publish_start(&pub, srv) != PCA_OK) {
+		log_warnx("%s", pca_err_msg());
+		api_server_stop(srv, 0);
+		publish_free(&pub);
+		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
 		return 1;
 	}
@@ -181,12 +338,14 @@ serve(const char *path)
 	    ap.conf.account);
 	while ((sig = wait_signal(&set)) != SIGTERM && sig != SIGINT) {
 		if (sig == SIGHUP)
-			reload(path, &ap, srv);
+			reload(path, &ap, srv, ocsp, &pub);
 		else
 			maintain(&ap);
 	}
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	api_server_stop(srv, DRAIN_S);
+	publish_free(&pub);
+	ocsp_responder_free(ocsp);
 	appliance_close(&ap);
 	log_info("stopped");
 	return 0;
