@@ -134,7 +134,11 @@ typedef void (*api_http_any_fn)(void *arg, const struct api_http_in *,
 pca_err api_server_fallback(struct api_server *, const char *content_type,
     api_http_any_fn fn, void *arg) PCA_WUR;
 
-/* Extra Prometheus text appended to GET /metrics (one hook at most). */
+/*
+ * Extra Prometheus text appended to GET /metrics (API_METRICS_HOOKS hooks
+ * at most; add them before the server is in use).
+ */
+#define API_METRICS_HOOKS 8
 struct buf;
 pca_err api_server_metrics_hook(struct api_server *,
     pca_err (*fn)(void *arg, struct buf *out), void *arg) PCA_WUR;

@@ -66,8 +66,11 @@ struct api_server {
 	char any_ctype[64];	/* the catch-all (OCSP), set before serving */
 	api_http_any_fn any_fn;
 	void *any_arg;
-	pca_err (*metrics_fn)(void *, struct buf *);
-	void *metrics_arg;
+	struct {
+		pca_err (*fn)(void *, struct buf *);
+		void *arg;
+	} mhooks[API_METRICS_HOOKS];
+	size_t nmhooks;
 };
 
 struct req {
@@ -374,7 +377,7 @@ static enum MHD_Result
 metrics(struct api_server *srv, struct MHD_Connection *c)
 {
 	struct buf b;
-	size_t n;
+	size_t n, i;
 	char *s;
 
 	buf_init(&b, 4 * 1024 * 1024);
@@ -384,9 +387,10 @@ metrics(struct api_server *srv, struct MHD_Connection *c)
 		    json_pack("{s:s,s:s}", "status", "error", "reason",
 			pca_err_msg()));
 	}
-	if (srv->metrics_fn != NULL &&
-	    srv->metrics_fn(srv->metrics_arg, &b) != PCA_OK)
-		pca_err_clear(); /* the API's own metrics still go out */
+	/* hooks are only added before the listeners serve */
+	for (i = 0; i < srv->nmhooks; i++)
+		if (srv->mhooks[i].fn(srv->mhooks[i].arg, &b) != PCA_OK)
+			pca_err_clear(); /* the others still go out */
 	s = (char *)buf_steal(&b, &n);
 	return respond(c, 200, "text/plain; version=0.0.4", s, n, NULL);
 }
@@ -947,11 +951,13 @@ api_server_metrics_hook(struct api_server *srv,
 	pca_err err = PCA_OK;
 
 	pthread_mutex_lock(&srv->mu);
-	if (srv->metrics_fn != NULL)
-		err = pca_err_set(PCA_ELIMIT, "a metrics hook is set already");
+	if (srv->nmhooks == API_METRICS_HOOKS)
+		err = pca_err_set(PCA_ELIMIT, "%d metrics hooks are set already",
+		    API_METRICS_HOOKS);
 	else {
-		srv->metrics_arg = arg;
-		srv->metrics_fn = fn;
+		srv->mhooks[srv->nmhooks].arg = arg;
+		srv->mhooks[srv->nmhooks].fn = fn;
+		srv->nmhooks++;
 	}
 	pthread_mutex_unlock(&srv->mu);
 	return err;

@@ -19,6 +19,7 @@
 #include "../api/api.h"
 #include "../common/buf.h"
 #include "../common/log.h"
+#include "../common/util.h"
 #include "../crl/crl.h"
 #include "../ocsp/ocsp.h"
 #include "../sync/sync.h"
@@ -169,12 +170,63 @@ publish_new(const struct appliance *ap, struct publish *p)
 	return publish_engine(p, ap->engine);
 }
 
+/* CRL and S3 publication metrics for GET /metrics. */
+static pca_err
+publish_metrics(void *arg, struct buf *b)
+{
+	static const char *const le[] = {"0.1", "0.25", "0.5", "1", "2.5",
+	    "5", "10", "+Inf"};
+	const struct publish *p = arg;
+	struct crl_metrics cm;
+	struct sync_metrics sm;
+	uint64_t cum = 0;
+	size_t i;
+	pca_err err;
+
+	crl_metrics_get(p->crl, &cm);
+	err = buf_printf(b,
+	    "# TYPE pcad_crl_builds_total counter\npcad_crl_builds_total %llu\n"
+	    "# TYPE pcad_crl_build_errors_total counter\n"
+	    "pcad_crl_build_errors_total %llu\n"
+	    "# TYPE pcad_crl_entries gauge\npcad_crl_entries %llu\n"
+	    "# TYPE pcad_crl_age_seconds gauge\npcad_crl_age_seconds %lld\n"
+	    "# TYPE pcad_crl_next_update_timestamp_seconds gauge\n"
+	    "pcad_crl_next_update_timestamp_seconds %lld\n"
+	    "# TYPE pcad_crl_revocation_to_crl_seconds histogram\n",
+	    (unsigned long long)cm.builds, (unsigned long long)cm.build_errors,
+	    (unsigned long long)cm.entries,
+	    (long long)(cm.last_build ? util_now() - cm.last_build : 0),
+	    (long long)cm.next_update);
+	for (i = 0; err == PCA_OK && i < 8; i++) {
+		cum += cm.lat_buckets[i];
+		err = buf_printf(b,
+		    "pcad_crl_revocation_to_crl_seconds_bucket{le=\"%s\"} "
+		    "%llu\n", le[i], (unsigned long long)cum);
+	}
+	if (err == PCA_OK)
+		err = buf_printf(b, "pcad_crl_revocation_to_crl_seconds_count "
+		    "%llu\n", (unsigned long long)cum);
+	if (err != PCA_OK || p->sync == NULL)
+		return err;
+	sync_metrics_get(p->sync, &sm);
+	return buf_printf(b,
+	    "# TYPE pcad_s3_puts_total counter\npcad_s3_puts_total %llu\n"
+	    "# TYPE pcad_s3_put_failures_total counter\n"
+	    "pcad_s3_put_failures_total %llu\n"
+	    "# TYPE pcad_s3_outbox_queued gauge\npcad_s3_outbox_queued %llu\n"
+	    "# TYPE pcad_s3_last_ok_timestamp_seconds gauge\n"
+	    "pcad_s3_last_ok_timestamp_seconds %lld\n",
+	    (unsigned long long)sm.puts, (unsigned long long)sm.failures,
+	    (unsigned long long)sm.queued, (long long)sm.last_ok);
+}
+
 static pca_err
 publish_start(struct publish *p, struct api_server *srv)
 {
 	pca_err err;
 
 	if ((err = api_server_route(srv, "/crl/", crl_http, p->crl)) ||
+	    (err = api_server_metrics_hook(srv, publish_metrics, p)) ||
 	    (err = crl_start(p->crl)))
 		return err;
 	return p->sync != NULL ? sync_start(p->sync) : PCA_OK;

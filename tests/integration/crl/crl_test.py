@@ -230,6 +230,23 @@ def http_get(path):
 http = http_get("/crl/%s.crl" % RID)
 tap(http == got2, "the same CRL is served at /crl/<CA id>.crl")
 
+metrics = (http_get("/metrics") or b"").decode()
+
+
+def metric(name):
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+tap((metric("pcad_crl_builds_total") or 0) >= 1 and
+    (metric("pcad_s3_puts_total") or 0) >= 1 and
+    metric("pcad_crl_age_seconds") is not None and
+    (metric("pcad_crl_next_update_timestamp_seconds") or 0) > 0 and
+    (metric("pcad_crl_revocation_to_crl_seconds_count") or 0) >= 1,
+    "/metrics reports CRL builds, age, next update, latency and S3 puts")
+
 
 # ---- partitioned CRLs ----
 proot, proot_pem = new_root("Partition Root", {
