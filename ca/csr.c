@@ -431,14 +431,20 @@ csr_attr(const struct der_el *a, struct der_el *type, struct der_el *vals)
 	    der_want(&p, &n, 0x31, vals) && n == 0;
 }
 
+/*
+ * 1 if the request has the PKCS#10 structure, 0 if not; -1 if its
+ * attributes, an IMPLICIT SET OF that ca_der_strict cannot know for one,
+ * are out of DER order (X.690 11.6), with *off at the first one out.
+ */
 static int
-csr_structure(const struct der_el *outer, struct csr_parts *s)
+csr_structure(const struct der_el *outer, struct csr_parts *s, size_t *off)
 {
-	struct der_el spki_alg, type, vals, a;
+	struct der_el spki_alg, type, vals, a, prev = {0};
 	const uint8_t *p = outer->c;
 	const unsigned char *q;
 	X509_ATTRIBUTE *xa;
 	size_t n = outer->clen;
+	int order = 1;
 
 	memset(s, 0, sizeof(*s));
 	if (!der_want(&p, &n, 0x30, &s->cri) ||
@@ -471,8 +477,14 @@ csr_structure(const struct der_el *outer, struct csr_parts *s)
 		X509_ATTRIBUTE_free(xa);
 		if (xa == NULL || q != a.tlv + a.len)
 			return 0;
+		if (order && prev.tlv != NULL &&
+		    !der_set_order(prev.tlv, prev.len, a.tlv, a.len)) {
+			*off = (size_t)(a.tlv - outer->tlv);
+			order = 0;
+		}
+		prev = a;
 	}
-	return 1;
+	return order ? 1 : -1;
 }
 
 /*
@@ -521,9 +533,9 @@ csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
 {
 	struct der_el outer;
 	const uint8_t *p = der;
-	size_t n, total = len;
+	size_t n, total = len, off = 0;
 	char why[128];
-	int r, strict;
+	int r, strict, shape = 1;
 
 	if (len > LONG_MAX)
 		return pca_err_set(PCA_ETOOBIG, "CSR is too large");
@@ -534,8 +546,8 @@ csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
 		return pca_err_set(PCA_EBADCSR, "CSR does not parse as a "
 		    "PKCS#10 CertificationRequest: %s", why);
 	n = total;
-	if (strict && !(der_want(&p, &n, 0x30, &outer) && n == 0 &&
-	    csr_structure(&outer, s)))
+	if (strict && (!der_want(&p, &n, 0x30, &outer) || n != 0 ||
+	    (shape = csr_structure(&outer, s, &off)) == 0))
 		goto bad;
 	if (total != len)
 		return pca_err_set(PCA_EBADCSR, "CSR has %zu bytes after the "
@@ -543,6 +555,10 @@ csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
 	if (!strict)
 		return pca_err_set(PCA_EBADCSR, "CSR is not canonical DER: %s",
 		    why);
+	if (shape < 0)
+		return pca_err_set(PCA_EBADCSR, "CSR is not canonical DER: "
+		    "attributes (a SET OF) out of order " DER_ONLY " at byte "
+		    "%zu", off);
 	return PCA_OK;
 bad:
 	return pca_err_set(PCA_EBADCSR,

@@ -1017,6 +1017,27 @@ test_structure(void **state)
 	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
 	    "exactly one SEQUENCE");
 	free(d);
+	/* attributes, an IMPLICIT SET OF: in DER order, and not */
+	in = info_with(k, (const uint8_t *)"\xa0\x22"
+	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07\x31\x02"
+	    "\x0c\x00"
+	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x02"
+	    "\x30\x00", 36, info);
+	d = sign_info(k, info, in, &n);
+	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
+	assert_int_equal(sk_X509_EXTENSION_num(c->exts), 0);
+	ca_csr_free(c);
+	c = NULL;
+	free(d);
+	in = info_with(k, (const uint8_t *)"\xa0\x22"
+	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x02"
+	    "\x30\x00"
+	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07\x31\x02"
+	    "\x0c\x00", 36, info);
+	d = sign_info(k, info, in, &n);
+	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "out of order");
+	assert_true(strstr(pca_err_msg(), "not canonical DER") != NULL);
+	free(d);
 	/* trailing bytes inside the signature algorithm */
 	in = info_with(k, (const uint8_t *)"\xa0\x00", 2, info);
 	d = sign_info(k, info, in, &n);
