@@ -1,0 +1,270 @@
+/*
+ * test_index.c - the inventory indexes: each walk returns exactly the
+ * expected certificates in not_after order, resumes after a cursor, stops
+ * at max_scan; entries follow complete and revoke; a store made before the
+ * "inv" database existed gets it built when opened writable and is walked
+ * (through the expiry index) when opened read-only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "../../../store/store.h"
+
+#define CA1 "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+#define CA2 "ffffffff-0000-4000-8000-000000000001"
+#define NCERT 300
+#define T0 1700000000LL
+
+static int
+rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static struct store *
+open_at(const char *dir, int ro)
+{
+	struct store_conf c = {0};
+	struct store *s = NULL;
+
+	c.path = dir;
+	c.flags = STORE_NOSYNC;
+	c.read_only = ro;
+	assert_int_equal(store_open(&c, &s), PCA_OK);
+	return s;
+}
+
+/* cert i: CA i%2, template i%3, not_after T0 + (i*37)%NCERT hours,
+ * PENDING when i%10 == 0, revoked when i%7 == 0 (and not PENDING). */
+static void
+fill(struct store *s)
+{
+	static const char *const t[] = {"A/V1", "B/V1", "C/V1"};
+	uint8_t tbs[3] = {0x30, 0x01, 0x00}, der[4] = {0x30, 0x02, 0x05, 0};
+	struct store_cert c;
+	int i;
+
+	for (i = 0; i < NCERT; i++) {
+		memset(&c, 0, sizeof(c));
+		strcpy(c.ca_id, i % 2 ? CA2 : CA1);
+		c.serial[0] = 1;
+		c.serial[1] = (uint8_t)(i >> 8);
+		c.serial[2] = (uint8_t)i;
+		c.serial_len = 3;
+		c.not_after = T0 + (int64_t)((i * 37) % NCERT) * 3600;
+		strcpy(c.template_name, t[i % 3]);
+		c.tbs = tbs;
+		c.tbs_len = sizeof(tbs);
+		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
+		if (i % 10 == 0)
+			continue;
+		assert_int_equal(store_cert_complete(s, c.ca_id, c.serial, 3,
+		    der, sizeof(der)), PCA_OK);
+		if (i % 7 == 0)
+			assert_int_equal(store_cert_revoke(s, c.ca_id, c.serial,
+			    3, T0, 1), PCA_OK);
+	}
+}
+
+struct got {
+	int seen[NCERT];
+	size_t n, limit;
+	int64_t last;
+	int ordered;
+	uint8_t cur[STORE_INV_CURSOR_MAX];
+	size_t cur_len;
+};
+
+static int
+got_cb(const struct store_cert *c, const uint8_t *cur, size_t len, void *arg)
+{
+	struct got *g = arg;
+	int i = c->serial[1] << 8 | c->serial[2];
+
+	if (g->limit && g->n == g->limit)
+		return 1;
+	g->seen[i]++;
+	if (g->n++ && c->not_after < g->last)
+		g->ordered = 0;
+	g->last = c->not_after;
+	memcpy(g->cur, cur, len);
+	g->cur_len = len;
+	return 0;
+}
+
+static int
+want(int i, const struct store_inv_query *q)
+{
+	int64_t na = T0 + (int64_t)((i * 37) % NCERT) * 3600;
+	int pend = i % 10 == 0, rev = !pend && i % 7 == 0;
+	static const char *const t[] = {"A/V1", "B/V1", "C/V1"};
+
+	if (q->ca_id && strcmp(q->ca_id, i % 2 ? CA2 : CA1) != 0)
+		return 0;
+	if (q->tmpl && strcmp(q->tmpl, t[i % 3]) != 0)
+		return 0;
+	if (na < q->from || na >= q->to)
+		return 0;
+	switch (q->state) {
+	case STORE_INV_PENDING: return pend;
+	case STORE_INV_REVOKED: return rev;
+	case STORE_INV_VALID: return !pend && !rev;
+	default: return 1;
+	}
+}
+
+static void
+check_query(struct store *s, const struct store_inv_query *q)
+{
+	struct got g;
+	int i;
+
+	memset(&g, 0, sizeof(g));
+	g.ordered = 1;
+	assert_int_equal(store_inv_foreach(s, q, got_cb, &g, NULL), PCA_OK);
+	for (i = 0; i < NCERT; i++)
+		assert_int_equal(g.seen[i], want(i, q));
+	assert_true(g.ordered);
+}
+
+static void
+check_all(struct store *s)
+{
+	static const enum store_inv_state st[] = {STORE_INV_ANY,
+	    STORE_INV_PENDING, STORE_INV_REVOKED, STORE_INV_VALID};
+	struct store_inv_query q;
+	size_t a, b, c;
+
+	for (a = 0; a < 4; a++)
+		for (b = 0; b < 3; b++)
+			for (c = 0; c < 3; c++) {
+				memset(&q, 0, sizeof(q));
+				q.state = st[a];
+				q.ca_id = b == 1 ? CA1 : b == 2 ? CA2 : NULL;
+				q.tmpl = c == 1 ? "B/V1" : NULL;
+				q.from = c == 2 ? T0 + 50 * 3600 : INT64_MIN;
+				q.to = c == 2 ? T0 + 90 * 3600 : INT64_MAX;
+				check_query(s, &q);
+			}
+}
+
+static void
+test_filters(void **state)
+{
+	char dir[] = "/tmp/pca-index-XXXXXX";
+	struct store *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = open_at(dir, 0);
+	fill(s);
+	check_all(s);
+	store_close(s);
+	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+test_resume(void **state)
+{
+	char dir[] = "/tmp/pca-index-XXXXXX";
+	struct store_inv_query q;
+	struct store_inv_pos end;
+	struct got g;
+	struct store *s;
+	int i, total = 0, pages = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = open_at(dir, 0);
+	fill(s);
+	memset(&g, 0, sizeof(g));
+	memset(&q, 0, sizeof(q));
+	q.ca_id = CA2;
+	q.from = INT64_MIN;
+	q.to = INT64_MAX;
+	q.max_scan = 13;
+	do {
+		assert_int_equal(store_inv_foreach(s, &q, got_cb, &g, &end),
+		    PCA_OK);
+		q.after = end.cursor;
+		q.after_len = end.len;
+		pages++;
+	} while (end.more);
+	for (i = 0; i < NCERT; i++) {
+		assert_int_equal(g.seen[i], i % 2);
+		total += g.seen[i];
+	}
+	assert_int_equal(total, NCERT / 2);
+	assert_true(pages >= NCERT / 2 / 13);
+	q.ca_id = CA1; /* a cursor of the CA2 walk */
+	assert_int_equal(store_inv_foreach(s, &q, got_cb, &g, &end),
+	    PCA_EINVAL);
+	store_close(s);
+	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Drops the "inv" database, as a store made before it existed. */
+static void
+drop_inv(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 64 << 20), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "inv", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void
+test_old_store(void **state)
+{
+	char dir[] = "/tmp/pca-index-XXXXXX";
+	struct store *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = open_at(dir, 0);
+	fill(s);
+	store_close(s);
+	drop_inv(dir);
+	s = open_at(dir, 1); /* read-only: walks the expiry index */
+	check_all(s);
+	store_close(s);
+	s = open_at(dir, 0); /* writable: builds the index */
+	check_all(s);
+	store_close(s);
+	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_filters),
+	    cmocka_unit_test(test_resume),
+	    cmocka_unit_test(test_old_store),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
