@@ -1,0 +1,88 @@
+/* mon_int.h - shared between the files of monitor/. */
+#ifndef PCA_MON_INT_H
+#define PCA_MON_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../store/store.h"
+#include "monitor.h"
+
+#define MON_DAY 86400
+#define MON_LAT_BUCKETS 12	/* 11 bounds + +Inf */
+#define MON_SCAN_MAX 1000000	/* certificates examined per window scan */
+
+/* What is counted about one CA. */
+struct mon_ca {
+	char uuid[37];
+	int64_t active, expired, revoked, pending;
+	int64_t exp7, exp30;		/* live, expiring within 7 / 30 days */
+	int64_t ca_not_after;		/* CA certificate; 0 = none */
+};
+
+struct mon_rule {
+	char policy[64];
+	char rule[48];
+	uint64_t n;
+};
+
+struct mon {
+	struct mon_conf conf;
+	char *url;
+	struct store *store;
+
+	pthread_mutex_t lk;		/* engine, policies; held by a pass */
+	struct ca_engine *engine;
+	const struct pol_set *policies;
+
+	pthread_mutex_t cnt_lk;		/* everything counted below */
+	struct mon_ca *cas;
+	size_t ncas;
+	struct mon_rule rules[MON_RULES_MAX];
+	size_t nrules;
+	uint64_t rules_dropped;
+	int64_t last_recount;		/* 0: never */
+	int64_t last_pass;
+	double pass_dur;		/* duration of the last pass, s */
+
+	_Atomic uint64_t lat[MON_LAT_BUCKETS];
+	_Atomic uint64_t lat_sum_us;
+	_Atomic int hsm_ok;		/* -1 unknown */
+	_Atomic int64_t hsm_checked;
+	_Atomic uint64_t wh_sent, wh_failed, wh_covered;
+	_Atomic uint64_t wh_pending;	/* due at the last pass, not sent */
+	unsigned wh_fails;		/* consecutive; thread only */
+	int64_t wh_next_try;		/* backoff; thread only */
+
+	pthread_t thread;
+	int running;
+	pthread_mutex_t stop_lk;
+	pthread_cond_t stop_cv;
+	int stop;
+};
+
+/* The CA's counters (created when new); cnt_lk held.  NULL: table full. */
+struct mon_ca *mon_ca_get(struct mon *, const char *uuid);
+
+/* Webhook (webhook.c). */
+struct mon_due {
+	const char *ca_uuid;
+	const char *ca_arn;
+	const uint8_t *serial;
+	size_t serial_len;
+	int64_t not_after;
+	int64_t now;
+	unsigned days;			/* the threshold sent */
+	const uint8_t *der;		/* for the subject; may be NULL */
+	size_t der_len;
+};
+/* 1 when the receiver answered 2xx, else 0 (logged). */
+int mon_webhook_send(struct mon *, const struct mon_due *);
+/*
+ * Handles one live certificate with left seconds to go: 0 nothing due,
+ * 1 sent, -1 a failed attempt (stop sending), 2 due but send is 0.
+ */
+int mon_webhook_cert(struct mon *, struct mon_due *, int64_t left,
+    int send);
+
+#endif

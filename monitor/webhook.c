@@ -1,0 +1,192 @@
+/*
+ * webhook.c - expiry notifications: one JSON POST per (certificate,
+ * threshold), recorded in the store after a 2xx (see monitor.h for the
+ * guarantee).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/x509.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "mon_int.h"
+
+#define BACKOFF_MAX_S 3600
+
+static size_t
+discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return sz * n;
+}
+
+/* The HTTP status of a POST, 0 when there was no answer. */
+static int
+http_post(struct mon *m, const char *json, const char *idem)
+{
+	struct curl_slist *h = NULL, *h2;
+	char hdr[160];
+	CURL *c;
+	long code = 0;
+	CURLcode rc;
+
+	if (m->conf.post != NULL)
+		return m->conf.post(m->conf.post_arg, m->url, json, idem);
+	if ((c = curl_easy_init()) == NULL)
+		return 0;
+	(void)snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem);
+	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
+	    NULL || (h2 = curl_slist_append(h, hdr)) == NULL) {
+		curl_slist_free_all(h);
+		curl_easy_cleanup(c);
+		return 0;
+	}
+	h = h2;
+	(void)curl_easy_setopt(c, CURLOPT_URL, m->url);
+	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)m->conf.timeout_s);
+	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if ((rc = curl_easy_perform(c)) == CURLE_OK)
+		(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	else
+		log_warnx("webhook %s: %s", m->url, curl_easy_strerror(rc));
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return (int)code;
+}
+
+static void
+subject_of(const uint8_t *der, size_t len, char *out, size_t n)
+{
+	const unsigned char *p = der;
+	X509 *x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
+
+	out[0] = '\0';
+	if (x != NULL)
+		(void)X509_NAME_oneline(X509_get_subject_name(x), out, (int)n);
+	X509_free(x);
+}
+
+int
+mon_webhook_send(struct mon *m, const struct mon_due *d)
+{
+	char hex[2 * LIM_SERIAL_BYTES + 1], idem[128], subj[256], iso[21];
+	char *body = NULL;
+	json_t *o;
+	int status;
+
+	util_hex(d->serial, d->serial_len, hex, sizeof(hex), 0);
+	(void)snprintf(idem, sizeof(idem), "%s/%s/%u", d->ca_uuid, hex,
+	    d->days);
+	subject_of(d->der, d->der_len, subj, sizeof(subj));
+	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", idem,
+	    "event", "certificate.expiring", "threshold_days", (int)d->days,
+	    "ca_id", d->ca_uuid, "ca_arn", d->ca_arn, "serial", hex,
+	    "subject", subj, "not_after", util_iso8601(d->not_after, iso),
+	    "not_after_epoch", (json_int_t)d->not_after, "seconds_left",
+	    (json_int_t)(d->not_after - d->now));
+	if (o != NULL && d->ca_arn[0] != '\0') {
+		char carn[400];
+		(void)snprintf(carn, sizeof(carn), "%s/certificate/%s",
+		    d->ca_arn, hex);
+		(void)json_object_set_new(o, "certificate_arn",
+		    json_string(carn));
+	}
+	if (o == NULL || (body = json_dumps(o, JSON_COMPACT)) == NULL) {
+		json_decref(o);
+		return 0;
+	}
+	json_decref(o);
+	status = http_post(m, body, idem);
+	free(body);
+	if (status >= 200 && status < 300)
+		return 1;
+	if (status != 0)
+		log_warnx("webhook %s: HTTP %d for %s", m->url, status, idem);
+	return 0;
+}
+
+static void
+kv_key(const struct mon_due *d, unsigned days, char *out, size_t n)
+{
+	char hex[2 * LIM_SERIAL_BYTES + 1];
+
+	util_hex(d->serial, d->serial_len, hex, sizeof(hex), 0);
+	(void)snprintf(out, n, "%s/%s/%u", d->ca_uuid, hex, days);
+}
+
+static int
+recorded(struct mon *m, const struct mon_due *d, unsigned days)
+{
+	char key[128];
+	uint8_t *v = NULL;
+	size_t len;
+	pca_err err;
+
+	kv_key(d, days, key, sizeof(key));
+	err = store_kv_get(m->store, MON_KV_NS, key, &v, &len);
+	free(v);
+	if (err != PCA_OK)
+		pca_err_clear();
+	/* a store error counts as recorded: retried on the next pass */
+	return err != PCA_ENOTFOUND;
+}
+
+static void
+record(struct mon *m, const struct mon_due *d, unsigned days,
+    const char *what)
+{
+	char key[128], val[64];
+	pca_err err;
+
+	kv_key(d, days, key, sizeof(key));
+	(void)snprintf(val, sizeof(val), "%s %lld", what, (long long)d->now);
+	err = store_kv_put(m->store, MON_KV_NS, key, val, strlen(val), 1);
+	if (err != PCA_OK && err != PCA_EEXISTS)
+		log_warnx("webhook: %s not recorded: %s", key, pca_err_msg());
+	pca_err_clear();
+}
+
+int
+mon_webhook_cert(struct mon *m, struct mon_due *d, int64_t left, int send)
+{
+	size_t i, k = m->conf.nthresholds;
+
+	/* the smallest threshold crossed (thresholds ascend) */
+	for (i = 0; i < m->conf.nthresholds; i++)
+		if (left <= (int64_t)m->conf.thresholds[i] * MON_DAY) {
+			k = i;
+			break;
+		}
+	if (k == m->conf.nthresholds || recorded(m, d, m->conf.thresholds[k]))
+		return 0;
+	if (!send)
+		return 2;
+	d->days = m->conf.thresholds[k];
+	if (!mon_webhook_send(m, d)) {
+		atomic_fetch_add(&m->wh_failed, 1);
+		if (m->wh_fails < 16)
+			m->wh_fails++;
+		left = (int64_t)m->conf.interval_s << (m->wh_fails - 1);
+		m->wh_next_try = d->now +
+		    (left > BACKOFF_MAX_S ? BACKOFF_MAX_S : left);
+		return -1;
+	}
+	m->wh_fails = 0;
+	m->wh_next_try = 0;
+	atomic_fetch_add(&m->wh_sent, 1);
+	record(m, d, d->days, "sent");
+	/* larger thresholds crossed together are covered by this one */
+	for (i = k + 1; i < m->conf.nthresholds; i++) {
+		record(m, d, m->conf.thresholds[i], "covered");
+		atomic_fetch_add(&m->wh_covered, 1);
+	}
+	return 1;
+}

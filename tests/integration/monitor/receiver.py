@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Webhook receiver for test_monitor.sh: answers 200 to every POST and
+appends "CAID/SERIAL/DAYS" (the body's id, checked against the
+Idempotency-Key header and threshold_days) to LOG, one line per POST.
+usage: receiver.py PORTFILE LOG"""
+import http.server
+import json
+import sys
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(n))
+        key = self.headers.get("Idempotency-Key")
+        ok = (key == body["id"] and
+              body["id"].endswith("/%d" % body["threshold_days"]) and
+              body["event"] == "certificate.expiring" and
+              self.headers.get("Content-Type") == "application/json")
+        with open(sys.argv[2], "a") as f:
+            f.write((body["id"] if ok else "BAD " + json.dumps(body)) + "\n")
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *a):
+        pass
+
+
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1], "w") as f:
+    f.write(str(s.server_address[1]))
+s.serve_forever()
