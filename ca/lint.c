@@ -1,16 +1,19 @@
 /*
- * lint.c - the pre-signing lint gate (BR 4.3.1.2): every TBSCertificate is
- * checked against the RFC 5280 / CA/Browser Forum profile rules of
- * research/reliability.md 1.1-1.2 before it is reserved and signed.  The
+ * lint.c - the pre-signing lint gate (BR 4.3.1.2): every TBSCertificate,
+ * TBSCertList (crl/) and OCSP ResponseData (ocsp/) is checked against the
+ * RFC 5280 / RFC 6960 / CA/Browser Forum profile rules of
+ * research/reliability.md 1.1-1.3 before it is signed.  The
  * rule names follow zlint (zmap/zlint v3/lints).  A failure is PCA_EINVAL
  * naming the rule; the caller logs it with the CA.  The gate reads the very
  * buffer that is then signed.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
 #include "engine_int.h"
@@ -298,6 +301,35 @@ l_aki(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
 	return ok && !X509_EXTENSION_get_critical(e);
 }
 
+/* nameConstraints: CA certificates only, critical, not empty. */
+static int
+l_nc(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
+{
+	X509_EXTENSION *e = ext_of(x, NID_name_constraints);
+	NAME_CONSTRAINTS *nc;
+	int crit, pl, ok;
+
+	(void)r;
+	if (e == NULL)
+		return 1;
+	(void)snprintf(d, n, "nameConstraints in a certificate that is not a "
+			     "CA (name_constraint_on_end_entity)");
+	if (!bc_ca(x, &crit, &pl))
+		return 0;
+	(void)snprintf(d, n, "nameConstraints not critical "
+			     "(ext_name_constraints_not_critical)");
+	if (!X509_EXTENSION_get_critical(e))
+		return 0;
+	(void)snprintf(d, n, "nameConstraints with no subtree "
+			     "(name_constraint_empty)");
+	if ((nc = X509V3_EXT_d2i(e)) == NULL)
+		return 0;
+	ok = sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) > 0 ||
+	    sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) > 0;
+	NAME_CONSTRAINTS_free(nc);
+	return ok;
+}
+
 static int
 l_issuer(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
 {
@@ -325,6 +357,7 @@ static const struct lint_rule {
     {"ca_profile (RFC 5280 4.2.1.9, 4.2.1.3, 4.2.1.2)", l_ca},
     {"ext_key_usage_without_bits (RFC 5280 4.2.1.3)", l_ku_empty},
     {"ext_authority_key_identifier (RFC 5280 4.2.1.1)", l_aki},
+    {"ext_name_constraints (RFC 5280 4.2.1.10)", l_nc},
 };
 
 pca_err
@@ -361,6 +394,434 @@ ca_lint_tbs(const struct ca_lint_req *r)
 out:
 	ERR_clear_error(); /* decoders of absent extensions leave nothing */
 	X509_free(x);
+	free(der);
+	return err;
+}
+
+/* ---- CRLs (RFC 5280 5, BR 7.2) and OCSP responses (RFC 6960 4.2.1) ---- */
+
+#define LINT_REASON_REMOVE 8	/* removeFromCRL: delta CRLs only */
+
+/* One DER TLV at *p (definite length); advances past it.  0 if malformed. */
+static int
+tlv_next(const uint8_t **p, size_t *left, unsigned *tag, const uint8_t **c,
+    size_t *clen)
+{
+	size_t n = 0, hl = 2, i;
+
+	if (*left < 2)
+		return 0;
+	*tag = (*p)[0];
+	if ((*p)[1] < 0x80)
+		n = (*p)[1];
+	else {
+		hl += (*p)[1] & 0x7f;
+		if (hl > 6 || *left < hl)
+			return 0;
+		for (i = 2; i < hl; i++)
+			n = (n << 8) | (*p)[i];
+	}
+	if (n > *left - hl)
+		return 0;
+	*c = *p + hl;
+	*clen = n;
+	*p += hl + n;
+	*left -= hl + n;
+	return 1;
+}
+
+/* The 14 digits YYYYMMDDHHMMSS of a UTCTime or GeneralizedTime. */
+static void
+time_key(const ASN1_TIME *t, char out[15])
+{
+	const unsigned char *p = ASN1_STRING_get0_data(t);
+	int len = ASN1_STRING_length(t);
+
+	memset(out, '0', 14);
+	out[14] = '\0';
+	if (ASN1_STRING_type(t) == V_ASN1_UTCTIME && len >= 12) {
+		memcpy(out, p[0] >= '5' ? "19" : "20", 2);
+		memcpy(out + 2, p, 12);
+	} else if (len >= 14)
+		memcpy(out, p, 14);
+}
+
+/* A non-negative INTEGER of at most 20 octets (RFC 5280 5.2.3). */
+static int
+crl_number_ok(const ASN1_INTEGER *v)
+{
+	int len = i2d_ASN1_INTEGER(v, NULL);
+
+	return ASN1_STRING_type(v) == V_ASN1_INTEGER && len > 2 &&
+	    len - 2 <= LINT_SERIAL_MAX;
+}
+
+static int
+serial_ok(const ASN1_INTEGER *s)
+{
+	const unsigned char *p = ASN1_STRING_get0_data(s);
+	int i, len = ASN1_STRING_length(s), zero = 1;
+
+	for (i = 0; i < len; i++)
+		zero &= p[i] == 0;
+	return ASN1_STRING_type(s) == V_ASN1_INTEGER && !zero &&
+	    i2d_ASN1_INTEGER(s, NULL) - 2 <= LINT_SERIAL_MAX;
+}
+
+/* Two extensions of the same OID among exts. */
+static int
+exts_dup(const STACK_OF(X509_EXTENSION) *exts)
+{
+	int i, j, c = sk_X509_EXTENSION_num(exts);
+
+	for (i = 0; i < c; i++)
+		for (j = i + 1; j < c; j++)
+			if (OBJ_cmp(X509_EXTENSION_get_object(
+					sk_X509_EXTENSION_value(exts, i)),
+				X509_EXTENSION_get_object(
+				    sk_X509_EXTENSION_value(exts, j))) == 0)
+				return 1;
+	return 0;
+}
+
+static pca_err
+lint_fail(const char *what, const char *rule, const char *detail)
+{
+	return pca_err_set(PCA_EINVAL, "lint: %s: rule %s: %s", what, rule,
+	    detail);
+}
+
+/* version v2, then the signature AlgorithmIdentifier, read raw. */
+static pca_err
+crl_head(const uint8_t *tbs, size_t len, enum pca_sigalg sigalg)
+{
+	static const uint8_t v2[] = {0x01};
+	const uint8_t *p = tbs, *c, *q;
+	uint8_t want[32];
+	size_t left = len, cl, ql, wl;
+	unsigned tag;
+
+	if (!tlv_next(&p, &left, &tag, &c, &cl) || tag != 0x30 || left != 0)
+		return lint_fail("CRL", "crl_tbs_parses (RFC 5280 5.1)",
+		    "the TBSCertList is not one DER SEQUENCE");
+	p = c;
+	left = cl;
+	if (!tlv_next(&p, &left, &tag, &q, &ql) || tag != 0x02 || ql != 1 ||
+	    memcmp(q, v2, 1) != 0)
+		return lint_fail("CRL", "crl_version_not_2 (RFC 5280 5.1.2.1)",
+		    "version is not v2");
+	q = p;
+	if (!tlv_next(&p, &left, &tag, &c, &cl) ||
+	    ca_sigalg_der(sigalg, want, sizeof(want), &wl) != PCA_OK ||
+	    (size_t)(p - q) != wl || memcmp(q, want, wl) != 0) {
+		pca_err_clear();
+		return lint_fail("CRL", "crl_tbs_signature_alg_matches "
+		    "(RFC 5280 5.1.2.2)", "TBSCertList signature is not the "
+		    "DER AlgorithmIdentifier of the signing algorithm");
+	}
+	return PCA_OK;
+}
+
+/* thisUpdate, nextUpdate: encodings and order. */
+static int
+crl_times(X509_CRL *x, char *d, size_t n)
+{
+	const ASN1_TIME *tu = X509_CRL_get0_lastUpdate(x);
+	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(x);
+	char a[15], b[15];
+
+	(void)snprintf(d, n, "wrong_time_format (RFC 5280 5.1.2.4): "
+	    "thisUpdate is not UTCTime before 2050 / GeneralizedTime after, "
+	    "Zulu with seconds");
+	if (tu == NULL || !time_ok(tu))
+		return 0;
+	(void)snprintf(d, n, "crl_has_next_update (RFC 5280 5.1.2.5, BR 7.2): "
+	    "nextUpdate is missing");
+	if (nu == NULL)
+		return 0;
+	(void)snprintf(d, n, "wrong_time_format (RFC 5280 5.1.2.5): "
+	    "nextUpdate is not UTCTime before 2050 / GeneralizedTime after, "
+	    "Zulu with seconds");
+	if (!time_ok(nu))
+		return 0;
+	time_key(tu, a);
+	time_key(nu, b);
+	(void)snprintf(d, n, "crl_next_update_before_this_update "
+	    "(RFC 5280 5.1.2.5): nextUpdate %s is before thisUpdate %s", b, a);
+	return strcmp(a, b) <= 0;
+}
+
+/* cRLNumber present, non-critical, 0..2^159; AKI keyIdentifier. */
+static int
+crl_exts_ok(X509_CRL *x, char *d, size_t n)
+{
+	const STACK_OF(X509_EXTENSION) *exts = X509_CRL_get0_extensions(x);
+	int i = X509_CRL_get_ext_by_NID(x, NID_crl_number, -1), ok;
+	X509_EXTENSION *e;
+	ASN1_INTEGER *num;
+	AUTHORITY_KEYID *a;
+
+	(void)snprintf(d, n, "ext_duplicate_extension (RFC 5280 5.2): two "
+	    "CRL extensions have the same OID");
+	if (exts_dup(exts))
+		return 0;
+	(void)snprintf(d, n, "crl_missing_crl_number (RFC 5280 5.2.3): "
+	    "cRLNumber is missing, critical or not 0..20 octets");
+	if (i < 0 || X509_EXTENSION_get_critical(e = X509_CRL_get_ext(x, i)) ||
+	    (num = X509V3_EXT_d2i(e)) == NULL)
+		return 0;
+	ok = crl_number_ok(num);
+	ASN1_INTEGER_free(num);
+	if (!ok)
+		return 0;
+	(void)snprintf(d, n, "crl_has_authority_key_identifier (RFC 5280 "
+	    "5.2.1): authorityKeyIdentifier keyIdentifier missing or critical");
+	i = X509_CRL_get_ext_by_NID(x, NID_authority_key_identifier, -1);
+	if (i < 0 || X509_EXTENSION_get_critical(e = X509_CRL_get_ext(x, i)) ||
+	    (a = X509V3_EXT_d2i(e)) == NULL)
+		return 0;
+	ok = a->keyid != NULL && ASN1_STRING_length(a->keyid) > 0;
+	AUTHORITY_KEYID_free(a);
+	return ok;
+}
+
+/* A valid CRLReason, non-critical, never unspecified(0) or 7. */
+static int
+crl_reason_ok(const X509_REVOKED *r, int delta)
+{
+	const STACK_OF(X509_EXTENSION) *exts = X509_REVOKED_get0_extensions(r);
+	int i = X509v3_get_ext_by_NID(exts, NID_crl_reason, -1);
+	X509_EXTENSION *e;
+	ASN1_ENUMERATED *v;
+	long c;
+
+	if (i < 0)
+		return 1;
+	e = sk_X509_EXTENSION_value(exts, i);
+	if (X509_EXTENSION_get_critical(e) || (v = X509V3_EXT_d2i(e)) == NULL)
+		return 0;
+	c = ASN1_ENUMERATED_get(v);
+	ASN1_ENUMERATED_free(v);
+	return c >= 1 && c <= 10 && c != 7 &&
+	    (c != LINT_REASON_REMOVE || delta);
+}
+
+static int
+crl_entries(X509_CRL *x, char *d, size_t n)
+{
+	STACK_OF(X509_REVOKED) *rs = X509_CRL_get_REVOKED(x);
+	int i, c = sk_X509_REVOKED_num(rs);
+	int delta = X509_CRL_get_ext_by_NID(x, NID_delta_crl, -1) >= 0;
+	const X509_REVOKED *r;
+
+	(void)snprintf(d, n, "crl_empty_revoked_certificates (RFC 5280 "
+	    "5.1.2.6): revokedCertificates is present but empty");
+	if (rs != NULL && c == 0)
+		return 0;
+	for (i = 0; i < c; i++) {
+		r = sk_X509_REVOKED_value(rs, i);
+		(void)snprintf(d, n, "serial_number_not_positive / longer_than_"
+		    "20_octets (RFC 5280 5.1.2.6): entry %d", i);
+		if (!serial_ok(X509_REVOKED_get0_serialNumber(r)))
+			return 0;
+		/*
+		 * Not checked: revocationDate <= thisUpdate
+		 * (crl_revocation_time_not_after_this_update): crl/ backdates
+		 * thisUpdate by an hour, so the last hour's revocations come
+		 * after it.
+		 */
+		(void)snprintf(d, n, "wrong_time_format (RFC 5280 5.1.2.6): "
+		    "entry %d revocationDate is not UTCTime before 2050 / "
+		    "GeneralizedTime after, Zulu with seconds", i);
+		if (!time_ok(X509_REVOKED_get0_revocationDate(r)))
+			return 0;
+		(void)snprintf(d, n, "crl_valid_reason_codes (RFC 5280 5.3.1, "
+		    "BR 7.2.2): entry %d reasonCode is critical, invalid or "
+		    "unspecified(0)", i);
+		if (!crl_reason_ok(r, delta))
+			return 0;
+		(void)snprintf(d, n, "ext_duplicate_extension (RFC 5280 5.3): "
+		    "entry %d repeats an extension", i);
+		if (exts_dup(X509_REVOKED_get0_extensions(r)))
+			return 0;
+	}
+	return 1;
+}
+
+pca_err
+ca_lint_crl_tbs(const uint8_t *tbs, size_t len, enum pca_sigalg sigalg)
+{
+	static const uint8_t dummy_sig[1] = {0};
+	uint8_t *der = NULL;
+	size_t der_len;
+	const unsigned char *p;
+	char detail[256], why[160];
+	X509_CRL *x = NULL;
+	pca_err err;
+
+	if (!ca_der_strict(tbs, len, why, sizeof(why)))
+		return lint_fail("CRL", "tbs_strict_der (X.690 10)", why);
+	if ((err = crl_head(tbs, len, sigalg)) != PCA_OK)
+		return err;
+	if ((err = ca_crl_assemble(tbs, len, sigalg, dummy_sig,
+		 sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
+		return err;
+	p = der;
+	if (der_len > LONG_MAX ||
+	    (x = d2i_X509_CRL(NULL, &p, (long)der_len)) == NULL ||
+	    p != der + der_len) {
+		err = lint_fail("CRL", "crl_tbs_parses (RFC 5280 5.1)",
+		    "the TBSCertList does not parse");
+		goto out;
+	}
+	detail[0] = '\0';
+	if (X509_NAME_entry_count(X509_CRL_get_issuer(x)) == 0)
+		err = lint_fail("CRL", "issuer_field_empty (RFC 5280 5.1.2.3)",
+		    "issuer name is empty");
+	else if (!crl_times(x, detail, sizeof(detail)) ||
+	    !crl_exts_ok(x, detail, sizeof(detail)) ||
+	    !crl_entries(x, detail, sizeof(detail)))
+		err = pca_err_set(PCA_EINVAL, "lint: CRL: rule %s", detail);
+out:
+	ERR_clear_error(); /* reported as the rule above */
+	X509_CRL_free(x);
+	free(der);
+	return err;
+}
+
+/* GeneralizedTime YYYYMMDDHHMMSSZ (RFC 6960 4.2.2.1, RFC 9919). */
+static int
+gtime_ok(const ASN1_GENERALIZEDTIME *t)
+{
+	const unsigned char *p = t ? ASN1_STRING_get0_data(t) : NULL;
+
+	return t != NULL && ASN1_STRING_type(t) == V_ASN1_GENERALIZEDTIME &&
+	    ASN1_STRING_length(t) == 15 && p[14] == 'Z' &&
+	    ASN1_TIME_check(t);
+}
+
+static int
+ocsp_single_ok(OCSP_SINGLERESP *s, int i, char *d, size_t n)
+{
+	ASN1_GENERALIZEDTIME *rev = NULL, *tu = NULL, *nu = NULL;
+	int reason = -1, st = OCSP_single_get0_status(s, &reason, &rev, &tu,
+	    &nu);
+	char a[15], b[15];
+
+	(void)snprintf(d, n, "ocsp_cert_status (RFC 6960 4.2.1): response %d "
+	    "certStatus is not good, revoked or unknown", i);
+	if (st != V_OCSP_CERTSTATUS_GOOD && st != V_OCSP_CERTSTATUS_REVOKED &&
+	    st != V_OCSP_CERTSTATUS_UNKNOWN)
+		return 0;
+	(void)snprintf(d, n, "ocsp_revoked_info (RFC 6960 4.2.1, RFC 5280 "
+	    "5.3.1): response %d revocationTime or revocationReason invalid",
+	    i);
+	if (st == V_OCSP_CERTSTATUS_REVOKED &&
+	    (!gtime_ok(rev) || (reason != -1 &&
+		(reason < 0 || reason > 10 || reason == 7))))
+		return 0;
+	(void)snprintf(d, n, "ocsp_time_format (RFC 9919 4.2): response %d "
+	    "thisUpdate/nextUpdate missing or not GeneralizedTime "
+	    "YYYYMMDDHHMMSSZ", i);
+	if (!gtime_ok(tu) || !gtime_ok(nu))
+		return 0;
+	time_key(tu, a);
+	time_key(nu, b);
+	(void)snprintf(d, n, "ocsp_next_update_before_this_update (RFC 6960 "
+	    "4.2.2.1): response %d nextUpdate %s is before thisUpdate %s", i,
+	    b, a);
+	if (strcmp(a, b) > 0)
+		return 0;
+	(void)snprintf(d, n, "ocsp_reason_in_single_extensions (BR 7.3): "
+	    "response %d carries a reasonCode in singleExtensions", i);
+	return OCSP_SINGLERESP_get_ext_by_NID(s, NID_crl_reason, -1) < 0;
+}
+
+/* version: DEFAULT v1 must be omitted in DER (X.690 11.5). */
+static pca_err
+ocsp_head(const uint8_t *tbs, size_t len)
+{
+	const uint8_t *p = tbs, *c;
+	size_t left = len, cl;
+	unsigned tag;
+
+	if (!tlv_next(&p, &left, &tag, &c, &cl) || tag != 0x30 || left != 0 ||
+	    cl == 0)
+		return lint_fail("OCSP", "ocsp_tbs_parses (RFC 6960 4.2.1)",
+		    "the ResponseData is not one DER SEQUENCE");
+	if (c[0] == 0xa0)
+		return lint_fail("OCSP", "ocsp_version_v1_omitted (RFC 6960 "
+		    "4.2.1, X.690 11.5)", "version is present (v1 is the "
+		    "DEFAULT and must be omitted)");
+	return PCA_OK;
+}
+
+static int
+ocsp_body_ok(OCSP_BASICRESP *bs, char *d, size_t n)
+{
+	const ASN1_OCTET_STRING *kid = NULL;
+	const X509_NAME *name = NULL;
+	int i, c = OCSP_resp_count(bs);
+
+	(void)snprintf(d, n, "ocsp_responder_id (RFC 6960 4.2.2.3): "
+	    "responderID is neither a 20-octet byKey nor a non-empty byName");
+	if (!OCSP_resp_get0_id(bs, &kid, &name) ||
+	    (kid != NULL && ASN1_STRING_length(kid) != 20) ||
+	    (name != NULL && X509_NAME_entry_count(name) == 0))
+		return 0;
+	(void)snprintf(d, n, "ocsp_produced_at (RFC 6960 4.2.1, RFC 9919 4.2): "
+	    "producedAt is not GeneralizedTime YYYYMMDDHHMMSSZ");
+	if (!gtime_ok(OCSP_resp_get0_produced_at(bs)))
+		return 0;
+	(void)snprintf(d, n, "ocsp_responses_present (RFC 6960 4.2.1): no "
+	    "SingleResponse");
+	if (c <= 0)
+		return 0;
+	for (i = 0; i < c; i++)
+		if (!ocsp_single_ok(OCSP_resp_get0(bs, i), i, d, n))
+			return 0;
+	(void)snprintf(d, n, "ext_duplicate_extension (RFC 6960 4.4): "
+	    "responseExtensions repeat an extension");
+	for (i = 0; i < OCSP_BASICRESP_get_ext_count(bs); i++)
+		if (OCSP_BASICRESP_get_ext_by_OBJ(bs, X509_EXTENSION_get_object(
+			OCSP_BASICRESP_get_ext(bs, i)), i) >= 0)
+			return 0;
+	return 1;
+}
+
+pca_err
+ca_lint_ocsp_tbs(const uint8_t *tbs, size_t len, enum pca_sigalg sigalg)
+{
+	static const uint8_t dummy_sig[1] = {0};
+	uint8_t *der = NULL;
+	size_t der_len;
+	const unsigned char *p;
+	char detail[256], why[160];
+	OCSP_BASICRESP *bs = NULL;
+	pca_err err;
+
+	if (!ca_der_strict(tbs, len, why, sizeof(why)))
+		return lint_fail("OCSP", "tbs_strict_der (X.690 10)", why);
+	if ((err = ocsp_head(tbs, len)) != PCA_OK)
+		return err;
+	/* BasicOCSPResponse has the shape of a Certificate */
+	if ((err = ca_cert_assemble(tbs, len, sigalg, dummy_sig,
+		 sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
+		return err;
+	p = der;
+	if (der_len > LONG_MAX ||
+	    (bs = d2i_OCSP_BASICRESP(NULL, &p, (long)der_len)) == NULL ||
+	    p != der + der_len) {
+		err = lint_fail("OCSP", "ocsp_tbs_parses (RFC 6960 4.2.1)",
+		    "the ResponseData does not parse");
+		goto out;
+	}
+	detail[0] = '\0';
+	if (!ocsp_body_ok(bs, detail, sizeof(detail)))
+		err = pca_err_set(PCA_EINVAL, "lint: OCSP: rule %s", detail);
+out:
+	ERR_clear_error(); /* reported as the rule above */
+	OCSP_BASICRESP_free(bs);
 	free(der);
 	return err;
 }

@@ -4,6 +4,7 @@
  *
  *   [policy NAME]          a policy; "base = OTHER" first copies OTHER
  *   key = value            settings, see set_one() below
+ *   # comment              at the start of a line or after a space
  *   [bind]
  *   CA [ACCESS_KEY] = NAME  CA is a CA UUID, a CA ARN or "*"
  *
@@ -324,11 +325,51 @@ base_set(struct parse *ps, const char *v, struct pol *p)
 	return PCA_OK;
 }
 
+/*
+ * nc_permitted_dns, nc_excluded_dns, nc_permitted_ip, nc_excluded_ip,
+ * nc_permitted_email, nc_excluded_email: name constraint subtrees.
+ */
+static pca_err
+nc_set(struct parse *ps, const char *k, const char *v, struct pol *p,
+    int *known)
+{
+	static const char *const kinds[POL_NC_KINDS] = {"dns", "ip", "email"};
+	struct pol_list *l;
+	size_t i, j;
+	int permit;
+	pca_err e;
+
+	*known = 0;
+	if (strncmp(k, "nc_permitted_", 13) == 0)
+		permit = 1;
+	else if (strncmp(k, "nc_excluded_", 12) == 0)
+		permit = 0;
+	else
+		return PCA_OK;
+	k += permit ? 13 : 12;
+	for (i = 0; i < POL_NC_KINDS; i++)
+		if (strcmp(k, kinds[i]) == 0)
+			break;
+	if (i == POL_NC_KINDS)
+		return PCA_OK;
+	*known = 1;
+	l = permit ? &p->nc_permit[i] : &p->nc_exclude[i];
+	if ((e = list_set(ps, v, l)) != PCA_OK)
+		return e;
+	for (j = 0; j < l->n; j++)
+		if (pol_nc_item_check((enum pol_nc_kind)i, l->v[j]) != PCA_OK)
+			return pca_err_set(PCA_EINVAL, "%s:%d: %s",
+			    ps->name, ps->line, pca_err_msg());
+	return PCA_OK;
+}
+
 /* One "key = value" inside [policy NAME]. */
 static pca_err
 set_one(struct parse *ps, const char *k, const char *v)
 {
 	struct pol *p = ps->cur;
+	int known;
+	pca_err e;
 
 	if (!strcmp(k, "base"))
 		return base_set(ps, v, p);
@@ -366,6 +407,8 @@ set_one(struct parse *ps, const char *k, const char *v)
 		return nids_set(ps, v, p->subj_required, &p->nreq);
 	if (!strcmp(k, "subject_forbidden"))
 		return nids_set(ps, v, p->subj_forbidden, &p->nforb);
+	if ((e = nc_set(ps, k, v, p, &known)) != PCA_OK || known)
+		return e;
 	return pca_err_set(PCA_EINVAL, "%s:%d: unknown policy setting '%s'",
 	    ps->name, ps->line, k);
 }
@@ -446,12 +489,26 @@ trim(char *s)
 	return s;
 }
 
+/* Cuts a comment: '#' at the start or after a space or tab. */
+static void
+comment_cut(char *s)
+{
+	char *h;
+
+	for (h = strchr(s, '#'); h != NULL; h = strchr(h + 1, '#'))
+		if (h == s || h[-1] == ' ' || h[-1] == '\t') {
+			*h = '\0';
+			return;
+		}
+}
+
 static pca_err
 line_one(struct parse *ps, char *s)
 {
 	char *eq, *k, *v;
 	pca_err e;
 
+	comment_cut(s);
 	s = trim(s);
 	if (*s == '\0' || *s == '#' || *s == ';')
 		return PCA_OK;

@@ -211,9 +211,8 @@ pol_dns_suffix_match(const char *name, const char *s)
 	return nl == sl || name[nl - sl - 1] == '.';
 }
 
-/* "addr/bits" to its octets; 0 when it is not a CIDR. */
-static size_t
-cidr_parse(const char *cidr, unsigned char *addr, int *bits)
+size_t
+pol_cidr_parse(const char *cidr, unsigned char addr[16], int *bits)
 {
 	char host[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(cidr, '/');
@@ -248,7 +247,7 @@ pol_ip_in_cidr(const unsigned char *ip, size_t len, const char *cidr)
 	int bits, i;
 	unsigned char mask;
 
-	if (cidr_parse(cidr, net, &bits) != len)
+	if (pol_cidr_parse(cidr, net, &bits) != len)
 		return 0;
 	for (i = 0; i < bits / 8; i++)
 		if (ip[i] != net[i])
@@ -265,7 +264,7 @@ pol_cidr_check(const char *cidr)
 	unsigned char net[16];
 	int bits;
 
-	if (cidr_parse(cidr, net, &bits) == 0)
+	if (pol_cidr_parse(cidr, net, &bits) == 0)
 		return pca_err_set(PCA_EINVAL, "'%s' is not an address range",
 		    cidr);
 	return PCA_OK;

@@ -14,6 +14,9 @@ struct pol_list {
 	char v[POL_LIST_MAX][POL_ITEM_MAX];
 };
 
+/* Kinds of name constraint subtrees (RFC 5280 4.2.1.10). */
+enum pol_nc_kind { POL_NC_DNS, POL_NC_IP, POL_NC_EMAIL, POL_NC_KINDS };
+
 struct pol {
 	char name[POL_NAME_MAX];
 	unsigned keys;			/* 1 << POL_KEY_*; 0 = any */
@@ -35,6 +38,9 @@ struct pol {
 	size_t nreq, nforb;
 	int subj_required[POL_NIDS_MAX];	/* attribute NIDs */
 	int subj_forbidden[POL_NIDS_MAX];
+	/* nameConstraints stamped on subordinate CA certificates */
+	struct pol_list nc_permit[POL_NC_KINDS];	/* empty = none */
+	struct pol_list nc_exclude[POL_NC_KINDS];
 };
 
 /* An EKU name (as in the policy file) to its bit; 0 when unknown. */
@@ -49,5 +55,13 @@ int pol_dns_suffix_match(const char *name, const char *s);
 int pol_ip_in_cidr(const unsigned char *ip, size_t len, const char *cidr);
 /* Parses "a.b.c.d/n" or "x::/n"; PCA_EINVAL when it is not a CIDR. */
 pca_err pol_cidr_check(const char *cidr) PCA_WUR;
+/* "addr/bits" to its octets (4 or 16, the count returned); 0 if not. */
+size_t pol_cidr_parse(const char *cidr, unsigned char addr[16], int *bits);
+/*
+ * PCA_OK when s is a valid subtree of the kind (nc.c): a DNS name or
+ * ".domain" of letters, digits, '-' and dots; an IP CIDR without host
+ * bits; a mailbox, a host or ".domain".  PCA_EINVAL (message: why) if not.
+ */
+pca_err pol_nc_item_check(enum pol_nc_kind, const char *s) PCA_WUR;
 
 #endif

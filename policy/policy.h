@@ -108,4 +108,12 @@ pca_err pol_check(const struct pol *p, const struct pol_input *in,
     void (*note)(const char *rule, int ok, const char *detail, void *arg),
     void *arg) PCA_WUR;
 
+/*
+ * The nameConstraints extnValue (RFC 5280 4.2.1.10) that p stamps on the
+ * subordinate CA certificates issued by a CA it is bound to: DER, owned by
+ * the caller.  *der is NULL (and *len 0) when p defines no constraint.
+ */
+pca_err pol_name_constraints_der(const struct pol *p, uint8_t **der,
+    size_t *len) PCA_WUR;
+
 #endif

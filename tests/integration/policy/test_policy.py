@@ -125,7 +125,7 @@ def setup(d):
     d.start()
     c = P.client()
     cas = {n: new_root(c, "Root " + n) for n in
-           ("web", "client", "code", "internal", "corp", "free")}
+           ("web", "client", "code", "internal", "corp", "free", "nc")}
     k = P.parse_key(P.pcactl("key", "create", "--role", "issuer").stdout)
     d.stop()
     uuid = {n: a.rsplit("/", 1)[1] for n, a in cas.items()}
@@ -138,7 +138,15 @@ dns_suffix_allow = example.com
 dns_suffix_deny = .bad.example.com
 wildcard = no
 ip_ranges = 10.0.0.0/8
-subject_forbidden = OU
+subject_forbidden = OU   # inline comment: stripped
+
+# name constraints stamped on the subordinate CAs of the bound CA
+[policy ncpol]
+nc_permitted_dns = example.com  # a comment after a list
+nc_excluded_dns = .bad.example.com
+nc_permitted_ip = 10.0.0.0/8 fd00::/8
+nc_permitted_email = example.com
+nc_excluded_email = .bad.example.com
 
 [bind]
 %(web)s = web_server
@@ -147,6 +155,7 @@ subject_forbidden = OU
 %(internal)s = internal_service
 %(corp)s = corp
 %(corp)s %(key)s = client_auth
+%(nc)s = ncpol
 """ % dict(uuid, key=k[0]))
     with open(P.CONF, "a") as f:
         f.write("\n[policy]\nfile = policies.conf\n")
@@ -269,6 +278,93 @@ def lint(c, cas):
         "the lint refusal is logged with its rule")
 
 
+def new_sub(c, parent, cn, tmpl, **kw):
+    """A SUBORDINATE CA signed by parent with tmpl; returns (arn, cert)."""
+    sub = c.create_certificate_authority(
+        CertificateAuthorityConfiguration={
+            "KeyAlgorithm": "EC_prime256v1",
+            "SigningAlgorithm": "SHA256WITHECDSA",
+            "Subject": {"CommonName": cn, "Organization": "Policy Test"}},
+        CertificateAuthorityType="SUBORDINATE")["CertificateAuthorityArn"]
+    pem = c.get_certificate_authority_csr(CertificateAuthorityArn=sub)["Csr"]
+    out = issue(c, parent, pem.encode(), tmpl=tmpl, days=5, unit="YEARS",
+                **kw)
+    c.import_certificate_authority_certificate(
+        CertificateAuthorityArn=sub, Certificate=out["Certificate"].encode(),
+        CertificateChain=out["CertificateChain"].encode())
+    return sub, out["Certificate"]
+
+
+def x509_text(pem):
+    r = subprocess.run(["openssl", "x509", "-noout", "-text"], input=pem,
+                       capture_output=True, text=True)
+    return r.stdout + r.stderr
+
+
+def leaf_verify(name, c, sub, dns, want_ok, want_err=""):
+    try:
+        out = issue(c, sub, csr(cn=dns[0], dns=dns))
+        ok, why = P.openssl_verify(out["Certificate"],
+                                   out["CertificateChain"], TMP)
+        tap(ok == want_ok and want_err in why, name, why)
+    except botocore.exceptions.ClientError as e:
+        tap(False, name, e.response["Error"])
+
+
+def name_constraints(c, cas):
+    """The policy of the nc root stamps nameConstraints on its subs."""
+    try:
+        sub, cert = new_sub(c, cas["nc"], "NC Sub",
+                            "SubordinateCACertificate_PathLen0/V1")
+    except botocore.exceptions.ClientError as e:
+        tap(False, "subordinate CA under the nc policy", e.response["Error"])
+        return
+    t = x509_text(cert)
+    tap("X509v3 Name Constraints: critical" in t and "DNS:example.com" in t
+        and "IP:10.0.0.0/255.0.0.0" in t and "email:example.com" in t and
+        "Excluded:" in t and "DNS:.bad.example.com" in t,
+        "openssl x509 -text shows the critical nameConstraints", t)
+    leaf_verify("a leaf inside the permitted subtree verifies", c, sub,
+                ("a.example.com",), True)
+    leaf_verify("a leaf outside the permitted subtree fails openssl verify",
+                c, sub, ("a.example.org",), False,
+                "permitted subtree violation")
+    leaf_verify("a leaf in the excluded subtree fails openssl verify",
+                c, sub, ("x.bad.example.com",), False,
+                "excluded subtree violation")
+    # NameConstraints { permitted { dNSName "evil.com" } }, critical
+    evil = base64.b64encode(bytes.fromhex("300ea00c300a8208") +
+                            b"evil.com").decode()
+    try:
+        _, cert = new_sub(
+            c, cas["nc"], "NC Sub 2",
+            "SubordinateCACertificate_PathLen0_APIPassthrough/V1",
+            ApiPassthrough={"Extensions": {"CustomExtensions": [{
+                "ObjectIdentifier": "2.5.29.30", "Critical": True,
+                "Value": evil}]}})
+        t = x509_text(cert)
+        tap("DNS:example.com" in t and "evil.com" not in t,
+            "ApiPassthrough cannot replace the policy's nameConstraints", t)
+    except botocore.exceptions.ClientError as e:
+        tap(False, "ApiPassthrough cannot replace the policy's "
+            "nameConstraints", e.response["Error"])
+    try:
+        _, cert = new_sub(c, cas["free"], "Free Sub",
+                          "SubordinateCACertificate_PathLen0/V1")
+        tap("Name Constraints" not in x509_text(cert),
+            "a CA without such a policy stamps no nameConstraints")
+    except botocore.exceptions.ClientError as e:
+        tap(False, "a CA without such a policy stamps no nameConstraints",
+            e.response["Error"])
+    try:
+        out = issue(c, cas["nc"], csr())
+        tap("Name Constraints" not in x509_text(out["Certificate"]),
+            "end-entity certificates of the nc CA carry none")
+    except botocore.exceptions.ClientError as e:
+        tap(False, "end-entity certificates of the nc CA carry none",
+            e.response["Error"])
+
+
 def pcactl_check():
     p256 = os.path.join(TMP, "p256.csr")
     with open(p256, "wb") as f:
@@ -284,7 +380,7 @@ def pcactl_check():
     r = P.pcactl("policy", "list")
     tap(r.returncode == 0 and r.stdout.split() == [
         "web_server", "client_auth", "code_signing", "internal_service",
-        "corp"], "pcactl policy list", r.stdout + r.stderr)
+        "corp", "ncpol"], "pcactl policy list", r.stdout + r.stderr)
     bad = os.path.join(P.DIR, "bad.conf")
     with open(bad, "w") as f:
         f.write("[policy x]\nmax_validity_days = 10\nbase = web_server\n")
@@ -295,8 +391,14 @@ def pcactl_check():
     r = subprocess.run([os.path.join(P.BIN, "pcad"), "--config",
                         os.path.join(P.DIR, "bad-pcad.conf"),
                         "--check-config"], capture_output=True, text=True)
-    tap(r.returncode != 0 and "bad.conf:3" in r.stdout + r.stderr,
-        "pcad --check-config refuses a bad policy file", r.stdout + r.stderr)
+    tap(r.returncode != 0 and "bad.conf:3" in r.stderr and r.stdout == "",
+        "pcad --check-config refuses a bad policy file (on stderr)",
+        r.stdout + r.stderr)
+    r = subprocess.run([os.path.join(P.BIN, "pcad"), "--config", P.CONF,
+                        "--check-config"], capture_output=True, text=True)
+    tap(r.returncode == 0 and "configuration OK" in r.stdout,
+        "pcad --check-config accepts the policy file with inline comments",
+        r.stdout + r.stderr)
 
 
 def main():
@@ -306,6 +408,7 @@ def main():
         builtins(c, cas)
         operator(c, cas, keyc)
         lint(c, cas)
+        name_constraints(c, cas)
         pcactl_check()
     except Exception as e:  # noqa: BLE001 - reported as a failed check
         tap(False, "setup or run: %r" % e)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "../../../ca/engine_int.h"
@@ -159,6 +160,225 @@ test_file(void **state)
 	pol_set_free(s);
 }
 
+static const char FILE_NC[] =
+    "[policy nc]   # a comment after a section header\n"
+    "nc_permitted_dns = example.com .corp.example.net # two subtrees\n"
+    "nc_excluded_dns = .bad.example.com\n"
+    "nc_permitted_ip = 10.0.0.0/8 fd00::/8\n"
+    "nc_excluded_ip = 10.9.0.0/16\n"
+    "nc_permitted_email = example.com\n"
+    "nc_excluded_email = boss@example.com\n"
+    "uri_prefixes = https://example.com/#frag\n"
+    "[policy plain]\nmax_validity_days = 10 # days\n";
+
+/* The subtrees of a NameConstraints in print form ("DNS:a,IP:..."). */
+static void
+nc_text(const uint8_t *der, size_t len, char *out, size_t n)
+{
+	const unsigned char *p = der;
+	NAME_CONSTRAINTS *nc = (NAME_CONSTRAINTS *)ASN1_item_d2i(NULL, &p,
+	    (long)len, ASN1_ITEM_rptr(NAME_CONSTRAINTS));
+	BIO *b = BIO_new(BIO_s_mem());
+	X509_EXTENSION *e;
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	int got;
+
+	assert_non_null(nc);
+	assert_ptr_equal(p, der + len);
+	ASN1_OCTET_STRING_set(os, der, (int)len);
+	e = X509_EXTENSION_create_by_NID(NULL, NID_name_constraints, 1, os);
+	assert_int_equal(X509V3_EXT_print(b, e, 0, 0), 1);
+	got = BIO_read(b, out, (int)n - 1);
+	out[got > 0 ? got : 0] = '\0';
+	X509_EXTENSION_free(e);
+	ASN1_OCTET_STRING_free(os);
+	BIO_free(b);
+	NAME_CONSTRAINTS_free(nc);
+}
+
+static void
+test_name_constraints(void **state)
+{
+	static const char *const bad[] = {
+	    "[policy a]\nnc_permitted_dns = *.example.com\n",
+	    "[policy a]\nnc_permitted_dns = a..example.com\n",
+	    "[policy a]\nnc_permitted_ip = 10.0.0.1/8\n",
+	    "[policy a]\nnc_permitted_ip = 10.0.0.0\n",
+	    "[policy a]\nnc_excluded_email = @example.com\n",
+	    "[policy a]\nnc_permitted_uri = example.com\n",
+	    "[policy a]\nmax_validity_days = 10#no space: not a comment\n",
+	};
+	struct pol_set *s = NULL;
+	const struct pol *p;
+	uint8_t *der = NULL;
+	size_t len = 0, i;
+	char txt[1024];
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(pol_set_parse(bad[i], strlen(bad[i]), "t",
+				     &s), PCA_EINVAL);
+		assert_non_null(strstr(pca_err_msg(), "t:2:"));
+	}
+	assert_int_equal(pol_set_parse(FILE_NC, strlen(FILE_NC), "t", &s),
+	    PCA_OK);
+	p = pol_set_get0(s, "nc");
+	assert_non_null(p);
+	assert_string_equal(p->uri_prefixes.v[0], "https://example.com/#frag");
+	assert_int_equal(pol_set_get0(s, "plain")->max_validity_s, 864000);
+	assert_int_equal(pol_name_constraints_der(p, &der, &len), PCA_OK);
+	assert_non_null(der);
+	nc_text(der, len, txt, sizeof(txt));
+	assert_non_null(strstr(txt, "Permitted:"));
+	assert_non_null(strstr(txt, "DNS:example.com"));
+	assert_non_null(strstr(txt, "DNS:.corp.example.net"));
+	assert_non_null(strstr(txt, "IP:10.0.0.0/255.0.0.0"));
+	assert_non_null(strstr(txt, "IP:FD00:0:0:0:0:0:0:0/FF00:0:0:0:0:0:0:0"));
+	assert_non_null(strstr(txt, "email:example.com"));
+	assert_non_null(strstr(txt, "Excluded:"));
+	assert_non_null(strstr(txt, "DNS:.bad.example.com"));
+	assert_non_null(strstr(txt, "IP:10.9.0.0/255.255.0.0"));
+	assert_non_null(strstr(txt, "email:boss@example.com"));
+	free(der);
+	/* none defined: no extension */
+	assert_int_equal(pol_name_constraints_der(pol_set_get0(s, "plain"),
+			     &der, &len), PCA_OK);
+	assert_null(der);
+	assert_int_equal(len, 0);
+	assert_int_equal(pol_name_constraints_der(pol_set_get0(s,
+			     "web_server"), &der, &len), PCA_OK);
+	assert_null(der);
+	pol_set_free(s);
+}
+
+/* A CSR for key k, parsed by ca/csr.c. */
+static struct ca_csr *
+csr_of(EVP_PKEY *k, const char *cn)
+{
+	X509_REQ *r = X509_REQ_new();
+	X509_NAME *n = X509_NAME_new();
+	unsigned char *der = NULL;
+	struct ca_csr *c = NULL;
+	int len;
+
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_REQ_set_subject_name(r, n);
+	X509_REQ_set_pubkey(r, k);
+	X509_REQ_sign(r, k, EVP_sha256());
+	len = i2d_X509_REQ(r, &der);
+	assert_int_equal(ca_csr_parse(der, (size_t)len, &c), PCA_OK);
+	OPENSSL_free(der);
+	X509_NAME_free(n);
+	X509_REQ_free(r);
+	return c;
+}
+
+/*
+ * ca/tbs.c stamps the policy's constraints, critical, on CA templates;
+ * ApiPassthrough cannot replace them; end-entity templates refuse them;
+ * the lint gate passes the result.
+ */
+static void
+test_nc_tbs(void **state)
+{
+	static const char *const pass = "{\"Extensions\":{\"CustomExtensions\":"
+	    "[{\"ObjectIdentifier\":\"2.5.29.30\",\"Critical\":true,"
+	    "\"Value\":\"MA6gDDAKgghldmlsLmNvbQ==\"}]}}";
+	static const uint8_t issuer[] = {0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b,
+	    0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x04, 'r', 'o', 'o', 't'};
+	static const uint8_t ski[20] = {1, 2, 3};
+	const char *f = "[policy nc]\nnc_permitted_dns = example.com\n";
+	struct ca_issuer iss = {issuer, sizeof(issuer), ski, sizeof(ski)};
+	uint8_t serial[16] = {0x11, 2, 3}, *nc = NULL, *tbs = NULL;
+	size_t nc_len, tbs_len;
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	struct ca_csr *csr = csr_of(k, "sub");
+	struct pol_set *s = NULL;
+	struct ca_tbs_req r;
+	const unsigned char *q;
+	json_t *api = json_loads(pass, 0, NULL);
+	X509 *x;
+	X509_EXTENSION *e;
+	char txt[512];
+	int i;
+
+	(void)state;
+	assert_non_null(api);
+	assert_int_equal(pol_set_parse(f, strlen(f), "t", &s), PCA_OK);
+	assert_int_equal(pol_name_constraints_der(pol_set_get0(s, "nc"), &nc,
+			     &nc_len), PCA_OK);
+	memset(&r, 0, sizeof(r));
+	r.issuer = &iss;
+	r.csr = csr;
+	r.tmpl = ca_template_find("arn:aws:acm-pca:::template/"
+	    "SubordinateCACertificate_PathLen0_APIPassthrough/V1");
+	r.api_passthrough = api;
+	r.sigalg = PCA_SIG_SHA256_ECDSA;
+	r.serial = serial;
+	r.serial_len = sizeof(serial);
+	r.not_before = 1700000000;
+	r.not_after = 1800000000;
+	r.name_constraints = nc;
+	r.name_constraints_len = nc_len;
+	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_OK);
+	{
+		struct ca_lint_req l = {tbs, tbs_len, PCA_SIG_SHA256_ECDSA, 0};
+		assert_int_equal(ca_lint_tbs(&l), PCA_OK);
+	}
+	{
+		uint8_t *der = NULL;
+		size_t dl;
+		static const uint8_t sig[1] = {0};
+		assert_int_equal(ca_cert_assemble(tbs, tbs_len,
+				     PCA_SIG_SHA256_ECDSA, sig, 1, &der, &dl),
+		    PCA_OK);
+		q = der;
+		x = d2i_X509(NULL, &q, (long)dl);
+		free(der);
+	}
+	assert_non_null(x);
+	assert_int_equal(X509_get_ext_count(x) > 0, 1);
+	i = X509_get_ext_by_NID(x, NID_name_constraints, -1);
+	assert_true(i >= 0);
+	assert_int_equal(X509_get_ext_by_NID(x, NID_name_constraints, i), -1);
+	e = X509_get_ext(x, i);
+	assert_int_equal(X509_EXTENSION_get_critical(e), 1);
+	nc_text(ASN1_STRING_get0_data(X509_EXTENSION_get_data(e)),
+	    (size_t)ASN1_STRING_length(X509_EXTENSION_get_data(e)), txt,
+	    sizeof(txt));
+	assert_non_null(strstr(txt, "DNS:example.com"));
+	assert_null(strstr(txt, "evil"));
+	X509_free(x);
+	free(tbs);
+	tbs = NULL;
+	/* without the policy's constraints the passthrough one is used */
+	r.name_constraints = NULL;
+	r.name_constraints_len = 0;
+	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_OK);
+	assert_non_null(memmem(tbs, tbs_len, "evil.com", 8));
+	free(tbs);
+	tbs = NULL;
+	/* an end-entity template refuses them */
+	r.name_constraints = nc;
+	r.name_constraints_len = nc_len;
+	r.tmpl = ca_template_find(
+	    "arn:aws:acm-pca:::template/EndEntityCertificate/V1");
+	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_EINVAL);
+	assert_non_null(strstr(pca_err_msg(), "RFC 5280 4.2.1.10"));
+	/* bytes that are not a NameConstraints are refused */
+	r.tmpl = ca_template_find("arn:aws:acm-pca:::template/"
+	    "SubordinateCACertificate_PathLen0/V1");
+	r.name_constraints = (const uint8_t *)"\x05\x00";
+	r.name_constraints_len = 2;
+	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_EINVAL);
+	json_decref(api);
+	ca_csr_free(csr);
+	EVP_PKEY_free(k);
+	free(nc);
+	pol_set_free(s);
+}
+
 static void
 test_helpers(void **state)
 {
@@ -267,6 +487,33 @@ m_no_aki(X509 *x, EVP_PKEY *k)
 }
 
 static void
+m_nc_ee(X509 *x, EVP_PKEY *k)
+{
+	(void)k;
+	add(x, NID_name_constraints, "critical,permitted;DNS:example.com");
+}
+
+static void
+m_nc_noncrit(X509 *x, EVP_PKEY *k)
+{
+	(void)k;
+	add(x, NID_basic_constraints, "critical,CA:TRUE");
+	add(x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	add(x, NID_subject_key_identifier, "01:02:03:04");
+	add(x, NID_name_constraints, "permitted;DNS:example.com");
+}
+
+static void
+m_nc_ok(X509 *x, EVP_PKEY *k)
+{
+	(void)k;
+	add(x, NID_basic_constraints, "critical,CA:TRUE");
+	add(x, NID_key_usage, "critical,keyCertSign,cRLSign");
+	add(x, NID_subject_key_identifier, "01:02:03:04");
+	add(x, NID_name_constraints, "critical,permitted;DNS:example.com");
+}
+
+static void
 test_lint(void **state)
 {
 	const char *m;
@@ -282,6 +529,11 @@ test_lint(void **state)
 	assert_non_null(strstr(m, "basic_constraints_not_critical"));
 	assert_int_equal(lint_one(m_no_aki, &m), PCA_EINVAL);
 	assert_non_null(strstr(m, "authority_key_identifier"));
+	assert_int_equal(lint_one(m_nc_ee, &m), PCA_EINVAL);
+	assert_non_null(strstr(m, "name_constraint_on_end_entity"));
+	assert_int_equal(lint_one(m_nc_noncrit, &m), PCA_EINVAL);
+	assert_non_null(strstr(m, "ext_name_constraints_not_critical"));
+	assert_int_equal(lint_one(m_nc_ok, &m), PCA_OK);
 }
 
 int
@@ -291,6 +543,8 @@ main(void)
 	    cmocka_unit_test(test_builtins),
 	    cmocka_unit_test(test_file),
 	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_name_constraints),
+	    cmocka_unit_test(test_nc_tbs),
 	    cmocka_unit_test(test_lint),
 	};
 

@@ -1,0 +1,318 @@
+/*
+ * policy_bench - what the policy + lint gate costs issuance, in one run.
+ *
+ *   policy_bench CONFIG CSR SECONDS THREADS...
+ *
+ * For an EC P-256 root CA (created here), per thread count, alternating
+ * three times: complete issuances through ca_issue with no policy judge
+ * ("off") and with web_server bound to the CA ("on").  The lint gate sits
+ * in the signing path and cannot be switched off, so the gate itself
+ * (policy judgement + ca_lint_tbs on a real TBS of this CA) is also timed
+ * alone, and its share of the CPU time of one issuance (busy cores / rate)
+ * is reported.  Output lines:
+ *   issue policy=<off|on> threads=<n> rate=<certs/s>
+ *   gate policy_us=<> lint_us=<> total_us=<>
+ *   overhead threads=<n> measured=<%> gate_share=<%> target=<5%
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#include "../ca/engine_int.h"
+#include "../cmd/appliance.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+#define MAX_THREADS 64
+#define REPS 3
+#define GATE_N 20000
+
+struct run {
+	struct appliance *ap;
+	const char *arn;
+	const uint8_t *csr;
+	size_t csr_len;
+	double until;
+	long count;
+	int failed;
+	pthread_mutex_t mu;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+req_init(struct ca_issue_req *q, const char *arn, const uint8_t *csr,
+    size_t len)
+{
+	memset(q, 0, sizeof(*q));
+	q->ca_arn = arn;
+	q->csr = csr;
+	q->csr_len = len;
+	q->signing_algorithm = "SHA256WITHECDSA";
+	q->validity_type = "DAYS";
+	q->validity_value = 30;
+}
+
+static void *
+worker(void *arg)
+{
+	struct run *r = arg;
+	struct ca_caller c = {r->ap->conf.account, r->ap->conf.region, "bench"};
+	struct ca_issue_req q;
+	char *arn;
+	long n = 0;
+
+	req_init(&q, r->arn, r->csr, r->csr_len);
+	while (now_s() < r->until) {
+		if (ca_issue(r->ap->engine, &c, &q, &arn) != PCA_OK) {
+			fprintf(stderr, "policy_bench: %s\n", pca_err_msg());
+			r->failed = 1;
+			break;
+		}
+		free(arn);
+		n++;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->count += n;
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+static double
+measure(struct run *r, int threads, double secs)
+{
+	pthread_t th[MAX_THREADS];
+	double t0;
+	int i;
+
+	r->count = 0;
+	t0 = now_s();
+	r->until = t0 + secs;
+	for (i = 0; i < threads; i++)
+		pthread_create(&th[i], NULL, worker, r);
+	for (i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	return r->failed ? -1 : (double)r->count / (now_s() - t0);
+}
+
+static int
+make_root(struct appliance *ap, char **arn)
+{
+	struct ca_caller c = {ap->conf.account, ap->conf.region, "bench"};
+	struct ca_issue_req q;
+	json_t *req;
+	char *csr = NULL, *cert_arn = NULL, *pem = NULL, *chain = NULL;
+	int rc = 1;
+
+	req = json_pack("{s:s,s:{s:s,s:s,s:{s:s}}}", "CertificateAuthorityType",
+	    "ROOT", "CertificateAuthorityConfiguration", "KeyAlgorithm",
+	    "EC_prime256v1", "SigningAlgorithm", "SHA256WITHECDSA", "Subject",
+	    "CommonName", "policy bench root");
+	if (ca_create(ap->engine, &c, req, arn) != PCA_OK ||
+	    ca_csr_get(ap->engine, &c, *arn, &csr) != PCA_OK)
+		goto out;
+	req_init(&q, *arn, (const uint8_t *)csr, strlen(csr));
+	q.template_arn = "arn:aws:acm-pca:::template/RootCACertificate/V1";
+	q.validity_type = "YEARS";
+	q.validity_value = 10;
+	if (ca_issue(ap->engine, &c, &q, &cert_arn) != PCA_OK ||
+	    ca_cert_get(ap->engine, &c, *arn, cert_arn, &pem, &chain) !=
+		PCA_OK ||
+	    ca_import_cert(ap->engine, &c, *arn, (const uint8_t *)pem,
+		strlen(pem), NULL, 0) != PCA_OK)
+		goto out;
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "policy_bench: root: %s\n", pca_err_msg());
+	json_decref(req);
+	free(csr);
+	free(cert_arn);
+	free(pem);
+	free(chain);
+	return rc;
+}
+
+/* The TBS of one certificate the CA issues (as signed). */
+static int
+sample_tbs(struct run *r, unsigned char **tbs, int *len)
+{
+	struct ca_caller c = {r->ap->conf.account, r->ap->conf.region, "bench"};
+	struct ca_issue_req q;
+	char *arn = NULL, *pem = NULL, *chain = NULL;
+	uint8_t *der = NULL;
+	size_t der_len;
+	const unsigned char *p;
+	X509 *x = NULL;
+
+	req_init(&q, r->arn, r->csr, r->csr_len);
+	*len = 0;
+	if (ca_issue(r->ap->engine, &c, &q, &arn) == PCA_OK &&
+	    ca_cert_get(r->ap->engine, &c, r->arn, arn, &pem, &chain) ==
+		PCA_OK &&
+	    util_pem_decode(pem, strlen(pem), "CERTIFICATE", 65536, &der,
+		&der_len) == PCA_OK) {
+		p = der;
+		if ((x = d2i_X509(NULL, &p, (long)der_len)) != NULL)
+			*len = i2d_re_X509_tbs(x, tbs);
+	}
+	X509_free(x);
+	free(der);
+	free(arn);
+	free(pem);
+	free(chain);
+	return *len > 0 ? 0 : 1;
+}
+
+/* One policy judgement, as cmd/appliance.c makes it. */
+static pca_err
+judge(const struct pol *p, const uint8_t *tbs, size_t len)
+{
+	struct pol_input in;
+	pca_err err;
+
+	if ((err = pol_input_from_tbs(tbs, len, &in)) != PCA_OK)
+		return err;
+	in.sig_alg = "SHA256WITHECDSA";
+	in.validity_s = 30 * 86400;
+	in.tmpl = "EndEntityCertificate/V1";
+	err = pol_check(p, &in, NULL, NULL);
+	pol_input_clear(&in);
+	return err;
+}
+
+/* Microseconds per policy judgement and per lint of tbs. */
+static int
+gate_time(const struct pol *p, const uint8_t *tbs, size_t len,
+    double *pol_us, double *lint_us)
+{
+	struct ca_lint_req l = {tbs, len, PCA_SIG_SHA256_ECDSA, 0};
+	double t0;
+	int i;
+
+	t0 = now_s();
+	for (i = 0; i < GATE_N; i++)
+		if (judge(p, tbs, len) != PCA_OK)
+			return 1;
+	*pol_us = (now_s() - t0) * 1e6 / GATE_N;
+	t0 = now_s();
+	for (i = 0; i < GATE_N; i++)
+		if (ca_lint_tbs(&l) != PCA_OK)
+			return 1;
+	*lint_us = (now_s() - t0) * 1e6 / GATE_N;
+	return 0;
+}
+
+static int
+dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Alternates off and on REPS times; the medians. */
+static int
+compare(struct run *r, struct pol_set *ps, int th, double secs,
+    double *off, double *on)
+{
+	double v[2][REPS];
+	int i, k;
+
+	for (i = 0; i < REPS; i++)
+		for (k = 0; k < 2; k++) {
+			if (k == 0)
+				ca_engine_policy_set(r->ap->engine, NULL, NULL);
+			else
+				appliance_policies_attach(r->ap->engine, ps);
+			if ((v[k][i] = measure(r, th, secs)) < 0)
+				return 1;
+			printf("issue policy=%s threads=%d rate=%.0f\n",
+			    k ? "on" : "off", th, v[k][i]);
+			fflush(stdout);
+		}
+	qsort(v[0], REPS, sizeof(double), dcmp);
+	qsort(v[1], REPS, sizeof(double), dcmp);
+	*off = v[0][REPS / 2];
+	*on = v[1][REPS / 2];
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct appliance ap;
+	struct pol_set *ps = NULL;
+	struct run r;
+	long long secs, th;
+	unsigned char *tbs = NULL;
+	char *arn = NULL, bind[128];
+	double off, on, pol_us, lint_us, busy;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int i, tbs_len;
+
+	if (argc < 5) {
+		fprintf(stderr,
+		    "usage: policy_bench CONFIG CSR SECONDS THREADS...\n");
+		return 2;
+	}
+	log_init("bench", LOG_LEVEL_WARN);
+	if (ncpu < 1)
+		ncpu = 1;
+	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.mu, NULL);
+	if (util_strtonum(argv[3], 1, 3600, &secs) != PCA_OK ||
+	    util_file_read(argv[2], 65536, (uint8_t **)&r.csr, &r.csr_len) !=
+		PCA_OK ||
+	    appliance_open(argv[1], &ap) != PCA_OK) {
+		fprintf(stderr, "policy_bench: %s\n", pca_err_msg());
+		return 2;
+	}
+	r.ap = &ap;
+	if (make_root(&ap, &arn) != 0)
+		return 1;
+	r.arn = arn;
+	(void)snprintf(bind, sizeof(bind), "[bind]\n%s = web_server\n",
+	    strrchr(arn, '/') + 1);
+	if (pol_set_parse(bind, strlen(bind), "bench", &ps) != PCA_OK ||
+	    sample_tbs(&r, &tbs, &tbs_len) != 0 ||
+	    gate_time(pol_set_get0(ps, "web_server"), tbs, (size_t)tbs_len,
+		&pol_us, &lint_us) != 0) {
+		fprintf(stderr, "policy_bench: gate: %s\n", pca_err_msg());
+		return 1;
+	}
+	printf("gate policy_us=%.1f lint_us=%.1f total_us=%.1f\n", pol_us,
+	    lint_us, pol_us + lint_us);
+	for (i = 4; i < argc; i++) {
+		if (util_strtonum(argv[i], 1, MAX_THREADS, &th) != PCA_OK)
+			return 2;
+		if (compare(&r, ps, (int)th, (double)secs, &off, &on) != 0)
+			return 1;
+		/* CPU time of one issuance: busy cores / rate */
+		busy = th < ncpu ? (double)th : (double)ncpu;
+		printf("overhead threads=%lld off=%.0f on=%.0f measured=%.1f%% "
+		       "gate_share=%.1f%% target=<5%%\n",
+		    th, off, on, 100.0 * (off - on) / off,
+		    100.0 * (pol_us + lint_us) * 1e-6 * on / busy);
+		fflush(stdout);
+	}
+	ca_engine_policy_set(ap.engine, NULL, NULL);
+	appliance_close(&ap);
+	pol_set_free(ps);
+	OPENSSL_free(tbs);
+	free(arn);
+	free((void *)r.csr);
+	return 0;
+}
