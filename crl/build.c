@@ -121,6 +121,8 @@ entry_cb(const uint8_t *serial, size_t slen, int64_t when, int reason,
 	if (when < pr->min_when ||
 	    (pr->keep != NULL && !pr->keep(pr->keep_arg, serial, slen)))
 		return 0;
+	if (ps->write && pr->listed != NULL)
+		pr->listed(pr->listed_arg, serial, slen, when);
 	if (ps->tlen == 0 || when != ps->last_when) {
 		ps->tlen = time_fmt(when, ps->tbuf);
 		ps->last_when = when;
@@ -305,6 +307,8 @@ emit(const struct crl_params *pr, struct parts *pt, struct pass *ps,
 		ps->p = p;
 		ps->end = p + rl;
 		ps->count = 0;
+		if (pr->listed != NULL)
+			pr->listed(pr->listed_arg, NULL, 0, 0);
 		e = store_revoked_foreach(pr->store, pr->ca_id, entry_cb, ps);
 		if (e == PCA_OK && (ps->overflow || ps->p != ps->end))
 			e = pca_err_set(PCA_EBUSY, "revocations changed while "

@@ -53,6 +53,23 @@ crl_sign_hsm(void *arg, const uint8_t *tbs, size_t len, uint8_t *sig,
 	    len, sig, sig_len);
 }
 
+/* crl_build's signer: the lint gate, on the very bytes, then the token. */
+static pca_err
+crl_sign_linted(void *arg, const uint8_t *tbs, size_t len, uint8_t *sig,
+    size_t *sig_len)
+{
+	struct crl_job *j = arg;
+	pca_err e;
+
+	if ((e = ca_lint_crl_tbs(tbs, len, (enum pca_sigalg)j->ca->sigalg)) !=
+	    PCA_OK) {
+		log_warnx("lint gate refused a CRL of CA %s: %s", j->ca->arn,
+		    pca_err_msg());
+		return e;
+	}
+	return crl_sign_hsm(arg, tbs, len, sig, sig_len);
+}
+
 const char *
 crl_uri_key(const char *uri)
 {
@@ -151,6 +168,7 @@ state_load(struct crl *c, const char *id, struct crl_state *st)
 		(void)snprintf(st->fp, sizeof(st->fp), "%s",
 		    json_string_value(json_object_get(o, "fp")) ?: "");
 		st->parts = json_incref(json_object_get(o, "parts"));
+		st->edge = json_incref(json_object_get(o, "edge"));
 	}
 	json_decref(o);
 	free(v);
@@ -159,11 +177,11 @@ state_load(struct crl *c, const char *id, struct crl_state *st)
 static char *
 state_text(const struct crl_state *st)
 {
-	json_t *o = json_pack("{sIsIsIsIsIssso*}", "revgen",
+	json_t *o = json_pack("{sIsIsIsIsIssso*so*}", "revgen",
 	    (json_int_t)st->revgen, "gen", (json_int_t)st->gen, "next",
 	    (json_int_t)st->next, "number", (json_int_t)st->number, "base_gen",
 	    (json_int_t)st->base_gen, "fp", st->fp, "parts",
-	    json_incref(st->parts));
+	    json_incref(st->parts), "edge", json_incref(st->edge));
 	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	json_decref(o);
@@ -294,7 +312,7 @@ crl_params_init(const struct crl_job *j, uint64_t number, struct crl_params *p)
 	p->ca_id = j->ca->uuid;
 	p->keep = keep_unexpired;
 	p->keep_arg = j->expired;
-	p->sign = crl_sign_hsm;
+	p->sign = crl_sign_linted;
 	p->sign_arg = (void *)j;
 }
 
@@ -328,12 +346,117 @@ objs_free(struct crl_objs *o)
 	o->n = 0;
 }
 
+/* ---- the edge of a complete CRL (see CRL_EDGE_S) ---- */
+
+struct crl_edge {
+	struct ser *v;
+	size_t n, cap;
+	int64_t from;
+	int over;		/* too many: not recorded */
+};
+
+static void
+edge_note(void *arg, const uint8_t *serial, size_t len, int64_t when)
+{
+	struct crl_edge *ed = arg;
+	struct ser *nv;
+
+	if (serial == NULL) {
+		ed->n = 0;
+		ed->over = 0;
+		return;
+	}
+	if (when < ed->from || ed->over)
+		return;
+	if (len > LIM_SERIAL_BYTES || ed->n == CRL_EDGE_MAX) {
+		ed->over = 1;
+		return;
+	}
+	if (ed->n == ed->cap) {
+		ed->cap = ed->cap ? 2 * ed->cap : 16;
+		if ((nv = realloc(ed->v, ed->cap * sizeof(*nv))) == NULL) {
+			ed->over = 1;
+			return;
+		}
+		ed->v = nv;
+	}
+	memcpy(ed->v[ed->n].b, serial, len);
+	ed->v[ed->n++].n = len;
+}
+
+/* The edge as state JSON (hex serials), NULL when not recorded. */
+static json_t *
+edge_json(const struct crl_edge *ed)
+{
+	char hex[2 * LIM_SERIAL_BYTES + 1];
+	json_t *a;
+	size_t i;
+
+	if (ed->over || (a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < ed->n; i++)
+		if (util_hex(ed->v[i].b, ed->v[i].n, hex, sizeof(hex), 0) ==
+			NULL ||
+		    json_array_append_new(a, json_string(hex)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The edge recorded in the state, sorted; 0 when none is recorded. */
+static int
+edge_load(const json_t *a, struct crl_edge *ed)
+{
+	size_t i, n;
+
+	memset(ed, 0, sizeof(*ed));
+	if (!json_is_array(a) || json_array_size(a) > CRL_EDGE_MAX)
+		return 0;
+	if ((ed->v = calloc(json_array_size(a) + 1, sizeof(*ed->v))) == NULL)
+		return 0;
+	for (i = 0; i < json_array_size(a); i++) {
+		if (json_string_value(json_array_get(a, i)) == NULL ||
+		    util_unhex(json_string_value(json_array_get(a, i)),
+			ed->v[i].b, LIM_SERIAL_BYTES, &n) != PCA_OK) {
+			free(ed->v);
+			ed->v = NULL;
+			return 0;
+		}
+		ed->v[i].n = n;
+	}
+	ed->n = json_array_size(a);
+	qsort(ed->v, ed->n, sizeof(*ed->v), ser_cmp);
+	return 1;
+}
+
+struct delta_keep {
+	struct crl_expired *expired;
+	struct crl_edge edge;
+};
+
+static int
+keep_delta(void *arg, const uint8_t *serial, size_t len)
+{
+	struct delta_keep *d = arg;
+	struct ser k;
+
+	if (!keep_unexpired(d->expired, serial, len))
+		return 0;
+	if (d->edge.n == 0 || len > LIM_SERIAL_BYTES)
+		return 1;
+	memcpy(k.b, serial, len);
+	k.n = len;
+	return bsearch(&k, d->edge.v, d->edge.n, sizeof(k), ser_cmp) == NULL;
+}
+
 /* The delta CRL on the base recorded in st (entries since base_gen). */
 static pca_err
 build_delta(struct crl_job *j, const struct crl_state *st, uint64_t base,
     struct crl_objs *o)
 {
 	struct crl_params p;
+	struct delta_keep dk;
 	char key[STORE_OBJ_KEY_MAX + 1];
 	uint64_t n;
 	uint8_t *der = NULL;
@@ -347,8 +470,14 @@ build_delta(struct crl_job *j, const struct crl_state *st, uint64_t base,
 		return e;
 	crl_params_init(j, n, &p);
 	p.delta_base = base;
-	p.min_when = st->base_gen;
-	if ((e = crl_build(&p, &der, &len, &cnt)) != PCA_OK)
+	p.min_when = st->base_gen - CRL_EDGE_S;
+	dk.expired = j->expired;
+	(void)edge_load(st->edge, &dk.edge);
+	p.keep = keep_delta;
+	p.keep_arg = &dk;
+	e = crl_build(&p, &der, &len, &cnt);
+	free(dk.edge.v);
+	if (e != PCA_OK)
 		return e;
 	delta_key(j, key, sizeof(key));
 	return crl_obj_add(o, key, n, j->meta, der, len);
@@ -359,6 +488,7 @@ static pca_err
 build_full(struct crl_job *j, struct crl_state *st, struct crl_objs *o)
 {
 	struct crl_params p;
+	struct crl_edge ed = {NULL, 0, 0, 0, 0};
 	char name[64], durl[600];
 	uint8_t *der = NULL;
 	size_t len, cnt;
@@ -373,7 +503,14 @@ build_full(struct crl_job *j, struct crl_state *st, struct crl_objs *o)
 	delta_uri(j, durl, sizeof(durl));
 	if (j->crl->conf.delta && durl[0])
 		p.freshest_uri = durl;
-	if ((e = crl_build(&p, &der, &len, &cnt)) != PCA_OK ||
+	ed.from = j->now - CRL_EDGE_S;
+	p.listed = edge_note;
+	p.listed_arg = &ed;
+	e = crl_build(&p, &der, &len, &cnt);
+	json_decref(st->edge);
+	st->edge = e == PCA_OK ? edge_json(&ed) : NULL;
+	free(ed.v);
+	if (e != PCA_OK ||
 	    (e = crl_obj_add(o, j->complete_key, n, j->meta, der, len)) !=
 		PCA_OK)
 		return e;
@@ -485,27 +622,106 @@ track_get(struct crl *c, const char *id)
 	return &c->track[i];
 }
 
-/* Opens new partitions where partition_size certificates were issued. */
-static void
-partitions_roll(struct crl *c)
-{
-	char id[37];
-	size_t i;
+/* ---- partition rollover ---- */
 
-	for (i = 0;; i++) {
-		pthread_mutex_lock(&c->mu);
-		for (; i < c->ntrack && !c->track[i].roll; i++)
-			;
-		if (i < c->ntrack) {
-			c->track[i].roll = 0;
-			memcpy(id, c->track[i].id, sizeof(id));
-		}
-		pthread_mutex_unlock(&c->mu);
-		if (i >= c->ntrack)
-			return;
-		if (ca_crl_partition_roll(c->eng, id) != PCA_OK)
-			log_warnx("crl: CA %s: %s", id, pca_err_msg());
+static int
+ca_partitioned(const struct ca_info *ca)
+{
+	const json_t *cfg = json_object_get(ca->revocation,
+	    "CrlConfiguration");
+	const char *t = json_string_value(json_object_get(cfg, "CrlType"));
+
+	return json_is_true(json_object_get(cfg, "Enabled")) && t != NULL &&
+	    strcmp(t, "PARTITIONED") == 0 && ca->cdp_uri != NULL;
+}
+
+/* The open partition recorded for the CA: 0 when none is. */
+static int
+part_load(struct crl *c, const char *id, char *cdp, size_t n, uint64_t *start)
+{
+	uint8_t *v = NULL;
+	size_t len;
+	json_t *o = NULL;
+	int ok = 0;
+
+	if (store_kv_get(c->store, CRL_PART_NS, id, &v, &len) == PCA_OK &&
+	    (o = json_loadb((const char *)v, len, 0, NULL)) != NULL &&
+	    json_string_value(json_object_get(o, "cdp")) != NULL) {
+		(void)snprintf(cdp, n, "%s",
+		    json_string_value(json_object_get(o, "cdp")));
+		*start = (uint64_t)json_integer_value(json_object_get(o,
+		    "start"));
+		ok = 1;
 	}
+	json_decref(o);
+	free(v);
+	return ok;
+}
+
+static pca_err
+part_save(struct crl *c, const char *id, const char *cdp, uint64_t start)
+{
+	json_t *o = json_pack("{sssI}", "cdp", cdp, "start",
+	    (json_int_t)start);
+	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	pca_err e;
+
+	json_decref(o);
+	if (t == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	e = store_kv_put(c->store, CRL_PART_NS, id, t, strlen(t), 0);
+	free(t);
+	return e;
+}
+
+static void
+part_left(struct crl *c, const char *id, uint64_t left)
+{
+	struct crl_track *t;
+
+	pthread_mutex_lock(&c->mu);
+	if ((t = track_get(c, id)) != NULL)
+		t->left = left;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * Opens a new partition when partition_size certificates were reserved
+ * since the open one opened (the first partition of a CA counts from 0).
+ */
+static pca_err
+part_check(struct crl *c, const char *id)
+{
+	struct ca_info ca;
+	char cdp[1100];
+	uint64_t issued = 0, start = 0, left = 0;
+	pca_err e;
+
+	if ((e = ca_info_get(c->eng, id, &ca)) != PCA_OK)
+		return e;
+	if (!ca_partitioned(&ca) ||
+	    (e = store_issued_get(c->store, id, &issued)) != PCA_OK)
+		goto out;
+	if (!part_load(c, id, cdp, sizeof(cdp), &start))
+		e = part_save(c, id, ca.cdp_uri, start = 0);
+	else if (strcmp(cdp, ca.cdp_uri) != 0)
+		e = part_save(c, id, ca.cdp_uri, start = issued);
+	else if (issued - start >= c->conf.partition_size) {
+		ca_info_clear(&ca);
+		if ((e = ca_crl_partition_roll(c->eng, id)) != PCA_OK ||
+		    (e = ca_info_get(c->eng, id, &ca)) != PCA_OK)
+			return e;
+		if (ca_partitioned(&ca))
+			e = part_save(c, id, ca.cdp_uri, start = issued);
+		log_info("crl: CA %s: partition of %llu certificates closed",
+		    id, (unsigned long long)c->conf.partition_size);
+	}
+	if (e == PCA_OK && ca_partitioned(&ca))
+		left = c->conf.partition_size - (issued - start);
+out:
+	part_left(c, id, left);
+	ca_info_clear(&ca);
+	return e;
 }
 
 /* Coalescing: a pending generation waits publish_delay_ms once. */
@@ -611,6 +827,7 @@ scan_one(struct crl *c, const char *id, int force, int *wait)
 		c->queued(c->queued_arg);
 out:
 	json_decref(st.parts);
+	json_decref(st.edge);
 	ca_info_clear(&ca);
 	return e;
 }
@@ -622,11 +839,10 @@ scan_all(struct crl *c, int *wait)
 	size_t n = 0, i;
 
 	pthread_rwlock_rdlock(&c->elock);
-	if (c->eng != NULL)
-		partitions_roll(c);
 	if (c->eng != NULL && ca_info_ids(c->eng, &ids, &n) == PCA_OK)
 		for (i = 0; i < n; i++)
-			if (scan_one(c, ids[i], 0, wait) != PCA_OK)
+			if (part_check(c, ids[i]) != PCA_OK ||
+			    scan_one(c, ids[i], 0, wait) != PCA_OK)
 				log_warnx("crl: CA %s: %s", ids[i],
 				    pca_err_msg());
 	pthread_rwlock_unlock(&c->elock);
@@ -673,10 +889,9 @@ on_event(const struct ca_event *ev, void *arg)
 
 	pthread_mutex_lock(&c->mu);
 	if (ev->type == CA_EV_ISSUED) {
-		if ((t = track_get(c, ev->ca_uuid)) != NULL &&
-		    ++t->issued >= c->conf.partition_size) {
-			t->issued = 0;
-			t->roll = 1;
+		/* a hint only: the count that decides is in the store */
+		if ((t = track_get(c, ev->ca_uuid)) != NULL && t->left > 0 &&
+		    --t->left == 0) {
 			c->wake = 1;
 			pthread_cond_signal(&c->cond);
 		}

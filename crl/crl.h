@@ -50,6 +50,13 @@ struct crl_params {
 	void *keep_arg;
 	crl_sign_fn sign;
 	void *sign_arg;
+	/*
+	 * Optional: told each entry written into the CRL (serial NULL first:
+	 * start over, the build is retried when the index changed under it).
+	 */
+	void (*listed)(void *arg, const uint8_t *serial, size_t len,
+	    int64_t when);
+	void *listed_arg;
 };
 
 /*

@@ -17,10 +17,17 @@ struct crl_track {
 	char id[37];
 	uint64_t revgen;	/* the generation first seen pending */
 	int64_t since_ms;	/* when it was first seen */
-	uint64_t issued;	/* issued through this engine since the
-				   partition opened (or pcad started) */
-	int roll;		/* open a new partition */
+	uint64_t left;		/* PARTITIONED: issuances here before the
+				   open partition is due to be checked */
 };
+
+/*
+ * kv crlpart/<CA id>: {"cdp": CDP of the open partition, "start": the CA's
+ * store issuance counter when it opened}.  The counter is bumped in every
+ * reservation's transaction, so rollover counts issuances by any process
+ * and survives restarts.
+ */
+#define CRL_PART_NS "crlpart"
 
 struct crl {
 	struct crl_conf conf;
@@ -49,7 +56,19 @@ struct crl_state {
 	int64_t base_gen;	/* the last complete CRL (delta base) */
 	char fp[65];		/* SHA-256 of certificate, config and CDP */
 	json_t *parts;		/* CDP URIs of every partition published */
+	json_t *edge;		/* hex serials in the complete CRL revoked
+				   within CRL_EDGE_S of base_gen; NULL:
+				   unknown (the delta then repeats them) */
 };
+
+/*
+ * A revocation is stamped before its transaction commits, so one stamped
+ * a little before a complete CRL was built may commit after it: a delta
+ * lists every revocation stamped from base_gen - CRL_EDGE_S on, except
+ * those the complete CRL already listed (its edge, up to CRL_EDGE_MAX).
+ */
+#define CRL_EDGE_S 30
+#define CRL_EDGE_MAX 4096
 
 /* What one publication of a CA is built from. */
 struct crl_job {

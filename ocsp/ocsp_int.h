@@ -190,7 +190,32 @@ struct ocsp_metrics {
 	_Atomic uint64_t cstatus[3];	/* by enum ocsp_status */
 	_Atomic uint64_t presigned, fresh, nonce_fallback, over_budget;
 	_Atomic uint64_t signs, sign_errors, refreshed;
+	_Atomic uint64_t unknown_cached;
 };
+
+/* ucache.c: signed "unknown" answers, bounded, for a short while */
+#define OCSP_UCACHE_SETS 1024
+#define OCSP_UCACHE_WAYS 4
+#define OCSP_UCACHE_TTL 60	/* seconds (and never past nextUpdate) */
+struct ocsp_uent {
+	uint8_t key[32];	/* SHA-256 of the CertID as sent */
+	int64_t until;
+	uint64_t used;		/* LRU tick */
+	uint8_t *der;
+	size_t len;
+};
+struct ocsp_ucache {
+	pthread_mutex_t mu;
+	uint64_t tick;
+	struct ocsp_uent *v;	/* SETS * WAYS */
+};
+pca_err ocsp_ucache_init(struct ocsp_ucache *) PCA_WUR;
+void ocsp_ucache_clear(struct ocsp_ucache *);
+/* A copy of the cached answer for id (*der: caller frees); 0: none. */
+int ocsp_ucache_get(struct ocsp_ucache *, const struct ocsp_certid *id,
+    int64_t now, uint8_t **der, size_t *len);
+void ocsp_ucache_put(struct ocsp_ucache *, const struct ocsp_certid *id,
+    int64_t until, const uint8_t *der, size_t len);
 
 struct ocsp_responder {
 	struct ocsp_conf conf;
@@ -198,6 +223,7 @@ struct ocsp_responder {
 	struct hsm *hsm;
 	struct ocsp_table t;
 	struct ocsp_metrics m;
+	struct ocsp_ucache uc;
 
 	pthread_mutex_t emu;		/* engine (refresher holds it) */
 	struct ca_engine *engine;

@@ -11,6 +11,7 @@
 
 #include "../ca/ca_int.h"
 #include "../common/buf.h"
+#include "../common/log.h"
 #include "../hsm/hsm.h"
 #include "ocsp_int.h"
 
@@ -230,7 +231,11 @@ ocsp_resp_sign(struct hsm *hsm, const struct ocsp_signer *sg,
 	if ((e = ocsp_tbs_build(sg->key_id, produced, s, n, nonce, nonce_len,
 		 &tbs, &tbs_len)) != PCA_OK)
 		return e;
-	if ((e = hsm_sign(hsm, &key, sg->sigalg, tbs, tbs_len, sig,
+	/* the lint gate reads the very bytes that are signed */
+	if ((e = ca_lint_ocsp_tbs(tbs, tbs_len, sg->sigalg)) != PCA_OK)
+		log_warnx("lint gate refused an OCSP response (signer %s): %s",
+		    sg->label, pca_err_msg());
+	else if ((e = hsm_sign(hsm, &key, sg->sigalg, tbs, tbs_len, sig,
 		 &sig_len)) == PCA_OK)
 		e = ocsp_resp_assemble(tbs, tbs_len, sg->sigalg, sig, sig_len,
 		    sg->cert, sg->cert_len, der, len);

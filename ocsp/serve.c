@@ -271,11 +271,12 @@ fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i,
 
 /*
  * Signs a response for every CertID of q now.  PCA_EUNAVAIL: token down or
- * no signer; PCA_EPOLICY: not authoritative.
+ * no signer; PCA_EPOLICY: not authoritative.  *ucache_until (when not
+ * NULL): how long the answer may be kept as a cached "unknown" (0: not).
  */
 static pca_err
-fresh(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
-    struct ocsp_http_resp *o)
+fresh_signed(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
+    struct ocsp_http_resp *o, int64_t *ucache_until)
 {
 	struct fresh *f = calloc(1, sizeof(*f));
 	int64_t now = util_now();
@@ -311,6 +312,10 @@ fresh(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
 		goto out;
 	}
 	set_body(o, der, len);
+	if (ucache_until != NULL && q->n == 1 &&
+	    f->s[0].status == OCSP_UNKNOWN)
+		*ucache_until = now + OCSP_UCACHE_TTL < f->s[0].next_update ?
+		    now + OCSP_UCACHE_TTL : f->s[0].next_update;
 	if (o->status == 200) {
 		hdr(o, "Cache-Control", nonce ? "no-cache, no-store"
 					       : "max-age=0, no-transform");
@@ -322,6 +327,42 @@ out:
 	ocsp_signer_free(f->signer);
 	free(f);
 	return err;
+}
+
+/* A fresh signed answer, kept in the unknown cache when it is one. */
+static pca_err
+fresh_cached(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
+    struct ocsp_http_resp *o)
+{
+	int64_t until = 0;
+	pca_err err;
+
+	if ((err = fresh_signed(r, q, nonce, o, &until)) == PCA_OK &&
+	    until > 0 && !nonce && q->n == 1 && o->status == 200)
+		ocsp_ucache_put(&r->uc, &q->ids[0], until, o->body, o->len);
+	return err;
+}
+
+/* The cached signed "unknown" for a lone CertID, copied into o. */
+static int
+unknown_cached(struct ocsp_responder *r, const struct ocsp_req *q,
+    struct ocsp_http_resp *o)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+
+	if (q->n != 1 || !ocsp_ucache_get(&r->uc, &q->ids[0], util_now(),
+			     &der, &len))
+		return 0;
+	set_body(o, der, len);
+	free(der);
+	if (o->status != 200)
+		return 0;
+	hdr(o, "Cache-Control", "max-age=0, no-transform");
+	atomic_fetch_add(&r->m.cstatus[OCSP_UNKNOWN], 1);
+	atomic_fetch_add(&r->m.unknown_cached, 1);
+	atomic_fetch_add(&r->m.rstatus[OCSP_R_SUCCESSFUL], 1);
+	return 1;
 }
 
 /* One parsed request. */
@@ -337,12 +378,18 @@ answer(struct ocsp_responder *r, const struct ocsp_req *q,
 		return error_resp(r, o, OCSP_R_UNAUTHORIZED);
 	if (h == HIT && !nonce)
 		goto presigned;
+	if (h == MISS && !nonce && unknown_cached(r, q, o))
+		return;
 	if (!ocsp_budget_take(r)) {
 		if (h == HIT)
 			goto fallback;
+		if (h == MISS && unknown_cached(r, q, o)) {
+			atomic_fetch_add(&r->m.nonce_fallback, 1);
+			return;
+		}
 		return error_resp(r, o, OCSP_R_TRYLATER);
 	}
-	if ((err = fresh(r, q, nonce, o)) == PCA_OK) {
+	if ((err = fresh_cached(r, q, nonce, o)) == PCA_OK) {
 		atomic_fetch_add(&r->m.fresh, 1);
 		atomic_fetch_add(&r->m.rstatus[OCSP_R_SUCCESSFUL], 1);
 		return;
@@ -351,6 +398,10 @@ answer(struct ocsp_responder *r, const struct ocsp_req *q,
 		return error_resp(r, o, OCSP_R_UNAUTHORIZED);
 	if (h == HIT)
 		goto fallback;
+	if (h == MISS && unknown_cached(r, q, o)) {
+		pca_err_clear();
+		return;
+	}
 	log_debug("OCSP: tryLater: %s", pca_err_msg());
 	pca_err_clear();
 	return error_resp(r, o, OCSP_R_TRYLATER);
@@ -417,6 +468,7 @@ static void
 responder_free_parts(struct ocsp_responder *r)
 {
 	ocsp_table_clear(&r->t);
+	ocsp_ucache_clear(&r->uc);
 	pthread_mutex_destroy(&r->emu);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->bmu);
@@ -449,6 +501,7 @@ ocsp_responder_new(const struct ocsp_conf *conf, struct ca_engine *engine,
 	pthread_cond_init(&r->cv, NULL);
 	pthread_cond_init(&r->ready_cv, NULL);
 	if ((err = ocsp_table_init(&r->t)) != PCA_OK ||
+	    (err = ocsp_ucache_init(&r->uc)) != PCA_OK ||
 	    (err = store_audit_head(store, &r->audit_seq, head)) != PCA_OK ||
 	    (err = ocsp_responder_listen(r, engine)) != PCA_OK) {
 		responder_free_parts(r);
@@ -557,6 +610,7 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 		err = buf_printf(b,
 		    "pcad_ocsp_served_total{source=\"presigned\"} %llu\n"
 		    "pcad_ocsp_served_total{source=\"fresh\"} %llu\n"
+		    "pcad_ocsp_served_total{source=\"unknown_cache\"} %llu\n"
 		    "pcad_ocsp_nonce_fallback_total %llu\n"
 		    "pcad_ocsp_budget_exceeded_total %llu\n"
 		    "pcad_ocsp_budget_per_second %u\n"
@@ -566,6 +620,7 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 		    "pcad_ocsp_oldest_response_age_seconds %lld\n",
 		    (unsigned long long)atomic_load(&r->m.presigned),
 		    (unsigned long long)atomic_load(&r->m.fresh),
+		    (unsigned long long)atomic_load(&r->m.unknown_cached),
 		    (unsigned long long)atomic_load(&r->m.nonce_fallback),
 		    (unsigned long long)atomic_load(&r->m.over_budget),
 		    r->conf.nonce_budget,

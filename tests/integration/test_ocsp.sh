@@ -114,6 +114,12 @@ ossl "openssl ocsp: unknown for a serial never issued" unknown \
     -serial 0x1234567890abcdef -no_nonce
 ossl "openssl ocsp -nonce: unknown for a serial never issued" unknown \
     -serial 0x0badc0ffee
+ossl "openssl ocsp: the same unknown serial again" unknown \
+    -serial 0x1234567890abcdef -no_nonce
+curl -s "$URL/metrics" |
+    grep -q '^pcad_ocsp_served_total{source="unknown_cache"} [1-9]' &&
+    ok "a repeated unknown serial is served from the unknown cache" ||
+    not_ok "a repeated unknown serial is served from the unknown cache"
 out=$(openssl ocsp -issuer "$TMP/root.pem" -url "$URL" -CAfile "$TMP/root.pem" \
     -cert "$TMP/leaf1.pem" -cert "$TMP/leaf2.pem" -serial 0x77 2>&1)
 if [ "$(printf '%s\n' "$out" | grep -c ': good$')" -eq 2 ] &&
@@ -212,6 +218,8 @@ stop_pcad
 start_pcad "$A/pcad.conf" && ok "pcad restarts (stored responses loaded)" ||
     not_ok "pcad restarts (stored responses loaded)" "$(tail -5 "$A/pcad.log")"
 ossl "token up: nonce answered fresh" good -cert "$TMP/leaf1.pem"
+ossl "token up: unknown serial signed (and cached)" unknown -serial 0x6666 \
+    -no_nonce
 TOKDIR=$(sed -n 's/^directories.tokendir = //p' "$A/hsm/softhsm2.conf")
 mv "$TOKDIR" "$TOKDIR.away"
 CLEANUP='stop_pcad; [ -d "$TOKDIR.away" ] && mv "$TOKDIR.away" "$TOKDIR"'
@@ -221,6 +229,8 @@ tool "token gone: GET pre-signed with caching headers" \
     check "$URL" "$TMP/root.pem" "$TMP/leaf1.pem" good --get --headers
 tool "token gone: nonce request falls back to the pre-signed response" \
     check "$URL" "$TMP/root.pem" "$TMP/leaf1.pem" good --nonce-optional --headers
+ossl "token gone: a cached unknown keeps flowing" unknown -serial 0x6666 \
+    -no_nonce
 out=$(openssl ocsp -issuer "$TMP/root.pem" -serial 0x5555 -url "$URL" -no_nonce 2>&1)
 printf '%s' "$out" | grep -q "trylater (3)" &&
     ok "token gone: a fresh signature is needed: tryLater" ||

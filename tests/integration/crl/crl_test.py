@@ -149,6 +149,19 @@ def number(data):
         ExtensionOID.CRL_NUMBER).value.crl_number
 
 
+def moto_restart():
+    """moto back up with a fresh user.  pcad's retries with the old key can
+    use up moto's free (unauthenticated) actions before setup makes its
+    IAM calls: then start over."""
+    for attempt in range(5):
+        moto.start()
+        try:
+            return moto.setup(BUCKET)
+        except Exception:
+            moto.stop()
+    raise RuntimeError("moto_server: IAM setup kept losing its free calls")
+
+
 # ---- probe ----
 tap(moto.get(BUCKET, "acm-pca-permission-test-key") is None,
     "no probe object before a CRL is enabled")
@@ -330,8 +343,7 @@ except Exception as e:
     tap(getattr(e, "response", {}).get("Error", {}).get("Code") ==
         "RequestFailedException",
         "probe: S3 unreachable is RequestFailedException", e)
-moto.start()
-key = moto.setup(BUCKET)
+key = moto_restart()
 s3env.write_creds(CREDS, key)
 got = wait_for(lambda: (lambda d: d if d and listed(d, cc) and listed(d, dd)
                         else None)(moto.get(BUCKET, "crl/%s.crl" % RID)), 15)
@@ -380,8 +392,7 @@ DAEMON.proc.wait()
 DAEMON.proc = None
 bh.join()
 tap(inflight, "pcad was killed while its PUT of the CRL was in flight")
-moto.start()
-key = moto.setup(BUCKET)
+key = moto_restart()
 s3env.write_creds(CREDS, key)
 DAEMON.start()
 got = wait_for(lambda: (lambda d: d if d and listed(d, ee) else None)(
@@ -455,6 +466,116 @@ for fmt in ("JSON", "CSV"):
                  mpath)
     tap(rc != 0 and alt != body, "%s report: one altered row fails the "
         "manifest check" % fmt, out)
+
+# ---- delta CRLs (RFC 5280 5.2.4): pcad restarted with [crl] delta ----
+DELTA_BASE_S = 4
+DAEMON.stop()
+conf = open(os.path.join(APP, "pcad.conf")).read()
+conf = conf.replace("[crl]\n", "[crl]\ndelta = true\ndelta_base_s = %d\n"
+                    % DELTA_BASE_S, 1)
+open(os.path.join(APP, "pcad.conf"), "w").write(conf)
+DAEMON.start()
+droot, droot_pem = new_root("Delta Root", {"Enabled": True,
+                                           "S3BucketName": BUCKET})
+DID = droot[-36:]
+dl = [leaf(droot, "delta%d.example.com" % i) for i in range(3)]
+BASE_KEY, DELTA_KEY = "crl/%s.crl" % DID, "crl/%s.delta.crl" % DID
+
+
+def ext(data, oid):
+    try:
+        return crl_of(data).extensions.get_extension_for_oid(oid)
+    except Exception:
+        return None
+
+
+first = wait_for(lambda: moto.get(BUCKET, BASE_KEY), 10)
+time.sleep(DELTA_BASE_S + 1)    # the next revocation makes a new base
+revoke(droot, dl[0][1])
+base = wait_for(lambda: (lambda d: d if listed(d, dl[0][1]) else None)(
+    moto.get(BUCKET, BASE_KEY)), 5)
+revoke(droot, dl[1][1])         # within delta_base_s: a delta only
+
+
+def delta_ready():
+    d = moto.get(BUCKET, DELTA_KEY)
+    return d if d and listed(d, dl[1][1]) else None
+
+
+delta = wait_for(delta_ready, 5)
+base_now = moto.get(BUCKET, BASE_KEY)
+tap(base is not None and delta is not None and base_now == base,
+    "delta: a revocation within delta_base_s publishes a delta CRL and "
+    "leaves the base alone")
+base, delta = base or b"", delta or b""
+bf, df = crl_file(base, "base.crl"), crl_file(delta, "delta.crl")
+rc, bt = sh("openssl", "crl", "-inform", "DER", "-in", bf, "-noout", "-text")
+rc2, dt = sh("openssl", "crl", "-inform", "DER", "-in", df, "-noout", "-text")
+fr = ext(base, ExtensionOID.FRESHEST_CRL)
+furi = fr.value[0].full_name[0].value if fr else None
+tap(rc == 0 and "Freshest CRL" in bt and furi is not None and
+    furi.endswith("/" + DELTA_KEY) and not fr.critical,
+    "delta: the base CRL carries a non-critical FreshestCRL naming the "
+    "delta (%s)" % furi, bt)
+di = ext(delta, ExtensionOID.DELTA_CRL_INDICATOR)
+tap(rc2 == 0 and "Delta CRL Indicator: critical" in dt and di is not None
+    and di.critical and base and di.value.crl_number == number(base) and
+    number(delta) > number(base),
+    "delta: critical deltaCRLIndicator = the base's CRL number (%s), "
+    "own number above it" % (di and di.value.crl_number), dt)
+rc, out = sh("openssl", "crl", "-inform", "DER", "-in", df, "-noout",
+             "-CAfile", droot_pem)
+tap(rc == 0 and "verify OK" in out, "delta: openssl crl -verify OK", out)
+got = sorted(r.serial_number for r in crl_of(delta)) if delta else []
+tap(got == [dl[1][1].serial_number] and listed(base, dl[0][1]) and
+    not listed(base, dl[1][1]),
+    "delta: lists exactly the revocation since its base (not the one in "
+    "the base)", "delta lists %s" % ["%x" % s for s in got])
+bp, dp = bf + ".pem", df + ".pem"
+sh("openssl", "crl", "-inform", "DER", "-in", bf, "-out", bp)
+sh("openssl", "crl", "-inform", "DER", "-in", df, "-out", dp)
+vargs = ("openssl", "verify", "-crl_check", "-use_deltas", "-CAfile",
+         droot_pem, "-CRLfile", bp, "-CRLfile", dp)
+rc, out = sh(*vargs, dl[1][2])
+tap(rc != 0 and "certificate revoked" in out,
+    "delta: openssl verify -crl_check -use_deltas rejects the leaf revoked "
+    "after the base", out)
+rc0, out0 = sh("openssl", "verify", "-crl_check", "-CAfile", droot_pem,
+               "-CRLfile", bp, dl[1][2])
+rc1, out1 = sh(*vargs, dl[0][2])
+rc2, out2 = sh(*vargs, dl[2][2])
+tap(rc0 == 0 and rc1 != 0 and rc2 == 0,
+    "delta: ... which the base alone accepts; the base's own revocation is "
+    "still rejected, an unrevoked leaf accepted", out0 + out1 + out2)
+
+# ---- partition rollover counts every issuance, durably ----
+# partition_size = 3: the CA certificate and two leaves fill the first
+# partition; the third leaf is issued by pcactl while pcad is down, so only
+# a count kept in the store (not pcad's memory) can roll the partition.
+rroot, _ = new_root("Roll Root", {"Enabled": True, "S3BucketName": BUCKET,
+                                  "CrlType": "PARTITIONED"})
+r1 = leaf(rroot, "r1.example.com")[1]
+DAEMON.stop()
+csrp = os.path.join(TMP, "r2.csr")
+open(csrp, "wb").write(P.make_csr(cn="r2.example.com",
+                                  sans=("r2.example.com",)))
+r2p = os.path.join(TMP, "r2.pem")
+rc, out = sh(os.path.join(BIN, "pcactl"), "--config",
+             os.path.join(APP, "pcad.conf"), "issue", "--ca", rroot, "--csr",
+             csrp, "--signing-alg", "SHA256WITHECDSA", "--validity", "30d",
+             "--out", r2p)
+r2 = x509.load_pem_x509_certificate(open(r2p, "rb").read()) \
+    if rc == 0 and os.path.exists(r2p) else None
+tap(r2 is not None, "partitions: pcactl issues while pcad is down", out)
+DAEMON.start()
+time.sleep(1)
+r3 = leaf(rroot, "r3.example.com")[1]
+r4 = leaf(rroot, "r4.example.com")[1]
+rc_ = [cdp(x) if x is not None else None for x in (r1, r2, r3, r4)]
+tap(r2 is not None and rc_[0] == rc_[1] and rc_[2] != rc_[0] and
+    rc_[3] == rc_[2],
+    "partitions: rollover after partition_size issuances counts pcactl's "
+    "and survives a pcad restart", rc_)
 
 DAEMON.stop()
 moto.stop()
