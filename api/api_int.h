@@ -338,4 +338,14 @@ struct api_call {
 /* Runs the operation; *out is its output object on success. */
 pca_err api_op_run(struct api_call *, const json_t *in, json_t **out) PCA_WUR;
 
+/*
+ * Extension operations, called with X-Amz-Target "OpenPCA.<name>" (and
+ * only so): True when name is one.
+ */
+#define API_EXT_TARGET_PREFIX "OpenPCA."
+int api_op_is_ext(const char *name);
+/* OpenPCA.ListCertificates: the certificate inventory (inventory.c). */
+pca_err api_op_list_certs(struct api_call *, const json_t *in, json_t **out)
+    PCA_WUR;
+
 #endif

@@ -144,6 +144,13 @@ json_content_type(const char *ct)
 	       (n == 16 && strncasecmp(ct, "application/json", n) == 0);
 }
 
+/* An OpenPCA.* extension operation (inventory.c, the compliance report). */
+static int
+ext_op(const char *name)
+{
+	return api_op_is_ext(name) || strcmp(name, "GetComplianceReport") == 0;
+}
+
 /* Target, content type and role: call->op, or an error. */
 static int
 target(const struct api_http_req *r, struct api_call *call, struct api_error *e)
@@ -151,9 +158,14 @@ target(const struct api_http_req *r, struct api_call *call, struct api_error *e)
 	const char *t = api_hdr_get(r, "x-amz-target");
 	const struct api_op *op = NULL;
 	size_t n = strlen(API_TARGET_PREFIX);
+	size_t xn = strlen(API_EXT_TARGET_PREFIX);
 
-	if (t != NULL && strncmp(t, API_TARGET_PREFIX, n) == 0)
+	if (t != NULL && strncmp(t, API_TARGET_PREFIX, n) == 0 &&
+	    !ext_op(t + n))
 		op = api_op_find(t + n);
+	else if (t != NULL && strncmp(t, API_EXT_TARGET_PREFIX, xn) == 0 &&
+	    ext_op(t + xn))
+		op = api_op_find(t + xn);
 	if (op == NULL) {
 		api_error_set(e, 400, "UnknownOperationException",
 		    "Unknown operation %.100s", t ? t : "(no X-Amz-Target)");

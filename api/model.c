@@ -218,6 +218,17 @@ static const struct api_member mem_ListCertificateAuthoritiesRequest[] = {
 	{"ResourceOwner", "resourceOwner", 94, 0},
 };
 static const char *const enum_ResourceOwner[] = {"SELF", "OTHER_ACCOUNTS", NULL};
+/* OpenPCA.ListCertificates (inventory extension, not in botocore's model) */
+static const char *const enum_InventoryStatus[] = {"ISSUED", "REVOKED", "EXPIRED", "PENDING", NULL};
+static const struct api_member mem_ListCertificatesRequest[] = {
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 0},
+	{"Status", "status", 107, 0},
+	{"ExpiringBefore", "expiringBefore", 108, 0},
+	{"NameContains", "nameContains", 16, 0},
+	{"TemplateArn", "templateArn", 49, 0},
+	{"MaxResults", "maxResults", 92, 0},
+	{"NextToken", "nextToken", 93, 0},
+};
 static const struct api_member mem_ListPermissionsRequest[] = {
 	{"MaxResults", "maxResults", 92, 0},
 	{"NextToken", "nextToken", 93, 0},
@@ -363,8 +374,12 @@ const struct api_shape api_shapes[] = {
 	{.name = "UntagCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UntagCertificateAuthorityRequest, .nmembers = 2},
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
+	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 7},
+	{.name = "InventoryStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryStatus},
+	{.name = "EpochSeconds", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL},
+	{.name = "GetComplianceReportRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = NULL, .nmembers = 0}, /* OpenPCA. (monitor) */
 };
-const size_t api_nshapes = 106;
+const size_t api_nshapes = 110;
 
 const struct api_op api_ops[] = {
 	{"CreateCertificateAuthority", 0, 1},
@@ -378,10 +393,12 @@ const struct api_op api_ops[] = {
 	{"GetCertificate", 64, 1},
 	{"GetCertificateAuthorityCertificate", 65, 1},
 	{"GetCertificateAuthorityCsr", 66, 1},
+	{"GetComplianceReport", 109, 1}, /* OpenPCA. only (dispatch.c) */
 	{"GetPolicy", 67, 1},
 	{"ImportCertificateAuthorityCertificate", 68, 0},
 	{"IssueCertificate", 71, 1},
 	{"ListCertificateAuthorities", 91, 1},
+	{"ListCertificates", 106, 1}, /* OpenPCA. only (dispatch.c) */
 	{"ListPermissions", 95, 1},
 	{"ListTags", 96, 1},
 	{"PutPolicy", 97, 0},
@@ -391,7 +408,7 @@ const struct api_op api_ops[] = {
 	{"UntagCertificateAuthority", 103, 0},
 	{"UpdateCertificateAuthority", 104, 0},
 };
-const size_t api_nops = 23;
+const size_t api_nops = 25;
 
 /* Unicode 14.0.0: \p{L} \p{Z} \p{N} and _.:/=+-@ */
 const struct api_urange api_tag_ranges[] = {

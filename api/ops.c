@@ -413,6 +413,25 @@ op_audit_describe(struct api_call *call, const json_t *in, json_t **out)
 	return h->audit_describe(h->arg, uuid, str(in, "AuditReportId"), out);
 }
 
+/*
+ * OpenPCA.GetComplianceReport (admin, auditor): the monitor's report over
+ * the caller's CAs in the caller's region.
+ */
+static pca_err
+op_report(struct api_call *call, const json_t *in, json_t **out)
+{
+	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	char scope[64];
+
+	(void)in;
+	if (h->report == NULL)
+		return pca_err_set(PCA_EUNAVAIL, "the compliance report is not "
+		    "available");
+	(void)snprintf(scope, sizeof(scope), ":%s:%s:certificate-authority/",
+	    call->caller.region, call->caller.account);
+	return h->report(h->arg, scope, out);
+}
+
 /* ---- tags, policies, permissions ---- */
 
 static pca_err
@@ -668,10 +687,12 @@ static const struct {
     {"GetCertificate", op_get_cert},
     {"GetCertificateAuthorityCertificate", op_get_cacert},
     {"GetCertificateAuthorityCsr", op_csr},
+    {"GetComplianceReport", op_report},
     {"GetPolicy", op_get_policy},
     {"ImportCertificateAuthorityCertificate", op_import},
     {"IssueCertificate", op_issue},
     {"ListCertificateAuthorities", op_list_cas},
+    {"ListCertificates", api_op_list_certs},
     {"ListPermissions", op_list_perms},
     {"ListTags", op_list_tags},
     {"PutPolicy", op_put_policy},

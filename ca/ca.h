@@ -67,6 +67,8 @@ struct ca_hooks {
 	    const char *bucket, const char *format, char id[37], char **key);
 	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
 	    const char *id, json_t **out);
+	/* OpenPCA.GetComplianceReport over the CAs whose ARN has scope */
+	pca_err (*report)(void *arg, const char *scope, json_t **out);
 };
 
 pca_err ca_engine_new(const struct ca_engine_conf *, struct hsm *,
@@ -276,6 +278,17 @@ struct ca_policy_req {
 void ca_engine_policy_set(struct ca_engine *,
     pca_err (*judge)(void *arg, const struct ca_policy_req *), void *arg);
 
+/*
+ * Sets the source of the nameConstraints (RFC 5280 4.2.1.10) stamped,
+ * critical, on the subordinate CA certificates a CA issues: fn gives the
+ * extnValue DER for the issuing CA (uuid) and caller (access_key, or NULL)
+ * in *der (malloc'd, the engine frees it), or *der NULL for none; its
+ * error refuses the issuance.  Same rules as ca_engine_policy_set.
+ */
+void ca_engine_constraints_set(struct ca_engine *,
+    pca_err (*fn)(void *arg, const char *ca_uuid, const char *access_key,
+	uint8_t **der, size_t *len), void *arg);
+
 /* ---- for the revocation publishers (crl/, ocsp/) ---- */
 
 enum ca_event_type {
@@ -290,6 +303,8 @@ struct ca_event {
 	const char *ca_uuid;
 	const uint8_t *serial;	/* ISSUED, REVOKED; else NULL */
 	size_t serial_len;
+	double seconds;		/* ISSUED through ca_issue: its duration,
+				   request to commit (metrics); else 0 */
 };
 
 #define CA_LISTENERS_MAX 8

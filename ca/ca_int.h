@@ -180,6 +180,13 @@ struct ca_tbs_req {
 	int64_t not_after;
 	const char *cdp_uri;		/* CRL DP from the CA config, or NULL */
 	const char *ocsp_uri;		/* AIA OCSP from the CA config, or NULL */
+	/*
+	 * nameConstraints extnValue (DER) from the issuing CA's policy, or
+	 * NULL; added critical, ahead of ApiPassthrough and the CSR; CA
+	 * templates only (PCA_EINVAL otherwise).
+	 */
+	const uint8_t *name_constraints;
+	size_t name_constraints_len;
 };
 
 /*
@@ -199,6 +206,31 @@ pca_err ca_tbs_build(const struct ca_tbs_req *, uint8_t **tbs,
 pca_err ca_csr_info_build(const json_t *subject, const json_t *csr_extensions,
     const uint8_t *spki, size_t spki_len, uint8_t **cri, size_t *cri_len)
     PCA_WUR;
+
+/* ---- the lint gate for CRLs and OCSP responses (lint.c) ---- */
+
+/*
+ * Checks a TBSCertList (the exact bytes crl/ is about to sign with sigalg)
+ * against RFC 5280 5 / BR 7.2: strict DER, version v2, the inner
+ * signature AlgorithmIdentifier, a non-empty issuer, thisUpdate and
+ * nextUpdate (present, encodings, order), cRLNumber (present,
+ * non-critical, <= 20 octets), AKI keyIdentifier, no duplicate
+ * extensions; per entry a positive serial of <= 20 octets, a well-encoded
+ * revocationDate, a non-critical valid reasonCode other than
+ * unspecified.  PCA_EINVAL "lint: CRL: rule NAME (RFC ...): detail" on the
+ * first violation.  Pure: no logging (the caller logs with the CA).
+ */
+pca_err ca_lint_crl_tbs(const uint8_t *tbs, size_t len,
+    enum pca_sigalg sigalg) PCA_WUR;
+/*
+ * Checks a ResponseData (RFC 6960 4.2.1) about to be signed: strict DER,
+ * version (v1 DEFAULT) omitted, a responderID, producedAt and every
+ * SingleResponse's times as GeneralizedTime with seconds, thisUpdate <=
+ * nextUpdate, a valid certStatus, no reasonCode in singleExtensions, no
+ * duplicate responseExtensions.  Errors as ca_lint_crl_tbs ("lint: OCSP").
+ */
+pca_err ca_lint_ocsp_tbs(const uint8_t *tbs, size_t len,
+    enum pca_sigalg sigalg) PCA_WUR;
 
 /* ---- helpers shared by der.c, subject.c, template.c, tbs.c ---- */
 

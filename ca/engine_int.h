@@ -75,6 +75,10 @@ struct ca_engine {
 	/* issuance policy judge (ca_engine_policy_set), or NULL */
 	pca_err (*policy)(void *, const struct ca_policy_req *);
 	void *policy_arg;
+	/* nameConstraints source (ca_engine_constraints_set), or NULL */
+	pca_err (*constraints)(void *, const char *, const char *, uint8_t **,
+	    size_t *);
+	void *constraints_arg;
 };
 
 /* ---- record.c ---- */

@@ -26,7 +26,7 @@ void
 ca_notify(struct ca_engine *e, enum ca_event_type type, const char *uuid,
     const uint8_t *serial, size_t serial_len)
 {
-	struct ca_event ev = {type, uuid, serial, serial_len};
+	struct ca_event ev = {type, uuid, serial, serial_len, 0};
 	size_t i;
 
 	for (i = 0; i < e->nlisteners; i++)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -37,6 +38,9 @@ struct issue {
 	size_t tbs_len;
 	uint8_t *der;
 	size_t der_len;
+	uint8_t *nc;			/* nameConstraints of the CA's policy */
+	size_t nc_len;
+	int nc_asked;
 };
 
 static void
@@ -47,6 +51,7 @@ issue_clear(struct ca_engine *e, struct issue *is)
 	free(is->self_name);
 	free(is->tbs);
 	free(is->der);
+	free(is->nc);
 }
 
 static pca_err
@@ -162,6 +167,36 @@ ca_engine_policy_set(struct ca_engine *e,
 	e->policy_arg = arg;
 }
 
+void
+ca_engine_constraints_set(struct ca_engine *e,
+    pca_err (*fn)(void *, const char *, const char *, uint8_t **, size_t *),
+    void *arg)
+{
+	e->constraints = fn;
+	e->constraints_arg = arg;
+}
+
+/*
+ * The nameConstraints the issuing CA's policy stamps on a subordinate CA
+ * certificate (asked once per issuance; none for other templates).
+ */
+static pca_err
+issue_constraints(struct issue *is)
+{
+	const struct ca_ctx *c = is->ctx;
+	pca_err err;
+
+	if (is->nc_asked || is->self || is->e->constraints == NULL ||
+	    !ca_template_is_ca(is->tmpl) || ca_template_is_root(is->tmpl))
+		return PCA_OK;
+	is->nc_asked = 1;
+	if ((err = is->e->constraints(is->e->constraints_arg, c->uuid,
+		 is->who->who, &is->nc, &is->nc_len)) != PCA_OK)
+		log_warnx("nameConstraints of CA %s: %s", c->arn,
+		    pca_err_msg());
+	return err;
+}
+
 /*
  * Policy (end-entity certificates) then lint (every certificate), on the
  * TBS just built: nothing is reserved or signed unless both pass, and
@@ -199,7 +234,7 @@ issue_build(struct issue *is, const struct ca_issue_req *r)
 	    c->has_ski ? c->ski : NULL, c->has_ski ? 20 : 0};
 	struct ca_tbs_req t = {&iss, is->csr, is->tmpl, r->api_passthrough,
 	    is->sigalg, is->serial, sizeof(is->serial), is->nb, is->na,
-	    c->cdp_uri, c->ocsp_uri};
+	    c->cdp_uri, c->ocsp_uri, NULL, 0};
 	pca_err err;
 
 	if (is->self) {
@@ -210,6 +245,10 @@ issue_build(struct issue *is, const struct ca_issue_req *r)
 		iss.ski = NULL;
 		iss.ski_len = 0;
 	}
+	if ((err = issue_constraints(is)) != PCA_OK)
+		return err;
+	t.name_constraints = is->nc;
+	t.name_constraints_len = is->nc_len;
 	if ((err = ca_serial_new(is->serial)) != PCA_OK ||
 	    (err = ca_tbs_build(&t, &is->tbs, &is->tbs_len)) != PCA_OK)
 		return err;
@@ -310,15 +349,34 @@ cert_arn(const struct ca_ctx *c, const uint8_t *serial, size_t len,
 	return PCA_OK;
 }
 
+/* CA_EV_ISSUED with the issuance's duration (for the latency metric). */
+static void
+issue_notify(struct ca_engine *e, const struct issue *is,
+    const struct timespec *t0)
+{
+	struct ca_event ev = {CA_EV_ISSUED, is->ctx->uuid, is->serial,
+	    sizeof(is->serial), 0};
+	struct timespec t1;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ev.seconds = (double)(t1.tv_sec - t0->tv_sec) +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	for (i = 0; i < e->nlisteners; i++)
+		e->listeners[i].fn(&ev, e->listeners[i].arg);
+}
+
 pca_err
 ca_issue(struct ca_engine *e, const struct ca_caller *c,
     const struct ca_issue_req *r, char **out)
 {
+	struct timespec t0;
 	struct issue is;
 	char uuid[37], idem[CA_ARN_MAX + 160];
 	const char *tarn = r->template_arn ? r->template_arn : DEFAULT_TEMPLATE;
 	pca_err err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&is, 0, sizeof(is));
 	is.e = e;
 	is.who = c;
@@ -349,7 +407,7 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	    (err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
 		PCA_OK)
 		goto out;
-	ca_notify(e, CA_EV_ISSUED, is.ctx->uuid, is.serial, sizeof(is.serial));
+	issue_notify(e, &is, &t0);
 	if (r->idempotency_token != NULL &&
 	    store_idem_put(e->store, idem, util_now() + e->idem_ttl, *out,
 		util_now()) != PCA_OK)

@@ -6,9 +6,9 @@
  * validity (UTCTime through 2049, GeneralizedTime after), the subject, the
  * CSR's SubjectPublicKeyInfo bytes (never through an EVP_PKEY) and the
  * extensions.  Extensions are collected tier by tier in precedence order
- * (template and computed > CA configuration > ApiPassthrough > CSR); a
- * later tier never replaces an OID an earlier one set or reserved, so the
- * output never holds an extension twice.
+ * (template and computed > CA configuration and policy > ApiPassthrough >
+ * CSR); a later tier never replaces an OID an earlier one set or
+ * reserved, so the output never holds an extension twice.
  */
 #include <stdarg.h>
 #include <limits.h>
@@ -55,6 +55,7 @@ static const uint8_t OID_AKI[] = {0x55, 0x1d, 0x23};
 static const uint8_t OID_SAN[] = {0x55, 0x1d, 0x11};
 static const uint8_t OID_CDP[] = {0x55, 0x1d, 0x1f};
 static const uint8_t OID_CP[] = {0x55, 0x1d, 0x20};
+static const uint8_t OID_NC[] = {0x55, 0x1d, 0x1e};
 static const uint8_t OID_AIA[] = {
     0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01};
 static const uint8_t OID_OCSP[] = {
@@ -396,6 +397,37 @@ config_exts(struct exts *x, const struct ca_tbs_req *r, struct buf *v)
 			return e;
 	}
 	return PCA_OK;
+}
+
+/* nameConstraints from the issuing CA's policy: critical, CA only. */
+static pca_err
+nc_ext(struct exts *x, const struct ca_tbs_req *r)
+{
+	const uint8_t *p = r->name_constraints;
+	size_t n = r->name_constraints_len;
+	const unsigned char *q = p;
+	NAME_CONSTRAINTS *nc;
+	int ok;
+
+	if (p == NULL)
+		return PCA_OK;
+	if (!ca_template_is_ca(r->tmpl))
+		return pca_err_set(PCA_EINVAL, "nameConstraints belong in CA "
+		    "certificates only (RFC 5280 4.2.1.10), not %s",
+		    r->tmpl->name);
+	if (n == 0 || n > LONG_MAX || !ca_der_check(p, n) ||
+	    (nc = (NAME_CONSTRAINTS *)ASN1_item_d2i(NULL, &q, (long)n,
+		ASN1_ITEM_rptr(NAME_CONSTRAINTS))) == NULL) {
+		ERR_clear_error(); /* reported below */
+		return pca_err_set(PCA_EINVAL,
+		    "the policy's nameConstraints are not valid DER");
+	}
+	ok = q == p + n;
+	NAME_CONSTRAINTS_free(nc);
+	if (!ok)
+		return pca_err_set(PCA_EINVAL,
+		    "the policy's nameConstraints are not valid DER");
+	return ext_add(x, OID_NC, sizeof(OID_NC), 1, p, n);
 }
 
 /* ---- tier 2: ApiPassthrough ---- */
@@ -1026,6 +1058,7 @@ ca_tbs_build(const struct ca_tbs_req *r, uint8_t **tbs, size_t *tbs_len)
 	if ((e = tmpl_exts(&x, r->tmpl)) != PCA_OK ||
 	    (e = keyid_exts(&x, r)) != PCA_OK ||
 	    (e = config_exts(&x, r, &v)) != PCA_OK ||
+	    (e = nc_ext(&x, r)) != PCA_OK ||
 	    (e = api_exts(&x, &a, &v)) != PCA_OK ||
 	    (e = csr_exts(&x, r)) != PCA_OK)
 		goto out;

@@ -18,7 +18,8 @@ static const char *const known_keys[] = {
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
 	"s3.retry_max_s", "s3.timeout_s",
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
-	"log.level", "policy.file", NULL};
+	"log.level", "policy.file", "webhook.url", "webhook.thresholds_days",
+	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s", NULL};
 
 static pca_err
 require(const struct conf *c, const char *sect, const char *key,
@@ -216,6 +217,36 @@ load_services(struct appliance_conf *a)
 	return PCA_OK;
 }
 
+static pca_err
+load_monitor(struct appliance_conf *a)
+{
+	struct mon_conf *m = &a->monitor;
+	const char *s;
+	long long n[3];
+	pca_err err;
+
+	m->webhook_url = conf_get0(a->conf, "webhook", "url");
+	if (m->webhook_url != NULL && strncmp(m->webhook_url, "http://", 7) &&
+	    strncmp(m->webhook_url, "https://", 8))
+		return pca_err_set(PCA_EINVAL, "%s: [webhook] url must be "
+		    "http:// or https://", conf_name(a->conf));
+	if ((s = conf_get0(a->conf, "webhook", "thresholds_days")) != NULL &&
+	    (err = mon_thresholds_parse(s, m)) != PCA_OK)
+		return pca_err_set(err, "%s: [webhook] %s", conf_name(a->conf),
+		    pca_err_msg());
+	if ((err = conf_num(a->conf, "webhook", "interval_s", 1, 86400, 60,
+		 &n[0])) ||
+	    (err = conf_num(a->conf, "webhook", "timeout_s", 1, 300, 10,
+		 &n[1])) ||
+	    (err = conf_num(a->conf, "monitor", "recount_s", 1, 86400 * 7,
+		 900, &n[2])))
+		return err;
+	m->interval_s = (unsigned)n[0];
+	m->timeout_s = (unsigned)n[1];
+	m->recount_s = (unsigned)n[2];
+	return PCA_OK;
+}
+
 /* The policy file is validated with the rest (--check-config, reload). */
 static pca_err
 check_policies(const struct appliance_conf *a)
@@ -248,7 +279,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_hsm_store(a)) == PCA_OK &&
 	    (err = load_services(a)) == PCA_OK &&
 	    (err = load_ocsp(a)) == PCA_OK &&
-	    (err = load_crl(a)) == PCA_OK)
+	    (err = load_crl(a)) == PCA_OK &&
+	    (err = load_monitor(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);
@@ -269,6 +301,9 @@ appliance_conf_free(struct appliance_conf *a)
 	memset(a, 0, sizeof(*a));
 }
 
+static void (*refusal_fn)(void *, const char *);
+static void *refusal_arg;
+
 /* The engine's policy judge: the policy bound to the CA (and key). */
 static pca_err
 policy_judge(void *arg, const struct ca_policy_req *q)
@@ -286,7 +321,16 @@ policy_judge(void *arg, const struct ca_policy_req *q)
 	in.tmpl = q->template_name;
 	err = pol_check(p, &in, NULL, NULL);
 	pol_input_clear(&in);
+	if (err != PCA_OK && refusal_fn != NULL)
+		refusal_fn(refusal_arg, pca_err_msg());
 	return err;
+}
+
+void
+appliance_policies_on_refusal(void (*fn)(void *, const char *), void *arg)
+{
+	refusal_fn = fn;
+	refusal_arg = arg;
 }
 
 pca_err
@@ -296,10 +340,23 @@ appliance_policies_load(const struct appliance_conf *a, struct pol_set **out)
 				pol_set_new(out);
 }
 
+/* The nameConstraints of the policy bound to the issuing CA (and key). */
+static pca_err
+policy_constraints(void *arg, const char *ca_uuid, const char *access_key,
+    uint8_t **der, size_t *len)
+{
+	const struct pol *p = pol_set_lookup0(arg, ca_uuid, access_key);
+
+	*der = NULL;
+	*len = 0;
+	return p == NULL ? PCA_OK : pol_name_constraints_der(p, der, len);
+}
+
 void
 appliance_policies_attach(struct ca_engine *e, struct pol_set *ps)
 {
 	ca_engine_policy_set(e, policy_judge, ps);
+	ca_engine_constraints_set(e, policy_constraints, ps);
 }
 
 static pca_err

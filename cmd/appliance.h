@@ -19,6 +19,9 @@
  *   [log]       level (warn, info, debug)
  *   [policy]    file (issuance policies and their bindings; see
  *               conf/policies.example; absent: built-ins, none bound)
+ *   [webhook]   url (expiry notifications; absent: none), thresholds_days
+ *               ("30,7,1"), interval_s (monitor pass), timeout_s
+ *   [monitor]   recount_s (full recount of the certificate counters)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -29,6 +32,7 @@
 #include "../crl/crl.h"
 #include "../common/conf.h"
 #include "../hsm/hsm.h"
+#include "../monitor/monitor.h"
 #include "../ocsp/ocsp.h"
 #include "../policy/policy.h"
 #include "../store/store.h"
@@ -59,6 +63,7 @@ struct appliance_conf {
 	struct crl_conf crl;
 	int log_level;
 	char *policy_file;	/* NULL: built-in policies, none bound */
+	struct mon_conf monitor;	/* [webhook], [monitor] */
 };
 
 pca_err appliance_conf_load(const char *path, struct appliance_conf *out)
@@ -87,5 +92,11 @@ void appliance_close(struct appliance *);
 pca_err appliance_policies_load(const struct appliance_conf *,
     struct pol_set **out) PCA_WUR;
 void appliance_policies_attach(struct ca_engine *, struct pol_set *);
+/*
+ * Called with the message of every policy refusal (for the metrics; set
+ * once, before any engine is shared).
+ */
+void appliance_policies_on_refusal(void (*fn)(void *arg, const char *msg),
+    void *arg);
 
 #endif

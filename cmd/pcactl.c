@@ -15,6 +15,7 @@
  *           [--chain-out F] [--idempotency-token T]
  *     revoke --ca CA --serial HEX --reason R
  *     cert list [--ca CA] [--status S] [--expiring-days N]
+ *               [--expiring-before UNIX] [--subject TEXT] [--template T]
  *     cert show CERT_ARN | cert show --ca CA --serial HEX
  *     store verify
  *     key create [--role admin|issuer|auditor] [--account ID] | key list |
@@ -23,6 +24,7 @@
  * CA is an ARN or the bare CA id.  --config defaults to $PCACTL_CONFIG, then
  * ./var/appliance/pcad.conf.  Errors: one line on stderr, exit status 1.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,7 @@
 #include <openssl/x509.h>
 
 #include "../api/api.h"
+#include "../api/inventory.h"
 #include "../ca/ca_int.h"
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -69,8 +72,10 @@ usage(void)
 	    "       pcactl [--config FILE] [--json] revoke --ca CA --serial "
 	    "HEX --reason REASON\n"
 	    "       pcactl [--config FILE] [--json] cert list [--ca CA] "
-	    "[--status S] [--expiring-days N] | cert show CERT_ARN\n"
+	    "[--status S] [--expiring-days N] [--expiring-before UNIX] "
+	    "[--subject TEXT] [--template T] | cert show CERT_ARN\n"
 	    "       pcactl [--config FILE] store verify\n"
+	    "       pcactl [--config FILE] [--json] report [--json]\n"
 	    "       pcactl [--config FILE] [--json] key create [--role R] | "
 	    "key list | key revoke AKID\n"
 	    "       pcactl audit verify REPORT MANIFEST [--offline]\n"
@@ -645,153 +650,155 @@ progress(size_t done, size_t total, void *arg)
 
 /* ---- cert list / show ---- */
 
-struct revset {
-	char (*keys)[80];
-	size_t n, cap;
-};
-
 struct list_ctx {
-	struct revset rev;
-	const char *status;	/* NULL: all */
-	int64_t now, until;	/* until: expiring filter, 0 = none */
-	size_t done, total;
+	struct api_inv_ca *cas;
+	size_t ncas, cap;
 	json_t *out;
-	const char *cur_ca;	/* CA whose revocations are being loaded */
 };
-
-static void
-cert_key(const char *ca, const uint8_t *serial, size_t len, char out[80])
-{
-	char hex[2 * LIM_SERIAL_BYTES + 1];
-
-	util_hex(serial, len, hex, sizeof(hex), 0);
-	(void)snprintf(out, 80, "%s/%s", ca, hex);
-}
-
-static int
-rev_cb(const uint8_t *serial, size_t len, int64_t when, int reason,
-    void *arg)
-{
-	struct list_ctx *l = arg;
-	void *n;
-
-	(void)when;
-	(void)reason;
-	if (l->rev.n == l->rev.cap) {
-		l->rev.cap = l->rev.cap ? 2 * l->rev.cap : 256;
-		if ((n = realloc(l->rev.keys, l->rev.cap * 80)) == NULL)
-			return 1;
-		l->rev.keys = n;
-	}
-	cert_key(l->cur_ca, serial, len, l->rev.keys[l->rev.n]);
-	l->rev.n++;
-	return 0;
-}
-
-static int
-keycmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-static const char *
-cert_status(const struct list_ctx *l, const struct store_cert *r)
-{
-	char k[80];
-
-	if (r->state != STORE_CERT_ISSUED)
-		return "PENDING";
-	cert_key(r->ca_id, r->serial, r->serial_len, k);
-	if (l->rev.n && bsearch(k, l->rev.keys, l->rev.n, 80, keycmp))
-		return "REVOKED";
-	return r->not_after < l->now ? "EXPIRED" : "ISSUED";
-}
-
-static int
-list_cb(const struct store_cert *r, void *arg)
-{
-	struct list_ctx *l = arg;
-	const char *st = cert_status(l, r);
-	char hex[2 * LIM_SERIAL_BYTES + 1], na[21];
-
-	progress(++l->done, l->total, NULL);
-	if (l->status != NULL && strcasecmp(l->status, st) != 0)
-		return 0;
-	if (l->until && (strcmp(st, "ISSUED") != 0 || r->not_after > l->until))
-		return 0;
-	util_hex(r->serial, r->serial_len, hex, sizeof(hex), 0);
-	util_iso8601(r->not_after, na);
-	json_array_append_new(l->out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}",
-	    "CaId", r->ca_id, "Serial", hex, "Status", st, "NotAfter", na,
-	    "Template", r->template_name, "RequestedBy", r->requested_by));
-	return 0;
-}
-
-/* Adds the revoked serials of one CA to the set. */
-static pca_err
-load_revoked(struct appliance *ap, const char *uuid, struct list_ctx *l)
-{
-	l->cur_ca = uuid;
-	return store_revoked_foreach(ap->store, uuid, rev_cb, l);
-}
 
 static int
 collect_ca(const char *id, const char *json, size_t len, void *arg)
 {
-	json_t *ids = arg;
+	struct list_ctx *l = arg;
+	json_t *rec = json_loadb(json, len, 0, NULL);
+	const char *arn = json_string_value(json_object_get(rec, "Arn"));
+	void *n;
 
-	(void)json;
-	(void)len;
-	json_array_append_new(ids, json_string(id));
+	if (l->ncas == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		if ((n = realloc(l->cas, l->cap * sizeof(*l->cas))) == NULL) {
+			json_decref(rec);
+			return 1;
+		}
+		l->cas = n;
+	}
+	(void)snprintf(l->cas[l->ncas].id, sizeof(l->cas[0].id), "%s", id);
+	(void)snprintf(l->cas[l->ncas].arn, sizeof(l->cas[0].arn), "%s",
+	    arn ? arn : id);
+	l->ncas++;
+	json_decref(rec);
 	return 0;
+}
+
+/* Appends one inventory item in the shape "cert list" always printed. */
+static void
+list_item(struct list_ctx *l, const json_t *it)
+{
+	char id[37] = "", na[21];
+	const char *ca = json_string_value(json_object_get(it,
+	    "CertificateAuthorityArn"));
+
+	if (ca_arn_uuid(ca, id) != PCA_OK) {
+		pca_err_clear();
+		(void)snprintf(id, sizeof(id), "%s", ca);
+	}
+	util_iso8601(json_integer_value(json_object_get(it, "NotAfter")), na);
+	json_array_append_new(l->out, json_pack("{s:s,s:O,s:O,s:s,s:s,s:O}",
+	    "CaId", id, "Serial", json_object_get(it, "Serial"),
+	    "Status", json_object_get(it, "Status"), "NotAfter", na,
+	    "Template", api_inv_tmpl_name(json_string_value(json_object_get(it,
+		"TemplateArn"))),
+	    "RequestedBy", json_object_get(it, "RequestedBy")));
+}
+
+/* The filters of "cert list" as an inventory query. */
+static pca_err
+list_query(struct appliance *ap, int argc, char **argv,
+    struct api_inv_query *q, char id[37], char status[16])
+{
+	const char *ca, *v;
+	char arn[512];
+	long long n;
+	pca_err err;
+
+	q->now = util_now();
+	if ((ca = opt_value(argc, argv, "--ca")) != NULL) {
+		ca_arn_expand(ap, ca, arn, sizeof(arn));
+		if ((err = ca_arn_uuid(arn, id)) != PCA_OK)
+			return err;
+		q->ca_id = id;
+	}
+	if ((v = opt_value(argc, argv, "--status")) != NULL) {
+		for (n = 0; v[n] != '\0' && n < 15; n++)
+			status[n] = (char)toupper((unsigned char)v[n]);
+		status[n] = '\0';
+		q->status = status;
+	}
+	if ((v = opt_value(argc, argv, "--expiring-days")) != NULL) {
+		if ((err = util_strtonum(v, 0, 100000, &n)) != PCA_OK)
+			return err;
+		if (q->status == NULL)
+			q->status = "ISSUED";
+		q->has_before = 1;
+		q->before = q->now + n * 86400 + 1;
+	}
+	if ((v = opt_value(argc, argv, "--expiring-before")) != NULL) {
+		if ((err = util_strtonum(v, 0, INT64_MAX / 2, &n)) != PCA_OK)
+			return err;
+		if (!q->has_before || n < q->before)
+			q->before = n;
+		q->has_before = 1;
+	}
+	q->name = opt_value(argc, argv, "--subject");
+	q->tmpl = api_inv_tmpl_name(opt_value(argc, argv, "--template"));
+	q->max = API_INV_PAGE_MAX;
+	return PCA_OK;
+}
+
+static pca_err
+list_walk(struct appliance *ap, struct list_ctx *l, struct api_inv_query *q)
+{
+	struct api_inv_page pg;
+	uint8_t cur[STORE_INV_CURSOR_MAX];
+	size_t i;
+	json_t *e;
+	pca_err err;
+
+	do {
+		if ((err = api_inv_list(ap->store, q, &pg)) != PCA_OK)
+			return err;
+		json_array_foreach(pg.items, i, e)
+			list_item(l, e);
+		json_decref(pg.items);
+		memcpy(cur, pg.cursor, pg.cursor_len);
+		q->after = cur;
+		q->after_len = pg.cursor_len;
+	} while (pg.more);
+	return PCA_OK;
+}
+
+static int
+ca_id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct api_inv_ca *)a)->id,
+	    ((const struct api_inv_ca *)b)->id);
 }
 
 static pca_err
 cmd_cert_list(struct appliance *ap, int argc, char **argv)
 {
 	static const char *const known[] = {"--ca", "--status",
-	    "--expiring-days", NULL};
+	    "--expiring-days", "--expiring-before", "--subject", "--template",
+	    NULL};
+	struct api_inv_query q;
 	struct list_ctx l;
-	const char *ca, *v, *uuid = NULL;
-	char arn[512], id[37];
-	json_t *ids = json_array(), *e;
-	long long days;
+	char id[37], status[16];
+	json_t *e;
 	size_t i;
 	pca_err err;
 
 	memset(&l, 0, sizeof(l));
-	l.now = util_now();
+	memset(&q, 0, sizeof(q));
 	l.out = json_array();
-	if ((err = opts_check(argc, argv, known, 0, NULL)) != PCA_OK)
+	if ((err = opts_check(argc, argv, known, 0, NULL)) != PCA_OK ||
+	    (err = list_query(ap, argc, argv, &q, id, status)) != PCA_OK ||
+	    (err = store_ca_foreach(ap->store, collect_ca, &l)) != PCA_OK)
 		goto out;
-	if ((ca = opt_value(argc, argv, "--ca")) != NULL) {
-		ca_arn_expand(ap, ca, arn, sizeof(arn));
-		if ((err = ca_arn_uuid(arn, id)) != PCA_OK)
-			goto out;
-		uuid = id;
-	}
-	l.status = opt_value(argc, argv, "--status");
-	if ((v = opt_value(argc, argv, "--expiring-days")) != NULL) {
-		if ((err = util_strtonum(v, 0, 100000, &days)) != PCA_OK)
-			goto out;
-		l.until = l.now + days * 86400;
-	}
-	if (uuid != NULL)
-		err = load_revoked(ap, uuid, &l);
-	else if ((err = store_ca_foreach(ap->store, collect_ca, ids)) ==
-	    PCA_OK)
-		json_array_foreach(ids, i, e)
-			if ((err = load_revoked(ap, json_string_value(e),
-				 &l)) != PCA_OK)
-				break;
-	if (err != PCA_OK)
+	qsort(l.cas, l.ncas, sizeof(*l.cas), ca_id_cmp);
+	q.cas = l.cas;
+	q.ncas = l.ncas;
+	if ((err = list_walk(ap, &l, &q)) != PCA_OK)
 		goto out;
-	if (l.rev.n > 0)
-		qsort(l.rev.keys, l.rev.n, 80, keycmp);
-	if ((err = store_cert_count(ap->store, uuid, &l.total)) != PCA_OK ||
-	    (err = store_cert_foreach(ap->store, uuid, list_cb, &l)) != PCA_OK)
-		goto out;
-	progress(l.total, l.total, NULL);
 	if (json_out)
 		print_json(l.out);
 	else {
@@ -806,9 +813,8 @@ cmd_cert_list(struct appliance *ap, int argc, char **argv)
 			    json_string_value(json_object_get(e, "Template")));
 	}
 out:
-	free(l.rev.keys);
+	free(l.cas);
 	json_decref(l.out);
-	json_decref(ids);
 	return err;
 }
 
@@ -1106,6 +1112,43 @@ cmd_policy(int argc, char **argv)
 
 /* ---- main ---- */
 
+/* ---- report ---- */
+
+/* The compliance report of every CA (monitor/), as JSON or a table. */
+static pca_err
+cmd_report(struct appliance *ap, int argc, char **argv)
+{
+	struct mon_report_req q = {ap->store, ap->engine, ap->policies, NULL,
+	    util_now(), 30};
+	struct buf b;
+	json_t *rep = NULL;
+	char *s;
+	int i, as_json = json_out;
+	pca_err err;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0)
+			return pca_err_set(PCA_EINVAL, "usage: report [--json]");
+		as_json = 1;
+	}
+	if ((err = mon_report_build(&q, &rep)) != PCA_OK)
+		return err;
+	if (as_json) {
+		if ((s = json_dumps(rep, JSON_INDENT(2))) == NULL)
+			err = pca_err_set(PCA_ENOMEM, "no memory");
+		else
+			printf("%s\n", s);
+		free(s);
+	} else {
+		buf_init(&b, (size_t)64 << 20);
+		if ((err = mon_report_table(rep, &b)) == PCA_OK)
+			fputs((const char *)b.p, stdout);
+		buf_free(&b);
+	}
+	json_decref(rep);
+	return err;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1143,7 +1186,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_policy(argc - i, argv + i);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
-	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key")) {
+	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
+	    strcmp(cmd, "report")) {
 		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "
 				"--help)\n", cmd);
 		return 1;
@@ -1160,6 +1204,8 @@ main(int argc, char **argv)
 		err = cmd_cert(&ap, argc - i, argv + i);
 	else if (strcmp(cmd, "store") == 0)
 		err = cmd_store(&ap, argc - i, argv + i);
+	else if (strcmp(cmd, "report") == 0)
+		err = cmd_report(&ap, argc - i, argv + i);
 	else
 		err = cmd_key(&ap, argc - i, argv + i);
 	appliance_close(&ap);

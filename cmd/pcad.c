@@ -21,6 +21,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../crl/crl.h"
+#include "../monitor/monitor.h"
 #include "../ocsp/ocsp.h"
 #include "../sync/sync.h"
 #include "appliance.h"
@@ -61,7 +62,7 @@ check_config(const char *path)
 		appliance_conf_free(&a);
 	}
 	if (err != PCA_OK) {
-		printf("pcad: %s: %s\n", path, pca_err_msg());
+		fprintf(stderr, "pcad: %s: %s\n", path, pca_err_msg());
 		return 1;
 	}
 	printf("pcad: %s: configuration OK\n", path);
@@ -113,6 +114,7 @@ ocsp_start(struct api_server *srv, struct ocsp_responder *r)
 struct publish {
 	struct crl *crl;
 	struct sync *sync;	/* NULL without [s3] endpoint */
+	struct mon *mon;	/* counters, compliance report, webhook */
 	struct ca_hooks hooks;
 };
 
@@ -136,12 +138,51 @@ hook_audit_describe(void *arg, const char *ca, const char *id, json_t **out)
 	return crl_audit_describe(((struct publish *)arg)->crl, ca, id, out);
 }
 
-/* Hooks and listener on an engine before it is shared. */
+static pca_err
+hook_report(void *arg, const char *scope, json_t **out)
+{
+	return mon_report(((struct publish *)arg)->mon, scope, out);
+}
+
+/* Hooks and listeners on an engine before it is shared. */
 static pca_err
 publish_engine(struct publish *p, struct ca_engine *eng)
 {
+	pca_err err;
+
 	ca_engine_hooks_set(eng, &p->hooks);
-	return crl_listen(p->crl, eng);
+	if ((err = crl_listen(p->crl, eng)) != PCA_OK)
+		return err;
+	return mon_listen(p->mon, eng);
+}
+
+static pca_err
+mon_health(void *arg)
+{
+	return hsm_health(arg);
+}
+
+static void
+mon_refusal(void *arg, const char *msg)
+{
+	mon_refusal_note(arg, msg);
+}
+
+/* The monitor: its thread starts with publish_start. */
+static pca_err
+monitor_new(const struct appliance *ap, struct publish *p)
+{
+	struct mon_conf mc = ap->conf.monitor;
+	pca_err err;
+
+	mc.health = mon_health;
+	mc.health_arg = ap->hsm;
+	if ((err = mon_new(&mc, ap->store, &p->mon)) != PCA_OK)
+		return err;
+	mon_attach(p->mon, ap->engine, ap->policies);
+	appliance_policies_on_refusal(mon_refusal, p->mon);
+	p->hooks.report = hook_report;
+	return PCA_OK;
 }
 
 static pca_err
@@ -162,7 +203,8 @@ publish_new(const struct appliance *ap, struct publish *p)
 		p->hooks.audit_describe = hook_audit_describe;
 	}
 	if ((err = crl_new(&ap->conf.crl, ap->hsm, ap->store, &p->crl)) !=
-	    PCA_OK)
+		PCA_OK ||
+	    (err = monitor_new(ap, p)) != PCA_OK)
 		return err;
 	if (p->sync != NULL)
 		crl_on_queued(p->crl, sync_wake, p->sync);
@@ -221,13 +263,20 @@ publish_metrics(void *arg, struct buf *b)
 }
 
 static pca_err
+monitor_metrics(void *arg, struct buf *b)
+{
+	return mon_metrics_render(arg, b);
+}
+
+static pca_err
 publish_start(struct publish *p, struct api_server *srv)
 {
 	pca_err err;
 
 	if ((err = api_server_route(srv, "/crl/", crl_http, p->crl)) ||
 	    (err = api_server_metrics_hook(srv, publish_metrics, p)) ||
-	    (err = crl_start(p->crl)))
+	    (err = api_server_metrics_hook(srv, monitor_metrics, p->mon)) ||
+	    (err = crl_start(p->crl)) || (err = mon_start(p->mon)))
 		return err;
 	return p->sync != NULL ? sync_start(p->sync) : PCA_OK;
 }
@@ -236,6 +285,7 @@ publish_start(struct publish *p, struct api_server *srv)
 static void
 publish_free(struct publish *p)
 {
+	mon_free(p->mon);
 	crl_free(p->crl);
 	sync_free(p->sync);
 	memset(p, 0, sizeof(*p));
@@ -294,6 +344,7 @@ reload(const char *path, struct appliance *ap, struct api_server *srv,
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
 	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
+	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
 	ca_engine_free(old);
 	ap->engine = eng;
 	pol_set_free(ap->policies);	/* its engine is gone */

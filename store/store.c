@@ -34,6 +34,7 @@ static const char *const dbi_names[STORE_DBI_COUNT] = {
 	[STORE_DBI_COUNTERS] = "counters",
 	[STORE_DBI_AUDIT] = "audit",
 	[STORE_DBI_KV] = "kv",
+	[STORE_DBI_INV] = "inv",
 };
 
 /*
@@ -350,18 +351,51 @@ store_schema(struct store *s, MDB_txn *txn)
 	return PCA_OK;
 }
 
+/*
+ * The inventory database came after schema version 1: a store without it
+ * gets it created and built (*build) when opened for writing, and is
+ * walked through the expiry index when opened read-only (s->inv_ok = 0).
+ */
+static pca_err
+store_inv_open(struct store *s, MDB_txn *txn, int *build)
+{
+	const char *name = dbi_names[STORE_DBI_INV];
+	int rc;
+
+	*build = 0;
+	rc = mdb_dbi_open(txn, name, 0, &s->dbi[STORE_DBI_INV]);
+	if (rc == MDB_NOTFOUND && !s->read_only) {
+		*build = 1;
+		rc = mdb_dbi_open(txn, name, MDB_CREATE,
+		    &s->dbi[STORE_DBI_INV]);
+	}
+	if (rc == MDB_NOTFOUND) {
+		s->dbi[STORE_DBI_INV] = s->dbi[STORE_DBI_EXPIRY];
+		return PCA_OK;
+	}
+	if (rc != 0)
+		return store_mdb_err(rc, "opening the inventory database");
+	s->inv_ok = 1;
+	return PCA_OK;
+}
+
 static pca_err
 store_dbs_open(struct store *s)
 {
 	MDB_txn *txn = NULL;
 	unsigned flags = s->read_only ? 0 : MDB_CREATE;
 	pca_err e = PCA_OK;
-	int i, rc;
+	int i, rc, build = 0;
 
 	rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
 	if (rc != 0)
 		return store_mdb_err(rc, "opening the store");
 	for (i = 0; i < STORE_DBI_COUNT; i++) {
+		if (i == STORE_DBI_INV) {
+			if ((e = store_inv_open(s, txn, &build)) != PCA_OK)
+				goto out;
+			continue;
+		}
 		rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
 			e = pca_err_set(PCA_EDB, "store at %s has no \"%s\" "
@@ -373,7 +407,8 @@ store_dbs_open(struct store *s)
 			goto out;
 		}
 	}
-	if ((e = store_schema(s, txn)) != PCA_OK)
+	if ((e = store_schema(s, txn)) != PCA_OK ||
+	    (build && (e = store_inv_build(s, txn)) != PCA_OK))
 		goto out;
 	rc = mdb_txn_commit(txn);
 	txn = NULL;

@@ -7,6 +7,7 @@
  *   certs       CA id (16 bytes) || serial -> certificate record
  *   revoked     CA id (16 bytes) || serial -> revocation (time, reason)
  *   expiry      notAfter (8 bytes BE) || CA id (16) || serial -> ""
+ *   inv         inventory indexes: by CA, template, PENDING, revoked
  *   idem        idempotency scope key -> expiry + result
  *   counters    name -> uint64 (CRL numbers, ...)
  *   audit       sequence (8 bytes BE) -> hash-chained entry
@@ -144,6 +145,49 @@ pca_err store_expiry_foreach(struct store *, int64_t from, int64_t to,
     int (*cb)(const char *ca_id, const uint8_t *serial, size_t serial_len,
 	int64_t not_after, void *arg),
     void *arg) PCA_WUR;
+
+/* ---- inventory (store_index.c) ---- */
+
+/* Which certificates an inventory walk keeps, besides CA and template. */
+enum store_inv_state {
+	STORE_INV_ANY = 0,
+	STORE_INV_PENDING,	/* reserved, not signed */
+	STORE_INV_REVOKED,	/* revoked (whatever the expiry) */
+	STORE_INV_VALID,	/* signed and not revoked */
+};
+
+#define STORE_INV_TMPL_MAX 95	/* template names are cut to this */
+#define STORE_INV_CURSOR_MAX (2 + STORE_INV_TMPL_MAX + 8 + 16 + \
+	LIM_SERIAL_BYTES)
+
+struct store_inv_query {
+	const char *ca_id;	/* NULL: every CA */
+	const char *tmpl;	/* template name; NULL: every template */
+	enum store_inv_state state;
+	int64_t from, to;	/* not_after in [from, to) */
+	const uint8_t *after;	/* resume after this cursor; NULL: start */
+	size_t after_len;
+	size_t max_scan;	/* index entries to examine; 0 = no limit */
+};
+
+/* Where a walk stopped: resume with after = cursor when more is set. */
+struct store_inv_pos {
+	uint8_t cursor[STORE_INV_CURSOR_MAX];
+	size_t len;
+	int more;		/* stopped by cb or max_scan, not by the end */
+};
+
+/*
+ * Calls cb, in not_after order, for each certificate matching q (with its
+ * revocation filled in), walking the most selective inventory index.  cb
+ * gets the certificate's cursor (resume after it to continue past it) and
+ * returns non-zero to stop.  *end (may be NULL) tells where the walk
+ * stopped.  A cursor from another query: PCA_EINVAL.
+ */
+pca_err store_inv_foreach(struct store *, const struct store_inv_query *q,
+    int (*cb)(const struct store_cert *, const uint8_t *cursor, size_t len,
+	void *arg),
+    void *arg, struct store_inv_pos *end) PCA_WUR;
 
 /* ---- idempotency tokens ---- */
 
@@ -291,6 +335,12 @@ pca_err store_pub_get(struct store *, const char *key, struct store_pub *out)
     PCA_WUR;
 /* The CA's revocation generation (0 before the first revocation). */
 pca_err store_revgen_get(struct store *, const char *ca_id, uint64_t *out)
+    PCA_WUR;
+/*
+ * Certificates reserved (so issued or being issued) under the CA by any
+ * process, counted in the reservation's transaction (0 before the first).
+ */
+pca_err store_issued_get(struct store *, const char *ca_id, uint64_t *out)
     PCA_WUR;
 /* Atomically sets the counter to max(value + 1, floor) and returns it. */
 pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,

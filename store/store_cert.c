@@ -17,6 +17,17 @@ struct reserve_arg {
 };
 
 static pca_err
+reserve_index(struct store *s, MDB_txn *txn, const struct reserve_arg *a)
+{
+	struct store_rec r;
+	pca_err e;
+
+	if ((e = store_rec_decode(a->rec.p, a->rec.len, &r)) != PCA_OK)
+		return e;
+	return store_inv_add(s, txn, a->key, a->klen, &r);
+}
+
+static pca_err
 reserve_run(struct store *s, MDB_txn *txn, void *varg)
 {
 	struct reserve_arg *a = varg;
@@ -24,6 +35,7 @@ reserve_run(struct store *s, MDB_txn *txn, void *varg)
 	MDB_val k = store_val(a->key, a->klen);
 	MDB_val v = store_val(a->rec.p, a->rec.len);
 	MDB_val ek = store_val(a->ekey, a->eklen), ev = store_val("", 0);
+	pca_err e;
 	int rc;
 
 	rc = mdb_put(txn, s->dbi[STORE_DBI_CERTS], &k, &v, MDB_NOOVERWRITE);
@@ -37,7 +49,9 @@ reserve_run(struct store *s, MDB_txn *txn, void *varg)
 	rc = mdb_put(txn, s->dbi[STORE_DBI_EXPIRY], &ek, &ev, 0);
 	if (rc != 0)
 		return store_mdb_err(rc, "indexing a certificate's expiry");
-	return PCA_OK;
+	if ((e = reserve_index(s, txn, a)) != PCA_OK)
+		return e;
+	return store_issued_bump(s, txn, a->key);
 }
 
 static pca_err
@@ -147,6 +161,9 @@ complete_run(struct store *s, MDB_txn *txn, void *varg)
 	v = store_val(a->rec.p, a->rec.len);
 	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_CERTS], &k, &v, 0)) != 0)
 		return store_mdb_err(rc, "recording an issued certificate");
+	if ((e = store_inv_issued(s, txn, a->key, a->klen, r.not_after)) !=
+	    PCA_OK)
+		return e;
 	if (a->audit != NULL) {
 		uint64_t seq;
 		return store_audit_put(s, txn, a->when, a->audit,
@@ -370,12 +387,27 @@ struct revoke_arg {
 	uint8_t rec[STORE_REV_LEN];
 };
 
+/* The revoked-certificates index entry (needs the record's not_after). */
+static pca_err
+revoke_index(struct store *s, MDB_txn *txn, const struct revoke_arg *a)
+{
+	MDB_val k = store_val(a->key, a->klen);
+	struct store_rec r;
+	pca_err e;
+
+	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) !=
+	    PCA_OK)
+		return e;
+	return store_inv_revoked(s, txn, a->key, a->klen, r.not_after);
+}
+
 static pca_err
 revoke_run(struct store *s, MDB_txn *txn, void *varg)
 {
 	struct revoke_arg *a = varg;
 	char name[STORE_NAME_MAX];
 	MDB_val k = store_val(a->key, a->klen), v;
+	pca_err e;
 	int rc;
 
 	store_cert_name(a->key, a->klen, name);
@@ -391,6 +423,8 @@ revoke_run(struct store *s, MDB_txn *txn, void *varg)
 		    "revoked", name);
 	if (rc != 0)
 		return store_mdb_err(rc, "recording a revocation");
+	if ((e = revoke_index(s, txn, a)) != PCA_OK)
+		return e;
 	/* the CA's CRLs are due: recorded in the revocation's transaction */
 	return store_revgen_bump(s, txn, a->key);
 }

@@ -59,6 +59,7 @@ enum store_dbi {
 	STORE_DBI_COUNTERS,
 	STORE_DBI_AUDIT,
 	STORE_DBI_KV,
+	STORE_DBI_INV,		/* store_index.c; may be absent read-only */
 	STORE_DBI_COUNT
 };
 
@@ -101,6 +102,7 @@ struct store {
 	ino_t ino;
 	struct store *reg_next;
 	unsigned inited;	/* which of the locks above exist */
+	int inv_ok;		/* the "inv" database exists */
 };
 
 /* Internal iteration: set *stop to end early. */
@@ -183,6 +185,20 @@ pca_err store_rev_decode(const MDB_val *, int64_t *when, int *reason)
 /* store_outbox.c: bumps counter "revgen/<CA id>" (ckey: CA id first) */
 pca_err store_revgen_bump(struct store *, MDB_txn *, const uint8_t *ckey)
     PCA_WUR;
+/* ... and "issued/<CA id>" (every reservation, so every issuance) */
+pca_err store_issued_bump(struct store *, MDB_txn *, const uint8_t *ckey)
+    PCA_WUR;
+
+/* store_index.c: inventory index entries, in the caller's transaction */
+#define STORE_INV_PRE_MAX (2 + STORE_INV_TMPL_MAX)
+#define STORE_INV_KEY_MAX (STORE_INV_PRE_MAX + STORE_EXP_KEY_MAX)
+pca_err store_inv_add(struct store *, MDB_txn *, const uint8_t *ckey,
+    size_t cklen, const struct store_rec *) PCA_WUR;
+pca_err store_inv_issued(struct store *, MDB_txn *, const uint8_t *ckey,
+    size_t cklen, int64_t not_after) PCA_WUR;
+pca_err store_inv_revoked(struct store *, MDB_txn *, const uint8_t *ckey,
+    size_t cklen, int64_t not_after) PCA_WUR;
+pca_err store_inv_build(struct store *, MDB_txn *) PCA_WUR;
 
 /* store_audit.c */
 pca_err store_audit_hash(uint64_t seq, const void *val, size_t n,

@@ -424,7 +424,18 @@ store_revgen_get(struct store *s, const char *ca_id, uint64_t *out)
 }
 
 pca_err
-store_revgen_bump(struct store *s, MDB_txn *txn, const uint8_t *ckey)
+store_issued_get(struct store *s, const char *ca_id, uint64_t *out)
+{
+	char name[64];
+
+	(void)snprintf(name, sizeof(name), "issued/%.36s", ca_id);
+	return store_counter_get(s, name, out);
+}
+
+/* Bumps the counter "<prefix>/<CA id>" in txn (ckey: CA id first). */
+static pca_err
+ca_counter_bump(struct store *s, MDB_txn *txn, const char *prefix,
+    const uint8_t *ckey)
 {
 	char id[37], name[64];
 	uint8_t b[8];
@@ -432,9 +443,8 @@ store_revgen_bump(struct store *s, MDB_txn *txn, const uint8_t *ckey)
 	uint64_t n = 0;
 	int rc;
 
-	(void)s;
 	store_id_format(ckey, id);
-	(void)snprintf(name, sizeof(name), "revgen/%s", id);
+	(void)snprintf(name, sizeof(name), "%s/%s", prefix, id);
 	k = store_val(name, strlen(name));
 	rc = mdb_get(txn, s->dbi[STORE_DBI_COUNTERS], &k, &v);
 	if (rc == 0 && v.mv_size == 8)
@@ -447,6 +457,18 @@ store_revgen_bump(struct store *s, MDB_txn *txn, const uint8_t *ckey)
 	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_COUNTERS], &k, &v, 0)) != 0)
 		return store_mdb_err(rc, "recording a counter");
 	return PCA_OK;
+}
+
+pca_err
+store_revgen_bump(struct store *s, MDB_txn *txn, const uint8_t *ckey)
+{
+	return ca_counter_bump(s, txn, "revgen", ckey);
+}
+
+pca_err
+store_issued_bump(struct store *s, MDB_txn *txn, const uint8_t *ckey)
+{
+	return ca_counter_bump(s, txn, "issued", ckey);
 }
 
 struct raise_arg {
