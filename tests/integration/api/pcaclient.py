@@ -1,5 +1,6 @@
 """Helpers for the pcad suite: the daemon's life cycle, boto3 clients, raw
 SigV4 requests (to send what boto3 never would), CSRs and certificates."""
+import atexit
 import configparser
 import datetime
 import http.client
@@ -52,6 +53,13 @@ class Daemon:
 
     def __init__(self):
         self.proc = None
+        # however a test ends, it leaves no pcad behind
+        atexit.register(self._reap)
+
+    def _reap(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def start(self):
         log = open(os.path.join(DIR, "pcad.log"), "ab")

@@ -1,6 +1,7 @@
 """CRL publication end to end (issue 4): moto_server as S3 with SigV4
 enforced, pcad, boto3, and the openssl CLI as the independent verifier.
 Prints one TAP line per check (tests/run.sh counts them)."""
+import atexit
 import os
 import signal
 import socket
@@ -52,6 +53,7 @@ def wait_for(fn, timeout):
 
 
 moto = s3env.Moto(s3env.free_port(), TMP)
+atexit.register(lambda: moto.stop())   # no moto_server left behind
 moto.start()
 key = moto.setup(BUCKET)
 os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = key
