@@ -16,6 +16,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "../common/x509.h"
 #include "engine_int.h"
 
 #define LINT_SERIAL_MAX 20
@@ -366,7 +367,6 @@ ca_lint_tbs(const struct ca_lint_req *r)
 	static const uint8_t dummy_sig[1] = {0};
 	uint8_t *der = NULL;
 	size_t der_len, i;
-	const unsigned char *p;
 	char detail[256];
 	X509 *x = NULL;
 	pca_err err;
@@ -374,9 +374,8 @@ ca_lint_tbs(const struct ca_lint_req *r)
 	if ((err = ca_cert_assemble(r->tbs, r->tbs_len, r->sigalg,
 		 dummy_sig, sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
 		return err;
-	p = der;
-	if ((x = d2i_X509(NULL, &p, (long)der_len)) == NULL ||
-	    p != der + der_len) {
+	/* parsed without decoding the key: the rules read SPKI bytes only */
+	if ((x = util_x509_parse_nokey(der, der_len)) == NULL) {
 		ERR_clear_error(); /* reported as the rule below */
 		err = pca_err_set(PCA_EINVAL, "lint: rule tbs_parses "
 					      "(RFC 5280 4.1): the "

@@ -14,6 +14,7 @@
 
 #include "../common/limits.h"
 #include "../common/util.h"
+#include "../common/x509.h"
 #include "pol_int.h"
 
 #define TBS_MAX (1u << 20)
@@ -27,6 +28,21 @@ key_fill(EVP_PKEY *k, struct pol_input *in)
 	    id == EVP_PKEY_EC	     ? POL_KEY_EC :
 				       POL_KEY_OTHER;
 	in->key_bits = k ? EVP_PKEY_get_bits(k) : 0;
+}
+
+static void
+key_fill_spki(const X509_PUBKEY *pub, struct pol_input *in)
+{
+	int rsa = 0, bits = 0;
+
+	if (pub == NULL || util_spki_key_size(pub, &rsa, &bits) != PCA_OK) {
+		pca_err_clear();
+		in->key = POL_KEY_OTHER;
+		in->key_bits = 0;
+		return;
+	}
+	in->key = rsa ? POL_KEY_RSA : POL_KEY_EC;
+	in->key_bits = bits;
 }
 
 static const struct {
@@ -80,7 +96,6 @@ tbs_wrap(const uint8_t *tbs, size_t len)
 	    0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00, 0x03, 0x01, 0x00};
 	size_t body = len + sizeof(tail), n = 0;
 	uint8_t *der = malloc(body + 6);
-	const unsigned char *p;
 	X509 *x = NULL;
 
 	if (der == NULL)
@@ -103,12 +118,8 @@ tbs_wrap(const uint8_t *tbs, size_t len)
 	}
 	memcpy(der + n, tbs, len);
 	memcpy(der + n + len, tail, sizeof(tail));
-	p = der;
-	x = d2i_X509(NULL, &p, (long)(n + body));
-	if (x != NULL && p != der + n + body) {
-		X509_free(x);
-		x = NULL;
-	}
+	/* the key is read from its SPKI bytes: no decoder on this path */
+	x = util_x509_parse_nokey(der, n + body);
 	free(der);
 	return x;
 }
@@ -125,7 +136,7 @@ pol_input_from_tbs(const uint8_t *tbs, size_t len, struct pol_input *out)
 		return pca_err_set(PCA_EPARSE,
 		    "policy: the bytes are not a TBSCertificate");
 	}
-	key_fill(X509_get0_pubkey(x), &in);
+	key_fill_spki(X509_get_X509_PUBKEY(x), &in);
 	exts_fill(X509_get0_extensions(x), &in);
 	in.subject = X509_NAME_dup(X509_get_subject_name(x));
 	X509_free(x);
