@@ -234,6 +234,10 @@ pca_err ca_lint_ocsp_tbs(const uint8_t *tbs, size_t len,
 
 /* ---- helpers shared by der.c, subject.c, template.c, tbs.c ---- */
 
+/* A JSON path for messages (der.c); a path that does not fit is cut short. */
+void ca_fieldf(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 struct buf;
 /* Appends a TLV: low-number tag, minimal definite length, n bytes. */
 pca_err ca_der_put(struct buf *, unsigned tag, const void *p, size_t n)

@@ -17,16 +17,6 @@
 #define CRI_MAX (64 * 1024)
 #define FIELD_MAX 160
 
-/* A JSON path for messages; a path that does not fit is cut short. */
-static void __attribute__((format(printf, 3, 4)))
-fieldf(char *out, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(out, n, fmt, ap);
-	va_end(ap);
-}
 
 static const uint8_t OID_EXT_REQ[] = {
     0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e};
@@ -88,7 +78,7 @@ access_method(const json_t *am, const char *f, struct buf *v)
 		    "AccessMethodType",
 		    f);
 	if (id != NULL) {
-		fieldf(g, sizeof(g), "%s.CustomObjectIdentifier", f);
+		ca_fieldf(g, sizeof(g), "%s.CustomObjectIdentifier", f);
 		if ((e = ca_oid_from_json(id, g, &o)) != PCA_OK)
 			return e;
 		e = ca_der_put(
@@ -119,10 +109,10 @@ access_description(const json_t *ad, const char *f, struct buf *v)
 
 	if (!json_is_object(ad))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	fieldf(g, sizeof(g), "%s.AccessMethod", f);
+	ca_fieldf(g, sizeof(g), "%s.AccessMethod", f);
 	if ((e = access_method(member(ad, "AccessMethod"), g, v)) != PCA_OK)
 		return e;
-	fieldf(g, sizeof(g), "%s.AccessLocation", f);
+	ca_fieldf(g, sizeof(g), "%s.AccessLocation", f);
 	if ((e = ca_gn_from_json(member(ad, "AccessLocation"), g, &gn)) !=
 	    PCA_OK)
 		return e;
@@ -154,7 +144,7 @@ sia_ext(const json_t *list, struct buf *exts)
 		return PCA_OK; /* nothing to request */
 	buf_init(&v, CRI_MAX);
 	for (i = 0; i < n && e == PCA_OK; i++) {
-		fieldf(f, sizeof(f),
+		ca_fieldf(f, sizeof(f),
 		    "CsrExtensions.SubjectInformationAccess[%zu]", i);
 		e = access_description(json_array_get(list, i), f, &v);
 	}

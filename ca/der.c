@@ -1,3 +1,5 @@
+#include <stdarg.h>
+#include <stdio.h>
 /*
  * der.c - small DER pieces: signature AlgorithmIdentifiers, certificate
  * assembly around signed TBS bytes, SubjectPublicKeyInfo inspection
@@ -372,4 +374,14 @@ fail:
 	pca_err_set(PCA_EINTERNAL, "random number generator failed");
 	pca_err_add_openssl();
 	return PCA_EINTERNAL;
+}
+
+void
+ca_fieldf(char *out, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(out, n, fmt, ap);
+	va_end(ap);
 }

@@ -430,18 +430,6 @@ list_cb(const char *id, const char *json, size_t len, void *arg)
 	return 0;
 }
 
-static int
-by_created(const void *x, const void *y)
-{
-	const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-	json_int_t ta = json_integer_value(json_object_get(a, "CreatedAt"));
-	json_int_t tb = json_integer_value(json_object_get(b, "CreatedAt"));
-
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
-	return strcmp(json_string_value(json_object_get(a, "Arn")),
-	    json_string_value(json_object_get(b, "Arn")));
-}
 
 pca_err
 ca_list(struct ca_engine *e, const struct ca_caller *c, json_t **out)
@@ -464,7 +452,7 @@ ca_list(struct ca_engine *e, const struct ca_caller *c, json_t **out)
 	}
 	pca_err_clear();
 	if (n > 1)
-		qsort(v, n, sizeof(*v), by_created);
+		qsort(v, n, sizeof(*v), ca_rec_by_created);
 	for (i = 0; i < n; i++)
 		json_array_append_new(res, v[i]);
 	*out = res;

@@ -124,6 +124,8 @@ int ca_rec_status_in(const json_t *rec, const char *const *list);
 pca_err ca_rec_state_err(const json_t *rec, const char *op);
 /* Sets Status and LastStateChangeAt. */
 void ca_rec_set_status(json_t *rec, const char *status, int64_t now);
+/* qsort order of CertificateAuthority objects: CreatedAt, then Arn. */
+int ca_rec_by_created(const void *, const void *);
 /* The CertificateAuthority output object of a record. */
 json_t *ca_rec_describe(const json_t *rec);
 

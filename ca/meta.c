@@ -617,18 +617,6 @@ shared_cb(const char *id, const char *json, size_t len, void *arg)
 	return 0;
 }
 
-static int
-by_created(const void *x, const void *y)
-{
-	const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-	json_int_t ta = json_integer_value(json_object_get(a, "CreatedAt"));
-	json_int_t tb = json_integer_value(json_object_get(b, "CreatedAt"));
-
-	if (ta != tb)
-		return ta < tb ? -1 : 1;
-	return strcmp(json_string_value(json_object_get(a, "Arn")) ?: "",
-	    json_string_value(json_object_get(b, "Arn")) ?: "");
-}
 
 pca_err
 ca_list_shared(struct ca_engine *e, const struct ca_caller *c,
@@ -656,7 +644,7 @@ ca_list_shared(struct ca_engine *e, const struct ca_caller *c,
 			json_array_append_new(all, d);
 	}
 	pca_err_clear();
-	err = sorted_copy(all, by_created, out);
+	err = sorted_copy(all, ca_rec_by_created, out);
 out:
 	json_decref(a.found);
 	json_decref(all);

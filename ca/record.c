@@ -290,6 +290,19 @@ ca_rec_describe(const json_t *rec)
 	return o;
 }
 
+int
+ca_rec_by_created(const void *x, const void *y)
+{
+	const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+	json_int_t ta = json_integer_value(json_object_get(a, "CreatedAt"));
+	json_int_t tb = json_integer_value(json_object_get(b, "CreatedAt"));
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return strcmp(json_string_value(json_object_get(a, "Arn")) ?: "",
+	    json_string_value(json_object_get(b, "Arn")) ?: "");
+}
+
 pca_err
 ca_state_err(const struct ca_ctx *c, const char *op)
 {

@@ -16,16 +16,6 @@
 
 #define FIELD_MAX 160
 
-/* A JSON path for messages; a path that does not fit is cut short. */
-static void __attribute__((format(printf, 3, 4)))
-fieldf(char *out, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(out, n, fmt, ap);
-	va_end(ap);
-}
 #define OID_TEXT_MAX 64  /* model: CustomObjectIdentifier len */
 #define OID_ARCS_MAX 126 /* model: {0,126} further arcs */
 #define CUSTOM_ATTRS_MAX 150
@@ -286,7 +276,7 @@ subj_standard(X509_NAME *name, const json_t *subj, const char *field)
 
 		if ((v = std_member(subj, a)) == NULL)
 			continue;
-		fieldf(f, sizeof(f), "%s.%s", field, a->member);
+		ca_fieldf(f, sizeof(f), "%s.%s", field, a->member);
 		if ((e = attr_value(v, f, a->kind, a->max, &s, &n)) != PCA_OK)
 			return e;
 		if ((e = name_add(name, OBJ_nid2obj(a->nid), a->kind, s, n)) !=
@@ -308,11 +298,11 @@ subj_custom_one(X509_NAME *name, const json_t *ca, const char *f)
 
 	if (!json_is_object(ca))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
+	ca_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
 	if ((e = ca_oid_from_json(
 		 json_object_get(ca, "ObjectIdentifier"), g, &obj)) != PCA_OK)
 		return e;
-	fieldf(g, sizeof(g), "%s.Value", f);
+	ca_fieldf(g, sizeof(g), "%s.Value", f);
 	/* a standard type keeps its own string type and limits */
 	if ((a = attr_by_nid(OBJ_obj2nid(obj))) != NULL)
 		e = attr_value(
@@ -341,7 +331,7 @@ subj_custom(X509_NAME *name, const json_t *list, const char *field)
 		    "%s.CustomAttributes must be a list of 1 to %d attributes",
 		    field, CUSTOM_ATTRS_MAX);
 	for (i = 0; i < json_array_size(list); i++) {
-		fieldf(f, sizeof(f), "%s.CustomAttributes[%zu]", field, i);
+		ca_fieldf(f, sizeof(f), "%s.CustomAttributes[%zu]", field, i);
 		if ((e = subj_custom_one(name, json_array_get(list, i), f)) !=
 		    PCA_OK)
 			return e;
@@ -601,7 +591,7 @@ gn_dirstring(const json_t *obj, const char *key, const char *f, int need,
 	size_t n;
 	pca_err e;
 
-	fieldf(g, sizeof(g), "%s.%s", f, key);
+	ca_fieldf(g, sizeof(g), "%s.%s", f, key);
 	if ((v == NULL || json_is_null(v)) && !need)
 		return PCA_OK;
 	if ((e = ca_json_string(v, g, 256, &s, &n)) != PCA_OK)
@@ -650,11 +640,11 @@ gn_other(GENERAL_NAME *gen, const json_t *v, const char *f)
 
 	if (!json_is_object(v))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	fieldf(g, sizeof(g), "%s.TypeId", f);
+	ca_fieldf(g, sizeof(g), "%s.TypeId", f);
 	if ((e = ca_oid_from_json(json_object_get(v, "TypeId"), g, &oid)) !=
 	    PCA_OK)
 		return e;
-	fieldf(g, sizeof(g), "%s.Value", f);
+	ca_fieldf(g, sizeof(g), "%s.Value", f);
 	if ((e = ca_json_string(json_object_get(v, "Value"), g, 256, &s, &n)) !=
 	    PCA_OK)
 		goto out;
@@ -739,7 +729,7 @@ ca_gn_from_json(const json_t *gn, const char *field, GENERAL_NAME **out)
 		    "DnsName, DirectoryName, EdiPartyName, "
 		    "UniformResourceIdentifier, IpAddress, RegisteredId",
 		    field);
-	fieldf(f, sizeof(f), "%s.%s", field, gn_names[m]);
+	ca_fieldf(f, sizeof(f), "%s.%s", field, gn_names[m]);
 	if ((gen = GENERAL_NAME_new()) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	if ((e = gn_fill(gen, m, found, f)) != PCA_OK) {
@@ -774,7 +764,7 @@ ca_general_names_from_json(
 	if ((gens = GENERAL_NAMES_new()) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
-		fieldf(f, sizeof(f), "%s[%zu]", field, i);
+		ca_fieldf(f, sizeof(f), "%s[%zu]", field, i);
 		if ((e = ca_gn_from_json(json_array_get(list, i), f, &gen)) !=
 		    PCA_OK)
 			goto out;

@@ -35,16 +35,6 @@
 #define CPS_URI_MAX 256
 #define FIELD_MAX 160
 
-/* A JSON path for messages; a path that does not fit is cut short. */
-static void __attribute__((format(printf, 3, 4)))
-fieldf(char *out, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(out, n, fmt, ap);
-	va_end(ap);
-}
 
 /* Extension OIDs (contents octets). */
 static const uint8_t OID_BC[] = {0x55, 0x1d, 0x13};
@@ -531,7 +521,7 @@ api_eku(struct exts *x, const json_t *list, struct buf *v)
 		    EKU_MAX);
 	v->len = 0;
 	for (i = 0; i < n; i++) {
-		fieldf(f, sizeof(f),
+		ca_fieldf(f, sizeof(f),
 		    "ApiPassthrough.Extensions.ExtendedKeyUsage[%zu]", i);
 		if ((e = eku_item(json_array_get(list, i), f, v, 0)) != PCA_OK)
 			return e;
@@ -570,13 +560,13 @@ cp_qualifiers(const json_t *list, const char *f, struct buf *v)
 		    f, QUALIFIERS_MAX);
 	for (i = 0; i < n; i++) {
 		q = json_array_get(list, i);
-		fieldf(g, sizeof(g), "%s.PolicyQualifiers[%zu]", f, i);
+		ca_fieldf(g, sizeof(g), "%s.PolicyQualifiers[%zu]", f, i);
 		id = member(q, "PolicyQualifierId");
 		if (!json_is_object(q) || !json_is_string(id) ||
 		    strcmp(json_string_value(id), "CPS") != 0)
 			return pca_err_set(
 			    PCA_EINVAL, "%s.PolicyQualifierId must be CPS", g);
-		fieldf(g, sizeof(g),
+		ca_fieldf(g, sizeof(g),
 		    "%s.PolicyQualifiers[%zu].Qualifier.CpsUri", f, i);
 		if ((e = ca_json_string(
 			 member(member(q, "Qualifier"), "CpsUri"), g,
@@ -612,9 +602,9 @@ api_cp(struct exts *x, const json_t *list, struct buf *v)
 	v->len = 0;
 	for (i = 0; i < n && e == PCA_OK; i++) {
 		pi = json_array_get(list, i);
-		fieldf(f, sizeof(f),
+		ca_fieldf(f, sizeof(f),
 		    "ApiPassthrough.Extensions.CertificatePolicies[%zu]", i);
-		fieldf(g, sizeof(g), "%s.CertPolicyId", f);
+		ca_fieldf(g, sizeof(g), "%s.CertPolicyId", f);
 		if (!json_is_object(pi)) {
 			e = pca_err_set(PCA_EINVAL, "%s must be an object", f);
 			break;
@@ -683,16 +673,16 @@ custom_one(const json_t *it, const char *f, struct custom_ext *c)
 
 	if (!json_is_object(it))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
+	ca_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
 	if ((e = ca_oid_from_json(
 		 member(it, "ObjectIdentifier"), g, &c->oid)) != PCA_OK)
 		return e;
-	fieldf(g, sizeof(g), "%s.Critical", f);
+	ca_fieldf(g, sizeof(g), "%s.Critical", f);
 	crit = member(it, "Critical");
 	if (crit != NULL && !json_is_boolean(crit))
 		return pca_err_set(PCA_EINVAL, "%s must be true or false", g);
 	c->crit = crit != NULL && json_is_true(crit);
-	fieldf(g, sizeof(g), "%s.Value", f);
+	ca_fieldf(g, sizeof(g), "%s.Value", f);
 	if ((e = ca_json_string(member(it, "Value"), g, LIM_CUSTOM_EXT_VALUE,
 		 &s, &n)) != PCA_OK)
 		return e;
@@ -789,7 +779,7 @@ api_parse(const json_t *api, struct api *a)
 	if ((a->c = calloc(n, sizeof(*a->c))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++, a->nc++) {
-		fieldf(f, sizeof(f),
+		ca_fieldf(f, sizeof(f),
 		    "ApiPassthrough.Extensions.CustomExtensions[%zu]", i);
 		if ((e = custom_one(json_array_get(a->custom, i), f,
 			 &a->c[i])) != PCA_OK) {
@@ -919,12 +909,12 @@ time_put(struct buf *b, int64_t t)
 	if (y < 0 || y > 9999)
 		return pca_err_set(PCA_EINVAL, "year %d cannot be encoded", y);
 	if (y >= 1950 && y <= 2049) {
-		fieldf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", y % 100,
+		ca_fieldf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", y % 100,
 		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		    tm.tm_sec);
 		return ca_der_put(b, 0x17, s, 13);
 	}
-	fieldf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", y, tm.tm_mon + 1,
+	ca_fieldf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", y, tm.tm_mon + 1,
 	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return ca_der_put(b, 0x18, s, 15);
 }
@@ -1009,7 +999,7 @@ err_prefix(pca_err e, const char *prefix)
 {
 	char m[400];
 
-	fieldf(m, sizeof(m), "%s", pca_err_msg());
+	ca_fieldf(m, sizeof(m), "%s", pca_err_msg());
 	return pca_err_set(e, "%s%s", prefix, m);
 }
 
