@@ -121,11 +121,19 @@ pca_err hsm_sign(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
     PCA_WUR;
 
 /*
- * Secrets at rest (API access keys): AES-256-GCM under a secret key that
- * lives in the token (label, generated on first use: CKA_SENSITIVE,
- * non-extractable, CKA_ENCRYPT/CKA_DECRYPT only).  seal output is
- * iv(12) || ciphertext || tag(16), caller frees; open fails with
- * PCA_EMISMATCH when the data was altered.  Implemented in hsm/seal.c.
+ * Secrets at rest (API access keys), 1 to 4096 bytes.  Only CKM_SHA256_HMAC
+ * (no mechanism parameters, so it crosses p11-kit's RPC and network HSMs)
+ * runs on the token, under two secret keys generated there on first use:
+ * "<label>.enc" and "<label>.mac" (CKK_GENERIC_SECRET, 32 bytes,
+ * CKA_SENSITIVE, non-extractable, CKA_SIGN/CKA_VERIFY only).  A random
+ * 16-byte iv; keystream block i = HMAC(K_enc, "pca-seal-ks" || iv ||
+ * be32(i)); ciphertext = plaintext XOR keystream; tag = HMAC(K_mac,
+ * "pca-seal-tag" || version || len(label) || label || iv || ciphertext).
+ * seal output is version(0x02) || iv(16) || ciphertext || tag(32), caller
+ * frees.  unseal checks the tag (constant time) before decrypting and fails
+ * with PCA_EMISMATCH when the data was altered, sealed under another label
+ * or in another format (no token reset); PCA_ENOTFOUND when the label's
+ * keys are absent.  Implemented in hsm/hsm_seal.c.
  */
 pca_err hsm_seal(struct hsm *, const char *label, const uint8_t *plain,
     size_t len, uint8_t **sealed, size_t *sealed_len) PCA_WUR;
