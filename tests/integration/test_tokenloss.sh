@@ -82,4 +82,20 @@ else
 fi
 stop_server
 check "store verify is clean" "$PCACTL" store verify
+
+# The daemon on the same remote token: retryable errors and 503 while it is
+# gone, recovery without a restart.
+cp "$A/pcad-remote.conf" "$A/pcad.conf"
+PCA_DIR=$A P11_SOCK=$SOCK ROOT_ARN=$ROOT BIN=$BIN \
+    SOFTHSM2_CONF="$A/hsm/softhsm2.conf" \
+    python3 "$(dirname "$0")/tokenloss/pcad_remote.py" >"$TMP/remote.tap" 2>&1
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) ok "pcad: ${line#ok * - }" ;;
+	"not ok "*) not_ok "pcad: ${line#not ok * - }" ;;
+	*) echo "$line" ;;
+	esac
+done <"$TMP/remote.tap"
+grep -q '^ok' "$TMP/remote.tap" ||
+    not_ok "pcad on the remote token ran" "$(tail -20 "$TMP/remote.tap")"
 finish

@@ -1,0 +1,116 @@
+"""pcad against a token reached through p11-kit's RPC: while the token is
+gone the API answers a retryable error and /health 503, then both recover
+without restarting pcad.  Prints TAP lines.  Env: PCA_DIR (appliance with
+pcad.conf pointing at p11-kit-client.so), P11_SOCK, SOFTHSM2_CONF, ROOT_ARN.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
+import pcaclient as P  # noqa: E402
+import botocore.exceptions  # noqa: E402
+
+SOCK = os.environ["P11_SOCK"]
+ROOT = os.environ["ROOT_ARN"]
+n = 0
+server = None
+
+
+def tap(ok, name, detail=""):
+    global n
+    n += 1
+    print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
+    if not ok and detail:
+        print("#   " + str(detail)[:300].replace("\n", "\n#   "))
+    sys.stdout.flush()
+
+
+def start_server():
+    global server
+    if os.path.exists(SOCK):
+        os.unlink(SOCK)
+    server = subprocess.Popen(
+        ["p11-kit", "server", "-f", "--provider",
+         "/usr/lib/softhsm/libsofthsm2.so", "-n", SOCK, "pkcs11:token=openpca"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    for _ in range(200):
+        if os.path.exists(SOCK):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stop_server():
+    global server
+    if server is not None:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+        server = None
+
+
+def health():
+    try:
+        with urllib.request.urlopen(P.HTTP + "/health", timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return None
+
+
+def issue(c):
+    arn = c.issue_certificate(
+        CertificateAuthorityArn=ROOT, Csr=P.make_csr(),
+        SigningAlgorithm="SHA256WITHECDSA",
+        Validity={"Value": 5, "Type": "DAYS"})["CertificateArn"]
+    c.get_certificate(CertificateAuthorityArn=ROOT, CertificateArn=arn)
+    return arn
+
+
+daemon = P.Daemon()
+try:
+    tap(start_server(), "p11-kit server exposes the token")
+    daemon.start()
+    tap(True, "pcad starts against the remote token (sealed API keys open)")
+    c = P.client(retries=0)
+    try:
+        issue(c)
+        tap(True, "issuance through pcad and the remote token")
+    except Exception as e:  # noqa: BLE001
+        tap(False, "issuance through pcad and the remote token", e)
+    stop_server()
+    code = status = None
+    try:
+        issue(c)
+    except botocore.exceptions.ClientError as e:
+        code = e.response["Error"]["Code"]
+        status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+    tap(code is not None and (status >= 500 or code == "ThrottlingException"),
+        "token gone: a retryable error (%s, HTTP %s), never a 4xx fault of "
+        "the caller" % (code, status))
+    h = health()
+    tap(h == 503, "token gone: /health answers 503", h)
+    tap(daemon.proc.poll() is None, "pcad survived the token loss")
+    start_server()
+    ok = False
+    deadline = time.time() + 15
+    while time.time() < deadline and not ok:
+        try:
+            issue(c)
+            ok = True
+        except botocore.exceptions.ClientError:
+            time.sleep(0.3)
+    tap(ok, "token back: issuance resumes without restarting pcad")
+    tap(health() == 200, "token back: /health answers 200")
+finally:
+    try:
+        daemon.stop()
+    except Exception:  # noqa: BLE001
+        pass
+    stop_server()
