@@ -19,6 +19,7 @@
 
 #include "../ca/ca.h"
 #include "../cmd/appliance.h"
+#include "bench_common.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
@@ -39,14 +40,6 @@ struct run {
 	pthread_mutex_t mu;
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *
 worker(void *arg)
@@ -65,7 +58,7 @@ worker(void *arg)
 	q.signing_algorithm = r->sigalg;
 	q.validity_type = "DAYS";
 	q.validity_value = 30;
-	while ((t0 = now_s()) < r->until) {
+	while ((t0 = bench_now()) < r->until) {
 		if (ca_issue(r->ap->engine, &c, &q, &arn) != PCA_OK) {
 			fprintf(stderr, "bench_issue: %s\n", pca_err_msg());
 			r->failed = 1;
@@ -75,7 +68,7 @@ worker(void *arg)
 		n++;
 		pthread_mutex_lock(&r->mu);
 		if (r->nlat < MAX_SAMPLES)
-			r->lat[r->nlat++] = now_s() - t0;
+			r->lat[r->nlat++] = bench_now() - t0;
 		pthread_mutex_unlock(&r->mu);
 	}
 	pthread_mutex_lock(&r->mu);
@@ -101,7 +94,7 @@ measure(struct run *r, const char *name, int threads, double secs)
 
 	r->count = 0;
 	r->nlat = 0;
-	t0 = now_s();
+	t0 = bench_now();
 	r->until = t0 + secs;
 	for (i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, r);
@@ -111,52 +104,11 @@ measure(struct run *r, const char *name, int threads, double secs)
 		return 1;
 	qsort(r->lat, (size_t)r->nlat, sizeof(double), dcmp);
 	printf("issue %s threads=%d rate=%.0f p50_ms=%.2f p99_ms=%.2f\n", name,
-	    threads, (double)r->count / (now_s() - t0),
+	    threads, (double)r->count / (bench_now() - t0),
 	    r->nlat ? r->lat[r->nlat / 2] * 1000 : 0,
 	    r->nlat ? r->lat[r->nlat * 99 / 100] * 1000 : 0);
 	fflush(stdout);
 	return 0;
-}
-
-static int
-make_root(struct appliance *ap, const char *ka, const char *sa, char **arn)
-{
-	struct ca_caller c = {ap->conf.account, ap->conf.region, "bench"};
-	struct ca_issue_req q;
-	json_t *req;
-	char *csr = NULL, *cert_arn = NULL, *pem = NULL, *chain = NULL;
-	int rc = 1;
-
-	req = json_pack("{s:s,s:{s:s,s:s,s:{s:s}}}", "CertificateAuthorityType",
-	    "ROOT", "CertificateAuthorityConfiguration", "KeyAlgorithm", ka,
-	    "SigningAlgorithm", sa, "Subject", "CommonName", "bench root");
-	memset(&q, 0, sizeof(q));
-	if (ca_create(ap->engine, &c, req, arn) != PCA_OK ||
-	    ca_csr_get(ap->engine, &c, *arn, &csr) != PCA_OK)
-		goto out;
-	q.ca_arn = *arn;
-	q.csr = (const uint8_t *)csr;
-	q.csr_len = strlen(csr);
-	q.signing_algorithm = sa;
-	q.template_arn = "arn:aws:acm-pca:::template/RootCACertificate/V1";
-	q.validity_type = "YEARS";
-	q.validity_value = 10;
-	if (ca_issue(ap->engine, &c, &q, &cert_arn) != PCA_OK ||
-	    ca_cert_get(ap->engine, &c, *arn, cert_arn, &pem, &chain) !=
-		PCA_OK ||
-	    ca_import_cert(ap->engine, &c, *arn, (const uint8_t *)pem,
-		strlen(pem), NULL, 0) != PCA_OK)
-		goto out;
-	rc = 0;
-out:
-	if (rc)
-		fprintf(stderr, "bench_issue: root %s: %s\n", ka, pca_err_msg());
-	json_decref(req);
-	free(csr);
-	free(cert_arn);
-	free(pem);
-	free(chain);
-	return rc;
 }
 
 int
@@ -189,7 +141,8 @@ main(int argc, char **argv)
 	}
 	r.ap = &ap;
 	for (a = 0; a < 2; a++) {
-		if (make_root(&ap, algs[a][1], algs[a][2], &arn) != 0)
+		if (bench_make_root(&ap, algs[a][1], algs[a][2], "bench root",
+			&arn) != 0)
 			return 1;
 		r.arn = arn;
 		r.sigalg = algs[a][2];

@@ -25,6 +25,7 @@
 
 #include "../ca/engine_int.h"
 #include "../cmd/appliance.h"
+#include "bench_common.h"
 #include "../common/log.h"
 #include "../common/util.h"
 
@@ -43,14 +44,6 @@ struct run {
 	pthread_mutex_t mu;
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 req_init(struct ca_issue_req *q, const char *arn, const uint8_t *csr,
@@ -75,7 +68,7 @@ worker(void *arg)
 	long n = 0;
 
 	req_init(&q, r->arn, r->csr, r->csr_len);
-	while (now_s() < r->until) {
+	while (bench_now() < r->until) {
 		if (ca_issue(r->ap->engine, &c, &q, &arn) != PCA_OK) {
 			fprintf(stderr, "policy_bench: %s\n", pca_err_msg());
 			r->failed = 1;
@@ -98,51 +91,13 @@ measure(struct run *r, int threads, double secs)
 	int i;
 
 	r->count = 0;
-	t0 = now_s();
+	t0 = bench_now();
 	r->until = t0 + secs;
 	for (i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, worker, r);
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
-	return r->failed ? -1 : (double)r->count / (now_s() - t0);
-}
-
-static int
-make_root(struct appliance *ap, char **arn)
-{
-	struct ca_caller c = {ap->conf.account, ap->conf.region, "bench"};
-	struct ca_issue_req q;
-	json_t *req;
-	char *csr = NULL, *cert_arn = NULL, *pem = NULL, *chain = NULL;
-	int rc = 1;
-
-	req = json_pack("{s:s,s:{s:s,s:s,s:{s:s}}}", "CertificateAuthorityType",
-	    "ROOT", "CertificateAuthorityConfiguration", "KeyAlgorithm",
-	    "EC_prime256v1", "SigningAlgorithm", "SHA256WITHECDSA", "Subject",
-	    "CommonName", "policy bench root");
-	if (ca_create(ap->engine, &c, req, arn) != PCA_OK ||
-	    ca_csr_get(ap->engine, &c, *arn, &csr) != PCA_OK)
-		goto out;
-	req_init(&q, *arn, (const uint8_t *)csr, strlen(csr));
-	q.template_arn = "arn:aws:acm-pca:::template/RootCACertificate/V1";
-	q.validity_type = "YEARS";
-	q.validity_value = 10;
-	if (ca_issue(ap->engine, &c, &q, &cert_arn) != PCA_OK ||
-	    ca_cert_get(ap->engine, &c, *arn, cert_arn, &pem, &chain) !=
-		PCA_OK ||
-	    ca_import_cert(ap->engine, &c, *arn, (const uint8_t *)pem,
-		strlen(pem), NULL, 0) != PCA_OK)
-		goto out;
-	rc = 0;
-out:
-	if (rc)
-		fprintf(stderr, "policy_bench: root: %s\n", pca_err_msg());
-	json_decref(req);
-	free(csr);
-	free(cert_arn);
-	free(pem);
-	free(chain);
-	return rc;
+	return r->failed ? -1 : (double)r->count / (bench_now() - t0);
 }
 
 /* The TBS of one certificate the CA issues (as signed). */
@@ -202,16 +157,16 @@ gate_time(const struct pol *p, const uint8_t *tbs, size_t len,
 	double t0;
 	int i;
 
-	t0 = now_s();
+	t0 = bench_now();
 	for (i = 0; i < GATE_N; i++)
 		if (judge(p, tbs, len) != PCA_OK)
 			return 1;
-	*pol_us = (now_s() - t0) * 1e6 / GATE_N;
-	t0 = now_s();
+	*pol_us = (bench_now() - t0) * 1e6 / GATE_N;
+	t0 = bench_now();
 	for (i = 0; i < GATE_N; i++)
 		if (ca_lint_tbs(&l) != PCA_OK)
 			return 1;
-	*lint_us = (now_s() - t0) * 1e6 / GATE_N;
+	*lint_us = (bench_now() - t0) * 1e6 / GATE_N;
 	return 0;
 }
 
@@ -281,7 +236,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	r.ap = &ap;
-	if (make_root(&ap, &arn) != 0)
+	if (bench_make_root(&ap, "EC_prime256v1", "SHA256WITHECDSA",
+		"policy bench root", &arn) != 0)
 		return 1;
 	r.arn = arn;
 	(void)snprintf(bind, sizeof(bind), "[bind]\n%s = web_server\n",

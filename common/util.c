@@ -33,8 +33,8 @@ util_hex(const uint8_t *p, size_t n, char *out, size_t outlen, int colons)
 	return out;
 }
 
-static int
-hexval(int c)
+int
+util_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -54,7 +54,7 @@ util_unhex(const char *s, uint8_t *out, size_t max, size_t *len)
 	for (; *s != '\0'; s++) {
 		if (*s == ':')
 			continue;
-		if (hexval((unsigned char)*s) < 0)
+		if (util_hexval((unsigned char)*s) < 0)
 			return pca_err_set(PCA_EPARSE,
 			    "'%c' is not a hex digit", *s);
 		if (nd >= sizeof(digits) - 2)
@@ -73,8 +73,8 @@ util_unhex(const char *s, uint8_t *out, size_t max, size_t *len)
 		return pca_err_set(PCA_ETOOBIG, "hex value longer than %zu bytes",
 		    max);
 	for (i = 0; i < n; i++)
-		out[i] = (uint8_t)(hexval(digits[2 * i]) << 4 |
-		    hexval(digits[2 * i + 1]));
+		out[i] = (uint8_t)(util_hexval(digits[2 * i]) << 4 |
+		    util_hexval(digits[2 * i + 1]));
 	*len = n;
 	return PCA_OK;
 }

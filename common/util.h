@@ -24,6 +24,9 @@ char *util_hex(const uint8_t *p, size_t n, char *out, size_t outlen,
 pca_err util_unhex(const char *s, uint8_t *out, size_t max, size_t *len)
     PCA_WUR;
 
+/* The value of one hex digit (either case), or -1. */
+int util_hexval(int c);
+
 /* Standard base64 with padding; *out is NUL-terminated, caller frees. */
 pca_err util_b64_encode(const uint8_t *p, size_t n, char **out) PCA_WUR;
 /* Strict base64 (whitespace ignored); caller frees *out. */

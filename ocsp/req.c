@@ -312,17 +312,6 @@ ocsp_req_parse(const uint8_t *p, size_t len, struct ocsp_req *out)
 	return PCA_OK;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 #define GET_PATH_MAX (2 * OCSP_MAX_REQUEST * 3)
 
@@ -347,8 +336,9 @@ ocsp_get_decode(const char *path, uint8_t **der, size_t *len)
 			s[o++] = path[i];
 			continue;
 		}
-		if (i + 2 >= n || (hi = hexval(path[i + 1])) < 0 ||
-		    (lo = hexval(path[i + 2])) < 0) {
+		if (i + 2 >= n ||
+		    (hi = util_hexval((unsigned char)path[i + 1])) < 0 ||
+		    (lo = util_hexval((unsigned char)path[i + 2])) < 0) {
 			free(s);
 			return pca_err_set(PCA_EPARSE,
 			    "OCSP GET: bad percent-encoding");
