@@ -79,8 +79,9 @@ pca_err
 pol_nc_item_check(enum pol_nc_kind k, const char *s)
 {
 	static const char *const what[POL_NC_KINDS] = {
-	    "a DNS name or .domain", "an IP range a.b.c.d/n or x::/n without "
-	    "host bits", "a mailbox, a host or .domain"};
+	    "a DNS name or .domain",
+	    "an IP range a.b.c.d/n or x::/n without host bits",
+	    "a mailbox, a host or .domain"};
 	int ok = k == POL_NC_DNS ? dns_ok(s) :
 	    k == POL_NC_IP	 ? ip_ok(s) :
 				   email_ok(s);
