@@ -9,12 +9,17 @@
  * in; an invalid file changes nothing.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../api/api.h"
 #include "../common/buf.h"
@@ -385,6 +390,40 @@ maintain(struct appliance *ap)
 			 "expired", cas, tokens);
 }
 
+/*
+ * One pcad per appliance: an exclusive lock on <store>/pcad.lock, held for
+ * the life of the process.  A second pcad on the same store would share the
+ * listeners (SO_REUSEPORT) and serve stale caches, so it is refused.
+ */
+static void
+lock_appliance(const char *path)
+{
+	struct appliance_conf c;
+	char lp[PATH_MAX], pid[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (appliance_conf_load(path, &c) != PCA_OK)
+		fatalx("%s", pca_err_msg());
+	(void)snprintf(lp, sizeof(lp), "%s/pcad.lock", c.store_path);
+	(void)mkdir(c.store_path, 0700);
+	appliance_conf_free(&c);
+	if ((fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		fatal("%s", lp);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		fatalx("another pcad (pid %s) serves this appliance: %s is locked",
+		    pid[0] ? pid : "?", lp);
+	}
+	(void)snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 ||
+	    write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
+		log_warn("%s", lp);
+	/* fd stays open: the lock lasts as long as this process */
+}
+
 static void
 harden(void)
 {
@@ -413,6 +452,7 @@ serve(const char *path)
 	/* threads started from here on inherit the mask */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	lock_appliance(path);
 	if (appliance_open(path, &ap) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);

@@ -884,6 +884,13 @@ class T09Daemon(Base):
         self.assertEqual(st, 404)
         self.assertIn("__type", json.loads(body))
 
+    def test_second_pcad_refused(self):
+        r = subprocess.run([os.path.join(P.BIN, "pcad"), "--config", P.CONF],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("another pcad (pid %d)" % DAEMON.proc.pid, r.stderr)
+        self.c.list_certificate_authorities()  # the first one still serves
+
     def test_reload_and_check_config(self):
         r = subprocess.run([os.path.join(P.BIN, "pcad"), "--config", P.CONF,
                             "--check-config"], capture_output=True, text=True)
