@@ -117,6 +117,44 @@ store_inv_revoked(struct store *s, MDB_txn *txn, const uint8_t *ckey,
 	return inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 0);
 }
 
+/* Removes every index entry of one certificate (purging its CA). */
+pca_err
+store_inv_remove(struct store *s, MDB_txn *txn, const uint8_t *ckey,
+    size_t cklen, const struct store_rec *r)
+{
+	uint8_t pre[STORE_INV_PRE_MAX], key[STORE_CERT_KEY_MAX];
+	char tmpl[STORE_INV_TMPL_MAX];
+	size_t plen, tlen = r->tmpl_len;
+	int64_t not_after = r->not_after;
+	static const int single[] = {INV_PENDING, INV_REVOKED};
+	size_t i;
+	pca_err e;
+
+	/* r and ckey may point into the map: copy before the first delete */
+	if (tlen > STORE_INV_TMPL_MAX)
+		tlen = STORE_INV_TMPL_MAX;
+	if (cklen > sizeof(key))
+		return pca_err_set(PCA_EDB, "certificate key too long");
+	memcpy(tmpl, r->tmpl, tlen);
+	memcpy(key, ckey, cklen);
+	ckey = key;
+	plen = inv_prefix(INV_CA, ckey, NULL, 0, pre);
+	if ((e = inv_put(s, txn, pre, plen, not_after, ckey, cklen, 1)) !=
+	    PCA_OK)
+		return e;
+	plen = inv_prefix(INV_TMPL, NULL, tmpl, tlen, pre);
+	if ((e = inv_put(s, txn, pre, plen, not_after, ckey, cklen, 1)) !=
+	    PCA_OK)
+		return e;
+	for (i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+		plen = inv_prefix(single[i], NULL, NULL, 0, pre);
+		if ((e = inv_put(s, txn, pre, plen, not_after, ckey, cklen,
+			 1)) != PCA_OK)
+			return e;
+	}
+	return PCA_OK;
+}
+
 /* ---- building the index of an older store ---- */
 
 struct build_arg {

@@ -198,6 +198,8 @@ pca_err store_inv_issued(struct store *, MDB_txn *, const uint8_t *ckey,
     size_t cklen, int64_t not_after) PCA_WUR;
 pca_err store_inv_revoked(struct store *, MDB_txn *, const uint8_t *ckey,
     size_t cklen, int64_t not_after) PCA_WUR;
+pca_err store_inv_remove(struct store *, MDB_txn *, const uint8_t *ckey,
+    size_t cklen, const struct store_rec *) PCA_WUR;
 pca_err store_inv_build(struct store *, MDB_txn *) PCA_WUR;
 
 /* store_audit.c */

@@ -190,8 +190,13 @@ purge_prefix(struct store *s, MDB_txn *txn, enum store_dbi db,
 		a->found = 1;
 		if (db == STORE_DBI_CERTS && store_cert_key_ok(&k) &&
 		    store_rec_decode(v.mv_data, v.mv_size, &r) == PCA_OK) {
+			/* k and r point into the map until the next write */
 			store_exp_key(r.not_after, k.mv_data, k.mv_size, ek,
 			    &eklen);
+			if (s->inv_ok && (e = store_inv_remove(s, txn,
+					      k.mv_data, k.mv_size, &r)) !=
+				PCA_OK)
+				goto out;
 			x = store_val(ek, eklen);
 			rc = mdb_del(txn, s->dbi[STORE_DBI_EXPIRY], &x, NULL);
 			if (rc != 0 && rc != MDB_NOTFOUND)
@@ -203,6 +208,7 @@ purge_prefix(struct store *s, MDB_txn *txn, enum store_dbi db,
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		e = store_mdb_err(rc, "purging a CA");
+out:
 	mdb_cursor_close(cur);
 	return e;
 }

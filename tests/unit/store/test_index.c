@@ -162,6 +162,53 @@ check_all(struct store *s)
 			}
 }
 
+/* Entries in the "inv" database, read with LMDB directly. */
+static size_t
+inv_entries(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat st;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "inv", 0, &dbi), 0);
+	assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return st.ms_entries;
+}
+
+/* Purging a CA removes its inventory entries, not only its records. */
+static void
+test_purge(void **state)
+{
+	char dir[] = "/tmp/pca-index-XXXXXX";
+	struct store *s;
+	size_t before, half;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	s = open_at(dir, 0);
+	fill(s);
+	store_close(s);
+	before = inv_entries(dir);
+	assert_true(before > 2 * NCERT);
+	s = open_at(dir, 0);
+	assert_int_equal(store_ca_purge(s, CA1), PCA_OK);
+	store_close(s);
+	half = inv_entries(dir);
+	assert_true(half > 0 && half < before);
+	s = open_at(dir, 0);
+	assert_int_equal(store_ca_purge(s, CA2), PCA_OK);
+	store_close(s);
+	assert_int_equal(inv_entries(dir), 0);
+	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 test_filters(void **state)
 {
@@ -264,6 +311,7 @@ main(void)
 	    cmocka_unit_test(test_filters),
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_old_store),
+	    cmocka_unit_test(test_purge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
