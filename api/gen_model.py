@@ -56,6 +56,14 @@ def main():
     d = os.path.join(os.path.dirname(botocore.__file__),
                      "data/acm-pca/2017-08-22")
     model = json.load(gzip.open(os.path.join(d, "service-2.json.gz")))
+    # the OpenPCA.* extension operations (api/openpca-ext.json)
+    ext = json.load(open(os.path.join(os.path.dirname(
+        os.path.abspath(__file__)), "openpca-ext.json")))
+    for name in ext["shapes"]:
+        if name in model["shapes"]:
+            sys.exit("extension shape %s clashes with the model" % name)
+    model["shapes"].update(ext["shapes"])
+    model["operations"].update(ext["operations"])
     shapes = model["shapes"]
     order, index = [], {}
 
@@ -85,7 +93,7 @@ def main():
         if "enum" in s:
             w("static const char *const enum_%s[] = {%s, NULL};\n" % (
                 name, ", ".join(cstr(v) for v in s["enum"])))
-        if s["type"] == "structure":
+        if s["type"] == "structure" and s["members"]:
             req = set(s.get("required", []))
             w("static const struct api_member mem_%s[] = {\n" % name)
             for mn, mv in s["members"].items():
@@ -113,8 +121,9 @@ def main():
         if "enum" in s:
             fields.append(".enums = enum_%s" % name)
         if s["type"] == "structure":
-            fields.append(".members = mem_%s, .nmembers = %d" % (
-                name, len(s["members"])))
+            fields.append(".members = %s, .nmembers = %d" % (
+                "mem_" + name if s["members"] else "NULL",
+                len(s["members"])))
         if s["type"] == "list":
             fields.append(".member = %d" % index[s["member"]["shape"]])
         w("\t{%s},\n" % ", ".join(fields))

@@ -161,87 +161,86 @@ static const struct api_member mem_GetPolicyRequest[] = {
 };
 static const struct api_member mem_ImportCertificateAuthorityCertificateRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Certificate", "certificate", 69, 1},
-	{"CertificateChain", "certificateChain", 70, 0},
+	{"Certificate", "certificate", 70, 1},
+	{"CertificateChain", "certificateChain", 71, 0},
 };
 static const struct api_member mem_IssueCertificateRequest[] = {
-	{"ApiPassthrough", "apiPassthrough", 72, 0},
+	{"ApiPassthrough", "apiPassthrough", 73, 0},
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Csr", "csr", 87, 1},
+	{"Csr", "csr", 88, 1},
 	{"SigningAlgorithm", "signingAlgorithm", 3, 1},
 	{"TemplateArn", "templateArn", 49, 0},
-	{"Validity", "validity", 88, 1},
-	{"ValidityNotBefore", "validityNotBefore", 88, 0},
+	{"Validity", "validity", 89, 1},
+	{"ValidityNotBefore", "validityNotBefore", 89, 0},
 	{"IdempotencyToken", "idempotencyToken", 41, 0},
 };
 static const struct api_member mem_ApiPassthrough[] = {
-	{"Extensions", "extensions", 73, 0},
+	{"Extensions", "extensions", 74, 0},
 	{"Subject", "subject", 4, 0},
 };
 static const struct api_member mem_Extensions[] = {
-	{"CertificatePolicies", "certificatePolicies", 74, 0},
-	{"ExtendedKeyUsage", "extendedKeyUsage", 80, 0},
+	{"CertificatePolicies", "certificatePolicies", 75, 0},
+	{"ExtendedKeyUsage", "extendedKeyUsage", 81, 0},
 	{"KeyUsage", "keyUsage", 18, 0},
-	{"SubjectAlternativeNames", "subjectAlternativeNames", 83, 0},
-	{"CustomExtensions", "customExtensions", 84, 0},
+	{"SubjectAlternativeNames", "subjectAlternativeNames", 84, 0},
+	{"CustomExtensions", "customExtensions", 85, 0},
 };
 static const struct api_member mem_PolicyInformation[] = {
 	{"CertPolicyId", "certPolicyId", 15, 1},
-	{"PolicyQualifiers", "policyQualifiers", 76, 0},
+	{"PolicyQualifiers", "policyQualifiers", 77, 0},
 };
 static const struct api_member mem_PolicyQualifierInfo[] = {
-	{"PolicyQualifierId", "policyQualifierId", 78, 1},
-	{"Qualifier", "qualifier", 79, 1},
+	{"PolicyQualifierId", "policyQualifierId", 79, 1},
+	{"Qualifier", "qualifier", 80, 1},
 };
 static const char *const enum_PolicyQualifierId[] = {"CPS", NULL};
 static const struct api_member mem_Qualifier[] = {
 	{"CpsUri", "cpsUri", 26, 1},
 };
 static const struct api_member mem_ExtendedKeyUsage[] = {
-	{"ExtendedKeyUsageType", "extendedKeyUsageType", 82, 0},
+	{"ExtendedKeyUsageType", "extendedKeyUsageType", 83, 0},
 	{"ExtendedKeyUsageObjectIdentifier", "extendedKeyUsageObjectIdentifier", 15, 0},
 };
 static const char *const enum_ExtendedKeyUsageType[] = {"SERVER_AUTH", "CLIENT_AUTH", "CODE_SIGNING", "EMAIL_PROTECTION", "TIME_STAMPING", "OCSP_SIGNING", "SMART_CARD_LOGIN", "DOCUMENT_SIGNING", "CERTIFICATE_TRANSPARENCY", NULL};
 static const struct api_member mem_CustomExtension[] = {
 	{"ObjectIdentifier", "objectIdentifier", 15, 1},
-	{"Value", "value", 86, 1},
+	{"Value", "value", 87, 1},
 	{"Critical", "critical", 19, 0},
 };
 static const struct api_member mem_Validity[] = {
-	{"Value", "value", 89, 1},
-	{"Type", "type", 90, 1},
+	{"Value", "value", 90, 1},
+	{"Type", "type", 91, 1},
 };
 static const char *const enum_ValidityPeriodType[] = {"END_DATE", "ABSOLUTE", "DAYS", "MONTHS", "YEARS", NULL};
 static const struct api_member mem_ListCertificateAuthoritiesRequest[] = {
-	{"MaxResults", "maxResults", 92, 0},
-	{"NextToken", "nextToken", 93, 0},
-	{"ResourceOwner", "resourceOwner", 94, 0},
+	{"MaxResults", "maxResults", 93, 0},
+	{"NextToken", "nextToken", 94, 0},
+	{"ResourceOwner", "resourceOwner", 95, 0},
 };
 static const char *const enum_ResourceOwner[] = {"SELF", "OTHER_ACCOUNTS", NULL};
-/* OpenPCA.ListCertificates (inventory extension, not in botocore's model) */
-static const char *const enum_InventoryStatus[] = {"ISSUED", "REVOKED", "EXPIRED", "PENDING", NULL};
 static const struct api_member mem_ListCertificatesRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 0},
-	{"Status", "status", 107, 0},
-	{"ExpiringBefore", "expiringBefore", 108, 0},
+	{"Status", "status", 97, 0},
+	{"ExpiringBefore", "expiringBefore", 98, 0},
 	{"NameContains", "nameContains", 16, 0},
 	{"TemplateArn", "templateArn", 49, 0},
-	{"MaxResults", "maxResults", 92, 0},
-	{"NextToken", "nextToken", 93, 0},
+	{"MaxResults", "maxResults", 93, 0},
+	{"NextToken", "nextToken", 94, 0},
 };
+static const char *const enum_InventoryStatus[] = {"ISSUED", "REVOKED", "EXPIRED", "PENDING", NULL};
 static const struct api_member mem_ListPermissionsRequest[] = {
-	{"MaxResults", "maxResults", 92, 0},
-	{"NextToken", "nextToken", 93, 0},
+	{"MaxResults", "maxResults", 93, 0},
+	{"NextToken", "nextToken", 94, 0},
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
 };
 static const struct api_member mem_ListTagsRequest[] = {
-	{"MaxResults", "maxResults", 92, 0},
-	{"NextToken", "nextToken", 93, 0},
+	{"MaxResults", "maxResults", 93, 0},
+	{"NextToken", "nextToken", 94, 0},
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
 };
 static const struct api_member mem_PutPolicyRequest[] = {
 	{"ResourceArn", "resourceArn", 49, 1},
-	{"Policy", "policy", 98, 1},
+	{"Policy", "policy", 102, 1},
 };
 static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
@@ -249,7 +248,7 @@ static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 static const struct api_member mem_RevokeCertificateRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
 	{"CertificateSerial", "certificateSerial", 8, 1},
-	{"RevocationReason", "revocationReason", 101, 1},
+	{"RevocationReason", "revocationReason", 105, 1},
 };
 static const char *const enum_RevocationReason[] = {"UNSPECIFIED", "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE", NULL};
 static const struct api_member mem_TagCertificateAuthorityRequest[] = {
@@ -263,7 +262,7 @@ static const struct api_member mem_UntagCertificateAuthorityRequest[] = {
 static const struct api_member mem_UpdateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
 	{"RevocationConfiguration", "revocationConfiguration", 30, 0},
-	{"Status", "status", 105, 0},
+	{"Status", "status", 109, 0},
 };
 static const char *const enum_CertificateAuthorityStatus[] = {"CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED", NULL};
 
@@ -335,6 +334,7 @@ const struct api_shape api_shapes[] = {
 	{.name = "GetCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetCertificateRequest, .nmembers = 2},
 	{.name = "GetCertificateAuthorityCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetCertificateAuthorityCertificateRequest, .nmembers = 1},
 	{.name = "GetCertificateAuthorityCsrRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetCertificateAuthorityCsrRequest, .nmembers = 1},
+	{.name = "GetComplianceReportRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = NULL, .nmembers = 0},
 	{.name = "GetPolicyRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetPolicyRequest, .nmembers = 1},
 	{.name = "ImportCertificateAuthorityCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ImportCertificateAuthorityCertificateRequest, .nmembers = 3},
 	{.name = "CertificateBodyBlob", .type = API_T_BLOB, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 32768LL},
@@ -342,17 +342,17 @@ const struct api_shape api_shapes[] = {
 	{.name = "IssueCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_IssueCertificateRequest, .nmembers = 8},
 	{.name = "ApiPassthrough", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ApiPassthrough, .nmembers = 2},
 	{.name = "Extensions", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Extensions, .nmembers = 5},
-	{.name = "CertificatePolicyList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 75},
+	{.name = "CertificatePolicyList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 76},
 	{.name = "PolicyInformation", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PolicyInformation, .nmembers = 2},
-	{.name = "PolicyQualifierInfoList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 77},
+	{.name = "PolicyQualifierInfoList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 78},
 	{.name = "PolicyQualifierInfo", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PolicyQualifierInfo, .nmembers = 2},
 	{.name = "PolicyQualifierId", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_PolicyQualifierId},
 	{.name = "Qualifier", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Qualifier, .nmembers = 1},
-	{.name = "ExtendedKeyUsageList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 81},
+	{.name = "ExtendedKeyUsageList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 82},
 	{.name = "ExtendedKeyUsage", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ExtendedKeyUsage, .nmembers = 2},
 	{.name = "ExtendedKeyUsageType", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ExtendedKeyUsageType},
 	{.name = "GeneralNameList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 24},
-	{.name = "CustomExtensionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 85},
+	{.name = "CustomExtensionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 86},
 	{.name = "CustomExtension", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CustomExtension, .nmembers = 3},
 	{.name = "Base64String1To4096", .type = API_T_STRING, .pattern = API_PAT_BASE64, .pattern_text = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?", .has_min = 1, .min = 1LL, .has_max = 1, .max = 4096LL},
 	{.name = "CsrBlob", .type = API_T_BLOB, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 32768LL},
@@ -363,6 +363,9 @@ const struct api_shape api_shapes[] = {
 	{.name = "MaxResults", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 1000LL},
 	{.name = "NextToken", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 43739LL},
 	{.name = "ResourceOwner", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ResourceOwner},
+	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 7},
+	{.name = "InventoryStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryStatus},
+	{.name = "EpochSeconds", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL},
 	{.name = "ListPermissionsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListPermissionsRequest, .nmembers = 3},
 	{.name = "ListTagsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListTagsRequest, .nmembers = 3},
 	{.name = "PutPolicyRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PutPolicyRequest, .nmembers = 2},
@@ -374,10 +377,6 @@ const struct api_shape api_shapes[] = {
 	{.name = "UntagCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UntagCertificateAuthorityRequest, .nmembers = 2},
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
-	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 7},
-	{.name = "InventoryStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryStatus},
-	{.name = "EpochSeconds", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL},
-	{.name = "GetComplianceReportRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = NULL, .nmembers = 0}, /* OpenPCA. (monitor) */
 };
 const size_t api_nshapes = 110;
 
@@ -393,20 +392,20 @@ const struct api_op api_ops[] = {
 	{"GetCertificate", 64, 1},
 	{"GetCertificateAuthorityCertificate", 65, 1},
 	{"GetCertificateAuthorityCsr", 66, 1},
-	{"GetComplianceReport", 109, 1}, /* OpenPCA. only (dispatch.c) */
-	{"GetPolicy", 67, 1},
-	{"ImportCertificateAuthorityCertificate", 68, 0},
-	{"IssueCertificate", 71, 1},
-	{"ListCertificateAuthorities", 91, 1},
-	{"ListCertificates", 106, 1}, /* OpenPCA. only (dispatch.c) */
-	{"ListPermissions", 95, 1},
-	{"ListTags", 96, 1},
-	{"PutPolicy", 97, 0},
-	{"RestoreCertificateAuthority", 99, 0},
-	{"RevokeCertificate", 100, 0},
-	{"TagCertificateAuthority", 102, 0},
-	{"UntagCertificateAuthority", 103, 0},
-	{"UpdateCertificateAuthority", 104, 0},
+	{"GetComplianceReport", 67, 1},
+	{"GetPolicy", 68, 1},
+	{"ImportCertificateAuthorityCertificate", 69, 0},
+	{"IssueCertificate", 72, 1},
+	{"ListCertificateAuthorities", 92, 1},
+	{"ListCertificates", 96, 1},
+	{"ListPermissions", 99, 1},
+	{"ListTags", 100, 1},
+	{"PutPolicy", 101, 0},
+	{"RestoreCertificateAuthority", 103, 0},
+	{"RevokeCertificate", 104, 0},
+	{"TagCertificateAuthority", 106, 0},
+	{"UntagCertificateAuthority", 107, 0},
+	{"UpdateCertificateAuthority", 108, 0},
 };
 const size_t api_nops = 25;
 
