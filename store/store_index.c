@@ -117,6 +117,74 @@ store_inv_revoked(struct store *s, MDB_txn *txn, const uint8_t *ckey,
 	return inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 0);
 }
 
+/* The index keys a certificate must have (store_verify); returns 2..4. */
+size_t
+store_inv_keys(const uint8_t *ckey, size_t cklen, const struct store_rec *r,
+    int revoked, uint8_t keys[4][STORE_INV_KEY_MAX], size_t lens[4])
+{
+	uint8_t pre[STORE_INV_PRE_MAX];
+	size_t plen, tlen = r->tmpl_len, n = 0;
+
+	if (tlen > STORE_INV_TMPL_MAX)
+		tlen = STORE_INV_TMPL_MAX;
+	plen = inv_prefix(INV_CA, ckey, NULL, 0, pre);
+	inv_key(pre, plen, r->not_after, ckey, cklen, keys[n], &lens[n]);
+	n++;
+	plen = inv_prefix(INV_TMPL, NULL, r->tmpl, tlen, pre);
+	inv_key(pre, plen, r->not_after, ckey, cklen, keys[n], &lens[n]);
+	n++;
+	if (r->state == STORE_CERT_PENDING) {
+		plen = inv_prefix(INV_PENDING, NULL, NULL, 0, pre);
+		inv_key(pre, plen, r->not_after, ckey, cklen, keys[n],
+		    &lens[n]);
+		n++;
+	}
+	if (revoked) {
+		plen = inv_prefix(INV_REVOKED, NULL, NULL, 0, pre);
+		inv_key(pre, plen, r->not_after, ckey, cklen, keys[n],
+		    &lens[n]);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Removes every index entry of CA id by scanning the whole index: for a CA
+ * whose certificate records do not all decode (store_ca_purge).
+ */
+pca_err
+store_inv_purge_scan(struct store *s, MDB_txn *txn, const uint8_t *id)
+{
+	uint8_t last[STORE_INV_KEY_MAX];
+	const uint8_t *p;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	size_t plen;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_INV], &cur)) != 0)
+		return store_mdb_err(rc, "opening a store cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		p = k.mv_data;
+		plen = p[0] == INV_CA ? 1 + STORE_ID_BYTES :
+		    p[0] == INV_TMPL && k.mv_size > 1 ? 2 + (size_t)p[1] : 1;
+		if (k.mv_size < plen + 8 + STORE_ID_BYTES ||
+		    k.mv_size > sizeof(last) ||
+		    memcmp(p + plen + 8, id, STORE_ID_BYTES) != 0) {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
+		memcpy(last, k.mv_data, k.mv_size);
+		k = store_val(last, k.mv_size);
+		if ((rc = mdb_cursor_del(cur, 0)) == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? PCA_OK :
+				    store_mdb_err(rc, "purging a CA's inventory");
+}
+
 /* Removes every index entry of one certificate (purging its CA). */
 pca_err
 store_inv_remove(struct store *s, MDB_txn *txn, const uint8_t *ckey,

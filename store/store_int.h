@@ -201,6 +201,11 @@ pca_err store_inv_revoked(struct store *, MDB_txn *, const uint8_t *ckey,
 pca_err store_inv_remove(struct store *, MDB_txn *, const uint8_t *ckey,
     size_t cklen, const struct store_rec *) PCA_WUR;
 pca_err store_inv_build(struct store *, MDB_txn *) PCA_WUR;
+pca_err store_inv_purge_scan(struct store *, MDB_txn *, const uint8_t *id)
+    PCA_WUR;
+size_t store_inv_keys(const uint8_t *ckey, size_t cklen,
+    const struct store_rec *, int revoked,
+    uint8_t keys[4][STORE_INV_KEY_MAX], size_t lens[4]);
 
 /* store_audit.c */
 pca_err store_audit_hash(uint64_t seq, const void *val, size_t n,

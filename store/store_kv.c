@@ -265,8 +265,10 @@ purge_run(struct store *s, MDB_txn *txn, void *varg)
 	    (e = purge_prefix(s, txn, STORE_DBI_REVOKED, a)) != PCA_OK)
 		return e;
 	if (a->scan_expiry &&
-	    (e = purge_expiry_scan(txn, s->dbi[STORE_DBI_EXPIRY], a->id)) !=
-		PCA_OK)
+	    ((e = purge_expiry_scan(txn, s->dbi[STORE_DBI_EXPIRY], a->id)) !=
+		    PCA_OK ||
+		(s->inv_ok &&
+		    (e = store_inv_purge_scan(s, txn, a->id)) != PCA_OK)))
 		return e;
 	if (!a->found)
 		return pca_err_set(PCA_ENOTFOUND, "no CA %s", a->id_text);

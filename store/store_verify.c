@@ -18,6 +18,8 @@ struct vctx {
 	void (*progress)(size_t, size_t, void *);
 	void *arg;
 	size_t done, total, step;
+	size_t inv_expected;	/* inventory entries the certs call for */
+	int undecodable;	/* a certificate record did not decode */
 	/* audit chain walk */
 	uint64_t seq;
 	uint8_t hash[32];
@@ -65,6 +67,56 @@ vlookup(struct vctx *c, enum store_dbi db, const void *key, size_t klen,
 	return PCA_OK;
 }
 
+/* The certificate's inventory index entries are all there. */
+static pca_err
+v_cert_inv(struct vctx *c, const MDB_val *k, const struct store_rec *r,
+    const char *name)
+{
+	uint8_t keys[4][STORE_INV_KEY_MAX];
+	size_t lens[4], i, n;
+	MDB_val x;
+	int absent, revoked;
+	pca_err e;
+
+	if ((e = vlookup(c, STORE_DBI_REVOKED, k->mv_data, k->mv_size, &x,
+		 &revoked)) != PCA_OK)
+		return e;
+	revoked = !revoked;
+	n = store_inv_keys(k->mv_data, k->mv_size, r, revoked, keys, lens);
+	c->inv_expected += n;
+	for (i = 0; i < n; i++) {
+		if ((e = vlookup(c, STORE_DBI_INV, keys[i], lens[i], &x,
+			 &absent)) != PCA_OK)
+			return e;
+		if (absent) {
+			vproblem(c, "certificate %s: missing from the "
+			    "inventory index", name);
+			break;
+		}
+	}
+	return PCA_OK;
+}
+
+/* No inventory entry without its certificate (counts must agree). */
+static pca_err
+v_inv_total(struct vctx *c)
+{
+	MDB_stat st;
+	int rc;
+
+	/* an undecodable record's entries cannot be accounted for; that
+	   record is reported already */
+	if (!c->s->inv_ok || c->undecodable)
+		return PCA_OK;
+	if ((rc = mdb_stat(c->txn, c->s->dbi[STORE_DBI_INV], &st)) != 0)
+		return store_mdb_err(rc, "counting the inventory index");
+	if (st.ms_entries != c->inv_expected)
+		vproblem(c, "inventory index has %zu entries where the "
+		    "certificates call for %zu", (size_t)st.ms_entries,
+		    c->inv_expected);
+	return PCA_OK;
+}
+
 static pca_err
 v_cert(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 {
@@ -87,6 +139,7 @@ v_cert(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	}
 	if (store_rec_decode(v->mv_data, v->mv_size, &r) != PCA_OK) {
 		vproblem(c, "certificate %s: %s", name, pca_err_msg());
+		c->undecodable = 1;
 		return PCA_OK;
 	}
 	if (r.state == STORE_CERT_PENDING)
@@ -99,7 +152,7 @@ v_cert(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 		return e;
 	if (absent)
 		vproblem(c, "certificate %s: no expiry index entry", name);
-	return PCA_OK;
+	return c->s->inv_ok ? v_cert_inv(c, k, &r, name) : PCA_OK;
 }
 
 static pca_err
@@ -317,7 +370,7 @@ store_verify(struct store *s, struct store_verify_report *rep,
 		if ((e = store_scan(c.txn, s->dbi[walks[i].db], NULL, 0, 0,
 			 walks[i].fn, &c)) != PCA_OK)
 			goto out;
-	if ((e = v_meta(&c)) != PCA_OK)
+	if ((e = v_meta(&c)) != PCA_OK || (e = v_inv_total(&c)) != PCA_OK)
 		goto out;
 	if (rep != NULL)
 		*rep = c.rep;

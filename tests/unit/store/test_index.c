@@ -182,6 +182,82 @@ inv_entries(const char *dir)
 	return st.ms_entries;
 }
 
+/* Deletes (del) or adds a stray entry in "inv" with LMDB directly. */
+static void
+inv_tamper(const char *dir, int del)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "inv", 0, &dbi), 0);
+	if (del) {
+		assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+		assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+		assert_int_equal(mdb_cursor_del(cur, 0), 0);
+		mdb_cursor_close(cur);
+	} else {
+		k.mv_data = "p\x80\0\0\0\0\0\0\0stray";
+		k.mv_size = 14;
+		v.mv_data = "";
+		v.mv_size = 0;
+		assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+struct msgs {
+	int inventory;
+};
+
+static void
+note(const char *msg, void *arg)
+{
+	struct msgs *m = arg;
+
+	if (strstr(msg, "inventory") != NULL)
+		m->inventory++;
+}
+
+/* store_verify notices a missing and a stray inventory entry. */
+static void
+test_verify_index(void **state)
+{
+	char dir[] = "/tmp/pca-index-XXXXXX";
+	struct store_verify_report rep;
+	struct msgs m;
+	struct store *s;
+	int del;
+
+	(void)state;
+	for (del = 1; del >= 0; del--) {	/* a missing, then a stray */
+		memcpy(dir, "/tmp/pca-index-XXXXXX", sizeof(dir));
+		assert_non_null(mkdtemp(dir));
+		s = open_at(dir, 0);
+		fill(s);
+		memset(&m, 0, sizeof(m));
+		assert_int_equal(store_verify(s, &rep, note, NULL, &m), PCA_OK);
+		assert_int_equal(rep.errors, 0);
+		store_close(s);
+		inv_tamper(dir, del);
+		s = open_at(dir, 0);
+		memset(&m, 0, sizeof(m));
+		assert_int_equal(store_verify(s, &rep, note, NULL, &m), PCA_OK);
+		/* missing: the entry and the count; stray: the count */
+		assert_int_equal(rep.errors, del ? 2 : 1);
+		assert_int_equal(m.inventory, del ? 2 : 1);
+		store_close(s);
+		(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	}
+}
+
 /* Purging a CA removes its inventory entries, not only its records. */
 static void
 test_purge(void **state)
@@ -312,6 +388,7 @@ main(void)
 	    cmocka_unit_test(test_resume),
 	    cmocka_unit_test(test_old_store),
 	    cmocka_unit_test(test_purge),
+	    cmocka_unit_test(test_verify_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
