@@ -2,10 +2,10 @@
 # Installs the Debian 12 packages the build, the tests and the benchmarks
 # need; does nothing when all are present.
 set -eu
-PKGS="build-essential pkg-config clang libssl-dev openssl softhsm2 p11-kit
-libp11-kit-dev liblmdb-dev lmdb-utils opensc libjansson-dev
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libssl-dev openssl
+softhsm2 p11-kit libp11-kit-dev liblmdb-dev lmdb-utils opensc libjansson-dev
 libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev wrk hyperfine
-golang-cfssl faketime procps"
+golang-cfssl faketime procps iproute2 util-linux"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
@@ -22,6 +22,10 @@ if ! command -v aws >/dev/null 2>&1; then
 fi
 if ! python3 -c 'import cryptography' 2>/dev/null; then
 	missing="$missing python3-cryptography"
+fi
+# moto_server: the local S3 endpoint of the CRL tests.
+if ! command -v moto_server >/dev/null 2>&1; then
+	missing="$missing python3-moto"
 fi
 if [ -z "$missing" ]; then
 	exit 0
