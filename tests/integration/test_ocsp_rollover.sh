@@ -32,12 +32,16 @@ if [ ! -r "$FAKELIB" ]; then
 	exit 0
 fi
 
+# An ASan build (make asan) must accept libfaketime preloaded ahead of it.
+FAKE_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
 # shifted CMD...: CMD with the clock OFFSET seconds ahead.
 shifted() {
 	if [ "$OFFSET" -eq 0 ]; then
 		"$@"
 	else
-		LD_PRELOAD=$FAKELIB FAKETIME="+$OFFSET" FAKETIME_NO_CACHE=1 "$@"
+		ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB FAKETIME="+$OFFSET" \
+		    FAKETIME_NO_CACHE=1 "$@"
 	fi
 }
 fake_now() { echo $(($(date +%s) + OFFSET)); }
@@ -48,7 +52,8 @@ start_pcad() {
 	if [ "$OFFSET" -eq 0 ]; then
 		"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
 	else
-		LD_PRELOAD=$FAKELIB FAKETIME="+$OFFSET" FAKETIME_NO_CACHE=1 \
+		ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB \
+		    FAKETIME="+$OFFSET" FAKETIME_NO_CACHE=1 \
 		    "$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
 	fi
 	PCAD_PID=$!
