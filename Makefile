@@ -12,7 +12,8 @@ BUILD   ?= build
 BIN     ?= bin
 OPT     ?= -O2 -D_FORTIFY_SOURCE=3
 SAN     ?=
-PKGS    := p11-kit-1 lmdb jansson libcrypto libssl libmicrohttpd libcurl
+PKGS    := p11-kit-1 lmdb jansson libcrypto libssl libmicrohttpd libcurl \
+	   libarchive
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wvla \
@@ -51,7 +52,7 @@ $(LIBPCA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o
+$(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o $(BUILD)/cmd/pcactl_backup.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)

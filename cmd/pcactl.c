@@ -79,6 +79,10 @@ usage(void)
 	    "       pcactl [--config FILE] [--json] key create [--role R] | "
 	    "key list | key revoke AKID\n"
 	    "       pcactl audit verify REPORT MANIFEST [--offline]\n"
+	    "       pcactl [--config FILE] backup --to FILE | backup verify "
+	    "FILE\n"
+	    "       pcactl restore BACKUP DIR [--pin-file F] [--module-env "
+	    "NAME=VALUE] [--tls-cert F --tls-key F]\n"
 	    "       pcactl [--config FILE] policy list | policy check CSR "
 	    "--policy NAME [--days N] [--template NAME] [--signing-alg ALG]\n");
 }
@@ -1185,6 +1189,10 @@ main(int argc, char **argv)
 		return cmd_audit(argc - i, argv + i);
 	if (strcmp(cmd, "policy") == 0)
 		return cmd_policy(argc - i, argv + i);
+	if (strcmp(cmd, "backup") == 0)
+		return pcactl_backup(config_path, argc - i, argv + i);
+	if (strcmp(cmd, "restore") == 0)
+		return pcactl_restore(argc - i, argv + i);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report")) {

@@ -248,6 +248,17 @@ out:
 	return err;
 }
 
+pca_err
+pcactl_init_tls(const char *dir)
+{
+	struct init_opts o;
+
+	memset(&o, 0, sizeof(o));
+	if (snprintf(o.dir, sizeof(o.dir), "%s", dir) >= (int)sizeof(o.dir))
+		return pca_err_set(PCA_EINVAL, "%s: path too long", dir);
+	return init_tls(&o);
+}
+
 /* ---- configuration and credentials ---- */
 
 static pca_err

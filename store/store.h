@@ -346,6 +346,16 @@ pca_err store_issued_get(struct store *, const char *ca_id, uint64_t *out)
 pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,
     uint64_t *out) PCA_WUR;
 
+/* ---- backup (store_copy.c) ---- */
+
+/*
+ * Writes a compacted copy of the whole store to fd (an empty regular file
+ * opened for writing) inside one read transaction, so the copy is
+ * consistent while other threads and processes keep writing; fsyncs fd.
+ * The copy is a data.mdb that store_open can open.
+ */
+pca_err store_copy_fd(struct store *, int fd) PCA_WUR;
+
 /* ---- verification ---- */
 
 struct store_verify_report {

@@ -1,0 +1,1117 @@
+/*
+ * pcactl_backup.c - "pcactl backup" and "pcactl restore".
+ *
+ * A backup is one tar archive (pax, written with libarchive, so `tar tvf`
+ * reads it) holding, in this order:
+ *   manifest.json  what the backup holds: id, time, the SHA-256 and size of
+ *                  every other part, the audit-chain head, every CA (ARN,
+ *                  status, key label, SHA-256 of its public key, CRL
+ *                  number, certificates) - described in docs/backup.md
+ *   data.mdb       the LMDB store, a compacted copy taken inside one read
+ *                  transaction (pcad keeps issuing meanwhile)
+ *   pcad.conf      the configuration
+ *   policies       the [policy] file, when one is configured
+ * CA private keys are never in it: they stay in the token, whose own backup
+ * is the vendor's.  Access-key secrets are in the store, sealed under a key
+ * that never leaves the token.  PINs and the API TLS key are not in it.
+ *
+ * A restore lays out a new appliance directory from a backup, checks every
+ * part against the manifest, and refuses a backup whose CA keys the token
+ * does not hold (same public keys), removing what it made.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/util.h"
+#include "appliance.h"
+#include "pcactl.h"
+
+#define BK_FORMAT "openpca-backup"
+#define BK_VERSION 1
+#define BK_MANIFEST "manifest.json"
+#define BK_SMALL_MAX ((size_t)4 << 20)	/* manifest, config, policies */
+#define BK_PARTS_MAX 8
+#define BK_CHUNK 65536
+
+static const char *const bk_names[] = {"data.mdb", "pcad.conf", "policies",
+    NULL};
+
+struct bk_part {
+	char name[32];
+	char path[PATH_MAX];	/* the file on disk */
+	uint64_t size;
+	char sha256[65];
+};
+
+struct bk {
+	char tmp[PATH_MAX];	/* scratch directory (removed at the end) */
+	struct bk_part part[BK_PARTS_MAX];
+	size_t nparts;
+	json_t *manifest;
+};
+
+/* ---- small file helpers ---- */
+
+static pca_err
+path_fmt(char *out, const char *a, const char *b)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX)
+		return pca_err_set(PCA_EINVAL, "%s/%s: path too long", a, b);
+	return PCA_OK;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+static void
+rm_tree(const char *path)
+{
+	if (path[0] != '\0')
+		(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* SHA-256 (hex) and size of a file, streamed. */
+static pca_err
+file_hash(const char *path, char hex[65], uint64_t *size)
+{
+	uint8_t buf[BK_CHUNK], md[32];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	ssize_t n;
+	int fd = -1;
+	pca_err err = PCA_OK;
+
+	*size = 0;
+	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		(void)EVP_DigestUpdate(c, buf, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	if (n < 0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	(void)EVP_DigestFinal_ex(c, md, NULL);
+	util_hex(md, sizeof(md), hex, 65, 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(c);
+	return err;
+}
+
+static pca_err
+copy_file(const char *from, const char *to, mode_t mode, size_t max)
+{
+	uint8_t *p = NULL;
+	size_t n;
+	pca_err err;
+
+	if ((err = util_file_read(from, max, &p, &n)) != PCA_OK)
+		return err;
+	err = util_file_write(to, p, n, mode, 1);
+	OPENSSL_cleanse(p, n);
+	free(p);
+	return err;
+}
+
+static pca_err
+bk_add_part(struct bk *b, const char *name, const char *path)
+{
+	struct bk_part *p;
+
+	if (b->nparts == BK_PARTS_MAX)
+		return pca_err_set(PCA_ELIMIT, "too many backup parts");
+	p = &b->part[b->nparts];
+	(void)snprintf(p->name, sizeof(p->name), "%s", name);
+	(void)snprintf(p->path, sizeof(p->path), "%s", path);
+	if (file_hash(path, p->sha256, &p->size) != PCA_OK)
+		return PCA_EIO;
+	b->nparts++;
+	return PCA_OK;
+}
+
+static void
+bk_free(struct bk *b)
+{
+	rm_tree(b->tmp);
+	json_decref(b->manifest);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- what the copy holds ---- */
+
+static pca_err
+ca_entry(struct ca_engine *eng, struct store *st, const char *id,
+    json_t *cas)
+{
+	struct ca_info ci;
+	char name[64], hex[65];
+	uint8_t md[32];
+	uint64_t crlnum = 0;
+	size_t certs = 0;
+	pca_err err;
+
+	if ((err = ca_info_get(eng, id, &ci)) != PCA_OK)
+		return err;
+	(void)snprintf(name, sizeof(name), "crlnum/%s", id);
+	if (store_counter_get(st, name, &crlnum) != PCA_OK)
+		crlnum = 0;
+	if ((err = store_cert_count(st, id, &certs)) != PCA_OK)
+		goto out;
+	hex[0] = '\0';
+	if (ci.spki != NULL &&
+	    EVP_Digest(ci.spki, ci.spki_len, md, NULL, EVP_sha256(), NULL))
+		util_hex(md, sizeof(md), hex, sizeof(hex), 0);
+	if (json_array_append_new(cas, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,"
+	    "s:I}", "Id", id, "Arn", ci.arn, "Status", ci.status, "KeyLabel",
+	    ci.key_label, "PublicKeySha256", hex, "CrlNumber",
+	    (json_int_t)crlnum, "Certificates", (json_int_t)certs)) != 0)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+out:
+	ca_info_clear(&ci);
+	return err;
+}
+
+/* Describes the copied store (opened read-only from dir) in m. */
+static pca_err
+describe_copy(const struct appliance_conf *ac, const char *dir, json_t *m)
+{
+	struct store_conf sc = {0};
+	struct store *st = NULL;
+	struct ca_engine *eng = NULL;
+	char (*ids)[37] = NULL, hex[65];
+	uint8_t head[32];
+	uint64_t seq = 0;
+	size_t i, n = 0, certs = 0;
+	json_t *cas = json_array();
+	pca_err err;
+
+	sc.path = dir;
+	sc.read_only = 1;
+	sc.map_max = ac->store.map_max;
+	if ((err = store_open(&sc, &st)) != PCA_OK ||
+	    (err = ca_engine_new(&ac->engine, NULL, st, &eng)) != PCA_OK ||
+	    (err = store_audit_head(st, &seq, head)) != PCA_OK ||
+	    (err = store_cert_count(st, NULL, &certs)) != PCA_OK ||
+	    (err = ca_info_ids(eng, &ids, &n)) != PCA_OK)
+		goto out;
+	for (i = 0; i < n && err == PCA_OK; i++)
+		err = ca_entry(eng, st, ids[i], cas);
+	if (err != PCA_OK)
+		goto out;
+	util_hex(head, sizeof(head), hex, sizeof(hex), 0);
+	if (json_object_set_new(m, "StoreSchema",
+		json_integer(STORE_SCHEMA_VERSION)) ||
+	    json_object_set_new(m, "Audit", json_pack("{s:I,s:s}", "Sequence",
+		(json_int_t)seq, "HeadSha256", hex)) ||
+	    json_object_set_new(m, "Certificates", json_integer(
+		(json_int_t)certs)) ||
+	    json_object_set(m, "CertificateAuthorities", cas))
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+out:
+	free(ids);
+	json_decref(cas);
+	ca_engine_free(eng);
+	store_close(st);
+	return err;
+}
+
+/* ---- the archive ---- */
+
+static pca_err
+ar_err(struct archive *a, const char *what)
+{
+	return pca_err_set(PCA_EIO, "%s: %s", what,
+	    archive_error_string(a) ? archive_error_string(a) : "failed");
+}
+
+static pca_err
+ar_put(struct archive *a, const char *name, const char *path,
+    const void *mem, uint64_t size)
+{
+	struct archive_entry *e = archive_entry_new();
+	uint8_t buf[BK_CHUNK];
+	ssize_t n;
+	int fd = -1;
+	pca_err err = PCA_OK;
+
+	if (e == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_mtime(e, (time_t)util_now(), 0);
+	if (archive_write_header(a, e) != ARCHIVE_OK) {
+		err = ar_err(a, name);
+		goto out;
+	}
+	if (mem != NULL) {
+		if (archive_write_data(a, mem, size) != (la_ssize_t)size)
+			err = ar_err(a, name);
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (err == PCA_OK && (n = read(fd, buf, sizeof(buf))) > 0)
+		if (archive_write_data(a, buf, (size_t)n) != n)
+			err = ar_err(a, name);
+	if (err == PCA_OK && n < 0)
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	return err;
+}
+
+static pca_err
+write_archive(const struct bk *b, const char *file)
+{
+	struct archive *a = archive_write_new();
+	char tmp[PATH_MAX], *text = NULL;
+	size_t i;
+	int fd = -1;
+	pca_err err = PCA_OK;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp))
+		return pca_err_set(PCA_EINVAL, "%s: path too long", file);
+	if (a == NULL || (text = json_dumps(b->manifest, JSON_INDENT(2) |
+	    JSON_SORT_KEYS)) == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		err = ar_err(a, file);
+		goto out;
+	}
+	err = ar_put(a, BK_MANIFEST, NULL, text, strlen(text));
+	for (i = 0; err == PCA_OK && i < b->nparts; i++)
+		err = ar_put(a, b->part[i].name, b->part[i].path, NULL,
+		    b->part[i].size);
+	if (err == PCA_OK && archive_write_close(a) != ARCHIVE_OK)
+		err = ar_err(a, file);
+	if (err == PCA_OK && fsync(fd) != 0)
+		err = pca_err_set(PCA_EIO, "%s: fsync: %s", tmp,
+		    strerror(errno));
+	if (err == PCA_OK && link(tmp, file) != 0)
+		err = pca_err_set(PCA_EIO, "%s: %s", file, errno == EEXIST ?
+		    "exists: refusing to overwrite it" : strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (a != NULL)
+		archive_write_free(a);
+	(void)unlink(tmp);
+	free(text);
+	return err;
+}
+
+/* ---- pcactl backup --to FILE ---- */
+
+static pca_err
+backup_make(const char *config_path, const char *file, struct bk *b)
+{
+	struct appliance_conf ac;
+	struct store *st = NULL;
+	char dir[PATH_MAX], *slash, id[37], when[21], data[PATH_MAX];
+	int fd = -1, conf_ok = 0;
+	pca_err err;
+
+	(void)snprintf(dir, sizeof(dir), "%s", file);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		(void)snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';
+	if (snprintf(b->tmp, sizeof(b->tmp), "%s/.pcactl-backup.XXXXXX",
+	    dir) >= (int)sizeof(b->tmp) || mkdtemp(b->tmp) == NULL) {
+		b->tmp[0] = '\0';
+		return pca_err_set(PCA_EIO, "cannot write in %s: %s", dir,
+		    strerror(errno));
+	}
+	if ((err = appliance_conf_load(config_path, &ac)) != PCA_OK)
+		return err;
+	conf_ok = 1;
+	if ((err = store_open(&ac.store, &st)) != PCA_OK ||
+	    (err = path_fmt(data, b->tmp, "data.mdb")) != PCA_OK)
+		goto out;
+	if ((fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", data, strerror(errno));
+		goto out;
+	}
+	if ((err = store_copy_fd(st, fd)) != PCA_OK)
+		goto out;
+	store_close(st);
+	st = NULL;
+	if ((err = util_uuid(id)) != PCA_OK)
+		goto out;
+	b->manifest = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "Format",
+	    BK_FORMAT, "Version", BK_VERSION, "BackupId", id, "CreatedAt",
+	    util_iso8601(util_now(), when), "Region", ac.region, "AccountId",
+	    ac.account);
+	if (b->manifest == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	if ((err = describe_copy(&ac, b->tmp, b->manifest)) != PCA_OK ||
+	    (err = bk_add_part(b, "data.mdb", data)) != PCA_OK ||
+	    (err = bk_add_part(b, "pcad.conf", config_path)) != PCA_OK)
+		goto out;
+	if (ac.policy_file != NULL &&
+	    (err = bk_add_part(b, "policies", ac.policy_file)) != PCA_OK)
+		goto out;
+	err = PCA_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	store_close(st);
+	if (conf_ok)
+		appliance_conf_free(&ac);
+	return err;
+}
+
+static pca_err
+manifest_parts(struct bk *b)
+{
+	json_t *parts = json_array();
+	size_t i;
+
+	for (i = 0; parts != NULL && i < b->nparts; i++)
+		if (json_array_append_new(parts, json_pack("{s:s,s:I,s:s}",
+		    "Name", b->part[i].name, "Size",
+		    (json_int_t)b->part[i].size, "Sha256",
+		    b->part[i].sha256)) != 0)
+			break;
+	if (parts == NULL || i < b->nparts ||
+	    json_object_set_new(b->manifest, "Parts", parts) != 0)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	return PCA_OK;
+}
+
+static void
+print_summary(const char *verb, const json_t *m, const char *where)
+{
+	printf("%s %s (%s): %zu CAs, %lld certificates, audit sequence %lld"
+	       "%s%s\n",
+	    verb, json_string_value(json_object_get(m, "BackupId")),
+	    json_string_value(json_object_get(m, "CreatedAt")),
+	    json_array_size(json_object_get(m, "CertificateAuthorities")),
+	    (long long)json_integer_value(json_object_get(m, "Certificates")),
+	    (long long)json_integer_value(json_object_get(
+		json_object_get(m, "Audit"), "Sequence")),
+	    where ? " -> " : "", where ? where : "");
+}
+
+static pca_err
+cmd_backup_to(const char *config_path, const char *file)
+{
+	struct bk b;
+	pca_err err;
+
+	memset(&b, 0, sizeof(b));
+	if (access(file, F_OK) == 0)
+		return pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
+		    "overwrite it", file);
+	if ((err = backup_make(config_path, file, &b)) == PCA_OK &&
+	    (err = manifest_parts(&b)) == PCA_OK &&
+	    (err = write_archive(&b, file)) == PCA_OK)
+		print_summary("backup", b.manifest, file);
+	bk_free(&b);
+	return err;
+}
+
+/* ---- reading a backup back: every part checked against the manifest ---- */
+
+static const json_t *
+manifest_part(const json_t *m, const char *name)
+{
+	const json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(m, "Parts"), i, p)
+		if (strcmp(json_string_value(json_object_get(p, "Name")) ?: "",
+		    name) == 0)
+			return p;
+	return NULL;
+}
+
+static pca_err
+manifest_check(const json_t *m)
+{
+	const json_t *p;
+	const char *name, *sha;
+	size_t i, j;
+
+	if (!json_is_object(m) || strcmp(json_string_value(json_object_get(m,
+	    "Format")) ?: "", BK_FORMAT) != 0)
+		return pca_err_set(PCA_EPARSE, "not an OpenPCA backup "
+		    "(manifest Format is not %s)", BK_FORMAT);
+	if (json_integer_value(json_object_get(m, "Version")) != BK_VERSION)
+		return pca_err_set(PCA_EPARSE, "backup format version %lld is "
+		    "not supported (this pcactl reads %d)", (long long)
+		    json_integer_value(json_object_get(m, "Version")),
+		    BK_VERSION);
+	if (json_integer_value(json_object_get(m, "StoreSchema")) >
+	    STORE_SCHEMA_VERSION)
+		return pca_err_set(PCA_EPARSE, "backup store schema %lld is "
+		    "newer than this pcactl's (%d)", (long long)
+		    json_integer_value(json_object_get(m, "StoreSchema")),
+		    STORE_SCHEMA_VERSION);
+	if (!json_is_array(json_object_get(m, "Parts")) ||
+	    manifest_part(m, "data.mdb") == NULL ||
+	    manifest_part(m, "pcad.conf") == NULL)
+		return pca_err_set(PCA_EPARSE, "backup manifest lacks its "
+		    "data.mdb or pcad.conf part");
+	json_array_foreach(json_object_get(m, "Parts"), i, p) {
+		name = json_string_value(json_object_get(p, "Name"));
+		sha = json_string_value(json_object_get(p, "Sha256"));
+		for (j = 0; name != NULL && bk_names[j] != NULL; j++)
+			if (strcmp(name, bk_names[j]) == 0)
+				break;
+		if (name == NULL || bk_names[j] == NULL || sha == NULL ||
+		    strlen(sha) != 64 || manifest_part(m, name) != p ||
+		    !json_is_integer(json_object_get(p, "Size")))
+			return pca_err_set(PCA_EPARSE, "backup manifest: "
+			    "part %zu is not valid", i);
+	}
+	return PCA_OK;
+}
+
+/* Streams the current entry to dir/name, checking size and hash. */
+static pca_err
+extract_part(struct archive *a, const json_t *p, const char *dir,
+    struct bk_part *out)
+{
+	const char *name = json_string_value(json_object_get(p, "Name"));
+	uint64_t want = (uint64_t)json_integer_value(json_object_get(p,
+	    "Size"));
+	uint8_t buf[BK_CHUNK];
+	la_ssize_t n;
+	int fd;
+	pca_err err = PCA_OK;
+
+	(void)snprintf(out->name, sizeof(out->name), "%s", name);
+	if ((err = path_fmt(out->path, dir, name)) != PCA_OK)
+		return err;
+	if ((fd = open(out->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", out->path,
+		    strerror(errno));
+	out->size = 0;
+	while ((n = archive_read_data(a, buf, sizeof(buf))) > 0) {
+		out->size += (uint64_t)n;
+		if (out->size > want ||
+		    write(fd, buf, (size_t)n) != (ssize_t)n) {
+			err = out->size > want ? pca_err_set(PCA_EPARSE,
+			    "backup part %s is longer than its manifest says",
+			    name) : pca_err_set(PCA_EIO, "%s: %s", out->path,
+			    strerror(errno));
+			break;
+		}
+	}
+	if (err == PCA_OK && n < 0)
+		err = ar_err(a, name);
+	if (err == PCA_OK && fsync(fd) != 0)
+		err = pca_err_set(PCA_EIO, "%s: %s", out->path,
+		    strerror(errno));
+	close(fd);
+	if (err == PCA_OK)
+		err = file_hash(out->path, out->sha256, &out->size);
+	if (err == PCA_OK && (out->size != want || strcmp(out->sha256,
+	    json_string_value(json_object_get(p, "Sha256"))) != 0))
+		err = pca_err_set(PCA_EPARSE, "backup part %s does not match "
+		    "its manifest (SHA-256 or size differs): the backup is "
+		    "damaged", name);
+	return err;
+}
+
+static pca_err
+read_manifest(struct archive *a, json_t **out)
+{
+	struct archive_entry *e;
+	char *text = NULL;
+	la_ssize_t n;
+	la_int64_t size;
+	json_error_t je;
+	pca_err err = PCA_OK;
+
+	if (archive_read_next_header(a, &e) != ARCHIVE_OK)
+		return ar_err(a, "backup");
+	size = archive_entry_size(e);
+	if (strcmp(archive_entry_pathname(e) ?: "", BK_MANIFEST) != 0 ||
+	    size <= 0 || (size_t)size > BK_SMALL_MAX)
+		return pca_err_set(PCA_EPARSE, "not an OpenPCA backup (its "
+		    "first entry is not a %s of at most %zu bytes)",
+		    BK_MANIFEST, BK_SMALL_MAX);
+	if ((text = malloc((size_t)size + 1)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if ((n = archive_read_data(a, text, (size_t)size)) != size)
+		err = ar_err(a, BK_MANIFEST);
+	else {
+		text[size] = '\0';
+		if ((*out = json_loads(text, JSON_REJECT_DUPLICATES, &je)) ==
+		    NULL)
+			err = pca_err_set(PCA_EPARSE, "backup manifest: %s "
+			    "(line %d)", je.text, je.line);
+	}
+	free(text);
+	if (err == PCA_OK && (err = manifest_check(*out)) != PCA_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+/* Reads FILE into b (manifest + parts in b->tmp, created under parent). */
+static pca_err
+backup_read(const char *file, const char *parent, struct bk *b)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	const json_t *p;
+	const char *name;
+	size_t i;
+	int rc;
+	pca_err err;
+
+	if (a == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if (snprintf(b->tmp, sizeof(b->tmp), "%s/.pcactl-restore.XXXXXX",
+	    parent) >= (int)sizeof(b->tmp) || mkdtemp(b->tmp) == NULL) {
+		b->tmp[0] = '\0';
+		err = pca_err_set(PCA_EIO, "cannot write in %s: %s", parent,
+		    strerror(errno));
+		goto out;
+	}
+	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_open_filename(a, file, BK_CHUNK) != ARCHIVE_OK) {
+		err = ar_err(a, file);
+		goto out;
+	}
+	if ((err = read_manifest(a, &b->manifest)) != PCA_OK)
+		goto out;
+	while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		name = archive_entry_pathname(e) ?: "";
+		p = manifest_part(b->manifest, name);
+		for (i = 0; i < b->nparts; i++)
+			if (strcmp(b->part[i].name, name) == 0)
+				p = NULL;
+		if (p == NULL || archive_entry_filetype(e) != AE_IFREG) {
+			err = pca_err_set(PCA_EPARSE, "backup entry '%.64s' is "
+			    "not in its manifest (or appears twice)", name);
+			goto out;
+		}
+		if ((err = extract_part(a, p, b->tmp,
+		    &b->part[b->nparts])) != PCA_OK)
+			goto out;
+		b->nparts++;
+	}
+	if (rc != ARCHIVE_EOF) {
+		err = ar_err(a, file);
+		goto out;
+	}
+	if (b->nparts != json_array_size(json_object_get(b->manifest,
+	    "Parts")))
+		err = pca_err_set(PCA_EPARSE, "backup is truncated: %zu of its "
+		    "%zu parts are present", b->nparts, json_array_size(
+		    json_object_get(b->manifest, "Parts")));
+out:
+	archive_read_free(a);
+	return err;
+}
+
+static const struct bk_part *
+bk_part_get(const struct bk *b, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < b->nparts; i++)
+		if (strcmp(b->part[i].name, name) == 0)
+			return &b->part[i];
+	return NULL;
+}
+
+static void
+note_problem(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "problem: %s\n", msg);
+}
+
+/* The extracted store: audit head as the manifest says, verifies clean. */
+static pca_err
+store_check(const struct bk *b, const char *dir)
+{
+	struct store_conf sc = {0};
+	struct store_verify_report rep;
+	struct store *st = NULL;
+	const json_t *au = json_object_get(b->manifest, "Audit");
+	uint8_t head[32];
+	uint64_t seq;
+	char hex[65];
+	pca_err err;
+
+	sc.path = dir;
+	sc.read_only = 1;
+	memset(&rep, 0, sizeof(rep));
+	if ((err = store_open(&sc, &st)) != PCA_OK ||
+	    (err = store_audit_head(st, &seq, head)) != PCA_OK)
+		goto out;
+	util_hex(head, sizeof(head), hex, sizeof(hex), 0);
+	if ((json_int_t)seq != json_integer_value(json_object_get(au,
+	    "Sequence")) || strcmp(hex, json_string_value(json_object_get(au,
+	    "HeadSha256")) ?: "") != 0) {
+		err = pca_err_set(PCA_EPARSE, "backup store's audit head "
+		    "(sequence %llu) is not the manifest's",
+		    (unsigned long long)seq);
+		goto out;
+	}
+	if ((err = store_verify(st, &rep, note_problem, NULL, NULL)) ==
+	    PCA_OK && rep.errors > 0)
+		err = pca_err_set(PCA_EDB, "backup store verification found "
+		    "%zu problems", rep.errors);
+out:
+	store_close(st);
+	return err;
+}
+
+static pca_err
+cmd_backup_verify(const char *file)
+{
+	struct bk b;
+	char parent[PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
+	pca_err err;
+
+	memset(&b, 0, sizeof(b));
+	(void)snprintf(parent, sizeof(parent), "%s", tmp ? tmp : "/tmp");
+	if ((err = backup_read(file, parent, &b)) == PCA_OK &&
+	    (err = store_check(&b, b.tmp)) == PCA_OK)
+		print_summary("backup verified:", b.manifest, NULL);
+	bk_free(&b);
+	return err;
+}
+
+/* ---- pcactl restore FILE DIR ---- */
+
+struct restore_opts {
+	const char *file;
+	const char *dir;
+	const char *pin_file;
+	const char *module_env;
+	const char *tls_cert;
+	const char *tls_key;
+};
+
+/*
+ * The config text with "key = value" set in [sect] (replacing the line
+ * that sets it, or added at the top of the section).  Caller frees.
+ */
+static int
+conf_line_is(const char *p, const char *key)
+{
+	size_t kl = strlen(key);
+
+	return strncmp(p, key, kl) == 0 && strchr(" \t=", p[kl]) != NULL;
+}
+
+static char *
+conf_line_set(const char *text, const char *sect, const char *key,
+    const char *value)
+{
+	struct buf o;
+	const char *p, *nl;
+	char hdr[64];
+	int pass, in, has = 0, done = 0;
+
+	(void)snprintf(hdr, sizeof(hdr), "[%s]", sect);
+	buf_init(&o, BK_SMALL_MAX);
+	/* pass 0: does [sect] set key?  pass 1: copy, replacing or adding */
+	for (pass = 0; pass < 2; pass++)
+		for (in = 0, p = text; *p; p = nl) {
+			nl = strchr(p, '\n');
+			nl = nl ? nl + 1 : p + strlen(p);
+			if (p[0] == '[')
+				in = strncmp(p, hdr, strlen(hdr)) == 0;
+			if (pass == 0) {
+				has |= in && conf_line_is(p, key);
+				continue;
+			}
+			if (in && has && conf_line_is(p, key)) {
+				if (buf_printf(&o, "%s = %s\n", key, value))
+					goto fail;
+				done = 1;
+				continue;
+			}
+			if (buf_add(&o, p, (size_t)(nl - p)) != PCA_OK)
+				goto fail;
+			if (in && !has && !done && p[0] == '[') {
+				if (buf_printf(&o, "%s = %s\n", key, value))
+					goto fail;
+				done = 1;
+			}
+		}
+	if (!done && buf_printf(&o, "\n%s\n%s = %s\n", hdr, key, value) !=
+	    PCA_OK)
+		goto fail;
+	if (buf_nul(&o) != PCA_OK)
+		goto fail;
+	return (char *)o.p;
+fail:
+	buf_free(&o);
+	return NULL;
+}
+
+static int
+inside(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && path[n] == '/' &&
+	    strstr(path + n, "/../") == NULL;
+}
+
+static pca_err
+mkdirs(const char *dir, const char *path)
+{
+	char p[PATH_MAX], *s;
+
+	(void)snprintf(p, sizeof(p), "%s", path);
+	for (s = p + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
+		*s = '\0';
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			return pca_err_set(PCA_EIO, "mkdir %s: %s", p,
+			    strerror(errno));
+		*s = '/';
+	}
+	return PCA_OK;
+}
+
+/* Places a file of the restored appliance at path (inside dir). */
+static pca_err
+place(const char *dir, const char *what, const char *from, const char *path,
+    mode_t mode)
+{
+	pca_err err;
+
+	if (!inside(dir, path))
+		return pca_err_set(PCA_EINVAL, "the backup's %s (%s) is outside "
+		    "%s: edit pcad.conf to a relative path first", what, path,
+		    dir);
+	if ((err = mkdirs(dir, path)) != PCA_OK)
+		return err;
+	return copy_file(from, path, mode, BK_SMALL_MAX);
+}
+
+static pca_err
+restore_conf(const struct restore_opts *o, const struct bk *b)
+{
+	const struct bk_part *cp = bk_part_get(b, "pcad.conf");
+	char path[PATH_MAX], *text = NULL, *edited = NULL;
+	size_t len;
+	pca_err err;
+
+	if ((err = path_fmt(path, o->dir, "pcad.conf")) != PCA_OK ||
+	    (err = util_file_read(cp->path, BK_SMALL_MAX, (uint8_t **)&text,
+		&len)) != PCA_OK)
+		return err;
+	if (o->module_env != NULL &&
+	    (edited = conf_line_set(text, "hsm", "module_env",
+		o->module_env)) == NULL)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+	if (err == PCA_OK)
+		err = util_file_write(path, edited ? edited : text,
+		    strlen(edited ? edited : text), 0600, 1);
+	free(text);
+	free(edited);
+	return err;
+}
+
+static pca_err
+restore_files(const struct restore_opts *o, const struct bk *b,
+    const struct appliance_conf *ac)
+{
+	const struct bk_part *pp = bk_part_get(b, "policies");
+	char data[PATH_MAX];
+	pca_err err;
+
+	if (!inside(o->dir, ac->store_path))
+		return pca_err_set(PCA_EINVAL, "the backup's [store] path (%s) "
+		    "is outside %s: edit pcad.conf to a relative path first",
+		    ac->store_path, o->dir);
+	if ((err = mkdirs(o->dir, ac->store_path)) != PCA_OK)
+		return err;
+	if (mkdir(ac->store_path, 0700) != 0)
+		return pca_err_set(PCA_EIO, "mkdir %s: %s", ac->store_path,
+		    strerror(errno));
+	if ((err = path_fmt(data, ac->store_path, "data.mdb")) != PCA_OK)
+		return err;
+	if (rename(bk_part_get(b, "data.mdb")->path, data) != 0)
+		return pca_err_set(PCA_EIO, "%s: %s", data, strerror(errno));
+	if (pp != NULL && ac->policy_file != NULL &&
+	    (err = place(o->dir, "[policy] file", pp->path, ac->policy_file,
+		0600)) != PCA_OK)
+		return err;
+	if (ac->hsm_pin_file != NULL) {
+		if (o->pin_file == NULL)
+			return pca_err_set(PCA_EINVAL, "the backup's pcad.conf "
+			    "reads the PIN from a file: give it with "
+			    "--pin-file FILE");
+		if ((err = place(o->dir, "[hsm] pin_file", o->pin_file,
+		    ac->hsm_pin_file, 0600)) != PCA_OK)
+			return err;
+	}
+	if (o->tls_cert != NULL)
+		return (err = place(o->dir, "[api] tls_cert", o->tls_cert,
+		    ac->api_tls_cert, 0644)) != PCA_OK ? err : place(o->dir,
+		    "[api] tls_key", o->tls_key, ac->api_tls_key, 0600);
+	return pcactl_init_tls(o->dir);
+}
+
+/* Every live CA's key is in the token, with the recorded public key. */
+static pca_err
+token_check(struct appliance *ap)
+{
+	char (*ids)[37] = NULL;
+	struct ca_info ci;
+	uint8_t *spki = NULL;
+	size_t i, n = 0, len;
+	pca_err err;
+
+	if ((err = ca_info_ids(ap->engine, &ids, &n)) != PCA_OK)
+		return err;
+	for (i = 0; i < n && err == PCA_OK; i++) {
+		if ((err = ca_info_get(ap->engine, ids[i], &ci)) != PCA_OK)
+			break;
+		if (strcmp(ci.status, "DELETED") != 0 &&
+		    strcmp(ci.status, "FAILED") != 0 && ci.spki != NULL) {
+			if (hsm_key_spki(ap->hsm, ci.key_label, &spki, &len) !=
+			    PCA_OK || len != ci.spki_len ||
+			    memcmp(spki, ci.spki, len) != 0)
+				err = pca_err_set(PCA_EKEYMISMATCH, "the token "
+				    "does not hold the key of CA %s (label %s, "
+				    "or its public key differs): this backup "
+				    "does not belong to this token", ci.arn,
+				    ci.key_label);
+			free(spki);
+			spki = NULL;
+		}
+		ca_info_clear(&ci);
+	}
+	free(ids);
+	return err;
+}
+
+static pca_err
+restore_open(const struct restore_opts *o, const struct bk *b)
+{
+	struct appliance ap;
+	const json_t *m = b->manifest;
+	char conf[PATH_MAX], text[512], cfg[PATH_MAX + 256];
+	uint64_t seq;
+	pca_err err;
+
+	if ((err = path_fmt(conf, o->dir, "pcad.conf")) != PCA_OK ||
+	    (err = appliance_open(conf, &ap)) != PCA_OK)
+		return err;
+	if ((err = token_check(&ap)) != PCA_OK)
+		goto out;
+	(void)snprintf(text, sizeof(text), "op=Restore backup=%s created=%s "
+	    "audit_seq=%lld certificates=%lld",
+	    json_string_value(json_object_get(m, "BackupId")),
+	    json_string_value(json_object_get(m, "CreatedAt")),
+	    (long long)json_integer_value(json_object_get(json_object_get(m,
+		"Audit"), "Sequence")),
+	    (long long)json_integer_value(json_object_get(m, "Certificates")));
+	if ((err = store_audit_append(ap.store, util_now(), text, &seq)) !=
+	    PCA_OK)
+		goto out;
+	(void)snprintf(cfg, sizeof(cfg), "[default]\nregion = %s\n"
+	    "ca_bundle = %s/tls/ca.pem\nendpoint_url = https://%s\n",
+	    ap.conf.region, o->dir, ap.conf.api_listen);
+	err = path_fmt(conf, o->dir, "aws-config");
+	if (err == PCA_OK)
+		err = util_file_write(conf, cfg, strlen(cfg), 0644, 1);
+out:
+	appliance_close(&ap);
+	return err;
+}
+
+static pca_err
+restore_opts_parse(int argc, char **argv, struct restore_opts *o)
+{
+	int i;
+	const char **v;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		v = NULL;
+		if (strcmp(argv[i], "--pin-file") == 0)
+			v = &o->pin_file;
+		else if (strcmp(argv[i], "--module-env") == 0)
+			v = &o->module_env;
+		else if (strcmp(argv[i], "--tls-cert") == 0)
+			v = &o->tls_cert;
+		else if (strcmp(argv[i], "--tls-key") == 0)
+			v = &o->tls_key;
+		else if (strncmp(argv[i], "--", 2) == 0)
+			return pca_err_set(PCA_EINVAL, "unknown option '%s'",
+			    argv[i]);
+		else if (o->file == NULL)
+			o->file = argv[i];
+		else if (o->dir == NULL)
+			o->dir = argv[i];
+		else
+			return pca_err_set(PCA_EINVAL, "unexpected argument "
+			    "'%s'", argv[i]);
+		if (v != NULL) {
+			if (*v != NULL || i + 1 >= argc)
+				return pca_err_set(PCA_EINVAL, "%s needs one "
+				    "value", argv[i]);
+			*v = argv[++i];
+		}
+	}
+	if (o->file == NULL || o->dir == NULL)
+		return pca_err_set(PCA_EINVAL, "usage: pcactl restore BACKUP "
+		    "DIR [--pin-file F] [--module-env NAME=VALUE] "
+		    "[--tls-cert F --tls-key F]");
+	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+		return pca_err_set(PCA_EINVAL, "--tls-cert and --tls-key go "
+		    "together");
+	if (o->module_env != NULL && strchr(o->module_env, '=') == NULL)
+		return pca_err_set(PCA_EINVAL, "--module-env takes "
+		    "NAME=VALUE");
+	return PCA_OK;
+}
+
+/* DIR: made (absent) or adopted (empty); its real path into out. */
+static pca_err
+restore_dir(const char *dir, char *out, int *made)
+{
+	struct stat st;
+
+	*made = 0;
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(dir, 0700) != 0)
+			return pca_err_set(PCA_EIO, "%s: %s", dir,
+			    strerror(errno));
+		*made = 1;
+	} else if (!S_ISDIR(st.st_mode) || rmdir(dir) != 0 ||
+	    mkdir(dir, 0700) != 0)
+		return pca_err_set(PCA_EEXISTS, "%s exists and is not an empty "
+		    "directory: refusing to restore over it", dir);
+	if (realpath(dir, out) == NULL)
+		return pca_err_set(PCA_EIO, "%s: %s", dir, strerror(errno));
+	return PCA_OK;
+}
+
+static pca_err
+cmd_restore(int argc, char **argv)
+{
+	struct restore_opts o;
+	struct appliance_conf ac;
+	struct bk b;
+	char dir[PATH_MAX], conf[PATH_MAX], msg[512];
+	int made, conf_ok = 0;
+	pca_err err;
+
+	memset(&b, 0, sizeof(b));
+	if ((err = restore_opts_parse(argc, argv, &o)) != PCA_OK)
+		return err;
+	if (access(o.file, R_OK) != 0)
+		return pca_err_set(PCA_EIO, "%s: %s", o.file, strerror(errno));
+	if ((err = restore_dir(o.dir, dir, &made)) != PCA_OK)
+		return err;
+	o.dir = dir;
+	if ((err = backup_read(o.file, dir, &b)) != PCA_OK ||
+	    (err = store_check(&b, b.tmp)) != PCA_OK ||
+	    (err = restore_conf(&o, &b)) != PCA_OK ||
+	    (err = path_fmt(conf, dir, "pcad.conf")) != PCA_OK ||
+	    (err = appliance_conf_load(conf, &ac)) != PCA_OK)
+		goto out;
+	conf_ok = 1;
+	if ((err = restore_files(&o, &b, &ac)) != PCA_OK)
+		goto out;
+	rm_tree(b.tmp);
+	b.tmp[0] = '\0';
+	if ((err = restore_open(&o, &b)) != PCA_OK)
+		goto out;
+	print_summary("restored backup", b.manifest, dir);
+	printf("start it with: pcad --config %s/pcad.conf\n"
+	       "access keys are restored (sealed in the store); bring your "
+	       "own credentials file\n", dir);
+out:
+	if (conf_ok)
+		appliance_conf_free(&ac);
+	if (err != PCA_OK) {
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		bk_free(&b);
+		rm_tree(dir);
+		if (!made)
+			(void)mkdir(dir, 0700);
+		return pca_err_set(err, "restore failed, nothing kept: %s",
+		    msg);
+	}
+	bk_free(&b);
+	return PCA_OK;
+}
+
+int
+pcactl_backup(const char *config_path, int argc, char **argv)
+{
+	pca_err err;
+
+	if (argc == 2 && strcmp(argv[0], "--to") == 0)
+		err = cmd_backup_to(config_path, argv[1]);
+	else if (argc == 2 && strcmp(argv[0], "verify") == 0)
+		err = cmd_backup_verify(argv[1]);
+	else
+		err = pca_err_set(PCA_EINVAL, "usage: pcactl backup --to FILE "
+		    "| pcactl backup verify FILE");
+	return err == PCA_OK ? 0 : pcactl_fail(err);
+}
+
+int
+pcactl_restore(int argc, char **argv)
+{
+	pca_err err = cmd_restore(argc, argv);
+
+	return err == PCA_OK ? 0 : pcactl_fail(err);
+}
