@@ -37,6 +37,7 @@
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../sync/sync.h"
 #include "appliance.h"
 #include "pcactl.h"
 
@@ -46,6 +47,7 @@
 #define BK_SMALL_MAX ((size_t)4 << 20)	/* manifest, config, policies */
 #define BK_PARTS_MAX 8
 #define BK_CHUNK 65536
+#define BK_S3_MAX ((uint64_t)1 << 40)	/* a backup fetched from S3 */
 
 static const char *const bk_names[] = {"data.mdb", "pcad.conf", "policies",
     NULL};
@@ -342,6 +344,106 @@ out:
 	return err;
 }
 
+/* ---- S3 (s3://bucket/key): the [s3] settings of a configuration ---- */
+
+struct bk_s3 {
+	struct sync *sync;
+	char bucket[64];
+	char key[1024];
+};
+
+static int
+is_s3(const char *where)
+{
+	return strncmp(where, "s3://", 5) == 0;
+}
+
+/* "s3://bucket/key" into b; key may be empty (a prefix). */
+static pca_err
+s3_url_parse(const char *url, struct bk_s3 *b)
+{
+	const char *p = url + 5, *slash = strchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+	if (n < 3 || n >= sizeof(b->bucket) ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789.-") < n)
+		return pca_err_set(PCA_EINVAL, "%s: not s3://BUCKET[/KEY] with "
+		    "a valid bucket name", url);
+	memcpy(b->bucket, p, n);
+	b->bucket[n] = '\0';
+	if (snprintf(b->key, sizeof(b->key), "%s", slash ? slash + 1 : "") >=
+	    (int)sizeof(b->key))
+		return pca_err_set(PCA_EINVAL, "%s: key too long", url);
+	return PCA_OK;
+}
+
+static pca_err
+s3_open(const char *url, const struct sync_conf *sc, struct bk_s3 *b)
+{
+	pca_err err;
+
+	if ((err = s3_url_parse(url, b)) != PCA_OK)
+		return err;
+	if (sc->endpoint == NULL)
+		return pca_err_set(PCA_EINVAL, "%s: no S3 endpoint configured "
+		    "(the [s3] section, or --s3-endpoint)", url);
+	return sync_new(sc, NULL, &b->sync);
+}
+
+static void
+s3_conf_of(const struct appliance_conf *ac, struct sync_conf *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->endpoint = ac->s3_endpoint;
+	sc->region = ac->s3_region;
+	sc->path_style = ac->s3_path_style;
+	sc->credentials_file = ac->s3_credentials_file;
+	sc->timeout_s = ac->s3_timeout_s;
+}
+
+static pca_err
+s3_upload(struct bk_s3 *b, const char *file)
+{
+	char hex[65];
+	uint64_t size;
+	int fd;
+	pca_err err;
+
+	if ((err = file_hash(file, hex, &size)) != PCA_OK)
+		return err;
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", file, strerror(errno));
+	err = sync_s3_put_file(b->sync, b->bucket, b->key, "application/x-tar",
+	    fd, size, hex);
+	close(fd);
+	return err;
+}
+
+/* Fetches s3://bucket/key into a new file path (mode 0600). */
+static pca_err
+s3_fetch(struct bk_s3 *b, const char *path)
+{
+	int fd;
+	pca_err err;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0)
+		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	err = sync_s3_get_file(b->sync, b->bucket, b->key, fd, BK_S3_MAX);
+	if (err == PCA_OK && fsync(fd) != 0)
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	close(fd);
+	return err;
+}
+
+static const char *
+tmp_dir(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t != NULL && *t ? t : "/tmp";
+}
+
 /* ---- pcactl backup --to FILE ---- */
 
 static pca_err
@@ -439,20 +541,76 @@ print_summary(const char *verb, const json_t *m, const char *where)
 	    where ? " -> " : "", where ? where : "");
 }
 
+/* The object key of a backup under a prefix: <prefix>/openpca-<time>-<id>.tar */
 static pca_err
-cmd_backup_to(const char *config_path, const char *file)
+s3_backup_key(struct bk_s3 *s3, const json_t *m)
 {
+	char when[32], prefix[1024];
+	const char *c = json_string_value(json_object_get(m, "CreatedAt"));
+	size_t i, n = 0;
+
+	for (i = 0; c[i] && n < sizeof(when) - 1; i++)
+		if (c[i] != '-' && c[i] != ':')
+			when[n++] = c[i];
+	when[n] = '\0';
+	(void)snprintf(prefix, sizeof(prefix), "%s", s3->key);
+	while ((n = strlen(prefix)) > 0 && prefix[n - 1] == '/')
+		prefix[n - 1] = '\0';
+	if (snprintf(s3->key, sizeof(s3->key), "%s%sopenpca-%s-%s.tar", prefix,
+	    prefix[0] ? "/" : "", when, json_string_value(json_object_get(m,
+	    "BackupId"))) >= (int)sizeof(s3->key))
+		return pca_err_set(PCA_EINVAL, "S3 prefix too long");
+	return PCA_OK;
+}
+
+static pca_err
+cmd_backup_to(const char *config_path, const char *where)
+{
+	struct appliance_conf ac;
+	struct sync_conf sc;
+	struct bk_s3 s3;
 	struct bk b;
+	char file[PATH_MAX], url[PATH_MAX + 80];
 	pca_err err;
 
 	memset(&b, 0, sizeof(b));
-	if (access(file, F_OK) == 0)
+	memset(&s3, 0, sizeof(s3));
+	(void)snprintf(file, sizeof(file), "%s", where);
+	if (is_s3(where)) {
+		if ((err = appliance_conf_load(config_path, &ac)) != PCA_OK)
+			return err;
+		s3_conf_of(&ac, &sc);
+		err = s3_open(where, &sc, &s3);
+		appliance_conf_free(&ac);
+		if (err != PCA_OK)
+			return err;
+		if (snprintf(file, sizeof(file), "%s/openpca-backup.%ld.tar",
+		    tmp_dir(), (long)getpid()) >= (int)sizeof(file)) {
+			err = pca_err_set(PCA_EINVAL, "TMPDIR too long");
+			goto out;
+		}
+		(void)unlink(file);
+	} else if (access(file, F_OK) == 0)
 		return pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
 		    "overwrite it", file);
-	if ((err = backup_make(config_path, file, &b)) == PCA_OK &&
-	    (err = manifest_parts(&b)) == PCA_OK &&
-	    (err = write_archive(&b, file)) == PCA_OK)
+	if ((err = backup_make(config_path, file, &b)) != PCA_OK ||
+	    (err = manifest_parts(&b)) != PCA_OK ||
+	    (err = write_archive(&b, file)) != PCA_OK)
+		goto out;
+	if (s3.sync != NULL) {
+		if ((err = s3_backup_key(&s3, b.manifest)) != PCA_OK ||
+		    (err = s3_upload(&s3, file)) != PCA_OK)
+			goto out;
+		(void)snprintf(url, sizeof(url), "s3://%s/%s", s3.bucket,
+		    s3.key);
+		print_summary("backup", b.manifest, url);
+	} else
 		print_summary("backup", b.manifest, file);
+out:
+	if (s3.sync != NULL) {
+		(void)unlink(file);
+		sync_free(s3.sync);
+	}
 	bk_free(&b);
 	return err;
 }
@@ -712,20 +870,65 @@ out:
 	return err;
 }
 
+/*
+ * Makes src a local file: an s3:// URL is fetched (with the [s3] settings
+ * of sc) into tmp/backup.tar; a path is used as it is.
+ */
 static pca_err
-cmd_backup_verify(const char *file)
+backup_local(const char *src, const struct sync_conf *sc, const char *tmp,
+    char *out)
 {
-	struct bk b;
-	char parent[PATH_MAX];
-	const char *tmp = getenv("TMPDIR");
+	struct bk_s3 s3;
 	pca_err err;
 
+	if (!is_s3(src)) {
+		(void)snprintf(out, PATH_MAX, "%s", src);
+		if (access(src, R_OK) != 0)
+			return pca_err_set(PCA_EIO, "%s: %s", src,
+			    strerror(errno));
+		return PCA_OK;
+	}
+	memset(&s3, 0, sizeof(s3));
+	if ((err = s3_open(src, sc, &s3)) == PCA_OK &&
+	    (err = path_fmt(out, tmp, "backup.tar")) == PCA_OK)
+		err = s3_fetch(&s3, out);
+	sync_free(s3.sync);
+	return err;
+}
+
+static pca_err
+cmd_backup_verify(const char *config_path, const char *src)
+{
+	struct appliance_conf ac;
+	struct sync_conf sc;
+	struct bk b;
+	char dl[PATH_MAX] = "", file[PATH_MAX];
+	int conf_ok = 0;
+	pca_err err = PCA_OK;
+
 	memset(&b, 0, sizeof(b));
-	(void)snprintf(parent, sizeof(parent), "%s", tmp ? tmp : "/tmp");
-	if ((err = backup_read(file, parent, &b)) == PCA_OK &&
+	memset(&sc, 0, sizeof(sc));
+	if (is_s3(src)) {
+		if ((err = appliance_conf_load(config_path, &ac)) != PCA_OK)
+			return err;
+		conf_ok = 1;
+		s3_conf_of(&ac, &sc);
+		if (snprintf(dl, sizeof(dl), "%s/.pcactl-fetch.XXXXXX",
+		    tmp_dir()) >= (int)sizeof(dl) || mkdtemp(dl) == NULL) {
+			dl[0] = '\0';
+			err = pca_err_set(PCA_EIO, "mkdtemp: %s",
+			    strerror(errno));
+		}
+	}
+	if (err == PCA_OK &&
+	    (err = backup_local(src, &sc, dl, file)) == PCA_OK &&
+	    (err = backup_read(file, tmp_dir(), &b)) == PCA_OK &&
 	    (err = store_check(&b, b.tmp)) == PCA_OK)
 		print_summary("backup verified:", b.manifest, NULL);
 	bk_free(&b);
+	rm_tree(dl);
+	if (conf_ok)
+		appliance_conf_free(&ac);
 	return err;
 }
 
@@ -738,6 +941,9 @@ struct restore_opts {
 	const char *module_env;
 	const char *tls_cert;
 	const char *tls_key;
+	const char *s3_endpoint;
+	const char *s3_region;
+	const char *s3_credentials;
 };
 
 /*
@@ -991,6 +1197,12 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 			v = &o->tls_cert;
 		else if (strcmp(argv[i], "--tls-key") == 0)
 			v = &o->tls_key;
+		else if (strcmp(argv[i], "--s3-endpoint") == 0)
+			v = &o->s3_endpoint;
+		else if (strcmp(argv[i], "--s3-region") == 0)
+			v = &o->s3_region;
+		else if (strcmp(argv[i], "--s3-credentials") == 0)
+			v = &o->s3_credentials;
 		else if (strncmp(argv[i], "--", 2) == 0)
 			return pca_err_set(PCA_EINVAL, "unknown option '%s'",
 			    argv[i]);
@@ -1011,10 +1223,15 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 	if (o->file == NULL || o->dir == NULL)
 		return pca_err_set(PCA_EINVAL, "usage: pcactl restore BACKUP "
 		    "DIR [--pin-file F] [--module-env NAME=VALUE] "
-		    "[--tls-cert F --tls-key F]");
+		    "[--tls-cert F --tls-key F] [--s3-endpoint URL "
+		    "--s3-credentials F [--s3-region R]]");
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		return pca_err_set(PCA_EINVAL, "--tls-cert and --tls-key go "
 		    "together");
+	if (is_s3(o->file) && (o->s3_endpoint == NULL ||
+	    o->s3_credentials == NULL))
+		return pca_err_set(PCA_EINVAL, "a backup in S3 needs "
+		    "--s3-endpoint URL and --s3-credentials FILE");
 	if (o->module_env != NULL && strchr(o->module_env, '=') == NULL)
 		return pca_err_set(PCA_EINVAL, "--module-env takes "
 		    "NAME=VALUE");
@@ -1047,20 +1264,27 @@ cmd_restore(int argc, char **argv)
 {
 	struct restore_opts o;
 	struct appliance_conf ac;
+	struct sync_conf sc;
 	struct bk b;
-	char dir[PATH_MAX], conf[PATH_MAX], msg[512];
+	char dir[PATH_MAX], conf[PATH_MAX], msg[512], file[PATH_MAX];
 	int made, conf_ok = 0;
 	pca_err err;
 
 	memset(&b, 0, sizeof(b));
 	if ((err = restore_opts_parse(argc, argv, &o)) != PCA_OK)
 		return err;
-	if (access(o.file, R_OK) != 0)
+	if (!is_s3(o.file) && access(o.file, R_OK) != 0)
 		return pca_err_set(PCA_EIO, "%s: %s", o.file, strerror(errno));
 	if ((err = restore_dir(o.dir, dir, &made)) != PCA_OK)
 		return err;
 	o.dir = dir;
-	if ((err = backup_read(o.file, dir, &b)) != PCA_OK ||
+	memset(&sc, 0, sizeof(sc));
+	sc.endpoint = o.s3_endpoint;
+	sc.region = o.s3_region ? o.s3_region : "us-east-1";
+	sc.path_style = 1;
+	sc.credentials_file = o.s3_credentials;
+	if ((err = backup_local(o.file, &sc, dir, file)) != PCA_OK ||
+	    (err = backup_read(file, dir, &b)) != PCA_OK ||
 	    (err = store_check(&b, b.tmp)) != PCA_OK ||
 	    (err = restore_conf(&o, &b)) != PCA_OK ||
 	    (err = path_fmt(conf, dir, "pcad.conf")) != PCA_OK ||
@@ -1071,6 +1295,8 @@ cmd_restore(int argc, char **argv)
 		goto out;
 	rm_tree(b.tmp);
 	b.tmp[0] = '\0';
+	if (is_s3(o.file))
+		(void)unlink(file);
 	if ((err = restore_open(&o, &b)) != PCA_OK)
 		goto out;
 	print_summary("restored backup", b.manifest, dir);
@@ -1101,10 +1327,11 @@ pcactl_backup(const char *config_path, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[0], "--to") == 0)
 		err = cmd_backup_to(config_path, argv[1]);
 	else if (argc == 2 && strcmp(argv[0], "verify") == 0)
-		err = cmd_backup_verify(argv[1]);
+		err = cmd_backup_verify(config_path, argv[1]);
 	else
-		err = pca_err_set(PCA_EINVAL, "usage: pcactl backup --to FILE "
-		    "| pcactl backup verify FILE");
+		err = pca_err_set(PCA_EINVAL, "usage: pcactl backup --to "
+		    "FILE|s3://BUCKET[/PREFIX] | pcactl backup verify "
+		    "FILE|s3://BUCKET/KEY");
 	return err == PCA_OK ? 0 : pcactl_fail(err);
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/sha.h>
@@ -73,22 +74,22 @@ url_make(const struct sync *s, const char *bucket, const char *key, char *out,
 	return e;
 }
 
+/* hex: SHA-256 of the body; content_type NULL for a GET */
 static struct curl_slist *
-headers_make(const struct sync *s, const struct s3_put *r)
+headers_make(const struct sync *s, const char *hex, const char *content_type,
+    const char *acl)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	char hex[2 * SHA256_DIGEST_LENGTH + 1], h[4096];
+	char h[4096];
 	struct curl_slist *l = NULL, *t;
 
-	SHA256(r->body, r->len, md);
-	(void)util_hex(md, sizeof(md), hex, sizeof(hex), 0);
 	(void)snprintf(h, sizeof(h), "x-amz-content-sha256: %s", hex);
 	l = curl_slist_append(l, h);
-	(void)snprintf(h, sizeof(h), "Content-Type: %s", r->content_type);
-	if (l != NULL && (t = curl_slist_append(l, h)) != NULL)
+	(void)snprintf(h, sizeof(h), "Content-Type: %s", content_type);
+	if (l != NULL && content_type != NULL &&
+	    (t = curl_slist_append(l, h)) != NULL)
 		l = t;
-	if (r->acl != NULL && *r->acl) {
-		(void)snprintf(h, sizeof(h), "x-amz-acl: %s", r->acl);
+	if (acl != NULL && *acl) {
+		(void)snprintf(h, sizeof(h), "x-amz-acl: %s", acl);
 		if ((t = curl_slist_append(l, h)) != NULL)
 			l = t;
 	}
@@ -105,7 +106,8 @@ headers_make(const struct sync *s, const struct s3_put *r)
 pca_err
 sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 {
-	char url[4096], prov[128], up[512];
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	char url[4096], prov[128], up[512], hex[2 * SHA256_DIGEST_LENGTH + 1];
 	struct curl_slist *hl = NULL;
 	struct rd rd = {r->body, r->len};
 	CURL *c = NULL;
@@ -116,8 +118,10 @@ sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 	if ((e = sync_creds_load(s)) != PCA_OK ||
 	    (e = url_make(s, r->bucket, r->key, url, sizeof(url))) != PCA_OK)
 		return e;
+	SHA256(r->body, r->len, md);
+	(void)util_hex(md, sizeof(md), hex, sizeof(hex), 0);
 	if ((c = curl_easy_init()) == NULL ||
-	    (hl = headers_make(s, r)) == NULL) {
+	    (hl = headers_make(s, hex, r->content_type, r->acl)) == NULL) {
 		e = pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
 		goto out;
 	}
@@ -151,5 +155,172 @@ out:
 	curl_slist_free_all(hl);
 	if (c != NULL)
 		curl_easy_cleanup(c);
+	return e;
+}
+
+/* ---- whole files (backups): streamed from and to a file descriptor ---- */
+
+static size_t
+fd_rd_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	ssize_t k = read(*(int *)arg, buf, size * n);
+
+	return k < 0 ? CURL_READFUNC_ABORT : (size_t)k;
+}
+
+struct fd_wr {
+	int fd;
+	uint64_t done, max;
+	struct s3_result *res;	/* the start of an error body */
+};
+
+static size_t
+fd_wr_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct fd_wr *w = arg;
+
+	if (w->res->status >= 300 || w->res->status == 0)
+		return wr_cb(buf, size, n, w->res);
+	w->done += size * n;
+	if (w->done > w->max || write(w->fd, buf, size * n) !=
+	    (ssize_t)(size * n))
+		return 0;
+	return size * n;
+}
+
+/* The text of <tag>...</tag> in an S3 error body, on one line. */
+static void
+xml_field(const char *body, const char *tag, char *out, size_t n)
+{
+	char open[32], close[32];
+	const char *a, *b;
+	size_t i, k = 0;
+
+	out[0] = '\0';
+	(void)snprintf(open, sizeof(open), "<%s>", tag);
+	(void)snprintf(close, sizeof(close), "</%s>", tag);
+	if ((a = strstr(body, open)) == NULL ||
+	    (b = strstr(a += strlen(open), close)) == NULL)
+		return;
+	for (i = 0; a + i < b && k + 1 < n; i++)
+		out[k++] = (a[i] == '\n' || a[i] == '\r') ? ' ' : a[i];
+	out[k] = '\0';
+}
+
+/* Runs one signed request on c (URL, method and body set by the caller). */
+static pca_err
+s3_perform(struct sync *s, CURL *c, const char *hex, const char *ctype,
+    const char *what, struct s3_result *res)
+{
+	char prov[128], up[512];
+	struct curl_slist *hl = NULL;
+	CURLcode cc;
+	pca_err e = PCA_OK;
+
+	if ((hl = headers_make(s, hex, ctype, NULL)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	(void)snprintf(prov, sizeof(prov), "aws:amz:%s:s3", s->conf.region);
+	(void)snprintf(up, sizeof(up), "%s:%s", s->akid, s->secret);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, prov);
+	curl_easy_setopt(c, CURLOPT_USERPWD, up);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 200L);
+	/* a backup may be large: no overall timeout, a stall limit instead */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)s->conf.timeout_s);
+	if ((cc = curl_easy_perform(c)) != CURLE_OK)
+		e = pca_err_set(PCA_EIO, "S3 %s: %s", what,
+		    curl_easy_strerror(cc));
+	if (e == PCA_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
+		if (res->status < 200 || res->status > 299) {
+			char code[64], msg[256];
+
+			xml_field(res->body, "Code", code, sizeof(code));
+			xml_field(res->body, "Message", msg, sizeof(msg));
+			e = pca_err_set(res->status == 404 ? PCA_ENOTFOUND :
+			    PCA_EIO, "S3 %s: HTTP %ld %s%s%s", what,
+			    res->status, code[0] ? code : "(no error code)",
+			    msg[0] ? ": " : "", msg);
+		}
+	}
+	OPENSSL_cleanse(up, sizeof(up));
+	curl_slist_free_all(hl);
+	return e;
+}
+
+pca_err
+sync_s3_put_file(struct sync *s, const char *bucket, const char *key,
+    const char *content_type, int fd, uint64_t len, const char *sha256_hex)
+{
+	struct s3_result res;
+	char url[4096], what[600];
+	CURL *c = NULL;
+	pca_err e;
+
+	memset(&res, 0, sizeof(res));
+	if ((e = sync_creds_load(s)) != PCA_OK ||
+	    (e = url_make(s, bucket, key, url, sizeof(url))) != PCA_OK)
+		return e;
+	if ((c = curl_easy_init()) == NULL)
+		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	(void)snprintf(what, sizeof(what), "PUT %s/%s", bucket, key);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, fd_rd_cb);
+	curl_easy_setopt(c, CURLOPT_READDATA, &fd);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, wr_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &res);
+	e = s3_perform(s, c, sha256_hex, content_type, what, &res);
+	curl_easy_cleanup(c);
+	return e;
+}
+
+/* SHA-256 of the empty string: the payload hash of a GET */
+#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb924" \
+	"27ae41e4649b934ca495991b7852b855"
+
+static int
+hdr_status_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct s3_result *res = arg;
+	long code;
+
+	if (size * n > 9 && strncmp(buf, "HTTP/", 5) == 0 &&
+	    sscanf(buf, "HTTP/%*s %ld", &code) == 1)
+		res->status = code;
+	return (int)(size * n);
+}
+
+pca_err
+sync_s3_get_file(struct sync *s, const char *bucket, const char *key, int fd,
+    uint64_t max)
+{
+	struct s3_result res;
+	struct fd_wr w = {fd, 0, max, &res};
+	char url[4096], what[600];
+	CURL *c = NULL;
+	pca_err e;
+
+	memset(&res, 0, sizeof(res));
+	if ((e = sync_creds_load(s)) != PCA_OK ||
+	    (e = url_make(s, bucket, key, url, sizeof(url))) != PCA_OK)
+		return e;
+	if ((c = curl_easy_init()) == NULL)
+		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	(void)snprintf(what, sizeof(what), "GET %s/%s", bucket, key);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hdr_status_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &res);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fd_wr_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	e = s3_perform(s, c, S3_EMPTY_SHA256, NULL, what, &res);
+	curl_easy_cleanup(c);
+	if (e == PCA_OK && w.done > max)
+		e = pca_err_set(PCA_ETOOBIG, "S3 %s: larger than %llu bytes",
+		    what, (unsigned long long)max);
 	return e;
 }

@@ -58,4 +58,16 @@ void sync_metrics_get(struct sync *, struct sync_metrics *);
 pca_err sync_s3_probe(struct sync *, const char *bucket, const char *acl)
     PCA_WUR;
 
+/*
+ * Whole files (backups), streamed: PUT len bytes read from fd (its SHA-256
+ * given in hex, as S3 signs it), and GET an object into fd (at most max
+ * bytes; PCA_ENOTFOUND when there is no such object).  No retries: the
+ * caller decides.  Errors carry the HTTP status and S3's message.
+ */
+pca_err sync_s3_put_file(struct sync *, const char *bucket, const char *key,
+    const char *content_type, int fd, uint64_t len, const char *sha256_hex)
+    PCA_WUR;
+pca_err sync_s3_get_file(struct sync *, const char *bucket, const char *key,
+    int fd, uint64_t max) PCA_WUR;
+
 #endif
