@@ -496,6 +496,18 @@ iam_policy_shares(const struct iam_policy *p, const char *account)
 	return 0;
 }
 
+int
+iam_policy_uses_resource_tags(const struct iam_policy *p)
+{
+	size_t i, j;
+
+	for (i = 0; p != NULL && i < p->n; i++)
+		for (j = 0; j < p->st[i].nconds; j++)
+			if (p->st[i].conds[j].key == IAM_K_RES_TAG)
+				return 1;
+	return 0;
+}
+
 enum iam_decision
 iam_decide(const struct iam_policy *identity, const struct iam_policy *resource,
     int cross_account, const struct iam_request *r, struct iam_verdict *out)

@@ -101,6 +101,9 @@ enum iam_effect iam_policy_eval(const struct iam_policy *,
  */
 int iam_policy_shares(const struct iam_policy *, const char *account);
 
+/* True when a condition reads aws:ResourceTag (the CA's tags are needed). */
+int iam_policy_uses_resource_tags(const struct iam_policy *);
+
 enum iam_decision {
 	IAM_ALLOW = 0,
 	IAM_IMPLICIT_DENY,
