@@ -73,7 +73,7 @@ MOD_DEPS_sync   := sync store common
 MOD_DEPS_ocsp   := ocsp ca store hsm common
 MOD_DEPS_policy := policy ca store hsm common
 MOD_DEPS_monitor := monitor policy ca store hsm common
-MOD_DEPS_iam    := iam common
+MOD_DEPS_iam    := iam api ca store hsm common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

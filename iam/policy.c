@@ -466,6 +466,10 @@ conds_parse(const json_t *v, const char *place, struct iam_stmt *s)
 		return pca_err_set(PCA_EINVAL, "%s: must be an object", place);
 	json_object_foreach((json_t *)v, opname, block)
 	{
+		struct iam_cond probe;
+		memset(&probe, 0, sizeof(probe));
+		if ((err = op_parse(opname, place, &probe)) != PCA_OK)
+			return err;
 		placek(p, place, opname);
 		if (!json_is_object(block) || json_object_size(block) == 0)
 			return pca_err_set(PCA_EINVAL,
