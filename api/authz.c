@@ -135,17 +135,17 @@ message(const struct api_authz *a, const char *action, const char *res,
 		(void)snprintf(on, sizeof(on), " on resource: %.256s", res);
 	(void)snprintf(out->message, sizeof(out->message),
 	    "User: arn:%s:iam::%s:user/%.40s is not authorized to perform: "
-	    "%s%s because %s",
+	    "%s%s %s",
 	    a->partition, a->account, a->who ? a->who : "-", action, on,
 	    v->decision == IAM_EXPLICIT_DENY
 		? (v->by_resource ? "with an explicit deny in a resource-based "
 				    "policy"
 				  : "with an explicit deny in an "
 				    "identity-based policy")
-		: (v->need_resource ? "no resource-based policy allows the "
-				      "action"
-				    : "no identity-based policy allows the "
-				      "action"));
+		: (v->need_resource ? "because no resource-based policy "
+				      "allows the action"
+				    : "because no identity-based policy "
+				      "allows the action"));
 }
 
 /* The policies of one call, parsed; the resource policy only across
