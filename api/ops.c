@@ -411,10 +411,18 @@ static pca_err
 op_put_policy(struct api_call *call, const json_t *in, json_t **out)
 {
 	const char *arn = str(in, "ResourceArn");
+	const char *text = str(in, "Policy");
+	struct iam_policy *pol = NULL;
 	SCOPE(call, arn, NULL, eff);
 
+	/* what the evaluator will read, checked before it is stored */
+	if (text != NULL && (err = iam_policy_parse(text, strlen(text),
+				 IAM_RESOURCE, &pol)) != PCA_OK)
+		return pca_err_set(PCA_EPOLICY,
+		    "The resource policy is invalid: %s", pca_err_msg());
+	iam_policy_free(pol);
 	if ((err = ca_policy_put(
-		 call->ctx->engine, &eff, arn, str(in, "Policy"))) != PCA_OK)
+		 call->ctx->engine, &eff, arn, text)) != PCA_OK)
 		return err;
 	return out_empty(out);
 }

@@ -285,6 +285,8 @@ key_values(const struct iam_cond *c, const struct iam_request *r,
 		if (r->account != NULL)
 			v->s[v->n++] = r->account;
 		break;
+	case IAM_K_SOURCE_ACCOUNT:
+		break; /* never set for an access key's call */
 	}
 }
 

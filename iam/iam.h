@@ -13,7 +13,8 @@
  * the ForAnyValue:/ForAllValues: qualifiers and the IfExists suffix.
  * Condition keys: acm-pca:TemplateArn, aws:RequestTag/<key>,
  * aws:ResourceTag/<key>, aws:TagKeys, aws:SourceIp, aws:CurrentTime,
- * aws:SecureTransport, aws:PrincipalAccount.
+ * aws:SecureTransport, aws:PrincipalAccount (and aws:SourceAccount, which
+ * only service principals carry: never present for an access key).
  *
  * Thread-safety: a parsed policy is immutable; any number of threads may
  * evaluate it at once.

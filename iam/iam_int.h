@@ -46,7 +46,8 @@ enum iam_key {
 	IAM_K_SOURCE_IP,
 	IAM_K_TIME,
 	IAM_K_SECURE,
-	IAM_K_ACCOUNT, /* aws:PrincipalAccount */
+	IAM_K_ACCOUNT,        /* aws:PrincipalAccount */
+	IAM_K_SOURCE_ACCOUNT, /* aws:SourceAccount: service principals only */
 };
 
 struct iam_net {

@@ -268,6 +268,7 @@ key_parse(const char *k, const char *place, struct iam_cond *c)
 	    {"aws:CurrentTime", IAM_K_TIME, 0},
 	    {"aws:SecureTransport", IAM_K_SECURE, 0},
 	    {"aws:PrincipalAccount", IAM_K_ACCOUNT, 0},
+	    {"aws:SourceAccount", IAM_K_SOURCE_ACCOUNT, 0},
 	};
 	size_t i, n;
 
@@ -305,6 +306,7 @@ types_check(const struct iam_cond *c, const char *opname, const char *key,
 	case IAM_K_RES_TAG:
 	case IAM_K_TAG_KEYS:
 	case IAM_K_ACCOUNT:
+	case IAM_K_SOURCE_ACCOUNT:
 		if (!op_is_string(c->op))
 			want = "String";
 		break;

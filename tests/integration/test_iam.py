@@ -378,6 +378,19 @@ def cli(w):
     r = P.pcactl("key", "policy", "simulate", akid, "--action", "Frobnicate")
     tap(r.returncode != 0 and "Frobnicate" in r.stderr,
         "key policy simulate: unknown action refused", r.stderr)
+    try:
+        w.c.put_policy(ResourceArn=ca1, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": OTHER},
+                 "Action": "acm-pca:IssueCertificate", "Resource": ca1,
+                 "Condition": {"StringEqualz": {"acm-pca:TemplateArn": "x"}}}
+            ]}))
+        got = "accepted"
+    except botocore.exceptions.ClientError as e:
+        got = "%s: %s" % code_msg(e)
+    tap(got.startswith("InvalidPolicyException") and
+        "Statement[0].Condition: unknown operator StringEqualz" in got,
+        "PutPolicy: a resource policy is validated naming the place", got)
     # a change of policy applies to the running pcad from the next request
     c = P.client(akid, secret)
     c.describe_certificate_authority(CertificateAuthorityArn=ca1)

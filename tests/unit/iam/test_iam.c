@@ -354,7 +354,9 @@ test_resource_kind(void **state)
 				   "\"Action\":\"acm-pca:GetCertificate\"}]}";
 	const char *svc = "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
 			  "{\"Service\":\"acm.amazonaws.com\"},\"Action\":"
-			  "\"acm-pca:IssueCertificate\",\"Resource\":\"*\"}]}";
+			  "\"acm-pca:IssueCertificate\",\"Resource\":\"*\","
+			  "\"Condition\":{\"StringEquals\":{"
+			  "\"aws:SourceAccount\":\"" ACCOUNT "\"}}}]}";
 	struct iam_policy *p = NULL;
 
 	(void)state;
