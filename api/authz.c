@@ -163,9 +163,8 @@ policies_load(struct ca_engine *e, const struct api_authz *a,
 	pca_err err;
 
 	memset(p, 0, sizeof(*p));
-	if (a->policy != NULL &&
-	    iam_policy_parse(a->policy, strlen(a->policy), IAM_IDENTITY,
-		&p->id) != PCA_OK) {
+	if (a->policy != NULL && iam_policy_parse(a->policy, strlen(a->policy),
+				     IAM_IDENTITY, &p->id) != PCA_OK) {
 		log_warnx("access key %.40s: its policy does not parse (%s); "
 			  "denying",
 		    a->who ? a->who : "-", pca_err_msg());
@@ -226,8 +225,8 @@ decide(const struct api_authz *a, const struct policies *p,
 }
 
 pca_err
-api_authorize(struct ca_engine *e, const struct api_authz *a,
-    struct api_authz_out *out)
+api_authorize(
+    struct ca_engine *e, const struct api_authz *a, struct api_authz_out *out)
 {
 	struct iam_tag rq[IAM_MAX_VALUES], rs[IAM_MAX_VALUES];
 	char kbuf[IAM_MAX_VALUES][129], action[96], tmpl[128];
@@ -241,8 +240,8 @@ api_authorize(struct ca_engine *e, const struct api_authz *a,
 	memset(&r, 0, sizeof(r));
 	if ((err = action_name(a->op, action, sizeof(action))) != PCA_OK)
 		return err;
-	out->cross_account = api_arn_cross(a->resource, a->account, a->region,
-	    a->partition, out->owner);
+	out->cross_account = api_arn_cross(
+	    a->resource, a->account, a->region, a->partition, out->owner);
 	owner.account = out->cross_account ? out->owner : a->account;
 	owner.region = a->region;
 	owner.who = a->who;
@@ -269,8 +268,8 @@ api_authorize(struct ca_engine *e, const struct api_authz *a,
 	if (a->resource != NULL &&
 	    (iam_policy_uses_resource_tags(p.id) ||
 		iam_policy_uses_resource_tags(p.res)) &&
-	    (err = res_tags(e, &owner, a->resource, &items, rs,
-		 &r.nres_tags)) != PCA_OK)
+	    (err = res_tags(
+		 e, &owner, a->resource, &items, rs, &r.nres_tags)) != PCA_OK)
 		goto out;
 	decide(a, &p, &r, out);
 out:
@@ -292,8 +291,8 @@ simulate_out(const struct api_authz_out *o)
 	return json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b}", "Decision",
 	    o->result == API_AUTHZ_ALLOW ? "Allow" : "Deny", "Reason", reason,
 	    "Policy", o->by_resource ? "resource" : "identity", "Statement",
-	    o->statement, "Sid", o->sid, "Message", o->message,
-	    "CrossAccount", o->cross_account);
+	    o->statement, "Sid", o->sid, "Message", o->message, "CrossAccount",
+	    o->cross_account);
 }
 
 pca_err

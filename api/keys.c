@@ -110,12 +110,12 @@ policy_member(const struct api_key_spec *sp, json_t **out)
 			 IAM_IDENTITY, &p)) != PCA_OK)
 			return err;
 		iam_policy_free(p);
-		o = json_pack("{s:o}", "Document", json_loads(sp->policy, 0,
-		    NULL));
+		o = json_pack(
+		    "{s:o}", "Document", json_loads(sp->policy, 0, NULL));
 	} else {
 		/* validates the name and the CAs */
-		if ((err = iam_managed_doc(sp->managed, sp->cas, sp->ncas,
-			 &doc)) != PCA_OK)
+		if ((err = iam_managed_doc(
+			 sp->managed, sp->cas, sp->ncas, &doc)) != PCA_OK)
 			return err;
 		free(doc);
 		cas = json_array();
@@ -254,7 +254,8 @@ record_policy(const json_t *r, const char **name, char **doc)
 	if (pol == NULL) {
 		m = json_string_value(json_object_get(r, "Role"));
 		if (!iam_managed_known(m))
-			return pca_err_set(PCA_EDB, "access key record has "
+			return pca_err_set(PCA_EDB,
+			    "access key record has "
 			    "neither a policy nor a known role");
 		*name = m;
 		return iam_managed_doc(m, NULL, 0, doc);
@@ -298,10 +299,11 @@ list_cb(const char *key, const uint8_t *val, size_t len, void *arg)
 	    json_object_get(r, "Status"), "CreatedAt",
 	    json_object_get(r, "CreatedAt"));
 	free(doc);
-	if (o != NULL && json_is_array(json_object_get(
-			     json_object_get(r, "Policy"), "CAs")) &&
-	    json_array_size(json_object_get(
-		json_object_get(r, "Policy"), "CAs")) > 0)
+	if (o != NULL &&
+	    json_is_array(
+		json_object_get(json_object_get(r, "Policy"), "CAs")) &&
+	    json_array_size(
+		json_object_get(json_object_get(r, "Policy"), "CAs")) > 0)
 		json_object_set(o, "CAs",
 		    json_object_get(json_object_get(r, "Policy"), "CAs"));
 	if (o != NULL && json_object_get(r, "RevokedAt") != NULL)
@@ -556,8 +558,8 @@ record_get(struct store *st, const char *akid, json_t **out)
 }
 
 pca_err
-api_key_policy_get(struct store *st, const char *akid, char **name,
-    char **doc, char **account)
+api_key_policy_get(
+    struct store *st, const char *akid, char **name, char **doc, char **account)
 {
 	json_t *r = NULL;
 	const char *n = NULL, *acct;
@@ -599,8 +601,8 @@ record_put_policy(struct store *st, const char *akid, json_t *r, json_t *pol)
 }
 
 pca_err
-api_key_policy_put(struct store *st, const char *akid,
-    const struct api_key_spec *sp)
+api_key_policy_put(
+    struct store *st, const char *akid, const struct api_key_spec *sp)
 {
 	json_t *r = NULL, *pol = NULL;
 	char line[256];
@@ -688,8 +690,8 @@ migrate_one(struct store *st, const char *akid)
 		    role ? role : "");
 	}
 	(void)snprintf(line, sizeof(line),
-	    "op=MigrateAccessKey who=local akid=%.40s role=%s policy=%s",
-	    akid, role, role);
+	    "op=MigrateAccessKey who=local akid=%.40s role=%s policy=%s", akid,
+	    role, role);
 	pol = json_pack("{s:s,s:[]}", "Managed", role, "CAs");
 	if (pol == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");

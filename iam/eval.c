@@ -32,7 +32,8 @@ glob_n(const char *p, size_t pn, const char *s, size_t sn, int fold)
 		if (pi < pn && p[pi] == '*') {
 			star = pi++;
 			resume = si;
-		} else if (pi < pn && (p[pi] == '?' || ch_eq(p[pi], s[si], fold))) {
+		} else if (pi < pn &&
+			   (p[pi] == '?' || ch_eq(p[pi], s[si], fold))) {
 			pi++;
 			si++;
 		} else if (star != (size_t)-1) {
@@ -248,8 +249,8 @@ tags_get(const struct iam_tag *t, size_t n, const char *key, struct kvals *v)
 }
 
 static void
-key_values(const struct iam_cond *c, const struct iam_request *r,
-    struct kvals *v)
+key_values(
+    const struct iam_cond *c, const struct iam_request *r, struct kvals *v)
 {
 	size_t i;
 
@@ -274,7 +275,8 @@ key_values(const struct iam_cond *c, const struct iam_request *r,
 			v->s[v->n++] = r->source_ip;
 		break;
 	case IAM_K_TIME:
-		(void)snprintf(v->buf, sizeof(v->buf), "%lld", (long long)r->now);
+		(void)snprintf(
+		    v->buf, sizeof(v->buf), "%lld", (long long)r->now);
 		v->s[v->n++] = v->buf;
 		break;
 	case IAM_K_SECURE:
@@ -415,8 +417,8 @@ list_any(const char **l, size_t n, const char *s, int fold, int arn)
 }
 
 static int
-principal_applies(const struct iam_stmt *s, const struct iam_policy *p,
-    const char *account)
+principal_applies(
+    const struct iam_stmt *s, const struct iam_policy *p, const char *account)
 {
 	size_t i;
 
@@ -438,9 +440,8 @@ stmt_applies(const struct iam_stmt *s, const struct iam_policy *p,
 		return 0;
 	if (list_any(s->actions, s->nactions, r->action, 1, 0) == s->not_action)
 		return 0;
-	if (s->has_resource &&
-	    list_any(s->resources, s->nresources, r->resource, 0, 1) ==
-		s->not_resource)
+	if (s->has_resource && list_any(s->resources, s->nresources,
+				   r->resource, 0, 1) == s->not_resource)
 		return 0;
 	for (i = 0; i < s->nconds; i++)
 		if (!cond_holds(&s->conds[i], r))
@@ -449,8 +450,8 @@ stmt_applies(const struct iam_stmt *s, const struct iam_policy *p,
 }
 
 static void
-match_set(struct iam_match *m, enum iam_effect e, const struct iam_stmt *s,
-    size_t i)
+match_set(
+    struct iam_match *m, enum iam_effect e, const struct iam_stmt *s, size_t i)
 {
 	m->effect = e;
 	m->index = (int)i;

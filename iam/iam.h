@@ -29,9 +29,9 @@
 
 #define IAM_MAX_POLICY_BYTES 10240 /* policy document text */
 #define IAM_MAX_STATEMENTS 64
-#define IAM_MAX_VALUES 64    /* entries of one Action/Resource/value list */
+#define IAM_MAX_VALUES 64     /* entries of one Action/Resource/value list */
 #define IAM_MAX_CONDITIONS 32 /* operator x key pairs of one statement */
-#define IAM_MAX_STRING 2048  /* one string of a policy */
+#define IAM_MAX_STRING 2048   /* one string of a policy */
 #define IAM_SID_MAX 128
 
 /* Resource policies carry a Principal; identity policies must not. */
@@ -69,9 +69,9 @@ struct iam_request {
 	size_t nreq_tags;
 	const struct iam_tag *res_tags; /* aws:ResourceTag/<k> */
 	size_t nres_tags;
-	const char *source_ip;    /* aws:SourceIp, or NULL */
-	int secure_transport;     /* aws:SecureTransport: 1, 0, -1 absent */
-	int64_t now;              /* aws:CurrentTime, Unix seconds */
+	const char *source_ip; /* aws:SourceIp, or NULL */
+	int secure_transport;  /* aws:SecureTransport: 1, 0, -1 absent */
+	int64_t now;           /* aws:CurrentTime, Unix seconds */
 };
 
 enum iam_effect {
@@ -113,9 +113,9 @@ enum iam_decision {
 
 struct iam_verdict {
 	enum iam_decision decision;
-	int by_resource;   /* 1 when the resource policy decided */
-	int need_resource; /* implicit deny: the resource policy lacked the
-			      allow (cross-account) */
+	int by_resource;        /* 1 when the resource policy decided */
+	int need_resource;      /* implicit deny: the resource policy lacked the
+				   allow (cross-account) */
 	struct iam_match match; /* the deciding statement, if any */
 };
 
@@ -143,7 +143,7 @@ int iam_managed_known(const char *name);
  * wildcards) limits issuer and auditor to those CAs; ncas 0: every CA.
  * admin takes no CAs.  Caller frees *out.
  */
-pca_err iam_managed_doc(const char *name, const char *const *cas, size_t ncas,
-    char **out) PCA_WUR;
+pca_err iam_managed_doc(
+    const char *name, const char *const *cas, size_t ncas, char **out) PCA_WUR;
 
 #endif

@@ -64,9 +64,9 @@ struct iam_cond {
 	const char *tag; /* the <tag> of RequestTag/ResourceTag */
 	const char **vals;
 	size_t nvals;
-	struct iam_net *nets;  /* IpAddress: one per value */
-	int64_t *times;        /* Date*: one per value */
-	int flag;              /* Bool/Null: the value */
+	struct iam_net *nets; /* IpAddress: one per value */
+	int64_t *times;       /* Date*: one per value */
+	int flag;             /* Bool/Null: the value */
 };
 
 struct iam_stmt {

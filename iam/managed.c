@@ -136,8 +136,8 @@ issuer_doc(const char *const *cas, size_t ncas)
 {
 	return json_pack("{s:s,s:[{s:s,s:s,s:o,s:o},{s:s,s:s,s:s,s:s},"
 			 "{s:s,s:s,s:s,s:o,s:{s:{s:o}}}]}",
-	    "Version", "2012-10-17", "Statement", "Sid", "IssuerRead",
-	    "Effect", "Allow", "Action", strings(issuer_read), "Resource",
+	    "Version", "2012-10-17", "Statement", "Sid", "IssuerRead", "Effect",
+	    "Allow", "Action", strings(issuer_read), "Resource",
 	    cas_json(cas, ncas), "Sid", "IssuerList", "Effect", "Allow",
 	    "Action", "acm-pca:ListCertificateAuthorities", "Resource", "*",
 	    "Sid", "IssuerIssueEndEntity", "Effect", "Allow", "Action",
@@ -161,8 +161,8 @@ auditor_doc(const char *const *cas, size_t ncas)
 }
 
 pca_err
-iam_managed_doc(const char *name, const char *const *cas, size_t ncas,
-    char **out)
+iam_managed_doc(
+    const char *name, const char *const *cas, size_t ncas, char **out)
 {
 	json_t *d = NULL;
 	char *s;

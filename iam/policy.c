@@ -103,9 +103,10 @@ str_check(const json_t *v, const char *place, const char **out)
 	if (!json_is_string(v))
 		return pca_err_set(PCA_EINVAL, "%s: must be a string", place);
 	s = json_string_value(v);
-	if (json_string_length(v) == 0 || json_string_length(v) > IAM_MAX_STRING)
-		return pca_err_set(PCA_EINVAL,
-		    "%s: must be 1 to %d characters", place, IAM_MAX_STRING);
+	if (json_string_length(v) == 0 ||
+	    json_string_length(v) > IAM_MAX_STRING)
+		return pca_err_set(PCA_EINVAL, "%s: must be 1 to %d characters",
+		    place, IAM_MAX_STRING);
 	if (strlen(s) != json_string_length(v))
 		return pca_err_set(PCA_EINVAL, "%s: contains a NUL", place);
 	if (strstr(s, "${") != NULL)
@@ -220,15 +221,18 @@ principal_parse(const json_t *v, const char *place, struct iam_stmt *s)
 
 	if (json_is_string(v)) {
 		if (strcmp(json_string_value(v), "*") != 0)
-			return bad(place, "must be \"*\" or an object, not "
-			    "'%.60s'", json_string_value(v));
+			return bad(place,
+			    "must be \"*\" or an object, not "
+			    "'%.60s'",
+			    json_string_value(v));
 		s->principal_any = 1;
 		return PCA_OK;
 	}
 	if (!json_is_object(v) || json_object_size(v) == 0)
 		return pca_err_set(PCA_EINVAL,
 		    "%s: must be \"*\" or an object such as {\"AWS\": "
-		    "\"111122223333\"}", place);
+		    "\"111122223333\"}",
+		    place);
 	json_object_foreach((json_t *)v, k, x)
 	{
 		placek(p, place, k);
@@ -479,8 +483,8 @@ conds_parse(const json_t *v, const char *place, struct iam_stmt *s)
 		n += json_object_size(block);
 	}
 	if (n > IAM_MAX_CONDITIONS)
-		return pca_err_set(PCA_ETOOBIG,
-		    "%s: more than %d conditions", place, IAM_MAX_CONDITIONS);
+		return pca_err_set(PCA_ETOOBIG, "%s: more than %d conditions",
+		    place, IAM_MAX_CONDITIONS);
 	if (n == 0)
 		return PCA_OK;
 	if ((s->conds = calloc(n, sizeof(*s->conds))) == NULL)
@@ -542,8 +546,8 @@ sid_check(const json_t *v, const char *place, struct iam_stmt *s)
 	for (c = s->sid; *c != '\0'; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 			(*c >= '0' && *c <= '9')))
-			return bad(p,
-			    "'%.60s' must be letters and digits only", s->sid);
+			return bad(p, "'%.60s' must be letters and digits only",
+			    s->sid);
 	return PCA_OK;
 }
 
@@ -573,8 +577,8 @@ either(const json_t *st, const char *name, const char *notname,
 	char msg[128];
 
 	if (a != NULL && b != NULL) {
-		(void)snprintf(msg, sizeof(msg), "%s and %s are exclusive",
-		    name, notname);
+		(void)snprintf(
+		    msg, sizeof(msg), "%s and %s are exclusive", name, notname);
 		return pca_err_set(PCA_EINVAL, "%s: %s", place, msg);
 	}
 	*neg = b != NULL;
@@ -584,8 +588,8 @@ either(const json_t *st, const char *name, const char *notname,
 }
 
 static pca_err
-stmt_parse(const json_t *st, const char *place, enum iam_kind kind,
-    struct iam_stmt *s)
+stmt_parse(
+    const json_t *st, const char *place, enum iam_kind kind, struct iam_stmt *s)
 {
 	char p[PLACE_MAX];
 	const json_t *v;
@@ -671,8 +675,7 @@ top_check(const json_t *doc)
 	const json_t *v;
 
 	if (!json_is_object(doc))
-		return pca_err_set(
-		    PCA_EINVAL, "policy: must be a JSON object");
+		return pca_err_set(PCA_EINVAL, "policy: must be a JSON object");
 	json_object_foreach((json_t *)doc, k, v)
 	{
 		if (strcmp(k, "Version") != 0 && strcmp(k, "Id") != 0 &&
@@ -724,8 +727,8 @@ statements_parse(struct iam_policy *p)
 }
 
 pca_err
-iam_policy_parse(const char *text, size_t len, enum iam_kind kind,
-    struct iam_policy **out)
+iam_policy_parse(
+    const char *text, size_t len, enum iam_kind kind, struct iam_policy **out)
 {
 	struct iam_policy *p = NULL;
 	json_error_t jerr;

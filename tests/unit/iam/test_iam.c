@@ -38,8 +38,8 @@ load_cases(void)
 
 	(void)snprintf(path, sizeof(path), "%s", __FILE__);
 	if ((slash = strrchr(path, '/')) != NULL)
-		(void)snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path),
-		    "cases.json");
+		(void)snprintf(slash + 1,
+		    sizeof(path) - (size_t)(slash + 1 - path), "cases.json");
 	if (access(path, R_OK) != 0) {
 		/* relative to the binary: <BUILD>/tests/iam/test_iam */
 		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -62,8 +62,7 @@ subst(const char *s)
 {
 	static const char *const from[] = {"${CA1}", "${CA2}", "${CA3}",
 	    "${ACCOUNT}", "${OTHER}", "${REGION}", NULL};
-	static const char *const to[] = {CA1, CA2, CA3, ACCOUNT, OTHER,
-	    REGION};
+	static const char *const to[] = {CA1, CA2, CA3, ACCOUNT, OTHER, REGION};
 	size_t cap = strlen(s) * 4 + 1, o = 0;
 	char *out = malloc(cap);
 	int i;
@@ -121,8 +120,8 @@ policy_of(const json_t *spec, enum iam_kind kind)
 			    strcmp(json_string_value(json_array_get(cas, i)),
 				"${CA1}") == 0
 				? "CA1"
-				: strcmp(json_string_value(json_array_get(cas, i)),
-				      "${CA2}") == 0
+			    : strcmp(json_string_value(json_array_get(cas, i)),
+				  "${CA2}") == 0
 				? "CA2"
 				: "CA3");
 		assert_int_equal(iam_managed_doc(m, ca, n, &doc), PCA_OK);
@@ -185,17 +184,16 @@ one_case(const json_t *tab, const json_t *c, size_t idx, size_t *failures)
 	const char *got;
 	int other = caller != NULL && strcmp(caller, "other") == 0;
 
-	id = policy_of(
-	    json_object_get(json_object_get(tab, "policies"), pname),
+	id = policy_of(json_object_get(json_object_get(tab, "policies"), pname),
 	    IAM_IDENTITY);
 	if (other && json_object_get(ca, "resource_policy") != NULL)
-		rp = policy_of(json_object_get(ca, "resource_policy"),
-		    IAM_RESOURCE);
+		rp = policy_of(
+		    json_object_get(ca, "resource_policy"), IAM_RESOURCE);
 	memset(&r, 0, sizeof(r));
 	r.account = other ? OTHER : ACCOUNT;
-	assert_int_equal(iam_action_of(json_string_value(json_object_get(c,
-					   "action")),
-			     action, sizeof(action)),
+	assert_int_equal(
+	    iam_action_of(json_string_value(json_object_get(c, "action")),
+		action, sizeof(action)),
 	    PCA_OK);
 	r.action = action;
 	r.resource = res ? ca_arn(res) : "*";
@@ -336,8 +334,8 @@ test_validation(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		pca_err err = iam_policy_parse(bad[i].policy,
-		    strlen(bad[i].policy), IAM_IDENTITY, &p);
+		pca_err err = iam_policy_parse(
+		    bad[i].policy, strlen(bad[i].policy), IAM_IDENTITY, &p);
 		if (err == PCA_OK)
 			fail_msg("accepted: %s", bad[i].policy);
 		if (strstr(pca_err_msg(), bad[i].message) == NULL)
@@ -382,8 +380,8 @@ test_limits(void **state)
 	memset(big, ' ', IAM_MAX_POLICY_BYTES + 1);
 	big[0] = '{';
 	big[IAM_MAX_POLICY_BYTES] = '}';
-	assert_int_equal(iam_policy_parse(big, IAM_MAX_POLICY_BYTES + 1,
-			     IAM_IDENTITY, &p),
+	assert_int_equal(
+	    iam_policy_parse(big, IAM_MAX_POLICY_BYTES + 1, IAM_IDENTITY, &p),
 	    PCA_ETOOBIG);
 	free(big);
 	/* 65 statements */
@@ -395,8 +393,7 @@ test_limits(void **state)
 		    "\"*\"}",
 		    i ? "," : "");
 	(void)snprintf(many + o, 8192 - o, "]}");
-	assert_int_equal(
-	    iam_policy_parse(many, strlen(many), IAM_IDENTITY, &p),
+	assert_int_equal(iam_policy_parse(many, strlen(many), IAM_IDENTITY, &p),
 	    PCA_ETOOBIG);
 	assert_non_null(strstr(pca_err_msg(), "more than 64 statements"));
 	free(many);
@@ -415,8 +412,8 @@ test_primitives(void **state)
 	assert_true(iam_glob("a*b*c", "aXXbYYc", 0));
 	assert_false(iam_glob("a*b*c", "aXXbYY", 0));
 	assert_true(iam_glob("*", "", 0));
-	assert_true(iam_arn_like("arn:aws:acm-pca:*:*:certificate-authority/*",
-	    CA1));
+	assert_true(
+	    iam_arn_like("arn:aws:acm-pca:*:*:certificate-authority/*", CA1));
 	assert_false(iam_arn_like("arn:aws:acm-pca:*", CA1));
 	assert_true(iam_net_parse("10.0.0.0/8", &n));
 	assert_true(iam_net_contains(&n, "10.255.0.1"));

@@ -43,8 +43,7 @@ open_store(void)
 }
 
 static void
-put_v1(struct store *s, const char *akid, const char *role,
-    const char *status)
+put_v1(struct store *s, const char *akid, const char *role, const char *status)
 {
 	char rec[512];
 
@@ -76,8 +75,8 @@ struct audit_count {
 };
 
 static int
-audit_cb(uint64_t seq, int64_t when, const char *text,
-    const uint8_t prev[32], void *arg)
+audit_cb(uint64_t seq, int64_t when, const char *text, const uint8_t prev[32],
+    void *arg)
 {
 	struct audit_count *a = arg;
 
@@ -104,8 +103,8 @@ test_migrate(void **state)
 	put_v1(s, "AKIAOLDISSUER0000002", "issuer", "ACTIVE");
 	put_v1(s, "AKIAOLDAUDITOR000003", "auditor", "REVOKED");
 	/* read before the migration: the role is the managed policy */
-	assert_int_equal(api_key_policy_get(s, "AKIAOLDISSUER0000002", &name,
-			     &doc, &acct),
+	assert_int_equal(
+	    api_key_policy_get(s, "AKIAOLDISSUER0000002", &name, &doc, &acct),
 	    PCA_OK);
 	assert_string_equal(name, "issuer");
 	assert_non_null(strstr(doc, "IssuerIssueEndEntity"));
@@ -137,8 +136,8 @@ test_migrate(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(store_audit_foreach(s, 0, audit_cb, &ac), PCA_OK);
 	assert_int_equal(ac.migrations, 3);
-	assert_int_equal(api_key_policy_get(s, "AKIAOLDADMIN00000001", &name,
-			     &doc, &acct),
+	assert_int_equal(
+	    api_key_policy_get(s, "AKIAOLDADMIN00000001", &name, &doc, &acct),
 	    PCA_OK);
 	assert_string_equal(name, "admin");
 	assert_string_equal(acct, "111122223333");
@@ -190,8 +189,8 @@ test_policy_put(void **state)
 	sp.policy = good;
 	assert_int_equal(
 	    api_key_policy_put(s, "AKIAPUT0000000000001", &sp), PCA_OK);
-	assert_int_equal(api_key_policy_get(s, "AKIAPUT0000000000001", &name,
-			     &doc, &acct),
+	assert_int_equal(
+	    api_key_policy_get(s, "AKIAPUT0000000000001", &name, &doc, &acct),
 	    PCA_OK);
 	assert_string_equal(name, "custom");
 	assert_non_null(strstr(doc, "acm-pca:GetCertificate"));
@@ -205,8 +204,8 @@ test_policy_put(void **state)
 	assert_int_equal(
 	    api_key_policy_put(s, "AKIAPUT0000000000001", &sp), PCA_OK);
 	assert_int_equal(api_key_list(s, &l), PCA_OK);
-	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(l, 0), "Policy")),
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(l, 0), "Policy")),
 	    "issuer");
 	assert_int_equal(
 	    json_array_size(json_object_get(json_array_get(l, 0), "CAs")), 1);
@@ -217,8 +216,8 @@ test_policy_put(void **state)
 	assert_int_equal(
 	    api_key_policy_put(s, "AKIANOSUCHKEY0000001", &sp), PCA_EINVAL);
 	sp.ncas = 0;
-	assert_int_equal(api_key_policy_put(s, "AKIANOSUCHKEY0000001", &sp),
-	    PCA_ENOTFOUND);
+	assert_int_equal(
+	    api_key_policy_put(s, "AKIANOSUCHKEY0000001", &sp), PCA_ENOTFOUND);
 	store_close(s);
 }
 
