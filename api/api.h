@@ -41,11 +41,11 @@ pca_err api_key_create(struct store *, struct hsm *, const char *account,
 
 /* The identity policy of a key: a managed one (over cas) or a document. */
 struct api_key_spec {
-	const char *account;	 /* 12 digits (create only) */
-	const char *managed;	 /* "admin", "issuer", "auditor" */
-	const char *const *cas;	 /* managed issuer/auditor: these CAs only */
+	const char *account;    /* 12 digits (create only) */
+	const char *managed;    /* "admin", "issuer", "auditor" */
+	const char *const *cas; /* managed issuer/auditor: these CAs only */
 	size_t ncas;
-	const char *policy;	 /* a custom IAM policy document instead */
+	const char *policy; /* a custom IAM policy document instead */
 };
 
 /* api_key_create with a policy; the document is validated first. */
@@ -63,8 +63,8 @@ pca_err api_key_policy_get(struct store *, const char *akid, char **name,
  * validated first (PCA_EINVAL/PCA_EPARSE/PCA_ETOOBIG naming the place).
  * Audited; a running pcad applies it from the next request on.
  */
-pca_err api_key_policy_put(struct store *, const char *akid,
-    const struct api_key_spec *) PCA_WUR;
+pca_err api_key_policy_put(
+    struct store *, const char *akid, const struct api_key_spec *) PCA_WUR;
 /*
  * Store migration: every version-1 key record (a Role) gets the managed
  * policy of the same name over every CA.  Idempotent; audited per key.

@@ -250,10 +250,10 @@ struct api_authz_out {
 	enum api_authz_result result;
 	int explicit_deny;
 	int cross_account;
-	int by_resource;   /* the resource policy decided */
-	int statement;     /* index of the deciding statement, or -1 */
+	int by_resource; /* the resource policy decided */
+	int statement;   /* index of the deciding statement, or -1 */
 	char sid[IAM_SID_MAX + 1];
-	char owner[16];    /* the CA's account when cross_account */
+	char owner[16]; /* the CA's account when cross_account */
 	char message[768];
 };
 

@@ -221,9 +221,9 @@ client_ip(struct MHD_Connection *c, char *out, size_t outlen)
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	if (sa == NULL ||
-	    getnameinfo(sa, sa->sa_family == AF_INET6
-			    ? sizeof(struct sockaddr_in6)
-			    : sizeof(struct sockaddr_in),
+	    getnameinfo(sa,
+		sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					  : sizeof(struct sockaddr_in),
 		out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST) != 0)
 		return NULL;
 	return out;

@@ -421,8 +421,7 @@ op_put_policy(struct api_call *call, const json_t *in, json_t **out)
 		return pca_err_set(PCA_EPOLICY,
 		    "The resource policy is invalid: %s", pca_err_msg());
 	iam_policy_free(pol);
-	if ((err = ca_policy_put(
-		 call->ctx->engine, &eff, arn, text)) != PCA_OK)
+	if ((err = ca_policy_put(call->ctx->engine, &eff, arn, text)) != PCA_OK)
 		return err;
 	return out_empty(out);
 }

@@ -1024,8 +1024,7 @@ key_opts_parse(int argc, char **argv, int npos, struct key_opts *o)
 }
 
 static void
-key_spec(const struct key_opts *o, const char *account,
-    struct api_key_spec *sp)
+key_spec(const struct key_opts *o, const char *account, struct api_key_spec *sp)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->account = account;
@@ -1062,8 +1061,8 @@ key_policy_get(struct appliance *ap, const char *akid)
 	json_t *d;
 	pca_err err;
 
-	if ((err = api_key_policy_get(ap->store, akid, &name, &doc,
-		 &account)) != PCA_OK)
+	if ((err = api_key_policy_get(
+		 ap->store, akid, &name, &doc, &account)) != PCA_OK)
 		return err;
 	d = json_loads(doc, 0, NULL);
 	if (json_out) {
@@ -1072,8 +1071,7 @@ key_policy_get(struct appliance *ap, const char *akid)
 		print_json(o);
 		json_decref(o);
 	} else {
-		printf("# %s policy of %s (account %s)\n", name, akid,
-		    account);
+		printf("# %s policy of %s (account %s)\n", name, akid, account);
 		print_json(d);
 	}
 	json_decref(d);
@@ -1095,8 +1093,8 @@ key_policy_simulate(struct appliance *ap, const struct key_opts *o)
 		return pca_err_set(PCA_EINVAL, "--action is required");
 	memset(&s, 0, sizeof(s));
 	s.akid = o->pos;
-	s.op = strncmp(o->action, "acm-pca:", 8) == 0 ? o->action + 8
-							: o->action;
+	s.op =
+	    strncmp(o->action, "acm-pca:", 8) == 0 ? o->action + 8 : o->action;
 	s.resource = o->resource;
 	if (o->template_name != NULL) {
 		template_arn(o->template_name, tmpl, sizeof(tmpl));
@@ -1107,25 +1105,26 @@ key_policy_simulate(struct appliance *ap, const struct key_opts *o)
 	s.source_ip = o->source_ip;
 	s.partition = ap->conf.engine.partition;
 	s.region = ap->conf.region;
-	if ((err = api_key_simulate(ap->store, ap->engine, &s, &out)) !=
-	    PCA_OK)
+	if ((err = api_key_simulate(ap->store, ap->engine, &s, &out)) != PCA_OK)
 		return err;
 	if (json_out)
 		print_json(out);
 	else {
-		int st = (int)json_integer_value(json_object_get(out, "Statement"));
-		const char *sid = json_string_value(json_object_get(out, "Sid"));
-		printf("%s (%s", json_string_value(json_object_get(out,
-		    "Decision")), json_string_value(json_object_get(out,
-		    "Reason")));
+		int st =
+		    (int)json_integer_value(json_object_get(out, "Statement"));
+		const char *sid =
+		    json_string_value(json_object_get(out, "Sid"));
+		printf("%s (%s",
+		    json_string_value(json_object_get(out, "Decision")),
+		    json_string_value(json_object_get(out, "Reason")));
 		if (st >= 0)
-			printf("; %s policy Statement[%d]%s%s%s",
+			printf("; %s policy Statement[%d]%s%s",
 			    json_string_value(json_object_get(out, "Policy")),
-			    st, *sid ? " Sid " : "", sid, "");
+			    st, *sid ? " Sid " : "", sid);
 		printf(")\n");
 		if (*json_string_value(json_object_get(out, "Message")))
-			printf("%s\n", json_string_value(
-			    json_object_get(out, "Message")));
+			printf("%s\n",
+			    json_string_value(json_object_get(out, "Message")));
 	}
 	json_decref(out);
 	return PCA_OK;
@@ -1146,8 +1145,8 @@ key_policy(struct appliance *ap, int argc, char **argv)
 		err = key_policy_get(ap, o.pos);
 	else if (strcmp(argv[0], "put") == 0) {
 		if (o.role == NULL && o.policy == NULL)
-			err = pca_err_set(
-			    PCA_EINVAL, "--policy FILE or --role R is required");
+			err = pca_err_set(PCA_EINVAL,
+			    "--policy FILE or --role R is required");
 		else {
 			key_spec(&o, NULL, &sp);
 			if ((err = api_key_policy_put(ap->store, o.pos, &sp)) ==

@@ -398,7 +398,7 @@ rp_eval(const char *policy, const char *account, const char *action,
 		v = RP_NOT_SHARED;
 	else
 		v = iam_policy_eval(p, &r, NULL) == IAM_MATCH_ALLOW ? RP_ALLOW
-								   : RP_DENY;
+								    : RP_DENY;
 	iam_policy_free(p);
 	return v;
 }
@@ -429,16 +429,16 @@ test_policy(void **state)
 		   "\"arn:aws:acm-pca:::template/EndEntity*\"}}}");
 
 	(void)state;
-	assert_int_equal(rp_eval(allow, "222233334444",
-			     "acm-pca:IssueCertificate", TMPL),
+	assert_int_equal(
+	    rp_eval(allow, "222233334444", "acm-pca:IssueCertificate", TMPL),
 	    RP_ALLOW);
 	assert_int_equal(
 	    rp_eval(allow, "222233334444", "acm-pca:IssueCertificate",
 		"arn:aws:acm-pca:::template/CodeSigningCertificate/"
 		"V1"),
 	    RP_DENY);
-	assert_int_equal(rp_eval(allow, "222233334444",
-			     "acm-pca:GetCertificate", NULL),
+	assert_int_equal(
+	    rp_eval(allow, "222233334444", "acm-pca:GetCertificate", NULL),
 	    RP_DENY); /* the condition needs a TemplateArn */
 	assert_int_equal(rp_eval(allow, "222233334444",
 			     "ACM-PCA:describecertificateauthority", NULL),
@@ -446,16 +446,16 @@ test_policy(void **state)
 	assert_int_equal(rp_eval(allow, "555566667777",
 			     "acm-pca:DescribeCertificateAuthority", NULL),
 	    RP_NOT_SHARED);
-	assert_int_equal(rp_eval(deny, "222233334444",
-			     "acm-pca:IssueCertificate", TMPL),
+	assert_int_equal(
+	    rp_eval(deny, "222233334444", "acm-pca:IssueCertificate", TMPL),
 	    RP_DENY);
-	assert_int_equal(rp_eval(deny, "222233334444",
-			     "acm-pca:GetCertificate", NULL),
+	assert_int_equal(
+	    rp_eval(deny, "222233334444", "acm-pca:GetCertificate", NULL),
 	    RP_ALLOW);
-	assert_int_equal(rp_eval(like, "222233334444",
-			     "acm-pca:IssueCertificate",
-			     "arn:aws:acm-pca:::template/"
-			     "EndEntityClientAuthCertificate/V1"),
+	assert_int_equal(
+	    rp_eval(like, "222233334444", "acm-pca:IssueCertificate",
+		"arn:aws:acm-pca:::template/"
+		"EndEntityClientAuthCertificate/V1"),
 	    RP_ALLOW);
 	assert_int_equal(rp_eval("not json", "222233334444",
 			     "acm-pca:IssueCertificate", TMPL),
