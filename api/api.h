@@ -68,6 +68,9 @@ pca_err api_key_policy_put(
 /*
  * Store migration: every version-1 key record (a Role) gets the managed
  * policy of the same name over every CA.  Idempotent; audited per key.
+ * A record that cannot be migrated (unknown role) is left as it is (its
+ * key stays unusable) and reported as the error after the others are
+ * done; *migrated counts the records rewritten.
  */
 pca_err api_key_migrate(struct store *, size_t *migrated) PCA_WUR;
 

@@ -1,7 +1,8 @@
 /*
  * dispatch.c - one API request after framing, in the order of spec 1.6:
- * SigV4 -> target -> JSON -> shape -> IAM policy -> operation (ARN, existence,
- * idempotency, state, arguments, quota: the engine's order) -> response.
+ * SigV4 -> target -> JSON -> shape -> IAM policy (ops.c) -> operation (ARN,
+ * existence, idempotency, state, arguments, quota: the engine's order) ->
+ * response.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -707,15 +707,25 @@ pca_err
 api_key_migrate(struct store *st, size_t *migrated)
 {
 	struct migrate_arg a = {NULL, 0, 0, PCA_OK};
-	size_t i;
-	pca_err err;
+	size_t i, done = 0;
+	char msg[256];
+	pca_err err, e, first = PCA_OK;
 
 	if ((err = store_kv_foreach(st, KEYS_NS, migrate_cb, &a)) == PCA_OK)
 		err = a.err;
-	for (i = 0; err == PCA_OK && i < a.n; i++)
-		err = migrate_one(st, a.ids[i]);
+	for (i = 0; err == PCA_OK && i < a.n; i++) {
+		/* one bad record does not hold back the others */
+		if ((e = migrate_one(st, a.ids[i])) == PCA_OK)
+			done++;
+		else if (first == PCA_OK) {
+			first = e;
+			(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		}
+	}
 	free(a.ids);
-	if (err == PCA_OK && migrated != NULL)
-		*migrated = a.n;
+	if (migrated != NULL)
+		*migrated = done;
+	if (err == PCA_OK && first != PCA_OK)
+		err = pca_err_set(first, "%s", msg);
 	return err;
 }

@@ -1171,8 +1171,8 @@ cmd_key(struct appliance *ap, int argc, char **argv)
 	pca_err err;
 
 	/* version-1 records (a role) become managed policies */
-	if ((err = api_key_migrate(ap->store, &migrated)) != PCA_OK)
-		return err;
+	if (api_key_migrate(ap->store, &migrated) != PCA_OK)
+		log_warnx("access keys: %s", pca_err_msg());
 	if (argc >= 1 && strcmp(argv[0], "create") == 0) {
 		if ((err = key_opts_parse(argc - 1, argv + 1, 0, &o)) == PCA_OK)
 			err = key_create(ap, &o);

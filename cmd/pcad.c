@@ -459,7 +459,7 @@ serve(const char *path)
 	log_init("pcad", ap.conf.log_level);
 	api_conf_from(&ap.conf, &c);
 	if (api_key_migrate(ap.store, &migrated) != PCA_OK)
-		fatalx("access keys: %s", pca_err_msg());
+		log_warnx("access keys: %s", pca_err_msg());
 	if (migrated > 0)
 		log_info("%zu access keys: role -> managed policy", migrated);
 	/* the responder listens to the engine before the engine is shared */
