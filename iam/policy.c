@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/limits.h"
 #include "iam_int.h"
 
 #define PLACE_MAX 160
@@ -726,6 +727,30 @@ statements_parse(struct iam_policy *p)
 	return PCA_OK;
 }
 
+/* Nesting of the text (brackets outside strings), checked before jansson. */
+static int
+too_deep(const char *t, size_t len)
+{
+	size_t i;
+	int depth = 0, in_str = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_str) {
+			if (t[i] == '\\')
+				i++;
+			else if (t[i] == '"')
+				in_str = 0;
+		} else if (t[i] == '"')
+			in_str = 1;
+		else if (t[i] == '{' || t[i] == '[') {
+			if (++depth > LIM_JSON_DEPTH)
+				return 1;
+		} else if (t[i] == '}' || t[i] == ']')
+			depth--;
+	}
+	return 0;
+}
+
 pca_err
 iam_policy_parse(
     const char *text, size_t len, enum iam_kind kind, struct iam_policy **out)
@@ -740,6 +765,9 @@ iam_policy_parse(
 		return pca_err_set(PCA_ETOOBIG,
 		    "policy: %zu bytes, more than the %d allowed", len,
 		    IAM_MAX_POLICY_BYTES);
+	if (too_deep(text, len))
+		return pca_err_set(PCA_ETOOBIG,
+		    "policy: nested deeper than %d levels", LIM_JSON_DEPTH);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	p->kind = kind;

@@ -396,6 +396,12 @@ test_limits(void **state)
 	assert_int_equal(iam_policy_parse(many, strlen(many), IAM_IDENTITY, &p),
 	    PCA_ETOOBIG);
 	assert_non_null(strstr(pca_err_msg(), "more than 64 statements"));
+	/* nesting */
+	memset(many, '[', 40);
+	memset(many + 40, ']', 40);
+	assert_int_equal(
+	    iam_policy_parse(many, 80, IAM_IDENTITY, &p), PCA_ETOOBIG);
+	assert_non_null(strstr(pca_err_msg(), "nested deeper than 16"));
 	free(many);
 	assert_null(p);
 }
