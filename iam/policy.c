@@ -530,8 +530,22 @@ stmt_members_check(const json_t *st, const char *place)
 	return PCA_OK;
 }
 
+/*
+ * Identity policies: letters and digits (IAM's rule); resource policies
+ * also take other printable ASCII (as other services' policies do).
+ */
+static int
+sid_char_ok(char c, enum iam_kind kind)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return kind == IAM_RESOURCE && c >= 0x20 && c < 0x7f;
+}
+
 static pca_err
-sid_check(const json_t *v, const char *place, struct iam_stmt *s)
+sid_check(
+    const json_t *v, const char *place, enum iam_kind kind, struct iam_stmt *s)
 {
 	char p[PLACE_MAX];
 	const char *c;
@@ -545,8 +559,7 @@ sid_check(const json_t *v, const char *place, struct iam_stmt *s)
 	if (strlen(s->sid) > IAM_SID_MAX)
 		return bad(p, "longer than %s characters", "128");
 	for (c = s->sid; *c != '\0'; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			(*c >= '0' && *c <= '9')))
+		if (!sid_char_ok(*c, kind))
 			return bad(p, "'%.60s' must be letters and digits only",
 			    s->sid);
 	return PCA_OK;
@@ -599,7 +612,8 @@ stmt_parse(
 	if (!json_is_object(st))
 		return pca_err_set(PCA_EINVAL, "%s: must be an object", place);
 	if ((err = stmt_members_check(st, place)) != PCA_OK ||
-	    (err = sid_check(json_object_get(st, "Sid"), place, s)) != PCA_OK ||
+	    (err = sid_check(json_object_get(st, "Sid"), place, kind, s)) !=
+		PCA_OK ||
 	    (err = effect_check(json_object_get(st, "Effect"), place, s)) !=
 		PCA_OK)
 		return err;

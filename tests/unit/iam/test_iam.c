@@ -350,7 +350,8 @@ test_resource_kind(void **state)
 {
 	const char *no_principal = "{\"Statement\":[{\"Effect\":\"Allow\","
 				   "\"Action\":\"acm-pca:GetCertificate\"}]}";
-	const char *svc = "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
+	const char *svc = "{\"Statement\":[{\"Sid\":\"acm-permission 1\","
+			  "\"Effect\":\"Allow\",\"Principal\":"
 			  "{\"Service\":\"acm.amazonaws.com\"},\"Action\":"
 			  "\"acm-pca:IssueCertificate\",\"Resource\":\"*\","
 			  "\"Condition\":{\"StringEquals\":{"
