@@ -29,17 +29,77 @@ struct api_server;
 /* ---- access keys (keys.c) ---- */
 
 /*
- * Creates an access key bound to account (12 digits) and role ("admin",
- * "issuer": issue/get/describe/list only, "auditor": read-only).  akid is
- * "AKIA" + 16 upper-case alphanumerics, secret 40 characters; both drawn
- * from the CSPRNG.  The secret is sealed by the token (API_SEAL_LABEL)
- * before it is stored and is returned only here, once.  Audited.
+ * Creates an access key bound to account (12 digits) and the managed
+ * policy named role ("admin", "issuer", "auditor"; docs/iam.md) over every
+ * CA.  akid is "AKIA" + 16 upper-case alphanumerics, secret 40 characters;
+ * both drawn from the CSPRNG.  The secret is sealed by the token
+ * (API_SEAL_LABEL) before it is stored and is returned only here, once.
+ * Audited.
  */
 pca_err api_key_create(struct store *, struct hsm *, const char *account,
     const char *role, char akid[21], char secret[41]) PCA_WUR;
+
+/* The identity policy of a key: a managed one (over cas) or a document. */
+struct api_key_spec {
+	const char *account;    /* 12 digits (create only) */
+	const char *managed;    /* "admin", "issuer", "auditor" */
+	const char *const *cas; /* managed issuer/auditor: these CAs only */
+	size_t ncas;
+	const char *policy; /* a custom IAM policy document instead */
+};
+
+/* api_key_create with a policy; the document is validated first. */
+pca_err api_key_create_ex(struct store *, struct hsm *,
+    const struct api_key_spec *, char akid[21], char secret[41]) PCA_WUR;
 /*
- * Every key as [{"AccessKeyId","Account","Role","Status":"ACTIVE"|
- * "REVOKED","CreatedAt","RevokedAt"?}] (no secrets); caller owns *out.
+ * The key's policy: *name its managed policy's name or "custom", *doc the
+ * document (managed ones expanded), *account the key's account.  Caller
+ * frees all three.
+ */
+pca_err api_key_policy_get(struct store *, const char *akid, char **name,
+    char **doc, char **account) PCA_WUR;
+/*
+ * Replaces the key's policy (spec->account unused); the document is
+ * validated first (PCA_EINVAL/PCA_EPARSE/PCA_ETOOBIG naming the place).
+ * Audited; a running pcad applies it from the next request on.
+ */
+pca_err api_key_policy_put(
+    struct store *, const char *akid, const struct api_key_spec *) PCA_WUR;
+/*
+ * Store migration: every version-1 key record (a Role) gets the managed
+ * policy of the same name over every CA.  Idempotent; audited per key.
+ * A record that cannot be migrated (unknown role) is left as it is (its
+ * key stays unusable) and reported as the error after the others are
+ * done; *migrated counts the records rewritten.
+ */
+pca_err api_key_migrate(struct store *, size_t *migrated) PCA_WUR;
+
+/*
+ * What pcad would decide for a call by akid (pcactl key policy simulate):
+ * op an operation name ("IssueCertificate") or IAM action, resource a CA
+ * ARN or NULL, template the TemplateArn or NULL, tags "k=v" strings
+ * (aws:RequestTag, aws:TagKeys), source_ip or NULL.  *out is
+ * {"Decision": "Allow"|"Deny", "Reason", "Policy", "Statement", "Sid",
+ * "Message"}.  The CA's tags and resource policy come from the engine.
+ */
+struct api_simulate {
+	const char *akid;
+	const char *op;
+	const char *resource;
+	const char *template_arn;
+	const char *const *tags;
+	size_t ntags;
+	const char *source_ip;
+	const char *partition;
+	const char *region;
+};
+pca_err api_key_simulate(struct store *, struct ca_engine *,
+    const struct api_simulate *, json_t **out) PCA_WUR;
+
+/*
+ * Every key as [{"AccessKeyId","Account","Policy" (managed name or
+ * "custom"),"CAs"?,"PolicyDocument","Status":"ACTIVE"|"REVOKED",
+ * "CreatedAt","RevokedAt"?}] (no secrets); caller owns *out.
  */
 pca_err api_key_list(struct store *, json_t **out) PCA_WUR;
 /*

@@ -16,6 +16,7 @@
 #include "../ca/ca.h"
 #include "../common/buf.h"
 #include "../common/limits.h"
+#include "../iam/iam.h"
 #include "api.h"
 
 #define API_TARGET_PREFIX "ACMPrivateCA."
@@ -139,6 +140,7 @@ struct api_http_req {
 	size_t nhdrs;
 	const uint8_t *body;
 	size_t body_len;
+	const char *remote_ip; /* the client's address, or NULL */
 };
 
 #define SIGV4_MAX_SIGNED 64
@@ -186,16 +188,9 @@ pca_err sigv4_verify(const struct api_http_req *, const struct sigv4_auth *,
 
 /* ---- access keys (keys.c) ---- */
 
-enum api_role {
-	API_ROLE_NONE = 0,
-	API_ROLE_ADMIN,
-	API_ROLE_ISSUER,
-	API_ROLE_AUDITOR,
-};
-
 struct api_key {
 	char account[13];
-	enum api_role role;
+	char *policy; /* the identity policy document (caller frees) */
 	uint8_t secret[64];
 	size_t secret_len;
 };
@@ -206,12 +201,11 @@ pca_err api_keycache_new(struct api_keycache **out) PCA_WUR;
 void api_keycache_free(struct api_keycache *);
 /*
  * The active key akid (secret unsealed; cached while its stored record is
- * unchanged).  PCA_ENOTFOUND for unknown and revoked keys.  Wipe out->secret
- * after use.
+ * unchanged) and its policy.  PCA_ENOTFOUND for unknown and revoked keys.
+ * Wipe out->secret after use; free out->policy.
  */
 pca_err api_key_lookup(struct api_keycache *, struct store *, struct hsm *,
     const char *akid, struct api_key *out) PCA_WUR;
-enum api_role api_role_from_name(const char *);
 
 /* ---- pagination tokens (token.c) ---- */
 
@@ -229,22 +223,56 @@ pca_err api_token_open(const uint8_t key[API_TOKEN_KEY_LEN], const char *op,
 
 /* ---- authorization (authz.c) ---- */
 
-/* True when the role may call the operation. */
-int api_role_allows(enum api_role, const char *op);
+/* One call as IAM judges it. */
+struct api_authz {
+	const char *account;   /* the caller's account */
+	const char *who;       /* the access key id */
+	const char *partition; /* the appliance's */
+	const char *region;
+	const char *policy;   /* the key's identity policy document */
+	const char *op;       /* operation name, or an IAM action */
+	const char *resource; /* the CA ARN, or NULL (account-level) */
+	const char *template_arn;
+	const json_t *tags;    /* request Tags [{Key, Value?}] or NULL */
+	const char *const *kv; /* or tags as "k=v" strings (pcactl) */
+	size_t nkv;
+	const char *source_ip;
+	int64_t now;
+};
 
-enum api_policy_verdict {
-	API_POLICY_NOT_SHARED = 0, /* no statement names the account */
-	API_POLICY_ALLOW,
-	API_POLICY_DENY,
+enum api_authz_result {
+	API_AUTHZ_ALLOW = 0,
+	API_AUTHZ_DENY,       /* AccessDeniedException, message set */
+	API_AUTHZ_NOT_SHARED, /* another account's CA not shared with us */
+};
+
+struct api_authz_out {
+	enum api_authz_result result;
+	int explicit_deny;
+	int cross_account;
+	int by_resource; /* the resource policy decided */
+	int statement;   /* index of the deciding statement, or -1 */
+	char sid[IAM_SID_MAX + 1];
+	char owner[16]; /* the CA's account when cross_account */
+	char message[768];
 };
 
 /*
- * Evaluates a stored resource policy for a caller of another account:
- * action "acm-pca:<op>" on resource, with the acm-pca:TemplateArn
- * condition key (NULL when not issuing).  An explicit Deny wins.
+ * Evaluates the key's policy and, for another account's CA, that CA's
+ * resource policy (with its tags for aws:ResourceTag).  Failures of the
+ * engine other than "no such CA" are returned; a policy that no longer
+ * parses denies.
  */
-enum api_policy_verdict api_policy_eval(const char *policy, const char *account,
-    const char *action, const char *resource, const char *template_arn);
+pca_err api_authorize(struct ca_engine *, const struct api_authz *,
+    struct api_authz_out *) PCA_WUR;
+/*
+ * True when the CA ARN belongs to another account in the caller's region
+ * and partition (a cross-account call); owner receives that account.
+ */
+int api_arn_cross(const char *arn, const char *account, const char *region,
+    const char *partition, char owner[16]);
+/* True when the resource policy text shares the CA with account. */
+int api_policy_shares(const char *policy, const char *account);
 
 /* ---- errors (errors.c) ---- */
 
@@ -327,7 +355,8 @@ struct api_call {
 	struct api_ctx *ctx;
 	const struct api_op *op;
 	struct ca_caller caller; /* the signer: account, region, who */
-	enum api_role role;
+	char *policy;            /* the key's identity policy (owned) */
+	char source_ip[64];      /* the client's address */
 	char account[16];
 	char region[64];
 	char owner[16]; /* CA owner of a cross-account call */

@@ -1,210 +1,334 @@
 /*
- * authz.c - who may do what: the role of an access key, and the resource
- * policy of a CA for callers of another account (spec 2.4.9).
+ * authz.c - who may do what, as IAM decides it (docs/iam.md): the access
+ * key's identity policy, and for another account's CA that CA's resource
+ * policy (spec 2.4.9).  An explicit Deny in either wins; otherwise the
+ * identity policy must allow and, across accounts, the resource policy
+ * too.  The judgement itself is iam/'s; this file gathers the request
+ * context (CA tags, resource policy, template, source address).
  */
-#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "../common/log.h"
+#include "../common/util.h"
 #include "api_int.h"
 
-static const char *const issuer_ops[] = {"IssueCertificate", "GetCertificate",
-    "GetCertificateAuthorityCertificate", "GetCertificateAuthorityCsr",
-    "DescribeCertificateAuthority", "DescribeCertificateAuthorityAuditReport",
-    "ListCertificateAuthorities", "ListTags", "ListPermissions", NULL};
+#define DEFAULT_TEMPLATE "EndEntityCertificate/V1"
 
+/* Splits arn:<partition>:acm-pca:<region>:<account>:... */
 static int
-in_list(const char *const *l, const char *s)
+arn_parts(const char *arn, char part[32], char region[64], char acct[16])
 {
-	for (; *l != NULL; l++)
-		if (strcmp(*l, s) == 0)
-			return 1;
-	return 0;
-}
+	const char *f[6], *p = arn;
+	size_t i, n;
 
-int
-api_role_allows(enum api_role role, const char *op)
-{
-	switch (role) {
-	case API_ROLE_ADMIN:
-		return 1;
-	case API_ROLE_ISSUER:
-		return in_list(issuer_ops, op);
-	case API_ROLE_AUDITOR:
-		return strncmp(op, "Describe", 8) == 0 ||
-		       strncmp(op, "Get", 3) == 0 ||
-		       strncmp(op, "List", 4) == 0;
-	case API_ROLE_NONE:
-		break;
+	for (i = 0; i < 6 && p != NULL; i++) {
+		f[i] = p;
+		p = i < 5 ? strchr(p, ':') : NULL;
+		if (p != NULL)
+			p++;
 	}
-	return 0;
-}
-
-/* Glob with * and ? (IAM wildcards); fold: case-insensitive. */
-static int
-glob(const char *p, const char *s, int fold)
-{
-	const char *star = NULL, *resume = NULL;
-
-	while (*s != '\0') {
-		if (*p == '*') {
-			star = p++;
-			resume = s;
-		} else if (*p != '\0' &&
-			   (*p == '?' || *p == *s ||
-			       (fold && tolower((unsigned char)*p) ==
-					    tolower((unsigned char)*s)))) {
-			p++, s++;
-		} else if (star != NULL) {
-			p = star + 1;
-			s = ++resume;
-		} else
-			return 0;
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
-/* True when a string or any string of an array satisfies match(arg). */
-static int
-any_of(
-    const json_t *v, int (*match)(const char *, const void *), const void *arg)
-{
-	size_t i;
-
-	if (json_is_string(v))
-		return match(json_string_value(v), arg);
-	for (i = 0; json_is_array(v) && i < json_array_size(v); i++)
-		if (json_is_string(json_array_get(v, i)) &&
-		    match(json_string_value(json_array_get(v, i)), arg))
-			return 1;
-	return 0;
-}
-
-static int
-principal_is(const char *p, const void *arg)
-{
-	const char *account = arg, *c;
-
-	if (strcmp(p, "*") == 0 || strcmp(p, account) == 0)
-		return 1;
-	/* arn:<partition>:iam::<account>:<root|user/...|role/...> */
-	if (strncmp(p, "arn:", 4) != 0 || (c = strstr(p, ":iam::")) == NULL)
+	if (i < 6 || strncmp(arn, "arn:", 4) != 0)
 		return 0;
-	c += 6;
-	return strncmp(c, account, 12) == 0 && c[12] == ':';
-}
-
-static int
-principal_match(const json_t *pr, const char *account)
-{
-	if (json_is_string(pr))
-		return strcmp(json_string_value(pr), "*") == 0;
-	return any_of(json_object_get(pr, "AWS"), principal_is, account);
-}
-
-static int
-action_is(const char *pat, const void *action)
-{
-	return glob(pat, action, 1);
-}
-
-static int
-resource_is(const char *pat, const void *res)
-{
-	return glob(pat, res, 0);
-}
-
-static int
-equals(const char *pat, const void *v)
-{
-	return strcmp(pat, v) == 0;
-}
-
-/*
- * The Condition block: StringEquals / StringLike on acm-pca:TemplateArn are
- * understood; anything else makes the statement not apply to an Allow and
- * apply to a Deny (the safe side of both).
- */
-static int
-condition_holds(const json_t *cond, const char *template_arn, int deny)
-{
-	const char *opname, *key;
-	const json_t *block, *vals;
-
-	if (cond == NULL)
-		return 1;
-	if (!json_is_object(cond))
-		return deny;
-	json_object_foreach((json_t *)cond, opname, block)
-	{
-		int like = strcmp(opname, "StringLike") == 0;
-		if ((!like && strcmp(opname, "StringEquals") != 0) ||
-		    !json_is_object(block))
-			return deny;
-		json_object_foreach((json_t *)block, key, vals)
-		{
-			if (strcasecmp(key, "acm-pca:TemplateArn") != 0)
-				return deny;
-			if (template_arn == NULL ||
-			    !any_of(vals, like ? resource_is : equals,
-				template_arn))
-				return 0;
-		}
-	}
+	n = (size_t)(f[2] - f[1] - 1);
+	if (n >= 32 || (size_t)(f[4] - f[3] - 1) >= 64 ||
+	    (size_t)(f[5] - f[4] - 1) >= 16)
+		return 0;
+	(void)snprintf(part, 32, "%.*s", (int)n, f[1]);
+	(void)snprintf(region, 64, "%.*s", (int)(f[4] - f[3] - 1), f[3]);
+	(void)snprintf(acct, 16, "%.*s", (int)(f[5] - f[4] - 1), f[4]);
 	return 1;
 }
 
-struct eval {
-	const char *account, *action, *resource, *template_arn;
-	int named, allow, deny;
-};
-
-static void
-eval_statement(const json_t *st, struct eval *ev)
+int
+api_arn_cross(const char *arn, const char *account, const char *region,
+    const char *partition, char owner[16])
 {
-	const char *effect = json_string_value(json_object_get(st, "Effect"));
-	const json_t *res = json_object_get(st, "Resource");
-	int deny;
+	char part[32], reg[64], acct[16];
 
-	if (effect == NULL ||
-	    !principal_match(json_object_get(st, "Principal"), ev->account))
-		return;
-	deny = strcmp(effect, "Deny") == 0;
-	if (!deny && strcmp(effect, "Allow") != 0)
-		return;
-	if (!deny)
-		ev->named = 1;
-	if (!any_of(json_object_get(st, "Action"), action_is, ev->action) ||
-	    (res != NULL && !any_of(res, resource_is, ev->resource)) ||
-	    !condition_holds(
-		json_object_get(st, "Condition"), ev->template_arn, deny))
-		return;
-	if (deny)
-		ev->deny = 1;
-	else
-		ev->allow = 1;
+	if (arn == NULL || !arn_parts(arn, part, reg, acct) ||
+	    strcmp(acct, account) == 0 || strcmp(reg, region) != 0 ||
+	    strcmp(part, partition) != 0)
+		return 0; /* the engine judges the ARN */
+	memcpy(owner, acct, sizeof(acct));
+	return 1;
 }
 
-enum api_policy_verdict
-api_policy_eval(const char *policy, const char *account, const char *action,
-    const char *resource, const char *template_arn)
+int
+api_policy_shares(const char *policy, const char *account)
 {
-	struct eval ev = {account, action, resource, template_arn, 0, 0, 0};
-	json_t *p = policy ? json_loads(policy, 0, NULL) : NULL;
-	const json_t *st;
-	size_t i;
+	struct iam_policy *p = NULL;
+	int shared;
 
-	st = json_object_get(p, "Statement");
-	if (json_is_object(st))
-		eval_statement(st, &ev);
-	for (i = 0; json_is_array(st) && i < json_array_size(st); i++)
-		if (json_is_object(json_array_get(st, i)))
-			eval_statement(json_array_get(st, i), &ev);
-	json_decref(p);
-	if (!ev.named)
-		return API_POLICY_NOT_SHARED;
-	return ev.allow && !ev.deny ? API_POLICY_ALLOW : API_POLICY_DENY;
+	if (policy == NULL || iam_policy_parse(policy, strlen(policy),
+				  IAM_RESOURCE, &p) != PCA_OK)
+		return 0;
+	shared = iam_policy_shares(p, account);
+	iam_policy_free(p);
+	return shared;
+}
+
+/* The request's tags: Tags [{Key, Value?}] or "k=v" strings. */
+static size_t
+req_tags(const struct api_authz *a, struct iam_tag *t, char (*kbuf)[129])
+{
+	const json_t *e;
+	const char *eq;
+	size_t i, n = 0;
+
+	for (i = 0; i < json_array_size(a->tags) && n < IAM_MAX_VALUES; i++) {
+		e = json_array_get(a->tags, i);
+		t[n].key = json_string_value(json_object_get(e, "Key"));
+		t[n].value = json_string_value(json_object_get(e, "Value"));
+		if (t[n].key != NULL)
+			n++;
+	}
+	for (i = 0; i < a->nkv && n < IAM_MAX_VALUES; i++) {
+		eq = strchr(a->kv[i], '=');
+		(void)snprintf(kbuf[n], 129, "%.*s",
+		    (int)(eq ? (size_t)(eq - a->kv[i]) : strlen(a->kv[i])),
+		    a->kv[i]);
+		t[n].key = kbuf[n];
+		t[n].value = eq ? eq + 1 : NULL;
+		n++;
+	}
+	return n;
+}
+
+/* The CA's tags, for aws:ResourceTag; none when the CA is not found. */
+static pca_err
+res_tags(struct ca_engine *e, const struct ca_caller *c, const char *arn,
+    json_t **items, struct iam_tag *t, size_t *n)
+{
+	const json_t *x;
+	size_t i;
+	pca_err err;
+
+	*n = 0;
+	err = ca_tags_get(e, c, arn, items);
+	if (err == PCA_ENOTFOUND || err == PCA_EBADARN) {
+		pca_err_clear();
+		return PCA_OK;
+	}
+	if (err != PCA_OK)
+		return err;
+	for (i = 0; i < json_array_size(*items) && *n < IAM_MAX_VALUES; i++) {
+		x = json_array_get(*items, i);
+		t[*n].key = json_string_value(json_object_get(x, "Key"));
+		t[*n].value = json_string_value(json_object_get(x, "Value"));
+		if (t[*n].value == NULL)
+			t[*n].value = "";
+		if (t[*n].key != NULL)
+			(*n)++;
+	}
+	return PCA_OK;
+}
+
+static void
+message(const struct api_authz *a, const char *action, const char *res,
+    const struct iam_verdict *v, struct api_authz_out *out)
+{
+	char on[320] = "";
+
+	if (strcmp(res, "*") != 0)
+		(void)snprintf(on, sizeof(on), " on resource: %.256s", res);
+	(void)snprintf(out->message, sizeof(out->message),
+	    "User: arn:%s:iam::%s:user/%.40s is not authorized to perform: "
+	    "%s%s %s",
+	    a->partition, a->account, a->who ? a->who : "-", action, on,
+	    v->decision == IAM_EXPLICIT_DENY
+		? (v->by_resource ? "with an explicit deny in a resource-based "
+				    "policy"
+				  : "with an explicit deny in an "
+				    "identity-based policy")
+		: (v->need_resource ? "because no resource-based policy "
+				      "allows the action"
+				    : "because no identity-based policy "
+				      "allows the action"));
+}
+
+/* The policies of one call, parsed; the resource policy only across
+ * accounts (NULL when none is attached). */
+struct policies {
+	struct iam_policy *id, *res;
+	int not_shared;
+};
+
+static pca_err
+policies_load(struct ca_engine *e, const struct api_authz *a,
+    const struct ca_caller *owner, int cross, struct policies *p)
+{
+	char *text = NULL;
+	pca_err err;
+
+	memset(p, 0, sizeof(*p));
+	if (a->policy != NULL && iam_policy_parse(a->policy, strlen(a->policy),
+				     IAM_IDENTITY, &p->id) != PCA_OK) {
+		log_warnx("access key %.40s: its policy does not parse (%s); "
+			  "denying",
+		    a->who ? a->who : "-", pca_err_msg());
+		p->id = NULL;
+	}
+	if (!cross)
+		return PCA_OK;
+	err = ca_policy_get(e, owner, a->resource, &text);
+	if (err == PCA_ENOTFOUND || err == PCA_EBADARN) {
+		p->not_shared = 1;
+		return PCA_OK;
+	}
+	if (err != PCA_OK)
+		return err;
+	if (iam_policy_parse(text, strlen(text), IAM_RESOURCE, &p->res) !=
+	    PCA_OK) {
+		log_warnx("the resource policy of %.200s does not parse (%s); "
+			  "not shared",
+		    a->resource, pca_err_msg());
+		p->res = NULL;
+	}
+	free(text);
+	if (p->res == NULL || !iam_policy_shares(p->res, a->account))
+		p->not_shared = 1;
+	return PCA_OK;
+}
+
+static pca_err
+action_name(const char *op, char *out, size_t outlen)
+{
+	if (strchr(op, ':') == NULL)
+		return iam_action_of(op, out, outlen);
+	if (strpbrk(op, "*?") != NULL || !iam_action_known(op))
+		return pca_err_set(PCA_EINVAL, "unknown action %.80s", op);
+	(void)snprintf(out, outlen, "%s", op);
+	return PCA_OK;
+}
+
+static void
+decide(const struct api_authz *a, const struct policies *p,
+    struct iam_request *r, struct api_authz_out *out)
+{
+	struct iam_verdict v;
+
+	(void)iam_decide(p->id, p->res, out->cross_account, r, &v);
+	out->statement = v.match.index;
+	memcpy(out->sid, v.match.sid, sizeof(out->sid));
+	out->by_resource = v.by_resource;
+	out->explicit_deny = v.decision == IAM_EXPLICIT_DENY;
+	if (v.decision == IAM_ALLOW)
+		out->result = API_AUTHZ_ALLOW;
+	else if (out->cross_account && p->not_shared && !out->explicit_deny)
+		out->result = API_AUTHZ_NOT_SHARED;
+	else
+		out->result = API_AUTHZ_DENY;
+	if (out->result != API_AUTHZ_ALLOW)
+		message(a, r->action, r->resource, &v, out);
+}
+
+pca_err
+api_authorize(
+    struct ca_engine *e, const struct api_authz *a, struct api_authz_out *out)
+{
+	struct iam_tag rq[IAM_MAX_VALUES], rs[IAM_MAX_VALUES];
+	char kbuf[IAM_MAX_VALUES][129], action[96], tmpl[128];
+	struct iam_request r;
+	struct policies p;
+	struct ca_caller owner;
+	json_t *items = NULL;
+	pca_err err;
+
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	if ((err = action_name(a->op, action, sizeof(action))) != PCA_OK)
+		return err;
+	out->cross_account = api_arn_cross(
+	    a->resource, a->account, a->region, a->partition, out->owner);
+	owner.account = out->cross_account ? out->owner : a->account;
+	owner.region = a->region;
+	owner.who = a->who;
+	if ((err = policies_load(e, a, &owner, out->cross_account, &p)) !=
+	    PCA_OK)
+		return err;
+	r.account = a->account;
+	r.action = action;
+	r.resource = a->resource ? a->resource : "*";
+	r.template_arn = a->template_arn;
+	if (strcmp(action, "acm-pca:IssueCertificate") == 0 &&
+	    a->template_arn == NULL) {
+		(void)snprintf(tmpl, sizeof(tmpl),
+		    "arn:%s:acm-pca:::template/" DEFAULT_TEMPLATE,
+		    a->partition);
+		r.template_arn = tmpl;
+	}
+	r.req_tags = rq;
+	r.nreq_tags = req_tags(a, rq, kbuf);
+	r.res_tags = rs;
+	r.source_ip = a->source_ip;
+	r.secure_transport = 1; /* the API is served over TLS only */
+	r.now = a->now;
+	if (a->resource != NULL &&
+	    (iam_policy_uses_resource_tags(p.id) ||
+		iam_policy_uses_resource_tags(p.res)) &&
+	    (err = res_tags(
+		 e, &owner, a->resource, &items, rs, &r.nres_tags)) != PCA_OK)
+		goto out;
+	decide(a, &p, &r, out);
+out:
+	json_decref(items);
+	iam_policy_free(p.id);
+	iam_policy_free(p.res);
+	return err;
+}
+
+static json_t *
+simulate_out(const struct api_authz_out *o)
+{
+	const char *reason = o->result == API_AUTHZ_ALLOW ? "allowed"
+			     : o->result == API_AUTHZ_NOT_SHARED
+				 ? "not shared with the caller's account"
+			     : o->explicit_deny ? "explicit deny"
+						: "implicit deny";
+
+	return json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:b}", "Decision",
+	    o->result == API_AUTHZ_ALLOW ? "Allow" : "Deny", "Reason", reason,
+	    "Policy", o->by_resource ? "resource" : "identity", "Statement",
+	    o->statement, "Sid", o->sid, "Message", o->message, "CrossAccount",
+	    o->cross_account);
+}
+
+pca_err
+api_key_simulate(struct store *st, struct ca_engine *e,
+    const struct api_simulate *s, json_t **out)
+{
+	char *name = NULL, *doc = NULL, *account = NULL;
+	struct api_authz a;
+	struct api_authz_out o;
+	json_t *j;
+	pca_err err;
+
+	if ((err = api_key_policy_get(st, s->akid, &name, &doc, &account)) !=
+	    PCA_OK)
+		return err;
+	memset(&a, 0, sizeof(a));
+	a.account = account;
+	a.who = s->akid;
+	a.partition = s->partition;
+	a.region = s->region;
+	a.policy = doc;
+	a.op = s->op;
+	a.resource = s->resource;
+	a.template_arn = s->template_arn;
+	a.kv = s->tags;
+	a.nkv = s->ntags;
+	a.source_ip = s->source_ip;
+	a.now = util_now();
+	if ((err = api_authorize(e, &a, &o)) == PCA_OK) {
+		if ((j = simulate_out(&o)) == NULL)
+			err = pca_err_set(PCA_ENOMEM, "no memory");
+		else
+			*out = j;
+	}
+	free(name);
+	free(doc);
+	free(account);
+	return err;
 }

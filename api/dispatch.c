@@ -1,7 +1,8 @@
 /*
  * dispatch.c - one API request after framing, in the order of spec 1.6:
- * SigV4 -> target -> role -> JSON -> shape -> operation (ARN, existence,
- * idempotency, state, arguments, quota: the engine's order) -> response.
+ * SigV4 -> target -> JSON -> shape -> IAM policy (ops.c) -> operation (ARN,
+ * existence, idempotency, state, arguments, quota: the engine's order) ->
+ * response.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,8 +15,6 @@
 #include "../common/util.h"
 #include "../store/store.h"
 #include "api_int.h"
-
-static const char *const role_names[] = {"none", "admin", "issuer", "auditor"};
 
 void
 api_resp_clear(struct api_resp *resp)
@@ -79,12 +78,13 @@ auth_key(struct api_ctx *ctx, const struct api_http_req *r,
 	err = sigv4_verify(r, a, key.secret, key.secret_len);
 	OPENSSL_cleanse(key.secret, sizeof(key.secret));
 	if (err != PCA_OK) {
+		free(key.policy);
 		api_error_set(
 		    e, 400, "InvalidSignatureException", "%s", pca_err_msg());
 		return 0;
 	}
 	memcpy(call->account, key.account, sizeof(key.account));
-	call->role = key.role;
+	call->policy = key.policy; /* authorized per operation (ops.c) */
 	return 1;
 }
 
@@ -126,6 +126,9 @@ authenticate(struct api_ctx *ctx, const struct api_http_req *r,
 	call->caller.account = call->account;
 	call->caller.region = call->region;
 	call->caller.who = call->who;
+	if (r->remote_ip != NULL)
+		(void)snprintf(call->source_ip, sizeof(call->source_ip), "%s",
+		    r->remote_ip);
 	return 1;
 }
 
@@ -151,7 +154,7 @@ ext_op(const char *name)
 	return api_op_is_ext(name) || strcmp(name, "GetComplianceReport") == 0;
 }
 
-/* Target, content type and role: call->op, or an error. */
+/* Target and content type: call->op, or an error. */
 static int
 target(const struct api_http_req *r, struct api_call *call, struct api_error *e)
 {
@@ -176,13 +179,6 @@ target(const struct api_http_req *r, struct api_call *call, struct api_error *e)
 		api_error_set(e, 400, "UnknownOperationException",
 		    "Unsupported Content-Type; use "
 		    "application/x-amz-json-1.1");
-		return 0;
-	}
-	if (!api_role_allows(call->role, op->name)) {
-		api_error_set(e, 400, "AccessDeniedException",
-		    "User: %s is not authorized to perform: acm-pca:%s (the "
-		    "key's role is %s)",
-		    call->who, op->name, role_names[call->role]);
 		return 0;
 	}
 	return 1;
@@ -316,5 +312,6 @@ api_dispatch(
 	}
 	resp->op = call.op;
 	log_request(&call, resp, &e);
+	free(call.policy);
 	json_decref(out);
 }

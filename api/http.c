@@ -5,6 +5,7 @@
  * (OCSP, CRLs), on a small thread pool.  Framing rules are enforced here as
  * the body arrives: POST only, no chunked bodies, at most LIM_API_BODY.
  */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -211,6 +212,23 @@ collect_cb(
 	return MHD_YES;
 }
 
+/* The client's address as text, or NULL. */
+static const char *
+client_ip(struct MHD_Connection *c, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa == NULL ||
+	    getnameinfo(sa,
+		sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					  : sizeof(struct sockaddr_in),
+		out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST) != 0)
+		return NULL;
+	return out;
+}
+
 static enum MHD_Result
 api_finish(struct MHD_Connection *c, const char *url, const char *method,
     struct req *rq)
@@ -221,6 +239,7 @@ api_finish(struct MHD_Connection *c, const char *url, const char *method,
 	struct api_http_req r;
 	struct api_resp resp;
 	struct api_server *srv = rq->ls->srv;
+	char ip[INET6_ADDRSTRLEN];
 
 	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, collect_cb, &ch);
 	(void)MHD_get_connection_values(
@@ -237,6 +256,7 @@ api_finish(struct MHD_Connection *c, const char *url, const char *method,
 	r.nhdrs = ch.n;
 	r.body = rq->body.p;
 	r.body_len = rq->body.len;
+	r.remote_ip = client_ip(c, ip, sizeof(ip)); /* aws:SourceIp */
 	pthread_rwlock_rdlock(&srv->gen);
 	api_dispatch(&srv->ctx, &r, &resp);
 	pthread_rwlock_unlock(&srv->gen);

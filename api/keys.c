@@ -15,12 +15,14 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../hsm/hsm.h"
+#include "../iam/iam.h"
 #include "../store/store.h"
 #include "api_int.h"
 
 #define KEYS_NS "keys"
 #define SECRET_RAW 30 /* 30 bytes -> 40 base64 characters */
-#define RECORD_MAX 4096
+#define RECORD_MAX (IAM_MAX_POLICY_BYTES + 4096)
+#define KEY_RECORD_V 2
 
 struct keycache_ent {
 	char akid[129];
@@ -35,19 +37,6 @@ struct api_keycache {
 	size_t n;
 	uint64_t tick;
 };
-
-static const char *const role_names[] = {NULL, "admin", "issuer", "auditor"};
-
-enum api_role
-api_role_from_name(const char *s)
-{
-	int i;
-
-	for (i = API_ROLE_ADMIN; s != NULL && i <= API_ROLE_AUDITOR; i++)
-		if (strcmp(s, role_names[i]) == 0)
-			return (enum api_role)i;
-	return API_ROLE_NONE;
-}
 
 static void
 audit(struct store *st, const char *text)
@@ -103,27 +92,90 @@ is_account(const char *s)
 	return s != NULL && strlen(s) == 12 && strspn(s, "0123456789") == 12;
 }
 
-/* The stored record: account, role, status and the sealed secret. */
+/*
+ * The record's "Policy" member: {"Managed": name, "CAs": [...]} for a
+ * built-in managed policy, {"Document": {...}} for a custom one.
+ */
 static pca_err
-key_record(struct hsm *hsm, const char *account, const char *role,
-    const char *secret, char **out)
+policy_member(const struct api_key_spec *sp, json_t **out)
+{
+	struct iam_policy *p = NULL;
+	json_t *o, *cas;
+	char *doc = NULL;
+	size_t i;
+	pca_err err;
+
+	if (sp->policy != NULL) {
+		if ((err = iam_policy_parse(sp->policy, strlen(sp->policy),
+			 IAM_IDENTITY, &p)) != PCA_OK)
+			return err;
+		iam_policy_free(p);
+		o = json_pack(
+		    "{s:o}", "Document", json_loads(sp->policy, 0, NULL));
+	} else {
+		/* validates the name and the CAs */
+		if ((err = iam_managed_doc(
+			 sp->managed, sp->cas, sp->ncas, &doc)) != PCA_OK)
+			return err;
+		free(doc);
+		cas = json_array();
+		for (i = 0; cas != NULL && i < sp->ncas; i++)
+			if (json_array_append_new(cas, json_string(sp->cas[i])))
+				break;
+		o = json_pack("{s:s,s:o}", "Managed", sp->managed, "CAs", cas);
+	}
+	if (o == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	*out = o;
+	return PCA_OK;
+}
+
+static pca_err
+cas_check(const struct api_key_spec *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->ncas; i++)
+		if (strncmp(sp->cas[i], "arn:", 4) != 0 ||
+		    strstr(sp->cas[i], ":certificate-authority/") == NULL)
+			return pca_err_set(PCA_EINVAL,
+			    "--ca %.100s is not a CA ARN "
+			    "(arn:aws:acm-pca:REGION:ACCOUNT:"
+			    "certificate-authority/ID)",
+			    sp->cas[i]);
+	if (sp->policy != NULL && sp->ncas > 0)
+		return pca_err_set(PCA_EINVAL,
+		    "--ca goes with a managed policy (--role), not --policy");
+	return PCA_OK;
+}
+
+/* The stored record: account, policy, status and the sealed secret. */
+static pca_err
+key_record(struct hsm *hsm, const struct api_key_spec *sp, const char *secret,
+    char **out)
 {
 	uint8_t *sealed = NULL;
 	size_t sealed_len;
 	char *b64 = NULL;
-	json_t *rec;
+	json_t *rec, *pol = NULL;
 	pca_err err;
 
-	if ((err = hsm_seal(hsm, API_SEAL_LABEL, (const uint8_t *)secret,
-		 strlen(secret), &sealed, &sealed_len)) != PCA_OK)
+	if ((err = policy_member(sp, &pol)) != PCA_OK)
 		return err;
+	if ((err = hsm_seal(hsm, API_SEAL_LABEL, (const uint8_t *)secret,
+		 strlen(secret), &sealed, &sealed_len)) != PCA_OK) {
+		json_decref(pol);
+		return err;
+	}
 	err = util_b64_encode(sealed, sealed_len, &b64);
 	free(sealed);
-	if (err != PCA_OK)
+	if (err != PCA_OK) {
+		json_decref(pol);
 		return err;
-	rec = json_pack("{s:i,s:s,s:s,s:s,s:I,s:s}", "v", 1, "Account", account,
-	    "Role", role, "Status", "ACTIVE", "CreatedAt",
-	    (json_int_t)util_now(), "Sealed", b64);
+	}
+	rec = json_pack("{s:i,s:s,s:o,s:s,s:I,s:s}", "v", KEY_RECORD_V,
+	    "Account", sp->account, "Policy", pol, "Status", "ACTIVE",
+	    "CreatedAt", (json_int_t)util_now(), "Sealed", b64);
 	free(b64);
 	if (rec == NULL ||
 	    (*out = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
@@ -136,17 +188,31 @@ pca_err
 api_key_create(struct store *st, struct hsm *hsm, const char *account,
     const char *role, char akid[21], char secret[41])
 {
+	struct api_key_spec sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.account = account;
+	sp.managed = role;
+	return api_key_create_ex(st, hsm, &sp, akid, secret);
+}
+
+pca_err
+api_key_create_ex(struct store *st, struct hsm *hsm,
+    const struct api_key_spec *sp, char akid[21], char secret[41])
+{
 	char id[21], sec[41], *rec = NULL, line[256];
 	int tries;
 	pca_err err;
 
-	if (!is_account(account))
+	if (!is_account(sp->account))
 		return pca_err_set(PCA_EINVAL, "account must be 12 digits");
-	if (api_role_from_name(role) == API_ROLE_NONE)
+	if (sp->policy == NULL && !iam_managed_known(sp->managed))
 		return pca_err_set(
 		    PCA_EINVAL, "role must be admin, issuer or auditor");
+	if ((err = cas_check(sp)) != PCA_OK)
+		return err;
 	if ((err = make_secret(sec)) != PCA_OK ||
-	    (err = key_record(hsm, account, role, sec, &rec)) != PCA_OK)
+	    (err = key_record(hsm, sp, sec, &rec)) != PCA_OK)
 		goto out;
 	for (tries = 0; tries < 8; tries++) {
 		memcpy(id, "AKIA", 4);
@@ -160,8 +226,9 @@ api_key_create(struct store *st, struct hsm *hsm, const char *account,
 	if (err != PCA_OK)
 		goto out;
 	(void)snprintf(line, sizeof(line),
-	    "op=CreateAccessKey who=local akid=%s account=%s role=%s", id,
-	    account, role);
+	    "op=CreateAccessKey who=local akid=%s account=%s policy=%s "
+	    "cas=%zu",
+	    id, sp->account, sp->policy ? "custom" : sp->managed, sp->ncas);
 	audit(st, line);
 	memcpy(akid, id, sizeof(id));
 	memcpy(secret, sec, sizeof(sec));
@@ -169,6 +236,42 @@ out:
 	OPENSSL_cleanse(sec, sizeof(sec));
 	free(rec);
 	return err;
+}
+
+/*
+ * The policy of a record: *name the managed policy's name or "custom",
+ * *doc its document (managed ones expanded).  Version-1 records carry a
+ * Role, which is the managed policy of the same name over every CA.
+ */
+static pca_err
+record_policy(const json_t *r, const char **name, char **doc)
+{
+	const json_t *pol = json_object_get(r, "Policy");
+	const json_t *cas = json_object_get(pol, "CAs");
+	const char *m, *ca[IAM_MAX_VALUES];
+	size_t i, n = 0;
+
+	if (pol == NULL) {
+		m = json_string_value(json_object_get(r, "Role"));
+		if (!iam_managed_known(m))
+			return pca_err_set(PCA_EDB,
+			    "access key record has "
+			    "neither a policy nor a known role");
+		*name = m;
+		return iam_managed_doc(m, NULL, 0, doc);
+	}
+	if (json_object_get(pol, "Document") != NULL) {
+		*doc = json_dumps(json_object_get(pol, "Document"),
+		    JSON_COMPACT | JSON_SORT_KEYS);
+		*name = "custom";
+		return *doc ? PCA_OK : pca_err_set(PCA_ENOMEM, "no memory");
+	}
+	m = json_string_value(json_object_get(pol, "Managed"));
+	for (i = 0; i < json_array_size(cas) && n < IAM_MAX_VALUES; i++)
+		if (json_is_string(json_array_get(cas, i)))
+			ca[n++] = json_string_value(json_array_get(cas, i));
+	*name = m;
+	return iam_managed_doc(m, ca, n, doc);
 }
 
 struct list_arg {
@@ -181,16 +284,28 @@ list_cb(const char *key, const uint8_t *val, size_t len, void *arg)
 {
 	struct list_arg *a = arg;
 	json_t *r = json_loadb((const char *)val, len, 0, NULL), *o;
+	const char *name = NULL;
+	char *doc = NULL;
 
-	if (r == NULL) {
+	if (r == NULL || record_policy(r, &name, &doc) != PCA_OK) {
+		json_decref(r);
 		a->err =
 		    pca_err_set(PCA_EDB, "access key %s: corrupt record", key);
 		return 1;
 	}
-	o = json_pack("{s:s,s:O,s:O,s:O,s:O}", "AccessKeyId", key, "Account",
-	    json_object_get(r, "Account"), "Role", json_object_get(r, "Role"),
-	    "Status", json_object_get(r, "Status"), "CreatedAt",
+	o = json_pack("{s:s,s:O,s:s,s:o,s:O,s:O}", "AccessKeyId", key,
+	    "Account", json_object_get(r, "Account"), "Policy", name,
+	    "PolicyDocument", json_loads(doc, 0, NULL), "Status",
+	    json_object_get(r, "Status"), "CreatedAt",
 	    json_object_get(r, "CreatedAt"));
+	free(doc);
+	if (o != NULL &&
+	    json_is_array(
+		json_object_get(json_object_get(r, "Policy"), "CAs")) &&
+	    json_array_size(
+		json_object_get(json_object_get(r, "Policy"), "CAs")) > 0)
+		json_object_set(o, "CAs",
+		    json_object_get(json_object_get(r, "Policy"), "CAs"));
 	if (o != NULL && json_object_get(r, "RevokedAt") != NULL)
 		json_object_set(
 		    o, "RevokedAt", json_object_get(r, "RevokedAt"));
@@ -353,9 +468,7 @@ key_open(struct hsm *hsm, const uint8_t *val, size_t len, struct api_key *k)
 	memset(k, 0, sizeof(*k));
 	if (r == NULL || !is_account(acct) || sealed_b64 == NULL ||
 	    strcmp(json_string_value(json_object_get(r, "Status")) ?: "",
-		"ACTIVE") != 0 ||
-	    (k->role = api_role_from_name(json_string_value(
-		 json_object_get(r, "Role")))) == API_ROLE_NONE) {
+		"ACTIVE") != 0) {
 		err = pca_err_set(PCA_ENOTFOUND, "access key is not active");
 		goto out;
 	}
@@ -378,6 +491,21 @@ out:
 	return err;
 }
 
+/* The key's policy document, read from the record on every request. */
+static pca_err
+key_policy(const uint8_t *val, size_t len, char **out)
+{
+	json_t *r = json_loadb((const char *)val, len, 0, NULL);
+	const char *name;
+	pca_err err;
+
+	if (r == NULL)
+		return pca_err_set(PCA_EDB, "access key: corrupt record");
+	err = record_policy(r, &name, out);
+	json_decref(r);
+	return err;
+}
+
 pca_err
 api_key_lookup(struct api_keycache *c, struct store *st, struct hsm *hsm,
     const char *akid, struct api_key *out)
@@ -385,20 +513,219 @@ api_key_lookup(struct api_keycache *c, struct store *st, struct hsm *hsm,
 	uint8_t *val = NULL, digest[32];
 	size_t len = 0;
 	struct api_key k;
+	char *policy = NULL;
 	pca_err err;
 
 	if ((err = store_kv_get(st, KEYS_NS, akid, &val, &len)) != PCA_OK)
 		return err;
 	SHA256(val, len, digest);
-	if (cache_find(c, akid, digest, out)) {
-		free(val);
-		return PCA_OK;
-	}
-	if ((err = key_open(hsm, val, len, &k)) == PCA_OK) {
+	if (cache_find(c, akid, digest, &k))
+		err = PCA_OK;
+	else if ((err = key_open(hsm, val, len, &k)) == PCA_OK)
 		cache_put(c, akid, digest, &k);
+	if (err == PCA_OK && (err = key_policy(val, len, &policy)) == PCA_OK) {
 		*out = k;
+		out->policy = policy;
 	}
 	OPENSSL_cleanse(&k, sizeof(k));
 	free(val);
+	return err;
+}
+
+/* ---- policies ---- */
+
+static pca_err
+record_get(struct store *st, const char *akid, json_t **out)
+{
+	uint8_t *val = NULL;
+	size_t len;
+	json_t *r;
+	pca_err err;
+
+	if ((err = store_kv_get(st, KEYS_NS, akid, &val, &len)) != PCA_OK) {
+		if (err == PCA_ENOTFOUND)
+			err = pca_err_set(PCA_ENOTFOUND,
+			    "access key %.40s does not exist", akid);
+		return err;
+	}
+	r = json_loadb((const char *)val, len, 0, NULL);
+	free(val);
+	if (r == NULL)
+		return pca_err_set(
+		    PCA_EDB, "access key %.40s: corrupt record", akid);
+	*out = r;
+	return PCA_OK;
+}
+
+pca_err
+api_key_policy_get(
+    struct store *st, const char *akid, char **name, char **doc, char **account)
+{
+	json_t *r = NULL;
+	const char *n = NULL, *acct;
+	char *d = NULL;
+	pca_err err;
+
+	if ((err = record_get(st, akid, &r)) != PCA_OK)
+		return err;
+	acct = json_string_value(json_object_get(r, "Account"));
+	if ((err = record_policy(r, &n, &d)) == PCA_OK &&
+	    ((*name = strdup(n)) == NULL ||
+		(*account = strdup(acct ? acct : "")) == NULL)) {
+		free(*name);
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+	}
+	if (err == PCA_OK)
+		*doc = d;
+	else
+		free(d);
+	json_decref(r);
+	return err;
+}
+
+/* Rewrites a record with a new Policy member (validated by the caller). */
+static pca_err
+record_put_policy(struct store *st, const char *akid, json_t *r, json_t *pol)
+{
+	char *s;
+	pca_err err;
+
+	json_object_set_new(r, "Policy", pol);
+	json_object_del(r, "Role");
+	json_object_set_new(r, "v", json_integer(KEY_RECORD_V));
+	if ((s = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	err = store_kv_put(st, KEYS_NS, akid, s, strlen(s), 0);
+	free(s);
+	return err;
+}
+
+pca_err
+api_key_policy_put(
+    struct store *st, const char *akid, const struct api_key_spec *sp)
+{
+	json_t *r = NULL, *pol = NULL;
+	char line[256];
+	pca_err err;
+
+	if (sp->policy == NULL && !iam_managed_known(sp->managed))
+		return pca_err_set(
+		    PCA_EINVAL, "role must be admin, issuer or auditor");
+	if ((err = cas_check(sp)) != PCA_OK ||
+	    (err = policy_member(sp, &pol)) != PCA_OK)
+		return err;
+	if ((err = record_get(st, akid, &r)) != PCA_OK)
+		goto out;
+	if (strcmp(json_string_value(json_object_get(r, "Status")) ?: "",
+		"ACTIVE") != 0) {
+		err = pca_err_set(
+		    PCA_ESTATE, "access key %.40s is revoked", akid);
+		goto out;
+	}
+	err = record_put_policy(st, akid, r, pol);
+	pol = NULL;
+	if (err != PCA_OK)
+		goto out;
+	(void)snprintf(line, sizeof(line),
+	    "op=PutAccessKeyPolicy who=local akid=%.40s policy=%s cas=%zu",
+	    akid, sp->policy ? "custom" : sp->managed, sp->ncas);
+	audit(st, line);
+out:
+	json_decref(pol);
+	json_decref(r);
+	return err;
+}
+
+/* ---- migration: version-1 records (a Role) to managed policies ---- */
+
+struct migrate_arg {
+	char (*ids)[129];
+	size_t n, cap;
+	pca_err err;
+};
+
+static int
+migrate_cb(const char *key, const uint8_t *val, size_t len, void *arg)
+{
+	struct migrate_arg *a = arg;
+	json_t *r = json_loadb((const char *)val, len, 0, NULL);
+	int old = r != NULL && json_object_get(r, "Policy") == NULL;
+
+	json_decref(r);
+	if (!old)
+		return 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		char(*ids)[129] = realloc(a->ids, cap * sizeof(*ids));
+		if (ids == NULL) {
+			a->err = pca_err_set(PCA_ENOMEM, "no memory");
+			return 1;
+		}
+		a->ids = ids;
+		a->cap = cap;
+	}
+	(void)snprintf(a->ids[a->n++], sizeof(a->ids[0]), "%.128s", key);
+	return 0;
+}
+
+static pca_err
+migrate_one(struct store *st, const char *akid)
+{
+	json_t *r = NULL, *pol;
+	const char *role;
+	char line[256];
+	pca_err err;
+
+	if ((err = record_get(st, akid, &r)) != PCA_OK)
+		return err;
+	role = json_string_value(json_object_get(r, "Role"));
+	if (json_object_get(r, "Policy") != NULL) {
+		json_decref(r);
+		return PCA_OK; /* done meanwhile */
+	}
+	if (!iam_managed_known(role)) {
+		json_decref(r);
+		return pca_err_set(PCA_EDB,
+		    "access key %.40s: unknown role '%.20s'", akid,
+		    role ? role : "");
+	}
+	(void)snprintf(line, sizeof(line),
+	    "op=MigrateAccessKey who=local akid=%.40s role=%s policy=%s", akid,
+	    role, role);
+	pol = json_pack("{s:s,s:[]}", "Managed", role, "CAs");
+	if (pol == NULL)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+	else
+		err = record_put_policy(st, akid, r, pol);
+	json_decref(r);
+	if (err == PCA_OK)
+		audit(st, line);
+	return err;
+}
+
+pca_err
+api_key_migrate(struct store *st, size_t *migrated)
+{
+	struct migrate_arg a = {NULL, 0, 0, PCA_OK};
+	size_t i, done = 0;
+	char msg[256];
+	pca_err err, e, first = PCA_OK;
+
+	if ((err = store_kv_foreach(st, KEYS_NS, migrate_cb, &a)) == PCA_OK)
+		err = a.err;
+	for (i = 0; err == PCA_OK && i < a.n; i++) {
+		/* one bad record does not hold back the others */
+		if ((e = migrate_one(st, a.ids[i])) == PCA_OK)
+			done++;
+		else if (first == PCA_OK) {
+			first = e;
+			(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		}
+	}
+	free(a.ids);
+	if (migrated != NULL)
+		*migrated = done;
+	if (err == PCA_OK && first != PCA_OK)
+		err = pca_err_set(first, "%s", msg);
 	return err;
 }

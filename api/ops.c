@@ -40,31 +40,6 @@ denied(struct api_call *call, const char *why, const char *what)
 	return pca_err_set(PCA_EPOLICY, "%s: %.200s", why, what);
 }
 
-/* Splits arn:<partition>:acm-pca:<region>:<account>:... */
-static int
-arn_parts(const char *arn, char part[32], char region[64], char acct[16])
-{
-	const char *f[6], *p = arn;
-	size_t i, n;
-
-	for (i = 0; i < 6 && p != NULL; i++) {
-		f[i] = p;
-		p = i < 5 ? strchr(p, ':') : NULL;
-		if (p != NULL)
-			p++;
-	}
-	if (i < 6 || strncmp(arn, "arn:", 4) != 0)
-		return 0;
-	n = (size_t)(f[2] - f[1] - 1);
-	if (n >= 32 || (size_t)(f[4] - f[3] - 1) >= 64 ||
-	    (size_t)(f[5] - f[4] - 1) >= 16)
-		return 0;
-	(void)snprintf(part, 32, "%.*s", (int)n, f[1]);
-	(void)snprintf(region, 64, "%.*s", (int)(f[4] - f[3] - 1), f[3]);
-	(void)snprintf(acct, 16, "%.*s", (int)(f[5] - f[4] - 1), f[4]);
-	return 1;
-}
-
 static const char *const acm_templates[] = {"EndEntityCertificate/V1",
     "EndEntityClientAuthCertificate/V1", "EndEntityServerAuthCertificate/V1",
     "BlankEndEntityCertificate_APICSRPassthrough/V1", NULL};
@@ -85,46 +60,20 @@ acm_template_ok(const char *tarn)
 
 /*
  * The caller the engine sees for arn: the signer for its own CAs; the
- * owner account for a CA of another account whose resource policy allows
- * this operation (tmpl: the TemplateArn of an issuance, for conditions).
+ * owner account for a CA of another account (api_op_run has authorized
+ * the call against its resource policy already).  tmpl: the TemplateArn
+ * of an issuance.
  */
 static pca_err
 scope(struct api_call *call, const char *arn, const char *tmpl,
     struct ca_caller *eff, char *who, size_t wholen)
 {
-	char part[32], region[64], acct[16], action[96], *pol = NULL;
-	struct ca_caller owner;
-	enum api_policy_verdict v;
-	pca_err err;
+	char acct[16];
 
 	*eff = call->caller;
-	if (arn == NULL || !arn_parts(arn, part, region, acct) ||
-	    strcmp(acct, call->caller.account) == 0 ||
-	    strcmp(region, call->caller.region) != 0 ||
-	    strcmp(part, call->ctx->partition) != 0)
+	if (!api_arn_cross(arn, call->caller.account, call->caller.region,
+		call->ctx->partition, acct))
 		return PCA_OK; /* the engine judges the ARN */
-	owner = call->caller;
-	owner.account = acct;
-	if ((err = ca_policy_get(call->ctx->engine, &owner, arn, &pol)) !=
-	    PCA_OK) {
-		if (err != PCA_ENOTFOUND && err != PCA_EBADARN)
-			return err;
-		return pca_err_set(PCA_EBADARN,
-		    "ARN '%.160s' is not in account %s", arn,
-		    call->caller.account);
-	}
-	(void)snprintf(action, sizeof(action), "acm-pca:%s", call->op->name);
-	v = api_policy_eval(pol, call->caller.account, action, arn, tmpl);
-	free(pol);
-	if (v == API_POLICY_NOT_SHARED)
-		return pca_err_set(PCA_EBADARN,
-		    "ARN '%.160s' is not in account %s", arn,
-		    call->caller.account);
-	if (v == API_POLICY_DENY)
-		return denied(call,
-		    "The resource policy does not allow this "
-		    "action for your account on",
-		    arn);
 	if (strcmp(call->op->name, "IssueCertificate") == 0 &&
 	    !acm_template_ok(tmpl))
 		return denied(call,
@@ -462,10 +411,17 @@ static pca_err
 op_put_policy(struct api_call *call, const json_t *in, json_t **out)
 {
 	const char *arn = str(in, "ResourceArn");
+	const char *text = str(in, "Policy");
+	struct iam_policy *pol = NULL;
 	SCOPE(call, arn, NULL, eff);
 
-	if ((err = ca_policy_put(
-		 call->ctx->engine, &eff, arn, str(in, "Policy"))) != PCA_OK)
+	/* what the evaluator will read, checked before it is stored */
+	if (text != NULL && (err = iam_policy_parse(text, strlen(text),
+				 IAM_RESOURCE, &pol)) != PCA_OK)
+		return pca_err_set(PCA_EPOLICY,
+		    "The resource policy is invalid: %s", pca_err_msg());
+	iam_policy_free(pol);
+	if ((err = ca_policy_put(call->ctx->engine, &eff, arn, text)) != PCA_OK)
 		return err;
 	return out_empty(out);
 }
@@ -608,9 +564,7 @@ shared_with(const char *policy, void *arg)
 {
 	const struct api_call *call = arg;
 
-	return api_policy_eval(policy, call->caller.account,
-		   "acm-pca:DescribeCertificateAuthority", "*",
-		   NULL) != API_POLICY_NOT_SHARED;
+	return api_policy_shares(policy, call->caller.account);
 }
 
 static pca_err
@@ -703,14 +657,62 @@ static const struct {
     {"UpdateCertificateAuthority", op_update},
 };
 
+/*
+ * IAM's judgement of the call (authz.c): the key's policy and, across
+ * accounts, the CA's resource policy.  The resource is the CA the request
+ * names (CertificateAuthorityArn or ResourceArn), else "*".
+ */
+static pca_err
+authorize(struct api_call *call, const json_t *in)
+{
+	const char *op = call->op->name;
+	struct api_authz a;
+	struct api_authz_out o;
+	pca_err err;
+
+	memset(&a, 0, sizeof(a));
+	a.account = call->caller.account;
+	a.who = call->who;
+	a.partition = call->ctx->partition;
+	a.region = call->caller.region;
+	a.policy = call->policy;
+	a.op = op;
+	a.resource = str(in, "CertificateAuthorityArn");
+	if (a.resource == NULL)
+		a.resource = str(in, "ResourceArn");
+	if (strcmp(op, "IssueCertificate") == 0)
+		a.template_arn = str(in, "TemplateArn");
+	if (strcmp(op, "CreateCertificateAuthority") == 0 ||
+	    strcmp(op, "TagCertificateAuthority") == 0 ||
+	    strcmp(op, "UntagCertificateAuthority") == 0)
+		a.tags = json_object_get(in, "Tags");
+	a.source_ip = call->source_ip[0] != '\0' ? call->source_ip : NULL;
+	a.now = call->ctx->now();
+	if ((err = api_authorize(call->ctx->engine, &a, &o)) != PCA_OK)
+		return err;
+	if (o.result == API_AUTHZ_NOT_SHARED)
+		return pca_err_set(PCA_EBADARN,
+		    "ARN '%.160s' is not in account %s", a.resource,
+		    call->caller.account);
+	if (o.result == API_AUTHZ_DENY) {
+		call->code = ACCESS_DENIED;
+		return pca_err_set(PCA_EPOLICY, "%s", o.message);
+	}
+	return PCA_OK;
+}
+
 pca_err
 api_op_run(struct api_call *call, const json_t *in, json_t **out)
 {
 	size_t i;
+	pca_err err;
 
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (strcmp(handlers[i].name, call->op->name) == 0)
+		if (strcmp(handlers[i].name, call->op->name) == 0) {
+			if ((err = authorize(call, in)) != PCA_OK)
+				return err;
 			return handlers[i].fn(call, in, out);
+		}
 	return pca_err_set(
 	    PCA_EINTERNAL, "operation %s has no handler", call->op->name);
 }

@@ -18,14 +18,19 @@
  *               [--expiring-before UNIX] [--subject TEXT] [--template T]
  *     cert show CERT_ARN | cert show --ca CA --serial HEX
  *     store verify
- *     key create [--role admin|issuer|auditor] [--account ID] | key list |
- *     key revoke AKID
+ *     key create [--role admin|issuer|auditor | --policy FILE] [--ca ARN]...
+ *                [--account ID] | key list | key revoke AKID
+ *     key policy get AKID | key policy put AKID (--policy FILE | --role R
+ *                [--ca ARN]...) | key policy simulate AKID --action OP
+ *                [--resource ARN] [--template T] [--tag K=V]...
+ *                [--source-ip IP]
  *
  * CA is an ARN or the bare CA id.  --config defaults to $PCACTL_CONFIG, then
  * ./var/appliance/pcad.conf.  Errors: one line on stderr, exit status 1.
  */
 #include <ctype.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +46,7 @@
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../iam/iam.h"
 #include "appliance.h"
 #include "pcactl.h"
 
@@ -76,8 +82,9 @@ usage(void)
 	    "[--subject TEXT] [--template T] | cert show CERT_ARN\n"
 	    "       pcactl [--config FILE] store verify\n"
 	    "       pcactl [--config FILE] [--json] report [--json]\n"
-	    "       pcactl [--config FILE] [--json] key create [--role R] | "
-	    "key list | key revoke AKID\n"
+	    "       pcactl [--config FILE] [--json] key create [--role R | "
+	    "--policy FILE] [--ca ARN]... | key list | key revoke AKID | key "
+	    "policy get|put|simulate AKID ...\n"
 	    "       pcactl audit verify REPORT MANIFEST [--offline]\n"
 	    "       pcactl [--config FILE] backup --to FILE | backup verify "
 	    "FILE\n"
@@ -920,38 +927,269 @@ cmd_store(struct appliance *ap, int argc, char **argv)
 
 /* ---- access keys ---- */
 
+#define KEY_USAGE                                                              \
+	"usage: pcactl key create [--role R | --policy FILE] [--ca ARN]... "   \
+	"[--account ID] | key list | key revoke AKID | key policy get AKID | " \
+	"key policy put AKID (--policy FILE | --role R [--ca ARN]...) | key "  \
+	"policy simulate AKID --action OP [--resource ARN] [--template T] "    \
+	"[--tag K=V]... [--source-ip IP]"
+#define KEY_MAX_MULTI 64
+
+/* Options of the key commands; --ca and --tag may repeat. */
+struct key_opts {
+	const char *role, *policy_file, *account, *action, *resource;
+	const char *template_name, *source_ip;
+	const char *cas[KEY_MAX_MULTI], *tags[KEY_MAX_MULTI];
+	size_t ncas, ntags;
+	const char *pos;
+	char *policy; /* the file's text */
+};
+
+static pca_err
+key_opt(struct key_opts *o, const char *name, const char *v)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} one[] = {
+	    {"--role", offsetof(struct key_opts, role)},
+	    {"--policy", offsetof(struct key_opts, policy_file)},
+	    {"--account", offsetof(struct key_opts, account)},
+	    {"--action", offsetof(struct key_opts, action)},
+	    {"--resource", offsetof(struct key_opts, resource)},
+	    {"--template", offsetof(struct key_opts, template_name)},
+	    {"--source-ip", offsetof(struct key_opts, source_ip)},
+	};
+	const char **slot;
+	size_t i;
+
+	if (strcmp(name, "--ca") == 0 || strcmp(name, "--tag") == 0) {
+		size_t *n = name[2] == 'c' ? &o->ncas : &o->ntags;
+		if (*n == KEY_MAX_MULTI)
+			return pca_err_set(PCA_ETOOBIG, "more than %d %s",
+			    KEY_MAX_MULTI, name);
+		(name[2] == 'c' ? o->cas : o->tags)[(*n)++] = v;
+		return PCA_OK;
+	}
+	for (i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		if (strcmp(name, one[i].name) != 0)
+			continue;
+		slot = (const char **)(void *)((char *)o + one[i].off);
+		if (*slot != NULL)
+			return pca_err_set(
+			    PCA_EINVAL, "option '%s' given twice", name);
+		*slot = v;
+		return PCA_OK;
+	}
+	return pca_err_set(PCA_EINVAL, "unknown option '%s'", name);
+}
+
+static pca_err
+key_opts_parse(int argc, char **argv, int npos, struct key_opts *o)
+{
+	int i, np = 0;
+	pca_err err;
+	uint8_t *data = NULL;
+	size_t len;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "--", 2) != 0) {
+			if (np++ >= npos)
+				return pca_err_set(PCA_EINVAL,
+				    "unexpected argument '%s'", argv[i]);
+			o->pos = argv[i];
+			continue;
+		}
+		if (i + 1 >= argc)
+			return pca_err_set(
+			    PCA_EINVAL, "%s needs a value", argv[i]);
+		if ((err = key_opt(o, argv[i], argv[i + 1])) != PCA_OK)
+			return err;
+		i++;
+	}
+	if (np < npos)
+		return pca_err_set(PCA_EINVAL, "missing access key id");
+	if (o->role != NULL && o->policy_file != NULL)
+		return pca_err_set(
+		    PCA_EINVAL, "--role and --policy are exclusive");
+	if (o->policy_file != NULL) {
+		if ((err = read_input(o->policy_file, &data, &len)) != PCA_OK)
+			return err;
+		if (len > IAM_MAX_POLICY_BYTES || strlen((char *)data) != len) {
+			free(data);
+			return pca_err_set(PCA_ETOOBIG,
+			    "policy file %s: more than %d bytes or a NUL",
+			    o->policy_file, IAM_MAX_POLICY_BYTES);
+		}
+		o->policy = (char *)data;
+	}
+	return PCA_OK;
+}
+
+static void
+key_spec(const struct key_opts *o, const char *account, struct api_key_spec *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->account = account;
+	sp->managed = o->role ? o->role : "admin";
+	sp->cas = o->cas;
+	sp->ncas = o->ncas;
+	sp->policy = o->policy;
+}
+
+static pca_err
+key_create(struct appliance *ap, const struct key_opts *o)
+{
+	struct api_key_spec sp;
+	char akid[21], secret[41];
+	pca_err err;
+
+	key_spec(o, o->account ? o->account : ap->conf.account, &sp);
+	if ((err = api_key_create_ex(ap->store, ap->hsm, &sp, akid, secret)) !=
+	    PCA_OK)
+		return err;
+	printf("[default]\naws_access_key_id = %s\n"
+	       "aws_secret_access_key = %s\nregion = %s\n"
+	       "# policy %s%s; the secret is shown only this once\n",
+	    akid, secret, ap->conf.region, o->policy ? "custom" : sp.managed,
+	    o->ncas ? " on the named CAs" : "");
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return PCA_OK;
+}
+
+static pca_err
+key_policy_get(struct appliance *ap, const char *akid)
+{
+	char *name = NULL, *doc = NULL, *account = NULL;
+	json_t *d;
+	pca_err err;
+
+	if ((err = api_key_policy_get(
+		 ap->store, akid, &name, &doc, &account)) != PCA_OK)
+		return err;
+	d = json_loads(doc, 0, NULL);
+	if (json_out) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:O}", "AccessKeyId", akid,
+		    "Account", account, "Policy", name, "PolicyDocument", d);
+		print_json(o);
+		json_decref(o);
+	} else {
+		printf("# %s policy of %s (account %s)\n", name, akid, account);
+		print_json(d);
+	}
+	json_decref(d);
+	free(name);
+	free(doc);
+	free(account);
+	return PCA_OK;
+}
+
+static pca_err
+key_policy_simulate(struct appliance *ap, const struct key_opts *o)
+{
+	struct api_simulate s;
+	char tmpl[256];
+	json_t *out = NULL;
+	pca_err err;
+
+	if (o->action == NULL)
+		return pca_err_set(PCA_EINVAL, "--action is required");
+	memset(&s, 0, sizeof(s));
+	s.akid = o->pos;
+	s.op =
+	    strncmp(o->action, "acm-pca:", 8) == 0 ? o->action + 8 : o->action;
+	s.resource = o->resource;
+	if (o->template_name != NULL) {
+		template_arn(o->template_name, tmpl, sizeof(tmpl));
+		s.template_arn = tmpl;
+	}
+	s.tags = o->tags;
+	s.ntags = o->ntags;
+	s.source_ip = o->source_ip;
+	s.partition = ap->conf.engine.partition;
+	s.region = ap->conf.region;
+	if ((err = api_key_simulate(ap->store, ap->engine, &s, &out)) != PCA_OK)
+		return err;
+	if (json_out)
+		print_json(out);
+	else {
+		int st =
+		    (int)json_integer_value(json_object_get(out, "Statement"));
+		const char *sid =
+		    json_string_value(json_object_get(out, "Sid"));
+		printf("%s (%s",
+		    json_string_value(json_object_get(out, "Decision")),
+		    json_string_value(json_object_get(out, "Reason")));
+		if (st >= 0)
+			printf("; %s policy Statement[%d]%s%s",
+			    json_string_value(json_object_get(out, "Policy")),
+			    st, *sid ? " Sid " : "", sid);
+		printf(")\n");
+		if (*json_string_value(json_object_get(out, "Message")))
+			printf("%s\n",
+			    json_string_value(json_object_get(out, "Message")));
+	}
+	json_decref(out);
+	return PCA_OK;
+}
+
+static pca_err
+key_policy(struct appliance *ap, int argc, char **argv)
+{
+	struct key_opts o;
+	struct api_key_spec sp;
+	pca_err err;
+
+	if (argc < 1)
+		return pca_err_set(PCA_EINVAL, KEY_USAGE);
+	if ((err = key_opts_parse(argc - 1, argv + 1, 1, &o)) != PCA_OK)
+		return err;
+	if (strcmp(argv[0], "get") == 0 && argc == 2)
+		err = key_policy_get(ap, o.pos);
+	else if (strcmp(argv[0], "put") == 0) {
+		if (o.role == NULL && o.policy == NULL)
+			err = pca_err_set(PCA_EINVAL,
+			    "--policy FILE or --role R is required");
+		else {
+			key_spec(&o, NULL, &sp);
+			if ((err = api_key_policy_put(ap->store, o.pos, &sp)) ==
+			    PCA_OK)
+				printf("policy of %s replaced (%s)\n", o.pos,
+				    o.policy ? "custom" : sp.managed);
+		}
+	} else if (strcmp(argv[0], "simulate") == 0)
+		err = key_policy_simulate(ap, &o);
+	else
+		err = pca_err_set(PCA_EINVAL, KEY_USAGE);
+	free(o.policy);
+	return err;
+}
+
 static pca_err
 cmd_key(struct appliance *ap, int argc, char **argv)
 {
-	static const char *const known[] = {"--role", "--account", NULL};
-	char akid[21], secret[41];
-	const char *role, *account;
-	json_t *o;
+	struct key_opts o;
+	json_t *lst;
+	size_t migrated = 0;
 	pca_err err;
 
+	/* version-1 records (a role) become managed policies */
+	if (api_key_migrate(ap->store, &migrated) != PCA_OK)
+		log_warnx("access keys: %s", pca_err_msg());
 	if (argc >= 1 && strcmp(argv[0], "create") == 0) {
-		if ((err = opts_check(argc - 1, argv + 1, known, 0, NULL)) !=
-		    PCA_OK)
-			return err;
-		role = opt_value(argc, argv, "--role");
-		account = opt_value(argc, argv, "--account");
-		if ((err = api_key_create(ap->store, ap->hsm,
-			 account ? account : ap->conf.account,
-			 role ? role : "admin", akid, secret)) != PCA_OK)
-			return err;
-		role = role ? role : "admin";
-		printf("[default]\naws_access_key_id = %s\n"
-		       "aws_secret_access_key = %s\nregion = %s\n"
-		       "# role %s; the secret is shown only this once\n",
-		    akid, secret, ap->conf.region, role);
-		OPENSSL_cleanse(secret, sizeof(secret));
-		return PCA_OK;
+		if ((err = key_opts_parse(argc - 1, argv + 1, 0, &o)) == PCA_OK)
+			err = key_create(ap, &o);
+		free(o.policy);
+		return err;
 	}
+	if (argc >= 1 && strcmp(argv[0], "policy") == 0)
+		return key_policy(ap, argc - 1, argv + 1);
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
-		if ((err = api_key_list(ap->store, &o)) != PCA_OK)
+		if ((err = api_key_list(ap->store, &lst)) != PCA_OK)
 			return err;
-		print_json(o);
-		json_decref(o);
+		print_json(lst);
+		json_decref(lst);
 		return PCA_OK;
 	}
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
@@ -959,9 +1197,7 @@ cmd_key(struct appliance *ap, int argc, char **argv)
 			printf("revoked: %s\n", argv[1]);
 		return err;
 	}
-	return pca_err_set(PCA_EINVAL,
-	    "usage: pcactl key create [--role R] [--account ID] | key list | "
-	    "key revoke AKID");
+	return pca_err_set(PCA_EINVAL, KEY_USAGE);
 }
 
 /* ---- audit verify ---- */

@@ -443,6 +443,7 @@ serve(const char *path)
 	struct api_conf c;
 	sigset_t set;
 	int sig = 0;
+	size_t migrated = 0;
 
 	memset(&pub, 0, sizeof(pub));
 	sigemptyset(&set);
@@ -457,6 +458,10 @@ serve(const char *path)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);
 	api_conf_from(&ap.conf, &c);
+	if (api_key_migrate(ap.store, &migrated) != PCA_OK)
+		log_warnx("access keys: %s", pca_err_msg());
+	if (migrated > 0)
+		log_info("%zu access keys: role -> managed policy", migrated);
 	/* the responder listens to the engine before the engine is shared */
 	if (ocsp_responder_new(&ap.conf.ocsp, ap.engine, ap.store, ap.hsm,
 		&ocsp) != PCA_OK ||

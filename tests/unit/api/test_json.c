@@ -334,23 +334,73 @@ test_tokens(void **state)
 	free(t);
 }
 
+/* The managed policy (the old role) allows op on a CA (or "*"). */
+static int
+managed_allows(const char *name, const char *op)
+{
+	struct iam_policy *p = NULL;
+	struct iam_request r;
+	char *doc = NULL, action[96];
+	int ok;
+
+	assert_int_equal(iam_managed_doc(name, NULL, 0, &doc), PCA_OK);
+	assert_int_equal(
+	    iam_policy_parse(doc, strlen(doc), IAM_IDENTITY, &p), PCA_OK);
+	assert_int_equal(iam_action_of(op, action, sizeof(action)), PCA_OK);
+	memset(&r, 0, sizeof(r));
+	r.account = "111122223333";
+	r.action = action;
+	r.resource = strncmp(op, "List", 4) == 0 ? "*" : ARN;
+	r.template_arn = "arn:aws:acm-pca:::template/EndEntityCertificate/V1";
+	ok = iam_decide(p, NULL, 0, &r, NULL) == IAM_ALLOW;
+	iam_policy_free(p);
+	free(doc);
+	return ok;
+}
+
 static void
 test_roles(void **state)
 {
 	(void)state;
-	assert_true(api_role_allows(API_ROLE_ADMIN, "DeletePolicy"));
-	assert_true(api_role_allows(API_ROLE_ISSUER, "IssueCertificate"));
-	assert_true(api_role_allows(API_ROLE_ISSUER, "GetCertificate"));
-	assert_true(
-	    api_role_allows(API_ROLE_ISSUER, "ListCertificateAuthorities"));
-	assert_false(api_role_allows(API_ROLE_ISSUER, "RevokeCertificate"));
-	assert_false(api_role_allows(API_ROLE_ISSUER, "GetPolicy"));
-	assert_true(api_role_allows(API_ROLE_AUDITOR, "GetPolicy"));
-	assert_true(api_role_allows(API_ROLE_AUDITOR, "ListTags"));
-	assert_false(api_role_allows(API_ROLE_AUDITOR, "IssueCertificate"));
-	assert_false(api_role_allows(
-	    API_ROLE_AUDITOR, "CreateCertificateAuthorityAuditReport"));
-	assert_false(api_role_allows(API_ROLE_NONE, "ListTags"));
+	assert_true(managed_allows("admin", "DeletePolicy"));
+	assert_true(managed_allows("issuer", "IssueCertificate"));
+	assert_true(managed_allows("issuer", "GetCertificate"));
+	assert_true(managed_allows("issuer", "ListCertificateAuthorities"));
+	assert_false(managed_allows("issuer", "RevokeCertificate"));
+	assert_false(managed_allows("issuer", "GetPolicy"));
+	assert_true(managed_allows("auditor", "GetPolicy"));
+	assert_true(managed_allows("auditor", "ListTags"));
+	assert_false(managed_allows("auditor", "IssueCertificate"));
+	assert_false(
+	    managed_allows("auditor", "CreateCertificateAuthorityAuditReport"));
+}
+
+enum rp_verdict { RP_NOT_SHARED, RP_ALLOW, RP_DENY };
+
+/* A CA's resource policy for a caller of another account. */
+static enum rp_verdict
+rp_eval(const char *policy, const char *account, const char *action,
+    const char *tmpl)
+{
+	struct iam_policy *p = NULL;
+	struct iam_request r;
+	enum rp_verdict v;
+
+	if (iam_policy_parse(policy, strlen(policy), IAM_RESOURCE, &p) !=
+	    PCA_OK)
+		return RP_NOT_SHARED;
+	memset(&r, 0, sizeof(r));
+	r.account = account;
+	r.action = action;
+	r.resource = ARN;
+	r.template_arn = tmpl;
+	if (!iam_policy_shares(p, account))
+		v = RP_NOT_SHARED;
+	else
+		v = iam_policy_eval(p, &r, NULL) == IAM_MATCH_ALLOW ? RP_ALLOW
+								    : RP_DENY;
+	iam_policy_free(p);
+	return v;
 }
 
 #define POLICY(stmt) "{\"Version\":\"2012-10-17\",\"Statement\":[" stmt "]}"
@@ -379,38 +429,37 @@ test_policy(void **state)
 		   "\"arn:aws:acm-pca:::template/EndEntity*\"}}}");
 
 	(void)state;
-	assert_int_equal(api_policy_eval(allow, "222233334444",
-			     "acm-pca:IssueCertificate", ARN, TMPL),
-	    API_POLICY_ALLOW);
 	assert_int_equal(
-	    api_policy_eval(allow, "222233334444", "acm-pca:IssueCertificate",
-		ARN,
+	    rp_eval(allow, "222233334444", "acm-pca:IssueCertificate", TMPL),
+	    RP_ALLOW);
+	assert_int_equal(
+	    rp_eval(allow, "222233334444", "acm-pca:IssueCertificate",
 		"arn:aws:acm-pca:::template/CodeSigningCertificate/"
 		"V1"),
-	    API_POLICY_DENY);
-	assert_int_equal(api_policy_eval(allow, "222233334444",
-			     "acm-pca:GetCertificate", ARN, NULL),
-	    API_POLICY_DENY); /* the condition needs a TemplateArn */
-	assert_int_equal(api_policy_eval(allow, "222233334444",
-			     "ACM-PCA:describecertificateauthority", ARN, NULL),
-	    API_POLICY_ALLOW);
-	assert_int_equal(api_policy_eval(allow, "555566667777",
-			     "acm-pca:DescribeCertificateAuthority", ARN, NULL),
-	    API_POLICY_NOT_SHARED);
-	assert_int_equal(api_policy_eval(deny, "222233334444",
-			     "acm-pca:IssueCertificate", ARN, TMPL),
-	    API_POLICY_DENY);
-	assert_int_equal(api_policy_eval(deny, "222233334444",
-			     "acm-pca:GetCertificate", ARN, NULL),
-	    API_POLICY_ALLOW);
-	assert_int_equal(api_policy_eval(like, "222233334444",
-			     "acm-pca:IssueCertificate", ARN,
-			     "arn:aws:acm-pca:::template/"
-			     "EndEntityClientAuthCertificate/V1"),
-	    API_POLICY_ALLOW);
-	assert_int_equal(api_policy_eval("not json", "222233334444",
-			     "acm-pca:IssueCertificate", ARN, TMPL),
-	    API_POLICY_NOT_SHARED);
+	    RP_DENY);
+	assert_int_equal(
+	    rp_eval(allow, "222233334444", "acm-pca:GetCertificate", NULL),
+	    RP_DENY); /* the condition needs a TemplateArn */
+	assert_int_equal(rp_eval(allow, "222233334444",
+			     "ACM-PCA:describecertificateauthority", NULL),
+	    RP_ALLOW);
+	assert_int_equal(rp_eval(allow, "555566667777",
+			     "acm-pca:DescribeCertificateAuthority", NULL),
+	    RP_NOT_SHARED);
+	assert_int_equal(
+	    rp_eval(deny, "222233334444", "acm-pca:IssueCertificate", TMPL),
+	    RP_DENY);
+	assert_int_equal(
+	    rp_eval(deny, "222233334444", "acm-pca:GetCertificate", NULL),
+	    RP_ALLOW);
+	assert_int_equal(
+	    rp_eval(like, "222233334444", "acm-pca:IssueCertificate",
+		"arn:aws:acm-pca:::template/"
+		"EndEntityClientAuthCertificate/V1"),
+	    RP_ALLOW);
+	assert_int_equal(rp_eval("not json", "222233334444",
+			     "acm-pca:IssueCertificate", TMPL),
+	    RP_NOT_SHARED);
 }
 
 static void
