@@ -109,6 +109,54 @@ pca_err api_key_list(struct store *, json_t **out) PCA_WUR;
  */
 pca_err api_key_revoke(struct store *, const char *akid) PCA_WUR;
 
+/* ---- approvals of CA-level operations (approval.c) ---- */
+
+#define API_APPROVAL_OPS_MAX 16
+#define API_APPROVERS_MAX 16
+#define API_APPROVAL_NAME 64
+
+/* [approval]: which operations need how many of which approvers. */
+struct api_approval_conf {
+	char ops[API_APPROVAL_OPS_MAX][API_APPROVAL_NAME];
+	size_t nops;		/* 0: nothing needs approval */
+	char approvers[API_APPROVERS_MAX][API_APPROVAL_NAME];
+	size_t napprovers;	/* access key ids or "operator:NAME" */
+	unsigned quorum;
+	unsigned expiry_s;
+};
+
+/*
+ * Parses [approval] operations (comma list of operation names, or
+ * "IssueCertificate:CA" for issuance with a CA template), approvers (comma
+ * list), quorum and expiry_hours.  ops NULL or empty: no approvals.
+ */
+pca_err api_approval_conf_parse(const char *ops, const char *approvers,
+    long long quorum, long long expiry_h, struct api_approval_conf *out)
+    PCA_WUR;
+
+/* One approver's decision on a pending request. */
+struct api_approval_decision {
+	const char *id;
+	const char *who;	/* the approver: access key id or operator:N */
+	int approve;		/* else deny */
+	const char *reason;	/* denials, may be NULL */
+	int64_t now;
+};
+
+/*
+ * Records the decision: PCA_ENOTFOUND (no such request), PCA_EPOLICY (not
+ * an approver, or the requester), PCA_ESTATE (not PENDING: approved,
+ * denied, expired or executed), PCA_EEXISTS (approved by who already).
+ * *out: the request after the decision.
+ */
+pca_err api_approval_decide(struct store *, const struct api_approval_conf *,
+    const struct api_approval_decision *, json_t **out) PCA_WUR;
+/* Requests of account (NULL: all) with status (NULL: any), oldest first. */
+pca_err api_approval_list(struct store *, const char *account,
+    const char *status, int64_t now, json_t **out) PCA_WUR;
+pca_err api_approval_show(struct store *, const char *id, int64_t now,
+    json_t **out) PCA_WUR;
+
 /* ---- the daemon's listeners (http.c) ---- */
 
 struct api_conf {
@@ -144,6 +192,9 @@ pca_err api_server_start(const struct api_conf *, struct ca_engine *,
  */
 pca_err api_server_reload(struct api_server *, const struct api_conf *,
     struct ca_engine *engine, struct ca_engine **old_engine) PCA_WUR;
+/* Sets which operations need approval (at start and on reload). */
+void api_server_approval_set(struct api_server *,
+    const struct api_approval_conf *);
 /* The bound ports (useful with port 0). */
 void api_server_ports(
     const struct api_server *, unsigned *api_port, unsigned *http_port);

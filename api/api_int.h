@@ -331,6 +331,7 @@ struct api_ctx {
 	char partition[32];
 	struct api_metrics *metrics;
 	int64_t (*now)(void); /* util_now; tests override */
+	struct api_approval_conf approval; /* under approval.c's lock */
 };
 
 struct api_resp {
@@ -373,6 +374,35 @@ pca_err api_op_run(struct api_call *, const json_t *in, json_t **out) PCA_WUR;
  */
 #define API_EXT_TARGET_PREFIX "OpenPCA."
 int api_op_is_ext(const char *name);
+/* ---- approvals (approval.c) ---- */
+
+/* What the approval gate decided for one call. */
+struct api_approval_run {
+	int claimed;		/* approved: run it, then api_approval_done */
+	char id[37];
+	char hash[65];
+	json_t *result;		/* executed already: answer this (owned) */
+};
+
+/*
+ * PCA_OK: run the operation (run->claimed: an approved request, which
+ * api_approval_done must close, holding the approval lock until then), or
+ * answer run->result when set.  Else the call is pending approval
+ * (RequestInProgressException, a request recorded) or the store failed.
+ */
+pca_err api_approval_gate(struct api_call *, const json_t *in,
+    struct api_approval_run *) PCA_WUR;
+void api_approval_done(struct api_call *, struct api_approval_run *,
+    pca_err result, const json_t *out);
+void api_approval_set(struct api_ctx *, const struct api_approval_conf *);
+int api_approval_is_op(const char *name);
+pca_err api_op_list_approvals(struct api_call *, const json_t *in,
+    json_t **out) PCA_WUR;
+pca_err api_op_approve(struct api_call *, const json_t *in, json_t **out)
+    PCA_WUR;
+pca_err api_op_deny(struct api_call *, const json_t *in, json_t **out)
+    PCA_WUR;
+
 /* OpenPCA.ListCertificates: the certificate inventory (inventory.c). */
 pca_err api_op_list_certs(struct api_call *, const json_t *in, json_t **out)
     PCA_WUR;

@@ -151,7 +151,8 @@ json_content_type(const char *ct)
 static int
 ext_op(const char *name)
 {
-	return api_op_is_ext(name) || strcmp(name, "GetComplianceReport") == 0;
+	return api_op_is_ext(name) || api_approval_is_op(name) ||
+	    strcmp(name, "GetComplianceReport") == 0;
 }
 
 /* Target and content type: call->op, or an error. */

@@ -920,6 +920,13 @@ api_server_reload(struct api_server *srv, const struct api_conf *conf,
 }
 
 void
+api_server_approval_set(struct api_server *srv,
+    const struct api_approval_conf *c)
+{
+	api_approval_set(&srv->ctx, c);
+}
+
+void
 api_server_ports(
     const struct api_server *srv, unsigned *api_port, unsigned *http_port)
 {

@@ -4,269 +4,282 @@
  */
 #include "api_int.h"
 
+static const struct api_member mem_ApproveRequestRequest[] = {
+	{"RequestId", "requestId", 1, 1},
+};
 static const struct api_member mem_CreateCertificateAuthorityRequest[] = {
-	{"CertificateAuthorityConfiguration", "certificateAuthorityConfiguration", 1, 1},
-	{"RevocationConfiguration", "revocationConfiguration", 30, 0},
-	{"CertificateAuthorityType", "certificateAuthorityType", 40, 1},
-	{"IdempotencyToken", "idempotencyToken", 41, 0},
-	{"KeyStorageSecurityStandard", "keyStorageSecurityStandard", 42, 0},
-	{"Tags", "tags", 43, 0},
-	{"UsageMode", "usageMode", 47, 0},
+	{"CertificateAuthorityConfiguration", "certificateAuthorityConfiguration", 3, 1},
+	{"RevocationConfiguration", "revocationConfiguration", 32, 0},
+	{"CertificateAuthorityType", "certificateAuthorityType", 42, 1},
+	{"IdempotencyToken", "idempotencyToken", 43, 0},
+	{"KeyStorageSecurityStandard", "keyStorageSecurityStandard", 44, 0},
+	{"Tags", "tags", 45, 0},
+	{"UsageMode", "usageMode", 49, 0},
 };
 static const struct api_member mem_CertificateAuthorityConfiguration[] = {
-	{"KeyAlgorithm", "keyAlgorithm", 2, 1},
-	{"SigningAlgorithm", "signingAlgorithm", 3, 1},
-	{"Subject", "subject", 4, 1},
-	{"CsrExtensions", "csrExtensions", 17, 0},
+	{"KeyAlgorithm", "keyAlgorithm", 4, 1},
+	{"SigningAlgorithm", "signingAlgorithm", 5, 1},
+	{"Subject", "subject", 6, 1},
+	{"CsrExtensions", "csrExtensions", 19, 0},
 };
 static const char *const enum_KeyAlgorithm[] = {"RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "SM2", NULL};
 static const char *const enum_SigningAlgorithm[] = {"SHA256WITHECDSA", "SHA384WITHECDSA", "SHA512WITHECDSA", "SHA256WITHRSA", "SHA384WITHRSA", "SHA512WITHRSA", "SM3WITHSM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87", NULL};
 static const struct api_member mem_ASN1Subject[] = {
-	{"Country", "country", 5, 0},
-	{"Organization", "organization", 6, 0},
-	{"OrganizationalUnit", "organizationalUnit", 6, 0},
-	{"DistinguishedNameQualifier", "distinguishedNameQualifier", 7, 0},
-	{"State", "state", 8, 0},
-	{"CommonName", "commonName", 6, 0},
-	{"SerialNumber", "serialNumber", 7, 0},
-	{"Locality", "locality", 8, 0},
-	{"Title", "title", 6, 0},
-	{"Surname", "surname", 9, 0},
-	{"GivenName", "givenName", 10, 0},
-	{"Initials", "initials", 11, 0},
-	{"Pseudonym", "pseudonym", 8, 0},
-	{"GenerationQualifier", "generationQualifier", 12, 0},
-	{"CustomAttributes", "customAttributes", 13, 0},
+	{"Country", "country", 7, 0},
+	{"Organization", "organization", 8, 0},
+	{"OrganizationalUnit", "organizationalUnit", 8, 0},
+	{"DistinguishedNameQualifier", "distinguishedNameQualifier", 9, 0},
+	{"State", "state", 10, 0},
+	{"CommonName", "commonName", 8, 0},
+	{"SerialNumber", "serialNumber", 9, 0},
+	{"Locality", "locality", 10, 0},
+	{"Title", "title", 8, 0},
+	{"Surname", "surname", 11, 0},
+	{"GivenName", "givenName", 12, 0},
+	{"Initials", "initials", 13, 0},
+	{"Pseudonym", "pseudonym", 10, 0},
+	{"GenerationQualifier", "generationQualifier", 14, 0},
+	{"CustomAttributes", "customAttributes", 15, 0},
 };
 static const struct api_member mem_CustomAttribute[] = {
-	{"ObjectIdentifier", "objectIdentifier", 15, 1},
-	{"Value", "value", 16, 1},
+	{"ObjectIdentifier", "objectIdentifier", 17, 1},
+	{"Value", "value", 18, 1},
 };
 static const struct api_member mem_CsrExtensions[] = {
-	{"KeyUsage", "keyUsage", 18, 0},
-	{"SubjectInformationAccess", "subjectInformationAccess", 20, 0},
+	{"KeyUsage", "keyUsage", 20, 0},
+	{"SubjectInformationAccess", "subjectInformationAccess", 22, 0},
 };
 static const struct api_member mem_KeyUsage[] = {
-	{"DigitalSignature", "digitalSignature", 19, 0},
-	{"NonRepudiation", "nonRepudiation", 19, 0},
-	{"KeyEncipherment", "keyEncipherment", 19, 0},
-	{"DataEncipherment", "dataEncipherment", 19, 0},
-	{"KeyAgreement", "keyAgreement", 19, 0},
-	{"KeyCertSign", "keyCertSign", 19, 0},
-	{"CRLSign", "cRLSign", 19, 0},
-	{"EncipherOnly", "encipherOnly", 19, 0},
-	{"DecipherOnly", "decipherOnly", 19, 0},
+	{"DigitalSignature", "digitalSignature", 21, 0},
+	{"NonRepudiation", "nonRepudiation", 21, 0},
+	{"KeyEncipherment", "keyEncipherment", 21, 0},
+	{"DataEncipherment", "dataEncipherment", 21, 0},
+	{"KeyAgreement", "keyAgreement", 21, 0},
+	{"KeyCertSign", "keyCertSign", 21, 0},
+	{"CRLSign", "cRLSign", 21, 0},
+	{"EncipherOnly", "encipherOnly", 21, 0},
+	{"DecipherOnly", "decipherOnly", 21, 0},
 };
 static const struct api_member mem_AccessDescription[] = {
-	{"AccessMethod", "accessMethod", 22, 1},
-	{"AccessLocation", "accessLocation", 24, 1},
+	{"AccessMethod", "accessMethod", 24, 1},
+	{"AccessLocation", "accessLocation", 26, 1},
 };
 static const struct api_member mem_AccessMethod[] = {
-	{"CustomObjectIdentifier", "customObjectIdentifier", 15, 0},
-	{"AccessMethodType", "accessMethodType", 23, 0},
+	{"CustomObjectIdentifier", "customObjectIdentifier", 17, 0},
+	{"AccessMethodType", "accessMethodType", 25, 0},
 };
 static const char *const enum_AccessMethodType[] = {"CA_REPOSITORY", "RESOURCE_PKI_MANIFEST", "RESOURCE_PKI_NOTIFY", NULL};
 static const struct api_member mem_GeneralName[] = {
-	{"OtherName", "otherName", 25, 0},
-	{"Rfc822Name", "rfc822Name", 26, 0},
-	{"DnsName", "dnsName", 27, 0},
-	{"DirectoryName", "directoryName", 4, 0},
-	{"EdiPartyName", "ediPartyName", 28, 0},
-	{"UniformResourceIdentifier", "uniformResourceIdentifier", 27, 0},
-	{"IpAddress", "ipAddress", 29, 0},
-	{"RegisteredId", "registeredId", 15, 0},
+	{"OtherName", "otherName", 27, 0},
+	{"Rfc822Name", "rfc822Name", 28, 0},
+	{"DnsName", "dnsName", 29, 0},
+	{"DirectoryName", "directoryName", 6, 0},
+	{"EdiPartyName", "ediPartyName", 30, 0},
+	{"UniformResourceIdentifier", "uniformResourceIdentifier", 29, 0},
+	{"IpAddress", "ipAddress", 31, 0},
+	{"RegisteredId", "registeredId", 17, 0},
 };
 static const struct api_member mem_OtherName[] = {
-	{"TypeId", "typeId", 15, 1},
-	{"Value", "value", 26, 1},
+	{"TypeId", "typeId", 17, 1},
+	{"Value", "value", 28, 1},
 };
 static const struct api_member mem_EdiPartyName[] = {
-	{"PartyName", "partyName", 26, 1},
-	{"NameAssigner", "nameAssigner", 26, 0},
+	{"PartyName", "partyName", 28, 1},
+	{"NameAssigner", "nameAssigner", 28, 0},
 };
 static const struct api_member mem_RevocationConfiguration[] = {
-	{"CrlConfiguration", "crlConfiguration", 31, 0},
-	{"OcspConfiguration", "ocspConfiguration", 39, 0},
+	{"CrlConfiguration", "crlConfiguration", 33, 0},
+	{"OcspConfiguration", "ocspConfiguration", 41, 0},
 };
 static const struct api_member mem_CrlConfiguration[] = {
-	{"Enabled", "enabled", 19, 1},
-	{"ExpirationInDays", "expirationInDays", 32, 0},
-	{"CustomCname", "customCname", 33, 0},
-	{"S3BucketName", "s3BucketName", 34, 0},
-	{"S3ObjectAcl", "s3ObjectAcl", 35, 0},
-	{"CrlDistributionPointExtensionConfiguration", "crlDistributionPointExtensionConfiguration", 36, 0},
-	{"CrlType", "crlType", 37, 0},
-	{"CustomPath", "customPath", 38, 0},
+	{"Enabled", "enabled", 21, 1},
+	{"ExpirationInDays", "expirationInDays", 34, 0},
+	{"CustomCname", "customCname", 35, 0},
+	{"S3BucketName", "s3BucketName", 36, 0},
+	{"S3ObjectAcl", "s3ObjectAcl", 37, 0},
+	{"CrlDistributionPointExtensionConfiguration", "crlDistributionPointExtensionConfiguration", 38, 0},
+	{"CrlType", "crlType", 39, 0},
+	{"CustomPath", "customPath", 40, 0},
 };
 static const char *const enum_S3ObjectAcl[] = {"PUBLIC_READ", "BUCKET_OWNER_FULL_CONTROL", NULL};
 static const struct api_member mem_CrlDistributionPointExtensionConfiguration[] = {
-	{"OmitExtension", "omitExtension", 19, 1},
+	{"OmitExtension", "omitExtension", 21, 1},
 };
 static const char *const enum_CrlType[] = {"COMPLETE", "PARTITIONED", NULL};
 static const struct api_member mem_OcspConfiguration[] = {
-	{"Enabled", "enabled", 19, 1},
-	{"OcspCustomCname", "ocspCustomCname", 33, 0},
+	{"Enabled", "enabled", 21, 1},
+	{"OcspCustomCname", "ocspCustomCname", 35, 0},
 };
 static const char *const enum_CertificateAuthorityType[] = {"ROOT", "SUBORDINATE", NULL};
 static const char *const enum_KeyStorageSecurityStandard[] = {"FIPS_140_2_LEVEL_2_OR_HIGHER", "FIPS_140_2_LEVEL_3_OR_HIGHER", "CCPC_LEVEL_1_OR_HIGHER", NULL};
 static const struct api_member mem_Tag[] = {
-	{"Key", "key", 45, 1},
-	{"Value", "value", 46, 0},
+	{"Key", "key", 47, 1},
+	{"Value", "value", 48, 0},
 };
 static const char *const enum_CertificateAuthorityUsageMode[] = {"GENERAL_PURPOSE", "SHORT_LIVED_CERTIFICATE", NULL};
 static const struct api_member mem_CreateCertificateAuthorityAuditReportRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"S3BucketName", "s3BucketName", 50, 1},
-	{"AuditReportResponseFormat", "auditReportResponseFormat", 51, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"S3BucketName", "s3BucketName", 52, 1},
+	{"AuditReportResponseFormat", "auditReportResponseFormat", 53, 1},
 };
 static const char *const enum_AuditReportResponseFormat[] = {"JSON", "CSV", NULL};
 static const struct api_member mem_CreatePermissionRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Principal", "principal", 53, 1},
-	{"SourceAccount", "sourceAccount", 54, 0},
-	{"Actions", "actions", 55, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"Principal", "principal", 55, 1},
+	{"SourceAccount", "sourceAccount", 56, 0},
+	{"Actions", "actions", 57, 1},
 };
 static const char *const enum_ActionType[] = {"IssueCertificate", "GetCertificate", "ListPermissions", NULL};
 static const struct api_member mem_DeleteCertificateAuthorityRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"PermanentDeletionTimeInDays", "permanentDeletionTimeInDays", 58, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"PermanentDeletionTimeInDays", "permanentDeletionTimeInDays", 60, 0},
 };
 static const struct api_member mem_DeletePermissionRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Principal", "principal", 53, 1},
-	{"SourceAccount", "sourceAccount", 54, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"Principal", "principal", 55, 1},
+	{"SourceAccount", "sourceAccount", 56, 0},
 };
 static const struct api_member mem_DeletePolicyRequest[] = {
-	{"ResourceArn", "resourceArn", 49, 1},
+	{"ResourceArn", "resourceArn", 51, 1},
+};
+static const struct api_member mem_DenyRequestRequest[] = {
+	{"RequestId", "requestId", 1, 1},
+	{"Reason", "reason", 18, 0},
 };
 static const struct api_member mem_DescribeCertificateAuthorityRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_DescribeCertificateAuthorityAuditReportRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"AuditReportId", "auditReportId", 63, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"AuditReportId", "auditReportId", 66, 1},
 };
 static const struct api_member mem_GetCertificateRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"CertificateArn", "certificateArn", 49, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"CertificateArn", "certificateArn", 51, 1},
 };
 static const struct api_member mem_GetCertificateAuthorityCertificateRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_GetCertificateAuthorityCsrRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_GetPolicyRequest[] = {
-	{"ResourceArn", "resourceArn", 49, 1},
+	{"ResourceArn", "resourceArn", 51, 1},
 };
 static const struct api_member mem_ImportCertificateAuthorityCertificateRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Certificate", "certificate", 70, 1},
-	{"CertificateChain", "certificateChain", 71, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"Certificate", "certificate", 73, 1},
+	{"CertificateChain", "certificateChain", 74, 0},
 };
 static const struct api_member mem_IssueCertificateRequest[] = {
-	{"ApiPassthrough", "apiPassthrough", 73, 0},
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Csr", "csr", 88, 1},
-	{"SigningAlgorithm", "signingAlgorithm", 3, 1},
-	{"TemplateArn", "templateArn", 49, 0},
-	{"Validity", "validity", 89, 1},
-	{"ValidityNotBefore", "validityNotBefore", 89, 0},
-	{"IdempotencyToken", "idempotencyToken", 41, 0},
+	{"ApiPassthrough", "apiPassthrough", 76, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"Csr", "csr", 91, 1},
+	{"SigningAlgorithm", "signingAlgorithm", 5, 1},
+	{"TemplateArn", "templateArn", 51, 0},
+	{"Validity", "validity", 92, 1},
+	{"ValidityNotBefore", "validityNotBefore", 92, 0},
+	{"IdempotencyToken", "idempotencyToken", 43, 0},
 };
 static const struct api_member mem_ApiPassthrough[] = {
-	{"Extensions", "extensions", 74, 0},
-	{"Subject", "subject", 4, 0},
+	{"Extensions", "extensions", 77, 0},
+	{"Subject", "subject", 6, 0},
 };
 static const struct api_member mem_Extensions[] = {
-	{"CertificatePolicies", "certificatePolicies", 75, 0},
-	{"ExtendedKeyUsage", "extendedKeyUsage", 81, 0},
-	{"KeyUsage", "keyUsage", 18, 0},
-	{"SubjectAlternativeNames", "subjectAlternativeNames", 84, 0},
-	{"CustomExtensions", "customExtensions", 85, 0},
+	{"CertificatePolicies", "certificatePolicies", 78, 0},
+	{"ExtendedKeyUsage", "extendedKeyUsage", 84, 0},
+	{"KeyUsage", "keyUsage", 20, 0},
+	{"SubjectAlternativeNames", "subjectAlternativeNames", 87, 0},
+	{"CustomExtensions", "customExtensions", 88, 0},
 };
 static const struct api_member mem_PolicyInformation[] = {
-	{"CertPolicyId", "certPolicyId", 15, 1},
-	{"PolicyQualifiers", "policyQualifiers", 77, 0},
+	{"CertPolicyId", "certPolicyId", 17, 1},
+	{"PolicyQualifiers", "policyQualifiers", 80, 0},
 };
 static const struct api_member mem_PolicyQualifierInfo[] = {
-	{"PolicyQualifierId", "policyQualifierId", 79, 1},
-	{"Qualifier", "qualifier", 80, 1},
+	{"PolicyQualifierId", "policyQualifierId", 82, 1},
+	{"Qualifier", "qualifier", 83, 1},
 };
 static const char *const enum_PolicyQualifierId[] = {"CPS", NULL};
 static const struct api_member mem_Qualifier[] = {
-	{"CpsUri", "cpsUri", 26, 1},
+	{"CpsUri", "cpsUri", 28, 1},
 };
 static const struct api_member mem_ExtendedKeyUsage[] = {
-	{"ExtendedKeyUsageType", "extendedKeyUsageType", 83, 0},
-	{"ExtendedKeyUsageObjectIdentifier", "extendedKeyUsageObjectIdentifier", 15, 0},
+	{"ExtendedKeyUsageType", "extendedKeyUsageType", 86, 0},
+	{"ExtendedKeyUsageObjectIdentifier", "extendedKeyUsageObjectIdentifier", 17, 0},
 };
 static const char *const enum_ExtendedKeyUsageType[] = {"SERVER_AUTH", "CLIENT_AUTH", "CODE_SIGNING", "EMAIL_PROTECTION", "TIME_STAMPING", "OCSP_SIGNING", "SMART_CARD_LOGIN", "DOCUMENT_SIGNING", "CERTIFICATE_TRANSPARENCY", NULL};
 static const struct api_member mem_CustomExtension[] = {
-	{"ObjectIdentifier", "objectIdentifier", 15, 1},
-	{"Value", "value", 87, 1},
-	{"Critical", "critical", 19, 0},
+	{"ObjectIdentifier", "objectIdentifier", 17, 1},
+	{"Value", "value", 90, 1},
+	{"Critical", "critical", 21, 0},
 };
 static const struct api_member mem_Validity[] = {
-	{"Value", "value", 90, 1},
-	{"Type", "type", 91, 1},
+	{"Value", "value", 93, 1},
+	{"Type", "type", 94, 1},
 };
 static const char *const enum_ValidityPeriodType[] = {"END_DATE", "ABSOLUTE", "DAYS", "MONTHS", "YEARS", NULL};
+static const struct api_member mem_ListApprovalsRequest[] = {
+	{"Status", "status", 96, 0},
+};
+static const char *const enum_ApprovalStatus[] = {"PENDING", "APPROVED", "DENIED", "EXPIRED", "EXECUTED", NULL};
 static const struct api_member mem_ListCertificateAuthoritiesRequest[] = {
-	{"MaxResults", "maxResults", 93, 0},
-	{"NextToken", "nextToken", 94, 0},
-	{"ResourceOwner", "resourceOwner", 95, 0},
+	{"MaxResults", "maxResults", 98, 0},
+	{"NextToken", "nextToken", 99, 0},
+	{"ResourceOwner", "resourceOwner", 100, 0},
 };
 static const char *const enum_ResourceOwner[] = {"SELF", "OTHER_ACCOUNTS", NULL};
 static const struct api_member mem_ListCertificatesRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 0},
-	{"Status", "status", 97, 0},
-	{"ExpiringBefore", "expiringBefore", 98, 0},
-	{"NameContains", "nameContains", 16, 0},
-	{"TemplateArn", "templateArn", 49, 0},
-	{"MaxResults", "maxResults", 93, 0},
-	{"NextToken", "nextToken", 94, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 0},
+	{"Status", "status", 102, 0},
+	{"ExpiringBefore", "expiringBefore", 103, 0},
+	{"NameContains", "nameContains", 18, 0},
+	{"TemplateArn", "templateArn", 51, 0},
+	{"MaxResults", "maxResults", 98, 0},
+	{"NextToken", "nextToken", 99, 0},
 };
 static const char *const enum_InventoryStatus[] = {"ISSUED", "REVOKED", "EXPIRED", "PENDING", NULL};
 static const struct api_member mem_ListPermissionsRequest[] = {
-	{"MaxResults", "maxResults", 93, 0},
-	{"NextToken", "nextToken", 94, 0},
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
+	{"MaxResults", "maxResults", 98, 0},
+	{"NextToken", "nextToken", 99, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_ListTagsRequest[] = {
-	{"MaxResults", "maxResults", 93, 0},
-	{"NextToken", "nextToken", 94, 0},
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
+	{"MaxResults", "maxResults", 98, 0},
+	{"NextToken", "nextToken", 99, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_PutPolicyRequest[] = {
-	{"ResourceArn", "resourceArn", 49, 1},
-	{"Policy", "policy", 102, 1},
+	{"ResourceArn", "resourceArn", 51, 1},
+	{"Policy", "policy", 107, 1},
 };
 static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_RevokeCertificateRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"CertificateSerial", "certificateSerial", 8, 1},
-	{"RevocationReason", "revocationReason", 105, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"CertificateSerial", "certificateSerial", 10, 1},
+	{"RevocationReason", "revocationReason", 110, 1},
 };
 static const char *const enum_RevocationReason[] = {"UNSPECIFIED", "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE", NULL};
 static const struct api_member mem_TagCertificateAuthorityRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Tags", "tags", 43, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"Tags", "tags", 45, 1},
 };
 static const struct api_member mem_UntagCertificateAuthorityRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"Tags", "tags", 43, 1},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"Tags", "tags", 45, 1},
 };
 static const struct api_member mem_UpdateCertificateAuthorityRequest[] = {
-	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
-	{"RevocationConfiguration", "revocationConfiguration", 30, 0},
-	{"Status", "status", 109, 0},
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"RevocationConfiguration", "revocationConfiguration", 32, 0},
+	{"Status", "status", 114, 0},
 };
 static const char *const enum_CertificateAuthorityStatus[] = {"CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED", NULL};
 
 const struct api_shape api_shapes[] = {
+	{.name = "ApproveRequestRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ApproveRequestRequest, .nmembers = 1},
+	{.name = "ApprovalRequestId", .type = API_T_STRING, .pattern = API_PAT_REPORT_ID, .pattern_text = "[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}", .has_min = 1, .min = 36LL, .has_max = 1, .max = 36LL},
 	{.name = "CreateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CreateCertificateAuthorityRequest, .nmembers = 7},
 	{.name = "CertificateAuthorityConfiguration", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CertificateAuthorityConfiguration, .nmembers = 4},
 	{.name = "KeyAlgorithm", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_KeyAlgorithm},
@@ -280,14 +293,14 @@ const struct api_shape api_shapes[] = {
 	{.name = "String16", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL, .has_max = 1, .max = 16LL},
 	{.name = "String5", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL, .has_max = 1, .max = 5LL},
 	{.name = "String3", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL, .has_max = 1, .max = 3LL},
-	{.name = "CustomAttributeList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 14},
+	{.name = "CustomAttributeList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 16},
 	{.name = "CustomAttribute", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CustomAttribute, .nmembers = 2},
 	{.name = "CustomObjectIdentifier", .type = API_T_STRING, .pattern = API_PAT_OID, .pattern_text = "([0-2])\\.([0-9]|([0-3][0-9]))((\\.([0-9]+)){0,126})", .has_min = 1, .min = 0LL, .has_max = 1, .max = 64LL},
 	{.name = "String1To256", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 256LL},
 	{.name = "CsrExtensions", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CsrExtensions, .nmembers = 2},
 	{.name = "KeyUsage", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_KeyUsage, .nmembers = 9},
 	{.name = "Boolean", .type = API_T_BOOL, .pattern = API_PAT_NONE},
-	{.name = "AccessDescriptionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .member = 21},
+	{.name = "AccessDescriptionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .member = 23},
 	{.name = "AccessDescription", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_AccessDescription, .nmembers = 2},
 	{.name = "AccessMethod", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_AccessMethod, .nmembers = 2},
 	{.name = "AccessMethodType", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_AccessMethodType},
@@ -310,7 +323,7 @@ const struct api_shape api_shapes[] = {
 	{.name = "CertificateAuthorityType", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityType},
 	{.name = "IdempotencyToken", .type = API_T_STRING, .pattern = API_PAT_LATIN1, .pattern_text = "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]*", .has_min = 1, .min = 1LL, .has_max = 1, .max = 36LL},
 	{.name = "KeyStorageSecurityStandard", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_KeyStorageSecurityStandard},
-	{.name = "TagList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 50LL, .member = 44},
+	{.name = "TagList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 50LL, .member = 46},
 	{.name = "Tag", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Tag, .nmembers = 2},
 	{.name = "TagKey", .type = API_T_STRING, .pattern = API_PAT_TAG, .pattern_text = "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)", .has_min = 1, .min = 1LL, .has_max = 1, .max = 128LL},
 	{.name = "TagValue", .type = API_T_STRING, .pattern = API_PAT_TAG, .pattern_text = "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)", .has_min = 1, .min = 0LL, .has_max = 1, .max = 256LL},
@@ -322,12 +335,13 @@ const struct api_shape api_shapes[] = {
 	{.name = "CreatePermissionRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CreatePermissionRequest, .nmembers = 4},
 	{.name = "Principal", .type = API_T_STRING, .pattern = API_PAT_NOSTAR, .pattern_text = "[^*]+", .has_min = 1, .min = 0LL, .has_max = 1, .max = 128LL},
 	{.name = "AccountId", .type = API_T_STRING, .pattern = API_PAT_DIGITS, .pattern_text = "[0-9]+", .has_min = 1, .min = 12LL, .has_max = 1, .max = 12LL},
-	{.name = "ActionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 3LL, .member = 56},
+	{.name = "ActionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 3LL, .member = 58},
 	{.name = "ActionType", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ActionType},
 	{.name = "DeleteCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_DeleteCertificateAuthorityRequest, .nmembers = 2},
 	{.name = "PermanentDeletionTimeInDays", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 7LL, .has_max = 1, .max = 30LL},
 	{.name = "DeletePermissionRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_DeletePermissionRequest, .nmembers = 3},
 	{.name = "DeletePolicyRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_DeletePolicyRequest, .nmembers = 1},
+	{.name = "DenyRequestRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_DenyRequestRequest, .nmembers = 2},
 	{.name = "DescribeCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_DescribeCertificateAuthorityRequest, .nmembers = 1},
 	{.name = "DescribeCertificateAuthorityAuditReportRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_DescribeCertificateAuthorityAuditReportRequest, .nmembers = 2},
 	{.name = "AuditReportId", .type = API_T_STRING, .pattern = API_PAT_REPORT_ID, .pattern_text = "[a-z0-9]{8}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{12}", .has_min = 1, .min = 36LL, .has_max = 1, .max = 36LL},
@@ -342,23 +356,25 @@ const struct api_shape api_shapes[] = {
 	{.name = "IssueCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_IssueCertificateRequest, .nmembers = 8},
 	{.name = "ApiPassthrough", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ApiPassthrough, .nmembers = 2},
 	{.name = "Extensions", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Extensions, .nmembers = 5},
-	{.name = "CertificatePolicyList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 76},
+	{.name = "CertificatePolicyList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 79},
 	{.name = "PolicyInformation", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PolicyInformation, .nmembers = 2},
-	{.name = "PolicyQualifierInfoList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 78},
+	{.name = "PolicyQualifierInfoList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 81},
 	{.name = "PolicyQualifierInfo", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PolicyQualifierInfo, .nmembers = 2},
 	{.name = "PolicyQualifierId", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_PolicyQualifierId},
 	{.name = "Qualifier", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Qualifier, .nmembers = 1},
-	{.name = "ExtendedKeyUsageList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 82},
+	{.name = "ExtendedKeyUsageList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 85},
 	{.name = "ExtendedKeyUsage", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ExtendedKeyUsage, .nmembers = 2},
 	{.name = "ExtendedKeyUsageType", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ExtendedKeyUsageType},
-	{.name = "GeneralNameList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 24},
-	{.name = "CustomExtensionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 86},
+	{.name = "GeneralNameList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 26},
+	{.name = "CustomExtensionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 89},
 	{.name = "CustomExtension", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CustomExtension, .nmembers = 3},
 	{.name = "Base64String1To4096", .type = API_T_STRING, .pattern = API_PAT_BASE64, .pattern_text = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?", .has_min = 1, .min = 1LL, .has_max = 1, .max = 4096LL},
 	{.name = "CsrBlob", .type = API_T_BLOB, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 32768LL},
 	{.name = "Validity", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Validity, .nmembers = 2},
 	{.name = "PositiveLong", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL},
 	{.name = "ValidityPeriodType", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ValidityPeriodType},
+	{.name = "ListApprovalsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListApprovalsRequest, .nmembers = 1},
+	{.name = "ApprovalStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ApprovalStatus},
 	{.name = "ListCertificateAuthoritiesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificateAuthoritiesRequest, .nmembers = 3},
 	{.name = "MaxResults", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 1000LL},
 	{.name = "NextToken", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 43739LL},
@@ -378,36 +394,39 @@ const struct api_shape api_shapes[] = {
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
 };
-const size_t api_nshapes = 110;
+const size_t api_nshapes = 115;
 
 const struct api_op api_ops[] = {
-	{"CreateCertificateAuthority", 0, 1},
-	{"CreateCertificateAuthorityAuditReport", 48, 1},
-	{"CreatePermission", 52, 0},
-	{"DeleteCertificateAuthority", 57, 0},
-	{"DeletePermission", 59, 0},
-	{"DeletePolicy", 60, 0},
-	{"DescribeCertificateAuthority", 61, 1},
-	{"DescribeCertificateAuthorityAuditReport", 62, 1},
-	{"GetCertificate", 64, 1},
-	{"GetCertificateAuthorityCertificate", 65, 1},
-	{"GetCertificateAuthorityCsr", 66, 1},
-	{"GetComplianceReport", 67, 1},
-	{"GetPolicy", 68, 1},
-	{"ImportCertificateAuthorityCertificate", 69, 0},
-	{"IssueCertificate", 72, 1},
-	{"ListCertificateAuthorities", 92, 1},
-	{"ListCertificates", 96, 1},
-	{"ListPermissions", 99, 1},
-	{"ListTags", 100, 1},
-	{"PutPolicy", 101, 0},
-	{"RestoreCertificateAuthority", 103, 0},
-	{"RevokeCertificate", 104, 0},
-	{"TagCertificateAuthority", 106, 0},
-	{"UntagCertificateAuthority", 107, 0},
-	{"UpdateCertificateAuthority", 108, 0},
+	{"ApproveRequest", 0, 1},
+	{"CreateCertificateAuthority", 2, 1},
+	{"CreateCertificateAuthorityAuditReport", 50, 1},
+	{"CreatePermission", 54, 0},
+	{"DeleteCertificateAuthority", 59, 0},
+	{"DeletePermission", 61, 0},
+	{"DeletePolicy", 62, 0},
+	{"DenyRequest", 63, 1},
+	{"DescribeCertificateAuthority", 64, 1},
+	{"DescribeCertificateAuthorityAuditReport", 65, 1},
+	{"GetCertificate", 67, 1},
+	{"GetCertificateAuthorityCertificate", 68, 1},
+	{"GetCertificateAuthorityCsr", 69, 1},
+	{"GetComplianceReport", 70, 1},
+	{"GetPolicy", 71, 1},
+	{"ImportCertificateAuthorityCertificate", 72, 0},
+	{"IssueCertificate", 75, 1},
+	{"ListApprovals", 95, 1},
+	{"ListCertificateAuthorities", 97, 1},
+	{"ListCertificates", 101, 1},
+	{"ListPermissions", 104, 1},
+	{"ListTags", 105, 1},
+	{"PutPolicy", 106, 0},
+	{"RestoreCertificateAuthority", 108, 0},
+	{"RevokeCertificate", 109, 0},
+	{"TagCertificateAuthority", 111, 0},
+	{"UntagCertificateAuthority", 112, 0},
+	{"UpdateCertificateAuthority", 113, 0},
 };
-const size_t api_nops = 25;
+const size_t api_nops = 28;
 
 /* Unicode 14.0.0: \p{L} \p{Z} \p{N} and _.:/=+-@ */
 const struct api_urange api_tag_ranges[] = {

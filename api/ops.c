@@ -655,6 +655,9 @@ static const struct {
     {"TagCertificateAuthority", op_tag},
     {"UntagCertificateAuthority", op_untag},
     {"UpdateCertificateAuthority", op_update},
+    {"ListApprovals", api_op_list_approvals},
+    {"ApproveRequest", api_op_approve},
+    {"DenyRequest", api_op_deny},
 };
 
 /*
@@ -707,11 +710,21 @@ api_op_run(struct api_call *call, const json_t *in, json_t **out)
 	size_t i;
 	pca_err err;
 
+	struct api_approval_run ap;
+
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i].name, call->op->name) == 0) {
-			if ((err = authorize(call, in)) != PCA_OK)
+			if ((err = authorize(call, in)) != PCA_OK ||
+			    (err = api_approval_gate(call, in, &ap)) != PCA_OK)
 				return err;
-			return handlers[i].fn(call, in, out);
+			if (ap.result != NULL) {
+				*out = ap.result;
+				return PCA_OK;
+			}
+			err = handlers[i].fn(call, in, out);
+			api_approval_done(call, &ap, err,
+			    err == PCA_OK ? *out : NULL);
+			return err;
 		}
 	return pca_err_set(
 	    PCA_EINTERNAL, "operation %s has no handler", call->op->name);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../api/api.h"
 #include "../common/log.h"
 #include "appliance.h"
 
@@ -19,7 +20,9 @@ static const char *const known_keys[] = {
 	"s3.retry_max_s", "s3.timeout_s",
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
 	"log.level", "policy.file", "webhook.url", "webhook.thresholds_days",
-	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s", NULL};
+	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s",
+	"approval.operations", "approval.approvers", "approval.quorum",
+	"approval.expiry_hours", NULL};
 
 static pca_err
 require(const struct conf *c, const char *sect, const char *key,
@@ -247,6 +250,25 @@ load_monitor(struct appliance_conf *a)
 	return PCA_OK;
 }
 
+static pca_err
+load_approval(struct appliance_conf *a)
+{
+	long long q, h;
+	pca_err err;
+
+	if ((err = conf_num(a->conf, "approval", "quorum", 1,
+		 API_APPROVERS_MAX, 2, &q)) != PCA_OK ||
+	    (err = conf_num(a->conf, "approval", "expiry_hours", 1, 720, 24,
+		 &h)) != PCA_OK)
+		return err;
+	if ((err = api_approval_conf_parse(conf_get0(a->conf, "approval",
+	    "operations"), conf_get0(a->conf, "approval", "approvers"), q, h,
+	    &a->approval)) != PCA_OK)
+		return pca_err_set(err, "%s: %s", conf_name(a->conf),
+		    pca_err_msg());
+	return PCA_OK;
+}
+
 /* The policy file is validated with the rest (--check-config, reload). */
 static pca_err
 check_policies(const struct appliance_conf *a)
@@ -280,7 +302,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_services(a)) == PCA_OK &&
 	    (err = load_ocsp(a)) == PCA_OK &&
 	    (err = load_crl(a)) == PCA_OK &&
-	    (err = load_monitor(a)) == PCA_OK)
+	    (err = load_monitor(a)) == PCA_OK &&
+	    (err = load_approval(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);

@@ -22,12 +22,16 @@
  *   [webhook]   url (expiry notifications; absent: none), thresholds_days
  *               ("30,7,1"), interval_s (monitor pass), timeout_s
  *   [monitor]   recount_s (full recount of the certificate counters)
+ *   [approval]  operations (comma list: CreateCertificateAuthority, ...,
+ *               IssueCertificate:CA), approvers (access key ids or
+ *               operator:NAME), quorum (default 2), expiry_hours (24)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
 #ifndef PCA_CMD_APPLIANCE_H
 #define PCA_CMD_APPLIANCE_H
 
+#include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
 #include "../common/conf.h"
@@ -64,6 +68,7 @@ struct appliance_conf {
 	int log_level;
 	char *policy_file;	/* NULL: built-in policies, none bound */
 	struct mon_conf monitor;	/* [webhook], [monitor] */
+	struct api_approval_conf approval;	/* [approval] */
 };
 
 pca_err appliance_conf_load(const char *path, struct appliance_conf *out)

@@ -86,6 +86,9 @@ usage(void)
 	    "--policy FILE] [--ca ARN]... | key list | key revoke AKID | key "
 	    "policy get|put|simulate AKID ...\n"
 	    "       pcactl audit verify REPORT MANIFEST [--offline]\n"
+	    "       pcactl [--config FILE] [--json] approval list [--status S] "
+	    "| show ID | approve ID --as NAME | deny ID --as NAME "
+	    "[--reason TEXT]\n"
 	    "       pcactl [--config FILE] backup --to FILE | backup verify "
 	    "FILE\n"
 	    "       pcactl restore BACKUP DIR [--pin-file F] [--module-env "
@@ -1354,6 +1357,81 @@ cmd_policy(int argc, char **argv)
 
 /* ---- report ---- */
 
+/* ---- approvals of CA-level operations ---- */
+
+static void
+print_approval(const json_t *r)
+{
+	printf("%s  %-9s %-38s by %s  %zu/%lld approvals  %s\n",
+	    json_string_value(json_object_get(r, "Id")),
+	    json_string_value(json_object_get(r, "Status")),
+	    json_string_value(json_object_get(r, "Operation")),
+	    json_string_value(json_object_get(r, "Requester")),
+	    json_array_size(json_object_get(r, "Approvals")),
+	    (long long)json_integer_value(json_object_get(r, "Quorum")),
+	    json_string_value(json_object_get(r, "Resource")) ?: "-");
+}
+
+static pca_err
+approval_out(json_t *j, int list)
+{
+	size_t i;
+	json_t *r;
+
+	if (json_out)
+		print_json(j);
+	else if (list)
+		json_array_foreach(j, i, r)
+			print_approval(r);
+	else
+		print_approval(j);
+	json_decref(j);
+	return PCA_OK;
+}
+
+static pca_err
+cmd_approval(struct appliance *ap, int argc, char **argv)
+{
+	static const char *const known[] = {"--status", "--as", "--reason",
+	    NULL};
+	struct api_approval_decision d;
+	const char *pos[2] = {NULL, NULL}, *as;
+	char who[API_APPROVAL_NAME];
+	json_t *j = NULL;
+	pca_err err;
+
+	if (argc < 1 || (err = opts_check(argc - 1, argv + 1, known,
+	    strcmp(argv[0], "list") == 0 ? 0 : 1, pos + 1)) != PCA_OK)
+		return argc < 1 ? pca_err_set(PCA_EINVAL, "usage: pcactl "
+		    "approval list [--status S] | show ID | approve ID --as "
+		    "NAME | deny ID --as NAME [--reason TEXT]") : err;
+	if (strcmp(argv[0], "list") == 0)
+		return (err = api_approval_list(ap->store, NULL,
+		    opt_value(argc, argv, "--status"), util_now(), &j)) ?
+		    err : approval_out(j, 1);
+	if (strcmp(argv[0], "show") == 0)
+		return (err = api_approval_show(ap->store, pos[1], util_now(),
+		    &j)) ? err : approval_out(j, 0);
+	if (strcmp(argv[0], "approve") && strcmp(argv[0], "deny"))
+		return pca_err_set(PCA_EINVAL, "usage: pcactl approval "
+		    "list|show|approve|deny ...");
+	if ((err = need(argc, argv, "--as", &as)) != PCA_OK)
+		return err;
+	if (snprintf(who, sizeof(who), "operator:%s", as) >=
+	    (int)sizeof(who))
+		return pca_err_set(PCA_EINVAL, "--as: name too long");
+	memset(&d, 0, sizeof(d));
+	d.id = pos[1];
+	d.who = who;
+	d.approve = strcmp(argv[0], "approve") == 0;
+	d.reason = opt_value(argc, argv, "--reason");
+	d.now = util_now();
+	if ((err = api_approval_decide(ap->store, &ap->conf.approval, &d,
+	    &j)) != PCA_OK)
+		return err;
+	return approval_out(j, 0);
+}
+
 /* The compliance report of every CA (monitor/), as JSON or a table. */
 static pca_err
 cmd_report(struct appliance *ap, int argc, char **argv)
@@ -1431,7 +1509,7 @@ main(int argc, char **argv)
 		return pcactl_restore(argc - i, argv + i);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
-	    strcmp(cmd, "report")) {
+	    strcmp(cmd, "report") && strcmp(cmd, "approval")) {
 		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "
 				"--help)\n", cmd);
 		return 1;
@@ -1450,6 +1528,8 @@ main(int argc, char **argv)
 		err = cmd_store(&ap, argc - i, argv + i);
 	else if (strcmp(cmd, "report") == 0)
 		err = cmd_report(&ap, argc - i, argv + i);
+	else if (strcmp(cmd, "approval") == 0)
+		err = cmd_approval(&ap, argc - i, argv + i);
 	else
 		err = cmd_key(&ap, argc - i, argv + i);
 	appliance_close(&ap);

@@ -345,6 +345,7 @@ reload(const char *path, struct appliance *ap, struct api_server *srv,
 		appliance_conf_free(&nc);
 		return;
 	}
+	api_server_approval_set(srv, &nc.approval);
 	/* returns once the responder's thread no longer uses the old engine */
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
@@ -473,6 +474,7 @@ serve(const char *path)
 		return 1;
 	}
 	if (api_server_start(&c, ap.engine, ap.store, ap.hsm, &srv) != PCA_OK ||
+	    (api_server_approval_set(srv, &ap.conf.approval), 0) ||
 	    ocsp_start(srv, ocsp) != PCA_OK ||
 	    publish_start(&pub, srv) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());

@@ -34,7 +34,10 @@ static const char *const actions[] = {
     "acm-pca:TagCertificateAuthority",
     "acm-pca:UntagCertificateAuthority",
     "acm-pca:UpdateCertificateAuthority",
+    "openpca:ApproveRequest",
+    "openpca:DenyRequest",
     "openpca:GetComplianceReport",
+    "openpca:ListApprovals",
     "openpca:ListCertificates",
     NULL,
 };
@@ -88,7 +91,9 @@ static const char *const auditor_read[] = {
     "acm-pca:Describe*",
     "acm-pca:Get*",
     "acm-pca:List*",
-    "openpca:*",
+    "openpca:GetComplianceReport",
+    "openpca:ListApprovals",
+    "openpca:ListCertificates",
     NULL,
 };
 
