@@ -41,6 +41,8 @@ struct issue {
 	uint8_t *nc;			/* nameConstraints of the CA's policy */
 	size_t nc_len;
 	int nc_asked;
+	struct ca_idem *idem;		/* IdempotencyToken, or NULL */
+	char *replay;			/* the token's earlier certificate */
 };
 
 static void
@@ -52,6 +54,7 @@ issue_clear(struct ca_engine *e, struct issue *is)
 	free(is->tbs);
 	free(is->der);
 	free(is->nc);
+	free(is->replay);
 }
 
 static pca_err
@@ -278,7 +281,11 @@ issue_record(struct ca_engine *e, const struct ca_caller *who,
 		    "%s", who->who ? who->who : "-");
 		rec.tbs = is->tbs;
 		rec.tbs_len = is->tbs_len;
-		err = store_cert_reserve(e->store, &rec);
+		if (is->idem != NULL)
+			err = ca_idem_reserve(e, is->idem, is->ctx, &rec,
+			    &is->replay);
+		else
+			err = store_cert_reserve(e->store, &rec);
 		if (err != PCA_EEXISTS)
 			return err;
 		/* a 128-bit collision: draw again and rebuild */
@@ -366,13 +373,13 @@ issue_notify(struct ca_engine *e, const struct issue *is,
 		e->listeners[i].fn(&ev, e->listeners[i].arg);
 }
 
-pca_err
-ca_issue(struct ca_engine *e, const struct ca_caller *c,
-    const struct ca_issue_req *r, char **out)
+static pca_err
+issue_once(struct ca_engine *e, const struct ca_caller *c,
+    const struct ca_issue_req *r, struct ca_idem *idem, char **out)
 {
 	struct timespec t0;
 	struct issue is;
-	char uuid[37], idem[CA_ARN_MAX + 160];
+	char uuid[37];
 	const char *tarn = r->template_arn ? r->template_arn : DEFAULT_TEMPLATE;
 	pca_err err;
 
@@ -383,13 +390,12 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	if ((err = ca_arn_check(e, c, r->ca_arn, uuid)) != PCA_OK ||
 	    (err = ca_ctx_get(e, uuid, &is.ctx)) != PCA_OK)
 		return err;
-	if (r->idempotency_token != NULL) {
-		(void)snprintf(idem, sizeof(idem), "issue|%s|%s|%s|%s",
-		    c->account, c->region, r->ca_arn, r->idempotency_token);
-		err = store_idem_get(e->store, idem, util_now(), out);
+	if (idem != NULL) {
+		err = ca_idem_lookup(e, idem, uuid, out);
 		if (err != PCA_ENOTFOUND)
-			goto out;	/* replay, or a store error */
+			goto out;	/* replay, mismatch, or a store error */
 		pca_err_clear();
+		is.idem = idem;
 	}
 	is.tmpl = ca_template_find(tarn);
 	if ((err = issue_state(&is)) != PCA_OK)
@@ -401,19 +407,55 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	}
 	if ((err = issue_csr(&is, r)) != PCA_OK ||
 	    (err = issue_args(&is, r, util_now())) != PCA_OK ||
-	    (err = issue_build(&is, r)) != PCA_OK ||
-	    (err = issue_record(e, c, &is, r)) != PCA_OK ||
-	    (err = issue_sign(e, c, &is)) != PCA_OK ||
-	    (err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
-		PCA_OK)
+	    (err = issue_build(&is, r)) != PCA_OK)
+		goto out;
+	if ((err = issue_record(e, c, &is, r)) == PCA_EALREADY &&
+	    is.replay != NULL) {
+		/* a concurrent call with the token issued: its certificate */
+		pca_err_clear();
+		*out = is.replay;
+		is.replay = NULL;
+		err = PCA_OK;
+		goto out;
+	}
+	if (err != PCA_OK)
+		goto out;
+	if ((err = issue_sign(e, c, &is)) != PCA_OK) {
+		if (idem != NULL)
+			ca_idem_release(e, idem);
+		goto out;
+	}
+	if ((err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
+	    PCA_OK)
 		goto out;
 	issue_notify(e, &is, &t0);
-	if (r->idempotency_token != NULL &&
-	    store_idem_put(e->store, idem, util_now() + e->idem_ttl, *out,
-		util_now()) != PCA_OK)
-		log_warnx("idempotency token not recorded: %s", pca_err_msg());
 out:
 	issue_clear(e, &is);
+	return err;
+}
+
+#define IDEM_TRIES 4
+
+pca_err
+ca_issue(struct ca_engine *e, const struct ca_caller *c,
+    const struct ca_issue_req *r, char **out)
+{
+	const char *tarn = r->template_arn ? r->template_arn : DEFAULT_TEMPLATE;
+	struct ca_idem idem;
+	int tries;
+	pca_err err;
+
+	if (r->idempotency_token == NULL)
+		return issue_once(e, c, r, NULL, out);
+	if ((err = ca_idem_init(&idem, c, r, tarn)) != PCA_OK)
+		return err;
+	for (tries = 0; tries < IDEM_TRIES; tries++) {
+		idem.retry = 0;
+		err = issue_once(e, c, r, &idem, out);
+		if (!idem.retry)
+			break;
+	}
+	ca_idem_clear(&idem);
 	return err;
 }
 
