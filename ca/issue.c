@@ -92,6 +92,8 @@ issue_csr(struct issue *is, const struct ca_issue_req *r)
 	if (ca_csr_subject_empty(is->csr) && !ca_csr_has_san(is->csr))
 		return pca_err_set(PCA_EBADCSR,
 		    "the CSR has neither a subject nor a subjectAltName");
+	if ((err = ca_csr_names_check(is->csr)) != PCA_OK)
+		return err;
 	if (ca_template_is_root(is->tmpl) &&
 	    (c->type != CA_TYPE_ROOT || is->csr->spki_len != c->spki_len ||
 		memcmp(is->csr->spki, c->spki, c->spki_len) != 0))
