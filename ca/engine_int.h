@@ -41,6 +41,7 @@ struct ca_ctx {
 	size_t subject_len;
 	uint8_t ski[20];
 	int has_ski;
+	int64_t not_before;
 	int64_t not_after;
 	int pathlen;			/* -1: none */
 	char *cert_pem;			/* the CA certificate, PEM */

@@ -103,6 +103,32 @@ issue_csr(struct issue *is, const struct ca_issue_req *r)
 	return PCA_OK;
 }
 
+/*
+ * No certificate starts before its issuer's certificate: an explicit
+ * ValidityNotBefore earlier than the CA's notBefore is refused; the
+ * default backdate (now - 60 min) is clamped to it (README, "Validity").
+ */
+static pca_err
+issue_not_before(struct issue *is, const struct ca_issue_req *r)
+{
+	const struct ca_ctx *c = is->ctx;
+
+	if (is->self || c->cert_der == NULL || is->nb >= c->not_before)
+		return PCA_OK;
+	if (r->not_before_type != NULL)
+		return pca_err_set(PCA_EINVAL,
+		    "ValidityNotBefore %lld is earlier than the issuing CA "
+		    "certificate's notBefore %lld",
+		    (long long)is->nb, (long long)c->not_before);
+	is->nb = c->not_before;
+	if (is->nb >= is->na)
+		return pca_err_set(PCA_EINVAL,
+		    "the certificate would end before the issuing CA "
+		    "certificate begins (notBefore %lld)",
+		    (long long)c->not_before);
+	return PCA_OK;
+}
+
 static pca_err
 issue_args(struct issue *is, const struct ca_issue_req *r, int64_t now)
 {
@@ -130,6 +156,8 @@ issue_args(struct issue *is, const struct ca_issue_req *r, int64_t now)
 	    is->na - (is->nb > now ? is->nb : now) > SHORT_LIVED_MAX)
 		return pca_err_set(PCA_EINVAL,
 		    "a SHORT_LIVED_CERTIFICATE CA issues for 7 days at most");
+	if ((err = issue_not_before(is, r)) != PCA_OK)
+		return err;
 	if (!is->self && is->na > c->not_after)
 		return pca_err_set(PCA_EVALIDATION,
 		    "The certificate validity exceeds the validity period of "

@@ -324,6 +324,7 @@ gen_ok(const GENERAL_NAME *g, int nc, const char *where, char *d, size_t n)
 {
 	const ASN1_STRING *s = NULL;
 	const unsigned char *p;
+	const char *what;
 	size_t len;
 	int ip;
 
@@ -349,16 +350,16 @@ gen_ok(const GENERAL_NAME *g, int nc, const char *where, char *d, size_t n)
 	}
 	p = ASN1_STRING_get0_data(s);
 	len = (size_t)ASN1_STRING_length(s);
+	what = g->type == GEN_DNS ? "dNSName" : g->type == GEN_EMAIL ?
+	    "rfc822Name" : "uniformResourceIdentifier";
 	if (len == 0 && !nc) {
 		(void)snprintf(d, n, "ext_san_empty_name (RFC 5280 4.2.1.6): "
-		    "%s has an empty %s", where, g->type == GEN_DNS ?
-		    "dNSName" : g->type == GEN_EMAIL ? "rfc822Name" :
-		    "uniformResourceIdentifier");
+		    "%s has an empty %s", where, what);
 		return 0;
 	}
 	if (memchr(p, 0, len) != NULL || (nc && !ia5_visible(p, len))) {
 		(void)snprintf(d, n, "ext_san_contains_nul (RFC 5280 4.2.1.6): "
-		    "%s name has a NUL or non-printable byte", where);
+		    "%s %s has a NUL or non-printable byte", where, what);
 		return 0;
 	}
 	if (nc)
