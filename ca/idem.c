@@ -26,7 +26,7 @@
 #include "../store/store.h"
 #include "engine_int.h"
 
-#define IDEM_WAIT_MS 30000	/* longest wait for the winner's signature */
+#define IDEM_WAIT_MS 30000 /* longest wait for the winner's signature */
 #define IDEM_POLL_MS 10
 #define IDEM_DIGEST_HEX 64
 
@@ -88,8 +88,8 @@ idem_digest(const struct ca_issue_req *r, const char *tarn, char *hex)
 	    (err = digest_str(m, r->validity_type)) != PCA_OK ||
 	    (err = digest_i64(m, r->validity_value)) != PCA_OK ||
 	    (err = digest_str(m, r->not_before_type)) != PCA_OK ||
-	    (err = digest_i64(m, r->not_before_type ? r->not_before_value :
-		 0)) != PCA_OK ||
+	    (err = digest_i64(
+		 m, r->not_before_type ? r->not_before_value : 0)) != PCA_OK ||
 	    (err = digest_str(m, pass)) != PCA_OK)
 		goto out;
 	if (!EVP_DigestFinal_ex(m, md, &mdlen) || mdlen != sizeof(md)) {
@@ -107,8 +107,8 @@ pca_err
 ca_idem_init(struct ca_idem *id, const struct ca_caller *c,
     const struct ca_issue_req *r, const char *tarn)
 {
-	const char *who = r->requester_account ? r->requester_account :
-	    c->account;
+	const char *who =
+	    r->requester_account ? r->requester_account : c->account;
 	int n;
 
 	memset(id, 0, sizeof(*id));
@@ -146,7 +146,7 @@ ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (long)(t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+	       (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 /* The serial at the end of "<CA ARN>/certificate/<32 hex>". */
@@ -159,14 +159,13 @@ entry_serial(const char *arn, uint8_t serial[16])
 	if (p == NULL || strlen(p + 1) != 32 ||
 	    util_unhex(p + 1, serial, 16, &n) != PCA_OK || n != 16)
 		return pca_err_set(PCA_EDB, "idempotency entry names no "
-		    "certificate");
+					    "certificate");
 	return PCA_OK;
 }
 
 /* Still the entry we follow?  0 when released or replaced meanwhile. */
 static int
-entry_still(struct ca_engine *e, const struct ca_idem *id,
-    const char *entry)
+entry_still(struct ca_engine *e, const struct ca_idem *id, const char *entry)
 {
 	char *now = NULL;
 	int same;
@@ -219,19 +218,21 @@ idem_follow(struct ca_engine *e, struct ca_idem *id, const char *uuid,
 			return err;
 		if (!entry_still(e, id, entry)) {
 			id->retry = 1;
-			return pca_err_set(PCA_EBUSY, "the request that held "
+			return pca_err_set(PCA_EBUSY,
+			    "the request that held "
 			    "this IdempotencyToken failed; retry");
 		}
 		if (ms_since(&t0) > IDEM_WAIT_MS)
-			return pca_err_set(PCA_EBUSY, "a request with this "
+			return pca_err_set(PCA_EBUSY,
+			    "a request with this "
 			    "IdempotencyToken is still in progress; retry");
 		sleep_ms(IDEM_POLL_MS);
 	}
 }
 
 pca_err
-ca_idem_lookup(struct ca_engine *e, struct ca_idem *id, const char *uuid,
-    char **arn)
+ca_idem_lookup(
+    struct ca_engine *e, struct ca_idem *id, const char *uuid, char **arn)
 {
 	char *entry = NULL;
 	int64_t now = util_now();
@@ -267,8 +268,8 @@ ca_idem_reserve(struct ca_engine *e, struct ca_idem *id,
 	n = IDEM_DIGEST_HEX + 1 + strlen(ctx->arn) + 13 + strlen(hex) + 1;
 	if ((id->entry = malloc(n)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	(void)snprintf(id->entry, n, "%s %s/certificate/%s", id->digest,
-	    ctx->arn, hex);
+	(void)snprintf(
+	    id->entry, n, "%s %s/certificate/%s", id->digest, ctx->arn, hex);
 	cl.key = id->key;
 	cl.result = id->entry;
 	cl.now = util_now();
@@ -294,6 +295,5 @@ ca_idem_release(struct ca_engine *e, struct ca_idem *id)
 		return;
 	id->claimed = 0;
 	if (store_idem_release(e->store, id->key, id->entry) != PCA_OK)
-		log_warnx("idempotency claim not released: %s",
-		    pca_err_msg());
+		log_warnx("idempotency claim not released: %s", pca_err_msg());
 }
