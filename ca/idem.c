@@ -28,6 +28,7 @@
 
 #define IDEM_WAIT_MS 30000 /* longest wait for the winner's signature */
 #define IDEM_POLL_MS 10
+#define IDEM_ORPHAN_S 60	/* an unsigned claim this old lost its owner */
 #define IDEM_DIGEST_HEX 64
 
 static pca_err
@@ -191,6 +192,7 @@ idem_follow(struct ca_engine *e, struct ca_idem *id, const char *uuid,
 	struct store_cert rec;
 	struct timespec t0;
 	uint8_t serial[16];
+	int orphan;
 	pca_err err;
 
 	if (strlen(entry) <= IDEM_DIGEST_HEX + 1 ||
@@ -213,9 +215,23 @@ idem_follow(struct ca_engine *e, struct ca_idem *id, const char *uuid,
 				return pca_err_set(PCA_ENOMEM, "no memory");
 			return PCA_OK;
 		}
+		/* claims are made with their reservation: gone = purged */
+		orphan = err == PCA_ENOTFOUND ||
+		    (err == PCA_OK && rec.state == STORE_CERT_PENDING &&
+			util_now() - rec.issued_at > IDEM_ORPHAN_S);
 		store_cert_clear(&rec);
 		if (err != PCA_OK && err != PCA_ENOTFOUND)
 			return err;
+		if (orphan) {
+			/* its pcad died between reserve and sign: issue anew */
+			pca_err_clear();
+			log_warnx("idempotency claim for %s was never signed; "
+				  "released",
+			    cert);
+			if ((err = store_idem_release(e->store, id->key,
+				 entry)) != PCA_OK)
+				return err;
+		}
 		if (!entry_still(e, id, entry)) {
 			id->retry = 1;
 			return pca_err_set(PCA_EBUSY,

@@ -2,6 +2,7 @@
 (issue 15 defects 5 and 6).  Run by tests/integration/test_idempotency.sh,
 which makes a fresh appliance and sets PCA_DIR and BIN.  One TAP line per
 check."""
+import hashlib
 import json
 import os
 import subprocess
@@ -184,17 +185,45 @@ def check_cross_account(c, ca):
     return other
 
 
+def request_digest(csr, tmpl="EndEntityCertificate/V1", days=7):
+    """ca/idem.c's SHA-256 over the arguments, for planted entries."""
+    h = hashlib.sha256()
+
+    def add(b):
+        h.update(len(b).to_bytes(8, "big"))
+        h.update(b)
+
+    def s(x):
+        add(b"" if x is None else x.encode() + b"\0")
+    add(csr)
+    for x in ("SHA256WITHECDSA", T + tmpl, "DAYS", str(days), None, "0",
+              None):
+        s(x)
+    return h.hexdigest()
+
+
+def idem_line(key, result):
+    val = b"\x01" + (int(time.time()) + 300).to_bytes(8, "big") + \
+        result.encode()
+    return key.encode() + b"\n" + "".join(
+        "\\%02x" % b if b < 0x20 or b > 0x7e or b == 0x5c else chr(b)
+        for b in val).encode() + b"\n"
+
+
 def check_legacy(c, ca, other):
-    """An entry in the pre-scope format still answers the owner."""
+    """An entry in the pre-scope format still answers the owner; a claim
+    whose certificate is gone (purged, or its pcad died) is released."""
     csr = P.make_csr(cn="legacy.example.com", sans=("legacy.example.com",))
     arn = issue(c, ca, csr)
     P.DAEMON_STOP()
     key = "issue|%s|%s|%s|legacy-tok" % (P.ACCOUNT, P.REGION, ca)
-    val = b"\x01" + (int(time.time()) + 300).to_bytes(8, "big") + \
-        arn.encode()
-    text = key.encode() + b"\n" + "".join(
-        "\\%02x" % b if b < 0x20 or b > 0x7e or b == 0x5c else chr(b)
-        for b in val).encode() + b"\n"
+    text = idem_line(key, arn)
+    orphan_csr = P.make_csr(cn="orphan.example.com",
+                            sans=("orphan.example.com",))
+    ghost = ca + "/certificate/" + "7f" * 16
+    text += idem_line("issue2|%s|%s|%s|orphan-tok" % (P.ACCOUNT, P.REGION,
+                                                      ca),
+                      request_digest(orphan_csr) + " " + ghost)
     store = os.path.join(P.DIR, P.conf_value("store", "path"))
     r = subprocess.run(["mdb_load", "-T", "-s", "idem", store], input=text,
                        capture_output=True)
@@ -211,6 +240,15 @@ def check_legacy(c, ca, other):
                                         sans=("o2.example.com",)),
                   IdempotencyToken="legacy-tok")
         tap(o != arn, "... but never another account")
+    try:
+        a = issue(c, ca, orphan_csr, IdempotencyToken="orphan-tok")
+        tap(a != ghost and issue(c, ca, orphan_csr,
+                                 IdempotencyToken="orphan-tok") == a,
+            "a claim whose certificate does not exist is released and "
+            "issued anew", a)
+    except botocore.exceptions.ClientError as e:
+        tap(False, "a claim whose certificate does not exist is released "
+            "and issued anew", e)
 
 
 def main():
