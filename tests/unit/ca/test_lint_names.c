@@ -229,7 +229,7 @@ static void
 test_san_other(void **state)
 {
 	GENERAL_NAMES *gs;
-	char buf[16];
+	char buf[64];
 	int i;
 
 	(void)state;
