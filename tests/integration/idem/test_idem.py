@@ -266,7 +266,8 @@ def main():
     except Exception as e:  # noqa: BLE001
         tap(False, "test_idempotency ran to the end", repr(e))
     finally:
-        d.stop()
+        rc = d.stop()
+        tap(rc == 0, "pcad stops cleanly", "exit status %s" % rc)
     print("1..%d" % N)
     return 1 if FAILS else 0
 
