@@ -451,8 +451,13 @@ issue_once(struct ca_engine *e, const struct ca_caller *c,
 	if (err != PCA_OK)
 		goto out;
 	if ((err = issue_sign(e, c, &is)) != PCA_OK) {
-		if (idem != NULL)
+		if (idem != NULL) {
+			char msg[512];
+
+			(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 			ca_idem_release(e, idem);
+			err = pca_err_set(err, "%s", msg);
+		}
 		goto out;
 	}
 	if ((err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
