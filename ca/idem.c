@@ -28,7 +28,7 @@
 
 #define IDEM_WAIT_MS 30000 /* longest wait for the winner's signature */
 #define IDEM_POLL_MS 10
-#define IDEM_ORPHAN_S 60	/* an unsigned claim this old lost its owner */
+#define IDEM_ORPHAN_S 120 /* an unsigned claim this old lost its owner */
 #define IDEM_DIGEST_HEX 64
 
 static pca_err
