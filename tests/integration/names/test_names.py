@@ -158,6 +158,36 @@ def checks(c, ca, ca_cert):
             "honoured", e)
 
 
+def check_clamp(c, root, root_cert):
+    """The default backdate (now - 60 min) never precedes the issuing CA's
+    notBefore: a subordinate whose certificate starts now."""
+    import time
+    sub = c.create_certificate_authority(
+        CertificateAuthorityConfiguration={
+            "KeyAlgorithm": "EC_prime256v1",
+            "SigningAlgorithm": "SHA256WITHECDSA",
+            "Subject": {"CommonName": "Names Sub", "Organization": "T"}},
+        CertificateAuthorityType="SUBORDINATE")["CertificateAuthorityArn"]
+    pem = c.get_certificate_authority_csr(CertificateAuthorityArn=sub)["Csr"]
+    now = int(time.time())
+    sarn = issue(c, root, pem.encode(), "SubordinateCACertificate_PathLen0/V1",
+                 Validity={"Type": "YEARS", "Value": 1},
+                 ValidityNotBefore={"Type": "ABSOLUTE", "Value": now})
+    scert = c.get_certificate(CertificateAuthorityArn=root,
+                              CertificateArn=sarn)["Certificate"]
+    chain = root_cert.public_bytes(serialization.Encoding.PEM)
+    c.import_certificate_authority_certificate(
+        CertificateAuthorityArn=sub, Certificate=scert.encode(),
+        CertificateChain=chain)
+    arn = issue(c, sub, csr())
+    leaf = P.cert(c.get_certificate(CertificateAuthorityArn=sub,
+                                    CertificateArn=arn)["Certificate"])
+    snb = P.cert(scert).not_valid_before_utc
+    tap(leaf.not_valid_before_utc == snb,
+        "the default backdate is clamped to the issuing CA's notBefore",
+        "leaf %s, CA %s" % (leaf.not_valid_before_utc, snb))
+
+
 def main():
     d = P.Daemon()
     d.start()
@@ -165,6 +195,7 @@ def main():
         c = P.client()
         ca, ca_cert = new_root(c)
         checks(c, ca, ca_cert)
+        check_clamp(c, ca, ca_cert)
     except Exception as e:  # noqa: BLE001
         tap(False, "test_names ran to the end", repr(e))
     finally:
