@@ -247,6 +247,7 @@ op_issue(struct api_call *call, const json_t *in, json_t **out)
 	}
 	r.api_passthrough = json_object_get(in, "ApiPassthrough");
 	r.idempotency_token = str(in, "IdempotencyToken");
+	r.requester_account = call->caller.account; /* scopes the token */
 	err = ca_issue(call->ctx->engine, &eff, &r, &cert_arn);
 	free(csr);
 	if (err != PCA_OK)

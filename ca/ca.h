@@ -124,6 +124,12 @@ struct ca_issue_req {
 	int64_t not_before_value;
 	const json_t *api_passthrough;	/* or NULL */
 	const char *idempotency_token;	/* or NULL */
+	/*
+	 * The calling account, which scopes the token (it differs from the
+	 * caller's account, the CA owner's, on a shared CA); NULL: the
+	 * caller's account.
+	 */
+	const char *requester_account;
 };
 
 /* IssueCertificate. *cert_arn: caller frees. */

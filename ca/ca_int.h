@@ -65,6 +65,22 @@ pca_err ca_pem_one(const uint8_t *p, size_t len, const char *label,
     size_t max, pca_err code, const char *what, uint8_t **der,
     size_t *der_len) PCA_WUR;
 
+/* ---- name syntax (lint_names.c) ---- */
+
+/*
+ * zlint's subject and SAN syntax rules: attribute string types and
+ * charsets, no control characters, RFC 5280 Appendix A upper bounds;
+ * dNSName (LDH labels, 253/63, wildcard only as the leftmost label, A-labels
+ * only), rfc822Name, URI, iPAddress 4/16 octets (8/32 when nc: the subtrees
+ * of nameConstraints), at most LIM_CERT_SANS names.  True when fine, else
+ * false with the rule and the offending name (where) in d.
+ */
+int ca_lint_name_ok(const X509_NAME *, const char *where, char *d, size_t n);
+int ca_lint_gens_ok(const GENERAL_NAMES *, int nc, const char *where,
+    char *d, size_t n);
+/* The CSR's subject and requested SAN under those rules: PCA_EBADCSR. */
+pca_err ca_csr_names_check(const struct ca_csr *) PCA_WUR;
+
 /* ---- algorithms (der.c) ---- */
 
 /* DER AlgorithmIdentifier for alg (NULL params for RSA, none for ECDSA). */

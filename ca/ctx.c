@@ -119,6 +119,11 @@ ctx_load_cert(struct ca_ctx *c)
 		goto out;
 	}
 	c->not_after = util_timegm(&tm);
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1) {
+		err = pca_err_set(PCA_EDB, "CA %s notBefore", c->uuid);
+		goto out;
+	}
+	c->not_before = util_timegm(&tm);
 	c->pathlen = (int)X509_get_pathlen(x);
 	if ((err = util_pem_encode("CERTIFICATE", c->cert_der, c->cert_len,
 		 &c->cert_pem)) != PCA_OK)

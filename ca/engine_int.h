@@ -41,6 +41,7 @@ struct ca_ctx {
 	size_t subject_len;
 	uint8_t ski[20];
 	int has_ski;
+	int64_t not_before;
 	int64_t not_after;
 	int pathlen;			/* -1: none */
 	char *cert_pem;			/* the CA certificate, PEM */
@@ -80,6 +81,40 @@ struct ca_engine {
 	    size_t *);
 	void *constraints_arg;
 };
+
+/* ---- idem.c: IssueCertificate's IdempotencyToken ---- */
+
+struct store_cert;
+
+struct ca_idem {
+	char key[CA_ARN_MAX + 160];	/* issue2|account|region|CA|token */
+	char legacy[CA_ARN_MAX + 160];	/* pre-scope key; "" if not ours */
+	char digest[65];		/* SHA-256 of the request, hex */
+	char *entry;			/* what this call claims with */
+	int claimed;			/* our claim is recorded */
+	int retry;			/* the claim followed went away */
+};
+
+/* Scope key and request digest; ca_idem_clear frees. */
+pca_err ca_idem_init(struct ca_idem *, const struct ca_caller *,
+    const struct ca_issue_req *, const char *template_arn) PCA_WUR;
+void ca_idem_clear(struct ca_idem *);
+/*
+ * A replay: PCA_OK with the earlier certificate's ARN (after waiting for
+ * its signature); PCA_ENOTFOUND: no live entry, issue; PCA_EINVAL: the
+ * token was used with different arguments.
+ */
+pca_err ca_idem_lookup(struct ca_engine *, struct ca_idem *,
+    const char *uuid, char **arn) PCA_WUR;
+/*
+ * Reserves rec with the token's claim in one transaction.  PCA_EALREADY
+ * (with *arn) when another call holds the token: its certificate.
+ */
+pca_err ca_idem_reserve(struct ca_engine *, struct ca_idem *,
+    const struct ca_ctx *, const struct store_cert *rec, char **arn)
+    PCA_WUR;
+/* Gives up this call's claim after a failed issuance. */
+void ca_idem_release(struct ca_engine *, struct ca_idem *);
 
 /* ---- record.c ---- */
 

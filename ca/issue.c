@@ -41,6 +41,8 @@ struct issue {
 	uint8_t *nc;			/* nameConstraints of the CA's policy */
 	size_t nc_len;
 	int nc_asked;
+	struct ca_idem *idem;		/* IdempotencyToken, or NULL */
+	char *replay;			/* the token's earlier certificate */
 };
 
 static void
@@ -52,6 +54,7 @@ issue_clear(struct ca_engine *e, struct issue *is)
 	free(is->tbs);
 	free(is->der);
 	free(is->nc);
+	free(is->replay);
 }
 
 static pca_err
@@ -89,12 +92,40 @@ issue_csr(struct issue *is, const struct ca_issue_req *r)
 	if (ca_csr_subject_empty(is->csr) && !ca_csr_has_san(is->csr))
 		return pca_err_set(PCA_EBADCSR,
 		    "the CSR has neither a subject nor a subjectAltName");
+	if ((err = ca_csr_names_check(is->csr)) != PCA_OK)
+		return err;
 	if (ca_template_is_root(is->tmpl) &&
 	    (c->type != CA_TYPE_ROOT || is->csr->spki_len != c->spki_len ||
 		memcmp(is->csr->spki, c->spki, c->spki_len) != 0))
 		return pca_err_set(PCA_EINVAL,
 		    "template %s needs a ROOT CA and a CSR for the CA's own "
 		    "key", is->tmpl->name);
+	return PCA_OK;
+}
+
+/*
+ * No certificate starts before its issuer's certificate: an explicit
+ * ValidityNotBefore earlier than the CA's notBefore is refused; the
+ * default backdate (now - 60 min) is clamped to it (README, "Validity").
+ */
+static pca_err
+issue_not_before(struct issue *is, const struct ca_issue_req *r)
+{
+	const struct ca_ctx *c = is->ctx;
+
+	if (is->self || c->cert_der == NULL || is->nb >= c->not_before)
+		return PCA_OK;
+	if (r->not_before_type != NULL)
+		return pca_err_set(PCA_EINVAL,
+		    "ValidityNotBefore %lld is earlier than the issuing CA "
+		    "certificate's notBefore %lld",
+		    (long long)is->nb, (long long)c->not_before);
+	is->nb = c->not_before;
+	if (is->nb >= is->na)
+		return pca_err_set(PCA_EINVAL,
+		    "the certificate would end before the issuing CA "
+		    "certificate begins (notBefore %lld)",
+		    (long long)c->not_before);
 	return PCA_OK;
 }
 
@@ -125,6 +156,8 @@ issue_args(struct issue *is, const struct ca_issue_req *r, int64_t now)
 	    is->na - (is->nb > now ? is->nb : now) > SHORT_LIVED_MAX)
 		return pca_err_set(PCA_EINVAL,
 		    "a SHORT_LIVED_CERTIFICATE CA issues for 7 days at most");
+	if ((err = issue_not_before(is, r)) != PCA_OK)
+		return err;
 	if (!is->self && is->na > c->not_after)
 		return pca_err_set(PCA_EVALIDATION,
 		    "The certificate validity exceeds the validity period of "
@@ -278,7 +311,11 @@ issue_record(struct ca_engine *e, const struct ca_caller *who,
 		    "%s", who->who ? who->who : "-");
 		rec.tbs = is->tbs;
 		rec.tbs_len = is->tbs_len;
-		err = store_cert_reserve(e->store, &rec);
+		if (is->idem != NULL)
+			err = ca_idem_reserve(e, is->idem, is->ctx, &rec,
+			    &is->replay);
+		else
+			err = store_cert_reserve(e->store, &rec);
 		if (err != PCA_EEXISTS)
 			return err;
 		/* a 128-bit collision: draw again and rebuild */
@@ -366,13 +403,13 @@ issue_notify(struct ca_engine *e, const struct issue *is,
 		e->listeners[i].fn(&ev, e->listeners[i].arg);
 }
 
-pca_err
-ca_issue(struct ca_engine *e, const struct ca_caller *c,
-    const struct ca_issue_req *r, char **out)
+static pca_err
+issue_once(struct ca_engine *e, const struct ca_caller *c,
+    const struct ca_issue_req *r, struct ca_idem *idem, char **out)
 {
 	struct timespec t0;
 	struct issue is;
-	char uuid[37], idem[CA_ARN_MAX + 160];
+	char uuid[37];
 	const char *tarn = r->template_arn ? r->template_arn : DEFAULT_TEMPLATE;
 	pca_err err;
 
@@ -383,13 +420,12 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	if ((err = ca_arn_check(e, c, r->ca_arn, uuid)) != PCA_OK ||
 	    (err = ca_ctx_get(e, uuid, &is.ctx)) != PCA_OK)
 		return err;
-	if (r->idempotency_token != NULL) {
-		(void)snprintf(idem, sizeof(idem), "issue|%s|%s|%s|%s",
-		    c->account, c->region, r->ca_arn, r->idempotency_token);
-		err = store_idem_get(e->store, idem, util_now(), out);
+	if (idem != NULL) {
+		err = ca_idem_lookup(e, idem, uuid, out);
 		if (err != PCA_ENOTFOUND)
-			goto out;	/* replay, or a store error */
+			goto out;	/* replay, mismatch, or a store error */
 		pca_err_clear();
+		is.idem = idem;
 	}
 	is.tmpl = ca_template_find(tarn);
 	if ((err = issue_state(&is)) != PCA_OK)
@@ -401,19 +437,60 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	}
 	if ((err = issue_csr(&is, r)) != PCA_OK ||
 	    (err = issue_args(&is, r, util_now())) != PCA_OK ||
-	    (err = issue_build(&is, r)) != PCA_OK ||
-	    (err = issue_record(e, c, &is, r)) != PCA_OK ||
-	    (err = issue_sign(e, c, &is)) != PCA_OK ||
-	    (err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
-		PCA_OK)
+	    (err = issue_build(&is, r)) != PCA_OK)
+		goto out;
+	if ((err = issue_record(e, c, &is, r)) == PCA_EALREADY &&
+	    is.replay != NULL) {
+		/* a concurrent call with the token issued: its certificate */
+		pca_err_clear();
+		*out = is.replay;
+		is.replay = NULL;
+		err = PCA_OK;
+		goto out;
+	}
+	if (err != PCA_OK)
+		goto out;
+	if ((err = issue_sign(e, c, &is)) != PCA_OK) {
+		if (idem != NULL) {
+			char msg[512];
+
+			(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+			ca_idem_release(e, idem);
+			err = pca_err_set(err, "%s", msg);
+		}
+		goto out;
+	}
+	if ((err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
+	    PCA_OK)
 		goto out;
 	issue_notify(e, &is, &t0);
-	if (r->idempotency_token != NULL &&
-	    store_idem_put(e->store, idem, util_now() + e->idem_ttl, *out,
-		util_now()) != PCA_OK)
-		log_warnx("idempotency token not recorded: %s", pca_err_msg());
 out:
 	issue_clear(e, &is);
+	return err;
+}
+
+#define IDEM_TRIES 4
+
+pca_err
+ca_issue(struct ca_engine *e, const struct ca_caller *c,
+    const struct ca_issue_req *r, char **out)
+{
+	const char *tarn = r->template_arn ? r->template_arn : DEFAULT_TEMPLATE;
+	struct ca_idem idem;
+	int tries;
+	pca_err err;
+
+	if (r->idempotency_token == NULL)
+		return issue_once(e, c, r, NULL, out);
+	if ((err = ca_idem_init(&idem, c, r, tarn)) != PCA_OK)
+		return err;
+	for (tries = 0; tries < IDEM_TRIES; tries++) {
+		idem.retry = 0;
+		err = issue_once(e, c, r, &idem, out);
+		if (!idem.retry)
+			break;
+	}
+	ca_idem_clear(&idem);
 	return err;
 }
 

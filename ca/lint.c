@@ -332,6 +332,67 @@ l_nc(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
 }
 
 static int
+l_subject_names(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
+{
+	(void)r;
+	return ca_lint_name_ok(X509_get_subject_name(x), "subject", d, n);
+}
+
+static int
+l_san_names(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
+{
+	X509_EXTENSION *e = ext_of(x, NID_subject_alt_name);
+	GENERAL_NAMES *g;
+	int ok;
+
+	(void)r;
+	if (e == NULL)
+		return 1;
+	(void)snprintf(d, n, "subjectAltName does not decode");
+	if ((g = X509V3_EXT_d2i(e)) == NULL)
+		return 0;
+	ok = ca_lint_gens_ok(g, 0, "subjectAltName", d, n);
+	GENERAL_NAMES_free(g);
+	return ok;
+}
+
+static int
+subtrees_ok(const STACK_OF(GENERAL_SUBTREE) *st, char *d, size_t n)
+{
+	GENERAL_NAMES *g = sk_GENERAL_NAME_new_null();
+	int i, ok;
+
+	(void)snprintf(d, n, "no memory");
+	if (g == NULL)
+		return 0;
+	for (i = 0; i < sk_GENERAL_SUBTREE_num(st); i++)
+		if (!sk_GENERAL_NAME_push(g,
+			sk_GENERAL_SUBTREE_value(st, i)->base)) {
+			sk_GENERAL_NAME_free(g);
+			return 0;
+		}
+	ok = ca_lint_gens_ok(g, 1, "nameConstraints", d, n);
+	sk_GENERAL_NAME_free(g);	/* the names belong to st */
+	return ok;
+}
+
+static int
+l_nc_names(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
+{
+	X509_EXTENSION *e = ext_of(x, NID_name_constraints);
+	NAME_CONSTRAINTS *nc;
+	int ok;
+
+	(void)r;
+	if (e == NULL || (nc = X509V3_EXT_d2i(e)) == NULL)
+		return 1;	/* l_nc judges presence and decoding */
+	ok = subtrees_ok(nc->permittedSubtrees, d, n) &&
+	    subtrees_ok(nc->excludedSubtrees, d, n);
+	NAME_CONSTRAINTS_free(nc);
+	return ok;
+}
+
+static int
 l_issuer(const struct ca_lint_req *r, X509 *x, char *d, size_t n)
 {
 	(void)r;
@@ -359,6 +420,9 @@ static const struct lint_rule {
     {"ext_key_usage_without_bits (RFC 5280 4.2.1.3)", l_ku_empty},
     {"ext_authority_key_identifier (RFC 5280 4.2.1.1)", l_aki},
     {"ext_name_constraints (RFC 5280 4.2.1.10)", l_nc},
+    {"subject_name_syntax (RFC 5280 4.1.2.6, Appendix A)", l_subject_names},
+    {"ext_san_syntax (RFC 5280 4.2.1.6)", l_san_names},
+    {"ext_name_constraints_syntax (RFC 5280 4.2.1.10)", l_nc_names},
 };
 
 pca_err

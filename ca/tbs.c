@@ -821,6 +821,28 @@ api_exts(struct exts *x, const struct api *a, struct buf *v)
 /* ---- tier 3: the CSR ---- */
 
 /*
+ * A critical CSR extension the CA cannot interpret is never copied into a
+ * certificate (RFC 5280 4.2: relying parties must reject what they do not
+ * recognise, and neither could the lint gate judge it): MalformedCSR.
+ */
+static pca_err
+csr_ext_known(X509_EXTENSION *ext, int i)
+{
+	const ASN1_OBJECT *o = X509_EXTENSION_get_object(ext);
+	char txt[80];
+
+	if (X509_EXTENSION_get_critical(ext) <= 0 ||
+	    X509V3_EXT_get_nid(OBJ_obj2nid(o)) != NULL)
+		return PCA_OK;
+	if (OBJ_obj2txt(txt, sizeof(txt), o, 1) <= 0)
+		(void)snprintf(txt, sizeof(txt), "?");
+	return pca_err_set(PCA_EBADCSR,
+	    "CSR extension %d (%s) is critical and not one the CA "
+	    "understands; a passthrough template never copies it (RFC 5280 "
+	    "4.2)", i, txt);
+}
+
+/*
  * SAN always comes from the CSR when nothing earlier set it; the other
  * requested extensions only for CSR varieties.  basicConstraints, SKI and
  * AKI are never taken from the CSR.
@@ -850,6 +872,8 @@ csr_exts(struct exts *x, const struct ca_tbs_req *r)
 			continue;
 		if (ext_has(x, oid, oid_len))
 			continue;
+		if ((e = csr_ext_known(ext, i)) != PCA_OK)
+			return e;
 		d = X509_EXTENSION_get_data(ext);
 		if (!ca_der_check(ASN1_STRING_get0_data(d),
 			(size_t)ASN1_STRING_length(d)) ||

@@ -9,6 +9,7 @@
 #define LIM_API_BODY (64 * 1024)	/* one API request body */
 #define LIM_JSON_DEPTH 16
 #define LIM_SAN_ENTRIES 150		/* model: SubjectAlternativeNames */
+#define LIM_CERT_SANS 100		/* names in a certificate's SAN */
 #define LIM_CSR_EXTS 64			/* extensions in a CSR */
 #define LIM_CUSTOM_EXTS 150
 #define LIM_CUSTOM_EXT_VALUE 4096

@@ -99,6 +99,25 @@ struct store_cert {
  * PCA_EEXISTS when the (CA, serial) exists (MDB_NOOVERWRITE).
  */
 pca_err store_cert_reserve(struct store *, const struct store_cert *) PCA_WUR;
+
+/* An idempotency claim made together with a reservation. */
+struct store_idem_claim {
+	const char *key;	/* idempotency scope key */
+	const char *result;	/* recorded under key (e.g. the future ARN) */
+	int64_t expires;
+	int64_t now;
+};
+
+/*
+ * store_cert_reserve and the claim in one transaction: exactly one of
+ * several concurrent reservations with the same claim key wins.  When key
+ * holds an entry that has not expired at claim->now, nothing is written and
+ * PCA_EALREADY is returned with that entry's result in *existing (caller
+ * frees); else the certificate is reserved and key -> result recorded.
+ * PCA_EEXISTS as store_cert_reserve (serial collision).
+ */
+pca_err store_cert_reserve_claim(struct store *, const struct store_cert *,
+    const struct store_idem_claim *, char **existing) PCA_WUR;
 /* PENDING -> ISSUED with the signed DER. PCA_ESTATE if not PENDING. */
 pca_err store_cert_complete(struct store *, const char *ca_id,
     const uint8_t *serial, size_t serial_len, const uint8_t *der,
@@ -200,6 +219,12 @@ pca_err store_idem_get(struct store *, const char *key, int64_t now,
 /* Stores key -> result until expires; replaces an expired entry only. */
 pca_err store_idem_put(struct store *, const char *key, int64_t expires,
     const char *result, int64_t now) PCA_WUR;
+/*
+ * Removes key if it still holds exactly result (a claim whose issuance
+ * failed, so that a retry may issue); another result is left alone.
+ */
+pca_err store_idem_release(struct store *, const char *key,
+    const char *result) PCA_WUR;
 
 /*
  * Removes up to max (0: 10,000) entries that expired at now; *removed

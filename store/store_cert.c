@@ -121,6 +121,73 @@ out:
 	return e;
 }
 
+/* ---- reserve with an idempotency claim ---- */
+
+struct claim_arg {
+	struct reserve_arg r;
+	MDB_val ik;
+	struct buf iv;
+	int64_t now;
+	char *existing;		/* recomputed on every run */
+};
+
+static pca_err
+claim_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct claim_arg *a = varg;
+	MDB_val ik = a->ik, iv = store_val(a->iv.p, a->iv.len);
+	pca_err e;
+	int rc;
+
+	free(a->existing);
+	a->existing = NULL;
+	e = store_idem_read(s, txn, &a->ik, a->now, &a->existing);
+	if (e == PCA_OK)
+		return pca_err_set(PCA_EALREADY, "idempotency token already "
+		    "claimed");
+	if (e != PCA_ENOTFOUND)
+		return e;
+	if ((e = reserve_run(s, txn, &a->r)) != PCA_OK)
+		return e;
+	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_IDEM], &ik, &iv, 0)) != 0)
+		return store_mdb_err(rc, "recording an idempotency entry");
+	return PCA_OK;
+}
+
+pca_err
+store_cert_reserve_claim(struct store *s, const struct store_cert *c,
+    const struct store_idem_claim *cl, char **existing)
+{
+	struct claim_arg a;
+	pca_err e;
+
+	memset(&a, 0, sizeof(a));
+	buf_init(&a.r.rec, 2 * (size_t)STORE_MAX_BLOB + 1024);
+	buf_init(&a.iv, STORE_IDEM_HDR + (size_t)STORE_MAX_BLOB);
+	if (c == NULL || cl == NULL) {
+		e = pca_err_set(PCA_EINVAL, "no certificate or claim");
+		goto out;
+	}
+	if ((e = store_cert_key(c->ca_id, c->serial, c->serial_len, a.r.key,
+		 &a.r.klen)) != PCA_OK ||
+	    (e = reserve_encode(c, &a.r.rec)) != PCA_OK ||
+	    (e = store_idem_key(s, cl->key, &a.ik)) != PCA_OK ||
+	    (e = store_idem_encode(cl->expires, cl->result, &a.iv)) != PCA_OK)
+		goto out;
+	store_exp_key(c->not_after, a.r.key, a.r.klen, a.r.ekey, &a.r.eklen);
+	a.now = cl->now;
+	e = store_submit(s, claim_run, &a);
+	if (e == PCA_EALREADY && a.existing != NULL) {
+		*existing = a.existing;
+		a.existing = NULL;
+	}
+out:
+	free(a.existing);
+	buf_free(&a.iv);
+	buf_free(&a.r.rec);
+	return e;
+}
+
 /* ---- complete ---- */
 
 struct complete_arg {

@@ -207,6 +207,14 @@ size_t store_inv_keys(const uint8_t *ckey, size_t cklen,
     const struct store_rec *, int revoked,
     uint8_t keys[4][STORE_INV_KEY_MAX], size_t lens[4]);
 
+/* store_kv.c: idempotency entries, for a claim made with a reservation */
+pca_err store_idem_key(struct store *, const char *key, MDB_val *k) PCA_WUR;
+pca_err store_idem_encode(int64_t expires, const char *result, struct buf *)
+    PCA_WUR;
+/* The live entry's result (caller frees), PCA_ENOTFOUND if none. */
+pca_err store_idem_read(struct store *, MDB_txn *, const MDB_val *key,
+    int64_t now, char **result) PCA_WUR;
+
 /* store_audit.c */
 pca_err store_audit_hash(uint64_t seq, const void *val, size_t n,
     uint8_t out[32]) PCA_WUR;

@@ -303,9 +303,9 @@ idem_decode(const MDB_val *v, const char *key, int64_t *expires)
 }
 
 /* The stored result if the entry exists and has not expired at now. */
-static pca_err
-idem_read(struct store *s, MDB_txn *txn, const MDB_val *key, int64_t now,
-    char **result)
+pca_err
+store_idem_read(struct store *s, MDB_txn *txn, const MDB_val *key,
+    int64_t now, char **result)
 {
 	MDB_val k = *key, v;
 	int64_t expires = 0;
@@ -326,6 +326,28 @@ idem_read(struct store *s, MDB_txn *txn, const MDB_val *key, int64_t now,
 }
 
 pca_err
+store_idem_key(struct store *s, const char *key, MDB_val *k)
+{
+	return name_key(s, key, "idempotency key", k);
+}
+
+pca_err
+store_idem_encode(int64_t expires, const char *result, struct buf *b)
+{
+	uint8_t h[STORE_IDEM_HDR];
+	pca_err e;
+
+	if (result == NULL)
+		return pca_err_set(PCA_EINVAL, "no idempotency result");
+	h[0] = STORE_REC_VERSION;
+	store_i64_put(h + 1, expires);
+	if ((e = buf_add(b, h, sizeof(h))) != PCA_OK ||
+	    (e = buf_addstr(b, result)) != PCA_OK)
+		return e;
+	return PCA_OK;
+}
+
+pca_err
 store_idem_get(struct store *s, const char *key, int64_t now, char **result)
 {
 	MDB_txn *txn = NULL;
@@ -336,7 +358,7 @@ store_idem_get(struct store *s, const char *key, int64_t now, char **result)
 	if ((e = name_key(s, key, "idempotency key", &k)) != PCA_OK ||
 	    (e = store_rtxn_begin(s, &txn)) != PCA_OK)
 		return e;
-	e = idem_read(s, txn, &k, now, &t);
+	e = store_idem_read(s, txn, &k, now, &t);
 	store_rtxn_end(s, txn);
 	if (e == PCA_OK)
 		*result = t;
@@ -379,20 +401,11 @@ store_idem_put(struct store *s, const char *key, int64_t expires,
     const char *result, int64_t now)
 {
 	struct idem_arg a;
-	uint8_t h[STORE_IDEM_HDR];
 	pca_err e;
 
 	buf_init(&a.val, STORE_IDEM_HDR + (size_t)STORE_MAX_BLOB);
-	if ((e = name_key(s, key, "idempotency key", &a.k)) != PCA_OK)
-		goto out;
-	if (result == NULL) {
-		e = pca_err_set(PCA_EINVAL, "no idempotency result");
-		goto out;
-	}
-	h[0] = STORE_REC_VERSION;
-	store_i64_put(h + 1, expires);
-	if ((e = buf_add(&a.val, h, sizeof(h))) != PCA_OK ||
-	    (e = buf_addstr(&a.val, result)) != PCA_OK)
+	if ((e = name_key(s, key, "idempotency key", &a.k)) != PCA_OK ||
+	    (e = store_idem_encode(expires, result, &a.val)) != PCA_OK)
 		goto out;
 	a.key = key;
 	a.now = now;
@@ -400,6 +413,49 @@ store_idem_put(struct store *s, const char *key, int64_t expires,
 out:
 	buf_free(&a.val);
 	return e;
+}
+
+struct idem_release_arg {
+	MDB_val k;
+	const char *result;
+	int removed;
+};
+
+static pca_err
+idem_release_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct idem_release_arg *a = varg;
+	MDB_val k = a->k, v;
+	size_t n = strlen(a->result);
+	int rc;
+
+	a->removed = 0;
+	rc = mdb_get(txn, s->dbi[STORE_DBI_IDEM], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return PCA_OK;
+	if (rc != 0)
+		return store_mdb_err(rc, "reading an idempotency entry");
+	if (v.mv_size != STORE_IDEM_HDR + n ||
+	    memcmp((const uint8_t *)v.mv_data + STORE_IDEM_HDR, a->result,
+		n) != 0)
+		return PCA_OK;	/* someone else's claim by now */
+	if ((rc = mdb_del(txn, s->dbi[STORE_DBI_IDEM], &k, NULL)) != 0)
+		return store_mdb_err(rc, "releasing an idempotency entry");
+	a->removed = 1;
+	return PCA_OK;
+}
+
+pca_err
+store_idem_release(struct store *s, const char *key, const char *result)
+{
+	struct idem_release_arg a = {{0, NULL}, result, 0};
+	pca_err e;
+
+	if ((e = name_key(s, key, "idempotency key", &a.k)) != PCA_OK)
+		return e;
+	if (result == NULL)
+		return pca_err_set(PCA_EINVAL, "no idempotency result");
+	return store_submit(s, idem_release_run, &a);
 }
 
 /* ---- counters ---- */

@@ -1,8 +1,9 @@
 /*
  * fuzz_csr.c - libFuzzer target for CSR intake: ca_csr_parse on arbitrary
- * bytes (PEM or DER), then ca_csr_free.  Build (from the top directory):
+ * bytes (PEM or DER), the name syntax rules on what parsed
+ * (ca_csr_names_check), then ca_csr_free.  Build (from the top directory):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -I/usr/include/p11-kit-1 tests/fuzz/fuzz_csr.c ca/csr.c \
+ *     -I/usr/include/p11-kit-1 tests/fuzz/fuzz_csr.c ca/csr.c ca/lint_names.c \
  *     $(ls common/[a-z]*.c) -o fuzz_csr -lcrypto -ljansson
  * Seeds: tests/regress/ca/good/ and tests/regress/ca/bad/.
  */
@@ -21,6 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ca_csr_parse(data, size, &c) == PCA_OK) {
 		(void)ca_csr_subject_empty(c);
 		(void)ca_csr_has_san(c);
+		if (ca_csr_names_check(c) != PCA_OK)
+			pca_err_clear();
 		ca_csr_free(c);
 	}
 	return 0;

@@ -1773,6 +1773,39 @@ test_bad_csr_extension(void **state)
 	csr_del(c);
 }
 
+/* An unknown critical CSR extension is never copied (issue 15). */
+static void
+test_unknown_critical_csr_extension(void **state)
+{
+	X509_EXTENSION *x[1];
+	struct ca_csr *c;
+	struct spec s;
+	char *path;
+
+	(void)state;
+	x[0] = xraw(O_CSR_CUSTOM, 1, csr_custom, sizeof(csr_custom));
+	c = csr_new(F.leaf_key, leaf_subj, x, 1);
+	memset(&s, 0, sizeof(s));
+	s.csr = c;
+	s.tmpl = "EndEntityCertificate_CSRPassthrough/V1";
+	expect_fail(&s, PCA_EBADCSR, "critical and not one the CA");
+	s.tmpl = "BlankEndEntityCertificate_APICSRPassthrough/V1";
+	expect_fail(&s, PCA_EBADCSR, "critical and not one the CA");
+	/* a base template drops CSR extensions anyway */
+	s.tmpl = "EndEntityCertificate/V1";
+	path = issue(&s, "uc.pem");
+	free(path);
+	csr_del(c);
+	/* the same extension non-critical is still copied */
+	x[0] = xraw(O_CSR_CUSTOM, 0, csr_custom, sizeof(csr_custom));
+	c = csr_new(F.leaf_key, leaf_subj, x, 1);
+	s.csr = c;
+	s.tmpl = "EndEntityCertificate_CSRPassthrough/V1";
+	path = issue(&s, "uc2.pem");
+	free(path);
+	csr_del(c);
+}
+
 /* ---- the CA's own CSR ---- */
 
 static char *
@@ -2004,6 +2037,7 @@ main(void)
 	    cmocka_unit_test(test_times_and_serials),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_bad_csr_extension),
+	    cmocka_unit_test(test_unknown_critical_csr_extension),
 	    cmocka_unit_test(test_csr_info),
 	    cmocka_unit_test(test_with_csr_parse),
 	    cmocka_unit_test(test_rate),

@@ -788,6 +788,131 @@ test_idem(void **state)
 	free(dir);
 }
 
+/* A reservation that claims a token: one winner, the rest see its result. */
+static void
+test_idem_claim(void **state)
+{
+	char *dir = tmpdir();
+	struct store *s = open_store(dir, 0, 0, STORE_NOSYNC, 0);
+	struct store_idem_claim cl = {"scope|tok", "d arn:1", 400, 100};
+	struct store_cert c, got;
+	uint8_t tbs[32];
+	char *ex = NULL, *res = NULL;
+	size_t n = 0;
+
+	(void)state;
+	mk_cert(&c, CA1, 1, 10000, tbs, sizeof(tbs));
+	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex), PCA_OK);
+	assert_null(ex);
+	assert_int_equal(store_idem_get(s, "scope|tok", 101, &res), PCA_OK);
+	assert_string_equal(res, "d arn:1");
+	free(res);
+	/* a second claim: nothing reserved, the first result handed back */
+	mk_cert(&c, CA1, 2, 10000, tbs, sizeof(tbs));
+	cl.result = "d arn:2";
+	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex),
+	    PCA_EALREADY);
+	assert_string_equal(ex, "d arn:1");
+	free(ex);
+	ex = NULL;
+	assert_int_equal(store_cert_get(s, CA1, c.serial, c.serial_len, &got),
+	    PCA_ENOTFOUND);
+	/* a serial collision leaves no claim behind */
+	mk_cert(&c, CA1, 1, 10000, tbs, sizeof(tbs));
+	cl.key = "scope|tok2";
+	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex),
+	    PCA_EEXISTS);
+	assert_int_equal(store_idem_get(s, "scope|tok2", 101, &res),
+	    PCA_ENOTFOUND);
+	/* release: only the holder's own result goes */
+	assert_int_equal(store_idem_release(s, "scope|tok", "d arn:2"), PCA_OK);
+	assert_int_equal(store_idem_get(s, "scope|tok", 101, &res), PCA_OK);
+	free(res);
+	assert_int_equal(store_idem_release(s, "scope|tok", "d arn:1"), PCA_OK);
+	assert_int_equal(store_idem_get(s, "scope|tok", 101, &res),
+	    PCA_ENOTFOUND);
+	assert_int_equal(store_idem_release(s, "scope|tok", "d arn:1"), PCA_OK);
+	/* released or expired: claimable again */
+	mk_cert(&c, CA1, 3, 10000, tbs, sizeof(tbs));
+	cl.key = "scope|tok";
+	cl.result = "d arn:3";
+	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex), PCA_OK);
+	mk_cert(&c, CA1, 4, 10000, tbs, sizeof(tbs));
+	cl.now = 400;
+	cl.expires = 700;
+	cl.result = "d arn:4";
+	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex), PCA_OK);
+	assert_int_equal(store_cert_count(s, CA1, &n), PCA_OK);
+	assert_int_equal(n, 3);
+	store_close(s);
+	rmtree(dir);
+	free(dir);
+}
+
+#define CLAIM_THREADS 16
+
+struct claim_thread {
+	struct store *s;
+	int i;
+	pca_err err;
+	char *existing;
+};
+
+static void *
+claim_thread(void *arg)
+{
+	struct claim_thread *t = arg;
+	struct store_cert c;
+	uint8_t tbs[32];
+	char res[32];
+	struct store_idem_claim cl = {"scope|race", res, 1000, 100};
+
+	(void)snprintf(res, sizeof(res), "d arn:%d", t->i);
+	mk_cert(&c, CA2, (uint32_t)t->i + 1, 10000, tbs, sizeof(tbs));
+	t->err = store_cert_reserve_claim(t->s, &c, &cl, &t->existing);
+	return NULL;
+}
+
+/* Concurrent claims of one token (group commit): exactly one reserves. */
+static void
+test_idem_claim_race(void **state)
+{
+	char *dir = tmpdir();
+	struct store *s = open_store(dir, 0, 0, 0, 0);
+	struct claim_thread t[CLAIM_THREADS];
+	pthread_t th[CLAIM_THREADS];
+	char *res = NULL;
+	size_t n = 0;
+	int i, won = 0;
+
+	(void)state;
+	for (i = 0; i < CLAIM_THREADS; i++) {
+		t[i] = (struct claim_thread){s, i, PCA_OK, NULL};
+		assert_int_equal(pthread_create(&th[i], NULL, claim_thread,
+				     &t[i]), 0);
+	}
+	for (i = 0; i < CLAIM_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	assert_int_equal(store_idem_get(s, "scope|race", 101, &res), PCA_OK);
+	for (i = 0; i < CLAIM_THREADS; i++) {
+		if (t[i].err == PCA_OK) {
+			won++;
+			assert_null(t[i].existing);
+		} else {
+			assert_int_equal(t[i].err, PCA_EALREADY);
+			assert_string_equal(t[i].existing, res);
+		}
+		free(t[i].existing);
+	}
+	assert_int_equal(won, 1);
+	assert_int_equal(store_cert_count(s, CA2, &n), PCA_OK);
+	assert_int_equal(n, 1);
+	free(res);
+	store_close(s);
+	rmtree(dir);
+	free(dir);
+}
+
 static void
 test_counters(void **state)
 {
@@ -1721,6 +1846,8 @@ main(void)
 	    cmocka_unit_test(test_purge),
 	    cmocka_unit_test(test_purge_corrupt),
 	    cmocka_unit_test(test_idem),
+	    cmocka_unit_test(test_idem_claim),
+	    cmocka_unit_test(test_idem_claim_race),
 	    cmocka_unit_test(test_counters),
 	    cmocka_unit_test(test_audit),
 	    cmocka_unit_test(test_audit_tamper),
