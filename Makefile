@@ -79,8 +79,17 @@ mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 # Keep the objects of binaries (make would delete them as intermediates).
 .SECONDARY:
 
+# tests/unit/testlib.{c,h}, testlib_hsm.c: fixtures every suite may use.
+TESTLIB_SRC := $(wildcard tests/unit/testlib*.c)
+TESTLIB := $(BUILD)/libtestlib.a
+$(BUILD)/testlib/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(TESTLIB): $(TESTLIB_SRC:tests/unit/%.c=$(BUILD)/testlib/%.o)
+	@rm -f $@ && ar rcs $@ $^
+
 .SECONDEXPANSION:
-$(BUILD)/tests/%: tests/unit/%.c \
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB) \
 		$$(call mod_deps,$$(firstword $$(subst /, ,$$*)))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
@@ -152,4 +161,4 @@ check-format:
 clean:
 	rm -rf build build-asan bin
 
--include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*.d)
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*.d $(BUILD)/testlib/*.d)

@@ -1,19 +1,31 @@
-# lib.sh - shared by the integration tests (POSIX sh).  Each check prints a
-# TAP line: "ok N - name" or "not ok N - name" (tests/run.sh counts them).
+# lib.sh - sourced by every integration test (POSIX sh): paths, a private
+# $TMP removed on exit, TAP helpers, free ports, a fresh appliance, pcad and
+# moto_server started and stopped.  Each check prints a TAP line: "ok N -
+# name" or "not ok N - name" (tests/run.sh counts them).  On exit (also on
+# INT/TERM) the pcad and moto_server this script started are stopped, then
+# $CLEANUP is evaluated and $TMP removed.
 set -u
 ROOTDIR=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOTDIR/tests/integration
+NAME=$(basename "$0" .sh)
 BIN=${BIN:-bin}
 BUILD=${BUILD:-build}
 case "$BIN" in /*) ;; *) BIN="$ROOTDIR/$BIN" ;; esac
 case "$BUILD" in /*) ;; *) BUILD="$ROOTDIR/$BUILD" ;; esac
+export BIN BUILD
 PCACTL="$BIN/pcactl"
 PCAD="$BIN/pcad"
 TOOLS="$BUILD/tools"
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 N=0
 FAILS=0
-TMP=$(mktemp -d /tmp/openpca-test.XXXXXX)
-trap 'cleanup_hooks; rm -rf "$TMP"' EXIT
+PCAD_PID=""
+MOTO_PID=""
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/openpca-test.XXXXXX")
+A=$TMP/app # the appliance directory new_appliance makes (by convention)
+trap 'stop_pcad; stop_moto; cleanup_hooks; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 CLEANUP=""
 cleanup_hooks() { eval "$CLEANUP"; }
 
@@ -22,7 +34,8 @@ not_ok() {
 	N=$((N + 1))
 	FAILS=$((FAILS + 1))
 	echo "not ok $N - $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/#   /' | head -20
+	[ $# -gt 1 ] && [ -n "$2" ] &&
+	    printf '%s\n' "$2" | sed 's/^/#   /' | head -20
 	return 0
 }
 # check NAME CMD...: ok when CMD exits 0; shows its output otherwise.
@@ -47,15 +60,100 @@ check_fails() {
 		not_ok "$name" "error '$out' does not match /$pat/"
 	fi
 }
+# die WHAT [DETAIL]: one "not ok" line naming the script, then exit 1.
+die() {
+	not_ok "$NAME: $1" "${2:-}"
+	finish
+	exit 1
+}
+# need_built FILE...: die unless each FILE is an executable we built.
+need_built() {
+	for f in "$@"; do
+		[ -x "$f" ] || die "$f not built"
+	done
+}
+# need_python MODULE...: die unless python3 imports each MODULE.
+need_python() {
+	for m in "$@"; do
+		python3 -c "import $m" 2>/dev/null || die "python3 lacks $m"
+	done
+}
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
 }
-# new_appliance DIR: a fresh appliance; exports PCACTL_CONFIG.
+# new_appliance DIR [ARGS...]: a fresh appliance (pcactl init DIR ARGS) on
+# two free ports; exports PCACTL_CONFIG and PCA_DIR.
 new_appliance() {
-	"$PCACTL" init "$1" --api-port "$(free_port)" \
-	    --http-port "$(free_port)" >/dev/null || return 1
-	PCACTL_CONFIG="$1/pcad.conf"
-	export PCACTL_CONFIG
+	d=$1
+	shift
+	"$PCACTL" init "$d" --api-port "$(free_port)" \
+	    --http-port "$(free_port)" "$@" >/dev/null || return 1
+	PCACTL_CONFIG="$d/pcad.conf"
+	PCA_DIR=$d
+	export PCACTL_CONFIG PCA_DIR
+}
+# pcad_env: VAR=VALUE words start_pcad puts before pcad (through env(1),
+# so that $! is pcad itself); a script may redefine it.
+pcad_env() { :; }
+# start_pcad [CONF]: pcad in the background (CONF defaults to
+# $A/pcad.conf; output appended to $A/pcad.log), healthy at $URL/health
+# within 20 s; sets PCAD_PID.
+start_pcad() {
+	# shellcheck disable=SC2046
+	env $(pcad_env) "$PCAD" --config "${1:-$A/pcad.conf}" \
+	    >>"$A/pcad.log" 2>&1 &
+	PCAD_PID=$!
+	i=0
+	while [ $i -lt 200 ]; do
+		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
+		kill -0 "$PCAD_PID" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+stop_pcad() {
+	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
+	    wait "$PCAD_PID" 2>/dev/null
+	PCAD_PID=""
+}
+# start_moto: moto_server as an S3 endpoint on a free loopback port
+# (output in $TMP/moto.log), accepting connections within 30 s; sets
+# MOTO_PID, MOTO_PORT and MOTO_URL.  Its environment passes through (for
+# example INITIAL_NO_AUTH_ACTION_COUNT, which turns SigV4 checks on).
+start_moto() {
+	command -v moto_server >/dev/null || return 1
+	MOTO_PORT=$(free_port)
+	MOTO_URL=http://127.0.0.1:$MOTO_PORT
+	moto_server -H 127.0.0.1 -p "$MOTO_PORT" >>"$TMP/moto.log" 2>&1 &
+	MOTO_PID=$!
+	i=0
+	while [ $i -lt 300 ]; do
+		# a bare connect: an HTTP call would use up a free action
+		python3 -c 'import socket,sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+		    "$MOTO_PORT" 2>/dev/null && return 0
+		kill -0 "$MOTO_PID" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+stop_moto() {
+	[ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null &&
+	    wait "$MOTO_PID" 2>/dev/null
+	MOTO_PID=""
+}
+# py_suite SCRIPT [ARGS...]: runs a python3 TAP suite and exits with its
+# status; on failure shows the tail of $A/pcad.log.
+py_suite() {
+	python3 "$@"
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ -f "$A/pcad.log" ]; then
+		echo "# pcad log (tail):"
+		tail -40 "$A/pcad.log" | sed 's/^/# /'
+	fi
+	exit "$rc"
 }
 # make_root DIR ALG SIGALG: an ACTIVE root CA; prints its ARN.
 make_root() {

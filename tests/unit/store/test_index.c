@@ -20,20 +20,12 @@
 #include <lmdb.h>
 
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 #define CA1 "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define CA2 "ffffffff-0000-4000-8000-000000000001"
 #define NCERT 300
 #define T0 1700000000LL
-
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static struct store *
 open_at(const char *dir, int ro)
@@ -254,7 +246,7 @@ test_verify_index(void **state)
 		assert_int_equal(rep.errors, del ? 2 : 1);
 		assert_int_equal(m.inventory, del ? 2 : 1);
 		store_close(s);
-		(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		testlib_dir_remove(dir);
 	}
 }
 
@@ -282,7 +274,7 @@ test_purge(void **state)
 	assert_int_equal(store_ca_purge(s, CA2), PCA_OK);
 	store_close(s);
 	assert_int_equal(inv_entries(dir), 0);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 static void
@@ -297,7 +289,7 @@ test_filters(void **state)
 	fill(s);
 	check_all(s);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 static void
@@ -337,7 +329,7 @@ test_resume(void **state)
 	assert_int_equal(store_inv_foreach(s, &q, got_cb, &g, &end),
 	    PCA_EINVAL);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 /* Drops the "inv" database, as a store made before it existed. */
@@ -377,7 +369,7 @@ test_old_store(void **state)
 	s = open_at(dir, 0); /* writable: builds the index */
 	check_all(s);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 int
