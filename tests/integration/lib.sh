@@ -92,6 +92,13 @@ new_appliance() {
 	PCA_DIR=$d
 	export PCACTL_CONFIG PCA_DIR
 }
+# api_appliance: pcad and pcactl built, and a fresh appliance $A for the
+# boto3 suites (region us-east-1, account 111122223333); dies otherwise.
+api_appliance() {
+	need_built "$PCAD" "$PCACTL"
+	new_appliance "$A" --region us-east-1 --account-id 111122223333 \
+	    2>"$TMP/init.log" || die "pcactl init failed" "$(cat "$TMP/init.log")"
+}
 # pcad_env: VAR=VALUE words start_pcad puts before pcad (through env(1),
 # so that $! is pcad itself); a script may redefine it.
 pcad_env() { :; }

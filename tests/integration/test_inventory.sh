@@ -6,10 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 
 FILL="$TOOLS/inv_fill"
-need_built "$PCAD" "$PCACTL" "$FILL"
+need_built "$FILL"
 need_python boto3
-new_appliance "$A" --region us-east-1 --account-id 111122223333 \
-    2>"$TMP/init.log" || die "pcactl init failed" "$(cat "$TMP/init.log")"
+api_appliance
 for n in 1 2; do
 	"$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
 	    --signing-alg SHA256WITHECDSA --subject "CN=Inv Root $n" \

@@ -7,12 +7,15 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "../../common/buf.h"
+#include "../../common/util.h"
 #include "testlib.h"
 
 int
@@ -95,4 +98,19 @@ testlib_run_capture(char *const argv[], int merge, char **out)
 	assert_int_equal(buf_nul(&b), PCA_OK);
 	*out = (char *)buf_steal(&b, NULL);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int64_t
+testlib_utc(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	return util_timegm(&tm);
 }

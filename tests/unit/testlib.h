@@ -10,6 +10,7 @@
 #define TESTLIB_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../../hsm/hsm.h"
@@ -37,6 +38,9 @@ int testlib_run(const char *dir, const char *const argv[]);
  * when killed by a signal).  Failures of the harness itself fail the test.
  */
 int testlib_run_capture(char *const argv[], int merge, char **out);
+
+/* y-mo-d h:mi:s UTC as seconds since the epoch (util_timegm). */
+int64_t testlib_utc(int y, int mo, int d, int h, int mi, int s);
 
 /* A SoftHSM2 token in a private directory with its own softhsm2.conf. */
 struct testlib_token {

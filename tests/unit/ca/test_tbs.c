@@ -1482,20 +1482,7 @@ test_empty_subject(void **state)
 
 /* ---- times and serials ---- */
 
-static int64_t
-T(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return util_timegm(&tm);
-}
+#define T testlib_utc
 
 static void
 test_times_and_serials(void **state)

@@ -72,6 +72,18 @@ fill(struct store *s)
 	}
 }
 
+/* A fresh store in a new directory dir (64 bytes), filled; open. */
+static struct store *
+filled(char *dir)
+{
+	struct store *s;
+
+	assert_int_equal(testlib_dir_make(dir, 64, "pca-index"), 0);
+	s = open_at(dir, 0);
+	fill(s);
+	return s;
+}
+
 struct got {
 	int seen[NCERT];
 	size_t n, limit;
@@ -222,7 +234,7 @@ note(const char *msg, void *arg)
 static void
 test_verify_index(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store_verify_report rep;
 	struct msgs m;
 	struct store *s;
@@ -230,10 +242,7 @@ test_verify_index(void **state)
 
 	(void)state;
 	for (del = 1; del >= 0; del--) {	/* a missing, then a stray */
-		memcpy(dir, "/tmp/pca-index-XXXXXX", sizeof(dir));
-		assert_non_null(mkdtemp(dir));
-		s = open_at(dir, 0);
-		fill(s);
+		s = filled(dir);
 		memset(&m, 0, sizeof(m));
 		assert_int_equal(store_verify(s, &rep, note, NULL, &m), PCA_OK);
 		assert_int_equal(rep.errors, 0);
@@ -254,14 +263,12 @@ test_verify_index(void **state)
 static void
 test_purge(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store *s;
 	size_t before, half;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	store_close(s);
 	before = inv_entries(dir);
 	assert_true(before > 2 * NCERT);
@@ -280,13 +287,11 @@ test_purge(void **state)
 static void
 test_filters(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store *s;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	check_all(s);
 	store_close(s);
 	testlib_dir_remove(dir);
@@ -295,7 +300,7 @@ test_filters(void **state)
 static void
 test_resume(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store_inv_query q;
 	struct store_inv_pos end;
 	struct got g;
@@ -303,9 +308,7 @@ test_resume(void **state)
 	int i, total = 0, pages = 0;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	memset(&g, 0, sizeof(g));
 	memset(&q, 0, sizeof(q));
 	q.ca_id = CA2;
@@ -354,13 +357,11 @@ drop_inv(const char *dir)
 static void
 test_old_store(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store *s;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	store_close(s);
 	drop_inv(dir);
 	s = open_at(dir, 1); /* read-only: walks the expiry index */
