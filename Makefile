@@ -37,7 +37,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
-	check-format fuzz fuzz-build
+	check-format fuzz fuzz-build check-generated regress
 all: $(PROGS)
 
 deps:
@@ -149,8 +149,23 @@ fuzz: deps
 		fuzz-build
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
-lint:
+lint: check-generated
 	@sh tools/lint.sh
+
+# api/model.c is generated from the vendored ACM-PCA model (api/model/,
+# refreshed by "python3 api/gen_model.py --vendor") and the OpenPCA.*
+# extension operations; check-generated proves the committed file is what
+# the generator makes (CI runs it through make lint).
+MODEL_IN := api/gen_model.py api/model/service-2.json api/model/VERSION \
+	api/openpca-ext.json
+api/model.c: $(MODEL_IN)
+	python3 api/gen_model.py >$@.tmp && mv $@.tmp $@
+
+check-generated:
+	@python3 api/gen_model.py | cmp -s - api/model.c || { \
+	    echo "api/model.c differs from what api/gen_model.py makes" \
+		"(run: make api/model.c)"; exit 1; }
+	@echo "check-generated: api/model.c is up to date"
 
 format:
 	clang-format -i $(LIB_SRC) cmd/*.c $(UNIT_SRC)

@@ -78,6 +78,10 @@ need_python() {
 		python3 -c "import $m" 2>/dev/null || die "python3 lacks $m"
 	done
 }
+# http_url CONF: http://HOST:PORT of the [http] listener in CONF.
+http_url() {
+	echo "http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$1")"
+}
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
 }
@@ -99,6 +103,21 @@ api_appliance() {
 	new_appliance "$A" --region us-east-1 --account-id 111122223333 \
 	    2>"$TMP/init.log" || die "pcactl init failed" "$(cat "$TMP/init.log")"
 }
+# wait_up PID TENTHS CMD...: 0 once CMD succeeds; 1 when process PID has
+# exited or TENTHS tenths of a second have passed.
+wait_up() {
+	wu_pid=$1
+	wu_n=$2
+	shift 2
+	i=0
+	while [ $i -lt "$wu_n" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$wu_pid" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
 # pcad_env: VAR=VALUE words start_pcad puts before pcad (through env(1),
 # so that $! is pcad itself); a script may redefine it.
 pcad_env() { :; }
@@ -110,14 +129,7 @@ start_pcad() {
 	env $(pcad_env) "$PCAD" --config "${1:-$A/pcad.conf}" \
 	    >>"$A/pcad.log" 2>&1 &
 	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	wait_up "$PCAD_PID" 200 curl -sf "$URL/health"
 }
 stop_pcad() {
 	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
@@ -134,17 +146,10 @@ start_moto() {
 	MOTO_URL=http://127.0.0.1:$MOTO_PORT
 	moto_server -H 127.0.0.1 -p "$MOTO_PORT" >>"$TMP/moto.log" 2>&1 &
 	MOTO_PID=$!
-	i=0
-	while [ $i -lt 300 ]; do
-		# a bare connect: an HTTP call would use up a free action
-		python3 -c 'import socket,sys
+	# a bare connect: an HTTP call would use up a free action
+	wait_up "$MOTO_PID" 300 python3 -c 'import socket,sys
 socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
-		    "$MOTO_PORT" 2>/dev/null && return 0
-		kill -0 "$MOTO_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	    "$MOTO_PORT"
 }
 stop_moto() {
 	[ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null &&
@@ -162,11 +167,19 @@ py_suite() {
 	fi
 	exit "$rc"
 }
-# make_root DIR ALG SIGALG: an ACTIVE root CA; prints its ARN.
+# make_root DIR ALG SIGALG [CN [ARGS...]]: an ACTIVE root CA (subject CN,
+# default "Root ALG"; ARGS go to pcactl ca create), its certificate in
+# DIR/root.pem; prints its ARN.
 make_root() {
-	arn=$("$PCACTL" ca create --type ROOT --key-alg "$2" \
-	    --signing-alg "$3" --subject "CN=Root $2,O=OpenPCA Test,C=US") ||
-	    return 1
+	mr_dir=$1
+	mr_alg=$2
+	mr_sig=$3
+	mr_cn=${4:-Root $2}
+	[ $# -ge 4 ] && shift 4 || shift $#
+	arn=$("$PCACTL" ca create --type ROOT --key-alg "$mr_alg" \
+	    --signing-alg "$mr_sig" --subject "CN=$mr_cn,O=OpenPCA Test,C=US" \
+	    "$@") || return 1
+	set -- "$mr_dir" "$mr_alg" "$mr_sig"
 	"$PCACTL" ca csr "$arn" --out "$1/root.csr" &&
 	    "$PCACTL" issue --ca "$arn" --csr "$1/root.csr" --signing-alg "$3" \
 		--validity 10y --template RootCACertificate \

@@ -45,16 +45,11 @@ issue() { # issue CA NAME: a leaf into $TMP/NAME.pem
 }
 
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=OCSP Root,O=OpenPCA Test,C=US" \
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "OCSP Root" \
     --revocation-json "$TMP/ocsp.json")
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null &&
+if [ -n "$ROOT" ] &&
     issue "$ROOT" leaf1 && issue "$ROOT" leaf2 && issue "$ROOT" leaf3; then
 	ok "setup: root CA with OCSP enabled, three leaves"
 else

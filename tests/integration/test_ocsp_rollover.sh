@@ -82,17 +82,12 @@ within() {
 
 # -------- setup: appliance, root CA with OCSP, one leaf (30 days) --------
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 sed -i 's/^\[ocsp\]/[ocsp]\nvalidity_hours = 8\nsigner_days = 2/' "$A/pcad.conf"
 echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Rollover Root,O=OpenPCA Test,C=US" \
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Rollover Root" \
     --revocation-json "$TMP/ocsp.json")
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null &&
+if [ -n "$ROOT" ] &&
     ec_csr "$TMP/leaf.csr" leaf.example.com &&
     "$PCACTL" issue --ca "$ROOT" --csr "$TMP/leaf.csr" \
 	--signing-alg SHA256WITHECDSA --validity 30d \

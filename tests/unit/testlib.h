@@ -15,6 +15,18 @@
 
 #include "../../hsm/hsm.h"
 
+/*
+ * In a cmocka test (cmocka.h and string.h included first): call returns
+ * code and the error message (pca_err_msg) contains sub.
+ */
+#define assert_err(call, code, sub)                                          \
+	do {                                                                 \
+		assert_int_equal((call), (code));                            \
+		if (strstr(pca_err_msg(), (sub)) == NULL)                    \
+			fail_msg("message '%s' lacks '%s'", pca_err_msg(),   \
+			    (sub));                                          \
+	} while (0)
+
 #define TESTLIB_SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 
 /*

@@ -29,14 +29,6 @@
 
 static char dir[] = "/tmp/test_csr.XXXXXX";
 
-#define assert_err(call, code, sub)                                          \
-	do {                                                                 \
-		assert_int_equal((call), (code));                            \
-		if (strstr(pca_err_msg(), (sub)) == NULL)                    \
-			fail_msg("message '%s' lacks '%s'", pca_err_msg(),   \
-			    (sub));                                          \
-	} while (0)
-
 /* ---- helpers ---- */
 
 static uint8_t *

@@ -24,14 +24,6 @@
 #include "../../../common/util.h"
 #include "../testlib.h"
 
-#define assert_err(call, code, sub)                                          \
-	do {                                                                 \
-		assert_int_equal((call), (code));                            \
-		if (strstr(pca_err_msg(), (sub)) == NULL)                    \
-			fail_msg("message '%s' lacks '%s'", pca_err_msg(),   \
-			    (sub));                                          \
-	} while (0)
-
 #define DAY 86400
 #define CA_EXTS                                                              \
 	"basicConstraints=critical,CA:TRUE",                                 \

@@ -52,13 +52,14 @@ fill(struct store *s)
 
 	for (i = 0; i < NCERT; i++) {
 		memset(&c, 0, sizeof(c));
-		strcpy(c.ca_id, i % 2 ? CA2 : CA1);
+		memcpy(c.ca_id, i % 2 ? CA2 : CA1, sizeof(CA1));
 		c.serial[0] = 1;
 		c.serial[1] = (uint8_t)(i >> 8);
 		c.serial[2] = (uint8_t)i;
 		c.serial_len = 3;
 		c.not_after = T0 + (int64_t)((i * 37) % NCERT) * 3600;
-		strcpy(c.template_name, t[i % 3]);
+		(void)snprintf(c.template_name, sizeof(c.template_name), "%s",
+		    t[i % 3]);
 		c.tbs = tbs;
 		c.tbs_len = sizeof(tbs);
 		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
