@@ -107,7 +107,20 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-unit: $(UNIT_BIN) $(TOOL_BIN)
+# Golden-output regress drivers: tests/regress/<area>/driver.c ->
+# $(BUILD)/regress/<area>, run by tests/regress/regress.sh (tests/run.sh).
+REGRESS_SRC := $(wildcard tests/regress/*/driver.c)
+REGRESS_BIN := $(patsubst tests/regress/%/driver.c,$(BUILD)/regress/%,\
+	$(REGRESS_SRC))
+
+$(BUILD)/regress/%: tests/regress/%/driver.c $(LIBPCA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIBPCA) $(LIBS)
+
+unit: $(UNIT_BIN) $(TOOL_BIN) $(REGRESS_BIN)
+
+regress: $(REGRESS_BIN)
+	@BUILD=$(BUILD) sh tests/regress/regress.sh
 
 # Every test: unit suites, then integration scripts, one summary line.
 test: all unit
@@ -176,4 +189,5 @@ check-format:
 clean:
 	rm -rf build build-asan bin
 
--include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*.d $(BUILD)/testlib/*.d)
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*.d $(BUILD)/testlib/*.d \
+	$(BUILD)/regress/*.d)
