@@ -148,10 +148,11 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBPCA)
+# (cmd/appliance.o too: fuzz_conf drives its config parser)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer $(LDFLAGS) \
-		-o $@ $< $(LIBPCA) $(LIBS)
+		-o $@ $< $(BUILD)/cmd/appliance.o $(LIBPCA) $(LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 

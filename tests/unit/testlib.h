@@ -60,7 +60,7 @@ struct testlib_token {
 	char env[192];		/* "SOFTHSM2_CONF=<dir>/softhsm2.conf" */
 	char pin[128];		/* <dir>/pin, holding the user PIN */
 	char label[33];
-	struct hsm_conf conf;	/* module, token, pin_file, module_env set */
+	struct hsm_conf conf;	/* module, token, pin_file, module_env */
 };
 
 /*

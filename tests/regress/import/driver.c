@@ -17,7 +17,7 @@ main(int argc, char **argv)
 
 	regress_input(argc, argv, "regress-import", &p, &len);
 	if (import_case_split(p, len, &c) != 0) {
-		printf("result: not a case (see tests/regress/import/case.h)\n");
+		printf("result: not a case (tests/regress/import/case.h)\n");
 		free(p);
 		return 0;
 	}
