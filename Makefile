@@ -6,6 +6,9 @@
 #   make asan    the same tests under ASan/UBSan
 #   make run     deps + build + pcactl init ./var/appliance + pcad
 #   make bench   benchmarks with the peers, one run
+#   make lint    cppcheck, grep rules, api/model.c up to date (tools/lint.sh)
+#   make regress golden-output tests (tests/regress/; also in make check)
+#   make fuzz    the libFuzzer targets, FUZZ_SECONDS each
 
 CC      ?= cc
 BUILD   ?= build
