@@ -12,7 +12,7 @@ main(int argc, char **argv)
 	uint8_t *p = NULL;
 	size_t len, i, hl;
 	pca_err e;
-	char key[32];
+	char key[64];
 
 	regress_input(argc, argv, "regress-ocsp", &p, &len);
 	if ((e = ocsp_req_parse(p, len, &r)) != PCA_OK) {
