@@ -6,6 +6,9 @@
 #   make asan    the same tests under ASan/UBSan
 #   make run     deps + build + pcactl init ./var/appliance + pcad
 #   make bench   benchmarks with the peers, one run
+#   make lint    cppcheck, grep rules, api/model.c up to date (tools/lint.sh)
+#   make regress golden-output tests (tests/regress/; also in make check)
+#   make fuzz    the libFuzzer targets, FUZZ_SECONDS each
 
 CC      ?= cc
 BUILD   ?= build
@@ -38,7 +41,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
-	check-format fuzz fuzz-build
+	check-format fuzz fuzz-build check-generated regress
 all: $(PROGS)
 
 deps:
@@ -81,8 +84,17 @@ mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 # Keep the objects of binaries (make would delete them as intermediates).
 .SECONDARY:
 
+# tests/unit/testlib.{c,h}, testlib_hsm.c: fixtures every suite may use.
+TESTLIB_SRC := $(wildcard tests/unit/testlib*.c)
+TESTLIB := $(BUILD)/libtestlib.a
+$(BUILD)/testlib/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+$(TESTLIB): $(TESTLIB_SRC:tests/unit/%.c=$(BUILD)/testlib/%.o)
+	@rm -f $@ && ar rcs $@ $^
+
 .SECONDEXPANSION:
-$(BUILD)/tests/%: tests/unit/%.c \
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB) \
 		$$(call mod_deps,$$(firstword $$(subst /, ,$$*)))
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations \
@@ -100,7 +112,20 @@ $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-unit: $(UNIT_BIN) $(TOOL_BIN)
+# Golden-output regress drivers: tests/regress/<area>/driver.c ->
+# $(BUILD)/regress/<area>, run by tests/regress/regress.sh (tests/run.sh).
+REGRESS_SRC := $(wildcard tests/regress/*/driver.c)
+REGRESS_BIN := $(patsubst tests/regress/%/driver.c,$(BUILD)/regress/%,\
+	$(REGRESS_SRC))
+
+$(BUILD)/regress/%: tests/regress/%/driver.c $(LIBPCA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(LIBPCA) $(LIBS)
+
+unit: $(UNIT_BIN) $(TOOL_BIN) $(REGRESS_BIN)
+
+regress: $(REGRESS_BIN)
+	@BUILD=$(BUILD) sh tests/regress/regress.sh
 
 # Every test: unit suites, then integration scripts, one summary line.
 test: all unit
@@ -128,10 +153,11 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 60
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBPCA)
+# (cmd/appliance.o too: fuzz_conf drives its config parser)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer $(LDFLAGS) \
-		-o $@ $< $(LIBPCA) $(LIBS)
+		-o $@ $< $(BUILD)/cmd/appliance.o $(LIBPCA) $(LIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -142,8 +168,23 @@ fuzz: deps
 		fuzz-build
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
-lint:
+lint: check-generated
 	@sh tools/lint.sh
+
+# api/model.c is generated from the vendored ACM-PCA model (api/model/,
+# refreshed by "python3 api/gen_model.py --vendor") and the OpenPCA.*
+# extension operations; check-generated proves the committed file is what
+# the generator makes (CI runs it through make lint).
+MODEL_IN := api/gen_model.py api/model/service-2.json api/model/VERSION \
+	api/openpca-ext.json
+api/model.c: $(MODEL_IN)
+	python3 api/gen_model.py >$@.tmp && mv $@.tmp $@
+
+check-generated:
+	@python3 api/gen_model.py | cmp -s - api/model.c || { \
+	    echo "api/model.c differs from what api/gen_model.py makes" \
+		"(run: make api/model.c)"; exit 1; }
+	@echo "check-generated: api/model.c is up to date"
 
 format:
 	clang-format -i $(LIB_SRC) cmd/*.c $(UNIT_SRC)
@@ -154,4 +195,5 @@ check-format:
 clean:
 	rm -rf build build-asan bin
 
--include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*.d)
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/cmd/*.d $(BUILD)/testlib/*.d \
+	$(BUILD)/regress/*.d)

@@ -5,6 +5,7 @@
 #ifndef PCA_BENCH_COMMON_H
 #define PCA_BENCH_COMMON_H
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 
 #include "../ca/ca.h"
 #include "../cmd/appliance.h"
+#include "../common/log.h"
+#include "../common/util.h"
+
+#define BENCH_MAX_THREADS 64
 
 static inline double
 bench_now(void)
@@ -66,6 +71,123 @@ out:
 	free(pem);
 	free(chain);
 	return rc;
+}
+
+/*
+ * The issuance loop shared by bench_issue and policy_bench: THREADS
+ * threads call ca_issue on one CA with one CSR (30 days) until a deadline.
+ * With lat set (room for max_lat samples) each call's latency is kept.
+ */
+struct bench_run {
+	const char *prog;	/* for error lines */
+	struct appliance *ap;
+	const char *arn;
+	const char *sigalg;
+	const uint8_t *csr;
+	size_t csr_len;
+	double until;
+	long count;
+	int failed;
+	double *lat;
+	long nlat, max_lat;
+	pthread_mutex_t mu;
+};
+
+/*
+ * Opens the appliance (argv[1]) and reads the CSR (argv[2]) and the cell
+ * length in seconds (argv[3]) into r and *secs; prog names the program.
+ * Returns 0, or 2 after a line on stderr.
+ */
+static inline int
+bench_run_open(struct bench_run *r, struct appliance *ap, const char *prog,
+    char **argv, long long *secs)
+{
+	memset(r, 0, sizeof(*r));
+	r->prog = prog;
+	pthread_mutex_init(&r->mu, NULL);
+	log_init("bench", LOG_LEVEL_WARN);
+	if (util_strtonum(argv[3], 1, 3600, secs) != PCA_OK ||
+	    util_file_read(argv[2], 65536, (uint8_t **)&r->csr, &r->csr_len) !=
+		PCA_OK ||
+	    appliance_open(argv[1], ap) != PCA_OK) {
+		fprintf(stderr, "%s: %s\n", prog, pca_err_msg());
+		return 2;
+	}
+	r->ap = ap;
+	return 0;
+}
+
+/* The request every worker sends: r's CA, CSR and signing algorithm. */
+static inline void
+bench_req_init(struct ca_issue_req *q, const struct bench_run *r)
+{
+	memset(q, 0, sizeof(*q));
+	q->ca_arn = r->arn;
+	q->csr = r->csr;
+	q->csr_len = r->csr_len;
+	q->signing_algorithm = r->sigalg;
+	q->validity_type = "DAYS";
+	q->validity_value = 30;
+}
+
+static inline void *
+bench_worker(void *arg)
+{
+	struct bench_run *r = arg;
+	struct ca_caller c = {r->ap->conf.account, r->ap->conf.region, "bench"};
+	struct ca_issue_req q;
+	char *arn;
+	double t0;
+	long n = 0;
+
+	bench_req_init(&q, r);
+	while ((t0 = bench_now()) < r->until) {
+		if (ca_issue(r->ap->engine, &c, &q, &arn) != PCA_OK) {
+			fprintf(stderr, "%s: %s\n", r->prog, pca_err_msg());
+			r->failed = 1;
+			break;
+		}
+		free(arn);
+		n++;
+		if (r->lat == NULL)
+			continue;
+		pthread_mutex_lock(&r->mu);
+		if (r->nlat < r->max_lat)
+			r->lat[r->nlat++] = bench_now() - t0;
+		pthread_mutex_unlock(&r->mu);
+	}
+	pthread_mutex_lock(&r->mu);
+	r->count += n;
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/* Issuances per second with threads workers for secs; -1 on a failure. */
+static inline double
+bench_run_rate(struct bench_run *r, int threads, double secs)
+{
+	pthread_t th[BENCH_MAX_THREADS];
+	double t0;
+	int i;
+
+	r->count = 0;
+	r->nlat = 0;
+	t0 = bench_now();
+	r->until = t0 + secs;
+	for (i = 0; i < threads; i++)
+		pthread_create(&th[i], NULL, bench_worker, r);
+	for (i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	return r->failed ? -1 : (double)r->count / (bench_now() - t0);
+}
+
+/* qsort comparator for doubles. */
+static inline int
+bench_dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 #endif

@@ -7,12 +7,14 @@
  *
  * Prints the median and worst page time in ms and the items per page.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../api/inventory.h"
+#include "../common/util.h"
 
 static double
 ms_since(const struct timespec *t0)
@@ -43,13 +45,18 @@ main(int argc, char **argv)
 	struct timespec t0;
 	double t[1000];
 	size_t items = 0;
-	int i, runs, n = 0;
+	long long runs, now, max;
+	int i, n = 0;
 
 	if (argc < 6)
 		return 2;
-	runs = atoi(argv[4]);
-	if (runs < 1 || runs > 1000)
+	if (util_strtonum(argv[4], 1, 1000, &runs) != PCA_OK)
 		runs = 10;
+	if (util_strtonum(argv[2], 0, INT64_MAX, &now) != PCA_OK ||
+	    util_strtonum(argv[3], 1, 1000000, &max) != PCA_OK) {
+		fprintf(stderr, "inventory_page: %s\n", pca_err_msg());
+		return 2;
+	}
 	for (i = 5; i < argc && n < 16; i++, n++) {
 		(void)snprintf(cas[n].id, sizeof(cas[n].id), "%s", argv[i]);
 		(void)snprintf(cas[n].arn, sizeof(cas[n].arn),
@@ -68,10 +75,10 @@ main(int argc, char **argv)
 	q.cas = cas;
 	q.ncas = (size_t)n;
 	q.status = "ISSUED";
-	q.now = atoll(argv[2]);
+	q.now = now;
 	q.has_before = 1;
 	q.before = q.now + 30 * 86400;
-	q.max = (size_t)atoi(argv[3]);
+	q.max = (size_t)max;
 	q.max_scan = API_INV_SCAN_MAX;
 	for (i = 0; i < runs; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);

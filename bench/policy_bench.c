@@ -14,7 +14,6 @@
  *   gate policy_us=<> lint_us=<> total_us=<>
  *   overhead threads=<n> measured=<%> gate_share=<%> target=<5%
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,83 +25,13 @@
 #include "../ca/engine_int.h"
 #include "../cmd/appliance.h"
 #include "bench_common.h"
-#include "../common/log.h"
-#include "../common/util.h"
 
-#define MAX_THREADS 64
 #define REPS 3
 #define GATE_N 20000
 
-struct run {
-	struct appliance *ap;
-	const char *arn;
-	const uint8_t *csr;
-	size_t csr_len;
-	double until;
-	long count;
-	int failed;
-	pthread_mutex_t mu;
-};
-
-
-static void
-req_init(struct ca_issue_req *q, const char *arn, const uint8_t *csr,
-    size_t len)
-{
-	memset(q, 0, sizeof(*q));
-	q->ca_arn = arn;
-	q->csr = csr;
-	q->csr_len = len;
-	q->signing_algorithm = "SHA256WITHECDSA";
-	q->validity_type = "DAYS";
-	q->validity_value = 30;
-}
-
-static void *
-worker(void *arg)
-{
-	struct run *r = arg;
-	struct ca_caller c = {r->ap->conf.account, r->ap->conf.region, "bench"};
-	struct ca_issue_req q;
-	char *arn;
-	long n = 0;
-
-	req_init(&q, r->arn, r->csr, r->csr_len);
-	while (bench_now() < r->until) {
-		if (ca_issue(r->ap->engine, &c, &q, &arn) != PCA_OK) {
-			fprintf(stderr, "policy_bench: %s\n", pca_err_msg());
-			r->failed = 1;
-			break;
-		}
-		free(arn);
-		n++;
-	}
-	pthread_mutex_lock(&r->mu);
-	r->count += n;
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
-}
-
-static double
-measure(struct run *r, int threads, double secs)
-{
-	pthread_t th[MAX_THREADS];
-	double t0;
-	int i;
-
-	r->count = 0;
-	t0 = bench_now();
-	r->until = t0 + secs;
-	for (i = 0; i < threads; i++)
-		pthread_create(&th[i], NULL, worker, r);
-	for (i = 0; i < threads; i++)
-		pthread_join(th[i], NULL);
-	return r->failed ? -1 : (double)r->count / (bench_now() - t0);
-}
-
 /* The TBS of one certificate the CA issues (as signed). */
 static int
-sample_tbs(struct run *r, unsigned char **tbs, int *len)
+sample_tbs(struct bench_run *r, unsigned char **tbs, int *len)
 {
 	struct ca_caller c = {r->ap->conf.account, r->ap->conf.region, "bench"};
 	struct ca_issue_req q;
@@ -112,7 +41,7 @@ sample_tbs(struct run *r, unsigned char **tbs, int *len)
 	const unsigned char *p;
 	X509 *x = NULL;
 
-	req_init(&q, r->arn, r->csr, r->csr_len);
+	bench_req_init(&q, r);
 	*len = 0;
 	if (ca_issue(r->ap->engine, &c, &q, &arn) == PCA_OK &&
 	    ca_cert_get(r->ap->engine, &c, r->arn, arn, &pem, &chain) ==
@@ -170,17 +99,9 @@ gate_time(const struct pol *p, const uint8_t *tbs, size_t len,
 	return 0;
 }
 
-static int
-dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Alternates off and on REPS times; the medians. */
 static int
-compare(struct run *r, struct pol_set *ps, int th, double secs,
+compare(struct bench_run *r, struct pol_set *ps, int th, double secs,
     double *off, double *on)
 {
 	double v[2][REPS];
@@ -192,14 +113,14 @@ compare(struct run *r, struct pol_set *ps, int th, double secs,
 				ca_engine_policy_set(r->ap->engine, NULL, NULL);
 			else
 				appliance_policies_attach(r->ap->engine, ps);
-			if ((v[k][i] = measure(r, th, secs)) < 0)
+			if ((v[k][i] = bench_run_rate(r, th, secs)) < 0)
 				return 1;
 			printf("issue policy=%s threads=%d rate=%.0f\n",
 			    k ? "on" : "off", th, v[k][i]);
 			fflush(stdout);
 		}
-	qsort(v[0], REPS, sizeof(double), dcmp);
-	qsort(v[1], REPS, sizeof(double), dcmp);
+	qsort(v[0], REPS, sizeof(double), bench_dcmp);
+	qsort(v[1], REPS, sizeof(double), bench_dcmp);
 	*off = v[0][REPS / 2];
 	*on = v[1][REPS / 2];
 	return 0;
@@ -210,7 +131,7 @@ main(int argc, char **argv)
 {
 	struct appliance ap;
 	struct pol_set *ps = NULL;
-	struct run r;
+	struct bench_run r;
 	long long secs, th;
 	unsigned char *tbs = NULL;
 	char *arn = NULL, bind[128];
@@ -223,19 +144,11 @@ main(int argc, char **argv)
 		    "usage: policy_bench CONFIG CSR SECONDS THREADS...\n");
 		return 2;
 	}
-	log_init("bench", LOG_LEVEL_WARN);
 	if (ncpu < 1)
 		ncpu = 1;
-	memset(&r, 0, sizeof(r));
-	pthread_mutex_init(&r.mu, NULL);
-	if (util_strtonum(argv[3], 1, 3600, &secs) != PCA_OK ||
-	    util_file_read(argv[2], 65536, (uint8_t **)&r.csr, &r.csr_len) !=
-		PCA_OK ||
-	    appliance_open(argv[1], &ap) != PCA_OK) {
-		fprintf(stderr, "policy_bench: %s\n", pca_err_msg());
+	if (bench_run_open(&r, &ap, "policy_bench", argv, &secs) != 0)
 		return 2;
-	}
-	r.ap = &ap;
+	r.sigalg = "SHA256WITHECDSA";
 	if (bench_make_root(&ap, "EC_prime256v1", "SHA256WITHECDSA",
 		"policy bench root", &arn) != 0)
 		return 1;
@@ -252,7 +165,8 @@ main(int argc, char **argv)
 	printf("gate policy_us=%.1f lint_us=%.1f total_us=%.1f\n", pol_us,
 	    lint_us, pol_us + lint_us);
 	for (i = 4; i < argc; i++) {
-		if (util_strtonum(argv[i], 1, MAX_THREADS, &th) != PCA_OK)
+		if (util_strtonum(argv[i], 1, BENCH_MAX_THREADS, &th) !=
+		    PCA_OK)
 			return 2;
 		if (compare(&r, ps, (int)th, (double)secs, &off, &on) != 0)
 			return 1;

@@ -733,7 +733,7 @@ list_query(struct appliance *ap, int argc, char **argv,
 		q->ca_id = id;
 	}
 	if ((v = opt_value(argc, argv, "--status")) != NULL) {
-		for (n = 0; v[n] != '\0' && n < 15; n++)
+		for (n = 0; n < 15 && v[n] != '\0'; n++)
 			status[n] = (char)toupper((unsigned char)v[n]);
 		status[n] = '\0';
 		q->status = status;

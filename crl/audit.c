@@ -362,6 +362,8 @@ audit_create_locked(struct crl *c, const struct ca_info *ca,
 		log_info("audit: report %s of CA %s: %zu rows queued for "
 			 "s3://%s/%s", id, ca->uuid, r.rows, m->bucket, kb);
 out:
+	m->key = NULL;		/* both pointed into this frame */
+	m->report = NULL;
 	free(manifest);
 	buf_free(&r.out);
 	return e;

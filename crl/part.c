@@ -117,6 +117,7 @@ keep_part(void *arg, const uint8_t *serial, size_t len)
 		return 0;
 	memcpy(k.b, serial, len);
 	k.n = len;
+	k.part = 0;	/* member_cmp reads b and n only */
 	m = bsearch(&k, s->v, s->n, sizeof(k), member_cmp);
 	return m != NULL && m->part == s->cur &&
 	    s->keep(s->keep_arg, serial, len);

@@ -2,6 +2,7 @@
 # Runs every test and prints one closing line: "N passed, N failed".
 #   unit:        $BUILD/tests/<mod>/test_*   (cmocka; each case counts)
 #   integration: tests/integration/test_*.sh (TAP-style "ok"/"not ok" lines)
+#   regress:     tests/regress/regress.sh (golden outputs, TAP lines too)
 # TESTS=pattern limits the run to matching names.
 set -u
 BUILD=${BUILD:-build}
@@ -68,7 +69,7 @@ run_integration() {
 for t in $(ls "$BUILD"/tests/*/test_* 2>/dev/null | grep -v '\.d$'); do
 	case "$t" in *"${TESTS:-}"*) run_unit "$t" ;; esac
 done
-for t in tests/integration/test_*.sh; do
+for t in tests/integration/test_*.sh tests/regress/regress.sh; do
 	[ -f "$t" ] || continue
 	case "$t" in *"${TESTS:-}"*) run_integration "$t" ;; esac
 done

@@ -5,7 +5,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
  *     -I/usr/include/p11-kit-1 tests/fuzz/fuzz_csr.c ca/csr.c ca/lint_names.c \
  *     $(ls common/[a-z]*.c) -o fuzz_csr -lcrypto -ljansson
- * Seeds: tests/regress/ca/good/ and tests/regress/ca/bad/.
+ * Seeds: tests/regress/csr/good/ and tests/regress/csr/bad/.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,19 +1,31 @@
-# lib.sh - shared by the integration tests (POSIX sh).  Each check prints a
-# TAP line: "ok N - name" or "not ok N - name" (tests/run.sh counts them).
+# lib.sh - sourced by every integration test (POSIX sh): paths, a private
+# $TMP removed on exit, TAP helpers, free ports, a fresh appliance, pcad and
+# moto_server started and stopped.  Each check prints a TAP line: "ok N -
+# name" or "not ok N - name" (tests/run.sh counts them).  On exit (also on
+# INT/TERM) the pcad and moto_server this script started are stopped, then
+# $CLEANUP is evaluated and $TMP removed.
 set -u
 ROOTDIR=$(cd "$(dirname "$0")/../.." && pwd)
+HERE=$ROOTDIR/tests/integration
+NAME=$(basename "$0" .sh)
 BIN=${BIN:-bin}
 BUILD=${BUILD:-build}
 case "$BIN" in /*) ;; *) BIN="$ROOTDIR/$BIN" ;; esac
 case "$BUILD" in /*) ;; *) BUILD="$ROOTDIR/$BUILD" ;; esac
+export BIN BUILD
 PCACTL="$BIN/pcactl"
 PCAD="$BIN/pcad"
 TOOLS="$BUILD/tools"
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 N=0
 FAILS=0
-TMP=$(mktemp -d /tmp/openpca-test.XXXXXX)
-trap 'cleanup_hooks; rm -rf "$TMP"' EXIT
+PCAD_PID=""
+MOTO_PID=""
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/openpca-test.XXXXXX")
+A=$TMP/app # the appliance directory new_appliance makes (by convention)
+trap 'stop_pcad; stop_moto; cleanup_hooks; rm -rf "$TMP"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 CLEANUP=""
 cleanup_hooks() { eval "$CLEANUP"; }
 
@@ -22,7 +34,8 @@ not_ok() {
 	N=$((N + 1))
 	FAILS=$((FAILS + 1))
 	echo "not ok $N - $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/#   /' | head -20
+	[ $# -gt 1 ] && [ -n "$2" ] &&
+	    printf '%s\n' "$2" | sed 's/^/#   /' | head -20
 	return 0
 }
 # check NAME CMD...: ok when CMD exits 0; shows its output otherwise.
@@ -47,21 +60,126 @@ check_fails() {
 		not_ok "$name" "error '$out' does not match /$pat/"
 	fi
 }
+# die WHAT [DETAIL]: one "not ok" line naming the script, then exit 1.
+die() {
+	not_ok "$NAME: $1" "${2:-}"
+	finish
+	exit 1
+}
+# need_built FILE...: die unless each FILE is an executable we built.
+need_built() {
+	for f in "$@"; do
+		[ -x "$f" ] || die "$f not built"
+	done
+}
+# need_python MODULE...: die unless python3 imports each MODULE.
+need_python() {
+	for m in "$@"; do
+		python3 -c "import $m" 2>/dev/null || die "python3 lacks $m"
+	done
+}
+# http_url CONF: http://HOST:PORT of the [http] listener in CONF.
+http_url() {
+	echo "http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$1")"
+}
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
 }
-# new_appliance DIR: a fresh appliance; exports PCACTL_CONFIG.
+# new_appliance DIR [ARGS...]: a fresh appliance (pcactl init DIR ARGS) on
+# two free ports; exports PCACTL_CONFIG and PCA_DIR.
 new_appliance() {
-	"$PCACTL" init "$1" --api-port "$(free_port)" \
-	    --http-port "$(free_port)" >/dev/null || return 1
-	PCACTL_CONFIG="$1/pcad.conf"
-	export PCACTL_CONFIG
+	d=$1
+	shift
+	"$PCACTL" init "$d" --api-port "$(free_port)" \
+	    --http-port "$(free_port)" "$@" >/dev/null || return 1
+	PCACTL_CONFIG="$d/pcad.conf"
+	PCA_DIR=$d
+	export PCACTL_CONFIG PCA_DIR
 }
-# make_root DIR ALG SIGALG: an ACTIVE root CA; prints its ARN.
+# api_appliance: pcad and pcactl built, and a fresh appliance $A for the
+# boto3 suites (region us-east-1, account 111122223333); dies otherwise.
+api_appliance() {
+	need_built "$PCAD" "$PCACTL"
+	new_appliance "$A" --region us-east-1 --account-id 111122223333 \
+	    2>"$TMP/init.log" || die "pcactl init failed" "$(cat "$TMP/init.log")"
+}
+# wait_up PID TENTHS CMD...: 0 once CMD succeeds; 1 when process PID has
+# exited or TENTHS tenths of a second have passed.
+wait_up() {
+	wu_pid=$1
+	wu_n=$2
+	shift 2
+	i=0
+	while [ $i -lt "$wu_n" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		kill -0 "$wu_pid" 2>/dev/null || return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+# pcad_env: VAR=VALUE words start_pcad puts before pcad (through env(1),
+# so that $! is pcad itself); a script may redefine it.
+pcad_env() { :; }
+# start_pcad [CONF]: pcad in the background (CONF defaults to
+# $A/pcad.conf; output appended to $A/pcad.log), healthy at $URL/health
+# within 20 s; sets PCAD_PID.
+start_pcad() {
+	# shellcheck disable=SC2046
+	env $(pcad_env) "$PCAD" --config "${1:-$A/pcad.conf}" \
+	    >>"$A/pcad.log" 2>&1 &
+	PCAD_PID=$!
+	wait_up "$PCAD_PID" 200 curl -sf "$URL/health"
+}
+stop_pcad() {
+	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
+	    wait "$PCAD_PID" 2>/dev/null
+	PCAD_PID=""
+}
+# start_moto: moto_server as an S3 endpoint on a free loopback port
+# (output in $TMP/moto.log), accepting connections within 30 s; sets
+# MOTO_PID, MOTO_PORT and MOTO_URL.  Its environment passes through (for
+# example INITIAL_NO_AUTH_ACTION_COUNT, which turns SigV4 checks on).
+start_moto() {
+	command -v moto_server >/dev/null || return 1
+	MOTO_PORT=$(free_port)
+	MOTO_URL=http://127.0.0.1:$MOTO_PORT
+	moto_server -H 127.0.0.1 -p "$MOTO_PORT" >>"$TMP/moto.log" 2>&1 &
+	MOTO_PID=$!
+	# a bare connect: an HTTP call would use up a free action
+	wait_up "$MOTO_PID" 300 python3 -c 'import socket,sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+	    "$MOTO_PORT"
+}
+stop_moto() {
+	[ -n "$MOTO_PID" ] && kill "$MOTO_PID" 2>/dev/null &&
+	    wait "$MOTO_PID" 2>/dev/null
+	MOTO_PID=""
+}
+# py_suite SCRIPT [ARGS...]: runs a python3 TAP suite and exits with its
+# status; on failure shows the tail of $A/pcad.log.
+py_suite() {
+	python3 "$@"
+	rc=$?
+	if [ "$rc" -ne 0 ] && [ -f "$A/pcad.log" ]; then
+		echo "# pcad log (tail):"
+		tail -40 "$A/pcad.log" | sed 's/^/# /'
+	fi
+	exit "$rc"
+}
+# make_root DIR ALG SIGALG [CN [ARGS...]]: an ACTIVE root CA (subject CN,
+# default "Root ALG"; ARGS go to pcactl ca create), its certificate in
+# DIR/root.pem; prints its ARN.
 make_root() {
-	arn=$("$PCACTL" ca create --type ROOT --key-alg "$2" \
-	    --signing-alg "$3" --subject "CN=Root $2,O=OpenPCA Test,C=US") ||
-	    return 1
+	mr_dir=$1
+	mr_alg=$2
+	mr_sig=$3
+	mr_cn=${4:-Root $2}
+	[ $# -ge 4 ] && shift 4 || shift $#
+	arn=$("$PCACTL" ca create --type ROOT --key-alg "$mr_alg" \
+	    --signing-alg "$mr_sig" --subject "CN=$mr_cn,O=OpenPCA Test,C=US" \
+	    "$@") || return 1
+	set -- "$mr_dir" "$mr_alg" "$mr_sig"
 	"$PCACTL" ca csr "$arn" --out "$1/root.csr" &&
 	    "$PCACTL" issue --ca "$arn" --csr "$1/root.csr" --signing-alg "$3" \
 		--validity 10y --template RootCACertificate \

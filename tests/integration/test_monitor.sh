@@ -7,26 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 A=$TMP/app
-PCAD_PID=""
 RX_PID=""
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
-	    wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad; [ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null'
-start_pcad() {
-	"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+CLEANUP='[ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null'
 # wait_posts N: until the receiver logged N POSTs (10 s at most).
 wait_posts() {
 	i=0

@@ -10,26 +10,6 @@
 
 TOOL="python3 $ROOTDIR/tests/integration/ocsp/ocsp_tool.py"
 A=$TMP/app
-PCAD_PID=""
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null && wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
-
-# start_pcad CONF: pcad in the background, healthy within 20 s.
-start_pcad() {
-	"$PCAD" --config "$1" >>"$A/pcad.log" 2>&1 &
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 # ossl NAME EXPECT ARGS...: openssl ocsp against the responder, verified
 # against the root; EXPECT is the status line's word (good, revoked, ...).
 ossl() {
@@ -65,16 +45,11 @@ issue() { # issue CA NAME: a leaf into $TMP/NAME.pem
 }
 
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=OCSP Root,O=OpenPCA Test,C=US" \
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "OCSP Root" \
     --revocation-json "$TMP/ocsp.json")
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null &&
+if [ -n "$ROOT" ] &&
     issue "$ROOT" leaf1 && issue "$ROOT" leaf2 && issue "$ROOT" leaf3; then
 	ok "setup: root CA with OCSP enabled, three leaves"
 else
@@ -97,7 +72,7 @@ else
 	not_ok "the AIA of issued certificates points at the responder"
 fi
 
-if start_pcad "$A/pcad.conf"; then ok "pcad starts"; else
+if start_pcad; then ok "pcad starts"; else
 	not_ok "pcad starts" "$(tail -20 "$A/pcad.log")"
 	finish
 	exit 1
@@ -202,7 +177,7 @@ curl -sf "$URL/health" | grep -q '"ok"' && ok "/health still answers" ||
 # nonce budget: 2 signatures per second, then the pre-signed response
 stop_pcad
 sed -i 's/^nonce_budget = .*//; s/^\[ocsp\]/[ocsp]\nnonce_budget = 2/' "$A/pcad.conf"
-start_pcad "$A/pcad.conf" || not_ok "pcad restarts with nonce_budget = 2"
+start_pcad || not_ok "pcad restarts with nonce_budget = 2"
 out=$(PCA_DIR=$A $TOOL burst "$URL" "$TMP/root.pem" "$TMP/leaf1.pem" 40 2>&1)
 set -- $(printf '%s\n' "$out" | tail -1)
 if [ $# -eq 2 ] && [ "$1" -ge 1 ] && [ "$1" -le 10 ] && [ "$2" -ge 30 ]; then
@@ -215,7 +190,7 @@ stop_pcad
 # the token made unavailable under the running pcad (its directory moved
 # away: every token call fails).  pcad cannot run through a p11-kit server
 # today: the API's AES-GCM unseal at start is refused by p11-kit's RPC.
-start_pcad "$A/pcad.conf" && ok "pcad restarts (stored responses loaded)" ||
+start_pcad && ok "pcad restarts (stored responses loaded)" ||
     not_ok "pcad restarts (stored responses loaded)" "$(tail -5 "$A/pcad.log")"
 ossl "token up: nonce answered fresh" good -cert "$TMP/leaf1.pem"
 ossl "token up: unknown serial signed (and cached)" unknown -serial 0x6666 \

@@ -18,13 +18,7 @@
 TOOL="python3 $ROOTDIR/tests/integration/ocsp/rollover_tool.py"
 FAKELIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 A=$TMP/app
-PCAD_PID=""
 OFFSET=0 # seconds pcad's (and openssl's) clock is ahead of the real one
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null && wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
 
 if [ ! -r "$FAKELIB" ]; then
 	echo "ok 1 # SKIP libfaketime not installed"
@@ -45,26 +39,11 @@ shifted() {
 	fi
 }
 fake_now() { echo $(($(date +%s) + OFFSET)); }
-# start_pcad: pcad (clock shifted by OFFSET) healthy within 20 s.
-start_pcad() {
+# pcad_env (start_pcad's hook): pcad's clock shifted by OFFSET.
+pcad_env() {
 	echo "--- pcad start, clock +$OFFSET s" >>"$A/pcad.log"
-	# no function or subshell in between: $! must be pcad itself
-	if [ "$OFFSET" -eq 0 ]; then
-		"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	else
-		ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB \
-		    FAKETIME="+$OFFSET" FAKETIME_NO_CACHE=1 \
-		    "$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	fi
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
+	[ "$OFFSET" -eq 0 ] || echo "ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB" \
+	    "FAKETIME=+$OFFSET FAKETIME_NO_CACHE=1"
 }
 # snap OUT: a verified snapshot of leaf's pre-signed answer (retried 10 s
 # while pcad is still signing).
@@ -103,17 +82,12 @@ within() {
 
 # -------- setup: appliance, root CA with OCSP, one leaf (30 days) --------
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 sed -i 's/^\[ocsp\]/[ocsp]\nvalidity_hours = 8\nsigner_days = 2/' "$A/pcad.conf"
 echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Rollover Root,O=OpenPCA Test,C=US" \
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Rollover Root" \
     --revocation-json "$TMP/ocsp.json")
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null &&
+if [ -n "$ROOT" ] &&
     ec_csr "$TMP/leaf.csr" leaf.example.com &&
     "$PCACTL" issue --ca "$ROOT" --csr "$TMP/leaf.csr" \
 	--signing-alg SHA256WITHECDSA --validity 30d \

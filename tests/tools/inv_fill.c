@@ -128,7 +128,7 @@ main(int argc, char **argv)
 	struct store_conf sc = {0};
 	struct fill f = {0};
 	FILE *man = NULL;
-	long long n, i;
+	long long n, i, now;
 	int a = 5;
 
 	if (argc < 6) {
@@ -136,8 +136,12 @@ main(int argc, char **argv)
 		    "[--same-der] CA_ID...\n");
 		return 2;
 	}
-	n = atoll(argv[2]);
-	f.now = atoll(argv[3]);
+	if (util_strtonum(argv[2], 0, 100000000, &n) != PCA_OK ||
+	    util_strtonum(argv[3], 0, INT64_MAX, &now) != PCA_OK) {
+		fprintf(stderr, "inv_fill: %s\n", pca_err_msg());
+		return 2;
+	}
+	f.now = now;
 	if (strcmp(argv[4], "-") != 0 && (man = fopen(argv[4], "w")) == NULL)
 		return 1;
 	if (strcmp(argv[a], "--same-der") == 0) {

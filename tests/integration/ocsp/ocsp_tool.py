@@ -98,18 +98,24 @@ def verify_sig(pub, sig, data, algo):
         raise ValueError("unexpected key type")
 
 
+def check_delegated(rc, issuer):
+    """A delegated responder certificate: signed by issuer, OCSPSigning,
+    id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2)."""
+    verify_sig(issuer.public_key(), rc.signature, rc.tbs_certificate_bytes,
+               rc.signature_hash_algorithm)
+    eku = rc.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    if ExtendedKeyUsageOID.OCSP_SIGNING not in eku.value:
+        raise ValueError("responder certificate lacks OCSPSigning")
+    nc = rc.extensions.get_extension_for_oid(NOCHECK)
+    if not isinstance(nc.value, x509.OCSPNoCheck):
+        raise ValueError("id-pkix-ocsp-nocheck is not a NULL")
+
+
 def check_signer(resp, issuer):
     """The key that signed: a delegated certificate or the CA itself."""
     if resp.certificates:
         rc = resp.certificates[0]
-        verify_sig(issuer.public_key(), rc.signature, rc.tbs_certificate_bytes,
-                   rc.signature_hash_algorithm)
-        eku = rc.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
-        if ExtendedKeyUsageOID.OCSP_SIGNING not in eku.value:
-            raise ValueError("responder certificate lacks OCSPSigning")
-        nc = rc.extensions.get_extension_for_oid(NOCHECK)
-        if not isinstance(nc.value, x509.OCSPNoCheck):
-            raise ValueError("id-pkix-ocsp-nocheck is not a NULL")
+        check_delegated(rc, issuer)
         now = datetime.datetime.now(datetime.timezone.utc)
         if not rc.not_valid_before_utc <= now <= rc.not_valid_after_utc:
             raise ValueError("responder certificate not valid now")

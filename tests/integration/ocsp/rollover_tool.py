@@ -17,27 +17,10 @@ import json
 import sys
 import urllib.request
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
-NOCHECK = x509.ObjectIdentifier("1.3.6.1.5.5.7.48.1.5")
-
-
-def load_cert(path):
-    with open(path, "rb") as f:
-        return x509.load_pem_x509_certificate(f.read())
-
-
-def verify_sig(pub, sig, data, algo):
-    if isinstance(pub, rsa.RSAPublicKey):
-        pub.verify(sig, data, padding.PKCS1v15(), algo)
-    elif isinstance(pub, ec.EllipticCurvePublicKey):
-        pub.verify(sig, data, ec.ECDSA(algo))
-    else:
-        raise ValueError("unexpected key type")
+from ocsp_tool import check_delegated, load_cert, verify_sig
 
 
 def ts(d):
@@ -65,14 +48,7 @@ def snap(url, issuer_path, cert_path):
     if rc.issuer != issuer.subject:
         raise ValueError("responder certificate issuer " +
                          rc.issuer.rfc4514_string())
-    verify_sig(issuer.public_key(), rc.signature, rc.tbs_certificate_bytes,
-               rc.signature_hash_algorithm)
-    eku = rc.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
-    if ExtendedKeyUsageOID.OCSP_SIGNING not in eku.value:
-        raise ValueError("responder certificate lacks OCSPSigning")
-    nc = rc.extensions.get_extension_for_oid(NOCHECK)
-    if not isinstance(nc.value, x509.OCSPNoCheck):
-        raise ValueError("id-pkix-ocsp-nocheck is not a NULL")
+    check_delegated(rc, issuer)
     verify_sig(rc.public_key(), resp.signature, resp.tbs_response_bytes,
                resp.signature_hash_algorithm)
     spki = rc.public_key().public_bytes(

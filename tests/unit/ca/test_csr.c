@@ -25,39 +25,11 @@
 
 #include "../../../ca/ca_int.h"
 #include "../../../common/util.h"
+#include "../testlib.h"
 
 static char dir[] = "/tmp/test_csr.XXXXXX";
 
-#define assert_err(call, code, sub)                                          \
-	do {                                                                 \
-		assert_int_equal((call), (code));                            \
-		if (strstr(pca_err_msg(), (sub)) == NULL)                    \
-			fail_msg("message '%s' lacks '%s'", pca_err_msg(),   \
-			    (sub));                                          \
-	} while (0)
-
 /* ---- helpers ---- */
-
-static int
-run(const char *const argv[])
-{
-	pid_t pid;
-	int st, fd;
-
-	if ((pid = fork()) < 0)
-		return 0;
-	if (pid == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
-			(void)dup2(fd, 1);
-			(void)dup2(fd, 2);
-		}
-		if (chdir(dir) == 0)
-			execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0;
-}
 
 static uint8_t *
 slurp(const char *name, size_t *n)
@@ -352,7 +324,7 @@ setup(void **state)
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	for (i = 0; i < sizeof(gens) / sizeof(gens[0]); i++)
-		if (!run(gens[i].argv)) {
+		if (!testlib_run(dir, gens[i].argv)) {
 			fprintf(stderr, "openssl failed for %s\n",
 			    gens[i].name);
 			return -1;
@@ -363,7 +335,7 @@ setup(void **state)
 
 		(void)snprintf(in, sizeof(in), "%s.csr", der[i]);
 		(void)snprintf(out, sizeof(out), "%s.der", der[i]);
-		if (!run(argv))
+		if (!testlib_run(dir, argv))
 			return -1;
 	}
 	return 0;
@@ -375,7 +347,7 @@ teardown(void **state)
 	const char *const argv[] = {"rm", "-rf", dir, NULL};
 
 	(void)state;
-	return run(argv) ? 0 : -1;
+	return testlib_run(dir, argv) ? 0 : -1;
 }
 
 /* ---- good CSRs ---- */

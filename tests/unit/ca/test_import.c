@@ -22,14 +22,7 @@
 #include "../../../ca/ca_int.h"
 #include "../../../common/buf.h"
 #include "../../../common/util.h"
-
-#define assert_err(call, code, sub)                                          \
-	do {                                                                 \
-		assert_int_equal((call), (code));                            \
-		if (strstr(pca_err_msg(), (sub)) == NULL)                    \
-			fail_msg("message '%s' lacks '%s'", pca_err_msg(),   \
-			    (sub));                                          \
-	} while (0)
+#include "../testlib.h"
 
 #define DAY 86400
 #define CA_EXTS                                                              \
@@ -708,27 +701,6 @@ test_parse(void **state)
 
 static char dir[] = "/tmp/test_import.XXXXXX";
 
-static int
-run(const char *const argv[])
-{
-	pid_t pid;
-	int st, fd;
-
-	if ((pid = fork()) < 0)
-		return 0;
-	if (pid == 0) {
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0) {
-			(void)dup2(fd, 1);
-			(void)dup2(fd, 2);
-		}
-		if (chdir(dir) == 0)
-			execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0;
-}
-
 static char *
 slurp(const char *name)
 {
@@ -776,7 +748,7 @@ test_openssl_cli(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	for (i = 0; i < sizeof(gen) / sizeof(gen[0]); i++)
-		if (!run(gen[i]))
+		if (!testlib_run(dir, gen[i]))
 			fail_msg("openssl step %zu failed", i);
 	root = slurp("root.pem");
 	in = slurp("int.pem");
@@ -800,7 +772,7 @@ test_openssl_cli(void **state)
 	free(in);
 	free(lng);
 	free(spki);
-	assert_true(run(rm));
+	assert_true(testlib_run(dir, rm));
 }
 
 int

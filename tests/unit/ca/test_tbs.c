@@ -29,6 +29,7 @@
 #include "../../../ca/ca_int.h"
 #include "../../../common/buf.h"
 #include "../../../common/util.h"
+#include "../testlib.h"
 
 #define O_BC "2.5.29.19"
 #define O_KU "2.5.29.15"
@@ -61,39 +62,6 @@ static struct fixture {
 } F;
 
 /* ---- processes and files ---- */
-
-/* Runs argv; stdout (and stderr with merge) into *out; exit status. */
-static int
-run(char *const argv[], int merge, char **out)
-{
-	struct buf b;
-	char chunk[8192];
-	ssize_t r;
-	pid_t pid;
-	int p[2], st = 0;
-
-	assert_int_equal(pipe(p), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		(void)dup2(p[1], 1);
-		if (merge)
-			(void)dup2(p[1], 2);
-		(void)close(p[0]);
-		(void)close(p[1]);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	(void)close(p[1]);
-	buf_init(&b, 256u << 20);
-	while ((r = read(p[0], chunk, sizeof(chunk))) > 0)
-		assert_int_equal(buf_add(&b, chunk, (size_t)r), PCA_OK);
-	(void)close(p[0]);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_int_equal(buf_nul(&b), PCA_OK);
-	*out = (char *)buf_steal(&b, NULL);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static char *
 path_of(const char *name)
@@ -167,7 +135,7 @@ dump(char *const *paths, size_t n)
 	for (i = 0; i < n; i++)
 		argv[2 + i] = paths[i];
 	argv[2 + n] = NULL;
-	rc = run(argv, 0, &out);
+	rc = testlib_run_capture(argv, 0, &out);
 	if (rc != 0)
 		fail_msg("certdump.py failed (%d): %s", rc, out);
 	j = json_loads(out, 0, &je);
@@ -202,7 +170,7 @@ verify(const char *ca, const char *untrusted, const char *leaf, char **out)
 
 	if (untrusted == NULL)
 		argv[6] = NULL;
-	return run(argv, 1, out);
+	return testlib_run_capture(argv, 1, out);
 }
 
 static void
@@ -535,8 +503,7 @@ setup(void **state)
 	(void)state;
 	memset(&F, 0, sizeof(F));
 	F.now = util_now();
-	(void)snprintf(F.dir, sizeof(F.dir), "/tmp/test_tbs.XXXXXX");
-	assert_non_null(mkdtemp(F.dir));
+	assert_int_equal(testlib_dir_make(F.dir, sizeof(F.dir), "test_tbs"), 0);
 	find_dumper();
 	F.root_key = EVP_EC_gen("P-256");
 	F.sub_key = EVP_RSA_gen(2048);
@@ -581,21 +548,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	DIR *d;
-	struct dirent *de;
-	char p[512];
-
 	(void)state;
-	if ((d = opendir(F.dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			(void)snprintf(p, sizeof(p), "%s/%s", F.dir, de->d_name);
-			(void)unlink(p);
-		}
-		closedir(d);
-	}
-	(void)rmdir(F.dir);
+	testlib_dir_remove(F.dir);
 	EVP_PKEY_free(F.root_key);
 	EVP_PKEY_free(F.sub_key);
 	EVP_PKEY_free(F.leaf_key);
@@ -1528,20 +1482,7 @@ test_empty_subject(void **state)
 
 /* ---- times and serials ---- */
 
-static int64_t
-T(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return util_timegm(&tm);
-}
+#define T testlib_utc
 
 static void
 test_times_and_serials(void **state)
@@ -1840,7 +1781,8 @@ req_verify_ok(const char *path)
 	    (char *)path, NULL};
 	char *out = NULL;
 
-	if (run(argv, 1, &out) != 0 || strstr(out, "verify OK") == NULL)
+	if (testlib_run_capture(argv, 1, &out) != 0 ||
+	    strstr(out, "verify OK") == NULL)
 		fail_msg("openssl req -verify %s: %s", path, out);
 	free(out);
 }

@@ -11,21 +11,9 @@
 
 #include "../../../ca/ca_int.h"
 #include "../../../common/util.h"
+#include "../testlib.h"
 
-static int64_t
-T(int y, int mo, int d, int h, int mi, int s)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return util_timegm(&tm);
-}
+#define T testlib_utc
 
 /* Resolves type/value at now; returns the code, notAfter in *na. */
 static pca_err

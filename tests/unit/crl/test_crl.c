@@ -22,6 +22,7 @@
 
 #include "../../../crl/crl.h"
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 #define CA "0b8a4c1e-2f6a-4d1e-9c3b-7a5d6e8f9a0b"
 
@@ -31,15 +32,6 @@ static EVP_PKEY *key;
 static uint8_t name[] = {0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03,
     0x55, 0x04, 0x03, 0x0c, 0x04, 'T', 'e', 's', 't'};
 static uint8_t kid[20] = {1, 2, 3, 4, 5};
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static void
 add(uint8_t first, int64_t when, int reason)
@@ -69,8 +61,7 @@ setup(void **state)
 	EVP_PKEY_CTX *k = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
 
 	(void)state;
-	(void)snprintf(dir, sizeof(dir), "/tmp/crltest.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "crltest"), 0);
 	assert_int_equal(store_open(&c, &st), PCA_OK);
 	assert_true(EVP_PKEY_keygen_init(k) == 1 &&
 	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(k, NID_X9_62_prime256v1) ==
@@ -89,7 +80,8 @@ teardown(void **state)
 	(void)state;
 	store_close(st);
 	EVP_PKEY_free(key);
-	return nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
+	return 0;
 }
 
 static pca_err

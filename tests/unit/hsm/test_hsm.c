@@ -30,19 +30,12 @@
 #include "../../../common/util.h"
 #include "../../../hsm/hsm.h"
 #include "../../../hsm/hsm_int.h"
+#include "../testlib.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define P11CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
 #define USER_PIN "1234"
 #define SO_PIN "5678"
-
-struct tok {
-	char dir[64];
-	char env[192];
-	char pin[128];
-	char label[33];
-	struct hsm_conf conf;
-};
 
 static double
 now_s(void)
@@ -60,58 +53,6 @@ write_file(const char *path, const char *text, mode_t mode)
 	assert_int_equal(
 	    util_file_write(path, text, strlen(text), mode, 1), PCA_OK);
 	assert_int_equal(chmod(path, mode), 0);
-}
-
-/* A private token directory, a softhsm2.conf, a 0400 PIN file, C_InitToken. */
-static int
-tok_make(struct tok *t, const char *label)
-{
-	char path[128], text[256];
-
-	memset(t, 0, sizeof(*t));
-	(void)snprintf(t->dir, sizeof(t->dir), "/tmp/pca-hsm-XXXXXX");
-	if (mkdtemp(t->dir) == NULL)
-		return -1;
-	(void)snprintf(path, sizeof(path), "%s/tokens", t->dir);
-	if (mkdir(path, 0700) != 0)
-		return -1;
-	(void)snprintf(text, sizeof(text),
-	    "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-	    "log.level = ERROR\n",
-	    t->dir);
-	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", t->dir);
-	if (util_file_write(path, text, strlen(text), 0600, 1) != PCA_OK)
-		return -1;
-	(void)snprintf(t->env, sizeof(t->env), "SOFTHSM2_CONF=%s", path);
-	(void)snprintf(t->pin, sizeof(t->pin), "%s/pin", t->dir);
-	if (util_file_write(t->pin, USER_PIN "\n", 5, 0400, 1) != PCA_OK)
-		return -1;
-	(void)snprintf(t->label, sizeof(t->label), "%s", label);
-	t->conf.module = SOFTHSM;
-	t->conf.token = t->label;
-	t->conf.pin_file = t->pin;
-	t->conf.module_env = t->env;
-	if (hsm_token_init(&t->conf, SO_PIN, USER_PIN) != PCA_OK) {
-		fprintf(stderr, "hsm_token_init: %s\n", pca_err_msg());
-		return -1;
-	}
-	return 0;
-}
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static void
-tok_rm(struct tok *t)
-{
-	if (t->dir[0] != '\0')
-		(void)nftw(t->dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Independent check: OpenSSL verifies sig over tbs with the SPKI's key. */
@@ -184,7 +125,7 @@ raw_keygen_p256(struct hsm *h, CK_SESSION_HANDLE s, const char *label)
 /* ---- group 1: one token, the six key types ---- */
 
 struct kfix {
-	struct tok t;
+	struct testlib_token t;
 	struct hsm *h;
 	uint8_t *spki[PCA_KEY_MAX];
 	size_t spki_len[PCA_KEY_MAX];
@@ -208,7 +149,7 @@ keys_release(void)
 	hsm_close(f->h);
 	for (k = 0; k < PCA_KEY_MAX; k++)
 		free(f->spki[k]);
-	tok_rm(&f->t);
+	testlib_token_remove(&f->t);
 	free(f);
 	keys_fix = NULL;
 }
@@ -220,7 +161,8 @@ keys_make(struct kfix *f)
 	double t0;
 	int k;
 
-	if (tok_make(&f->t, "keys") != 0)
+	if (testlib_token_make(&f->t, "pca-hsm", "keys", SO_PIN, USER_PIN,
+		0400) != 0)
 		return -1;
 	if (hsm_open(&f->t.conf, &f->h) != PCA_OK) {
 		fprintf(stderr, "hsm_open: %s\n", pca_err_msg());
@@ -592,7 +534,7 @@ test_sessions_closed(void **state)
 /* ---- group 2: one fresh token per test ---- */
 
 struct tfix {
-	struct tok t;
+	struct testlib_token t;
 	struct hsm *h;
 	pid_t server;
 };
@@ -606,17 +548,14 @@ tok_setup(void **state)
 	f = calloc(1, sizeof(*f));
 
 	*state = f;
-	return f == NULL || tok_make(&f->t, "ca-token") != 0 ? -1 : 0;
+	return f == NULL || testlib_token_make(&f->t, "pca-hsm", "ca-token",
+				SO_PIN, USER_PIN, 0400) != 0 ? -1 : 0;
 }
 
 static void
 server_stop(struct tfix *f)
 {
-	if (f->server > 0) {
-		(void)kill(-f->server, SIGKILL);
-		(void)waitpid(f->server, NULL, 0);
-		f->server = 0;
-	}
+	testlib_p11_server_stop(&f->server);
 }
 
 static int
@@ -628,7 +567,7 @@ tok_teardown(void **state)
 		return 0;
 	hsm_close(f->h);
 	server_stop(f);
-	tok_rm(&f->t);
+	testlib_token_remove(&f->t);
 	free(f);
 	return 0;
 }
@@ -815,35 +754,6 @@ test_public_swap(void **state)
 
 /* ---- token loss: SoftHSM behind "p11-kit server", killed mid-loop ---- */
 
-static int
-server_start(struct tfix *f, const char *sock)
-{
-	char uri[64];
-	double t0;
-	pid_t pid;
-	int fd;
-
-	(void)unlink(sock);
-	(void)snprintf(uri, sizeof(uri), "pkcs11:token=%s", f->t.label);
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		(void)setpgid(0, 0);
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
-			(void)dup2(fd, 1);
-		(void)putenv(f->t.env);
-		execlp("p11-kit", "p11-kit", "server", "-f", "--provider",
-		    SOFTHSM, "-n", sock, uri, (char *)NULL);
-		_exit(127);
-	}
-	(void)setpgid(pid, pid);
-	f->server = pid;
-	for (t0 = now_s(); now_s() - t0 < 10; usleep(20000))
-		if (access(sock, F_OK) == 0)
-			return 0;
-	return -1;
-}
-
 struct loop {
 	struct hsm *h;
 	struct hsm_key key;
@@ -931,7 +841,8 @@ loss_open(
 	(void)snprintf(sock, socklen, "%s/p11.sock", f->t.dir);
 	(void)snprintf(
 	    addr, addrlen, "P11_KIT_SERVER_ADDRESS=unix:path=%s", sock);
-	assert_int_equal(server_start(f, sock), 0);
+	assert_int_equal(testlib_p11_server_start(f->t.env, f->t.label, sock,
+		&f->server), 0);
 	f->t.conf.module = P11CLIENT;
 	f->t.conf.module_env = addr;
 	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
@@ -976,7 +887,8 @@ test_token_loss(void **state)
 	usleep(500000); /* stay down a while: callers must fail fast */
 	unavail = atomic_load(&l[0].unavail) + atomic_load(&l[1].unavail);
 	t0 = now_s();
-	assert_int_equal(server_start(f, sock), 0);
+	assert_int_equal(testlib_p11_server_start(f->t.env, f->t.label, sock,
+		&f->server), 0);
 	for (i = 0; i < 2; i++)
 		atomic_store(&l[i].mark, 1);
 	assert_true(wait_for(&l[0].ok_after, 20, 10));

@@ -5,7 +5,6 @@
  * token reached through "p11-kit server" + p11-kit-client.so.
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,52 +22,24 @@
 #include "../../../common/util.h"
 #include "../../../hsm/hsm.h"
 #include "../../../hsm/hsm_int.h"
+#include "../testlib.h"
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define P11CLIENT "/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so"
 #define LABEL "pca-api-keys"
 #define SEALED_LEN(n) (1 + 16 + (n) + 32)
 
-static char dir[64], env[192], pin[128];
+static struct testlib_token token;
 static pid_t server; /* our p11-kit server, killed by pid only */
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static int
 setup(void **state)
 {
-	static struct hsm_conf conf;
-	char path[128], text[256];
 	struct hsm *h = NULL;
 
-	(void)snprintf(dir, sizeof(dir), "/tmp/pca-seal-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (testlib_token_make(&token, "pca-seal", "sealtest", "87654321",
+		"4321", 0600) != 0)
 		return -1;
-	(void)snprintf(path, sizeof(path), "%s/tokens", dir);
-	(void)mkdir(path, 0700);
-	(void)snprintf(text, sizeof(text),
-	    "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-	    "log.level = ERROR\n", dir);
-	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
-	if (util_file_write(path, text, strlen(text), 0600, 1) != PCA_OK)
-		return -1;
-	(void)snprintf(env, sizeof(env), "SOFTHSM2_CONF=%s", path);
-	(void)snprintf(pin, sizeof(pin), "%s/pin", dir);
-	if (util_file_write(pin, "4321\n", 5, 0600, 1) != PCA_OK)
-		return -1;
-	conf.module = SOFTHSM;
-	conf.token = "sealtest";
-	conf.pin_file = pin;
-	conf.module_env = env;
-	if (hsm_token_init(&conf, "87654321", "4321") != PCA_OK ||
-	    hsm_open(&conf, &h) != PCA_OK) {
+	if (hsm_open(&token.conf, &h) != PCA_OK) {
 		fprintf(stderr, "setup: %s\n", pca_err_msg());
 		return -1;
 	}
@@ -79,13 +50,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	if (server > 0) {
-		(void)kill(-server, SIGKILL);
-		(void)waitpid(server, NULL, 0);
-		server = 0;
-	}
+	testlib_p11_server_stop(&server);
 	hsm_close(*state);
-	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	testlib_token_remove(&token);
 	return 0;
 }
 
@@ -254,33 +221,6 @@ test_key_unreadable(void **state)
 	(void)h->fl->C_CloseSession(s);
 }
 
-static int
-server_start(const char *sock)
-{
-	struct timespec ts = {0, 20 * 1000 * 1000};
-	pid_t pid;
-	int fd, i;
-
-	(void)unlink(sock);
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		(void)setpgid(0, 0);
-		if ((fd = open("/dev/null", O_WRONLY)) >= 0)
-			(void)dup2(fd, 1);
-		(void)putenv(env);
-		execlp("p11-kit", "p11-kit", "server", "-f", "--provider",
-		    SOFTHSM, "-n", sock, "pkcs11:token=sealtest", (char *)NULL);
-		_exit(127);
-	}
-	(void)setpgid(pid, pid);
-	server = pid;
-	for (i = 0; i < 500; i++, nanosleep(&ts, NULL))
-		if (access(sock, F_OK) == 0)
-			return 0;
-	return -1;
-}
-
 /*
  * The same token through p11-kit's RPC (how a network HSM is reached):
  * blobs cross between the direct and the remote module both ways, and the
@@ -298,14 +238,15 @@ test_remote(void **state)
 
 	if (access(P11CLIENT, R_OK) != 0)
 		skip();
-	(void)snprintf(sock, sizeof(sock), "%s/p11.sock", dir);
+	(void)snprintf(sock, sizeof(sock), "%s/p11.sock", token.dir);
 	(void)snprintf(addr, sizeof(addr), "P11_KIT_SERVER_ADDRESS=unix:path=%s",
 	    sock);
-	assert_int_equal(server_start(sock), 0);
+	assert_int_equal(
+	    testlib_p11_server_start(token.env, "sealtest", sock, &server), 0);
 	memset(&conf, 0, sizeof(conf));
 	conf.module = P11CLIENT;
 	conf.token = "sealtest";
-	conf.pin_file = pin;
+	conf.pin_file = token.pin;
 	conf.module_env = addr;
 	if (hsm_open(&conf, &r) != PCA_OK)
 		fail_msg("open through p11-kit-client: %s", pca_err_msg());
@@ -325,9 +266,7 @@ test_remote(void **state)
 	assert_int_equal(recoveries(r), rec);
 	free(s);
 	hsm_close(r);
-	(void)kill(-server, SIGKILL);
-	(void)waitpid(server, NULL, 0);
-	server = 0;
+	testlib_p11_server_stop(&server);
 }
 
 int

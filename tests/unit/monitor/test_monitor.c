@@ -17,6 +17,7 @@
 #include "../../../common/buf.h"
 #include "../../../monitor/monitor.h"
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 #define CA "0b9f7f0e-3c1e-4a43-9d65-2f3b8a9c0d11"
 #define DAY 86400
@@ -28,15 +29,6 @@ struct rx {
 	int n;
 	char ids[16][128];
 };
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static int
 fake_post(void *arg, const char *url, const char *json, const char *idem)
@@ -162,8 +154,7 @@ test_webhook_once(void **state)
 	uint8_t ser[16];
 
 	(void)state;
-	(void)snprintf(dir, sizeof(dir), "/tmp/pca-mon-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
 	assert_int_equal(store_open(&sc, &s), PCA_OK);
 	put_cert(s, 1, now, now + 3 * DAY);	/* 7 (30 covered) */
 	put_cert(s, 2, now, now + 20 * DAY);	/* 30, later 7 */
@@ -218,7 +209,7 @@ test_webhook_once(void **state)
 	assert_int_equal(count(&r, "04/7") + count(&r, "05/1"), 0);
 	mon_free(m);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 int

@@ -20,20 +20,12 @@
 #include <lmdb.h>
 
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 #define CA1 "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define CA2 "ffffffff-0000-4000-8000-000000000001"
 #define NCERT 300
 #define T0 1700000000LL
-
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static struct store *
 open_at(const char *dir, int ro)
@@ -60,13 +52,14 @@ fill(struct store *s)
 
 	for (i = 0; i < NCERT; i++) {
 		memset(&c, 0, sizeof(c));
-		strcpy(c.ca_id, i % 2 ? CA2 : CA1);
+		memcpy(c.ca_id, i % 2 ? CA2 : CA1, sizeof(CA1));
 		c.serial[0] = 1;
 		c.serial[1] = (uint8_t)(i >> 8);
 		c.serial[2] = (uint8_t)i;
 		c.serial_len = 3;
 		c.not_after = T0 + (int64_t)((i * 37) % NCERT) * 3600;
-		strcpy(c.template_name, t[i % 3]);
+		(void)snprintf(c.template_name, sizeof(c.template_name), "%s",
+		    t[i % 3]);
 		c.tbs = tbs;
 		c.tbs_len = sizeof(tbs);
 		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
@@ -78,6 +71,18 @@ fill(struct store *s)
 			assert_int_equal(store_cert_revoke(s, c.ca_id, c.serial,
 			    3, T0, 1), PCA_OK);
 	}
+}
+
+/* A fresh store in a new directory dir (64 bytes), filled; open. */
+static struct store *
+filled(char *dir)
+{
+	struct store *s;
+
+	assert_int_equal(testlib_dir_make(dir, 64, "pca-index"), 0);
+	s = open_at(dir, 0);
+	fill(s);
+	return s;
 }
 
 struct got {
@@ -230,7 +235,7 @@ note(const char *msg, void *arg)
 static void
 test_verify_index(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store_verify_report rep;
 	struct msgs m;
 	struct store *s;
@@ -238,10 +243,7 @@ test_verify_index(void **state)
 
 	(void)state;
 	for (del = 1; del >= 0; del--) {	/* a missing, then a stray */
-		memcpy(dir, "/tmp/pca-index-XXXXXX", sizeof(dir));
-		assert_non_null(mkdtemp(dir));
-		s = open_at(dir, 0);
-		fill(s);
+		s = filled(dir);
 		memset(&m, 0, sizeof(m));
 		assert_int_equal(store_verify(s, &rep, note, NULL, &m), PCA_OK);
 		assert_int_equal(rep.errors, 0);
@@ -254,7 +256,7 @@ test_verify_index(void **state)
 		assert_int_equal(rep.errors, del ? 2 : 1);
 		assert_int_equal(m.inventory, del ? 2 : 1);
 		store_close(s);
-		(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+		testlib_dir_remove(dir);
 	}
 }
 
@@ -262,14 +264,12 @@ test_verify_index(void **state)
 static void
 test_purge(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store *s;
 	size_t before, half;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	store_close(s);
 	before = inv_entries(dir);
 	assert_true(before > 2 * NCERT);
@@ -282,28 +282,26 @@ test_purge(void **state)
 	assert_int_equal(store_ca_purge(s, CA2), PCA_OK);
 	store_close(s);
 	assert_int_equal(inv_entries(dir), 0);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 static void
 test_filters(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store *s;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	check_all(s);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 static void
 test_resume(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store_inv_query q;
 	struct store_inv_pos end;
 	struct got g;
@@ -311,9 +309,7 @@ test_resume(void **state)
 	int i, total = 0, pages = 0;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	memset(&g, 0, sizeof(g));
 	memset(&q, 0, sizeof(q));
 	q.ca_id = CA2;
@@ -337,7 +333,7 @@ test_resume(void **state)
 	assert_int_equal(store_inv_foreach(s, &q, got_cb, &g, &end),
 	    PCA_EINVAL);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 /* Drops the "inv" database, as a store made before it existed. */
@@ -362,13 +358,11 @@ drop_inv(const char *dir)
 static void
 test_old_store(void **state)
 {
-	char dir[] = "/tmp/pca-index-XXXXXX";
+	char dir[64];
 	struct store *s;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	s = open_at(dir, 0);
-	fill(s);
+	s = filled(dir);
 	store_close(s);
 	drop_inv(dir);
 	s = open_at(dir, 1); /* read-only: walks the expiry index */
@@ -377,7 +371,7 @@ test_old_store(void **state)
 	s = open_at(dir, 0); /* writable: builds the index */
 	check_all(s);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 int

@@ -11,17 +11,9 @@
 #include <cmocka.h>
 
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 static char dir[64];
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static struct store *
 open_store(void)
@@ -53,8 +45,7 @@ test_kv(void **state)
 	int n = 0;
 
 	(void)state;
-	(void)snprintf(dir, sizeof(dir), "/tmp/pca-kv-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-kv"), 0);
 	s = open_store();
 	assert_int_equal(store_kv_put(s, "keys", "AKIA1", "one", 3, 1), PCA_OK);
 	assert_int_equal(store_kv_put(s, "keys", "AKIA1", "two", 3, 1),
@@ -80,7 +71,7 @@ test_kv(void **state)
 	assert_memory_equal(v, "TWO", 3);
 	free(v);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 static int
@@ -110,8 +101,7 @@ test_complete_audit(void **state)
 	uint8_t head[32];
 
 	(void)state;
-	(void)snprintf(dir, sizeof(dir), "/tmp/pca-kv-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-kv"), 0);
 	s = open_store();
 	memset(&c, 0, sizeof(c));
 	memcpy(c.ca_id, ca, 37);
@@ -144,7 +134,7 @@ test_complete_audit(void **state)
 	assert_int_equal(rep.errors, 0);
 	assert_int_equal(rep.audit_entries, 1);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 /* Expired idempotency entries are purged; live ones stay. */
@@ -156,8 +146,7 @@ test_idem_purge(void **state)
 	size_t n = 99;
 
 	(void)state;
-	(void)snprintf(dir, sizeof(dir), "/tmp/pca-kv-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-kv"), 0);
 	s = open_store();
 	assert_int_equal(store_idem_put(s, "old1", 100, "a", 50), PCA_OK);
 	assert_int_equal(store_idem_put(s, "old2", 200, "b", 50), PCA_OK);
@@ -171,7 +160,7 @@ test_idem_purge(void **state)
 	assert_int_equal(store_idem_purge(s, 300, 0, &n), PCA_OK);
 	assert_int_equal(n, 0);
 	store_close(s);
-	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 int

@@ -23,6 +23,7 @@
 #include <openssl/sha.h>
 
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 #define CA1 "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define CA2 "ffffffff-0000-4000-8000-000000000001"
@@ -31,19 +32,10 @@
 
 /* ---- helpers ---- */
 
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
 static void
 rmtree(const char *dir)
 {
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 }
 
 static char *

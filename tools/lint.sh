@@ -1,0 +1,119 @@
+#!/bin/sh
+# make lint: static checks that must stay clean (CI runs this; < 1 min).
+#   1. cppcheck over the appliance's C sources (not tests/ or bench/), with
+#      tools/cppcheck/openpca.cfg and the reasoned suppressions in
+#      tools/cppcheck/suppressions.txt;
+#   2. grep rules over every tracked .c/.h file, comments and strings left
+#      out: the banned functions of ../shared/STYLE.md, and internal headers
+#      (<dir>/<x>_int.h) included only from their own folder (tests/ aside;
+#      known exceptions in tools/lint/int_h.allow);
+#   3. the format check (.clang-format): reported, and enforced only with
+#      LINT_FORMAT=strict (the code base has not been reformatted yet).
+# Prints one line per finding and a closing "lint: N problems".
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+problems=0
+JOBS=${LINT_JOBS:-2}
+
+FILES=$(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' |
+    sed 's|^\./||' | grep -v '^build')
+# the appliance's sources: every folder of C files but tests/ and bench/
+SRC_DIRS=$(printf '%s\n' $FILES | grep -v '^tests/\|^bench/' | grep '/' |
+    sed 's|/.*||' | sort -u)
+
+echo "== cppcheck ($(echo $SRC_DIRS | wc -w) folders)"
+if ! command -v cppcheck >/dev/null; then
+	echo "lint: cppcheck missing (make deps installs it)"
+	problems=$((problems + 1))
+else
+	out=$(cppcheck -j"$JOBS" --quiet --std=c11 -D_GNU_SOURCE \
+	    --enable=warning,portability,performance \
+	    --library=posix --library=gnu --library=openssl \
+	    --library=libcurl --library=tools/cppcheck/openpca.cfg \
+	    --suppressions-list=tools/cppcheck/suppressions.txt \
+	    --inline-suppr --error-exitcode=0 \
+	    --template='{file}:{line}: cppcheck {severity}/{id}: {message}' \
+	    $SRC_DIRS 2>&1)
+	if [ -n "$out" ]; then
+		printf '%s\n' "$out"
+		problems=$((problems + $(printf '%s\n' "$out" | grep -c ': cppcheck ')))
+	fi
+fi
+
+echo "== grep rules"
+# shellcheck disable=SC2086
+out=$(python3 - tools/lint/int_h.allow $FILES <<'PY'
+import os, re, sys
+
+BANNED = re.compile(r'\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|'
+                    r'atoi|atol|atoll|gets|system|popen|alloca)\s*\(')
+INCL = re.compile(r'^\s*#\s*include\s+"([^"]*_int\.h)"', re.M)
+STRIP = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'
+                   r"'(?:\\.|[^'\\\n])*'", re.S)
+
+def blank(m):
+    # keep line breaks (and "#include" names) so line numbers stay right
+    t = m.group(0)
+    return t if t.startswith('"') and t.endswith('_int.h"') else \
+        re.sub(r'[^\n]', ' ', t)
+
+allow = set()
+for line in open(sys.argv[1]):
+    line = line.split('#', 1)[0].split()
+    if len(line) == 2:
+        allow.add(tuple(line))
+seen = set()
+for f in sys.argv[2:]:
+    try:
+        text = open(f, encoding='utf-8', errors='replace').read()
+    except OSError:
+        continue
+    code = STRIP.sub(blank, text)
+    for m in BANNED.finditer(code):
+        ln = code.count('\n', 0, m.start()) + 1
+        print('%s:%d: banned function %s() (STYLE.md "Banned functions")'
+              % (f, ln, m.group(1)))
+    if f.startswith('tests/'):
+        continue
+    for m in INCL.finditer(code):
+        h = m.group(1)
+        here = os.path.dirname(f) or '.'
+        if os.path.normpath(os.path.join(here, os.path.dirname(h))) == \
+                os.path.normpath(here):
+            continue
+        if (f, h) in allow:
+            seen.add((f, h))
+            continue
+        ln = code.count('\n', 0, m.start()) + 1
+        print('%s:%d: internal header %s included from outside its folder'
+              % (f, ln, h))
+for f, h in sorted(allow - seen):
+    print('note: tools/lint/int_h.allow: "%s %s" no longer occurs; '
+          'delete the line' % (f, h))
+PY
+)
+if [ -n "$out" ]; then
+	printf '%s\n' "$out"
+	problems=$((problems + $(printf '%s\n' "$out" | grep -vc '^note: ')))
+fi
+
+echo "== format (.clang-format)"
+if command -v clang-format >/dev/null; then
+	n=0
+	t=0
+	for f in $(printf '%s\n' $FILES | grep -v '^tests/\|^bench/'); do
+		t=$((t + 1))
+		clang-format --dry-run --Werror "$f" >/dev/null 2>&1 ||
+		    n=$((n + 1))
+	done
+	echo "format: $n of $t files differ from .clang-format"
+	if [ "${LINT_FORMAT:-}" = strict ] && [ "$n" -gt 0 ]; then
+		problems=$((problems + n))
+	fi
+else
+	echo "format: clang-format missing, not checked"
+fi
+
+echo "lint: $problems problems"
+[ "$problems" -eq 0 ]
