@@ -10,26 +10,12 @@
 # certificates (openssl ocsp) and issuance continues through aws-cli.
 . "$(dirname "$0")/lib.sh"
 
-A=$TMP/app
-PCAD_PID=""
-stop_pcad() { # stop_pcad [SIGNAL]
-	[ -n "$PCAD_PID" ] && kill "-${1:-TERM}" "$PCAD_PID" 2>/dev/null &&
+stop_pcad_kill() { # the appliance's pcad, killed with SIGKILL
+	[ -n "$PCAD_PID" ] && kill -KILL "$PCAD_PID" 2>/dev/null &&
 	    wait "$PCAD_PID" 2>/dev/null
 	PCAD_PID=""
 }
-CLEANUP='stop_pcad; touch "$TMP/stop"'
-start_pcad() { # start_pcad CONF: healthy within 20 s
-	"$PCAD" --config "$1" >>"$TMP/pcad.log" 2>&1 &
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+CLEANUP='touch "$TMP/stop"'
 ossl() { # ossl NAME EXPECT CERT: openssl ocsp, verified against the root
 	out=$(openssl ocsp -issuer "$TMP/root.pem" -url "$URL" -no_nonce \
 	    -CAfile "$TMP/root.pem" -cert "$3" 2>&1)
@@ -46,7 +32,7 @@ issue() { # issue NAME: a leaf of the root into $TMP/NAME.pem
 now() { python3 -c 'import time; print("%.6f" % time.time())'; }
 
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
 ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
     --signing-alg SHA256WITHECDSA --subject "CN=Backup Root,O=OpenPCA Test,C=US" \
@@ -66,7 +52,7 @@ else
 	exit 1
 fi
 if start_pcad "$A/pcad.conf"; then ok "pcad starts"; else
-	not_ok "pcad starts" "$(tail -20 "$TMP/pcad.log")"
+	not_ok "pcad starts" "$(tail -20 "$A/pcad.log")"
 	finish
 	exit 1
 fi
@@ -92,7 +78,7 @@ else
 fi
 check_fails "backup refuses to overwrite an existing file" "exists" \
     "$PCACTL" backup --to "$TMP/b1.tar"
-stop_pcad KILL
+stop_pcad_kill
 rm -rf "$A/data"
 ok "pcad killed (-9) and the data directory deleted"
 
@@ -199,7 +185,7 @@ check_fails "restore refuses to overwrite the restored appliance" "not an empty 
     "$PCACTL" restore "$TMP/b1.tar" "$R" --pin-file "$A/hsm/user.pin"
 
 if start_pcad "$R/pcad.conf"; then ok "pcad starts on the restored appliance"; else
-	not_ok "pcad starts on the restored appliance" "$(tail -20 "$TMP/pcad.log")"
+	not_ok "pcad starts on the restored appliance" "$(tail -20 "$A/pcad.log")"
 	finish
 	exit 1
 fi
