@@ -52,6 +52,7 @@ $(LIBPCA): $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o
+$(BIN)/pcactl: $(BUILD)/cmd/pcactl_help.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)

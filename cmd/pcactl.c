@@ -25,15 +25,23 @@
  * ./var/appliance/pcad.conf.  Errors: one line on stderr, exit status 1.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "../api/api.h"
 #include "../api/inventory.h"
@@ -43,6 +51,7 @@
 #include "../common/util.h"
 #include "appliance.h"
 #include "pcactl.h"
+#include "version.h"
 
 #define PCACTL_MAX_INPUT (4 * 1024 * 1024)
 
@@ -56,31 +65,6 @@ pcactl_fail(pca_err err)
 
 	fprintf(stderr, "pcactl: %s\n", *m ? m : pca_strerror(err));
 	return 1;
-}
-
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: pcactl init DIR [--api-port N] [--http-port N] "
-	    "[--s3-endpoint URL] [--region R] [--account-id ID]\n"
-	    "       pcactl [--config FILE] [--json] ca "
-	    "create|list|show|csr|import|enable|disable|delete|restore ...\n"
-	    "       pcactl [--config FILE] [--json] issue --ca CA --csr FILE "
-	    "--signing-alg ALG --validity 365d|12m|2y|end:YYYYMMDDHHMMSS|"
-	    "abs:UNIX [--template NAME]\n"
-	    "       pcactl [--config FILE] [--json] revoke --ca CA --serial "
-	    "HEX --reason REASON\n"
-	    "       pcactl [--config FILE] [--json] cert list [--ca CA] "
-	    "[--status S] [--expiring-days N] [--expiring-before UNIX] "
-	    "[--subject TEXT] [--template T] | cert show CERT_ARN\n"
-	    "       pcactl [--config FILE] store verify\n"
-	    "       pcactl [--config FILE] [--json] report [--json]\n"
-	    "       pcactl [--config FILE] [--json] key create [--role R] | "
-	    "key list | key revoke AKID\n"
-	    "       pcactl audit verify REPORT MANIFEST [--offline]\n"
-	    "       pcactl [--config FILE] policy list | policy check CSR "
-	    "--policy NAME [--days N] [--template NAME] [--signing-alg ALG]\n");
 }
 
 /* ---- helpers ---- */
@@ -142,6 +126,82 @@ write_output(const char *path, const char *text)
 		return PCA_OK;
 	}
 	return util_file_write(path, text, strlen(text), 0644, 0);
+}
+
+/*
+ * Checks, before anything is changed, that path ("-" or NULL: stdout) can
+ * be written: its directory exists and is writable, and the path is not a
+ * directory.
+ */
+static pca_err
+out_check(const char *opt, const char *path)
+{
+	char dir[4096];
+	struct stat st;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return PCA_OK;
+	if (strlen(path) >= sizeof(dir))
+		return pca_err_set(PCA_EINVAL, "%s: path too long", opt);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return pca_err_set(PCA_EINVAL, "%s %s: is a directory", opt,
+		    path);
+	memcpy(dir, path, strlen(path) + 1);
+	if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode))
+		return pca_err_set(PCA_EIO, "%s %s: directory %s does not "
+		    "exist", opt, path, dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return pca_err_set(PCA_EIO, "%s %s: cannot write in %s: %s",
+		    opt, path, dir, strerror(errno));
+	return PCA_OK;
+}
+
+/* "Key: value" lines for the scalars and nested objects of j. */
+static void
+print_text(const json_t *j, int indent)
+{
+	const char *k;
+	json_t *v, *e;
+	size_t i;
+
+	json_object_foreach((json_t *)j, k, v) {
+		if (json_is_object(v)) {
+			printf("%*s%s:\n", indent, "", k);
+			print_text(v, indent + 2);
+		} else if (json_is_array(v)) {
+			printf("%*s%s:\n", indent, "", k);
+			json_array_foreach(v, i, e) {
+				if (json_is_object(e)) {
+					printf("%*s-\n", indent + 2, "");
+					print_text(e, indent + 4);
+				} else if (json_is_string(e))
+					printf("%*s- %s\n", indent + 2, "",
+					    json_string_value(e));
+			}
+		} else if (json_is_string(v))
+			printf("%*s%s: %s\n", indent, "", k,
+			    json_string_value(v));
+		else if (json_is_integer(v))
+			printf("%*s%s: %lld\n", indent, "", k,
+			    (long long)json_integer_value(v));
+		else if (json_is_boolean(v))
+			printf("%*s%s: %s\n", indent, "", k,
+			    json_is_true(v) ? "true" : "false");
+		else if (json_is_real(v))
+			printf("%*s%s: %g\n", indent, "", k,
+			    json_real_value(v));
+	}
+}
+
+/* Prints o (then decrefs it) as JSON; PCA_ENOMEM when o is NULL. */
+static pca_err
+print_json_new(json_t *o)
+{
+	if (o == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	print_json(o);
+	json_decref(o);
+	return PCA_OK;
 }
 
 static void
@@ -234,42 +294,148 @@ static const struct {
 	{"serialNumber", "SerialNumber"},
 };
 
+static const char *const dn_oid[] = {"2.5.4.6", "2.5.4.8", "2.5.4.7",
+    "2.5.4.10", "2.5.4.11", "2.5.4.3", "2.5.4.46", "2.5.4.12", "2.5.4.4",
+    "2.5.4.42", "2.5.4.43", "2.5.4.65", "2.5.4.44", "2.5.4.5"};
+
+#define DN_NMAP (sizeof(dn_map) / sizeof(dn_map[0]))
+#define DN_ATTRS_MAX 150	/* ACM-PCA's CustomAttributes maximum */
+#define DN_PART_MAX 512
+
+static int
+dn_is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* A dotted OID like 2.5.4.3: digits separated by single dots. */
+static int
+dn_is_oid(const char *t)
+{
+	size_t i;
+
+	if (!isdigit((unsigned char)t[0]))
+		return 0;
+	for (i = 1; t[i] != '\0'; i++)
+		if (!isdigit((unsigned char)t[i]) &&
+		    !(t[i] == '.' && t[i - 1] != '.' && t[i + 1] != '\0'))
+			return 0;
+	return strchr(t, '.') != NULL;
+}
+
+/*
+ * One "TYPE=value" of --subject (unescaped, spaces around TYPE and value
+ * trimmed): its index in dn_map, or DN_NMAP for a dotted OID (then left
+ * in part).
+ */
+static pca_err
+dn_attr(const char *dn, char *part, size_t idx, size_t *ti, char **val)
+{
+	char *eq, *t, *e;
+	size_t i;
+
+	if ((eq = strchr(part, '=')) == NULL)
+		return pca_err_set(PCA_EINVAL, "--subject '%s': attribute %zu "
+		    "'%s' is not TYPE=value", dn, idx, part);
+	*eq = '\0';
+	for (t = part; dn_is_space(*t); t++)
+		;
+	for (e = eq; e > t && dn_is_space(e[-1]); e--)
+		;
+	*e = '\0';
+	for (*val = eq + 1; dn_is_space(**val); (*val)++)
+		;
+	for (e = *val + strlen(*val); e > *val && dn_is_space(e[-1]); e--)
+		;
+	*e = '\0';
+	for (i = 0; i < DN_NMAP; i++)
+		if (strcasecmp(dn_map[i].sn, t) == 0)
+			break;
+	if (i == DN_NMAP && !dn_is_oid(t))
+		return pca_err_set(PCA_EINVAL, "--subject '%s': attribute %zu "
+		    "has an unknown type '%s' (known: C ST L O OU CN "
+		    "dnQualifier title SN GN initials pseudonym "
+		    "generationQualifier serialNumber, or a dotted OID)", dn,
+		    idx, t);
+	if (**val == '\0')
+		return pca_err_set(PCA_EINVAL, "--subject '%s': attribute %zu "
+		    "'%s' has an empty value", dn, idx, t);
+	if (i == DN_NMAP)	/* the OID, for the caller */
+		memmove(part, t, strlen(t) + 1);
+	*ti = i;
+	return PCA_OK;
+}
+
+/*
+ * "CN=x,O=y,C=US" to an ASN1Subject.  Every attribute must parse, wherever
+ * it is.  A repeated attribute or a dotted OID gives CustomAttributes, in
+ * the order written (ACM-PCA does not mix them with the named members).
+ */
 static pca_err
 subject_parse(const char *dn, json_t **out)
 {
-	json_t *o = json_object();
-	char part[512], *eq;
+	json_t *named = json_object(), *custom = json_array();
+	char part[DN_PART_MAX], *val = NULL;
 	const char *p = dn;
-	size_t i, n;
+	size_t ti = 0, n, idx = 0;
+	int use_custom = 0;
+	pca_err err = PCA_OK;
 
-	while (o != NULL && *p) {
-		for (n = 0; *p && *p != ',' && n < sizeof(part) - 1; p++) {
-			if (*p == '\\' && p[1])
+	if (named == NULL || custom == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	while (*p != '\0' || idx == 0) {
+		idx++;
+		for (n = 0; *p != '\0' && *p != ','; p++) {
+			if (*p == '\\' && p[1] != '\0')
 				p++;
+			if (n + 1 >= sizeof(part)) {
+				err = pca_err_set(PCA_EINVAL, "--subject: "
+				    "attribute %zu is longer than %d bytes",
+				    idx, DN_PART_MAX - 1);
+				goto out;
+			}
 			part[n++] = *p;
 		}
 		part[n] = '\0';
+		if (*p == ',' && p[1] == '\0') {
+			err = pca_err_set(PCA_EINVAL, "--subject '%s' ends with "
+			    "a comma", dn);
+			goto out;
+		}
 		if (*p == ',')
 			p++;
-		if ((eq = strchr(part, '=')) == NULL)
-			break;
-		*eq = '\0';
-		for (i = 0; i < sizeof(dn_map) / sizeof(dn_map[0]); i++)
-			if (strcmp(dn_map[i].sn, part) == 0)
-				break;
-		if (i == sizeof(dn_map) / sizeof(dn_map[0]))
-			break;
-		json_object_set_new(o, dn_map[i].member, json_string(eq + 1));
+		if (idx > DN_ATTRS_MAX) {
+			err = pca_err_set(PCA_EINVAL, "--subject: more than %d "
+			    "attributes", DN_ATTRS_MAX);
+			goto out;
+		}
+		if ((err = dn_attr(dn, part, idx, &ti, &val)) != PCA_OK)
+			goto out;
+		if (ti == DN_NMAP ||
+		    json_object_get(named, dn_map[ti].member) != NULL)
+			use_custom = 1;
+		if ((ti < DN_NMAP && json_object_set_new(named,
+			 dn_map[ti].member, json_string(val)) != 0) ||
+		    json_array_append_new(custom, json_pack("{s:s,s:s}",
+			"ObjectIdentifier", ti < DN_NMAP ? dn_oid[ti] : part,
+			"Value", val)) != 0) {
+			err = pca_err_set(PCA_EINVAL, "--subject: attribute %zu "
+			    "is not UTF-8", idx);
+			goto out;
+		}
 	}
-	if (o == NULL || *p != '\0' || json_object_size(o) == 0) {
-		json_decref(o);
-		return pca_err_set(PCA_EINVAL,
-		    "--subject '%s' is not a DN like 'CN=name,O=org,C=US' "
-		    "(attributes: C ST L O OU CN dnQualifier title SN GN "
-		    "initials pseudonym generationQualifier serialNumber)", dn);
-	}
-	*out = o;
-	return PCA_OK;
+	if (use_custom)
+		*out = json_pack("{s:O}", "CustomAttributes", custom);
+	else
+		*out = json_incref(named);
+	if (*out == NULL)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+out:
+	json_decref(named);
+	json_decref(custom);
+	return err;
 }
 
 /* ---- ca ---- */
@@ -394,7 +560,10 @@ cmd_ca_show(struct appliance *ap, const char *arn)
 	else
 		json_object_set_new(d, "Key", json_pack("{s:s,s:s}", "Label",
 		    label, "Error", pca_err_msg()));
-	print_json(d);
+	if (json_out)
+		print_json(d);
+	else
+		print_text(d, 0);
 	json_decref(d);
 	return PCA_OK;
 }
@@ -415,11 +584,38 @@ cmd_ca_import(struct appliance *ap, const char *arn, int argc, char **argv)
 	    (err = read_input(chf, &chain, &chl)) != PCA_OK)
 		goto out;
 	err = ca_import_cert(ap->engine, &c, arn, cert, cl, chain, chl);
-	if (err == PCA_OK && !json_out)
-		printf("imported: %s\n", arn);
 out:
 	free(cert);
 	free(chain);
+	return err;
+}
+
+/* What "ca import|enable|disable|delete|restore" did, and the state now. */
+static pca_err
+ca_done(struct appliance *ap, const char *verb, const char *arn)
+{
+	static const char *const past[][2] = {{"import", "imported"},
+	    {"enable", "enabled"}, {"disable", "disabled"},
+	    {"delete", "deleted"}, {"restore", "restored"}};
+	struct ca_caller c = caller_of(ap);
+	const char *done = verb, *st;
+	json_t *d = NULL;
+	size_t i;
+	pca_err err;
+
+	for (i = 0; i < sizeof(past) / sizeof(past[0]); i++)
+		if (strcmp(past[i][0], verb) == 0)
+			done = past[i][1];
+	if ((err = ca_describe(ap->engine, &c, arn, &d)) != PCA_OK)
+		return err;
+	st = json_string_value(json_object_get(d, "Status"));
+	if (json_out)
+		err = print_json_new(json_pack("{s:s,s:s,s:s}",
+		    "CertificateAuthorityArn", arn, "Action", done, "Status",
+		    st ? st : ""));
+	else
+		printf("%s: %s (status %s)\n", done, arn, st ? st : "?");
+	json_decref(d);
 	return err;
 }
 
@@ -445,15 +641,22 @@ cmd_ca(struct appliance *ap, int argc, char **argv)
 	ca_arn_expand(ap, pos[0], arn, sizeof(arn));
 	if (strcmp(argv[0], "show") == 0)
 		return cmd_ca_show(ap, arn);
-	if (strcmp(argv[0], "import") == 0)
-		return cmd_ca_import(ap, arn, argc - 1, argv + 1);
 	if (strcmp(argv[0], "csr") == 0) {
-		if ((err = ca_csr_get(ap->engine, &c, arn, &pem)) == PCA_OK)
-			err = write_output(opt_value(argc, argv, "--out"), pem);
+		v = opt_value(argc, argv, "--out");
+		if ((err = out_check("--out", v)) != PCA_OK ||
+		    (err = ca_csr_get(ap->engine, &c, arn, &pem)) != PCA_OK)
+			return err;
+		if (!json_out || (v != NULL && strcmp(v, "-") != 0))
+			err = write_output(v, pem);
+		if (err == PCA_OK && json_out)
+			err = print_json_new(json_pack("{s:s,s:s}",
+			    "CertificateAuthorityArn", arn, "Csr", pem));
 		free(pem);
 		return err;
 	}
-	if (strcmp(argv[0], "enable") == 0 || strcmp(argv[0], "disable") == 0)
+	if (strcmp(argv[0], "import") == 0)
+		err = cmd_ca_import(ap, arn, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "enable") == 0 || strcmp(argv[0], "disable") == 0)
 		err = ca_update(ap->engine, &c, arn,
 		    argv[0][0] == 'e' ? "ACTIVE" : "DISABLED", NULL);
 	else if (strcmp(argv[0], "delete") == 0) {
@@ -465,9 +668,9 @@ cmd_ca(struct appliance *ap, int argc, char **argv)
 		err = ca_restore(ap->engine, &c, arn);
 	else
 		return pca_err_set(PCA_EINVAL, "unknown 'ca %s'", argv[0]);
-	if (err == PCA_OK && !json_out)
-		printf("%s: %s\n", argv[0], arn);
-	return err;
+	if (err != PCA_OK)
+		return err;
+	return ca_done(ap, argv[0], arn);
 }
 
 /* ---- issue, revoke ---- */
@@ -516,34 +719,69 @@ template_arn(const char *t, char *out, size_t n)
 		(void)snprintf(out, n, "arn:aws:acm-pca:::template/%s/V1", t);
 }
 
+/*
+ * The certificate of cert_arn: PEM to --out (stdout when absent and not
+ * --json), the chain to --chain-out; with --json one object on stdout.
+ * After an issuance (issued) a failed write says the certificate exists.
+ */
 static pca_err
 issue_output(struct appliance *ap, const char *arn, const char *cert_arn,
-    int argc, char **argv)
+    int issued, int argc, char **argv)
 {
 	struct ca_caller c = caller_of(ap);
 	char *pem = NULL, *chain = NULL;
+	const char *out = opt_value(argc, argv, "--out");
 	const char *co = opt_value(argc, argv, "--chain-out");
+	const char *failed = NULL;
 	json_t *o;
 	pca_err err;
 
 	if ((err = ca_cert_get(ap->engine, &c, arn, cert_arn, &pem,
 		 &chain)) != PCA_OK)
-		return err;
-	if (json_out) {
+		goto out;
+	if ((json_out ? out != NULL && strcmp(out, "-") != 0 : 1) &&
+	    (err = write_output(out, pem)) != PCA_OK)
+		failed = out;
+	else if (co != NULL &&
+	    (err = write_output(co, chain ? chain : "")) != PCA_OK)
+		failed = co;
+	if (err == PCA_OK && json_out) {
 		o = json_pack("{s:s,s:s}", "CertificateArn", cert_arn,
 		    "Certificate", pem);
-		if (chain != NULL)
+		if (o != NULL && chain != NULL)
 			json_object_set_new(o, "CertificateChain",
 			    json_string(chain));
-		print_json(o);
-		json_decref(o);
-	} else
-		err = write_output(opt_value(argc, argv, "--out"), pem);
-	if (err == PCA_OK && co != NULL)
-		err = write_output(co, chain ? chain : "");
+		err = print_json_new(o);
+	} else if (err == PCA_OK && issued && out != NULL &&
+	    strcmp(out, "-") != 0)
+		printf("%s\n", cert_arn);
+out:
+	if (err != PCA_OK && issued) {
+		char msg[768];
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		err = pca_err_set(err, "issued %s, but could not write %s: %s",
+		    cert_arn, failed ? failed : "it", msg);
+	}
 	free(pem);
 	free(chain);
 	return err;
+}
+
+/* An unknown --signing-alg, named as such with the valid ones. */
+static pca_err
+sigalg_check(const char *name)
+{
+	char list[256] = "";
+	size_t n = 0;
+	int i;
+
+	if (pca_sigalg_from_name(name) != PCA_SIG_NONE)
+		return PCA_OK;
+	for (i = PCA_SIG_NONE + 1; i < PCA_SIG_MAX; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+		    n ? " " : "", pca_sigalg_name((enum pca_sigalg)i));
+	return pca_err_set(PCA_EINVAL, "--signing-alg '%s' is unknown; valid: "
+	    "%s", name, list);
 }
 
 static pca_err
@@ -567,8 +805,13 @@ cmd_issue(struct appliance *ap, int argc, char **argv)
 	    (err = need(argc, argv, "--csr", &csr)) != PCA_OK ||
 	    (err = need(argc, argv, "--signing-alg",
 		 &r.signing_algorithm)) != PCA_OK ||
+	    (err = sigalg_check(r.signing_algorithm)) != PCA_OK ||
 	    (err = need(argc, argv, "--validity", &v)) != PCA_OK ||
-	    (err = validity_parse(v, &r)) != PCA_OK)
+	    (err = validity_parse(v, &r)) != PCA_OK ||
+	    (err = out_check("--out", opt_value(argc, argv, "--out"))) !=
+		PCA_OK ||
+	    (err = out_check("--chain-out", opt_value(argc, argv,
+		 "--chain-out"))) != PCA_OK)
 		return err;
 	ca_arn_expand(ap, ca, arn, sizeof(arn));
 	r.ca_arn = arn;
@@ -592,7 +835,7 @@ cmd_issue(struct appliance *ap, int argc, char **argv)
 	r.csr = data;
 	if ((err = ca_issue(ap->engine, &c, &r, &cert_arn)) != PCA_OK)
 		goto out;
-	err = issue_output(ap, arn, cert_arn, argc, argv);
+	err = issue_output(ap, arn, cert_arn, 1, argc, argv);
 out:
 	free(cert_arn);
 	free(data);
@@ -605,9 +848,14 @@ cmd_revoke(struct appliance *ap, int argc, char **argv)
 {
 	static const char *const known[] = {"--ca", "--serial", "--reason",
 	    NULL};
+	static const char *const reasons[] = {"UNSPECIFIED", "KEY_COMPROMISE",
+	    "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED",
+	    "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN",
+	    "A_A_COMPROMISE", NULL};
 	struct ca_caller c = caller_of(ap);
 	const char *ca, *serial, *reason;
 	char arn[512];
+	size_t i;
 	pca_err err;
 
 	if ((err = opts_check(argc, argv, known, 0, NULL)) != PCA_OK ||
@@ -616,10 +864,25 @@ cmd_revoke(struct appliance *ap, int argc, char **argv)
 	    (err = need(argc, argv, "--reason", &reason)) != PCA_OK)
 		return err;
 	ca_arn_expand(ap, ca, arn, sizeof(arn));
+	for (i = 0; reasons[i] != NULL; i++)
+		if (strcmp(reasons[i], reason) == 0)
+			break;
+	if (reasons[i] == NULL) {
+		char list[256] = "";
+		size_t n = 0;
+		for (i = 0; reasons[i] != NULL; i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n,
+			    "%s%s", i ? " " : "", reasons[i]);
+		return pca_err_set(PCA_EINVAL, "--reason '%s' is not valid; "
+		    "valid: %s", reason, list);
+	}
 	if ((err = ca_revoke(ap->engine, &c, arn, serial, reason)) != PCA_OK)
 		return err;
-	if (!json_out)
-		printf("revoked: %s (%s)\n", serial, reason);
+	if (json_out)
+		return print_json_new(json_pack("{s:s,s:s,s:s}",
+		    "CertificateAuthorityArn", arn, "Serial", serial,
+		    "RevocationReason", reason));
+	printf("revoked: %s (%s)\n", serial, reason);
 	return PCA_OK;
 }
 
@@ -693,12 +956,15 @@ list_item(struct list_ctx *l, const json_t *it)
 		(void)snprintf(id, sizeof(id), "%s", ca);
 	}
 	util_iso8601(json_integer_value(json_object_get(it, "NotAfter")), na);
-	json_array_append_new(l->out, json_pack("{s:s,s:O,s:O,s:s,s:s,s:O}",
+	json_array_append_new(l->out, json_pack("{s:s,s:O,s:O,s:s,s:s,s:O,"
+	    "s:s,s:O}",
 	    "CaId", id, "Serial", json_object_get(it, "Serial"),
 	    "Status", json_object_get(it, "Status"), "NotAfter", na,
 	    "Template", api_inv_tmpl_name(json_string_value(json_object_get(it,
-		"TemplateArn"))),
-	    "RequestedBy", json_object_get(it, "RequestedBy")));
+		"TemplateArn"))) ?: "",
+	    "RequestedBy", json_object_get(it, "RequestedBy"),
+	    "Subject", json_string_value(json_object_get(it, "Subject")) ?: "",
+	    "CertificateArn", json_object_get(it, "CertificateArn")));
 }
 
 /* The filters of "cert list" as an inventory query. */
@@ -740,7 +1006,14 @@ list_query(struct appliance *ap, int argc, char **argv,
 		q->has_before = 1;
 	}
 	q->name = opt_value(argc, argv, "--subject");
-	q->tmpl = api_inv_tmpl_name(opt_value(argc, argv, "--template"));
+	if ((v = opt_value(argc, argv, "--template")) != NULL) {
+		/* the short names "issue" takes: a name without /Vn is /V1 */
+		static char tn[160];
+		v = api_inv_tmpl_name(v);
+		(void)snprintf(tn, sizeof(tn), strchr(v, '/') ? "%s" :
+		    "%s/V1", v);
+		q->tmpl = tn;
+	}
 	q->max = API_INV_PAGE_MAX;
 	return PCA_OK;
 }
@@ -802,15 +1075,19 @@ cmd_cert_list(struct appliance *ap, int argc, char **argv)
 	if (json_out)
 		print_json(l.out);
 	else {
-		printf("%-36s %-32s %-8s %-20s %s\n", "CA", "SERIAL", "STATUS",
-		    "NOT AFTER", "TEMPLATE");
+		printf("%-36s %-32s %-8s %-20s %-40s %-30s %s\n", "CA",
+		    "SERIAL", "STATUS", "NOT AFTER", "TEMPLATE", "SUBJECT",
+		    "ARN");
 		json_array_foreach(l.out, i, e)
-			printf("%-36s %-32s %-8s %-20s %s\n",
+			printf("%-36s %-32s %-8s %-20s %-40s %-30s %s\n",
 			    json_string_value(json_object_get(e, "CaId")),
 			    json_string_value(json_object_get(e, "Serial")),
 			    json_string_value(json_object_get(e, "Status")),
 			    json_string_value(json_object_get(e, "NotAfter")),
-			    json_string_value(json_object_get(e, "Template")));
+			    json_string_value(json_object_get(e, "Template")),
+			    json_string_value(json_object_get(e, "Subject")),
+			    json_string_value(json_object_get(e,
+				"CertificateArn")));
 	}
 out:
 	free(l.cas);
@@ -818,40 +1095,282 @@ out:
 	return err;
 }
 
+struct serial_find {
+	struct store *store;
+	const uint8_t *serial;
+	size_t len;
+	char ca[37];
+	size_t found;
+};
+
+static int
+serial_find_cb(const char *id, const char *json, size_t len, void *arg)
+{
+	struct serial_find *f = arg;
+	struct store_cert sc;
+
+	(void)json;
+	(void)len;
+	if (store_cert_get(f->store, id, f->serial, f->len, &sc) != PCA_OK) {
+		pca_err_clear();
+		return 0;
+	}
+	store_cert_clear(&sc);
+	if (f->found++ == 0)
+		(void)snprintf(f->ca, sizeof(f->ca), "%s", id);
+	return 0;
+}
+
+/* The CA ARN (arn) and certificate ARN of "cert show" arguments. */
+static pca_err
+cert_locate(struct appliance *ap, const char *pos, const char *ca,
+    const char *serial, char arn[512], char cert_arn[700])
+{
+	uint8_t sb[LIM_SERIAL_BYTES];
+	char hex[2 * LIM_SERIAL_BYTES + 1];
+	const char *mark;
+	size_t sl;
+	pca_err err;
+
+	if (pos != NULL && (mark = strstr(pos, "/certificate/")) != NULL) {
+		if (ca != NULL || serial != NULL)
+			return pca_err_set(PCA_EINVAL, "a certificate ARN "
+			    "takes neither --ca nor --serial");
+		(void)snprintf(arn, 512, "%.*s", (int)(mark - pos), pos);
+		(void)snprintf(cert_arn, 700, "%s", pos);
+		return PCA_OK;
+	}
+	if (pos != NULL && serial != NULL)
+		return pca_err_set(PCA_EINVAL, "give the serial once");
+	if ((serial = pos ? pos : serial) == NULL)
+		return pca_err_set(PCA_EINVAL, "cert show needs a certificate "
+		    "ARN or a serial");
+	if (util_unhex(serial, sb, sizeof(sb), &sl) != PCA_OK || sl == 0)
+		return pca_err_set(PCA_EINVAL, "'%s' is neither a certificate "
+		    "ARN nor a hex serial", serial);
+	if (ca == NULL) {
+		struct serial_find f = {ap->store, sb, sl, "", 0};
+		if ((err = store_ca_foreach(ap->store, serial_find_cb, &f)) !=
+		    PCA_OK)
+			return err;
+		if (f.found == 0)
+			return pca_err_set(PCA_ENOTFOUND, "no certificate with "
+			    "serial %s", serial);
+		if (f.found > 1)
+			return pca_err_set(PCA_EINVAL, "serial %s exists under "
+			    "%zu CAs; name one with --ca", serial, f.found);
+		ca_arn_expand(ap, f.ca, arn, 512);
+	} else
+		ca_arn_expand(ap, ca, arn, 512);
+	util_hex(sb, sl, hex, sizeof(hex), 0);
+	(void)snprintf(cert_arn, 700, "%s/certificate/%s", arn, hex);
+	return PCA_OK;
+}
+
+static const char *
+name_text(const X509_NAME *n, char *buf, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	int k;
+
+	buf[0] = '\0';
+	if (b != NULL && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0 &&
+	    (k = BIO_read(b, buf, (int)len - 1)) > 0)
+		buf[k] = '\0';
+	BIO_free(b);
+	return buf;
+}
+
+/* The readable facts of a certificate (and its record) as an object. */
+static json_t *
+cert_facts(struct appliance *ap, const char *ca_arn, const char *cert_arn,
+    const char *pem)
+{
+	const GENERAL_NAMES *gns;
+	struct store_cert sc;
+	uint8_t *der = NULL, md[EVP_MAX_MD_SIZE];
+	const unsigned char *p;
+	unsigned mdlen = 0;
+	char buf[1024], iso[21], fp[3 * EVP_MAX_MD_SIZE + 1], id[37];
+	size_t len, i;
+	X509 *x = NULL;
+	json_t *o = NULL, *sans;
+	struct tm tm;
+	int bits = 0;
+	EVP_PKEY *k;
+
+	if (util_pem_decode(pem, strlen(pem), "CERTIFICATE", LIM_CERT, &der,
+		&len) != PCA_OK ||
+	    (p = der, x = d2i_X509(NULL, &p, (long)len)) == NULL)
+		goto out;
+	o = json_pack("{s:s,s:s}", "CertificateArn", cert_arn,
+	    "CertificateAuthorityArn", ca_arn);
+	if (o == NULL)
+		goto out;
+	json_object_set_new(o, "Subject", json_string(name_text(
+	    X509_get_subject_name(x), buf, sizeof(buf))));
+	json_object_set_new(o, "Issuer", json_string(name_text(
+	    X509_get_issuer_name(x), buf, sizeof(buf))));
+	json_object_set_new(o, "Serial", json_string(strrchr(cert_arn, '/') +
+	    1));
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1)
+		json_object_set_new(o, "NotBefore", json_string(util_iso8601(
+		    util_timegm(&tm), iso)));
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		json_object_set_new(o, "NotAfter", json_string(util_iso8601(
+		    util_timegm(&tm), iso)));
+	if ((k = X509_get0_pubkey(x)) != NULL) {
+		bits = EVP_PKEY_get_bits(k);
+		(void)snprintf(buf, sizeof(buf), "%s %d", EVP_PKEY_get0_type_name(
+		    k) ? EVP_PKEY_get0_type_name(k) : "?", bits);
+		json_object_set_new(o, "Key", json_string(buf));
+	}
+	json_object_set_new(o, "SignatureAlgorithm", json_string(OBJ_nid2ln(
+	    X509_get_signature_nid(x))));
+	if ((gns = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL)) !=
+	    NULL) {
+		sans = json_array();
+		for (i = 0; sans != NULL &&
+		     i < (size_t)sk_GENERAL_NAME_num(gns); i++) {
+			const GENERAL_NAME *g = sk_GENERAL_NAME_value(gns,
+			    (int)i);
+			BIO *b = BIO_new(BIO_s_mem());
+			int n;
+			if (b != NULL && GENERAL_NAME_print(b, (GENERAL_NAME *)g)
+			    > 0 && (n = BIO_read(b, buf, sizeof(buf) - 1)) > 0) {
+				buf[n] = '\0';
+				json_array_append_new(sans, json_string(buf));
+			}
+			BIO_free(b);
+		}
+		json_object_set_new(o, "SubjectAlternativeNames", sans);
+		GENERAL_NAMES_free((GENERAL_NAMES *)gns);
+	}
+	ERR_clear_error();	/* an absent SAN leaves nothing to report */
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) {
+		util_hex(md, mdlen, fp, sizeof(fp), 1);
+		json_object_set_new(o, "Sha256Fingerprint", json_string(fp));
+	}
+	if (ca_arn_uuid(ca_arn, id) == PCA_OK) {
+		uint8_t sb[LIM_SERIAL_BYTES];
+		size_t sl;
+		if (util_unhex(strrchr(cert_arn, '/') + 1, sb, sizeof(sb),
+			&sl) == PCA_OK &&
+		    store_cert_get(ap->store, id, sb, sl, &sc) == PCA_OK) {
+			json_object_set_new(o, "Status", json_string(
+			    sc.revoked ? "REVOKED" : sc.not_after <= util_now() ?
+			    "EXPIRED" : "ISSUED"));
+			if (sc.revoked) {
+				json_object_set_new(o, "RevokedAt", json_string(
+				    util_iso8601(sc.revoked_at, iso)));
+				json_object_set_new(o, "RevocationReasonCode",
+				    json_integer(sc.reason));
+			}
+			json_object_set_new(o, "Template",
+			    json_string(sc.template_name));
+			json_object_set_new(o, "RequestedBy",
+			    json_string(sc.requested_by));
+			json_object_set_new(o, "IssuedAt", json_string(
+			    util_iso8601(sc.issued_at, iso)));
+			store_cert_clear(&sc);
+		}
+	}
+	pca_err_clear();
+out:
+	X509_free(x);
+	free(der);
+	return o;
+}
+
 static pca_err
 cmd_cert_show(struct appliance *ap, int argc, char **argv)
 {
-	static const char *const known[] = {"--ca", "--serial", NULL};
+	static const char *const known[] = {"--ca", "--serial", "--pem",
+	    "--out", "--chain-out", NULL};
 	struct ca_caller c = caller_of(ap);
-	const char *pos[1] = {NULL}, *ca, *serial, *mark;
-	char arn[512], cert_arn[700];
-	int np = opt_value(argc, argv, "--ca") ? 0 : 1;
+	const char *pos[1] = {NULL}, *out, *co;
+	char arn[512], cert_arn[700], *pem = NULL, *chain = NULL;
+	int i, np = 0, as_pem = 0, a2 = 0;
+	char *args[16];
+	json_t *o = NULL;
 	pca_err err;
 
-	if ((err = opts_check(argc, argv, known, np, pos)) != PCA_OK)
-		return err;
-	if (np == 1) {
-		if ((mark = strstr(pos[0], "/certificate/")) == NULL)
-			return pca_err_set(PCA_EINVAL,
-			    "'%s' is not a certificate ARN", pos[0]);
-		(void)snprintf(arn, sizeof(arn), "%.*s",
-		    (int)(mark - pos[0]), pos[0]);
-		(void)snprintf(cert_arn, sizeof(cert_arn), "%s", pos[0]);
-	} else {
-		uint8_t sb[LIM_SERIAL_BYTES];
-		size_t sl;
-		char hex[2 * LIM_SERIAL_BYTES + 1];
-		ca = opt_value(argc, argv, "--ca");
-		if ((err = need(argc, argv, "--serial", &serial)) != PCA_OK ||
-		    (err = util_unhex(serial, sb, sizeof(sb), &sl)) != PCA_OK)
-			return err;
-		ca_arn_expand(ap, ca, arn, sizeof(arn));
-		util_hex(sb, sl, hex, sizeof(hex), 0);
-		(void)snprintf(cert_arn, sizeof(cert_arn),
-		    "%s/certificate/%s", arn, hex);
+	/* --pem is a flag: take it out before the TYPE=value check */
+	for (i = 0; i < argc && a2 < 16; i++) {
+		if (strcmp(argv[i], "--pem") == 0)
+			as_pem = 1;
+		else
+			args[a2++] = argv[i];
 	}
-	(void)c;
-	return issue_output(ap, arn, cert_arn, 0, NULL);
+	if (i < argc)
+		return pca_err_set(PCA_EINVAL, "too many arguments");
+	for (i = 0; i < a2; i++) {
+		if (strncmp(args[i], "--", 2) == 0)
+			i++;
+		else
+			np++;
+	}
+	if (np > 1)
+		return pca_err_set(PCA_EINVAL, "cert show takes one "
+		    "certificate ARN or serial");
+	out = opt_value(a2, args, "--out");
+	co = opt_value(a2, args, "--chain-out");
+	if ((err = opts_check(a2, args, known, np, pos)) != PCA_OK ||
+	    (err = out_check("--out", out)) != PCA_OK ||
+	    (err = out_check("--chain-out", co)) != PCA_OK ||
+	    (err = cert_locate(ap, pos[0], opt_value(a2, args, "--ca"),
+		 opt_value(a2, args, "--serial"), arn, cert_arn)) != PCA_OK ||
+	    (err = ca_cert_get(ap->engine, &c, arn, cert_arn, &pem, &chain)) !=
+		PCA_OK)
+		goto out;
+	if (out != NULL && (err = write_output(out, pem)) != PCA_OK)
+		goto out;
+	if (co != NULL && (err = write_output(co, chain ? chain : "")) !=
+	    PCA_OK)
+		goto out;
+	if (as_pem && !json_out) {
+		if (out == NULL)
+			fputs(pem, stdout);
+		goto out;
+	}
+	if ((o = cert_facts(ap, arn, cert_arn, pem)) == NULL) {
+		err = pca_err_set(PCA_EPARSE, "%s does not parse", cert_arn);
+		goto out;
+	}
+	if (json_out) {
+		json_object_set_new(o, "Certificate", json_string(pem));
+		if (chain != NULL)
+			json_object_set_new(o, "CertificateChain",
+			    json_string(chain));
+		print_json(o);
+	} else {
+		static const char *const order[] = {"Subject", "Issuer",
+		    "Serial", "Status", "RevokedAt", "RevocationReasonCode",
+		    "NotBefore", "NotAfter", "Key", "SignatureAlgorithm",
+		    "Template", "RequestedBy", "IssuedAt", "Sha256Fingerprint",
+		    "CertificateArn", "CertificateAuthorityArn", NULL};
+		json_t *v, *e;
+		size_t k;
+		for (i = 0; order[i] != NULL; i++) {
+			if ((v = json_object_get(o, order[i])) == NULL)
+				continue;
+			if (json_is_integer(v))
+				printf("%-24s %lld\n", order[i],
+				    (long long)json_integer_value(v));
+			else
+				printf("%-24s %s\n", order[i],
+				    json_string_value(v));
+		}
+		json_array_foreach(json_object_get(o,
+		    "SubjectAlternativeNames"), k, e)
+			printf("%-24s %s\n", k ? "" : "SubjectAlternativeNames",
+			    json_string_value(e));
+	}
+out:
+	json_decref(o);
+	free(pem);
+	free(chain);
+	return err;
 }
 
 static pca_err
@@ -916,6 +1435,52 @@ cmd_store(struct appliance *ap, int argc, char **argv)
 
 /* ---- access keys ---- */
 
+/* key create --json: the one time the secret is shown, as an object. */
+static pca_err
+key_json(const char *akid, const char *secret, const char *role,
+    const char *account, const char *region)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "AccessKeyId", akid,
+	    "SecretAccessKey", secret, "Role", role, "Account", account,
+	    "Region", region);
+	char *t;
+
+	if (o == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	t = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);	/* jansson copied the secret: it is freed unwiped */
+	if (t == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	printf("%s\n", t);
+	OPENSSL_cleanse(t, strlen(t));
+	free(t);
+	return PCA_OK;
+}
+
+/* key list as a table (never a secret: the list holds none). */
+static void
+key_table(const json_t *list)
+{
+	static const char *const cols[] = {"AccessKeyId", "Role", "Account",
+	    "Status", "CreatedAt"};
+	static const int width[] = {22, 8, 13, 9, 0};
+	json_t *k, *v;
+	char iso[21];
+	size_t i, c;
+
+	printf("%-22s %-8s %-13s %-9s %s\n", "ACCESS KEY", "ROLE", "ACCOUNT",
+	    "STATUS", "CREATED");
+	json_array_foreach((json_t *)list, i, k) {
+		for (c = 0; c < 5; c++) {
+			v = json_object_get(k, cols[c]);
+			printf("%-*s%s", width[c], json_is_integer(v) ?
+			    util_iso8601(json_integer_value(v), iso) :
+			    json_string_value(v) ? json_string_value(v) : "-",
+			    c < 4 ? " " : "\n");
+		}
+	}
+}
+
 static pca_err
 cmd_key(struct appliance *ap, int argc, char **argv)
 {
@@ -936,24 +1501,36 @@ cmd_key(struct appliance *ap, int argc, char **argv)
 			 role ? role : "admin", akid, secret)) != PCA_OK)
 			return err;
 		role = role ? role : "admin";
-		printf("[default]\naws_access_key_id = %s\n"
-		       "aws_secret_access_key = %s\nregion = %s\n"
-		       "# role %s; the secret is shown only this once\n",
-		    akid, secret, ap->conf.region, role);
+		if (json_out)
+			err = key_json(akid, secret, role,
+			    account ? account : ap->conf.account,
+			    ap->conf.region);
+		else
+			printf("[default]\naws_access_key_id = %s\n"
+			       "aws_secret_access_key = %s\nregion = %s\n"
+			       "# role %s; the secret is shown only this once\n",
+			    akid, secret, ap->conf.region, role);
 		OPENSSL_cleanse(secret, sizeof(secret));
-		return PCA_OK;
+		return err;
 	}
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
 		if ((err = api_key_list(ap->store, &o)) != PCA_OK)
 			return err;
-		print_json(o);
+		if (json_out)
+			print_json(o);
+		else
+			key_table(o);
 		json_decref(o);
 		return PCA_OK;
 	}
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
-		if ((err = api_key_revoke(ap->store, argv[1])) == PCA_OK)
-			printf("revoked: %s\n", argv[1]);
-		return err;
+		if ((err = api_key_revoke(ap->store, argv[1])) != PCA_OK)
+			return err;
+		if (json_out)
+			return print_json_new(json_pack("{s:s,s:s}",
+			    "AccessKeyId", argv[1], "Status", "REVOKED"));
+		printf("revoked: %s\n", argv[1]);
+		return PCA_OK;
 	}
 	return pca_err_set(PCA_EINVAL,
 	    "usage: pcactl key create [--role R] [--account ID] | key list | "
@@ -995,6 +1572,12 @@ cmd_audit(int argc, char **argv)
 	free(man);
 	if (err != PCA_OK)
 		return pcactl_fail(err);
+	if (json_out) {
+		err = print_json_new(json_pack("{s:s,s:s,s:b,s:b}", "Report",
+		    argv[1], "Manifest", argv[2], "Verified", 1,
+		    "AuditLogChecked", !offline));
+		return err == PCA_OK ? 0 : pcactl_fail(err);
+	}
 	printf("audit report %s matches its manifest%s\n", argv[1],
 	    offline ? "" : " and the audit log");
 	return 0;
@@ -1005,11 +1588,13 @@ cmd_audit(int argc, char **argv)
 static void
 policy_note(const char *rule, int ok, const char *detail, void *arg)
 {
-	(void)arg;
+	const char *res = ok > 0 ? "ok" : ok == 0 ? "FAIL" : "n/a";
+
 	if (json_out)
-		return;
-	printf("%-4s %-22s %s\n", ok > 0 ? "ok" : ok == 0 ? "FAIL" : "n/a",
-	    rule, detail);
+		json_array_append_new(arg, json_pack("{s:s,s:s,s:s}", "Rule",
+		    rule, "Result", res, "Detail", detail ? detail : ""));
+	else
+		printf("%-4s %-22s %s\n", res, rule, detail);
 }
 
 struct policy_args {
@@ -1056,6 +1641,7 @@ policy_check(const struct pol_set *ps, int argc, char **argv)
 	struct pol_input in;
 	const struct pol *p;
 	uint8_t *csr = NULL;
+	json_t *rules, *o;
 	size_t len;
 	pca_err err;
 
@@ -1074,13 +1660,29 @@ policy_check(const struct pol_set *ps, int argc, char **argv)
 	in.validity_s = a.days < 0 ? -1 : a.days * 86400;
 	in.tmpl = a.tmpl;
 	in.sig_alg = a.alg;
-	err = pol_check(p, &in, policy_note, NULL);
+	if ((rules = json_array()) == NULL) {
+		pol_input_clear(&in);
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	}
+	err = pol_check(p, &in, policy_note, rules);
 	pol_input_clear(&in);
-	if (err == PCA_OK && json_out)
-		printf("{\"Policy\":\"%s\",\"Decision\":\"PERMITTED\"}\n",
-		    pol_name(p));
-	else if (err == PCA_OK)
+	if (json_out) {
+		/* the decision either way; a refusal still exits 1 */
+		char msg[512];
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		o = json_pack("{s:s,s:s,s:O}", "Policy", pol_name(p),
+		    "Decision", err == PCA_OK ? "PERMITTED" : "REFUSED",
+		    "Rules", rules);
+		if (o != NULL && err != PCA_OK)
+			json_object_set_new(o, "Reason", json_string(msg));
+		if (o != NULL)
+			print_json(o);
+		json_decref(o);
+		if (err != PCA_OK)
+			(void)pca_err_set(err, "%s", msg);
+	} else if (err == PCA_OK)
 		printf("decision: permitted by policy %s\n", pol_name(p));
+	json_decref(rules);
 	return err;
 }
 
@@ -1093,13 +1695,19 @@ cmd_policy(int argc, char **argv)
 	pca_err err;
 
 	if (argc < 1 || (strcmp(argv[0], "list") && strcmp(argv[0], "check"))) {
-		usage();
+		pcactl_help("policy", NULL, stderr);
 		return 1;
 	}
 	if ((err = appliance_conf_load(config_path, &conf)) != PCA_OK)
 		return pcactl_fail(err);
 	if ((err = appliance_policies_load(&conf, &ps)) == PCA_OK) {
-		if (strcmp(argv[0], "list") == 0)
+		if (strcmp(argv[0], "list") == 0 && json_out) {
+			json_t *l = json_array();
+			for (i = 0; l != NULL && i < pol_set_count(ps); i++)
+				json_array_append_new(l,
+				    json_string(pol_set_name(ps, i)));
+			err = print_json_new(l);
+		} else if (strcmp(argv[0], "list") == 0)
 			for (i = 0; i < pol_set_count(ps); i++)
 				printf("%s\n", pol_set_name(ps, i));
 		else
@@ -1126,11 +1734,9 @@ cmd_report(struct appliance *ap, int argc, char **argv)
 	int i, as_json = json_out;
 	pca_err err;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") != 0)
-			return pca_err_set(PCA_EINVAL, "usage: report [--json]");
-		as_json = 1;
-	}
+	for (i = 0; i < argc; i++)
+		return pca_err_set(PCA_EINVAL, "unexpected argument '%s' (usage: "
+		    "pcactl report)", argv[i]);
 	if ((err = mon_report_build(&q, &rep)) != PCA_OK)
 		return err;
 	if (as_json) {
@@ -1149,42 +1755,94 @@ cmd_report(struct appliance *ap, int argc, char **argv)
 	return err;
 }
 
+/*
+ * Takes the global flags out of the command's arguments (they may come
+ * after the command too): --json, --config FILE, -h/--help (*help).
+ */
+static int
+strip_globals(int argc, char **argv, int *help)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+		else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			*help = 1;
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config_path = argv[++i];
+		else
+			argv[n++] = argv[i];
+	}
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct appliance ap;
 	const char *cmd;
-	int i = 1;
+	char **args;
+	int i = 1, n, help = 0;
 	pca_err err;
 
 	log_init("pcactl", LOG_LEVEL_WARN);
-	if (argc >= 2 && strcmp(argv[1], "init") == 0)
-		return pcactl_init(argc - 1, argv + 1);
 	config_path = getenv("PCACTL_CONFIG");
-	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json_out = 1;
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config_path = argv[++i];
-		else if (strcmp(argv[i], "--help") == 0) {
-			usage();
+		else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			pcactl_usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("pcactl %s\n", PCA_VERSION);
 			return 0;
 		} else {
-			usage();
+			fprintf(stderr, "pcactl: unknown option '%s' (see "
+					"pcactl --help)\n", argv[i]);
 			return 1;
 		}
 	}
 	if (i >= argc) {
-		usage();
+		pcactl_usage(stderr);
 		return 1;
+	}
+	cmd = argv[i++];
+	args = argv + i;
+	n = strip_globals(argc - i, args, &help);
+	if (strcmp(cmd, "help") == 0 || help) {
+		const char *c = strcmp(cmd, "help") == 0 ? n > 0 ? args[0] :
+		    NULL : cmd;
+		const char *sub = strcmp(cmd, "help") == 0 ? n > 1 ? args[1] :
+		    NULL : n > 0 ? args[0] : NULL;
+		if (c == NULL)
+			pcactl_usage(stdout);
+		else if (!pcactl_help(c, sub, stdout)) {
+			fprintf(stderr, "pcactl: unknown command '%s' (see "
+					"pcactl --help)\n", c);
+			return 1;
+		}
+		return 0;
 	}
 	if (config_path == NULL)
 		config_path = "var/appliance/pcad.conf";
-	cmd = argv[i++];
+	if (strcmp(cmd, "init") == 0) {
+		if (json_out) {
+			fprintf(stderr, "pcactl: init has no --json output; its "
+					"results are the files it writes\n");
+			return 1;
+		}
+		args[-1] = argv[i - 1];
+		return pcactl_init(n + 1, args - 1);
+	}
 	if (strcmp(cmd, "audit") == 0)
-		return cmd_audit(argc - i, argv + i);
+		return cmd_audit(n, args);
 	if (strcmp(cmd, "policy") == 0)
-		return cmd_policy(argc - i, argv + i);
+		return cmd_policy(n, args);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report")) {
@@ -1194,20 +1852,22 @@ main(int argc, char **argv)
 	}
 	if ((err = appliance_open(config_path, &ap)) != PCA_OK)
 		return pcactl_fail(err);
+	/* what opening left on OpenSSL's queue is not about the command */
+	ERR_clear_error();
 	if (strcmp(cmd, "ca") == 0)
-		err = cmd_ca(&ap, argc - i, argv + i);
+		err = cmd_ca(&ap, n, args);
 	else if (strcmp(cmd, "issue") == 0)
-		err = cmd_issue(&ap, argc - i, argv + i);
+		err = cmd_issue(&ap, n, args);
 	else if (strcmp(cmd, "revoke") == 0)
-		err = cmd_revoke(&ap, argc - i, argv + i);
+		err = cmd_revoke(&ap, n, args);
 	else if (strcmp(cmd, "cert") == 0)
-		err = cmd_cert(&ap, argc - i, argv + i);
+		err = cmd_cert(&ap, n, args);
 	else if (strcmp(cmd, "store") == 0)
-		err = cmd_store(&ap, argc - i, argv + i);
+		err = cmd_store(&ap, n, args);
 	else if (strcmp(cmd, "report") == 0)
-		err = cmd_report(&ap, argc - i, argv + i);
+		err = cmd_report(&ap, n, args);
 	else
-		err = cmd_key(&ap, argc - i, argv + i);
+		err = cmd_key(&ap, n, args);
 	appliance_close(&ap);
 	return err == PCA_OK ? 0 : pcactl_fail(err);
 }
