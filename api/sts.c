@@ -57,20 +57,10 @@ api_sts_wants(const struct api_http_req *r)
 		"application/x-www-form-urlencoded");
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..n) into out (NUL-terminated); 0 when it does not fit
- * or is malformed. */
+/*
+ * Percent-decodes s[0..n) into out (NUL-terminated); 0 when it does not fit
+ * or is malformed.
+ */
 static int
 form_decode(const char *s, size_t n, char *out, size_t outlen)
 {
@@ -84,8 +74,8 @@ form_decode(const char *s, size_t n, char *out, size_t outlen)
 		else if (c == '%') {
 			if (i + 2 >= n)
 				return 0;
-			if ((hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if ((hi = util_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = util_hexval((unsigned char)s[i + 2])) < 0)
 				return 0;
 			c = (char)(hi << 4 | lo);
 			i += 2;
@@ -309,9 +299,8 @@ api_sts_handle(struct api_ctx *ctx, const struct api_http_req *r,
 
 	memset(&e, 0, sizeof(e));
 	if (!sts_auth(ctx, r, &a, account, &e) || !sts_action(r, &e)) {
-		log_info("request=%s op=sts:%s status=%d error=%s: %s",
-		    resp->request_id, "GetCallerIdentity", e.status, e.code,
-		    e.message);
+		log_info("request=%s op=sts status=%d error=%s: %s",
+		    resp->request_id, e.status, e.code, e.message);
 		sts_fail(resp, &e);
 		return;
 	}
