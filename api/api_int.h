@@ -322,6 +322,13 @@ struct api_resp {
 
 /* True for an AWS Query request: no X-Amz-Target, form-encoded body. */
 int api_sts_wants(const struct api_http_req *);
+/*
+ * The percent-decoded value of form field name in an x-www-form-urlencoded
+ * body (first occurrence) in out: 1; 0 when absent; -1 when malformed or
+ * longer than outlen - 1.
+ */
+int api_sts_form_get(const uint8_t *body, size_t len, const char *name,
+    char *out, size_t outlen);
 /* Answers it in XML (resp->content_type "text/xml"). */
 void api_sts_handle(struct api_ctx *, const struct api_http_req *,
     struct api_resp *);

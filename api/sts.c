@@ -88,12 +88,8 @@ form_decode(const char *s, size_t n, char *out, size_t outlen)
 	return 1;
 }
 
-/*
- * The value of the form field name in body (first occurrence); 0 when
- * absent, -1 when malformed or too long.
- */
-static int
-form_get(const uint8_t *body, size_t len, const char *name, char *out,
+int
+api_sts_form_get(const uint8_t *body, size_t len, const char *name, char *out,
     size_t outlen)
 {
 	const char *p = (const char *)body, *end = p + len, *amp, *eq;
@@ -265,8 +261,9 @@ sts_action(const struct api_http_req *r, struct sts_err *e)
 	char action[STS_FIELD_MAX], version[STS_FIELD_MAX];
 	int ra, rv;
 
-	ra = form_get(r->body, r->body_len, "Action", action, sizeof(action));
-	rv = form_get(r->body, r->body_len, "Version", version,
+	ra = api_sts_form_get(r->body, r->body_len, "Action", action,
+	    sizeof(action));
+	rv = api_sts_form_get(r->body, r->body_len, "Version", version,
 	    sizeof(version));
 	if (ra < 0 || rv < 0) {
 		sts_set(e, 400, "MalformedInput",
