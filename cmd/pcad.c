@@ -247,10 +247,16 @@ publish_metrics(void *arg, struct buf *b)
 		return err;
 	sync_metrics_get(p->sync, &sm);
 	return buf_printf(b,
+	    "# HELP pcad_s3_puts_total Objects uploaded to S3.\n"
 	    "# TYPE pcad_s3_puts_total counter\npcad_s3_puts_total %llu\n"
+	    "# HELP pcad_s3_put_failures_total S3 uploads that failed (and "
+	    "are retried).\n"
 	    "# TYPE pcad_s3_put_failures_total counter\n"
 	    "pcad_s3_put_failures_total %llu\n"
+	    "# HELP pcad_s3_outbox_queued Objects waiting in the outbox.\n"
 	    "# TYPE pcad_s3_outbox_queued gauge\npcad_s3_outbox_queued %llu\n"
+	    "# HELP pcad_s3_last_ok_timestamp_seconds The last successful "
+	    "upload.\n"
 	    "# TYPE pcad_s3_last_ok_timestamp_seconds gauge\n"
 	    "pcad_s3_last_ok_timestamp_seconds %lld\n",
 	    (unsigned long long)sm.puts, (unsigned long long)sm.failures,

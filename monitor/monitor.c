@@ -738,8 +738,12 @@ mon_metrics_render(struct mon *m, struct buf *b)
 	if ((err = render_cas(m, b, now)) == PCA_OK &&
 	    (err = render_rules(m, b)) == PCA_OK)
 		err = buf_printf(b,
+		    "# HELP pcad_monitor_recount_timestamp_seconds When the "
+		    "certificate counts were last recounted from the store.\n"
 		    "# TYPE pcad_monitor_recount_timestamp_seconds gauge\n"
 		    "pcad_monitor_recount_timestamp_seconds %lld\n"
+		    "# HELP pcad_monitor_pass_seconds Duration of the last "
+		    "monitor pass.\n"
 		    "# TYPE pcad_monitor_pass_seconds gauge\n"
 		    "pcad_monitor_pass_seconds %.6f\n",
 		    (long long)m->last_recount, m->pass_dur);
@@ -751,15 +755,23 @@ mon_metrics_render(struct mon *m, struct buf *b)
 		    "# HELP pcad_hsm_healthy Token health probe of the "
 		    "monitor pass (1 ok).\n# TYPE pcad_hsm_healthy gauge\n"
 		    "pcad_hsm_healthy %d\n"
+		    "# HELP pcad_hsm_health_checked_timestamp_seconds When the "
+		    "token was last probed.\n"
 		    "# TYPE pcad_hsm_health_checked_timestamp_seconds gauge\n"
 		    "pcad_hsm_health_checked_timestamp_seconds %lld\n",
 		    ok, (long long)atomic_load(&m->hsm_checked));
 	if (err == PCA_OK && m->url != NULL)
 		err = buf_printf(b,
+		    "# HELP pcad_webhook_sent_total Expiry notifications "
+		    "delivered.\n"
 		    "# TYPE pcad_webhook_sent_total counter\n"
 		    "pcad_webhook_sent_total %llu\n"
+		    "# HELP pcad_webhook_failures_total Expiry notifications "
+		    "that failed.\n"
 		    "# TYPE pcad_webhook_failures_total counter\n"
 		    "pcad_webhook_failures_total %llu\n"
+		    "# HELP pcad_webhook_pending Notifications due but not yet "
+		    "delivered.\n"
 		    "# TYPE pcad_webhook_pending gauge\n"
 		    "pcad_webhook_pending %llu\n",
 		    (unsigned long long)atomic_load(&m->wh_sent),
