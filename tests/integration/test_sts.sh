@@ -49,6 +49,13 @@ else
 	    "$out"
 fi
 
+# the appliance's aws-config alone (endpoint_url, ca_bundle) is enough
+out=$(aws sts get-caller-identity --query Account --output text 2>&1)
+[ "$out" = 123456789012 ] &&
+    ok "aws sts get-caller-identity with only the appliance's aws-config" ||
+    not_ok "aws sts get-caller-identity with only the appliance's aws-config" \
+	"$out"
+
 # a key of another account reports that account
 "$PCACTL" key create --role auditor --account 210987654321 \
     >"$TMP/other.cred" 2>/dev/null
