@@ -254,6 +254,10 @@ check_fails "an unknown --signing-alg says unknown and lists the valid ones" \
 check_fails "a bad --reason lists the valid ones" \
     "not valid.*KEY_COMPROMISE.*A_A_COMPROMISE" "$PCACTL" revoke --ca "$ROOT" \
     --serial "$S" --reason KEYCOMPROMISE
+check_fails "validity beyond the CA: dates, not epoch seconds" \
+    "notAfter 20[0-9-]*T[0-9:]*Z is after the CA's 20[0-9-]*T[0-9:]*Z\)$" \
+    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/leaf.csr" \
+    --signing-alg SHA256WITHECDSA --validity 20y
 check_fails "a validity refusal speaks one unit" \
     "validity of 500 days exceeds the maximum of 398 days$" \
     "$PCACTL" policy check "$TMP/pol.csr" --policy web_server --days 500
