@@ -166,6 +166,9 @@ const char *api_hdr_get(const struct api_http_req *, const char *name);
  * x-amz-date are signed.  PCA_EPARSE: IncompleteSignatureException.
  */
 pca_err sigv4_parse(const char *authz, struct sigv4_auth *out) PCA_WUR;
+/* sigv4_parse for a credential scoped to service (sts.c: "sts"). */
+pca_err sigv4_parse_for(const char *authz, const char *service,
+    struct sigv4_auth *out) PCA_WUR;
 /*
  * Every header named in SignedHeaders present, X-Amz-Date present and
  * well-formed (else PCA_EPARSE: IncompleteSignature), within +-15 min of
@@ -341,7 +344,23 @@ struct api_resp {
 	size_t len;
 	const struct api_op *op; /* NULL before the target is known */
 	const char *code;        /* error __type or NULL */
+	const char *content_type; /* NULL: application/x-amz-json-1.1 */
 };
+
+/* ---- sts:GetCallerIdentity (sts.c) ---- */
+
+/* True for an AWS Query request: no X-Amz-Target, form-encoded body. */
+int api_sts_wants(const struct api_http_req *);
+/*
+ * The percent-decoded value of form field name in an x-www-form-urlencoded
+ * body (first occurrence) in out: 1; 0 when absent; -1 when malformed or
+ * longer than outlen - 1.
+ */
+int api_sts_form_get(const uint8_t *body, size_t len, const char *name,
+    char *out, size_t outlen);
+/* Answers it in XML (resp->content_type "text/xml"). */
+void api_sts_handle(struct api_ctx *, const struct api_http_req *,
+    struct api_resp *);
 
 /* One API call after framing: authenticate, validate, run, answer. */
 void api_dispatch(

@@ -296,6 +296,10 @@ api_dispatch(
 		(void)snprintf(resp->request_id, sizeof(resp->request_id),
 		    "00000000-0000-4000-8000-000000000000");
 	pca_err_clear();
+	if (api_sts_wants(r)) {		/* AWS Query: sts:GetCallerIdentity */
+		api_sts_handle(ctx, r, resp);
+		return;
+	}
 	if (!authenticate(ctx, r, &call, &e)) {
 		if (ctx->metrics != NULL)
 			atomic_fetch_add(&ctx->metrics->auth_fail, 1);

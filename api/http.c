@@ -262,8 +262,8 @@ api_finish(struct MHD_Connection *c, const char *url, const char *method,
 	pthread_rwlock_unlock(&srv->gen);
 	api_metrics_observe(&srv->metrics, api_op_index(resp.op), resp.status,
 	    elapsed(&rq->start));
-	return respond(c, resp.status, "application/x-amz-json-1.1", resp.body,
-	    resp.len, resp.request_id);
+	return respond(c, resp.status, resp.content_type ? resp.content_type :
+	    "application/x-amz-json-1.1", resp.body, resp.len, resp.request_id);
 }
 
 /* First call: framing checks that need no body. */

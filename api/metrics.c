@@ -133,11 +133,18 @@ render_misc(struct api_metrics *m, struct hsm *hsm, struct buf *b)
 	pca_err err;
 
 	err = buf_printf(b,
+	    "# HELP pcad_api_auth_failures_total Requests refused by "
+	    "authentication.\n"
 	    "# TYPE pcad_api_auth_failures_total counter\n"
 	    "pcad_api_auth_failures_total %llu\n"
+	    "# HELP pcad_api_rejected_total Requests refused before "
+	    "dispatch (framing, limits).\n"
 	    "# TYPE pcad_api_rejected_total counter\n"
 	    "pcad_api_rejected_total %llu\n"
+	    "# HELP pcad_api_inflight API requests in progress.\n"
 	    "# TYPE pcad_api_inflight gauge\npcad_api_inflight %llu\n"
+	    "# HELP pcad_http_requests_total Requests on the plain-HTTP "
+	    "port.\n"
 	    "# TYPE pcad_http_requests_total counter\n"
 	    "pcad_http_requests_total %llu\n",
 	    (unsigned long long)atomic_load(&m->auth_fail),
@@ -149,11 +156,15 @@ render_misc(struct api_metrics *m, struct hsm *hsm, struct buf *b)
 	memset(&hs, 0, sizeof(hs));
 	hsm_stats_get(hsm, &hs);
 	return buf_printf(b,
+	    "# HELP pcad_hsm_signs_total Signatures made in the token.\n"
 	    "# TYPE pcad_hsm_signs_total counter\npcad_hsm_signs_total %llu\n"
+	    "# HELP pcad_hsm_sign_errors_total Signatures that failed.\n"
 	    "# TYPE pcad_hsm_sign_errors_total counter\n"
 	    "pcad_hsm_sign_errors_total %llu\n"
+	    "# HELP pcad_hsm_recoveries_total Recoveries from token loss.\n"
 	    "# TYPE pcad_hsm_recoveries_total counter\n"
 	    "pcad_hsm_recoveries_total %llu\n"
+	    "# HELP pcad_hsm_available The token answers (1) or not (0).\n"
 	    "# TYPE pcad_hsm_available gauge\npcad_hsm_available %d\n",
 	    (unsigned long long)hs.signs, (unsigned long long)hs.sign_errors,
 	    (unsigned long long)hs.recoveries, hs.available ? 1 : 0);

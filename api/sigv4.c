@@ -68,7 +68,8 @@ next_field(const char **p, const char *end, char *out, size_t outlen)
 }
 
 static pca_err
-parse_credential(const char *v, size_t n, struct sigv4_auth *a)
+parse_credential(const char *v, size_t n, const char *service,
+    struct sigv4_auth *a)
 {
 	const char *p = v, *end = v + n;
 	char term[32];
@@ -81,7 +82,7 @@ parse_credential(const char *v, size_t n, struct sigv4_auth *a)
 	    !next_field(&p, end, term, sizeof(term)) || p != end)
 		return pca_err_set(PCA_EPARSE,
 		    "Credential must have the form <AccessKeyId>/<yyyymmdd>/"
-		    "<region>/acm-pca/aws4_request");
+		    "<region>/%s/aws4_request", service);
 	for (i = 0; a->akid[i] != '\0'; i++)
 		if (!((a->akid[i] >= 'A' && a->akid[i] <= 'Z') ||
 			(a->akid[i] >= 'a' && a->akid[i] <= 'z') ||
@@ -94,10 +95,10 @@ parse_credential(const char *v, size_t n, struct sigv4_auth *a)
 	if (!is_lower_token(a->region, strlen(a->region)))
 		return pca_err_set(PCA_EPARSE,
 		    "Credential should be scoped to a valid region. ");
-	if (strcmp(a->service, API_SERVICE) != 0)
+	if (strcmp(a->service, service) != 0)
 		return pca_err_set(PCA_EPARSE,
 		    "Credential should be scoped to correct service: '%s'. ",
-		    API_SERVICE);
+		    service);
 	if (strcmp(term, TERMINATOR) != 0)
 		return pca_err_set(PCA_EPARSE,
 		    "Credential should be scoped with a valid terminator: "
@@ -179,6 +180,12 @@ skip_ws(const char *p, const char *end)
 pca_err
 sigv4_parse(const char *authz, struct sigv4_auth *a)
 {
+	return sigv4_parse_for(authz, API_SERVICE, a);
+}
+
+pca_err
+sigv4_parse_for(const char *authz, const char *service, struct sigv4_auth *a)
+{
 	const char *p, *end, *comma, *eq, *k, *v;
 	int have_c = 0, have_h = 0, have_s = 0;
 	size_t klen, vlen, n = strlen(authz);
@@ -208,7 +215,7 @@ sigv4_parse(const char *authz, struct sigv4_auth *a)
 		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 			vlen--;
 		if (klen == 10 && memcmp(k, "Credential", 10) == 0 && !have_c++)
-			err = parse_credential(v, vlen, a);
+			err = parse_credential(v, vlen, service, a);
 		else if (klen == 13 && memcmp(k, "SignedHeaders", 13) == 0 &&
 			 !have_h++)
 			err = parse_signed_headers(v, vlen, a);

@@ -158,11 +158,13 @@ issue_args(struct issue *is, const struct ca_issue_req *r, int64_t now)
 		    "a SHORT_LIVED_CERTIFICATE CA issues for 7 days at most");
 	if ((err = issue_not_before(is, r)) != PCA_OK)
 		return err;
-	if (!is->self && is->na > c->not_after)
+	if (!is->self && is->na > c->not_after) {
+		char a[21], b[21];
 		return pca_err_set(PCA_EVALIDATION,
 		    "The certificate validity exceeds the validity period of "
-		    "the issuing private CA (notAfter %lld > %lld)",
-		    (long long)is->na, (long long)c->not_after);
+		    "the issuing private CA (notAfter %s is after the CA's %s)",
+		    util_iso8601(is->na, a), util_iso8601(c->not_after, b));
+	}
 	return PCA_OK;
 }
 

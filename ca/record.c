@@ -154,15 +154,17 @@ crl_normalize(const json_t *in, json_t **out)
 	    strcmp(type, "PARTITIONED") != 0)
 		return pca_err_set(PCA_EINVAL,
 		    "CrlConfiguration.CrlType must be COMPLETE or PARTITIONED");
+	/*
+	 * Describe echoes what was sent plus S3ObjectAcl, the one default AWS
+	 * documents and returns (PUBLIC_READ; Terraform's tests read it back).
+	 * ExpirationInDays and CrlType are not echoed when absent: the CRL
+	 * builder uses 7 days and COMPLETE for them (README, "Describe").
+	 */
 	if ((o = json_deep_copy(in)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	if (json_object_get(o, "ExpirationInDays") == NULL)
-		json_object_set_new(o, "ExpirationInDays", json_integer(7));
 	if (acl == NULL)
 		json_object_set_new(o, "S3ObjectAcl",
 		    json_string("PUBLIC_READ"));
-	if (type == NULL)
-		json_object_set_new(o, "CrlType", json_string("COMPLETE"));
 	*out = o;
 	return PCA_OK;
 }

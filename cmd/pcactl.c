@@ -16,7 +16,7 @@
  *     revoke --ca CA --serial HEX --reason R
  *     cert list [--ca CA] [--status S] [--expiring-days N]
  *               [--expiring-before UNIX] [--subject TEXT] [--template T]
- *     cert show CERT_ARN | cert show --ca CA --serial HEX
+ *     cert show CERT_ARN | SERIAL [--ca CA] [--pem] [--out F] [--chain-out F]
  *     store verify
  *     key create [--role admin|issuer|auditor | --policy FILE] [--ca ARN]...
  *                [--account ID] | key list | key revoke AKID
@@ -27,21 +27,28 @@
  *
  * CA is an ARN or the bare CA id.  --config defaults to $PCACTL_CONFIG, then
  * ./var/appliance/pcad.conf.  Errors: one line on stderr, exit status 1.
+ * --json (before or after the command): one JSON document on stdout, and
+ * the files of --out/--chain-out written all the same.  -h/--help on every
+ * command and subcommand (pcactl_help.c); --version.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stddef.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "../api/api.h"
-#include "../api/inventory.h"
 #include "../ca/ca_int.h"
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -49,10 +56,11 @@
 #include "../iam/iam.h"
 #include "appliance.h"
 #include "pcactl.h"
+#include "version.h"
 
 #define PCACTL_MAX_INPUT (4 * 1024 * 1024)
 
-static int json_out;
+int json_out;
 static const char *config_path;
 
 int
@@ -64,42 +72,9 @@ pcactl_fail(pca_err err)
 	return 1;
 }
 
-static void
-usage(void)
-{
-	fprintf(stderr,
-	    "usage: pcactl init DIR [--api-port N] [--http-port N] "
-	    "[--s3-endpoint URL] [--region R] [--account-id ID]\n"
-	    "       pcactl [--config FILE] [--json] ca "
-	    "create|list|show|csr|import|enable|disable|delete|restore ...\n"
-	    "       pcactl [--config FILE] [--json] issue --ca CA --csr FILE "
-	    "--signing-alg ALG --validity 365d|12m|2y|end:YYYYMMDDHHMMSS|"
-	    "abs:UNIX [--template NAME]\n"
-	    "       pcactl [--config FILE] [--json] revoke --ca CA --serial "
-	    "HEX --reason REASON\n"
-	    "       pcactl [--config FILE] [--json] cert list [--ca CA] "
-	    "[--status S] [--expiring-days N] [--expiring-before UNIX] "
-	    "[--subject TEXT] [--template T] | cert show CERT_ARN\n"
-	    "       pcactl [--config FILE] store verify\n"
-	    "       pcactl [--config FILE] [--json] report [--json]\n"
-	    "       pcactl [--config FILE] [--json] key create [--role R | "
-	    "--policy FILE] [--ca ARN]... | key list | key revoke AKID | key "
-	    "policy get|put|simulate AKID ...\n"
-	    "       pcactl audit verify REPORT MANIFEST [--offline]\n"
-	    "       pcactl [--config FILE] [--json] approval list [--status S] "
-	    "| show ID | approve ID --as NAME | deny ID --as NAME "
-	    "[--reason TEXT]\n"
-	    "       pcactl [--config FILE] backup --to FILE | backup verify "
-	    "FILE\n"
-	    "       pcactl restore BACKUP DIR [--pin-file F] [--module-env "
-	    "NAME=VALUE] [--tls-cert F --tls-key F]\n"
-	    "       pcactl [--config FILE] policy list | policy check CSR "
-	    "--policy NAME [--days N] [--template NAME] [--signing-alg ALG]\n");
-}
-
 /* ---- helpers ---- */
 
-static void
+void
 print_json(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
@@ -148,7 +123,7 @@ read_json(const char *path, json_t **out)
 	return PCA_OK;
 }
 
-static pca_err
+pca_err
 write_output(const char *path, const char *text)
 {
 	if (path == NULL || strcmp(path, "-") == 0) {
@@ -158,7 +133,82 @@ write_output(const char *path, const char *text)
 	return util_file_write(path, text, strlen(text), 0644, 0);
 }
 
+/*
+ * Checks, before anything is changed, that path ("-" or NULL: stdout) can
+ * be written: its directory exists and is writable, and the path is not a
+ * directory.
+ */
+pca_err
+out_check(const char *opt, const char *path)
+{
+	char dir[4096];
+	struct stat st;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return PCA_OK;
+	if (strlen(path) >= sizeof(dir))
+		return pca_err_set(PCA_EINVAL, "%s: path too long", opt);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return pca_err_set(PCA_EINVAL, "%s %s: is a directory", opt,
+		    path);
+	memcpy(dir, path, strlen(path) + 1);
+	if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode))
+		return pca_err_set(PCA_EIO, "%s %s: directory %s does not "
+		    "exist", opt, path, dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return pca_err_set(PCA_EIO, "%s %s: cannot write in %s: %s",
+		    opt, path, dir, strerror(errno));
+	return PCA_OK;
+}
+
+/* "Key: value" lines for the scalars and nested objects of j. */
 static void
+print_text(const json_t *j, int indent)
+{
+	const char *k;
+	json_t *v, *e;
+	size_t i;
+
+	json_object_foreach((json_t *)j, k, v) {
+		if (json_is_object(v)) {
+			printf("%*s%s:\n", indent, "", k);
+			print_text(v, indent + 2);
+		} else if (json_is_array(v)) {
+			printf("%*s%s:\n", indent, "", k);
+			json_array_foreach(v, i, e) {
+				if (json_is_object(e)) {
+					printf("%*s-\n", indent + 2, "");
+					print_text(e, indent + 4);
+				} else if (json_is_string(e))
+					printf("%*s- %s\n", indent + 2, "",
+					    json_string_value(e));
+			}
+		} else if (json_is_string(v))
+			printf("%*s%s: %s\n", indent, "", k,
+			    json_string_value(v));
+		else if (json_is_integer(v))
+			printf("%*s%s: %lld\n", indent, "", k,
+			    (long long)json_integer_value(v));
+		else if (json_is_boolean(v))
+			printf("%*s%s: %s\n", indent, "", k,
+			    json_is_true(v) ? "true" : "false");
+		else if (json_is_real(v))
+			printf("%*s%s: %g\n", indent, "", k,
+			    json_real_value(v));
+	}
+}
+
+pca_err
+print_json_new(json_t *o)
+{
+	if (o == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	print_json(o);
+	json_decref(o);
+	return PCA_OK;
+}
+
+void
 ca_arn_expand(const struct appliance *ap, const char *in, char *out,
     size_t n)
 {
@@ -171,7 +221,7 @@ ca_arn_expand(const struct appliance *ap, const char *in, char *out,
 		(void)snprintf(out, n, "%s", in);
 }
 
-static const char *
+const char *
 opt_value(int argc, char **argv, const char *name)
 {
 	int i;
@@ -183,7 +233,7 @@ opt_value(int argc, char **argv, const char *name)
 }
 
 /* Checks that every "--x" is known and has a value; positional ok. */
-static pca_err
+pca_err
 opts_check(int argc, char **argv, const char *const *known, int npos,
     const char **pos)
 {
@@ -225,65 +275,12 @@ need(int argc, char **argv, const char *name, const char **out)
 	return PCA_OK;
 }
 
-static struct ca_caller
+struct ca_caller
 caller_of(const struct appliance *ap)
 {
 	struct ca_caller c = {ap->conf.account, ap->conf.region, "pcactl"};
 
 	return c;
-}
-
-/* ---- subjects: "CN=x,O=y,C=US" to an ASN1Subject object ---- */
-
-static const struct {
-	const char *sn;
-	const char *member;
-} dn_map[] = {
-	{"C", "Country"}, {"ST", "State"}, {"L", "Locality"},
-	{"O", "Organization"}, {"OU", "OrganizationalUnit"},
-	{"CN", "CommonName"}, {"dnQualifier", "DistinguishedNameQualifier"},
-	{"title", "Title"}, {"SN", "Surname"}, {"GN", "GivenName"},
-	{"initials", "Initials"}, {"pseudonym", "Pseudonym"},
-	{"generationQualifier", "GenerationQualifier"},
-	{"serialNumber", "SerialNumber"},
-};
-
-static pca_err
-subject_parse(const char *dn, json_t **out)
-{
-	json_t *o = json_object();
-	char part[512], *eq;
-	const char *p = dn;
-	size_t i, n;
-
-	while (o != NULL && *p) {
-		for (n = 0; *p && *p != ',' && n < sizeof(part) - 1; p++) {
-			if (*p == '\\' && p[1])
-				p++;
-			part[n++] = *p;
-		}
-		part[n] = '\0';
-		if (*p == ',')
-			p++;
-		if ((eq = strchr(part, '=')) == NULL)
-			break;
-		*eq = '\0';
-		for (i = 0; i < sizeof(dn_map) / sizeof(dn_map[0]); i++)
-			if (strcmp(dn_map[i].sn, part) == 0)
-				break;
-		if (i == sizeof(dn_map) / sizeof(dn_map[0]))
-			break;
-		json_object_set_new(o, dn_map[i].member, json_string(eq + 1));
-	}
-	if (o == NULL || *p != '\0' || json_object_size(o) == 0) {
-		json_decref(o);
-		return pca_err_set(PCA_EINVAL,
-		    "--subject '%s' is not a DN like 'CN=name,O=org,C=US' "
-		    "(attributes: C ST L O OU CN dnQualifier title SN GN "
-		    "initials pseudonym generationQualifier serialNumber)", dn);
-	}
-	*out = o;
-	return PCA_OK;
 }
 
 /* ---- ca ---- */
@@ -311,7 +308,7 @@ cmd_ca_create(struct appliance *ap, int argc, char **argv)
 		if ((err = need(argc, argv, "--key-alg", &ka)) != PCA_OK ||
 		    (err = need(argc, argv, "--signing-alg", &sa)) != PCA_OK ||
 		    (err = need(argc, argv, "--subject", &dn)) != PCA_OK ||
-		    (err = subject_parse(dn, &subj)) != PCA_OK)
+		    (err = pcactl_subject_parse(dn, &subj)) != PCA_OK)
 			return err;
 		cfg = json_pack("{s:s,s:s,s:o}", "KeyAlgorithm", ka,
 		    "SigningAlgorithm", sa, "Subject", subj);
@@ -408,7 +405,10 @@ cmd_ca_show(struct appliance *ap, const char *arn)
 	else
 		json_object_set_new(d, "Key", json_pack("{s:s,s:s}", "Label",
 		    label, "Error", pca_err_msg()));
-	print_json(d);
+	if (json_out)
+		print_json(d);
+	else
+		print_text(d, 0);
 	json_decref(d);
 	return PCA_OK;
 }
@@ -429,11 +429,38 @@ cmd_ca_import(struct appliance *ap, const char *arn, int argc, char **argv)
 	    (err = read_input(chf, &chain, &chl)) != PCA_OK)
 		goto out;
 	err = ca_import_cert(ap->engine, &c, arn, cert, cl, chain, chl);
-	if (err == PCA_OK && !json_out)
-		printf("imported: %s\n", arn);
 out:
 	free(cert);
 	free(chain);
+	return err;
+}
+
+/* What "ca import|enable|disable|delete|restore" did, and the state now. */
+static pca_err
+ca_done(struct appliance *ap, const char *verb, const char *arn)
+{
+	static const char *const past[][2] = {{"import", "imported"},
+	    {"enable", "enabled"}, {"disable", "disabled"},
+	    {"delete", "deleted"}, {"restore", "restored"}};
+	struct ca_caller c = caller_of(ap);
+	const char *done = verb, *st;
+	json_t *d = NULL;
+	size_t i;
+	pca_err err;
+
+	for (i = 0; i < sizeof(past) / sizeof(past[0]); i++)
+		if (strcmp(past[i][0], verb) == 0)
+			done = past[i][1];
+	if ((err = ca_describe(ap->engine, &c, arn, &d)) != PCA_OK)
+		return err;
+	st = json_string_value(json_object_get(d, "Status"));
+	if (json_out)
+		err = print_json_new(json_pack("{s:s,s:s,s:s}",
+		    "CertificateAuthorityArn", arn, "Action", done, "Status",
+		    st ? st : ""));
+	else
+		printf("%s: %s (status %s)\n", done, arn, st ? st : "?");
+	json_decref(d);
 	return err;
 }
 
@@ -459,15 +486,22 @@ cmd_ca(struct appliance *ap, int argc, char **argv)
 	ca_arn_expand(ap, pos[0], arn, sizeof(arn));
 	if (strcmp(argv[0], "show") == 0)
 		return cmd_ca_show(ap, arn);
-	if (strcmp(argv[0], "import") == 0)
-		return cmd_ca_import(ap, arn, argc - 1, argv + 1);
 	if (strcmp(argv[0], "csr") == 0) {
-		if ((err = ca_csr_get(ap->engine, &c, arn, &pem)) == PCA_OK)
-			err = write_output(opt_value(argc, argv, "--out"), pem);
+		v = opt_value(argc, argv, "--out");
+		if ((err = out_check("--out", v)) != PCA_OK ||
+		    (err = ca_csr_get(ap->engine, &c, arn, &pem)) != PCA_OK)
+			return err;
+		if (!json_out || (v != NULL && strcmp(v, "-") != 0))
+			err = write_output(v, pem);
+		if (err == PCA_OK && json_out)
+			err = print_json_new(json_pack("{s:s,s:s}",
+			    "CertificateAuthorityArn", arn, "Csr", pem));
 		free(pem);
 		return err;
 	}
-	if (strcmp(argv[0], "enable") == 0 || strcmp(argv[0], "disable") == 0)
+	if (strcmp(argv[0], "import") == 0)
+		err = cmd_ca_import(ap, arn, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "enable") == 0 || strcmp(argv[0], "disable") == 0)
 		err = ca_update(ap->engine, &c, arn,
 		    argv[0][0] == 'e' ? "ACTIVE" : "DISABLED", NULL);
 	else if (strcmp(argv[0], "delete") == 0) {
@@ -479,9 +513,9 @@ cmd_ca(struct appliance *ap, int argc, char **argv)
 		err = ca_restore(ap->engine, &c, arn);
 	else
 		return pca_err_set(PCA_EINVAL, "unknown 'ca %s'", argv[0]);
-	if (err == PCA_OK && !json_out)
-		printf("%s: %s\n", argv[0], arn);
-	return err;
+	if (err != PCA_OK)
+		return err;
+	return ca_done(ap, argv[0], arn);
 }
 
 /* ---- issue, revoke ---- */
@@ -530,34 +564,69 @@ template_arn(const char *t, char *out, size_t n)
 		(void)snprintf(out, n, "arn:aws:acm-pca:::template/%s/V1", t);
 }
 
+/*
+ * The certificate of cert_arn: PEM to --out (stdout when absent and not
+ * --json), the chain to --chain-out; with --json one object on stdout.
+ * After an issuance (issued) a failed write says the certificate exists.
+ */
 static pca_err
 issue_output(struct appliance *ap, const char *arn, const char *cert_arn,
-    int argc, char **argv)
+    int issued, int argc, char **argv)
 {
 	struct ca_caller c = caller_of(ap);
 	char *pem = NULL, *chain = NULL;
+	const char *out = opt_value(argc, argv, "--out");
 	const char *co = opt_value(argc, argv, "--chain-out");
+	const char *failed = NULL;
 	json_t *o;
 	pca_err err;
 
 	if ((err = ca_cert_get(ap->engine, &c, arn, cert_arn, &pem,
 		 &chain)) != PCA_OK)
-		return err;
-	if (json_out) {
+		goto out;
+	if ((json_out ? out != NULL && strcmp(out, "-") != 0 : 1) &&
+	    (err = write_output(out, pem)) != PCA_OK)
+		failed = out;
+	else if (co != NULL &&
+	    (err = write_output(co, chain ? chain : "")) != PCA_OK)
+		failed = co;
+	if (err == PCA_OK && json_out) {
 		o = json_pack("{s:s,s:s}", "CertificateArn", cert_arn,
 		    "Certificate", pem);
-		if (chain != NULL)
+		if (o != NULL && chain != NULL)
 			json_object_set_new(o, "CertificateChain",
 			    json_string(chain));
-		print_json(o);
-		json_decref(o);
-	} else
-		err = write_output(opt_value(argc, argv, "--out"), pem);
-	if (err == PCA_OK && co != NULL)
-		err = write_output(co, chain ? chain : "");
+		err = print_json_new(o);
+	} else if (err == PCA_OK && issued && out != NULL &&
+	    strcmp(out, "-") != 0)
+		printf("%s\n", cert_arn);
+out:
+	if (err != PCA_OK && issued) {
+		char msg[768];
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		err = pca_err_set(err, "issued %s, but could not write %s: %s",
+		    cert_arn, failed ? failed : "it", msg);
+	}
 	free(pem);
 	free(chain);
 	return err;
+}
+
+/* An unknown --signing-alg, named as such with the valid ones. */
+static pca_err
+sigalg_check(const char *name)
+{
+	char list[256] = "";
+	size_t n = 0;
+	int i;
+
+	if (pca_sigalg_from_name(name) != PCA_SIG_NONE)
+		return PCA_OK;
+	for (i = PCA_SIG_NONE + 1; i < PCA_SIG_MAX; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
+		    n ? " " : "", pca_sigalg_name((enum pca_sigalg)i));
+	return pca_err_set(PCA_EINVAL, "--signing-alg '%s' is unknown; valid: "
+	    "%s", name, list);
 }
 
 static pca_err
@@ -581,8 +650,13 @@ cmd_issue(struct appliance *ap, int argc, char **argv)
 	    (err = need(argc, argv, "--csr", &csr)) != PCA_OK ||
 	    (err = need(argc, argv, "--signing-alg",
 		 &r.signing_algorithm)) != PCA_OK ||
+	    (err = sigalg_check(r.signing_algorithm)) != PCA_OK ||
 	    (err = need(argc, argv, "--validity", &v)) != PCA_OK ||
-	    (err = validity_parse(v, &r)) != PCA_OK)
+	    (err = validity_parse(v, &r)) != PCA_OK ||
+	    (err = out_check("--out", opt_value(argc, argv, "--out"))) !=
+		PCA_OK ||
+	    (err = out_check("--chain-out", opt_value(argc, argv,
+		 "--chain-out"))) != PCA_OK)
 		return err;
 	ca_arn_expand(ap, ca, arn, sizeof(arn));
 	r.ca_arn = arn;
@@ -606,7 +680,7 @@ cmd_issue(struct appliance *ap, int argc, char **argv)
 	r.csr = data;
 	if ((err = ca_issue(ap->engine, &c, &r, &cert_arn)) != PCA_OK)
 		goto out;
-	err = issue_output(ap, arn, cert_arn, argc, argv);
+	err = issue_output(ap, arn, cert_arn, 1, argc, argv);
 out:
 	free(cert_arn);
 	free(data);
@@ -619,9 +693,14 @@ cmd_revoke(struct appliance *ap, int argc, char **argv)
 {
 	static const char *const known[] = {"--ca", "--serial", "--reason",
 	    NULL};
+	static const char *const reasons[] = {"UNSPECIFIED", "KEY_COMPROMISE",
+	    "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED",
+	    "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN",
+	    "A_A_COMPROMISE", NULL};
 	struct ca_caller c = caller_of(ap);
 	const char *ca, *serial, *reason;
 	char arn[512];
+	size_t i;
 	pca_err err;
 
 	if ((err = opts_check(argc, argv, known, 0, NULL)) != PCA_OK ||
@@ -630,10 +709,25 @@ cmd_revoke(struct appliance *ap, int argc, char **argv)
 	    (err = need(argc, argv, "--reason", &reason)) != PCA_OK)
 		return err;
 	ca_arn_expand(ap, ca, arn, sizeof(arn));
+	for (i = 0; reasons[i] != NULL; i++)
+		if (strcmp(reasons[i], reason) == 0)
+			break;
+	if (reasons[i] == NULL) {
+		char list[256] = "";
+		size_t n = 0;
+		for (i = 0; reasons[i] != NULL; i++)
+			n += (size_t)snprintf(list + n, sizeof(list) - n,
+			    "%s%s", i ? " " : "", reasons[i]);
+		return pca_err_set(PCA_EINVAL, "--reason '%s' is not valid; "
+		    "valid: %s", reason, list);
+	}
 	if ((err = ca_revoke(ap->engine, &c, arn, serial, reason)) != PCA_OK)
 		return err;
-	if (!json_out)
-		printf("revoked: %s (%s)\n", serial, reason);
+	if (json_out)
+		return print_json_new(json_pack("{s:s,s:s,s:s}",
+		    "CertificateAuthorityArn", arn, "Serial", serial,
+		    "RevocationReason", reason));
+	printf("revoked: %s (%s)\n", serial, reason);
 	return PCA_OK;
 }
 
@@ -660,222 +754,6 @@ progress(size_t done, size_t total, void *arg)
 	if (done >= total)
 		fputc('\n', stderr);
 	fflush(stderr);
-}
-
-/* ---- cert list / show ---- */
-
-struct list_ctx {
-	struct api_inv_ca *cas;
-	size_t ncas, cap;
-	json_t *out;
-};
-
-static int
-collect_ca(const char *id, const char *json, size_t len, void *arg)
-{
-	struct list_ctx *l = arg;
-	json_t *rec = json_loadb(json, len, 0, NULL);
-	const char *arn = json_string_value(json_object_get(rec, "Arn"));
-	void *n;
-
-	if (l->ncas == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		if ((n = realloc(l->cas, l->cap * sizeof(*l->cas))) == NULL) {
-			json_decref(rec);
-			return 1;
-		}
-		l->cas = n;
-	}
-	(void)snprintf(l->cas[l->ncas].id, sizeof(l->cas[0].id), "%s", id);
-	(void)snprintf(l->cas[l->ncas].arn, sizeof(l->cas[0].arn), "%s",
-	    arn ? arn : id);
-	l->ncas++;
-	json_decref(rec);
-	return 0;
-}
-
-/* Appends one inventory item in the shape "cert list" always printed. */
-static void
-list_item(struct list_ctx *l, const json_t *it)
-{
-	char id[37] = "", na[21];
-	const char *ca = json_string_value(json_object_get(it,
-	    "CertificateAuthorityArn"));
-
-	if (ca_arn_uuid(ca, id) != PCA_OK) {
-		pca_err_clear();
-		(void)snprintf(id, sizeof(id), "%s", ca);
-	}
-	util_iso8601(json_integer_value(json_object_get(it, "NotAfter")), na);
-	json_array_append_new(l->out, json_pack("{s:s,s:O,s:O,s:s,s:s,s:O}",
-	    "CaId", id, "Serial", json_object_get(it, "Serial"),
-	    "Status", json_object_get(it, "Status"), "NotAfter", na,
-	    "Template", api_inv_tmpl_name(json_string_value(json_object_get(it,
-		"TemplateArn"))),
-	    "RequestedBy", json_object_get(it, "RequestedBy")));
-}
-
-/* The filters of "cert list" as an inventory query. */
-static pca_err
-list_query(struct appliance *ap, int argc, char **argv,
-    struct api_inv_query *q, char id[37], char status[16])
-{
-	const char *ca, *v;
-	char arn[512];
-	long long n;
-	pca_err err;
-
-	q->now = util_now();
-	if ((ca = opt_value(argc, argv, "--ca")) != NULL) {
-		ca_arn_expand(ap, ca, arn, sizeof(arn));
-		if ((err = ca_arn_uuid(arn, id)) != PCA_OK)
-			return err;
-		q->ca_id = id;
-	}
-	if ((v = opt_value(argc, argv, "--status")) != NULL) {
-		for (n = 0; n < 15 && v[n] != '\0'; n++)
-			status[n] = (char)toupper((unsigned char)v[n]);
-		status[n] = '\0';
-		q->status = status;
-	}
-	if ((v = opt_value(argc, argv, "--expiring-days")) != NULL) {
-		if ((err = util_strtonum(v, 0, 100000, &n)) != PCA_OK)
-			return err;
-		if (q->status == NULL)
-			q->status = "ISSUED";
-		q->has_before = 1;
-		q->before = q->now + n * 86400 + 1;
-	}
-	if ((v = opt_value(argc, argv, "--expiring-before")) != NULL) {
-		if ((err = util_strtonum(v, 0, INT64_MAX / 2, &n)) != PCA_OK)
-			return err;
-		if (!q->has_before || n < q->before)
-			q->before = n;
-		q->has_before = 1;
-	}
-	q->name = opt_value(argc, argv, "--subject");
-	q->tmpl = api_inv_tmpl_name(opt_value(argc, argv, "--template"));
-	q->max = API_INV_PAGE_MAX;
-	return PCA_OK;
-}
-
-static pca_err
-list_walk(struct appliance *ap, struct list_ctx *l, struct api_inv_query *q)
-{
-	struct api_inv_page pg;
-	uint8_t cur[STORE_INV_CURSOR_MAX];
-	size_t i;
-	json_t *e;
-	pca_err err;
-
-	do {
-		if ((err = api_inv_list(ap->store, q, &pg)) != PCA_OK)
-			return err;
-		json_array_foreach(pg.items, i, e)
-			list_item(l, e);
-		json_decref(pg.items);
-		memcpy(cur, pg.cursor, pg.cursor_len);
-		q->after = cur;
-		q->after_len = pg.cursor_len;
-	} while (pg.more);
-	return PCA_OK;
-}
-
-static int
-ca_id_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct api_inv_ca *)a)->id,
-	    ((const struct api_inv_ca *)b)->id);
-}
-
-static pca_err
-cmd_cert_list(struct appliance *ap, int argc, char **argv)
-{
-	static const char *const known[] = {"--ca", "--status",
-	    "--expiring-days", "--expiring-before", "--subject", "--template",
-	    NULL};
-	struct api_inv_query q;
-	struct list_ctx l;
-	char id[37], status[16];
-	json_t *e;
-	size_t i;
-	pca_err err;
-
-	memset(&l, 0, sizeof(l));
-	memset(&q, 0, sizeof(q));
-	l.out = json_array();
-	if ((err = opts_check(argc, argv, known, 0, NULL)) != PCA_OK ||
-	    (err = list_query(ap, argc, argv, &q, id, status)) != PCA_OK ||
-	    (err = store_ca_foreach(ap->store, collect_ca, &l)) != PCA_OK)
-		goto out;
-	qsort(l.cas, l.ncas, sizeof(*l.cas), ca_id_cmp);
-	q.cas = l.cas;
-	q.ncas = l.ncas;
-	if ((err = list_walk(ap, &l, &q)) != PCA_OK)
-		goto out;
-	if (json_out)
-		print_json(l.out);
-	else {
-		printf("%-36s %-32s %-8s %-20s %s\n", "CA", "SERIAL", "STATUS",
-		    "NOT AFTER", "TEMPLATE");
-		json_array_foreach(l.out, i, e)
-			printf("%-36s %-32s %-8s %-20s %s\n",
-			    json_string_value(json_object_get(e, "CaId")),
-			    json_string_value(json_object_get(e, "Serial")),
-			    json_string_value(json_object_get(e, "Status")),
-			    json_string_value(json_object_get(e, "NotAfter")),
-			    json_string_value(json_object_get(e, "Template")));
-	}
-out:
-	free(l.cas);
-	json_decref(l.out);
-	return err;
-}
-
-static pca_err
-cmd_cert_show(struct appliance *ap, int argc, char **argv)
-{
-	static const char *const known[] = {"--ca", "--serial", NULL};
-	struct ca_caller c = caller_of(ap);
-	const char *pos[1] = {NULL}, *ca, *serial, *mark;
-	char arn[512], cert_arn[700];
-	int np = opt_value(argc, argv, "--ca") ? 0 : 1;
-	pca_err err;
-
-	if ((err = opts_check(argc, argv, known, np, pos)) != PCA_OK)
-		return err;
-	if (np == 1) {
-		if ((mark = strstr(pos[0], "/certificate/")) == NULL)
-			return pca_err_set(PCA_EINVAL,
-			    "'%s' is not a certificate ARN", pos[0]);
-		(void)snprintf(arn, sizeof(arn), "%.*s",
-		    (int)(mark - pos[0]), pos[0]);
-		(void)snprintf(cert_arn, sizeof(cert_arn), "%s", pos[0]);
-	} else {
-		uint8_t sb[LIM_SERIAL_BYTES];
-		size_t sl;
-		char hex[2 * LIM_SERIAL_BYTES + 1];
-		ca = opt_value(argc, argv, "--ca");
-		if ((err = need(argc, argv, "--serial", &serial)) != PCA_OK ||
-		    (err = util_unhex(serial, sb, sizeof(sb), &sl)) != PCA_OK)
-			return err;
-		ca_arn_expand(ap, ca, arn, sizeof(arn));
-		util_hex(sb, sl, hex, sizeof(hex), 0);
-		(void)snprintf(cert_arn, sizeof(cert_arn),
-		    "%s/certificate/%s", arn, hex);
-	}
-	(void)c;
-	return issue_output(ap, arn, cert_arn, 0, NULL);
-}
-
-static pca_err
-cmd_cert(struct appliance *ap, int argc, char **argv)
-{
-	if (argc >= 1 && strcmp(argv[0], "list") == 0)
-		return cmd_cert_list(ap, argc - 1, argv + 1);
-	if (argc >= 1 && strcmp(argv[0], "show") == 0)
-		return cmd_cert_show(ap, argc - 1, argv + 1);
-	return pca_err_set(PCA_EINVAL, "usage: pcactl cert list|show ...");
 }
 
 /* ---- store verify ---- */
@@ -1030,6 +908,28 @@ key_opts_parse(int argc, char **argv, int npos, struct key_opts *o)
 	return PCA_OK;
 }
 
+/* key create --json: the one time the secret is shown, as an object. */
+static pca_err
+key_json(const char *akid, const char *secret, const char *role,
+    const char *account, const char *region)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "AccessKeyId", akid,
+	    "SecretAccessKey", secret, "Policy", role, "Account", account,
+	    "Region", region);
+	char *t;
+
+	if (o == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	t = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);	/* jansson copied the secret: it is freed unwiped */
+	if (t == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	printf("%s\n", t);
+	OPENSSL_cleanse(t, strlen(t));
+	free(t);
+	return PCA_OK;
+}
+
 static void
 key_spec(const struct key_opts *o, const char *account, struct api_key_spec *sp)
 {
@@ -1052,6 +952,12 @@ key_create(struct appliance *ap, const struct key_opts *o)
 	if ((err = api_key_create_ex(ap->store, ap->hsm, &sp, akid, secret)) !=
 	    PCA_OK)
 		return err;
+	if (json_out) {
+		err = key_json(akid, secret, o->policy ? "custom" : sp.managed,
+		    sp.account, ap->conf.region);
+		OPENSSL_cleanse(secret, sizeof(secret));
+		return err;
+	}
 	printf("[default]\naws_access_key_id = %s\n"
 	       "aws_secret_access_key = %s\nregion = %s\n"
 	       "# policy %s%s; the secret is shown only this once\n",
@@ -1156,8 +1062,14 @@ key_policy(struct appliance *ap, int argc, char **argv)
 			    "--policy FILE or --role R is required");
 		else {
 			key_spec(&o, NULL, &sp);
-			if ((err = api_key_policy_put(ap->store, o.pos, &sp)) ==
+			if ((err = api_key_policy_put(ap->store, o.pos, &sp)) !=
 			    PCA_OK)
+				;
+			else if (json_out)
+				err = print_json_new(json_pack("{s:s,s:s}",
+				    "AccessKeyId", o.pos, "Policy", o.policy ?
+				    "custom" : sp.managed));
+			else
 				printf("policy of %s replaced (%s)\n", o.pos,
 				    o.policy ? "custom" : sp.managed);
 		}
@@ -1167,6 +1079,30 @@ key_policy(struct appliance *ap, int argc, char **argv)
 		err = pca_err_set(PCA_EINVAL, KEY_USAGE);
 	free(o.policy);
 	return err;
+}
+
+/* key list as a table (never a secret: the list holds none). */
+static void
+key_table(const json_t *list)
+{
+	static const char *const cols[] = {"AccessKeyId", "Policy", "Account",
+	    "Status", "CreatedAt"};
+	static const int width[] = {22, 8, 13, 9, 0};
+	json_t *k, *v;
+	char iso[21];
+	size_t i, c;
+
+	printf("%-22s %-8s %-13s %-9s %s\n", "ACCESS KEY", "POLICY", "ACCOUNT",
+	    "STATUS", "CREATED");
+	json_array_foreach((json_t *)list, i, k) {
+		for (c = 0; c < 5; c++) {
+			v = json_object_get(k, cols[c]);
+			printf("%-*s%s", width[c], json_is_integer(v) ?
+			    util_iso8601(json_integer_value(v), iso) :
+			    json_string_value(v) ? json_string_value(v) : "-",
+			    c < 4 ? " " : "\n");
+		}
+	}
 }
 
 static pca_err
@@ -1191,14 +1127,21 @@ cmd_key(struct appliance *ap, int argc, char **argv)
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
 		if ((err = api_key_list(ap->store, &lst)) != PCA_OK)
 			return err;
-		print_json(lst);
+		if (json_out)
+			print_json(lst);
+		else
+			key_table(lst);
 		json_decref(lst);
 		return PCA_OK;
 	}
 	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
-		if ((err = api_key_revoke(ap->store, argv[1])) == PCA_OK)
-			printf("revoked: %s\n", argv[1]);
-		return err;
+		if ((err = api_key_revoke(ap->store, argv[1])) != PCA_OK)
+			return err;
+		if (json_out)
+			return print_json_new(json_pack("{s:s,s:s}",
+			    "AccessKeyId", argv[1], "Status", "REVOKED"));
+		printf("revoked: %s\n", argv[1]);
+		return PCA_OK;
 	}
 	return pca_err_set(PCA_EINVAL, KEY_USAGE);
 }
@@ -1238,6 +1181,12 @@ cmd_audit(int argc, char **argv)
 	free(man);
 	if (err != PCA_OK)
 		return pcactl_fail(err);
+	if (json_out) {
+		err = print_json_new(json_pack("{s:s,s:s,s:b,s:b}", "Report",
+		    argv[1], "Manifest", argv[2], "Verified", 1,
+		    "AuditLogChecked", !offline));
+		return err == PCA_OK ? 0 : pcactl_fail(err);
+	}
 	printf("audit report %s matches its manifest%s\n", argv[1],
 	    offline ? "" : " and the audit log");
 	return 0;
@@ -1248,11 +1197,13 @@ cmd_audit(int argc, char **argv)
 static void
 policy_note(const char *rule, int ok, const char *detail, void *arg)
 {
-	(void)arg;
+	const char *res = ok > 0 ? "ok" : ok == 0 ? "FAIL" : "n/a";
+
 	if (json_out)
-		return;
-	printf("%-4s %-22s %s\n", ok > 0 ? "ok" : ok == 0 ? "FAIL" : "n/a",
-	    rule, detail);
+		json_array_append_new(arg, json_pack("{s:s,s:s,s:s}", "Rule",
+		    rule, "Result", res, "Detail", detail ? detail : ""));
+	else
+		printf("%-4s %-22s %s\n", res, rule, detail);
 }
 
 struct policy_args {
@@ -1299,6 +1250,7 @@ policy_check(const struct pol_set *ps, int argc, char **argv)
 	struct pol_input in;
 	const struct pol *p;
 	uint8_t *csr = NULL;
+	json_t *rules, *o;
 	size_t len;
 	pca_err err;
 
@@ -1317,13 +1269,29 @@ policy_check(const struct pol_set *ps, int argc, char **argv)
 	in.validity_s = a.days < 0 ? -1 : a.days * 86400;
 	in.tmpl = a.tmpl;
 	in.sig_alg = a.alg;
-	err = pol_check(p, &in, policy_note, NULL);
+	if ((rules = json_array()) == NULL) {
+		pol_input_clear(&in);
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	}
+	err = pol_check(p, &in, policy_note, rules);
 	pol_input_clear(&in);
-	if (err == PCA_OK && json_out)
-		printf("{\"Policy\":\"%s\",\"Decision\":\"PERMITTED\"}\n",
-		    pol_name(p));
-	else if (err == PCA_OK)
+	if (json_out) {
+		/* the decision either way; a refusal still exits 1 */
+		char msg[512];
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+		o = json_pack("{s:s,s:s,s:O}", "Policy", pol_name(p),
+		    "Decision", err == PCA_OK ? "PERMITTED" : "REFUSED",
+		    "Rules", rules);
+		if (o != NULL && err != PCA_OK)
+			json_object_set_new(o, "Reason", json_string(msg));
+		if (o != NULL)
+			print_json(o);
+		json_decref(o);
+		if (err != PCA_OK)
+			(void)pca_err_set(err, "%s", msg);
+	} else if (err == PCA_OK)
 		printf("decision: permitted by policy %s\n", pol_name(p));
+	json_decref(rules);
 	return err;
 }
 
@@ -1336,13 +1304,19 @@ cmd_policy(int argc, char **argv)
 	pca_err err;
 
 	if (argc < 1 || (strcmp(argv[0], "list") && strcmp(argv[0], "check"))) {
-		usage();
+		pcactl_help("policy", NULL, stderr);
 		return 1;
 	}
 	if ((err = appliance_conf_load(config_path, &conf)) != PCA_OK)
 		return pcactl_fail(err);
 	if ((err = appliance_policies_load(&conf, &ps)) == PCA_OK) {
-		if (strcmp(argv[0], "list") == 0)
+		if (strcmp(argv[0], "list") == 0 && json_out) {
+			json_t *l = json_array();
+			for (i = 0; l != NULL && i < pol_set_count(ps); i++)
+				json_array_append_new(l,
+				    json_string(pol_set_name(ps, i)));
+			err = print_json_new(l);
+		} else if (strcmp(argv[0], "list") == 0)
 			for (i = 0; i < pol_set_count(ps); i++)
 				printf("%s\n", pol_set_name(ps, i));
 		else
@@ -1444,11 +1418,9 @@ cmd_report(struct appliance *ap, int argc, char **argv)
 	int i, as_json = json_out;
 	pca_err err;
 
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") != 0)
-			return pca_err_set(PCA_EINVAL, "usage: report [--json]");
-		as_json = 1;
-	}
+	for (i = 0; i < argc; i++)
+		return pca_err_set(PCA_EINVAL, "unexpected argument '%s' (usage: "
+		    "pcactl report)", argv[i]);
 	if ((err = mon_report_build(&q, &rep)) != PCA_OK)
 		return err;
 	if (as_json) {
@@ -1467,46 +1439,98 @@ cmd_report(struct appliance *ap, int argc, char **argv)
 	return err;
 }
 
+/*
+ * Takes the global flags out of the command's arguments (they may come
+ * after the command too): --json, --config FILE, -h/--help (*help).
+ */
+static int
+strip_globals(int argc, char **argv, int *help)
+{
+	int i, n = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json_out = 1;
+		else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			*help = 1;
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config_path = argv[++i];
+		else
+			argv[n++] = argv[i];
+	}
+	return n;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct appliance ap;
 	const char *cmd;
-	int i = 1;
+	char **args;
+	int i = 1, n, help = 0;
 	pca_err err;
 
 	log_init("pcactl", LOG_LEVEL_WARN);
-	if (argc >= 2 && strcmp(argv[1], "init") == 0)
-		return pcactl_init(argc - 1, argv + 1);
 	config_path = getenv("PCACTL_CONFIG");
-	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json_out = 1;
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config_path = argv[++i];
-		else if (strcmp(argv[i], "--help") == 0) {
-			usage();
+		else if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			pcactl_usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("pcactl %s\n", PCA_VERSION);
 			return 0;
 		} else {
-			usage();
+			fprintf(stderr, "pcactl: unknown option '%s' (see "
+					"pcactl --help)\n", argv[i]);
 			return 1;
 		}
 	}
 	if (i >= argc) {
-		usage();
+		pcactl_usage(stderr);
 		return 1;
+	}
+	cmd = argv[i++];
+	args = argv + i;
+	n = strip_globals(argc - i, args, &help);
+	if (strcmp(cmd, "help") == 0 || help) {
+		const char *c = strcmp(cmd, "help") == 0 ? n > 0 ? args[0] :
+		    NULL : cmd;
+		const char *sub = strcmp(cmd, "help") == 0 ? n > 1 ? args[1] :
+		    NULL : n > 0 ? args[0] : NULL;
+		if (c == NULL)
+			pcactl_usage(stdout);
+		else if (!pcactl_help(c, sub, stdout)) {
+			fprintf(stderr, "pcactl: unknown command '%s' (see "
+					"pcactl --help)\n", c);
+			return 1;
+		}
+		return 0;
 	}
 	if (config_path == NULL)
 		config_path = "var/appliance/pcad.conf";
-	cmd = argv[i++];
+	if (strcmp(cmd, "init") == 0) {
+		if (json_out) {
+			fprintf(stderr, "pcactl: init has no --json output; its "
+					"results are the files it writes\n");
+			return 1;
+		}
+		args[-1] = argv[i - 1];
+		return pcactl_init(n + 1, args - 1);
+	}
 	if (strcmp(cmd, "audit") == 0)
-		return cmd_audit(argc - i, argv + i);
+		return cmd_audit(n, args);
 	if (strcmp(cmd, "policy") == 0)
-		return cmd_policy(argc - i, argv + i);
+		return cmd_policy(n, args);
 	if (strcmp(cmd, "backup") == 0)
-		return pcactl_backup(config_path, argc - i, argv + i);
+		return pcactl_backup(config_path, n, args);
 	if (strcmp(cmd, "restore") == 0)
-		return pcactl_restore(argc - i, argv + i);
+		return pcactl_restore(n, args);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report") && strcmp(cmd, "approval")) {
@@ -1516,22 +1540,24 @@ main(int argc, char **argv)
 	}
 	if ((err = appliance_open(config_path, &ap)) != PCA_OK)
 		return pcactl_fail(err);
+	/* what opening left on OpenSSL's queue is not about the command */
+	ERR_clear_error();
 	if (strcmp(cmd, "ca") == 0)
-		err = cmd_ca(&ap, argc - i, argv + i);
+		err = cmd_ca(&ap, n, args);
 	else if (strcmp(cmd, "issue") == 0)
-		err = cmd_issue(&ap, argc - i, argv + i);
+		err = cmd_issue(&ap, n, args);
 	else if (strcmp(cmd, "revoke") == 0)
-		err = cmd_revoke(&ap, argc - i, argv + i);
+		err = cmd_revoke(&ap, n, args);
 	else if (strcmp(cmd, "cert") == 0)
-		err = cmd_cert(&ap, argc - i, argv + i);
+		err = pcactl_cmd_cert(&ap, n, args);
 	else if (strcmp(cmd, "store") == 0)
-		err = cmd_store(&ap, argc - i, argv + i);
+		err = cmd_store(&ap, n, args);
 	else if (strcmp(cmd, "report") == 0)
-		err = cmd_report(&ap, argc - i, argv + i);
+		err = cmd_report(&ap, n, args);
 	else if (strcmp(cmd, "approval") == 0)
-		err = cmd_approval(&ap, argc - i, argv + i);
+		err = cmd_approval(&ap, n, args);
 	else
-		err = cmd_key(&ap, argc - i, argv + i);
+		err = cmd_key(&ap, n, args);
 	appliance_close(&ap);
 	return err == PCA_OK ? 0 : pcactl_fail(err);
 }

@@ -2,6 +2,8 @@
 #ifndef PCA_CMD_PCACTL_H
 #define PCA_CMD_PCACTL_H
 
+#include <stdio.h>
+
 #include "../common/err.h"
 
 /* pcactl init DIR [...]: lays out a ready appliance; returns exit code. */
@@ -20,5 +22,39 @@ int pcactl_restore(int argc, char **argv);
 
 /* Prints "pcactl: <message>" for err and returns 1. */
 int pcactl_fail(pca_err err);
+
+/* ---- pcactl.c's helpers, shared by the pcactl_*.c files ---- */
+
+#include <jansson.h>
+
+#include "../ca/ca.h"
+
+struct appliance;
+
+extern int json_out;	/* --json: one JSON document on stdout */
+void print_json(json_t *);
+/* Prints o (then decrefs it) as JSON; PCA_ENOMEM when o is NULL. */
+pca_err print_json_new(json_t *o) PCA_WUR;
+/* text to path, or stdout for NULL and "-" */
+pca_err write_output(const char *path, const char *text) PCA_WUR;
+/* Before anything changes: can option opt's path be written? */
+pca_err out_check(const char *opt, const char *path) PCA_WUR;
+/* A bare CA id to its ARN (an ARN is copied). */
+void ca_arn_expand(const struct appliance *, const char *in, char *out,
+    size_t n);
+const char *opt_value(int argc, char **argv, const char *name);
+/* Every "--x" known and with a value; npos positional arguments. */
+pca_err opts_check(int argc, char **argv, const char *const *known,
+    int npos, const char **pos) PCA_WUR;
+struct ca_caller caller_of(const struct appliance *);
+
+/* pcactl_cert.c: "cert list|show ...". */
+pca_err pcactl_cmd_cert(struct appliance *, int argc, char **argv) PCA_WUR;
+/* pcactl_subject.c: "CN=x,O=y" to an ASN1Subject object. */
+pca_err pcactl_subject_parse(const char *dn, json_t **out) PCA_WUR;
+
+/* pcactl_help.c: the overview, and the help of "CMD [SUB]" (0: none). */
+void pcactl_usage(FILE *);
+int pcactl_help(const char *cmd, const char *sub, FILE *);
 
 #endif

@@ -530,6 +530,18 @@ manifest_parts(struct bk *b)
 static void
 print_summary(const char *verb, const json_t *m, const char *where)
 {
+	if (json_out) {
+		json_t *o = json_pack("{s:s,s:O,s:O,s:I,s:O,s:O,s:s?}",
+		    "Result", verb, "BackupId", json_object_get(m, "BackupId"),
+		    "CreatedAt", json_object_get(m, "CreatedAt"),
+		    "CertificateAuthorities", (json_int_t)json_array_size(
+		    json_object_get(m, "CertificateAuthorities")),
+		    "Certificates", json_object_get(m, "Certificates"),
+		    "Audit", json_object_get(m, "Audit"), "Location", where);
+		if (print_json_new(o) != PCA_OK)
+			fprintf(stderr, "pcactl: %s\n", pca_err_msg());
+		return;
+	}
 	printf("%s %s (%s): %zu CAs, %lld certificates, audit sequence %lld"
 	       "%s%s\n",
 	    verb, json_string_value(json_object_get(m, "BackupId")),
@@ -1300,7 +1312,8 @@ cmd_restore(int argc, char **argv)
 	if ((err = restore_open(&o, &b)) != PCA_OK)
 		goto out;
 	print_summary("restored backup", b.manifest, dir);
-	printf("start it with: pcad --config %s/pcad.conf\n"
+	if (!json_out)
+		printf("start it with: pcad --config %s/pcad.conf\n"
 	       "access keys are restored (sealed in the store); bring your "
 	       "own credentials file\n", dir);
 out:

@@ -30,6 +30,7 @@
 #include "../ocsp/ocsp.h"
 #include "../sync/sync.h"
 #include "appliance.h"
+#include "version.h"
 
 #define DRAIN_S 30
 
@@ -38,6 +39,22 @@ usage(void)
 {
 	fprintf(stderr, "usage: pcad --config FILE [--check-config]\n");
 	exit(2);
+}
+
+static void
+help(void)
+{
+	printf("usage: pcad [--config FILE] [--check-config]\n"
+	       "       pcad --version | -h | --help\n\n"
+	       "The OpenPCA daemon: the ACM-PCA API (HTTPS), OCSP, CRLs, "
+	       "/health and /metrics.\n\n"
+	       "  --config FILE    the pcad.conf to serve\n"
+	       "  --check-config   validate FILE whole and exit (0 when valid)\n"
+	       "  --version        print the version and exit\n"
+	       "  -h, --help       print this help and exit\n\n"
+	       "Signals: SIGTERM/SIGINT stop after in-flight requests, SIGHUP "
+	       "re-reads the configuration.\n");
+	exit(0);
 }
 
 static void
@@ -221,46 +238,25 @@ publish_new(const struct appliance *ap, struct publish *p)
 static pca_err
 publish_metrics(void *arg, struct buf *b)
 {
-	static const char *const le[] = {"0.1", "0.25", "0.5", "1", "2.5",
-	    "5", "10", "+Inf"};
 	const struct publish *p = arg;
-	struct crl_metrics cm;
 	struct sync_metrics sm;
-	uint64_t cum = 0;
-	size_t i;
 	pca_err err;
 
-	crl_metrics_get(p->crl, &cm);
-	err = buf_printf(b,
-	    "# TYPE pcad_crl_builds_total counter\npcad_crl_builds_total %llu\n"
-	    "# TYPE pcad_crl_build_errors_total counter\n"
-	    "pcad_crl_build_errors_total %llu\n"
-	    "# TYPE pcad_crl_entries gauge\npcad_crl_entries %llu\n"
-	    "# TYPE pcad_crl_age_seconds gauge\npcad_crl_age_seconds %lld\n"
-	    "# TYPE pcad_crl_next_update_timestamp_seconds gauge\n"
-	    "pcad_crl_next_update_timestamp_seconds %lld\n"
-	    "# TYPE pcad_crl_revocation_to_crl_seconds histogram\n",
-	    (unsigned long long)cm.builds, (unsigned long long)cm.build_errors,
-	    (unsigned long long)cm.entries,
-	    (long long)(cm.last_build ? util_now() - cm.last_build : 0),
-	    (long long)cm.next_update);
-	for (i = 0; err == PCA_OK && i < 8; i++) {
-		cum += cm.lat_buckets[i];
-		err = buf_printf(b,
-		    "pcad_crl_revocation_to_crl_seconds_bucket{le=\"%s\"} "
-		    "%llu\n", le[i], (unsigned long long)cum);
-	}
-	if (err == PCA_OK)
-		err = buf_printf(b, "pcad_crl_revocation_to_crl_seconds_count "
-		    "%llu\n", (unsigned long long)cum);
+	err = crl_metrics_render(p->crl, b);
 	if (err != PCA_OK || p->sync == NULL)
 		return err;
 	sync_metrics_get(p->sync, &sm);
 	return buf_printf(b,
+	    "# HELP pcad_s3_puts_total Objects uploaded to S3.\n"
 	    "# TYPE pcad_s3_puts_total counter\npcad_s3_puts_total %llu\n"
+	    "# HELP pcad_s3_put_failures_total S3 uploads that failed (and "
+	    "are retried).\n"
 	    "# TYPE pcad_s3_put_failures_total counter\n"
 	    "pcad_s3_put_failures_total %llu\n"
+	    "# HELP pcad_s3_outbox_queued Objects waiting in the outbox.\n"
 	    "# TYPE pcad_s3_outbox_queued gauge\npcad_s3_outbox_queued %llu\n"
+	    "# HELP pcad_s3_last_ok_timestamp_seconds The last successful "
+	    "upload.\n"
 	    "# TYPE pcad_s3_last_ok_timestamp_seconds gauge\n"
 	    "pcad_s3_last_ok_timestamp_seconds %lld\n",
 	    (unsigned long long)sm.puts, (unsigned long long)sm.failures,
@@ -512,6 +508,12 @@ main(int argc, char **argv)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--check-config") == 0)
 			check = 1;
+		else if (strcmp(argv[i], "--version") == 0) {
+			printf("pcad %s\n", PCA_VERSION);
+			return 0;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0)
+			help();
 		else
 			usage();
 	}

@@ -17,6 +17,7 @@
 
 #include "../ca/ca_int.h"
 #include "../api/api.h"
+#include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../hsm/hsm.h"
@@ -483,6 +484,30 @@ build_delta(struct crl_job *j, const struct crl_state *st, uint64_t base,
 	return crl_obj_add(o, key, n, j->meta, der, len);
 }
 
+/* The CA's CRL gauges (c->mu held); a full table drops the newcomer. */
+static void
+ca_metrics_note(struct crl *c, const char *ca, int64_t this_update,
+    int64_t next_update, int64_t entries)
+{
+	struct crl_ca_metrics *m = NULL;
+	size_t i;
+
+	for (i = 0; i < c->m.ncas; i++)
+		if (strcmp(c->m.cas[i].ca, ca) == 0)
+			m = &c->m.cas[i];
+	if (m == NULL && c->m.ncas < CRL_METRICS_CAS) {
+		m = &c->m.cas[c->m.ncas++];
+		(void)snprintf(m->ca, sizeof(m->ca), "%s", ca);
+		m->entries = -1;
+	}
+	if (m == NULL)
+		return;
+	m->this_update = this_update;
+	m->next_update = next_update;
+	if (entries >= 0)
+		m->entries = entries;
+}
+
 /* The complete CRL (and partitions, and an empty delta on it). */
 static pca_err
 build_full(struct crl_job *j, struct crl_state *st, struct crl_objs *o)
@@ -525,6 +550,8 @@ build_full(struct crl_job *j, struct crl_state *st, struct crl_objs *o)
 	j->crl->m.entries = cnt;
 	if (j->crl->m.next_update == 0 || p.next_update < j->crl->m.next_update)
 		j->crl->m.next_update = p.next_update;
+	ca_metrics_note(j->crl, j->ca->uuid, j->now, p.next_update,
+	    (int64_t)cnt);
 	pthread_mutex_unlock(&j->crl->mu);
 	if (j->crl->conf.delta && durl[0])
 		return build_delta(j, st, n, o);
@@ -787,6 +814,7 @@ latency_note(struct crl *c, int64_t since_ms)
 	for (i = 0; i < 7 && d > lim[i]; i++)
 		;
 	c->m.lat_buckets[i]++;
+	c->m.lat_sum_ms += d > 0 ? (uint64_t)d : 0;
 }
 
 /* Looks at one CA and publishes when due; *wait set when it must wait. */
@@ -806,6 +834,11 @@ scan_one(struct crl *c, const char *id, int force, int *wait)
 	if (!publishable(&ca))
 		goto out;
 	state_load(c, id, &st);
+	if (st.gen != 0) {	/* a CRL of an earlier process: its age */
+		pthread_mutex_lock(&c->mu);
+		ca_metrics_note(c, id, st.gen, st.next, -1);
+		pthread_mutex_unlock(&c->mu);
+	}
 	if ((e = store_revgen_get(c->store, id, &revgen)) != PCA_OK)
 		goto out;
 	d = force ? DUE_FULL : due_of(c, &ca, &st, revgen, &since);
@@ -1003,6 +1036,67 @@ crl_metrics_get(struct crl *c, struct crl_metrics *m)
 	pthread_mutex_lock(&c->mu);
 	*m = c->m;
 	pthread_mutex_unlock(&c->mu);
+}
+
+pca_err
+crl_metrics_render(struct crl *c, struct buf *b)
+{
+	static const char *const le[] = {"0.1", "0.25", "0.5", "1", "2.5",
+	    "5", "10", "+Inf"};
+	struct crl_metrics *cm;
+	uint64_t cum = 0;
+	int64_t now = util_now();
+	size_t i;
+	pca_err err;
+
+	if ((cm = malloc(sizeof(*cm))) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	crl_metrics_get(c, cm);
+	err = buf_printf(b,
+	    "# HELP pcad_crl_builds_total CRL builds (complete and delta).\n"
+	    "# TYPE pcad_crl_builds_total counter\npcad_crl_builds_total %llu\n"
+	    "# HELP pcad_crl_build_errors_total CRL builds that failed.\n"
+	    "# TYPE pcad_crl_build_errors_total counter\n"
+	    "pcad_crl_build_errors_total %llu\n"
+	    "# HELP pcad_crl_entries Entries of the CA's last complete CRL.\n"
+	    "# TYPE pcad_crl_entries gauge\n",
+	    (unsigned long long)cm->builds,
+	    (unsigned long long)cm->build_errors);
+	for (i = 0; i < cm->ncas && err == PCA_OK; i++)
+		if (cm->cas[i].entries >= 0)
+			err = buf_printf(b, "pcad_crl_entries{ca=\"%s\"} %lld\n",
+			    cm->cas[i].ca, (long long)cm->cas[i].entries);
+	if (err == PCA_OK)
+		err = buf_addstr(b, "# HELP pcad_crl_age_seconds Seconds since "
+		    "the thisUpdate of the CA's complete CRL.\n"
+		    "# TYPE pcad_crl_age_seconds gauge\n");
+	for (i = 0; i < cm->ncas && err == PCA_OK; i++)
+		err = buf_printf(b, "pcad_crl_age_seconds{ca=\"%s\"} %lld\n",
+		    cm->cas[i].ca, (long long)(now - cm->cas[i].this_update));
+	if (err == PCA_OK)
+		err = buf_addstr(b, "# HELP pcad_crl_next_update_timestamp_"
+		    "seconds nextUpdate of the CA's complete CRL.\n"
+		    "# TYPE pcad_crl_next_update_timestamp_seconds gauge\n");
+	for (i = 0; i < cm->ncas && err == PCA_OK; i++)
+		err = buf_printf(b, "pcad_crl_next_update_timestamp_seconds"
+		    "{ca=\"%s\"} %lld\n", cm->cas[i].ca,
+		    (long long)cm->cas[i].next_update);
+	if (err == PCA_OK)
+		err = buf_addstr(b, "# HELP pcad_crl_revocation_to_crl_seconds "
+		    "From a revocation to the CRL that lists it.\n"
+		    "# TYPE pcad_crl_revocation_to_crl_seconds histogram\n");
+	for (i = 0; err == PCA_OK && i < 8; i++) {
+		cum += cm->lat_buckets[i];
+		err = buf_printf(b,
+		    "pcad_crl_revocation_to_crl_seconds_bucket{le=\"%s\"} "
+		    "%llu\n", le[i], (unsigned long long)cum);
+	}
+	if (err == PCA_OK)
+		err = buf_printf(b, "pcad_crl_revocation_to_crl_seconds_sum "
+		    "%.3f\npcad_crl_revocation_to_crl_seconds_count %llu\n",
+		    (double)cm->lat_sum_ms / 1000.0, (unsigned long long)cum);
+	free(cm);
+	return err;
 }
 
 /* ---- HTTP ---- */

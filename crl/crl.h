@@ -91,6 +91,16 @@ struct crl_conf {
 	const char *account;		/* awsAccountId of audit reports */
 };
 
+#define CRL_METRICS_CAS 256	/* CAs with their own CRL gauges */
+
+/* The complete CRL of one CA, as last seen by the worker. */
+struct crl_ca_metrics {
+	char ca[37];
+	int64_t this_update;		/* epoch s; 0: none yet */
+	int64_t next_update;
+	int64_t entries;		/* -1: unknown (not built by this process) */
+};
+
 struct crl_metrics {
 	uint64_t builds;
 	uint64_t build_errors;
@@ -99,6 +109,9 @@ struct crl_metrics {
 	int64_t next_update;		/* earliest nextUpdate published */
 	uint64_t lat_buckets[8];	/* revocation seen -> recorded, ms:
 					   <=100,250,500,1000,2500,5000,10000,+ */
+	uint64_t lat_sum_ms;		/* sum of the observations above */
+	struct crl_ca_metrics cas[CRL_METRICS_CAS];
+	size_t ncas;
 };
 
 pca_err crl_new(const struct crl_conf *, struct hsm *, struct store *,
@@ -119,6 +132,13 @@ void crl_free(struct crl *);
 /* Builds and records the CRLs of one CA now (tests, pcactl). */
 pca_err crl_publish_now(struct crl *, const char *ca_id) PCA_WUR;
 void crl_metrics_get(struct crl *, struct crl_metrics *);
+/*
+ * The pcad_crl_* families in the Prometheus text format: builds, errors,
+ * per-CA entries, age and nextUpdate (label ca), and the
+ * revocation-to-CRL histogram.
+ */
+struct buf;
+pca_err crl_metrics_render(struct crl *, struct buf *) PCA_WUR;
 
 /*
  * GET /crl/... on the plain-HTTP port (an api_http_fn): the current object

@@ -17,6 +17,8 @@ struct mon_ca {
 	char uuid[37];
 	int64_t active, expired, revoked, pending;
 	int64_t exp7, exp30;		/* live, expiring within 7 / 30 days */
+	int64_t rsp7, rsp30;		/* the same, delegated OCSP responder
+					   certificates (counted apart) */
 	int64_t ca_not_after;		/* CA certificate; 0 = none */
 };
 
@@ -63,6 +65,13 @@ struct mon {
 
 /* The CA's counters (created when new); cnt_lk held.  NULL: table full. */
 struct mon_ca *mon_ca_get(struct mon *, const char *uuid);
+
+/*
+ * True for a delegated OCSP responder certificate the appliance issued
+ * itself (ocsp/signer.c, rolled over automatically): kept out of the
+ * expiry counts, the report's ExpiringSoon and the webhook.
+ */
+int mon_cert_is_responder(const struct store_cert *);
 
 /* Webhook (webhook.c). */
 struct mon_due {

@@ -366,6 +366,15 @@ ent_add(const char *ca, const uint8_t *serial, size_t len, int64_t na,
 	return 0;
 }
 
+int
+mon_cert_is_responder(const struct store_cert *sc)
+{
+	static const char tmpl[] = "OCSPSigningCertificate_APIPassthrough/";
+
+	return strncmp(sc->template_name, tmpl, sizeof(tmpl) - 1) == 0 &&
+	    strcmp(sc->requested_by, "ocsp-responder") == 0;
+}
+
 /* The issued, unrevoked record of e in *sc, else 0. */
 static int
 live_get(struct mon *m, const struct ent *e, struct store_cert *sc)
@@ -501,21 +510,27 @@ pass_window(struct mon *m, int64_t now)
 	}
 	pthread_mutex_lock(&m->cnt_lk);
 	for (i = 0; i < m->ncas; i++)
-		m->cas[i].exp7 = m->cas[i].exp30 = 0;
+		m->cas[i].exp7 = m->cas[i].exp30 = m->cas[i].rsp7 =
+		    m->cas[i].rsp30 = 0;
 	pthread_mutex_unlock(&m->cnt_lk);
 	for (i = 0; i < l.n; i++) {
 		int64_t left = l.e[i].not_after - now;
 		struct mon_due d;
+		int rsp;
 
 		if (left <= 0 || !live_get(m, &l.e[i], &sc))
 			continue;
+		rsp = mon_cert_is_responder(&sc);
 		pthread_mutex_lock(&m->cnt_lk);
-		if ((c = mon_ca_get(m, l.e[i].ca)) != NULL) {
+		if ((c = mon_ca_get(m, l.e[i].ca)) != NULL && rsp) {
+			c->rsp7 += left <= 7 * MON_DAY;
+			c->rsp30 += left <= 30 * MON_DAY;
+		} else if (c != NULL) {
 			c->exp7 += left <= 7 * MON_DAY;
 			c->exp30 += left <= 30 * MON_DAY;
 		}
 		pthread_mutex_unlock(&m->cnt_lk);
-		if (m->url != NULL) {
+		if (m->url != NULL && !rsp) {
 			d = (struct mon_due){l.e[i].ca,
 			    ca_arn_of(m, l.e[i].ca, arn, sizeof(arn)),
 			    l.e[i].serial, l.e[i].serial_len,
@@ -632,18 +647,37 @@ render_cas(struct mon *m, struct buf *b, int64_t now)
 		    "%lld\n", m->cas[i].uuid, (long long)m->cas[i].exp7,
 		    m->cas[i].uuid, (long long)m->cas[i].exp30);
 	if (err == PCA_OK)
+		err = buf_addstr(b, "# HELP pcad_ocsp_responder_certificates_"
+		    "expiring Delegated OCSP responder certificates (rolled "
+		    "over automatically) expiring within the window.\n"
+		    "# TYPE pcad_ocsp_responder_certificates_expiring gauge\n");
+	for (i = 0; i < m->ncas && err == PCA_OK; i++)
+		err = buf_printf(b,
+		    "pcad_ocsp_responder_certificates_expiring{ca=\"%s\","
+		    "within=\"7d\"} %lld\n"
+		    "pcad_ocsp_responder_certificates_expiring{ca=\"%s\","
+		    "within=\"30d\"} %lld\n", m->cas[i].uuid,
+		    (long long)m->cas[i].rsp7, m->cas[i].uuid,
+		    (long long)m->cas[i].rsp30);
+	if (err == PCA_OK)
 		err = buf_addstr(b, "# HELP pcad_ca_certificate_expiry_seconds "
 		    "Seconds until the CA certificate expires.\n"
-		    "# TYPE pcad_ca_certificate_expiry_seconds gauge\n"
-		    "# TYPE pcad_ca_certificate_not_after_timestamp_seconds "
-		    "gauge\n");
+		    "# TYPE pcad_ca_certificate_expiry_seconds gauge\n");
 	for (i = 0; i < m->ncas && err == PCA_OK; i++)
 		if (m->cas[i].ca_not_after != 0)
 			err = buf_printf(b,
 			    "pcad_ca_certificate_expiry_seconds{ca=\"%s\"} "
-			    "%lld\npcad_ca_certificate_not_after_timestamp_"
-			    "seconds{ca=\"%s\"} %lld\n", m->cas[i].uuid,
-			    (long long)(m->cas[i].ca_not_after - now),
+			    "%lld\n", m->cas[i].uuid,
+			    (long long)(m->cas[i].ca_not_after - now));
+	if (err == PCA_OK)
+		err = buf_addstr(b, "# HELP pcad_ca_certificate_not_after_"
+		    "timestamp_seconds notAfter of the CA certificate.\n"
+		    "# TYPE pcad_ca_certificate_not_after_timestamp_seconds "
+		    "gauge\n");
+	for (i = 0; i < m->ncas && err == PCA_OK; i++)
+		if (m->cas[i].ca_not_after != 0)
+			err = buf_printf(b, "pcad_ca_certificate_not_after_"
+			    "timestamp_seconds{ca=\"%s\"} %lld\n",
 			    m->cas[i].uuid, (long long)m->cas[i].ca_not_after);
 	return err;
 }
@@ -704,8 +738,12 @@ mon_metrics_render(struct mon *m, struct buf *b)
 	if ((err = render_cas(m, b, now)) == PCA_OK &&
 	    (err = render_rules(m, b)) == PCA_OK)
 		err = buf_printf(b,
+		    "# HELP pcad_monitor_recount_timestamp_seconds When the "
+		    "certificate counts were last recounted from the store.\n"
 		    "# TYPE pcad_monitor_recount_timestamp_seconds gauge\n"
 		    "pcad_monitor_recount_timestamp_seconds %lld\n"
+		    "# HELP pcad_monitor_pass_seconds Duration of the last "
+		    "monitor pass.\n"
 		    "# TYPE pcad_monitor_pass_seconds gauge\n"
 		    "pcad_monitor_pass_seconds %.6f\n",
 		    (long long)m->last_recount, m->pass_dur);
@@ -717,15 +755,23 @@ mon_metrics_render(struct mon *m, struct buf *b)
 		    "# HELP pcad_hsm_healthy Token health probe of the "
 		    "monitor pass (1 ok).\n# TYPE pcad_hsm_healthy gauge\n"
 		    "pcad_hsm_healthy %d\n"
+		    "# HELP pcad_hsm_health_checked_timestamp_seconds When the "
+		    "token was last probed.\n"
 		    "# TYPE pcad_hsm_health_checked_timestamp_seconds gauge\n"
 		    "pcad_hsm_health_checked_timestamp_seconds %lld\n",
 		    ok, (long long)atomic_load(&m->hsm_checked));
 	if (err == PCA_OK && m->url != NULL)
 		err = buf_printf(b,
+		    "# HELP pcad_webhook_sent_total Expiry notifications "
+		    "delivered.\n"
 		    "# TYPE pcad_webhook_sent_total counter\n"
 		    "pcad_webhook_sent_total %llu\n"
+		    "# HELP pcad_webhook_failures_total Expiry notifications "
+		    "that failed.\n"
 		    "# TYPE pcad_webhook_failures_total counter\n"
 		    "pcad_webhook_failures_total %llu\n"
+		    "# HELP pcad_webhook_pending Notifications due but not yet "
+		    "delivered.\n"
 		    "# TYPE pcad_webhook_pending gauge\n"
 		    "pcad_webhook_pending %llu\n",
 		    (unsigned long long)atomic_load(&m->wh_sent),

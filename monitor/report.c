@@ -26,7 +26,7 @@ struct rep {
 	const char *ca_uuid;
 	json_t *weak, *sha1, *outlive, *soon, *cas;
 	json_t *summary;
-	size_t live, nweak, nsha1, noutlive, nsoon;
+	size_t live, nweak, nsha1, noutlive, nsoon, nresponder;
 	int truncated;
 	pca_err err;
 };
@@ -170,7 +170,10 @@ judge(struct rep *r, const struct store_cert *c, X509 *x)
 		json_decref(w);
 		r->noutlive++;
 	}
-	if (left <= (int64_t)r->q->soon_days * MON_DAY) {
+	if (left <= (int64_t)r->q->soon_days * MON_DAY &&
+	    mon_cert_is_responder(c))
+		r->nresponder++;	/* rolled over by the responder itself */
+	else if (left <= (int64_t)r->q->soon_days * MON_DAY) {
 		json_t *w = json_deep_copy(it);
 		(void)json_object_set_new(w, "DaysLeft",
 		    json_real((double)left / MON_DAY));
@@ -318,7 +321,7 @@ mon_report_build(const struct mon_report_req *q0, json_t **out)
 	}
 	if (err != PCA_OK)
 		goto out;
-	o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b},"
+	o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b,s:I},"
 	    "s:O,s:O,s:O,s:O,s:O}",
 	    "GeneratedAt", util_iso8601(q.now, iso), "Summary",
 	    "LiveCertificates", (json_int_t)r.live, "WeakKeys",
@@ -326,7 +329,9 @@ mon_report_build(const struct mon_report_req *q0, json_t **out)
 	    "OutlivingPolicy", (json_int_t)r.noutlive, "ExpiringSoon",
 	    (json_int_t)r.nsoon, "CaCertificatesExpiring",
 	    (json_int_t)json_array_size(r.cas), "ExpiringSoonDays",
-	    (int)q.soon_days, "Truncated", r.truncated, "WeakKeys", r.weak,
+	    (int)q.soon_days, "Truncated", r.truncated,
+	    "OcspResponderCertificatesExpiring", (json_int_t)r.nresponder,
+	    "WeakKeys", r.weak,
 	    "Sha1", r.sha1, "OutlivingPolicy", r.outlive, "ExpiringSoon",
 	    r.soon, "CaCertificatesExpiring", r.cas);
 	if (o == NULL)
@@ -409,6 +414,8 @@ mon_report_table(const json_t *rep, struct buf *b)
 	    "  SHA-1 signatures             %lld\n"
 	    "  outliving their policy       %lld\n"
 	    "  expiring within %lld days     %lld\n"
+	    "  (OCSP responder certificates, rolled over automatically: "
+	    "%lld)\n"
 	    "  CA certificates expiring within a year  %lld\n",
 	    json_string_value(json_object_get(rep, "GeneratedAt")),
 	    (long long)json_integer_value(json_object_get(s, "LiveCertificates")),
@@ -417,6 +424,8 @@ mon_report_table(const json_t *rep, struct buf *b)
 	    (long long)json_integer_value(json_object_get(s, "OutlivingPolicy")),
 	    (long long)json_integer_value(json_object_get(s, "ExpiringSoonDays")),
 	    (long long)json_integer_value(json_object_get(s, "ExpiringSoon")),
+	    (long long)json_integer_value(json_object_get(s,
+		"OcspResponderCertificatesExpiring")),
 	    (long long)json_integer_value(
 		json_object_get(s, "CaCertificatesExpiring")));
 	if (err == PCA_OK &&

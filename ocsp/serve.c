@@ -587,14 +587,20 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 	struct ocsp_entry *e;
 	int64_t now = util_now(), oldest = now;
 	size_t i, n;
-	pca_err err = PCA_OK;
+	pca_err err;
 
+	err = buf_addstr(b, "# HELP pcad_ocsp_responses_total OCSP responses "
+	    "by responseStatus.\n# TYPE pcad_ocsp_responses_total counter\n");
 	for (i = 0; i < 7 && err == PCA_OK; i++)
 		if (i != 4)
 			err = buf_printf(b,
 			    "pcad_ocsp_responses_total{status=\"%s\"} %llu\n",
 			    rs[i],
 			    (unsigned long long)atomic_load(&r->m.rstatus[i]));
+	if (err == PCA_OK)
+		err = buf_addstr(b, "# HELP pcad_ocsp_cert_status_total "
+		    "Certificate statuses answered.\n"
+		    "# TYPE pcad_ocsp_cert_status_total counter\n");
 	for (i = 0; i < 3 && err == PCA_OK; i++)
 		err = buf_printf(b,
 		    "pcad_ocsp_cert_status_total{status=\"%s\"} %llu\n", cs[i],
@@ -608,15 +614,38 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 	pthread_rwlock_unlock(&r->t.lk);
 	if (err == PCA_OK)
 		err = buf_printf(b,
+		    "# HELP pcad_ocsp_served_total Answers by where the "
+		    "response came from.\n"
+		    "# TYPE pcad_ocsp_served_total counter\n"
 		    "pcad_ocsp_served_total{source=\"presigned\"} %llu\n"
 		    "pcad_ocsp_served_total{source=\"fresh\"} %llu\n"
 		    "pcad_ocsp_served_total{source=\"unknown_cache\"} %llu\n"
+		    "# HELP pcad_ocsp_nonce_fallback_total Nonce requests "
+		    "answered pre-signed (no nonce) over the budget.\n"
+		    "# TYPE pcad_ocsp_nonce_fallback_total counter\n"
 		    "pcad_ocsp_nonce_fallback_total %llu\n"
+		    "# HELP pcad_ocsp_budget_exceeded_total Requests over the "
+		    "signatures-per-second budget.\n"
+		    "# TYPE pcad_ocsp_budget_exceeded_total counter\n"
 		    "pcad_ocsp_budget_exceeded_total %llu\n"
+		    "# HELP pcad_ocsp_budget_per_second Nonce signatures "
+		    "allowed per second.\n"
+		    "# TYPE pcad_ocsp_budget_per_second gauge\n"
 		    "pcad_ocsp_budget_per_second %u\n"
+		    "# HELP pcad_ocsp_signatures_total OCSP responses signed.\n"
+		    "# TYPE pcad_ocsp_signatures_total counter\n"
 		    "pcad_ocsp_signatures_total %llu\n"
+		    "# HELP pcad_ocsp_signature_errors_total OCSP signatures "
+		    "that failed.\n"
+		    "# TYPE pcad_ocsp_signature_errors_total counter\n"
 		    "pcad_ocsp_signature_errors_total %llu\n"
+		    "# HELP pcad_ocsp_presigned_entries Pre-signed responses "
+		    "held in memory.\n"
+		    "# TYPE pcad_ocsp_presigned_entries gauge\n"
 		    "pcad_ocsp_presigned_entries %zu\n"
+		    "# HELP pcad_ocsp_oldest_response_age_seconds Age of the "
+		    "oldest pre-signed response.\n"
+		    "# TYPE pcad_ocsp_oldest_response_age_seconds gauge\n"
 		    "pcad_ocsp_oldest_response_age_seconds %lld\n",
 		    (unsigned long long)atomic_load(&r->m.presigned),
 		    (unsigned long long)atomic_load(&r->m.fresh),

@@ -118,8 +118,15 @@ r_validity(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 		return 1;
 	if (in->validity_s < 0)
 		return -1;
-	(void)snprintf(d, n, "validity of %lld s exceeds %lld days",
-	    (long long)in->validity_s, (long long)(p->max_validity_s / DAY));
+	/* in days, like the rule (a validity ending mid-day: 1 decimal) */
+	if (in->validity_s % DAY == 0)
+		(void)snprintf(d, n, "validity of %lld days exceeds the maximum "
+		    "of %lld days", (long long)(in->validity_s / DAY),
+		    (long long)(p->max_validity_s / DAY));
+	else
+		(void)snprintf(d, n, "validity of %.1f days exceeds the maximum "
+		    "of %lld days", (double)in->validity_s / DAY,
+		    (long long)(p->max_validity_s / DAY));
 	return in->validity_s <= p->max_validity_s;
 }
 

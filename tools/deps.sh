@@ -24,6 +24,13 @@ fi
 if ! python3 -c 'import cryptography' 2>/dev/null; then
 	missing="$missing python3-cryptography"
 fi
+# prometheus_client (test_cli.sh checks /metrics with its text-format
+# parser): the Debian package serves /usr/bin/python3, which the test uses
+# when the python3 on PATH lacks the module.
+if ! python3 -c 'import prometheus_client' 2>/dev/null &&
+    ! /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null; then
+	missing="$missing python3-prometheus-client"
+fi
 # moto_server (the local S3 endpoint of the CRL tests) is not in Debian 12:
 # it comes with the machine's python3; test_crl.sh says so when it is absent.
 if [ -z "$missing" ]; then

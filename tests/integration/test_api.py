@@ -106,6 +106,12 @@ class T01Activation(Base):
                          "FIPS_140_2_LEVEL_3_OR_HIGHER")
         self.assertEqual(d["RevocationConfiguration"]["CrlConfiguration"]
                          ["S3ObjectAcl"], "PUBLIC_READ")
+        # what AWS returns: nothing that was never sent but S3ObjectAcl
+        self.assertEqual(sorted(d["RevocationConfiguration"]
+                                ["CrlConfiguration"]),
+                         ["Enabled", "S3BucketName", "S3ObjectAcl"])
+        self.assertEqual(d["RevocationConfiguration"]["OcspConfiguration"],
+                         {"Enabled": True})
         self.err("InvalidStateException",
                  self.c.get_certificate_authority_certificate,
                  CertificateAuthorityArn=ca)
@@ -142,6 +148,17 @@ class T01Activation(Base):
             CertificateAuthorityArn=ca)
         self.assertEqual(ca_cert["Certificate"], r["Certificate"])
         self.assertNotIn("CertificateChain", ca_cert)
+
+    def test_describe_echoes_what_was_sent(self):
+        crl = {"Enabled": True, "S3BucketName": "bkt-b",
+               "ExpirationInDays": 30, "CrlType": "COMPLETE",
+               "S3ObjectAcl": "BUCKET_OWNER_FULL_CONTROL"}
+        ca = self.new_ca(cn="Echo Root", RevocationConfiguration={
+            "CrlConfiguration": crl})
+        d = self.c.describe_certificate_authority(
+            CertificateAuthorityArn=ca)["CertificateAuthority"]
+        self.assertEqual(d["RevocationConfiguration"]["CrlConfiguration"],
+                         crl)
 
     def test_end_entity_issuance(self):
         root = self.shared_root()

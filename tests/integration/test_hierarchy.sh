@@ -119,7 +119,7 @@ if [ "$(printf '%s' "$NE" | grep -c '"Serial"')" = 0 ] &&
 else not_ok "cert list --expiring-days" "$NE $NA"; fi
 check "pcactl ca list" sh -c "'$PCACTL' ca list | grep -c ACTIVE | grep -qx 2"
 check "pcactl ca show reports a non-extractable key" sh -c \
-    "'$PCACTL' ca show '$INT' | grep -q '\"Extractable\": false'"
+    "'$PCACTL' --json ca show '$INT' | grep -q '\"Extractable\": false'"
 check "disable then enable the intermediate" sh -c \
     "'$PCACTL' ca disable '$INT' && '$PCACTL' ca enable '$INT'"
 check "pcactl store verify is clean" "$PCACTL" store verify

@@ -250,7 +250,7 @@ metrics = (http_get("/metrics") or b"").decode()
 
 def metric(name):
     for line in metrics.splitlines():
-        if line.startswith(name + " "):
+        if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.split()[1])
     return None
 

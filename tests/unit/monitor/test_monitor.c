@@ -57,7 +57,8 @@ count(const struct rx *r, const char *suffix)
 }
 
 static void
-put_cert(struct store *s, uint8_t serial, int64_t now, int64_t na)
+put_cert_as(struct store *s, uint8_t serial, int64_t now, int64_t na,
+    const char *tmpl, const char *who)
 {
 	struct store_cert c;
 	uint8_t tbs[4] = {0x30, 0x02, 0x05, 0x00};
@@ -72,13 +73,19 @@ put_cert(struct store *s, uint8_t serial, int64_t now, int64_t na)
 	c.not_before = now - 60;
 	c.not_after = na;
 	c.issued_at = now - 60;
-	(void)snprintf(c.template_name, sizeof(c.template_name), "EE/V1");
-	(void)snprintf(c.requested_by, sizeof(c.requested_by), "test");
+	(void)snprintf(c.template_name, sizeof(c.template_name), "%s", tmpl);
+	(void)snprintf(c.requested_by, sizeof(c.requested_by), "%s", who);
 	c.tbs = tbs;
 	c.tbs_len = sizeof(tbs);
 	assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
 	assert_int_equal(store_cert_complete(s, CA, c.serial, 16, der,
 			     sizeof(der)), PCA_OK);
+}
+
+static void
+put_cert(struct store *s, uint8_t serial, int64_t now, int64_t na)
+{
+	put_cert_as(s, serial, now, na, "EE/V1", "test");
 }
 
 static struct mon *
@@ -212,6 +219,57 @@ test_webhook_once(void **state)
 	testlib_dir_remove(dir);
 }
 
+/*
+ * The delegated OCSP responder certificate the appliance rolls over itself
+ * (30 days, from day one) is neither "expiring" nor notified; it has a
+ * gauge of its own.  An OCSPSigning certificate someone else asked for is
+ * an ordinary certificate.
+ */
+static void
+test_responder_apart(void **state)
+{
+	struct store_conf sc = {dir, 1 << 20, 64 << 20, STORE_NOSYNC, 0};
+	struct store *s = NULL;
+	struct rx r;
+	struct mon *m;
+	struct buf b;
+	int64_t now = 1800000000;
+
+	(void)state;
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
+	assert_int_equal(store_open(&sc, &s), PCA_OK);
+	put_cert_as(s, 1, now, now + 29 * DAY,
+	    "OCSPSigningCertificate_APIPassthrough/V1", "ocsp-responder");
+	put_cert_as(s, 2, now, now + 5 * DAY,
+	    "OCSPSigningCertificate_APIPassthrough/V1", "ocsp-responder");
+	put_cert_as(s, 3, now, now + 20 * DAY,
+	    "OCSPSigningCertificate_APIPassthrough/V1", "AKIAEXAMPLE");
+	put_cert(s, 4, now, now + 25 * DAY);
+	memset(&r, 0, sizeof(r));
+	r.status = 200;
+	m = new_mon(s, &r);
+	assert_int_equal(mon_pass(m, now), PCA_OK);
+	assert_int_equal(r.n, 2);		/* #3 and #4 only */
+	assert_int_equal(count(&r, "01/30") + count(&r, "02/7"), 0);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
+	assert_int_equal(buf_nul(&b), PCA_OK);
+	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
+	    CA "\",within=\"30d\"} 2\n"));
+	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
+	    CA "\",within=\"7d\"} 0\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "# TYPE pcad_ocsp_responder_certificates_expiring gauge\n"));
+	assert_non_null(strstr((char *)b.p, "pcad_ocsp_responder_certificates_"
+	    "expiring{ca=\"" CA "\",within=\"30d\"} 2\n"));
+	assert_non_null(strstr((char *)b.p, "pcad_ocsp_responder_certificates_"
+	    "expiring{ca=\"" CA "\",within=\"7d\"} 1\n"));
+	buf_free(&b);
+	mon_free(m);
+	store_close(s);
+	testlib_dir_remove(dir);
+}
+
 int
 main(void)
 {
@@ -219,6 +277,7 @@ main(void)
 	    cmocka_unit_test(test_thresholds),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_webhook_once),
+	    cmocka_unit_test(test_responder_apart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,317 @@
+/*
+ * pcactl_help.c - the text of "pcactl --help", "pcactl CMD --help" and
+ * "pcactl CMD SUB --help": one entry per command and subcommand, with its
+ * options.  A command without a subcommand shows every entry of it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pcactl.h"
+#include "version.h"
+
+struct help {
+	const char *cmd, *sub;	/* sub NULL: a command without subcommands */
+	const char *text;
+};
+
+#define GLOBAL_OPTS \
+	"Global options (before or after the command):\n" \
+	"  --config FILE     the appliance's pcad.conf (default: " \
+	"$PCACTL_CONFIG,\n" \
+	"                    then var/appliance/pcad.conf)\n" \
+	"  --json            one JSON document on stdout instead of text; " \
+	"files\n" \
+	"                    named by --out/--chain-out are written as well\n" \
+	"  -h, --help        this help\n"
+
+static const struct help helps[] = {
+	{"init", NULL,
+	    "usage: pcactl init DIR [--api-port N] [--http-port N] "
+	    "[--s3-endpoint URL]\n"
+	    "                       [--region R] [--account-id ID]\n"
+	    "Lays out a ready appliance in DIR: pcad.conf, a SoftHSM2 token "
+	    "with random\nPINs, the API's TLS material, an admin access key "
+	    "(DIR/credentials) and\nan AWS CLI/SDK config (DIR/aws-config).\n"
+	    "  --api-port N        HTTPS port of the ACM-PCA API (8443)\n"
+	    "  --http-port N       plain-HTTP port: OCSP, CRLs, /health, "
+	    "/metrics (8080)\n"
+	    "  --s3-endpoint URL   publish CRLs and audit reports to this S3 "
+	    "endpoint\n"
+	    "                      (credentials from AWS_ACCESS_KEY_ID/"
+	    "AWS_SECRET_ACCESS_KEY)\n"
+	    "  --region R          the region of ARNs (us-east-1)\n"
+	    "  --account-id ID     the 12-digit account of ARNs "
+	    "(123456789012)\n"},
+	{"ca", "create",
+	    "usage: pcactl ca create --type ROOT|SUBORDINATE --key-alg ALG "
+	    "--signing-alg ALG\n"
+	    "                        (--subject DN | --config-json FILE) "
+	    "[--revocation-json FILE]\n"
+	    "                        [--usage-mode M] [--idempotency-token T]\n"
+	    "Creates a CA whose key is generated in the token; prints its "
+	    "ARN.\n"
+	    "  --type T               ROOT or SUBORDINATE\n"
+	    "  --key-alg ALG          RSA_2048 RSA_3072 RSA_4096 EC_prime256v1 "
+	    "EC_secp384r1\n"
+	    "                         EC_secp521r1\n"
+	    "  --signing-alg ALG      SHA256WITHRSA SHA384WITHRSA SHA512WITHRSA "
+	    "SHA256WITHECDSA\n"
+	    "                         SHA384WITHECDSA SHA512WITHECDSA\n"
+	    "  --subject DN           'CN=name,O=org,C=US': attributes C ST L "
+	    "O OU CN\n"
+	    "                         dnQualifier title SN GN initials "
+	    "pseudonym\n"
+	    "                         generationQualifier serialNumber or a "
+	    "dotted OID;\n"
+	    "                         '\\,' escapes a comma; a repeated "
+	    "attribute keeps\n"
+	    "                         the order given\n"
+	    "  --config-json FILE     a CertificateAuthorityConfiguration "
+	    "JSON object\n"
+	    "  --revocation-json FILE a RevocationConfiguration JSON object\n"
+	    "  --usage-mode M         GENERAL_PURPOSE or "
+	    "SHORT_LIVED_CERTIFICATE\n"
+	    "  --idempotency-token T  a retry with the same token returns the "
+	    "same CA\n"},
+	{"ca", "list",
+	    "usage: pcactl ca list\n"
+	    "Every CA: ARN, type, status, key algorithm, notAfter.\n"},
+	{"ca", "show",
+	    "usage: pcactl ca show CA\n"
+	    "The CA as DescribeCertificateAuthority returns it, plus its "
+	    "token key's\nattributes. CA is an ARN or the bare CA id.\n"},
+	{"ca", "csr",
+	    "usage: pcactl ca csr CA [--out FILE]\n"
+	    "The CA's CSR (PEM) on stdout, or in FILE.\n"
+	    "  --out FILE   write the PEM to FILE\n"},
+	{"ca", "import",
+	    "usage: pcactl ca import CA --cert FILE [--chain FILE]\n"
+	    "Installs the CA certificate (and the chain above it): the CA "
+	    "becomes ACTIVE.\n"
+	    "  --cert FILE    the CA certificate (PEM)\n"
+	    "  --chain FILE   the chain up to the root (PEM); not for a root\n"},
+	{"ca", "enable",
+	    "usage: pcactl ca enable CA\nSets a DISABLED CA ACTIVE.\n"},
+	{"ca", "disable",
+	    "usage: pcactl ca disable CA\nSets an ACTIVE CA DISABLED.\n"},
+	{"ca", "delete",
+	    "usage: pcactl ca delete CA [--days N]\n"
+	    "Deletes the CA; it can be restored for N days.\n"
+	    "  --days N   restore window, 7 to 30 (30)\n"},
+	{"ca", "restore",
+	    "usage: pcactl ca restore CA\n"
+	    "Restores a deleted CA within its restore window.\n"},
+	{"issue", NULL,
+	    "usage: pcactl issue --ca CA --csr FILE --signing-alg ALG "
+	    "--validity V\n"
+	    "                    [--template T] [--not-before UNIX] "
+	    "[--api-passthrough FILE]\n"
+	    "                    [--out FILE] [--chain-out FILE] "
+	    "[--idempotency-token T]\n"
+	    "Issues a certificate. Without --out the PEM goes to stdout; with "
+	    "it, the\ncertificate ARN does. Output files are checked before "
+	    "anything is issued.\n"
+	    "  --ca CA                 the issuing CA (ARN or id)\n"
+	    "  --csr FILE              the PKCS#10 request, PEM or DER ('-': "
+	    "stdin)\n"
+	    "  --signing-alg ALG       SHA256WITHRSA ... SHA512WITHECDSA "
+	    "(fitting the CA key)\n"
+	    "  --validity V            Nd, Nm, Ny, end:YYYYMMDDHHMMSS or "
+	    "abs:UNIXTIME\n"
+	    "  --template T            ACM-PCA template name or ARN "
+	    "(EndEntityCertificate/V1);\n"
+	    "                          a name without /Vn means /V1\n"
+	    "  --not-before UNIX       notBefore (epoch seconds)\n"
+	    "  --api-passthrough FILE  an ACM-PCA ApiPassthrough JSON object\n"
+	    "  --out FILE              write the certificate (PEM) to FILE\n"
+	    "  --chain-out FILE        write the CA chain (PEM) to FILE\n"
+	    "  --idempotency-token T   a retry with the same token returns the "
+	    "same certificate\n"},
+	{"revoke", NULL,
+	    "usage: pcactl revoke --ca CA --serial HEX --reason REASON\n"
+	    "Revokes a certificate of CA.\n"
+	    "  --ca CA          the issuing CA (ARN or id)\n"
+	    "  --serial HEX     the serial, hex (colons allowed)\n"
+	    "  --reason REASON  UNSPECIFIED KEY_COMPROMISE "
+	    "CERTIFICATE_AUTHORITY_COMPROMISE\n"
+	    "                   AFFILIATION_CHANGED SUPERSEDED "
+	    "CESSATION_OF_OPERATION\n"
+	    "                   PRIVILEGE_WITHDRAWN A_A_COMPROMISE\n"},
+	{"cert", "list",
+	    "usage: pcactl cert list [--ca CA] [--status S] [--expiring-days N]"
+	    "\n                        [--expiring-before UNIX] [--subject TEXT]"
+	    " [--template T]\n"
+	    "Certificates in the store: CA, serial, status, notAfter, "
+	    "template, subject, ARN.\n"
+	    "  --ca CA              one CA (ARN or id)\n"
+	    "  --status S           ISSUED REVOKED EXPIRED PENDING\n"
+	    "  --expiring-days N    live certificates expiring within N days\n"
+	    "  --expiring-before T  notAfter before T (epoch seconds)\n"
+	    "  --subject TEXT       TEXT in the subject or a SAN (any case)\n"
+	    "  --template T         template name or ARN; a name without /Vn "
+	    "means /V1\n"},
+	{"cert", "show",
+	    "usage: pcactl cert show CERT_ARN | SERIAL [--ca CA] [--pem] "
+	    "[--out FILE]\n"
+	    "                        [--chain-out FILE]\n"
+	    "One certificate: subject, issuer, validity, status, template, "
+	    "key, SANs,\nfingerprint. SERIAL (hex) is looked up in every CA "
+	    "unless --ca is given.\n"
+	    "  --ca CA           the issuing CA (ARN or id)\n"
+	    "  --pem             print the PEM instead of the summary\n"
+	    "  --out FILE        write the certificate (PEM) to FILE\n"
+	    "  --chain-out FILE  write the CA chain (PEM) to FILE\n"},
+	{"store", "verify",
+	    "usage: pcactl store verify\n"
+	    "Walks every record, re-checks every signature and the audit hash "
+	    "chain;\nexits 1 when a problem is found.\n"},
+	{"report", NULL,
+	    "usage: pcactl report\n"
+	    "The compliance report of every CA: weak keys, SHA-1, "
+	    "certificates outliving\ntheir policy, expiring within 30 days "
+	    "(delegated OCSP responder certificates\ncounted apart), CA "
+	    "certificates expiring within a year.\n"},
+	{"key", "create",
+	    "usage: pcactl key create [--role admin|issuer|auditor | --policy "
+	    "FILE] [--ca ARN]...\n"
+	    "                         [--account ID]\n"
+	    "A new API access key, printed once as an AWS credentials "
+	    "profile.\n"
+	    "  --role R      managed policy: admin (default), issuer or "
+	    "auditor\n"
+	    "  --policy FILE a custom IAM identity policy (docs/iam.md)\n"
+	    "  --ca ARN      issuer/auditor: only this CA (repeatable)\n"
+	    "  --account ID  the key's 12-digit account (the appliance's)\n"},
+	{"key", "list",
+	    "usage: pcactl key list\nEvery access key: id, policy, account, "
+	    "status (never a secret).\n"},
+	{"key", "revoke",
+	    "usage: pcactl key revoke AKID\nRevokes an access key at once.\n"},
+	{"key", "policy",
+	    "usage: pcactl key policy get AKID\n"
+	    "       pcactl key policy put AKID (--policy FILE | --role R "
+	    "[--ca ARN]...)\n"
+	    "       pcactl key policy simulate AKID --action OP [--resource "
+	    "ARN]\n"
+	    "                  [--template T] [--tag K=V]... [--source-ip IP]\n"
+	    "Reads or replaces a key's IAM policy (validated first), or asks "
+	    "what pcad\nwould decide, and which statement decided.\n"},
+	{"approval", "list",
+	    "usage: pcactl approval list [--status PENDING|APPROVED|DENIED|"
+	    "EXPIRED|EXECUTED]\n"
+	    "Requests for operations that need approval ([approval] in "
+	    "pcad.conf),\noldest first.\n"},
+	{"approval", "show",
+	    "usage: pcactl approval show ID\nOne request: operation, "
+	    "requester, body, approvals, status.\n"},
+	{"approval", "approve",
+	    "usage: pcactl approval approve ID --as NAME\n"
+	    "Approves as operator:NAME (which must be among the approvers).\n"},
+	{"approval", "deny",
+	    "usage: pcactl approval deny ID --as NAME [--reason TEXT]\n"
+	    "Denies as operator:NAME; the reason is kept and audited.\n"},
+	{"backup", NULL,
+	    "usage: pcactl backup --to FILE|s3://BUCKET[/PREFIX]\n"
+	    "       pcactl backup verify FILE|s3://BUCKET/KEY\n"
+	    "An online backup (a tar archive: manifest, the store copied in "
+	    "one read\ntransaction, pcad.conf, the policy file; no key, PIN "
+	    "or TLS key), or a\ncheck of one against its manifest "
+	    "(docs/backup.md).\n"},
+	{"restore", NULL,
+	    "usage: pcactl restore BACKUP DIR [--pin-file F] [--module-env "
+	    "NAME=VALUE]\n"
+	    "                      [--tls-cert F --tls-key F]\n"
+	    "                      [--s3-endpoint URL --s3-credentials F "
+	    "[--s3-region R]]\n"
+	    "A new appliance in DIR from BACKUP (a file or s3://BUCKET/KEY), "
+	    "against the\nsame or a restored token: refused when the token "
+	    "lacks the CA keys.\n"
+	    "  --pin-file F        the token's user PIN (the backup has none)\n"
+	    "  --module-env N=V    replaces [hsm] module_env (a moved "
+	    "SoftHSM token)\n"
+	    "  --tls-cert/--tls-key  the API's TLS files (else new ones are "
+	    "made)\n"},
+	{"audit", "verify",
+	    "usage: pcactl audit verify REPORT MANIFEST [--offline]\n"
+	    "Checks an audit report against its signed manifest and, unless "
+	    "--offline,\nthat this appliance's audit log passes through the "
+	    "manifest's chain head.\n"
+	    "  --offline   do not open the appliance\n"},
+	{"policy", "list",
+	    "usage: pcactl policy list\nThe issuance policies the "
+	    "configuration knows.\n"},
+	{"policy", "check",
+	    "usage: pcactl policy check CSR --policy NAME [--days N] "
+	    "[--template T]\n"
+	    "                           [--signing-alg ALG]\n"
+	    "Explains, rule by rule, what policy NAME decides for CSR "
+	    "(offline).\n"
+	    "  --policy NAME      the policy\n"
+	    "  --days N           the validity asked for, in days\n"
+	    "  --template T       the template asked for\n"
+	    "  --signing-alg ALG  the signing algorithm asked for\n"},
+};
+
+#define NHELPS (sizeof(helps) / sizeof(helps[0]))
+
+void
+pcactl_usage(FILE *f)
+{
+	size_t i;
+	const char *last = "";
+
+	fprintf(f, "pcactl %s - the OpenPCA admin CLI (works on the store and "
+		   "the token; no daemon needed)\n\nusage: pcactl [--config "
+		   "FILE] [--json] COMMAND [SUBCOMMAND] [OPTIONS]\n"
+		   "       pcactl --version | -h | --help | COMMAND --help\n\n"
+		   "Commands:\n", PCA_VERSION);
+	for (i = 0; i < NHELPS; i++) {
+		if (strcmp(helps[i].cmd, last) == 0)
+			continue;
+		last = helps[i].cmd;
+		if (helps[i].sub == NULL)
+			fprintf(f, "  %s\n", helps[i].cmd);
+		else {
+			size_t j;
+			fprintf(f, "  %s ", helps[i].cmd);
+			for (j = i; j < NHELPS &&
+			     strcmp(helps[j].cmd, helps[i].cmd) == 0; j++)
+				fprintf(f, "%s%s", j > i ? "|" : "",
+				    helps[j].sub);
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "\n" GLOBAL_OPTS "  --version         print the version\n"
+		   "\nCA is an ARN or the bare CA id. Errors: one line on "
+		   "stderr, exit status 1.\n");
+}
+
+int
+pcactl_help(const char *cmd, const char *sub, FILE *f)
+{
+	size_t i;
+	int found = 0;
+
+	if (cmd != NULL && sub != NULL)
+		for (i = 0; i < NHELPS && !found; i++)
+			if (strcmp(helps[i].cmd, cmd) == 0 &&
+			    helps[i].sub != NULL &&
+			    strcmp(helps[i].sub, sub) == 0) {
+				fputs(helps[i].text, f);
+				found = 1;
+			}
+	for (i = 0; i < NHELPS && !found && cmd != NULL; i++)
+		if (strcmp(helps[i].cmd, cmd) == 0) {
+			size_t j;
+			for (j = i; j < NHELPS && strcmp(helps[j].cmd, cmd) == 0;
+			     j++)
+				fprintf(f, "%s%s", j > i ? "\n" : "",
+				    helps[j].text);
+			found = 1;
+		}
+	if (!found)
+		return 0;
+	if (strcmp(cmd, "init") != 0)
+		fprintf(f, "\n" GLOBAL_OPTS);
+	return 1;
+}
