@@ -8,7 +8,7 @@
 static const char *const known_keys[] = {
 	"appliance.region", "appliance.account_id", "appliance.partition",
 	"hsm.module", "hsm.token", "hsm.pin_file", "hsm.pin_env",
-	"hsm.module_env", "hsm.sessions",
+	"hsm.module_env", "hsm.sessions", "hsm.key_storage_standard",
 	"store.path", "store.map_size_mb", "store.map_max_mb",
 	"api.listen", "api.tls_cert", "api.tls_key", "api.max_connections",
 	"api.timeout_s",
@@ -20,6 +20,12 @@ static const char *const known_keys[] = {
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
 	"log.level", "policy.file", "webhook.url", "webhook.thresholds_days",
 	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s", NULL};
+
+const char *const *
+appliance_conf_keys(void)
+{
+	return known_keys;
+}
 
 static pca_err
 require(const struct conf *c, const char *sect, const char *key,
@@ -81,6 +87,16 @@ load_hsm_store(struct appliance_conf *a)
 	    PCA_OK)
 		return err;
 	a->hsm.sessions = (unsigned)n;
+	a->engine.key_storage = conf_get0(a->conf, "hsm",
+	    "key_storage_standard");
+	if (a->engine.key_storage != NULL &&
+	    strcmp(a->engine.key_storage, "FIPS_140_2_LEVEL_3_OR_HIGHER") &&
+	    strcmp(a->engine.key_storage, "FIPS_140_2_LEVEL_2_OR_HIGHER") &&
+	    strcmp(a->engine.key_storage, "CCPC_LEVEL_1_OR_HIGHER"))
+		return pca_err_set(PCA_EINVAL, "%s: [hsm] key_storage_standard "
+		    "must be FIPS_140_2_LEVEL_3_OR_HIGHER, "
+		    "FIPS_140_2_LEVEL_2_OR_HIGHER or CCPC_LEVEL_1_OR_HIGHER",
+		    conf_name(a->conf));
 	if ((err = conf_path(a->conf, "store", "path", "data",
 		 &a->store_path)) != PCA_OK ||
 	    (err = conf_num(a->conf, "store", "map_size_mb", 1, 1 << 20, 64,

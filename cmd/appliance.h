@@ -3,7 +3,9 @@
  * pcactl: parsed and validated whole, then handed out per subsystem.
  *
  *   [appliance] region, account_id, partition
- *   [hsm]       module, token, pin_file | pin_env, module_env, sessions
+ *   [hsm]       module, token, pin_file | pin_env, module_env, sessions,
+ *               key_storage_standard (the token's certification as the
+ *               operator states it; absent: none claimed)
  *   [store]     path, map_size_mb, map_max_mb
  *   [api]       listen (host:port), tls_cert, tls_key, max_connections,
  *               timeout_s
@@ -65,6 +67,12 @@ struct appliance_conf {
 	char *policy_file;	/* NULL: built-in policies, none bound */
 	struct mon_conf monitor;	/* [webhook], [monitor] */
 };
+
+/*
+ * Every "section.key" the parser accepts, NULL-terminated (static; the
+ * list pcad --list-config-keys prints and pcad.conf(5) is checked against).
+ */
+const char *const *appliance_conf_keys(void);
 
 pca_err appliance_conf_load(const char *path, struct appliance_conf *out)
     PCA_WUR;

@@ -2,7 +2,12 @@
  * pcad - the appliance daemon: the ACM-PCA API on HTTPS and the plain-HTTP
  * port, in the foreground, logging to stderr.
  *
- *   pcad --config FILE [--check-config]
+ *   pcad [--config FILE] [--check-config]
+ *   pcad --list-config-keys
+ *
+ * --config defaults to $PCAD_CONFIG, then $PCACTL_CONFIG, then
+ * var/appliance/pcad.conf (as pcactl).  --list-config-keys prints every
+ * "section.key" the configuration parser knows, one per line.
  *
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the
  * store.  SIGHUP: re-read the configuration, validate it whole and swap it
@@ -36,7 +41,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pcad --config FILE [--check-config]\n");
+	fprintf(stderr, "usage: pcad [--config FILE] [--check-config]\n"
+			"       pcad --list-config-keys\n");
 	exit(2);
 }
 
@@ -494,6 +500,16 @@ serve(const char *path)
 	return 0;
 }
 
+static int
+list_config_keys(void)
+{
+	const char *const *k;
+
+	for (k = appliance_conf_keys(); *k != NULL; k++)
+		printf("%s\n", *k);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -505,11 +521,15 @@ main(int argc, char **argv)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--check-config") == 0)
 			check = 1;
+		else if (strcmp(argv[i], "--list-config-keys") == 0 &&
+		    argc == 2)
+			return list_config_keys();
 		else
 			usage();
 	}
-	if (path == NULL)
-		usage();
+	if (path == NULL && (path = getenv("PCAD_CONFIG")) == NULL &&
+	    (path = getenv("PCACTL_CONFIG")) == NULL)
+		path = "var/appliance/pcad.conf";
 	log_init("pcad", LOG_LEVEL_INFO);
 	if (check)
 		return check_config(path);
