@@ -160,6 +160,7 @@ out:
 struct tls_signer {
 	struct hsm *hsm;
 	struct hsm_key key;	/* the TLS CA key in the token */
+	int rsa;		/* RSA-2048 (the token has no EC), else P-256 */
 };
 
 /* Bytes a DER length takes (lengths up to 0xffff). */
@@ -230,14 +231,14 @@ out:
 }
 
 /*
- * Signs x in the token: a throwaway P-256 key fills in both signature
- * algorithm fields (the token key is P-256 too), then the TBS bytes are
- * signed by the token key and the certificate is assembled around them.
+ * Signs x in the token: a throwaway key of the token key's type fills in
+ * both signature algorithm fields, then the TBS bytes are signed by the
+ * token key and the certificate is assembled around them.
  */
 static pca_err
 tls_sign(X509 *x, const struct tls_signer *ts, X509 **out)
 {
-	EVP_PKEY *tmp = EVP_EC_gen("P-256");
+	EVP_PKEY *tmp = ts->rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
 	const X509_ALGOR *alg = NULL;
 	uint8_t *tbs = NULL, sig[LIM_SIG];
 	size_t sig_len = 0;
@@ -251,7 +252,8 @@ tls_sign(X509 *x, const struct tls_signer *ts, X509 **out)
 		return pca_err_set(PCA_EINTERNAL, "cannot encode a TBS");
 	}
 	X509_get0_signature(NULL, &alg, x);
-	err = hsm_sign(ts->hsm, &ts->key, PCA_SIG_SHA256_ECDSA, tbs,
+	err = hsm_sign(ts->hsm, &ts->key,
+	    ts->rsa ? PCA_SIG_SHA256_RSA : PCA_SIG_SHA256_ECDSA, tbs,
 	    (size_t)tbs_len, sig, &sig_len);
 	if (err == PCA_OK)
 		err = der_cert(tbs, (size_t)tbs_len, alg, sig, sig_len, out);
@@ -392,7 +394,10 @@ write_pem(const char *dir, const char *name, X509 *x, EVP_PKEY *k,
 	return err;
 }
 
-/* The TLS CA key pair, made in the token; its public key as EVP_PKEY. */
+/*
+ * The TLS CA key pair, made in the token (P-256, or RSA-2048 when the
+ * token cannot make EC keys); its public key as EVP_PKEY.
+ */
 static pca_err
 tls_ca_key(struct hsm *hsm, char *label, size_t label_len,
     struct tls_signer *ts, uint8_t **spki, EVP_PKEY **pub)
@@ -407,9 +412,17 @@ tls_ca_key(struct hsm *hsm, char *label, size_t label_len,
 		return pca_err_set(PCA_EINTERNAL, "CSPRNG failure");
 	util_hex(id, sizeof(id), hex, sizeof(hex), 0);
 	(void)snprintf(label, label_len, "pca-tls-ca-%s", hex);
-	if ((err = hsm_key_generate(hsm, label, id, sizeof(id),
-		 PCA_KEY_EC_P256, spki, &spki_len)) != PCA_OK)
-		return err;
+	ts->rsa = 0;
+	if (hsm_key_generate(hsm, label, id, sizeof(id), PCA_KEY_EC_P256,
+		spki, &spki_len) != PCA_OK) {
+		log_info("the token made no P-256 key (%s); the TLS CA key "
+			 "is RSA-2048", pca_err_msg());
+		pca_err_clear();
+		ts->rsa = 1;
+		if ((err = hsm_key_generate(hsm, label, id, sizeof(id),
+			 PCA_KEY_RSA_2048, spki, &spki_len)) != PCA_OK)
+			return err;
+	}
 	p = *spki;
 	if ((*pub = d2i_PUBKEY(NULL, &p, (long)spki_len)) == NULL)
 		return pca_err_set(PCA_EINTERNAL, "the token's public key "

@@ -50,10 +50,19 @@ check_fails() {
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
 }
+# PCA_P11_MODULE, PCA_P11_TOKEN, PCA_P11_PIN_FILE (set by test_token2.sh):
+# appliances adopt that existing token instead of making a SoftHSM token.
+# PCA_TEST_RSA_ONLY: the token makes no EC keys; suites use RSA CA keys.
+token_args() {
+	[ -n "${PCA_P11_MODULE:-}" ] && printf '%s\n' --pkcs11-module \
+	    "$PCA_P11_MODULE" --token-label "$PCA_P11_TOKEN" --pin-file \
+	    "$PCA_P11_PIN_FILE"
+}
 # new_appliance DIR: a fresh appliance; exports PCACTL_CONFIG.
 new_appliance() {
+	# shellcheck disable=SC2046
 	"$PCACTL" init "$1" --api-port "$(free_port)" \
-	    --http-port "$(free_port)" >/dev/null || return 1
+	    --http-port "$(free_port)" $(token_args) >/dev/null || return 1
 	PCACTL_CONFIG="$1/pcad.conf"
 	export PCACTL_CONFIG
 }

@@ -24,7 +24,9 @@ for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')
 set -- $ports
 if ! "$BIN/pcactl" init "$TMP/app" --api-port "$1" --http-port "$2" \
-    --region us-east-1 --account-id 111122223333 >"$TMP/init.log" 2>&1; then
+    --region us-east-1 --account-id 111122223333 ${PCA_P11_MODULE:+\
+    --pkcs11-module "$PCA_P11_MODULE" --token-label "$PCA_P11_TOKEN" \
+    --pin-file "$PCA_P11_PIN_FILE"} >"$TMP/init.log" 2>&1; then
 	echo "not ok 1 - test_api: pcactl init failed"
 	cat "$TMP/init.log"
 	exit 1
