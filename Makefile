@@ -6,6 +6,8 @@
 #   make asan    the same tests under ASan/UBSan
 #   make run     deps + build + pcactl init ./var/appliance + pcad
 #   make bench   benchmarks with the peers, one run
+#   make install [PREFIX=/usr/local] [DESTDIR=]   binaries, man pages,
+#                example configs, systemd unit (docs/production.md)
 
 CC      ?= cc
 BUILD   ?= build
@@ -37,7 +39,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
-	check-format fuzz fuzz-build
+	check-format fuzz fuzz-build install
 all: $(PROGS)
 
 deps:
@@ -139,6 +141,32 @@ fuzz: deps
 		SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		fuzz-build
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+# FHS layout under PREFIX; the unit's paths follow PREFIX.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+		$(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/doc/openpca/examples \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	install -m 0755 $(BIN)/pcad $(DESTDIR)$(PREFIX)/sbin/pcad
+	install -m 0755 $(BIN)/pcactl $(DESTDIR)$(PREFIX)/bin/pcactl
+	install -m 0644 man/pcad.8 man/pcactl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/pcad.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 conf/pcad.conf.example conf/policies.example \
+		$(DESTDIR)$(PREFIX)/share/doc/openpca/examples/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/openpca/
+	sed 's|/usr/local/|$(PREFIX)/|g' conf/pcad.service \
+		>$(DESTDIR)$(PREFIX)/lib/systemd/system/pcad.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/pcad.service
+	install -m 0644 conf/openpca.sysusers \
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d/openpca.conf
+	install -m 0644 conf/openpca.tmpfiles \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/openpca.conf
 
 lint:
 	@sh tools/lint.sh
