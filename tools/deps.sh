@@ -5,7 +5,8 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libssl-dev openssl
 softhsm2 p11-kit libp11-kit-dev liblmdb-dev lmdb-utils opensc libjansson-dev
 libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev wrk hyperfine
-golang-cfssl faketime procps iproute2 util-linux"
+golang-cfssl faketime procps iproute2 util-linux
+opencryptoki man-db systemd curl"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
