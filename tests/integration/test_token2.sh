@@ -78,7 +78,7 @@ slotd_stop() {
 	rm -f /run/pkcsslotd.pid
 	SLOTD_PID=""
 }
-CLEANUP='slotd_stop'
+CLEANUP='[ -n "${MPID:-}" ] && kill $MPID 2>/dev/null; slotd_stop'
 
 # A fresh soft token: SO PIN changed from the default, user PIN set.
 token_new() {
@@ -176,6 +176,82 @@ if openssl x509 -in "$TMP/adopt/tls/ca.pem" -noout -text |
 else
 	not_ok "no EC in this token: the TLS CA key fell back to RSA"
 fi
+
+# Moving an appliance from SoftHSM to this token: pcactl token migrate.
+migrate_test() {
+	M=$TMP/mig
+	new_appliance "$M" || { not_ok "migrate: a SoftHSM appliance"; return; }
+	ISS=$("$PCACTL" key create --role issuer | sed -n 's/^aws_access_key_id = //p')
+	OLD=$("$PCACTL" ca create --type ROOT --key-alg RSA_2048 \
+	    --signing-alg SHA256WITHRSA --subject "CN=Old Token Root")
+	token_new || { not_ok "migrate: a fresh opencryptoki token"; return; }
+	if out=$("$PCACTL" token migrate --pkcs11-module "$MODULE" \
+	    --token-label "$LABEL" --pin-file "$OCK/user.pin" 2>&1) &&
+	    printf '%s' "$out" | grep -q '^2 access keys .* (2 re-sealed'; then
+		ok "token migrate: SoftHSM -> opencryptoki, 2 access keys re-sealed"
+	else
+		not_ok "token migrate: SoftHSM -> opencryptoki" "$out"
+	fi
+	if grep -q "^module = $MODULE\$" "$M/pcad.conf" &&
+	    grep -q "^token = $LABEL\$" "$M/pcad.conf" &&
+	    ! grep -q softhsm "$M/pcad.conf" &&
+	    grep -q softhsm "$M/pcad.conf.pre-migrate"; then
+		ok "token migrate: pcad.conf names the new token, the old file is kept"
+	else
+		not_ok "token migrate: pcad.conf rewritten" "$(cat "$M/pcad.conf")"
+	fi
+	check_fails "token migrate to the module in use is refused" \
+	    "already uses module" "$PCACTL" token migrate --pkcs11-module \
+	    "$MODULE" --token-label "$LABEL" --pin-file "$OCK/user.pin"
+	# As if the first run had stopped before rewriting pcad.conf.
+	cp "$M/pcad.conf" "$M/pcad.conf.migrated"
+	cp "$M/pcad.conf.pre-migrate" "$M/pcad.conf"
+	out=$("$PCACTL" token migrate --pkcs11-module "$MODULE" \
+	    --token-label "$LABEL" --pin-file "$OCK/user.pin" 2>&1)
+	case "$out" in
+	*"(0 re-sealed"*) ok "token migrate re-run: nothing left to move" ;;
+	*) not_ok "token migrate re-run: nothing left to move" "$out" ;;
+	esac
+	cmp -s "$M/pcad.conf" "$M/pcad.conf.migrated" &&
+	    ok "token migrate re-run: the same pcad.conf" ||
+	    not_ok "token migrate re-run: the same pcad.conf"
+	mv "$M/hsm" "$M/hsm.away"	# the SoftHSM token is gone
+	H=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$M/pcad.conf" | tail -1)
+	API=$(sed -n 's/^listen = 127.0.0.1:\([0-9]*\)$/\1/p' "$M/pcad.conf" | head -1)
+	"$PCAD" --config "$M/pcad.conf" >"$TMP/mig.log" 2>&1 &
+	MPID=$!
+	i=0
+	until curl -s -o /dev/null "http://127.0.0.1:$H/health" || [ $i -ge 200 ]
+	do sleep 0.1; i=$((i + 1)); done
+	if out=$(AWS_SHARED_CREDENTIALS_FILE=$M/credentials python3 -c '
+import sys, boto3
+c = boto3.client("acm-pca", region_name="us-east-1", verify=sys.argv[1],
+                 endpoint_url="https://127.0.0.1:" + sys.argv[2])
+print(len(c.list_certificate_authorities()["CertificateAuthorities"]))
+' "$M/tls/ca.pem" "$API" 2>&1) && [ "$out" = 1 ]; then
+		ok "after migrating, pcad on the new token accepts the admin key"
+	else
+		not_ok "after migrating, pcad accepts the admin key" \
+		    "$out $(tail -3 "$TMP/mig.log")"
+	fi
+	kill $MPID 2>/dev/null
+	wait $MPID 2>/dev/null
+	MPID=""
+	if "$PCACTL" --json key list | grep -q "$ISS"; then
+		ok "the issuer key is still listed"
+	else
+		not_ok "the issuer key is still listed"
+	fi
+	mv "$M/hsm.away" "$M/hsm"
+	if "$PCACTL" --config "$M/pcad.conf.pre-migrate" ca csr "$OLD" \
+	    --out "$TMP/old.csr" >/dev/null 2>&1 &&
+	    openssl req -verify -noout -in "$TMP/old.csr" >/dev/null 2>&1; then
+		ok "the old token's CA still signs through pcad.conf.pre-migrate"
+	else
+		not_ok "the old token's CA still signs through pcad.conf.pre-migrate"
+	fi
+}
+migrate_test
 
 suite hierarchy
 suite tokenloss
