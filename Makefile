@@ -53,7 +53,8 @@ $(LIBPCA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o $(BUILD)/cmd/pcactl_token.o
+$(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o $(BUILD)/cmd/pcactl_token.o \
+	$(BUILD)/cmd/pcactl_tls.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
@@ -160,9 +161,11 @@ install: all
 	install -m 0644 conf/pcad.conf.example conf/policies.example \
 		$(DESTDIR)$(PREFIX)/share/doc/openpca/examples/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/openpca/
-	sed 's|/usr/local/|$(PREFIX)/|g' conf/pcad.service \
-		>$(DESTDIR)$(PREFIX)/lib/systemd/system/pcad.service
-	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/pcad.service
+	for u in pcad.service pcad-tls-renew.service pcad-tls-renew.timer; do \
+		sed 's|/usr/local/|$(PREFIX)/|g' conf/$$u \
+			>$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
+		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
+	done
 	install -m 0644 conf/openpca.sysusers \
 		$(DESTDIR)$(PREFIX)/lib/sysusers.d/openpca.conf
 	install -m 0644 conf/openpca.tmpfiles \

@@ -1187,6 +1187,8 @@ main(int argc, char **argv)
 		return cmd_policy(argc - i, argv + i);
 	if (strcmp(cmd, "token") == 0)	/* cmd/pcactl_token.c */
 		return pcactl_token(config_path, argc - i, argv + i);
+	if (strcmp(cmd, "tls") == 0)	/* cmd/pcactl_tls.c */
+		return pcactl_tls(config_path, argc - i, argv + i);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report")) {
