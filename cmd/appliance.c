@@ -18,7 +18,7 @@ static const char *const known_keys[] = {
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
 	"s3.retry_max_s", "s3.timeout_s",
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
-	"log.level", "policy.file", "webhook.url", "webhook.thresholds_days",
+	"log.level", "log.target", "policy.file", "webhook.url", "webhook.thresholds_days",
 	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s", NULL};
 
 const char *const *
@@ -230,6 +230,12 @@ load_services(struct appliance_conf *a)
 		return pca_err_set(PCA_EINVAL,
 		    "%s: [log] level must be warn, info or debug",
 		    conf_name(a->conf));
+	lvl = conf_str(a->conf, "log", "target", "stderr");
+	if (strcmp(lvl, "journal") && strcmp(lvl, "stderr"))
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [log] target must be stderr or journal",
+		    conf_name(a->conf));
+	a->log_journal = strcmp(lvl, "journal") == 0;
 	return PCA_OK;
 }
 

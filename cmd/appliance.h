@@ -18,7 +18,7 @@
  *   [s3]        endpoint, region, path_style, credentials_file,
  *               retry_max_s, timeout_s
  *   [audit]     min_interval_s
- *   [log]       level (warn, info, debug)
+ *   [log]       level (warn, info, debug), target (stderr, journal)
  *   [policy]    file (issuance policies and their bindings; see
  *               conf/policies.example; absent: built-ins, none bound)
  *   [webhook]   url (expiry notifications; absent: none), thresholds_days
@@ -64,6 +64,7 @@ struct appliance_conf {
 	unsigned s3_timeout_s;
 	struct crl_conf crl;
 	int log_level;
+	int log_journal;	/* [log] target = journal */
 	char *policy_file;	/* NULL: built-in policies, none bound */
 	struct mon_conf monitor;	/* [webhook], [monitor] */
 };

@@ -361,6 +361,8 @@ reload(const char *path, struct appliance *ap, struct api_server *srv,
 	pol_set_free(ap->policies);	/* its engine is gone */
 	ap->policies = ps;
 	log_init("pcad", nc.log_level);
+	if (log_journal(nc.log_journal) != 0)
+		log_warn("[log] target = journal: staying on stderr");
 	/*
 	 * The engine and the listeners copied what they keep; the token and
 	 * the store go on with the configuration they were opened with.
@@ -462,6 +464,8 @@ serve(const char *path)
 	if (appliance_open(path, &ap) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);
+	if (log_journal(ap.conf.log_journal) != 0)
+		log_warn("[log] target = journal: staying on stderr");
 	api_conf_from(&ap.conf, &c);
 	/* the responder listens to the engine before the engine is shared */
 	if (ocsp_responder_new(&ap.conf.ocsp, ap.engine, ap.store, ap.hsm,

@@ -319,4 +319,40 @@ RC=$?
 CLEANUP=""
 [ "$RC" -eq 0 ] && ok "pcad stops cleanly on SIGTERM" ||
     not_ok "pcad stops cleanly on SIGTERM" "rc=$RC"
+
+# [log] target = journal: entries over the journal's native protocol, to a
+# stand-in journald in a private mount namespace (root only).
+printf '\n[log]\ntarget = journal\n' >>"$A/pcad.conf"
+check "pcad --check-config accepts [log] target = journal" \
+    "$PCAD" --config "$A/pcad.conf" --check-config
+if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then
+	echo "ok $((N = N + 1)) - [log] target = journal # SKIP needs root for a private /run"
+else
+	J=$TMP/journal.out
+	unshare -m sh -c '
+	    mount -t tmpfs openpca-run /run/systemd && mkdir -p /run/systemd/journal || exit 1
+	    python3 "$1/deploy/journal_sink.py" /run/systemd/journal/socket "$2" &
+	    SINK=$!
+	    i=0; until grep -q ready "$2" 2>/dev/null || [ $i -ge 100 ]; do sleep 0.05; i=$((i+1)); done
+	    "$3" --config "$4/pcad.conf" 2>"$4/pcad-journal.err" &
+	    P=$!
+	    i=0; until grep -q "pcad ready" "$2" || [ $i -ge 200 ]; do sleep 0.1; i=$((i+1)); done
+	    kill $P; wait $P
+	    sleep 0.3
+	    kill $SINK' sh "$(dirname "$0")" "$J" "$PCAD" "$A"
+	if grep "pcad ready" "$J" | grep -q "'PRIORITY': '6'" &&
+	    grep "pcad ready" "$J" | grep -q "'SYSLOG_IDENTIFIER': 'pcad'" &&
+	    grep -q "'OPENPCA_TAG': 'info'" "$J"; then
+		ok "[log] target = journal: entries with PRIORITY, SYSLOG_IDENTIFIER, MESSAGE"
+	else
+		not_ok "[log] target = journal: entries reach the journal" \
+		    "$(head -5 "$J" 2>&1) $(tail -3 "$A/pcad-journal.err")"
+	fi
+	if ! grep -q 'pcad ready' "$A/pcad-journal.err"; then
+		ok "[log] target = journal: nothing on stderr while the journal takes it"
+	else
+		not_ok "[log] target = journal: nothing on stderr" \
+		    "$(tail -3 "$A/pcad-journal.err")"
+	fi
+fi
 finish
