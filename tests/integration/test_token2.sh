@@ -35,6 +35,12 @@ if [ -z "${OPENPCA_TOKEN2_NS:-}" ]; then
 	OPENPCA_TOKEN2_NS=1 exec unshare -m --propagation private sh "$0"
 fi
 . "$(dirname "$0")/lib.sh"
+# Under "make asan": opencryptoki's soft token (libpkcs11_sw.so, dlopened
+# by libopencryptoki and dlclosed at C_Finalize) leaks, and LeakSanitizer
+# cannot name the unloaded library to suppress it.  Leak checks stay on for
+# the same code paths in the SoftHSM suites; address and UB checks stay on.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+export ASAN_OPTIONS
 
 MODULE=$(ls /usr/lib/*/pkcs11/libopencryptoki.so 2>/dev/null | head -1)
 LABEL=openpca2
