@@ -62,8 +62,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: pcactl init DIR [--api-port N] [--http-port N] "
-	    "[--s3-endpoint URL] [--region R] [--account-id ID]\n"
+	    "usage: pcactl init DIR [options]   (pcactl init --help)\n"
+	    "       pcactl [--config FILE] tls renew --if-due|--force\n"
+	    "       pcactl [--config FILE] token migrate --pkcs11-module M "
+	    "--token-label L --pin-file F|--pin-env VAR\n"
 	    "       pcactl [--config FILE] [--json] ca "
 	    "create|list|show|csr|import|enable|disable|delete|restore ...\n"
 	    "       pcactl [--config FILE] [--json] issue --ca CA --csr FILE "
