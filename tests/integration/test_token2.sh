@@ -72,14 +72,19 @@ slotd_start() {
 	[ -n "$SLOTD_PID" ]
 }
 
+# Stops our pkcsslotd: the one of the pid file and any other living in
+# this test's private mount namespace (so none can outlive the test).
 slotd_stop() {
-	[ -n "$SLOTD_PID" ] || return 0
-	kill "$SLOTD_PID" 2>/dev/null
-	i=0
-	while kill -0 "$SLOTD_PID" 2>/dev/null &&
-	    [ -d "/proc/$SLOTD_PID/fd" ] && [ $i -lt 100 ]; do
-		sleep 0.05
-		i=$((i + 1))
+	ns=$(readlink /proc/self/ns/mnt)
+	for p in $SLOTD_PID $(pgrep -x pkcsslotd); do
+		[ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$ns" ] ||
+		    continue
+		kill "$p" 2>/dev/null
+		i=0
+		while [ -d "/proc/$p/fd" ] && [ $i -lt 100 ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
 	done
 	rm -f /run/pkcsslotd.pid
 	SLOTD_PID=""
