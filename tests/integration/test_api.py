@@ -107,6 +107,8 @@ class T01Activation(Base):
         self.assertEqual(d["Status"], "PENDING_CERTIFICATE")
         self.assertNotIn("Serial", d)
         self.assertNotIn("KeyStorageSecurityStandard", d)  # none stated
+        self.err("InvalidArgsException", self.new_ca, cn="Level 3",
+                 KeyStorageSecurityStandard="FIPS_140_2_LEVEL_3_OR_HIGHER")
         self.assertEqual(d["RevocationConfiguration"]["CrlConfiguration"]
                          ["S3ObjectAcl"], "PUBLIC_READ")
         self.err("InvalidStateException",
