@@ -255,6 +255,31 @@ else
 	not_ok "KeyStorageSecurityStandard as stated, more refused" "$out"
 fi
 
+# docs/troubleshooting.md: AWS_CA_BUNDLE overrides aws-config's ca_bundle.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+    -keyout "$TMP/other.key" -out "$TMP/other.pem" -days 1 \
+    -subj "/CN=other" 2>/dev/null
+bundle_call() { # bundle_call [AWS_CA_BUNDLE]: prints ok or the error class
+	env -u AWS_CA_BUNDLE ${1:+AWS_CA_BUNDLE=$1} \
+	    AWS_CONFIG_FILE="$A/aws-config" \
+	    AWS_SHARED_CREDENTIALS_FILE="$A/credentials" python3 -c '
+import sys, boto3
+c = boto3.client("acm-pca", endpoint_url=sys.argv[1])
+try:
+    c.list_certificate_authorities()
+    print("ok")
+except Exception as e:  # noqa: BLE001
+    print(type(e).__name__)
+' "https://127.0.0.1:$API" 2>&1 | tail -1
+}
+r1=$(bundle_call)
+r2=$(bundle_call "$TMP/other.pem")
+if [ "$r1" = ok ] && [ "$r2" = SSLError ]; then
+	ok "aws-config's ca_bundle works; AWS_CA_BUNDLE overrides it (troubleshooting.md)"
+else
+	not_ok "AWS_CA_BUNDLE overrides aws-config's ca_bundle" "$r1 / $r2"
+fi
+
 # The appliance-issued API certificate: renewed at 2/3 of its life by
 # "pcactl tls renew --if-due" (the daily timer), served after SIGHUP.
 served_serial() {
