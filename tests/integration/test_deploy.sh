@@ -50,10 +50,10 @@ for m in man8/pcad.8 man8/pcactl.8 man5/pcad.conf.5; do
 		echo "ok $((N = N + 1)) - man -l $m # SKIP man-db is not installed"
 		continue
 	fi
-	txt=$(MANWIDTH=80 man -l "$page" 2>"$TMP/man.err")
+	txt=$(MANWIDTH=80 man -l --warnings "$page" 2>"$TMP/man.err")
 	if printf '%s' "$txt" | grep -q '^NAME' &&
 	    printf '%s' "$txt" | grep -q '^SEE ALSO' &&
-	    [ ! -s "$TMP/man.err" ]; then
+	    ! grep -qiE 'warning|error' "$TMP/man.err"; then
 		ok "man -l renders $m"
 	else
 		not_ok "man -l renders $m" "$(cat "$TMP/man.err")"
