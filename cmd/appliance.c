@@ -18,8 +18,8 @@ static const char *const known_keys[] = {
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
 	"s3.retry_max_s", "s3.timeout_s",
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
-	"log.level", "log.target", "policy.file", "webhook.url", "webhook.thresholds_days",
-	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s", NULL};
+	"log.level", "log.target", "policy.file", "webhook.url",
+	"webhook.thresholds_days", "webhook.interval_s", "webhook.timeout_s", "monitor.recount_s", NULL};
 
 const char *const *
 appliance_conf_keys(void)

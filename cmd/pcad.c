@@ -1,6 +1,7 @@
 /*
  * pcad - the appliance daemon: the ACM-PCA API on HTTPS and the plain-HTTP
- * port, in the foreground, logging to stderr.
+ * port, in the foreground, logging to stderr (or the journal: [log]
+ * target).
  *
  *   pcad [--config FILE] [--check-config]
  *   pcad --list-config-keys
