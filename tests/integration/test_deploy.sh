@@ -141,6 +141,16 @@ check_fails "init refuses an --api-name that is no name" "api-name" \
 check_fails "init refuses an unknown --key-storage-standard" \
     "key-storage-standard" "$PCACTL" init "$TMP/bad" \
     --key-storage-standard FIPS_140_3
+check_fails "init refuses a --public-url without a host" "public-url" \
+    "$PCACTL" init "$TMP/bad" --public-url 'https://'
+check_fails "init refuses a --public-url with a space" "public-url" \
+    "$PCACTL" init "$TMP/bad" --public-url 'http://pki.example.net/a b'
+check_fails "init refuses an empty --api-name" "api-name" \
+    "$PCACTL" init "$TMP/bad" --api-name 'pca.example.net,'
+check_fails "init refuses an --api-name label ending in '-'" "api-name" \
+    "$PCACTL" init "$TMP/bad" --api-name 'pca-.example.net'
+check_fails "init refuses --pin-file without --pkcs11-module" \
+    "need --pkcs11-module" "$PCACTL" init "$TMP/bad" --pin-file /dev/null
 if [ ! -e "$TMP/bad" ]; then ok "refused inits left nothing behind"
 else not_ok "refused inits left nothing behind"; fi
 

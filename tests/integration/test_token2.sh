@@ -181,6 +181,24 @@ else
 fi
 check "the API TLS certificate (CA key in this token) verifies" \
     openssl verify -CAfile "$TMP/adopt/tls/ca.pem" "$TMP/adopt/tls/server.pem"
+# --pin-env: the PIN from the environment, never written anywhere.
+if OCK_PIN=$(cat "$OCK/user.pin") "$PCACTL" init "$TMP/adopt-env" \
+    --pkcs11-module "$MODULE" --token-label "$LABEL" --pin-env OCK_PIN \
+    --api-port "$(free_port)" --http-port "$(free_port)" >/dev/null 2>&1 &&
+    grep -q '^pin_env = OCK_PIN$' "$TMP/adopt-env/pcad.conf" &&
+    ! grep -rq "$(cat "$OCK/user.pin")" "$TMP/adopt-env/pcad.conf"; then
+	ok "init --pin-env: pcad.conf names the variable, not the PIN"
+else
+	not_ok "init --pin-env: pcad.conf names the variable, not the PIN"
+fi
+check "pcactl with the PIN in the environment" env \
+    OCK_PIN="$(cat "$OCK/user.pin")" "$PCACTL" --config \
+    "$TMP/adopt-env/pcad.conf" ca list
+check_fails "pcactl without the PIN variable fails in one line" "OCK_PIN|PIN" \
+    env -u OCK_PIN "$PCACTL" --config "$TMP/adopt-env/pcad.conf" ca list
+check_fails "init --pin-env with the variable unset is refused" "not set" \
+    env -u OCK_PIN "$PCACTL" init "$TMP/bad" --pkcs11-module "$MODULE" \
+    --token-label "$LABEL" --pin-env OCK_PIN
 if openssl x509 -in "$TMP/adopt/tls/ca.pem" -noout -text |
     grep -q 'sha256WithRSAEncryption'; then
 	ok "no EC in this token: the TLS CA key fell back to RSA"
