@@ -9,6 +9,8 @@
 #   make lint    cppcheck, grep rules, api/model.c up to date (tools/lint.sh)
 #   make regress golden-output tests (tests/regress/; also in make check)
 #   make fuzz    the libFuzzer targets, FUZZ_SECONDS each
+#   make install [PREFIX=/usr/local] [DESTDIR=]   binaries, man pages,
+#                example configs, systemd unit (docs/production.md)
 
 CC      ?= cc
 BUILD   ?= build
@@ -41,7 +43,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
-	check-format fuzz fuzz-build check-generated regress
+	check-format fuzz fuzz-build check-generated regress install
 all: $(PROGS)
 
 deps:
@@ -58,6 +60,7 @@ $(LIBPCA): $(LIB_OBJ)
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o $(BUILD)/cmd/pcactl_backup.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_help.o $(BUILD)/cmd/pcactl_cert.o \
 	$(BUILD)/cmd/pcactl_subject.o
+$(BIN)/pcactl: $(BUILD)/cmd/pcactl_token.o $(BUILD)/cmd/pcactl_tls.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
@@ -169,6 +172,34 @@ fuzz: deps
 		SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		fuzz-build
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+# FHS layout under PREFIX; the unit's paths follow PREFIX.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+		$(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/doc/openpca/examples \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	install -m 0755 $(BIN)/pcad $(DESTDIR)$(PREFIX)/sbin/pcad
+	install -m 0755 $(BIN)/pcactl $(DESTDIR)$(PREFIX)/bin/pcactl
+	install -m 0644 man/pcad.8 man/pcactl.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 man/pcad.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 0644 conf/pcad.conf.example conf/policies.example \
+		$(DESTDIR)$(PREFIX)/share/doc/openpca/examples/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/openpca/
+	for u in pcad.service pcad-tls-renew.service pcad-tls-renew.timer; do \
+		sed 's|/usr/local/|$(PREFIX)/|g' conf/$$u \
+			>$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
+		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
+	done
+	install -m 0644 conf/openpca.sysusers \
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d/openpca.conf
+	install -m 0644 conf/openpca.tmpfiles \
+		$(DESTDIR)$(PREFIX)/lib/tmpfiles.d/openpca.conf
 
 lint: check-generated
 	@sh tools/lint.sh

@@ -45,6 +45,14 @@ struct ca_engine_conf {
 				   "http://127.0.0.1:8080"); NULL = S3 form */
 	unsigned max_cas;	/* per account+region; 0 = 200 */
 	unsigned idem_ttl;	/* idempotency window, s; 0 = 300 */
+	/*
+	 * The certification the operator states for the token
+	 * (FIPS_140_2_LEVEL_3_OR_HIGHER, FIPS_140_2_LEVEL_2_OR_HIGHER or
+	 * CCPC_LEVEL_1_OR_HIGHER), recorded as a new CA's
+	 * KeyStorageSecurityStandard; a request asking for more is refused.
+	 * NULL: none claimed (the field is left out).
+	 */
+	const char *key_storage;
 };
 
 /* Who is calling: the account and region every ARN is scoped to. */

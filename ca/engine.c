@@ -27,6 +27,8 @@ ca_engine_new(const struct ca_engine_conf *conf, struct hsm *hsm,
 	e->ocsp_url = conf->ocsp_url ? strdup(conf->ocsp_url) : NULL;
 	e->crl_url_base = conf->crl_url_base ? strdup(conf->crl_url_base) :
 					       NULL;
+	e->key_storage = conf->key_storage ? strdup(conf->key_storage) :
+					     NULL;
 	e->max_cas = conf->max_cas ? conf->max_cas : 200;
 	e->idem_ttl = conf->idem_ttl ? conf->idem_ttl : 300;
 	pthread_mutex_init(&e->lock, NULL);
@@ -47,6 +49,7 @@ ca_engine_free(struct ca_engine *e)
 	free(e->cache);
 	free(e->ocsp_url);
 	free(e->crl_url_base);
+	free(e->key_storage);
 	pthread_mutex_destroy(&e->lock);
 	pthread_mutex_destroy(&e->mut);
 	free(e);
@@ -207,20 +210,45 @@ out:
 	return err;
 }
 
+/*
+ * The KeyStorageSecurityStandard a new CA gets: the one asked for when the
+ * token's stated certification meets it (level 3 meets level 2; CCPC only
+ * itself), else the stated one; none when nothing is stated.
+ */
+static pca_err
+create_kss(const struct ca_engine *e, const json_t *req, const char **out)
+{
+	const char *want = json_string_value(json_object_get(req,
+	    "KeyStorageSecurityStandard"));
+	const char *have = e->key_storage;
+
+	*out = have;
+	if (want == NULL)
+		return PCA_OK;
+	if (have != NULL && (strcmp(want, have) == 0 ||
+	    (strcmp(want, "FIPS_140_2_LEVEL_2_OR_HIGHER") == 0 &&
+		strcmp(have, "FIPS_140_2_LEVEL_3_OR_HIGHER") == 0))) {
+		*out = want;
+		return PCA_OK;
+	}
+	return pca_err_set(PCA_EINVAL,
+	    "KeyStorageSecurityStandard %.40s is not met by this appliance's "
+	    "token (stated certification: %s)", want,
+	    have ? have : "none; see [hsm] key_storage_standard");
+}
+
 static json_t *
 create_record(struct ca_engine *e, const struct ca_caller *c,
-    const json_t *req, const char *uuid, json_t *revocation)
+    const json_t *req, const char *uuid, json_t *revocation, const char *kss)
 {
 	char arn[CA_ARN_MAX];
 	int64_t now = util_now();
 	const char *um = json_string_value(json_object_get(req, "UsageMode"));
-	const char *kss = json_string_value(json_object_get(req,
-	    "KeyStorageSecurityStandard"));
-	json_t *tags = json_object_get(req, "Tags");
+	json_t *tags = json_object_get(req, "Tags"), *rec;
 
 	ca_arn_make(e, c->account, c->region, uuid, arn);
-	return json_pack("{s:i,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:O,s:o,s:s,s:s,"
-			 "s:o,s:s}",
+	rec = json_pack("{s:i,s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:O,s:o,s:s,"
+			"s:o,s:s}",
 	    "_v", 1, "Arn", arn, "OwnerAccount", c->account, "_Region",
 	    c->region, "CreatedAt", (json_int_t)now, "LastStateChangeAt",
 	    (json_int_t)now, "Type",
@@ -229,9 +257,12 @@ create_record(struct ca_engine *e, const struct ca_caller *c,
 	    "Status", "CREATING", "CertificateAuthorityConfiguration",
 	    json_object_get(req, "CertificateAuthorityConfiguration"),
 	    "RevocationConfiguration", revocation, "UsageMode",
-	    um ? um : "GENERAL_PURPOSE", "KeyStorageSecurityStandard",
-	    kss ? kss : "FIPS_140_2_LEVEL_3_OR_HIGHER", "Tags",
+	    um ? um : "GENERAL_PURPOSE", "Tags",
 	    tags ? json_incref(tags) : json_array(), "_CreatedBy", c->who ? c->who : "-");
+	if (rec != NULL && kss != NULL)
+		json_object_set_new(rec, "KeyStorageSecurityStandard",
+		    json_string(kss));
+	return rec;
 }
 
 static pca_err
@@ -314,9 +345,11 @@ ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
 	const char *tok = json_string_value(json_object_get(req,
 	    "IdempotencyToken"));
 	char uuid[37], idem[512], *prev = NULL;
+	const char *kss;
 	pca_err err;
 
-	if ((err = create_check(req, &ka, &sa, &rev)) != PCA_OK)
+	if ((err = create_kss(e, req, &kss)) != PCA_OK ||
+	    (err = create_check(req, &ka, &sa, &rev)) != PCA_OK)
 		return err;
 	if ((err = crl_probe(e, rev)) != PCA_OK) {
 		json_decref(rev);
@@ -340,7 +373,7 @@ ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
 	}
 	if ((err = util_uuid(uuid)) != PCA_OK)
 		goto out;
-	if ((rec = create_record(e, c, req, uuid, rev)) == NULL) {
+	if ((rec = create_record(e, c, req, uuid, rev, kss)) == NULL) {
 		rev = NULL;
 		err = pca_err_set(PCA_ENOMEM, "cannot build the CA record");
 		goto out;

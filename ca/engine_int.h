@@ -61,6 +61,7 @@ struct ca_engine {
 	char partition[32];
 	char *ocsp_url;
 	char *crl_url_base;
+	char *key_storage;		/* NULL: no certification claimed */
 	unsigned max_cas;
 	unsigned idem_ttl;
 	pthread_mutex_t lock;		/* cache and refcounts */

@@ -9,7 +9,7 @@
 static const char *const known_keys[] = {
 	"appliance.region", "appliance.account_id", "appliance.partition",
 	"hsm.module", "hsm.token", "hsm.pin_file", "hsm.pin_env",
-	"hsm.module_env", "hsm.sessions",
+	"hsm.module_env", "hsm.sessions", "hsm.key_storage_standard",
 	"store.path", "store.map_size_mb", "store.map_max_mb",
 	"api.listen", "api.tls_cert", "api.tls_key", "api.max_connections",
 	"api.timeout_s",
@@ -19,10 +19,16 @@ static const char *const known_keys[] = {
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
 	"s3.retry_max_s", "s3.timeout_s",
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
-	"log.level", "policy.file", "webhook.url", "webhook.thresholds_days",
-	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s",
-	"approval.operations", "approval.approvers", "approval.quorum",
-	"approval.expiry_hours", NULL};
+	"log.level", "log.target", "policy.file", "webhook.url",
+	"webhook.thresholds_days", "webhook.interval_s", "webhook.timeout_s",
+	"monitor.recount_s", "approval.operations", "approval.approvers",
+	"approval.quorum", "approval.expiry_hours", NULL};
+
+const char *const *
+appliance_conf_keys(void)
+{
+	return known_keys;
+}
 
 static pca_err
 require(const struct conf *c, const char *sect, const char *key,
@@ -84,6 +90,16 @@ load_hsm_store(struct appliance_conf *a)
 	    PCA_OK)
 		return err;
 	a->hsm.sessions = (unsigned)n;
+	a->engine.key_storage = conf_get0(a->conf, "hsm",
+	    "key_storage_standard");
+	if (a->engine.key_storage != NULL &&
+	    strcmp(a->engine.key_storage, "FIPS_140_2_LEVEL_3_OR_HIGHER") &&
+	    strcmp(a->engine.key_storage, "FIPS_140_2_LEVEL_2_OR_HIGHER") &&
+	    strcmp(a->engine.key_storage, "CCPC_LEVEL_1_OR_HIGHER"))
+		return pca_err_set(PCA_EINVAL, "%s: [hsm] key_storage_standard "
+		    "must be FIPS_140_2_LEVEL_3_OR_HIGHER, "
+		    "FIPS_140_2_LEVEL_2_OR_HIGHER or CCPC_LEVEL_1_OR_HIGHER",
+		    conf_name(a->conf));
 	if ((err = conf_path(a->conf, "store", "path", "data",
 		 &a->store_path)) != PCA_OK ||
 	    (err = conf_num(a->conf, "store", "map_size_mb", 1, 1 << 20, 64,
@@ -217,6 +233,12 @@ load_services(struct appliance_conf *a)
 		return pca_err_set(PCA_EINVAL,
 		    "%s: [log] level must be warn, info or debug",
 		    conf_name(a->conf));
+	lvl = conf_str(a->conf, "log", "target", "stderr");
+	if (strcmp(lvl, "journal") && strcmp(lvl, "stderr"))
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [log] target must be stderr or journal",
+		    conf_name(a->conf));
+	a->log_journal = strcmp(lvl, "journal") == 0;
 	return PCA_OK;
 }
 

@@ -3,7 +3,9 @@
  * pcactl: parsed and validated whole, then handed out per subsystem.
  *
  *   [appliance] region, account_id, partition
- *   [hsm]       module, token, pin_file | pin_env, module_env, sessions
+ *   [hsm]       module, token, pin_file | pin_env, module_env, sessions,
+ *               key_storage_standard (the token's certification as the
+ *               operator states it; absent: none claimed)
  *   [store]     path, map_size_mb, map_max_mb
  *   [api]       listen (host:port), tls_cert, tls_key, max_connections,
  *               timeout_s
@@ -16,7 +18,7 @@
  *   [s3]        endpoint, region, path_style, credentials_file,
  *               retry_max_s, timeout_s
  *   [audit]     min_interval_s
- *   [log]       level (warn, info, debug)
+ *   [log]       level (warn, info, debug), target (stderr, journal)
  *   [policy]    file (issuance policies and their bindings; see
  *               conf/policies.example; absent: built-ins, none bound)
  *   [webhook]   url (expiry notifications; absent: none), thresholds_days
@@ -66,10 +68,17 @@ struct appliance_conf {
 	unsigned s3_timeout_s;
 	struct crl_conf crl;
 	int log_level;
+	int log_journal;	/* [log] target = journal */
 	char *policy_file;	/* NULL: built-in policies, none bound */
 	struct mon_conf monitor;	/* [webhook], [monitor] */
 	struct api_approval_conf approval;	/* [approval] */
 };
+
+/*
+ * Every "section.key" the parser accepts, NULL-terminated (static; the
+ * list pcad --list-config-keys prints and pcad.conf(5) is checked against).
+ */
+const char *const *appliance_conf_keys(void);
 
 pca_err appliance_conf_load(const char *path, struct appliance_conf *out)
     PCA_WUR;

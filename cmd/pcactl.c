@@ -1531,6 +1531,10 @@ main(int argc, char **argv)
 		return pcactl_backup(config_path, n, args);
 	if (strcmp(cmd, "restore") == 0)
 		return pcactl_restore(n, args);
+	if (strcmp(cmd, "token") == 0)	/* cmd/pcactl_token.c */
+		return pcactl_token(config_path, n, args);
+	if (strcmp(cmd, "tls") == 0)	/* cmd/pcactl_tls.c */
+		return pcactl_tls(config_path, n, args);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report") && strcmp(cmd, "approval")) {

@@ -2,23 +2,45 @@
 #ifndef PCA_CMD_PCACTL_H
 #define PCA_CMD_PCACTL_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 #include "../common/err.h"
 
+struct hsm;
+
 /* pcactl init DIR [...]: lays out a ready appliance; returns exit code. */
 int pcactl_init(int argc, char **argv);
-
-/*
- * The API TLS material of a new appliance in DIR/tls (ca.pem, server.pem,
- * server.key); restore uses it when no TLS files are given.
- */
-pca_err pcactl_init_tls(const char *dir) PCA_WUR;
 
 /* pcactl backup --to FILE | verify FILE (pcactl_backup.c). */
 int pcactl_backup(const char *config_path, int argc, char **argv);
 /* pcactl restore BACKUP DIR [...] (pcactl_backup.c). */
 int pcactl_restore(int argc, char **argv);
+
+/*
+ * pcactl token migrate ... (cmd/pcactl_token.c): the access-key secrets
+ * re-sealed under another token, pcad.conf's [hsm] rewritten; returns exit
+ * code.
+ */
+int pcactl_token(const char *config, int argc, char **argv);
+
+/*
+ * The API TLS material of a new appliance (cmd/pcactl_tls.c): dir/tls/
+ * ca.pem (a TLS CA whose key is made in hsm), server.pem for names (plus
+ * localhost, 127.0.0.1, ::1), server.key, ca.label.
+ */
+pca_err pcactl_tls_init(const char *dir, char *const *names, size_t nnames,
+    struct hsm *hsm) PCA_WUR;
+/* pcactl tls renew [--if-due|--force]; returns exit code. */
+int pcactl_tls(const char *config, int argc, char **argv);
+struct appliance;
+/*
+ * A new API server key and certificate from the appliance's TLS CA (in
+ * the token; DIR/tls/ca.pem and ca.label), with the names of the current
+ * certificate; if_due: only once 2/3 of its life have passed; quiet:
+ * nothing on stdout.
+ */
+pca_err pcactl_tls_renew(struct appliance *, int if_due, int quiet) PCA_WUR;
 
 /* Prints "pcactl: <message>" for err and returns 1. */
 int pcactl_fail(pca_err err);

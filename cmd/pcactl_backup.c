@@ -11,6 +11,9 @@
  *                  transaction (pcad keeps issuing meanwhile)
  *   pcad.conf      the configuration
  *   policies       the [policy] file, when one is configured
+ *   tls-ca.pem, tls-ca.label, tls-server.pem
+ *                  the API's TLS CA certificate, the token label of its
+ *                  key and the server certificate (public parts only)
  * CA private keys are never in it: they stay in the token, whose own backup
  * is the vendor's.  Access-key secrets are in the store, sealed under a key
  * that never leaves the token.  PINs and the API TLS key are not in it.
@@ -50,7 +53,7 @@
 #define BK_S3_MAX ((uint64_t)1 << 40)	/* a backup fetched from S3 */
 
 static const char *const bk_names[] = {"data.mdb", "pcad.conf", "policies",
-    NULL};
+    "tls-ca.pem", "tls-ca.label", "tls-server.pem", NULL};
 
 struct bk_part {
 	char name[32];
@@ -444,6 +447,25 @@ tmp_dir(void)
 	return t != NULL && *t ? t : "/tmp";
 }
 
+/* The public TLS parts, when the API certificate is the appliance's own. */
+static pca_err
+tls_parts(const struct appliance_conf *ac, struct bk *b)
+{
+	char ca[PATH_MAX], label[PATH_MAX];
+	pca_err err;
+
+	if ((err = path_fmt(ca, ac->dir, "tls/ca.pem")) != PCA_OK ||
+	    (err = path_fmt(label, ac->dir, "tls/ca.label")) != PCA_OK)
+		return err;
+	if (access(ca, R_OK) != 0 || access(label, R_OK) != 0 ||
+	    ac->api_tls_cert == NULL || access(ac->api_tls_cert, R_OK) != 0)
+		return PCA_OK;	/* operator-supplied TLS files: not ours */
+	if ((err = bk_add_part(b, "tls-ca.pem", ca)) != PCA_OK ||
+	    (err = bk_add_part(b, "tls-ca.label", label)) != PCA_OK)
+		return err;
+	return bk_add_part(b, "tls-server.pem", ac->api_tls_cert);
+}
+
 /* ---- pcactl backup --to FILE ---- */
 
 static pca_err
@@ -499,7 +521,7 @@ backup_make(const char *config_path, const char *file, struct bk *b)
 	if (ac.policy_file != NULL &&
 	    (err = bk_add_part(b, "policies", ac.policy_file)) != PCA_OK)
 		goto out;
-	err = PCA_OK;
+	err = tls_parts(&ac, b);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -1082,9 +1104,46 @@ restore_conf(const struct restore_opts *o, const struct bk *b)
 	return err;
 }
 
+/*
+ * The API's TLS files: the operator's (--tls-cert/--tls-key); or the
+ * appliance's TLS CA from the backup, whose key is in the token, and a
+ * new server key and certificate from it once the token is open (*tls =
+ * TLS_RENEW); or a new TLS CA then (*tls = TLS_NEW).
+ */
+enum restore_tls { TLS_GIVEN, TLS_RENEW, TLS_NEW };
+
+static pca_err
+restore_tls_files(const struct restore_opts *o, const struct bk *b,
+    const struct appliance_conf *ac, enum restore_tls *tls)
+{
+	const struct bk_part *ca = bk_part_get(b, "tls-ca.pem");
+	const struct bk_part *lb = bk_part_get(b, "tls-ca.label");
+	const struct bk_part *sv = bk_part_get(b, "tls-server.pem");
+	char p[PATH_MAX];
+	pca_err err;
+
+	if (o->tls_cert != NULL) {
+		*tls = TLS_GIVEN;
+		return (err = place(o->dir, "[api] tls_cert", o->tls_cert,
+		    ac->api_tls_cert, 0644)) != PCA_OK ? err : place(o->dir,
+		    "[api] tls_key", o->tls_key, ac->api_tls_key, 0600);
+	}
+	*tls = TLS_NEW;
+	if (ca == NULL || lb == NULL || sv == NULL)
+		return PCA_OK;
+	*tls = TLS_RENEW;
+	if ((err = path_fmt(p, o->dir, "tls/ca.pem")) != PCA_OK ||
+	    (err = place(o->dir, "TLS CA", ca->path, p, 0644)) != PCA_OK ||
+	    (err = path_fmt(p, o->dir, "tls/ca.label")) != PCA_OK ||
+	    (err = place(o->dir, "TLS CA label", lb->path, p, 0644)) != PCA_OK)
+		return err;
+	return place(o->dir, "[api] tls_cert", sv->path, ac->api_tls_cert,
+	    0644);
+}
+
 static pca_err
 restore_files(const struct restore_opts *o, const struct bk *b,
-    const struct appliance_conf *ac)
+    const struct appliance_conf *ac, enum restore_tls *tls)
 {
 	const struct bk_part *pp = bk_part_get(b, "policies");
 	char data[PATH_MAX];
@@ -1116,11 +1175,7 @@ restore_files(const struct restore_opts *o, const struct bk *b,
 		    ac->hsm_pin_file, 0600)) != PCA_OK)
 			return err;
 	}
-	if (o->tls_cert != NULL)
-		return (err = place(o->dir, "[api] tls_cert", o->tls_cert,
-		    ac->api_tls_cert, 0644)) != PCA_OK ? err : place(o->dir,
-		    "[api] tls_key", o->tls_key, ac->api_tls_key, 0600);
-	return pcactl_init_tls(o->dir);
+	return restore_tls_files(o, b, ac, tls);
 }
 
 /* Every live CA's key is in the token, with the recorded public key. */
@@ -1158,7 +1213,8 @@ token_check(struct appliance *ap)
 }
 
 static pca_err
-restore_open(const struct restore_opts *o, const struct bk *b)
+restore_open(const struct restore_opts *o, const struct bk *b,
+    enum restore_tls tls)
 {
 	struct appliance ap;
 	const json_t *m = b->manifest;
@@ -1170,6 +1226,11 @@ restore_open(const struct restore_opts *o, const struct bk *b)
 	    (err = appliance_open(conf, &ap)) != PCA_OK)
 		return err;
 	if ((err = token_check(&ap)) != PCA_OK)
+		goto out;
+	if (tls == TLS_RENEW && (err = pcactl_tls_renew(&ap, 0, 1)) != PCA_OK)
+		goto out;
+	if (tls == TLS_NEW && (err = pcactl_tls_init(o->dir, NULL, 0,
+	    ap.hsm)) != PCA_OK)
 		goto out;
 	(void)snprintf(text, sizeof(text), "op=Restore backup=%s created=%s "
 	    "audit_seq=%lld certificates=%lld",
@@ -1276,6 +1337,7 @@ cmd_restore(int argc, char **argv)
 {
 	struct restore_opts o;
 	struct appliance_conf ac;
+	enum restore_tls tls = TLS_NEW;
 	struct sync_conf sc;
 	struct bk b;
 	char dir[PATH_MAX], conf[PATH_MAX], msg[512], file[PATH_MAX];
@@ -1303,13 +1365,13 @@ cmd_restore(int argc, char **argv)
 	    (err = appliance_conf_load(conf, &ac)) != PCA_OK)
 		goto out;
 	conf_ok = 1;
-	if ((err = restore_files(&o, &b, &ac)) != PCA_OK)
+	if ((err = restore_files(&o, &b, &ac, &tls)) != PCA_OK)
 		goto out;
 	rm_tree(b.tmp);
 	b.tmp[0] = '\0';
 	if (is_s3(o.file))
 		(void)unlink(file);
-	if ((err = restore_open(&o, &b)) != PCA_OK)
+	if ((err = restore_open(&o, &b, tls)) != PCA_OK)
 		goto out;
 	print_summary("restored backup", b.manifest, dir);
 	if (!json_out)

@@ -1,9 +1,15 @@
 /*
- * pcactl_init.c - "pcactl init DIR": a SoftHSM2 token with its own config
- * and PIN file, pcad.conf, API TLS material, the LMDB store, and an admin
- * access key in DIR/credentials.  Refuses to touch an existing appliance;
- * removes what it made if it fails half-way.
+ * pcactl_init.c - "pcactl init DIR": a token (a SoftHSM2 token of its own
+ * with its config and PIN file, or an existing token of any PKCS#11 module
+ * with --pkcs11-module/--token-label/--pin-file|--pin-env), pcad.conf, API
+ * TLS material (a TLS CA whose key is made in the token, a server
+ * certificate for --api-name names), the LMDB store, and an admin access
+ * key in DIR/credentials.  --public-url is the base of the CDP and OCSP URLs
+ * stamped into certificates.  Refuses to touch an existing appliance;
+ * removes what it made if it fails half-way (an adopted token keeps
+ * whatever keys were made in it).
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -30,6 +36,8 @@
 
 #define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 #define TOKEN_LABEL "openpca"
+#define INIT_MAX_NAMES 16
+#define INIT_MAX_URL 200
 
 struct init_opts {
 	char dir[PATH_MAX];
@@ -38,6 +46,17 @@ struct init_opts {
 	const char *s3_endpoint;
 	const char *region;
 	const char *account;
+	/* an existing token (module NULL: a SoftHSM token of our own) */
+	const char *module;
+	const char *token;
+	char pin_file[PATH_MAX];	/* absolute, or "" */
+	const char *pin_env;
+	const char *module_env;
+	const char *kss;		/* [hsm] key_storage_standard */
+	char public_url[INIT_MAX_URL + 1];	/* no trailing '/' */
+	char *names[INIT_MAX_NAMES];	/* --api-name, in order */
+	size_t nnames;
+	char names_buf[1024];
 };
 
 static pca_err
@@ -95,6 +114,11 @@ init_token(const struct init_opts *o, char *module_env, size_t menv_len)
 	struct hsm_conf hc = {0};
 	pca_err err;
 
+	if (o->module != NULL) {	/* an existing token: nothing to make */
+		(void)snprintf(module_env, menv_len, "%s",
+		    o->module_env ? o->module_env : "");
+		return PCA_OK;
+	}
 	if ((err = mkdir_mode(o->dir, "hsm", 0700)) != PCA_OK ||
 	    (err = mkdir_mode(o->dir, "hsm/tokens", 0700)) != PCA_OK ||
 	    (err = path_join(conf, o->dir, "hsm/softhsm2.conf")) != PCA_OK)
@@ -126,137 +150,6 @@ out:
 	OPENSSL_cleanse(so, sizeof(so));
 	OPENSSL_cleanse(user, sizeof(user));
 	return err;
-}
-
-/* ---- API TLS material ---- */
-
-static pca_err
-tls_cert(EVP_PKEY *key, EVP_PKEY *signer, X509 *issuer, int ca, X509 **out)
-{
-	X509 *x = X509_new();
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-	ASN1_INTEGER *sn = NULL;
-	uint8_t serial[16];
-	static const char *const ca_exts[][2] = {
-	    {"basicConstraints", "critical,CA:TRUE,pathlen:0"},
-	    {"keyUsage", "critical,keyCertSign,cRLSign"},
-	    {"subjectKeyIdentifier", "hash"}, {NULL, NULL}};
-	static const char *const leaf_exts[][2] = {
-	    {"basicConstraints", "critical,CA:FALSE"},
-	    {"keyUsage", "critical,digitalSignature"},
-	    {"extendedKeyUsage", "serverAuth"},
-	    {"subjectAltName", "DNS:localhost,IP:127.0.0.1,IP:::1"},
-	    {"subjectKeyIdentifier", "hash"},
-	    {"authorityKeyIdentifier", "keyid"}, {NULL, NULL}};
-	const char *const(*exts)[2] = ca ? ca_exts : leaf_exts;
-	X509_NAME *name;
-	int i, ok = 0;
-
-	name = X509_get_subject_name(x);
-	ok = x != NULL && RAND_bytes(serial, sizeof(serial)) == 1;
-	serial[0] = (serial[0] & 0x7f) | 0x01;
-	ok = ok && (sn = ASN1_INTEGER_new()) != NULL &&
-	    ASN1_STRING_set(sn, serial, sizeof(serial)) &&
-	    X509_set_serialNumber(x, sn) && X509_set_version(x, 2) &&
-	    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-		(const unsigned char *)"OpenPCA appliance", -1, -1, 0) &&
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-		(const unsigned char *)(ca ? "OpenPCA API TLS CA" :
-					     "localhost"), -1, -1, 0) &&
-	    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) :
-					      name) &&
-	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-	    X509_gmtime_adj(X509_getm_notAfter(x),
-		(long)(ca ? 3650 : 825) * 86400) &&
-	    X509_set_pubkey(x, key);
-	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-	for (i = 0; ok && exts[i][0] != NULL; i++) {
-		ext = X509V3_EXT_conf(NULL, &v3, exts[i][0], exts[i][1]);
-		ok = ext != NULL && X509_add_ext(x, ext, -1);
-		X509_EXTENSION_free(ext);
-	}
-	ok = ok && X509_sign(x, signer, EVP_sha256()) > 0;
-	ASN1_INTEGER_free(sn);
-	if (!ok) {
-		X509_free(x);
-		pca_err_set(PCA_EINTERNAL, "cannot build the API TLS "
-		    "certificate");
-		pca_err_add_openssl();
-		return PCA_EINTERNAL;
-	}
-	*out = x;
-	return PCA_OK;
-}
-
-static pca_err
-write_pem(const char *dir, const char *name, X509 *x, EVP_PKEY *k,
-    mode_t mode)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data;
-	long n;
-	char p[PATH_MAX];
-	pca_err err;
-
-	if (b == NULL)
-		return pca_err_set(PCA_ENOMEM, "no memory");
-	if (x != NULL ? !PEM_write_bio_X509(b, x) :
-			!PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
-			    NULL)) {
-		BIO_free(b);
-		return pca_err_set(PCA_EINTERNAL, "PEM encoding failed");
-	}
-	n = BIO_get_mem_data(b, &data);
-	if ((err = path_join(p, dir, name)) == PCA_OK)
-		err = util_file_write(p, data, (size_t)n, mode, 1);
-	if (k != NULL)
-		OPENSSL_cleanse(data, (size_t)n);
-	BIO_free(b);
-	return err;
-}
-
-static pca_err
-init_tls(const struct init_opts *o)
-{
-	EVP_PKEY *cakey = NULL, *key = NULL;
-	X509 *ca = NULL, *leaf = NULL;
-	char tls[PATH_MAX];
-	pca_err err;
-
-	if ((err = mkdir_mode(o->dir, "tls", 0755)) != PCA_OK ||
-	    (err = path_join(tls, o->dir, "tls")) != PCA_OK)
-		return err;
-	cakey = EVP_EC_gen("P-256");
-	key = EVP_EC_gen("P-256");
-	if (cakey == NULL || key == NULL) {
-		err = pca_err_set(PCA_EINTERNAL, "EC key generation failed");
-		goto out;
-	}
-	if ((err = tls_cert(cakey, cakey, NULL, 1, &ca)) != PCA_OK ||
-	    (err = tls_cert(key, cakey, ca, 0, &leaf)) != PCA_OK ||
-	    (err = write_pem(tls, "ca.pem", ca, NULL, 0644)) != PCA_OK ||
-	    (err = write_pem(tls, "server.pem", leaf, NULL, 0644)) != PCA_OK ||
-	    (err = write_pem(tls, "server.key", NULL, key, 0600)) != PCA_OK)
-		goto out;
-	/* the TLS CA key is not kept: a new one is made to re-issue */
-out:
-	EVP_PKEY_free(cakey);
-	EVP_PKEY_free(key);
-	X509_free(ca);
-	X509_free(leaf);
-	return err;
-}
-
-pca_err
-pcactl_init_tls(const char *dir)
-{
-	struct init_opts o;
-
-	memset(&o, 0, sizeof(o));
-	if (snprintf(o.dir, sizeof(o.dir), "%s", dir) >= (int)sizeof(o.dir))
-		return pca_err_set(PCA_EINVAL, "%s: path too long", dir);
-	return init_tls(&o);
 }
 
 /* ---- configuration and credentials ---- */
@@ -295,27 +188,59 @@ init_s3(const struct init_opts *o, struct buf *conf)
 	return err;
 }
 
+/* [hsm]: our SoftHSM token, or the adopted one as given. */
+static pca_err
+conf_hsm(const struct init_opts *o, const char *module_env, struct buf *b)
+{
+	pca_err err;
+
+	if (o->module == NULL)
+		return buf_printf(b, "[hsm]\nmodule = %s\ntoken = %s\n"
+		    "pin_file = hsm/user.pin\nmodule_env = %s\nsessions = 4\n",
+		    SOFTHSM_MODULE, TOKEN_LABEL, module_env);
+	err = buf_printf(b, "[hsm]\nmodule = %s\ntoken = %s\n", o->module,
+	    o->token);
+	if (err == PCA_OK)
+		err = o->pin_env ? buf_printf(b, "pin_env = %s\n", o->pin_env) :
+				   buf_printf(b, "pin_file = %s\n", o->pin_file);
+	if (err == PCA_OK && module_env[0] != '\0')
+		err = buf_printf(b, "module_env = %s\n", module_env);
+	if (err == PCA_OK)
+		err = buf_printf(b, "sessions = 4\n");
+	return err;
+}
+
 static pca_err
 init_conf(const struct init_opts *o, const char *module_env)
 {
+	char url[INIT_MAX_URL + 32];
 	struct buf b;
 	pca_err err;
 
+	if (o->public_url[0] != '\0')
+		(void)snprintf(url, sizeof(url), "%s", o->public_url);
+	else
+		(void)snprintf(url, sizeof(url), "http://127.0.0.1:%lld",
+		    o->http_port);
 	buf_init(&b, 64 * 1024);
 	err = buf_printf(&b,
 	    "# OpenPCA appliance configuration (written by pcactl init).\n"
 	    "# Relative paths are relative to this file's directory.\n\n"
-	    "[appliance]\nregion = %s\naccount_id = %s\npartition = aws\n\n"
-	    "[hsm]\nmodule = %s\ntoken = %s\npin_file = hsm/user.pin\n"
-	    "module_env = %s\nsessions = 4\n\n"
-	    "[store]\npath = data\nmap_size_mb = 64\nmap_max_mb = 65536\n\n"
-	    "[api]\nlisten = 127.0.0.1:%lld\ntls_cert = tls/server.pem\n"
-	    "tls_key = tls/server.key\n\n"
-	    "[http]\nlisten = 127.0.0.1:%lld\n\n"
-	    "[ocsp]\nurl = http://127.0.0.1:%lld\n\n"
-	    "[crl]\nurl_base = http://127.0.0.1:%lld\n",
-	    o->region, o->account, SOFTHSM_MODULE, TOKEN_LABEL, module_env,
-	    o->api_port, o->http_port, o->http_port, o->http_port);
+	    "[appliance]\nregion = %s\naccount_id = %s\npartition = aws\n\n",
+	    o->region, o->account);
+	if (err == PCA_OK)
+		err = conf_hsm(o, module_env, &b);
+	if (err == PCA_OK && o->kss != NULL)
+		err = buf_printf(&b, "key_storage_standard = %s\n", o->kss);
+	if (err == PCA_OK)
+		err = buf_printf(&b,
+		    "\n[store]\npath = data\nmap_size_mb = 64\n"
+		    "map_max_mb = 65536\n\n"
+		    "[api]\nlisten = 127.0.0.1:%lld\ntls_cert = tls/server.pem\n"
+		    "tls_key = tls/server.key\n\n"
+		    "[http]\nlisten = 127.0.0.1:%lld\n\n"
+		    "[ocsp]\nurl = %s\n\n[crl]\nurl_base = %s\n",
+		    o->api_port, o->http_port, url, url);
 	if (err == PCA_OK)
 		err = init_s3(o, &b);
 	if (err == PCA_OK)
@@ -327,34 +252,48 @@ init_conf(const struct init_opts *o, const char *module_env)
 }
 
 static pca_err
-init_credentials(const struct init_opts *o)
+write_credentials(const struct init_opts *o, const char *akid,
+    char *secret)
 {
-	struct appliance ap;
-	char conf[PATH_MAX], akid[21], secret[41], text[PATH_MAX + 512];
+	char text[PATH_MAX + 512];
 	pca_err err;
 
-	if ((err = path_join(conf, o->dir, "pcad.conf")) != PCA_OK ||
-	    (err = appliance_open(conf, &ap)) != PCA_OK)
-		return err;
-	err = api_key_create(ap.store, ap.hsm, o->account, "admin", akid,
-	    secret);
-	appliance_close(&ap);
-	if (err != PCA_OK)
-		return err;
 	(void)snprintf(text, sizeof(text),
 	    "[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
 	    "region = %s\n",
 	    akid, secret, o->region);
-	OPENSSL_cleanse(secret, sizeof(secret));
+	OPENSSL_cleanse(secret, 41);
 	err = write_text(o->dir, "credentials", text, 0600);
 	OPENSSL_cleanse(text, sizeof(text));
 	if (err != PCA_OK)
 		return err;
 	(void)snprintf(text, sizeof(text),
 	    "[default]\nregion = %s\nca_bundle = %s/tls/ca.pem\n"
-	    "endpoint_url = https://127.0.0.1:%lld\n",
-	    o->region, o->dir, o->api_port);
+	    "endpoint_url = https://%s:%lld\n",
+	    o->region, o->dir, o->nnames ? o->names[0] : "127.0.0.1",
+	    o->api_port);
 	return write_text(o->dir, "aws-config", text, 0644);
+}
+
+/* With the token open: the API TLS material and the admin access key. */
+static pca_err
+init_appliance(const struct init_opts *o)
+{
+	struct appliance ap;
+	char conf[PATH_MAX], akid[21], secret[41];
+	pca_err err;
+
+	if ((err = path_join(conf, o->dir, "pcad.conf")) != PCA_OK ||
+	    (err = appliance_open(conf, &ap)) != PCA_OK)
+		return err;
+	if ((err = pcactl_tls_init(o->dir, o->names, o->nnames, ap.hsm)) ==
+	    PCA_OK)
+		err = api_key_create(ap.store, ap.hsm, o->account, "admin",
+		    akid, secret);
+	appliance_close(&ap);
+	if (err != PCA_OK)
+		return err;
+	return write_credentials(o, akid, secret);
 }
 
 /* ---- driver ---- */
@@ -387,13 +326,195 @@ dir_is_empty(const char *path)
 	return empty;
 }
 
+#define INIT_USAGE \
+	"usage: pcactl init DIR [--api-port N] [--http-port N] " \
+	"[--s3-endpoint URL] [--region R] [--account-id ID] " \
+	"[--public-url URL] [--api-name HOST[,HOST...]] " \
+	"[--pkcs11-module PATH|NAME --token-label L|URI " \
+	"(--pin-file F | --pin-env VAR) [--module-env NAME=VALUE]] " \
+	"[--key-storage-standard STD]"
+
+/* Written into pcad.conf as is: one line, printable. */
 static pca_err
-init_opts_parse(int argc, char **argv, struct init_opts *o)
+opt_text(const char *opt, const char *v, size_t max)
 {
-	static const struct option lo[] = {{"api-port", 1, NULL, 'a'},
-	    {"http-port", 1, NULL, 'h'}, {"s3-endpoint", 1, NULL, 's'},
-	    {"region", 1, NULL, 'r'}, {"account-id", 1, NULL, 'i'},
-	    {NULL, 0, NULL, 0}};
+	const unsigned char *p;
+
+	if (v == NULL)
+		return PCA_OK;
+	if (*v == '\0' || strlen(v) > max)
+		return pca_err_set(PCA_EINVAL, "--%s must be 1 to %zu "
+		    "characters", opt, max);
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return pca_err_set(PCA_EINVAL, "--%s: control "
+			    "characters are not allowed", opt);
+	return PCA_OK;
+}
+
+/* http(s)://host[:port][/path], no query, no fragment; '/' trimmed. */
+static pca_err
+opt_public_url(const char *v, struct init_opts *o)
+{
+	const char *host;
+	size_t n;
+
+	if (v == NULL)
+		return PCA_OK;
+	host = strncmp(v, "https://", 8) == 0 ? v + 8 :
+	       strncmp(v, "http://", 7) == 0  ? v + 7 : NULL;
+	n = strlen(v);
+	if (host == NULL || *host == '\0' || *host == '/' ||
+	    n > INIT_MAX_URL || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/[]%") != n)
+		return pca_err_set(PCA_EINVAL, "--public-url must be an "
+		    "http:// or https:// URL (host, optional port and path; "
+		    "no query, fragment or spaces; at most %d characters)",
+		    INIT_MAX_URL);
+	while (n > 0 && v[n - 1] == '/')
+		n--;
+	(void)snprintf(o->public_url, sizeof(o->public_url), "%.*s", (int)n,
+	    v);
+	return PCA_OK;
+}
+
+/* A DNS name (LDH labels) or an IPv4/IPv6 address. */
+static int
+api_name_ok(const char *s)
+{
+	uint8_t a[16];
+	size_t n = strlen(s), lab = 0, i;
+
+	if (inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1)
+		return 1;
+	if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (lab == 0 || s[i - 1] == '-')
+				return 0;
+			lab = 0;
+		} else if ((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] == '-' && lab > 0)) {
+			if (++lab > 63)
+				return 0;
+		} else
+			return 0;
+	}
+	return s[n - 1] != '-';
+}
+
+static pca_err
+opt_api_names(const char *v, struct init_opts *o)
+{
+	char *p, *comma;
+
+	if (v == NULL)
+		return PCA_OK;
+	if (strlen(v) >= sizeof(o->names_buf))
+		return pca_err_set(PCA_ETOOBIG, "--api-name is too long");
+	(void)snprintf(o->names_buf, sizeof(o->names_buf), "%s", v);
+	for (p = o->names_buf; p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (!api_name_ok(p))
+			return pca_err_set(PCA_EINVAL, "--api-name: '%s' is "
+			    "neither a DNS name nor an IP address", p);
+		if (o->nnames == INIT_MAX_NAMES)
+			return pca_err_set(PCA_ETOOBIG, "--api-name: at most "
+			    "%d names", INIT_MAX_NAMES);
+		o->names[o->nnames++] = p;
+	}
+	return PCA_OK;
+}
+
+/* --pkcs11-module and what goes with it. */
+static pca_err
+opt_token(const char *pin_file, struct init_opts *o)
+{
+	pca_err err;
+
+	if (o->module == NULL) {
+		if (o->token || pin_file || o->pin_env || o->module_env)
+			return pca_err_set(PCA_EINVAL, "--token-label, "
+			    "--pin-file, --pin-env and --module-env need "
+			    "--pkcs11-module");
+		return PCA_OK;
+	}
+	if (o->token == NULL)
+		return pca_err_set(PCA_EINVAL,
+		    "--pkcs11-module needs --token-label");
+	if ((pin_file == NULL) == (o->pin_env == NULL))
+		return pca_err_set(PCA_EINVAL, "--pkcs11-module needs one of "
+		    "--pin-file or --pin-env");
+	if ((err = opt_text("pkcs11-module", o->module, 1024)) != PCA_OK ||
+	    (err = opt_text("token-label", o->token, 1024)) != PCA_OK ||
+	    (err = opt_text("pin-env", o->pin_env, 128)) != PCA_OK ||
+	    (err = opt_text("module-env", o->module_env, 1024)) != PCA_OK)
+		return err;
+	if (o->module_env != NULL && strchr(o->module_env, '=') == NULL)
+		return pca_err_set(PCA_EINVAL,
+		    "--module-env must be NAME=VALUE");
+	if (o->pin_env != NULL && getenv(o->pin_env) == NULL)
+		return pca_err_set(PCA_EINVAL, "--pin-env %s: the variable is "
+		    "not set", o->pin_env);
+	if (pin_file != NULL && realpath(pin_file, o->pin_file) == NULL)
+		return pca_err_set(PCA_EIO, "--pin-file %s: %s", pin_file,
+		    strerror(errno));
+	return opt_text("pin-file", o->pin_file[0] ? o->pin_file : NULL,
+	    PATH_MAX - 1);
+}
+
+static pca_err
+opt_kss(const char *v)
+{
+	if (v == NULL || strcmp(v, "FIPS_140_2_LEVEL_3_OR_HIGHER") == 0 ||
+	    strcmp(v, "FIPS_140_2_LEVEL_2_OR_HIGHER") == 0 ||
+	    strcmp(v, "CCPC_LEVEL_1_OR_HIGHER") == 0)
+		return PCA_OK;
+	return pca_err_set(PCA_EINVAL, "--key-storage-standard must be "
+	    "FIPS_140_2_LEVEL_3_OR_HIGHER, FIPS_140_2_LEVEL_2_OR_HIGHER or "
+	    "CCPC_LEVEL_1_OR_HIGHER");
+}
+
+/* The target directory: made, or existing and empty. */
+static pca_err
+init_dir(const char *arg, struct init_opts *o)
+{
+	if (realpath(arg, o->dir) == NULL) {
+		if (errno != ENOENT)
+			return pca_err_set(PCA_EIO, "%s: %s", arg,
+			    strerror(errno));
+		if (mkdir(arg, 0700) != 0 || realpath(arg, o->dir) == NULL)
+			return pca_err_set(PCA_EIO, "mkdir %s: %s", arg,
+			    strerror(errno));
+		return PCA_OK;
+	}
+	if (dir_is_empty(o->dir)) {
+		keep_top = 1;
+		return PCA_OK;
+	}
+	return pca_err_set(PCA_EEXISTS,
+	    "%s already exists and is not empty: refusing to overwrite it",
+	    arg);
+}
+
+static const struct option init_lo[] = {{"api-port", 1, NULL, 'a'},
+    {"http-port", 1, NULL, 'h'}, {"s3-endpoint", 1, NULL, 's'},
+    {"region", 1, NULL, 'r'}, {"account-id", 1, NULL, 'i'},
+    {"public-url", 1, NULL, 'u'}, {"api-name", 1, NULL, 'n'},
+    {"pkcs11-module", 1, NULL, 'm'}, {"token-label", 1, NULL, 't'},
+    {"pin-file", 1, NULL, 'p'}, {"pin-env", 1, NULL, 'e'},
+    {"module-env", 1, NULL, 'E'}, {"key-storage-standard", 1, NULL, 'k'},
+    {"help", 0, NULL, 'H'}, {NULL, 0, NULL, 0}};
+
+/* 1: --help was asked for. */
+static pca_err
+init_opts_parse(int argc, char **argv, struct init_opts *o, int *help)
+{
+	const char *url = NULL, *names = NULL, *pin_file = NULL;
 	int ch;
 	pca_err err = PCA_OK;
 
@@ -403,67 +524,65 @@ init_opts_parse(int argc, char **argv, struct init_opts *o)
 	o->account = "123456789012";
 	optind = 1;
 	while (err == PCA_OK &&
-	    (ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		if (ch == 'a')
+	    (ch = getopt_long(argc, argv, "", init_lo, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
 			err = util_strtonum(optarg, 1, 65535, &o->api_port);
-		else if (ch == 'h')
+			break;
+		case 'h':
 			err = util_strtonum(optarg, 1, 65535, &o->http_port);
-		else if (ch == 's')
-			o->s3_endpoint = optarg;
-		else if (ch == 'r')
-			o->region = optarg;
-		else if (ch == 'i')
-			o->account = optarg;
-		else
-			err = pca_err_set(PCA_EINVAL,
-			    "usage: pcactl init DIR [--api-port N] "
-			    "[--http-port N] [--s3-endpoint URL] [--region R] "
-			    "[--account-id ID]");
+			break;
+		case 's': o->s3_endpoint = optarg; break;
+		case 'r': o->region = optarg; break;
+		case 'i': o->account = optarg; break;
+		case 'u': url = optarg; break;
+		case 'n': names = optarg; break;
+		case 'm': o->module = optarg; break;
+		case 't': o->token = optarg; break;
+		case 'p': pin_file = optarg; break;
+		case 'e': o->pin_env = optarg; break;
+		case 'E': o->module_env = optarg; break;
+		case 'k': o->kss = optarg; break;
+		case 'H': *help = 1; return PCA_OK;
+		default: err = pca_err_set(PCA_EINVAL, "%s", INIT_USAGE);
+		}
 	}
 	if (err != PCA_OK)
 		return err;
 	if (optind != argc - 1)
-		return pca_err_set(PCA_EINVAL, "usage: pcactl init DIR [options]");
+		return pca_err_set(PCA_EINVAL, "%s", INIT_USAGE);
 	if (strlen(o->account) != 12 || strspn(o->account, "0123456789") != 12)
 		return pca_err_set(PCA_EINVAL, "--account-id must be 12 digits");
 	if (o->api_port == o->http_port)
 		return pca_err_set(PCA_EINVAL,
 		    "--api-port and --http-port must differ");
-	if (realpath(argv[optind], o->dir) == NULL) {
-		if (errno != ENOENT)
-			return pca_err_set(PCA_EIO, "%s: %s", argv[optind],
-			    strerror(errno));
-		if (mkdir(argv[optind], 0700) != 0 ||
-		    realpath(argv[optind], o->dir) == NULL)
-			return pca_err_set(PCA_EIO, "mkdir %s: %s",
-			    argv[optind], strerror(errno));
-		return PCA_OK;
-	}
-	if (dir_is_empty(o->dir)) {
-		keep_top = 1;
-		return PCA_OK;
-	}
-	return pca_err_set(PCA_EEXISTS,
-	    "%s already exists and is not empty: refusing to overwrite it",
-	    argv[optind]);
+	if ((err = opt_public_url(url, o)) != PCA_OK ||
+	    (err = opt_api_names(names, o)) != PCA_OK ||
+	    (err = opt_token(pin_file, o)) != PCA_OK ||
+	    (err = opt_kss(o->kss)) != PCA_OK)
+		return err;
+	return init_dir(argv[optind], o);
 }
 
 int
 pcactl_init(int argc, char **argv)
 {
 	struct init_opts o;
-	char module_env[PATH_MAX + 32], data[PATH_MAX];
+	char module_env[PATH_MAX + 32];
+	int help = 0;
 	pca_err err;
 
 	memset(&o, 0, sizeof(o));
-	if ((err = init_opts_parse(argc, argv, &o)) != PCA_OK)
+	if ((err = init_opts_parse(argc, argv, &o, &help)) != PCA_OK)
 		return pcactl_fail(err);
+	if (help) {
+		printf("%s\n", INIT_USAGE);
+		return 0;
+	}
 	if ((err = init_token(&o, module_env, sizeof(module_env))) != PCA_OK ||
-	    (err = init_tls(&o)) != PCA_OK ||
-	    (err = path_join(data, o.dir, "data")) != PCA_OK ||
 	    (err = mkdir_mode(o.dir, "data", 0700)) != PCA_OK ||
 	    (err = init_conf(&o, module_env)) != PCA_OK ||
-	    (err = init_credentials(&o)) != PCA_OK) {
+	    (err = init_appliance(&o)) != PCA_OK) {
 		char msg[512];
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		(void)nftw(o.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

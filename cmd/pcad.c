@@ -1,8 +1,14 @@
 /*
  * pcad - the appliance daemon: the ACM-PCA API on HTTPS and the plain-HTTP
- * port, in the foreground, logging to stderr.
+ * port, in the foreground, logging to stderr (or the journal: [log]
+ * target).
  *
- *   pcad --config FILE [--check-config]
+ *   pcad [--config FILE] [--check-config]
+ *   pcad --list-config-keys
+ *
+ * --config defaults to $PCAD_CONFIG, then $PCACTL_CONFIG, then
+ * var/appliance/pcad.conf (as pcactl).  --list-config-keys prints every
+ * "section.key" the configuration parser knows, one per line.
  *
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the
  * store.  SIGHUP: re-read the configuration, validate it whole and swap it
@@ -37,7 +43,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pcad --config FILE [--check-config]\n");
+	fprintf(stderr, "usage: pcad [--config FILE] [--check-config]\n"
+			"       pcad --list-config-keys\n");
 	exit(2);
 }
 
@@ -352,6 +359,8 @@ reload(const char *path, struct appliance *ap, struct api_server *srv,
 	pol_set_free(ap->policies);	/* its engine is gone */
 	ap->policies = ps;
 	log_init("pcad", nc.log_level);
+	if (log_journal(nc.log_journal) != 0)
+		log_warn("[log] target = journal: staying on stderr");
 	/*
 	 * The engine and the listeners copied what they keep; the token and
 	 * the store go on with the configuration they were opened with.
@@ -454,6 +463,8 @@ serve(const char *path)
 	if (appliance_open(path, &ap) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);
+	if (log_journal(ap.conf.log_journal) != 0)
+		log_warn("[log] target = journal: staying on stderr");
 	api_conf_from(&ap.conf, &c);
 	if (api_key_migrate(ap.store, &migrated) != PCA_OK)
 		log_warnx("access keys: %s", pca_err_msg());
@@ -497,6 +508,16 @@ serve(const char *path)
 	return 0;
 }
 
+static int
+list_config_keys(void)
+{
+	const char *const *k;
+
+	for (k = appliance_conf_keys(); *k != NULL; k++)
+		printf("%s\n", *k);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -514,11 +535,15 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-h") == 0 ||
 		    strcmp(argv[i], "--help") == 0)
 			help();
+		else if (strcmp(argv[i], "--list-config-keys") == 0 &&
+		    argc == 2)
+			return list_config_keys();
 		else
 			usage();
 	}
-	if (path == NULL)
-		usage();
+	if (path == NULL && (path = getenv("PCAD_CONFIG")) == NULL &&
+	    (path = getenv("PCACTL_CONFIG")) == NULL)
+		path = "var/appliance/pcad.conf";
 	log_init("pcad", LOG_LEVEL_INFO);
 	if (check)
 		return check_config(path);

@@ -85,13 +85,23 @@ http_url() {
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
 }
+# PCA_P11_MODULE, PCA_P11_TOKEN, PCA_P11_PIN_FILE (set by test_token2.sh):
+# appliances adopt that existing token instead of making a SoftHSM token.
+# PCA_TEST_RSA_ONLY: the token makes no EC keys; suites use RSA CA keys.
+token_args() {
+	[ -n "${PCA_P11_MODULE:-}" ] && printf '%s\n' --pkcs11-module \
+	    "$PCA_P11_MODULE" --token-label "$PCA_P11_TOKEN" --pin-file \
+	    "$PCA_P11_PIN_FILE"
+}
 # new_appliance DIR [ARGS...]: a fresh appliance (pcactl init DIR ARGS) on
-# two free ports; exports PCACTL_CONFIG and PCA_DIR.
+# two free ports, on the token of token_args; exports PCACTL_CONFIG and
+# PCA_DIR.
 new_appliance() {
 	d=$1
 	shift
+	# shellcheck disable=SC2046
 	"$PCACTL" init "$d" --api-port "$(free_port)" \
-	    --http-port "$(free_port)" "$@" >/dev/null || return 1
+	    --http-port "$(free_port)" $(token_args) "$@" >/dev/null || return 1
 	PCACTL_CONFIG="$d/pcad.conf"
 	PCA_DIR=$d
 	export PCACTL_CONFIG PCA_DIR

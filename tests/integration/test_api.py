@@ -28,6 +28,10 @@ T = "arn:aws:acm-pca:::template/"
 DAEMON = P.Daemon()
 EC_CFG = {"KeyAlgorithm": "EC_prime256v1",
           "SigningAlgorithm": "SHA256WITHECDSA"}
+SIG, OTHER_SIG = "SHA256WITHECDSA", "SHA256WITHRSA"
+if os.environ.get("PCA_TEST_RSA_ONLY"):  # a token without EC (token2)
+    EC_CFG = {"KeyAlgorithm": "RSA_2048", "SigningAlgorithm": "SHA256WITHRSA"}
+    SIG, OTHER_SIG = OTHER_SIG, SIG
 
 
 def code_of(e):
@@ -60,7 +64,7 @@ class Base(unittest.TestCase):
 
     def issue(self, ca, csr, tmpl=None, validity=None, c=None, **kw):
         args = dict(CertificateAuthorityArn=ca, Csr=csr,
-                    SigningAlgorithm=kw.pop("alg", "SHA256WITHECDSA"),
+                    SigningAlgorithm=kw.pop("alg", SIG),
                     Validity=validity or {"Type": "DAYS", "Value": 30})
         if tmpl:
             args["TemplateArn"] = T + tmpl
@@ -102,8 +106,9 @@ class T01Activation(Base):
             CertificateAuthorityArn=ca)["CertificateAuthority"]
         self.assertEqual(d["Status"], "PENDING_CERTIFICATE")
         self.assertNotIn("Serial", d)
-        self.assertEqual(d["KeyStorageSecurityStandard"],
-                         "FIPS_140_2_LEVEL_3_OR_HIGHER")
+        self.assertNotIn("KeyStorageSecurityStandard", d)  # none stated
+        self.err("InvalidArgsException", self.new_ca, cn="Level 3",
+                 KeyStorageSecurityStandard="FIPS_140_2_LEVEL_3_OR_HIGHER")
         self.assertEqual(d["RevocationConfiguration"]["CrlConfiguration"]
                          ["S3ObjectAcl"], "PUBLIC_READ")
         # what AWS returns: nothing that was never sent but S3ObjectAcl
@@ -425,7 +430,7 @@ class T03Validation(Base):
                  CertificateAuthorityArn=root,
                  Tags=[{"Key": "k" * 129, "Value": "v"}])
         self.err("InvalidArgsException", self.new_ca,
-                 cfg={"SigningAlgorithm": "SHA256WITHRSA"})
+                 cfg={"SigningAlgorithm": OTHER_SIG})
         self.err("InvalidS3ObjectAclInCrlConfiguration",
                  c.update_certificate_authority,
                  CertificateAuthorityArn=root, RevocationConfiguration={
@@ -643,7 +648,7 @@ class T05States(Base):
                  validity={"Type": "DAYS", "Value": 8})
         self.issue(sl, P.make_csr(), validity={"Type": "DAYS", "Value": 6})
         self.err("InvalidArgsException", self.issue, root, P.make_csr(),
-                 alg="SHA256WITHRSA")
+                 alg=OTHER_SIG)
         self.err("MalformedCSRException", self.issue, root, b"not a csr")
 
 
@@ -962,7 +967,7 @@ class T09Daemon(Base):
             f.write(P.make_csr())
         arn = cli("issue-certificate", "--certificate-authority-arn", root,
                   "--csr", "fileb://" + csr, "--signing-algorithm",
-                  "SHA256WITHECDSA", "--validity", "Value=7,Type=DAYS")[
+                  SIG, "--validity", "Value=7,Type=DAYS")[
             "CertificateArn"]
         cli("wait", "certificate-issued", "--certificate-authority-arn", root,
             "--certificate-arn", arn)

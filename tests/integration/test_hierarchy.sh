@@ -9,11 +9,14 @@ if out=$(new_appliance "$A" 2>&1); then ok "pcactl init lays out an appliance"
 else not_ok "pcactl init lays out an appliance" "$out"; fi
 PCACTL_CONFIG="$A/pcad.conf"
 export PCACTL_CONFIG
+OWN=""	# the SoftHSM token the appliance made itself
+[ -z "${PCA_P11_MODULE:-}" ] && OWN="hsm/softhsm2.conf hsm/user.pin"
+PINF=${PCA_P11_PIN_FILE:-$A/hsm/user.pin}
 for f in pcad.conf credentials tls/ca.pem tls/server.pem tls/server.key \
-    hsm/softhsm2.conf hsm/user.pin data; do
+    $OWN data; do
 	if [ -e "$A/$f" ]; then ok "init made $f"; else not_ok "init made $f"; fi
 done
-if [ "$(stat -c %a "$A/hsm/user.pin")" = 600 ] &&
+if [ "$(stat -c %a "$PINF")" = 600 ] &&
     [ "$(stat -c %a "$A/credentials")" = 600 ] &&
     [ "$(stat -c %a "$A/tls/server.key")" = 600 ]; then
 	ok "PIN, credentials and TLS key are 0600"
@@ -25,7 +28,9 @@ check_fails "init refuses an existing appliance" "refusing|exists" \
 check "API TLS certificate verifies against tls/ca.pem" \
     openssl verify -CAfile "$A/tls/ca.pem" "$A/tls/server.pem"
 
-ROOT=$(make_root "$TMP" EC_secp384r1 SHA384WITHECDSA)
+RALG=EC_secp384r1 RSIG=SHA384WITHECDSA
+[ -n "${PCA_TEST_RSA_ONLY:-}" ] && RALG=RSA_2048 RSIG=SHA256WITHRSA
+ROOT=$(make_root "$TMP" $RALG $RSIG)
 if [ -n "$ROOT" ]; then ok "root CA created and activated"; else
 	not_ok "root CA created and activated"; fi
 check "root is self-signed and verifies" \
@@ -37,7 +42,7 @@ check "intermediate CSR" "$PCACTL" ca csr "$INT" --out "$TMP/int.csr"
 check "intermediate CSR verifies (openssl req -verify)" \
     openssl req -verify -noout -in "$TMP/int.csr"
 check "root signs the intermediate" "$PCACTL" issue --ca "$ROOT" \
-    --csr "$TMP/int.csr" --signing-alg SHA384WITHECDSA --validity 5y \
+    --csr "$TMP/int.csr" --signing-alg $RSIG --validity 5y \
     --template SubordinateCACertificate_PathLen0 --out "$TMP/int.pem"
 check "intermediate imported with its chain" "$PCACTL" ca import "$INT" \
     --cert "$TMP/int.pem" --chain "$TMP/root.pem"
@@ -83,8 +88,9 @@ if [ ${#SER} -eq 32 ]; then ok "serial is 128 bits"; else
 	not_ok "serial is 128 bits" "$SER"; fi
 
 # Keys in the token: sensitive, never extractable (pkcs11-tool reads them).
-LIST=$(SOFTHSM2_CONF="$A/hsm/softhsm2.conf" PIN=$(cat "$A/hsm/user.pin") \
-    sh -c 'export PIN; pkcs11-tool --module '"$SOFTHSM"' --token-label openpca \
+LIST=$(SOFTHSM2_CONF="$A/hsm/softhsm2.conf" PIN=$(cat "$PINF") \
+    sh -c 'export PIN; pkcs11-tool --module '"${PCA_P11_MODULE:-$SOFTHSM}"' \
+    --token-label '"${PCA_P11_TOKEN:-openpca}"' \
     --login --pin env:PIN --list-objects --type privkey 2>/dev/null')
 NKEYS=$(printf '%s\n' "$LIST" | grep -c 'Private Key Object')
 NSAFE=$(printf '%s\n' "$LIST" | grep 'Access:' |

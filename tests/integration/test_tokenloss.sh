@@ -9,12 +9,18 @@
 CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 A=$TMP/app
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA)
+if [ -n "${PCA_TEST_RSA_ONLY:-}" ]; then
+	ROOT=$(make_root "$TMP" RSA_2048 SHA256WITHRSA)
+	LOOP_SIGALG=SHA256WITHRSA
+	export LOOP_SIGALG
+else
+	ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA)
+fi
 [ -n "$ROOT" ] && ok "setup" || not_ok "setup"
 ec_csr "$TMP/leaf.csr" loss.example.com
 SOCK=$TMP/p11.sock
-sed -e "s|^module = .*|module = $CLIENT|" \
-    -e "s|^module_env = .*|module_env = P11_KIT_SERVER_ADDRESS=unix:path=$SOCK|" \
+sed -e '/^module_env = /d' \
+    -e "s|^module = .*|module = $CLIENT\nmodule_env = P11_KIT_SERVER_ADDRESS=unix:path=$SOCK|" \
     "$A/pcad.conf" >"$A/pcad-remote.conf"
 chmod 600 "$A/pcad-remote.conf"
 
@@ -22,7 +28,8 @@ SERVER=""
 start_server() {
 	rm -f "$SOCK"
 	SOFTHSM2_CONF="$A/hsm/softhsm2.conf" setsid p11-kit server -f \
-	    --provider "$SOFTHSM" -n "$SOCK" "pkcs11:token=openpca" \
+	    --provider "${PCA_P11_MODULE:-$SOFTHSM}" -n "$SOCK" \
+	    "pkcs11:token=${PCA_P11_TOKEN:-openpca}" \
 	    >/dev/null 2>&1 &
 	SERVER=$!
 	i=0

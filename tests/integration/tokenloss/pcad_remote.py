@@ -36,7 +36,9 @@ def start_server():
         os.unlink(SOCK)
     server = subprocess.Popen(
         ["p11-kit", "server", "-f", "--provider",
-         "/usr/lib/softhsm/libsofthsm2.so", "-n", SOCK, "pkcs11:token=openpca"],
+         os.environ.get("PCA_P11_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+         "-n", SOCK,
+         "pkcs11:token=" + os.environ.get("PCA_P11_TOKEN", "openpca")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     for _ in range(200):
@@ -67,7 +69,8 @@ def health():
 def issue(c):
     arn = c.issue_certificate(
         CertificateAuthorityArn=ROOT, Csr=P.make_csr(),
-        SigningAlgorithm="SHA256WITHECDSA",
+        SigningAlgorithm=("SHA256WITHRSA" if os.environ.get(
+            "PCA_TEST_RSA_ONLY") else "SHA256WITHECDSA"),
         Validity={"Value": 5, "Type": "DAYS"})["CertificateArn"]
     c.get_certificate(CertificateAuthorityArn=ROOT, CertificateArn=arn)
     return arn
