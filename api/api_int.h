@@ -165,7 +165,8 @@ const char *api_hdr_get(const struct api_http_req *, const char *name);
  */
 pca_err sigv4_parse(const char *authz, struct sigv4_auth *out) PCA_WUR;
 /*
- * Every header named in SignedHeaders present, X-Amz-Date present and
+ * Every header named in SignedHeaders present, X-Amz-Target among them
+ * when the request has one, X-Amz-Date present and
  * well-formed (else PCA_EPARSE: IncompleteSignature), within +-15 min of
  * now and on the scope date (else PCA_EMISMATCH: InvalidSignature).
  */
