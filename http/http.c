@@ -456,9 +456,9 @@ req_finish(struct MHD_Connection *c, struct req *rq, const char *method,
 	struct http_req r;
 	const char *ct;
 
-	if (rq->too_big)
+	if (rq->too_big) /* and the connection closes: never a hang */
 		return reject(c, rq, method, url, 413,
-		    "The request body is too large", 0);
+		    "The request body is too large", 1);
 	if (rq->port == HTTP_PLAIN)
 		atomic_fetch_add(&srv->plain_requests, 1);
 	memset(&o, 0, sizeof(o));

@@ -127,6 +127,12 @@ void ocsp_http_handle(struct ocsp_responder *, const struct ocsp_http_req *,
  * other plain-port routes: its root GET takes any path they leave.
  */
 struct http_server;
+/*
+ * The "/<request>" part of a GET path under prefix ("" for the root, or
+ * the url's path without a trailing '/'), or NULL when path is not
+ * <prefix>/<something>.  Borrowed from path.
+ */
+const char *ocsp_get_path(const char *prefix, const char *path);
 pca_err ocsp_http_register(struct ocsp_responder *, struct http_server *,
     const char *url) PCA_WUR;
 

@@ -479,12 +479,25 @@ on_post(void *arg, const struct http_req *in, struct http_resp *out)
 	serve_at(arg, in, in->path, out);
 }
 
+const char *
+ocsp_get_path(const char *prefix, const char *path)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) != 0 || path[n] != '/' ||
+	    path[n + 1] == '\0')
+		return NULL;
+	return path + n;
+}
+
 /* GET /<request>: "/" alone is no request (declined: 404). */
 static void
 on_get_root(void *arg, const struct http_req *in, struct http_resp *out)
 {
-	if (in->path[0] == '/' && in->path[1] != '\0')
-		serve_at(arg, in, in->path, out);
+	const char *rel = ocsp_get_path("", in->path);
+
+	if (rel != NULL)
+		serve_at(arg, in, rel, out);
 }
 
 /* GET <url path>/<request>. */
@@ -492,10 +505,10 @@ static void
 on_get_path(void *arg, const struct http_req *in, struct http_resp *out)
 {
 	struct ocsp_responder *r = arg;
-	const char *rest = in->path + strlen(r->get_path);
+	const char *rel = ocsp_get_path(r->get_path, in->path);
 
-	if (rest[0] == '/' && rest[1] != '\0')
-		serve_at(r, in, rest, out);
+	if (rel != NULL)
+		serve_at(r, in, rel, out);
 }
 
 /* The path of an http(s) URL without a trailing '/'; "" when none. */
