@@ -126,7 +126,11 @@ struct http_route {
  */
 pca_err http_conf_check(const struct http_conf *) PCA_WUR;
 
-/* A server with no listener yet; routes are added before http_start. */
+/*
+ * A server with no listener yet (the configuration is checked, and its
+ * strings must stay valid until http_start); routes are added before
+ * http_start.
+ */
 pca_err http_server_new(const struct http_conf *, struct http_server **out)
     PCA_WUR;
 /* Routes match in the order added (at most 16; the struct is copied). */
