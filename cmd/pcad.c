@@ -429,19 +429,36 @@ harden(void)
 }
 
 /*
- * The HTTP server with every module's routes, in order: CRLs, the API
- * (with /health and /metrics), then OCSP (its root GET takes what the
- * others leave).  Listening starts last; a busy port fails here.
+ * The ports, bound before the token or the store is opened: a port in use
+ * is the one line pcad prints.
  */
 static pca_err
-net_start(struct net *net, const struct http_conf *hc,
-    const struct api_conf *c, struct appliance *ap, struct publish *pub,
-    struct ocsp_responder *ocsp)
+net_bind(const char *path, struct net *net)
+{
+	struct appliance_conf a;
+	struct http_conf hc;
+	pca_err err;
+
+	if ((err = appliance_conf_load(path, &a)) != PCA_OK)
+		return err;
+	http_conf_from(&a, &hc);
+	err = http_server_new(&hc, &net->http);
+	appliance_conf_free(&a);
+	return err;
+}
+
+/*
+ * Every module's routes on the bound server, in order: CRLs, the API (with
+ * /health and /metrics), then OCSP (its root GET takes what the others
+ * leave); then it serves.
+ */
+static pca_err
+net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
+    struct publish *pub, struct ocsp_responder *ocsp)
 {
 	pca_err err;
 
-	if ((err = http_server_new(hc, &net->http)) != PCA_OK ||
-	    (err = api_server_new(c, ap->engine, ap->store, ap->hsm,
+	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
@@ -461,7 +478,6 @@ serve(const char *path)
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct api_conf c;
-	struct http_conf hc;
 	sigset_t set;
 	int sig = 0;
 
@@ -474,22 +490,24 @@ serve(const char *path)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	lock_appliance(path);
+	if (net_bind(path, &net) != PCA_OK)
+		fatalx("%s", pca_err_msg());
 	if (appliance_open(path, &ap) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);
 	api_conf_from(&ap.conf, &c);
-	http_conf_from(&ap.conf, &hc);
 	/* the responder listens to the engine before the engine is shared */
 	if (ocsp_responder_new(&ap.conf.ocsp, ap.engine, ap.store, ap.hsm,
 		&ocsp) != PCA_OK ||
 	    publish_new(&ap, &pub) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
+		http_stop(net.http, 0);
 		publish_free(&pub);
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
 		return 1;
 	}
-	if (net_start(&net, &hc, &c, &ap, &pub, ocsp) != PCA_OK ||
+	if (net_start(&net, &c, &ap, &pub, ocsp) != PCA_OK ||
 	    publish_start(&pub, net.api) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
 		http_stop(net.http, 0);

@@ -6,6 +6,7 @@
  * the route chosen from method, path and Content-Type, the body collected
  * up to the route's limit as it arrives, then the handler.
  */
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct listeners {
 	unsigned max_conns, timeout_s, head_s, per_ip;
 	unsigned bound[HTTP_NPORTS];
 	int qfd[HTTP_NPORTS]; /* quiesced listen sockets */
+	int lfd[HTTP_NPORTS]; /* bound by http_server_new, not yet served */
 	_Atomic long inflight;
 };
 
@@ -64,10 +66,10 @@ struct route {
 struct http_server {
 	pthread_mutex_t mu; /* cur */
 	struct listeners *cur;
+	struct listeners *pending; /* bound, until http_start */
 	struct route routes[MAX_ROUTES];
 	size_t nroutes;
 	int started;
-	struct http_conf conf; /* strings owned by the caller until start */
 	_Atomic uint64_t inflight, plain_requests, rejected;
 	_Atomic uint64_t reaped_old; /* of listener generations gone */
 };
@@ -649,6 +651,8 @@ listeners_free(struct listeners *ls)
 		http_guard_fini(&ls->guard[p]);
 		if (ls->qfd[p] >= 0)
 			(void)close(ls->qfd[p]);
+		if (ls->lfd[p] >= 0)
+			(void)close(ls->lfd[p]);
 	}
 	free(ls->cert_pem);
 	if (ls->key_pem != NULL)
@@ -737,7 +741,7 @@ listeners_new(struct http_server *srv, const struct http_conf *conf,
 	ls->head_s = conf->head_timeout_s ? conf->head_timeout_s : 10;
 	ls->per_ip = conf->per_ip_conns;
 	for (p = 0; p < HTTP_NPORTS; p++) {
-		ls->qfd[p] = -1;
+		ls->qfd[p] = ls->lfd[p] = -1;
 		ls->lp[p].ls = ls;
 		ls->lp[p].port = (enum http_port)p;
 		/* at 9/10 of the slots, the oldest slow head makes room */
@@ -753,6 +757,37 @@ listeners_new(struct http_server *srv, const struct http_conf *conf,
 		return err;
 	}
 	*out = ls;
+	return PCA_OK;
+}
+
+/*
+ * A listening socket of our own (SO_REUSEADDR for restarts, never
+ * SO_REUSEPORT): a port another process holds fails here, before anything
+ * else has started.
+ */
+static pca_err
+bind_listen(const char *addr, int *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+	pca_err err;
+
+	if ((err = parse_listen(addr, &ss, &len)) != PCA_OK)
+		return err;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+		 SOCK_NONBLOCK, 0)) < 0)
+		return pca_err_set(PCA_EIO, "cannot listen on %s: %s", addr,
+		    strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+	    listen(fd, SOMAXCONN) != 0) {
+		err = pca_err_set(PCA_EIO, "cannot listen on %s: %s", addr,
+		    strerror(errno));
+		(void)close(fd);
+		return err;
+	}
+	*out = fd;
 	return PCA_OK;
 }
 
@@ -837,14 +872,25 @@ pca_err
 http_server_new(const struct http_conf *conf, struct http_server **out)
 {
 	struct http_server *srv;
+	struct listeners *ls = NULL;
 	pca_err err;
+	int p;
 
 	if ((err = http_conf_check(conf)) != PCA_OK)
 		return err;
 	if ((srv = calloc(1, sizeof(*srv))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	pthread_mutex_init(&srv->mu, NULL);
-	srv->conf = *conf;
+	if ((err = listeners_new(srv, conf, &ls)) == PCA_OK)
+		for (p = 0; p < HTTP_NPORTS && err == PCA_OK; p++)
+			if (ls->listen[p][0] != '\0')
+				err = bind_listen(ls->listen[p], &ls->lfd[p]);
+	if (err != PCA_OK) {
+		listeners_free(ls);
+		http_stop(srv, 0);
+		return err;
+	}
+	srv->pending = ls;
 	*out = srv;
 	return PCA_OK;
 }
@@ -877,20 +923,27 @@ http_route_add(struct http_server *srv, const struct http_route *r)
 pca_err
 http_start(struct http_server *srv)
 {
-	struct listeners *ls = NULL;
-	pca_err err;
+	struct listeners *ls = srv->pending;
+	int p;
 
-	if ((err = listeners_new(srv, &srv->conf, &ls)) != PCA_OK)
-		return err;
+	if (ls == NULL || srv->started)
+		return pca_err_set(PCA_ESTATE, "the HTTP server is started");
 	srv->started = 1;
-	if ((err = bind_new(ls, NULL)) != PCA_OK) {
-		listeners_free(ls);
-		return err;
+	for (p = 0; p < HTTP_NPORTS; p++) {
+		if (ls->lfd[p] < 0)
+			continue;
+		if ((ls->d[p] = start_daemon(ls, ls, (enum http_port)p,
+			 ls->lfd[p])) == NULL)
+			return pca_err_set(PCA_EIO, "cannot serve on %s",
+			    ls->listen[p]);
+		ls->lfd[p] = -1; /* the daemon's now */
 	}
 	ls->bound[HTTP_TLS] = bound_port(ls->d[HTTP_TLS]);
 	ls->bound[HTTP_PLAIN] = bound_port(ls->d[HTTP_PLAIN]);
+	pthread_mutex_lock(&srv->mu);
 	srv->cur = ls;
-	memset(&srv->conf, 0, sizeof(srv->conf)); /* the caller's strings */
+	srv->pending = NULL;
+	pthread_mutex_unlock(&srv->mu);
 	log_info("API listening on https://%s (port %u), HTTP on %s (port %u)",
 	    ls->listen[HTTP_TLS], ls->bound[HTTP_TLS],
 	    ls->listen[HTTP_PLAIN][0] ? ls->listen[HTTP_PLAIN] : "-",
@@ -962,6 +1015,7 @@ http_stop(struct http_server *srv, unsigned drain_s)
 
 	if (srv == NULL)
 		return;
+	listeners_free(srv->pending);
 	if ((ls = srv->cur) != NULL) {
 		for (p = 0; p < HTTP_NPORTS; p++)
 			if (ls->d[p] != NULL)

@@ -127,19 +127,16 @@ struct http_route {
 pca_err http_conf_check(const struct http_conf *) PCA_WUR;
 
 /*
- * A server with no listener yet (the configuration is checked, and its
- * strings must stay valid until http_start); routes are added before
- * http_start.
+ * A server with its listening sockets bound (never SO_REUSEPORT: a port in
+ * use is an error here, before the caller starts anything else) but not
+ * yet serving; routes are added before http_start.
  */
 pca_err http_server_new(const struct http_conf *, struct http_server **out)
     PCA_WUR;
 /* Routes match in the order added (at most 16; the struct is copied). */
 pca_err http_route_add(struct http_server *, const struct http_route *)
     PCA_WUR;
-/*
- * Binds and starts the listeners.  A port in use is an error (listening
- * sockets are never shared with another process).
- */
+/* Starts serving on the bound sockets. */
 pca_err http_start(struct http_server *) PCA_WUR;
 /*
  * New listeners (certificate, limits, addresses) take over; a listener on
