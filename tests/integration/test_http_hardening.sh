@@ -105,6 +105,49 @@ attack percap --port "$HP" --cap 150
 attack framing --port "$HP"
 attack framing --tls --port "$AP"
 
+# ---- SigV4: X-Amz-Target must be signed (no replay as another op) ----
+python3 - "$A" "$AP" <<'EOF' >"$TMP/sig.out" 2>&1
+import configparser, http.client, json, os, ssl, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+d, port = sys.argv[1], sys.argv[2]
+cp = configparser.ConfigParser()
+cp.read(os.path.join(d, "credentials"))
+cred = Credentials(cp["default"]["aws_access_key_id"],
+                   cp["default"]["aws_secret_access_key"])
+def send(target, signed):
+    url = "https://127.0.0.1:%s/" % port
+    h = {"Content-Type": "application/x-amz-json-1.1"}
+    if signed:
+        h["X-Amz-Target"] = target
+    req = AWSRequest(method="POST", url=url, data=b"{}", headers=h)
+    SigV4Auth(cred, "acm-pca", "us-east-1").add_auth(req)
+    if not signed:
+        req.headers["X-Amz-Target"] = target   # added after signing
+    c = http.client.HTTPSConnection("127.0.0.1", int(port), timeout=10,
+        context=ssl.create_default_context(
+            cafile=os.path.join(d, "tls", "ca.pem")))
+    c.request("POST", "/", body=b"{}", headers=dict(req.headers.items()))
+    r = c.getresponse()
+    body = r.read()
+    try:
+        body = json.loads(body).get("__type")
+    except ValueError:
+        pass
+    return r.status, body
+op = "ACMPrivateCA.ListCertificateAuthorities"
+print("signed", *send(op, True))
+print("unsigned", *send(op, False))
+EOF
+if grep -q '^signed 200' "$TMP/sig.out" &&
+    grep -q '^unsigned 400 IncompleteSignatureException' "$TMP/sig.out"; then
+	ok "SigV4: X-Amz-Target outside SignedHeaders is refused (signed: 200)"
+else
+	not_ok "SigV4: X-Amz-Target outside SignedHeaders is refused" \
+	    "$(cat "$TMP/sig.out")"
+fi
+
 # ---- defect 4: a second pcad on the same ports ----
 B=$TMP/app2
 if "$PCACTL" init "$B" --api-port "$AP" --http-port "$HP" >/dev/null 2>&1; then
