@@ -1,8 +1,8 @@
 /*
- * api.h - pcad's network side: the ACM-PCA-compatible JSON API on HTTPS
- * (SigV4-authenticated, wire-exact to botocore's model) and the plain-HTTP
- * port (/health, /metrics, later OCSP and CRLs), plus the registry of API
- * access keys that pcactl manages.
+ * api.h - the ACM-PCA-compatible JSON API (SigV4-authenticated, wire-exact
+ * to botocore's model) as handlers on the HTTP server (http/), /health and
+ * /metrics on its plain port, plus the registry of API access keys that
+ * pcactl manages.
  *
  * Only api/ maps pca_err codes onto ACM-PCA exception names and HTTP
  * statuses.  api/ asks the engine (ca/) and reads records (store/); it uses
@@ -157,100 +157,48 @@ pca_err api_approval_list(struct store *, const char *account,
 pca_err api_approval_show(struct store *, const char *id, int64_t now,
     json_t **out) PCA_WUR;
 
-/* ---- the daemon's listeners (http.c) ---- */
+/* ---- the API's handlers on the HTTP server (http.c) ---- */
+
+struct http_server;
+struct buf;
 
 struct api_conf {
-	const char *api_listen; /* "host:port" (HTTPS, the API) */
-	const char *tls_cert;   /* PEM files */
-	const char *tls_key;
-	unsigned max_conns;      /* per listener */
-	unsigned timeout_s;      /* idle/slow connection timeout */
-	const char *http_listen; /* "host:port" (plain HTTP), or NULL */
 	const char *region;      /* the appliance's region: the only
 				    region a request may be scoped to */
 	const char *partition;   /* ARN partition, e.g. "aws" */
 };
 
-/*
- * Checks what start and reload need from the configuration: both listen
- * addresses parse, the certificate and key files are readable PEM and
- * belong together.
- */
+/* Checks what start and reload need from the configuration (a region). */
 pca_err api_conf_check(const struct api_conf *) PCA_WUR;
 
 /*
- * Starts both listeners in their own threads.  The engine, store and token
- * must outlive the server.
+ * The API service: the engine, store and token must outlive it.  It serves
+ * nothing until api_server_register puts its handlers on an HTTP server:
+ * every request on the HTTPS port (the ACM-PCA API), GET /health and
+ * GET /metrics on the plain port.
  */
-pca_err api_server_start(const struct api_conf *, struct ca_engine *,
+pca_err api_server_new(const struct api_conf *, struct ca_engine *,
     struct store *, struct hsm *, struct api_server **out) PCA_WUR;
+pca_err api_server_register(struct api_server *, struct http_server *)
+    PCA_WUR;
 /*
- * Applies a new configuration whole: new listeners (certificate, limits,
- * addresses) and the new engine take over; the old listeners drain their
- * in-flight requests first.  On failure nothing changes.  On success
- * *old_engine is the engine no request uses any more (caller frees).
+ * Swaps in a new configuration and engine; requests in progress finish on
+ * the old one.  On success *old_engine is the engine no request uses any
+ * more (caller frees).  On failure nothing changes.
  */
 pca_err api_server_reload(struct api_server *, const struct api_conf *,
     struct ca_engine *engine, struct ca_engine **old_engine) PCA_WUR;
 /* Sets which operations need approval (at start and on reload). */
 void api_server_approval_set(struct api_server *,
     const struct api_approval_conf *);
-/* The bound ports (useful with port 0). */
-void api_server_ports(
-    const struct api_server *, unsigned *api_port, unsigned *http_port);
-/*
- * Stops accepting, lets in-flight requests finish (at most drain_s
- * seconds), then stops the listeners and frees the server.
- */
-void api_server_stop(struct api_server *, unsigned drain_s);
-
-/*
- * A handler for a path prefix on the plain-HTTP port (OCSP, CRLs).  It gets
- * the method, the path and the body and answers with a status, a content
- * type and a body it allocates (malloc) for the server to free.
- */
-#define API_HTTP_OUT_HDRS 6
-struct api_http_out {
-	int status;
-	const char *content_type;
-	uint8_t *body;
-	size_t len;
-	size_t nhdrs;		/* extra response headers (name: static) */
-	struct {
-		const char *name;
-		char value[96];
-	} hdrs[API_HTTP_OUT_HDRS];
-};
-typedef void (*api_http_fn)(void *arg, const char *method, const char *path,
-    const uint8_t *body, size_t len, struct api_http_out *out);
-pca_err api_server_route(
-    struct api_server *, const char *prefix, api_http_fn fn, void *arg) PCA_WUR;
-
-/*
- * The catch-all of the plain-HTTP port (OCSP): it receives every POST whose
- * Content-Type is content_type (any path, before the prefix routes) and
- * every GET/HEAD no built-in or prefix route took; it may decline such a
- * GET by leaving out->status 0 and no body (the port then answers 404).
- * One at most.
- */
-struct api_http_in {
-	const char *method;
-	const char *path;		/* as sent, not URL-decoded */
-	const char *content_type;	/* or NULL */
-	const uint8_t *body;
-	size_t len;
-};
-typedef void (*api_http_any_fn)(void *arg, const struct api_http_in *,
-    struct api_http_out *out);
-pca_err api_server_fallback(struct api_server *, const char *content_type,
-    api_http_any_fn fn, void *arg) PCA_WUR;
+/* Frees the service once the HTTP server that calls it has stopped. */
+void api_server_free(struct api_server *);
 
 /*
  * Extra Prometheus text appended to GET /metrics (API_METRICS_HOOKS hooks
  * at most; add them before the server is in use).
  */
 #define API_METRICS_HOOKS 8
-struct buf;
 pca_err api_server_metrics_hook(struct api_server *,
     pca_err (*fn)(void *arg, struct buf *out), void *arg) PCA_WUR;
 

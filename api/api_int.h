@@ -170,7 +170,8 @@ pca_err sigv4_parse(const char *authz, struct sigv4_auth *out) PCA_WUR;
 pca_err sigv4_parse_for(const char *authz, const char *service,
     struct sigv4_auth *out) PCA_WUR;
 /*
- * Every header named in SignedHeaders present, X-Amz-Date present and
+ * Every header named in SignedHeaders present, X-Amz-Target among them
+ * when the request has one, X-Amz-Date present and
  * well-formed (else PCA_EPARSE: IncompleteSignature), within +-15 min of
  * now and on the scope date (else PCA_EMISMATCH: InvalidSignature).
  */

@@ -298,6 +298,18 @@ sigv4_check_date(
 			return pca_err_set(PCA_EPARSE,
 			    "SignedHeaders names '%s', which the request does "
 			    "not carry", a->signed_hdrs[i]);
+	/* the operation is chosen by X-Amz-Target: unsigned, a captured
+	   request could be replayed as another operation (every SDK signs
+	   it; Host is required by sigv4_parse) */
+	if (api_hdr_get(r, "x-amz-target") != NULL) {
+		for (i = 0; i < a->nsigned; i++)
+			if (strcmp(a->signed_hdrs[i], "x-amz-target") == 0)
+				break;
+		if (i == a->nsigned)
+			return pca_err_set(PCA_EPARSE,
+			    "'X-Amz-Target' must be a 'SignedHeader' in the "
+			    "AWS Authorization.");
+	}
 	if (d == NULL)
 		return pca_err_set(PCA_EPARSE,
 		    "Authorization header requires existence of either a "

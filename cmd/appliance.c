@@ -13,7 +13,8 @@ static const char *const known_keys[] = {
 	"store.path", "store.map_size_mb", "store.map_max_mb",
 	"api.listen", "api.tls_cert", "api.tls_key", "api.max_connections",
 	"api.timeout_s",
-	"http.listen", "ocsp.url", "ocsp.validity_hours", "ocsp.refresh_hours",
+	"http.listen", "http.header_timeout_s", "http.per_ip_connections",
+	"ocsp.url", "ocsp.validity_hours", "ocsp.refresh_hours",
 	"ocsp.signer", "ocsp.signer_days", "ocsp.nonce", "ocsp.nonce_budget",
 	"crl.url_base", "crl.delta", "crl.delta_base_s", "crl.publish_delay_ms",
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
@@ -204,7 +205,7 @@ load_services(struct appliance_conf *a)
 	    (err = conf_path(a->conf, "s3", "credentials_file", NULL,
 		 &a->s3_credentials_file)) != PCA_OK)
 		return err;
-	if ((err = conf_num(a->conf, "api", "max_connections", 1, 65536, 256,
+	if ((err = conf_num(a->conf, "api", "max_connections", 1, 65536, 4096,
 		 &n)) != PCA_OK)
 		return err;
 	a->api_max_conns = (unsigned)n;
@@ -212,6 +213,14 @@ load_services(struct appliance_conf *a)
 	    PCA_OK)
 		return err;
 	a->api_timeout_s = (unsigned)n;
+	if ((err = conf_num(a->conf, "http", "header_timeout_s", 1, 3600, 10,
+		 &n)) != PCA_OK)
+		return err;
+	a->http_header_timeout_s = (unsigned)n;
+	if ((err = conf_num(a->conf, "http", "per_ip_connections", 0, 65536,
+		 256, &n)) != PCA_OK)
+		return err;
+	a->http_per_ip_conns = (unsigned)n;
 	if ((err = conf_path(a->conf, "policy", "file", NULL,
 		 &a->policy_file)) != PCA_OK)
 		return err;

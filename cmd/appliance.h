@@ -7,9 +7,12 @@
  *               key_storage_standard (the token's certification as the
  *               operator states it; absent: none claimed)
  *   [store]     path, map_size_mb, map_max_mb
- *   [api]       listen (host:port), tls_cert, tls_key, max_connections,
- *               timeout_s
- *   [http]      listen (host:port) - OCSP, CRLs, /health, /metrics
+ *   [api]       listen (host:port), tls_cert, tls_key, max_connections
+ *               (per listener, both ports; 4096), timeout_s (idle)
+ *   [http]      listen (host:port) - OCSP, CRLs, /health, /metrics;
+ *               header_timeout_s (TLS handshake + request head, 10),
+ *               per_ip_connections (per source address and port, 256;
+ *               0: no cap) - both apply to both ports
  *   [ocsp]      url (AIA default), validity_hours, refresh_hours, signer
  *               (delegated|ca), signer_days, nonce (honour|ignore),
  *               nonce_budget (fresh signatures per second)
@@ -59,6 +62,8 @@ struct appliance_conf {
 	unsigned api_max_conns;
 	unsigned api_timeout_s;
 	const char *http_listen;
+	unsigned http_header_timeout_s;
+	unsigned http_per_ip_conns;
 	struct ocsp_conf ocsp;
 	const char *s3_endpoint;
 	const char *s3_region;

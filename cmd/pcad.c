@@ -32,6 +32,7 @@
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../crl/crl.h"
+#include "../http/http.h"
 #include "../monitor/monitor.h"
 #include "../ocsp/ocsp.h"
 #include "../sync/sync.h"
@@ -68,14 +69,22 @@ static void
 api_conf_from(const struct appliance_conf *a, struct api_conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->api_listen = a->api_listen;
+	c->region = a->region;
+	c->partition = a->engine.partition;
+}
+
+static void
+http_conf_from(const struct appliance_conf *a, struct http_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tls_listen = a->api_listen;
 	c->tls_cert = a->api_tls_cert;
 	c->tls_key = a->api_tls_key;
 	c->max_conns = a->api_max_conns;
 	c->timeout_s = a->api_timeout_s;
-	c->http_listen = a->http_listen;
-	c->region = a->region;
-	c->partition = a->engine.partition;
+	c->plain_listen = a->http_listen;
+	c->head_timeout_s = a->http_header_timeout_s;
+	c->per_ip_conns = a->http_per_ip_conns;
 }
 
 static int
@@ -83,11 +92,14 @@ check_config(const char *path)
 {
 	struct appliance_conf a;
 	struct api_conf c;
+	struct http_conf hc;
 	pca_err err;
 
 	if ((err = appliance_conf_load(path, &a)) == PCA_OK) {
 		api_conf_from(&a, &c);
-		err = api_conf_check(&c);
+		http_conf_from(&a, &hc);
+		if ((err = api_conf_check(&c)) == PCA_OK)
+			err = http_conf_check(&hc);
 		appliance_conf_free(&a);
 	}
 	if (err != PCA_OK) {
@@ -98,44 +110,12 @@ check_config(const char *path)
 	return 0;
 }
 
-/* ---- the OCSP responder on the plain-HTTP port ---- */
-
-static void
-ocsp_route(void *arg, const struct api_http_in *in, struct api_http_out *out)
-{
-	struct ocsp_http_req q = {in->method, in->path, in->content_type,
-	    in->body, in->len};
-	struct ocsp_http_resp r;
-	size_t i;
-
-	ocsp_http_handle(arg, &q, &r);
-	out->status = r.status;
-	out->content_type = r.content_type;
-	out->body = r.body;
-	out->len = r.len;
-	for (i = 0; i < r.nhdrs && i < API_HTTP_OUT_HDRS; i++) {
-		out->hdrs[i].name = r.hdrs[i].name;
-		(void)snprintf(out->hdrs[i].value, sizeof(out->hdrs[i].value),
-		    "%s", r.hdrs[i].value);
-	}
-	out->nhdrs = i;
-}
+/* ---- the OCSP responder's metrics ---- */
 
 static pca_err
 ocsp_metrics(void *arg, struct buf *b)
 {
 	return ocsp_metrics_render(arg, b);
-}
-
-static pca_err
-ocsp_start(struct api_server *srv, struct ocsp_responder *r)
-{
-	pca_err err;
-
-	if ((err = api_server_fallback(srv, "application/ocsp-request",
-		 ocsp_route, r)) == PCA_OK)
-		err = api_server_metrics_hook(srv, ocsp_metrics, r);
-	return err;
 }
 
 /* ---- CRLs, S3 publication, audit reports ---- */
@@ -281,8 +261,7 @@ publish_start(struct publish *p, struct api_server *srv)
 {
 	pca_err err;
 
-	if ((err = api_server_route(srv, "/crl/", crl_http, p->crl)) ||
-	    (err = api_server_metrics_hook(srv, publish_metrics, p)) ||
+	if ((err = api_server_metrics_hook(srv, publish_metrics, p)) ||
 	    (err = api_server_metrics_hook(srv, monitor_metrics, p->mon)) ||
 	    (err = crl_start(p->crl)) || (err = mon_start(p->mon)))
 		return err;
@@ -319,14 +298,21 @@ warn_restart_only(
 			  "take effect only after a restart");
 }
 
+/* The HTTP server and what it serves (pcad's network side). */
+struct net {
+	struct http_server *http;
+	struct api_server *api;
+};
+
 static void
-reload(const char *path, struct appliance *ap, struct api_server *srv,
+reload(const char *path, struct appliance *ap, struct net *net,
     struct ocsp_responder *ocsp, struct publish *pub)
 {
 	struct appliance_conf nc;
 	struct ca_engine *eng = NULL, *old = NULL;
 	struct pol_set *ps = NULL;
 	struct api_conf c;
+	struct http_conf hc;
 
 	if (appliance_conf_load(path, &nc) != PCA_OK) {
 		log_warnx("reload: %s; keeping the running configuration",
@@ -335,12 +321,15 @@ reload(const char *path, struct appliance *ap, struct api_server *srv,
 	}
 	warn_restart_only(&ap->conf, &nc);
 	api_conf_from(&nc, &c);
-	if (appliance_policies_load(&nc, &ps) != PCA_OK ||
+	http_conf_from(&nc, &hc);
+	if (api_conf_check(&c) != PCA_OK ||
+	    appliance_policies_load(&nc, &ps) != PCA_OK ||
 	    ca_engine_new(&nc.engine, ap->hsm, ap->store, &eng) != PCA_OK ||
 	    (appliance_policies_attach(eng, ps), 0) ||
 	    publish_engine(pub, eng) != PCA_OK ||
 	    ocsp_responder_listen(ocsp, eng) != PCA_OK ||
-	    api_server_reload(srv, &c, eng, &old) != PCA_OK) {
+	    http_reload(net->http, &hc) != PCA_OK ||
+	    api_server_reload(net->api, &c, eng, &old) != PCA_OK) {
 		log_warnx("reload: %s; keeping the running configuration",
 		    pca_err_msg());
 		ca_engine_free(eng);
@@ -348,7 +337,7 @@ reload(const char *path, struct appliance *ap, struct api_server *srv,
 		appliance_conf_free(&nc);
 		return;
 	}
-	api_server_approval_set(srv, &nc.approval);
+	api_server_approval_set(net->api, &nc.approval);
 	/* returns once the responder's thread no longer uses the old engine */
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
@@ -437,13 +426,61 @@ harden(void)
 
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	(void)setrlimit(RLIMIT_CORE, &rl);
+	/* idle sockets cost little (epoll); the soft descriptor limit
+	   should not be what runs out first */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * The ports, bound before the token or the store is opened: a port in use
+ * is the one line pcad prints.
+ */
+static pca_err
+net_bind(const char *path, struct net *net)
+{
+	struct appliance_conf a;
+	struct http_conf hc;
+	pca_err err;
+
+	if ((err = appliance_conf_load(path, &a)) != PCA_OK)
+		return err;
+	http_conf_from(&a, &hc);
+	err = http_server_new(&hc, &net->http);
+	appliance_conf_free(&a);
+	return err;
+}
+
+/*
+ * Every module's routes on the bound server, in order: CRLs, the API (with
+ * /health and /metrics), then OCSP (its root GET takes what the others
+ * leave); then it serves.
+ */
+static pca_err
+net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
+    struct publish *pub, struct ocsp_responder *ocsp)
+{
+	pca_err err;
+
+	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
+		 &net->api)) != PCA_OK ||
+	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
+	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
+	    (err = ocsp_http_register(ocsp, net->http,
+		 ap->conf.engine.ocsp_url)) != PCA_OK ||
+	    (err = api_server_metrics_hook(net->api, ocsp_metrics, ocsp)) !=
+		PCA_OK)
+		return err;
+	return http_start(net->http);
 }
 
 static int
 serve(const char *path)
 {
 	struct appliance ap;
-	struct api_server *srv = NULL;
+	struct net net = {NULL, NULL};
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct api_conf c;
@@ -460,6 +497,8 @@ serve(const char *path)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	lock_appliance(path);
+	if (net_bind(path, &net) != PCA_OK)
+		fatalx("%s", pca_err_msg());
 	if (appliance_open(path, &ap) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);
@@ -475,17 +514,18 @@ serve(const char *path)
 		&ocsp) != PCA_OK ||
 	    publish_new(&ap, &pub) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
+		http_stop(net.http, 0);
 		publish_free(&pub);
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
 		return 1;
 	}
-	if (api_server_start(&c, ap.engine, ap.store, ap.hsm, &srv) != PCA_OK ||
-	    (api_server_approval_set(srv, &ap.conf.approval), 0) ||
-	    ocsp_start(srv, ocsp) != PCA_OK ||
-	    publish_start(&pub, srv) != PCA_OK) {
+	if (net_start(&net, &c, &ap, &pub, ocsp) != PCA_OK ||
+	    (api_server_approval_set(net.api, &ap.conf.approval), 0) ||
+	    publish_start(&pub, net.api) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
-		api_server_stop(srv, 0);
+		http_stop(net.http, 0);
+		api_server_free(net.api);
 		publish_free(&pub);
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
@@ -495,12 +535,13 @@ serve(const char *path)
 	    ap.conf.account);
 	while ((sig = wait_signal(&set)) != SIGTERM && sig != SIGINT) {
 		if (sig == SIGHUP)
-			reload(path, &ap, srv, ocsp, &pub);
+			reload(path, &ap, &net, ocsp, &pub);
 		else
 			maintain(&ap);
 	}
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
-	api_server_stop(srv, DRAIN_S);
+	http_stop(net.http, DRAIN_S);
+	api_server_free(net.api);
 	publish_free(&pub);
 	ocsp_responder_free(ocsp);
 	appliance_close(&ap);

@@ -16,7 +16,6 @@
 #include <openssl/x509v3.h>
 
 #include "../ca/ca_int.h"
-#include "../api/api.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -1097,33 +1096,4 @@ crl_metrics_render(struct crl *c, struct buf *b)
 		    (double)cm->lat_sum_ms / 1000.0, (unsigned long long)cum);
 	free(cm);
 	return err;
-}
-
-/* ---- HTTP ---- */
-
-void
-crl_http(void *arg, const char *method, const char *path,
-    const uint8_t *body, size_t len, struct api_http_out *out)
-{
-	struct crl *c = arg;
-	struct store_obj o;
-
-	(void)body;
-	(void)len;
-	out->content_type = "text/plain";
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		out->status = 405;
-		return;
-	}
-	if (path[0] != '/' || strncmp(path + 1, "crl/", 4) != 0 ||
-	    store_obj_get(c->store, path + 1, &o) != PCA_OK) {
-		out->status = 404;
-		return;
-	}
-	out->status = 200;
-	out->content_type = "application/pkix-crl";
-	out->body = o.body;
-	out->len = o.body_len;
-	o.body = NULL;
-	store_obj_clear(&o);
 }

@@ -141,12 +141,13 @@ struct buf;
 pca_err crl_metrics_render(struct crl *, struct buf *) PCA_WUR;
 
 /*
- * GET /crl/... on the plain-HTTP port (an api_http_fn): the current object
- * of that key, application/pkix-crl.
+ * GET/HEAD /crl/<key> on the plain-HTTP port (http.c): the current object
+ * of that key, application/pkix-crl, with caching headers derived from the
+ * CRL's thisUpdate/nextUpdate (Last-Modified, Expires, Cache-Control
+ * max-age, a strong ETag); If-None-Match / If-Modified-Since answer 304.
  */
-struct api_http_out;
-void crl_http(void *arg, const char *method, const char *path,
-    const uint8_t *body, size_t len, struct api_http_out *out);
+struct http_server;
+pca_err crl_http_register(struct crl *, struct http_server *) PCA_WUR;
 
 /* ---- audit reports (audit.c) ---- */
 

@@ -119,6 +119,23 @@ struct ocsp_http_resp {
 void ocsp_http_handle(struct ocsp_responder *, const struct ocsp_http_req *,
     struct ocsp_http_resp *out);
 
+/*
+ * Puts the responder on the plain port of an HTTP server: POST of
+ * application/ocsp-request to any path; GET/HEAD /<request> under the path
+ * of url (the [ocsp] url, e.g. http://host/ocsp: GET /ocsp/<request>; NULL
+ * or no path: only at the root) and at the root.  Register it after the
+ * other plain-port routes: its root GET takes any path they leave.
+ */
+struct http_server;
+/*
+ * The "/<request>" part of a GET path under prefix ("" for the root, or
+ * the url's path without a trailing '/'), or NULL when path is not
+ * <prefix>/<something>.  Borrowed from path.
+ */
+const char *ocsp_get_path(const char *prefix, const char *path);
+pca_err ocsp_http_register(struct ocsp_responder *, struct http_server *,
+    const char *url) PCA_WUR;
+
 /* Prometheus text: responses by status, pre-signed vs fresh, age, budget. */
 pca_err ocsp_metrics_render(struct ocsp_responder *, struct buf *) PCA_WUR;
 

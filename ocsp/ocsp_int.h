@@ -242,6 +242,8 @@ struct ocsp_responder {
 	pthread_mutex_t bmu;		/* nonce/fresh signature budget */
 	double tokens;
 	struct timespec tlast;
+
+	char get_path[128];		/* GETs under the [ocsp] url's path */
 };
 
 /* Takes one fresh signature from the budget (1) or not (0). */

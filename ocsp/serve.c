@@ -14,6 +14,7 @@
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../http/http.h"
 #include "../store/store.h"
 #include "ocsp_int.h"
 
@@ -447,6 +448,114 @@ ocsp_http_handle(struct ocsp_responder *r, const struct ocsp_http_req *in,
 		return error_resp(r, o, OCSP_R_MALFORMED);
 	}
 	answer(r, &q, o);
+}
+
+/* ---- on the HTTP server ---- */
+
+#define OCSP_HTTP_BODY_MAX (64 * 1024) /* more: 413, connection closed */
+
+/* One request as ocsp_http_handle sees it, path relative to its route. */
+static void
+serve_at(struct ocsp_responder *r, const struct http_req *in,
+    const char *path, struct http_resp *out)
+{
+	struct ocsp_http_req q = {in->method, path,
+	    http_req_hdr(in, "Content-Type"), in->body, in->len};
+	struct ocsp_http_resp o;
+	size_t i;
+
+	ocsp_http_handle(r, &q, &o);
+	out->status = o.status;
+	out->content_type = o.content_type;
+	out->body = o.body;
+	out->len = o.len;
+	for (i = 0; i < o.nhdrs && i < OCSP_HTTP_HDRS; i++)
+		http_resp_hdr(out, o.hdrs[i].name, o.hdrs[i].value);
+}
+
+static void
+on_post(void *arg, const struct http_req *in, struct http_resp *out)
+{
+	serve_at(arg, in, in->path, out);
+}
+
+const char *
+ocsp_get_path(const char *prefix, const char *path)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) != 0 || path[n] != '/' ||
+	    path[n + 1] == '\0')
+		return NULL;
+	return path + n;
+}
+
+/* GET /<request>: "/" alone is no request (declined: 404). */
+static void
+on_get_root(void *arg, const struct http_req *in, struct http_resp *out)
+{
+	const char *rel = ocsp_get_path("", in->path);
+
+	if (rel != NULL)
+		serve_at(arg, in, rel, out);
+}
+
+/* GET <url path>/<request>. */
+static void
+on_get_path(void *arg, const struct http_req *in, struct http_resp *out)
+{
+	struct ocsp_responder *r = arg;
+	const char *rel = ocsp_get_path(r->get_path, in->path);
+
+	if (rel != NULL)
+		serve_at(r, in, rel, out);
+}
+
+/* The path of an http(s) URL without a trailing '/'; "" when none. */
+static pca_err
+url_path(const char *url, char *out, size_t max)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+	size_t n;
+
+	out[0] = '\0';
+	if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
+		return PCA_OK;
+	n = strcspn(p, "?#");
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	if (n + 2 > max)
+		return pca_err_set(PCA_ELIMIT, "[ocsp] url path is too long");
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return PCA_OK;
+}
+
+pca_err
+ocsp_http_register(struct ocsp_responder *r, struct http_server *h,
+    const char *url)
+{
+	struct http_route post = {.port = HTTP_PLAIN, .path = "/",
+	    .prefix = 1, .methods = HTTP_M_POST, .content_type = CT_REQ,
+	    .body_max = OCSP_HTTP_BODY_MAX, .fn = on_post, .arg = r};
+	struct http_route get = {.port = HTTP_PLAIN, .path = "/",
+	    .prefix = 1, .methods = HTTP_M_GET | HTTP_M_HEAD,
+	    .body_max = OCSP_HTTP_BODY_MAX, .fn = on_get_root, .arg = r};
+	struct http_route sub = get;
+	char prefix[sizeof(r->get_path) + 1];
+	pca_err err;
+
+	if ((err = url_path(url, r->get_path, sizeof(r->get_path))) != PCA_OK ||
+	    (err = http_route_add(h, &post)) != PCA_OK)
+		return err;
+	if (r->get_path[0] != '\0') {
+		(void)snprintf(prefix, sizeof(prefix), "%s/", r->get_path);
+		sub.path = prefix;
+		sub.fn = on_get_path;
+		if ((err = http_route_add(h, &sub)) != PCA_OK)
+			return err;
+	}
+	return http_route_add(h, &get);
 }
 
 /* ---- life cycle ---- */

@@ -275,6 +275,34 @@ test_missing_date(void **state)
 	assert_int_equal(verify(&r, list_vec.authz, NOW, SECRET), PCA_EPARSE);
 }
 
+/*
+ * X-Amz-Target picks the operation: a request carrying it must sign it, or
+ * a captured GetPolicy could be replayed as DeletePolicy (issue 15).  A
+ * request without it (a form-encoded Query-protocol POST) needs only Host
+ * and X-Amz-Date.
+ */
+static void
+test_target_must_be_signed(void **state)
+{
+	struct api_http_req r;
+	struct sigv4_auth a;
+	const char *unsigned_target =
+	    "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEKEY000001/20261128/"
+	    "us-east-1/acm-pca/aws4_request, SignedHeaders=content-type;host;"
+	    "x-amz-date, Signature="
+	    "6527d017eb34f499a884fbe950fef84ad62e45bee8b89eb5d6a4993799653b8a";
+
+	(void)state;
+	req_of(&list_vec, &r);
+	assert_int_equal(sigv4_parse(unsigned_target, &a), PCA_OK);
+	assert_int_equal(sigv4_check_date(&r, &a, NOW), PCA_EPARSE);
+	assert_non_null(strstr(pca_err_msg(), "X-Amz-Target"));
+	pca_err_clear();
+	r.hdrs = list_hdrs + 1; /* the same request without X-Amz-Target */
+	r.nhdrs = 3;
+	assert_int_equal(sigv4_check_date(&r, &a, NOW), PCA_OK);
+}
+
 static void
 test_parse_rejects(void **state)
 {
@@ -351,6 +379,7 @@ main(void)
 	    cmocka_unit_test(test_clock_skew),
 	    cmocka_unit_test(test_scope_date),
 	    cmocka_unit_test(test_missing_date),
+	    cmocka_unit_test(test_target_must_be_signed),
 	    cmocka_unit_test(test_parse_rejects),
 	    cmocka_unit_test(test_hdr_lookup),
 	};
