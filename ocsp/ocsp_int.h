@@ -36,6 +36,7 @@ enum ocsp_rstatus {
 
 #define OCSP_KV_RESP "ocsp"		/* <uuid>/<serial hex>/<1|256> */
 #define OCSP_KV_SIGNER "ocsp-signer"	/* <uuid> -> signer JSON */
+#define OCSP_FEED_NAME "ocsp"		/* our change feed cursor */
 
 /* ---- resp.c ---- */
 
@@ -58,7 +59,17 @@ struct ocsp_signer {
 	uint8_t *cert;		/* delegated certificate, or NULL */
 	size_t cert_len;
 	int64_t not_after;	/* of the certificate (or the CA's) */
+	int64_t not_before;	/* of the certificate; 0 for the CA key */
 };
+
+/*
+ * How far ahead of the clock a signature time (producedAt, a signer's
+ * notBefore) may be before it counts as made under a clock that has since
+ * stepped back, and is made again.
+ */
+#define OCSP_SKEW_S 300
+/* The signer's certificate is not valid yet at now (+ OCSP_SKEW_S). */
+int ocsp_signer_future(const struct ocsp_signer *, int64_t now);
 
 /*
  * ResponseData (RFC 6960 4.2.1) for singles, byKey responder id, producedAt;
@@ -236,7 +247,9 @@ struct ocsp_responder {
 	int64_t ca_synced;
 	pthread_t thr;
 	int started;
-	uint64_t audit_seq;		/* change feed position */
+	uint64_t feed_seq;		/* change feed position */
+	uint64_t feed_acked;		/* ... last recorded as our cursor */
+	int64_t feed_ack_at;
 	int64_t last_scan;
 
 	pthread_mutex_t bmu;		/* nonce/fresh signature budget */
