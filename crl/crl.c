@@ -23,6 +23,7 @@
 #include "crl_int.h"
 
 #define DAY 86400
+#define CRL_SKEW_S 300	/* a CRL dated further ahead is rebuilt */
 
 struct crl_expired {
 	struct ser {
@@ -561,7 +562,8 @@ publish(struct crl *c, const struct ca_info *ca, struct crl_state *st,
 	memset(&x, 0, sizeof(x));
 	if ((e = job_init(c, ca, &j)) != PCA_OK)
 		return e;
-	j.prev_gen = st->gen;
+	/* never drop entries as expired by a clock that has stepped back */
+	j.prev_gen = st->gen < j.now ? st->gen : j.now;
 	j.expired = &x;
 	if (st->parts == NULL)
 		st->parts = json_array();
@@ -765,8 +767,10 @@ due_of(struct crl *c, const struct ca_info *ca, const struct crl_state *st,
 
 	fingerprint(ca, fp);
 	*since = 0;
+	/* gen ahead of the clock: built before the clock stepped back */
 	if (st->number == 0 || strcmp(fp, st->fp) != 0 ||
-	    now >= st->gen + (st->next - st->gen) / 2)
+	    now >= st->gen + (st->next - st->gen) / 2 ||
+	    st->gen > now + CRL_SKEW_S)
 		return DUE_FULL;
 	if (revgen <= st->revgen)
 		return DUE_NO;
