@@ -853,6 +853,129 @@ scan_all(struct crl *c, int *wait)
 	free(ids);
 }
 
+/* ---- following the change feed ---- */
+
+static int
+feed_cb(const struct store_change *ch, void *arg)
+{
+	struct crl *c = arg;
+	struct crl_track *t;
+
+	if (ch->ca_id[0] == '\0')
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	if ((t = track_get(c, ch->ca_id)) != NULL)
+		t->dirty = 1;
+	else
+		c->untracked = 1;
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
+
+/* Marks the CAs the new feed records name; 0 when a full scan is due. */
+static int
+feed_read(struct crl *c)
+{
+	struct store_feed_pos pos;
+
+	do {
+		if (store_changes_after(c->store, c->feed_seq, 100000, feed_cb,
+			c, &pos) != PCA_OK) {
+			log_warnx("crl: reading the change feed: %s",
+			    pca_err_msg());
+			pca_err_clear();
+			return 0;
+		}
+		c->feed_seq = pos.last;
+		if (pos.gap)
+			return 0;
+	} while (pos.more);
+	return !c->untracked;
+}
+
+/* Every CA, from a feed position taken first. */
+static void
+scan_full(struct crl *c, int *wait)
+{
+	uint64_t head = c->feed_seq;
+	size_t i;
+
+	if (store_feed_follow(c->store, CRL_FEED_NAME, NULL) != PCA_OK ||
+	    store_feed_head(c->store, &head) != PCA_OK ||
+	    (c->feed_seq != 0 &&
+		store_feed_ack(c->store, CRL_FEED_NAME, c->feed_seq) !=
+		    PCA_OK)) {
+		log_warnx("crl: following the change feed: %s",
+		    pca_err_msg());
+		pca_err_clear();
+	}
+	c->feed_seq = head;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->ntrack; i++)
+		c->track[i].dirty = 0;
+	c->untracked = 0;
+	pthread_mutex_unlock(&c->mu);
+	scan_all(c, wait);
+	pthread_mutex_lock(&c->mu);
+	c->full_at = util_now() + CRL_FULL_SCAN_S;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The CAs marked by feed records (or still waiting to coalesce). */
+static void
+scan_dirty(struct crl *c, int *wait)
+{
+	char (*ids)[37] = NULL;
+	struct crl_track *t;
+	size_t n = 0, i;
+	int w;
+	pca_err e;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->ntrack > 0 && (ids = calloc(c->ntrack, sizeof(*ids))) == NULL)
+		c->full_at = 0;	/* no memory: everything, next time */
+	for (i = 0; ids != NULL && i < c->ntrack; i++)
+		if (c->track[i].dirty) {
+			c->track[i].dirty = 0;
+			memcpy(ids[n++], c->track[i].id, sizeof(ids[0]));
+		}
+	pthread_mutex_unlock(&c->mu);
+	pthread_rwlock_rdlock(&c->elock);
+	for (i = 0; i < n && c->eng != NULL; i++) {
+		w = 0;
+		if ((e = part_check(c, ids[i])) != PCA_OK ||
+		    (e = scan_one(c, ids[i], 0, &w)) != PCA_OK) {
+			if (e != PCA_ENOTFOUND)	/* purged meanwhile */
+				log_warnx("crl: CA %s: %s", ids[i],
+				    pca_err_msg());
+			pca_err_clear();
+		}
+		if (!w)
+			continue;
+		*wait = 1;
+		pthread_mutex_lock(&c->mu);
+		if ((t = track_get(c, ids[i])) != NULL)
+			t->dirty = 1;
+		pthread_mutex_unlock(&c->mu);
+	}
+	pthread_rwlock_unlock(&c->elock);
+	free(ids);
+}
+
+/* A full scan is due: first, after a while, a clock jump, or asked for. */
+static int
+full_due(struct crl *c)
+{
+	int64_t now = util_now();
+	int due;
+
+	pthread_mutex_lock(&c->mu);
+	due = c->full_at == 0 || now >= c->full_at ||
+	    now < c->full_at - CRL_FULL_SCAN_S;
+	pthread_mutex_unlock(&c->mu);
+	return due;
+}
+
 static void *
 worker(void *arg)
 {
@@ -863,7 +986,10 @@ worker(void *arg)
 
 	for (;;) {
 		wait = 0;
-		scan_all(c, &wait);
+		if (full_due(c) || !feed_read(c))
+			scan_full(c, &wait);
+		else
+			scan_dirty(c, &wait);
 		ms = wait ? 50 : (long)c->conf.poll_ms;
 		(void)clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += ms / 1000;
@@ -951,6 +1077,12 @@ crl_attach(struct crl *c, struct ca_engine *eng)
 	pthread_rwlock_wrlock(&c->elock);
 	c->eng = eng;
 	pthread_rwlock_unlock(&c->elock);
+	/* a new configuration may change every CA's CRLs: look at all */
+	pthread_mutex_lock(&c->mu);
+	c->full_at = 0;
+	c->wake = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The store's change feed, end to end: with pcad running, the offline CLI
 # (another process, writing the store directly) revokes and issues, and
-# pcad's OCSP responder answers revoked / good within seconds and /metrics
-# counts the changes, all learnt from the typed feed; `pcactl store verify`
+# pcad's OCSP responder answers revoked / good within seconds, the CRL lists
+# the revocation and /metrics counts the changes, all learnt from the typed
+# feed; `pcactl store verify`
 # checks the feed; and no module reads the wording of audit-log lines.
 . "$(dirname "$0")/lib.sh"
 
@@ -53,7 +54,7 @@ metric() {
 
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
 URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
-echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
+echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"openpca-feed"}}' >"$TMP/ocsp.json"
 ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
     --signing-alg SHA256WITHECDSA --subject "CN=Feed Root,O=OpenPCA Test,C=US" \
     --revocation-json "$TMP/ocsp.json")
@@ -102,6 +103,16 @@ else
 	not_ok "offline pcactl issue: pre-signed good within 5 s" \
 	    "$(status "$TMP/b.pem"); pre-signed $(presigned), was $P0"
 fi
+# crl_lists SERIAL: the CA's CRL served by pcad lists it.
+crl_lists() {
+	curl -sf "$URL/crl/$UUID.crl" -o "$TMP/c.crl" &&
+	    openssl crl -inform DER -in "$TMP/c.crl" -noout -text 2>/dev/null |
+	    grep -qi "Serial Number: $1"
+}
+i=0
+until crl_lists "$SER" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+crl_lists "$SER" && ok "offline pcactl revoke: in the CRL (after ~$((i * 100)) ms)" ||
+    not_ok "offline pcactl revoke: in the CRL within 5 s"
 [ "$(metric active)" = 3 ] && [ "$(metric revoked)" = 1 ] &&
     ok "metrics follow the offline changes (3 active, 1 revoked), no recount" ||
     not_ok "metrics follow the offline changes" "active $(metric active), revoked $(metric revoked)"
