@@ -1,11 +1,14 @@
 /*
- * crl.c - the CRL publisher: a worker thread that looks at every CA whose
- * CRL is enabled and (re)builds its CRLs when a revocation generation is
+ * crl.c - the CRL publisher: a worker thread that looks at the CAs whose
+ * CRL is enabled and (re)builds their CRLs when a revocation generation is
  * pending (after publish_delay_ms, so a burst gives one CRL), when the CA
  * certificate, revocation configuration or CDP changed, when half of the
- * validity window has passed, and on startup when stale.  The CRLs and the
- * new state are recorded in one store transaction, which queues them in
- * the outbox that sync/ drains.
+ * validity window has passed, when the CRL is dated ahead of the clock
+ * (which stepped back), and on startup when stale.  Which CAs to look at
+ * comes from the store's change feed (crl_int.h, CRL_FULL_SCAN_S); what is
+ * due from the store's typed per-CA counters.  The CRLs and the new state
+ * are recorded in one store transaction, which queues them in the outbox
+ * that sync/ drains.
  */
 #include <stdio.h>
 #include <stdlib.h>
