@@ -389,14 +389,19 @@ struct store_feed_pos {
 };
 
 /*
- * Calls cb, in sequence order, for at most max (0: no limit) records
- * after seq; cb returns non-zero to stop after that record.  The record
- * passed to cb is only valid during the call.  pos (may be NULL) tells
- * where the read stopped: continue with seq = pos->last.  pos->gap set
- * means records the caller had not read were pruned: its view is stale
- * and must be rebuilt from the store (the records that remain are still
- * delivered).
- * @return PCA_OK, PCA_EDB for a corrupt record, or a read failure.
+ * Reads the feed after a position, in one read transaction (a consistent
+ * snapshot: records committed meanwhile are read by the next call).
+ * @param[in] seq  the last record already processed (0: from the start)
+ * @param[in] max  records to deliver at most (0: no limit)
+ * @param[in] cb   called for each record in sequence order; the record is
+ *                 only valid during the call; non-zero stops after it
+ * @param[out] pos (may be NULL) where the read stopped: continue with
+ *                 seq = pos->last.  pos->gap set means records after seq
+ *                 were pruned before this caller read them: its view is
+ *                 stale and must be rebuilt from the records themselves
+ *                 (the records that remain are still delivered).
+ * @return PCA_OK; PCA_EINVAL without cb; PCA_EDB for a corrupt record;
+ *         PCA_EBUSY when no reader slot is free.
  */
 pca_err store_changes_after(struct store *, uint64_t seq, size_t max,
     int (*cb)(const struct store_change *, void *arg), void *arg,
