@@ -994,7 +994,7 @@ worker(void *arg)
 		else
 			scan_dirty(c, &wait);
 		ms = wait ? 50 : (long)c->conf.poll_ms;
-		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += ms / 1000;
 		ts.tv_nsec += (ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -1038,6 +1038,21 @@ on_event(const struct ca_event *ev, void *arg)
 
 /* ---- life cycle ---- */
 
+/* Timeouts on the monotonic clock: a wall clock step cannot stretch them. */
+static pca_err
+cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	if (pthread_condattr_init(&a) != 0)
+		return PCA_ENOMEM;
+	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(cv, &a) != 0;
+	(void)pthread_condattr_destroy(&a);
+	return rc ? PCA_ENOMEM : PCA_OK;
+}
+
 pca_err
 crl_new(const struct crl_conf *conf, struct hsm *hsm, struct store *store,
     struct crl **out)
@@ -1059,7 +1074,14 @@ crl_new(const struct crl_conf *conf, struct hsm *hsm, struct store *store,
 	c->store = store;
 	pthread_rwlock_init(&c->elock, NULL);
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	if (cond_init_mono(&c->cond) != PCA_OK) {
+		pthread_rwlock_destroy(&c->elock);
+		pthread_mutex_destroy(&c->mu);
+		free(c->account);
+		free(c);
+		return pca_err_set(PCA_ENOMEM, "cannot create the CRL "
+		    "worker's condition");
+	}
 	if (c->account == NULL) {
 		crl_free(c);
 		return pca_err_set(PCA_ENOMEM, "no memory");

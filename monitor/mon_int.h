@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "../store/store.h"
 #include "monitor.h"
@@ -64,6 +65,7 @@ struct mon {
 	int running;
 	pthread_mutex_t stop_lk;
 	pthread_cond_t stop_cv;
+	clockid_t cv_clock;		/* of stop_cv's timeouts */
 	int stop;
 };
 

@@ -58,6 +58,27 @@ cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Timeouts on the monotonic clock: a wall clock step cannot stretch them
+ * (should that clock be refused, the wall clock it is).
+ */
+static void
+mon_cond_init(struct mon *m)
+{
+	pthread_condattr_t a;
+
+	m->cv_clock = CLOCK_MONOTONIC;
+	if (pthread_condattr_init(&a) != 0) {
+		m->cv_clock = CLOCK_REALTIME;
+		pthread_cond_init(&m->stop_cv, NULL);
+		return;
+	}
+	if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0)
+		m->cv_clock = CLOCK_REALTIME;
+	pthread_cond_init(&m->stop_cv, &a);
+	(void)pthread_condattr_destroy(&a);
+}
+
 pca_err
 mon_new(const struct mon_conf *c, struct store *store, struct mon **out)
 {
@@ -99,7 +120,7 @@ mon_new(const struct mon_conf *c, struct store *store, struct mon **out)
 	pthread_mutex_init(&m->cnt_lk, NULL);
 	pthread_mutex_init(&m->feed_lk, NULL);
 	pthread_mutex_init(&m->stop_lk, NULL);
-	pthread_cond_init(&m->stop_cv, NULL);
+	mon_cond_init(m);
 	*out = m;
 	return PCA_OK;
 }
@@ -562,6 +583,7 @@ mon_pass(struct mon *m, int64_t now)
 	pthread_mutex_lock(&m->lk);
 	recount = m->last_recount == 0 ||
 	    now - m->last_recount >= (int64_t)m->conf.recount_s ||
+	    now < m->last_pass ||	/* the clock stepped back */
 	    !mon_feed_apply(m, now, 1);
 	if (!recount)
 		pass_expired(m, m->last_pass, now);
@@ -598,7 +620,7 @@ mon_main(void *arg)
 		if (m->wh_next_try > util_now() &&
 		    m->wh_next_try - util_now() < wait_s)
 			wait_s = m->wh_next_try - util_now();
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(m->cv_clock, &ts);
 		ts.tv_sec += wait_s;
 		pthread_mutex_lock(&m->stop_lk);
 		while (!m->stop &&

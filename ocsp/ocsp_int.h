@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -241,6 +242,7 @@ struct ocsp_responder {
 
 	pthread_mutex_t mu;		/* wake, stop, ready */
 	pthread_cond_t cv;
+	clockid_t cv_clock;		/* of cv's timeouts */
 	pthread_cond_t ready_cv;
 	int wake, stop, ready;
 	int ca_dirty, ca_retry;		/* refresher only */
@@ -262,6 +264,8 @@ int ocsp_budget_take(struct ocsp_responder *);
 /* Refresh instant for a response signed at t. */
 int64_t ocsp_refresh_at(const struct ocsp_conf *, int64_t t);
 void ocsp_refresher_wake(struct ocsp_responder *);
+/* Initialises r->cv, with timeouts on CLOCK_MONOTONIC (r->cv_clock). */
+void ocsp_refresher_cond_init(struct ocsp_responder *);
 void *ocsp_refresher_main(void *);
 
 #endif

@@ -715,6 +715,23 @@ future(const struct ocsp_entry *e, int64_t now)
 }
 
 /*
+ * The CA's delegated signer was issued under a clock that has since stepped
+ * back (not valid yet): nothing is signed with it; the next CA sync, asked
+ * for here, replaces it.
+ */
+static int
+signer_wait(struct ocsp_responder *r, uint32_t ca, int64_t now)
+{
+	const struct ocsp_signer *s = r->t.cas[ca].signer;
+
+	if (s == NULL || !ocsp_signer_future(s, now))
+		return 0;
+	if (now - r->ca_synced >= RETRY_S || r->ca_synced > now)
+		r->ca_dirty = 1;
+	return 1;
+}
+
+/*
  * Re-signs every entry due by now, or signed in the future; drops entries
  * of certificates that expired unrevoked.  Returns the number still due (failed) afterwards.
  */
@@ -731,7 +748,7 @@ due_scan(struct ocsp_responder *r)
 			if (e->status == OCSP_GOOD && e->not_after < now)
 				ok = push(&gone, &ng, &capg, e);
 			else if ((e->due <= now || future(e, now)) &&
-			    r->t.cas[e->ca].serve)
+			    r->t.cas[e->ca].serve && !signer_wait(r, e->ca, now))
 				ok = push(&due, &nd, &cap, e);
 		}
 	for (i = 0; i < nd && !r->stop; i++)
@@ -761,6 +778,29 @@ ocsp_refresher_wake(struct ocsp_responder *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/*
+ * The refresher's condition variable times out on the monotonic clock: a
+ * wait begun just before the wall clock steps back must not last until the
+ * wall clock is back where it was.  (Should that clock be refused, the wall
+ * clock it is.)
+ */
+void
+ocsp_refresher_cond_init(struct ocsp_responder *r)
+{
+	pthread_condattr_t a;
+
+	r->cv_clock = CLOCK_MONOTONIC;
+	if (pthread_condattr_init(&a) != 0) {
+		r->cv_clock = CLOCK_REALTIME;
+		pthread_cond_init(&r->cv, NULL);
+		return;
+	}
+	if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0)
+		r->cv_clock = CLOCK_REALTIME;
+	pthread_cond_init(&r->cv, &a);
+	(void)pthread_condattr_destroy(&a);
+}
+
 /* Sleeps until woken, stopped or OCSP_POLL_MS passed; 0 when stopping. */
 static int
 nap(struct ocsp_responder *r)
@@ -768,7 +808,7 @@ nap(struct ocsp_responder *r)
 	struct timespec ts;
 	int go;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(r->cv_clock, &ts);
 	ts.tv_nsec += OCSP_POLL_MS * 1000000L;
 	ts.tv_sec += ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
@@ -823,7 +863,8 @@ ocsp_refresher_main(void *arg)
 		now = util_now();
 		if (r->ca_retry && now - r->ca_synced >= RETRY_S)
 			r->ca_dirty = 1;
-		if (now - r->ca_synced >= CA_RESYNC_S)
+		/* also when the clock stepped back past the last sync */
+		if (now - r->ca_synced >= CA_RESYNC_S || now < r->ca_synced)
 			r->ca_dirty = 1;
 		feed_poll(r);
 		left = 1;

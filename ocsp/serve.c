@@ -497,7 +497,7 @@ ocsp_responder_new(const struct ocsp_conf *conf, struct ca_engine *engine,
 	pthread_mutex_init(&r->emu, NULL);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->bmu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	ocsp_refresher_cond_init(r);
 	pthread_cond_init(&r->ready_cv, NULL);
 	if ((err = ocsp_table_init(&r->t)) != PCA_OK ||
 	    (err = ocsp_ucache_init(&r->uc)) != PCA_OK ||

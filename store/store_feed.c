@@ -495,6 +495,23 @@ verify_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	return PCA_OK;
 }
 
+static pca_err
+verify_cursor(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
+{
+	struct verify_arg *a = varg;
+	char msg[160];
+
+	(void)stop;
+	if (v->mv_size != 8 || store_be64_get(v->mv_data) > a->head) {
+		(void)snprintf(msg, sizeof(msg), "change feed: follower "
+		    "cursor \"%.*s\" is corrupt or beyond the head",
+		    (int)(k->mv_size > 80 ? 80 : k->mv_size),
+		    (const char *)k->mv_data);
+		vproblem(a, msg);
+	}
+	return PCA_OK;
+}
+
 pca_err
 store_feed_verify(struct store *s, MDB_txn *txn,
     void (*problem)(const char *msg, void *arg), void *arg, size_t *records,
@@ -511,6 +528,11 @@ store_feed_verify(struct store *s, MDB_txn *txn,
 		if ((e = head_get(s, txn, &a.head)) != PCA_OK ||
 		    (e = store_scan(txn, s->dbi[STORE_DBI_FEED], NULL, 0, 0,
 			 verify_each, &a)) != PCA_OK)
+			return e;
+		if ((e = store_scan(txn, s->dbi[STORE_DBI_META],
+			 STORE_META_CURSOR, strlen(STORE_META_CURSOR),
+			 strlen(STORE_META_CURSOR), verify_cursor, &a)) !=
+		    PCA_OK)
 			return e;
 		if (a.n > 0 && a.prev != a.head) {
 			(void)snprintf(msg, sizeof(msg), "change feed: last "

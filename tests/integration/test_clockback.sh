@@ -6,7 +6,8 @@
 # thisUpdate two years ahead), the delegated OCSP signer issued in the
 # future is replaced (openssl ocsp -verify at the real time accepts the
 # answer) and the 1-year root, valid again, is ACTIVE (EXPIRED follows the
-# clock; it is not a latch).
+# clock; it is not a latch).  Then the same with the clock stepping back
+# under a running pcad.
 . "$(dirname "$0")/lib.sh"
 
 FAKELIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
@@ -168,5 +169,43 @@ openssl crl -inform DER -in "$TMP/a.crl" -noout -text 2>/dev/null |
 grep -q "valid again" "$A/pcad.log" &&
     ok "pcad itself moved the root back (logged)" ||
     not_ok "pcad itself moved the root back (logged)" "$(grep -i expire "$A/pcad.log" | tail -3)"
+stop_pcad
+
+# -------- the clock steps back under a running pcad --------
+# libfaketime re-reads the offset from a file: pcad starts 3 years ahead,
+# then its clock steps back to the real time while it runs.
+OFFSET=$((3 * 365 * 86400))
+echo "+$OFFSET" >"$TMP/faketime"
+echo "--- pcad start, clock +$OFFSET s (from a file)" >>"$A/pcad.log"
+ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB FAKETIME_TIMESTAMP_FILE="$TMP/faketime" \
+    FAKETIME_NO_CACHE=1 "$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
+PCAD_PID=$!
+wait_until 20 curl -sf "$URL/health" -o /dev/null ||
+    not_ok "pcad starts 3 years ahead" "$(tail -20 "$A/pcad.log")"
+wait_until 30 dated_near ocsp_this && wait_until 30 dated_near crl_last &&
+    ok "3 years ahead: the OCSP answer and the CRL are dated then" ||
+    not_ok "3 years ahead: the OCSP answer and the CRL are dated then" \
+	"thisUpdate $(ocsp_this), lastUpdate $(crl_last), clock $(fake_now)"
+echo "+0" >"$TMP/faketime"
+OFFSET=0
+wait_until 30 dated_near ocsp_this &&
+    ok "stepped back while running: the OCSP answer is re-signed, dated now" ||
+    not_ok "stepped back while running: the OCSP answer is re-signed" \
+	"thisUpdate $(ocsp_this), now $(date +%s)"
+verified() {
+	openssl ocsp -issuer "$TMP/root.pem" -cert "$TMP/leaf.pem" -url "$URL" \
+	    -no_nonce -CAfile "$TMP/root.pem" 2>&1 | grep -q "Response verify OK"
+}
+wait_until 30 verified &&
+    ok "stepped back while running: a signer valid now (openssl ocsp -verify)" ||
+    not_ok "stepped back while running: openssl ocsp -verify" \
+	"$(openssl ocsp -issuer "$TMP/root.pem" -cert "$TMP/leaf.pem" -url "$URL" \
+	    -no_nonce -CAfile "$TMP/root.pem" 2>&1)"
+wait_until 30 dated_near crl_last &&
+    ok "stepped back while running: the CRL is rebuilt, dated now" ||
+    not_ok "stepped back while running: the CRL is rebuilt" \
+	"lastUpdate $(crl_last), now $(date +%s)"
+kill -0 "$PCAD_PID" 2>/dev/null && ok "pcad still running" ||
+    not_ok "pcad still running" "$(tail -20 "$A/pcad.log")"
 stop_pcad
 finish
