@@ -839,19 +839,40 @@ out:
 	return e;
 }
 
+/* The worker looks at the CA on its next poll (a feed record, a wait). */
+static void
+mark_dirty(struct crl *c, const char *id)
+{
+	struct crl_track *t;
+
+	pthread_mutex_lock(&c->mu);
+	if ((t = track_get(c, id)) != NULL)
+		t->dirty = 1;
+	else
+		c->untracked = 1;	/* no slot: a full scan then */
+	pthread_mutex_unlock(&c->mu);
+}
+
 static void
 scan_all(struct crl *c, int *wait)
 {
 	char (*ids)[37] = NULL;
 	size_t n = 0, i;
+	int w;
 
 	pthread_rwlock_rdlock(&c->elock);
 	if (c->eng != NULL && ca_info_ids(c->eng, &ids, &n) == PCA_OK)
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			w = 0;
 			if (part_check(c, ids[i]) != PCA_OK ||
-			    scan_one(c, ids[i], 0, wait) != PCA_OK)
+			    scan_one(c, ids[i], 0, &w) != PCA_OK)
 				log_warnx("crl: CA %s: %s", ids[i],
 				    pca_err_msg());
+			if (w) {	/* coalescing: look again soon */
+				*wait = 1;
+				mark_dirty(c, ids[i]);
+			}
+		}
 	pthread_rwlock_unlock(&c->elock);
 	free(ids);
 }
@@ -861,17 +882,8 @@ scan_all(struct crl *c, int *wait)
 static int
 feed_cb(const struct store_change *ch, void *arg)
 {
-	struct crl *c = arg;
-	struct crl_track *t;
-
-	if (ch->ca_id[0] == '\0')
-		return 0;
-	pthread_mutex_lock(&c->mu);
-	if ((t = track_get(c, ch->ca_id)) != NULL)
-		t->dirty = 1;
-	else
-		c->untracked = 1;
-	pthread_mutex_unlock(&c->mu);
+	if (ch->ca_id[0] != '\0')
+		mark_dirty(arg, ch->ca_id);
 	return 0;
 }
 
@@ -929,7 +941,6 @@ static void
 scan_dirty(struct crl *c, int *wait)
 {
 	char (*ids)[37] = NULL;
-	struct crl_track *t;
 	size_t n = 0, i;
 	int w;
 	pca_err e;
@@ -953,13 +964,10 @@ scan_dirty(struct crl *c, int *wait)
 				    pca_err_msg());
 			pca_err_clear();
 		}
-		if (!w)
-			continue;
-		*wait = 1;
-		pthread_mutex_lock(&c->mu);
-		if ((t = track_get(c, ids[i])) != NULL)
-			t->dirty = 1;
-		pthread_mutex_unlock(&c->mu);
+		if (w) {
+			*wait = 1;
+			mark_dirty(c, ids[i]);
+		}
 	}
 	pthread_rwlock_unlock(&c->elock);
 	free(ids);

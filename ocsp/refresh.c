@@ -733,7 +733,8 @@ signer_wait(struct ocsp_responder *r, uint32_t ca, int64_t now)
 
 /*
  * Re-signs every entry due by now, or signed in the future; drops entries
- * of certificates that expired unrevoked.  Returns the number still due (failed) afterwards.
+ * of certificates that expired unrevoked.  Returns the number still due
+ * (failed) afterwards.
  */
 static size_t
 due_scan(struct ocsp_responder *r)

@@ -123,6 +123,19 @@ out=$("$PCACTL" store verify 2>&1) &&
     not_ok "pcactl store verify is clean" "$out"
 stop_pcad
 
+# -------- a revocation made while pcad is down --------
+SERB=$(openssl x509 -in "$TMP/b.pem" -noout -serial | sed 's/^serial=//')
+"$PCACTL" revoke --ca "$ROOT" --serial "$SERB" --reason SUPERSEDED >/dev/null ||
+    not_ok "pcactl revoke while pcad is down"
+start_pcad || not_ok "pcad restarts" "$(tail -20 "$A/pcad.log")"
+i=0
+until crl_lists "$SERB" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+crl_lists "$SERB" && [ "$(status "$TMP/b.pem")" = revoked ] &&
+    ok "revoked while pcad was down: in the CRL and OCSP soon after the start" ||
+    not_ok "revoked while pcad was down: in the CRL and OCSP soon after the start" \
+	"OCSP: $(status "$TMP/b.pem")"
+stop_pcad
+
 # -------- nothing reads audit text --------
 cd "$ROOTDIR" || exit 1
 hits=$(grep -rnE 'str(n?cmp|str)\([^;]*"(op=|[ ]?(ca|serial)=)' \
