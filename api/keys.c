@@ -219,7 +219,8 @@ api_key_create_ex(struct store *st, struct hsm *hsm,
 		if ((err = random_chars(id + 4, 16,
 			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")) != PCA_OK)
 			goto out;
-		err = store_kv_put(st, KEYS_NS, id, rec, strlen(rec), 1);
+		err = store_kv_put_chg(st, &(struct store_kv_in){KEYS_NS, id,
+		    rec, strlen(rec)}, 1, STORE_CHG_KEY, NULL);
 		if (err != PCA_EEXISTS)
 			break;
 	}
@@ -368,7 +369,8 @@ api_key_revoke(struct store *st, const char *akid)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
-	if ((err = store_kv_put(st, KEYS_NS, akid, s, strlen(s), 0)) != PCA_OK)
+	if ((err = store_kv_put_chg(st, &(struct store_kv_in){KEYS_NS, akid,
+		 s, strlen(s)}, 0, STORE_CHG_KEY, NULL)) != PCA_OK)
 		goto out;
 	(void)snprintf(line, sizeof(line),
 	    "op=RevokeAccessKey who=local akid=%.40s", akid);

@@ -341,9 +341,36 @@ cache_insert(struct ca_engine *e, struct ca_ctx *c)
 
 /*
  * Lazy transitions: an ACTIVE or DISABLED CA past its certificate's
- * notAfter is persisted as EXPIRED; a DELETED CA past its restore window
- * (or deleted without one) is purged: key destroyed, records removed.
+ * notAfter is persisted as EXPIRED (the status it leaves is kept in
+ * "_PreExpiryStatus"); EXPIRED follows the clock, not a latch, so an
+ * EXPIRED CA whose certificate is valid again (the clock stepped back) goes
+ * back to that status (ACTIVE for a record without it); a DELETED CA past
+ * its restore window (or deleted without one) is purged: key destroyed,
+ * records removed.
  */
+/* EXPIRED with a certificate valid at now: back to the status before. */
+static pca_err
+ctx_unexpire(struct ca_engine *e, const struct ca_ctx *c, json_t *rec,
+    int64_t now, int *changed)
+{
+	const char *was = json_string_value(json_object_get(rec,
+	    "_PreExpiryStatus"));
+	char st[16];
+	pca_err err;
+
+	(void)snprintf(st, sizeof(st), "%s",
+	    was != NULL && strcmp(was, "DISABLED") == 0 ? "DISABLED" : "ACTIVE");
+	json_object_del(rec, "_PreExpiryStatus");
+	ca_rec_set_status(rec, st, now);
+	if ((err = ca_rec_save(e, c->uuid, rec, 0)) != PCA_OK)
+		return err;
+	*changed = 1;
+	ca_notify(e, CA_EV_CA_CHANGED, c->uuid, NULL, 0);
+	log_info("CA %s certificate valid again (the clock went back): status "
+		 "%s", c->arn, st);
+	return PCA_OK;
+}
+
 static pca_err
 ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 {
@@ -351,7 +378,7 @@ ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 	json_t *rec = NULL;
 	const char *st;
 	const json_t *until;
-	int expire, purge;
+	int expire, unexpire, purge;
 	pca_err err = PCA_OK;
 
 	*changed = 0;
@@ -359,9 +386,11 @@ ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 	expire = (strcmp(c->status, "ACTIVE") == 0 ||
 		     strcmp(c->status, "DISABLED") == 0) &&
 	    c->cert_der != NULL && c->not_after < now;
+	unexpire = strcmp(c->status, "EXPIRED") == 0 && c->cert_der != NULL &&
+	    c->not_after >= now;
 	purge = strcmp(c->status, "DELETED") == 0 &&
 	    (until == NULL || json_integer_value(until) <= now);
-	if (!expire && !purge)
+	if (!expire && !unexpire && !purge)
 		return PCA_OK;
 	pthread_mutex_lock(&e->mut);
 	if ((err = ca_rec_load(e, c->uuid, &rec)) != PCA_OK)
@@ -371,7 +400,13 @@ ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 		*changed = 1;	/* someone else moved it: reload */
 		goto out;
 	}
+	if (unexpire) {
+		err = ctx_unexpire(e, c, rec, now, changed);
+		goto out;
+	}
 	if (expire) {
+		json_object_set_new(rec, "_PreExpiryStatus",
+		    json_string(c->status));
 		ca_rec_set_status(rec, "EXPIRED", now);
 		if ((err = ca_rec_save(e, c->uuid, rec, 0)) == PCA_OK) {
 			*changed = 1;

@@ -11,6 +11,7 @@ static const char *const known_keys[] = {
 	"hsm.module", "hsm.token", "hsm.pin_file", "hsm.pin_env",
 	"hsm.module_env", "hsm.sessions", "hsm.key_storage_standard",
 	"store.path", "store.map_size_mb", "store.map_max_mb",
+	"store.feed_min_age_s", "store.feed_max_age_days",
 	"api.listen", "api.tls_cert", "api.tls_key", "api.max_connections",
 	"api.timeout_s",
 	"http.listen", "http.header_timeout_s", "http.per_ip_connections",
@@ -112,6 +113,12 @@ load_hsm_store(struct appliance_conf *a)
 		return pca_err_set(PCA_EINVAL,
 		    "%s: [store] map_max_mb is smaller than map_size_mb",
 		    conf_name(a->conf));
+	if ((err = conf_num(a->conf, "store", "feed_min_age_s", 0, 86400,
+		 3600, &a->feed_min_age_s)) != PCA_OK ||
+	    (err = conf_num(a->conf, "store", "feed_max_age_days", 1, 3650, 30,
+		 &n)) != PCA_OK)
+		return err;
+	a->feed_max_age_s = n * 86400;
 	a->store.path = a->store_path;
 	a->store.map_size = (size_t)sz << 20;
 	a->store.map_max = (size_t)mx << 20;

@@ -6,7 +6,9 @@
  *   [hsm]       module, token, pin_file | pin_env, module_env, sessions,
  *               key_storage_standard (the token's certification as the
  *               operator states it; absent: none claimed)
- *   [store]     path, map_size_mb, map_max_mb
+ *   [store]     path, map_size_mb, map_max_mb, feed_min_age_s (change feed
+ *               records every follower has read are kept this long; 3600),
+ *               feed_max_age_days (and none longer, read or not; 30)
  *   [api]       listen (host:port), tls_cert, tls_key, max_connections
  *               (per listener, both ports; 4096), timeout_s (idle)
  *   [http]      listen (host:port) - OCSP, CRLs, /health, /metrics;
@@ -55,6 +57,8 @@ struct appliance_conf {
 	char *hsm_pin_file;
 	struct store_conf store;
 	char *store_path;
+	long long feed_min_age_s;	/* change feed pruning (pcad) */
+	long long feed_max_age_s;
 	struct ca_engine_conf engine;
 	const char *api_listen;
 	char *api_tls_cert;

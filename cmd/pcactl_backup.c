@@ -204,6 +204,14 @@ out:
 	return err;
 }
 
+static int
+feed_cb(const struct store_change *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	return 1;
+}
+
 /* Describes the copied store (opened read-only from dir) in m. */
 static pca_err
 describe_copy(const struct appliance_conf *ac, const char *dir, json_t *m)
@@ -215,9 +223,11 @@ describe_copy(const struct appliance_conf *ac, const char *dir, json_t *m)
 	uint8_t head[32];
 	uint64_t seq = 0;
 	size_t i, n = 0, certs = 0;
+	struct store_feed_pos fp;
 	json_t *cas = json_array();
 	pca_err err;
 
+	memset(&fp, 0, sizeof(fp));
 	sc.path = dir;
 	sc.read_only = 1;
 	sc.map_max = ac->store.map_max;
@@ -225,6 +235,8 @@ describe_copy(const struct appliance_conf *ac, const char *dir, json_t *m)
 	    (err = ca_engine_new(&ac->engine, NULL, st, &eng)) != PCA_OK ||
 	    (err = store_audit_head(st, &seq, head)) != PCA_OK ||
 	    (err = store_cert_count(st, NULL, &certs)) != PCA_OK ||
+	    (err = store_changes_after(st, 0, 1, feed_cb, NULL, &fp)) !=
+		PCA_OK ||
 	    (err = ca_info_ids(eng, &ids, &n)) != PCA_OK)
 		goto out;
 	for (i = 0; i < n && err == PCA_OK; i++)
@@ -238,6 +250,8 @@ describe_copy(const struct appliance_conf *ac, const char *dir, json_t *m)
 		(json_int_t)seq, "HeadSha256", hex)) ||
 	    json_object_set_new(m, "Certificates", json_integer(
 		(json_int_t)certs)) ||
+	    json_object_set_new(m, "ChangeFeed", json_pack("{s:I}",
+		"Sequence", (json_int_t)fp.head)) ||
 	    json_object_set(m, "CertificateAuthorities", cas))
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 out:

@@ -372,17 +372,25 @@ wait_signal(const sigset_t *set)
 	return sig < 0 ? 0 : sig;
 }
 
-/* Housekeeping: CA expiry and purges, expired idempotency tokens. */
+/*
+ * Housekeeping: CA expiry and purges, expired idempotency tokens, change
+ * feed records every follower has read.
+ */
 static void
 maintain(struct appliance *ap)
 {
-	size_t cas = 0, tokens = 0;
+	size_t cas = 0, tokens = 0, feed = 0;
 
 	if (ca_engine_maintain(ap->engine, &cas, &tokens) != PCA_OK)
 		log_warnx("maintenance: %s", pca_err_msg());
 	else if (cas || tokens)
 		log_info("maintenance: %zu CAs purged, %zu idempotency tokens "
 			 "expired", cas, tokens);
+	if (store_feed_prune(ap->store, util_now(), ap->conf.feed_min_age_s,
+		ap->conf.feed_max_age_s, &feed) != PCA_OK)
+		log_warnx("maintenance: %s", pca_err_msg());
+	else if (feed > 0)
+		log_debug("maintenance: %zu change feed records pruned", feed);
 }
 
 /*

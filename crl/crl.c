@@ -1,11 +1,14 @@
 /*
- * crl.c - the CRL publisher: a worker thread that looks at every CA whose
- * CRL is enabled and (re)builds its CRLs when a revocation generation is
+ * crl.c - the CRL publisher: a worker thread that looks at the CAs whose
+ * CRL is enabled and (re)builds their CRLs when a revocation generation is
  * pending (after publish_delay_ms, so a burst gives one CRL), when the CA
  * certificate, revocation configuration or CDP changed, when half of the
- * validity window has passed, and on startup when stale.  The CRLs and the
- * new state are recorded in one store transaction, which queues them in
- * the outbox that sync/ drains.
+ * validity window has passed, when the CRL is dated ahead of the clock
+ * (which stepped back), and on startup when stale.  Which CAs to look at
+ * comes from the store's change feed (crl_int.h, CRL_FULL_SCAN_S); what is
+ * due from the store's typed per-CA counters.  The CRLs and the new state
+ * are recorded in one store transaction, which queues them in the outbox
+ * that sync/ drains.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include "crl_int.h"
 
 #define DAY 86400
+#define CRL_SKEW_S 300	/* a CRL dated further ahead is rebuilt */
 
 struct crl_expired {
 	struct ser {
@@ -587,7 +591,8 @@ publish(struct crl *c, const struct ca_info *ca, struct crl_state *st,
 	memset(&x, 0, sizeof(x));
 	if ((e = job_init(c, ca, &j)) != PCA_OK)
 		return e;
-	j.prev_gen = st->gen;
+	/* never drop entries as expired by a clock that has stepped back */
+	j.prev_gen = st->gen < j.now ? st->gen : j.now;
 	j.expired = &x;
 	if (st->parts == NULL)
 		st->parts = json_array();
@@ -791,8 +796,10 @@ due_of(struct crl *c, const struct ca_info *ca, const struct crl_state *st,
 
 	fingerprint(ca, fp);
 	*since = 0;
+	/* gen ahead of the clock: built before the clock stepped back */
 	if (st->number == 0 || strcmp(fp, st->fp) != 0 ||
-	    now >= st->gen + (st->next - st->gen) / 2)
+	    now >= st->gen + (st->next - st->gen) / 2 ||
+	    st->gen > now + CRL_SKEW_S)
 		return DUE_FULL;
 	if (revgen <= st->revgen)
 		return DUE_NO;
@@ -864,21 +871,152 @@ out:
 	return e;
 }
 
+/* The worker looks at the CA on its next poll (a feed record, a wait). */
+static void
+mark_dirty(struct crl *c, const char *id)
+{
+	struct crl_track *t;
+
+	pthread_mutex_lock(&c->mu);
+	if ((t = track_get(c, id)) != NULL)
+		t->dirty = 1;
+	else
+		c->untracked = 1;	/* no slot: a full scan then */
+	pthread_mutex_unlock(&c->mu);
+}
+
 static void
 scan_all(struct crl *c, int *wait)
 {
 	char (*ids)[37] = NULL;
 	size_t n = 0, i;
+	int w;
 
 	pthread_rwlock_rdlock(&c->elock);
 	if (c->eng != NULL && ca_info_ids(c->eng, &ids, &n) == PCA_OK)
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			w = 0;
 			if (part_check(c, ids[i]) != PCA_OK ||
-			    scan_one(c, ids[i], 0, wait) != PCA_OK)
+			    scan_one(c, ids[i], 0, &w) != PCA_OK)
 				log_warnx("crl: CA %s: %s", ids[i],
 				    pca_err_msg());
+			if (w) {	/* coalescing: look again soon */
+				*wait = 1;
+				mark_dirty(c, ids[i]);
+			}
+		}
 	pthread_rwlock_unlock(&c->elock);
 	free(ids);
+}
+
+/* ---- following the change feed ---- */
+
+static int
+feed_cb(const struct store_change *ch, void *arg)
+{
+	if (ch->ca_id[0] != '\0')
+		mark_dirty(arg, ch->ca_id);
+	return 0;
+}
+
+/* Marks the CAs the new feed records name; 0 when a full scan is due. */
+static int
+feed_read(struct crl *c)
+{
+	struct store_feed_pos pos;
+
+	do {
+		if (store_changes_after(c->store, c->feed_seq, 100000, feed_cb,
+			c, &pos) != PCA_OK) {
+			log_warnx("crl: reading the change feed: %s",
+			    pca_err_msg());
+			pca_err_clear();
+			return 0;
+		}
+		c->feed_seq = pos.last;
+		if (pos.gap)
+			return 0;
+	} while (pos.more);
+	return !c->untracked;
+}
+
+/* Every CA, from a feed position taken first. */
+static void
+scan_full(struct crl *c, int *wait)
+{
+	uint64_t head = c->feed_seq;
+	size_t i;
+
+	if (store_feed_follow(c->store, CRL_FEED_NAME, NULL) != PCA_OK ||
+	    store_feed_head(c->store, &head) != PCA_OK ||
+	    (c->feed_seq != 0 &&
+		store_feed_ack(c->store, CRL_FEED_NAME, c->feed_seq) !=
+		    PCA_OK)) {
+		log_warnx("crl: following the change feed: %s",
+		    pca_err_msg());
+		pca_err_clear();
+	}
+	c->feed_seq = head;
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < c->ntrack; i++)
+		c->track[i].dirty = 0;
+	c->untracked = 0;
+	pthread_mutex_unlock(&c->mu);
+	scan_all(c, wait);
+	pthread_mutex_lock(&c->mu);
+	c->full_at = util_now() + CRL_FULL_SCAN_S;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The CAs marked by feed records (or still waiting to coalesce). */
+static void
+scan_dirty(struct crl *c, int *wait)
+{
+	char (*ids)[37] = NULL;
+	size_t n = 0, i;
+	int w;
+	pca_err e;
+
+	pthread_mutex_lock(&c->mu);
+	if (c->ntrack > 0 && (ids = calloc(c->ntrack, sizeof(*ids))) == NULL)
+		c->full_at = 0;	/* no memory: everything, next time */
+	for (i = 0; ids != NULL && i < c->ntrack; i++)
+		if (c->track[i].dirty) {
+			c->track[i].dirty = 0;
+			memcpy(ids[n++], c->track[i].id, sizeof(ids[0]));
+		}
+	pthread_mutex_unlock(&c->mu);
+	pthread_rwlock_rdlock(&c->elock);
+	for (i = 0; i < n && c->eng != NULL; i++) {
+		w = 0;
+		if ((e = part_check(c, ids[i])) != PCA_OK ||
+		    (e = scan_one(c, ids[i], 0, &w)) != PCA_OK) {
+			if (e != PCA_ENOTFOUND)	/* purged meanwhile */
+				log_warnx("crl: CA %s: %s", ids[i],
+				    pca_err_msg());
+			pca_err_clear();
+		}
+		if (w) {
+			*wait = 1;
+			mark_dirty(c, ids[i]);
+		}
+	}
+	pthread_rwlock_unlock(&c->elock);
+	free(ids);
+}
+
+/* A full scan is due: first, after a while, a clock jump, or asked for. */
+static int
+full_due(struct crl *c)
+{
+	int64_t now = util_now();
+	int due;
+
+	pthread_mutex_lock(&c->mu);
+	due = c->full_at == 0 || now >= c->full_at ||
+	    now < c->full_at - CRL_FULL_SCAN_S;
+	pthread_mutex_unlock(&c->mu);
+	return due;
 }
 
 static void *
@@ -891,9 +1029,12 @@ worker(void *arg)
 
 	for (;;) {
 		wait = 0;
-		scan_all(c, &wait);
+		if (full_due(c) || !feed_read(c))
+			scan_full(c, &wait);
+		else
+			scan_dirty(c, &wait);
 		ms = wait ? 50 : (long)c->conf.poll_ms;
-		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += ms / 1000;
 		ts.tv_nsec += (ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
@@ -937,6 +1078,21 @@ on_event(const struct ca_event *ev, void *arg)
 
 /* ---- life cycle ---- */
 
+/* Timeouts on the monotonic clock: a wall clock step cannot stretch them. */
+static pca_err
+cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	if (pthread_condattr_init(&a) != 0)
+		return PCA_ENOMEM;
+	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(cv, &a) != 0;
+	(void)pthread_condattr_destroy(&a);
+	return rc ? PCA_ENOMEM : PCA_OK;
+}
+
 pca_err
 crl_new(const struct crl_conf *conf, struct hsm *hsm, struct store *store,
     struct crl **out)
@@ -958,7 +1114,14 @@ crl_new(const struct crl_conf *conf, struct hsm *hsm, struct store *store,
 	c->store = store;
 	pthread_rwlock_init(&c->elock, NULL);
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	if (cond_init_mono(&c->cond) != PCA_OK) {
+		pthread_rwlock_destroy(&c->elock);
+		pthread_mutex_destroy(&c->mu);
+		free(c->account);
+		free(c);
+		return pca_err_set(PCA_ENOMEM, "cannot create the CRL "
+		    "worker's condition");
+	}
 	if (c->account == NULL) {
 		crl_free(c);
 		return pca_err_set(PCA_ENOMEM, "no memory");
@@ -979,6 +1142,12 @@ crl_attach(struct crl *c, struct ca_engine *eng)
 	pthread_rwlock_wrlock(&c->elock);
 	c->eng = eng;
 	pthread_rwlock_unlock(&c->elock);
+	/* a new configuration may change every CA's CRLs: look at all */
+	pthread_mutex_lock(&c->mu);
+	c->full_at = 0;
+	c->wake = 1;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void

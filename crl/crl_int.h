@@ -19,7 +19,17 @@ struct crl_track {
 	int64_t since_ms;	/* when it was first seen */
 	uint64_t left;		/* PARTITIONED: issuances here before the
 				   open partition is due to be checked */
+	int dirty;		/* a change feed record names it: look */
 };
+
+/*
+ * The worker follows the store's change feed: each poll it looks only at
+ * the CAs that records name (revocations, issuances, CA changes, by any
+ * process); every CA is looked at on start, after a feed gap and every
+ * CRL_FULL_SCAN_S (the time-driven rebuilds).
+ */
+#define CRL_FULL_SCAN_S 60
+#define CRL_FEED_NAME "crl"	/* our change feed cursor */
 
 /*
  * kv crlpart/<CA id>: {"cdp": CDP of the open partition, "start": the CA's
@@ -45,6 +55,9 @@ struct crl {
 	struct crl_metrics m;
 	struct crl_track track[CRL_TRACK_MAX];
 	size_t ntrack;
+	uint64_t feed_seq;		/* worker only */
+	int64_t full_at;		/* (mu) next full scan; 0: now */
+	int untracked;			/* (mu) a CA had no slot: full scan */
 };
 
 /* The persisted state of one CA's CRLs (kv crlstate/<id>, JSON). */

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "../store/store.h"
 #include "monitor.h"
@@ -56,12 +57,30 @@ struct mon {
 	unsigned wh_fails;		/* consecutive; thread only */
 	int64_t wh_next_try;		/* backoff; thread only */
 
+	pthread_mutex_t feed_lk;	/* the fields below; lk, then it */
+	uint64_t feed_seq;		/* the counts stand at this record */
+	int feed_on;			/* feed_seq set by a recount */
+	int feed_followed;		/* our cursor registered */
+	int64_t feed_acked_at;
+
 	pthread_t thread;
 	int running;
 	pthread_mutex_t stop_lk;
 	pthread_cond_t stop_cv;
+	clockid_t cv_clock;		/* of stop_cv's timeouts */
 	int stop;
 };
+
+#define MON_FEED_NAME "monitor"	/* our change feed cursor */
+
+/*
+ * follow.c: applies the change feed records after feed_seq to the counts
+ * (wait 0: not when another thread is at it).  Returns 0 when the counts
+ * need a recount first (none yet, or records were pruned unread).
+ */
+int mon_feed_apply(struct mon *, int64_t now, int wait);
+/* The feed head, registering our cursor first (feed_lk held). */
+pca_err mon_feed_head(struct mon *, uint64_t *head) PCA_WUR;
 
 /* The CA's counters (created when new); cnt_lk held.  NULL: table full. */
 struct mon_ca *mon_ca_get(struct mon *, const char *uuid);

@@ -58,6 +58,27 @@ cmp_uint(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Timeouts on the monotonic clock: a wall clock step cannot stretch them
+ * (should that clock be refused, the wall clock it is).
+ */
+static void
+mon_cond_init(struct mon *m)
+{
+	pthread_condattr_t a;
+
+	m->cv_clock = CLOCK_MONOTONIC;
+	if (pthread_condattr_init(&a) != 0) {
+		m->cv_clock = CLOCK_REALTIME;
+		pthread_cond_init(&m->stop_cv, NULL);
+		return;
+	}
+	if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0)
+		m->cv_clock = CLOCK_REALTIME;
+	pthread_cond_init(&m->stop_cv, &a);
+	(void)pthread_condattr_destroy(&a);
+}
+
 pca_err
 mon_new(const struct mon_conf *c, struct store *store, struct mon **out)
 {
@@ -97,8 +118,9 @@ mon_new(const struct mon_conf *c, struct store *store, struct mon **out)
 	m->hsm_ok = -1;
 	pthread_mutex_init(&m->lk, NULL);
 	pthread_mutex_init(&m->cnt_lk, NULL);
+	pthread_mutex_init(&m->feed_lk, NULL);
 	pthread_mutex_init(&m->stop_lk, NULL);
-	pthread_cond_init(&m->stop_cv, NULL);
+	mon_cond_init(m);
 	*out = m;
 	return PCA_OK;
 }
@@ -117,6 +139,7 @@ mon_free(struct mon *m)
 	}
 	pthread_mutex_destroy(&m->lk);
 	pthread_mutex_destroy(&m->cnt_lk);
+	pthread_mutex_destroy(&m->feed_lk);
 	pthread_mutex_destroy(&m->stop_lk);
 	pthread_cond_destroy(&m->stop_cv);
 	free(m->cas);
@@ -152,37 +175,23 @@ mon_ca_get(struct mon *m, const char *uuid)
 	return n;
 }
 
-/* ---- engine events: on the issuing thread, so only counters ---- */
-
+/*
+ * Engine events: on the issuing thread, so only the latency histogram
+ * (the counts follow the store's change feed: follow.c).
+ */
 static void
 on_event(const struct ca_event *ev, void *arg)
 {
 	struct mon *m = arg;
-	struct mon_ca *c;
 	size_t b;
 
-	if (ev->type == CA_EV_ISSUED) {
-		for (b = 0; b < MON_LAT_BUCKETS - 1 &&
-		     ev->seconds > lat_bounds[b]; b++)
-			;
-		atomic_fetch_add(&m->lat[b], 1);
-		atomic_fetch_add(&m->lat_sum_us,
-		    (uint64_t)(ev->seconds * 1e6 + 0.5));
-	}
-	if (ev->type != CA_EV_ISSUED && ev->type != CA_EV_REVOKED)
+	if (ev->type != CA_EV_ISSUED)
 		return;
-	pthread_mutex_lock(&m->cnt_lk);
-	if ((c = mon_ca_get(m, ev->ca_uuid)) != NULL) {
-		if (ev->type == CA_EV_ISSUED) {
-			c->active++;
-		} else {
-			/* an expired certificate revoked: fixed by recount */
-			if (c->active > 0)
-				c->active--;
-			c->revoked++;
-		}
-	}
-	pthread_mutex_unlock(&m->cnt_lk);
+	for (b = 0; b < MON_LAT_BUCKETS - 1 && ev->seconds > lat_bounds[b];
+	     b++)
+		;
+	atomic_fetch_add(&m->lat[b], 1);
+	atomic_fetch_add(&m->lat_sum_us, (uint64_t)(ev->seconds * 1e6 + 0.5));
 }
 
 pca_err
@@ -473,6 +482,33 @@ pass_cas(struct mon *m, int64_t now, int recount)
 	return err;
 }
 
+/*
+ * A recount at a feed position: the counts are those of the store at feed
+ * record h, taken again when records were appended while counting (at most
+ * twice; a third count stands, and the next recount corrects it).
+ */
+static pca_err
+pass_recount(struct mon *m, int64_t now)
+{
+	uint64_t h = 0, h2 = 0;
+	pca_err err;
+	int tries;
+
+	pthread_mutex_lock(&m->feed_lk);
+	for (tries = 0; tries < 3; tries++) {
+		if ((err = mon_feed_head(m, &h)) != PCA_OK ||
+		    (err = pass_cas(m, now, 1)) != PCA_OK ||
+		    (err = mon_feed_head(m, &h2)) != PCA_OK || h2 == h)
+			break;
+	}
+	if (err == PCA_OK) {
+		m->feed_seq = h2;
+		m->feed_on = 1;
+	}
+	pthread_mutex_unlock(&m->feed_lk);
+	return err;
+}
+
 static const char *
 ca_arn_of(struct mon *m, const char *uuid, char *buf, size_t n)
 {
@@ -561,10 +597,13 @@ mon_pass(struct mon *m, int64_t now)
 	}
 	pthread_mutex_lock(&m->lk);
 	recount = m->last_recount == 0 ||
-	    now - m->last_recount >= (int64_t)m->conf.recount_s;
+	    now - m->last_recount >= (int64_t)m->conf.recount_s ||
+	    now < m->last_pass ||	/* the clock stepped back */
+	    !mon_feed_apply(m, now, 1);
 	if (!recount)
 		pass_expired(m, m->last_pass, now);
-	if ((err = pass_cas(m, now, recount)) == PCA_OK)
+	err = recount ? pass_recount(m, now) : pass_cas(m, now, 0);
+	if (err == PCA_OK)
 		err = pass_window(m, now);
 	pthread_mutex_unlock(&m->lk);
 	if (err == PCA_OK && recount)
@@ -596,7 +635,7 @@ mon_main(void *arg)
 		if (m->wh_next_try > util_now() &&
 		    m->wh_next_try - util_now() < wait_s)
 			wait_s = m->wh_next_try - util_now();
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(m->cv_clock, &ts);
 		ts.tv_sec += wait_s;
 		pthread_mutex_lock(&m->stop_lk);
 		while (!m->stop &&
@@ -734,6 +773,7 @@ mon_metrics_render(struct mon *m, struct buf *b)
 	int ok = atomic_load(&m->hsm_ok);
 	pca_err err;
 
+	(void)mon_feed_apply(m, now, 0);	/* changes since the last pass */
 	pthread_mutex_lock(&m->cnt_lk);
 	if ((err = render_cas(m, b, now)) == PCA_OK &&
 	    (err = render_rules(m, b)) == PCA_OK)

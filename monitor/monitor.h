@@ -6,9 +6,11 @@
  *
  * Counts (certificates by CA and status) are never computed on a scrape:
  * a background thread walks the store once at start and then every
- * recount_s; in between, engine events (issued, revoked) and an expiry
- * index scan of [last pass, now) keep them current.  A scrape only copies
- * the counters.
+ * recount_s, each time at a position of the store's change feed; in
+ * between, the feed's records after that position (issuances and
+ * revocations by any process, pcactl included) and an expiry index scan of
+ * [last pass, now) keep them current.  A scrape applies the records since
+ * the last one and copies the counters.
  *
  * Expiry notifications: on every pass (interval_s) the thread scans the
  * expiry index for certificates expiring within the largest threshold.

@@ -7,10 +7,12 @@
  * so a restart while the token is down still serves.  A refresher thread
  * signs them through hsm/ (by key label: no key ever reaches this module),
  * re-signs at the refresh point (default half the validity), and follows
- * the audit log of the store as its change feed: a revocation or issuance
- * made through this process (ca_engine_listen wakes the thread) or by
- * another process (pcactl, seen by polling every OCSP_POLL_MS) is re-signed
- * within a second.
+ * the store's typed change feed (store_changes_after): a revocation or
+ * issuance made through this process (ca_engine_listen wakes the thread) or
+ * by another process (pcactl, seen by polling every OCSP_POLL_MS) is
+ * re-signed within a second.  An answer or a delegated signer dated more
+ * than OCSP_SKEW_S ahead of the clock (the clock stepped back) is made
+ * again, on start and on every pass.
  *
  * Serving never touches the token nor writes to the store.  A fresh
  * signature is needed only for a nonce (RFC 9654, within a signatures-per-
@@ -41,7 +43,7 @@ struct ocsp_responder;
 #define OCSP_MAX_REQUEST 4096	/* request DER bytes (RFC 5019 GET: 255) */
 #define OCSP_MAX_CERTIDS 16	/* CertIDs in one request */
 #define OCSP_MAX_NONCE 128	/* RFC 9654 2.1 */
-#define OCSP_POLL_MS 250	/* audit-log poll for other processes */
+#define OCSP_POLL_MS 250	/* change feed poll (other processes) */
 
 enum ocsp_signer_mode {
 	OCSP_SIGNER_DELEGATED = 0,	/* per-CA OCSPSigning certificate */

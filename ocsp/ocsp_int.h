@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ enum ocsp_rstatus {
 
 #define OCSP_KV_RESP "ocsp"		/* <uuid>/<serial hex>/<1|256> */
 #define OCSP_KV_SIGNER "ocsp-signer"	/* <uuid> -> signer JSON */
+#define OCSP_FEED_NAME "ocsp"		/* our change feed cursor */
 
 /* ---- resp.c ---- */
 
@@ -58,7 +60,17 @@ struct ocsp_signer {
 	uint8_t *cert;		/* delegated certificate, or NULL */
 	size_t cert_len;
 	int64_t not_after;	/* of the certificate (or the CA's) */
+	int64_t not_before;	/* of the certificate; 0 for the CA key */
 };
+
+/*
+ * How far ahead of the clock a signature time (producedAt, a signer's
+ * notBefore) may be before it counts as made under a clock that has since
+ * stepped back, and is made again.
+ */
+#define OCSP_SKEW_S 300
+/* The signer's certificate is not valid yet at now (+ OCSP_SKEW_S). */
+int ocsp_signer_future(const struct ocsp_signer *, int64_t now);
 
 /*
  * ResponseData (RFC 6960 4.2.1) for singles, byKey responder id, producedAt;
@@ -230,13 +242,16 @@ struct ocsp_responder {
 
 	pthread_mutex_t mu;		/* wake, stop, ready */
 	pthread_cond_t cv;
+	clockid_t cv_clock;		/* of cv's timeouts */
 	pthread_cond_t ready_cv;
 	int wake, stop, ready;
 	int ca_dirty, ca_retry;		/* refresher only */
 	int64_t ca_synced;
 	pthread_t thr;
 	int started;
-	uint64_t audit_seq;		/* change feed position */
+	uint64_t feed_seq;		/* change feed position */
+	uint64_t feed_acked;		/* ... last recorded as our cursor */
+	int64_t feed_ack_at;
 	int64_t last_scan;
 
 	pthread_mutex_t bmu;		/* nonce/fresh signature budget */
@@ -251,6 +266,8 @@ int ocsp_budget_take(struct ocsp_responder *);
 /* Refresh instant for a response signed at t. */
 int64_t ocsp_refresh_at(const struct ocsp_conf *, int64_t t);
 void ocsp_refresher_wake(struct ocsp_responder *);
+/* Initialises r->cv, with timeouts on CLOCK_MONOTONIC (r->cv_clock). */
+void ocsp_refresher_cond_init(struct ocsp_responder *);
 void *ocsp_refresher_main(void *);
 
 #endif

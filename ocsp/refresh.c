@@ -2,9 +2,9 @@
  * refresh.c - the refresher thread: keeps a signed response for every live
  * certificate.  It is the only thread that changes the table's structure
  * or the CA signers, so it reads them without a lock and takes the write
- * lock only to publish.  Its change feed is the store's audit log (every
- * issuance, revocation and CA change is audited, by pcad and by pcactl):
- * the engine listener only wakes it early.
+ * lock only to publish.  It follows the store's change feed (every
+ * issuance, revocation and CA change, by pcad or by pcactl, is a typed
+ * record there): the engine listener only wakes it early.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@
 
 #define RETRY_S 5		/* after a failed signature */
 #define CA_RESYNC_S 60		/* signer rollover check */
-#define WORK_MAX 100000		/* feed items per poll before a rescan */
+#define WORK_MAX 100000		/* feed records per batch */
 #define REC_MAGIC 0x4f435231u	/* "OCR1" */
 #define REC_HDR 32
 
@@ -105,9 +105,11 @@ stored(struct ocsp_responder *r, const char *uuid, const struct ocsp_entry *e,
 	}
 	if (n > REC_HDR) {
 		m = get64(v);
+		/* signed before the clock stepped back: signed again */
 		if ((m >> 32) == REC_MAGIC && (m & 0xff) == e->status &&
 		    (int64_t)get64(v + 24) == e->revoked_at &&
-		    (int64_t)get64(v + 16) > now)
+		    (int64_t)get64(v + 16) > now &&
+		    (int64_t)get64(v + 8) <= now + OCSP_SKEW_S)
 			b = ocsp_blob_new(v + REC_HDR, n - REC_HDR,
 			    (int64_t)get64(v + 8), (int64_t)get64(v + 16));
 	}
@@ -428,7 +430,8 @@ signer_for(struct ocsp_responder *r, const struct ca_info *ci,
 	pca_err err;
 
 	if (cur->signer != NULL && (cur->signer->cert != NULL) == deleg &&
-	    (!deleg || cur->signer->not_after - now > x.min_left))
+	    (!deleg || (cur->signer->not_after - now > x.min_left &&
+			   !ocsp_signer_future(cur->signer, now))))
 		return NULL; /* keep */
 	if (!deleg) {
 		if (ocsp_signer_ca(ci, cur->not_after, &s) != PCA_OK)
@@ -549,7 +552,7 @@ ca_sync_all(struct ocsp_responder *r)
 	r->ca_synced = now;
 }
 
-/* ---- the change feed: the audit log ---- */
+/* ---- the change feed (store_changes_after) ---- */
 
 struct work {
 	char uuid[37];
@@ -560,73 +563,41 @@ struct work {
 struct feed {
 	struct work *w;
 	size_t n, cap;
-	uint64_t last;
 	int ca_dirty, overflow;
 };
 
-/* The value of " name=" in an audit line into out. */
 static int
-field(const char *text, const char *name, char *out, size_t max)
+feed_cb(const struct store_change *c, void *arg)
 {
-	const char *p = strstr(text, name);
-	size_t n;
-
-	if (p == NULL)
-		return 0;
-	p += strlen(name);
-	n = strcspn(p, " ");
-	if (n == 0 || n >= max)
-		return 0;
-	memcpy(out, p, n);
-	out[n] = '\0';
-	return 1;
-}
-
-static void
-feed_cert(struct feed *f, const char *text)
-{
-	char arn[300], hex[2 * LIM_SERIAL_BYTES + 1];
+	struct feed *f = arg;
 	struct work *w;
-	size_t al;
 
-	if (!field(text, " ca=", arn, sizeof(arn)) ||
-	    !field(text, " serial=", hex, sizeof(hex)) ||
-	    (al = strlen(arn)) < 36)
-		return;
+	switch (c->type) {
+	case STORE_CHG_CERT_ISSUED:
+	case STORE_CHG_CERT_REVOKED:
+		break;
+	case STORE_CHG_CA:
+	case STORE_CHG_CA_PURGED:
+		f->ca_dirty = 1;
+		return 0;
+	default:
+		return 0;
+	}
+	if (c->ca_id[0] == '\0' || c->serial_len == 0)
+		return 0;
 	if (f->n == f->cap) {
-		if (f->cap >= WORK_MAX ||
-		    (w = realloc(f->w, (f->cap ? 2 * f->cap : 64) *
-					   sizeof(*w))) == NULL) {
+		if ((w = realloc(f->w, (f->cap ? 2 * f->cap : 64) *
+				       sizeof(*w))) == NULL) {
 			f->overflow = 1;
-			return;
+			return 1;
 		}
 		f->w = w;
 		f->cap = f->cap ? 2 * f->cap : 64;
 	}
-	w = &f->w[f->n];
-	memcpy(w->uuid, arn + al - 36, 37);
-	if (util_unhex(hex, w->serial, sizeof(w->serial), &w->serial_len) !=
-	    PCA_OK) {
-		pca_err_clear();
-		return;
-	}
-	f->n++;
-}
-
-static int
-feed_cb(uint64_t seq, int64_t when, const char *text,
-    const uint8_t prev[32], void *arg)
-{
-	struct feed *f = arg;
-
-	(void)when;
-	(void)prev;
-	f->last = seq;
-	if (strncmp(text, "op=IssueCertificate ", 20) == 0 ||
-	    strncmp(text, "op=RevokeCertificate ", 21) == 0)
-		feed_cert(f, text);
-	else if (strstr(text, "CertificateAuthority") != NULL)
-		f->ca_dirty = 1;
+	w = &f->w[f->n++];
+	memcpy(w->uuid, c->ca_id, sizeof(w->uuid));
+	memcpy(w->serial, c->serial, c->serial_len);
+	w->serial_len = c->serial_len;
 	return 0;
 }
 
@@ -655,18 +626,43 @@ refresh_serial(struct ocsp_responder *r, const struct work *w)
 	store_cert_clear(&c);
 }
 
+/*
+ * Our cursor, recorded at most once a second: it only holds back the
+ * feed's pruning (a restart reloads every certificate anyway).
+ */
 static void
-feed_poll(struct ocsp_responder *r)
+feed_ack(struct ocsp_responder *r, int64_t now)
 {
-	struct feed f = {NULL, 0, 0, r->audit_seq, 0, 0};
+	if (r->feed_seq == r->feed_acked || now - r->feed_ack_at < 1)
+		return;
+	r->feed_ack_at = now;
+	if (store_feed_ack(r->store, OCSP_FEED_NAME, r->feed_seq) != PCA_OK) {
+		log_warnx("OCSP: recording the change feed cursor: %s",
+		    pca_err_msg());
+		pca_err_clear();
+		return;
+	}
+	r->feed_acked = r->feed_seq;
+}
+
+/* One batch of the feed (at most WORK_MAX records); 1 when more wait. */
+static int
+feed_batch(struct ocsp_responder *r)
+{
+	struct feed f = {NULL, 0, 0, 0, 0};
+	struct store_feed_pos pos;
 	size_t i, k;
 
-	if (store_audit_foreach(r->store, r->audit_seq + 1, feed_cb, &f) !=
-	    PCA_OK) {
-		log_warnx("OCSP: reading the audit log: %s", pca_err_msg());
+	if (store_changes_after(r->store, r->feed_seq, WORK_MAX, feed_cb, &f,
+		&pos) != PCA_OK) {
+		log_warnx("OCSP: reading the change feed: %s", pca_err_msg());
 		pca_err_clear();
+		pos.more = 0;
+	} else {
+		r->feed_seq = pos.last;
+		/* records we never read were pruned: reload everything */
+		f.overflow |= pos.gap;
 	}
-	r->audit_seq = f.last;
 	if (f.ca_dirty || f.overflow)
 		r->ca_dirty = 1;
 	if (r->ca_dirty)
@@ -676,9 +672,18 @@ feed_poll(struct ocsp_responder *r)
 			if (r->t.cas[k].serve && load_ca(r, (uint32_t)k) !=
 			    PCA_OK)
 				pca_err_clear();
-	for (i = 0; i < f.n; i++)
+	for (i = 0; i < f.n && !f.overflow; i++)
 		refresh_serial(r, &f.w[i]);
 	free(f.w);
+	return pos.more && !f.overflow;
+}
+
+static void
+feed_poll(struct ocsp_responder *r)
+{
+	while (feed_batch(r) && !r->stop)
+		;
+	feed_ack(r, util_now());
 }
 
 /* ---- due responses ---- */
@@ -700,9 +705,36 @@ push(struct ocsp_entry ***v, size_t *n, size_t *cap, struct ocsp_entry *e)
 	return 1;
 }
 
+/* Signed under a clock that has since stepped back (producedAt ahead). */
+static int
+future(const struct ocsp_entry *e, int64_t now)
+{
+	return (e->resp[0] != NULL &&
+		   e->resp[0]->produced > now + OCSP_SKEW_S) ||
+	    (e->resp[1] != NULL && e->resp[1]->produced > now + OCSP_SKEW_S);
+}
+
 /*
- * Re-signs every entry due by now; drops entries of certificates that
- * expired unrevoked.  Returns the number still due (failed) afterwards.
+ * The CA's delegated signer was issued under a clock that has since stepped
+ * back (not valid yet): nothing is signed with it; the next CA sync, asked
+ * for here, replaces it.
+ */
+static int
+signer_wait(struct ocsp_responder *r, uint32_t ca, int64_t now)
+{
+	const struct ocsp_signer *s = r->t.cas[ca].signer;
+
+	if (s == NULL || !ocsp_signer_future(s, now))
+		return 0;
+	if (now - r->ca_synced >= RETRY_S || r->ca_synced > now)
+		r->ca_dirty = 1;
+	return 1;
+}
+
+/*
+ * Re-signs every entry due by now, or signed in the future; drops entries
+ * of certificates that expired unrevoked.  Returns the number still due
+ * (failed) afterwards.
  */
 static size_t
 due_scan(struct ocsp_responder *r)
@@ -716,7 +748,8 @@ due_scan(struct ocsp_responder *r)
 		for (e = r->t.b[i]; e != NULL && ok; e = e->next) {
 			if (e->status == OCSP_GOOD && e->not_after < now)
 				ok = push(&gone, &ng, &capg, e);
-			else if (e->due <= now && r->t.cas[e->ca].serve)
+			else if ((e->due <= now || future(e, now)) &&
+			    r->t.cas[e->ca].serve && !signer_wait(r, e->ca, now))
 				ok = push(&due, &nd, &cap, e);
 		}
 	for (i = 0; i < nd && !r->stop; i++)
@@ -746,6 +779,29 @@ ocsp_refresher_wake(struct ocsp_responder *r)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/*
+ * The refresher's condition variable times out on the monotonic clock: a
+ * wait begun just before the wall clock steps back must not last until the
+ * wall clock is back where it was.  (Should that clock be refused, the wall
+ * clock it is.)
+ */
+void
+ocsp_refresher_cond_init(struct ocsp_responder *r)
+{
+	pthread_condattr_t a;
+
+	r->cv_clock = CLOCK_MONOTONIC;
+	if (pthread_condattr_init(&a) != 0) {
+		r->cv_clock = CLOCK_REALTIME;
+		pthread_cond_init(&r->cv, NULL);
+		return;
+	}
+	if (pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0)
+		r->cv_clock = CLOCK_REALTIME;
+	pthread_cond_init(&r->cv, &a);
+	(void)pthread_condattr_destroy(&a);
+}
+
 /* Sleeps until woken, stopped or OCSP_POLL_MS passed; 0 when stopping. */
 static int
 nap(struct ocsp_responder *r)
@@ -753,7 +809,7 @@ nap(struct ocsp_responder *r)
 	struct timespec ts;
 	int go;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(r->cv_clock, &ts);
 	ts.tv_nsec += OCSP_POLL_MS * 1000000L;
 	ts.tv_sec += ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
@@ -776,6 +832,22 @@ set_ready(struct ocsp_responder *r, int ready)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/*
+ * The feed position before the first load: a change after it is both in
+ * the load and in the feed, and applying it twice is harmless.
+ */
+static void
+feed_start(struct ocsp_responder *r)
+{
+	if (store_feed_follow(r->store, OCSP_FEED_NAME, NULL) != PCA_OK ||
+	    store_feed_head(r->store, &r->feed_seq) != PCA_OK) {
+		log_warnx("OCSP: following the change feed: %s",
+		    pca_err_msg());
+		pca_err_clear();
+	}
+	r->feed_acked = 0;
+}
+
 void *
 ocsp_refresher_main(void *arg)
 {
@@ -784,6 +856,7 @@ ocsp_refresher_main(void *arg)
 	size_t left;
 
 	pthread_mutex_lock(&r->emu);
+	feed_start(r);
 	ca_sync_all(r);
 	pthread_mutex_unlock(&r->emu);
 	do {
@@ -791,7 +864,8 @@ ocsp_refresher_main(void *arg)
 		now = util_now();
 		if (r->ca_retry && now - r->ca_synced >= RETRY_S)
 			r->ca_dirty = 1;
-		if (now - r->ca_synced >= CA_RESYNC_S)
+		/* also when the clock stepped back past the last sync */
+		if (now - r->ca_synced >= CA_RESYNC_S || now < r->ca_synced)
 			r->ca_dirty = 1;
 		feed_poll(r);
 		left = 1;

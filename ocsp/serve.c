@@ -591,7 +591,6 @@ ocsp_responder_new(const struct ocsp_conf *conf, struct ca_engine *engine,
     struct store *store, struct hsm *hsm, struct ocsp_responder **out)
 {
 	struct ocsp_responder *r;
-	uint8_t head[32];
 	pca_err err;
 
 	if ((err = ocsp_conf_check(conf)) != PCA_OK)
@@ -607,11 +606,10 @@ ocsp_responder_new(const struct ocsp_conf *conf, struct ca_engine *engine,
 	pthread_mutex_init(&r->emu, NULL);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_mutex_init(&r->bmu, NULL);
-	pthread_cond_init(&r->cv, NULL);
+	ocsp_refresher_cond_init(r);
 	pthread_cond_init(&r->ready_cv, NULL);
 	if ((err = ocsp_table_init(&r->t)) != PCA_OK ||
 	    (err = ocsp_ucache_init(&r->uc)) != PCA_OK ||
-	    (err = store_audit_head(store, &r->audit_seq, head)) != PCA_OK ||
 	    (err = ocsp_responder_listen(r, engine)) != PCA_OK) {
 		responder_free_parts(r);
 		return err;

@@ -116,6 +116,21 @@ ocsp_signer_ca(const struct ca_info *ci, int64_t ca_not_after,
 	return PCA_OK;
 }
 
+/* notBefore of a certificate (0 when it does not parse). */
+static int64_t
+cert_not_before(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	struct tm tm;
+	int64_t t = 0;
+
+	if (x != NULL && ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1)
+		t = util_timegm(&tm);
+	X509_free(x);
+	return t;
+}
+
 /* A signer from its label, algorithm and certificate. */
 static pca_err
 signer_from(const char *label, enum pca_sigalg alg, const uint8_t *cert,
@@ -136,6 +151,7 @@ signer_from(const char *label, enum pca_sigalg alg, const uint8_t *cert,
 		ocsp_signer_free(s);
 		return err;
 	}
+	s->not_before = cert_not_before(cert, cert_len);
 	*out = s;
 	return PCA_OK;
 }
@@ -183,8 +199,9 @@ signer_store(struct store *st, const char *uuid, const struct ocsp_signer *s)
 	if (o == NULL || (txt = json_dumps(o, JSON_COMPACT)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else
-		err = store_kv_put(st, OCSP_KV_SIGNER, uuid, txt, strlen(txt),
-		    0);
+		err = store_kv_put_chg(st, &(struct store_kv_in){
+		    OCSP_KV_SIGNER, uuid, txt, strlen(txt)}, 0, STORE_CHG_KEY,
+		    uuid);
 	free(b64);
 	free(txt);
 	json_decref(o);
@@ -343,7 +360,9 @@ ocsp_signer_delegated(const struct ocsp_signer_ctx *x,
 	if (err != PCA_OK && err != PCA_ENOTFOUND)
 		return err;
 	pca_err_clear();
-	if (old != NULL && old->not_after - now > x->min_left) {
+	/* one issued before the clock stepped back is not valid yet */
+	if (old != NULL && old->not_after - now > x->min_left &&
+	    !ocsp_signer_future(old, now)) {
 		*out = old;
 		return PCA_OK;
 	}
@@ -376,4 +395,10 @@ ocsp_signer_delegated(const struct ocsp_signer_ctx *x,
 	ocsp_signer_free(old);
 	*out = s;
 	return PCA_OK;
+}
+
+int
+ocsp_signer_future(const struct ocsp_signer *s, int64_t now)
+{
+	return s->cert != NULL && s->not_before > now + OCSP_SKEW_S;
 }

@@ -35,6 +35,7 @@ static const char *const dbi_names[STORE_DBI_COUNT] = {
 	[STORE_DBI_AUDIT] = "audit",
 	[STORE_DBI_KV] = "kv",
 	[STORE_DBI_INV] = "inv",
+	[STORE_DBI_FEED] = "feed",
 };
 
 /*
@@ -379,6 +380,28 @@ store_inv_open(struct store *s, MDB_txn *txn, int *build)
 	return PCA_OK;
 }
 
+/*
+ * The change feed came after schema version 1 too: created when opened for
+ * writing; read-only without it, the feed reads as empty (s->feed_ok = 0).
+ */
+static pca_err
+store_feed_open(struct store *s, MDB_txn *txn)
+{
+	const char *name = dbi_names[STORE_DBI_FEED];
+	int rc;
+
+	rc = mdb_dbi_open(txn, name, s->read_only ? 0 : MDB_CREATE,
+	    &s->dbi[STORE_DBI_FEED]);
+	if (rc == MDB_NOTFOUND) {
+		s->dbi[STORE_DBI_FEED] = s->dbi[STORE_DBI_META];
+		return PCA_OK;
+	}
+	if (rc != 0)
+		return store_mdb_err(rc, "opening the change feed database");
+	s->feed_ok = 1;
+	return PCA_OK;
+}
+
 static pca_err
 store_dbs_open(struct store *s)
 {
@@ -393,6 +416,11 @@ store_dbs_open(struct store *s)
 	for (i = 0; i < STORE_DBI_COUNT; i++) {
 		if (i == STORE_DBI_INV) {
 			if ((e = store_inv_open(s, txn, &build)) != PCA_OK)
+				goto out;
+			continue;
+		}
+		if (i == STORE_DBI_FEED) {
+			if ((e = store_feed_open(s, txn)) != PCA_OK)
 				goto out;
 			continue;
 		}

@@ -11,6 +11,7 @@
  *   idem        idempotency scope key -> expiry + result
  *   counters    name -> uint64 (CRL numbers, ...)
  *   audit       sequence (8 bytes BE) -> hash-chained entry
+ *   feed        sequence (8 bytes BE) -> typed change record
  *
  * Durability: every write function returns only after its transaction is
  * committed (fsync'd unless STORE_NOSYNC).  Concurrent writers are grouped
@@ -381,6 +382,100 @@ pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,
  */
 pca_err store_copy_fd(struct store *, int fd) PCA_WUR;
 
+/* ---- change feed (store_feed.c) ---- */
+
+/*
+ * Every change other modules follow is appended, in the same transaction as
+ * the change itself, to an ordered feed: {sequence, type, CA id, serial}.
+ * Sequences start at 1, grow by one per record and are never reused (a
+ * record of an aborted transaction never existed).  A reader in any process
+ * (pcad or pcactl writing) sees a record exactly when the change is
+ * committed, so a follower that processes the records after its cursor
+ * misses nothing and needs no other signal.
+ *
+ * The feed is bounded: store_feed_prune() removes records every registered
+ * follower has passed once they are older than min_age_s, and any record
+ * older than max_age_s (a follower left that far behind sees a gap and
+ * must resynchronise from the records themselves).
+ */
+enum store_chg_type {
+	STORE_CHG_CERT_ISSUED = 1,	/* certificate signed and recorded */
+	STORE_CHG_CERT_REVOKED = 2,	/* certificate revoked */
+	STORE_CHG_CA = 3,		/* CA record created or changed */
+	STORE_CHG_CA_PURGED = 4,	/* CA and its records removed */
+	STORE_CHG_KEY = 5,		/* a key record (store_kv_put_chg) */
+};
+
+struct store_change {
+	uint64_t seq;
+	enum store_chg_type type;
+	int64_t when;		/* wall clock of the append (epoch s) */
+	char ca_id[37];		/* "" when the change names no CA */
+	uint8_t serial[LIM_SERIAL_BYTES];
+	size_t serial_len;	/* 0 when the change names no certificate */
+};
+
+/* Where a read of the feed stopped. */
+struct store_feed_pos {
+	uint64_t last;		/* last record delivered (else the seq asked) */
+	uint64_t head;		/* newest record when read (0: none ever) */
+	int gap;		/* records after seq were pruned unread */
+	int more;		/* stopped by max or cb before the head */
+};
+
+/*
+ * Reads the feed after a position, in one read transaction (a consistent
+ * snapshot: records committed meanwhile are read by the next call).
+ * @param[in] seq  the last record already processed (0: from the start)
+ * @param[in] max  records to deliver at most (0: no limit)
+ * @param[in] cb   called for each record in sequence order; the record is
+ *                 only valid during the call; non-zero stops after it
+ * @param[out] pos (may be NULL) where the read stopped: continue with
+ *                 seq = pos->last.  pos->gap set means records after seq
+ *                 were pruned before this caller read them: its view is
+ *                 stale and must be rebuilt from the records themselves
+ *                 (the records that remain are still delivered).
+ * @return PCA_OK; PCA_EINVAL without cb; PCA_EDB for a corrupt record;
+ *         PCA_EBUSY when no reader slot is free.
+ */
+pca_err store_changes_after(struct store *, uint64_t seq, size_t max,
+    int (*cb)(const struct store_change *, void *arg), void *arg,
+    struct store_feed_pos *pos) PCA_WUR;
+/* The newest sequence appended (0 when the feed never had a record). */
+pca_err store_feed_head(struct store *, uint64_t *head) PCA_WUR;
+
+/*
+ * Followers: a named cursor kept in the store, so pruning waits for it.
+ * follow registers name (1 to STORE_FEED_NAME_MAX bytes) at the current
+ * head if it is new and returns its cursor in *cursor (may be NULL).
+ * ack records that name has processed every record up to seq (never
+ * beyond the head: PCA_EINVAL).  unfollow removes the cursor
+ * (PCA_ENOTFOUND when there is none).
+ */
+#define STORE_FEED_NAME_MAX 64
+pca_err store_feed_follow(struct store *, const char *name,
+    uint64_t *cursor) PCA_WUR;
+pca_err store_feed_ack(struct store *, const char *name, uint64_t seq)
+    PCA_WUR;
+pca_err store_feed_unfollow(struct store *, const char *name) PCA_WUR;
+
+/*
+ * Removes, in one transaction, up to STORE_FEED_PRUNE_MAX records: those
+ * at or before every follower's cursor and stamped before now - min_age_s,
+ * and those stamped before now - max_age_s whatever the cursors.
+ * *removed (may be NULL) says how many.
+ */
+#define STORE_FEED_PRUNE_MAX 100000
+pca_err store_feed_prune(struct store *, int64_t now, int64_t min_age_s,
+    int64_t max_age_s, size_t *removed) PCA_WUR;
+
+/*
+ * store_kv_put (create 1 or 0) or store_kv_del (create -1) that appends a
+ * change of type (ca_id may be NULL) in the same transaction.
+ */
+pca_err store_kv_put_chg(struct store *, const struct store_kv_in *,
+    int create, enum store_chg_type type, const char *ca_id) PCA_WUR;
+
 /* ---- verification ---- */
 
 struct store_verify_report {
@@ -389,14 +484,16 @@ struct store_verify_report {
 	size_t pending;		/* reserved but never completed */
 	size_t revoked;
 	size_t audit_entries;
+	size_t feed_records;	/* change feed records kept */
 	size_t errors;
 };
 
 /*
  * Walks every record: decodes each, checks the certificate and expiry
  * indexes agree, every revocation names a known certificate, the audit hash
- * chain is unbroken.  Each problem found is reported through problem();
- * progress(done, total) is called now and then (either may be NULL).
+ * chain is unbroken, the change feed has no hole up to its head.  Each
+ * problem found is reported through problem(); progress(done, total) is
+ * called now and then (either may be NULL).
  */
 pca_err store_verify(struct store *, struct store_verify_report *,
     void (*problem)(const char *msg, void *arg),

@@ -229,7 +229,9 @@ complete_run(struct store *s, MDB_txn *txn, void *varg)
 	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_CERTS], &k, &v, 0)) != 0)
 		return store_mdb_err(rc, "recording an issued certificate");
 	if ((e = store_inv_issued(s, txn, a->key, a->klen, r.not_after)) !=
-	    PCA_OK)
+	    PCA_OK ||
+	    (e = store_feed_put(s, txn, STORE_CHG_CERT_ISSUED, a->key,
+		 a->klen)) != PCA_OK)
 		return e;
 	if (a->audit != NULL) {
 		uint64_t seq;
@@ -490,7 +492,9 @@ revoke_run(struct store *s, MDB_txn *txn, void *varg)
 		    "revoked", name);
 	if (rc != 0)
 		return store_mdb_err(rc, "recording a revocation");
-	if ((e = revoke_index(s, txn, a)) != PCA_OK)
+	if ((e = revoke_index(s, txn, a)) != PCA_OK ||
+	    (e = store_feed_put(s, txn, STORE_CHG_CERT_REVOKED, a->key,
+		 a->klen)) != PCA_OK)
 		return e;
 	/* the CA's CRLs are due: recorded in the revocation's transaction */
 	return store_revgen_bump(s, txn, a->key);

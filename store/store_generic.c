@@ -33,6 +33,9 @@ struct kv_put_arg {
 	const void *val;
 	size_t len;
 	int create;	/* 1: must not exist, 0: upsert, -1: delete */
+	enum store_chg_type chg;	/* 0: none */
+	uint8_t id[STORE_ID_BYTES];
+	size_t idlen;	/* 0 or STORE_ID_BYTES */
 };
 
 static pca_err
@@ -51,7 +54,11 @@ kv_run(struct store *s, MDB_txn *txn, void *varg)
 		    a->create ? MDB_NOOVERWRITE : 0);
 	if (rc == MDB_KEYEXIST)
 		return pca_err_set(PCA_EEXISTS, "the record exists already");
-	return rc ? store_mdb_err(rc, "writing a record") : PCA_OK;
+	if (rc != 0)
+		return store_mdb_err(rc, "writing a record");
+	if (a->chg != 0)
+		return store_feed_put(s, txn, a->chg, a->id, a->idlen);
+	return PCA_OK;
 }
 
 pca_err
@@ -69,6 +76,36 @@ store_kv_put(struct store *s, const char *ns, const char *key,
 	a.val = val;
 	a.len = len;
 	a.create = create ? 1 : 0;
+	a.chg = 0;
+	return store_submit(s, kv_run, &a);
+}
+
+pca_err
+store_kv_put_chg(struct store *s, const struct store_kv_in *in, int create,
+    enum store_chg_type type, const char *ca_id)
+{
+	struct kv_put_arg a;
+	pca_err e;
+
+	memset(&a, 0, sizeof(a));
+	if (in == NULL || (e = kv_key(in->ns, in->key, a.k, &a.klen)) !=
+	    PCA_OK)
+		return in == NULL ? pca_err_set(PCA_EINVAL, "no record") : e;
+	if (create >= 0 && in->len > STORE_MAX_BLOB)
+		return pca_err_set(PCA_ETOOBIG, "record larger than %d bytes",
+		    STORE_MAX_BLOB);
+	if (type < STORE_CHG_CERT_ISSUED || type > STORE_CHG_KEY)
+		return pca_err_set(PCA_EINVAL, "unknown change type %d",
+		    (int)type);
+	if (ca_id != NULL) {
+		if ((e = store_id_parse(ca_id, a.id)) != PCA_OK)
+			return e;
+		a.idlen = sizeof(a.id);
+	}
+	a.val = create >= 0 ? in->val : NULL;
+	a.len = create >= 0 ? in->len : 0;
+	a.create = create > 0 ? 1 : create < 0 ? -1 : 0;
+	a.chg = type;
 	return store_submit(s, kv_run, &a);
 }
 
@@ -83,6 +120,7 @@ store_kv_del(struct store *s, const char *ns, const char *key)
 	a.val = NULL;
 	a.len = 0;
 	a.create = -1;
+	a.chg = 0;
 	return store_submit(s, kv_run, &a);
 }
 

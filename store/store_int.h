@@ -16,7 +16,10 @@
  *   counters     u64
  *   audit        prev_hash (32) || i64 when || text; key is the u64 seq;
  *                hash_n = SHA-256(seq_be || stored value_n)
- *   meta         "schema" -> u32; "audit_head" -> u64 seq || hash (32)
+ *   meta         "schema" -> u32; "audit_head" -> u64 seq || hash (32);
+ *                "feed_head" -> u64 seq; "feed_cursor/<name>" -> u64 seq
+ *   feed         u8 version (1), u8 type, i64 when, CA id (16, zeros for
+ *                none), u8 serial_len, serial; key is the u64 seq
  *   kv           namespace || 0x00 || key -> opaque bytes (store_generic.c)
  */
 #ifndef PCA_STORE_INT_H
@@ -60,6 +63,7 @@ enum store_dbi {
 	STORE_DBI_AUDIT,
 	STORE_DBI_KV,
 	STORE_DBI_INV,		/* store_index.c; may be absent read-only */
+	STORE_DBI_FEED,		/* store_feed.c; may be absent read-only */
 	STORE_DBI_COUNT
 };
 
@@ -103,6 +107,7 @@ struct store {
 	struct store *reg_next;
 	unsigned inited;	/* which of the locks above exist */
 	int inv_ok;		/* the "inv" database exists */
+	int feed_ok;		/* the "feed" database exists */
 };
 
 /* Internal iteration: set *stop to end early. */
@@ -214,6 +219,16 @@ pca_err store_idem_encode(int64_t expires, const char *result, struct buf *)
 /* The live entry's result (caller frees), PCA_ENOTFOUND if none. */
 pca_err store_idem_read(struct store *, MDB_txn *, const MDB_val *key,
     int64_t now, char **result) PCA_WUR;
+/* store_feed.c: appends a change record in the caller's transaction */
+#define STORE_META_FEED "feed_head"
+#define STORE_META_CURSOR "feed_cursor/"
+#define STORE_FEED_HDR 27	/* version, type, when, CA id, serial_len */
+pca_err store_feed_put(struct store *, MDB_txn *, enum store_chg_type,
+    const uint8_t *ckey, size_t cklen) PCA_WUR;
+struct store_verify_ctx;
+pca_err store_feed_verify(struct store *, MDB_txn *,
+    void (*problem)(const char *msg, void *arg), void *arg, size_t *records,
+    size_t *errors) PCA_WUR;
 
 /* store_audit.c */
 pca_err store_audit_hash(uint64_t seq, const void *val, size_t n,

@@ -40,6 +40,7 @@ struct ca_put_arg {
 	const char *json;
 	size_t len;
 	int create;
+	uint8_t bin[STORE_ID_BYTES];
 };
 
 static pca_err
@@ -55,18 +56,17 @@ ca_put_run(struct store *s, MDB_txn *txn, void *varg)
 		return pca_err_set(PCA_EEXISTS, "CA %s already exists", a->id);
 	if (rc != 0)
 		return store_mdb_err(rc, "recording a CA");
-	return PCA_OK;
+	return store_feed_put(s, txn, STORE_CHG_CA, a->bin, sizeof(a->bin));
 }
 
 pca_err
 store_ca_put(struct store *s, const char *ca_id, const char *json,
     size_t len, int create)
 {
-	struct ca_put_arg a = {ca_id, json, len, create};
-	uint8_t id[STORE_ID_BYTES];
+	struct ca_put_arg a = {ca_id, json, len, create, {0}};
 	pca_err e;
 
-	if ((e = store_id_parse(ca_id, id)) != PCA_OK)
+	if ((e = store_id_parse(ca_id, a.bin)) != PCA_OK)
 		return e;
 	if (json == NULL || len == 0 || len > STORE_MAX_BLOB)
 		return pca_err_set(PCA_EINVAL, "CA record must be 1 to %d "
@@ -272,7 +272,8 @@ purge_run(struct store *s, MDB_txn *txn, void *varg)
 		return e;
 	if (!a->found)
 		return pca_err_set(PCA_ENOTFOUND, "no CA %s", a->id_text);
-	return PCA_OK;
+	return store_feed_put(s, txn, STORE_CHG_CA_PURGED, a->id,
+	    sizeof(a->id));
 }
 
 pca_err

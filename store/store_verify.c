@@ -370,7 +370,9 @@ store_verify(struct store *s, struct store_verify_report *rep,
 		if ((e = store_scan(c.txn, s->dbi[walks[i].db], NULL, 0, 0,
 			 walks[i].fn, &c)) != PCA_OK)
 			goto out;
-	if ((e = v_meta(&c)) != PCA_OK || (e = v_inv_total(&c)) != PCA_OK)
+	if ((e = v_meta(&c)) != PCA_OK || (e = v_inv_total(&c)) != PCA_OK ||
+	    (e = store_feed_verify(s, c.txn, problem, arg,
+		 &c.rep.feed_records, &c.rep.errors)) != PCA_OK)
 		goto out;
 	if (rep != NULL)
 		*rep = c.rep;

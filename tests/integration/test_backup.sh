@@ -100,6 +100,7 @@ for n, p in parts.items():
 assert m["Format"] == "openpca-backup" and m["Version"] == 1
 assert len(m["CertificateAuthorities"]) == 1 and m["Certificates"] >= 3
 assert m["CertificateAuthorities"][0]["Status"] == "ACTIVE"
+assert m["ChangeFeed"]["Sequence"] >= m["Certificates"]
 PY
 then ok "tar reads the archive: manifest first, every part's SHA-256 and size as the manifest says"
 else not_ok "the archive as tar and sha256 see it"; fi
