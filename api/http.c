@@ -364,7 +364,8 @@ health(struct api_server *srv, struct MHD_Connection *c)
 		return respond_json(c, 503,
 		    json_pack("{s:s,s:s,s:s}", "status", "unavailable",
 			"component", "token", "reason", pca_err_msg()));
-	if ((err = store_ca_count(srv->ctx.store, &n)) != PCA_OK)
+	if ((err = store_health(srv->ctx.store)) != PCA_OK ||
+	    (err = store_ca_count(srv->ctx.store, &n)) != PCA_OK)
 		return respond_json(c, 503,
 		    json_pack("{s:s,s:s,s:s}", "status", "unavailable",
 			"component", "store", "reason", pca_err_msg()));

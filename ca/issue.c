@@ -3,7 +3,9 @@
  * Certificate, RevokeCertificate and the deep store check.
  *
  * Issuance order (crash safety): reserve (serial + TBS, durable) -> sign in
- * the token -> complete (DER, durable) -> return.
+ * the token -> complete (DER, durable) -> return.  When the token fails,
+ * nothing was signed and the reservation is taken back.  The named crash
+ * points of crashpoint.c sit between these steps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +318,26 @@ issue_complete(struct ca_engine *e, const struct ca_caller *who,
 	return store_cert_complete_audit(e->store, &c, line);
 }
 
+/*
+ * Nothing was signed (the token failed or was unavailable): the PENDING
+ * record goes again, so a failed attempt leaves no certificate that will
+ * never be issued.  The caller's error and message stay.
+ */
+static pca_err
+issue_unreserve(struct ca_engine *e, const struct issue *is, pca_err err)
+{
+	char msg[512], hex[33];
+
+	(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+	if (store_cert_unreserve(e->store, is->ctx->uuid, is->serial,
+		sizeof(is->serial)) != PCA_OK) {
+		util_hex(is->serial, sizeof(is->serial), hex, sizeof(hex), 0);
+		log_warnx("CA %s serial %s stays PENDING (not signed): %s",
+		    is->ctx->arn, hex, pca_err_msg());
+	}
+	return pca_err_set(err, "%s", msg);
+}
+
 static pca_err
 issue_sign(struct ca_engine *e, const struct ca_caller *who,
     struct issue *is)
@@ -328,11 +350,16 @@ issue_sign(struct ca_engine *e, const struct ca_caller *who,
 
 	if ((err = hsm_sign(e->hsm, &key, is->sigalg, is->tbs, is->tbs_len,
 		 sig, &sig_len)) != PCA_OK)
-		return err;
+		return issue_unreserve(e, is, err);
+	ca_crashpoint("sign");
 	if ((err = ca_cert_assemble(is->tbs, is->tbs_len, is->sigalg, sig,
 		 sig_len, &is->der, &is->der_len)) != PCA_OK)
 		return err;
-	return issue_complete(e, who, is);
+	ca_crashpoint("commit");
+	if ((err = issue_complete(e, who, is)) != PCA_OK)
+		return err;
+	ca_crashpoint("committed");
+	return PCA_OK;
 }
 
 static pca_err
@@ -401,9 +428,13 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	}
 	if ((err = issue_csr(&is, r)) != PCA_OK ||
 	    (err = issue_args(&is, r, util_now())) != PCA_OK ||
-	    (err = issue_build(&is, r)) != PCA_OK ||
-	    (err = issue_record(e, c, &is, r)) != PCA_OK ||
-	    (err = issue_sign(e, c, &is)) != PCA_OK ||
+	    (err = issue_build(&is, r)) != PCA_OK)
+		goto out;
+	ca_crashpoint("lint");
+	if ((err = issue_record(e, c, &is, r)) != PCA_OK)
+		goto out;
+	ca_crashpoint("reserve");
+	if ((err = issue_sign(e, c, &is)) != PCA_OK ||
 	    (err = cert_arn(is.ctx, is.serial, sizeof(is.serial), out)) !=
 		PCA_OK)
 		goto out;
@@ -412,6 +443,7 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 	    store_idem_put(e->store, idem, util_now() + e->idem_ttl, *out,
 		util_now()) != PCA_OK)
 		log_warnx("idempotency token not recorded: %s", pca_err_msg());
+	ca_crashpoint("reply");
 out:
 	issue_clear(e, &is);
 	return err;
