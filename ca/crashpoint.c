@@ -70,11 +70,13 @@ cp_init(void)
 	memcpy(cp_name, name, len + 1);
 	cp_at = n;
 	log_warnx("PCA_CRASHPOINT: this process kills itself at pass %lld of "
-		  "crash point %s (a test hook)", n, name);
+		  "crash point %s (a test hook)",
+	    n, name);
 	return;
 bad:
 	log_warnx("PCA_CRASHPOINT=%.40s is not name[:n] with a known point "
-		  "(lint, reserve, sign, commit, committed, reply); ignored", v);
+		  "(lint, reserve, sign, commit, committed, reply); ignored",
+	    v);
 }
 
 void

@@ -639,19 +639,19 @@ missing_check(struct hsm *h, enum hsm_rc_class *cls)
 
 	pthread_mutex_lock(&h->mu);
 	known = h->missing[0] != '\0';
-	(void)snprintf(label, sizeof(label), "%s",
-	    known ? h->missing : h->last);
+	(void)snprintf(
+	    label, sizeof(label), "%s", known ? h->missing : h->last);
 	pthread_mutex_unlock(&h->mu);
 	if (label[0] == '\0')
 		return PCA_OK;
 	pthread_mutex_lock(&h->login_mu);
-	rc = hsm_find(h, h->anchor, CKO_PRIVATE_KEY, label, NULL, 0, &o, 1,
-	    &n, &rv);
+	rc = hsm_find(
+	    h, h->anchor, CKO_PRIVATE_KEY, label, NULL, 0, &o, 1, &n, &rv);
 	lost = rc == PCA_OK && n == 0 && hsm_login_lost(h, h->anchor, &rv);
 	pthread_mutex_unlock(&h->login_mu);
 	if (rc != PCA_OK || lost) {
 		*cls = hsm_rc_classify(rv) != HSM_RC_NONE ? HSM_RC_RESET
-							   : HSM_RC_NONE;
+							  : HSM_RC_NONE;
 		return lost ? PCA_EUNAVAIL : rc;
 	}
 	if (n == 0) {
@@ -726,6 +726,6 @@ hsm_stats_get(struct hsm *h, struct hsm_stats *st)
 	st->recoveries = atomic_load(&h->recoveries);
 	pthread_mutex_lock(&h->mu);
 	st->available = h->available && !h->resetting && !h->pin_refused &&
-	    h->missing[0] == '\0';
+			h->missing[0] == '\0';
 	pthread_mutex_unlock(&h->mu);
 }

@@ -30,7 +30,8 @@
 #define HSM_ATTR_MAX 4096         /* largest attribute value we read */
 #define HSM_CACHE_MAX 64          /* key handles remembered */
 #define HSM_BENCH_THREADS_MAX 64
-#define HSM_VANISH_RESET_MS 1000  /* a vanished key resets at most this often */
+/* A vanished key (hsm_key_vanished) resets at most this often. */
+#define HSM_VANISH_RESET_MS 1000
 
 /* What a failed PKCS#11 call asks the runner to do. */
 enum hsm_rc_class {
@@ -84,9 +85,10 @@ struct hsm {
 	int resetting;
 	int pin_refused;            /* the token refused the PIN: never retry */
 	uint64_t gen;               /* bumped on each successful re-init */
-	char missing[LIM_LABEL + 1]; /* a bound key the token stopped showing */
-	char last[LIM_LABEL + 1];    /* the key of the last good signature */
 	struct timespec last_reset; /* CLOCK_MONOTONIC */
+	/* A bound key the token stopped showing; the last good signature's. */
+	char missing[LIM_LABEL + 1];
+	char last[LIM_LABEL + 1];
 
 	/* login_mu serializes C_Login and the anchor session. */
 	pthread_mutex_t login_mu;

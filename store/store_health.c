@@ -29,13 +29,13 @@ store_health_note(struct store *s, const struct store_op *batch)
 		if (op->err == PCA_OK)
 			ok = 1;
 		else if (bad == NULL &&
-		    (op->err == PCA_EIO || op->err == PCA_EDBFULL))
+			 (op->err == PCA_EIO || op->err == PCA_EDBFULL))
 			bad = op;
 	}
 	if (bad != NULL) {
 		s->trouble = bad->err == PCA_EDBFULL ? PCA_EDBFULL : PCA_EIO;
-		(void)snprintf(s->trouble_msg, sizeof(s->trouble_msg), "%s",
-		    bad->msg);
+		(void)snprintf(
+		    s->trouble_msg, sizeof(s->trouble_msg), "%s", bad->msg);
 		/* the failure itself counts as the latest probe */
 		(void)clock_gettime(CLOCK_MONOTONIC, &s->probe_at);
 	} else if (ok)
@@ -56,7 +56,7 @@ static int
 diff_ms(const struct timespec *a, const struct timespec *b)
 {
 	long long ms = (long long)(a->tv_sec - b->tv_sec) * 1000 +
-	    (a->tv_nsec - b->tv_nsec) / 1000000;
+		       (a->tv_nsec - b->tv_nsec) / 1000000;
 
 	return ms > 1000000 ? 1000000 : (int)ms;
 }
@@ -77,14 +77,16 @@ store_health(struct store *s)
 	if (!s->read_only && statvfs(s->path, &sv) == 0 &&
 	    (avail = (unsigned long long)sv.f_bavail * sv.f_frsize) <
 		STORE_HEALTH_MIN_FREE)
-		return pca_err_set(PCA_EIO, "the filesystem of %s is full "
-		    "(%llu bytes free)", s->path, avail);
+		return pca_err_set(PCA_EIO,
+		    "the filesystem of %s is full "
+		    "(%llu bytes free)",
+		    s->path, avail);
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
 	(void)pthread_mutex_lock(&s->qlock);
 	trouble = (pca_err)s->trouble;
 	(void)snprintf(msg, sizeof(msg), "%s", s->trouble_msg);
 	probe = trouble != PCA_OK && !s->read_only &&
-	    diff_ms(&now, &s->probe_at) >= STORE_PROBE_MS;
+		diff_ms(&now, &s->probe_at) >= STORE_PROBE_MS;
 	if (probe)
 		s->probe_at = now;
 	(void)pthread_mutex_unlock(&s->qlock);
@@ -98,5 +100,5 @@ store_health(struct store *s)
 		return pca_err_set(e == PCA_EDBFULL ? e : PCA_EIO,
 		    "store writes fail: %s", msg);
 	}
-	return PCA_OK;	/* the probe's batch cleared the trouble */
+	return PCA_OK; /* the probe's batch cleared the trouble */
 }

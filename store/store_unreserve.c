@@ -28,25 +28,28 @@ unreserve_run(struct store *s, MDB_txn *txn, void *varg)
 	pca_err e;
 	int rc;
 
-	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) !=
-	    PCA_OK)
+	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) != PCA_OK)
 		return e;
 	if (r.state != STORE_CERT_PENDING) {
 		store_cert_name(a->key, a->klen, name);
-		return pca_err_set(PCA_ESTATE, "certificate %s is issued: "
-		    "only a PENDING reservation can be taken back", name);
+		return pca_err_set(PCA_ESTATE,
+		    "certificate %s is issued: "
+		    "only a PENDING reservation can be taken back",
+		    name);
 	}
 	rc = mdb_get(txn, s->dbi[STORE_DBI_REVOKED], &k, &rv);
 	if (rc == 0) {
 		store_cert_name(a->key, a->klen, name);
-		return pca_err_set(PCA_ESTATE, "certificate %s has a "
-		    "revocation: its reservation stays", name);
+		return pca_err_set(PCA_ESTATE,
+		    "certificate %s has a "
+		    "revocation: its reservation stays",
+		    name);
 	}
 	if (rc != MDB_NOTFOUND)
 		return store_mdb_err(rc, "reading a revocation");
 	/* r points into the map: the index entries go before the record */
-	if (s->inv_ok && (e = store_inv_remove(s, txn, a->key, a->klen,
-	    &r)) != PCA_OK)
+	if (s->inv_ok &&
+	    (e = store_inv_remove(s, txn, a->key, a->klen, &r)) != PCA_OK)
 		return e;
 	store_exp_key(r.not_after, a->key, a->klen, ek, &eklen);
 	ekv = store_val(ek, eklen);
@@ -59,8 +62,8 @@ unreserve_run(struct store *s, MDB_txn *txn, void *varg)
 }
 
 pca_err
-store_cert_unreserve(struct store *s, const char *ca_id,
-    const uint8_t *serial, size_t serial_len)
+store_cert_unreserve(struct store *s, const char *ca_id, const uint8_t *serial,
+    size_t serial_len)
 {
 	struct unreserve_arg a;
 	pca_err e;
