@@ -431,12 +431,14 @@ key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
 	same = spki_same(key->spki, key->spki_len, tok, toklen);
 	if (same == 2)
 		cache_alt(h, key);
-	if (same == 0)
+	if (same == 0) {
+		/* not remembered: the next call looks at the token again */
+		hsm_cache_drop(h, key->label);
 		rc = pca_err_set(PCA_EKEYMISMATCH,
 		    "key %s on token %s is not the expected key (its public "
 		    "key differs); nothing was signed",
 		    key->label, h->token);
-	else
+	} else
 		hsm_key_found(h, key->label);
 out:
 	free(tok);
