@@ -3,6 +3,7 @@
 #   make deps    install missing Debian 12 packages (no-op when present)
 #   make         build bin/pcad and bin/pcactl
 #   make check   deps + build + every test; ends in "N passed, N failed"
+#   make check-long  the crash test with 200 trials (CI runs 20)
 #   make asan    the same tests under ASan/UBSan
 #   make run     deps + build + pcactl init ./var/appliance + pcad
 #   make bench   benchmarks with the peers, one run
@@ -139,6 +140,13 @@ test: all unit
 
 check: deps
 	@$(MAKE) --no-print-directory test
+
+# The long crash-safety run (reliability matrix T2): 200 kill -9 / crash
+# point trials instead of the 20 of "make check".
+.PHONY: check-long
+check-long: deps all unit
+	@CRASH_TRIALS=200 TESTS=test_crash BUILD=$(BUILD) BIN=$(BIN) \
+		sh tests/run.sh
 
 asan: deps
 	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \

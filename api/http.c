@@ -149,7 +149,8 @@ api_health(void *arg, const struct http_req *r, struct http_resp *o)
 		return respond_json(o, 503,
 		    json_pack("{s:s,s:s,s:s}", "status", "unavailable",
 			"component", "token", "reason", pca_err_msg()));
-	if (store_ca_count(srv->ctx.store, &n) != PCA_OK)
+	if (store_health(srv->ctx.store) != PCA_OK ||
+	    store_ca_count(srv->ctx.store, &n) != PCA_OK)
 		return respond_json(o, 503,
 		    json_pack("{s:s,s:s,s:s}", "status", "unavailable",
 			"component", "store", "reason", pca_err_msg()));

@@ -198,4 +198,14 @@ pca_err ca_lint_tbs(const struct ca_lint_req *) PCA_WUR;
 /* pca_err_set with the CA state in the message. */
 pca_err ca_state_err(const struct ca_ctx *, const char *op);
 
+/* ---- crashpoint.c: the crash-test hook (tests only) ---- */
+
+/*
+ * Ends the process with SIGKILL when PCA_CRASHPOINT=name[:n] names this
+ * point and issuance passes it for the n-th time (n defaults to 1).  The
+ * points, in issuance order: lint, reserve, sign, commit, committed, reply.
+ * Does nothing when the variable is unset (the normal case).
+ */
+void ca_crashpoint(const char *name);
+
 #endif

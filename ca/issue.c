@@ -3,7 +3,9 @@
  * Certificate, RevokeCertificate and the deep store check.
  *
  * Issuance order (crash safety): reserve (serial + TBS, durable) -> sign in
- * the token -> complete (DER, durable) -> return.
+ * the token -> complete (DER, durable) -> return.  When the token fails,
+ * nothing was signed and the reservation is taken back.  The named crash
+ * points of crashpoint.c sit between these steps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +357,26 @@ issue_complete(struct ca_engine *e, const struct ca_caller *who,
 	return store_cert_complete_audit(e->store, &c, line);
 }
 
+/*
+ * Nothing was signed (the token failed or was unavailable): the PENDING
+ * record goes again, so a failed attempt leaves no certificate that will
+ * never be issued.  The caller's error and message stay.
+ */
+static pca_err
+issue_unreserve(struct ca_engine *e, const struct issue *is, pca_err err)
+{
+	char msg[512], hex[33];
+
+	(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+	if (store_cert_unreserve(e->store, is->ctx->uuid, is->serial,
+		sizeof(is->serial)) != PCA_OK) {
+		util_hex(is->serial, sizeof(is->serial), hex, sizeof(hex), 0);
+		log_warnx("CA %s serial %s stays PENDING (not signed): %s",
+		    is->ctx->arn, hex, pca_err_msg());
+	}
+	return pca_err_set(err, "%s", msg);
+}
+
 static pca_err
 issue_sign(struct ca_engine *e, const struct ca_caller *who,
     struct issue *is)
@@ -367,11 +389,16 @@ issue_sign(struct ca_engine *e, const struct ca_caller *who,
 
 	if ((err = hsm_sign(e->hsm, &key, is->sigalg, is->tbs, is->tbs_len,
 		 sig, &sig_len)) != PCA_OK)
-		return err;
+		return issue_unreserve(e, is, err);
+	ca_crashpoint("sign");
 	if ((err = ca_cert_assemble(is->tbs, is->tbs_len, is->sigalg, sig,
 		 sig_len, &is->der, &is->der_len)) != PCA_OK)
 		return err;
-	return issue_complete(e, who, is);
+	ca_crashpoint("commit");
+	if ((err = issue_complete(e, who, is)) != PCA_OK)
+		return err;
+	ca_crashpoint("committed");
+	return PCA_OK;
 }
 
 static pca_err
@@ -441,6 +468,7 @@ issue_once(struct ca_engine *e, const struct ca_caller *c,
 	    (err = issue_args(&is, r, util_now())) != PCA_OK ||
 	    (err = issue_build(&is, r)) != PCA_OK)
 		goto out;
+	ca_crashpoint("lint");
 	if ((err = issue_record(e, c, &is, r)) == PCA_EALREADY &&
 	    is.replay != NULL) {
 		/* a concurrent call with the token issued: its certificate */
@@ -452,6 +480,7 @@ issue_once(struct ca_engine *e, const struct ca_caller *c,
 	}
 	if (err != PCA_OK)
 		goto out;
+	ca_crashpoint("reserve");
 	if ((err = issue_sign(e, c, &is)) != PCA_OK) {
 		if (idem != NULL) {
 			char msg[512];
@@ -466,6 +495,7 @@ issue_once(struct ca_engine *e, const struct ca_caller *c,
 	    PCA_OK)
 		goto out;
 	issue_notify(e, &is, &t0);
+	ca_crashpoint("reply");
 out:
 	issue_clear(e, &is);
 	return err;

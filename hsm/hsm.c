@@ -411,6 +411,26 @@ state_check(struct hsm *h, uint64_t *seen, enum hsm_rc_class *cls)
 	return rc;
 }
 
+/*
+ * fn found a key missing that must exist (PCA_EUNAVAIL without a CKR
+ * code): re-initialize, as a module that lost its token's files may only
+ * show them again after C_Initialize; at most once per
+ * HSM_VANISH_RESET_MS, so a key deleted for good cannot keep resetting
+ * the token under everyone else.
+ */
+static enum hsm_rc_class
+vanish_class(struct hsm *h)
+{
+	struct timespec now;
+	int ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&h->mu);
+	ms = hsm_diff_ms(&now, &h->last_reset);
+	pthread_mutex_unlock(&h->mu);
+	return ms >= HSM_VANISH_RESET_MS ? HSM_RC_RESET : HSM_RC_NONE;
+}
+
 /* One try of fn on a pooled session, with in-place session recovery. */
 static pca_err
 run_once(struct hsm *h, hsm_op_fn fn, void *arg, enum hsm_rc_class *cls,
@@ -434,6 +454,8 @@ run_once(struct hsm *h, hsm_op_fn fn, void *arg, enum hsm_rc_class *cls,
 	if (!h->pool[i].open && (rc = sess_reopen(h, i, cls)) != PCA_OK)
 		goto put;
 	rc = fn(h, h->pool[i].h, arg, &rv);
+	if (rc == PCA_EUNAVAIL && rv == CKR_OK)
+		*cls = vanish_class(h);
 	if (rc == PCA_OK || rv == CKR_OK)
 		goto put;
 	*cls = hsm_rc_classify(rv);
@@ -599,6 +621,53 @@ anchor_check(struct hsm *h, enum hsm_rc_class *cls)
 	return rc;
 }
 
+/*
+ * The token may answer and still have lost its objects (a module whose
+ * files went away).  So health looks for a key: the bound key the token
+ * stopped showing (unhealthy until a search on the anchor session finds it
+ * again), else the key of the last good signature.  Caller holds rw.
+ */
+static pca_err
+missing_check(struct hsm *h, enum hsm_rc_class *cls)
+{
+	char label[LIM_LABEL + 1];
+	CK_OBJECT_HANDLE o;
+	CK_ULONG n = 0;
+	CK_RV rv = CKR_OK;
+	pca_err rc;
+	int known, lost;
+
+	pthread_mutex_lock(&h->mu);
+	known = h->missing[0] != '\0';
+	(void)snprintf(
+	    label, sizeof(label), "%s", known ? h->missing : h->last);
+	pthread_mutex_unlock(&h->mu);
+	if (label[0] == '\0')
+		return PCA_OK;
+	pthread_mutex_lock(&h->login_mu);
+	rc = hsm_find(
+	    h, h->anchor, CKO_PRIVATE_KEY, label, NULL, 0, &o, 1, &n, &rv);
+	lost = rc == PCA_OK && n == 0 && hsm_login_lost(h, h->anchor, &rv);
+	pthread_mutex_unlock(&h->login_mu);
+	if (rc != PCA_OK || lost) {
+		*cls = hsm_rc_classify(rv) != HSM_RC_NONE ? HSM_RC_RESET
+							  : HSM_RC_NONE;
+		return lost ? PCA_EUNAVAIL : rc;
+	}
+	if (n == 0) {
+		rc = known ? pca_err_set(PCA_EUNAVAIL,
+				 "token %s does not show key %s, which a CA "
+				 "record names",
+				 h->token, label)
+			   : hsm_key_vanished(h, label);
+		*cls = vanish_class(h);
+		return rc;
+	}
+	if (known)
+		hsm_key_found(h, label);
+	return PCA_OK;
+}
+
 static pca_err
 health_once(struct hsm *h, enum hsm_rc_class *cls, uint64_t *seen)
 {
@@ -617,7 +686,8 @@ health_once(struct hsm *h, enum hsm_rc_class *cls, uint64_t *seen)
 	/* One session: the health check waits its turn like a signer. */
 	if (h->nsess == 1 && (rc = pool_get(h, &i)) != PCA_OK)
 		goto unlock;
-	rc = anchor_check(h, cls);
+	if ((rc = anchor_check(h, cls)) == PCA_OK)
+		rc = missing_check(h, cls);
 	if (h->nsess == 1)
 		pool_put(h, i);
 unlock:
@@ -655,6 +725,7 @@ hsm_stats_get(struct hsm *h, struct hsm_stats *st)
 	st->sign_errors = atomic_load(&h->sign_errors);
 	st->recoveries = atomic_load(&h->recoveries);
 	pthread_mutex_lock(&h->mu);
-	st->available = h->available && !h->resetting && !h->pin_refused;
+	st->available = h->available && !h->resetting && !h->pin_refused &&
+			h->missing[0] == '\0';
 	pthread_mutex_unlock(&h->mu);
 }

@@ -20,6 +20,15 @@
  * it re-opens sessions, logs in again and, if needed, finalizes and
  * re-initializes the module.  While the token stays unavailable calls fail
  * fast with PCA_EUNAVAIL (retryable); they never crash or hang.
+ *
+ * A module may keep answering while its token lost its objects (SoftHSM
+ * whose token directory went away).  So a key that hsm_sign is asked to use
+ * with a binding (spki != NULL: the caller's record says it exists) but
+ * that the token does not show is token trouble, never PCA_ENOTFOUND:
+ * PCA_EUNAVAIL, a re-initialization (at most once per
+ * HSM_VANISH_RESET_MS), and hsm_health fails until the key is found again.
+ * hsm_health also looks for the key of the last good signature, so it
+ * notices such a loss without traffic.
  */
 #ifndef PCA_HSM_H
 #define PCA_HSM_H
@@ -140,7 +149,11 @@ pca_err hsm_seal(struct hsm *, const char *label, const uint8_t *plain,
 pca_err hsm_unseal(struct hsm *, const char *label, const uint8_t *sealed,
     size_t len, uint8_t **plain, size_t *plain_len) PCA_WUR;
 
-/* PCA_OK when the token answers now, else PCA_EUNAVAIL (cheap). */
+/*
+ * PCA_OK when the token answers now and shows the key of the last good
+ * signature (and any bound key found missing), else PCA_EUNAVAIL (cheap:
+ * one session check and one object search).
+ */
 pca_err hsm_health(struct hsm *) PCA_WUR;
 
 void hsm_stats_get(struct hsm *, struct hsm_stats *);

@@ -30,6 +30,8 @@
 #define HSM_ATTR_MAX 4096         /* largest attribute value we read */
 #define HSM_CACHE_MAX 64          /* key handles remembered */
 #define HSM_BENCH_THREADS_MAX 64
+/* A vanished key (hsm_key_vanished) resets at most this often. */
+#define HSM_VANISH_RESET_MS 1000
 
 /* What a failed PKCS#11 call asks the runner to do. */
 enum hsm_rc_class {
@@ -84,6 +86,9 @@ struct hsm {
 	int pin_refused;            /* the token refused the PIN: never retry */
 	uint64_t gen;               /* bumped on each successful re-init */
 	struct timespec last_reset; /* CLOCK_MONOTONIC */
+	/* A bound key the token stopped showing; the last good signature's. */
+	char missing[LIM_LABEL + 1];
+	char last[LIM_LABEL + 1];
 
 	/* login_mu serializes C_Login and the anchor session. */
 	pthread_mutex_t login_mu;
@@ -157,6 +162,16 @@ pca_err hsm_pub_spki(struct hsm *, CK_SESSION_HANDLE, CK_OBJECT_HANDLE priv,
 
 /* hsm_sign.c */
 void hsm_cache_drop(struct hsm *, const char *label);
+/*
+ * A key the caller bound to a public key (so it must exist) is not on the
+ * token: token trouble.  Remembers the label for hsm_health, drops its
+ * cache entry and returns PCA_EUNAVAIL, which asks hsm_run for a reset.
+ */
+pca_err hsm_key_vanished(struct hsm *, const char *label);
+/* Forgets label as missing: the token shows it again. */
+void hsm_key_found(struct hsm *, const char *label);
+/* Forgets label altogether: destroyed on purpose. */
+void hsm_key_forget(struct hsm *, const char *label);
 void hsm_cache_free(struct hsm *);
 
 #endif

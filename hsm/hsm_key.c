@@ -451,6 +451,8 @@ hsm_key_generate(struct hsm *h, const char *label, const uint8_t *id,
 	pthread_mutex_lock(&h->admin_mu);
 	rc = hsm_run(h, op_generate, &a);
 	hsm_cache_drop(h, label);
+	if (rc == PCA_OK)
+		hsm_key_found(h, label);
 	pthread_mutex_unlock(&h->admin_mu);
 	if (rc != PCA_OK)
 		return rc;
@@ -597,6 +599,8 @@ hsm_key_destroy(struct hsm *h, const char *label)
 	pthread_mutex_lock(&h->admin_mu);
 	rc = hsm_run(h, op_destroy, (void *)label);
 	hsm_cache_drop(h, label);
+	if (rc == PCA_OK || rc == PCA_ENOTFOUND)
+		hsm_key_forget(h, label); /* gone on purpose: not trouble */
 	pthread_mutex_unlock(&h->admin_mu);
 	if (rc == PCA_OK)
 		log_info("hsm: destroyed key %s on token %s", label, h->token);

@@ -4,6 +4,7 @@
  * label -> handle cache with its key binding check, and the raw benchmark.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "../common/log.h"
 #include "hsm_int.h"
 
 /* DER DigestInfo prefixes (RFC 8017 section 9.2, note 1). */
@@ -336,6 +338,69 @@ key_load(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 	return PCA_OK;
 }
 
+pca_err
+hsm_key_vanished(struct hsm *h, const char *label)
+{
+	int first;
+
+	hsm_cache_drop(h, label);
+	pthread_mutex_lock(&h->mu);
+	first = h->missing[0] == '\0';
+	(void)snprintf(h->missing, sizeof(h->missing), "%s", label);
+	pthread_mutex_unlock(&h->mu);
+	if (first)
+		log_warnx("hsm: key %s, which a CA record names, is not on "
+			  "token %s: the token is unavailable until it shows "
+			  "the key again",
+		    label, h->token);
+	return pca_err_set(PCA_EUNAVAIL,
+	    "token %s does not show key %s (token trouble?); retry later",
+	    h->token, label);
+}
+
+void
+hsm_key_found(struct hsm *h, const char *label)
+{
+	int was = 0;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->missing[0] != '\0' && strcmp(h->missing, label) == 0) {
+		h->missing[0] = '\0';
+		was = 1;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (was)
+		log_warnx("hsm: key %s is on token %s again", label, h->token);
+}
+
+void
+hsm_key_forget(struct hsm *h, const char *label)
+{
+	hsm_key_found(h, label);
+	pthread_mutex_lock(&h->mu);
+	if (strcmp(h->last, label) == 0)
+		h->last[0] = '\0';
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* A good signature: the token works; its key is the one health probes. */
+static void
+sign_good(struct hsm *h, const char *label)
+{
+	char was[LIM_LABEL + 1];
+
+	pthread_mutex_lock(&h->mu);
+	(void)snprintf(was, sizeof(was), "%s", h->missing);
+	h->missing[0] = '\0';
+	if (strcmp(h->last, label) != 0)
+		(void)snprintf(h->last, sizeof(h->last), "%s", label);
+	pthread_mutex_unlock(&h->mu);
+	if (was[0] != '\0')
+		log_warnx("hsm: token %s signs again (key %s is still not "
+			  "shown)",
+		    h->token, was);
+}
+
 /* The key to sign with, bound to the caller's expected public key. */
 static pca_err
 key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
@@ -349,9 +414,14 @@ key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
 	kc = cache_lookup(h, key, k, &tok, &toklen);
 	if (kc == KC_HIT)
 		return PCA_OK;
-	if (kc == KC_MISS &&
-	    (rc = key_load(h, s, key->label, k, &tok, &toklen, rv)) != PCA_OK)
-		return rc;
+	if (kc == KC_MISS) {
+		rc = key_load(h, s, key->label, k, &tok, &toklen, rv);
+		/* a bound key must exist: its absence is token trouble */
+		if (rc == PCA_ENOTFOUND && key->spki != NULL)
+			return hsm_key_vanished(h, key->label);
+		if (rc != PCA_OK)
+			return rc;
+	}
 	if (key->spki == NULL)
 		goto out;
 	if (tok == NULL) {
@@ -361,11 +431,15 @@ key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
 	same = spki_same(key->spki, key->spki_len, tok, toklen);
 	if (same == 2)
 		cache_alt(h, key);
-	if (same == 0)
+	if (same == 0) {
+		/* not remembered: the next call looks at the token again */
+		hsm_cache_drop(h, key->label);
 		rc = pca_err_set(PCA_EKEYMISMATCH,
 		    "key %s on token %s is not the expected key (its public "
 		    "key differs); nothing was signed",
 		    key->label, h->token);
+	} else
+		hsm_key_found(h, key->label);
 out:
 	free(tok);
 	return rc;
@@ -464,6 +538,7 @@ hsm_sign(struct hsm *h, const struct hsm_key *key, enum pca_sigalg alg,
 	a.mdlen = mdlen;
 	if ((rc = hsm_run(h, op_sign, &a)) != PCA_OK)
 		goto out;
+	sign_good(h, key->label);
 	memcpy(sig, a.sig, a.siglen);
 	*sig_len = a.siglen;
 out:

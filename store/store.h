@@ -130,6 +130,14 @@ pca_err store_cert_complete(struct store *, const char *ca_id,
  */
 pca_err store_cert_complete_audit(struct store *, const struct store_cert *c,
     const char *audit_text) PCA_WUR;
+/*
+ * Takes back a reservation that was never signed (the token failed): the
+ * PENDING record and its index entries go, as if never reserved (the
+ * store_issued_get counter keeps counting it).  PCA_ESTATE when the
+ * certificate is not PENDING or has a revocation, PCA_ENOTFOUND if absent.
+ */
+pca_err store_cert_unreserve(struct store *, const char *ca_id,
+    const uint8_t *serial, size_t serial_len) PCA_WUR;
 /* Copies the record into *out (free with store_cert_clear). */
 pca_err store_cert_get(struct store *, const char *ca_id,
     const uint8_t *serial, size_t serial_len, struct store_cert *out) PCA_WUR;
@@ -475,6 +483,18 @@ pca_err store_feed_prune(struct store *, int64_t now, int64_t min_age_s,
  */
 pca_err store_kv_put_chg(struct store *, const struct store_kv_in *,
     int create, enum store_chg_type type, const char *ca_id) PCA_WUR;
+
+/* ---- health ---- */
+
+/*
+ * PCA_OK when writes can be expected to succeed now.  PCA_EIO when the
+ * store's filesystem has less than 1 MiB free, or when the last write batch
+ * failed for room or I/O (disk full, map at map_max, read-only) and a small
+ * probe write (at most one a second) still fails; PCA_EDBFULL for a map at
+ * map_max.  The message says why.  For /health: a full disk is reported
+ * before and while issuance fails, and clears once a write succeeds.
+ */
+pca_err store_health(struct store *) PCA_WUR;
 
 /* ---- verification ---- */
 

@@ -207,6 +207,7 @@ lead(struct store *s)
 	(void)pthread_mutex_unlock(&s->qlock);
 	batch_run(s, batch);
 	(void)pthread_mutex_lock(&s->qlock);
+	store_health_note(s, batch);
 	/* once done is set and qlock dropped, a waiter may free its op */
 	for (op = batch; op != NULL; op = next) {
 		next = op->next;

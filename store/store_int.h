@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -108,6 +109,10 @@ struct store {
 	unsigned inited;	/* which of the locks above exist */
 	int inv_ok;		/* the "inv" database exists */
 	int feed_ok;		/* the "feed" database exists */
+	/* under qlock: the last batch failed for room or I/O (store_health) */
+	int trouble;		/* PCA_OK, PCA_EIO or PCA_EDBFULL */
+	char trouble_msg[STORE_MSG_MAX];
+	struct timespec probe_at;	/* CLOCK_MONOTONIC of the last probe */
 };
 
 /* Internal iteration: set *stop to end early. */
@@ -135,6 +140,9 @@ pca_err store_entries(struct store *, enum store_dbi, size_t *out) PCA_WUR;
 pca_err store_audit_put(struct store *, MDB_txn *, int64_t when,
     const char *text, size_t len, uint64_t *seq) PCA_WUR;
 #define STORE_AUDIT_MAX_TEXT (64 * 1024)
+
+/* store_health.c: a finished batch tells whether writes fail for room */
+void store_health_note(struct store *, const struct store_op *batch);
 
 /* store_commit.c */
 pca_err store_submit(struct store *,

@@ -4,6 +4,11 @@
 # network HSM.  The server is killed mid-loop and started again: callers get
 # a retryable error while it is gone, and issuance resumes in the same
 # process, without a restart.
+#
+# First, the token directory of a local SoftHSM is moved away for 6 s
+# during an issue loop (issue 15, defect 1): the module still answers but
+# shows no key.  That is token trouble too: retryable errors only, /health
+# 503, recovery without a restart, and no PENDING record left behind.
 . "$(dirname "$0")/lib.sh"
 
 CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
@@ -18,6 +23,52 @@ else
 fi
 [ -n "$ROOT" ] && ok "setup" || not_ok "setup"
 ec_csr "$TMP/leaf.csr" loss.example.com
+cp "$A/pcad.conf" "$A/pcad-direct.conf"
+TOKENDIR=$A/hsm/tokens
+
+# "store: ... N certificates (P pending) ..." -> P
+pending() { "$PCACTL" store verify 2>&1 | sed -n 's/.*(\([0-9]*\) pending).*/\1/p'; }
+CLEANUP='[ -d "$TOKENDIR.away" ] && mv "$TOKENDIR.away" "$TOKENDIR"'
+
+# -- the token directory moved away under an in-process issue loop --
+"$TOOLS/issue_loop" "$A/pcad.conf" "$ROOT" "$TMP/leaf.csr" 600 2 \
+    >"$TMP/dir.out" 2>"$TMP/dir.err" &
+LOOP=$!
+i=0
+while [ "$(grep -c '^issued ' "$TMP/dir.out")" -lt 50 ] && [ $i -lt 400 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+mv "$TOKENDIR" "$TOKENDIR.away"
+sleep 6
+GONE=$(grep -c '^issued ' "$TMP/dir.out")
+mv "$TOKENDIR.away" "$TOKENDIR"
+wait "$LOOP"
+RC=$?
+DONE=$(grep -c '^issued ' "$TMP/dir.out")
+RETRIES=$(grep -c '^retry ' "$TMP/dir.out")
+if [ "$RC" -eq 0 ] && [ "$DONE" -eq 600 ]; then
+	ok "token directory gone 6 s: the loop finished all 600 without a restart ($((DONE - GONE)) after the return)"
+else
+	not_ok "token directory gone 6 s: the loop finished without a restart" \
+	    "rc=$RC issued=$DONE; $(tail -3 "$TMP/dir.err")"
+fi
+if [ "$RETRIES" -gt 0 ] && ! grep -q 'ResourceNotFound\|no private key' "$TMP/dir.err"; then
+	ok "token directory gone: $RETRIES retryable errors, none permanent"
+else
+	not_ok "token directory gone: retryable errors only" \
+	    "retries=$RETRIES; $(tail -3 "$TMP/dir.err")"
+fi
+if grep '^retry ' "$TMP/dir.out" | head -1 | grep -q 'token'; then
+	ok "the retryable error names the token"
+else
+	not_ok "the retryable error names the token" "$(grep '^retry ' "$TMP/dir.out" | head -1)"
+fi
+check "token directory gone: store verify is clean" "$PCACTL" store verify
+P=$(pending)
+if [ "$P" = "0" ]; then ok "token directory gone: no PENDING record left behind"
+else not_ok "token directory gone: no PENDING record left behind" "pending=$P"; fi
+
 SOCK=$TMP/p11.sock
 sed -e '/^module_env = /d' \
     -e "s|^module = .*|module = $CLIENT\nmodule_env = P11_KIT_SERVER_ADDRESS=unix:path=$SOCK|" \
@@ -37,7 +88,7 @@ start_server() {
 	[ -S "$SOCK" ]
 }
 stop_server() { [ -n "$SERVER" ] && kill -9 "-$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null; SERVER=""; }
-CLEANUP='stop_server'
+CLEANUP="stop_server; $CLEANUP"
 
 count_issued() { grep -c '^issued ' "$TMP/loop.out" 2>/dev/null || true; }
 if start_server; then ok "p11-kit server exposes the token"
@@ -105,4 +156,22 @@ while IFS= read -r line; do
 done <"$TMP/remote.tap"
 grep -q '^ok' "$TMP/remote.tap" ||
     not_ok "pcad on the remote token ran" "$(tail -20 "$TMP/remote.tap")"
+
+# pcad on the local SoftHSM while its token directory is moved away.
+cp "$A/pcad-direct.conf" "$A/pcad.conf"
+PCA_DIR=$A TOKENDIR=$TOKENDIR ROOT_ARN=$ROOT BIN=$BIN \
+    python3 "$(dirname "$0")/tokenloss/pcad_tokendir.py" >"$TMP/dir.tap" 2>&1
+while IFS= read -r line; do
+	case "$line" in
+	"ok "*) ok "pcad, token directory: ${line#ok * - }" ;;
+	"not ok "*) not_ok "pcad, token directory: ${line#not ok * - }" ;;
+	*) echo "$line" ;;
+	esac
+done <"$TMP/dir.tap"
+grep -q '^ok' "$TMP/dir.tap" ||
+    not_ok "pcad, token directory: ran" "$(tail -20 "$TMP/dir.tap")"
+check "pcad, token directory: store verify is clean" "$PCACTL" store verify
+P=$(pending)
+if [ "$P" = "0" ]; then ok "pcad, token directory: no PENDING record left behind"
+else not_ok "pcad, token directory: no PENDING record left behind" "pending=$P"; fi
 finish

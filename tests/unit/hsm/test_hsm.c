@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -674,9 +675,11 @@ test_destroy_mismatch(void **state)
 	    PCA_OK);
 	assert_int_equal(hsm_key_destroy(f->h, "ca"), PCA_OK);
 	assert_int_equal(hsm_key_destroy(f->h, "ca"), PCA_ENOTFOUND);
+	/* a key the caller binds must exist: its absence is token trouble */
 	assert_int_equal(
 	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, sig, 4, sig, &n),
-	    PCA_ENOTFOUND);
+	    PCA_EUNAVAIL);
+	assert_int_equal(hsm_health(f->h), PCA_EUNAVAIL);
 	assert_int_equal(hsm_key_generate(f->h, "ca", (const uint8_t *)"2", 1,
 			     PCA_KEY_EC_P256, &s2, &l2),
 	    PCA_OK);
@@ -918,6 +921,176 @@ test_token_loss(void **state)
 	free(other);
 }
 
+/* Signs "tbs" with key for up to secs seconds; the last result. */
+static pca_err
+sign_until_ok(struct hsm *h, const struct hsm_key *key, double secs,
+    uint8_t *sig, size_t *n)
+{
+	double end = now_s() + secs;
+	pca_err rc;
+
+	for (;;) {
+		rc = hsm_sign(h, key, PCA_SIG_SHA256_ECDSA,
+		    (const uint8_t *)"tbs", 3, sig, n);
+		if (rc != PCA_EUNAVAIL || now_s() > end)
+			return rc;
+		usleep(50000);
+	}
+}
+
+/*
+ * Defect 1 of issue 15: SoftHSM's token directory moved away and back.
+ * The module still answers, but shows no key: a bound key that is not
+ * there is token trouble (PCA_EUNAVAIL, retryable, health down), and once
+ * the files are back the same hsm signs again, without reopening, with
+ * the key proven against its binding again.
+ */
+static void
+test_token_dir_gone(void **state)
+{
+	struct tfix *f = *state;
+	char dir[128], away[160];
+	uint8_t *spki = NULL, sig[LIM_SIG];
+	size_t len = 0, n = 0;
+	struct hsm_key key;
+	struct hsm_stats st;
+
+	(void)snprintf(dir, sizeof(dir), "%s/tokens", f->t.dir);
+	(void)snprintf(away, sizeof(away), "%s/tokens.away", f->t.dir);
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_int_equal(hsm_key_generate(f->h, "ca", (const uint8_t *)"1", 1,
+			     PCA_KEY_EC_P256, &spki, &len),
+	    PCA_OK);
+	key = (struct hsm_key){"ca", spki, len};
+	assert_int_equal(sign_until_ok(f->h, &key, 0, sig, &n), PCA_OK);
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+
+	assert_int_equal(rename(dir, away), 0);
+	/* health finds out by itself: the key of the last signature is gone */
+	assert_int_equal(hsm_health(f->h), PCA_EUNAVAIL);
+	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA,
+			     (const uint8_t *)"tbs", 3, sig, &n),
+	    PCA_EUNAVAIL);
+	assert_true(pca_err_retryable(PCA_EUNAVAIL));
+	usleep(1100 * 1000); /* past the reset interval: still down */
+	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA,
+			     (const uint8_t *)"tbs", 3, sig, &n),
+	    PCA_EUNAVAIL);
+	assert_int_equal(hsm_health(f->h), PCA_EUNAVAIL);
+	hsm_stats_get(f->h, &st);
+	assert_int_equal(st.available, 0);
+
+	assert_int_equal(rename(away, dir), 0);
+	n = 0;
+	if (sign_until_ok(f->h, &key, 10, sig, &n) != PCA_OK)
+		fail_msg("no recovery after the token came back: %s",
+		    pca_err_msg());
+	assert_true(verify_ok(
+	    spki, len, PCA_SIG_SHA256_ECDSA, (const uint8_t *)"tbs", 3, sig, n));
+	assert_int_equal(hsm_health(f->h), PCA_OK);
+	hsm_stats_get(f->h, &st);
+	assert_int_equal(st.available, 1);
+	assert_true(st.recoveries >= 1);
+	free(spki);
+}
+
+/* Copies SoftHSM's token directory (tokens/<uuid>/<files>) to dst. */
+static void
+tokens_copy(const char *src, const char *dst)
+{
+	char a[512], b[512], fa[1024], fb[1024];
+	struct dirent *d, *e;
+	DIR *top, *sub;
+	uint8_t *buf;
+	size_t len;
+
+	assert_int_equal(mkdir(dst, 0700), 0);
+	assert_non_null(top = opendir(src));
+	while ((d = readdir(top)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		(void)snprintf(a, sizeof(a), "%s/%s", src, d->d_name);
+		(void)snprintf(b, sizeof(b), "%s/%s", dst, d->d_name);
+		assert_int_equal(mkdir(b, 0700), 0);
+		assert_non_null(sub = opendir(a));
+		while ((e = readdir(sub)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			(void)snprintf(fa, sizeof(fa), "%s/%s", a, e->d_name);
+			(void)snprintf(fb, sizeof(fb), "%s/%s", b, e->d_name);
+			assert_int_equal(
+			    util_file_read(fa, 1 << 20, &buf, &len), PCA_OK);
+			assert_int_equal(
+			    util_file_write(fb, buf, len, 0600, 0), PCA_OK);
+			free(buf);
+		}
+		(void)closedir(sub);
+	}
+	(void)closedir(top);
+}
+
+/*
+ * The token comes back with another key under the CA's label: the key is
+ * found again but its binding is checked again too, so nothing is signed
+ * (PCA_EKEYMISMATCH); with the right key back, signing resumes.
+ */
+static void
+test_token_dir_swapped(void **state)
+{
+	struct tfix *f = *state;
+	char dir[128], withx[160], withy[160], away[160];
+	uint8_t *sx = NULL, *sy = NULL, sig[LIM_SIG];
+	size_t lx = 0, ly = 0, n = 0;
+	struct hsm_key kx, ky;
+
+	(void)snprintf(dir, sizeof(dir), "%s/tokens", f->t.dir);
+	(void)snprintf(withx, sizeof(withx), "%s/tokens.x", f->t.dir);
+	(void)snprintf(withy, sizeof(withy), "%s/tokens.y", f->t.dir);
+	(void)snprintf(away, sizeof(away), "%s/tokens.away", f->t.dir);
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_int_equal(hsm_key_generate(f->h, "ca", (const uint8_t *)"1", 1,
+			     PCA_KEY_EC_P256, &sx, &lx),
+	    PCA_OK);
+	tokens_copy(dir, withx);
+	assert_int_equal(hsm_key_destroy(f->h, "ca"), PCA_OK);
+	assert_int_equal(hsm_key_generate(f->h, "ca", (const uint8_t *)"2", 1,
+			     PCA_KEY_EC_P256, &sy, &ly),
+	    PCA_OK);
+	ky = (struct hsm_key){"ca", sy, ly};
+	assert_int_equal(sign_until_ok(f->h, &ky, 0, sig, &n), PCA_OK);
+	tokens_copy(dir, withy);
+	/* a token with X under "ca", while the hsm knows Y: as if restored */
+	assert_int_equal(rename(dir, away), 0);
+	assert_int_equal(hsm_sign(f->h, &ky, PCA_SIG_SHA256_ECDSA,
+			     (const uint8_t *)"tbs", 3, sig, &n),
+	    PCA_EUNAVAIL);
+	assert_int_equal(rename(withx, dir), 0);
+	n = 0;
+	usleep(1100 * 1000);
+	assert_int_equal(sign_until_ok(f->h, &ky, 5, sig, &n),
+	    PCA_EKEYMISMATCH);
+	assert_int_equal(n, 0);
+	/* gone again, then the right token back */
+	assert_int_equal(rename(dir, withx), 0);
+	usleep(1100 * 1000);
+	assert_int_equal(hsm_sign(f->h, &ky, PCA_SIG_SHA256_ECDSA,
+			     (const uint8_t *)"tbs", 3, sig, &n),
+	    PCA_EUNAVAIL);
+	assert_int_equal(hsm_health(f->h), PCA_EUNAVAIL);
+	assert_int_equal(rename(withy, dir), 0);
+	usleep(1100 * 1000);
+	if (sign_until_ok(f->h, &ky, 10, sig, &n) != PCA_OK)
+		fail_msg("no recovery with the right key: %s", pca_err_msg());
+	assert_true(verify_ok(
+	    sy, ly, PCA_SIG_SHA256_ECDSA, (const uint8_t *)"tbs", 3, sig, n));
+	kx = (struct hsm_key){"ca", sx, lx};
+	assert_int_equal(hsm_sign(f->h, &kx, PCA_SIG_SHA256_ECDSA,
+			     (const uint8_t *)"tbs", 3, sig, &n),
+	    PCA_EKEYMISMATCH);
+	free(sx);
+	free(sy);
+}
+
 #define KEYS(t) cmocka_unit_test_setup(t, keys_setup)
 #define FRESH(t) cmocka_unit_test_setup_teardown(t, tok_setup, tok_teardown)
 
@@ -941,6 +1114,8 @@ main(void)
 	    FRESH(test_destroy_mismatch),
 	    FRESH(test_public_swap),
 	    FRESH(test_token_loss),
+	    FRESH(test_token_dir_gone),
+	    FRESH(test_token_dir_swapped),
 	};
 
 	if (getenv("HSM_TEST") != NULL) /* e.g. HSM_TEST=test_token_loss */
