@@ -188,7 +188,8 @@ static int
 mutating(const char *op)
 {
 	static const char *const verbs[] = {"Create", "Delete", "Import",
-	    "Issue", "Put", "Restore", "Revoke", "Tag", "Untag", "Update",
+	    "Issue", "Put", "Restore", "Revoke", "Rotate", "Tag", "Untag",
+	    "Update",
 	    NULL};
 	int i;
 

@@ -251,6 +251,11 @@ static const struct api_member mem_RevokeCertificateRequest[] = {
 	{"RevocationReason", "revocationReason", 105, 1},
 };
 static const char *const enum_RevocationReason[] = {"UNSPECIFIED", "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE", NULL};
+static const struct api_member mem_RotateCertificateAuthorityRequest[] = {
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
+	{"IdempotencyToken", "idempotencyToken", 41, 0},
+	{"ValidityDays", "validityDays", 107, 0},
+};
 static const struct api_member mem_TagCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
 	{"Tags", "tags", 43, 1},
@@ -262,7 +267,7 @@ static const struct api_member mem_UntagCertificateAuthorityRequest[] = {
 static const struct api_member mem_UpdateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 49, 1},
 	{"RevocationConfiguration", "revocationConfiguration", 30, 0},
-	{"Status", "status", 109, 0},
+	{"Status", "status", 111, 0},
 };
 static const char *const enum_CertificateAuthorityStatus[] = {"CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED", NULL};
 
@@ -373,12 +378,14 @@ const struct api_shape api_shapes[] = {
 	{.name = "RestoreCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_RestoreCertificateAuthorityRequest, .nmembers = 1},
 	{.name = "RevokeCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_RevokeCertificateRequest, .nmembers = 3},
 	{.name = "RevocationReason", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_RevocationReason},
+	{.name = "RotateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_RotateCertificateAuthorityRequest, .nmembers = 3},
+	{.name = "RotationValidityDays", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 36500LL},
 	{.name = "TagCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_TagCertificateAuthorityRequest, .nmembers = 2},
 	{.name = "UntagCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UntagCertificateAuthorityRequest, .nmembers = 2},
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
 };
-const size_t api_nshapes = 110;
+const size_t api_nshapes = 112;
 
 const struct api_op api_ops[] = {
 	{"CreateCertificateAuthority", 0, 1},
@@ -403,11 +410,12 @@ const struct api_op api_ops[] = {
 	{"PutPolicy", 101, 0},
 	{"RestoreCertificateAuthority", 103, 0},
 	{"RevokeCertificate", 104, 0},
-	{"TagCertificateAuthority", 106, 0},
-	{"UntagCertificateAuthority", 107, 0},
-	{"UpdateCertificateAuthority", 108, 0},
+	{"RotateCertificateAuthority", 106, 1},
+	{"TagCertificateAuthority", 108, 0},
+	{"UntagCertificateAuthority", 109, 0},
+	{"UpdateCertificateAuthority", 110, 0},
 };
-const size_t api_nops = 25;
+const size_t api_nops = 26;
 
 /* Unicode 14.0.0: \p{L} \p{Z} \p{N} and _.:/=+-@ */
 const struct api_urange api_tag_ranges[] = {

@@ -19,7 +19,8 @@ static const char *const known_keys[] = {
 	"s3.retry_max_s", "s3.timeout_s",
 	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
 	"log.level", "policy.file", "webhook.url", "webhook.thresholds_days",
-	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s", NULL};
+	"webhook.interval_s", "webhook.timeout_s", "monitor.recount_s",
+	"ca.rotate_before_days", NULL};
 
 static pca_err
 require(const struct conf *c, const char *sect, const char *key,
@@ -35,6 +36,7 @@ static pca_err
 load_identity(struct appliance_conf *a)
 {
 	const char *p;
+	long long n;
 	pca_err err;
 
 	if ((err = require(a->conf, "appliance", "region", &a->region)) !=
@@ -55,6 +57,10 @@ load_identity(struct appliance_conf *a)
 			    conf_name(a->conf), a->region);
 	a->engine.partition = conf_str(a->conf, "appliance", "partition",
 	    "aws");
+	if ((err = conf_num(a->conf, "ca", "rotate_before_days", 0, 36500, 0,
+		 &n)) != PCA_OK)
+		return err;
+	a->engine.rotate_before_days = (unsigned)n;
 	return PCA_OK;
 }
 

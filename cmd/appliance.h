@@ -22,6 +22,7 @@
  *   [webhook]   url (expiry notifications; absent: none), thresholds_days
  *               ("30,7,1"), interval_s (monitor pass), timeout_s
  *   [monitor]   recount_s (full recount of the certificate counters)
+ *   [ca]        rotate_before_days (scheduled key rotation; 0 = off)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */

@@ -279,6 +279,8 @@ publish_start(struct publish *p, struct api_server *srv)
 	pca_err err;
 
 	if ((err = api_server_route(srv, "/crl/", crl_http, p->crl)) ||
+	    (err = api_server_route(srv, "/" CA_ROTATION_PREFIX, crl_http,
+		 p->crl)) ||
 	    (err = api_server_metrics_hook(srv, publish_metrics, p)) ||
 	    (err = api_server_metrics_hook(srv, monitor_metrics, p->mon)) ||
 	    (err = crl_start(p->crl)) || (err = mon_start(p->mon)))
@@ -381,13 +383,18 @@ wait_signal(const sigset_t *set)
 static void
 maintain(struct appliance *ap)
 {
-	size_t cas = 0, tokens = 0;
+	size_t cas = 0, tokens = 0, rotated = 0, retired = 0;
 
 	if (ca_engine_maintain(ap->engine, &cas, &tokens) != PCA_OK)
 		log_warnx("maintenance: %s", pca_err_msg());
 	else if (cas || tokens)
 		log_info("maintenance: %zu CAs purged, %zu idempotency tokens "
 			 "expired", cas, tokens);
+	if (ca_rotate_maintain(ap->engine, &rotated, &retired) != PCA_OK)
+		log_warnx("rotation pass: %s", pca_err_msg());
+	else if (rotated || retired)
+		log_info("rotation pass: %zu CAs rotated, %zu retired",
+		    rotated, retired);
 }
 
 /*

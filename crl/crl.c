@@ -1021,13 +1021,17 @@ crl_http(void *arg, const char *method, const char *path,
 		out->status = 405;
 		return;
 	}
-	if (path[0] != '/' || strncmp(path + 1, "crl/", 4) != 0 ||
+	/* CRLs, and the link certificates of rotated roots (ca/rotate.c) */
+	if (path[0] != '/' || (strncmp(path + 1, "crl/", 4) != 0 &&
+				  strncmp(path + 1, CA_ROTATION_PREFIX,
+				      strlen(CA_ROTATION_PREFIX)) != 0) ||
 	    store_obj_get(c->store, path + 1, &o) != PCA_OK) {
 		out->status = 404;
 		return;
 	}
 	out->status = 200;
-	out->content_type = "application/pkix-crl";
+	out->content_type = strncmp(path + 1, "crl/", 4) == 0 ?
+	    "application/pkix-crl" : "application/pkix-cert";
 	out->body = o.body;
 	out->len = o.body_len;
 	o.body = NULL;

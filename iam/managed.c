@@ -36,6 +36,7 @@ static const char *const actions[] = {
     "acm-pca:UpdateCertificateAuthority",
     "openpca:GetComplianceReport",
     "openpca:ListCertificates",
+    "openpca:RotateCertificateAuthority",
     NULL,
 };
 
@@ -88,7 +89,8 @@ static const char *const auditor_read[] = {
     "acm-pca:Describe*",
     "acm-pca:Get*",
     "acm-pca:List*",
-    "openpca:*",
+    "openpca:Get*",
+    "openpca:List*",
     NULL,
 };
 
