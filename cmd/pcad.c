@@ -491,6 +491,7 @@ serve(const char *path)
 	}
 	log_info("pcad ready (region %s, account %s)", ap.conf.region,
 	    ap.conf.account);
+	maintain(&ap); /* what fell due while pcad was down */
 	while ((sig = wait_signal(&set)) != SIGTERM && sig != SIGINT) {
 		if (sig == SIGHUP)
 			reload(path, &ap, srv, ocsp, &pub);
