@@ -708,6 +708,14 @@ ca_rotate_schedule(struct ca_engine *e, const struct ca_caller *c,
 		err = ca_rec_state_err(rec, "Scheduling a rotation");
 		goto out;
 	}
+	if (days > 0 && json_object_get(rec, "_Cert") != NULL &&
+	    (int64_t)days * 86400 >= rec_int(rec, "NotAfter") -
+		rec_int(rec, "NotBefore")) {
+		err = pca_err_set(PCA_EINVAL, "rotate-before %d days is not "
+		    "shorter than the certificate's lifetime: every successor "
+		    "would be due at once", days);
+		goto out;
+	}
 	if (days < 0)
 		json_object_del(rec, "_RotateBeforeDays");
 	else
@@ -801,7 +809,11 @@ due(const struct ca_engine *e, const struct ca_ctx *c, int64_t now)
 		return 0;
 	if (json_object_get(c->rec, "_SuccessorArn") != NULL)
 		return 2;
-	return days > 0 && c->not_after - now <= days * 86400 ? 1 : 0;
+	/* a window as long as the certificate would rotate every pass */
+	if (days <= 0 || days * 86400 >= c->not_after -
+		rec_int(c->rec, "NotBefore"))
+		return 0;
+	return c->not_after - now <= days * 86400 ? 1 : 0;
 }
 
 pca_err
