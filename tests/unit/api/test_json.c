@@ -79,7 +79,9 @@ test_ops_table(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(api_nops, 25); /* 23 ACM-PCA + OpenPCA.ListCertificates, GetComplianceReport */
+	/* 23 ACM-PCA + OpenPCA.ListCertificates, GetComplianceReport,
+	   RotateCertificateAuthority */
+	assert_int_equal(api_nops, 26);
 	for (i = 0; i < api_nops; i++)
 		assert_ptr_equal(api_op_find(api_ops[i].name), &api_ops[i]);
 	assert_null(api_op_find("DescribeCertificateAuthorityX"));
