@@ -8,6 +8,7 @@
 #     through the link certificates served on the HTTP port;
 #   - the old intermediate's CRL (openssl crl, verify -crl_check) and OCSP
 #     (openssl ocsp) keep answering, the renewed CA's CRL and OCSP verify;
+#   - the link certificates published to S3 (moto_server) by the outbox;
 #   - pcactl: ca rotate under an external parent (the successor waits for
 #     its certificate), scheduled rotation (ca schedule, ca rotate --due),
 #     the mass re-issue run of docs/rotation.md, store verify;
@@ -184,6 +185,22 @@ else
 	not_ok "renewed intermediate: CRL under the new certificate" "$out"
 fi
 stop_pcad
+
+# -------- link certificates published to S3 (moto_server) --------
+if command -v moto_server >/dev/null && python3 -c 'import moto' 2>/dev/null; then
+	ROT_TMP=$TMP BIN=$BIN python3 "$ROOTDIR/tests/integration/rotation/s3_links.py" \
+	    >"$TMP/s3.out" 2>"$TMP/s3.err"
+	grep -q '^PASS' "$TMP/s3.out" || not_ok "S3 link publication ran" "$(tail -20 "$TMP/s3.err")"
+	while IFS= read -r line; do
+		case "$line" in
+		"PASS "*) ok "${line#PASS }" ;;
+		"FAIL "*) not_ok "${line#FAIL }" ;;
+		esac
+	done <"$TMP/s3.out"
+else
+	N=$((N + 1))
+	echo "ok $N # SKIP moto_server not installed: S3 publication of link certificates"
+fi
 
 # -------- pcactl: a subordinate under an external parent --------
 cat >"$TMP/ext.cnf" <<'EOF'
