@@ -506,6 +506,31 @@ inherit(const struct rot *r, json_t *nrec)
 		json_object_set(nrec, "_LinkCertificates", r->links);
 }
 
+/*
+ * The successor a rotation is waiting for, unless the operator abandoned
+ * it (deleted, or gone); NULL otherwise.
+ */
+static const char *
+pending_of(struct ca_engine *e, const json_t *rec)
+{
+	static const char *const gone[] = {"DELETED", "FAILED", NULL};
+	const char *p = rec_str(rec, "_PendingSuccessorArn");
+	json_t *s = NULL;
+	char uuid[37];
+	int alive;
+
+	if (p == NULL)
+		return NULL;
+	if (ca_arn_uuid(p, uuid) != PCA_OK || ca_rec_load(e, uuid, &s) !=
+	    PCA_OK) {
+		pca_err_clear();
+		return NULL;
+	}
+	alive = !ca_rec_status_in(s, gone);
+	json_decref(s);
+	return alive ? p : NULL;
+}
+
 /* Links both records; from here on the old CA refuses to issue. */
 static pca_err
 rot_commit(struct rot *r)
@@ -520,11 +545,12 @@ rot_commit(struct rot *r)
 	    (err = ca_rec_load(r->e, r->new_uuid, &nrec)) != PCA_OK)
 		goto out;
 	if ((had = rec_str(orec, "_SuccessorArn")) != NULL ||
-	    (had = rec_str(orec, "_PendingSuccessorArn")) != NULL) {
+	    (had = pending_of(r->e, orec)) != NULL) {
 		err = pca_err_set(PCA_ESTATE, "certificate authority %s was "
 		    "rotated meanwhile (successor %s)", r->old_arn, had);
 		goto out;
 	}
+	json_object_del(orec, "_PendingSuccessorArn"); /* an abandoned one */
 	json_object_set_new(orec, r->pending ? "_PendingSuccessorArn" :
 					       "_SuccessorArn",
 	    json_string(r->new_arn));
@@ -580,7 +606,7 @@ rot_check(struct rot *r, const char *arn)
 	(void)snprintf(r->old_arn, sizeof(r->old_arn), "%s",
 	    rec_str(r->old, "Arn"));
 	if ((succ = rec_str(r->old, "_SuccessorArn")) != NULL ||
-	    (succ = rec_str(r->old, "_PendingSuccessorArn")) != NULL)
+	    (succ = pending_of(r->e, r->old)) != NULL)
 		return pca_err_set(PCA_ESTATE, "certificate authority %s has "
 		    "been rotated already; its successor is %s", r->old_arn,
 		    succ);
@@ -798,14 +824,14 @@ out:
 
 /* What the pass does with one CA: 0 nothing, 1 rotate, 2 retire. */
 static int
-due(const struct ca_engine *e, const struct ca_ctx *c, int64_t now)
+due(struct ca_engine *e, const struct ca_ctx *c, int64_t now)
 {
 	const json_t *d = json_object_get(c->rec, "_RotateBeforeDays");
 	int64_t days = d ? (int64_t)json_integer_value(d) :
 			   (int64_t)e->rotate_before_days;
 
 	if (strcmp(c->status, "ACTIVE") != 0 || c->cert_der == NULL ||
-	    json_object_get(c->rec, "_PendingSuccessorArn") != NULL)
+	    pending_of(e, c->rec) != NULL)
 		return 0;
 	if (json_object_get(c->rec, "_SuccessorArn") != NULL)
 		return 2;

@@ -245,6 +245,14 @@ if "$PCACTL" issue --ca "$X1" --csr "$TMP/leaf.csr" --signing-alg SHA256WITHECDS
 else
 	not_ok "external parent: the successor issues" "$out"
 fi
+X2=$("$PCACTL" ca rotate "$X1" 2>/dev/null)
+check_fails "external parent: a second rotation waits for the pending successor" \
+    "rotated already; its successor is $X2" "$PCACTL" ca rotate "$X1"
+"$PCACTL" ca delete "$X2" --days 7 >/dev/null
+X3=$("$PCACTL" ca rotate "$X1" 2>"$TMP/err") && [ "$X3" != "$X2" ] &&
+    [ "$(field "$X1" 'd["OpenPCA"]["PendingSuccessorArn"]')" = "$X3" ] &&
+    ok "external parent: a deleted (abandoned) pending successor does not block a new rotation" ||
+    not_ok "external parent: an abandoned pending successor" "$(cat "$TMP/err")"
 check_fails "ca rotate of an unknown CA: one error line" "does not exist" \
     "$PCACTL" ca rotate 01234567-89ab-cdef-0123-456789abcdef
 check_fails "ca rotate without a CA: one error line" "missing argument" \
