@@ -374,8 +374,8 @@ pca_err api_op_run(struct api_call *, const json_t *in, json_t **out) PCA_WUR;
 #define API_EXT_TARGET_PREFIX "OpenPCA."
 int api_op_is_ext(const char *name);
 /* OpenPCA.RotateCertificateAuthority (rotate.c). */
-pca_err api_op_rotate(struct api_call *, const json_t *in, json_t **out)
-    PCA_WUR;
+pca_err api_op_rotate(
+    struct api_call *, const json_t *in, json_t **out) PCA_WUR;
 /* OpenPCA.ListCertificates: the certificate inventory (inventory.c). */
 pca_err api_op_list_certs(struct api_call *, const json_t *in, json_t **out)
     PCA_WUR;

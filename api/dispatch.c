@@ -189,8 +189,7 @@ mutating(const char *op)
 {
 	static const char *const verbs[] = {"Create", "Delete", "Import",
 	    "Issue", "Put", "Restore", "Revoke", "Rotate", "Tag", "Untag",
-	    "Update",
-	    NULL};
+	    "Update", NULL};
 	int i;
 
 	for (i = 0; verbs[i] != NULL; i++)

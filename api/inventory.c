@@ -368,7 +368,7 @@ int
 api_op_is_ext(const char *name)
 {
 	return strcmp(name, "ListCertificates") == 0 ||
-	    strcmp(name, "RotateCertificateAuthority") == 0;
+	       strcmp(name, "RotateCertificateAuthority") == 0;
 }
 
 static void

@@ -17,13 +17,13 @@ api_op_rotate(struct api_call *call, const json_t *in, json_t **out)
 	pca_err err;
 
 	memset(&r, 0, sizeof(r));
-	r.idempotency_token = json_string_value(json_object_get(in,
-	    "IdempotencyToken"));
-	r.validity_days = json_is_integer(days) ?
-	    (int)json_integer_value(days) : 0;
+	r.idempotency_token =
+	    json_string_value(json_object_get(in, "IdempotencyToken"));
+	r.validity_days =
+	    json_is_integer(days) ? (int)json_integer_value(days) : 0;
 	if ((err = ca_rotate(call->ctx->engine, &call->caller,
-		 json_string_value(json_object_get(in,
-		     "CertificateAuthorityArn")),
+		 json_string_value(
+		     json_object_get(in, "CertificateAuthorityArn")),
 		 &r, &arn)) != PCA_OK)
 		return err;
 	*out = json_pack("{s:s}", "CertificateAuthorityArn", arn);

@@ -38,31 +38,31 @@
 #include "../store/store.h"
 #include "engine_int.h"
 
-#define ROT_HOPS_MAX 16		/* successor links followed at most */
+#define ROT_HOPS_MAX 16 /* successor links followed at most */
 #define ROT_LINK_TEMPLATE "OpenPCA/RotationLink"
 
 /* Link certificates: a CA certificate without pathLen, AKI/SKI, CDP/AIA. */
-static const struct ca_template link_tmpl = {ROT_LINK_TEMPLATE,
-    CA_TF_SUBORDINATE_CA, 0, 0, -1};
+static const struct ca_template link_tmpl = {
+    ROT_LINK_TEMPLATE, CA_TF_SUBORDINATE_CA, 0, 0, -1};
 /* A successor of a subordinate without pathLen. */
-static const struct ca_template sub_tmpl = {"OpenPCA/SubordinateCA",
-    CA_TF_SUBORDINATE_CA, 0, 0, -1};
+static const struct ca_template sub_tmpl = {
+    "OpenPCA/SubordinateCA", CA_TF_SUBORDINATE_CA, 0, 0, -1};
 
 /* One rotation at a time in this process (scheduled or asked for). */
 static pthread_mutex_t rot_mu = PTHREAD_MUTEX_INITIALIZER;
 
 struct rot {
 	struct ca_engine *e;
-	struct ca_caller who;		/* the caller, scoped to the old CA */
+	struct ca_caller who; /* the caller, scoped to the old CA */
 	char old_uuid[37];
 	char old_arn[CA_ARN_MAX];
-	json_t *old;			/* the old CA's record (a copy) */
+	json_t *old; /* the old CA's record (a copy) */
 	char *new_arn;
 	char new_uuid[37];
-	char *new_csr;			/* the successor's CSR, PEM */
-	int64_t new_na;			/* the successor certificate's notAfter */
-	int pending;			/* external parent: waits for import */
-	json_t *links;			/* link certificate paths, or NULL */
+	char *new_csr;  /* the successor's CSR, PEM */
+	int64_t new_na; /* the successor certificate's notAfter */
+	int pending;    /* external parent: waits for import */
+	json_t *links;  /* link certificate paths, or NULL */
 };
 
 static void
@@ -77,8 +77,8 @@ rot_clear(struct rot *r)
 const char *
 ca_ctx_policy_uuid(const struct ca_ctx *c)
 {
-	const char *p = json_string_value(json_object_get(c->rec,
-	    "_PolicyUuid"));
+	const char *p =
+	    json_string_value(json_object_get(c->rec, "_PolicyUuid"));
 
 	return p != NULL ? p : c->uuid;
 }
@@ -124,8 +124,8 @@ rec_str(const json_t *rec, const char *k)
 static struct ca_caller
 owner_of(const json_t *rec, const char *who)
 {
-	struct ca_caller c = {rec_str(rec, "OwnerAccount"),
-	    rec_str(rec, "_Region"), who};
+	struct ca_caller c = {
+	    rec_str(rec, "OwnerAccount"), rec_str(rec, "_Region"), who};
 
 	return c;
 }
@@ -149,8 +149,8 @@ rot_create(struct rot *r)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	for (i = 0; copied[i] != NULL; i++)
 		if (json_object_get(r->old, copied[i]) != NULL)
-			json_object_set(req, copied[i],
-			    json_object_get(r->old, copied[i]));
+			json_object_set(
+			    req, copied[i], json_object_get(r->old, copied[i]));
 	if (json_array_size(tags) > 0)
 		json_object_set(req, "Tags", (json_t *)tags);
 	err = ca_create(r->e, &r->who, req, &r->new_arn);
@@ -167,8 +167,8 @@ static int64_t
 rot_not_after(const struct rot *r, int days)
 {
 	int64_t now = util_now();
-	int64_t span = rec_int(r->old, "NotAfter") - rec_int(r->old,
-	    "NotBefore");
+	int64_t span =
+	    rec_int(r->old, "NotAfter") - rec_int(r->old, "NotBefore");
 
 	if (days > 0)
 		return now + (int64_t)days * 86400;
@@ -186,16 +186,15 @@ rot_import(struct rot *r, const uint8_t *pem, size_t len, const char *chain)
 static pca_err
 rot_sign_root(struct rot *r, int days)
 {
-	const json_t *cfg = json_object_get(r->old,
-	    "CertificateAuthorityConfiguration");
+	const json_t *cfg =
+	    json_object_get(r->old, "CertificateAuthorityConfiguration");
 	char tmpl[128];
 	char *cert_arn = NULL, *pem = NULL, *chain = NULL;
 	struct ca_issue_req q;
 	pca_err err;
 
 	(void)snprintf(tmpl, sizeof(tmpl),
-	    "arn:%s:acm-pca:::template/RootCACertificate/V1",
-	    r->e->partition);
+	    "arn:%s:acm-pca:::template/RootCACertificate/V1", r->e->partition);
 	memset(&q, 0, sizeof(q));
 	q.ca_arn = r->new_arn;
 	q.csr = (const uint8_t *)r->new_csr;
@@ -205,8 +204,8 @@ rot_sign_root(struct rot *r, int days)
 	q.validity_type = "ABSOLUTE";
 	q.validity_value = r->new_na = rot_not_after(r, days);
 	if ((err = ca_issue(r->e, &r->who, &q, &cert_arn)) == PCA_OK &&
-	    (err = ca_cert_get(r->e, &r->who, r->new_arn, cert_arn, &pem,
-		 &chain)) == PCA_OK)
+	    (err = ca_cert_get(
+		 r->e, &r->who, r->new_arn, cert_arn, &pem, &chain)) == PCA_OK)
 		err = rot_import(r, (const uint8_t *)pem, strlen(pem), NULL);
 	free(cert_arn);
 	free(pem);
@@ -241,7 +240,7 @@ signed_by(const struct ca_ctx *c, X509 *x)
 static pca_err
 rot_parent(struct rot *r, const struct ca_ctx *old, char uuid[37])
 {
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	const unsigned char *p = old->cert_der;
 	struct ca_ctx *c;
 	const char *succ;
@@ -252,8 +251,8 @@ rot_parent(struct rot *r, const struct ca_ctx *old, char uuid[37])
 
 	uuid[0] = '\0';
 	if ((x = d2i_X509(NULL, &p, (long)old->cert_len)) == NULL)
-		return pca_err_set(PCA_EDB, "the certificate of %s is unreadable",
-		    old->arn);
+		return pca_err_set(
+		    PCA_EDB, "the certificate of %s is unreadable", old->arn);
 	if ((err = ca_info_ids(r->e, &ids, &n)) != PCA_OK)
 		goto out;
 	for (i = 0; i < n && uuid[0] == '\0'; i++) {
@@ -299,8 +298,8 @@ static pca_err
 rot_sign_by(struct rot *r, struct ca_ctx *pc, int pathlen, int days)
 {
 	struct ca_caller pw = owner_of(pc->rec, r->who.who);
-	const json_t *cfg = json_object_get(pc->rec,
-	    "CertificateAuthorityConfiguration");
+	const json_t *cfg =
+	    json_object_get(pc->rec, "CertificateAuthorityConfiguration");
 	char tmpl[160];
 	char *cert_arn = NULL, *pem = NULL, *chain = NULL, *ppem = NULL,
 	     *pchain = NULL, *full = NULL;
@@ -327,16 +326,16 @@ rot_sign_by(struct rot *r, struct ca_ctx *pc, int pathlen, int days)
 		q.validity_type = "ABSOLUTE";
 		q.validity_value = r->new_na;
 		if ((err = ca_issue(r->e, &pw, &q, &cert_arn)) != PCA_OK ||
-		    (err = ca_cert_get(r->e, &pw, pc->arn, cert_arn, &pem,
-			 &chain)) != PCA_OK)
+		    (err = ca_cert_get(
+			 r->e, &pw, pc->arn, cert_arn, &pem, &chain)) != PCA_OK)
 			goto out;
 	} else {
 		l = (struct ca_link_req){pc->uuid, (const uint8_t *)r->new_csr,
 		    strlen(r->new_csr), &sub_tmpl, r->new_na};
 		if ((err = ca_issue_link(r->e, &pw, &l, &der, &der_len)) !=
 			PCA_OK ||
-		    (err = util_pem_encode("CERTIFICATE", der, der_len,
-			 &pem)) != PCA_OK)
+		    (err = util_pem_encode(
+			 "CERTIFICATE", der, der_len, &pem)) != PCA_OK)
 			goto out;
 	}
 	if ((err = ca_cacert_get(r->e, &pw, pc->arn, &ppem, &pchain)) !=
@@ -370,7 +369,8 @@ rot_sign_sub(struct rot *r, int days)
 		/* an external parent: the operator brings the certificate */
 		r->pending = 1;
 		log_info("rotation of %s: the parent is not on this appliance; "
-			 "%s waits for its certificate", r->old_arn, r->new_arn);
+			 "%s waits for its certificate",
+		    r->old_arn, r->new_arn);
 		goto out;
 	}
 	if ((err = ca_ctx_get(r->e, parent, &pc)) != PCA_OK)
@@ -388,8 +388,8 @@ static pca_err
 rot_link(struct rot *r, const char *signer, const char *csr, int64_t na,
     uint8_t **der, size_t *len)
 {
-	struct ca_link_req l = {signer, (const uint8_t *)csr, strlen(csr),
-	    &link_tmpl, na};
+	struct ca_link_req l = {
+	    signer, (const uint8_t *)csr, strlen(csr), &link_tmpl, na};
 
 	return ca_issue_link(r->e, &r->who, &l, der, len);
 }
@@ -398,16 +398,19 @@ rot_link(struct rot *r, const char *signer, const char *csr, int64_t na,
 static void
 link_meta(const json_t *old, char *out, size_t n)
 {
-	const json_t *crl = json_object_get(json_object_get(old,
-	    "RevocationConfiguration"), "CrlConfiguration");
+	const json_t *crl =
+	    json_object_get(json_object_get(old, "RevocationConfiguration"),
+		"CrlConfiguration");
 	const char *bucket = rec_str(crl, "S3BucketName");
 	const char *acl = rec_str(crl, "S3ObjectAcl");
 
 	if (!json_is_true(json_object_get(crl, "Enabled")))
 		bucket = NULL;
-	acl = acl && strcmp(acl, "BUCKET_OWNER_FULL_CONTROL") == 0 ?
-	    "bucket-owner-full-control" : "public-read";
-	(void)snprintf(out, n, "{\"bucket\":\"%s\",\"content_type\":"
+	acl = acl && strcmp(acl, "BUCKET_OWNER_FULL_CONTROL") == 0
+		  ? "bucket-owner-full-control"
+		  : "public-read";
+	(void)snprintf(out, n,
+	    "{\"bucket\":\"%s\",\"content_type\":"
 	    "\"application/pkix-cert\",\"acl\":\"%s\",\"kind\":\"link\"}",
 	    bucket ? bucket : "", acl);
 }
@@ -424,24 +427,24 @@ rot_links(struct rot *r)
 	pca_err err;
 
 	if (old_csr == NULL)
-		return pca_err_set(PCA_EDB, "CA %s has no stored CSR",
-		    r->old_arn);
+		return pca_err_set(
+		    PCA_EDB, "CA %s has no stored CSR", r->old_arn);
 	/* the new key under the old one, the old key under the new one */
 	if ((err = rot_link(r, r->old_uuid, r->new_csr,
 		 old_na < r->new_na ? old_na : r->new_na, &fwd, &fwd_len)) !=
 		PCA_OK ||
-	    (err = rot_link(r, r->new_uuid, old_csr, old_na, &back,
-		 &back_len)) != PCA_OK)
+	    (err = rot_link(
+		 r, r->new_uuid, old_csr, old_na, &back, &back_len)) != PCA_OK)
 		goto out;
 	(void)snprintf(k1, sizeof(k1), "%s%s/new-signed-by-old.crt",
 	    CA_ROTATION_PREFIX, r->old_uuid);
 	(void)snprintf(k2, sizeof(k2), "%s%s/old-signed-by-new.crt",
 	    CA_ROTATION_PREFIX, r->old_uuid);
 	link_meta(r->old, meta, sizeof(meta));
-	objs[0] = (struct store_obj_in){k1, (uint64_t)util_now(), meta, fwd,
-	    fwd_len};
-	objs[1] = (struct store_obj_in){k2, (uint64_t)util_now(), meta, back,
-	    back_len};
+	objs[0] =
+	    (struct store_obj_in){k1, (uint64_t)util_now(), meta, fwd, fwd_len};
+	objs[1] = (struct store_obj_in){
+	    k2, (uint64_t)util_now(), meta, back, back_len};
 	if ((err = store_obj_put(r->e->store, objs, 2, NULL)) != PCA_OK)
 		goto out;
 	r->links = json_pack("[s+,s+]", "/", k1, "/", k2);
@@ -466,8 +469,7 @@ policy_moved(const char *pol, const char *from, const char *to)
 
 	for (p = pol; (q = strstr(p, from)) != NULL; p = q + nf)
 		n++;
-	if ((s = malloc(strlen(pol) + n * (nt > nf ? nt - nf : 0) + 1)) ==
-	    NULL)
+	if ((s = malloc(strlen(pol) + n * (nt > nf ? nt - nf : 0) + 1)) == NULL)
 		return NULL;
 	s[0] = '\0';
 	n = 0;
@@ -490,18 +492,17 @@ inherit(const struct rot *r, json_t *nrec)
 	const json_t *v;
 	const char *pol;
 
-	json_object_set_new(nrec, "_PredecessorArn",
-	    json_string(r->old_arn));
+	json_object_set_new(nrec, "_PredecessorArn", json_string(r->old_arn));
 	pol = rec_str(r->old, "_PolicyUuid");
-	json_object_set_new(nrec, "_PolicyUuid",
-	    json_string(pol ? pol : r->old_uuid));
+	json_object_set_new(
+	    nrec, "_PolicyUuid", json_string(pol ? pol : r->old_uuid));
 	if ((v = json_object_get(r->old, "_RotateBeforeDays")) != NULL)
 		json_object_set(nrec, "_RotateBeforeDays", (json_t *)v);
 	if ((v = json_object_get(r->old, "_Permissions")) != NULL)
 		json_object_set_new(nrec, "_Permissions", json_deep_copy(v));
 	if ((pol = rec_str(r->old, "_Policy")) != NULL)
-		json_object_set_new(nrec, "_Policy",
-		    policy_moved(pol, r->old_arn, r->new_arn));
+		json_object_set_new(
+		    nrec, "_Policy", policy_moved(pol, r->old_arn, r->new_arn));
 	if (r->links != NULL)
 		json_object_set(nrec, "_LinkCertificates", r->links);
 }
@@ -521,8 +522,8 @@ pending_of(struct ca_engine *e, const json_t *rec)
 
 	if (p == NULL)
 		return NULL;
-	if (ca_arn_uuid(p, uuid) != PCA_OK || ca_rec_load(e, uuid, &s) !=
-	    PCA_OK) {
+	if (ca_arn_uuid(p, uuid) != PCA_OK ||
+	    ca_rec_load(e, uuid, &s) != PCA_OK) {
 		pca_err_clear();
 		return NULL;
 	}
@@ -546,13 +547,15 @@ rot_commit(struct rot *r)
 		goto out;
 	if ((had = rec_str(orec, "_SuccessorArn")) != NULL ||
 	    (had = pending_of(r->e, orec)) != NULL) {
-		err = pca_err_set(PCA_ESTATE, "certificate authority %s was "
-		    "rotated meanwhile (successor %s)", r->old_arn, had);
+		err = pca_err_set(PCA_ESTATE,
+		    "certificate authority %s was "
+		    "rotated meanwhile (successor %s)",
+		    r->old_arn, had);
 		goto out;
 	}
 	json_object_del(orec, "_PendingSuccessorArn"); /* an abandoned one */
-	json_object_set_new(orec, r->pending ? "_PendingSuccessorArn" :
-					       "_SuccessorArn",
+	json_object_set_new(orec,
+	    r->pending ? "_PendingSuccessorArn" : "_SuccessorArn",
 	    json_string(r->new_arn));
 	json_object_set_new(orec, "_RotatedAt", json_integer(now));
 	if (r->links != NULL)
@@ -603,13 +606,14 @@ rot_check(struct rot *r, const char *arn)
 	pthread_mutex_unlock(&r->e->mut);
 	if (err != PCA_OK)
 		return err;
-	(void)snprintf(r->old_arn, sizeof(r->old_arn), "%s",
-	    rec_str(r->old, "Arn"));
+	(void)snprintf(
+	    r->old_arn, sizeof(r->old_arn), "%s", rec_str(r->old, "Arn"));
 	if ((succ = rec_str(r->old, "_SuccessorArn")) != NULL ||
 	    (succ = pending_of(r->e, r->old)) != NULL)
-		return pca_err_set(PCA_ESTATE, "certificate authority %s has "
-		    "been rotated already; its successor is %s", r->old_arn,
-		    succ);
+		return pca_err_set(PCA_ESTATE,
+		    "certificate authority %s has "
+		    "been rotated already; its successor is %s",
+		    r->old_arn, succ);
 	if (!ca_rec_status_in(r->old, ok) ||
 	    json_object_get(r->old, "_Cert") == NULL)
 		return ca_rec_state_err(r->old, "RotateCertificateAuthority");
@@ -703,8 +707,8 @@ ca_rotate_imported(struct ca_engine *e, const char *uuid)
 	who = owner_of(prec, "rotation");
 	ca_audit(e, &who, "RotateCertificateAuthority", pred,
 	    "successor-imported=ok");
-	log_info("CA %s: successor %s has its certificate and takes over",
-	    pred, arn);
+	log_info("CA %s: successor %s has its certificate and takes over", pred,
+	    arn);
 out:
 	pthread_mutex_unlock(&e->mut);
 	if (done)
@@ -715,11 +719,11 @@ out:
 }
 
 pca_err
-ca_rotate_schedule(struct ca_engine *e, const struct ca_caller *c,
-    const char *arn, int days)
+ca_rotate_schedule(
+    struct ca_engine *e, const struct ca_caller *c, const char *arn, int days)
 {
-	static const char *const ok[] = {"PENDING_CERTIFICATE", "ACTIVE",
-	    "DISABLED", NULL};
+	static const char *const ok[] = {
+	    "PENDING_CERTIFICATE", "ACTIVE", "DISABLED", NULL};
 	json_t *rec = NULL;
 	char uuid[37], detail[48];
 	pca_err err;
@@ -735,18 +739,20 @@ ca_rotate_schedule(struct ca_engine *e, const struct ca_caller *c,
 		goto out;
 	}
 	if (days > 0 && json_object_get(rec, "_Cert") != NULL &&
-	    (int64_t)days * 86400 >= rec_int(rec, "NotAfter") -
-		rec_int(rec, "NotBefore")) {
-		err = pca_err_set(PCA_EINVAL, "rotate-before %d days is not "
+	    (int64_t)days * 86400 >=
+		rec_int(rec, "NotAfter") - rec_int(rec, "NotBefore")) {
+		err = pca_err_set(PCA_EINVAL,
+		    "rotate-before %d days is not "
 		    "shorter than the certificate's lifetime: every successor "
-		    "would be due at once", days);
+		    "would be due at once",
+		    days);
 		goto out;
 	}
 	if (days < 0)
 		json_object_del(rec, "_RotateBeforeDays");
 	else
-		json_object_set_new(rec, "_RotateBeforeDays",
-		    json_integer(days));
+		json_object_set_new(
+		    rec, "_RotateBeforeDays", json_integer(days));
 	if ((err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
 		goto out;
 	(void)snprintf(detail, sizeof(detail), "rotate_before_days=%d", days);
@@ -760,8 +766,7 @@ out:
 /* ---- maintenance ---- */
 
 static int
-live_cb(const struct store_cert *c, const uint8_t *cur, size_t len,
-    void *arg)
+live_cb(const struct store_cert *c, const uint8_t *cur, size_t len, void *arg)
 {
 	int *live = arg;
 
@@ -827,8 +832,8 @@ static int
 due(struct ca_engine *e, const struct ca_ctx *c, int64_t now)
 {
 	const json_t *d = json_object_get(c->rec, "_RotateBeforeDays");
-	int64_t days = d ? (int64_t)json_integer_value(d) :
-			   (int64_t)e->rotate_before_days;
+	int64_t days =
+	    d ? (int64_t)json_integer_value(d) : (int64_t)e->rotate_before_days;
 
 	if (strcmp(c->status, "ACTIVE") != 0 || c->cert_der == NULL ||
 	    pending_of(e, c->rec) != NULL)
@@ -836,8 +841,8 @@ due(struct ca_engine *e, const struct ca_ctx *c, int64_t now)
 	if (json_object_get(c->rec, "_SuccessorArn") != NULL)
 		return 2;
 	/* a window as long as the certificate would rotate every pass */
-	if (days <= 0 || days * 86400 >= c->not_after -
-		rec_int(c->rec, "NotBefore"))
+	if (days <= 0 ||
+	    days * 86400 >= c->not_after - rec_int(c->rec, "NotBefore"))
 		return 0;
 	return c->not_after - now <= days * 86400 ? 1 : 0;
 }
@@ -845,7 +850,7 @@ due(struct ca_engine *e, const struct ca_ctx *c, int64_t now)
 pca_err
 ca_rotate_maintain(struct ca_engine *e, size_t *rotated, size_t *retired)
 {
-	char (*ids)[37] = NULL, *succ;
+	char(*ids)[37] = NULL, *succ;
 	struct ca_ctx *c;
 	struct ca_rotate_req q = {NULL, 0};
 	struct ca_caller who;
@@ -870,11 +875,12 @@ ca_rotate_maintain(struct ca_engine *e, size_t *rotated, size_t *retired)
 			(*rotated)++;
 			free(succ);
 		} else if (what == 1)
-			log_warnx("scheduled rotation of %s: %s", arn,
-			    pca_err_msg());
+			log_warnx(
+			    "scheduled rotation of %s: %s", arn, pca_err_msg());
 		ca_ctx_put(e, c);
-		if (what == 2 && (err = has_live(e, ids[i], now, &live)) ==
-			PCA_OK && !live && (err = retire(e, ids[i])) == PCA_OK)
+		if (what == 2 &&
+		    (err = has_live(e, ids[i], now, &live)) == PCA_OK &&
+		    !live && (err = retire(e, ids[i])) == PCA_OK)
 			(*retired)++;
 		if (err != PCA_OK)
 			break;

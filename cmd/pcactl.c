@@ -443,8 +443,8 @@ out:
 static pca_err
 cmd_ca_rotate(struct appliance *ap, int argc, char **argv)
 {
-	static const char *const known[] = {"--validity-days",
-	    "--idempotency-token", NULL};
+	static const char *const known[] = {
+	    "--validity-days", "--idempotency-token", NULL};
 	struct ca_caller c = caller_of(ap);
 	struct ca_rotate_req r = {NULL, 0};
 	const char *pos[1], *v;
@@ -455,8 +455,8 @@ cmd_ca_rotate(struct appliance *ap, int argc, char **argv)
 	pca_err err;
 
 	if (argc == 1 && strcmp(argv[0], "--due") == 0) {
-		if ((err = ca_rotate_maintain(ap->engine, &rotated,
-			 &retired)) != PCA_OK)
+		if ((err = ca_rotate_maintain(
+			 ap->engine, &rotated, &retired)) != PCA_OK)
 			return err;
 		if (json_out) {
 			o = json_pack("{s:I,s:I}", "Rotated",
@@ -465,8 +465,8 @@ cmd_ca_rotate(struct appliance *ap, int argc, char **argv)
 			print_json(o);
 			json_decref(o);
 		} else
-			printf("rotated: %zu, retired: %zu\n", rotated,
-			    retired);
+			printf(
+			    "rotated: %zu, retired: %zu\n", rotated, retired);
 		return PCA_OK;
 	}
 	if ((err = opts_check(argc, argv, known, 1, pos)) != PCA_OK)

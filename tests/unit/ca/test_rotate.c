@@ -59,10 +59,11 @@ setup(void **state)
 	assert_int_equal(mkdir(path, 0700), 0);
 	(void)snprintf(text, sizeof(text),
 	    "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-	    "log.level = ERROR\n", dir);
+	    "log.level = ERROR\n",
+	    dir);
 	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
-	assert_int_equal(util_file_write(path, text, strlen(text), 0600, 1),
-	    PCA_OK);
+	assert_int_equal(
+	    util_file_write(path, text, strlen(text), 0600, 1), PCA_OK);
 	(void)snprintf(env, sizeof(env), "SOFTHSM2_CONF=%s", path);
 	(void)snprintf(pin, sizeof(pin), "%s/pin", dir);
 	assert_int_equal(util_file_write(pin, "1234\n", 5, 0400, 1), PCA_OK);
@@ -112,8 +113,8 @@ issue(const char *ca, const char *csr, const char *tmpl, const char *vtype,
 	r.api_passthrough = pass;
 	if (ca_issue(eng, c ? c : &who, &r, &arn) != PCA_OK)
 		return NULL;
-	assert_int_equal(ca_cert_get(eng, c ? c : &who, ca, arn, &pem,
-			     &chain), PCA_OK);
+	assert_int_equal(
+	    ca_cert_get(eng, c ? c : &who, ca, arn, &pem, &chain), PCA_OK);
 	free(arn);
 	free(chain);
 	return pem;
@@ -136,7 +137,8 @@ make_root(const char *cn)
 	pem = issue(arn, csr, "RootCACertificate/V1", "YEARS", 10, NULL, NULL);
 	assert_non_null(pem);
 	assert_int_equal(ca_import_cert(eng, &who, arn, (uint8_t *)pem,
-			     strlen(pem), NULL, 0), PCA_OK);
+			     strlen(pem), NULL, 0),
+	    PCA_OK);
 	free(csr);
 	free(pem);
 	return arn;
@@ -152,8 +154,9 @@ cacert(const char *arn)
 	X509 *x;
 
 	assert_int_equal(ca_cacert_get(eng, &who, arn, &pem, &chain), PCA_OK);
-	assert_int_equal(util_pem_decode(pem, strlen(pem), "CERTIFICATE",
-			     65536, &der, &len), PCA_OK);
+	assert_int_equal(
+	    util_pem_decode(pem, strlen(pem), "CERTIFICATE", 65536, &der, &len),
+	    PCA_OK);
 	p = der;
 	x = d2i_X509(NULL, &p, (long)len);
 	assert_non_null(x);
@@ -196,10 +199,12 @@ check_link(X509 *l, X509 *key, X509 *signer)
 	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(signer);
 	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(l);
 
-	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(l),
-			     X509_get_subject_name(key)), 0);
+	assert_int_equal(
+	    X509_NAME_cmp(X509_get_subject_name(l), X509_get_subject_name(key)),
+	    0);
 	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(l),
-			     X509_get_subject_name(signer)), 0);
+			     X509_get_subject_name(signer)),
+	    0);
 	assert_true(same_key(l, key));
 	assert_int_equal(X509_verify(l, X509_get0_pubkey(signer)), 1);
 	assert_non_null(ski);
@@ -232,23 +237,26 @@ test_root_rotation(void **state)
 	/* describe: the link both ways */
 	assert_int_equal(ca_describe(eng, &who, old, &d), PCA_OK);
 	link = json_object_get(d, "OpenPCA");
-	assert_string_equal(json_string_value(json_object_get(link,
-				"SuccessorArn")), succ);
-	assert_int_equal(json_array_size(json_object_get(link,
-			     "LinkCertificates")), 2);
-	assert_string_equal(json_string_value(json_object_get(d, "Status")),
-	    "ACTIVE");
+	assert_string_equal(
+	    json_string_value(json_object_get(link, "SuccessorArn")), succ);
+	assert_int_equal(
+	    json_array_size(json_object_get(link, "LinkCertificates")), 2);
+	assert_string_equal(
+	    json_string_value(json_object_get(d, "Status")), "ACTIVE");
 	json_decref(d);
 	assert_int_equal(ca_describe(eng, &who, succ, &d), PCA_OK);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-				d, "OpenPCA"), "PredecessorArn")), old);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(d, "OpenPCA"), "PredecessorArn")),
+	    old);
 	json_decref(d);
 
 	/* the certificates */
 	xo = cacert(old);
 	xn = cacert(succ);
-	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(xo),
-			     X509_get_subject_name(xn)), 0);
+	assert_int_equal(
+	    X509_NAME_cmp(X509_get_subject_name(xo), X509_get_subject_name(xn)),
+	    0);
 	assert_false(same_key(xo, xn));
 	fwd = link_cert(old, "new-signed-by-old.crt");
 	back = link_cert(old, "old-signed-by-new.crt");
@@ -257,8 +265,8 @@ test_root_rotation(void **state)
 
 	/* the old CA issues nothing but its OCSP responder's certificate */
 	assert_int_equal(ca_csr_get(eng, &who, succ, &csr), PCA_OK);
-	assert_null(issue(old, csr, "EndEntityCertificate/V1", "DAYS", 1, NULL,
-	    NULL));
+	assert_null(
+	    issue(old, csr, "EndEntityCertificate/V1", "DAYS", 1, NULL, NULL));
 	assert_non_null(strstr(pca_err_msg(), "successor"));
 	assert_non_null(strstr(pca_err_msg(), succ));
 	pass = json_pack("{}");
@@ -270,8 +278,8 @@ test_root_rotation(void **state)
 	    "DAYS", 1, pass, NULL));
 	json_decref(pass);
 	/* the successor issues */
-	pem = issue(succ, csr, "EndEntityCertificate/V1", "DAYS", 1, NULL,
-	    NULL);
+	pem =
+	    issue(succ, csr, "EndEntityCertificate/V1", "DAYS", 1, NULL, NULL);
 	assert_non_null(pem);
 	free(pem);
 	X509_free(xo);
@@ -296,16 +304,19 @@ test_renewal(void **state)
 	before = cacert(ca);
 	assert_int_equal(ca_csr_get(eng, &who, ca, &csr), PCA_OK);
 	pem = issue(ca, csr, "RootCACertificate/V1", "YEARS", 5, NULL, NULL);
-	assert_int_equal(ca_import_cert(eng, &who, ca, (uint8_t *)pem,
-			     strlen(pem), NULL, 0), PCA_OK);
+	assert_int_equal(
+	    ca_import_cert(eng, &who, ca, (uint8_t *)pem, strlen(pem), NULL, 0),
+	    PCA_OK);
 	after = cacert(ca);
 	assert_true(same_key(before, after));
 	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(before),
-				 X509_get0_serialNumber(after)), 0);
-	assert_int_equal(ca_cacert_get(eng, &who, other_ca, &other, &chain),
-	    PCA_OK);
+				 X509_get0_serialNumber(after)),
+	    0);
+	assert_int_equal(
+	    ca_cacert_get(eng, &who, other_ca, &other, &chain), PCA_OK);
 	assert_int_equal(ca_import_cert(eng, &who, ca, (uint8_t *)other,
-			     strlen(other), NULL, 0), PCA_EMISMATCH);
+			     strlen(other), NULL, 0),
+	    PCA_EMISMATCH);
 	X509_free(before);
 	X509_free(after);
 	free(pem);
@@ -328,8 +339,10 @@ test_schedule(void **state)
 	assert_int_equal(ca_rotate_schedule(eng, &who, ca, 3700), PCA_EINVAL);
 	assert_int_equal(ca_rotate_schedule(eng, &who, ca, 30), PCA_OK);
 	assert_int_equal(ca_describe(eng, &who, ca, &d), PCA_OK);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(d,
-			     "OpenPCA"), "RotateBeforeDays")), 30);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(d, "OpenPCA"), "RotateBeforeDays")),
+	    30);
 	json_decref(d);
 	assert_int_equal(ca_rotate_schedule(eng, &who, ca, -2), PCA_EINVAL);
 	assert_int_equal(ca_rotate_maintain(eng, &rotated, &retired), PCA_OK);
