@@ -422,7 +422,8 @@ rot_links(struct rot *r)
 	int64_t old_na = rec_int(r->old, "NotAfter");
 	uint8_t *fwd = NULL, *back = NULL;
 	size_t fwd_len = 0, back_len = 0;
-	char k1[STORE_OBJ_KEY_MAX], k2[STORE_OBJ_KEY_MAX], meta[512];
+	char k1[STORE_OBJ_KEY_MAX], k2[STORE_OBJ_KEY_MAX], meta[512], cnt[64];
+	uint64_t ver;
 	struct store_obj_in objs[2];
 	pca_err err;
 
@@ -441,10 +442,12 @@ rot_links(struct rot *r)
 	(void)snprintf(k2, sizeof(k2), "%s%s/old-signed-by-new.crt",
 	    CA_ROTATION_PREFIX, r->old_uuid);
 	link_meta(r->old, meta, sizeof(meta));
-	objs[0] =
-	    (struct store_obj_in){k1, (uint64_t)util_now(), meta, fwd, fwd_len};
-	objs[1] = (struct store_obj_in){
-	    k2, (uint64_t)util_now(), meta, back, back_len};
+	/* a version above any earlier (failed) attempt's */
+	(void)snprintf(cnt, sizeof(cnt), "rotation-links/%s", r->old_uuid);
+	if ((err = store_counter_next(r->e->store, cnt, &ver)) != PCA_OK)
+		goto out;
+	objs[0] = (struct store_obj_in){k1, ver, meta, fwd, fwd_len};
+	objs[1] = (struct store_obj_in){k2, ver, meta, back, back_len};
 	if ((err = store_obj_put(r->e->store, objs, 2, NULL)) != PCA_OK)
 		goto out;
 	r->links = json_pack("[s+,s+]", "/", k1, "/", k2);
