@@ -245,6 +245,16 @@ if "$PCACTL" issue --ca "$X1" --csr "$TMP/leaf.csr" --signing-alg SHA256WITHECDS
 else
 	not_ok "external parent: the successor issues" "$out"
 fi
+# a policy bound to the first CA binds its successors too
+printf '[policy short]\nbase = internal_service\nmax_validity_days = 3\n\n[bind]\n%s = short\n' \
+    "${X##*/}" >"$A/rot-policies.conf"
+printf '\n[policy]\nfile = rot-policies.conf\n' >>"$A/pcad.conf"
+check_fails "policy bindings follow the rotation: the successor is judged by its predecessor's policy" \
+    "exceeds 3 days" \
+    "$PCACTL" issue --ca "$X1" --csr "$TMP/leaf.csr" --signing-alg SHA256WITHECDSA --validity 5d
+check "policy bindings follow the rotation: within the policy the successor issues" \
+    "$PCACTL" issue --ca "$X1" --csr "$TMP/leaf.csr" --signing-alg SHA256WITHECDSA --validity 2d
+sed -i '/^\[policy\]$/d; /^file = rot-policies.conf$/d' "$A/pcad.conf"
 X2=$("$PCACTL" ca rotate "$X1" 2>/dev/null)
 check_fails "external parent: a second rotation waits for the pending successor" \
     "rotated already; its successor is $X2" "$PCACTL" ca rotate "$X1"
