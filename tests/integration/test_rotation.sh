@@ -10,7 +10,8 @@
 #     (openssl ocsp) keep answering, the renewed CA's CRL and OCSP verify;
 #   - the link certificates published to S3 (moto_server) by the outbox;
 #   - pcactl: ca rotate under an external parent (the successor waits for
-#     its certificate), scheduled rotation (ca schedule, ca rotate --due),
+#     its certificate; an abandoned one does not block), policy bindings
+#     following the rotation, scheduled rotation (ca schedule, ca rotate --due),
 #     the mass re-issue run of docs/rotation.md, store verify;
 #   - libfaketime: pcad started 3 days later disables the old intermediate
 #     once its last certificate has expired (the old root, whose
