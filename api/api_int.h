@@ -423,6 +423,9 @@ pca_err api_op_approve(struct api_call *, const json_t *in, json_t **out)
 pca_err api_op_deny(struct api_call *, const json_t *in, json_t **out)
     PCA_WUR;
 
+/* OpenPCA.RotateCertificateAuthority (rotate.c). */
+pca_err api_op_rotate(
+    struct api_call *, const json_t *in, json_t **out) PCA_WUR;
 /* OpenPCA.ListCertificates: the certificate inventory (inventory.c). */
 pca_err api_op_list_certs(struct api_call *, const json_t *in, json_t **out)
     PCA_WUR;

@@ -189,8 +189,8 @@ static int
 mutating(const char *op)
 {
 	static const char *const verbs[] = {"Create", "Delete", "Import",
-	    "Issue", "Put", "Restore", "Revoke", "Tag", "Untag", "Update",
-	    NULL};
+	    "Issue", "Put", "Restore", "Revoke", "Rotate", "Tag", "Untag",
+	    "Update", NULL};
 	int i;
 
 	for (i = 0; verbs[i] != NULL; i++)

@@ -179,8 +179,12 @@ api_metrics_page(void *arg, const struct http_req *r, struct http_resp *o)
 			pca_err_msg()));
 	}
 	if (buf_printf(&b,
+		"# HELP pcad_http_rejected_total Requests refused for their "
+		"framing (RFC 9112 6.3) or head deadline.\n"
 		"# TYPE pcad_http_rejected_total counter\n"
 		"pcad_http_rejected_total %llu\n"
+		"# HELP pcad_http_connections_reaped_total Connections closed to "
+		"make room (oldest still sending a head).\n"
 		"# TYPE pcad_http_connections_reaped_total counter\n"
 		"pcad_http_connections_reaped_total %llu\n",
 		(unsigned long long)st.rejected,

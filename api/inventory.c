@@ -367,7 +367,8 @@ api_inv_list(struct store *st, const struct api_inv_query *q,
 int
 api_op_is_ext(const char *name)
 {
-	return strcmp(name, "ListCertificates") == 0;
+	return strcmp(name, "ListCertificates") == 0 ||
+	       strcmp(name, "RotateCertificateAuthority") == 0;
 }
 
 static void

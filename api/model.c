@@ -262,6 +262,11 @@ static const struct api_member mem_RevokeCertificateRequest[] = {
 	{"RevocationReason", "revocationReason", 110, 1},
 };
 static const char *const enum_RevocationReason[] = {"UNSPECIFIED", "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE", NULL};
+static const struct api_member mem_RotateCertificateAuthorityRequest[] = {
+	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
+	{"IdempotencyToken", "idempotencyToken", 43, 0},
+	{"ValidityDays", "validityDays", 112, 0},
+};
 static const struct api_member mem_TagCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"Tags", "tags", 45, 1},
@@ -273,7 +278,7 @@ static const struct api_member mem_UntagCertificateAuthorityRequest[] = {
 static const struct api_member mem_UpdateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"RevocationConfiguration", "revocationConfiguration", 32, 0},
-	{"Status", "status", 114, 0},
+	{"Status", "status", 116, 0},
 };
 static const char *const enum_CertificateAuthorityStatus[] = {"CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED", NULL};
 
@@ -389,12 +394,14 @@ const struct api_shape api_shapes[] = {
 	{.name = "RestoreCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_RestoreCertificateAuthorityRequest, .nmembers = 1},
 	{.name = "RevokeCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_RevokeCertificateRequest, .nmembers = 3},
 	{.name = "RevocationReason", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_RevocationReason},
+	{.name = "RotateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_RotateCertificateAuthorityRequest, .nmembers = 3},
+	{.name = "RotationValidityDays", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 36500LL},
 	{.name = "TagCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_TagCertificateAuthorityRequest, .nmembers = 2},
 	{.name = "UntagCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UntagCertificateAuthorityRequest, .nmembers = 2},
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
 };
-const size_t api_nshapes = 115;
+const size_t api_nshapes = 117;
 
 const struct api_op api_ops[] = {
 	{"ApproveRequest", 0, 1},
@@ -422,11 +429,12 @@ const struct api_op api_ops[] = {
 	{"PutPolicy", 106, 0},
 	{"RestoreCertificateAuthority", 108, 0},
 	{"RevokeCertificate", 109, 0},
-	{"TagCertificateAuthority", 111, 0},
-	{"UntagCertificateAuthority", 112, 0},
-	{"UpdateCertificateAuthority", 113, 0},
+	{"RotateCertificateAuthority", 111, 1},
+	{"TagCertificateAuthority", 113, 0},
+	{"UntagCertificateAuthority", 114, 0},
+	{"UpdateCertificateAuthority", 115, 0},
 };
-const size_t api_nops = 28;
+const size_t api_nops = 29;
 
 /* Unicode 14.0.0: \p{L} \p{Z} \p{N} and _.:/=+-@ */
 const struct api_urange api_tag_ranges[] = {

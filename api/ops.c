@@ -653,6 +653,7 @@ static const struct {
     {"PutPolicy", op_put_policy},
     {"RestoreCertificateAuthority", op_restore},
     {"RevokeCertificate", op_revoke},
+    {"RotateCertificateAuthority", api_op_rotate},
     {"TagCertificateAuthority", op_tag},
     {"UntagCertificateAuthority", op_untag},
     {"UpdateCertificateAuthority", op_update},

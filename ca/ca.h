@@ -53,6 +53,9 @@ struct ca_engine_conf {
 	 * NULL: none claimed (the field is left out).
 	 */
 	const char *key_storage;
+	unsigned rotate_before_days; /* scheduled rotation of every CA this
+				   many days before its certificate expires
+				   (a CA's own setting wins); 0 = off */
 };
 
 /* Who is calling: the account and region every ARN is scoped to. */
@@ -195,6 +198,40 @@ pca_err ca_verify_all(struct ca_engine *, size_t *checked, size_t *problems,
  */
 pca_err ca_engine_maintain(struct ca_engine *, size_t *purged_cas,
     size_t *purged_tokens) PCA_WUR;
+
+/* ---- key rotation (rotate.c) ---- */
+
+/* Where link certificates are kept: rotation/<old CA id>/<name>.crt */
+#define CA_ROTATION_PREFIX "rotation/"
+
+struct ca_rotate_req {
+	const char *idempotency_token;	/* or NULL */
+	int validity_days;		/* the successor's certificate; 0: the
+					   old certificate's span, from now */
+};
+
+/*
+ * OpenPCA.RotateCertificateAuthority: an ACTIVE CA gets a successor with a
+ * new key (same subject, algorithms, revocation configuration, tags,
+ * resource policy, permissions, policy bindings), signed by the parent on
+ * the appliance (a root: by itself, plus link certificates both ways).
+ * From then on the old CA refuses to issue (PCA_ESTATE naming the
+ * successor) and keeps its CRLs and OCSP.  Under a parent that is not on
+ * the appliance the successor waits in PENDING_CERTIFICATE and takes over
+ * when its certificate is imported.  *successor: caller frees.
+ */
+pca_err ca_rotate(struct ca_engine *, const struct ca_caller *,
+    const char *arn, const struct ca_rotate_req *, char **successor) PCA_WUR;
+/* The CA's own rotate_before_days (0: never; -1: the engine's default). */
+pca_err ca_rotate_schedule(struct ca_engine *, const struct ca_caller *,
+    const char *arn, int days) PCA_WUR;
+/*
+ * The rotation pass (pcad's maintenance, pcactl ca rotate --due): rotates
+ * the CAs due by rotate_before_days and disables rotated CAs whose last
+ * certificate has expired.
+ */
+pca_err ca_rotate_maintain(struct ca_engine *, size_t *rotated,
+    size_t *retired) PCA_WUR;
 
 /* Splits "arn:...:certificate-authority/<uuid>" into its UUID (37 bytes). */
 pca_err ca_arn_uuid(const char *arn, char uuid[37]) PCA_WUR;

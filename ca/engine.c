@@ -31,6 +31,7 @@ ca_engine_new(const struct ca_engine_conf *conf, struct hsm *hsm,
 					     NULL;
 	e->max_cas = conf->max_cas ? conf->max_cas : 200;
 	e->idem_ttl = conf->idem_ttl ? conf->idem_ttl : 300;
+	e->rotate_before_days = conf->rotate_before_days;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->mut, NULL);
 	*out = e;
@@ -599,6 +600,48 @@ import_apply(json_t *rec, const struct ca_import *imp)
 	return PCA_OK;
 }
 
+/*
+ * A renewal (a certificate already installed) keeps the subject byte for
+ * byte: the certificates, CRLs and OCSP responses already out name it as
+ * their issuer.  A new name means a new CA (OpenPCA.RotateCertificate-
+ * Authority).  [appliance]
+ */
+static pca_err
+import_same_subject(const json_t *rec, const struct ca_import *imp)
+{
+	const char *b64 = json_string_value(json_object_get(rec, "_Cert"));
+	const unsigned char *p;
+	uint8_t *old = NULL;
+	size_t old_len = 0;
+	X509 *a = NULL, *b = NULL;
+	const uint8_t *da = NULL, *db = NULL;
+	size_t la = 0, lb = 0;
+	pca_err err = PCA_OK;
+
+	if (b64 == NULL)
+		return PCA_OK;
+	if ((err = util_b64_decode(b64, strlen(b64), LIM_CERT, &old,
+		 &old_len)) != PCA_OK)
+		return err;
+	p = old;
+	a = d2i_X509(NULL, &p, (long)old_len);
+	p = imp->cert_der;
+	b = d2i_X509(NULL, &p, (long)imp->cert_len);
+	if (a == NULL || b == NULL ||
+	    X509_NAME_get0_der(X509_get_subject_name(a), &da, &la) != 1 ||
+	    X509_NAME_get0_der(X509_get_subject_name(b), &db, &lb) != 1)
+		err = pca_err_set(PCA_EBADCERT, "cannot read the subjects");
+	else if (la != lb || memcmp(da, db, la) != 0)
+		err = pca_err_set(PCA_EMISMATCH,
+		    "the new certificate's subject differs from the installed "
+		    "certificate's: a renewal keeps the subject (rotate the CA "
+		    "for a new one)");
+	X509_free(a);
+	X509_free(b);
+	free(old);
+	return err;
+}
+
 pca_err
 ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
     const char *arn, const uint8_t *cert, size_t cert_len,
@@ -636,7 +679,8 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 		    "the certificate has already expired");
 		goto out;
 	}
-	if ((err = import_apply(rec, imp)) != PCA_OK ||
+	if ((err = import_same_subject(rec, imp)) != PCA_OK ||
+	    (err = import_apply(rec, imp)) != PCA_OK ||
 	    (err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
 		goto out;
 	ca_audit(e, c, "ImportCertificateAuthorityCertificate", arn,
@@ -645,6 +689,8 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 	log_info("CA %s certificate imported", arn);
 out:
 	pthread_mutex_unlock(&e->mut);
+	if (err == PCA_OK)
+		ca_rotate_imported(e, uuid);
 	ca_import_free(imp);
 	free(spki);
 	json_decref(rec);

@@ -64,6 +64,7 @@ struct ca_engine {
 	char *key_storage;		/* NULL: no certification claimed */
 	unsigned max_cas;
 	unsigned idem_ttl;
+	unsigned rotate_before_days;
 	pthread_mutex_t lock;		/* cache and refcounts */
 	pthread_mutex_t mut;		/* serializes CA record mutations */
 	struct ca_ctx_slot *cache;
@@ -194,6 +195,33 @@ struct ca_lint_req {
  * violation.  Pure: no token, no store, no logging.
  */
 pca_err ca_lint_tbs(const struct ca_lint_req *) PCA_WUR;
+
+/* ---- issue.c / rotate.c: key rotation ---- */
+
+struct ca_link_req {
+	const char *uuid;		/* the signing CA (ACTIVE) */
+	const uint8_t *csr;		/* the subject's CSR (its key, name) */
+	size_t csr_len;
+	const struct ca_template *tmpl;	/* a CA family, not a root one */
+	int64_t not_after;
+};
+
+/* A CA certificate signed by q->uuid (issue.c); *der caller frees. */
+pca_err ca_issue_link(struct ca_engine *, const struct ca_caller *,
+    const struct ca_link_req *q, uint8_t **der, size_t *der_len) PCA_WUR;
+/*
+ * The CA id the policy judge and the nameConstraints source see for c:
+ * its first predecessor's (rotate.c), so bindings survive a rotation.
+ */
+const char *ca_ctx_policy_uuid(const struct ca_ctx *c);
+/* The "OpenPCA" member of DescribeCertificateAuthority, or NULL. */
+json_t *ca_rotate_describe(const json_t *rec);
+/*
+ * Called by ca_import_cert after a certificate is installed in uuid: a
+ * successor waiting for its certificate (rotated under an external
+ * parent) now takes over from its predecessor.
+ */
+void ca_rotate_imported(struct ca_engine *, const char *uuid);
 
 /* pca_err_set with the CA state in the message. */
 pca_err ca_state_err(const struct ca_ctx *, const char *op);

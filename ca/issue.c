@@ -63,7 +63,18 @@ static pca_err
 issue_state(struct issue *is)
 {
 	const struct ca_ctx *c = is->ctx;
+	const char *succ = json_string_value(json_object_get(c->rec,
+	    "_SuccessorArn"));
 
+	/* a rotated CA only renews its own OCSP responder (rotate.c) */
+	if (succ != NULL && strcmp(c->status, "ACTIVE") == 0 &&
+	    !(is->tmpl != NULL && is->tmpl->family == CA_TF_OCSP_SIGNING &&
+		is->who->who != NULL &&
+		strcmp(is->who->who, "ocsp-responder") == 0))
+		return pca_err_set(PCA_ESTATE,
+		    "The certificate authority %s has been rotated and no "
+		    "longer issues certificates; issue from its successor %s",
+		    c->arn, succ);
 	if (strcmp(c->status, "ACTIVE") == 0)
 		return PCA_OK;
 	if (strcmp(c->status, "PENDING_CERTIFICATE") == 0 &&
@@ -227,7 +238,8 @@ issue_constraints(struct issue *is)
 	    !ca_template_is_ca(is->tmpl) || ca_template_is_root(is->tmpl))
 		return PCA_OK;
 	is->nc_asked = 1;
-	if ((err = is->e->constraints(is->e->constraints_arg, c->uuid,
+	if ((err = is->e->constraints(is->e->constraints_arg,
+		 ca_ctx_policy_uuid(c),
 		 is->who->who, &is->nc, &is->nc_len)) != PCA_OK)
 		log_warnx("nameConstraints of CA %s: %s", c->arn,
 		    pca_err_msg());
@@ -244,7 +256,7 @@ issue_gate(struct issue *is, const struct ca_issue_req *r)
 {
 	const struct ca_ctx *c = is->ctx;
 	int64_t now = util_now();
-	struct ca_policy_req q = {c->uuid, c->arn, is->who->who,
+	struct ca_policy_req q = {ca_ctx_policy_uuid(c), c->arn, is->who->who,
 	    is->tmpl->name, r->signing_algorithm,
 	    is->na - (is->nb > now ? is->nb : now), is->tbs, is->tbs_len};
 	struct ca_lint_req l = {is->tbs, is->tbs_len, is->sigalg, is->self};
@@ -523,6 +535,57 @@ ca_issue(struct ca_engine *e, const struct ca_caller *c,
 			break;
 	}
 	ca_idem_clear(&idem);
+	return err;
+}
+
+/*
+ * For rotate.c: a CA certificate from the CA q->uuid for q->csr under a
+ * template of the engine's own (a link certificate, or a successor's
+ * certificate without pathLen), valid until q->not_after, recorded and
+ * audited like any issuance.  *der (caller frees) is the certificate.
+ */
+pca_err
+ca_issue_link(struct ca_engine *e, const struct ca_caller *c,
+    const struct ca_link_req *q, uint8_t **der, size_t *der_len)
+{
+	struct timespec t0;
+	struct issue is;
+	struct ca_issue_req r;
+	const json_t *cfg;
+	pca_err err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&is, 0, sizeof(is));
+	memset(&r, 0, sizeof(r));
+	is.e = e;
+	is.who = c;
+	is.tmpl = q->tmpl;
+	if ((err = ca_ctx_get(e, q->uuid, &is.ctx)) != PCA_OK)
+		return err;
+	if (strcmp(is.ctx->status, "ACTIVE") != 0 || is.ctx->cert_der == NULL) {
+		err = ca_state_err(is.ctx, "Signing a rotation certificate");
+		goto out;
+	}
+	cfg = json_object_get(is.ctx->rec, "CertificateAuthorityConfiguration");
+	r.ca_arn = is.ctx->arn;
+	r.csr = q->csr;
+	r.csr_len = q->csr_len;
+	r.signing_algorithm = json_string_value(json_object_get(cfg,
+	    "SigningAlgorithm"));
+	r.validity_type = "ABSOLUTE";
+	r.validity_value = q->not_after;
+	if ((err = ca_csr_parse(q->csr, q->csr_len, &is.csr)) != PCA_OK ||
+	    (err = issue_args(&is, &r, util_now())) != PCA_OK ||
+	    (err = issue_build(&is, &r)) != PCA_OK ||
+	    (err = issue_record(e, c, &is, &r)) != PCA_OK ||
+	    (err = issue_sign(e, c, &is)) != PCA_OK)
+		goto out;
+	issue_notify(e, &is, &t0);
+	*der = is.der;
+	*der_len = is.der_len;
+	is.der = NULL;
+out:
+	issue_clear(e, &is);
 	return err;
 }
 

@@ -289,6 +289,9 @@ ca_rec_describe(const json_t *rec)
 	for (i = 0; describe_keys[i] != NULL; i++)
 		if ((v = json_object_get(rec, describe_keys[i])) != NULL)
 			json_object_set(o, describe_keys[i], v);
+	/* rotation links (rotate.c): a member the SDKs ignore */
+	if ((v = ca_rotate_describe(rec)) != NULL)
+		json_object_set_new(o, "OpenPCA", v);
 	return o;
 }
 

@@ -24,7 +24,8 @@ static const char *const known_keys[] = {
 	"log.level", "log.target", "policy.file", "webhook.url",
 	"webhook.thresholds_days", "webhook.interval_s", "webhook.timeout_s",
 	"monitor.recount_s", "approval.operations", "approval.approvers",
-	"approval.quorum", "approval.expiry_hours", NULL};
+	"approval.quorum", "approval.expiry_hours", "ca.rotate_before_days",
+	NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -46,6 +47,7 @@ static pca_err
 load_identity(struct appliance_conf *a)
 {
 	const char *p;
+	long long n;
 	pca_err err;
 
 	if ((err = require(a->conf, "appliance", "region", &a->region)) !=
@@ -66,6 +68,10 @@ load_identity(struct appliance_conf *a)
 			    conf_name(a->conf), a->region);
 	a->engine.partition = conf_str(a->conf, "appliance", "partition",
 	    "aws");
+	if ((err = conf_num(a->conf, "ca", "rotate_before_days", 0, 36500, 0,
+		 &n)) != PCA_OK)
+		return err;
+	a->engine.rotate_before_days = (unsigned)n;
 	return PCA_OK;
 }
 

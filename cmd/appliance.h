@@ -32,6 +32,7 @@
  *   [approval]  operations (comma list: CreateCertificateAuthority, ...,
  *               IssueCertificate:CA), approvers (access key ids or
  *               operator:NAME), quorum (default 2), expiry_hours (24)
+ *   [ca]        rotate_before_days (scheduled key rotation; 0 = off)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */

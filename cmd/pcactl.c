@@ -10,6 +10,8 @@
  *     ca list | ca show CA | ca csr CA [--out F]
  *     ca import CA --cert F [--chain F] | ca enable CA | ca disable CA
  *     ca delete CA [--days N] | ca restore CA
+ *     ca rotate CA [--validity-days N] [--idempotency-token T]
+ *     ca rotate --due | ca schedule CA --rotate-before-days N|default
  *     issue --ca CA --csr F --signing-alg S --validity V [--template T]
  *           [--not-before UNIX] [--api-passthrough F] [--out F]
  *           [--chain-out F] [--idempotency-token T]
@@ -464,6 +466,84 @@ ca_done(struct appliance *ap, const char *verb, const char *arn)
 	return err;
 }
 
+/* ca rotate CA [...] | ca rotate --due (the rotation pass). */
+static pca_err
+cmd_ca_rotate(struct appliance *ap, int argc, char **argv)
+{
+	static const char *const known[] = {
+	    "--validity-days", "--idempotency-token", NULL};
+	struct ca_caller c = caller_of(ap);
+	struct ca_rotate_req r = {NULL, 0};
+	const char *pos[1], *v;
+	char arn[512], *succ = NULL;
+	size_t rotated, retired;
+	long long days;
+	json_t *o;
+	pca_err err;
+
+	if (argc == 1 && strcmp(argv[0], "--due") == 0) {
+		if ((err = ca_rotate_maintain(
+			 ap->engine, &rotated, &retired)) != PCA_OK)
+			return err;
+		if (json_out) {
+			o = json_pack("{s:I,s:I}", "Rotated",
+			    (json_int_t)rotated, "Retired",
+			    (json_int_t)retired);
+			print_json(o);
+			json_decref(o);
+		} else
+			printf(
+			    "rotated: %zu, retired: %zu\n", rotated, retired);
+		return PCA_OK;
+	}
+	if ((err = opts_check(argc, argv, known, 1, pos)) != PCA_OK)
+		return err;
+	if ((v = opt_value(argc, argv, "--validity-days")) != NULL) {
+		if ((err = util_strtonum(v, 1, 36500, &days)) != PCA_OK)
+			return err;
+		r.validity_days = (int)days;
+	}
+	r.idempotency_token = opt_value(argc, argv, "--idempotency-token");
+	ca_arn_expand(ap, pos[0], arn, sizeof(arn));
+	if ((err = ca_rotate(ap->engine, &c, arn, &r, &succ)) != PCA_OK)
+		return err;
+	if (json_out) {
+		o = json_pack("{s:s,s:s}", "CertificateAuthorityArn", succ,
+		    "PredecessorArn", arn);
+		print_json(o);
+		json_decref(o);
+	} else
+		printf("%s\n", succ);
+	free(succ);
+	return PCA_OK;
+}
+
+/* ca schedule CA --rotate-before-days N|default */
+static pca_err
+cmd_ca_schedule(struct appliance *ap, int argc, char **argv)
+{
+	static const char *const known[] = {"--rotate-before-days", NULL};
+	struct ca_caller c = caller_of(ap);
+	const char *pos[1], *v;
+	char arn[512];
+	long long days = -1;
+	pca_err err;
+
+	if ((err = opts_check(argc, argv, known, 1, pos)) != PCA_OK ||
+	    (err = need(argc, argv, "--rotate-before-days", &v)) != PCA_OK)
+		return err;
+	if (strcmp(v, "default") != 0 &&
+	    (err = util_strtonum(v, 0, 36500, &days)) != PCA_OK)
+		return err;
+	ca_arn_expand(ap, pos[0], arn, sizeof(arn));
+	if ((err = ca_rotate_schedule(ap->engine, &c, arn, (int)days)) !=
+	    PCA_OK)
+		return err;
+	if (!json_out)
+		printf("schedule: %s\n", arn);
+	return PCA_OK;
+}
+
 static pca_err
 cmd_ca(struct appliance *ap, int argc, char **argv)
 {
@@ -481,6 +561,10 @@ cmd_ca(struct appliance *ap, int argc, char **argv)
 		return cmd_ca_create(ap, argc - 1, argv + 1);
 	if (strcmp(argv[0], "list") == 0)
 		return cmd_ca_list(ap, argc - 1, argv + 1);
+	if (strcmp(argv[0], "rotate") == 0)
+		return cmd_ca_rotate(ap, argc - 1, argv + 1);
+	if (strcmp(argv[0], "schedule") == 0)
+		return cmd_ca_schedule(ap, argc - 1, argv + 1);
 	if ((err = opts_check(argc - 1, argv + 1, known, 1, pos)) != PCA_OK)
 		return err;
 	ca_arn_expand(ap, pos[0], arn, sizeof(arn));

@@ -101,6 +101,21 @@ static const struct help helps[] = {
 	{"ca", "restore",
 	    "usage: pcactl ca restore CA\n"
 	    "Restores a deleted CA within its restore window.\n"},
+	{"ca", "rotate",
+	    "usage: pcactl ca rotate CA [--validity-days N] "
+	    "[--idempotency-token T]\n"
+	    "       pcactl ca rotate --due\n"
+	    "Makes the CA's successor with a new key in the token (same "
+	    "subject and\nsettings), signed by its parent here or, for a root, "
+	    "by itself with link\ncertificates; the old CA stops issuing and "
+	    "keeps CRLs and OCSP until its\nlast certificate expires "
+	    "(docs/rotation.md).  --due: the scheduled pass.\n"
+	    "  --validity-days N       the successor certificate's validity\n"
+	    "  --idempotency-token T   a retry returns the same successor\n"},
+	{"ca", "schedule",
+	    "usage: pcactl ca schedule CA --rotate-before-days N|default\n"
+	    "Rotates the CA automatically N days before its certificate "
+	    "expires\n(default: [ca] rotate_before_days).\n"},
 	{"issue", NULL,
 	    "usage: pcactl issue --ca CA --csr FILE --signing-alg ALG "
 	    "--validity V\n"

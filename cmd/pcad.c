@@ -379,7 +379,7 @@ wait_signal(const sigset_t *set)
 static void
 maintain(struct appliance *ap)
 {
-	size_t cas = 0, tokens = 0, feed = 0;
+	size_t cas = 0, tokens = 0, feed = 0, rotated = 0, retired = 0;
 
 	if (ca_engine_maintain(ap->engine, &cas, &tokens) != PCA_OK)
 		log_warnx("maintenance: %s", pca_err_msg());
@@ -391,6 +391,11 @@ maintain(struct appliance *ap)
 		log_warnx("maintenance: %s", pca_err_msg());
 	else if (feed > 0)
 		log_debug("maintenance: %zu change feed records pruned", feed);
+	if (ca_rotate_maintain(ap->engine, &rotated, &retired) != PCA_OK)
+		log_warnx("rotation pass: %s", pca_err_msg());
+	else if (rotated || retired)
+		log_info("rotation pass: %zu CAs rotated, %zu retired",
+		    rotated, retired);
 }
 
 /*
@@ -541,6 +546,7 @@ serve(const char *path)
 	}
 	log_info("pcad ready (region %s, account %s)", ap.conf.region,
 	    ap.conf.account);
+	maintain(&ap); /* what fell due while pcad was down */
 	while ((sig = wait_signal(&set)) != SIGTERM && sig != SIGINT) {
 		if (sig == SIGHUP)
 			reload(path, &ap, &net, ocsp, &pub);

@@ -1,5 +1,6 @@
 /*
- * http.c - CRLs on the plain-HTTP port: GET/HEAD /crl/<key> serves the
+ * http.c - CRLs on the plain-HTTP port (and, at /rotation/<CA id>/..., the
+ * link certificates of rotated roots): GET/HEAD /crl/<key> serves the
  * current object of that key from the store, with HTTP caching derived
  * from the CRL itself (RFC 5280 5.1.2.4-5: thisUpdate is Last-Modified,
  * nextUpdate is Expires and bounds max-age; the ETag is the SHA-256 of the
@@ -16,6 +17,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "../ca/ca.h"
 #include "../common/util.h"
 #include "../http/http.h"
 #include "crl_int.h"
@@ -154,19 +156,24 @@ crl_http(void *arg, const struct http_req *r, struct http_resp *o)
 		o->status = 405;
 		return;
 	}
-	if (r->path[0] != '/' || strncmp(r->path + 1, "crl/", 4) != 0 ||
+	/* CRLs, and the link certificates of rotated roots (ca/rotate.c) */
+	if (r->path[0] != '/' || (strncmp(r->path + 1, "crl/", 4) != 0 &&
+	    strncmp(r->path + 1, CA_ROTATION_PREFIX,
+		strlen(CA_ROTATION_PREFIX)) != 0) ||
 	    store_obj_get(c->store, r->path + 1, &obj) != PCA_OK) {
 		pca_err_clear();
 		o->status = 404;
 		return;
 	}
 	o->status = 200;
-	o->content_type = "application/pkix-crl";
+	o->content_type = strncmp(r->path + 1, "crl/", 4) == 0 ?
+	    "application/pkix-crl" : "application/pkix-cert";
 	o->body = obj.body;
 	o->len = obj.body_len;
 	obj.body = NULL;
 	store_obj_clear(&obj);
-	caching(r, o->body, o->len, o);
+	if (strncmp(r->path + 1, "crl/", 4) == 0)
+		caching(r, o->body, o->len, o);
 }
 
 pca_err
@@ -175,6 +182,13 @@ crl_http_register(struct crl *c, struct http_server *h)
 	const struct http_route rt = {.port = HTTP_PLAIN, .path = "/crl/",
 	    .prefix = 1, .methods = HTTP_M_ANY,
 	    .body_max = CRL_HTTP_BODY_MAX, .fn = crl_http, .arg = c};
+	const struct http_route links = {.port = HTTP_PLAIN,
+	    .path = "/" CA_ROTATION_PREFIX, .prefix = 1,
+	    .methods = HTTP_M_ANY, .body_max = CRL_HTTP_BODY_MAX,
+	    .fn = crl_http, .arg = c};
+	pca_err err;
 
-	return http_route_add(h, &rt);
+	if ((err = http_route_add(h, &rt)) != PCA_OK)
+		return err;
+	return http_route_add(h, &links);
 }

@@ -39,6 +39,7 @@ static const char *const actions[] = {
     "openpca:GetComplianceReport",
     "openpca:ListApprovals",
     "openpca:ListCertificates",
+    "openpca:RotateCertificateAuthority",
     NULL,
 };
 
@@ -91,9 +92,8 @@ static const char *const auditor_read[] = {
     "acm-pca:Describe*",
     "acm-pca:Get*",
     "acm-pca:List*",
-    "openpca:GetComplianceReport",
-    "openpca:ListApprovals",
-    "openpca:ListCertificates",
+    "openpca:Get*",
+    "openpca:List*",
     NULL,
 };
 
