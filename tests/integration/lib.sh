@@ -38,6 +38,8 @@ not_ok() {
 	    printf '%s\n' "$2" | sed 's/^/#   /' | head -20
 	return 0
 }
+# skip NAME REASON: a TAP line for a check that does not apply here.
+skip() { N=$((N + 1)); echo "ok $N - $1 # SKIP $2"; }
 # check NAME CMD...: ok when CMD exits 0; shows its output otherwise.
 check() {
 	name=$1

@@ -31,6 +31,10 @@ pending() { "$PCACTL" store verify 2>&1 | sed -n 's/.*(\([0-9]*\) pending).*/\1/
 CLEANUP='[ -d "$TOKENDIR.away" ] && mv "$TOKENDIR.away" "$TOKENDIR"'
 
 # -- the token directory moved away under an in-process issue loop --
+# (a SoftHSM token directory: another module keeps its token elsewhere)
+if [ -n "${PCA_P11_MODULE:-}" ]; then
+	skip "token directory gone under an issue loop" "not a SoftHSM token"
+else
 "$TOOLS/issue_loop" "$A/pcad.conf" "$ROOT" "$TMP/leaf.csr" 600 2 \
     >"$TMP/dir.out" 2>"$TMP/dir.err" &
 LOOP=$!
@@ -68,6 +72,7 @@ check "token directory gone: store verify is clean" "$PCACTL" store verify
 P=$(pending)
 if [ "$P" = "0" ]; then ok "token directory gone: no PENDING record left behind"
 else not_ok "token directory gone: no PENDING record left behind" "pending=$P"; fi
+fi
 
 SOCK=$TMP/p11.sock
 sed -e '/^module_env = /d' \
@@ -158,6 +163,9 @@ grep -q '^ok' "$TMP/remote.tap" ||
     not_ok "pcad on the remote token ran" "$(tail -20 "$TMP/remote.tap")"
 
 # pcad on the local SoftHSM while its token directory is moved away.
+if [ -n "${PCA_P11_MODULE:-}" ]; then
+	skip "pcad, token directory gone" "not a SoftHSM token"
+else
 cp "$A/pcad-direct.conf" "$A/pcad.conf"
 PCA_DIR=$A TOKENDIR=$TOKENDIR ROOT_ARN=$ROOT BIN=$BIN \
     python3 "$(dirname "$0")/tokenloss/pcad_tokendir.py" >"$TMP/dir.tap" 2>&1
@@ -174,4 +182,5 @@ check "pcad, token directory: store verify is clean" "$PCACTL" store verify
 P=$(pending)
 if [ "$P" = "0" ]; then ok "pcad, token directory: no PENDING record left behind"
 else not_ok "pcad, token directory: no PENDING record left behind" "pending=$P"; fi
+fi
 finish
