@@ -45,7 +45,8 @@ cdp_of() {
 
 new_appliance "$A" || die "pcactl init"
 URL=$(http_url "$A/pcad.conf")
-# small partitions, so that the EC intermediate's leaves spread over them
+# small partitions for the EC intermediate (PARTITIONED: CRLs with a
+# critical IDP); pcactl issues the leaves before pcad rolls partitions over
 sed -i 's/^\[crl\]$/[crl]\npartition_size = 2\npublish_delay_ms = 200\npoll_ms = 200/' \
     "$A/pcad.conf"
 
