@@ -106,7 +106,9 @@ start_pcad || die "pcad starts" "$(tail -20 "$A/pcad.log")"
 # leaf's CDP; one and the same CRL unless the partitions differ).
 fetch_crls() {
 	d=$TMP/$1
-	for w in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	w=0
+	while [ $w -lt 20 ]; do
+		w=$((w + 1))
 		curl -sf -o "$d/root.crl" "$(cdp_of "$d/int.pem")" &&
 		    curl -sf -o "$d/good.crl" "$(cdp_of "$d/good.pem")" &&
 		    curl -sf -o "$d/bad.crl" "$(cdp_of "$d/bad.pem")" &&
