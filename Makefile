@@ -10,6 +10,7 @@
 #   make lint    cppcheck, grep rules, api/model.c up to date (tools/lint.sh)
 #   make regress golden-output tests (tests/regress/; also in make check)
 #   make fuzz    the libFuzzer targets, FUZZ_SECONDS each
+#   make fuzz-long  each target FUZZ_LONG_SECONDS (3600), corpora grown
 #   make install [PREFIX=/usr/local] [DESTDIR=]   binaries, man pages,
 #                example configs, systemd unit (docs/production.md)
 
@@ -44,7 +45,7 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
-	check-format fuzz fuzz-build check-generated regress install
+	check-format fuzz fuzz-long fuzz-build check-generated regress install
 all: $(PROGS)
 
 deps:
@@ -181,6 +182,16 @@ fuzz: deps
 		SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		fuzz-build
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+# Each target FUZZ_LONG_SECONDS (one CPU-hour by default); what it finds
+# is merged into tests/fuzz/corpus/<target>/ (tests/fuzz/run_long.sh).
+FUZZ_LONG_SECONDS ?= 3600
+fuzz-long: deps
+	@$(MAKE) --no-print-directory BUILD=build-fuzz BIN=build-fuzz/bin \
+		CC=clang OPT="-O1" \
+		SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		fuzz-build
+	@BUILD=build-fuzz FUZZ_LONG_SECONDS=$(FUZZ_LONG_SECONDS) sh tests/fuzz/run_long.sh
 
 # FHS layout under PREFIX; the unit's paths follow PREFIX.
 PREFIX  ?= /usr/local
