@@ -94,7 +94,7 @@ vlog(const char *tag, const char *fmt, va_list ap, int with_errno)
 	(void)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (journal_fd >= 0) {
-		char m[1200];
+		char m[1200] = "";
 		if (with_errno)
 			(void)snprintf(m, sizeof(m), "%s: %s", msg,
 			    strerror(saved));

@@ -84,10 +84,11 @@ headers_make(const struct sync *s, const char *hex, const char *content_type,
 
 	(void)snprintf(h, sizeof(h), "x-amz-content-sha256: %s", hex);
 	l = curl_slist_append(l, h);
-	(void)snprintf(h, sizeof(h), "Content-Type: %s", content_type);
-	if (l != NULL && content_type != NULL &&
-	    (t = curl_slist_append(l, h)) != NULL)
-		l = t;
+	if (l != NULL && content_type != NULL) {
+		(void)snprintf(h, sizeof(h), "Content-Type: %s", content_type);
+		if ((t = curl_slist_append(l, h)) != NULL)
+			l = t;
+	}
 	if (acl != NULL && *acl) {
 		(void)snprintf(h, sizeof(h), "x-amz-acl: %s", acl);
 		if ((t = curl_slist_append(l, h)) != NULL)
