@@ -175,12 +175,17 @@ struct bk_feed_rec {
 
 /*
  * Calls cb for every shipped record with a sequence above after, in
- * sequence order, from every object under <prefix>/feed/; cb returns a
+ * sequence order, from every object under <prefix>/feed/ (after =
+ * BK_FEED_FROM_FIRST: from the oldest object there); cb returns a
  * pca_err (not PCA_OK stops).  *last (may be NULL) gets the last sequence
  * read.  A hole in the sequences: PCA_EDB naming it.
  */
+#define BK_FEED_FROM_FIRST UINT64_MAX	/* after: from the oldest kept */
 pca_err bk_feed_read(struct bk_s3 *prefix, uint64_t after,
     pca_err (*cb)(const struct bk_feed_rec *, void *arg), void *arg,
     uint64_t *last) PCA_WUR;
+
+/* The last sequence shipped under <prefix>/feed/ (0: none). */
+pca_err bk_feed_last(struct bk_s3 *prefix, uint64_t *last) PCA_WUR;
 
 #endif

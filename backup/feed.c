@@ -325,13 +325,36 @@ rec_parse(struct bk_s3 *p, const char *key, const json_t *r,
 }
 
 pca_err
+bk_feed_last(struct bk_s3 *p, uint64_t *last)
+{
+	struct objs l;
+	char pre[1100];
+	size_t i;
+	pca_err err;
+
+	memset(&l, 0, sizeof(l));
+	*last = 0;
+	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK)
+		return err;
+	l.pre_len = strlen(pre);
+	if ((err = sync_s3_list(p->sync, p->bucket, pre, list_cb, &l)) ==
+	    PCA_OK && l.bad)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+	for (i = 0; err == PCA_OK && i < l.n; i++)
+		if (l.o[i].last > *last)
+			*last = l.o[i].last;
+	free(l.o);
+	return err;
+}
+
+pca_err
 bk_feed_read(struct bk_s3 *p, uint64_t after,
     pca_err (*cb)(const struct bk_feed_rec *, void *arg), void *arg,
     uint64_t *last)
 {
 	struct objs l;
 	char pre[1100];
-	uint64_t next = after + 1, seq;
+	uint64_t next = after == BK_FEED_FROM_FIRST ? 1 : after + 1, seq;
 	json_t *doc = NULL, *recs, *r;
 	size_t i, k;
 	pca_err err;
@@ -347,6 +370,8 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
+	if (after == BK_FEED_FROM_FIRST && l.n > 0)
+		next = l.o[0].first;
 	for (i = 0; i < l.n && err == PCA_OK; i++) {
 		if (l.o[i].last < next)
 			continue;	/* before the backup, or re-shipped */

@@ -36,6 +36,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -509,6 +511,8 @@ struct restore_opts {
 	const char *s3_endpoint;
 	const char *s3_region;
 	const char *s3_credentials;
+	const char *replay_feed;	/* s3://bucket/prefix */
+	const struct sync_conf *sc;	/* the --s3-* options */
 };
 
 /*
@@ -743,6 +747,393 @@ token_check(struct appliance *ap)
 	return err;
 }
 
+/* ---- point-in-time recovery: the shipped change feed ---- */
+
+struct replay_st {
+	struct store *st;
+	size_t issued, revoked, cas, purged, skipped;
+};
+
+static int64_t
+asn1_epoch(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	return ASN1_TIME_to_tm(t, &tm) == 1 ? util_timegm(&tm) : 0;
+}
+
+/* An issued certificate back into the store: reserve, then complete. */
+static pca_err
+replay_issued(struct replay_st *r, const struct bk_feed_rec *f)
+{
+	struct store_cert c, old;
+	const uint8_t *p = f->der;
+	const ASN1_INTEGER *sn;
+	uint8_t *tbs = NULL;
+	X509 *x = NULL;
+	int tl;
+	pca_err err;
+
+	if (f->der == NULL) {	/* gone (CA purged) before it was shipped */
+		r->skipped++;
+		return PCA_OK;
+	}
+	memset(&c, 0, sizeof(c));
+	if ((x = d2i_X509(NULL, &p, (long)f->der_len)) == NULL ||
+	    p != f->der + f->der_len || (sn = X509_get0_serialNumber(x)) ==
+	    NULL || (size_t)ASN1_STRING_length(sn) != f->serial_len ||
+	    memcmp(ASN1_STRING_get0_data(sn), f->serial, f->serial_len) != 0 ||
+	    (tl = i2d_re_X509_tbs(x, &tbs)) <= 0) {
+		err = pca_err_set(PCA_EPARSE, "shipped record %llu: not the "
+		    "certificate it names", (unsigned long long)f->seq);
+		goto out;
+	}
+	(void)snprintf(c.ca_id, sizeof(c.ca_id), "%s", f->ca_id);
+	memcpy(c.serial, f->serial, f->serial_len);
+	c.serial_len = f->serial_len;
+	c.state = STORE_CERT_PENDING;
+	c.not_before = asn1_epoch(X509_get0_notBefore(x));
+	c.not_after = asn1_epoch(X509_get0_notAfter(x));
+	c.issued_at = f->when;
+	(void)snprintf(c.template_name, sizeof(c.template_name), "%s",
+	    f->template_name ? f->template_name : "");
+	(void)snprintf(c.requested_by, sizeof(c.requested_by), "%s",
+	    f->requested_by ? f->requested_by : "");
+	c.tbs = tbs;
+	c.tbs_len = (size_t)tl;
+	if ((err = store_cert_reserve(r->st, &c)) == PCA_EEXISTS) {
+		/* replayed before (or in the backup): complete it if needed */
+		if ((err = store_cert_get(r->st, c.ca_id, c.serial,
+		    c.serial_len, &old)) != PCA_OK)
+			goto out;
+		tl = old.state == STORE_CERT_ISSUED;
+		store_cert_clear(&old);
+		if (tl) {
+			r->skipped++;
+			goto out;
+		}
+	} else if (err != PCA_OK)
+		goto out;
+	if ((err = store_cert_complete(r->st, c.ca_id, c.serial, c.serial_len,
+	    f->der, f->der_len)) == PCA_OK)
+		r->issued++;
+out:
+	OPENSSL_free(tbs);
+	X509_free(x);
+	return err;
+}
+
+static pca_err
+replay_cb(const struct bk_feed_rec *f, void *arg)
+{
+	struct replay_st *r = arg;
+	pca_err err = PCA_OK;
+
+	switch (f->type) {
+	case STORE_CHG_CERT_ISSUED:
+		return replay_issued(r, f);
+	case STORE_CHG_CERT_REVOKED:
+		if (f->revoked_at == 0) {
+			r->skipped++;
+			return PCA_OK;
+		}
+		err = store_cert_revoke(r->st, f->ca_id, f->serial,
+		    f->serial_len, f->revoked_at, f->reason);
+		if (err == PCA_OK)
+			r->revoked++;
+		return err == PCA_EALREADY ? PCA_OK : err;
+	case STORE_CHG_CA:
+		if (f->ca_json == NULL) {
+			r->skipped++;
+			return PCA_OK;
+		}
+		if ((err = store_ca_put(r->st, f->ca_id, f->ca_json,
+		    strlen(f->ca_json), 0)) == PCA_OK)
+			r->cas++;
+		return err;
+	case STORE_CHG_CA_PURGED:
+		err = store_ca_purge(r->st, f->ca_id);
+		if (err == PCA_OK)
+			r->purged++;
+		return err == PCA_ENOTFOUND ? PCA_OK : err;
+	default:
+		r->skipped++;	/* access keys are not shipped */
+		return PCA_OK;
+	}
+}
+
+#define REPLAY_CAS_MAX 4096		/* CAs whose CRL number is read back */
+#define REPLAY_CRL_MAX ((uint64_t)256 << 20)	/* one CRL fetched */
+
+struct crl_ca {
+	char id[37];
+	char key[600];
+	char bucket[64];
+};
+
+struct crl_cas {
+	struct crl_ca v[REPLAY_CAS_MAX];
+	size_t n;
+};
+
+static int
+crl_ca_cb(const char *id, const char *json, size_t len, void *arg)
+{
+	struct crl_cas *l = arg;
+	json_t *r = json_loadb(json, len, 0, NULL), *cfg;
+	const char *b, *cp;
+
+	cfg = json_object_get(json_object_get(r, "RevocationConfiguration"),
+	    "CrlConfiguration");
+	b = json_string_value(json_object_get(cfg, "S3BucketName"));
+	cp = json_string_value(json_object_get(cfg, "CustomPath"));
+	if (b != NULL && *b && strlen(b) < sizeof(l->v->bucket) &&
+	    l->n < REPLAY_CAS_MAX) {
+		(void)snprintf(l->v[l->n].id, sizeof(l->v->id), "%s", id);
+		(void)snprintf(l->v[l->n].bucket, sizeof(l->v->bucket), "%s",
+		    b);
+		(void)snprintf(l->v[l->n].key, sizeof(l->v->key), "%s/%s.crl",
+		    cp && *cp ? cp : "crl", id);
+		l->n++;
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* The number of the CRL at bucket/key (0 when there is none). */
+static pca_err
+crl_number_s3(struct sync *sy, const struct crl_ca *c, uint64_t *num)
+{
+	char path[PATH_MAX];
+	uint8_t *der = NULL;
+	const uint8_t *p;
+	X509_CRL *crl = NULL;
+	ASN1_INTEGER *n = NULL;
+	size_t len;
+	int fd;
+	pca_err err;
+
+	*num = 0;
+	(void)snprintf(path, sizeof(path), "%s/openpca-crl.XXXXXX", tmp_dir());
+	if ((fd = mkstemp(path)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	err = sync_s3_get_file(sy, c->bucket, c->key, fd, REPLAY_CRL_MAX);
+	close(fd);
+	if (err == PCA_OK)
+		err = util_file_read(path, REPLAY_CRL_MAX, &der, &len);
+	(void)unlink(path);
+	if (err == PCA_ENOTFOUND)
+		return PCA_OK;
+	if (err != PCA_OK)
+		return err;
+	p = der;
+	if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL ||
+	    (n = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) ==
+	    NULL || ASN1_INTEGER_get_uint64(num, n) != 1)
+		err = pca_err_set(PCA_EPARSE, "s3://%s/%s: not a CRL with a "
+		    "number", c->bucket, c->key);
+	ASN1_INTEGER_free(n);
+	X509_CRL_free(crl);
+	free(der);
+	return err;
+}
+
+/* Every CA's crlnum counter raised above the CRL published in S3. */
+static pca_err
+crl_numbers_raise(struct store *st, struct sync *sy)
+{
+	struct crl_cas *l = calloc(1, sizeof(*l));
+	char name[64];
+	uint64_t num, now;
+	size_t i;
+	pca_err err;
+
+	if (l == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if ((err = store_ca_foreach(st, crl_ca_cb, l)) != PCA_OK)
+		goto out;
+	for (i = 0; i < l->n && err == PCA_OK; i++) {
+		if ((err = crl_number_s3(sy, &l->v[i], &num)) != PCA_OK ||
+		    num == 0)
+			continue;
+		(void)snprintf(name, sizeof(name), "crlnum/%s", l->v[i].id);
+		err = store_counter_raise(st, name, num, &now);
+	}
+out:
+	free(l);
+	return err;
+}
+
+static pca_err
+replay(const struct restore_opts *o, const json_t *m, struct store *st)
+{
+	struct replay_st r;
+	struct bk_s3 s3;
+	char text[512];
+	uint64_t from, last = 0, seq, shipped = 0;
+	pca_err err;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s3, 0, sizeof(s3));
+	r.st = st;
+	from = (uint64_t)json_integer_value(json_object_get(json_object_get(m,
+	    "ChangeFeed"), "Sequence"));
+	if ((err = bk_s3_open(o->replay_feed, o->sc, &s3)) != PCA_OK)
+		return err;
+	/*
+	 * The replayed changes get sequences after every shipped one, and
+	 * the shipper resumes there: it ships them again (replaying twice
+	 * changes nothing), then what comes next, so the shipped feed stays
+	 * one unbroken sequence.
+	 */
+	if ((err = bk_feed_last(&s3, &shipped)) != PCA_OK ||
+	    (err = store_feed_advance(st, shipped)) != PCA_OK ||
+	    (shipped > 0 && (err = store_feed_ack(st, BK_FEED_NAME,
+		shipped)) != PCA_OK))
+		goto out;
+	if ((err = bk_feed_read(&s3, from, replay_cb, &r, &last)) != PCA_OK ||
+	    (err = crl_numbers_raise(st, s3.sync)) != PCA_OK)
+		goto out;
+	(void)snprintf(text, sizeof(text), "op=RestoreReplay restored from %s "
+	    "up to %llu (feed %s: %zu certificates, %zu revocations, %zu CA "
+	    "changes, %zu CAs purged, %zu skipped)",
+	    json_string_value(json_object_get(m, "BackupId")),
+	    (unsigned long long)last, o->replay_feed, r.issued, r.revoked,
+	    r.cas, r.purged, r.skipped);
+	if ((err = store_audit_append(st, util_now(), text, &seq)) != PCA_OK)
+		goto out;
+	if (!json_out)
+		printf("replayed the change feed %llu..%llu from %s: %zu "
+		       "certificates, %zu revocations, %zu CA changes\n",
+		    (unsigned long long)from + 1, (unsigned long long)last,
+		    o->replay_feed, r.issued, r.revoked, r.cas);
+out:
+	sync_free(s3.sync);
+	return err;
+}
+
+/* ---- store verify --against-s3 ---- */
+
+#define KEY_LEN (36 + 1 + 2 * LIM_SERIAL_BYTES + 1)
+
+struct against {
+	char (*k)[KEY_LEN];	/* "caid:serialhex" of shipped certificates */
+	size_t n, cap;
+	int64_t first, last;	/* span of the shipped records (epoch s) */
+	size_t missing, unshipped;
+	int oom;
+};
+
+static void
+cert_key(const char *ca, const uint8_t *sn, size_t len, char out[KEY_LEN])
+{
+	char hex[2 * LIM_SERIAL_BYTES + 1];
+
+	util_hex(sn, len, hex, sizeof(hex), 0);
+	(void)snprintf(out, KEY_LEN, "%s:%s", ca, hex);
+}
+
+static pca_err
+against_cb(const struct bk_feed_rec *f, void *arg)
+{
+	struct against *a = arg;
+	char (*t)[KEY_LEN];
+
+	if (a->first == 0 || f->when < a->first)
+		a->first = f->when;
+	if (f->when > a->last)
+		a->last = f->when;
+	if (f->type != STORE_CHG_CERT_ISSUED || f->der == NULL)
+		return PCA_OK;
+	if (a->n == a->cap) {
+		if ((t = realloc(a->k, (a->cap ? 2 * a->cap : 1024) *
+		    sizeof(*t))) == NULL)
+			return pca_err_set(PCA_ENOMEM, "no memory");
+		a->k = t;
+		a->cap = a->cap ? 2 * a->cap : 1024;
+	}
+	cert_key(f->ca_id, f->serial, f->serial_len, a->k[a->n++]);
+	return PCA_OK;
+}
+
+static int
+key_cmp(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+static int
+unshipped_cb(const struct store_cert *c, void *arg)
+{
+	struct against *a = arg;
+	char k[KEY_LEN];
+
+	if (c->state != STORE_CERT_ISSUED || c->issued_at < a->first ||
+	    c->issued_at > a->last)
+		return 0;
+	cert_key(c->ca_id, c->serial, c->serial_len, k);
+	if (bsearch(k, a->k, a->n, sizeof(*a->k), key_cmp) == NULL) {
+		printf("not in the shipped feed: %s\n", k);
+		a->unshipped++;
+	}
+	return 0;
+}
+
+pca_err
+pcactl_store_against_s3(struct appliance *ap, const char *url)
+{
+	struct against a;
+	struct sync_conf sc;
+	struct store_cert c;
+	struct bk_s3 s3;
+	uint8_t sn[LIM_SERIAL_BYTES];
+	size_t i, len;
+	char *colon;
+	pca_err err;
+
+	memset(&a, 0, sizeof(a));
+	memset(&s3, 0, sizeof(s3));
+	s3_conf_of(&ap->conf, &sc);
+	if ((err = bk_s3_open(url, &sc, &s3)) != PCA_OK)
+		return err;
+	if ((err = bk_feed_read(&s3, BK_FEED_FROM_FIRST, against_cb, &a,
+	    NULL)) != PCA_OK)
+		goto out;
+	qsort(a.k, a.n, sizeof(*a.k), key_cmp);
+	for (i = 0; i < a.n; i++) {
+		colon = strchr(a.k[i], ':');
+		*colon = '\0';
+		if (util_unhex(colon + 1, sn, sizeof(sn), &len) == PCA_OK &&
+		    (err = store_cert_get(ap->store, a.k[i], sn, len, &c)) ==
+		    PCA_OK)
+			store_cert_clear(&c);
+		else if (err == PCA_ENOTFOUND) {
+			printf("missing from the store: %s:%s\n", a.k[i],
+			    colon + 1);
+			a.missing++;
+		}
+		*colon = ':';
+		if (err != PCA_OK && err != PCA_ENOTFOUND)
+			goto out;
+	}
+	err = PCA_OK;
+	if (a.n > 0 && (err = store_cert_foreach(ap->store, NULL,
+	    unshipped_cb, &a)) != PCA_OK)
+		goto out;
+	printf("against %s: %zu certificates shipped, %zu missing from the "
+	       "store, %zu of the store's not shipped\n", url, a.n, a.missing,
+	    a.unshipped);
+	if (a.missing + a.unshipped > 0)
+		err = pca_err_set(PCA_EMISMATCH, "the store and the change "
+		    "feed shipped to %s differ: %zu missing from the store, "
+		    "%zu not shipped", url, a.missing, a.unshipped);
+out:
+	free(a.k);
+	sync_free(s3.sync);
+	return err;
+}
+
 static pca_err
 restore_open(const struct restore_opts *o, const struct bk_archive *b,
     enum restore_tls tls)
@@ -772,6 +1163,8 @@ restore_open(const struct restore_opts *o, const struct bk_archive *b,
 	    (long long)json_integer_value(json_object_get(m, "Certificates")));
 	if ((err = store_audit_append(ap.store, util_now(), text, &seq)) !=
 	    PCA_OK)
+		goto out;
+	if (o->replay_feed != NULL && (err = replay(o, m, ap.store)) != PCA_OK)
 		goto out;
 	(void)snprintf(cfg, sizeof(cfg), "[default]\nregion = %s\n"
 	    "ca_bundle = %s/tls/ca.pem\nendpoint_url = https://%s\n",
@@ -807,6 +1200,8 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 			v = &o->s3_region;
 		else if (strcmp(argv[i], "--s3-credentials") == 0)
 			v = &o->s3_credentials;
+		else if (strcmp(argv[i], "--replay-feed") == 0)
+			v = &o->replay_feed;
 		else if (strncmp(argv[i], "--", 2) == 0)
 			return pca_err_set(PCA_EINVAL, "unknown option '%s'",
 			    argv[i]);
@@ -828,7 +1223,8 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 		return pca_err_set(PCA_EINVAL, "usage: pcactl restore BACKUP "
 		    "DIR [--pin-file F] [--module-env NAME=VALUE] "
 		    "[--tls-cert F --tls-key F] [--s3-endpoint URL "
-		    "--s3-credentials F [--s3-region R]]");
+		    "--s3-credentials F [--s3-region R]] [--replay-feed "
+		    "s3://BUCKET/PREFIX]");
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		return pca_err_set(PCA_EINVAL, "--tls-cert and --tls-key go "
 		    "together");
@@ -836,6 +1232,11 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 	    o->s3_credentials == NULL))
 		return pca_err_set(PCA_EINVAL, "a backup in S3 needs "
 		    "--s3-endpoint URL and --s3-credentials FILE");
+	if (o->replay_feed != NULL && (!bk_is_s3(o->replay_feed) ||
+	    o->s3_endpoint == NULL || o->s3_credentials == NULL))
+		return pca_err_set(PCA_EINVAL, "--replay-feed takes "
+		    "s3://BUCKET/PREFIX and needs --s3-endpoint URL and "
+		    "--s3-credentials FILE");
 	if (o->module_env != NULL && strchr(o->module_env, '=') == NULL)
 		return pca_err_set(PCA_EINVAL, "--module-env takes "
 		    "NAME=VALUE");
@@ -888,6 +1289,7 @@ cmd_restore(int argc, char **argv)
 	sc.region = o.s3_region ? o.s3_region : "us-east-1";
 	sc.path_style = 1;
 	sc.credentials_file = o.s3_credentials;
+	o.sc = &sc;
 	if ((err = backup_local(o.file, &sc, dir, file)) != PCA_OK ||
 	    (err = backup_read(file, dir, &b)) != PCA_OK ||
 	    (err = store_check(&b, b.tmp)) != PCA_OK ||
