@@ -304,7 +304,8 @@ rec_parse(struct bk_s3 *p, const char *key, const json_t *r,
 	f.when = json_integer_value(json_object_get(r, "When"));
 	f.ca_id = json_string_value(json_object_get(r, "CaId"));
 	if (f.ca_id == NULL || f.type == 0 || hex == NULL ||
-	    util_unhex(hex, serial, sizeof(serial), &f.serial_len) != PCA_OK)
+	    (*hex && util_unhex(hex, serial, sizeof(serial), &f.serial_len) !=
+		PCA_OK))
 		return pca_err_set(PCA_EPARSE, "s3://%s/%s: record %llu is "
 		    "malformed", p->bucket, key, (unsigned long long)f.seq);
 	f.serial = serial;

@@ -710,6 +710,13 @@ restore_files(const struct restore_opts *o, const struct bk_archive *b,
 		    ac->hsm_pin_file, 0600)) != PCA_OK)
 			return err;
 	}
+	/* the S3 credentials given for the restore serve the appliance */
+	if (o->s3_credentials != NULL && ac->s3_credentials_file != NULL &&
+	    access(ac->s3_credentials_file, F_OK) != 0 &&
+	    inside(o->dir, ac->s3_credentials_file) &&
+	    (err = place(o->dir, "[s3] credentials_file", o->s3_credentials,
+		ac->s3_credentials_file, 0600)) != PCA_OK)
+		return err;
 	return restore_tls_files(o, b, ac, tls);
 }
 
