@@ -154,6 +154,14 @@ pca_err bk_sched_metrics_render(struct bk_sched *, struct buf *) PCA_WUR;
 pca_err bk_feed_ship_once(struct store *, struct bk_s3 *prefix,
     size_t *shipped) PCA_WUR;
 
+/*
+ * Before shipping from a store: when S3 already holds sequences beyond
+ * the store's feed head (a store restored without replaying them), the
+ * store's feed continues after them (store_feed_advance, cursor there), so
+ * no sequence is shipped twice with different changes; logged.
+ */
+pca_err bk_feed_resume(struct store *, struct bk_s3 *prefix) PCA_WUR;
+
 /* ---- reading the shipped feed (pcactl) ---- */
 
 /* One shipped record; pointers valid during the callback only. */

@@ -413,3 +413,25 @@ out:
 	free(l.o);
 	return err;
 }
+
+pca_err
+bk_feed_resume(struct store *st, struct bk_s3 *p)
+{
+	uint64_t last, head;
+	pca_err err;
+
+	if ((err = bk_feed_last(p, &last)) != PCA_OK ||
+	    (err = store_feed_head(st, &head)) != PCA_OK)
+		return err;
+	if (last <= head)
+		return PCA_OK;
+	log_warnx("feed shipping: s3://%s/%s already holds changes up to %llu "
+		  "and this store's feed ends at %llu (restored without "
+		  "--replay-feed?): the changes in between are not in this "
+		  "store; new ones continue after %llu",
+	    p->bucket, p->key, (unsigned long long)last,
+	    (unsigned long long)head, (unsigned long long)last);
+	if ((err = store_feed_advance(st, last)) != PCA_OK)
+		return err;
+	return store_feed_ack(st, BK_FEED_NAME, last);
+}

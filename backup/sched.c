@@ -289,10 +289,22 @@ feed_thread(void *arg)
 {
 	struct bk_sched *s = arg;
 	int64_t wait_ms = FEED_POLL_MS, fail_ms = 0;
+	int resumed = 0;
 	size_t n;
 	uint64_t head = 0;
 
 	while (!sleep_until(s, now_ms() + wait_ms)) {
+		if (!resumed) {
+			if (bk_feed_resume(s->st, &s->fs3) != PCA_OK) {
+				log_warnx("feed shipping: %s", pca_err_msg());
+				pthread_mutex_lock(&s->mu);
+				s->m.feed_failures++;
+				pthread_mutex_unlock(&s->mu);
+				wait_ms = FEED_RETRY_MAX_S * 1000 / 3;
+				continue;
+			}
+			resumed = 1;
+		}
 		/* ship everything there is, batch after batch */
 		do {
 			if (bk_feed_ship_once(s->st, &s->fs3, &n) != PCA_OK) {

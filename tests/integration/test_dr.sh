@@ -229,4 +229,45 @@ CRL_AFTER=$(crlnum)
     not_ok "the next CRL number" "$CRL_AFTER <= $CRL_BEFORE"
 stop_pcad
 check "store verify after serving on the restored appliance" "$PCACTL" store verify
+
+# ---- a restore without replay that ships: its feed continues after S3's ----
+feedlast() { python3 -c 'import boto3,sys
+from botocore.config import Config
+c = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+    aws_access_key_id="testing", aws_secret_access_key="testing",
+    config=Config(s3={"addressing_style": "path"}))
+ks = [o["Key"] for o in c.list_objects_v2(Bucket="dr-backups",
+    Prefix="pca/feed/").get("Contents", [])]
+print(max([0] + [int(k.split("/")[-1].split("-")[1][:20]) for k in ks]))' "$MOTO_URL"; }
+L1=$(feedlast)
+R2=$TMP/r2
+"$PCACTL" restore "$BURL" "$R2" --pin-file "$A/hsm/user.pin" \
+    --s3-endpoint "$MOTO_URL" --s3-credentials "$A/s3.credentials" \
+    >/dev/null 2>&1 && cp "$A/credentials" "$R2/credentials"
+PCA_DIR=$R2
+start_pcad "$R2/pcad.conf"
+load "$TMP/r2.log"
+load_stop "$TMP/r2.log" 1
+i=0
+until [ "$(feedlast)" -gt "$L1" ] 2>/dev/null || [ $i -ge 100 ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
+if grep -q "already holds changes up to $L1" "$A/pcad.log" &&
+    python3 -c 'import boto3,sys
+from botocore.config import Config
+c = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+    aws_access_key_id="testing", aws_secret_access_key="testing",
+    config=Config(s3={"addressing_style": "path"}))
+ks = [o["Key"].split("/")[-1] for o in c.list_objects_v2(Bucket="dr-backups",
+    Prefix="pca/feed/").get("Contents", [])]
+l1 = int(sys.argv[2])
+new = [k for k in ks if int(k[21:41]) > l1]
+sys.exit(0 if new and min(int(k[:20]) for k in new) == l1 + 1 else 1)' \
+    "$MOTO_URL" "$L1"; then
+	ok "restored without replay, pcad ships after the last shipped sequence ($L1)"
+else
+	not_ok "feed after a restore without replay" "$(grep feed "$A/pcad.log" | tail -3)"
+fi
+stop_pcad
 finish
