@@ -34,6 +34,7 @@ struct names {
 	char (*v)[1100];
 	size_t n, cap;
 	size_t pre_len;		/* of the listed prefix */
+	char newest[1100];	/* the newest name and its size */
 	uint64_t newest_size;
 };
 
@@ -84,9 +85,11 @@ names_add(struct names *l, const char *name, uint64_t size)
 		l->v = t;
 		l->cap = l->cap ? 2 * l->cap : 16;
 	}
-	(void)snprintf(l->v[l->n++], sizeof(*l->v), "%s", name);
-	if (l->n == 1 || strcmp(name, l->v[0]) >= 0)
+	if (l->n == 0 || strcmp(name, l->newest) > 0) {
+		(void)snprintf(l->newest, sizeof(l->newest), "%s", name);
 		l->newest_size = size;
+	}
+	(void)snprintf(l->v[l->n++], sizeof(*l->v), "%s", name);
 	return 0;
 }
 
