@@ -135,14 +135,18 @@ if [ "$NERR" -eq 0 ] && [ "$NB" -gt 2 ] && [ "$NA" -gt 1 ]; then
 else
 	not_ok "issuance under load" "$NB/$NA issued, $NERR errors"
 fi
-# the feed is at most ~5 s behind; the CRL follows the revocations
+# the feed is seconds behind: wait until what it shipped stays put for
+# 3 s (a loaded machine may take longer); the CRL follows the revocations
 i=0
-until [ "$(metric pcad_backup_feed_records_total)" -gt 0 ] 2>/dev/null &&
-    [ "$(metric pcad_s3_outbox_queued)" = 0 ] || [ $i -ge 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
+prev=-1
+while [ $i -lt 60 ]; do
+	sleep 3
+	cur=$(metric pcad_backup_feed_sequence)
+	[ "$cur" = "$prev" ] && [ "${cur:-0}" -gt 0 ] &&
+	    [ "$(metric pcad_s3_outbox_queued)" = 0 ] && break
+	prev=$cur
+	i=$((i + 3))
 done
-sleep 6
 CRL_BEFORE=$(crlnum)
 stop_pcad_kill
 rm -rf "$A/data"
