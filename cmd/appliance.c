@@ -3,7 +3,10 @@
 #include <string.h>
 
 #include "../api/api.h"
+#include "../backup/backup.h"
+#include "../sync/sync.h"
 #include "../common/log.h"
+#include "../common/util.h"
 #include "appliance.h"
 
 static const char *const known_keys[] = {
@@ -25,6 +28,7 @@ static const char *const known_keys[] = {
 	"webhook.thresholds_days", "webhook.interval_s", "webhook.timeout_s",
 	"monitor.recount_s", "approval.operations", "approval.approvers",
 	"approval.quorum", "approval.expiry_hours", "ca.rotate_before_days",
+	"backup.to", "backup.interval_hours", "backup.keep", "backup.feed",
 	NULL};
 
 const char *const *
@@ -327,6 +331,112 @@ check_policies(const struct appliance_conf *a)
 	return err;
 }
 
+/* "24", "0.5", "0.01": hours (up to 6 decimals) into seconds. */
+static pca_err
+hours_parse(const struct conf *c, const char *v, long long *out)
+{
+	char ip[16], fp[8] = "000000";
+	const char *dot = strchr(v, '.');
+	size_t il = dot ? (size_t)(dot - v) : strlen(v), fl = 0;
+	long long h = 0, f = 0;
+
+	if (dot != NULL)
+		fl = strlen(dot + 1);
+	if (il == 0 || il >= sizeof(ip) || fl > 6 ||
+	    strspn(v, "0123456789") != il ||
+	    (dot && strspn(dot + 1, "0123456789") != fl))
+		goto bad;
+	memcpy(ip, v, il);
+	ip[il] = '\0';
+	if (dot)
+		memcpy(fp, dot + 1, fl);
+	if (util_strtonum(ip, 0, 24 * 365, &h) != PCA_OK ||
+	    util_strtonum(fp, 0, 999999, &f) != PCA_OK)
+		goto bad;
+	*out = h * 3600 + f * 3600 / 1000000;
+	if (*out >= 10)
+		return PCA_OK;
+bad:
+	return pca_err_set(PCA_EINVAL, "%s: [backup] interval_hours must be "
+	    "a number of hours (decimals allowed) of at least 10 seconds, up "
+	    "to a year", conf_name(c));
+}
+
+static pca_err
+load_backup(struct appliance_conf *a)
+{
+	const char *to = conf_get0(a->conf, "backup", "to"), *iv;
+	long long n;
+	pca_err err;
+
+	a->backup_interval_s = 24 * 3600;
+	if ((iv = conf_get0(a->conf, "backup", "interval_hours")) != NULL &&
+	    (err = hours_parse(a->conf, iv, &a->backup_interval_s)) != PCA_OK)
+		return err;
+	if ((err = conf_num(a->conf, "backup", "keep", 1, 100000, 7, &n)) !=
+		PCA_OK ||
+	    (err = conf_bool(a->conf, "backup", "feed", 0, &a->backup_feed)) !=
+		PCA_OK)
+		return err;
+	a->backup_keep = (unsigned)n;
+	if (to == NULL || *to == '\0') {
+		if (a->backup_feed)
+			return pca_err_set(PCA_EINVAL, "%s: [backup] feed = on "
+			    "needs [backup] to = s3://BUCKET/PREFIX",
+			    conf_name(a->conf));
+		return PCA_OK;
+	}
+	if (strncmp(to, "s3://", 5) != 0) {
+		if (a->backup_feed)
+			return pca_err_set(PCA_EINVAL, "%s: [backup] feed = on "
+			    "needs [backup] to in S3", conf_name(a->conf));
+		return conf_path(a->conf, "backup", "to", NULL,
+		    &a->backup_to);
+	}
+	if (a->s3_endpoint == NULL)
+		return pca_err_set(PCA_EINVAL, "%s: [backup] to = %s needs "
+		    "[s3] endpoint", conf_name(a->conf), to);
+	if ((a->backup_to = strdup(to)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	return PCA_OK;
+}
+
+void
+appliance_backup_conf(const struct appliance_conf *ac,
+    const char *config_path, struct bk_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->config_path = config_path;
+	c->dir = ac->dir;
+	c->region = ac->region;
+	c->account = ac->account;
+	c->policy_file = ac->policy_file;
+	c->api_tls_cert = ac->api_tls_cert;
+	c->engine = &ac->engine;
+	c->map_max = ac->store.map_max;
+	c->work_dir = ac->store.path;
+}
+
+void
+appliance_backup_sched_conf(const struct appliance_conf *ac,
+    const char *config_path, struct sync_conf *s3, struct bk_sched_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	memset(s3, 0, sizeof(*s3));
+	s3->endpoint = ac->s3_endpoint;
+	s3->region = ac->s3_region;
+	s3->path_style = ac->s3_path_style;
+	s3->credentials_file = ac->s3_credentials_file;
+	s3->retry_max_s = ac->s3_retry_max_s;
+	s3->timeout_s = ac->s3_timeout_s;
+	c->to = ac->backup_to;
+	c->interval_s = ac->backup_interval_s;
+	c->keep = ac->backup_keep;
+	c->feed = ac->backup_feed;
+	c->s3 = ac->s3_endpoint != NULL ? s3 : NULL;
+	appliance_backup_conf(ac, config_path, &c->bk);
+}
+
 pca_err
 appliance_conf_load(const char *path, struct appliance_conf *a)
 {
@@ -347,7 +457,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_ocsp(a)) == PCA_OK &&
 	    (err = load_crl(a)) == PCA_OK &&
 	    (err = load_monitor(a)) == PCA_OK &&
-	    (err = load_approval(a)) == PCA_OK)
+	    (err = load_approval(a)) == PCA_OK &&
+	    (err = load_backup(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);
@@ -364,6 +475,7 @@ appliance_conf_free(struct appliance_conf *a)
 	free(a->api_tls_cert);
 	free(a->api_tls_key);
 	free(a->s3_credentials_file);
+	free(a->backup_to);
 	free(a->policy_file);
 	memset(a, 0, sizeof(*a));
 }

@@ -82,6 +82,10 @@ struct appliance_conf {
 	char *policy_file;	/* NULL: built-in policies, none bound */
 	struct mon_conf monitor;	/* [webhook], [monitor] */
 	struct api_approval_conf approval;	/* [approval] */
+	char *backup_to;		/* [backup] to: s3://... or a dir */
+	long long backup_interval_s;	/* [backup] interval_hours */
+	unsigned backup_keep;		/* [backup] keep */
+	int backup_feed;		/* [backup] feed = on */
 };
 
 /*
@@ -93,6 +97,17 @@ const char *const *appliance_conf_keys(void);
 pca_err appliance_conf_load(const char *path, struct appliance_conf *out)
     PCA_WUR;
 void appliance_conf_free(struct appliance_conf *);
+
+struct bk_conf;
+struct bk_sched_conf;
+struct sync_conf;
+/* What a backup (backup/backup.h) takes from a configuration. */
+void appliance_backup_conf(const struct appliance_conf *,
+    const char *config_path, struct bk_conf *out);
+/* pcad's [backup] schedule; *s3 is filled for out->s3 (keep both). */
+void appliance_backup_sched_conf(const struct appliance_conf *,
+    const char *config_path, struct sync_conf *s3,
+    struct bk_sched_conf *out);
 
 /* An open appliance: token, store and engine, ready to use. */
 struct appliance {

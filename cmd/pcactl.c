@@ -859,8 +859,10 @@ cmd_store(struct appliance *ap, int argc, char **argv)
 	json_t *o;
 	pca_err err;
 
-	if (argc != 1 || strcmp(argv[0], "verify") != 0)
-		return pca_err_set(PCA_EINVAL, "usage: pcactl store verify");
+	if ((argc != 1 && (argc != 3 || strcmp(argv[1], "--against-s3"))) ||
+	    strcmp(argv[0], "verify") != 0)
+		return pca_err_set(PCA_EINVAL, "usage: pcactl store verify "
+		    "[--against-s3 s3://BUCKET/PREFIX]");
 	memset(&rep, 0, sizeof(rep));
 	if ((err = store_verify(ap->store, &rep, report_problem, progress,
 		 NULL)) != PCA_OK)
@@ -884,6 +886,9 @@ cmd_store(struct appliance *ap, int argc, char **argv)
 		       "%zu problems\n",
 		    rep.cas, rep.certs, rep.pending, rep.revoked,
 		    rep.audit_entries, checked, rep.errors + problems);
+	if (argc == 3 && (err = pcactl_store_against_s3(ap, argv[2])) !=
+	    PCA_OK)
+		return err;
 	if (rep.errors + problems > 0)
 		return pca_err_set(PCA_EDB, "store verification found %zu "
 		    "problems", rep.errors + problems);

@@ -14,6 +14,14 @@ int pcactl_init(int argc, char **argv);
 
 /* pcactl backup --to FILE | verify FILE (pcactl_backup.c). */
 int pcactl_backup(const char *config_path, int argc, char **argv);
+struct appliance;
+/*
+ * store verify --against-s3 URL (pcactl_backup.c): the certificates of the
+ * change feed shipped under URL missing from the store, and the store's
+ * certificates of the shipped span missing from the feed, one line each.
+ */
+pca_err pcactl_store_against_s3(struct appliance *, const char *url)
+    PCA_WUR;
 /* pcactl restore BACKUP DIR [...] (pcactl_backup.c). */
 int pcactl_restore(int argc, char **argv);
 

@@ -36,6 +36,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "../common/buf.h"
 #include "../common/log.h"
@@ -44,91 +46,18 @@
 #include "appliance.h"
 #include "pcactl.h"
 
-#define BK_FORMAT "openpca-backup"
-#define BK_VERSION 1
-#define BK_MANIFEST "manifest.json"
-#define BK_SMALL_MAX ((size_t)4 << 20)	/* manifest, config, policies */
-#define BK_PARTS_MAX 8
-#define BK_CHUNK 65536
-#define BK_S3_MAX ((uint64_t)1 << 40)	/* a backup fetched from S3 */
+#include "../backup/backup.h"
 
 static const char *const bk_names[] = {"data.mdb", "pcad.conf", "policies",
     "tls-ca.pem", "tls-ca.label", "tls-server.pem", NULL};
 
-struct bk_part {
-	char name[32];
-	char path[PATH_MAX];	/* the file on disk */
-	uint64_t size;
-	char sha256[65];
-};
 
-struct bk {
-	char tmp[PATH_MAX];	/* scratch directory (removed at the end) */
-	struct bk_part part[BK_PARTS_MAX];
-	size_t nparts;
-	json_t *manifest;
-};
-
-/* ---- small file helpers ---- */
 
 static pca_err
-path_fmt(char *out, const char *a, const char *b)
+ar_err(struct archive *a, const char *what)
 {
-	if (snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX)
-		return pca_err_set(PCA_EINVAL, "%s/%s: path too long", a, b);
-	return PCA_OK;
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void
-rm_tree(const char *path)
-{
-	if (path[0] != '\0')
-		(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* SHA-256 (hex) and size of a file, streamed. */
-static pca_err
-file_hash(const char *path, char hex[65], uint64_t *size)
-{
-	uint8_t buf[BK_CHUNK], md[32];
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	ssize_t n;
-	int fd = -1;
-	pca_err err = PCA_OK;
-
-	*size = 0;
-	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
-		err = pca_err_set(PCA_ENOMEM, "no memory");
-		goto out;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		(void)EVP_DigestUpdate(c, buf, (size_t)n);
-		*size += (uint64_t)n;
-	}
-	if (n < 0) {
-		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	(void)EVP_DigestFinal_ex(c, md, NULL);
-	util_hex(md, sizeof(md), hex, 65, 0);
-out:
-	if (fd >= 0)
-		close(fd);
-	EVP_MD_CTX_free(c);
-	return err;
+	return pca_err_set(PCA_EIO, "%s: %s", what,
+	    archive_error_string(a) ? archive_error_string(a) : "failed");
 }
 
 static pca_err
@@ -146,266 +75,6 @@ copy_file(const char *from, const char *to, mode_t mode, size_t max)
 	return err;
 }
 
-static pca_err
-bk_add_part(struct bk *b, const char *name, const char *path)
-{
-	struct bk_part *p;
-
-	if (b->nparts == BK_PARTS_MAX)
-		return pca_err_set(PCA_ELIMIT, "too many backup parts");
-	p = &b->part[b->nparts];
-	(void)snprintf(p->name, sizeof(p->name), "%s", name);
-	(void)snprintf(p->path, sizeof(p->path), "%s", path);
-	if (file_hash(path, p->sha256, &p->size) != PCA_OK)
-		return PCA_EIO;
-	b->nparts++;
-	return PCA_OK;
-}
-
-static void
-bk_free(struct bk *b)
-{
-	rm_tree(b->tmp);
-	json_decref(b->manifest);
-	memset(b, 0, sizeof(*b));
-}
-
-/* ---- what the copy holds ---- */
-
-static pca_err
-ca_entry(struct ca_engine *eng, struct store *st, const char *id,
-    json_t *cas)
-{
-	struct ca_info ci;
-	char name[64], hex[65];
-	uint8_t md[32];
-	uint64_t crlnum = 0;
-	size_t certs = 0;
-	pca_err err;
-
-	if ((err = ca_info_get(eng, id, &ci)) != PCA_OK)
-		return err;
-	(void)snprintf(name, sizeof(name), "crlnum/%s", id);
-	if (store_counter_get(st, name, &crlnum) != PCA_OK)
-		crlnum = 0;
-	if ((err = store_cert_count(st, id, &certs)) != PCA_OK)
-		goto out;
-	hex[0] = '\0';
-	if (ci.spki != NULL &&
-	    EVP_Digest(ci.spki, ci.spki_len, md, NULL, EVP_sha256(), NULL))
-		util_hex(md, sizeof(md), hex, sizeof(hex), 0);
-	if (json_array_append_new(cas, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,"
-	    "s:I}", "Id", id, "Arn", ci.arn, "Status", ci.status, "KeyLabel",
-	    ci.key_label, "PublicKeySha256", hex, "CrlNumber",
-	    (json_int_t)crlnum, "Certificates", (json_int_t)certs)) != 0)
-		err = pca_err_set(PCA_ENOMEM, "no memory");
-out:
-	ca_info_clear(&ci);
-	return err;
-}
-
-static int
-feed_cb(const struct store_change *c, void *arg)
-{
-	(void)c;
-	(void)arg;
-	return 1;
-}
-
-/* Describes the copied store (opened read-only from dir) in m. */
-static pca_err
-describe_copy(const struct appliance_conf *ac, const char *dir, json_t *m)
-{
-	struct store_conf sc = {0};
-	struct store *st = NULL;
-	struct ca_engine *eng = NULL;
-	char (*ids)[37] = NULL, hex[65];
-	uint8_t head[32];
-	uint64_t seq = 0;
-	size_t i, n = 0, certs = 0;
-	struct store_feed_pos fp;
-	json_t *cas = json_array();
-	pca_err err;
-
-	memset(&fp, 0, sizeof(fp));
-	sc.path = dir;
-	sc.read_only = 1;
-	sc.map_max = ac->store.map_max;
-	if ((err = store_open(&sc, &st)) != PCA_OK ||
-	    (err = ca_engine_new(&ac->engine, NULL, st, &eng)) != PCA_OK ||
-	    (err = store_audit_head(st, &seq, head)) != PCA_OK ||
-	    (err = store_cert_count(st, NULL, &certs)) != PCA_OK ||
-	    (err = store_changes_after(st, 0, 1, feed_cb, NULL, &fp)) !=
-		PCA_OK ||
-	    (err = ca_info_ids(eng, &ids, &n)) != PCA_OK)
-		goto out;
-	for (i = 0; i < n && err == PCA_OK; i++)
-		err = ca_entry(eng, st, ids[i], cas);
-	if (err != PCA_OK)
-		goto out;
-	util_hex(head, sizeof(head), hex, sizeof(hex), 0);
-	if (json_object_set_new(m, "StoreSchema",
-		json_integer(STORE_SCHEMA_VERSION)) ||
-	    json_object_set_new(m, "Audit", json_pack("{s:I,s:s}", "Sequence",
-		(json_int_t)seq, "HeadSha256", hex)) ||
-	    json_object_set_new(m, "Certificates", json_integer(
-		(json_int_t)certs)) ||
-	    json_object_set_new(m, "ChangeFeed", json_pack("{s:I}",
-		"Sequence", (json_int_t)fp.head)) ||
-	    json_object_set(m, "CertificateAuthorities", cas))
-		err = pca_err_set(PCA_ENOMEM, "no memory");
-out:
-	free(ids);
-	json_decref(cas);
-	ca_engine_free(eng);
-	store_close(st);
-	return err;
-}
-
-/* ---- the archive ---- */
-
-static pca_err
-ar_err(struct archive *a, const char *what)
-{
-	return pca_err_set(PCA_EIO, "%s: %s", what,
-	    archive_error_string(a) ? archive_error_string(a) : "failed");
-}
-
-static pca_err
-ar_put(struct archive *a, const char *name, const char *path,
-    const void *mem, uint64_t size)
-{
-	struct archive_entry *e = archive_entry_new();
-	uint8_t buf[BK_CHUNK];
-	ssize_t n;
-	int fd = -1;
-	pca_err err = PCA_OK;
-
-	if (e == NULL)
-		return pca_err_set(PCA_ENOMEM, "no memory");
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_size(e, (la_int64_t)size);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0600);
-	archive_entry_set_mtime(e, (time_t)util_now(), 0);
-	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		err = ar_err(a, name);
-		goto out;
-	}
-	if (mem != NULL) {
-		if (archive_write_data(a, mem, size) != (la_ssize_t)size)
-			err = ar_err(a, name);
-		goto out;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	while (err == PCA_OK && (n = read(fd, buf, sizeof(buf))) > 0)
-		if (archive_write_data(a, buf, (size_t)n) != n)
-			err = ar_err(a, name);
-	if (err == PCA_OK && n < 0)
-		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	archive_entry_free(e);
-	return err;
-}
-
-static pca_err
-write_archive(const struct bk *b, const char *file)
-{
-	struct archive *a = archive_write_new();
-	char tmp[PATH_MAX], *text = NULL;
-	size_t i;
-	int fd = -1;
-	pca_err err = PCA_OK;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp))
-		return pca_err_set(PCA_EINVAL, "%s: path too long", file);
-	if (a == NULL || (text = json_dumps(b->manifest, JSON_INDENT(2) |
-	    JSON_SORT_KEYS)) == NULL) {
-		err = pca_err_set(PCA_ENOMEM, "no memory");
-		goto out;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
-	    0) {
-		err = pca_err_set(PCA_EIO, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
-		err = ar_err(a, file);
-		goto out;
-	}
-	err = ar_put(a, BK_MANIFEST, NULL, text, strlen(text));
-	for (i = 0; err == PCA_OK && i < b->nparts; i++)
-		err = ar_put(a, b->part[i].name, b->part[i].path, NULL,
-		    b->part[i].size);
-	if (err == PCA_OK && archive_write_close(a) != ARCHIVE_OK)
-		err = ar_err(a, file);
-	if (err == PCA_OK && fsync(fd) != 0)
-		err = pca_err_set(PCA_EIO, "%s: fsync: %s", tmp,
-		    strerror(errno));
-	if (err == PCA_OK && link(tmp, file) != 0)
-		err = pca_err_set(PCA_EIO, "%s: %s", file, errno == EEXIST ?
-		    "exists: refusing to overwrite it" : strerror(errno));
-out:
-	if (fd >= 0)
-		close(fd);
-	if (a != NULL)
-		archive_write_free(a);
-	(void)unlink(tmp);
-	free(text);
-	return err;
-}
-
-/* ---- S3 (s3://bucket/key): the [s3] settings of a configuration ---- */
-
-struct bk_s3 {
-	struct sync *sync;
-	char bucket[64];
-	char key[1024];
-};
-
-static int
-is_s3(const char *where)
-{
-	return strncmp(where, "s3://", 5) == 0;
-}
-
-/* "s3://bucket/key" into b; key may be empty (a prefix). */
-static pca_err
-s3_url_parse(const char *url, struct bk_s3 *b)
-{
-	const char *p = url + 5, *slash = strchr(p, '/');
-	size_t n = slash ? (size_t)(slash - p) : strlen(p);
-
-	if (n < 3 || n >= sizeof(b->bucket) ||
-	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789.-") < n)
-		return pca_err_set(PCA_EINVAL, "%s: not s3://BUCKET[/KEY] with "
-		    "a valid bucket name", url);
-	memcpy(b->bucket, p, n);
-	b->bucket[n] = '\0';
-	if (snprintf(b->key, sizeof(b->key), "%s", slash ? slash + 1 : "") >=
-	    (int)sizeof(b->key))
-		return pca_err_set(PCA_EINVAL, "%s: key too long", url);
-	return PCA_OK;
-}
-
-static pca_err
-s3_open(const char *url, const struct sync_conf *sc, struct bk_s3 *b)
-{
-	pca_err err;
-
-	if ((err = s3_url_parse(url, b)) != PCA_OK)
-		return err;
-	if (sc->endpoint == NULL)
-		return pca_err_set(PCA_EINVAL, "%s: no S3 endpoint configured "
-		    "(the [s3] section, or --s3-endpoint)", url);
-	return sync_new(sc, NULL, &b->sync);
-}
 
 static void
 s3_conf_of(const struct appliance_conf *ac, struct sync_conf *sc)
@@ -418,40 +87,6 @@ s3_conf_of(const struct appliance_conf *ac, struct sync_conf *sc)
 	sc->timeout_s = ac->s3_timeout_s;
 }
 
-static pca_err
-s3_upload(struct bk_s3 *b, const char *file)
-{
-	char hex[65];
-	uint64_t size;
-	int fd;
-	pca_err err;
-
-	if ((err = file_hash(file, hex, &size)) != PCA_OK)
-		return err;
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return pca_err_set(PCA_EIO, "%s: %s", file, strerror(errno));
-	err = sync_s3_put_file(b->sync, b->bucket, b->key, "application/x-tar",
-	    fd, size, hex);
-	close(fd);
-	return err;
-}
-
-/* Fetches s3://bucket/key into a new file path (mode 0600). */
-static pca_err
-s3_fetch(struct bk_s3 *b, const char *path)
-{
-	int fd;
-	pca_err err;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
-	    0)
-		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-	err = sync_s3_get_file(b->sync, b->bucket, b->key, fd, BK_S3_MAX);
-	if (err == PCA_OK && fsync(fd) != 0)
-		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-	close(fd);
-	return err;
-}
 
 static const char *
 tmp_dir(void)
@@ -461,107 +96,6 @@ tmp_dir(void)
 	return t != NULL && *t ? t : "/tmp";
 }
 
-/* The public TLS parts, when the API certificate is the appliance's own. */
-static pca_err
-tls_parts(const struct appliance_conf *ac, struct bk *b)
-{
-	char ca[PATH_MAX], label[PATH_MAX];
-	pca_err err;
-
-	if ((err = path_fmt(ca, ac->dir, "tls/ca.pem")) != PCA_OK ||
-	    (err = path_fmt(label, ac->dir, "tls/ca.label")) != PCA_OK)
-		return err;
-	if (access(ca, R_OK) != 0 || access(label, R_OK) != 0 ||
-	    ac->api_tls_cert == NULL || access(ac->api_tls_cert, R_OK) != 0)
-		return PCA_OK;	/* operator-supplied TLS files: not ours */
-	if ((err = bk_add_part(b, "tls-ca.pem", ca)) != PCA_OK ||
-	    (err = bk_add_part(b, "tls-ca.label", label)) != PCA_OK)
-		return err;
-	return bk_add_part(b, "tls-server.pem", ac->api_tls_cert);
-}
-
-/* ---- pcactl backup --to FILE ---- */
-
-static pca_err
-backup_make(const char *config_path, const char *file, struct bk *b)
-{
-	struct appliance_conf ac;
-	struct store *st = NULL;
-	char dir[PATH_MAX], *slash, id[37], when[21], data[PATH_MAX];
-	int fd = -1, conf_ok = 0;
-	pca_err err;
-
-	(void)snprintf(dir, sizeof(dir), "%s", file);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		(void)snprintf(dir, sizeof(dir), ".");
-	else
-		slash[slash == dir] = '\0';
-	if (snprintf(b->tmp, sizeof(b->tmp), "%s/.pcactl-backup.XXXXXX",
-	    dir) >= (int)sizeof(b->tmp) || mkdtemp(b->tmp) == NULL) {
-		b->tmp[0] = '\0';
-		return pca_err_set(PCA_EIO, "cannot write in %s: %s", dir,
-		    strerror(errno));
-	}
-	if ((err = appliance_conf_load(config_path, &ac)) != PCA_OK)
-		return err;
-	conf_ok = 1;
-	if ((err = store_open(&ac.store, &st)) != PCA_OK ||
-	    (err = path_fmt(data, b->tmp, "data.mdb")) != PCA_OK)
-		goto out;
-	if ((fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
-	    0) {
-		err = pca_err_set(PCA_EIO, "%s: %s", data, strerror(errno));
-		goto out;
-	}
-	if ((err = store_copy_fd(st, fd)) != PCA_OK)
-		goto out;
-	store_close(st);
-	st = NULL;
-	if ((err = util_uuid(id)) != PCA_OK)
-		goto out;
-	b->manifest = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "Format",
-	    BK_FORMAT, "Version", BK_VERSION, "BackupId", id, "CreatedAt",
-	    util_iso8601(util_now(), when), "Region", ac.region, "AccountId",
-	    ac.account);
-	if (b->manifest == NULL) {
-		err = pca_err_set(PCA_ENOMEM, "no memory");
-		goto out;
-	}
-	if ((err = describe_copy(&ac, b->tmp, b->manifest)) != PCA_OK ||
-	    (err = bk_add_part(b, "data.mdb", data)) != PCA_OK ||
-	    (err = bk_add_part(b, "pcad.conf", config_path)) != PCA_OK)
-		goto out;
-	if (ac.policy_file != NULL &&
-	    (err = bk_add_part(b, "policies", ac.policy_file)) != PCA_OK)
-		goto out;
-	err = tls_parts(&ac, b);
-out:
-	if (fd >= 0)
-		close(fd);
-	store_close(st);
-	if (conf_ok)
-		appliance_conf_free(&ac);
-	return err;
-}
-
-static pca_err
-manifest_parts(struct bk *b)
-{
-	json_t *parts = json_array();
-	size_t i;
-
-	for (i = 0; parts != NULL && i < b->nparts; i++)
-		if (json_array_append_new(parts, json_pack("{s:s,s:I,s:s}",
-		    "Name", b->part[i].name, "Size",
-		    (json_int_t)b->part[i].size, "Sha256",
-		    b->part[i].sha256)) != 0)
-			break;
-	if (parts == NULL || i < b->nparts ||
-	    json_object_set_new(b->manifest, "Parts", parts) != 0)
-		return pca_err_set(PCA_ENOMEM, "no memory");
-	return PCA_OK;
-}
 
 static void
 print_summary(const char *verb, const json_t *m, const char *where)
@@ -589,65 +123,48 @@ print_summary(const char *verb, const json_t *m, const char *where)
 	    where ? " -> " : "", where ? where : "");
 }
 
-/* The object key of a backup under a prefix: <prefix>/openpca-<time>-<id>.tar */
-static pca_err
-s3_backup_key(struct bk_s3 *s3, const json_t *m)
-{
-	char when[32], prefix[1024];
-	const char *c = json_string_value(json_object_get(m, "CreatedAt"));
-	size_t i, n = 0;
-
-	for (i = 0; c[i] && n < sizeof(when) - 1; i++)
-		if (c[i] != '-' && c[i] != ':')
-			when[n++] = c[i];
-	when[n] = '\0';
-	(void)snprintf(prefix, sizeof(prefix), "%s", s3->key);
-	while ((n = strlen(prefix)) > 0 && prefix[n - 1] == '/')
-		prefix[n - 1] = '\0';
-	if (snprintf(s3->key, sizeof(s3->key), "%s%sopenpca-%s-%s.tar", prefix,
-	    prefix[0] ? "/" : "", when, json_string_value(json_object_get(m,
-	    "BackupId"))) >= (int)sizeof(s3->key))
-		return pca_err_set(PCA_EINVAL, "S3 prefix too long");
-	return PCA_OK;
-}
 
 static pca_err
 cmd_backup_to(const char *config_path, const char *where)
 {
 	struct appliance_conf ac;
 	struct sync_conf sc;
+	struct bk_conf bc;
+	struct store *st = NULL;
 	struct bk_s3 s3;
-	struct bk b;
+	struct bk_archive b;
 	char file[PATH_MAX], url[PATH_MAX + 80];
 	pca_err err;
 
 	memset(&b, 0, sizeof(b));
 	memset(&s3, 0, sizeof(s3));
 	(void)snprintf(file, sizeof(file), "%s", where);
-	if (is_s3(where)) {
-		if ((err = appliance_conf_load(config_path, &ac)) != PCA_OK)
-			return err;
+	if ((err = appliance_conf_load(config_path, &ac)) != PCA_OK)
+		return err;
+	if (bk_is_s3(where)) {
 		s3_conf_of(&ac, &sc);
-		err = s3_open(where, &sc, &s3);
-		appliance_conf_free(&ac);
-		if (err != PCA_OK)
-			return err;
+		if ((err = bk_s3_open(where, &sc, &s3)) != PCA_OK)
+			goto out;
 		if (snprintf(file, sizeof(file), "%s/openpca-backup.%ld.tar",
 		    tmp_dir(), (long)getpid()) >= (int)sizeof(file)) {
 			err = pca_err_set(PCA_EINVAL, "TMPDIR too long");
 			goto out;
 		}
 		(void)unlink(file);
-	} else if (access(file, F_OK) == 0)
-		return pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
+	} else if (access(file, F_OK) == 0) {
+		err = pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
 		    "overwrite it", file);
-	if ((err = backup_make(config_path, file, &b)) != PCA_OK ||
-	    (err = manifest_parts(&b)) != PCA_OK ||
-	    (err = write_archive(&b, file)) != PCA_OK)
 		goto out;
+	}
+	appliance_backup_conf(&ac, config_path, &bc);
+	if ((err = store_open(&ac.store, &st)) != PCA_OK ||
+	    (err = bk_make(&bc, st, file, &b)) != PCA_OK)
+		goto out;
+	store_close(st);
+	st = NULL;
 	if (s3.sync != NULL) {
-		if ((err = s3_backup_key(&s3, b.manifest)) != PCA_OK ||
-		    (err = s3_upload(&s3, file)) != PCA_OK)
+		if ((err = bk_s3_backup_key(&s3, b.manifest)) != PCA_OK ||
+		    (err = bk_s3_upload(&s3, file)) != PCA_OK)
 			goto out;
 		(void)snprintf(url, sizeof(url), "s3://%s/%s", s3.bucket,
 		    s3.key);
@@ -655,11 +172,13 @@ cmd_backup_to(const char *config_path, const char *where)
 	} else
 		print_summary("backup", b.manifest, file);
 out:
+	store_close(st);
 	if (s3.sync != NULL) {
 		(void)unlink(file);
 		sync_free(s3.sync);
 	}
 	bk_free(&b);
+	appliance_conf_free(&ac);
 	return err;
 }
 
@@ -734,7 +253,7 @@ extract_part(struct archive *a, const json_t *p, const char *dir,
 	pca_err err = PCA_OK;
 
 	(void)snprintf(out->name, sizeof(out->name), "%s", name);
-	if ((err = path_fmt(out->path, dir, name)) != PCA_OK)
+	if ((err = bk_path_fmt(out->path, dir, name)) != PCA_OK)
 		return err;
 	if ((fd = open(out->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0)
@@ -759,7 +278,7 @@ extract_part(struct archive *a, const json_t *p, const char *dir,
 		    strerror(errno));
 	close(fd);
 	if (err == PCA_OK)
-		err = file_hash(out->path, out->sha256, &out->size);
+		err = bk_file_hash(out->path, out->sha256, &out->size);
 	if (err == PCA_OK && (out->size != want || strcmp(out->sha256,
 	    json_string_value(json_object_get(p, "Sha256"))) != 0))
 		err = pca_err_set(PCA_EPARSE, "backup part %s does not match "
@@ -807,7 +326,7 @@ read_manifest(struct archive *a, json_t **out)
 
 /* Reads FILE into b (manifest + parts in b->tmp, created under parent). */
 static pca_err
-backup_read(const char *file, const char *parent, struct bk *b)
+backup_read(const char *file, const char *parent, struct bk_archive *b)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
@@ -864,7 +383,7 @@ out:
 }
 
 static const struct bk_part *
-bk_part_get(const struct bk *b, const char *name)
+bk_part_get(const struct bk_archive *b, const char *name)
 {
 	size_t i;
 
@@ -883,7 +402,7 @@ note_problem(const char *msg, void *arg)
 
 /* The extracted store: audit head as the manifest says, verifies clean. */
 static pca_err
-store_check(const struct bk *b, const char *dir)
+store_check(const struct bk_archive *b, const char *dir)
 {
 	struct store_conf sc = {0};
 	struct store_verify_report rep;
@@ -929,7 +448,7 @@ backup_local(const char *src, const struct sync_conf *sc, const char *tmp,
 	struct bk_s3 s3;
 	pca_err err;
 
-	if (!is_s3(src)) {
+	if (!bk_is_s3(src)) {
 		(void)snprintf(out, PATH_MAX, "%s", src);
 		if (access(src, R_OK) != 0)
 			return pca_err_set(PCA_EIO, "%s: %s", src,
@@ -937,9 +456,9 @@ backup_local(const char *src, const struct sync_conf *sc, const char *tmp,
 		return PCA_OK;
 	}
 	memset(&s3, 0, sizeof(s3));
-	if ((err = s3_open(src, sc, &s3)) == PCA_OK &&
-	    (err = path_fmt(out, tmp, "backup.tar")) == PCA_OK)
-		err = s3_fetch(&s3, out);
+	if ((err = bk_s3_open(src, sc, &s3)) == PCA_OK &&
+	    (err = bk_path_fmt(out, tmp, "backup.tar")) == PCA_OK)
+		err = bk_s3_fetch(&s3, out);
 	sync_free(s3.sync);
 	return err;
 }
@@ -949,14 +468,14 @@ cmd_backup_verify(const char *config_path, const char *src)
 {
 	struct appliance_conf ac;
 	struct sync_conf sc;
-	struct bk b;
+	struct bk_archive b;
 	char dl[PATH_MAX] = "", file[PATH_MAX];
 	int conf_ok = 0;
 	pca_err err = PCA_OK;
 
 	memset(&b, 0, sizeof(b));
 	memset(&sc, 0, sizeof(sc));
-	if (is_s3(src)) {
+	if (bk_is_s3(src)) {
 		if ((err = appliance_conf_load(config_path, &ac)) != PCA_OK)
 			return err;
 		conf_ok = 1;
@@ -974,7 +493,7 @@ cmd_backup_verify(const char *config_path, const char *src)
 	    (err = store_check(&b, b.tmp)) == PCA_OK)
 		print_summary("backup verified:", b.manifest, NULL);
 	bk_free(&b);
-	rm_tree(dl);
+	bk_rm_tree(dl);
 	if (conf_ok)
 		appliance_conf_free(&ac);
 	return err;
@@ -992,6 +511,8 @@ struct restore_opts {
 	const char *s3_endpoint;
 	const char *s3_region;
 	const char *s3_credentials;
+	const char *replay_feed;	/* s3://bucket/prefix */
+	const struct sync_conf *sc;	/* the --s3-* options */
 };
 
 /*
@@ -1095,14 +616,14 @@ place(const char *dir, const char *what, const char *from, const char *path,
 }
 
 static pca_err
-restore_conf(const struct restore_opts *o, const struct bk *b)
+restore_conf(const struct restore_opts *o, const struct bk_archive *b)
 {
 	const struct bk_part *cp = bk_part_get(b, "pcad.conf");
 	char path[PATH_MAX], *text = NULL, *edited = NULL;
 	size_t len;
 	pca_err err;
 
-	if ((err = path_fmt(path, o->dir, "pcad.conf")) != PCA_OK ||
+	if ((err = bk_path_fmt(path, o->dir, "pcad.conf")) != PCA_OK ||
 	    (err = util_file_read(cp->path, BK_SMALL_MAX, (uint8_t **)&text,
 		&len)) != PCA_OK)
 		return err;
@@ -1127,7 +648,7 @@ restore_conf(const struct restore_opts *o, const struct bk *b)
 enum restore_tls { TLS_GIVEN, TLS_RENEW, TLS_NEW };
 
 static pca_err
-restore_tls_files(const struct restore_opts *o, const struct bk *b,
+restore_tls_files(const struct restore_opts *o, const struct bk_archive *b,
     const struct appliance_conf *ac, enum restore_tls *tls)
 {
 	const struct bk_part *ca = bk_part_get(b, "tls-ca.pem");
@@ -1146,9 +667,9 @@ restore_tls_files(const struct restore_opts *o, const struct bk *b,
 	if (ca == NULL || lb == NULL || sv == NULL)
 		return PCA_OK;
 	*tls = TLS_RENEW;
-	if ((err = path_fmt(p, o->dir, "tls/ca.pem")) != PCA_OK ||
+	if ((err = bk_path_fmt(p, o->dir, "tls/ca.pem")) != PCA_OK ||
 	    (err = place(o->dir, "TLS CA", ca->path, p, 0644)) != PCA_OK ||
-	    (err = path_fmt(p, o->dir, "tls/ca.label")) != PCA_OK ||
+	    (err = bk_path_fmt(p, o->dir, "tls/ca.label")) != PCA_OK ||
 	    (err = place(o->dir, "TLS CA label", lb->path, p, 0644)) != PCA_OK)
 		return err;
 	return place(o->dir, "[api] tls_cert", sv->path, ac->api_tls_cert,
@@ -1156,7 +677,7 @@ restore_tls_files(const struct restore_opts *o, const struct bk *b,
 }
 
 static pca_err
-restore_files(const struct restore_opts *o, const struct bk *b,
+restore_files(const struct restore_opts *o, const struct bk_archive *b,
     const struct appliance_conf *ac, enum restore_tls *tls)
 {
 	const struct bk_part *pp = bk_part_get(b, "policies");
@@ -1172,7 +693,7 @@ restore_files(const struct restore_opts *o, const struct bk *b,
 	if (mkdir(ac->store_path, 0700) != 0)
 		return pca_err_set(PCA_EIO, "mkdir %s: %s", ac->store_path,
 		    strerror(errno));
-	if ((err = path_fmt(data, ac->store_path, "data.mdb")) != PCA_OK)
+	if ((err = bk_path_fmt(data, ac->store_path, "data.mdb")) != PCA_OK)
 		return err;
 	if (rename(bk_part_get(b, "data.mdb")->path, data) != 0)
 		return pca_err_set(PCA_EIO, "%s: %s", data, strerror(errno));
@@ -1189,6 +710,13 @@ restore_files(const struct restore_opts *o, const struct bk *b,
 		    ac->hsm_pin_file, 0600)) != PCA_OK)
 			return err;
 	}
+	/* the S3 credentials given for the restore serve the appliance */
+	if (o->s3_credentials != NULL && ac->s3_credentials_file != NULL &&
+	    access(ac->s3_credentials_file, F_OK) != 0 &&
+	    inside(o->dir, ac->s3_credentials_file) &&
+	    (err = place(o->dir, "[s3] credentials_file", o->s3_credentials,
+		ac->s3_credentials_file, 0600)) != PCA_OK)
+		return err;
 	return restore_tls_files(o, b, ac, tls);
 }
 
@@ -1226,8 +754,395 @@ token_check(struct appliance *ap)
 	return err;
 }
 
+/* ---- point-in-time recovery: the shipped change feed ---- */
+
+struct replay_st {
+	struct store *st;
+	size_t issued, revoked, cas, purged, skipped;
+};
+
+static int64_t
+asn1_epoch(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	return ASN1_TIME_to_tm(t, &tm) == 1 ? util_timegm(&tm) : 0;
+}
+
+/* An issued certificate back into the store: reserve, then complete. */
 static pca_err
-restore_open(const struct restore_opts *o, const struct bk *b,
+replay_issued(struct replay_st *r, const struct bk_feed_rec *f)
+{
+	struct store_cert c, old;
+	const uint8_t *p = f->der;
+	const ASN1_INTEGER *sn;
+	uint8_t *tbs = NULL;
+	X509 *x = NULL;
+	int tl;
+	pca_err err;
+
+	if (f->der == NULL) {	/* gone (CA purged) before it was shipped */
+		r->skipped++;
+		return PCA_OK;
+	}
+	memset(&c, 0, sizeof(c));
+	if ((x = d2i_X509(NULL, &p, (long)f->der_len)) == NULL ||
+	    p != f->der + f->der_len || (sn = X509_get0_serialNumber(x)) ==
+	    NULL || (size_t)ASN1_STRING_length(sn) != f->serial_len ||
+	    memcmp(ASN1_STRING_get0_data(sn), f->serial, f->serial_len) != 0 ||
+	    (tl = i2d_re_X509_tbs(x, &tbs)) <= 0) {
+		err = pca_err_set(PCA_EPARSE, "shipped record %llu: not the "
+		    "certificate it names", (unsigned long long)f->seq);
+		goto out;
+	}
+	(void)snprintf(c.ca_id, sizeof(c.ca_id), "%s", f->ca_id);
+	memcpy(c.serial, f->serial, f->serial_len);
+	c.serial_len = f->serial_len;
+	c.state = STORE_CERT_PENDING;
+	c.not_before = asn1_epoch(X509_get0_notBefore(x));
+	c.not_after = asn1_epoch(X509_get0_notAfter(x));
+	c.issued_at = f->when;
+	(void)snprintf(c.template_name, sizeof(c.template_name), "%s",
+	    f->template_name ? f->template_name : "");
+	(void)snprintf(c.requested_by, sizeof(c.requested_by), "%s",
+	    f->requested_by ? f->requested_by : "");
+	c.tbs = tbs;
+	c.tbs_len = (size_t)tl;
+	if ((err = store_cert_reserve(r->st, &c)) == PCA_EEXISTS) {
+		/* replayed before (or in the backup): complete it if needed */
+		if ((err = store_cert_get(r->st, c.ca_id, c.serial,
+		    c.serial_len, &old)) != PCA_OK)
+			goto out;
+		tl = old.state == STORE_CERT_ISSUED;
+		store_cert_clear(&old);
+		if (tl) {
+			r->skipped++;
+			goto out;
+		}
+	} else if (err != PCA_OK)
+		goto out;
+	if ((err = store_cert_complete(r->st, c.ca_id, c.serial, c.serial_len,
+	    f->der, f->der_len)) == PCA_OK)
+		r->issued++;
+out:
+	OPENSSL_free(tbs);
+	X509_free(x);
+	return err;
+}
+
+static pca_err
+replay_cb(const struct bk_feed_rec *f, void *arg)
+{
+	struct replay_st *r = arg;
+	pca_err err = PCA_OK;
+
+	switch (f->type) {
+	case STORE_CHG_CERT_ISSUED:
+		return replay_issued(r, f);
+	case STORE_CHG_CERT_REVOKED:
+		if (f->revoked_at == 0) {
+			r->skipped++;
+			return PCA_OK;
+		}
+		err = store_cert_revoke(r->st, f->ca_id, f->serial,
+		    f->serial_len, f->revoked_at, f->reason);
+		if (err == PCA_OK)
+			r->revoked++;
+		return err == PCA_EALREADY ? PCA_OK : err;
+	case STORE_CHG_CA:
+		if (f->ca_json == NULL) {
+			r->skipped++;
+			return PCA_OK;
+		}
+		if ((err = store_ca_put(r->st, f->ca_id, f->ca_json,
+		    strlen(f->ca_json), 0)) == PCA_OK)
+			r->cas++;
+		return err;
+	case STORE_CHG_CA_PURGED:
+		err = store_ca_purge(r->st, f->ca_id);
+		if (err == PCA_OK)
+			r->purged++;
+		return err == PCA_ENOTFOUND ? PCA_OK : err;
+	default:
+		r->skipped++;	/* access keys are not shipped */
+		return PCA_OK;
+	}
+}
+
+#define REPLAY_CAS_MAX 4096		/* CAs whose CRL number is read back */
+#define REPLAY_CRL_MAX ((uint64_t)256 << 20)	/* one CRL fetched */
+
+struct crl_ca {
+	char id[37];
+	char key[600];
+	char bucket[64];
+};
+
+struct crl_cas {
+	struct crl_ca v[REPLAY_CAS_MAX];
+	size_t n;
+};
+
+static int
+crl_ca_cb(const char *id, const char *json, size_t len, void *arg)
+{
+	struct crl_cas *l = arg;
+	json_t *r = json_loadb(json, len, 0, NULL), *cfg;
+	const char *b, *cp;
+
+	cfg = json_object_get(json_object_get(r, "RevocationConfiguration"),
+	    "CrlConfiguration");
+	b = json_string_value(json_object_get(cfg, "S3BucketName"));
+	cp = json_string_value(json_object_get(cfg, "CustomPath"));
+	if (b != NULL && *b && strlen(b) < sizeof(l->v->bucket) &&
+	    l->n < REPLAY_CAS_MAX) {
+		(void)snprintf(l->v[l->n].id, sizeof(l->v->id), "%s", id);
+		(void)snprintf(l->v[l->n].bucket, sizeof(l->v->bucket), "%s",
+		    b);
+		(void)snprintf(l->v[l->n].key, sizeof(l->v->key), "%s/%s.crl",
+		    cp && *cp ? cp : "crl", id);
+		l->n++;
+	}
+	json_decref(r);
+	return 0;
+}
+
+/* The number of the CRL at bucket/key (0 when there is none). */
+static pca_err
+crl_number_s3(struct sync *sy, const struct crl_ca *c, uint64_t *num)
+{
+	char path[PATH_MAX];
+	uint8_t *der = NULL;
+	const uint8_t *p;
+	X509_CRL *crl = NULL;
+	ASN1_INTEGER *n = NULL;
+	size_t len;
+	int fd;
+	pca_err err;
+
+	*num = 0;
+	(void)snprintf(path, sizeof(path), "%s/openpca-crl.XXXXXX", tmp_dir());
+	if ((fd = mkstemp(path)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	err = sync_s3_get_file(sy, c->bucket, c->key, fd, REPLAY_CRL_MAX);
+	close(fd);
+	if (err == PCA_OK)
+		err = util_file_read(path, REPLAY_CRL_MAX, &der, &len);
+	(void)unlink(path);
+	if (err == PCA_ENOTFOUND)
+		return PCA_OK;
+	if (err != PCA_OK)
+		return err;
+	p = der;
+	if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL ||
+	    (n = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) ==
+	    NULL || ASN1_INTEGER_get_uint64(num, n) != 1)
+		err = pca_err_set(PCA_EPARSE, "s3://%s/%s: not a CRL with a "
+		    "number", c->bucket, c->key);
+	ASN1_INTEGER_free(n);
+	X509_CRL_free(crl);
+	free(der);
+	return err;
+}
+
+/* Every CA's crlnum counter raised above the CRL published in S3. */
+static pca_err
+crl_numbers_raise(struct store *st, struct sync *sy)
+{
+	struct crl_cas *l = calloc(1, sizeof(*l));
+	char name[64];
+	uint64_t num, now;
+	size_t i;
+	pca_err err;
+
+	if (l == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if ((err = store_ca_foreach(st, crl_ca_cb, l)) != PCA_OK)
+		goto out;
+	for (i = 0; i < l->n && err == PCA_OK; i++) {
+		if ((err = crl_number_s3(sy, &l->v[i], &num)) != PCA_OK ||
+		    num == 0)
+			continue;
+		(void)snprintf(name, sizeof(name), "crlnum/%s", l->v[i].id);
+		err = store_counter_raise(st, name, num, &now);
+	}
+out:
+	free(l);
+	return err;
+}
+
+static pca_err
+replay(const struct restore_opts *o, const json_t *m, struct store *st)
+{
+	struct replay_st r;
+	struct bk_s3 s3;
+	char text[512];
+	uint64_t from, last = 0, seq, shipped = 0;
+	pca_err err;
+
+	memset(&r, 0, sizeof(r));
+	memset(&s3, 0, sizeof(s3));
+	r.st = st;
+	from = (uint64_t)json_integer_value(json_object_get(json_object_get(m,
+	    "ChangeFeed"), "Sequence"));
+	if ((err = bk_s3_open(o->replay_feed, o->sc, &s3)) != PCA_OK)
+		return err;
+	/*
+	 * The replayed changes get sequences after every shipped one, and
+	 * the shipper resumes there: it ships them again (replaying twice
+	 * changes nothing), then what comes next, so the shipped feed stays
+	 * one unbroken sequence.
+	 */
+	if ((err = bk_feed_last(&s3, &shipped)) != PCA_OK ||
+	    (err = store_feed_advance(st, shipped)) != PCA_OK ||
+	    (shipped > 0 && (err = store_feed_ack(st, BK_FEED_NAME,
+		shipped)) != PCA_OK))
+		goto out;
+	if ((err = bk_feed_read(&s3, from, replay_cb, &r, &last)) != PCA_OK ||
+	    (err = crl_numbers_raise(st, s3.sync)) != PCA_OK)
+		goto out;
+	(void)snprintf(text, sizeof(text), "op=RestoreReplay restored from %s "
+	    "up to %llu (feed %s: %zu certificates, %zu revocations, %zu CA "
+	    "changes, %zu CAs purged, %zu skipped)",
+	    json_string_value(json_object_get(m, "BackupId")),
+	    (unsigned long long)last, o->replay_feed, r.issued, r.revoked,
+	    r.cas, r.purged, r.skipped);
+	if ((err = store_audit_append(st, util_now(), text, &seq)) != PCA_OK)
+		goto out;
+	if (!json_out)
+		printf("replayed the change feed %llu..%llu from %s: %zu "
+		       "certificates, %zu revocations, %zu CA changes\n",
+		    (unsigned long long)from + 1, (unsigned long long)last,
+		    o->replay_feed, r.issued, r.revoked, r.cas);
+out:
+	sync_free(s3.sync);
+	return err;
+}
+
+/* ---- store verify --against-s3 ---- */
+
+#define KEY_LEN (36 + 1 + 2 * LIM_SERIAL_BYTES + 1)
+
+struct against {
+	char (*k)[KEY_LEN];	/* "caid:serialhex" of shipped certificates */
+	size_t n, cap;
+	int64_t first, last;	/* span of the shipped records (epoch s) */
+	size_t missing, unshipped;
+	int oom;
+};
+
+static void
+cert_key(const char *ca, const uint8_t *sn, size_t len, char out[KEY_LEN])
+{
+	char hex[2 * LIM_SERIAL_BYTES + 1];
+
+	util_hex(sn, len, hex, sizeof(hex), 0);
+	(void)snprintf(out, KEY_LEN, "%s:%s", ca, hex);
+}
+
+static pca_err
+against_cb(const struct bk_feed_rec *f, void *arg)
+{
+	struct against *a = arg;
+	char (*t)[KEY_LEN];
+
+	if (a->first == 0 || f->when < a->first)
+		a->first = f->when;
+	if (f->when > a->last)
+		a->last = f->when;
+	if (f->type != STORE_CHG_CERT_ISSUED || f->der == NULL)
+		return PCA_OK;
+	if (a->n == a->cap) {
+		if ((t = realloc(a->k, (a->cap ? 2 * a->cap : 1024) *
+		    sizeof(*t))) == NULL)
+			return pca_err_set(PCA_ENOMEM, "no memory");
+		a->k = t;
+		a->cap = a->cap ? 2 * a->cap : 1024;
+	}
+	cert_key(f->ca_id, f->serial, f->serial_len, a->k[a->n++]);
+	return PCA_OK;
+}
+
+static int
+key_cmp(const void *x, const void *y)
+{
+	return strcmp(x, y);
+}
+
+static int
+unshipped_cb(const struct store_cert *c, void *arg)
+{
+	struct against *a = arg;
+	char k[KEY_LEN];
+
+	if (c->state != STORE_CERT_ISSUED || c->issued_at < a->first ||
+	    c->issued_at > a->last)
+		return 0;
+	cert_key(c->ca_id, c->serial, c->serial_len, k);
+	if (bsearch(k, a->k, a->n, sizeof(*a->k), key_cmp) == NULL) {
+		printf("not in the shipped feed: %s\n", k);
+		a->unshipped++;
+	}
+	return 0;
+}
+
+pca_err
+pcactl_store_against_s3(struct appliance *ap, const char *url)
+{
+	struct against a;
+	struct sync_conf sc;
+	struct store_cert c;
+	struct bk_s3 s3;
+	uint8_t sn[LIM_SERIAL_BYTES];
+	size_t i, len;
+	char *colon;
+	pca_err err;
+
+	memset(&a, 0, sizeof(a));
+	memset(&s3, 0, sizeof(s3));
+	s3_conf_of(&ap->conf, &sc);
+	if ((err = bk_s3_open(url, &sc, &s3)) != PCA_OK)
+		return err;
+	if ((err = bk_feed_read(&s3, BK_FEED_FROM_FIRST, against_cb, &a,
+	    NULL)) != PCA_OK)
+		goto out;
+	qsort(a.k, a.n, sizeof(*a.k), key_cmp);
+	for (i = 0; i < a.n; i++) {
+		colon = strchr(a.k[i], ':');
+		*colon = '\0';
+		if (util_unhex(colon + 1, sn, sizeof(sn), &len) == PCA_OK &&
+		    (err = store_cert_get(ap->store, a.k[i], sn, len, &c)) ==
+		    PCA_OK)
+			store_cert_clear(&c);
+		else if (err == PCA_ENOTFOUND) {
+			printf("missing from the store: %s:%s\n", a.k[i],
+			    colon + 1);
+			a.missing++;
+		}
+		*colon = ':';
+		if (err != PCA_OK && err != PCA_ENOTFOUND)
+			goto out;
+	}
+	err = PCA_OK;
+	if (a.n > 0 && (err = store_cert_foreach(ap->store, NULL,
+	    unshipped_cb, &a)) != PCA_OK)
+		goto out;
+	printf("against %s: %zu certificates shipped, %zu missing from the "
+	       "store, %zu of the store's not shipped\n", url, a.n, a.missing,
+	    a.unshipped);
+	if (a.missing + a.unshipped > 0)
+		err = pca_err_set(PCA_EMISMATCH, "the store and the change "
+		    "feed shipped to %s differ: %zu missing from the store, "
+		    "%zu not shipped", url, a.missing, a.unshipped);
+out:
+	free(a.k);
+	sync_free(s3.sync);
+	return err;
+}
+
+static pca_err
+restore_open(const struct restore_opts *o, const struct bk_archive *b,
     enum restore_tls tls)
 {
 	struct appliance ap;
@@ -1236,7 +1151,7 @@ restore_open(const struct restore_opts *o, const struct bk *b,
 	uint64_t seq;
 	pca_err err;
 
-	if ((err = path_fmt(conf, o->dir, "pcad.conf")) != PCA_OK ||
+	if ((err = bk_path_fmt(conf, o->dir, "pcad.conf")) != PCA_OK ||
 	    (err = appliance_open(conf, &ap)) != PCA_OK)
 		return err;
 	if ((err = token_check(&ap)) != PCA_OK)
@@ -1256,10 +1171,12 @@ restore_open(const struct restore_opts *o, const struct bk *b,
 	if ((err = store_audit_append(ap.store, util_now(), text, &seq)) !=
 	    PCA_OK)
 		goto out;
+	if (o->replay_feed != NULL && (err = replay(o, m, ap.store)) != PCA_OK)
+		goto out;
 	(void)snprintf(cfg, sizeof(cfg), "[default]\nregion = %s\n"
 	    "ca_bundle = %s/tls/ca.pem\nendpoint_url = https://%s\n",
 	    ap.conf.region, o->dir, ap.conf.api_listen);
-	err = path_fmt(conf, o->dir, "aws-config");
+	err = bk_path_fmt(conf, o->dir, "aws-config");
 	if (err == PCA_OK)
 		err = util_file_write(conf, cfg, strlen(cfg), 0644, 1);
 out:
@@ -1290,6 +1207,8 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 			v = &o->s3_region;
 		else if (strcmp(argv[i], "--s3-credentials") == 0)
 			v = &o->s3_credentials;
+		else if (strcmp(argv[i], "--replay-feed") == 0)
+			v = &o->replay_feed;
 		else if (strncmp(argv[i], "--", 2) == 0)
 			return pca_err_set(PCA_EINVAL, "unknown option '%s'",
 			    argv[i]);
@@ -1311,14 +1230,20 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 		return pca_err_set(PCA_EINVAL, "usage: pcactl restore BACKUP "
 		    "DIR [--pin-file F] [--module-env NAME=VALUE] "
 		    "[--tls-cert F --tls-key F] [--s3-endpoint URL "
-		    "--s3-credentials F [--s3-region R]]");
+		    "--s3-credentials F [--s3-region R]] [--replay-feed "
+		    "s3://BUCKET/PREFIX]");
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		return pca_err_set(PCA_EINVAL, "--tls-cert and --tls-key go "
 		    "together");
-	if (is_s3(o->file) && (o->s3_endpoint == NULL ||
+	if (bk_is_s3(o->file) && (o->s3_endpoint == NULL ||
 	    o->s3_credentials == NULL))
 		return pca_err_set(PCA_EINVAL, "a backup in S3 needs "
 		    "--s3-endpoint URL and --s3-credentials FILE");
+	if (o->replay_feed != NULL && (!bk_is_s3(o->replay_feed) ||
+	    o->s3_endpoint == NULL || o->s3_credentials == NULL))
+		return pca_err_set(PCA_EINVAL, "--replay-feed takes "
+		    "s3://BUCKET/PREFIX and needs --s3-endpoint URL and "
+		    "--s3-credentials FILE");
 	if (o->module_env != NULL && strchr(o->module_env, '=') == NULL)
 		return pca_err_set(PCA_EINVAL, "--module-env takes "
 		    "NAME=VALUE");
@@ -1353,7 +1278,7 @@ cmd_restore(int argc, char **argv)
 	struct appliance_conf ac;
 	enum restore_tls tls = TLS_NEW;
 	struct sync_conf sc;
-	struct bk b;
+	struct bk_archive b;
 	char dir[PATH_MAX], conf[PATH_MAX], msg[512], file[PATH_MAX];
 	int made, conf_ok = 0;
 	pca_err err;
@@ -1361,7 +1286,7 @@ cmd_restore(int argc, char **argv)
 	memset(&b, 0, sizeof(b));
 	if ((err = restore_opts_parse(argc, argv, &o)) != PCA_OK)
 		return err;
-	if (!is_s3(o.file) && access(o.file, R_OK) != 0)
+	if (!bk_is_s3(o.file) && access(o.file, R_OK) != 0)
 		return pca_err_set(PCA_EIO, "%s: %s", o.file, strerror(errno));
 	if ((err = restore_dir(o.dir, dir, &made)) != PCA_OK)
 		return err;
@@ -1371,19 +1296,20 @@ cmd_restore(int argc, char **argv)
 	sc.region = o.s3_region ? o.s3_region : "us-east-1";
 	sc.path_style = 1;
 	sc.credentials_file = o.s3_credentials;
+	o.sc = &sc;
 	if ((err = backup_local(o.file, &sc, dir, file)) != PCA_OK ||
 	    (err = backup_read(file, dir, &b)) != PCA_OK ||
 	    (err = store_check(&b, b.tmp)) != PCA_OK ||
 	    (err = restore_conf(&o, &b)) != PCA_OK ||
-	    (err = path_fmt(conf, dir, "pcad.conf")) != PCA_OK ||
+	    (err = bk_path_fmt(conf, dir, "pcad.conf")) != PCA_OK ||
 	    (err = appliance_conf_load(conf, &ac)) != PCA_OK)
 		goto out;
 	conf_ok = 1;
 	if ((err = restore_files(&o, &b, &ac, &tls)) != PCA_OK)
 		goto out;
-	rm_tree(b.tmp);
+	bk_rm_tree(b.tmp);
 	b.tmp[0] = '\0';
-	if (is_s3(o.file))
+	if (bk_is_s3(o.file))
 		(void)unlink(file);
 	if ((err = restore_open(&o, &b, tls)) != PCA_OK)
 		goto out;
@@ -1398,7 +1324,7 @@ out:
 	if (err != PCA_OK) {
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		bk_free(&b);
-		rm_tree(dir);
+		bk_rm_tree(dir);
 		if (!made)
 			(void)mkdir(dir, 0700);
 		return pca_err_set(err, "restore failed, nothing kept: %s",

@@ -177,9 +177,12 @@ static const struct help helps[] = {
 	    "  --out FILE        write the certificate (PEM) to FILE\n"
 	    "  --chain-out FILE  write the CA chain (PEM) to FILE\n"},
 	{"store", "verify",
-	    "usage: pcactl store verify\n"
+	    "usage: pcactl store verify [--against-s3 s3://BUCKET/PREFIX]\n"
 	    "Walks every record, re-checks every signature and the audit hash "
-	    "chain;\nexits 1 when a problem is found.\n"},
+	    "chain;\nexits 1 when a problem is found.\n"
+	    "  --against-s3 URL  also compares the store with the change feed "
+	    "pcad shipped\n                    under URL ([backup] feed): "
+	    "certificates missing either side\n"},
 	{"report", NULL,
 	    "usage: pcactl report\n"
 	    "The compliance report of every CA: weak keys, SHA-1, "
@@ -238,6 +241,7 @@ static const struct help helps[] = {
 	    "                      [--tls-cert F --tls-key F]\n"
 	    "                      [--s3-endpoint URL --s3-credentials F "
 	    "[--s3-region R]]\n"
+	    "                      [--replay-feed s3://BUCKET/PREFIX]\n"
 	    "A new appliance in DIR from BACKUP (a file or s3://BUCKET/KEY), "
 	    "against the\nsame or a restored token: refused when the token "
 	    "lacks the CA keys.\n"
@@ -245,7 +249,10 @@ static const struct help helps[] = {
 	    "  --module-env N=V    replaces [hsm] module_env (a moved "
 	    "SoftHSM token)\n"
 	    "  --tls-cert/--tls-key  the API's TLS files (else new ones are "
-	    "made)\n"},
+	    "made)\n"
+	    "  --replay-feed URL   replays the change feed pcad shipped under "
+	    "URL after\n                      the backup (point-in-time "
+	    "recovery, docs/backup.md)\n"},
 	{"audit", "verify",
 	    "usage: pcactl audit verify REPORT MANIFEST [--offline]\n"
 	    "Checks an audit report against its signed manifest and, unless "

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../api/api.h"
+#include "../backup/backup.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -248,6 +249,34 @@ publish_metrics(void *arg, struct buf *b)
 	    "pcad_s3_last_ok_timestamp_seconds %lld\n",
 	    (unsigned long long)sm.puts, (unsigned long long)sm.failures,
 	    (unsigned long long)sm.queued, (long long)sm.last_ok);
+}
+
+static pca_err
+backup_metrics(void *arg, struct buf *b)
+{
+	return bk_sched_metrics_render(arg, b);
+}
+
+/* [backup]: scheduled backups and change-feed shipping, own threads. */
+static pca_err
+backup_start(const char *path, const struct appliance *ap,
+    struct api_server *api, struct bk_sched **out)
+{
+	static struct sync_conf s3;
+	static struct bk_sched_conf bc;
+	pca_err err;
+
+	*out = NULL;
+	if (ap->conf.backup_to == NULL)
+		return PCA_OK;
+	appliance_backup_sched_conf(&ap->conf, path, &s3, &bc);
+	if ((err = bk_sched_new(&bc, ap->store, out)) != PCA_OK)
+		return err;
+	if ((err = api_server_metrics_hook(api, backup_metrics, *out)) !=
+		PCA_OK ||
+	    (err = bk_sched_start(*out)) != PCA_OK)
+		return err;
+	return PCA_OK;
 }
 
 static pca_err
@@ -496,6 +525,7 @@ serve(const char *path)
 	struct net net = {NULL, NULL};
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
+	struct bk_sched *bks = NULL;
 	struct api_conf c;
 	sigset_t set;
 	int sig = 0;
@@ -535,10 +565,12 @@ serve(const char *path)
 	}
 	if (net_start(&net, &c, &ap, &pub, ocsp) != PCA_OK ||
 	    (api_server_approval_set(net.api, &ap.conf.approval), 0) ||
-	    publish_start(&pub, net.api) != PCA_OK) {
+	    publish_start(&pub, net.api) != PCA_OK ||
+	    backup_start(path, &ap, net.api, &bks) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
 		http_stop(net.http, 0);
 		api_server_free(net.api);
+		bk_sched_free(bks);
 		publish_free(&pub);
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
@@ -556,6 +588,7 @@ serve(const char *path)
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	http_stop(net.http, DRAIN_S);
 	api_server_free(net.api);
+	bk_sched_free(bks);
 	publish_free(&pub);
 	ocsp_responder_free(ocsp);
 	appliance_close(&ap);

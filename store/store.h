@@ -478,6 +478,15 @@ pca_err store_feed_prune(struct store *, int64_t now, int64_t min_age_s,
     int64_t max_age_s, size_t *removed) PCA_WUR;
 
 /*
+ * For a restore that replays a feed shipped elsewhere up to seq: when the
+ * head is below seq, removes every record (followers see a gap and
+ * resynchronise) and makes seq the head, so the next record is seq + 1
+ * and no sequence is used twice for different changes.  Nothing happens
+ * when the head is at or above seq.
+ */
+pca_err store_feed_advance(struct store *, uint64_t seq) PCA_WUR;
+
+/*
  * store_kv_put (create 1 or 0) or store_kv_del (create -1) that appends a
  * change of type (ca_id may be NULL) in the same transaction.
  */

@@ -546,3 +546,31 @@ store_feed_verify(struct store *s, MDB_txn *txn,
 	*errors += a.errors;
 	return PCA_OK;
 }
+
+/* ---- restores: the feed continues after the sequences shipped ---- */
+
+static pca_err
+advance_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	const uint64_t *seq = varg;
+	uint64_t head;
+	pca_err e;
+	int rc;
+
+	if ((e = head_get(s, txn, &head)) != PCA_OK)
+		return e;
+	if (*seq <= head)
+		return PCA_OK;
+	if ((rc = mdb_drop(txn, s->dbi[STORE_DBI_FEED], 0)) != 0)
+		return store_mdb_err(rc, "emptying the change feed");
+	return meta_u64_put(s, txn, STORE_META_FEED, strlen(STORE_META_FEED),
+	    *seq);
+}
+
+pca_err
+store_feed_advance(struct store *s, uint64_t seq)
+{
+	if (!s->feed_ok)
+		return pca_err_set(PCA_ESTATE, "the store has no change feed");
+	return store_submit(s, advance_run, &seq);
+}

@@ -325,3 +325,168 @@ sync_s3_get_file(struct sync *s, const char *bucket, const char *key, int fd,
 		    what, (unsigned long long)max);
 	return e;
 }
+
+/* ---- listing and deleting (scheduled backups, the shipped change feed) */
+
+struct mem_wr {
+	struct buf *b;
+	struct s3_result *res;
+	int over;
+};
+
+static size_t
+mem_wr_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	struct mem_wr *w = arg;
+
+	if (w->res->status >= 300 || w->res->status == 0)
+		return wr_cb(buf, size, n, w->res);
+	if (buf_add(w->b, buf, size * n) != PCA_OK) {
+		w->over = 1;
+		return 0;
+	}
+	return size * n;
+}
+
+static size_t
+list_hdr_cb(char *buf, size_t size, size_t n, void *arg)
+{
+	return (size_t)hdr_status_cb(buf, size, n, arg);
+}
+
+/* Appends s percent-encoded (RFC 3986 unreserved kept) to b. */
+static pca_err
+query_escape(struct buf *b, const char *s)
+{
+	pca_err e = PCA_OK;
+
+	for (; e == PCA_OK && *s; s++)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
+			   "Z0123456789-._~", *s) != NULL)
+			e = buf_add(b, s, 1);
+		else
+			e = buf_printf(b, "%%%02X", (unsigned char)*s);
+	return e;
+}
+
+/* One ListObjectsV2 page into body (NUL-terminated). */
+static pca_err
+list_page(struct sync *s, const char *bucket, const char *prefix,
+    const char *token, struct buf *body)
+{
+	struct s3_result res;
+	struct mem_wr w = {body, &res, 0};
+	struct buf u;
+	char url[4096], what[600];
+	CURL *c = NULL;
+	pca_err e;
+
+	memset(&res, 0, sizeof(res));
+	if ((e = sync_creds_load(s)) != PCA_OK ||
+	    (e = url_make(s, bucket, "", url, sizeof(url))) != PCA_OK)
+		return e;
+	/* parameters in canonical (sorted, encoded) order: curl signs the
+	   query as it is written */
+	buf_init(&u, sizeof(url));
+	e = buf_addstr(&u, url);
+	if (e == PCA_OK && token != NULL && *token &&
+	    (e = buf_addstr(&u, "?continuation-token=")) == PCA_OK)
+		e = query_escape(&u, token);
+	if (e == PCA_OK)
+		e = buf_addstr(&u, token != NULL && *token ? "&list-type=2" :
+		    "?list-type=2");
+	if (e == PCA_OK && (e = buf_addstr(&u, "&prefix=")) == PCA_OK)
+		e = query_escape(&u, prefix);
+	if (e == PCA_OK)
+		e = buf_nul(&u);
+	if (e != PCA_OK || (c = curl_easy_init()) == NULL) {
+		buf_free(&u);
+		return e != PCA_OK ? e :
+		    pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	}
+	(void)snprintf(what, sizeof(what), "LIST %s/%s", bucket, prefix);
+	curl_easy_setopt(c, CURLOPT_URL, (char *)u.p);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, list_hdr_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &res);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_wr_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	e = s3_perform(s, c, S3_EMPTY_SHA256, NULL, what, &res);
+	curl_easy_cleanup(c);
+	buf_free(&u);
+	if (e == PCA_OK && w.over)
+		e = pca_err_set(PCA_ETOOBIG, "S3 %s: answer too large", what);
+	if (e == PCA_OK)
+		e = buf_nul(body);
+	return e;
+}
+
+pca_err
+sync_s3_list(struct sync *s, const char *bucket, const char *prefix,
+    int (*cb)(const char *key, uint64_t size, void *arg), void *arg)
+{
+	struct buf body;
+	char token[1024] = "", key[1024], num[32], trunc[16];
+	const char *p, *q;
+	long long size;
+	pca_err e = PCA_OK;
+	int stop = 0;
+
+	do {
+		buf_init(&body, SYNC_LIST_PAGE_MAX);
+		if ((e = list_page(s, bucket, prefix, token, &body)) != PCA_OK)
+			break;
+		for (p = (const char *)body.p; !stop &&
+		    (p = strstr(p, "<Contents>")) != NULL; p = q) {
+			if ((q = strstr(p, "</Contents>")) == NULL)
+				break;
+			xml_field(p, "Key", key, sizeof(key));
+			xml_field(p, "Size", num, sizeof(num));
+			if (util_strtonum(num, 0, INT64_MAX, &size) != PCA_OK)
+				size = 0;
+			if (key[0] && cb(key, (uint64_t)size, arg))
+				stop = 1;
+		}
+		xml_field((const char *)body.p, "IsTruncated", trunc,
+		    sizeof(trunc));
+		xml_field((const char *)body.p, "NextContinuationToken", token,
+		    sizeof(token));
+		buf_free(&body);
+	} while (!stop && strcmp(trunc, "true") == 0 && token[0]);
+	if (e != PCA_OK)
+		buf_free(&body);
+	return e;
+}
+
+pca_err
+sync_s3_delete(struct sync *s, const char *bucket, const char *key)
+{
+	struct s3_result res;
+	char url[4096], what[600];
+	CURL *c = NULL;
+	pca_err e;
+
+	memset(&res, 0, sizeof(res));
+	if ((e = sync_creds_load(s)) != PCA_OK ||
+	    (e = url_make(s, bucket, key, url, sizeof(url))) != PCA_OK)
+		return e;
+	if ((c = curl_easy_init()) == NULL)
+		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	(void)snprintf(what, sizeof(what), "DELETE %s/%s", bucket, key);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, wr_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &res);
+	e = s3_perform(s, c, S3_EMPTY_SHA256, NULL, what, &res);
+	curl_easy_cleanup(c);
+	return e;
+}
+
+pca_err
+sync_s3_put_mem(struct sync *s, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len)
+{
+	struct s3_put r = {bucket, key, content_type, NULL, p, len};
+	struct s3_result res;
+
+	return sync_s3_put(s, &r, &res);
+}

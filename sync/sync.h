@@ -70,4 +70,18 @@ pca_err sync_s3_put_file(struct sync *, const char *bucket, const char *key,
 pca_err sync_s3_get_file(struct sync *, const char *bucket, const char *key,
     int fd, uint64_t max) PCA_WUR;
 
+/*
+ * ListObjectsV2 of every key under prefix, in key order, every page: cb
+ * gets each key and size and returns non-zero to stop.  DeleteObject of
+ * one key.  No retries; errors as above.
+ */
+#define SYNC_LIST_PAGE_MAX ((size_t)8 << 20)	/* one answer's body */
+pca_err sync_s3_list(struct sync *, const char *bucket, const char *prefix,
+    int (*cb)(const char *key, uint64_t size, void *arg), void *arg) PCA_WUR;
+/* One small object PUT from memory (no retries). */
+pca_err sync_s3_put_mem(struct sync *, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len) PCA_WUR;
+pca_err sync_s3_delete(struct sync *, const char *bucket, const char *key)
+    PCA_WUR;
+
 #endif

@@ -61,12 +61,21 @@ fi
 PCA_DIR=$A python3 "$ROOTDIR/tests/integration/backup/load.py" "$ROOT" \
     "$TMP/load.log" "$TMP/stop" 2 2>"$TMP/load.err" &
 LOAD=$!
-sleep 2
+# lines_at_least N: until the load has answered N calls (60 s at most)
+lines_at_least() {
+	i=0
+	while [ "$(wc -l <"$TMP/load.log" 2>/dev/null || echo 0)" -lt "$1" ] &&
+	    [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+lines_at_least 20
 T0=$(now)
 check "pcactl backup --to FILE while pcad issues under load" \
     "$PCACTL" backup --to "$TMP/b1.tar"
 T1=$(now)
-sleep 2
+lines_at_least $(($(wc -l <"$TMP/load.log") + 20))
 touch "$TMP/stop"
 wait "$LOAD"
 NOK=$(grep -vc '^error' "$TMP/load.log")

@@ -1,0 +1,496 @@
+/*
+ * backup.c - writing a backup archive (pcactl backup, pcad's schedule) and
+ * the S3 helpers both use.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "../ca/ca.h"
+#include "../common/util.h"
+#include "../store/store.h"
+#include "../sync/sync.h"
+#include "backup.h"
+
+/* ---- small file helpers ---- */
+
+pca_err
+bk_path_fmt(char *out, const char *a, const char *b)
+{
+	if (snprintf(out, PATH_MAX, "%s/%s", a, b) >= PATH_MAX)
+		return pca_err_set(PCA_EINVAL, "%s/%s: path too long", a, b);
+	return PCA_OK;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(path);
+}
+
+void
+bk_rm_tree(const char *path)
+{
+	if (path[0] != '\0')
+		(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* SHA-256 (hex) and size of a file, streamed. */
+pca_err
+bk_file_hash(const char *path, char hex[65], uint64_t *size)
+{
+	uint8_t buf[BK_CHUNK], md[32];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	ssize_t n;
+	int fd = -1;
+	pca_err err = PCA_OK;
+
+	*size = 0;
+	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		(void)EVP_DigestUpdate(c, buf, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	if (n < 0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	(void)EVP_DigestFinal_ex(c, md, NULL);
+	util_hex(md, sizeof(md), hex, 65, 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(c);
+	return err;
+}
+pca_err
+bk_part_add(struct bk_archive *b, const char *name, const char *path)
+{
+	struct bk_part *p;
+
+	if (b->nparts == BK_PARTS_MAX)
+		return pca_err_set(PCA_ELIMIT, "too many backup parts");
+	p = &b->part[b->nparts];
+	(void)snprintf(p->name, sizeof(p->name), "%s", name);
+	(void)snprintf(p->path, sizeof(p->path), "%s", path);
+	if (bk_file_hash(path, p->sha256, &p->size) != PCA_OK)
+		return PCA_EIO;
+	b->nparts++;
+	return PCA_OK;
+}
+
+void
+bk_free(struct bk_archive *b)
+{
+	bk_rm_tree(b->tmp);
+	json_decref(b->manifest);
+	memset(b, 0, sizeof(*b));
+}
+/* ---- what the copy holds ---- */
+
+static pca_err
+ca_entry(struct ca_engine *eng, struct store *st, const char *id,
+    json_t *cas)
+{
+	struct ca_info ci;
+	char name[64], hex[65];
+	uint8_t md[32];
+	uint64_t crlnum = 0;
+	size_t certs = 0;
+	pca_err err;
+
+	if ((err = ca_info_get(eng, id, &ci)) != PCA_OK)
+		return err;
+	(void)snprintf(name, sizeof(name), "crlnum/%s", id);
+	if (store_counter_get(st, name, &crlnum) != PCA_OK)
+		crlnum = 0;
+	if ((err = store_cert_count(st, id, &certs)) != PCA_OK)
+		goto out;
+	hex[0] = '\0';
+	if (ci.spki != NULL &&
+	    EVP_Digest(ci.spki, ci.spki_len, md, NULL, EVP_sha256(), NULL))
+		util_hex(md, sizeof(md), hex, sizeof(hex), 0);
+	if (json_array_append_new(cas, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,"
+	    "s:I}", "Id", id, "Arn", ci.arn, "Status", ci.status, "KeyLabel",
+	    ci.key_label, "PublicKeySha256", hex, "CrlNumber",
+	    (json_int_t)crlnum, "Certificates", (json_int_t)certs)) != 0)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+out:
+	ca_info_clear(&ci);
+	return err;
+}
+
+static int
+feed_cb(const struct store_change *c, void *arg)
+{
+	(void)c;
+	(void)arg;
+	return 1;
+}
+
+/* Describes the copied store (opened read-only from dir) in m. */
+static pca_err
+describe_copy(const struct bk_conf *ac, const char *dir, json_t *m)
+{
+	struct store_conf sc = {0};
+	struct store *st = NULL;
+	struct ca_engine *eng = NULL;
+	char (*ids)[37] = NULL, hex[65];
+	uint8_t head[32];
+	uint64_t seq = 0;
+	size_t i, n = 0, certs = 0;
+	struct store_feed_pos fp;
+	json_t *cas = json_array();
+	pca_err err;
+
+	memset(&fp, 0, sizeof(fp));
+	sc.path = dir;
+	sc.read_only = 1;
+	sc.map_max = ac->map_max;
+	if ((err = store_open(&sc, &st)) != PCA_OK ||
+	    (err = ca_engine_new(ac->engine, NULL, st, &eng)) != PCA_OK ||
+	    (err = store_audit_head(st, &seq, head)) != PCA_OK ||
+	    (err = store_cert_count(st, NULL, &certs)) != PCA_OK ||
+	    (err = store_changes_after(st, 0, 1, feed_cb, NULL, &fp)) !=
+		PCA_OK ||
+	    (err = ca_info_ids(eng, &ids, &n)) != PCA_OK)
+		goto out;
+	for (i = 0; i < n && err == PCA_OK; i++)
+		err = ca_entry(eng, st, ids[i], cas);
+	if (err != PCA_OK)
+		goto out;
+	util_hex(head, sizeof(head), hex, sizeof(hex), 0);
+	if (json_object_set_new(m, "StoreSchema",
+		json_integer(STORE_SCHEMA_VERSION)) ||
+	    json_object_set_new(m, "Audit", json_pack("{s:I,s:s}", "Sequence",
+		(json_int_t)seq, "HeadSha256", hex)) ||
+	    json_object_set_new(m, "Certificates", json_integer(
+		(json_int_t)certs)) ||
+	    json_object_set_new(m, "ChangeFeed", json_pack("{s:I}",
+		"Sequence", (json_int_t)fp.head)) ||
+	    json_object_set(m, "CertificateAuthorities", cas))
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+out:
+	free(ids);
+	json_decref(cas);
+	ca_engine_free(eng);
+	store_close(st);
+	return err;
+}
+
+/* ---- the archive ---- */
+
+static pca_err
+ar_err(struct archive *a, const char *what)
+{
+	return pca_err_set(PCA_EIO, "%s: %s", what,
+	    archive_error_string(a) ? archive_error_string(a) : "failed");
+}
+
+static pca_err
+ar_put(struct archive *a, const char *name, const char *path,
+    const void *mem, uint64_t size)
+{
+	struct archive_entry *e = archive_entry_new();
+	uint8_t buf[BK_CHUNK];
+	ssize_t n;
+	int fd = -1;
+	pca_err err = PCA_OK;
+
+	if (e == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_size(e, (la_int64_t)size);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_mtime(e, (time_t)util_now(), 0);
+	if (archive_write_header(a, e) != ARCHIVE_OK) {
+		err = ar_err(a, name);
+		goto out;
+	}
+	if (mem != NULL) {
+		if (archive_write_data(a, mem, size) != (la_ssize_t)size)
+			err = ar_err(a, name);
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (err == PCA_OK && (n = read(fd, buf, sizeof(buf))) > 0)
+		if (archive_write_data(a, buf, (size_t)n) != n)
+			err = ar_err(a, name);
+	if (err == PCA_OK && n < 0)
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	return err;
+}
+
+static pca_err
+write_archive(const struct bk_archive *b, const char *file)
+{
+	struct archive *a = archive_write_new();
+	char tmp[PATH_MAX], *text = NULL;
+	size_t i;
+	int fd = -1;
+	pca_err err = PCA_OK;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp))
+		return pca_err_set(PCA_EINVAL, "%s: path too long", file);
+	if (a == NULL || (text = json_dumps(b->manifest, JSON_INDENT(2) |
+	    JSON_SORT_KEYS)) == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		err = ar_err(a, file);
+		goto out;
+	}
+	err = ar_put(a, BK_MANIFEST, NULL, text, strlen(text));
+	for (i = 0; err == PCA_OK && i < b->nparts; i++)
+		err = ar_put(a, b->part[i].name, b->part[i].path, NULL,
+		    b->part[i].size);
+	if (err == PCA_OK && archive_write_close(a) != ARCHIVE_OK)
+		err = ar_err(a, file);
+	if (err == PCA_OK && fsync(fd) != 0)
+		err = pca_err_set(PCA_EIO, "%s: fsync: %s", tmp,
+		    strerror(errno));
+	if (err == PCA_OK && link(tmp, file) != 0)
+		err = pca_err_set(PCA_EIO, "%s: %s", file, errno == EEXIST ?
+		    "exists: refusing to overwrite it" : strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (a != NULL)
+		archive_write_free(a);
+	(void)unlink(tmp);
+	free(text);
+	return err;
+}
+int
+bk_is_s3(const char *where)
+{
+	return strncmp(where, "s3://", 5) == 0;
+}
+
+/* "s3://bucket/key" into b; key may be empty (a prefix). */
+pca_err
+bk_s3_url_parse(const char *url, struct bk_s3 *b)
+{
+	const char *p = url + 5, *slash = strchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+	if (n < 3 || n >= sizeof(b->bucket) ||
+	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789.-") < n)
+		return pca_err_set(PCA_EINVAL, "%s: not s3://BUCKET[/KEY] with "
+		    "a valid bucket name", url);
+	memcpy(b->bucket, p, n);
+	b->bucket[n] = '\0';
+	if (snprintf(b->key, sizeof(b->key), "%s", slash ? slash + 1 : "") >=
+	    (int)sizeof(b->key))
+		return pca_err_set(PCA_EINVAL, "%s: key too long", url);
+	return PCA_OK;
+}
+
+pca_err
+bk_s3_open(const char *url, const struct sync_conf *sc, struct bk_s3 *b)
+{
+	pca_err err;
+
+	if ((err = bk_s3_url_parse(url, b)) != PCA_OK)
+		return err;
+	if (sc->endpoint == NULL)
+		return pca_err_set(PCA_EINVAL, "%s: no S3 endpoint configured "
+		    "(the [s3] section, or --s3-endpoint)", url);
+	return sync_new(sc, NULL, &b->sync);
+}
+pca_err
+bk_s3_upload(struct bk_s3 *b, const char *file)
+{
+	char hex[65];
+	uint64_t size;
+	int fd;
+	pca_err err;
+
+	if ((err = bk_file_hash(file, hex, &size)) != PCA_OK)
+		return err;
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", file, strerror(errno));
+	err = sync_s3_put_file(b->sync, b->bucket, b->key, "application/x-tar",
+	    fd, size, hex);
+	close(fd);
+	return err;
+}
+
+/* Fetches s3://bucket/key into a new file path (mode 0600). */
+pca_err
+bk_s3_fetch(struct bk_s3 *b, const char *path)
+{
+	int fd;
+	pca_err err;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0)
+		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	err = sync_s3_get_file(b->sync, b->bucket, b->key, fd, BK_S3_MAX);
+	if (err == PCA_OK && fsync(fd) != 0)
+		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	close(fd);
+	return err;
+}
+/* The public TLS parts, when the API certificate is the appliance's own. */
+static pca_err
+tls_parts(const struct bk_conf *ac, struct bk_archive *b)
+{
+	char ca[PATH_MAX], label[PATH_MAX];
+	pca_err err;
+
+	if ((err = bk_path_fmt(ca, ac->dir, "tls/ca.pem")) != PCA_OK ||
+	    (err = bk_path_fmt(label, ac->dir, "tls/ca.label")) != PCA_OK)
+		return err;
+	if (access(ca, R_OK) != 0 || access(label, R_OK) != 0 ||
+	    ac->api_tls_cert == NULL || access(ac->api_tls_cert, R_OK) != 0)
+		return PCA_OK;	/* operator-supplied TLS files: not ours */
+	if ((err = bk_part_add(b, "tls-ca.pem", ca)) != PCA_OK ||
+	    (err = bk_part_add(b, "tls-ca.label", label)) != PCA_OK)
+		return err;
+	return bk_part_add(b, "tls-server.pem", ac->api_tls_cert);
+}
+
+/* ---- pcactl backup --to FILE ---- */
+
+static pca_err
+backup_make(const struct bk_conf *ac, struct store *src, const char *file,
+    struct bk_archive *b)
+{
+	char dir[PATH_MAX], *slash, id[37], when[21], data[PATH_MAX];
+	int fd = -1;
+	pca_err err;
+
+	(void)snprintf(dir, sizeof(dir), "%s", file);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		(void)snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir] = '\0';
+	if (snprintf(b->tmp, sizeof(b->tmp), "%s/.pcactl-backup.XXXXXX",
+	    dir) >= (int)sizeof(b->tmp) || mkdtemp(b->tmp) == NULL) {
+		b->tmp[0] = '\0';
+		return pca_err_set(PCA_EIO, "cannot write in %s: %s", dir,
+		    strerror(errno));
+	}
+	if ((err = bk_path_fmt(data, b->tmp, "data.mdb")) != PCA_OK)
+		goto out;
+	if ((fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", data, strerror(errno));
+		goto out;
+	}
+	if ((err = store_copy_fd(src, fd)) != PCA_OK ||
+	    (err = util_uuid(id)) != PCA_OK)
+		goto out;
+	b->manifest = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "Format",
+	    BK_FORMAT, "Version", BK_VERSION, "BackupId", id, "CreatedAt",
+	    util_iso8601(util_now(), when), "Region", ac->region, "AccountId",
+	    ac->account);
+	if (b->manifest == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	if ((err = describe_copy(ac, b->tmp, b->manifest)) != PCA_OK ||
+	    (err = bk_part_add(b, "data.mdb", data)) != PCA_OK ||
+	    (err = bk_part_add(b, "pcad.conf", ac->config_path)) != PCA_OK)
+		goto out;
+	if (ac->policy_file != NULL &&
+	    (err = bk_part_add(b, "policies", ac->policy_file)) != PCA_OK)
+		goto out;
+	err = tls_parts(ac, b);
+out:
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+static pca_err
+manifest_parts(struct bk_archive *b)
+{
+	json_t *parts = json_array();
+	size_t i;
+
+	for (i = 0; parts != NULL && i < b->nparts; i++)
+		if (json_array_append_new(parts, json_pack("{s:s,s:I,s:s}",
+		    "Name", b->part[i].name, "Size",
+		    (json_int_t)b->part[i].size, "Sha256",
+		    b->part[i].sha256)) != 0)
+			break;
+	if (parts == NULL || i < b->nparts ||
+	    json_object_set_new(b->manifest, "Parts", parts) != 0)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	return PCA_OK;
+}
+/* The object key of a backup under a prefix: <prefix>/openpca-<time>-<id>.tar */
+pca_err
+bk_s3_backup_key(struct bk_s3 *s3, const json_t *m)
+{
+	char when[32], prefix[1024];
+	const char *c = json_string_value(json_object_get(m, "CreatedAt"));
+	size_t i, n = 0;
+
+	for (i = 0; c[i] && n < sizeof(when) - 1; i++)
+		if (c[i] != '-' && c[i] != ':')
+			when[n++] = c[i];
+	when[n] = '\0';
+	(void)snprintf(prefix, sizeof(prefix), "%s", s3->key);
+	while ((n = strlen(prefix)) > 0 && prefix[n - 1] == '/')
+		prefix[n - 1] = '\0';
+	if (snprintf(s3->key, sizeof(s3->key), "%s%sopenpca-%s-%s.tar", prefix,
+	    prefix[0] ? "/" : "", when, json_string_value(json_object_get(m,
+	    "BackupId"))) >= (int)sizeof(s3->key))
+		return pca_err_set(PCA_EINVAL, "S3 prefix too long");
+	return PCA_OK;
+}
+
+pca_err
+bk_make(const struct bk_conf *c, struct store *st, const char *file,
+    struct bk_archive *b)
+{
+	pca_err err;
+
+	if (access(file, F_OK) == 0)
+		return pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
+		    "overwrite it", file);
+	if ((err = backup_make(c, st, file, b)) != PCA_OK ||
+	    (err = manifest_parts(b)) != PCA_OK)
+		return err;
+	return write_archive(b, file);
+}
