@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "../common/x509.h"
+#include "../x509/x509.h"
 #include "engine_int.h"
 
 #define LINT_SERIAL_MAX 20
@@ -465,31 +466,18 @@ out:
 
 #define LINT_REASON_REMOVE 8	/* removeFromCRL: delta CRLs only */
 
-/* One DER TLV at *p (definite length); advances past it.  0 if malformed. */
+/* One element at *p (the TBS passed x509_der_strict); advances past it. */
 static int
 tlv_next(const uint8_t **p, size_t *left, unsigned *tag, const uint8_t **c,
     size_t *clen)
 {
-	size_t n = 0, hl = 2, i;
+	struct x509_der el;
 
-	if (*left < 2)
+	if (!x509_der_get(p, left, &el))
 		return 0;
-	*tag = (*p)[0];
-	if ((*p)[1] < 0x80)
-		n = (*p)[1];
-	else {
-		hl += (*p)[1] & 0x7f;
-		if (hl > 6 || *left < hl)
-			return 0;
-		for (i = 2; i < hl; i++)
-			n = (n << 8) | (*p)[i];
-	}
-	if (n > *left - hl)
-		return 0;
-	*c = *p + hl;
-	*clen = n;
-	*p += hl + n;
-	*left -= hl + n;
+	*tag = el.id;
+	*c = el.c;
+	*clen = el.clen;
 	return 1;
 }
 
