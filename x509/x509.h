@@ -17,7 +17,9 @@
 #include <stdint.h>
 
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include "../common/alg.h"
 #include "../common/buf.h"
 #include "../common/err.h"
 
@@ -136,5 +138,86 @@ int x509_oid_is(const uint8_t *c, size_t n, const struct x509_oid *);
  */
 pca_err x509_spki_key_size(const X509_PUBKEY *, int *is_rsa, int *bits)
     PCA_WUR;
+
+/* ---- signed objects (cert.c) ---- */
+
+/* DER AlgorithmIdentifier for alg (NULL params for RSA, none for ECDSA). */
+pca_err x509_sigalg_der(enum pca_sigalg, uint8_t *out, size_t max,
+    size_t *len) PCA_WUR;
+/*
+ * SEQUENCE { tbs, AlgorithmIdentifier(alg), BIT STRING { sig } }: a
+ * Certificate, CertificateList or BasicOCSPResponse around signed bytes.
+ */
+pca_err x509_cert_assemble(const uint8_t *tbs, size_t tbs_len,
+    enum pca_sigalg, const uint8_t *sig, size_t sig_len, uint8_t **der,
+    size_t *der_len) PCA_WUR;
+
+/* ---- the pre-signing lint gate (lint*.c) ---- */
+
+/*
+ * One rule: 1 when in/obj (the request and the parsed object) pass, else
+ * 0 with the detail in d.  A named rule gets a fresh d and reports
+ * "rule NAME: detail"; an unnamed one (name NULL) writes "NAME (RFC):
+ * detail" itself and sees d as the previous rules left it.
+ */
+struct x509_lint_rule {
+	const char *name;	/* zlint name, RFC section */
+	int (*fn)(const void *in, const void *obj, char *d, size_t n);
+};
+
+/*
+ * Runs rules in order; the first failure is PCA_EINVAL "lint: rule NAME:
+ * detail", or "lint: WHAT: rule ..." when what (the object) is not NULL.
+ */
+pca_err x509_lint_run(const char *what, const struct x509_lint_rule *,
+    size_t n, const void *in, const void *obj) PCA_WUR;
+
+struct x509_lint_req {
+	const uint8_t *tbs;		/* the exact bytes that will be signed */
+	size_t tbs_len;
+	enum pca_sigalg sigalg;		/* the outer signatureAlgorithm */
+	int self_issued;		/* a root's own certificate: no AKI */
+};
+
+/*
+ * A TBSCertificate against the RFC 5280 / BR profile rules (zlint names,
+ * lint_cert.c): PCA_EINVAL "lint: rule NAME (RFC ...): detail" on the
+ * first violation.  Pure: no token, no store, no logging.
+ */
+pca_err x509_lint_cert(const struct x509_lint_req *) PCA_WUR;
+/*
+ * A TBSCertList (the exact bytes about to be signed with sigalg) against
+ * RFC 5280 5 / BR 7.2 (lint_crl.c): strict DER, version v2, the inner
+ * signature AlgorithmIdentifier, a non-empty issuer, thisUpdate and
+ * nextUpdate (present, encodings, order), cRLNumber (present,
+ * non-critical, <= 20 octets), AKI keyIdentifier, no duplicate
+ * extensions; per entry a positive serial of <= 20 octets, a well-encoded
+ * revocationDate, a non-critical valid reasonCode other than unspecified.
+ * PCA_EINVAL "lint: CRL: rule NAME (RFC ...): detail".
+ */
+pca_err x509_lint_crl(const uint8_t *tbs, size_t len, enum pca_sigalg)
+    PCA_WUR;
+/*
+ * A ResponseData (RFC 6960 4.2.1) about to be signed (lint_ocsp.c):
+ * strict DER, version (v1 DEFAULT) omitted, a responderID, producedAt and
+ * every SingleResponse's times as GeneralizedTime with seconds,
+ * thisUpdate <= nextUpdate, a valid certStatus, no reasonCode in
+ * singleExtensions, no duplicate responseExtensions.  "lint: OCSP: ...".
+ */
+pca_err x509_lint_ocsp(const uint8_t *tbs, size_t len, enum pca_sigalg)
+    PCA_WUR;
+
+/*
+ * zlint's subject and SAN syntax rules (lint_names.c): attribute string
+ * types and charsets, no control characters, RFC 5280 Appendix A upper
+ * bounds; dNSName (LDH labels, 253/63, wildcard only as the leftmost
+ * label, A-labels only), rfc822Name, URI, iPAddress 4/16 octets (8/32 when
+ * nc: the subtrees of nameConstraints), at most LIM_CERT_SANS names.  True
+ * when fine, else false with the rule and the offending name (where) in d.
+ */
+int x509_lint_name_ok(const X509_NAME *, const char *where, char *d,
+    size_t n);
+int x509_lint_gens_ok(const GENERAL_NAMES *, int nc, const char *where,
+    char *d, size_t n);
 
 #endif
