@@ -316,36 +316,16 @@ csr_version(const struct x509_der *v)
 
 /* ---- object identifiers ---- */
 
-struct oid {
-	uint8_t len;
-	uint8_t b[10];
-};
-
-#define OID_PKCS1(x) {9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, x}}
-#define OID_ECDSA(x) {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, x}}
-static const struct oid oid_rsa = OID_PKCS1(0x01);
-static const struct oid oid_pss = OID_PKCS1(0x0a);
-static const struct oid oid_rsa_sha[3] = {OID_PKCS1(0x0b), OID_PKCS1(0x0c),
-    OID_PKCS1(0x0d)};
-static const struct oid oid_ecdsa_sha[3] = {OID_ECDSA(0x02), OID_ECDSA(0x03),
-    OID_ECDSA(0x04)};
-static const struct oid oid_ec = {7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
-    0x01}};
-static const struct oid oid_ext_req = {9, {0x2a, 0x86, 0x48, 0x86, 0xf7,
-    0x0d, 0x01, 0x09, 0x0e}};
-static const struct oid oid_ms_ext_req = {10, {0x2b, 0x06, 0x01, 0x04, 0x01,
-    0x82, 0x37, 0x02, 0x01, 0x0e}};
-
+/* The element is an OBJECT IDENTIFIER with the contents of o. */
 static int
-oid_is(const struct x509_der *e, const struct oid *o)
+oid_is(const struct x509_der *e, const struct x509_oid *o)
 {
-	return e->id == 0x06 && e->clen == o->len &&
-	    memcmp(e->c, o->b, o->len) == 0;
+	return e->id == 0x06 && x509_oid_is(e->c, e->clen, o);
 }
 
 /* Index of e in the n OIDs at o, or -1. */
 static int
-oid_find(const struct x509_der *e, const struct oid *o, int n)
+oid_find(const struct x509_der *e, const struct x509_oid *o, int n)
 {
 	int i;
 
@@ -530,19 +510,19 @@ csr_check_sigalg(const struct der_alg *a, struct sigalg *sa)
 	int ptype = der_alg_ptype(a);
 
 	memset(sa, 0, sizeof(*sa));
-	if ((sa->md = oid_find(&a->oid, oid_rsa_sha, 3)) >= 0) {
+	if ((sa->md = oid_find(&a->oid, X509_OID_RSA_SHA2, 3)) >= 0) {
 		sa->fam = EVP_PKEY_RSA;
 		return ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF ? PCA_OK :
 		    pca_err_set(PCA_EBADCSR, "CSR RSA signature algorithm "
 		    "parameters must be NULL (RFC 4055)");
 	}
-	if ((sa->md = oid_find(&a->oid, oid_ecdsa_sha, 3)) >= 0) {
+	if ((sa->md = oid_find(&a->oid, X509_OID_ECDSA_SHA2, 3)) >= 0) {
 		sa->fam = EVP_PKEY_EC;
 		return ptype == V_ASN1_UNDEF ? PCA_OK :
 		    pca_err_set(PCA_EBADCSR, "CSR ECDSA signature algorithm "
 		    "must have no parameters (RFC 5758)");
 	}
-	if (oid_is(&a->oid, &oid_pss)) {
+	if (oid_is(&a->oid, &X509_OID_RSA_PSS)) {
 		sa->fam = EVP_PKEY_RSA;
 		return csr_check_pss(a, sa);
 	}
@@ -661,17 +641,14 @@ static pca_err
 csr_check_ec(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 {
 	static const struct {
-		struct oid oid;
+		const struct x509_oid *oid;
 		int flen;
 		enum pca_keyalg alg;
 		const char *name;
 	} curves[] = {
-	    {{8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}}, 32,
-		PCA_KEY_EC_P256, "P-256"},
-	    {{5, {0x2b, 0x81, 0x04, 0x00, 0x22}}, 48, PCA_KEY_EC_P384,
-		"P-384"},
-	    {{5, {0x2b, 0x81, 0x04, 0x00, 0x23}}, 66, PCA_KEY_EC_P521,
-		"P-521"}};
+	    {&X509_OID_P256, 32, PCA_KEY_EC_P256, "P-256"},
+	    {&X509_OID_P384, 48, PCA_KEY_EC_P384, "P-384"},
+	    {&X509_OID_P521, 66, PCA_KEY_EC_P521, "P-521"}};
 	const uint8_t *pk;
 	char name[80];
 	size_t i, pklen;
@@ -684,7 +661,7 @@ csr_check_ec(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 	if (ptype != V_ASN1_OBJECT)
 		return pca_err_set(PCA_EBADCSR, "CSR EC key names no curve");
 	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (oid_is(&s->kalg.par, &curves[i].oid))
+		if (oid_is(&s->kalg.par, curves[i].oid))
 			break;
 	if (i == sizeof(curves) / sizeof(curves[0]))
 		return pca_err_set(PCA_EBADCSR, "CSR uses unsupported curve %s;"
@@ -714,9 +691,9 @@ csr_check_key(const struct csr_parts *s, int fam, struct ca_csr *c,
 
 	if (s->key.clen <= 1)
 		return pca_err_set(PCA_EBADCSR, "CSR has no public key");
-	if ((rsa = oid_is(&s->kalg.oid, &oid_rsa)) != 0)
+	if ((rsa = oid_is(&s->kalg.oid, &X509_OID_RSA)) != 0)
 		e = csr_check_rsa(s, c, out);
-	else if (oid_is(&s->kalg.oid, &oid_ec))
+	else if (oid_is(&s->kalg.oid, &X509_OID_EC))
 		e = csr_check_ec(s, c, out);
 	else
 		return pca_err_set(PCA_EBADCSR, "CSR key type %s is not "
@@ -781,8 +758,8 @@ csr_ext_attr(const struct csr_parts *s, struct x509_der *seq)
 		if (!x509_der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
 			return pca_err_set(PCA_EBADCSR, "CSR does not parse "
 			    "as a PKCS#10 CertificationRequest");
-		if (!oid_is(&type, &oid_ext_req) &&
-		    !oid_is(&type, &oid_ms_ext_req))
+		if (!oid_is(&type, &X509_OID_EXT_REQ) &&
+		    !oid_is(&type, &X509_OID_MS_EXT_REQ))
 			continue;
 		if (found.tlv != NULL)
 			return pca_err_set(PCA_EBADCSR,

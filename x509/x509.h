@@ -125,6 +125,12 @@ extern const struct x509_oid X509_OID_EC;	/* id-ecPublicKey */
 extern const struct x509_oid X509_OID_P256;
 extern const struct x509_oid X509_OID_P384;
 extern const struct x509_oid X509_OID_P521;
+extern const struct x509_oid X509_OID_RSA_PSS;	/* id-RSASSA-PSS */
+/* sha256/384/512WithRSAEncryption, ecdsa-with-SHA256/384/512 */
+extern const struct x509_oid X509_OID_RSA_SHA2[3];
+extern const struct x509_oid X509_OID_ECDSA_SHA2[3];
+extern const struct x509_oid X509_OID_EXT_REQ;	/* PKCS#9 extensionRequest */
+extern const struct x509_oid X509_OID_MS_EXT_REQ; /* Microsoft's */
 
 /* 1 if the n content octets at c are that OID. */
 int x509_oid_is(const uint8_t *c, size_t n, const struct x509_oid *);
