@@ -62,6 +62,15 @@ DER = re.compile(r'&\s*0x7f\b(?!\s*\)\s*\|)|[!=]=\s*0x1f\b|'
                  r'\[\s*1\s*\]\s*(?:<|>=|==)\s*0x80\b|'
                  r'(?:\]|\b[a-z]+)\s*==\s*0x80\b')
 
+# the rule must keep catching the shapes the old hand-written readers had
+for probe in ('k = p[1] & 0x7f;', 'if ((q[0] & 0x1f) == 0x1f)',
+              'if (p[1] < 0x80) {', 'if (n == 0x80)'):
+    if not DER.search(probe):
+        print('tools/lint.sh: the DER rule misses "%s"' % probe)
+for probe in ('s[0] = (s[0] & 0x7f) | 0x01;', 'if ((c & 0xc0) != 0x80)'):
+    if DER.search(probe):
+        print('tools/lint.sh: the DER rule flags "%s"' % probe)
+
 def blank(m):
     # keep line breaks (and "#include" names) so line numbers stay right
     t = m.group(0)
