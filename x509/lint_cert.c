@@ -21,10 +21,9 @@ static int
 l_der(const void *in, const void *obj, char *d, size_t n)
 {
 	const struct x509_lint_req *r = in;
-	X509 *x = (X509 *)obj;
 	char why[160];
 
-	(void)x;
+	(void)obj;
 	if (x509_der_strict(r->tbs, r->tbs_len, why, sizeof(why)))
 		return 1;
 	(void)snprintf(d, n, "%s", why);
@@ -34,9 +33,9 @@ l_der(const void *in, const void *obj, char *d, size_t n)
 static int
 l_version(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
-	(void)r;
+
+	(void)in;
 	(void)snprintf(d, n, "version is not v3");
 	return X509_get_version(x) == X509_VERSION_3;
 }
@@ -44,13 +43,12 @@ l_version(const void *in, const void *obj, char *d, size_t n)
 static int
 l_serial_pos(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	const ASN1_INTEGER *s = X509_get0_serialNumber(x);
 	const unsigned char *p = ASN1_STRING_get0_data(s);
 	int i, len = ASN1_STRING_length(s), zero = 1;
 
-	(void)r;
+	(void)in;
 	for (i = 0; i < len; i++)
 		zero &= p[i] == 0;
 	(void)snprintf(d, n, "serial number is zero or negative");
@@ -60,11 +58,10 @@ l_serial_pos(const void *in, const void *obj, char *d, size_t n)
 static int
 l_serial_len(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	int len = i2d_ASN1_INTEGER(X509_get0_serialNumber(x), NULL);
 
-	(void)r;
+	(void)in;
 	(void)snprintf(d, n, "serial number is %d octets", len - 2);
 	return len > 2 && len - 2 <= LINT_SERIAL_MAX;
 }
@@ -94,9 +91,9 @@ l_sigalg(const void *in, const void *obj, char *d, size_t n)
 static int
 l_time(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
-	(void)r;
+
+	(void)in;
 	(void)snprintf(d, n, "validity times are not UTCTime before 2050 / "
 			     "GeneralizedTime from 2050, Zulu with seconds");
 	return x509_lint_time_ok(X509_get0_notBefore(x)) &&
@@ -106,9 +103,9 @@ l_time(const void *in, const void *obj, char *d, size_t n)
 static int
 l_validity(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
-	(void)r;
+
+	(void)in;
 	(void)snprintf(d, n, "notAfter is before notBefore");
 	return ASN1_TIME_compare(X509_get0_notBefore(x),
 		   X509_get0_notAfter(x)) <= 0;
@@ -117,13 +114,12 @@ l_validity(const void *in, const void *obj, char *d, size_t n)
 static int
 l_spki(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	X509_ALGOR *alg = NULL;
 	const void *pval;
 	int ptype, nid;
 
-	(void)r;
+	(void)in;
 	if (!X509_PUBKEY_get0_param(NULL, NULL, NULL, &alg,
 		X509_get_X509_PUBKEY(x)))
 		return 0;
@@ -143,11 +139,10 @@ l_spki(const void *in, const void *obj, char *d, size_t n)
 static int
 l_dup(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	int i, j, c = X509_get_ext_count(x);
 
-	(void)r;
+	(void)in;
 	for (i = 0; i < c; i++)
 		for (j = i + 1; j < c; j++)
 			if (OBJ_cmp(X509_EXTENSION_get_object(X509_get_ext(x, i)),
@@ -172,13 +167,12 @@ ext_of(X509 *x, int nid)
 static int
 l_san(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	X509_EXTENSION *e = ext_of(x, NID_subject_alt_name);
 	GENERAL_NAMES *g;
 	int entries;
 
-	(void)r;
+	(void)in;
 	if (e == NULL) {
 		(void)snprintf(d, n, "an empty subject needs a subjectAltName "
 				     "(ext_san_missing)");
@@ -238,11 +232,10 @@ ku_bits(X509 *x, int *present)
 static int
 l_ca(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	int crit, pl, kup, ku = ku_bits(x, &kup), ca = bc_ca(x, &crit, &pl);
 
-	(void)r;
+	(void)in;
 	if (!ca) {
 		(void)snprintf(d, n, "pathLenConstraint without cA "
 				     "(path_len_constraint_improperly_"
@@ -274,11 +267,10 @@ l_ca(const void *in, const void *obj, char *d, size_t n)
 static int
 l_ku_empty(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	int present, bits = ku_bits(x, &present);
 
-	(void)r;
+	(void)in;
 	(void)snprintf(d, n, "keyUsage without any bit set "
 			     "(ext_key_usage_without_bits)");
 	return !present || bits != 0;
@@ -313,13 +305,12 @@ l_aki(const void *in, const void *obj, char *d, size_t n)
 static int
 l_nc(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	X509_EXTENSION *e = ext_of(x, NID_name_constraints);
 	NAME_CONSTRAINTS *nc;
 	int crit, pl, ok;
 
-	(void)r;
+	(void)in;
 	if (e == NULL)
 		return 1;
 	(void)snprintf(d, n, "nameConstraints in a certificate that is not a "
@@ -343,22 +334,21 @@ l_nc(const void *in, const void *obj, char *d, size_t n)
 static int
 l_subject_names(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
-	(void)r;
+
+	(void)in;
 	return x509_lint_name_ok(X509_get_subject_name(x), "subject", d, n);
 }
 
 static int
 l_san_names(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	X509_EXTENSION *e = ext_of(x, NID_subject_alt_name);
 	GENERAL_NAMES *g;
 	int ok;
 
-	(void)r;
+	(void)in;
 	if (e == NULL)
 		return 1;
 	(void)snprintf(d, n, "subjectAltName does not decode");
@@ -392,13 +382,12 @@ subtrees_ok(const STACK_OF(GENERAL_SUBTREE) *st, char *d, size_t n)
 static int
 l_nc_names(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
 	X509_EXTENSION *e = ext_of(x, NID_name_constraints);
 	NAME_CONSTRAINTS *nc;
 	int ok;
 
-	(void)r;
+	(void)in;
 	if (e == NULL || (nc = X509V3_EXT_d2i(e)) == NULL)
 		return 1;	/* l_nc judges presence and decoding */
 	ok = subtrees_ok(nc->permittedSubtrees, d, n) &&
@@ -410,9 +399,9 @@ l_nc_names(const void *in, const void *obj, char *d, size_t n)
 static int
 l_issuer(const void *in, const void *obj, char *d, size_t n)
 {
-	const struct x509_lint_req *r = in;
 	X509 *x = (X509 *)obj;
-	(void)r;
+
+	(void)in;
 	(void)snprintf(d, n, "issuer name is empty (issuer_field_empty)");
 	return X509_NAME_entry_count(X509_get_issuer_name(x)) > 0;
 }
