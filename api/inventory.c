@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "../common/util.h"
+#include "../x509/x509.h"
 #include "api_int.h"
 #include "inventory.h"
 
@@ -52,26 +53,15 @@ static int
 der_next(const uint8_t **p, const uint8_t *e, int *tag, const uint8_t **c,
     size_t *len)
 {
-	const uint8_t *q = *p;
-	size_t n, k;
+	struct x509_der el;
+	size_t n = (size_t)(e - *p);
 
-	if (e - q < 2)
+	if (x509_der_next(p, &n, X509_DER_BER_LEN | X509_DER_LEN3, &el) !=
+	    X509_DER_OK)
 		return 0;
-	*tag = q[0];
-	n = q[1];
-	q += 2;
-	if (n & 0x80) {
-		k = n & 0x7f;
-		if (k == 0 || k > 3 || (size_t)(e - q) < k)
-			return 0;
-		for (n = 0; k > 0; k--)
-			n = (n << 8) | *q++;
-	}
-	if ((size_t)(e - q) < n)
-		return 0;
-	*c = q;
-	*len = n;
-	*p = q + n;
+	*tag = el.id;
+	*c = el.c;
+	*len = el.clen;
 	return 1;
 }
 
@@ -81,7 +71,7 @@ tbs_parts(const uint8_t *tbs, size_t n, const uint8_t **subj, size_t *slen,
     const uint8_t **san, size_t *sanlen)
 {
 	static const uint8_t oid[] = {0x06, 0x03, 0x55, 0x1d, 0x11};
-	const uint8_t *p = tbs, *e = tbs + n, *c, *x, *xe, *f, *fe, *el;
+	const uint8_t *p = tbs, *e = tbs + n, *c, *x, *xe, *f, *fe, *el, *q;
 	size_t len, i;
 	int tag;
 
@@ -90,14 +80,14 @@ tbs_parts(const uint8_t *tbs, size_t n, const uint8_t **subj, size_t *slen,
 		return;
 	p = c;
 	e = c + len;
-	for (i = 0; der_next(&p, e, &tag, &c, &len); i++) {
+	for (i = 0; q = p, der_next(&p, e, &tag, &c, &len); i++) {
 		if (i == 0 && tag == 0xa0) {
 			i--; /* version */
 			continue;
 		}
 		if (i == 4) { /* serial, sigalg, issuer, validity, subject */
-			*subj = c - (c[-1] & 0x80 ? 2 + (c[-1] & 0x7f) : 2);
-			*slen = (size_t)(c + len - *subj);
+			*subj = q;
+			*slen = (size_t)(c + len - q);
 		}
 		if (tag != 0xa3)
 			continue;

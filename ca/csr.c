@@ -43,237 +43,20 @@
 #include <openssl/x509v3.h>
 
 #include "../common/util.h"
+#include "../x509/x509.h"
 #include "ca_int.h"
 
 #define CSR_LABEL "CERTIFICATE REQUEST"
 #define CSR_LABEL_NEW "NEW CERTIFICATE REQUEST"
 #define CSR_BEGIN_NEW "-----BEGIN " CSR_LABEL_NEW "-----"
-#define DER_MAX_DEPTH 32
 #define RSA_MAX_E_BITS 256
-
-/* ---- strict DER (X.690 section 10) ---- */
 
 /*
  * A rule that BER allows and only DER forbids says so: its text carries
- * DER_ONLY.  Every other rule is broken in any encoding (what d2i refuses).
+ * DER_ONLY (x509_der_strict).  Every other rule is broken in any encoding
+ * (what d2i refuses).
  */
-#define DER_ONLY "(BER, not DER)"
-
-struct der_tlv {
-	unsigned cls;		/* 0 universal .. 3 private */
-	int cons;		/* constructed */
-	uint32_t tag;		/* tag number */
-	size_t hdr;		/* identifier + length octets */
-	size_t clen;		/* content length */
-};
-
-static int
-der_fail(char *why, size_t wl, size_t off, const char *rule)
-{
-	(void)snprintf(why, wl, "%s at byte %zu", rule, off);
-	return 0;
-}
-
-/* Identifier octets: low tag numbers in one octet, high ones minimal. */
-static int
-der_tag(const uint8_t *p, size_t n, struct der_tlv *t, const char **rule)
-{
-	size_t i = 1;
-
-	t->cls = p[0] >> 6;
-	t->cons = (p[0] & 0x20) != 0;
-	t->tag = p[0] & 0x1f;
-	if (t->tag != 0x1f)
-		return 1;
-	t->tag = 0;
-	if (n < 2 || p[1] == 0x80) {
-		*rule = "tag number not in minimal form";
-		return 0;
-	}
-	do {
-		if (i >= n || i > 4) {
-			*rule = "tag number too long or truncated";
-			return 0;
-		}
-		t->tag = t->tag << 7 | (p[i] & 0x7f);
-	} while (p[i++] & 0x80);
-	if (t->tag < 0x1f) {
-		*rule = "tag number not in minimal form";
-		return 0;
-	}
-	t->hdr = i;
-	return 1;
-}
-
-/* One TLV header at p (n bytes left): definite, minimal, in bounds. */
-static int
-der_head(const uint8_t *p, size_t n, struct der_tlv *t, const char **rule)
-{
-	size_t i, nl, len = 0;
-
-	t->hdr = 1;
-	if (!der_tag(p, n, t, rule))
-		return 0;
-	i = t->hdr;
-	if (i >= n) {
-		*rule = "element truncated";
-		return 0;
-	}
-	if (p[i] < 0x80) {
-		len = p[i++];
-	} else if (p[i] == 0x80) {
-		*rule = "indefinite length " DER_ONLY;
-		return 0;
-	} else {
-		nl = p[i++] & 0x7f;
-		if (nl > 4 || nl > n - i) {
-			*rule = "length field too long or truncated";
-			return 0;
-		}
-		if (p[i] == 0) {
-			*rule = "length not in minimal form " DER_ONLY;
-			return 0;
-		}
-		while (nl-- > 0)
-			len = len << 8 | p[i++];
-		if (len < 0x80) {
-			*rule = "length not in minimal form " DER_ONLY;
-			return 0;
-		}
-	}
-	if (len > n - i) {
-		*rule = "element runs past the end of its container";
-		return 0;
-	}
-	t->hdr = i;
-	t->clen = len;
-	return 1;
-}
-
-/* Universal types that DER encodes primitive only. */
-static int
-der_prim_only(uint32_t tag)
-{
-	static const uint8_t prim[] = {1, 2, 3, 4, 5, 6, 9, 10, 12, 13, 18,
-	    19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
-	size_t i;
-
-	for (i = 0; i < sizeof(prim); i++)
-		if (prim[i] == tag)
-			return 1;
-	return 0;
-}
-
-/* Content rules for BOOLEAN, INTEGER, BIT STRING, NULL and OID. */
-static const char *
-der_prim_rule(uint32_t tag, const uint8_t *c, size_t n)
-{
-	size_t i;
-
-	switch (tag) {
-	case 1:
-		if (n != 1)
-			return "BOOLEAN not one octet";
-		return c[0] == 0 || c[0] == 0xff ? NULL :
-		    "BOOLEAN not 00 or FF " DER_ONLY;
-	case 2:
-	case 10:
-		if (n == 0 || (n > 1 && ((c[0] == 0 && !(c[1] & 0x80)) ||
-		    (c[0] == 0xff && (c[1] & 0x80)))))
-			return "INTEGER not in minimal form";
-		return NULL;
-	case 3:
-		if (n == 0 || c[0] > 7 || (n == 1 && c[0] != 0))
-			return "BIT STRING with a bad count of unused bits";
-		if (n > 1 && (c[n - 1] & ((1u << c[0]) - 1)) != 0)
-			return "BIT STRING with non-zero unused bits " DER_ONLY;
-		return NULL;
-	case 5:
-		return n == 0 ? NULL : "NULL with content";
-	case 6:
-		if (n == 0 || (c[n - 1] & 0x80))
-			return "OBJECT IDENTIFIER truncated";
-		for (i = 0; i < n; i++)
-			if (c[i] == 0x80 && (i == 0 || !(c[i - 1] & 0x80)))
-				return "OBJECT IDENTIFIER arc not minimal";
-		return NULL;
-	default:
-		return NULL;
-	}
-}
-
-/* Universal string types, which BER may also encode constructed. */
-static int
-der_ber_cons(uint32_t tag)
-{
-	return tag == 3 || tag == 4 || tag == 12 || (tag >= 18 && tag <= 28) ||
-	    tag == 30;
-}
-
-/* X.690 11.6: the elements of a SET OF in ascending order. */
-static int
-der_set_order(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	int r = memcmp(a, b, an < bn ? an : bn);
-
-	return r < 0 || (r == 0 && an <= bn);
-}
-
-static int
-der_walk(const uint8_t *base, const uint8_t *p, size_t n, int depth,
-    int is_set, char *why, size_t wl)
-{
-	const uint8_t *prev = NULL;
-	size_t prev_n = 0, tl;
-	struct der_tlv t;
-	const char *rule = NULL;
-
-	if (depth > DER_MAX_DEPTH)
-		return der_fail(why, wl, (size_t)(p - base), "nested too deep");
-	while (n > 0) {
-		if (!der_head(p, n, &t, &rule))
-			return der_fail(why, wl, (size_t)(p - base), rule);
-		tl = t.hdr + t.clen;
-		if (t.cls == 0 && (t.tag == 0 ||
-		    (t.cons && der_prim_only(t.tag)) ||
-		    (!t.cons && (t.tag == 16 || t.tag == 17))))
-			return der_fail(why, wl, (size_t)(p - base),
-			    t.cons && der_ber_cons(t.tag) ?
-			    "universal type in the wrong form " DER_ONLY :
-			    "universal type in the wrong form");
-		if (t.cls == 0 && !t.cons &&
-		    (rule = der_prim_rule(t.tag, p + t.hdr, t.clen)) != NULL)
-			return der_fail(why, wl, (size_t)(p - base), rule);
-		if (is_set && prev != NULL &&
-		    !der_set_order(prev, prev_n, p, tl))
-			return der_fail(why, wl, (size_t)(p - base),
-			    "SET OF elements out of order " DER_ONLY);
-		if (t.cons && !der_walk(base, p + t.hdr, t.clen, depth + 1,
-		    t.cls == 0 && t.tag == 17, why, wl))
-			return 0;
-		prev = p;
-		prev_n = tl;
-		p += tl;
-		n -= tl;
-	}
-	return 1;
-}
-
-int
-ca_der_strict(const uint8_t *p, size_t len, char *why, size_t whylen)
-{
-	struct der_tlv t;
-	const char *rule = NULL;
-
-	if (len == 0)
-		return der_fail(why, whylen, 0, "no data");
-	if (!der_head(p, len, &t, &rule))
-		return der_fail(why, whylen, 0, rule);
-	if (t.hdr + t.clen != len)
-		return der_fail(why, whylen, t.hdr + t.clen,
-		    "data after the outer element");
-	return der_walk(p, p, len, 0, 0, why, whylen);
-}
+#define DER_ONLY X509_DER_ONLY
 
 /* ---- framing and decoding ---- */
 
@@ -335,56 +118,22 @@ csr_unframe(const uint8_t *p, size_t len, uint8_t **der, size_t *der_len)
 
 /* ---- the request's structure, walked on the DER itself ---- */
 
-/* One element: its TLV bytes and its content. */
-struct der_el {
-	const uint8_t *tlv;
-	size_t len;		/* identifier + length + content octets */
-	const uint8_t *c;
-	size_t clen;
-	uint8_t id;		/* first identifier octet */
-};
-
-/* The next element of the content at *p (*n bytes left), if any. */
-static int
-der_get(const uint8_t **p, size_t *n, struct der_el *e)
-{
-	struct der_tlv t;
-	const char *rule;
-
-	if (*n == 0 || !der_head(*p, *n, &t, &rule))
-		return 0;
-	e->tlv = *p;
-	e->id = (*p)[0];
-	e->c = *p + t.hdr;
-	e->clen = t.clen;
-	e->len = t.hdr + t.clen;
-	*p += e->len;
-	*n -= e->len;
-	return 1;
-}
-
-static int
-der_want(const uint8_t **p, size_t *n, uint8_t id, struct der_el *e)
-{
-	return der_get(p, n, e) && e->id == id;
-}
-
 /* AlgorithmIdentifier ::= SEQUENCE { OID, ANY OPTIONAL } */
 struct der_alg {
-	struct der_el oid;
-	struct der_el par;	/* par.tlv NULL: absent */
+	struct x509_der oid;
+	struct x509_der par;	/* par.tlv NULL: absent */
 };
 
 static int
-der_alg(const struct der_el *seq, struct der_alg *a)
+der_alg(const struct x509_der *seq, struct der_alg *a)
 {
 	const uint8_t *p = seq->c;
 	size_t n = seq->clen;
 
 	memset(&a->par, 0, sizeof(a->par));
-	if (seq->id != 0x30 || !der_want(&p, &n, 0x06, &a->oid))
+	if (seq->id != 0x30 || !x509_der_want(&p, &n, 0x06, &a->oid))
 		return 0;
-	if (n > 0 && !der_get(&p, &n, &a->par))
+	if (n > 0 && !x509_der_get(&p, &n, &a->par))
 		return 0;
 	return n == 0;
 }
@@ -409,26 +158,26 @@ der_alg_ptype(const struct der_alg *a)
 
 /* The parts of a CertificationRequest (RFC 2986 section 4). */
 struct csr_parts {
-	struct der_el cri;	/* CertificationRequestInfo, signed */
-	struct der_el version;
-	struct der_el subject;
-	struct der_el spki;
+	struct x509_der cri;	/* CertificationRequestInfo, signed */
+	struct x509_der version;
+	struct x509_der subject;
+	struct x509_der spki;
 	struct der_alg kalg;
-	struct der_el key;	/* subjectPublicKey BIT STRING */
-	struct der_el attrs;	/* [0] attributes; attrs.tlv NULL: absent */
+	struct x509_der key;	/* subjectPublicKey BIT STRING */
+	struct x509_der attrs;	/* [0] attributes; attrs.tlv NULL: absent */
 	struct der_alg salg;
-	struct der_el sig;	/* signature BIT STRING */
+	struct x509_der sig;	/* signature BIT STRING */
 };
 
 /* Attribute ::= SEQUENCE { type OID, values SET OF ANY } */
 static int
-csr_attr(const struct der_el *a, struct der_el *type, struct der_el *vals)
+csr_attr(const struct x509_der *a, struct x509_der *type, struct x509_der *vals)
 {
 	const uint8_t *p = a->c;
 	size_t n = a->clen;
 
-	return a->id == 0x30 && der_want(&p, &n, 0x06, type) &&
-	    der_want(&p, &n, 0x31, vals) && n == 0;
+	return a->id == 0x30 && x509_der_want(&p, &n, 0x06, type) &&
+	    x509_der_want(&p, &n, 0x31, vals) && n == 0;
 }
 
 /*
@@ -437,9 +186,9 @@ csr_attr(const struct der_el *a, struct der_el *type, struct der_el *vals)
  * are out of DER order (X.690 11.6), with *off at the first one out.
  */
 static int
-csr_structure(const struct der_el *outer, struct csr_parts *s, size_t *off)
+csr_structure(const struct x509_der *outer, struct csr_parts *s, size_t *off)
 {
-	struct der_el spki_alg, type, vals, a, prev = {0};
+	struct x509_der spki_alg, type, vals, a, prev = {0};
 	const uint8_t *p = outer->c;
 	const unsigned char *q;
 	X509_ATTRIBUTE *xa;
@@ -447,30 +196,30 @@ csr_structure(const struct der_el *outer, struct csr_parts *s, size_t *off)
 	int order = 1;
 
 	memset(s, 0, sizeof(*s));
-	if (!der_want(&p, &n, 0x30, &s->cri) ||
-	    !der_get(&p, &n, &a) || !der_alg(&a, &s->salg) ||
-	    !der_want(&p, &n, 0x03, &s->sig) || n != 0)
+	if (!x509_der_want(&p, &n, 0x30, &s->cri) ||
+	    !x509_der_get(&p, &n, &a) || !der_alg(&a, &s->salg) ||
+	    !x509_der_want(&p, &n, 0x03, &s->sig) || n != 0)
 		return 0;
 	p = s->cri.c;
 	n = s->cri.clen;
-	if (!der_want(&p, &n, 0x02, &s->version) ||
-	    !der_want(&p, &n, 0x30, &s->subject) ||
-	    !der_want(&p, &n, 0x30, &s->spki))
+	if (!x509_der_want(&p, &n, 0x02, &s->version) ||
+	    !x509_der_want(&p, &n, 0x30, &s->subject) ||
+	    !x509_der_want(&p, &n, 0x30, &s->spki))
 		return 0;
 	/* attributes are required by RFC 2986, optional to OpenSSL */
-	if (n > 0 && (!der_want(&p, &n, 0xa0, &s->attrs) || n != 0))
+	if (n > 0 && (!x509_der_want(&p, &n, 0xa0, &s->attrs) || n != 0))
 		return 0;
 	p = s->spki.c;
 	n = s->spki.clen;
-	if (!der_get(&p, &n, &spki_alg) || !der_alg(&spki_alg, &s->kalg) ||
-	    !der_want(&p, &n, 0x03, &s->key) || n != 0)
+	if (!x509_der_get(&p, &n, &spki_alg) || !der_alg(&spki_alg, &s->kalg) ||
+	    !x509_der_want(&p, &n, 0x03, &s->key) || n != 0)
 		return 0;
 	/* each Attribute as OpenSSL reads it (values are ANY: d2i checks
 	 * the lengths of BMPString, UniversalString and times in them) */
 	p = s->attrs.c;
 	n = s->attrs.clen;
 	while (n > 0) {
-		if (!der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
+		if (!x509_der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
 			return 0;
 		q = a.tlv;
 		xa = d2i_X509_ATTRIBUTE(NULL, &q, (long)a.len);
@@ -478,46 +227,13 @@ csr_structure(const struct der_el *outer, struct csr_parts *s, size_t *off)
 		if (xa == NULL || q != a.tlv + a.len)
 			return 0;
 		if (order && prev.tlv != NULL &&
-		    !der_set_order(prev.tlv, prev.len, a.tlv, a.len)) {
+		    !x509_der_set_order(prev.tlv, prev.len, a.tlv, a.len)) {
 			*off = (size_t)(a.tlv - outer->tlv);
 			order = 0;
 		}
 		prev = a;
 	}
 	return order ? 1 : -1;
-}
-
-/*
- * The outer SEQUENCE's extent as a BER reader sees it (a non-minimal
- * length is for ca_der_strict to name); 0 if it cannot be read, -1 for an
- * indefinite length (left to ca_der_strict as well).
- */
-static int
-csr_outer(const uint8_t *p, size_t n, size_t *total)
-{
-	size_t i, nl, len = 0;
-
-	if (n < 2 || p[0] != 0x30)
-		return 0;
-	if (p[1] == 0x80)
-		return -1;
-	if (p[1] < 0x80) {
-		len = p[1];
-		i = 2;
-	} else {
-		nl = p[1] & 0x7f;
-		if (nl > n - 2)
-			return 0;
-		for (i = 2; i < 2 + nl; i++) {
-			if (len > (SIZE_MAX >> 8))
-				return 0;
-			len = len << 8 | p[i];
-		}
-	}
-	if (len > n - i)
-		return 0;
-	*total = i + len;
-	return 1;
 }
 
 /*
@@ -531,7 +247,7 @@ csr_outer(const uint8_t *p, size_t n, size_t *total)
 static pca_err
 csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
 {
-	struct der_el outer;
+	struct x509_der outer;
 	const uint8_t *p = der;
 	size_t n, total = len, off = 0;
 	char why[128];
@@ -539,14 +255,14 @@ csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
 
 	if (len > LONG_MAX)
 		return pca_err_set(PCA_ETOOBIG, "CSR is too large");
-	if ((r = csr_outer(der, len, &total)) == 0)
+	if ((r = x509_ber_extent(der, len, 0x30, &total)) == 0)
 		goto bad;
 	strict = ca_der_strict(der, total, why, sizeof(why));
 	if (!strict && strstr(why, DER_ONLY) == NULL)
 		return pca_err_set(PCA_EBADCSR, "CSR does not parse as a "
 		    "PKCS#10 CertificationRequest: %s", why);
 	n = total;
-	if (strict && (!der_want(&p, &n, 0x30, &outer) || n != 0 ||
+	if (strict && (!x509_der_want(&p, &n, 0x30, &outer) || n != 0 ||
 	    (shape = csr_structure(&outer, s, &off)) == 0))
 		goto bad;
 	if (total != len)
@@ -580,7 +296,7 @@ csr_subject(const struct csr_parts *s, X509_NAME **out)
 
 /* INTEGER version: 0 only; others named as a long (-1 if too large). */
 static pca_err
-csr_version(const struct der_el *v)
+csr_version(const struct x509_der *v)
 {
 	long x;
 	size_t i;
@@ -600,36 +316,16 @@ csr_version(const struct der_el *v)
 
 /* ---- object identifiers ---- */
 
-struct oid {
-	uint8_t len;
-	uint8_t b[10];
-};
-
-#define OID_PKCS1(x) {9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, x}}
-#define OID_ECDSA(x) {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, x}}
-static const struct oid oid_rsa = OID_PKCS1(0x01);
-static const struct oid oid_pss = OID_PKCS1(0x0a);
-static const struct oid oid_rsa_sha[3] = {OID_PKCS1(0x0b), OID_PKCS1(0x0c),
-    OID_PKCS1(0x0d)};
-static const struct oid oid_ecdsa_sha[3] = {OID_ECDSA(0x02), OID_ECDSA(0x03),
-    OID_ECDSA(0x04)};
-static const struct oid oid_ec = {7, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
-    0x01}};
-static const struct oid oid_ext_req = {9, {0x2a, 0x86, 0x48, 0x86, 0xf7,
-    0x0d, 0x01, 0x09, 0x0e}};
-static const struct oid oid_ms_ext_req = {10, {0x2b, 0x06, 0x01, 0x04, 0x01,
-    0x82, 0x37, 0x02, 0x01, 0x0e}};
-
+/* The element is an OBJECT IDENTIFIER with the contents of o. */
 static int
-oid_is(const struct der_el *e, const struct oid *o)
+oid_is(const struct x509_der *e, const struct x509_oid *o)
 {
-	return e->id == 0x06 && e->clen == o->len &&
-	    memcmp(e->c, o->b, o->len) == 0;
+	return e->id == 0x06 && x509_oid_is(e->c, e->clen, o);
 }
 
 /* Index of e in the n OIDs at o, or -1. */
 static int
-oid_find(const struct der_el *e, const struct oid *o, int n)
+oid_find(const struct x509_der *e, const struct x509_oid *o, int n)
 {
 	int i;
 
@@ -641,7 +337,7 @@ oid_find(const struct der_el *e, const struct oid *o, int n)
 
 /* The OID's name as OBJ_obj2txt gives it (for messages only). */
 static const char *
-oid_name(const struct der_el *e, char *buf, size_t n)
+oid_name(const struct x509_der *e, char *buf, size_t n)
 {
 	const unsigned char *q = e->tlv;
 	ASN1_OBJECT *o = d2i_ASN1_OBJECT(NULL, &q, (long)e->len);
@@ -814,19 +510,19 @@ csr_check_sigalg(const struct der_alg *a, struct sigalg *sa)
 	int ptype = der_alg_ptype(a);
 
 	memset(sa, 0, sizeof(*sa));
-	if ((sa->md = oid_find(&a->oid, oid_rsa_sha, 3)) >= 0) {
+	if ((sa->md = oid_find(&a->oid, X509_OID_RSA_SHA2, 3)) >= 0) {
 		sa->fam = EVP_PKEY_RSA;
 		return ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF ? PCA_OK :
 		    pca_err_set(PCA_EBADCSR, "CSR RSA signature algorithm "
 		    "parameters must be NULL (RFC 4055)");
 	}
-	if ((sa->md = oid_find(&a->oid, oid_ecdsa_sha, 3)) >= 0) {
+	if ((sa->md = oid_find(&a->oid, X509_OID_ECDSA_SHA2, 3)) >= 0) {
 		sa->fam = EVP_PKEY_EC;
 		return ptype == V_ASN1_UNDEF ? PCA_OK :
 		    pca_err_set(PCA_EBADCSR, "CSR ECDSA signature algorithm "
 		    "must have no parameters (RFC 5758)");
 	}
-	if (oid_is(&a->oid, &oid_pss)) {
+	if (oid_is(&a->oid, &X509_OID_RSA_PSS)) {
 		sa->fam = EVP_PKEY_RSA;
 		return csr_check_pss(a, sa);
 	}
@@ -869,7 +565,7 @@ int_bits(const uint8_t *c, size_t n)
 
 /* The key's content octets, unused bits 0 (octet-aligned, RFC 5280). */
 static int
-key_octets(const struct der_el *key, const uint8_t **pk, size_t *pklen)
+key_octets(const struct x509_der *key, const uint8_t **pk, size_t *pklen)
 {
 	if (key->clen < 1 || key->c[0] != 0)
 		return 0;
@@ -883,7 +579,7 @@ static pca_err
 csr_check_rsa(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 {
 	uint8_t nb[LIM_RSA_MAX_BITS / 8], eb[RSA_MAX_E_BITS / 8];
-	struct der_el seq, n, e;
+	struct x509_der seq, n, e;
 	const uint8_t *pk, *p;
 	size_t pklen, left;
 	char why[128];
@@ -895,9 +591,9 @@ csr_check_rsa(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 		    "parameters must be NULL (RFC 3279 2.3.1)");
 	if (!key_octets(&s->key, &pk, &pklen) ||
 	    !ca_der_strict(pk, pklen, why, sizeof(why)) ||
-	    (p = pk, left = pklen, !der_want(&p, &left, 0x30, &seq)) ||
-	    (p = seq.c, left = seq.clen, !der_want(&p, &left, 0x02, &n)) ||
-	    !der_want(&p, &left, 0x02, &e) || left != 0 || (n.c[0] & 0x80))
+	    (p = pk, left = pklen, !x509_der_want(&p, &left, 0x30, &seq)) ||
+	    (p = seq.c, left = seq.clen, !x509_der_want(&p, &left, 0x02, &n)) ||
+	    !x509_der_want(&p, &left, 0x02, &e) || left != 0 || (n.c[0] & 0x80))
 		return pca_err_set(PCA_EBADCSR,
 		    "CSR RSA public key does not decode");
 	bits = int_bits(n.c, n.clen);
@@ -945,17 +641,14 @@ static pca_err
 csr_check_ec(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 {
 	static const struct {
-		struct oid oid;
+		const struct x509_oid *oid;
 		int flen;
 		enum pca_keyalg alg;
 		const char *name;
 	} curves[] = {
-	    {{8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}}, 32,
-		PCA_KEY_EC_P256, "P-256"},
-	    {{5, {0x2b, 0x81, 0x04, 0x00, 0x22}}, 48, PCA_KEY_EC_P384,
-		"P-384"},
-	    {{5, {0x2b, 0x81, 0x04, 0x00, 0x23}}, 66, PCA_KEY_EC_P521,
-		"P-521"}};
+	    {&X509_OID_P256, 32, PCA_KEY_EC_P256, "P-256"},
+	    {&X509_OID_P384, 48, PCA_KEY_EC_P384, "P-384"},
+	    {&X509_OID_P521, 66, PCA_KEY_EC_P521, "P-521"}};
 	const uint8_t *pk;
 	char name[80];
 	size_t i, pklen;
@@ -968,7 +661,7 @@ csr_check_ec(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 	if (ptype != V_ASN1_OBJECT)
 		return pca_err_set(PCA_EBADCSR, "CSR EC key names no curve");
 	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (oid_is(&s->kalg.par, &curves[i].oid))
+		if (oid_is(&s->kalg.par, curves[i].oid))
 			break;
 	if (i == sizeof(curves) / sizeof(curves[0]))
 		return pca_err_set(PCA_EBADCSR, "CSR uses unsupported curve %s;"
@@ -998,9 +691,9 @@ csr_check_key(const struct csr_parts *s, int fam, struct ca_csr *c,
 
 	if (s->key.clen <= 1)
 		return pca_err_set(PCA_EBADCSR, "CSR has no public key");
-	if ((rsa = oid_is(&s->kalg.oid, &oid_rsa)) != 0)
+	if ((rsa = oid_is(&s->kalg.oid, &X509_OID_RSA)) != 0)
 		e = csr_check_rsa(s, c, out);
-	else if (oid_is(&s->kalg.oid, &oid_ec))
+	else if (oid_is(&s->kalg.oid, &X509_OID_EC))
 		e = csr_check_ec(s, c, out);
 	else
 		return pca_err_set(PCA_EBADCSR, "CSR key type %s is not "
@@ -1054,19 +747,19 @@ csr_verify(const struct csr_parts *s, const struct sigalg *sa, EVP_PKEY *k)
 
 /* The one extensionRequest value (a SEQUENCE), if any (NULL tlv). */
 static pca_err
-csr_ext_attr(const struct csr_parts *s, struct der_el *seq)
+csr_ext_attr(const struct csr_parts *s, struct x509_der *seq)
 {
-	struct der_el a, type, vals, found = {0};
+	struct x509_der a, type, vals, found = {0};
 	const uint8_t *p = s->attrs.c, *vp;
 	size_t n = s->attrs.clen, vn;
 
 	memset(seq, 0, sizeof(*seq));
 	while (n > 0) {
-		if (!der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
+		if (!x509_der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
 			return pca_err_set(PCA_EBADCSR, "CSR does not parse "
 			    "as a PKCS#10 CertificationRequest");
-		if (!oid_is(&type, &oid_ext_req) &&
-		    !oid_is(&type, &oid_ms_ext_req))
+		if (!oid_is(&type, &X509_OID_EXT_REQ) &&
+		    !oid_is(&type, &X509_OID_MS_EXT_REQ))
 			continue;
 		if (found.tlv != NULL)
 			return pca_err_set(PCA_EBADCSR,
@@ -1077,7 +770,7 @@ csr_ext_attr(const struct csr_parts *s, struct der_el *seq)
 		return PCA_OK;
 	vp = found.c;
 	vn = found.clen;
-	if (!der_want(&vp, &vn, 0x30, seq) || vn != 0) {
+	if (!x509_der_want(&vp, &vn, 0x30, seq) || vn != 0) {
 		memset(seq, 0, sizeof(*seq));
 		return pca_err_set(PCA_EBADCSR, "CSR extensionRequest "
 		    "attribute must hold exactly one SEQUENCE of extensions");
@@ -1123,7 +816,7 @@ csr_ext_rules(const STACK_OF(X509_EXTENSION) *exts)
 static pca_err
 csr_check_exts(const struct csr_parts *s, struct ca_csr *c)
 {
-	struct der_el seq;
+	struct x509_der seq;
 	const unsigned char *q;
 	unsigned char *re = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;

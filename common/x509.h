@@ -17,21 +17,11 @@
 
 #include <openssl/x509.h>
 
-#include "err.h"
-
 /*
  * Parses exactly len bytes of DER into an X509 whose public key is not
  * decoded (X509_get0_pubkey gives NULL; X509_get_X509_PUBKEY works).
  * NULL if the bytes are not one certificate.
  */
 X509 *util_x509_parse_nokey(const uint8_t *der, size_t len);
-
-/*
- * The key type and size of an SPKI without decoding the key: *is_rsa, and
- * *bits = the RSA modulus size or the EC curve size (256, 384, 521; 0 for
- * other curves).  PCA_EPARSE for other key types or malformed keys.
- */
-pca_err util_spki_key_size(const X509_PUBKEY *, int *is_rsa, int *bits)
-    PCA_WUR;
 
 #endif

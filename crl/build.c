@@ -12,41 +12,18 @@
 #include "../common/buf.h"
 #include "../common/limits.h"
 #include "../store/store.h"
+#include "../x509/x509.h"
 #include "crl.h"
 
 #define HDR_MAX 6
 #define REASON_EXT_LEN 14	/* Extensions { reasonCode ENUMERATED } */
 #define CRL_EXT_MAX 4096
 
-/* Bytes of a tag + definite length header for n content bytes. */
-static size_t
-hdr_len(size_t n)
-{
-	if (n < 0x80)
-		return 2;
-	if (n <= 0xff)
-		return 3;
-	if (n <= 0xffff)
-		return 4;
-	if (n <= 0xffffff)
-		return 5;
-	return 6;
-}
-
+/* A tag + definite length header (x509/'s writer); past it. */
 static uint8_t *
 hdr_put(uint8_t *p, unsigned tag, size_t n)
 {
-	size_t hl = hdr_len(n), i;
-
-	*p++ = (uint8_t)tag;
-	if (hl == 2) {
-		*p++ = (uint8_t)n;
-		return p;
-	}
-	*p++ = (uint8_t)(0x80 | (hl - 2));
-	for (i = hl - 2; i > 0; i--)
-		*p++ = (uint8_t)(n >> (8 * (i - 1)));
-	return p;
+	return p + x509_der_hdr(p, tag, n);
 }
 
 /* A serial as INTEGER content: minimal, positive. */
@@ -129,14 +106,14 @@ entry_cb(const uint8_t *serial, size_t slen, int64_t when, int reason,
 	}
 	serial_norm(&serial, &slen, &pad);
 	sl = slen + (size_t)pad;
-	content = hdr_len(sl) + sl + ps->tlen +
+	content = x509_der_hdr_len(sl) + sl + ps->tlen +
 	    (reason != 0 ? REASON_EXT_LEN : 0);
 	ps->count++;
 	if (!ps->write) {
-		ps->total += hdr_len(content) + content;
+		ps->total += x509_der_hdr_len(content) + content;
 		return 0;
 	}
-	if ((size_t)(ps->end - ps->p) < hdr_len(content) + content) {
+	if ((size_t)(ps->end - ps->p) < x509_der_hdr_len(content) + content) {
 		ps->overflow = 1;
 		return 1;
 	}
@@ -290,9 +267,9 @@ emit(const struct crl_params *pr, struct parts *pt, struct pass *ps,
 	uint8_t *out = NULL, *p, *tbs;
 	pca_err e;
 
-	tbs_c = pt->head.len + (ps->count ? hdr_len(rl) + rl : 0) +
+	tbs_c = pt->head.len + (ps->count ? x509_der_hdr_len(rl) + rl : 0) +
 	    pt->exts.len;
-	tbs_l = hdr_len(tbs_c) + tbs_c;
+	tbs_l = x509_der_hdr_len(tbs_c) + tbs_c;
 	cap = HDR_MAX + tbs_l + pt->alen + HDR_MAX + 1 + LIM_SIG;
 	if ((out = malloc(cap)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory for a CRL of %zu "
@@ -332,9 +309,9 @@ emit(const struct crl_params *pr, struct parts *pt, struct pass *ps,
 		p += sig_len;
 	}
 	outer = (size_t)(p - tbs);
-	hdr_put(tbs - hdr_len(outer), 0x30, outer);
-	*len = hdr_len(outer) + outer;
-	memmove(out, tbs - hdr_len(outer), *len);
+	hdr_put(tbs - x509_der_hdr_len(outer), 0x30, outer);
+	*len = x509_der_hdr_len(outer) + outer;
+	memmove(out, tbs - x509_der_hdr_len(outer), *len);
 	*der = out;
 	out = NULL;
 out:
@@ -380,31 +357,18 @@ out:
 
 /* ---- reading the CA certificate ---- */
 
+/* One element of the CA certificate (lengths read as BER, as always). */
 static int
 tlv(const uint8_t **p, size_t *left, unsigned *tag, const uint8_t **c,
     size_t *clen)
 {
-	const uint8_t *q = *p;
-	size_t n = *left, l, k, i;
+	struct x509_der el;
 
-	if (n < 2)
+	if (x509_der_next(p, left, X509_DER_BER_LEN, &el) != X509_DER_OK)
 		return 0;
-	*tag = q[0];
-	l = q[1];
-	i = 2;
-	if (l & 0x80) {
-		k = l & 0x7f;
-		if (k == 0 || k > 4 || n < 2 + k)
-			return 0;
-		for (l = 0; k > 0; k--)
-			l = (l << 8) | q[i++];
-	}
-	if (l > n - i)
-		return 0;
-	*c = q + i;
-	*clen = l;
-	*p = q + i + l;
-	*left = n - i - l;
+	*tag = el.id;
+	*c = el.c;
+	*clen = el.clen;
 	return 1;
 }
 

@@ -1,6 +1,6 @@
 /*
- * req.c - OCSPRequest parsing (RFC 6960 4.1.1), by hand over a bounded DER
- * walker: no allocation, every length checked against what remains,
+ * req.c - OCSPRequest parsing (RFC 6960 4.1.1) over x509/'s bounded DER
+ * reader: no allocation, every length checked against what remains,
  * definite minimal lengths only, every byte consumed.  The request
  * signature (optionalSignature) and requestorName are skipped: this
  * responder does not require signed requests.
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/util.h"
+#include "../x509/x509.h"
 #include "ocsp_int.h"
 
 #define TAG_BOOL 0x01
@@ -42,36 +43,34 @@ bad(const char *what)
 	    what);
 }
 
-/* Reads one TLV (single-octet tag, definite minimal length). */
+/* Reads one TLV (single-octet tag, definite minimal length, at most two
+ * length octets: requests are small) with x509/'s reader. */
 static pca_err
 next(struct der *d, struct tlv *t)
 {
-	size_t n, k, i = 2;
+	struct x509_der el;
 
 	memset(t, 0, sizeof(*t));
-	if (d->left < 2)
+	switch (x509_der_next(&d->p, &d->left, X509_DER_LOWTAG | X509_DER_LEN2,
+	    &el)) {
+	case X509_DER_OK:
+		break;
+	case X509_DER_ETRUNC:
 		return bad("truncated element");
-	t->tag = d->p[0];
-	if ((t->tag & 0x1f) == 0x1f)
+	case X509_DER_EHIGHTAG:
 		return bad("high tag number");
-	n = d->p[1];
-	if (n == 0x80)
+	case X509_DER_EINDEF:
 		return bad("indefinite length");
-	if (n > 0x80) {
-		k = n & 0x7f;
-		if (k > 2 || d->left < 2 + k || d->p[2] == 0)
-			return bad("length too long or not minimal");
-		for (n = 0; k > 0; k--)
-			n = (n << 8) | d->p[i++];
-		if (n < 0x80)
-			return bad("length not minimal");
-	}
-	if (n > d->left - i)
+	case X509_DER_ELENSHORT:
+		return bad("length not minimal");
+	case X509_DER_EOVERRUN:
 		return bad("element longer than its container");
-	t->c = d->p + i;
-	t->len = n;
-	d->p += i + n;
-	d->left -= i + n;
+	default: /* too many or truncated length octets, or a leading 00 */
+		return bad("length too long or not minimal");
+	}
+	t->tag = el.id;
+	t->c = el.c;
+	t->len = el.clen;
 	return PCA_OK;
 }
 

@@ -15,6 +15,7 @@
 #include "../common/limits.h"
 #include "../common/util.h"
 #include "../common/x509.h"
+#include "../x509/x509.h"
 #include "pol_int.h"
 
 #define TBS_MAX (1u << 20)
@@ -35,7 +36,7 @@ key_fill_spki(const X509_PUBKEY *pub, struct pol_input *in)
 {
 	int rsa = 0, bits = 0;
 
-	if (pub == NULL || util_spki_key_size(pub, &rsa, &bits) != PCA_OK) {
+	if (pub == NULL || x509_spki_key_size(pub, &rsa, &bits) != PCA_OK) {
 		pca_err_clear();
 		in->key = POL_KEY_OTHER;
 		in->key_bits = 0;

@@ -6,7 +6,9 @@
 #   2. grep rules over every tracked .c/.h file, comments and strings left
 #      out: the banned functions of ../shared/STYLE.md, and internal headers
 #      (<dir>/<x>_int.h) included only from their own folder (tests/ aside;
-#      known exceptions in tools/lint/int_h.allow);
+#      known exceptions in tools/lint/int_h.allow), and DER tag/length
+#      decoding only in x509/ (tests/ and bench/ aside; reasoned exceptions
+#      in tools/lint/der.allow);
 #   3. the format check (.clang-format): reported, and enforced only with
 #      LINT_FORMAT=strict (the code base has not been reformatted yet).
 # Prints one line per finding and a closing "lint: N problems".
@@ -43,7 +45,7 @@ fi
 
 echo "== grep rules"
 # shellcheck disable=SC2086
-out=$(python3 - tools/lint/int_h.allow $FILES <<'PY'
+out=$(python3 - tools/lint/int_h.allow tools/lint/der.allow $FILES <<'PY'
 import os, re, sys
 
 BANNED = re.compile(r'\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|'
@@ -51,6 +53,23 @@ BANNED = re.compile(r'\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|'
 INCL = re.compile(r'^\s*#\s*include\s+"([^"]*_int\.h)"', re.M)
 STRIP = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'
                    r"'(?:\\.|[^'\\\n])*'", re.S)
+
+# DER tag/length decoding (x509/ is the one reader): a length-of-length or
+# tag-number octet masked with 0x7f (not a sign bit cleared before an OR),
+# the high-tag-number test, the short-form test on the octet after a tag,
+# the indefinite-length test.
+DER = re.compile(r'&\s*0x7f\b(?!\s*\)\s*\|)|[!=]=\s*0x1f\b|'
+                 r'\[\s*1\s*\]\s*(?:<|>=|==)\s*0x80\b|'
+                 r'(?:\]|\b[a-z]+)\s*==\s*0x80\b')
+
+# the rule must keep catching the shapes the old hand-written readers had
+for probe in ('k = p[1] & 0x7f;', 'if ((q[0] & 0x1f) == 0x1f)',
+              'if (p[1] < 0x80) {', 'if (n == 0x80)'):
+    if not DER.search(probe):
+        print('tools/lint.sh: the DER rule misses "%s"' % probe)
+for probe in ('s[0] = (s[0] & 0x7f) | 0x01;', 'if ((c & 0xc0) != 0x80)'):
+    if DER.search(probe):
+        print('tools/lint.sh: the DER rule flags "%s"' % probe)
 
 def blank(m):
     # keep line breaks (and "#include" names) so line numbers stay right
@@ -63,8 +82,14 @@ for line in open(sys.argv[1]):
     line = line.split('#', 1)[0].split()
     if len(line) == 2:
         allow.add(tuple(line))
+der_allow = {}
+for line in open(sys.argv[2]):
+    line = line.split('#', 1)[0].split(None, 1)
+    if len(line) == 2:
+        der_allow[line[0]] = line[1].strip()
+der_seen = set()
 seen = set()
-for f in sys.argv[2:]:
+for f in sys.argv[3:]:
     try:
         text = open(f, encoding='utf-8', errors='replace').read()
     except OSError:
@@ -76,6 +101,14 @@ for f in sys.argv[2:]:
               % (f, ln, m.group(1)))
     if f.startswith('tests/'):
         continue
+    if not f.startswith('x509/') and not f.startswith('bench/'):
+        for m in DER.finditer(code):
+            if f in der_allow:
+                der_seen.add(f)
+                continue
+            ln = code.count('\n', 0, m.start()) + 1
+            print('%s:%d: DER tag/length decoding outside x509/ (use '
+                  'x509_der_next, x509/x509.h)' % (f, ln))
     for m in INCL.finditer(code):
         h = m.group(1)
         here = os.path.dirname(f) or '.'
@@ -88,6 +121,9 @@ for f in sys.argv[2:]:
         ln = code.count('\n', 0, m.start()) + 1
         print('%s:%d: internal header %s included from outside its folder'
               % (f, ln, h))
+for f in sorted(set(der_allow) - der_seen):
+    print('note: tools/lint/der.allow: "%s" decodes no DER any more; '
+          'delete the line' % f)
 for f, h in sorted(allow - seen):
     print('note: tools/lint/int_h.allow: "%s %s" no longer occurs; '
           'delete the line' % (f, h))

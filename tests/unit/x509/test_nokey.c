@@ -1,4 +1,4 @@
-/* test_x509.c - certificates parsed without key decoding, key sizes. */
+/* test_nokey.c - certificates parsed without key decoding, key sizes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "../../../common/x509.h"
+#include "../../../x509/x509.h"
 
 /* A self-signed certificate for key k, as DER. */
 static int
@@ -50,7 +51,7 @@ check_key(EVP_PKEY *k, int want_rsa, int want_bits)
 	assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(x),
 			     NID_commonName, cn, sizeof(cn)), 5);
 	assert_string_equal(cn, "nokey");
-	assert_int_equal(util_spki_key_size(X509_get_X509_PUBKEY(x), &rsa,
+	assert_int_equal(x509_spki_key_size(X509_get_X509_PUBKEY(x), &rsa,
 			     &bits), PCA_OK);
 	assert_int_equal(rsa, want_rsa);
 	assert_int_equal(bits, want_bits);

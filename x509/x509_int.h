@@ -1,0 +1,24 @@
+/*
+ * x509_int.h - what the lint gate's files (lint.c, lint_cert.c,
+ * lint_crl.c, lint_ocsp.c, lint_names.c) share inside x509/.
+ */
+#ifndef PCA_X509_INT_H
+#define PCA_X509_INT_H
+
+#include "x509.h"
+
+#define LINT_SERIAL_MAX 20	/* RFC 5280 4.1.2.2 */
+
+/* One element at *p of a TBS that passed x509_der_strict; past it. */
+int x509_lint_tlv_next(const uint8_t **p, size_t *left, unsigned *tag,
+    const uint8_t **c, size_t *clen);
+/* A UTCTime through 2049, GeneralizedTime after, with seconds and Z
+ * (RFC 5280 4.1.2.5). */
+int x509_lint_time_ok(const ASN1_TIME *);
+/* The 14 digits YYYYMMDDHHMMSS of a UTCTime or GeneralizedTime. */
+void x509_lint_time_key(const ASN1_TIME *, char out[15]);
+/* PCA_EINVAL "lint: WHAT: rule RULE: detail". */
+pca_err x509_lint_fail(const char *what, const char *rule,
+    const char *detail);
+
+#endif
