@@ -686,10 +686,11 @@ migrate_one(struct store *st, const char *akid)
 		return PCA_OK; /* done meanwhile */
 	}
 	if (!iam_managed_known(role)) {
-		json_decref(r);
-		return pca_err_set(PCA_EDB,
+		err = pca_err_set(PCA_EDB,
 		    "access key %.40s: unknown role '%.20s'", akid,
 		    role ? role : "");
+		json_decref(r); /* role points into r */
+		return err;
 	}
 	(void)snprintf(line, sizeof(line),
 	    "op=MigrateAccessKey who=local akid=%.40s role=%s policy=%s", akid,
