@@ -208,26 +208,50 @@ is_ca(X509 *x)
 	return ca;
 }
 
-/* A root in PENDING_CERTIFICATE signing its own certificate. */
-static pca_err
-cert_self(const struct ca_ctx *c, X509 *x)
+/* The AKI keyIdentifier of x is ski. */
+static int
+aki_is(X509 *x, const uint8_t ski[20])
+{
+	AUTHORITY_KEYID *a;
+	int crit = 0, eq;
+
+	a = X509_get_ext_d2i(x, NID_authority_key_identifier, &crit, NULL);
+	eq = a != NULL && a->keyid != NULL &&
+	     bytes_eq(a->keyid->data, (size_t)a->keyid->length, ski, 20);
+	AUTHORITY_KEYID_free(a);
+	return eq;
+}
+
+/* x carries the CA's own public key. */
+static int
+own_key(const struct ca_ctx *c, X509 *x)
 {
 	uint8_t *p = NULL;
 	int l, ok;
 
-	if (c->type != CA_TYPE_ROOT || strcmp(c->status,
-	    "PENDING_CERTIFICATE") != 0)
+	if ((l = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &p)) <= 0)
+		return 0;
+	ok = bytes_eq(p, (size_t)l, c->spki, c->spki_len);
+	OPENSSL_free(p);
+	return ok;
+}
+
+/* A root signing its own certificate (PENDING_CERTIFICATE or renewal). */
+static pca_err
+cert_self(const struct ca_ctx *c, X509 *x)
+{
+	if (c->type != CA_TYPE_ROOT)
 		return refuse(c, "the CA has no certificate to issue under");
+	if (strcmp(c->status, "PENDING_CERTIFICATE") != 0 &&
+	    strcmp(c->status, "ACTIVE") != 0)
+		return refuse(c, "the root is neither PENDING_CERTIFICATE nor "
+				 "ACTIVE");
 	if (X509_NAME_cmp(X509_get_issuer_name(x),
 		X509_get_subject_name(x)) != 0)
 		return refuse(c, "a root's own certificate must be "
 				 "self-issued");
-	if ((l = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &p)) <= 0)
-		return refuse(c, "no public key");
-	ok = bytes_eq(p, (size_t)l, c->spki, c->spki_len);
-	OPENSSL_free(p);
-	return ok ? PCA_OK : refuse(c, "a root's own certificate must carry "
-				       "its key");
+	return own_key(c, x) ? PCA_OK : refuse(c, "a root's own certificate "
+						 "must carry its key");
 }
 
 static pca_err
@@ -235,26 +259,26 @@ check_cert(const struct ca_ctx *c, unsigned flags, enum pca_sigalg alg,
     const uint8_t *tbs, size_t len)
 {
 	struct ca_lint_req lr = {tbs, len, alg, 0};
-	const ASN1_OCTET_STRING *aki;
 	X509 *x;
 	pca_err err = PCA_OK;
+	int self;
 
 	if ((x = parse_wrapped(tbs, len, alg, K_CERT)) == NULL)
 		return refuse(c, "not a TBSCertificate");
-	lr.self_issued = X509_NAME_cmp(X509_get_issuer_name(x),
-	    X509_get_subject_name(x)) == 0 && c->cert_der == NULL;
+	/* a root's own certificate: at creation or a renewal, its own key */
+	self = c->type == CA_TYPE_ROOT && X509_NAME_cmp(X509_get_issuer_name(x),
+	    X509_get_subject_name(x)) == 0 && own_key(c, x);
+	lr.self_issued = self;
 	if (ca_lint_tbs(&lr) != PCA_OK)
 		err = refuse(c, pca_err_msg());
-	else if (c->cert_der == NULL)
+	else if (c->cert_der == NULL || self)
 		err = cert_self(c, x);
 	else if (strcmp(c->status, "ACTIVE") != 0)
 		err = refuse(c, "the CA is not ACTIVE");
 	else if (!name_eq(X509_get_issuer_name(x), c->subject_der,
 		     c->subject_len))
 		err = refuse(c, "issuer differs from the CA's subject");
-	else if (c->has_ski &&
-	    ((aki = X509_get0_authority_key_id(x)) == NULL ||
-		!bytes_eq(aki->data, (size_t)aki->length, c->ski, 20)))
+	else if (c->has_ski && !aki_is(x, c->ski))
 		err = refuse(c, "authorityKeyIdentifier differs from the CA's "
 				"key id");
 	else if (time_of(X509_get0_notBefore(x)) < c->not_before ||

@@ -32,6 +32,10 @@
  *   [approval]  operations (comma list: CreateCertificateAuthority, ...,
  *               IssueCertificate:CA), approvers (access key ids or
  *               operator:NAME), quorum (default 2), expiry_hours (24)
+ *   [process]   separate (pcad signs in a process of its own; yes),
+ *               user (the user pcad's processes drop to when started as
+ *               root), signer_group (a group only the signer gets: the
+ *               token directory's)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -81,6 +85,9 @@ struct appliance_conf {
 	char *policy_file;	/* NULL: built-in policies, none bound */
 	struct mon_conf monitor;	/* [webhook], [monitor] */
 	struct api_approval_conf approval;	/* [approval] */
+	int proc_separate;		/* [process] */
+	const char *proc_user;
+	const char *proc_signer_group;
 };
 
 /*
@@ -105,6 +112,9 @@ struct appliance {
 /* Loads the config and opens token, store and engine. */
 pca_err appliance_open(const char *config_path, struct appliance *out)
     PCA_WUR;
+/* The same with a token already opened (taken over; NULL: hsm_open). */
+pca_err appliance_open_hsm(const char *config_path, struct hsm *hsm,
+    struct appliance *out) PCA_WUR;
 void appliance_close(struct appliance *);
 
 /*
