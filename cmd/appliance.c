@@ -25,7 +25,7 @@ static const char *const known_keys[] = {
 	"webhook.thresholds_days", "webhook.interval_s", "webhook.timeout_s",
 	"monitor.recount_s", "approval.operations", "approval.approvers",
 	"approval.quorum", "approval.expiry_hours", "process.separate",
-	"process.user", "process.signer_group", NULL};
+	"process.user", "process.signer_group", "process.seccomp", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -330,6 +330,9 @@ load_process(struct appliance_conf *a)
 
 	if ((err = conf_bool(a->conf, "process", "separate", 1,
 		 &a->proc_separate)) != PCA_OK)
+		return err;
+	if ((err = conf_bool(a->conf, "process", "seccomp", 1,
+		 &a->proc_seccomp)) != PCA_OK)
 		return err;
 	a->proc_user = conf_get0(a->conf, "process", "user");
 	a->proc_signer_group = conf_get0(a->conf, "process", "signer_group");

@@ -35,7 +35,8 @@
  *   [process]   separate (pcad signs in a process of its own; yes),
  *               user (the user pcad's processes drop to when started as
  *               root), signer_group (a group only the signer gets: the
- *               token directory's)
+ *               token directory's), seccomp (the front's system call
+ *               filter with a separated signer; yes)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -86,6 +87,7 @@ struct appliance_conf {
 	struct mon_conf monitor;	/* [webhook], [monitor] */
 	struct api_approval_conf approval;	/* [approval] */
 	int proc_separate;		/* [process] */
+	int proc_seccomp;
 	const char *proc_user;
 	const char *proc_signer_group;
 };

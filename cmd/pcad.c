@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../api/api.h"
@@ -584,6 +585,13 @@ serve(const char *path)
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
 		return 1;
+	}
+	if (ap.conf.proc_separate && ap.conf.proc_seccomp) {
+		if (pcad_proc_seccomp() != PCA_OK)
+			fatalx("%s", pca_err_msg());
+		/* tests: a call outside the filter must end the front */
+		if (getenv("PCAD_SECCOMP_PROBE") != NULL)
+			(void)syscall(SYS_ptrace, 0, 0, 0, 0);
 	}
 	log_info("pcad ready (region %s, account %s)", ap.conf.region,
 	    ap.conf.account);

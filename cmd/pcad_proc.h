@@ -21,4 +21,10 @@ pca_err pcad_proc_keeper(const char *path, int lock_fd, int *ctl) PCA_WUR;
  */
 pca_err pcad_proc_drop(const struct appliance_conf *, int signer) PCA_WUR;
 
+/*
+ * The front's system call filter (pcad_seccomp.c), for every thread: a
+ * call outside the list is logged and ends the process.
+ */
+pca_err pcad_proc_seccomp(void) PCA_WUR;
+
 #endif

@@ -68,6 +68,10 @@ check "the signer dumps no core" grep -Eq \
     '^Max core file size +0 +0' "/proc/$signer/limits"
 check "the signer is not dumpable (/proc/PID owned by root)" \
     [ "$(stat -c %u "/proc/$signer/mem")" = 0 ]
+check "the front runs under a seccomp filter" grep -Eq '^Seccomp:[[:space:]]+2' \
+    "/proc/$front/status"
+check "the signer does not (it is not network-facing)" grep -Eq \
+    '^Seccomp:[[:space:]]+0' "/proc/$signer/status"
 
 PCA_DIR=$A ROOT_ARN=$root BIN=$BIN python3 "$HERE/privsep/procs.py" \
     killload "$front" >"$TMP/kill.tap" 2>&1
@@ -85,4 +89,14 @@ stop_pcad
 check "store verify is clean" "$PCACTL" store verify
 check "pcad logged the signer's restart" grep -q \
     "killed by signal 9; starting another" "$A/pcad.log"
+# a system call outside the filter (ptrace, made on purpose) ends the front
+PCAD_SECCOMP_PROBE=1 timeout 60 "$PCAD" --config "$A/pcad.conf" \
+    >"$TMP/probe.log" 2>&1
+rc=$?
+check "a denied system call ends the front (exit $rc)" [ "$rc" -eq 159 ]
+check "and is logged" grep -q "seccomp: denied system call" "$TMP/probe.log"
+sleep 1
+psig=$(sed -n 's/.*signer (pid \([0-9]*\)) serves.*/\1/p' "$TMP/probe.log" |
+    head -1)
+check "its signer ended with it" sh -c "[ -n '$psig' ] && [ ! -d '/proc/$psig' ]"
 finish
