@@ -239,11 +239,17 @@ keeper_main(const char *path, int ctl)
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/*
+	 * A signal to the whole group (Ctrl-C, systemd's stop) is for the
+	 * front: the keeper and its signer end when the front closes its
+	 * sockets, after the in-flight requests it lets finish.
+	 */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	(void)prctl(PR_SET_NAME, "pcad-keeper", 0, 0, 0);
-	(void)prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	no_core();
 	log_init("pcad-keeper", LOG_LEVEL_INFO);
 	for (;;) {
@@ -255,7 +261,7 @@ keeper_main(const char *path, int ctl)
 		while (pid > 0) {
 			if (poll(&p, 1, KEEPER_POLL_MS) > 0) {
 				/* the front is gone: so is its signer */
-				kill(pid, SIGTERM);
+				kill(pid, SIGKILL);
 				waitpid(pid, &status, 0);
 				_exit(0);
 			}
