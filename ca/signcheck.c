@@ -17,6 +17,7 @@
  *
  * Anything else is refused with PCA_EPOLICY "signer: ...".
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,64 @@ label_owner(const char *label, char uuid[37], int *ocsp)
 	return PCA_OK;
 }
 
+static int
+bytes_eq(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+	return al == bl && (al == 0 || memcmp(a, b, al) == 0);
+}
+
+/*
+ * Contexts built from the record bytes read last (the signer's engine has
+ * no cache of its own: its store is read only, so no lazy transitions).
+ * A record that changed is built again; refs under e->lock as the engine's.
+ */
+#define SC_CACHE 32
+static pthread_mutex_t sc_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ca_ctx *sc_cache[SC_CACHE];
+static size_t sc_next;
+
+static struct ca_ctx *
+cache_find(struct ca_engine *e, const char *uuid, const char *raw, size_t len)
+{
+	struct ca_ctx *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&sc_mu);
+	for (i = 0; i < SC_CACHE && c == NULL; i++)
+		if (sc_cache[i] != NULL && strcmp(sc_cache[i]->uuid, uuid) == 0 &&
+		    bytes_eq((const uint8_t *)sc_cache[i]->raw,
+			sc_cache[i]->raw_len, (const uint8_t *)raw, len))
+			c = sc_cache[i];
+	if (c != NULL) {
+		pthread_mutex_lock(&e->lock);
+		c->refs++;
+		pthread_mutex_unlock(&e->lock);
+	}
+	pthread_mutex_unlock(&sc_mu);
+	return c;
+}
+
+static void
+cache_add(struct ca_engine *e, struct ca_ctx *c)
+{
+	struct ca_ctx *old;
+	size_t i;
+
+	pthread_mutex_lock(&sc_mu);
+	for (i = 0; i < SC_CACHE; i++)
+		if (sc_cache[i] != NULL && strcmp(sc_cache[i]->uuid, c->uuid) == 0)
+			break;
+	if (i == SC_CACHE)
+		i = sc_next++ % SC_CACHE;
+	old = sc_cache[i];
+	pthread_mutex_lock(&e->lock);
+	c->refs++;
+	pthread_mutex_unlock(&e->lock);
+	sc_cache[i] = c;
+	pthread_mutex_unlock(&sc_mu);
+	ca_ctx_put(e, old);
+}
+
 static pca_err
 ctx_load(struct ca_engine *e, const char *uuid, struct ca_ctx **out)
 {
@@ -90,7 +149,9 @@ ctx_load(struct ca_engine *e, const char *uuid, struct ca_ctx **out)
 		    uuid);
 	if (err != PCA_OK)
 		return err;
-	err = ca_ctx_build(e, uuid, raw, len, out);
+	if ((*out = cache_find(e, uuid, raw, len)) == NULL &&
+	    (err = ca_ctx_build(e, uuid, raw, len, out)) == PCA_OK)
+		cache_add(e, *out);
 	free(raw);
 	return err;
 }
@@ -156,12 +217,6 @@ kind_of(const uint8_t *t, size_t len)
 	if (t[0] == 0x02 && t[1] == 0x01 && hl + 3 <= len)
 		return t[2] == 0x00 ? K_CSR : K_CRL;
 	return 0;
-}
-
-static int
-bytes_eq(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-	return al == bl && (al == 0 || memcmp(a, b, al) == 0);
 }
 
 static pca_err
@@ -378,7 +433,7 @@ check_sign(struct ca_engine *e, struct hsm *h, const char *label,
 	else
 		err = refuse(c, "not a certificate, CSR, CRL, OCSP response or "
 				"manifest of this CA");
-	ca_ctx_free(c);
+	ca_ctx_put(e, c);
 	return err;
 }
 
@@ -399,7 +454,7 @@ check_destroy(struct ca_engine *e, const char *label)
 	if (strcmp(c->status, "ACTIVE") == 0 ||
 	    strcmp(c->status, "DISABLED") == 0)
 		err = refuse(c, "the key of an ACTIVE or DISABLED CA stays");
-	ca_ctx_free(c);
+	ca_ctx_put(e, c);
 	return err;
 }
 
