@@ -268,6 +268,7 @@ struct ipc_slot {
 	pca_err status;
 	uint8_t *body; /* the reply (fields point into it) */
 	struct hsm_ipc_msg msg;
+	pthread_cond_t cv; /* its caller waits here */
 };
 
 struct hsm_ipc {
@@ -297,6 +298,7 @@ ipc_fail_all(struct hsm_ipc *x)
 		if (x->slot[i].used && !x->slot[i].done) {
 			x->slot[i].done = 1;
 			x->slot[i].status = PCA_EUNAVAIL;
+			pthread_cond_signal(&x->slot[i].cv);
 		}
 	pthread_cond_broadcast(&x->cv);
 }
@@ -401,7 +403,7 @@ reader_serve(struct hsm_ipc *x, int fd)
 			s->body = body;
 			s->msg = m;
 			body = NULL;
-			pthread_cond_broadcast(&x->cv);
+			pthread_cond_signal(&s->cv);
 		}
 		pthread_mutex_unlock(&x->mu);
 		if (body != NULL) {
@@ -474,6 +476,7 @@ hsm_proxy_new(int ctl, unsigned wait_s, struct hsm **out)
 	struct hsm_ipc *x;
 	struct timespec ts;
 	pca_err err;
+	size_t i;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (x = calloc(1, sizeof(*x))) == NULL) {
@@ -486,6 +489,8 @@ hsm_proxy_new(int ctl, unsigned wait_s, struct hsm **out)
 	pthread_mutex_init(&x->mu, NULL);
 	pthread_mutex_init(&x->wmu, NULL);
 	pthread_cond_init(&x->cv, NULL);
+	for (i = 0; i < IPC_SLOTS; i++)
+		pthread_cond_init(&x->slot[i].cv, NULL);
 	h->ipc = x;
 	if (pthread_create(&x->reader, NULL, reader_main, x) != 0) {
 		hsm_close(h);
@@ -528,13 +533,27 @@ hsm_ipc_close(struct hsm *h)
 	if (x->reader_on)
 		pthread_join(x->reader, NULL);
 	(void)close(x->ctl);
-	for (i = 0; i < IPC_SLOTS; i++)
+	for (i = 0; i < IPC_SLOTS; i++) {
 		free(x->slot[i].body);
+		pthread_cond_destroy(&x->slot[i].cv);
+	}
 	pthread_mutex_destroy(&x->mu);
 	pthread_mutex_destroy(&x->wmu);
 	pthread_cond_destroy(&x->cv);
 	free(x);
 	free(h);
+}
+
+/* Empties a slot (its condition variable stays). */
+static void
+slot_reset(struct ipc_slot *s)
+{
+	s->used = 0;
+	s->done = 0;
+	s->id = 0;
+	s->status = PCA_OK;
+	s->body = NULL;
+	memset(&s->msg, 0, sizeof(s->msg));
 }
 
 /*
@@ -574,7 +593,7 @@ ipc_call(struct hsm *h, uint32_t type, const struct hsm_ipc_field *f,
 		free(frame);
 		return pca_err_set(PCA_EUNAVAIL, "the signer is busy");
 	}
-	memset(s, 0, sizeof(*s));
+	slot_reset(s);
 	s->used = 1;
 	s->id = id;
 	s->msg.hdr.type = type;
@@ -591,7 +610,7 @@ ipc_call(struct hsm *h, uint32_t type, const struct hsm_ipc_field *f,
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += IPC_WAIT_S;
-	while (!s->done && pthread_cond_timedwait(&x->cv, &x->mu, &ts) == 0)
+	while (!s->done && pthread_cond_timedwait(&s->cv, &x->mu, &ts) == 0)
 		;
 	if (!s->done)
 		err = pca_err_set(PCA_EUNAVAIL, "the signer did not answer");
@@ -606,7 +625,7 @@ ipc_call(struct hsm *h, uint32_t type, const struct hsm_ipc_field *f,
 		*m = s->msg;
 		*body = s->body;
 	}
-	memset(s, 0, sizeof(*s));
+	slot_reset(s);
 	pthread_mutex_unlock(&x->mu);
 	return err;
 }
