@@ -33,13 +33,7 @@
 #include "../store/store.h"
 #include "engine_int.h"
 
-enum kind {
-	K_CERT = 1,
-	K_CSR,
-	K_CRL,
-	K_OCSP,
-	K_MANIFEST
-};
+enum kind { K_CERT = 1, K_CSR, K_CRL, K_OCSP, K_MANIFEST };
 
 static int
 is_uuid(const char *s, size_t n)
@@ -49,9 +43,10 @@ is_uuid(const char *s, size_t n)
 	if (n != 36)
 		return 0;
 	for (i = 0; i < 36; i++)
-		if (i == 8 || i == 13 || i == 18 || i == 23 ? s[i] != '-' :
-		    !((s[i] >= '0' && s[i] <= '9') ||
-			(s[i] >= 'a' && s[i] <= 'f')))
+		if (i == 8 || i == 13 || i == 18 || i == 23
+			? s[i] != '-'
+			: !((s[i] >= '0' && s[i] <= '9') ||
+			      (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return 1;
 }
@@ -67,13 +62,15 @@ label_owner(const char *label, char uuid[37], int *ocsp)
 		memcpy(uuid, label + 4, 36);
 		*ocsp = 0;
 	} else if (n > 42 && strncmp(label, "ocsp-", 5) == 0 &&
-	    is_uuid(label + 5, 36) && label[41] == '-' &&
-	    strspn(label + 42, "0123456789abcdef") == n - 42) {
+		   is_uuid(label + 5, 36) && label[41] == '-' &&
+		   strspn(label + 42, "0123456789abcdef") == n - 42) {
 		memcpy(uuid, label + 5, 36);
 		*ocsp = 1;
 	} else
-		return pca_err_set(PCA_EPOLICY, "signer: no CA owns the key "
-		    "label %s", label);
+		return pca_err_set(PCA_EPOLICY,
+		    "signer: no CA owns the key "
+		    "label %s",
+		    label);
 	uuid[36] = '\0';
 	return PCA_OK;
 }
@@ -102,7 +99,8 @@ cache_find(struct ca_engine *e, const char *uuid, const char *raw, size_t len)
 
 	pthread_mutex_lock(&sc_mu);
 	for (i = 0; i < SC_CACHE && c == NULL; i++)
-		if (sc_cache[i] != NULL && strcmp(sc_cache[i]->uuid, uuid) == 0 &&
+		if (sc_cache[i] != NULL &&
+		    strcmp(sc_cache[i]->uuid, uuid) == 0 &&
 		    bytes_eq((const uint8_t *)sc_cache[i]->raw,
 			sc_cache[i]->raw_len, (const uint8_t *)raw, len))
 			c = sc_cache[i];
@@ -123,7 +121,8 @@ cache_add(struct ca_engine *e, struct ca_ctx *c)
 
 	pthread_mutex_lock(&sc_mu);
 	for (i = 0; i < SC_CACHE; i++)
-		if (sc_cache[i] != NULL && strcmp(sc_cache[i]->uuid, c->uuid) == 0)
+		if (sc_cache[i] != NULL &&
+		    strcmp(sc_cache[i]->uuid, c->uuid) == 0)
 			break;
 	if (i == SC_CACHE)
 		i = sc_next++ % SC_CACHE;
@@ -158,8 +157,7 @@ ctx_load(struct ca_engine *e, const char *uuid, struct ca_ctx **out)
 
 /* The TBS wrapped as a signed object, for OpenSSL's parsers. */
 static void *
-parse_wrapped(const uint8_t *tbs, size_t len, enum pca_sigalg alg,
-    enum kind k)
+parse_wrapped(const uint8_t *tbs, size_t len, enum pca_sigalg alg, enum kind k)
 {
 	static const uint8_t fake[8] = {0x30, 0x06, 0x02, 0x01, 0x01, 0x02,
 	    0x01, 0x01};
@@ -301,12 +299,13 @@ cert_self(const struct ca_ctx *c, X509 *x)
 	    strcmp(c->status, "ACTIVE") != 0)
 		return refuse(c, "the root is neither PENDING_CERTIFICATE nor "
 				 "ACTIVE");
-	if (X509_NAME_cmp(X509_get_issuer_name(x),
-		X509_get_subject_name(x)) != 0)
+	if (X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) !=
+	    0)
 		return refuse(c, "a root's own certificate must be "
 				 "self-issued");
-	return own_key(c, x) ? PCA_OK : refuse(c, "a root's own certificate "
-						 "must carry its key");
+	return own_key(c, x) ? PCA_OK
+			     : refuse(c, "a root's own certificate "
+					 "must carry its key");
 }
 
 static pca_err
@@ -321,8 +320,10 @@ check_cert(const struct ca_ctx *c, unsigned flags, enum pca_sigalg alg,
 	if ((x = parse_wrapped(tbs, len, alg, K_CERT)) == NULL)
 		return refuse(c, "not a TBSCertificate");
 	/* a root's own certificate: at creation or a renewal, its own key */
-	self = c->type == CA_TYPE_ROOT && X509_NAME_cmp(X509_get_issuer_name(x),
-	    X509_get_subject_name(x)) == 0 && own_key(c, x);
+	self = c->type == CA_TYPE_ROOT &&
+	       X509_NAME_cmp(X509_get_issuer_name(x),
+		   X509_get_subject_name(x)) == 0 &&
+	       own_key(c, x);
 	lr.self_issued = self;
 	if (ca_lint_tbs(&lr) != PCA_OK)
 		err = refuse(c, pca_err_msg());
@@ -337,7 +338,7 @@ check_cert(const struct ca_ctx *c, unsigned flags, enum pca_sigalg alg,
 		err = refuse(c, "authorityKeyIdentifier differs from the CA's "
 				"key id");
 	else if (time_of(X509_get0_notBefore(x)) < c->not_before ||
-	    time_of(X509_get0_notAfter(x)) > c->not_after)
+		 time_of(X509_get0_notAfter(x)) > c->not_after)
 		err = refuse(c, "validity outside the CA certificate's");
 	else if (is_ca(x) && !(flags & HSM_SIGN_CA_CERT))
 		err = refuse(c, "basicConstraints cA=TRUE without a CA "
@@ -363,8 +364,9 @@ check_csr(struct hsm *h, const struct ca_ctx *c, const char *label,
 	OPENSSL_free(p);
 	free(spki);
 	X509_REQ_free(r);
-	return ok ? PCA_OK : refuse(c, "a CSR must carry the key's own public "
-				       "key");
+	return ok ? PCA_OK
+		  : refuse(c, "a CSR must carry the key's own public "
+			      "key");
 }
 
 static pca_err
@@ -413,13 +415,14 @@ check_sign(struct ca_engine *e, struct hsm *h, const char *label,
 	if (!ocsp && strcmp(c->label, label) != 0)
 		err = refuse(c, "the key label is not the CA's");
 	else if (strcmp(c->status, "DELETED") == 0 ||
-	    strcmp(c->status, "FAILED") == 0)
+		 strcmp(c->status, "FAILED") == 0)
 		err = refuse(c, "the CA is deleted or failed");
 	else if (k == K_CSR)
 		err = check_csr(h, c, label, alg, tbs, len);
 	else if (k == K_OCSP)
-		err = ca_lint_ocsp_tbs(tbs, len, alg) == PCA_OK ? PCA_OK :
-			  refuse(c, pca_err_msg());
+		err = ca_lint_ocsp_tbs(tbs, len, alg) == PCA_OK
+			  ? PCA_OK
+			  : refuse(c, pca_err_msg());
 	else if (ocsp)
 		err = refuse(c, "a delegated OCSP key signs OCSP responses "
 				"only");
@@ -428,7 +431,7 @@ check_sign(struct ca_engine *e, struct hsm *h, const char *label,
 	else if (k == K_CRL)
 		err = check_crl(c, alg, tbs, len);
 	else if (k == K_MANIFEST && c->cert_der != NULL &&
-	    (j = json_loadb((const char *)tbs, len, 0, NULL)) != NULL)
+		 (j = json_loadb((const char *)tbs, len, 0, NULL)) != NULL)
 		json_decref(j);
 	else
 		err = refuse(c, "not a certificate, CSR, CRL, OCSP response or "
@@ -460,8 +463,8 @@ check_destroy(struct ca_engine *e, const char *label)
 
 pca_err
 ca_sign_check(struct ca_engine *e, struct hsm *h, enum hsm_signer_op op,
-    const char *label, unsigned flags, enum pca_sigalg alg,
-    const uint8_t *tbs, size_t len)
+    const char *label, unsigned flags, enum pca_sigalg alg, const uint8_t *tbs,
+    size_t len)
 {
 	char uuid[37];
 	int ocsp;

@@ -63,28 +63,36 @@ pcad_proc_drop(const struct appliance_conf *a, int signer)
 		return PCA_OK;
 	}
 	if (geteuid() != 0)
-		return pca_err_set(PCA_EINVAL, "[process] user = %s: pcad "
-		    "must be started as root to drop to it", a->proc_user);
+		return pca_err_set(PCA_EINVAL,
+		    "[process] user = %s: pcad "
+		    "must be started as root to drop to it",
+		    a->proc_user);
 	if ((pw = getpwnam(a->proc_user)) == NULL)
-		return pca_err_set(PCA_EINVAL, "[process] user = %s: no such "
-		    "user", a->proc_user);
+		return pca_err_set(PCA_EINVAL,
+		    "[process] user = %s: no such "
+		    "user",
+		    a->proc_user);
 	if (pw->pw_uid == 0)
 		return pca_err_set(PCA_EINVAL, "[process] user = %s is root",
 		    a->proc_user);
 	if (signer && a->proc_signer_group != NULL) {
 		if ((gr = getgrnam(a->proc_signer_group)) == NULL)
-			return pca_err_set(PCA_EINVAL, "[process] signer_group "
-			    "= %s: no such group", a->proc_signer_group);
+			return pca_err_set(PCA_EINVAL,
+			    "[process] signer_group "
+			    "= %s: no such group",
+			    a->proc_signer_group);
 		groups[ng++] = gr->gr_gid;
 	}
-	if (setgroups(ng, groups) != 0 || setresgid(pw->pw_gid, pw->pw_gid,
-	    pw->pw_gid) != 0 || setresuid(pw->pw_uid, pw->pw_uid,
-	    pw->pw_uid) != 0)
+	if (setgroups(ng, groups) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0)
 		return pca_err_set(PCA_EINVAL, "dropping to %s: %s",
 		    a->proc_user, strerror(errno));
 	if (setuid(0) == 0)
-		return pca_err_set(PCA_EINTERNAL, "dropping to %s: root came "
-		    "back", a->proc_user);
+		return pca_err_set(PCA_EINTERNAL,
+		    "dropping to %s: root came "
+		    "back",
+		    a->proc_user);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (signer)
 		no_core(); /* setuid made it dumpable again */
@@ -114,8 +122,8 @@ signer_status(int st, pca_err err)
 	char msg[HSM_IPC_MSG_MAX + 1];
 	int n;
 
-	n = snprintf(msg, sizeof(msg), "%s", err == PCA_OK ? "" :
-							      pca_err_msg());
+	n = snprintf(msg, sizeof(msg), "%s",
+	    err == PCA_OK ? "" : pca_err_msg());
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof(msg))
@@ -269,12 +277,12 @@ keeper_main(const char *path, int ctl)
 				continue;
 			if (WIFSIGNALED(status))
 				log_warnx("signer (pid %ld) killed by signal "
-					  "%d; starting another", (long)pid,
-				    WTERMSIG(status));
+					  "%d; starting another",
+				    (long)pid, WTERMSIG(status));
 			else
 				log_warnx("signer (pid %ld) exited with %d; "
-					  "starting another", (long)pid,
-				    WEXITSTATUS(status));
+					  "starting another",
+				    (long)pid, WEXITSTATUS(status));
 			pid = -1;
 		}
 		if (mono_ms() - started < SIGNER_BACKOFF_MS &&

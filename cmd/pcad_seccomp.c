@@ -19,34 +19,34 @@
 #include "pcad_proc.h"
 
 static const char *const allowed[] = {
-	/* memory, threads, time */
-	"brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync",
-	"mincore", "mlock", "munlock", "futex", "set_robust_list",
-	"get_robust_list", "rseq", "membarrier", "clone", "clone3", "exit",
-	"exit_group", "gettid", "getpid", "getppid", "tgkill", "sched_yield",
-	"sched_getaffinity", "nanosleep", "clock_nanosleep", "clock_gettime",
-	"clock_getres", "gettimeofday", "time", "restart_syscall",
-	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait",
-	"sigaltstack", "getrandom", "uname", "sysinfo", "prctl", "getrlimit",
-	"prlimit64", "getuid", "geteuid", "getgid", "getegid", "getgroups",
-	"getresuid", "getresgid", "umask", "getcwd",
-	/* files (the store, configuration, TLS files, CRL cache) */
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
-	"pwritev", "lseek", "close", "openat", "open", "creat", "fstat",
-	"newfstatat", "stat", "lstat", "statx", "statfs", "fstatfs", "fcntl",
-	"flock", "dup", "dup2", "dup3", "ioctl", "fsync", "fdatasync",
-	"ftruncate", "fallocate", "rename", "renameat", "renameat2", "unlink",
-	"unlinkat", "mkdir", "mkdirat", "rmdir", "getdents64", "access",
-	"faccessat", "faccessat2", "readlink", "readlinkat", "fchmod",
-	"fadvise64", "sendfile", "copy_file_range", "utimensat",
-	/* sockets (listeners, the signer, S3, webhook, journal) */
-	"socket", "socketpair", "bind", "listen", "accept", "accept4",
-	"connect", "getsockname", "getpeername", "setsockopt", "getsockopt",
-	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-	"shutdown", "poll", "ppoll", "select", "pselect6", "epoll_create",
-	"epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait",
-	"epoll_pwait2", "eventfd", "eventfd2", "pipe", "pipe2",
-	"timerfd_create", "timerfd_settime", "timerfd_gettime", NULL};
+    /* memory, threads, time */
+    "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync",
+    "mincore", "mlock", "munlock", "futex", "set_robust_list",
+    "get_robust_list", "rseq", "membarrier", "clone", "clone3", "exit",
+    "exit_group", "gettid", "getpid", "getppid", "tgkill", "sched_yield",
+    "sched_getaffinity", "nanosleep", "clock_nanosleep", "clock_gettime",
+    "clock_getres", "gettimeofday", "time", "restart_syscall", "rt_sigaction",
+    "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
+    "getrandom", "uname", "sysinfo", "prctl", "getrlimit", "prlimit64",
+    "getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
+    "getresgid", "umask", "getcwd",
+    /* files (the store, configuration, TLS files, CRL cache) */
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
+    "pwritev", "lseek", "close", "openat", "open", "creat", "fstat",
+    "newfstatat", "stat", "lstat", "statx", "statfs", "fstatfs", "fcntl",
+    "flock", "dup", "dup2", "dup3", "ioctl", "fsync", "fdatasync", "ftruncate",
+    "fallocate", "rename", "renameat", "renameat2", "unlink", "unlinkat",
+    "mkdir", "mkdirat", "rmdir", "getdents64", "access", "faccessat",
+    "faccessat2", "readlink", "readlinkat", "fchmod", "fadvise64", "sendfile",
+    "copy_file_range", "utimensat",
+    /* sockets (listeners, the signer, S3, webhook, journal) */
+    "socket", "socketpair", "bind", "listen", "accept", "accept4", "connect",
+    "getsockname", "getpeername", "setsockopt", "getsockopt", "sendto",
+    "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg", "shutdown",
+    "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1",
+    "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd",
+    "eventfd2", "pipe", "pipe2", "timerfd_create", "timerfd_settime",
+    "timerfd_gettime", NULL};
 
 static void
 denied(int sig, siginfo_t *si, void *uc)

@@ -32,27 +32,35 @@ struct type_spec {
 	struct field_spec rep[HSM_IPC_FIELDS_MAX];
 };
 
-#define F_LABEL {1, LIM_LABEL}
-#define F_U32 {4, 4}
-#define F_SPKI {1, HSM_IPC_SPKI_MAX}
+#define F_LABEL                                                                \
+	{                                                                      \
+		1, LIM_LABEL                                                   \
+	}
+#define F_U32                                                                  \
+	{                                                                      \
+		4, 4                                                           \
+	}
+#define F_SPKI                                                                 \
+	{                                                                      \
+		1, HSM_IPC_SPKI_MAX                                            \
+	}
 
 static const struct type_spec specs[HSM_IPC_TYPE_MAX] = {
-	[HSM_IPC_SIGN] = {5,
-	    {F_LABEL, {0, HSM_IPC_SPKI_MAX}, F_U32, F_U32,
-		{1, HSM_IPC_BODY_MAX - 64 - LIM_LABEL - HSM_IPC_SPKI_MAX}},
-	    1, {{1, LIM_SIG}}},
-	[HSM_IPC_KEYGEN] = {3, {F_LABEL, {0, HSM_ID_MAX}, F_U32}, 1, {F_SPKI}},
-	[HSM_IPC_SPKI] = {1, {F_LABEL}, 1, {F_SPKI}},
-	[HSM_IPC_INFO] = {1, {F_LABEL}, 1,
-	    {{HSM_IPC_INFO_LEN, HSM_IPC_INFO_LEN}}},
-	[HSM_IPC_DESTROY] = {1, {F_LABEL}, 0, {{0, 0}}},
-	[HSM_IPC_SEAL] = {2, {F_LABEL, {1, HSM_IPC_SECRET_MAX}}, 1,
-	    {{1, HSM_IPC_SEALED_MAX}}},
-	[HSM_IPC_UNSEAL] = {2, {F_LABEL, {1, HSM_IPC_SEALED_MAX}}, 1,
-	    {{1, HSM_IPC_SECRET_MAX}}},
-	[HSM_IPC_HEALTH] = {0, {{0, 0}}, 0, {{0, 0}}},
-	[HSM_IPC_STATS] = {0, {{0, 0}}, 1,
-	    {{HSM_IPC_STATS_LEN, HSM_IPC_STATS_LEN}}},
+    [HSM_IPC_SIGN] = {5,
+	{F_LABEL, {0, HSM_IPC_SPKI_MAX}, F_U32, F_U32,
+	    {1, HSM_IPC_BODY_MAX - 64 - LIM_LABEL - HSM_IPC_SPKI_MAX}},
+	1, {{1, LIM_SIG}}},
+    [HSM_IPC_KEYGEN] = {3, {F_LABEL, {0, HSM_ID_MAX}, F_U32}, 1, {F_SPKI}},
+    [HSM_IPC_SPKI] = {1, {F_LABEL}, 1, {F_SPKI}},
+    [HSM_IPC_INFO] = {1, {F_LABEL}, 1, {{HSM_IPC_INFO_LEN, HSM_IPC_INFO_LEN}}},
+    [HSM_IPC_DESTROY] = {1, {F_LABEL}, 0, {{0, 0}}},
+    [HSM_IPC_SEAL] = {2, {F_LABEL, {1, HSM_IPC_SECRET_MAX}}, 1,
+	{{1, HSM_IPC_SEALED_MAX}}},
+    [HSM_IPC_UNSEAL] = {2, {F_LABEL, {1, HSM_IPC_SEALED_MAX}}, 1,
+	{{1, HSM_IPC_SECRET_MAX}}},
+    [HSM_IPC_HEALTH] = {0, {{0, 0}}, 0, {{0, 0}}},
+    [HSM_IPC_STATS] = {0, {{0, 0}}, 1,
+	{{HSM_IPC_STATS_LEN, HSM_IPC_STATS_LEN}}},
 };
 
 static const struct field_spec err_spec[1] = {{0, HSM_IPC_MSG_MAX}};
@@ -95,9 +103,10 @@ hsm_ipc_hdr_check(const struct hsm_ipc_hdr *h, int reply)
 		max += 4 + f[i].max;
 	}
 	if (h->len < min || h->len > max || h->len > HSM_IPC_BODY_MAX)
-		return pca_err_set(PCA_EPARSE, "ipc: type %u: body of %u bytes "
-		    "(%zu to %zu)", (unsigned)h->type, (unsigned)h->len, min,
-		    max);
+		return pca_err_set(PCA_EPARSE,
+		    "ipc: type %u: body of %u bytes "
+		    "(%zu to %zu)",
+		    (unsigned)h->type, (unsigned)h->len, min, max);
 	return PCA_OK;
 }
 
@@ -118,21 +127,26 @@ hsm_ipc_decode(const struct hsm_ipc_hdr *h, int reply, const uint8_t *body,
 	out->n = n;
 	for (i = 0; i < n; i++) {
 		if (h->len - off < 4)
-			return pca_err_set(PCA_EPARSE, "ipc: type %u: field %zu "
-			    "truncated", (unsigned)h->type, i);
+			return pca_err_set(PCA_EPARSE,
+			    "ipc: type %u: field %zu "
+			    "truncated",
+			    (unsigned)h->type, i);
 		memcpy(&flen, body + off, 4);
 		off += 4;
 		if (flen < f[i].min || flen > f[i].max || flen > h->len - off)
-			return pca_err_set(PCA_EPARSE, "ipc: type %u: field %zu "
-			    "of %u bytes", (unsigned)h->type, i,
-			    (unsigned)flen);
+			return pca_err_set(PCA_EPARSE,
+			    "ipc: type %u: field %zu "
+			    "of %u bytes",
+			    (unsigned)h->type, i, (unsigned)flen);
 		out->f[i].p = body + off;
 		out->f[i].len = flen;
 		off += flen;
 	}
 	if (off != h->len)
-		return pca_err_set(PCA_EPARSE, "ipc: type %u: %zu trailing "
-		    "bytes", (unsigned)h->type, (size_t)h->len - off);
+		return pca_err_set(PCA_EPARSE,
+		    "ipc: type %u: %zu trailing "
+		    "bytes",
+		    (unsigned)h->type, (size_t)h->len - off);
 	return PCA_OK;
 }
 
@@ -151,8 +165,10 @@ hsm_ipc_encode(uint32_t type, uint32_t id, uint32_t status,
 		len += 4 + f[i].len;
 	}
 	if (len > HSM_IPC_BODY_MAX)
-		return pca_err_set(PCA_ETOOBIG, "ipc: message of %zu bytes "
-		    "over the limit", len);
+		return pca_err_set(PCA_ETOOBIG,
+		    "ipc: message of %zu bytes "
+		    "over the limit",
+		    len);
 	h.len = (uint32_t)len;
 	if ((b = malloc(HSM_IPC_HDR_LEN + len)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
@@ -218,8 +234,8 @@ hsm_ipc_read(int fd, int reply, struct hsm_ipc_msg *msg, uint8_t **body)
 	int rc;
 
 	if ((rc = hsm_ipc_read_full(fd, &h, sizeof(h))) != 0)
-		return pca_err_set(PCA_EIO, rc > 0 ? "ipc: peer closed" :
-						     "ipc: read failed");
+		return pca_err_set(PCA_EIO,
+		    rc > 0 ? "ipc: peer closed" : "ipc: read failed");
 	if ((err = hsm_ipc_hdr_check(&h, reply)) != PCA_OK)
 		return err;
 	if ((b = malloc(h.len ? h.len : 1)) == NULL)
@@ -281,7 +297,7 @@ struct hsm_ipc {
 	pthread_mutex_t wmu; /* one frame written at a time */
 	struct ipc_slot slot[IPC_SLOTS];
 	uint32_t next_id;
-	int first;	  /* the first signer answered (or failed) */
+	int first; /* the first signer answered (or failed) */
 	pca_err first_err;
 	char first_msg[HSM_IPC_MSG_MAX + 1];
 	int stopping;
@@ -408,7 +424,8 @@ reader_serve(struct hsm_ipc *x, int fd)
 		pthread_mutex_unlock(&x->mu);
 		if (body != NULL) {
 			log_warnx("signer: an answer nobody waits for "
-				  "(id %u)", (unsigned)m.hdr.id);
+				  "(id %u)",
+			    (unsigned)m.hdr.id);
 			free(body);
 			body = NULL;
 		}
@@ -500,15 +517,17 @@ hsm_proxy_new(int ctl, unsigned wait_s, struct hsm **out)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += wait_s;
 	pthread_mutex_lock(&x->mu);
-	while (!x->first &&
-	    pthread_cond_timedwait(&x->cv, &x->mu, &ts) == 0)
+	while (!x->first && pthread_cond_timedwait(&x->cv, &x->mu, &ts) == 0)
 		;
-	err = !x->first ? pca_err_set(PCA_EUNAVAIL, "the signer did not start "
-						   "in %u s", wait_s) :
-	      x->first_err != PCA_OK ?
-			  pca_err_set(x->first_err, "%s", x->first_msg[0] ?
-			      x->first_msg : "the signer failed to start") :
-			  PCA_OK;
+	err = !x->first ? pca_err_set(PCA_EUNAVAIL,
+			      "the signer did not start "
+			      "in %u s",
+			      wait_s)
+	      : x->first_err != PCA_OK
+		  ? pca_err_set(x->first_err, "%s",
+			x->first_msg[0] ? x->first_msg
+					: "the signer failed to start")
+		  : PCA_OK;
 	pthread_mutex_unlock(&x->mu);
 	if (err != PCA_OK) {
 		hsm_close(h);
@@ -562,8 +581,8 @@ slot_reset(struct ipc_slot *s)
  * signer's message.
  */
 static pca_err
-ipc_call(struct hsm *h, uint32_t type, const struct hsm_ipc_field *f,
-    size_t n, struct hsm_ipc_msg *m, uint8_t **body)
+ipc_call(struct hsm *h, uint32_t type, const struct hsm_ipc_field *f, size_t n,
+    struct hsm_ipc_msg *m, uint8_t **body)
 {
 	struct hsm_ipc *x = h->ipc;
 	struct ipc_slot *s = NULL;
@@ -699,8 +718,7 @@ hsm_ipc_keygen(struct hsm *h, const char *label, const uint8_t *id,
 }
 
 pca_err
-hsm_ipc_spki(struct hsm *h, const char *label, uint8_t **spki,
-    size_t *spki_len)
+hsm_ipc_spki(struct hsm *h, const char *label, uint8_t **spki, size_t *spki_len)
 {
 	struct hsm_ipc_field f = fld(label, strlen(label));
 

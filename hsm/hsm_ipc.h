@@ -35,8 +35,8 @@ enum hsm_ipc_type {
 
 struct hsm_ipc_hdr {
 	uint32_t type;
-	uint32_t len;	 /* body bytes after the header */
-	uint32_t id;	 /* request id, echoed by the reply */
+	uint32_t len;    /* body bytes after the header */
+	uint32_t id;     /* request id, echoed by the reply */
 	uint32_t status; /* replies: pca_err; requests: 0 */
 };
 
@@ -44,12 +44,12 @@ struct hsm_ipc_hdr {
 /* the largest body: a TBSCertList of a big CA */
 #define HSM_IPC_BODY_MAX ((size_t)32 * 1024 * 1024)
 #define HSM_IPC_FIELDS_MAX 5
-#define HSM_IPC_MSG_MAX 512	/* an error message */
+#define HSM_IPC_MSG_MAX 512 /* an error message */
 #define HSM_IPC_SPKI_MAX 4096
 #define HSM_IPC_SECRET_MAX 4096
 #define HSM_IPC_SEALED_MAX (HSM_IPC_SECRET_MAX + 64)
-#define HSM_IPC_INFO_LEN 28	/* 7 x u32 */
-#define HSM_IPC_STATS_LEN 28	/* 3 x u64 + u32 */
+#define HSM_IPC_INFO_LEN 28  /* 7 x u32 */
+#define HSM_IPC_STATS_LEN 28 /* 3 x u64 + u32 */
 
 struct hsm_ipc_field {
 	const uint8_t *p;
@@ -80,8 +80,8 @@ pca_err hsm_ipc_decode(const struct hsm_ipc_hdr *, int reply,
  * HSM_IPC_HDR_LEN + body bytes.  PCA_ETOOBIG over HSM_IPC_BODY_MAX.
  */
 pca_err hsm_ipc_encode(uint32_t type, uint32_t id, uint32_t status,
-    const struct hsm_ipc_field *f, size_t n, uint8_t **out, size_t *out_len)
-    PCA_WUR;
+    const struct hsm_ipc_field *f, size_t n, uint8_t **out,
+    size_t *out_len) PCA_WUR;
 
 /* Whole-buffer I/O on a stream socket; EINTR retried.  0 on success, 1 on
  * end of file before the first byte (read only), -1 otherwise. */
@@ -96,8 +96,8 @@ pca_err hsm_ipc_read(int fd, int reply, struct hsm_ipc_msg *msg,
     uint8_t **body) PCA_WUR;
 
 /* The label of field i as a C string (no NUL inside, 1..LIM_LABEL). */
-pca_err hsm_ipc_label(const struct hsm_ipc_field *, char *out, size_t size)
-    PCA_WUR;
+pca_err hsm_ipc_label(const struct hsm_ipc_field *, char *out,
+    size_t size) PCA_WUR;
 uint32_t hsm_ipc_u32(const struct hsm_ipc_field *);
 
 /* hsm_ipc.c: the front's side behind struct hsm (h->ipc != NULL). */
@@ -106,14 +106,13 @@ struct hsm_key;
 struct hsm_key_info;
 struct hsm_stats;
 pca_err hsm_ipc_sign(struct hsm *, const struct hsm_key *, uint32_t alg,
-    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len)
-    PCA_WUR;
+    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len) PCA_WUR;
 pca_err hsm_ipc_keygen(struct hsm *, const char *label, const uint8_t *id,
     size_t id_len, uint32_t alg, uint8_t **spki, size_t *spki_len) PCA_WUR;
 pca_err hsm_ipc_spki(struct hsm *, const char *label, uint8_t **spki,
     size_t *spki_len) PCA_WUR;
-pca_err hsm_ipc_info(struct hsm *, const char *label, struct hsm_key_info *)
-    PCA_WUR;
+pca_err hsm_ipc_info(struct hsm *, const char *label,
+    struct hsm_key_info *) PCA_WUR;
 pca_err hsm_ipc_destroy(struct hsm *, const char *label) PCA_WUR;
 pca_err hsm_ipc_seal(struct hsm *, int unseal, const char *label,
     const uint8_t *in, size_t len, uint8_t **out, size_t *out_len) PCA_WUR;

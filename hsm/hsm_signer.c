@@ -27,7 +27,7 @@ struct signer {
 	int fd;
 	const struct hsm_signer_conf *conf;
 	pthread_mutex_t rmu, wmu;
-	int dead;	/* a malformed frame was seen */
+	int dead; /* a malformed frame was seen */
 };
 
 static pca_err
@@ -43,8 +43,8 @@ reply(struct signer *s, const struct hsm_ipc_hdr *rq, pca_err st,
 	if (st != PCA_OK) {
 		msg = pca_err_msg();
 		e.p = (const uint8_t *)msg;
-		e.len = strlen(msg) > HSM_IPC_MSG_MAX ? HSM_IPC_MSG_MAX :
-							 strlen(msg);
+		e.len = strlen(msg) > HSM_IPC_MSG_MAX ? HSM_IPC_MSG_MAX
+						      : strlen(msg);
 		f = &e;
 		n = 1;
 	}
@@ -159,7 +159,8 @@ dispatch(struct signer *s, const struct hsm_ipc_msg *m)
 		return do_sign(s, m, label);
 	case HSM_IPC_KEYGEN:
 		alg = hsm_ipc_u32(&m->f[2]);
-		if ((err = check(s, HSM_OP_KEYGEN, label, 0, 0, NULL)) == PCA_OK)
+		if ((err = check(s, HSM_OP_KEYGEN, label, 0, 0, NULL)) ==
+		    PCA_OK)
 			err = hsm_key_generate(s->h, label,
 			    m->f[1].len ? m->f[1].p : NULL, m->f[1].len,
 			    (enum pca_keyalg)alg, &out, &len);
@@ -178,8 +179,8 @@ dispatch(struct signer *s, const struct hsm_ipc_msg *m)
 		err = hsm_seal(s->h, label, m->f[1].p, m->f[1].len, &out, &len);
 		return do_bytes_out(s, m, err, out, len);
 	case HSM_IPC_UNSEAL:
-		err = hsm_unseal(s->h, label, m->f[1].p, m->f[1].len, &out,
-		    &len);
+		err =
+		    hsm_unseal(s->h, label, m->f[1].p, m->f[1].len, &out, &len);
 		return do_bytes_out(s, m, err, out, len);
 	case HSM_IPC_HEALTH:
 		return reply(s, &m->hdr, hsm_health(s->h), NULL, 0);
@@ -213,7 +214,8 @@ worker(void *arg)
 		pthread_mutex_lock(&s->rmu);
 		if (err == PCA_EPARSE && s->dead != 2) {
 			log_warnx("signer: the front sent a malformed frame "
-				  "(%s); ending it", pca_err_msg());
+				  "(%s); ending it",
+			    pca_err_msg());
 			s->dead = 2;
 		} else if (s->dead == 0)
 			s->dead = 1;

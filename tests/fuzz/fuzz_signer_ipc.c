@@ -50,7 +50,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += HSM_IPC_HDR_LEN;
 		size -= HSM_IPC_HDR_LEN;
 		if (h.len > size)
-			h.len = (uint32_t)size; /* what a short read would see */
+			h.len =
+			    (uint32_t)size; /* what a short read would see */
 		/* a copy of exactly the body: overreads are caught */
 		if ((body = malloc(h.len ? h.len : 1)) == NULL)
 			return 0;

@@ -119,8 +119,8 @@ sign(struct peer *p, const char *label, unsigned flags, uint32_t alg,
     const uint8_t *tbs, size_t len, char *msg, size_t msz)
 {
 	struct hsm_ipc_field f[5] = {{(const uint8_t *)label, strlen(label)},
-	    {NULL, 0}, {(const uint8_t *)&alg, 4},
-	    {(const uint8_t *)&flags, 4}, {tbs, len}};
+	    {NULL, 0}, {(const uint8_t *)&alg, 4}, {(const uint8_t *)&flags, 4},
+	    {tbs, len}};
 	struct hsm_ipc_msg m;
 	uint8_t *frame = NULL, *body = NULL;
 	size_t fl;
@@ -240,8 +240,8 @@ tbs_checks(uint32_t alg, const char *label, const char *ee_path,
 	x = X509_dup(ee);
 	X509_time_adj_ex(X509_getm_notAfter(x), 365 * 40, 0, NULL);
 	t = tbs_of(x, &tl);
-	expect_refusal(&p, "validity beyond the CA's is refused", label, 0,
-	    alg, t, tl, "validity");
+	expect_refusal(&p, "validity beyond the CA's is refused", label, 0, alg,
+	    t, tl, "validity");
 	OPENSSL_free(t);
 	X509_free(x);
 
@@ -287,8 +287,8 @@ expect_fatal(const char *name, const void *frame, size_t len)
 	}
 	(void)shutdown(p.fd, SHUT_WR);
 	st = read(p.fd, &c, 1) <= 0 ? reap(&p) : (reap(&p), -2);
-	result(name, st == 3, st == -2 ? "the signer answered" :
-						  "exit status not 3");
+	result(name, st == 3,
+	    st == -2 ? "the signer answered" : "exit status not 3");
 }
 
 static void
@@ -340,8 +340,9 @@ main(int argc, char **argv)
 	uint32_t alg;
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: signer_drive CONFIG SIGALG LABEL EE.der "
-				"SUBCA.der OTHER_LABEL\n");
+		fprintf(stderr,
+		    "usage: signer_drive CONFIG SIGALG LABEL EE.der "
+		    "SUBCA.der OTHER_LABEL\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);

@@ -28,9 +28,9 @@
 #include "../testlib.h"
 
 static struct testlib_token token;
-static struct hsm *real;	/* the signer's token */
-static struct hsm *front;	/* the proxy */
-static int keeper;		/* our end of ctl */
+static struct hsm *real;  /* the signer's token */
+static struct hsm *front; /* the proxy */
+static int keeper;        /* our end of ctl */
 
 struct srv {
 	int fd;
@@ -91,8 +91,8 @@ setup(void **state)
 	int ctl[2];
 
 	(void)state;
-	if (testlib_token_make(&token, "pca-ipc", "ipctest", "87654321",
-		"4321", 0600) != 0 ||
+	if (testlib_token_make(&token, "pca-ipc", "ipctest", "87654321", "4321",
+		0600) != 0 ||
 	    hsm_open(&token.conf, &real) != PCA_OK ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, ctl) != 0)
 		return -1;
@@ -158,7 +158,8 @@ test_operations(void **state)
 
 	(void)state;
 	assert_int_equal(hsm_key_generate(front, "ipc-ec", id, sizeof(id),
-			     PCA_KEY_EC_P256, &spki, &spki_len), PCA_OK);
+			     PCA_KEY_EC_P256, &spki, &spki_len),
+	    PCA_OK);
 	assert_int_equal(hsm_key_spki(front, "ipc-ec", &spki2, &spki2_len),
 	    PCA_OK);
 	assert_int_equal(spki_len, spki2_len);
@@ -167,22 +168,25 @@ test_operations(void **state)
 	key.spki = spki;
 	key.spki_len = spki_len;
 	assert_int_equal(hsm_sign(front, &key, PCA_SIG_SHA256_ECDSA, tbs,
-			     sizeof(tbs), sig, &sl), PCA_OK);
+			     sizeof(tbs), sig, &sl),
+	    PCA_OK);
 	verify(spki, spki_len, tbs, sizeof(tbs), sig, sl);
 	assert_int_equal(hsm_sign_ca(front, &key, PCA_SIG_SHA256_ECDSA, tbs,
-			     sizeof(tbs), sig, &sl), PCA_OK);
+			     sizeof(tbs), sig, &sl),
+	    PCA_OK);
 	verify(spki, spki_len, tbs, sizeof(tbs), sig, sl);
 	assert_int_equal(hsm_key_info(front, "ipc-ec", &ki), PCA_OK);
-	assert_true(ki.sensitive && !ki.extractable && ki.can_sign &&
-		    !ki.can_decrypt);
-	assert_int_equal(hsm_seal(front, "ipc-seal", (const uint8_t *)"secret",
-			     6, &s, &l), PCA_OK);
+	assert_true(
+	    ki.sensitive && !ki.extractable && ki.can_sign && !ki.can_decrypt);
+	assert_int_equal(
+	    hsm_seal(front, "ipc-seal", (const uint8_t *)"secret", 6, &s, &l),
+	    PCA_OK);
 	assert_int_equal(hsm_unseal(front, "ipc-seal", s, l, &p, &pl), PCA_OK);
 	assert_int_equal(pl, 6);
 	assert_memory_equal(p, "secret", 6);
 	s[l - 1] ^= 1;
-	assert_err(hsm_unseal(front, "ipc-seal", s, l, &p, &pl),
-	    PCA_EMISMATCH, "");
+	assert_err(hsm_unseal(front, "ipc-seal", s, l, &p, &pl), PCA_EMISMATCH,
+	    "");
 	assert_int_equal(hsm_health(front), PCA_OK);
 	hsm_stats_get(front, &st);
 	assert_true(st.signs >= 2 && st.available);
@@ -191,10 +195,12 @@ test_operations(void **state)
 	key.spki = NULL;
 	key.spki_len = 0;
 	assert_int_equal(hsm_sign(front, &key, PCA_SIG_SHA256_ECDSA, tbs,
-			     sizeof(tbs), sig, &sl), PCA_ENOTFOUND);
+			     sizeof(tbs), sig, &sl),
+	    PCA_ENOTFOUND);
 	key.label = "forbidden";
-	assert_err(hsm_sign(front, &key, PCA_SIG_SHA256_ECDSA, tbs,
-		       sizeof(tbs), sig, &sl), PCA_EPOLICY, "not this key");
+	assert_err(hsm_sign(front, &key, PCA_SIG_SHA256_ECDSA, tbs, sizeof(tbs),
+		       sig, &sl),
+	    PCA_EPOLICY, "not this key");
 	assert_int_equal(hsm_key_destroy(front, "ipc-ec"), PCA_OK);
 	assert_int_equal(hsm_key_spki(front, "ipc-ec", &spki2, &spki2_len),
 	    PCA_ENOTFOUND);
@@ -216,7 +222,8 @@ test_signer_restart(void **state)
 
 	(void)state;
 	assert_int_equal(hsm_key_generate(front, "ipc-r", id, 1,
-			     PCA_KEY_EC_P256, &spki, &spki_len), PCA_OK);
+			     PCA_KEY_EC_P256, &spki, &spki_len),
+	    PCA_OK);
 	key.label = "ipc-r";
 	key.spki = spki;
 	key.spki_len = spki_len;
@@ -229,7 +236,8 @@ test_signer_restart(void **state)
 	}
 	assert_err(hsm_health(front), PCA_EUNAVAIL, "signer");
 	assert_int_equal(hsm_sign(front, &key, PCA_SIG_SHA256_ECDSA,
-			     (const uint8_t *)"x", 1, sig, &sl), PCA_EUNAVAIL);
+			     (const uint8_t *)"x", 1, sig, &sl),
+	    PCA_EUNAVAIL);
 	/* a new signer: served again, same key */
 	start_signer();
 	for (i = 0; i < 200; i++) {
@@ -238,15 +246,16 @@ test_signer_restart(void **state)
 		usleep(10000);
 	}
 	assert_int_equal(hsm_sign(front, &key, PCA_SIG_SHA256_ECDSA,
-			     (const uint8_t *)"x", 1, sig, &sl), PCA_OK);
+			     (const uint8_t *)"x", 1, sig, &sl),
+	    PCA_OK);
 	verify(spki, spki_len, (const uint8_t *)"x", 1, sig, sl);
 	assert_int_equal(hsm_key_destroy(front, "ipc-r"), PCA_OK);
 	free(spki);
 }
 
 static void
-frame(uint32_t type, uint32_t status, const struct hsm_ipc_field *f,
-    size_t n, uint8_t **b, size_t *l)
+frame(uint32_t type, uint32_t status, const struct hsm_ipc_field *f, size_t n,
+    uint8_t **b, size_t *l)
 {
 	assert_int_equal(hsm_ipc_encode(type, 1, status, f, n, b, l), PCA_OK);
 }
@@ -295,8 +304,8 @@ test_codec(void **state)
 	assert_int_equal(decode(b, 0), PCA_EPARSE);
 	free(b);
 	frame(HSM_IPC_HEALTH, PCA_EPOLICY, &lab, 1, &b, &l);
-	assert_int_equal(decode(b, 1), PCA_OK);		/* an error reply */
-	assert_int_equal(decode(b, 0), PCA_EPARSE);	/* no request has one */
+	assert_int_equal(decode(b, 1), PCA_OK);     /* an error reply */
+	assert_int_equal(decode(b, 0), PCA_EPARSE); /* no request has one */
 	free(b);
 	frame(HSM_IPC_TYPE_MAX, 0, NULL, 0, &b, &l);
 	assert_int_equal(decode(b, 0), PCA_EPARSE);
