@@ -4,10 +4,12 @@
  * make only the calls below (what libmicrohttpd, OpenSSL, LMDB, libcurl,
  * jansson and our code use); any other call is not made, the front logs
  * "seccomp: denied system call N" and exits at once (a compromised parser
- * should not get to try a second one).  No exec, no fork, no ptrace, no
- * mount, no module loading, no privilege changes.
+ * should not get to try a second one).  No exec, no fork (clone only with
+ * CLONE_THREAD), no ptrace, no mount, no module loading, no privilege
+ * changes.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,14 +24,16 @@ static const char *const allowed[] = {
     /* memory, threads, time */
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync",
     "mincore", "mlock", "munlock", "futex", "set_robust_list",
-    "get_robust_list", "rseq", "membarrier", "clone", "clone3", "exit",
-    "exit_group", "gettid", "getpid", "getppid", "tgkill", "sched_yield",
-    "sched_getaffinity", "nanosleep", "clock_nanosleep", "clock_gettime",
-    "clock_getres", "gettimeofday", "time", "restart_syscall", "rt_sigaction",
-    "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
-    "getrandom", "uname", "sysinfo", "prctl", "getrlimit", "prlimit64",
-    "getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
-    "getresgid", "umask", "getcwd",
+    "get_robust_list", "rseq", "membarrier", "exit", "exit_group", "gettid",
+    "getpid", "getppid", "tgkill", "sched_yield", "sched_getaffinity",
+    "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres",
+    "gettimeofday", "time", "restart_syscall", "rt_sigaction", "rt_sigprocmask",
+    "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "getrandom", "uname",
+    "sysinfo", "prctl", "getrlimit", "prlimit64", "getuid", "geteuid", "getgid",
+    "getegid", "getgroups", "getresuid", "getresgid", "umask", "getcwd",
+    "rt_sigpending", "sched_getparam", "sched_getscheduler", "getitimer",
+    "setitimer", "alarm", "timer_create", "timer_settime", "timer_gettime",
+    "timer_delete", "mlock2", "sync_file_range",
     /* files (the store, configuration, TLS files, CRL cache) */
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
     "pwritev", "lseek", "close", "openat", "open", "creat", "fstat",
@@ -89,6 +93,17 @@ pcad_proc_seccomp(void)
 	if ((ctx = seccomp_init(SCMP_ACT_TRAP)) == NULL)
 		return pca_err_set(PCA_EINTERNAL, "seccomp: init failed");
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	/*
+	 * Threads, not processes: clone only with CLONE_THREAD; clone3 (whose
+	 * flags sit behind a pointer) answers ENOSYS, so glibc falls back to
+	 * clone.
+	 */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+		    SCMP_SYS(clone3), 0);
 	for (p = allowed; rc == 0 && *p != NULL; p++) {
 		if ((nr = seccomp_syscall_resolve_name(*p)) == __NR_SCMP_ERROR)
 			continue; /* not on this architecture */
