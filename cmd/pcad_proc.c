@@ -58,7 +58,7 @@ pcad_proc_drop(const struct appliance_conf *a, int signer)
 	size_t ng = 0;
 
 	if (a->proc_user == NULL) {
-		if (geteuid() == 0)
+		if (geteuid() == 0 && !signer)
 			log_warnx("running as root: set [process] user");
 		return PCA_OK;
 	}
@@ -244,6 +244,7 @@ keeper_main(const char *path, int ctl)
 	pid_t pid = -1;
 	int first = 1, status;
 	sigset_t all;
+	char go;
 
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -260,6 +261,9 @@ keeper_main(const char *path, int ctl)
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	no_core();
 	log_init("pcad-keeper", LOG_LEVEL_INFO);
+	/* the first signer starts once the front holds its ports */
+	if (recv(ctl, &go, 1, 0) != 1)
+		_exit(0);
 	for (;;) {
 		started = mono_ms();
 		pid = keeper_spawn(path, ctl, first);

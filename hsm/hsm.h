@@ -184,7 +184,8 @@ pca_err hsm_bench_raw(struct hsm *, const char *label, double seconds,
  * process over a socket and waits for its answer (hsm_bench_raw and
  * hsm_token_init are not: PCA_EUNSUPPORTED).  ctl is a SOCK_SEQPACKET
  * socket on which the keeper sends each new signer (hsm_keeper_send): its
- * status and, when ready, its socket.  Waits up to wait_s for the first
+ * status and, when ready, its socket (one byte the other way first tells
+ * the keeper to start the first signer).  Waits up to wait_s for the first
  * signer and fails with its error message.  While no signer answers (it
  * died, a new one is starting) calls fail fast with PCA_EUNAVAIL.
  */

@@ -514,6 +514,11 @@ hsm_proxy_new(int ctl, unsigned wait_s, struct hsm **out)
 		return pca_err_set(PCA_EINTERNAL, "cannot start a thread");
 	}
 	x->reader_on = 1;
+	/* tells the keeper to start the first signer */
+	if (send(ctl, "g", 1, MSG_NOSIGNAL) != 1) {
+		hsm_close(h);
+		return pca_err_set(PCA_EUNAVAIL, "the keeper is gone");
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += wait_s;
 	pthread_mutex_lock(&x->mu);
