@@ -481,8 +481,11 @@ reader_main(void *arg)
 		pthread_cond_broadcast(&x->cv);
 		pthread_mutex_unlock(&x->mu);
 		reader_serve(x, fd);
-		log_warnx("signer: gone; calls fail as retryable until a "
-			  "new one serves");
+		pthread_mutex_lock(&x->mu);
+		if (!x->stopping)
+			log_warnx("signer: gone; calls fail as retryable "
+				  "until a new one serves");
+		pthread_mutex_unlock(&x->mu);
 	}
 }
 
