@@ -85,6 +85,25 @@ done <"$TMP/kill.tap"
 grep -q '^ok' "$TMP/kill.tap" || not_ok "the kill -9 loop ran" \
     "$(tail -20 "$TMP/kill.tap")"
 check "/health is 200 again" curl -sf "$URL/health"
+
+# the keeper held (SIGSTOP) while the signer is killed: /health and callers
+# see the gap, retryable; the keeper let go: a signer serves again
+set -- $(python3 "$HERE/privsep/procs.py" pids "$front")
+kill -STOP "$1"
+kill -9 "$2"
+sleep 0.5
+code=$(curl -s -o "$TMP/health.json" -w '%{http_code}' "$URL/health")
+check "no signer: /health answers 503 naming the signer ($code)" sh -c \
+    "[ '$code' = 503 ] && grep -q signer '$TMP/health.json'"
+got=$(PCA_DIR=$A ROOT_ARN=$root BIN=$BIN python3 "$HERE/privsep/procs.py" \
+    issue0 2>&1)
+check "no signer: IssueCertificate fails retryable ($got)" sh -c \
+    "echo '$got' | grep -Eq '^503 (ServiceUnavailable|ThrottlingException)'"
+kill -CONT "$1"
+check "the keeper let go: /health 200 within 2 s" wait_up "$front" 20 \
+    curl -sf "$URL/health"
+check "and issuance works" sh -c "PCA_DIR=$A ROOT_ARN=$root BIN=$BIN \
+    python3 '$HERE/privsep/procs.py' issue0 | grep -qx ok"
 stop_pcad
 check "store verify is clean" "$PCACTL" store verify
 check "pcad logged the signer's restart" grep -q \

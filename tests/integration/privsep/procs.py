@@ -5,6 +5,8 @@
   procs.py killload FRONT_PID        boto3 issue loop, kill -9 of the signer
                                      (TAP lines; env as pcaclient: PCA_DIR,
                                      BIN; ROOT_ARN)
+  procs.py issue0                    one IssueCertificate without retries:
+                                     prints "ok" or "HTTPSTATUS CODE"
 """
 import os
 import re
@@ -150,3 +152,17 @@ if __name__ == "__main__":
                  else 1)
     elif cmd == "killload":
         killload(int(sys.argv[2]))
+    elif cmd == "issue0":
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
+                                        "api"))
+        import pcaclient as P  # noqa: E402
+        import botocore.exceptions  # noqa: E402
+        try:
+            P.client(retries=0).issue_certificate(
+                CertificateAuthorityArn=os.environ["ROOT_ARN"],
+                Csr=P.make_csr(), SigningAlgorithm="SHA256WITHECDSA",
+                Validity={"Value": 5, "Type": "DAYS"})
+            print("ok")
+        except botocore.exceptions.ClientError as e:
+            print(e.response["ResponseMetadata"]["HTTPStatusCode"],
+                  e.response["Error"]["Code"])
