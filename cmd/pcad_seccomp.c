@@ -25,15 +25,15 @@ static const char *const allowed[] = {
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync",
     "mincore", "mlock", "munlock", "futex", "set_robust_list",
     "get_robust_list", "rseq", "membarrier", "exit", "exit_group", "gettid",
-    "getpid", "getppid", "tgkill", "sched_yield", "sched_getaffinity",
-    "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres",
-    "gettimeofday", "time", "restart_syscall", "rt_sigaction", "rt_sigprocmask",
-    "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "getrandom", "uname",
-    "sysinfo", "prctl", "getrlimit", "prlimit64", "getuid", "geteuid", "getgid",
-    "getegid", "getgroups", "getresuid", "getresgid", "umask", "getcwd",
-    "rt_sigpending", "sched_getparam", "sched_getscheduler", "getitimer",
-    "setitimer", "alarm", "timer_create", "timer_settime", "timer_gettime",
-    "timer_delete", "mlock2", "sync_file_range",
+    "getpid", "getppid", "sched_yield", "sched_getaffinity", "nanosleep",
+    "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday", "time",
+    "restart_syscall", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+    "rt_sigtimedwait", "sigaltstack", "getrandom", "uname", "sysinfo", "prctl",
+    "getrlimit", "prlimit64", "getuid", "geteuid", "getgid", "getegid",
+    "getgroups", "getresuid", "getresgid", "umask", "getcwd", "rt_sigpending",
+    "sched_getparam", "sched_getscheduler", "getitimer", "setitimer", "alarm",
+    "timer_create", "timer_settime", "timer_gettime", "timer_delete", "mlock2",
+    "sync_file_range",
     /* files (the store, configuration, TLS files, CRL cache) */
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
     "pwritev", "lseek", "close", "openat", "open", "creat", "fstat",
@@ -104,6 +104,13 @@ pcad_proc_seccomp(void)
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 		    SCMP_SYS(clone3), 0);
+	/* signals to itself only (abort, crash points), never the signer */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
 	for (p = allowed; rc == 0 && *p != NULL; p++) {
 		if ((nr = seccomp_syscall_resolve_name(*p)) == __NR_SCMP_ERROR)
 			continue; /* not on this architecture */
