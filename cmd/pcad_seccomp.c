@@ -42,7 +42,7 @@ static const char *const allowed[] = {
     "fallocate", "rename", "renameat", "renameat2", "unlink", "unlinkat",
     "mkdir", "mkdirat", "rmdir", "getdents64", "access", "faccessat",
     "faccessat2", "readlink", "readlinkat", "fchmod", "fadvise64", "sendfile",
-    "copy_file_range", "utimensat",
+    "copy_file_range", "utimensat", "link", "linkat", "truncate", "fchmodat",
     /* sockets (listeners, the signer, S3, webhook, journal) */
     "socket", "socketpair", "bind", "listen", "accept", "accept4", "connect",
     "getsockname", "getpeername", "setsockopt", "getsockopt", "sendto",
