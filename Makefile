@@ -20,7 +20,7 @@ BIN     ?= bin
 OPT     ?= -O2 -D_FORTIFY_SOURCE=3
 SAN     ?=
 PKGS    := p11-kit-1 lmdb jansson libcrypto libssl libmicrohttpd libcurl \
-	   libarchive
+	   libarchive libseccomp
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wvla \
@@ -64,6 +64,7 @@ $(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o $(BUILD)/cmd/pcactl_backup.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_help.o $(BUILD)/cmd/pcactl_cert.o \
 	$(BUILD)/cmd/pcactl_subject.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_token.o $(BUILD)/cmd/pcactl_tls.o
+$(BIN)/pcad: $(BUILD)/cmd/pcad_proc.o $(BUILD)/cmd/pcad_seccomp.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)

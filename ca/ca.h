@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include "../common/err.h"
+#include "../hsm/hsm.h"
 
 struct hsm;
 struct store;
@@ -398,5 +399,15 @@ void ca_info_clear(struct ca_info *);
 /* The ids of every CA in the store (caller frees *ids). */
 pca_err ca_info_ids(struct ca_engine *, char (**ids)[37], size_t *n)
     PCA_WUR;
+
+/*
+ * The separated signer's check (signcheck.c): may the key labelled label
+ * be used for op on these bytes?  Reads the CA records of e's store (read
+ * only is enough; no cache) and, for a CSR, the key's public key from h.
+ * PCA_OK or PCA_EPOLICY "signer: ..." (logged).
+ */
+pca_err ca_sign_check(struct ca_engine *e, struct hsm *h,
+    enum hsm_signer_op op, const char *label, unsigned flags,
+    enum pca_sigalg alg, const uint8_t *tbs, size_t len) PCA_WUR;
 
 #endif

@@ -399,8 +399,11 @@ issue_sign(struct ca_engine *e, const struct ca_caller *who,
 	size_t sig_len;
 	pca_err err;
 
-	if ((err = hsm_sign(e->hsm, &key, is->sigalg, is->tbs, is->tbs_len,
-		 sig, &sig_len)) != PCA_OK)
+	/* a separated signer signs cA=TRUE only when told it is a CA
+	   template's issuance */
+	if ((err = (ca_template_is_ca(is->tmpl) ? hsm_sign_ca : hsm_sign)(
+		 e->hsm, &key, is->sigalg, is->tbs, is->tbs_len, sig,
+		 &sig_len)) != PCA_OK)
 		return issue_unreserve(e, is, err);
 	ca_crashpoint("sign");
 	if ((err = ca_cert_assemble(is->tbs, is->tbs_len, is->sigalg, sig,

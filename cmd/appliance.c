@@ -29,7 +29,8 @@ static const char *const known_keys[] = {
 	"monitor.recount_s", "approval.operations", "approval.approvers",
 	"approval.quorum", "approval.expiry_hours", "ca.rotate_before_days",
 	"backup.to", "backup.interval_hours", "backup.keep", "backup.feed",
-	NULL};
+	"process.separate", "process.user", "process.signer_group",
+	"process.seccomp", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -437,6 +438,26 @@ appliance_backup_sched_conf(const struct appliance_conf *ac,
 	appliance_backup_conf(ac, config_path, &c->bk);
 }
 
+/* [process]: the separated signer and the users pcad drops to. */
+static pca_err
+load_process(struct appliance_conf *a)
+{
+	pca_err err;
+
+	if ((err = conf_bool(a->conf, "process", "separate", 1,
+		 &a->proc_separate)) != PCA_OK)
+		return err;
+	if ((err = conf_bool(a->conf, "process", "seccomp", 1,
+		 &a->proc_seccomp)) != PCA_OK)
+		return err;
+	a->proc_user = conf_get0(a->conf, "process", "user");
+	a->proc_signer_group = conf_get0(a->conf, "process", "signer_group");
+	if (a->proc_signer_group != NULL && a->proc_user == NULL)
+		return pca_err_set(PCA_EINVAL, "%s: [process] signer_group "
+		    "needs user", conf_name(a->conf));
+	return PCA_OK;
+}
+
 pca_err
 appliance_conf_load(const char *path, struct appliance_conf *a)
 {
@@ -458,7 +479,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_crl(a)) == PCA_OK &&
 	    (err = load_monitor(a)) == PCA_OK &&
 	    (err = load_approval(a)) == PCA_OK &&
-	    (err = load_backup(a)) == PCA_OK)
+	    (err = load_backup(a)) == PCA_OK &&
+	    (err = load_process(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);
@@ -552,13 +574,24 @@ policies_open(struct appliance *ap)
 pca_err
 appliance_open(const char *path, struct appliance *ap)
 {
+	return appliance_open_hsm(path, NULL, ap);
+}
+
+pca_err
+appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
+{
 	pca_err err;
 
 	memset(ap, 0, sizeof(*ap));
-	if ((err = appliance_conf_load(path, &ap->conf)) != PCA_OK)
+	ap->hsm = hsm;
+	if ((err = appliance_conf_load(path, &ap->conf)) != PCA_OK) {
+		hsm_close(hsm);
+		ap->hsm = NULL;
 		return err;
+	}
 	if ((err = store_open(&ap->conf.store, &ap->store)) != PCA_OK ||
-	    (err = hsm_open(&ap->conf.hsm, &ap->hsm)) != PCA_OK ||
+	    (ap->hsm == NULL &&
+		(err = hsm_open(&ap->conf.hsm, &ap->hsm)) != PCA_OK) ||
 	    (err = ca_engine_new(&ap->conf.engine, ap->hsm, ap->store,
 		 &ap->engine)) != PCA_OK ||
 	    (err = policies_open(ap)) != PCA_OK) {

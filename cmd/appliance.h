@@ -33,6 +33,11 @@
  *               IssueCertificate:CA), approvers (access key ids or
  *               operator:NAME), quorum (default 2), expiry_hours (24)
  *   [ca]        rotate_before_days (scheduled key rotation; 0 = off)
+ *   [process]   separate (pcad signs in a process of its own; yes),
+ *               user (the user pcad's processes drop to when started as
+ *               root), signer_group (a group only the signer gets: the
+ *               token directory's), seccomp (the front's system call
+ *               filter with a separated signer; yes)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -86,6 +91,10 @@ struct appliance_conf {
 	long long backup_interval_s;	/* [backup] interval_hours */
 	unsigned backup_keep;		/* [backup] keep */
 	int backup_feed;		/* [backup] feed = on */
+	int proc_separate;		/* [process] */
+	int proc_seccomp;
+	const char *proc_user;
+	const char *proc_signer_group;
 };
 
 /*
@@ -121,6 +130,9 @@ struct appliance {
 /* Loads the config and opens token, store and engine. */
 pca_err appliance_open(const char *config_path, struct appliance *out)
     PCA_WUR;
+/* The same with a token already opened (taken over; NULL: hsm_open). */
+pca_err appliance_open_hsm(const char *config_path, struct hsm *hsm,
+    struct appliance *out) PCA_WUR;
 void appliance_close(struct appliance *);
 
 /*

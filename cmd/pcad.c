@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../api/api.h"
@@ -38,6 +39,7 @@
 #include "../ocsp/ocsp.h"
 #include "../sync/sync.h"
 #include "appliance.h"
+#include "pcad_proc.h"
 #include "version.h"
 
 #define DRAIN_S 30
@@ -432,7 +434,7 @@ maintain(struct appliance *ap)
  * the life of the process.  A second pcad on the same store would share the
  * listeners (SO_REUSEPORT) and serve stale caches, so it is refused.
  */
-static void
+static int
 lock_appliance(const char *path)
 {
 	struct appliance_conf c;
@@ -459,6 +461,49 @@ lock_appliance(const char *path)
 	    write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid))
 		log_warn("%s", lp);
 	/* fd stays open: the lock lasts as long as this process */
+	return fd;
+}
+
+/*
+ * [process] separate = yes: the keeper and the first signer start before
+ * anything network-facing; *hsm is then the front's end.  Without: NULL
+ * (appliance_open opens the token in process).  The PIN given by pin_env
+ * is wiped from the front's environment.
+ */
+static void
+start_signer(const char *path, int lock_fd, struct appliance_conf *a,
+    int *ctl)
+{
+	char *pin;
+
+	if (appliance_conf_load(path, a) != PCA_OK)
+		fatalx("%s", pca_err_msg());
+	*ctl = -1;
+	if (a->proc_separate &&
+	    pcad_proc_keeper(path, lock_fd, ctl) != PCA_OK)
+		fatalx("%s", pca_err_msg());
+	if (a->proc_separate && a->hsm.pin_env != NULL &&
+	    (pin = getenv(a->hsm.pin_env)) != NULL) {
+		explicit_bzero(pin, strlen(pin));
+		(void)unsetenv(a->hsm.pin_env);
+	}
+}
+
+/* Drops privileges, then opens the appliance (over the signer). */
+static pca_err
+open_front(const char *path, struct appliance_conf *a, int ctl,
+    struct appliance *ap)
+{
+	struct hsm *h = NULL;
+	pca_err err;
+
+	err = pcad_proc_drop(a, 0);
+	appliance_conf_free(a);
+	if (err != PCA_OK)
+		return err;
+	if (ctl >= 0 && (err = hsm_proxy_new(ctl, 120, &h)) != PCA_OK)
+		return err;
+	return appliance_open_hsm(path, h, ap);
 }
 
 static void
@@ -528,8 +573,9 @@ serve(const char *path)
 	struct bk_sched *bks = NULL;
 	struct api_conf c;
 	sigset_t set;
-	int sig = 0;
+	int sig = 0, lock_fd, ctl;
 	size_t migrated = 0;
+	struct appliance_conf pc;
 
 	memset(&pub, 0, sizeof(pub));
 	sigemptyset(&set);
@@ -539,10 +585,11 @@ serve(const char *path)
 	/* threads started from here on inherit the mask */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	lock_appliance(path);
+	lock_fd = lock_appliance(path);
+	start_signer(path, lock_fd, &pc, &ctl);
 	if (net_bind(path, &net) != PCA_OK)
 		fatalx("%s", pca_err_msg());
-	if (appliance_open(path, &ap) != PCA_OK)
+	if (open_front(path, &pc, ctl, &ap) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", ap.conf.log_level);
 	if (log_journal(ap.conf.log_journal) != 0)
@@ -575,6 +622,13 @@ serve(const char *path)
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
 		return 1;
+	}
+	if (ap.conf.proc_separate && ap.conf.proc_seccomp) {
+		if (pcad_proc_seccomp() != PCA_OK)
+			fatalx("%s", pca_err_msg());
+		/* tests: a call outside the filter must end the front */
+		if (getenv("PCAD_SECCOMP_PROBE") != NULL)
+			(void)syscall(SYS_ptrace, 0, 0, 0, 0);
 	}
 	log_info("pcad ready (region %s, account %s)", ap.conf.region,
 	    ap.conf.account);

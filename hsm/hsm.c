@@ -294,6 +294,10 @@ hsm_close(struct hsm *h)
 
 	if (h == NULL)
 		return;
+	if (h->ipc != NULL) {
+		hsm_ipc_close(h);
+		return;
+	}
 	if (h->fl != NULL) {
 		hsm_sigpipe_block(h->guard_sigpipe, &sp);
 		if (h->initialized)
@@ -705,6 +709,8 @@ hsm_health(struct hsm *h)
 
 	if (h == NULL)
 		return pca_err_set(PCA_EUNAVAIL, "no token open");
+	if (h->ipc != NULL)
+		return hsm_ipc_health(h);
 	hsm_sigpipe_block(h->guard_sigpipe, &sp);
 	rc = health_once(h, &cls, &seen);
 	if (cls == HSM_RC_RESET && (rc = hsm_reset(h, seen)) == PCA_OK)
@@ -721,6 +727,10 @@ hsm_stats_get(struct hsm *h, struct hsm_stats *st)
 	memset(st, 0, sizeof(*st));
 	if (h == NULL)
 		return;
+	if (h->ipc != NULL) {
+		hsm_ipc_stats(h, st);
+		return;
+	}
 	st->signs = atomic_load(&h->signs);
 	st->sign_errors = atomic_load(&h->sign_errors);
 	st->recoveries = atomic_load(&h->recoveries);

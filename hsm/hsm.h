@@ -130,6 +130,16 @@ pca_err hsm_sign(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
     PCA_WUR;
 
 /*
+ * As hsm_sign, for a TBSCertificate issued with a CA template: the one
+ * case a separated signer signs basicConstraints cA=TRUE for (besides a
+ * root's own certificate).  In process it is hsm_sign.
+ */
+#define HSM_SIGN_CA_CERT 0x1u
+pca_err hsm_sign_ca(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
+    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len)
+    PCA_WUR;
+
+/*
  * Secrets at rest (API access keys), 1 to 4096 bytes.  Only CKM_SHA256_HMAC
  * (no mechanism parameters, so it crosses p11-kit's RPC and network HSMs)
  * runs on the token, under two secret keys generated there on first use:
@@ -166,5 +176,49 @@ void hsm_stats_get(struct hsm *, struct hsm_stats *);
  */
 pca_err hsm_bench_raw(struct hsm *, const char *label, double seconds,
     unsigned threads, double *rate) PCA_WUR;
+
+/* ---- privilege separation (hsm_ipc.c, hsm_signer.c) ---- */
+
+/*
+ * The front's struct hsm: every function above is forwarded to a signer
+ * process over a socket and waits for its answer (hsm_bench_raw and
+ * hsm_token_init are not: PCA_EUNSUPPORTED).  ctl is a SOCK_SEQPACKET
+ * socket on which the keeper sends each new signer (hsm_keeper_send): its
+ * status and, when ready, its socket (one byte the other way first tells
+ * the keeper to start the first signer).  Waits up to wait_s for the first
+ * signer and fails with its error message.  While no signer answers (it
+ * died, a new one is starting) calls fail fast with PCA_EUNAVAIL.
+ */
+pca_err hsm_proxy_new(int ctl, unsigned wait_s, struct hsm **out) PCA_WUR;
+
+/* The keeper's side of ctl: fd (>= 0) on status PCA_OK, or an error. */
+pca_err hsm_keeper_send(int ctl, pca_err status, const char *msg, int fd)
+    PCA_WUR;
+
+/* Operations a signer's check callback judges. */
+enum hsm_signer_op {
+	HSM_OP_SIGN = 1,
+	HSM_OP_KEYGEN,
+	HSM_OP_DESTROY
+};
+
+struct hsm_signer_conf {
+	unsigned threads;	/* concurrent requests; 0 = 4 */
+	/*
+	 * Judges an operation before the token is asked (NULL: everything
+	 * passes): PCA_OK, or the refusal (PCA_EPOLICY ...) sent back.
+	 */
+	pca_err (*check)(void *arg, enum hsm_signer_op, const char *label,
+	    unsigned flags, enum pca_sigalg, const uint8_t *tbs, size_t len);
+	void *arg;
+};
+
+/*
+ * The signer's loop: serves the front's requests on fd with h (a token
+ * opened with hsm_open) until the front closes the socket (PCA_OK) or
+ * sends a malformed frame (PCA_EPARSE: the caller ends the process).
+ */
+pca_err hsm_signer_serve(struct hsm *h, int fd, const struct hsm_signer_conf *)
+    PCA_WUR;
 
 #endif

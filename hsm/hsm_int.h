@@ -19,6 +19,7 @@
 
 #include "../common/limits.h"
 #include "hsm.h"
+#include "hsm_ipc.h"
 
 #define HSM_SESSIONS_DEFAULT 4
 #define HSM_SESSIONS_MAX 64
@@ -59,7 +60,10 @@ struct hsm_kent {
 	uint64_t gen; /* module generation the handle belongs to */
 };
 
+struct hsm_ipc;
+
 struct hsm {
+	struct hsm_ipc *ipc; /* the front of a separated signer, or NULL */
 	/* Fixed from hsm_open to hsm_close. */
 	char *module;   /* .so path */
 	char *token;    /* label or pkcs11: URI, as configured */

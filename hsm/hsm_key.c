@@ -445,6 +445,9 @@ hsm_key_generate(struct hsm *h, const char *label, const uint8_t *id,
 	if (alg <= PCA_KEY_NONE || alg >= PCA_KEY_MAX)
 		return pca_err_set(
 		    PCA_EINVAL, "unknown key algorithm %d", (int)alg);
+	if (h->ipc != NULL && id_len <= HSM_ID_MAX)
+		return hsm_ipc_keygen(h, label, id, id_len, (uint32_t)alg,
+		    spki, spki_len);
 	if (id_len > HSM_ID_MAX || (id == NULL && id_len > 0))
 		return pca_err_set(
 		    PCA_EINVAL, "key id must be 0 to %d bytes", HSM_ID_MAX);
@@ -493,6 +496,8 @@ hsm_key_spki(struct hsm *h, const char *label, uint8_t **spki, size_t *spki_len)
 		return pca_err_set(PCA_EINVAL, "hsm_key_spki: no output");
 	if ((rc = hsm_label_check(label)) != PCA_OK)
 		return rc;
+	if (h->ipc != NULL)
+		return hsm_ipc_spki(h, label, spki, spki_len);
 	if ((rc = hsm_run(h, op_spki, &a)) != PCA_OK)
 		return rc;
 	*spki = a.spki;
@@ -550,6 +555,8 @@ hsm_key_info(struct hsm *h, const char *label, struct hsm_key_info *info)
 		return pca_err_set(PCA_EINVAL, "hsm_key_info: no output");
 	if ((rc = hsm_label_check(label)) != PCA_OK)
 		return rc;
+	if (h->ipc != NULL)
+		return hsm_ipc_info(h, label, info);
 	memset(&a, 0, sizeof(a));
 	a.label = label;
 	if ((rc = hsm_run(h, op_info, &a)) != PCA_OK)
@@ -596,6 +603,8 @@ hsm_key_destroy(struct hsm *h, const char *label)
 		return pca_err_set(PCA_EINVAL, "hsm_key_destroy: no token");
 	if ((rc = hsm_label_check(label)) != PCA_OK)
 		return rc;
+	if (h->ipc != NULL)
+		return hsm_ipc_destroy(h, label);
 	pthread_mutex_lock(&h->admin_mu);
 	rc = hsm_run(h, op_destroy, (void *)label);
 	hsm_cache_drop(h, label);

@@ -247,6 +247,9 @@ hsm_seal(struct hsm *h, const char *label, const uint8_t *plain, size_t len,
 	if (len == 0 || len > SEAL_MAX)
 		return pca_err_set(PCA_EINVAL, "can seal 1 to %d bytes",
 		    SEAL_MAX);
+	if (h != NULL && h->ipc != NULL)
+		return hsm_ipc_seal(h, 0, label, plain, len, sealed,
+		    sealed_len);
 	if ((o.out = malloc(SEAL_OVER + len)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	o.out[0] = SEAL_VERSION;
@@ -282,6 +285,9 @@ hsm_unseal(struct hsm *h, const char *label, const uint8_t *sealed,
 	if (sealed[0] != SEAL_VERSION)
 		return pca_err_set(PCA_EMISMATCH, "sealed data has unknown "
 		    "format version %u", (unsigned)sealed[0]);
+	if (h != NULL && h->ipc != NULL)
+		return hsm_ipc_seal(h, 1, label, sealed, len, plain,
+		    plain_len);
 	o.len = len - SEAL_OVER;
 	if ((o.out = malloc(o.len)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");

@@ -526,6 +526,9 @@ hsm_sign(struct hsm *h, const struct hsm_key *key, enum pca_sigalg alg,
 
 	if ((rc = sign_args_check(h, key, alg, tbs, tbs_len, sig, sig_len)))
 		return rc;
+	if (h->ipc != NULL)
+		return hsm_ipc_sign(h, key, (uint32_t)alg, tbs, tbs_len, sig,
+		    sig_len);
 	a.key = key;
 	a.alg = alg;
 	a.siglen = 0;
@@ -544,6 +547,20 @@ hsm_sign(struct hsm *h, const struct hsm_key *key, enum pca_sigalg alg,
 out:
 	atomic_fetch_add(rc == PCA_OK ? &h->signs : &h->sign_errors, 1);
 	return rc;
+}
+
+pca_err
+hsm_sign_ca(struct hsm *h, const struct hsm_key *key, enum pca_sigalg alg,
+    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len)
+{
+	pca_err rc;
+
+	if (h == NULL || h->ipc == NULL)
+		return hsm_sign(h, key, alg, tbs, tbs_len, sig, sig_len);
+	if ((rc = sign_args_check(h, key, alg, tbs, tbs_len, sig, sig_len)))
+		return rc;
+	return hsm_ipc_sign(h, key, (uint32_t)alg | HSM_SIGN_CA_CERT << 16, tbs,
+	    tbs_len, sig, sig_len);
 }
 
 struct bench_thr {
@@ -677,6 +694,9 @@ hsm_bench_raw(struct hsm *h, const char *label, double seconds,
 		return pca_err_set(PCA_EINVAL, "hsm_bench_raw: no output");
 	if ((rc = hsm_label_check(label)) != PCA_OK)
 		return rc;
+	if (h->ipc != NULL)
+		return pca_err_set(PCA_EUNSUPPORTED, "the raw token benchmark "
+		    "runs in process only");
 	if (!(seconds > 0 && seconds <= 3600))
 		return pca_err_set(PCA_EINVAL, "bench seconds out of range");
 	if (threads == 0 || threads > HSM_BENCH_THREADS_MAX)
