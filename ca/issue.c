@@ -396,7 +396,7 @@ issue_sign(struct ca_engine *e, const struct ca_caller *who,
 	struct hsm_key key = {is->ctx->label, is->ctx->spki,
 	    is->ctx->spki_len};
 	uint8_t sig[LIM_SIG];
-	size_t sig_len;
+	size_t sig_len = 0;
 	pca_err err;
 
 	/* a separated signer signs cA=TRUE only when told it is a CA

@@ -31,6 +31,7 @@
 #include "../common/x509.h"
 #include "../hsm/hsm.h"
 #include "../store/store.h"
+#include "../x509/x509.h"
 #include "engine_int.h"
 
 enum kind { K_CERT = 1, K_CSR, K_CRL, K_OCSP, K_MANIFEST };
@@ -192,18 +193,15 @@ parse_wrapped(const uint8_t *tbs, size_t len, enum pca_sigalg alg, enum kind k)
 static enum kind
 kind_of(const uint8_t *t, size_t len)
 {
+	struct x509_der el;
 	size_t hl;
 
 	if (len > 0 && t[0] == '{')
 		return K_MANIFEST;
-	if (len < 4 || t[0] != 0x30)
+	if (len < 4 || x509_der_head(t, len, X509_DER_BER_LEN, &el) !=
+	    X509_DER_OK || el.id != 0x30)
 		return 0;
-	if (t[1] < 0x80)
-		hl = 2;
-	else if (t[1] > 0x80 && t[1] <= 0x84)
-		hl = 2 + (size_t)(t[1] & 0x7f);
-	else
-		return 0;
+	hl = el.hdr;
 	if (hl + 2 > len)
 		return 0;
 	t += hl;

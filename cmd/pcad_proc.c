@@ -52,8 +52,9 @@ no_core(void)
 pca_err
 pcad_proc_drop(const struct appliance_conf *a, int signer)
 {
-	struct passwd *pw;
-	struct group *gr;
+	struct passwd pwb, *pw = NULL;
+	struct group grb, *gr = NULL;
+	char pbuf[4096], gbuf[4096];
 	gid_t groups[1];
 	size_t ng = 0;
 
@@ -67,7 +68,8 @@ pcad_proc_drop(const struct appliance_conf *a, int signer)
 		    "[process] user = %s: pcad "
 		    "must be started as root to drop to it",
 		    a->proc_user);
-	if ((pw = getpwnam(a->proc_user)) == NULL)
+	if (getpwnam_r(a->proc_user, &pwb, pbuf, sizeof(pbuf), &pw) != 0 ||
+	    pw == NULL)
 		return pca_err_set(PCA_EINVAL,
 		    "[process] user = %s: no such "
 		    "user",
@@ -76,7 +78,8 @@ pcad_proc_drop(const struct appliance_conf *a, int signer)
 		return pca_err_set(PCA_EINVAL, "[process] user = %s is root",
 		    a->proc_user);
 	if (signer && a->proc_signer_group != NULL) {
-		if ((gr = getgrnam(a->proc_signer_group)) == NULL)
+		if (getgrnam_r(a->proc_signer_group, &grb, gbuf, sizeof(gbuf),
+			&gr) != 0 || gr == NULL)
 			return pca_err_set(PCA_EINVAL,
 			    "[process] signer_group "
 			    "= %s: no such group",
