@@ -26,7 +26,7 @@
 
 #define RETRY_S 5		/* after a failed signature */
 #define CA_RESYNC_S 60		/* signer rollover check */
-#define WORK_MAX 100000		/* feed records per batch */
+#define WORK_MAX 4096		/* feed records per batch (bounded memory) */
 #define CHUNK 256		/* certificates per step of a walk */
 #define STEP_MAX 2048		/* certificates signed per pass at most */
 
