@@ -37,7 +37,10 @@ start_pcad || { not_ok "first start" "$(tail -20 "$A/pcad.log")"; finish; exit 1
 ms=$((($(date +%s%N) - t0) / 1000000))
 ok "first start: healthy after $ms ms while the responses are still to sign"
 i=0
-until [ "$(metric pcad_ocsp_presigned_entries)" = "$WANT" ] || [ $i -ge 3000 ]; do
+# both responses (SHA-1 and SHA-256 CertIDs) of each signed
+until [ "$(metric pcad_ocsp_presigned_entries)" = "$WANT" ] &&
+    [ "$(metric pcad_ocsp_signatures_total)" -ge $((2 * WANT)) ] ||
+    [ $i -ge 3000 ]; do
 	sleep 0.2
 	i=$((i + 1))
 done
@@ -64,12 +67,12 @@ SIGS=$(metric pcad_ocsp_signatures_total)
     ok "restart: no response signed again ($WANT still pre-signed)" ||
     not_ok "restart: no response signed again" "signatures ${SIGS:-?}"
 A2=$(anon_kb "$PCAD_PID")
-# 20,000 certificates' two responses take ~25 MB when held in memory
-[ "$A2" -lt 16384 ] &&
+# 15,000 certificates' two responses take ~20 MB when held in memory
+[ "$A2" -lt 10240 ] &&
     ok "restart: anonymous memory ${A2} kB (first run ${A1} kB)" ||
-    not_ok "restart: anonymous memory under 16 MB" "${A2} kB"
-[ "$(metric pcad_ocsp_cache_misses_total)" -ge 1 ] &&
-    [ "$(metric pcad_ocsp_cache_entries)" -le 4 ] &&
+    not_ok "restart: anonymous memory under 10 MB" "${A2} kB"
+[ "$(metric pcad_ocsp_cache_misses_total)" -ge 1 ] 2>/dev/null &&
+    [ "$(metric pcad_ocsp_cache_entries)" -le 4 ] 2>/dev/null &&
     ok "restart: answers came from the store into the cache" ||
     not_ok "restart: answers came from the store" \
 	"$(curl -s "$URL/metrics" | grep pcad_ocsp_cache)"
