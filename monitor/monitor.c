@@ -623,10 +623,11 @@ pass_window(struct mon *m, int64_t now)
 				d = (struct mon_due){l.e[i].ca,
 				    ca_arn_of(m, l.e[i].ca, arn, sizeof(arn)),
 				    l.e[i].serial, l.e[i].serial_len,
-				    l.e[i].not_after, now, 0, sc.der, sc.der_len};
+				    l.e[i].not_after, now, 0, sc.der,
+				    sc.der_len};
 				r = mon_webhook_cert(m, &d, left, send);
 				if (r < 0)
-					send = 0;	/* back off: the rest waits */
+					send = 0; /* back off: the rest waits */
 				pending += r < 0 || r == 2;
 			}
 			store_cert_clear(&sc);

@@ -73,7 +73,10 @@ struct ocsp_signer {
  * stepped back, and is made again.
  */
 #define OCSP_SKEW_S 300
-/* The signer's certificate is not valid yet at now (+ OCSP_SKEW_S); 0 for NULL. */
+/*
+ * The signer's certificate is not valid yet at now (+ OCSP_SKEW_S); 0 for
+ * NULL.
+ */
 int ocsp_signer_future(const struct ocsp_signer *, int64_t now);
 
 /*
@@ -293,10 +296,10 @@ struct ocsp_responder {
 	uint64_t feed_acked;		/* ... last recorded as our cursor */
 	int64_t feed_ack_at;
 	int64_t last_scan;
-	int more;			/* refresher: work left, no nap */
-	int future_scan;		/* refresher: look for future-dated */
+	int more;		/* refresher: work left, no nap */
+	int future_scan;	/* refresher: look for future-dated */
 	_Atomic uint64_t presigned_n;	/* certificates with records */
-	_Atomic int64_t oldest;		/* producedAt at the index head */
+	_Atomic int64_t oldest;	/* producedAt at the index head */
 
 	pthread_mutex_t bmu;		/* nonce/fresh signature budget */
 	double tokens;

@@ -4,9 +4,12 @@
  * says what is due), never all of them in memory.  It is the only thread
  * that changes the CA table or the signers, so it reads them without a lock
  * and takes the write lock only to publish; it is also the only writer of
- * the records, and refreshes the cache after each commit.  It follows the store's change feed (every
- * issuance, revocation and CA change, by pcad or by pcactl, is a typed
- * record there): the engine listener only wakes it early.
+ * the records, and refreshes the cache after each commit.  It follows the
+ * store's change feed (every issuance, revocation and CA change, by pcad or
+ * by pcactl, is a typed record there) from its recorded cursor: the engine
+ * listener only wakes it early.  A CA whose certificates were never walked
+ * (first start, an upgrade, a gap in the feed) is walked in steps, in the
+ * background; a start loads nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +29,7 @@
 
 #define RETRY_S 5		/* after a failed signature */
 #define CA_RESYNC_S 60		/* signer rollover check */
-#define WORK_MAX 4096		/* feed records per batch (bounded memory) */
+#define WORK_MAX 4096		/* feed records per batch (bounded) */
 #define CHUNK 256		/* certificates per step of a walk */
 #define STEP_MAX 2048		/* certificates signed per pass at most */
 
