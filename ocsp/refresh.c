@@ -905,8 +905,12 @@ due_one(struct ocsp_responder *r, const struct due *d, size_t i, int64_t now)
 		return 1;
 	}
 	pca_err_clear();
-	if (err == PCA_ENOTFOUND || ca < 0 || !r->t.cas[ca].serve ||
-	    !facts_of(&c, &f))
+	if (err == PCA_OK && ca < 0) {
+		/* a CA we could not read (yet): left alone, never dropped */
+		store_cert_clear(&c);
+		return 1;
+	}
+	if (err == PCA_ENOTFOUND || !r->t.cas[ca].serve || !facts_of(&c, &f))
 		remove_cert(r, ca, d->uuid[i], d->sn[i], d->n[i], &o);
 	else
 		left = check_cert(r, (uint32_t)ca, &f, now, 1);
