@@ -19,7 +19,8 @@
 
 struct ocsp_centry {
 	struct ocsp_centry *hnext;	/* hash chain */
-	struct ocsp_centry *prev, *next;	/* LRU, most recent first */
+	struct ocsp_centry *prev, *next;	/* newest first */
+	_Atomic int used;		/* hit since it was last passed over */
 	struct ocsp_ckey k;
 	size_t cost;
 	struct ocsp_crec v;		/* v.der points into data[] */
@@ -27,7 +28,8 @@ struct ocsp_centry {
 };
 
 struct ocsp_cshard {
-	pthread_mutex_t mu;
+	pthread_rwlock_t mu;
+	_Atomic uint64_t hits, misses;
 	struct ocsp_centry **b;
 	size_t nb, n, bytes;
 	struct ocsp_centry lru;		/* sentinel */
@@ -71,7 +73,7 @@ ocsp_cache_init(struct ocsp_cache *c, size_t max_bytes)
 	for (i = 0; i < OCSP_CACHE_SHARDS; i++) {
 		struct ocsp_cshard *s = &c->s[i];
 
-		pthread_mutex_init(&s->mu, NULL);
+		pthread_rwlock_init(&s->mu, NULL);
 		s->lru.prev = s->lru.next = &s->lru;
 		if ((s->b = calloc(SHARD_BUCKETS, sizeof(*s->b))) == NULL) {
 			ocsp_cache_clear(c);
@@ -99,7 +101,7 @@ ocsp_cache_clear(struct ocsp_cache *c)
 				free(e);
 			}
 		free(s->b);
-		pthread_mutex_destroy(&s->mu);
+		pthread_rwlock_destroy(&s->mu);
 	}
 	free(c->s);
 	memset(c, 0, sizeof(*c));
@@ -209,6 +211,11 @@ add(struct ocsp_cache *c, struct ocsp_cshard *s, struct ocsp_centry *e,
 	while (s->bytes > c->shard_max && s->lru.prev != &s->lru) {
 		struct ocsp_centry *old = s->lru.prev;
 
+		if (old != e && atomic_exchange(&old->used, 0)) {
+			lru_unlink(old); /* used: a second chance */
+			lru_front(s, old);
+			continue;
+		}
 		remove_at(c, s, find(s, &old->k, key_hash(&old->k)));
 		atomic_fetch_add(&c->evictions, 1);
 	}
@@ -223,16 +230,18 @@ ocsp_cache_get(struct ocsp_cache *c, const struct ocsp_ckey *k,
 	struct ocsp_centry *e;
 	int hit = 0;
 
-	pthread_mutex_lock(&s->mu);
+	pthread_rwlock_rdlock(&s->mu);
 	if ((e = *find(s, k, h)) != NULL && use(&e->v, arg)) {
 		hit = 1;
-		lru_unlink(e);
-		lru_front(s, e);
+		if (!atomic_load_explicit(&e->used, memory_order_relaxed))
+			atomic_store_explicit(&e->used, 1,
+			    memory_order_relaxed);
 	}
 	if (gen != NULL)
 		*gen = s->gen;
-	pthread_mutex_unlock(&s->mu);
-	atomic_fetch_add(hit ? &c->hits : &c->misses, 1);
+	pthread_rwlock_unlock(&s->mu);
+	atomic_fetch_add_explicit(hit ? &s->hits : &s->misses, 1,
+	    memory_order_relaxed);
 	return hit;
 }
 
@@ -247,16 +256,16 @@ ocsp_cache_insert(struct ocsp_cache *c, const struct ocsp_ckey *k,
 	if (sizeof(*e) + v->len > c->shard_max ||
 	    (e = entry_new(k, v)) == NULL)
 		return;
-	pthread_mutex_lock(&s->mu);
+	pthread_rwlock_wrlock(&s->mu);
 	if (s->gen != gen) {
-		pthread_mutex_unlock(&s->mu);
+		pthread_rwlock_unlock(&s->mu);
 		free(e);
 		return; /* changed meanwhile: the store has a newer one */
 	}
 	if (*(pp = find(s, k, h)) != NULL)
 		remove_at(c, s, pp); /* another reader was first */
 	add(c, s, e, h);
-	pthread_mutex_unlock(&s->mu);
+	pthread_rwlock_unlock(&s->mu);
 }
 
 void
@@ -269,15 +278,27 @@ ocsp_cache_update(struct ocsp_cache *c, const struct ocsp_ckey *k,
 
 	if (v != NULL && sizeof(*e) + v->len <= c->shard_max)
 		e = entry_new(k, v); /* NULL (no memory): dropped below */
-	pthread_mutex_lock(&s->mu);
+	pthread_rwlock_wrlock(&s->mu);
 	s->gen++;
 	if (*(pp = find(s, k, h)) == NULL) {
-		pthread_mutex_unlock(&s->mu);
+		pthread_rwlock_unlock(&s->mu);
 		free(e); /* not cached: the store serves it when asked */
 		return;
 	}
 	remove_at(c, s, pp);
 	if (e != NULL)
 		add(c, s, e, h);
-	pthread_mutex_unlock(&s->mu);
+	pthread_rwlock_unlock(&s->mu);
+}
+
+void
+ocsp_cache_stats(struct ocsp_cache *c, uint64_t *hits, uint64_t *misses)
+{
+	size_t i;
+
+	*hits = *misses = 0;
+	for (i = 0; c->s != NULL && i < OCSP_CACHE_SHARDS; i++) {
+		*hits += atomic_load(&c->s[i].hits);
+		*misses += atomic_load(&c->s[i].misses);
+	}
 }

@@ -213,7 +213,7 @@ struct ocsp_cshard;
 struct ocsp_cache {
 	struct ocsp_cshard *s;
 	size_t max_bytes, shard_max;
-	_Atomic uint64_t hits, misses, evictions;
+	_Atomic uint64_t evictions;
 	_Atomic size_t bytes, entries;
 };
 
@@ -222,7 +222,8 @@ pca_err ocsp_cache_init(struct ocsp_cache *, size_t max_bytes) PCA_WUR;
 void ocsp_cache_clear(struct ocsp_cache *);
 /*
  * A hit when k is cached and use(record, arg) returns non-zero (use runs
- * under the shard's lock and copies what it needs).  *gen (may be NULL):
+ * under the shard's read lock, perhaps beside other readers, and copies
+ * what it needs).  *gen (may be NULL):
  * what to pass to ocsp_cache_insert after a miss.
  */
 int ocsp_cache_get(struct ocsp_cache *, const struct ocsp_ckey *k,
@@ -236,6 +237,8 @@ void ocsp_cache_insert(struct ocsp_cache *, const struct ocsp_ckey *k,
  */
 void ocsp_cache_update(struct ocsp_cache *, const struct ocsp_ckey *k,
     const struct ocsp_crec *v);
+/* Hits and misses so far (summed over the shards). */
+void ocsp_cache_stats(struct ocsp_cache *, uint64_t *hits, uint64_t *misses);
 
 /* ---- the responder (refresh.c, serve.c) ---- */
 

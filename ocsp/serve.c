@@ -736,9 +736,9 @@ ocsp_responder_free(struct ocsp_responder *r)
 static pca_err
 cache_metrics(struct ocsp_responder *r, struct buf *b)
 {
-	uint64_t h = atomic_load(&r->cache.hits),
-		 m = atomic_load(&r->cache.misses);
+	uint64_t h, m;
 
+	ocsp_cache_stats(&r->cache, &h, &m);
 	return buf_printf(b,
 	    "# HELP pcad_ocsp_cache_hits_total Pre-signed answers found in "
 	    "the hot cache.\n"
