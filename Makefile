@@ -7,6 +7,7 @@
 #   make asan    the same tests under ASan/UBSan
 #   make run     deps + build + pcactl init ./var/appliance + pcad
 #   make bench   benchmarks with the peers, one run
+#   make soak    API issuance + OCSP load, memory sampled (SOAK_SECONDS=600)
 #   make lint    cppcheck, grep rules, api/model.c up to date (tools/lint.sh)
 #   make regress golden-output tests (tests/regress/; also in make check)
 #   make fuzz    the libFuzzer targets, FUZZ_SECONDS each
@@ -46,7 +47,8 @@ BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
-	check-format fuzz fuzz-long fuzz-build check-generated regress install
+	check-format fuzz fuzz-long fuzz-build check-generated regress install \
+	soak
 all: $(PROGS)
 
 deps:
@@ -166,6 +168,11 @@ run: deps all
 
 bench: deps all $(BENCH_BIN)
 	@BUILD=$(BUILD) BIN=$(BIN) sh bench/run.sh
+
+# Not in make check: SOAK_SECONDS (default 600) of load; fails on >= 5%
+# anonymous-memory growth after the warm-up (bench/soak.sh).
+soak: all $(BUILD)/bench/api_load
+	@BUILD=$(BUILD) BIN=$(BIN) sh bench/soak.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang; each runs
 # FUZZ_SECONDS (default 60) on its seed corpus with no crash allowed.

@@ -20,6 +20,7 @@ static const char *const known_keys[] = {
 	"http.listen", "http.header_timeout_s", "http.per_ip_connections",
 	"ocsp.url", "ocsp.validity_hours", "ocsp.refresh_hours",
 	"ocsp.signer", "ocsp.signer_days", "ocsp.nonce", "ocsp.nonce_budget",
+	"ocsp.cache_mb",
 	"crl.url_base", "crl.delta", "crl.delta_base_s", "crl.publish_delay_ms",
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
 	"s3.retry_max_s", "s3.timeout_s",
@@ -140,7 +141,7 @@ static pca_err
 load_ocsp(struct appliance_conf *a)
 {
 	const char *f = conf_name(a->conf), *s;
-	long long v, rf, d, b;
+	long long v, rf, d, b, cm;
 	pca_err err;
 
 	ocsp_conf_default(&a->ocsp);
@@ -151,8 +152,11 @@ load_ocsp(struct appliance_conf *a)
 	    (err = conf_num(a->conf, "ocsp", "signer_days", 2, 3650, 30,
 		 &d)) != PCA_OK ||
 	    (err = conf_num(a->conf, "ocsp", "nonce_budget", 0, 1000000, 200,
-		 &b)) != PCA_OK)
+		 &b)) != PCA_OK ||
+	    (err = conf_num(a->conf, "ocsp", "cache_mb", 0, 65536, 64,
+		 &cm)) != PCA_OK)
 		return err;
+	a->ocsp.cache_mb = (unsigned)cm;
 	a->ocsp.validity_s = (unsigned)(v * 3600);
 	a->ocsp.refresh_s = (unsigned)(rf * 3600);
 	a->ocsp.signer_days = (unsigned)d;

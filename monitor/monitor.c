@@ -347,32 +347,83 @@ struct ent {
 	int64_t not_after;
 };
 
+/*
+ * A walk of the expiry index over [from, to), MON_CHUNK entries at a time
+ * (at most MON_SCAN_MAX in all), so memory does not grow with the number of
+ * certificates in the window.  A chunk resumes at the last entry's notAfter
+ * and skips what it already delivered (index order: notAfter, CA, serial).
+ */
+#define MON_CHUNK 4096
+
 struct ents {
-	struct ent *e;
-	size_t n, cap;
+	struct ent *e;		/* MON_CHUNK */
+	size_t n, total;
+	int64_t from, to;
+	int have_last, done;
+	struct ent last;
 };
+
+static int
+ent_cmp_last(const struct ents *l, const char *ca, const uint8_t *serial,
+    size_t len)
+{
+	int c = strcmp(ca, l->last.ca);
+	size_t m = len < l->last.serial_len ? len : l->last.serial_len;
+
+	if (c == 0 && (c = memcmp(serial, l->last.serial, m)) == 0)
+		c = (len > l->last.serial_len) - (len < l->last.serial_len);
+	return c;
+}
 
 static int
 ent_add(const char *ca, const uint8_t *serial, size_t len, int64_t na,
     void *arg)
 {
 	struct ents *l = arg;
-	void *p;
 
-	if (l->n == MON_SCAN_MAX || len > LIM_SERIAL_BYTES)
-		return l->n == MON_SCAN_MAX;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 256;
-		if ((p = realloc(l->e, l->cap * sizeof(*l->e))) == NULL)
-			return 1;
-		l->e = p;
-	}
+	if (len > LIM_SERIAL_BYTES)
+		return 0;
+	if (l->have_last && na == l->last.not_after &&
+	    ent_cmp_last(l, ca, serial, len) <= 0)
+		return 0; /* delivered by the previous chunk */
 	(void)snprintf(l->e[l->n].ca, 37, "%s", ca);
 	memcpy(l->e[l->n].serial, serial, len);
 	l->e[l->n].serial_len = len;
 	l->e[l->n].not_after = na;
-	l->n++;
-	return 0;
+	return ++l->n == MON_CHUNK;
+}
+
+static pca_err
+ents_init(struct ents *l, int64_t from, int64_t to)
+{
+	memset(l, 0, sizeof(*l));
+	l->from = from;
+	l->to = to;
+	if ((l->e = malloc(MON_CHUNK * sizeof(*l->e))) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	return PCA_OK;
+}
+
+/* The next chunk into l->e[0..n); 0 at the end (or on error: *err). */
+static int
+ents_next(struct mon *m, struct ents *l, pca_err *err)
+{
+	*err = PCA_OK;
+	if (l->done || l->from >= l->to)
+		return 0;
+	l->n = 0;
+	if ((*err = store_expiry_foreach(m->store, l->from, l->to, ent_add,
+		 l)) != PCA_OK)
+		return 0;
+	l->total += l->n;
+	if (l->n < MON_CHUNK || l->total >= MON_SCAN_MAX)
+		l->done = 1;
+	else {
+		l->last = l->e[l->n - 1];
+		l->have_last = 1;
+		l->from = l->last.not_after;
+	}
+	return l->n > 0;
 }
 
 int
@@ -404,27 +455,31 @@ live_get(struct mon *m, const struct ent *e, struct store_cert *sc)
 static void
 pass_expired(struct mon *m, int64_t from, int64_t now)
 {
-	struct ents l = {NULL, 0, 0};
+	struct ents l;
 	struct store_cert sc;
 	struct mon_ca *c;
 	size_t i;
+	pca_err err;
 
-	if (from >= now ||
-	    store_expiry_foreach(m->store, from, now, ent_add, &l) != PCA_OK) {
-		free(l.e);
+	if (from >= now || ents_init(&l, from, now) != PCA_OK) {
+		pca_err_clear();
 		return;
 	}
-	for (i = 0; i < l.n; i++) {
-		if (!live_get(m, &l.e[i], &sc))
-			continue;
-		store_cert_clear(&sc);
-		pthread_mutex_lock(&m->cnt_lk);
-		if ((c = mon_ca_get(m, l.e[i].ca)) != NULL && c->active > 0) {
-			c->active--;
-			c->expired++;
+	while (ents_next(m, &l, &err))
+		for (i = 0; i < l.n; i++) {
+			if (!live_get(m, &l.e[i], &sc))
+				continue;
+			store_cert_clear(&sc);
+			pthread_mutex_lock(&m->cnt_lk);
+			if ((c = mon_ca_get(m, l.e[i].ca)) != NULL &&
+			    c->active > 0) {
+				c->active--;
+				c->expired++;
+			}
+			pthread_mutex_unlock(&m->cnt_lk);
 		}
-		pthread_mutex_unlock(&m->cnt_lk);
-	}
+	if (err != PCA_OK)
+		pca_err_clear();
 	free(l.e);
 }
 
@@ -530,7 +585,7 @@ pass_window(struct mon *m, int64_t now)
 {
 	unsigned maxd = m->conf.thresholds[m->conf.nthresholds - 1];
 	int64_t horizon = now + (int64_t)(maxd > 30 ? maxd : 30) * MON_DAY;
-	struct ents l = {NULL, 0, 0};
+	struct ents l;
 	struct store_cert sc;
 	struct mon_ca *c;
 	char arn[256];
@@ -539,48 +594,47 @@ pass_window(struct mon *m, int64_t now)
 	size_t i;
 	pca_err err;
 
-	if ((err = store_expiry_foreach(m->store, now, horizon, ent_add, &l)) !=
-	    PCA_OK) {
-		free(l.e);
+	if ((err = ents_init(&l, now, horizon)) != PCA_OK)
 		return err;
-	}
 	pthread_mutex_lock(&m->cnt_lk);
 	for (i = 0; i < m->ncas; i++)
 		m->cas[i].exp7 = m->cas[i].exp30 = m->cas[i].rsp7 =
 		    m->cas[i].rsp30 = 0;
 	pthread_mutex_unlock(&m->cnt_lk);
-	for (i = 0; i < l.n; i++) {
-		int64_t left = l.e[i].not_after - now;
-		struct mon_due d;
-		int rsp;
+	while (ents_next(m, &l, &err))
+		for (i = 0; i < l.n; i++) {
+			int64_t left = l.e[i].not_after - now;
+			struct mon_due d;
+			int rsp;
 
-		if (left <= 0 || !live_get(m, &l.e[i], &sc))
-			continue;
-		rsp = mon_cert_is_responder(&sc);
-		pthread_mutex_lock(&m->cnt_lk);
-		if ((c = mon_ca_get(m, l.e[i].ca)) != NULL && rsp) {
-			c->rsp7 += left <= 7 * MON_DAY;
-			c->rsp30 += left <= 30 * MON_DAY;
-		} else if (c != NULL) {
-			c->exp7 += left <= 7 * MON_DAY;
-			c->exp30 += left <= 30 * MON_DAY;
+			if (left <= 0 || !live_get(m, &l.e[i], &sc))
+				continue;
+			rsp = mon_cert_is_responder(&sc);
+			pthread_mutex_lock(&m->cnt_lk);
+			if ((c = mon_ca_get(m, l.e[i].ca)) != NULL && rsp) {
+				c->rsp7 += left <= 7 * MON_DAY;
+				c->rsp30 += left <= 30 * MON_DAY;
+			} else if (c != NULL) {
+				c->exp7 += left <= 7 * MON_DAY;
+				c->exp30 += left <= 30 * MON_DAY;
+			}
+			pthread_mutex_unlock(&m->cnt_lk);
+			if (m->url != NULL && !rsp) {
+				d = (struct mon_due){l.e[i].ca,
+				    ca_arn_of(m, l.e[i].ca, arn, sizeof(arn)),
+				    l.e[i].serial, l.e[i].serial_len,
+				    l.e[i].not_after, now, 0, sc.der,
+				    sc.der_len};
+				r = mon_webhook_cert(m, &d, left, send);
+				if (r < 0)
+					send = 0; /* back off: the rest waits */
+				pending += r < 0 || r == 2;
+			}
+			store_cert_clear(&sc);
 		}
-		pthread_mutex_unlock(&m->cnt_lk);
-		if (m->url != NULL && !rsp) {
-			d = (struct mon_due){l.e[i].ca,
-			    ca_arn_of(m, l.e[i].ca, arn, sizeof(arn)),
-			    l.e[i].serial, l.e[i].serial_len,
-			    l.e[i].not_after, now, 0, sc.der, sc.der_len};
-			r = mon_webhook_cert(m, &d, left, send);
-			if (r < 0)
-				send = 0;	/* back off: the rest waits */
-			pending += r < 0 || r == 2;
-		}
-		store_cert_clear(&sc);
-	}
 	atomic_store(&m->wh_pending, pending);
 	free(l.e);
-	return PCA_OK;
+	return err;
 }
 
 pca_err

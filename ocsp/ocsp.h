@@ -3,8 +3,11 @@
  *
  * Every live certificate of every CA with OCSP enabled has a response
  * signed ahead of time (one with a SHA-1 and one with a SHA-256 CertID),
- * kept in memory for the hot path and in the store (kv namespace "ocsp")
- * so a restart while the token is down still serves.  A refresher thread
+ * kept in the store (kv namespace "ocsp") and served from there (read in
+ * place inside a read transaction) through a bounded hot cache
+ * (cache_mb), so memory does not grow with the number of certificates, a
+ * start loads nothing, and a restart while the token is down still
+ * serves.  An index in producedAt order tells what is due.  A refresher thread
  * signs them through hsm/ (by key label: no key ever reaches this module),
  * re-signs at the refresh point (default half the validity), and follows
  * the store's typed change feed (store_changes_after): a revocation or
@@ -58,9 +61,13 @@ struct ocsp_conf {
 	unsigned signer_days;	/* delegated certificate lifetime */
 	int nonce_ignore;	/* true: nonces are dropped (RFC 5019) */
 	unsigned nonce_budget;	/* fresh signatures per second */
+	unsigned cache_mb;	/* hot response cache (MiB); 0: none */
 };
 
-/* Defaults: 24 h validity, delegated, 30-day signer, nonces, 200/s. */
+/*
+ * Defaults: 24 h validity, delegated, 30-day signer, nonces, 200/s, a
+ * 64 MiB cache.
+ */
 void ocsp_conf_default(struct ocsp_conf *);
 /* Range checks (BR 4.9.10 validity, refresh < validity, ...). */
 pca_err ocsp_conf_check(const struct ocsp_conf *) PCA_WUR;

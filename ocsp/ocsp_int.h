@@ -4,7 +4,8 @@
  *
  *   req.c      request parsing (DER, GET decoding)
  *   resp.c     response DER: ResponseData, BasicOCSPResponse, OCSPResponse
- *   table.c    the in-memory CAs and pre-signed responses (hot path)
+ *   table.c    the CAs, the stored response record format
+ *   cache.c    the bounded hot cache of pre-signed responses
  *   signer.c   who signs for a CA: delegated certificate or CA key
  *   refresh.c  the refresher thread, the change feed, persistence
  *   serve.c    HTTP answers, nonce budget, caching headers, metrics
@@ -20,6 +21,7 @@
 
 #include "../common/alg.h"
 #include "../common/limits.h"
+#include "../store/store.h"
 #include "ocsp.h"
 
 /* Certificate status (RFC 6960 4.2.1 CertStatus). */
@@ -36,6 +38,8 @@ enum ocsp_rstatus {
 };
 
 #define OCSP_KV_RESP "ocsp"		/* <uuid>/<serial hex>/<1|256> */
+#define OCSP_KV_DUE "ocsp-due"		/* <produced hex>/<uuid>/<serial hex> */
+#define OCSP_KV_META "ocsp-meta"	/* count; sync/<uuid> */
 #define OCSP_KV_SIGNER "ocsp-signer"	/* <uuid> -> signer JSON */
 #define OCSP_FEED_NAME "ocsp"		/* our change feed cursor */
 
@@ -69,7 +73,10 @@ struct ocsp_signer {
  * stepped back, and is made again.
  */
 #define OCSP_SKEW_S 300
-/* The signer's certificate is not valid yet at now (+ OCSP_SKEW_S). */
+/*
+ * The signer's certificate is not valid yet at now (+ OCSP_SKEW_S); 0 for
+ * NULL.
+ */
 int ocsp_signer_future(const struct ocsp_signer *, int64_t now);
 
 /*
@@ -135,46 +142,51 @@ pca_err ocsp_cert_facts(const uint8_t *der, size_t len, int64_t *not_after,
 pca_err ocsp_signer_load(struct store *, const char *uuid,
     struct ocsp_signer **out) PCA_WUR;
 
-/* ---- table.c ---- */
+/* ---- table.c: the CAs, and the stored response records ---- */
 
-/* A pre-signed response, immutable once published. */
-struct ocsp_blob {
+/*
+ * A pre-signed response as stored (kv OCSP_KV_RESP, record "OCR2": a
+ * 64-byte header, then the DER) and as cached.  der is borrowed.
+ */
+struct ocsp_crec {
+	enum ocsp_status status;
 	int64_t produced;	/* = thisUpdate */
 	int64_t next_update;
-	char etag[36];
-	size_t len;
-	uint8_t der[];
-};
-
-struct ocsp_entry {
-	struct ocsp_entry *next;
-	uint32_t ca;		/* index into the CA array */
-	uint8_t serial_len;
-	uint8_t serial[LIM_SERIAL_BYTES];
-	enum ocsp_status status;
-	int64_t not_after;
 	int64_t revoked_at;
-	int reason;
-	int64_t due;		/* re-sign at */
-	struct ocsp_blob *resp[2];	/* by enum ocsp_hash */
+	int64_t not_after;	/* of the certificate */
+	char etag[36];		/* "<32 hex>" of the DER's SHA-256 */
+	const uint8_t *der;
+	size_t len;
 };
+#define OCSP_REC_HDR 64
+
+/* The record bytes of r (r->etag is computed): caller frees *out. */
+pca_err ocsp_crec_encode(struct ocsp_crec *r, uint8_t **out, size_t *len)
+    PCA_WUR;
+/* Decodes a record (r->der points into p); 0 when it is not one. */
+int ocsp_crec_decode(const uint8_t *p, size_t n, struct ocsp_crec *r);
+/* The kv key of a response: <uuid>/<serial hex>/<1|256>. */
+void ocsp_rec_key(const char *uuid, const uint8_t *serial, size_t n,
+    int h, char *k, size_t kl);
 
 struct ocsp_ca {
 	char uuid[37];
 	int serve;		/* authoritative: status and OCSP enabled */
-	int loaded;		/* its certificates are in the table */
 	uint8_t name_hash[2][32];
 	uint8_t key_hash[2][32];
 	int64_t not_after;
 	struct ocsp_signer *signer;	/* NULL while none is usable */
+	/* refresher only: every certificate has its records (on disk) */
+	int synced;
+	uint8_t sync_after[STORE_INV_CURSOR_MAX];	/* resync walk */
+	size_t sync_len;
 };
 
+/* The CAs; slots are never removed nor reordered (only appended). */
 struct ocsp_table {
 	pthread_rwlock_t lk;
 	struct ocsp_ca *cas;
 	size_t ncas, capcas;
-	struct ocsp_entry **b;
-	size_t nb, n;
 };
 
 pca_err ocsp_table_init(struct ocsp_table *) PCA_WUR;
@@ -183,17 +195,50 @@ void ocsp_table_clear(struct ocsp_table *);
 long ocsp_table_ca_find(const struct ocsp_table *, const struct ocsp_certid *);
 /* Index of the CA with that uuid (lock held), or -1. */
 long ocsp_table_ca_by_uuid(const struct ocsp_table *, const char *uuid);
-/* The entry (lock held), or NULL. */
-struct ocsp_entry *ocsp_table_get(const struct ocsp_table *, uint32_t ca,
-    const uint8_t *serial, size_t serial_len);
-/* Adds a new entry (write lock held; e->ca, serial set). */
-pca_err ocsp_table_put(struct ocsp_table *, struct ocsp_entry *) PCA_WUR;
-/* Unlinks and frees the entry (write lock held). */
-void ocsp_table_del(struct ocsp_table *, struct ocsp_entry *);
-struct ocsp_blob *ocsp_blob_new(const uint8_t *der, size_t len,
-    int64_t produced, int64_t next_update);
 /* Strips a leading 0x00 of a DER INTEGER's content; 0 if not a serial. */
 size_t ocsp_serial_norm(const uint8_t *p, size_t n, const uint8_t **out);
+
+/* ---- cache.c: the bounded hot cache ---- */
+
+#define OCSP_CACHE_SHARDS 64
+
+struct ocsp_ckey {
+	uint32_t ca;		/* CA slot */
+	uint8_t hash;		/* enum ocsp_hash */
+	uint8_t serial_len;
+	uint8_t serial[LIM_SERIAL_BYTES];	/* magnitude */
+};
+
+struct ocsp_cshard;
+struct ocsp_cache {
+	struct ocsp_cshard *s;
+	size_t max_bytes, shard_max;
+	_Atomic uint64_t evictions;
+	_Atomic size_t bytes, entries;
+};
+
+/* At most max_bytes (entries and their DER); 0: nothing is cached. */
+pca_err ocsp_cache_init(struct ocsp_cache *, size_t max_bytes) PCA_WUR;
+void ocsp_cache_clear(struct ocsp_cache *);
+/*
+ * A hit when k is cached and use(record, arg) returns non-zero (use runs
+ * under the shard's read lock, perhaps beside other readers, and copies
+ * what it needs).  *gen (may be NULL):
+ * what to pass to ocsp_cache_insert after a miss.
+ */
+int ocsp_cache_get(struct ocsp_cache *, const struct ocsp_ckey *k,
+    int (*use)(const struct ocsp_crec *, void *), void *arg, uint64_t *gen);
+/* Caches a copy of v, unless the shard changed since gen was read. */
+void ocsp_cache_insert(struct ocsp_cache *, const struct ocsp_ckey *k,
+    const struct ocsp_crec *v, uint64_t gen);
+/*
+ * After the store changed k's record: a cached copy is replaced by v (or
+ * dropped when v is NULL); readers that missed before do not insert.
+ */
+void ocsp_cache_update(struct ocsp_cache *, const struct ocsp_ckey *k,
+    const struct ocsp_crec *v);
+/* Hits and misses so far (summed over the shards). */
+void ocsp_cache_stats(struct ocsp_cache *, uint64_t *hits, uint64_t *misses);
 
 /* ---- the responder (refresh.c, serve.c) ---- */
 
@@ -234,6 +279,7 @@ struct ocsp_responder {
 	struct store *store;
 	struct hsm *hsm;
 	struct ocsp_table t;
+	struct ocsp_cache cache;
 	struct ocsp_metrics m;
 	struct ocsp_ucache uc;
 
@@ -253,6 +299,10 @@ struct ocsp_responder {
 	uint64_t feed_acked;		/* ... last recorded as our cursor */
 	int64_t feed_ack_at;
 	int64_t last_scan;
+	int more;		/* refresher: work left, no nap */
+	int future_scan;	/* refresher: look for future-dated */
+	_Atomic uint64_t presigned_n;	/* certificates with records */
+	_Atomic int64_t oldest;	/* producedAt at the index head */
 
 	pthread_mutex_t bmu;		/* nonce/fresh signature budget */
 	double tokens;

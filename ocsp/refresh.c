@@ -1,10 +1,15 @@
 /*
  * refresh.c - the refresher thread: keeps a signed response for every live
- * certificate.  It is the only thread that changes the table's structure
- * or the CA signers, so it reads them without a lock and takes the write
- * lock only to publish.  It follows the store's change feed (every
- * issuance, revocation and CA change, by pcad or by pcactl, is a typed
- * record there): the engine listener only wakes it early.
+ * certificate in the store (records, and an index in producedAt order that
+ * says what is due), never all of them in memory.  It is the only thread
+ * that changes the CA table or the signers, so it reads them without a lock
+ * and takes the write lock only to publish; it is also the only writer of
+ * the records, and refreshes the cache after each commit.  It follows the
+ * store's change feed (every issuance, revocation and CA change, by pcad or
+ * by pcactl, is a typed record there) from its recorded cursor: the engine
+ * listener only wakes it early.  A CA whose certificates were never walked
+ * (first start, an upgrade, a gap in the feed) is walked in steps, in the
+ * background; a start loads nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +29,11 @@
 
 #define RETRY_S 5		/* after a failed signature */
 #define CA_RESYNC_S 60		/* signer rollover check */
-#define WORK_MAX 100000		/* feed records per batch */
-#define REC_MAGIC 0x4f435231u	/* "OCR1" */
-#define REC_HDR 32
+#define WORK_MAX 4096		/* feed records per batch (bounded) */
+#define CHUNK 256		/* certificates per step of a walk */
+#define STEP_MAX 2048		/* certificates signed per pass at most */
 
-/* ---- stored responses: magic, status, produced, next, revoked_at ---- */
+/* ---- stored responses and the refresh index ---- */
 
 static void
 be64(uint8_t *p, uint64_t v)
@@ -50,84 +55,141 @@ get64(const uint8_t *p)
 	return v;
 }
 
+/* The index key: producedAt (16 hex digits, so key order is time order). */
 static void
-kv_key(const char *uuid, const uint8_t *serial, size_t n, int h, char *k,
-    size_t kl)
+due_key(int64_t produced, const char *uuid, const uint8_t *sn, size_t n,
+    char *k, size_t kl)
 {
 	char hex[2 * LIM_SERIAL_BYTES + 1];
 
-	util_hex(serial, n, hex, sizeof(hex), 0);
-	(void)snprintf(k, kl, "%s/%s/%d", uuid, hex, h ? 256 : 1);
+	util_hex(sn, n, hex, sizeof(hex), 0);
+	(void)snprintf(k, kl, "%016llx/%s/%s",
+	    (unsigned long long)(produced < 0 ? 0 : produced), uuid, hex);
+}
+
+static pca_err
+head_cb(const uint8_t *v, size_t n, void *arg)
+{
+	struct ocsp_crec *r = arg;
+
+	if (!ocsp_crec_decode(v, n, r))
+		return PCA_EPARSE; /* an older format: signed again */
+	r->der = NULL; /* the header only */
+	return PCA_OK;
+}
+
+/* The stored record's header for (CA, serial, hash); 0 when none. */
+static int
+rec_head(struct ocsp_responder *r, const char *uuid, const uint8_t *sn,
+    size_t n, int h, struct ocsp_crec *out)
+{
+	char k[128];
+
+	ocsp_rec_key(uuid, sn, n, h, k, sizeof(k));
+	if (store_kv_view(r->store, OCSP_KV_RESP, k, head_cb, out) != PCA_OK) {
+		pca_err_clear();
+		return 0;
+	}
+	return 1;
 }
 
 static void
-persist(struct ocsp_responder *r, const char *uuid,
-    const struct ocsp_entry *e, struct ocsp_blob *const b[2])
+count_val(struct ocsp_responder *r, uint8_t v[8])
 {
-	uint8_t *v;
-	char k[128];
-	int h;
-
-	for (h = 0; h < 2; h++) {
-		if (b[h] == NULL || (v = malloc(REC_HDR + b[h]->len)) == NULL)
-			continue;
-		be64(v, ((uint64_t)REC_MAGIC << 32) | (unsigned)e->status);
-		be64(v + 8, (uint64_t)b[h]->produced);
-		be64(v + 16, (uint64_t)b[h]->next_update);
-		be64(v + 24, (uint64_t)e->revoked_at);
-		memcpy(v + REC_HDR, b[h]->der, b[h]->len);
-		kv_key(uuid, e->serial, e->serial_len, h, k, sizeof(k));
-		if (store_kv_put(r->store, OCSP_KV_RESP, k, v,
-			REC_HDR + b[h]->len, 0) != PCA_OK) {
-			log_warnx("OCSP: storing the response for %s: %s", k,
-			    pca_err_msg());
-			pca_err_clear();
-		}
-		free(v);
-	}
+	be64(v, atomic_load(&r->presigned_n));
 }
 
-/* A stored response still valid for the entry's status, or NULL. */
-static struct ocsp_blob *
-stored(struct ocsp_responder *r, const char *uuid, const struct ocsp_entry *e,
-    int h, int64_t now)
+static void
+count_load(struct ocsp_responder *r)
 {
 	uint8_t *v = NULL;
-	size_t n;
-	char k[128];
-	struct ocsp_blob *b = NULL;
-	uint64_t m;
+	size_t n = 0;
 
-	kv_key(uuid, e->serial, e->serial_len, h, k, sizeof(k));
-	if (store_kv_get(r->store, OCSP_KV_RESP, k, &v, &n) != PCA_OK) {
-		pca_err_clear();
-		return NULL;
-	}
-	if (n > REC_HDR) {
-		m = get64(v);
-		/* signed before the clock stepped back: signed again */
-		if ((m >> 32) == REC_MAGIC && (m & 0xff) == e->status &&
-		    (int64_t)get64(v + 24) == e->revoked_at &&
-		    (int64_t)get64(v + 16) > now &&
-		    (int64_t)get64(v + 8) <= now + OCSP_SKEW_S)
-			b = ocsp_blob_new(v + REC_HDR, n - REC_HDR,
-			    (int64_t)get64(v + 8), (int64_t)get64(v + 16));
-	}
+	if (store_kv_get(r->store, OCSP_KV_META, "count", &v, &n) == PCA_OK &&
+	    n == 8)
+		atomic_store(&r->presigned_n, get64(v));
+	pca_err_clear();
 	free(v);
-	return b;
 }
 
 static void
-unpersist(struct ocsp_responder *r, const char *uuid,
-    const struct ocsp_entry *e)
+ckey(uint32_t ca, int h, const uint8_t *sn, size_t n, struct ocsp_ckey *k)
 {
-	char k[128];
+	memset(k, 0, sizeof(*k));
+	k->ca = ca;
+	k->hash = (uint8_t)h;
+	k->serial_len = (uint8_t)n;
+	memcpy(k->serial, sn, n);
+}
+
+/* What a certificate's responses say, from its store record. */
+struct facts {
+	uint8_t sn[LIM_SERIAL_BYTES];	/* magnitude */
+	size_t n;
+	enum ocsp_status status;
+	int64_t revoked_at;
+	int reason;
+	int64_t not_after;
+};
+
+/* 0 when the record is not one to answer for (bad serial, PENDING). */
+static int
+facts_of(const struct store_cert *c, struct facts *f)
+{
+	const uint8_t *sn = c->serial;
+	size_t n = c->serial_len;
+
+	while (n > 1 && *sn == 0) /* a store serial is a magnitude */
+		sn++, n--;
+	if (n == 0 || n > LIM_SERIAL_BYTES || c->state != STORE_CERT_ISSUED)
+		return 0;
+	memcpy(f->sn, sn, n);
+	f->n = n;
+	f->status = c->revoked ? OCSP_REVOKED : OCSP_GOOD;
+	f->revoked_at = c->revoked ? c->revoked_at : 0;
+	f->reason = c->revoked ? c->reason : 0;
+	f->not_after = c->not_after;
+	return 1;
+}
+
+/*
+ * Removes a certificate's records and index entry (old: its record's
+ * header, or NULL when unknown); ca < 0: not cached.
+ */
+static void
+remove_cert(struct ocsp_responder *r, long ca, const char *uuid,
+    const uint8_t *sn, size_t n, const struct ocsp_crec *old)
+{
+	char k1[128], k2[128], kd[128];
+	uint8_t cnt[8];
+	struct store_kv_op ops[4];
+	struct ocsp_ckey ck;
+	size_t nops = 0;
 	int h;
 
-	for (h = 0; h < 2; h++) {
-		kv_key(uuid, e->serial, e->serial_len, h, k, sizeof(k));
-		if (store_kv_del(r->store, OCSP_KV_RESP, k) != PCA_OK)
-			pca_err_clear();
+	ocsp_rec_key(uuid, sn, n, 0, k1, sizeof(k1));
+	ocsp_rec_key(uuid, sn, n, 1, k2, sizeof(k2));
+	memset(ops, 0, sizeof(ops));
+	ops[nops].ns = OCSP_KV_RESP, ops[nops].key = k1, ops[nops++].del = 1;
+	ops[nops].ns = OCSP_KV_RESP, ops[nops].key = k2, ops[nops++].del = 1;
+	if (old != NULL) {
+		due_key(old->produced, uuid, sn, n, kd, sizeof(kd));
+		ops[nops].ns = OCSP_KV_DUE, ops[nops].key = kd;
+		ops[nops++].del = 1;
+		if (atomic_load(&r->presigned_n) > 0)
+			atomic_fetch_sub(&r->presigned_n, 1);
+		count_val(r, cnt);
+		ops[nops].ns = OCSP_KV_META, ops[nops].key = "count";
+		ops[nops].val = cnt, ops[nops++].len = 8;
+	}
+	if (store_kv_batch(r->store, ops, nops) != PCA_OK) {
+		log_warnx("OCSP: removing responses: %s", pca_err_msg());
+		pca_err_clear();
+		return;
+	}
+	for (h = 0; h < 2 && ca >= 0; h++) {
+		ckey((uint32_t)ca, h, sn, n, &ck);
+		ocsp_cache_update(&r->cache, &ck, NULL);
 	}
 }
 
@@ -144,225 +206,295 @@ ocsp_refresh_at(const struct ocsp_conf *c, int64_t t)
 	return t + d;
 }
 
-/* ---- signing one entry ---- */
+/* ---- signing one certificate ---- */
 
 static void
-certid_for(const struct ocsp_ca *ca, int h, const struct ocsp_entry *e,
+certid_for(const struct ocsp_ca *ca, int h, const struct facts *f,
     struct ocsp_certid *id)
 {
 	memset(id, 0, sizeof(*id));
 	id->hash = (enum ocsp_hash)h;
 	memcpy(id->name_hash, ca->name_hash[h], 32);
 	memcpy(id->key_hash, ca->key_hash[h], 32);
-	if (e->serial[0] & 0x80)
+	if (f->sn[0] & 0x80)
 		id->serial_len = 1; /* leading 0x00: positive INTEGER */
-	memcpy(id->serial + id->serial_len, e->serial, e->serial_len);
-	id->serial_len += e->serial_len;
+	memcpy(id->serial + id->serial_len, f->sn, f->n);
+	id->serial_len += f->n;
 }
 
-/*
- * Signs both responses of e and publishes them.  PCA_EUNAVAIL when the
- * token is down (e stays as it was and is retried later).
- */
-static pca_err
-sign_entry(struct ocsp_responder *r, struct ocsp_entry *e)
+/* Both responses of a certificate, signed now. */
+struct signed2 {
+	struct ocsp_crec rec[2];
+	uint8_t *der[2];
+	uint8_t *val[2];
+	size_t vlen[2];
+};
+
+static void
+signed2_clear(struct signed2 *s)
 {
-	struct ocsp_ca *ca = &r->t.cas[e->ca];
-	struct ocsp_blob *nb[2] = {NULL, NULL}, *old[2];
+	int h;
+
+	for (h = 0; h < 2; h++) {
+		free(s->der[h]);
+		free(s->val[h]);
+	}
+}
+
+static pca_err
+sign_both(struct ocsp_responder *r, const struct ocsp_ca *ca,
+    const struct facts *f, int64_t now, struct signed2 *out)
+{
 	struct ocsp_certid id;
 	struct ocsp_single s;
-	uint8_t *der = NULL;
-	size_t len;
-	int64_t now = util_now();
 	pca_err err = PCA_OK;
 	int h;
 
-	if (ca->signer == NULL)
-		return pca_err_set(PCA_EUNAVAIL, "no OCSP signer for %s",
-		    ca->uuid);
 	memset(&s, 0, sizeof(s));
 	s.id = &id;
-	s.status = e->status;
-	s.revoked_at = e->revoked_at;
-	s.reason = e->reason;
+	s.status = f->status;
+	s.revoked_at = f->revoked_at;
+	s.reason = f->reason;
 	s.this_update = now;
 	s.next_update = now + r->conf.validity_s;
 	if (s.next_update > ca->signer->not_after)
 		s.next_update = ca->signer->not_after;
 	for (h = 0; h < 2 && err == PCA_OK; h++) {
-		certid_for(ca, h, e, &id);
+		certid_for(ca, h, f, &id);
 		atomic_fetch_add(&r->m.signs, 1);
 		if ((err = ocsp_resp_sign(r->hsm, ca->signer, now, &s, 1, NULL,
-			 0, &der, &len)) != PCA_OK)
+			 0, &out->der[h], &out->rec[h].len)) != PCA_OK)
 			break;
-		if ((nb[h] = ocsp_blob_new(der, len, now, s.next_update)) ==
-		    NULL)
-			err = pca_err_set(PCA_ENOMEM, "no memory");
-		free(der);
+		out->rec[h].status = f->status;
+		out->rec[h].produced = now;
+		out->rec[h].next_update = s.next_update;
+		out->rec[h].revoked_at = f->revoked_at;
+		out->rec[h].not_after = f->not_after;
+		out->rec[h].der = out->der[h];
+		err = ocsp_crec_encode(&out->rec[h], &out->val[h],
+		    &out->vlen[h]);
 	}
-	if (err != PCA_OK) {
-		atomic_fetch_add(&r->m.sign_errors, 1);
-		free(nb[0]);
-		free(nb[1]);
-		e->due = now + RETRY_S;
-		return err;
-	}
-	pthread_rwlock_wrlock(&r->t.lk);
-	old[0] = e->resp[0];
-	old[1] = e->resp[1];
-	e->resp[0] = nb[0];
-	e->resp[1] = nb[1];
-	e->due = ocsp_refresh_at(&r->conf, now);
-	pthread_rwlock_unlock(&r->t.lk);
-	free(old[0]);
-	free(old[1]);
-	atomic_fetch_add(&r->m.refreshed, 1);
-	persist(r, ca->uuid, e, nb);
-	return PCA_OK;
+	return err;
 }
-
-/* ---- entries from store records ---- */
 
 /*
- * Creates or updates the entry of a certificate record (status, expiry).
- * *changed: its signed status differs from the record's.  NULL when the
- * record is not one to answer for (PENDING, expired and not revoked).
+ * Signs both responses of a certificate and stores them with the index
+ * entry, in one transaction (old: the record's header before, or NULL),
+ * then refreshes the cache.  PCA_EUNAVAIL when the token is down.
  */
-static struct ocsp_entry *
-upsert(struct ocsp_responder *r, uint32_t ca, const struct store_cert *c,
-    int64_t now, int *changed)
+static pca_err
+sign_cert(struct ocsp_responder *r, uint32_t cai, const struct facts *f,
+    const struct ocsp_crec *old)
 {
-	const uint8_t *sn = c->serial;
-	size_t n = c->serial_len;
-	struct ocsp_entry *e;
-	enum ocsp_status st = c->revoked ? OCSP_REVOKED : OCSP_GOOD;
+	struct ocsp_ca *ca = &r->t.cas[cai];
+	struct signed2 sg;
+	char k[2][128], kd[128], ko[128];
+	uint8_t cnt[8];
+	struct store_kv_op ops[5];
+	struct ocsp_ckey ck;
+	size_t nops = 0;
+	int64_t now = util_now();
+	pca_err err;
+	int h;
 
-	*changed = 0;
-	while (n > 1 && *sn == 0) /* a store serial is a magnitude */
-		sn++, n--;
-	if (n == 0 || n > LIM_SERIAL_BYTES || c->state != STORE_CERT_ISSUED ||
-	    (!c->revoked && c->not_after < now))
-		return NULL;
-	if ((e = ocsp_table_get(&r->t, ca, sn, n)) != NULL) {
-		*changed = e->status != st || e->revoked_at != c->revoked_at;
-		if (*changed) {
-			pthread_rwlock_wrlock(&r->t.lk);
-			e->status = st;
-			e->revoked_at = c->revoked ? c->revoked_at : 0;
-			e->reason = c->revoked ? c->reason : 0;
-			e->due = now;
-			pthread_rwlock_unlock(&r->t.lk);
-		}
-		return e;
+	if (ca->signer == NULL)
+		return pca_err_set(PCA_EUNAVAIL, "no OCSP signer for %s",
+		    ca->uuid);
+	memset(&sg, 0, sizeof(sg));
+	memset(ops, 0, sizeof(ops));
+	if ((err = sign_both(r, ca, f, now, &sg)) != PCA_OK) {
+		atomic_fetch_add(&r->m.sign_errors, 1);
+		goto out;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	e->ca = ca;
-	e->serial_len = (uint8_t)n;
-	memcpy(e->serial, sn, n);
-	e->status = st;
-	e->not_after = c->not_after;
-	e->revoked_at = c->revoked ? c->revoked_at : 0;
-	e->reason = c->revoked ? c->reason : 0;
-	e->resp[0] = stored(r, r->t.cas[ca].uuid, e, 0, now);
-	e->resp[1] = stored(r, r->t.cas[ca].uuid, e, 1, now);
-	e->due = e->resp[0] && e->resp[1]
-		     ? ocsp_refresh_at(&r->conf, e->resp[0]->produced)
-		     : now;
-	*changed = e->resp[0] == NULL || e->resp[1] == NULL;
-	pthread_rwlock_wrlock(&r->t.lk);
-	if (ocsp_table_put(&r->t, e) != PCA_OK) {
-		pthread_rwlock_unlock(&r->t.lk);
-		free(e->resp[0]);
-		free(e->resp[1]);
-		free(e);
-		return NULL;
+	for (h = 0; h < 2; h++) {
+		ocsp_rec_key(ca->uuid, f->sn, f->n, h, k[h], sizeof(k[h]));
+		ops[nops].ns = OCSP_KV_RESP, ops[nops].key = k[h];
+		ops[nops].val = sg.val[h], ops[nops++].len = sg.vlen[h];
 	}
-	pthread_rwlock_unlock(&r->t.lk);
-	return e;
+	due_key(now, ca->uuid, f->sn, f->n, kd, sizeof(kd));
+	ops[nops].ns = OCSP_KV_DUE, ops[nops].key = kd, ops[nops++].val = "";
+	if (old != NULL && old->produced != now) {
+		due_key(old->produced, ca->uuid, f->sn, f->n, ko, sizeof(ko));
+		ops[nops].ns = OCSP_KV_DUE, ops[nops].key = ko;
+		ops[nops++].del = 1;
+	}
+	if (old == NULL) {
+		be64(cnt, atomic_load(&r->presigned_n) + 1);
+		ops[nops].ns = OCSP_KV_META, ops[nops].key = "count";
+		ops[nops].val = cnt, ops[nops++].len = 8;
+	}
+	if ((err = store_kv_batch(r->store, ops, nops)) != PCA_OK)
+		goto out;
+	if (old == NULL)
+		atomic_fetch_add(&r->presigned_n, 1);
+	for (h = 0; h < 2; h++) {
+		ckey(cai, h, f->sn, f->n, &ck);
+		ocsp_cache_update(&r->cache, &ck, &sg.rec[h]);
+	}
+	atomic_fetch_add(&r->m.refreshed, 1);
+out:
+	signed2_clear(&sg);
+	return err;
 }
 
-struct load_arg {
-	struct ocsp_responder *r;
-	uint32_t ca;
-	int64_t now;
-	struct store_cert *recs;
-	size_t n, cap, pos;
+/*
+ * Brings a certificate's records in line with its store record: signs when
+ * they are missing, of another status, stale or future-dated (force: in any
+ * case); removes them once it expired unrevoked.  1 when signing failed.
+ */
+static int
+check_cert(struct ocsp_responder *r, uint32_t cai, const struct facts *f,
+    int64_t now, int force)
+{
+	struct ocsp_ca *ca = &r->t.cas[cai];
+	struct ocsp_crec o[2];
+	int have = rec_head(r, ca->uuid, f->sn, f->n, 0, &o[0]) &&
+		   rec_head(r, ca->uuid, f->sn, f->n, 1, &o[1]);
+
+	if (f->status == OCSP_GOOD && f->not_after < now) {
+		if (have)
+			remove_cert(r, (long)cai, ca->uuid, f->sn, f->n, &o[0]);
+		return 0;
+	}
+	if (have && !force && o[0].status == f->status &&
+	    o[0].revoked_at == f->revoked_at && o[0].produced == o[1].produced &&
+	    o[0].next_update > now && o[0].produced <= now + OCSP_SKEW_S &&
+	    ocsp_refresh_at(&r->conf, o[0].produced) > now)
+		return 0;
+	if (!ca->serve || ocsp_signer_future(ca->signer, now))
+		return 1;
+	if (sign_cert(r, cai, f, have ? &o[0] : NULL) != PCA_OK) {
+		log_warnx("OCSP: signing for a serial of CA %s: %s", ca->uuid,
+		    pca_err_msg());
+		pca_err_clear();
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- resynchronising a CA (first start, upgrade, feed gap) ---- */
+
+struct walk {
+	struct facts f[CHUNK];
+	size_t n;
 };
 
-/* LMDB key order: memcmp, then the shorter first. */
 static int
-serial_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-	int c = memcmp(a, b, an < bn ? an : bn);
-
-	return c ? c : (an > bn) - (an < bn);
-}
-
-static int
-load_cert_cb(const struct store_cert *c, void *arg)
-{
-	struct load_arg *a = arg;
-	struct store_cert *nr;
-
-	if (c->state != STORE_CERT_ISSUED)
-		return 0;
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 256;
-		if ((nr = realloc(a->recs, a->cap * sizeof(*nr))) == NULL)
-			return 1;
-		a->recs = nr;
-	}
-	memset(&a->recs[a->n], 0, sizeof(*nr));
-	memcpy(a->recs[a->n].serial, c->serial, c->serial_len);
-	a->recs[a->n].serial_len = c->serial_len;
-	a->recs[a->n].state = c->state;
-	a->recs[a->n].not_after = c->not_after;
-	a->n++;
-	return 0;
-}
-
-static int
-load_rev_cb(const uint8_t *serial, size_t n, int64_t when, int reason,
+walk_cb(const struct store_cert *c, const uint8_t *cur, size_t len,
     void *arg)
 {
-	struct load_arg *a = arg;
-	struct store_cert *c;
+	struct walk *w = arg;
 
-	/* both lists come in key order: merge */
-	while (a->pos < a->n && serial_cmp(a->recs[a->pos].serial,
-				    a->recs[a->pos].serial_len, serial, n) < 0)
-		a->pos++;
-	if (a->pos < a->n && serial_cmp(a->recs[a->pos].serial,
-				 a->recs[a->pos].serial_len, serial, n) == 0) {
-		c = &a->recs[a->pos];
-		c->revoked = 1;
-		c->revoked_at = when;
-		c->reason = reason;
+	(void)cur;
+	(void)len;
+	if (facts_of(c, &w->f[w->n]))
+		w->n++;
+	return w->n == CHUNK;
+}
+
+static void
+sync_mark(struct ocsp_responder *r, const char *uuid, int on)
+{
+	char k[64];
+	pca_err err;
+
+	(void)snprintf(k, sizeof(k), "sync/%s", uuid);
+	err = on ? store_kv_put(r->store, OCSP_KV_META, k, "1", 1, 0)
+		 : store_kv_del(r->store, OCSP_KV_META, k);
+	if (err != PCA_OK && err != PCA_ENOTFOUND)
+		log_warnx("OCSP: recording the sync state of CA %s: %s", uuid,
+		    pca_err_msg());
+	pca_err_clear();
+}
+
+static int
+sync_marked(struct ocsp_responder *r, const char *uuid)
+{
+	uint8_t *v = NULL;
+	size_t n;
+	char k[64];
+	int on;
+
+	(void)snprintf(k, sizeof(k), "sync/%s", uuid);
+	on = store_kv_get(r->store, OCSP_KV_META, k, &v, &n) == PCA_OK;
+	pca_err_clear();
+	free(v);
+	return on;
+}
+
+/*
+ * One step of the walk over a CA's certificates that makes sure each has
+ * its records; the CA is marked synced at the end.  Returns the number of
+ * certificates that still need a signature.
+ */
+static size_t
+sync_step(struct ocsp_responder *r, uint32_t cai, int64_t now)
+{
+	struct ocsp_ca *ca = &r->t.cas[cai];
+	struct store_inv_query q;
+	struct store_inv_pos end;
+	struct walk *w = malloc(sizeof(*w));
+	size_t i, failed = 0;
+
+	if (w == NULL)
+		return 1;
+	w->n = 0;
+	memset(&q, 0, sizeof(q));
+	q.ca_id = ca->uuid;
+	q.state = STORE_INV_ANY;
+	q.from = 0;
+	q.to = INT64_MAX;
+	q.after = ca->sync_len ? ca->sync_after : NULL;
+	q.after_len = ca->sync_len;
+	q.max_scan = 4 * CHUNK;
+	if (store_inv_foreach(r->store, &q, walk_cb, w, &end) != PCA_OK) {
+		log_warnx("OCSP: walking CA %s: %s", ca->uuid, pca_err_msg());
+		pca_err_clear();
+		free(w);
+		return 1;
 	}
+	for (i = 0; i < w->n && !r->stop; i++)
+		failed += (size_t)check_cert(r, cai, &w->f[i], now, 0);
+	free(w);
+	if (failed)
+		return failed; /* the same step again later */
+	if (end.more && end.len <= sizeof(ca->sync_after)) {
+		memcpy(ca->sync_after, end.cursor, end.len);
+		ca->sync_len = end.len;
+		r->more = 1;
+		return 0;
+	}
+	ca->sync_len = 0;
+	ca->synced = 1;
+	sync_mark(r, ca->uuid, 1);
 	return 0;
 }
 
-/* Every issued certificate of the CA into the table. */
-static pca_err
-load_ca(struct ocsp_responder *r, uint32_t ca)
+/* Steps every serving CA that is not synced; the number still due. */
+static size_t
+sync_all(struct ocsp_responder *r, int64_t now)
 {
-	struct load_arg a = {r, ca, util_now(), NULL, 0, 0, 0};
-	const char *uuid = r->t.cas[ca].uuid;
-	size_t i;
-	int changed;
-	pca_err err;
+	size_t i, left = 0;
 
-	if ((err = store_cert_foreach(r->store, uuid, load_cert_cb, &a)) ==
-		PCA_OK &&
-	    (err = store_revoked_foreach(r->store, uuid, load_rev_cb, &a)) ==
-		PCA_OK)
-		for (i = 0; i < a.n; i++)
-			(void)upsert(r, ca, &a.recs[i], a.now, &changed);
-	free(a.recs);
-	if (err == PCA_OK)
-		r->t.cas[ca].loaded = 1;
-	return err;
+	for (i = 0; i < r->t.ncas && !r->stop; i++)
+		if (r->t.cas[i].serve && !r->t.cas[i].synced &&
+		    !ocsp_signer_future(r->t.cas[i].signer, now))
+			left += sync_step(r, (uint32_t)i, now) +
+				!r->t.cas[i].synced;
+	return left;
+}
+
+/* A feed gap: every CA walks its certificates again. */
+static void
+unsync_all(struct ocsp_responder *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->t.ncas; i++) {
+		r->t.cas[i].synced = 0;
+		r->t.cas[i].sync_len = 0;
+		sync_mark(r, r->t.cas[i].uuid, 0);
+	}
 }
 
 /* ---- CAs ---- */
@@ -478,6 +610,7 @@ ca_slot(struct ocsp_responder *r, const char *uuid)
 	memset(&r->t.cas[i], 0, sizeof(r->t.cas[i]));
 	(void)snprintf(r->t.cas[i].uuid, sizeof(r->t.cas[i].uuid), "%s", uuid);
 	pthread_rwlock_unlock(&r->t.lk);
+	r->t.cas[i].synced = sync_marked(r, uuid);
 	return i;
 }
 
@@ -508,6 +641,10 @@ ca_sync_one(struct ocsp_responder *r, const char *uuid, int64_t now)
 		retry = s == NULL && c->signer == NULL;
 	}
 	c = &r->t.cas[i]; /* signer_for may have issued: slots may move */
+	if (!serve && c->synced) {
+		c->synced = 0; /* records go as they come due; walk again */
+		sync_mark(r, uuid, 0);
+	}
 	pthread_rwlock_wrlock(&r->t.lk);
 	memcpy(c->name_hash, h.name_hash, sizeof(h.name_hash));
 	memcpy(c->key_hash, h.key_hash, sizeof(h.key_hash));
@@ -519,11 +656,6 @@ ca_sync_one(struct ocsp_responder *r, const char *uuid, int64_t now)
 	}
 	pthread_rwlock_unlock(&r->t.lk);
 	ocsp_signer_free(old);
-	if (serve && !c->loaded && load_ca(r, (uint32_t)i) != PCA_OK) {
-		log_warnx("OCSP: loading CA %s: %s", uuid, pca_err_msg());
-		pca_err_clear();
-		retry = 1;
-	}
 out:
 	ca_info_clear(&ci);
 	return retry;
@@ -606,29 +738,24 @@ static void
 refresh_serial(struct ocsp_responder *r, const struct work *w)
 {
 	struct store_cert c;
-	struct ocsp_entry *e;
+	struct facts f;
 	long ca = ocsp_table_ca_by_uuid(&r->t, w->uuid);
-	int changed;
 
-	if (ca < 0 || !r->t.cas[ca].serve || !r->t.cas[ca].loaded)
+	if (ca < 0 || !r->t.cas[ca].serve)
 		return;
 	if (store_cert_get(r->store, w->uuid, w->serial, w->serial_len, &c) !=
 	    PCA_OK) {
 		pca_err_clear();
 		return;
 	}
-	e = upsert(r, (uint32_t)ca, &c, util_now(), &changed);
-	if (e != NULL && changed && sign_entry(r, e) != PCA_OK) {
-		log_warnx("OCSP: signing for serial of CA %s: %s", w->uuid,
-		    pca_err_msg());
-		pca_err_clear();
-	}
+	if (facts_of(&c, &f))
+		(void)check_cert(r, (uint32_t)ca, &f, util_now(), 0);
 	store_cert_clear(&c);
 }
 
 /*
- * Our cursor, recorded at most once a second: it only holds back the
- * feed's pruning (a restart reloads every certificate anyway).
+ * Our cursor, recorded at most once a second: a restart resumes the feed
+ * from it (a change after it is applied again, which is harmless).
  */
 static void
 feed_ack(struct ocsp_responder *r, int64_t now)
@@ -651,7 +778,7 @@ feed_batch(struct ocsp_responder *r)
 {
 	struct feed f = {NULL, 0, 0, 0, 0};
 	struct store_feed_pos pos;
-	size_t i, k;
+	size_t i;
 
 	if (store_changes_after(r->store, r->feed_seq, WORK_MAX, feed_cb, &f,
 		&pos) != PCA_OK) {
@@ -660,7 +787,7 @@ feed_batch(struct ocsp_responder *r)
 		pos.more = 0;
 	} else {
 		r->feed_seq = pos.last;
-		/* records we never read were pruned: reload everything */
+		/* records we never read were pruned: walk everything */
 		f.overflow |= pos.gap;
 	}
 	if (f.ca_dirty || f.overflow)
@@ -668,10 +795,7 @@ feed_batch(struct ocsp_responder *r)
 	if (r->ca_dirty)
 		ca_sync_all(r);
 	if (f.overflow)
-		for (k = 0; k < r->t.ncas; k++)
-			if (r->t.cas[k].serve && load_ca(r, (uint32_t)k) !=
-			    PCA_OK)
-				pca_err_clear();
+		unsync_all(r);
 	for (i = 0; i < f.n && !f.overflow; i++)
 		refresh_serial(r, &f.w[i]);
 	free(f.w);
@@ -686,86 +810,205 @@ feed_poll(struct ocsp_responder *r)
 	feed_ack(r, util_now());
 }
 
-/* ---- due responses ---- */
+/* ---- due responses: the index in producedAt order ---- */
+
+struct due {
+	int64_t produced[CHUNK];
+	char uuid[CHUNK][37];
+	uint8_t sn[CHUNK][LIM_SERIAL_BYTES];
+	size_t n[CHUNK];
+	size_t cnt;
+	int64_t upto;		/* producedAt <= upto (INT64_MAX: any) */
+	int full;
+};
 
 static int
-push(struct ocsp_entry ***v, size_t *n, size_t *cap, struct ocsp_entry *e)
+hexval(int c)
 {
-	size_t nc;
-	void *p;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
 
-	if (*n == *cap) {
-		nc = *cap ? 2 * *cap : 64;
-		if ((p = realloc(*v, nc * sizeof(**v))) == NULL)
+static int
+due_cb(const char *key, const uint8_t *v, size_t vl, void *arg)
+{
+	struct due *d = arg;
+	size_t kl = strlen(key), i, hl;
+	uint64_t t = 0;
+	int hi, lo;
+
+	(void)v;
+	(void)vl;
+	if (kl < 16 + 1 + 36 + 1 + 2 || key[16] != '/' || key[53] != '/')
+		return 0; /* not ours: skipped */
+	for (i = 0; i < 16; i++) {
+		if ((hi = hexval(key[i])) < 0)
 			return 0;
-		*v = p;
-		*cap = nc;
+		t = t << 4 | (unsigned)hi;
 	}
-	(*v)[(*n)++] = e;
-	return 1;
-}
-
-/* Signed under a clock that has since stepped back (producedAt ahead). */
-static int
-future(const struct ocsp_entry *e, int64_t now)
-{
-	return (e->resp[0] != NULL &&
-		   e->resp[0]->produced > now + OCSP_SKEW_S) ||
-	    (e->resp[1] != NULL && e->resp[1]->produced > now + OCSP_SKEW_S);
-}
-
-/*
- * The CA's delegated signer was issued under a clock that has since stepped
- * back (not valid yet): nothing is signed with it; the next CA sync, asked
- * for here, replaces it.
- */
-static int
-signer_wait(struct ocsp_responder *r, uint32_t ca, int64_t now)
-{
-	const struct ocsp_signer *s = r->t.cas[ca].signer;
-
-	if (s == NULL || !ocsp_signer_future(s, now))
+	if ((int64_t)t > d->upto)
+		return 1;
+	hl = kl - 54;
+	if (hl % 2 || hl / 2 > LIM_SERIAL_BYTES)
 		return 0;
-	if (now - r->ca_synced >= RETRY_S || r->ca_synced > now)
-		r->ca_dirty = 1;
-	return 1;
+	for (i = 0; i < hl / 2; i++) {
+		if ((hi = hexval(key[54 + 2 * i])) < 0 ||
+		    (lo = hexval(key[55 + 2 * i])) < 0)
+			return 0;
+		d->sn[d->cnt][i] = (uint8_t)(hi << 4 | lo);
+	}
+	d->n[d->cnt] = hl / 2;
+	memcpy(d->uuid[d->cnt], key + 17, 36);
+	d->uuid[d->cnt][36] = '\0';
+	d->produced[d->cnt] = (int64_t)t;
+	if (++d->cnt == CHUNK) {
+		d->full = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* One index entry: re-sign, drop (expired, gone, CA not serving) or skip. */
+static int
+due_one(struct ocsp_responder *r, const struct due *d, size_t i, int64_t now)
+{
+	struct store_cert c;
+	struct facts f;
+	struct ocsp_crec o;
+	char kd[128];
+	long ca = ocsp_table_ca_by_uuid(&r->t, d->uuid[i]);
+	struct store_kv_op op = {OCSP_KV_DUE, kd, NULL, 0, 1};
+	pca_err err;
+	int left = 0;
+
+	if (!rec_head(r, d->uuid[i], d->sn[i], d->n[i], 0, &o) ||
+	    o.produced != d->produced[i]) {
+		/* a stale index entry */
+		due_key(d->produced[i], d->uuid[i], d->sn[i], d->n[i], kd,
+		    sizeof(kd));
+		if (store_kv_batch(r->store, &op, 1) != PCA_OK)
+			pca_err_clear();
+		return 0;
+	}
+	if (ca >= 0 && r->t.cas[ca].serve &&
+	    ocsp_signer_future(r->t.cas[ca].signer, now)) {
+		if (now - r->ca_synced >= RETRY_S || r->ca_synced > now)
+			r->ca_dirty = 1;
+		return 1;
+	}
+	err = store_cert_get(r->store, d->uuid[i], d->sn[i], d->n[i], &c);
+	if (err != PCA_OK && err != PCA_ENOTFOUND) {
+		pca_err_clear();
+		return 1;
+	}
+	pca_err_clear();
+	if (err == PCA_OK && ca < 0) {
+		/* a CA we could not read (yet): left alone, never dropped */
+		store_cert_clear(&c);
+		return 1;
+	}
+	if (err == PCA_ENOTFOUND || !r->t.cas[ca].serve || !facts_of(&c, &f))
+		remove_cert(r, ca, d->uuid[i], d->sn[i], d->n[i], &o);
+	else
+		left = check_cert(r, (uint32_t)ca, &f, now, 1);
+	if (err == PCA_OK)
+		store_cert_clear(&c);
+	return left;
 }
 
 /*
- * Re-signs every entry due by now, or signed in the future; drops entries
- * of certificates that expired unrevoked.  Returns the number still due
- * (failed) afterwards.
+ * Walks the index from "from" (hex producedAt; "" for the start) while
+ * producedAt <= upto, at most STEP_MAX entries.  Returns the number still
+ * due (failed); sets r->more when it stopped early.
  */
 static size_t
-due_scan(struct ocsp_responder *r)
+due_walk(struct ocsp_responder *r, const char *from, int64_t upto,
+    int64_t now)
 {
-	struct ocsp_entry *e, **due = NULL, **gone = NULL;
-	size_t nd = 0, ng = 0, cap = 0, capg = 0, i, failed = 0;
-	int64_t now = util_now();
-	int ok = 1;
+	struct due *d = malloc(sizeof(*d));
+	size_t i, failed = 0, done = 0;
+	char start[24];
 
-	for (i = 0; i < r->t.nb && ok; i++)
-		for (e = r->t.b[i]; e != NULL && ok; e = e->next) {
-			if (e->status == OCSP_GOOD && e->not_after < now)
-				ok = push(&gone, &ng, &capg, e);
-			else if ((e->due <= now || future(e, now)) &&
-			    r->t.cas[e->ca].serve && !signer_wait(r, e->ca, now))
-				ok = push(&due, &nd, &cap, e);
-		}
-	for (i = 0; i < nd && !r->stop; i++)
-		if (sign_entry(r, due[i]) != PCA_OK) {
-			failed++;
+	if (d == NULL)
+		return 1;
+	(void)snprintf(start, sizeof(start), "%s", from);
+	do {
+		d->cnt = 0;
+		d->full = 0;
+		d->upto = upto;
+		if (store_kv_foreach_from(r->store, OCSP_KV_DUE, start, due_cb,
+			d) != PCA_OK) {
+			log_warnx("OCSP: reading the refresh index: %s",
+			    pca_err_msg());
 			pca_err_clear();
+			failed++;
+			break;
 		}
-	for (i = 0; i < ng; i++) {
-		unpersist(r, r->t.cas[gone[i]->ca].uuid, gone[i]);
-		pthread_rwlock_wrlock(&r->t.lk);
-		ocsp_table_del(&r->t, gone[i]);
-		pthread_rwlock_unlock(&r->t.lk);
+		for (i = 0; i < d->cnt && !r->stop; i++)
+			failed += (size_t)due_one(r, d, i, now);
+		done += d->cnt;
+		/* failures stay in place: go on after them */
+		if (d->cnt > 0)
+			(void)snprintf(start, sizeof(start), "%016llx",
+			    (unsigned long long)d->produced[d->cnt - 1]);
+	} while (d->full && failed < CHUNK && done < STEP_MAX && !r->stop);
+	if (d->full && !r->stop)
+		r->more = 1;
+	free(d);
+	return failed;
+}
+
+static int
+oldest_cb(const char *key, const uint8_t *v, size_t vl, void *arg)
+{
+	struct due *d = arg;
+
+	d->upto = INT64_MAX;
+	d->cnt = 0;
+	(void)due_cb(key, v, vl, d);
+	return 1;
+}
+
+/* producedAt of the index head, for the metrics. */
+static void
+oldest_read(struct ocsp_responder *r)
+{
+	struct due *d = malloc(sizeof(*d));
+
+	if (d == NULL)
+		return;
+	d->cnt = 0;
+	if (store_kv_foreach(r->store, OCSP_KV_DUE, oldest_cb, d) != PCA_OK)
+		pca_err_clear();
+	atomic_store(&r->oldest, d->cnt ? d->produced[0] : 0);
+	free(d);
+}
+
+/*
+ * Re-signs what is due (producedAt + refresh <= now) and, on start or after
+ * the clock stepped back, what was signed in the future.  Returns the
+ * number still due (failed) afterwards.
+ */
+static size_t
+due_scan(struct ocsp_responder *r, int64_t now)
+{
+	int64_t d = ocsp_refresh_at(&r->conf, 0);
+	size_t failed = 0;
+	char from[24];
+
+	if (r->future_scan) {
+		(void)snprintf(from, sizeof(from), "%016llx",
+		    (unsigned long long)(now + OCSP_SKEW_S + 1));
+		failed += due_walk(r, from, INT64_MAX, now);
+		if (!r->more && failed == 0)
+			r->future_scan = 0;
 	}
-	free(due);
-	free(gone);
-	return failed + (nd > i ? nd - i : 0);
+	failed += due_walk(r, "", now - d, now);
+	oldest_read(r);
+	return failed;
 }
 
 /* ---- the thread ---- */
@@ -833,19 +1076,26 @@ set_ready(struct ocsp_responder *r, int ready)
 }
 
 /*
- * The feed position before the first load: a change after it is both in
- * the load and in the feed, and applying it twice is harmless.
+ * The feed from our recorded cursor: what changed while we were not
+ * running is applied now.  (A CA without its sync mark walks all its
+ * certificates; a gap in the feed unmarks them all.)
  */
 static void
 feed_start(struct ocsp_responder *r)
 {
-	if (store_feed_follow(r->store, OCSP_FEED_NAME, NULL) != PCA_OK ||
-	    store_feed_head(r->store, &r->feed_seq) != PCA_OK) {
+	uint64_t cur = 0;
+
+	count_load(r);
+	if (store_feed_follow(r->store, OCSP_FEED_NAME, &cur) != PCA_OK) {
 		log_warnx("OCSP: following the change feed: %s",
 		    pca_err_msg());
 		pca_err_clear();
+		if (store_feed_head(r->store, &cur) != PCA_OK)
+			pca_err_clear();
 	}
-	r->feed_acked = 0;
+	r->feed_seq = cur;
+	r->feed_acked = cur;
+	r->future_scan = 1;
 }
 
 void *
@@ -867,15 +1117,19 @@ ocsp_refresher_main(void *arg)
 		/* also when the clock stepped back past the last sync */
 		if (now - r->ca_synced >= CA_RESYNC_S || now < r->ca_synced)
 			r->ca_dirty = 1;
+		if (now < r->last_scan)
+			r->future_scan = 1; /* the clock stepped back */
 		feed_poll(r);
 		left = 1;
-		if (now != r->last_scan) {
+		if (now != r->last_scan || r->more) {
 			r->last_scan = now;
-			left = due_scan(r);
+			r->more = 0;
+			left = sync_all(r, now);
+			left += due_scan(r, now);
 		}
 		pthread_mutex_unlock(&r->emu);
-		if (left == 0 && !r->ca_retry)
+		if (left == 0 && !r->ca_retry && !r->more)
 			set_ready(r, 1);
-	} while (nap(r));
+	} while (r->more ? !r->stop : nap(r));
 	return NULL;
 }

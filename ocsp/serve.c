@@ -31,6 +31,7 @@ ocsp_conf_default(struct ocsp_conf *c)
 	c->signer = OCSP_SIGNER_DELEGATED;
 	c->signer_days = 30;
 	c->nonce_budget = 200;
+	c->cache_mb = 64;
 }
 
 pca_err
@@ -112,7 +113,7 @@ http_date(int64_t t, char out[40])
 
 /* RFC 5019 6 / RFC 9919 caching headers for a pre-produced response. */
 static void
-cache_headers(struct ocsp_http_resp *o, const struct ocsp_blob *b,
+cache_headers(struct ocsp_http_resp *o, const struct ocsp_crec *b,
     int64_t refresh_at, int64_t now)
 {
 	char d[40];
@@ -159,34 +160,83 @@ error_resp(struct ocsp_responder *r, struct ocsp_http_resp *o,
 
 enum hit { HIT, NOCA, MISS };
 
-/* The pre-signed response for one CertID, copied into o. */
+/* What a cached or stored record is checked against and copied into. */
+struct use {
+	struct ocsp_responder *r;
+	struct ocsp_http_resp *o;
+	int64_t now;
+	struct ocsp_ckey k;
+	uint64_t gen;
+	int hit;
+};
+
+/* Serves rec when it is still good to serve (lock or transaction held). */
+static int
+use_rec(const struct ocsp_crec *rec, void *arg)
+{
+	struct use *u = arg;
+
+	if (rec->next_update <= u->now ||
+	    (rec->status == OCSP_GOOD && rec->not_after < u->now))
+		return 0; /* expired certificate or answer: signed fresh */
+	set_body(u->o, rec->der, rec->len);
+	if (u->o->status != 200)
+		return 0;
+	cache_headers(u->o, rec, ocsp_refresh_at(&u->r->conf, rec->produced),
+	    u->now);
+	atomic_fetch_add(&u->r->m.cstatus[rec->status], 1);
+	return 1;
+}
+
+/* The stored record, read in place: served and cached. */
+static pca_err
+view_rec(const uint8_t *v, size_t n, void *arg)
+{
+	struct use *u = arg;
+	struct ocsp_crec rec;
+
+	if (!ocsp_crec_decode(v, n, &rec))
+		return PCA_OK;
+	ocsp_cache_insert(&u->r->cache, &u->k, &rec, u->gen);
+	u->hit = use_rec(&rec, u);
+	return PCA_OK;
+}
+
+/* The pre-signed response for one CertID: cache, else the store. */
 static enum hit
 presigned(struct ocsp_responder *r, const struct ocsp_certid *id,
     struct ocsp_http_resp *o)
 {
 	const uint8_t *sn;
 	size_t n = ocsp_serial_norm(id->serial, id->serial_len, &sn);
-	struct ocsp_entry *e;
-	const struct ocsp_blob *b;
-	enum hit h = MISS;
-	int64_t now = util_now();
+	struct use u;
+	char uuid[37], k[128];
 	long ca;
 
 	pthread_rwlock_rdlock(&r->t.lk);
-	if ((ca = ocsp_table_ca_find(&r->t, id)) < 0 || !r->t.cas[ca].serve)
-		h = NOCA;
-	else if (n > 0 &&
-	    (e = ocsp_table_get(&r->t, (uint32_t)ca, sn, n)) != NULL &&
-	    (b = e->resp[id->hash]) != NULL && b->next_update > now &&
-	    id->serial_len == (size_t)e->serial_len + (e->serial[0] >> 7)) {
-		set_body(o, b->der, b->len);
-		cache_headers(o, b, ocsp_refresh_at(&r->conf, b->produced),
-		    now);
-		atomic_fetch_add(&r->m.cstatus[e->status], 1);
-		h = o->status == 200 ? HIT : MISS;
-	}
+	if ((ca = ocsp_table_ca_find(&r->t, id)) >= 0 && r->t.cas[ca].serve)
+		memcpy(uuid, r->t.cas[ca].uuid, sizeof(uuid));
+	else
+		ca = -1;
 	pthread_rwlock_unlock(&r->t.lk);
-	return h;
+	if (ca < 0)
+		return NOCA;
+	if (n == 0 || id->serial_len != n + (sn[0] >> 7))
+		return MISS;
+	memset(&u, 0, sizeof(u));
+	u.r = r;
+	u.o = o;
+	u.now = util_now();
+	u.k.ca = (uint32_t)ca;
+	u.k.hash = (uint8_t)id->hash;
+	u.k.serial_len = (uint8_t)n;
+	memcpy(u.k.serial, sn, n);
+	if (ocsp_cache_get(&r->cache, &u.k, use_rec, &u, &u.gen))
+		return HIT;
+	ocsp_rec_key(uuid, sn, n, id->hash, k, sizeof(k));
+	if (store_kv_view(r->store, OCSP_KV_RESP, k, view_rec, &u) != PCA_OK)
+		pca_err_clear();
+	return u.hit ? HIT : MISS;
 }
 
 /* ---- fresh responses (nonce, several CertIDs, unknown serials) ---- */
@@ -196,9 +246,10 @@ struct fresh {
 	int need_store[OCSP_MAX_CERTIDS];
 	char uuid[37];
 	struct ocsp_signer *signer;
+	int wake;		/* no pre-signed answer was found */
 };
 
-/* Statuses known to the table and a copy of the signer; 0: unauthorized. */
+/* The CA of every CertID and a copy of its signer; 0: unauthorized. */
 static int
 fresh_collect(struct ocsp_responder *r, const struct ocsp_req *q,
     struct fresh *f)
@@ -206,7 +257,6 @@ fresh_collect(struct ocsp_responder *r, const struct ocsp_req *q,
 	const uint8_t *sn;
 	size_t i, n;
 	long ca = -1, c;
-	struct ocsp_entry *e;
 	int ok = 1;
 
 	pthread_rwlock_rdlock(&r->t.lk);
@@ -222,13 +272,7 @@ fresh_collect(struct ocsp_responder *r, const struct ocsp_req *q,
 		f->s[i].status = OCSP_UNKNOWN;
 		n = ocsp_serial_norm(q->ids[i].serial, q->ids[i].serial_len,
 		    &sn);
-		if (n > 0 && (e = ocsp_table_get(&r->t, (uint32_t)c, sn, n)) !=
-				 NULL) {
-			f->s[i].status = e->status;
-			f->s[i].revoked_at = e->revoked_at;
-			f->s[i].reason = e->reason;
-		} else
-			f->need_store[i] = n > 0;
+		f->need_store[i] = n > 0; /* the status: from the store */
 	}
 	if (ok) {
 		memcpy(f->uuid, r->t.cas[ca].uuid, 37);
@@ -240,7 +284,7 @@ fresh_collect(struct ocsp_responder *r, const struct ocsp_req *q,
 	return ok;
 }
 
-/* A serial the table lacks: issued a moment ago, expired, or never. */
+/* A serial's status from its record: issued, revoked, expired or never. */
 static pca_err
 fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i,
     int64_t now)
@@ -264,7 +308,8 @@ fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i,
 		f->s[i].reason = c.reason;
 	} else if (c.state == STORE_CERT_ISSUED && c.not_after >= now) {
 		f->s[i].status = OCSP_GOOD;
-		ocsp_refresher_wake(r); /* it has not been pre-signed yet */
+		if (f->wake)
+			ocsp_refresher_wake(r); /* not pre-signed yet */
 	}
 	store_cert_clear(&c);
 	return PCA_OK;
@@ -277,7 +322,7 @@ fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i,
  */
 static pca_err
 fresh_signed(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
-    struct ocsp_http_resp *o, int64_t *ucache_until)
+    struct ocsp_http_resp *o, int64_t *ucache_until, int wake)
 {
 	struct fresh *f = calloc(1, sizeof(*f));
 	int64_t now = util_now();
@@ -287,6 +332,7 @@ fresh_signed(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
 
 	if (f == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
+	f->wake = wake;
 	if (!fresh_collect(r, q, f)) {
 		err = pca_err_set(PCA_EPOLICY, "not authoritative");
 		goto out;
@@ -333,12 +379,12 @@ out:
 /* A fresh signed answer, kept in the unknown cache when it is one. */
 static pca_err
 fresh_cached(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
-    struct ocsp_http_resp *o)
+    struct ocsp_http_resp *o, int wake)
 {
 	int64_t until = 0;
 	pca_err err;
 
-	if ((err = fresh_signed(r, q, nonce, o, &until)) == PCA_OK &&
+	if ((err = fresh_signed(r, q, nonce, o, &until, wake)) == PCA_OK &&
 	    until > 0 && !nonce && q->n == 1 && o->status == 200)
 		ocsp_ucache_put(&r->uc, &q->ids[0], until, o->body, o->len);
 	return err;
@@ -390,7 +436,7 @@ answer(struct ocsp_responder *r, const struct ocsp_req *q,
 		}
 		return error_resp(r, o, OCSP_R_TRYLATER);
 	}
-	if ((err = fresh_cached(r, q, nonce, o)) == PCA_OK) {
+	if ((err = fresh_cached(r, q, nonce, o, h != HIT)) == PCA_OK) {
 		atomic_fetch_add(&r->m.fresh, 1);
 		atomic_fetch_add(&r->m.rstatus[OCSP_R_SUCCESSFUL], 1);
 		return;
@@ -577,6 +623,7 @@ static void
 responder_free_parts(struct ocsp_responder *r)
 {
 	ocsp_table_clear(&r->t);
+	ocsp_cache_clear(&r->cache);
 	ocsp_ucache_clear(&r->uc);
 	pthread_mutex_destroy(&r->emu);
 	pthread_mutex_destroy(&r->mu);
@@ -609,6 +656,8 @@ ocsp_responder_new(const struct ocsp_conf *conf, struct ca_engine *engine,
 	ocsp_refresher_cond_init(r);
 	pthread_cond_init(&r->ready_cv, NULL);
 	if ((err = ocsp_table_init(&r->t)) != PCA_OK ||
+	    (err = ocsp_cache_init(&r->cache,
+		 (size_t)conf->cache_mb << 20)) != PCA_OK ||
 	    (err = ocsp_ucache_init(&r->uc)) != PCA_OK ||
 	    (err = ocsp_responder_listen(r, engine)) != PCA_OK) {
 		responder_free_parts(r);
@@ -684,6 +733,44 @@ ocsp_responder_free(struct ocsp_responder *r)
 
 /* ---- metrics ---- */
 
+static pca_err
+cache_metrics(struct ocsp_responder *r, struct buf *b)
+{
+	uint64_t h, m;
+
+	ocsp_cache_stats(&r->cache, &h, &m);
+	return buf_printf(b,
+	    "# HELP pcad_ocsp_cache_hits_total Pre-signed answers found in "
+	    "the hot cache.\n"
+	    "# TYPE pcad_ocsp_cache_hits_total counter\n"
+	    "pcad_ocsp_cache_hits_total %llu\n"
+	    "# HELP pcad_ocsp_cache_misses_total Lookups the hot cache did "
+	    "not answer (read from the store).\n"
+	    "# TYPE pcad_ocsp_cache_misses_total counter\n"
+	    "pcad_ocsp_cache_misses_total %llu\n"
+	    "# HELP pcad_ocsp_cache_evictions_total Entries evicted to stay "
+	    "within the cache size.\n"
+	    "# TYPE pcad_ocsp_cache_evictions_total counter\n"
+	    "pcad_ocsp_cache_evictions_total %llu\n"
+	    "# HELP pcad_ocsp_cache_hit_ratio Hits over lookups since start.\n"
+	    "# TYPE pcad_ocsp_cache_hit_ratio gauge\n"
+	    "pcad_ocsp_cache_hit_ratio %.4f\n"
+	    "# HELP pcad_ocsp_cache_entries Responses in the hot cache.\n"
+	    "# TYPE pcad_ocsp_cache_entries gauge\n"
+	    "pcad_ocsp_cache_entries %zu\n"
+	    "# HELP pcad_ocsp_cache_bytes Bytes held by the hot cache.\n"
+	    "# TYPE pcad_ocsp_cache_bytes gauge\n"
+	    "pcad_ocsp_cache_bytes %zu\n"
+	    "# HELP pcad_ocsp_cache_max_bytes The hot cache's size limit.\n"
+	    "# TYPE pcad_ocsp_cache_max_bytes gauge\n"
+	    "pcad_ocsp_cache_max_bytes %zu\n",
+	    (unsigned long long)h, (unsigned long long)m,
+	    (unsigned long long)atomic_load(&r->cache.evictions),
+	    h + m ? (double)h / (double)(h + m) : 0.0,
+	    (size_t)atomic_load(&r->cache.entries),
+	    (size_t)atomic_load(&r->cache.bytes), r->cache.max_bytes);
+}
+
 pca_err
 ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 {
@@ -691,9 +778,8 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 	    "internalError", "tryLater", "unused", "sigRequired",
 	    "unauthorized"};
 	static const char *const cs[3] = {"good", "revoked", "unknown"};
-	struct ocsp_entry *e;
-	int64_t now = util_now(), oldest = now;
-	size_t i, n;
+	int64_t now = util_now(), oldest = atomic_load(&r->oldest);
+	size_t i;
 	pca_err err;
 
 	err = buf_addstr(b, "# HELP pcad_ocsp_responses_total OCSP responses "
@@ -712,13 +798,8 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 		err = buf_printf(b,
 		    "pcad_ocsp_cert_status_total{status=\"%s\"} %llu\n", cs[i],
 		    (unsigned long long)atomic_load(&r->m.cstatus[i]));
-	pthread_rwlock_rdlock(&r->t.lk);
-	n = r->t.n;
-	for (i = 0; i < r->t.nb; i++)
-		for (e = r->t.b[i]; e != NULL; e = e->next)
-			if (e->resp[0] != NULL && e->resp[0]->produced < oldest)
-				oldest = e->resp[0]->produced;
-	pthread_rwlock_unlock(&r->t.lk);
+	if (oldest == 0 || oldest > now)
+		oldest = now;
 	if (err == PCA_OK)
 		err = buf_printf(b,
 		    "# HELP pcad_ocsp_served_total Answers by where the "
@@ -746,12 +827,12 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 		    "that failed.\n"
 		    "# TYPE pcad_ocsp_signature_errors_total counter\n"
 		    "pcad_ocsp_signature_errors_total %llu\n"
-		    "# HELP pcad_ocsp_presigned_entries Pre-signed responses "
-		    "held in memory.\n"
+		    "# HELP pcad_ocsp_presigned_entries Certificates with "
+		    "pre-signed responses (in the store).\n"
 		    "# TYPE pcad_ocsp_presigned_entries gauge\n"
 		    "pcad_ocsp_presigned_entries %zu\n"
 		    "# HELP pcad_ocsp_oldest_response_age_seconds Age of the "
-		    "oldest pre-signed response.\n"
+		    "oldest pre-signed response (next due for refresh).\n"
 		    "# TYPE pcad_ocsp_oldest_response_age_seconds gauge\n"
 		    "pcad_ocsp_oldest_response_age_seconds %lld\n",
 		    (unsigned long long)atomic_load(&r->m.presigned),
@@ -761,7 +842,10 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 		    (unsigned long long)atomic_load(&r->m.over_budget),
 		    r->conf.nonce_budget,
 		    (unsigned long long)atomic_load(&r->m.signs),
-		    (unsigned long long)atomic_load(&r->m.sign_errors), n,
+		    (unsigned long long)atomic_load(&r->m.sign_errors),
+		    (size_t)atomic_load(&r->presigned_n),
 		    (long long)(now - oldest));
+	if (err == PCA_OK)
+		err = cache_metrics(r, b);
 	return err;
 }

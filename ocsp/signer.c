@@ -400,5 +400,6 @@ ocsp_signer_delegated(const struct ocsp_signer_ctx *x,
 int
 ocsp_signer_future(const struct ocsp_signer *s, int64_t now)
 {
-	return s->cert != NULL && s->not_before > now + OCSP_SKEW_S;
+	return s != NULL && s->cert != NULL &&
+	       s->not_before > now + OCSP_SKEW_S;
 }

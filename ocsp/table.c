@@ -1,51 +1,34 @@
 /*
- * table.c - the hot path's data: the CAs (matched by CertID hashes) and one
- * entry per (CA, serial) holding its pre-signed responses.  Readers take the
- * read lock and copy what they serve; the refresher publishes new responses
- * by swapping pointers under the write lock.
+ * table.c - the CAs (matched by CertID hashes; a handful, kept in memory)
+ * and the format of the stored pre-signed responses, which are served from
+ * the store through the cache (cache.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
+#include "../common/util.h"
 #include "ocsp_int.h"
 
-#define NB_INIT 1024
+#define REC_MAGIC 0x4f435232u	/* "OCR2" */
 
 pca_err
 ocsp_table_init(struct ocsp_table *t)
 {
 	memset(t, 0, sizeof(*t));
-	if ((t->b = calloc(NB_INIT, sizeof(*t->b))) == NULL)
-		return pca_err_set(PCA_ENOMEM, "no memory");
-	t->nb = NB_INIT;
 	pthread_rwlock_init(&t->lk, NULL);
 	return PCA_OK;
-}
-
-static void
-entry_free(struct ocsp_entry *e)
-{
-	free(e->resp[0]);
-	free(e->resp[1]);
-	free(e);
 }
 
 void
 ocsp_table_clear(struct ocsp_table *t)
 {
-	struct ocsp_entry *e, *n;
 	size_t i;
 
-	for (i = 0; i < t->nb; i++)
-		for (e = t->b[i]; e != NULL; e = n) {
-			n = e->next;
-			entry_free(e);
-		}
 	for (i = 0; i < t->ncas; i++)
 		ocsp_signer_free(t->cas[i].signer);
-	free(t->b);
 	free(t->cas);
 	pthread_rwlock_destroy(&t->lk);
 	memset(t, 0, sizeof(*t));
@@ -62,18 +45,6 @@ ocsp_serial_norm(const uint8_t *p, size_t n, const uint8_t **out)
 		return 0;
 	*out = p;
 	return n;
-}
-
-/* FNV-1a over CA index and serial (serials are CSPRNG output anyway). */
-static size_t
-slot(const struct ocsp_table *t, uint32_t ca, const uint8_t *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL ^ ca;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ s[i]) * 1099511628211ULL;
-	return (size_t)(h & (t->nb - 1));
 }
 
 long
@@ -101,92 +72,95 @@ ocsp_table_ca_by_uuid(const struct ocsp_table *t, const char *uuid)
 	return -1;
 }
 
-struct ocsp_entry *
-ocsp_table_get(const struct ocsp_table *t, uint32_t ca, const uint8_t *serial,
-    size_t n)
-{
-	struct ocsp_entry *e;
-
-	for (e = t->b[slot(t, ca, serial, n)]; e != NULL; e = e->next)
-		if (e->ca == ca && e->serial_len == n &&
-		    memcmp(e->serial, serial, n) == 0)
-			return e;
-	return NULL;
-}
+/* ---- records ---- */
 
 static void
-grow(struct ocsp_table *t)
+be64(uint8_t *p, uint64_t v)
 {
-	struct ocsp_entry **nb, *e, *n;
-	size_t i, old = t->nb, k;
+	int i;
 
-	if ((nb = calloc(old * 2, sizeof(*nb))) == NULL)
-		return; /* keep the longer chains */
-	t->nb = old * 2;
-	for (i = 0; i < old; i++)
-		for (e = t->b[i]; e != NULL; e = n) {
-			n = e->next;
-			k = slot(t, e->ca, e->serial, e->serial_len);
-			e->next = nb[k];
-			nb[k] = e;
-		}
-	free(t->b);
-	t->b = nb;
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static const char hx[] = "0123456789abcdef";
+
+static void
+etag_of(const uint8_t md[16], char etag[36])
+{
+	size_t i;
+
+	etag[0] = '"';
+	for (i = 0; i < 16; i++) {
+		etag[1 + 2 * i] = hx[md[i] >> 4];
+		etag[2 + 2 * i] = hx[md[i] & 15];
+	}
+	etag[33] = '"';
+	etag[34] = '\0';
 }
 
 pca_err
-ocsp_table_put(struct ocsp_table *t, struct ocsp_entry *e)
+ocsp_crec_encode(struct ocsp_crec *r, uint8_t **out, size_t *len)
 {
-	size_t k;
+	uint8_t *v, md[32];
+	unsigned mdl = 0;
 
-	if (t->n >= t->nb)
-		grow(t);
-	k = slot(t, e->ca, e->serial, e->serial_len);
-	e->next = t->b[k];
-	t->b[k] = e;
-	t->n++;
+	if ((v = malloc(OCSP_REC_HDR + r->len)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if (EVP_Digest(r->der, r->len, md, &mdl, EVP_sha256(), NULL) != 1)
+		memset(md, 0, sizeof(md));
+	memset(v, 0, OCSP_REC_HDR);
+	be64(v, ((uint64_t)REC_MAGIC << 32) | (unsigned)r->status);
+	be64(v + 8, (uint64_t)r->produced);
+	be64(v + 16, (uint64_t)r->next_update);
+	be64(v + 24, (uint64_t)r->revoked_at);
+	be64(v + 32, (uint64_t)r->not_after);
+	memcpy(v + 48, md, 16);
+	memcpy(v + OCSP_REC_HDR, r->der, r->len);
+	etag_of(md, r->etag);
+	*out = v;
+	*len = OCSP_REC_HDR + r->len;
 	return PCA_OK;
 }
 
-void
-ocsp_table_del(struct ocsp_table *t, struct ocsp_entry *e)
+int
+ocsp_crec_decode(const uint8_t *p, size_t n, struct ocsp_crec *r)
 {
-	struct ocsp_entry **pp;
+	uint64_t m;
 
-	for (pp = &t->b[slot(t, e->ca, e->serial, e->serial_len)]; *pp;
-	     pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			t->n--;
-			entry_free(e);
-			return;
-		}
+	if (n <= OCSP_REC_HDR)
+		return 0;
+	m = get64(p);
+	if ((m >> 32) != REC_MAGIC || (m & 0xffffffffu) > OCSP_UNKNOWN)
+		return 0;
+	r->status = (enum ocsp_status)(m & 0xffffffffu);
+	r->produced = (int64_t)get64(p + 8);
+	r->next_update = (int64_t)get64(p + 16);
+	r->revoked_at = (int64_t)get64(p + 24);
+	r->not_after = (int64_t)get64(p + 32);
+	etag_of(p + 48, r->etag);
+	r->der = p + OCSP_REC_HDR;
+	r->len = n - OCSP_REC_HDR;
+	return 1;
 }
 
-struct ocsp_blob *
-ocsp_blob_new(const uint8_t *der, size_t len, int64_t produced,
-    int64_t next_update)
+void
+ocsp_rec_key(const char *uuid, const uint8_t *serial, size_t n, int h,
+    char *k, size_t kl)
 {
-	struct ocsp_blob *b = malloc(sizeof(*b) + len);
-	uint8_t md[32];
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-	unsigned mdl = 0;
+	char hex[2 * LIM_SERIAL_BYTES + 1];
 
-	if (b == NULL)
-		return NULL;
-	b->produced = produced;
-	b->next_update = next_update;
-	b->len = len;
-	memcpy(b->der, der, len);
-	if (EVP_Digest(der, len, md, &mdl, EVP_sha256(), NULL) != 1)
-		memset(md, 0, sizeof(md));
-	b->etag[0] = '"';
-	for (i = 0; i < 16; i++) {
-		b->etag[1 + 2 * i] = hx[md[i] >> 4];
-		b->etag[2 + 2 * i] = hx[md[i] & 15];
-	}
-	b->etag[33] = '"';
-	b->etag[34] = '\0';
-	return b;
+	util_hex(serial, n, hex, sizeof(hex), 0);
+	(void)snprintf(k, kl, "%s/%s/%d", uuid, hex, h ? 256 : 1);
 }

@@ -285,6 +285,32 @@ pca_err store_kv_foreach(struct store *, const char *ns,
     int (*cb)(const char *key, const uint8_t *val, size_t len, void *arg),
     void *arg) PCA_WUR;
 
+/*
+ * The value of ns/key as it lies in the map, passed to cb inside one read
+ * transaction (no copy; valid only during the call).  cb's result is
+ * returned; PCA_ENOTFOUND when there is no such record.
+ */
+pca_err store_kv_view(struct store *, const char *ns, const char *key,
+    pca_err (*cb)(const uint8_t *val, size_t len, void *arg), void *arg)
+    PCA_WUR;
+/* store_kv_foreach from the first key >= from, in key (memcmp) order. */
+pca_err store_kv_foreach_from(struct store *, const char *ns,
+    const char *from,
+    int (*cb)(const char *key, const uint8_t *val, size_t len, void *arg),
+    void *arg) PCA_WUR;
+
+/* One write of store_kv_batch: a put, or a delete (absent is fine). */
+struct store_kv_op {
+	const char *ns;
+	const char *key;
+	const void *val;
+	size_t len;
+	int del;
+};
+/* Applies n puts and deletes in one transaction: all or none. */
+pca_err store_kv_batch(struct store *, const struct store_kv_op *ops,
+    size_t n) PCA_WUR;
+
 /* ---- publication outbox (store_outbox.c) ---- */
 
 /*

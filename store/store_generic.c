@@ -195,3 +195,94 @@ store_kv_foreach(struct store *s, const char *ns,
 	it.arg = arg;
 	return store_scan_read(s, STORE_DBI_KV, kb, kl, kl, kv_each, &it);
 }
+
+pca_err
+store_kv_view(struct store *s, const char *ns, const char *key,
+    pca_err (*cb)(const uint8_t *val, size_t len, void *arg), void *arg)
+{
+	uint8_t kb[2 * KV_NAME_MAX + 2];
+	size_t kl;
+	MDB_txn *txn = NULL;
+	MDB_val k, v;
+	pca_err e;
+	int rc;
+
+	if ((e = kv_key(ns, key, kb, &kl)) != PCA_OK ||
+	    (e = store_rtxn_begin(s, &txn)) != PCA_OK)
+		return e;
+	k = store_val(kb, kl);
+	rc = mdb_get(txn, s->dbi[STORE_DBI_KV], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		e = pca_err_set(PCA_ENOTFOUND, "no %s record '%.64s'", ns, key);
+	else if (rc != 0)
+		e = store_mdb_err(rc, "reading a record");
+	else
+		e = cb(v.mv_data, v.mv_size, arg);
+	store_rtxn_end(s, txn);
+	return e;
+}
+
+pca_err
+store_kv_foreach_from(struct store *s, const char *ns, const char *from,
+    int (*cb)(const char *, const uint8_t *, size_t, void *), void *arg)
+{
+	uint8_t kb[2 * KV_NAME_MAX + 2];
+	struct kv_iter it;
+	size_t kl, pl;
+	pca_err e;
+
+	if ((e = kv_key(ns, "", kb, &pl)) != PCA_OK ||
+	    (e = kv_key(ns, from, kb, &kl)) != PCA_OK)
+		return e;
+	it.plen = pl;
+	it.cb = cb;
+	it.arg = arg;
+	return store_scan_read(s, STORE_DBI_KV, kb, kl, pl, kv_each, &it);
+}
+
+struct kv_batch_arg {
+	const struct store_kv_op *ops;
+	size_t n;
+};
+
+static pca_err
+kv_batch_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct kv_batch_arg *a = varg;
+	uint8_t kb[2 * KV_NAME_MAX + 2];
+	MDB_val k, v;
+	size_t i, kl;
+	pca_err e;
+	int rc;
+
+	for (i = 0; i < a->n; i++) {
+		if ((e = kv_key(a->ops[i].ns, a->ops[i].key, kb, &kl)) !=
+		    PCA_OK)
+			return e;
+		k = store_val(kb, kl);
+		if (a->ops[i].del) {
+			rc = mdb_del(txn, s->dbi[STORE_DBI_KV], &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		} else {
+			v = store_val(a->ops[i].val, a->ops[i].len);
+			rc = mdb_put(txn, s->dbi[STORE_DBI_KV], &k, &v, 0);
+		}
+		if (rc != 0)
+			return store_mdb_err(rc, "writing a record");
+	}
+	return PCA_OK;
+}
+
+pca_err
+store_kv_batch(struct store *s, const struct store_kv_op *ops, size_t n)
+{
+	struct kv_batch_arg a = {ops, n};
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!ops[i].del && ops[i].len > STORE_MAX_BLOB)
+			return pca_err_set(PCA_ETOOBIG,
+			    "record larger than %d bytes", STORE_MAX_BLOB);
+	return store_submit(s, kv_batch_run, &a);
+}

@@ -321,6 +321,62 @@ test_feed_counts(void **state)
 	testlib_dir_remove(dir);
 }
 
+/*
+ * The expiry window is walked in chunks (memory does not grow with the
+ * certificates in it): 9,000 certificates, 5,000 of them expiring in the
+ * same second (a chunk boundary inside one notAfter), are each counted once.
+ */
+static void
+test_window_chunks(void **state)
+{
+	struct store_conf sc = {dir, 1 << 20, 256 << 20, STORE_NOSYNC, 0};
+	struct store *s = NULL;
+	struct store_cert c;
+	struct mon_conf mc;
+	struct mon *m = NULL;
+	struct buf b;
+	int64_t now = 1800000000;
+	uint8_t tbs[4] = {0x30, 0x02, 0x05, 0x00};
+	int i;
+
+	(void)state;
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
+	assert_int_equal(store_open(&sc, &s), PCA_OK);
+	for (i = 0; i < 9000; i++) {
+		memset(&c, 0, sizeof(c));
+		memcpy(c.ca_id, CA, 37);
+		memset(c.serial, 0x22, 16);
+		c.serial[14] = (uint8_t)(i >> 8);
+		c.serial[15] = (uint8_t)i;
+		c.serial_len = 16;
+		c.state = STORE_CERT_PENDING;
+		c.not_before = now - 60;
+		c.not_after = i < 5000 ? now + 10 * DAY : now + 20 * DAY + i;
+		c.issued_at = now - 60;
+		(void)snprintf(c.template_name, sizeof(c.template_name), "EE");
+		c.tbs = tbs;
+		c.tbs_len = sizeof(tbs);
+		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
+		assert_int_equal(store_cert_complete(s, CA, c.serial, 16, tbs,
+				     sizeof(tbs)), PCA_OK);
+	}
+	memset(&mc, 0, sizeof(mc));
+	mc.interval_s = 60;
+	assert_int_equal(mon_new(&mc, s, &m), PCA_OK);
+	assert_int_equal(mon_pass(m, now), PCA_OK);
+	buf_init(&b, 1 << 20);
+	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
+	assert_int_equal(buf_nul(&b), PCA_OK);
+	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
+	    CA "\",within=\"30d\"} 9000\n"));
+	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
+	    CA "\",within=\"7d\"} 0\n"));
+	buf_free(&b);
+	mon_free(m);
+	store_close(s);
+	testlib_dir_remove(dir);
+}
+
 int
 main(void)
 {
@@ -328,6 +384,7 @@ main(void)
 	    cmocka_unit_test(test_thresholds),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_webhook_once),
+	    cmocka_unit_test(test_window_chunks),
 	    cmocka_unit_test(test_responder_apart),
 	    cmocka_unit_test(test_feed_counts),
 	};

@@ -163,11 +163,99 @@ test_idem_purge(void **state)
 	testlib_dir_remove(dir);
 }
 
+struct seen {
+	char keys[8][16];
+	int n;
+};
+
+static int
+seen_cb(const char *key, const uint8_t *val, size_t len, void *arg)
+{
+	struct seen *x = arg;
+
+	(void)val;
+	(void)len;
+	(void)snprintf(x->keys[x->n++], 16, "%s", key);
+	return x->n == 8;
+}
+
+static pca_err
+view_cb(const uint8_t *val, size_t len, void *arg)
+{
+	size_t *n = arg;
+
+	assert_memory_equal(val, "bbb", 3);
+	*n = len;
+	return PCA_OK;
+}
+
+static pca_err
+view_fail(const uint8_t *val, size_t len, void *arg)
+{
+	(void)val;
+	(void)len;
+	(void)arg;
+	return pca_err_set(PCA_EPARSE, "not ours");
+}
+
+/* store_kv_batch (all or nothing), store_kv_view, store_kv_foreach_from. */
+static void
+test_kv_batch_view(void **state)
+{
+	struct store_kv_op ops[4] = {
+	    {"ns", "001", "aaa", 3, 0},
+	    {"ns", "002", "bbb", 3, 0},
+	    {"ns", "003", "ccc", 3, 0},
+	    {"ns", "nothere", NULL, 0, 1},	/* absent: fine */
+	};
+	struct store_kv_op bad[2] = {
+	    {"ns", "004", "ddd", 3, 0},
+	    {"", "x", "y", 1, 0},		/* invalid: nothing written */
+	};
+	struct store_kv_op del = {"ns", "001", NULL, 0, 1};
+	struct seen x;
+	struct store *s;
+	size_t n = 0;
+	uint8_t *v = NULL;
+
+	(void)state;
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-kv"), 0);
+	s = open_store();
+	assert_int_equal(store_kv_batch(s, ops, 4), PCA_OK);
+	assert_int_equal(store_kv_view(s, "ns", "002", view_cb, &n), PCA_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_kv_view(s, "ns", "009", view_cb, &n),
+	    PCA_ENOTFOUND);
+	assert_int_equal(store_kv_view(s, "ns", "002", view_fail, NULL),
+	    PCA_EPARSE);
+	assert_int_not_equal(store_kv_batch(s, bad, 2), PCA_OK);
+	assert_int_equal(store_kv_get(s, "ns", "004", &v, &n), PCA_ENOTFOUND);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store_kv_foreach_from(s, "ns", "002", seen_cb, &x),
+	    PCA_OK);
+	assert_int_equal(x.n, 2);
+	assert_string_equal(x.keys[0], "002");
+	assert_string_equal(x.keys[1], "003");
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store_kv_foreach_from(s, "ns", "0015", seen_cb, &x),
+	    PCA_OK);
+	assert_int_equal(x.n, 2); /* from the first key >= "0015" */
+	assert_int_equal(store_kv_batch(s, &del, 1), PCA_OK);
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store_kv_foreach_from(s, "ns", "", seen_cb, &x),
+	    PCA_OK);
+	assert_int_equal(x.n, 2);
+	assert_string_equal(x.keys[0], "002");
+	store_close(s);
+	testlib_dir_remove(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_kv),
 	    cmocka_unit_test(test_complete_audit),
-	    cmocka_unit_test(test_idem_purge)};
+	    cmocka_unit_test(test_idem_purge),
+	    cmocka_unit_test(test_kv_batch_view)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
