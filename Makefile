@@ -32,7 +32,8 @@ LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
 LIBS    := $(PKG_LIBS) -lpthread -ldl
 
 LIB_SRC := $(wildcard common/*.c hsm/*.c store/*.c ca/*.c crl/*.c ocsp/*.c \
-	     policy/*.c api/*.c sync/*.c monitor/*.c iam/*.c http/*.c)
+	     policy/*.c api/*.c sync/*.c monitor/*.c iam/*.c http/*.c \
+	     acme/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBPCA  := $(BUILD)/libpca.a
 
@@ -69,7 +70,7 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 # One archive per module; a unit test links the archives of its module and
 # of what the module builds on (only the objects it uses are pulled in), so
 # one module's suite builds while another module is being changed.
-MODULES := common hsm store ca crl ocsp policy api sync monitor iam http
+MODULES := common hsm store ca crl ocsp policy api sync monitor iam http acme
 mod_lib = $(BUILD)/lib$(1).a
 $(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): \
 	$(filter $(BUILD)/$(m)/%,$(LIB_OBJ)) ; @rm -f $$@ && ar rcs $$@ $$^))

@@ -24,7 +24,10 @@ static const char *const known_keys[] = {
 	"log.level", "log.target", "policy.file", "webhook.url",
 	"webhook.thresholds_days", "webhook.interval_s", "webhook.timeout_s",
 	"monitor.recount_s", "approval.operations", "approval.approvers",
-	"approval.quorum", "approval.expiry_hours", NULL};
+	"approval.quorum", "approval.expiry_hours",
+	"acme.enabled", "acme.base_url", "acme.http01_port",
+	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
+	"acme.timeout_s", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -197,6 +200,46 @@ load_crl(struct appliance_conf *a)
 }
 
 static pca_err
+load_acme(struct appliance_conf *a)
+{
+	long long n[4];
+	pca_err err;
+
+	if ((err = conf_bool(a->conf, "acme", "enabled", 0,
+		 &a->acme_enabled)) ||
+	    (err = conf_num(a->conf, "acme", "http01_port", 1, 65535, 80,
+		 &n[0])) ||
+	    (err = conf_num(a->conf, "acme", "tlsalpn01_port", 1, 65535, 443,
+		 &n[1])) ||
+	    (err = conf_num(a->conf, "acme", "validity_days", 1, 3650, 90,
+		 &n[2])) ||
+	    (err = conf_num(a->conf, "acme", "timeout_s", 1, 120, 10, &n[3])))
+		return err;
+	a->acme.http01_port = (unsigned)n[0];
+	a->acme.tlsalpn01_port = (unsigned)n[1];
+	a->acme.validity_days = (unsigned)n[2];
+	a->acme.timeout_s = (unsigned)n[3];
+	a->acme.validation_addr = conf_get0(a->conf, "acme",
+	    "validation_addr");
+	a->acme.partition = a->engine.partition;
+	a->acme.region = a->region;
+	a->acme.account = a->account;
+	if ((a->acme.base_url = conf_get0(a->conf, "acme", "base_url")) ==
+	    NULL) {
+		(void)snprintf(a->acme_base, sizeof(a->acme_base),
+		    "https://%s", a->api_listen);
+		a->acme.base_url = a->acme_base;
+	}
+	if (strncmp(a->acme.base_url, "https://", 8) != 0 ||
+	    a->acme.base_url[strlen(a->acme.base_url) - 1] == '/' ||
+	    strlen(a->acme.base_url) > 200)
+		return pca_err_set(PCA_EINVAL, "%s: [acme] base_url must be "
+		    "https://host[:port] without a trailing slash",
+		    conf_name(a->conf));
+	return PCA_OK;
+}
+
+static pca_err
 load_services(struct appliance_conf *a)
 {
 	long long n;
@@ -341,7 +384,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_ocsp(a)) == PCA_OK &&
 	    (err = load_crl(a)) == PCA_OK &&
 	    (err = load_monitor(a)) == PCA_OK &&
-	    (err = load_approval(a)) == PCA_OK)
+	    (err = load_approval(a)) == PCA_OK &&
+	    (err = load_acme(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);

@@ -32,12 +32,17 @@
  *   [approval]  operations (comma list: CreateCertificateAuthority, ...,
  *               IssueCertificate:CA), approvers (access key ids or
  *               operator:NAME), quorum (default 2), expiry_hours (24)
+ *   [acme]      enabled (no), base_url (https://<api listen>), http01_port
+ *               (80), tlsalpn01_port (443), validation_addr (connect
+ *               validations here instead of resolving; tests),
+ *               validity_days (90), timeout_s (per attempt, 10)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
 #ifndef PCA_CMD_APPLIANCE_H
 #define PCA_CMD_APPLIANCE_H
 
+#include "../acme/acme.h"
 #include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
@@ -81,6 +86,9 @@ struct appliance_conf {
 	char *policy_file;	/* NULL: built-in policies, none bound */
 	struct mon_conf monitor;	/* [webhook], [monitor] */
 	struct api_approval_conf approval;	/* [approval] */
+	int acme_enabled;		/* [acme] */
+	struct acme_conf acme;
+	char acme_base[300];
 };
 
 /*

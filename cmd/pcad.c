@@ -302,6 +302,7 @@ warn_restart_only(
 struct net {
 	struct http_server *http;
 	struct api_server *api;
+	struct acme *acme;	/* NULL unless [acme] enabled */
 };
 
 static void
@@ -342,6 +343,8 @@ reload(const char *path, struct appliance *ap, struct net *net,
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
 	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
+	if (net->acme != NULL)
+		acme_engine_set(net->acme, eng);
 	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
 	ca_engine_free(old);
 	ap->engine = eng;
@@ -476,6 +479,10 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
+	    (ap->conf.acme_enabled &&
+		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
+		      &net->acme)) != PCA_OK ||
+		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
 	    (err = ocsp_http_register(ocsp, net->http,
 		 ap->conf.engine.ocsp_url)) != PCA_OK ||
 	    (err = api_server_metrics_hook(net->api, ocsp_metrics, ocsp)) !=
@@ -488,7 +495,7 @@ static int
 serve(const char *path)
 {
 	struct appliance ap;
-	struct net net = {NULL, NULL};
+	struct net net = {NULL, NULL, NULL};
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct api_conf c;
@@ -534,6 +541,7 @@ serve(const char *path)
 		log_warnx("%s", pca_err_msg());
 		http_stop(net.http, 0);
 		api_server_free(net.api);
+		acme_free(net.acme);
 		publish_free(&pub);
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
@@ -550,6 +558,7 @@ serve(const char *path)
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	http_stop(net.http, DRAIN_S);
 	api_server_free(net.api);
+	acme_free(net.acme);
 	publish_free(&pub);
 	ocsp_responder_free(ocsp);
 	appliance_close(&ap);
