@@ -478,11 +478,11 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
-	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
-	    (ap->conf.acme_enabled &&
+	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
 		      &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
+	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
 	    (err = ocsp_http_register(ocsp, net->http,
 		 ap->conf.engine.ocsp_url)) != PCA_OK ||
 	    (err = api_server_metrics_hook(net->api, ocsp_metrics, ocsp)) !=

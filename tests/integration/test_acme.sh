@@ -1,0 +1,129 @@
+#!/bin/sh
+# ACME (RFC 8555) end to end with real clients from Debian: certbot
+# (http-01 standalone: obtain, renew, revoke) and lego (http-01 and
+# tls-alpn-01) against pcad's /acme/<CA id>/ on the HTTPS listener, the
+# appliance validating on high loopback ports ([acme] http01_port,
+# tlsalpn01_port, validation_addr = 127.0.0.1); chains checked with
+# openssl verify, revocations with openssl ocsp and the CRL; then the
+# negative cases of acme/jws_client.py (problem documents, never a 5xx) and
+# renewal information.  TAP lines.
+. "$(dirname "$0")/lib.sh"
+
+need_built "$PCAD" "$PCACTL"
+unset AWS_CA_BUNDLE
+api_appliance
+H01=$(free_port)
+ALPN=$(free_port)
+cat >>"$A/pcad.conf" <<EOC
+
+[acme]
+enabled = yes
+http01_port = $H01
+tlsalpn01_port = $ALPN
+validation_addr = 127.0.0.1
+timeout_s = 5
+EOC
+URL=$(http_url "$A/pcad.conf")
+API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
+    "$A/pcad.conf")
+start_pcad || die "pcad did not start" "$(cat "$A/pcad.log")"
+ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA) ||
+    die "no root CA"
+CAID=${ARN##*/}
+DIR=$API/acme/$CAID/directory
+CABUNDLE=$A/tls/ca.pem
+ROOT=$TMP/root.pem
+
+check "directory answers with absolute URLs" sh -c \
+    "curl -sf --cacert '$CABUNDLE' '$DIR' | grep -q '\"newNonce\":\"$API/acme/$CAID/new-nonce\"'"
+check "newNonce HEAD gives a Replay-Nonce" sh -c \
+    "curl -sfI --cacert '$CABUNDLE' '$API/acme/$CAID/new-nonce' | grep -qi '^replay-nonce: '"
+
+# ---- certbot: http-01 standalone on $H01 ----
+CB=$TMP/certbot
+cb() {
+	REQUESTS_CA_BUNDLE=$CABUNDLE certbot --non-interactive \
+	    --config-dir "$CB/etc" --work-dir "$CB/work" --logs-dir "$CB/log" \
+	    --server "$DIR" "$@"
+}
+if command -v certbot >/dev/null; then
+	if out=$(cb certonly --standalone --http-01-port "$H01" \
+	    --http-01-address 127.0.0.1 --agree-tos -m ops@example.test \
+	    -d www.acme.example.test -d api.acme.example.test 2>&1); then
+		ok "certbot obtains a certificate (http-01)"
+	else
+		not_ok "certbot obtains a certificate (http-01)" "$out
+$(tail -20 "$A/pcad.log")"
+	fi
+	LIVE=$CB/etc/live/www.acme.example.test
+	check "certbot's chain verifies with openssl verify" \
+	    openssl verify -CAfile "$ROOT" "$LIVE/cert.pem"
+	check "the certificate names both identifiers" sh -c \
+	    "openssl x509 -in '$LIVE/cert.pem' -noout -ext subjectAltName | grep -q 'DNS:api.acme.example.test'"
+	S1=$(openssl x509 -in "$LIVE/cert.pem" -noout -serial 2>/dev/null | cut -d= -f2)
+	check "certbot renews (--force-renewal)" cb renew --force-renewal \
+	    --http-01-port "$H01" --http-01-address 127.0.0.1
+	S2=$(openssl x509 -in "$LIVE/cert.pem" -noout -serial 2>/dev/null | cut -d= -f2)
+	if [ -n "$S2" ] && [ "$S1" != "$S2" ]; then
+		ok "the renewal is a new certificate"
+	else
+		not_ok "the renewal is a new certificate" "$S1 / $S2"
+	fi
+	check "audit names the ACME account" sh -c \
+	    "'$PCACTL' audit 2>/dev/null | grep -q 'who=acme:' || grep -rqa 'who=acme:' '$A/data'"
+	check "certbot revokes" cb revoke --cert-path "$LIVE/cert.pem" \
+	    --reason keycompromise --no-delete-after-revoke
+	sleep 2
+	OCSPURL=$(openssl x509 -in "$LIVE/cert.pem" -noout -ocsp_uri)
+	if [ -n "$OCSPURL" ]; then
+		check "OCSP says revoked" sh -c "openssl ocsp -issuer '$ROOT' \
+		    -cert '$LIVE/cert.pem' -url '$OCSPURL' -CAfile '$ROOT' \
+		    -no_nonce 2>/dev/null | grep -q ': revoked'"
+	fi
+	check "the CRL lists it" sh -c "i=0; while [ \$i -lt 50 ]; do \
+	    curl -sf '$URL/crl/$CAID.crl' -o '$TMP/ca.crl' && \
+	    openssl crl -inform DER -in '$TMP/ca.crl' -noout -text | \
+	    grep -qi 'Serial Number: *$S2' && exit 0; sleep 0.2; \
+	    i=\$((i+1)); done; exit 1"
+else
+	ok "# SKIP certbot not installed"
+fi
+
+# ---- lego: http-01 and tls-alpn-01 ----
+LG=$TMP/lego
+lego_run() {
+	LEGO_CA_CERTIFICATES=$CABUNDLE lego --server "$DIR" --path "$LG" \
+	    --accept-tos --email ops@example.test "$@"
+}
+if command -v lego >/dev/null; then
+	check "lego obtains a certificate (http-01)" lego_run --http \
+	    --http.port "127.0.0.1:$H01" -d h.lego.example.test run
+	check "lego's certificate verifies" openssl verify -CAfile "$ROOT" \
+	    "$LG/certificates/h.lego.example.test.crt"
+	check "lego obtains a certificate (tls-alpn-01)" lego_run --tls \
+	    --tls.port "127.0.0.1:$ALPN" -d t.lego.example.test run
+	check "lego renews (tls-alpn-01)" lego_run --tls \
+	    --tls.port "127.0.0.1:$ALPN" -d t.lego.example.test renew --days 400
+	check "lego revokes" lego_run -d t.lego.example.test revoke
+else
+	ok "# SKIP lego not installed"
+fi
+
+# ---- hostile clients (python cryptography) ----
+if python3 -c 'import cryptography' 2>/dev/null; then
+	py_out=$(python3 "$HERE/acme/jws_client.py" "$DIR" "$CABUNDLE" \
+	    "$H01" "$A/pcad.conf" 2>&1)
+	printf '%s\n' "$py_out" | while IFS= read -r l; do
+		case "$l" in
+		"ok "*) echo "ok - acme: ${l#ok }" ;;
+		"not ok "*) echo "not ok - acme: ${l#not ok }" ;;
+		*) echo "# $l" ;;
+		esac
+	done
+	n_ok=$(printf '%s\n' "$py_out" | grep -c '^ok ')
+	n_bad=$(printf '%s\n' "$py_out" | grep -c '^not ok ')
+	N=$((N + n_ok + n_bad))
+	FAILS=$((FAILS + n_bad))
+	[ "$n_ok" -gt 0 ] || not_ok "the python ACME client ran" "$py_out"
+fi
+finish
