@@ -63,6 +63,7 @@ $(BIN)/pcactl: $(BUILD)/cmd/pcactl_init.o $(BUILD)/cmd/pcactl_backup.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_help.o $(BUILD)/cmd/pcactl_cert.o \
 	$(BUILD)/cmd/pcactl_subject.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_token.o $(BUILD)/cmd/pcactl_tls.o
+$(BIN)/pcactl: $(BUILD)/cmd/pcactl_acme.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
