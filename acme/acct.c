@@ -70,8 +70,9 @@ key_index(const struct rq *r, const char *thumb, char *out, size_t n)
 void
 acme_new_account(struct rq *r)
 {
-	json_t *p = NULL, *a = NULL, *ix = NULL;
+	json_t *p = NULL, *a = NULL, *ix = NULL, *eab = NULL;
 	char thumb[44], kk[128], id[ACME_ID_MAX], loc[ACME_URL_MAX];
+	char ekid[ACME_ID_MAX];
 	int only;
 
 	if ((p = acme_payload(r)) == NULL)
@@ -105,6 +106,19 @@ acme_new_account(struct rq *r)
 		pthread_mutex_unlock(&r->a->mu);
 		goto out;
 	}
+	if (json_object_get(p, "externalAccountBinding") != NULL) {
+		if (!acme_eab_check(r, json_object_get(p,
+			"externalAccountBinding"), &eab, ekid, sizeof(ekid))) {
+			pthread_mutex_unlock(&r->a->mu);
+			goto out;
+		}
+	} else if (r->a->c.eab_required) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 403, "externalAccountRequired",
+		    "this CA needs an external account binding (an EAB key "
+		    "from pcactl acme eab create)");
+		goto out;
+	}
 	if (acme_id_new(id) != PCA_OK ||
 	    (a = json_loads(r->jws.jwk, 0, NULL)) == NULL ||
 	    (a = json_pack("{s:s,s:s,s:o,s:I,s:[]}", "ca", r->ca, "status",
@@ -112,6 +126,12 @@ acme_new_account(struct rq *r)
 		 "orders")) == NULL ||
 	    (json_object_get(p, "contact") &&
 		json_object_set(a, "contact", json_object_get(p, "contact"))) ||
+	    (eab != NULL && (json_object_set_new(a, "eab",
+		json_string(ekid)) || json_object_set(a, "names",
+		json_object_get(eab, "names") ? json_object_get(eab, "names") :
+		json_null()) || json_object_set_new(eab, "acct",
+		json_string(id)) || acme_rec_put(r->a, "acme-eab", ekid, eab,
+		0) != PCA_OK)) ||
 	    (ix = json_pack("{s:s}", "acct", id)) == NULL ||
 	    acme_rec_put(r->a, "acme-acct", id, a, 1) != PCA_OK ||
 	    acme_rec_put(r->a, "acme-key", kk, ix, 1) != PCA_OK) {
@@ -121,10 +141,12 @@ acme_new_account(struct rq *r)
 		goto out;
 	}
 	pthread_mutex_unlock(&r->a->mu);
-	log_info("acme: CA %s: account %s created", r->ca, id);
+	log_info("acme: CA %s: account %s created%s%s", r->ca, id,
+	    eab ? " with EAB key " : "", eab ? ekid : "");
 	acme_url(r, loc, sizeof(loc), "acct/%s", id);
 	acme_reply(r, 201, acct_view(r, a, id), loc);
 out:
+	json_decref(eab);
 	json_decref(ix);
 	json_decref(a);
 	json_decref(p);

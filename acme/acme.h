@@ -32,14 +32,19 @@ struct acme_conf {
 				   resolving the identifier; NULL: resolve */
 	unsigned validity_days;	/* issued certificates; 90 */
 	unsigned timeout_s;	/* per validation attempt; 10 */
+	int eab_required;	/* newAccount needs an EAB key */
 };
 
 pca_err acme_new(const struct acme_conf *, struct ca_engine *,
     struct store *, struct acme **out) PCA_WUR;
 /* The /acme/ route on the HTTPS listener (before http_start). */
 pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
-/* A new engine after a reload (returns once no request uses the old). */
-void acme_engine_set(struct acme *, struct ca_engine *);
+/*
+ * A new engine and configuration after a reload (returns once no request
+ * uses the old engine).
+ */
+void acme_reload(struct acme *, const struct acme_conf *,
+    struct ca_engine *);
 void acme_free(struct acme *);
 
 /* ---- JWS (jws.c), exposed for tests and the fuzzer ---- */

@@ -236,6 +236,8 @@ acme_new_order(struct rq *r)
 	}
 	if (!idents_check(r, json_object_get(p, "identifiers"), ids))
 		goto out;
+	if (!acme_eab_names_ok(r, ids))
+		goto out;
 	if (acme_id_new(oid) != PCA_OK)
 		goto fail;
 	json_array_foreach(ids, i, v) {

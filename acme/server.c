@@ -166,7 +166,7 @@ directory(struct rq *r)
 	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}",
 	    "newNonce", u[0], "newAccount", u[1], "newOrder", u[2],
 	    "revokeCert", u[3], "keyChange", u[4], "renewalInfo", u[5],
-	    "meta", "externalAccountRequired", 0);
+	    "meta", "externalAccountRequired", r->a->c.eab_required);
 	acme_reply(r, 200, o, NULL);
 }
 
@@ -486,17 +486,9 @@ acme_register(struct acme *a, struct http_server *h)
 	return http_route_add(h, &rt);
 }
 
-pca_err
-acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
-    struct acme **out)
+static void
+conf_copy(struct acme *a, const struct acme_conf *c)
 {
-	struct acme *a;
-
-	if (c->base_url == NULL || c->region == NULL || c->account == NULL)
-		return pca_err_set(PCA_EINVAL, "acme: base_url, region and "
-		    "account are required");
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return pca_err_set(PCA_ENOMEM, "no memory");
 	a->c = *c;
 	(void)snprintf(a->base, sizeof(a->base), "%s", c->base_url);
 	(void)snprintf(a->region, sizeof(a->region), "%s", c->region);
@@ -518,6 +510,20 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 		a->c.validity_days = 90;
 	if (a->c.timeout_s == 0)
 		a->c.timeout_s = 10;
+}
+
+pca_err
+acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
+    struct acme **out)
+{
+	struct acme *a;
+
+	if (c->base_url == NULL || c->region == NULL || c->account == NULL)
+		return pca_err_set(PCA_EINVAL, "acme: base_url, region and "
+		    "account are required");
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	conf_copy(a, c);
 	a->eng = eng;
 	a->st = st;
 	memset(a->nused, 0xff, sizeof(a->nused));
@@ -532,10 +538,12 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 }
 
 void
-acme_engine_set(struct acme *a, struct ca_engine *eng)
+acme_reload(struct acme *a, const struct acme_conf *c, struct ca_engine *eng)
 {
 	pthread_rwlock_wrlock(&a->englock);
 	a->eng = eng;
+	if (c->base_url != NULL && c->region != NULL && c->account != NULL)
+		conf_copy(a, c);
 	pthread_rwlock_unlock(&a->englock);
 }
 

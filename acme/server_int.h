@@ -77,6 +77,10 @@ void acme_new_order(struct rq *);
 void acme_order(struct rq *, const char *id, const char *tail);
 void acme_authz(struct rq *, const char *id);
 void acme_challenge(struct rq *, const char *authz, const char *idx);
+/* eab.c */
+int acme_eab_check(struct rq *, const json_t *binding, json_t **eab,
+    char *kid, size_t kid_len);
+int acme_eab_names_ok(struct rq *, const json_t *ids);
 /* cert.c */
 void acme_cert(struct rq *, const char *id);
 void acme_revoke(struct rq *);

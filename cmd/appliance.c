@@ -27,7 +27,7 @@ static const char *const known_keys[] = {
 	"approval.quorum", "approval.expiry_hours",
 	"acme.enabled", "acme.base_url", "acme.http01_port",
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
-	"acme.timeout_s", NULL};
+	"acme.timeout_s", "acme.eab_required", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -207,6 +207,8 @@ load_acme(struct appliance_conf *a)
 
 	if ((err = conf_bool(a->conf, "acme", "enabled", 0,
 		 &a->acme_enabled)) ||
+	    (err = conf_bool(a->conf, "acme", "eab_required", 0,
+		 &a->acme.eab_required)) ||
 	    (err = conf_num(a->conf, "acme", "http01_port", 1, 65535, 80,
 		 &n[0])) ||
 	    (err = conf_num(a->conf, "acme", "tlsalpn01_port", 1, 65535, 443,

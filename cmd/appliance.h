@@ -35,7 +35,9 @@
  *   [acme]      enabled (no), base_url (https://<api listen>), http01_port
  *               (80), tlsalpn01_port (443), validation_addr (connect
  *               validations here instead of resolving; tests),
- *               validity_days (90), timeout_s (per attempt, 10)
+ *               validity_days (90), timeout_s (per attempt, 10),
+ *               eab_required (no: newAccount needs an EAB key of
+ *               pcactl acme eab create)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */

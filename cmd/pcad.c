@@ -344,7 +344,7 @@ reload(const char *path, struct appliance *ap, struct net *net,
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
 	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
 	if (net->acme != NULL)
-		acme_engine_set(net->acme, eng);
+		acme_reload(net->acme, &nc.acme, eng);
 	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
 	ca_engine_free(old);
 	ap->engine = eng;

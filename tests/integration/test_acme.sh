@@ -63,7 +63,7 @@ $(tail -20 "$A/pcad.log")"
 	check "the certificate names both identifiers" sh -c \
 	    "openssl x509 -in '$LIVE/cert.pem' -noout -ext subjectAltName | grep -q 'DNS:api.acme.example.test'"
 	S1=$(openssl x509 -in "$LIVE/cert.pem" -noout -serial 2>/dev/null | cut -d= -f2)
-	check "certbot renews (--force-renewal)" cb renew --force-renewal \
+	check "certbot renews (--force-renewal)" cb renew --force-renewal --no-random-sleep-on-renew \
 	    --http-01-port "$H01" --http-01-address 127.0.0.1
 	S2=$(openssl x509 -in "$LIVE/cert.pem" -noout -serial 2>/dev/null | cut -d= -f2)
 	if [ -n "$S2" ] && [ "$S1" != "$S2" ]; then
@@ -124,6 +124,55 @@ if python3 -c 'import cryptography' 2>/dev/null; then
 	    not_ok "the python ACME client ran" "$(cat "$TMP/py.out")"
 else
 	ok "# SKIP python3 lacks cryptography"
+fi
+
+# ---- external account binding (RFC 8555 7.3.4) required after a reload ----
+echo "eab_required = yes" >>"$A/pcad.conf"
+kill -HUP "$PCAD_PID"
+i=0
+until curl -sf --cacert "$CABUNDLE" "$DIR" | grep -q \
+    '"externalAccountRequired":true' || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "after SIGHUP the directory says externalAccountRequired" sh -c \
+    "curl -sf --cacert '$CABUNDLE' '$DIR' | grep -q '\"externalAccountRequired\":true'"
+EAB=$("$PCACTL" acme eab create --ca "$ARN" --names eab.example.test)
+KID=$(printf '%s\n' "$EAB" | awk '/^kid /{print $2}')
+HK=$(printf '%s\n' "$EAB" | awk '/^hmac_key /{print $2}')
+check "pcactl acme eab create prints kid and HMAC key" test -n "$KID" -a \
+    -n "$HK"
+check_fails "pcactl acme eab create without --ca: one error line" "ca ARN" \
+    "$PCACTL" acme eab create --names x.test
+if python3 -c 'import cryptography' 2>/dev/null; then
+	python3 "$HERE/acme/jws_client.py" "$DIR" "$CABUNDLE" "$H01" \
+	    "$PCACTL" "$ARN" --eab "$KID" "$HK" >"$TMP/py2.out" 2>&1
+	while IFS= read -r l; do
+		case "$l" in
+		"ok - "*) ok "${l#ok - }" ;;
+		"not ok - "*) not_ok "${l#not ok - }" ;;
+		*) echo "# $l" ;;
+		esac
+	done <"$TMP/py2.out"
+fi
+if command -v certbot >/dev/null; then
+	EAB=$("$PCACTL" acme eab create --ca "$ARN" --names eab.example.test)
+	KID=$(printf '%s\n' "$EAB" | awk '/^kid /{print $2}')
+	HK=$(printf '%s\n' "$EAB" | awk '/^hmac_key /{print $2}')
+	CB=$TMP/certbot-eab
+	if out=$(cb register --agree-tos -m ops@example.test 2>&1); then
+		not_ok "certbot without EAB is refused" "$out"
+	elif printf '%s' "$out" | grep -qi 'external'; then
+		ok "certbot without EAB is refused (externalAccountRequired)"
+	else
+		not_ok "certbot without EAB is refused" "$out"
+	fi
+	check "certbot with EAB obtains a name inside the binding" cb \
+	    certonly --standalone --http-01-port "$H01" \
+	    --http-01-address 127.0.0.1 --agree-tos -m ops@example.test \
+	    --eab-kid "$KID" --eab-hmac-key "$HK" -d a.eab.example.test
+	check "its chain verifies" openssl verify -CAfile "$ROOT" \
+	    "$CB/etc/live/a.eab.example.test/cert.pem"
 fi
 check "no ACME answer was a 5xx" sh -c \
     "! grep -E 'acme: .*: 5[0-9][0-9] ' '$A/pcad.log'"

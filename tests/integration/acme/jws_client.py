@@ -5,6 +5,8 @@ answer must be a problem document (application/problem+json,
 urn:ietf:params:acme:error:*) with the expected type, never a 5xx.
 
 usage: jws_client.py DIRECTORY_URL CA_BUNDLE HTTP01_PORT PCACTL CA_ARN
+       jws_client.py ... CA_ARN --eab KID HMAC_KEY   (EAB required: the
+       checks of external account binding only)
 """
 import base64
 import hashlib
@@ -147,6 +149,62 @@ def problem(name, resp, want_type, want_status=None):
         (want_status is None or st == want_status))
     say(ok, name, "%d %s" % (st, body[:300]))
 
+
+def eab_binding(key, kid, hmac_b64, url, mac_key=None):
+    import hmac as hm
+    prot = b64(json.dumps({"alg": "HS256", "kid": kid, "url": url}).encode())
+    pl = b64(json.dumps(key.jwk()).encode())
+    k = mac_key or base64.urlsafe_b64decode(hmac_b64 + "=" * (-len(hmac_b64) % 4))
+    mac = hm.new(k, (prot + "." + pl).encode(), hashlib.sha256).digest()
+    return {"protected": prot, "payload": pl, "signature": b64(mac)}
+
+
+def eab_suite(kid, hk):
+    k = Key()
+    problem("EAB required, none given: externalAccountRequired",
+            post(k, D["newAccount"], {"termsOfServiceAgreed": True}),
+            "externalAccountRequired", 403)
+    problem("EAB with a wrong HMAC key: unauthorized",
+            post(k, D["newAccount"], {"termsOfServiceAgreed": True,
+                 "externalAccountBinding": eab_binding(
+                     k, kid, hk, D["newAccount"], mac_key=b"x" * 32)}),
+            "unauthorized", 401)
+    problem("EAB with an unknown kid: unauthorized",
+            post(k, D["newAccount"], {"termsOfServiceAgreed": True,
+                 "externalAccountBinding": eab_binding(
+                     k, kid + "x", hk, D["newAccount"])}),
+            "unauthorized", 401)
+    problem("EAB over another key's jwk: malformed",
+            post(k, D["newAccount"], {"termsOfServiceAgreed": True,
+                 "externalAccountBinding": eab_binding(
+                     Key(), kid, hk, D["newAccount"])}), "malformed")
+    st, h, body = post(k, D["newAccount"], {
+        "termsOfServiceAgreed": True,
+        "externalAccountBinding": eab_binding(k, kid, hk, D["newAccount"])})
+    say(st == 201, "EAB with the right key: account created",
+        "%d %s" % (st, body))
+    kid_url = h.get("Location", "")
+    k2 = Key()
+    problem("the same EAB key for a second account: unauthorized",
+            post(k2, D["newAccount"], {"termsOfServiceAgreed": True,
+                 "externalAccountBinding": eab_binding(
+                     k2, kid, hk, D["newAccount"])}), "unauthorized")
+    st, _, body = post(k, D["newOrder"], {"identifiers": [
+        {"type": "dns", "value": "evil.example.test"}]}, kid=kid_url)
+    doc = json.loads(body)
+    say(st == 400 and doc.get("type", "").endswith("rejectedIdentifier") and
+        "eab.example.test" in doc.get("detail", ""),
+        "a name outside the EAB binding: rejectedIdentifier naming the rule",
+        "%d %s" % (st, body))
+    st, _, body = post(k, D["newOrder"], {"identifiers": [
+        {"type": "dns", "value": "www.eab.example.test"}]}, kid=kid_url)
+    say(st == 201, "a name inside the EAB binding: order created",
+        "%d %s" % (st, body))
+    sys.exit(1 if FAILS else 0)
+
+
+if len(sys.argv) > 8 and sys.argv[6] == "--eab":
+    eab_suite(sys.argv[7], sys.argv[8])
 
 # ---- accounts, every algorithm ----
 acct = Key("ES256")
