@@ -87,6 +87,7 @@ MOD_DEPS_policy := policy ca store hsm common
 MOD_DEPS_monitor := monitor policy ca store hsm common
 MOD_DEPS_iam    := iam api http ca store hsm common
 MOD_DEPS_http   := http common
+MOD_DEPS_acme   := acme http ca store hsm common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

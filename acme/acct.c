@@ -141,6 +141,7 @@ acme_new_account(struct rq *r)
 		goto out;
 	}
 	pthread_mutex_unlock(&r->a->mu);
+	acme_count(r->a, &r->a->m_accounts);
 	log_info("acme: CA %s: account %s created%s%s", r->ca, id,
 	    eab ? " with EAB key " : "", eab ? ekid : "");
 	acme_url(r, loc, sizeof(loc), "acct/%s", id);

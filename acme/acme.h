@@ -47,6 +47,14 @@ void acme_reload(struct acme *, const struct acme_conf *,
     struct ca_engine *);
 void acme_free(struct acme *);
 
+struct buf;
+/*
+ * Prometheus text for GET /metrics: accounts and orders created,
+ * certificates issued and revoked, validations by type and result,
+ * problem documents sent (counters since start).
+ */
+pca_err acme_metrics_render(struct acme *, struct buf *) PCA_WUR;
+
 /* ---- JWS (jws.c), exposed for tests and the fuzzer ---- */
 
 #define ACME_JWS_MAX (64 * 1024)	/* a request body */

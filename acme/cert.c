@@ -201,6 +201,7 @@ acme_revoke(struct rq *r)
 		    500, "serverInternal", "%s", pca_err_msg());
 		goto out;
 	}
+	acme_count(r->a, &r->a->m_revoked);
 	log_info("acme: CA %s: certificate %s revoked (%s) by %s%s", r->ca,
 	    hex, reason, r->jws.has_jwk ? "its key" : "account ",
 	    r->jws.has_jwk ? "" : r->acct_id);

@@ -280,6 +280,7 @@ acme_new_order(struct rq *r)
 	pthread_mutex_unlock(&r->a->mu);
 	if (!ok)
 		goto fail;
+	acme_count(r->a, &r->a->m_orders);
 	log_info("acme: CA %s: account %s: order %s for %zu identifiers%s%s",
 	    r->ca, r->acct_id, oid, json_array_size(ids),
 	    json_object_get(o, "replaces") ? ", replaces " : "",
@@ -507,6 +508,7 @@ issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
 	if (rec == NULL || acme_rec_put(r->a, "acme-cert", hex, rec, 0) !=
 	    PCA_OK)
 		log_warnx("acme: certificate %s: owner not recorded", hex);
+	acme_count(r->a, &r->a->m_issued);
 	log_info("acme: CA %s: account %s: order %s: issued %s", r->ca,
 	    r->acct_id, id, hex);
 	if (order_load(r, id, &o) == PCA_OK)
@@ -720,6 +722,10 @@ validate(struct rq *r, const char *zid, size_t i)
 		if (acme_rec_put(r->a, "acme-authz", zid, z, 0) != PCA_OK)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
+	if (e == PCA_OK)
+		r->a->m_valid[i == 0 ? 0 : 1]++;
+	else
+		r->a->m_invalid[i == 0 ? 0 : 1]++;
 	pthread_mutex_unlock(&r->a->mu);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
 	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "../ca/ca.h"
+#include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../http/http.h"
@@ -102,6 +103,8 @@ acme_problem(struct rq *r, int status, const char *type, const char *fmt,
 	r->resp->status = status;
 	r->resp->content_type = "application/problem+json";
 	json_decref(o);
+	if (r->a != NULL)
+		acme_count(r->a, &r->a->m_problems);
 	if (status >= 500 || strcmp(type, "badNonce") != 0)
 		log_debug("acme: %s %s: %d %s: %s", r->req->method,
 		    r->req->path, status, type, detail);
@@ -556,4 +559,56 @@ acme_free(struct acme *a)
 	pthread_rwlock_destroy(&a->englock);
 	OPENSSL_cleanse(a->nkey, sizeof(a->nkey));
 	free(a);
+}
+
+void
+acme_count(struct acme *a, uint64_t *c)
+{
+	pthread_mutex_lock(&a->mu);
+	(*c)++;
+	pthread_mutex_unlock(&a->mu);
+}
+
+pca_err
+acme_metrics_render(struct acme *a, struct buf *b)
+{
+	uint64_t v[10];
+	pca_err err;
+
+	pthread_mutex_lock(&a->mu);
+	v[0] = a->m_accounts;
+	v[1] = a->m_orders;
+	v[2] = a->m_issued;
+	v[3] = a->m_revoked;
+	v[4] = a->m_valid[0];
+	v[5] = a->m_invalid[0];
+	v[6] = a->m_valid[1];
+	v[7] = a->m_invalid[1];
+	v[8] = a->m_problems;
+	pthread_mutex_unlock(&a->mu);
+	err = buf_printf(b,
+	    "# HELP pcad_acme_total ACME events since start.\n"
+	    "# TYPE pcad_acme_total counter\n"
+	    "pcad_acme_total{event=\"account_created\"} %llu\n"
+	    "pcad_acme_total{event=\"order_created\"} %llu\n"
+	    "pcad_acme_total{event=\"certificate_issued\"} %llu\n"
+	    "pcad_acme_total{event=\"certificate_revoked\"} %llu\n"
+	    "pcad_acme_total{event=\"problem\"} %llu\n"
+	    "# HELP pcad_acme_validations_total Challenge validations by type "
+	    "and result.\n"
+	    "# TYPE pcad_acme_validations_total counter\n"
+	    "pcad_acme_validations_total{type=\"http-01\",result=\"valid\"} "
+	    "%llu\n"
+	    "pcad_acme_validations_total{type=\"http-01\",result=\"invalid\"} "
+	    "%llu\n"
+	    "pcad_acme_validations_total{type=\"tls-alpn-01\","
+	    "result=\"valid\"} %llu\n"
+	    "pcad_acme_validations_total{type=\"tls-alpn-01\","
+	    "result=\"invalid\"} %llu\n",
+	    (unsigned long long)v[0], (unsigned long long)v[1],
+	    (unsigned long long)v[2], (unsigned long long)v[3],
+	    (unsigned long long)v[8], (unsigned long long)v[4],
+	    (unsigned long long)v[5], (unsigned long long)v[6],
+	    (unsigned long long)v[7]);
+	return err;
 }

@@ -30,7 +30,13 @@ struct acme {
 	uint8_t nkey[32];
 	uint64_t nseq;
 	uint8_t nused[65536 / 8];
+	/* metrics (under mu) */
+	uint64_t m_accounts, m_orders, m_issued, m_revoked;
+	uint64_t m_valid[2], m_invalid[2];	/* http-01, tls-alpn-01 */
+	uint64_t m_problems;
 };
+
+void acme_count(struct acme *, uint64_t *counter);
 
 struct rq {
 	struct acme *a;

@@ -251,6 +251,12 @@ publish_metrics(void *arg, struct buf *b)
 }
 
 static pca_err
+acme_metrics(void *arg, struct buf *b)
+{
+	return acme_metrics_render(arg, b);
+}
+
+static pca_err
 monitor_metrics(void *arg, struct buf *b)
 {
 	return mon_metrics_render(arg, b);
@@ -486,7 +492,9 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	    (err = ocsp_http_register(ocsp, net->http,
 		 ap->conf.engine.ocsp_url)) != PCA_OK ||
 	    (err = api_server_metrics_hook(net->api, ocsp_metrics, ocsp)) !=
-		PCA_OK)
+		PCA_OK ||
+	    (net->acme != NULL && (err = api_server_metrics_hook(net->api,
+		 acme_metrics, net->acme)) != PCA_OK))
 		return err;
 	return http_start(net->http);
 }

@@ -174,6 +174,11 @@ if command -v certbot >/dev/null; then
 	check "its chain verifies" openssl verify -CAfile "$ROOT" \
 	    "$CB/etc/live/a.eab.example.test/cert.pem"
 fi
+check "metrics count ACME validations and issuance" sh -c \
+    "curl -sf '$URL/metrics' > '$TMP/m' && \
+    grep -q 'pcad_acme_validations_total{type=\"http-01\",result=\"valid\"} [1-9]' '$TMP/m' && \
+    grep -q 'pcad_acme_validations_total{type=\"tls-alpn-01\",result=\"valid\"} [1-9]' '$TMP/m' && \
+    grep -q 'pcad_acme_total{event=\"certificate_issued\"} [1-9]' '$TMP/m'"
 check "no ACME answer was a 5xx" sh -c \
     "! grep -E 'acme: .*: 5[0-9][0-9] ' '$A/pcad.log'"
 finish
