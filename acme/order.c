@@ -722,11 +722,9 @@ validate(struct rq *r, const char *zid, size_t i)
 		if (acme_rec_put(r->a, "acme-authz", zid, z, 0) != PCA_OK)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
-	if (e == PCA_OK)
-		r->a->m_valid[i == 0 ? 0 : 1]++;
-	else
-		r->a->m_invalid[i == 0 ? 0 : 1]++;
 	pthread_mutex_unlock(&r->a->mu);
+	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[i == 0 ? 0 : 1] :
+	    &r->a->m_invalid[i == 0 ? 0 : 1]);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
 	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
 	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);

@@ -561,12 +561,12 @@ acme_free(struct acme *a)
 	free(a);
 }
 
+/* Lock-free: problems are counted with mu held or not. */
 void
 acme_count(struct acme *a, uint64_t *c)
 {
-	pthread_mutex_lock(&a->mu);
-	(*c)++;
-	pthread_mutex_unlock(&a->mu);
+	(void)a;
+	(void)__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
 pca_err
@@ -575,17 +575,15 @@ acme_metrics_render(struct acme *a, struct buf *b)
 	uint64_t v[10];
 	pca_err err;
 
-	pthread_mutex_lock(&a->mu);
-	v[0] = a->m_accounts;
-	v[1] = a->m_orders;
-	v[2] = a->m_issued;
-	v[3] = a->m_revoked;
-	v[4] = a->m_valid[0];
-	v[5] = a->m_invalid[0];
-	v[6] = a->m_valid[1];
-	v[7] = a->m_invalid[1];
-	v[8] = a->m_problems;
-	pthread_mutex_unlock(&a->mu);
+	v[0] = __atomic_load_n(&a->m_accounts, __ATOMIC_RELAXED);
+	v[1] = __atomic_load_n(&a->m_orders, __ATOMIC_RELAXED);
+	v[2] = __atomic_load_n(&a->m_issued, __ATOMIC_RELAXED);
+	v[3] = __atomic_load_n(&a->m_revoked, __ATOMIC_RELAXED);
+	v[4] = __atomic_load_n(&a->m_valid[0], __ATOMIC_RELAXED);
+	v[5] = __atomic_load_n(&a->m_invalid[0], __ATOMIC_RELAXED);
+	v[6] = __atomic_load_n(&a->m_valid[1], __ATOMIC_RELAXED);
+	v[7] = __atomic_load_n(&a->m_invalid[1], __ATOMIC_RELAXED);
+	v[8] = __atomic_load_n(&a->m_problems, __ATOMIC_RELAXED);
 	err = buf_printf(b,
 	    "# HELP pcad_acme_total ACME events since start.\n"
 	    "# TYPE pcad_acme_total counter\n"

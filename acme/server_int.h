@@ -30,7 +30,7 @@ struct acme {
 	uint8_t nkey[32];
 	uint64_t nseq;
 	uint8_t nused[65536 / 8];
-	/* metrics (under mu) */
+	/* metrics (atomic counters, acme_count) */
 	uint64_t m_accounts, m_orders, m_issued, m_revoked;
 	uint64_t m_valid[2], m_invalid[2];	/* http-01, tls-alpn-01 */
 	uint64_t m_problems;
