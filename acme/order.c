@@ -673,7 +673,7 @@ validate(struct rq *r, const char *zid, size_t i)
 {
 	json_t *z = NULL, *c, *ident, *err = NULL;
 	struct acme_chal ch;
-	char thumb[44], ka[256], why[300];
+	char thumb[44], ka[256], why[300], type[16], it[8], iv[256], tok[128];
 	const char *ptype = "connection";
 	pca_err e;
 
@@ -688,11 +688,16 @@ validate(struct rq *r, const char *zid, size_t i)
 	if (acme_jwk_thumbprint(r->jws.jwk, thumb) != PCA_OK)
 		goto out;
 	(void)snprintf(ka, sizeof(ka), "%s.%s", acme_str(c, "token"), thumb);
+	/* copies: z is reloaded before the log line below */
+	(void)snprintf(type, sizeof(type), "%s", acme_str(c, "type"));
+	(void)snprintf(it, sizeof(it), "%s", acme_str(ident, "type"));
+	(void)snprintf(iv, sizeof(iv), "%s", acme_str(ident, "value"));
+	(void)snprintf(tok, sizeof(tok), "%s", acme_str(c, "token"));
 	memset(&ch, 0, sizeof(ch));
-	ch.type = acme_str(c, "type");
-	ch.ident_type = acme_str(ident, "type");
-	ch.ident = acme_str(ident, "value");
-	ch.token = acme_str(c, "token");
+	ch.type = type;
+	ch.ident_type = it;
+	ch.ident = iv;
+	ch.token = tok;
 	ch.keyauth = ka;
 	ch.port = strcmp(ch.type, "http-01") == 0 ? r->a->c.http01_port :
 	    r->a->c.tlsalpn01_port;
