@@ -22,6 +22,17 @@
 #include "appliance.h"
 #include "pcactl.h"
 
+/* CA: an ARN or the bare CA id. */
+static pca_err
+ca_uuid(const char *ca, char uuid[37])
+{
+	if (util_is_uuid(ca)) {
+		(void)snprintf(uuid, 37, "%s", ca);
+		return PCA_OK;
+	}
+	return ca_arn_uuid(ca, uuid);
+}
+
 pca_err
 pcactl_cert_renew_early(struct appliance *ap, int argc, char **argv)
 {
@@ -45,7 +56,7 @@ pcactl_cert_renew_early(struct appliance *ap, int argc, char **argv)
 	if (ca == NULL)
 		return pca_err_set(PCA_EINVAL, "cert renew-early: --ca ARN is "
 		    "required");
-	if ((err = ca_arn_uuid(ca, uuid)) != PCA_OK)
+	if ((err = ca_uuid(ca, uuid)) != PCA_OK)
 		return err;
 	if (serial != NULL) {
 		if (util_unhex(serial, bin, sizeof(bin), &bl) != PCA_OK ||
@@ -130,7 +141,7 @@ eab_create(struct appliance *ap, int argc, char **argv)
 		    "required");
 		goto out;
 	}
-	if ((err = ca_arn_uuid(ca, uuid)) != PCA_OK ||
+	if ((err = ca_uuid(ca, uuid)) != PCA_OK ||
 	    (names != NULL && (err = eab_names(names, nl)) != PCA_OK))
 		goto out;
 	if (RAND_bytes(rk, sizeof(rk)) != 1 ||
