@@ -1,9 +1,10 @@
 #!/bin/sh
 # ACME (RFC 8555) end to end with real clients from Debian: certbot
-# (http-01 standalone: obtain, renew, revoke) and lego (http-01 and
-# tls-alpn-01) against pcad's /acme/<CA id>/ on the HTTPS listener, the
-# appliance validating on high loopback ports ([acme] http01_port,
-# tlsalpn01_port, validation_addr = 127.0.0.1); chains checked with
+# (http-01 standalone: obtain, renew, revoke), lego (http-01 and
+# tls-alpn-01) and dehydrated (http-01 through a directory) against pcad's
+# /acme/<CA id>/ on the HTTPS listener, the appliance validating on high
+# loopback ports ([acme] http01_port, tlsalpn01_port, validation_addr =
+# 127.0.0.1); chains checked with
 # openssl verify, revocations with openssl ocsp and the CRL; then the
 # negative cases of acme/jws_client.py (problem documents, never a 5xx) and
 # renewal information.  TAP lines.
@@ -108,6 +109,44 @@ if command -v lego >/dev/null; then
 	check "lego revokes" lego_run -d t.lego.example.test revoke
 else
 	ok "# SKIP lego not installed"
+fi
+
+# ---- dehydrated: http-01 through its WELLKNOWN directory ----
+if command -v dehydrated >/dev/null; then
+	DH=$TMP/dehydrated
+	mkdir -p "$DH/www/.well-known/acme-challenge"
+	cat >"$DH/config" <<EOC
+CA="$DIR"
+BASEDIR="$DH"
+WELLKNOWN="$DH/www/.well-known/acme-challenge"
+CONTACT_EMAIL="ops@example.test"
+KEY_ALGO=prime256v1
+EOC
+	python3 -m http.server "$H01" --bind 127.0.0.1 \
+	    --directory "$DH/www" >/dev/null 2>&1 &
+	WWW_PID=$!
+	CLEANUP="${CLEANUP:+$CLEANUP; }kill $WWW_PID 2>/dev/null"
+	sleep 1
+	dh() { CURL_CA_BUNDLE=$CABUNDLE timeout 180 dehydrated -f "$DH/config" "$@"; }
+	check "dehydrated registers" dh --register --accept-terms
+	check "dehydrated obtains a certificate (http-01)" dh -c \
+	    -d d.dh.example.test
+	DHC=$DH/certs/d.dh.example.test
+	check "dehydrated's chain verifies" openssl verify -CAfile "$ROOT" \
+	    "$DHC/cert.pem"
+	D1=$(openssl x509 -in "$DHC/cert.pem" -noout -serial 2>/dev/null)
+	check "dehydrated renews (--force)" dh -c -x -d d.dh.example.test
+	D2=$(openssl x509 -in "$DHC/cert.pem" -noout -serial 2>/dev/null)
+	if [ -n "$D2" ] && [ "$D1" != "$D2" ]; then
+		ok "dehydrated's renewal is a new certificate"
+	else
+		not_ok "dehydrated's renewal is a new certificate" "$D1 / $D2"
+	fi
+	check "dehydrated revokes" dh -r "$DHC/cert.pem"
+	kill "$WWW_PID" 2>/dev/null
+	wait "$WWW_PID" 2>/dev/null
+else
+	ok "# SKIP dehydrated not installed"
 fi
 
 # ---- a hostile client, ARI, keyChange (python cryptography) ----
