@@ -31,7 +31,9 @@ static const char *const known_keys[] = {
 	"approval.quorum", "approval.expiry_hours", "ca.rotate_before_days",
 	"backup.to", "backup.interval_hours", "backup.keep", "backup.feed",
 	"process.separate", "process.user", "process.signer_group",
-	"process.seccomp", NULL};
+	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
+	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
+	"acme.timeout_s", "acme.eab_required", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -208,6 +210,48 @@ load_crl(struct appliance_conf *a)
 	a->crl.account = a->account;
 	a->s3_retry_max_s = (unsigned)n[5];
 	a->s3_timeout_s = (unsigned)n[6];
+	return PCA_OK;
+}
+
+static pca_err
+load_acme(struct appliance_conf *a)
+{
+	long long n[4];
+	pca_err err;
+
+	if ((err = conf_bool(a->conf, "acme", "enabled", 0,
+		 &a->acme_enabled)) ||
+	    (err = conf_bool(a->conf, "acme", "eab_required", 0,
+		 &a->acme.eab_required)) ||
+	    (err = conf_num(a->conf, "acme", "http01_port", 1, 65535, 80,
+		 &n[0])) ||
+	    (err = conf_num(a->conf, "acme", "tlsalpn01_port", 1, 65535, 443,
+		 &n[1])) ||
+	    (err = conf_num(a->conf, "acme", "validity_days", 1, 3650, 90,
+		 &n[2])) ||
+	    (err = conf_num(a->conf, "acme", "timeout_s", 1, 120, 10, &n[3])))
+		return err;
+	a->acme.http01_port = (unsigned)n[0];
+	a->acme.tlsalpn01_port = (unsigned)n[1];
+	a->acme.validity_days = (unsigned)n[2];
+	a->acme.timeout_s = (unsigned)n[3];
+	a->acme.validation_addr = conf_get0(a->conf, "acme",
+	    "validation_addr");
+	a->acme.partition = a->engine.partition;
+	a->acme.region = a->region;
+	a->acme.account = a->account;
+	if ((a->acme.base_url = conf_get0(a->conf, "acme", "base_url")) ==
+	    NULL) {
+		(void)snprintf(a->acme_base, sizeof(a->acme_base),
+		    "https://%s", a->api_listen);
+		a->acme.base_url = a->acme_base;
+	}
+	if (strncmp(a->acme.base_url, "https://", 8) != 0 ||
+	    a->acme.base_url[strlen(a->acme.base_url) - 1] == '/' ||
+	    strlen(a->acme.base_url) > 200)
+		return pca_err_set(PCA_EINVAL, "%s: [acme] base_url must be "
+		    "https://host[:port] without a trailing slash",
+		    conf_name(a->conf));
 	return PCA_OK;
 }
 
@@ -484,7 +528,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_monitor(a)) == PCA_OK &&
 	    (err = load_approval(a)) == PCA_OK &&
 	    (err = load_backup(a)) == PCA_OK &&
-	    (err = load_process(a)) == PCA_OK)
+	    (err = load_process(a)) == PCA_OK &&
+	    (err = load_acme(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);

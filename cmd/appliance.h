@@ -38,12 +38,19 @@
  *               root), signer_group (a group only the signer gets: the
  *               token directory's), seccomp (the front's system call
  *               filter with a separated signer; yes)
+ *   [acme]      enabled (no), base_url (https://<api listen>), http01_port
+ *               (80), tlsalpn01_port (443), validation_addr (connect
+ *               validations here instead of resolving; tests),
+ *               validity_days (90), timeout_s (per attempt, 10),
+ *               eab_required (no: newAccount needs an EAB key of
+ *               pcactl acme eab create)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
 #ifndef PCA_CMD_APPLIANCE_H
 #define PCA_CMD_APPLIANCE_H
 
+#include "../acme/acme.h"
 #include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
@@ -95,6 +102,9 @@ struct appliance_conf {
 	int proc_seccomp;
 	const char *proc_user;
 	const char *proc_signer_group;
+	int acme_enabled;		/* [acme] */
+	struct acme_conf acme;
+	char acme_base[300];
 };
 
 /*

@@ -19,6 +19,8 @@
  *     cert list [--ca CA] [--status S] [--expiring-days N]
  *               [--expiring-before UNIX] [--subject TEXT] [--template T]
  *     cert show CERT_ARN | SERIAL [--ca CA] [--pem] [--out F] [--chain-out F]
+ *     cert renew-early --ca CA [--serial S]
+ *     acme eab create --ca CA [--names SUFFIX,...]
  *     store verify
  *     key create [--role admin|issuer|auditor | --policy FILE] [--ca ARN]...
  *                [--account ID] | key list | key revoke AKID
@@ -1626,7 +1628,8 @@ main(int argc, char **argv)
 		return pcactl_tls(config_path, n, args);
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
-	    strcmp(cmd, "report") && strcmp(cmd, "approval")) {
+	    strcmp(cmd, "report") && strcmp(cmd, "approval") &&
+	    strcmp(cmd, "acme")) {
 		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "
 				"--help)\n", cmd);
 		return 1;
@@ -1649,6 +1652,8 @@ main(int argc, char **argv)
 		err = cmd_report(&ap, n, args);
 	else if (strcmp(cmd, "approval") == 0)
 		err = cmd_approval(&ap, n, args);
+	else if (strcmp(cmd, "acme") == 0)	/* cmd/pcactl_acme.c */
+		err = pcactl_cmd_acme(&ap, n, args);
 	else
 		err = cmd_key(&ap, n, args);
 	appliance_close(&ap);

@@ -50,6 +50,13 @@ struct appliance;
  */
 pca_err pcactl_tls_renew(struct appliance *, int if_due, int quiet) PCA_WUR;
 
+/* pcactl cert renew-early --ca ARN [--serial S] (pcactl_acme.c). */
+pca_err pcactl_cert_renew_early(struct appliance *, int argc, char **argv)
+    PCA_WUR;
+
+/* pcactl acme eab create --ca ARN [--names S,...] (pcactl_acme.c). */
+pca_err pcactl_cmd_acme(struct appliance *, int argc, char **argv) PCA_WUR;
+
 /* Prints "pcactl: <message>" for err and returns 1. */
 int pcactl_fail(pca_err err);
 

@@ -488,6 +488,9 @@ pcactl_cmd_cert(struct appliance *ap, int argc, char **argv)
 		return cmd_cert_list(ap, argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "show") == 0)
 		return cmd_cert_show(ap, argc - 1, argv + 1);
-	return pca_err_set(PCA_EINVAL, "usage: pcactl cert list|show ...");
+	if (argc >= 1 && strcmp(argv[0], "renew-early") == 0)
+		return pcactl_cert_renew_early(ap, argc - 1, argv + 1);
+	return pca_err_set(PCA_EINVAL,
+	    "usage: pcactl cert list|show|renew-early ...");
 }
 

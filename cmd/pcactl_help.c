@@ -176,6 +176,16 @@ static const struct help helps[] = {
 	    "  --pem             print the PEM instead of the summary\n"
 	    "  --out FILE        write the certificate (PEM) to FILE\n"
 	    "  --chain-out FILE  write the CA chain (PEM) to FILE\n"},
+	{"cert", "renew-early",
+	    "usage: pcactl cert renew-early --ca CA [--serial S]\n"
+	    "Moves the ACME renewal window (RFC 9773 renewalInfo) of the "
+	    "certificate\nS, or of every certificate of CA issued before now, "
+	    "into the past, so\nACME clients renew at once.\n"},
+	{"acme", "eab",
+	    "usage: pcactl acme eab create --ca CA [--names SUFFIX,...]\n"
+	    "An ACME external account binding key for CA (RFC 8555 7.3.4): "
+	    "prints its\nkid and base64url HMAC key. It binds one account, "
+	    "which may then order\nonly names equal to or below a SUFFIX.\n"},
 	{"store", "verify",
 	    "usage: pcactl store verify [--against-s3 s3://BUCKET/PREFIX]\n"
 	    "Walks every record, re-checks every signature and the audit hash "

@@ -282,6 +282,12 @@ backup_start(const char *path, const struct appliance *ap,
 }
 
 static pca_err
+acme_metrics(void *arg, struct buf *b)
+{
+	return acme_metrics_render(arg, b);
+}
+
+static pca_err
 monitor_metrics(void *arg, struct buf *b)
 {
 	return mon_metrics_render(arg, b);
@@ -333,6 +339,7 @@ warn_restart_only(
 struct net {
 	struct http_server *http;
 	struct api_server *api;
+	struct acme *acme;	/* NULL unless [acme] enabled */
 };
 
 static void
@@ -373,6 +380,8 @@ reload(const char *path, struct appliance *ap, struct net *net,
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
 	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
+	if (net->acme != NULL)
+		acme_reload(net->acme, &nc.acme, eng);
 	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
 	ca_engine_free(old);
 	ap->engine = eng;
@@ -554,11 +563,17 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
+	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
+		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
+		      &net->acme)) != PCA_OK ||
+		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
 	    (err = ocsp_http_register(ocsp, net->http,
 		 ap->conf.engine.ocsp_url)) != PCA_OK ||
 	    (err = api_server_metrics_hook(net->api, ocsp_metrics, ocsp)) !=
-		PCA_OK)
+		PCA_OK ||
+	    (net->acme != NULL && (err = api_server_metrics_hook(net->api,
+		 acme_metrics, net->acme)) != PCA_OK))
 		return err;
 	return http_start(net->http);
 }
@@ -567,7 +582,7 @@ static int
 serve(const char *path)
 {
 	struct appliance ap;
-	struct net net = {NULL, NULL};
+	struct net net = {NULL, NULL, NULL};
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct bk_sched *bks = NULL;
@@ -618,6 +633,7 @@ serve(const char *path)
 		http_stop(net.http, 0);
 		api_server_free(net.api);
 		bk_sched_free(bks);
+		acme_free(net.acme);
 		publish_free(&pub);
 		ocsp_responder_free(ocsp);
 		appliance_close(&ap);
@@ -643,6 +659,7 @@ serve(const char *path)
 	http_stop(net.http, DRAIN_S);
 	api_server_free(net.api);
 	bk_sched_free(bks);
+	acme_free(net.acme);
 	publish_free(&pub);
 	ocsp_responder_free(ocsp);
 	appliance_close(&ap);

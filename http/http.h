@@ -82,7 +82,7 @@ struct http_resp {
 	size_t nhdrs;			/* extra headers (name: static) */
 	struct {
 		const char *name;
-		char value[96];
+		char value[512];
 	} hdrs[HTTP_RESP_HDRS];
 };
 

@@ -1,0 +1,104 @@
+/*
+ * acme.h - an ACME server (RFC 8555) per CA on the API's HTTPS listener,
+ * under /acme/<CA id>/: directory, nonces, accounts, orders, http-01 and
+ * tls-alpn-01 validation done by pcad itself, finalize through the same
+ * engine path as IssueCertificate (ca_issue: policy, lint gate, token,
+ * LMDB record, an audit entry naming the ACME account), certificate
+ * download, revocation and key change.  State lives in the store's kv
+ * records (namespaces "acme-*"), so it survives a restart; nonces live in
+ * memory (bounded) and are single-use.
+ */
+#ifndef PCA_ACME_H
+#define PCA_ACME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+struct ca_engine;
+struct store;
+struct http_server;
+struct acme;
+
+struct acme_conf {
+	const char *base_url;	/* "https://host:port", no trailing slash */
+	const char *partition;	/* ARN partition; NULL = "aws" */
+	const char *region;	/* the appliance's, which scope CA ARNs */
+	const char *account;
+	unsigned http01_port;	/* 80 */
+	unsigned tlsalpn01_port; /* 443 */
+	const char *validation_addr; /* connect validations here instead of
+				   resolving the identifier; NULL: resolve */
+	unsigned validity_days;	/* issued certificates; 90 */
+	unsigned timeout_s;	/* per validation attempt; 10 */
+	int eab_required;	/* newAccount needs an EAB key */
+};
+
+pca_err acme_new(const struct acme_conf *, struct ca_engine *,
+    struct store *, struct acme **out) PCA_WUR;
+/* The /acme/ route on the HTTPS listener (before http_start). */
+pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
+/*
+ * A new engine and configuration after a reload (returns once no request
+ * uses the old engine).
+ */
+void acme_reload(struct acme *, const struct acme_conf *,
+    struct ca_engine *);
+void acme_free(struct acme *);
+
+struct buf;
+/*
+ * Prometheus text for GET /metrics: accounts and orders created,
+ * certificates issued and revoked, validations by type and result,
+ * problem documents sent (counters since start).
+ */
+pca_err acme_metrics_render(struct acme *, struct buf *) PCA_WUR;
+
+/* ---- JWS (jws.c), exposed for tests and the fuzzer ---- */
+
+#define ACME_JWS_MAX (64 * 1024)	/* a request body */
+
+struct acme_jws {
+	char alg[16];
+	char *nonce;		/* all malloc'd; NULL when absent */
+	char *url;
+	char *kid;
+	char *jwk;		/* the jwk member as compact JSON */
+	uint8_t *payload;	/* decoded; "" for POST-as-GET */
+	size_t payload_len;
+	int has_jwk;
+};
+
+enum acme_jws_err {
+	ACME_JWS_OK = 0,
+	ACME_JWS_MALFORMED,	/* urn:...:malformed */
+	ACME_JWS_BADALG,	/* badSignatureAlgorithm */
+	ACME_JWS_BADSIG,	/* unauthorized (bad signature) */
+	ACME_JWS_BADKEY,	/* badPublicKey */
+};
+
+/*
+ * Parses a flattened JWS and its protected header (strict: alg, url and,
+ * unless nonce_optional, nonce required; jwk xor kid; crit refused; b64 only
+ * base64url).  Nothing is verified yet.  *why: a static sentence.
+ */
+enum acme_jws_err acme_jws_parse(const uint8_t *body, size_t len,
+    int nonce_optional, struct acme_jws *out, const char **why);
+/*
+ * Verifies the signature of body (the same flattened JWS) with the key in
+ * jwk (a JSON object text); the key must be one of RS256 (2048+ bits),
+ * ES256/384/512, EdDSA (Ed25519) matching alg.
+ */
+enum acme_jws_err acme_jws_verify(const uint8_t *body, size_t len,
+    const char *alg, const char *jwk, const char **why);
+/* RFC 7638 thumbprint, base64url (44 bytes with NUL). */
+pca_err acme_jwk_thumbprint(const char *jwk, char out[44]) PCA_WUR;
+void acme_jws_clear(struct acme_jws *);
+
+/* base64url without padding; *out malloc'd (NUL-terminated). */
+pca_err acme_b64url_encode(const uint8_t *p, size_t n, char **out) PCA_WUR;
+pca_err acme_b64url_decode(const char *s, size_t n, size_t max,
+    uint8_t **out, size_t *len) PCA_WUR;
+
+#endif

@@ -1,0 +1,280 @@
+/*
+ * cert.c - certificate download (RFC 8555 7.4.2), revocation (7.6, by the
+ * account that ordered it or by the certificate's own key) and renewal
+ * information (RFC 9773).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../http/http.h"
+#include "../store/store.h"
+#include "server_int.h"
+
+static int
+hex_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 40)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (util_hexval((unsigned char)s[i]) < 0)
+			return 0;
+	return 1;
+}
+
+/* The stored PEM and chain of certificate hex of this CA. */
+static pca_err
+cert_fetch(struct rq *r, const char *hex, char **pem, char **chain)
+{
+	char arn[400];
+
+	(void)snprintf(arn, sizeof(arn), "%s/certificate/%s", r->arn, hex);
+	return ca_cert_get(r->a->eng, &r->caller, r->arn, arn, pem, chain);
+}
+
+void
+acme_cert(struct rq *r, const char *id)
+{
+	json_t *rec = NULL;
+	char *pem = NULL, *chain = NULL;
+	size_t pl, cl;
+	uint8_t *b;
+
+	if (r->jws.payload_len != 0) {
+		acme_problem(r, 400, "malformed",
+		    "a certificate is fetched with POST-as-GET");
+		return;
+	}
+	if (!hex_ok(id) || acme_rec_get(r->a, "acme-cert", id, &rec) !=
+	    PCA_OK || strcmp(acme_str(rec, "ca"), r->ca) != 0) {
+		acme_problem(r, 404, "malformed", "no such certificate");
+		goto out;
+	}
+	if (cert_fetch(r, id, &pem, &chain) != PCA_OK) {
+		acme_problem(r, 404, "malformed", "no such certificate: %s",
+		    pca_err_msg());
+		goto out;
+	}
+	pl = strlen(pem);
+	cl = chain ? strlen(chain) : 0;
+	if ((b = malloc(pl + cl + 2)) == NULL) {
+		acme_problem(r, 500, "serverInternal", "no memory");
+		goto out;
+	}
+	memcpy(b, pem, pl);
+	if (pl > 0 && pem[pl - 1] != '\n')
+		b[pl++] = '\n';
+	if (cl > 0)
+		memcpy(b + pl, chain, cl);
+	free(r->resp->body);
+	r->resp->body = b;
+	r->resp->len = pl + cl;
+	r->resp->status = 200;
+	r->resp->content_type = "application/pem-certificate-chain";
+out:
+	free(pem);
+	free(chain);
+	json_decref(rec);
+}
+
+static const char *
+reason_name(long long code)
+{
+	static const char *const names[] = {"UNSPECIFIED", "KEY_COMPROMISE",
+		"CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED",
+		"SUPERSEDED", "CESSATION_OF_OPERATION", NULL, NULL, NULL,
+		"PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE"};
+
+	if (code < 0 || code > 10)
+		return NULL;
+	return names[code];
+}
+
+static void
+serial_hex(const X509 *x, char *out, size_t n)
+{
+	const ASN1_INTEGER *s = X509_get0_serialNumber(x);
+	const unsigned char *d = ASN1_STRING_get0_data(s);
+	int l = ASN1_STRING_length(s);
+
+	out[0] = '\0';
+	if (l > 0 && l <= 20)
+		util_hex(d, (size_t)l, out, n, 0);
+}
+
+/* 1: the certificate DER is the one this CA recorded under its serial. */
+static int
+ours(struct rq *r, const uint8_t *der, size_t dl, const char *hex)
+{
+	char *pem = NULL, *chain = NULL;
+	uint8_t *sd = NULL;
+	size_t sl = 0;
+	int ok;
+
+	if (cert_fetch(r, hex, &pem, &chain) != PCA_OK)
+		return 0;
+	ok = util_pem_decode(pem, strlen(pem), "CERTIFICATE", 65536, &sd, &sl) ==
+	    PCA_OK && sl == dl && memcmp(sd, der, dl) == 0;
+	free(sd);
+	free(pem);
+	free(chain);
+	return ok;
+}
+
+static int
+may_revoke(struct rq *r, X509 *x, const char *hex)
+{
+	json_t *rec = NULL;
+	EVP_PKEY *k;
+	int ok;
+
+	if (!r->jws.has_jwk) {
+		ok = acme_rec_get(r->a, "acme-cert", hex, &rec) == PCA_OK &&
+		    !strcmp(acme_str(rec, "acct"), r->acct_id);
+		json_decref(rec);
+		return ok;
+	}
+	if ((k = acme_jwk_pkey(r->jws.jwk)) == NULL)
+		return 0;
+	ok = EVP_PKEY_eq(k, X509_get0_pubkey(x)) == 1;
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+void
+acme_revoke(struct rq *r)
+{
+	json_t *p = NULL, *rv;
+	const char *c, *reason = "UNSPECIFIED";
+	uint8_t *der = NULL;
+	const uint8_t *dp;
+	size_t dl = 0;
+	X509 *x = NULL;
+	char hex[64];
+	pca_err err;
+
+	if ((p = acme_payload(r)) == NULL)
+		return;
+	c = json_string_value(json_object_get(p, "certificate"));
+	if (c == NULL || acme_b64url_decode(c, strlen(c), 16384, &der, &dl) !=
+	    PCA_OK || (dp = der, x = d2i_X509(NULL, &dp, (long)dl)) == NULL ||
+	    dp != der + dl) {
+		acme_problem(r, 400, "malformed",
+		    "certificate must be a base64url DER certificate");
+		goto out;
+	}
+	if ((rv = json_object_get(p, "reason")) != NULL &&
+	    (!json_is_integer(rv) ||
+		(reason = reason_name(json_integer_value(rv))) == NULL)) {
+		acme_problem(r, 400, "badRevocationReason",
+		    "reason must be an RFC 5280 reason code other than 6, 7 "
+		    "and 8");
+		goto out;
+	}
+	serial_hex(x, hex, sizeof(hex));
+	if (!hex[0] || !ours(r, der, dl, hex)) {
+		acme_problem(r, 404, "malformed",
+		    "this CA did not issue that certificate");
+		goto out;
+	}
+	if (!may_revoke(r, x, hex)) {
+		acme_problem(r, 403, "unauthorized", r->jws.has_jwk ?
+		    "the JWS key is not the certificate's key" :
+		    "this account did not order that certificate");
+		goto out;
+	}
+	err = ca_revoke(r->a->eng, &r->caller, r->arn, hex, reason);
+	if (err == PCA_EALREADY) {
+		acme_problem(r, 400, "alreadyRevoked", "already revoked");
+		goto out;
+	}
+	if (err != PCA_OK) {
+		if (err == PCA_EUNAVAIL || err == PCA_EBUSY)
+			http_resp_hdr(r->resp, "Retry-After", "5");
+		acme_problem(r, err == PCA_EUNAVAIL || err == PCA_EBUSY ? 503 :
+		    500, "serverInternal", "%s", pca_err_msg());
+		goto out;
+	}
+	acme_count(r->a, &r->a->m_revoked);
+	log_info("acme: CA %s: certificate %s revoked (%s) by %s%s", r->ca,
+	    hex, reason, r->jws.has_jwk ? "its key" : "account ",
+	    r->jws.has_jwk ? "" : r->acct_id);
+	r->resp->status = 200;
+out:
+	X509_free(x);
+	free(der);
+	json_decref(p);
+}
+
+/* ---- RFC 9773 renewal information ---- */
+
+/*
+ * The window: the last third of the lifetime, or, when an operator asked
+ * for early renewal of this certificate or its whole CA ("acme-renew"
+ * records, written by pcactl cert renew-early), the hour before the mark.
+ */
+void
+acme_renewal_info(struct rq *r, const char *certid)
+{
+	const char *dot = strchr(certid, '.');
+	uint8_t *ser = NULL;
+	size_t sl = 0;
+	char hex[64], key[128], s0[21], s1[21], *pem = NULL, *chain = NULL;
+	json_t *mark = NULL;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	int64_t nb, na, start, end, mk = 0;
+	struct tm t;
+
+	if (dot == NULL || strlen(dot + 1) > 60 ||
+	    acme_b64url_decode(dot + 1, strlen(dot + 1), 21, &ser, &sl) !=
+	    PCA_OK || sl == 0 || sl > 20) {
+		acme_problem(r, 400, "malformed",
+		    "renewalInfo needs base64url(AKI) \".\" base64url(serial)");
+		goto out;
+	}
+	util_hex(ser[0] == 0 && sl > 1 ? ser + 1 : ser,
+	    ser[0] == 0 && sl > 1 ? sl - 1 : sl, hex, sizeof(hex), 0);
+	if (cert_fetch(r, hex, &pem, &chain) != PCA_OK ||
+	    (bio = BIO_new_mem_buf(pem, -1)) == NULL ||
+	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		acme_problem(r, 404, "malformed", "no such certificate");
+		goto out;
+	}
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &t) != 1 ||
+	    (nb = util_timegm(&t), 0) ||
+	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &t) != 1) {
+		acme_problem(r, 500, "serverInternal", "unreadable validity");
+		goto out;
+	}
+	na = util_timegm(&t);
+	start = nb + (na - nb) * 2 / 3;
+	end = na - (na - nb) / 10;
+	(void)snprintf(key, sizeof(key), "%s/%s", r->ca, hex);
+	if (acme_rec_get(r->a, "acme-renew", key, &mark) == PCA_OK ||
+	    acme_rec_get(r->a, "acme-renew", r->ca, &mark) == PCA_OK) {
+		mk = json_integer_value(json_object_get(mark, "at"));
+		if (mk > nb) {	/* marked after this certificate's issuance */
+			start = mk - 3600;
+			end = mk;
+		}
+	}
+	util_iso8601(start, s0);
+	util_iso8601(end, s1);
+	http_resp_hdr(r->resp, "Retry-After", "21600");
+	acme_reply(r, 200, json_pack("{s:{s:s,s:s}}", "suggestedWindow",
+	    "start", s0, "end", s1), NULL);
+out:
+	json_decref(mark);
+	X509_free(x);
+	BIO_free(bio);
+	free(ser);
+	free(pem);
+	free(chain);
+}

@@ -1,0 +1,789 @@
+/*
+ * order.c - orders, authorizations and challenges (RFC 8555 sections 7.4,
+ * 7.5; RFC 8738 ip identifiers) and finalize, which issues through the
+ * engine's IssueCertificate path (ca_issue) with the ACME account named in
+ * the audit entry.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "../common/log.h"
+#include "../common/util.h"
+#include "../http/http.h"
+#include "server_int.h"
+
+static const char *const chal_types[] = {"http-01", "tls-alpn-01"};
+#define NCHAL 2
+
+/* ---- identifiers ---- */
+
+static int
+dns_ok(const char *s)
+{
+	size_t n = strlen(s), lab = 0, i;
+
+	if (n == 0 || n > 253 || s[n - 1] == '.')
+		return 0;
+	for (i = 0; i <= n; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (lab == 0 || lab > 63 || s[i - 1] == '-' ||
+			    s[i - lab] == '-')
+				return 0;
+			lab = 0;
+		} else if (islower((unsigned char)c) ||
+		    isdigit((unsigned char)c) || c == '-')
+			lab++;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Checks and normalizes one identifier into {type, value}; NULL with a
+ * problem set.
+ */
+static json_t *
+ident_check(struct rq *r, const json_t *id)
+{
+	const char *t = acme_str(id, "type"), *v = acme_str(id, "value");
+	char low[256], canon[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+	size_t i;
+
+	if (strcmp(t, "dns") == 0) {
+		if (strlen(v) >= sizeof(low))
+			goto bad;
+		for (i = 0; v[i]; i++)
+			low[i] = (char)tolower((unsigned char)v[i]);
+		low[i] = '\0';
+		if (strncmp(low, "*.", 2) == 0) {
+			acme_problem(r, 400, "rejectedIdentifier",
+			    "%s: a wildcard needs dns-01, which this server "
+			    "does not offer", v);
+			return NULL;
+		}
+		if (!dns_ok(low))
+			goto bad;
+		return json_pack("{s:s,s:s}", "type", "dns", "value", low);
+	}
+	if (strcmp(t, "ip") == 0) {
+		if (inet_pton(AF_INET, v, bin) == 1)
+			(void)inet_ntop(AF_INET, bin, canon, sizeof(canon));
+		else if (inet_pton(AF_INET6, v, bin) == 1)
+			(void)inet_ntop(AF_INET6, bin, canon, sizeof(canon));
+		else
+			goto bad;
+		return json_pack("{s:s,s:s}", "type", "ip", "value", canon);
+	}
+	acme_problem(r, 400, "unsupportedIdentifier",
+	    "identifier type \"%.32s\" is not supported (dns, ip)", t);
+	return NULL;
+bad:
+	acme_problem(r, 400, "rejectedIdentifier",
+	    "\"%.255s\" is not a valid %s identifier", v, t);
+	return NULL;
+}
+
+/* ---- views ---- */
+
+static json_t *
+chal_view(struct rq *r, const char *authz, size_t i, const json_t *c)
+{
+	char u[ACME_URL_MAX];
+	json_t *o;
+
+	acme_url(r, u, sizeof(u), "chall/%s/%zu", authz, i);
+	o = json_pack("{s:s,s:s,s:s,s:s}", "type", acme_str(c, "type"), "url",
+	    u, "status", acme_str(c, "status"), "token", acme_str(c, "token"));
+	if (o != NULL && json_object_get(c, "validated"))
+		json_object_set(o, "validated", json_object_get(c, "validated"));
+	if (o != NULL && json_object_get(c, "error"))
+		json_object_set(o, "error", json_object_get(c, "error"));
+	return o;
+}
+
+static json_t *
+authz_view(struct rq *r, const char *id, const json_t *z)
+{
+	json_t *o, *l = json_array(), *c;
+	char exp[21];
+	size_t i;
+
+	json_array_foreach(json_object_get(z, "challenges"), i, c)
+		json_array_append_new(l, chal_view(r, id, i, c));
+	util_iso8601(json_integer_value(json_object_get(z, "expires")), exp);
+	o = json_pack("{s:s,s:s,s:O,s:o}", "status", acme_str(z, "status"),
+	    "expires", exp, "identifier", json_object_get(z, "identifier"),
+	    "challenges", l);
+	if (o != NULL && json_is_true(json_object_get(z, "wildcard")))
+		json_object_set_new(o, "wildcard", json_true());
+	return o;
+}
+
+static json_t *
+order_view(struct rq *r, const char *id, const json_t *o)
+{
+	json_t *v, *l = json_array(), *x;
+	char u[ACME_URL_MAX], f[ACME_URL_MAX], exp[21];
+	size_t i;
+
+	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+		acme_url(r, u, sizeof(u), "authz/%s", json_string_value(x));
+		json_array_append_new(l, json_string(u));
+	}
+	acme_url(r, f, sizeof(f), "order/%s/finalize", id);
+	util_iso8601(json_integer_value(json_object_get(o, "expires")), exp);
+	v = json_pack("{s:s,s:s,s:O,s:o,s:s}", "status", acme_str(o, "status"),
+	    "expires", exp, "identifiers", json_object_get(o, "identifiers"),
+	    "authorizations", l, "finalize", f);
+	if (v == NULL)
+		return NULL;
+	if (*acme_str(o, "cert")) {
+		acme_url(r, u, sizeof(u), "cert/%s", acme_str(o, "cert"));
+		json_object_set_new(v, "certificate", json_string(u));
+	}
+	if (json_object_get(o, "error"))
+		json_object_set(v, "error", json_object_get(o, "error"));
+	if (json_object_get(o, "replaces"))
+		json_object_set(v, "replaces", json_object_get(o, "replaces"));
+	return v;
+}
+
+/* ---- newOrder ---- */
+
+static json_t *
+new_authz(struct rq *r, const char *order, const json_t *ident,
+    char id[ACME_ID_MAX])
+{
+	json_t *z, *cl = json_array();
+	char tok[ACME_ID_MAX + ACME_ID_MAX];
+	size_t i;
+
+	for (i = 0; i < NCHAL; i++) {
+		char a[ACME_ID_MAX], b[ACME_ID_MAX];
+
+		if (acme_id_new(a) != PCA_OK || acme_id_new(b) != PCA_OK)
+			break;
+		(void)snprintf(tok, sizeof(tok), "%s%s", a, b);
+		json_array_append_new(cl, json_pack("{s:s,s:s,s:s}", "type",
+		    chal_types[i], "token", tok, "status", "pending"));
+	}
+	if (i < NCHAL || acme_id_new(id) != PCA_OK) {
+		json_decref(cl);
+		return NULL;
+	}
+	z = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O,s:o}", "ca", r->ca, "acct",
+	    r->acct_id, "order", order, "status", "pending", "expires",
+	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifier", ident,
+	    "challenges", cl);
+	return z;
+}
+
+static int
+idents_check(struct rq *r, const json_t *in, json_t *out)
+{
+	size_t i, j;
+	json_t *v, *n;
+
+	if (!json_is_array(in) || json_array_size(in) == 0 ||
+	    json_array_size(in) > ACME_MAX_IDENTS) {
+		acme_problem(r, 400, "malformed",
+		    "identifiers must be an array of 1 to %d identifiers",
+		    ACME_MAX_IDENTS);
+		return 0;
+	}
+	json_array_foreach(in, i, v) {
+		if ((n = ident_check(r, v)) == NULL)
+			return 0;
+		for (j = 0; j < json_array_size(out); j++)
+			if (json_equal(json_array_get(out, j), n))
+				break;
+		if (j == json_array_size(out))
+			json_array_append(out, n);
+		json_decref(n);
+	}
+	return 1;
+}
+
+void
+acme_new_order(struct rq *r)
+{
+	json_t *p = NULL, *ids = json_array(), *o = NULL, *zl = json_array();
+	json_t *zs[ACME_MAX_IDENTS], *v, *ol;
+	char oid[ACME_ID_MAX], zid[ACME_ID_MAX], loc[ACME_URL_MAX];
+	size_t i, nz = 0;
+	int ok = 0;
+
+	if ((p = acme_payload(r)) == NULL)
+		goto out;
+	if (strcmp(r->ca_status, "ACTIVE") != 0) {
+		acme_problem(r, 403, "unauthorized",
+		    "the certificate authority is %s", r->ca_status);
+		goto out;
+	}
+	if (json_object_get(p, "notBefore") || json_object_get(p, "notAfter")) {
+		acme_problem(r, 400, "malformed",
+		    "notBefore and notAfter are not supported");
+		goto out;
+	}
+	if (!idents_check(r, json_object_get(p, "identifiers"), ids))
+		goto out;
+	if (!acme_eab_names_ok(r, ids))
+		goto out;
+	if (acme_id_new(oid) != PCA_OK)
+		goto fail;
+	json_array_foreach(ids, i, v) {
+		if ((zs[nz] = new_authz(r, oid, v, zid)) == NULL)
+			goto fail;
+		json_object_set_new(zs[nz++], "id", json_string(zid));
+		json_array_append_new(zl, json_string(zid));
+	}
+	o = json_pack("{s:s,s:s,s:s,s:I,s:O,s:O}", "ca", r->ca, "acct",
+	    r->acct_id, "status", "pending", "expires",
+	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifiers", ids,
+	    "authzs", zl);
+	if (o == NULL)
+		goto fail;
+	if (json_is_string(json_object_get(p, "replaces")))
+		json_object_set(o, "replaces", json_object_get(p, "replaces"));
+	pthread_mutex_lock(&r->a->mu);
+	for (i = 0; i < nz; i++)
+		if (acme_rec_put(r->a, "acme-authz", acme_str(zs[i], "id"),
+			zs[i], 1) != PCA_OK)
+			break;
+	if (i == nz && acme_rec_put(r->a, "acme-order", oid, o, 1) == PCA_OK) {
+		json_t *a = NULL;
+
+		/* the account's orders list, newest last, bounded */
+		if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
+			ol = json_object_get(a, "orders");
+			if (!json_is_array(ol)) {
+				ol = json_array();
+				json_object_set_new(a, "orders", ol);
+			}
+			json_array_append_new(ol, json_string(oid));
+			while (json_array_size(ol) > ACME_ACCT_ORDERS)
+				json_array_remove(ol, 0);
+			ok = acme_rec_put(r->a, "acme-acct", r->acct_id, a,
+			    0) == PCA_OK;
+			json_decref(a);
+		}
+	}
+	pthread_mutex_unlock(&r->a->mu);
+	if (!ok)
+		goto fail;
+	acme_count(r->a, &r->a->m_orders);
+	log_info("acme: CA %s: account %s: order %s for %zu identifiers%s%s",
+	    r->ca, r->acct_id, oid, json_array_size(ids),
+	    json_object_get(o, "replaces") ? ", replaces " : "",
+	    json_object_get(o, "replaces") ? acme_str(o, "replaces") : "");
+	acme_url(r, loc, sizeof(loc), "order/%s", oid);
+	acme_reply(r, 201, order_view(r, oid, o), loc);
+	goto out;
+fail:
+	acme_problem(r, 500, "serverInternal", "the order cannot be stored");
+out:
+	for (i = 0; i < nz; i++)
+		json_decref(zs[i]);
+	json_decref(o);
+	json_decref(zl);
+	json_decref(ids);
+	json_decref(p);
+}
+
+/* ---- status ---- */
+
+/* pending -> ready/invalid from the authorizations (under mu). */
+static void
+order_refresh(struct rq *r, const char *id, json_t *o)
+{
+	json_t *x, *z;
+	size_t i, valid = 0, n;
+	const char *st = NULL;
+	int64_t now = util_now();
+
+	if (strcmp(acme_str(o, "status"), "pending") != 0 &&
+	    strcmp(acme_str(o, "status"), "ready") != 0)
+		return;
+	if (json_integer_value(json_object_get(o, "expires")) < now) {
+		st = "invalid";
+		goto set;
+	}
+	n = json_array_size(json_object_get(o, "authzs"));
+	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+		z = NULL;
+		if (acme_rec_get(r->a, "acme-authz", json_string_value(x), &z) !=
+		    PCA_OK)
+			return;
+		if (!strcmp(acme_str(z, "status"), "valid"))
+			valid++;
+		else if (strcmp(acme_str(z, "status"), "pending") != 0)
+			st = "invalid";
+		json_decref(z);
+	}
+	if (st == NULL && valid == n && n > 0)
+		st = "ready";
+	if (st == NULL || strcmp(st, acme_str(o, "status")) == 0)
+		return;
+set:
+	json_object_set_new(o, "status", json_string(st));
+	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
+		log_warnx("acme: order %s: %s", id, pca_err_msg());
+}
+
+static pca_err
+order_load(struct rq *r, const char *id, json_t **out)
+{
+	json_t *o = NULL;
+	pca_err err;
+
+	if ((err = acme_rec_get(r->a, "acme-order", id, &o)) != PCA_OK)
+		return err;
+	if (strcmp(acme_str(o, "ca"), r->ca) != 0 ||
+	    strcmp(acme_str(o, "acct"), r->acct_id) != 0) {
+		json_decref(o);
+		return pca_err_set(PCA_ENOTFOUND, "no such order");
+	}
+	*out = o;
+	return PCA_OK;
+}
+
+/* ---- finalize ---- */
+
+/* Every SAN and CN name of the CSR in the order's identifiers and back. */
+static int
+csr_names_match(X509_REQ *req, const json_t *ids, const char **why)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(req);
+	GENERAL_NAMES *gns = NULL;
+	X509_NAME *subj = X509_REQ_get_subject_name(req);
+	json_t *seen = json_array(), *v;
+	char buf[256], ipb[INET6_ADDRSTRLEN];
+	int i, ok = 0, cn;
+	size_t k;
+
+	*why = "the CSR's names differ from the order's identifiers";
+	if (exts != NULL)
+		gns = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gns != NULL && i < sk_GENERAL_NAME_num(gns); i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gns, i);
+		const unsigned char *d;
+		int dl, type;
+
+		if (g->type == GEN_DNS) {
+			d = ASN1_STRING_get0_data(g->d.dNSName);
+			dl = ASN1_STRING_length(g->d.dNSName);
+			if (dl <= 0 || dl >= (int)sizeof(buf))
+				goto out;
+			for (k = 0; k < (size_t)dl; k++)
+				buf[k] = (char)tolower(d[k]);
+			buf[dl] = '\0';
+			json_array_append_new(seen, json_pack("{s:s,s:s}",
+			    "type", "dns", "value", buf));
+		} else if (g->type == GEN_IPADD) {
+			d = ASN1_STRING_get0_data(g->d.iPAddress);
+			dl = ASN1_STRING_length(g->d.iPAddress);
+			type = dl == 4 ? AF_INET : dl == 16 ? AF_INET6 : 0;
+			if (type == 0 ||
+			    inet_ntop(type, d, ipb, sizeof(ipb)) == NULL)
+				goto out;
+			json_array_append_new(seen, json_pack("{s:s,s:s}",
+			    "type", "ip", "value", ipb));
+		} else {
+			*why = "the CSR has a SAN that is not a DNS name or IP "
+			    "address";
+			goto out;
+		}
+	}
+	json_array_foreach(seen, k, v) {
+		size_t j;
+
+		for (j = 0; j < json_array_size(ids); j++)
+			if (json_equal(json_array_get(ids, j), v))
+				break;
+		if (j == json_array_size(ids))
+			goto out;
+	}
+	json_array_foreach(ids, k, v) {
+		size_t j;
+
+		for (j = 0; j < json_array_size(seen); j++)
+			if (json_equal(json_array_get(seen, j), v))
+				break;
+		if (j == json_array_size(seen))
+			goto out;
+	}
+	cn = X509_NAME_get_text_by_NID(subj, NID_commonName, buf, sizeof(buf));
+	if (cn > 0) {
+		for (k = 0; buf[k]; k++)
+			buf[k] = (char)tolower((unsigned char)buf[k]);
+		json_array_foreach(ids, k, v)
+			if (!strcmp(acme_str(v, "value"), buf))
+				break;
+		if (k == json_array_size(ids)) {
+			*why = "the CSR's common name is not an identifier of "
+			    "the order";
+			goto out;
+		}
+	}
+	ok = 1;
+out:
+	GENERAL_NAMES_free(gns);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	json_decref(seen);
+	return ok;
+}
+
+static void
+order_set(struct rq *r, const char *id, const char *status, const char *cert)
+{
+	json_t *o = NULL;
+
+	pthread_mutex_lock(&r->a->mu);
+	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
+		json_object_set_new(o, "status", json_string(status));
+		if (cert != NULL)
+			json_object_set_new(o, "cert", json_string(cert));
+		if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
+			log_warnx("acme: order %s: %s", id, pca_err_msg());
+	}
+	pthread_mutex_unlock(&r->a->mu);
+	json_decref(o);
+}
+
+static void
+issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
+{
+	struct ca_issue_req q;
+	struct ca_caller who = r->caller;
+	char w[ACME_ID_MAX + 16], *arn = NULL, hex[80];
+	const char *s;
+	json_t *rec = NULL, *o = NULL;
+	pca_err err;
+
+	memset(&q, 0, sizeof(q));
+	q.ca_arn = r->arn;
+	q.csr = der;
+	q.csr_len = dl;
+	q.signing_algorithm = r->sig_alg;
+	q.validity_type = "DAYS";
+	q.validity_value = r->a->c.validity_days;
+	(void)snprintf(w, sizeof(w), "acme:%s", r->acct_id);
+	who.who = w;
+	err = ca_issue(r->a->eng, &who, &q, &arn);
+	if (err != PCA_OK) {
+		order_set(r, id, "ready", NULL);
+		if (err == PCA_EUNAVAIL || err == PCA_EBUSY) {
+			http_resp_hdr(r->resp, "Retry-After", "5");
+			acme_problem(r, 503, "serverInternal",
+			    "issuance is unavailable now; retry: %s",
+			    pca_err_msg());
+		} else if (err == PCA_EPOLICY)
+			acme_problem(r, 403, "rejectedIdentifier", "%s",
+			    pca_err_msg());
+		else if (err == PCA_EBADCSR || err == PCA_EINVAL ||
+		    err == PCA_EVALIDATION)
+			acme_problem(r, 400, "badCSR", "%s", pca_err_msg());
+		else if (err == PCA_ESTATE)
+			acme_problem(r, 403, "unauthorized", "%s",
+			    pca_err_msg());
+		else
+			acme_problem(r, 500, "serverInternal", "%s",
+			    pca_err_msg());
+		return;
+	}
+	s = strstr(arn, "/certificate/");
+	(void)snprintf(hex, sizeof(hex), "%s", s ? s + 13 : "");
+	order_set(r, id, "valid", hex);
+	rec = json_pack("{s:s,s:s,s:s}", "ca", r->ca, "acct", r->acct_id,
+	    "order", id);
+	if (rec == NULL || acme_rec_put(r->a, "acme-cert", hex, rec, 0) !=
+	    PCA_OK)
+		log_warnx("acme: certificate %s: owner not recorded", hex);
+	acme_count(r->a, &r->a->m_issued);
+	log_info("acme: CA %s: account %s: order %s: issued %s", r->ca,
+	    r->acct_id, id, hex);
+	if (order_load(r, id, &o) == PCA_OK)
+		acme_reply(r, 200, order_view(r, id, o), NULL);
+	else
+		acme_problem(r, 500, "serverInternal", "order vanished");
+	json_decref(o);
+	json_decref(rec);
+	free(arn);
+}
+
+static void
+finalize(struct rq *r, const char *id)
+{
+	json_t *p = NULL, *o = NULL, *ids = NULL;
+	uint8_t *der = NULL;
+	const uint8_t *dp;
+	size_t dl = 0;
+	const char *csr, *why;
+	X509_REQ *req = NULL;
+	EVP_PKEY *pk;
+
+	if ((p = acme_payload(r)) == NULL)
+		return;
+	csr = json_string_value(json_object_get(p, "csr"));
+	if (csr == NULL || acme_b64url_decode(csr, strlen(csr), 16384, &der,
+		&dl) != PCA_OK) {
+		acme_problem(r, 400, "malformed", "csr must be base64url DER");
+		goto out;
+	}
+	dp = der;
+	if ((req = d2i_X509_REQ(NULL, &dp, (long)dl)) == NULL ||
+	    dp != der + dl || (pk = X509_REQ_get0_pubkey(req)) == NULL ||
+	    X509_REQ_verify(req, pk) != 1) {
+		acme_problem(r, 400, "badCSR",
+		    "the CSR does not parse or its signature does not verify");
+		goto out;
+	}
+	pthread_mutex_lock(&r->a->mu);
+	if (order_load(r, id, &o) != PCA_OK) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 404, "malformed", "no such order");
+		goto out;
+	}
+	order_refresh(r, id, o);
+	if (strcmp(acme_str(o, "status"), "ready") != 0) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 403, "orderNotReady", "the order is %s",
+		    acme_str(o, "status"));
+		goto out;
+	}
+	ids = json_incref(json_object_get(o, "identifiers"));
+	if (!csr_names_match(req, ids, &why)) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 400, "badCSR", "%s", why);
+		goto out;
+	}
+	json_object_set_new(o, "status", json_string("processing"));
+	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 500, "serverInternal", "order not stored");
+		goto out;
+	}
+	pthread_mutex_unlock(&r->a->mu);
+	issue(r, id, der, dl);
+out:
+	X509_REQ_free(req);
+	free(der);
+	json_decref(ids);
+	json_decref(o);
+	json_decref(p);
+}
+
+void
+acme_order(struct rq *r, const char *id, const char *tail)
+{
+	json_t *o = NULL;
+
+	if (strcmp(tail, "/finalize") == 0) {
+		finalize(r, id);
+		return;
+	}
+	if (*tail != '\0') {
+		acme_problem(r, 404, "malformed", "no such resource");
+		return;
+	}
+	pthread_mutex_lock(&r->a->mu);
+	if (order_load(r, id, &o) != PCA_OK) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 404, "malformed", "no such order");
+		return;
+	}
+	order_refresh(r, id, o);
+	pthread_mutex_unlock(&r->a->mu);
+	if (!strcmp(acme_str(o, "status"), "processing"))
+		http_resp_hdr(r->resp, "Retry-After", "1");
+	acme_reply(r, 200, order_view(r, id, o), NULL);
+	json_decref(o);
+}
+
+/* ---- authorizations and challenges ---- */
+
+static pca_err
+authz_load(struct rq *r, const char *id, json_t **out)
+{
+	json_t *z = NULL;
+	pca_err err;
+
+	if ((err = acme_rec_get(r->a, "acme-authz", id, &z)) != PCA_OK)
+		return err;
+	if (strcmp(acme_str(z, "ca"), r->ca) != 0 ||
+	    strcmp(acme_str(z, "acct"), r->acct_id) != 0) {
+		json_decref(z);
+		return pca_err_set(PCA_ENOTFOUND, "no such authorization");
+	}
+	if (!strcmp(acme_str(z, "status"), "pending") &&
+	    json_integer_value(json_object_get(z, "expires")) < util_now())
+		json_object_set_new(z, "status", json_string("expired"));
+	*out = z;
+	return PCA_OK;
+}
+
+void
+acme_authz(struct rq *r, const char *id)
+{
+	json_t *z = NULL, *p = NULL;
+
+	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
+		return;
+	pthread_mutex_lock(&r->a->mu);
+	if (authz_load(r, id, &z) != PCA_OK) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 404, "malformed", "no such authorization");
+		goto out;
+	}
+	if (p != NULL) {
+		if (strcmp(acme_str(p, "status"), "deactivated") != 0) {
+			pthread_mutex_unlock(&r->a->mu);
+			acme_problem(r, 400, "malformed", "an authorization's "
+			    "status may only become deactivated");
+			goto out;
+		}
+		json_object_set_new(z, "status", json_string("deactivated"));
+		if (acme_rec_put(r->a, "acme-authz", id, z, 0) != PCA_OK) {
+			pthread_mutex_unlock(&r->a->mu);
+			acme_problem(r, 500, "serverInternal", "not stored");
+			goto out;
+		}
+	}
+	pthread_mutex_unlock(&r->a->mu);
+	if (!strcmp(acme_str(z, "status"), "pending"))
+		http_resp_hdr(r->resp, "Retry-After", "1");
+	acme_reply(r, 200, authz_view(r, id, z), NULL);
+out:
+	json_decref(p);
+	json_decref(z);
+}
+
+/* Runs the validation of challenge i of authorization z (unlocked). */
+static void
+validate(struct rq *r, const char *zid, size_t i)
+{
+	json_t *z = NULL, *c, *ident, *err = NULL;
+	struct acme_chal ch;
+	char thumb[44], ka[256], why[300], type[16], it[8], iv[256], tok[128];
+	const char *ptype = "connection";
+	pca_err e;
+
+	pthread_mutex_lock(&r->a->mu);
+	if (authz_load(r, zid, &z) != PCA_OK) {
+		pthread_mutex_unlock(&r->a->mu);
+		return;
+	}
+	pthread_mutex_unlock(&r->a->mu);
+	c = json_array_get(json_object_get(z, "challenges"), i);
+	ident = json_object_get(z, "identifier");
+	if (acme_jwk_thumbprint(r->jws.jwk, thumb) != PCA_OK)
+		goto out;
+	(void)snprintf(ka, sizeof(ka), "%s.%s", acme_str(c, "token"), thumb);
+	/* copies: z is reloaded before the log line below */
+	(void)snprintf(type, sizeof(type), "%s", acme_str(c, "type"));
+	(void)snprintf(it, sizeof(it), "%s", acme_str(ident, "type"));
+	(void)snprintf(iv, sizeof(iv), "%s", acme_str(ident, "value"));
+	(void)snprintf(tok, sizeof(tok), "%s", acme_str(c, "token"));
+	memset(&ch, 0, sizeof(ch));
+	ch.type = type;
+	ch.ident_type = it;
+	ch.ident = iv;
+	ch.token = tok;
+	ch.keyauth = ka;
+	ch.port = strcmp(ch.type, "http-01") == 0 ? r->a->c.http01_port :
+	    r->a->c.tlsalpn01_port;
+	ch.addr = r->a->c.validation_addr;
+	ch.timeout_s = r->a->c.timeout_s;
+	e = acme_validate(&ch, why, sizeof(why), &ptype);
+	pthread_mutex_lock(&r->a->mu);
+	json_decref(z);
+	z = NULL;
+	if (authz_load(r, zid, &z) == PCA_OK) {
+		c = json_array_get(json_object_get(z, "challenges"), i);
+		if (e == PCA_OK) {
+			char now[21];
+
+			util_iso8601(util_now(), now);
+			json_object_set_new(c, "status", json_string("valid"));
+			json_object_set_new(c, "validated", json_string(now));
+			json_object_set_new(z, "status", json_string("valid"));
+		} else {
+			err = json_pack("{s:s+,s:s,s:i}", "type",
+			    "urn:ietf:params:acme:error:", ptype, "detail", why,
+			    "status", 400);
+			json_object_set_new(c, "status", json_string("invalid"));
+			json_object_set_new(c, "error", err);
+			json_object_set_new(z, "status", json_string("invalid"));
+		}
+		if (acme_rec_put(r->a, "acme-authz", zid, z, 0) != PCA_OK)
+			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
+	}
+	pthread_mutex_unlock(&r->a->mu);
+	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[i == 0 ? 0 : 1] :
+	    &r->a->m_invalid[i == 0 ? 0 : 1]);
+	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
+	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
+	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);
+out:
+	json_decref(z);
+}
+
+void
+acme_challenge(struct rq *r, const char *zid, const char *idx)
+{
+	json_t *z = NULL, *p = NULL, *c;
+	long long i;
+	int run = 0;
+	char up[ACME_URL_MAX];
+
+	if (util_strtonum(idx, 0, NCHAL - 1, &i) != PCA_OK) {
+		acme_problem(r, 404, "malformed", "no such challenge");
+		return;
+	}
+	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
+		return;
+	pthread_mutex_lock(&r->a->mu);
+	if (authz_load(r, zid, &z) != PCA_OK ||
+	    (c = json_array_get(json_object_get(z, "challenges"),
+		(size_t)i)) == NULL) {
+		pthread_mutex_unlock(&r->a->mu);
+		acme_problem(r, 404, "malformed", "no such challenge");
+		goto out;
+	}
+	if (p != NULL && !strcmp(acme_str(c, "status"), "pending") &&
+	    !strcmp(acme_str(z, "status"), "pending")) {
+		json_object_set_new(c, "status", json_string("processing"));
+		run = acme_rec_put(r->a, "acme-authz", zid, z, 0) == PCA_OK;
+	}
+	pthread_mutex_unlock(&r->a->mu);
+	if (run) {
+		validate(r, zid, (size_t)i);
+		json_decref(z);
+		z = NULL;
+		pthread_mutex_lock(&r->a->mu);
+		if (authz_load(r, zid, &z) != PCA_OK) {
+			pthread_mutex_unlock(&r->a->mu);
+			acme_problem(r, 500, "serverInternal", "authz vanished");
+			goto out;
+		}
+		pthread_mutex_unlock(&r->a->mu);
+		c = json_array_get(json_object_get(z, "challenges"), (size_t)i);
+	}
+	acme_url(r, up, sizeof(up), "authz/%s", zid);
+	acme_link_up(r, up);
+	if (!strcmp(acme_str(c, "status"), "processing"))
+		http_resp_hdr(r->resp, "Retry-After", "1");
+	acme_reply(r, 200, chal_view(r, zid, (size_t)i, c), NULL);
+out:
+	json_decref(p);
+	json_decref(z);
+}
