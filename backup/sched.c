@@ -49,6 +49,7 @@ struct bk_sched {
 	int stop;
 	pthread_t bt, ft;
 	int bt_on, ft_on;
+	int resumed;		/* the feed continues after S3's last record */
 	struct bk_metrics m;
 };
 
@@ -296,6 +297,7 @@ feed_thread(void *arg)
 	size_t n;
 	uint64_t head = 0;
 
+	resumed = s->resumed;
 	while (!sleep_until(s, now_ms() + wait_ms)) {
 		if (!resumed) {
 			if (bk_feed_resume(s->st, &s->fs3) != PCA_OK) {
@@ -366,6 +368,18 @@ bk_sched_new(const struct bk_sched_conf *c, struct store *st,
 	if (err != PCA_OK) {
 		bk_sched_free(s);
 		return err;
+	}
+	/*
+	 * Before anything can change the store (pcad calls this before it
+	 * serves): a store behind S3's shipped feed (restored without replay)
+	 * continues after S3's last record, so no change made from now on is
+	 * numbered below it.  S3 unreachable: the feed thread tries again.
+	 */
+	if (c->feed) {
+		if (bk_feed_resume(st, &s->fs3) == PCA_OK)
+			s->resumed = 1;
+		else
+			log_warnx("feed shipping: %s (retrying)", pca_err_msg());
 	}
 	*out = s;
 	return PCA_OK;

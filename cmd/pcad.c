@@ -259,26 +259,36 @@ backup_metrics(void *arg, struct buf *b)
 	return bk_sched_metrics_render(arg, b);
 }
 
-/* [backup]: scheduled backups and change-feed shipping, own threads. */
+/*
+ * [backup]: scheduled backups and change-feed shipping, own threads.  Made
+ * before pcad serves (a restored store's feed is lined up with S3's first),
+ * started once the metrics can be hooked.
+ */
 static pca_err
-backup_start(const char *path, const struct appliance *ap,
-    struct api_server *api, struct bk_sched **out)
+backup_new(const char *path, const struct appliance *ap,
+    struct bk_sched **out)
 {
 	static struct sync_conf s3;
 	static struct bk_sched_conf bc;
-	pca_err err;
 
 	*out = NULL;
 	if (ap->conf.backup_to == NULL)
 		return PCA_OK;
 	appliance_backup_sched_conf(&ap->conf, path, &s3, &bc);
-	if ((err = bk_sched_new(&bc, ap->store, out)) != PCA_OK)
+	return bk_sched_new(&bc, ap->store, out);
+}
+
+static pca_err
+backup_run(struct bk_sched *bks, struct api_server *api)
+{
+	pca_err err;
+
+	if (bks == NULL)
+		return PCA_OK;
+	if ((err = api_server_metrics_hook(api, backup_metrics, bks)) !=
+	    PCA_OK)
 		return err;
-	if ((err = api_server_metrics_hook(api, backup_metrics, *out)) !=
-		PCA_OK ||
-	    (err = bk_sched_start(*out)) != PCA_OK)
-		return err;
-	return PCA_OK;
+	return bk_sched_start(bks);
 }
 
 static pca_err
@@ -625,10 +635,11 @@ serve(const char *path)
 		appliance_close(&ap);
 		return 1;
 	}
-	if (net_start(&net, &c, &ap, &pub, ocsp) != PCA_OK ||
+	if (backup_new(path, &ap, &bks) != PCA_OK ||
+	    net_start(&net, &c, &ap, &pub, ocsp) != PCA_OK ||
 	    (api_server_approval_set(net.api, &ap.conf.approval), 0) ||
 	    publish_start(&pub, net.api) != PCA_OK ||
-	    backup_start(path, &ap, net.api, &bks) != PCA_OK) {
+	    backup_run(bks, net.api) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
 		http_stop(net.http, 0);
 		api_server_free(net.api);

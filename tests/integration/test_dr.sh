@@ -267,11 +267,14 @@ ks = [o["Key"].split("/")[-1] for o in c.list_objects_v2(Bucket="dr-backups",
     Prefix="pca/feed/").get("Contents", [])]
 l1 = int(sys.argv[2])
 new = [k for k in ks if int(k[21:41]) > l1]
-sys.exit(0 if new and min(int(k[:20]) for k in new) == l1 + 1 else 1)' \
-    "$MOTO_URL" "$L1"; then
+ok = new and min(int(k[:20]) for k in new) == l1 + 1
+if not ok:
+    print("shipped after %d: %s" % (l1, sorted(new)[:5]), file=sys.stderr)
+sys.exit(0 if ok else 1)' \
+    "$MOTO_URL" "$L1" 2>"$TMP/feedcheck.err"; then
 	ok "restored without replay, pcad ships after the last shipped sequence ($L1)"
 else
-	not_ok "feed after a restore without replay" "$(grep feed "$A/pcad.log" | tail -3)"
+	not_ok "feed after a restore without replay" "$(grep feed "$A/pcad.log" | tail -3; cat "$TMP/feedcheck.err" 2>/dev/null; tail -3 "$TMP/r2.log"; tail -8 "$A/pcad.log")"
 fi
 stop_pcad
 finish
