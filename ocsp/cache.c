@@ -32,7 +32,7 @@ struct ocsp_cshard {
 	_Atomic uint64_t hits, misses;
 	struct ocsp_centry **b;
 	size_t nb, n, bytes;
-	struct ocsp_centry lru;		/* sentinel */
+	struct ocsp_centry *lru;	/* sentinel (no data[]) */
 	uint64_t gen;
 };
 
@@ -74,8 +74,10 @@ ocsp_cache_init(struct ocsp_cache *c, size_t max_bytes)
 		struct ocsp_cshard *s = &c->s[i];
 
 		pthread_rwlock_init(&s->mu, NULL);
-		s->lru.prev = s->lru.next = &s->lru;
-		if ((s->b = calloc(SHARD_BUCKETS, sizeof(*s->b))) == NULL) {
+		if ((s->lru = calloc(1, sizeof(*s->lru))) != NULL)
+			s->lru->prev = s->lru->next = s->lru;
+		if (s->lru == NULL ||
+		    (s->b = calloc(SHARD_BUCKETS, sizeof(*s->b))) == NULL) {
 			ocsp_cache_clear(c);
 			return pca_err_set(PCA_ENOMEM, "no memory");
 		}
@@ -95,11 +97,12 @@ ocsp_cache_clear(struct ocsp_cache *c)
 	for (i = 0; i < OCSP_CACHE_SHARDS; i++) {
 		struct ocsp_cshard *s = &c->s[i];
 
-		if (s->lru.next != NULL)
-			for (e = s->lru.next; e != &s->lru; e = n) {
+		if (s->lru != NULL && s->lru->next != NULL)
+			for (e = s->lru->next; e != s->lru; e = n) {
 				n = e->next;
 				free(e);
 			}
+		free(s->lru);
 		free(s->b);
 		pthread_rwlock_destroy(&s->mu);
 	}
@@ -135,10 +138,10 @@ lru_unlink(struct ocsp_centry *e)
 static void
 lru_front(struct ocsp_cshard *s, struct ocsp_centry *e)
 {
-	e->next = s->lru.next;
-	e->prev = &s->lru;
-	s->lru.next->prev = e;
-	s->lru.next = e;
+	e->next = s->lru->next;
+	e->prev = s->lru;
+	s->lru->next->prev = e;
+	s->lru->next = e;
 }
 
 /* Unlinks *pp from its chain and the LRU and frees it. */
@@ -208,8 +211,8 @@ add(struct ocsp_cache *c, struct ocsp_cshard *s, struct ocsp_centry *e,
 	s->bytes += e->cost;
 	atomic_fetch_add(&c->bytes, e->cost);
 	atomic_fetch_add(&c->entries, 1);
-	while (s->bytes > c->shard_max && s->lru.prev != &s->lru) {
-		struct ocsp_centry *old = s->lru.prev;
+	while (s->bytes > c->shard_max && s->lru->prev != s->lru) {
+		struct ocsp_centry *old = s->lru->prev;
 
 		if (old != e && atomic_exchange(&old->used, 0)) {
 			lru_unlink(old); /* used: a second chance */

@@ -68,8 +68,15 @@ check "the signer dumps no core" grep -Eq \
     '^Max core file size +0 +0' "/proc/$signer/limits"
 check "the signer is not dumpable (/proc/PID owned by root)" \
     [ "$(stat -c %u "/proc/$signer/mem")" = 0 ]
-check "the front runs under a seccomp filter" grep -Eq '^Seccomp:[[:space:]]+2' \
-    "/proc/$front/status"
+# an ASan build (make asan) has no filter: LeakSanitizer needs ptrace
+if grep -q "seccomp: not applied in a sanitizer build" "$A/pcad.log"; then
+	NOSECCOMP=1
+	skip "the front runs under a seccomp filter" "sanitizer build"
+else
+	NOSECCOMP=0
+	check "the front runs under a seccomp filter" grep -Eq \
+	    '^Seccomp:[[:space:]]+2' "/proc/$front/status"
+fi
 check "the signer does not (it is not network-facing)" grep -Eq \
     '^Seccomp:[[:space:]]+0' "/proc/$signer/status"
 
@@ -108,6 +115,9 @@ stop_pcad
 check "store verify is clean" "$PCACTL" store verify
 check "pcad logged the signer's restart" grep -q \
     "killed by signal 9; starting another" "$A/pcad.log"
+if [ "$NOSECCOMP" = 1 ]; then
+	skip "a denied system call ends the front" "sanitizer build"
+else
 # a system call outside the filter (ptrace, made on purpose) ends the front
 PCAD_SECCOMP_PROBE=1 timeout 60 "$PCAD" --config "$A/pcad.conf" \
     >"$TMP/probe.log" 2>&1
@@ -118,4 +128,5 @@ sleep 1
 psig=$(sed -n 's/.*signer (pid \([0-9]*\)) serves.*/\1/p' "$TMP/probe.log" |
     head -1)
 check "its signer ended with it" sh -c "[ -n '$psig' ] && [ ! -d '/proc/$psig' ]"
+fi
 finish

@@ -164,6 +164,8 @@ test_operations(void **state)
 	    PCA_OK);
 	assert_int_equal(spki_len, spki2_len);
 	assert_memory_equal(spki, spki2, spki_len);
+	free(spki2);
+	spki2 = NULL;
 	key.label = "ipc-ec";
 	key.spki = spki;
 	key.spki_len = spki_len;
