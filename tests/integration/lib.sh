@@ -130,6 +130,21 @@ wait_up() {
 	done
 	return 1
 }
+# The clock with libfaketime: processes started through fake_env/shifted
+# run OFFSET seconds ahead (0: the real clock).  An ASan build tolerates the
+# library preloaded before its runtime.
+FAKELIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+OFFSET=0
+fake_env() {
+	[ "$OFFSET" -eq 0 ] && return 0
+	echo "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	    "LD_PRELOAD=$FAKELIB FAKETIME=+$OFFSET FAKETIME_NO_CACHE=1"
+}
+# shifted CMD...: CMD with the clock OFFSET seconds ahead.
+shifted() {
+	# shellcheck disable=SC2046
+	env $(fake_env) "$@"
+}
 # pcad_env: VAR=VALUE words start_pcad puts before pcad (through env(1),
 # so that $! is pcad itself); a script may redefine it.
 pcad_env() { :; }

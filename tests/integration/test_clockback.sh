@@ -10,15 +10,6 @@
 # under a running pcad.
 . "$(dirname "$0")/lib.sh"
 
-FAKELIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
-A=$TMP/app
-PCAD_PID=""
-OFFSET=0
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null && wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
 
 if [ ! -r "$FAKELIB" ]; then
 	echo "ok 1 # SKIP libfaketime not installed"
@@ -26,36 +17,8 @@ if [ ! -r "$FAKELIB" ]; then
 	exit 0
 fi
 FAKE_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-
-# shifted CMD...: CMD with the clock OFFSET seconds ahead.
-shifted() {
-	if [ "$OFFSET" -eq 0 ]; then
-		"$@"
-	else
-		ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB FAKETIME="+$OFFSET" \
-		    FAKETIME_NO_CACHE=1 "$@"
-	fi
-}
 fake_now() { echo $(($(date +%s) + OFFSET)); }
-start_pcad() {
-	echo "--- pcad start, clock +$OFFSET s" >>"$A/pcad.log"
-	if [ "$OFFSET" -eq 0 ]; then
-		"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	else
-		ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB \
-		    FAKETIME="+$OFFSET" FAKETIME_NO_CACHE=1 \
-		    "$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	fi
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+pcad_env() { fake_env; }
 # ocsp_this: thisUpdate (epoch s) of the leaf's OCSP answer, or nothing.
 ocsp_this() {
 	t=$(openssl ocsp -issuer "$TMP/root.pem" -cert "$TMP/leaf.pem" \
@@ -92,7 +55,7 @@ dated_near() {
 
 # -------- setup at the real time --------
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"openpca-clockback"}}' >"$TMP/rev.json"
 ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
     --signing-alg SHA256WITHECDSA --subject "CN=Clock Root,O=OpenPCA Test,C=US" \

@@ -7,26 +7,6 @@
 # checks the feed; and no module reads the wording of audit-log lines.
 . "$(dirname "$0")/lib.sh"
 
-A=$TMP/app
-PCAD_PID=""
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null && wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
-
-start_pcad() {
-	"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 # status CERT: good / revoked / unknown as pcad's OCSP responder answers.
 status() {
 	openssl ocsp -issuer "$TMP/root.pem" -cert "$1" -url "$URL" \
@@ -53,7 +33,7 @@ metric() {
 }
 
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"openpca-feed"}}' >"$TMP/ocsp.json"
 ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
     --signing-alg SHA256WITHECDSA --subject "CN=Feed Root,O=OpenPCA Test,C=US" \

@@ -18,44 +18,9 @@
 #     certificates still live, stays).
 . "$(dirname "$0")/lib.sh"
 
-FAKELIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
-FAKE_ASAN="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 A=$TMP/app
 O=$TMP/out
-PCAD_PID=""
-OFFSET=0
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null && wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
-shifted() {
-	if [ "$OFFSET" -eq 0 ]; then
-		"$@"
-	else
-		ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB FAKETIME="+$OFFSET" \
-		    FAKETIME_NO_CACHE=1 "$@"
-	fi
-}
-start_pcad() {
-	echo "--- pcad start, clock +$OFFSET s" >>"$A/pcad.log"
-	if [ "$OFFSET" -eq 0 ]; then
-		"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	else
-		ASAN_OPTIONS=$FAKE_ASAN LD_PRELOAD=$FAKELIB \
-		    FAKETIME="+$OFFSET" FAKETIME_NO_CACHE=1 \
-		    "$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	fi
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+pcad_env() { fake_env; }
 # field CA PYEXPR: a value of "pcactl --json ca show CA" (d is the object)
 field() {
 	shifted "$PCACTL" --json ca show "$1" |
@@ -74,7 +39,7 @@ fi
 
 # -------- rotation under API load (boto3) --------
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
-URL="http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")"
+URL=$(http_url "$A/pcad.conf")
 mkdir -p "$O"
 PCA_DIR=$A BIN=$BIN OUT=$O python3 "$ROOTDIR/tests/integration/rotation/rotate.py" \
     >"$TMP/py.out" 2>"$TMP/py.err"
