@@ -67,10 +67,15 @@ SIGS=$(metric pcad_ocsp_signatures_total)
     ok "restart: no response signed again ($WANT still pre-signed)" ||
     not_ok "restart: no response signed again" "signatures ${SIGS:-?}"
 A2=$(anon_kb "$PCAD_PID")
-# 15,000 certificates' two responses take ~20 MB when held in memory
-[ "$A2" -lt 10240 ] &&
-    ok "restart: anonymous memory ${A2} kB (first run ${A1} kB)" ||
-    not_ok "restart: anonymous memory under 10 MB" "${A2} kB"
+# 15,000 certificates' two responses take ~20 MB when held in memory (an
+# ASan build's own allocator and quarantine make the figure meaningless)
+if ldd "$PCAD" 2>/dev/null | grep -q libasan; then
+	skip "restart: anonymous memory under 10 MB (${A2} kB)" "ASan build"
+elif [ "$A2" -lt 10240 ]; then
+	ok "restart: anonymous memory ${A2} kB (first run ${A1} kB)"
+else
+	not_ok "restart: anonymous memory under 10 MB" "${A2} kB"
+fi
 [ "$(metric pcad_ocsp_cache_misses_total)" -ge 1 ] 2>/dev/null &&
     [ "$(metric pcad_ocsp_cache_entries)" -le 4 ] 2>/dev/null &&
     ok "restart: answers came from the store into the cache" ||

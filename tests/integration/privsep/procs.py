@@ -50,13 +50,23 @@ def pin_in_memory(pid, pin):
             if not m or m.group(3)[0] != "r" or "[vvar]" in line:
                 continue
             lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
+            # read in chunks (overlapping by the PIN's length); regions of
+            # over 4 GiB are reservations (an ASan build's shadow memory),
+            # not data a PIN could be in
+            if hi - lo > 4 << 30:
                 continue
-            if pin in data:
-                found = True
+            pos, tail = lo, b""
+            while pos < hi and not found:
+                try:
+                    mem.seek(pos)
+                    chunk = mem.read(min(16 << 20, hi - pos))
+                except (OSError, ValueError, OverflowError):
+                    break
+                if not chunk:
+                    break
+                found = pin in tail + chunk
+                tail = chunk[-len(pin):]
+                pos += len(chunk)
     return found
 
 
