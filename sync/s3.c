@@ -252,23 +252,40 @@ s3_perform(struct sync *s, CURL *c, const char *hex, const char *ctype,
 	return e;
 }
 
+/*
+ * One object request: credentials loaded, *c a handle on the object's URL,
+ * what "METHOD bucket/key" for messages.
+ */
+static pca_err
+s3_begin(struct sync *s, const char *method, const char *bucket,
+    const char *key, CURL **c, char *what, size_t whatlen)
+{
+	char url[4096];
+	pca_err e;
+
+	if ((e = sync_creds_load(s)) != PCA_OK ||
+	    (e = url_make(s, bucket, key, url, sizeof(url))) != PCA_OK)
+		return e;
+	if ((*c = curl_easy_init()) == NULL)
+		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	(void)snprintf(what, whatlen, "%s %s/%s", method, bucket, key);
+	curl_easy_setopt(*c, CURLOPT_URL, url);
+	return PCA_OK;
+}
+
 pca_err
 sync_s3_put_file(struct sync *s, const char *bucket, const char *key,
     const char *content_type, int fd, uint64_t len, const char *sha256_hex)
 {
 	struct s3_result res;
-	char url[4096], what[600];
+	char what[600];
 	CURL *c = NULL;
 	pca_err e;
 
 	memset(&res, 0, sizeof(res));
-	if ((e = sync_creds_load(s)) != PCA_OK ||
-	    (e = url_make(s, bucket, key, url, sizeof(url))) != PCA_OK)
+	if ((e = s3_begin(s, "PUT", bucket, key, &c, what, sizeof(what))) !=
+	    PCA_OK)
 		return e;
-	if ((c = curl_easy_init()) == NULL)
-		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
-	(void)snprintf(what, sizeof(what), "PUT %s/%s", bucket, key);
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, fd_rd_cb);
 	curl_easy_setopt(c, CURLOPT_READDATA, &fd);
@@ -302,18 +319,14 @@ sync_s3_get_file(struct sync *s, const char *bucket, const char *key, int fd,
 {
 	struct s3_result res;
 	struct fd_wr w = {fd, 0, max, &res};
-	char url[4096], what[600];
+	char what[600];
 	CURL *c = NULL;
 	pca_err e;
 
 	memset(&res, 0, sizeof(res));
-	if ((e = sync_creds_load(s)) != PCA_OK ||
-	    (e = url_make(s, bucket, key, url, sizeof(url))) != PCA_OK)
+	if ((e = s3_begin(s, "GET", bucket, key, &c, what, sizeof(what))) !=
+	    PCA_OK)
 		return e;
-	if ((c = curl_easy_init()) == NULL)
-		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
-	(void)snprintf(what, sizeof(what), "GET %s/%s", bucket, key);
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, hdr_status_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &res);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fd_wr_cb);
@@ -461,18 +474,14 @@ pca_err
 sync_s3_delete(struct sync *s, const char *bucket, const char *key)
 {
 	struct s3_result res;
-	char url[4096], what[600];
+	char what[600];
 	CURL *c = NULL;
 	pca_err e;
 
 	memset(&res, 0, sizeof(res));
-	if ((e = sync_creds_load(s)) != PCA_OK ||
-	    (e = url_make(s, bucket, key, url, sizeof(url))) != PCA_OK)
+	if ((e = s3_begin(s, "DELETE", bucket, key, &c, what, sizeof(what))) !=
+	    PCA_OK)
 		return e;
-	if ((c = curl_easy_init()) == NULL)
-		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
-	(void)snprintf(what, sizeof(what), "DELETE %s/%s", bucket, key);
-	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, wr_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &res);
