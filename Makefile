@@ -94,7 +94,7 @@ MOD_DEPS_iam    := iam api http ca store hsm x509 common
 MOD_DEPS_http   := http common
 MOD_DEPS_backup := backup sync ca x509 store hsm common
 MOD_DEPS_x509   := x509 common
-MOD_DEPS_acme   := acme http ca x509 store hsm common
+MOD_DEPS_acme   := acme http policy ca x509 store hsm common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

@@ -61,6 +61,15 @@ contact_ok(struct rq *r, const json_t *c)
 	return 1;
 }
 
+/* What an EAB key binds, copied into its account (0 on success). */
+static int
+eab_copy(json_t *acct, json_t *eab, const char *k)
+{
+	json_t *v = json_object_get(eab, k);
+
+	return v == NULL ? 0 : json_object_set(acct, k, v);
+}
+
 static void
 key_index(const struct rq *r, const char *thumb, char *out, size_t n)
 {
@@ -127,11 +136,10 @@ acme_new_account(struct rq *r)
 	    (json_object_get(p, "contact") &&
 		json_object_set(a, "contact", json_object_get(p, "contact"))) ||
 	    (eab != NULL && (json_object_set_new(a, "eab",
-		json_string(ekid)) || json_object_set(a, "names",
-		json_object_get(eab, "names") ? json_object_get(eab, "names") :
-		json_null()) || json_object_set_new(eab, "acct",
-		json_string(id)) || acme_rec_put(r->a, "acme-eab", ekid, eab,
-		0) != PCA_OK)) ||
+		json_string(ekid)) || eab_copy(a, eab, "names") ||
+		eab_copy(a, eab, "policy") || eab_copy(a, eab, "profiles") ||
+		json_object_set_new(eab, "acct", json_string(id)) ||
+		acme_rec_put(r->a, "acme-eab", ekid, eab, 0) != PCA_OK)) ||
 	    (ix = json_pack("{s:s}", "acct", id)) == NULL ||
 	    acme_rec_put(r->a, "acme-acct", id, a, 1) != PCA_OK ||
 	    acme_rec_put(r->a, "acme-key", kk, ix, 1) != PCA_OK) {

@@ -19,7 +19,16 @@
 struct ca_engine;
 struct store;
 struct http_server;
+struct hsm;
+struct pol_set;
 struct acme;
+
+/* hsm_seal label of the EAB HMAC keys at rest ("acme-eab" records). */
+#define ACME_EAB_SEAL_LABEL "pca-acme-eab"
+
+#define ACME_PROFILE_MAX 63	/* a profile's name */
+/* 1: 1 to 63 of [A-Za-z0-9._-] (an ACME profile's name). */
+int acme_profile_name_ok(const char *);
 
 struct acme_conf {
 	const char *base_url;	/* "https://host:port", no trailing slash */
@@ -33,10 +42,21 @@ struct acme_conf {
 	unsigned validity_days;	/* issued certificates; 90 */
 	unsigned timeout_s;	/* per validation attempt; 10 */
 	int eab_required;	/* newAccount needs an EAB key */
+	/*
+	 * The issuance policies (borrowed; replaced by acme_reload): an
+	 * order's identifiers are judged by its policy's name rules before
+	 * any challenge.  NULL: no policy judged here (the engine still
+	 * judges at finalize).
+	 */
+	const struct pol_set *policies;
 };
 
+/*
+ * hsm unseals the EAB HMAC keys (ACME_EAB_SEAL_LABEL); EAB keys still
+ * stored in the clear by an older pcactl are sealed here once.
+ */
 pca_err acme_new(const struct acme_conf *, struct ca_engine *,
-    struct store *, struct acme **out) PCA_WUR;
+    struct store *, struct hsm *, struct acme **out) PCA_WUR;
 /* The /acme/ route on the HTTPS listener (before http_start). */
 pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
 /*

@@ -219,12 +219,28 @@ out:
  * for early renewal of this certificate or its whole CA ("acme-renew"
  * records, written by pcactl cert renew-early), the hour before the mark.
  */
-void
-acme_renewal_info(struct rq *r, const char *certid)
+int
+acme_ari_serial(const char *certid, char hex[64])
 {
 	const char *dot = strchr(certid, '.');
 	uint8_t *ser = NULL;
 	size_t sl = 0;
+
+	if (dot == NULL || dot == certid || strlen(dot + 1) > 60 ||
+	    acme_b64url_decode(dot + 1, strlen(dot + 1), 21, &ser, &sl) !=
+	    PCA_OK || sl == 0 || sl > 20) {
+		free(ser);
+		return 0;
+	}
+	util_hex(ser[0] == 0 && sl > 1 ? ser + 1 : ser,
+	    ser[0] == 0 && sl > 1 ? sl - 1 : sl, hex, 64, 0);
+	free(ser);
+	return 1;
+}
+
+void
+acme_renewal_info(struct rq *r, const char *certid)
+{
 	char hex[64], key[128], s0[21], s1[21], *pem = NULL, *chain = NULL;
 	json_t *mark = NULL;
 	X509 *x = NULL;
@@ -232,15 +248,11 @@ acme_renewal_info(struct rq *r, const char *certid)
 	int64_t nb, na, start, end, mk = 0;
 	struct tm t;
 
-	if (dot == NULL || strlen(dot + 1) > 60 ||
-	    acme_b64url_decode(dot + 1, strlen(dot + 1), 21, &ser, &sl) !=
-	    PCA_OK || sl == 0 || sl > 20) {
+	if (!acme_ari_serial(certid, hex)) {
 		acme_problem(r, 400, "malformed",
 		    "renewalInfo needs base64url(AKI) \".\" base64url(serial)");
 		goto out;
 	}
-	util_hex(ser[0] == 0 && sl > 1 ? ser + 1 : ser,
-	    ser[0] == 0 && sl > 1 ? sl - 1 : sl, hex, sizeof(hex), 0);
 	if (cert_fetch(r, hex, &pem, &chain) != PCA_OK ||
 	    (bio = BIO_new_mem_buf(pem, -1)) == NULL ||
 	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
@@ -274,7 +286,6 @@ out:
 	json_decref(mark);
 	X509_free(x);
 	BIO_free(bio);
-	free(ser);
 	free(pem);
 	free(chain);
 }

@@ -154,6 +154,8 @@ order_view(struct rq *r, const char *id, const json_t *o)
 		json_object_set(v, "error", json_object_get(o, "error"));
 	if (json_object_get(o, "replaces"))
 		json_object_set(v, "replaces", json_object_get(o, "replaces"));
+	if (json_object_get(o, "profile"))
+		json_object_set(v, "profile", json_object_get(o, "profile"));
 	return v;
 }
 
@@ -213,12 +215,66 @@ idents_check(struct rq *r, const json_t *in, json_t *out)
 	return 1;
 }
 
+/*
+ * RFC 9773 section 5: "replaces" names a certificate of this CA that this
+ * account ordered and that no other order replaced yet (its serial into
+ * hex); absent: 1 with hex "".  0 with a problem set.
+ */
+static int
+replaces_ok(struct rq *r, const json_t *p, char hex[64])
+{
+	const json_t *v = json_object_get(p, "replaces");
+	json_t *rec = NULL;
+	int ok = 0;
+
+	hex[0] = '\0';
+	if (v == NULL)
+		return 1;
+	if (!json_is_string(v) || !acme_ari_serial(json_string_value(v), hex)) {
+		acme_problem(r, 400, "malformed", "replaces must be an RFC 9773 "
+		    "certificate identifier");
+		return 0;
+	}
+	if (acme_rec_get(r->a, "acme-cert", hex, &rec) != PCA_OK ||
+	    strcmp(acme_str(rec, "ca"), r->ca) != 0 ||
+	    strcmp(acme_str(rec, "acct"), r->acct_id) != 0)
+		acme_problem(r, 400, "malformed", "replaces: this account "
+		    "ordered no certificate %s from this CA", hex);
+	else if (*acme_str(rec, "replaced_by"))
+		acme_problem(r, 409, "alreadyReplaced", "certificate %s was "
+		    "replaced already (by %s)", hex,
+		    acme_str(rec, "replaced_by"));
+	else
+		ok = 1;
+	json_decref(rec);
+	return ok;
+}
+
+/* The ARI link both ways between the replaced and the new certificate. */
+static void
+replaces_link(struct rq *r, json_t *rec, const char *old, const char *hex)
+{
+	json_t *o = NULL;
+
+	json_object_set_new(rec, "replaces", json_string(old));
+	pthread_mutex_lock(&r->a->mu);
+	if (acme_rec_get(r->a, "acme-cert", old, &o) == PCA_OK &&
+	    (json_object_set_new(o, "replaced_by", json_string(hex)) != 0 ||
+		acme_rec_put(r->a, "acme-cert", old, o, 0) != PCA_OK))
+		log_warnx("acme: certificate %s: replaced_by %s not recorded",
+		    old, hex);
+	pthread_mutex_unlock(&r->a->mu);
+	json_decref(o);
+}
+
 void
 acme_new_order(struct rq *r)
 {
 	json_t *p = NULL, *ids = json_array(), *o = NULL, *zl = json_array();
 	json_t *zs[ACME_MAX_IDENTS], *v, *ol;
 	char oid[ACME_ID_MAX], zid[ACME_ID_MAX], loc[ACME_URL_MAX];
+	struct acme_issue_as as;
+	char rhex[64] = "";
 	size_t i, nz = 0;
 	int ok = 0;
 
@@ -236,7 +292,8 @@ acme_new_order(struct rq *r)
 	}
 	if (!idents_check(r, json_object_get(p, "identifiers"), ids))
 		goto out;
-	if (!acme_eab_names_ok(r, ids))
+	if (!acme_eab_names_ok(r, ids) || !acme_issue_as(r, p, &as) ||
+	    !acme_policy_names_ok(r, &as, ids) || !replaces_ok(r, p, rhex))
 		goto out;
 	if (acme_id_new(oid) != PCA_OK)
 		goto fail;
@@ -254,6 +311,15 @@ acme_new_order(struct rq *r)
 		goto fail;
 	if (json_is_string(json_object_get(p, "replaces")))
 		json_object_set(o, "replaces", json_object_get(p, "replaces"));
+	if (rhex[0])
+		json_object_set_new(o, "replaces_serial", json_string(rhex));
+	if ((as.profile[0] && json_object_set_new(o, "profile",
+		json_string(as.profile))) || (as.policy[0] &&
+		json_object_set_new(o, "policy", json_string(as.policy))) ||
+	    (as.tmpl[0] && json_object_set_new(o, "template",
+		json_string(as.tmpl))) ||
+	    json_object_set_new(o, "days", json_integer(as.days)))
+		goto fail;
 	pthread_mutex_lock(&r->a->mu);
 	for (i = 0; i < nz; i++)
 		if (acme_rec_put(r->a, "acme-authz", acme_str(zs[i], "id"),
@@ -460,13 +526,15 @@ order_set(struct rq *r, const char *id, const char *status, const char *cert)
 }
 
 static void
-issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
+issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
+    size_t dl)
 {
 	struct ca_issue_req q;
 	struct ca_caller who = r->caller;
 	char w[ACME_ID_MAX + 16], *arn = NULL, hex[80];
 	const char *s;
 	json_t *rec = NULL, *o = NULL;
+	json_int_t days = json_integer_value(json_object_get(ord, "days"));
 	pca_err err;
 
 	memset(&q, 0, sizeof(q));
@@ -475,36 +543,48 @@ issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
 	q.csr_len = dl;
 	q.signing_algorithm = r->sig_alg;
 	q.validity_type = "DAYS";
-	q.validity_value = r->a->c.validity_days;
+	q.validity_value = days > 0 ? days : r->a->c.validity_days;
+	if (*acme_str(ord, "policy"))
+		q.policy = acme_str(ord, "policy");
+	if (*acme_str(ord, "template"))
+		q.template_arn = acme_str(ord, "template");
 	(void)snprintf(w, sizeof(w), "acme:%s", r->acct_id);
 	who.who = w;
 	err = ca_issue(r->a->eng, &who, &q, &arn);
 	if (err != PCA_OK) {
+		char msg[400];
+
+		/* the message before order_set's store calls reset it */
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		order_set(r, id, "ready", NULL);
 		if (err == PCA_EUNAVAIL || err == PCA_EBUSY) {
 			http_resp_hdr(r->resp, "Retry-After", "5");
 			acme_problem(r, 503, "serverInternal",
 			    "issuance is unavailable now; retry: %s",
-			    pca_err_msg());
+			    msg);
 		} else if (err == PCA_EPOLICY)
 			acme_problem(r, 403, "rejectedIdentifier", "%s",
-			    pca_err_msg());
+			    msg);
 		else if (err == PCA_EBADCSR || err == PCA_EINVAL ||
 		    err == PCA_EVALIDATION)
-			acme_problem(r, 400, "badCSR", "%s", pca_err_msg());
+			acme_problem(r, 400, "badCSR", "%s", msg);
 		else if (err == PCA_ESTATE)
 			acme_problem(r, 403, "unauthorized", "%s",
-			    pca_err_msg());
+			    msg);
 		else
 			acme_problem(r, 500, "serverInternal", "%s",
-			    pca_err_msg());
+			    msg);
 		return;
 	}
 	s = strstr(arn, "/certificate/");
 	(void)snprintf(hex, sizeof(hex), "%s", s ? s + 13 : "");
 	order_set(r, id, "valid", hex);
-	rec = json_pack("{s:s,s:s,s:s}", "ca", r->ca, "acct", r->acct_id,
-	    "order", id);
+	rec = json_pack("{s:s,s:s,s:s,s:I}", "ca", r->ca, "acct", r->acct_id,
+	    "order", id, "issued", (json_int_t)util_now());
+	if (rec != NULL && *acme_str(ord, "profile"))
+		json_object_set(rec, "profile", json_object_get(ord, "profile"));
+	if (rec != NULL && *acme_str(ord, "replaces_serial"))
+		replaces_link(r, rec, acme_str(ord, "replaces_serial"), hex);
 	if (rec == NULL || acme_rec_put(r->a, "acme-cert", hex, rec, 0) !=
 	    PCA_OK)
 		log_warnx("acme: certificate %s: owner not recorded", hex);
@@ -573,7 +653,7 @@ finalize(struct rq *r, const char *id)
 		goto out;
 	}
 	pthread_mutex_unlock(&r->a->mu);
-	issue(r, id, der, dl);
+	issue(r, id, o, der, dl);
 out:
 	X509_REQ_free(req);
 	free(der);

@@ -158,7 +158,7 @@ static void
 directory(struct rq *r)
 {
 	char u[6][ACME_URL_MAX];
-	json_t *o;
+	json_t *o, *pr;
 
 	acme_url(r, u[0], sizeof(u[0]), "new-nonce");
 	acme_url(r, u[1], sizeof(u[1]), "new-account");
@@ -170,6 +170,10 @@ directory(struct rq *r)
 	    "newNonce", u[0], "newAccount", u[1], "newOrder", u[2],
 	    "revokeCert", u[3], "keyChange", u[4], "renewalInfo", u[5],
 	    "meta", "externalAccountRequired", r->a->c.eab_required);
+	pr = acme_profiles_meta(r);
+	if (o != NULL && json_object_size(pr) > 0)
+		json_object_set(json_object_get(o, "meta"), "profiles", pr);
+	json_decref(pr);
 	acme_reply(r, 200, o, NULL);
 }
 
@@ -517,7 +521,7 @@ conf_copy(struct acme *a, const struct acme_conf *c)
 
 pca_err
 acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
-    struct acme **out)
+    struct hsm *hsm, struct acme **out)
 {
 	struct acme *a;
 
@@ -529,6 +533,7 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 	conf_copy(a, c);
 	a->eng = eng;
 	a->st = st;
+	a->hsm = hsm;
 	memset(a->nused, 0xff, sizeof(a->nused));
 	if (RAND_bytes(a->nkey, sizeof(a->nkey)) != 1) {
 		free(a);
@@ -536,6 +541,7 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 	}
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_rwlock_init(&a->englock, NULL);
+	acme_eab_migrate(a);
 	*out = a;
 	return PCA_OK;
 }
@@ -547,6 +553,7 @@ acme_reload(struct acme *a, const struct acme_conf *c, struct ca_engine *eng)
 	a->eng = eng;
 	if (c->base_url != NULL && c->region != NULL && c->account != NULL)
 		conf_copy(a, c);
+	a->c.policies = c->policies;	/* the old set is freed after this */
 	pthread_rwlock_unlock(&a->englock);
 }
 

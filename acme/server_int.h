@@ -26,6 +26,7 @@ struct acme {
 	struct ca_engine *eng;
 	pthread_rwlock_t englock;	/* eng is replaced under wrlock */
 	struct store *st;
+	struct hsm *hsm;
 	pthread_mutex_t mu;		/* nonces and state updates */
 	uint8_t nkey[32];
 	uint64_t nseq;
@@ -87,9 +88,25 @@ void acme_challenge(struct rq *, const char *authz, const char *idx);
 int acme_eab_check(struct rq *, const json_t *binding, json_t **eab,
     char *kid, size_t kid_len);
 int acme_eab_names_ok(struct rq *, const json_t *ids);
+/* Seals EAB HMAC keys stored in the clear (once, at start). */
+void acme_eab_migrate(struct acme *);
+/* profile.c: what an order is issued under */
+struct acme_issue_as {
+	char profile[ACME_PROFILE_MAX + 1];	/* "" when none */
+	char policy[64];	/* "" : the CA's binding */
+	char tmpl[256];		/* template ARN; "" : the default */
+	unsigned days;		/* validity */
+};
+json_t *acme_profiles_meta(struct rq *);
+int acme_issue_as(struct rq *, const json_t *payload,
+    struct acme_issue_as *out);
+int acme_policy_names_ok(struct rq *, const struct acme_issue_as *,
+    const json_t *ids);
 /* cert.c */
 void acme_cert(struct rq *, const char *id);
 void acme_revoke(struct rq *);
 void acme_renewal_info(struct rq *, const char *certid);
+/* The serial (hex, no leading zero octet) of an RFC 9773 certificate id. */
+int acme_ari_serial(const char *certid, char hex[64]);
 
 #endif

