@@ -42,6 +42,8 @@ struct acme_conf {
 	unsigned validity_days;	/* issued certificates; 90 */
 	unsigned timeout_s;	/* per validation attempt; 10 */
 	int eab_required;	/* newAccount needs an EAB key */
+	unsigned keep_days;	/* orders and authorizations are deleted
+				   this long after they expire */
 	/*
 	 * The issuance policies (borrowed; replaced by acme_reload): an
 	 * order's identifiers are judged by its policy's name rules before
@@ -66,6 +68,15 @@ pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
 void acme_reload(struct acme *, const struct acme_conf *,
     struct ca_engine *);
 void acme_free(struct acme *);
+
+/*
+ * Deletes the ACME orders and authorizations that expired before
+ * now - keep_s (the orders also leave their account's list); accounts,
+ * EAB keys and certificate records stay.  At most 5,000 of each per call.
+ * For pcactl acme prune; pcad prunes by itself at most hourly.
+ */
+pca_err acme_prune(struct store *, int64_t now, int64_t keep_s,
+    size_t *orders, size_t *authzs) PCA_WUR;
 
 struct buf;
 /*

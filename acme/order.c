@@ -278,6 +278,7 @@ acme_new_order(struct rq *r)
 	size_t i, nz = 0;
 	int ok = 0;
 
+	acme_prune_due(r->a);
 	if ((p = acme_payload(r)) == NULL)
 		goto out;
 	if (strcmp(r->ca_status, "ACTIVE") != 0) {

@@ -31,6 +31,7 @@ struct acme {
 	uint8_t nkey[32];
 	uint64_t nseq;
 	uint8_t nused[65536 / 8];
+	int64_t last_prune;		/* under mu */
 	/* metrics (atomic counters, acme_count) */
 	uint64_t m_accounts, m_orders, m_issued, m_revoked;
 	uint64_t m_valid[2], m_invalid[2];	/* http-01, tls-alpn-01 */
@@ -102,6 +103,10 @@ int acme_issue_as(struct rq *, const json_t *payload,
     struct acme_issue_as *out);
 int acme_policy_names_ok(struct rq *, const struct acme_issue_as *,
     const json_t *ids);
+/* prune.c */
+void acme_prune_due(struct acme *);
+pca_err acme_prune_store(struct store *, int64_t now, int64_t keep_s,
+    size_t *orders, size_t *authzs, pthread_mutex_t *mu) PCA_WUR;
 /* cert.c */
 void acme_cert(struct rq *, const char *id);
 void acme_revoke(struct rq *);

@@ -33,7 +33,7 @@ static const char *const known_keys[] = {
 	"process.separate", "process.user", "process.signer_group",
 	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
-	"acme.timeout_s", "acme.eab_required", NULL};
+	"acme.timeout_s", "acme.eab_required", "acme.keep_days", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -216,9 +216,13 @@ load_crl(struct appliance_conf *a)
 static pca_err
 load_acme(struct appliance_conf *a)
 {
-	long long n[4];
+	long long n[4], keep;
 	pca_err err;
 
+	if ((err = conf_num(a->conf, "acme", "keep_days", 0, 3650, 30,
+		 &keep)) != PCA_OK)
+		return err;
+	a->acme.keep_days = (unsigned)keep;
 	if ((err = conf_bool(a->conf, "acme", "enabled", 0,
 		 &a->acme_enabled)) ||
 	    (err = conf_bool(a->conf, "acme", "eab_required", 0,

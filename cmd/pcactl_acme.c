@@ -417,6 +417,84 @@ profile_cmd(struct appliance *ap, int argc, char **argv)
 	return pca_err_set(PCA_EINVAL, PROFILE_USAGE);
 }
 
+/* acme prune [--keep-days N]: what pcad does hourly, now. */
+static pca_err
+prune_cmd(struct appliance *ap, int argc, char **argv)
+{
+	long long keep = ap->conf.acme.keep_days;
+	size_t no = 0, na = 0;
+	pca_err err;
+
+	if (argc == 2 && strcmp(argv[0], "--keep-days") == 0) {
+		if (util_strtonum(argv[1], 0, 3650, &keep) != PCA_OK)
+			return pca_err_set(PCA_EINVAL, "--keep-days: 0 to 3650");
+	} else if (argc != 0)
+		return pca_err_set(PCA_EINVAL, "usage: pcactl acme prune "
+		    "[--keep-days N]");
+	if ((err = acme_prune(ap->store, util_now(), keep * 86400, &no,
+		 &na)) != PCA_OK)
+		return err;
+	if (json_out)
+		return print_json_new(json_pack("{s:I,s:I}", "Orders",
+		    (json_int_t)no, "Authorizations", (json_int_t)na));
+	printf("pruned %zu orders and %zu authorizations expired over %lld "
+	       "days ago\n", no, na, keep);
+	return PCA_OK;
+}
+
+/*
+ * acme cert --serial S: the ACME record of a certificate (account, order,
+ * profile, and the RFC 9773 links: the certificate it replaces and the one
+ * that replaced it).
+ */
+static pca_err
+cert_cmd(struct appliance *ap, int argc, char **argv)
+{
+	uint8_t bin[21], *val = NULL;
+	size_t bl = 0, n = 0;
+	char hex[2 * 20 + 1];
+	json_t *o;
+	pca_err err;
+
+	if (argc != 2 || strcmp(argv[0], "--serial") != 0)
+		return pca_err_set(PCA_EINVAL, "usage: pcactl acme cert "
+		    "--serial S");
+	if (util_unhex(argv[1], bin, sizeof(bin), &bl) != PCA_OK || bl == 0 ||
+	    (bl == 21 && bin[0] != 0))
+		return pca_err_set(PCA_EINVAL, "--serial must be at most 20 "
+		    "octets of hex");
+	if (bin[0] == 0 && bl > 1)
+		util_hex(bin + 1, bl - 1, hex, sizeof(hex), 0);
+	else
+		util_hex(bin, bl, hex, sizeof(hex), 0);
+	if ((err = store_kv_get(ap->store, "acme-cert", hex, &val, &n)) !=
+	    PCA_OK)
+		return err == PCA_ENOTFOUND ? pca_err_set(PCA_ENOTFOUND,
+		    "certificate %s was not issued through ACME", hex) : err;
+	o = json_loadb((const char *)val, n, 0, NULL);
+	free(val);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return pca_err_set(PCA_EPARSE, "acme-cert %s unreadable", hex);
+	}
+	json_object_set_new(o, "serial", json_string(hex));
+	if (json_out)
+		return print_json_new(o);
+	printf("serial %s\nca %s\naccount %s\norder %s\nprofile %s\n"
+	       "replaces %s\nreplaced_by %s\n", hex,
+	    json_string_value(json_object_get(o, "ca")),
+	    json_string_value(json_object_get(o, "acct")),
+	    json_string_value(json_object_get(o, "order")),
+	    json_is_string(json_object_get(o, "profile")) ?
+	    json_string_value(json_object_get(o, "profile")) : "-",
+	    json_is_string(json_object_get(o, "replaces")) ?
+	    json_string_value(json_object_get(o, "replaces")) : "-",
+	    json_is_string(json_object_get(o, "replaced_by")) ?
+	    json_string_value(json_object_get(o, "replaced_by")) : "-");
+	json_decref(o);
+	return PCA_OK;
+}
+
 pca_err
 pcactl_cmd_acme(struct appliance *ap, int argc, char **argv)
 {
@@ -425,6 +503,10 @@ pcactl_cmd_acme(struct appliance *ap, int argc, char **argv)
 		return eab_create(ap, argc - 2, argv + 2);
 	if (argc >= 1 && strcmp(argv[0], "profile") == 0)
 		return profile_cmd(ap, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "prune") == 0)
+		return prune_cmd(ap, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "cert") == 0)
+		return cert_cmd(ap, argc - 1, argv + 1);
 	return pca_err_set(PCA_EINVAL, "usage: pcactl acme eab create ... | "
 	    "acme profile set|list|delete ...");
 }
