@@ -38,8 +38,101 @@ cert_fetch(struct rq *r, const char *hex, char **pem, char **chain)
 	return ca_cert_get(r->a->eng, &r->caller, r->arn, arn, pem, chain);
 }
 
+/* ---- alternate chains across a root rotation (ca/rotate.c) ---- */
+
+#define ALT_N 2
+/* By the CA's successor, by its predecessor: rotation/<old id>/<name> */
+static const char *const alt_names[ALT_N] = {"by-successor",
+	"by-predecessor"};
+
+/*
+ * The link certificate (PEM) that makes alternate i of a root CA's chain:
+ * its key certified by its successor (the root was rotated) or by its
+ * predecessor (the root is a rotation's successor).  PCA_ENOTFOUND when
+ * there is none.
+ */
+static pca_err
+alt_link(struct rq *r, size_t i, char **pem)
+{
+	char key[128];
+	struct store_obj obj;
+	BIO *b = NULL;
+	X509 *x = NULL;
+	const uint8_t *p;
+	BUF_MEM *bm;
+	pca_err err;
+
+	if (!r->root || (i == 1 && !r->pred[0]))
+		return pca_err_set(PCA_ENOTFOUND, "no alternate chain");
+	if (i == 0)
+		(void)snprintf(key, sizeof(key), "%s%s/old-signed-by-new.crt",
+		    CA_ROTATION_PREFIX, r->ca);
+	else
+		(void)snprintf(key, sizeof(key), "%s%s/new-signed-by-old.crt",
+		    CA_ROTATION_PREFIX, r->pred);
+	if ((err = store_obj_get(r->a->st, key, &obj)) != PCA_OK)
+		return err;
+	p = obj.body;
+	if (obj.body_len > 65536 || (x = d2i_X509(NULL, &p,
+	    (long)obj.body_len)) == NULL || p != obj.body + obj.body_len ||
+	    (b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
+		err = pca_err_set(PCA_EPARSE, "link certificate %s unreadable",
+		    key);
+		goto out;
+	}
+	BIO_get_mem_ptr(b, &bm);
+	if ((*pem = strndup(bm->data, bm->length)) == NULL)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+out:
+	X509_free(x);
+	BIO_free(b);
+	store_obj_clear(&obj);
+	pca_err_clear();
+	return err;
+}
+
+/* Link rel="alternate" for every alternate chain there is. */
+static void
+alt_links(struct rq *r, const char *id)
+{
+	char u[ACME_URL_MAX], v[ACME_URL_MAX + 32], *pem;
+	size_t i;
+
+	for (i = 0; i < ALT_N; i++) {
+		pem = NULL;
+		if (alt_link(r, i, &pem) != PCA_OK)
+			continue;
+		free(pem);
+		acme_url(r, u, sizeof(u), "cert/%s/alt/%s", id, alt_names[i]);
+		(void)snprintf(v, sizeof(v), "<%s>;rel=\"alternate\"", u);
+		http_resp_hdr(r->resp, "Link", v);
+	}
+}
+
+/* The chain to send: the stored one, or alternate tail. */
+static int
+chain_for(struct rq *r, const char *id, const char *tail, char **chain)
+{
+	size_t i;
+
+	if (*tail == '\0')
+		return 1;
+	for (i = 0; i < ALT_N; i++)
+		if (strncmp(tail, "/alt/", 5) == 0 &&
+		    strcmp(tail + 5, alt_names[i]) == 0)
+			break;
+	free(*chain);
+	*chain = NULL;
+	if (i == ALT_N || alt_link(r, i, chain) != PCA_OK) {
+		acme_problem(r, 404, "malformed", "certificate %s has no such "
+		    "alternate chain", id);
+		return 0;
+	}
+	return 1;
+}
+
 void
-acme_cert(struct rq *r, const char *id)
+acme_cert(struct rq *r, const char *id, const char *tail)
 {
 	json_t *rec = NULL;
 	char *pem = NULL, *chain = NULL;
@@ -61,6 +154,8 @@ acme_cert(struct rq *r, const char *id)
 		    pca_err_msg());
 		goto out;
 	}
+	if (!chain_for(r, id, tail, &chain))
+		goto out;
 	pl = strlen(pem);
 	cl = chain ? strlen(chain) : 0;
 	if ((b = malloc(pl + cl + 2)) == NULL) {
@@ -77,6 +172,7 @@ acme_cert(struct rq *r, const char *id)
 	r->resp->len = pl + cl;
 	r->resp->status = 200;
 	r->resp->content_type = "application/pem-certificate-chain";
+	alt_links(r, id);
 out:
 	free(pem);
 	free(chain);

@@ -298,7 +298,7 @@ static int
 ca_lookup(struct rq *r)
 {
 	json_t *d = NULL;
-	const char *st, *alg;
+	const char *st, *alg, *pred;
 	pca_err err;
 
 	(void)snprintf(r->arn, sizeof(r->arn),
@@ -320,6 +320,13 @@ ca_lookup(struct rq *r)
 	st = json_string_value(json_object_get(d, "Status"));
 	alg = json_string_value(json_object_get(json_object_get(d,
 	    "CertificateAuthorityConfiguration"), "SigningAlgorithm"));
+	pred = json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
+	    "PredecessorArn"));
+	r->root = json_is_string(json_object_get(d, "Type")) &&
+	    strcmp(json_string_value(json_object_get(d, "Type")), "ROOT") == 0;
+	if (pred != NULL && strlen(pred) > 36)
+		(void)snprintf(r->pred, sizeof(r->pred), "%s",
+		    pred + strlen(pred) - 36);
 	(void)snprintf(r->ca_status, sizeof(r->ca_status), "%s", st ? st : "");
 	(void)snprintf(r->sig_alg, sizeof(r->sig_alg), "%s", alg ? alg : "");
 	json_decref(d);
@@ -402,8 +409,8 @@ post(struct rq *r)
 	else if (res_id(rest, "chall", id, sizeof(id), &tail) &&
 	    tail[0] == '/' && tail[1] != '\0')
 		acme_challenge(r, id, tail + 1);
-	else if (res_id(rest, "cert", id, sizeof(id), &tail) && !*tail)
-		acme_cert(r, id);
+	else if (res_id(rest, "cert", id, sizeof(id), &tail))
+		acme_cert(r, id, tail);
 	else
 		acme_problem(r, 404, "malformed", "no such resource");
 }

@@ -48,6 +48,8 @@ struct rq {
 	char arn[256];
 	char ca_status[32];
 	char sig_alg[32];
+	int root;			/* a ROOT CA */
+	char pred[37];			/* its rotation predecessor, or "" */
 	struct ca_caller caller;
 	const char *rest;		/* path after /acme/<ca>/ */
 	char dir[ACME_URL_MAX];		/* base/acme/<ca> */
@@ -108,7 +110,7 @@ void acme_prune_due(struct acme *);
 pca_err acme_prune_store(struct store *, int64_t now, int64_t keep_s,
     size_t *orders, size_t *authzs, pthread_mutex_t *mu) PCA_WUR;
 /* cert.c */
-void acme_cert(struct rq *, const char *id);
+void acme_cert(struct rq *, const char *id, const char *tail);
 void acme_revoke(struct rq *);
 void acme_renewal_info(struct rq *, const char *certid);
 /* The serial (hex, no leading zero octet) of an RFC 9773 certificate id. */

@@ -110,6 +110,40 @@ else
 fi
 py_checks "the profiles suite" profiles "$K1" "$H1" "$K2" "$H2"
 
+# ---- alternate chains across a root rotation ----
+O=$TMP/chains
+mkdir -p "$O"
+py_checks "the chains suite (before)" chains-before "$O"
+NEW=$("$PCACTL" ca rotate "$ARN" 2>"$TMP/rot.err") ||
+    not_ok "pcactl ca rotate" "$(cat "$TMP/rot.err")"
+NEWDIR=$API/acme/${NEW##*/}/directory
+py_checks "the chains suite (after)" chains-after "$O" "$NEWDIR"
+# split PEM: c1.pem (leaf), c2.pem ...
+split_pem() {
+	rm -f "$2"/c*.pem
+	awk -v d="$2" '/BEGIN CERT/{n++} n{print > (d "/c" n ".pem")}' "$1"
+}
+for f in old-default old-alt new-default new-alt; do
+	mkdir -p "$O/$f"
+	split_pem "$O/$f.pem" "$O/$f"
+done
+cp "$O/new-default/c2.pem" "$O/root1.pem" 2>/dev/null
+check "the new root is not the old one" sh -c \
+    "! cmp -s '$O/root1.pem' '$ROOT'"
+check "old leaf, default chain: verifies under the old root" \
+    openssl verify -CAfile "$ROOT" "$O/old-default/c1.pem"
+check "old leaf, alternate chain: verifies under the new root alone" \
+    openssl verify -CAfile "$O/root1.pem" -untrusted "$O/old-alt/c2.pem" \
+    "$O/old-alt/c1.pem"
+check "old leaf without the alternate's link: not under the new root" \
+    sh -c "! openssl verify -CAfile '$O/root1.pem' '$O/old-alt/c1.pem' \
+    >/dev/null 2>&1"
+check "new leaf, default chain: verifies under the new root" \
+    openssl verify -CAfile "$O/root1.pem" "$O/new-default/c1.pem"
+check "new leaf, alternate chain: verifies under the old root alone" \
+    openssl verify -CAfile "$ROOT" -untrusted "$O/new-alt/c2.pem" \
+    "$O/new-alt/c1.pem"
+
 check "no ACME answer was a 5xx" sh -c \
     "! grep -E 'acme: .*: 5[0-9][0-9] ' '$A/pcad.log'"
 finish

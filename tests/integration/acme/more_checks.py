@@ -109,9 +109,69 @@ def profiles(kid1, hk1, kid2, hk2):
                    "invalidProfile")
 
 
+def alt_links(links):
+    out = {}
+    for l in links:
+        for part in l.split(","):
+            if 'rel="alternate"' in part:
+                u = part.split(">")[0].strip().lstrip("<")
+                out[u.rsplit("/", 1)[-1]] = u
+    return out
+
+
+def chains_before(outdir):
+    tok = acme_lib.Tokens()
+    acme_lib.responder(int(H01), tok)
+    c = acme_lib.Client(DIR, BUNDLE, tok)
+    c.register()
+    o, pem, links = c.issue(["old.chain.example.test"])
+    say(alt_links(links) == {}, "before a rotation: no alternate chain",
+        links)
+    with open(os.path.join(outdir, "old.url"), "w") as f:
+        f.write(o["certificate"])
+    with open(os.path.join(outdir, "old-default.pem"), "w") as f:
+        f.write(pem)
+
+
+def chains_after(outdir, newdir):
+    tok = acme_lib.Tokens()
+    acme_lib.responder(int(H01), tok)
+    c = acme_lib.Client(DIR, BUNDLE, tok)
+    c.register()
+    with open(os.path.join(outdir, "old.url")) as f:
+        url = f.read().strip()
+    pem, links = c.download(url)
+    alts = alt_links(links)
+    say(list(alts) == ["by-successor"], "after the rotation the old root's "
+        "certificate has an alternate chain (Link rel=alternate)", links)
+    for name, u in alts.items():
+        apem, alinks = c.download(u)
+        say(apem.startswith(pem.split("-----END CERTIFICATE-----")[0]),
+            "the alternate chain downloads and starts with the same leaf")
+        with open(os.path.join(outdir, "old-alt.pem"), "w") as f:
+            f.write(apem)
+    e = expect_problem("an unknown alternate: 404 malformed",
+                       lambda: c.download(url + "/alt/nope"), "malformed")
+    n = acme_lib.Client(newdir, BUNDLE, tok)
+    n.register()
+    o, pem, links = n.issue(["new.chain.example.test"])
+    alts = alt_links(links)
+    say(list(alts) == ["by-predecessor"], "the successor root's "
+        "certificate has an alternate chain through the old root", links)
+    with open(os.path.join(outdir, "new-default.pem"), "w") as f:
+        f.write(pem)
+    for name, u in alts.items():
+        with open(os.path.join(outdir, "new-alt.pem"), "w") as f:
+            f.write(n.download(u)[0])
+
+
 def main():
     if SUITE == "profiles":
         profiles(*ARGS[:4])
+    elif SUITE == "chains-before":
+        chains_before(ARGS[0])
+    elif SUITE == "chains-after":
+        chains_after(ARGS[0], ARGS[1])
     else:
         say(False, "unknown suite " + SUITE)
     return 1 if FAILS else 0
