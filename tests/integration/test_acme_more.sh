@@ -110,6 +110,41 @@ else
 fi
 py_checks "the profiles suite" profiles "$K1" "$H1" "$K2" "$H2"
 
+# ---- ARI: replaces links old and new certificates ----
+O=$TMP/ari
+mkdir -p "$O"
+py_checks "the replaces suite" replaces "$O"
+read -r SA SB <"$O/serials" 2>/dev/null
+check "pcactl acme cert: the new certificate names the one it replaces" \
+    sh -c "'$PCACTL' acme cert --serial '$SB' | grep -qi '^replaces $SA\$'"
+check "pcactl acme cert: the old certificate names its replacement" \
+    sh -c "'$PCACTL' acme cert --serial '$SA' | grep -qi '^replaced_by $SB\$'"
+check_fails "pcactl acme cert of a certificate not issued by ACME" \
+    "not issued through ACME" "$PCACTL" acme cert --serial 0123456789
+
+# ---- pruning of expired orders and authorizations ----
+O=$TMP/prune
+mkdir -p "$O"
+py_checks "the prune suite (before)" prune-before "$O"
+if [ -f "$FAKELIB" ]; then
+	stop_pcad
+	echo "keep_days = 1" >>"$A/pcad.conf"
+	OFFSET=$((9 * 86400))	# orders expire after 7 days
+	pcad_env() { fake_env; }
+	check "pcactl acme prune --keep-days 30 keeps an order expired 2 days" \
+	    sh -c "$(fake_env) '$PCACTL' acme prune --keep-days 30 | \
+	    grep -q 'pruned 0 orders'"
+	start_pcad || die "pcad did not restart" "$(tail "$A/pcad.log")"
+	py_checks "the prune suite (after)" prune-after "$O" 1
+	check "pcactl acme prune: nothing left to prune" sh -c \
+	    "$(fake_env) '$PCACTL' acme prune | grep -q 'pruned 0 orders'"
+	stop_pcad
+	OFFSET=0
+	start_pcad || die "pcad did not restart" "$(tail "$A/pcad.log")"
+else
+	skip "pruning" "libfaketime not installed"
+fi
+
 # ---- alternate chains across a root rotation ----
 O=$TMP/chains
 mkdir -p "$O"

@@ -96,6 +96,21 @@ class Client:
         self.tokens = tokens
         self.dir = json.loads(self.req("GET", directory)[2])
 
+    def save(self, path):
+        """The account (key PEM and URL) for a later process."""
+        with open(path, "w") as f:
+            json.dump({"kid": self.kid, "key": self.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()).decode()}, f)
+
+    def load(self, path):
+        with open(path) as f:
+            d = json.load(f)
+        self.kid = d["kid"]
+        self.key = serialization.load_pem_private_key(d["key"].encode(),
+                                                      None)
+
     # ---- transport ----
     def req(self, method, url, body=None):
         u = urllib.parse.urlsplit(url)

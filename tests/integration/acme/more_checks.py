@@ -165,9 +165,81 @@ def chains_after(outdir, newdir):
             f.write(n.download(u)[0])
 
 
+def serial_of(pem):
+    return "%X" % x509.load_pem_x509_certificate(pem.encode()).serial_number
+
+
+def replaces(outdir):
+    tok = acme_lib.Tokens()
+    acme_lib.responder(int(H01), tok)
+    c = acme_lib.Client(DIR, BUNDLE, tok)
+    c.register()
+    _, pem_a, _ = c.issue(["ari.example.test"])
+    rid = acme_lib.ari_id(pem_a)
+    o = c.order(["ari.example.test"], replaces=rid)
+    say(o.get("replaces") == rid, "newOrder with replaces: the order "
+        "echoes it", o)
+    c.validate(o)
+    o = c.finalize(o, ["ari.example.test"])
+    pem_b, _ = c.download(o["certificate"])
+    with open(os.path.join(outdir, "serials"), "w") as f:
+        f.write("%s %s\n" % (serial_of(pem_a), serial_of(pem_b)))
+    expect_problem("replacing an already replaced certificate: "
+                   "alreadyReplaced", lambda: c.order(
+                       ["ari.example.test"], replaces=rid), "alreadyReplaced")
+    expect_problem("replaces that is no certificate identifier: malformed",
+                   lambda: c.order(["ari.example.test"], replaces="nodot"),
+                   "malformed")
+    other = acme_lib.Client(DIR, BUNDLE, tok)
+    other.register()
+    expect_problem("replacing another account's certificate: malformed",
+                   lambda: other.order(["ari.example.test"],
+                                       replaces=acme_lib.ari_id(pem_b)),
+                   "malformed")
+
+
+def prune_before(outdir):
+    c = acme_lib.Client(DIR, BUNDLE)
+    c.register()
+    o = c.order(["prune.example.test"])
+    c.save(os.path.join(outdir, "acct.json"))
+    with open(os.path.join(outdir, "order.url"), "w") as f:
+        f.write(o["url"] + "\n" + o["authorizations"][0])
+    say(True, "an order left pending")
+
+
+def prune_after(outdir, want_gone):
+    c = acme_lib.Client(DIR, BUNDLE)
+    c.load(os.path.join(outdir, "acct.json"))
+    with open(os.path.join(outdir, "order.url")) as f:
+        ourl, zurl = f.read().split()
+    c.order(["later.example.test"])    # newOrder: pcad's hourly prune
+    gone = []
+    for u in (ourl, zurl):
+        try:
+            c.get(u)
+            gone.append(False)
+        except acme_lib.Problem as e:
+            gone.append(e.status == 404)
+    lst = json.loads(c.post(c.kid + "/orders", None)[2])["orders"]
+    if want_gone == "1":
+        say(gone == [True, True] and ourl not in lst,
+            "orders and authorizations expired beyond keep_days are gone "
+            "(404, and off the account's orders list)", (gone, lst))
+    else:
+        say(gone == [False, False] and ourl in lst,
+            "within keep_days the expired order is kept", (gone, lst))
+
+
 def main():
     if SUITE == "profiles":
         profiles(*ARGS[:4])
+    elif SUITE == "replaces":
+        replaces(ARGS[0])
+    elif SUITE == "prune-before":
+        prune_before(ARGS[0])
+    elif SUITE == "prune-after":
+        prune_after(ARGS[0], ARGS[1])
     elif SUITE == "chains-before":
         chains_before(ARGS[0])
     elif SUITE == "chains-after":
