@@ -78,6 +78,18 @@ void acme_free(struct acme *);
 pca_err acme_prune(struct store *, int64_t now, int64_t keep_s,
     size_t *orders, size_t *authzs) PCA_WUR;
 
+/*
+ * The RFC 9773 suggested renewal window of a certificate (CA ca_uuid, hex
+ * serial without leading zero octet, valid nb..na): the last third of its
+ * lifetime; moved into the past (the hour before the mark) when an
+ * operator ran pcactl cert renew-early for it or its CA after nb, or the
+ * CA was rotated after nb (rotated_at; 0: not rotated).  *early (may be
+ * NULL): 1 when moved.
+ */
+pca_err acme_ari_window(struct store *, const char *ca_uuid, const char *hex,
+    int64_t nb, int64_t na, int64_t rotated_at, int64_t *start, int64_t *end,
+    int *early) PCA_WUR;
+
 struct buf;
 /*
  * Prometheus text for GET /metrics: accounts and orders created,

@@ -310,11 +310,6 @@ out:
 
 /* ---- RFC 9773 renewal information ---- */
 
-/*
- * The window: the last third of the lifetime, or, when an operator asked
- * for early renewal of this certificate or its whole CA ("acme-renew"
- * records, written by pcactl cert renew-early), the hour before the mark.
- */
 int
 acme_ari_serial(const char *certid, char hex[64])
 {
@@ -334,14 +329,62 @@ acme_ari_serial(const char *certid, char hex[64])
 	return 1;
 }
 
+/* The "at" of an "acme-renew" record (pcactl cert renew-early), or 0. */
+static int64_t
+mark_at(struct store *st, const char *key)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	json_t *o;
+	int64_t at = 0;
+
+	if (store_kv_get(st, "acme-renew", key, &v, &n) != PCA_OK) {
+		pca_err_clear();
+		return 0;
+	}
+	o = json_loadb((const char *)v, n, 0, NULL);
+	at = json_integer_value(json_object_get(o, "at"));
+	json_decref(o);
+	free(v);
+	return at;
+}
+
+pca_err
+acme_ari_window(struct store *st, const char *ca, const char *hex,
+    int64_t nb, int64_t na, int64_t rotated_at, int64_t *start, int64_t *end,
+    int *early)
+{
+	char key[128];
+	int64_t mk, m;
+
+	if (na <= nb)
+		return pca_err_set(PCA_EINVAL, "acme: validity out of order");
+	(void)snprintf(key, sizeof(key), "%s/%s", ca, hex);
+	mk = mark_at(st, key);
+	if ((m = mark_at(st, ca)) > mk)
+		mk = m;
+	if (rotated_at > nb && (mk <= nb || rotated_at < mk))
+		mk = rotated_at;
+	if (early != NULL)
+		*early = mk > nb;
+	if (mk > nb) {	/* marked after this certificate's issuance */
+		*start = mk - 3600;
+		*end = mk;
+	} else {
+		*start = nb + (na - nb) * 2 / 3;
+		*end = na - (na - nb) / 10;
+	}
+	return PCA_OK;
+}
+
+/* The window of acme_ari_window, for the certificate certid names. */
 void
 acme_renewal_info(struct rq *r, const char *certid)
 {
-	char hex[64], key[128], s0[21], s1[21], *pem = NULL, *chain = NULL;
-	json_t *mark = NULL;
+	char hex[64], s0[21], s1[21], *pem = NULL, *chain = NULL;
 	X509 *x = NULL;
 	BIO *bio = NULL;
-	int64_t nb, na, start, end, mk = 0;
+	int64_t nb, na, start, end;
 	struct tm t;
 
 	if (!acme_ari_serial(certid, hex)) {
@@ -362,16 +405,10 @@ acme_renewal_info(struct rq *r, const char *certid)
 		goto out;
 	}
 	na = util_timegm(&t);
-	start = nb + (na - nb) * 2 / 3;
-	end = na - (na - nb) / 10;
-	(void)snprintf(key, sizeof(key), "%s/%s", r->ca, hex);
-	if (acme_rec_get(r->a, "acme-renew", key, &mark) == PCA_OK ||
-	    acme_rec_get(r->a, "acme-renew", r->ca, &mark) == PCA_OK) {
-		mk = json_integer_value(json_object_get(mark, "at"));
-		if (mk > nb) {	/* marked after this certificate's issuance */
-			start = mk - 3600;
-			end = mk;
-		}
+	if (acme_ari_window(r->a->st, r->ca, hex, nb, na, r->rotated_at,
+		&start, &end, NULL) != PCA_OK) {
+		acme_problem(r, 500, "serverInternal", "%s", pca_err_msg());
+		goto out;
 	}
 	util_iso8601(start, s0);
 	util_iso8601(end, s1);
@@ -379,7 +416,6 @@ acme_renewal_info(struct rq *r, const char *certid)
 	acme_reply(r, 200, json_pack("{s:{s:s,s:s}}", "suggestedWindow",
 	    "start", s0, "end", s1), NULL);
 out:
-	json_decref(mark);
 	X509_free(x);
 	BIO_free(bio);
 	free(pem);

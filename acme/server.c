@@ -322,6 +322,8 @@ ca_lookup(struct rq *r)
 	    "CertificateAuthorityConfiguration"), "SigningAlgorithm"));
 	pred = json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
 	    "PredecessorArn"));
+	r->rotated_at = json_integer_value(json_object_get(json_object_get(d,
+	    "OpenPCA"), "RotatedAt"));
 	r->root = json_is_string(json_object_get(d, "Type")) &&
 	    strcmp(json_string_value(json_object_get(d, "Type")), "ROOT") == 0;
 	if (pred != NULL && strlen(pred) > 36)

@@ -50,6 +50,7 @@ struct rq {
 	char sig_alg[32];
 	int root;			/* a ROOT CA */
 	char pred[37];			/* its rotation predecessor, or "" */
+	int64_t rotated_at;		/* when it was rotated, or 0 */
 	struct ca_caller caller;
 	const char *rest;		/* path after /acme/<ca>/ */
 	char dir[ACME_URL_MAX];		/* base/acme/<ca> */

@@ -121,6 +121,22 @@ check "pcactl acme cert: the old certificate names its replacement" \
     sh -c "'$PCACTL' acme cert --serial '$SA' | grep -qi '^replaced_by $SB\$'"
 check_fails "pcactl acme cert of a certificate not issued by ACME" \
     "not issued through ACME" "$PCACTL" acme cert --serial 0123456789
+report_early() { # the compliance report's RFC 9773 early renewals
+	"$PCACTL" --json report | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(d["Summary"]["RenewalRequestedEarly"], " ".join(
+    i["Serial"] for i in d["RenewalRequestedEarly"]))'
+}
+check "the compliance report lists no early renewal yet" sh -c \
+    "'$PCACTL' --json report | grep -q '\"RenewalRequestedEarly\": *0'"
+"$PCACTL" cert renew-early --ca "$ARN" --serial "$SB" >/dev/null
+E=$(report_early)
+case "$E" in
+"1 $SB"|"1 $(echo "$SB" | tr 'A-F' 'a-f')") ok "after pcactl cert renew-early the compliance report shows it (RenewalRequestedEarly)" ;;
+*) not_ok "after pcactl cert renew-early the compliance report shows it" "$E / $SB" ;;
+esac
+check "the report's table has the ARI lines" sh -c \
+    "'$PCACTL' report | grep -q 'ACME renewal requested early *1'"
 
 # ---- pruning of expired orders and authorizations ----
 O=$TMP/prune
@@ -173,6 +189,12 @@ check "old leaf, alternate chain: verifies under the new root alone" \
 check "old leaf without the alternate's link: not under the new root" \
     sh -c "! openssl verify -CAfile '$O/root1.pem' '$O/old-alt/c1.pem' \
     >/dev/null 2>&1"
+E=$(report_early)
+case "$E" in
+"1 "*) not_ok "after the rotation every live certificate of the old root is due early" "$E" ;;
+[0-9]*) ok "after the rotation every live certificate of the old root is due early (report)" ;;
+*) not_ok "after the rotation the report lists the old root's certificates" "$E" ;;
+esac
 check "new leaf, default chain: verifies under the new root" \
     openssl verify -CAfile "$O/root1.pem" "$O/new-default/c1.pem"
 check "new leaf, alternate chain: verifies under the old root alone" \
