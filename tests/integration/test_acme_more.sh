@@ -38,8 +38,10 @@ URL=$(http_url "$A/pcad.conf")
 API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
     "$A/pcad.conf")
 start_pcad || die "pcad did not start" "$(cat "$A/pcad.log")"
-ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME More Root") ||
-    die "no root CA"
+echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"acme-crl"}}' \
+    >"$TMP/rev.json"
+ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME More Root" \
+    --revocation-json "$TMP/rev.json") || die "no root CA"
 CAID=${ARN##*/}
 DIR=$API/acme/$CAID/directory
 CABUNDLE=$A/tls/ca.pem
@@ -159,6 +161,73 @@ if [ -f "$FAKELIB" ]; then
 	start_pcad || die "pcad did not restart" "$(tail "$A/pcad.log")"
 else
 	skip "pruning" "libfaketime not installed"
+fi
+
+# ---- uacme: http-01 through its hook, obtain, renew, revoke ----
+# uacme (libcurl-gnutls) trusts only the system bundle: it runs in a mount
+# namespace of its own where the appliance's bundle is that file.
+with_bundle() {
+	if [ "$(id -u)" -eq 0 ]; then set -- unshare -m "$@"; else
+		set -- unshare -rm "$@"; fi
+	"$@"
+}
+if command -v uacme >/dev/null && with_bundle true 2>/dev/null; then
+	UA=$TMP/uacme
+	mkdir -p "$UA/conf" "$UA/www/.well-known/acme-challenge"
+	cat >"$UA/hook.sh" <<EOH
+#!/bin/sh
+# uacme hook: METHOD TYPE IDENT TOKEN AUTH (http-01 only)
+[ "\$2" = http-01 ] || exit 1
+case "\$1" in
+begin) printf '%s' "\$5" >"$UA/www/.well-known/acme-challenge/\$4" ;;
+done|failed) rm -f "$UA/www/.well-known/acme-challenge/\$4" ;;
+*) exit 1 ;;
+esac
+EOH
+	chmod +x "$UA/hook.sh"
+	python3 -m http.server "$H01" --bind 127.0.0.1 \
+	    --directory "$UA/www" >/dev/null 2>&1 &
+	UWWW=$!
+	CLEANUP="${CLEANUP:+$CLEANUP; }kill $UWWW 2>/dev/null"
+	sleep 1
+	ua() {
+		with_bundle sh -c 'mount --bind "$0" \
+		    /etc/ssl/certs/ca-certificates.crt && exec timeout 180 \
+		    uacme "$@"' "$CABUNDLE" -a "$DIR" -c "$UA/conf" -y -t EC \
+		    -h "$UA/hook.sh" "$@"
+	}
+	check "uacme registers an account" ua new ops@example.test
+	check "uacme obtains a certificate (http-01 via its hook)" ua issue \
+	    u.uacme.example.test
+	UC=$UA/conf/u.uacme.example.test/cert.pem
+	check "uacme's chain verifies with openssl verify" openssl verify \
+	    -CAfile "$ROOT" "$UC"
+	U1=$(openssl x509 -in "$UC" -noout -serial 2>/dev/null)
+	check "uacme renews (--force)" ua -f issue u.uacme.example.test
+	U2=$(openssl x509 -in "$UC" -noout -serial 2>/dev/null)
+	if [ -n "$U2" ] && [ "$U1" != "$U2" ]; then
+		ok "uacme's renewal is a new certificate"
+	else
+		not_ok "uacme's renewal is a new certificate" "$U1 / $U2"
+	fi
+	cp "$UC" "$UA/issued.pem"	# uacme renames what it revoked
+	check "uacme revokes" ua revoke "$UC"
+	UC=$UA/issued.pem
+	check "OCSP says uacme's certificate is revoked" sh -c "i=0; \
+	    while [ \$i -lt 100 ]; do openssl ocsp -issuer '$ROOT' \
+	    -cert '$UC' -url '$URL' -CAfile '$ROOT' -no_nonce \
+	    >'$TMP/ocsp.out' 2>&1; grep -q ': revoked' '$TMP/ocsp.out' && \
+	    exit 0; sleep 0.2; i=\$((i+1)); done; cat '$TMP/ocsp.out'; \
+	    openssl x509 -in '$UC' -noout -serial -issuer; exit 1"
+	check "the CRL lists it" sh -c "i=0; while [ \$i -lt 100 ]; do \
+	    curl -sf '$URL/crl/$CAID.crl' -o '$TMP/ca.crl' && \
+	    openssl crl -inform DER -in '$TMP/ca.crl' -noout -text | \
+	    grep -qi 'Serial Number: *${U2#serial=}' && exit 0; sleep 0.2; \
+	    i=\$((i+1)); done; exit 1"
+	kill "$UWWW" 2>/dev/null
+	wait "$UWWW" 2>/dev/null
+else
+	skip "uacme" "uacme not installed or no mount namespace"
 fi
 
 # ---- alternate chains across a root rotation ----
