@@ -208,7 +208,7 @@ acme_account(struct rq *r, const char *id, const char *tail)
 	}
 	if (!contact_ok(r, json_object_get(p, "contact")))
 		goto out;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, id));
 	if (acme_acct_load(r, id, &a) == PCA_OK) {
 		if (st != NULL)
 			json_object_set_new(a, "status",
@@ -219,12 +219,12 @@ acme_account(struct rq *r, const char *id, const char *tail)
 	}
 	if (a == NULL || acme_rec_put(r->a, "acme-acct", id, a, 0) !=
 	    PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, id));
 		acme_problem(r, 500, "serverInternal",
 		    "the account cannot be stored");
 		goto out;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, id));
 	if (st != NULL)
 		log_info("acme: CA %s: account %s deactivated", r->ca, id);
 	acme_reply(r, 200, acct_view(r, a, id), NULL);
@@ -287,7 +287,9 @@ acme_key_change(struct rq *r)
 	key_index(r, tcur, kk, sizeof(kk));
 	key_index(r, tnew, kn, sizeof(kn));
 	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (acme_rec_get(r->a, "acme-key", kn, &ix) == PCA_OK) {
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		pthread_mutex_unlock(&r->a->mu);
 		acme_url(r, loc, sizeof(loc), "acct/%s", acme_str(ix, "acct"));
 		http_resp_hdr(r->resp, "Location", loc);
@@ -301,11 +303,13 @@ acme_key_change(struct rq *r)
 	    acme_rec_put(r->a, "acme-key", kn, ix, 1) != PCA_OK ||
 	    acme_rec_put(r->a, "acme-acct", r->acct_id, a, 0) != PCA_OK ||
 	    acme_rec_del(r->a, "acme-key", kk) != PCA_OK) {
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		pthread_mutex_unlock(&r->a->mu);
 		acme_problem(r, 500, "serverInternal",
 		    "the key change cannot be stored");
 		goto out;
 	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	pthread_mutex_unlock(&r->a->mu);
 	log_info("acme: CA %s: account %s changed its key", r->ca,
 	    r->acct_id);

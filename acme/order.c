@@ -257,13 +257,13 @@ replaces_link(struct rq *r, json_t *rec, const char *old, const char *hex)
 	json_t *o = NULL;
 
 	json_object_set_new(rec, "replaces", json_string(old));
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (acme_rec_get(r->a, "acme-cert", old, &o) == PCA_OK &&
 	    (json_object_set_new(o, "replaced_by", json_string(hex)) != 0 ||
 		acme_rec_put(r->a, "acme-cert", old, o, 0) != PCA_OK))
 		log_warnx("acme: certificate %s: replaced_by %s not recorded",
 		    old, hex);
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(o);
 }
 
@@ -321,16 +321,18 @@ acme_new_order(struct rq *r)
 		json_string(as.tmpl))) ||
 	    json_object_set_new(o, "days", json_integer(as.days)))
 		goto fail;
-	pthread_mutex_lock(&r->a->mu);
-	for (i = 0; i < nz; i++)
-		if (acme_rec_put(r->a, "acme-authz", acme_str(zs[i], "id"),
-			zs[i], 1) != PCA_OK)
-			break;
-	if (i == nz && acme_rec_put(r->a, "acme-order", oid, o, 1) == PCA_OK) {
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	{
+		struct acme_rec_w w[ACME_BATCH_MAX];
 		json_t *a = NULL;
 
-		/* the account's orders list, newest last, bounded */
+		/* authorizations, order and the account's list: one commit */
+		for (i = 0; i < nz; i++)
+			w[i] = (struct acme_rec_w){"acme-authz",
+			    acme_str(zs[i], "id"), zs[i]};
+		w[nz] = (struct acme_rec_w){"acme-order", oid, o};
 		if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
+			/* the account's orders list, newest last, bounded */
 			ol = json_object_get(a, "orders");
 			if (!json_is_array(ol)) {
 				ol = json_array();
@@ -339,12 +341,13 @@ acme_new_order(struct rq *r)
 			json_array_append_new(ol, json_string(oid));
 			while (json_array_size(ol) > ACME_ACCT_ORDERS)
 				json_array_remove(ol, 0);
-			ok = acme_rec_put(r->a, "acme-acct", r->acct_id, a,
-			    0) == PCA_OK;
+			w[nz + 1] = (struct acme_rec_w){"acme-acct", r->acct_id,
+			    a};
+			ok = acme_rec_batch(r->a, w, nz + 2) == PCA_OK;
 			json_decref(a);
 		}
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (!ok)
 		goto fail;
 	acme_count(r->a, &r->a->m_orders);
@@ -510,19 +513,38 @@ out:
 }
 
 static void
-order_set(struct rq *r, const char *id, const char *status, const char *cert)
+order_set(struct rq *r, const char *id, const char *status)
 {
 	json_t *o = NULL;
 
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
 		json_object_set_new(o, "status", json_string(status));
-		if (cert != NULL)
-			json_object_set_new(o, "cert", json_string(cert));
 		if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 			log_warnx("acme: order %s: %s", id, pca_err_msg());
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	json_decref(o);
+}
+
+/* The order valid and the certificate's owner record: one commit. */
+static void
+order_done(struct rq *r, const char *id, const char *hex, const json_t *rec)
+{
+	json_t *o = NULL;
+	struct acme_rec_w w[2];
+
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
+		json_object_set_new(o, "status", json_string("valid"));
+		json_object_set_new(o, "cert", json_string(hex));
+		w[0] = (struct acme_rec_w){"acme-order", id, o};
+		w[1] = (struct acme_rec_w){"acme-cert", hex, rec};
+		if (rec == NULL || acme_rec_batch(r->a, w, 2) != PCA_OK)
+			log_warnx("acme: order %s: certificate %s not recorded: "
+			    "%s", id, hex, pca_err_msg());
+	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(o);
 }
 
@@ -557,7 +579,7 @@ issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
 
 		/* the message before order_set's store calls reset it */
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
-		order_set(r, id, "ready", NULL);
+		order_set(r, id, "ready");
 		if (err == PCA_EUNAVAIL || err == PCA_EBUSY) {
 			http_resp_hdr(r->resp, "Retry-After", "5");
 			acme_problem(r, 503, "serverInternal",
@@ -579,16 +601,13 @@ issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
 	}
 	s = strstr(arn, "/certificate/");
 	(void)snprintf(hex, sizeof(hex), "%s", s ? s + 13 : "");
-	order_set(r, id, "valid", hex);
 	rec = json_pack("{s:s,s:s,s:s,s:I}", "ca", r->ca, "acct", r->acct_id,
 	    "order", id, "issued", (json_int_t)util_now());
 	if (rec != NULL && *acme_str(ord, "profile"))
 		json_object_set(rec, "profile", json_object_get(ord, "profile"));
 	if (rec != NULL && *acme_str(ord, "replaces_serial"))
 		replaces_link(r, rec, acme_str(ord, "replaces_serial"), hex);
-	if (rec == NULL || acme_rec_put(r->a, "acme-cert", hex, rec, 0) !=
-	    PCA_OK)
-		log_warnx("acme: certificate %s: owner not recorded", hex);
+	order_done(r, id, hex, rec);
 	acme_count(r->a, &r->a->m_issued);
 	log_info("acme: CA %s: account %s: order %s: issued %s", r->ca,
 	    r->acct_id, id, hex);
@@ -628,32 +647,32 @@ finalize(struct rq *r, const char *id)
 		    "the CSR does not parse or its signature does not verify");
 		goto out;
 	}
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (order_load(r, id, &o) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such order");
 		goto out;
 	}
 	order_refresh(r, id, o);
 	if (strcmp(acme_str(o, "status"), "ready") != 0) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 403, "orderNotReady", "the order is %s",
 		    acme_str(o, "status"));
 		goto out;
 	}
 	ids = json_incref(json_object_get(o, "identifiers"));
 	if (!csr_names_match(req, ids, &why)) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 400, "badCSR", "%s", why);
 		goto out;
 	}
 	json_object_set_new(o, "status", json_string("processing"));
 	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 500, "serverInternal", "order not stored");
 		goto out;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	issue(r, id, o, der, dl);
 out:
 	X509_REQ_free(req);
@@ -676,14 +695,14 @@ acme_order(struct rq *r, const char *id, const char *tail)
 		acme_problem(r, 404, "malformed", "no such resource");
 		return;
 	}
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (order_load(r, id, &o) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such order");
 		return;
 	}
 	order_refresh(r, id, o);
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (!strcmp(acme_str(o, "status"), "processing"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, order_view(r, id, o), NULL);
@@ -719,27 +738,27 @@ acme_authz(struct rq *r, const char *id)
 
 	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
 		return;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, id, &z) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such authorization");
 		goto out;
 	}
 	if (p != NULL) {
 		if (strcmp(acme_str(p, "status"), "deactivated") != 0) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 400, "malformed", "an authorization's "
 			    "status may only become deactivated");
 			goto out;
 		}
 		json_object_set_new(z, "status", json_string("deactivated"));
 		if (acme_rec_put(r->a, "acme-authz", id, z, 0) != PCA_OK) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 500, "serverInternal", "not stored");
 			goto out;
 		}
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (!strcmp(acme_str(z, "status"), "pending"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, authz_view(r, id, z), NULL);
@@ -758,12 +777,12 @@ validate(struct rq *r, const char *zid, size_t i)
 	const char *ptype = "connection";
 	pca_err e;
 
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, zid, &z) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		return;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	c = json_array_get(json_object_get(z, "challenges"), i);
 	ident = json_object_get(z, "identifier");
 	if (acme_jwk_thumbprint(r->jws.jwk, thumb) != PCA_OK)
@@ -785,7 +804,7 @@ validate(struct rq *r, const char *zid, size_t i)
 	ch.addr = r->a->c.validation_addr;
 	ch.timeout_s = r->a->c.timeout_s;
 	e = acme_validate(&ch, why, sizeof(why), &ptype);
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(z);
 	z = NULL;
 	if (authz_load(r, zid, &z) == PCA_OK) {
@@ -808,7 +827,7 @@ validate(struct rq *r, const char *zid, size_t i)
 		if (acme_rec_put(r->a, "acme-authz", zid, z, 0) != PCA_OK)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[i == 0 ? 0 : 1] :
 	    &r->a->m_invalid[i == 0 ? 0 : 1]);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
@@ -832,11 +851,11 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 	}
 	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
 		return;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, zid, &z) != PCA_OK ||
 	    (c = json_array_get(json_object_get(z, "challenges"),
 		(size_t)i)) == NULL) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such challenge");
 		goto out;
 	}
@@ -845,18 +864,18 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 		json_object_set_new(c, "status", json_string("processing"));
 		run = acme_rec_put(r->a, "acme-authz", zid, z, 0) == PCA_OK;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (run) {
 		validate(r, zid, (size_t)i);
 		json_decref(z);
 		z = NULL;
-		pthread_mutex_lock(&r->a->mu);
+		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 		if (authz_load(r, zid, &z) != PCA_OK) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 500, "serverInternal", "authz vanished");
 			goto out;
 		}
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		c = json_array_get(json_object_get(z, "challenges"), (size_t)i);
 	}
 	acme_url(r, up, sizeof(up), "authz/%s", zid);

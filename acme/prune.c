@@ -37,7 +37,7 @@ old_one(const char *key, const uint8_t *val, size_t len, void *arg)
 
 /* Removes the pruned orders from their accounts' lists. */
 static void
-accounts_fix(struct store *st, json_t *gone, pthread_mutex_t *mu)
+accounts_fix(struct store *st, json_t *gone, struct acme *ac)
 {
 	json_t *byacct = json_object(), *pair, *l, *ol, *v;
 	const char *acct;
@@ -57,8 +57,8 @@ accounts_fix(struct store *st, json_t *gone, pthread_mutex_t *mu)
 	json_object_foreach(byacct, acct, l) {
 		json_t *a = NULL;
 
-		if (mu != NULL)
-			pthread_mutex_lock(mu);
+		if (ac != NULL)
+			pthread_mutex_lock(acme_acct_lock(ac, acct));
 		if (store_kv_get(st, "acme-acct", acct, &val, &n) == PCA_OK)
 			a = json_loadb((const char *)val, n, 0, NULL);
 		free(val);
@@ -76,8 +76,8 @@ accounts_fix(struct store *st, json_t *gone, pthread_mutex_t *mu)
 			strlen(txt), 0) != PCA_OK)
 			log_warnx("acme: prune: account %s: %s", acct,
 			    pca_err_msg());
-		if (mu != NULL)
-			pthread_mutex_unlock(mu);
+		if (ac != NULL)
+			pthread_mutex_unlock(acme_acct_lock(ac, acct));
 		free(txt);
 		json_decref(a);
 	}
@@ -117,7 +117,7 @@ prune_ns(struct store *st, const char *ns, int64_t before, size_t *count,
 
 pca_err
 acme_prune_store(struct store *st, int64_t now, int64_t keep_s,
-    size_t *orders, size_t *authzs, pthread_mutex_t *mu)
+    size_t *orders, size_t *authzs, struct acme *ac)
 {
 	json_t *gone = NULL;
 	size_t no = 0, na = 0;
@@ -127,7 +127,7 @@ acme_prune_store(struct store *st, int64_t now, int64_t keep_s,
 	    PCA_OK)
 		err = prune_ns(st, "acme-authz", now - keep_s, &na, NULL);
 	if (gone != NULL && json_array_size(gone) > 0)
-		accounts_fix(st, gone, mu);
+		accounts_fix(st, gone, ac);
 	json_decref(gone);
 	if (orders != NULL)
 		*orders = no;
@@ -160,7 +160,7 @@ acme_prune_due(struct acme *a)
 	if (!run)
 		return;
 	if (acme_prune_store(a->st, now, (int64_t)a->c.keep_days * 86400,
-		&no, &na, &a->mu) != PCA_OK)
+		&no, &na, a) != PCA_OK)
 		log_warnx("acme: prune: %s", pca_err_msg());
 	else if (no + na > 0)
 		log_info("acme: pruned %zu orders and %zu authorizations "

@@ -32,10 +32,10 @@ nonce_new(struct acme *a, char out[ACME_NONCE_LEN])
 	char *s = NULL;
 	int i;
 
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&a->nmu);
 	seq = a->nseq++;
 	a->nused[(seq % NONCE_WIN) / 8] &= (uint8_t)~(1u << (seq % 8));
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_unlock(&a->nmu);
 	for (i = 0; i < 8; i++)
 		raw[i] = (uint8_t)(seq >> (56 - 8 * i));
 	(void)HMAC(EVP_sha256(), a->nkey, sizeof(a->nkey), raw, 8, mac, &ml);
@@ -65,14 +65,14 @@ nonce_use(struct acme *a, const char *nonce)
 		goto out;
 	for (i = 0; i < 8; i++)
 		seq = seq << 8 | raw[i];
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&a->nmu);
 	bit = (uint8_t)(1u << (seq % 8));
 	if (seq < a->nseq && a->nseq - seq <= NONCE_WIN &&
 	    !(a->nused[(seq % NONCE_WIN) / 8] & bit)) {
 		a->nused[(seq % NONCE_WIN) / 8] |= bit;
 		ok = 1;
 	}
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_unlock(&a->nmu);
 out:
 	free(raw);
 	return ok;
@@ -533,6 +533,7 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
     struct hsm *hsm, struct acme **out)
 {
 	struct acme *a;
+	size_t i;
 
 	if (c->base_url == NULL || c->region == NULL || c->account == NULL)
 		return pca_err_set(PCA_EINVAL, "acme: base_url, region and "
@@ -549,6 +550,9 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 		return pca_err_set(PCA_EINTERNAL, "acme: no randomness");
 	}
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->nmu, NULL);
+	for (i = 0; i < ACME_STRIPES; i++)
+		pthread_mutex_init(&a->amu[i], NULL);
 	pthread_rwlock_init(&a->englock, NULL);
 	acme_eab_migrate(a);
 	*out = a;
@@ -569,12 +573,27 @@ acme_reload(struct acme *a, const struct acme_conf *c, struct ca_engine *eng)
 void
 acme_free(struct acme *a)
 {
+	size_t i;
+
 	if (a == NULL)
 		return;
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->nmu);
+	for (i = 0; i < ACME_STRIPES; i++)
+		pthread_mutex_destroy(&a->amu[i]);
 	pthread_rwlock_destroy(&a->englock);
 	OPENSSL_cleanse(a->nkey, sizeof(a->nkey));
 	free(a);
+}
+
+pthread_mutex_t *
+acme_acct_lock(struct acme *a, const char *acct)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *acct; acct++)
+		h = (h ^ (uint8_t)*acct) * 16777619u;
+	return &a->amu[h % ACME_STRIPES];
 }
 
 /* Lock-free: problems are counted with mu held or not. */

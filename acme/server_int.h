@@ -16,6 +16,7 @@
 #define ACME_MAX_IDENTS 100
 #define ACME_ORDER_TTL (7 * 86400)
 #define ACME_ACCT_ORDERS 1000	/* order URLs kept per account */
+#define ACME_STRIPES 64		/* account locks */
 
 struct http_req;
 struct http_resp;
@@ -27,7 +28,10 @@ struct acme {
 	pthread_rwlock_t englock;	/* eng is replaced under wrlock */
 	struct store *st;
 	struct hsm *hsm;
-	pthread_mutex_t mu;		/* nonces and state updates */
+	pthread_mutex_t mu;		/* accounts made, keys changed, EAB */
+	pthread_mutex_t amu[ACME_STRIPES]; /* one account's records (its
+					   orders, authorizations, list) */
+	pthread_mutex_t nmu;		/* nonces */
 	uint8_t nkey[32];
 	uint64_t nseq;
 	uint8_t nused[65536 / 8];
@@ -39,6 +43,11 @@ struct acme {
 };
 
 void acme_count(struct acme *, uint64_t *counter);
+/*
+ * The lock of an account's records (orders, authorizations, the account
+ * record); taken after mu when both are needed.
+ */
+pthread_mutex_t *acme_acct_lock(struct acme *, const char *acct);
 
 struct rq {
 	struct acme *a;
@@ -75,6 +84,14 @@ pca_err acme_rec_get(struct acme *, const char *ns, const char *id,
     json_t **out) PCA_WUR;
 pca_err acme_rec_put(struct acme *, const char *ns, const char *id,
     const json_t *o, int create) PCA_WUR;
+/* Several puts in one commit (all or none). */
+#define ACME_BATCH_MAX (ACME_MAX_IDENTS + 2)
+struct acme_rec_w {
+	const char *ns, *id;
+	const json_t *o;
+};
+pca_err acme_rec_batch(struct acme *, const struct acme_rec_w *, size_t n)
+    PCA_WUR;
 pca_err acme_rec_del(struct acme *, const char *ns, const char *id) PCA_WUR;
 pca_err acme_id_new(char out[ACME_ID_MAX]) PCA_WUR;
 pca_err acme_acct_load(struct rq *, const char *id, json_t **out) PCA_WUR;
@@ -109,7 +126,7 @@ int acme_policy_names_ok(struct rq *, const struct acme_issue_as *,
 /* prune.c */
 void acme_prune_due(struct acme *);
 pca_err acme_prune_store(struct store *, int64_t now, int64_t keep_s,
-    size_t *orders, size_t *authzs, pthread_mutex_t *mu) PCA_WUR;
+    size_t *orders, size_t *authzs, struct acme *a) PCA_WUR;
 /* cert.c */
 void acme_cert(struct rq *, const char *id, const char *tail);
 void acme_revoke(struct rq *);

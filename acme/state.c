@@ -54,6 +54,33 @@ acme_rec_put(struct acme *a, const char *ns, const char *id,
 }
 
 pca_err
+acme_rec_batch(struct acme *a, const struct acme_rec_w *w, size_t n)
+{
+	struct store_kv_op ops[ACME_BATCH_MAX];
+	char *txt[ACME_BATCH_MAX];
+	size_t i;
+	pca_err err = PCA_OK;
+
+	if (n > ACME_BATCH_MAX)
+		return pca_err_set(PCA_EINVAL, "acme: batch too large");
+	memset(txt, 0, sizeof(txt));
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < n && err == PCA_OK; i++) {
+		if ((txt[i] = json_dumps(w[i].o, JSON_COMPACT)) == NULL)
+			err = pca_err_set(PCA_ENOMEM, "no memory");
+		else if (strlen(txt[i]) > REC_MAX)
+			err = pca_err_set(PCA_ETOOBIG, "acme: record too large");
+		ops[i] = (struct store_kv_op){w[i].ns, w[i].id, txt[i],
+		    txt[i] ? strlen(txt[i]) : 0, 0};
+	}
+	if (err == PCA_OK)
+		err = store_kv_batch(a->st, ops, n);
+	for (i = 0; i < n; i++)
+		free(txt[i]);
+	return err;
+}
+
+pca_err
 acme_rec_del(struct acme *a, const char *ns, const char *id)
 {
 	return store_kv_del(a->st, ns, id);
