@@ -226,7 +226,9 @@ EOH
 	    i=\$((i+1)); done; exit 1"
 	kill "$UWWW" 2>/dev/null
 	wait "$UWWW" 2>/dev/null
+	HAVE_UACME=1
 else
+	HAVE_UACME=0
 	skip "uacme" "uacme not installed or no mount namespace"
 fi
 
@@ -238,6 +240,32 @@ NEW=$("$PCACTL" ca rotate "$ARN" 2>"$TMP/rot.err") ||
     not_ok "pcactl ca rotate" "$(cat "$TMP/rot.err")"
 NEWDIR=$API/acme/${NEW##*/}/directory
 py_checks "the chains suite (after)" chains-after "$O" "$NEWDIR"
+# uacme --alternate 1 (RFC 8555 7.4.2): the chain through the old root
+if [ "$HAVE_UACME" = 1 ]; then
+	python3 -m http.server "$H01" --bind 127.0.0.1 \
+	    --directory "$UA/www" >/dev/null 2>&1 &
+	UWWW=$!
+	CLEANUP="${CLEANUP:+$CLEANUP; }kill $UWWW 2>/dev/null"
+	sleep 1
+	ua2() {
+		with_bundle sh -c 'mount --bind "$0" \
+		    /etc/ssl/certs/ca-certificates.crt && exec timeout 180 \
+		    uacme "$@"' "$CABUNDLE" -a "$NEWDIR" -c "$UA/conf2" -y \
+		    -t EC -h "$UA/hook.sh" "$@"
+	}
+	mkdir -p "$UA/conf2"
+	check "uacme registers with the successor root's directory" ua2 new
+	check "uacme --alternate 1 obtains the alternate chain" ua2 -l 1 \
+	    issue alt.uacme.example.test
+	mkdir -p "$O/ualt"
+	awk -v d="$O/ualt" '/BEGIN CERT/{n++} n{print > (d "/c" n ".pem")}' \
+	    "$UA/conf2/alt.uacme.example.test/cert.pem"
+	check "uacme's alternate chain verifies under the old root alone" \
+	    openssl verify -CAfile "$ROOT" -untrusted "$O/ualt/c2.pem" \
+	    "$O/ualt/c1.pem"
+	kill "$UWWW" 2>/dev/null
+	wait "$UWWW" 2>/dev/null
+fi
 # split PEM: c1.pem (leaf), c2.pem ...
 split_pem() {
 	rm -f "$2"/c*.pem
