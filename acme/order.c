@@ -512,21 +512,6 @@ out:
 	return ok;
 }
 
-static void
-order_set(struct rq *r, const char *id, const char *status)
-{
-	json_t *o = NULL;
-
-	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
-	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
-		json_object_set_new(o, "status", json_string(status));
-		if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
-			log_warnx("acme: order %s: %s", id, pca_err_msg());
-	}
-	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
-	json_decref(o);
-}
-
 /* The order valid and the certificate's owner record: one commit. */
 static void
 order_done(struct rq *r, const char *id, const char *hex, const json_t *rec)
@@ -577,9 +562,7 @@ issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
 	if (err != PCA_OK) {
 		char msg[400];
 
-		/* the message before order_set's store calls reset it */
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
-		order_set(r, id, "ready");
 		if (err == PCA_EUNAVAIL || err == PCA_EBUSY) {
 			http_resp_hdr(r->resp, "Retry-After", "5");
 			acme_problem(r, 503, "serverInternal",
@@ -666,14 +649,17 @@ finalize(struct rq *r, const char *id)
 		acme_problem(r, 400, "badCSR", "%s", why);
 		goto out;
 	}
-	json_object_set_new(o, "status", json_string("processing"));
-	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK) {
+	/* processing: in memory only (a crash leaves the order ready) */
+	if (!acme_busy_claim(r->a, id)) {
 		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
-		acme_problem(r, 500, "serverInternal", "order not stored");
+		http_resp_hdr(r->resp, "Retry-After", "1");
+		acme_problem(r, 403, "orderNotReady", "the order is being "
+		    "processed");
 		goto out;
 	}
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	issue(r, id, o, der, dl);
+	acme_busy_release(r->a, id);
 out:
 	X509_REQ_free(req);
 	free(der);
@@ -703,6 +689,8 @@ acme_order(struct rq *r, const char *id, const char *tail)
 	}
 	order_refresh(r, id, o);
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	if (!strcmp(acme_str(o, "status"), "ready") && acme_busy(r->a, id))
+		json_object_set_new(o, "status", json_string("processing"));
 	if (!strcmp(acme_str(o, "status"), "processing"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, order_view(r, id, o), NULL);
@@ -859,14 +847,14 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 		acme_problem(r, 404, "malformed", "no such challenge");
 		goto out;
 	}
+	/* processing: in memory only (a crash leaves it pending) */
 	if (p != NULL && !strcmp(acme_str(c, "status"), "pending") &&
-	    !strcmp(acme_str(z, "status"), "pending")) {
-		json_object_set_new(c, "status", json_string("processing"));
-		run = acme_rec_put(r->a, "acme-authz", zid, z, 0) == PCA_OK;
-	}
+	    !strcmp(acme_str(z, "status"), "pending"))
+		run = acme_busy_claim(r->a, zid);
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (run) {
 		validate(r, zid, (size_t)i);
+		acme_busy_release(r->a, zid);
 		json_decref(z);
 		z = NULL;
 		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
@@ -880,6 +868,8 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 	}
 	acme_url(r, up, sizeof(up), "authz/%s", zid);
 	acme_link_up(r, up);
+	if (!strcmp(acme_str(c, "status"), "pending") && acme_busy(r->a, zid))
+		json_object_set_new(c, "status", json_string("processing"));
 	if (!strcmp(acme_str(c, "status"), "processing"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, chal_view(r, zid, (size_t)i, c), NULL);

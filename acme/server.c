@@ -551,6 +551,7 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 	}
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->nmu, NULL);
+	pthread_mutex_init(&a->bmu, NULL);
 	for (i = 0; i < ACME_STRIPES; i++)
 		pthread_mutex_init(&a->amu[i], NULL);
 	pthread_rwlock_init(&a->englock, NULL);
@@ -579,6 +580,7 @@ acme_free(struct acme *a)
 		return;
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->nmu);
+	pthread_mutex_destroy(&a->bmu);
 	for (i = 0; i < ACME_STRIPES; i++)
 		pthread_mutex_destroy(&a->amu[i]);
 	pthread_rwlock_destroy(&a->englock);

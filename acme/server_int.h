@@ -17,6 +17,7 @@
 #define ACME_ORDER_TTL (7 * 86400)
 #define ACME_ACCT_ORDERS 1000	/* order URLs kept per account */
 #define ACME_STRIPES 64		/* account locks */
+#define ACME_BUSY_MAX 256	/* finalizations + validations at once */
 
 struct http_req;
 struct http_resp;
@@ -32,6 +33,9 @@ struct acme {
 	pthread_mutex_t amu[ACME_STRIPES]; /* one account's records (its
 					   orders, authorizations, list) */
 	pthread_mutex_t nmu;		/* nonces */
+	pthread_mutex_t bmu;		/* busy */
+	char busy[ACME_BUSY_MAX][ACME_ID_MAX]; /* orders being finalized,
+					   authorizations being validated */
 	uint8_t nkey[32];
 	uint64_t nseq;
 	uint8_t nused[65536 / 8];
@@ -79,6 +83,14 @@ void acme_url(const struct rq *, char *out, size_t n, const char *fmt, ...)
 json_t *acme_payload(struct rq *);
 const char *acme_str(const json_t *, const char *k);
 
+/*
+ * state.c: what is in progress lives in memory only (a restart forgets
+ * it, and the client retries): 1 when id was claimed now, 0 when it is
+ * busy already or the table is full.
+ */
+int acme_busy_claim(struct acme *, const char *id);
+void acme_busy_release(struct acme *, const char *id);
+int acme_busy(struct acme *, const char *id);
 /* state.c: records in the store's kv */
 pca_err acme_rec_get(struct acme *, const char *ns, const char *id,
     json_t **out) PCA_WUR;

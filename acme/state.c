@@ -117,3 +117,56 @@ acme_acct_load(struct rq *r, const char *id, json_t **out)
 	*out = o;
 	return PCA_OK;
 }
+
+static int
+busy_find(struct acme *a, const char *id)
+{
+	int i;
+
+	for (i = 0; i < ACME_BUSY_MAX; i++)
+		if (a->busy[i][0] && strcmp(a->busy[i], id) == 0)
+			return i;
+	return -1;
+}
+
+int
+acme_busy_claim(struct acme *a, const char *id)
+{
+	int i, ok = 0;
+
+	if (strlen(id) >= ACME_ID_MAX)
+		return 0;
+	pthread_mutex_lock(&a->bmu);
+	if (busy_find(a, id) < 0)
+		for (i = 0; i < ACME_BUSY_MAX; i++)
+			if (!a->busy[i][0]) {
+				(void)snprintf(a->busy[i], ACME_ID_MAX, "%s",
+				    id);
+				ok = 1;
+				break;
+			}
+	pthread_mutex_unlock(&a->bmu);
+	return ok;
+}
+
+void
+acme_busy_release(struct acme *a, const char *id)
+{
+	int i;
+
+	pthread_mutex_lock(&a->bmu);
+	if ((i = busy_find(a, id)) >= 0)
+		a->busy[i][0] = '\0';
+	pthread_mutex_unlock(&a->bmu);
+}
+
+int
+acme_busy(struct acme *a, const char *id)
+{
+	int b;
+
+	pthread_mutex_lock(&a->bmu);
+	b = busy_find(a, id) >= 0;
+	pthread_mutex_unlock(&a->bmu);
+	return b;
+}
