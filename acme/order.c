@@ -267,11 +267,58 @@ replaces_link(struct rq *r, json_t *rec, const char *old, const char *hex)
 	json_decref(o);
 }
 
+/* What the order is issued under (acme_issue_as) in its record. */
+static int
+order_as(json_t *o, const struct acme_issue_as *as)
+{
+	return !((as->profile[0] && json_object_set_new(o, "profile",
+	    json_string(as->profile))) || (as->policy[0] &&
+	    json_object_set_new(o, "policy", json_string(as->policy))) ||
+	    (as->tmpl[0] && json_object_set_new(o, "template",
+	    json_string(as->tmpl))) ||
+	    json_object_set_new(o, "days", json_integer(as->days)));
+}
+
+/*
+ * The authorizations, the order and the account's orders list (newest
+ * last, bounded) in one commit, under the account's lock: 1 when stored.
+ */
+static int
+order_store(struct rq *r, const char *oid, json_t *o, json_t *const *zs,
+    size_t nz)
+{
+	struct acme_rec_w w[ACME_BATCH_MAX];
+	json_t *a = NULL, *ol;
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < nz; i++)
+		w[i] = (struct acme_rec_w){"acme-authz", acme_str(zs[i], "id"),
+		    zs[i]};
+	w[nz] = (struct acme_rec_w){"acme-order", oid, o};
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
+		ol = json_object_get(a, "orders");
+		if (!json_is_array(ol)) {
+			ol = json_array();
+			json_object_set_new(a, "orders", ol);
+		}
+		json_array_append_new(ol, json_string(oid));
+		while (json_array_size(ol) > ACME_ACCT_ORDERS)
+			json_array_remove(ol, 0);
+		w[nz + 1] = (struct acme_rec_w){"acme-acct", r->acct_id, a};
+		ok = acme_rec_batch(r->a, w, nz + 2) == PCA_OK;
+		json_decref(a);
+	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	return ok;
+}
+
 void
 acme_new_order(struct rq *r)
 {
 	json_t *p = NULL, *ids = json_array(), *o = NULL, *zl = json_array();
-	json_t *zs[ACME_MAX_IDENTS], *v, *ol;
+	json_t *zs[ACME_MAX_IDENTS], *v;
 	char oid[ACME_ID_MAX], zid[ACME_ID_MAX], loc[ACME_URL_MAX];
 	struct acme_issue_as as;
 	char rhex[64] = "";
@@ -314,40 +361,9 @@ acme_new_order(struct rq *r)
 		json_object_set(o, "replaces", json_object_get(p, "replaces"));
 	if (rhex[0])
 		json_object_set_new(o, "replaces_serial", json_string(rhex));
-	if ((as.profile[0] && json_object_set_new(o, "profile",
-		json_string(as.profile))) || (as.policy[0] &&
-		json_object_set_new(o, "policy", json_string(as.policy))) ||
-	    (as.tmpl[0] && json_object_set_new(o, "template",
-		json_string(as.tmpl))) ||
-	    json_object_set_new(o, "days", json_integer(as.days)))
+	if (!order_as(o, &as))
 		goto fail;
-	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
-	{
-		struct acme_rec_w w[ACME_BATCH_MAX];
-		json_t *a = NULL;
-
-		/* authorizations, order and the account's list: one commit */
-		for (i = 0; i < nz; i++)
-			w[i] = (struct acme_rec_w){"acme-authz",
-			    acme_str(zs[i], "id"), zs[i]};
-		w[nz] = (struct acme_rec_w){"acme-order", oid, o};
-		if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
-			/* the account's orders list, newest last, bounded */
-			ol = json_object_get(a, "orders");
-			if (!json_is_array(ol)) {
-				ol = json_array();
-				json_object_set_new(a, "orders", ol);
-			}
-			json_array_append_new(ol, json_string(oid));
-			while (json_array_size(ol) > ACME_ACCT_ORDERS)
-				json_array_remove(ol, 0);
-			w[nz + 1] = (struct acme_rec_w){"acme-acct", r->acct_id,
-			    a};
-			ok = acme_rec_batch(r->a, w, nz + 2) == PCA_OK;
-			json_decref(a);
-		}
-	}
-	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	ok = order_store(r, oid, o, zs, nz);
 	if (!ok)
 		goto fail;
 	acme_count(r->a, &r->a->m_orders);
