@@ -39,6 +39,23 @@ ca_uuid(const char *ca, char uuid[37])
 	return ca_arn_uuid(ca, uuid);
 }
 
+/* CA (ARN or id) into its id, when the store has that CA. */
+static pca_err
+ca_known(struct appliance *ap, const char *ca, char uuid[37])
+{
+	char *rec = NULL;
+	size_t n = 0;
+	pca_err err;
+
+	if ((err = ca_uuid(ca, uuid)) != PCA_OK)
+		return err;
+	if ((err = store_ca_get(ap->store, uuid, &rec, &n)) == PCA_ENOTFOUND)
+		return pca_err_set(PCA_ENOTFOUND, "no certificate authority %s "
+		    "on this appliance", uuid);
+	free(rec);
+	return err;
+}
+
 pca_err
 pcactl_cert_renew_early(struct appliance *ap, int argc, char **argv)
 {
@@ -201,7 +218,7 @@ eab_create(struct appliance *ap, int argc, char **argv)
 		    "required");
 		goto out;
 	}
-	if ((err = ca_uuid(ca, uuid)) != PCA_OK ||
+	if ((err = ca_known(ap, ca, uuid)) != PCA_OK ||
 	    (names != NULL && (err = eab_names(names, nl)) != PCA_OK) ||
 	    (policy != NULL && (err = policy_known(ap, policy)) != PCA_OK) ||
 	    (profs != NULL && (err = eab_profiles(profs, pl)) != PCA_OK))
@@ -330,7 +347,9 @@ profile_set(struct appliance *ap, const struct profile_args *a,
 		err = store_kv_put(ap->store, "acme-profile", key, txt,
 		    strlen(txt), 0);
 	}
-	if (err == PCA_OK && !json_out)
+	if (err == PCA_OK && json_out)
+		err = print_json_new(json_incref(o));
+	else if (err == PCA_OK)
 		printf("profile %s of CA %s: policy %s\n", a->name, uuid,
 		    a->policy);
 	json_decref(o);
@@ -404,7 +423,7 @@ profile_cmd(struct appliance *ap, int argc, char **argv)
 	if (argc < 1)
 		return pca_err_set(PCA_EINVAL, PROFILE_USAGE);
 	if ((err = profile_args(argc - 1, argv + 1, &a)) != PCA_OK ||
-	    (err = ca_uuid(a.ca, uuid)) != PCA_OK)
+	    (err = ca_known(ap, a.ca, uuid)) != PCA_OK)
 		return err;
 	if (strcmp(argv[0], "set") == 0)
 		return profile_set(ap, &a, uuid);

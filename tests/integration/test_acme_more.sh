@@ -77,6 +77,12 @@ check "pcactl acme profile set (over its policy's validity)" "$PCACTL" \
     --validity-days 200
 check_fails "a profile of an unknown policy is refused" "no issuance policy" \
     "$PCACTL" acme profile set --ca "$ARN" --name x --policy nosuch
+check_fails "a profile of a CA not on the appliance is refused" \
+    "no certificate authority" "$PCACTL" acme profile set --ca \
+    0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d --name x --policy web_server
+check_fails "an EAB key of a CA not on the appliance is refused" \
+    "no certificate authority" "$PCACTL" acme eab create --ca \
+    0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
 check_fails "a bad profile name is refused" "not a profile name" \
     "$PCACTL" acme profile set --ca "$ARN" --name 'a b' --policy web_server
 check "pcactl acme profile list shows them" sh -c \
