@@ -45,14 +45,97 @@ cert_fetch(struct rq *r, const char *hex, char **pem, char **chain)
 static const char *const alt_names[ALT_N] = {"by-successor",
 	"by-predecessor"};
 
+/* The root at the top of a chain, when it is a CA of this appliance. */
+struct alt_root {
+	char uuid[37];
+	char pred[37];		/* its rotation predecessor, or "" */
+};
+
+/* Where the last certificate of a PEM chain starts, or NULL. */
+static const char *
+last_pem(const char *chain)
+{
+	const char *p, *last = NULL;
+
+	for (p = chain; p != NULL && (p = strstr(p, "-----BEGIN CERTIFICATE"));
+	    p++)
+		last = p;
+	return last;
+}
+
+/* The predecessor of CA uuid (arn), from its description, into pred. */
+static void
+root_pred(struct rq *r, const char *arn, char pred[37])
+{
+	json_t *d = NULL;
+	const char *p;
+
+	pred[0] = '\0';
+	if (ca_describe(r->a->eng, &r->caller, arn, &d) != PCA_OK) {
+		pca_err_clear();
+		return;
+	}
+	p = json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
+	    "PredecessorArn"));
+	if (p != NULL && strlen(p) > 36)
+		(void)snprintf(pred, 37, "%s", p + strlen(p) - 36);
+	json_decref(d);
+}
+
 /*
- * The link certificate (PEM) that makes alternate i of a root CA's chain:
- * its key certified by its successor (the root was rotated) or by its
- * predecessor (the root is a rotation's successor).  PCA_ENOTFOUND when
- * there is none.
+ * The root of chain: this CA when it is a root, else the CA of the
+ * appliance whose certificate ends the chain (a subordinate's root).
+ * 0 when the root is not here.
+ */
+static int
+alt_root_find(struct rq *r, const char *chain, struct alt_root *out)
+{
+	const char *last = last_pem(chain);
+	char (*ids)[37] = NULL;
+	uint8_t *der = NULL;
+	size_t dl = 0, n = 0, i;
+	struct ca_info ci;
+	int found = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (r->root) {
+		(void)snprintf(out->uuid, sizeof(out->uuid), "%s", r->ca);
+		(void)snprintf(out->pred, sizeof(out->pred), "%s", r->pred);
+		return 1;
+	}
+	if (last == NULL || util_pem_decode(last, strlen(last), "CERTIFICATE",
+	    65536, &der, &dl) != PCA_OK ||
+	    ca_info_ids(r->a->eng, &ids, &n) != PCA_OK) {
+		pca_err_clear();
+		free(der);
+		return 0;
+	}
+	for (i = 0; i < n && !found; i++) {
+		if (ca_info_get(r->a->eng, ids[i], &ci) != PCA_OK) {
+			pca_err_clear();
+			continue;
+		}
+		if (ci.root && ci.cert_der != NULL && ci.cert_len == dl &&
+		    memcmp(ci.cert_der, der, dl) == 0) {
+			(void)snprintf(out->uuid, sizeof(out->uuid), "%s",
+			    ci.uuid);
+			root_pred(r, ci.arn, out->pred);
+			found = 1;
+		}
+		ca_info_clear(&ci);
+	}
+	free(ids);
+	free(der);
+	return found;
+}
+
+/*
+ * The link certificate (PEM) that makes alternate i: the root's key
+ * certified by its successor (the root was rotated) or by its predecessor
+ * (the root is a rotation's successor).  PCA_ENOTFOUND when there is none.
  */
 static pca_err
-alt_link(struct rq *r, size_t i, char **pem)
+alt_link(struct rq *r, const struct alt_root *root, size_t i, char **pem)
 {
 	char key[128];
 	struct store_obj obj;
@@ -62,14 +145,14 @@ alt_link(struct rq *r, size_t i, char **pem)
 	BUF_MEM *bm;
 	pca_err err;
 
-	if (!r->root || (i == 1 && !r->pred[0]))
+	if (!root->uuid[0] || (i == 1 && !root->pred[0]))
 		return pca_err_set(PCA_ENOTFOUND, "no alternate chain");
 	if (i == 0)
 		(void)snprintf(key, sizeof(key), "%s%s/old-signed-by-new.crt",
-		    CA_ROTATION_PREFIX, r->ca);
+		    CA_ROTATION_PREFIX, root->uuid);
 	else
 		(void)snprintf(key, sizeof(key), "%s%s/new-signed-by-old.crt",
-		    CA_ROTATION_PREFIX, r->pred);
+		    CA_ROTATION_PREFIX, root->pred);
 	if ((err = store_obj_get(r->a->st, key, &obj)) != PCA_OK)
 		return err;
 	p = obj.body;
@@ -93,14 +176,14 @@ out:
 
 /* Link rel="alternate" for every alternate chain there is. */
 static void
-alt_links(struct rq *r, const char *id)
+alt_links(struct rq *r, const struct alt_root *root, const char *id)
 {
 	char u[ACME_URL_MAX], v[ACME_URL_MAX + 32], *pem;
 	size_t i;
 
 	for (i = 0; i < ALT_N; i++) {
 		pem = NULL;
-		if (alt_link(r, i, &pem) != PCA_OK)
+		if (alt_link(r, root, i, &pem) != PCA_OK)
 			continue;
 		free(pem);
 		acme_url(r, u, sizeof(u), "cert/%s/alt/%s", id, alt_names[i]);
@@ -109,11 +192,17 @@ alt_links(struct rq *r, const char *id)
 	}
 }
 
-/* The chain to send: the stored one, or alternate tail. */
+/*
+ * The chain to send: the stored one, or (tail "/alt/<name>") the stored
+ * one with its root replaced by the link certificate.  0 with a problem.
+ */
 static int
-chain_for(struct rq *r, const char *id, const char *tail, char **chain)
+chain_for(struct rq *r, const struct alt_root *root, const char *id,
+    const char *tail, char **chain)
 {
-	size_t i;
+	const char *last;
+	char *link = NULL, *alt;
+	size_t i, keep;
 
 	if (*tail == '\0')
 		return 1;
@@ -121,19 +210,30 @@ chain_for(struct rq *r, const char *id, const char *tail, char **chain)
 		if (strncmp(tail, "/alt/", 5) == 0 &&
 		    strcmp(tail + 5, alt_names[i]) == 0)
 			break;
-	free(*chain);
-	*chain = NULL;
-	if (i == ALT_N || alt_link(r, i, chain) != PCA_OK) {
+	if (i == ALT_N || (last = last_pem(*chain)) == NULL ||
+	    alt_link(r, root, i, &link) != PCA_OK) {
 		acme_problem(r, 404, "malformed", "certificate %s has no such "
 		    "alternate chain", id);
 		return 0;
 	}
+	keep = (size_t)(last - *chain);
+	if ((alt = malloc(keep + strlen(link) + 1)) == NULL) {
+		free(link);
+		acme_problem(r, 500, "serverInternal", "no memory");
+		return 0;
+	}
+	memcpy(alt, *chain, keep);
+	memcpy(alt + keep, link, strlen(link) + 1);
+	free(link);
+	free(*chain);
+	*chain = alt;
 	return 1;
 }
 
 void
 acme_cert(struct rq *r, const char *id, const char *tail)
 {
+	struct alt_root root;
 	json_t *rec = NULL;
 	char *pem = NULL, *chain = NULL;
 	size_t pl, cl;
@@ -154,7 +254,9 @@ acme_cert(struct rq *r, const char *id, const char *tail)
 		    pca_err_msg());
 		goto out;
 	}
-	if (!chain_for(r, id, tail, &chain))
+	if (chain == NULL || !alt_root_find(r, chain, &root))
+		memset(&root, 0, sizeof(root));
+	if (!chain_for(r, &root, id, tail, &chain))
 		goto out;
 	pl = strlen(pem);
 	cl = chain ? strlen(chain) : 0;
@@ -172,7 +274,7 @@ acme_cert(struct rq *r, const char *id, const char *tail)
 	r->resp->len = pl + cl;
 	r->resp->status = 200;
 	r->resp->content_type = "application/pem-certificate-chain";
-	alt_links(r, id);
+	alt_links(r, &root, id);
 out:
 	free(pem);
 	free(chain);

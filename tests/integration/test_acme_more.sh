@@ -241,7 +241,17 @@ fi
 # ---- alternate chains across a root rotation ----
 O=$TMP/chains
 mkdir -p "$O"
-py_checks "the chains suite (before)" chains-before "$O"
+SUB=$("$PCACTL" ca create --type SUBORDINATE --key-alg EC_prime256v1 \
+    --signing-alg SHA256WITHECDSA --subject "CN=ACME More Sub,C=US") &&
+    "$PCACTL" ca csr "$SUB" --out "$TMP/sub.csr" &&
+    "$PCACTL" issue --ca "$ARN" --csr "$TMP/sub.csr" \
+	--signing-alg SHA256WITHECDSA --validity 5y \
+	--template SubordinateCACertificate_PathLen0 --out "$TMP/sub.pem" \
+	>/dev/null &&
+    "$PCACTL" ca import "$SUB" --cert "$TMP/sub.pem" --chain "$ROOT" \
+	>/dev/null || not_ok "a subordinate CA under the root"
+SUBDIR=$API/acme/${SUB##*/}/directory
+py_checks "the chains suite (before)" chains-before "$O" "$SUBDIR"
 NEW=$("$PCACTL" ca rotate "$ARN" 2>"$TMP/rot.err") ||
     not_ok "pcactl ca rotate" "$(cat "$TMP/rot.err")"
 NEWDIR=$API/acme/${NEW##*/}/directory
@@ -277,7 +287,7 @@ split_pem() {
 	rm -f "$2"/c*.pem
 	awk -v d="$2" '/BEGIN CERT/{n++} n{print > (d "/c" n ".pem")}' "$1"
 }
-for f in old-default old-alt new-default new-alt; do
+for f in old-default old-alt new-default new-alt sub-alt; do
 	mkdir -p "$O/$f"
 	split_pem "$O/$f.pem" "$O/$f"
 done
@@ -298,6 +308,11 @@ case "$E" in
 [0-9]*) ok "after the rotation every live certificate of the old root is due early (report)" ;;
 *) not_ok "after the rotation the report lists the old root's certificates" "$E" ;;
 esac
+cat "$O/sub-alt/c2.pem" "$O/sub-alt/c3.pem" >"$O/sub-alt/untrusted.pem" \
+    2>/dev/null
+check "a subordinate's leaf, alternate chain: verifies under the new root alone" \
+    openssl verify -CAfile "$O/root1.pem" -untrusted \
+    "$O/sub-alt/untrusted.pem" "$O/sub-alt/c1.pem"
 check "new leaf, default chain: verifies under the new root" \
     openssl verify -CAfile "$O/root1.pem" "$O/new-default/c1.pem"
 check "new leaf, alternate chain: verifies under the old root alone" \

@@ -131,6 +131,14 @@ def chains_before(outdir):
         f.write(o["certificate"])
     with open(os.path.join(outdir, "old-default.pem"), "w") as f:
         f.write(pem)
+    if len(ARGS) > 1:      # a subordinate CA's directory
+        s = acme_lib.Client(ARGS[1], BUNDLE, tok)
+        s.register()
+        o, pem, links = s.issue(["sub.chain.example.test"])
+        say(alt_links(links) == {}, "before a rotation: no alternate chain "
+            "for a subordinate's certificate", links)
+        with open(os.path.join(outdir, "sub.url"), "w") as f:
+            f.write(ARGS[1].rsplit("/", 1)[0] + " " + o["certificate"])
 
 
 def chains_after(outdir, newdir):
@@ -152,6 +160,19 @@ def chains_after(outdir, newdir):
             f.write(apem)
     e = expect_problem("an unknown alternate: 404 malformed",
                        lambda: c.download(url + "/alt/nope"), "malformed")
+    subf = os.path.join(outdir, "sub.url")
+    if os.path.exists(subf):
+        with open(subf) as f:
+            sdir, surl = f.read().split()
+        sc = acme_lib.Client(sdir + "/directory", BUNDLE, tok)
+        sc.register()
+        pem, links = sc.download(surl)
+        alts = alt_links(links)
+        say(list(alts) == ["by-successor"], "a subordinate's certificate "
+            "under the rotated root has an alternate chain too", links)
+        for name, u in alts.items():
+            with open(os.path.join(outdir, "sub-alt.pem"), "w") as f:
+                f.write(sc.download(u)[0])
     n = acme_lib.Client(newdir, BUNDLE, tok)
     n.register()
     o, pem, links = n.issue(["new.chain.example.test"])
