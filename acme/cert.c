@@ -82,10 +82,58 @@ root_pred(struct rq *r, const char *arn, char pred[37])
 	json_decref(d);
 }
 
+#define MEMO_TTL 600	/* s; a subordinate's root does not change */
+
+/* The remembered root of this subordinate: 1/0 as alt_root_find, -1. */
+static int
+memo_get(struct rq *r, struct alt_root *out)
+{
+	int64_t now = util_now();
+	int i, hit = -1;
+
+	pthread_mutex_lock(&r->a->bmu);
+	for (i = 0; i < ACME_ROOTS_MEMO; i++) {
+		struct acme_root_memo *m = &r->a->roots[i];
+
+		if (m->at && now - m->at < MEMO_TTL &&
+		    strcmp(m->ca, r->ca) == 0) {
+			(void)snprintf(out->uuid, sizeof(out->uuid), "%s",
+			    m->root);
+			(void)snprintf(out->pred, sizeof(out->pred), "%s",
+			    m->pred);
+			hit = out->uuid[0] != '\0';
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->a->bmu);
+	return hit;
+}
+
+static void
+memo_put(struct rq *r, const struct alt_root *root)
+{
+	int i, slot = 0;
+
+	pthread_mutex_lock(&r->a->bmu);
+	for (i = 0; i < ACME_ROOTS_MEMO; i++) {
+		if (strcmp(r->a->roots[i].ca, r->ca) == 0) {
+			slot = i;
+			break;
+		}
+		if (r->a->roots[i].at < r->a->roots[slot].at)
+			slot = i;	/* the oldest */
+	}
+	(void)snprintf(r->a->roots[slot].ca, 37, "%s", r->ca);
+	(void)snprintf(r->a->roots[slot].root, 37, "%s", root->uuid);
+	(void)snprintf(r->a->roots[slot].pred, 37, "%s", root->pred);
+	r->a->roots[slot].at = util_now();
+	pthread_mutex_unlock(&r->a->bmu);
+}
+
 /*
  * The root of chain: this CA when it is a root, else the CA of the
- * appliance whose certificate ends the chain (a subordinate's root).
- * 0 when the root is not here.
+ * appliance whose certificate ends the chain (a subordinate's root,
+ * remembered for MEMO_TTL).  0 when the root is not here.
  */
 static int
 alt_root_find(struct rq *r, const char *chain, struct alt_root *out)
@@ -103,6 +151,9 @@ alt_root_find(struct rq *r, const char *chain, struct alt_root *out)
 		(void)snprintf(out->pred, sizeof(out->pred), "%s", r->pred);
 		return 1;
 	}
+	if ((found = memo_get(r, out)) >= 0)
+		return found;
+	found = 0;
 	if (last == NULL || util_pem_decode(last, strlen(last), "CERTIFICATE",
 	    65536, &der, &dl) != PCA_OK ||
 	    ca_info_ids(r->a->eng, &ids, &n) != PCA_OK) {
@@ -126,6 +177,7 @@ alt_root_find(struct rq *r, const char *chain, struct alt_root *out)
 	}
 	free(ids);
 	free(der);
+	memo_put(r, out);
 	return found;
 }
 

@@ -18,6 +18,7 @@
 #define ACME_ACCT_ORDERS 1000	/* order URLs kept per account */
 #define ACME_STRIPES 64		/* account locks */
 #define ACME_BUSY_MAX 256	/* finalizations + validations at once */
+#define ACME_ROOTS_MEMO 32	/* subordinates whose root is remembered */
 
 struct http_req;
 struct http_resp;
@@ -36,6 +37,10 @@ struct acme {
 	pthread_mutex_t bmu;		/* busy */
 	char busy[ACME_BUSY_MAX][ACME_ID_MAX]; /* orders being finalized,
 					   authorizations being validated */
+	struct acme_root_memo {		/* a subordinate's root (cert.c), */
+		char ca[37], root[37], pred[37]; /* under bmu */
+		int64_t at;		/* 0: empty */
+	} roots[ACME_ROOTS_MEMO];
 	uint8_t nkey[32];
 	uint64_t nseq;
 	uint8_t nused[65536 / 8];
