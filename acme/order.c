@@ -1,6 +1,7 @@
 /*
  * order.c - orders, authorizations and challenges (RFC 8555 sections 7.4,
- * 7.5; RFC 8738 ip identifiers) and finalize, which issues through the
+ * 7.5; RFC 8738 ip identifiers; wildcards "*.<domain>" as an authorization
+ * of <domain> with "wildcard": true and dns-01 only) and finalize, which issues through the
  * engine's IssueCertificate path (ca_issue) with the ACME account named in
  * the audit entry.
  */
@@ -17,8 +18,10 @@
 #include "../http/http.h"
 #include "server_int.h"
 
-static const char *const chal_types[] = {"http-01", "tls-alpn-01"};
-#define NCHAL 2
+static const char *const chal_types[] = {"http-01", "tls-alpn-01",
+	"dns-01"};
+#define NCHAL 3
+#define CHAL_DNS01 2
 
 /* ---- identifiers ---- */
 
@@ -64,13 +67,8 @@ ident_check(struct rq *r, const json_t *id)
 		for (i = 0; v[i]; i++)
 			low[i] = (char)tolower((unsigned char)v[i]);
 		low[i] = '\0';
-		if (strncmp(low, "*.", 2) == 0) {
-			acme_problem(r, 400, "rejectedIdentifier",
-			    "%s: a wildcard needs dns-01, which this server "
-			    "does not offer", v);
-			return NULL;
-		}
-		if (!dns_ok(low))
+		/* RFC 8555 7.1.3: "*." only as the whole leftmost label */
+		if (!dns_ok(strncmp(low, "*.", 2) == 0 ? low + 2 : low))
 			goto bad;
 		return json_pack("{s:s,s:s}", "type", "dns", "value", low);
 	}
@@ -159,17 +157,33 @@ order_view(struct rq *r, const char *id, const json_t *o)
 
 /* ---- newOrder ---- */
 
+/*
+ * The challenges offered: a wildcard only dns-01, an ip address not dns-01
+ * (RFC 8738 7), a DNS name all three.
+ */
+static int
+chal_offered(size_t i, const char *itype, int wild)
+{
+	if (wild)
+		return i == CHAL_DNS01;
+	return i != CHAL_DNS01 || strcmp(itype, "dns") == 0;
+}
+
 static json_t *
 new_authz(struct rq *r, const char *order, const json_t *ident,
     char id[ACME_ID_MAX])
 {
-	json_t *z, *cl = json_array();
+	json_t *z, *cl = json_array(), *zi;
 	char tok[ACME_ID_MAX + ACME_ID_MAX];
+	const char *v = acme_str(ident, "value");
+	int wild = strncmp(v, "*.", 2) == 0;
 	size_t i;
 
 	for (i = 0; i < NCHAL; i++) {
 		char a[ACME_ID_MAX], b[ACME_ID_MAX];
 
+		if (!chal_offered(i, acme_str(ident, "type"), wild))
+			continue;
 		if (acme_id_new(a) != PCA_OK || acme_id_new(b) != PCA_OK)
 			break;
 		(void)snprintf(tok, sizeof(tok), "%s%s", a, b);
@@ -180,11 +194,39 @@ new_authz(struct rq *r, const char *order, const json_t *ident,
 		json_decref(cl);
 		return NULL;
 	}
-	z = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O,s:o}", "ca", r->ca, "acct",
+	/* RFC 8555 7.1.4: the authorization names the base domain */
+	zi = json_pack("{s:s,s:s}", "type", acme_str(ident, "type"), "value",
+	    wild ? v + 2 : v);
+	z = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "ca", r->ca, "acct",
 	    r->acct_id, "order", order, "status", "pending", "expires",
-	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifier", ident,
+	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifier", zi,
 	    "challenges", cl);
+	if (z != NULL && wild)
+		json_object_set_new(z, "wildcard", json_true());
 	return z;
+}
+
+json_t *
+acme_caa_ids_json(const struct acme_dnsconf *d)
+{
+	json_t *l = json_array();
+	size_t i;
+
+	for (i = 0; l != NULL && i < d->nids; i++)
+		json_array_append_new(l, json_string(d->ids[i]));
+	return l;
+}
+
+/* The index of a challenge type in the metrics. */
+static size_t
+chal_metric(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < NCHAL; i++)
+		if (strcmp(type, chal_types[i]) == 0)
+			return i;
+	return 0;
 }
 
 static int
@@ -673,7 +715,9 @@ validate(struct rq *r, const char *zid, size_t i)
 {
 	json_t *z = NULL, *c, *ident, *err = NULL;
 	struct acme_chal ch;
-	char thumb[44], ka[256], why[300], type[16], it[8], iv[256], tok[128];
+	char thumb[44], ka[256], why[400], type[16], it[8], iv[256], tok[128];
+	char acct[ACME_URL_MAX];
+	struct acme_caa_req cq;
 	const char *ptype = "connection";
 	pca_err e;
 
@@ -703,6 +747,17 @@ validate(struct rq *r, const char *zid, size_t i)
 	    r->a->c.tlsalpn01_port;
 	ch.addr = r->a->c.validation_addr;
 	ch.timeout_s = r->a->c.timeout_s;
+	ch.dns = &r->a->dc.dns;
+	if (r->a->dc.nids > 0) {	/* CAA (RFC 8659, 8657) */
+		acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
+		memset(&cq, 0, sizeof(cq));
+		cq.ids = r->a->dc.ids;
+		cq.nids = r->a->dc.nids;
+		cq.wildcard = json_is_true(json_object_get(z, "wildcard"));
+		cq.account_uri = acct;
+		cq.method = type;
+		ch.caa = &cq;
+	}
 	e = acme_validate(&ch, why, sizeof(why), &ptype);
 	pthread_mutex_lock(&r->a->mu);
 	json_decref(z);
@@ -728,8 +783,8 @@ validate(struct rq *r, const char *zid, size_t i)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
 	pthread_mutex_unlock(&r->a->mu);
-	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[i == 0 ? 0 : 1] :
-	    &r->a->m_invalid[i == 0 ? 0 : 1]);
+	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[chal_metric(type)] :
+	    &r->a->m_invalid[chal_metric(type)]);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
 	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
 	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);
