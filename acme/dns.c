@@ -216,7 +216,9 @@ query(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 	per = (int)((deadline - mono_ms()) / 4);
 	o.timeout = per < 200 ? 200 : per > 3000 ? 3000 : per;
 	o.tries = 3;
-	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS;
+	/* NOCHECKRESP: a SERVFAIL or REFUSED is reported as such (else
+	   c-ares 1.18 turns it into "connection refused") */
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
 	o.ednspsz = 1232;
 	rc = ares_init_options(&ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
 	    ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ);
