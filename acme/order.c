@@ -22,6 +22,8 @@ static const char *const chal_types[] = {"http-01", "tls-alpn-01",
 	"dns-01"};
 #define NCHAL 3
 #define CHAL_DNS01 2
+/* CAA found at validation serves this long, then finalize checks again */
+#define ACME_CAA_REUSE (8 * 3600)
 
 /* ---- identifiers ---- */
 
@@ -562,6 +564,61 @@ issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
 	free(arn);
 }
 
+/*
+ * CAA again, unlocked (DNS lookups), for each dns authorization of order o
+ * validated more than ACME_CAA_REUSE ago.  1: issuance may go on; 0 with
+ * a caa problem set.
+ */
+static int
+caa_recheck(struct rq *r, const json_t *o)
+{
+	json_t *x, *z;
+	struct acme_caa_req cq;
+	char acct[ACME_URL_MAX], why[400], v[256], m[16];
+	size_t i;
+	int wild, need;
+	pca_err e;
+
+	if (r->a->dc.nids == 0)
+		return 1;
+	acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
+	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+		z = NULL;
+		pthread_mutex_lock(&r->a->mu);
+		e = acme_rec_get(r->a, "acme-authz", json_string_value(x), &z);
+		pthread_mutex_unlock(&r->a->mu);
+		if (e != PCA_OK) {
+			acme_problem(r, 500, "serverInternal",
+			    "an authorization of the order vanished");
+			return 0;
+		}
+		(void)snprintf(v, sizeof(v), "%s", acme_str(json_object_get(z,
+		    "identifier"), "value"));
+		(void)snprintf(m, sizeof(m), "%s", acme_str(z, "method"));
+		wild = json_is_true(json_object_get(z, "wildcard"));
+		need = strcmp(acme_str(json_object_get(z, "identifier"),
+		    "type"), "dns") == 0 && util_now() - json_integer_value(
+		    json_object_get(z, "validated_at")) > ACME_CAA_REUSE;
+		json_decref(z);
+		if (!need)
+			continue;
+		memset(&cq, 0, sizeof(cq));
+		cq.ids = r->a->dc.ids;
+		cq.nids = r->a->dc.nids;
+		cq.wildcard = wild;
+		cq.account_uri = acct;
+		cq.method = m;
+		if (acme_caa_check(&r->a->dc.dns, v, &cq, why, sizeof(why)) !=
+		    PCA_OK) {
+			acme_problem(r, 403, "caa", "%s (checked again at "
+			    "finalize: validated over %d hours ago)", why,
+			    ACME_CAA_REUSE / 3600);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static void
 finalize(struct rq *r, const char *id)
 {
@@ -615,6 +672,10 @@ finalize(struct rq *r, const char *id)
 		goto out;
 	}
 	pthread_mutex_unlock(&r->a->mu);
+	if (!caa_recheck(r, o)) {
+		order_set(r, id, "invalid", NULL);
+		goto out;
+	}
 	issue(r, id, der, dl);
 out:
 	X509_REQ_free(req);
@@ -770,6 +831,9 @@ validate(struct rq *r, const char *zid, size_t i)
 			util_iso8601(util_now(), now);
 			json_object_set_new(c, "status", json_string("valid"));
 			json_object_set_new(c, "validated", json_string(now));
+			json_object_set_new(z, "validated_at",
+			    json_integer((json_int_t)util_now()));
+			json_object_set_new(z, "method", json_string(type));
 			json_object_set_new(z, "status", json_string("valid"));
 		} else {
 			err = json_pack("{s:s+,s:s,s:i}", "type",

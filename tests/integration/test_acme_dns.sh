@@ -247,6 +247,25 @@ check "metrics count dns-01 validations" sh -c \
     grep -q 'pcad_acme_validations_total{type=\"dns-01\",result=\"valid\"} [1-9]' '$TMP/m' && \
     grep -q 'pcad_acme_validations_total{type=\"dns-01\",result=\"invalid\"} [1-9]' '$TMP/m'"
 
+# ---- CAA found at validation serves 8 hours, then finalize checks again ----
+pyc validate fresh.test,stale.test,staleok.test "$TMP/state.json"
+nsup 'update add fresh.test. 1 CAA 0 issue "letsencrypt.org"' \
+    'update add stale.test. 1 CAA 0 issue "letsencrypt.org"' ||
+    not_ok "knsupdate adds the CAA records"
+pyc finalize fresh.test "$TMP/state.json" valid
+stop_pcad
+OFFSET=$((9 * 3600))
+pcad_env() { fake_env; }
+echo "--- pcad restarted, clock +9 h" >>"$A/pcad.log"
+start_pcad || die "pcad did not restart (+9 h)" "$(tail -20 "$A/pcad.log")"
+pyc finalize stale.test "$TMP/state.json" caa
+pyc finalize staleok.test "$TMP/state.json" valid
+stop_pcad
+OFFSET=0
+pcad_env() { :; }
+echo "--- pcad restarted, clock now" >>"$A/pcad.log"
+start_pcad || die "pcad did not restart" "$(tail -20 "$A/pcad.log")"
+
 # ---- a resolver that never answers: the failure is bounded ----
 DP=$(free_port)
 python3 -c 'import socket,sys,time

@@ -12,6 +12,11 @@ usage: dns_client.py DIRECTORY_URL CA_BUNDLE MODE NAME [ARG]
                     authorization invalid (incorrectResponse)
   down NAME MAXSEC  with the resolver down the dns-01 answer comes within
                     MAXSEC seconds, invalid with a "dns" problem
+  validate NAMES STATE  orders each comma-separated name and validates it
+                    by dns-01 (TXT published with knsupdate); saves the
+                    account key and orders in the file STATE
+  finalize NAME STATE WANT  finalizes NAME's order from STATE: WANT is
+                    "valid" or "caa" (the CAA re-check at finalize)
 """
 import base64
 import hashlib
@@ -24,12 +29,15 @@ import time
 import urllib.error
 import urllib.request
 
-from cryptography.hazmat.primitives import hashes
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.x509.oid import NameOID
 
 DIR, BUNDLE, MODE, NAME = sys.argv[1:5]
 ARG = sys.argv[5] if len(sys.argv) > 5 else None
+WANT = sys.argv[6] if len(sys.argv) > 6 else None
 CTX = ssl.create_default_context(cafile=BUNDLE)
 
 
@@ -56,7 +64,13 @@ def request(method, url, body=None):
 
 
 D = json.loads(request("GET", DIR)[2])
-K = ec.generate_private_key(ec.SECP256R1())
+if MODE == "finalize":
+    with open(ARG) as f:
+        STATE = json.load(f)
+    K = serialization.load_pem_private_key(STATE["key"].encode(), None)
+else:
+    STATE = {}
+    K = ec.generate_private_key(ec.SECP256R1())
 N = K.public_key().public_numbers()
 JWK = {"crv": "P-256", "kty": "EC", "x": b64(N.x.to_bytes(32, "big")),
        "y": b64(N.y.to_bytes(32, "big"))}
@@ -198,5 +212,47 @@ def down():
         err.get("detail", ""), z)
 
 
-account()
-{"offer": offer, "wrong": wrong, "down": down}[MODE]()
+def validate():
+    orders = {}
+    for name in NAME.split(","):
+        o, c, z = run_dns01(name)
+        if c is None:
+            say(False, "an order for %s offers dns-01" % name, z)
+            continue
+        ka = b64(hashlib.sha256((c["token"] + "." + THUMB).encode()).digest())
+        knsupdate(["update delete _acme-challenge.%s. TXT" % name,
+                   "update add _acme-challenge.%s. 1 TXT \"%s\"" % (name, ka)])
+        post(c["url"], {})
+        z = post(o["authorizations"][0], None)[2]
+        say(z.get("status") == "valid", "%s: dns-01 valid" % name, z)
+        orders[name] = o["finalize"]
+    with open(ARG, "w") as f:
+        json.dump({"kid": KID, "orders": orders, "key": K.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()}, f)
+
+
+def finalize():
+    ck = ec.generate_private_key(ec.SECP256R1())
+    req = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, NAME)])
+    ).add_extension(x509.SubjectAlternativeName([x509.DNSName(NAME)]),
+                    critical=False).sign(ck, hashes.SHA256())
+    der = req.public_bytes(serialization.Encoding.DER)
+    st, _, j = post(STATE["orders"][NAME], {"csr": b64(der)})
+    if WANT == "valid":
+        say(st == 200 and j.get("status") == "valid",
+            "finalize %s: issued" % NAME, "%d %s" % (st, j))
+    else:
+        say(st == 403 and j.get("type") == "urn:ietf:params:acme:error:caa"
+            and "again at finalize" in j.get("detail", ""),
+            "finalize %s: the CAA re-check refuses (%s)" %
+            (NAME, j.get("detail", "")), "%d %s" % (st, j))
+
+
+if MODE == "finalize":
+    KID = STATE["kid"]
+else:
+    account()
+{"offer": offer, "wrong": wrong, "down": down, "validate": validate,
+ "finalize": finalize}[MODE]()
