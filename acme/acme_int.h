@@ -42,6 +42,14 @@ pca_err acme_dns_caa(const struct acme_dns *, const char *name,
     int64_t deadline, struct acme_caa_rr **rrs, size_t *n, char *why,
     size_t wl) PCA_WUR;
 void acme_caa_rrs_free(struct acme_caa_rr *, size_t n);
+/*
+ * Follows the CNAMEs from name through the answer section of the DNS
+ * message m (with ares_expand_name): *target the chain's last name
+ * (malloc'd), *has 1 when a record of type is owned by it.  0 when the
+ * message is malformed.  Exposed for the fuzzer.
+ */
+int acme_dns_chain(const unsigned char *m, int len, const char *name,
+    int type, char **target, int *has);
 
 /* The resolver and CAA identities of a configuration (self-contained). */
 struct acme_dnsconf {

@@ -255,13 +255,8 @@ rd16(const unsigned char *p)
 	return p[0] << 8 | p[1];
 }
 
-/*
- * Follows the CNAMEs from name through the answer section: *target the
- * chain's last name (malloc'd), *has 1 when a record of type is owned by
- * it.  0 when the message is malformed.
- */
-static int
-chain(const unsigned char *m, int len, const char *name, int type,
+int
+acme_dns_chain(const unsigned char *m, int len, const char *name, int type,
     char **target, int *has)
 {
 	const unsigned char *p = m + 12, *end = m + len;
@@ -345,7 +340,7 @@ lookup(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 			return err;
 		if (q->buf == NULL)
 			return PCA_OK;
-		if (!chain(q->buf, q->len, cur, type, &t, &has)) {
+		if (!acme_dns_chain(q->buf, q->len, cur, type, &t, &has)) {
 			(void)snprintf(why, wl, "DNS answer for %s is malformed",
 			    cur);
 			free(q->buf);
