@@ -101,6 +101,14 @@ timeout_s = 3
 resolver = 127.0.0.1:$KP
 caa_identities = pki.openpca.test
 EOC
+sed 's/^resolver = .*/resolver = dns.example:53/' "$A/pcad.conf" >"$A/bad1.conf"
+check_fails "a resolver that is not IP[:port]: one error line" \
+    "\[acme\] resolver must be" "$PCAD" --config "$A/bad1.conf" --check-config
+sed 's/^caa_identities = .*/caa_identities = *.example.net/' "$A/pcad.conf" \
+    >"$A/bad2.conf"
+check_fails "caa_identities that are not DNS names: one error line" \
+    "\[acme\] caa_identities must be" "$PCAD" --config "$A/bad2.conf" \
+    --check-config
 URL=$(http_url "$A/pcad.conf")
 API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
     "$A/pcad.conf")
