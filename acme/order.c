@@ -610,6 +610,8 @@ caa_recheck(struct rq *r, const json_t *o)
 		cq.method = m;
 		if (acme_caa_check(&r->a->dc.dns, v, &cq, why, sizeof(why)) !=
 		    PCA_OK) {
+			log_info("acme: CA %s: account %s: CAA re-check at "
+			    "finalize refuses: %s", r->ca, r->acct_id, why);
 			acme_problem(r, 403, "caa", "%s (checked again at "
 			    "finalize: validated over %d hours ago)", why,
 			    ACME_CAA_REUSE / 3600);
