@@ -21,9 +21,9 @@
 #include "../common/util.h"
 #include "acme_int.h"
 
-#define T_TXT_ 16
-#define T_CNAME_ 5
-#define T_CAA_ 257
+#define DNS_T_TXT 16
+#define DNS_T_CNAME 5
+#define DNS_T_CAA 257
 #define DNS_HOPS 8		/* CNAME hops followed at most */
 #define DNS_TXT_MAX 64		/* TXT records kept */
 #define DNS_CAA_MAX 64		/* CAA records kept */
@@ -240,7 +240,7 @@ query(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 	    q->status == ARES_ENOTFOUND)
 		return PCA_OK;
 	(void)snprintf(why, wl, "DNS %s query for %s: %s",
-	    type == T_CAA_ ? "CAA" : type == T_TXT_ ? "TXT" : "CNAME", name,
+	    type == DNS_T_CAA ? "CAA" : type == DNS_T_TXT ? "TXT" : "CNAME", name,
 	    status_text(q->status));
 	free(q->buf);
 	q->buf = NULL;
@@ -295,7 +295,7 @@ acme_dns_chain(const unsigned char *m, int len, const char *name, int type,
 			if (strcasecmp(own, cur) == 0) {
 				if (rt == type)
 					*has = 1;
-				else if (rt == T_CNAME_ && !moved && ares_expand_name(
+				else if (rt == DNS_T_CNAME && !moved && ares_expand_name(
 				    a, m, len, &t, &el) == ARES_SUCCESS) {
 					free(cur);
 					cur = strdup(t);
@@ -404,7 +404,7 @@ acme_dns_txt(const struct acme_dns *d, const char *name, char ***out,
 	int rc, bad = 0;
 	pca_err err;
 
-	if ((err = lookup(d, name, T_TXT_, acme_dns_deadline(d->timeout_s),
+	if ((err = lookup(d, name, DNS_T_TXT, acme_dns_deadline(d->timeout_s),
 	    &q, why, wl)) != PCA_OK)
 		return err;
 	if (q.buf != NULL) {
@@ -465,7 +465,7 @@ acme_dns_caa(const struct acme_dns *d, const char *name, int64_t deadline,
 	int rc;
 	pca_err err;
 
-	if ((err = lookup(d, name, T_CAA_, deadline, &q, why, wl)) != PCA_OK)
+	if ((err = lookup(d, name, DNS_T_CAA, deadline, &q, why, wl)) != PCA_OK)
 		return err;
 	if (q.buf != NULL) {
 		rc = ares_parse_caa_reply(q.buf, q.len, &caa);

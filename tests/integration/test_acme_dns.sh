@@ -227,6 +227,21 @@ if command -v lego >/dev/null; then
 	else
 		not_ok "a CAA SERVFAIL is an error, not a pass" "$out"
 	fi
+	# a wildcard is judged by the EAB key's name suffixes as written
+	EAB=$("$PCACTL" acme eab create --ca "$ARN" --names eabw.test)
+	KID=$(printf '%s\n' "$EAB" | awk '/^kid /{print $2}')
+	HK=$(printf '%s\n' "$EAB" | awk '/^hmac_key /{print $2}')
+	LG=$TMP/lego-eab
+	check "EAB names eabw.test: *.x.eabw.test is issued" lego_run --eab \
+	    --kid "$KID" --hmac "$HK" -d '*.x.eabw.test' run
+	if out=$(lego_run -d '*.test' run 2>&1); then
+		not_ok "EAB names eabw.test: *.test is rejectedIdentifier" "issued"
+	elif printf '%s' "$out" | grep -q 'rejectedIdentifier'; then
+		ok "EAB names eabw.test: *.test is rejectedIdentifier"
+	else
+		not_ok "EAB names eabw.test: *.test is rejectedIdentifier" "$out"
+	fi
+	LG=$TMP/lego
 	check "pcad logged the CAA decision with the name it was found at" \
 	    grep -q 'CAA at other.test (for x.y.other.test)' "$A/pcad.log"
 else
