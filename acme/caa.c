@@ -256,8 +256,8 @@ acme_caa_check(const struct acme_dns *d, const char *domain,
 				(void)snprintf(why, wl, "CAA at %s: %s", name,
 				    w);
 			else
-				(void)snprintf(why, wl, "CAA at %s (for %s): %s",
-				    name, domain, w);
+				(void)snprintf(why, wl, "CAA at %s (for %s): "
+				    "%s", name, domain, w);
 			return v == ACME_CAA_PERMIT ? PCA_OK : PCA_EPOLICY;
 		}
 		acme_caa_rrs_free(rr, n);

@@ -239,9 +239,8 @@ query(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 	if (q->status == ARES_SUCCESS || q->status == ARES_ENODATA ||
 	    q->status == ARES_ENOTFOUND)
 		return PCA_OK;
-	(void)snprintf(why, wl, "DNS %s query for %s: %s",
-	    type == DNS_T_CAA ? "CAA" : type == DNS_T_TXT ? "TXT" : "CNAME", name,
-	    status_text(q->status));
+	(void)snprintf(why, wl, "DNS %s query for %s: %s", type == DNS_T_CAA ?
+	    "CAA" : "TXT", name, status_text(q->status));
 	free(q->buf);
 	q->buf = NULL;
 	return PCA_EIO;
@@ -295,8 +294,9 @@ acme_dns_chain(const unsigned char *m, int len, const char *name, int type,
 			if (strcasecmp(own, cur) == 0) {
 				if (rt == type)
 					*has = 1;
-				else if (rt == DNS_T_CNAME && !moved && ares_expand_name(
-				    a, m, len, &t, &el) == ARES_SUCCESS) {
+				else if (rt == DNS_T_CNAME && !moved &&
+				    ares_expand_name(a, m, len, &t, &el) ==
+				    ARES_SUCCESS) {
 					free(cur);
 					cur = strdup(t);
 					ares_free_string(t);
@@ -341,13 +341,14 @@ lookup(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 		if (q->buf == NULL)
 			return PCA_OK;
 		if (!acme_dns_chain(q->buf, q->len, cur, type, &t, &has)) {
-			(void)snprintf(why, wl, "DNS answer for %s is malformed",
-			    cur);
+			(void)snprintf(why, wl, "DNS answer for %s is "
+			    "malformed", cur);
 			free(q->buf);
 			q->buf = NULL;
 			return PCA_EIO;
 		}
-		if (has || strcasecmp(t, cur) == 0 || strlen(t) >= sizeof(cur)) {
+		if (has || strcasecmp(t, cur) == 0 ||
+		    strlen(t) >= sizeof(cur)) {
 			free(t);
 			if (!has) {
 				free(q->buf);
@@ -497,8 +498,8 @@ acme_dns_caa(const struct acme_dns *d, const char *name, int64_t deadline,
 	ares_free_data(caa);
 	if (c != NULL) {
 		acme_caa_rrs_free(r, n);
-		(void)snprintf(why, wl, "DNS CAA answer for %s: too many or too "
-		    "large records", name);
+		(void)snprintf(why, wl, "DNS CAA answer for %s: too many "
+		    "or too large records", name);
 		return PCA_EIO;
 	}
 	*out = r;

@@ -1,9 +1,10 @@
 /*
  * order.c - orders, authorizations and challenges (RFC 8555 sections 7.4,
  * 7.5; RFC 8738 ip identifiers; wildcards "*.<domain>" as an authorization
- * of <domain> with "wildcard": true and dns-01 only) and finalize, which issues through the
- * engine's IssueCertificate path (ca_issue) with the ACME account named in
- * the audit entry.
+ * of <domain> with "wildcard": true and dns-01 only) and finalize, which
+ * issues through the engine's IssueCertificate path (ca_issue) with the
+ * ACME account named in the audit entry; CAA older than 8 hours is checked
+ * again there.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
