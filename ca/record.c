@@ -168,7 +168,7 @@ crl_normalize(const json_t *in, int local, json_t **out)
 	 */
 	if ((o = json_deep_copy(in)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	if (acl == NULL && v != NULL)
+	if (acl == NULL && json_object_get(in, "S3BucketName") != NULL)
 		json_object_set_new(o, "S3ObjectAcl",
 		    json_string("PUBLIC_READ"));
 	*out = o;

@@ -93,6 +93,7 @@ CR=$(make_ca Crl --revocation crl) && leaf "$CR" cleaf &&
     not_ok "--revocation crl: a CDP, no AIA"
 BK=$(make_ca Bucket --revocation crl,ocsp --crl-bucket openpca-aia) &&
     "$PCACTL" --json ca show "$BK" | grep -q '"S3BucketName": "openpca-aia"' &&
+    "$PCACTL" --json ca show "$BK" | grep -q '"S3ObjectAcl": "PUBLIC_READ"' &&
     ok "--crl-bucket: the CRL is also published to that bucket" ||
     not_ok "--crl-bucket: the CRL is also published to that bucket"
 cc() { "$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
