@@ -291,15 +291,6 @@ caller_of(const struct appliance *ap)
 
 /* ---- ca ---- */
 
-/*
- * --revocation crl,ocsp|crl|ocsp|none: the default is crl,ocsp, limited to
- * what this appliance serves: OCSP with an [ocsp] url, a CRL with a
- * [crl] url_base, local only (served by pcad, no S3BucketName) unless
- * --crl-bucket names the bucket; with an [s3] endpoint a CRL needs that
- * bucket (the uploads would have nowhere to go).  Asked for explicitly,
- * what cannot be served is an error; left to the default, a note.
- * *rev: NULL for none.
- */
 /* What the appliance cannot serve: an error if asked for, else a note. */
 static pca_err
 left_out(const char *mode, const char *why)
@@ -311,6 +302,15 @@ left_out(const char *mode, const char *why)
 	return PCA_OK;
 }
 
+/*
+ * --revocation crl,ocsp|crl|ocsp|none: the default is crl,ocsp, limited to
+ * what this appliance serves: OCSP with an [ocsp] url, a CRL with a
+ * [crl] url_base, local only (served by pcad, no S3BucketName) unless
+ * --crl-bucket names the bucket; with an [s3] endpoint a CRL needs that
+ * bucket (the uploads would have nowhere to go).  Asked for explicitly,
+ * what cannot be served is an error; left to the default, a note.
+ * *rev: NULL for none.
+ */
 static pca_err
 revocation_opts(const struct appliance *ap, int argc, char **argv,
     json_t **rev, unsigned *flags)
@@ -324,17 +324,18 @@ revocation_opts(const struct appliance *ap, int argc, char **argv,
 
 	*rev = NULL;
 	*flags = 0;
-	if (strcmp(p, "none") != 0)
-		for (; *p != '\0'; p += n + (p[n] == ',')) {
-			n = strcspn(p, ",");
-			if (n == 3 && strncmp(p, "crl", 3) == 0 && !crl)
-				crl = 1;
-			else if (n == 4 && strncmp(p, "ocsp", 4) == 0 && !ocsp)
-				ocsp = 1;
-			else
-				return pca_err_set(PCA_EINVAL, "--revocation "
-				    "must be crl,ocsp, crl, ocsp or none");
-		}
+	for (n = 0; strcmp(p, "none") != 0 || n > 0; p += n + 1) {
+		n = strcspn(p, ",");
+		if (n == 3 && strncmp(p, "crl", 3) == 0 && !crl)
+			crl = 1;
+		else if (n == 4 && strncmp(p, "ocsp", 4) == 0 && !ocsp)
+			ocsp = 1;
+		else
+			return pca_err_set(PCA_EINVAL, "--revocation must be "
+			    "crl,ocsp, crl, ocsp or none");
+		if (p[n] == '\0')
+			break;
+	}
 	if (bucket != NULL && !crl)
 		return pca_err_set(PCA_EINVAL,
 		    "--crl-bucket needs a CRL (--revocation crl or crl,ocsp)");
