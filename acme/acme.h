@@ -42,6 +42,10 @@ struct acme_conf {
 	unsigned validity_days;	/* issued certificates; 90 */
 	unsigned timeout_s;	/* per validation attempt; 10 */
 	int eab_required;	/* newAccount needs an EAB key */
+	const char *resolver;	/* dns-01/CAA: "ip[:port],..."; NULL:
+				   /etc/resolv.conf */
+	const char *caa_identities; /* "ca.example.net,..."; NULL: no CAA
+				   checking */
 	unsigned keep_days;	/* orders and authorizations are deleted
 				   this long after they expire */
 	/*
@@ -52,6 +56,11 @@ struct acme_conf {
 	 */
 	const struct pol_set *policies;
 };
+
+/* 1: s is 1-4 resolvers "ip[:port]" or "[ip6]:port", comma-separated. */
+int acme_resolver_ok(const char *s);
+/* 1: s is 1-8 DNS names (issuer domain names), comma-separated. */
+int acme_caa_ids_ok(const char *s);
 
 /*
  * hsm unseals the EAB HMAC keys (ACME_EAB_SEAL_LABEL); EAB keys still

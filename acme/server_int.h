@@ -47,7 +47,8 @@ struct acme {
 	int64_t last_prune;		/* under mu */
 	/* metrics (atomic counters, acme_count) */
 	uint64_t m_accounts, m_orders, m_issued, m_revoked;
-	uint64_t m_valid[2], m_invalid[2];	/* http-01, tls-alpn-01 */
+	uint64_t m_valid[3], m_invalid[3]; /* http-01, tls-alpn-01, dns-01 */
+	struct acme_dnsconf dc;		/* [acme] resolver, caa_identities */
 	uint64_t m_problems;
 };
 
@@ -122,6 +123,8 @@ void acme_new_order(struct rq *);
 void acme_order(struct rq *, const char *id, const char *tail);
 void acme_authz(struct rq *, const char *id);
 void acme_challenge(struct rq *, const char *authz, const char *idx);
+/* The directory's meta.caaIdentities (a new array). */
+json_t *acme_caa_ids_json(const struct acme_dnsconf *);
 /* eab.c */
 int acme_eab_check(struct rq *, const json_t *binding, json_t **eab,
     char *kid, size_t kid_len);
