@@ -228,6 +228,12 @@ eab_create(struct appliance *ap, int argc, char **argv)
 		err = pca_err_set(PCA_EINTERNAL, "no randomness");
 		goto out;
 	}
+	/* no leading '-' (base64url 62): clients' option parsers take it for
+	   an option (certbot --eab-hmac-key -x...) */
+	if (rk[0] >> 2 == 62)
+		rk[0] ^= 0x80;
+	if (key[0] >> 2 == 62)
+		key[0] ^= 0x80;
 	if ((err = acme_b64url_encode(rk, sizeof(rk), &kid)) != PCA_OK ||
 	    (err = acme_b64url_encode(key, sizeof(key), &hk)) != PCA_OK ||
 	    (err = eab_seal(ap, key, sizeof(key), &sk)) != PCA_OK)
