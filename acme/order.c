@@ -465,6 +465,8 @@ order_refresh(struct rq *r, const char *id, json_t *o)
 	if (st == NULL || strcmp(st, acme_str(o, "status")) == 0)
 		return;
 set:
+	if (strcmp(st, "invalid") == 0)
+		acme_count(r->a, &r->a->m_order_invalid);
 	json_object_set_new(o, "status", json_string(st));
 	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 		log_warnx("acme: order %s: %s", id, pca_err_msg());
@@ -972,6 +974,8 @@ validate(struct rq *r, const char *zid, size_t i)
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[chal_metric(type)] :
 	    &r->a->m_invalid[chal_metric(type)]);
+	if (e != PCA_OK)
+		acme_count_vfail(r->a, ptype);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
 	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
 	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);

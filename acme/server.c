@@ -612,6 +612,71 @@ acme_count(struct acme *a, uint64_t *c)
 	(void)__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
+static const char *const vfail_types[ACME_VFAIL_N] = {"connection",
+	"incorrectResponse", "tls", "unauthorized", "dns", "caa", "other"};
+
+void
+acme_count_vfail(struct acme *a, const char *ptype)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < ACME_VFAIL_N; i++)
+		if (ptype != NULL && strcmp(ptype, vfail_types[i]) == 0)
+			break;
+	acme_count(a, &a->m_vfail[i]);
+}
+
+static int
+kv_count(const char *key, const uint8_t *v, size_t n, void *arg)
+{
+	(void)key;
+	(void)v;
+	(void)n;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/*
+ * Failed validations by problem type, invalid orders, and the records
+ * kept now (accounts, orders and authorizations not yet pruned: counted,
+ * not parsed).
+ */
+static pca_err
+metrics_more(struct acme *a, struct buf *b)
+{
+	static const char *const ns[3][2] = {{"acme-acct", "accounts"},
+		{"acme-order", "orders"}, {"acme-authz", "authorizations"}};
+	uint64_t n;
+	size_t i;
+	pca_err err;
+
+	err = buf_printf(b, "# HELP pcad_acme_validation_failures_total "
+	    "Failed challenge validations by ACME problem type.\n"
+	    "# TYPE pcad_acme_validation_failures_total counter\n");
+	for (i = 0; i < ACME_VFAIL_N && err == PCA_OK; i++)
+		err = buf_printf(b, "pcad_acme_validation_failures_total{"
+		    "problem=\"%s\"} %llu\n", vfail_types[i],
+		    (unsigned long long)__atomic_load_n(&a->m_vfail[i],
+		    __ATOMIC_RELAXED));
+	if (err == PCA_OK)
+		err = buf_printf(b, "# HELP pcad_acme_orders_invalid_total "
+		    "Orders that became invalid.\n"
+		    "# TYPE pcad_acme_orders_invalid_total counter\n"
+		    "pcad_acme_orders_invalid_total %llu\n"
+		    "# HELP pcad_acme_records ACME records in the store.\n"
+		    "# TYPE pcad_acme_records gauge\n",
+		    (unsigned long long)__atomic_load_n(&a->m_order_invalid,
+		    __ATOMIC_RELAXED));
+	for (i = 0; i < 3 && err == PCA_OK; i++) {
+		n = 0;
+		if (store_kv_foreach(a->st, ns[i][0], kv_count, &n) != PCA_OK)
+			pca_err_clear();
+		err = buf_printf(b, "pcad_acme_records{kind=\"%s\"} %llu\n",
+		    ns[i][1], (unsigned long long)n);
+	}
+	return err;
+}
+
 pca_err
 acme_metrics_render(struct acme *a, struct buf *b)
 {
@@ -658,5 +723,7 @@ acme_metrics_render(struct acme *a, struct buf *b)
 	    (unsigned long long)v[5], (unsigned long long)v[6],
 	    (unsigned long long)v[7], (unsigned long long)v[9],
 	    (unsigned long long)v[10]);
+	if (err == PCA_OK)
+		err = metrics_more(a, b);
 	return err;
 }

@@ -19,6 +19,7 @@
 #define ACME_STRIPES 64		/* account locks */
 #define ACME_BUSY_MAX 256	/* finalizations + validations at once */
 #define ACME_ROOTS_MEMO 32	/* subordinates whose root is remembered */
+#define ACME_VFAIL_N 7		/* acme_vfail_types */
 
 struct http_req;
 struct http_resp;
@@ -50,9 +51,13 @@ struct acme {
 	uint64_t m_valid[3], m_invalid[3]; /* http-01, tls-alpn-01, dns-01 */
 	struct acme_dnsconf dc;		/* [acme] resolver, caa_identities */
 	uint64_t m_problems;
+	uint64_t m_order_invalid;
+	uint64_t m_vfail[ACME_VFAIL_N];	/* failed validations by problem */
 };
 
 void acme_count(struct acme *, uint64_t *counter);
+/* A failed validation's problem type, counted for /metrics. */
+void acme_count_vfail(struct acme *, const char *ptype);
 /*
  * The lock of an account's records (orders, authorizations, the account
  * record); taken after mu when both are needed.

@@ -319,6 +319,38 @@ check "new leaf, alternate chain: verifies under the old root alone" \
     openssl verify -CAfile "$ROOT" -untrusted "$O/new-alt/c2.pem" \
     "$O/new-alt/c1.pem"
 
+# ---- metrics: failures by problem type, records kept ----
+py_checks "the failing suite" failing
+curl -sf "$URL/metrics" >"$TMP/metrics.txt"
+PY=python3
+python3 -c 'import prometheus_client' 2>/dev/null || PY=/usr/bin/python3
+if "$PY" -c 'import prometheus_client' 2>/dev/null; then
+	out=$("$PY" - "$TMP/metrics.txt" <<'PY' 2>&1
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {}
+for f in text_string_to_metric_families(open(sys.argv[1]).read()):
+    assert f.name not in fams, "family %s split in two" % f.name
+    fams[f.name] = f
+v = {tuple(sorted(s.labels.items())): s.value
+     for s in fams["pcad_acme_validation_failures"].samples}
+assert v[(("problem", "incorrectResponse"),)] + \
+    v[(("problem", "connection"),)] >= 1, v
+assert fams["pcad_acme_orders_invalid"].samples[0].value >= 1
+r = {s.labels["kind"]: s.value for s in fams["pcad_acme_records"].samples}
+assert r["accounts"] >= 5 and r["orders"] >= 5 and r["authorizations"] >= 5, r
+print("ok")
+PY
+)
+	if [ "$out" = ok ]; then
+		ok "/metrics: validation failures by problem, invalid orders, records kept (prometheus_client parses it)"
+	else
+		not_ok "/metrics: ACME families" "$out"
+	fi
+else
+	skip "/metrics parsed" "no prometheus_client"
+fi
+
 check "no ACME answer was a 5xx" sh -c \
     "! grep -E 'acme: .*: 5[0-9][0-9] ' '$A/pcad.log'"
 finish

@@ -252,9 +252,30 @@ def prune_after(outdir, want_gone):
             "within keep_days the expired order is kept", (gone, lst))
 
 
+def failing():
+    """One http-01 validation that fails (nothing served): invalid."""
+    tok = acme_lib.Tokens()
+    srv = acme_lib.responder(int(H01), tok)
+    c = acme_lib.Client(DIR, BUNDLE, tok)
+    c.register()
+    o = c.order(["fail.example.test"])
+    z = c.get(o["authorizations"][0])
+    ch = [x for x in z["challenges"] if x["type"] == "http-01"][0]
+    x = json.loads(c.post(ch["url"], {})[2])
+    srv.shutdown()
+    et = x.get("error", {}).get("type", "")
+    say(x["status"] == "invalid" and (et.endswith(":incorrectResponse") or
+                                      et.endswith(":connection")),
+        "a challenge whose token is not served is invalid", x)
+    o = c.get(o["url"])
+    say(o["status"] == "invalid", "and so is its order", o)
+
+
 def main():
     if SUITE == "profiles":
         profiles(*ARGS[:4])
+    elif SUITE == "failing":
+        failing()
     elif SUITE == "replaces":
         replaces(ARGS[0])
     elif SUITE == "prune-before":
