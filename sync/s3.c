@@ -499,3 +499,30 @@ sync_s3_put_mem(struct sync *s, const char *bucket, const char *key,
 
 	return sync_s3_put(s, &r, &res);
 }
+
+pca_err
+sync_s3_get_mem(struct sync *s, const char *bucket, const char *key,
+    struct buf *out)
+{
+	struct s3_result res;
+	struct mem_wr w = {out, &res, 0};
+	char what[600];
+	CURL *c = NULL;
+	pca_err e;
+
+	memset(&res, 0, sizeof(res));
+	if ((e = s3_begin(s, "GET", bucket, key, &c, what, sizeof(what))) !=
+	    PCA_OK)
+		return e;
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, list_hdr_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &res);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_wr_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)s->conf.timeout_s);
+	e = s3_perform(s, c, S3_EMPTY_SHA256, NULL, what, &res);
+	curl_easy_cleanup(c);
+	if (e == PCA_OK && w.over)
+		e = pca_err_set(PCA_ETOOBIG, "S3 %s: larger than the buffer",
+		    what);
+	return e;
+}

@@ -20,6 +20,7 @@
 #include "sync_int.h"
 
 #define AUDIT_MAX_ATTEMPTS 5
+#define SYNC_PAGE 256		/* outbox entries in memory at once */
 
 pca_err
 sync_creds_load(struct sync *s)
@@ -66,6 +67,7 @@ out:
 struct meta {
 	json_t *o;
 	const char *bucket, *ctype, *acl, *kind;
+	json_t *also;		/* more keys for the same body, or NULL */
 };
 
 static int
@@ -78,6 +80,9 @@ meta_parse(const char *text, struct meta *m)
 	m->ctype = json_string_value(json_object_get(m->o, "content_type"));
 	m->acl = json_string_value(json_object_get(m->o, "acl"));
 	m->kind = json_string_value(json_object_get(m->o, "kind"));
+	m->also = json_object_get(m->o, "also");
+	if (m->also != NULL && !json_is_array(m->also))
+		return 0;
 	return m->bucket != NULL && *m->bucket && m->ctype != NULL;
 }
 
@@ -88,6 +93,26 @@ backoff(const struct sync *s, uint32_t attempts)
 
 	return d > (int64_t)s->conf.retry_max_s ? (int64_t)s->conf.retry_max_s :
 						d;
+}
+
+/* The same body under the keys of meta "also" (an OCSP response's GET key). */
+static pca_err
+put_also(struct sync *s, const struct meta *m, struct s3_put *r,
+    struct s3_result *res)
+{
+	const char *k;
+	size_t i;
+	pca_err e = PCA_OK;
+
+	for (i = 0; e == PCA_OK && i < json_array_size(m->also); i++) {
+		if ((k = json_string_value(json_array_get(m->also, i))) ==
+			NULL ||
+		    *k == '\0')
+			continue;
+		r->key = k;
+		e = sync_s3_put(s, r, res);
+	}
+	return e;
 }
 
 /* One due entry: upload the current object, then record the outcome. */
@@ -113,6 +138,7 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
 	r = (struct s3_put){m.bucket, ent->key, m.ctype, m.acl, o.body,
 	    o.body_len};
 	put = sync_s3_put(s, &r, &res);
+	put = put == PCA_OK ? put_also(s, &m, &r, &res) : put;
 	pthread_mutex_lock(&s->mu);
 	s->m.puts += put == PCA_OK;
 	s->m.failures += put != PCA_OK;
@@ -121,7 +147,11 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
 	pthread_mutex_unlock(&s->mu);
 	if (put == PCA_OK) {
 		*done = 1;
-		log_info("sync: published s3://%s/%s (version %llu, %zu bytes)",
+		if (m.kind != NULL && strncmp(m.kind, "ocsp", 4) == 0)
+			log_debug("sync: published s3://%s/%s", m.bucket,
+			    ent->key);
+		else
+			log_info("sync: published s3://%s/%s (version %llu, %zu bytes)",
 		    m.bucket, ent->key, (unsigned long long)o.version,
 		    o.body_len);
 		e = store_outbox_done(s->store, ent->key, o.version, 1, "ok",
@@ -144,8 +174,10 @@ out:
 	return e;
 }
 
-pca_err
-sync_drain(struct sync *s, size_t *published)
+/* One page of the outbox; *last: its last key ("" when it was empty). */
+static pca_err
+drain_page(struct sync *s, char *last, size_t *queued, size_t *published,
+    int *stopped)
 {
 	struct store_outbox_ent *v = NULL;
 	size_t n = 0, i;
@@ -153,25 +185,44 @@ sync_drain(struct sync *s, size_t *published)
 	int done;
 	pca_err e;
 
-	*published = 0;
-	if ((e = store_outbox_list(s->store, &v, &n)) != PCA_OK)
+	if ((e = store_outbox_page(s->store, last, SYNC_PAGE, &v, &n)) !=
+	    PCA_OK)
 		return e;
-	pthread_mutex_lock(&s->mu);
-	s->m.queued = n;
-	pthread_mutex_unlock(&s->mu);
-	for (i = 0; i < n; i++) {
+	*queued += n;
+	for (i = 0; i < n && !*stopped; i++) {
 		pthread_mutex_lock(&s->mu);
-		done = s->stop;
+		*stopped = s->stop;
 		pthread_mutex_unlock(&s->mu);
-		if (done)
-			break;
-		if (v[i].next_try > now)
+		if (*stopped || v[i].next_try > now)
 			continue;
 		if ((e = drain_one(s, &v[i], &done)) != PCA_OK)
 			log_warnx("sync: %s: %s", v[i].key, pca_err_msg());
 		*published += (size_t)done;
 	}
+	(void)snprintf(last, STORE_OBJ_KEY_MAX + 1, "%s",
+	    n > 0 ? v[n - 1].key : "");
 	free(v);
+	return PCA_OK;
+}
+
+pca_err
+sync_drain(struct sync *s, size_t *published)
+{
+	char last[STORE_OBJ_KEY_MAX + 1] = "";
+	size_t queued = 0, before;
+	int stopped = 0;
+	pca_err e;
+
+	*published = 0;
+	do {
+		before = queued;
+		if ((e = drain_page(s, last, &queued, published, &stopped)) !=
+		    PCA_OK)
+			return e;
+	} while (!stopped && queued - before == SYNC_PAGE);
+	pthread_mutex_lock(&s->mu);
+	s->m.queued = queued;
+	pthread_mutex_unlock(&s->mu);
 	return PCA_OK;
 }
 

@@ -83,5 +83,13 @@ pca_err sync_s3_put_mem(struct sync *, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len) PCA_WUR;
 pca_err sync_s3_delete(struct sync *, const char *bucket, const char *key)
     PCA_WUR;
+/*
+ * One small object GET into out (appended; its limit bounds the size),
+ * within timeout_s as a whole: the responder role's reads.  PCA_ENOTFOUND
+ * for 404; no retries.
+ */
+struct buf;
+pca_err sync_s3_get_mem(struct sync *, const char *bucket, const char *key,
+    struct buf *out) PCA_WUR;
 
 #endif
