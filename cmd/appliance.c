@@ -20,7 +20,8 @@ static const char *const known_keys[] = {
 	"http.listen", "http.header_timeout_s", "http.per_ip_connections",
 	"ocsp.url", "ocsp.validity_hours", "ocsp.refresh_hours",
 	"ocsp.signer", "ocsp.signer_days", "ocsp.nonce", "ocsp.nonce_budget",
-	"ocsp.cache_mb", "ocsp.publish", "responder.cache", "responder.poll_ms",
+	"ocsp.cache_mb", "ocsp.publish", "ocsp.publish_acl",
+	"responder.cache", "responder.poll_ms",
 	"responder.crl_bucket",
 	"crl.url_base", "crl.delta", "crl.delta_base_s", "crl.publish_delay_ms",
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
@@ -541,7 +542,7 @@ bad:
 static pca_err
 load_readpath(struct appliance_conf *a)
 {
-	const char *f = conf_name(a->conf), *to;
+	const char *f = conf_name(a->conf), *to, *acl;
 	long long n;
 	pca_err err;
 
@@ -552,6 +553,13 @@ load_readpath(struct appliance_conf *a)
 			return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish "
 			    "needs [s3] endpoint", f);
 	}
+	acl = conf_str(a->conf, "ocsp", "publish_acl", "public-read");
+	if (strcmp(acl, "public-read") != 0 && strcmp(acl, "none") != 0 &&
+	    strcmp(acl, "bucket-owner-full-control") != 0)
+		return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish_acl must be "
+		    "public-read, bucket-owner-full-control or none", f);
+	(void)snprintf(a->ocsp.publish_acl, sizeof(a->ocsp.publish_acl), "%s",
+	    strcmp(acl, "none") == 0 ? "" : acl);
 	if ((err = conf_path(a->conf, "responder", "cache", "responder-cache",
 		 &a->responder_cache)) != PCA_OK ||
 	    (err = conf_num(a->conf, "responder", "poll_ms", 100, 60000, 1000,

@@ -66,6 +66,7 @@ struct ocsp_conf {
 	   also goes to S3 through the outbox (publish.c); "" bucket: not */
 	char publish_bucket[64];
 	char publish_prefix[48];	/* "" or ending in '/' */
+	char publish_acl[32];		/* x-amz-acl, "" for none */
 };
 
 /*

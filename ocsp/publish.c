@@ -191,9 +191,10 @@ ocsp_publish_commit(struct ocsp_responder *r, const struct ocsp_pub_item *it,
 		    sizeof(k[h]));
 		(void)snprintf(meta[h], sizeof(meta[h]),
 		    "{\"bucket\":\"%s\",\"content_type\":\"application/"
-		    "ocsp-response\",\"kind\":\"ocsp\"%s%s%s}",
-		    r->conf.publish_bucket, h == 0 ? ",\"also\":[\"" : "",
-		    h == 0 ? gk : "", h == 0 ? "\"]" : "");
+		    "ocsp-response\",\"kind\":\"ocsp\",\"acl\":\"%s\"%s%s%s}",
+		    r->conf.publish_bucket, r->conf.publish_acl,
+		    h == 0 ? ",\"also\":[\"" : "", h == 0 ? gk : "",
+		    h == 0 ? "\"]" : "");
 		objs[nobj++] = (struct store_obj_in){k[h], 0, meta[h],
 		    it->der[h], it->len[h]};
 	}
@@ -204,8 +205,9 @@ ocsp_publish_commit(struct ocsp_responder *r, const struct ocsp_pub_item *it,
 		(void)snprintf(mk, sizeof(mk), "%socsp/manifest/%s.json",
 		    r->conf.publish_prefix, ca->uuid);
 		(void)snprintf(mmeta, sizeof(mmeta), "{\"bucket\":\"%s\","
-		    "\"content_type\":\"application/json\","
-		    "\"kind\":\"ocsp-manifest\"}", r->conf.publish_bucket);
+		    "\"content_type\":\"application/json\",\"acl\":\"%s\","
+		    "\"kind\":\"ocsp-manifest\"}", r->conf.publish_bucket,
+		    r->conf.publish_acl);
 		if ((e = manifest_build(r, ca, it, seq, &manifest)) != PCA_OK)
 			return e;
 		objs[nobj++] = (struct store_obj_in){mk, 0, mmeta,
