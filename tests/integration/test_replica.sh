@@ -77,12 +77,12 @@ credentials_file = s3.cred
 timeout_s = 2
 retry_max_s = 2
 EOF
-echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
+echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"ExpirationInDays":7,"S3BucketName":"'$BUCKET'"}}' >"$TMP/ocsp.json"
 ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Replica Root" \
     --revocation-json "$TMP/ocsp.json")
 if [ -n "$ROOT" ] && issue "$ROOT" leaf1 && issue "$ROOT" leaf2 &&
     issue "$ROOT" leaf3; then
-	ok "setup: root CA with OCSP, three leaves, [ocsp] publish to moto"
+	ok "setup: root CA with OCSP and CRLs, three leaves, [ocsp] publish to moto"
 else
 	not_ok "setup"
 	finish
@@ -169,6 +169,22 @@ if [ -n "$d1" ] && [ -n "$d2" ] && [ "$d1" -le $((BOUND * 1000)) ] &&
 else
 	not_ok "revocation reaches both replicas within ${BOUND} s" \
 	    "r1: ${d1:-never} ms, r2: ${d2:-never} ms"
+fi
+
+# CRLs from the bucket through the replicas
+CAID=${ROOT##*/}
+i=0
+until curl -sf -o "$TMP/r.crl" "http://$R1/crl/$CAID.crl" &&
+    openssl crl -inform DER -in "$TMP/r.crl" -noout -text 2>/dev/null |
+    grep -q "$(serial_of "$TMP/leaf1.pem")" || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if [ $i -lt 100 ] && openssl crl -inform DER -in "$TMP/r.crl" \
+    -CAfile "$TMP/root.pem" -noout 2>&1 | grep -q "verify OK"; then
+	ok "replica GET /crl/<CA id>.crl: the CRL from S3, verified, lists the revocation"
+else
+	not_ok "replica CRL" "$(curl -s "http://$R1/crl/$CAID.crl" | head -c 200)"
 fi
 
 # nginx in front of the bucket: GET /ocsp/<base64> -> pfx/ocsp/get/<base64>
@@ -268,6 +284,9 @@ done
     not_ok "S3 back: new revocation" "$(tail -5 "$A/r1.log")"
 expect "S3 back: the earlier revocation still answered" revoked \
     "http://$R2" "$TMP/leaf1.pem"
+curl -sf -o /dev/null "http://$R2/crl/$CAID.crl" &&
+    ok "S3 down and back: the replica still serves the CRL" ||
+    not_ok "replica CRL after the outage"
 
 # the primary's outbox drained, and how fast moto took the PUTs
 m=$(curl -s "$URL/metrics")
