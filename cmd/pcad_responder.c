@@ -60,8 +60,10 @@ replica_start(const struct appliance_conf *a, struct replica *r)
 	pca_err err;
 
 	if (a->ocsp.publish_bucket[0] == '\0')
-		return pca_err_set(PCA_EINVAL, "%s: the responder role needs "
-		    "[ocsp] publish = s3://BUCKET/PREFIX", conf_name(a->conf));
+		return pca_err_set(PCA_EINVAL,
+		    "%s: the responder role needs "
+		    "[ocsp] publish = s3://BUCKET/PREFIX",
+		    conf_name(a->conf));
 	memset(&hc, 0, sizeof(hc));
 	hc.tls_listen = a->api_listen;
 	hc.tls_cert = a->api_tls_cert;
@@ -85,8 +87,8 @@ replica_start(const struct appliance_conf *a, struct replica *r)
 	rc.list = s3_list;
 	rc.arg = r->s3;
 	if ((err = ocsp_replica_new(&rc, r->cache, &r->rp)) != PCA_OK ||
-	    (err = ocsp_replica_register(r->rp, r->http,
-		 a->engine.ocsp_url)) != PCA_OK)
+	    (err = ocsp_replica_register(r->rp, r->http, a->engine.ocsp_url)) !=
+		PCA_OK)
 		return err;
 	return http_start(r->http);
 }
@@ -108,7 +110,8 @@ pcad_responder_serve(const char *path)
 	if (appliance_conf_load(path, &a) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	log_init("pcad", a.log_level);
-	if (pcad_proc_drop(&a, 0) != PCA_OK || replica_start(&a, &r) != PCA_OK) {
+	if (pcad_proc_drop(&a, 0) != PCA_OK ||
+	    replica_start(&a, &r) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
 		replica_free(&r);
 		appliance_conf_free(&a);

@@ -24,13 +24,13 @@
 
 #include <jansson.h>
 
-#include "../ca/ca_int.h"
+#include "../x509/x509.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "ocsp_int.h"
 
-#define PUB_NS_SEQ "ocsp-pub"	/* <CA id> -> manifest sequence (be64) */
+#define PUB_NS_SEQ "ocsp-pub" /* <CA id> -> manifest sequence (be64) */
 
 void
 ocsp_pub_key(const char *prefix, enum ocsp_hash h, const uint8_t *name_hash,
@@ -70,14 +70,14 @@ ocsp_pub_get_key(const char *prefix, const uint8_t name_hash[20],
 	buf_init(&b, 512);
 	/* OCSPRequest { TBSRequest { requestList { Request { CertID } } } } */
 	if ((e = buf_add(&b, alg, alen)) != PCA_OK ||
-	    (e = ca_der_put(&b, 0x04, name_hash, 20)) != PCA_OK ||
-	    (e = ca_der_put(&b, 0x04, key_hash, 20)) != PCA_OK ||
-	    (e = ca_der_put(&b, 0x02, num, nl)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK ||
+	    (e = x509_der_put(&b, 0x04, name_hash, 20)) != PCA_OK ||
+	    (e = x509_der_put(&b, 0x04, key_hash, 20)) != PCA_OK ||
+	    (e = x509_der_put(&b, 0x02, num, nl)) != PCA_OK ||
+	    (e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||
+	    (e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||
+	    (e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||
+	    (e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||
+	    (e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||
 	    (e = util_b64_encode(b.p, b.len, &b64)) != PCA_OK)
 		goto out;
 	if ((size_t)snprintf(out, outlen, "%socsp/get/%s", prefix, b64) >=
@@ -117,22 +117,22 @@ manifest_build(const struct ocsp_responder *r, const struct ocsp_ca *ca,
 	}
 	if (it->changed) {
 		(void)util_hex(it->sn, it->n, sn, sizeof(sn), 0);
-		(void)json_array_append_new(ch, json_pack("{s:I,s:s,s:I}",
-		    "seq", (json_int_t)seq, "serial", sn, "produced",
-		    (json_int_t)it->produced));
+		(void)json_array_append_new(ch,
+		    json_pack("{s:I,s:s,s:I}", "seq", (json_int_t)seq, "serial",
+			sn, "produced", (json_int_t)it->produced));
 	}
 	while (json_array_size(ch) > OCSP_PUB_CHANGES)
 		(void)json_array_remove(ch, 0);
 	for (h = 0; h < 2; h++) {
 		(void)util_hex(ca->name_hash[h], ocsp_hash_len(h), hex[h][0],
 		    65, 0);
-		(void)util_hex(ca->key_hash[h], ocsp_hash_len(h), hex[h][1],
-		    65, 0);
+		(void)util_hex(ca->key_hash[h], ocsp_hash_len(h), hex[h][1], 65,
+		    0);
 	}
 	m = json_pack("{s:i,s:s,s:{s:s,s:s},s:{s:s,s:s},s:I,s:I,s:o}",
 	    "version", 1, "ca", ca->uuid, "sha1", "name_hash", hex[0][0],
-	    "key_hash", hex[0][1], "sha256", "name_hash", hex[1][0],
-	    "key_hash", hex[1][1], "seq", (json_int_t)seq, "updated",
+	    "key_hash", hex[0][1], "sha256", "name_hash", hex[1][0], "key_hash",
+	    hex[1][1], "seq", (json_int_t)seq, "updated",
 	    (json_int_t)util_now(), "changes", ch);
 	if (m == NULL || (*out = json_dumps(m, JSON_COMPACT)) == NULL)
 		e = pca_err_set(PCA_ENOMEM, "OCSP manifest: no memory");
@@ -204,10 +204,11 @@ ocsp_publish_commit(struct ocsp_responder *r, const struct ocsp_pub_item *it,
 		seq += it->changed;
 		(void)snprintf(mk, sizeof(mk), "%socsp/manifest/%s.json",
 		    r->conf.publish_prefix, ca->uuid);
-		(void)snprintf(mmeta, sizeof(mmeta), "{\"bucket\":\"%s\","
+		(void)snprintf(mmeta, sizeof(mmeta),
+		    "{\"bucket\":\"%s\","
 		    "\"content_type\":\"application/json\",\"acl\":\"%s\","
-		    "\"kind\":\"ocsp-manifest\"}", r->conf.publish_bucket,
-		    r->conf.publish_acl);
+		    "\"kind\":\"ocsp-manifest\"}",
+		    r->conf.publish_bucket, r->conf.publish_acl);
 		if ((e = manifest_build(r, ca, it, seq, &manifest)) != PCA_OK)
 			return e;
 		objs[nobj++] = (struct store_obj_in){mk, 0, mmeta,

@@ -35,9 +35,9 @@
 #define NS_CRL "rc-crl"
 #define NS_SEQ "rc-seq"
 #define REPLICA_MAX_CAS 256
-#define REPLICA_NEG_S 3		/* a serial S3 lacks, remembered */
-#define REPLICA_CRL_S 2		/* a CRL is fetched again after */
-#define REPLICA_OBJ_MAX (256 * 1024)	/* an OCSP answer or a manifest */
+#define REPLICA_NEG_S 3              /* a serial S3 lacks, remembered */
+#define REPLICA_CRL_S 2              /* a CRL is fetched again after */
+#define REPLICA_OBJ_MAX (256 * 1024) /* an OCSP answer or a manifest */
 #define REPLICA_CRL_MAX ((size_t)64 << 20)
 #define REC_HDR 32
 #define WIPE_BATCH 512
@@ -45,18 +45,18 @@
 struct rca {
 	char uuid[37];
 	uint8_t nh[2][32], kh[2][32];
-	uint64_t seq;		/* last change applied */
-	int seen;		/* seq is known */
+	uint64_t seq; /* last change applied */
+	int seen;     /* seq is known */
 };
 
 struct ocsp_replica {
 	struct ocsp_replica_conf conf;
 	char bucket[64], prefix[48], crl_bucket[64];
 	struct store *cache;
-	pthread_rwlock_t lk;	/* cas */
+	pthread_rwlock_t lk; /* cas */
 	struct rca cas[REPLICA_MAX_CAS];
 	size_t ncas;
-	pthread_mutex_t mu;	/* stop */
+	pthread_mutex_t mu; /* stop */
 	pthread_cond_t cv;
 	int stop, started;
 	pthread_t thr;
@@ -69,7 +69,7 @@ struct ocsp_replica {
 /* A cached answer: fetched, producedAt, nextUpdate, min_produced, DER. */
 struct rrec {
 	int64_t fetched, produced, next, min;
-	uint8_t *der;		/* malloc'd or NULL: S3 had none */
+	uint8_t *der; /* malloc'd or NULL: S3 had none */
 	size_t len;
 };
 
@@ -189,11 +189,11 @@ out:
 	return ok;
 }
 
-enum fetch_res { F_OK, F_NONE, F_ERR };
+enum fetch_res { FETCH_OK, FETCH_NONE, FETCH_ERR };
 
 static enum fetch_res
-fetch(struct ocsp_replica *rp, const char *bucket, const char *key,
-    size_t max, struct buf *out)
+fetch(struct ocsp_replica *rp, const char *bucket, const char *key, size_t max,
+    struct buf *out)
 {
 	pca_err e;
 
@@ -202,18 +202,18 @@ fetch(struct ocsp_replica *rp, const char *bucket, const char *key,
 	if (e == PCA_OK) {
 		atomic_store(&rp->s3_ok, 1);
 		atomic_store(&rp->last_ok, util_now());
-		return F_OK;
+		return FETCH_OK;
 	}
 	buf_free(out);
 	if (e == PCA_ENOTFOUND) {
 		pca_err_clear();
-		return F_NONE;
+		return FETCH_NONE;
 	}
 	log_debug("responder: %s", pca_err_msg());
 	pca_err_clear();
 	atomic_fetch_add(&rp->fetch_err, 1);
 	atomic_store(&rp->s3_ok, 0);
-	return F_ERR;
+	return FETCH_ERR;
 }
 
 /* ---- answering one CertID ---- */
@@ -241,7 +241,7 @@ refetch(struct ocsp_replica *rp, const struct lookup *l, const char *ck,
 	ocsp_pub_key(rp->prefix, l->h, l->nh, l->kh, l->sn, l->n, key,
 	    sizeof(key));
 	switch (fetch(rp, rp->bucket, key, REPLICA_OBJ_MAX, &b)) {
-	case F_OK:
+	case FETCH_OK:
 		memset(&nr, 0, sizeof(nr));
 		if (!resp_times(b.p, b.len, &nr.produced, &nr.next)) {
 			log_warnx("responder: s3://%s/%s is no OCSP response",
@@ -263,7 +263,7 @@ refetch(struct ocsp_replica *rp, const struct lookup *l, const char *ck,
 		*rec = nr;
 		atomic_fetch_add(&rp->from_s3, 1);
 		return A_DER;
-	case F_NONE:
+	case FETCH_NONE:
 		if (usable)
 			return A_DER;
 		if (rec->min > 0)
@@ -273,7 +273,7 @@ refetch(struct ocsp_replica *rp, const struct lookup *l, const char *ck,
 		rec->fetched = now;
 		rec_put(rp, ck, rec);
 		return A_UNAUTH;
-	case F_ERR:
+	case FETCH_ERR:
 		break;
 	}
 	if (usable)
@@ -393,8 +393,8 @@ answer(struct ocsp_replica *rp, const uint8_t *der, size_t len,
 static int
 hex_field(json_t *o, const char *h, const char *f, uint8_t *out, size_t n)
 {
-	const char *s = json_string_value(json_object_get(
-	    json_object_get(o, h), f));
+	const char *s =
+	    json_string_value(json_object_get(json_object_get(o, h), f));
 	size_t i;
 	int a, b;
 
@@ -456,7 +456,8 @@ ca_wipe(struct ocsp_replica *rp, const char *uuid)
 	} while (w->n == WIPE_BATCH);
 	if (total > 0)
 		log_info("responder: CA %s: %zu cached answers dropped (gap in "
-			 "the manifest)", uuid, total);
+			 "the manifest)",
+		    uuid, total);
 	pca_err_clear();
 	free(w);
 }
@@ -493,8 +494,7 @@ ca_slot(struct ocsp_replica *rp, const char *uuid, json_t *m)
 		    !hex_field(m, h ? "sha256" : "sha1", "key_hash", c.kh[h],
 			ocsp_hash_len(h)))
 			return -1;
-	if (store_kv_get(rp->cache, NS_SEQ, uuid, &v, &n) == PCA_OK &&
-	    n == 8) {
+	if (store_kv_get(rp->cache, NS_SEQ, uuid, &v, &n) == PCA_OK && n == 8) {
 		c.seq = (uint64_t)get64(v);
 		c.seen = 1;
 	}
@@ -558,17 +558,18 @@ manifest_apply(struct ocsp_replica *rp, json_t *m)
 		return;
 	c = rp->cas[slot]; /* only this thread writes the table */
 	last = c.seq;
-	first = json_array_size(chs) > 0 ?
-	    (uint64_t)json_integer_value(json_object_get(
-		json_array_get(chs, 0), "seq")) : seq + 1;
+	first = json_array_size(chs) > 0
+		    ? (uint64_t)json_integer_value(
+			  json_object_get(json_array_get(chs, 0), "seq"))
+		    : seq + 1;
 	if (c.seen && seq == last)
 		return;
 	if (!c.seen || seq < last || first > last + 1)
 		ca_wipe(rp, uuid);
 	else
-		json_array_foreach(chs, i, ch)
-			if ((uint64_t)json_integer_value(json_object_get(ch,
-				"seq")) > last)
+		json_array_foreach (chs, i, ch)
+			if ((uint64_t)json_integer_value(
+				json_object_get(ch, "seq")) > last)
 				change_apply(rp, &c, ch);
 	seq_store(rp, uuid, seq);
 	pthread_rwlock_wrlock(&rp->lk);
@@ -617,10 +618,9 @@ poll_once(struct ocsp_replica *rp)
 	atomic_store(&rp->last_ok, util_now());
 	for (i = 0; i < l->n; i++) {
 		if (fetch(rp, rp->bucket, l->keys[i], REPLICA_OBJ_MAX, &b) !=
-		    F_OK)
+		    FETCH_OK)
 			continue;
-		if ((m = json_loadb((const char *)b.p, b.len, 0, NULL)) !=
-		    NULL)
+		if ((m = json_loadb((const char *)b.p, b.len, 0, NULL)) != NULL)
 			manifest_apply(rp, m);
 		else
 			log_warnx("responder: s3://%s/%s is no manifest",
@@ -648,7 +648,7 @@ poller(void *arg)
 		}
 		pthread_mutex_lock(&rp->mu);
 		while (!rp->stop &&
-		    pthread_cond_timedwait(&rp->cv, &rp->mu, &ts) == 0)
+		       pthread_cond_timedwait(&rp->cv, &rp->mu, &ts) == 0)
 			;
 		if (rp->stop) {
 			pthread_mutex_unlock(&rp->mu);
@@ -731,12 +731,11 @@ on_crl(void *arg, const struct http_req *in, struct http_resp *out)
 	    strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			"0123456789._-/") != kl)
 		return http_resp_text(out, 400, "text/plain", "bad CRL key\n");
-	have = store_kv_get(rp->cache, NS_CRL, key, &v, &n) == PCA_OK &&
-	       n > 8;
+	have = store_kv_get(rp->cache, NS_CRL, key, &v, &n) == PCA_OK && n > 8;
 	pca_err_clear();
 	if (!have || now >= get64(v) + REPLICA_CRL_S) {
 		switch (fetch(rp, rp->crl_bucket, key, REPLICA_CRL_MAX, &b)) {
-		case F_OK:
+		case FETCH_OK:
 			free(v);
 			n = b.len + 8;
 			if ((v = malloc(n)) == NULL) {
@@ -753,12 +752,12 @@ on_crl(void *arg, const struct http_req *in, struct http_resp *out)
 				pca_err_clear();
 			have = 1;
 			break;
-		case F_NONE:
+		case FETCH_NONE:
 			if (store_kv_del(rp->cache, NS_CRL, key) != PCA_OK)
 				pca_err_clear();
 			have = 0;
 			break;
-		case F_ERR:
+		case FETCH_ERR:
 			break; /* what we have, if anything */
 		}
 	}
@@ -787,10 +786,10 @@ on_health(void *arg, const struct http_req *in, struct http_resp *out)
 	pthread_rwlock_rdlock(&rp->lk);
 	n = rp->ncas;
 	pthread_rwlock_unlock(&rp->lk);
-	j = json_pack("{s:s,s:s,s:s,s:I,s:I}", "status",
-	    ok ? "ok" : "degraded", "role", "responder", "s3",
-	    ok ? "ok" : "unreachable", "certificate_authorities",
-	    (json_int_t)n, "s3_last_ok", (json_int_t)atomic_load(&rp->last_ok));
+	j = json_pack("{s:s,s:s,s:s,s:I,s:I}", "status", ok ? "ok" : "degraded",
+	    "role", "responder", "s3", ok ? "ok" : "unreachable",
+	    "certificate_authorities", (json_int_t)n, "s3_last_ok",
+	    (json_int_t)atomic_load(&rp->last_ok));
 	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	http_resp_text(out, 200, "application/json",
 	    s ? s : "{\"status\":\"degraded\"}");
@@ -849,9 +848,12 @@ pca_err
 ocsp_replica_register(struct ocsp_replica *rp, struct http_server *h,
     const char *url)
 {
-	struct http_route health = {.port = HTTP_PLAIN, .path = "/health",
-	    .methods = HTTP_M_GET | HTTP_M_HEAD, .body_max = 1024,
-	    .fn = on_health, .arg = rp};
+	struct http_route health = {.port = HTTP_PLAIN,
+	    .path = "/health",
+	    .methods = HTTP_M_GET | HTTP_M_HEAD,
+	    .body_max = 1024,
+	    .fn = on_health,
+	    .arg = rp};
 	struct http_route metrics = health, crl = health, post, get, sub;
 	char prefix[sizeof(rp->get_path) + 1];
 	pca_err err;
@@ -861,13 +863,21 @@ ocsp_replica_register(struct ocsp_replica *rp, struct http_server *h,
 	crl.path = "/crl/";
 	crl.prefix = 1;
 	crl.fn = on_crl;
-	post = (struct http_route){.port = HTTP_PLAIN, .path = "/",
-	    .prefix = 1, .methods = HTTP_M_POST,
+	post = (struct http_route){.port = HTTP_PLAIN,
+	    .path = "/",
+	    .prefix = 1,
+	    .methods = HTTP_M_POST,
 	    .content_type = "application/ocsp-request",
-	    .body_max = OCSP_MAX_REQUEST, .fn = on_post, .arg = rp};
-	get = (struct http_route){.port = HTTP_PLAIN, .path = "/", .prefix = 1,
-	    .methods = HTTP_M_GET | HTTP_M_HEAD, .body_max = 1024,
-	    .fn = on_get_root, .arg = rp};
+	    .body_max = OCSP_MAX_REQUEST,
+	    .fn = on_post,
+	    .arg = rp};
+	get = (struct http_route){.port = HTTP_PLAIN,
+	    .path = "/",
+	    .prefix = 1,
+	    .methods = HTTP_M_GET | HTTP_M_HEAD,
+	    .body_max = 1024,
+	    .fn = on_get_root,
+	    .arg = rp};
 	sub = get;
 	url_path(url, rp->get_path, sizeof(rp->get_path));
 	if ((err = http_route_add(h, &health)) != PCA_OK ||
@@ -895,7 +905,8 @@ ocsp_replica_new(const struct ocsp_replica_conf *conf, struct store *cache,
 
 	if (conf->bucket == NULL || conf->bucket[0] == '\0' ||
 	    conf->fetch == NULL || conf->list == NULL)
-		return pca_err_set(PCA_EINVAL, "the responder role needs "
+		return pca_err_set(PCA_EINVAL,
+		    "the responder role needs "
 		    "[ocsp] publish = s3://BUCKET/PREFIX and [s3]");
 	if ((rp = calloc(1, sizeof(*rp))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
