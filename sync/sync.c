@@ -110,7 +110,7 @@ put_also(struct sync *s, const struct meta *m, struct s3_put *r,
 		    *k == '\0')
 			continue;
 		r->key = k;
-		e = sync_s3_put(s, r, res);
+		e = sync_s3_put_keep(s, r, res);
 	}
 	return e;
 }
@@ -137,7 +137,7 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
 	}
 	r = (struct s3_put){m.bucket, ent->key, m.ctype, m.acl, o.body,
 	    o.body_len};
-	put = sync_s3_put(s, &r, &res);
+	put = sync_s3_put_keep(s, &r, &res);
 	put = put == PCA_OK ? put_also(s, &m, &r, &res) : put;
 	pthread_mutex_lock(&s->mu);
 	s->m.puts += put == PCA_OK;
@@ -321,6 +321,8 @@ sync_free(struct sync *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
+	if (s->dh != NULL)
+		curl_easy_cleanup(s->dh);
 	OPENSSL_cleanse(s->secret, sizeof(s->secret));
 	OPENSSL_cleanse(s->token, sizeof(s->token));
 	pthread_mutex_destroy(&s->cmu);
