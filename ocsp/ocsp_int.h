@@ -338,6 +338,12 @@ struct ocsp_pub_item {
 pca_err ocsp_publish_commit(struct ocsp_responder *,
     const struct ocsp_pub_item *, const struct store_kv_op *ops, size_t nops)
     PCA_WUR;
+/*
+ * The records ops with the certificate's objects forgotten (CA slot ca, or
+ * < 0: unknown, then only ops); the copies in S3 stay (a lifecycle rule).
+ */
+pca_err ocsp_publish_drop(struct ocsp_responder *, long ca, const uint8_t *sn,
+    size_t n, const struct store_kv_op *ops, size_t nops) PCA_WUR;
 
 /* Takes one fresh signature from the budget (1) or not (0). */
 int ocsp_budget_take(struct ocsp_responder *);

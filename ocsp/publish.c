@@ -223,3 +223,22 @@ ocsp_publish_commit(struct ocsp_responder *r, const struct ocsp_pub_item *it,
 	free(manifest);
 	return e;
 }
+
+pca_err
+ocsp_publish_drop(struct ocsp_responder *r, long cai, const uint8_t *sn,
+    size_t n, const struct store_kv_op *ops, size_t nops)
+{
+	char k[2][STORE_OBJ_KEY_MAX + 1];
+	const char *keys[2] = {k[0], k[1]};
+	const struct ocsp_ca *ca;
+	int h;
+
+	if (cai < 0 || (size_t)cai >= r->t.ncas)
+		return store_kv_batch(r->store, ops, nops);
+	ca = &r->t.cas[cai];
+	for (h = 0; h < 2; h++)
+		ocsp_pub_key(r->conf.publish_prefix, (enum ocsp_hash)h,
+		    ca->name_hash[h], ca->key_hash[h], sn, n, k[h],
+		    sizeof(k[h]));
+	return store_obj_drop_kv(r->store, keys, 2, ops, nops);
+}

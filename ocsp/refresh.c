@@ -182,7 +182,9 @@ remove_cert(struct ocsp_responder *r, long ca, const char *uuid,
 		ops[nops].ns = OCSP_KV_META, ops[nops].key = "count";
 		ops[nops].val = cnt, ops[nops++].len = 8;
 	}
-	if (store_kv_batch(r->store, ops, nops) != PCA_OK) {
+	if ((r->conf.publish_bucket[0] != '\0' ?
+		ocsp_publish_drop(r, ca, sn, n, ops, nops) :
+		store_kv_batch(r->store, ops, nops)) != PCA_OK) {
 		log_warnx("OCSP: removing responses: %s", pca_err_msg());
 		pca_err_clear();
 		return;

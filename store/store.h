@@ -354,6 +354,14 @@ pca_err store_obj_put(struct store *, const struct store_obj_in *objs,
  */
 pca_err store_obj_put_kv(struct store *, const struct store_obj_in *objs,
     size_t n, const struct store_kv_op *ops, size_t nops) PCA_WUR;
+/*
+ * Forgets objects (current version, queued upload, last result; absent
+ * keys are fine) with the writes ops, in one transaction: what the OCSP
+ * publisher does when a certificate's responses go (the uploaded copies
+ * stay where they are).
+ */
+pca_err store_obj_drop_kv(struct store *, const char *const *keys, size_t n,
+    const struct store_kv_op *ops, size_t nops) PCA_WUR;
 
 struct store_obj {
 	char key[STORE_OBJ_KEY_MAX + 1];

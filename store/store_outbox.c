@@ -207,6 +207,51 @@ store_obj_put(struct store *s, const struct store_obj_in *objs, size_t n,
 	return store_submit(s, obj_put_run, &a);
 }
 
+struct obj_drop_arg {
+	const char *const *keys;
+	size_t n;
+	const struct store_kv_op *ops;
+	size_t nops;
+};
+
+static pca_err
+obj_drop_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	static const char *const ns[] = {NS_OBJ, NS_OUTBOX, NS_PUB};
+	struct obj_drop_arg *a = varg;
+	uint8_t kb[OB_KEY_MAX];
+	size_t i, j, kl;
+	MDB_val k;
+	pca_err e;
+	int rc;
+
+	for (i = 0; i < a->n; i++)
+		for (j = 0; j < 3; j++) {
+			if ((e = ob_key(ns[j], a->keys[i], kb, &kl)) != PCA_OK)
+				return e;
+			k = store_val(kb, kl);
+			rc = mdb_del(txn, s->dbi[STORE_DBI_KV], &k, NULL);
+			if (rc != 0 && rc != MDB_NOTFOUND)
+				return store_mdb_err(rc, "removing an object");
+		}
+	return store_kv_ops_apply(s, txn, a->ops, a->nops);
+}
+
+pca_err
+store_obj_drop_kv(struct store *s, const char *const *keys, size_t n,
+    const struct store_kv_op *ops, size_t nops)
+{
+	struct obj_drop_arg a = {keys, n, ops, nops};
+	size_t i;
+
+	for (i = 0; i < nops; i++)
+		if (ns_reserved(ops[i].ns) ||
+		    (!ops[i].del && ops[i].len > STORE_MAX_BLOB))
+			return pca_err_set(PCA_EINVAL, "record %zu in a "
+			    "reserved namespace or too large", i);
+	return store_submit(s, obj_drop_run, &a);
+}
+
 static pca_err
 obj_decode(const MDB_val *v, const char *key, struct store_obj *o)
 {

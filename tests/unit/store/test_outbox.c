@@ -64,6 +64,23 @@ test_put_kv_auto_version(void **state)
 	/* store_obj_put still wants an explicit version */
 	assert_int_equal(store_obj_put(s, &in, 1, NULL), PCA_EINVAL);
 	pca_err_clear();
+	/* dropped with a record: no object, nothing queued, record gone */
+	{
+		const char *keys[] = {in.key, "absent/key"};
+		struct store_kv_op del = {"ocsp", "k1", NULL, 0, 1};
+		struct store_outbox_ent *q = NULL;
+
+		assert_int_equal(store_obj_drop_kv(s, keys, 2, &del, 1),
+		    PCA_OK);
+		assert_int_equal(store_obj_get(s, in.key, &o), PCA_ENOTFOUND);
+		pca_err_clear();
+		assert_int_equal(store_kv_get(s, "ocsp", "k1", &v, &n),
+		    PCA_ENOTFOUND);
+		pca_err_clear();
+		assert_int_equal(store_outbox_list(s, &q, &n), PCA_OK);
+		assert_int_equal(n, 0);
+		free(q);
+	}
 	store_close(s);
 	testlib_dir_remove(dir);
 }
