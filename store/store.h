@@ -401,6 +401,12 @@ pca_err store_outbox_page(struct store *, const char *after, size_t max,
  */
 pca_err store_outbox_done(struct store *, const char *key, uint64_t version,
     int ok, const char *detail, int64_t when) PCA_WUR;
+/*
+ * store_outbox_done(key, version, ok, "ok", when) for n uploads in one
+ * transaction (the drain's many small objects: one commit, not n).
+ */
+pca_err store_outbox_done_many(struct store *,
+    const struct store_outbox_ent *v, size_t n, int64_t when) PCA_WUR;
 /* Records a failed attempt at key/version (no-op if superseded). */
 pca_err store_outbox_retry(struct store *, const char *key, uint64_t version,
     uint32_t attempts, int64_t next_try) PCA_WUR;

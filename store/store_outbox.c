@@ -477,6 +477,43 @@ store_outbox_done(struct store *s, const char *key, uint64_t version, int ok,
 	return store_submit(s, ob_upd_run, &a);
 }
 
+struct ob_many_arg {
+	const struct store_outbox_ent *v;
+	size_t n;
+	int64_t when;
+};
+
+static pca_err
+ob_many_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct ob_many_arg *m = varg;
+	struct ob_upd_arg a;
+	size_t i;
+	pca_err e;
+
+	for (i = 0; i < m->n; i++) {
+		memset(&a, 0, sizeof(a));
+		a.key = m->v[i].key;
+		a.version = m->v[i].version;
+		a.done = 1;
+		a.ok = 1;
+		a.detail = "ok";
+		a.when = m->when;
+		if ((e = ob_upd_run(s, txn, &a)) != PCA_OK)
+			return e;
+	}
+	return PCA_OK;
+}
+
+pca_err
+store_outbox_done_many(struct store *s, const struct store_outbox_ent *v,
+    size_t n, int64_t when)
+{
+	struct ob_many_arg a = {v, n, when};
+
+	return n == 0 ? PCA_OK : store_submit(s, ob_many_run, &a);
+}
+
 pca_err
 store_outbox_retry(struct store *s, const char *key, uint64_t version,
     uint32_t attempts, int64_t next_try)

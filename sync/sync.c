@@ -115,9 +115,30 @@ put_also(struct sync *s, const struct meta *m, struct s3_put *r,
 	return e;
 }
 
-/* One due entry: upload the current object, then record the outcome. */
+/* Results of uploaded OCSP objects, recorded SYNC_BATCH at a time. */
+#define SYNC_BATCH 64
+struct batch {
+	struct store_outbox_ent v[SYNC_BATCH];
+	size_t n;
+};
+
+static void
+batch_flush(struct sync *s, struct batch *b)
+{
+	if (store_outbox_done_many(s->store, b->v, b->n, util_now()) !=
+	    PCA_OK)
+		log_warnx("sync: recording %zu uploads: %s", b->n,
+		    pca_err_msg());
+	b->n = 0;
+}
+
+/*
+ * One due entry: upload the current object, then record the outcome (an
+ * OCSP object's success into b, recorded with others).
+ */
 static pca_err
-drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
+drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done,
+    struct batch *b)
 {
 	struct store_obj o;
 	struct s3_put r;
@@ -147,10 +168,16 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
 	pthread_mutex_unlock(&s->mu);
 	if (put == PCA_OK) {
 		*done = 1;
-		if (m.kind != NULL && strncmp(m.kind, "ocsp", 4) == 0)
+		if (m.kind != NULL && strncmp(m.kind, "ocsp", 4) == 0) {
 			log_debug("sync: published s3://%s/%s", m.bucket,
 			    ent->key);
-		else
+			b->v[b->n] = *ent;
+			b->v[b->n++].version = o.version;
+			if (b->n == SYNC_BATCH)
+				batch_flush(s, b);
+			e = PCA_OK;
+			goto out;
+		}
 			log_info("sync: published s3://%s/%s (version %llu, %zu bytes)",
 		    m.bucket, ent->key, (unsigned long long)o.version,
 		    o.body_len);
@@ -180,14 +207,19 @@ drain_page(struct sync *s, char *last, size_t *queued, size_t *published,
     int *stopped)
 {
 	struct store_outbox_ent *v = NULL;
+	struct batch *b;
 	size_t n = 0, i;
 	int64_t now = util_now();
 	int done;
 	pca_err e;
 
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
 	if ((e = store_outbox_page(s->store, last, SYNC_PAGE, &v, &n)) !=
-	    PCA_OK)
+	    PCA_OK) {
+		free(b);
 		return e;
+	}
 	*queued += n;
 	for (i = 0; i < n && !*stopped; i++) {
 		pthread_mutex_lock(&s->mu);
@@ -195,10 +227,12 @@ drain_page(struct sync *s, char *last, size_t *queued, size_t *published,
 		pthread_mutex_unlock(&s->mu);
 		if (*stopped || v[i].next_try > now)
 			continue;
-		if ((e = drain_one(s, &v[i], &done)) != PCA_OK)
+		if ((e = drain_one(s, &v[i], &done, b)) != PCA_OK)
 			log_warnx("sync: %s: %s", v[i].key, pca_err_msg());
 		*published += (size_t)done;
 	}
+	batch_flush(s, b);
+	free(b);
 	(void)snprintf(last, STORE_OBJ_KEY_MAX + 1, "%s",
 	    n > 0 ? v[n - 1].key : "");
 	free(v);

@@ -123,6 +123,14 @@ test_page(void **state)
 	assert_int_equal(store_outbox_page(s, "k/0004", 2, &v, &n), PCA_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].key, "k/0006");
+	/* many results in one commit; a superseded version stays queued */
+	v[1].version = 7;
+	assert_int_equal(store_outbox_done_many(s, v, 2, 2), PCA_OK);
+	free(v);
+	assert_int_equal(store_outbox_page(s, "k/0005", 2, &v, &n), PCA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].key, "k/0007");
+	assert_string_equal(v[1].key, "k/0008");
 	free(v);
 	store_close(s);
 	testlib_dir_remove(dir);
