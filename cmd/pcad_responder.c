@@ -105,6 +105,7 @@ pcad_responder_serve(const char *path)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (appliance_conf_load(path, &a) != PCA_OK)
@@ -120,7 +121,9 @@ pcad_responder_serve(const char *path)
 	log_info("pcad ready (role responder, s3://%s/%s)",
 	    a.ocsp.publish_bucket, a.ocsp.publish_prefix);
 	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-		;
+		if (sig == SIGHUP)
+			log_info("SIGHUP: the responder role reads its "
+				 "configuration at start only (restart it)");
 	log_info("signal %d: stopping", sig);
 	replica_free(&r);
 	appliance_conf_free(&a);
