@@ -210,7 +210,8 @@ $(sed -n '/^# BEGIN nginx/,/^# END nginx/p' "$ROOTDIR/docs/readpath.md" |
 	}
 }
 EOF
-"$NGINX" -c "$TMP/ng/nginx.conf" -p "$TMP/ng" -g 'daemon off;' \
+"$NGINX" -c "$TMP/ng/nginx.conf" -p "$TMP/ng" -e "$TMP/ng/error.log" \
+    -g 'daemon off;' \
     >>"$TMP/ng/stderr.log" 2>&1 &
 NG_PID=$!
 wait_up "$NG_PID" 100 curl -s -o /dev/null "http://127.0.0.1:$NG_PORT/" ||
