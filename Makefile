@@ -67,6 +67,7 @@ $(BIN)/pcactl: $(BUILD)/cmd/pcactl_help.o $(BUILD)/cmd/pcactl_cert.o \
 	$(BUILD)/cmd/pcactl_subject.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_token.o $(BUILD)/cmd/pcactl_tls.o
 $(BIN)/pcad: $(BUILD)/cmd/pcad_proc.o $(BUILD)/cmd/pcad_seccomp.o
+$(BIN)/pcad: $(BUILD)/cmd/pcad_responder.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_acme.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
