@@ -38,6 +38,7 @@ struct buf;
 #define BK_SMALL_MAX ((size_t)4 << 20)	/* manifest, config, policies */
 #define BK_PARTS_MAX 8
 #define BK_CHUNK 65536
+#define BK_COPY_CHUNK ((size_t)1 << 20)	/* the store copy, the archive */
 #define BK_S3_MAX ((uint64_t)1 << 40)	/* a backup fetched from S3 */
 #define BK_FEED_NAME "s3-feed"
 #define BK_FEED_FORMAT "openpca-feed"
@@ -69,13 +70,20 @@ struct bk_conf {
 	size_t map_max;			/* [store] map_max */
 	const char *work_dir;		/* scratch for an archive on its way
 					   to S3 (pcad: the store's dir) */
+	uint64_t rate;			/* bytes a second the backup writes
+					   at most, 0: no limit ([backup]
+					   rate_mb) */
 };
 
 /*
  * Writes a backup of the open store st to file (refused if it exists;
  * written under file.partial and linked into place, so it is complete or
  * absent).  b (zeroed by the caller) keeps the manifest; its scratch
- * directory is made next to file.  Free b with bk_free.
+ * directory is made next to file.  Free b with bk_free.  The work is done
+ * by a thread of its own at background priority (nice 19, idle I/O
+ * class), its files written out as they grow (a few MiB dirty at most)
+ * and at most c->rate bytes a second, so the store's own commits are not
+ * kept waiting behind it.
  */
 pca_err bk_make(const struct bk_conf *, struct store *st, const char *file,
     struct bk_archive *b) PCA_WUR;
