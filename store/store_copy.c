@@ -11,10 +11,11 @@
 
 /*
  * While the copy's read transaction lasts, pages freed by writers are not
- * reused, so the store grows; and growing the map needs every reader of
- * this process out, the copy included: issuance would stop until the copy
- * ends.  So the map gets its room first: half the used size, at least one
- * step (address space only: the file grows as pages are written).
+ * reused, so the store grows (at 500 issuances a second, by some MiB a
+ * second); and growing the map needs every reader of this process out,
+ * the copy included: issuance would stop until the copy ends.  So the map
+ * gets its room first: as much again as is used, at least one step
+ * (address space only: the file grows as pages are written).
  */
 static pca_err
 copy_room(struct store *s)
@@ -37,7 +38,7 @@ copy_room(struct store *s)
 		if (rc != 0)
 			return PCA_OK;	/* no hint: copy anyway */
 		used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
-		want = used / 2 > s->map_step ? used / 2 : s->map_step;
+		want = used > s->map_step ? used : s->map_step;
 		if (info.me_mapsize >= s->map_max ||
 		    info.me_mapsize - used >= want)
 			return PCA_OK;
