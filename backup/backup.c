@@ -285,18 +285,22 @@ out:
 }
 
 static pca_err
-write_archive(const struct bk_conf *c, const struct bk_archive *b,
-    const char *file)
+write_archive(const struct bk_conf *c, struct bk_archive *b, const char *file)
 {
 	struct archive *a = archive_write_new();
 	struct bk_out o;
-	char tmp[PATH_MAX], *text = NULL;
-	uint8_t *buf = malloc(BK_COPY_CHUNK);
+	char tmp[PATH_MAX] = "", *text = NULL;
+	uint8_t *buf = malloc(BK_COPY_CHUNK), md[32];
 	size_t i;
 	pca_err err = PCA_OK;
 
 	memset(&o, 0, sizeof(o));
 	o.fd = -1;
+	if ((o.md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(o.md, EVP_sha256(), NULL) != 1)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+	if (err != PCA_OK)
+		goto out;
 	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp))
 		err = pca_err_set(PCA_EINVAL, "%s: path too long", file);
 	else if (a == NULL || buf == NULL || (text = json_dumps(b->manifest,
@@ -332,12 +336,19 @@ write_archive(const struct bk_conf *c, const struct bk_archive *b,
 	if (err == PCA_OK && link(tmp, file) != 0)
 		err = pca_err_set(PCA_EIO, "%s: %s", file, errno == EEXIST ?
 		    "exists: refusing to overwrite it" : strerror(errno));
+	if (err == PCA_OK) {
+		(void)EVP_DigestFinal_ex(o.md, md, NULL);
+		util_hex(md, sizeof(md), b->sha256, sizeof(b->sha256), 0);
+		b->size = o.done;
+	}
 out:
 	if (a != NULL)
 		archive_write_free(a);
 	if (o.fd >= 0)
 		close(o.fd);
-	(void)unlink(tmp);
+	EVP_MD_CTX_free(o.md);
+	if (tmp[0] != '\0')
+		(void)unlink(tmp);
 	free(text);
 	free(buf);
 	return err;
@@ -380,14 +391,17 @@ bk_s3_open(const char *url, const struct sync_conf *sc, struct bk_s3 *b)
 	return sync_new(sc, NULL, &b->sync);
 }
 pca_err
-bk_s3_upload(struct bk_s3 *b, const char *file)
+bk_s3_upload(struct bk_s3 *b, const char *file, const struct bk_archive *a)
 {
 	char hex[65];
 	uint64_t size;
 	int fd;
 	pca_err err;
 
-	if ((err = bk_file_hash(file, hex, &size)) != PCA_OK)
+	if (a != NULL && a->sha256[0] != '\0') {
+		memcpy(hex, a->sha256, sizeof(hex));
+		size = a->size;
+	} else if ((err = bk_file_hash(file, hex, &size)) != PCA_OK)
 		return err;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return pca_err_set(PCA_EIO, "%s: %s", file, strerror(errno));

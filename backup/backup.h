@@ -57,6 +57,8 @@ struct bk_archive {
 	struct bk_part part[BK_PARTS_MAX];
 	size_t nparts;
 	json_t *manifest;
+	char sha256[65];	/* of the archive bk_make wrote */
+	uint64_t size;
 };
 
 /* What a backup takes from the configuration. */
@@ -110,8 +112,9 @@ pca_err bk_s3_url_parse(const char *url, struct bk_s3 *b) PCA_WUR;
 /* bk_s3_url_parse and a sync of its own (free b->sync with sync_free). */
 pca_err bk_s3_open(const char *url, const struct sync_conf *sc,
     struct bk_s3 *b) PCA_WUR;
-/* PUTs file to b->key. */
-pca_err bk_s3_upload(struct bk_s3 *b, const char *file) PCA_WUR;
+/* PUTs file to b->key; a (may be NULL: file is hashed) has its hash. */
+pca_err bk_s3_upload(struct bk_s3 *b, const char *file,
+    const struct bk_archive *a) PCA_WUR;
 /* GETs b->key into a new file path (mode 0600). */
 pca_err bk_s3_fetch(struct bk_s3 *b, const char *path) PCA_WUR;
 /* b->key (a prefix) becomes <prefix>/openpca-<time>-<id>.tar. */

@@ -167,7 +167,7 @@ cmd_backup_to(const char *config_path, const char *where, long long rate_mb)
 	st = NULL;
 	if (s3.sync != NULL) {
 		if ((err = bk_s3_backup_key(&s3, b.manifest)) != PCA_OK ||
-		    (err = bk_s3_upload(&s3, file)) != PCA_OK)
+		    (err = bk_s3_upload(&s3, file, &b)) != PCA_OK)
 			goto out;
 		(void)snprintf(url, sizeof(url), "s3://%s/%s", s3.bucket,
 		    s3.key);
