@@ -22,29 +22,44 @@ copy_room(struct store *s)
 {
 	MDB_envinfo info;
 	MDB_stat st;
-	size_t used, want;
-	pca_err e;
+	size_t used, room, cur, target;
+	pca_err e = PCA_OK;
 	int rc;
 
 	if (s->read_only)
 		return PCA_OK;
-	for (;;) {
-		if ((e = store_lock_shared(s)) != PCA_OK)
-			return e;
-		rc = mdb_env_info(s->env, &info);
-		if (rc == 0)
-			rc = mdb_env_stat(s->env, &st);
-		store_unlock_shared(s);
-		if (rc != 0)
-			return PCA_OK;	/* no hint: copy anyway */
-		used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
-		want = used > s->map_step ? used : s->map_step;
-		if (info.me_mapsize >= s->map_max ||
-		    info.me_mapsize - used >= want)
-			return PCA_OK;
-		if ((e = store_map_grow(s)) != PCA_OK)
-			return e;
+	if ((e = store_lock_shared(s)) != PCA_OK)
+		return e;
+	rc = mdb_env_info(s->env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(s->env, &st);
+	cur = s->map_cur;
+	store_unlock_shared(s);
+	if (rc != 0)
+		return PCA_OK;	/* no hint: copy anyway */
+	used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+	room = used > s->map_step ? used : s->map_step;
+	if (cur >= s->map_max || used > cur || cur - used >= room)
+		return PCA_OK;
+	/* whole steps, as store_map_grow takes them, in one go */
+	target = cur + (room - (cur - used) + s->map_step - 1) / s->map_step *
+	    s->map_step;
+	if (target < cur || target > s->map_max)
+		target = s->map_max;
+	if (pthread_rwlock_wrlock(&s->maplock) != 0)
+		return pca_err_set(PCA_EINTERNAL, "cannot take the store map "
+		    "lock");
+	if (s->map_cur < target) {
+		if ((rc = mdb_env_set_mapsize(s->env, target)) != 0) {
+			(void)mdb_env_set_mapsize(s->env, s->map_cur);
+			e = store_mdb_err(rc, "resizing the store map");
+		} else if ((rc = mdb_env_info(s->env, &info)) != 0)
+			e = store_mdb_err(rc, "reading the store map size");
+		else
+			s->map_cur = info.me_mapsize;
 	}
+	(void)pthread_rwlock_unlock(&s->maplock);
+	return e;
 }
 
 pca_err
