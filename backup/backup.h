@@ -83,9 +83,9 @@ struct bk_conf {
  * absent).  b (zeroed by the caller) keeps the manifest; its scratch
  * directory is made next to file.  Free b with bk_free.  The work is done
  * by a thread of its own at background priority (nice 19, idle I/O
- * class), its files written out as they grow (a few MiB dirty at most)
- * and at most c->rate bytes a second, so the store's own commits are not
- * kept waiting behind it.
+ * class), its files written out as they grow (under 2 MiB waiting at a
+ * time) and at most c->rate bytes a second, so the store's own commits
+ * are not kept waiting behind it.
  */
 pca_err bk_make(const struct bk_conf *, struct store *st, const char *file,
     struct bk_archive *b) PCA_WUR;

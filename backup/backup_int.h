@@ -13,7 +13,7 @@
 #include "../common/err.h"
 
 /* Bytes written between two pushes of the writeback (out.c). */
-#define BK_OUT_STEP ((uint64_t)8 << 20)
+#define BK_OUT_STEP ((uint64_t)1 << 20)
 
 /*
  * A file written so that a backup does not crowd out the store's own
