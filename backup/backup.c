@@ -268,8 +268,6 @@ ar_put(struct archive *a, const struct bk_part *p, const void *mem,
 	while (err == PCA_OK && (n = read(fd, buf, BK_COPY_CHUNK)) > 0) {
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			err = ar_err(a, p->name);
-		/* read once: the scratch copy leaves the cache behind us */
-		(void)posix_fadvise(fd, (off_t)off, n, POSIX_FADV_DONTNEED);
 		off += (uint64_t)n;
 	}
 	if (err == PCA_OK && n < 0)
@@ -500,8 +498,7 @@ copy_pump(int fd, struct bk_out *o)
  * pipe; this one writes the file at the pace of a bk_out.
  */
 static pca_err
-copy_store(const struct bk_conf *ac, struct store *st, const char *path,
-    char hex[65], uint64_t *size)
+copy_store(struct store *st, const char *path, char hex[65], uint64_t *size)
 {
 	struct copier c;
 	struct bk_out o;
@@ -515,7 +512,13 @@ copy_store(const struct bk_conf *ac, struct store *st, const char *path,
 	if ((o.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0)
 		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-	o.rate = ac->rate;
+	/*
+	 * As fast as it goes: the copy's read transaction lasts as long, and
+	 * meanwhile every commit of the store has to grow its file.  Up to
+	 * the slack it stays in memory (read back for the archive, then
+	 * removed); the rate limit is the archive's.
+	 */
+	o.slack = bk_scratch_slack();
 	o.name = path;
 	if ((o.md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(o.md, EVP_sha256(), NULL) != 1) {
@@ -579,7 +582,7 @@ backup_make(const struct bk_conf *ac, struct store *src, const char *file,
 		    strerror(errno));
 	}
 	if ((err = bk_path_fmt(data, b->tmp, "data.mdb")) != PCA_OK ||
-	    (err = copy_store(ac, src, data, hex, &size)) != PCA_OK ||
+	    (err = copy_store(src, data, hex, &size)) != PCA_OK ||
 	    (err = util_uuid(id)) != PCA_OK)
 		goto out;
 	b->manifest = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "Format",
@@ -660,6 +663,8 @@ maker_main(void *arg)
 	if ((m->err = backup_make(m->c, m->st, m->file, m->b)) == PCA_OK &&
 	    (m->err = manifest_parts(m->b)) == PCA_OK)
 		m->err = write_archive(m->c, m->b, m->file);
+	/* the scratch copy goes now, before the kernel writes it back */
+	bk_rm_tree(m->b->tmp);
 	if (m->err != PCA_OK)
 		(void)snprintf(m->msg, sizeof(m->msg), "%s", pca_err_msg());
 	return NULL;

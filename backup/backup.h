@@ -72,9 +72,9 @@ struct bk_conf {
 	size_t map_max;			/* [store] map_max */
 	const char *work_dir;		/* scratch for an archive on its way
 					   to S3 (pcad: the store's dir) */
-	uint64_t rate;			/* bytes a second the backup writes
-					   at most, 0: no limit ([backup]
-					   rate_mb) */
+	uint64_t rate;			/* bytes a second the archive is
+					   written at, at most, 0: no limit
+					   ([backup] rate_mb) */
 };
 
 /*
@@ -84,8 +84,9 @@ struct bk_conf {
  * directory is made next to file.  Free b with bk_free.  The work is done
  * by a thread of its own at background priority (nice 19, idle I/O
  * class), its files written out as they grow (under 2 MiB waiting at a
- * time) and at most c->rate bytes a second, so the store's own commits
- * are not kept waiting behind it.
+ * time, beyond a scratch copy's share of free memory, removed unwritten)
+ * and the archive at most c->rate bytes a second, so the store's own
+ * commits are not kept waiting behind it.
  */
 pca_err bk_make(const struct bk_conf *, struct store *st, const char *file,
     struct bk_archive *b) PCA_WUR;

@@ -17,16 +17,18 @@
 
 /*
  * A file written so that a backup does not crowd out the store's own
- * commits: at most two BK_OUT_STEP windows of it are dirty in the page
- * cache at any time (each is written out while the next one fills, and
- * waited for before the one after), at most rate bytes a second (0: no
- * limit), and when drop is set, what is on disk leaves the page cache.
- * With md set, every byte goes into that digest too.
+ * commits: beyond the newest slack bytes (left to the page cache), at
+ * most two BK_OUT_STEP windows of it are dirty at any time (each is
+ * written out while the next one fills, and waited for before the one
+ * after), at most rate bytes a second (0: no limit), and when drop is
+ * set, what is on disk leaves the page cache.  With md set, every byte
+ * goes into that digest too.
  */
 struct bk_out {
 	int fd;
 	int drop;		/* posix_fadvise DONTNEED what is written out */
 	uint64_t rate;		/* bytes per second, 0: unlimited */
+	uint64_t slack;		/* bytes that may stay dirty, unwritten */
 	EVP_MD_CTX *md;		/* NULL: no digest */
 	const char *name;	/* for messages */
 	/* state */
@@ -49,6 +51,12 @@ pca_err bk_out_flush(struct bk_out *o) PCA_WUR;
  * refuses.
  */
 void bk_thread_background(void);
+
+/*
+ * What a scratch file may keep in the page cache, never written (it is
+ * removed before the kernel writes it back): a 16th of the free memory.
+ */
+uint64_t bk_scratch_slack(void);
 
 /* Reads from fd (the read end of a pipe) until EOF, discarding. */
 void bk_drain(int fd);

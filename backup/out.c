@@ -6,13 +6,16 @@
  * durable commit of the store (an fsync) waits behind that.  So the file is
  * pushed out in BK_OUT_STEP windows as it grows (sync_file_range), from
  * the backup's own thread (whose I/O priority is the idle class), at most
- * rate bytes a second.
+ * rate bytes a second.  A scratch file may leave its newest bytes, up to a
+ * share of the free memory, to the page cache: removed soon after, they
+ * are never written at all.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +40,16 @@ bk_thread_background(void)
 #ifdef SYS_ioprio_set
 	(void)syscall(SYS_ioprio_set, IOPRIO_WHO_THREAD, 0, IOPRIO_IDLE_CLASS);
 #endif
+}
+
+uint64_t
+bk_scratch_slack(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) != 0)
+		return 0;
+	return ((uint64_t)si.freeram + si.bufferram) * si.mem_unit / 16;
 }
 
 void
@@ -87,7 +100,7 @@ out_push(struct bk_out *o)
 {
 	pca_err e;
 
-	while (o->done - o->kicked >= BK_OUT_STEP) {
+	while (o->done - o->kicked >= o->slack + BK_OUT_STEP) {
 		if (sync_file_range(o->fd, (off_t)o->kicked,
 		    (off_t)BK_OUT_STEP, SYNC_FILE_RANGE_WRITE) != 0)
 			return out_err(o, "writing out");
