@@ -32,6 +32,7 @@ static const char *const known_keys[] = {
 	"monitor.recount_s", "approval.operations", "approval.approvers",
 	"approval.quorum", "approval.expiry_hours", "ca.rotate_before_days",
 	"backup.to", "backup.interval_hours", "backup.keep", "backup.feed",
+	"backup.rate_mb",
 	"process.separate", "process.user", "process.signer_group",
 	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
@@ -445,6 +446,9 @@ load_backup(struct appliance_conf *a)
 		PCA_OK)
 		return err;
 	a->backup_keep = (unsigned)n;
+	if ((err = conf_num(a->conf, "backup", "rate_mb", 0, 1 << 20, 0,
+	    &a->backup_rate_mb)) != PCA_OK)
+		return err;
 	if (to == NULL || *to == '\0') {
 		if (a->backup_feed)
 			return pca_err_set(PCA_EINVAL, "%s: [backup] feed = on "
@@ -481,6 +485,7 @@ appliance_backup_conf(const struct appliance_conf *ac,
 	c->engine = &ac->engine;
 	c->map_max = ac->store.map_max;
 	c->work_dir = ac->store.path;
+	c->rate = (uint64_t)ac->backup_rate_mb << 20;
 }
 
 void

@@ -104,6 +104,7 @@ struct appliance_conf {
 	long long backup_interval_s;	/* [backup] interval_hours */
 	unsigned backup_keep;		/* [backup] keep */
 	int backup_feed;		/* [backup] feed = on */
+	long long backup_rate_mb;	/* [backup] rate_mb, 0: no limit */
 	int proc_separate;		/* [process] */
 	int proc_seccomp;
 	const char *proc_user;

@@ -437,10 +437,12 @@ pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,
 /* ---- backup (store_copy.c) ---- */
 
 /*
- * Writes a compacted copy of the whole store to fd (an empty regular file
- * opened for writing) inside one read transaction, so the copy is
- * consistent while other threads and processes keep writing; fsyncs fd.
- * The copy is a data.mdb that store_open can open.
+ * Writes a compacted copy of the whole store to fd inside one read
+ * transaction, so the copy is consistent while other threads and processes
+ * keep writing.  fd is an empty regular file opened for writing (fsynced at
+ * the end) or the write end of a pipe (whose reader owns durability).  The
+ * copy is a data.mdb that store_open can open.  First the map is grown to
+ * leave room for what writers add while the copy lasts.
  */
 pca_err store_copy_fd(struct store *, int fd) PCA_WUR;
 
