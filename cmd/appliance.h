@@ -44,6 +44,9 @@
  *               validity_days (90), timeout_s (per attempt, 10),
  *               eab_required (no: newAccount needs an EAB key of
  *               pcactl acme eab create)
+ *   [console]   enabled (yes: the web console under /console/ on the API
+ *               port), session_minutes (idle expiry, 30),
+ *               session_max_hours (absolute expiry, 12)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -51,6 +54,7 @@
 #define PCA_CMD_APPLIANCE_H
 
 #include "../acme/acme.h"
+#include "../console/console.h"
 #include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
@@ -105,6 +109,7 @@ struct appliance_conf {
 	int acme_enabled;		/* [acme] */
 	struct acme_conf acme;
 	char acme_base[300];
+	struct con_conf console;	/* [console] */
 };
 
 /*
