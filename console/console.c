@@ -60,14 +60,58 @@ static const char favicon[] =
 /* ---- small helpers ---- */
 
 const char *
-con_query(const struct http_req *r, const char *name)
+con_query(const struct con_page *p, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < r->nquery; i++)
-		if (strcmp(r->query[i].name, name) == 0)
-			return r->query[i].value;
+	for (i = 0; i < p->nq; i++)
+		if (strcmp(p->q[i].name, name) == 0)
+			return p->q[i].value;
 	return NULL;
+}
+
+/* s percent-decoded ('+' a space) into *o (within end); NULL when full. */
+static const char *
+url_decode(const char *s, char **o, const char *end)
+{
+	char *start = *o, c;
+	int h, l;
+
+	for (; *s != '\0'; s++) {
+		c = *s;
+		if (c == '+')
+			c = ' ';
+		else if (c == '%' && (h = util_hexval(s[1])) >= 0 &&
+		    (l = util_hexval(s[2])) >= 0 && (h || l)) {
+			c = (char)(h << 4 | l);
+			s += 2;
+		}
+		if (*o + 1 >= end)
+			return NULL;
+		*(*o)++ = c;
+	}
+	if (*o >= end)
+		return NULL;
+	*(*o)++ = '\0';
+	return start;
+}
+
+/* The request's query arguments, decoded (as many as fit). */
+static void
+query_decode(struct con_page *p)
+{
+	char *o = p->qbuf, *end = p->qbuf + sizeof(p->qbuf);
+	const char *n, *v;
+	size_t i;
+
+	for (i = 0; i < p->req->nquery && p->nq < HTTP_MAX_HEADERS; i++) {
+		if ((n = url_decode(p->req->query[i].name, &o, end)) == NULL ||
+		    (v = url_decode(p->req->query[i].value ?
+			     p->req->query[i].value : "", &o, end)) == NULL)
+			break;
+		p->q[p->nq].name = n;
+		p->q[p->nq++].value = v;
+	}
 }
 
 pca_err
@@ -111,7 +155,7 @@ security_headers(struct http_resp *o)
 	http_resp_hdr(o, "Content-Security-Policy", CSP);
 	http_resp_hdr(o, "X-Content-Type-Options", "nosniff");
 	http_resp_hdr(o, "X-Frame-Options", "DENY");
-	http_resp_hdr(o, "Referrer-Policy", "no-referrer");
+	http_resp_hdr(o, "Referrer-Policy", "same-origin");
 	http_resp_hdr(o, "Cache-Control", "no-store");
 }
 
@@ -422,6 +466,7 @@ page(struct con *c, const struct http_req *r, const struct con_session *s,
 	p.status = 200;
 	(void)snprintf(p.id.akid, sizeof(p.id.akid), "%s", s->akid);
 	(void)snprintf(p.id.account, sizeof(p.id.account), "%s", s->account);
+	query_decode(&p);
 	if ((err = con_shell_open(&p, pages[i].title)) == PCA_OK &&
 	    (err = pages[i].fn(&p)) == PCA_OK)
 		err = con_shell_close(&p);

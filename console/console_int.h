@@ -38,10 +38,13 @@ struct con_page {
 	struct buf *b;			/* the page body, after the shell */
 	int64_t now;
 	int status;			/* 200 unless a page says otherwise */
+	struct http_hdr q[HTTP_MAX_HEADERS];	/* query, percent-decoded */
+	size_t nq;
+	char qbuf[8192];
 };
 
-/* Decoded query argument name, or NULL. */
-const char *con_query(const struct http_req *, const char *name);
+/* The percent-decoded query argument name, or NULL. */
+const char *con_query(const struct con_page *, const char *name);
 /* The page shell around body. */
 pca_err con_shell_open(struct con_page *, const char *title) PCA_WUR;
 pca_err con_shell_close(struct con_page *) PCA_WUR;

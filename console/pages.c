@@ -215,7 +215,7 @@ inv_form(struct con_page *p)
 {
 	static const char *const sts[] = {"", "ISSUED", "EXPIRED", "REVOKED",
 	    "PENDING"};
-	const char *v = con_query(p->req, "status");
+	const char *v = con_query(p, "status");
 	pca_err err = PCA_OK;
 	size_t i;
 
@@ -230,12 +230,12 @@ inv_form(struct con_page *p)
 	for (i = 1; i < 4; i++) {
 		E(buf_printf(p->b, "<label>%s <input name=\"%s\" value=\"",
 		    inv_filters[i][1], inv_filters[i][0]));
-		E(con_html_escape(p->b, con_query(p->req, inv_filters[i][0])));
+		E(con_html_escape(p->b, con_query(p, inv_filters[i][0])));
 		E(buf_addstr(p->b, "\"></label>"));
 	}
 	E(buf_addstr(p->b, "<label>Expiring within (days) <input "
 	    "name=\"days\" size=\"5\" value=\""));
-	E(con_html_escape(p->b, con_query(p->req, "days")));
+	E(con_html_escape(p->b, con_query(p, "days")));
 	E(buf_addstr(p->b, "\"></label><button type=\"submit\">Filter"
 	    "</button></form>"));
 out:
@@ -254,13 +254,13 @@ inv_request(struct con_page *p, json_t **out, struct api_console_res *res)
 	if (in == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	for (i = 0; i < 4; i++)
-		if ((v = con_query(p->req, inv_filters[i][0])) != NULL &&
+		if ((v = con_query(p, inv_filters[i][0])) != NULL &&
 		    v[0] != '\0')
 			json_object_set_new(in, inv_filters[i][1],
 			    json_string(v));
-	if ((v = con_query(p->req, "next")) != NULL && v[0] != '\0')
+	if ((v = con_query(p, "next")) != NULL && v[0] != '\0')
 		json_object_set_new(in, "NextToken", json_string(v));
-	if ((v = con_query(p->req, "days")) != NULL && v[0] != '\0') {
+	if ((v = con_query(p, "days")) != NULL && v[0] != '\0') {
 		if (util_strtonum(v, 0, 36500, &days) != PCA_OK) {
 			json_decref(in);
 			res->status = 400;
@@ -328,7 +328,7 @@ inv_next(struct con_page *p, const char *tok)
 
 	E(buf_addstr(p->b, "<p><a id=\"next\" href=\"/console/inventory?"));
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if ((v = con_query(p->req, keep[i])) != NULL) {
+		if ((v = con_query(p, keep[i])) != NULL) {
 			E(buf_printf(p->b, "%s=", keep[i]));
 			E(con_url_escape(p->b, v));
 			E(buf_addstr(p->b, "&amp;"));
@@ -449,7 +449,7 @@ pca_err
 con_page_cert(struct con_page *p)
 {
 	struct api_console_res res;
-	const char *ca = con_query(p->req, "ca"), *arn = con_query(p->req,
+	const char *ca = con_query(p, "ca"), *arn = con_query(p,
 	    "arn");
 	json_t *in = NULL, *out = NULL;
 	X509 *x = NULL;

@@ -17,6 +17,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 API, AUD_F, DENY_F, ART, START = sys.argv[1:6]
 N = int(START)
@@ -157,6 +158,14 @@ def logs():
             errors.append(e.get("message"))
 
 
+def signin(key):
+    drv.find_element(By.ID, "akid").send_keys(key["AccessKeyId"])
+    drv.find_element(By.ID, "secret").send_keys(key["SecretAccessKey"])
+    drv.find_element(By.ID, "signin").click()
+    WebDriverWait(drv, 30).until(
+        lambda d: d.find_elements(By.ID, "signout") != [])
+
+
 def text(css):
     els = drv.find_elements(By.CSS_SELECTOR, css)
     return els[0].text if els else ""
@@ -165,9 +174,7 @@ def text(css):
 try:
     drv.get(API + "/console/login")
     shot("login")
-    drv.find_element(By.ID, "akid").send_keys(AUD["AccessKeyId"])
-    drv.find_element(By.ID, "secret").send_keys(AUD["SecretAccessKey"])
-    drv.find_element(By.ID, "signin").click()
+    signin(AUD)
     tap("browser: auditor signs in and lands on the CA hierarchy",
         text("h1") == "CA hierarchy" and
         AUD["AccessKeyId"] in text("#who"), drv.page_source[:800])
@@ -199,13 +206,14 @@ try:
     tap("inventory: expiring within 30 days", len(rows) == 4,
         [r.text for r in rows])
     rows[0].find_element(By.CSS_SELECTOR, "a").click()
+    WebDriverWait(drv, 30).until(lambda d: text("h1") == "Certificate")
     shot("certificate")
     dec = text("#decoded")
     chain = drv.find_elements(By.CSS_SELECTOR, "#chain li")
     tap("certificate detail: decoded fields and the chain",
         "Subject:" in dec and "console.test" in dec and
         "X509v3 Subject Alternative Name" in dec and len(chain) >= 1 and
-        "Console Root" in text("#chain"), dec[:400])
+        "Console Root" in text("#chain"), text("main")[:600])
     logs()
 
     drv.get(API + "/console/timeline")
@@ -233,15 +241,15 @@ try:
     logs()
 
     drv.find_element(By.ID, "signout").click()
+    WebDriverWait(drv, 30).until(
+        lambda d: d.find_elements(By.ID, "signin") != [])
     tap("browser: sign-out returns to the sign-in page",
         drv.find_elements(By.ID, "signin") != [], drv.current_url)
     drv.get(API + "/console/")
     tap("browser: after sign-out the pages need a sign-in",
         drv.find_elements(By.ID, "signin") != [], drv.current_url)
 
-    drv.find_element(By.ID, "akid").send_keys(DENY["AccessKeyId"])
-    drv.find_element(By.ID, "secret").send_keys(DENY["SecretAccessKey"])
-    drv.find_element(By.ID, "signin").click()
+    signin(DENY)
     drv.get(API + "/console/inventory")
     shot("inventory-denied")
     tap("browser: the denied key sees a readable refusal",
