@@ -494,6 +494,7 @@ out:
 
 struct audit_tail {
 	uint64_t from;
+	size_t n;
 	struct con_page *p;
 	pca_err err;
 };
@@ -511,7 +512,8 @@ audit_row(uint64_t seq, int64_t when, const char *text,
 		 (unsigned long long)seq, w)) == PCA_OK &&
 	    (t->err = con_html_escape(t->p->b, text)) == PCA_OK)
 		t->err = buf_addstr(t->p->b, "</td></tr>");
-	return t->err != PCA_OK;
+	/* entries appended since the check wait for the next page */
+	return t->err != PCA_OK || ++t->n >= CON_AUDIT_SHOWN;
 }
 
 pca_err
