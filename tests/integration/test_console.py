@@ -228,8 +228,9 @@ try:
     shot("freshness")
     rows = drv.find_elements(By.CSS_SELECTOR, "#freshness tr.fresh")
     tap("freshness: a row per CA with its CRL age and OCSP",
-        len(rows) == 2 and "OCSP" in text("#ocsp"),
-        [r.text for r in rows])
+        len(rows) == 2 and "OCSP" in text("#ocsp") and
+        all("ago" in r.text or "none yet" in r.text for r in rows) and
+        any("ago" in r.text for r in rows), [r.text for r in rows])
     logs()
 
     drv.get(API + "/console/audit")

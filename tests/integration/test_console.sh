@@ -19,10 +19,12 @@ api_appliance
 URL=$(http_url "$A/pcad.conf")
 API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")
 
-ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Console Root") ||
+# CRLs only: no delegated OCSP signer certificates join the inventory
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Console Root" \
+    --revocation crl) ||
     die "root CA"
 SUB=$("$PCACTL" ca create --type SUBORDINATE --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA \
+    --signing-alg SHA256WITHECDSA --revocation crl \
     --subject "CN=Console Sub,O=OpenPCA Test,C=US") || die "sub CA"
 "$PCACTL" ca csr "$SUB" --out "$TMP/sub.csr" >/dev/null &&
     "$PCACTL" issue --ca "$ROOT" --csr "$TMP/sub.csr" \
