@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/util.h"
+#include "../store/store.h"
 #include "console_int.h"
 
-#define WEEK_S (7 * 86400)
+#define WEEK_S ((int64_t)7 * 86400)
 #define CHART_W 760
 #define CHART_H 260
 #define LEFT 40
@@ -30,50 +32,51 @@ jstr(const json_t *o, const char *k)
 	return s != NULL ? s : "";
 }
 
-/* Counts one CA's ISSUED certificates per week into w[CON_WEEKS]. */
+struct week_count {
+	int64_t now;
+	unsigned *w;
+};
+
+static int
+count_one(const struct store_cert *c, const uint8_t *cursor, size_t len,
+    void *arg)
+{
+	struct week_count *wc = arg;
+	int64_t k = (c->not_after - wc->now) / WEEK_S;
+
+	(void)cursor;
+	(void)len;
+	if (c->not_after >= wc->now && k >= 0 && k < CON_WEEKS)
+		wc->w[k]++;
+	return 0;
+}
+
+/*
+ * Counts one CA's ISSUED certificates (signed, not revoked, not expired)
+ * per week into w[CON_WEEKS], when the key may list them (the decision of
+ * OpenPCA.ListCertificates on that CA), from the store's inventory index:
+ * no certificate is decoded.
+ */
 static pca_err
 count_ca(struct con_page *p, const char *arn, unsigned *w,
     struct api_console_res *res)
 {
-	json_t *in = NULL, *out = NULL, *certs;
-	char *tok = NULL;
-	const char *next;
-	size_t i, seen = 0;
-	int64_t na, k;
-	pca_err err = PCA_OK;
+	struct store_inv_query q;
+	struct week_count wc = {p->now, w};
+	const char *id = strrchr(arn, '/');
+	pca_err err;
 
-	do {
-		in = json_pack("{s:s,s:s,s:I,s:i}", "CertificateAuthorityArn",
-		    arn, "Status", "ISSUED", "ExpiringBefore",
-		    (json_int_t)(p->now + (int64_t)CON_WEEKS * WEEK_S),
-		    "MaxResults", 1000);
-		if (in == NULL || (tok != NULL && json_object_set_new(in,
-					 "NextToken", json_string(tok)) != 0)) {
-			err = pca_err_set(PCA_ENOMEM, "no memory");
-			break;
-		}
-		if ((err = con_call(p, "ListCertificates", in, &out, res)) !=
-		    PCA_OK)
-			break;
-		certs = json_object_get(out, "Certificates");
-		for (i = 0; i < json_array_size(certs); i++) {
-			na = (int64_t)json_number_value(json_object_get(
-			    json_array_get(certs, i), "NotAfter"));
-			k = (na - p->now) / WEEK_S;
-			if (na >= p->now && k >= 0 && k < CON_WEEKS)
-				w[k]++;
-		}
-		seen += json_array_size(certs);
-		next = json_string_value(json_object_get(out, "NextToken"));
-		free(tok);
-		tok = next != NULL ? strdup(next) : NULL;
-		json_decref(out);
-		json_decref(in);
-		out = in = NULL;
-	} while (tok != NULL && seen < CON_TIMELINE_SCAN);
-	json_decref(in);
-	free(tok);
-	return err;
+	if ((err = api_console_allowed(p->con->api, &p->id, p->req->remote_ip,
+		 "ListCertificates", arn, res)) != PCA_OK)
+		return err;
+	if (id == NULL || !util_is_uuid(id + 1))
+		return PCA_OK;	/* not one of ours: nothing recorded */
+	memset(&q, 0, sizeof(q));
+	q.ca_id = id + 1;
+	q.state = STORE_INV_VALID;
+	q.from = p->now;
+	q.to = p->now + (int64_t)CON_WEEKS * WEEK_S;
+	return store_inv_foreach(p->con->store, &q, count_one, &wc, NULL);
 }
 
 static pca_err

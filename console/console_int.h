@@ -18,7 +18,6 @@
 #define CON_CAS_MAX 1000		/* CAs listed on one page */
 #define CON_WEEKS 12			/* weeks on the expiry timeline */
 #define CON_INV_PAGE 50			/* inventory rows per page */
-#define CON_TIMELINE_SCAN 100000	/* certificates counted per CA */
 #define CON_AUDIT_SHOWN 100		/* newest audit entries shown */
 
 struct con {

@@ -128,8 +128,10 @@ tap("denied key: audit chain is 403", st == 403 and "refusal" in body, st)
 st, _, body, _ = req("GET", "/console/", headers=dk)
 tap("denied key: the hierarchy it may list is shown",
     st == 200 and "Console Root" in body, st)
-st, _, body, _ = req("GET", "/console/inventory?name=%3Cscript%3E",
+st, _, body, _ = req("GET", "/console/inventory?name=%3Cscript%3E%22x",
                      headers=dk)
+tap("a query value comes back escaped",
+    "&lt;script&gt;&quot;x" in body and "<script" not in body, body[:800])
 st, _, body, _ = req("GET", "/console/no-such-page", headers=dk)
 tap("unknown console page: 404", st == 404, st)
 
