@@ -18,8 +18,7 @@
 /* The operations a console page may run: reads only. */
 static const char *const read_ops[] = {"ListCertificateAuthorities",
     "DescribeCertificateAuthority", "GetCertificate",
-    "GetCertificateAuthorityCertificate", "ListCertificates", "ListTags",
-    NULL};
+    "GetCertificateAuthorityCertificate", "ListCertificates", "ListTags", NULL};
 
 static int
 read_op(const char *op)
@@ -38,8 +37,7 @@ today(int64_t now, char date[9])
 	time_t t = (time_t)now;
 	struct tm tm;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, 9, "%Y%m%d", &tm) != 8)
+	if (gmtime_r(&t, &tm) == NULL || strftime(date, 9, "%Y%m%d", &tm) != 8)
 		(void)snprintf(date, 9, "19700101");
 }
 
@@ -78,8 +76,8 @@ akid_ok(const char *s)
 }
 
 pca_err
-api_console_signin(struct api_server *srv, const char *akid,
-    const char *secret, struct api_console_id *out)
+api_console_signin(struct api_server *srv, const char *akid, const char *secret,
+    struct api_console_id *out)
 {
 	struct api_ctx *ctx;
 	struct api_key key;
@@ -95,8 +93,8 @@ api_console_signin(struct api_server *srv, const char *akid,
 	memset(&key, 0, sizeof(key));
 	err = key_signing(ctx, akid, date, want, &key);
 	if (err == PCA_OK) {
-		sigv4_signing_key((const uint8_t *)secret, n, date,
-		    ctx->region, API_SERVICE, got);
+		sigv4_signing_key((const uint8_t *)secret, n, date, ctx->region,
+		    API_SERVICE, got);
 		if (CRYPTO_memcmp(want, got, sizeof(got)) != 0)
 			err = PCA_EPOLICY;
 		memcpy(out->account, key.account, sizeof(out->account));
@@ -114,8 +112,8 @@ api_console_signin(struct api_server *srv, const char *akid,
 
 /* call set up as the key: account, region, policy (owned), source. */
 static pca_err
-call_as(struct api_ctx *ctx, const struct api_console_id *id,
-    const char *ip, struct api_call *call)
+call_as(struct api_ctx *ctx, const struct api_console_id *id, const char *ip,
+    struct api_call *call)
 {
 	struct api_key key;
 	uint8_t ks[32];
@@ -131,8 +129,7 @@ call_as(struct api_ctx *ctx, const struct api_console_id *id,
 	OPENSSL_cleanse(ks, sizeof(ks));
 	call->ctx = ctx;
 	call->policy = key.policy;
-	(void)snprintf(call->account, sizeof(call->account), "%s",
-	    key.account);
+	(void)snprintf(call->account, sizeof(call->account), "%s", key.account);
 	(void)snprintf(call->region, sizeof(call->region), "%s", ctx->region);
 	(void)snprintf(call->who, sizeof(call->who), "%s", id->akid);
 	if (ip != NULL)
@@ -193,8 +190,10 @@ api_console_call(struct api_server *srv, const struct api_console_id *id,
 	memset(res, 0, sizeof(*res));
 	if (!read_op(op) || api_op_find(op) == NULL) {
 		res_set(res, 400, "UnknownOperationException", op);
-		return pca_err_set(PCA_EINVAL, "console: %.80s is not a "
-		    "read operation", op);
+		return pca_err_set(PCA_EINVAL,
+		    "console: %.80s is not a "
+		    "read operation",
+		    op);
 	}
 	ctx = api_server_ctx_hold(srv);
 	pca_err_clear();

@@ -18,10 +18,10 @@
 #define BOTTOM 30
 #define TOP 10
 
-#define E(x)                                                                 \
-	do {                                                                 \
-		if ((err = (x)) != PCA_OK)                                   \
-			goto out;                                            \
+#define E(x)                                                                   \
+	do {                                                                   \
+		if ((err = (x)) != PCA_OK)                                     \
+			goto out;                                              \
 	} while (0)
 
 static const char *
@@ -70,7 +70,7 @@ count_ca(struct con_page *p, const char *arn, unsigned *w,
 		 "ListCertificates", arn, res)) != PCA_OK)
 		return err;
 	if (id == NULL || !util_is_uuid(id + 1))
-		return PCA_OK;	/* not one of ours: nothing recorded */
+		return PCA_OK; /* not one of ours: nothing recorded */
 	memset(&q, 0, sizeof(q));
 	q.ca_id = id + 1;
 	q.state = STORE_INV_VALID;
@@ -93,7 +93,8 @@ chart(struct con_page *p, const json_t *cas, const unsigned *w, size_t ncas)
 			max = w[k];
 	ymax = max;
 	bw = (slot - 6) / (double)(ncas > 0 ? ncas : 1);
-	E(buf_printf(p->b, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/"
+	E(buf_printf(p->b,
+	    "<svg id=\"timeline\" xmlns=\"http://www.w3.org/"
 	    "2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
 	    "role=\"img\" aria-label=\"Certificates expiring per week\">"
 	    "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
@@ -104,9 +105,10 @@ chart(struct con_page *p, const json_t *cas, const unsigned *w, size_t ncas)
 	    CHART_H - BOTTOM, LEFT, CHART_H - BOTTOM, CHART_W - 5,
 	    CHART_H - BOTTOM, TOP + 10, ymax, CHART_H - BOTTOM));
 	for (k = 0; k < CON_WEEKS; k++)
-		E(buf_printf(p->b, "<text class=\"lbl\" x=\"%.1f\" y=\"%d\">"
-		    "w%zu</text>", LEFT + slot * (double)k + 3,
-		    CHART_H - BOTTOM + 15, k + 1));
+		E(buf_printf(p->b,
+		    "<text class=\"lbl\" x=\"%.1f\" y=\"%d\">"
+		    "w%zu</text>",
+		    LEFT + slot * (double)k + 3, CHART_H - BOTTOM + 15, k + 1));
 	for (c = 0; c < ncas; c++)
 		for (k = 0; k < CON_WEEKS; k++) {
 			unsigned v = w[c * CON_WEEKS + k];
@@ -115,29 +117,35 @@ chart(struct con_page *p, const json_t *cas, const unsigned *w, size_t ncas)
 				continue;
 			h = plot * v / ymax;
 			x = LEFT + slot * (double)k + 3 + bw * (double)c;
-			E(buf_printf(p->b, "<rect class=\"bar c%zu\" x=\"%.1f\" "
+			E(buf_printf(p->b,
+			    "<rect class=\"bar c%zu\" x=\"%.1f\" "
 			    "y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
 			    "data-week=\"%zu\" data-count=\"%u\"><title>",
 			    c % 8, x, CHART_H - BOTTOM - h, bw, h, k + 1, v));
-			E(con_html_escape(p->b, jstr(json_array_get(cas, c),
-			    "Arn")));
+			E(con_html_escape(p->b,
+			    jstr(json_array_get(cas, c), "Arn")));
 			E(buf_printf(p->b, ": %u in week %zu</title></rect>", v,
 			    k + 1));
 			bars++;
 		}
-	E(buf_printf(p->b, "</svg><p id=\"bars\">%zu bars.</p>"
-	    "<table id=\"legend\"><tr><th></th><th>CA</th>", bars));
+	E(buf_printf(p->b,
+	    "</svg><p id=\"bars\">%zu bars.</p>"
+	    "<table id=\"legend\"><tr><th></th><th>CA</th>",
+	    bars));
 	for (k = 0; k < CON_WEEKS; k++)
 		E(buf_printf(p->b, "<th>w%zu</th>", k + 1));
 	E(buf_addstr(p->b, "</tr>"));
 	for (c = 0; c < ncas; c++) {
-		E(buf_printf(p->b, "<tr><td><svg width=\"12\" height=\"12\">"
+		E(buf_printf(p->b,
+		    "<tr><td><svg width=\"12\" height=\"12\">"
 		    "<rect class=\"c%zu\" width=\"12\" height=\"12\"/></svg>"
-		    "</td><td>", c % 8));
+		    "</td><td>",
+		    c % 8));
 		E(con_html_escape(p->b, jstr(json_array_get(cas, c), "Arn")));
 		E(buf_addstr(p->b, "</td>"));
 		for (k = 0; k < CON_WEEKS; k++)
-			E(buf_printf(p->b, "<td>%u</td>", w[c * CON_WEEKS + k]));
+			E(buf_printf(p->b, "<td>%u</td>",
+			    w[c * CON_WEEKS + k]));
 		E(buf_addstr(p->b, "</tr>"));
 	}
 	E(buf_addstr(p->b, "</table>"));
@@ -168,8 +176,10 @@ con_page_timeline(struct con_page *p)
 			err = res.status != 0 ? con_refusal(p, &res) : err;
 			goto out;
 		}
-	E(buf_printf(p->b, "<p>Issued certificates expiring in each of the "
-	    "next %d weeks (week 1 starts now), per CA.</p>", CON_WEEKS));
+	E(buf_printf(p->b,
+	    "<p>Issued certificates expiring in each of the "
+	    "next %d weeks (week 1 starts now), per CA.</p>",
+	    CON_WEEKS));
 	E(chart(p, cas, w, n));
 out:
 	free(w);
@@ -219,13 +229,15 @@ con_page_freshness(struct con_page *p)
 		ncrl = cf.crls(cf.arg, crls, CON_CAS_MAX);
 	oldest = cf.ocsp_oldest != NULL ? cf.ocsp_oldest(cf.arg) : 0;
 	if (oldest > 0)
-		E(buf_printf(p->b, "<p id=\"ocsp\">OCSP: the oldest pre-signed "
+		E(buf_printf(p->b,
+		    "<p id=\"ocsp\">OCSP: the oldest pre-signed "
 		    "response was signed %lld minutes ago.</p>",
 		    (long long)(p->now - oldest) / 60));
 	else
 		E(buf_addstr(p->b, "<p id=\"ocsp\">OCSP: no pre-signed "
-		    "responses yet.</p>"));
-	E(buf_addstr(p->b, "<table id=\"freshness\"><tr><th>CA</th>"
+				   "responses yet.</p>"));
+	E(buf_addstr(p->b,
+	    "<table id=\"freshness\"><tr><th>CA</th>"
 	    "<th>Status</th><th>CRL thisUpdate</th><th>CRL nextUpdate</th>"
 	    "</tr>"));
 	for (i = 0; i < json_array_size(cas); i++) {
@@ -241,12 +253,13 @@ con_page_freshness(struct con_page *p)
 		E(con_html_escape(p->b, jstr(ca, "Status")));
 		E(buf_addstr(p->b, "</td>"));
 		if (j < ncrl) {
-			E(age_cell(p, crls[j].this_update, crls[j].next_update));
+			E(age_cell(p, crls[j].this_update,
+			    crls[j].next_update));
 			con_time(crls[j].next_update, nu);
 			E(buf_printf(p->b, "<td>%s</td></tr>", nu));
 		} else
 			E(buf_addstr(p->b, "<td class=\"warn\">none yet</td>"
-			    "<td>-</td></tr>"));
+					   "<td>-</td></tr>"));
 	}
 	E(buf_addstr(p->b, "</table>"));
 out:

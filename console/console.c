@@ -17,8 +17,8 @@
 #define PREFIX "/console/"
 #define COOKIE "pca_console"
 #define CT_HTML "text/html; charset=utf-8"
-#define CSP                                                                  \
-	"default-src 'none'; style-src 'self'; img-src 'self' data:; "       \
+#define CSP                                                                    \
+	"default-src 'none'; style-src 'self'; img-src 'self' data:; "         \
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 static const char css[] =
@@ -82,7 +82,7 @@ url_decode(const char *s, char **o, const char *end)
 		if (c == '+')
 			c = ' ';
 		else if (c == '%' && (h = util_hexval(s[1])) >= 0 &&
-		    (l = util_hexval(s[2])) >= 0 && (h || l)) {
+			 (l = util_hexval(s[2])) >= 0 && (h || l)) {
 			c = (char)(h << 4 | l);
 			s += 2;
 		}
@@ -106,8 +106,9 @@ query_decode(struct con_page *p)
 
 	for (i = 0; i < p->req->nquery && p->nq < HTTP_MAX_HEADERS; i++) {
 		if ((n = url_decode(p->req->query[i].name, &o, end)) == NULL ||
-		    (v = url_decode(p->req->query[i].value ?
-			     p->req->query[i].value : "", &o, end)) == NULL)
+		    (v = url_decode(
+			 p->req->query[i].value ? p->req->query[i].value : "",
+			 &o, end)) == NULL)
 			break;
 		p->q[p->nq].name = n;
 		p->q[p->nq++].value = v;
@@ -256,7 +257,7 @@ origin_ok(const struct http_req *r)
 		return 0;
 	n = snprintf(want, sizeof(want), "https://%s", host);
 	return n > 0 && (size_t)n < sizeof(want) &&
-	    strcasecmp(origin, want) == 0;
+	       strcasecmp(origin, want) == 0;
 }
 
 static void
@@ -278,12 +279,14 @@ con_shell_open(struct con_page *p, const char *title)
 	pca_err err;
 	size_t i;
 
-	err = buf_addstr(p->b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	err = buf_addstr(p->b,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\"><title>OpenPCA console: ");
 	if (err == PCA_OK)
 		err = con_html_escape(p->b, title);
 	if (err == PCA_OK)
-		err = buf_addstr(p->b, "</title><link rel=\"stylesheet\" "
+		err = buf_addstr(p->b,
+		    "</title><link rel=\"stylesheet\" "
 		    "href=\"/console/style.css\"><link rel=\"icon\" "
 		    "type=\"image/svg+xml\" href=\"/console/favicon.svg\">"
 		    "</head><body><header><strong>OpenPCA</strong><nav>");
@@ -291,15 +294,18 @@ con_shell_open(struct con_page *p, const char *title)
 		err = buf_printf(p->b, "<a href=\"/console/%s\">%s</a>",
 		    nav[i][0], nav[i][1]);
 	if (err == PCA_OK)
-		err = buf_addstr(p->b, "</nav><form method=\"post\" "
+		err = buf_addstr(p->b,
+		    "</nav><form method=\"post\" "
 		    "action=\"/console/logout\"><span id=\"who\">");
 	if (err == PCA_OK)
 		err = con_html_escape(p->b, p->id.akid);
 	if (err == PCA_OK)
-		err = buf_printf(p->b, "</span> <input type=\"hidden\" "
+		err = buf_printf(p->b,
+		    "</span> <input type=\"hidden\" "
 		    "name=\"csrf\" value=\"%s\"><button type=\"submit\" "
 		    "id=\"signout\">Sign out</button></form></header><main>"
-		    "<h1>", p->s.csrf);
+		    "<h1>",
+		    p->s.csrf);
 	if (err == PCA_OK)
 		err = con_html_escape(p->b, title);
 	return err == PCA_OK ? buf_addstr(p->b, "</h1>") : err;
@@ -317,7 +323,8 @@ con_refusal(struct con_page *p, const struct api_console_res *res)
 	pca_err err;
 
 	p->status = res->status >= 400 ? res->status : 500;
-	err = buf_printf(p->b, "<div class=\"refusal\" id=\"refusal\"><p>"
+	err = buf_printf(p->b,
+	    "<div class=\"refusal\" id=\"refusal\"><p>"
 	    "<strong>%s</strong></p><p>",
 	    p->status == 403 ? "Not allowed" : "This page cannot be shown");
 	if (err == PCA_OK)
@@ -333,8 +340,8 @@ pca_err
 con_call(struct con_page *p, const char *op, const json_t *in, json_t **out,
     struct api_console_res *res)
 {
-	return api_console_call(p->con->api, &p->id, p->req->remote_ip, op,
-	    in, out, res);
+	return api_console_call(p->con->api, &p->id, p->req->remote_ip, op, in,
+	    out, res);
 }
 
 /* ---- sign-in ---- */
@@ -346,7 +353,8 @@ login_page(struct http_resp *o, int status, const char *msg)
 	pca_err err;
 
 	buf_init(&b, 64 * 1024);
-	err = buf_addstr(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+	err = buf_addstr(&b,
+	    "<!DOCTYPE html>\n<html lang=\"en\"><head>"
 	    "<meta charset=\"utf-8\"><title>OpenPCA console: sign in</title>"
 	    "<link rel=\"stylesheet\" href=\"/console/style.css\">"
 	    "<link rel=\"icon\" type=\"image/svg+xml\" "
@@ -360,10 +368,12 @@ login_page(struct http_resp *o, int status, const char *msg)
 			err = buf_addstr(&b, "</p>");
 	}
 	if (err == PCA_OK)
-		err = buf_addstr(&b, "<form method=\"post\" "
+		err = buf_addstr(&b,
+		    "<form method=\"post\" "
 		    "action=\"/console/login\" autocomplete=\"off\">"
 		    "<label for=\"akid\">Access key ID</label>"
-		    "<input id=\"akid\" name=\"akid\" required maxlength=\"20\">"
+		    "<input id=\"akid\" name=\"akid\" required "
+		    "maxlength=\"20\">"
 		    "<label for=\"secret\">Secret access key</label>"
 		    "<input id=\"secret\" name=\"secret\" type=\"password\" "
 		    "required maxlength=\"128\">"
@@ -390,8 +400,7 @@ do_login(struct con *c, const struct http_req *r, struct http_resp *o)
 	pca_err err;
 
 	if (form_get(r->body, r->len, "akid", akid, sizeof(akid)) != 1 ||
-	    form_get(r->body, r->len, "secret", secret, sizeof(secret)) !=
-		1) {
+	    form_get(r->body, r->len, "secret", secret, sizeof(secret)) != 1) {
 		OPENSSL_cleanse(secret, sizeof(secret));
 		login_page(o, 400, "Give an access key ID and its secret.");
 		return;
@@ -405,16 +414,17 @@ do_login(struct con *c, const struct http_req *r, struct http_resp *o)
 		return;
 	}
 	con_conf_get(c, &cf);
-	if (err != PCA_OK || (err = con_session_open(c->sessions, id.akid,
-				  id.account, util_now(), cf.idle_s,
-				  cf.max_s, &s)) != PCA_OK) {
+	if (err != PCA_OK ||
+	    (err = con_session_open(c->sessions, id.akid, id.account,
+		 util_now(), cf.idle_s, cf.max_s, &s)) != PCA_OK) {
 		login_page(o, err == PCA_ELIMIT ? 503 : 500, pca_err_msg());
 		return;
 	}
 	(void)util_hex(s.id, sizeof(s.id), hex, sizeof(hex), 0);
 	(void)snprintf(cookie, sizeof(cookie),
 	    COOKIE "=%s; Path=/console/; HttpOnly; Secure; SameSite=Strict; "
-	    "Max-Age=%u", hex, cf.max_s);
+		   "Max-Age=%u",
+	    hex, cf.max_s);
 	OPENSSL_cleanse(hex, sizeof(hex));
 	OPENSSL_cleanse(&s, sizeof(s));
 	log_info("console: %s signed in from %s", id.akid,
@@ -429,14 +439,15 @@ do_logout(struct con *c, const struct con_session *s, struct http_resp *o)
 {
 	con_session_close(c->sessions, s->id);
 	redirect(o, PREFIX "login");
-	http_resp_hdr(o, "Set-Cookie", COOKIE "=; Path=/console/; HttpOnly; "
-	    "Secure; SameSite=Strict; Max-Age=0");
+	http_resp_hdr(o, "Set-Cookie",
+	    COOKIE "=; Path=/console/; HttpOnly; "
+		   "Secure; SameSite=Strict; Max-Age=0");
 }
 
 /* ---- pages ---- */
 
 static const struct {
-	const char *path;	/* after /console/ */
+	const char *path; /* after /console/ */
 	pca_err (*fn)(struct con_page *);
 	const char *title;
 } pages[] = {
@@ -577,8 +588,8 @@ handle(void *arg, const struct http_req *r, struct http_resp *o)
 /* ---- life cycle ---- */
 
 pca_err
-con_new(const struct con_conf *conf, struct api_server *api,
-    struct store *st, struct con **out)
+con_new(const struct con_conf *conf, struct api_server *api, struct store *st,
+    struct con **out)
 {
 	struct con *c;
 	pca_err err;

@@ -27,24 +27,24 @@ struct store;
 struct buf;
 struct con;
 
-#define CON_SESSIONS_MAX 256	/* signed-in sessions at once */
-#define CON_BODY_MAX 4096	/* a console form */
+#define CON_SESSIONS_MAX 256 /* signed-in sessions at once */
+#define CON_BODY_MAX 4096    /* a console form */
 
 /* One CA's CRL as the publisher last made it. */
 struct con_crl {
-	char ca[37];		/* CA id */
-	int64_t this_update;	/* 0: none yet */
+	char ca[37];         /* CA id */
+	int64_t this_update; /* 0: none yet */
 	int64_t next_update;
 };
 
 struct con_conf {
-	int enabled;		/* [console] enabled */
-	unsigned idle_s;	/* [console] session_minutes */
-	unsigned max_s;		/* [console] session_max_hours */
+	int enabled;     /* [console] enabled */
+	unsigned idle_s; /* [console] session_minutes */
+	unsigned max_s;  /* [console] session_max_hours */
 	/* freshness sources, may be NULL: CRLs per CA (returns how many
 	   were written, at most max), the oldest pre-signed OCSP response */
 	size_t (*crls)(void *arg, struct con_crl *out, size_t max);
-	int64_t (*ocsp_oldest)(void *arg);	/* epoch s, 0: none */
+	int64_t (*ocsp_oldest)(void *arg); /* epoch s, 0: none */
 	void *arg;
 };
 
@@ -66,12 +66,12 @@ pca_err con_html_escape_n(struct buf *, const char *s, size_t n) PCA_WUR;
 
 /* ---- sessions (session.c) ---- */
 
-#define CON_SID_LEN 32		/* bytes; 64 hex characters in the cookie */
+#define CON_SID_LEN 32 /* bytes; 64 hex characters in the cookie */
 #define CON_CSRF_LEN 32
 
 struct con_session {
 	uint8_t id[CON_SID_LEN];
-	char csrf[2 * CON_CSRF_LEN + 1];	/* hex */
+	char csrf[2 * CON_CSRF_LEN + 1]; /* hex */
 	char akid[21];
 	char account[13];
 	int64_t created;

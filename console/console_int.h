@@ -14,17 +14,17 @@
 #include "../http/http.h"
 #include "console.h"
 
-#define CON_PAGE_MAX (8 * 1024 * 1024)	/* one rendered page */
-#define CON_CAS_MAX 1000		/* CAs listed on one page */
-#define CON_WEEKS 12			/* weeks on the expiry timeline */
-#define CON_INV_PAGE 50			/* inventory rows per page */
-#define CON_AUDIT_SHOWN 100		/* newest audit entries shown */
+#define CON_PAGE_MAX (8 * 1024 * 1024) /* one rendered page */
+#define CON_CAS_MAX 1000               /* CAs listed on one page */
+#define CON_WEEKS 12                   /* weeks on the expiry timeline */
+#define CON_INV_PAGE 50                /* inventory rows per page */
+#define CON_AUDIT_SHOWN 100            /* newest audit entries shown */
 
 struct con {
 	struct api_server *api;
 	struct store *store;
 	struct con_sessions *sessions;
-	pthread_mutex_t mu;		/* conf */
+	pthread_mutex_t mu; /* conf */
 	struct con_conf conf;
 };
 
@@ -34,10 +34,10 @@ struct con_page {
 	const struct http_req *req;
 	struct con_session s;
 	struct api_console_id id;
-	struct buf *b;			/* the page body, after the shell */
+	struct buf *b; /* the page body, after the shell */
 	int64_t now;
-	int status;			/* 200 unless a page says otherwise */
-	struct http_hdr q[HTTP_MAX_HEADERS];	/* query, percent-decoded */
+	int status; /* 200 unless a page says otherwise */
+	struct http_hdr q[HTTP_MAX_HEADERS]; /* query, percent-decoded */
 	size_t nq;
 	char qbuf[8192];
 };
@@ -48,8 +48,7 @@ const char *con_query(const struct con_page *, const char *name);
 pca_err con_shell_open(struct con_page *, const char *title) PCA_WUR;
 pca_err con_shell_close(struct con_page *) PCA_WUR;
 /* A refusal (403, AccessDenied) or another failure, as a readable page. */
-pca_err con_refusal(struct con_page *, const struct api_console_res *)
-    PCA_WUR;
+pca_err con_refusal(struct con_page *, const struct api_console_res *) PCA_WUR;
 /* Runs a read operation as the session's key. */
 pca_err con_call(struct con_page *, const char *op, const json_t *in,
     json_t **out, struct api_console_res *res) PCA_WUR;

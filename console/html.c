@@ -20,18 +20,28 @@ con_html_escape_n(struct buf *b, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 
 		switch (c) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
 		default:
-			if ((c >= 0x20 && c != 0x7f) || c == '\n' ||
-			    c == '\t')
+			if ((c >= 0x20 && c != 0x7f) || c == '\n' || c == '\t')
 				continue;
 			/* other control characters: shown, never raw */
 			(void)snprintf(num, sizeof(num), "&#%u;",
-			    c == 0 ? 0xfffdu : 0x2400u + (c == 0x7f ? 0x21u : c));
+			    c == 0 ? 0xfffdu
+				   : 0x2400u + (c == 0x7f ? 0x21u : c));
 			rep = num;
 			break;
 		}

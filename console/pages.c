@@ -18,10 +18,10 @@
 #include "../store/store.h"
 #include "console_int.h"
 
-#define E(x)                                                                 \
-	do {                                                                 \
-		if ((err = (x)) != PCA_OK)                                   \
-			goto out;                                            \
+#define E(x)                                                                   \
+	do {                                                                   \
+		if ((err = (x)) != PCA_OK)                                     \
+			goto out;                                              \
 	} while (0)
 
 static const char *
@@ -50,8 +50,9 @@ con_list_cas(struct con_page *p, json_t **cas, struct api_console_res *res)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	do {
 		in = json_pack("{s:i}", "MaxResults", 100);
-		if (in == NULL || (tok != NULL && json_object_set_new(in,
-					 "NextToken", json_string(tok)) != 0)) {
+		if (in == NULL ||
+		    (tok != NULL && json_object_set_new(in, "NextToken",
+					json_string(tok)) != 0)) {
 			err = pca_err_set(PCA_ENOMEM, "no memory");
 			break;
 		}
@@ -82,7 +83,7 @@ con_list_cas(struct con_page *p, json_t **cas, struct api_console_res *res)
 struct node {
 	const json_t *ca;
 	X509 *cert;
-	size_t parent;		/* index, or SIZE_MAX for a root / unknown */
+	size_t parent; /* index, or SIZE_MAX for a root / unknown */
 };
 
 static X509 *
@@ -125,12 +126,14 @@ tree_item(struct con_page *p, const struct node *n, size_t nn, size_t i,
 	size_t j;
 	pca_err err = PCA_OK;
 
-	subj = json_object_get(json_object_get(ca,
-	    "CertificateAuthorityConfiguration"), "Subject");
+	subj = json_object_get(
+	    json_object_get(ca, "CertificateAuthorityConfiguration"),
+	    "Subject");
 	con_time(jtime(ca, "NotAfter"), na);
 	E(buf_addstr(p->b, "<li class=\"ca\"><strong>"));
 	E(con_html_escape(p->b, json_object_get(subj, "CommonName")
-		? jstr(subj, "CommonName") : jstr(ca, "Arn")));
+				    ? jstr(subj, "CommonName")
+				    : jstr(ca, "Arn")));
 	E(buf_addstr(p->b, "</strong> "));
 	E(con_html_escape(p->b, jstr(ca, "Type")));
 	E(buf_addstr(p->b, " <span class=\"st-"));
@@ -189,7 +192,8 @@ con_page_hierarchy(struct con_page *p)
 			    X509_check_issued(n[j].cert, n[i].cert) ==
 				X509_V_OK)
 				n[i].parent = j;
-	E(buf_printf(p->b, "<p id=\"count\">%zu certificate authorities "
+	E(buf_printf(p->b,
+	    "<p id=\"count\">%zu certificate authorities "
 	    "visible to this key.</p><ul class=\"tree\" id=\"hierarchy\">",
 	    nn));
 	for (i = 0; i < nn; i++)
@@ -219,7 +223,8 @@ inv_form(struct con_page *p)
 	pca_err err = PCA_OK;
 	size_t i;
 
-	E(buf_addstr(p->b, "<form class=\"filters\" method=\"get\" "
+	E(buf_addstr(p->b,
+	    "<form class=\"filters\" method=\"get\" "
 	    "action=\"/console/inventory\"><label>Status <select "
 	    "name=\"status\">"));
 	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++)
@@ -234,10 +239,10 @@ inv_form(struct con_page *p)
 		E(buf_addstr(p->b, "\"></label>"));
 	}
 	E(buf_addstr(p->b, "<label>Expiring within (days) <input "
-	    "name=\"days\" size=\"5\" value=\""));
+			   "name=\"days\" size=\"5\" value=\""));
 	E(con_html_escape(p->b, con_query(p, "days")));
 	E(buf_addstr(p->b, "\"></label><button type=\"submit\">Filter"
-	    "</button></form>"));
+			   "</button></form>"));
 out:
 	return err;
 }
@@ -353,13 +358,13 @@ con_page_inventory(struct con_page *p)
 	if ((err = inv_form(p)) != PCA_OK)
 		return err;
 	if ((err = inv_request(p, &in, &res)) != PCA_OK ||
-	    (err = con_call(p, "ListCertificates", in, &out, &res)) !=
-		PCA_OK) {
+	    (err = con_call(p, "ListCertificates", in, &out, &res)) != PCA_OK) {
 		json_decref(in);
 		return res.status != 0 ? con_refusal(p, &res) : err;
 	}
 	certs = json_object_get(out, "Certificates");
-	E(buf_printf(p->b, "<p id=\"count\">%zu certificates on this page."
+	E(buf_printf(p->b,
+	    "<p id=\"count\">%zu certificates on this page."
 	    "</p><table id=\"inventory\"><tr><th>Serial</th><th>Subject</th>"
 	    "<th>Status</th><th>Not after</th><th>CA</th></tr>",
 	    json_array_size(certs)));
@@ -385,9 +390,9 @@ x509_text(struct con_page *p, X509 *x)
 	long n;
 	pca_err err = PCA_OK;
 
-	if (bio == NULL || X509_print_ex(bio, x, XN_FLAG_ONELINE,
-			       X509_FLAG_NO_SIGDUMP | X509_FLAG_NO_PUBKEY) !=
-		1) {
+	if (bio == NULL ||
+	    X509_print_ex(bio, x, XN_FLAG_ONELINE,
+		X509_FLAG_NO_SIGDUMP | X509_FLAG_NO_PUBKEY) != 1) {
 		BIO_free(bio);
 		return pca_err_set(PCA_EBADCERT, "certificate cannot be shown");
 	}
@@ -422,12 +427,14 @@ chain_list(struct con_page *p, const char *pem)
 
 	E(buf_addstr(p->b, "<h2>Chain</h2><ol id=\"chain\">"));
 	while (bio != NULL && err == PCA_OK &&
-	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+	       (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		const ASN1_TIME *t = X509_get0_notAfter(x);
 		struct tm tm;
 
 		con_time(t != NULL && ASN1_TIME_to_tm(t, &tm) == 1
-			? util_timegm(&tm) : 0, na);
+			     ? util_timegm(&tm)
+			     : 0,
+		    na);
 		if ((err = buf_addstr(p->b, "<li>")) == PCA_OK &&
 		    (err = name_line(p, X509_get_subject_name(x))) == PCA_OK &&
 		    (err = buf_addstr(p->b, " <small>issued by ")) == PCA_OK &&
@@ -436,10 +443,12 @@ chain_list(struct con_page *p, const char *pem)
 		X509_free(x);
 		k++;
 	}
-	ERR_clear_error();	/* end of the PEM list */
+	ERR_clear_error(); /* end of the PEM list */
 	if (err == PCA_OK)
-		err = buf_printf(p->b, "</ol><p>%d certificates up to the "
-		    "root.</p>", k);
+		err = buf_printf(p->b,
+		    "</ol><p>%d certificates up to the "
+		    "root.</p>",
+		    k);
 out:
 	BIO_free(bio);
 	return err;
@@ -449,8 +458,7 @@ pca_err
 con_page_cert(struct con_page *p)
 {
 	struct api_console_res res;
-	const char *ca = con_query(p, "ca"), *arn = con_query(p,
-	    "arn");
+	const char *ca = con_query(p, "ca"), *arn = con_query(p, "arn");
 	json_t *in = NULL, *out = NULL;
 	X509 *x = NULL;
 	pca_err err;
@@ -476,7 +484,7 @@ con_page_cert(struct con_page *p)
 	if ((x = pem_x509(jstr(out, "Certificate"))) == NULL) {
 		ERR_clear_error();
 		E(buf_addstr(p->b, "<p class=\"bad\">The certificate does not "
-		    "decode.</p>"));
+				   "decode.</p>"));
 	} else
 		E(x509_text(p, x));
 	E(chain_list(p, jstr(out, "CertificateChain")));
@@ -500,8 +508,8 @@ struct audit_tail {
 };
 
 static int
-audit_row(uint64_t seq, int64_t when, const char *text,
-    const uint8_t prev[32], void *arg)
+audit_row(uint64_t seq, int64_t when, const char *text, const uint8_t prev[32],
+    void *arg)
 {
 	struct audit_tail *t = arg;
 	char w[32];
@@ -532,23 +540,27 @@ con_page_audit(struct con_page *p)
 		return err;
 	(void)util_hex(chk.hash, sizeof(chk.hash), hex, sizeof(hex), 0);
 	if (chk.broken_at == 0)
-		err = buf_printf(p->b, "<p id=\"verdict\" class=\"ok\">Verified"
+		err = buf_printf(p->b,
+		    "<p id=\"verdict\" class=\"ok\">Verified"
 		    ": %llu entries, each carrying the SHA-256 of the one "
 		    "before; the head matches (entry %llu, %s).</p>",
 		    (unsigned long long)chk.entries,
 		    (unsigned long long)chk.last, hex);
 	else
-		err = buf_printf(p->b, "<p id=\"verdict\" class=\"bad\">BROKEN"
+		err = buf_printf(p->b,
+		    "<p id=\"verdict\" class=\"bad\">BROKEN"
 		    ": the chain breaks at entry %llu (%llu entries before it "
-		    "check).</p>", (unsigned long long)chk.broken_at,
+		    "check).</p>",
+		    (unsigned long long)chk.broken_at,
 		    (unsigned long long)chk.entries);
 	if (err != PCA_OK)
 		return err;
 	memset(&t, 0, sizeof(t));
 	t.p = p;
-	t.from = chk.last > CON_AUDIT_SHOWN ? chk.last - CON_AUDIT_SHOWN + 1
-					    : 1;
-	if ((err = buf_printf(p->b, "<h2>Entries %llu to %llu</h2><table "
+	t.from =
+	    chk.last > CON_AUDIT_SHOWN ? chk.last - CON_AUDIT_SHOWN + 1 : 1;
+	if ((err = buf_printf(p->b,
+		 "<h2>Entries %llu to %llu</h2><table "
 		 "id=\"audit\"><tr><th>#</th><th>When</th><th>Entry</th></tr>",
 		 (unsigned long long)t.from, (unsigned long long)chk.last)) !=
 	    PCA_OK)

@@ -59,7 +59,7 @@ expired(const struct con_session *s, int64_t now, unsigned idle_s,
     unsigned max_s)
 {
 	return now - s->used >= (int64_t)idle_s ||
-	    now - s->created >= (int64_t)max_s || now < s->created;
+	       now - s->created >= (int64_t)max_s || now < s->created;
 }
 
 static void
@@ -69,9 +69,8 @@ drop(struct slot *sl)
 }
 
 pca_err
-con_session_open(struct con_sessions *t, const char *akid,
-    const char *account, int64_t now, unsigned idle_s, unsigned max_s,
-    struct con_session *out)
+con_session_open(struct con_sessions *t, const char *akid, const char *account,
+    int64_t now, unsigned idle_s, unsigned max_s, struct con_session *out)
 {
 	struct con_session s;
 	uint8_t csrf[CON_CSRF_LEN];
@@ -96,8 +95,10 @@ con_session_open(struct con_sessions *t, const char *akid,
 			slot = i;
 	}
 	if (slot == t->max)
-		err = pca_err_set(PCA_ELIMIT, "console: %zu sessions are "
-		    "signed in; try again later", t->max);
+		err = pca_err_set(PCA_ELIMIT,
+		    "console: %zu sessions are "
+		    "signed in; try again later",
+		    t->max);
 	else {
 		t->slots[slot].live = 1;
 		t->slots[slot].s = s;
@@ -123,8 +124,7 @@ con_session_find(struct con_sessions *t, const char *hex, int64_t now,
 	for (i = 0; i < t->max; i++) {
 		struct slot *sl = &t->slots[i];
 
-		if (!sl->live ||
-		    CRYPTO_memcmp(sl->s.id, id, sizeof(id)) != 0)
+		if (!sl->live || CRYPTO_memcmp(sl->s.id, id, sizeof(id)) != 0)
 			continue;
 		if (expired(&sl->s, now, idle_s, max_s)) {
 			drop(sl);
@@ -137,8 +137,9 @@ con_session_find(struct con_sessions *t, const char *hex, int64_t now,
 	}
 	pthread_mutex_unlock(&t->mu);
 	OPENSSL_cleanse(id, sizeof(id));
-	return err == PCA_OK ? PCA_OK
-			     : pca_err_set(PCA_ENOTFOUND, "console: no session");
+	return err == PCA_OK
+		   ? PCA_OK
+		   : pca_err_set(PCA_ENOTFOUND, "console: no session");
 }
 
 void

@@ -60,8 +60,7 @@ test_escape_controls(void **state)
 	b.len = 0;
 	assert_int_equal(con_html_escape_n(&b, raw, sizeof(raw)), PCA_OK);
 	assert_int_equal(buf_nul(&b), PCA_OK);
-	assert_string_equal((char *)b.p,
-	    "a&#9217;b&#9243;&#9249;&#65533;z");
+	assert_string_equal((char *)b.p, "a&#9217;b&#9243;&#9249;&#65533;z");
 	assert_null(memchr(b.p, 0x1b, b.len));
 	buf_free(&b);
 }
@@ -98,16 +97,17 @@ test_session_open_find_close(void **state)
 	(void)state;
 	assert_int_equal(con_sessions_new(4, &t), PCA_OK);
 	assert_int_equal(con_session_open(t, "AKIAAAAAAAAAAAAAAAAA",
-			     "111122223333", 1000, 60, 3600, &a), PCA_OK);
+			     "111122223333", 1000, 60, 3600, &a),
+	    PCA_OK);
 	assert_int_equal(con_session_open(t, "AKIABBBBBBBBBBBBBBBB",
-			     "111122223333", 1000, 60, 3600, &b), PCA_OK);
+			     "111122223333", 1000, 60, 3600, &b),
+	    PCA_OK);
 	assert_memory_not_equal(a.id, b.id, sizeof(a.id));
 	assert_string_not_equal(a.csrf, b.csrf);
 	assert_int_equal(strlen(a.csrf), 64);
 	hex_of(&a, ha);
 	hex_of(&b, hb);
-	assert_int_equal(con_session_find(t, ha, 1010, 60, 3600, &f),
-	    PCA_OK);
+	assert_int_equal(con_session_find(t, ha, 1010, 60, 3600, &f), PCA_OK);
 	assert_string_equal(f.akid, "AKIAAAAAAAAAAAAAAAAA");
 	assert_string_equal(f.csrf, a.csrf);
 	/* a near miss, a short id and garbage find nothing */
@@ -122,8 +122,7 @@ test_session_open_find_close(void **state)
 	con_session_close(t, a.id);
 	assert_int_equal(con_session_find(t, ha, 1011, 60, 3600, &f),
 	    PCA_ENOTFOUND);
-	assert_int_equal(con_session_find(t, hb, 1011, 60, 3600, &f),
-	    PCA_OK);
+	assert_int_equal(con_session_find(t, hb, 1011, 60, 3600, &f), PCA_OK);
 	assert_int_equal(con_sessions_count(t), 1);
 	pca_err_clear();
 	con_sessions_free(t);
@@ -140,7 +139,8 @@ test_session_expiry(void **state)
 	(void)state;
 	assert_int_equal(con_sessions_new(2, &t), PCA_OK);
 	assert_int_equal(con_session_open(t, "AKIAAAAAAAAAAAAAAAAA",
-			     "111122223333", 1000, 60, 300, &a), PCA_OK);
+			     "111122223333", 1000, 60, 300, &a),
+	    PCA_OK);
 	hex_of(&a, ha);
 	/* use within the idle time keeps it alive ... */
 	for (now = 1050; now < 1300; now += 50)
@@ -152,13 +152,15 @@ test_session_expiry(void **state)
 	assert_int_equal(con_sessions_count(t), 0);
 	/* idle for the idle time: gone */
 	assert_int_equal(con_session_open(t, "AKIAAAAAAAAAAAAAAAAA",
-			     "111122223333", 2000, 60, 300, &a), PCA_OK);
+			     "111122223333", 2000, 60, 300, &a),
+	    PCA_OK);
 	hex_of(&a, ha);
 	assert_int_equal(con_session_find(t, ha, 2060, 60, 300, &f),
 	    PCA_ENOTFOUND);
 	/* a clock that went back does not extend a session */
 	assert_int_equal(con_session_open(t, "AKIAAAAAAAAAAAAAAAAA",
-			     "111122223333", 3000, 60, 300, &a), PCA_OK);
+			     "111122223333", 3000, 60, 300, &a),
+	    PCA_OK);
 	hex_of(&a, ha);
 	assert_int_equal(con_session_find(t, ha, 2990, 60, 300, &f),
 	    PCA_ENOTFOUND);
@@ -181,11 +183,13 @@ test_session_bound(void **state)
 		    PCA_OK);
 	/* full of live sessions: refused, nobody is pushed out */
 	assert_int_equal(con_session_open(t, "AKIAAAAAAAAAAAAAAAAA",
-			     "111122223333", 1010, 60, 300, &s), PCA_ELIMIT);
+			     "111122223333", 1010, 60, 300, &s),
+	    PCA_ELIMIT);
 	assert_int_equal(con_sessions_count(t), 3);
 	/* once they expire, their slots are reused */
 	assert_int_equal(con_session_open(t, "AKIAAAAAAAAAAAAAAAAA",
-			     "111122223333", 1100, 60, 300, &s), PCA_OK);
+			     "111122223333", 1100, 60, 300, &s),
+	    PCA_OK);
 	assert_int_equal(con_sessions_count(t), 1);
 	assert_int_equal(con_sessions_new(0, &t), PCA_EINVAL);
 	pca_err_clear();

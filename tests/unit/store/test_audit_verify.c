@@ -92,8 +92,8 @@ test_chain_verifies_then_breaks(void **state)
 	assert_int_equal(chk.broken_at, 5);
 	assert_int_equal(chk.entries, 4);
 	store_close(s);
-	tamper(10);	/* the last one: only the head can tell */
-	tamper(4);	/* 4 restored */
+	tamper(10); /* the last one: only the head can tell */
+	tamper(4);  /* 4 restored */
 	s = open_store();
 	assert_int_equal(store_audit_verify(s, &chk), PCA_OK);
 	assert_int_equal(chk.broken_at, 10);
