@@ -12,6 +12,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../store/store.h"
 #include "console_int.h"
 
 #define PREFIX "/console/"
@@ -390,10 +391,90 @@ login_page(struct http_resp *o, int status, const char *msg)
 	o->body = buf_steal(&b, &o->len);
 }
 
+/* The address's slot (taking over the oldest when new); under c->mu. */
+static struct con_throttle *
+throttle_slot(struct con *c, const char *ip, int64_t now)
+{
+	struct con_throttle *t, *old = &c->throttle[0];
+	size_t i;
+
+	for (i = 0; i < CON_THROTTLE_SLOTS; i++) {
+		t = &c->throttle[i];
+		if (t->fails > 0 && strcmp(t->ip, ip) == 0) {
+			if (now - t->since >= CON_SIGNIN_WINDOW_S ||
+			    now < t->since)
+				t->fails = 0;
+			return t;
+		}
+		if (t->fails == 0 || t->since < old->since)
+			old = t;
+	}
+	memset(old, 0, sizeof(*old));
+	(void)snprintf(old->ip, sizeof(old->ip), "%s", ip);
+	return old;
+}
+
+/* True when the address has used up its failed sign-ins. */
+static int
+throttled(struct con *c, const char *ip, int64_t now)
+{
+	int over;
+
+	pthread_mutex_lock(&c->mu);
+	over = throttle_slot(c, ip, now)->fails >= CON_SIGNIN_FAILS;
+	pthread_mutex_unlock(&c->mu);
+	return over;
+}
+
+/* Counts a failure (fail) or clears the address (success). */
+static void
+throttle_note(struct con *c, const char *ip, int64_t now, int fail)
+{
+	struct con_throttle *t;
+
+	pthread_mutex_lock(&c->mu);
+	t = throttle_slot(c, ip, now);
+	if (!fail)
+		t->fails = 0;
+	else if (t->fails++ == 0)
+		t->since = now;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* An access key id as typed, fit for a log line (A-Z 0-9 only). */
+static void
+akid_safe(const char *in, char out[21])
+{
+	size_t i, n = 0;
+
+	for (i = 0; in[i] != '\0' && n < 20; i++)
+		if ((in[i] >= 'A' && in[i] <= 'Z') ||
+		    (in[i] >= '0' && in[i] <= '9'))
+			out[n++] = in[i];
+	out[n] = '\0';
+}
+
+/* Sign-ins go to the audit log: who looked, from where. */
+static void
+audit_signin(struct con *c, const char *akid, const char *ip, int ok)
+{
+	char line[160], safe[21];
+	uint64_t seq;
+
+	akid_safe(akid, safe);
+	(void)snprintf(line, sizeof(line),
+	    "op=ConsoleSignIn who=%s source=%.64s result=%s",
+	    safe[0] ? safe : "-", ip, ok ? "OK" : "Refused");
+	if (store_audit_append(c->store, util_now(), line, &seq) != PCA_OK)
+		log_warnx("audit append failed for '%s': %s", line,
+		    pca_err_msg());
+}
+
 static void
 do_login(struct con *c, const struct http_req *r, struct http_resp *o)
 {
 	char akid[32], secret[160], cookie[256], hex[65];
+	const char *ip = r->remote_ip ? r->remote_ip : "-";
 	struct api_console_id id;
 	struct con_session s;
 	struct con_conf cf;
@@ -405,11 +486,23 @@ do_login(struct con *c, const struct http_req *r, struct http_resp *o)
 		login_page(o, 400, "Give an access key ID and its secret.");
 		return;
 	}
+	if (throttled(c, ip, util_now())) {
+		OPENSSL_cleanse(secret, sizeof(secret));
+		login_page(o, 429,
+		    "Too many failed sign-ins from this address; "
+		    "try again in a minute.");
+		return;
+	}
 	err = api_console_signin(c->api, akid, secret, &id);
 	OPENSSL_cleanse(secret, sizeof(secret));
+	if (err == PCA_OK || err == PCA_EPOLICY) {
+		throttle_note(c, ip, util_now(), err != PCA_OK);
+		audit_signin(c, akid, ip, err == PCA_OK);
+	}
 	if (err == PCA_EPOLICY) {
-		log_info("console: sign-in refused for %.20s from %s", akid,
-		    r->remote_ip ? r->remote_ip : "-");
+		akid_safe(akid, akid);
+		log_info("console: sign-in refused for %s from %s",
+		    akid[0] ? akid : "-", ip);
 		login_page(o, 401, "Wrong access key or secret.");
 		return;
 	}
@@ -427,8 +520,7 @@ do_login(struct con *c, const struct http_req *r, struct http_resp *o)
 	    hex, cf.max_s);
 	OPENSSL_cleanse(hex, sizeof(hex));
 	OPENSSL_cleanse(&s, sizeof(s));
-	log_info("console: %s signed in from %s", id.akid,
-	    r->remote_ip ? r->remote_ip : "-");
+	log_info("console: %s signed in from %s", id.akid, ip);
 	redirect(o, PREFIX);
 	http_resp_hdr(o, "Set-Cookie", cookie);
 	OPENSSL_cleanse(cookie, sizeof(cookie));

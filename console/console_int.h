@@ -20,12 +20,23 @@
 #define CON_INV_PAGE 50                /* inventory rows per page */
 #define CON_AUDIT_SHOWN 100            /* newest audit entries shown */
 
+#define CON_THROTTLE_SLOTS 64  /* client addresses with failed sign-ins */
+#define CON_SIGNIN_FAILS 5     /* failures per address ... */
+#define CON_SIGNIN_WINDOW_S 60 /* ... within this: refused until it ends */
+
+struct con_throttle {
+	char ip[64];
+	int64_t since; /* first failure of the window */
+	unsigned fails;
+};
+
 struct con {
 	struct api_server *api;
 	struct store *store;
 	struct con_sessions *sessions;
-	pthread_mutex_t mu; /* conf */
+	pthread_mutex_t mu; /* conf, throttle */
 	struct con_conf conf;
+	struct con_throttle throttle[CON_THROTTLE_SLOTS];
 };
 
 /* One signed-in request being answered. */

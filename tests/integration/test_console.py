@@ -241,6 +241,10 @@ try:
     tap("audit chain: verified",
         "Verified" in v.text and "ok" in v.get_attribute("class") and
         len(drv.find_elements(By.CSS_SELECTOR, "#audit tr")) > 5, v.text)
+    tap("audit chain: console sign-ins are recorded (who, source, result)",
+        "op=ConsoleSignIn who=%s source=127.0.0.1 result=OK" %
+        AUD["AccessKeyId"] in text("#audit") and
+        "result=Refused" in text("#audit"), text("#audit")[-800:])
     logs()
 
     drv.find_element(By.ID, "signout").click()
@@ -265,6 +269,14 @@ try:
     tap("no browser console errors", errors == [], "\n".join(errors))
 finally:
     drv.quit()
+
+# last: this address is throttled for a minute afterwards
+codes = [login(AUD["AccessKeyId"], "wrong-secret-%d" % i)[0]
+         for i in range(5)]
+st, _, body, setc = login(AUD["AccessKeyId"], AUD["SecretAccessKey"])
+tap("5 failed sign-ins from one address: the next is 429, even the right "
+    "secret", codes == [401] * 5 and st == 429 and setc is None and
+    "Too many failed sign-ins" in body, (codes, st))
 
 print("1..%d" % N)
 sys.exit(1 if FAILS else 0)
