@@ -61,6 +61,15 @@ key_signing(struct api_ctx *ctx, const char *akid, const char *date,
 	return PCA_OK;
 }
 
+/* The same signing key from the secret typed in at sign-in. */
+static void
+typed_signing(const struct api_ctx *ctx, const char *secret, size_t n,
+    const char *date, uint8_t ks[32])
+{
+	sigv4_signing_key((const uint8_t *)secret, n, date, ctx->region,
+	    API_SERVICE, ks);
+}
+
 static int
 akid_ok(const char *s)
 {
@@ -93,8 +102,7 @@ api_console_signin(struct api_server *srv, const char *akid, const char *secret,
 	memset(&key, 0, sizeof(key));
 	err = key_signing(ctx, akid, date, want, &key);
 	if (err == PCA_OK) {
-		sigv4_signing_key((const uint8_t *)secret, n, date, ctx->region,
-		    API_SERVICE, got);
+		typed_signing(ctx, secret, n, date, got);
 		if (CRYPTO_memcmp(want, got, sizeof(got)) != 0)
 			err = PCA_EPOLICY;
 		memcpy(out->account, key.account, sizeof(out->account));
