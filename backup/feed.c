@@ -435,3 +435,63 @@ bk_feed_resume(struct store *st, struct bk_s3 *p)
 		return err;
 	return store_feed_ack(st, BK_FEED_NAME, last);
 }
+
+/* Placeholder records first..last (type KEY: no data) in one object. */
+static pca_err
+filler_put(struct bk_s3 *p, const char *pre, uint64_t first, uint64_t last)
+{
+	json_t *arr = json_array(), *doc = NULL;
+	char key[1200], *text = NULL;
+	uint64_t k;
+	pca_err err = PCA_OK;
+
+	for (k = first; arr != NULL && k <= last && err == PCA_OK; k++)
+		if (json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s,"
+		    "s:s}", "Seq", (json_int_t)k, "Type", "KEY", "When",
+		    (json_int_t)util_now(), "CaId", "", "Serial", "")) != 0)
+			err = pca_err_set(PCA_ENOMEM, "no memory");
+	if (arr == NULL || err != PCA_OK ||
+	    (doc = json_pack("{s:s,s:i,s:I,s:I,s:O}", "Format",
+		BK_FEED_FORMAT, "Version", 1, "First", (json_int_t)first,
+		"Last", (json_int_t)last, "Records", arr)) == NULL ||
+	    (text = json_dumps(doc, JSON_COMPACT)) == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	(void)snprintf(key, sizeof(key), "%s%020llu-%020llu.json", pre,
+	    (unsigned long long)first, (unsigned long long)last);
+	err = sync_s3_put_mem(p->sync, p->bucket, key, "application/json",
+	    text, strlen(text));
+out:
+	free(text);
+	json_decref(doc);
+	json_decref(arr);
+	return err;
+}
+
+pca_err
+bk_feed_align(struct store *st, struct bk_s3 *p)
+{
+	char pre[1100];
+	uint64_t last, head, k, z;
+	pca_err err;
+
+	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK ||
+	    (err = store_feed_follow(st, BK_FEED_NAME, NULL)) != PCA_OK ||
+	    (err = bk_feed_last(p, &last)) != PCA_OK ||
+	    (err = store_feed_head(st, &head)) != PCA_OK)
+		return err;
+	if (last >= head) {
+		if (last > head && (err = store_feed_advance(st, last)) !=
+		    PCA_OK)
+			return err;
+		return store_feed_ack(st, BK_FEED_NAME, last);
+	}
+	for (k = last + 1; k <= head; k = z + 1) {
+		z = head - k < BK_FEED_BATCH_MAX ? head : k + BK_FEED_BATCH_MAX -
+		    1;
+		if ((err = filler_put(p, pre, k, z)) != PCA_OK)
+			return err;
+	}
+	return store_feed_ack(st, BK_FEED_NAME, head);
+}

@@ -109,7 +109,7 @@ sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char url[4096], prov[128], up[512], hex[2 * SHA256_DIGEST_LENGTH + 1];
-	struct curl_slist *hl = NULL;
+	struct curl_slist *hl = NULL, *t = NULL;
 	struct rd rd = {r->body, r->len};
 	CURL *c = NULL;
 	CURLcode cc;
@@ -122,7 +122,9 @@ sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 	SHA256(r->body, r->len, md);
 	(void)util_hex(md, sizeof(md), hex, sizeof(hex), 0);
 	if ((c = curl_easy_init()) == NULL ||
-	    (hl = headers_make(s, hex, r->content_type, r->acl)) == NULL) {
+	    (hl = headers_make(s, hex, r->content_type, r->acl)) == NULL ||
+	    (r->if_none_match && (t = curl_slist_append(hl,
+		"If-None-Match: *")) == NULL)) {
 		e = pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
 		goto out;
 	}
@@ -148,7 +150,10 @@ sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
-	if (res->status < 200 || res->status > 299)
+	if (res->status == 412 && r->if_none_match)
+		e = pca_err_set(PCA_EEXISTS, "S3 PUT %s/%s: the object exists "
+		    "(If-None-Match)", r->bucket, r->key);
+	else if (res->status < 200 || res->status > 299)
 		e = pca_err_set(PCA_EIO, "S3 PUT %s/%s: HTTP %ld %.200s",
 		    r->bucket, r->key, res->status, res->body);
 out:
@@ -494,7 +499,17 @@ pca_err
 sync_s3_put_mem(struct sync *s, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len)
 {
-	struct s3_put r = {bucket, key, content_type, NULL, p, len};
+	struct s3_put r = {bucket, key, content_type, NULL, p, len, 0};
+	struct s3_result res;
+
+	return sync_s3_put(s, &r, &res);
+}
+
+pca_err
+sync_s3_put_new(struct sync *s, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len)
+{
+	struct s3_put r = {bucket, key, content_type, NULL, p, len, 1};
 	struct s3_result res;
 
 	return sync_s3_put(s, &r, &res);

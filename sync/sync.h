@@ -83,5 +83,12 @@ pca_err sync_s3_put_mem(struct sync *, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len) PCA_WUR;
 pca_err sync_s3_delete(struct sync *, const char *bucket, const char *key)
     PCA_WUR;
+/*
+ * The same, created only when key does not exist ("If-None-Match: *",
+ * S3's conditional write): PCA_EEXISTS when it does (HTTP 412).  A server
+ * that ignores the header overwrites: callers re-read what they wrote.
+ */
+pca_err sync_s3_put_new(struct sync *, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len) PCA_WUR;
 
 #endif
