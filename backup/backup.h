@@ -241,6 +241,8 @@ struct bk_fence {
 	char holder[BK_HOLDER_MAX];	/* who took it (host and API port) */
 };
 
+/* "<host name> (API <listen>)": who holds an epoch. */
+void bk_holder_name(const char *api_listen, char *out, size_t n);
 /* The highest epoch under <prefix>/fence/ and its holder. */
 pca_err bk_fence_get(struct bk_s3 *prefix, struct bk_fence *f) PCA_WUR;
 /*

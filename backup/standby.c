@@ -239,6 +239,17 @@ bk_fence_claim(struct store *st, struct bk_s3 *p, const char *holder,
 	return PCA_OK;
 }
 
+void
+bk_holder_name(const char *api_listen, char *out, size_t n)
+{
+	char host[128] = "";
+
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		(void)snprintf(host, sizeof(host), "unknown-host");
+	(void)snprintf(out, n, "%s (API %s)", host,
+	    api_listen ? api_listen : "-");
+}
+
 /* ---- following ---- */
 
 pca_err

@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1130,6 +1132,163 @@ pcactl_backup(const char *config_path, int argc, char **argv)
 		err = pca_err_set(PCA_EINVAL, "usage: pcactl backup --to "
 		    "FILE|s3://BUCKET[/PREFIX] | pcactl backup verify "
 		    "FILE|s3://BUCKET/KEY");
+	return err == PCA_OK ? 0 : pcactl_fail(err);
+}
+
+/* ---- pcactl promote [DIR] ---- */
+
+#define PROMOTE_WAIT_S 60	/* for a running standby pcad to stop */
+
+/*
+ * The appliance's pcad.lock held by us: a running pcad (the standby) is
+ * asked to stop (SIGTERM) and waited for.  *fd: the lock, held until
+ * closed.
+ */
+static pca_err
+promote_lock(const char *store_path, int *fd)
+{
+	char lp[PATH_MAX], pid[32];
+	ssize_t n;
+	long p;
+	int i;
+
+	if (snprintf(lp, sizeof(lp), "%s/pcad.lock", store_path) >=
+	    (int)sizeof(lp))
+		return pca_err_set(PCA_EINVAL, "[store] path too long");
+	if ((*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", lp, strerror(errno));
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return PCA_OK;
+	n = pread(*fd, pid, sizeof(pid) - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	if ((p = strtol(pid, NULL, 10)) <= 1 || kill((pid_t)p, SIGTERM) != 0)
+		return pca_err_set(PCA_EBUSY, "%s is locked by a pcad that "
+		    "cannot be stopped (pid %s): stop it first", lp, pid);
+	for (i = 0; i < PROMOTE_WAIT_S * 10; i++) {
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+			return PCA_OK;
+		(void)usleep(100000);
+	}
+	return pca_err_set(PCA_EBUSY, "the standby pcad (pid %ld) did not "
+	    "stop within %d s", p, PROMOTE_WAIT_S);
+}
+
+struct promote {
+	struct store *st;
+	struct bk_s3 s3;
+	struct bk_fence prev;
+	uint64_t epoch, applied;
+	struct bk_replay_stats n;
+	char holder[BK_HOLDER_MAX];
+};
+
+/*
+ * The new epoch first (an old primary stops shipping at its next check),
+ * a grace for a shipment already under way, then the feed to its end,
+ * CRL numbers above S3's, the feed lined up for shipping from here.
+ */
+static pca_err
+promote_run(struct promote *pr, unsigned grace)
+{
+	uint64_t mine, seq;
+	char text[768];
+	pca_err err;
+
+	if ((err = bk_fence_get(&pr->s3, &pr->prev)) != PCA_OK ||
+	    (err = bk_fence_local(pr->st, &mine)) != PCA_OK)
+		return err;
+	pr->epoch = (pr->prev.epoch > mine ? pr->prev.epoch : mine) + 1;
+	if ((err = bk_fence_take(&pr->s3, pr->epoch, pr->holder)) != PCA_OK ||
+	    (err = bk_fence_local_set(pr->st, pr->epoch)) != PCA_OK)
+		return err;
+	if (grace > 0)
+		(void)sleep(grace);
+	if ((err = bk_standby_catch_up(pr->st, &pr->s3, &pr->n,
+	    &pr->applied)) != PCA_OK ||
+	    (err = bk_crl_numbers_raise(pr->st, pr->s3.sync)) != PCA_OK ||
+	    (err = bk_feed_align(pr->st, &pr->s3)) != PCA_OK)
+		return err;
+	(void)snprintf(text, sizeof(text), "op=Promote epoch=%llu holder=%s "
+	    "previous=%s applied=%llu (%zu certificates, %zu revocations, %zu "
+	    "CA changes in the catch-up)", (unsigned long long)pr->epoch,
+	    pr->holder, pr->prev.holder[0] ? pr->prev.holder : "-",
+	    (unsigned long long)pr->applied, pr->n.issued, pr->n.revoked,
+	    pr->n.cas);
+	return store_audit_append(pr->st, util_now(), text, &seq);
+}
+
+static pca_err
+cmd_promote(const char *config_path, int argc, char **argv)
+{
+	struct appliance_conf ac;
+	struct sync_conf sc;
+	struct promote pr;
+	char conf[PATH_MAX];
+	const char *dir = NULL, *path = config_path;
+	long long grace = 3;
+	int i, fd = -1;
+	pca_err err;
+
+	memset(&pr, 0, sizeof(pr));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc &&
+		    util_strtonum(argv[i + 1], 0, 300, &grace) == PCA_OK)
+			i++;
+		else if (argv[i][0] != '-' && dir == NULL)
+			dir = argv[i];
+		else
+			return pca_err_set(PCA_EINVAL, "usage: pcactl promote "
+			    "[DIR] [--grace SECONDS (0-300)]");
+	}
+	if (dir != NULL) {
+		if ((err = bk_path_fmt(conf, dir, "pcad.conf")) != PCA_OK)
+			return err;
+		path = conf;
+	}
+	if ((err = appliance_conf_load(path, &ac)) != PCA_OK)
+		return err;
+	if (ac.backup_to == NULL || !bk_is_s3(ac.backup_to) ||
+	    ac.s3_endpoint == NULL) {
+		err = pca_err_set(PCA_EINVAL, "%s: promote needs [backup] to = "
+		    "s3://BUCKET/PREFIX (the feed the standby follows) and [s3] "
+		    "endpoint", path);
+		goto out;
+	}
+	s3_conf_of(&ac, &sc);
+	bk_holder_name(ac.api_listen, pr.holder, sizeof(pr.holder));
+	if ((err = promote_lock(ac.store_path, &fd)) != PCA_OK ||
+	    (err = bk_s3_open(ac.backup_to, &sc, &pr.s3)) != PCA_OK ||
+	    (err = store_open(&ac.store, &pr.st)) != PCA_OK ||
+	    (err = promote_run(&pr, (unsigned)grace)) != PCA_OK)
+		goto out;
+	if (json_out) {
+		if ((err = print_json_new(json_pack("{s:s,s:I,s:s,s:I,s:I}",
+		    "Result", "promoted", "Epoch", (json_int_t)pr.epoch,
+		    "PreviousHolder", pr.prev.holder, "AppliedSequence",
+		    (json_int_t)pr.applied, "CatchUpCertificates",
+		    (json_int_t)pr.n.issued))) != PCA_OK)
+			goto out;
+	} else
+		printf("promoted to primary: fencing epoch %llu (previous "
+		       "holder: %s); the shipped feed applied up to %llu (%zu "
+		       "certificates in the catch-up)\nstart it with: pcad "
+		       "--config %s\n", (unsigned long long)pr.epoch,
+		    pr.prev.holder[0] ? pr.prev.holder : "none",
+		    (unsigned long long)pr.applied, pr.n.issued, path);
+out:
+	store_close(pr.st);
+	sync_free(pr.s3.sync);
+	if (fd >= 0)
+		close(fd);	/* the lock goes with it */
+	appliance_conf_free(&ac);
+	return err;
+}
+
+int
+pcactl_promote(const char *config_path, int argc, char **argv)
+{
+	pca_err err = cmd_promote(config_path, argc, argv);
+
 	return err == PCA_OK ? 0 : pcactl_fail(err);
 }
 

@@ -410,16 +410,7 @@ role_run(struct role *ro, struct api_server *api)
 	return bk_standby_start(ro->sb);
 }
 
-static void
-holder_name(const struct appliance_conf *c, struct role *ro)
-{
-	char host[128] = "";
 
-	if (gethostname(host, sizeof(host) - 1) != 0)
-		(void)snprintf(host, sizeof(host), "unknown-host");
-	(void)snprintf(ro->holder, sizeof(ro->holder), "%s (API %s)", host,
-	    c->api_listen ? c->api_listen : "-");
-}
 
 /* Stops the threads (before the engine and the store go). */
 static void
@@ -750,7 +741,7 @@ serve(const char *path, int standby)
 		appliance_close(&ap);
 		return 1;
 	}
-	holder_name(&ap.conf, &ro);
+	bk_holder_name(ap.conf.api_listen, ro.holder, sizeof(ro.holder));
 	if ((standby ? standby_new(path, &ap, &ro) : backup_new(path, &ap,
 		&bks, ro.holder)) != PCA_OK ||
 	    ((ro.bks = bks), 0) ||
