@@ -223,9 +223,10 @@ bk_fence_claim(struct store *st, struct bk_s3 *p, const char *holder,
 	if (f.epoch > mine)
 		return pca_err_set(PCA_ESTATE, "fenced: %s was promoted to "
 		    "primary (epoch %llu in s3://%s/%s, this store holds %llu); "
-		    "refusing to start as primary", f.holder,
-		    (unsigned long long)f.epoch, p->bucket, p->key,
-		    (unsigned long long)mine);
+		    "refusing to start as primary (run it as --role standby, "
+		    "or, if that appliance is gone for good, pcactl promote "
+		    "this one)", f.holder, (unsigned long long)f.epoch,
+		    p->bucket, p->key, (unsigned long long)mine);
 	if (f.epoch < mine || f.epoch == 0) {
 		/* S3 has none (first start) or an older one: ours goes up */
 		mine = mine ? mine : 1;

@@ -214,6 +214,10 @@ WIN=$(awk -v k="$T_KILL" '!/^error/ && $2 > k - 5 {n++} END {print n + 0}' \
     not_ok "RPO within the feed's batch window" "$RPO > $WIN"
 
 # ---- fencing ----
+# (fresh ports: the dead primary's may be in use as clients' local ports)
+sed -i "/^\[api\]/,/^\[/ s/^listen = .*/listen = 127.0.0.1:$(free_port)/;
+    /^\[http\]/,/^\[/ s/^listen = .*/listen = 127.0.0.1:$(free_port)/" \
+    "$A_OLD/pcad.conf"
 "$PCAD" --config "$A_OLD/pcad.conf" >"$TMP/old.log" 2>&1 &
 OP=$!
 i=0
