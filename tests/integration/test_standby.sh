@@ -142,6 +142,23 @@ out=$(PCA_DIR=$S python3 "$DR" check "$ROOT" "$TMP/onex.log" "$TMP/norev" \
     ok "the standby answers OCSP (good) for a certificate it followed" ||
     not_ok "standby OCSP" "$out"
 
+# a revocation on the primary: the standby answers revoked within seconds
+Y=$(grep -v '^error' "$TMP/before.log" | sed -n 5p | awk '{print $3}')
+echo "0 0 $Y" >"$TMP/oney.log"
+echo "$Y" >"$TMP/yrev"
+if PCA_DIR=$A python3 "$DR" revoke "$ROOT" "$Y"; then
+	i=0
+	until out=$(PCA_DIR=$S python3 "$DR" check "$ROOT" "$TMP/oney.log" \
+	    "$TMP/yrev" "$TMP/root.pem" "$SURL" 2>&1) || [ $i -ge 30 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	[ $i -lt 30 ] && ok "a revocation on the primary is answered revoked by the standby within ${i}s" ||
+	    not_ok "the standby follows a revocation" "$out"
+else
+	not_ok "revoke on the primary"
+fi
+
 # ---- the primary dies under load ----
 sleep 2
 T_KILL=$(now)
@@ -195,7 +212,7 @@ fi
 i=0
 until curl -s "$URL/metrics" | grep -q '^pcad_ocsp_presigned_entries [1-9]' ||
     [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
-if out=$(python3 "$DR" check "$ROOT" "$TMP/shipped.log" "$TMP/norev" \
+if out=$(python3 "$DR" check "$ROOT" "$TMP/shipped.log" "$TMP/yrev" \
     "$TMP/root.pem" "$URL" 2>&1); then
 	ok "every certificate shipped before the kill is on the new primary and answers OCSP ($NSHIP)"
 else
