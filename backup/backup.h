@@ -202,6 +202,12 @@ pca_err bk_feed_read(struct bk_s3 *prefix, uint64_t after,
 
 /* The last sequence shipped under <prefix>/feed/ (0: none). */
 pca_err bk_feed_last(struct bk_s3 *prefix, uint64_t *last) PCA_WUR;
+/*
+ * The same, knowing that sequence `known` was shipped: lists only the
+ * objects that can hold it or later ones (a follower's poll).
+ */
+pca_err bk_feed_last_after(struct bk_s3 *prefix, uint64_t known,
+    uint64_t *last) PCA_WUR;
 
 /* ---- applying it (replay.c: restore, standby, promote) ---- */
 

@@ -328,8 +328,14 @@ rec_parse(struct bk_s3 *p, const char *key, const json_t *r,
 pca_err
 bk_feed_last(struct bk_s3 *p, uint64_t *last)
 {
+	return bk_feed_last_after(p, 0, last);
+}
+
+pca_err
+bk_feed_last_after(struct bk_s3 *p, uint64_t known, uint64_t *last)
+{
 	struct objs l;
-	char pre[1100];
+	char pre[1100], from[1200] = "";
 	size_t i;
 	pca_err err;
 
@@ -338,8 +344,11 @@ bk_feed_last(struct bk_s3 *p, uint64_t *last)
 	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK)
 		return err;
 	l.pre_len = strlen(pre);
-	if ((err = sync_s3_list(p->sync, p->bucket, pre, list_cb, &l)) ==
-	    PCA_OK && l.bad)
+	if (known > BK_FEED_BATCH_MAX)	/* as in bk_feed_read */
+		(void)snprintf(from, sizeof(from), "%s%020llu", pre,
+		    (unsigned long long)(known - BK_FEED_BATCH_MAX));
+	if ((err = sync_s3_list_after(p->sync, p->bucket, pre, from[0] ? from :
+	    NULL, list_cb, &l)) == PCA_OK && l.bad)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	for (i = 0; err == PCA_OK && i < l.n; i++)
 		if (l.o[i].last > *last)
@@ -354,7 +363,7 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
     uint64_t *last)
 {
 	struct objs l;
-	char pre[1100];
+	char pre[1100], from[1200] = "";
 	uint64_t next = after == BK_FEED_FROM_FIRST ? 1 : after + 1, seq;
 	json_t *doc = NULL, *recs, *r;
 	size_t i, k;
@@ -364,8 +373,16 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
 	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK)
 		return err;
 	l.pre_len = strlen(pre);
-	if ((err = sync_s3_list(p->sync, p->bucket, pre, list_cb, &l)) !=
-	    PCA_OK)
+	/*
+	 * An object holds at most BK_FEED_BATCH_MAX sequences, so one holding
+	 * next starts after next - BK_FEED_BATCH_MAX: the listing starts
+	 * there (a follower does not list the whole feed every second).
+	 */
+	if (after != BK_FEED_FROM_FIRST && next > BK_FEED_BATCH_MAX)
+		(void)snprintf(from, sizeof(from), "%s%020llu", pre,
+		    (unsigned long long)(next - BK_FEED_BATCH_MAX));
+	if ((err = sync_s3_list_after(p->sync, p->bucket, pre, from[0] ? from :
+	    NULL, list_cb, &l)) != PCA_OK)
 		goto out;
 	if (l.bad) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");

@@ -303,7 +303,8 @@ follow_thread(void *arg)
 	while (!b->stop) {
 		pthread_mutex_unlock(&b->mu);
 		t0 = util_now();
-		if ((err = bk_feed_last(&b->s3, &shipped)) == PCA_OK)
+		if ((err = bk_feed_last_after(&b->s3, applied, &shipped)) ==
+		    PCA_OK)
 			err = bk_standby_catch_up(b->st, &b->s3, &n, &applied);
 		if (err != PCA_OK)
 			log_warnx("standby: %s", pca_err_msg());

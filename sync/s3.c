@@ -390,7 +390,7 @@ query_escape(struct buf *b, const char *s)
 /* One ListObjectsV2 page into body (NUL-terminated). */
 static pca_err
 list_page(struct sync *s, const char *bucket, const char *prefix,
-    const char *token, struct buf *body)
+    const char *start_after, const char *token, struct buf *body)
 {
 	struct s3_result res;
 	struct mem_wr w = {body, &res, 0};
@@ -415,6 +415,9 @@ list_page(struct sync *s, const char *bucket, const char *prefix,
 		    "?list-type=2");
 	if (e == PCA_OK && (e = buf_addstr(&u, "&prefix=")) == PCA_OK)
 		e = query_escape(&u, prefix);
+	if (e == PCA_OK && start_after != NULL &&
+	    (e = buf_addstr(&u, "&start-after=")) == PCA_OK)
+		e = query_escape(&u, start_after);
 	if (e == PCA_OK)
 		e = buf_nul(&u);
 	if (e != PCA_OK || (c = curl_easy_init()) == NULL) {
@@ -442,6 +445,14 @@ pca_err
 sync_s3_list(struct sync *s, const char *bucket, const char *prefix,
     int (*cb)(const char *key, uint64_t size, void *arg), void *arg)
 {
+	return sync_s3_list_after(s, bucket, prefix, NULL, cb, arg);
+}
+
+pca_err
+sync_s3_list_after(struct sync *s, const char *bucket, const char *prefix,
+    const char *start_after, int (*cb)(const char *key, uint64_t size,
+    void *arg), void *arg)
+{
 	struct buf body;
 	char token[1024] = "", key[1024], num[32], trunc[16];
 	const char *p, *q;
@@ -451,7 +462,8 @@ sync_s3_list(struct sync *s, const char *bucket, const char *prefix,
 
 	do {
 		buf_init(&body, SYNC_LIST_PAGE_MAX);
-		if ((e = list_page(s, bucket, prefix, token, &body)) != PCA_OK)
+		if ((e = list_page(s, bucket, prefix, start_after, token,
+		    &body)) != PCA_OK)
 			break;
 		for (p = (const char *)body.p; !stop &&
 		    (p = strstr(p, "<Contents>")) != NULL; p = q) {

@@ -78,6 +78,10 @@ pca_err sync_s3_get_file(struct sync *, const char *bucket, const char *key,
 #define SYNC_LIST_PAGE_MAX ((size_t)8 << 20)	/* one answer's body */
 pca_err sync_s3_list(struct sync *, const char *bucket, const char *prefix,
     int (*cb)(const char *key, uint64_t size, void *arg), void *arg) PCA_WUR;
+/* The same, keys after start_after only (ListObjectsV2 start-after). */
+pca_err sync_s3_list_after(struct sync *, const char *bucket,
+    const char *prefix, const char *start_after,
+    int (*cb)(const char *key, uint64_t size, void *arg), void *arg) PCA_WUR;
 /* One small object PUT from memory (no retries). */
 pca_err sync_s3_put_mem(struct sync *, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len) PCA_WUR;
