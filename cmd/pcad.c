@@ -666,18 +666,18 @@ net_bind(const char *path, struct net *net)
 /*
  * Every module's routes on the bound server, in order: CRLs, the API (with
  * /health and /metrics), then OCSP (its root GET takes what the others
- * leave); then it serves.
+ * leave); then it serves.  A standby serves no ACME (orders issue).
  */
 static pca_err
 net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
-    struct publish *pub, struct ocsp_responder *ocsp)
+    struct publish *pub, struct ocsp_responder *ocsp, int standby)
 {
 	pca_err err;
 
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
-	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
+	    (ap->conf.acme_enabled && !standby && /* before the catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
 		      &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
@@ -745,7 +745,7 @@ serve(const char *path, int standby)
 	if ((standby ? standby_new(path, &ap, &ro) : backup_new(path, &ap,
 		&bks, ro.holder)) != PCA_OK ||
 	    ((ro.bks = bks), 0) ||
-	    net_start(&net, &c, &ap, &pub, ocsp) != PCA_OK ||
+	    net_start(&net, &c, &ap, &pub, ocsp, standby) != PCA_OK ||
 	    (api_server_approval_set(net.api, &ap.conf.approval), 0) ||
 	    publish_start(&pub, net.api, standby) != PCA_OK ||
 	    role_run(&ro, net.api) != PCA_OK ||
