@@ -371,12 +371,13 @@ feed_thread(void *arg)
 			}
 			resumed = 1;
 		}
-		if (fence_check(s)) {
-			wait_ms = FEED_POLL_MS;
-			continue;
-		}
-		/* ship everything there is, batch after batch */
+		/* ship everything there is, batch after batch, each one
+		   only while this primary holds the newest epoch */
 		do {
+			if (fence_check(s)) {
+				n = 0;
+				break;
+			}
 			if (bk_feed_ship_once(s->st, &s->fs3, &n) != PCA_OK) {
 				log_warnx("feed shipping: %s", pca_err_msg());
 				pthread_mutex_lock(&s->mu);
