@@ -195,6 +195,20 @@ void api_server_approval_set(struct api_server *,
 void api_server_free(struct api_server *);
 
 /*
+ * The role pcad plays (pcad --role): refuse returns non-zero, with a
+ * message naming the primary, while changes must be refused (a standby, a
+ * fenced primary): every mutating call is then answered 503
+ * ServiceUnavailable, which the SDKs retry.  health adds members to the
+ * /health answer (role, lag).  Set before the server is in use.
+ */
+struct api_role {
+	int (*refuse)(void *arg, char *msg, size_t n);
+	void (*health)(void *arg, json_t *out);
+	void *arg;
+};
+void api_server_role_set(struct api_server *, const struct api_role *);
+
+/*
  * Extra Prometheus text appended to GET /metrics (API_METRICS_HOOKS hooks
  * at most; add them before the server is in use).
  */

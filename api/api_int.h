@@ -336,6 +336,7 @@ struct api_ctx {
 	struct api_metrics *metrics;
 	int64_t (*now)(void); /* util_now; tests override */
 	struct api_approval_conf approval; /* under approval.c's lock */
+	struct api_role role;		/* pcad --role; zero: primary */
 };
 
 struct api_resp {
