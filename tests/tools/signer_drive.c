@@ -22,6 +22,7 @@
 
 #include <openssl/x509.h>
 
+#include "../../api/api.h"
 #include "../../ca/ca.h"
 #include "../../cmd/appliance.h"
 #include "../../common/log.h"
@@ -65,6 +66,7 @@ signer_child(int fd)
 	hc.threads = 2;
 	hc.check = check_cb;
 	hc.arg = arg;
+	hc.secret_label = API_SEAL_LABEL; /* as pcad_proc.c */
 	err = hsm_signer_serve(h, fd, &hc);
 	_exit(err == PCA_OK ? 0 : 3);
 }
