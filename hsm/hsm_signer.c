@@ -279,6 +279,8 @@ worker(void *arg)
 			if (err == PCA_OK)
 				continue;
 		}
+		/* first: another worker may hold rmu, blocked reading */
+		(void)shutdown(s->fd, SHUT_RDWR);
 		pthread_mutex_lock(&s->rmu);
 		if (err == PCA_EPARSE && s->dead != 2) {
 			log_warnx("signer: the front sent a malformed frame "
@@ -288,7 +290,6 @@ worker(void *arg)
 		} else if (s->dead == 0)
 			s->dead = 1;
 		pthread_mutex_unlock(&s->rmu);
-		(void)shutdown(s->fd, SHUT_RDWR);
 		return NULL;
 	}
 }
