@@ -152,7 +152,9 @@ pca_err hsm_sign_ca(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
  * frees.  unseal checks the tag (constant time) before decrypting and fails
  * with PCA_EMISMATCH when the data was altered, sealed under another label
  * or in another format (no token reset); PCA_ENOTFOUND when the label's
- * keys are absent.  Implemented in hsm/hsm_seal.c.
+ * keys are absent.  Through a separated signer, unseal under its
+ * secret_label is refused (PCA_EPOLICY): those secrets only ever yield
+ * hsm_sigv4_key's signing keys.  Implemented in hsm/hsm_seal.c.
  */
 pca_err hsm_seal(struct hsm *, const char *label, const uint8_t *plain,
     size_t len, uint8_t **sealed, size_t *sealed_len) PCA_WUR;
