@@ -42,8 +42,8 @@ days_of(long y, long m, long d)
 static int
 date_days(const char *s, long *days)
 {
-	static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
-	    30, 31};
+	static const int dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31};
 	long y, m, d;
 	size_t i;
 
@@ -89,8 +89,7 @@ hsm_sigv4_scope_check(const struct hsm_sigv4_scope *sc, int64_t now)
 		return pca_err_set(PCA_EINVAL, "sigv4: incomplete scope");
 	if (!date_days(sc->date, &days))
 		return pca_err_set(PCA_EINVAL,
-		    "sigv4: scope date '%.8s' is not a YYYYMMDD day",
-		    sc->date);
+		    "sigv4: scope date '%.8s' is not a YYYYMMDD day", sc->date);
 	today = (long)(now >= 0 ? now / DAY_S : -((-now + DAY_S - 1) / DAY_S));
 	if (days > today + HSM_SIGV4_DAYS || days < today - HSM_SIGV4_DAYS)
 		return pca_err_set(PCA_EINVAL,
