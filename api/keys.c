@@ -460,6 +460,19 @@ cache_drop(struct api_keycache *c, size_t i)
 	c->n--;
 }
 
+/* Forgets every entry of akid (revoked: its keys are wiped at once). */
+static void
+cache_forget(struct api_keycache *c, const char *akid)
+{
+	size_t i;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = c->n; i-- > 0;)
+		if (strcmp(c->ents[i].akid, akid) == 0)
+			cache_drop(c, i);
+	pthread_mutex_unlock(&c->mu);
+}
+
 /*
  * Remembers k for a's key and scope; the key's entries for an older
  * record (revoked, re-sealed, policy changed) go, the least recently used
@@ -566,6 +579,8 @@ api_key_lookup(struct api_keycache *c, struct store *st, struct hsm *hsm,
 		err = PCA_OK;
 	else if ((err = key_open(hsm, val, len, a, &k)) == PCA_OK)
 		cache_put(c, a, digest, &k);
+	else if (err == PCA_ENOTFOUND)
+		cache_forget(c, a->akid);
 	if (err == PCA_OK && (err = key_policy(val, len, &policy)) == PCA_OK) {
 		*out = k;
 		out->policy = policy;
