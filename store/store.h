@@ -268,6 +268,23 @@ pca_err store_audit_foreach(struct store *, uint64_t from_seq,
 pca_err store_audit_head(struct store *, uint64_t *seq, uint8_t hash[32])
     PCA_WUR;
 
+/* What store_audit_verify found. */
+struct store_audit_check {
+	uint64_t entries;	/* entries whose chain checked */
+	uint64_t last;		/* the last of them */
+	uint8_t hash[32];	/* its hash */
+	uint64_t broken_at;	/* 0: unbroken; else the first entry that does
+				   not carry its predecessor's hash (or the
+				   head that does not match the chain) */
+};
+/*
+ * Walks the audit log from entry 1: every entry must carry the hash of the
+ * one before and the head must match the last; entries appended during the
+ * walk are left for the next check.
+ */
+pca_err store_audit_verify(struct store *, struct store_audit_check *out)
+    PCA_WUR;
+
 /* ---- generic records (store/kv.c) ---- */
 
 /*
@@ -437,10 +454,12 @@ pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,
 /* ---- backup (store_copy.c) ---- */
 
 /*
- * Writes a compacted copy of the whole store to fd (an empty regular file
- * opened for writing) inside one read transaction, so the copy is
- * consistent while other threads and processes keep writing; fsyncs fd.
- * The copy is a data.mdb that store_open can open.
+ * Writes a compacted copy of the whole store to fd inside one read
+ * transaction, so the copy is consistent while other threads and processes
+ * keep writing.  fd is an empty regular file opened for writing (fsynced at
+ * the end) or the write end of a pipe (whose reader owns durability).  The
+ * copy is a data.mdb that store_open can open.  First the map is grown to
+ * leave room for what writers add while the copy lasts.
  */
 pca_err store_copy_fd(struct store *, int fd) PCA_WUR;
 
