@@ -67,16 +67,16 @@ auth_key(struct api_ctx *ctx, const struct api_http_req *r,
 		    "The security token included in the request is invalid.");
 		return 0;
 	}
-	if ((err = api_key_lookup(
-		 ctx->keys, ctx->store, ctx->hsm, a->akid, &key)) != PCA_OK) {
+	if ((err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, a, &key)) !=
+	    PCA_OK) {
 		if (err != PCA_ENOTFOUND)
 			return auth_dep_fail(e, err);
 		api_error_set(e, 400, "UnrecognizedClientException",
 		    "The security token included in the request is invalid.");
 		return 0;
 	}
-	err = sigv4_verify(r, a, key.secret, key.secret_len);
-	OPENSSL_cleanse(key.secret, sizeof(key.secret));
+	err = sigv4_verify(r, a, key.ksigning);
+	OPENSSL_cleanse(key.ksigning, sizeof(key.ksigning));
 	if (err != PCA_OK) {
 		free(key.policy);
 		api_error_set(
