@@ -175,7 +175,7 @@ create_check(const json_t *req, enum pca_keyalg *ka, enum pca_sigalg *sa,
 		return pca_err_set(PCA_EINVAL,
 		    "SigningAlgorithm %s cannot be used with KeyAlgorithm %s",
 		    s, k);
-	if ((err = ca_subject_from_json(json_object_get(cfg, "Subject"),
+	if ((err = prof_subject_from_json(json_object_get(cfg, "Subject"),
 		 &name)) != PCA_OK)
 		return err;
 	X509_NAME_free(name);
@@ -194,14 +194,14 @@ create_csr(struct ca_engine *e, const json_t *cfg, const char *label,
 	struct hsm_key key = {label, spki, spki_len};
 	pca_err err;
 
-	if ((err = ca_csr_info_build(json_object_get(cfg, "Subject"),
+	if ((err = prof_csr_info_build(json_object_get(cfg, "Subject"),
 		 json_object_get(cfg, "CsrExtensions"), spki, spki_len, &cri,
 		 &cri_len)) != PCA_OK)
 		return err;
 	if ((err = hsm_sign(e->hsm, &key, sa, cri, cri_len, sig, &sig_len)) !=
 	    PCA_OK)
 		goto out;
-	if ((err = ca_csr_assemble(cri, cri_len, sa, sig, sig_len, &der,
+	if ((err = x509_cert_assemble(cri, cri_len, sa, sig, sig_len, &der,
 		 &der_len)) != PCA_OK)
 		goto out;
 	err = util_pem_encode("CERTIFICATE REQUEST", der, der_len, pem);
@@ -566,7 +566,7 @@ ca_rec_state_err(const json_t *rec, const char *op)
 }
 
 static pca_err
-import_apply(json_t *rec, const struct ca_import *imp)
+import_apply(json_t *rec, const struct prof_import *imp)
 {
 	char *cert = NULL, *chain = NULL, serial[3 * LIM_SERIAL_BYTES + 4];
 	const char *st = json_string_value(json_object_get(rec, "Status"));
@@ -607,7 +607,7 @@ import_apply(json_t *rec, const struct ca_import *imp)
  * Authority).  [appliance]
  */
 static pca_err
-import_same_subject(const json_t *rec, const struct ca_import *imp)
+import_same_subject(const json_t *rec, const struct prof_import *imp)
 {
 	const char *b64 = json_string_value(json_object_get(rec, "_Cert"));
 	const unsigned char *p;
@@ -649,7 +649,7 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 {
 	static const char *const ok[] = {"PENDING_CERTIFICATE", "ACTIVE",
 	    "DISABLED", "EXPIRED", NULL};
-	struct ca_import *imp = NULL;
+	struct prof_import *imp = NULL;
 	uint8_t *spki = NULL;
 	size_t spki_len;
 	const char *type, *b64;
@@ -669,8 +669,8 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 	if ((err = util_b64_decode(b64, strlen(b64), 4096, &spki,
 		 &spki_len)) != PCA_OK)
 		goto out;
-	if ((err = ca_import_check(strcmp(type, "ROOT") == 0 ? CA_TYPE_ROOT :
-							       CA_TYPE_SUBORDINATE,
+	if ((err = prof_import_check(strcmp(type, "ROOT") == 0 ? PROF_CA_ROOT :
+							       PROF_CA_SUBORDINATE,
 		 spki, spki_len, cert, cert_len, chain, chain_len, &imp)) !=
 	    PCA_OK)
 		goto out;
@@ -691,7 +691,7 @@ out:
 	pthread_mutex_unlock(&e->mut);
 	if (err == PCA_OK)
 		ca_rotate_imported(e, uuid);
-	ca_import_free(imp);
+	prof_import_free(imp);
 	free(spki);
 	json_decref(rec);
 	return err;

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "ca_int.h"
+#include "profile_int.h"
 
 #define B 0  /* base: no passthrough */
 #define C 1  /* _CSRPassthrough */
@@ -25,37 +25,37 @@
 	    T(n "_APIPassthrough", fam, A, pl),                                \
 	    T(n "_APICSRPassthrough", fam, AC, pl)
 
-static const struct ca_template templates[] = {
-    FOUR("EndEntityCertificate", CA_TF_END_ENTITY, -1),
-    FOUR("EndEntityClientAuthCertificate", CA_TF_END_ENTITY_CLIENT, -1),
-    FOUR("EndEntityServerAuthCertificate", CA_TF_END_ENTITY_SERVER, -1),
-    FOUR("CodeSigningCertificate", CA_TF_CODE_SIGNING, -1),
-    FOUR("OCSPSigningCertificate", CA_TF_OCSP_SIGNING, -1),
-    T("RootCACertificate", CA_TF_ROOT_CA, B, -1),
-    T("RootCACertificate_APIPassthrough", CA_TF_ROOT_CA, A, -1),
-    FOUR("SubordinateCACertificate_PathLen0", CA_TF_SUBORDINATE_CA, 0),
-    FOUR("SubordinateCACertificate_PathLen1", CA_TF_SUBORDINATE_CA, 1),
-    FOUR("SubordinateCACertificate_PathLen2", CA_TF_SUBORDINATE_CA, 2),
-    FOUR("SubordinateCACertificate_PathLen3", CA_TF_SUBORDINATE_CA, 3),
-    BLANK3("BlankEndEntityCertificate", CA_TF_BLANK_END_ENTITY, -1),
+static const struct prof_template templates[] = {
+    FOUR("EndEntityCertificate", PROF_TF_END_ENTITY, -1),
+    FOUR("EndEntityClientAuthCertificate", PROF_TF_END_ENTITY_CLIENT, -1),
+    FOUR("EndEntityServerAuthCertificate", PROF_TF_END_ENTITY_SERVER, -1),
+    FOUR("CodeSigningCertificate", PROF_TF_CODE_SIGNING, -1),
+    FOUR("OCSPSigningCertificate", PROF_TF_OCSP_SIGNING, -1),
+    T("RootCACertificate", PROF_TF_ROOT_CA, B, -1),
+    T("RootCACertificate_APIPassthrough", PROF_TF_ROOT_CA, A, -1),
+    FOUR("SubordinateCACertificate_PathLen0", PROF_TF_SUBORDINATE_CA, 0),
+    FOUR("SubordinateCACertificate_PathLen1", PROF_TF_SUBORDINATE_CA, 1),
+    FOUR("SubordinateCACertificate_PathLen2", PROF_TF_SUBORDINATE_CA, 2),
+    FOUR("SubordinateCACertificate_PathLen3", PROF_TF_SUBORDINATE_CA, 3),
+    BLANK3("BlankEndEntityCertificate", PROF_TF_BLANK_END_ENTITY, -1),
     BLANK3("BlankEndEntityCertificate_CriticalBasicConstraints",
-	CA_TF_BLANK_END_ENTITY_CRIT_BC, -1),
-    BLANK3("BlankSubordinateCACertificate_PathLen0", CA_TF_BLANK_SUBORDINATE_CA,
+	PROF_TF_BLANK_END_ENTITY_CRIT_BC, -1),
+    BLANK3("BlankSubordinateCACertificate_PathLen0", PROF_TF_BLANK_SUBORDINATE_CA,
 	0),
-    BLANK3("BlankSubordinateCACertificate_PathLen1", CA_TF_BLANK_SUBORDINATE_CA,
+    BLANK3("BlankSubordinateCACertificate_PathLen1", PROF_TF_BLANK_SUBORDINATE_CA,
 	1),
-    BLANK3("BlankSubordinateCACertificate_PathLen2", CA_TF_BLANK_SUBORDINATE_CA,
+    BLANK3("BlankSubordinateCACertificate_PathLen2", PROF_TF_BLANK_SUBORDINATE_CA,
 	2),
-    BLANK3("BlankSubordinateCACertificate_PathLen3", CA_TF_BLANK_SUBORDINATE_CA,
+    BLANK3("BlankSubordinateCACertificate_PathLen3", PROF_TF_BLANK_SUBORDINATE_CA,
 	3),
-    T("BlankRootCACertificate_APIPassthrough", CA_TF_BLANK_ROOT_CA, A, -1),
-    T("BlankRootCACertificate_PathLen0_APIPassthrough", CA_TF_BLANK_ROOT_CA, A,
+    T("BlankRootCACertificate_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A, -1),
+    T("BlankRootCACertificate_PathLen0_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
 	0),
-    T("BlankRootCACertificate_PathLen1_APIPassthrough", CA_TF_BLANK_ROOT_CA, A,
+    T("BlankRootCACertificate_PathLen1_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
 	1),
-    T("BlankRootCACertificate_PathLen2_APIPassthrough", CA_TF_BLANK_ROOT_CA, A,
+    T("BlankRootCACertificate_PathLen2_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
 	2),
-    T("BlankRootCACertificate_PathLen3_APIPassthrough", CA_TF_BLANK_ROOT_CA, A,
+    T("BlankRootCACertificate_PathLen3_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
 	3),
 };
 
@@ -63,8 +63,8 @@ static const struct ca_template templates[] = {
 #define ARN_SERVICE ":acm-pca:::template/"
 #define PARTITION_MAX 32
 
-const struct ca_template *
-ca_template_find(const char *arn)
+const struct prof_template *
+prof_template_find(const char *arn)
 {
 	const char *p, *name;
 	size_t i, n;
@@ -88,23 +88,23 @@ ca_template_find(const char *arn)
 }
 
 int
-ca_template_is_root(const struct ca_template *t)
+prof_template_is_root(const struct prof_template *t)
 {
 	return t != NULL &&
-	       (t->family == CA_TF_ROOT_CA || t->family == CA_TF_BLANK_ROOT_CA);
+	       (t->family == PROF_TF_ROOT_CA || t->family == PROF_TF_BLANK_ROOT_CA);
 }
 
 int
-ca_template_is_ca(const struct ca_template *t)
+prof_template_is_ca(const struct prof_template *t)
 {
-	return ca_template_is_root(t) ||
-	       (t != NULL && (t->family == CA_TF_SUBORDINATE_CA ||
-				 t->family == CA_TF_BLANK_SUBORDINATE_CA));
+	return prof_template_is_root(t) ||
+	       (t != NULL && (t->family == PROF_TF_SUBORDINATE_CA ||
+				 t->family == PROF_TF_BLANK_SUBORDINATE_CA));
 }
 
 /* The table, for tests and for listing; *n receives its length. */
-const struct ca_template *
-ca_template_all(size_t *n)
+const struct prof_template *
+prof_template_all(size_t *n)
 {
 	*n = N_TEMPLATES;
 	return templates;
