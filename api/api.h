@@ -5,8 +5,10 @@
  * pcactl manages.
  *
  * Only api/ maps pca_err codes onto ACM-PCA exception names and HTTP
- * statuses.  api/ asks the engine (ca/) and reads records (store/); it uses
- * the token (hsm/) only to seal and unseal secrets and to report health.
+ * statuses.  api/ asks the engine (ca/) and reads records (store/); it
+ * calls no hsm/ function for health and metrics: cmd/ hands it the token's
+ * answers (struct api_token_ops).  Sealing API secrets (keys.c, token.c)
+ * still takes the token handle.
  */
 #ifndef PCA_API_H
 #define PCA_API_H
@@ -193,6 +195,29 @@ void api_server_approval_set(struct api_server *,
     const struct api_approval_conf *);
 /* Frees the service once the HTTP server that calls it has stopped. */
 void api_server_free(struct api_server *);
+
+/* The token's counters as GET /metrics shows them. */
+struct api_token_stats {
+	uint64_t signs;
+	uint64_t sign_errors;
+	uint64_t recoveries;		/* successful re-initializations */
+	int available;			/* token usable right now */
+};
+
+/*
+ * What GET /health and GET /metrics ask of the token, set by cmd/ (which
+ * owns the token) so that api/ calls no hsm/ function.  health: PCA_OK when
+ * the token answers, else an error with its message (503 "component":
+ * "token"); stats fills *out.  Either may be NULL: not checked, not shown.
+ */
+struct api_token_ops {
+	void *arg;
+	pca_err (*health)(void *arg);
+	void (*stats)(void *arg, struct api_token_stats *out);
+};
+
+/* Sets the token's answers (before the server is in use). */
+void api_server_token_set(struct api_server *, const struct api_token_ops *);
 
 /*
  * Extra Prometheus text appended to GET /metrics (API_METRICS_HOOKS hooks

@@ -318,9 +318,9 @@ void api_metrics_free(struct api_metrics *);
 /* op_index: api_op_index(), or api_nops for requests with no operation. */
 void api_metrics_observe(
     struct api_metrics *, size_t op_index, int status, double seconds);
-/* Prometheus text exposition; hsm may be NULL. */
-pca_err api_metrics_render(
-    struct api_metrics *, struct hsm *, struct buf *) PCA_WUR;
+/* Prometheus text exposition; tok (or its stats) may be NULL. */
+pca_err api_metrics_render(struct api_metrics *,
+    const struct api_token_ops *tok, struct buf *) PCA_WUR;
 
 /* ---- the request pipeline (dispatch.c, ops.c) ---- */
 

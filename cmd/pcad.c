@@ -168,8 +168,9 @@ publish_engine(struct publish *p, struct ca_engine *eng)
 	return mon_listen(p->mon, eng);
 }
 
+/* Does the token answer (the monitor's and GET /health's probe)? */
 static pca_err
-mon_health(void *arg)
+token_health(void *arg)
 {
 	return hsm_health(arg);
 }
@@ -187,7 +188,7 @@ monitor_new(const struct appliance *ap, struct publish *p)
 	struct mon_conf mc = ap->conf.monitor;
 	pca_err err;
 
-	mc.health = mon_health;
+	mc.health = token_health;
 	mc.health_arg = ap->hsm;
 	if ((err = mon_new(&mc, ap->store, &p->mon)) != PCA_OK)
 		return err;
@@ -559,6 +560,21 @@ net_bind(const char *path, struct net *net)
 	return err;
 }
 
+/* The token's counters for the API's /metrics (api/ calls no hsm/
+ * function). */
+static void
+token_stats(void *arg, struct api_token_stats *out)
+{
+	struct hsm_stats hs;
+
+	memset(&hs, 0, sizeof(hs));
+	hsm_stats_get(arg, &hs);
+	out->signs = hs.signs;
+	out->sign_errors = hs.sign_errors;
+	out->recoveries = hs.recoveries;
+	out->available = hs.available;
+}
+
 /*
  * Every module's routes on the bound server, in order: CRLs, the API (with
  * /health and /metrics), then OCSP (its root GET takes what the others
@@ -568,11 +584,14 @@ static pca_err
 net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
     struct publish *pub, struct ocsp_responder *ocsp)
 {
+	const struct api_token_ops tok = {ap->hsm, token_health, token_stats};
 	pca_err err;
 
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
-		 &net->api)) != PCA_OK ||
-	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
+		 &net->api)) != PCA_OK)
+		return err;
+	api_server_token_set(net->api, &tok);
+	if ((err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
 		      &net->acme)) != PCA_OK ||
