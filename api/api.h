@@ -5,10 +5,11 @@
  * pcactl manages.
  *
  * Only api/ maps pca_err codes onto ACM-PCA exception names and HTTP
- * statuses.  api/ asks the engine (ca/) and reads records (store/); it
- * calls no hsm/ function for health and metrics: cmd/ hands it the token's
- * answers (struct api_token_ops).  Sealing API secrets (keys.c, token.c)
- * still takes the token handle.
+ * statuses.  api/ asks the engine (ca/) and reads records (store/); what
+ * it needs from the token and the publishers (health, counters, audit
+ * reports, the compliance report) cmd/ hands it as struct api_services, so
+ * api/ calls no hsm/, crl/ or monitor/ function.  Sealing API secrets
+ * (keys.c, token.c) still takes the token handle.
  */
 #ifndef PCA_API_H
 #define PCA_API_H
@@ -205,19 +206,31 @@ struct api_token_stats {
 };
 
 /*
- * What GET /health and GET /metrics ask of the token, set by cmd/ (which
- * owns the token) so that api/ calls no hsm/ function.  health: PCA_OK when
- * the token answers, else an error with its message (503 "component":
- * "token"); stats fills *out.  Either may be NULL: not checked, not shown.
+ * The services the API asks for beyond the engine and the store, set by
+ * cmd/ (which owns the token and the publishers).  Any may be NULL.
+ *   health: PCA_OK when the token answers, else an error with its message
+ *     (GET /health: 503 "component":"token"); NULL: not checked.
+ *   token_stats: the token's counters for GET /metrics; NULL: not shown.
+ *   audit_create, audit_describe: Create/DescribeCertificateAuthority-
+ *     AuditReport (the CA's uuid; *key, *out: caller frees); NULL: no S3
+ *     endpoint (Create: RequestFailed, Describe: ResourceNotFound).
+ *   report: OpenPCA.GetComplianceReport over the CAs whose ARN has scope;
+ *     NULL: PCA_EUNAVAIL.
  */
-struct api_token_ops {
-	void *arg;
-	pca_err (*health)(void *arg);
-	void (*stats)(void *arg, struct api_token_stats *out);
+struct api_services {
+	void *token;		/* argument of health and token_stats */
+	pca_err (*health)(void *token);
+	void (*token_stats)(void *token, struct api_token_stats *out);
+	void *arg;		/* argument of the others */
+	pca_err (*audit_create)(void *arg, const char *ca_uuid,
+	    const char *bucket, const char *format, char id[37], char **key);
+	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
+	    const char *id, json_t **out);
+	pca_err (*report)(void *arg, const char *scope, json_t **out);
 };
 
-/* Sets the token's answers (before the server is in use). */
-void api_server_token_set(struct api_server *, const struct api_token_ops *);
+/* Sets the services (before the server is in use). */
+void api_server_services_set(struct api_server *, const struct api_services *);
 
 /*
  * Extra Prometheus text appended to GET /metrics (API_METRICS_HOOKS hooks

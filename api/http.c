@@ -31,7 +31,6 @@ struct api_server {
 		pca_err (*fn)(void *, struct buf *);
 		void *arg;
 	} mhooks[API_METRICS_HOOKS];
-	struct api_token_ops token;	/* GET /health, /metrics */
 	size_t nmhooks;
 };
 
@@ -145,8 +144,8 @@ api_health(void *arg, const struct http_req *r, struct http_resp *o)
 	size_t n = 0;
 
 	(void)r;
-	if (srv->token.health != NULL &&
-	    srv->token.health(srv->token.arg) != PCA_OK)
+	if (srv->ctx.svc.health != NULL &&
+	    srv->ctx.svc.health(srv->ctx.svc.token) != PCA_OK)
 		return respond_json(o, 503,
 		    json_pack("{s:s,s:s,s:s}", "status", "unavailable",
 			"component", "token", "reason", pca_err_msg()));
@@ -173,7 +172,7 @@ api_metrics_page(void *arg, const struct http_req *r, struct http_resp *o)
 	atomic_store(&srv->metrics.inflight, st.inflight);
 	atomic_store(&srv->metrics.http_requests, st.plain_requests);
 	buf_init(&b, 4 * 1024 * 1024);
-	if (api_metrics_render(&srv->metrics, &srv->token, &b) != PCA_OK) {
+	if (api_metrics_render(&srv->metrics, &srv->ctx.svc, &b) != PCA_OK) {
 		buf_free(&b);
 		return respond_json(o, 500,
 		    json_pack("{s:s,s:s}", "status", "error", "reason",
@@ -313,9 +312,9 @@ api_server_approval_set(struct api_server *srv,
 }
 
 void
-api_server_token_set(struct api_server *srv, const struct api_token_ops *t)
+api_server_services_set(struct api_server *srv, const struct api_services *s)
 {
-	srv->token = *t;
+	srv->ctx.svc = *s;
 }
 
 pca_err

@@ -126,7 +126,7 @@ render_histogram(struct api_metrics *m, struct buf *b)
 }
 
 static pca_err
-render_misc(struct api_metrics *m, const struct api_token_ops *tok,
+render_misc(struct api_metrics *m, const struct api_services *svc,
     struct buf *b)
 {
 	struct api_token_stats hs;
@@ -151,10 +151,10 @@ render_misc(struct api_metrics *m, const struct api_token_ops *tok,
 	    (unsigned long long)atomic_load(&m->rejected),
 	    (unsigned long long)atomic_load(&m->inflight),
 	    (unsigned long long)atomic_load(&m->http_requests));
-	if (err != PCA_OK || tok == NULL || tok->stats == NULL)
+	if (err != PCA_OK || svc == NULL || svc->token_stats == NULL)
 		return err;
 	memset(&hs, 0, sizeof(hs));
-	tok->stats(tok->arg, &hs);
+	svc->token_stats(svc->token, &hs);
 	return buf_printf(b,
 	    "# HELP pcad_hsm_signs_total Signatures made in the token.\n"
 	    "# TYPE pcad_hsm_signs_total counter\npcad_hsm_signs_total %llu\n"
@@ -171,7 +171,7 @@ render_misc(struct api_metrics *m, const struct api_token_ops *tok,
 }
 
 pca_err
-api_metrics_render(struct api_metrics *m, const struct api_token_ops *tok,
+api_metrics_render(struct api_metrics *m, const struct api_services *svc,
     struct buf *b)
 {
 	pca_err err;
@@ -179,5 +179,5 @@ api_metrics_render(struct api_metrics *m, const struct api_token_ops *tok,
 	if ((err = render_counts(m, b)) != PCA_OK ||
 	    (err = render_histogram(m, b)) != PCA_OK)
 		return err;
-	return render_misc(m, tok, b);
+	return render_misc(m, svc, b);
 }

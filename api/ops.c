@@ -324,7 +324,7 @@ audit_ca(struct api_call *call, const json_t *in, const struct ca_caller *c)
 static pca_err
 op_audit_create(struct api_call *call, const json_t *in, json_t **out)
 {
-	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	const struct api_services *h = &call->ctx->svc;
 	char uuid[37], id[37], *key = NULL;
 	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
 
@@ -348,7 +348,7 @@ op_audit_create(struct api_call *call, const json_t *in, json_t **out)
 static pca_err
 op_audit_describe(struct api_call *call, const json_t *in, json_t **out)
 {
-	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	const struct api_services *h = &call->ctx->svc;
 	char uuid[37];
 	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
 
@@ -370,7 +370,7 @@ op_audit_describe(struct api_call *call, const json_t *in, json_t **out)
 static pca_err
 op_report(struct api_call *call, const json_t *in, json_t **out)
 {
-	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	const struct api_services *h = &call->ctx->svc;
 	char scope[64];
 
 	(void)in;

@@ -67,20 +67,13 @@ struct ca_caller {
 };
 
 /*
- * Services the engine calls out to (set by pcad; all optional):
- * s3_probe runs when CreateCertificateAuthority or
- * UpdateCertificateAuthority enables a CRL (spec 5.1), and its error is the
- * operation's; audit_* serve the audit-report operations for api/.
+ * Services the engine calls out to (set by pcad; optional): s3_probe runs
+ * when CreateCertificateAuthority or UpdateCertificateAuthority enables a
+ * CRL (spec 5.1), and its error is the operation's.
  */
 struct ca_hooks {
 	void *arg;
 	pca_err (*s3_probe)(void *arg, const char *bucket, const char *acl);
-	pca_err (*audit_create)(void *arg, const char *ca_uuid,
-	    const char *bucket, const char *format, char id[37], char **key);
-	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
-	    const char *id, json_t **out);
-	/* OpenPCA.GetComplianceReport over the CAs whose ARN has scope */
-	pca_err (*report)(void *arg, const char *scope, json_t **out);
 };
 
 pca_err ca_engine_new(const struct ca_engine_conf *, struct hsm *,
@@ -88,8 +81,6 @@ pca_err ca_engine_new(const struct ca_engine_conf *, struct hsm *,
 void ca_engine_free(struct ca_engine *);
 /* Sets the hooks (before the engine is shared between threads). */
 void ca_engine_hooks_set(struct ca_engine *, const struct ca_hooks *);
-/* The hooks (all NULL unless set); valid as long as the engine. */
-const struct ca_hooks *ca_engine_hooks(const struct ca_engine *);
 
 /*
  * CreateCertificateAuthority.  req holds CertificateAuthorityConfiguration,

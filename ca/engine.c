@@ -62,12 +62,6 @@ ca_engine_hooks_set(struct ca_engine *e, const struct ca_hooks *h)
 	e->hooks = *h;
 }
 
-const struct ca_hooks *
-ca_engine_hooks(const struct ca_engine *e)
-{
-	return &e->hooks;
-}
-
 /* The S3 permission probe (spec 5.1) when rev (normalized) enables a CRL. */
 static pca_err
 crl_probe(struct ca_engine *e, const json_t *rev)
@@ -463,7 +457,6 @@ list_cb(const char *id, const char *json, size_t len, void *arg)
 	json_decref(r);
 	return 0;
 }
-
 
 pca_err
 ca_list(struct ca_engine *e, const struct ca_caller *c, json_t **out)

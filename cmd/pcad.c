@@ -194,7 +194,6 @@ monitor_new(const struct appliance *ap, struct publish *p)
 		return err;
 	mon_attach(p->mon, ap->engine, ap->policies);
 	appliance_policies_on_refusal(mon_refusal, p->mon);
-	p->hooks.report = hook_report;
 	return PCA_OK;
 }
 
@@ -212,8 +211,6 @@ publish_new(const struct appliance *ap, struct publish *p)
 		if ((err = sync_new(&sc, ap->store, &p->sync)) != PCA_OK)
 			return err;
 		p->hooks.s3_probe = hook_probe;
-		p->hooks.audit_create = hook_audit_create;
-		p->hooks.audit_describe = hook_audit_describe;
 	}
 	if ((err = crl_new(&ap->conf.crl, ap->hsm, ap->store, &p->crl)) !=
 		PCA_OK ||
@@ -560,8 +557,7 @@ net_bind(const char *path, struct net *net)
 	return err;
 }
 
-/* The token's counters for the API's /metrics (api/ calls no hsm/
- * function). */
+/* The token's counters for the API's GET /metrics. */
 static void
 token_stats(void *arg, struct api_token_stats *out)
 {
@@ -584,13 +580,17 @@ static pca_err
 net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
     struct publish *pub, struct ocsp_responder *ocsp)
 {
-	const struct api_token_ops tok = {ap->hsm, token_health, token_stats};
+	const struct api_services svc = {.token = ap->hsm,
+	    .health = token_health, .token_stats = token_stats, .arg = pub,
+	    .audit_create = pub->sync != NULL ? hook_audit_create : NULL,
+	    .audit_describe = pub->sync != NULL ? hook_audit_describe : NULL,
+	    .report = hook_report};
 	pca_err err;
 
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK)
 		return err;
-	api_server_token_set(net->api, &tok);
+	api_server_services_set(net->api, &svc);
 	if ((err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
