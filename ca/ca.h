@@ -2,11 +2,15 @@
  * ca.h - the issuance engine: ACM-PCA CA lifecycle and certificate
  * issuance over a PKCS#11 signer (hsm/) and LMDB records (store/).
  *
- * Requests and outputs use the ACM-PCA shapes (jansson objects with the
- * model's member names), so api/ passes request members through and
- * pcactl builds the same objects.  Shape validation (types, lengths, enums:
- * ValidationException) is the caller's job; the engine checks semantics
- * and state and answers with pca_err codes api/ maps onto exception names:
+ * Most requests and outputs are C structs and strings (tags, permissions,
+ * issuance, rotation, the publishers' struct ca_info); api/ translates
+ * JSON.  Still in the ACM-PCA shapes (jansson objects with the model's
+ * member names, as the CA record stores them): CreateCertificateAuthority's
+ * request, the CertificateAuthority objects of describe and list, the
+ * RevocationConfiguration of ca_update and ca_info, and ApiPassthrough.
+ * Shape validation (types, lengths, enums: ValidationException) is the
+ * caller's job; the engine checks semantics and state and answers with
+ * pca_err codes api/ maps onto exception names:
  *
  *   PCA_EBADARN InvalidArn       PCA_ENOTFOUND ResourceNotFound
  *   PCA_ESTATE InvalidState       PCA_EINVAL InvalidArgs
