@@ -5,7 +5,9 @@
  * CertificationRequestInfo and the checks of an imported CA certificate
  * (spec 2.4.4).  No token, no store, no state: the engine (ca/) wires these
  * to hsm/ and store/.  Builds on x509/ (DER reading and writing, the lint
- * gate) and common/.  Thread-safe (no shared state).
+ * gate) and common/.  Thread-safe (no shared state).  The ACM-PCA shapes
+ * (ASN1Subject, GeneralName, CsrExtensions, ApiPassthrough) still arrive
+ * as jansson objects, as the engine's records hold them.
  */
 #ifndef PCA_PROFILE_H
 #define PCA_PROFILE_H
