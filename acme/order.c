@@ -1,8 +1,10 @@
 /*
  * order.c - orders, authorizations and challenges (RFC 8555 sections 7.4,
- * 7.5; RFC 8738 ip identifiers) and finalize, which issues through the
- * engine's IssueCertificate path (ca_issue) with the ACME account named in
- * the audit entry.
+ * 7.5; RFC 8738 ip identifiers; wildcards "*.<domain>" as an authorization
+ * of <domain> with "wildcard": true and dns-01 only) and finalize, which
+ * issues through the engine's IssueCertificate path (ca_issue) with the
+ * ACME account named in the audit entry; CAA older than 8 hours is checked
+ * again there.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,8 +19,12 @@
 #include "../http/http.h"
 #include "server_int.h"
 
-static const char *const chal_types[] = {"http-01", "tls-alpn-01"};
-#define NCHAL 2
+static const char *const chal_types[] = {"http-01", "tls-alpn-01",
+	"dns-01"};
+#define NCHAL 3
+#define CHAL_DNS01 2
+/* CAA found at validation serves this long, then finalize checks again */
+#define ACME_CAA_REUSE (8 * 3600)
 
 /* ---- identifiers ---- */
 
@@ -64,13 +70,8 @@ ident_check(struct rq *r, const json_t *id)
 		for (i = 0; v[i]; i++)
 			low[i] = (char)tolower((unsigned char)v[i]);
 		low[i] = '\0';
-		if (strncmp(low, "*.", 2) == 0) {
-			acme_problem(r, 400, "rejectedIdentifier",
-			    "%s: a wildcard needs dns-01, which this server "
-			    "does not offer", v);
-			return NULL;
-		}
-		if (!dns_ok(low))
+		/* RFC 8555 7.1.3: "*." only as the whole leftmost label */
+		if (!dns_ok(strncmp(low, "*.", 2) == 0 ? low + 2 : low))
 			goto bad;
 		return json_pack("{s:s,s:s}", "type", "dns", "value", low);
 	}
@@ -154,22 +155,40 @@ order_view(struct rq *r, const char *id, const json_t *o)
 		json_object_set(v, "error", json_object_get(o, "error"));
 	if (json_object_get(o, "replaces"))
 		json_object_set(v, "replaces", json_object_get(o, "replaces"));
+	if (json_object_get(o, "profile"))
+		json_object_set(v, "profile", json_object_get(o, "profile"));
 	return v;
 }
 
 /* ---- newOrder ---- */
 
+/*
+ * The challenges offered: a wildcard only dns-01, an ip address not dns-01
+ * (RFC 8738 7), a DNS name all three.
+ */
+static int
+chal_offered(size_t i, const char *itype, int wild)
+{
+	if (wild)
+		return i == CHAL_DNS01;
+	return i != CHAL_DNS01 || strcmp(itype, "dns") == 0;
+}
+
 static json_t *
 new_authz(struct rq *r, const char *order, const json_t *ident,
     char id[ACME_ID_MAX])
 {
-	json_t *z, *cl = json_array();
+	json_t *z, *cl = json_array(), *zi;
 	char tok[ACME_ID_MAX + ACME_ID_MAX];
+	const char *v = acme_str(ident, "value");
+	int wild = strncmp(v, "*.", 2) == 0;
 	size_t i;
 
 	for (i = 0; i < NCHAL; i++) {
 		char a[ACME_ID_MAX], b[ACME_ID_MAX];
 
+		if (!chal_offered(i, acme_str(ident, "type"), wild))
+			continue;
 		if (acme_id_new(a) != PCA_OK || acme_id_new(b) != PCA_OK)
 			break;
 		(void)snprintf(tok, sizeof(tok), "%s%s", a, b);
@@ -180,11 +199,39 @@ new_authz(struct rq *r, const char *order, const json_t *ident,
 		json_decref(cl);
 		return NULL;
 	}
-	z = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O,s:o}", "ca", r->ca, "acct",
+	/* RFC 8555 7.1.4: the authorization names the base domain */
+	zi = json_pack("{s:s,s:s}", "type", acme_str(ident, "type"), "value",
+	    wild ? v + 2 : v);
+	z = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "ca", r->ca, "acct",
 	    r->acct_id, "order", order, "status", "pending", "expires",
-	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifier", ident,
+	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifier", zi,
 	    "challenges", cl);
+	if (z != NULL && wild)
+		json_object_set_new(z, "wildcard", json_true());
 	return z;
+}
+
+json_t *
+acme_caa_ids_json(const struct acme_dnsconf *d)
+{
+	json_t *l = json_array();
+	size_t i;
+
+	for (i = 0; l != NULL && i < d->nids; i++)
+		json_array_append_new(l, json_string(d->ids[i]));
+	return l;
+}
+
+/* The index of a challenge type in the metrics. */
+static size_t
+chal_metric(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < NCHAL; i++)
+		if (strcmp(type, chal_types[i]) == 0)
+			return i;
+	return 0;
 }
 
 static int
@@ -213,15 +260,117 @@ idents_check(struct rq *r, const json_t *in, json_t *out)
 	return 1;
 }
 
+/*
+ * RFC 9773 section 5: "replaces" names a certificate of this CA that this
+ * account ordered and that no other order replaced yet (its serial into
+ * hex); absent: 1 with hex "".  0 with a problem set.
+ */
+static int
+replaces_ok(struct rq *r, const json_t *p, char hex[64])
+{
+	const json_t *v = json_object_get(p, "replaces");
+	json_t *rec = NULL;
+	int ok = 0;
+
+	hex[0] = '\0';
+	if (v == NULL)
+		return 1;
+	if (!json_is_string(v) || !acme_ari_serial(json_string_value(v), hex)) {
+		acme_problem(r, 400, "malformed", "replaces must be an RFC 9773 "
+		    "certificate identifier");
+		return 0;
+	}
+	if (acme_rec_get(r->a, "acme-cert", hex, &rec) != PCA_OK ||
+	    strcmp(acme_str(rec, "ca"), r->ca) != 0 ||
+	    strcmp(acme_str(rec, "acct"), r->acct_id) != 0)
+		acme_problem(r, 400, "malformed", "replaces: this account "
+		    "ordered no certificate %s from this CA", hex);
+	else if (*acme_str(rec, "replaced_by"))
+		acme_problem(r, 409, "alreadyReplaced", "certificate %s was "
+		    "replaced already (by %s)", hex,
+		    acme_str(rec, "replaced_by"));
+	else
+		ok = 1;
+	json_decref(rec);
+	return ok;
+}
+
+/* The ARI link both ways between the replaced and the new certificate. */
+static void
+replaces_link(struct rq *r, json_t *rec, const char *old, const char *hex)
+{
+	json_t *o = NULL;
+
+	json_object_set_new(rec, "replaces", json_string(old));
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_rec_get(r->a, "acme-cert", old, &o) == PCA_OK &&
+	    (json_object_set_new(o, "replaced_by", json_string(hex)) != 0 ||
+		acme_rec_put(r->a, "acme-cert", old, o, 0) != PCA_OK))
+		log_warnx("acme: certificate %s: replaced_by %s not recorded",
+		    old, hex);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	json_decref(o);
+}
+
+/* What the order is issued under (acme_issue_as) in its record. */
+static int
+order_as(json_t *o, const struct acme_issue_as *as)
+{
+	return !((as->profile[0] && json_object_set_new(o, "profile",
+	    json_string(as->profile))) || (as->policy[0] &&
+	    json_object_set_new(o, "policy", json_string(as->policy))) ||
+	    (as->tmpl[0] && json_object_set_new(o, "template",
+	    json_string(as->tmpl))) ||
+	    json_object_set_new(o, "days", json_integer(as->days)));
+}
+
+/*
+ * The authorizations, the order and the account's orders list (newest
+ * last, bounded) in one commit, under the account's lock: 1 when stored.
+ */
+static int
+order_store(struct rq *r, const char *oid, json_t *o, json_t *const *zs,
+    size_t nz)
+{
+	struct acme_rec_w w[ACME_BATCH_MAX];
+	json_t *a = NULL, *ol;
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < nz; i++)
+		w[i] = (struct acme_rec_w){"acme-authz", acme_str(zs[i], "id"),
+		    zs[i]};
+	w[nz] = (struct acme_rec_w){"acme-order", oid, o};
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
+		ol = json_object_get(a, "orders");
+		if (!json_is_array(ol)) {
+			ol = json_array();
+			json_object_set_new(a, "orders", ol);
+		}
+		json_array_append_new(ol, json_string(oid));
+		while (json_array_size(ol) > ACME_ACCT_ORDERS)
+			json_array_remove(ol, 0);
+		w[nz + 1] = (struct acme_rec_w){"acme-acct", r->acct_id, a};
+		ok = acme_rec_batch(r->a, w, nz + 2) == PCA_OK;
+		json_decref(a);
+	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	return ok;
+}
+
 void
 acme_new_order(struct rq *r)
 {
 	json_t *p = NULL, *ids = json_array(), *o = NULL, *zl = json_array();
-	json_t *zs[ACME_MAX_IDENTS], *v, *ol;
+	json_t *zs[ACME_MAX_IDENTS], *v;
 	char oid[ACME_ID_MAX], zid[ACME_ID_MAX], loc[ACME_URL_MAX];
+	struct acme_issue_as as;
+	char rhex[64] = "";
 	size_t i, nz = 0;
 	int ok = 0;
 
+	acme_prune_due(r->a);
 	if ((p = acme_payload(r)) == NULL)
 		goto out;
 	if (strcmp(r->ca_status, "ACTIVE") != 0) {
@@ -236,7 +385,8 @@ acme_new_order(struct rq *r)
 	}
 	if (!idents_check(r, json_object_get(p, "identifiers"), ids))
 		goto out;
-	if (!acme_eab_names_ok(r, ids))
+	if (!acme_eab_names_ok(r, ids) || !acme_issue_as(r, p, &as) ||
+	    !acme_policy_names_ok(r, &as, ids) || !replaces_ok(r, p, rhex))
 		goto out;
 	if (acme_id_new(oid) != PCA_OK)
 		goto fail;
@@ -254,30 +404,11 @@ acme_new_order(struct rq *r)
 		goto fail;
 	if (json_is_string(json_object_get(p, "replaces")))
 		json_object_set(o, "replaces", json_object_get(p, "replaces"));
-	pthread_mutex_lock(&r->a->mu);
-	for (i = 0; i < nz; i++)
-		if (acme_rec_put(r->a, "acme-authz", acme_str(zs[i], "id"),
-			zs[i], 1) != PCA_OK)
-			break;
-	if (i == nz && acme_rec_put(r->a, "acme-order", oid, o, 1) == PCA_OK) {
-		json_t *a = NULL;
-
-		/* the account's orders list, newest last, bounded */
-		if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
-			ol = json_object_get(a, "orders");
-			if (!json_is_array(ol)) {
-				ol = json_array();
-				json_object_set_new(a, "orders", ol);
-			}
-			json_array_append_new(ol, json_string(oid));
-			while (json_array_size(ol) > ACME_ACCT_ORDERS)
-				json_array_remove(ol, 0);
-			ok = acme_rec_put(r->a, "acme-acct", r->acct_id, a,
-			    0) == PCA_OK;
-			json_decref(a);
-		}
-	}
-	pthread_mutex_unlock(&r->a->mu);
+	if (rhex[0])
+		json_object_set_new(o, "replaces_serial", json_string(rhex));
+	if (!order_as(o, &as))
+		goto fail;
+	ok = order_store(r, oid, o, zs, nz);
 	if (!ok)
 		goto fail;
 	acme_count(r->a, &r->a->m_orders);
@@ -334,6 +465,8 @@ order_refresh(struct rq *r, const char *id, json_t *o)
 	if (st == NULL || strcmp(st, acme_str(o, "status")) == 0)
 		return;
 set:
+	if (strcmp(st, "invalid") == 0)
+		acme_count(r->a, &r->a->m_order_invalid);
 	json_object_set_new(o, "status", json_string(st));
 	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 		log_warnx("acme: order %s: %s", id, pca_err_msg());
@@ -443,30 +576,51 @@ out:
 }
 
 static void
-order_set(struct rq *r, const char *id, const char *status, const char *cert)
+order_set(struct rq *r, const char *id, const char *status)
 {
 	json_t *o = NULL;
 
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
 		json_object_set_new(o, "status", json_string(status));
-		if (cert != NULL)
-			json_object_set_new(o, "cert", json_string(cert));
 		if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 			log_warnx("acme: order %s: %s", id, pca_err_msg());
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	json_decref(o);
+}
+
+/* The order valid and the certificate's owner record: one commit. */
+static void
+order_done(struct rq *r, const char *id, const char *hex, const json_t *rec)
+{
+	json_t *o = NULL;
+	struct acme_rec_w w[2];
+
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
+		json_object_set_new(o, "status", json_string("valid"));
+		json_object_set_new(o, "cert", json_string(hex));
+		w[0] = (struct acme_rec_w){"acme-order", id, o};
+		w[1] = (struct acme_rec_w){"acme-cert", hex, rec};
+		if (rec == NULL || acme_rec_batch(r->a, w, 2) != PCA_OK)
+			log_warnx("acme: order %s: certificate %s not recorded: "
+			    "%s", id, hex, pca_err_msg());
+	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(o);
 }
 
 static void
-issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
+issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
+    size_t dl)
 {
 	struct ca_issue_req q;
 	struct ca_caller who = r->caller;
 	char w[ACME_ID_MAX + 16], *arn = NULL, hex[80];
 	const char *s;
 	json_t *rec = NULL, *o = NULL;
+	json_int_t days = json_integer_value(json_object_get(ord, "days"));
 	pca_err err;
 
 	memset(&q, 0, sizeof(q));
@@ -475,39 +629,46 @@ issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
 	q.csr_len = dl;
 	q.signing_algorithm = r->sig_alg;
 	q.validity_type = "DAYS";
-	q.validity_value = r->a->c.validity_days;
+	q.validity_value = days > 0 ? days : r->a->c.validity_days;
+	if (*acme_str(ord, "policy"))
+		q.policy = acme_str(ord, "policy");
+	if (*acme_str(ord, "template"))
+		q.template_arn = acme_str(ord, "template");
 	(void)snprintf(w, sizeof(w), "acme:%s", r->acct_id);
 	who.who = w;
 	err = ca_issue(r->a->eng, &who, &q, &arn);
 	if (err != PCA_OK) {
-		order_set(r, id, "ready", NULL);
+		char msg[400];
+
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		if (err == PCA_EUNAVAIL || err == PCA_EBUSY) {
 			http_resp_hdr(r->resp, "Retry-After", "5");
 			acme_problem(r, 503, "serverInternal",
 			    "issuance is unavailable now; retry: %s",
-			    pca_err_msg());
+			    msg);
 		} else if (err == PCA_EPOLICY)
 			acme_problem(r, 403, "rejectedIdentifier", "%s",
-			    pca_err_msg());
+			    msg);
 		else if (err == PCA_EBADCSR || err == PCA_EINVAL ||
 		    err == PCA_EVALIDATION)
-			acme_problem(r, 400, "badCSR", "%s", pca_err_msg());
+			acme_problem(r, 400, "badCSR", "%s", msg);
 		else if (err == PCA_ESTATE)
 			acme_problem(r, 403, "unauthorized", "%s",
-			    pca_err_msg());
+			    msg);
 		else
 			acme_problem(r, 500, "serverInternal", "%s",
-			    pca_err_msg());
+			    msg);
 		return;
 	}
 	s = strstr(arn, "/certificate/");
 	(void)snprintf(hex, sizeof(hex), "%s", s ? s + 13 : "");
-	order_set(r, id, "valid", hex);
-	rec = json_pack("{s:s,s:s,s:s}", "ca", r->ca, "acct", r->acct_id,
-	    "order", id);
-	if (rec == NULL || acme_rec_put(r->a, "acme-cert", hex, rec, 0) !=
-	    PCA_OK)
-		log_warnx("acme: certificate %s: owner not recorded", hex);
+	rec = json_pack("{s:s,s:s,s:s,s:I}", "ca", r->ca, "acct", r->acct_id,
+	    "order", id, "issued", (json_int_t)util_now());
+	if (rec != NULL && *acme_str(ord, "profile"))
+		json_object_set(rec, "profile", json_object_get(ord, "profile"));
+	if (rec != NULL && *acme_str(ord, "replaces_serial"))
+		replaces_link(r, rec, acme_str(ord, "replaces_serial"), hex);
+	order_done(r, id, hex, rec);
 	acme_count(r->a, &r->a->m_issued);
 	log_info("acme: CA %s: account %s: order %s: issued %s", r->ca,
 	    r->acct_id, id, hex);
@@ -518,6 +679,63 @@ issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
 	json_decref(o);
 	json_decref(rec);
 	free(arn);
+}
+
+/*
+ * CAA again, unlocked (DNS lookups), for each dns authorization of order o
+ * validated more than ACME_CAA_REUSE ago.  1: issuance may go on; 0 with
+ * a caa problem set.
+ */
+static int
+caa_recheck(struct rq *r, const json_t *o)
+{
+	json_t *x, *z;
+	struct acme_caa_req cq;
+	char acct[ACME_URL_MAX], why[400], v[256], m[16];
+	size_t i;
+	int wild, need;
+	pca_err e;
+
+	if (r->a->dc.nids == 0)
+		return 1;
+	acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
+	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+		z = NULL;
+		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+		e = acme_rec_get(r->a, "acme-authz", json_string_value(x), &z);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+		if (e != PCA_OK) {
+			acme_problem(r, 500, "serverInternal",
+			    "an authorization of the order vanished");
+			return 0;
+		}
+		(void)snprintf(v, sizeof(v), "%s", acme_str(json_object_get(z,
+		    "identifier"), "value"));
+		(void)snprintf(m, sizeof(m), "%s", acme_str(z, "method"));
+		wild = json_is_true(json_object_get(z, "wildcard"));
+		need = strcmp(acme_str(json_object_get(z, "identifier"),
+		    "type"), "dns") == 0 && util_now() - json_integer_value(
+		    json_object_get(z, "validated_at")) > ACME_CAA_REUSE;
+		json_decref(z);
+		if (!need)
+			continue;
+		memset(&cq, 0, sizeof(cq));
+		cq.ids = r->a->dc.ids;
+		cq.nids = r->a->dc.nids;
+		cq.wildcard = wild;
+		cq.account_uri = acct;
+		cq.method = m;
+		if (acme_caa_check(&r->a->dc.dns, v, &cq, why, sizeof(why)) !=
+		    PCA_OK) {
+			log_info("acme: CA %s: account %s: CAA re-check at "
+			    "finalize refuses: %s", r->ca, r->acct_id, why);
+			acme_problem(r, 403, "caa", "%s (checked again at "
+			    "finalize: validated over %d hours ago)", why,
+			    ACME_CAA_REUSE / 3600);
+			return 0;
+		}
+	}
+	return 1;
 }
 
 static void
@@ -547,33 +765,41 @@ finalize(struct rq *r, const char *id)
 		    "the CSR does not parse or its signature does not verify");
 		goto out;
 	}
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (order_load(r, id, &o) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such order");
 		goto out;
 	}
 	order_refresh(r, id, o);
 	if (strcmp(acme_str(o, "status"), "ready") != 0) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 403, "orderNotReady", "the order is %s",
 		    acme_str(o, "status"));
 		goto out;
 	}
 	ids = json_incref(json_object_get(o, "identifiers"));
 	if (!csr_names_match(req, ids, &why)) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 400, "badCSR", "%s", why);
 		goto out;
 	}
-	json_object_set_new(o, "status", json_string("processing"));
-	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
-		acme_problem(r, 500, "serverInternal", "order not stored");
+	/* processing: in memory only (a crash leaves the order ready) */
+	if (!acme_busy_claim(r->a, id)) {
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+		http_resp_hdr(r->resp, "Retry-After", "1");
+		acme_problem(r, 403, "orderNotReady", "the order is being "
+		    "processed");
 		goto out;
 	}
-	pthread_mutex_unlock(&r->a->mu);
-	issue(r, id, der, dl);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	if (!caa_recheck(r, o)) {
+		order_set(r, id, "invalid");
+		acme_busy_release(r->a, id);
+		goto out;
+	}
+	issue(r, id, o, der, dl);
+	acme_busy_release(r->a, id);
 out:
 	X509_REQ_free(req);
 	free(der);
@@ -595,14 +821,16 @@ acme_order(struct rq *r, const char *id, const char *tail)
 		acme_problem(r, 404, "malformed", "no such resource");
 		return;
 	}
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (order_load(r, id, &o) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such order");
 		return;
 	}
 	order_refresh(r, id, o);
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	if (!strcmp(acme_str(o, "status"), "ready") && acme_busy(r->a, id))
+		json_object_set_new(o, "status", json_string("processing"));
 	if (!strcmp(acme_str(o, "status"), "processing"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, order_view(r, id, o), NULL);
@@ -638,27 +866,27 @@ acme_authz(struct rq *r, const char *id)
 
 	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
 		return;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, id, &z) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such authorization");
 		goto out;
 	}
 	if (p != NULL) {
 		if (strcmp(acme_str(p, "status"), "deactivated") != 0) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 400, "malformed", "an authorization's "
 			    "status may only become deactivated");
 			goto out;
 		}
 		json_object_set_new(z, "status", json_string("deactivated"));
 		if (acme_rec_put(r->a, "acme-authz", id, z, 0) != PCA_OK) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 500, "serverInternal", "not stored");
 			goto out;
 		}
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (!strcmp(acme_str(z, "status"), "pending"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, authz_view(r, id, z), NULL);
@@ -673,16 +901,18 @@ validate(struct rq *r, const char *zid, size_t i)
 {
 	json_t *z = NULL, *c, *ident, *err = NULL;
 	struct acme_chal ch;
-	char thumb[44], ka[256], why[300], type[16], it[8], iv[256], tok[128];
+	char thumb[44], ka[256], why[400], type[16], it[8], iv[256], tok[128];
+	char acct[ACME_URL_MAX];
+	struct acme_caa_req cq;
 	const char *ptype = "connection";
 	pca_err e;
 
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, zid, &z) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		return;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	c = json_array_get(json_object_get(z, "challenges"), i);
 	ident = json_object_get(z, "identifier");
 	if (acme_jwk_thumbprint(r->jws.jwk, thumb) != PCA_OK)
@@ -703,8 +933,19 @@ validate(struct rq *r, const char *zid, size_t i)
 	    r->a->c.tlsalpn01_port;
 	ch.addr = r->a->c.validation_addr;
 	ch.timeout_s = r->a->c.timeout_s;
+	ch.dns = &r->a->dc.dns;
+	if (r->a->dc.nids > 0) {	/* CAA (RFC 8659, 8657) */
+		acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
+		memset(&cq, 0, sizeof(cq));
+		cq.ids = r->a->dc.ids;
+		cq.nids = r->a->dc.nids;
+		cq.wildcard = json_is_true(json_object_get(z, "wildcard"));
+		cq.account_uri = acct;
+		cq.method = type;
+		ch.caa = &cq;
+	}
 	e = acme_validate(&ch, why, sizeof(why), &ptype);
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(z);
 	z = NULL;
 	if (authz_load(r, zid, &z) == PCA_OK) {
@@ -715,6 +956,9 @@ validate(struct rq *r, const char *zid, size_t i)
 			util_iso8601(util_now(), now);
 			json_object_set_new(c, "status", json_string("valid"));
 			json_object_set_new(c, "validated", json_string(now));
+			json_object_set_new(z, "validated_at",
+			    json_integer((json_int_t)util_now()));
+			json_object_set_new(z, "method", json_string(type));
 			json_object_set_new(z, "status", json_string("valid"));
 		} else {
 			err = json_pack("{s:s+,s:s,s:i}", "type",
@@ -727,9 +971,11 @@ validate(struct rq *r, const char *zid, size_t i)
 		if (acme_rec_put(r->a, "acme-authz", zid, z, 0) != PCA_OK)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
-	pthread_mutex_unlock(&r->a->mu);
-	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[i == 0 ? 0 : 1] :
-	    &r->a->m_invalid[i == 0 ? 0 : 1]);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[chal_metric(type)] :
+	    &r->a->m_invalid[chal_metric(type)]);
+	if (e != PCA_OK)
+		acme_count_vfail(r->a, ptype);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
 	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
 	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);
@@ -751,35 +997,37 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 	}
 	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
 		return;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, zid, &z) != PCA_OK ||
 	    (c = json_array_get(json_object_get(z, "challenges"),
 		(size_t)i)) == NULL) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such challenge");
 		goto out;
 	}
+	/* processing: in memory only (a crash leaves it pending) */
 	if (p != NULL && !strcmp(acme_str(c, "status"), "pending") &&
-	    !strcmp(acme_str(z, "status"), "pending")) {
-		json_object_set_new(c, "status", json_string("processing"));
-		run = acme_rec_put(r->a, "acme-authz", zid, z, 0) == PCA_OK;
-	}
-	pthread_mutex_unlock(&r->a->mu);
+	    !strcmp(acme_str(z, "status"), "pending"))
+		run = acme_busy_claim(r->a, zid);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (run) {
 		validate(r, zid, (size_t)i);
+		acme_busy_release(r->a, zid);
 		json_decref(z);
 		z = NULL;
-		pthread_mutex_lock(&r->a->mu);
+		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 		if (authz_load(r, zid, &z) != PCA_OK) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 500, "serverInternal", "authz vanished");
 			goto out;
 		}
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		c = json_array_get(json_object_get(z, "challenges"), (size_t)i);
 	}
 	acme_url(r, up, sizeof(up), "authz/%s", zid);
 	acme_link_up(r, up);
+	if (!strcmp(acme_str(c, "status"), "pending") && acme_busy(r->a, zid))
+		json_object_set_new(c, "status", json_string("processing"));
 	if (!strcmp(acme_str(c, "status"), "processing"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, chal_view(r, zid, (size_t)i, c), NULL);

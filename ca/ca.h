@@ -95,6 +95,14 @@ void ca_engine_hooks_set(struct ca_engine *, const struct ca_hooks *);
  */
 pca_err ca_create(struct ca_engine *, const struct ca_caller *,
     const json_t *req, char **arn) PCA_WUR;
+/*
+ * ca_create with flags: CA_CREATE_LOCAL_CRL lets an enabled
+ * CrlConfiguration leave out S3BucketName (a CRL served by pcad under
+ * /crl/ and never uploaded: pcactl's default; the API keeps AWS's rule).
+ */
+#define CA_CREATE_LOCAL_CRL 1u
+pca_err ca_create_ex(struct ca_engine *, const struct ca_caller *,
+    const json_t *req, unsigned flags, char **arn) PCA_WUR;
 
 /* DescribeCertificateAuthority: a CertificateAuthority object. */
 pca_err ca_describe(struct ca_engine *, const struct ca_caller *,
@@ -137,6 +145,11 @@ struct ca_issue_req {
 	 * caller's account.
 	 */
 	const char *requester_account;
+	/*
+	 * An issuance policy by name that replaces the one bound to the CA
+	 * (an ACME account's EAB key or profile); NULL: the binding.
+	 */
+	const char *policy;
 };
 
 /* IssueCertificate. *cert_arn: caller frees. */
@@ -339,6 +352,7 @@ struct ca_policy_req {
 	int64_t validity_s;		/* from issuance to notAfter */
 	const uint8_t *tbs;		/* the TBSCertificate to be signed */
 	size_t tbs_len;
+	const char *policy;		/* ca_issue_req's policy, or NULL */
 };
 
 /*
@@ -394,6 +408,13 @@ pca_err ca_engine_listen(struct ca_engine *,
  * now on carry its CDP); a no-op for other CAs.
  */
 pca_err ca_crl_partition_roll(struct ca_engine *, const char *uuid) PCA_WUR;
+
+/*
+ * AIA caIssuers of the certificates of a CA with OCSP enabled, when the
+ * appliance has a public base ([crl] url_base):
+ * <base>/ca/<CA id>.crt, the CA certificate in DER (pcad's plain-HTTP port).
+ */
+#define CA_ISSUERS_PREFIX "ca/"
 
 /* A copy of what a publisher needs to know about one CA. */
 struct ca_info {

@@ -258,7 +258,8 @@ issue_gate(struct issue *is, const struct ca_issue_req *r)
 	int64_t now = util_now();
 	struct ca_policy_req q = {ca_ctx_policy_uuid(c), c->arn, is->who->who,
 	    is->tmpl->name, r->signing_algorithm,
-	    is->na - (is->nb > now ? is->nb : now), is->tbs, is->tbs_len};
+	    is->na - (is->nb > now ? is->nb : now), is->tbs, is->tbs_len,
+	    r->policy};
 	struct x509_lint_req l = {is->tbs, is->tbs_len, is->sigalg, is->self};
 	pca_err err;
 
@@ -283,7 +284,7 @@ issue_build(struct issue *is, const struct ca_issue_req *r)
 	    c->has_ski ? c->ski : NULL, c->has_ski ? 20 : 0};
 	struct prof_tbs_req t = {&iss, is->csr, is->tmpl, r->api_passthrough,
 	    is->sigalg, is->serial, sizeof(is->serial), is->nb, is->na,
-	    c->cdp_uri, c->ocsp_uri, NULL, 0};
+	    c->cdp_uri, c->ocsp_uri, NULL, 0, c->issuers_uri};
 	pca_err err;
 
 	if (is->self) {

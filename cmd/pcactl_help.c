@@ -45,11 +45,18 @@ static const struct help helps[] = {
 	{"ca", "create",
 	    "usage: pcactl ca create --type ROOT|SUBORDINATE --key-alg ALG "
 	    "--signing-alg ALG\n"
-	    "                        (--subject DN | --config-json FILE) "
-	    "[--revocation-json FILE]\n"
+	    "                        (--subject DN | --config-json FILE)\n"
+	    "                        [--revocation crl,ocsp|crl|ocsp|none "
+	    "[--crl-bucket B] |\n"
+	    "                         --revocation-json FILE]\n"
 	    "                        [--usage-mode M] [--idempotency-token T]\n"
 	    "Creates a CA whose key is generated in the token; prints its "
 	    "ARN.\n"
+	    "By default its certificates carry a CRL distribution point and "
+	    "AIA OCSP and\ncaIssuers URLs under the appliance's public URL, "
+	    "all served by pcad (the\nCRL is local: no S3 bucket). "
+	    "(The API keeps AWS's rule: no\nRevocationConfiguration, no "
+	    "revocation.)\n"
 	    "  --type T               ROOT or SUBORDINATE\n"
 	    "  --key-alg ALG          RSA_2048 RSA_3072 RSA_4096 EC_prime256v1 "
 	    "EC_secp384r1\n"
@@ -68,7 +75,18 @@ static const struct help helps[] = {
 	    "                         the order given\n"
 	    "  --config-json FILE     a CertificateAuthorityConfiguration "
 	    "JSON object\n"
-	    "  --revocation-json FILE a RevocationConfiguration JSON object\n"
+	    "  --revocation R         crl,ocsp (the default), crl, ocsp or "
+	    "none: what pcad\n"
+	    "                         serves for the CA; asked for but not "
+	    "configured ([ocsp]\n"
+	    "                         url, [crl] url_base) is an error, by "
+	    "default a note\n"
+	    "  --crl-bucket B         also publish the CRL to S3 bucket B "
+	    "(needed when the\n"
+	    "                         appliance has an [s3] endpoint)\n"
+	    "  --revocation-json FILE a RevocationConfiguration JSON object, "
+	    "as the API takes\n"
+	    "                         it (instead of --revocation)\n"
 	    "  --usage-mode M         GENERAL_PURPOSE or "
 	    "SHORT_LIVED_CERTIFICATE\n"
 	    "  --idempotency-token T  a retry with the same token returns the "
@@ -182,10 +200,32 @@ static const struct help helps[] = {
 	    "certificate\nS, or of every certificate of CA issued before now, "
 	    "into the past, so\nACME clients renew at once.\n"},
 	{"acme", "eab",
-	    "usage: pcactl acme eab create --ca CA [--names SUFFIX,...]\n"
+	    "usage: pcactl acme eab create --ca CA [--policy NAME] "
+	    "[--names SUFFIX,...]\n                             "
+	    "[--profiles P,...]\n"
 	    "An ACME external account binding key for CA (RFC 8555 7.3.4): "
-	    "prints its\nkid and base64url HMAC key. It binds one account, "
-	    "which may then order\nonly names equal to or below a SUFFIX.\n"},
+	    "prints its\nkid and base64url HMAC key (stored sealed by the "
+	    "token). It binds one\naccount, which may then order only names "
+	    "equal to or below a SUFFIX, is\njudged by issuance policy NAME "
+	    "and may name the profiles (the first is its\ndefault).\n"},
+	{"acme", "profile",
+	    "usage: pcactl acme profile set --ca CA --name N --policy P "
+	    "[--template ARN]\n                               "
+	    "[--validity-days D] [--description TEXT]\n"
+	    "       pcactl acme profile list --ca CA\n"
+	    "       pcactl acme profile delete --ca CA --name N\n"
+	    "The ACME profiles of CA (draft-ietf-acme-profiles), listed in its "
+	    "directory:\nan issuance policy, a template and a validity each.\n"},
+	{"acme", "cert",
+	    "usage: pcactl acme cert --serial S\n"
+	    "The ACME record of certificate S: account, order, profile, the "
+	    "certificate\nit replaces and the one that replaced it (RFC "
+	    "9773).\n"},
+	{"acme", "prune",
+	    "usage: pcactl acme prune [--keep-days N]\n"
+	    "Deletes the ACME orders and authorizations that expired more "
+	    "than N days\nago (default [acme] keep_days), as pcad does "
+	    "hourly.\n"},
 	{"store", "verify",
 	    "usage: pcactl store verify [--against-s3 s3://BUCKET/PREFIX]\n"
 	    "Walks every record, re-checks every signature and the audit hash "
