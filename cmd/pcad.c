@@ -33,6 +33,7 @@
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../console/console.h"
 #include "../crl/crl.h"
 #include "../http/http.h"
 #include "../monitor/monitor.h"
@@ -346,11 +347,19 @@ warn_restart_only(
 			  "take effect only after a restart");
 }
 
+/* Where the console's freshness page reads CRL and OCSP ages. */
+struct fresh {
+	struct crl *crl;
+	struct ocsp_responder *ocsp;
+};
+
 /* The HTTP server and what it serves (pcad's network side). */
 struct net {
 	struct http_server *http;
 	struct api_server *api;
 	struct acme *acme;	/* NULL unless [acme] enabled */
+	struct con *con;	/* NULL unless [console] enabled */
+	struct fresh fresh;
 };
 
 static void
@@ -387,6 +396,8 @@ reload(const char *path, struct appliance *ap, struct net *net,
 		return;
 	}
 	api_server_approval_set(net->api, &nc.approval);
+	if (net->con != NULL)
+		con_reload(net->con, &nc.console);
 	/* returns once the responder's thread no longer uses the old engine */
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
@@ -575,6 +586,52 @@ token_stats(void *arg, struct api_token_stats *out)
 	out->available = hs.available;
 }
 
+static size_t
+fresh_crls(void *arg, struct con_crl *out, size_t max)
+{
+	struct fresh *f = arg;
+	struct crl_metrics *m = calloc(1, sizeof(*m));
+	size_t i;
+
+	if (m == NULL)
+		return 0;
+	crl_metrics_get(f->crl, m);
+	for (i = 0; i < m->ncas && i < max; i++) {
+		(void)snprintf(out[i].ca, sizeof(out[i].ca), "%s",
+		    m->cas[i].ca);
+		out[i].this_update = m->cas[i].this_update;
+		out[i].next_update = m->cas[i].next_update;
+	}
+	free(m);
+	return i;
+}
+
+static int64_t
+fresh_ocsp(void *arg)
+{
+	return ocsp_responder_oldest(((struct fresh *)arg)->ocsp);
+}
+
+/* [console]: its routes go before the API's catch-all. */
+static pca_err
+console_start(struct net *net, struct appliance *ap, struct publish *pub,
+    struct ocsp_responder *ocsp)
+{
+	struct con_conf cc = ap->conf.console;
+	pca_err err;
+
+	if (!cc.enabled)
+		return PCA_OK;
+	net->fresh.crl = pub->crl;
+	net->fresh.ocsp = ocsp;
+	cc.crls = fresh_crls;
+	cc.ocsp_oldest = fresh_ocsp;
+	cc.arg = &net->fresh;
+	if ((err = con_new(&cc, net->api, ap->store, &net->con)) != PCA_OK)
+		return err;
+	return con_register(net->con, net->http);
+}
+
 /*
  * Every module's routes on the bound server, in order: CRLs, the API (with
  * /health and /metrics), then OCSP (its root GET takes what the others
@@ -601,6 +658,7 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
 		      ap->hsm, &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
+	    (err = console_start(net, ap, pub, ocsp)) != PCA_OK ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
 	    (err = ocsp_http_register(ocsp, net->http,
 		 ap->conf.engine.ocsp_url)) != PCA_OK ||
@@ -616,7 +674,7 @@ static int
 serve(const char *path)
 {
 	struct appliance ap;
-	struct net net = {NULL, NULL, NULL};
+	struct net net = {NULL, NULL, NULL, NULL, {NULL, NULL}};
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct bk_sched *bks = NULL;
@@ -666,6 +724,7 @@ serve(const char *path)
 	    backup_run(bks, net.api) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
 		http_stop(net.http, 0);
+		con_free(net.con);
 		api_server_free(net.api);
 		bk_sched_free(bks);
 		acme_free(net.acme);
@@ -692,6 +751,7 @@ serve(const char *path)
 	}
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	http_stop(net.http, DRAIN_S);
+	con_free(net.con);
 	api_server_free(net.api);
 	bk_sched_free(bks);
 	acme_free(net.acme);
