@@ -35,7 +35,7 @@ LIBS    := $(PKG_LIBS) -lpthread -ldl
 
 LIB_SRC := $(wildcard common/*.c hsm/*.c store/*.c ca/*.c crl/*.c ocsp/*.c \
 	     policy/*.c api/*.c sync/*.c monitor/*.c iam/*.c http/*.c \
-	     backup/*.c x509/*.c acme/*.c console/*.c)
+	     backup/*.c x509/*.c acme/*.c console/*.c profile/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBPCA  := $(BUILD)/libpca.a
 
@@ -77,26 +77,27 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 # of what the module builds on (only the objects it uses are pulled in), so
 # one module's suite builds while another module is being changed.
 MODULES := common hsm store ca crl ocsp policy api sync monitor iam http \
-	backup x509 acme console
+	backup x509 acme console profile
 mod_lib = $(BUILD)/lib$(1).a
 $(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): \
 	$(filter $(BUILD)/$(m)/%,$(LIB_OBJ)) ; @rm -f $$@ && ar rcs $$@ $$^))
 MOD_DEPS_common := common
 MOD_DEPS_hsm    := hsm common
 MOD_DEPS_store  := store common
-MOD_DEPS_ca     := ca store hsm x509 common
-MOD_DEPS_api    := api iam http ca store hsm x509 common
-MOD_DEPS_crl    := crl http ca store hsm x509 common
+MOD_DEPS_ca     := ca profile store hsm x509 common
+MOD_DEPS_api    := api iam http ca profile store hsm x509 common
+MOD_DEPS_crl    := crl http ca profile store hsm x509 common
 MOD_DEPS_sync   := sync store common
-MOD_DEPS_ocsp   := ocsp http ca store hsm x509 common
-MOD_DEPS_policy := policy ca store hsm x509 common
-MOD_DEPS_monitor := monitor acme http policy ca store hsm x509 common
-MOD_DEPS_iam    := iam api http ca store hsm x509 common
+MOD_DEPS_ocsp   := ocsp http ca profile store hsm x509 common
+MOD_DEPS_policy := policy ca profile store hsm x509 common
+MOD_DEPS_monitor := monitor acme http policy ca profile store hsm x509 common
+MOD_DEPS_iam    := iam api http ca profile store hsm x509 common
 MOD_DEPS_http   := http common
-MOD_DEPS_backup := backup sync ca x509 store hsm common
+MOD_DEPS_backup := backup sync ca profile x509 store hsm common
 MOD_DEPS_x509   := x509 common
-MOD_DEPS_acme   := acme http policy ca x509 store hsm common
-MOD_DEPS_console := console api iam http ca store hsm x509 common
+MOD_DEPS_profile := profile x509 common
+MOD_DEPS_acme   := acme http policy ca profile x509 store hsm common
+MOD_DEPS_console := console api iam http ca profile store hsm x509 common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

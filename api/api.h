@@ -5,10 +5,13 @@
  * pcactl manages.
  *
  * Only api/ maps pca_err codes onto ACM-PCA exception names and HTTP
- * statuses.  api/ asks the engine (ca/) and reads records (store/); it uses
- * the token (hsm/) only to seal secrets, to have SigV4 signing keys derived
- * from sealed API secrets (hsm_sigv4_key: pcad's front never holds an API
- * secret), to unseal its NextToken key and to report health.
+ * statuses.  api/ asks the engine (ca/) and reads records (store/); what
+ * it needs from the token and the publishers (health, counters, audit
+ * reports, the compliance report) cmd/ hands it as struct api_services, so
+ * api/ calls no hsm/, crl/ or monitor/ function.  Sealing API secrets and
+ * having SigV4 signing keys derived from them (keys.c: hsm_sigv4_key;
+ * pcad's front never holds an API secret) and the NextToken key (token.c)
+ * still take the token handle.
  */
 #ifndef PCA_API_H
 #define PCA_API_H
@@ -201,6 +204,41 @@ void api_server_approval_set(struct api_server *,
     const struct api_approval_conf *);
 /* Frees the service once the HTTP server that calls it has stopped. */
 void api_server_free(struct api_server *);
+
+/* The token's counters as GET /metrics shows them. */
+struct api_token_stats {
+	uint64_t signs;
+	uint64_t sign_errors;
+	uint64_t recoveries;		/* successful re-initializations */
+	int available;			/* token usable right now */
+};
+
+/*
+ * The services the API asks for beyond the engine and the store, set by
+ * cmd/ (which owns the token and the publishers).  Any may be NULL.
+ *   health: PCA_OK when the token answers, else an error with its message
+ *     (GET /health: 503 "component":"token"); NULL: not checked.
+ *   token_stats: the token's counters for GET /metrics; NULL: not shown.
+ *   audit_create, audit_describe: Create/DescribeCertificateAuthority-
+ *     AuditReport (the CA's uuid; *key, *out: caller frees); NULL: no S3
+ *     endpoint (Create: RequestFailed, Describe: ResourceNotFound).
+ *   report: OpenPCA.GetComplianceReport over the CAs whose ARN has scope;
+ *     NULL: PCA_EUNAVAIL.
+ */
+struct api_services {
+	void *token;		/* argument of health and token_stats */
+	pca_err (*health)(void *token);
+	void (*token_stats)(void *token, struct api_token_stats *out);
+	void *arg;		/* argument of the others */
+	pca_err (*audit_create)(void *arg, const char *ca_uuid,
+	    const char *bucket, const char *format, char id[37], char **key);
+	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
+	    const char *id, json_t **out);
+	pca_err (*report)(void *arg, const char *scope, json_t **out);
+};
+
+/* Sets the services (before the server is in use). */
+void api_server_services_set(struct api_server *, const struct api_services *);
 
 /*
  * The role pcad plays (pcad --role): refuse returns non-zero, with a

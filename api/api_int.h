@@ -320,9 +320,9 @@ void api_metrics_free(struct api_metrics *);
 /* op_index: api_op_index(), or api_nops for requests with no operation. */
 void api_metrics_observe(
     struct api_metrics *, size_t op_index, int status, double seconds);
-/* Prometheus text exposition; hsm may be NULL. */
-pca_err api_metrics_render(
-    struct api_metrics *, struct hsm *, struct buf *) PCA_WUR;
+/* Prometheus text exposition; svc (or its token_stats) may be NULL. */
+pca_err api_metrics_render(struct api_metrics *,
+    const struct api_services *svc, struct buf *) PCA_WUR;
 
 /* ---- the request pipeline (dispatch.c, ops.c) ---- */
 
@@ -339,6 +339,7 @@ struct api_ctx {
 	int64_t (*now)(void); /* util_now; tests override */
 	struct api_approval_conf approval; /* under approval.c's lock */
 	struct api_role role;		/* pcad --role; zero: primary */
+	struct api_services svc;	/* api_server_services_set */
 };
 
 struct api_resp {

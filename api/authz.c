@@ -99,24 +99,22 @@ req_tags(const struct api_authz *a, struct iam_tag *t, char (*kbuf)[129])
 /* The CA's tags, for aws:ResourceTag; none when the CA is not found. */
 static pca_err
 res_tags(struct ca_engine *e, const struct ca_caller *c, const char *arn,
-    json_t **items, struct iam_tag *t, size_t *n)
+    struct ca_tag **items, size_t *nitems, struct iam_tag *t, size_t *n)
 {
-	const json_t *x;
 	size_t i;
 	pca_err err;
 
 	*n = 0;
-	err = ca_tags_get(e, c, arn, items);
+	err = ca_tags_get(e, c, arn, items, nitems);
 	if (err == PCA_ENOTFOUND || err == PCA_EBADARN) {
 		pca_err_clear();
 		return PCA_OK;
 	}
 	if (err != PCA_OK)
 		return err;
-	for (i = 0; i < json_array_size(*items) && *n < IAM_MAX_VALUES; i++) {
-		x = json_array_get(*items, i);
-		t[*n].key = json_string_value(json_object_get(x, "Key"));
-		t[*n].value = json_string_value(json_object_get(x, "Value"));
+	for (i = 0; i < *nitems && *n < IAM_MAX_VALUES; i++) {
+		t[*n].key = (*items)[i].key;
+		t[*n].value = (*items)[i].value;
 		if (t[*n].value == NULL)
 			t[*n].value = "";
 		if (t[*n].key != NULL)
@@ -233,7 +231,8 @@ api_authorize(
 	struct iam_request r;
 	struct policies p;
 	struct ca_caller owner;
-	json_t *items = NULL;
+	struct ca_tag *items = NULL;
+	size_t nitems = 0;
 	pca_err err;
 
 	memset(out, 0, sizeof(*out));
@@ -269,11 +268,12 @@ api_authorize(
 	    (iam_policy_uses_resource_tags(p.id) ||
 		iam_policy_uses_resource_tags(p.res)) &&
 	    (err = res_tags(
-		 e, &owner, a->resource, &items, rs, &r.nres_tags)) != PCA_OK)
+		 e, &owner, a->resource, &items, &nitems, rs, &r.nres_tags)) !=
+		PCA_OK)
 		goto out;
 	decide(a, &p, &r, out);
 out:
-	json_decref(items);
+	ca_tags_free(items, nitems);
 	iam_policy_free(p.id);
 	iam_policy_free(p.res);
 	return err;

@@ -12,7 +12,6 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../hsm/hsm.h"
 #include "../http/http.h"
 #include "../store/store.h"
 #include "api_int.h"
@@ -146,7 +145,8 @@ api_health(void *arg, const struct http_req *r, struct http_resp *o)
 	json_t *j;
 
 	(void)r;
-	if (hsm_health(srv->ctx.hsm) != PCA_OK)
+	if (srv->ctx.svc.health != NULL &&
+	    srv->ctx.svc.health(srv->ctx.svc.token) != PCA_OK)
 		return respond_json(o, 503,
 		    json_pack("{s:s,s:s,s:s}", "status", "unavailable",
 			"component", "token", "reason", pca_err_msg()));
@@ -181,7 +181,7 @@ api_metrics_page(void *arg, const struct http_req *r, struct http_resp *o)
 	atomic_store(&srv->metrics.inflight, st.inflight);
 	atomic_store(&srv->metrics.http_requests, st.plain_requests);
 	buf_init(&b, 4 * 1024 * 1024);
-	if (api_metrics_render(&srv->metrics, srv->ctx.hsm, &b) != PCA_OK) {
+	if (api_metrics_render(&srv->metrics, &srv->ctx.svc, &b) != PCA_OK) {
 		buf_free(&b);
 		return respond_json(o, 500,
 		    json_pack("{s:s,s:s}", "status", "error", "reason",
@@ -318,6 +318,12 @@ api_server_approval_set(struct api_server *srv,
     const struct api_approval_conf *c)
 {
 	api_approval_set(&srv->ctx, c);
+}
+
+void
+api_server_services_set(struct api_server *srv, const struct api_services *s)
+{
+	srv->ctx.svc = *s;
 }
 
 pca_err

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hsm/hsm.h"
 #include "api_int.h"
 
 static const double bounds[API_LAT_BUCKETS - 1] = {
@@ -127,9 +126,10 @@ render_histogram(struct api_metrics *m, struct buf *b)
 }
 
 static pca_err
-render_misc(struct api_metrics *m, struct hsm *hsm, struct buf *b)
+render_misc(struct api_metrics *m, const struct api_services *svc,
+    struct buf *b)
 {
-	struct hsm_stats hs;
+	struct api_token_stats hs;
 	pca_err err;
 
 	err = buf_printf(b,
@@ -151,10 +151,10 @@ render_misc(struct api_metrics *m, struct hsm *hsm, struct buf *b)
 	    (unsigned long long)atomic_load(&m->rejected),
 	    (unsigned long long)atomic_load(&m->inflight),
 	    (unsigned long long)atomic_load(&m->http_requests));
-	if (err != PCA_OK || hsm == NULL)
+	if (err != PCA_OK || svc == NULL || svc->token_stats == NULL)
 		return err;
 	memset(&hs, 0, sizeof(hs));
-	hsm_stats_get(hsm, &hs);
+	svc->token_stats(svc->token, &hs);
 	return buf_printf(b,
 	    "# HELP pcad_hsm_signs_total Signatures made in the token.\n"
 	    "# TYPE pcad_hsm_signs_total counter\npcad_hsm_signs_total %llu\n"
@@ -171,12 +171,13 @@ render_misc(struct api_metrics *m, struct hsm *hsm, struct buf *b)
 }
 
 pca_err
-api_metrics_render(struct api_metrics *m, struct hsm *hsm, struct buf *b)
+api_metrics_render(struct api_metrics *m, const struct api_services *svc,
+    struct buf *b)
 {
 	pca_err err;
 
 	if ((err = render_counts(m, b)) != PCA_OK ||
 	    (err = render_histogram(m, b)) != PCA_OK)
 		return err;
-	return render_misc(m, hsm, b);
+	return render_misc(m, svc, b);
 }

@@ -121,15 +121,99 @@ out_empty(json_t **out)
 	return *out ? PCA_OK : pca_err_set(PCA_ENOMEM, "no memory");
 }
 
+/* ---- tags and permissions: JSON to the engine's structs and back ---- */
+
+/* A request's Tags as the engine takes them (strings borrowed from arr). */
+static pca_err
+tags_in(const json_t *arr, struct ca_tag **out, size_t *n)
+{
+	size_t i, k = json_array_size(arr);
+	struct ca_tag *v = calloc(k + 1, sizeof(*v));
+	const json_t *t, *val;
+
+	if (v == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	for (i = 0; i < k; i++) {
+		t = json_array_get(arr, i);
+		val = json_object_get(t, "Value");
+		v[i].key = json_string_value(json_object_get(t, "Key"));
+		v[i].value = json_is_string(val) ? json_string_value(val) : NULL;
+	}
+	*out = v;
+	*n = k;
+	return PCA_OK;
+}
+
+/* [{Key, Value?}] */
+static pca_err
+tags_out(const struct ca_tag *v, size_t n, json_t **out)
+{
+	json_t *a = json_array(), *o;
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		o = v[i].value != NULL ? json_pack("{s:s,s:s}", "Key", v[i].key,
+					     "Value", v[i].value)
+				       : json_pack("{s:s}", "Key", v[i].key);
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (a == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	*out = a;
+	return PCA_OK;
+}
+
+/* [{Actions, CreatedAt, Principal, SourceAccount, CertificateAuthorityArn,
+ * Policy}], members in the order ACM-PCA clients have seen from us. */
+static pca_err
+perms_out(const char *arn, const struct ca_perm *v, size_t n, json_t **out)
+{
+	json_t *a = json_array(), *acts, *o;
+	size_t i, k;
+
+	for (i = 0; a != NULL && i < n; i++) {
+		acts = json_array();
+		for (k = 0; acts != NULL && k < v[i].nactions; k++)
+			if (json_array_append_new(acts,
+				json_string(v[i].actions[k])) != 0) {
+				json_decref(acts);
+				acts = NULL;
+			}
+		o = acts == NULL ? NULL :
+		    json_pack("{s:o,s:I,s:s,s:s,s:s,s:s}", "Actions", acts,
+			"CreatedAt", (json_int_t)v[i].created_at, "Principal",
+			v[i].principal, "SourceAccount", v[i].source_account,
+			"CertificateAuthorityArn", arn, "Policy", v[i].policy);
+		if (o == NULL || json_array_append_new(a, o) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	if (a == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	*out = a;
+	return PCA_OK;
+}
+
 /* ---- CA lifecycle ---- */
 
 static pca_err
 op_create(struct api_call *call, const json_t *in, json_t **out)
 {
 	char *arn = NULL;
+	struct ca_tag *tags = NULL;
+	size_t ntags = 0;
 	pca_err err;
 
-	if ((err = ca_tags_check(json_object_get(in, "Tags"))) != PCA_OK) {
+	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &ntags)) !=
+		PCA_OK)
+		return err;
+	err = ca_tags_check(tags, ntags);
+	free(tags);
+	if (err != PCA_OK) {
 		call->code = "InvalidTagException";
 		return err;
 	}
@@ -324,7 +408,7 @@ audit_ca(struct api_call *call, const json_t *in, const struct ca_caller *c)
 static pca_err
 op_audit_create(struct api_call *call, const json_t *in, json_t **out)
 {
-	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	const struct api_services *h = &call->ctx->svc;
 	char uuid[37], id[37], *key = NULL;
 	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
 
@@ -348,7 +432,7 @@ op_audit_create(struct api_call *call, const json_t *in, json_t **out)
 static pca_err
 op_audit_describe(struct api_call *call, const json_t *in, json_t **out)
 {
-	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	const struct api_services *h = &call->ctx->svc;
 	char uuid[37];
 	SCOPE(call, str(in, "CertificateAuthorityArn"), NULL, eff);
 
@@ -370,7 +454,7 @@ op_audit_describe(struct api_call *call, const json_t *in, json_t **out)
 static pca_err
 op_report(struct api_call *call, const json_t *in, json_t **out)
 {
-	const struct ca_hooks *h = ca_engine_hooks(call->ctx->engine);
+	const struct api_services *h = &call->ctx->svc;
 	char scope[64];
 
 	(void)in;
@@ -390,8 +474,15 @@ op_tag(struct api_call *call, const json_t *in, json_t **out)
 	const char *arn = str(in, "CertificateAuthorityArn");
 	SCOPE(call, arn, NULL, eff);
 
-	if ((err = ca_tags_add(call->ctx->engine, &eff, arn,
-		 json_object_get(in, "Tags"))) != PCA_OK)
+	struct ca_tag *tags = NULL;
+	size_t n = 0;
+
+	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &n)) !=
+		PCA_OK)
+		return err;
+	err = ca_tags_add(call->ctx->engine, &eff, arn, tags, n);
+	free(tags);
+	if (err != PCA_OK)
 		return err;
 	return out_empty(out);
 }
@@ -402,8 +493,15 @@ op_untag(struct api_call *call, const json_t *in, json_t **out)
 	const char *arn = str(in, "CertificateAuthorityArn");
 	SCOPE(call, arn, NULL, eff);
 
-	if ((err = ca_tags_remove(call->ctx->engine, &eff, arn,
-		 json_object_get(in, "Tags"))) != PCA_OK)
+	struct ca_tag *tags = NULL;
+	size_t n = 0;
+
+	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &n)) !=
+		PCA_OK)
+		return err;
+	err = ca_tags_remove(call->ctx->engine, &eff, arn, tags, n);
+	free(tags);
+	if (err != PCA_OK)
 		return err;
 	return out_empty(out);
 }
@@ -456,9 +554,18 @@ op_perm_create(struct api_call *call, const json_t *in, json_t **out)
 	const char *arn = str(in, "CertificateAuthorityArn");
 	SCOPE(call, arn, NULL, eff);
 
-	if ((err = ca_perm_create(call->ctx->engine, &eff, arn,
-		 str(in, "Principal"), str(in, "SourceAccount"),
-		 json_object_get(in, "Actions"))) != PCA_OK)
+	const json_t *acts = json_object_get(in, "Actions");
+	size_t i, n = json_array_size(acts);
+	const char **v = calloc(n + 1, sizeof(*v));
+
+	if (v == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	for (i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(acts, i));
+	err = ca_perm_create(call->ctx->engine, &eff, arn,
+	    str(in, "Principal"), str(in, "SourceAccount"), v, n);
+	free(v);
+	if (err != PCA_OK)
 		return err;
 	return out_empty(out);
 }
@@ -600,9 +707,16 @@ op_list_tags(struct api_call *call, const json_t *in, json_t **out)
 	const char *arn = str(in, "CertificateAuthorityArn");
 	struct page pg = {arn, "Tags", SIZE_MAX, key_tag};
 	json_t *items = NULL;
+	struct ca_tag *tags = NULL;
+	size_t n = 0;
 	SCOPE(call, arn, NULL, eff);
 
-	if ((err = ca_tags_get(call->ctx->engine, &eff, arn, &items)) != PCA_OK)
+	if ((err = ca_tags_get(call->ctx->engine, &eff, arn, &tags, &n)) !=
+	    PCA_OK)
+		return err;
+	err = tags_out(tags, n, &items);
+	ca_tags_free(tags, n);
+	if (err != PCA_OK)
 		return err;
 	err = paginate(call, in, items, &pg, out);
 	json_decref(items);
@@ -615,10 +729,16 @@ op_list_perms(struct api_call *call, const json_t *in, json_t **out)
 	const char *arn = str(in, "CertificateAuthorityArn");
 	struct page pg = {arn, "Permissions", SIZE_MAX, key_perm};
 	json_t *items = NULL;
+	struct ca_perm *perms = NULL;
+	size_t n = 0;
 	SCOPE(call, arn, NULL, eff);
 
-	if ((err = ca_perm_list(call->ctx->engine, &eff, arn, &items)) !=
+	if ((err = ca_perm_list(call->ctx->engine, &eff, arn, &perms, &n)) !=
 	    PCA_OK)
+		return err;
+	err = perms_out(arn, perms, n, &items);
+	ca_perm_list_free(perms, n);
+	if (err != PCA_OK)
 		return err;
 	err = paginate(call, in, items, &pg, out);
 	json_decref(items);

@@ -7,7 +7,7 @@
  * three times: complete issuances through ca_issue with no policy judge
  * ("off") and with web_server bound to the CA ("on").  The lint gate sits
  * in the signing path and cannot be switched off, so the gate itself
- * (policy judgement + ca_lint_tbs on a real TBS of this CA) is also timed
+ * (policy judgement + x509_lint_cert on a real TBS of this CA) is also timed
  * alone, and its share of the CPU time of one issuance (busy cores / rate)
  * is reported.  Output lines:
  *   issue policy=<off|on> threads=<n> rate=<certs/s>
@@ -22,7 +22,8 @@
 
 #include <openssl/x509.h>
 
-#include "../ca/engine_int.h"
+#include "../ca/ca.h"
+#include "../x509/x509.h"
 #include "../cmd/appliance.h"
 #include "bench_common.h"
 
@@ -82,7 +83,7 @@ static int
 gate_time(const struct pol *p, const uint8_t *tbs, size_t len,
     double *pol_us, double *lint_us)
 {
-	struct ca_lint_req l = {tbs, len, PCA_SIG_SHA256_ECDSA, 0};
+	struct x509_lint_req l = {tbs, len, PCA_SIG_SHA256_ECDSA, 0};
 	double t0;
 	int i;
 
@@ -93,7 +94,7 @@ gate_time(const struct pol *p, const uint8_t *tbs, size_t len,
 	*pol_us = (bench_now() - t0) * 1e6 / GATE_N;
 	t0 = bench_now();
 	for (i = 0; i < GATE_N; i++)
-		if (ca_lint_tbs(&l) != PCA_OK)
+		if (x509_lint_cert(&l) != PCA_OK)
 			return 1;
 	*lint_us = (bench_now() - t0) * 1e6 / GATE_N;
 	return 0;

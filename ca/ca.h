@@ -2,11 +2,15 @@
  * ca.h - the issuance engine: ACM-PCA CA lifecycle and certificate
  * issuance over a PKCS#11 signer (hsm/) and LMDB records (store/).
  *
- * Requests and outputs use the ACM-PCA shapes (jansson objects with the
- * model's member names), so api/ passes request members through and
- * pcactl builds the same objects.  Shape validation (types, lengths, enums:
- * ValidationException) is the caller's job; the engine checks semantics
- * and state and answers with pca_err codes api/ maps onto exception names:
+ * Most requests and outputs are C structs and strings (tags, permissions,
+ * issuance, rotation, the publishers' struct ca_info); api/ translates
+ * JSON.  Still in the ACM-PCA shapes (jansson objects with the model's
+ * member names, as the CA record stores them): CreateCertificateAuthority's
+ * request, the CertificateAuthority objects of describe and list, the
+ * RevocationConfiguration of ca_update and ca_info, and ApiPassthrough.
+ * Shape validation (types, lengths, enums: ValidationException) is the
+ * caller's job; the engine checks semantics and state and answers with
+ * pca_err codes api/ maps onto exception names:
  *
  *   PCA_EBADARN InvalidArn       PCA_ENOTFOUND ResourceNotFound
  *   PCA_ESTATE InvalidState       PCA_EINVAL InvalidArgs
@@ -67,20 +71,13 @@ struct ca_caller {
 };
 
 /*
- * Services the engine calls out to (set by pcad; all optional):
- * s3_probe runs when CreateCertificateAuthority or
- * UpdateCertificateAuthority enables a CRL (spec 5.1), and its error is the
- * operation's; audit_* serve the audit-report operations for api/.
+ * Services the engine calls out to (set by pcad; optional): s3_probe runs
+ * when CreateCertificateAuthority or UpdateCertificateAuthority enables a
+ * CRL (spec 5.1), and its error is the operation's.
  */
 struct ca_hooks {
 	void *arg;
 	pca_err (*s3_probe)(void *arg, const char *bucket, const char *acl);
-	pca_err (*audit_create)(void *arg, const char *ca_uuid,
-	    const char *bucket, const char *format, char id[37], char **key);
-	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
-	    const char *id, json_t **out);
-	/* OpenPCA.GetComplianceReport over the CAs whose ARN has scope */
-	pca_err (*report)(void *arg, const char *scope, json_t **out);
 };
 
 pca_err ca_engine_new(const struct ca_engine_conf *, struct hsm *,
@@ -88,8 +85,6 @@ pca_err ca_engine_new(const struct ca_engine_conf *, struct hsm *,
 void ca_engine_free(struct ca_engine *);
 /* Sets the hooks (before the engine is shared between threads). */
 void ca_engine_hooks_set(struct ca_engine *, const struct ca_hooks *);
-/* The hooks (all NULL unless set); valid as long as the engine. */
-const struct ca_hooks *ca_engine_hooks(const struct ca_engine *);
 
 /*
  * CreateCertificateAuthority.  req holds CertificateAuthorityConfiguration,
@@ -253,27 +248,37 @@ pca_err ca_arn_uuid(const char *arn, char uuid[37]) PCA_WUR;
 
 /* ---- tags, resource policies, permissions (meta.c) ---- */
 
+/* One tag of a CA. */
+struct ca_tag {
+	const char *key;	/* NULL only in a malformed request */
+	const char *value;	/* NULL: the tag has no value */
+};
+
 /*
  * A Tags list as CreateCertificateAuthority and TagCertificateAuthority
- * take it: PCA_EINVAL (InvalidTag) for a key starting with "aws:" or a key
- * given twice.
+ * take it: PCA_EINVAL (InvalidTag) for a missing key, a key starting with
+ * "aws:" or a key given twice.
  */
-pca_err ca_tags_check(const json_t *tags) PCA_WUR;
+pca_err ca_tags_check(const struct ca_tag *, size_t n) PCA_WUR;
 /*
- * TagCertificateAuthority: upserts by Key; more than 50 tags afterwards:
+ * TagCertificateAuthority: upserts by key; more than 50 tags afterwards:
  * PCA_ELIMIT.  Any state but DELETED.
  */
 pca_err ca_tags_add(struct ca_engine *, const struct ca_caller *,
-    const char *arn, const json_t *tags) PCA_WUR;
+    const char *arn, const struct ca_tag *, size_t n) PCA_WUR;
 /*
- * UntagCertificateAuthority: an entry without Value removes the key, one
- * with Value only when it matches; missing keys are ignored.
+ * UntagCertificateAuthority: an entry without value removes the key, one
+ * with a value only when it matches; missing keys are ignored.
  */
 pca_err ca_tags_remove(struct ca_engine *, const struct ca_caller *,
-    const char *arn, const json_t *tags) PCA_WUR;
-/* ListTags: [{Key, Value?}] ordered by Key, in any state. */
+    const char *arn, const struct ca_tag *, size_t n) PCA_WUR;
+/*
+ * ListTags: the tags ordered by key, in any state; *tags and its strings
+ * are the caller's (ca_tags_free).
+ */
 pca_err ca_tags_get(struct ca_engine *, const struct ca_caller *,
-    const char *arn, json_t **tags) PCA_WUR;
+    const char *arn, struct ca_tag **tags, size_t *n) PCA_WUR;
+void ca_tags_free(struct ca_tag *, size_t n);
 
 /*
  * PutPolicy: stored verbatim; PCA_EPOLICY when it is not a JSON object with
@@ -289,26 +294,41 @@ pca_err ca_policy_get(struct ca_engine *, const struct ca_caller *,
 pca_err ca_policy_delete(struct ca_engine *, const struct ca_caller *,
     const char *arn) PCA_WUR;
 
+#define CA_PERM_ACTIONS_MAX 3
+
 /*
  * CreatePermission: principal acm.amazonaws.com (else PCA_EVALIDATION),
- * actions a non-empty array of IssueCertificate, GetCertificate,
- * ListPermissions; source_account NULL = the caller's account.  The same
- * (principal, source account) twice: PCA_EEXISTS.  Not DELETED/FAILED.
+ * 1..CA_PERM_ACTIONS_MAX actions of IssueCertificate, GetCertificate,
+ * ListPermissions (else PCA_EVALIDATION); source_account NULL = the
+ * caller's account.  The same (principal, source account) twice:
+ * PCA_EEXISTS.  Not DELETED/FAILED.
  */
 pca_err ca_perm_create(struct ca_engine *, const struct ca_caller *,
     const char *arn, const char *principal, const char *source_account,
-    const json_t *actions) PCA_WUR;
+    const char *const *actions, size_t nactions) PCA_WUR;
 /* DeletePermission: PCA_ENOTFOUND when there is no such permission. */
 pca_err ca_perm_delete(struct ca_engine *, const struct ca_caller *,
     const char *arn, const char *principal, const char *source_account)
     PCA_WUR;
+/* One permission as ListPermissions shows it. */
+struct ca_perm {
+	char *principal;
+	char *source_account;
+	char *actions[CA_PERM_ACTIONS_MAX];
+	size_t nactions;
+	int64_t created_at;		/* Unix seconds */
+	char *policy;			/* the resource policy it stands for,
+					   JSON text */
+};
+
 /*
- * ListPermissions: [{CertificateAuthorityArn, CreatedAt, Principal,
- * SourceAccount, Actions, Policy}] ordered by Principal, SourceAccount.
- * DELETED: PCA_ESTATE "The certificate authority is in the DELETED state".
+ * ListPermissions: ordered by principal, source account; *perms is the
+ * caller's (ca_perm_list_free).  DELETED: PCA_ESTATE "The certificate
+ * authority is in the DELETED state".
  */
 pca_err ca_perm_list(struct ca_engine *, const struct ca_caller *,
-    const char *arn, json_t **out) PCA_WUR;
+    const char *arn, struct ca_perm **perms, size_t *n) PCA_WUR;
+void ca_perm_list_free(struct ca_perm *, size_t n);
 
 /*
  * ListCertificateAuthorities(ResourceOwner=OTHER_ACCOUNTS): the CAs of

@@ -113,7 +113,7 @@ ctx_load_cert(struct ca_ctx *c)
 		memcpy(c->ski, ski->data, 20);
 		c->has_ski = 1;
 	} else if (ski == NULL &&
-	    ca_spki_keyid(c->spki, c->spki_len, c->ski) == PCA_OK)
+	    x509_spki_keyid(c->spki, c->spki_len, c->ski) == PCA_OK)
 		c->has_ski = 1;	/* no SKI: the key id by RFC 5280 method 1 */
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
 		err = pca_err_set(PCA_EDB, "CA %s notAfter", c->uuid);
@@ -230,8 +230,8 @@ ctx_fill(struct ca_engine *e, struct ca_ctx *c)
 	(void)snprintf(c->label, sizeof(c->label), "%s",
 	    json_string_value(json_object_get(c->rec, "_KeyLabel")) ?: "");
 	s = json_string_value(json_object_get(c->rec, "Type"));
-	c->type = s && strcmp(s, "ROOT") == 0 ? CA_TYPE_ROOT :
-						 CA_TYPE_SUBORDINATE;
+	c->type = s && strcmp(s, "ROOT") == 0 ? PROF_CA_ROOT :
+						 PROF_CA_SUBORDINATE;
 	c->status = json_string_value(json_object_get(c->rec, "Status"));
 	c->keyalg = pca_keyalg_from_name(
 	    json_string_value(json_object_get(cfg, "KeyAlgorithm")));

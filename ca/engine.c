@@ -62,12 +62,6 @@ ca_engine_hooks_set(struct ca_engine *e, const struct ca_hooks *h)
 	e->hooks = *h;
 }
 
-const struct ca_hooks *
-ca_engine_hooks(const struct ca_engine *e)
-{
-	return &e->hooks;
-}
-
 /* The S3 permission probe (spec 5.1) when rev (normalized) enables a CRL. */
 static pca_err
 crl_probe(struct ca_engine *e, const json_t *rev)
@@ -176,7 +170,7 @@ create_check(const json_t *req, unsigned flags, enum pca_keyalg *ka,
 		return pca_err_set(PCA_EINVAL,
 		    "SigningAlgorithm %s cannot be used with KeyAlgorithm %s",
 		    s, k);
-	if ((err = ca_subject_from_json(json_object_get(cfg, "Subject"),
+	if ((err = prof_subject_from_json(json_object_get(cfg, "Subject"),
 		 &name)) != PCA_OK)
 		return err;
 	X509_NAME_free(name);
@@ -196,14 +190,14 @@ create_csr(struct ca_engine *e, const json_t *cfg, const char *label,
 	struct hsm_key key = {label, spki, spki_len};
 	pca_err err;
 
-	if ((err = ca_csr_info_build(json_object_get(cfg, "Subject"),
+	if ((err = prof_csr_info_build(json_object_get(cfg, "Subject"),
 		 json_object_get(cfg, "CsrExtensions"), spki, spki_len, &cri,
 		 &cri_len)) != PCA_OK)
 		return err;
 	if ((err = hsm_sign(e->hsm, &key, sa, cri, cri_len, sig, &sig_len)) !=
 	    PCA_OK)
 		goto out;
-	if ((err = ca_csr_assemble(cri, cri_len, sa, sig, sig_len, &der,
+	if ((err = x509_cert_assemble(cri, cri_len, sa, sig, sig_len, &der,
 		 &der_len)) != PCA_OK)
 		goto out;
 	err = util_pem_encode("CERTIFICATE REQUEST", der, der_len, pem);
@@ -473,7 +467,6 @@ list_cb(const char *id, const char *json, size_t len, void *arg)
 	return 0;
 }
 
-
 pca_err
 ca_list(struct ca_engine *e, const struct ca_caller *c, json_t **out)
 {
@@ -575,7 +568,7 @@ ca_rec_state_err(const json_t *rec, const char *op)
 }
 
 static pca_err
-import_apply(json_t *rec, const struct ca_import *imp)
+import_apply(json_t *rec, const struct prof_import *imp)
 {
 	char *cert = NULL, *chain = NULL, serial[3 * LIM_SERIAL_BYTES + 4];
 	const char *st = json_string_value(json_object_get(rec, "Status"));
@@ -616,7 +609,7 @@ import_apply(json_t *rec, const struct ca_import *imp)
  * Authority).  [appliance]
  */
 static pca_err
-import_same_subject(const json_t *rec, const struct ca_import *imp)
+import_same_subject(const json_t *rec, const struct prof_import *imp)
 {
 	const char *b64 = json_string_value(json_object_get(rec, "_Cert"));
 	const unsigned char *p;
@@ -658,7 +651,7 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 {
 	static const char *const ok[] = {"PENDING_CERTIFICATE", "ACTIVE",
 	    "DISABLED", "EXPIRED", NULL};
-	struct ca_import *imp = NULL;
+	struct prof_import *imp = NULL;
 	uint8_t *spki = NULL;
 	size_t spki_len;
 	const char *type, *b64;
@@ -678,8 +671,8 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 	if ((err = util_b64_decode(b64, strlen(b64), 4096, &spki,
 		 &spki_len)) != PCA_OK)
 		goto out;
-	if ((err = ca_import_check(strcmp(type, "ROOT") == 0 ? CA_TYPE_ROOT :
-							       CA_TYPE_SUBORDINATE,
+	if ((err = prof_import_check(strcmp(type, "ROOT") == 0 ? PROF_CA_ROOT :
+							       PROF_CA_SUBORDINATE,
 		 spki, spki_len, cert, cert_len, chain, chain_len, &imp)) !=
 	    PCA_OK)
 		goto out;
@@ -700,7 +693,7 @@ out:
 	pthread_mutex_unlock(&e->mut);
 	if (err == PCA_OK)
 		ca_rotate_imported(e, uuid);
-	ca_import_free(imp);
+	prof_import_free(imp);
 	free(spki);
 	json_decref(rec);
 	return err;

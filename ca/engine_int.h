@@ -9,7 +9,8 @@
 #include <pthread.h>
 
 #include "ca.h"
-#include "ca_int.h"
+#include "../profile/profile.h"
+#include "../x509/x509.h"
 
 #define CA_ARN_MAX 256
 #define CA_LABEL_MAX 48
@@ -27,7 +28,7 @@ struct ca_ctx {
 	char arn[CA_ARN_MAX];
 	char account[16];
 	char region[32];
-	enum ca_type type;
+	enum prof_ca_type type;
 	const char *status;		/* points into rec */
 	enum pca_keyalg keyalg;
 	char label[CA_LABEL_MAX];
@@ -184,29 +185,13 @@ void ca_audit(struct ca_engine *, const struct ca_caller *, const char *op,
 void ca_notify(struct ca_engine *, enum ca_event_type, const char *uuid,
     const uint8_t *serial, size_t serial_len);
 
-/* ---- lint.c: the pre-signing lint gate ---- */
-
-struct ca_lint_req {
-	const uint8_t *tbs;		/* the exact bytes that will be signed */
-	size_t tbs_len;
-	enum pca_sigalg sigalg;		/* the outer signatureAlgorithm */
-	int self_issued;		/* a root's own certificate: no AKI */
-};
-
-/*
- * Checks a TBSCertificate against the RFC 5280 / BR profile rules (zlint
- * names): PCA_EINVAL "lint: rule NAME (RFC ...): detail" on the first
- * violation.  Pure: no token, no store, no logging.
- */
-pca_err ca_lint_tbs(const struct ca_lint_req *) PCA_WUR;
-
 /* ---- issue.c / rotate.c: key rotation ---- */
 
 struct ca_link_req {
 	const char *uuid;		/* the signing CA (ACTIVE) */
 	const uint8_t *csr;		/* the subject's CSR (its key, name) */
 	size_t csr_len;
-	const struct ca_template *tmpl;	/* a CA family, not a root one */
+	const struct prof_template *tmpl;	/* a CA family, not a root one */
 	int64_t not_after;
 };
 

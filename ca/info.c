@@ -60,7 +60,7 @@ ca_info_get(struct ca_engine *e, const char *uuid, struct ca_info *out)
 	(void)snprintf(out->arn, sizeof(out->arn), "%s", c->arn);
 	(void)snprintf(out->status, sizeof(out->status), "%s", c->status);
 	(void)snprintf(out->key_label, sizeof(out->key_label), "%s", c->label);
-	out->root = c->type == CA_TYPE_ROOT;
+	out->root = c->type == PROF_CA_ROOT;
 	cfg = json_object_get(c->rec, "CertificateAuthorityConfiguration");
 	out->sigalg = (int)pca_sigalg_from_name(
 	    json_string_value(json_object_get(cfg, "SigningAlgorithm")));

@@ -28,8 +28,8 @@ struct issue {
 	struct ca_engine *e;
 	const struct ca_caller *who;
 	struct ca_ctx *ctx;
-	const struct ca_template *tmpl;
-	struct ca_csr *csr;
+	const struct prof_template *tmpl;
+	struct prof_csr *csr;
 	enum pca_sigalg sigalg;
 	int self;			/* root issuing its own certificate */
 	int64_t nb, na;
@@ -51,7 +51,7 @@ static void
 issue_clear(struct ca_engine *e, struct issue *is)
 {
 	ca_ctx_put(e, is->ctx);
-	ca_csr_free(is->csr);
+	prof_csr_free(is->csr);
 	free(is->self_name);
 	free(is->tbs);
 	free(is->der);
@@ -68,7 +68,7 @@ issue_state(struct issue *is)
 
 	/* a rotated CA only renews its own OCSP responder (rotate.c) */
 	if (succ != NULL && strcmp(c->status, "ACTIVE") == 0 &&
-	    !(is->tmpl != NULL && is->tmpl->family == CA_TF_OCSP_SIGNING &&
+	    !(is->tmpl != NULL && is->tmpl->family == PROF_TF_OCSP_SIGNING &&
 		is->who->who != NULL &&
 		strcmp(is->who->who, "ocsp-responder") == 0))
 		return pca_err_set(PCA_ESTATE,
@@ -78,8 +78,8 @@ issue_state(struct issue *is)
 	if (strcmp(c->status, "ACTIVE") == 0)
 		return PCA_OK;
 	if (strcmp(c->status, "PENDING_CERTIFICATE") == 0 &&
-	    c->type == CA_TYPE_ROOT && is->tmpl != NULL &&
-	    ca_template_is_root(is->tmpl)) {
+	    c->type == PROF_CA_ROOT && is->tmpl != NULL &&
+	    prof_template_is_root(is->tmpl)) {
 		is->self = 1;
 		return PCA_OK;
 	}
@@ -94,7 +94,7 @@ issue_csr(struct issue *is, const struct ca_issue_req *r)
 	const struct ca_ctx *c = is->ctx;
 	pca_err err;
 
-	if ((err = ca_csr_parse(r->csr, r->csr_len, &is->csr)) != PCA_OK) {
+	if ((err = prof_csr_parse(r->csr, r->csr_len, &is->csr)) != PCA_OK) {
 		char msg[512];
 		if (err != PCA_ETOOBIG)
 			return err;
@@ -102,13 +102,13 @@ issue_csr(struct issue *is, const struct ca_issue_req *r)
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		return pca_err_set(PCA_EBADCSR, "%s", msg);
 	}
-	if (ca_csr_subject_empty(is->csr) && !ca_csr_has_san(is->csr))
+	if (prof_csr_subject_empty(is->csr) && !prof_csr_has_san(is->csr))
 		return pca_err_set(PCA_EBADCSR,
 		    "the CSR has neither a subject nor a subjectAltName");
-	if ((err = ca_csr_names_check(is->csr)) != PCA_OK)
+	if ((err = prof_csr_names_check(is->csr)) != PCA_OK)
 		return err;
-	if (ca_template_is_root(is->tmpl) &&
-	    (c->type != CA_TYPE_ROOT || is->csr->spki_len != c->spki_len ||
+	if (prof_template_is_root(is->tmpl) &&
+	    (c->type != PROF_CA_ROOT || is->csr->spki_len != c->spki_len ||
 		memcmp(is->csr->spki, c->spki, c->spki_len) != 0))
 		return pca_err_set(PCA_EINVAL,
 		    "template %s needs a ROOT CA and a CSR for the CA's own "
@@ -146,7 +146,7 @@ static pca_err
 issue_args(struct issue *is, const struct ca_issue_req *r, int64_t now)
 {
 	const struct ca_ctx *c = is->ctx;
-	struct ca_validity v = {r->validity_type, r->validity_value,
+	struct prof_validity v = {r->validity_type, r->validity_value,
 	    r->not_before_type != NULL, r->not_before_type,
 	    r->not_before_value};
 	pca_err err;
@@ -157,12 +157,12 @@ issue_args(struct issue *is, const struct ca_issue_req *r, int64_t now)
 		    "SigningAlgorithm %.32s does not fit the CA key %s",
 		    r->signing_algorithm ? r->signing_algorithm : "(missing)",
 		    pca_keyalg_name(c->keyalg));
-	if (ca_template_is_ca(is->tmpl) && !is->self && c->pathlen >= 0 &&
+	if (prof_template_is_ca(is->tmpl) && !is->self && c->pathlen >= 0 &&
 	    (c->pathlen == 0 || is->tmpl->pathlen >= c->pathlen))
 		return pca_err_set(PCA_EINVAL,
 		    "template %s is not allowed under a CA with pathLen %d",
 		    is->tmpl->name, c->pathlen);
-	if ((err = ca_validity_resolve(&v, now, &is->nb, &is->na)) != PCA_OK)
+	if ((err = prof_validity_resolve(&v, now, &is->nb, &is->na)) != PCA_OK)
 		return err;
 	/* the span counts from issuance: the default backdate is not in it */
 	if (c->short_lived && !is->self &&
@@ -194,7 +194,7 @@ issue_self_name(struct issue *is, const json_t *pass)
 	if (is->tmpl->api_passthrough)
 		subj = json_object_get(pass, "Subject");
 	if (json_is_object(subj)) {
-		if ((err = ca_subject_from_json(subj, &n)) != PCA_OK)
+		if ((err = prof_subject_from_json(subj, &n)) != PCA_OK)
 			return err;
 		len = i2d_X509_NAME(n, &der);
 		X509_NAME_free(n);
@@ -235,7 +235,7 @@ issue_constraints(struct issue *is)
 	pca_err err;
 
 	if (is->nc_asked || is->self || is->e->constraints == NULL ||
-	    !ca_template_is_ca(is->tmpl) || ca_template_is_root(is->tmpl))
+	    !prof_template_is_ca(is->tmpl) || prof_template_is_root(is->tmpl))
 		return PCA_OK;
 	is->nc_asked = 1;
 	if ((err = is->e->constraints(is->e->constraints_arg,
@@ -260,16 +260,16 @@ issue_gate(struct issue *is, const struct ca_issue_req *r)
 	    is->tmpl->name, r->signing_algorithm,
 	    is->na - (is->nb > now ? is->nb : now), is->tbs, is->tbs_len,
 	    r->policy};
-	struct ca_lint_req l = {is->tbs, is->tbs_len, is->sigalg, is->self};
+	struct x509_lint_req l = {is->tbs, is->tbs_len, is->sigalg, is->self};
 	pca_err err;
 
-	if (is->e->policy != NULL && !ca_template_is_ca(is->tmpl) &&
+	if (is->e->policy != NULL && !prof_template_is_ca(is->tmpl) &&
 	    (err = is->e->policy(is->e->policy_arg, &q)) != PCA_OK) {
 		log_info("policy refused a certificate of CA %s for %s: %s",
 		    c->arn, is->who->who ? is->who->who : "-", pca_err_msg());
 		return err;
 	}
-	if ((err = ca_lint_tbs(&l)) != PCA_OK)
+	if ((err = x509_lint_cert(&l)) != PCA_OK)
 		log_warnx("lint gate refused a certificate of CA %s "
 			  "(template %s): %s",
 		    c->arn, is->tmpl->name, pca_err_msg());
@@ -280,9 +280,9 @@ static pca_err
 issue_build(struct issue *is, const struct ca_issue_req *r)
 {
 	const struct ca_ctx *c = is->ctx;
-	struct ca_issuer iss = {c->subject_der, c->subject_len,
+	struct prof_issuer iss = {c->subject_der, c->subject_len,
 	    c->has_ski ? c->ski : NULL, c->has_ski ? 20 : 0};
-	struct ca_tbs_req t = {&iss, is->csr, is->tmpl, r->api_passthrough,
+	struct prof_tbs_req t = {&iss, is->csr, is->tmpl, r->api_passthrough,
 	    is->sigalg, is->serial, sizeof(is->serial), is->nb, is->na,
 	    c->cdp_uri, c->ocsp_uri, NULL, 0, c->issuers_uri};
 	pca_err err;
@@ -299,8 +299,8 @@ issue_build(struct issue *is, const struct ca_issue_req *r)
 		return err;
 	t.name_constraints = is->nc;
 	t.name_constraints_len = is->nc_len;
-	if ((err = ca_serial_new(is->serial)) != PCA_OK ||
-	    (err = ca_tbs_build(&t, &is->tbs, &is->tbs_len)) != PCA_OK)
+	if ((err = prof_serial_new(is->serial)) != PCA_OK ||
+	    (err = prof_tbs_build(&t, &is->tbs, &is->tbs_len)) != PCA_OK)
 		return err;
 	return issue_gate(is, r);
 }
@@ -402,12 +402,12 @@ issue_sign(struct ca_engine *e, const struct ca_caller *who,
 
 	/* a separated signer signs cA=TRUE only when told it is a CA
 	   template's issuance */
-	if ((err = (ca_template_is_ca(is->tmpl) ? hsm_sign_ca : hsm_sign)(
+	if ((err = (prof_template_is_ca(is->tmpl) ? hsm_sign_ca : hsm_sign)(
 		 e->hsm, &key, is->sigalg, is->tbs, is->tbs_len, sig,
 		 &sig_len)) != PCA_OK)
 		return issue_unreserve(e, is, err);
 	ca_crashpoint("sign");
-	if ((err = ca_cert_assemble(is->tbs, is->tbs_len, is->sigalg, sig,
+	if ((err = x509_cert_assemble(is->tbs, is->tbs_len, is->sigalg, sig,
 		 sig_len, &is->der, &is->der_len)) != PCA_OK)
 		return err;
 	ca_crashpoint("commit");
@@ -472,7 +472,7 @@ issue_once(struct ca_engine *e, const struct ca_caller *c,
 		pca_err_clear();
 		is.idem = idem;
 	}
-	is.tmpl = ca_template_find(tarn);
+	is.tmpl = prof_template_find(tarn);
 	if ((err = issue_state(&is)) != PCA_OK)
 		goto out;
 	if (is.tmpl == NULL) {
@@ -578,7 +578,7 @@ ca_issue_link(struct ca_engine *e, const struct ca_caller *c,
 	    "SigningAlgorithm"));
 	r.validity_type = "ABSOLUTE";
 	r.validity_value = q->not_after;
-	if ((err = ca_csr_parse(q->csr, q->csr_len, &is.csr)) != PCA_OK ||
+	if ((err = prof_csr_parse(q->csr, q->csr_len, &is.csr)) != PCA_OK ||
 	    (err = issue_args(&is, &r, util_now())) != PCA_OK ||
 	    (err = issue_build(&is, &r)) != PCA_OK ||
 	    (err = issue_record(e, c, &is, &r)) != PCA_OK ||

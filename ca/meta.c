@@ -73,15 +73,19 @@ meta_read(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 
 /* ---- tags ---- */
 
+struct tags_arg {
+	const struct ca_tag *v;
+	size_t n;
+};
+
 pca_err
-ca_tags_check(const json_t *tags)
+ca_tags_check(const struct ca_tag *tags, size_t n)
 {
 	size_t i, j;
 	const char *k;
 
-	for (i = 0; i < json_array_size(tags); i++) {
-		k = json_string_value(
-		    json_object_get(json_array_get(tags, i), "Key"));
+	for (i = 0; i < n; i++) {
+		k = tags[i].key;
 		if (k == NULL)
 			return pca_err_set(PCA_EINVAL, "a tag has no Key");
 		if (strncmp(k, "aws:", 4) == 0)
@@ -90,9 +94,7 @@ ca_tags_check(const json_t *tags)
 			    "(key '%.128s')",
 			    k);
 		for (j = 0; j < i; j++)
-			if (strcmp(k, json_string_value(json_object_get(
-					  json_array_get(tags, j), "Key"))) ==
-			    0)
+			if (strcmp(k, tags[j].key) == 0)
 				return pca_err_set(PCA_EINVAL,
 				    "Tag key '%.128s' is given twice", k);
 	}
@@ -127,30 +129,25 @@ tag_find(const json_t *tags, const char *key)
 
 /* A tag as stored: Key, and Value when given. */
 static json_t *
-tag_copy(const json_t *t)
+tag_json(const struct ca_tag *t)
 {
-	const json_t *v = json_object_get(t, "Value");
-
-	if (json_is_string(v))
-		return json_pack(
-		    "{s:O,s:O}", "Key", json_object_get(t, "Key"), "Value", v);
-	return json_pack("{s:O}", "Key", json_object_get(t, "Key"));
+	if (t->value != NULL)
+		return json_pack("{s:s,s:s}", "Key", t->key, "Value", t->value);
+	return json_pack("{s:s}", "Key", t->key);
 }
 
 static pca_err
 tags_add_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 {
-	const json_t *in = arg, *t;
+	const struct tags_arg *in = arg;
 	json_t *tags = tags_of(rec), *copy;
 	ssize_t at;
 	size_t i;
 
-	for (i = 0; i < json_array_size(in); i++) {
-		t = json_array_get(in, i);
-		if ((copy = tag_copy(t)) == NULL)
+	for (i = 0; i < in->n; i++) {
+		if ((copy = tag_json(&in->v[i])) == NULL)
 			return pca_err_set(PCA_ENOMEM, "no memory");
-		at = tag_find(
-		    tags, json_string_value(json_object_get(t, "Key")));
+		at = tag_find(tags, in->v[i].key);
 		if (at >= 0)
 			json_array_set_new(tags, (size_t)at, copy);
 		else
@@ -161,41 +158,40 @@ tags_add_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 		    "A certificate authority can have at most %d tags (this "
 		    "request would leave %zu)",
 		    TAGS_MAX, json_array_size(tags));
-	(void)snprintf(detail, dlen, "tags=%zu", json_array_size(in));
+	(void)snprintf(detail, dlen, "tags=%zu", in->n);
 	return PCA_OK;
 }
 
 pca_err
 ca_tags_add(struct ca_engine *e, const struct ca_caller *c, const char *arn,
-    const json_t *tags)
+    const struct ca_tag *tags, size_t n)
 {
+	const struct tags_arg a = {tags, n};
 	pca_err err;
 
-	if ((err = ca_tags_check(tags)) != PCA_OK)
+	if ((err = ca_tags_check(tags, n)) != PCA_OK)
 		return err;
 	return meta_edit(e, c, arn, "TagCertificateAuthority", not_gone,
-	    tags_add_edit, tags);
+	    tags_add_edit, &a);
 }
 
 static pca_err
 tags_remove_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 {
-	const json_t *in = arg, *t, *want;
+	const struct tags_arg *in = arg;
+	const char *have;
 	json_t *tags = tags_of(rec);
 	ssize_t at;
 	size_t i, removed = 0;
 
-	for (i = 0; i < json_array_size(in); i++) {
-		t = json_array_get(in, i);
-		at = tag_find(
-		    tags, json_string_value(json_object_get(t, "Key")) ?: "");
+	for (i = 0; i < in->n; i++) {
+		at = tag_find(tags, in->v[i].key ? in->v[i].key : "");
 		if (at < 0)
 			continue;
-		want = json_object_get(t, "Value");
-		if (json_is_string(want) &&
-		    !json_equal((json_t *)want,
-			json_object_get(
-			    json_array_get(tags, (size_t)at), "Value")))
+		have = json_string_value(json_object_get(
+		    json_array_get(tags, (size_t)at), "Value"));
+		if (in->v[i].value != NULL &&
+		    (have == NULL || strcmp(in->v[i].value, have) != 0))
 			continue;
 		json_array_remove(tags, (size_t)at);
 		removed++;
@@ -206,19 +202,17 @@ tags_remove_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 
 pca_err
 ca_tags_remove(struct ca_engine *e, const struct ca_caller *c, const char *arn,
-    const json_t *tags)
+    const struct ca_tag *tags, size_t n)
 {
+	const struct tags_arg a = {tags, n};
 	size_t i;
 
-	for (i = 0; i < json_array_size(tags); i++)
-		if (strncmp(json_string_value(
-				json_object_get(json_array_get(tags, i), "Key"))
-				?: "",
-			"aws:", 4) == 0)
+	for (i = 0; i < n; i++)
+		if (strncmp(tags[i].key ? tags[i].key : "", "aws:", 4) == 0)
 			return pca_err_set(PCA_EINVAL,
 			    "Tag keys beginning with 'aws:' are reserved");
 	return meta_edit(e, c, arn, "UntagCertificateAuthority", not_gone,
-	    tags_remove_edit, tags);
+	    tags_remove_edit, &a);
 }
 
 static int
@@ -254,16 +248,64 @@ sorted_copy(
 	return PCA_OK;
 }
 
+/* A copy of a JSON string member, "" when it is missing; NULL: no memory. */
+static char *
+str_dup(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return strdup(s ? s : "");
+}
+
+void
+ca_tags_free(struct ca_tag *tags, size_t n)
+{
+	size_t i;
+
+	if (tags == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free((char *)tags[i].key);
+		free((char *)tags[i].value);
+	}
+	free(tags);
+}
+
 pca_err
 ca_tags_get(struct ca_engine *e, const struct ca_caller *c, const char *arn,
-    json_t **out)
+    struct ca_tag **out, size_t *nout)
 {
-	json_t *rec = NULL;
+	json_t *rec = NULL, *sorted = NULL, *t;
+	struct ca_tag *v = NULL;
+	const char *val;
+	size_t n = 0;
 	pca_err err;
 
-	if ((err = meta_read(e, c, arn, &rec)) != PCA_OK)
-		return err;
-	err = sorted_copy(json_object_get(rec, "Tags"), by_key, out);
+	if ((err = meta_read(e, c, arn, &rec)) != PCA_OK ||
+	    (err = sorted_copy(json_object_get(rec, "Tags"), by_key,
+		 &sorted)) != PCA_OK)
+		goto out;
+	if ((v = calloc(json_array_size(sorted) + 1, sizeof(*v))) == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	for (n = 0; n < json_array_size(sorted); n++) {
+		t = json_array_get(sorted, n);
+		val = json_string_value(json_object_get(t, "Value"));
+		v[n].key = str_dup(t, "Key");
+		v[n].value = val != NULL ? strdup(val) : NULL;
+		if (v[n].key == NULL || (val != NULL && v[n].value == NULL)) {
+			n++;
+			err = pca_err_set(PCA_ENOMEM, "no memory");
+			goto out;
+		}
+	}
+	*out = v;
+	*nout = n;
+	v = NULL;
+out:
+	ca_tags_free(v, n);
+	json_decref(sorted);
 	json_decref(rec);
 	return err;
 }
@@ -365,7 +407,8 @@ ca_policy_delete(
 struct perm_arg {
 	const char *principal;
 	const char *account;
-	const json_t *actions;
+	const char *const *actions;
+	size_t nactions;
 };
 
 static json_t *
@@ -404,7 +447,8 @@ static pca_err
 perm_create_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 {
 	const struct perm_arg *a = arg;
-	json_t *perms = perms_of(rec), *p;
+	json_t *perms = perms_of(rec), *p, *acts;
+	size_t i;
 
 	if (perm_find(perms, a->principal, a->account) >= 0)
 		return pca_err_set(PCA_EEXISTS,
@@ -412,8 +456,16 @@ perm_create_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 		    a->principal, a->account);
 	if (json_array_size(perms) >= PERMS_MAX)
 		return pca_err_set(PCA_ELIMIT, "too many permissions");
-	p = json_pack("{s:s,s:s,s:O,s:I}", "Principal", a->principal,
-	    "SourceAccount", a->account, "Actions", a->actions, "CreatedAt",
+	if ((acts = json_array()) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	for (i = 0; i < a->nactions; i++)
+		if (json_array_append_new(acts, json_string(a->actions[i])) !=
+		    0) {
+			json_decref(acts);
+			return pca_err_set(PCA_ENOMEM, "no memory");
+		}
+	p = json_pack("{s:s,s:s,s:o,s:I}", "Principal", a->principal,
+	    "SourceAccount", a->account, "Actions", acts, "CreatedAt",
 	    (json_int_t)util_now());
 	if (p == NULL || json_array_append_new(perms, p) != 0)
 		return pca_err_set(PCA_ENOMEM, "no memory");
@@ -423,7 +475,7 @@ perm_create_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 }
 
 static pca_err
-actions_check(const json_t *actions)
+actions_check(const char *const *actions, size_t n)
 {
 	static const char *const ok[] = {
 	    "IssueCertificate", "GetCertificate", "ListPermissions", NULL};
@@ -431,12 +483,11 @@ actions_check(const json_t *actions)
 	size_t i;
 	int j;
 
-	if (!json_is_array(actions) || json_array_size(actions) == 0 ||
-	    json_array_size(actions) > 3)
+	if (actions == NULL || n == 0 || n > CA_PERM_ACTIONS_MAX)
 		return pca_err_set(
 		    PCA_EVALIDATION, "Actions must list 1 to 3 actions");
-	for (i = 0; i < json_array_size(actions); i++) {
-		s = json_string_value(json_array_get(actions, i));
+	for (i = 0; i < n; i++) {
+		s = actions[i];
 		for (j = 0; s != NULL && ok[j] != NULL; j++)
 			if (strcmp(s, ok[j]) == 0)
 				break;
@@ -450,10 +501,11 @@ actions_check(const json_t *actions)
 
 pca_err
 ca_perm_create(struct ca_engine *e, const struct ca_caller *c, const char *arn,
-    const char *principal, const char *source_account, const json_t *actions)
+    const char *principal, const char *source_account,
+    const char *const *actions, size_t nactions)
 {
-	struct perm_arg a = {
-	    principal, source_account ? source_account : c->account, actions};
+	struct perm_arg a = {principal,
+	    source_account ? source_account : c->account, actions, nactions};
 	pca_err err;
 
 	if (principal == NULL || strcmp(principal, ACM_PRINCIPAL) != 0)
@@ -462,7 +514,7 @@ ca_perm_create(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 		    "'principal' failed to satisfy constraint: Member must be "
 		    "'%s'",
 		    principal ? principal : "", ACM_PRINCIPAL);
-	if ((err = actions_check(actions)) != PCA_OK)
+	if ((err = actions_check(actions, nactions)) != PCA_OK)
 		return err;
 	return meta_edit(
 	    e, c, arn, "CreatePermission", usable, perm_create_edit, &a);
@@ -490,7 +542,7 @@ ca_perm_delete(struct ca_engine *e, const struct ca_caller *c, const char *arn,
     const char *principal, const char *source_account)
 {
 	struct perm_arg a = {
-	    principal, source_account ? source_account : c->account, NULL};
+	    principal, source_account ? source_account : c->account, NULL, 0};
 
 	return meta_edit(
 	    e, c, arn, "DeletePermission", usable, perm_delete_edit, &a);
@@ -539,13 +591,55 @@ by_principal(const void *x, const void *y)
 			   ?: "");
 }
 
+void
+ca_perm_list_free(struct ca_perm *v, size_t n)
+{
+	size_t i, k;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(v[i].principal);
+		free(v[i].source_account);
+		for (k = 0; k < v[i].nactions; k++)
+			free(v[i].actions[k]);
+		free(v[i].policy);
+	}
+	free(v);
+}
+
+/* One stored permission to its ListPermissions form; PCA_ENOMEM. */
+static pca_err
+perm_of(const char *arn, const json_t *p, struct ca_perm *o)
+{
+	const json_t *acts = json_object_get(p, "Actions");
+	size_t k;
+
+	o->principal = str_dup(p, "Principal");
+	o->source_account = str_dup(p, "SourceAccount");
+	o->created_at = (int64_t)json_integer_value(
+	    json_object_get(p, "CreatedAt"));
+	o->policy = perm_policy(arn, p);
+	if (o->principal == NULL || o->source_account == NULL ||
+	    o->policy == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	for (k = 0; k < json_array_size(acts) && k < CA_PERM_ACTIONS_MAX;
+	     k++) {
+		if ((o->actions[k] = strdup(json_string_value(
+			 json_array_get(acts, k)) ?: "")) == NULL)
+			return pca_err_set(PCA_ENOMEM, "no memory");
+		o->nactions = k + 1;
+	}
+	return PCA_OK;
+}
+
 pca_err
 ca_perm_list(struct ca_engine *e, const struct ca_caller *c, const char *arn,
-    json_t **out)
+    struct ca_perm **out, size_t *nout)
 {
-	json_t *rec = NULL, *sorted = NULL, *res = NULL, *o;
-	char *pol;
-	size_t i;
+	json_t *rec = NULL, *sorted = NULL;
+	struct ca_perm *v = NULL;
+	size_t n = 0;
 	pca_err err;
 
 	if ((err = meta_read(e, c, arn, &rec)) != PCA_OK)
@@ -560,31 +654,23 @@ ca_perm_list(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	if ((err = sorted_copy(json_object_get(rec, "_Permissions"),
 		 by_principal, &sorted)) != PCA_OK)
 		goto out;
-	if ((res = json_array()) == NULL) {
+	if ((v = calloc(json_array_size(sorted) + 1, sizeof(*v))) == NULL) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
-	for (i = 0; i < json_array_size(sorted); i++) {
-		o = json_deep_copy(json_array_get(sorted, i));
-		pol = perm_policy(arn, json_array_get(sorted, i));
-		if (o == NULL || pol == NULL) {
-			json_decref(o);
-			free(pol);
-			err = pca_err_set(PCA_ENOMEM, "no memory");
+	while (n < json_array_size(sorted)) {
+		n++; /* the entry is freed with the others should it fail */
+		if ((err = perm_of(arn, json_array_get(sorted, n - 1),
+			 &v[n - 1])) != PCA_OK)
 			goto out;
-		}
-		json_object_set_new(
-		    o, "CertificateAuthorityArn", json_string(arn));
-		json_object_set_new(o, "Policy", json_string(pol));
-		free(pol);
-		json_array_append_new(res, o);
 	}
-	*out = res;
-	res = NULL;
+	*out = v;
+	*nout = n;
+	v = NULL;
 out:
+	ca_perm_list_free(v, n);
 	json_decref(rec);
 	json_decref(sorted);
-	json_decref(res);
 	return err;
 }
 

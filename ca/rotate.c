@@ -42,11 +42,11 @@
 #define ROT_LINK_TEMPLATE "OpenPCA/RotationLink"
 
 /* Link certificates: a CA certificate without pathLen, AKI/SKI, CDP/AIA. */
-static const struct ca_template link_tmpl = {
-    ROT_LINK_TEMPLATE, CA_TF_SUBORDINATE_CA, 0, 0, -1};
+static const struct prof_template link_tmpl = {
+    ROT_LINK_TEMPLATE, PROF_TF_SUBORDINATE_CA, 0, 0, -1};
 /* A successor of a subordinate without pathLen. */
-static const struct ca_template sub_tmpl = {
-    "OpenPCA/SubordinateCA", CA_TF_SUBORDINATE_CA, 0, 0, -1};
+static const struct prof_template sub_tmpl = {
+    "OpenPCA/SubordinateCA", PROF_TF_SUBORDINATE_CA, 0, 0, -1};
 
 /* One rotation at a time in this process (scheduled or asked for). */
 static pthread_mutex_t rot_mu = PTHREAD_MUTEX_INITIALIZER;

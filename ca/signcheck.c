@@ -167,7 +167,7 @@ parse_wrapped(const uint8_t *tbs, size_t len, enum pca_sigalg alg, enum kind k)
 	size_t dl;
 	void *o = NULL;
 
-	if (ca_cert_assemble(tbs, len, alg, fake, sizeof(fake), &der, &dl) !=
+	if (x509_cert_assemble(tbs, len, alg, fake, sizeof(fake), &der, &dl) !=
 	    PCA_OK)
 		return NULL;
 	p = der;
@@ -291,7 +291,7 @@ own_key(const struct ca_ctx *c, X509 *x)
 static pca_err
 cert_self(const struct ca_ctx *c, X509 *x)
 {
-	if (c->type != CA_TYPE_ROOT)
+	if (c->type != PROF_CA_ROOT)
 		return refuse(c, "the CA has no certificate to issue under");
 	if (strcmp(c->status, "PENDING_CERTIFICATE") != 0 &&
 	    strcmp(c->status, "ACTIVE") != 0)
@@ -310,7 +310,7 @@ static pca_err
 check_cert(const struct ca_ctx *c, unsigned flags, enum pca_sigalg alg,
     const uint8_t *tbs, size_t len)
 {
-	struct ca_lint_req lr = {tbs, len, alg, 0};
+	struct x509_lint_req lr = {tbs, len, alg, 0};
 	X509 *x;
 	pca_err err = PCA_OK;
 	int self;
@@ -318,12 +318,12 @@ check_cert(const struct ca_ctx *c, unsigned flags, enum pca_sigalg alg,
 	if ((x = parse_wrapped(tbs, len, alg, K_CERT)) == NULL)
 		return refuse(c, "not a TBSCertificate");
 	/* a root's own certificate: at creation or a renewal, its own key */
-	self = c->type == CA_TYPE_ROOT &&
+	self = c->type == PROF_CA_ROOT &&
 	       X509_NAME_cmp(X509_get_issuer_name(x),
 		   X509_get_subject_name(x)) == 0 &&
 	       own_key(c, x);
 	lr.self_issued = self;
-	if (ca_lint_tbs(&lr) != PCA_OK)
+	if (x509_lint_cert(&lr) != PCA_OK)
 		err = refuse(c, pca_err_msg());
 	else if (c->cert_der == NULL || self)
 		err = cert_self(c, x);
@@ -376,7 +376,7 @@ check_crl(const struct ca_ctx *c, enum pca_sigalg alg, const uint8_t *tbs,
 
 	if (c->cert_der == NULL)
 		return refuse(c, "a CRL needs the CA certificate");
-	if (ca_lint_crl_tbs(tbs, len, alg) != PCA_OK)
+	if (x509_lint_crl(tbs, len, alg) != PCA_OK)
 		return refuse(c, pca_err_msg());
 	if ((crl = parse_wrapped(tbs, len, alg, K_CRL)) == NULL)
 		return refuse(c, "not a TBSCertList");
@@ -418,7 +418,7 @@ check_sign(struct ca_engine *e, struct hsm *h, const char *label,
 	else if (k == K_CSR)
 		err = check_csr(h, c, label, alg, tbs, len);
 	else if (k == K_OCSP)
-		err = ca_lint_ocsp_tbs(tbs, len, alg) == PCA_OK
+		err = x509_lint_ocsp(tbs, len, alg) == PCA_OK
 			  ? PCA_OK
 			  : refuse(c, pca_err_msg());
 	else if (ocsp)

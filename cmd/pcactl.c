@@ -59,7 +59,6 @@
 #include <openssl/x509.h>
 
 #include "../api/api.h"
-#include "../ca/ca_int.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"

@@ -16,7 +16,6 @@
 
 #include "../api/api.h"
 #include "../api/inventory.h"
-#include "../ca/ca_int.h"
 #include "../common/util.h"
 #include "appliance.h"
 #include "pcactl.h"

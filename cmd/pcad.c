@@ -182,8 +182,9 @@ publish_engine(struct publish *p, struct ca_engine *eng)
 	return mon_listen(p->mon, eng);
 }
 
+/* Does the token answer (the monitor's and GET /health's probe)? */
 static pca_err
-mon_health(void *arg)
+token_health(void *arg)
 {
 	return hsm_health(arg);
 }
@@ -201,13 +202,12 @@ monitor_new(const struct appliance *ap, struct publish *p)
 	struct mon_conf mc = ap->conf.monitor;
 	pca_err err;
 
-	mc.health = mon_health;
+	mc.health = token_health;
 	mc.health_arg = ap->hsm;
 	if ((err = mon_new(&mc, ap->store, &p->mon)) != PCA_OK)
 		return err;
 	mon_attach(p->mon, ap->engine, ap->policies);
 	appliance_policies_on_refusal(mon_refusal, p->mon);
-	p->hooks.report = hook_report;
 	return PCA_OK;
 }
 
@@ -225,8 +225,6 @@ publish_new(const struct appliance *ap, struct publish *p)
 		if ((err = sync_new(&sc, ap->store, &p->sync)) != PCA_OK)
 			return err;
 		p->hooks.s3_probe = hook_probe;
-		p->hooks.audit_create = hook_audit_create;
-		p->hooks.audit_describe = hook_audit_describe;
 	}
 	if ((err = crl_new(&ap->conf.crl, ap->hsm, ap->store, &p->crl)) !=
 		PCA_OK ||
@@ -678,6 +676,20 @@ net_bind(const char *path, struct net *net)
 	return err;
 }
 
+/* The token's counters for the API's GET /metrics. */
+static void
+token_stats(void *arg, struct api_token_stats *out)
+{
+	struct hsm_stats hs;
+
+	memset(&hs, 0, sizeof(hs));
+	hsm_stats_get(arg, &hs);
+	out->signs = hs.signs;
+	out->sign_errors = hs.sign_errors;
+	out->recoveries = hs.recoveries;
+	out->available = hs.available;
+}
+
 static size_t
 fresh_crls(void *arg, struct con_crl *out, size_t max)
 {
@@ -733,12 +745,19 @@ static pca_err
 net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
     struct publish *pub, struct ocsp_responder *ocsp, int standby)
 {
+	const struct api_services svc = {.token = ap->hsm,
+	    .health = token_health, .token_stats = token_stats, .arg = pub,
+	    .audit_create = pub->sync != NULL ? hook_audit_create : NULL,
+	    .audit_describe = pub->sync != NULL ? hook_audit_describe : NULL,
+	    .report = hook_report};
 	pca_err err;
 
 	ap->conf.acme.policies = ap->policies;
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
-		 &net->api)) != PCA_OK ||
-	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
+		 &net->api)) != PCA_OK)
+		return err;
+	api_server_services_set(net->api, &svc);
+	if ((err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled && !standby && /* before the catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
 		      ap->hsm, &net->acme)) != PCA_OK ||

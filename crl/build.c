@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "../ca/ca_int.h"
 #include "../common/buf.h"
 #include "../common/limits.h"
 #include "../store/store.h"
@@ -152,8 +151,8 @@ put_uint(struct buf *b, uint64_t v)
 	for (i = 0; i < n; i++)
 		t[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 	if (t[1] & 0x80)
-		return ca_der_put(b, 0x02, t, n + 1);
-	return ca_der_put(b, 0x02, t + 1, n);
+		return x509_der_put(b, 0x02, t, n + 1);
+	return x509_der_put(b, 0x02, t + 1, n);
 }
 
 /* Extension { OID 2.5.29.<arc>, critical?, OCTET STRING { value } }. */
@@ -165,16 +164,16 @@ ext_wrap(struct buf *b, size_t start, unsigned arc, int critical)
 	struct buf h;
 	pca_err e;
 
-	if ((e = ca_der_wrap(b, start, 0x04)) != PCA_OK)
+	if ((e = x509_der_wrap(b, start, 0x04)) != PCA_OK)
 		return e;
 	buf_init(&h, 16);
-	if ((e = ca_der_put(&h, 0x06, oid, 3)) == PCA_OK && critical)
+	if ((e = x509_der_put(&h, 0x06, oid, 3)) == PCA_OK && critical)
 		e = buf_add(&h, crit, 3);
 	if (e == PCA_OK && (e = buf_add(b, h.p, h.len)) == PCA_OK) {
 		memmove(b->p + start + h.len, b->p + start,
 		    b->len - start - h.len);
 		memcpy(b->p + start, h.p, h.len);
-		e = ca_der_wrap(b, start, 0x30);
+		e = x509_der_wrap(b, start, 0x30);
 	}
 	buf_free(&h);
 	return e;
@@ -187,10 +186,10 @@ dp_name(struct buf *b, const char *uri)
 	size_t s = b->len;
 	pca_err e;
 
-	if ((e = ca_der_put(b, 0x86, uri, strlen(uri))) != PCA_OK ||
-	    (e = ca_der_wrap(b, s, 0xa0)) != PCA_OK)
+	if ((e = x509_der_put(b, 0x86, uri, strlen(uri))) != PCA_OK ||
+	    (e = x509_der_wrap(b, s, 0xa0)) != PCA_OK)
 		return e;
-	return ca_der_wrap(b, s, 0xa0);
+	return x509_der_wrap(b, s, 0xa0);
 }
 
 static pca_err
@@ -200,8 +199,8 @@ crl_exts(const struct crl_params *pr, struct buf *b)
 	pca_err e;
 
 	s = b->len;	/* AuthorityKeyIdentifier { [0] keyid } */
-	if ((e = ca_der_put(b, 0x80, pr->akid, pr->akid_len)) ||
-	    (e = ca_der_wrap(b, s, 0x30)) || (e = ext_wrap(b, s, 0x23, 0)))
+	if ((e = x509_der_put(b, 0x80, pr->akid, pr->akid_len)) ||
+	    (e = x509_der_wrap(b, s, 0x30)) || (e = ext_wrap(b, s, 0x23, 0)))
 		return e;
 	s = b->len;
 	if ((e = put_uint(b, pr->number)) || (e = ext_wrap(b, s, 0x14, 0)))
@@ -209,7 +208,7 @@ crl_exts(const struct crl_params *pr, struct buf *b)
 	if (pr->idp_uri != NULL) {
 		s = b->len;
 		if ((e = dp_name(b, pr->idp_uri)) ||
-		    (e = ca_der_wrap(b, s, 0x30)) ||
+		    (e = x509_der_wrap(b, s, 0x30)) ||
 		    (e = ext_wrap(b, s, 0x1c, 1)))
 			return e;
 	}
@@ -222,14 +221,14 @@ crl_exts(const struct crl_params *pr, struct buf *b)
 	if (pr->freshest_uri != NULL) {
 		s = b->len;
 		if ((e = dp_name(b, pr->freshest_uri)) ||
-		    (e = ca_der_wrap(b, s, 0x30)) ||
-		    (e = ca_der_wrap(b, s, 0x30)) ||
+		    (e = x509_der_wrap(b, s, 0x30)) ||
+		    (e = x509_der_wrap(b, s, 0x30)) ||
 		    (e = ext_wrap(b, s, 0x2e, 0)))
 			return e;
 	}
-	if ((e = ca_der_wrap(b, 0, 0x30)) != PCA_OK)
+	if ((e = x509_der_wrap(b, 0, 0x30)) != PCA_OK)
 		return e;
-	return ca_der_wrap(b, 0, 0xa0);
+	return x509_der_wrap(b, 0, 0xa0);
 }
 
 /* version, signature, issuer, thisUpdate, nextUpdate (before entries). */
@@ -241,7 +240,7 @@ tbs_head(const struct crl_params *pr, struct buf *b)
 	size_t alen, tl;
 	pca_err e;
 
-	if ((e = ca_sigalg_der(pr->sigalg, alg, sizeof(alg), &alen)) ||
+	if ((e = x509_sigalg_der(pr->sigalg, alg, sizeof(alg), &alen)) ||
 	    (e = buf_add(b, v2, 3)) || (e = buf_add(b, alg, alen)) ||
 	    (e = buf_add(b, pr->issuer, pr->issuer_len)))
 		return e;
@@ -336,7 +335,7 @@ crl_build(const struct crl_params *pr, uint8_t **der, size_t *len,
 	buf_init(&pt.exts, CRL_EXT_MAX);
 	if ((e = tbs_head(pr, &pt.head)) != PCA_OK ||
 	    (e = crl_exts(pr, &pt.exts)) != PCA_OK ||
-	    (e = ca_sigalg_der(pr->sigalg, pt.alg, sizeof(pt.alg),
+	    (e = x509_sigalg_der(pr->sigalg, pt.alg, sizeof(pt.alg),
 		 &pt.alen)) != PCA_OK)
 		goto out;
 	for (tries = 0; tries < 3; tries++) {

@@ -18,7 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "../ca/ca_int.h"
+#include "../x509/x509.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
@@ -65,7 +65,7 @@ crl_sign_linted(void *arg, const uint8_t *tbs, size_t len, uint8_t *sig,
 	struct crl_job *j = arg;
 	pca_err e;
 
-	if ((e = ca_lint_crl_tbs(tbs, len, (enum pca_sigalg)j->ca->sigalg)) !=
+	if ((e = x509_lint_crl(tbs, len, (enum pca_sigalg)j->ca->sigalg)) !=
 	    PCA_OK) {
 		log_warnx("lint gate refused a CRL of CA %s: %s", j->ca->arn,
 		    pca_err_msg());
@@ -241,7 +241,7 @@ job_init(struct crl *c, const struct ca_info *ca, struct crl_job *j)
 	    (size_t)ski->length <= sizeof(j->akid) && ski->length > 0) {
 		memcpy(j->akid, ski->data, (size_t)ski->length);
 		j->akid_len = (size_t)ski->length;
-	} else if ((e = ca_spki_keyid(ca->spki, ca->spki_len, j->akid)) ==
+	} else if ((e = x509_spki_keyid(ca->spki, ca->spki_len, j->akid)) ==
 	    PCA_OK)
 		j->akid_len = 20;
 	X509_free(x);

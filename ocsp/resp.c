@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../ca/ca_int.h"
+#include "../x509/x509.h"
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../hsm/hsm.h"
@@ -65,7 +65,7 @@ put_time(struct buf *b, int64_t t)
 		return pca_err_set(PCA_EINVAL, "time out of range");
 	if (strftime(s, sizeof(s), "%Y%m%d%H%M%SZ", &tm) != 15)
 		return pca_err_set(PCA_EINVAL, "time out of range");
-	return ca_der_put(b, 0x18, s, 15);
+	return x509_der_put(b, 0x18, s, 15);
 }
 
 static pca_err
@@ -76,11 +76,11 @@ put_certid(struct buf *b, const struct ocsp_certid *id)
 	pca_err e;
 
 	if ((e = buf_add(b, alg, alen)) != PCA_OK ||
-	    (e = ca_der_put(b, 0x04, id->name_hash, hl)) != PCA_OK ||
-	    (e = ca_der_put(b, 0x04, id->key_hash, hl)) != PCA_OK ||
-	    (e = ca_der_put(b, 0x02, id->serial, id->serial_len)) != PCA_OK)
+	    (e = x509_der_put(b, 0x04, id->name_hash, hl)) != PCA_OK ||
+	    (e = x509_der_put(b, 0x04, id->key_hash, hl)) != PCA_OK ||
+	    (e = x509_der_put(b, 0x02, id->serial, id->serial_len)) != PCA_OK)
 		return e;
-	return ca_der_wrap(b, start, 0x30);
+	return x509_der_wrap(b, start, 0x30);
 }
 
 static pca_err
@@ -91,18 +91,18 @@ put_status(struct buf *b, const struct ocsp_single *s)
 	pca_err e;
 
 	if (s->status == OCSP_GOOD)
-		return ca_der_put(b, 0x80, &reason, 0);
+		return x509_der_put(b, 0x80, &reason, 0);
 	if (s->status == OCSP_UNKNOWN)
-		return ca_der_put(b, 0x82, &reason, 0);
+		return x509_der_put(b, 0x82, &reason, 0);
 	if ((e = put_time(b, s->revoked_at)) != PCA_OK)
 		return e;
 	if (s->reason > 0 && s->reason <= 10) {
 		rs = b->len;
-		if ((e = ca_der_put(b, 0x0a, &reason, 1)) != PCA_OK ||
-		    (e = ca_der_wrap(b, rs, 0xa0)) != PCA_OK)
+		if ((e = x509_der_put(b, 0x0a, &reason, 1)) != PCA_OK ||
+		    (e = x509_der_wrap(b, rs, 0xa0)) != PCA_OK)
 			return e;
 	}
-	return ca_der_wrap(b, start, 0xa1);
+	return x509_der_wrap(b, start, 0xa1);
 }
 
 static pca_err
@@ -117,9 +117,9 @@ put_single(struct buf *b, const struct ocsp_single *s)
 		return e;
 	nu = b->len;
 	if ((e = put_time(b, s->next_update)) != PCA_OK ||
-	    (e = ca_der_wrap(b, nu, 0xa0)) != PCA_OK)
+	    (e = x509_der_wrap(b, nu, 0xa0)) != PCA_OK)
 		return e;
-	return ca_der_wrap(b, start, 0x30);
+	return x509_der_wrap(b, start, 0x30);
 }
 
 static pca_err
@@ -131,12 +131,12 @@ put_nonce(struct buf *b, const uint8_t *nonce, size_t n)
 	if ((e = buf_add(b, OID_NONCE, sizeof(OID_NONCE))) != PCA_OK)
 		return e;
 	v = b->len;
-	if ((e = ca_der_put(b, 0x04, nonce, n)) != PCA_OK ||
-	    (e = ca_der_wrap(b, v, 0x04)) != PCA_OK ||
-	    (e = ca_der_wrap(b, start, 0x30)) != PCA_OK || /* Extension */
-	    (e = ca_der_wrap(b, start, 0x30)) != PCA_OK)   /* Extensions */
+	if ((e = x509_der_put(b, 0x04, nonce, n)) != PCA_OK ||
+	    (e = x509_der_wrap(b, v, 0x04)) != PCA_OK ||
+	    (e = x509_der_wrap(b, start, 0x30)) != PCA_OK || /* Extension */
+	    (e = x509_der_wrap(b, start, 0x30)) != PCA_OK)   /* Extensions */
 		return e;
-	return ca_der_wrap(b, start, 0xa1);
+	return x509_der_wrap(b, start, 0xa1);
 }
 
 pca_err
@@ -149,19 +149,19 @@ ocsp_tbs_build(const uint8_t key_id[20], int64_t produced,
 	pca_err e;
 
 	buf_init(&b, RESP_MAX);
-	if ((e = ca_der_put(&b, 0x04, key_id, 20)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, 0, 0xa2)) != PCA_OK ||
+	if ((e = x509_der_put(&b, 0x04, key_id, 20)) != PCA_OK ||
+	    (e = x509_der_wrap(&b, 0, 0xa2)) != PCA_OK ||
 	    (e = put_time(&b, produced)) != PCA_OK)
 		goto out;
 	rs = b.len;
 	for (i = 0; i < n; i++)
 		if ((e = put_single(&b, &s[i])) != PCA_OK)
 			goto out;
-	if ((e = ca_der_wrap(&b, rs, 0x30)) != PCA_OK)
+	if ((e = x509_der_wrap(&b, rs, 0x30)) != PCA_OK)
 		goto out;
 	if (nonce_len > 0 && (e = put_nonce(&b, nonce, nonce_len)) != PCA_OK)
 		goto out;
-	if ((e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK)
+	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK)
 		goto out;
 	*tbs = buf_steal(&b, tbs_len);
 out:
@@ -179,7 +179,7 @@ ocsp_resp_assemble(const uint8_t *tbs, size_t tbs_len, enum pca_sigalg alg,
 	size_t alen, start;
 	pca_err e;
 
-	if ((e = ca_sigalg_der(alg, a, sizeof(a), &alen)) != PCA_OK)
+	if ((e = x509_sigalg_der(alg, a, sizeof(a), &alen)) != PCA_OK)
 		return e;
 	buf_init(&b, RESP_MAX);
 	if ((e = buf_add(&b, tbs, tbs_len)) != PCA_OK ||
@@ -188,29 +188,29 @@ ocsp_resp_assemble(const uint8_t *tbs, size_t tbs_len, enum pca_sigalg alg,
 	start = b.len;
 	if ((e = buf_add(&b, &zero, 1)) != PCA_OK ||
 	    (e = buf_add(&b, sig, sig_len)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, start, 0x03)) != PCA_OK)
+	    (e = x509_der_wrap(&b, start, 0x03)) != PCA_OK)
 		goto out;
 	start = b.len;
 	if (cert != NULL && ((e = buf_add(&b, cert, cert_len)) != PCA_OK ||
-				(e = ca_der_wrap(&b, start, 0x30)) != PCA_OK ||
-				(e = ca_der_wrap(&b, start, 0xa0)) != PCA_OK))
+				(e = x509_der_wrap(&b, start, 0x30)) != PCA_OK ||
+				(e = x509_der_wrap(&b, start, 0xa0)) != PCA_OK))
 		goto out;
-	if ((e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK ||	/* Basic */
-	    (e = ca_der_wrap(&b, 0, 0x04)) != PCA_OK)	/* response */
+	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||	/* Basic */
+	    (e = x509_der_wrap(&b, 0, 0x04)) != PCA_OK)	/* response */
 		goto out;
 	if ((e = buf_add(&b, OID_BASIC, sizeof(OID_BASIC))) != PCA_OK)
 		goto out;
 	/* move the OID in front: rebuild as OID || OCTET STRING */
 	memmove(b.p + sizeof(OID_BASIC), b.p, b.len - sizeof(OID_BASIC));
 	memcpy(b.p, OID_BASIC, sizeof(OID_BASIC));
-	if ((e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK ||	/* ResponseBytes */
-	    (e = ca_der_wrap(&b, 0, 0xa0)) != PCA_OK)
+	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||	/* ResponseBytes */
+	    (e = x509_der_wrap(&b, 0, 0xa0)) != PCA_OK)
 		goto out;
 	if ((e = buf_add(&b, st, 3)) != PCA_OK)
 		goto out;
 	memmove(b.p + 3, b.p, b.len - 3);
 	memcpy(b.p, st, 3);
-	if ((e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK)
+	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK)
 		goto out;
 	*der = buf_steal(&b, der_len);
 out:
@@ -232,7 +232,7 @@ ocsp_resp_sign(struct hsm *hsm, const struct ocsp_signer *sg,
 		 &tbs, &tbs_len)) != PCA_OK)
 		return e;
 	/* the lint gate reads the very bytes that are signed */
-	if ((e = ca_lint_ocsp_tbs(tbs, tbs_len, sg->sigalg)) != PCA_OK)
+	if ((e = x509_lint_ocsp(tbs, tbs_len, sg->sigalg)) != PCA_OK)
 		log_warnx("lint gate refused an OCSP response (signer %s): %s",
 		    sg->label, pca_err_msg());
 	else if ((e = hsm_sign(hsm, &key, sg->sigalg, tbs, tbs_len, sig,

@@ -15,7 +15,8 @@
 #include <openssl/x509.h>
 
 #include "../ca/ca.h"
-#include "../ca/ca_int.h"
+#include "../profile/profile.h"
+#include "../x509/x509.h"
 #include "../common/log.h"
 #include "../common/util.h"
 #include "../hsm/hsm.h"
@@ -108,7 +109,7 @@ ocsp_signer_ca(const struct ca_info *ci, int64_t ca_not_after,
 	s->spki_len = ci->spki_len;
 	s->not_after = ca_not_after;
 	if ((err = dup_mem(ci->spki, ci->spki_len, &s->spki)) != PCA_OK ||
-	    (err = ca_spki_keyid(s->spki, s->spki_len, s->key_id)) != PCA_OK) {
+	    (err = x509_spki_keyid(s->spki, s->spki_len, s->key_id)) != PCA_OK) {
 		ocsp_signer_free(s);
 		return err;
 	}
@@ -147,7 +148,7 @@ signer_from(const char *label, enum pca_sigalg alg, const uint8_t *cert,
 	if ((err = dup_mem(cert, cert_len, &s->cert)) != PCA_OK ||
 	    (err = ocsp_cert_facts(cert, cert_len, &s->not_after, &s->spki,
 		 &s->spki_len)) != PCA_OK ||
-	    (err = ca_spki_keyid(s->spki, s->spki_len, s->key_id)) != PCA_OK) {
+	    (err = x509_spki_keyid(s->spki, s->spki_len, s->key_id)) != PCA_OK) {
 		ocsp_signer_free(s);
 		return err;
 	}
@@ -248,7 +249,7 @@ signer_csr(const struct ocsp_signer_ctx *x, const struct ca_info *ci,
 	if (RAND_bytes(id, sizeof(id)) != 1)
 		return pca_err_set(PCA_EINTERNAL, "no random bytes");
 	if ((err = hsm_key_generate(x->hsm, label, id, sizeof(id),
-		 ca_spki_keyalg(ci->spki, ci->spki_len), &spki, &spki_len)) !=
+		 x509_spki_keyalg(ci->spki, ci->spki_len), &spki, &spki_len)) !=
 	    PCA_OK)
 		return err;
 	(void)snprintf(cn, sizeof(cn), "OCSP Responder %.8s", ci->uuid);
@@ -259,12 +260,12 @@ signer_csr(const struct ocsp_signer_ctx *x, const struct ca_info *ci,
 	key.label = label;
 	key.spki = spki;
 	key.spki_len = spki_len;
-	if ((err = ca_csr_info_build(subj, NULL, spki, spki_len, &cri,
+	if ((err = prof_csr_info_build(subj, NULL, spki, spki_len, &cri,
 		 &cri_len)) != PCA_OK ||
 	    (err = hsm_sign(x->hsm, &key, (enum pca_sigalg)ci->sigalg, cri,
 		 cri_len, sig, &sig_len)) != PCA_OK)
 		goto out;
-	err = ca_csr_assemble(cri, cri_len, (enum pca_sigalg)ci->sigalg, sig,
+	err = x509_cert_assemble(cri, cri_len, (enum pca_sigalg)ci->sigalg, sig,
 	    sig_len, csr, csr_len);
 out:
 	json_decref(subj);

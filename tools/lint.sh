@@ -8,7 +8,9 @@
 #      (<dir>/<x>_int.h) included only from their own folder (tests/ aside;
 #      known exceptions in tools/lint/int_h.allow), and DER tag/length
 #      decoding only in x509/ (tests/ and bench/ aside; reasoned exceptions
-#      in tools/lint/der.allow);
+#      in tools/lint/der.allow), and a module's "../<module>/" includes
+#      only those tools/lint/layers allows (exceptions with reasons in
+#      tools/lint/layers.allow), each list within the Makefile's MOD_DEPS;
 #   3. the format check (.clang-format): reported, and enforced only with
 #      LINT_FORMAT=strict (the code base has not been reformatted yet).
 # Prints one line per finding and a closing "lint: N problems".
@@ -45,12 +47,14 @@ fi
 
 echo "== grep rules"
 # shellcheck disable=SC2086
-out=$(python3 - tools/lint/int_h.allow tools/lint/der.allow $FILES <<'PY'
+out=$(python3 - tools/lint/int_h.allow tools/lint/der.allow \
+    tools/lint/layers tools/lint/layers.allow Makefile $FILES <<'PY'
 import os, re, sys
 
 BANNED = re.compile(r'\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|'
                     r'atoi|atol|atoll|gets|system|popen|alloca)\s*\(')
 INCL = re.compile(r'^\s*#\s*include\s+"([^"]*_int\.h)"', re.M)
+MODINC = re.compile(r'^\s*#\s*include\s+"\.\./([a-z0-9_]+)/', re.M)
 STRIP = re.compile(r'/\*.*?\*/|//[^\n]*|"(?:\\.|[^"\\\n])*"|'
                    r"'(?:\\.|[^'\\\n])*'", re.S)
 
@@ -87,9 +91,33 @@ for line in open(sys.argv[2]):
     line = line.split('#', 1)[0].split(None, 1)
     if len(line) == 2:
         der_allow[line[0]] = line[1].strip()
+layers = {}
+for line in open(sys.argv[3]):
+    line = line.split('#', 1)[0]
+    if ':' in line:
+        m, deps = line.split(':', 1)
+        layers[m.strip()] = set(deps.split())
+layers_allow = {}
+for line in open(sys.argv[4]):
+    line = line.split('#', 1)[0].split(None, 2)
+    if len(line) == 3:
+        layers_allow[(line[0], line[1])] = line[2].strip()
+mod_deps = {}
+for m in re.finditer(r'^MOD_DEPS_([a-z0-9_]+)\s*:=([^\n]*)$',
+                     open(sys.argv[5]).read(), re.M):
+    mod_deps[m.group(1)] = set(m.group(2).split())
+for m in sorted(layers):
+    if m not in mod_deps:
+        print('tools/lint/layers: module %s has no MOD_DEPS_%s in the '
+              'Makefile' % (m, m))
+        continue
+    for d in sorted(layers[m] - mod_deps[m]):
+        print('tools/lint/layers: %s may include %s but MOD_DEPS_%s does '
+              'not link it' % (m, d, m))
+layers_seen = set()
 der_seen = set()
 seen = set()
-for f in sys.argv[3:]:
+for f in sys.argv[6:]:
     try:
         text = open(f, encoding='utf-8', errors='replace').read()
     except OSError:
@@ -109,6 +137,17 @@ for f in sys.argv[3:]:
             ln = code.count('\n', 0, m.start()) + 1
             print('%s:%d: DER tag/length decoding outside x509/ (use '
                   'x509_der_next, x509/x509.h)' % (f, ln))
+    mod = f.split('/', 1)[0]
+    for m in MODINC.finditer(text) if mod in layers else ():
+        dep = m.group(1)
+        if dep == mod or dep in layers[mod]:
+            continue
+        if (f, dep) in layers_allow:
+            layers_seen.add((f, dep))
+            continue
+        ln = text.count('\n', 0, m.start(1)) + 1
+        print('%s:%d: %s/ includes %s/, against tools/lint/layers (STYLE.md '
+              '"Who may call whom")' % (f, ln, mod, dep))
     for m in INCL.finditer(code):
         h = m.group(1)
         here = os.path.dirname(f) or '.'
@@ -118,12 +157,15 @@ for f in sys.argv[3:]:
         if (f, h) in allow:
             seen.add((f, h))
             continue
-        ln = code.count('\n', 0, m.start()) + 1
+        ln = code.count('\n', 0, m.start(1)) + 1
         print('%s:%d: internal header %s included from outside its folder'
               % (f, ln, h))
 for f in sorted(set(der_allow) - der_seen):
     print('note: tools/lint/der.allow: "%s" decodes no DER any more; '
           'delete the line' % f)
+for f, d in sorted(set(layers_allow) - layers_seen):
+    print('note: tools/lint/layers.allow: "%s %s" no longer occurs; '
+          'delete the line' % (f, d))
 for f, h in sorted(allow - seen):
     print('note: tools/lint/int_h.allow: "%s %s" no longer occurs; '
           'delete the line' % (f, h))

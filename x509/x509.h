@@ -144,6 +144,11 @@ int x509_oid_is(const uint8_t *c, size_t n, const struct x509_oid *);
  */
 pca_err x509_spki_key_size(const X509_PUBKEY *, int *is_rsa, int *bits)
     PCA_WUR;
+/* The key algorithm of a DER SubjectPublicKeyInfo (PCA_KEY_NONE if other). */
+enum pca_keyalg x509_spki_keyalg(const uint8_t *spki, size_t len);
+/* SHA-1 of the subjectPublicKey BIT STRING value (RFC 5280 4.2.1.2 (1)). */
+pca_err x509_spki_keyid(const uint8_t *spki, size_t len, uint8_t out[20])
+    PCA_WUR;
 
 /* ---- signed objects (cert.c) ---- */
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_import.c - libFuzzer target for CA certificate import
- * (ca_import_check, spec 2.4.4).  An input in the case format of
+ * (prof_import_check, spec 2.4.4).  An input in the case format of
  * tests/regress/import/case.h (type line, CA key, certificate, chain) is
  * checked as such; any other input is checked as the certificate of a
  * ROOT and of a SUBORDINATE CA (with itself as the chain) under a fixed
@@ -26,18 +26,18 @@ static const uint8_t spki[] = {
     0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
 
 static void
-check(enum ca_type type, const uint8_t *key, size_t keylen,
+check(enum prof_ca_type type, const uint8_t *key, size_t keylen,
     const uint8_t *cert, size_t certlen, const uint8_t *chain,
     size_t chainlen)
 {
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 
-	if (ca_import_check(type, key, keylen, cert, certlen, chain, chainlen,
+	if (prof_import_check(type, key, keylen, cert, certlen, chain, chainlen,
 		&out) == PCA_OK) {
 		if (out == NULL || out->cert_der == NULL ||
-		    (type == CA_TYPE_SUBORDINATE && out->chain_count == 0))
+		    (type == PROF_CA_SUBORDINATE && out->chain_count == 0))
 			abort();
-		ca_import_free(out);
+		prof_import_free(out);
 	}
 	pca_err_clear();
 }
@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	free(c.spki);
 	pca_err_clear();
-	check(CA_TYPE_ROOT, spki, sizeof(spki), data, size, NULL, 0);
-	check(CA_TYPE_SUBORDINATE, spki, sizeof(spki), data, size, data, size);
+	check(PROF_CA_ROOT, spki, sizeof(spki), data, size, NULL, 0);
+	check(PROF_CA_SUBORDINATE, spki, sizeof(spki), data, size, data, size);
 	return 0;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issuance policies (policy/) and the pre-signing lint gate (ca/lint.c),
+# Issuance policies (policy/) and the pre-signing lint gate (x509/lint_cert.c),
 # end to end: a fresh appliance, pcad, boto3 (tests/integration/policy/
 # test_policy.py).  One TAP line per check.
 . "$(dirname "$0")/lib.sh"

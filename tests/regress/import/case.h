@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile.h"
 #include "../../../common/util.h"
 
 struct import_case {
-	enum ca_type type;
+	enum prof_ca_type type;
 	uint8_t *spki;		/* DER; owned */
 	size_t spki_len;
 	const uint8_t *cert, *chain;	/* into the input */
@@ -50,9 +50,9 @@ import_case_split(const uint8_t *p, size_t len, struct import_case *c)
 	if ((k = memchr(p, '\n', len)) == NULL)
 		return -1;
 	if ((size_t)(k - p) == 4 && memcmp(p, "ROOT", 4) == 0)
-		c->type = CA_TYPE_ROOT;
+		c->type = PROF_CA_ROOT;
 	else if ((size_t)(k - p) == 11 && memcmp(p, "SUBORDINATE", 11) == 0)
-		c->type = CA_TYPE_SUBORDINATE;
+		c->type = PROF_CA_SUBORDINATE;
 	else
 		return -1;
 	k++;

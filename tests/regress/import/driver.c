@@ -1,6 +1,6 @@
 /*
  * tests/regress/import/driver.c - CA certificate import checks
- * (ca_import_check, spec 2.4.4): "driver -f CASE" (format: case.h) prints
+ * (prof_import_check, spec 2.4.4): "driver -f CASE" (format: case.h) prints
  * the decision and what the import would record.
  */
 #include "../regress.h"
@@ -10,7 +10,7 @@ int
 main(int argc, char **argv)
 {
 	struct import_case c;
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	uint8_t *p = NULL;
 	size_t len;
 	pca_err e;
@@ -21,8 +21,8 @@ main(int argc, char **argv)
 		free(p);
 		return 0;
 	}
-	printf("type: %s\n", c.type == CA_TYPE_ROOT ? "ROOT" : "SUBORDINATE");
-	if ((e = ca_import_check(c.type, c.spki, c.spki_len, c.cert,
+	printf("type: %s\n", c.type == PROF_CA_ROOT ? "ROOT" : "SUBORDINATE");
+	if ((e = prof_import_check(c.type, c.spki, c.spki_len, c.cert,
 		 c.cert_len, c.chain, c.chain_len, &out)) != PCA_OK) {
 		regress_error(e);
 	} else {
@@ -34,7 +34,7 @@ main(int argc, char **argv)
 		    out->chain_count);
 		printf("cert_len: %zu\nchain_len: %zu\n", out->cert_len,
 		    out->chain_len);
-		ca_import_free(out);
+		prof_import_free(out);
 	}
 	free(c.spki);
 	free(p);

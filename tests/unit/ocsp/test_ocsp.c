@@ -18,7 +18,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../x509/x509.h"
 #include "../../../common/util.h"
 #include "../../../ocsp/ocsp_int.h"
 
@@ -241,7 +241,7 @@ build(const struct pki *p, const struct ocsp_single *s, size_t n,
 	const unsigned char *q;
 	OCSP_RESPONSE *r;
 
-	assert_int_equal(ca_spki_keyid(spki, (size_t)spl, kid), PCA_OK);
+	assert_int_equal(x509_spki_keyid(spki, (size_t)spl, kid), PCA_OK);
 	assert_int_equal(ocsp_tbs_build(kid, util_now(), s, n, nonce, nl, &tbs,
 			     &tl),
 	    PCA_OK);

@@ -1,6 +1,6 @@
 /*
- * test_lint_rev.c - the lint gate for CRLs and OCSP responses (ca/lint.c
- * ca_lint_crl_tbs, ca_lint_ocsp_tbs): good inputs pass, and each
+ * test_lint_rev.c - the lint gate for CRLs and OCSP responses
+ * (x509/lint_crl.c, x509/lint_ocsp.c): good inputs pass, and each
  * deliberately broken one is refused naming its rule.  TBSCertLists come
  * from OpenSSL's own encoder (i2d_re_X509_CRL_tbs); ResponseData is
  * assembled here with the DER helpers, field by field, so that each field
@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../x509/x509.h"
 #include "../../../common/buf.h"
 
 /* ---- CRLs ---- */
@@ -112,7 +112,7 @@ crl_lint(const struct crl_spec *s, const char **msg)
 	len = i2d_re_X509_CRL_tbs(c, &tbs);
 	if (len <= 0)
 		fail_msg("i2d_re_X509_CRL_tbs");
-	e = ca_lint_crl_tbs(tbs, (size_t)len, PCA_SIG_SHA256_ECDSA);
+	e = x509_lint_crl(tbs, (size_t)len, PCA_SIG_SHA256_ECDSA);
 	*msg = pca_err_msg();
 	OPENSSL_free(tbs);
 	AUTHORITY_KEYID_free(aki);
@@ -172,9 +172,9 @@ test_crl(void **state)
 #undef BROKEN
 	{
 		static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
-		assert_int_equal(ca_lint_crl_tbs(junk, sizeof(junk),
+		assert_int_equal(x509_lint_crl(junk, sizeof(junk),
 				     PCA_SIG_SHA256_ECDSA), PCA_EINVAL);
-		assert_int_equal(ca_lint_crl_tbs(junk, 3,
+		assert_int_equal(x509_lint_crl(junk, 3,
 				     PCA_SIG_SHA256_ECDSA), PCA_EINVAL);
 	}
 }
@@ -198,13 +198,13 @@ struct ocsp_spec {
 static void
 put(struct buf *b, unsigned tag, const void *p, size_t n)
 {
-	assert_int_equal(ca_der_put(b, tag, p, n), PCA_OK);
+	assert_int_equal(x509_der_put(b, tag, p, n), PCA_OK);
 }
 
 static void
 wrap(struct buf *b, size_t start, unsigned tag)
 {
-	assert_int_equal(ca_der_wrap(b, start, tag), PCA_OK);
+	assert_int_equal(x509_der_wrap(b, start, tag), PCA_OK);
 }
 
 static void
@@ -311,7 +311,7 @@ ocsp_lint(const struct ocsp_spec *s, const char **msg)
 		wrap(&b, rs, 0xa1);
 	}
 	wrap(&b, 0, 0x30);
-	e = ca_lint_ocsp_tbs(b.p, b.len, PCA_SIG_SHA256_ECDSA);
+	e = x509_lint_ocsp(b.p, b.len, PCA_SIG_SHA256_ECDSA);
 	*msg = pca_err_msg();
 	buf_free(&b);
 	return e;

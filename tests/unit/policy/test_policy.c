@@ -1,7 +1,7 @@
 /*
  * test_policy.c - policy/ (rules, built-ins, the policy file, bindings) and
- * the lint gate of ca/lint.c.  Lint inputs are TBSCertificates made here by
- * OpenSSL's own encoder (i2d_re_X509_tbs), not by ca/tbs.c.
+ * the lint gate of x509/lint_cert.c.  Lint inputs are TBSCertificates made
+ * here by OpenSSL's own encoder (i2d_re_X509_tbs), not by profile/tbs.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "../../../ca/engine_int.h"
+#include "../../../ca/ca.h"
+#include "../../../profile/profile.h"
+#include "../../../x509/x509.h"
 #include "../../../policy/pol_int.h"
 
 static GENERAL_NAMES *
@@ -251,14 +253,14 @@ test_name_constraints(void **state)
 	pol_set_free(s);
 }
 
-/* A CSR for key k, parsed by ca/csr.c. */
-static struct ca_csr *
+/* A CSR for key k, parsed by profile/csr.c. */
+static struct prof_csr *
 csr_of(EVP_PKEY *k, const char *cn)
 {
 	X509_REQ *r = X509_REQ_new();
 	X509_NAME *n = X509_NAME_new();
 	unsigned char *der = NULL;
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	int len;
 
 	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
@@ -267,7 +269,7 @@ csr_of(EVP_PKEY *k, const char *cn)
 	X509_REQ_set_pubkey(r, k);
 	X509_REQ_sign(r, k, EVP_sha256());
 	len = i2d_X509_REQ(r, &der);
-	assert_int_equal(ca_csr_parse(der, (size_t)len, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(der, (size_t)len, &c), PCA_OK);
 	OPENSSL_free(der);
 	X509_NAME_free(n);
 	X509_REQ_free(r);
@@ -275,7 +277,7 @@ csr_of(EVP_PKEY *k, const char *cn)
 }
 
 /*
- * ca/tbs.c stamps the policy's constraints, critical, on CA templates;
+ * profile/tbs.c stamps the policy's constraints, critical, on CA templates;
  * ApiPassthrough cannot replace them; end-entity templates refuse them;
  * the lint gate passes the result.
  */
@@ -289,13 +291,13 @@ test_nc_tbs(void **state)
 	    0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x04, 'r', 'o', 'o', 't'};
 	static const uint8_t ski[20] = {1, 2, 3};
 	const char *f = "[policy nc]\nnc_permitted_dns = example.com\n";
-	struct ca_issuer iss = {issuer, sizeof(issuer), ski, sizeof(ski)};
+	struct prof_issuer iss = {issuer, sizeof(issuer), ski, sizeof(ski)};
 	uint8_t serial[16] = {0x11, 2, 3}, *nc = NULL, *tbs = NULL;
 	size_t nc_len, tbs_len;
 	EVP_PKEY *k = EVP_EC_gen("P-256");
-	struct ca_csr *csr = csr_of(k, "sub");
+	struct prof_csr *csr = csr_of(k, "sub");
 	struct pol_set *s = NULL;
-	struct ca_tbs_req r;
+	struct prof_tbs_req r;
 	const unsigned char *q;
 	json_t *api = json_loads(pass, 0, NULL);
 	X509 *x;
@@ -311,7 +313,7 @@ test_nc_tbs(void **state)
 	memset(&r, 0, sizeof(r));
 	r.issuer = &iss;
 	r.csr = csr;
-	r.tmpl = ca_template_find("arn:aws:acm-pca:::template/"
+	r.tmpl = prof_template_find("arn:aws:acm-pca:::template/"
 	    "SubordinateCACertificate_PathLen0_APIPassthrough/V1");
 	r.api_passthrough = api;
 	r.sigalg = PCA_SIG_SHA256_ECDSA;
@@ -321,16 +323,16 @@ test_nc_tbs(void **state)
 	r.not_after = 1800000000;
 	r.name_constraints = nc;
 	r.name_constraints_len = nc_len;
-	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_OK);
+	assert_int_equal(prof_tbs_build(&r, &tbs, &tbs_len), PCA_OK);
 	{
-		struct ca_lint_req l = {tbs, tbs_len, PCA_SIG_SHA256_ECDSA, 0};
-		assert_int_equal(ca_lint_tbs(&l), PCA_OK);
+		struct x509_lint_req l = {tbs, tbs_len, PCA_SIG_SHA256_ECDSA, 0};
+		assert_int_equal(x509_lint_cert(&l), PCA_OK);
 	}
 	{
 		uint8_t *der = NULL;
 		size_t dl;
 		static const uint8_t sig[1] = {0};
-		assert_int_equal(ca_cert_assemble(tbs, tbs_len,
+		assert_int_equal(x509_cert_assemble(tbs, tbs_len,
 				     PCA_SIG_SHA256_ECDSA, sig, 1, &der, &dl),
 		    PCA_OK);
 		q = der;
@@ -355,25 +357,25 @@ test_nc_tbs(void **state)
 	/* without the policy's constraints the passthrough one is used */
 	r.name_constraints = NULL;
 	r.name_constraints_len = 0;
-	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_OK);
+	assert_int_equal(prof_tbs_build(&r, &tbs, &tbs_len), PCA_OK);
 	assert_non_null(memmem(tbs, tbs_len, "evil.com", 8));
 	free(tbs);
 	tbs = NULL;
 	/* an end-entity template refuses them */
 	r.name_constraints = nc;
 	r.name_constraints_len = nc_len;
-	r.tmpl = ca_template_find(
+	r.tmpl = prof_template_find(
 	    "arn:aws:acm-pca:::template/EndEntityCertificate/V1");
-	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_EINVAL);
+	assert_int_equal(prof_tbs_build(&r, &tbs, &tbs_len), PCA_EINVAL);
 	assert_non_null(strstr(pca_err_msg(), "RFC 5280 4.2.1.10"));
 	/* bytes that are not a NameConstraints are refused */
-	r.tmpl = ca_template_find("arn:aws:acm-pca:::template/"
+	r.tmpl = prof_template_find("arn:aws:acm-pca:::template/"
 	    "SubordinateCACertificate_PathLen0/V1");
 	r.name_constraints = (const uint8_t *)"\x05\x00";
 	r.name_constraints_len = 2;
-	assert_int_equal(ca_tbs_build(&r, &tbs, &tbs_len), PCA_EINVAL);
+	assert_int_equal(prof_tbs_build(&r, &tbs, &tbs_len), PCA_EINVAL);
 	json_decref(api);
-	ca_csr_free(csr);
+	prof_csr_free(csr);
 	EVP_PKEY_free(k);
 	free(nc);
 	pol_set_free(s);
@@ -429,9 +431,9 @@ lint_one(void (*mutate)(X509 *, EVP_PKEY *), const char **msg)
 	X509_sign(x, k, EVP_sha256());	/* sets the inner AlgorithmIdentifier */
 	len = i2d_re_X509_tbs(x, &tbs);
 	{
-		struct ca_lint_req r = {tbs, (size_t)len, PCA_SIG_SHA256_ECDSA,
+		struct x509_lint_req r = {tbs, (size_t)len, PCA_SIG_SHA256_ECDSA,
 		    0};
-		e = ca_lint_tbs(&r);
+		e = x509_lint_cert(&r);
 	}
 	*msg = pca_err_msg();
 	OPENSSL_free(tbs);

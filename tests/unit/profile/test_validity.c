@@ -1,4 +1,4 @@
-/* test_validity.c - ca_validity_resolve against spec 4.5. */
+/* test_validity.c - prof_validity_resolve against spec 4.5. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile_int.h"
 #include "../../../common/util.h"
 #include "../testlib.h"
 
@@ -19,10 +19,10 @@
 static pca_err
 resolve(const char *type, int64_t value, int64_t now, int64_t *na)
 {
-	struct ca_validity v = {type, value, 0, NULL, 0};
+	struct prof_validity v = {type, value, 0, NULL, 0};
 	int64_t nb = -1;
 
-	return ca_validity_resolve(&v, now, &nb, na);
+	return prof_validity_resolve(&v, now, &nb, na);
 }
 
 static void
@@ -54,10 +54,10 @@ static void
 test_days_default_not_before(void **state)
 {
 	int64_t now = T(2020, 10, 12, 12, 34, 54), nb = 0, na = 0;
-	struct ca_validity v = {"DAYS", 90, 0, NULL, 0};
+	struct prof_validity v = {"DAYS", 90, 0, NULL, 0};
 
 	(void)state;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_OK);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_OK);
 	assert_int_equal(nb, now - 3600);
 	/* the model's example: 10/12/2020 12:34:54 + 90 days */
 	assert_int_equal(na, T(2021, 1, 10, 12, 34, 54));
@@ -145,42 +145,42 @@ static void
 test_absolute_and_not_before(void **state)
 {
 	int64_t now = T(2026, 6, 1, 0, 0, 0), nb = 7, na = 7;
-	struct ca_validity v = {"ABSOLUTE", 2524608000LL, 0, NULL, 0};
+	struct prof_validity v = {"ABSOLUTE", 2524608000LL, 0, NULL, 0};
 
 	(void)state;
 	/* the model's example: 2524608000 is 01/01/2050 00:00:00 */
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_OK);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_OK);
 	assert_int_equal(na, T(2050, 1, 1, 0, 0, 0));
 	/* a custom start, even in the future, with a 1-second span */
 	v.has_not_before = 1;
 	v.nb_type = "ABSOLUTE";
 	v.nb_value = 2524608000LL - 1;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_OK);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_OK);
 	assert_int_equal(nb, 2524608000LL - 1);
 	/* the relative end counts from now, not from ValidityNotBefore */
 	v.type = "DAYS";
 	v.value = 10;
 	v.nb_value = now - 86400;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_OK);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_OK);
 	assert_int_equal(na, now + 10 * 86400);
 	assert_int_equal(nb, now - 86400);
 	/* span of zero, inverted, not-ABSOLUTE start */
 	nb = na = 99;
 	v.nb_value = now + 10 * 86400;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
 	assert_true(strstr(pca_err_msg(), "must end after it begins") != NULL);
 	v.nb_value = now + 11 * 86400;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
 	v.nb_value = now;
 	v.nb_type = "DAYS";
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
 	assert_string_equal(pca_err_msg(),
 	    "ValidityNotBefore.Type must be ABSOLUTE");
 	v.nb_type = NULL;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
 	v.nb_type = "ABSOLUTE";
 	v.nb_value = 0;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
 	assert_int_equal(nb, 99);
 	assert_int_equal(na, 99);
 	/* the end must lie after now */
@@ -192,8 +192,8 @@ test_absolute_and_not_before(void **state)
 	expect_fail("days", 1, now, "Validity.Type must be");
 	expect_fail("", 1, now, "Validity.Type must be");
 	v.type = NULL;
-	assert_int_equal(ca_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
-	assert_int_equal(ca_validity_resolve(NULL, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(NULL, now, &nb, &na), PCA_EINVAL);
 }
 
 int

@@ -1,5 +1,5 @@
 /*
- * test_csr.c - ca_csr_parse on CSRs made by the openssl CLI (in a mkdtemp
+ * test_csr.c - prof_csr_parse on CSRs made by the openssl CLI (in a mkdtemp
  * directory) and by the OpenSSL API, plus hostile variants of them.
  */
 #include <stdarg.h>
@@ -23,7 +23,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile_int.h"
 #include "../../../common/util.h"
 #include "../testlib.h"
 
@@ -358,7 +358,7 @@ check_good(const char *name, enum pca_keyalg alg, int bits)
 	char f[64];
 	uint8_t *pem, *der, *crlf, *spki;
 	size_t pn, dn, cn, sn;
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	EVP_PKEY *k;
 
 	(void)snprintf(f, sizeof(f), "%s.csr", name);
@@ -370,23 +370,23 @@ check_good(const char *name, enum pca_keyalg alg, int bits)
 	pubkey_der(k, &spki, &sn);
 	crlf = to_crlf(pem, pn, &cn);
 
-	assert_int_equal(ca_csr_parse(der, dn, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(der, dn, &c), PCA_OK);
 	assert_int_equal(c->keyalg, alg);
 	assert_int_equal(c->rsa_bits, bits);
 	assert_int_equal(c->der_len, dn);
 	assert_memory_equal(c->der, der, dn);
 	assert_int_equal(c->spki_len, sn);
 	assert_memory_equal(c->spki, spki, sn);
-	assert_false(ca_csr_subject_empty(c));
-	ca_csr_free(c);
+	assert_false(prof_csr_subject_empty(c));
+	prof_csr_free(c);
 	c = NULL;
-	assert_int_equal(ca_csr_parse(pem, pn, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(pem, pn, &c), PCA_OK);
 	assert_memory_equal(c->der, der, dn);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	c = NULL;
-	assert_int_equal(ca_csr_parse(crlf, cn, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(crlf, cn, &c), PCA_OK);
 	assert_memory_equal(c->der, der, dn);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	free(pem);
 	free(der);
 	free(crlf);
@@ -415,7 +415,7 @@ test_good_rsa(void **state)
 static void
 test_good_variants(void **state)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	uint8_t *p, *q;
 	size_t n, m;
 	char *s;
@@ -423,37 +423,37 @@ test_good_variants(void **state)
 	(void)state;
 	/* the SAN requested by p256.csr */
 	p = slurp("p256.csr", &n);
-	assert_int_equal(ca_csr_parse(p, n, &c), PCA_OK);
-	assert_true(ca_csr_has_san(c));
+	assert_int_equal(prof_csr_parse(p, n, &c), PCA_OK);
+	assert_true(prof_csr_has_san(c));
 	assert_int_equal(sk_X509_EXTENSION_num(c->exts), 1);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	c = NULL;
 	/* "NEW CERTIFICATE REQUEST" label, whitespace around the block */
 	assert_true(asprintf(&s, "\n  -----BEGIN NEW CERTIFICATE REQUEST-----"
 	    "%.*s-----END NEW CERTIFICATE REQUEST-----\n\n",
 	    (int)(strstr((char *)p, "-----END") - (char *)p - 35),
 	    (char *)p + 35) > 0);
-	assert_int_equal(ca_csr_parse((uint8_t *)s, strlen(s), &c), PCA_OK);
+	assert_int_equal(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_OK);
 	assert_int_equal(c->keyalg, PCA_KEY_EC_P256);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	c = NULL;
 	free(s);
 	free(p);
 	/* RSASSA-PSS with SHA-256 */
 	p = slurp("pss.csr", &n);
-	assert_int_equal(ca_csr_parse(p, n, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(p, n, &c), PCA_OK);
 	assert_int_equal(c->keyalg, PCA_KEY_RSA_2048);
-	assert_false(ca_csr_has_san(c));
-	ca_csr_free(c);
+	assert_false(prof_csr_has_san(c));
+	prof_csr_free(c);
 	c = NULL;
 	free(p);
 	/* cmocka's own allocator is not involved: q is from malloc */
 	q = slurp("r2048.der", &m);
-	assert_int_equal(ca_csr_parse(q, m, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(q, m, &c), PCA_OK);
 	assert_null(c->exts);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	free(q);
-	ca_csr_free(NULL);
+	prof_csr_free(NULL);
 }
 
 /* Odd key numbers: the signature would not verify, the key rule fires. */
@@ -461,13 +461,13 @@ static void
 expect_rsa(EVP_PKEY *signer, const char *n_hex, const char *e_hex,
     const char *sub)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	EVP_PKEY *pub = rsa_pub(n_hex, e_hex);
 	uint8_t *d;
 	size_t n;
 
 	d = mkcsr_by(pub, signer, "odd.example", NULL, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, sub);
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, sub);
 	assert_null(c);
 	free(d);
 	EVP_PKEY_free(pub);
@@ -477,7 +477,7 @@ expect_rsa(EVP_PKEY *signer, const char *n_hex, const char *e_hex,
 static void
 test_rsa_sizes(void **state)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	EVP_PKEY *k;
 	uint8_t *d;
 	size_t n;
@@ -486,10 +486,10 @@ test_rsa_sizes(void **state)
 	(void)state;
 	k = rsa_gen(2056, 3);
 	d = mkcsr(k, "odd.example", NULL, &n);
-	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
 	assert_int_equal(c->keyalg, PCA_KEY_NONE);
 	assert_int_equal(c->rsa_bits, 2056);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	c = NULL;
 	free(d);
 
@@ -521,7 +521,7 @@ test_rsa_sizes(void **state)
 static void
 test_framing(void **state)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	uint8_t *p, *big, *d;
 	size_t n, dn;
 	char *s;
@@ -530,49 +530,49 @@ test_framing(void **state)
 	p = slurp("p256.csr", &n);
 	/* PEM with trailing garbage */
 	assert_true(asprintf(&s, "%.*sjunk\n", (int)n, (char *)p) > 0);
-	assert_err(ca_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
 	    "data after the PEM");
 	free(s);
 	/* two blocks */
 	assert_true(asprintf(&s, "%.*s%.*s", (int)n, (char *)p, (int)n,
 	    (char *)p) > 0);
-	assert_err(ca_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
 	    "more than one PEM block");
 	free(s);
 	/* wrong label, bad base64, headers */
 	assert_true(asprintf(&s, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n"
 	    "-----END CERTIFICATE-----\n") > 0);
-	assert_err(ca_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
 	    "CSR PEM is malformed");
 	free(s);
 	assert_true(asprintf(&s, "-----BEGIN CERTIFICATE REQUEST-----\nMA*C"
 	    "\n-----END CERTIFICATE REQUEST-----\n") > 0);
-	assert_err(ca_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
 	    "base64");
 	free(s);
 	free(p);
 
 	/* 1 MiB, and one byte over the limit */
 	assert_non_null(big = calloc(1, 1 << 20));
-	assert_err(ca_csr_parse(big, 1 << 20, &c), PCA_ETOOBIG, "at most");
-	assert_err(ca_csr_parse(big, LIM_CSR_DER + 1, &c), PCA_ETOOBIG,
+	assert_err(prof_csr_parse(big, 1 << 20, &c), PCA_ETOOBIG, "at most");
+	assert_err(prof_csr_parse(big, LIM_CSR_DER + 1, &c), PCA_ETOOBIG,
 	    "at most");
 	free(big);
-	assert_err(ca_csr_parse((const uint8_t *)"", 0, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse((const uint8_t *)"", 0, &c), PCA_EBADCSR,
 	    "empty");
 
 	d = slurp("r2048.der", &dn);
 	/* truncated */
-	assert_err(ca_csr_parse(d, dn / 2, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(d, dn / 2, &c), PCA_EBADCSR,
 	    "does not parse");
-	assert_err(ca_csr_parse(d, dn - 1, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(d, dn - 1, &c), PCA_EBADCSR,
 	    "does not parse");
 	/* trailing bytes after the DER */
 	assert_non_null(big = malloc(dn + 2));
 	memcpy(big, d, dn);
 	big[dn] = 0x05;
 	big[dn + 1] = 0x00;
-	assert_err(ca_csr_parse(big, dn + 2, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(big, dn + 2, &c), PCA_EBADCSR,
 	    "2 bytes after");
 	free(big);
 	free(d);
@@ -582,7 +582,7 @@ test_framing(void **state)
 static void
 test_ber(void **state)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	uint8_t *d, *b, *cn;
 	size_t dn, bn;
 
@@ -592,7 +592,7 @@ test_ber(void **state)
 	/* the outer SEQUENCE length in non-minimal form */
 	bn = widen(d, d, 0, b);
 	assert_int_equal(bn, dn + 5 - (d[1] & 0x80 ? 2u + (d[1] & 0x7f) : 2u));
-	assert_err(ca_csr_parse(b, bn, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(b, bn, &c), PCA_EBADCSR,
 	    "not canonical DER");
 	/*
 	 * the CN string inside the subject: OpenSSL keeps the Name's original
@@ -600,13 +600,13 @@ test_ber(void **state)
 	 */
 	assert_non_null(cn = memmem(d, dn, "host.example", 12));
 	bn = widen(d, d, (size_t)(cn - d) - 2, b);
-	assert_err(ca_csr_parse(b, bn, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(b, bn, &c), PCA_EBADCSR,
 	    "length not in minimal form");
 	free(b);
 	/* version 1 is not PKCS#10 (signature broken too: checked before) */
 	assert_non_null(cn = memmem(d, 12, "\x02\x01\x00", 3));
 	cn[2] = 1;
-	assert_err(ca_csr_parse(d, dn, &c), PCA_EBADCSR, "CSR version is 1");
+	assert_err(prof_csr_parse(d, dn, &c), PCA_EBADCSR, "CSR version is 1");
 	free(d);
 	assert_null(c);
 }
@@ -616,19 +616,19 @@ test_ber(void **state)
 static void
 test_bad_signature(void **state)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	uint8_t *d;
 	size_t n;
 
 	(void)state;
 	d = slurp("r2048.der", &n);
 	d[n - 1] ^= 0x01;
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 	    "signature does not verify");
 	free(d);
 	d = slurp("p384.der", &n);
 	d[n - 1] ^= 0x01;
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 	    "signature does not verify");
 	free(d);
 	assert_null(c);
@@ -637,12 +637,12 @@ test_bad_signature(void **state)
 static void
 expect_file(const char *name, pca_err code, const char *sub)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	uint8_t *p;
 	size_t n;
 
 	p = slurp(name, &n);
-	assert_err(ca_csr_parse(p, n, &c), code, sub);
+	assert_err(prof_csr_parse(p, n, &c), code, sub);
 	assert_null(c);
 	free(p);
 }
@@ -650,7 +650,7 @@ expect_file(const char *name, pca_err code, const char *sub)
 static void
 test_bad_keys_and_algs(void **state)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	EVP_PKEY *k;
 	uint8_t *d;
 	size_t n;
@@ -669,7 +669,7 @@ test_bad_keys_and_algs(void **state)
 	/* compressed EC point */
 	k = ec_gen("P-256", "compressed");
 	d = mkcsr(k, "c.example", NULL, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "uncompressed point");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "uncompressed point");
 	free(d);
 	EVP_PKEY_free(k);
 	assert_null(c);
@@ -681,7 +681,7 @@ static void
 test_extensions(void **state)
 {
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	EVP_PKEY *k = ec_gen("P-256", "uncompressed");
 	uint8_t *d, *q;
 	char oid[32];
@@ -693,25 +693,25 @@ test_extensions(void **state)
 	sk_X509_EXTENSION_push(exts,
 	    ext(NID_subject_alt_name, "DNS:a.example"));
 	d = mkcsr(k, NULL, exts, &n);
-	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
-	assert_true(ca_csr_subject_empty(c));
-	assert_true(ca_csr_has_san(c));
-	ca_csr_free(c);
+	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
+	assert_true(prof_csr_subject_empty(c));
+	assert_true(prof_csr_has_san(c));
+	prof_csr_free(c);
 	c = NULL;
 	free(d);
 	/* empty subject, no extension: parses; the engine refuses it */
 	d = mkcsr(k, NULL, NULL, &n);
-	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
-	assert_true(ca_csr_subject_empty(c));
-	assert_false(ca_csr_has_san(c));
-	ca_csr_free(c);
+	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
+	assert_true(prof_csr_subject_empty(c));
+	assert_false(prof_csr_has_san(c));
+	prof_csr_free(c);
 	c = NULL;
 	free(d);
 	/* the same OID twice */
 	sk_X509_EXTENSION_push(exts,
 	    ext(NID_subject_alt_name, "DNS:b.example"));
 	d = mkcsr(k, "dup.example", exts, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "more than once");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "more than once");
 	free(d);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	/* an empty SAN */
@@ -719,7 +719,7 @@ test_extensions(void **state)
 	sk_X509_EXTENSION_push(exts, ext_raw("2.5.29.17", 0,
 	    (const uint8_t *)"\x30\x00", 2));
 	d = mkcsr(k, "e.example", exts, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "is empty");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "is empty");
 	free(d);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	/* LIM_CSR_EXTS is fine, one more is not */
@@ -730,16 +730,16 @@ test_extensions(void **state)
 		    ext_raw(oid, 0, (const uint8_t *)"\x05\x00", 2));
 	}
 	d = mkcsr(k, "many.example", exts, &n);
-	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
 	assert_int_equal(sk_X509_EXTENSION_num(c->exts), LIM_CSR_EXTS);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	c = NULL;
 	free(d);
 	sk_X509_EXTENSION_push(exts,
 	    ext_raw("1.3.6.1.4.1.99999.999", 0,
 		(const uint8_t *)"\x05\x00", 2));
 	d = mkcsr(k, "many.example", exts, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "at most 64");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "at most 64");
 	free(d);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	/* a critical flag encoded as 01, not FF */
@@ -749,7 +749,7 @@ test_extensions(void **state)
 	d = mkcsr(k, "bool.example", exts, &n);
 	assert_non_null(q = memmem(d, n, "\x01\x01\xff", 3));
 	q[2] = 0x01;
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "BOOLEAN not 00 or FF");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "BOOLEAN not 00 or FF");
 	free(d);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	EVP_PKEY_free(k);
@@ -791,7 +791,7 @@ test_der_strict(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		ok = ca_der_strict((const uint8_t *)v[i].der, v[i].n, why,
+		ok = x509_der_strict((const uint8_t *)v[i].der, v[i].n, why,
 		    sizeof(why));
 		if (v[i].rule == NULL && !ok)
 			fail_msg("case %zu refused: %s", i, why);
@@ -826,7 +826,7 @@ static void
 test_ber_everywhere(void **state)
 {
 	static const char *const files[] = {"p256.der", "r2048.der"};
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	size_t off[512], n, dn, bn, i, f;
 	uint8_t *d, *b;
 
@@ -838,7 +838,7 @@ test_ber_everywhere(void **state)
 		assert_true(n > 15);
 		for (i = 0; i < n; i++) {
 			bn = widen(d, d, off[i], b);
-			if (ca_csr_parse(b, bn, &c) != PCA_EBADCSR ||
+			if (prof_csr_parse(b, bn, &c) != PCA_EBADCSR ||
 			    strstr(pca_err_msg(), "not canonical DER") == NULL)
 				fail_msg("%s element at %zu: %s", files[f],
 				    off[i], pca_err_msg());
@@ -851,7 +851,7 @@ test_ber_everywhere(void **state)
 		bn = 2 + dn - (d[1] & 0x80 ? 2u + (d[1] & 0x7f) : 2u);
 		b[bn++] = 0;
 		b[bn++] = 0;
-		assert_err(ca_csr_parse(b, bn, &c), PCA_EBADCSR,
+		assert_err(prof_csr_parse(b, bn, &c), PCA_EBADCSR,
 		    "indefinite length");
 		free(b);
 		free(d);
@@ -934,7 +934,7 @@ static void
 test_structure(void **state)
 {
 	EVP_PKEY *k = ec_gen("P-256", "uncompressed");
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	uint8_t info[1100], *d, *q;
 	size_t in, n;
 
@@ -942,34 +942,34 @@ test_structure(void **state)
 	/* attributes absent (RFC 2986 requires them; OpenSSL never did) */
 	in = info_with(k, (const uint8_t *)"", 0, info);
 	d = sign_info(k, info, in, &n);
-	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
 	assert_int_equal(c->keyalg, PCA_KEY_EC_P256);
 	assert_null(c->exts);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	c = NULL;
 	free(d);
 	/* the same, signed properly: the base case */
 	in = info_with(k, (const uint8_t *)"\xa0\x00", 2, info);
 	d = sign_info(k, info, in, &n);
-	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
-	ca_csr_free(c);
+	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
+	prof_csr_free(c);
 	c = NULL;
 	free(d);
 	/* an element after the attributes */
 	in = info_with(k, (const uint8_t *)"\xa0\x00\x05\x00", 4, info);
 	d = sign_info(k, info, in, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
 	free(d);
 	/* attributes with the wrong tag */
 	in = info_with(k, (const uint8_t *)"\xa1\x00", 2, info);
 	d = sign_info(k, info, in, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
 	free(d);
 	/* an attribute that is not a SEQUENCE { OID, SET } */
 	in = info_with(k, (const uint8_t *)"\xa0\x05\x30\x03\x06\x01\x2a", 7,
 	    info);
 	d = sign_info(k, info, in, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
 	free(d);
 	/* two extensionRequest attributes (PKCS#9 and Microsoft's) */
 	in = info_with(k, (const uint8_t *)"\xa0\x2a"
@@ -978,7 +978,7 @@ test_structure(void **state)
 	    "\x30\x15\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x01\x0e\x31\x07"
 	    "\x30\x05\x30\x03\x06\x01\x2a", 44, info);
 	d = sign_info(k, info, in, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 	    "more than one extensionRequest");
 	free(d);
 	/* an extensionRequest with two values */
@@ -986,7 +986,7 @@ test_structure(void **state)
 	    "\x30\x13\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x06\x30"
 	    "\x00\x30\x00\x30\x00", 23, info);
 	d = sign_info(k, info, in, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 	    "exactly one SEQUENCE");
 	free(d);
 	/* attributes, an IMPLICIT SET OF: in DER order, and not */
@@ -996,9 +996,9 @@ test_structure(void **state)
 	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x02"
 	    "\x30\x00", 36, info);
 	d = sign_info(k, info, in, &n);
-	assert_int_equal(ca_csr_parse(d, n, &c), PCA_OK);
+	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
 	assert_int_equal(sk_X509_EXTENSION_num(c->exts), 0);
-	ca_csr_free(c);
+	prof_csr_free(c);
 	c = NULL;
 	free(d);
 	in = info_with(k, (const uint8_t *)"\xa0\x22"
@@ -1007,7 +1007,7 @@ test_structure(void **state)
 	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07\x31\x02"
 	    "\x0c\x00", 36, info);
 	d = sign_info(k, info, in, &n);
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "out of order");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "out of order");
 	assert_true(strstr(pca_err_msg(), "not canonical DER") != NULL);
 	free(d);
 	/* trailing bytes inside the signature algorithm */
@@ -1016,7 +1016,7 @@ test_structure(void **state)
 	assert_non_null(q = memmem(d, n, "\x30\x0a\x06\x08\x2a\x86\x48\xce"
 	    "\x3d\x04\x03\x02", 12));
 	q[1] = 0x0c;	/* swallows the BIT STRING's identifier and length */
-	assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
 	free(d);
 	EVP_PKEY_free(k);
 	assert_null(c);
@@ -1027,7 +1027,7 @@ static void
 test_bad_points(void **state)
 {
 	static const char *const curves[] = {"P-256", "P-384", "P-521"};
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	unsigned char pt[200];
 	EVP_PKEY *k;
 	uint8_t *d, *q;
@@ -1041,11 +1041,11 @@ test_bad_points(void **state)
 		d = mkcsr(k, "pt.example", NULL, &n);
 		assert_non_null(q = memmem(d, n, pt, pl));
 		q[pl - 1] ^= 0x01;		/* y: off the curve */
-		assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+		assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 		    "not a valid point on");
 		q[pl - 1] ^= 0x01;
 		memset(q + 1, 0xff, (pl - 1) / 2);	/* x >= p */
-		assert_err(ca_csr_parse(d, n, &c), PCA_EBADCSR,
+		assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 		    "not a valid point on");
 		free(d);
 		EVP_PKEY_free(k);

@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "../common/util.h"
-#include "ca_int.h"
+#include "profile_int.h"
 
 #define NB_DEFAULT_BACKDATE 3600         /* spec 4.5: now - 60 min */
 #define TIME_MAX_T INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
@@ -134,7 +134,7 @@ far:
 }
 
 pca_err
-ca_validity_resolve(const struct ca_validity *v, int64_t now,
+prof_validity_resolve(const struct prof_validity *v, int64_t now,
     int64_t *not_before, int64_t *not_after)
 {
 	int64_t nb, na = 0;

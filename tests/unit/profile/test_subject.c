@@ -14,7 +14,7 @@
 
 #include <openssl/objects.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile_int.h"
 
 static json_t *
 J(const char *text)
@@ -32,7 +32,7 @@ static pca_err
 subj(const char *text, X509_NAME **out)
 {
 	json_t *j = J(text);
-	pca_err e = ca_subject_from_json(j, out);
+	pca_err e = prof_subject_from_json(j, out);
 
 	json_decref(j);
 	return e;
@@ -281,16 +281,16 @@ test_subject_to_json(void **state)
 
 	(void)state;
 	in = J(std);
-	assert_int_equal(ca_subject_from_json(in, &n), PCA_OK);
-	assert_int_equal(ca_subject_to_json(n, &out), PCA_OK);
+	assert_int_equal(prof_subject_from_json(in, &n), PCA_OK);
+	assert_int_equal(prof_subject_to_json(n, &out), PCA_OK);
 	assert_true(json_equal(in, out));
 	json_decref(in);
 	json_decref(out);
 	X509_NAME_free(n);
 	n = NULL;
 	in = J(custom);
-	assert_int_equal(ca_subject_from_json(in, &n), PCA_OK);
-	assert_int_equal(ca_subject_to_json(n, &out), PCA_OK);
+	assert_int_equal(prof_subject_from_json(in, &n), PCA_OK);
+	assert_int_equal(prof_subject_to_json(n, &out), PCA_OK);
 	assert_true(json_equal(in, out));
 	json_decref(in);
 	json_decref(out);
@@ -298,7 +298,7 @@ test_subject_to_json(void **state)
 	assert_true(X509_NAME_add_entry_by_NID(n, NID_organizationName,
 	    V_ASN1_BMPSTRING, (const unsigned char *)"\0o\0r\0g", 6, -1,
 	    -1));
-	assert_int_equal(ca_subject_to_json(n, &out), PCA_OK);
+	assert_int_equal(prof_subject_to_json(n, &out), PCA_OK);
 	assert_int_equal(json_array_size(json_object_get(out,
 	    "CustomAttributes")), 4);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(
@@ -316,7 +316,7 @@ gn_der(const char *text, const uint8_t *want, size_t wn)
 	unsigned char *der = NULL;
 	int n;
 
-	if (ca_general_name_from_json(j, &g) != PCA_OK)
+	if (prof_general_name_from_json(j, &g) != PCA_OK)
 		fail_msg("%s: %s", text, pca_err_msg());
 	n = i2d_GENERAL_NAME(g, &der);
 	der_equal(der, n, want, wn);
@@ -331,7 +331,7 @@ gn_fails(const char *text, const char *msg)
 	json_t *j = J(text);
 	GENERAL_NAME *g = (GENERAL_NAME *)0x1;
 
-	assert_int_equal(ca_general_name_from_json(j, &g), PCA_EINVAL);
+	assert_int_equal(prof_general_name_from_json(j, &g), PCA_EINVAL);
 	assert_ptr_equal(g, (GENERAL_NAME *)0x1);
 	if (strstr(pca_err_msg(), msg) == NULL)
 		fail_msg("%s: message \"%s\" lacks \"%s\"", text, pca_err_msg(),
@@ -411,7 +411,7 @@ test_general_names(void **state)
 	{
 		GENERAL_NAME *g = NULL;
 
-		assert_int_equal(ca_general_name_from_json(j, &g), PCA_OK);
+		assert_int_equal(prof_general_name_from_json(j, &g), PCA_OK);
 		GENERAL_NAME_free(g);
 	}
 	json_decref(j);
@@ -429,17 +429,17 @@ test_general_names(void **state)
 	gn_fails("{\"RegisteredId\":\"1.2.x\"}", "GeneralName.RegisteredId");
 	/* lists */
 	j = J("[{\"DnsName\":\"a\"},{\"IpAddress\":\"x\"}]");
-	assert_int_equal(ca_general_names_from_json(j, "SAN", &gens),
+	assert_int_equal(prof_general_names_from_json(j, "SAN", &gens),
 	    PCA_EINVAL);
 	assert_string_equal(pca_err_msg(),
 	    "SAN[1].IpAddress is not an IPv4 or IPv6 address");
 	json_decref(j);
 	j = J("[]");
-	assert_int_equal(ca_general_names_from_json(j, "SAN", &gens),
+	assert_int_equal(prof_general_names_from_json(j, "SAN", &gens),
 	    PCA_EINVAL);
 	json_decref(j);
 	j = J("[{\"DnsName\":\"a\"},{\"IpAddress\":\"10.0.0.1\"}]");
-	assert_int_equal(ca_general_names_from_json(j, "SAN", &gens), PCA_OK);
+	assert_int_equal(prof_general_names_from_json(j, "SAN", &gens), PCA_OK);
 	assert_int_equal(sk_GENERAL_NAME_num(gens), 2);
 	GENERAL_NAMES_free(gens);
 	json_decref(j);

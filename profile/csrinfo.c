@@ -12,7 +12,7 @@
 #include <openssl/objects.h>
 
 #include "../common/buf.h"
-#include "ca_int.h"
+#include "profile_int.h"
 
 #define CRI_MAX (64 * 1024)
 #define FIELD_MAX 160
@@ -54,11 +54,11 @@ ext_put(struct buf *b, const uint8_t *oid, size_t oid_len, int crit,
 	size_t start = b->len;
 	pca_err e;
 
-	if ((e = ca_der_put(b, 0x06, oid, oid_len)) != PCA_OK ||
-	    (crit && (e = ca_der_put(b, 0x01, t, 1)) != PCA_OK) ||
-	    (e = ca_der_put(b, 0x04, val, val_len)) != PCA_OK)
+	if ((e = x509_der_put(b, 0x06, oid, oid_len)) != PCA_OK ||
+	    (crit && (e = x509_der_put(b, 0x01, t, 1)) != PCA_OK) ||
+	    (e = x509_der_put(b, 0x04, val, val_len)) != PCA_OK)
 		return e;
-	return ca_der_wrap(b, start, 0x30);
+	return x509_der_wrap(b, start, 0x30);
 }
 
 /* AccessMethod: exactly one of CustomObjectIdentifier, AccessMethodType. */
@@ -78,10 +78,10 @@ access_method(const json_t *am, const char *f, struct buf *v)
 		    "AccessMethodType",
 		    f);
 	if (id != NULL) {
-		ca_fieldf(g, sizeof(g), "%s.CustomObjectIdentifier", f);
-		if ((e = ca_oid_from_json(id, g, &o)) != PCA_OK)
+		prof_fieldf(g, sizeof(g), "%s.CustomObjectIdentifier", f);
+		if ((e = prof_oid_from_json(id, g, &o)) != PCA_OK)
 			return e;
-		e = ca_der_put(
+		e = x509_der_put(
 		    v, 0x06, OBJ_get0_data(o), (size_t)OBJ_length(o));
 		ASN1_OBJECT_free(o);
 		return e;
@@ -89,7 +89,7 @@ access_method(const json_t *am, const char *f, struct buf *v)
 	for (i = 0; i < sizeof(access_methods) / sizeof(access_methods[0]); i++)
 		if (json_is_string(type) && strcmp(json_string_value(type),
 						access_methods[i].name) == 0)
-			return ca_der_put(v, 0x06, access_methods[i].oid,
+			return x509_der_put(v, 0x06, access_methods[i].oid,
 			    access_methods[i].len);
 	return pca_err_set(PCA_EINVAL,
 	    "%s.AccessMethodType must be CA_REPOSITORY, RESOURCE_PKI_MANIFEST "
@@ -109,11 +109,11 @@ access_description(const json_t *ad, const char *f, struct buf *v)
 
 	if (!json_is_object(ad))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	ca_fieldf(g, sizeof(g), "%s.AccessMethod", f);
+	prof_fieldf(g, sizeof(g), "%s.AccessMethod", f);
 	if ((e = access_method(member(ad, "AccessMethod"), g, v)) != PCA_OK)
 		return e;
-	ca_fieldf(g, sizeof(g), "%s.AccessLocation", f);
-	if ((e = ca_gn_from_json(member(ad, "AccessLocation"), g, &gn)) !=
+	prof_fieldf(g, sizeof(g), "%s.AccessLocation", f);
+	if ((e = prof_gn_from_json(member(ad, "AccessLocation"), g, &gn)) !=
 	    PCA_OK)
 		return e;
 	n = i2d_GENERAL_NAME(gn, &der);
@@ -124,7 +124,7 @@ access_description(const json_t *ad, const char *f, struct buf *v)
 	OPENSSL_free(der);
 	if (e != PCA_OK)
 		return e;
-	return ca_der_wrap(v, start, 0x30);
+	return x509_der_wrap(v, start, 0x30);
 }
 
 static pca_err
@@ -144,11 +144,11 @@ sia_ext(const json_t *list, struct buf *exts)
 		return PCA_OK; /* nothing to request */
 	buf_init(&v, CRI_MAX);
 	for (i = 0; i < n && e == PCA_OK; i++) {
-		ca_fieldf(f, sizeof(f),
+		prof_fieldf(f, sizeof(f),
 		    "CsrExtensions.SubjectInformationAccess[%zu]", i);
 		e = access_description(json_array_get(list, i), f, &v);
 	}
-	if (e == PCA_OK && (e = ca_der_wrap(&v, 0, 0x30)) == PCA_OK)
+	if (e == PCA_OK && (e = x509_der_wrap(&v, 0, 0x30)) == PCA_OK)
 		e = ext_put(exts, OID_SIA, sizeof(OID_SIA), 0, v.p, v.len);
 	buf_free(&v);
 	return e;
@@ -166,7 +166,7 @@ ext_list(const json_t *ce, struct buf *x)
 		return pca_err_set(
 		    PCA_EINVAL, "CsrExtensions must be an object");
 	if ((v = member(ce, "KeyUsage")) != NULL) {
-		if ((e = ca_ku_from_json(
+		if ((e = prof_ku_from_json(
 			 v, "CsrExtensions.KeyUsage", ku, &ku_len)) != PCA_OK ||
 		    (e = ext_put(x, OID_KU, sizeof(OID_KU), 1, ku, ku_len)) !=
 			PCA_OK)
@@ -194,14 +194,14 @@ ext_request(const json_t *ce, struct buf *b)
 	buf_init(&x, CRI_MAX);
 	if ((e = ext_list(ce, &x)) != PCA_OK || x.len == 0)
 		goto out;
-	if ((e = ca_der_put(b, 0x06, OID_EXT_REQ, sizeof(OID_EXT_REQ))) !=
+	if ((e = x509_der_put(b, 0x06, OID_EXT_REQ, sizeof(OID_EXT_REQ))) !=
 	    PCA_OK)
 		goto out;
 	set = b->len;
 	if ((e = buf_add(b, x.p, x.len)) != PCA_OK ||
-	    (e = ca_der_wrap(b, set, 0x30)) != PCA_OK ||
-	    (e = ca_der_wrap(b, set, 0x31)) != PCA_OK ||
-	    (e = ca_der_wrap(b, at, 0x30)) != PCA_OK)
+	    (e = x509_der_wrap(b, set, 0x30)) != PCA_OK ||
+	    (e = x509_der_wrap(b, set, 0x31)) != PCA_OK ||
+	    (e = x509_der_wrap(b, at, 0x30)) != PCA_OK)
 		goto out;
 out:
 	buf_free(&x);
@@ -209,7 +209,7 @@ out:
 }
 
 pca_err
-ca_csr_info_build(const json_t *subject, const json_t *csr_extensions,
+prof_csr_info_build(const json_t *subject, const json_t *csr_extensions,
     const uint8_t *spki, size_t spki_len, uint8_t **cri, size_t *cri_len)
 {
 	static const uint8_t ver0[] = {0x02, 0x01, 0x00};
@@ -220,13 +220,13 @@ ca_csr_info_build(const json_t *subject, const json_t *csr_extensions,
 	pca_err e;
 
 	buf_init(&b, CRI_MAX);
-	if (spki == NULL || !ca_der_check(spki, spki_len) || spki[0] != 0x30 ||
-	    ca_spki_keyalg(spki, spki_len) == PCA_KEY_NONE) {
+	if (spki == NULL || !x509_der_check(spki, spki_len) || spki[0] != 0x30 ||
+	    x509_spki_keyalg(spki, spki_len) == PCA_KEY_NONE) {
 		e = pca_err_set(PCA_EINVAL, "the CA public key is not a "
 					    "supported SubjectPublicKeyInfo");
 		goto out;
 	}
-	if ((e = ca_subject_from_json(subject, &name)) != PCA_OK)
+	if ((e = prof_subject_from_json(subject, &name)) != PCA_OK)
 		goto out;
 	if (!X509_NAME_get0_der(name, &nder, &nlen)) {
 		e = pca_err_set(PCA_ENOMEM, "cannot encode the subject");
@@ -238,8 +238,8 @@ ca_csr_info_build(const json_t *subject, const json_t *csr_extensions,
 		goto out;
 	as = b.len;
 	if ((e = ext_request(csr_extensions, &b)) != PCA_OK ||
-	    (e = ca_der_wrap(&b, as, 0xa0)) != PCA_OK || /* [0] SET OF */
-	    (e = ca_der_wrap(&b, 0, 0x30)) != PCA_OK)
+	    (e = x509_der_wrap(&b, as, 0xa0)) != PCA_OK || /* [0] SET OF */
+	    (e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK)
 		goto out;
 	*cri = buf_steal(&b, cri_len);
 out:

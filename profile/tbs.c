@@ -22,7 +22,7 @@
 
 #include "../common/buf.h"
 #include "../common/util.h"
-#include "ca_int.h"
+#include "profile_int.h"
 
 #define TBS_MAX (256 * 1024)
 #define EXT_MAX (16 + LIM_CSR_EXTS + LIM_CUSTOM_EXTS)
@@ -89,17 +89,17 @@ static const struct family {
 	int eku_crit;
 	int blank;
 } families[] = {
-    [CA_TF_END_ENTITY] = {BLOB(KU_DS_KE), BLOB(EKU_SC), 0, 0},
-    [CA_TF_END_ENTITY_CLIENT] = {BLOB(KU_DS_KE), BLOB(EKU_C), 0, 0},
-    [CA_TF_END_ENTITY_SERVER] = {BLOB(KU_DS_KE), BLOB(EKU_S), 0, 0},
-    [CA_TF_CODE_SIGNING] = {BLOB(KU_DS), BLOB(EKU_CODE), 1, 0},
-    [CA_TF_OCSP_SIGNING] = {BLOB(KU_DS), BLOB(EKU_OCSP), 1, 0},
-    [CA_TF_ROOT_CA] = {BLOB(KU_CA), {NULL, 0}, 0, 0},
-    [CA_TF_SUBORDINATE_CA] = {BLOB(KU_CA), {NULL, 0}, 0, 0},
-    [CA_TF_BLANK_END_ENTITY] = {{NULL, 0}, {NULL, 0}, 0, 1},
-    [CA_TF_BLANK_END_ENTITY_CRIT_BC] = {{NULL, 0}, {NULL, 0}, 0, 1},
-    [CA_TF_BLANK_SUBORDINATE_CA] = {{NULL, 0}, {NULL, 0}, 0, 1},
-    [CA_TF_BLANK_ROOT_CA] = {{NULL, 0}, {NULL, 0}, 0, 1},
+    [PROF_TF_END_ENTITY] = {BLOB(KU_DS_KE), BLOB(EKU_SC), 0, 0},
+    [PROF_TF_END_ENTITY_CLIENT] = {BLOB(KU_DS_KE), BLOB(EKU_C), 0, 0},
+    [PROF_TF_END_ENTITY_SERVER] = {BLOB(KU_DS_KE), BLOB(EKU_S), 0, 0},
+    [PROF_TF_CODE_SIGNING] = {BLOB(KU_DS), BLOB(EKU_CODE), 1, 0},
+    [PROF_TF_OCSP_SIGNING] = {BLOB(KU_DS), BLOB(EKU_OCSP), 1, 0},
+    [PROF_TF_ROOT_CA] = {BLOB(KU_CA), {NULL, 0}, 0, 0},
+    [PROF_TF_SUBORDINATE_CA] = {BLOB(KU_CA), {NULL, 0}, 0, 0},
+    [PROF_TF_BLANK_END_ENTITY] = {{NULL, 0}, {NULL, 0}, 0, 1},
+    [PROF_TF_BLANK_END_ENTITY_CRIT_BC] = {{NULL, 0}, {NULL, 0}, 0, 1},
+    [PROF_TF_BLANK_SUBORDINATE_CA] = {{NULL, 0}, {NULL, 0}, 0, 1},
+    [PROF_TF_BLANK_ROOT_CA] = {{NULL, 0}, {NULL, 0}, 0, 1},
 };
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))
 
@@ -202,16 +202,17 @@ ext_add(struct exts *x, const uint8_t *oid, size_t oid_len, int crit,
 		    PCA_ETOOBIG, "more than %d extensions", EXT_MAX);
 	if (x->san_critical && blob_eq(oid, oid_len, OID_SAN, sizeof(OID_SAN)))
 		crit = 1; /* RFC 5280 4.2.1.6 */
-	if ((err = ca_der_put(&x->arena, 0x06, oid, oid_len)) != PCA_OK ||
-	    (crit && (err = ca_der_put(&x->arena, 0x01, t, 1)) != PCA_OK) ||
-	    (err = ca_der_put(&x->arena, 0x04, val, val_len)) != PCA_OK ||
-	    (err = ca_der_wrap(&x->arena, start, 0x30)) != PCA_OK)
+	if ((err = x509_der_put(&x->arena, 0x06, oid, oid_len)) != PCA_OK ||
+	    (crit && (err = x509_der_put(&x->arena, 0x01, t, 1)) != PCA_OK) ||
+	    (err = x509_der_put(&x->arena, 0x04, val, val_len)) != PCA_OK)
+		return err;
+	/* the Extension's header: what x509_der_wrap puts before them */
+	h = x509_der_hdr_len(x->arena.len - start);
+	if ((err = x509_der_wrap(&x->arena, start, 0x30)) != PCA_OK)
 		return err;
 	e = &x->e[x->n++];
 	e->off = start;
 	e->len = x->arena.len - start;
-	h = x->arena.p[start + 1] < 0x80 ? 2
-					 : 2 + (x->arena.p[start + 1] & 0x7f);
 	e->oid_off = start + h + 2;
 	e->oid_len = oid_len;
 	return PCA_OK;
@@ -239,7 +240,7 @@ ext_present(const struct exts *x, const uint8_t *oid, size_t oid_len)
 /* ---- key usage (shared with csrinfo.c) ---- */
 
 pca_err
-ca_ku_from_json(
+prof_ku_from_json(
     const json_t *ku, const char *field, uint8_t out[5], size_t *len)
 {
 	const json_t *v;
@@ -278,7 +279,7 @@ ca_ku_from_json(
 /* ---- tier 1: template, computed identifiers, CA configuration ---- */
 
 static pca_err
-tmpl_exts(struct exts *x, const struct ca_template *t)
+tmpl_exts(struct exts *x, const struct prof_template *t)
 {
 	const struct family *f = &families[t->family];
 	const uint8_t *bc = BC_EE;
@@ -286,10 +287,10 @@ tmpl_exts(struct exts *x, const struct ca_template *t)
 	int bc_crit = 1;
 	pca_err e;
 
-	if (ca_template_is_ca(t)) {
+	if (prof_template_is_ca(t)) {
 		bc = t->pathlen >= 0 ? BC_CA_PL[t->pathlen] : BC_CA;
 		bc_len = t->pathlen >= 0 ? sizeof(BC_CA_PL[0]) : sizeof(BC_CA);
-	} else if (t->family != CA_TF_BLANK_END_ENTITY_CRIT_BC)
+	} else if (t->family != PROF_TF_BLANK_END_ENTITY_CRIT_BC)
 		bc_crit = 0; /* CA:FALSE is non-critical (spec 4.2) */
 	if ((e = ext_add(x, OID_BC, sizeof(OID_BC), bc_crit, bc, bc_len)) !=
 	    PCA_OK)
@@ -308,13 +309,13 @@ tmpl_exts(struct exts *x, const struct ca_template *t)
 }
 
 static pca_err
-keyid_exts(struct exts *x, const struct ca_tbs_req *r)
+keyid_exts(struct exts *x, const struct prof_tbs_req *r)
 {
 	uint8_t v[4 + KEYID_MAX], id[20];
-	const struct ca_issuer *is = r->issuer;
+	const struct prof_issuer *is = r->issuer;
 	pca_err e;
 
-	if ((e = ca_spki_keyid(r->csr->spki, r->csr->spki_len, id)) != PCA_OK)
+	if ((e = x509_spki_keyid(r->csr->spki, r->csr->spki_len, id)) != PCA_OK)
 		return e;
 	v[0] = 0x04;
 	v[1] = sizeof(id);
@@ -322,7 +323,7 @@ keyid_exts(struct exts *x, const struct ca_tbs_req *r)
 	if ((e = ext_add(x, OID_SKI, sizeof(OID_SKI), 0, v, 2 + sizeof(id))) !=
 	    PCA_OK)
 		return e;
-	if (ca_template_is_root(r->tmpl))
+	if (prof_template_is_root(r->tmpl))
 		return PCA_OK; /* the root APIPassthrough may bring one */
 	if (is->ski != NULL && is->ski_len > 0) {
 		v[0] = 0x30;
@@ -360,12 +361,12 @@ uri_check(const char *uri, const char *what)
  * id-ad-caIssuers = URI when there is one.
  */
 static pca_err
-config_exts(struct exts *x, const struct ca_tbs_req *r, struct buf *v)
+config_exts(struct exts *x, const struct prof_tbs_req *r, struct buf *v)
 {
 	size_t n;
 	pca_err e;
 
-	if (ca_template_is_root(r->tmpl)) { /* never on a root */
+	if (prof_template_is_root(r->tmpl)) { /* never on a root */
 		ext_reserve(x, OID_CDP, sizeof(OID_CDP));
 		ext_reserve(x, OID_AIA, sizeof(OID_AIA));
 		return PCA_OK;
@@ -373,32 +374,32 @@ config_exts(struct exts *x, const struct ca_tbs_req *r, struct buf *v)
 	if (r->cdp_uri != NULL) {
 		v->len = 0;
 		if ((e = uri_check(r->cdp_uri, "CRL distribution point")) ||
-		    (e = ca_der_put(v, 0x86, r->cdp_uri, strlen(r->cdp_uri))) ||
-		    (e = ca_der_wrap(v, 0, 0xa0)) || /* fullName */
-		    (e = ca_der_wrap(v, 0, 0xa0)) || /* distributionPoint */
-		    (e = ca_der_wrap(v, 0, 0x30)) || /* DistributionPoint */
-		    (e = ca_der_wrap(v, 0, 0x30)) ||
+		    (e = x509_der_put(v, 0x86, r->cdp_uri, strlen(r->cdp_uri))) ||
+		    (e = x509_der_wrap(v, 0, 0xa0)) || /* fullName */
+		    (e = x509_der_wrap(v, 0, 0xa0)) || /* distributionPoint */
+		    (e = x509_der_wrap(v, 0, 0x30)) || /* DistributionPoint */
+		    (e = x509_der_wrap(v, 0, 0x30)) ||
 		    (e = ext_add_blob(x, OID_CDP, sizeof(OID_CDP), 0, v)))
 			return e;
 	}
 	if (r->ocsp_uri != NULL) {
 		v->len = 0;
 		if ((e = uri_check(r->ocsp_uri, "OCSP")) ||
-		    (e = ca_der_put(v, 0x06, OID_OCSP, sizeof(OID_OCSP))) ||
-		    (e = ca_der_put(
+		    (e = x509_der_put(v, 0x06, OID_OCSP, sizeof(OID_OCSP))) ||
+		    (e = x509_der_put(
 			 v, 0x86, r->ocsp_uri, strlen(r->ocsp_uri))) ||
-		    (e = ca_der_wrap(v, 0, 0x30)))
+		    (e = x509_der_wrap(v, 0, 0x30)))
 			return e;
 		n = v->len;	/* then id-ad-caIssuers = URI */
 		if (r->issuers_uri != NULL &&
 		    ((e = uri_check(r->issuers_uri, "caIssuers")) ||
-			(e = ca_der_put(v, 0x06, OID_CA_ISSUERS,
+			(e = x509_der_put(v, 0x06, OID_CA_ISSUERS,
 			     sizeof(OID_CA_ISSUERS))) ||
-			(e = ca_der_put(v, 0x86, r->issuers_uri,
+			(e = x509_der_put(v, 0x86, r->issuers_uri,
 			     strlen(r->issuers_uri))) ||
-			(e = ca_der_wrap(v, n, 0x30))))
+			(e = x509_der_wrap(v, n, 0x30))))
 			return e;
-		if ((e = ca_der_wrap(v, 0, 0x30)) ||
+		if ((e = x509_der_wrap(v, 0, 0x30)) ||
 		    (e = ext_add_blob(x, OID_AIA, sizeof(OID_AIA), 0, v)))
 			return e;
 	}
@@ -407,7 +408,7 @@ config_exts(struct exts *x, const struct ca_tbs_req *r, struct buf *v)
 
 /* nameConstraints from the issuing CA's policy: critical, CA only. */
 static pca_err
-nc_ext(struct exts *x, const struct ca_tbs_req *r)
+nc_ext(struct exts *x, const struct prof_tbs_req *r)
 {
 	const uint8_t *p = r->name_constraints;
 	size_t n = r->name_constraints_len;
@@ -417,11 +418,11 @@ nc_ext(struct exts *x, const struct ca_tbs_req *r)
 
 	if (p == NULL)
 		return PCA_OK;
-	if (!ca_template_is_ca(r->tmpl))
+	if (!prof_template_is_ca(r->tmpl))
 		return pca_err_set(PCA_EINVAL, "nameConstraints belong in CA "
 		    "certificates only (RFC 5280 4.2.1.10), not %s",
 		    r->tmpl->name);
-	if (n == 0 || n > LONG_MAX || !ca_der_check(p, n) ||
+	if (n == 0 || n > LONG_MAX || !x509_der_check(p, n) ||
 	    (nc = (NAME_CONSTRAINTS *)ASN1_item_d2i(NULL, &q, (long)n,
 		ASN1_ITEM_rptr(NAME_CONSTRAINTS))) == NULL) {
 		ERR_clear_error(); /* reported below */
@@ -467,7 +468,7 @@ api_san(struct exts *x, const json_t *list, struct buf *v)
 	int n;
 	pca_err e;
 
-	if ((e = ca_general_names_from_json(list,
+	if ((e = prof_general_names_from_json(list,
 		 "ApiPassthrough.Extensions.SubjectAlternativeNames", &gens)) !=
 	    PCA_OK)
 		return e;
@@ -509,7 +510,7 @@ eku_item(const json_t *it, const char *f, struct buf *v, size_t start)
 		return pca_err_set(PCA_EINVAL,
 		    "%s.ExtendedKeyUsageType is not a known type", f);
 	if (id != NULL) {
-		if ((e = ca_oid_from_json(id, f, &o)) != PCA_OK)
+		if ((e = prof_oid_from_json(id, f, &o)) != PCA_OK)
 			return e;
 		p = OBJ_get0_data(o);
 		n = OBJ_length(o);
@@ -517,7 +518,7 @@ eku_item(const json_t *it, const char *f, struct buf *v, size_t start)
 	for (off = start; off < v->len; off += 2 + v->p[off + 1])
 		if (blob_eq(v->p + off + 2, v->p[off + 1], p, n))
 			goto out; /* listed twice: once is enough */
-	e = ca_der_put(v, 0x06, p, n);
+	e = x509_der_put(v, 0x06, p, n);
 out:
 	ASN1_OBJECT_free(o);
 	return e;
@@ -537,12 +538,12 @@ api_eku(struct exts *x, const json_t *list, struct buf *v)
 		    EKU_MAX);
 	v->len = 0;
 	for (i = 0; i < n; i++) {
-		ca_fieldf(f, sizeof(f),
+		prof_fieldf(f, sizeof(f),
 		    "ApiPassthrough.Extensions.ExtendedKeyUsage[%zu]", i);
 		if ((e = eku_item(json_array_get(list, i), f, v, 0)) != PCA_OK)
 			return e;
 	}
-	if ((e = ca_der_wrap(v, 0, 0x30)) != PCA_OK)
+	if ((e = x509_der_wrap(v, 0, 0x30)) != PCA_OK)
 		return e;
 	return ext_add_blob(x, OID_EKU, sizeof(OID_EKU), 0, v);
 }
@@ -554,7 +555,7 @@ api_ku(struct exts *x, const json_t *ku)
 	size_t n;
 	pca_err e;
 
-	if ((e = ca_ku_from_json(
+	if ((e = prof_ku_from_json(
 		 ku, "ApiPassthrough.Extensions.KeyUsage", v, &n)) != PCA_OK)
 		return e;
 	return ext_add(x, OID_KU, sizeof(OID_KU), 1, v, n);
@@ -576,15 +577,15 @@ cp_qualifiers(const json_t *list, const char *f, struct buf *v)
 		    f, QUALIFIERS_MAX);
 	for (i = 0; i < n; i++) {
 		q = json_array_get(list, i);
-		ca_fieldf(g, sizeof(g), "%s.PolicyQualifiers[%zu]", f, i);
+		prof_fieldf(g, sizeof(g), "%s.PolicyQualifiers[%zu]", f, i);
 		id = member(q, "PolicyQualifierId");
 		if (!json_is_object(q) || !json_is_string(id) ||
 		    strcmp(json_string_value(id), "CPS") != 0)
 			return pca_err_set(
 			    PCA_EINVAL, "%s.PolicyQualifierId must be CPS", g);
-		ca_fieldf(g, sizeof(g),
+		prof_fieldf(g, sizeof(g),
 		    "%s.PolicyQualifiers[%zu].Qualifier.CpsUri", f, i);
-		if ((e = ca_json_string(
+		if ((e = prof_json_string(
 			 member(member(q, "Qualifier"), "CpsUri"), g,
 			 CPS_URI_MAX, &s, &len)) != PCA_OK)
 			return e;
@@ -592,12 +593,12 @@ cp_qualifiers(const json_t *list, const char *f, struct buf *v)
 			return pca_err_set(PCA_EINVAL,
 			    "%s must be a non-empty printable ASCII URI", g);
 		qs = v->len;
-		if ((e = ca_der_put(v, 0x06, OID_CPS, sizeof(OID_CPS))) ||
-		    (e = ca_der_put(v, 0x16, s, len)) || /* IA5String */
-		    (e = ca_der_wrap(v, qs, 0x30)))
+		if ((e = x509_der_put(v, 0x06, OID_CPS, sizeof(OID_CPS))) ||
+		    (e = x509_der_put(v, 0x16, s, len)) || /* IA5String */
+		    (e = x509_der_wrap(v, qs, 0x30)))
 			return e;
 	}
-	return ca_der_wrap(v, start, 0x30);
+	return x509_der_wrap(v, start, 0x30);
 }
 
 static pca_err
@@ -618,14 +619,14 @@ api_cp(struct exts *x, const json_t *list, struct buf *v)
 	v->len = 0;
 	for (i = 0; i < n && e == PCA_OK; i++) {
 		pi = json_array_get(list, i);
-		ca_fieldf(f, sizeof(f),
+		prof_fieldf(f, sizeof(f),
 		    "ApiPassthrough.Extensions.CertificatePolicies[%zu]", i);
-		ca_fieldf(g, sizeof(g), "%s.CertPolicyId", f);
+		prof_fieldf(g, sizeof(g), "%s.CertPolicyId", f);
 		if (!json_is_object(pi)) {
 			e = pca_err_set(PCA_EINVAL, "%s must be an object", f);
 			break;
 		}
-		if ((e = ca_oid_from_json(
+		if ((e = prof_oid_from_json(
 			 member(pi, "CertPolicyId"), g, &ids[i])) != PCA_OK)
 			break;
 		for (j = 0; j < i; j++)
@@ -635,16 +636,16 @@ api_cp(struct exts *x, const json_t *list, struct buf *v)
 				    g);
 		ps = v->len;
 		if (e == PCA_OK)
-			e = ca_der_put(v, 0x06, OBJ_get0_data(ids[i]),
+			e = x509_der_put(v, 0x06, OBJ_get0_data(ids[i]),
 			    (size_t)OBJ_length(ids[i]));
 		if (e == PCA_OK && member(pi, "PolicyQualifiers") != NULL)
 			e = cp_qualifiers(member(pi, "PolicyQualifiers"), f, v);
 		if (e == PCA_OK)
-			e = ca_der_wrap(v, ps, 0x30);
+			e = x509_der_wrap(v, ps, 0x30);
 	}
 	for (i = 0; i < n && i < POLICIES_MAX; i++)
 		ASN1_OBJECT_free(ids[i]);
-	if (e == PCA_OK && (e = ca_der_wrap(v, 0, 0x30)) == PCA_OK)
+	if (e == PCA_OK && (e = x509_der_wrap(v, 0, 0x30)) == PCA_OK)
 		e = ext_add_blob(x, OID_CP, sizeof(OID_CP), 0, v);
 	return e;
 }
@@ -689,17 +690,17 @@ custom_one(const json_t *it, const char *f, struct custom_ext *c)
 
 	if (!json_is_object(it))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	ca_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
-	if ((e = ca_oid_from_json(
+	prof_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
+	if ((e = prof_oid_from_json(
 		 member(it, "ObjectIdentifier"), g, &c->oid)) != PCA_OK)
 		return e;
-	ca_fieldf(g, sizeof(g), "%s.Critical", f);
+	prof_fieldf(g, sizeof(g), "%s.Critical", f);
 	crit = member(it, "Critical");
 	if (crit != NULL && !json_is_boolean(crit))
 		return pca_err_set(PCA_EINVAL, "%s must be true or false", g);
 	c->crit = crit != NULL && json_is_true(crit);
-	ca_fieldf(g, sizeof(g), "%s.Value", f);
-	if ((e = ca_json_string(member(it, "Value"), g, LIM_CUSTOM_EXT_VALUE,
+	prof_fieldf(g, sizeof(g), "%s.Value", f);
+	if ((e = prof_json_string(member(it, "Value"), g, LIM_CUSTOM_EXT_VALUE,
 		 &s, &n)) != PCA_OK)
 		return e;
 	if (n == 0 || util_b64_decode(s, n, LIM_CUSTOM_EXT_VALUE, &c->val,
@@ -707,7 +708,7 @@ custom_one(const json_t *it, const char *f, struct custom_ext *c)
 		return pca_err_set(PCA_EINVAL,
 		    "%s must be base64 of 1 to %d characters", g,
 		    LIM_CUSTOM_EXT_VALUE);
-	if (!ca_der_check(c->val, c->len) ||
+	if (!x509_der_check(c->val, c->len) ||
 	    !ext_value_parses(c->oid, c->val, c->len))
 		return pca_err_set(PCA_EINVAL,
 		    "%s is not the DER of a valid extension value", g);
@@ -795,7 +796,7 @@ api_parse(const json_t *api, struct api *a)
 	if ((a->c = calloc(n, sizeof(*a->c))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++, a->nc++) {
-		ca_fieldf(f, sizeof(f),
+		prof_fieldf(f, sizeof(f),
 		    "ApiPassthrough.Extensions.CustomExtensions[%zu]", i);
 		if ((e = custom_one(json_array_get(a->custom, i), f,
 			 &a->c[i])) != PCA_OK) {
@@ -864,7 +865,7 @@ csr_ext_known(X509_EXTENSION *ext, int i)
  * AKI are never taken from the CSR.
  */
 static pca_err
-csr_exts(struct exts *x, const struct ca_tbs_req *r)
+csr_exts(struct exts *x, const struct prof_tbs_req *r)
 {
 	const STACK_OF(X509_EXTENSION) *sk = r->csr->exts;
 	X509_EXTENSION *ext;
@@ -891,7 +892,7 @@ csr_exts(struct exts *x, const struct ca_tbs_req *r)
 		if ((e = csr_ext_known(ext, i)) != PCA_OK)
 			return e;
 		d = X509_EXTENSION_get_data(ext);
-		if (!ca_der_check(ASN1_STRING_get0_data(d),
+		if (!x509_der_check(ASN1_STRING_get0_data(d),
 			(size_t)ASN1_STRING_length(d)) ||
 		    !ext_value_parses(X509_EXTENSION_get_object(ext),
 			ASN1_STRING_get0_data(d),
@@ -930,7 +931,7 @@ serial_put(struct buf *b, const uint8_t *s, size_t n)
 		return pca_err_set(PCA_EINVAL,
 		    "the serial is longer than %d octets (RFC 5280 4.1.2.2)",
 		    LIM_SERIAL_BYTES);
-	return ca_der_put(b, 0x02, (s[0] & 0x80) ? v : v + 1, n);
+	return x509_der_put(b, 0x02, (s[0] & 0x80) ? v : v + 1, n);
 }
 
 /* UTCTime for 1950..2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5). */
@@ -949,14 +950,14 @@ time_put(struct buf *b, int64_t t)
 	if (y < 0 || y > 9999)
 		return pca_err_set(PCA_EINVAL, "year %d cannot be encoded", y);
 	if (y >= 1950 && y <= 2049) {
-		ca_fieldf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", y % 100,
+		prof_fieldf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", y % 100,
 		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		    tm.tm_sec);
-		return ca_der_put(b, 0x17, s, 13);
+		return x509_der_put(b, 0x17, s, 13);
 	}
-	ca_fieldf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", y, tm.tm_mon + 1,
+	prof_fieldf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", y, tm.tm_mon + 1,
 	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return ca_der_put(b, 0x18, s, 15);
+	return x509_der_put(b, 0x18, s, 15);
 }
 
 struct subject {
@@ -967,7 +968,7 @@ struct subject {
 };
 
 static pca_err
-tbs_encode(const struct ca_tbs_req *r, const struct subject *sj,
+tbs_encode(const struct prof_tbs_req *r, const struct subject *sj,
     const struct exts *x, uint8_t **out, size_t *out_len)
 {
 	static const uint8_t ver[] = {0xa0, 0x03, 0x02, 0x01, 0x02};
@@ -977,7 +978,7 @@ tbs_encode(const struct ca_tbs_req *r, const struct subject *sj,
 	pca_err e;
 
 	buf_init(&b, TBS_MAX);
-	if ((e = ca_sigalg_der(r->sigalg, alg, sizeof(alg), &alg_len)) ||
+	if ((e = x509_sigalg_der(r->sigalg, alg, sizeof(alg), &alg_len)) ||
 	    (e = buf_add(&b, ver, sizeof(ver))) ||
 	    (e = serial_put(&b, r->serial, r->serial_len)) ||
 	    (e = buf_add(&b, alg, alg_len)) ||
@@ -986,7 +987,7 @@ tbs_encode(const struct ca_tbs_req *r, const struct subject *sj,
 	vs = b.len;
 	if ((e = time_put(&b, r->not_before)) ||
 	    (e = time_put(&b, r->not_after)) ||
-	    (e = ca_der_wrap(&b, vs, 0x30)) ||
+	    (e = x509_der_wrap(&b, vs, 0x30)) ||
 	    (e = buf_add(&b, sj->der, sj->len)) ||
 	    (e = buf_add(&b, r->csr->spki, r->csr->spki_len)))
 		goto out;
@@ -994,8 +995,8 @@ tbs_encode(const struct ca_tbs_req *r, const struct subject *sj,
 	for (i = 0; i < x->n; i++)
 		if ((e = buf_add(&b, x->arena.p + x->e[i].off, x->e[i].len)))
 			goto out;
-	if ((e = ca_der_wrap(&b, es, 0x30)) ||
-	    (e = ca_der_wrap(&b, es, 0xa3)) || (e = ca_der_wrap(&b, 0, 0x30)))
+	if ((e = x509_der_wrap(&b, es, 0x30)) ||
+	    (e = x509_der_wrap(&b, es, 0xa3)) || (e = x509_der_wrap(&b, 0, 0x30)))
 		goto out;
 	*out = buf_steal(&b, out_len);
 out:
@@ -1006,10 +1007,10 @@ out:
 /* ---- the whole ---- */
 
 static pca_err
-req_check(const struct ca_tbs_req *r)
+req_check(const struct prof_tbs_req *r)
 {
-	const struct ca_issuer *is = r ? r->issuer : NULL;
-	const struct ca_csr *c = r ? r->csr : NULL;
+	const struct prof_issuer *is = r ? r->issuer : NULL;
+	const struct prof_csr *c = r ? r->csr : NULL;
 
 	if (r == NULL || is == NULL || c == NULL || r->tmpl == NULL ||
 	    c->subject == NULL || c->spki == NULL)
@@ -1018,14 +1019,14 @@ req_check(const struct ca_tbs_req *r)
 	if ((unsigned)r->tmpl->family >= N_FAMILIES || r->tmpl->pathlen < -1 ||
 	    r->tmpl->pathlen > 3)
 		return pca_err_set(PCA_EINVAL, "unknown template family");
-	if (is->name_der == NULL || !ca_der_check(is->name_der, is->name_len) ||
+	if (is->name_der == NULL || !x509_der_check(is->name_der, is->name_len) ||
 	    is->name_der[0] != 0x30)
 		return pca_err_set(PCA_EINVAL, "the issuer name is not DER");
 	if (is->ski != NULL && is->ski_len > KEYID_MAX)
 		return pca_err_set(PCA_EINVAL,
 		    "the issuer key identifier is longer than %d bytes",
 		    KEYID_MAX);
-	if (!ca_der_check(c->spki, c->spki_len))
+	if (!x509_der_check(c->spki, c->spki_len))
 		return pca_err_set(PCA_EINVAL, "the CSR public key is not DER");
 	if (r->not_before >= r->not_after)
 		return pca_err_set(
@@ -1039,19 +1040,19 @@ err_prefix(pca_err e, const char *prefix)
 {
 	char m[400];
 
-	ca_fieldf(m, sizeof(m), "%s", pca_err_msg());
+	prof_fieldf(m, sizeof(m), "%s", pca_err_msg());
 	return pca_err_set(e, "%s%s", prefix, m);
 }
 
 static pca_err
-subject_pick(const struct ca_tbs_req *r, const json_t *api, struct subject *sj)
+subject_pick(const struct prof_tbs_req *r, const json_t *api, struct subject *sj)
 {
 	const json_t *s = api != NULL ? member(api, "Subject") : NULL;
 	const X509_NAME *name;
 	pca_err e;
 
 	if (s != NULL) {
-		if ((e = ca_subject_from_json(s, &sj->owned)) != PCA_OK)
+		if ((e = prof_subject_from_json(s, &sj->owned)) != PCA_OK)
 			return err_prefix(e, "ApiPassthrough.");
 		name = sj->owned;
 	} else
@@ -1063,7 +1064,7 @@ subject_pick(const struct ca_tbs_req *r, const json_t *api, struct subject *sj)
 }
 
 pca_err
-ca_tbs_build(const struct ca_tbs_req *r, uint8_t **tbs, size_t *tbs_len)
+prof_tbs_build(const struct prof_tbs_req *r, uint8_t **tbs, size_t *tbs_len)
 {
 	struct exts x;
 	struct api a;

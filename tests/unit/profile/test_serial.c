@@ -1,6 +1,6 @@
 /*
  * test_serial.c - reliability matrix T1: the statistics of 200,000 serial
- * numbers drawn through ca_serial_new(), the generator issuance uses.
+ * numbers drawn through prof_serial_new(), the generator issuance uses.
  *
  * Each of the 128 bits must be set in close to half of the serials (the
  * first octet is never zero, so its bits are set with probability 128/255),
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile_int.h"
 
 #define NSERIALS 200000
 #define SLEN 16
@@ -37,7 +37,7 @@ setup(void **state)
 	if ((serials = calloc(NSERIALS, SLEN)) == NULL)
 		return -1;
 	for (i = 0; i < NSERIALS; i++)
-		if (ca_serial_new(serials[i]) != PCA_OK)
+		if (prof_serial_new(serials[i]) != PCA_OK)
 			return -1;
 	return 0;
 }

@@ -32,7 +32,7 @@
 
 #include "../common/buf.h"
 #include "../common/util.h"
-#include "ca_int.h"
+#include "profile_int.h"
 
 #define CERT_LABEL "CERTIFICATE"
 #define CERT_BEGIN "-----BEGIN " CERT_LABEL "-----"
@@ -50,7 +50,7 @@ struct imp_cert {
 struct imp_ctx {
 	struct imp_cert c[1 + LIM_CHAIN_CERTS];
 	size_t n;
-	enum ca_type type;
+	enum prof_ca_type type;
 	const uint8_t *spki;	/* the CA key */
 	size_t spki_len;
 	const uint8_t *chain;	/* as given */
@@ -158,7 +158,7 @@ imp_parse(struct imp_cert *c)
 	if (q != c->der + c->der_len)
 		return pca_err_set(PCA_EBADCERT, "%s has %zu bytes after the "
 		    "certificate", c->what, c->der_len - (size_t)(q - c->der));
-	if (!ca_der_strict(c->der, c->der_len, why, sizeof(why)))
+	if (!x509_der_strict(c->der, c->der_len, why, sizeof(why)))
 		return pca_err_set(PCA_EBADCERT, "%s is not canonical DER: %s",
 		    c->what, why);
 	/* force a fresh encoding of the (otherwise cached) TBSCertificate */
@@ -184,7 +184,7 @@ imp_load(const uint8_t *p, size_t len, struct imp_cert *c)
 	if (p == NULL || imp_blank(p, len))
 		return pca_err_set(PCA_EBADCERT, "%s is empty", c->what);
 	if (util_is_pem(p, len)) {
-		e = ca_pem_one(p, len, CERT_LABEL, LIM_CERT, PCA_EBADCERT,
+		e = prof_pem_one(p, len, CERT_LABEL, LIM_CERT, PCA_EBADCERT,
 		    c->what, &c->der, &c->der_len);
 		if (e != PCA_OK)
 			return e;
@@ -199,7 +199,7 @@ imp_load(const uint8_t *p, size_t len, struct imp_cert *c)
 
 /* Serial magnitude, no sign octet (step 1: an unusable serial is bad). */
 static pca_err
-imp_serial(X509 *x, struct ca_import *imp)
+imp_serial(X509 *x, struct prof_import *imp)
 {
 	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
 	const unsigned char *d = ASN1_STRING_get0_data(sn);
@@ -382,7 +382,7 @@ imp_chain_split(struct imp_ctx *ctx, const uint8_t *p, size_t len)
 			return pca_err_set(PCA_EBADCERT, "%s PEM has no '%s' "
 			    "line", c->what, CERT_END);
 		end = (size_t)(q - p) + strlen(CERT_END);
-		if ((e = ca_pem_one(p + i, end - i, CERT_LABEL, LIM_CERT,
+		if ((e = prof_pem_one(p + i, end - i, CERT_LABEL, LIM_CERT,
 		    PCA_EBADCERT, c->what, &c->der, &c->der_len)) != PCA_OK ||
 		    (e = imp_parse(c)) != PCA_OK)
 			return e;
@@ -490,7 +490,7 @@ imp_sub(struct imp_ctx *ctx, const uint8_t *chain, size_t chain_len)
 }
 
 static pca_err
-imp_fill(struct imp_ctx *ctx, struct ca_import *imp)
+imp_fill(struct imp_ctx *ctx, struct prof_import *imp)
 {
 	struct buf b;
 	size_t i;
@@ -517,7 +517,7 @@ imp_fill(struct imp_ctx *ctx, struct ca_import *imp)
 
 static pca_err
 imp_steps(struct imp_ctx *ctx, const uint8_t *cert, size_t cert_len,
-    struct ca_import *imp)
+    struct prof_import *imp)
 {
 	pca_err e;
 
@@ -530,9 +530,9 @@ imp_steps(struct imp_ctx *ctx, const uint8_t *cert, size_t cert_len,
 	    (e = imp_check_bc(ctx->c[0].x, &imp->pathlen)) != PCA_OK ||
 	    (e = imp_check_crit(ctx->c[0].x)) != PCA_OK)
 		return e;
-	if (ctx->type == CA_TYPE_ROOT)
+	if (ctx->type == PROF_CA_ROOT)
 		e = imp_root(ctx, ctx->chain, ctx->chain_len);
-	else if (ctx->type == CA_TYPE_SUBORDINATE)
+	else if (ctx->type == PROF_CA_SUBORDINATE)
 		e = imp_sub(ctx, ctx->chain, ctx->chain_len);
 	else
 		e = pca_err_set(PCA_EBADREQ, "unknown CA type %d",
@@ -541,12 +541,12 @@ imp_steps(struct imp_ctx *ctx, const uint8_t *cert, size_t cert_len,
 }
 
 pca_err
-ca_import_check(enum ca_type type, const uint8_t *spki, size_t spki_len,
+prof_import_check(enum prof_ca_type type, const uint8_t *spki, size_t spki_len,
     const uint8_t *cert, size_t cert_len, const uint8_t *chain,
-    size_t chain_len, struct ca_import **out)
+    size_t chain_len, struct prof_import **out)
 {
 	struct imp_ctx *ctx = NULL;
-	struct ca_import *imp = NULL;
+	struct prof_import *imp = NULL;
 	pca_err e;
 
 	assert(out != NULL);
@@ -580,12 +580,12 @@ out:
 	if (ctx != NULL)
 		imp_ctx_free(ctx);
 	free(ctx);
-	ca_import_free(imp);
+	prof_import_free(imp);
 	return e;
 }
 
 void
-ca_import_free(struct ca_import *imp)
+prof_import_free(struct prof_import *imp)
 {
 	if (imp == NULL)
 		return;

@@ -1,7 +1,7 @@
 /*
  * test_lint_names.c - the name syntax rules of the lint gate (issue 15
  * defect 7): handmade subjects, SANs, nameConstraints subtrees, whole TBS
- * certificates through ca_lint_tbs and CSRs through ca_csr_names_check.
+ * certificates through x509_lint_cert and CSRs through prof_csr_names_check.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include "../../../ca/engine_int.h"
+#include "../../../profile/profile_int.h"
 
 static EVP_PKEY *key;
 
@@ -59,7 +59,7 @@ static int
 name_ok(X509_NAME *n, const char *want)
 {
 	char d[256] = "";
-	int ok = ca_lint_name_ok(n, "subject", d, sizeof(d));
+	int ok = x509_lint_name_ok(n, "subject", d, sizeof(d));
 
 	if (!ok && want != NULL && strstr(d, want) == NULL)
 		fail_msg("rule '%s' does not name '%s'", d, want);
@@ -95,7 +95,7 @@ static int
 gens_ok(GENERAL_NAMES *gs, int nc, const char *want)
 {
 	char d[256] = "";
-	int ok = ca_lint_gens_ok(gs, nc, "subjectAltName", d, sizeof(d));
+	int ok = x509_lint_gens_ok(gs, nc, "subjectAltName", d, sizeof(d));
 
 	if (!ok && want != NULL && strstr(d, want) == NULL)
 		fail_msg("rule '%s' does not name '%s'", d, want);
@@ -274,7 +274,7 @@ test_san_other(void **state)
 		assert_true(sk_GENERAL_NAME_push(gs, gn(GEN_DNS, buf,
 							 strlen(buf))) > 0);
 	}
-	assert_true(ca_lint_gens_ok(gs, 0, "san", buf, sizeof(buf)));
+	assert_true(x509_lint_gens_ok(gs, 0, "san", buf, sizeof(buf)));
 	assert_true(sk_GENERAL_NAME_push(gs, gn(GEN_DNS, S("x.example"))) >
 	    0);
 	assert_false(gens_ok(gs, 0, "too_many"));
@@ -304,7 +304,7 @@ lint_cert(X509_NAME *subj, GENERAL_NAMES *san)
 	unsigned char serial[16] = {0x41, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
 	    13, 14, 15, 16};
 	unsigned char *tbs = NULL;
-	struct ca_lint_req r;
+	struct x509_lint_req r;
 	int len;
 	pca_err err;
 
@@ -333,7 +333,7 @@ lint_cert(X509_NAME *subj, GENERAL_NAMES *san)
 	r.tbs_len = (size_t)len;
 	r.sigalg = PCA_SIG_SHA256_ECDSA;
 	r.self_issued = 0;
-	err = ca_lint_tbs(&r);
+	err = x509_lint_cert(&r);
 	OPENSSL_free(tbs);
 	X509_free(x);
 	X509_NAME_free(iss);
@@ -374,13 +374,13 @@ test_gate(void **state)
 
 /* ---- CSRs ---- */
 
-static struct ca_csr *
+static struct prof_csr *
 csr_with(X509_NAME *subj, GENERAL_NAMES *san)
 {
 	X509_REQ *q = X509_REQ_new();
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
 	unsigned char *der = NULL;
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	int len;
 
 	assert_int_equal(X509_REQ_set_version(q, 0), 1);
@@ -395,7 +395,7 @@ csr_with(X509_NAME *subj, GENERAL_NAMES *san)
 	assert_true(X509_REQ_sign(q, key, EVP_sha256()) > 0);
 	len = i2d_X509_REQ(q, &der);
 	assert_true(len > 0);
-	if (ca_csr_parse(der, (size_t)len, &c) != PCA_OK)
+	if (prof_csr_parse(der, (size_t)len, &c) != PCA_OK)
 		fail_msg("CSR does not parse: %s", pca_err_msg());
 	OPENSSL_free(der);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
@@ -408,10 +408,10 @@ csr_with(X509_NAME *subj, GENERAL_NAMES *san)
 static pca_err
 csr_check(X509_NAME *subj, GENERAL_NAMES *san)
 {
-	struct ca_csr *c = csr_with(subj, san);
-	pca_err err = ca_csr_names_check(c);
+	struct prof_csr *c = csr_with(subj, san);
+	pca_err err = prof_csr_names_check(c);
 
-	ca_csr_free(c);
+	prof_csr_free(c);
 	return err;
 }
 

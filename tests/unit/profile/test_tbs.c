@@ -2,7 +2,7 @@
  * test_tbs.c - certificates and CSRs built by ca/ (der.c, template.c,
  * tbs.c, csrinfo.c), signed here with software keys and checked by
  * independent readers: `openssl verify -x509_strict`, `openssl req
- * -verify`, and python3-cryptography through tests/unit/ca/certdump.py.
+ * -verify`, and python3-cryptography through tests/unit/profile/certdump.py.
  * Expectations are written from spec 4.1-4.6, not from the tables in ca/.
  */
 #include <stdarg.h>
@@ -26,7 +26,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile_int.h"
 #include "../../../common/buf.h"
 #include "../../../common/util.h"
 #include "../testlib.h"
@@ -57,7 +57,7 @@ static struct fixture {
 	uint8_t *root_name, *sub_name;
 	size_t root_name_len, sub_name_len;
 	uint8_t root_ski[20], sub_ski[20];
-	struct ca_issuer sub;
+	struct prof_issuer sub;
 	char sub_ski_hex[41], root_ski_hex[41];
 } F;
 
@@ -107,14 +107,14 @@ find_dumper(void)
 		if (access(F.dumper, R_OK) == 0)
 			return;
 	}
-	/* relative to the binary: <BUILD>/tests/ca/test_tbs */
+	/* relative to the binary: <BUILD>/tests/profile/test_tbs */
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	assert_true(n > 0);
 	exe[n] = '\0';
 	if ((slash = strrchr(exe, '/')) != NULL)
 		*slash = '\0';
 	(void)snprintf(F.dumper, sizeof(F.dumper),
-	    "%s/../../../tests/unit/ca/certdump.py", exe);
+	    "%s/../../../tests/unit/profile/certdump.py", exe);
 	if (access(F.dumper, R_OK) != 0)
 		fail_msg("certdump.py not found; set CA_TEST_DATA");
 }
@@ -219,14 +219,14 @@ xraw(const char *oid, int crit, const uint8_t *der, size_t n)
  * A parsed CSR as csr.c would hand it over: subject from key/value pairs
  * (NULL-terminated; none for an empty subject), extensions consumed.
  */
-static struct ca_csr *
+static struct prof_csr *
 csr_new(EVP_PKEY *key, const char *const *subj, X509_EXTENSION **exts,
     size_t nexts)
 {
 	STACK_OF(X509_EXTENSION) *sk = sk_X509_EXTENSION_new_null();
 	X509_REQ *req = X509_REQ_new();
 	X509_NAME *name = X509_NAME_new();
-	struct ca_csr *c = calloc(1, sizeof(*c));
+	struct prof_csr *c = calloc(1, sizeof(*c));
 	const unsigned char *p;
 	size_t i;
 
@@ -253,14 +253,14 @@ csr_new(EVP_PKEY *key, const char *const *subj, X509_EXTENSION **exts,
 	    X509_REQ_get_subject_name(req)));
 	c->spki_len = (size_t)i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req),
 	    &c->spki);
-	c->keyalg = ca_spki_keyalg(c->spki, c->spki_len);
+	c->keyalg = x509_spki_keyalg(c->spki, c->spki_len);
 	c->exts = X509_REQ_get_extensions(req);
 	X509_REQ_free(req);
 	return c;
 }
 
 static void
-csr_del(struct ca_csr *c)
+csr_del(struct prof_csr *c)
 {
 	if (c == NULL)
 		return;
@@ -291,16 +291,16 @@ sign(const uint8_t *tbs, size_t n, EVP_PKEY *key, enum pca_sigalg alg,
 	assert_int_equal(EVP_DigestSignInit(m, NULL, md, NULL, key), 1);
 	assert_int_equal(EVP_DigestSign(m, sig, &sl, tbs, n), 1);
 	EVP_MD_CTX_free(m);
-	assert_int_equal(ca_cert_assemble(tbs, n, alg, sig, sl, &der, len),
+	assert_int_equal(x509_cert_assemble(tbs, n, alg, sig, sl, &der, len),
 	    PCA_OK);
 	return der;
 }
 
 struct spec {
 	const char *tmpl;		/* e.g. "EndEntityCertificate/V1" */
-	const struct ca_csr *csr;
+	const struct prof_csr *csr;
 	const char *api;		/* ApiPassthrough JSON, or NULL */
-	const struct ca_issuer *issuer;	/* NULL: the test sub CA */
+	const struct prof_issuer *issuer;	/* NULL: the test sub CA */
 	EVP_PKEY *key;			/* NULL: the sub CA key */
 	const char *cdp, *ocsp, *issuers;
 	int64_t nb, na;			/* 0: now - 3600, now + 30 days */
@@ -319,11 +319,11 @@ tbs_of(const struct spec *s, uint8_t **tbs, size_t *len)
 	json_error_t je;
 	json_t *api = NULL;
 	pca_err e;
-	struct ca_tbs_req r;
+	struct prof_tbs_req r;
 
 	(void)snprintf(arn, sizeof(arn), ARN_PREFIX "%s", s->tmpl);
 	memset(&r, 0, sizeof(r));
-	if ((r.tmpl = ca_template_find(arn)) == NULL)
+	if ((r.tmpl = prof_template_find(arn)) == NULL)
 		fail_msg("no template %s", arn);
 	if (s->api != NULL && (api = json_loads(s->api, JSON_DECODE_ANY,
 	    &je)) == NULL)
@@ -339,7 +339,7 @@ tbs_of(const struct spec *s, uint8_t **tbs, size_t *len)
 	r.cdp_uri = s->cdp;
 	r.ocsp_uri = s->ocsp;
 	r.issuers_uri = s->issuers;
-	e = ca_tbs_build(&r, tbs, len);
+	e = prof_tbs_build(&r, tbs, len);
 	json_decref(api);
 	return e;
 }
@@ -495,10 +495,10 @@ cert_ids(const char *pem_path, uint8_t **name, size_t *name_len,
 static int
 setup(void **state)
 {
-	struct ca_csr *c;
+	struct prof_csr *c;
 	const unsigned char *nd;
 	size_t nl;
-	struct ca_issuer root_self, root_iss;
+	struct prof_issuer root_self, root_iss;
 	struct spec s;
 
 	(void)state;
@@ -515,7 +515,7 @@ setup(void **state)
 	c = csr_new(F.root_key, root_subj, NULL, 0);
 	assert_true(X509_NAME_get0_der(c->subject, &nd,
 	    &nl));
-	root_self = (struct ca_issuer){nd, nl, NULL, 0};
+	root_self = (struct prof_issuer){nd, nl, NULL, 0};
 	memset(&s, 0, sizeof(s));
 	s.tmpl = "RootCACertificate/V1";
 	s.csr = c;
@@ -529,7 +529,7 @@ setup(void **state)
 	cert_ids(F.root_pem, &F.root_name, &F.root_name_len, F.root_ski);
 	/* the sub: PathLen3 from the root, RSA 2048 key */
 	c = csr_new(F.sub_key, sub_subj, NULL, 0);
-	root_iss = (struct ca_issuer){F.root_name, F.root_name_len,
+	root_iss = (struct prof_issuer){F.root_name, F.root_name_len,
 	    F.root_ski, 20};
 	s.tmpl = "SubordinateCACertificate_PathLen3/V1";
 	s.csr = c;
@@ -540,7 +540,7 @@ setup(void **state)
 	F.sub_pem = issue(&s, "sub.pem");
 	csr_del(c);
 	cert_ids(F.sub_pem, &F.sub_name, &F.sub_name_len, F.sub_ski);
-	F.sub = (struct ca_issuer){F.sub_name, F.sub_name_len, F.sub_ski, 20};
+	F.sub = (struct prof_issuer){F.sub_name, F.sub_name_len, F.sub_ski, 20};
 	hexs(F.sub_ski, 20, F.sub_ski_hex);
 	hexs(F.root_ski, 20, F.root_ski_hex);
 	return 0;
@@ -598,7 +598,7 @@ keyalg_of(EVP_PKEY *k, uint8_t **spki, size_t *len)
 {
 	*spki = NULL;
 	*len = (size_t)i2d_PUBKEY(k, spki);
-	return ca_spki_keyalg(*spki, *len);
+	return x509_spki_keyalg(*spki, *len);
 }
 
 static void
@@ -626,17 +626,17 @@ test_sigalg_and_spki(void **state)
 		assert_true(X509_ALGOR_set0(a, OBJ_nid2obj(pca_sigalg_nid(i)),
 		    pca_sigalg_is_rsa(i) ? V_ASN1_NULL : V_ASN1_UNDEF, NULL));
 		an = i2d_X509_ALGOR(a, &alg_der);
-		assert_int_equal(ca_sigalg_der(i, buf, sizeof(buf), &n), PCA_OK);
+		assert_int_equal(x509_sigalg_der(i, buf, sizeof(buf), &n), PCA_OK);
 		assert_int_equal(n, an);
 		assert_memory_equal(buf, alg_der, n);
 		OPENSSL_free(alg_der);
 		alg_der = NULL;
 		X509_ALGOR_free(a);
-		assert_int_equal(ca_sigalg_der(i, buf, n - 1, &n), PCA_ETOOBIG);
+		assert_int_equal(x509_sigalg_der(i, buf, n - 1, &n), PCA_ETOOBIG);
 	}
-	assert_int_equal(ca_sigalg_der(PCA_SIG_NONE, buf, sizeof(buf), &n),
+	assert_int_equal(x509_sigalg_der(PCA_SIG_NONE, buf, sizeof(buf), &n),
 	    PCA_EUNSUPPORTED);
-	assert_int_equal(ca_sigalg_der(PCA_SIG_MAX, buf, sizeof(buf), &n),
+	assert_int_equal(x509_sigalg_der(PCA_SIG_MAX, buf, sizeof(buf), &n),
 	    PCA_EUNSUPPORTED);
 	/* key algorithms */
 	for (i = 0; i < 4; i++) {
@@ -647,28 +647,28 @@ test_sigalg_and_spki(void **state)
 		assert_true(X509_PUBKEY_set(&xp, k));
 		assert_true(X509_PUBKEY_get0_param(NULL, &pk, &pkn, NULL, xp));
 		SHA1(pk, (size_t)pkn, want);
-		assert_int_equal(ca_spki_keyid(spki, len, id), PCA_OK);
+		assert_int_equal(x509_spki_keyid(spki, len, id), PCA_OK);
 		assert_memory_equal(id, want, 20);
 		/* truncated and trailing bytes */
-		assert_int_equal(ca_spki_keyalg(spki, len - 1), PCA_KEY_NONE);
-		assert_int_equal(ca_spki_keyid(spki, len - 1, id), PCA_EINVAL);
+		assert_int_equal(x509_spki_keyalg(spki, len - 1), PCA_KEY_NONE);
+		assert_int_equal(x509_spki_keyid(spki, len - 1, id), PCA_EINVAL);
 		X509_PUBKEY_free(xp);
 		OPENSSL_free(spki);
 		EVP_PKEY_free(k);
 	}
 	for (i = 0; i < 6; i++) {
 		spki = rsa_spki(rsa_bits[i], &len);
-		assert_int_equal(ca_spki_keyalg(spki, len), rsa_want[i]);
+		assert_int_equal(x509_spki_keyalg(spki, len), rsa_want[i]);
 		OPENSSL_free(spki);
 	}
 	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	assert_int_equal(keyalg_of(k, &spki, &len), PCA_KEY_NONE);
-	assert_int_equal(ca_spki_keyid(spki, len, id), PCA_OK);
+	assert_int_equal(x509_spki_keyid(spki, len, id), PCA_OK);
 	OPENSSL_free(spki);
 	EVP_PKEY_free(k);
-	assert_int_equal(ca_spki_keyalg((const uint8_t *)"\x30\x00", 2),
+	assert_int_equal(x509_spki_keyalg((const uint8_t *)"\x30\x00", 2),
 	    PCA_KEY_NONE);
-	assert_int_equal(ca_spki_keyalg(NULL, 0), PCA_KEY_NONE);
+	assert_int_equal(x509_spki_keyalg(NULL, 0), PCA_KEY_NONE);
 }
 
 static void
@@ -686,38 +686,38 @@ test_serial_assemble_dercheck(void **state)
 
 	(void)state;
 	for (i = 0; i < 300; i++) {
-		assert_int_equal(ca_serial_new(s), PCA_OK);
+		assert_int_equal(prof_serial_new(s), PCA_OK);
 		assert_true(s[0] != 0);
 		same += memcmp(s, prev, 16) == 0;
 		memcpy(prev, s, 16);
 	}
 	assert_int_equal(same, 0);
-	assert_int_equal(ca_cert_assemble(tbs, sizeof(tbs),
+	assert_int_equal(x509_cert_assemble(tbs, sizeof(tbs),
 	    PCA_SIG_SHA256_ECDSA, sig, sizeof(sig), &der, &n), PCA_OK);
 	assert_int_equal(n, sizeof(want));
 	assert_memory_equal(der, want, n);
 	free(der);
 	der = NULL;
-	assert_int_equal(ca_cert_assemble(tbs + 1, 4, PCA_SIG_SHA256_ECDSA,
+	assert_int_equal(x509_cert_assemble(tbs + 1, 4, PCA_SIG_SHA256_ECDSA,
 	    sig, 3, &der, &n), PCA_EINVAL);
-	assert_int_equal(ca_cert_assemble(tbs, 5, PCA_SIG_SHA256_ECDSA, sig,
+	assert_int_equal(x509_cert_assemble(tbs, 5, PCA_SIG_SHA256_ECDSA, sig,
 	    0, &der, &n), PCA_EINVAL);
-	assert_int_equal(ca_cert_assemble(tbs, 5, PCA_SIG_SHA256_ECDSA, sig,
+	assert_int_equal(x509_cert_assemble(tbs, 5, PCA_SIG_SHA256_ECDSA, sig,
 	    LIM_SIG + 1, &der, &n), PCA_EINVAL);
-	assert_int_equal(ca_cert_assemble(tbs, 5, PCA_SIG_NONE, sig, 3, &der,
+	assert_int_equal(x509_cert_assemble(tbs, 5, PCA_SIG_NONE, sig, 3, &der,
 	    &n), PCA_EUNSUPPORTED);
 	assert_null(der);
 	/* the structural DER check */
-	assert_true(ca_der_check(tbs, sizeof(tbs)));
-	assert_true(ca_der_check(want, sizeof(want)));
-	assert_false(ca_der_check(want, sizeof(want) - 1));
-	assert_false(ca_der_check((const uint8_t *)"\x30\x80\x00\x00", 4));
-	assert_false(ca_der_check((const uint8_t *)"\x04\x81\x01\x00", 4));
-	assert_false(ca_der_check((const uint8_t *)"\x05\x00\x05\x00", 4));
-	assert_false(ca_der_check((const uint8_t *)"\x30\x03\x04\x05\x00", 5));
-	assert_false(ca_der_check(NULL, 0));
-	assert_true(ca_der_check((const uint8_t *)"\x05\x00", 2));
-	assert_true(ca_der_check((const uint8_t *)"\x9f\x21\x01\x00", 4));
+	assert_true(x509_der_check(tbs, sizeof(tbs)));
+	assert_true(x509_der_check(want, sizeof(want)));
+	assert_false(x509_der_check(want, sizeof(want) - 1));
+	assert_false(x509_der_check((const uint8_t *)"\x30\x80\x00\x00", 4));
+	assert_false(x509_der_check((const uint8_t *)"\x04\x81\x01\x00", 4));
+	assert_false(x509_der_check((const uint8_t *)"\x05\x00\x05\x00", 4));
+	assert_false(x509_der_check((const uint8_t *)"\x30\x03\x04\x05\x00", 5));
+	assert_false(x509_der_check(NULL, 0));
+	assert_true(x509_der_check((const uint8_t *)"\x05\x00", 2));
+	assert_true(x509_der_check((const uint8_t *)"\x9f\x21\x01\x00", 4));
 }
 
 /* ---- templates: the names of spec 4.2, written out independently ---- */
@@ -793,37 +793,37 @@ spec_names(struct tinfo *t, size_t max)
 	return n;
 }
 
-static enum ca_tmpl_family
+static enum prof_tmpl_family
 family_of(const char *f)
 {
 	static const struct {
 		const char *prefix;
-		enum ca_tmpl_family fam;
-	} m[] = {{"EndEntityCertificate", CA_TF_END_ENTITY},
-	    {"EndEntityClientAuth", CA_TF_END_ENTITY_CLIENT},
-	    {"EndEntityServerAuth", CA_TF_END_ENTITY_SERVER},
-	    {"CodeSigning", CA_TF_CODE_SIGNING},
-	    {"OCSPSigning", CA_TF_OCSP_SIGNING},
-	    {"RootCA", CA_TF_ROOT_CA}, {"SubordinateCA", CA_TF_SUBORDINATE_CA},
+		enum prof_tmpl_family fam;
+	} m[] = {{"EndEntityCertificate", PROF_TF_END_ENTITY},
+	    {"EndEntityClientAuth", PROF_TF_END_ENTITY_CLIENT},
+	    {"EndEntityServerAuth", PROF_TF_END_ENTITY_SERVER},
+	    {"CodeSigning", PROF_TF_CODE_SIGNING},
+	    {"OCSPSigning", PROF_TF_OCSP_SIGNING},
+	    {"RootCA", PROF_TF_ROOT_CA}, {"SubordinateCA", PROF_TF_SUBORDINATE_CA},
 	    {"BlankEndEntityCertificate_Critical",
-	    CA_TF_BLANK_END_ENTITY_CRIT_BC},
-	    {"BlankEndEntity", CA_TF_BLANK_END_ENTITY},
-	    {"BlankSubordinateCA", CA_TF_BLANK_SUBORDINATE_CA},
-	    {"BlankRootCA", CA_TF_BLANK_ROOT_CA}};
+	    PROF_TF_BLANK_END_ENTITY_CRIT_BC},
+	    {"BlankEndEntity", PROF_TF_BLANK_END_ENTITY},
+	    {"BlankSubordinateCA", PROF_TF_BLANK_SUBORDINATE_CA},
+	    {"BlankRootCA", PROF_TF_BLANK_ROOT_CA}};
 	size_t i;
 
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		if (strncmp(f, m[i].prefix, strlen(m[i].prefix)) == 0)
 			return m[i].fam;
 	fail_msg("no family for %s", f);
-	return CA_TF_END_ENTITY;
+	return PROF_TF_END_ENTITY;
 }
 
 static void
 test_template_table(void **state)
 {
 	struct tinfo t[80];
-	const struct ca_template *tp, *all;
+	const struct prof_template *tp, *all;
 	char arn[256];
 	size_t n, i, nall;
 	static const char *const unknown[] = {
@@ -849,28 +849,28 @@ test_template_table(void **state)
 	(void)state;
 	n = spec_names(t, 80);
 	assert_int_equal(n, 61);
-	all = ca_template_all(&nall);
+	all = prof_template_all(&nall);
 	assert_int_equal(nall, n);
 	for (i = 0; i < n; i++) {
 		assert_true(snprintf(arn, sizeof(arn), ARN_PREFIX "%s",
 		    t[i].name) < (int)sizeof(arn));
-		if ((tp = ca_template_find(arn)) == NULL)
+		if ((tp = prof_template_find(arn)) == NULL)
 			fail_msg("template %s not found", t[i].name);
 		assert_string_equal(tp->name, t[i].name);
 		assert_int_equal(tp->api_passthrough, t[i].api);
 		assert_int_equal(tp->csr_passthrough, t[i].csr);
 		assert_int_equal(tp->pathlen, t[i].pathlen);
-		assert_int_equal(ca_template_is_root(tp), t[i].root);
-		assert_int_equal(ca_template_is_ca(tp), t[i].ca);
+		assert_int_equal(prof_template_is_root(tp), t[i].root);
+		assert_int_equal(prof_template_is_ca(tp), t[i].ca);
 		assert_int_equal(tp->family, family_of(t[i].family));
 		/* any partition */
 		assert_true(snprintf(arn, sizeof(arn),
 		    "arn:aws-us-gov:acm-pca:::template/%s", t[i].name) <
 		    (int)sizeof(arn));
-		assert_ptr_equal(ca_template_find(arn), tp);
+		assert_ptr_equal(prof_template_find(arn), tp);
 	}
-	assert_int_equal(ca_template_find("arn:aws-cn:acm-pca:::template/"
-	    "EndEntityCertificate/V1")->family, CA_TF_END_ENTITY);
+	assert_int_equal(prof_template_find("arn:aws-cn:acm-pca:::template/"
+	    "EndEntityCertificate/V1")->family, PROF_TF_END_ENTITY);
 	for (i = 0; i < nall; i++) {	/* the table holds nothing else */
 		size_t k;
 
@@ -879,7 +879,7 @@ test_template_table(void **state)
 		assert_true(k < n);
 	}
 	for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
-		if (ca_template_find(unknown[i]) != NULL)
+		if (prof_template_find(unknown[i]) != NULL)
 			fail_msg("%s should be unknown", unknown[i]);
 }
 
@@ -891,7 +891,7 @@ static void
 test_chain(void **state)
 {
 	X509_EXTENSION *x[1];
-	struct ca_csr *c;
+	struct prof_csr *c;
 	struct spec s;
 	char *leaf, *paths[3], spki_hex[2048], hex[256];
 	json_t *d, *root, *sub, *lf;
@@ -981,7 +981,7 @@ static void
 test_ca_issuers(void **state)
 {
 	static const char *const aia_subj[] = {"CN", "aia.example", NULL};
-	struct ca_csr *c;
+	struct prof_csr *c;
 	struct spec s;
 	char *leaf, *none, *paths[2];
 	json_t *d;
@@ -1019,7 +1019,7 @@ static const uint8_t csr_cp[] = {0x30, 0x07, 0x30, 0x05, 0x06, 0x03, 0x2a,
     0x03, 0x04};	/* policy 1.2.3.4 */
 
 /* A CSR asking for everything; ca selects a CA-like keyUsage. */
-static struct ca_csr *
+static struct prof_csr *
 greedy_csr(EVP_PKEY *key, int ca)
 {
 	static const char *const subj[] = {"CN", "csr.example", "O",
@@ -1185,8 +1185,8 @@ test_every_template(void **state)
 {
 	struct tinfo t[80];
 	char *paths[80] = {NULL}, file[160];
-	struct ca_csr *ee, *ca, *rootc;
-	struct ca_issuer self[80];
+	struct prof_csr *ee, *ca, *rootc;
+	struct prof_issuer self[80];
 	X509_NAME *an = NULL;
 	json_t *aj, *d;
 	const unsigned char *nd;
@@ -1199,7 +1199,7 @@ test_every_template(void **state)
 	ca = greedy_csr(F.leaf_key, 1);
 	rootc = greedy_csr(F.self_key, 1);
 	aj = json_loads(api_ca, 0, NULL);
-	assert_int_equal(ca_subject_from_json(json_object_get(aj, "Subject"),
+	assert_int_equal(prof_subject_from_json(json_object_get(aj, "Subject"),
 	    &an), PCA_OK);
 	for (i = 0; i < n; i++) {
 		memset(&s, 0, sizeof(s));
@@ -1211,7 +1211,7 @@ test_every_template(void **state)
 		if (t[i].root) {	/* self-issued: issuer = own subject */
 			assert_true(X509_NAME_get0_der(t[i].api ? an :
 			    rootc->subject, &nd, &nl));
-			self[i] = (struct ca_issuer){nd, nl, NULL, 0};
+			self[i] = (struct prof_issuer){nd, nl, NULL, 0};
 			s.issuer = &self[i];
 			s.key = F.self_key;
 		}
@@ -1257,7 +1257,7 @@ static void
 test_precedence(void **state)
 {
 	X509_EXTENSION *x[3];
-	struct ca_csr *plain, *withcdp;
+	struct prof_csr *plain, *withcdp;
 	struct spec s;
 	json_t *c;
 	char *p;
@@ -1306,14 +1306,14 @@ test_precedence(void **state)
 
 	/* a root APIPassthrough takes AKI only from CustomExtensions */
 	{
-		struct ca_csr *rc = csr_new(F.self_key, root_subj, NULL, 0);
+		struct prof_csr *rc = csr_new(F.self_key, root_subj, NULL, 0);
 		const unsigned char *nd;
 		size_t nl;
-		struct ca_issuer self;
+		struct prof_issuer self;
 
 		assert_true(X509_NAME_get0_der(rc->subject, &nd,
 		    &nl));
-		self = (struct ca_issuer){nd, nl, F.sub_ski, 20};
+		self = (struct prof_issuer){nd, nl, F.sub_ski, 20};
 		s.tmpl = "RootCACertificate_APIPassthrough/V1";
 		s.csr = rc;
 		s.issuer = &self;
@@ -1386,7 +1386,7 @@ test_precedence(void **state)
 	x[0] = xconf("keyUsage", "critical,keyAgreement");
 	x[1] = xconf("extendedKeyUsage", "timeStamping");
 	{
-		struct ca_csr *k = csr_new(F.leaf_key, leaf_subj, x, 2);
+		struct prof_csr *k = csr_new(F.leaf_key, leaf_subj, x, 2);
 
 		s.tmpl = "BlankEndEntityCertificate_APICSRPassthrough/V1";
 		s.csr = k;
@@ -1458,7 +1458,7 @@ static void
 test_empty_subject(void **state)
 {
 	X509_EXTENSION *x[1];
-	struct ca_csr *c, *bare;
+	struct prof_csr *c, *bare;
 	struct spec s;
 	json_t *d;
 	char *p;
@@ -1542,7 +1542,7 @@ test_times_and_serials(void **state)
 	static const uint8_t zero[3] = {0, 0, 0};
 	static const uint8_t big21[21] = {0, 0x80};
 	static const uint8_t big20[20] = {0x80};
-	struct ca_csr *c;
+	struct prof_csr *c;
 	struct spec s;
 	json_t *d;
 	char file[32];
@@ -1612,10 +1612,10 @@ test_times_and_serials(void **state)
 static void
 test_refusals(void **state)
 {
-	struct ca_csr *c;
+	struct prof_csr *c;
 	struct spec s;
-	struct ca_issuer bad = {(const uint8_t *)"\x31\x00", 2, NULL, 0};
-	struct ca_issuer longski = {F.sub_name, 0, F.sub_ski, 65};
+	struct prof_issuer bad = {(const uint8_t *)"\x31\x00", 2, NULL, 0};
+	struct prof_issuer longski = {F.sub_name, 0, F.sub_ski, 65};
 	uint8_t *tbs = NULL;
 	size_t n;
 
@@ -1707,31 +1707,31 @@ test_refusals(void **state)
 	s.alg = PCA_SIG_NONE;
 	s.key = NULL;
 	{
-		struct ca_tbs_req r;
+		struct prof_tbs_req r;
 
 		memset(&r, 0, sizeof(r));
-		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EINVAL);
-		assert_int_equal(ca_tbs_build(NULL, &tbs, &n), PCA_EINVAL);
+		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EINVAL);
+		assert_int_equal(prof_tbs_build(NULL, &tbs, &n), PCA_EINVAL);
 		r.issuer = &F.sub;
 		r.csr = c;
-		r.tmpl = ca_template_find(ARN_PREFIX "EndEntityCertificate/V1");
+		r.tmpl = prof_template_find(ARN_PREFIX "EndEntityCertificate/V1");
 		r.serial = serial16;
 		r.serial_len = 16;
 		r.not_before = 1;
 		r.not_after = 2;
 		r.sigalg = PCA_SIG_NONE;
-		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EUNSUPPORTED);
+		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EUNSUPPORTED);
 		r.sigalg = PCA_SIG_SHA256_ECDSA;
 		r.cdp_uri = "http://has space/crl";
-		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EINVAL);
+		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EINVAL);
 		r.cdp_uri = "";
-		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EINVAL);
+		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EINVAL);
 		r.cdp_uri = NULL;
 		r.ocsp_uri = "http://\xc3\xa9";
-		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EINVAL);
+		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EINVAL);
 		r.ocsp_uri = "http://ocsp.example";
 		r.issuers_uri = "http://has space/ca/x.crt";
-		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EINVAL);
+		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EINVAL);
 		r.ocsp_uri = NULL;
 		r.issuers_uri = NULL;
 		assert_null(tbs);
@@ -1745,7 +1745,7 @@ test_bad_csr_extension(void **state)
 {
 	static const uint8_t notsan[] = {0x02, 0x01, 0x01};	/* INTEGER */
 	X509_EXTENSION *x[1];
-	struct ca_csr *c;
+	struct prof_csr *c;
 	struct spec s;
 
 	(void)state;
@@ -1763,7 +1763,7 @@ static void
 test_unknown_critical_csr_extension(void **state)
 {
 	X509_EXTENSION *x[1];
-	struct ca_csr *c;
+	struct prof_csr *c;
 	struct spec s;
 	char *path;
 
@@ -1804,7 +1804,7 @@ cri_csr(const char *subject, const char *exts, EVP_PKEY *key,
 	char *path = NULL;
 
 	spki_len = (size_t)i2d_PUBKEY(key, &spki);
-	*err = ca_csr_info_build(sj, ej, spki, spki_len, &cri, &cri_len);
+	*err = prof_csr_info_build(sj, ej, spki, spki_len, &cri, &cri_len);
 	if (*err == PCA_OK) {
 		der = sign(cri, cri_len, key, alg_for(key), &der_len);
 		path = write_pem(file, "CERTIFICATE REQUEST", der, der_len);
@@ -1920,9 +1920,9 @@ test_csr_info(void **state)
 		size_t n;
 		json_t *sj = json_loads(subject, 0, NULL);
 
-		assert_int_equal(ca_csr_info_build(sj, NULL,
+		assert_int_equal(prof_csr_info_build(sj, NULL,
 		    (const uint8_t *)"\x30\x00", 2, &cri, &n), PCA_EINVAL);
-		assert_int_equal(ca_csr_info_build(sj, NULL, NULL, 0, &cri, &n),
+		assert_int_equal(prof_csr_info_build(sj, NULL, NULL, 0, &cri, &n),
 		    PCA_EINVAL);
 		json_decref(sj);
 	}
@@ -1933,15 +1933,15 @@ test_csr_info(void **state)
 static void
 test_with_csr_parse(void **state)
 {
-	struct ca_csr *mine, *parsed = NULL;
+	struct prof_csr *mine, *parsed = NULL;
 	struct spec s;
 	json_t *c;
 	char *path;
 
 	(void)state;
 	mine = greedy_csr(F.leaf_key, 0);
-	if (ca_csr_parse(mine->der, mine->der_len, &parsed) != PCA_OK)
-		fail_msg("ca_csr_parse: %s", pca_err_msg());
+	if (prof_csr_parse(mine->der, mine->der_len, &parsed) != PCA_OK)
+		fail_msg("prof_csr_parse: %s", pca_err_msg());
 	assert_int_equal(parsed->spki_len, mine->spki_len);
 	assert_memory_equal(parsed->spki, mine->spki, mine->spki_len);
 	assert_int_equal(parsed->keyalg, PCA_KEY_EC_P256);
@@ -1960,7 +1960,7 @@ test_with_csr_parse(void **state)
 	expect_crit(c, O_CSR_CUSTOM, 0);
 	json_decref(c);
 	free(path);
-	ca_csr_free(parsed);
+	prof_csr_free(parsed);
 	csr_del(mine);
 }
 
@@ -1970,8 +1970,8 @@ static void
 test_rate(void **state)
 {
 	X509_EXTENSION *x[1];
-	struct ca_csr *c;
-	struct ca_tbs_req r;
+	struct prof_csr *c;
+	struct prof_tbs_req r;
 	struct timespec a, b;
 	uint8_t *tbs;
 	size_t n;
@@ -1984,7 +1984,7 @@ test_rate(void **state)
 	memset(&r, 0, sizeof(r));
 	r.issuer = &F.sub;
 	r.csr = c;
-	r.tmpl = ca_template_find(ARN_PREFIX "EndEntityCertificate/V1");
+	r.tmpl = prof_template_find(ARN_PREFIX "EndEntityCertificate/V1");
 	r.sigalg = PCA_SIG_SHA256_RSA;
 	r.serial = serial16;
 	r.serial_len = 16;
@@ -1995,7 +1995,7 @@ test_rate(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	do {
 		for (i = 0; i < 1000; i++) {
-			assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_OK);
+			assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_OK);
 			free(tbs);
 		}
 		count += 1000;
@@ -2003,7 +2003,7 @@ test_rate(void **state)
 		secs = (double)(b.tv_sec - a.tv_sec) +
 		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	} while (secs < 1.0);
-	print_message("ca_tbs_build EndEntityCertificate/V1, EC P-256 CSR with "
+	print_message("prof_tbs_build EndEntityCertificate/V1, EC P-256 CSR with "
 	    "SAN, CDP+AIA: %.0f calls/s (%zu-byte TBS)\n",
 	    (double)count / secs, n);
 	csr_del(c);

@@ -1,5 +1,5 @@
 /*
- * test_csr_perf.c - the cost of CSR intake: ca_csr_parse in a timing loop
+ * test_csr_perf.c - the cost of CSR intake: prof_csr_parse in a timing loop
  * for EC P-256, EC P-384 and RSA-2048 CSRs (with a subjectAltName), and the
  * OpenSSL building blocks next to it for comparison.  Prints microseconds
  * per call, wall and this thread's CPU time (steadier on a shared box);
@@ -23,7 +23,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile_int.h"
 
 static double
 clock_s(clockid_t id)
@@ -135,7 +135,7 @@ static int
 one(struct fix *f, enum op op)
 {
 	const unsigned char *q;
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	X509_REQ *r;
 	X509_NAME *nm;
 	EVP_PKEY *k;
@@ -144,8 +144,8 @@ one(struct fix *f, enum op op)
 
 	switch (op) {
 	case OP_PARSE:
-		ok = ca_csr_parse(f->der, f->n, &c) == PCA_OK;
-		ca_csr_free(c);
+		ok = prof_csr_parse(f->der, f->n, &c) == PCA_OK;
+		prof_csr_free(c);
 		return ok;
 	case OP_D2I_REQ:
 		q = f->der;
@@ -302,9 +302,9 @@ test_csr_rate(void **state)
 	fix_init(&f[0], "P-256", p256, EVP_sha256(), "P-256");
 	fix_init(&f[1], "P-384", p384, EVP_sha384(), "P-384");
 	fix_init(&f[2], "RSA-2048", rsa, EVP_sha256(), NULL);
-	printf("ca_csr_parse:\n");
+	printf("prof_csr_parse:\n");
 	for (i = 0; i < 3; i++)
-		row(&f[i], OP_PARSE, "ca_csr_parse");
+		row(&f[i], OP_PARSE, "prof_csr_parse");
 	printf("building blocks (for comparison):\n");
 	for (i = 0; i < 3; i++) {
 		row(&f[i], OP_D2I_REQ, "d2i_X509_REQ+get0_pubkey");

@@ -1,5 +1,5 @@
 /*
- * test_import.c - ca_import_check (spec 2.4.4) on hierarchies built with the
+ * test_import.c - prof_import_check (spec 2.4.4) on hierarchies built with the
  * OpenSSL API, one made by the openssl CLI, and broken variants of them.
  */
 #include <stdarg.h>
@@ -19,7 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "../../../ca/ca_int.h"
+#include "../../../profile/profile_int.h"
 #include "../../../common/buf.h"
 #include "../../../common/util.h"
 #include "../testlib.h"
@@ -224,27 +224,27 @@ teardown(void **state)
 }
 
 static pca_err
-imp(enum ca_type t, const struct blob *spki, const char *cert,
-    const char *chain, struct ca_import **out)
+imp(enum prof_ca_type t, const struct blob *spki, const char *cert,
+    const char *chain, struct prof_import **out)
 {
-	return ca_import_check(t, spki->der, spki->der_len,
+	return prof_import_check(t, spki->der, spki->der_len,
 	    (const uint8_t *)cert, strlen(cert), (const uint8_t *)chain,
 	    chain != NULL ? strlen(chain) : 0, out);
 }
 
 /* A root or sub variant: the error expected with its own SPKI. */
 static void
-expect(enum ca_type t, X509 *x, EVP_PKEY *k, const char *chain, pca_err code,
+expect(enum prof_ca_type t, X509 *x, EVP_PKEY *k, const char *chain, pca_err code,
     const char *sub)
 {
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	struct blob b, s;
 
 	blob_of(x, &b);
 	spki_of(k, &s);
 	assert_err(imp(t, &s, b.pem, chain, &out), code, sub);
 	assert_true(code == PCA_OK ? out != NULL : out == NULL);
-	ca_import_free(out);
+	prof_import_free(out);
 	blob_free(&b);
 	blob_free(&s);
 }
@@ -255,11 +255,11 @@ static void
 test_root_good(void **state)
 {
 	struct fx *f = *state;
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	const ASN1_TIME *t;
 	struct tm tm;
 
-	assert_int_equal(imp(CA_TYPE_ROOT, &f->sroot, f->root_b.pem, NULL,
+	assert_int_equal(imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, NULL,
 			     &out),
 	    PCA_OK);
 	assert_int_equal(out->cert_len, f->root_b.der_len);
@@ -276,45 +276,45 @@ test_root_good(void **state)
 	assert_int_equal(out->not_after, util_timegm(&tm));
 	assert_true(out->not_before < out->not_after);
 	assert_true(out->not_after - out->not_before == 3650 * DAY + 3600);
-	ca_import_free(out);
+	prof_import_free(out);
 	out = NULL;
 	/* DER, and an empty or blank chain */
-	assert_int_equal(ca_import_check(CA_TYPE_ROOT, f->sroot.der,
+	assert_int_equal(prof_import_check(PROF_CA_ROOT, f->sroot.der,
 			     f->sroot.der_len, f->root_b.der,
 			     f->root_b.der_len, (const uint8_t *)" \r\n", 3,
 			     &out),
 	    PCA_OK);
-	ca_import_free(out);
+	prof_import_free(out);
 	out = NULL;
-	assert_int_equal(imp(CA_TYPE_ROOT, &f->sroot, f->root_b.pem, "",
+	assert_int_equal(imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, "",
 			     &out),
 	    PCA_OK);
-	ca_import_free(out);
-	ca_import_free(NULL);
+	prof_import_free(out);
+	prof_import_free(NULL);
 }
 
 static void
 test_root_bad(void **state)
 {
 	struct fx *f = *state;
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	X509 *x;
 
 	/* a chain with a root */
-	assert_err(imp(CA_TYPE_ROOT, &f->sroot, f->root_b.pem, f->root_b.pem,
+	assert_err(imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, f->root_b.pem,
 		       &out),
 	    PCA_EBADREQ, "without a certificate chain");
 	/* int1 is not self-signed */
-	assert_err(imp(CA_TYPE_ROOT, &f->sint1, f->int1_b.pem, NULL, &out),
+	assert_err(imp(PROF_CA_ROOT, &f->sint1, f->int1_b.pem, NULL, &out),
 	    PCA_EMISMATCH, "issuer differs from its subject");
 	/* subject == issuer, but signed by another key */
 	x = mkcert(&(struct cs){.cn = "Self", .key = f->kint2,
 	    .ikey = f->kother, .ext = {CA_EXTS}});
-	expect(CA_TYPE_ROOT, x, f->kint2, NULL, PCA_EMISMATCH,
+	expect(PROF_CA_ROOT, x, f->kint2, NULL, PCA_EMISMATCH,
 	    "does not verify with its own key");
 	X509_free(x);
 	/* the certificate's key is not the CA key */
-	assert_err(imp(CA_TYPE_ROOT, &f->sother, f->root_b.pem, NULL, &out),
+	assert_err(imp(PROF_CA_ROOT, &f->sother, f->root_b.pem, NULL, &out),
 	    PCA_EMISMATCH, "is not the key of this certificate authority");
 	assert_null(out);
 }
@@ -354,7 +354,7 @@ test_extensions(void **state)
 		 "extendedKeyUsage=critical,serverAuth"},
 		PCA_OK, ""},
 	};
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	struct blob b;
 	size_t i;
 
@@ -363,11 +363,11 @@ test_extensions(void **state)
 		    .ext = {v[i].ext[0], v[i].ext[1], v[i].ext[2],
 		    v[i].ext[3]}});
 		blob_of(x, &b);
-		assert_err(imp(CA_TYPE_ROOT, &f->sroot, b.pem, NULL, &out),
+		assert_err(imp(PROF_CA_ROOT, &f->sroot, b.pem, NULL, &out),
 		    v[i].code, v[i].sub);
 		if (v[i].code == PCA_OK)
 			assert_int_equal(out->pathlen, 3);
-		ca_import_free(out);
+		prof_import_free(out);
 		out = NULL;
 		blob_free(&b);
 		X509_free(x);
@@ -380,12 +380,12 @@ static void
 test_sub_good(void **state)
 {
 	struct fx *f = *state;
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	char *chain, *crlf;
 	size_t i, k;
 
 	/* int1 <- root */
-	assert_int_equal(imp(CA_TYPE_SUBORDINATE, &f->sint1, f->int1_b.pem,
+	assert_int_equal(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem,
 			     f->root_b.pem, &out),
 	    PCA_OK);
 	assert_int_equal(out->chain_count, 1);
@@ -393,15 +393,15 @@ test_sub_good(void **state)
 	assert_memory_equal(out->chain_der, f->root_b.der, out->chain_len);
 	assert_int_equal(out->serial_len, 1);
 	assert_int_equal(out->serial[0], 2);
-	ca_import_free(out);
+	prof_import_free(out);
 	out = NULL;
 	/* a single DER certificate as the chain */
-	assert_int_equal(ca_import_check(CA_TYPE_SUBORDINATE, f->sint1.der,
+	assert_int_equal(prof_import_check(PROF_CA_SUBORDINATE, f->sint1.der,
 			     f->sint1.der_len, f->int1_b.der,
 			     f->int1_b.der_len, f->root_b.der,
 			     f->root_b.der_len, &out),
 	    PCA_OK);
-	ca_import_free(out);
+	prof_import_free(out);
 	out = NULL;
 	/* int2 <- int1 <- root, CRLF and blank lines between blocks */
 	chain = cat(f->int1_b.pem, "\n\n", f->root_b.pem);
@@ -412,7 +412,7 @@ test_sub_good(void **state)
 		crlf[k++] = chain[i];
 	}
 	crlf[k] = '\0';
-	assert_int_equal(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem,
+	assert_int_equal(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem,
 			     crlf, &out),
 	    PCA_OK);
 	assert_int_equal(out->chain_count, 2);
@@ -422,7 +422,7 @@ test_sub_good(void **state)
 	assert_memory_equal(out->chain_der + f->int1_b.der_len, f->root_b.der,
 	    f->root_b.der_len);
 	assert_int_equal(out->pathlen, 0);
-	ca_import_free(out);
+	prof_import_free(out);
 	free(chain);
 	free(crlf);
 }
@@ -431,42 +431,42 @@ static void
 test_sub_shape(void **state)
 {
 	struct fx *f = *state;
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	char *chain;
 
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint1, f->int1_b.pem, NULL,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, NULL,
 		       &out),
 	    PCA_EBADREQ, "needs its certificate chain");
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint1, f->int1_b.pem, "\n",
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, "\n",
 		       &out),
 	    PCA_EBADREQ, "needs its certificate chain");
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sroot, f->root_b.pem,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sroot, f->root_b.pem,
 		       f->root_b.pem, &out),
 	    PCA_EBADREQ, "must not be self-signed");
 	/* wrong order */
 	chain = cat(f->root_b.pem, f->int1_b.pem, NULL);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
 		       &out),
 	    PCA_EMISMATCH, "ordered issuer-first");
 	free(chain);
 	/* the certificate itself in the chain */
 	chain = cat(f->int2_b.pem, f->int1_b.pem, f->root_b.pem);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
 		       &out),
 	    PCA_EMISMATCH, "the CA certificate itself");
 	free(chain);
 	/* a repeat */
 	chain = cat(f->int1_b.pem, f->int1_b.pem, f->root_b.pem);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
 		       &out),
 	    PCA_EMISMATCH, "chain certificate 2 repeats it");
 	free(chain);
 	/* no root at the end */
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem,
 		       f->int1_b.pem, &out),
 	    PCA_EMISMATCH, "not a self-signed root");
 	/* not the issuer at all */
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem,
 		       f->root_b.pem, &out),
 	    PCA_EMISMATCH, "is not the issuer of CA certificate");
 	assert_null(out);
@@ -476,7 +476,7 @@ static void
 test_sub_links(void **state)
 {
 	struct fx *f = *state;
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	X509 *fake, *x;
 	struct blob b;
 	char *chain;
@@ -485,7 +485,7 @@ test_sub_links(void **state)
 	fake = mkcert(&(struct cs){.cn = "Root", .key = f->kother,
 	    .na = 3650 * DAY, .ext = {CA_EXTS}});
 	blob_of(fake, &b);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint1, f->int1_b.pem, b.pem,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, b.pem,
 		       &out),
 	    PCA_EMISMATCH,
 	    "signature of CA certificate does not verify with the key of "
@@ -500,7 +500,7 @@ test_sub_links(void **state)
 			     &b.pem),
 	    PCA_OK);
 	chain = cat(b.pem, f->root_b.pem, NULL);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
 		       &out),
 	    PCA_EMISMATCH, "signature of chain certificate 1 does not verify");
 	free(chain);
@@ -514,7 +514,7 @@ test_sub_links(void **state)
 	    .ext = {CA_EXTS}});
 	blob_of(fake, &b);
 	chain = cat(b.pem, f->root_b.pem, NULL);
-	expect(CA_TYPE_SUBORDINATE, x, f->kint2, chain, PCA_EMISMATCH,
+	expect(PROF_CA_SUBORDINATE, x, f->kint2, chain, PCA_EMISMATCH,
 	    "chain certificate 1 is not a CA certificate");
 	free(chain);
 	blob_free(&b);
@@ -543,7 +543,7 @@ expect_chain(struct fx *f, X509 *i2, X509 *i1, X509 *root, pca_err code,
 	if (i1 != NULL)
 		blob_of(i1, &b1);
 	chain = cat(i1 != NULL ? b1.pem : "", b0.pem, NULL);
-	expect(CA_TYPE_SUBORDINATE, i2, f->kint2, chain, code, sub);
+	expect(PROF_CA_SUBORDINATE, i2, f->kint2, chain, code, sub);
 	free(chain);
 	blob_free(&b0);
 	blob_free(&b1);
@@ -613,7 +613,7 @@ static void
 test_parse(void **state)
 {
 	struct fx *f = *state;
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	char *s, *big;
 	uint8_t *d;
 	size_t i;
@@ -621,40 +621,40 @@ test_parse(void **state)
 	/* garbage in the chain: bad base64, text between blocks, not DER */
 	s = cat(f->int1_b.pem, "-----BEGIN CERTIFICATE-----\nnot*base64\n"
 	    "-----END CERTIFICATE-----\n", NULL);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
 		       &out),
 	    PCA_EBADCERT, "chain certificate 2 PEM is malformed");
 	free(s);
 	s = cat(f->int1_b.pem, "hello\n", f->root_b.pem);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
 		       &out),
 	    PCA_EBADCERT, "data other than PEM CERTIFICATE blocks");
 	free(s);
 	s = cat(f->int1_b.pem, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n"
 	    "-----END CERTIFICATE-----\n", NULL);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
 		       &out),
 	    PCA_EBADCERT, "chain certificate 2 does not parse");
 	free(s);
 	s = cat(f->int1_b.pem, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n",
 	    NULL);
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
 		       &out),
 	    PCA_EBADCERT, "has no '-----END CERTIFICATE-----' line");
 	free(s);
 	/* the certificate: two blocks, trailing text, trailing DER bytes */
 	s = cat(f->root_b.pem, f->root_b.pem, NULL);
-	assert_err(imp(CA_TYPE_ROOT, &f->sroot, s, NULL, &out), PCA_EBADCERT,
+	assert_err(imp(PROF_CA_ROOT, &f->sroot, s, NULL, &out), PCA_EBADCERT,
 	    "more than one PEM block");
 	free(s);
 	s = cat(f->root_b.pem, "x", NULL);
-	assert_err(imp(CA_TYPE_ROOT, &f->sroot, s, NULL, &out), PCA_EBADCERT,
+	assert_err(imp(PROF_CA_ROOT, &f->sroot, s, NULL, &out), PCA_EBADCERT,
 	    "data after the PEM");
 	free(s);
 	assert_non_null(d = malloc(f->root_b.der_len + 1));
 	memcpy(d, f->root_b.der, f->root_b.der_len);
 	d[f->root_b.der_len] = 0;
-	assert_err(ca_import_check(CA_TYPE_ROOT, f->sroot.der,
+	assert_err(prof_import_check(PROF_CA_ROOT, f->sroot.der,
 		       f->sroot.der_len, d, f->root_b.der_len + 1, NULL, 0,
 		       &out),
 	    PCA_EBADCERT, "1 bytes after the certificate");
@@ -665,21 +665,21 @@ test_parse(void **state)
 	d[1] = 0x83;
 	d[2] = 0;
 	memcpy(d + 3, f->root_b.der + 2, f->root_b.der_len - 2);
-	assert_err(ca_import_check(CA_TYPE_ROOT, f->sroot.der,
+	assert_err(prof_import_check(PROF_CA_ROOT, f->sroot.der,
 		       f->sroot.der_len, d, f->root_b.der_len + 1, NULL, 0,
 		       &out),
 	    PCA_EBADCERT, "not canonical DER");
 	free(d);
-	assert_err(imp(CA_TYPE_ROOT, &f->sroot, "", NULL, &out), PCA_EBADCERT,
+	assert_err(imp(PROF_CA_ROOT, &f->sroot, "", NULL, &out), PCA_EBADCERT,
 	    "is empty");
 	/* sizes */
 	assert_non_null(big = malloc(LIM_CHAIN + 2));
 	memset(big, ' ', LIM_CHAIN + 1);
 	big[LIM_CHAIN + 1] = '\0';
-	assert_err(imp(CA_TYPE_ROOT, &f->sroot, big + LIM_CHAIN - LIM_CERT,
+	assert_err(imp(PROF_CA_ROOT, &f->sroot, big + LIM_CHAIN - LIM_CERT,
 		       NULL, &out),
 	    PCA_ETOOBIG, "CA certificate is 32769 bytes");
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint1, f->int1_b.pem, big,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, big,
 		       &out),
 	    PCA_ETOOBIG, "certificate chain is 2097153 bytes");
 	free(big);
@@ -690,7 +690,7 @@ test_parse(void **state)
 		free(s);
 		s = t;
 	}
-	assert_err(imp(CA_TYPE_SUBORDINATE, &f->sint1, f->int1_b.pem, s,
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, s,
 		       &out),
 	    PCA_ETOOBIG, "more than 16 certificates");
 	free(s);
@@ -739,7 +739,7 @@ test_openssl_cli(void **state)
 		"basicConstraints=critical,CA:TRUE", "-out", "long.pem", NULL},
 	};
 	const char *const rm[] = {"rm", "-rf", dir, NULL};
-	struct ca_import *out = NULL;
+	struct prof_import *out = NULL;
 	char *root, *in, *lng;
 	uint8_t *spki = NULL;
 	size_t i, sn;
@@ -755,16 +755,16 @@ test_openssl_cli(void **state)
 	lng = slurp("long.pem");
 	(void)snprintf(path, sizeof(path), "%s/int.spki", dir);
 	assert_int_equal(util_file_read(path, 4096, &spki, &sn), PCA_OK);
-	assert_int_equal(ca_import_check(CA_TYPE_SUBORDINATE, spki, sn,
+	assert_int_equal(prof_import_check(PROF_CA_SUBORDINATE, spki, sn,
 			     (uint8_t *)in, strlen(in), (uint8_t *)root,
 			     strlen(root), &out),
 	    PCA_OK);
 	assert_int_equal(out->pathlen, 0);
 	assert_int_equal(out->chain_count, 1);
-	ca_import_free(out);
+	prof_import_free(out);
 	out = NULL;
 	/* 5000 days under a 3650-day root */
-	assert_err(ca_import_check(CA_TYPE_SUBORDINATE, spki, sn,
+	assert_err(prof_import_check(PROF_CA_SUBORDINATE, spki, sn,
 		       (uint8_t *)lng, strlen(lng), (uint8_t *)root,
 		       strlen(root), &out),
 	    PCA_EMISMATCH, "not within that of its issuer");

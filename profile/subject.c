@@ -12,7 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/objects.h>
 
-#include "ca_int.h"
+#include "profile_int.h"
 
 #define FIELD_MAX 160
 
@@ -93,7 +93,7 @@ utf8_count(const uint8_t *s, size_t n, size_t *chars)
 }
 
 pca_err
-ca_json_string(
+prof_json_string(
     const json_t *v, const char *field, size_t max, const char **s, size_t *len)
 {
 	size_t n, chars;
@@ -180,14 +180,14 @@ oid_text_ok(const char *s, size_t n)
 }
 
 pca_err
-ca_oid_from_json(const json_t *v, const char *field, ASN1_OBJECT **out)
+prof_oid_from_json(const json_t *v, const char *field, ASN1_OBJECT **out)
 {
 	ASN1_OBJECT *o;
 	const char *s;
 	size_t n;
 	pca_err e;
 
-	if ((e = ca_json_string(v, field, OID_TEXT_MAX, &s, &n)) != PCA_OK)
+	if ((e = prof_json_string(v, field, OID_TEXT_MAX, &s, &n)) != PCA_OK)
 		return e;
 	if (!oid_text_ok(s, n))
 		return pca_err_set(PCA_EINVAL,
@@ -221,7 +221,7 @@ attr_value(const json_t *v, const char *field, enum str_kind kind, size_t max,
 {
 	pca_err e;
 
-	if ((e = ca_json_string(v, field,
+	if ((e = prof_json_string(v, field,
 		 kind == STR_COUNTRY ? CUSTOM_VALUE_MAX : max, s, n)) != PCA_OK)
 		return e;
 	if (kind == STR_COUNTRY &&
@@ -276,7 +276,7 @@ subj_standard(X509_NAME *name, const json_t *subj, const char *field)
 
 		if ((v = std_member(subj, a)) == NULL)
 			continue;
-		ca_fieldf(f, sizeof(f), "%s.%s", field, a->member);
+		prof_fieldf(f, sizeof(f), "%s.%s", field, a->member);
 		if ((e = attr_value(v, f, a->kind, a->max, &s, &n)) != PCA_OK)
 			return e;
 		if ((e = name_add(name, OBJ_nid2obj(a->nid), a->kind, s, n)) !=
@@ -298,11 +298,11 @@ subj_custom_one(X509_NAME *name, const json_t *ca, const char *f)
 
 	if (!json_is_object(ca))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	ca_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
-	if ((e = ca_oid_from_json(
+	prof_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
+	if ((e = prof_oid_from_json(
 		 json_object_get(ca, "ObjectIdentifier"), g, &obj)) != PCA_OK)
 		return e;
-	ca_fieldf(g, sizeof(g), "%s.Value", f);
+	prof_fieldf(g, sizeof(g), "%s.Value", f);
 	/* a standard type keeps its own string type and limits */
 	if ((a = attr_by_nid(OBJ_obj2nid(obj))) != NULL)
 		e = attr_value(
@@ -331,7 +331,7 @@ subj_custom(X509_NAME *name, const json_t *list, const char *field)
 		    "%s.CustomAttributes must be a list of 1 to %d attributes",
 		    field, CUSTOM_ATTRS_MAX);
 	for (i = 0; i < json_array_size(list); i++) {
-		ca_fieldf(f, sizeof(f), "%s.CustomAttributes[%zu]", field, i);
+		prof_fieldf(f, sizeof(f), "%s.CustomAttributes[%zu]", field, i);
 		if ((e = subj_custom_one(name, json_array_get(list, i), f)) !=
 		    PCA_OK)
 			return e;
@@ -379,7 +379,7 @@ out:
 }
 
 pca_err
-ca_subject_from_json(const json_t *subject, X509_NAME **out)
+prof_subject_from_json(const json_t *subject, X509_NAME **out)
 {
 	return subject_build(subject, "Subject", out);
 }
@@ -457,7 +457,7 @@ entry_to_json(
 }
 
 pca_err
-ca_subject_to_json(const X509_NAME *name, json_t **out)
+prof_subject_to_json(const X509_NAME *name, json_t **out)
 {
 	json_t *obj = NULL, *list = NULL;
 	int i, n, standard;
@@ -535,7 +535,7 @@ gn_ia5(GENERAL_NAME *gen, int type, const json_t *v, const char *f, size_t max)
 	size_t n;
 	pca_err e;
 
-	if ((e = ca_json_string(v, f, max, &s, &n)) != PCA_OK)
+	if ((e = prof_json_string(v, f, max, &s, &n)) != PCA_OK)
 		return e;
 	if (n == 0)
 		return pca_err_set(PCA_EINVAL, "%s must not be empty", f);
@@ -557,7 +557,7 @@ gn_ip(GENERAL_NAME *gen, const json_t *v, const char *f)
 	size_t n, iplen = 16;
 	pca_err e;
 
-	if ((e = ca_json_string(v, f, 39, &s, &n)) != PCA_OK)
+	if ((e = prof_json_string(v, f, 39, &s, &n)) != PCA_OK)
 		return e;
 	if (n >= sizeof(txt)) /* 39 characters, but not all ASCII */
 		return pca_err_set(
@@ -591,10 +591,10 @@ gn_dirstring(const json_t *obj, const char *key, const char *f, int need,
 	size_t n;
 	pca_err e;
 
-	ca_fieldf(g, sizeof(g), "%s.%s", f, key);
+	prof_fieldf(g, sizeof(g), "%s.%s", f, key);
 	if ((v == NULL || json_is_null(v)) && !need)
 		return PCA_OK;
-	if ((e = ca_json_string(v, g, 256, &s, &n)) != PCA_OK)
+	if ((e = prof_json_string(v, g, 256, &s, &n)) != PCA_OK)
 		return e;
 	if (n == 0)
 		return pca_err_set(PCA_EINVAL, "%s must not be empty", g);
@@ -640,12 +640,12 @@ gn_other(GENERAL_NAME *gen, const json_t *v, const char *f)
 
 	if (!json_is_object(v))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
-	ca_fieldf(g, sizeof(g), "%s.TypeId", f);
-	if ((e = ca_oid_from_json(json_object_get(v, "TypeId"), g, &oid)) !=
+	prof_fieldf(g, sizeof(g), "%s.TypeId", f);
+	if ((e = prof_oid_from_json(json_object_get(v, "TypeId"), g, &oid)) !=
 	    PCA_OK)
 		return e;
-	ca_fieldf(g, sizeof(g), "%s.Value", f);
-	if ((e = ca_json_string(json_object_get(v, "Value"), g, 256, &s, &n)) !=
+	prof_fieldf(g, sizeof(g), "%s.Value", f);
+	if ((e = prof_json_string(json_object_get(v, "Value"), g, 256, &s, &n)) !=
 	    PCA_OK)
 		goto out;
 	if ((str = str_new(V_ASN1_UTF8STRING, s, n)) == NULL ||
@@ -694,7 +694,7 @@ gn_fill(GENERAL_NAME *gen, enum gn_member m, const json_t *v, const char *f)
 		GENERAL_NAME_set0_value(gen, GEN_DIRNAME, dn);
 		return PCA_OK;
 	case GN_RID:
-		if ((e = ca_oid_from_json(v, f, &rid)) != PCA_OK)
+		if ((e = prof_oid_from_json(v, f, &rid)) != PCA_OK)
 			return e;
 		GENERAL_NAME_set0_value(gen, GEN_RID, rid);
 		return PCA_OK;
@@ -704,7 +704,7 @@ gn_fill(GENERAL_NAME *gen, enum gn_member m, const json_t *v, const char *f)
 }
 
 pca_err
-ca_gn_from_json(const json_t *gn, const char *field, GENERAL_NAME **out)
+prof_gn_from_json(const json_t *gn, const char *field, GENERAL_NAME **out)
 {
 	char f[FIELD_MAX];
 	GENERAL_NAME *gen = NULL;
@@ -729,7 +729,7 @@ ca_gn_from_json(const json_t *gn, const char *field, GENERAL_NAME **out)
 		    "DnsName, DirectoryName, EdiPartyName, "
 		    "UniformResourceIdentifier, IpAddress, RegisteredId",
 		    field);
-	ca_fieldf(f, sizeof(f), "%s.%s", field, gn_names[m]);
+	prof_fieldf(f, sizeof(f), "%s.%s", field, gn_names[m]);
 	if ((gen = GENERAL_NAME_new()) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	if ((e = gn_fill(gen, m, found, f)) != PCA_OK) {
@@ -741,13 +741,13 @@ ca_gn_from_json(const json_t *gn, const char *field, GENERAL_NAME **out)
 }
 
 pca_err
-ca_general_name_from_json(const json_t *gn, GENERAL_NAME **out)
+prof_general_name_from_json(const json_t *gn, GENERAL_NAME **out)
 {
-	return ca_gn_from_json(gn, "GeneralName", out);
+	return prof_gn_from_json(gn, "GeneralName", out);
 }
 
 pca_err
-ca_general_names_from_json(
+prof_general_names_from_json(
     const json_t *list, const char *field, GENERAL_NAMES **out)
 {
 	char f[FIELD_MAX];
@@ -764,8 +764,8 @@ ca_general_names_from_json(
 	if ((gens = GENERAL_NAMES_new()) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
-		ca_fieldf(f, sizeof(f), "%s[%zu]", field, i);
-		if ((e = ca_gn_from_json(json_array_get(list, i), f, &gen)) !=
+		prof_fieldf(f, sizeof(f), "%s[%zu]", field, i);
+		if ((e = prof_gn_from_json(json_array_get(list, i), f, &gen)) !=
 		    PCA_OK)
 			goto out;
 		if (!sk_GENERAL_NAME_push(gens, gen)) {

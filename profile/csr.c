@@ -1,10 +1,10 @@
 /*
  * csr.c - CSR intake: a PKCS#10 request (RFC 2986) from an untrusted
- * client, as PEM or DER, to a verified struct ca_csr.
+ * client, as PEM or DER, to a verified struct prof_csr.
  *
  * Order of the checks (cheapest first, the signature last but one):
  *   size limit, PEM framing, every byte consumed, strict DER
- *   (ca_der_strict, which alone makes the encoding canonical), the PKCS#10
+ *   (x509_der_strict, which alone makes the encoding canonical), the PKCS#10
  *   structure, subject Name, version, signature algorithm, key,
  *   self-signature, requested extensions.
  *
@@ -44,7 +44,7 @@
 
 #include "../common/util.h"
 #include "../x509/x509.h"
-#include "ca_int.h"
+#include "profile_int.h"
 
 #define CSR_LABEL "CERTIFICATE REQUEST"
 #define CSR_LABEL_NEW "NEW CERTIFICATE REQUEST"
@@ -77,7 +77,7 @@ pem_blocks(const uint8_t *p, size_t len)
 
 /* util_pem_decode's parse failures as EBADCSR/EBADCERT with a prefix. */
 pca_err
-ca_pem_one(const uint8_t *p, size_t len, const char *label, size_t max,
+prof_pem_one(const uint8_t *p, size_t len, const char *label, size_t max,
     pca_err code, const char *what, uint8_t **der, size_t *der_len)
 {
 	char msg[256];
@@ -112,7 +112,7 @@ csr_unframe(const uint8_t *p, size_t len, uint8_t **der, size_t *der_len)
 	if (len - i >= strlen(CSR_BEGIN_NEW) &&
 	    memcmp(p + i, CSR_BEGIN_NEW, strlen(CSR_BEGIN_NEW)) == 0)
 		label = CSR_LABEL_NEW;
-	return ca_pem_one(p, len, label, LIM_CSR_DER, PCA_EBADCSR, "CSR", der,
+	return prof_pem_one(p, len, label, LIM_CSR_DER, PCA_EBADCSR, "CSR", der,
 	    der_len);
 }
 
@@ -182,7 +182,7 @@ csr_attr(const struct x509_der *a, struct x509_der *type, struct x509_der *vals)
 
 /*
  * 1 if the request has the PKCS#10 structure, 0 if not; -1 if its
- * attributes, an IMPLICIT SET OF that ca_der_strict cannot know for one,
+ * attributes, an IMPLICIT SET OF that x509_der_strict cannot know for one,
  * are out of DER order (X.690 11.6), with *off at the first one out.
  */
 static int
@@ -257,7 +257,7 @@ csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
 		return pca_err_set(PCA_ETOOBIG, "CSR is too large");
 	if ((r = x509_ber_extent(der, len, 0x30, &total)) == 0)
 		goto bad;
-	strict = ca_der_strict(der, total, why, sizeof(why));
+	strict = x509_der_strict(der, total, why, sizeof(why));
 	if (!strict && strstr(why, DER_ONLY) == NULL)
 		return pca_err_set(PCA_EBADCSR, "CSR does not parse as a "
 		    "PKCS#10 CertificationRequest: %s", why);
@@ -576,7 +576,7 @@ key_octets(const struct x509_der *key, const uint8_t **pk, size_t *pklen)
 
 /* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
 static pca_err
-csr_check_rsa(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
+csr_check_rsa(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 {
 	uint8_t nb[LIM_RSA_MAX_BITS / 8], eb[RSA_MAX_E_BITS / 8];
 	struct x509_der seq, n, e;
@@ -590,7 +590,7 @@ csr_check_rsa(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 		return pca_err_set(PCA_EBADCSR, "CSR RSA key algorithm "
 		    "parameters must be NULL (RFC 3279 2.3.1)");
 	if (!key_octets(&s->key, &pk, &pklen) ||
-	    !ca_der_strict(pk, pklen, why, sizeof(why)) ||
+	    !x509_der_strict(pk, pklen, why, sizeof(why)) ||
 	    (p = pk, left = pklen, !x509_der_want(&p, &left, 0x30, &seq)) ||
 	    (p = seq.c, left = seq.clen, !x509_der_want(&p, &left, 0x02, &n)) ||
 	    !x509_der_want(&p, &left, 0x02, &e) || left != 0 || (n.c[0] & 0x80))
@@ -638,7 +638,7 @@ csr_check_rsa(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 }
 
 static pca_err
-csr_check_ec(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
+csr_check_ec(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 {
 	static const struct {
 		const struct x509_oid *oid;
@@ -682,7 +682,7 @@ csr_check_ec(const struct csr_parts *s, struct ca_csr *c, EVP_PKEY **out)
 }
 
 static pca_err
-csr_check_key(const struct csr_parts *s, int fam, struct ca_csr *c,
+csr_check_key(const struct csr_parts *s, int fam, struct prof_csr *c,
     EVP_PKEY **out)
 {
 	char name[80];
@@ -814,7 +814,7 @@ csr_ext_rules(const STACK_OF(X509_EXTENSION) *exts)
 }
 
 static pca_err
-csr_check_exts(const struct csr_parts *s, struct ca_csr *c)
+csr_check_exts(const struct csr_parts *s, struct prof_csr *c)
 {
 	struct x509_der seq;
 	const unsigned char *q;
@@ -851,7 +851,7 @@ out:
 /* ---- the request ---- */
 
 static pca_err
-csr_check(struct ca_csr *c)
+csr_check(struct prof_csr *c)
 {
 	struct csr_parts s;
 	struct sigalg sa;
@@ -879,9 +879,9 @@ out:
 }
 
 pca_err
-ca_csr_parse(const uint8_t *p, size_t len, struct ca_csr **out)
+prof_csr_parse(const uint8_t *p, size_t len, struct prof_csr **out)
 {
-	struct ca_csr *c = NULL;
+	struct prof_csr *c = NULL;
 	pca_err e;
 
 	assert(out != NULL);
@@ -905,12 +905,12 @@ out:
 		pca_err_add_openssl();
 	else
 		(void)ERR_pop_to_mark();	/* decode noise, judged */
-	ca_csr_free(c);
+	prof_csr_free(c);
 	return e;
 }
 
 void
-ca_csr_free(struct ca_csr *c)
+prof_csr_free(struct prof_csr *c)
 {
 	if (c == NULL)
 		return;
@@ -922,13 +922,13 @@ ca_csr_free(struct ca_csr *c)
 }
 
 int
-ca_csr_subject_empty(const struct ca_csr *c)
+prof_csr_subject_empty(const struct prof_csr *c)
 {
 	return X509_NAME_entry_count(c->subject) == 0;
 }
 
 int
-ca_csr_has_san(const struct ca_csr *c)
+prof_csr_has_san(const struct prof_csr *c)
 {
 	int i;
 
