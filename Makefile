@@ -173,7 +173,7 @@ bench: deps all $(BENCH_BIN)
 
 # Not in make check: SOAK_SECONDS (default 600) of load; fails on >= 5%
 # anonymous-memory growth after the warm-up (bench/soak.sh).
-soak: all $(BUILD)/bench/api_load
+soak: all $(BUILD)/bench/api_load $(BUILD)/tools/inv_fill
 	@BUILD=$(BUILD) BIN=$(BIN) sh bench/soak.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang; each runs

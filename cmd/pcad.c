@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,6 +526,25 @@ open_front(const char *path, struct appliance_conf *a, int ctl,
 	return appliance_open_hsm(path, h, ap);
 }
 
+/*
+ * Blocks of this size and more always come from mmap and go back at free.
+ * Every store write runs in an LMDB nested transaction, which allocates and
+ * frees about 3 MB of dirty-page lists; with glibc's default (dynamic)
+ * threshold the first such free raises the threshold above them, after
+ * which they are carved out of each thread's arena, and the small
+ * allocations' churn over those arenas made the resident anonymous memory
+ * creep (make soak: +5% a minute after the warm-up; flat with this).
+ * Setting it also turns the dynamic threshold off.  Before any fork or
+ * thread, so the signer has it too.
+ */
+#define PCAD_MMAP_THRESHOLD (256 * 1024)
+
+static void
+alloc_setup(void)
+{
+	(void)mallopt(M_MMAP_THRESHOLD, PCAD_MMAP_THRESHOLD);
+}
+
 static void
 harden(void)
 {
@@ -717,6 +737,7 @@ main(int argc, char **argv)
 	log_init("pcad", LOG_LEVEL_INFO);
 	if (check)
 		return check_config(path);
+	alloc_setup();
 	harden();
 	return serve(path);
 }
