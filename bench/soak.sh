@@ -15,7 +15,8 @@
 # (bench/api_load) and OCSP req/s and p99 (wrk over SOAK_OCSP_CERTS
 # certificates' requests, POST).
 # Fails (exit 1) when anonymous memory grew 5% or more after the warm-up
-# (SOAK_MAX_GROWTH_PCT), when descriptors grew by more than 32, when fewer
+# (SOAK_MAX_GROWTH_PCT; the mean of the last minute's samples against the
+# mean of the first minute's after the warm-up; the peak is printed too), when descriptors grew by more than 32, when fewer
 # than SOAK_CERTS certificates were added, or when a load generator
 # reported errors.
 set -u
@@ -194,18 +195,29 @@ hit=$(curl -s "$URL/metrics" | awk '$1 == "pcad_ocsp_cache_hit_ratio" {print $2}
 kill -0 "$PCAD" 2>/dev/null && ALIVE=1 || ALIVE=0
 
 rc=0
-awk -v warm="$WARM" -v maxg="$MAXG" '
-	$1 >= warm && !base { base = 1; a0 = $3; r0 = $2; f0 = $4; h0 = $6 }
-	base { a1 = $3; r1 = $2; f1 = $4; h1 = $6; amax = $3 > amax ? $3 : amax }
+awk -v warm="$WARM" -v maxg="$MAXG" -v step="$STEP" '
+	$1 >= warm { n++; a[n] = $3; r[n] = $2; f[n] = $4; h[n] = $6
+		amax = $3 > amax ? $3 : amax }
+	function mean(v, from, to,   i, s) {
+		for (i = from; i <= to; i++) s += v[i]
+		return s / (to - from + 1)
+	}
 	END {
-		if (!base || a0 == 0) { print "soak: no sample after the warm-up"; exit 1 }
+		if (n < 2 || a[1] == 0) { print "soak: no sample after the warm-up"; exit 1 }
+		# one minute of samples at each end (a quarter of them at most),
+		# so that one sample taken during a transient allocation (a
+		# CRL build, a recount) neither hides nor fakes a trend
+		k = int(60 / step); if (k > int(n / 4)) k = int(n / 4); if (k < 1) k = 1
+		a0 = mean(a, 1, k); a1 = mean(a, n - k + 1, n)
 		ga = 100 * (a1 - a0) / a0
-		printf "memory after warm-up (t=%ds to the end): RssAnon %d -> %d kB" \
-		    " (%+.1f%%, peak %d kB = %+.1f%%), heap in use %s -> %s kB," \
+		printf "memory after warm-up (t>=%ds, %d samples): RssAnon %.0f -> %.0f kB" \
+		    " (%+.1f%%; means of the first and last %d samples; single samples" \
+		    " %d -> %d kB, peak %d kB = %+.1f%%), heap in use %.0f -> %.0f kB," \
 		    " VmRSS %d -> %d kB (file-backed store pages included)," \
-		    " fds %d -> %d\n", warm, a0, a1, ga, amax,
-		    100 * (amax - a0) / a0, h0, h1, r0, r1, f0, f1
-		exit (ga >= maxg || f1 - f0 > 32) ? 1 : 0
+		    " fds %d -> %d\n", warm, n, a0, a1, ga, k, a[1], a[n], amax,
+		    100 * (amax - a0) / a0, mean(h, 1, k), mean(h, n - k + 1, n),
+		    r[1], r[n], f[1], f[n]
+		exit (ga >= maxg || f[n] - f[1] > 32) ? 1 : 0
 	}' "$T/samples" || rc=1
 sed 's/^api soak /api issuance: /' "$T/api.out"
 [ "$API_RC" = 0 ] || { echo "soak: api_load failed:"; tail -5 "$T/api.err"; rc=1; }
