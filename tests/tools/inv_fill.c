@@ -187,8 +187,9 @@ pace(struct fill *f, char **cas, int ncas, long long n, long long secs,
 	}
 	if (store_issued_get(f->st, cas[0], &cur) != PCA_OK)
 		return -1;
-	printf("inv_fill: %lld s: %llu certificates reserved under %s, %lld "
-	    "of them added here (%lld revoked), %llu by others\n", secs,
+	printf("inv_fill: %.1f s: %llu certificates reserved under %s, %lld "
+	    "of them added here (%lld revoked), %llu by others\n",
+	    (double)(mono_ms() - t0) / 1000,
 	    (unsigned long long)(cur - base), cas[0], f->added, f->revoked,
 	    (unsigned long long)(cur - base) - (unsigned long long)f->added);
 	return 0;
