@@ -23,7 +23,7 @@ BIN     ?= bin
 OPT     ?= -O2 -D_FORTIFY_SOURCE=3
 SAN     ?=
 PKGS    := p11-kit-1 lmdb jansson libcrypto libssl libmicrohttpd libcurl \
-	   libarchive libseccomp
+	   libarchive libseccomp libcares
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wvla \

@@ -33,7 +33,16 @@ struct acme_conf {
 	unsigned validity_days;	/* issued certificates; 90 */
 	unsigned timeout_s;	/* per validation attempt; 10 */
 	int eab_required;	/* newAccount needs an EAB key */
+	const char *resolver;	/* dns-01/CAA: "ip[:port],..."; NULL:
+				   /etc/resolv.conf */
+	const char *caa_identities; /* "ca.example.net,..."; NULL: no CAA
+				   checking */
 };
+
+/* 1: s is 1-4 resolvers "ip[:port]" or "[ip6]:port", comma-separated. */
+int acme_resolver_ok(const char *s);
+/* 1: s is 1-8 DNS names (issuer domain names), comma-separated. */
+int acme_caa_ids_ok(const char *s);
 
 pca_err acme_new(const struct acme_conf *, struct ca_engine *,
     struct store *, struct acme **out) PCA_WUR;

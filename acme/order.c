@@ -1,8 +1,10 @@
 /*
  * order.c - orders, authorizations and challenges (RFC 8555 sections 7.4,
- * 7.5; RFC 8738 ip identifiers) and finalize, which issues through the
- * engine's IssueCertificate path (ca_issue) with the ACME account named in
- * the audit entry.
+ * 7.5; RFC 8738 ip identifiers; wildcards "*.<domain>" as an authorization
+ * of <domain> with "wildcard": true and dns-01 only) and finalize, which
+ * issues through the engine's IssueCertificate path (ca_issue) with the
+ * ACME account named in the audit entry; CAA older than 8 hours is checked
+ * again there.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -17,8 +19,12 @@
 #include "../http/http.h"
 #include "server_int.h"
 
-static const char *const chal_types[] = {"http-01", "tls-alpn-01"};
-#define NCHAL 2
+static const char *const chal_types[] = {"http-01", "tls-alpn-01",
+	"dns-01"};
+#define NCHAL 3
+#define CHAL_DNS01 2
+/* CAA found at validation serves this long, then finalize checks again */
+#define ACME_CAA_REUSE (8 * 3600)
 
 /* ---- identifiers ---- */
 
@@ -64,13 +70,8 @@ ident_check(struct rq *r, const json_t *id)
 		for (i = 0; v[i]; i++)
 			low[i] = (char)tolower((unsigned char)v[i]);
 		low[i] = '\0';
-		if (strncmp(low, "*.", 2) == 0) {
-			acme_problem(r, 400, "rejectedIdentifier",
-			    "%s: a wildcard needs dns-01, which this server "
-			    "does not offer", v);
-			return NULL;
-		}
-		if (!dns_ok(low))
+		/* RFC 8555 7.1.3: "*." only as the whole leftmost label */
+		if (!dns_ok(strncmp(low, "*.", 2) == 0 ? low + 2 : low))
 			goto bad;
 		return json_pack("{s:s,s:s}", "type", "dns", "value", low);
 	}
@@ -159,17 +160,33 @@ order_view(struct rq *r, const char *id, const json_t *o)
 
 /* ---- newOrder ---- */
 
+/*
+ * The challenges offered: a wildcard only dns-01, an ip address not dns-01
+ * (RFC 8738 7), a DNS name all three.
+ */
+static int
+chal_offered(size_t i, const char *itype, int wild)
+{
+	if (wild)
+		return i == CHAL_DNS01;
+	return i != CHAL_DNS01 || strcmp(itype, "dns") == 0;
+}
+
 static json_t *
 new_authz(struct rq *r, const char *order, const json_t *ident,
     char id[ACME_ID_MAX])
 {
-	json_t *z, *cl = json_array();
+	json_t *z, *cl = json_array(), *zi;
 	char tok[ACME_ID_MAX + ACME_ID_MAX];
+	const char *v = acme_str(ident, "value");
+	int wild = strncmp(v, "*.", 2) == 0;
 	size_t i;
 
 	for (i = 0; i < NCHAL; i++) {
 		char a[ACME_ID_MAX], b[ACME_ID_MAX];
 
+		if (!chal_offered(i, acme_str(ident, "type"), wild))
+			continue;
 		if (acme_id_new(a) != PCA_OK || acme_id_new(b) != PCA_OK)
 			break;
 		(void)snprintf(tok, sizeof(tok), "%s%s", a, b);
@@ -180,11 +197,39 @@ new_authz(struct rq *r, const char *order, const json_t *ident,
 		json_decref(cl);
 		return NULL;
 	}
-	z = json_pack("{s:s,s:s,s:s,s:s,s:I,s:O,s:o}", "ca", r->ca, "acct",
+	/* RFC 8555 7.1.4: the authorization names the base domain */
+	zi = json_pack("{s:s,s:s}", "type", acme_str(ident, "type"), "value",
+	    wild ? v + 2 : v);
+	z = json_pack("{s:s,s:s,s:s,s:s,s:I,s:o,s:o}", "ca", r->ca, "acct",
 	    r->acct_id, "order", order, "status", "pending", "expires",
-	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifier", ident,
+	    (json_int_t)(util_now() + ACME_ORDER_TTL), "identifier", zi,
 	    "challenges", cl);
+	if (z != NULL && wild)
+		json_object_set_new(z, "wildcard", json_true());
 	return z;
+}
+
+json_t *
+acme_caa_ids_json(const struct acme_dnsconf *d)
+{
+	json_t *l = json_array();
+	size_t i;
+
+	for (i = 0; l != NULL && i < d->nids; i++)
+		json_array_append_new(l, json_string(d->ids[i]));
+	return l;
+}
+
+/* The index of a challenge type in the metrics. */
+static size_t
+chal_metric(const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < NCHAL; i++)
+		if (strcmp(type, chal_types[i]) == 0)
+			return i;
+	return 0;
 }
 
 static int
@@ -520,6 +565,63 @@ issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
 	free(arn);
 }
 
+/*
+ * CAA again, unlocked (DNS lookups), for each dns authorization of order o
+ * validated more than ACME_CAA_REUSE ago.  1: issuance may go on; 0 with
+ * a caa problem set.
+ */
+static int
+caa_recheck(struct rq *r, const json_t *o)
+{
+	json_t *x, *z;
+	struct acme_caa_req cq;
+	char acct[ACME_URL_MAX], why[400], v[256], m[16];
+	size_t i;
+	int wild, need;
+	pca_err e;
+
+	if (r->a->dc.nids == 0)
+		return 1;
+	acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
+	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+		z = NULL;
+		pthread_mutex_lock(&r->a->mu);
+		e = acme_rec_get(r->a, "acme-authz", json_string_value(x), &z);
+		pthread_mutex_unlock(&r->a->mu);
+		if (e != PCA_OK) {
+			acme_problem(r, 500, "serverInternal",
+			    "an authorization of the order vanished");
+			return 0;
+		}
+		(void)snprintf(v, sizeof(v), "%s", acme_str(json_object_get(z,
+		    "identifier"), "value"));
+		(void)snprintf(m, sizeof(m), "%s", acme_str(z, "method"));
+		wild = json_is_true(json_object_get(z, "wildcard"));
+		need = strcmp(acme_str(json_object_get(z, "identifier"),
+		    "type"), "dns") == 0 && util_now() - json_integer_value(
+		    json_object_get(z, "validated_at")) > ACME_CAA_REUSE;
+		json_decref(z);
+		if (!need)
+			continue;
+		memset(&cq, 0, sizeof(cq));
+		cq.ids = r->a->dc.ids;
+		cq.nids = r->a->dc.nids;
+		cq.wildcard = wild;
+		cq.account_uri = acct;
+		cq.method = m;
+		if (acme_caa_check(&r->a->dc.dns, v, &cq, why, sizeof(why)) !=
+		    PCA_OK) {
+			log_info("acme: CA %s: account %s: CAA re-check at "
+			    "finalize refuses: %s", r->ca, r->acct_id, why);
+			acme_problem(r, 403, "caa", "%s (checked again at "
+			    "finalize: validated over %d hours ago)", why,
+			    ACME_CAA_REUSE / 3600);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static void
 finalize(struct rq *r, const char *id)
 {
@@ -573,6 +675,10 @@ finalize(struct rq *r, const char *id)
 		goto out;
 	}
 	pthread_mutex_unlock(&r->a->mu);
+	if (!caa_recheck(r, o)) {
+		order_set(r, id, "invalid", NULL);
+		goto out;
+	}
 	issue(r, id, der, dl);
 out:
 	X509_REQ_free(req);
@@ -673,7 +779,9 @@ validate(struct rq *r, const char *zid, size_t i)
 {
 	json_t *z = NULL, *c, *ident, *err = NULL;
 	struct acme_chal ch;
-	char thumb[44], ka[256], why[300], type[16], it[8], iv[256], tok[128];
+	char thumb[44], ka[256], why[400], type[16], it[8], iv[256], tok[128];
+	char acct[ACME_URL_MAX];
+	struct acme_caa_req cq;
 	const char *ptype = "connection";
 	pca_err e;
 
@@ -703,6 +811,17 @@ validate(struct rq *r, const char *zid, size_t i)
 	    r->a->c.tlsalpn01_port;
 	ch.addr = r->a->c.validation_addr;
 	ch.timeout_s = r->a->c.timeout_s;
+	ch.dns = &r->a->dc.dns;
+	if (r->a->dc.nids > 0) {	/* CAA (RFC 8659, 8657) */
+		acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
+		memset(&cq, 0, sizeof(cq));
+		cq.ids = r->a->dc.ids;
+		cq.nids = r->a->dc.nids;
+		cq.wildcard = json_is_true(json_object_get(z, "wildcard"));
+		cq.account_uri = acct;
+		cq.method = type;
+		ch.caa = &cq;
+	}
 	e = acme_validate(&ch, why, sizeof(why), &ptype);
 	pthread_mutex_lock(&r->a->mu);
 	json_decref(z);
@@ -715,6 +834,9 @@ validate(struct rq *r, const char *zid, size_t i)
 			util_iso8601(util_now(), now);
 			json_object_set_new(c, "status", json_string("valid"));
 			json_object_set_new(c, "validated", json_string(now));
+			json_object_set_new(z, "validated_at",
+			    json_integer((json_int_t)util_now()));
+			json_object_set_new(z, "method", json_string(type));
 			json_object_set_new(z, "status", json_string("valid"));
 		} else {
 			err = json_pack("{s:s+,s:s,s:i}", "type",
@@ -728,8 +850,8 @@ validate(struct rq *r, const char *zid, size_t i)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
 	pthread_mutex_unlock(&r->a->mu);
-	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[i == 0 ? 0 : 1] :
-	    &r->a->m_invalid[i == 0 ? 0 : 1]);
+	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[chal_metric(type)] :
+	    &r->a->m_invalid[chal_metric(type)]);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
 	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
 	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);

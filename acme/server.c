@@ -170,6 +170,9 @@ directory(struct rq *r)
 	    "newNonce", u[0], "newAccount", u[1], "newOrder", u[2],
 	    "revokeCert", u[3], "keyChange", u[4], "renewalInfo", u[5],
 	    "meta", "externalAccountRequired", r->a->c.eab_required);
+	if (o != NULL && r->a->dc.nids > 0)	/* RFC 8555 7.1.1 */
+		json_object_set_new(json_object_get(o, "meta"), "caaIdentities",
+		    acme_caa_ids_json(&r->a->dc));
 	acme_reply(r, 200, o, NULL);
 }
 
@@ -513,6 +516,9 @@ conf_copy(struct acme *a, const struct acme_conf *c)
 		a->c.validity_days = 90;
 	if (a->c.timeout_s == 0)
 		a->c.timeout_s = 10;
+	acme_dnsconf_set(&a->dc, c);
+	a->c.resolver = NULL;	/* a->dc holds the copies */
+	a->c.caa_identities = NULL;
 }
 
 pca_err
@@ -572,7 +578,7 @@ acme_count(struct acme *a, uint64_t *c)
 pca_err
 acme_metrics_render(struct acme *a, struct buf *b)
 {
-	uint64_t v[10];
+	uint64_t v[12];
 	pca_err err;
 
 	v[0] = __atomic_load_n(&a->m_accounts, __ATOMIC_RELAXED);
@@ -584,6 +590,8 @@ acme_metrics_render(struct acme *a, struct buf *b)
 	v[6] = __atomic_load_n(&a->m_valid[1], __ATOMIC_RELAXED);
 	v[7] = __atomic_load_n(&a->m_invalid[1], __ATOMIC_RELAXED);
 	v[8] = __atomic_load_n(&a->m_problems, __ATOMIC_RELAXED);
+	v[9] = __atomic_load_n(&a->m_valid[2], __ATOMIC_RELAXED);
+	v[10] = __atomic_load_n(&a->m_invalid[2], __ATOMIC_RELAXED);
 	err = buf_printf(b,
 	    "# HELP pcad_acme_total ACME events since start.\n"
 	    "# TYPE pcad_acme_total counter\n"
@@ -602,11 +610,16 @@ acme_metrics_render(struct acme *a, struct buf *b)
 	    "pcad_acme_validations_total{type=\"tls-alpn-01\","
 	    "result=\"valid\"} %llu\n"
 	    "pcad_acme_validations_total{type=\"tls-alpn-01\","
-	    "result=\"invalid\"} %llu\n",
+	    "result=\"invalid\"} %llu\n"
+	    "pcad_acme_validations_total{type=\"dns-01\",result=\"valid\"} "
+	    "%llu\n"
+	    "pcad_acme_validations_total{type=\"dns-01\",result=\"invalid\"} "
+	    "%llu\n",
 	    (unsigned long long)v[0], (unsigned long long)v[1],
 	    (unsigned long long)v[2], (unsigned long long)v[3],
 	    (unsigned long long)v[8], (unsigned long long)v[4],
 	    (unsigned long long)v[5], (unsigned long long)v[6],
-	    (unsigned long long)v[7]);
+	    (unsigned long long)v[7], (unsigned long long)v[9],
+	    (unsigned long long)v[10]);
 	return err;
 }

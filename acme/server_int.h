@@ -32,7 +32,8 @@ struct acme {
 	uint8_t nused[65536 / 8];
 	/* metrics (atomic counters, acme_count) */
 	uint64_t m_accounts, m_orders, m_issued, m_revoked;
-	uint64_t m_valid[2], m_invalid[2];	/* http-01, tls-alpn-01 */
+	uint64_t m_valid[3], m_invalid[3]; /* http-01, tls-alpn-01, dns-01 */
+	struct acme_dnsconf dc;		/* [acme] resolver, caa_identities */
 	uint64_t m_problems;
 };
 
@@ -83,6 +84,8 @@ void acme_new_order(struct rq *);
 void acme_order(struct rq *, const char *id, const char *tail);
 void acme_authz(struct rq *, const char *id);
 void acme_challenge(struct rq *, const char *authz, const char *idx);
+/* The directory's meta.caaIdentities (a new array). */
+json_t *acme_caa_ids_json(const struct acme_dnsconf *);
 /* eab.c */
 int acme_eab_check(struct rq *, const json_t *binding, json_t **eab,
     char *kid, size_t kid_len);

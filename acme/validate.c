@@ -1,7 +1,9 @@
 /*
  * validate.c - challenge validation from the appliance: http-01 (RFC 8555
- * 8.3) with libcurl and tls-alpn-01 (RFC 8737) with an OpenSSL client.
- * Each attempt is bounded by timeout_s; two attempts, a second apart.
+ * 8.3) with libcurl, tls-alpn-01 (RFC 8737) with an OpenSSL client and
+ * dns-01 (RFC 8555 8.4) through c-ares (dns.c).  Each attempt is bounded
+ * by timeout_s; two attempts, a second apart.  A valid challenge of a dns
+ * identifier is followed by the CAA check (caa.c) when it is configured.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,6 +292,62 @@ out:
 	return err;
 }
 
+/* RFC 8555 8.4: a TXT at _acme-challenge.<domain> = b64url(SHA-256(ka)) */
+static pca_err
+dns01(const struct acme_chal *c, char *why, size_t wl, const char **pt)
+{
+	uint8_t h[32];
+	unsigned hl = 0;
+	char name[300], w[300], *want = NULL, **v = NULL;
+	size_t n = 0, i;
+	pca_err err;
+
+	*pt = "dns";
+	if (c->dns == NULL || strcmp(c->ident_type, "dns") != 0) {
+		(void)snprintf(why, wl, "dns-01 is for dns identifiers");
+		return PCA_EINVAL;
+	}
+	(void)snprintf(name, sizeof(name), "_acme-challenge.%s", c->ident);
+	if (!EVP_Digest(c->keyauth, strlen(c->keyauth), h, &hl, EVP_sha256(),
+	    NULL) || acme_b64url_encode(h, sizeof(h), &want) != PCA_OK) {
+		(void)snprintf(why, wl, "no digest");
+		return PCA_EINTERNAL;
+	}
+	if ((err = acme_dns_txt(c->dns, name, &v, &n, w, sizeof(w))) !=
+	    PCA_OK) {
+		(void)snprintf(why, wl, "%s", w);
+		goto out;
+	}
+	err = PCA_EIO;
+	*pt = "incorrectResponse";
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], want) == 0)
+			err = PCA_OK;
+	if (err != PCA_OK && n == 0)
+		(void)snprintf(why, wl, "no TXT record at %s", name);
+	else if (err != PCA_OK)
+		(void)snprintf(why, wl, "none of the %zu TXT records at %s is "
+		    "the key authorization's digest", n, name);
+out:
+	acme_dns_strv_free(v, n);
+	free(want);
+	return err;
+}
+
+/* CAA (caa.c) once the challenge is valid; PCA_OK when off. */
+static pca_err
+caa(const struct acme_chal *c, char *why, size_t wl, const char **pt)
+{
+	pca_err err;
+
+	if (c->caa == NULL || strcmp(c->ident_type, "dns") != 0)
+		return PCA_OK;
+	err = acme_caa_check(c->dns, c->ident, c->caa, why, wl);
+	if (err != PCA_OK)
+		*pt = "caa";
+	return err;
+}
+
 pca_err
 acme_validate(const struct acme_chal *c, char *why, size_t wl,
     const char **pt)
@@ -304,12 +362,14 @@ acme_validate(const struct acme_chal *c, char *why, size_t wl,
 			err = http01(c, why, wl, pt);
 		else if (!strcmp(c->type, "tls-alpn-01"))
 			err = tlsalpn01(c, why, wl, pt);
+		else if (!strcmp(c->type, "dns-01"))
+			err = dns01(c, why, wl, pt);
 		else {
 			(void)snprintf(why, wl, "unsupported challenge");
 			return PCA_EUNSUPPORTED;
 		}
 		if (err == PCA_OK)
-			return PCA_OK;
+			return caa(c, why, wl, pt);
 	}
 	return err;
 }

@@ -100,6 +100,14 @@ const struct ca_hooks *ca_engine_hooks(const struct ca_engine *);
  */
 pca_err ca_create(struct ca_engine *, const struct ca_caller *,
     const json_t *req, char **arn) PCA_WUR;
+/*
+ * ca_create with flags: CA_CREATE_LOCAL_CRL lets an enabled
+ * CrlConfiguration leave out S3BucketName (a CRL served by pcad under
+ * /crl/ and never uploaded: pcactl's default; the API keeps AWS's rule).
+ */
+#define CA_CREATE_LOCAL_CRL 1u
+pca_err ca_create_ex(struct ca_engine *, const struct ca_caller *,
+    const json_t *req, unsigned flags, char **arn) PCA_WUR;
 
 /* DescribeCertificateAuthority: a CertificateAuthority object. */
 pca_err ca_describe(struct ca_engine *, const struct ca_caller *,
@@ -374,6 +382,13 @@ pca_err ca_engine_listen(struct ca_engine *,
  * now on carry its CDP); a no-op for other CAs.
  */
 pca_err ca_crl_partition_roll(struct ca_engine *, const char *uuid) PCA_WUR;
+
+/*
+ * AIA caIssuers of the certificates of a CA with OCSP enabled, when the
+ * appliance has a public base ([crl] url_base):
+ * <base>/ca/<CA id>.crt, the CA certificate in DER (pcad's plain-HTTP port).
+ */
+#define CA_ISSUERS_PREFIX "ca/"
 
 /* A copy of what a publisher needs to know about one CA. */
 struct ca_info {

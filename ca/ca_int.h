@@ -203,6 +203,7 @@ struct ca_tbs_req {
 	 */
 	const uint8_t *name_constraints;
 	size_t name_constraints_len;
+	const char *issuers_uri;	/* AIA caIssuers, with ocsp_uri only */
 };
 
 /*

@@ -32,6 +32,7 @@ ca_ctx_free(struct ca_ctx *c)
 	free(c->chain_pem);
 	free(c->cdp_uri);
 	free(c->ocsp_uri);
+	free(c->issuers_uri);
 	free(c);
 }
 
@@ -181,7 +182,10 @@ ctx_urls(struct ca_engine *e, struct ca_ctx *c)
 			(void)snprintf(host, sizeof(host),
 			    "http://%s.s3.%s.amazonaws.com", bucket ? bucket : "",
 			    c->region);
-		if (snprintf(url, sizeof(url), "%s/%s", host, path) <
+		/* a local CRL (no bucket) has no URL without a url_base */
+		if ((bucket != NULL || e->crl_url_base != NULL ||
+			(cname != NULL && *cname)) &&
+		    snprintf(url, sizeof(url), "%s/%s", host, path) <
 		    (int)sizeof(url))
 			c->cdp_uri = strdup(url);
 	}
@@ -196,6 +200,16 @@ ctx_urls(struct ca_engine *e, struct ca_ctx *c)
 			(void)snprintf(url, sizeof(url),
 			    "http://ocsp.acm-pca.%s.amazonaws.com", c->region);
 		c->ocsp_uri = strdup(url);
+		/*
+		 * AIA caIssuers (RFC 5280 4.2.2.1) beside the OCSP URL, under
+		 * the appliance's public base, where pcad serves the CA's
+		 * certificate (crl/http.c); none without a base ([crl]
+		 * url_base), as AWS's forms have no such object.
+		 */
+		if (e->crl_url_base != NULL &&
+		    snprintf(url, sizeof(url), "%s/" CA_ISSUERS_PREFIX "%s.crt",
+			e->crl_url_base, c->uuid) < (int)sizeof(url))
+			c->issuers_uri = strdup(url);
 	}
 }
 

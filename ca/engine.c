@@ -75,7 +75,8 @@ crl_probe(struct ca_engine *e, const json_t *rev)
 	const json_t *crl = json_object_get(rev, "CrlConfiguration");
 
 	if (e->hooks.s3_probe == NULL ||
-	    !json_is_true(json_object_get(crl, "Enabled")))
+	    !json_is_true(json_object_get(crl, "Enabled")) ||
+	    json_object_get(crl, "S3BucketName") == NULL) /* local CRL */
 		return PCA_OK;
 	return e->hooks.s3_probe(e->hooks.arg,
 	    json_string_value(json_object_get(crl, "S3BucketName")),
@@ -148,8 +149,8 @@ count_cb(const char *id, const char *json, size_t len, void *arg)
 }
 
 static pca_err
-create_check(const json_t *req, enum pca_keyalg *ka, enum pca_sigalg *sa,
-    json_t **revocation)
+create_check(const json_t *req, unsigned flags, enum pca_keyalg *ka,
+    enum pca_sigalg *sa, json_t **revocation)
 {
 	const json_t *cfg = json_object_get(req, "CertificateAuthorityConfiguration");
 	const char *type = json_string_value(json_object_get(req,
@@ -180,7 +181,8 @@ create_check(const json_t *req, enum pca_keyalg *ka, enum pca_sigalg *sa,
 		return err;
 	X509_NAME_free(name);
 	return ca_revocation_normalize(json_object_get(req,
-	    "RevocationConfiguration"), revocation);
+	    "RevocationConfiguration"), (flags & CA_CREATE_LOCAL_CRL) != 0,
+	    revocation);
 }
 
 /* Builds the CA's CSR with the token key; *pem caller frees. */
@@ -339,6 +341,13 @@ pca_err
 ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
     char **arn)
 {
+	return ca_create_ex(e, c, req, 0, arn);
+}
+
+pca_err
+ca_create_ex(struct ca_engine *e, const struct ca_caller *c,
+    const json_t *req, unsigned flags, char **arn)
+{
 	enum pca_keyalg ka = PCA_KEY_NONE;
 	enum pca_sigalg sa = PCA_SIG_NONE;
 	json_t *rev = NULL, *rec = NULL;
@@ -350,7 +359,7 @@ ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
 	pca_err err;
 
 	if ((err = create_kss(e, req, &kss)) != PCA_OK ||
-	    (err = create_check(req, &ka, &sa, &rev)) != PCA_OK)
+	    (err = create_check(req, flags, &ka, &sa, &rev)) != PCA_OK)
 		return err;
 	if ((err = crl_probe(e, rev)) != PCA_OK) {
 		json_decref(rev);
@@ -711,7 +720,7 @@ ca_update(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 		return pca_err_set(PCA_EINVAL,
 		    "Status may only be ACTIVE or DISABLED, not %.32s", status);
 	if (revocation != NULL &&
-	    (err = ca_revocation_normalize(revocation, &rev)) != PCA_OK)
+	    (err = ca_revocation_normalize(revocation, 0, &rev)) != PCA_OK)
 		return err;
 	if (rev != NULL && (err = crl_probe(e, rev)) != PCA_OK) {
 		json_decref(rev);

@@ -48,6 +48,7 @@ struct ca_ctx {
 	char *chain_pem;		/* the CA's chain (no CA cert), or NULL */
 	char *cdp_uri;			/* NULL: no CDP */
 	char *ocsp_uri;			/* NULL: no AIA */
+	char *issuers_uri;		/* AIA caIssuers, or NULL */
 };
 
 struct ca_ctx_slot {
@@ -168,9 +169,12 @@ json_t *ca_rec_describe(const json_t *rec);
 
 /*
  * Validates RevocationConfiguration per spec 5.1 and returns it with the
- * defaults filled in (absent halves become {"Enabled":false}).
+ * defaults filled in (absent halves become {"Enabled":false}); local_crl
+ * lets an enabled CrlConfiguration leave out S3BucketName (a CRL served by
+ * pcad only: pcactl's default, never the API's).
  */
-pca_err ca_revocation_normalize(const json_t *in, json_t **out) PCA_WUR;
+pca_err ca_revocation_normalize(const json_t *in, int local_crl,
+    json_t **out) PCA_WUR;
 
 /* Appends an audit entry; a failure is logged (the operation stands). */
 void ca_audit(struct ca_engine *, const struct ca_caller *, const char *op,

@@ -283,7 +283,7 @@ issue_build(struct issue *is, const struct ca_issue_req *r)
 	    c->has_ski ? c->ski : NULL, c->has_ski ? 20 : 0};
 	struct ca_tbs_req t = {&iss, is->csr, is->tmpl, r->api_passthrough,
 	    is->sigalg, is->serial, sizeof(is->serial), is->nb, is->na,
-	    c->cdp_uri, c->ocsp_uri, NULL, 0};
+	    c->cdp_uri, c->ocsp_uri, NULL, 0, c->issuers_uri};
 	pca_err err;
 
 	if (is->self) {

@@ -111,7 +111,7 @@ only_enabled(const json_t *o, const char *name)
 }
 
 static pca_err
-crl_normalize(const json_t *in, json_t **out)
+crl_normalize(const json_t *in, int local, json_t **out)
 {
 	json_t *o;
 	const json_t *v;
@@ -127,7 +127,13 @@ crl_normalize(const json_t *in, json_t **out)
 		return *out ? PCA_OK : pca_err_set(PCA_ENOMEM, "no memory");
 	}
 	v = json_object_get(in, "S3BucketName");
-	if (!json_is_string(v) || !is_bucket_name(json_string_value(v)))
+	/* a local CRL (pcactl only): no bucket, so no S3 settings either */
+	if (local && v == NULL) {
+		if (json_object_get(in, "S3ObjectAcl") != NULL)
+			return pca_err_set(PCA_EINVAL, "CrlConfiguration."
+			    "S3ObjectAcl needs an S3BucketName");
+	} else if (!json_is_string(v) ||
+	    !is_bucket_name(json_string_value(v)))
 		return pca_err_set(PCA_EINVAL,
 		    "CrlConfiguration.S3BucketName is required and must be a "
 		    "valid S3 bucket name");
@@ -162,7 +168,7 @@ crl_normalize(const json_t *in, json_t **out)
 	 */
 	if ((o = json_deep_copy(in)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	if (acl == NULL)
+	if (acl == NULL && json_object_get(in, "S3BucketName") != NULL)
 		json_object_set_new(o, "S3ObjectAcl",
 		    json_string("PUBLIC_READ"));
 	*out = o;
@@ -192,7 +198,7 @@ ocsp_normalize(const json_t *in, json_t **out)
 }
 
 pca_err
-ca_revocation_normalize(const json_t *in, json_t **out)
+ca_revocation_normalize(const json_t *in, int local_crl, json_t **out)
 {
 	const json_t *crl = json_object_get(in, "CrlConfiguration");
 	const json_t *ocsp = json_object_get(in, "OcspConfiguration");
@@ -203,7 +209,7 @@ ca_revocation_normalize(const json_t *in, json_t **out)
 		return pca_err_set(PCA_EINVAL,
 		    "RevocationConfiguration must be an object");
 	if (crl != NULL) {
-		if ((err = crl_normalize(crl, &c)) != PCA_OK)
+		if ((err = crl_normalize(crl, local_crl, &c)) != PCA_OK)
 			return err;
 	} else
 		c = json_pack("{s:b}", "Enabled", 0);

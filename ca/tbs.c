@@ -50,6 +50,8 @@ static const uint8_t OID_AIA[] = {
     0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01};
 static const uint8_t OID_OCSP[] = {
     0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01};
+static const uint8_t OID_CA_ISSUERS[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02};
 static const uint8_t OID_CPS[] = {
     0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x02, 0x01};
 
@@ -353,10 +355,14 @@ uri_check(const char *uri, const char *what)
 	return PCA_OK;
 }
 
-/* CDP: one DistributionPoint, fullName = URI; AIA: id-ad-ocsp = URI. */
+/*
+ * CDP: one DistributionPoint, fullName = URI; AIA: id-ad-ocsp = URI, then
+ * id-ad-caIssuers = URI when there is one.
+ */
 static pca_err
 config_exts(struct exts *x, const struct ca_tbs_req *r, struct buf *v)
 {
+	size_t n;
 	pca_err e;
 
 	if (ca_template_is_root(r->tmpl)) { /* never on a root */
@@ -381,8 +387,18 @@ config_exts(struct exts *x, const struct ca_tbs_req *r, struct buf *v)
 		    (e = ca_der_put(v, 0x06, OID_OCSP, sizeof(OID_OCSP))) ||
 		    (e = ca_der_put(
 			 v, 0x86, r->ocsp_uri, strlen(r->ocsp_uri))) ||
-		    (e = ca_der_wrap(v, 0, 0x30)) ||
-		    (e = ca_der_wrap(v, 0, 0x30)) ||
+		    (e = ca_der_wrap(v, 0, 0x30)))
+			return e;
+		n = v->len;	/* then id-ad-caIssuers = URI */
+		if (r->issuers_uri != NULL &&
+		    ((e = uri_check(r->issuers_uri, "caIssuers")) ||
+			(e = ca_der_put(v, 0x06, OID_CA_ISSUERS,
+			     sizeof(OID_CA_ISSUERS))) ||
+			(e = ca_der_put(v, 0x86, r->issuers_uri,
+			     strlen(r->issuers_uri))) ||
+			(e = ca_der_wrap(v, n, 0x30))))
+			return e;
+		if ((e = ca_der_wrap(v, 0, 0x30)) ||
 		    (e = ext_add_blob(x, OID_AIA, sizeof(OID_AIA), 0, v)))
 			return e;
 	}

@@ -33,7 +33,8 @@ static const char *const known_keys[] = {
 	"process.separate", "process.user", "process.signer_group",
 	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
-	"acme.timeout_s", "acme.eab_required", NULL};
+	"acme.timeout_s", "acme.eab_required", "acme.resolver",
+	"acme.caa_identities", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -237,6 +238,16 @@ load_acme(struct appliance_conf *a)
 	a->acme.timeout_s = (unsigned)n[3];
 	a->acme.validation_addr = conf_get0(a->conf, "acme",
 	    "validation_addr");
+	a->acme.resolver = conf_get0(a->conf, "acme", "resolver");
+	a->acme.caa_identities = conf_get0(a->conf, "acme", "caa_identities");
+	if (a->acme.resolver != NULL && !acme_resolver_ok(a->acme.resolver))
+		return pca_err_set(PCA_EINVAL, "%s: [acme] resolver must be "
+		    "1 to 4 of IP[:port] or [IPv6]:port, comma-separated",
+		    conf_name(a->conf));
+	if (a->acme.caa_identities != NULL &&
+	    !acme_caa_ids_ok(a->acme.caa_identities))
+		return pca_err_set(PCA_EINVAL, "%s: [acme] caa_identities must "
+		    "be 1 to 8 DNS names, comma-separated", conf_name(a->conf));
 	a->acme.partition = a->engine.partition;
 	a->acme.region = a->region;
 	a->acme.account = a->account;

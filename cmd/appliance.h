@@ -43,7 +43,9 @@
  *               validations here instead of resolving; tests),
  *               validity_days (90), timeout_s (per attempt, 10),
  *               eab_required (no: newAccount needs an EAB key of
- *               pcactl acme eab create)
+ *               pcactl acme eab create), resolver (dns-01 and CAA:
+ *               IP[:port],...; /etc/resolv.conf), caa_identities (issuer
+ *               domain names for CAA; absent: no CAA checking)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */

@@ -5,7 +5,9 @@
  *                   [--region R] [--account-id ID]
  *   pcactl [--config FILE] [--json] COMMAND ...
  *     ca create --type ROOT|SUBORDINATE --key-alg A --signing-alg S
- *               (--subject DN | --config-json FILE) [--revocation-json FILE]
+ *               (--subject DN | --config-json FILE)
+ *               [--revocation crl,ocsp|crl|ocsp|none [--crl-bucket B] |
+ *                --revocation-json FILE]
  *               [--usage-mode M] [--idempotency-token T]
  *     ca list | ca show CA | ca csr CA [--out F]
  *     ca import CA --cert F [--chain F] | ca enable CA | ca disable CA
@@ -289,38 +291,135 @@ caller_of(const struct appliance *ap)
 
 /* ---- ca ---- */
 
+/* What the appliance cannot serve: an error if asked for, else a note. */
+static pca_err
+left_out(const char *mode, const char *why)
+{
+	if (mode != NULL)
+		return pca_err_set(PCA_EINVAL, "--revocation %s: %s", mode,
+		    why);
+	fprintf(stderr, "pcactl: note: %s\n", why);
+	return PCA_OK;
+}
+
+/*
+ * --revocation crl,ocsp|crl|ocsp|none: the default is crl,ocsp, limited to
+ * what this appliance serves: OCSP with an [ocsp] url, a CRL with a
+ * [crl] url_base, local only (served by pcad, no S3BucketName) unless
+ * --crl-bucket names the bucket; with an [s3] endpoint a CRL needs that
+ * bucket (the uploads would have nowhere to go).  Asked for explicitly,
+ * what cannot be served is an error; left to the default, a note.
+ * *rev: NULL for none.
+ */
+static pca_err
+revocation_opts(const struct appliance *ap, int argc, char **argv,
+    json_t **rev, unsigned *flags)
+{
+	const char *mode = opt_value(argc, argv, "--revocation");
+	const char *bucket = opt_value(argc, argv, "--crl-bucket");
+	const char *why = NULL, *p = mode ? mode : "crl,ocsp";
+	int crl = 0, ocsp = 0;
+	size_t n;
+	pca_err err;
+
+	*rev = NULL;
+	*flags = 0;
+	for (n = 0; strcmp(p, "none") != 0 || n > 0; p += n + 1) {
+		n = strcspn(p, ",");
+		if (n == 3 && strncmp(p, "crl", 3) == 0 && !crl)
+			crl = 1;
+		else if (n == 4 && strncmp(p, "ocsp", 4) == 0 && !ocsp)
+			ocsp = 1;
+		else
+			return pca_err_set(PCA_EINVAL, "--revocation must be "
+			    "crl,ocsp, crl, ocsp or none");
+		if (p[n] == '\0')
+			break;
+	}
+	if (bucket != NULL && !crl)
+		return pca_err_set(PCA_EINVAL,
+		    "--crl-bucket needs a CRL (--revocation crl or crl,ocsp)");
+	if (ocsp && ap->conf.engine.ocsp_url == NULL) {
+		if ((err = left_out(mode, "no OCSP: the appliance has no "
+			 "[ocsp] url")) != PCA_OK)
+			return err;
+		ocsp = 0;
+	}
+	if (crl && bucket == NULL && ap->conf.engine.crl_url_base == NULL)
+		why = "no CRL: the appliance has no [crl] url_base to serve it "
+		      "under (--crl-bucket B publishes to S3)";
+	else if (crl && bucket == NULL && ap->conf.s3_endpoint != NULL)
+		why = "no CRL: this appliance uploads CRLs to S3 ([s3] "
+		      "endpoint): give --crl-bucket BUCKET";
+	if (why != NULL) {
+		if ((err = left_out(mode, why)) != PCA_OK)
+			return err;
+		crl = 0;
+	}
+	if (!crl && !ocsp)
+		return PCA_OK;
+	*rev = json_pack("{s:{s:b},s:{s:b}}", "CrlConfiguration", "Enabled",
+	    crl, "OcspConfiguration", "Enabled", ocsp);
+	if (*rev == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if (crl && bucket != NULL)
+		json_object_set_new(json_object_get(*rev, "CrlConfiguration"),
+		    "S3BucketName", json_string(bucket));
+	else if (crl)
+		*flags = CA_CREATE_LOCAL_CRL;
+	return PCA_OK;
+}
+
 static pca_err
 cmd_ca_create(struct appliance *ap, int argc, char **argv)
 {
 	static const char *const known[] = {"--type", "--key-alg",
 	    "--signing-alg", "--subject", "--config-json", "--revocation-json",
-	    "--usage-mode", "--idempotency-token", NULL};
+	    "--revocation", "--crl-bucket", "--usage-mode",
+	    "--idempotency-token", NULL};
 	struct ca_caller c = caller_of(ap);
 	const char *v, *type;
-	json_t *req = NULL, *cfg = NULL, *subj = NULL, *o;
+	json_t *req = NULL, *cfg = NULL, *subj = NULL, *o, *rev = NULL;
 	char *arn = NULL;
+	unsigned flags = 0;
 	pca_err err;
 
 	if ((err = opts_check(argc, argv, known, 0, NULL)) != PCA_OK ||
 	    (err = need(argc, argv, "--type", &type)) != PCA_OK)
 		return err;
+	if (opt_value(argc, argv, "--revocation-json") != NULL &&
+	    (opt_value(argc, argv, "--revocation") != NULL ||
+		opt_value(argc, argv, "--crl-bucket") != NULL))
+		return pca_err_set(PCA_EINVAL, "--revocation-json cannot be "
+		    "combined with --revocation or --crl-bucket");
+	if (opt_value(argc, argv, "--revocation-json") == NULL &&
+	    (err = revocation_opts(ap, argc, argv, &rev, &flags)) != PCA_OK)
+		return err;
 	if ((v = opt_value(argc, argv, "--config-json")) != NULL) {
-		if ((err = read_json(v, &cfg)) != PCA_OK)
+		if ((err = read_json(v, &cfg)) != PCA_OK) {
+			json_decref(rev);
 			return err;
+		}
 	} else {
 		const char *ka, *sa, *dn;
 		if ((err = need(argc, argv, "--key-alg", &ka)) != PCA_OK ||
 		    (err = need(argc, argv, "--signing-alg", &sa)) != PCA_OK ||
 		    (err = need(argc, argv, "--subject", &dn)) != PCA_OK ||
-		    (err = pcactl_subject_parse(dn, &subj)) != PCA_OK)
+		    (err = pcactl_subject_parse(dn, &subj)) != PCA_OK) {
+			json_decref(rev);
 			return err;
+		}
 		cfg = json_pack("{s:s,s:s,s:o}", "KeyAlgorithm", ka,
 		    "SigningAlgorithm", sa, "Subject", subj);
 	}
 	req = json_pack("{s:o,s:s}", "CertificateAuthorityConfiguration", cfg,
 	    "CertificateAuthorityType", type);
-	if (req == NULL)
+	if (req == NULL) {
+		json_decref(rev);
 		return pca_err_set(PCA_ENOMEM, "no memory");
+	}
+	if (rev != NULL)
+		json_object_set_new(req, "RevocationConfiguration", rev);
 	if ((v = opt_value(argc, argv, "--revocation-json")) != NULL) {
 		if ((err = read_json(v, &o)) != PCA_OK)
 			goto out;
@@ -330,7 +429,7 @@ cmd_ca_create(struct appliance *ap, int argc, char **argv)
 		json_object_set_new(req, "UsageMode", json_string(v));
 	if ((v = opt_value(argc, argv, "--idempotency-token")) != NULL)
 		json_object_set_new(req, "IdempotencyToken", json_string(v));
-	if ((err = ca_create(ap->engine, &c, req, &arn)) != PCA_OK)
+	if ((err = ca_create_ex(ap->engine, &c, req, flags, &arn)) != PCA_OK)
 		goto out;
 	if (json_out) {
 		o = json_pack("{s:s}", "CertificateAuthorityArn", arn);

@@ -4,8 +4,8 @@
  * with --pkcs11-module/--token-label/--pin-file|--pin-env), pcad.conf, API
  * TLS material (a TLS CA whose key is made in the token, a server
  * certificate for --api-name names), the LMDB store, and an admin access
- * key in DIR/credentials.  --public-url is the base of the CDP and OCSP URLs
- * stamped into certificates.  Refuses to touch an existing appliance;
+ * key in DIR/credentials.  --public-url is the base of the CDP, OCSP and
+ * AIA caIssuers URLs stamped into certificates.  Refuses to touch an existing appliance;
  * removes what it made if it fails half-way (an adopted token keeps
  * whatever keys were made in it).
  */

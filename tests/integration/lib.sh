@@ -196,16 +196,21 @@ py_suite() {
 }
 # make_root DIR ALG SIGALG [CN [ARGS...]]: an ACTIVE root CA (subject CN,
 # default "Root ALG"; ARGS go to pcactl ca create), its certificate in
-# DIR/root.pem; prints its ARN.
+# DIR/root.pem; prints its ARN.  Without --revocation or --revocation-json
+# in ARGS the CA has neither CRL nor OCSP (--revocation none, not pcactl's
+# default).
 make_root() {
 	mr_dir=$1
 	mr_alg=$2
 	mr_sig=$3
 	mr_cn=${4:-Root $2}
 	[ $# -ge 4 ] && shift 4 || shift $#
+	mr_rev="--revocation none"
+	case " $* " in *" --revocation"*) mr_rev="" ;; esac
+	# shellcheck disable=SC2086
 	arn=$("$PCACTL" ca create --type ROOT --key-alg "$mr_alg" \
 	    --signing-alg "$mr_sig" --subject "CN=$mr_cn,O=OpenPCA Test,C=US" \
-	    "$@") || return 1
+	    $mr_rev "$@") || return 1
 	set -- "$mr_dir" "$mr_alg" "$mr_sig"
 	"$PCACTL" ca csr "$arn" --out "$1/root.csr" &&
 	    "$PCACTL" issue --ca "$arn" --csr "$1/root.csr" --signing-alg "$3" \

@@ -60,7 +60,7 @@ while read -r cmd sub opts; do
 	done
 done <<'EOF'
 init - --api-port --http-port --s3-endpoint --region --account-id
-ca create --type --key-alg --signing-alg --subject --config-json --revocation-json --usage-mode --idempotency-token
+ca create --type --key-alg --signing-alg --subject --config-json --revocation-json --revocation --crl-bucket --usage-mode --idempotency-token
 ca list
 ca show
 ca csr --out

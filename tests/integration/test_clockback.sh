@@ -61,7 +61,8 @@ ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
     --signing-alg SHA256WITHECDSA --subject "CN=Clock Root,O=OpenPCA Test,C=US" \
     --revocation-json "$TMP/rev.json")
 SHORT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=One Year Root,O=OpenPCA Test,C=US")
+    --signing-alg SHA256WITHECDSA --subject "CN=One Year Root,O=OpenPCA Test,C=US" \
+    --revocation none)
 if [ -n "$ROOT" ] && [ -n "$SHORT" ] &&
     "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
     "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \

@@ -185,7 +185,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$TMP/ext.pem" 2>/dev/null
 X=$("$PCACTL" ca create --type SUBORDINATE --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Ext Issuing,O=OpenPCA Test,C=US")
+    --signing-alg SHA256WITHECDSA --subject "CN=Ext Issuing,O=OpenPCA Test,C=US" \
+    --revocation none)
 "$PCACTL" ca csr "$X" --out "$TMP/x.csr" && ext_sign "$TMP/x.csr" "$TMP/x.pem" &&
     "$PCACTL" ca import "$X" --cert "$TMP/x.pem" --chain "$TMP/ext.pem" >/dev/null ||
     not_ok "external parent: setup"
@@ -237,7 +238,8 @@ check_fails "ca rotate without a CA: one error line" "missing argument" \
 # -------- scheduled rotation --------
 # (the root is backdated too: a CA certificate nests in its issuer's)
 S=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Scheduled Root,O=OpenPCA Test,C=US")
+    --signing-alg SHA256WITHECDSA --subject "CN=Scheduled Root,O=OpenPCA Test,C=US" \
+    --revocation none)
 "$PCACTL" ca csr "$S" --out "$TMP/s.csr" &&
     "$PCACTL" issue --ca "$S" --csr "$TMP/s.csr" --signing-alg SHA256WITHECDSA \
 	--not-before $(($(date +%s) - 1728000)) --validity 10y \
@@ -245,7 +247,8 @@ S=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
     "$PCACTL" ca import "$S" --cert "$TMP/root.pem" >/dev/null ||
     not_ok "scheduled: the root"
 SU=$("$PCACTL" ca create --type SUBORDINATE --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Scheduled,O=OpenPCA Test,C=US")
+    --signing-alg SHA256WITHECDSA --subject "CN=Scheduled,O=OpenPCA Test,C=US" \
+    --revocation none)
 # a 30-day certificate with 20 days left
 "$PCACTL" ca csr "$SU" --out "$TMP/su.csr" &&
     "$PCACTL" issue --ca "$S" --csr "$TMP/su.csr" --signing-alg SHA256WITHECDSA \

@@ -212,7 +212,7 @@ migrate_test() {
 	new_appliance "$M" || { not_ok "migrate: a SoftHSM appliance"; return; }
 	ISS=$("$PCACTL" key create --role issuer | sed -n 's/^aws_access_key_id = //p')
 	OLD=$("$PCACTL" ca create --type ROOT --key-alg RSA_2048 \
-	    --signing-alg SHA256WITHRSA --subject "CN=Old Token Root")
+	    --signing-alg SHA256WITHRSA --subject "CN=Old Token Root" --revocation none)
 	token_new || { not_ok "migrate: a fresh opencryptoki token"; return; }
 	if out=$("$PCACTL" token migrate --pkcs11-module "$MODULE" \
 	    --token-label "$LABEL" --pin-file "$OCK/user.pin" 2>&1) &&

@@ -265,9 +265,9 @@ problem("GET of an account URL: a 405 problem",
         request("GET", KID), "malformed", 405)
 
 # ---- orders ----
-problem("a wildcard without dns-01: rejectedIdentifier",
+problem("a wildcard not as the whole leftmost label: rejectedIdentifier",
         post(acct, D["newOrder"], {"identifiers": [
-            {"type": "dns", "value": "*.w.example.test"}]}, kid=KID),
+            {"type": "dns", "value": "a*.w.example.test"}]}, kid=KID),
         "rejectedIdentifier")
 problem("a malformed name: rejectedIdentifier",
         post(acct, D["newOrder"], {"identifiers": [

@@ -51,7 +51,8 @@ try:
     tap(rc == 0, "pcactl init --s3-endpoint", out)
     rc, root = ctl("ca", "create", "--type", "ROOT", "--key-alg",
                    "EC_prime256v1", "--signing-alg", "SHA256WITHECDSA",
-                   "--subject", "CN=S3 Backup Root,O=OpenPCA Test,C=US")
+                   "--subject", "CN=S3 Backup Root,O=OpenPCA Test,C=US",
+                   "--revocation", "none")
     root = root.strip()
     csr = os.path.join(TMP, "root.csr")
     pem = os.path.join(TMP, "root.pem")

@@ -302,7 +302,7 @@ struct spec {
 	const char *api;		/* ApiPassthrough JSON, or NULL */
 	const struct ca_issuer *issuer;	/* NULL: the test sub CA */
 	EVP_PKEY *key;			/* NULL: the sub CA key */
-	const char *cdp, *ocsp;
+	const char *cdp, *ocsp, *issuers;
 	int64_t nb, na;			/* 0: now - 3600, now + 30 days */
 	const uint8_t *serial;		/* NULL: a fixed 16-byte serial */
 	size_t serial_len;
@@ -338,6 +338,7 @@ tbs_of(const struct spec *s, uint8_t **tbs, size_t *len)
 	r.not_after = s->na ? s->na : F.now + 30 * 86400;
 	r.cdp_uri = s->cdp;
 	r.ocsp_uri = s->ocsp;
+	r.issuers_uri = s->issuers;
 	e = ca_tbs_build(&r, tbs, len);
 	json_decref(api);
 	return e;
@@ -969,6 +970,44 @@ test_chain(void **state)
 	    F.now + 30 * 86400);
 	json_decref(d);
 	free(leaf);
+	csr_del(c);
+}
+
+/*
+ * AIA caIssuers (RFC 5280 4.2.2.1) follows the OCSP URL in the one AIA
+ * extension, and goes with it: no OCSP URL, no AIA at all.
+ */
+static void
+test_ca_issuers(void **state)
+{
+	static const char *const aia_subj[] = {"CN", "aia.example", NULL};
+	struct ca_csr *c;
+	struct spec s;
+	char *leaf, *none, *paths[2];
+	json_t *d;
+
+	(void)state;
+	c = csr_new(F.leaf_key, aia_subj, NULL, 0);
+	memset(&s, 0, sizeof(s));
+	s.tmpl = "EndEntityCertificate/V1";
+	s.csr = c;
+	s.ocsp = OCSP;
+	s.issuers = "http://pki.example/ca/x.crt";
+	leaf = issue(&s, "aia.pem");
+	verify_ok(F.root_pem, F.sub_pem, leaf);
+	s.ocsp = NULL;
+	none = issue(&s, "noaia.pem");
+	paths[0] = leaf;
+	paths[1] = none;
+	d = dump(paths, 2);
+	expect_dec(json_array_get(d, 0), O_AIA, "[[\"1.3.6.1.5.5.7.48.1\","
+	    "[\"uri\",\"" OCSP "\"]],[\"1.3.6.1.5.5.7.48.2\",[\"uri\","
+	    "\"http://pki.example/ca/x.crt\"]]]");
+	expect_crit(json_array_get(d, 0), O_AIA, 0);
+	expect_absent(json_array_get(d, 1), O_AIA);
+	json_decref(d);
+	free(leaf);
+	free(none);
 	csr_del(c);
 }
 
@@ -1690,6 +1729,11 @@ test_refusals(void **state)
 		r.cdp_uri = NULL;
 		r.ocsp_uri = "http://\xc3\xa9";
 		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EINVAL);
+		r.ocsp_uri = "http://ocsp.example";
+		r.issuers_uri = "http://has space/ca/x.crt";
+		assert_int_equal(ca_tbs_build(&r, &tbs, &n), PCA_EINVAL);
+		r.ocsp_uri = NULL;
+		r.issuers_uri = NULL;
 		assert_null(tbs);
 	}
 	csr_del(c);
@@ -1973,6 +2017,7 @@ main(void)
 	    cmocka_unit_test(test_serial_assemble_dercheck),
 	    cmocka_unit_test(test_template_table),
 	    cmocka_unit_test(test_chain),
+	    cmocka_unit_test(test_ca_issuers),
 	    cmocka_unit_test(test_every_template),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_empty_subject),
