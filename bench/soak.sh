@@ -16,7 +16,8 @@
 # certificates' requests, POST).
 # Fails (exit 1) when anonymous memory grew 5% or more after the warm-up
 # (SOAK_MAX_GROWTH_PCT; the mean of the last minute's samples against the
-# mean of the first minute's after the warm-up; the peak is printed too), when descriptors grew by more than 32, when fewer
+# mean of the first minute's after the warm-up; the peak and the trend over
+# the second half of the run are printed too), when descriptors grew by more than 32, when fewer
 # than SOAK_CERTS certificates were added, or when a load generator
 # reported errors.
 set -u
@@ -195,8 +196,8 @@ hit=$(curl -s "$URL/metrics" | awk '$1 == "pcad_ocsp_cache_hit_ratio" {print $2}
 kill -0 "$PCAD" 2>/dev/null && ALIVE=1 || ALIVE=0
 
 rc=0
-awk -v warm="$WARM" -v maxg="$MAXG" -v step="$STEP" '
-	$1 >= warm { n++; a[n] = $3; r[n] = $2; f[n] = $4; h[n] = $6
+awk -v warm="$WARM" -v maxg="$MAXG" -v step="$STEP" -v half=$((SECS / 2)) '
+	$1 >= warm { n++; t[n] = $1; a[n] = $3; r[n] = $2; f[n] = $4; h[n] = $6
 		amax = $3 > amax ? $3 : amax }
 	function mean(v, from, to,   i, s) {
 		for (i = from; i <= to; i++) s += v[i]
@@ -217,6 +218,13 @@ awk -v warm="$WARM" -v maxg="$MAXG" -v step="$STEP" '
 		    " fds %d -> %d\n", warm, n, a0, a1, ga, k, a[1], a[n], amax,
 		    100 * (amax - a0) / a0, mean(h, 1, k), mean(h, n - k + 1, n),
 		    r[1], r[n], f[1], f[n]
+		# the trend over the second half of the run (plateau or not)
+		for (i = 1; i <= n && t[i] < half; i++) ;
+		if (n - i + 1 >= 2 * k) {
+			b0 = mean(a, i, i + k - 1)
+			printf "second half (t>=%ds): RssAnon %.0f -> %.0f kB (%+.1f%%)\n",
+			    half, b0, a1, 100 * (a1 - b0) / b0
+		}
 		exit (ga >= maxg || f[n] - f[1] > 32) ? 1 : 0
 	}' "$T/samples" || rc=1
 sed 's/^api soak /api issuance: /' "$T/api.out"
