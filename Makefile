@@ -69,6 +69,7 @@ $(BIN)/pcactl: $(BUILD)/cmd/pcactl_help.o $(BUILD)/cmd/pcactl_cert.o \
 	$(BUILD)/cmd/pcactl_subject.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_token.o $(BUILD)/cmd/pcactl_tls.o
 $(BIN)/pcad: $(BUILD)/cmd/pcad_proc.o $(BUILD)/cmd/pcad_seccomp.o
+$(BIN)/pcad: $(BUILD)/cmd/pcad_responder.o
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_acme.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
@@ -91,12 +92,12 @@ MOD_DEPS_crl    := crl http ca store hsm x509 common
 MOD_DEPS_sync   := sync store common
 MOD_DEPS_ocsp   := ocsp http ca store hsm x509 common
 MOD_DEPS_policy := policy ca store hsm x509 common
-MOD_DEPS_monitor := monitor policy ca store hsm x509 common
+MOD_DEPS_monitor := monitor acme http policy ca store hsm x509 common
 MOD_DEPS_iam    := iam api http ca store hsm x509 common
 MOD_DEPS_http   := http common
 MOD_DEPS_backup := backup sync ca x509 store hsm common
 MOD_DEPS_x509   := x509 common
-MOD_DEPS_acme   := acme http ca x509 store hsm common
+MOD_DEPS_acme   := acme http policy ca x509 store hsm common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

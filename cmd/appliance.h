@@ -17,7 +17,11 @@
  *               0: no cap) - both apply to both ports
  *   [ocsp]      url (AIA default), validity_hours, refresh_hours, signer
  *               (delegated|ca), signer_days, nonce (honour|ignore),
- *               nonce_budget (fresh signatures per second)
+ *               nonce_budget (fresh signatures per second), cache_mb,
+ *               publish (s3://BUCKET/PREFIX: responses to S3; absent: no)
+ *   [responder] cache (the responder role's LMDB directory;
+ *               responder-cache), poll_ms (manifest poll, 1000),
+ *               crl_bucket (GET /crl/<key> from there; the publish bucket)
  *   [crl]       url_base (CDP default host), delta, delta_base_s,
  *               publish_delay_ms, poll_ms, partition_size
  *   [s3]        endpoint, region, path_style, credentials_file,
@@ -100,6 +104,7 @@ struct appliance_conf {
 	long long backup_interval_s;	/* [backup] interval_hours */
 	unsigned backup_keep;		/* [backup] keep */
 	int backup_feed;		/* [backup] feed = on */
+	long long backup_rate_mb;	/* [backup] rate_mb, 0: no limit */
 	int proc_separate;		/* [process] */
 	int proc_seccomp;
 	const char *proc_user;
@@ -107,6 +112,9 @@ struct appliance_conf {
 	int acme_enabled;		/* [acme] */
 	struct acme_conf acme;
 	char acme_base[300];
+	char *responder_cache;		/* [responder] (pcad --role responder) */
+	unsigned responder_poll_ms;
+	const char *responder_crl_bucket;
 };
 
 /*

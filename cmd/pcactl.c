@@ -22,7 +22,10 @@
  *               [--expiring-before UNIX] [--subject TEXT] [--template T]
  *     cert show CERT_ARN | SERIAL [--ca CA] [--pem] [--out F] [--chain-out F]
  *     cert renew-early --ca CA [--serial S]
- *     acme eab create --ca CA [--names SUFFIX,...]
+ *     acme eab create --ca CA [--policy NAME] [--names SUFFIX,...]
+ *         [--profiles P,...]
+ *     acme profile set|list|delete --ca CA ..., acme cert --serial S,
+ *     acme prune [--keep-days N]
  *     store verify
  *     key create [--role admin|issuer|auditor | --policy FILE] [--ca ARN]...
  *                [--account ID] | key list | key revoke AKID

@@ -3,7 +3,7 @@
  * port, in the foreground, logging to stderr (or the journal: [log]
  * target).
  *
- *   pcad [--config FILE] [--check-config]
+ *   pcad [--config FILE] [--check-config] [--role primary|responder]
  *   pcad --list-config-keys
  *
  * --config defaults to $PCAD_CONFIG, then $PCACTL_CONFIG, then
@@ -48,7 +48,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pcad [--config FILE] [--check-config]\n"
+	fprintf(stderr, "usage: pcad [--config FILE] [--check-config] "
+			"[--role primary|responder]\n"
 			"       pcad --list-config-keys\n");
 	exit(2);
 }
@@ -56,12 +57,14 @@ usage(void)
 static void
 help(void)
 {
-	printf("usage: pcad [--config FILE] [--check-config]\n"
+	printf("usage: pcad [--config FILE] [--check-config] [--role primary|responder]\n"
 	       "       pcad --version | -h | --help\n\n"
 	       "The OpenPCA daemon: the ACM-PCA API (HTTPS), OCSP, CRLs, "
 	       "/health and /metrics.\n\n"
 	       "  --config FILE    the pcad.conf to serve\n"
 	       "  --check-config   validate FILE whole and exit (0 when valid)\n"
+	       "  --role responder answer OCSP and CRLs from [ocsp] publish's S3\n"
+	       "                   layout (no token, no store; see pcad(8))\n"
 	       "  --version        print the version and exit\n"
 	       "  -h, --help       print this help and exit\n\n"
 	       "Signals: SIGTERM/SIGINT stop after in-flight requests, SIGHUP "
@@ -391,6 +394,7 @@ reload(const char *path, struct appliance *ap, struct net *net,
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
 	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
+	nc.acme.policies = ps;
 	if (net->acme != NULL)
 		acme_reload(net->acme, &nc.acme, eng);
 	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
@@ -593,12 +597,13 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 {
 	pca_err err;
 
+	ap->conf.acme.policies = ap->policies;
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
-		      &net->acme)) != PCA_OK ||
+		      ap->hsm, &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
 	    (err = ocsp_http_register(ocsp, net->http,
@@ -715,13 +720,17 @@ int
 main(int argc, char **argv)
 {
 	const char *path = NULL;
-	int i, check = 0;
+	int i, check = 0, responder = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--check-config") == 0)
 			check = 1;
+		else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc &&
+		    (strcmp(argv[i + 1], "primary") == 0 ||
+			strcmp(argv[i + 1], "responder") == 0))
+			responder = strcmp(argv[++i], "responder") == 0;
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("pcad %s\n", PCA_VERSION);
 			return 0;
@@ -742,5 +751,5 @@ main(int argc, char **argv)
 		return check_config(path);
 	alloc_setup();
 	harden();
-	return serve(path);
+	return responder ? pcad_responder_serve(path) : serve(path);
 }
