@@ -8,6 +8,8 @@
 #   make run     deps + build + pcactl init ./var/appliance + pcad
 #   make bench   benchmarks with the peers, one run
 #   make soak    API issuance + OCSP load, memory sampled (SOAK_SECONDS=600)
+#   make bench-scale  10M certificates: disk, start-up, CRL, OCSP table
+#                (BENCH_SCALE_N=10000000, ~1.3 GB of disk per million)
 #   make lint    cppcheck, grep rules, api/model.c up to date (tools/lint.sh)
 #   make regress golden-output tests (tests/regress/; also in make check)
 #   make fuzz    the libFuzzer targets, FUZZ_SECONDS each
@@ -48,7 +50,7 @@ PROGS := $(BIN)/pcactl $(BIN)/pcad
 
 .PHONY: all deps check test unit asan run bench clean lint format \
 	check-format fuzz fuzz-long fuzz-build check-generated regress install \
-	soak
+	soak bench-scale
 all: $(PROGS)
 
 deps:
@@ -176,8 +178,12 @@ bench: deps all $(BENCH_BIN)
 
 # Not in make check: SOAK_SECONDS (default 600) of load; fails on >= 5%
 # anonymous-memory growth after the warm-up (bench/soak.sh).
-soak: all $(BUILD)/bench/api_load
+soak: all $(BUILD)/bench/api_load $(BUILD)/tools/inv_fill
 	@BUILD=$(BUILD) BIN=$(BIN) sh bench/soak.sh
+
+# issue 16's 10M simulation (bench/scale.sh; not in check nor bench)
+bench-scale: all $(BUILD)/tools/inv_fill $(BUILD)/bench/inventory_page
+	@BUILD=$(BUILD) BIN=$(BIN) sh bench/scale.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang; each runs
 # FUZZ_SECONDS (default 60) on its seed corpus with no crash allowed.

@@ -3,6 +3,7 @@
  * store on a scrape, and the background pass (recount, expiry scan,
  * webhook, token health).
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -820,6 +821,32 @@ render_latency(struct mon *m, struct buf *b)
 	return err;
 }
 
+/*
+ * The allocator's own view (glibc mallinfo2, summed over every arena):
+ * in use against held but free tells a growing structure from
+ * fragmentation when the process's anonymous memory grows.
+ */
+static pca_err
+render_malloc(struct buf *b)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return buf_printf(b,
+	    "# HELP pcad_malloc_in_use_bytes Heap bytes allocated and not "
+	    "freed (all arenas, mmapped chunks included).\n"
+	    "# TYPE pcad_malloc_in_use_bytes gauge\n"
+	    "pcad_malloc_in_use_bytes %zu\n"
+	    "# HELP pcad_malloc_free_bytes Heap bytes held by the allocator "
+	    "but free (fragmentation and caches).\n"
+	    "# TYPE pcad_malloc_free_bytes gauge\n"
+	    "pcad_malloc_free_bytes %zu\n"
+	    "# HELP pcad_malloc_mmapped_bytes Bytes in chunks mmapped on "
+	    "their own.\n"
+	    "# TYPE pcad_malloc_mmapped_bytes gauge\n"
+	    "pcad_malloc_mmapped_bytes %zu\n",
+	    mi.uordblks + mi.hblkhd, mi.fordblks, mi.hblkhd);
+}
+
 pca_err
 mon_metrics_render(struct mon *m, struct buf *b)
 {
@@ -844,6 +871,8 @@ mon_metrics_render(struct mon *m, struct buf *b)
 	pthread_mutex_unlock(&m->cnt_lk);
 	if (err == PCA_OK)
 		err = render_latency(m, b);
+	if (err == PCA_OK)
+		err = render_malloc(b);
 	if (err == PCA_OK && ok >= 0)
 		err = buf_printf(b,
 		    "# HELP pcad_hsm_healthy Token health probe of the "

@@ -1,8 +1,23 @@
 /*
  * inv_fill - writes synthetic certificate records straight into a store
- * (STORE_NOSYNC) for the inventory test and benchmark.
+ * (STORE_NOSYNC) through the store's record path (reserve, complete,
+ * revoke: the same records, indexes and change feed entries as the
+ * engine's), for the inventory and OCSP tests, make bench-scale and the
+ * soak's feeder.
  *
- *   inv_fill STORE_DIR COUNT NOW MANIFEST|- [--same-der] CA_ID...
+ *   inv_fill STORE_DIR COUNT NOW MANIFEST|- [options] CA_ID...
+ *     --same-der         sign one certificate and store its bytes for every
+ *                        record (benchmarks)
+ *     --revoke-every K   every K-th of the non-PENDING is revoked (default
+ *                        7; 0: none)
+ *     --no-pending       no PENDING records (default: every 13th)
+ *     --start I          first index (default 0)
+ *     --pace SECONDS     run for SECONDS next to a running pcad, adding
+ *                        certificates so that the CAs' reserved count
+ *                        (store_issued_get of the first CA_ID, which counts
+ *                        every process's reservations) follows the line
+ *                        from its start value to start + COUNT; then
+ *                        print what was added
  *
  * Certificate i belongs to CA_ID[i % n], has serial 0x01 || i (8 bytes BE),
  * CN host-<i>.<zone> and SAN DNS:host-<i>.<zone> (zone: corp.example when
@@ -12,12 +27,12 @@
  * 13th stays PENDING; every 7th of the others is revoked (reason 1).
  * The manifest gets one line per certificate:
  *   ca_id serial_hex status not_after template cn
- * with status ISSUED|REVOKED|EXPIRED|PENDING as of NOW.  --same-der signs
- * one certificate and stores its bytes for every record (benchmarks).
+ * with status ISSUED|REVOKED|EXPIRED|PENDING as of NOW.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -33,7 +48,9 @@ struct fill {
 	struct store *st;
 	EVP_PKEY *key;
 	long long now;
-	int same;
+	long long revoke_every;	/* 0: none */
+	int same, no_pending;
+	long long added, revoked;
 	uint8_t *der, *tbs;	/* --same-der: the one certificate */
 	int der_len, tbs_len;
 };
@@ -77,8 +94,9 @@ put_one(struct fill *f, const char *ca, long long i, FILE *man)
 	struct store_cert c;
 	char cn[96], hex[41];
 	uint8_t *der = NULL, *tbs = NULL;
-	int der_len = 0, tbs_len = 0, pending = i % 13 == 0;
-	int revoked = !pending && i % 7 == 0, rc = 0;
+	int der_len = 0, tbs_len = 0, pending = !f->no_pending && i % 13 == 0;
+	int revoked = !pending && f->revoke_every > 0 &&
+	    i % f->revoke_every == 0, rc = 0;
 	long long na = f->now + ((i * 7919) % 500 - 100) * 86400LL + i % 86400;
 	const char *status;
 
@@ -109,6 +127,8 @@ put_one(struct fill *f, const char *ca, long long i, FILE *man)
 	    (revoked && store_cert_revoke(f->st, ca, c.serial, c.serial_len,
 			    f->now, 1) != PCA_OK))
 		rc = -1;
+	f->added++;
+	f->revoked += revoked;
 	if (!f->same) {
 		OPENSSL_free(der);
 		OPENSSL_free(tbs);
@@ -122,50 +142,146 @@ put_one(struct fill *f, const char *ca, long long i, FILE *man)
 	return rc;
 }
 
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * --pace: keeps the first CA's reserved count on the line from its value
+ * at the start to that + n over secs seconds, adding what the others
+ * (pcad's API) did not; at most PACE_BURST per round.  At the end it
+ * catches up with whatever is still missing.
+ */
+#define PACE_BURST 256
+static int
+pace(struct fill *f, char **cas, int ncas, long long n, long long secs,
+    long long *i)
+{
+	long long t0 = mono_ms(), el, want, k;
+	uint64_t base, cur;
+	struct timespec nap = {0, 10 * 1000000};
+
+	if (store_issued_get(f->st, cas[0], &base) != PCA_OK)
+		return -1;
+	for (;;) {
+		if ((el = mono_ms() - t0) > secs * 1000)
+			el = secs * 1000; /* a last round up to base + n */
+		if (store_issued_get(f->st, cas[0], &cur) != PCA_OK)
+			return -1;
+		want = (long long)base + n * el / (secs * 1000) -
+		    (long long)cur;
+		if (el == secs * 1000 && want <= 0)
+			break;
+		if (want <= 0) {
+			nanosleep(&nap, NULL);
+			continue;
+		}
+		for (k = 0; k < want && k < PACE_BURST; k++, (*i)++)
+			if (put_one(f, cas[*i % ncas], *i, NULL) != 0)
+				return -1;
+	}
+	if (store_issued_get(f->st, cas[0], &cur) != PCA_OK)
+		return -1;
+	printf("inv_fill: %.1f s: %llu certificates reserved under %s, %lld "
+	    "of them added here (%lld revoked), %llu by others\n",
+	    (double)(mono_ms() - t0) / 1000,
+	    (unsigned long long)(cur - base), cas[0], f->added, f->revoked,
+	    (unsigned long long)(cur - base) - (unsigned long long)f->added);
+	return 0;
+}
+
+/* The options between MANIFEST and the CA ids; returns the first CA's. */
+static int
+options(int argc, char **argv, struct fill *f, long long *start,
+    long long *secs)
+{
+	int a = 5;
+
+	for (; a < argc && strncmp(argv[a], "--", 2) == 0; a++) {
+		const char *o = argv[a];
+		long long *v = NULL, lo = 0, hi = INT64_MAX;
+
+		if (strcmp(o, "--same-der") == 0)
+			f->same = 1;
+		else if (strcmp(o, "--no-pending") == 0)
+			f->no_pending = 1;
+		else if (strcmp(o, "--revoke-every") == 0)
+			v = &f->revoke_every;
+		else if (strcmp(o, "--start") == 0)
+			v = start, hi = 100000000000LL;
+		else if (strcmp(o, "--pace") == 0)
+			v = secs, lo = 1, hi = 86400;
+		else {
+			fprintf(stderr, "inv_fill: unknown option %s\n", o);
+			return -1;
+		}
+		if (v != NULL && (++a == argc ||
+				     util_strtonum(argv[a], lo, hi, v) !=
+					 PCA_OK)) {
+			fprintf(stderr, "inv_fill: %s: a number wanted\n", o);
+			return -1;
+		}
+	}
+	return a;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct store_conf sc = {0};
 	struct fill f = {0};
 	FILE *man = NULL;
-	long long n, i, now;
-	int a = 5;
+	long long n, i, now, start = 0, secs = 0;
+	int a;
 
 	if (argc < 6) {
 		fprintf(stderr, "usage: inv_fill STORE COUNT NOW MANIFEST|- "
-		    "[--same-der] CA_ID...\n");
+		    "[--same-der] [--revoke-every K] [--no-pending] "
+		    "[--start I] [--pace SECONDS] CA_ID...\n");
 		return 2;
 	}
+	f.revoke_every = 7;
 	if (util_strtonum(argv[2], 0, 100000000, &n) != PCA_OK ||
 	    util_strtonum(argv[3], 0, INT64_MAX, &now) != PCA_OK) {
 		fprintf(stderr, "inv_fill: %s\n", pca_err_msg());
 		return 2;
 	}
+	if ((a = options(argc, argv, &f, &start, &secs)) < 0 || a >= argc)
+		return 2;
 	f.now = now;
 	if (strcmp(argv[4], "-") != 0 && (man = fopen(argv[4], "w")) == NULL)
 		return 1;
-	if (strcmp(argv[a], "--same-der") == 0) {
-		f.same = 1;
-		a++;
-	}
 	sc.path = argv[1];
 	sc.flags = STORE_NOSYNC;
 	sc.map_size = (size_t)1 << 30;
 	f.key = EVP_EC_gen("P-256");
-	if (f.key == NULL || a >= argc ||
-	    store_open(&sc, &f.st) != PCA_OK) {
+	if (f.key == NULL || store_open(&sc, &f.st) != PCA_OK) {
 		fprintf(stderr, "inv_fill: %s\n", pca_err_msg());
 		return 1;
 	}
 	if (f.same && !make_cert(&f, 0, "host-0.web.example", f.now,
 			  &f.der, &f.der_len, &f.tbs, &f.tbs_len))
 		return 1;
-	for (i = 0; i < n; i++)
-		if (put_one(&f, argv[a + i % (argc - a)], i, man) != 0) {
+	i = start;
+	if (secs > 0) {
+		if (pace(&f, argv + a, argc - a, n, secs, &i) != 0) {
 			fprintf(stderr, "inv_fill: %lld: %s\n", i,
 			    pca_err_msg());
 			return 1;
 		}
+	} else
+		for (; i < start + n; i++)
+			if (put_one(&f, argv[a + i % (argc - a)], i, man) !=
+			    0) {
+				fprintf(stderr, "inv_fill: %lld: %s\n", i,
+				    pca_err_msg());
+				return 1;
+			}
 	if (man != NULL)
 		fclose(man);
 	store_close(f.st);
