@@ -34,7 +34,10 @@ static const char *const known_keys[] = {
 	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
 	"acme.timeout_s", "acme.eab_required", "acme.resolver",
-	"acme.caa_identities", NULL};
+	"acme.caa_identities", "discovery.targets", "discovery.cidr",
+	"discovery.ports", "discovery.sni", "discovery.starttls",
+	"discovery.interval_s", "discovery.concurrency",
+	"discovery.timeout_ms", "discovery.rate", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -358,6 +361,58 @@ load_monitor(struct appliance_conf *a)
 	return PCA_OK;
 }
 
+/* [discovery]: the endpoints pcad scans, and nothing else. */
+static pca_err
+load_discovery(struct appliance_conf *a)
+{
+	struct disc_job_conf *d = &a->discovery;
+	struct disc_spec sp;
+	const char *list = conf_get0(a->conf, "discovery", "targets"), *p, *e;
+	char *copy = NULL, *hp[DISC_TARGETS_MAX];
+	long long n[4];
+	size_t k = 0;
+	pca_err err;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.cidr = conf_get0(a->conf, "discovery", "cidr");
+	sp.ports = conf_get0(a->conf, "discovery", "ports");
+	sp.sni = conf_get0(a->conf, "discovery", "sni");
+	sp.starttls = conf_get0(a->conf, "discovery", "starttls");
+	if ((err = conf_num(a->conf, "discovery", "interval_s", 10, 86400 * 7,
+		 3600, &n[0])) || (err = conf_num(a->conf, "discovery",
+		 "concurrency", 1, 64, 8, &n[1])) ||
+	    (err = conf_num(a->conf, "discovery", "timeout_ms", 100, 600000,
+		 5000, &n[2])) || (err = conf_num(a->conf, "discovery",
+		 "rate", 1, 10000, 20, &n[3])))
+		return err;
+	if (list == NULL && sp.cidr == NULL)
+		return PCA_OK;
+	if (list != NULL && (copy = strdup(list)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	for (p = copy; p != NULL && *p != '\0' && k < DISC_TARGETS_MAX; p = e) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		e = p + strcspn(p, ", ");
+		if (e > p)
+			hp[k++] = (char *)p;
+		if (*e != '\0')
+			*(char *)e++ = '\0';
+	}
+	sp.hostports = (const char *const *)hp;
+	sp.nhostports = k;
+	err = disc_targets_build(&sp, &d->targets);
+	free(copy);
+	if (err != PCA_OK)
+		return pca_err_set(err, "%s: [discovery] %s",
+		    conf_name(a->conf), pca_err_msg());
+	d->interval_s = (unsigned)n[0];
+	d->scan.concurrency = (unsigned)n[1];
+	d->scan.timeout_ms = (unsigned)n[2];
+	d->scan.rate = (unsigned)n[3];
+	a->discovery_on = d->targets.n > 0;
+	return PCA_OK;
+}
+
 static pca_err
 load_approval(struct appliance_conf *a)
 {
@@ -540,7 +595,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_approval(a)) == PCA_OK &&
 	    (err = load_backup(a)) == PCA_OK &&
 	    (err = load_process(a)) == PCA_OK &&
-	    (err = load_acme(a)) == PCA_OK)
+	    (err = load_acme(a)) == PCA_OK &&
+	    (err = load_discovery(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);
@@ -559,6 +615,7 @@ appliance_conf_free(struct appliance_conf *a)
 	free(a->s3_credentials_file);
 	free(a->backup_to);
 	free(a->policy_file);
+	disc_targets_free(&a->discovery.targets);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -46,6 +46,9 @@
  *               pcactl acme eab create), resolver (dns-01 and CAA:
  *               IP[:port],...; /etc/resolv.conf), caa_identities (issuer
  *               domain names for CAA; absent: no CAA checking)
+ *   [discovery] targets (host:port,...), cidr + ports, sni, starttls,
+ *               interval_s (3600), concurrency (8), timeout_ms (5000),
+ *               rate (connections per second, 20): pcad's scheduled scan
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -56,6 +59,7 @@
 #include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
+#include "../discover/disc.h"
 #include "../common/conf.h"
 #include "../hsm/hsm.h"
 #include "../monitor/monitor.h"
@@ -107,6 +111,8 @@ struct appliance_conf {
 	int acme_enabled;		/* [acme] */
 	struct acme_conf acme;
 	char acme_base[300];
+	int discovery_on;		/* [discovery] targets or cidr given */
+	struct disc_job_conf discovery;	/* targets owned until started */
 };
 
 /*

@@ -22,6 +22,9 @@
  *               [--expiring-before UNIX] [--subject TEXT] [--template T]
  *     cert show CERT_ARN | SERIAL [--ca CA] [--pem] [--out F] [--chain-out F]
  *     cert renew-early --ca CA [--serial S]
+ *     cert import FILE|DIR | cert list --external [--status S]
+ *     discover [--targets FILE | HOST:PORT ...] [--cidr C --ports P]
+ *              [--sni N] [--starttls smtp|imap|postgres] [--import]
  *     acme eab create --ca CA [--names SUFFIX,...]
  *     store verify
  *     key create [--role admin|issuer|auditor | --policy FILE] [--ca ARN]...
@@ -1728,7 +1731,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report") && strcmp(cmd, "approval") &&
-	    strcmp(cmd, "acme")) {
+	    strcmp(cmd, "acme") && strcmp(cmd, "discover")) {
 		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "
 				"--help)\n", cmd);
 		return 1;
@@ -1753,6 +1756,8 @@ main(int argc, char **argv)
 		err = cmd_approval(&ap, n, args);
 	else if (strcmp(cmd, "acme") == 0)	/* cmd/pcactl_acme.c */
 		err = pcactl_cmd_acme(&ap, n, args);
+	else if (strcmp(cmd, "discover") == 0)	/* cmd/pcactl_discover.c */
+		err = pcactl_cmd_discover(&ap, n, args);
 	else
 		err = cmd_key(&ap, n, args);
 	appliance_close(&ap);

@@ -596,6 +596,7 @@ serve(const char *path)
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct bk_sched *bks = NULL;
+	struct disc_job *disc = NULL;	/* [discovery] */
 	struct api_conf c;
 	sigset_t set;
 	int sig = 0, lock_fd, ctl;
@@ -657,6 +658,9 @@ serve(const char *path)
 		if (getenv("PCAD_SECCOMP_PROBE") != NULL)
 			(void)syscall(SYS_ptrace, 0, 0, 0, 0);
 	}
+	if (ap.conf.discovery_on &&
+	    disc_job_start(&ap.conf.discovery, ap.store, &disc) != PCA_OK)
+		log_warnx("discovery: %s", pca_err_msg());
 	log_info("pcad ready (region %s, account %s)", ap.conf.region,
 	    ap.conf.account);
 	maintain(&ap); /* what fell due while pcad was down */
@@ -668,6 +672,7 @@ serve(const char *path)
 	}
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	http_stop(net.http, DRAIN_S);
+	disc_job_stop(disc);
 	api_server_free(net.api);
 	bk_sched_free(bks);
 	acme_free(net.acme);
