@@ -5,7 +5,7 @@
  *
  * Records (store_kv):
  *   DISC_NS_EXT  SHA-256 hex of the DER -> an external certificate:
- *                {"der":HEX,"source":"scan"|"import","first_seen":T,
+ *                {"der":BASE64,"source":"scan"|"import","first_seen":T,
  *                 "last_seen":T,"endpoints":[{"where","sni","first","last"}]}
  *   DISC_NS_OURS "CAID/SERIALHEX" -> {"endpoints":[...]}: where one of our
  *                certificates was seen (the certificate record is untouched)

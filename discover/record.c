@@ -213,11 +213,8 @@ disc_record(struct store *st, const struct disc_ours *ours,
 		goto out;
 	}
 	fp_of(der, len, fp);
-	if ((hex = malloc(2 * len + 1)) == NULL) {
-		err = pca_err_set(PCA_ENOMEM, "out of memory");
+	if ((err = util_b64_encode(der, len, &hex)) != PCA_OK)
 		goto out;
-	}
-	util_hex(der, len, hex, 2 * len + 1, 0);
 	init = json_pack("{s:s,s:s,s:I}", "der", hex, "source", seen->source,
 	    "first_seen", (json_int_t)seen->when);
 	if (init == NULL) {
@@ -296,13 +293,13 @@ ext_each(const char *key, const uint8_t *val, size_t len, void *arg)
 	struct ext_walk *w = arg;
 	struct disc_ext e;
 	json_t *rec = json_loadb((const char *)val, len, 0, NULL);
-	const char *hex = json_string_value(json_object_get(rec, "der"));
+	const char *b64 = json_string_value(json_object_get(rec, "der"));
 	uint8_t *der = NULL;
 	size_t dl = 0;
 	int stop = 0;
 
-	if (hex != NULL && (der = malloc(strlen(hex) / 2 + 1)) != NULL &&
-	    util_unhex(hex, der, strlen(hex) / 2 + 1, &dl) == PCA_OK) {
+	if (b64 != NULL && util_b64_decode(b64, strlen(b64), DISC_CERT_MAX,
+			       &der, &dl) == PCA_OK) {
 		e.fp = key;
 		e.der = der;
 		e.der_len = dl;
