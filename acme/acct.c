@@ -61,6 +61,15 @@ contact_ok(struct rq *r, const json_t *c)
 	return 1;
 }
 
+/* What an EAB key binds, copied into its account (0 on success). */
+static int
+eab_copy(json_t *acct, json_t *eab, const char *k)
+{
+	json_t *v = json_object_get(eab, k);
+
+	return v == NULL ? 0 : json_object_set(acct, k, v);
+}
+
 static void
 key_index(const struct rq *r, const char *thumb, char *out, size_t n)
 {
@@ -127,11 +136,10 @@ acme_new_account(struct rq *r)
 	    (json_object_get(p, "contact") &&
 		json_object_set(a, "contact", json_object_get(p, "contact"))) ||
 	    (eab != NULL && (json_object_set_new(a, "eab",
-		json_string(ekid)) || json_object_set(a, "names",
-		json_object_get(eab, "names") ? json_object_get(eab, "names") :
-		json_null()) || json_object_set_new(eab, "acct",
-		json_string(id)) || acme_rec_put(r->a, "acme-eab", ekid, eab,
-		0) != PCA_OK)) ||
+		json_string(ekid)) || eab_copy(a, eab, "names") ||
+		eab_copy(a, eab, "policy") || eab_copy(a, eab, "profiles") ||
+		json_object_set_new(eab, "acct", json_string(id)) ||
+		acme_rec_put(r->a, "acme-eab", ekid, eab, 0) != PCA_OK)) ||
 	    (ix = json_pack("{s:s}", "acct", id)) == NULL ||
 	    acme_rec_put(r->a, "acme-acct", id, a, 1) != PCA_OK ||
 	    acme_rec_put(r->a, "acme-key", kk, ix, 1) != PCA_OK) {
@@ -200,7 +208,7 @@ acme_account(struct rq *r, const char *id, const char *tail)
 	}
 	if (!contact_ok(r, json_object_get(p, "contact")))
 		goto out;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, id));
 	if (acme_acct_load(r, id, &a) == PCA_OK) {
 		if (st != NULL)
 			json_object_set_new(a, "status",
@@ -211,12 +219,12 @@ acme_account(struct rq *r, const char *id, const char *tail)
 	}
 	if (a == NULL || acme_rec_put(r->a, "acme-acct", id, a, 0) !=
 	    PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, id));
 		acme_problem(r, 500, "serverInternal",
 		    "the account cannot be stored");
 		goto out;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, id));
 	if (st != NULL)
 		log_info("acme: CA %s: account %s deactivated", r->ca, id);
 	acme_reply(r, 200, acct_view(r, a, id), NULL);
@@ -279,7 +287,9 @@ acme_key_change(struct rq *r)
 	key_index(r, tcur, kk, sizeof(kk));
 	key_index(r, tnew, kn, sizeof(kn));
 	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (acme_rec_get(r->a, "acme-key", kn, &ix) == PCA_OK) {
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		pthread_mutex_unlock(&r->a->mu);
 		acme_url(r, loc, sizeof(loc), "acct/%s", acme_str(ix, "acct"));
 		http_resp_hdr(r->resp, "Location", loc);
@@ -293,11 +303,13 @@ acme_key_change(struct rq *r)
 	    acme_rec_put(r->a, "acme-key", kn, ix, 1) != PCA_OK ||
 	    acme_rec_put(r->a, "acme-acct", r->acct_id, a, 0) != PCA_OK ||
 	    acme_rec_del(r->a, "acme-key", kk) != PCA_OK) {
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		pthread_mutex_unlock(&r->a->mu);
 		acme_problem(r, 500, "serverInternal",
 		    "the key change cannot be stored");
 		goto out;
 	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	pthread_mutex_unlock(&r->a->mu);
 	log_info("acme: CA %s: account %s changed its key", r->ca,
 	    r->acct_id);

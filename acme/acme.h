@@ -19,7 +19,16 @@
 struct ca_engine;
 struct store;
 struct http_server;
+struct hsm;
+struct pol_set;
 struct acme;
+
+/* hsm_seal label of the EAB HMAC keys at rest ("acme-eab" records). */
+#define ACME_EAB_SEAL_LABEL "pca-acme-eab"
+
+#define ACME_PROFILE_MAX 63	/* a profile's name */
+/* 1: 1 to 63 of [A-Za-z0-9._-] (an ACME profile's name). */
+int acme_profile_name_ok(const char *);
 
 struct acme_conf {
 	const char *base_url;	/* "https://host:port", no trailing slash */
@@ -37,6 +46,15 @@ struct acme_conf {
 				   /etc/resolv.conf */
 	const char *caa_identities; /* "ca.example.net,..."; NULL: no CAA
 				   checking */
+	unsigned keep_days;	/* orders and authorizations are deleted
+				   this long after they expire */
+	/*
+	 * The issuance policies (borrowed; replaced by acme_reload): an
+	 * order's identifiers are judged by its policy's name rules before
+	 * any challenge.  NULL: no policy judged here (the engine still
+	 * judges at finalize).
+	 */
+	const struct pol_set *policies;
 };
 
 /* 1: s is 1-4 resolvers "ip[:port]" or "[ip6]:port", comma-separated. */
@@ -44,8 +62,12 @@ int acme_resolver_ok(const char *s);
 /* 1: s is 1-8 DNS names (issuer domain names), comma-separated. */
 int acme_caa_ids_ok(const char *s);
 
+/*
+ * hsm unseals the EAB HMAC keys (ACME_EAB_SEAL_LABEL); EAB keys still
+ * stored in the clear by an older pcactl are sealed here once.
+ */
 pca_err acme_new(const struct acme_conf *, struct ca_engine *,
-    struct store *, struct acme **out) PCA_WUR;
+    struct store *, struct hsm *, struct acme **out) PCA_WUR;
 /* The /acme/ route on the HTTPS listener (before http_start). */
 pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
 /*
@@ -55,6 +77,27 @@ pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
 void acme_reload(struct acme *, const struct acme_conf *,
     struct ca_engine *);
 void acme_free(struct acme *);
+
+/*
+ * Deletes the ACME orders and authorizations that expired before
+ * now - keep_s (the orders also leave their account's list); accounts,
+ * EAB keys and certificate records stay.  At most 5,000 of each per call.
+ * For pcactl acme prune; pcad prunes by itself at most hourly.
+ */
+pca_err acme_prune(struct store *, int64_t now, int64_t keep_s,
+    size_t *orders, size_t *authzs) PCA_WUR;
+
+/*
+ * The RFC 9773 suggested renewal window of a certificate (CA ca_uuid, hex
+ * serial without leading zero octet, valid nb..na): the last third of its
+ * lifetime; moved into the past (the hour before the mark) when an
+ * operator ran pcactl cert renew-early for it or its CA after nb, or the
+ * CA was rotated after nb (rotated_at; 0: not rotated).  *early (may be
+ * NULL): 1 when moved.
+ */
+pca_err acme_ari_window(struct store *, const char *ca_uuid, const char *hex,
+    int64_t nb, int64_t na, int64_t rotated_at, int64_t *start, int64_t *end,
+    int *early) PCA_WUR;
 
 struct buf;
 /*

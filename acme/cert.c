@@ -38,9 +38,254 @@ cert_fetch(struct rq *r, const char *hex, char **pem, char **chain)
 	return ca_cert_get(r->a->eng, &r->caller, r->arn, arn, pem, chain);
 }
 
-void
-acme_cert(struct rq *r, const char *id)
+/* ---- alternate chains across a root rotation (ca/rotate.c) ---- */
+
+#define ALT_N 2
+/* By the CA's successor, by its predecessor: rotation/<old id>/<name> */
+static const char *const alt_names[ALT_N] = {"by-successor",
+	"by-predecessor"};
+
+/* The root at the top of a chain, when it is a CA of this appliance. */
+struct alt_root {
+	char uuid[37];
+	char pred[37];		/* its rotation predecessor, or "" */
+};
+
+/* Where the last certificate of a PEM chain starts, or NULL. */
+static const char *
+last_pem(const char *chain)
 {
+	const char *p, *last = NULL;
+
+	for (p = chain; p != NULL && (p = strstr(p, "-----BEGIN CERTIFICATE"));
+	    p++)
+		last = p;
+	return last;
+}
+
+/* The predecessor of CA uuid (arn), from its description, into pred. */
+static void
+root_pred(struct rq *r, const char *arn, char pred[37])
+{
+	json_t *d = NULL;
+	const char *p;
+
+	pred[0] = '\0';
+	if (ca_describe(r->a->eng, &r->caller, arn, &d) != PCA_OK) {
+		pca_err_clear();
+		return;
+	}
+	p = json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
+	    "PredecessorArn"));
+	if (p != NULL && strlen(p) > 36)
+		(void)snprintf(pred, 37, "%s", p + strlen(p) - 36);
+	json_decref(d);
+}
+
+#define MEMO_TTL 600	/* s; a subordinate's root does not change */
+
+/* The remembered root of this subordinate: 1/0 as alt_root_find, -1. */
+static int
+memo_get(struct rq *r, struct alt_root *out)
+{
+	int64_t now = util_now();
+	int i, hit = -1;
+
+	pthread_mutex_lock(&r->a->bmu);
+	for (i = 0; i < ACME_ROOTS_MEMO; i++) {
+		struct acme_root_memo *m = &r->a->roots[i];
+
+		if (m->at && now - m->at < MEMO_TTL &&
+		    strcmp(m->ca, r->ca) == 0) {
+			(void)snprintf(out->uuid, sizeof(out->uuid), "%s",
+			    m->root);
+			(void)snprintf(out->pred, sizeof(out->pred), "%s",
+			    m->pred);
+			hit = out->uuid[0] != '\0';
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->a->bmu);
+	return hit;
+}
+
+static void
+memo_put(struct rq *r, const struct alt_root *root)
+{
+	int i, slot = 0;
+
+	pthread_mutex_lock(&r->a->bmu);
+	for (i = 0; i < ACME_ROOTS_MEMO; i++) {
+		if (strcmp(r->a->roots[i].ca, r->ca) == 0) {
+			slot = i;
+			break;
+		}
+		if (r->a->roots[i].at < r->a->roots[slot].at)
+			slot = i;	/* the oldest */
+	}
+	(void)snprintf(r->a->roots[slot].ca, 37, "%s", r->ca);
+	(void)snprintf(r->a->roots[slot].root, 37, "%s", root->uuid);
+	(void)snprintf(r->a->roots[slot].pred, 37, "%s", root->pred);
+	r->a->roots[slot].at = util_now();
+	pthread_mutex_unlock(&r->a->bmu);
+}
+
+/*
+ * The root of chain: this CA when it is a root, else the CA of the
+ * appliance whose certificate ends the chain (a subordinate's root,
+ * remembered for MEMO_TTL).  0 when the root is not here.
+ */
+static int
+alt_root_find(struct rq *r, const char *chain, struct alt_root *out)
+{
+	const char *last = last_pem(chain);
+	char (*ids)[37] = NULL;
+	uint8_t *der = NULL;
+	size_t dl = 0, n = 0, i;
+	struct ca_info ci;
+	int found = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (r->root) {
+		(void)snprintf(out->uuid, sizeof(out->uuid), "%s", r->ca);
+		(void)snprintf(out->pred, sizeof(out->pred), "%s", r->pred);
+		return 1;
+	}
+	if ((found = memo_get(r, out)) >= 0)
+		return found;
+	found = 0;
+	if (last == NULL || util_pem_decode(last, strlen(last), "CERTIFICATE",
+	    65536, &der, &dl) != PCA_OK ||
+	    ca_info_ids(r->a->eng, &ids, &n) != PCA_OK) {
+		pca_err_clear();
+		free(der);
+		return 0;
+	}
+	for (i = 0; i < n && !found; i++) {
+		if (ca_info_get(r->a->eng, ids[i], &ci) != PCA_OK) {
+			pca_err_clear();
+			continue;
+		}
+		if (ci.root && ci.cert_der != NULL && ci.cert_len == dl &&
+		    memcmp(ci.cert_der, der, dl) == 0) {
+			(void)snprintf(out->uuid, sizeof(out->uuid), "%s",
+			    ci.uuid);
+			root_pred(r, ci.arn, out->pred);
+			found = 1;
+		}
+		ca_info_clear(&ci);
+	}
+	free(ids);
+	free(der);
+	memo_put(r, out);
+	return found;
+}
+
+/*
+ * The link certificate (PEM) that makes alternate i: the root's key
+ * certified by its successor (the root was rotated) or by its predecessor
+ * (the root is a rotation's successor).  PCA_ENOTFOUND when there is none.
+ */
+static pca_err
+alt_link(struct rq *r, const struct alt_root *root, size_t i, char **pem)
+{
+	char key[128];
+	struct store_obj obj;
+	BIO *b = NULL;
+	X509 *x = NULL;
+	const uint8_t *p;
+	BUF_MEM *bm;
+	pca_err err;
+
+	if (!root->uuid[0] || (i == 1 && !root->pred[0]))
+		return pca_err_set(PCA_ENOTFOUND, "no alternate chain");
+	if (i == 0)
+		(void)snprintf(key, sizeof(key), "%s%s/old-signed-by-new.crt",
+		    CA_ROTATION_PREFIX, root->uuid);
+	else
+		(void)snprintf(key, sizeof(key), "%s%s/new-signed-by-old.crt",
+		    CA_ROTATION_PREFIX, root->pred);
+	if ((err = store_obj_get(r->a->st, key, &obj)) != PCA_OK)
+		return err;
+	p = obj.body;
+	if (obj.body_len > 65536 || (x = d2i_X509(NULL, &p,
+	    (long)obj.body_len)) == NULL || p != obj.body + obj.body_len ||
+	    (b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
+		err = pca_err_set(PCA_EPARSE, "link certificate %s unreadable",
+		    key);
+		goto out;
+	}
+	BIO_get_mem_ptr(b, &bm);
+	if ((*pem = strndup(bm->data, bm->length)) == NULL)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+out:
+	X509_free(x);
+	BIO_free(b);
+	store_obj_clear(&obj);
+	pca_err_clear();
+	return err;
+}
+
+/* Link rel="alternate" for every alternate chain there is. */
+static void
+alt_links(struct rq *r, const struct alt_root *root, const char *id)
+{
+	char u[ACME_URL_MAX], v[ACME_URL_MAX + 32], *pem;
+	size_t i;
+
+	for (i = 0; i < ALT_N; i++) {
+		pem = NULL;
+		if (alt_link(r, root, i, &pem) != PCA_OK)
+			continue;
+		free(pem);
+		acme_url(r, u, sizeof(u), "cert/%s/alt/%s", id, alt_names[i]);
+		(void)snprintf(v, sizeof(v), "<%s>;rel=\"alternate\"", u);
+		http_resp_hdr(r->resp, "Link", v);
+	}
+}
+
+/*
+ * The chain to send: the stored one, or (tail "/alt/<name>") the stored
+ * one with its root replaced by the link certificate.  0 with a problem.
+ */
+static int
+chain_for(struct rq *r, const struct alt_root *root, const char *id,
+    const char *tail, char **chain)
+{
+	const char *last;
+	char *link = NULL, *alt;
+	size_t i, keep;
+
+	if (*tail == '\0')
+		return 1;
+	for (i = 0; i < ALT_N; i++)
+		if (strncmp(tail, "/alt/", 5) == 0 &&
+		    strcmp(tail + 5, alt_names[i]) == 0)
+			break;
+	if (i == ALT_N || (last = last_pem(*chain)) == NULL ||
+	    alt_link(r, root, i, &link) != PCA_OK) {
+		acme_problem(r, 404, "malformed", "certificate %s has no such "
+		    "alternate chain", id);
+		return 0;
+	}
+	keep = (size_t)(last - *chain);
+	if ((alt = malloc(keep + strlen(link) + 1)) == NULL) {
+		free(link);
+		acme_problem(r, 500, "serverInternal", "no memory");
+		return 0;
+	}
+	memcpy(alt, *chain, keep);
+	memcpy(alt + keep, link, strlen(link) + 1);
+	free(link);
+	free(*chain);
+	*chain = alt;
+	return 1;
+}
+
+void
+acme_cert(struct rq *r, const char *id, const char *tail)
+{
+	struct alt_root root;
 	json_t *rec = NULL;
 	char *pem = NULL, *chain = NULL;
 	size_t pl, cl;
@@ -61,6 +306,10 @@ acme_cert(struct rq *r, const char *id)
 		    pca_err_msg());
 		goto out;
 	}
+	if (chain == NULL || !alt_root_find(r, chain, &root))
+		memset(&root, 0, sizeof(root));
+	if (!chain_for(r, &root, id, tail, &chain))
+		goto out;
 	pl = strlen(pem);
 	cl = chain ? strlen(chain) : 0;
 	if ((b = malloc(pl + cl + 2)) == NULL) {
@@ -77,6 +326,7 @@ acme_cert(struct rq *r, const char *id)
 	r->resp->len = pl + cl;
 	r->resp->status = 200;
 	r->resp->content_type = "application/pem-certificate-chain";
+	alt_links(r, &root, id);
 out:
 	free(pem);
 	free(chain);
@@ -214,33 +464,88 @@ out:
 
 /* ---- RFC 9773 renewal information ---- */
 
-/*
- * The window: the last third of the lifetime, or, when an operator asked
- * for early renewal of this certificate or its whole CA ("acme-renew"
- * records, written by pcactl cert renew-early), the hour before the mark.
- */
-void
-acme_renewal_info(struct rq *r, const char *certid)
+int
+acme_ari_serial(const char *certid, char hex[64])
 {
 	const char *dot = strchr(certid, '.');
 	uint8_t *ser = NULL;
 	size_t sl = 0;
-	char hex[64], key[128], s0[21], s1[21], *pem = NULL, *chain = NULL;
-	json_t *mark = NULL;
-	X509 *x = NULL;
-	BIO *bio = NULL;
-	int64_t nb, na, start, end, mk = 0;
-	struct tm t;
 
-	if (dot == NULL || strlen(dot + 1) > 60 ||
+	if (dot == NULL || dot == certid || strlen(dot + 1) > 60 ||
 	    acme_b64url_decode(dot + 1, strlen(dot + 1), 21, &ser, &sl) !=
 	    PCA_OK || sl == 0 || sl > 20) {
+		free(ser);
+		return 0;
+	}
+	util_hex(ser[0] == 0 && sl > 1 ? ser + 1 : ser,
+	    ser[0] == 0 && sl > 1 ? sl - 1 : sl, hex, 64, 0);
+	free(ser);
+	return 1;
+}
+
+/* The "at" of an "acme-renew" record (pcactl cert renew-early), or 0. */
+static int64_t
+mark_at(struct store *st, const char *key)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	json_t *o;
+	int64_t at = 0;
+
+	if (store_kv_get(st, "acme-renew", key, &v, &n) != PCA_OK) {
+		pca_err_clear();
+		return 0;
+	}
+	o = json_loadb((const char *)v, n, 0, NULL);
+	at = json_integer_value(json_object_get(o, "at"));
+	json_decref(o);
+	free(v);
+	return at;
+}
+
+pca_err
+acme_ari_window(struct store *st, const char *ca, const char *hex,
+    int64_t nb, int64_t na, int64_t rotated_at, int64_t *start, int64_t *end,
+    int *early)
+{
+	char key[128];
+	int64_t mk, m;
+
+	if (na <= nb)
+		return pca_err_set(PCA_EINVAL, "acme: validity out of order");
+	(void)snprintf(key, sizeof(key), "%s/%s", ca, hex);
+	mk = mark_at(st, key);
+	if ((m = mark_at(st, ca)) > mk)
+		mk = m;
+	if (rotated_at > nb && (mk <= nb || rotated_at < mk))
+		mk = rotated_at;
+	if (early != NULL)
+		*early = mk > nb;
+	if (mk > nb) {	/* marked after this certificate's issuance */
+		*start = mk - 3600;
+		*end = mk;
+	} else {
+		*start = nb + (na - nb) * 2 / 3;
+		*end = na - (na - nb) / 10;
+	}
+	return PCA_OK;
+}
+
+/* The window of acme_ari_window, for the certificate certid names. */
+void
+acme_renewal_info(struct rq *r, const char *certid)
+{
+	char hex[64], s0[21], s1[21], *pem = NULL, *chain = NULL;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	int64_t nb, na, start, end;
+	struct tm t;
+
+	if (!acme_ari_serial(certid, hex)) {
 		acme_problem(r, 400, "malformed",
 		    "renewalInfo needs base64url(AKI) \".\" base64url(serial)");
 		goto out;
 	}
-	util_hex(ser[0] == 0 && sl > 1 ? ser + 1 : ser,
-	    ser[0] == 0 && sl > 1 ? sl - 1 : sl, hex, sizeof(hex), 0);
 	if (cert_fetch(r, hex, &pem, &chain) != PCA_OK ||
 	    (bio = BIO_new_mem_buf(pem, -1)) == NULL ||
 	    (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
@@ -254,16 +559,10 @@ acme_renewal_info(struct rq *r, const char *certid)
 		goto out;
 	}
 	na = util_timegm(&t);
-	start = nb + (na - nb) * 2 / 3;
-	end = na - (na - nb) / 10;
-	(void)snprintf(key, sizeof(key), "%s/%s", r->ca, hex);
-	if (acme_rec_get(r->a, "acme-renew", key, &mark) == PCA_OK ||
-	    acme_rec_get(r->a, "acme-renew", r->ca, &mark) == PCA_OK) {
-		mk = json_integer_value(json_object_get(mark, "at"));
-		if (mk > nb) {	/* marked after this certificate's issuance */
-			start = mk - 3600;
-			end = mk;
-		}
+	if (acme_ari_window(r->a->st, r->ca, hex, nb, na, r->rotated_at,
+		&start, &end, NULL) != PCA_OK) {
+		acme_problem(r, 500, "serverInternal", "%s", pca_err_msg());
+		goto out;
 	}
 	util_iso8601(start, s0);
 	util_iso8601(end, s1);
@@ -271,10 +570,8 @@ acme_renewal_info(struct rq *r, const char *certid)
 	acme_reply(r, 200, json_pack("{s:{s:s,s:s}}", "suggestedWindow",
 	    "start", s0, "end", s1), NULL);
 out:
-	json_decref(mark);
 	X509_free(x);
 	BIO_free(bio);
-	free(ser);
 	free(pem);
 	free(chain);
 }

@@ -1,8 +1,10 @@
 /*
  * eab.c - external account binding (RFC 8555 section 7.3.4).  An EAB key
  * (made by pcactl acme eab create) is a record "acme-eab"/<kid> holding
- * its CA, its HMAC key and the DNS name suffixes its account may order;
- * it binds exactly one account.  newOrder is judged against the suffixes
+ * its CA, its HMAC key sealed by the token (hsm_seal, ACME_EAB_SEAL_LABEL,
+ * base64url in "hmac_sealed"), the DNS name suffixes its account may
+ * order, the issuance policy and the profiles it may use; it binds exactly
+ * one account.  newOrder is judged against the suffixes and the policy
  * before any challenge is offered.
  */
 #include <stdlib.h>
@@ -11,9 +13,120 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
+#include "../common/log.h"
+#include "../hsm/hsm.h"
+#include "../http/http.h"
+#include "../store/store.h"
 #include "server_int.h"
 
 #define EAB_KEY_MAX 128
+#define EAB_SEALED_MAX 512
+
+/* The HMAC key of an EAB record (unsealed by the token); *key malloc'd. */
+static pca_err
+eab_key(struct acme *a, const json_t *rec, uint8_t **key, size_t *kn)
+{
+	const char *sb = acme_str(rec, "hmac_sealed");
+	uint8_t *sealed = NULL, *plain = NULL;
+	size_t sl = 0, pl = 0;
+	pca_err err;
+
+	if (!*sb)	/* not yet migrated: in the clear */
+		return acme_b64url_decode(acme_str(rec, "hmac"),
+		    strlen(acme_str(rec, "hmac")), EAB_KEY_MAX, key, kn);
+	if (a->hsm == NULL)
+		return pca_err_set(PCA_EUNAVAIL, "acme: no token to unseal "
+		    "EAB keys");
+	if ((err = acme_b64url_decode(sb, strlen(sb), EAB_SEALED_MAX, &sealed,
+		 &sl)) != PCA_OK)
+		return err;
+	err = hsm_unseal(a->hsm, ACME_EAB_SEAL_LABEL, sealed, sl, &plain, &pl);
+	free(sealed);
+	if (err != PCA_OK)
+		return err;
+	if (pl == 0 || pl > EAB_KEY_MAX) {
+		OPENSSL_cleanse(plain, pl);
+		free(plain);
+		return pca_err_set(PCA_EPARSE, "acme: EAB key of bad size");
+	}
+	*key = plain;
+	*kn = pl;
+	return PCA_OK;
+}
+
+struct migrate {
+	struct acme *a;
+	json_t *todo;		/* kids with an HMAC key in the clear */
+};
+
+static int
+migrate_one(const char *key, const uint8_t *val, size_t len, void *arg)
+{
+	struct migrate *m = arg;
+	json_t *o = json_loadb((const char *)val, len, 0, NULL);
+
+	if (json_is_string(json_object_get(o, "hmac")))
+		json_array_append_new(m->todo, json_string(key));
+	json_decref(o);
+	return json_array_size(m->todo) >= 10000;
+}
+
+/* Seals one clear EAB key in place: "hmac" becomes "hmac_sealed". */
+static pca_err
+migrate_seal(struct acme *a, const char *kid)
+{
+	json_t *rec = NULL;
+	uint8_t *key = NULL, *sealed = NULL;
+	size_t kn = 0, sl = 0;
+	char *sb = NULL;
+	pca_err err;
+
+	if ((err = acme_rec_get(a, "acme-eab", kid, &rec)) != PCA_OK)
+		return err;
+	if ((err = acme_b64url_decode(acme_str(rec, "hmac"),
+		 strlen(acme_str(rec, "hmac")), EAB_KEY_MAX, &key, &kn)) !=
+		PCA_OK ||
+	    (err = hsm_seal(a->hsm, ACME_EAB_SEAL_LABEL, key, kn, &sealed,
+		 &sl)) != PCA_OK ||
+	    (err = acme_b64url_encode(sealed, sl, &sb)) != PCA_OK)
+		goto out;
+	json_object_del(rec, "hmac");
+	json_object_set_new(rec, "hmac_sealed", json_string(sb));
+	err = acme_rec_put(a, "acme-eab", kid, rec, 0);
+out:
+	if (key != NULL)
+		OPENSSL_cleanse(key, kn);
+	free(key);
+	free(sealed);
+	free(sb);
+	json_decref(rec);	/* its "hmac" string went with json_object_del */
+	return err;
+}
+
+void
+acme_eab_migrate(struct acme *a)
+{
+	struct migrate m = {a, json_array()};
+	size_t i, n = 0;
+	json_t *v;
+
+	if (a->hsm == NULL || m.todo == NULL ||
+	    store_kv_foreach(a->st, "acme-eab", migrate_one, &m) != PCA_OK) {
+		json_decref(m.todo);
+		return;
+	}
+	json_array_foreach(m.todo, i, v) {
+		if (migrate_seal(a, json_string_value(v)) != PCA_OK) {
+			log_warnx("acme: EAB key %s stays in the clear: %s",
+			    json_string_value(v), pca_err_msg());
+			continue;
+		}
+		n++;
+	}
+	if (n > 0)
+		log_info("acme: %zu EAB keys sealed by the token", n);
+	json_decref(m.todo);
+}
 
 /* RFC 8555 7.3.4; 1 with *eab (the record) or 0 with a problem set. */
 int
@@ -84,10 +197,15 @@ acme_eab_check(struct rq *r, const json_t *b, json_t **eab, char *kid_out,
 		    "the payload must be the account's jwk");
 		goto out;
 	}
-	if (acme_b64url_decode(acme_str(rec, "hmac"),
-		strlen(acme_str(rec, "hmac")), EAB_KEY_MAX, &key, &kn) !=
-	    PCA_OK || (input = malloc(strlen(p) + strlen(pl) + 2)) == NULL) {
-		acme_problem(r, 500, "serverInternal", "EAB key unreadable");
+	if (eab_key(r->a, rec, &key, &kn) != PCA_OK) {
+		log_warnx("acme: EAB key %s: %s", kid, pca_err_msg());
+		acme_problem(r, 503, "serverInternal", "the EAB key cannot be "
+		    "unsealed now");
+		http_resp_hdr(r->resp, "Retry-After", "5");
+		goto out;
+	}
+	if ((input = malloc(strlen(p) + strlen(pl) + 2)) == NULL) {
+		acme_problem(r, 500, "serverInternal", "no memory");
 		goto out;
 	}
 	(void)snprintf(input, strlen(p) + strlen(pl) + 2, "%s.%s", p, pl);

@@ -155,6 +155,8 @@ order_view(struct rq *r, const char *id, const json_t *o)
 		json_object_set(v, "error", json_object_get(o, "error"));
 	if (json_object_get(o, "replaces"))
 		json_object_set(v, "replaces", json_object_get(o, "replaces"));
+	if (json_object_get(o, "profile"))
+		json_object_set(v, "profile", json_object_get(o, "profile"));
 	return v;
 }
 
@@ -258,15 +260,117 @@ idents_check(struct rq *r, const json_t *in, json_t *out)
 	return 1;
 }
 
+/*
+ * RFC 9773 section 5: "replaces" names a certificate of this CA that this
+ * account ordered and that no other order replaced yet (its serial into
+ * hex); absent: 1 with hex "".  0 with a problem set.
+ */
+static int
+replaces_ok(struct rq *r, const json_t *p, char hex[64])
+{
+	const json_t *v = json_object_get(p, "replaces");
+	json_t *rec = NULL;
+	int ok = 0;
+
+	hex[0] = '\0';
+	if (v == NULL)
+		return 1;
+	if (!json_is_string(v) || !acme_ari_serial(json_string_value(v), hex)) {
+		acme_problem(r, 400, "malformed", "replaces must be an RFC 9773 "
+		    "certificate identifier");
+		return 0;
+	}
+	if (acme_rec_get(r->a, "acme-cert", hex, &rec) != PCA_OK ||
+	    strcmp(acme_str(rec, "ca"), r->ca) != 0 ||
+	    strcmp(acme_str(rec, "acct"), r->acct_id) != 0)
+		acme_problem(r, 400, "malformed", "replaces: this account "
+		    "ordered no certificate %s from this CA", hex);
+	else if (*acme_str(rec, "replaced_by"))
+		acme_problem(r, 409, "alreadyReplaced", "certificate %s was "
+		    "replaced already (by %s)", hex,
+		    acme_str(rec, "replaced_by"));
+	else
+		ok = 1;
+	json_decref(rec);
+	return ok;
+}
+
+/* The ARI link both ways between the replaced and the new certificate. */
+static void
+replaces_link(struct rq *r, json_t *rec, const char *old, const char *hex)
+{
+	json_t *o = NULL;
+
+	json_object_set_new(rec, "replaces", json_string(old));
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_rec_get(r->a, "acme-cert", old, &o) == PCA_OK &&
+	    (json_object_set_new(o, "replaced_by", json_string(hex)) != 0 ||
+		acme_rec_put(r->a, "acme-cert", old, o, 0) != PCA_OK))
+		log_warnx("acme: certificate %s: replaced_by %s not recorded",
+		    old, hex);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	json_decref(o);
+}
+
+/* What the order is issued under (acme_issue_as) in its record. */
+static int
+order_as(json_t *o, const struct acme_issue_as *as)
+{
+	return !((as->profile[0] && json_object_set_new(o, "profile",
+	    json_string(as->profile))) || (as->policy[0] &&
+	    json_object_set_new(o, "policy", json_string(as->policy))) ||
+	    (as->tmpl[0] && json_object_set_new(o, "template",
+	    json_string(as->tmpl))) ||
+	    json_object_set_new(o, "days", json_integer(as->days)));
+}
+
+/*
+ * The authorizations, the order and the account's orders list (newest
+ * last, bounded) in one commit, under the account's lock: 1 when stored.
+ */
+static int
+order_store(struct rq *r, const char *oid, json_t *o, json_t *const *zs,
+    size_t nz)
+{
+	struct acme_rec_w w[ACME_BATCH_MAX];
+	json_t *a = NULL, *ol;
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < nz; i++)
+		w[i] = (struct acme_rec_w){"acme-authz", acme_str(zs[i], "id"),
+		    zs[i]};
+	w[nz] = (struct acme_rec_w){"acme-order", oid, o};
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
+		ol = json_object_get(a, "orders");
+		if (!json_is_array(ol)) {
+			ol = json_array();
+			json_object_set_new(a, "orders", ol);
+		}
+		json_array_append_new(ol, json_string(oid));
+		while (json_array_size(ol) > ACME_ACCT_ORDERS)
+			json_array_remove(ol, 0);
+		w[nz + 1] = (struct acme_rec_w){"acme-acct", r->acct_id, a};
+		ok = acme_rec_batch(r->a, w, nz + 2) == PCA_OK;
+		json_decref(a);
+	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	return ok;
+}
+
 void
 acme_new_order(struct rq *r)
 {
 	json_t *p = NULL, *ids = json_array(), *o = NULL, *zl = json_array();
-	json_t *zs[ACME_MAX_IDENTS], *v, *ol;
+	json_t *zs[ACME_MAX_IDENTS], *v;
 	char oid[ACME_ID_MAX], zid[ACME_ID_MAX], loc[ACME_URL_MAX];
+	struct acme_issue_as as;
+	char rhex[64] = "";
 	size_t i, nz = 0;
 	int ok = 0;
 
+	acme_prune_due(r->a);
 	if ((p = acme_payload(r)) == NULL)
 		goto out;
 	if (strcmp(r->ca_status, "ACTIVE") != 0) {
@@ -281,7 +385,8 @@ acme_new_order(struct rq *r)
 	}
 	if (!idents_check(r, json_object_get(p, "identifiers"), ids))
 		goto out;
-	if (!acme_eab_names_ok(r, ids))
+	if (!acme_eab_names_ok(r, ids) || !acme_issue_as(r, p, &as) ||
+	    !acme_policy_names_ok(r, &as, ids) || !replaces_ok(r, p, rhex))
 		goto out;
 	if (acme_id_new(oid) != PCA_OK)
 		goto fail;
@@ -299,30 +404,11 @@ acme_new_order(struct rq *r)
 		goto fail;
 	if (json_is_string(json_object_get(p, "replaces")))
 		json_object_set(o, "replaces", json_object_get(p, "replaces"));
-	pthread_mutex_lock(&r->a->mu);
-	for (i = 0; i < nz; i++)
-		if (acme_rec_put(r->a, "acme-authz", acme_str(zs[i], "id"),
-			zs[i], 1) != PCA_OK)
-			break;
-	if (i == nz && acme_rec_put(r->a, "acme-order", oid, o, 1) == PCA_OK) {
-		json_t *a = NULL;
-
-		/* the account's orders list, newest last, bounded */
-		if (acme_acct_load(r, r->acct_id, &a) == PCA_OK) {
-			ol = json_object_get(a, "orders");
-			if (!json_is_array(ol)) {
-				ol = json_array();
-				json_object_set_new(a, "orders", ol);
-			}
-			json_array_append_new(ol, json_string(oid));
-			while (json_array_size(ol) > ACME_ACCT_ORDERS)
-				json_array_remove(ol, 0);
-			ok = acme_rec_put(r->a, "acme-acct", r->acct_id, a,
-			    0) == PCA_OK;
-			json_decref(a);
-		}
-	}
-	pthread_mutex_unlock(&r->a->mu);
+	if (rhex[0])
+		json_object_set_new(o, "replaces_serial", json_string(rhex));
+	if (!order_as(o, &as))
+		goto fail;
+	ok = order_store(r, oid, o, zs, nz);
 	if (!ok)
 		goto fail;
 	acme_count(r->a, &r->a->m_orders);
@@ -379,6 +465,8 @@ order_refresh(struct rq *r, const char *id, json_t *o)
 	if (st == NULL || strcmp(st, acme_str(o, "status")) == 0)
 		return;
 set:
+	if (strcmp(st, "invalid") == 0)
+		acme_count(r->a, &r->a->m_order_invalid);
 	json_object_set_new(o, "status", json_string(st));
 	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 		log_warnx("acme: order %s: %s", id, pca_err_msg());
@@ -488,30 +576,51 @@ out:
 }
 
 static void
-order_set(struct rq *r, const char *id, const char *status, const char *cert)
+order_set(struct rq *r, const char *id, const char *status)
 {
 	json_t *o = NULL;
 
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
 		json_object_set_new(o, "status", json_string(status));
-		if (cert != NULL)
-			json_object_set_new(o, "cert", json_string(cert));
 		if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 			log_warnx("acme: order %s: %s", id, pca_err_msg());
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	json_decref(o);
+}
+
+/* The order valid and the certificate's owner record: one commit. */
+static void
+order_done(struct rq *r, const char *id, const char *hex, const json_t *rec)
+{
+	json_t *o = NULL;
+	struct acme_rec_w w[2];
+
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
+	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
+		json_object_set_new(o, "status", json_string("valid"));
+		json_object_set_new(o, "cert", json_string(hex));
+		w[0] = (struct acme_rec_w){"acme-order", id, o};
+		w[1] = (struct acme_rec_w){"acme-cert", hex, rec};
+		if (rec == NULL || acme_rec_batch(r->a, w, 2) != PCA_OK)
+			log_warnx("acme: order %s: certificate %s not recorded: "
+			    "%s", id, hex, pca_err_msg());
+	}
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(o);
 }
 
 static void
-issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
+issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
+    size_t dl)
 {
 	struct ca_issue_req q;
 	struct ca_caller who = r->caller;
 	char w[ACME_ID_MAX + 16], *arn = NULL, hex[80];
 	const char *s;
 	json_t *rec = NULL, *o = NULL;
+	json_int_t days = json_integer_value(json_object_get(ord, "days"));
 	pca_err err;
 
 	memset(&q, 0, sizeof(q));
@@ -520,39 +629,46 @@ issue(struct rq *r, const char *id, const uint8_t *der, size_t dl)
 	q.csr_len = dl;
 	q.signing_algorithm = r->sig_alg;
 	q.validity_type = "DAYS";
-	q.validity_value = r->a->c.validity_days;
+	q.validity_value = days > 0 ? days : r->a->c.validity_days;
+	if (*acme_str(ord, "policy"))
+		q.policy = acme_str(ord, "policy");
+	if (*acme_str(ord, "template"))
+		q.template_arn = acme_str(ord, "template");
 	(void)snprintf(w, sizeof(w), "acme:%s", r->acct_id);
 	who.who = w;
 	err = ca_issue(r->a->eng, &who, &q, &arn);
 	if (err != PCA_OK) {
-		order_set(r, id, "ready", NULL);
+		char msg[400];
+
+		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		if (err == PCA_EUNAVAIL || err == PCA_EBUSY) {
 			http_resp_hdr(r->resp, "Retry-After", "5");
 			acme_problem(r, 503, "serverInternal",
 			    "issuance is unavailable now; retry: %s",
-			    pca_err_msg());
+			    msg);
 		} else if (err == PCA_EPOLICY)
 			acme_problem(r, 403, "rejectedIdentifier", "%s",
-			    pca_err_msg());
+			    msg);
 		else if (err == PCA_EBADCSR || err == PCA_EINVAL ||
 		    err == PCA_EVALIDATION)
-			acme_problem(r, 400, "badCSR", "%s", pca_err_msg());
+			acme_problem(r, 400, "badCSR", "%s", msg);
 		else if (err == PCA_ESTATE)
 			acme_problem(r, 403, "unauthorized", "%s",
-			    pca_err_msg());
+			    msg);
 		else
 			acme_problem(r, 500, "serverInternal", "%s",
-			    pca_err_msg());
+			    msg);
 		return;
 	}
 	s = strstr(arn, "/certificate/");
 	(void)snprintf(hex, sizeof(hex), "%s", s ? s + 13 : "");
-	order_set(r, id, "valid", hex);
-	rec = json_pack("{s:s,s:s,s:s}", "ca", r->ca, "acct", r->acct_id,
-	    "order", id);
-	if (rec == NULL || acme_rec_put(r->a, "acme-cert", hex, rec, 0) !=
-	    PCA_OK)
-		log_warnx("acme: certificate %s: owner not recorded", hex);
+	rec = json_pack("{s:s,s:s,s:s,s:I}", "ca", r->ca, "acct", r->acct_id,
+	    "order", id, "issued", (json_int_t)util_now());
+	if (rec != NULL && *acme_str(ord, "profile"))
+		json_object_set(rec, "profile", json_object_get(ord, "profile"));
+	if (rec != NULL && *acme_str(ord, "replaces_serial"))
+		replaces_link(r, rec, acme_str(ord, "replaces_serial"), hex);
+	order_done(r, id, hex, rec);
 	acme_count(r->a, &r->a->m_issued);
 	log_info("acme: CA %s: account %s: order %s: issued %s", r->ca,
 	    r->acct_id, id, hex);
@@ -585,9 +701,9 @@ caa_recheck(struct rq *r, const json_t *o)
 	acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
 	json_array_foreach(json_object_get(o, "authzs"), i, x) {
 		z = NULL;
-		pthread_mutex_lock(&r->a->mu);
+		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 		e = acme_rec_get(r->a, "acme-authz", json_string_value(x), &z);
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		if (e != PCA_OK) {
 			acme_problem(r, 500, "serverInternal",
 			    "an authorization of the order vanished");
@@ -649,37 +765,41 @@ finalize(struct rq *r, const char *id)
 		    "the CSR does not parse or its signature does not verify");
 		goto out;
 	}
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (order_load(r, id, &o) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such order");
 		goto out;
 	}
 	order_refresh(r, id, o);
 	if (strcmp(acme_str(o, "status"), "ready") != 0) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 403, "orderNotReady", "the order is %s",
 		    acme_str(o, "status"));
 		goto out;
 	}
 	ids = json_incref(json_object_get(o, "identifiers"));
 	if (!csr_names_match(req, ids, &why)) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 400, "badCSR", "%s", why);
 		goto out;
 	}
-	json_object_set_new(o, "status", json_string("processing"));
-	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
-		acme_problem(r, 500, "serverInternal", "order not stored");
+	/* processing: in memory only (a crash leaves the order ready) */
+	if (!acme_busy_claim(r->a, id)) {
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+		http_resp_hdr(r->resp, "Retry-After", "1");
+		acme_problem(r, 403, "orderNotReady", "the order is being "
+		    "processed");
 		goto out;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (!caa_recheck(r, o)) {
-		order_set(r, id, "invalid", NULL);
+		order_set(r, id, "invalid");
+		acme_busy_release(r->a, id);
 		goto out;
 	}
-	issue(r, id, der, dl);
+	issue(r, id, o, der, dl);
+	acme_busy_release(r->a, id);
 out:
 	X509_REQ_free(req);
 	free(der);
@@ -701,14 +821,16 @@ acme_order(struct rq *r, const char *id, const char *tail)
 		acme_problem(r, 404, "malformed", "no such resource");
 		return;
 	}
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (order_load(r, id, &o) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such order");
 		return;
 	}
 	order_refresh(r, id, o);
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	if (!strcmp(acme_str(o, "status"), "ready") && acme_busy(r->a, id))
+		json_object_set_new(o, "status", json_string("processing"));
 	if (!strcmp(acme_str(o, "status"), "processing"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, order_view(r, id, o), NULL);
@@ -744,27 +866,27 @@ acme_authz(struct rq *r, const char *id)
 
 	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
 		return;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, id, &z) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such authorization");
 		goto out;
 	}
 	if (p != NULL) {
 		if (strcmp(acme_str(p, "status"), "deactivated") != 0) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 400, "malformed", "an authorization's "
 			    "status may only become deactivated");
 			goto out;
 		}
 		json_object_set_new(z, "status", json_string("deactivated"));
 		if (acme_rec_put(r->a, "acme-authz", id, z, 0) != PCA_OK) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 500, "serverInternal", "not stored");
 			goto out;
 		}
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (!strcmp(acme_str(z, "status"), "pending"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, authz_view(r, id, z), NULL);
@@ -785,12 +907,12 @@ validate(struct rq *r, const char *zid, size_t i)
 	const char *ptype = "connection";
 	pca_err e;
 
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, zid, &z) != PCA_OK) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		return;
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	c = json_array_get(json_object_get(z, "challenges"), i);
 	ident = json_object_get(z, "identifier");
 	if (acme_jwk_thumbprint(r->jws.jwk, thumb) != PCA_OK)
@@ -823,7 +945,7 @@ validate(struct rq *r, const char *zid, size_t i)
 		ch.caa = &cq;
 	}
 	e = acme_validate(&ch, why, sizeof(why), &ptype);
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(z);
 	z = NULL;
 	if (authz_load(r, zid, &z) == PCA_OK) {
@@ -849,9 +971,11 @@ validate(struct rq *r, const char *zid, size_t i)
 		if (acme_rec_put(r->a, "acme-authz", zid, z, 0) != PCA_OK)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
-	pthread_mutex_unlock(&r->a->mu);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[chal_metric(type)] :
 	    &r->a->m_invalid[chal_metric(type)]);
+	if (e != PCA_OK)
+		acme_count_vfail(r->a, ptype);
 	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
 	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
 	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);
@@ -873,35 +997,37 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 	}
 	if (r->jws.payload_len > 0 && (p = acme_payload(r)) == NULL)
 		return;
-	pthread_mutex_lock(&r->a->mu);
+	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, zid, &z) != PCA_OK ||
 	    (c = json_array_get(json_object_get(z, "challenges"),
 		(size_t)i)) == NULL) {
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such challenge");
 		goto out;
 	}
+	/* processing: in memory only (a crash leaves it pending) */
 	if (p != NULL && !strcmp(acme_str(c, "status"), "pending") &&
-	    !strcmp(acme_str(z, "status"), "pending")) {
-		json_object_set_new(c, "status", json_string("processing"));
-		run = acme_rec_put(r->a, "acme-authz", zid, z, 0) == PCA_OK;
-	}
-	pthread_mutex_unlock(&r->a->mu);
+	    !strcmp(acme_str(z, "status"), "pending"))
+		run = acme_busy_claim(r->a, zid);
+	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	if (run) {
 		validate(r, zid, (size_t)i);
+		acme_busy_release(r->a, zid);
 		json_decref(z);
 		z = NULL;
-		pthread_mutex_lock(&r->a->mu);
+		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 		if (authz_load(r, zid, &z) != PCA_OK) {
-			pthread_mutex_unlock(&r->a->mu);
+			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 			acme_problem(r, 500, "serverInternal", "authz vanished");
 			goto out;
 		}
-		pthread_mutex_unlock(&r->a->mu);
+		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		c = json_array_get(json_object_get(z, "challenges"), (size_t)i);
 	}
 	acme_url(r, up, sizeof(up), "authz/%s", zid);
 	acme_link_up(r, up);
+	if (!strcmp(acme_str(c, "status"), "pending") && acme_busy(r->a, zid))
+		json_object_set_new(c, "status", json_string("processing"));
 	if (!strcmp(acme_str(c, "status"), "processing"))
 		http_resp_hdr(r->resp, "Retry-After", "1");
 	acme_reply(r, 200, chal_view(r, zid, (size_t)i, c), NULL);

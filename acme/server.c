@@ -32,10 +32,10 @@ nonce_new(struct acme *a, char out[ACME_NONCE_LEN])
 	char *s = NULL;
 	int i;
 
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&a->nmu);
 	seq = a->nseq++;
 	a->nused[(seq % NONCE_WIN) / 8] &= (uint8_t)~(1u << (seq % 8));
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_unlock(&a->nmu);
 	for (i = 0; i < 8; i++)
 		raw[i] = (uint8_t)(seq >> (56 - 8 * i));
 	(void)HMAC(EVP_sha256(), a->nkey, sizeof(a->nkey), raw, 8, mac, &ml);
@@ -65,14 +65,14 @@ nonce_use(struct acme *a, const char *nonce)
 		goto out;
 	for (i = 0; i < 8; i++)
 		seq = seq << 8 | raw[i];
-	pthread_mutex_lock(&a->mu);
+	pthread_mutex_lock(&a->nmu);
 	bit = (uint8_t)(1u << (seq % 8));
 	if (seq < a->nseq && a->nseq - seq <= NONCE_WIN &&
 	    !(a->nused[(seq % NONCE_WIN) / 8] & bit)) {
 		a->nused[(seq % NONCE_WIN) / 8] |= bit;
 		ok = 1;
 	}
-	pthread_mutex_unlock(&a->mu);
+	pthread_mutex_unlock(&a->nmu);
 out:
 	free(raw);
 	return ok;
@@ -158,7 +158,7 @@ static void
 directory(struct rq *r)
 {
 	char u[6][ACME_URL_MAX];
-	json_t *o;
+	json_t *o, *pr;
 
 	acme_url(r, u[0], sizeof(u[0]), "new-nonce");
 	acme_url(r, u[1], sizeof(u[1]), "new-account");
@@ -173,6 +173,10 @@ directory(struct rq *r)
 	if (o != NULL && r->a->dc.nids > 0)	/* RFC 8555 7.1.1 */
 		json_object_set_new(json_object_get(o, "meta"), "caaIdentities",
 		    acme_caa_ids_json(&r->a->dc));
+	pr = acme_profiles_meta(r);
+	if (o != NULL && json_object_size(pr) > 0)
+		json_object_set(json_object_get(o, "meta"), "profiles", pr);
+	json_decref(pr);
 	acme_reply(r, 200, o, NULL);
 }
 
@@ -297,7 +301,7 @@ static int
 ca_lookup(struct rq *r)
 {
 	json_t *d = NULL;
-	const char *st, *alg;
+	const char *st, *alg, *pred;
 	pca_err err;
 
 	(void)snprintf(r->arn, sizeof(r->arn),
@@ -319,6 +323,15 @@ ca_lookup(struct rq *r)
 	st = json_string_value(json_object_get(d, "Status"));
 	alg = json_string_value(json_object_get(json_object_get(d,
 	    "CertificateAuthorityConfiguration"), "SigningAlgorithm"));
+	pred = json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
+	    "PredecessorArn"));
+	r->rotated_at = json_integer_value(json_object_get(json_object_get(d,
+	    "OpenPCA"), "RotatedAt"));
+	r->root = json_is_string(json_object_get(d, "Type")) &&
+	    strcmp(json_string_value(json_object_get(d, "Type")), "ROOT") == 0;
+	if (pred != NULL && strlen(pred) > 36)
+		(void)snprintf(r->pred, sizeof(r->pred), "%s",
+		    pred + strlen(pred) - 36);
 	(void)snprintf(r->ca_status, sizeof(r->ca_status), "%s", st ? st : "");
 	(void)snprintf(r->sig_alg, sizeof(r->sig_alg), "%s", alg ? alg : "");
 	json_decref(d);
@@ -401,8 +414,8 @@ post(struct rq *r)
 	else if (res_id(rest, "chall", id, sizeof(id), &tail) &&
 	    tail[0] == '/' && tail[1] != '\0')
 		acme_challenge(r, id, tail + 1);
-	else if (res_id(rest, "cert", id, sizeof(id), &tail) && !*tail)
-		acme_cert(r, id);
+	else if (res_id(rest, "cert", id, sizeof(id), &tail))
+		acme_cert(r, id, tail);
 	else
 		acme_problem(r, 404, "malformed", "no such resource");
 }
@@ -523,9 +536,10 @@ conf_copy(struct acme *a, const struct acme_conf *c)
 
 pca_err
 acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
-    struct acme **out)
+    struct hsm *hsm, struct acme **out)
 {
 	struct acme *a;
+	size_t i;
 
 	if (c->base_url == NULL || c->region == NULL || c->account == NULL)
 		return pca_err_set(PCA_EINVAL, "acme: base_url, region and "
@@ -535,13 +549,19 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 	conf_copy(a, c);
 	a->eng = eng;
 	a->st = st;
+	a->hsm = hsm;
 	memset(a->nused, 0xff, sizeof(a->nused));
 	if (RAND_bytes(a->nkey, sizeof(a->nkey)) != 1) {
 		free(a);
 		return pca_err_set(PCA_EINTERNAL, "acme: no randomness");
 	}
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->nmu, NULL);
+	pthread_mutex_init(&a->bmu, NULL);
+	for (i = 0; i < ACME_STRIPES; i++)
+		pthread_mutex_init(&a->amu[i], NULL);
 	pthread_rwlock_init(&a->englock, NULL);
+	acme_eab_migrate(a);
 	*out = a;
 	return PCA_OK;
 }
@@ -553,18 +573,35 @@ acme_reload(struct acme *a, const struct acme_conf *c, struct ca_engine *eng)
 	a->eng = eng;
 	if (c->base_url != NULL && c->region != NULL && c->account != NULL)
 		conf_copy(a, c);
+	a->c.policies = c->policies;	/* the old set is freed after this */
 	pthread_rwlock_unlock(&a->englock);
 }
 
 void
 acme_free(struct acme *a)
 {
+	size_t i;
+
 	if (a == NULL)
 		return;
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->nmu);
+	pthread_mutex_destroy(&a->bmu);
+	for (i = 0; i < ACME_STRIPES; i++)
+		pthread_mutex_destroy(&a->amu[i]);
 	pthread_rwlock_destroy(&a->englock);
 	OPENSSL_cleanse(a->nkey, sizeof(a->nkey));
 	free(a);
+}
+
+pthread_mutex_t *
+acme_acct_lock(struct acme *a, const char *acct)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *acct; acct++)
+		h = (h ^ (uint8_t)*acct) * 16777619u;
+	return &a->amu[h % ACME_STRIPES];
 }
 
 /* Lock-free: problems are counted with mu held or not. */
@@ -573,6 +610,71 @@ acme_count(struct acme *a, uint64_t *c)
 {
 	(void)a;
 	(void)__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
+static const char *const vfail_types[ACME_VFAIL_N] = {"connection",
+	"incorrectResponse", "tls", "unauthorized", "dns", "caa", "other"};
+
+void
+acme_count_vfail(struct acme *a, const char *ptype)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < ACME_VFAIL_N; i++)
+		if (ptype != NULL && strcmp(ptype, vfail_types[i]) == 0)
+			break;
+	acme_count(a, &a->m_vfail[i]);
+}
+
+static int
+kv_count(const char *key, const uint8_t *v, size_t n, void *arg)
+{
+	(void)key;
+	(void)v;
+	(void)n;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/*
+ * Failed validations by problem type, invalid orders, and the records
+ * kept now (accounts, orders and authorizations not yet pruned: counted,
+ * not parsed).
+ */
+static pca_err
+metrics_more(struct acme *a, struct buf *b)
+{
+	static const char *const ns[3][2] = {{"acme-acct", "accounts"},
+		{"acme-order", "orders"}, {"acme-authz", "authorizations"}};
+	uint64_t n;
+	size_t i;
+	pca_err err;
+
+	err = buf_printf(b, "# HELP pcad_acme_validation_failures_total "
+	    "Failed challenge validations by ACME problem type.\n"
+	    "# TYPE pcad_acme_validation_failures_total counter\n");
+	for (i = 0; i < ACME_VFAIL_N && err == PCA_OK; i++)
+		err = buf_printf(b, "pcad_acme_validation_failures_total{"
+		    "problem=\"%s\"} %llu\n", vfail_types[i],
+		    (unsigned long long)__atomic_load_n(&a->m_vfail[i],
+		    __ATOMIC_RELAXED));
+	if (err == PCA_OK)
+		err = buf_printf(b, "# HELP pcad_acme_orders_invalid_total "
+		    "Orders that became invalid.\n"
+		    "# TYPE pcad_acme_orders_invalid_total counter\n"
+		    "pcad_acme_orders_invalid_total %llu\n"
+		    "# HELP pcad_acme_records ACME records in the store.\n"
+		    "# TYPE pcad_acme_records gauge\n",
+		    (unsigned long long)__atomic_load_n(&a->m_order_invalid,
+		    __ATOMIC_RELAXED));
+	for (i = 0; i < 3 && err == PCA_OK; i++) {
+		n = 0;
+		if (store_kv_foreach(a->st, ns[i][0], kv_count, &n) != PCA_OK)
+			pca_err_clear();
+		err = buf_printf(b, "pcad_acme_records{kind=\"%s\"} %llu\n",
+		    ns[i][1], (unsigned long long)n);
+	}
+	return err;
 }
 
 pca_err
@@ -621,5 +723,7 @@ acme_metrics_render(struct acme *a, struct buf *b)
 	    (unsigned long long)v[5], (unsigned long long)v[6],
 	    (unsigned long long)v[7], (unsigned long long)v[9],
 	    (unsigned long long)v[10]);
+	if (err == PCA_OK)
+		err = metrics_more(a, b);
 	return err;
 }

@@ -54,6 +54,33 @@ acme_rec_put(struct acme *a, const char *ns, const char *id,
 }
 
 pca_err
+acme_rec_batch(struct acme *a, const struct acme_rec_w *w, size_t n)
+{
+	struct store_kv_op ops[ACME_BATCH_MAX];
+	char *txt[ACME_BATCH_MAX];
+	size_t i;
+	pca_err err = PCA_OK;
+
+	if (n > ACME_BATCH_MAX)
+		return pca_err_set(PCA_EINVAL, "acme: batch too large");
+	memset(txt, 0, sizeof(txt));
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < n && err == PCA_OK; i++) {
+		if ((txt[i] = json_dumps(w[i].o, JSON_COMPACT)) == NULL)
+			err = pca_err_set(PCA_ENOMEM, "no memory");
+		else if (strlen(txt[i]) > REC_MAX)
+			err = pca_err_set(PCA_ETOOBIG, "acme: record too large");
+		ops[i] = (struct store_kv_op){w[i].ns, w[i].id, txt[i],
+		    txt[i] ? strlen(txt[i]) : 0, 0};
+	}
+	if (err == PCA_OK)
+		err = store_kv_batch(a->st, ops, n);
+	for (i = 0; i < n; i++)
+		free(txt[i]);
+	return err;
+}
+
+pca_err
 acme_rec_del(struct acme *a, const char *ns, const char *id)
 {
 	return store_kv_del(a->st, ns, id);
@@ -89,4 +116,57 @@ acme_acct_load(struct rq *r, const char *id, json_t **out)
 	}
 	*out = o;
 	return PCA_OK;
+}
+
+static int
+busy_find(struct acme *a, const char *id)
+{
+	int i;
+
+	for (i = 0; i < ACME_BUSY_MAX; i++)
+		if (a->busy[i][0] && strcmp(a->busy[i], id) == 0)
+			return i;
+	return -1;
+}
+
+int
+acme_busy_claim(struct acme *a, const char *id)
+{
+	int i, ok = 0;
+
+	if (strlen(id) >= ACME_ID_MAX)
+		return 0;
+	pthread_mutex_lock(&a->bmu);
+	if (busy_find(a, id) < 0)
+		for (i = 0; i < ACME_BUSY_MAX; i++)
+			if (!a->busy[i][0]) {
+				(void)snprintf(a->busy[i], ACME_ID_MAX, "%s",
+				    id);
+				ok = 1;
+				break;
+			}
+	pthread_mutex_unlock(&a->bmu);
+	return ok;
+}
+
+void
+acme_busy_release(struct acme *a, const char *id)
+{
+	int i;
+
+	pthread_mutex_lock(&a->bmu);
+	if ((i = busy_find(a, id)) >= 0)
+		a->busy[i][0] = '\0';
+	pthread_mutex_unlock(&a->bmu);
+}
+
+int
+acme_busy(struct acme *a, const char *id)
+{
+	int b;
+
+	pthread_mutex_lock(&a->bmu);
+	b = busy_find(a, id) >= 0;
+	pthread_mutex_unlock(&a->bmu);
+	return b;
 }

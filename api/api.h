@@ -202,4 +202,45 @@ void api_server_free(struct api_server *);
 pca_err api_server_metrics_hook(struct api_server *,
     pca_err (*fn)(void *arg, struct buf *out), void *arg) PCA_WUR;
 
+/* ---- the web console's questions (console.c) ---- */
+
+/* A signed-in console user: the access key and its account. */
+struct api_console_id {
+	char akid[21];
+	char account[13];
+};
+
+/* How an operation or a decision went, as the API would answer it. */
+struct api_console_res {
+	int status;		/* 200, 403 (AccessDenied), 4xx, 5xx */
+	char code[64];		/* exception name */
+	char message[768];
+};
+
+/*
+ * Checks an access key and its secret the way SigV4 does: the signing key
+ * of today's scope (appliance region, acm-pca) derived from the secret
+ * given must equal the stored key's, compared in constant time.  Unknown,
+ * revoked and wrong: PCA_EPOLICY ("wrong access key or secret").
+ */
+pca_err api_console_signin(struct api_server *, const char *akid,
+    const char *secret, struct api_console_id *out) PCA_WUR;
+/*
+ * Runs a read-only operation (List/Describe/Get of CAs and certificates,
+ * OpenPCA ListCertificates) as the key, from ip: shape check, IAM
+ * authorization and handler as for a SigV4 request.  *out its output on
+ * success; res says how it went either way (403 for AccessDenied).
+ */
+pca_err api_console_call(struct api_server *, const struct api_console_id *,
+    const char *ip, const char *op, const json_t *in, json_t **out,
+    struct api_console_res *res) PCA_WUR;
+/*
+ * The key's IAM decision for action (an operation name or "openpca:...")
+ * on resource (a CA ARN or NULL): PCA_OK allowed, PCA_EPOLICY denied (res
+ * carries AWS's sentence), another error when it cannot be decided.
+ */
+pca_err api_console_allowed(struct api_server *,
+    const struct api_console_id *, const char *ip, const char *action,
+    const char *resource, struct api_console_res *res) PCA_WUR;
+
 #endif

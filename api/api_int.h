@@ -385,6 +385,13 @@ struct api_call {
 	const char *code; /* an exception name forced by an op */
 };
 
+/*
+ * The server's context with the generation lock held for reading (the
+ * engine stays while held); api_server_ctx_release ends it (console.c).
+ */
+struct api_ctx *api_server_ctx_hold(struct api_server *);
+void api_server_ctx_release(struct api_server *);
+
 /* Runs the operation; *out is its output object on success. */
 pca_err api_op_run(struct api_call *, const json_t *in, json_t **out) PCA_WUR;
 

@@ -329,3 +329,17 @@ api_server_metrics_hook(struct api_server *srv,
 	pthread_mutex_unlock(&srv->mu);
 	return err;
 }
+
+/* The context under the generation lock (console.c); unlock after use. */
+struct api_ctx *
+api_server_ctx_hold(struct api_server *srv)
+{
+	pthread_rwlock_rdlock(&srv->gen);
+	return &srv->ctx;
+}
+
+void
+api_server_ctx_release(struct api_server *srv)
+{
+	pthread_rwlock_unlock(&srv->gen);
+}

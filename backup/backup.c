@@ -9,6 +9,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "../store/store.h"
 #include "../sync/sync.h"
 #include "backup.h"
+#include "backup_int.h"
 
 /* ---- small file helpers ---- */
 
@@ -84,8 +86,10 @@ out:
 	EVP_MD_CTX_free(c);
 	return err;
 }
-pca_err
-bk_part_add(struct bk_archive *b, const char *name, const char *path)
+/* A part whose SHA-256 (hex) and size are known (hex NULL: hashed here). */
+static pca_err
+part_set(struct bk_archive *b, const char *name, const char *path,
+    const char *hex, uint64_t size)
 {
 	struct bk_part *p;
 
@@ -94,10 +98,19 @@ bk_part_add(struct bk_archive *b, const char *name, const char *path)
 	p = &b->part[b->nparts];
 	(void)snprintf(p->name, sizeof(p->name), "%s", name);
 	(void)snprintf(p->path, sizeof(p->path), "%s", path);
-	if (bk_file_hash(path, p->sha256, &p->size) != PCA_OK)
+	if (hex != NULL) {
+		(void)snprintf(p->sha256, sizeof(p->sha256), "%s", hex);
+		p->size = size;
+	} else if (bk_file_hash(path, p->sha256, &p->size) != PCA_OK)
 		return PCA_EIO;
 	b->nparts++;
 	return PCA_OK;
+}
+
+pca_err
+bk_part_add(struct bk_archive *b, const char *name, const char *path)
+{
+	return part_set(b, name, path, NULL, 0);
 }
 
 void
@@ -208,41 +221,60 @@ ar_err(struct archive *a, const char *what)
 	    archive_error_string(a) ? archive_error_string(a) : "failed");
 }
 
+/* The archive's own writer: paced, pushed out as it grows, not cached. */
+static la_ssize_t
+ar_write_cb(struct archive *a, void *arg, const void *p, size_t n)
+{
+	struct bk_out *o = arg;
+
+	if (bk_out_write(o, p, n) != PCA_OK) {
+		archive_set_error(a, EIO, "%s", pca_err_msg());
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
 static pca_err
-ar_put(struct archive *a, const char *name, const char *path,
-    const void *mem, uint64_t size)
+ar_put(struct archive *a, const struct bk_part *p, const void *mem,
+    uint64_t size, uint8_t *buf)
 {
 	struct archive_entry *e = archive_entry_new();
-	uint8_t buf[BK_CHUNK];
-	ssize_t n;
+	uint64_t off = 0;
+	ssize_t n = 0;
 	int fd = -1;
 	pca_err err = PCA_OK;
 
 	if (e == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	archive_entry_set_pathname(e, name);
+	archive_entry_set_pathname(e, p != NULL ? p->name : BK_MANIFEST);
 	archive_entry_set_size(e, (la_int64_t)size);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0600);
 	archive_entry_set_mtime(e, (time_t)util_now(), 0);
 	if (archive_write_header(a, e) != ARCHIVE_OK) {
-		err = ar_err(a, name);
+		err = ar_err(a, p != NULL ? p->name : BK_MANIFEST);
 		goto out;
 	}
-	if (mem != NULL) {
+	if (p == NULL) {
 		if (archive_write_data(a, mem, size) != (la_ssize_t)size)
-			err = ar_err(a, name);
+			err = ar_err(a, BK_MANIFEST);
 		goto out;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	if ((fd = open(p->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = pca_err_set(PCA_EIO, "%s: %s", p->path, strerror(errno));
 		goto out;
 	}
-	while (err == PCA_OK && (n = read(fd, buf, sizeof(buf))) > 0)
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	while (err == PCA_OK && (n = read(fd, buf, BK_COPY_CHUNK)) > 0) {
 		if (archive_write_data(a, buf, (size_t)n) != n)
-			err = ar_err(a, name);
+			err = ar_err(a, p->name);
+		off += (uint64_t)n;
+	}
 	if (err == PCA_OK && n < 0)
-		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+		err = pca_err_set(PCA_EIO, "%s: %s", p->path, strerror(errno));
+	if (err == PCA_OK && off != size)
+		err = pca_err_set(PCA_EIO, "%s changed while it was archived",
+		    p->path);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -251,50 +283,72 @@ out:
 }
 
 static pca_err
-write_archive(const struct bk_archive *b, const char *file)
+write_archive(const struct bk_conf *c, struct bk_archive *b, const char *file)
 {
 	struct archive *a = archive_write_new();
-	char tmp[PATH_MAX], *text = NULL;
+	struct bk_out o;
+	char tmp[PATH_MAX] = "", *text = NULL;
+	uint8_t *buf = malloc(BK_COPY_CHUNK), md[32];
 	size_t i;
-	int fd = -1;
 	pca_err err = PCA_OK;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp))
-		return pca_err_set(PCA_EINVAL, "%s: path too long", file);
-	if (a == NULL || (text = json_dumps(b->manifest, JSON_INDENT(2) |
-	    JSON_SORT_KEYS)) == NULL) {
+	memset(&o, 0, sizeof(o));
+	o.fd = -1;
+	if ((o.md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(o.md, EVP_sha256(), NULL) != 1)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
+	if (err != PCA_OK)
 		goto out;
-	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
-	    0) {
+	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp))
+		err = pca_err_set(PCA_EINVAL, "%s: path too long", file);
+	else if (a == NULL || buf == NULL || (text = json_dumps(b->manifest,
+	    JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+	else if ((o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) < 0)
 		err = pca_err_set(PCA_EIO, "%s: %s", tmp, strerror(errno));
+	if (err != PCA_OK)
 		goto out;
-	}
+	o.drop = 1;
+	o.rate = c->rate;
+	o.name = tmp;
+	bk_out_start(&o);
+	/* no blocking: libarchive hands each write straight to ar_write_cb */
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+	    archive_write_open2(a, &o, NULL, ar_write_cb, NULL, NULL) !=
+		ARCHIVE_OK) {
 		err = ar_err(a, file);
 		goto out;
 	}
-	err = ar_put(a, BK_MANIFEST, NULL, text, strlen(text));
+	err = ar_put(a, NULL, text, strlen(text), buf);
 	for (i = 0; err == PCA_OK && i < b->nparts; i++)
-		err = ar_put(a, b->part[i].name, b->part[i].path, NULL,
-		    b->part[i].size);
+		err = ar_put(a, &b->part[i], NULL, b->part[i].size, buf);
 	if (err == PCA_OK && archive_write_close(a) != ARCHIVE_OK)
 		err = ar_err(a, file);
-	if (err == PCA_OK && fsync(fd) != 0)
+	if (err == PCA_OK)
+		err = bk_out_flush(&o);
+	if (err == PCA_OK && fsync(o.fd) != 0)
 		err = pca_err_set(PCA_EIO, "%s: fsync: %s", tmp,
 		    strerror(errno));
 	if (err == PCA_OK && link(tmp, file) != 0)
 		err = pca_err_set(PCA_EIO, "%s: %s", file, errno == EEXIST ?
 		    "exists: refusing to overwrite it" : strerror(errno));
+	if (err == PCA_OK) {
+		(void)EVP_DigestFinal_ex(o.md, md, NULL);
+		util_hex(md, sizeof(md), b->sha256, sizeof(b->sha256), 0);
+		b->size = o.done;
+	}
 out:
-	if (fd >= 0)
-		close(fd);
 	if (a != NULL)
 		archive_write_free(a);
-	(void)unlink(tmp);
+	if (o.fd >= 0)
+		close(o.fd);
+	EVP_MD_CTX_free(o.md);
+	if (tmp[0] != '\0')
+		(void)unlink(tmp);
 	free(text);
+	free(buf);
 	return err;
 }
 int
@@ -335,14 +389,17 @@ bk_s3_open(const char *url, const struct sync_conf *sc, struct bk_s3 *b)
 	return sync_new(sc, NULL, &b->sync);
 }
 pca_err
-bk_s3_upload(struct bk_s3 *b, const char *file)
+bk_s3_upload(struct bk_s3 *b, const char *file, const struct bk_archive *a)
 {
 	char hex[65];
 	uint64_t size;
 	int fd;
 	pca_err err;
 
-	if ((err = bk_file_hash(file, hex, &size)) != PCA_OK)
+	if (a != NULL && a->sha256[0] != '\0') {
+		memcpy(hex, a->sha256, sizeof(hex));
+		size = a->size;
+	} else if ((err = bk_file_hash(file, hex, &size)) != PCA_OK)
 		return err;
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return pca_err_set(PCA_EIO, "%s: %s", file, strerror(errno));
@@ -387,14 +444,129 @@ tls_parts(const struct bk_conf *ac, struct bk_archive *b)
 	return bk_part_add(b, "tls-server.pem", ac->api_tls_cert);
 }
 
+/* ---- the store's copy: through a pipe, hashed as it is written ---- */
+
+struct copier {
+	struct store *st;
+	int fd;			/* the pipe's write end (closed when done) */
+	pca_err err;
+	char msg[256];
+};
+
+static void *
+copier_main(void *arg)
+{
+	struct copier *c = arg;
+
+	if ((c->err = store_copy_fd(c->st, c->fd)) != PCA_OK)
+		(void)snprintf(c->msg, sizeof(c->msg), "%s", pca_err_msg());
+	close(c->fd);
+	return NULL;
+}
+
+/* Reads the copy from fd into o until EOF (drained after an error). */
+static pca_err
+copy_pump(int fd, struct bk_out *o)
+{
+	uint8_t *buf = malloc(BK_COPY_CHUNK);
+	ssize_t n;
+	pca_err err = PCA_OK;
+
+	if (buf == NULL)
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+	while (err == PCA_OK) {
+		if ((n = read(fd, buf, BK_COPY_CHUNK)) == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			err = pca_err_set(PCA_EIO, "store copy: %s",
+			    strerror(errno));
+		else
+			err = bk_out_write(o, buf, (size_t)n);
+	}
+	if (err == PCA_OK)
+		err = bk_out_flush(o);
+	bk_drain(fd);		/* the copier never blocks on a full pipe */
+	free(buf);
+	return err;
+}
+
+/*
+ * The store copied into path (scratch: not fsynced, the archive is), its
+ * SHA-256 (hex) and size taken on the way.  The copy thread writes into a
+ * pipe; this one writes the file at the pace of a bk_out.
+ */
+static pca_err
+copy_store(struct store *st, const char *path, char hex[65], uint64_t *size)
+{
+	struct copier c;
+	struct bk_out o;
+	pthread_t th;
+	uint8_t md[32];
+	int p[2] = {-1, -1}, started = 0;
+	pca_err err = PCA_OK;
+
+	memset(&c, 0, sizeof(c));
+	memset(&o, 0, sizeof(o));
+	if ((o.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
+	/*
+	 * As fast as it goes: the copy's read transaction lasts as long, and
+	 * meanwhile every commit of the store has to grow its file.  Up to
+	 * the slack it stays in memory (read back for the archive, then
+	 * removed); the rate limit is the archive's.
+	 */
+	o.slack = bk_scratch_slack();
+	o.name = path;
+	if ((o.md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(o.md, EVP_sha256(), NULL) != 1) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		err = pca_err_set(PCA_EIO, "store copy: pipe: %s",
+		    strerror(errno));
+		goto out;
+	}
+	(void)fcntl(p[1], F_SETPIPE_SZ, (int)BK_COPY_CHUNK);
+	c.st = st;
+	c.fd = p[1];
+	if (pthread_create(&th, NULL, copier_main, &c) != 0) {
+		err = pca_err_set(PCA_ENOMEM, "store copy: no thread");
+		goto out;
+	}
+	p[1] = -1;		/* the copier's now */
+	started = 1;
+	bk_out_start(&o);
+	err = copy_pump(p[0], &o);
+	pthread_join(th, NULL);
+	if (c.err != PCA_OK)
+		err = pca_err_set(c.err, "%s", c.msg);
+	if (err == PCA_OK) {
+		(void)EVP_DigestFinal_ex(o.md, md, NULL);
+		util_hex(md, sizeof(md), hex, 65, 0);
+		*size = o.done;
+	}
+out:
+	if (!started && p[1] >= 0)
+		close(p[1]);
+	if (p[0] >= 0)
+		close(p[0]);
+	close(o.fd);
+	EVP_MD_CTX_free(o.md);
+	return err;
+}
+
 /* ---- pcactl backup --to FILE ---- */
 
 static pca_err
 backup_make(const struct bk_conf *ac, struct store *src, const char *file,
     struct bk_archive *b)
 {
-	char dir[PATH_MAX], *slash, id[37], when[21], data[PATH_MAX];
-	int fd = -1;
+	char dir[PATH_MAX], *slash, id[37], when[21], data[PATH_MAX], hex[65];
+	uint64_t size = 0;
 	pca_err err;
 
 	(void)snprintf(dir, sizeof(dir), "%s", file);
@@ -409,14 +581,8 @@ backup_make(const struct bk_conf *ac, struct store *src, const char *file,
 		return pca_err_set(PCA_EIO, "cannot write in %s: %s", dir,
 		    strerror(errno));
 	}
-	if ((err = bk_path_fmt(data, b->tmp, "data.mdb")) != PCA_OK)
-		goto out;
-	if ((fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
-	    0) {
-		err = pca_err_set(PCA_EIO, "%s: %s", data, strerror(errno));
-		goto out;
-	}
-	if ((err = store_copy_fd(src, fd)) != PCA_OK ||
+	if ((err = bk_path_fmt(data, b->tmp, "data.mdb")) != PCA_OK ||
+	    (err = copy_store(src, data, hex, &size)) != PCA_OK ||
 	    (err = util_uuid(id)) != PCA_OK)
 		goto out;
 	b->manifest = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "Format",
@@ -428,7 +594,7 @@ backup_make(const struct bk_conf *ac, struct store *src, const char *file,
 		goto out;
 	}
 	if ((err = describe_copy(ac, b->tmp, b->manifest)) != PCA_OK ||
-	    (err = bk_part_add(b, "data.mdb", data)) != PCA_OK ||
+	    (err = part_set(b, "data.mdb", data, hex, size)) != PCA_OK ||
 	    (err = bk_part_add(b, "pcad.conf", ac->config_path)) != PCA_OK)
 		goto out;
 	if (ac->policy_file != NULL &&
@@ -436,8 +602,6 @@ backup_make(const struct bk_conf *ac, struct store *src, const char *file,
 		goto out;
 	err = tls_parts(ac, b);
 out:
-	if (fd >= 0)
-		close(fd);
 	return err;
 }
 
@@ -480,17 +644,46 @@ bk_s3_backup_key(struct bk_s3 *s3, const json_t *m)
 	return PCA_OK;
 }
 
+struct maker {
+	const struct bk_conf *c;
+	struct store *st;
+	const char *file;
+	struct bk_archive *b;
+	pca_err err;
+	char msg[256];
+};
+
+/* One backup, in a thread of its own at background priority. */
+static void *
+maker_main(void *arg)
+{
+	struct maker *m = arg;
+
+	bk_thread_background();
+	if ((m->err = backup_make(m->c, m->st, m->file, m->b)) == PCA_OK &&
+	    (m->err = manifest_parts(m->b)) == PCA_OK)
+		m->err = write_archive(m->c, m->b, m->file);
+	/* the scratch copy goes now, before the kernel writes it back */
+	bk_rm_tree(m->b->tmp);
+	if (m->err != PCA_OK)
+		(void)snprintf(m->msg, sizeof(m->msg), "%s", pca_err_msg());
+	return NULL;
+}
+
 pca_err
 bk_make(const struct bk_conf *c, struct store *st, const char *file,
     struct bk_archive *b)
 {
-	pca_err err;
+	struct maker m = {c, st, file, b, PCA_OK, ""};
+	pthread_t th;
 
 	if (access(file, F_OK) == 0)
 		return pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
 		    "overwrite it", file);
-	if ((err = backup_make(c, st, file, b)) != PCA_OK ||
-	    (err = manifest_parts(b)) != PCA_OK)
-		return err;
-	return write_archive(b, file);
+	if (pthread_create(&th, NULL, maker_main, &m) != 0)
+		return pca_err_set(PCA_ENOMEM, "backup: no thread");
+	pthread_join(th, NULL);
+	if (m.err != PCA_OK)
+		return pca_err_set(m.err, "%s", m.msg);
+	return PCA_OK;
 }

@@ -38,6 +38,7 @@ struct buf;
 #define BK_SMALL_MAX ((size_t)4 << 20)	/* manifest, config, policies */
 #define BK_PARTS_MAX 8
 #define BK_CHUNK 65536
+#define BK_COPY_CHUNK ((size_t)1 << 20)	/* the store copy, the archive */
 #define BK_S3_MAX ((uint64_t)1 << 40)	/* a backup fetched from S3 */
 #define BK_FEED_NAME "s3-feed"
 #define BK_FEED_FORMAT "openpca-feed"
@@ -56,6 +57,8 @@ struct bk_archive {
 	struct bk_part part[BK_PARTS_MAX];
 	size_t nparts;
 	json_t *manifest;
+	char sha256[65];	/* of the archive bk_make wrote */
+	uint64_t size;
 };
 
 /* What a backup takes from the configuration. */
@@ -69,13 +72,21 @@ struct bk_conf {
 	size_t map_max;			/* [store] map_max */
 	const char *work_dir;		/* scratch for an archive on its way
 					   to S3 (pcad: the store's dir) */
+	uint64_t rate;			/* bytes a second the archive is
+					   written at, at most, 0: no limit
+					   ([backup] rate_mb) */
 };
 
 /*
  * Writes a backup of the open store st to file (refused if it exists;
  * written under file.partial and linked into place, so it is complete or
  * absent).  b (zeroed by the caller) keeps the manifest; its scratch
- * directory is made next to file.  Free b with bk_free.
+ * directory is made next to file.  Free b with bk_free.  The work is done
+ * by a thread of its own at background priority (nice 19, idle I/O
+ * class), its files written out as they grow (under 2 MiB waiting at a
+ * time, beyond a scratch copy's share of free memory, removed unwritten)
+ * and the archive at most c->rate bytes a second, so the store's own
+ * commits are not kept waiting behind it.
  */
 pca_err bk_make(const struct bk_conf *, struct store *st, const char *file,
     struct bk_archive *b) PCA_WUR;
@@ -102,8 +113,9 @@ pca_err bk_s3_url_parse(const char *url, struct bk_s3 *b) PCA_WUR;
 /* bk_s3_url_parse and a sync of its own (free b->sync with sync_free). */
 pca_err bk_s3_open(const char *url, const struct sync_conf *sc,
     struct bk_s3 *b) PCA_WUR;
-/* PUTs file to b->key. */
-pca_err bk_s3_upload(struct bk_s3 *b, const char *file) PCA_WUR;
+/* PUTs file to b->key; a (may be NULL: file is hashed) has its hash. */
+pca_err bk_s3_upload(struct bk_s3 *b, const char *file,
+    const struct bk_archive *a) PCA_WUR;
 /* GETs b->key into a new file path (mode 0600). */
 pca_err bk_s3_fetch(struct bk_s3 *b, const char *path) PCA_WUR;
 /* b->key (a prefix) becomes <prefix>/openpca-<time>-<id>.tar. */

@@ -24,6 +24,7 @@
 #include "../store/store.h"
 #include "../sync/sync.h"
 #include "backup.h"
+#include "backup_int.h"
 
 #define SCHED_RETRY_S 60	/* after a failed backup */
 #define FEED_POLL_MS 1000	/* feed shipping: at most this far behind */
@@ -199,7 +200,7 @@ backup_one(struct bk_sched *s, uint64_t *size)
 		up = s->s3;
 		(void)snprintf(up.key, sizeof(up.key), "%s", s->prefix);
 		if ((err = bk_s3_backup_key(&up, b.manifest)) != PCA_OK ||
-		    (err = bk_s3_upload(&up, file)) != PCA_OK)
+		    (err = bk_s3_upload(&up, file, &b)) != PCA_OK)
 			goto out;
 		(void)snprintf(final, sizeof(final), "s3://%s/%s", up.bucket,
 		    up.key);
@@ -259,6 +260,7 @@ backup_thread(void *arg)
 	int64_t due = util_now(), newest;
 	uint64_t size = 0;
 
+	bk_thread_background();	/* the upload reads the archive back */
 	if (names_list(s, &l) == PCA_OK && l.n > 0 &&
 	    name_time(l.v[l.n - 1], &newest)) {
 		due = newest + s->c.interval_s;

@@ -6,7 +6,9 @@
  * pcad take; at least a second).  Prints the copy time, the
  * store and archive sizes, and issuance p50/p99 of both runs.
  *
- *   backup_bench PCAD_CONF CSR SECS THREADS RATE OUT_DIR
+ *   backup_bench PCAD_CONF CSR SECS THREADS RATE OUT_DIR [RATE_MB]
+ *
+ * RATE_MB replaces the configuration's [backup] rate_mb (0: no limit).
  */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,20 +130,22 @@ main(int argc, char **argv)
 	struct bk_job j;
 	pthread_t bt;
 	char *arn = NULL, data[PATH_MAX];
-	long long secs, threads, rate;
+	long long secs, threads, rate, rate_mb = -1;
 	double ra, rb, a50, a99, b50, b99;
 
-	if (argc != 7) {
+	if (argc != 7 && argc != 8) {
 		fprintf(stderr, "usage: backup_bench PCAD_CONF CSR SECS "
-				"THREADS RATE OUT_DIR\n");
+				"THREADS RATE OUT_DIR [RATE_MB]\n");
 		return 2;
 	}
 	if (bench_run_open(&r, &ap, "backup_bench", argv, &secs) != 0)
 		return 2;
 	if (util_strtonum(argv[4], 1, BENCH_MAX_THREADS, &threads) != PCA_OK ||
-	    util_strtonum(argv[5], 1, 100000, &rate) != PCA_OK) {
-		fprintf(stderr, "backup_bench: THREADS 1..%d, RATE 1..100000\n",
-		    BENCH_MAX_THREADS);
+	    util_strtonum(argv[5], 1, 100000, &rate) != PCA_OK ||
+	    (argc == 8 && util_strtonum(argv[7], 0, 1 << 20, &rate_mb) !=
+		PCA_OK)) {
+		fprintf(stderr, "backup_bench: THREADS 1..%d, RATE 1..100000, "
+		    "RATE_MB 0..1048576\n", BENCH_MAX_THREADS);
 		return 2;
 	}
 	r.max_lat = 4000000;
@@ -157,6 +161,8 @@ main(int argc, char **argv)
 	    &a99);
 	memset(&j, 0, sizeof(j));
 	appliance_backup_conf(&ap.conf, argv[1], &j.c);
+	if (rate_mb >= 0)
+		j.c.rate = (uint64_t)rate_mb << 20;
 	j.st = ap.store;
 	(void)snprintf(j.file, sizeof(j.file), "%s/bench-backup.tar", argv[6]);
 	(void)unlink(j.file);
@@ -169,6 +175,11 @@ main(int argc, char **argv)
 	printf("store %.1f MiB; backup copy %.2f s, archive %.1f MiB\n",
 	    (double)file_size(data) / 1048576.0, j.secs,
 	    (double)file_size(j.file) / 1048576.0);
+	if (j.c.rate == 0)
+		printf("backup write rate limit: none ([backup] rate_mb = 0)\n");
+	else
+		printf("backup write rate limit: %llu MiB/s ([backup] "
+		    "rate_mb)\n", (unsigned long long)(j.c.rate >> 20));
 	printf("%-26s %10s %10s %10s\n", "issuance (paced)", "per s",
 	    "p50 ms", "p99 ms");
 	printf("%-26s %10.0f %10.2f %10.2f\n", "without a backup", ra, a50,

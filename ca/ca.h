@@ -150,6 +150,11 @@ struct ca_issue_req {
 	 * caller's account.
 	 */
 	const char *requester_account;
+	/*
+	 * An issuance policy by name that replaces the one bound to the CA
+	 * (an ACME account's EAB key or profile); NULL: the binding.
+	 */
+	const char *policy;
 };
 
 /* IssueCertificate. *cert_arn: caller frees. */
@@ -327,6 +332,7 @@ struct ca_policy_req {
 	int64_t validity_s;		/* from issuance to notAfter */
 	const uint8_t *tbs;		/* the TBSCertificate to be signed */
 	size_t tbs_len;
+	const char *policy;		/* ca_issue_req's policy, or NULL */
 };
 
 /*

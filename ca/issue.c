@@ -258,7 +258,8 @@ issue_gate(struct issue *is, const struct ca_issue_req *r)
 	int64_t now = util_now();
 	struct ca_policy_req q = {ca_ctx_policy_uuid(c), c->arn, is->who->who,
 	    is->tmpl->name, r->signing_algorithm,
-	    is->na - (is->nb > now ? is->nb : now), is->tbs, is->tbs_len};
+	    is->na - (is->nb > now ? is->nb : now), is->tbs, is->tbs_len,
+	    r->policy};
 	struct ca_lint_req l = {is->tbs, is->tbs_len, is->sigalg, is->self};
 	pca_err err;
 

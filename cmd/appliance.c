@@ -20,7 +20,9 @@ static const char *const known_keys[] = {
 	"http.listen", "http.header_timeout_s", "http.per_ip_connections",
 	"ocsp.url", "ocsp.validity_hours", "ocsp.refresh_hours",
 	"ocsp.signer", "ocsp.signer_days", "ocsp.nonce", "ocsp.nonce_budget",
-	"ocsp.cache_mb",
+	"ocsp.cache_mb", "ocsp.publish", "ocsp.publish_acl",
+	"responder.cache", "responder.poll_ms",
+	"responder.crl_bucket",
 	"crl.url_base", "crl.delta", "crl.delta_base_s", "crl.publish_delay_ms",
 	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
 	"s3.retry_max_s", "s3.timeout_s",
@@ -30,14 +32,17 @@ static const char *const known_keys[] = {
 	"monitor.recount_s", "approval.operations", "approval.approvers",
 	"approval.quorum", "approval.expiry_hours", "ca.rotate_before_days",
 	"backup.to", "backup.interval_hours", "backup.keep", "backup.feed",
+	"backup.rate_mb",
 	"process.separate", "process.user", "process.signer_group",
 	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
 	"acme.timeout_s", "acme.eab_required", "acme.resolver",
-	"acme.caa_identities", "discovery.targets", "discovery.cidr",
-	"discovery.ports", "discovery.sni", "discovery.starttls",
-	"discovery.interval_s", "discovery.concurrency",
-	"discovery.timeout_ms", "discovery.rate", NULL};
+	"acme.caa_identities", "acme.keep_days", "console.enabled",
+	"console.session_minutes", "console.session_max_hours",
+	"discovery.targets", "discovery.cidr", "discovery.ports",
+	"discovery.sni", "discovery.starttls", "discovery.interval_s",
+	"discovery.concurrency", "discovery.timeout_ms", "discovery.rate",
+	NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -218,11 +223,33 @@ load_crl(struct appliance_conf *a)
 }
 
 static pca_err
-load_acme(struct appliance_conf *a)
+load_console(struct appliance_conf *a)
 {
-	long long n[4];
+	long long n[2];
 	pca_err err;
 
+	if ((err = conf_bool(a->conf, "console", "enabled", 1,
+		 &a->console.enabled)) ||
+	    (err = conf_num(a->conf, "console", "session_minutes", 1, 1440,
+		 30, &n[0])) ||
+	    (err = conf_num(a->conf, "console", "session_max_hours", 1, 168,
+		 12, &n[1])))
+		return err;
+	a->console.idle_s = (unsigned)n[0] * 60;
+	a->console.max_s = (unsigned)n[1] * 3600;
+	return PCA_OK;
+}
+
+static pca_err
+load_acme(struct appliance_conf *a)
+{
+	long long n[4], keep;
+	pca_err err;
+
+	if ((err = conf_num(a->conf, "acme", "keep_days", 0, 3650, 30,
+		 &keep)) != PCA_OK)
+		return err;
+	a->acme.keep_days = (unsigned)keep;
 	if ((err = conf_bool(a->conf, "acme", "enabled", 0,
 		 &a->acme_enabled)) ||
 	    (err = conf_bool(a->conf, "acme", "eab_required", 0,
@@ -494,6 +521,9 @@ load_backup(struct appliance_conf *a)
 		PCA_OK)
 		return err;
 	a->backup_keep = (unsigned)n;
+	if ((err = conf_num(a->conf, "backup", "rate_mb", 0, 1 << 20, 0,
+	    &a->backup_rate_mb)) != PCA_OK)
+		return err;
 	if (to == NULL || *to == '\0') {
 		if (a->backup_feed)
 			return pca_err_set(PCA_EINVAL, "%s: [backup] feed = on "
@@ -530,6 +560,7 @@ appliance_backup_conf(const struct appliance_conf *ac,
 	c->engine = &ac->engine;
 	c->map_max = ac->store.map_max;
 	c->work_dir = ac->store.path;
+	c->rate = (uint64_t)ac->backup_rate_mb << 20;
 }
 
 void
@@ -572,6 +603,69 @@ load_process(struct appliance_conf *a)
 	return PCA_OK;
 }
 
+/* "s3://BUCKET[/PREFIX]": a DNS-style bucket, a prefix of safe characters. */
+static pca_err
+publish_parse(const char *f, const char *to, struct ocsp_conf *o)
+{
+	const char *b = to + 5, *sl;
+	size_t bl, pl;
+
+	if (strncmp(to, "s3://", 5) != 0)
+		goto bad;
+	sl = strchr(b, '/');
+	bl = sl ? (size_t)(sl - b) : strlen(b);
+	pl = sl ? strlen(sl + 1) : 0;
+	if (bl < 3 || bl >= sizeof(o->publish_bucket) ||
+	    strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") < bl ||
+	    pl + 2 > sizeof(o->publish_prefix) ||
+	    (pl > 0 && (strspn(sl + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
+			    "KLMNOPQRSTUVWXYZ0123456789._-/") < pl ||
+			   sl[1] == '/' || strstr(sl, "//") != NULL)))
+		goto bad;
+	(void)snprintf(o->publish_bucket, sizeof(o->publish_bucket), "%.*s",
+	    (int)bl, b);
+	(void)snprintf(o->publish_prefix, sizeof(o->publish_prefix), "%s%s",
+	    pl ? sl + 1 : "", pl && sl[pl] != '/' ? "/" : "");
+	return PCA_OK;
+bad:
+	return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish must be "
+	    "s3://BUCKET[/PREFIX] (bucket 3 to 63 of a-z 0-9 . -, prefix at "
+	    "most 45 of A-Z a-z 0-9 . _ - /)", f);
+}
+
+/* [ocsp] publish and the responder role's [responder]. */
+static pca_err
+load_readpath(struct appliance_conf *a)
+{
+	const char *f = conf_name(a->conf), *to, *acl;
+	long long n;
+	pca_err err;
+
+	if ((to = conf_get0(a->conf, "ocsp", "publish")) != NULL) {
+		if ((err = publish_parse(f, to, &a->ocsp)) != PCA_OK)
+			return err;
+		if (a->s3_endpoint == NULL)
+			return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish "
+			    "needs [s3] endpoint", f);
+	}
+	acl = conf_str(a->conf, "ocsp", "publish_acl", "public-read");
+	if (strcmp(acl, "public-read") != 0 && strcmp(acl, "none") != 0 &&
+	    strcmp(acl, "bucket-owner-full-control") != 0)
+		return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish_acl must be "
+		    "public-read, bucket-owner-full-control or none", f);
+	(void)snprintf(a->ocsp.publish_acl, sizeof(a->ocsp.publish_acl), "%s",
+	    strcmp(acl, "none") == 0 ? "" : acl);
+	if ((err = conf_path(a->conf, "responder", "cache", "responder-cache",
+		 &a->responder_cache)) != PCA_OK ||
+	    (err = conf_num(a->conf, "responder", "poll_ms", 100, 60000, 1000,
+		 &n)) != PCA_OK)
+		return err;
+	a->responder_poll_ms = (unsigned)n;
+	a->responder_crl_bucket = conf_get0(a->conf, "responder",
+	    "crl_bucket");
+	return PCA_OK;
+}
+
 pca_err
 appliance_conf_load(const char *path, struct appliance_conf *a)
 {
@@ -596,6 +690,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_backup(a)) == PCA_OK &&
 	    (err = load_process(a)) == PCA_OK &&
 	    (err = load_acme(a)) == PCA_OK &&
+	    (err = load_readpath(a)) == PCA_OK &&
+	    (err = load_console(a)) == PCA_OK &&
 	    (err = load_discovery(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
@@ -615,6 +711,7 @@ appliance_conf_free(struct appliance_conf *a)
 	free(a->s3_credentials_file);
 	free(a->backup_to);
 	free(a->policy_file);
+	free(a->responder_cache);
 	disc_targets_free(&a->discovery.targets);
 	memset(a, 0, sizeof(*a));
 }
@@ -626,10 +723,14 @@ static void *refusal_arg;
 static pca_err
 policy_judge(void *arg, const struct ca_policy_req *q)
 {
-	const struct pol *p = pol_set_lookup0(arg, q->ca_uuid, q->access_key);
+	const struct pol *p = q->policy != NULL ? pol_set_get0(arg, q->policy) :
+	    pol_set_lookup0(arg, q->ca_uuid, q->access_key);
 	struct pol_input in;
 	pca_err err;
 
+	if (p == NULL && q->policy != NULL)
+		return pca_err_set(PCA_EINVAL, "policy %s: not defined",
+		    q->policy);
 	if (p == NULL)
 		return PCA_OK;
 	if ((err = pol_input_from_tbs(q->tbs, q->tbs_len, &in)) != PCA_OK)

@@ -17,7 +17,11 @@
  *               0: no cap) - both apply to both ports
  *   [ocsp]      url (AIA default), validity_hours, refresh_hours, signer
  *               (delegated|ca), signer_days, nonce (honour|ignore),
- *               nonce_budget (fresh signatures per second)
+ *               nonce_budget (fresh signatures per second), cache_mb,
+ *               publish (s3://BUCKET/PREFIX: responses to S3; absent: no)
+ *   [responder] cache (the responder role's LMDB directory;
+ *               responder-cache), poll_ms (manifest poll, 1000),
+ *               crl_bucket (GET /crl/<key> from there; the publish bucket)
  *   [crl]       url_base (CDP default host), delta, delta_base_s,
  *               publish_delay_ms, poll_ms, partition_size
  *   [s3]        endpoint, region, path_style, credentials_file,
@@ -46,6 +50,9 @@
  *               pcactl acme eab create), resolver (dns-01 and CAA:
  *               IP[:port],...; /etc/resolv.conf), caa_identities (issuer
  *               domain names for CAA; absent: no CAA checking)
+ *   [console]   enabled (yes: the web console under /console/ on the API
+ *               port), session_minutes (idle expiry, 30),
+ *               session_max_hours (absolute expiry, 12)
  *   [discovery] targets (host:port,...), cidr + ports, sni, starttls,
  *               interval_s (3600), concurrency (8), timeout_ms (5000),
  *               rate (connections per second, 20): pcad's scheduled scan
@@ -56,6 +63,7 @@
 #define PCA_CMD_APPLIANCE_H
 
 #include "../acme/acme.h"
+#include "../console/console.h"
 #include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
@@ -104,6 +112,7 @@ struct appliance_conf {
 	long long backup_interval_s;	/* [backup] interval_hours */
 	unsigned backup_keep;		/* [backup] keep */
 	int backup_feed;		/* [backup] feed = on */
+	long long backup_rate_mb;	/* [backup] rate_mb, 0: no limit */
 	int proc_separate;		/* [process] */
 	int proc_seccomp;
 	const char *proc_user;
@@ -111,6 +120,10 @@ struct appliance_conf {
 	int acme_enabled;		/* [acme] */
 	struct acme_conf acme;
 	char acme_base[300];
+	char *responder_cache;		/* [responder] (pcad --role responder) */
+	unsigned responder_poll_ms;
+	const char *responder_crl_bucket;
+	struct con_conf console;	/* [console] */
 	int discovery_on;		/* [discovery] targets or cidr given */
 	struct disc_job_conf discovery;	/* targets owned until started */
 };

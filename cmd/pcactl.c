@@ -25,7 +25,10 @@
  *     cert import FILE|DIR | cert list --external [--status S]
  *     discover [--targets FILE | HOST:PORT ...] [--cidr C --ports P]
  *              [--sni N] [--starttls smtp|imap|postgres] [--import]
- *     acme eab create --ca CA [--names SUFFIX,...]
+ *     acme eab create --ca CA [--policy NAME] [--names SUFFIX,...]
+ *         [--profiles P,...]
+ *     acme profile set|list|delete --ca CA ..., acme cert --serial S,
+ *     acme prune [--keep-days N]
  *     store verify
  *     key create [--role admin|issuer|auditor | --policy FILE] [--ca ARN]...
  *                [--account ID] | key list | key revoke AKID

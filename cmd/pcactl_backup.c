@@ -124,8 +124,9 @@ print_summary(const char *verb, const json_t *m, const char *where)
 }
 
 
+/* rate_mb < 0: [backup] rate_mb of the configuration. */
 static pca_err
-cmd_backup_to(const char *config_path, const char *where)
+cmd_backup_to(const char *config_path, const char *where, long long rate_mb)
 {
 	struct appliance_conf ac;
 	struct sync_conf sc;
@@ -157,6 +158,8 @@ cmd_backup_to(const char *config_path, const char *where)
 		goto out;
 	}
 	appliance_backup_conf(&ac, config_path, &bc);
+	if (rate_mb >= 0)
+		bc.rate = (uint64_t)rate_mb << 20;
 	if ((err = store_open(&ac.store, &st)) != PCA_OK ||
 	    (err = bk_make(&bc, st, file, &b)) != PCA_OK)
 		goto out;
@@ -164,7 +167,7 @@ cmd_backup_to(const char *config_path, const char *where)
 	st = NULL;
 	if (s3.sync != NULL) {
 		if ((err = bk_s3_backup_key(&s3, b.manifest)) != PCA_OK ||
-		    (err = bk_s3_upload(&s3, file)) != PCA_OK)
+		    (err = bk_s3_upload(&s3, file, &b)) != PCA_OK)
 			goto out;
 		(void)snprintf(url, sizeof(url), "s3://%s/%s", s3.bucket,
 		    s3.key);
@@ -1334,19 +1337,40 @@ out:
 	return PCA_OK;
 }
 
+/* backup --to WHERE [--rate-mb N], in either order. */
+static pca_err
+backup_to_args(const char *config_path, int argc, char **argv)
+{
+	const char *to = NULL, *rate = NULL;
+	long long mb = -1;
+	int i;
+
+	for (i = 0; i + 1 < argc && argc % 2 == 0; i += 2)
+		if (strcmp(argv[i], "--to") == 0 && to == NULL)
+			to = argv[i + 1];
+		else if (strcmp(argv[i], "--rate-mb") == 0 && rate == NULL)
+			rate = argv[i + 1];
+		else
+			break;
+	if (to == NULL || i < argc)
+		return pca_err_set(PCA_EINVAL, "usage: pcactl backup --to "
+		    "FILE|s3://BUCKET[/PREFIX] [--rate-mb N] | pcactl backup "
+		    "verify FILE|s3://BUCKET/KEY");
+	if (rate != NULL && util_strtonum(rate, 0, 1 << 20, &mb) != PCA_OK)
+		return pca_err_set(PCA_EINVAL, "--rate-mb %.32s: not a number "
+		    "of MiB a second from 0 (no limit) to 1048576", rate);
+	return cmd_backup_to(config_path, to, mb);
+}
+
 int
 pcactl_backup(const char *config_path, int argc, char **argv)
 {
 	pca_err err;
 
-	if (argc == 2 && strcmp(argv[0], "--to") == 0)
-		err = cmd_backup_to(config_path, argv[1]);
-	else if (argc == 2 && strcmp(argv[0], "verify") == 0)
+	if (argc == 2 && strcmp(argv[0], "verify") == 0)
 		err = cmd_backup_verify(config_path, argv[1]);
 	else
-		err = pca_err_set(PCA_EINVAL, "usage: pcactl backup --to "
-		    "FILE|s3://BUCKET[/PREFIX] | pcactl backup verify "
-		    "FILE|s3://BUCKET/KEY");
+		err = backup_to_args(config_path, argc, argv);
 	return err == PCA_OK ? 0 : pcactl_fail(err);
 }
 

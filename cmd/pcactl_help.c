@@ -229,10 +229,32 @@ static const struct help helps[] = {
 	    "phase (5000);\n"
 	    "  --rate N          new connections per second at most (20)\n"},
 	{"acme", "eab",
-	    "usage: pcactl acme eab create --ca CA [--names SUFFIX,...]\n"
+	    "usage: pcactl acme eab create --ca CA [--policy NAME] "
+	    "[--names SUFFIX,...]\n                             "
+	    "[--profiles P,...]\n"
 	    "An ACME external account binding key for CA (RFC 8555 7.3.4): "
-	    "prints its\nkid and base64url HMAC key. It binds one account, "
-	    "which may then order\nonly names equal to or below a SUFFIX.\n"},
+	    "prints its\nkid and base64url HMAC key (stored sealed by the "
+	    "token). It binds one\naccount, which may then order only names "
+	    "equal to or below a SUFFIX, is\njudged by issuance policy NAME "
+	    "and may name the profiles (the first is its\ndefault).\n"},
+	{"acme", "profile",
+	    "usage: pcactl acme profile set --ca CA --name N --policy P "
+	    "[--template ARN]\n                               "
+	    "[--validity-days D] [--description TEXT]\n"
+	    "       pcactl acme profile list --ca CA\n"
+	    "       pcactl acme profile delete --ca CA --name N\n"
+	    "The ACME profiles of CA (draft-ietf-acme-profiles), listed in its "
+	    "directory:\nan issuance policy, a template and a validity each.\n"},
+	{"acme", "cert",
+	    "usage: pcactl acme cert --serial S\n"
+	    "The ACME record of certificate S: account, order, profile, the "
+	    "certificate\nit replaces and the one that replaced it (RFC "
+	    "9773).\n"},
+	{"acme", "prune",
+	    "usage: pcactl acme prune [--keep-days N]\n"
+	    "Deletes the ACME orders and authorizations that expired more "
+	    "than N days\nago (default [acme] keep_days), as pcad does "
+	    "hourly.\n"},
 	{"store", "verify",
 	    "usage: pcactl store verify [--against-s3 s3://BUCKET/PREFIX]\n"
 	    "Walks every record, re-checks every signature and the audit hash "

@@ -3,7 +3,7 @@
  * port, in the foreground, logging to stderr (or the journal: [log]
  * target).
  *
- *   pcad [--config FILE] [--check-config]
+ *   pcad [--config FILE] [--check-config] [--role primary|responder]
  *   pcad --list-config-keys
  *
  * --config defaults to $PCAD_CONFIG, then $PCACTL_CONFIG, then
@@ -33,6 +33,7 @@
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../console/console.h"
 #include "../crl/crl.h"
 #include "../http/http.h"
 #include "../monitor/monitor.h"
@@ -47,7 +48,8 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pcad [--config FILE] [--check-config]\n"
+	fprintf(stderr, "usage: pcad [--config FILE] [--check-config] "
+			"[--role primary|responder]\n"
 			"       pcad --list-config-keys\n");
 	exit(2);
 }
@@ -55,12 +57,14 @@ usage(void)
 static void
 help(void)
 {
-	printf("usage: pcad [--config FILE] [--check-config]\n"
+	printf("usage: pcad [--config FILE] [--check-config] [--role primary|responder]\n"
 	       "       pcad --version | -h | --help\n\n"
 	       "The OpenPCA daemon: the ACM-PCA API (HTTPS), OCSP, CRLs, "
 	       "/health and /metrics.\n\n"
 	       "  --config FILE    the pcad.conf to serve\n"
 	       "  --check-config   validate FILE whole and exit (0 when valid)\n"
+	       "  --role responder answer OCSP and CRLs from [ocsp] publish's S3\n"
+	       "                   layout (no token, no store; see pcad(8))\n"
 	       "  --version        print the version and exit\n"
 	       "  -h, --help       print this help and exit\n\n"
 	       "Signals: SIGTERM/SIGINT stop after in-flight requests, SIGHUP "
@@ -345,11 +349,19 @@ warn_restart_only(
 			  "take effect only after a restart");
 }
 
+/* Where the console's freshness page reads CRL and OCSP ages. */
+struct fresh {
+	struct crl *crl;
+	struct ocsp_responder *ocsp;
+};
+
 /* The HTTP server and what it serves (pcad's network side). */
 struct net {
 	struct http_server *http;
 	struct api_server *api;
 	struct acme *acme;	/* NULL unless [acme] enabled */
+	struct con *con;	/* NULL unless [console] enabled */
+	struct fresh fresh;
 };
 
 static void
@@ -386,10 +398,13 @@ reload(const char *path, struct appliance *ap, struct net *net,
 		return;
 	}
 	api_server_approval_set(net->api, &nc.approval);
+	if (net->con != NULL)
+		con_reload(net->con, &nc.console);
 	/* returns once the responder's thread no longer uses the old engine */
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
 	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
+	nc.acme.policies = ps;
 	if (net->acme != NULL)
 		acme_reload(net->acme, &nc.acme, eng);
 	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
@@ -559,6 +574,52 @@ net_bind(const char *path, struct net *net)
 	return err;
 }
 
+static size_t
+fresh_crls(void *arg, struct con_crl *out, size_t max)
+{
+	struct fresh *f = arg;
+	struct crl_metrics *m = calloc(1, sizeof(*m));
+	size_t i;
+
+	if (m == NULL)
+		return 0;
+	crl_metrics_get(f->crl, m);
+	for (i = 0; i < m->ncas && i < max; i++) {
+		(void)snprintf(out[i].ca, sizeof(out[i].ca), "%s",
+		    m->cas[i].ca);
+		out[i].this_update = m->cas[i].this_update;
+		out[i].next_update = m->cas[i].next_update;
+	}
+	free(m);
+	return i;
+}
+
+static int64_t
+fresh_ocsp(void *arg)
+{
+	return ocsp_responder_oldest(((struct fresh *)arg)->ocsp);
+}
+
+/* [console]: its routes go before the API's catch-all. */
+static pca_err
+console_start(struct net *net, struct appliance *ap, struct publish *pub,
+    struct ocsp_responder *ocsp)
+{
+	struct con_conf cc = ap->conf.console;
+	pca_err err;
+
+	if (!cc.enabled)
+		return PCA_OK;
+	net->fresh.crl = pub->crl;
+	net->fresh.ocsp = ocsp;
+	cc.crls = fresh_crls;
+	cc.ocsp_oldest = fresh_ocsp;
+	cc.arg = &net->fresh;
+	if ((err = con_new(&cc, net->api, ap->store, &net->con)) != PCA_OK)
+		return err;
+	return con_register(net->con, net->http);
+}
+
 /*
  * Every module's routes on the bound server, in order: CRLs, the API (with
  * /health and /metrics), then OCSP (its root GET takes what the others
@@ -570,13 +631,15 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 {
 	pca_err err;
 
+	ap->conf.acme.policies = ap->policies;
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
-		      &net->acme)) != PCA_OK ||
+		      ap->hsm, &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
+	    (err = console_start(net, ap, pub, ocsp)) != PCA_OK ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
 	    (err = ocsp_http_register(ocsp, net->http,
 		 ap->conf.engine.ocsp_url)) != PCA_OK ||
@@ -592,7 +655,7 @@ static int
 serve(const char *path)
 {
 	struct appliance ap;
-	struct net net = {NULL, NULL, NULL};
+	struct net net = {NULL, NULL, NULL, NULL, {NULL, NULL}};
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct bk_sched *bks = NULL;
@@ -643,6 +706,7 @@ serve(const char *path)
 	    backup_run(bks, net.api) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
 		http_stop(net.http, 0);
+		con_free(net.con);
 		api_server_free(net.api);
 		bk_sched_free(bks);
 		acme_free(net.acme);
@@ -672,6 +736,7 @@ serve(const char *path)
 	}
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	http_stop(net.http, DRAIN_S);
+	con_free(net.con);
 	disc_job_stop(disc);
 	api_server_free(net.api);
 	bk_sched_free(bks);
@@ -697,13 +762,17 @@ int
 main(int argc, char **argv)
 {
 	const char *path = NULL;
-	int i, check = 0;
+	int i, check = 0, responder = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--check-config") == 0)
 			check = 1;
+		else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc &&
+		    (strcmp(argv[i + 1], "primary") == 0 ||
+			strcmp(argv[i + 1], "responder") == 0))
+			responder = strcmp(argv[++i], "responder") == 0;
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("pcad %s\n", PCA_VERSION);
 			return 0;
@@ -723,5 +792,5 @@ main(int argc, char **argv)
 	if (check)
 		return check_config(path);
 	harden();
-	return serve(path);
+	return responder ? pcad_responder_serve(path) : serve(path);
 }

@@ -27,4 +27,7 @@ pca_err pcad_proc_drop(const struct appliance_conf *, int signer) PCA_WUR;
  */
 pca_err pcad_proc_seccomp(void) PCA_WUR;
 
+/* pcad --role responder (pcad_responder.c): serves until SIGTERM. */
+int pcad_responder_serve(const char *path);
+
 #endif

@@ -33,7 +33,7 @@ static const char *const allowed[] = {
     "getgroups", "getresuid", "getresgid", "umask", "getcwd", "rt_sigpending",
     "sched_getparam", "sched_getscheduler", "getitimer", "setitimer", "alarm",
     "timer_create", "timer_settime", "timer_gettime", "timer_delete", "mlock2",
-    "sync_file_range",
+    "sync_file_range", "setpriority", "ioprio_set",
     /* files (the store, configuration, TLS files, CRL cache) */
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
     "pwritev", "lseek", "close", "openat", "open", "creat", "fstat",

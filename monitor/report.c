@@ -11,6 +11,7 @@
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
+#include "../acme/acme.h"
 #include "../ca/ca.h"
 #include "../common/buf.h"
 #include "../common/util.h"
@@ -25,9 +26,11 @@ struct rep {
 	const struct mon_report_req *q;
 	const char *ca_arn;
 	const char *ca_uuid;
-	json_t *weak, *sha1, *outlive, *soon, *cas;
+	json_t *weak, *sha1, *outlive, *soon, *cas, *early;
 	json_t *summary;
 	size_t live, nweak, nsha1, noutlive, nsoon, nresponder;
+	size_t nwindow, nearly;		/* RFC 9773 windows open, moved */
+	int64_t rotated_at;		/* of the CA walked, or 0 */
 	int truncated;
 	pca_err err;
 };
@@ -215,6 +218,71 @@ str_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/*
+ * The RFC 9773 window ACME clients are told (acme_ari_window): counted
+ * when open; listed when an operator (pcactl cert renew-early) or the CA's
+ * rotation moved it, so the report shows the fleet moving.
+ */
+static void
+ari(struct rep *r, const struct store_cert *c)
+{
+	char hex[2 * LIM_SERIAL_BYTES + 1], iso[21], ws[21];
+	int64_t start, end;
+	int early = 0;
+	size_t skip = c->serial_len > 1 && c->serial[0] == 0;
+	json_t *it;
+
+	util_hex(c->serial + skip, c->serial_len - skip, hex, sizeof(hex), 0);
+	if (acme_ari_window(r->q->store, r->ca_uuid, hex, c->not_before,
+		c->not_after, r->rotated_at, &start, &end, &early) != PCA_OK) {
+		pca_err_clear();
+		return;
+	}
+	if (start > r->q->now)
+		return;
+	r->nwindow++;
+	if (!early)
+		return;
+	r->nearly++;
+	it = json_pack("{s:s,s:s,s:s,s:s}", "CertificateAuthorityArn",
+	    r->ca_arn, "Serial", hex, "NotAfter", util_iso8601(c->not_after,
+	    iso), "WindowStart", util_iso8601(start, ws));
+	if (it != NULL)
+		add(r, r->early, it);
+	json_decref(it);
+}
+
+/* When the CA was rotated (OpenPCA.RotatedAt of its description), or 0. */
+static int64_t
+rotated_at(struct rep *r, const char *arn)
+{
+	char part[4][64] = {{0}};
+	const char *p = arn, *q;
+	struct ca_caller who;
+	json_t *d = NULL;
+	int64_t at;
+	int i;
+
+	for (i = 0; i < 5; i++) {	/* arn:P:acm-pca:REGION:ACCOUNT: */
+		if ((q = strchr(p, ':')) == NULL)
+			return 0;
+		if (i >= 1 && (size_t)(q - p) < sizeof(part[0]) && i - 1 < 4)
+			(void)snprintf(part[i - 1], sizeof(part[0]), "%.*s",
+			    (int)(q - p), p);
+		p = q + 1;
+	}
+	who = (struct ca_caller){part[3], part[2], "report"};
+	if (r->q->engine == NULL ||
+	    ca_describe(r->q->engine, &who, arn, &d) != PCA_OK) {
+		pca_err_clear();
+		return 0;
+	}
+	at = json_integer_value(json_object_get(json_object_get(d, "OpenPCA"),
+	    "RotatedAt"));
+	json_decref(d);
+	return at;
+}
+
 struct walk {
 	struct rep *r;
 	struct revset rev;
@@ -240,6 +308,7 @@ each_cert(const struct store_cert *c, void *arg)
 	w->r->live++;
 	judge(w->r, c, x);
 	X509_free(x);
+	ari(w->r, c);
 	return 0;
 }
 
@@ -252,6 +321,7 @@ report_ca(struct rep *r, const struct ca_info *ci)
 
 	r->ca_arn = ci->arn;
 	r->ca_uuid = ci->uuid;
+	r->rotated_at = rotated_at(r, ci->arn);
 	if (ci->cert_der != NULL) {
 		const unsigned char *p = ci->cert_der;
 		X509 *x = d2i_X509(NULL, &p, (long)ci->cert_len);
@@ -427,7 +497,9 @@ mon_report_build(const struct mon_report_req *q0, json_t **out)
 	r.outlive = json_array();
 	r.soon = json_array();
 	r.cas = json_array();
-	if (!r.weak || !r.sha1 || !r.outlive || !r.soon || !r.cas) {
+	r.early = json_array();
+	if (!r.weak || !r.sha1 || !r.outlive || !r.soon || !r.cas ||
+	    !r.early) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
@@ -458,6 +530,14 @@ mon_report_build(const struct mon_report_req *q0, json_t **out)
 	    "WeakKeys", r.weak,
 	    "Sha1", r.sha1, "OutlivingPolicy", r.outlive, "ExpiringSoon",
 	    r.soon, "CaCertificatesExpiring", r.cas);
+	if (o != NULL && (json_object_set_new(json_object_get(o, "Summary"),
+	    "RenewalWindowOpen", json_integer((json_int_t)r.nwindow)) ||
+	    json_object_set_new(json_object_get(o, "Summary"),
+	    "RenewalRequestedEarly", json_integer((json_int_t)r.nearly)) ||
+	    json_object_set(o, "RenewalRequestedEarly", r.early))) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else if (q.scope == NULL &&
@@ -472,6 +552,7 @@ out:
 	json_decref(r.outlive);
 	json_decref(r.soon);
 	json_decref(r.cas);
+	json_decref(r.early);
 	return err;
 }
 
@@ -574,7 +655,9 @@ mon_report_table(const json_t *rep, struct buf *b)
 	    "  expiring within %lld days     %lld\n"
 	    "  (OCSP responder certificates, rolled over automatically: "
 	    "%lld)\n"
-	    "  CA certificates expiring within a year  %lld\n",
+	    "  CA certificates expiring within a year  %lld\n"
+	    "  ACME renewal window open (RFC 9773)    %lld\n"
+	    "  ACME renewal requested early          %lld\n",
 	    json_string_value(json_object_get(rep, "GeneratedAt")),
 	    (long long)json_integer_value(json_object_get(s, "LiveCertificates")),
 	    (long long)json_integer_value(json_object_get(s, "WeakKeys")),
@@ -585,7 +668,11 @@ mon_report_table(const json_t *rep, struct buf *b)
 	    (long long)json_integer_value(json_object_get(s,
 		"OcspResponderCertificatesExpiring")),
 	    (long long)json_integer_value(
-		json_object_get(s, "CaCertificatesExpiring")));
+		json_object_get(s, "CaCertificatesExpiring")),
+	    (long long)json_integer_value(
+		json_object_get(s, "RenewalWindowOpen")),
+	    (long long)json_integer_value(
+		json_object_get(s, "RenewalRequestedEarly")));
 	if (err == PCA_OK &&
 	    (err = table_section(b, rep, "WeakKeys", "Reason")) == PCA_OK &&
 	    (err = table_section(b, rep, "Sha1", "SignatureAlgorithm")) ==
@@ -595,6 +682,9 @@ mon_report_table(const json_t *rep, struct buf *b)
 	    (err = table_section(b, rep, "ExpiringSoon", "DaysLeft")) == PCA_OK)
 		err = table_section(b, rep, "CaCertificatesExpiring",
 		    "DaysLeft");
+	if (err == PCA_OK)
+		err = table_section(b, rep, "RenewalRequestedEarly",
+		    "WindowStart");
 	if (err == PCA_OK)
 		err = ext_table(b, rep);
 	if (err == PCA_OK)

@@ -62,6 +62,11 @@ struct ocsp_conf {
 	int nonce_ignore;	/* true: nonces are dropped (RFC 5019) */
 	unsigned nonce_budget;	/* fresh signatures per second */
 	unsigned cache_mb;	/* hot response cache (MiB); 0: none */
+	/* [ocsp] publish = s3://BUCKET/PREFIX: every pre-signed response
+	   also goes to S3 through the outbox (publish.c); "" bucket: not */
+	char publish_bucket[64];
+	char publish_prefix[48];	/* "" or ending in '/' */
+	char publish_acl[32];		/* x-amz-acl, "" for none */
 };
 
 /*
@@ -145,6 +150,8 @@ const char *ocsp_get_path(const char *prefix, const char *path);
 pca_err ocsp_http_register(struct ocsp_responder *, struct http_server *,
     const char *url) PCA_WUR;
 
+/* When the oldest pre-signed response was signed (epoch s), 0: none. */
+int64_t ocsp_responder_oldest(struct ocsp_responder *);
 /* Prometheus text: responses by status, pre-signed vs fresh, age, budget. */
 pca_err ocsp_metrics_render(struct ocsp_responder *, struct buf *) PCA_WUR;
 
@@ -182,5 +189,36 @@ pca_err ocsp_req_parse(const uint8_t *p, size_t len, struct ocsp_req *out)
  */
 pca_err ocsp_get_decode(const char *path, uint8_t **der, size_t *len)
     PCA_WUR;
+
+/* ---- the responder role (replica.c): answers from S3, no token ---- */
+
+struct buf;
+struct ocsp_replica;
+struct ocsp_replica_conf {
+	const char *bucket;		/* [ocsp] publish's bucket */
+	const char *prefix;		/* ... and prefix ("" or "dir/") */
+	const char *crl_bucket;		/* GET /crl/<key>: <crl_bucket>/crl/<key> */
+	unsigned poll_ms;		/* manifest poll; 1000 */
+	/* One S3 GET into out; PCA_ENOTFOUND when there is no object. */
+	pca_err (*fetch)(void *arg, const char *bucket, const char *key,
+	    struct buf *out);
+	/* Every key under prefix (cb returns non-zero to stop). */
+	pca_err (*list)(void *arg, const char *bucket, const char *prefix,
+	    int (*cb)(const char *key, uint64_t size, void *cbarg),
+	    void *cbarg);
+	void *arg;
+};
+
+/*
+ * A responder that serves the published layout with cache (its own store:
+ * kv records only) and follows the manifests every poll_ms.  Starts its
+ * poll thread.
+ */
+pca_err ocsp_replica_new(const struct ocsp_replica_conf *, struct store *cache,
+    struct ocsp_replica **out) PCA_WUR;
+/* /health, /metrics, /crl/<key> and OCSP (POST, GET /<req>, GET <url path>/<req>). */
+pca_err ocsp_replica_register(struct ocsp_replica *, struct http_server *,
+    const char *url) PCA_WUR;
+void ocsp_replica_free(struct ocsp_replica *);
 
 #endif

@@ -311,6 +311,40 @@ struct ocsp_responder {
 	char get_path[128];		/* GETs under the [ocsp] url's path */
 };
 
+/* ---- publish.c: the S3 layout (see there) ---- */
+
+#define OCSP_PUB_CHANGES 512	/* status changes a manifest lists */
+#define OCSP_PUB_OPS_MAX 8	/* records committed with the objects */
+
+/* <prefix>ocsp/<name hash>/<key hash>/<serial> (serial: magnitude). */
+void ocsp_pub_key(const char *prefix, enum ocsp_hash, const uint8_t *name_hash,
+    const uint8_t *key_hash, const uint8_t *sn, size_t n, char *out,
+    size_t outlen);
+/* <prefix>ocsp/get/<base64 of the canonical SHA-1 request>. */
+pca_err ocsp_pub_get_key(const char *prefix, const uint8_t name_hash[20],
+    const uint8_t key_hash[20], const uint8_t *sn, size_t n, char *out,
+    size_t outlen) PCA_WUR;
+
+struct ocsp_pub_item {
+	const struct ocsp_ca *ca;
+	const uint8_t *sn;		/* magnitude */
+	size_t n;
+	const uint8_t *der[2];		/* by enum ocsp_hash */
+	size_t len[2];
+	int64_t produced;
+	int changed;			/* a status change (manifest entry) */
+};
+/* The records ops and the item's objects (and manifest) in one commit. */
+pca_err ocsp_publish_commit(struct ocsp_responder *,
+    const struct ocsp_pub_item *, const struct store_kv_op *ops, size_t nops)
+    PCA_WUR;
+/*
+ * The records ops with the certificate's objects forgotten (CA slot ca, or
+ * < 0: unknown, then only ops); the copies in S3 stay (a lifecycle rule).
+ */
+pca_err ocsp_publish_drop(struct ocsp_responder *, long ca, const uint8_t *sn,
+    size_t n, const struct store_kv_op *ops, size_t nops) PCA_WUR;
+
 /* Takes one fresh signature from the budget (1) or not (0). */
 int ocsp_budget_take(struct ocsp_responder *);
 /* Refresh instant for a response signed at t. */

@@ -182,7 +182,9 @@ remove_cert(struct ocsp_responder *r, long ca, const char *uuid,
 		ops[nops].ns = OCSP_KV_META, ops[nops].key = "count";
 		ops[nops].val = cnt, ops[nops++].len = 8;
 	}
-	if (store_kv_batch(r->store, ops, nops) != PCA_OK) {
+	if ((r->conf.publish_bucket[0] != '\0' ?
+		ocsp_publish_drop(r, ca, sn, n, ops, nops) :
+		store_kv_batch(r->store, ops, nops)) != PCA_OK) {
 		log_warnx("OCSP: removing responses: %s", pca_err_msg());
 		pca_err_clear();
 		return;
@@ -323,7 +325,17 @@ sign_cert(struct ocsp_responder *r, uint32_t cai, const struct facts *f,
 		ops[nops].ns = OCSP_KV_META, ops[nops].key = "count";
 		ops[nops].val = cnt, ops[nops++].len = 8;
 	}
-	if ((err = store_kv_batch(r->store, ops, nops)) != PCA_OK)
+	if (r->conf.publish_bucket[0] != '\0') {
+		struct ocsp_pub_item it = {ca, f->sn, f->n,
+		    {sg.der[0], sg.der[1]}, {sg.rec[0].len, sg.rec[1].len}, now,
+		    old != NULL ? old->status != f->status ||
+			old->revoked_at != f->revoked_at :
+			f->status == OCSP_REVOKED};
+
+		err = ocsp_publish_commit(r, &it, ops, nops);
+	} else
+		err = store_kv_batch(r->store, ops, nops);
+	if (err != PCA_OK)
 		goto out;
 	if (old == NULL)
 		atomic_fetch_add(&r->presigned_n, 1);

@@ -268,6 +268,23 @@ pca_err store_audit_foreach(struct store *, uint64_t from_seq,
 pca_err store_audit_head(struct store *, uint64_t *seq, uint8_t hash[32])
     PCA_WUR;
 
+/* What store_audit_verify found. */
+struct store_audit_check {
+	uint64_t entries;	/* entries whose chain checked */
+	uint64_t last;		/* the last of them */
+	uint8_t hash[32];	/* its hash */
+	uint64_t broken_at;	/* 0: unbroken; else the first entry that does
+				   not carry its predecessor's hash (or the
+				   head that does not match the chain) */
+};
+/*
+ * Walks the audit log from entry 1: every entry must carry the hash of the
+ * one before and the head must match the last; entries appended during the
+ * walk are left for the next check.
+ */
+pca_err store_audit_verify(struct store *, struct store_audit_check *out)
+    PCA_WUR;
+
 /* ---- generic records (store/kv.c) ---- */
 
 /*
@@ -321,7 +338,7 @@ pca_err store_kv_batch(struct store *, const struct store_kv_op *ops,
  * revocation bumps the counter "revgen/<CA id>" in its own transaction, so
  * that a publisher in any process learns that the CA's CRLs are due.
  */
-#define STORE_OBJ_KEY_MAX 200
+#define STORE_OBJ_KEY_MAX 255
 #define STORE_OBJ_MAX ((size_t)512 << 20)
 
 struct store_obj_in {
@@ -347,6 +364,21 @@ struct store_kv_in {
  */
 pca_err store_obj_put(struct store *, const struct store_obj_in *objs,
     size_t n, const struct store_kv_in *state) PCA_WUR;
+/*
+ * The same with the writes of store_kv_batch (ops, none in the outbox's
+ * namespaces) in that transaction; an object of version 0 takes the
+ * recorded version + 1 (the OCSP publisher's objects).
+ */
+pca_err store_obj_put_kv(struct store *, const struct store_obj_in *objs,
+    size_t n, const struct store_kv_op *ops, size_t nops) PCA_WUR;
+/*
+ * Forgets objects (current version, queued upload, last result; absent
+ * keys are fine) with the writes ops, in one transaction: what the OCSP
+ * publisher does when a certificate's responses go (the uploaded copies
+ * stay where they are).
+ */
+pca_err store_obj_drop_kv(struct store *, const char *const *keys, size_t n,
+    const struct store_kv_op *ops, size_t nops) PCA_WUR;
 
 struct store_obj {
 	char key[STORE_OBJ_KEY_MAX + 1];
@@ -372,6 +404,13 @@ struct store_outbox_ent {
 pca_err store_outbox_list(struct store *, struct store_outbox_ent **out,
     size_t *n) PCA_WUR;
 /*
+ * At most max queued objects whose keys sort after `after` ("": from the
+ * first), in key order (caller frees *out): a bounded walk of a queue that
+ * may hold millions (one OCSP response per certificate).
+ */
+pca_err store_outbox_page(struct store *, const char *after, size_t max,
+    struct store_outbox_ent **out, size_t *n) PCA_WUR;
+/*
  * Ends the attempts at key/version: removes the outbox entry if it still
  * names that version (a newer one stays queued) and records the result
  * (ok or not, a detail text of at most 256 bytes) unless a newer version's
@@ -379,6 +418,12 @@ pca_err store_outbox_list(struct store *, struct store_outbox_ent **out,
  */
 pca_err store_outbox_done(struct store *, const char *key, uint64_t version,
     int ok, const char *detail, int64_t when) PCA_WUR;
+/*
+ * store_outbox_done(key, version, ok, "ok", when) for n uploads in one
+ * transaction (the drain's many small objects: one commit, not n).
+ */
+pca_err store_outbox_done_many(struct store *,
+    const struct store_outbox_ent *v, size_t n, int64_t when) PCA_WUR;
 /* Records a failed attempt at key/version (no-op if superseded). */
 pca_err store_outbox_retry(struct store *, const char *key, uint64_t version,
     uint32_t attempts, int64_t next_try) PCA_WUR;
@@ -409,10 +454,12 @@ pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,
 /* ---- backup (store_copy.c) ---- */
 
 /*
- * Writes a compacted copy of the whole store to fd (an empty regular file
- * opened for writing) inside one read transaction, so the copy is
- * consistent while other threads and processes keep writing; fsyncs fd.
- * The copy is a data.mdb that store_open can open.
+ * Writes a compacted copy of the whole store to fd inside one read
+ * transaction, so the copy is consistent while other threads and processes
+ * keep writing.  fd is an empty regular file opened for writing (fsynced at
+ * the end) or the write end of a pipe (whose reader owns durability).  The
+ * copy is a data.mdb that store_open can open.  First the map is grown to
+ * leave room for what writers add while the copy lasts.
  */
 pca_err store_copy_fd(struct store *, int fd) PCA_WUR;
 

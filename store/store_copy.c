@@ -4,16 +4,76 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store_int.h"
 
+/*
+ * While the copy's read transaction lasts, pages freed by writers are not
+ * reused, so the store grows (at 500 issuances a second, by some MiB a
+ * second); and growing the map needs every reader of this process out,
+ * the copy included: issuance would stop until the copy ends.  So the map
+ * gets its room first: as much again as is used, at least one step
+ * (address space only: the file grows as pages are written).
+ */
+static pca_err
+copy_room(struct store *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t used, room, cur, target;
+	pca_err e = PCA_OK;
+	int rc;
+
+	if (s->read_only)
+		return PCA_OK;
+	if ((e = store_lock_shared(s)) != PCA_OK)
+		return e;
+	rc = mdb_env_info(s->env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(s->env, &st);
+	cur = s->map_cur;
+	store_unlock_shared(s);
+	if (rc != 0)
+		return PCA_OK;	/* no hint: copy anyway */
+	used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
+	room = used > s->map_step ? used : s->map_step;
+	if (cur >= s->map_max || used > cur || cur - used >= room)
+		return PCA_OK;
+	/* whole steps, as store_map_grow takes them, in one go */
+	target = cur + (room - (cur - used) + s->map_step - 1) / s->map_step *
+	    s->map_step;
+	if (target < cur || target > s->map_max)
+		target = s->map_max;
+	if (pthread_rwlock_wrlock(&s->maplock) != 0)
+		return pca_err_set(PCA_EINTERNAL, "cannot take the store map "
+		    "lock");
+	if (s->map_cur < target) {
+		if ((rc = mdb_env_set_mapsize(s->env, target)) != 0) {
+			(void)mdb_env_set_mapsize(s->env, s->map_cur);
+			e = store_mdb_err(rc, "resizing the store map");
+		} else if ((rc = mdb_env_info(s->env, &info)) != 0)
+			e = store_mdb_err(rc, "reading the store map size");
+		else
+			s->map_cur = info.me_mapsize;
+	}
+	(void)pthread_rwlock_unlock(&s->maplock);
+	return e;
+}
+
 pca_err
 store_copy_fd(struct store *s, int fd)
 {
+	struct stat sb;
 	pca_err e;
-	int rc, tries;
+	int rc, tries, reg;
 
+	if (fstat(fd, &sb) != 0)
+		return pca_err_set(PCA_EIO, "store copy: %s", strerror(errno));
+	reg = S_ISREG(sb.st_mode);
+	if ((e = copy_room(s)) != PCA_OK)
+		return e;
 	for (tries = 0;; tries++) {
 		if ((e = store_lock_shared(s)) != PCA_OK)
 			return e;
@@ -21,16 +81,21 @@ store_copy_fd(struct store *s, int fd)
 		store_unlock_shared(s);
 		if (rc != MDB_MAP_RESIZED || tries == 3)
 			break;
-		/* another process grew the map: adopt its size, start over */
+		/*
+		 * another process grew the map: adopt its size, start over
+		 * (LMDB reports it when the read transaction begins, before
+		 * it writes anything, so a pipe needs no rewinding)
+		 */
 		if ((e = store_map_adopt(s)) != PCA_OK)
 			return e;
-		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+		if (reg && (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) !=
+		    0))
 			return pca_err_set(PCA_EIO, "store copy: %s",
 			    strerror(errno));
 	}
 	if (rc != 0)
 		return store_mdb_err(rc, "store copy");
-	if (fsync(fd) != 0)
+	if (reg && fsync(fd) != 0)
 		return pca_err_set(PCA_EIO, "store copy: fsync: %s",
 		    strerror(errno));
 	return PCA_OK;

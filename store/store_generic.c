@@ -245,33 +245,40 @@ struct kv_batch_arg {
 	size_t n;
 };
 
-static pca_err
-kv_batch_run(struct store *s, MDB_txn *txn, void *varg)
+pca_err
+store_kv_ops_apply(struct store *s, MDB_txn *txn,
+    const struct store_kv_op *ops, size_t n)
 {
-	struct kv_batch_arg *a = varg;
 	uint8_t kb[2 * KV_NAME_MAX + 2];
 	MDB_val k, v;
 	size_t i, kl;
 	pca_err e;
 	int rc;
 
-	for (i = 0; i < a->n; i++) {
-		if ((e = kv_key(a->ops[i].ns, a->ops[i].key, kb, &kl)) !=
-		    PCA_OK)
+	for (i = 0; i < n; i++) {
+		if ((e = kv_key(ops[i].ns, ops[i].key, kb, &kl)) != PCA_OK)
 			return e;
 		k = store_val(kb, kl);
-		if (a->ops[i].del) {
+		if (ops[i].del) {
 			rc = mdb_del(txn, s->dbi[STORE_DBI_KV], &k, NULL);
 			if (rc == MDB_NOTFOUND)
 				rc = 0;
 		} else {
-			v = store_val(a->ops[i].val, a->ops[i].len);
+			v = store_val(ops[i].val, ops[i].len);
 			rc = mdb_put(txn, s->dbi[STORE_DBI_KV], &k, &v, 0);
 		}
 		if (rc != 0)
 			return store_mdb_err(rc, "writing a record");
 	}
 	return PCA_OK;
+}
+
+static pca_err
+kv_batch_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct kv_batch_arg *a = varg;
+
+	return store_kv_ops_apply(s, txn, a->ops, a->n);
 }
 
 pca_err

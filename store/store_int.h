@@ -135,6 +135,10 @@ pca_err store_scan(MDB_txn *, MDB_dbi, const void *start, size_t slen,
 pca_err store_scan_read(struct store *, enum store_dbi, const void *start,
     size_t slen, size_t plen, store_scan_fn, void *arg) PCA_WUR;
 pca_err store_entries(struct store *, enum store_dbi, size_t *out) PCA_WUR;
+/* The writes of store_kv_batch inside txn (store_obj_put_kv). */
+struct store_kv_op;
+pca_err store_kv_ops_apply(struct store *, MDB_txn *,
+    const struct store_kv_op *, size_t n) PCA_WUR;
 
 /* store_audit.c */
 pca_err store_audit_put(struct store *, MDB_txn *, int64_t when,

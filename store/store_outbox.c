@@ -92,27 +92,29 @@ obj_write(struct store *s, MDB_txn *txn, const struct store_obj_in *o)
 {
 	size_t ml = strlen(o->meta), n = OBJ_HDR + ml + o->body_len;
 	uint8_t ob[OUTBOX_LEN];
-	uint64_t cur;
+	uint64_t cur, version = o->version;
 	MDB_val v;
 	pca_err e;
 
 	if ((e = version_get(s, txn, NS_OBJ, o->key, &cur)) != PCA_OK)
 		return e;
-	if (cur >= o->version)
+	if (version == 0)
+		version = cur + 1;
+	if (cur >= version)
 		return pca_err_set(PCA_EALREADY, "object %.64s has version "
 		    "%llu already, not older %llu", o->key,
-		    (unsigned long long)cur, (unsigned long long)o->version);
+		    (unsigned long long)cur, (unsigned long long)version);
 	v.mv_size = n;
 	v.mv_data = NULL;
 	if ((e = raw_put(s, txn, NS_OBJ, o->key, &v, MDB_RESERVE)) != PCA_OK)
 		return e;
-	store_be64_put(v.mv_data, o->version);
+	store_be64_put(v.mv_data, version);
 	store_be32_put((uint8_t *)v.mv_data + 8, (uint32_t)ml);
 	memcpy((uint8_t *)v.mv_data + OBJ_HDR, o->meta, ml);
 	if (o->body_len > 0)
 		memcpy((uint8_t *)v.mv_data + OBJ_HDR + ml, o->body,
 		    o->body_len);
-	store_be64_put(ob, o->version);
+	store_be64_put(ob, version);
 	store_be32_put(ob + 8, 0);
 	store_i64_put(ob + 12, 0);
 	v = store_val(ob, sizeof(ob));
@@ -123,6 +125,8 @@ struct obj_put_arg {
 	const struct store_obj_in *objs;
 	size_t n;
 	const struct store_kv_in *state;
+	const struct store_kv_op *ops;
+	size_t nops;
 };
 
 static pca_err
@@ -136,33 +140,116 @@ obj_put_run(struct store *s, MDB_txn *txn, void *varg)
 	for (i = 0; i < a->n; i++)
 		if ((e = obj_write(s, txn, &a->objs[i])) != PCA_OK)
 			return e;
+	if (a->nops > 0 &&
+	    (e = store_kv_ops_apply(s, txn, a->ops, a->nops)) != PCA_OK)
+		return e;
 	if (a->state == NULL)
 		return PCA_OK;
 	v = store_val(a->state->val, a->state->len);
 	return raw_put(s, txn, a->state->ns, a->state->key, &v, 0);
 }
 
-pca_err
-store_obj_put(struct store *s, const struct store_obj_in *objs, size_t n,
-    const struct store_kv_in *state)
+static pca_err
+objs_check(const struct store_obj_in *objs, size_t n, int auto_version)
 {
-	struct obj_put_arg a = {objs, n, state};
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (objs[i].key == NULL || objs[i].key[0] == '\0' ||
 		    strlen(objs[i].key) > STORE_OBJ_KEY_MAX ||
-		    objs[i].meta == NULL || objs[i].version == 0 ||
+		    objs[i].meta == NULL ||
+		    (objs[i].version == 0 && !auto_version) ||
 		    objs[i].body_len > STORE_OBJ_MAX ||
 		    strlen(objs[i].meta) > STORE_MAX_BLOB)
 			return pca_err_set(PCA_EINVAL, "object %zu: key, meta, "
 			    "version or size out of range", i);
-	if (state != NULL && (strcmp(state->ns, NS_OBJ) == 0 ||
-	    strcmp(state->ns, NS_OUTBOX) == 0 ||
-	    strcmp(state->ns, NS_PUB) == 0 || state->len > STORE_MAX_BLOB))
+	return PCA_OK;
+}
+
+static int
+ns_reserved(const char *ns)
+{
+	return strcmp(ns, NS_OBJ) == 0 || strcmp(ns, NS_OUTBOX) == 0 ||
+	       strcmp(ns, NS_PUB) == 0;
+}
+
+pca_err
+store_obj_put_kv(struct store *s, const struct store_obj_in *objs, size_t n,
+    const struct store_kv_op *ops, size_t nops)
+{
+	struct obj_put_arg a = {objs, n, NULL, ops, nops};
+	size_t i;
+	pca_err e;
+
+	if ((e = objs_check(objs, n, 1)) != PCA_OK)
+		return e;
+	for (i = 0; i < nops; i++)
+		if (ns_reserved(ops[i].ns) ||
+		    (!ops[i].del && ops[i].len > STORE_MAX_BLOB))
+			return pca_err_set(PCA_EINVAL, "record %zu in a "
+			    "reserved namespace or too large", i);
+	return store_submit(s, obj_put_run, &a);
+}
+
+pca_err
+store_obj_put(struct store *s, const struct store_obj_in *objs, size_t n,
+    const struct store_kv_in *state)
+{
+	struct obj_put_arg a = {objs, n, state, NULL, 0};
+	pca_err e;
+
+	if ((e = objs_check(objs, n, 0)) != PCA_OK)
+		return e;
+	if (state != NULL && (ns_reserved(state->ns) ||
+	    state->len > STORE_MAX_BLOB))
 		return pca_err_set(PCA_EINVAL, "state record in a reserved "
 		    "namespace or too large");
 	return store_submit(s, obj_put_run, &a);
+}
+
+struct obj_drop_arg {
+	const char *const *keys;
+	size_t n;
+	const struct store_kv_op *ops;
+	size_t nops;
+};
+
+static pca_err
+obj_drop_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	static const char *const ns[] = {NS_OBJ, NS_OUTBOX, NS_PUB};
+	struct obj_drop_arg *a = varg;
+	uint8_t kb[OB_KEY_MAX];
+	size_t i, j, kl;
+	MDB_val k;
+	pca_err e;
+	int rc;
+
+	for (i = 0; i < a->n; i++)
+		for (j = 0; j < 3; j++) {
+			if ((e = ob_key(ns[j], a->keys[i], kb, &kl)) != PCA_OK)
+				return e;
+			k = store_val(kb, kl);
+			rc = mdb_del(txn, s->dbi[STORE_DBI_KV], &k, NULL);
+			if (rc != 0 && rc != MDB_NOTFOUND)
+				return store_mdb_err(rc, "removing an object");
+		}
+	return store_kv_ops_apply(s, txn, a->ops, a->nops);
+}
+
+pca_err
+store_obj_drop_kv(struct store *s, const char *const *keys, size_t n,
+    const struct store_kv_op *ops, size_t nops)
+{
+	struct obj_drop_arg a = {keys, n, ops, nops};
+	size_t i;
+
+	for (i = 0; i < nops; i++)
+		if (ns_reserved(ops[i].ns) ||
+		    (!ops[i].del && ops[i].len > STORE_MAX_BLOB))
+			return pca_err_set(PCA_EINVAL, "record %zu in a "
+			    "reserved namespace or too large", i);
+	return store_submit(s, obj_drop_run, &a);
 }
 
 static pca_err
@@ -231,6 +318,8 @@ struct ob_list {
 	struct store_outbox_ent *v;
 	size_t n, cap;
 	size_t plen;
+	size_t max;		/* 0: no limit */
+	const char *after;	/* skipped (the page's start) */
 };
 
 static pca_err
@@ -241,9 +330,11 @@ ob_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	size_t kl = k->mv_size - l->plen;
 	const uint8_t *p = v->mv_data;
 
-	(void)stop;
 	if (kl > STORE_OBJ_KEY_MAX || v->mv_size != OUTBOX_LEN)
 		return pca_err_set(PCA_EDB, "outbox entry is corrupt");
+	if (l->after != NULL && strlen(l->after) == kl &&
+	    memcmp(l->after, (const uint8_t *)k->mv_data + l->plen, kl) == 0)
+		return PCA_OK;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 16;
 		if ((nv = realloc(l->v, l->cap * sizeof(*nv))) == NULL)
@@ -256,6 +347,8 @@ ob_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	ent->version = store_be64_get(p);
 	ent->attempts = store_be32_get(p + 8);
 	ent->next_try = store_i64_get(p + 12);
+	if (l->max > 0 && l->n >= l->max)
+		*stop = 1;
 	return PCA_OK;
 }
 
@@ -263,12 +356,34 @@ pca_err
 store_outbox_list(struct store *s, struct store_outbox_ent **out, size_t *n)
 {
 	uint8_t kb[OB_KEY_MAX];
-	struct ob_list l = {NULL, 0, 0, 0};
+	struct ob_list l = {NULL, 0, 0, 0, 0, NULL};
 	pca_err e;
 
 	if ((e = ob_key(NS_OUTBOX, "", kb, &l.plen)) != PCA_OK)
 		return e;
 	e = store_scan_read(s, STORE_DBI_KV, kb, l.plen, l.plen, ob_each, &l);
+	if (e != PCA_OK) {
+		free(l.v);
+		return e;
+	}
+	*out = l.v;
+	*n = l.n;
+	return PCA_OK;
+}
+
+pca_err
+store_outbox_page(struct store *s, const char *after, size_t max,
+    struct store_outbox_ent **out, size_t *n)
+{
+	uint8_t kb[OB_KEY_MAX];
+	struct ob_list l = {NULL, 0, 0, 0, max ? max : 1, after};
+	size_t kl;
+	pca_err e;
+
+	if ((e = ob_key(NS_OUTBOX, "", kb, &l.plen)) != PCA_OK ||
+	    (e = ob_key(NS_OUTBOX, after ? after : "", kb, &kl)) != PCA_OK)
+		return e;
+	e = store_scan_read(s, STORE_DBI_KV, kb, kl, l.plen, ob_each, &l);
 	if (e != PCA_OK) {
 		free(l.v);
 		return e;
@@ -360,6 +475,43 @@ store_outbox_done(struct store *s, const char *key, uint64_t version, int ok,
 	a.detail = detail;
 	a.when = when;
 	return store_submit(s, ob_upd_run, &a);
+}
+
+struct ob_many_arg {
+	const struct store_outbox_ent *v;
+	size_t n;
+	int64_t when;
+};
+
+static pca_err
+ob_many_run(struct store *s, MDB_txn *txn, void *varg)
+{
+	struct ob_many_arg *m = varg;
+	struct ob_upd_arg a;
+	size_t i;
+	pca_err e;
+
+	for (i = 0; i < m->n; i++) {
+		memset(&a, 0, sizeof(a));
+		a.key = m->v[i].key;
+		a.version = m->v[i].version;
+		a.done = 1;
+		a.ok = 1;
+		a.detail = "ok";
+		a.when = m->when;
+		if ((e = ob_upd_run(s, txn, &a)) != PCA_OK)
+			return e;
+	}
+	return PCA_OK;
+}
+
+pca_err
+store_outbox_done_many(struct store *s, const struct store_outbox_ent *v,
+    size_t n, int64_t when)
+{
+	struct ob_many_arg a = {v, n, when};
+
+	return n == 0 ? PCA_OK : store_submit(s, ob_many_run, &a);
 }
 
 pca_err

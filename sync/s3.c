@@ -104,14 +104,15 @@ headers_make(const struct sync *s, const char *hex, const char *content_type,
 	return l;
 }
 
-pca_err
-sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
+/* One PUT on handle c (reset first: its connection stays cached). */
+static pca_err
+put_on(struct sync *s, CURL *c, const struct s3_put *r,
+    struct s3_result *res)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char url[4096], prov[128], up[512], hex[2 * SHA256_DIGEST_LENGTH + 1];
 	struct curl_slist *hl = NULL;
 	struct rd rd = {r->body, r->len};
-	CURL *c = NULL;
 	CURLcode cc;
 	pca_err e;
 
@@ -121,8 +122,8 @@ sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 		return e;
 	SHA256(r->body, r->len, md);
 	(void)util_hex(md, sizeof(md), hex, sizeof(hex), 0);
-	if ((c = curl_easy_init()) == NULL ||
-	    (hl = headers_make(s, hex, r->content_type, r->acl)) == NULL) {
+	curl_easy_reset(c);
+	if ((hl = headers_make(s, hex, r->content_type, r->acl)) == NULL) {
 		e = pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
 		goto out;
 	}
@@ -154,9 +155,31 @@ sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 out:
 	OPENSSL_cleanse(up, sizeof(up));
 	curl_slist_free_all(hl);
-	if (c != NULL)
-		curl_easy_cleanup(c);
 	return e;
+}
+
+pca_err
+sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
+{
+	CURL *c;
+	pca_err e;
+
+	memset(res, 0, sizeof(*res));
+	if ((c = curl_easy_init()) == NULL)
+		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	e = put_on(s, c, r, res);
+	curl_easy_cleanup(c);
+	return e;
+}
+
+pca_err
+sync_s3_put_keep(struct sync *s, const struct s3_put *r,
+    struct s3_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (s->dh == NULL && (s->dh = curl_easy_init()) == NULL)
+		return pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+	return put_on(s, s->dh, r, res);
 }
 
 /* ---- whole files (backups): streamed from and to a file descriptor ---- */
@@ -498,4 +521,31 @@ sync_s3_put_mem(struct sync *s, const char *bucket, const char *key,
 	struct s3_result res;
 
 	return sync_s3_put(s, &r, &res);
+}
+
+pca_err
+sync_s3_get_mem(struct sync *s, const char *bucket, const char *key,
+    struct buf *out)
+{
+	struct s3_result res;
+	struct mem_wr w = {out, &res, 0};
+	char what[600];
+	CURL *c = NULL;
+	pca_err e;
+
+	memset(&res, 0, sizeof(res));
+	if ((e = s3_begin(s, "GET", bucket, key, &c, what, sizeof(what))) !=
+	    PCA_OK)
+		return e;
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, list_hdr_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &res);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_wr_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &w);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)s->conf.timeout_s);
+	e = s3_perform(s, c, S3_EMPTY_SHA256, NULL, what, &res);
+	curl_easy_cleanup(c);
+	if (e == PCA_OK && w.over)
+		e = pca_err_set(PCA_ETOOBIG, "S3 %s: larger than the buffer",
+		    what);
+	return e;
 }

@@ -20,6 +20,7 @@
 #include "sync_int.h"
 
 #define AUDIT_MAX_ATTEMPTS 5
+#define SYNC_PAGE 256		/* outbox entries in memory at once */
 
 pca_err
 sync_creds_load(struct sync *s)
@@ -66,6 +67,7 @@ out:
 struct meta {
 	json_t *o;
 	const char *bucket, *ctype, *acl, *kind;
+	json_t *also;		/* more keys for the same body, or NULL */
 };
 
 static int
@@ -78,6 +80,9 @@ meta_parse(const char *text, struct meta *m)
 	m->ctype = json_string_value(json_object_get(m->o, "content_type"));
 	m->acl = json_string_value(json_object_get(m->o, "acl"));
 	m->kind = json_string_value(json_object_get(m->o, "kind"));
+	m->also = json_object_get(m->o, "also");
+	if (m->also != NULL && !json_is_array(m->also))
+		return 0;
 	return m->bucket != NULL && *m->bucket && m->ctype != NULL;
 }
 
@@ -90,9 +95,50 @@ backoff(const struct sync *s, uint32_t attempts)
 						d;
 }
 
-/* One due entry: upload the current object, then record the outcome. */
+/* The same body under the keys of meta "also" (an OCSP response's GET key). */
 static pca_err
-drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
+put_also(struct sync *s, const struct meta *m, struct s3_put *r,
+    struct s3_result *res)
+{
+	const char *k;
+	size_t i;
+	pca_err e = PCA_OK;
+
+	for (i = 0; e == PCA_OK && i < json_array_size(m->also); i++) {
+		if ((k = json_string_value(json_array_get(m->also, i))) ==
+			NULL ||
+		    *k == '\0')
+			continue;
+		r->key = k;
+		e = sync_s3_put_keep(s, r, res);
+	}
+	return e;
+}
+
+/* Results of uploaded OCSP objects, recorded SYNC_BATCH at a time. */
+#define SYNC_BATCH 64
+struct batch {
+	struct store_outbox_ent v[SYNC_BATCH];
+	size_t n;
+};
+
+static void
+batch_flush(struct sync *s, struct batch *b)
+{
+	if (store_outbox_done_many(s->store, b->v, b->n, util_now()) !=
+	    PCA_OK)
+		log_warnx("sync: recording %zu uploads: %s", b->n,
+		    pca_err_msg());
+	b->n = 0;
+}
+
+/*
+ * One due entry: upload the current object, then record the outcome (an
+ * OCSP object's success into b, recorded with others).
+ */
+static pca_err
+drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done,
+    struct batch *b)
 {
 	struct store_obj o;
 	struct s3_put r;
@@ -112,7 +158,8 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
 	}
 	r = (struct s3_put){m.bucket, ent->key, m.ctype, m.acl, o.body,
 	    o.body_len};
-	put = sync_s3_put(s, &r, &res);
+	put = sync_s3_put_keep(s, &r, &res);
+	put = put == PCA_OK ? put_also(s, &m, &r, &res) : put;
 	pthread_mutex_lock(&s->mu);
 	s->m.puts += put == PCA_OK;
 	s->m.failures += put != PCA_OK;
@@ -121,7 +168,17 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done)
 	pthread_mutex_unlock(&s->mu);
 	if (put == PCA_OK) {
 		*done = 1;
-		log_info("sync: published s3://%s/%s (version %llu, %zu bytes)",
+		if (m.kind != NULL && strncmp(m.kind, "ocsp", 4) == 0) {
+			log_debug("sync: published s3://%s/%s", m.bucket,
+			    ent->key);
+			b->v[b->n] = *ent;
+			b->v[b->n++].version = o.version;
+			if (b->n == SYNC_BATCH)
+				batch_flush(s, b);
+			e = PCA_OK;
+			goto out;
+		}
+			log_info("sync: published s3://%s/%s (version %llu, %zu bytes)",
 		    m.bucket, ent->key, (unsigned long long)o.version,
 		    o.body_len);
 		e = store_outbox_done(s->store, ent->key, o.version, 1, "ok",
@@ -144,34 +201,62 @@ out:
 	return e;
 }
 
-pca_err
-sync_drain(struct sync *s, size_t *published)
+/* One page of the outbox; *last: its last key ("" when it was empty). */
+static pca_err
+drain_page(struct sync *s, char *last, size_t *queued, size_t *published,
+    int *stopped)
 {
 	struct store_outbox_ent *v = NULL;
+	struct batch *b;
 	size_t n = 0, i;
 	int64_t now = util_now();
 	int done;
 	pca_err e;
 
-	*published = 0;
-	if ((e = store_outbox_list(s->store, &v, &n)) != PCA_OK)
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if ((e = store_outbox_page(s->store, last, SYNC_PAGE, &v, &n)) !=
+	    PCA_OK) {
+		free(b);
 		return e;
-	pthread_mutex_lock(&s->mu);
-	s->m.queued = n;
-	pthread_mutex_unlock(&s->mu);
-	for (i = 0; i < n; i++) {
+	}
+	*queued += n;
+	for (i = 0; i < n && !*stopped; i++) {
 		pthread_mutex_lock(&s->mu);
-		done = s->stop;
+		*stopped = s->stop;
 		pthread_mutex_unlock(&s->mu);
-		if (done)
-			break;
-		if (v[i].next_try > now)
+		if (*stopped || v[i].next_try > now)
 			continue;
-		if ((e = drain_one(s, &v[i], &done)) != PCA_OK)
+		if ((e = drain_one(s, &v[i], &done, b)) != PCA_OK)
 			log_warnx("sync: %s: %s", v[i].key, pca_err_msg());
 		*published += (size_t)done;
 	}
+	batch_flush(s, b);
+	free(b);
+	(void)snprintf(last, STORE_OBJ_KEY_MAX + 1, "%s",
+	    n > 0 ? v[n - 1].key : "");
 	free(v);
+	return PCA_OK;
+}
+
+pca_err
+sync_drain(struct sync *s, size_t *published)
+{
+	char last[STORE_OBJ_KEY_MAX + 1] = "";
+	size_t queued = 0, before;
+	int stopped = 0;
+	pca_err e;
+
+	*published = 0;
+	do {
+		before = queued;
+		if ((e = drain_page(s, last, &queued, published, &stopped)) !=
+		    PCA_OK)
+			return e;
+	} while (!stopped && queued - before == SYNC_PAGE);
+	pthread_mutex_lock(&s->mu);
+	s->m.queued = queued;
+	pthread_mutex_unlock(&s->mu);
 	return PCA_OK;
 }
 
@@ -270,6 +355,8 @@ sync_free(struct sync *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
+	if (s->dh != NULL)
+		curl_easy_cleanup(s->dh);
 	OPENSSL_cleanse(s->secret, sizeof(s->secret));
 	OPENSSL_cleanse(s->token, sizeof(s->token));
 	pthread_mutex_destroy(&s->cmu);

@@ -2,7 +2,8 @@
  * sync.h - S3 publication: drains the store's outbox (store_outbox_*),
  * PUTting each queued object with libcurl's SigV4 to the configured
  * endpoint (path-style for S3-compatible servers), retrying with
- * exponential backoff through outages and restarts.  An object is only
+ * exponential backoff through outages and restarts (one kept-alive
+ * connection for the drain).  An object is only
  * ever uploaded in its newest version, one at a time, so an older CRL
  * never overwrites a newer one.  Plus the S3 permission probe of spec 5.1.
  */
@@ -44,7 +45,11 @@ pca_err sync_start(struct sync *) PCA_WUR;
 void sync_wake(void *arg);
 /* Stops the thread (an upload in flight is abandoned) and frees. */
 void sync_free(struct sync *);
-/* One pass over the outbox: every due entry is attempted once. */
+/*
+ * One pass over the outbox, read in pages (memory bounded however many are
+ * queued): every due entry is attempted once.  One caller at a time (the
+ * drain thread, or a caller without it): the kept-alive handle is its own.
+ */
 pca_err sync_drain(struct sync *, size_t *published) PCA_WUR;
 void sync_metrics_get(struct sync *, struct sync_metrics *);
 
@@ -83,5 +88,13 @@ pca_err sync_s3_put_mem(struct sync *, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len) PCA_WUR;
 pca_err sync_s3_delete(struct sync *, const char *bucket, const char *key)
     PCA_WUR;
+/*
+ * One small object GET into out (appended; its limit bounds the size),
+ * within timeout_s as a whole: the responder role's reads.  PCA_ENOTFOUND
+ * for 404; no retries.
+ */
+struct buf;
+pca_err sync_s3_get_mem(struct sync *, const char *bucket, const char *key,
+    struct buf *out) PCA_WUR;
 
 #endif

@@ -27,6 +27,7 @@ struct sync {
 	int wake, stop, started;
 	pthread_t thread;
 	struct sync_metrics m;
+	void *dh;			/* the drain thread's CURL handle */
 };
 
 struct s3_put {
@@ -49,5 +50,11 @@ pca_err sync_creds_load(struct sync *) PCA_WUR;
 /* PCA_EIO when there is no 2xx answer (res->status tells which). */
 pca_err sync_s3_put(struct sync *, const struct s3_put *, struct s3_result *)
     PCA_WUR;
+/*
+ * The same on the drain thread's own handle, whose connection is kept
+ * alive from one upload to the next (no TCP/TLS set-up per object).
+ */
+pca_err sync_s3_put_keep(struct sync *, const struct s3_put *,
+    struct s3_result *) PCA_WUR;
 
 #endif

@@ -87,6 +87,19 @@ else
 fi
 check_fails "backup refuses to overwrite an existing file" "exists" \
     "$PCACTL" backup --to "$TMP/b1.tar"
+check_fails "backup refuses a bad --rate-mb" "rate-mb" \
+    "$PCACTL" backup --to "$TMP/b2.tar" --rate-mb -3
+# --rate-mb 1: the archive is written at 1 MiB a second, so the backup
+# takes at least its size in MiB seconds
+R0=$(now)
+if out=$("$PCACTL" backup --rate-mb 1 --to "$TMP/b2.tar" 2>&1); then
+	R1=$(now)
+	if python3 -c 'import sys; t0, t1, sz = map(float, sys.argv[1:]); d = t1 - t0; w = 0.9 * sz / 1048576; print("# rate-limited backup: %.2f s, %.0f bytes" % (d, sz)); sys.exit(0 if d >= w else 1)' \
+	    "$R0" "$R1" "$(stat -c %s "$TMP/b2.tar")"; then
+		ok "backup --rate-mb 1 writes at most 1 MiB a second"
+	else not_ok "backup --rate-mb 1 writes at most 1 MiB a second" "too fast"; fi
+else not_ok "backup --rate-mb 1" "$out"; fi
+rm -f "$TMP/b2.tar"
 stop_pcad_kill
 rm -rf "$A/data"
 ok "pcad killed (-9) and the data directory deleted"
