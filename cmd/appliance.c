@@ -42,7 +42,8 @@ static const char *const known_keys[] = {
 	"discovery.targets", "discovery.cidr", "discovery.ports",
 	"discovery.sni", "discovery.starttls", "discovery.interval_s",
 	"discovery.concurrency", "discovery.timeout_ms", "discovery.rate",
-	NULL};
+	"alerts.enabled", "alerts.window_s", "alerts.history", "alerts.sigma",
+	"alerts.floor", "alerts.interval_s", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -440,6 +441,34 @@ load_discovery(struct appliance_conf *a)
 	return PCA_OK;
 }
 
+/* [alerts]: anomaly detection (off unless enabled). */
+static pca_err
+load_alerts(struct appliance_conf *a)
+{
+	struct alert_conf *c = &a->alerts;
+	long long n[5];
+	pca_err err;
+
+	if ((err = conf_bool(a->conf, "alerts", "enabled", 0,
+		 &a->alerts_on)) != PCA_OK ||
+	    (err = conf_num(a->conf, "alerts", "window_s", 1, 86400 * 7, 3600,
+		 &n[0])) || (err = conf_num(a->conf, "alerts", "history", 1,
+		 ALERT_HISTORY_MAX, 24, &n[1])) ||
+	    (err = conf_num(a->conf, "alerts", "sigma", 1, 100, 3, &n[2])) ||
+	    (err = conf_num(a->conf, "alerts", "floor", 1, 1000000, 10,
+		 &n[3])) || (err = conf_num(a->conf, "alerts", "interval_s", 1,
+		 3600, 5, &n[4])))
+		return err;
+	c->webhook_url = a->monitor.webhook_url;
+	c->timeout_s = a->monitor.timeout_s;
+	c->window_s = (unsigned)n[0];
+	c->history = (unsigned)n[1];
+	c->sigma = (unsigned)n[2];
+	c->floor = (unsigned)n[3];
+	c->interval_s = (unsigned)n[4];
+	return PCA_OK;
+}
+
 static pca_err
 load_approval(struct appliance_conf *a)
 {
@@ -692,7 +721,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_acme(a)) == PCA_OK &&
 	    (err = load_readpath(a)) == PCA_OK &&
 	    (err = load_console(a)) == PCA_OK &&
-	    (err = load_discovery(a)) == PCA_OK)
+	    (err = load_discovery(a)) == PCA_OK &&
+	    (err = load_alerts(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);

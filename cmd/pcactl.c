@@ -25,6 +25,7 @@
  *     cert import FILE|DIR | cert list --external [--status S]
  *     discover [--targets FILE | HOST:PORT ...] [--cidr C --ports P]
  *              [--sni N] [--starttls smtp|imap|postgres] [--import]
+ *     alerts list | alerts ack ID
  *     acme eab create --ca CA [--policy NAME] [--names SUFFIX,...]
  *         [--profiles P,...]
  *     acme profile set|list|delete --ca CA ..., acme cert --serial S,
@@ -1734,7 +1735,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report") && strcmp(cmd, "approval") &&
-	    strcmp(cmd, "acme") && strcmp(cmd, "discover")) {
+	    strcmp(cmd, "acme") && strcmp(cmd, "discover") &&
+	    strcmp(cmd, "alerts")) {
 		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "
 				"--help)\n", cmd);
 		return 1;
@@ -1761,6 +1763,8 @@ main(int argc, char **argv)
 		err = pcactl_cmd_acme(&ap, n, args);
 	else if (strcmp(cmd, "discover") == 0)	/* cmd/pcactl_discover.c */
 		err = pcactl_cmd_discover(&ap, n, args);
+	else if (strcmp(cmd, "alerts") == 0)	/* cmd/pcactl_alerts.c */
+		err = pcactl_cmd_alerts(&ap, n, args);
 	else
 		err = cmd_key(&ap, n, args);
 	appliance_close(&ap);

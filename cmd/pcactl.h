@@ -94,6 +94,9 @@ pca_err pcactl_cert_import(struct appliance *, int argc, char **argv)
     PCA_WUR;
 pca_err pcactl_cert_list_external(struct appliance *, int argc,
     char **argv) PCA_WUR;
+/* pcactl_alerts.c: "alerts list | alerts ack ID". */
+pca_err pcactl_cmd_alerts(struct appliance *, int argc, char **argv)
+    PCA_WUR;
 /* "SeenAt" (endpoints discovery saw cert_arn at) into o. */
 void pcactl_seen_add(struct appliance *, const char *cert_arn, json_t *o);
 /* pcactl_subject.c: "CN=x,O=y" to an ASN1Subject object. */

@@ -208,6 +208,14 @@ static const struct help helps[] = {
 	    "pcactl cert list --external [--status ISSUED|EXPIRED] "
 	    "[--subject TEXT]\n[--expiring-days N]: external certificates, "
 	    "where and when seen, findings.\n"},
+	{"alerts", "list",
+	    "usage: pcactl alerts list\n"
+	    "The anomaly alerts pcad raised ([alerts] enabled): id, kind "
+	    "(issuance_rate,\nfirst_template_use, ca_template_issuance), "
+	    "open or acked.\n"},
+	{"alerts", "ack",
+	    "usage: pcactl alerts ack ID\n"
+	    "Marks alert ID acknowledged.\n"},
 	{"discover", NULL,
 	    "usage: pcactl discover [--targets FILE | HOST:PORT ...] "
 	    "[--cidr A.B.C.D/N\n"

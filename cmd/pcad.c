@@ -302,6 +302,12 @@ acme_metrics(void *arg, struct buf *b)
 }
 
 static pca_err
+alerts_metrics(void *arg, struct buf *b)
+{
+	return alert_metrics_render(arg, b);
+}
+
+static pca_err
 monitor_metrics(void *arg, struct buf *b)
 {
 	return mon_metrics_render(arg, b);
@@ -660,6 +666,7 @@ serve(const char *path)
 	struct publish pub;
 	struct bk_sched *bks = NULL;
 	struct disc_job *disc = NULL;	/* [discovery] */
+	struct alert *alerts = NULL;	/* [alerts] */
 	struct api_conf c;
 	sigset_t set;
 	int sig = 0, lock_fd, ctl;
@@ -725,6 +732,11 @@ serve(const char *path)
 	if (ap.conf.discovery_on &&
 	    disc_job_start(&ap.conf.discovery, ap.store, &disc) != PCA_OK)
 		log_warnx("discovery: %s", pca_err_msg());
+	if (ap.conf.alerts_on &&
+	    (alert_new(&ap.conf.alerts, ap.store, &alerts) != PCA_OK ||
+		api_server_metrics_hook(net.api, alerts_metrics, alerts) !=
+		    PCA_OK || alert_start(alerts) != PCA_OK))
+		log_warnx("alerts: %s", pca_err_msg());
 	log_info("pcad ready (region %s, account %s)", ap.conf.region,
 	    ap.conf.account);
 	maintain(&ap); /* what fell due while pcad was down */
@@ -738,6 +750,7 @@ serve(const char *path)
 	http_stop(net.http, DRAIN_S);
 	con_free(net.con);
 	disc_job_stop(disc);
+	alert_free(alerts);
 	api_server_free(net.api);
 	bk_sched_free(bks);
 	acme_free(net.acme);
