@@ -6,7 +6,9 @@
  *
  * Only api/ maps pca_err codes onto ACM-PCA exception names and HTTP
  * statuses.  api/ asks the engine (ca/) and reads records (store/); it uses
- * the token (hsm/) only to seal and unseal secrets and to report health.
+ * the token (hsm/) only to seal secrets, to have SigV4 signing keys derived
+ * from sealed API secrets (hsm_sigv4_key: pcad's front never holds an API
+ * secret), to unseal its NextToken key and to report health.
  */
 #ifndef PCA_API_H
 #define PCA_API_H
@@ -23,8 +25,14 @@ struct hsm;
 struct store;
 struct api_server;
 
-/* Token label of the AES key sealing API secrets at rest. */
+/*
+ * Seal label of the API access-key secrets.  A separated signer never
+ * unseals these for the front (hsm_signer_conf.secret_label): the front
+ * gets per-day SigV4 signing keys derived from them (hsm_sigv4_key).
+ */
 #define API_SEAL_LABEL "pca-api-keys"
+/* Seal label of the NextToken HMAC key (token.c), which the front unseals. */
+#define API_TOKEN_SEAL_LABEL "pca-api-token"
 
 /* ---- access keys (keys.c) ---- */
 
@@ -193,6 +201,20 @@ void api_server_approval_set(struct api_server *,
     const struct api_approval_conf *);
 /* Frees the service once the HTTP server that calls it has stopped. */
 void api_server_free(struct api_server *);
+
+/*
+ * The role pcad plays (pcad --role): refuse returns non-zero, with a
+ * message naming the primary, while changes must be refused (a standby, a
+ * fenced primary): every mutating call is then answered 503
+ * ServiceUnavailable, which the SDKs retry.  health adds members to the
+ * /health answer (role, lag).  Set before the server is in use.
+ */
+struct api_role {
+	int (*refuse)(void *arg, char *msg, size_t n);
+	void (*health)(void *arg, json_t *out);
+	void *arg;
+};
+void api_server_role_set(struct api_server *, const struct api_role *);
 
 /*
  * Extra Prometheus text appended to GET /metrics (API_METRICS_HOOKS hooks

@@ -13,6 +13,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../hsm/hsm.h"
 #include "api_int.h"
 
 /* The operations a console page may run: reads only. */
@@ -44,20 +45,26 @@ today(int64_t now, char date[9])
 /*
  * The stored key's SigV4 signing key for today's scope in the appliance's
  * region (service acm-pca), its account and policy: the same lookup a
- * SigV4 request makes.
+ * SigV4 request makes (derived by the signer; the stored secret is never
+ * unsealed here).
  */
 static pca_err
 key_signing(struct api_ctx *ctx, const char *akid, const char *date,
     uint8_t ks[32], struct api_key *out)
 {
+	struct sigv4_auth a;
 	pca_err err;
 
-	if ((err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, akid,
-		 out)) != PCA_OK)
+	memset(&a, 0, sizeof(a));
+	(void)snprintf(a.akid, sizeof(a.akid), "%s", akid);
+	(void)snprintf(a.date, sizeof(a.date), "%s", date);
+	(void)snprintf(a.region, sizeof(a.region), "%s", ctx->region);
+	(void)snprintf(a.service, sizeof(a.service), "%s", API_SERVICE);
+	if ((err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, &a, out)) !=
+	    PCA_OK)
 		return err;
-	sigv4_signing_key(out->secret, out->secret_len, date, ctx->region,
-	    API_SERVICE, ks);
-	OPENSSL_cleanse(out->secret, sizeof(out->secret));
+	memcpy(ks, out->ksigning, 32);
+	OPENSSL_cleanse(out->ksigning, sizeof(out->ksigning));
 	return PCA_OK;
 }
 
@@ -66,8 +73,9 @@ static void
 typed_signing(const struct api_ctx *ctx, const char *secret, size_t n,
     const char *date, uint8_t ks[32])
 {
-	sigv4_signing_key((const uint8_t *)secret, n, date, ctx->region,
-	    API_SERVICE, ks);
+	struct hsm_sigv4_scope sc = {date, ctx->region, API_SERVICE};
+
+	hsm_sigv4_derive((const uint8_t *)secret, n, &sc, ks);
 }
 
 static int
