@@ -37,7 +37,8 @@ LIBS    := $(PKG_LIBS) -lpthread -ldl
 
 LIB_SRC := $(wildcard common/*.c hsm/*.c store/*.c ca/*.c crl/*.c ocsp/*.c \
 	     policy/*.c api/*.c sync/*.c monitor/*.c iam/*.c http/*.c \
-	     backup/*.c x509/*.c acme/*.c console/*.c profile/*.c)
+	     backup/*.c x509/*.c acme/*.c console/*.c profile/*.c \
+	     discover/*.c alert/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBPCA  := $(BUILD)/libpca.a
 
@@ -70,7 +71,8 @@ $(BIN)/pcactl: $(BUILD)/cmd/pcactl_help.o $(BUILD)/cmd/pcactl_cert.o \
 $(BIN)/pcactl: $(BUILD)/cmd/pcactl_token.o $(BUILD)/cmd/pcactl_tls.o
 $(BIN)/pcad: $(BUILD)/cmd/pcad_proc.o $(BUILD)/cmd/pcad_seccomp.o
 $(BIN)/pcad: $(BUILD)/cmd/pcad_responder.o
-$(BIN)/pcactl: $(BUILD)/cmd/pcactl_acme.o
+$(BIN)/pcactl: $(BUILD)/cmd/pcactl_acme.o $(BUILD)/cmd/pcactl_discover.o \
+	$(BUILD)/cmd/pcactl_alerts.o
 $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS)
@@ -79,7 +81,7 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 # of what the module builds on (only the objects it uses are pulled in), so
 # one module's suite builds while another module is being changed.
 MODULES := common hsm store ca crl ocsp policy api sync monitor iam http \
-	backup x509 acme console profile
+	backup x509 acme console profile discover alert
 mod_lib = $(BUILD)/lib$(1).a
 $(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): \
 	$(filter $(BUILD)/$(m)/%,$(LIB_OBJ)) ; @rm -f $$@ && ar rcs $$@ $$^))
@@ -92,7 +94,7 @@ MOD_DEPS_crl    := crl http ca profile store hsm x509 common
 MOD_DEPS_sync   := sync store common
 MOD_DEPS_ocsp   := ocsp http ca profile store hsm x509 common
 MOD_DEPS_policy := policy ca profile store hsm x509 common
-MOD_DEPS_monitor := monitor acme http policy ca profile store hsm x509 common
+MOD_DEPS_monitor := monitor discover acme http policy ca profile store hsm x509 common
 MOD_DEPS_iam    := iam api http ca profile store hsm x509 common
 MOD_DEPS_http   := http common
 MOD_DEPS_backup := backup sync ca profile x509 store hsm common
@@ -100,6 +102,8 @@ MOD_DEPS_x509   := x509 common
 MOD_DEPS_profile := profile x509 common
 MOD_DEPS_acme   := acme http policy ca profile x509 store hsm common
 MOD_DEPS_console := console api iam http ca profile store hsm x509 common
+MOD_DEPS_discover := discover store common
+MOD_DEPS_alert  := alert store common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

@@ -38,7 +38,12 @@ static const char *const known_keys[] = {
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
 	"acme.timeout_s", "acme.eab_required", "acme.resolver",
 	"acme.caa_identities", "acme.keep_days", "console.enabled",
-	"console.session_minutes", "console.session_max_hours", NULL};
+	"console.session_minutes", "console.session_max_hours",
+	"discovery.targets", "discovery.cidr", "discovery.ports",
+	"discovery.sni", "discovery.starttls", "discovery.interval_s",
+	"discovery.concurrency", "discovery.timeout_ms", "discovery.rate",
+	"alerts.enabled", "alerts.window_s", "alerts.history", "alerts.sigma",
+	"alerts.floor", "alerts.interval_s", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -384,6 +389,86 @@ load_monitor(struct appliance_conf *a)
 	return PCA_OK;
 }
 
+/* [discovery]: the endpoints pcad scans, and nothing else. */
+static pca_err
+load_discovery(struct appliance_conf *a)
+{
+	struct disc_job_conf *d = &a->discovery;
+	struct disc_spec sp;
+	const char *list = conf_get0(a->conf, "discovery", "targets"), *p, *e;
+	char *copy = NULL, *hp[DISC_TARGETS_MAX];
+	long long n[4];
+	size_t k = 0;
+	pca_err err;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.cidr = conf_get0(a->conf, "discovery", "cidr");
+	sp.ports = conf_get0(a->conf, "discovery", "ports");
+	sp.sni = conf_get0(a->conf, "discovery", "sni");
+	sp.starttls = conf_get0(a->conf, "discovery", "starttls");
+	if ((err = conf_num(a->conf, "discovery", "interval_s", 10, 86400 * 7,
+		 3600, &n[0])) || (err = conf_num(a->conf, "discovery",
+		 "concurrency", 1, 64, 8, &n[1])) ||
+	    (err = conf_num(a->conf, "discovery", "timeout_ms", 100, 600000,
+		 5000, &n[2])) || (err = conf_num(a->conf, "discovery",
+		 "rate", 1, 10000, 20, &n[3])))
+		return err;
+	if (list == NULL && sp.cidr == NULL)
+		return PCA_OK;
+	if (list != NULL && (copy = strdup(list)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	for (p = copy; p != NULL && *p != '\0' && k < DISC_TARGETS_MAX; p = e) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		e = p + strcspn(p, ", ");
+		if (e > p)
+			hp[k++] = (char *)p;
+		if (*e != '\0')
+			*(char *)e++ = '\0';
+	}
+	sp.hostports = (const char *const *)hp;
+	sp.nhostports = k;
+	err = disc_targets_build(&sp, &d->targets);
+	free(copy);
+	if (err != PCA_OK)
+		return pca_err_set(err, "%s: [discovery] %s",
+		    conf_name(a->conf), pca_err_msg());
+	d->interval_s = (unsigned)n[0];
+	d->scan.concurrency = (unsigned)n[1];
+	d->scan.timeout_ms = (unsigned)n[2];
+	d->scan.rate = (unsigned)n[3];
+	a->discovery_on = d->targets.n > 0;
+	return PCA_OK;
+}
+
+/* [alerts]: anomaly detection (off unless enabled). */
+static pca_err
+load_alerts(struct appliance_conf *a)
+{
+	struct alert_conf *c = &a->alerts;
+	long long n[5];
+	pca_err err;
+
+	if ((err = conf_bool(a->conf, "alerts", "enabled", 0,
+		 &a->alerts_on)) != PCA_OK ||
+	    (err = conf_num(a->conf, "alerts", "window_s", 1, 86400 * 7, 3600,
+		 &n[0])) || (err = conf_num(a->conf, "alerts", "history", 1,
+		 ALERT_HISTORY_MAX, 24, &n[1])) ||
+	    (err = conf_num(a->conf, "alerts", "sigma", 1, 100, 3, &n[2])) ||
+	    (err = conf_num(a->conf, "alerts", "floor", 1, 1000000, 10,
+		 &n[3])) || (err = conf_num(a->conf, "alerts", "interval_s", 1,
+		 3600, 5, &n[4])))
+		return err;
+	c->webhook_url = a->monitor.webhook_url;
+	c->timeout_s = a->monitor.timeout_s;
+	c->window_s = (unsigned)n[0];
+	c->history = (unsigned)n[1];
+	c->sigma = (unsigned)n[2];
+	c->floor = (unsigned)n[3];
+	c->interval_s = (unsigned)n[4];
+	return PCA_OK;
+}
+
 static pca_err
 load_approval(struct appliance_conf *a)
 {
@@ -635,7 +720,9 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_process(a)) == PCA_OK &&
 	    (err = load_acme(a)) == PCA_OK &&
 	    (err = load_readpath(a)) == PCA_OK &&
-	    (err = load_console(a)) == PCA_OK)
+	    (err = load_console(a)) == PCA_OK &&
+	    (err = load_discovery(a)) == PCA_OK &&
+	    (err = load_alerts(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK)
 		appliance_conf_free(a);
@@ -655,6 +742,7 @@ appliance_conf_free(struct appliance_conf *a)
 	free(a->backup_to);
 	free(a->policy_file);
 	free(a->responder_cache);
+	disc_targets_free(&a->discovery.targets);
 	memset(a, 0, sizeof(*a));
 }
 

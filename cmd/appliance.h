@@ -53,6 +53,12 @@
  *   [console]   enabled (yes: the web console under /console/ on the API
  *               port), session_minutes (idle expiry, 30),
  *               session_max_hours (absolute expiry, 12)
+ *   [discovery] targets (host:port,...), cidr + ports, sni, starttls,
+ *               interval_s (3600), concurrency (8), timeout_ms (5000),
+ *               rate (connections per second, 20): pcad's scheduled scan
+ *   [alerts]    enabled (no), window_s (3600), history (windows, 24),
+ *               sigma (3), floor (10), interval_s (5): anomaly alerts to
+ *               the [webhook] url
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -60,10 +66,12 @@
 #define PCA_CMD_APPLIANCE_H
 
 #include "../acme/acme.h"
+#include "../alert/alert.h"
 #include "../console/console.h"
 #include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
+#include "../discover/disc.h"
 #include "../common/conf.h"
 #include "../hsm/hsm.h"
 #include "../monitor/monitor.h"
@@ -120,6 +128,10 @@ struct appliance_conf {
 	unsigned responder_poll_ms;
 	const char *responder_crl_bucket;
 	struct con_conf console;	/* [console] */
+	int discovery_on;		/* [discovery] targets or cidr given */
+	struct disc_job_conf discovery;	/* targets owned until started */
+	int alerts_on;			/* [alerts] enabled */
+	struct alert_conf alerts;	/* webhook: [webhook] url */
 };
 
 /*

@@ -22,6 +22,10 @@
  *               [--expiring-before UNIX] [--subject TEXT] [--template T]
  *     cert show CERT_ARN | SERIAL [--ca CA] [--pem] [--out F] [--chain-out F]
  *     cert renew-early --ca CA [--serial S]
+ *     cert import FILE|DIR | cert list --external [--status S]
+ *     discover [--targets FILE | HOST:PORT ...] [--cidr C --ports P]
+ *              [--sni N] [--starttls smtp|imap|postgres] [--import]
+ *     alerts list | alerts ack ID
  *     acme eab create --ca CA [--policy NAME] [--names SUFFIX,...]
  *         [--profiles P,...]
  *     acme profile set|list|delete --ca CA ..., acme cert --serial S,
@@ -1733,7 +1737,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
 	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report") && strcmp(cmd, "approval") &&
-	    strcmp(cmd, "acme")) {
+	    strcmp(cmd, "acme") && strcmp(cmd, "discover") &&
+	    strcmp(cmd, "alerts")) {
 		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "
 				"--help)\n", cmd);
 		return 1;
@@ -1758,6 +1763,10 @@ main(int argc, char **argv)
 		err = cmd_approval(&ap, n, args);
 	else if (strcmp(cmd, "acme") == 0)	/* cmd/pcactl_acme.c */
 		err = pcactl_cmd_acme(&ap, n, args);
+	else if (strcmp(cmd, "discover") == 0)	/* cmd/pcactl_discover.c */
+		err = pcactl_cmd_discover(&ap, n, args);
+	else if (strcmp(cmd, "alerts") == 0)	/* cmd/pcactl_alerts.c */
+		err = pcactl_cmd_alerts(&ap, n, args);
 	else
 		err = cmd_key(&ap, n, args);
 	appliance_close(&ap);

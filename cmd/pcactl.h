@@ -89,6 +89,18 @@ struct ca_caller caller_of(const struct appliance *);
 
 /* pcactl_cert.c: "cert list|show ...". */
 pca_err pcactl_cmd_cert(struct appliance *, int argc, char **argv) PCA_WUR;
+/* pcactl_discover.c: "discover ...", "cert import", "cert list --external". */
+pca_err pcactl_cmd_discover(struct appliance *, int argc, char **argv)
+    PCA_WUR;
+pca_err pcactl_cert_import(struct appliance *, int argc, char **argv)
+    PCA_WUR;
+pca_err pcactl_cert_list_external(struct appliance *, int argc,
+    char **argv) PCA_WUR;
+/* pcactl_alerts.c: "alerts list | alerts ack ID". */
+pca_err pcactl_cmd_alerts(struct appliance *, int argc, char **argv)
+    PCA_WUR;
+/* "SeenAt" (endpoints discovery saw cert_arn at) into o. */
+void pcactl_seen_add(struct appliance *, const char *cert_arn, json_t *o);
 /* pcactl_subject.c: "CN=x,O=y" to an ASN1Subject object. */
 pca_err pcactl_subject_parse(const char *dn, json_t **out) PCA_WUR;
 

@@ -445,6 +445,7 @@ cmd_cert_show(struct appliance *ap, int argc, char **argv)
 		goto out;
 	}
 	if (json_out) {
+		pcactl_seen_add(ap, cert_arn, o); /* pcactl_discover.c */
 		json_object_set_new(o, "Certificate", json_string(pem));
 		if (chain != NULL)
 			json_object_set_new(o, "CertificateChain",
@@ -483,6 +484,11 @@ out:
 pca_err
 pcactl_cmd_cert(struct appliance *ap, int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[0], "list") == 0 &&
+	    strcmp(argv[1], "--external") == 0) /* cmd/pcactl_discover.c */
+		return pcactl_cert_list_external(ap, argc - 2, argv + 2);
+	if (argc >= 1 && strcmp(argv[0], "import") == 0)
+		return pcactl_cert_import(ap, argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "list") == 0)
 		return cmd_cert_list(ap, argc - 1, argv + 1);
 	if (argc >= 1 && strcmp(argv[0], "show") == 0)
@@ -490,6 +496,6 @@ pcactl_cmd_cert(struct appliance *ap, int argc, char **argv)
 	if (argc >= 1 && strcmp(argv[0], "renew-early") == 0)
 		return pcactl_cert_renew_early(ap, argc - 1, argv + 1);
 	return pca_err_set(PCA_EINVAL,
-	    "usage: pcactl cert list|show|renew-early ...");
+	    "usage: pcactl cert list|show|renew-early|import ...");
 }
 

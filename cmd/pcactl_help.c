@@ -199,6 +199,43 @@ static const struct help helps[] = {
 	    "Moves the ACME renewal window (RFC 9773 renewalInfo) of the "
 	    "certificate\nS, or of every certificate of CA issued before now, "
 	    "into the past, so\nACME clients renew at once.\n"},
+	{"cert", "import",
+	    "usage: pcactl cert import FILE|DIR\n"
+	    "Records certificates we did not issue (PEM, several blocks "
+	    "allowed, or one\nDER certificate per file; every regular file of "
+	    "DIR) as external, seen\nat the file's name; ours are matched to "
+	    "their records.  See also\n"
+	    "pcactl cert list --external [--status ISSUED|EXPIRED] "
+	    "[--subject TEXT]\n[--expiring-days N]: external certificates, "
+	    "where and when seen, findings.\n"},
+	{"alerts", "list",
+	    "usage: pcactl alerts list\n"
+	    "The anomaly alerts pcad raised ([alerts] enabled): id, kind "
+	    "(issuance_rate,\nfirst_template_use, ca_template_issuance), "
+	    "open or acked.\n"},
+	{"alerts", "ack",
+	    "usage: pcactl alerts ack ID\n"
+	    "Marks alert ID acknowledged.\n"},
+	{"discover", NULL,
+	    "usage: pcactl discover [--targets FILE | HOST:PORT ...] "
+	    "[--cidr A.B.C.D/N\n"
+	    "                       --ports P,...] [--sni NAME] "
+	    "[--starttls smtp|imap|postgres]\n"
+	    "                       [--concurrency N] [--timeout-ms MS] "
+	    "[--rate N] [--import]\n"
+	    "Connects to exactly the endpoints given (nothing else), takes the "
+	    "chain each\npresents and prints what answered; with --import "
+	    "records the certificates\n(external ones, and where ours were "
+	    "seen).\n"
+	    "  --targets FILE    HOST:PORT lines (# comments)\n"
+	    "  --cidr, --ports   every IPv4 address of the range (/16 to /32) "
+	    "on each port\n"
+	    "  --sni NAME        server name sent to every endpoint\n"
+	    "  --starttls P      upgrade an SMTP, IMAP or PostgreSQL "
+	    "connection first\n"
+	    "  --concurrency N   endpoints at once (8); --timeout-ms MS per "
+	    "phase (5000);\n"
+	    "  --rate N          new connections per second at most (20)\n"},
 	{"acme", "eab",
 	    "usage: pcactl acme eab create --ca CA [--policy NAME] "
 	    "[--names SUFFIX,...]\n                             "

@@ -312,6 +312,12 @@ acme_metrics(void *arg, struct buf *b)
 }
 
 static pca_err
+alerts_metrics(void *arg, struct buf *b)
+{
+	return alert_metrics_render(arg, b);
+}
+
+static pca_err
 monitor_metrics(void *arg, struct buf *b)
 {
 	return mon_metrics_render(arg, b);
@@ -811,6 +817,8 @@ serve(const char *path, int standby)
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct bk_sched *bks = NULL;
+	struct disc_job *disc = NULL;	/* [discovery] */
+	struct alert *alerts = NULL;	/* [alerts] */
 	struct role ro;
 	struct api_conf c;
 	sigset_t set;
@@ -880,6 +888,15 @@ serve(const char *path, int standby)
 		if (getenv("PCAD_SECCOMP_PROBE") != NULL)
 			(void)syscall(SYS_ptrace, 0, 0, 0, 0);
 	}
+	/* a standby writes nothing: discovery and alerts run on the primary */
+	if (!standby && ap.conf.discovery_on &&
+	    disc_job_start(&ap.conf.discovery, ap.store, &disc) != PCA_OK)
+		log_warnx("discovery: %s", pca_err_msg());
+	if (!standby && ap.conf.alerts_on &&
+	    (alert_new(&ap.conf.alerts, ap.store, &alerts) != PCA_OK ||
+		api_server_metrics_hook(net.api, alerts_metrics, alerts) !=
+		    PCA_OK || alert_start(alerts) != PCA_OK))
+		log_warnx("alerts: %s", pca_err_msg());
 	log_info("pcad ready (region %s, account %s, role %s)",
 	    ap.conf.region, ap.conf.account, standby ? "standby" : "primary");
 	maintain(&ap, standby); /* what fell due while pcad was down */
@@ -892,6 +909,8 @@ serve(const char *path, int standby)
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	http_stop(net.http, DRAIN_S);
 	con_free(net.con);
+	disc_job_stop(disc);
+	alert_free(alerts);
 	api_server_free(net.api);
 	bk_standby_free(ro.sb);
 	bk_sched_free(bks);

@@ -103,6 +103,9 @@ struct mon_due {
 	unsigned days;			/* the threshold sent */
 	const uint8_t *der;		/* for the subject; may be NULL */
 	size_t der_len;
+	const char *fp;			/* external (discover/): SHA-256 hex;
+					   ca_uuid, ca_arn unused */
+	const char *seen_at;		/* external: an endpoint, or NULL */
 };
 /* 1 when the receiver answered 2xx, else 0 (logged). */
 int mon_webhook_send(struct mon *, const struct mon_due *);
@@ -112,5 +115,11 @@ int mon_webhook_send(struct mon *, const struct mon_due *);
  */
 int mon_webhook_cert(struct mon *, struct mon_due *, int64_t left,
     int send);
+/*
+ * The same for the external certificates (discover/) expiring before
+ * horizon; *send cleared on a failed attempt, *pending counts those due.
+ */
+pca_err mon_webhook_external(struct mon *, int64_t now, int64_t horizon,
+    int *send, uint64_t *pending) PCA_WUR;
 
 #endif

@@ -625,7 +625,7 @@ pass_window(struct mon *m, int64_t now)
 				    ca_arn_of(m, l.e[i].ca, arn, sizeof(arn)),
 				    l.e[i].serial, l.e[i].serial_len,
 				    l.e[i].not_after, now, 0, sc.der,
-				    sc.der_len};
+				    sc.der_len, NULL, NULL};
 				r = mon_webhook_cert(m, &d, left, send);
 				if (r < 0)
 					send = 0; /* back off: the rest waits */
@@ -633,6 +633,8 @@ pass_window(struct mon *m, int64_t now)
 			}
 			store_cert_clear(&sc);
 		}
+	if (err == PCA_OK && m->url != NULL)
+		err = mon_webhook_external(m, now, horizon, &send, &pending);
 	atomic_store(&m->wh_pending, pending);
 	free(l.e);
 	return err;

@@ -15,6 +15,7 @@
 #include "../ca/ca.h"
 #include "../common/buf.h"
 #include "../common/util.h"
+#include "../discover/disc.h"
 #include "../policy/policy.h"
 #include "mon_int.h"
 
@@ -352,6 +353,129 @@ report_ca(struct rep *r, const struct ca_info *ci)
 	return err;
 }
 
+/* ---- external certificates (discover/) ---- */
+
+struct ext_rep {
+	const struct mon_report_req *q;
+	json_t *names;		/* subject -> true: issuers we know */
+	json_t *items;
+	size_t n, nfind;
+	int truncated;
+};
+
+static int
+ext_name(const struct disc_ext *e, void *arg)
+{
+	struct ext_rep *x = arg;
+	const unsigned char *p = e->der;
+	X509 *c = d2i_X509(NULL, &p, (long)e->der_len);
+	char subj[512];
+
+	if (c != NULL) {
+		subj[0] = '\0';
+		(void)X509_NAME_oneline(X509_get_subject_name(c), subj,
+		    sizeof(subj));
+		(void)json_object_set_new(x->names, subj, json_true());
+	}
+	X509_free(c);
+	return 0;
+}
+
+static int
+ext_judge(const struct disc_ext *e, void *arg)
+{
+	struct ext_rep *x = arg;
+	json_t *it = disc_ext_item(e, x->q->now), *f;
+	const char *iss;
+	size_t i;
+	json_t *v;
+	int self = 0;
+
+	if (it == NULL)
+		return 0;
+	f = json_object_get(it, "Findings");
+	json_array_foreach(f, i, v)
+		self |= strcmp(json_string_value(v), "SELF_SIGNED") == 0;
+	iss = json_string_value(json_object_get(it, "Issuer"));
+	if (!self && iss != NULL && json_object_get(x->names, iss) == NULL)
+		(void)json_array_append_new(f, json_string("UNKNOWN_ISSUER"));
+	if (json_integer_value(json_object_get(it, "NotAfter")) - x->q->now <=
+	    (int64_t)x->q->soon_days * MON_DAY &&
+	    json_integer_value(json_object_get(it, "NotAfter")) > x->q->now)
+		(void)json_array_append_new(f, json_string("EXPIRING_SOON"));
+	x->n++;
+	x->nfind += json_array_size(f) > 0;
+	if (json_array_size(x->items) < MON_REPORT_ITEMS_MAX)
+		(void)json_array_append(x->items, it);
+	else
+		x->truncated = 1;
+	json_decref(it);
+	return 0;
+}
+
+/* Our CA certificates' subjects count as known issuers. */
+static void
+ext_our_names(const struct mon_report_req *q, char (*ids)[37], size_t n,
+    json_t *names)
+{
+	struct ca_info ci;
+	const unsigned char *p;
+	char subj[512];
+	size_t i;
+	X509 *c;
+
+	for (i = 0; i < n; i++) {
+		if (ca_info_get(q->engine, ids[i], &ci) != PCA_OK) {
+			pca_err_clear();
+			continue;
+		}
+		p = ci.cert_der;
+		c = p != NULL ? d2i_X509(NULL, &p, (long)ci.cert_len) : NULL;
+		if (c != NULL) {
+			subj[0] = '\0';
+			(void)X509_NAME_oneline(X509_get_subject_name(c), subj,
+			    sizeof(subj));
+			(void)json_object_set_new(names, subj, json_true());
+		}
+		X509_free(c);
+		ca_info_clear(&ci);
+	}
+}
+
+/* "External" and its summary counts into the report o. */
+static pca_err
+report_external(const struct mon_report_req *q, char (*ids)[37], size_t n,
+    json_t *o)
+{
+	struct ext_rep x;
+	json_t *sum = json_object_get(o, "Summary");
+	pca_err err;
+
+	memset(&x, 0, sizeof(x));
+	x.q = q;
+	x.names = json_object();
+	x.items = json_array();
+	if (x.names == NULL || x.items == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	ext_our_names(q, ids, n, x.names);
+	if ((err = disc_ext_foreach(q->store, ext_name, &x)) != PCA_OK ||
+	    (err = disc_ext_foreach(q->store, ext_judge, &x)) != PCA_OK)
+		goto out;
+	(void)json_object_set_new(sum, "ExternalCertificates",
+	    json_integer((json_int_t)x.n));
+	(void)json_object_set_new(sum, "ExternalWithFindings",
+	    json_integer((json_int_t)x.nfind));
+	if (x.truncated)
+		(void)json_object_set_new(sum, "Truncated", json_true());
+	(void)json_object_set(o, "External", x.items);
+out:
+	json_decref(x.names);
+	json_decref(x.items);
+	return err;
+}
+
 pca_err
 mon_report_build(const struct mon_report_req *q0, json_t **out)
 {
@@ -416,6 +540,9 @@ mon_report_build(const struct mon_report_req *q0, json_t **out)
 	}
 	if (o == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
+	else if (q.scope == NULL &&
+	    (err = report_external(&q, ids, n, o)) != PCA_OK)
+		json_decref(o);
 	else
 		*out = o;
 out:
@@ -482,6 +609,37 @@ table_section(struct buf *b, const json_t *rep, const char *name,
 	return err;
 }
 
+/* External certificates: one line each, with their findings. */
+static pca_err
+ext_table(struct buf *b, const json_t *rep)
+{
+	const json_t *ext = json_object_get(rep, "External"), *it, *f, *v;
+	pca_err err = PCA_OK;
+	size_t i, k;
+
+	if (!json_is_array(ext))
+		return PCA_OK;
+	err = buf_printf(b, "\nExternal certificates (%zu)\n",
+	    json_array_size(ext));
+	json_array_foreach(ext, i, it) {
+		if (err != PCA_OK)
+			break;
+		err = buf_printf(b, "  %.16s  %s  seen at %s:",
+		    json_string_value(json_object_get(it, "Fingerprint")),
+		    json_string_value(json_object_get(it, "Subject")),
+		    json_string_value(json_object_get(json_array_get(
+			json_object_get(it, "SeenAt"), 0), "where")) ?: "-");
+		f = json_object_get(it, "Findings");
+		json_array_foreach(f, k, v)
+			if (err == PCA_OK)
+				err = buf_printf(b, " %s", json_string_value(v));
+		if (err == PCA_OK)
+			err = buf_addstr(b, json_array_size(f) ? "\n" :
+			    " none\n");
+	}
+	return err;
+}
+
 pca_err
 mon_report_table(const json_t *rep, struct buf *b)
 {
@@ -527,6 +685,8 @@ mon_report_table(const json_t *rep, struct buf *b)
 	if (err == PCA_OK)
 		err = table_section(b, rep, "RenewalRequestedEarly",
 		    "WindowStart");
+	if (err == PCA_OK)
+		err = ext_table(b, rep);
 	if (err == PCA_OK)
 		err = buf_nul(b);
 	return err;

@@ -12,6 +12,7 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../discover/disc.h"
 #include "mon_int.h"
 
 #define BACKOFF_MAX_S 3600
@@ -83,8 +84,12 @@ mon_webhook_send(struct mon *m, const struct mon_due *d)
 	int status;
 
 	util_hex(d->serial, d->serial_len, hex, sizeof(hex), 0);
-	(void)snprintf(idem, sizeof(idem), "%s/%s/%u", d->ca_uuid, hex,
-	    d->days);
+	if (d->fp != NULL)
+		(void)snprintf(idem, sizeof(idem), "external/%s/%u", d->fp,
+		    d->days);
+	else
+		(void)snprintf(idem, sizeof(idem), "%s/%s/%u", d->ca_uuid,
+		    hex, d->days);
 	subject_of(d->der, d->der_len, subj, sizeof(subj));
 	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", idem,
 	    "event", "certificate.expiring", "threshold_days", (int)d->days,
@@ -92,6 +97,14 @@ mon_webhook_send(struct mon *m, const struct mon_due *d)
 	    "subject", subj, "not_after", util_iso8601(d->not_after, iso),
 	    "not_after_epoch", (json_int_t)d->not_after, "seconds_left",
 	    (json_int_t)(d->not_after - d->now));
+	if (o != NULL && d->fp != NULL) {
+		(void)json_object_set_new(o, "source", json_string("EXTERNAL"));
+		(void)json_object_set_new(o, "fingerprint",
+		    json_string(d->fp));
+		if (d->seen_at != NULL)
+			(void)json_object_set_new(o, "seen_at",
+			    json_string(d->seen_at));
+	}
 	if (o != NULL && d->ca_arn[0] != '\0') {
 		char carn[400];
 		(void)snprintf(carn, sizeof(carn), "%s/certificate/%s",
@@ -119,7 +132,10 @@ kv_key(const struct mon_due *d, unsigned days, char *out, size_t n)
 	char hex[2 * LIM_SERIAL_BYTES + 1];
 
 	util_hex(d->serial, d->serial_len, hex, sizeof(hex), 0);
-	(void)snprintf(out, n, "%s/%s/%u", d->ca_uuid, hex, days);
+	if (d->fp != NULL)
+		(void)snprintf(out, n, "external/%s/%u", d->fp, days);
+	else
+		(void)snprintf(out, n, "%s/%s/%u", d->ca_uuid, hex, days);
 }
 
 static int
@@ -189,4 +205,120 @@ mon_webhook_cert(struct mon *m, struct mon_due *d, int64_t left, int send)
 		atomic_fetch_add(&m->wh_covered, 1);
 	}
 	return 1;
+}
+
+/* An external certificate due for a look, copied out of the walk (the
+ * store is not written from inside its read transaction). */
+struct ext_due {
+	char fp[65];
+	char where[DISC_HOST_MAX + 12];
+	uint8_t *der;
+	size_t len;
+};
+
+struct ext_pass {
+	int64_t now, horizon;
+	struct ext_due *v;
+	size_t n;
+	int oom;
+};
+
+static int64_t
+ext_not_after(const uint8_t *der, size_t len)
+{
+	const unsigned char *q = der;
+	X509 *x = d2i_X509(NULL, &q, (long)len);
+	struct tm tm;
+	int64_t na = 0;
+
+	if (x != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+		na = util_timegm(&tm);
+	X509_free(x);
+	return na;
+}
+
+static int
+ext_collect(const struct disc_ext *e, void *arg)
+{
+	struct ext_pass *p = arg;
+	int64_t na = ext_not_after(e->der, e->der_len);
+	const char *w = json_string_value(json_object_get(json_array_get(
+	    json_object_get(e->rec, "endpoints"), 0), "where"));
+	struct ext_due *d;
+	void *t;
+
+	if (na <= p->now || na > p->horizon)
+		return 0;
+	if ((t = realloc(p->v, (p->n + 1) * sizeof(*p->v))) == NULL ||
+	    (((struct ext_due *)t)[p->n].der = malloc(e->der_len)) == NULL) {
+		if (t != NULL)
+			p->v = t;
+		p->oom = 1;
+		return 1;
+	}
+	p->v = t;
+	d = &p->v[p->n++];
+	(void)snprintf(d->fp, sizeof(d->fp), "%s", e->fp);
+	(void)snprintf(d->where, sizeof(d->where), "%s", w ? w : "");
+	memcpy(d->der, e->der, e->der_len);
+	d->len = e->der_len;
+	return 0;
+}
+
+/* 0 nothing due, 1 sent, -1 failed, 2 due (see mon_webhook_cert). */
+static int
+ext_send(struct mon *m, const struct ext_due *e, int64_t now, int send)
+{
+	const unsigned char *q = e->der;
+	X509 *x = d2i_X509(NULL, &q, (long)e->len);
+	const ASN1_INTEGER *ai;
+	struct mon_due d;
+	int r;
+
+	if (x == NULL)
+		return 0;
+	ai = X509_get0_serialNumber(x);
+	memset(&d, 0, sizeof(d));
+	d.ca_uuid = "external";
+	d.ca_arn = "";
+	d.serial = ai->data;
+	d.serial_len = ai->length > 0 && ai->length <= LIM_SERIAL_BYTES ?
+	    (size_t)ai->length : 0;
+	d.not_after = ext_not_after(e->der, e->len);
+	d.now = now;
+	d.der = e->der;
+	d.der_len = e->len;
+	d.fp = e->fp;
+	d.seen_at = e->where[0] ? e->where : NULL;
+	r = mon_webhook_cert(m, &d, d.not_after - now, send);
+	X509_free(x);
+	return r;
+}
+
+pca_err
+mon_webhook_external(struct mon *m, int64_t now, int64_t horizon, int *send,
+    uint64_t *pending)
+{
+	struct ext_pass p;
+	size_t i;
+	pca_err err;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.now = now;
+	p.horizon = horizon;
+	err = disc_ext_foreach(m->store, ext_collect, &p);
+	if (err == PCA_OK && p.oom)
+		err = pca_err_set(PCA_ENOMEM, "out of memory");
+	for (i = 0; i < p.n; i++) {
+		if (err == PCA_OK) {
+			r = ext_send(m, &p.v[i], now, *send);
+			if (r < 0)
+				*send = 0; /* back off: the rest waits */
+			*pending += r < 0 || r == 2;
+		}
+		free(p.v[i].der);
+	}
+	free(p.v);
+	return err;
 }

@@ -1,0 +1,66 @@
+/*
+ * alert.h - anomaly alerts, fed by the store's typed change feed (never by
+ * log text): each issuance by any process is judged against
+ *   - its principal's own rolling baseline: the issuances of the current
+ *     window (window_s) above max(floor, mean + sigma * stddev) of the
+ *     principal's last `history` windows raise "issuance_rate" once per
+ *     window;
+ *   - "first_template_use": the first issuance under a template by a
+ *     principal (access key id, ACME account, "pcactl");
+ *   - "ca_template_issuance": any issuance under a CA certificate template.
+ *
+ * An alert's id is derived from the event (e.g. "rate/WHO/WINDOW"), so an
+ * event raises exactly one alert however often the feed is read: the alert
+ (store_kv ALERT_NS, created only if the id is new) is its own outbox
+ * entry: "delivered" false until the webhook receiver answered 2xx to its
+ * POST (header Idempotency-Key: the id).  The feed cursor is kept in the
+ * store (follower "alert"), so a restart resumes where processing stopped
+ * and re-raises nothing.
+ */
+#ifndef PCA_ALERT_H
+#define PCA_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../common/err.h"
+
+struct buf;
+struct store;
+struct alert;
+
+#define ALERT_NS "alert"
+#define ALERT_NS_RATE "alert.rate"
+#define ALERT_NS_SEEN "alert.seen"
+#define ALERT_HISTORY_MAX 168
+
+struct alert_conf {
+	const char *webhook_url;	/* NULL: alerts are only stored */
+	unsigned window_s;		/* rate window; 0 = 3600 */
+	unsigned history;		/* windows in the baseline; 0 = 24 */
+	unsigned sigma;			/* 0 = 3 */
+	unsigned floor;			/* least count alerting; 0 = 10 */
+	unsigned interval_s;		/* pass period; 0 = 5 */
+	unsigned timeout_s;		/* per POST; 0 = 10 */
+};
+
+pca_err alert_new(const struct alert_conf *, struct store *,
+    struct alert **out) PCA_WUR;
+pca_err alert_start(struct alert *) PCA_WUR;
+/* Stops the thread and frees (NULL: nothing). */
+void alert_free(struct alert *);
+/* One pass on the caller's thread: the feed since the cursor, then the
+ * undelivered alerts. */
+pca_err alert_pass(struct alert *, int64_t now) PCA_WUR;
+/* pcad_alerts_total{kind}, pcad_alerts_unacknowledged, outbox depth. */
+pca_err alert_metrics_render(struct alert *, struct buf *) PCA_WUR;
+
+/* Every alert, oldest first (caller decrefs *out). */
+pca_err alert_list(struct store *, json_t **out) PCA_WUR;
+/* Marks id acknowledged by who.  PCA_ENOTFOUND for an unknown id. */
+pca_err alert_ack(struct store *, const char *id, const char *who,
+    int64_t now) PCA_WUR;
+
+#endif

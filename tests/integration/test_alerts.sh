@@ -1,0 +1,138 @@
+#!/bin/sh
+# Anomaly alerts end to end: pcad with [alerts] follows the change feed;
+# a principal issuing one certificate per window and then a burst of 12
+# raises one issuance_rate alert; a CA-template issuance raises one
+# ca_template_issuance alert; each first use of a template one
+# first_template_use alert.  The webhook receiver gets each exactly once,
+# also across a pcad restart; pcactl alerts list|ack and /metrics show them.
+. "$(dirname "$0")/lib.sh"
+
+need_built "$PCAD" "$PCACTL"
+A=$TMP/app
+W=8 # seconds per rate window
+RX_PID=""
+CLEANUP='[ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null'
+
+issue() { # issue NAME: one end-entity certificate
+	ec_csr "$TMP/$1.csr" "$1.example.com" &&
+	    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/$1.csr" --signing-alg \
+		SHA256WITHECDSA --validity 365d >/dev/null
+}
+burst_issue() { # issue, retried: SoftHSM may refuse under 12 at once
+	for try in 1 2 3; do
+		issue "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+window_start() { # sleeps until 1 s into the next rate window
+	now=$(date +%s)
+	sleep $((W - now % W + 1))
+}
+lines() { wc -l <"$TMP/rx.log" 2>/dev/null || echo 0; }
+wait_lines() { # wait_lines N: the receiver logged N POSTs (20 s at most)
+	i=0
+	while [ $i -lt 200 ] && [ "$(lines)" -lt "$1" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(lines)" -ge "$1" ]
+}
+
+new_appliance "$A" || { not_ok "pcactl init"; finish; exit 1; }
+URL=$(http_url "$A/pcad.conf")
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA) ||
+    { not_ok "root CA"; finish; exit 1; }
+python3 "$HERE/alerts/receiver.py" "$TMP/rx.port" "$TMP/rx.log" &
+RX_PID=$!
+i=0
+while [ ! -s "$TMP/rx.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+cat >>"$A/pcad.conf" <<EOC
+
+[webhook]
+url = http://127.0.0.1:$(cat "$TMP/rx.port")/hook
+interval_s = 1
+
+[alerts]
+enabled = yes
+window_s = $W
+history = 4
+sigma = 3
+floor = 3
+interval_s = 1
+EOC
+check "pcad --check-config accepts [alerts]" "$PCAD" --config \
+    "$A/pcad.conf" --check-config
+printf '\n[alerts]\nsigma = 0\n' >"$TMP/bad"
+cat "$A/pcad.conf" "$TMP/bad" >"$A/bad.conf"
+check_fails "pcad --check-config refuses sigma 0" "sigma" "$PCAD" --config \
+    "$A/bad.conf" --check-config
+start_pcad && ok "pcad starts" || not_ok "pcad starts" "$(tail "$A/pcad.log")"
+
+# the baseline: one certificate in each of two windows
+window_start
+issue base1 && window_start && issue base2 &&
+    ok "baseline: one issuance per window" ||
+    not_ok "baseline: one issuance per window"
+wait_lines 1 && grep -q "^first_template_use first/pcactl|EndEntity" \
+    "$TMP/rx.log" && ok "first use of a template by a principal" ||
+    not_ok "first use of a template by a principal" "$(cat "$TMP/rx.log")"
+# the burst: 12 at once in the next window (12x the baseline)
+window_start
+BP=""
+for k in 1 2 3 4 5 6 7 8 9 10 11 12; do burst_issue "burst$k" & BP="$BP $!"; done
+for p in $BP; do wait "$p"; done
+wait_lines 2 && sleep 2 &&
+    [ "$(grep -c '^issuance_rate rate/pcactl/' "$TMP/rx.log")" = 1 ] &&
+    ok "a burst of 12 (baseline 1) raises one issuance_rate alert" ||
+    not_ok "a burst of 12 (baseline 1) raises one issuance_rate alert" \
+	"$(cat "$TMP/rx.log"; tail -5 "$A/pcad.log")"
+
+# a CA-template issuance: a subordinate CA signed by the root
+SUB=$("$PCACTL" ca create --type SUBORDINATE --key-alg EC_prime256v1 \
+    --signing-alg SHA256WITHECDSA --subject "CN=Sub,O=OpenPCA Test,C=US" \
+    --revocation none) && "$PCACTL" ca csr "$SUB" --out "$TMP/sub.csr" &&
+    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/sub.csr" --signing-alg \
+	SHA256WITHECDSA --validity 365d --template \
+	SubordinateCACertificate_PathLen0/V1 >/dev/null &&
+    ok "subordinate CA certificate issued" ||
+    not_ok "subordinate CA certificate issued"
+wait_lines 4 && sleep 2 &&
+    [ "$(grep -c '^ca_template_issuance ' "$TMP/rx.log")" = 1 ] &&
+    ok "a CA-template issuance raises one alert" ||
+    not_ok "a CA-template issuance raises one alert" "$(cat "$TMP/rx.log")"
+[ "$(lines)" = 4 ] && ! grep -q '^BAD' "$TMP/rx.log" &&
+    [ "$(sort -u "$TMP/rx.log" | wc -l)" = 4 ] &&
+    ok "webhook: 4 alerts, each POSTed once" ||
+    not_ok "webhook: 4 alerts, each POSTed once" "$(cat "$TMP/rx.log")"
+curl -sf "$URL/metrics" >"$TMP/m1" &&
+    grep -q '^pcad_alerts_raised_total{kind="issuance_rate"} 1$' "$TMP/m1" &&
+    grep -q '^pcad_alerts_unacknowledged 4$' "$TMP/m1" &&
+    grep -q '^pcad_alerts_undelivered 0$' "$TMP/m1" &&
+    ok "metrics: raised, unacknowledged, undelivered" ||
+    not_ok "metrics: raised, unacknowledged, undelivered" \
+	"$(grep alert "$TMP/m1")"
+
+stop_pcad
+start_pcad && sleep 4 && [ "$(lines)" = 4 ] &&
+    ok "after a restart nothing is raised or sent again" ||
+    not_ok "after a restart nothing is raised or sent again" \
+	"$(cat "$TMP/rx.log")"
+"$PCACTL" --json alerts list >"$TMP/l.json" &&
+    [ "$(python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))["Alerts"]
+print(len(j), sorted(a["kind"] for a in j).count("first_template_use"))' \
+    "$TMP/l.json")" = "4 2" ] && ok "pcactl alerts list: the 4 alerts" ||
+    not_ok "pcactl alerts list: the 4 alerts" "$(cat "$TMP/l.json")"
+ID=$(grep '^issuance_rate' "$TMP/rx.log" | cut -d' ' -f2)
+"$PCACTL" alerts ack "$ID" >/dev/null &&
+    "$PCACTL" alerts list | grep -q "^$ID	issuance_rate	acked$" &&
+    ok "pcactl alerts ack" || not_ok "pcactl alerts ack" \
+	"$("$PCACTL" alerts list 2>&1)"
+check_fails "pcactl alerts ack: unknown id" "no alert record" "$PCACTL" \
+    alerts ack rate/nobody/0
+curl -sf "$URL/metrics" | grep -q '^pcad_alerts_unacknowledged 3$' &&
+    ok "metrics: 3 unacknowledged after the ack" ||
+    not_ok "metrics: 3 unacknowledged after the ack"
+stop_pcad
+finish
