@@ -28,7 +28,14 @@ static const struct help helps[] = {
 	{"init", NULL,
 	    "usage: pcactl init DIR [--api-port N] [--http-port N] "
 	    "[--s3-endpoint URL]\n"
-	    "                       [--region R] [--account-id ID]\n"
+	    "                       [--region R] [--account-id ID] "
+	    "[--public-url URL]\n"
+	    "                       [--api-name HOST[,HOST...]]\n"
+	    "                       [--pkcs11-module PATH|NAME --token-label "
+	    "L|URI\n"
+	    "                        (--pin-file F | --pin-env VAR) "
+	    "[--module-env NAME=VALUE]]\n"
+	    "                       [--key-storage-standard STD]\n"
 	    "Lays out a ready appliance in DIR: pcad.conf, a SoftHSM2 token "
 	    "with random\nPINs, the API's TLS material, an admin access key "
 	    "(DIR/credentials) and\nan AWS CLI/SDK config (DIR/aws-config).\n"
@@ -41,7 +48,30 @@ static const struct help helps[] = {
 	    "AWS_SECRET_ACCESS_KEY)\n"
 	    "  --region R          the region of ARNs (us-east-1)\n"
 	    "  --account-id ID     the 12-digit account of ARNs "
-	    "(123456789012)\n"},
+	    "(123456789012)\n"
+	    "  --public-url URL    base of the CDP, OCSP and caIssuers URLs in "
+	    "certificates\n"
+	    "                      (http://127.0.0.1:HTTP-PORT: only right for "
+	    "tests)\n"
+	    "  --api-name HOST,... names of the API's TLS certificate; the "
+	    "first is the\n"
+	    "                      endpoint in DIR/aws-config\n"
+	    "  --pkcs11-module M   adopt a token of this PKCS#11 module (path "
+	    "or p11-kit\n"
+	    "                      name) instead of making a SoftHSM2 token\n"
+	    "  --token-label L     the adopted token's label or pkcs11: URI "
+	    "(RFC 7512)\n"
+	    "  --pin-file F        file holding its user PIN (mode 0600 or "
+	    "stricter)\n"
+	    "  --pin-env VAR       environment variable holding its user PIN\n"
+	    "  --module-env N=V    set in the environment before the module "
+	    "loads\n"
+	    "  --key-storage-standard STD  the token's certification as you "
+	    "state it\n"
+	    "                      (FIPS_140_2_LEVEL_3_OR_HIGHER, "
+	    "FIPS_140_2_LEVEL_2_OR_HIGHER,\n"
+	    "                      CCPC_LEVEL_1_OR_HIGHER); never for "
+	    "SoftHSM\n"},
 	{"ca", "create",
 	    "usage: pcactl ca create --type ROOT|SUBORDINATE --key-alg ALG "
 	    "--signing-alg ALG\n"
@@ -279,12 +309,16 @@ static const struct help helps[] = {
 	    "usage: pcactl approval deny ID --as NAME [--reason TEXT]\n"
 	    "Denies as operator:NAME; the reason is kept and audited.\n"},
 	{"backup", NULL,
-	    "usage: pcactl backup --to FILE|s3://BUCKET[/PREFIX]\n"
+	    "usage: pcactl backup --to FILE|s3://BUCKET[/PREFIX] "
+	    "[--rate-mb N]\n"
 	    "       pcactl backup verify FILE|s3://BUCKET/KEY\n"
 	    "An online backup (a tar archive: manifest, the store copied in "
 	    "one read\ntransaction, pcad.conf, the policy file; no key, PIN "
 	    "or TLS key), or a\ncheck of one against its manifest "
-	    "(docs/backup.md).\n"},
+	    "(docs/backup.md).\n"
+	    "  --rate-mb N   write at most N MiB a second (0: no limit; "
+	    "default [backup]\n"
+	    "                rate_mb)\n"},
 	{"restore", NULL,
 	    "usage: pcactl restore BACKUP DIR [--pin-file F] [--module-env "
 	    "NAME=VALUE]\n"
@@ -303,6 +337,29 @@ static const struct help helps[] = {
 	    "  --replay-feed URL   replays the change feed pcad shipped under "
 	    "URL after\n                      the backup (point-in-time "
 	    "recovery, docs/backup.md)\n"},
+	{"tls", "renew",
+	    "usage: pcactl tls renew --if-due | --force\n"
+	    "A new API TLS certificate (new key, the same names) from the "
+	    "appliance's TLS\nCA, whose key is in the token; pcad serves it "
+	    "after SIGHUP.\n"
+	    "  --if-due   only once 2/3 of the current certificate's life has "
+	    "passed\n"
+	    "  --force    now\n"},
+	{"token", "migrate",
+	    "usage: pcactl token migrate --pkcs11-module PATH|NAME "
+	    "--token-label L|URI\n"
+	    "                            (--pin-file F | --pin-env VAR) "
+	    "[--module-env NAME=VALUE]\n"
+	    "Re-seals every access-key secret under another token and "
+	    "rewrites [hsm] of\npcad.conf (the previous file is kept as "
+	    "pcad.conf.pre-migrate); CA keys stay\nin the old token "
+	    "(docs/hsm.md). Stop pcad first.\n"
+	    "  --pkcs11-module M   the new token's PKCS#11 module (path or "
+	    "p11-kit name)\n"
+	    "  --token-label L     its label or pkcs11: URI (RFC 7512)\n"
+	    "  --pin-file F        file holding its user PIN\n"
+	    "  --pin-env VAR       environment variable holding its user PIN\n"
+	    "  --module-env N=V    set before the module loads\n"},
 	{"audit", "verify",
 	    "usage: pcactl audit verify REPORT MANIFEST [--offline]\n"
 	    "Checks an audit report against its signed manifest and, unless "

@@ -59,7 +59,7 @@ while read -r cmd sub opts; do
 		done
 	done
 done <<'EOF'
-init - --api-port --http-port --s3-endpoint --region --account-id
+init - --api-port --http-port --s3-endpoint --region --account-id --public-url --api-name --pkcs11-module --token-label --pin-file --pin-env --module-env --key-storage-standard
 ca create --type --key-alg --signing-alg --subject --config-json --revocation-json --revocation --crl-bucket --usage-mode --idempotency-token
 ca list
 ca show
@@ -79,6 +79,9 @@ key create --role --account
 key list
 key revoke
 audit verify --offline
+tls renew --if-due --force
+token migrate --pkcs11-module --token-label --pin-file --pin-env --module-env
+backup - --to --rate-mb
 policy list
 policy check --policy --days --template --signing-alg
 EOF
@@ -87,6 +90,36 @@ EOF
 [ "$("$PCACTL" ca --help | grep -c '^usage: pcactl ca ')" -ge 9 ] &&
     ok "pcactl ca --help shows every ca subcommand" ||
     not_ok "pcactl ca --help shows every ca subcommand"
+# man/pcactl.8 and the help texts agree, command by command: every option
+# in a command's entries of the man page (the INIT section and the heading
+# lines of COMMANDS) is in "pcactl CMD --help", and every option of
+# "pcactl CMD --help" (global options aside) is in its man entries.
+man_opts() {
+	sed 's/\\-/-/g' "$ROOTDIR/man/pcactl.8" | awk '
+	/^\.SH /{sec = $2; next}
+	sec == "INIT" && /^\.TP/ {getline; print "init", $0; next}
+	sec == "COMMANDS" && /^\.TP/ {getline; l = $0
+		sub(/^\.B[RI]* +"?/, "", l); split(l, w, /[ "]/)
+		print w[1], $0}' |
+	    awk '{for (i = 2; i <= NF; i++) while (match($i, /--[a-z0-9][a-z0-9-]*/)) {
+		print $1, substr($i, RSTART, RLENGTH)
+		$i = substr($i, RSTART + RLENGTH)}}' | sort -u
+}
+help_opts() {
+	for c in $("$PCACTL" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\).*/\1/p'); do
+		"$PCACTL" "$c" --help | sed '/^Global options/,$d' |
+		    grep -o -- '--[a-z0-9][a-z0-9-]*' | sed "s/^/$c /"
+	done | sort -u
+}
+man_opts >"$TMP/man.opts"
+help_opts >"$TMP/help.opts"
+if [ -s "$TMP/man.opts" ] && grep -q '^init --public-url$' "$TMP/man.opts" &&
+    d=$(diff "$TMP/help.opts" "$TMP/man.opts"); then
+	ok "man/pcactl.8 and pcactl CMD --help list the same options per command"
+else
+	not_ok "man/pcactl.8 and pcactl CMD --help list the same options" \
+	    "< only in --help, > only in the man page: $d"
+fi
 check_fails "pcactl --bogus: one error line" "unknown option" "$PCACTL" --bogus
 
 # ---- subjects ----
