@@ -38,6 +38,27 @@ out=$("$PCAD" --help) && printf '%s' "$out" | grep -q -- '--check-config' &&
     printf '%s' "$out" | grep -q -- '--version' &&
     "$PCAD" -h >/dev/null && ok "pcad --help and -h list its options" ||
     not_ok "pcad --help" "$out"
+# pcad --check-config errors: one line naming the file once (and the line
+# when the parser knows it)
+conf_error() { # conf_error NAME FILE PATTERN
+	if out=$("$PCAD" --config "$2" --check-config 2>&1 >/dev/null); then
+		not_ok "$1" "accepted"
+	elif [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ] ||
+	    [ "$(printf '%s\n' "$out" | grep -o "$2" | wc -l)" -ne 1 ] ||
+	    ! printf '%s' "$out" | grep -qE "^pcad: $3"; then
+		not_ok "$1" "$out"
+	else
+		ok "$1"
+	fi
+}
+{ cat "$A/pcad.conf"; printf '[acme]\nbogus = 1\n'; } >"$TMP/bad1.conf"
+conf_error "pcad --check-config: an unknown key names the file once, with the line" \
+    "$TMP/bad1.conf" "$TMP/bad1.conf:[0-9]+: unknown setting 'bogus' in \[acme\]\$"
+{ cat "$A/pcad.conf"; printf '[acme]\nresolver = dns.example\n'; } >"$TMP/bad2.conf"
+conf_error "pcad --check-config: a bad value names the file once" \
+    "$TMP/bad2.conf" "$TMP/bad2.conf: \[acme\] resolver must be"
+conf_error "pcad --check-config: a missing file is named once" \
+    "$TMP/none.conf" "$TMP/none.conf: No such file"
 out=$("$PCACTL" --help) && printf '%s' "$out" | grep -q "cert list|show" &&
     ok "pcactl --help lists the commands" || not_ok "pcactl --help" "$out"
 # every command and subcommand: usage line and each of its options
