@@ -43,6 +43,7 @@
 #include "version.h"
 
 #define DRAIN_S 30
+#define STOP_WAIT_MS 5000 /* the keeper and signer ending after the front */
 
 static void
 usage(void)
@@ -682,6 +683,7 @@ serve(const char *path)
 	publish_free(&pub);
 	ocsp_responder_free(ocsp);
 	appliance_close(&ap);
+	pcad_proc_wait(STOP_WAIT_MS);
 	log_info("stopped");
 	return 0;
 }
