@@ -35,7 +35,7 @@ LIBS    := $(PKG_LIBS) -lpthread -ldl
 
 LIB_SRC := $(wildcard common/*.c hsm/*.c store/*.c ca/*.c crl/*.c ocsp/*.c \
 	     policy/*.c api/*.c sync/*.c monitor/*.c iam/*.c http/*.c \
-	     backup/*.c x509/*.c acme/*.c)
+	     backup/*.c x509/*.c acme/*.c console/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBPCA  := $(BUILD)/libpca.a
 
@@ -77,7 +77,7 @@ $(BIN)/%: $(BUILD)/cmd/%.o $(BUILD)/cmd/appliance.o $(LIBPCA)
 # of what the module builds on (only the objects it uses are pulled in), so
 # one module's suite builds while another module is being changed.
 MODULES := common hsm store ca crl ocsp policy api sync monitor iam http \
-	backup x509 acme
+	backup x509 acme console
 mod_lib = $(BUILD)/lib$(1).a
 $(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): \
 	$(filter $(BUILD)/$(m)/%,$(LIB_OBJ)) ; @rm -f $$@ && ar rcs $$@ $$^))
@@ -96,6 +96,7 @@ MOD_DEPS_http   := http common
 MOD_DEPS_backup := backup sync ca x509 store hsm common
 MOD_DEPS_x509   := x509 common
 MOD_DEPS_acme   := acme http policy ca x509 store hsm common
+MOD_DEPS_console := console api iam http ca store hsm x509 common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\
 	$(if $(filter $(BUILD)/$(m)/%,$(LIB_OBJ)),$(call mod_lib,$(m))))
 

@@ -6,7 +6,9 @@
  *
  * Only api/ maps pca_err codes onto ACM-PCA exception names and HTTP
  * statuses.  api/ asks the engine (ca/) and reads records (store/); it uses
- * the token (hsm/) only to seal and unseal secrets and to report health.
+ * the token (hsm/) only to seal secrets, to have SigV4 signing keys derived
+ * from sealed API secrets (hsm_sigv4_key: pcad's front never holds an API
+ * secret), to unseal its NextToken key and to report health.
  */
 #ifndef PCA_API_H
 #define PCA_API_H
@@ -23,8 +25,14 @@ struct hsm;
 struct store;
 struct api_server;
 
-/* Token label of the AES key sealing API secrets at rest. */
+/*
+ * Seal label of the API access-key secrets.  A separated signer never
+ * unseals these for the front (hsm_signer_conf.secret_label): the front
+ * gets per-day SigV4 signing keys derived from them (hsm_sigv4_key).
+ */
 #define API_SEAL_LABEL "pca-api-keys"
+/* Seal label of the NextToken HMAC key (token.c), which the front unseals. */
+#define API_TOKEN_SEAL_LABEL "pca-api-token"
 
 /* ---- access keys (keys.c) ---- */
 
@@ -195,11 +203,66 @@ void api_server_approval_set(struct api_server *,
 void api_server_free(struct api_server *);
 
 /*
+ * The role pcad plays (pcad --role): refuse returns non-zero, with a
+ * message naming the primary, while changes must be refused (a standby, a
+ * fenced primary): every mutating call is then answered 503
+ * ServiceUnavailable, which the SDKs retry.  health adds members to the
+ * /health answer (role, lag).  Set before the server is in use.
+ */
+struct api_role {
+	int (*refuse)(void *arg, char *msg, size_t n);
+	void (*health)(void *arg, json_t *out);
+	void *arg;
+};
+void api_server_role_set(struct api_server *, const struct api_role *);
+
+/*
  * Extra Prometheus text appended to GET /metrics (API_METRICS_HOOKS hooks
  * at most; add them before the server is in use).
  */
 #define API_METRICS_HOOKS 8
 pca_err api_server_metrics_hook(struct api_server *,
     pca_err (*fn)(void *arg, struct buf *out), void *arg) PCA_WUR;
+
+/* ---- the web console's questions (console.c) ---- */
+
+/* A signed-in console user: the access key and its account. */
+struct api_console_id {
+	char akid[21];
+	char account[13];
+};
+
+/* How an operation or a decision went, as the API would answer it. */
+struct api_console_res {
+	int status;		/* 200, 403 (AccessDenied), 4xx, 5xx */
+	char code[64];		/* exception name */
+	char message[768];
+};
+
+/*
+ * Checks an access key and its secret the way SigV4 does: the signing key
+ * of today's scope (appliance region, acm-pca) derived from the secret
+ * given must equal the stored key's, compared in constant time.  Unknown,
+ * revoked and wrong: PCA_EPOLICY ("wrong access key or secret").
+ */
+pca_err api_console_signin(struct api_server *, const char *akid,
+    const char *secret, struct api_console_id *out) PCA_WUR;
+/*
+ * Runs a read-only operation (List/Describe/Get of CAs and certificates,
+ * OpenPCA ListCertificates) as the key, from ip: shape check, IAM
+ * authorization and handler as for a SigV4 request.  *out its output on
+ * success; res says how it went either way (403 for AccessDenied).
+ */
+pca_err api_console_call(struct api_server *, const struct api_console_id *,
+    const char *ip, const char *op, const json_t *in, json_t **out,
+    struct api_console_res *res) PCA_WUR;
+/*
+ * The key's IAM decision for action (an operation name or "openpca:...")
+ * on resource (a CA ARN or NULL): PCA_OK allowed, PCA_EPOLICY denied (res
+ * carries AWS's sentence), another error when it cannot be decided.
+ */
+pca_err api_console_allowed(struct api_server *,
+    const struct api_console_id *, const char *ip, const char *action,
+    const char *resource, struct api_console_res *res) PCA_WUR;
 
 #endif

@@ -180,23 +180,21 @@ pca_err sigv4_check_date(
 /* The canonical request (botocore's SigV4Auth.canonical_request). */
 pca_err sigv4_canonical_request(const struct api_http_req *,
     const struct sigv4_auth *, struct buf *out) PCA_WUR;
-/* kSigning = HMAC chain over date, region, service, "aws4_request". */
-void sigv4_signing_key(const uint8_t *secret, size_t secret_len,
-    const char *date, const char *region, const char *service, uint8_t key[32]);
 /*
- * Recomputes the signature with the secret and compares it in constant
- * time; checks x-amz-content-sha256 when sent.  PCA_EMISMATCH on failure.
+ * Recomputes the signature with kSigning, the signing key of the request's
+ * scope (hsm_sigv4_key; the secret itself never reaches api/), and
+ * compares it in constant time; checks x-amz-content-sha256 when sent.
+ * PCA_EMISMATCH on failure.
  */
 pca_err sigv4_verify(const struct api_http_req *, const struct sigv4_auth *,
-    const uint8_t *secret, size_t secret_len) PCA_WUR;
+    const uint8_t ksigning[32]) PCA_WUR;
 
 /* ---- access keys (keys.c) ---- */
 
 struct api_key {
 	char account[13];
-	char *policy; /* the identity policy document (caller frees) */
-	uint8_t secret[64];
-	size_t secret_len;
+	char *policy;         /* the identity policy document (caller frees) */
+	uint8_t ksigning[32]; /* SigV4 kSigning of the request's scope */
 };
 
 struct api_keycache;
@@ -204,12 +202,16 @@ struct api_keycache;
 pca_err api_keycache_new(struct api_keycache **out) PCA_WUR;
 void api_keycache_free(struct api_keycache *);
 /*
- * The active key akid (secret unsealed; cached while its stored record is
- * unchanged) and its policy.  PCA_ENOTFOUND for unknown and revoked keys.
- * Wipe out->secret after use; free out->policy.
+ * The active key a->akid: its account, its policy and the SigV4 signing
+ * key of a's scope (date, region, service), derived by the token's side
+ * from the sealed secret (hsm_sigv4_key) and cached (at most
+ * API_KEYCACHE_MAX scopes) while the stored record is byte for byte the
+ * same, so a revocation takes effect on the next request.  PCA_ENOTFOUND
+ * for unknown and revoked keys.  Wipe out->ksigning after use; free
+ * out->policy.
  */
 pca_err api_key_lookup(struct api_keycache *, struct store *, struct hsm *,
-    const char *akid, struct api_key *out) PCA_WUR;
+    const struct sigv4_auth *a, struct api_key *out) PCA_WUR;
 
 /* ---- pagination tokens (token.c) ---- */
 
@@ -336,6 +338,7 @@ struct api_ctx {
 	struct api_metrics *metrics;
 	int64_t (*now)(void); /* util_now; tests override */
 	struct api_approval_conf approval; /* under approval.c's lock */
+	struct api_role role;		/* pcad --role; zero: primary */
 };
 
 struct api_resp {
@@ -384,6 +387,13 @@ struct api_call {
 	char who[160];
 	const char *code; /* an exception name forced by an op */
 };
+
+/*
+ * The server's context with the generation lock held for reading (the
+ * engine stays while held); api_server_ctx_release ends it (console.c).
+ */
+struct api_ctx *api_server_ctx_hold(struct api_server *);
+void api_server_ctx_release(struct api_server *);
 
 /* Runs the operation; *out is its output object on success. */
 pca_err api_op_run(struct api_call *, const json_t *in, json_t **out) PCA_WUR;

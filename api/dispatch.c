@@ -67,16 +67,16 @@ auth_key(struct api_ctx *ctx, const struct api_http_req *r,
 		    "The security token included in the request is invalid.");
 		return 0;
 	}
-	if ((err = api_key_lookup(
-		 ctx->keys, ctx->store, ctx->hsm, a->akid, &key)) != PCA_OK) {
+	if ((err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, a, &key)) !=
+	    PCA_OK) {
 		if (err != PCA_ENOTFOUND)
 			return auth_dep_fail(e, err);
 		api_error_set(e, 400, "UnrecognizedClientException",
 		    "The security token included in the request is invalid.");
 		return 0;
 	}
-	err = sigv4_verify(r, a, key.secret, key.secret_len);
-	OPENSSL_cleanse(key.secret, sizeof(key.secret));
+	err = sigv4_verify(r, a, key.ksigning);
+	OPENSSL_cleanse(key.ksigning, sizeof(key.ksigning));
 	if (err != PCA_OK) {
 		free(key.policy);
 		api_error_set(
@@ -199,6 +199,22 @@ mutating(const char *op)
 	return 0;
 }
 
+/* A standby or a fenced primary changes nothing: 503, retryable. */
+static int
+role_allows(const struct api_call *call, struct api_error *e)
+{
+	const struct api_role *ro = &call->ctx->role;
+	const char *op = call->op->name;
+	char msg[600];
+
+	if (ro->refuse == NULL || (!mutating(op) &&
+	    strncmp(op, "Approve", 7) != 0 && strncmp(op, "Deny", 4) != 0) ||
+	    !ro->refuse(ro->arg, msg, sizeof(msg)))
+		return 1;
+	api_error_set(e, 503, "ServiceUnavailable", "%s", msg);
+	return 0;
+}
+
 /*
  * The engine audits the mutations it performs; a refused one is audited
  * here, so the log shows every attempt with its outcome.
@@ -304,7 +320,8 @@ api_dispatch(
 		if (ctx->metrics != NULL)
 			atomic_fetch_add(&ctx->metrics->auth_fail, 1);
 		fail(resp, &e);
-	} else if (!target(r, &call, &e) || !run(&call, r, &out, &e)) {
+	} else if (!target(r, &call, &e) || !role_allows(&call, &e) ||
+	    !run(&call, r, &out, &e)) {
 		fail(resp, &e);
 	} else {
 		resp->status = 200;

@@ -143,6 +143,7 @@ api_health(void *arg, const struct http_req *r, struct http_resp *o)
 {
 	struct api_server *srv = arg;
 	size_t n = 0;
+	json_t *j;
 
 	(void)r;
 	if (hsm_health(srv->ctx.hsm) != PCA_OK)
@@ -154,9 +155,17 @@ api_health(void *arg, const struct http_req *r, struct http_resp *o)
 		return respond_json(o, 503,
 		    json_pack("{s:s,s:s,s:s}", "status", "unavailable",
 			"component", "store", "reason", pca_err_msg()));
-	respond_json(o, 200,
-	    json_pack("{s:s,s:s,s:s,s:I}", "status", "ok", "token", "ok",
-		"store", "ok", "certificate_authorities", (json_int_t)n));
+	j = json_pack("{s:s,s:s,s:s,s:I}", "status", "ok", "token", "ok",
+	    "store", "ok", "certificate_authorities", (json_int_t)n);
+	if (j != NULL && srv->ctx.role.health != NULL)
+		srv->ctx.role.health(srv->ctx.role.arg, j);
+	respond_json(o, 200, j);
+}
+
+void
+api_server_role_set(struct api_server *srv, const struct api_role *ro)
+{
+	srv->ctx.role = *ro;
 }
 
 static void
@@ -328,4 +337,18 @@ api_server_metrics_hook(struct api_server *srv,
 	}
 	pthread_mutex_unlock(&srv->mu);
 	return err;
+}
+
+/* The context under the generation lock (console.c); unlock after use. */
+struct api_ctx *
+api_server_ctx_hold(struct api_server *srv)
+{
+	pthread_rwlock_rdlock(&srv->gen);
+	return &srv->ctx;
+}
+
+void
+api_server_ctx_release(struct api_server *srv)
+{
+	pthread_rwlock_unlock(&srv->gen);
 }

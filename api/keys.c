@@ -1,8 +1,11 @@
 /*
  * keys.c - the API access-key registry: records in the store's kv database
  * (namespace "keys"), secrets sealed by the token, and the daemon's cache
- * of unsealed secrets, keyed by the exact stored record so a revocation
- * (by pcactl, in another process) takes effect on the next request.
+ * of SigV4 signing keys (kSigning per access key, date, region and
+ * service; the token's side derives them from the sealed secret, which
+ * pcad never unseals here), keyed by the exact stored record so a
+ * revocation (by pcactl, in another process) takes effect on the next
+ * request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +30,11 @@
 struct keycache_ent {
 	char akid[129];
 	uint8_t digest[32]; /* SHA-256 of the stored record */
-	struct api_key key;
+	char date[9];
+	char region[64];
+	char service[64];
+	char account[13];
+	uint8_t ksigning[32];
 	uint64_t used;
 };
 
@@ -410,18 +417,31 @@ api_keycache_free(struct api_keycache *c)
 	free(c);
 }
 
+/* The entry's scope is a's. */
 static int
-cache_find(struct api_keycache *c, const char *akid, const uint8_t digest[32],
-    struct api_key *out)
+ent_scope_is(const struct keycache_ent *e, const struct sigv4_auth *a)
+{
+	return strcmp(e->date, a->date) == 0 &&
+	       strcmp(e->region, a->region) == 0 &&
+	       strcmp(e->service, a->service) == 0;
+}
+
+static int
+cache_find(struct api_keycache *c, const struct sigv4_auth *a,
+    const uint8_t digest[32], struct api_key *out)
 {
 	size_t i;
 	int hit = 0;
 
 	pthread_mutex_lock(&c->mu);
 	for (i = 0; i < c->n; i++)
-		if (strcmp(c->ents[i].akid, akid) == 0 &&
-		    memcmp(c->ents[i].digest, digest, 32) == 0) {
-			*out = c->ents[i].key;
+		if (strcmp(c->ents[i].akid, a->akid) == 0 &&
+		    memcmp(c->ents[i].digest, digest, 32) == 0 &&
+		    ent_scope_is(&c->ents[i], a)) {
+			memcpy(out->account, c->ents[i].account,
+			    sizeof(out->account));
+			memcpy(out->ksigning, c->ents[i].ksigning,
+			    sizeof(out->ksigning));
 			c->ents[i].used = ++c->tick;
 			hit = 1;
 			break;
@@ -430,39 +450,79 @@ cache_find(struct api_keycache *c, const char *akid, const uint8_t digest[32],
 	return hit;
 }
 
+/* Drops entry i (the last one takes its place); under mu. */
 static void
-cache_put(struct api_keycache *c, const char *akid, const uint8_t digest[32],
-    const struct api_key *k)
+cache_drop(struct api_keycache *c, size_t i)
 {
-	size_t i, slot = c->n;
+	if (i != c->n - 1)
+		c->ents[i] = c->ents[c->n - 1];
+	OPENSSL_cleanse(&c->ents[c->n - 1], sizeof(c->ents[0]));
+	c->n--;
+}
+
+/* Forgets every entry of akid (revoked: its keys are wiped at once). */
+static void
+cache_forget(struct api_keycache *c, const char *akid)
+{
+	size_t i;
 
 	pthread_mutex_lock(&c->mu);
-	for (i = 0; i < c->n; i++)
+	for (i = c->n; i-- > 0;)
 		if (strcmp(c->ents[i].akid, akid) == 0)
-			slot = i;
-	if (slot == c->n && c->n == API_KEYCACHE_MAX)
-		for (slot = 0, i = 1; i < c->n; i++)
-			if (c->ents[i].used < c->ents[slot].used)
-				slot = i;
-	if (slot == c->n)
-		c->n++;
-	OPENSSL_cleanse(&c->ents[slot], sizeof(c->ents[slot]));
-	(void)snprintf(
-	    c->ents[slot].akid, sizeof(c->ents[slot].akid), "%s", akid);
-	memcpy(c->ents[slot].digest, digest, 32);
-	c->ents[slot].key = *k;
-	c->ents[slot].used = ++c->tick;
+			cache_drop(c, i);
 	pthread_mutex_unlock(&c->mu);
 }
 
-/* Parses an ACTIVE record and unseals its secret. */
+/*
+ * Remembers k for a's key and scope; the key's entries for an older
+ * record (revoked, re-sealed, policy changed) go, the least recently used
+ * entry makes room.
+ */
+static void
+cache_put(struct api_keycache *c, const struct sigv4_auth *a,
+    const uint8_t digest[32], const struct api_key *k)
+{
+	struct keycache_ent *e;
+	size_t i, slot;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = c->n; i-- > 0;)
+		if (strcmp(c->ents[i].akid, a->akid) == 0 &&
+		    (memcmp(c->ents[i].digest, digest, 32) != 0 ||
+			ent_scope_is(&c->ents[i], a)))
+			cache_drop(c, i);
+	if (c->n == API_KEYCACHE_MAX) {
+		for (slot = 0, i = 1; i < c->n; i++)
+			if (c->ents[i].used < c->ents[slot].used)
+				slot = i;
+		cache_drop(c, slot);
+	}
+	e = &c->ents[c->n++];
+	(void)snprintf(e->akid, sizeof(e->akid), "%s", a->akid);
+	memcpy(e->digest, digest, 32);
+	(void)snprintf(e->date, sizeof(e->date), "%s", a->date);
+	(void)snprintf(e->region, sizeof(e->region), "%s", a->region);
+	(void)snprintf(e->service, sizeof(e->service), "%s", a->service);
+	memcpy(e->account, k->account, sizeof(e->account));
+	memcpy(e->ksigning, k->ksigning, sizeof(e->ksigning));
+	e->used = ++c->tick;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/*
+ * Parses an ACTIVE record and has the signing key of a's scope derived
+ * from its sealed secret (by the signer when separated): the secret
+ * itself is never unsealed here.
+ */
 static pca_err
-key_open(struct hsm *hsm, const uint8_t *val, size_t len, struct api_key *k)
+key_open(struct hsm *hsm, const uint8_t *val, size_t len,
+    const struct sigv4_auth *a, struct api_key *k)
 {
 	json_t *r = json_loadb((const char *)val, len, 0, NULL);
+	struct hsm_sigv4_scope sc = {a->date, a->region, a->service};
 	const char *acct, *sealed_b64;
-	uint8_t *sealed = NULL, *plain = NULL;
-	size_t sealed_len, plain_len = 0;
+	uint8_t *sealed = NULL;
+	size_t sealed_len;
 	pca_err err;
 
 	acct = json_string_value(json_object_get(r, "Account"));
@@ -476,18 +536,11 @@ key_open(struct hsm *hsm, const uint8_t *val, size_t len, struct api_key *k)
 	}
 	memcpy(k->account, acct, 13);
 	if ((err = util_b64_decode(sealed_b64, strlen(sealed_b64), RECORD_MAX,
-		 &sealed, &sealed_len)) != PCA_OK ||
-	    (err = hsm_unseal(hsm, API_SEAL_LABEL, sealed, sealed_len, &plain,
-		 &plain_len)) != PCA_OK)
+		 &sealed, &sealed_len)) != PCA_OK)
 		goto out;
-	if (plain_len == 0 || plain_len > sizeof(k->secret)) {
-		err = pca_err_set(PCA_EDB, "access key secret has a bad size");
-		goto out;
-	}
-	memcpy(k->secret, plain, plain_len);
-	k->secret_len = plain_len;
+	err = hsm_sigv4_key(hsm, API_SEAL_LABEL, sealed, sealed_len, &sc,
+	    k->ksigning);
 out:
-	mem_free_secure(plain, plain_len);
 	free(sealed);
 	json_decref(r);
 	return err;
@@ -510,7 +563,7 @@ key_policy(const uint8_t *val, size_t len, char **out)
 
 pca_err
 api_key_lookup(struct api_keycache *c, struct store *st, struct hsm *hsm,
-    const char *akid, struct api_key *out)
+    const struct sigv4_auth *a, struct api_key *out)
 {
 	uint8_t *val = NULL, digest[32];
 	size_t len = 0;
@@ -518,13 +571,16 @@ api_key_lookup(struct api_keycache *c, struct store *st, struct hsm *hsm,
 	char *policy = NULL;
 	pca_err err;
 
-	if ((err = store_kv_get(st, KEYS_NS, akid, &val, &len)) != PCA_OK)
+	if ((err = store_kv_get(st, KEYS_NS, a->akid, &val, &len)) != PCA_OK)
 		return err;
 	SHA256(val, len, digest);
-	if (cache_find(c, akid, digest, &k))
+	memset(&k, 0, sizeof(k));
+	if (cache_find(c, a, digest, &k))
 		err = PCA_OK;
-	else if ((err = key_open(hsm, val, len, &k)) == PCA_OK)
-		cache_put(c, akid, digest, &k);
+	else if ((err = key_open(hsm, val, len, a, &k)) == PCA_OK)
+		cache_put(c, a, digest, &k);
+	else if (err == PCA_ENOTFOUND)
+		cache_forget(c, a->akid);
 	if (err == PCA_OK && (err = key_policy(val, len, &policy)) == PCA_OK) {
 		*out = k;
 		out->policy = policy;

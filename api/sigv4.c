@@ -1,7 +1,9 @@
 /*
  * sigv4.c - AWS Signature Version 4 verification (spec 1.5), computed the
  * way botocore's SigV4Auth signs: canonical request, string to sign,
- * derived key, constant-time comparison.
+ * HMAC under the scope's signing key, constant-time comparison.  The key
+ * (kSigning) comes from the token's side (hsm_sigv4_key): this file never
+ * sees an access key's secret.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,39 +544,14 @@ sigv4_canonical_request(
 	return buf_printf(out, "\n%s\n%s", a->signed_list, hash);
 }
 
-static void
-hmac(const uint8_t *key, size_t klen, const void *msg, size_t mlen,
-    uint8_t out[32])
-{
-	unsigned int n = 32;
-
-	(void)HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &n);
-}
-
-void
-sigv4_signing_key(const uint8_t *secret, size_t secret_len, const char *date,
-    const char *region, const char *service, uint8_t key[32])
-{
-	uint8_t k0[4 + 128], k[32];
-	size_t n = secret_len > 128 ? 128 : secret_len;
-
-	memcpy(k0, "AWS4", 4);
-	memcpy(k0 + 4, secret, n);
-	hmac(k0, 4 + n, date, strlen(date), k);
-	hmac(k, 32, region, strlen(region), k);
-	hmac(k, 32, service, strlen(service), k);
-	hmac(k, 32, TERMINATOR, strlen(TERMINATOR), key);
-	OPENSSL_cleanse(k0, sizeof(k0));
-	OPENSSL_cleanse(k, sizeof(k));
-}
-
 pca_err
 sigv4_verify(const struct api_http_req *r, const struct sigv4_auth *a,
-    const uint8_t *secret, size_t secret_len)
+    const uint8_t ksigning[32])
 {
 	struct buf canon, sts;
 	char hash[65];
-	uint8_t key[32], sig[32];
+	uint8_t sig[32];
+	unsigned int n = sizeof(sig);
 	pca_err err;
 
 	buf_init(&canon, CANON_MAX);
@@ -586,10 +563,11 @@ sigv4_verify(const struct api_http_req *r, const struct sigv4_auth *a,
 		 a->amz_date, a->date, a->region, a->service, TERMINATOR,
 		 hash)) != PCA_OK)
 		goto out;
-	sigv4_signing_key(
-	    secret, secret_len, a->date, a->region, a->service, key);
-	hmac(key, sizeof(key), sts.p, sts.len, sig);
-	OPENSSL_cleanse(key, sizeof(key));
+	if (HMAC(EVP_sha256(), ksigning, 32, sts.p, sts.len, sig, &n) == NULL ||
+	    n != sizeof(sig)) {
+		err = pca_err_set(PCA_EINTERNAL, "HMAC-SHA256 failed");
+		goto out;
+	}
 	if (CRYPTO_memcmp(sig, a->sig, sizeof(sig)) != 0)
 		err = pca_err_set(PCA_EMISMATCH,
 		    "The request signature we calculated does not match the "

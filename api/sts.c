@@ -230,8 +230,8 @@ sts_auth(struct api_ctx *ctx, const struct api_http_req *r,
 		return 0;
 	}
 	if (api_hdr_get(r, "x-amz-security-token") != NULL ||
-	    (err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, a->akid,
-		 &key)) == PCA_ENOTFOUND) {
+	    (err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, a, &key)) ==
+		PCA_ENOTFOUND) {
 		sts_set(e, 403, "InvalidClientTokenId",
 		    "The security token included in the request is "
 		    "invalid.");
@@ -243,8 +243,9 @@ sts_auth(struct api_ctx *ctx, const struct api_http_req *r,
 		    "Service is unable to handle request.");
 		return 0;
 	}
-	err = sigv4_verify(r, a, key.secret, key.secret_len);
-	OPENSSL_cleanse(key.secret, sizeof(key.secret));
+	err = sigv4_verify(r, a, key.ksigning);
+	OPENSSL_cleanse(key.ksigning, sizeof(key.ksigning));
+	free(key.policy); /* GetCallerIdentity needs no permission */
 	if (err != PCA_OK) {
 		sts_set(e, 403, "SignatureDoesNotMatch", "%s", pca_err_msg());
 		return 0;

@@ -1,8 +1,8 @@
 /*
  * token.c - opaque NextTokens: base64url of {operation, scope, last key}
- * plus a truncated HMAC-SHA256 under a key sealed in the store, so a token
- * survives a restart and a forged or altered one is refused
- * (InvalidNextTokenException).
+ * plus a truncated HMAC-SHA256 under a key sealed in the store (under
+ * API_TOKEN_SEAL_LABEL), so a token survives a restart and a forged or
+ * altered one is refused (InvalidNextTokenException).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "../common/log.h"
 #include "../common/util.h"
 #include "../hsm/hsm.h"
 #include "../store/store.h"
@@ -23,39 +24,66 @@
 #define MAC_LEN 16
 #define TOKEN_MAX 4096
 
+/* A fresh key, sealed under API_TOKEN_SEAL_LABEL, stored (or replacing). */
+static pca_err
+token_key_new(struct store *st, struct hsm *hsm, int replace)
+{
+	uint8_t fresh[API_TOKEN_KEY_LEN], *sealed = NULL;
+	size_t sealed_len = 0;
+	pca_err err;
+
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
+		return pca_err_set(PCA_EINTERNAL, "CSPRNG failure");
+	err = hsm_seal(hsm, API_TOKEN_SEAL_LABEL, fresh, sizeof(fresh),
+	    &sealed, &sealed_len);
+	OPENSSL_cleanse(fresh, sizeof(fresh));
+	if (err != PCA_OK)
+		return err;
+	err = store_kv_put(st, TOKEN_NS, TOKEN_KEY, sealed, sealed_len,
+	    replace ? 0 : 1);
+	free(sealed);
+	return err == PCA_EEXISTS ? PCA_OK : err; /* another made one */
+}
+
+/*
+ * The key is sealed under a label of its own (API_TOKEN_SEAL_LABEL), never
+ * the API secrets' one, which a separated signer does not unseal for the
+ * front.  A key that does not open under it (sealed under the API label
+ * by an older version, or under another token before a token migration)
+ * is replaced: only NextTokens handed out before become invalid.
+ */
 pca_err
 api_token_key_load(
     struct store *st, struct hsm *hsm, uint8_t key[API_TOKEN_KEY_LEN])
 {
-	uint8_t fresh[API_TOKEN_KEY_LEN], *val = NULL, *plain = NULL;
-	uint8_t *sealed = NULL;
-	size_t len = 0, plain_len = 0, sealed_len;
-	pca_err err;
+	uint8_t *val = NULL, *plain = NULL;
+	size_t len = 0, plain_len = 0;
+	pca_err err = PCA_OK;
 	int tries;
 
-	for (tries = 0; tries < 2; tries++) {
+	for (tries = 0; tries < 3; tries++) {
 		err = store_kv_get(st, TOKEN_NS, TOKEN_KEY, &val, &len);
-		if (err != PCA_ENOTFOUND)
-			break;
-		pca_err_clear();
-		if (RAND_bytes(fresh, sizeof(fresh)) != 1)
-			return pca_err_set(PCA_EINTERNAL, "CSPRNG failure");
-		err = hsm_seal(hsm, API_SEAL_LABEL, fresh, sizeof(fresh),
-		    &sealed, &sealed_len);
-		OPENSSL_cleanse(fresh, sizeof(fresh));
+		if (err == PCA_ENOTFOUND) {
+			pca_err_clear();
+			if ((err = token_key_new(st, hsm, 0)) != PCA_OK)
+				return err;
+			continue;
+		}
 		if (err != PCA_OK)
 			return err;
-		err = store_kv_put(
-		    st, TOKEN_NS, TOKEN_KEY, sealed, sealed_len, 1);
-		free(sealed);
-		sealed = NULL;
-		if (err != PCA_OK && err != PCA_EEXISTS)
+		err = hsm_unseal(hsm, API_TOKEN_SEAL_LABEL, val, len, &plain,
+		    &plain_len);
+		free(val);
+		val = NULL;
+		if (err != PCA_EMISMATCH && err != PCA_ENOTFOUND)
+			break;
+		log_info("api: a new NextToken key (the stored one does not "
+			 "open under %s: %s)",
+		    API_TOKEN_SEAL_LABEL, pca_err_msg());
+		pca_err_clear();
+		if ((err = token_key_new(st, hsm, 1)) != PCA_OK)
 			return err;
 	}
-	if (err != PCA_OK)
-		return err;
-	err = hsm_unseal(hsm, API_SEAL_LABEL, val, len, &plain, &plain_len);
-	free(val);
 	if (err != PCA_OK)
 		return err;
 	if (plain_len != API_TOKEN_KEY_LEN)

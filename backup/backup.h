@@ -130,6 +130,7 @@ struct bk_sched_conf {
 	int feed;			/* ship the change feed (S3 only) */
 	const struct sync_conf *s3;	/* NULL without [s3] */
 	struct bk_conf bk;
+	const char *holder;		/* this primary, in fencing objects */
 };
 
 struct bk_metrics {
@@ -156,6 +157,12 @@ pca_err bk_sched_new(const struct bk_sched_conf *c, struct store *st,
 pca_err bk_sched_start(struct bk_sched *) PCA_WUR;
 void bk_sched_free(struct bk_sched *);
 void bk_sched_metrics_get(struct bk_sched *, struct bk_metrics *);
+/*
+ * Non-zero once the feed shipper saw a higher fencing epoch in S3 than the
+ * one this primary holds (another appliance was promoted): msg says who.
+ * Shipping has stopped then; pcad refuses every change.
+ */
+int bk_sched_fenced(struct bk_sched *, char *msg, size_t n);
 /* Prometheus text of the pcad_backup_* metrics. */
 pca_err bk_sched_metrics_render(struct bk_sched *, struct buf *) PCA_WUR;
 
@@ -207,5 +214,103 @@ pca_err bk_feed_read(struct bk_s3 *prefix, uint64_t after,
 
 /* The last sequence shipped under <prefix>/feed/ (0: none). */
 pca_err bk_feed_last(struct bk_s3 *prefix, uint64_t *last) PCA_WUR;
+/*
+ * The same, knowing that sequence `known` was shipped: lists only the
+ * objects that can hold it or later ones (a follower's poll).
+ */
+pca_err bk_feed_last_after(struct bk_s3 *prefix, uint64_t known,
+    uint64_t *last) PCA_WUR;
+
+/* ---- applying it (replay.c: restore, standby, promote) ---- */
+
+struct bk_replay_stats {
+	size_t issued, revoked, cas, purged, skipped;
+};
+
+/*
+ * Applies every shipped record after `after` to st (bk_feed_read's
+ * order and hole checks); applying a record twice changes nothing.  n
+ * (may be NULL) counts what was applied; *last as bk_feed_read.
+ */
+pca_err bk_replay(struct store *st, struct bk_s3 *prefix, uint64_t after,
+    struct bk_replay_stats *n, uint64_t *last) PCA_WUR;
+
+/* Every CA's CRL number counter raised above its CRL published in S3. */
+pca_err bk_crl_numbers_raise(struct store *st, struct sync *sy) PCA_WUR;
+
+/*
+ * After a catch-up, before this store ships (promotion): the store's feed
+ * head and S3's last shipped sequence lined up.  Head below S3's last:
+ * the store's feed continues after it.  Head above it (the standby's own
+ * records of what it applied): placeholder records (type KEY, no data)
+ * fill S3's feed up to the head.  The shipping cursor is set there, so
+ * what this store records next is shipped next.
+ */
+pca_err bk_feed_align(struct store *st, struct bk_s3 *prefix) PCA_WUR;
+
+/* ---- warm standby and fencing (standby.c) ---- */
+
+#define BK_FENCE_COUNTER "fence/epoch"		/* the epoch a store holds */
+#define BK_STANDBY_COUNTER "standby/applied"	/* last shipped seq applied */
+#define BK_HOLDER_MAX 256
+
+struct bk_fence {
+	uint64_t epoch;			/* 0: no epoch in S3 yet */
+	char holder[BK_HOLDER_MAX];	/* who took it (host and API port) */
+};
+
+/* "<host name> (API <listen>)": who holds an epoch. */
+void bk_holder_name(const char *api_listen, char *out, size_t n);
+/* The highest epoch under <prefix>/fence/ and its holder. */
+pca_err bk_fence_get(struct bk_s3 *prefix, struct bk_fence *f) PCA_WUR;
+/*
+ * Takes epoch: a create-only PUT of <prefix>/fence/epoch-<N>.json, read
+ * back; PCA_EEXISTS when someone else holds it.
+ */
+pca_err bk_fence_take(struct bk_s3 *prefix, uint64_t epoch,
+    const char *holder) PCA_WUR;
+/* The epoch this store holds (0: none), and raising it. */
+pca_err bk_fence_local(struct store *, uint64_t *epoch) PCA_WUR;
+pca_err bk_fence_local_set(struct store *, uint64_t epoch) PCA_WUR;
+/*
+ * A primary starting: PCA_ESTATE ("fenced: ...", naming the holder) when
+ * S3 holds a higher epoch than the store; when S3 holds none or a lower
+ * one, takes the store's (1 at the first start).  *epoch: the one held.
+ */
+pca_err bk_fence_claim(struct store *, struct bk_s3 *prefix,
+    const char *holder, uint64_t *epoch) PCA_WUR;
+
+/*
+ * Applies what was shipped after the store's BK_STANDBY_COUNTER (all of
+ * it when unset) and moves the counter; *applied: the last sequence
+ * applied.
+ */
+pca_err bk_standby_catch_up(struct store *, struct bk_s3 *prefix,
+    struct bk_replay_stats *n, uint64_t *applied) PCA_WUR;
+/* Records that the shipped feed up to seq is in the store (restore). */
+pca_err bk_standby_applied_set(struct store *, uint64_t seq) PCA_WUR;
+
+struct bk_standby_status {
+	uint64_t applied;		/* last shipped sequence applied */
+	uint64_t shipped;		/* last shipped, as of the last poll */
+	int64_t lag_s;			/* since everything was applied */
+	int64_t last_ok;		/* epoch s of the last good poll */
+	uint64_t failures;
+	uint64_t epoch;			/* the primary's fencing epoch */
+	char primary[BK_HOLDER_MAX];	/* its holder ("" when unknown) */
+};
+
+struct bk_standby;
+
+/*
+ * pcad --role standby: a thread that applies the feed shipped under the
+ * S3 prefix `to` about every second.  to and s3 must outlive it.
+ */
+pca_err bk_standby_new(const char *to, const struct sync_conf *s3,
+    struct store *st, struct bk_standby **out) PCA_WUR;
+pca_err bk_standby_start(struct bk_standby *) PCA_WUR;
+void bk_standby_free(struct bk_standby *);
+void bk_standby_status_get(struct bk_standby *, struct bk_standby_status *);
+pca_err bk_standby_metrics_render(struct bk_standby *, struct buf *) PCA_WUR;
 
 #endif

@@ -328,8 +328,14 @@ rec_parse(struct bk_s3 *p, const char *key, const json_t *r,
 pca_err
 bk_feed_last(struct bk_s3 *p, uint64_t *last)
 {
+	return bk_feed_last_after(p, 0, last);
+}
+
+pca_err
+bk_feed_last_after(struct bk_s3 *p, uint64_t known, uint64_t *last)
+{
 	struct objs l;
-	char pre[1100];
+	char pre[1100], from[1200] = "";
 	size_t i;
 	pca_err err;
 
@@ -338,8 +344,11 @@ bk_feed_last(struct bk_s3 *p, uint64_t *last)
 	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK)
 		return err;
 	l.pre_len = strlen(pre);
-	if ((err = sync_s3_list(p->sync, p->bucket, pre, list_cb, &l)) ==
-	    PCA_OK && l.bad)
+	if (known > BK_FEED_BATCH_MAX)	/* as in bk_feed_read */
+		(void)snprintf(from, sizeof(from), "%s%020llu", pre,
+		    (unsigned long long)(known - BK_FEED_BATCH_MAX));
+	if ((err = sync_s3_list_after(p->sync, p->bucket, pre, from[0] ? from :
+	    NULL, list_cb, &l)) == PCA_OK && l.bad)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	for (i = 0; err == PCA_OK && i < l.n; i++)
 		if (l.o[i].last > *last)
@@ -354,7 +363,7 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
     uint64_t *last)
 {
 	struct objs l;
-	char pre[1100];
+	char pre[1100], from[1200] = "";
 	uint64_t next = after == BK_FEED_FROM_FIRST ? 1 : after + 1, seq;
 	json_t *doc = NULL, *recs, *r;
 	size_t i, k;
@@ -364,8 +373,16 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
 	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK)
 		return err;
 	l.pre_len = strlen(pre);
-	if ((err = sync_s3_list(p->sync, p->bucket, pre, list_cb, &l)) !=
-	    PCA_OK)
+	/*
+	 * An object holds at most BK_FEED_BATCH_MAX sequences, so one holding
+	 * next starts after next - BK_FEED_BATCH_MAX: the listing starts
+	 * there (a follower does not list the whole feed every second).
+	 */
+	if (after != BK_FEED_FROM_FIRST && next > BK_FEED_BATCH_MAX)
+		(void)snprintf(from, sizeof(from), "%s%020llu", pre,
+		    (unsigned long long)(next - BK_FEED_BATCH_MAX));
+	if ((err = sync_s3_list_after(p->sync, p->bucket, pre, from[0] ? from :
+	    NULL, list_cb, &l)) != PCA_OK)
 		goto out;
 	if (l.bad) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
@@ -434,4 +451,64 @@ bk_feed_resume(struct store *st, struct bk_s3 *p)
 	if ((err = store_feed_advance(st, last)) != PCA_OK)
 		return err;
 	return store_feed_ack(st, BK_FEED_NAME, last);
+}
+
+/* Placeholder records first..last (type KEY: no data) in one object. */
+static pca_err
+filler_put(struct bk_s3 *p, const char *pre, uint64_t first, uint64_t last)
+{
+	json_t *arr = json_array(), *doc = NULL;
+	char key[1200], *text = NULL;
+	uint64_t k;
+	pca_err err = PCA_OK;
+
+	for (k = first; arr != NULL && k <= last && err == PCA_OK; k++)
+		if (json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s,"
+		    "s:s}", "Seq", (json_int_t)k, "Type", "KEY", "When",
+		    (json_int_t)util_now(), "CaId", "", "Serial", "")) != 0)
+			err = pca_err_set(PCA_ENOMEM, "no memory");
+	if (arr == NULL || err != PCA_OK ||
+	    (doc = json_pack("{s:s,s:i,s:I,s:I,s:O}", "Format",
+		BK_FEED_FORMAT, "Version", 1, "First", (json_int_t)first,
+		"Last", (json_int_t)last, "Records", arr)) == NULL ||
+	    (text = json_dumps(doc, JSON_COMPACT)) == NULL) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	(void)snprintf(key, sizeof(key), "%s%020llu-%020llu.json", pre,
+	    (unsigned long long)first, (unsigned long long)last);
+	err = sync_s3_put_mem(p->sync, p->bucket, key, "application/json",
+	    text, strlen(text));
+out:
+	free(text);
+	json_decref(doc);
+	json_decref(arr);
+	return err;
+}
+
+pca_err
+bk_feed_align(struct store *st, struct bk_s3 *p)
+{
+	char pre[1100];
+	uint64_t last, head, k, z;
+	pca_err err;
+
+	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK ||
+	    (err = store_feed_follow(st, BK_FEED_NAME, NULL)) != PCA_OK ||
+	    (err = bk_feed_last(p, &last)) != PCA_OK ||
+	    (err = store_feed_head(st, &head)) != PCA_OK)
+		return err;
+	if (last >= head) {
+		if (last > head && (err = store_feed_advance(st, last)) !=
+		    PCA_OK)
+			return err;
+		return store_feed_ack(st, BK_FEED_NAME, last);
+	}
+	for (k = last + 1; k <= head; k = z + 1) {
+		z = head - k < BK_FEED_BATCH_MAX ? head : k + BK_FEED_BATCH_MAX -
+		    1;
+		if ((err = filler_put(p, pre, k, z)) != PCA_OK)
+			return err;
+	}
+	return store_feed_ack(st, BK_FEED_NAME, head);
 }

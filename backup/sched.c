@@ -51,6 +51,10 @@ struct bk_sched {
 	pthread_t bt, ft;
 	int bt_on, ft_on;
 	int resumed;		/* the feed continues after S3's last record */
+	uint64_t epoch;		/* the fencing epoch this primary holds */
+	int claimed;		/* ... checked against S3 */
+	int fenced;		/* a higher epoch is in S3: no more changes */
+	char fence_msg[512];
 	struct bk_metrics m;
 };
 
@@ -290,6 +294,63 @@ backup_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * Before shipping: this primary still holds the newest fencing epoch.
+ * Once another appliance holds a higher one, this one is fenced for
+ * good: nothing more is shipped and pcad refuses changes (until restart,
+ * which refuses to start).  0: ship.
+ */
+static int
+fence_check(struct bk_sched *s)
+{
+	struct bk_fence f;
+	pca_err err;
+
+	if (s->fenced)
+		return 1;
+	if (!s->claimed) {
+		err = bk_fence_claim(s->st, &s->fs3, s->c.holder ? s->c.holder :
+		    "unnamed", &s->epoch);
+		if (err == PCA_OK) {
+			s->claimed = 1;
+			return 0;
+		}
+	} else if ((err = bk_fence_get(&s->fs3, &f)) == PCA_OK) {
+		if (f.epoch <= s->epoch)
+			return 0;
+		err = pca_err_set(PCA_ESTATE, "fenced: %s was promoted to "
+		    "primary (epoch %llu, this one holds %llu)", f.holder,
+		    (unsigned long long)f.epoch, (unsigned long long)s->epoch);
+	}
+	if (err != PCA_ESTATE) {
+		log_warnx("fencing: %s (not shipping until S3 answers)",
+		    pca_err_msg());
+		return 1;
+	}
+	pthread_mutex_lock(&s->mu);
+	(void)snprintf(s->fence_msg, sizeof(s->fence_msg), "%s",
+	    pca_err_msg());
+	s->fenced = 1;
+	pthread_mutex_unlock(&s->mu);
+	log_warnx("%s: this appliance stops issuing and shipping", s->fence_msg);
+	return 1;
+}
+
+int
+bk_sched_fenced(struct bk_sched *s, char *msg, size_t n)
+{
+	int f;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	f = s->fenced;
+	if (f)
+		(void)snprintf(msg, n, "%s", s->fence_msg);
+	pthread_mutex_unlock(&s->mu);
+	return f;
+}
+
 static void *
 feed_thread(void *arg)
 {
@@ -312,8 +373,13 @@ feed_thread(void *arg)
 			}
 			resumed = 1;
 		}
-		/* ship everything there is, batch after batch */
+		/* ship everything there is, batch after batch, each one
+		   only while this primary holds the newest epoch */
 		do {
+			if (fence_check(s)) {
+				n = 0;
+				break;
+			}
 			if (bk_feed_ship_once(s->st, &s->fs3, &n) != PCA_OK) {
 				log_warnx("feed shipping: %s", pca_err_msg());
 				pthread_mutex_lock(&s->mu);
@@ -378,6 +444,17 @@ bk_sched_new(const struct bk_sched_conf *c, struct store *st,
 	 * numbered below it.  S3 unreachable: the feed thread tries again.
 	 */
 	if (c->feed) {
+		err = bk_fence_claim(st, &s->fs3, c->holder ? c->holder :
+		    "unnamed", &s->epoch);
+		if (err == PCA_ESTATE) {
+			bk_sched_free(s);
+			return err;
+		}
+		if (err == PCA_OK)
+			s->claimed = 1;
+		else
+			log_warnx("fencing: %s (checked again before shipping)",
+			    pca_err_msg());
 		if (bk_feed_resume(st, &s->fs3) == PCA_OK)
 			s->resumed = 1;
 		else

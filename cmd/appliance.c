@@ -37,7 +37,8 @@ static const char *const known_keys[] = {
 	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
 	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
 	"acme.timeout_s", "acme.eab_required", "acme.resolver",
-	"acme.caa_identities", "acme.keep_days", NULL};
+	"acme.caa_identities", "acme.keep_days", "console.enabled",
+	"console.session_minutes", "console.session_max_hours", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -214,6 +215,24 @@ load_crl(struct appliance_conf *a)
 	a->crl.account = a->account;
 	a->s3_retry_max_s = (unsigned)n[5];
 	a->s3_timeout_s = (unsigned)n[6];
+	return PCA_OK;
+}
+
+static pca_err
+load_console(struct appliance_conf *a)
+{
+	long long n[2];
+	pca_err err;
+
+	if ((err = conf_bool(a->conf, "console", "enabled", 1,
+		 &a->console.enabled)) ||
+	    (err = conf_num(a->conf, "console", "session_minutes", 1, 1440,
+		 30, &n[0])) ||
+	    (err = conf_num(a->conf, "console", "session_max_hours", 1, 168,
+		 12, &n[1])))
+		return err;
+	a->console.idle_s = (unsigned)n[0] * 60;
+	a->console.max_s = (unsigned)n[1] * 3600;
 	return PCA_OK;
 }
 
@@ -615,7 +634,8 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_backup(a)) == PCA_OK &&
 	    (err = load_process(a)) == PCA_OK &&
 	    (err = load_acme(a)) == PCA_OK &&
-	    (err = load_readpath(a)) == PCA_OK)
+	    (err = load_readpath(a)) == PCA_OK &&
+	    (err = load_console(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK) {
 		/* every message names the file once, at its start */

@@ -50,6 +50,9 @@
  *               pcactl acme eab create), resolver (dns-01 and CAA:
  *               IP[:port],...; /etc/resolv.conf), caa_identities (issuer
  *               domain names for CAA; absent: no CAA checking)
+ *   [console]   enabled (yes: the web console under /console/ on the API
+ *               port), session_minutes (idle expiry, 30),
+ *               session_max_hours (absolute expiry, 12)
  *
  * Relative paths are relative to the directory of pcad.conf.
  */
@@ -57,6 +60,7 @@
 #define PCA_CMD_APPLIANCE_H
 
 #include "../acme/acme.h"
+#include "../console/console.h"
 #include "../api/api.h"
 #include "../ca/ca.h"
 #include "../crl/crl.h"
@@ -115,6 +119,7 @@ struct appliance_conf {
 	char *responder_cache;		/* [responder] (pcad --role responder) */
 	unsigned responder_poll_ms;
 	const char *responder_crl_bucket;
+	struct con_conf console;	/* [console] */
 };
 
 /*

@@ -27,6 +27,7 @@
  *     acme profile set|list|delete --ca CA ..., acme cert --serial S,
  *     acme prune [--keep-days N]
  *     store verify
+ *     promote [DIR] [--grace S]      (a standby becomes primary)
  *     key create [--role admin|issuer|auditor | --policy FILE] [--ca ARN]...
  *                [--account ID] | key list | key revoke AKID
  *     key policy get AKID | key policy put AKID (--policy FILE | --role R
@@ -1724,6 +1725,8 @@ main(int argc, char **argv)
 		return pcactl_backup(config_path, n, args);
 	if (strcmp(cmd, "restore") == 0)
 		return pcactl_restore(n, args);
+	if (strcmp(cmd, "promote") == 0)
+		return pcactl_promote(config_path, n, args);
 	if (strcmp(cmd, "token") == 0)	/* cmd/pcactl_token.c */
 		return pcactl_token(config_path, n, args);
 	if (strcmp(cmd, "tls") == 0)	/* cmd/pcactl_tls.c */

@@ -24,6 +24,8 @@ pca_err pcactl_store_against_s3(struct appliance *, const char *url)
     PCA_WUR;
 /* pcactl restore BACKUP DIR [...] (pcactl_backup.c). */
 int pcactl_restore(int argc, char **argv);
+/* pcactl promote [DIR] [--grace S]: a standby becomes primary. */
+int pcactl_promote(const char *config_path, int argc, char **argv);
 
 /*
  * pcactl token migrate ... (cmd/pcactl_token.c): the access-key secrets

@@ -32,6 +32,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -757,228 +759,11 @@ token_check(struct appliance *ap)
 	return err;
 }
 
-/* ---- point-in-time recovery: the shipped change feed ---- */
-
-struct replay_st {
-	struct store *st;
-	size_t issued, revoked, cas, purged, skipped;
-};
-
-static int64_t
-asn1_epoch(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	return ASN1_TIME_to_tm(t, &tm) == 1 ? util_timegm(&tm) : 0;
-}
-
-/* An issued certificate back into the store: reserve, then complete. */
-static pca_err
-replay_issued(struct replay_st *r, const struct bk_feed_rec *f)
-{
-	struct store_cert c, old;
-	const uint8_t *p = f->der;
-	const ASN1_INTEGER *sn;
-	uint8_t *tbs = NULL;
-	X509 *x = NULL;
-	int tl;
-	pca_err err;
-
-	if (f->der == NULL) {	/* gone (CA purged) before it was shipped */
-		r->skipped++;
-		return PCA_OK;
-	}
-	memset(&c, 0, sizeof(c));
-	if ((x = d2i_X509(NULL, &p, (long)f->der_len)) == NULL ||
-	    p != f->der + f->der_len || (sn = X509_get0_serialNumber(x)) ==
-	    NULL || (size_t)ASN1_STRING_length(sn) != f->serial_len ||
-	    memcmp(ASN1_STRING_get0_data(sn), f->serial, f->serial_len) != 0 ||
-	    (tl = i2d_re_X509_tbs(x, &tbs)) <= 0) {
-		err = pca_err_set(PCA_EPARSE, "shipped record %llu: not the "
-		    "certificate it names", (unsigned long long)f->seq);
-		goto out;
-	}
-	(void)snprintf(c.ca_id, sizeof(c.ca_id), "%s", f->ca_id);
-	memcpy(c.serial, f->serial, f->serial_len);
-	c.serial_len = f->serial_len;
-	c.state = STORE_CERT_PENDING;
-	c.not_before = asn1_epoch(X509_get0_notBefore(x));
-	c.not_after = asn1_epoch(X509_get0_notAfter(x));
-	c.issued_at = f->when;
-	(void)snprintf(c.template_name, sizeof(c.template_name), "%s",
-	    f->template_name ? f->template_name : "");
-	(void)snprintf(c.requested_by, sizeof(c.requested_by), "%s",
-	    f->requested_by ? f->requested_by : "");
-	c.tbs = tbs;
-	c.tbs_len = (size_t)tl;
-	if ((err = store_cert_reserve(r->st, &c)) == PCA_EEXISTS) {
-		/* replayed before (or in the backup): complete it if needed */
-		if ((err = store_cert_get(r->st, c.ca_id, c.serial,
-		    c.serial_len, &old)) != PCA_OK)
-			goto out;
-		tl = old.state == STORE_CERT_ISSUED;
-		store_cert_clear(&old);
-		if (tl) {
-			r->skipped++;
-			goto out;
-		}
-	} else if (err != PCA_OK)
-		goto out;
-	if ((err = store_cert_complete(r->st, c.ca_id, c.serial, c.serial_len,
-	    f->der, f->der_len)) == PCA_OK)
-		r->issued++;
-out:
-	OPENSSL_free(tbs);
-	X509_free(x);
-	return err;
-}
-
-static pca_err
-replay_cb(const struct bk_feed_rec *f, void *arg)
-{
-	struct replay_st *r = arg;
-	pca_err err = PCA_OK;
-
-	switch (f->type) {
-	case STORE_CHG_CERT_ISSUED:
-		return replay_issued(r, f);
-	case STORE_CHG_CERT_REVOKED:
-		if (f->revoked_at == 0) {
-			r->skipped++;
-			return PCA_OK;
-		}
-		err = store_cert_revoke(r->st, f->ca_id, f->serial,
-		    f->serial_len, f->revoked_at, f->reason);
-		if (err == PCA_OK)
-			r->revoked++;
-		return err == PCA_EALREADY ? PCA_OK : err;
-	case STORE_CHG_CA:
-		if (f->ca_json == NULL) {
-			r->skipped++;
-			return PCA_OK;
-		}
-		if ((err = store_ca_put(r->st, f->ca_id, f->ca_json,
-		    strlen(f->ca_json), 0)) == PCA_OK)
-			r->cas++;
-		return err;
-	case STORE_CHG_CA_PURGED:
-		err = store_ca_purge(r->st, f->ca_id);
-		if (err == PCA_OK)
-			r->purged++;
-		return err == PCA_ENOTFOUND ? PCA_OK : err;
-	default:
-		r->skipped++;	/* access keys are not shipped */
-		return PCA_OK;
-	}
-}
-
-#define REPLAY_CAS_MAX 4096		/* CAs whose CRL number is read back */
-#define REPLAY_CRL_MAX ((uint64_t)256 << 20)	/* one CRL fetched */
-
-struct crl_ca {
-	char id[37];
-	char key[600];
-	char bucket[64];
-};
-
-struct crl_cas {
-	struct crl_ca v[REPLAY_CAS_MAX];
-	size_t n;
-};
-
-static int
-crl_ca_cb(const char *id, const char *json, size_t len, void *arg)
-{
-	struct crl_cas *l = arg;
-	json_t *r = json_loadb(json, len, 0, NULL), *cfg;
-	const char *b, *cp;
-
-	cfg = json_object_get(json_object_get(r, "RevocationConfiguration"),
-	    "CrlConfiguration");
-	b = json_string_value(json_object_get(cfg, "S3BucketName"));
-	cp = json_string_value(json_object_get(cfg, "CustomPath"));
-	if (b != NULL && *b && strlen(b) < sizeof(l->v->bucket) &&
-	    l->n < REPLAY_CAS_MAX) {
-		(void)snprintf(l->v[l->n].id, sizeof(l->v->id), "%s", id);
-		(void)snprintf(l->v[l->n].bucket, sizeof(l->v->bucket), "%s",
-		    b);
-		(void)snprintf(l->v[l->n].key, sizeof(l->v->key), "%s/%s.crl",
-		    cp && *cp ? cp : "crl", id);
-		l->n++;
-	}
-	json_decref(r);
-	return 0;
-}
-
-/* The number of the CRL at bucket/key (0 when there is none). */
-static pca_err
-crl_number_s3(struct sync *sy, const struct crl_ca *c, uint64_t *num)
-{
-	char path[PATH_MAX];
-	uint8_t *der = NULL;
-	const uint8_t *p;
-	X509_CRL *crl = NULL;
-	ASN1_INTEGER *n = NULL;
-	size_t len;
-	int fd;
-	pca_err err;
-
-	*num = 0;
-	(void)snprintf(path, sizeof(path), "%s/openpca-crl.XXXXXX", tmp_dir());
-	if ((fd = mkstemp(path)) < 0)
-		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-	err = sync_s3_get_file(sy, c->bucket, c->key, fd, REPLAY_CRL_MAX);
-	close(fd);
-	if (err == PCA_OK)
-		err = util_file_read(path, REPLAY_CRL_MAX, &der, &len);
-	(void)unlink(path);
-	if (err == PCA_ENOTFOUND)
-		return PCA_OK;
-	if (err != PCA_OK)
-		return err;
-	p = der;
-	if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL ||
-	    (n = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) ==
-	    NULL || ASN1_INTEGER_get_uint64(num, n) != 1)
-		err = pca_err_set(PCA_EPARSE, "s3://%s/%s: not a CRL with a "
-		    "number", c->bucket, c->key);
-	ASN1_INTEGER_free(n);
-	X509_CRL_free(crl);
-	free(der);
-	return err;
-}
-
-/* Every CA's crlnum counter raised above the CRL published in S3. */
-static pca_err
-crl_numbers_raise(struct store *st, struct sync *sy)
-{
-	struct crl_cas *l = calloc(1, sizeof(*l));
-	char name[64];
-	uint64_t num, now;
-	size_t i;
-	pca_err err;
-
-	if (l == NULL)
-		return pca_err_set(PCA_ENOMEM, "no memory");
-	if ((err = store_ca_foreach(st, crl_ca_cb, l)) != PCA_OK)
-		goto out;
-	for (i = 0; i < l->n && err == PCA_OK; i++) {
-		if ((err = crl_number_s3(sy, &l->v[i], &num)) != PCA_OK ||
-		    num == 0)
-			continue;
-		(void)snprintf(name, sizeof(name), "crlnum/%s", l->v[i].id);
-		err = store_counter_raise(st, name, num, &now);
-	}
-out:
-	free(l);
-	return err;
-}
 
 static pca_err
 replay(const struct restore_opts *o, const json_t *m, struct store *st)
 {
-	struct replay_st r;
+	struct bk_replay_stats r;
 	struct bk_s3 s3;
 	char text[512];
 	uint64_t from, last = 0, seq, shipped = 0;
@@ -986,7 +771,6 @@ replay(const struct restore_opts *o, const json_t *m, struct store *st)
 
 	memset(&r, 0, sizeof(r));
 	memset(&s3, 0, sizeof(s3));
-	r.st = st;
 	from = (uint64_t)json_integer_value(json_object_get(json_object_get(m,
 	    "ChangeFeed"), "Sequence"));
 	if ((err = bk_s3_open(o->replay_feed, o->sc, &s3)) != PCA_OK)
@@ -1002,8 +786,9 @@ replay(const struct restore_opts *o, const json_t *m, struct store *st)
 	    (shipped > 0 && (err = store_feed_ack(st, BK_FEED_NAME,
 		shipped)) != PCA_OK))
 		goto out;
-	if ((err = bk_feed_read(&s3, from, replay_cb, &r, &last)) != PCA_OK ||
-	    (err = crl_numbers_raise(st, s3.sync)) != PCA_OK)
+	if ((err = bk_replay(st, &s3, from, &r, &last)) != PCA_OK ||
+	    (err = bk_standby_applied_set(st, last)) != PCA_OK ||
+	    (err = bk_crl_numbers_raise(st, s3.sync)) != PCA_OK)
 		goto out;
 	(void)snprintf(text, sizeof(text), "op=RestoreReplay restored from %s "
 	    "up to %llu (feed %s: %zu certificates, %zu revocations, %zu CA "
@@ -1371,6 +1156,163 @@ pcactl_backup(const char *config_path, int argc, char **argv)
 		err = cmd_backup_verify(config_path, argv[1]);
 	else
 		err = backup_to_args(config_path, argc, argv);
+	return err == PCA_OK ? 0 : pcactl_fail(err);
+}
+
+/* ---- pcactl promote [DIR] ---- */
+
+#define PROMOTE_WAIT_S 60	/* for a running standby pcad to stop */
+
+/*
+ * The appliance's pcad.lock held by us: a running pcad (the standby) is
+ * asked to stop (SIGTERM) and waited for.  *fd: the lock, held until
+ * closed.
+ */
+static pca_err
+promote_lock(const char *store_path, int *fd)
+{
+	char lp[PATH_MAX], pid[32];
+	ssize_t n;
+	long p;
+	int i;
+
+	if (snprintf(lp, sizeof(lp), "%s/pcad.lock", store_path) >=
+	    (int)sizeof(lp))
+		return pca_err_set(PCA_EINVAL, "[store] path too long");
+	if ((*fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return pca_err_set(PCA_EIO, "%s: %s", lp, strerror(errno));
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return PCA_OK;
+	n = pread(*fd, pid, sizeof(pid) - 1, 0);
+	pid[n > 0 ? n : 0] = '\0';
+	if ((p = strtol(pid, NULL, 10)) <= 1 || kill((pid_t)p, SIGTERM) != 0)
+		return pca_err_set(PCA_EBUSY, "%s is locked by a pcad that "
+		    "cannot be stopped (pid %s): stop it first", lp, pid);
+	for (i = 0; i < PROMOTE_WAIT_S * 10; i++) {
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+			return PCA_OK;
+		(void)usleep(100000);
+	}
+	return pca_err_set(PCA_EBUSY, "the standby pcad (pid %ld) did not "
+	    "stop within %d s", p, PROMOTE_WAIT_S);
+}
+
+struct promote {
+	struct store *st;
+	struct bk_s3 s3;
+	struct bk_fence prev;
+	uint64_t epoch, applied;
+	struct bk_replay_stats n;
+	char holder[BK_HOLDER_MAX];
+};
+
+/*
+ * The new epoch first (an old primary stops shipping at its next check),
+ * a grace for a shipment already under way, then the feed to its end,
+ * CRL numbers above S3's, the feed lined up for shipping from here.
+ */
+static pca_err
+promote_run(struct promote *pr, unsigned grace)
+{
+	uint64_t mine, seq;
+	char text[768];
+	pca_err err;
+
+	if ((err = bk_fence_get(&pr->s3, &pr->prev)) != PCA_OK ||
+	    (err = bk_fence_local(pr->st, &mine)) != PCA_OK)
+		return err;
+	pr->epoch = (pr->prev.epoch > mine ? pr->prev.epoch : mine) + 1;
+	if ((err = bk_fence_take(&pr->s3, pr->epoch, pr->holder)) != PCA_OK ||
+	    (err = bk_fence_local_set(pr->st, pr->epoch)) != PCA_OK)
+		return err;
+	if (grace > 0)
+		(void)sleep(grace);
+	if ((err = bk_standby_catch_up(pr->st, &pr->s3, &pr->n,
+	    &pr->applied)) != PCA_OK ||
+	    (err = bk_crl_numbers_raise(pr->st, pr->s3.sync)) != PCA_OK ||
+	    (err = bk_feed_align(pr->st, &pr->s3)) != PCA_OK)
+		return err;
+	(void)snprintf(text, sizeof(text), "op=Promote epoch=%llu holder=%s "
+	    "previous=%s applied=%llu (%zu certificates, %zu revocations, %zu "
+	    "CA changes in the catch-up)", (unsigned long long)pr->epoch,
+	    pr->holder, pr->prev.holder[0] ? pr->prev.holder : "-",
+	    (unsigned long long)pr->applied, pr->n.issued, pr->n.revoked,
+	    pr->n.cas);
+	return store_audit_append(pr->st, util_now(), text, &seq);
+}
+
+static pca_err
+cmd_promote(const char *config_path, int argc, char **argv)
+{
+	struct appliance_conf ac;
+	struct sync_conf sc;
+	struct promote pr;
+	char conf[PATH_MAX];
+	const char *dir = NULL, *path = config_path;
+	long long grace = 3;
+	int i, fd = -1;
+	pca_err err;
+
+	memset(&pr, 0, sizeof(pr));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--grace") == 0 && i + 1 < argc &&
+		    util_strtonum(argv[i + 1], 0, 300, &grace) == PCA_OK)
+			i++;
+		else if (argv[i][0] != '-' && dir == NULL)
+			dir = argv[i];
+		else
+			return pca_err_set(PCA_EINVAL, "usage: pcactl promote "
+			    "[DIR] [--grace SECONDS (0-300)]");
+	}
+	if (dir != NULL) {
+		if ((err = bk_path_fmt(conf, dir, "pcad.conf")) != PCA_OK)
+			return err;
+		path = conf;
+	}
+	if ((err = appliance_conf_load(path, &ac)) != PCA_OK)
+		return err;
+	if (ac.backup_to == NULL || !bk_is_s3(ac.backup_to) ||
+	    ac.s3_endpoint == NULL) {
+		err = pca_err_set(PCA_EINVAL, "%s: promote needs [backup] to = "
+		    "s3://BUCKET/PREFIX (the feed the standby follows) and [s3] "
+		    "endpoint", path);
+		goto out;
+	}
+	s3_conf_of(&ac, &sc);
+	bk_holder_name(ac.api_listen, pr.holder, sizeof(pr.holder));
+	if ((err = promote_lock(ac.store_path, &fd)) != PCA_OK ||
+	    (err = bk_s3_open(ac.backup_to, &sc, &pr.s3)) != PCA_OK ||
+	    (err = store_open(&ac.store, &pr.st)) != PCA_OK ||
+	    (err = promote_run(&pr, (unsigned)grace)) != PCA_OK)
+		goto out;
+	if (json_out) {
+		if ((err = print_json_new(json_pack("{s:s,s:I,s:s,s:I,s:I}",
+		    "Result", "promoted", "Epoch", (json_int_t)pr.epoch,
+		    "PreviousHolder", pr.prev.holder, "AppliedSequence",
+		    (json_int_t)pr.applied, "CatchUpCertificates",
+		    (json_int_t)pr.n.issued))) != PCA_OK)
+			goto out;
+	} else
+		printf("promoted to primary: fencing epoch %llu (previous "
+		       "holder: %s); the shipped feed applied up to %llu (%zu "
+		       "certificates in the catch-up)\nstart it with: pcad "
+		       "--config %s\n", (unsigned long long)pr.epoch,
+		    pr.prev.holder[0] ? pr.prev.holder : "none",
+		    (unsigned long long)pr.applied, pr.n.issued, path);
+out:
+	store_close(pr.st);
+	sync_free(pr.s3.sync);
+	if (fd >= 0)
+		close(fd);	/* the lock goes with it */
+	appliance_conf_free(&ac);
+	return err;
+}
+
+int
+pcactl_promote(const char *config_path, int argc, char **argv)
+{
+	pca_err err = cmd_promote(config_path, argc, argv);
+
 	return err == PCA_OK ? 0 : pcactl_fail(err);
 }
 

@@ -360,6 +360,14 @@ static const struct help helps[] = {
 	    "  --pin-file F        file holding its user PIN\n"
 	    "  --pin-env VAR       environment variable holding its user PIN\n"
 	    "  --module-env N=V    set before the module loads\n"},
+	{"promote", NULL,
+	    "usage: pcactl promote [DIR] [--grace SECONDS]\n"
+	    "Makes the standby appliance in DIR (default: --config's) the "
+	    "primary: stops\nits pcad --role standby, takes the next fencing "
+	    "epoch in S3 (the old primary\nthen refuses to issue or start), "
+	    "waits --grace seconds (3) for a shipment\nunder way, applies the "
+	    "shipped feed to its end, raises CRL numbers above\nS3's; then "
+	    "start pcad on it (docs/standby.md).\n"},
 	{"audit", "verify",
 	    "usage: pcactl audit verify REPORT MANIFEST [--offline]\n"
 	    "Checks an audit report against its signed manifest and, unless "

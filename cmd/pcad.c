@@ -3,12 +3,17 @@
  * port, in the foreground, logging to stderr (or the journal: [log]
  * target).
  *
- *   pcad [--config FILE] [--check-config] [--role primary|responder]
+ *   pcad [--config FILE] [--check-config]
+ *        [--role primary|standby|responder]
  *   pcad --list-config-keys
  *
  * --config defaults to $PCAD_CONFIG, then $PCACTL_CONFIG, then
  * var/appliance/pcad.conf (as pcactl).  --list-config-keys prints every
  * "section.key" the configuration parser knows, one per line.
+ *
+ * --role standby follows the change feed the primary ships to [backup] to
+ * (S3) into its own store, serves OCSP and CRLs from it and refuses every
+ * change (503 naming the primary) until pcactl promote (docs/standby.md).
  *
  * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the
  * store.  SIGHUP: re-read the configuration, validate it whole and swap it
@@ -33,6 +38,7 @@
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../console/console.h"
 #include "../crl/crl.h"
 #include "../http/http.h"
 #include "../monitor/monitor.h"
@@ -49,7 +55,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: pcad [--config FILE] [--check-config] "
-			"[--role primary|responder]\n"
+			"[--role primary|standby|responder]\n"
 			"       pcad --list-config-keys\n");
 	exit(2);
 }
@@ -57,12 +63,17 @@ usage(void)
 static void
 help(void)
 {
-	printf("usage: pcad [--config FILE] [--check-config] [--role primary|responder]\n"
+	printf("usage: pcad [--config FILE] [--check-config] "
+	       "[--role primary|standby|responder]\n"
 	       "       pcad --version | -h | --help\n\n"
 	       "The OpenPCA daemon: the ACM-PCA API (HTTPS), OCSP, CRLs, "
 	       "/health and /metrics.\n\n"
 	       "  --config FILE    the pcad.conf to serve\n"
 	       "  --check-config   validate FILE whole and exit (0 when valid)\n"
+	       "  --role standby   follow the primary's change feed in S3, "
+	       "serve OCSP/CRLs,\n"
+	       "                   refuse changes (pcactl promote makes it "
+	       "primary)\n"
 	       "  --role responder answer OCSP and CRLs from [ocsp] publish's S3\n"
 	       "                   layout (no token, no store; see pcad(8))\n"
 	       "  --version        print the version and exit\n"
@@ -273,7 +284,7 @@ backup_metrics(void *arg, struct buf *b)
  */
 static pca_err
 backup_new(const char *path, const struct appliance *ap,
-    struct bk_sched **out)
+    struct bk_sched **out, const char *holder)
 {
 	static struct sync_conf s3;
 	static struct bk_sched_conf bc;
@@ -282,6 +293,7 @@ backup_new(const char *path, const struct appliance *ap,
 	if (ap->conf.backup_to == NULL)
 		return PCA_OK;
 	appliance_backup_sched_conf(&ap->conf, path, &s3, &bc);
+	bc.holder = holder;
 	return bk_sched_new(&bc, ap->store, out);
 }
 
@@ -310,17 +322,103 @@ monitor_metrics(void *arg, struct buf *b)
 	return mon_metrics_render(arg, b);
 }
 
+/* A standby builds no CRL (no number is used), sends nothing to S3. */
 static pca_err
-publish_start(struct publish *p, struct api_server *srv)
+publish_start(struct publish *p, struct api_server *srv, int standby)
 {
 	pca_err err;
 
 	if ((err = api_server_metrics_hook(srv, publish_metrics, p)) ||
-	    (err = api_server_metrics_hook(srv, monitor_metrics, p->mon)) ||
-	    (err = crl_start(p->crl)) || (err = mon_start(p->mon)))
+	    (err = api_server_metrics_hook(srv, monitor_metrics, p->mon)))
+		return err;
+	if (standby)
+		return PCA_OK;
+	if ((err = crl_start(p->crl)) || (err = mon_start(p->mon)))
 		return err;
 	return p->sync != NULL ? sync_start(p->sync) : PCA_OK;
 }
+
+/* ---- the role: primary (fenced through S3) or standby ---- */
+
+struct role {
+	struct bk_sched *bks;		/* primary: the feed shipper */
+	struct bk_standby *sb;		/* standby: the follower */
+	char holder[BK_HOLDER_MAX];	/* this appliance in fence objects */
+};
+
+static int
+role_refuse(void *arg, char *msg, size_t n)
+{
+	struct role *ro = arg;
+	struct bk_standby_status st;
+
+	if (ro->sb == NULL)
+		return bk_sched_fenced(ro->bks, msg, n);
+	bk_standby_status_get(ro->sb, &st);
+	(void)snprintf(msg, n, "this appliance is a standby: send changes to "
+	    "the primary%s%s (fencing epoch %llu); retry there, or here once "
+	    "it is promoted", st.primary[0] ? " " : "", st.primary,
+	    (unsigned long long)st.epoch);
+	return 1;
+}
+
+static void
+role_health(void *arg, json_t *o)
+{
+	struct role *ro = arg;
+	struct bk_standby_status st;
+	char msg[16];
+
+	if (ro->sb == NULL) {
+		(void)json_object_set_new(o, "role", json_string("primary"));
+		if (bk_sched_fenced(ro->bks, msg, sizeof(msg)))
+			(void)json_object_set_new(o, "fenced", json_true());
+		return;
+	}
+	bk_standby_status_get(ro->sb, &st);
+	(void)json_object_set_new(o, "role", json_string("standby"));
+	(void)json_object_set_new(o, "primary", json_string(st.primary));
+	(void)json_object_set_new(o, "lag_seconds", json_integer(st.lag_s));
+	(void)json_object_set_new(o, "lag_sequences",
+	    json_integer((json_int_t)(st.shipped - st.applied)));
+	(void)json_object_set_new(o, "applied_sequence",
+	    json_integer((json_int_t)st.applied));
+}
+
+static pca_err
+standby_metrics(void *arg, struct buf *b)
+{
+	return bk_standby_metrics_render(arg, b);
+}
+
+/* --role standby: the follower of [backup] to's shipped feed. */
+static pca_err
+standby_new(const char *path, const struct appliance *ap, struct role *ro)
+{
+	static struct sync_conf s3;
+	static struct bk_sched_conf bc;
+
+	appliance_backup_sched_conf(&ap->conf, path, &s3, &bc);
+	return bk_standby_new(ap->conf.backup_to, ap->conf.s3_endpoint ? &s3 :
+	    NULL, ap->store, &ro->sb);
+}
+
+static pca_err
+role_run(struct role *ro, struct api_server *api)
+{
+	struct api_role ar = {role_refuse, role_health, ro};
+	pca_err err;
+
+	api_server_role_set(api, &ar);
+	if (ro->sb == NULL)
+		return PCA_OK;
+	if ((err = api_server_metrics_hook(api, standby_metrics, ro->sb)) !=
+	    PCA_OK)
+		return err;
+	return bk_standby_start(ro->sb);
+}
+
+
 
 /* Stops the threads (before the engine and the store go). */
 static void
@@ -352,11 +450,19 @@ warn_restart_only(
 			  "take effect only after a restart");
 }
 
+/* Where the console's freshness page reads CRL and OCSP ages. */
+struct fresh {
+	struct crl *crl;
+	struct ocsp_responder *ocsp;
+};
+
 /* The HTTP server and what it serves (pcad's network side). */
 struct net {
 	struct http_server *http;
 	struct api_server *api;
 	struct acme *acme;	/* NULL unless [acme] enabled */
+	struct con *con;	/* NULL unless [console] enabled */
+	struct fresh fresh;
 };
 
 static void
@@ -393,6 +499,8 @@ reload(const char *path, struct appliance *ap, struct net *net,
 		return;
 	}
 	api_server_approval_set(net->api, &nc.approval);
+	if (net->con != NULL)
+		con_reload(net->con, &nc.console);
 	/* returns once the responder's thread no longer uses the old engine */
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
@@ -435,10 +543,17 @@ wait_signal(const sigset_t *set)
  * feed records every follower has read.
  */
 static void
-maintain(struct appliance *ap)
+maintain(struct appliance *ap, int standby)
 {
 	size_t cas = 0, tokens = 0, feed = 0, rotated = 0, retired = 0;
 
+	if (standby) {	/* CA state changes only through the feed */
+		if (store_feed_prune(ap->store, util_now(),
+		    ap->conf.feed_min_age_s, ap->conf.feed_max_age_s, &feed) !=
+		    PCA_OK)
+			log_warnx("maintenance: %s", pca_err_msg());
+		return;
+	}
 	if (ca_engine_maintain(ap->engine, &cas, &tokens) != PCA_OK)
 		log_warnx("maintenance: %s", pca_err_msg());
 	else if (cas || tokens)
@@ -567,14 +682,60 @@ net_bind(const char *path, struct net *net)
 	return err;
 }
 
+static size_t
+fresh_crls(void *arg, struct con_crl *out, size_t max)
+{
+	struct fresh *f = arg;
+	struct crl_metrics *m = calloc(1, sizeof(*m));
+	size_t i;
+
+	if (m == NULL)
+		return 0;
+	crl_metrics_get(f->crl, m);
+	for (i = 0; i < m->ncas && i < max; i++) {
+		(void)snprintf(out[i].ca, sizeof(out[i].ca), "%s",
+		    m->cas[i].ca);
+		out[i].this_update = m->cas[i].this_update;
+		out[i].next_update = m->cas[i].next_update;
+	}
+	free(m);
+	return i;
+}
+
+static int64_t
+fresh_ocsp(void *arg)
+{
+	return ocsp_responder_oldest(((struct fresh *)arg)->ocsp);
+}
+
+/* [console]: its routes go before the API's catch-all. */
+static pca_err
+console_start(struct net *net, struct appliance *ap, struct publish *pub,
+    struct ocsp_responder *ocsp)
+{
+	struct con_conf cc = ap->conf.console;
+	pca_err err;
+
+	if (!cc.enabled)
+		return PCA_OK;
+	net->fresh.crl = pub->crl;
+	net->fresh.ocsp = ocsp;
+	cc.crls = fresh_crls;
+	cc.ocsp_oldest = fresh_ocsp;
+	cc.arg = &net->fresh;
+	if ((err = con_new(&cc, net->api, ap->store, &net->con)) != PCA_OK)
+		return err;
+	return con_register(net->con, net->http);
+}
+
 /*
  * Every module's routes on the bound server, in order: CRLs, the API (with
  * /health and /metrics), then OCSP (its root GET takes what the others
- * leave); then it serves.
+ * leave); then it serves.  A standby serves no ACME (orders issue).
  */
 static pca_err
 net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
-    struct publish *pub, struct ocsp_responder *ocsp)
+    struct publish *pub, struct ocsp_responder *ocsp, int standby)
 {
 	pca_err err;
 
@@ -582,10 +743,11 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
 		 &net->api)) != PCA_OK ||
 	    (err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
-	    (ap->conf.acme_enabled &&	/* before the API's catch-all */
+	    (ap->conf.acme_enabled && !standby && /* before the catch-all */
 		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
 		      ap->hsm, &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
+	    (err = console_start(net, ap, pub, ocsp)) != PCA_OK ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
 	    (err = ocsp_http_register(ocsp, net->http,
 		 ap->conf.engine.ocsp_url)) != PCA_OK ||
@@ -598,13 +760,14 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 }
 
 static int
-serve(const char *path)
+serve(const char *path, int standby)
 {
 	struct appliance ap;
-	struct net net = {NULL, NULL, NULL};
+	struct net net = {NULL, NULL, NULL, NULL, {NULL, NULL}};
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct bk_sched *bks = NULL;
+	struct role ro;
 	struct api_conf c;
 	sigset_t set;
 	int sig = 0, lock_fd, ctl;
@@ -612,6 +775,7 @@ serve(const char *path)
 	struct appliance_conf pc;
 
 	memset(&pub, 0, sizeof(pub));
+	memset(&ro, 0, sizeof(ro));
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -644,14 +808,20 @@ serve(const char *path)
 		appliance_close(&ap);
 		return 1;
 	}
-	if (backup_new(path, &ap, &bks) != PCA_OK ||
-	    net_start(&net, &c, &ap, &pub, ocsp) != PCA_OK ||
+	bk_holder_name(ap.conf.api_listen, ro.holder, sizeof(ro.holder));
+	if ((standby ? standby_new(path, &ap, &ro) : backup_new(path, &ap,
+		&bks, ro.holder)) != PCA_OK ||
+	    ((ro.bks = bks), 0) ||
+	    net_start(&net, &c, &ap, &pub, ocsp, standby) != PCA_OK ||
 	    (api_server_approval_set(net.api, &ap.conf.approval), 0) ||
-	    publish_start(&pub, net.api) != PCA_OK ||
+	    publish_start(&pub, net.api, standby) != PCA_OK ||
+	    role_run(&ro, net.api) != PCA_OK ||
 	    backup_run(bks, net.api) != PCA_OK) {
 		log_warnx("%s", pca_err_msg());
 		http_stop(net.http, 0);
+		con_free(net.con);
 		api_server_free(net.api);
+		bk_standby_free(ro.sb);
 		bk_sched_free(bks);
 		acme_free(net.acme);
 		publish_free(&pub);
@@ -666,18 +836,20 @@ serve(const char *path)
 		if (getenv("PCAD_SECCOMP_PROBE") != NULL)
 			(void)syscall(SYS_ptrace, 0, 0, 0, 0);
 	}
-	log_info("pcad ready (region %s, account %s)", ap.conf.region,
-	    ap.conf.account);
-	maintain(&ap); /* what fell due while pcad was down */
+	log_info("pcad ready (region %s, account %s, role %s)",
+	    ap.conf.region, ap.conf.account, standby ? "standby" : "primary");
+	maintain(&ap, standby); /* what fell due while pcad was down */
 	while ((sig = wait_signal(&set)) != SIGTERM && sig != SIGINT) {
 		if (sig == SIGHUP)
 			reload(path, &ap, &net, ocsp, &pub);
 		else
-			maintain(&ap);
+			maintain(&ap, standby);
 	}
 	log_info("signal %d: stopping (in-flight requests finish first)", sig);
 	http_stop(net.http, DRAIN_S);
+	con_free(net.con);
 	api_server_free(net.api);
+	bk_standby_free(ro.sb);
 	bk_sched_free(bks);
 	acme_free(net.acme);
 	publish_free(&pub);
@@ -702,7 +874,8 @@ int
 main(int argc, char **argv)
 {
 	const char *path = NULL;
-	int i, check = 0, responder = 0;
+	int i, check = 0;
+	const char *role = "primary";
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -711,8 +884,9 @@ main(int argc, char **argv)
 			check = 1;
 		else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc &&
 		    (strcmp(argv[i + 1], "primary") == 0 ||
+			strcmp(argv[i + 1], "standby") == 0 ||
 			strcmp(argv[i + 1], "responder") == 0))
-			responder = strcmp(argv[++i], "responder") == 0;
+			role = argv[++i];
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("pcad %s\n", PCA_VERSION);
 			return 0;
@@ -732,5 +906,7 @@ main(int argc, char **argv)
 	if (check)
 		return check_config(path);
 	harden();
-	return responder ? pcad_responder_serve(path) : serve(path);
+	if (strcmp(role, "responder") == 0)
+		return pcad_responder_serve(path);
+	return serve(path, strcmp(role, "standby") == 0);
 }

@@ -11,7 +11,9 @@
  *   signer  the only process that loads the PKCS#11 module, reads the PIN
  *           and holds sessions; opens the store read only (to judge what
  *           it signs, ca_sign_check), drops privileges, never dumps core,
- *           and serves hsm_signer_serve until the front goes away.
+ *           and serves hsm_signer_serve until the front goes away; it
+ *           never unseals an API secret for the front, only derives
+ *           per-day SigV4 signing keys from it (secret_label).
  *
  * Started as root with [process] user, the front drops to that user with
  * no supplementary group, the signer to the same user plus
@@ -34,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../api/api.h"
 #include "../common/log.h"
 #include "pcad_proc.h"
 
@@ -176,6 +179,8 @@ signer_main(const char *path, int fd, int st)
 	hc.threads = a.hsm.sessions ? a.hsm.sessions : 4;
 	hc.check = signer_check;
 	hc.arg = &sa;
+	/* API secrets stay here: the front gets SigV4 signing keys only */
+	hc.secret_label = API_SEAL_LABEL;
 	err = hsm_signer_serve(h, fd, &hc);
 	ca_engine_free(sa.e);
 	store_close(store);

@@ -152,12 +152,52 @@ pca_err hsm_sign_ca(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
  * frees.  unseal checks the tag (constant time) before decrypting and fails
  * with PCA_EMISMATCH when the data was altered, sealed under another label
  * or in another format (no token reset); PCA_ENOTFOUND when the label's
- * keys are absent.  Implemented in hsm/hsm_seal.c.
+ * keys are absent.  Through a separated signer, unseal under its
+ * secret_label is refused (PCA_EPOLICY): those secrets only ever yield
+ * hsm_sigv4_key's signing keys.  Implemented in hsm/hsm_seal.c.
  */
 pca_err hsm_seal(struct hsm *, const char *label, const uint8_t *plain,
     size_t len, uint8_t **sealed, size_t *sealed_len) PCA_WUR;
 pca_err hsm_unseal(struct hsm *, const char *label, const uint8_t *sealed,
     size_t len, uint8_t **plain, size_t *plain_len) PCA_WUR;
+
+/*
+ * SigV4 signing keys: the network side verifies AWS Signature Version 4
+ * with kSigning only and never holds an API secret.
+ *   kSigning = HMAC-SHA256(HMAC(HMAC(HMAC("AWS4" || secret, date),
+ *              region), service), "aws4_request")
+ * hsm_sigv4_key unseals sealed (made by hsm_seal under label), derives the
+ * key for scope and wipes the secret; through a separated signer the
+ * signer does all of it and returns only the 32-byte key (and serves only
+ * its hsm_signer_conf.secret_label).  The scope is checked first, on the
+ * clock of the process that unseals: date YYYYMMDD at most HSM_SIGV4_DAYS
+ * day from today (UTC), so a compromised front cannot collect keys for days
+ * ahead; region and service 1 to HSM_SIGV4_NAME_MAX of [a-z0-9._-].
+ * PCA_EINVAL for a bad scope, PCA_EMISMATCH/PCA_ENOTFOUND as hsm_unseal.
+ * Implemented in hsm/hsm_sigv4.c.
+ */
+#define HSM_SIGV4_KEY_LEN 32
+#define HSM_SIGV4_NAME_MAX 63
+#define HSM_SIGV4_DAYS 1
+#define HSM_SIGV4_SECRET_MAX 128
+
+struct hsm_sigv4_scope {
+	const char *date;    /* YYYYMMDD */
+	const char *region;  /* us-east-1 */
+	const char *service; /* acm-pca, sts */
+};
+
+pca_err hsm_sigv4_key(struct hsm *, const char *label, const uint8_t *sealed,
+    size_t len, const struct hsm_sigv4_scope *,
+    uint8_t key[HSM_SIGV4_KEY_LEN]) PCA_WUR;
+
+/* The scope checks of hsm_sigv4_key against now (seconds, UTC). */
+pca_err hsm_sigv4_scope_check(const struct hsm_sigv4_scope *, int64_t now)
+    PCA_WUR;
+
+/* The bare HMAC chain (secret_len <= HSM_SIGV4_SECRET_MAX; no checks). */
+void hsm_sigv4_derive(const uint8_t *secret, size_t secret_len,
+    const struct hsm_sigv4_scope *, uint8_t key[HSM_SIGV4_KEY_LEN]);
 
 /*
  * PCA_OK when the token answers now and shows the key of the last good
@@ -211,6 +251,12 @@ struct hsm_signer_conf {
 	pca_err (*check)(void *arg, enum hsm_signer_op, const char *label,
 	    unsigned flags, enum pca_sigalg, const uint8_t *tbs, size_t len);
 	void *arg;
+	/*
+	 * The seal label of secrets that never leave the signer (pcad: the
+	 * API access keys): unseal under it is refused (PCA_EPOLICY) and
+	 * hsm_sigv4_key serves no other label.  NULL: no such restriction.
+	 */
+	const char *secret_label;
 };
 
 /*

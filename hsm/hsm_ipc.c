@@ -61,6 +61,10 @@ static const struct type_spec specs[HSM_IPC_TYPE_MAX] = {
     [HSM_IPC_HEALTH] = {0, {{0, 0}}, 0, {{0, 0}}},
     [HSM_IPC_STATS] = {0, {{0, 0}}, 1,
 	{{HSM_IPC_STATS_LEN, HSM_IPC_STATS_LEN}}},
+    [HSM_IPC_SIGV4] = {5,
+	{F_LABEL, {1, HSM_IPC_SEALED_MAX}, {8, 8}, {1, HSM_SIGV4_NAME_MAX},
+	    {1, HSM_SIGV4_NAME_MAX}},
+	1, {{HSM_SIGV4_KEY_LEN, HSM_SIGV4_KEY_LEN}}},
 };
 
 static const struct field_spec err_spec[1] = {{0, HSM_IPC_MSG_MAX}};
@@ -779,6 +783,31 @@ hsm_ipc_seal(struct hsm *h, int unseal, const char *label, const uint8_t *in,
 	f[1] = fld(in, len);
 	return ipc_call_bytes(h, unseal ? HSM_IPC_UNSEAL : HSM_IPC_SEAL, f, 2,
 	    out, out_len);
+}
+
+pca_err
+hsm_ipc_sigv4(struct hsm *h, const char *label, const uint8_t *sealed,
+    size_t len, const struct hsm_sigv4_scope *sc, uint8_t key[32])
+{
+	struct hsm_ipc_field f[5];
+	struct hsm_ipc_msg m;
+	uint8_t *body = NULL;
+	pca_err err;
+
+	f[0] = fld(label, strlen(label));
+	f[1] = fld(sealed, len);
+	f[2] = fld(sc->date, strlen(sc->date));
+	f[3] = fld(sc->region, strlen(sc->region));
+	f[4] = fld(sc->service, strlen(sc->service));
+	if (len == 0 || len > HSM_IPC_SEALED_MAX)
+		return pca_err_set(PCA_EMISMATCH, "sealed data has a bad "
+						  "length");
+	if ((err = ipc_call(h, HSM_IPC_SIGV4, f, 5, &m, &body)) != PCA_OK)
+		return err;
+	memcpy(key, m.f[0].p, HSM_SIGV4_KEY_LEN);
+	OPENSSL_cleanse(body, m.hdr.len);
+	free(body);
+	return PCA_OK;
 }
 
 pca_err

@@ -30,6 +30,7 @@ enum hsm_ipc_type {
 	HSM_IPC_UNSEAL,
 	HSM_IPC_HEALTH,
 	HSM_IPC_STATS,
+	HSM_IPC_SIGV4, /* label, sealed, date, region, service -> kSigning */
 	HSM_IPC_TYPE_MAX
 };
 
@@ -116,6 +117,9 @@ pca_err hsm_ipc_info(struct hsm *, const char *label,
 pca_err hsm_ipc_destroy(struct hsm *, const char *label) PCA_WUR;
 pca_err hsm_ipc_seal(struct hsm *, int unseal, const char *label,
     const uint8_t *in, size_t len, uint8_t **out, size_t *out_len) PCA_WUR;
+struct hsm_sigv4_scope;
+pca_err hsm_ipc_sigv4(struct hsm *, const char *label, const uint8_t *sealed,
+    size_t len, const struct hsm_sigv4_scope *, uint8_t key[32]) PCA_WUR;
 pca_err hsm_ipc_health(struct hsm *) PCA_WUR;
 void hsm_ipc_stats(struct hsm *, struct hsm_stats *);
 void hsm_ipc_close(struct hsm *);

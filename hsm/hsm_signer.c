@@ -141,6 +141,74 @@ do_stats(struct signer *s, const struct hsm_ipc_msg *m)
 	return reply(s, &m->hdr, PCA_OK, &f, 1);
 }
 
+/* A field as a C string (size bounds it; a NUL inside fails the scope). */
+static void
+field_str(const struct hsm_ipc_field *f, char *out, size_t size)
+{
+	size_t n = f->len < size - 1 ? f->len : size - 1;
+
+	memcpy(out, f->p, n);
+	out[n] = '\0';
+	if (memchr(f->p, '\0', f->len) != NULL)
+		out[0] = '\0';
+}
+
+/* A secret under secret_label never leaves: only keys derived from it. */
+static int
+is_secret_label(const struct signer *s, const char *label)
+{
+	return s->conf != NULL && s->conf->secret_label != NULL &&
+	       strcmp(label, s->conf->secret_label) == 0;
+}
+
+static pca_err
+do_unseal(struct signer *s, const struct hsm_ipc_msg *m, const char *label)
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+	pca_err err;
+
+	if (is_secret_label(s, label)) {
+		log_warnx("signer: refused to unseal a secret under %s for the "
+			  "front (it gets SigV4 signing keys only)",
+		    label);
+		err = pca_err_set(PCA_EPOLICY,
+		    "signer: secrets under %s are not unsealed for the front",
+		    label);
+	} else
+		err = hsm_unseal(s->h, label, m->f[1].p, m->f[1].len, &out,
+		    &len);
+	return do_bytes_out(s, m, err, out, len);
+}
+
+static pca_err
+do_sigv4(struct signer *s, const struct hsm_ipc_msg *m, const char *label)
+{
+	char date[9], region[HSM_SIGV4_NAME_MAX + 1],
+	    service[HSM_SIGV4_NAME_MAX + 1];
+	struct hsm_sigv4_scope sc = {date, region, service};
+	uint8_t key[HSM_SIGV4_KEY_LEN];
+	struct hsm_ipc_field f = {key, sizeof(key)};
+	pca_err err;
+
+	field_str(&m->f[2], date, sizeof(date));
+	field_str(&m->f[3], region, sizeof(region));
+	field_str(&m->f[4], service, sizeof(service));
+	if (s->conf != NULL && s->conf->secret_label != NULL &&
+	    !is_secret_label(s, label))
+		err = pca_err_set(PCA_EPOLICY,
+		    "signer: signing keys come only from secrets under %s",
+		    s->conf->secret_label);
+	else
+		err = hsm_sigv4_key(s->h, label, m->f[1].p, m->f[1].len, &sc,
+		    key);
+	if (err == PCA_EINVAL || err == PCA_EPOLICY) /* the front's doing */
+		log_warnx("signer: refused a SigV4 key: %s", pca_err_msg());
+	err = reply(s, &m->hdr, err, &f, 1);
+	OPENSSL_cleanse(key, sizeof(key));
+	return err;
+}
+
 static pca_err
 dispatch(struct signer *s, const struct hsm_ipc_msg *m)
 {
@@ -179,9 +247,9 @@ dispatch(struct signer *s, const struct hsm_ipc_msg *m)
 		err = hsm_seal(s->h, label, m->f[1].p, m->f[1].len, &out, &len);
 		return do_bytes_out(s, m, err, out, len);
 	case HSM_IPC_UNSEAL:
-		err =
-		    hsm_unseal(s->h, label, m->f[1].p, m->f[1].len, &out, &len);
-		return do_bytes_out(s, m, err, out, len);
+		return do_unseal(s, m, label);
+	case HSM_IPC_SIGV4:
+		return do_sigv4(s, m, label);
 	case HSM_IPC_HEALTH:
 		return reply(s, &m->hdr, hsm_health(s->h), NULL, 0);
 	case HSM_IPC_STATS:
@@ -211,6 +279,8 @@ worker(void *arg)
 			if (err == PCA_OK)
 				continue;
 		}
+		/* first: another worker may hold rmu, blocked reading */
+		(void)shutdown(s->fd, SHUT_RDWR);
 		pthread_mutex_lock(&s->rmu);
 		if (err == PCA_EPARSE && s->dead != 2) {
 			log_warnx("signer: the front sent a malformed frame "
@@ -220,7 +290,6 @@ worker(void *arg)
 		} else if (s->dead == 0)
 			s->dead = 1;
 		pthread_mutex_unlock(&s->rmu);
-		(void)shutdown(s->fd, SHUT_RDWR);
 		return NULL;
 	}
 }

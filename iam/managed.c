@@ -36,6 +36,7 @@ static const char *const actions[] = {
     "acm-pca:UpdateCertificateAuthority",
     "openpca:ApproveRequest",
     "openpca:DenyRequest",
+    "openpca:GetAuditLog",
     "openpca:GetComplianceReport",
     "openpca:ListApprovals",
     "openpca:ListCertificates",

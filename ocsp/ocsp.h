@@ -150,6 +150,8 @@ const char *ocsp_get_path(const char *prefix, const char *path);
 pca_err ocsp_http_register(struct ocsp_responder *, struct http_server *,
     const char *url) PCA_WUR;
 
+/* When the oldest pre-signed response was signed (epoch s), 0: none. */
+int64_t ocsp_responder_oldest(struct ocsp_responder *);
 /* Prometheus text: responses by status, pre-signed vs fresh, age, budget. */
 pca_err ocsp_metrics_render(struct ocsp_responder *, struct buf *) PCA_WUR;
 

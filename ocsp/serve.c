@@ -849,3 +849,9 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 		err = cache_metrics(r, b);
 	return err;
 }
+
+int64_t
+ocsp_responder_oldest(struct ocsp_responder *r)
+{
+	return atomic_load(&r->oldest);
+}

@@ -268,6 +268,23 @@ pca_err store_audit_foreach(struct store *, uint64_t from_seq,
 pca_err store_audit_head(struct store *, uint64_t *seq, uint8_t hash[32])
     PCA_WUR;
 
+/* What store_audit_verify found. */
+struct store_audit_check {
+	uint64_t entries;	/* entries whose chain checked */
+	uint64_t last;		/* the last of them */
+	uint8_t hash[32];	/* its hash */
+	uint64_t broken_at;	/* 0: unbroken; else the first entry that does
+				   not carry its predecessor's hash (or the
+				   head that does not match the chain) */
+};
+/*
+ * Walks the audit log from entry 1: every entry must carry the hash of the
+ * one before and the head must match the last; entries appended during the
+ * walk are left for the next check.
+ */
+pca_err store_audit_verify(struct store *, struct store_audit_check *out)
+    PCA_WUR;
+
 /* ---- generic records (store/kv.c) ---- */
 
 /*

@@ -209,3 +209,56 @@ store_audit_head(struct store *s, uint64_t *seq, uint8_t hash[32])
 	memcpy(hash, h, 32);
 	return PCA_OK;
 }
+
+struct audit_chk {
+	struct store_audit_check *out;
+	uint64_t seq;
+	uint8_t hash[32];
+};
+
+static pca_err
+chk_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
+{
+	struct audit_chk *c = varg;
+	uint64_t seq;
+
+	if (k->mv_size != 8 || v->mv_size < STORE_AUDIT_HDR) {
+		c->out->broken_at = c->seq + 1;
+		*stop = 1;
+		return PCA_OK;
+	}
+	seq = store_be64_get(k->mv_data);
+	if (seq != c->seq + 1 || memcmp(v->mv_data, c->hash, 32) != 0) {
+		c->out->broken_at = seq;
+		*stop = 1;
+		return PCA_OK;
+	}
+	c->out->entries++;
+	c->seq = seq;
+	return store_audit_hash(seq, v->mv_data, v->mv_size, c->hash);
+}
+
+pca_err
+store_audit_verify(struct store *s, struct store_audit_check *out)
+{
+	struct audit_chk c;
+	uint8_t start[8], head[32];
+	uint64_t hseq;
+	pca_err e;
+
+	memset(out, 0, sizeof(*out));
+	memset(&c, 0, sizeof(c));
+	c.out = out;
+	store_be64_put(start, 1);
+	if ((e = store_scan_read(s, STORE_DBI_AUDIT, start, sizeof(start), 0,
+		 chk_each, &c)) != PCA_OK ||
+	    (e = store_audit_head(s, &hseq, head)) != PCA_OK)
+		return e;
+	out->last = c.seq;
+	memcpy(out->hash, c.hash, 32);
+	/* entries appended after the walk are checked next time */
+	if (out->broken_at == 0 && (hseq < c.seq ||
+	    (hseq == c.seq && memcmp(head, c.hash, 32) != 0)))
+		out->broken_at = hseq;
+	return PCA_OK;
+}

@@ -111,7 +111,7 @@ put_on(struct sync *s, CURL *c, const struct s3_put *r,
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char url[4096], prov[128], up[512], hex[2 * SHA256_DIGEST_LENGTH + 1];
-	struct curl_slist *hl = NULL;
+	struct curl_slist *hl = NULL, *t = NULL;
 	struct rd rd = {r->body, r->len};
 	CURLcode cc;
 	pca_err e;
@@ -123,7 +123,9 @@ put_on(struct sync *s, CURL *c, const struct s3_put *r,
 	SHA256(r->body, r->len, md);
 	(void)util_hex(md, sizeof(md), hex, sizeof(hex), 0);
 	curl_easy_reset(c);
-	if ((hl = headers_make(s, hex, r->content_type, r->acl)) == NULL) {
+	if ((hl = headers_make(s, hex, r->content_type, r->acl)) == NULL ||
+	    (r->if_none_match && (t = curl_slist_append(hl,
+		"If-None-Match: *")) == NULL)) {
 		e = pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
 		goto out;
 	}
@@ -149,7 +151,10 @@ put_on(struct sync *s, CURL *c, const struct s3_put *r,
 		goto out;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
-	if (res->status < 200 || res->status > 299)
+	if (res->status == 412 && r->if_none_match)
+		e = pca_err_set(PCA_EEXISTS, "S3 PUT %s/%s: the object exists "
+		    "(If-None-Match)", r->bucket, r->key);
+	else if (res->status < 200 || res->status > 299)
 		e = pca_err_set(PCA_EIO, "S3 PUT %s/%s: HTTP %ld %.200s",
 		    r->bucket, r->key, res->status, res->body);
 out:
@@ -408,7 +413,7 @@ query_escape(struct buf *b, const char *s)
 /* One ListObjectsV2 page into body (NUL-terminated). */
 static pca_err
 list_page(struct sync *s, const char *bucket, const char *prefix,
-    const char *token, struct buf *body)
+    const char *start_after, const char *token, struct buf *body)
 {
 	struct s3_result res;
 	struct mem_wr w = {body, &res, 0};
@@ -433,6 +438,9 @@ list_page(struct sync *s, const char *bucket, const char *prefix,
 		    "?list-type=2");
 	if (e == PCA_OK && (e = buf_addstr(&u, "&prefix=")) == PCA_OK)
 		e = query_escape(&u, prefix);
+	if (e == PCA_OK && start_after != NULL &&
+	    (e = buf_addstr(&u, "&start-after=")) == PCA_OK)
+		e = query_escape(&u, start_after);
 	if (e == PCA_OK)
 		e = buf_nul(&u);
 	if (e != PCA_OK || (c = curl_easy_init()) == NULL) {
@@ -460,6 +468,14 @@ pca_err
 sync_s3_list(struct sync *s, const char *bucket, const char *prefix,
     int (*cb)(const char *key, uint64_t size, void *arg), void *arg)
 {
+	return sync_s3_list_after(s, bucket, prefix, NULL, cb, arg);
+}
+
+pca_err
+sync_s3_list_after(struct sync *s, const char *bucket, const char *prefix,
+    const char *start_after, int (*cb)(const char *key, uint64_t size,
+    void *arg), void *arg)
+{
 	struct buf body;
 	char token[1024] = "", key[1024], num[32], trunc[16];
 	const char *p, *q;
@@ -469,7 +485,8 @@ sync_s3_list(struct sync *s, const char *bucket, const char *prefix,
 
 	do {
 		buf_init(&body, SYNC_LIST_PAGE_MAX);
-		if ((e = list_page(s, bucket, prefix, token, &body)) != PCA_OK)
+		if ((e = list_page(s, bucket, prefix, start_after, token,
+		    &body)) != PCA_OK)
 			break;
 		for (p = (const char *)body.p; !stop &&
 		    (p = strstr(p, "<Contents>")) != NULL; p = q) {
@@ -517,7 +534,17 @@ pca_err
 sync_s3_put_mem(struct sync *s, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len)
 {
-	struct s3_put r = {bucket, key, content_type, NULL, p, len};
+	struct s3_put r = {bucket, key, content_type, NULL, p, len, 0};
+	struct s3_result res;
+
+	return sync_s3_put(s, &r, &res);
+}
+
+pca_err
+sync_s3_put_new(struct sync *s, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len)
+{
+	struct s3_put r = {bucket, key, content_type, NULL, p, len, 1};
 	struct s3_result res;
 
 	return sync_s3_put(s, &r, &res);

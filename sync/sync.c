@@ -157,7 +157,7 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done,
 		goto out;
 	}
 	r = (struct s3_put){m.bucket, ent->key, m.ctype, m.acl, o.body,
-	    o.body_len};
+	    o.body_len, 0};
 	put = sync_s3_put_keep(s, &r, &res);
 	put = put == PCA_OK ? put_also(s, &m, &r, &res) : put;
 	pthread_mutex_lock(&s->mu);
@@ -387,7 +387,7 @@ sync_s3_probe(struct sync *s, const char *bucket, const char *acl)
 	struct s3_put r = {bucket, priv ? "acm-pca-permission-test-key-private" :
 				     "acm-pca-permission-test-key",
 	    "text/plain", priv ? "bucket-owner-full-control" : "public-read",
-	    body, sizeof(body) - 1};
+	    body, sizeof(body) - 1, 0};
 	struct s3_result res;
 
 	if (sync_s3_put(s, &r, &res) == PCA_OK)

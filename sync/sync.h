@@ -83,11 +83,22 @@ pca_err sync_s3_get_file(struct sync *, const char *bucket, const char *key,
 #define SYNC_LIST_PAGE_MAX ((size_t)8 << 20)	/* one answer's body */
 pca_err sync_s3_list(struct sync *, const char *bucket, const char *prefix,
     int (*cb)(const char *key, uint64_t size, void *arg), void *arg) PCA_WUR;
+/* The same, keys after start_after only (ListObjectsV2 start-after). */
+pca_err sync_s3_list_after(struct sync *, const char *bucket,
+    const char *prefix, const char *start_after,
+    int (*cb)(const char *key, uint64_t size, void *arg), void *arg) PCA_WUR;
 /* One small object PUT from memory (no retries). */
 pca_err sync_s3_put_mem(struct sync *, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len) PCA_WUR;
 pca_err sync_s3_delete(struct sync *, const char *bucket, const char *key)
     PCA_WUR;
+/*
+ * sync_s3_put_mem, created only when key does not exist ("If-None-Match: *",
+ * S3's conditional write): PCA_EEXISTS when it does (HTTP 412).  A server
+ * that ignores the header overwrites: callers re-read what they wrote.
+ */
+pca_err sync_s3_put_new(struct sync *, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len) PCA_WUR;
 /*
  * One small object GET into out (appended; its limit bounds the size),
  * within timeout_s as a whole: the responder role's reads.  PCA_ENOTFOUND

@@ -37,6 +37,7 @@ struct s3_put {
 	const char *acl;		/* x-amz-acl or NULL */
 	const uint8_t *body;
 	size_t len;
+	int if_none_match;		/* "If-None-Match: *": create only */
 };
 
 struct s3_result {

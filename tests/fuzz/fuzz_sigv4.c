@@ -51,7 +51,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.body_len = (size_t)(copy + size - p);
 	if (sigv4_parse(part[0], &a) == PCA_OK &&
 	    sigv4_check_date(&r, &a, NOW) == PCA_OK)
-		(void)sigv4_verify(&r, &a, (const uint8_t *)"secret", 6);
+		(void)sigv4_verify(&r, &a,
+		    (const uint8_t *)"a 32-byte SigV4 signing key ....");
 	pca_err_clear();
 	free(copy);
 	return 0;

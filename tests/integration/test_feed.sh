@@ -117,11 +117,13 @@ crl_lists "$SERB" && [ "$(status "$TMP/b.pem")" = revoked ] &&
 stop_pcad
 
 # -------- nothing reads audit text --------
+# (crl/audit.c's report and the console's audit page show lines verbatim)
 cd "$ROOTDIR" || exit 1
 hits=$(grep -rnE 'str(n?cmp|str)\([^;]*"(op=|[ ]?(ca|serial)=)' \
     --include=*.c --include=*.h . | grep -v '^./tests/' || true)
 users=$(grep -rln 'store_audit_foreach' --include=*.c . |
-    grep -v -e '^./store/' -e '^./tests/' -e '^./crl/audit.c$' || true)
+    grep -v -e '^./store/' -e '^./tests/' -e '^./crl/audit.c$' \
+	-e '^./console/pages.c$' || true)
 if [ -z "$hits" ] && [ -z "$users" ]; then
 	ok "no code matches audit-line wording; only audit reports walk the log"
 else

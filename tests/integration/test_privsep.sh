@@ -5,6 +5,9 @@
 # the PIN nowhere in its memory; the signer does (the scans can fail) and
 # dumps no core; kill -9 of the signer under a boto3 issue loop: a new one
 # within 2 s, no request with a non-retryable error, store verify clean.
+# After SigV4 requests by boto3 and aws-cli (ACM-PCA and sts, two keys) no
+# API secret access key is in the front's memory (it verifies with per-day
+# signing keys the signer derives); their key ids are (the scan can fail).
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "ok 1 # SKIP test_privsep needs root (drops to nobody)"
@@ -17,6 +20,11 @@ unset AWS_CA_BUNDLE
 root=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Privsep Root") ||
     die "root CA"
 URL=$(http_url "$A/pcad.conf")
+# a second key, made before the appliance changes hands (pcactl as root
+# would leave token files the signer's group cannot read)
+"$PCACTL" key create --role auditor --account 210987654321 \
+    >"$TMP/auditor.cred" 2>"$TMP/key.err" ||
+    die "pcactl key create" "$(cat "$TMP/key.err")"
 GROUP=daemon
 cat >>"$A/pcad.conf" <<CONF
 
@@ -111,6 +119,46 @@ check "the keeper let go: /health 200 within 2 s" wait_up "$front" 20 \
     curl -sf "$URL/health"
 check "and issuance works" sh -c "PCA_DIR=$A ROOT_ARN=$root BIN=$BIN \
     python3 '$HERE/privsep/procs.py' issue0 | grep -qx ok"
+
+# API secrets: SigV4 requests served, then the front's memory scanned
+export AWS_CONFIG_FILE="$A/aws-config"
+unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN \
+    AWS_DEFAULT_REGION AWS_REGION
+check "aws-cli, the auditor key: acm-pca list-certificate-authorities" \
+    env AWS_SHARED_CREDENTIALS_FILE="$TMP/auditor.cred" aws acm-pca \
+    list-certificate-authorities --output text
+check "aws-cli, the auditor key: sts get-caller-identity" sh -c \
+    "AWS_SHARED_CREDENTIALS_FILE='$TMP/auditor.cred' aws sts \
+    get-caller-identity --query Account --output text | grep -qx 210987654321"
+check "aws-cli, the admin key: sts get-caller-identity" \
+    env AWS_SHARED_CREDENTIALS_FILE="$A/credentials" aws sts \
+    get-caller-identity --output text
+check "boto3, both keys: ListCertificateAuthorities and GetCallerIdentity" \
+    env PCA_DIR="$A" BIN="$BIN" AUDITOR="$TMP/auditor.cred" python3 -c '
+import configparser, os, sys
+sys.path.insert(0, os.path.join(sys.argv[1], "api"))
+import pcaclient as P
+cp = configparser.ConfigParser()
+cp.read(os.environ["AUDITOR"])
+aud = (cp["default"]["aws_access_key_id"], cp["default"]["aws_secret_access_key"])
+for akid, secret in (P.admin_creds(), aud):
+    kw = dict(region_name=P.REGION, endpoint_url=P.API, verify=P.BUNDLE,
+              aws_access_key_id=akid, aws_secret_access_key=secret)
+    P.boto3.client("acm-pca", **kw).list_certificate_authorities()
+    assert P.boto3.client("sts", **kw).get_caller_identity()["UserId"] == akid
+' "$HERE"
+umask 077
+for cred in "$A/credentials" "$TMP/auditor.cred"; do
+	kname=$(basename "$cred")
+	sed -n 's/^aws_secret_access_key *= *//p' "$cred" >"$TMP/secret"
+	sed -n 's/^aws_access_key_id *= *//p' "$cred" >"$TMP/akid"
+	check "the key id of $kname is in the front's memory (the scan can fail)" \
+	    python3 "$HERE/privsep/procs.py" scan "$front" "$TMP/akid"
+	check "the secret access key of $kname is in no memory of the front" \
+	    sh -c "! python3 '$HERE/privsep/procs.py' scan $front '$TMP/secret'"
+done
+rm -f "$TMP/secret" "$TMP/akid"
+
 stop_pcad
 check "store verify is clean" "$PCACTL" store verify
 check "pcad logged the signer's restart" grep -q \

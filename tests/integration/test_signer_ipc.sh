@@ -4,7 +4,9 @@
 # signers (forked as pcad's, on a real appliance and SoftHSM token) with
 # TBS the CA would not sign (wrong issuer, another CA's key, cA=TRUE
 # without a CA grant, validity beyond the CA, a lint failure, unknown
-# labels) and with malformed frames.
+# labels) and with malformed frames; with the admin key's sealed secret it
+# gets today's SigV4 signing key (equal to AWS's chain over the secret) and
+# nothing else: far dates, other labels and the plain unseal refused.
 . "$(dirname "$0")/lib.sh"
 need_built "$PCACTL" "$TOOLS/signer_drive"
 new_appliance "$A" 2>"$TMP/init.log" || die "pcactl init failed" \

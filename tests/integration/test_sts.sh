@@ -3,7 +3,8 @@
 # unmodified aws-cli and boto3's STS client print the key's account and
 # ARN; the XML is shaped as AWS's; every other action, a bad or missing
 # signature and a signature scoped to another service answer STS's XML
-# errors; the ACM-PCA JSON API is unchanged next to it.
+# errors; the ACM-PCA JSON API is unchanged next to it; both also with
+# [process] separate = no.
 . "$(dirname "$0")/lib.sh"
 
 A=$TMP/app
@@ -73,5 +74,26 @@ while IFS= read -r line; do
 	FAIL\ *) not_ok "${line#FAIL }" "$(cat "$TMP/py.out")" ;;
 	esac
 done <"$TMP/py.out"
+stop_pcad
+
+# in one process ([process] separate = no) the signing keys come from the
+# same hsm_sigv4_key, in process
+printf '\n[process]\nseparate = no\n' >>"$A/pcad.conf"
+"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
+PCAD_PID=$!
+i=0
+until curl -s --cacert "$A/tls/ca.pem" -o /dev/null "$EP/" || [ $i -ge 200 ]
+do
+	sleep 0.1
+	i=$((i + 1))
+done
+out=$(aws sts get-caller-identity --query Account --output text 2>&1)
+[ "$out" = 123456789012 ] &&
+    ok "separate = no: aws sts get-caller-identity" ||
+    not_ok "separate = no: aws sts get-caller-identity" "$out"
+out=$(aws acm-pca list-certificate-authorities --output json 2>&1)
+printf '%s' "$out" | grep -q CertificateAuthorities &&
+    ok "separate = no: aws acm-pca list-certificate-authorities" ||
+    not_ok "separate = no: aws acm-pca list-certificate-authorities" "$out"
 stop_pcad
 finish

@@ -9,8 +9,12 @@
  * EE.der is an end-entity certificate and SUBCA.der a CA certificate both
  * issued by the CA whose key is LABEL, OTHER_LABEL the key of another
  * ACTIVE CA.  The TBS of EE.der must be signed; altered ones refused;
- * malformed frames end the signer (exit 3).  Prints "PASS name" or
- * "FAIL name: why" lines; exits 1 when any failed.
+ * malformed frames end the signer (exit 3).  API secrets: with the sealed
+ * secret of the admin key (its record in the store, its secret in the
+ * appliance's credentials file) the signer returns the SigV4 signing key
+ * of today's scope and nothing else: a far date, another label and the
+ * plain unseal are refused, a malformed HSM_IPC_SIGV4 frame ends it.
+ * Prints "PASS name" or "FAIL name: why" lines; exits 1 when any failed.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,13 +22,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include <openssl/x509.h>
 
+#include "../../api/api.h"
 #include "../../ca/ca.h"
 #include "../../cmd/appliance.h"
 #include "../../common/log.h"
+#include "../../common/util.h"
 #include "../../hsm/hsm_ipc.h"
 
 static const char *config;
@@ -65,6 +74,7 @@ signer_child(int fd)
 	hc.threads = 2;
 	hc.check = check_cb;
 	hc.arg = arg;
+	hc.secret_label = API_SEAL_LABEL; /* as pcad_proc.c */
 	err = hsm_signer_serve(h, fd, &hc);
 	_exit(err == PCA_OK ? 0 : 3);
 }
@@ -334,6 +344,177 @@ frame_checks(void)
 	expect_fatal("a request with a status ends the signer", &h, sizeof(h));
 }
 
+/* One request; its status, *msg the error text, out the first field. */
+static pca_err
+request(struct peer *p, uint32_t type, const struct hsm_ipc_field *f,
+    size_t n, uint8_t out[64], size_t *out_len, char *msg, size_t msz)
+{
+	struct hsm_ipc_msg m;
+	uint8_t *frame = NULL, *body = NULL;
+	size_t fl;
+	pca_err err;
+
+	msg[0] = '\0';
+	*out_len = 0;
+	if (hsm_ipc_encode(type, 9, 0, f, n, &frame, &fl) != PCA_OK ||
+	    hsm_ipc_write_full(p->fd, frame, fl) != 0) {
+		free(frame);
+		(void)snprintf(msg, msz, "write failed");
+		return PCA_EIO;
+	}
+	free(frame);
+	if ((err = hsm_ipc_read(p->fd, 1, &m, &body)) != PCA_OK) {
+		(void)snprintf(msg, msz, "read: %s", pca_err_msg());
+		return err;
+	}
+	if (m.hdr.status != PCA_OK)
+		(void)snprintf(msg, msz, "%.*s", (int)m.f[0].len,
+		    (const char *)m.f[0].p);
+	else if (m.n == 1 && m.f[0].len <= 64) {
+		memcpy(out, m.f[0].p, m.f[0].len);
+		*out_len = m.f[0].len;
+	}
+	err = (pca_err)m.hdr.status;
+	free(body);
+	return err;
+}
+
+struct admin {
+	char akid[32];
+	char secret[64];
+	uint8_t *sealed;
+	size_t sealed_len;
+};
+
+/* The value after "key" up to the end of its line (empty when absent). */
+static void
+ini_value(const char *text, const char *key, char *out, size_t size)
+{
+	const char *v = strstr(text, key);
+	size_t n;
+
+	out[0] = '\0';
+	if (v == NULL)
+		return;
+	v += strlen(key);
+	n = strcspn(v, "\r\n");
+	if (n < size) {
+		memcpy(out, v, n);
+		out[n] = '\0';
+	}
+}
+
+/* The admin key: akid and secret from DIR/credentials, its sealed blob. */
+static int
+admin_load(struct admin *ad)
+{
+	char path[4096], *slash;
+	uint8_t *text = NULL, *val = NULL;
+	size_t len, vl;
+	struct appliance_conf a;
+	struct store_conf sc;
+	struct store *st = NULL;
+	json_t *r = NULL;
+	const char *b64;
+	int ok = 0;
+
+	memset(ad, 0, sizeof(*ad));
+	(void)snprintf(path, sizeof(path), "%s", config);
+	if ((slash = strrchr(path, '/')) == NULL)
+		return 0;
+	(void)snprintf(slash + 1, sizeof(path) - (size_t)(slash + 1 - path),
+	    "credentials");
+	if (util_file_read(path, 4096, &text, &len) != PCA_OK)
+		return 0;
+	text[len - 1] = '\0'; /* the file ends with a newline */
+	ini_value((char *)text, "aws_access_key_id = ", ad->akid,
+	    sizeof(ad->akid));
+	ini_value((char *)text, "aws_secret_access_key = ", ad->secret,
+	    sizeof(ad->secret));
+	OPENSSL_cleanse(text, len);
+	free(text);
+	if (ad->akid[0] == '\0' || ad->secret[0] == '\0' ||
+	    appliance_conf_load(config, &a) != PCA_OK)
+		return 0;
+	sc = a.store;
+	sc.read_only = 1;
+	if (store_open(&sc, &st) == PCA_OK &&
+	    store_kv_get(st, "keys", ad->akid, &val, &vl) == PCA_OK &&
+	    (r = json_loadb((const char *)val, vl, 0, NULL)) != NULL &&
+	    (b64 = json_string_value(json_object_get(r, "Sealed"))) != NULL &&
+	    util_b64_decode(b64, strlen(b64), 8192, &ad->sealed,
+		&ad->sealed_len) == PCA_OK)
+		ok = 1;
+	json_decref(r);
+	free(val);
+	store_close(st);
+	appliance_conf_free(&a);
+	return ok;
+}
+
+static pca_err
+sigv4(struct peer *p, const char *label, const struct admin *ad,
+    const char *date, uint8_t key[64], size_t *kl, char *msg, size_t msz)
+{
+	struct hsm_ipc_field f[5] = {{(const uint8_t *)label, strlen(label)},
+	    {ad->sealed, ad->sealed_len},
+	    {(const uint8_t *)date, strlen(date)},
+	    {(const uint8_t *)"us-east-1", 9}, {(const uint8_t *)"acm-pca", 7}};
+
+	return request(p, HSM_IPC_SIGV4, f, 5, key, kl, msg, msz);
+}
+
+static void
+secret_checks(void)
+{
+	char today[9], far[9], msg[HSM_IPC_MSG_MAX + 1];
+	time_t now = time(NULL), later = now + 3 * 86400;
+	struct hsm_sigv4_scope sc = {today, "us-east-1", "acm-pca"};
+	struct hsm_ipc_field uf[2];
+	uint8_t key[64], want[32];
+	struct admin ad;
+	struct peer p;
+	struct tm tm;
+	size_t kl;
+	pca_err err;
+
+	if (!admin_load(&ad)) {
+		result("the admin key's record and secret are read", 0,
+		    "no credentials file or record");
+		return;
+	}
+	gmtime_r(&now, &tm);
+	(void)strftime(today, sizeof(today), "%Y%m%d", &tm);
+	gmtime_r(&later, &tm);
+	(void)strftime(far, sizeof(far), "%Y%m%d", &tm);
+	hsm_sigv4_derive((const uint8_t *)ad.secret, strlen(ad.secret), &sc,
+	    want);
+	spawn(&p);
+	err = sigv4(&p, API_SEAL_LABEL, &ad, today, key, &kl, msg, sizeof(msg));
+	result("the signer gives the SigV4 signing key of today's scope",
+	    err == PCA_OK && kl == 32 && memcmp(key, want, 32) == 0, msg);
+	err = sigv4(&p, API_SEAL_LABEL, &ad, far, key, &kl, msg, sizeof(msg));
+	result("a signing key 3 days ahead is refused",
+	    err == PCA_EINVAL && strstr(msg, "more than 1 day") != NULL, msg);
+	err = sigv4(&p, "pca-api-token", &ad, today, key, &kl, msg,
+	    sizeof(msg));
+	result("a signing key under another seal label is refused",
+	    err == PCA_EPOLICY, msg);
+	uf[0].p = (const uint8_t *)API_SEAL_LABEL;
+	uf[0].len = strlen(API_SEAL_LABEL);
+	uf[1].p = ad.sealed;
+	uf[1].len = ad.sealed_len;
+	err = request(&p, HSM_IPC_UNSEAL, uf, 2, key, &kl, msg, sizeof(msg));
+	result("the API secret itself is never unsealed for the front",
+	    err == PCA_EPOLICY && kl == 0, msg);
+	err = sigv4(&p, API_SEAL_LABEL, &ad, "202612041", key, &kl, msg,
+	    sizeof(msg));
+	result("a date field of 9 bytes ends the signer",
+	    err == PCA_EIO && reap(&p) == 3, msg);
+	OPENSSL_cleanse(&ad, offsetof(struct admin, sealed));
+	free(ad.sealed);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -354,5 +535,6 @@ main(int argc, char **argv)
 	}
 	tbs_checks(alg, argv[3], argv[4], argv[5], argv[6]);
 	frame_checks();
+	secret_checks();
 	return fails ? 1 : 0;
 }

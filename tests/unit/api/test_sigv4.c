@@ -14,6 +14,7 @@
 
 #include "../../../api/api_int.h"
 #include "../../../common/util.h"
+#include "../../../hsm/hsm.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 #define NOW 1795910116	/* 2026-11-28T23:55:16Z */
@@ -86,12 +87,19 @@ verify(const struct api_http_req *r, const char *authz, int64_t now,
     const char *secret)
 {
 	struct sigv4_auth a;
+	struct hsm_sigv4_scope sc;
+	uint8_t k[32];
 	pca_err err;
 
 	if ((err = sigv4_parse(authz, &a)) != PCA_OK ||
 	    (err = sigv4_check_date(r, &a, now)) != PCA_OK)
 		return err;
-	return sigv4_verify(r, &a, (const uint8_t *)secret, strlen(secret));
+	/* what the signer hands pcad's front: kSigning, not the secret */
+	sc.date = a.date;
+	sc.region = a.region;
+	sc.service = a.service;
+	hsm_sigv4_derive((const uint8_t *)secret, strlen(secret), &sc, k);
+	return sigv4_verify(r, &a, k);
 }
 
 static void
@@ -143,8 +151,8 @@ test_signing_key(void **state)
 	char hex[65];
 
 	(void)state;
-	sigv4_signing_key((const uint8_t *)SECRET, strlen(SECRET), "20150830",
-	    "us-east-1", "iam", k);
+	hsm_sigv4_derive((const uint8_t *)SECRET, strlen(SECRET),
+	    &(struct hsm_sigv4_scope){"20150830", "us-east-1", "iam"}, k);
 	util_hex(k, 32, hex, sizeof(hex), 0);
 	assert_string_equal(hex,
 	    "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9");

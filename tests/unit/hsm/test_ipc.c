@@ -5,7 +5,11 @@
  * check callback's refusals come back with their message, a signer that
  * goes away turns calls into PCA_EUNAVAIL at once, and a new signer handed
  * over the keeper's socket serves again.  The frame codec: exact lengths
- * per type, trailing bytes and unknown types refused.
+ * per type, trailing bytes and unknown types refused.  SigV4 signing keys:
+ * AWS's documented derivation, the scope checks, the signer deriving them
+ * from secrets under its secret_label and never unsealing those, its
+ * refusals of far dates and bad names, and the end of a front that sends a
+ * malformed HSM_IPC_SIGV4 frame (driven on a raw socket).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -53,7 +58,10 @@ refuse_label(void *arg, enum hsm_signer_op op, const char *label,
 	return PCA_OK;
 }
 
-static const struct hsm_signer_conf sconf = {2, refuse_label, NULL};
+#define API_LABEL "ipc-api" /* the signer's secret_label */
+
+static const struct hsm_signer_conf sconf = {2, refuse_label, NULL,
+    API_LABEL};
 
 static void *
 serve(void *arg)
@@ -317,6 +325,343 @@ test_codec(void **state)
 	free(b);
 }
 
+/* AWS's SigV4 documentation, "Examples of how to derive a signing key". */
+static void
+test_sigv4_derive(void **state)
+{
+	static const char secret[] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+	static const struct hsm_sigv4_scope sc = {"20120215", "us-east-1",
+	    "iam"};
+	static const uint8_t want[32] = {0xf4, 0x78, 0x0e, 0x2d, 0x9f, 0x65,
+	    0xfa, 0x89, 0x5f, 0x9c, 0x67, 0xb3, 0x2c, 0xe1, 0xba, 0xf0, 0xb0,
+	    0xd8, 0xa4, 0x35, 0x05, 0xa0, 0x00, 0xa1, 0xa9, 0xe0, 0x90, 0xd4,
+	    0x14, 0xdb, 0x40, 0x4d};
+	uint8_t k[32];
+
+	(void)state;
+	hsm_sigv4_derive((const uint8_t *)secret, strlen(secret), &sc, k);
+	assert_memory_equal(k, want, 32);
+}
+
+/* 2012-02-15 12:00:00 UTC */
+#define NOON_20120215 ((int64_t)1329307200)
+
+static pca_err
+scope(const char *date, const char *region, const char *service, int64_t now)
+{
+	struct hsm_sigv4_scope sc = {date, region, service};
+
+	return hsm_sigv4_scope_check(&sc, now);
+}
+
+static void
+test_sigv4_scope(void **state)
+{
+	char long_name[HSM_SIGV4_NAME_MAX + 2];
+
+	(void)state;
+	assert_int_equal(scope("20120215", "us-east-1", "acm-pca",
+			     NOON_20120215),
+	    PCA_OK);
+	/* yesterday and tomorrow (clocks, midnight), not a day further */
+	assert_int_equal(scope("20120214", "us-east-1", "sts", NOON_20120215),
+	    PCA_OK);
+	assert_int_equal(scope("20120216", "us-east-1", "sts", NOON_20120215),
+	    PCA_OK);
+	assert_err(scope("20120217", "us-east-1", "sts", NOON_20120215),
+	    PCA_EINVAL, "more than 1 day");
+	assert_err(scope("20120213", "us-east-1", "sts", NOON_20120215),
+	    PCA_EINVAL, "more than 1 day");
+	assert_err(scope("20130215", "us-east-1", "sts", NOON_20120215),
+	    PCA_EINVAL, "more than 1 day");
+	/* month and year ends, leap days */
+	assert_int_equal(scope("20120229", "r", "s", NOON_20120215 +
+			     14 * 86400),
+	    PCA_OK);
+	assert_int_equal(scope("20120301", "r", "s", NOON_20120215 +
+			     14 * 86400),
+	    PCA_OK);
+	assert_int_equal(scope("20111231", "r", "s", NOON_20120215 -
+			     45 * 86400),
+	    PCA_OK);
+	/* not a day */
+	assert_err(scope("20110229", "r", "s", NOON_20120215), PCA_EINVAL,
+	    "YYYYMMDD");
+	assert_err(scope("20120230", "r", "s", NOON_20120215), PCA_EINVAL,
+	    "YYYYMMDD");
+	assert_err(scope("2012021", "r", "s", NOON_20120215), PCA_EINVAL,
+	    "YYYYMMDD");
+	assert_err(scope("2012-2-15", "r", "s", NOON_20120215), PCA_EINVAL,
+	    "YYYYMMDD");
+	assert_err(scope("201202150", "r", "s", NOON_20120215), PCA_EINVAL,
+	    "YYYYMMDD");
+	assert_err(scope("20121315", "r", "s", NOON_20120215), PCA_EINVAL,
+	    "YYYYMMDD");
+	/* names */
+	assert_err(scope("20120215", "US-EAST-1", "sts", NOON_20120215),
+	    PCA_EINVAL, "region");
+	assert_err(scope("20120215", "", "sts", NOON_20120215), PCA_EINVAL,
+	    "region");
+	assert_err(scope("20120215", "us-east-1", "acm pca", NOON_20120215),
+	    PCA_EINVAL, "service");
+	assert_err(scope("20120215", "us-east-1", "a/b", NOON_20120215),
+	    PCA_EINVAL, "service");
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_err(scope("20120215", long_name, "sts", NOON_20120215),
+	    PCA_EINVAL, "region");
+	long_name[HSM_SIGV4_NAME_MAX] = '\0';
+	assert_int_equal(scope("20120215", long_name, long_name,
+			     NOON_20120215),
+	    PCA_OK);
+}
+
+static void
+day_of(int64_t t, char out[9])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	assert_int_equal(strftime(out, 9, "%Y%m%d", &tm), 8);
+}
+
+static const char api_secret[] = "0123456789abcdefghijABCDEFGHIJ/+0123456789";
+
+/* The front asks for kSigning; the secret itself is refused. */
+static void
+test_sigv4_front(void **state)
+{
+	char today[9], far[9];
+	struct hsm_sigv4_scope sc = {today, "eu-west-3", "acm-pca"};
+	uint8_t *s = NULL, *o = NULL, *p = NULL, want[32], k[32];
+	size_t l, ol, pl;
+
+	(void)state;
+	day_of((int64_t)time(NULL), today);
+	day_of((int64_t)time(NULL) + 3 * 86400, far);
+	assert_int_equal(hsm_seal(front, API_LABEL, (const uint8_t *)api_secret,
+			     strlen(api_secret), &s, &l),
+	    PCA_OK);
+	hsm_sigv4_derive((const uint8_t *)api_secret, strlen(api_secret), &sc,
+	    want);
+	assert_int_equal(hsm_sigv4_key(front, API_LABEL, s, l, &sc, k),
+	    PCA_OK);
+	assert_memory_equal(k, want, 32);
+	/* in process (separate = no): the same key through the same call */
+	memset(k, 0, sizeof(k));
+	assert_int_equal(hsm_sigv4_key(real, API_LABEL, s, l, &sc, k), PCA_OK);
+	assert_memory_equal(k, want, 32);
+	/* no operation gives the front the secret */
+	assert_err(hsm_unseal(front, API_LABEL, s, l, &p, &pl), PCA_EPOLICY,
+	    "not unsealed for the front");
+	/* keys come from the API label only; the other label still unseals */
+	assert_int_equal(hsm_seal(front, "ipc-other", (const uint8_t *)"x", 1,
+			     &o, &ol),
+	    PCA_OK);
+	assert_err(hsm_sigv4_key(front, "ipc-other", o, ol, &sc, k),
+	    PCA_EPOLICY, "only from secrets under " API_LABEL);
+	assert_int_equal(hsm_unseal(front, "ipc-other", o, ol, &p, &pl),
+	    PCA_OK);
+	assert_int_equal(pl, 1);
+	free(p);
+	/* altered blob, far date: refused (the date before anything) */
+	s[l - 1] ^= 1;
+	assert_int_equal(hsm_sigv4_key(front, API_LABEL, s, l, &sc, k),
+	    PCA_EMISMATCH);
+	s[l - 1] ^= 1;
+	sc.date = far;
+	assert_err(hsm_sigv4_key(front, API_LABEL, s, l, &sc, k), PCA_EINVAL,
+	    "more than 1 day");
+	assert_err(hsm_sigv4_key(real, API_LABEL, s, l, &sc, k), PCA_EINVAL,
+	    "more than 1 day");
+	free(s);
+	free(o);
+}
+
+/* ---- a compromised front on a raw socket ---- */
+
+struct raw {
+	int fd; /* our end */
+	struct srv srv;
+};
+
+static void
+raw_start(struct raw *r)
+{
+	int sp[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	r->fd = sp[0];
+	r->srv.fd = sp[1];
+	assert_int_equal(pthread_create(&r->srv.tid, NULL, serve, &r->srv), 0);
+}
+
+static void
+raw_stop(struct raw *r)
+{
+	close(r->fd);
+	pthread_join(r->srv.tid, NULL);
+	close(r->srv.fd);
+}
+
+/* One request; the reply's status, its single field copied to out. */
+static pca_err
+raw_call(struct raw *r, uint32_t type, const struct hsm_ipc_field *f,
+    size_t n, uint8_t *out, size_t *out_len)
+{
+	struct hsm_ipc_msg m;
+	uint8_t *b = NULL, *body = NULL;
+	size_t l;
+	pca_err err;
+
+	assert_int_equal(hsm_ipc_encode(type, 5, 0, f, n, &b, &l), PCA_OK);
+	assert_int_equal(hsm_ipc_write_full(r->fd, b, l), 0);
+	free(b);
+	if ((err = hsm_ipc_read(r->fd, 1, &m, &body)) != PCA_OK)
+		return err;
+	assert_int_equal(m.hdr.id, 5);
+	assert_int_equal(m.hdr.type, type);
+	if (out != NULL && m.n == 1 && m.f[0].len <= 64) {
+		memcpy(out, m.f[0].p, m.f[0].len);
+		*out_len = m.f[0].len;
+	}
+	err = (pca_err)m.hdr.status;
+	free(body);
+	return err;
+}
+
+static pca_err
+raw_sigv4(struct raw *r, const char *label, const uint8_t *s, size_t l,
+    const char *date, const char *region, uint8_t key[32])
+{
+	struct hsm_ipc_field f[5] = {
+	    {(const uint8_t *)label, strlen(label)}, {s, l},
+	    {(const uint8_t *)date, strlen(date)},
+	    {(const uint8_t *)region, strlen(region)},
+	    {(const uint8_t *)"acm-pca", 7}};
+	uint8_t out[64];
+	size_t ol = 0;
+	pca_err err;
+
+	err = raw_call(r, HSM_IPC_SIGV4, f, 5, out, &ol);
+	if (err == PCA_OK) {
+		assert_int_equal(ol, 32);
+		memcpy(key, out, 32);
+	}
+	return err;
+}
+
+static void
+test_sigv4_signer_refuses(void **state)
+{
+	char today[9], far[9], past[9];
+	struct hsm_sigv4_scope sc = {today, "us-east-1", "acm-pca"};
+	struct hsm_ipc_field uf[2];
+	uint8_t *s = NULL, want[32], k[32], out[64];
+	size_t l, ol = 0;
+	struct raw r;
+
+	(void)state;
+	day_of((int64_t)time(NULL), today);
+	day_of((int64_t)time(NULL) + 2 * 86400 + 3600, far);
+	day_of((int64_t)time(NULL) - 2 * 86400 - 3600, past);
+	assert_int_equal(hsm_seal(real, API_LABEL, (const uint8_t *)api_secret,
+			     strlen(api_secret), &s, &l),
+	    PCA_OK);
+	hsm_sigv4_derive((const uint8_t *)api_secret, strlen(api_secret), &sc,
+	    want);
+	raw_start(&r);
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today, "us-east-1", k),
+	    PCA_OK);
+	assert_memory_equal(k, want, 32);
+	/* a far date, a bad date, bad names: refused, the signer serves on */
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, far, "us-east-1", k),
+	    PCA_EINVAL);
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, past, "us-east-1", k),
+	    PCA_EINVAL);
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, "2026x201",
+			     "us-east-1", k),
+	    PCA_EINVAL);
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today, "US-EAST-1", k),
+	    PCA_EINVAL);
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today, "us east", k),
+	    PCA_EINVAL);
+	assert_int_equal(raw_sigv4(&r, "ipc-other", s, l, today, "us-east-1",
+			     k),
+	    PCA_EPOLICY);
+	/* the generic unseal of an API secret: refused */
+	uf[0].p = (const uint8_t *)API_LABEL;
+	uf[0].len = strlen(API_LABEL);
+	uf[1].p = s;
+	uf[1].len = l;
+	assert_int_equal(raw_call(&r, HSM_IPC_UNSEAL, uf, 2, out, &ol),
+	    PCA_EPOLICY);
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today, "us-east-1", k),
+	    PCA_OK);
+	/* a date field of 9 bytes: malformed, the front is ended */
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, "202612011",
+			     "us-east-1", k),
+	    PCA_EIO);
+	raw_stop(&r);
+	assert_int_equal(r.srv.rc, PCA_EPARSE);
+	/* a region of 64 bytes: the same */
+	raw_start(&r);
+	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today,
+			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			     "aaaaaaaaaaa",
+			     k),
+	    PCA_EIO);
+	raw_stop(&r);
+	assert_int_equal(r.srv.rc, PCA_EPARSE);
+	free(s);
+}
+
+/* HSM_IPC_SIGV4 frames: exact lengths, five fields, a 32-byte reply. */
+static void
+test_sigv4_codec(void **state)
+{
+	static const uint8_t sealed[60] = {2};
+	uint8_t key[32] = {0};
+	struct hsm_ipc_field f[5] = {{(const uint8_t *)"pca-api-keys", 12},
+	    {sealed, sizeof(sealed)}, {(const uint8_t *)"20261204", 8},
+	    {(const uint8_t *)"us-east-1", 9}, {(const uint8_t *)"sts", 3}};
+	struct hsm_ipc_field g[5];
+	struct hsm_ipc_field rep = {key, 32};
+	uint8_t *b = NULL;
+	size_t l;
+
+	(void)state;
+	frame(HSM_IPC_SIGV4, 0, f, 5, &b, &l);
+	assert_int_equal(decode(b, 0), PCA_OK);
+	free(b);
+	frame(HSM_IPC_SIGV4, 0, f, 4, &b, &l); /* no service */
+	assert_int_equal(decode(b, 0), PCA_EPARSE);
+	free(b);
+	memcpy(g, f, sizeof(g));
+	g[2].len = 7; /* date of 7 bytes */
+	frame(HSM_IPC_SIGV4, 0, g, 5, &b, &l);
+	assert_int_equal(decode(b, 0), PCA_EPARSE);
+	free(b);
+	memcpy(g, f, sizeof(g));
+	g[4].len = 0; /* empty service */
+	frame(HSM_IPC_SIGV4, 0, g, 5, &b, &l);
+	assert_int_equal(decode(b, 0), PCA_EPARSE);
+	free(b);
+	memcpy(g, f, sizeof(g));
+	g[1].len = 0; /* nothing sealed */
+	frame(HSM_IPC_SIGV4, 0, g, 5, &b, &l);
+	assert_int_equal(decode(b, 0), PCA_EPARSE);
+	free(b);
+	frame(HSM_IPC_SIGV4, 0, &rep, 1, &b, &l);
+	assert_int_equal(decode(b, 1), PCA_OK);
+	free(b);
+	rep.len = 31; /* a short key */
+	frame(HSM_IPC_SIGV4, 0, &rep, 1, &b, &l);
+	assert_int_equal(decode(b, 1), PCA_EPARSE);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -324,6 +669,11 @@ main(void)
 	    cmocka_unit_test(test_codec),
 	    cmocka_unit_test(test_operations),
 	    cmocka_unit_test(test_signer_restart),
+	    cmocka_unit_test(test_sigv4_derive),
+	    cmocka_unit_test(test_sigv4_scope),
+	    cmocka_unit_test(test_sigv4_front),
+	    cmocka_unit_test(test_sigv4_signer_refuses),
+	    cmocka_unit_test(test_sigv4_codec),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
