@@ -363,7 +363,7 @@ static const struct help helps[] = {
 	{"promote", NULL,
 	    "usage: pcactl promote [DIR] [--grace SECONDS]\n"
 	    "Makes the standby appliance in DIR (default: --config's) the "
-	    "primary: stops\nits pcad --role standby, takes the next fencing "
+	    "primary: stops\nits standby pcad, takes the next fencing "
 	    "epoch in S3 (the old primary\nthen refuses to issue or start), "
 	    "waits --grace seconds (3) for a shipment\nunder way, applies the "
 	    "shipped feed to its end, raises CRL numbers above\nS3's; then "

@@ -114,7 +114,8 @@ EOF
 # man/pcactl.8 and the help texts agree, command by command: every option
 # in a command's entries of the man page (the INIT section and the heading
 # lines of COMMANDS) is in "pcactl CMD --help", and every option of
-# "pcactl CMD --help" (global options aside) is in its man entries.
+# "pcactl CMD --help" (the global --config, --json, --help, --version
+# aside) is in its man entries.
 man_opts() {
 	sed 's/\\-/-/g' "$ROOTDIR/man/pcactl.8" | awk '
 	/^\.SH /{sec = $2; next}
@@ -129,7 +130,8 @@ man_opts() {
 help_opts() {
 	for c in $("$PCACTL" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\).*/\1/p'); do
 		"$PCACTL" "$c" --help | sed '/^Global options/,$d' |
-		    grep -o -- '--[a-z0-9][a-z0-9-]*' | sed "s/^/$c /"
+		    grep -o -- '--[a-z0-9][a-z0-9-]*' |
+		    grep -vxE -- '--(config|json|help|version)' | sed "s/^/$c /"
 	done | sort -u
 }
 man_opts >"$TMP/man.opts"
