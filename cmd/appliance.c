@@ -724,8 +724,15 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	    (err = load_discovery(a)) == PCA_OK &&
 	    (err = load_alerts(a)) == PCA_OK)
 		err = check_policies(a);
-	if (err != PCA_OK)
+	if (err != PCA_OK) {
+		/* every message names the file once, at its start */
+		const char *m = pca_err_msg();
+		size_t pl = strlen(path);
+
+		if (strncmp(m, path, pl) != 0 || m[pl] != ':')
+			err = pca_err_set(err, "%s: %s", path, m);
 		appliance_conf_free(a);
+	}
 	return err;
 }
 

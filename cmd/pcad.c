@@ -50,6 +50,7 @@
 #include "version.h"
 
 #define DRAIN_S 30
+#define STOP_WAIT_MS 5000 /* the keeper and signer ending after the front */
 
 static void
 usage(void)
@@ -113,13 +114,16 @@ check_config(const char *path)
 	struct http_conf hc;
 	pca_err err;
 
-	if ((err = appliance_conf_load(path, &a)) == PCA_OK) {
-		api_conf_from(&a, &c);
-		http_conf_from(&a, &hc);
-		if ((err = api_conf_check(&c)) == PCA_OK)
-			err = http_conf_check(&hc);
-		appliance_conf_free(&a);
+	/* appliance_conf_load's messages start with the file name */
+	if ((err = appliance_conf_load(path, &a)) != PCA_OK) {
+		fprintf(stderr, "pcad: %s\n", pca_err_msg());
+		return 1;
 	}
+	api_conf_from(&a, &c);
+	http_conf_from(&a, &hc);
+	if ((err = api_conf_check(&c)) == PCA_OK)
+		err = http_conf_check(&hc);
+	appliance_conf_free(&a);
 	if (err != PCA_OK) {
 		fprintf(stderr, "pcad: %s: %s\n", path, pca_err_msg());
 		return 1;
@@ -918,6 +922,7 @@ serve(const char *path, int standby)
 	publish_free(&pub);
 	ocsp_responder_free(ocsp);
 	appliance_close(&ap);
+	pcad_proc_wait(STOP_WAIT_MS);
 	log_info("stopped");
 	return 0;
 }

@@ -42,6 +42,9 @@
 
 #define SIGNER_BACKOFF_MS 1000 /* a signer that lived less waits this */
 #define KEEPER_POLL_MS 50
+#define SIGNER_STOP_MS 3000 /* a signer's own exit (C_Finalize) may take */
+
+static pid_t keeper_pid = -1; /* the front's child, for pcad_proc_wait */
 
 static void
 no_core(void)
@@ -198,6 +201,30 @@ mono_ms(void)
 }
 
 /*
+ * The front is gone, so the signer's socket is closed and it is ending on
+ * its own (sessions closed, the module finalized): wait for that, bounded,
+ * before SIGKILL, so the token is released when the keeper exits.
+ */
+static void
+keeper_stop_signer(pid_t pid)
+{
+	int64_t end = mono_ms() + SIGNER_STOP_MS;
+	int status;
+
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (mono_ms() >= end) {
+			log_warnx("signer (pid %ld) still running %d ms after "
+				  "the front: killing it",
+			    (long)pid, SIGNER_STOP_MS);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return;
+		}
+		(void)poll(NULL, 0, 20);
+	}
+}
+
+/*
  * Starts one signer; sends its socket (or its error) to the front.
  * Returns its pid, or -1 when it did not start.
  */
@@ -281,8 +308,7 @@ keeper_main(const char *path, int ctl)
 		while (pid > 0) {
 			if (poll(&p, 1, KEEPER_POLL_MS) > 0) {
 				/* the front is gone: so is its signer */
-				kill(pid, SIGKILL);
-				waitpid(pid, &status, 0);
+				keeper_stop_signer(pid);
 				_exit(0);
 			}
 			if (waitpid(pid, &status, WNOHANG) != pid)
@@ -325,5 +351,25 @@ pcad_proc_keeper(const char *path, int lock_fd, int *ctl)
 	}
 	close(sp[1]);
 	*ctl = sp[0];
+	keeper_pid = pid;
 	return PCA_OK;
+}
+
+void
+pcad_proc_wait(int timeout_ms)
+{
+	int64_t end = mono_ms() + timeout_ms;
+	int status;
+	pid_t r;
+
+	if (keeper_pid <= 0)
+		return;
+	while ((r = waitpid(keeper_pid, &status, WNOHANG)) == 0 &&
+	    mono_ms() < end)
+		(void)poll(NULL, 0, 20);
+	if (r == 0)
+		log_warnx("keeper (pid %ld) still running after %d ms; "
+			  "stopping without it",
+		    (long)keeper_pid, timeout_ms);
+	keeper_pid = -1;
 }

@@ -15,6 +15,13 @@
 pca_err pcad_proc_keeper(const char *path, int lock_fd, int *ctl) PCA_WUR;
 
 /*
+ * The front, stopping, after it closed its token socket (appliance_close):
+ * waits up to timeout_ms for the keeper, which waits for its signer, so
+ * that the token is released when pcad exits (pcactl may use it at once).
+ */
+void pcad_proc_wait(int timeout_ms);
+
+/*
  * Drops to [process] user (nothing without it; started as root without it
  * is a warning).  signer: adds [process] signer_group and turns core dumps
  * off again.

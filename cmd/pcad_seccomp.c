@@ -25,7 +25,7 @@ static const char *const allowed[] = {
     "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "msync",
     "mincore", "mlock", "munlock", "futex", "set_robust_list",
     "get_robust_list", "rseq", "membarrier", "exit", "exit_group", "gettid",
-    "getpid", "getppid", "sched_yield", "sched_getaffinity", "nanosleep",
+    "getpid", "getppid", "wait4", "sched_yield", "sched_getaffinity", "nanosleep",
     "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday", "time",
     "restart_syscall", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
     "rt_sigtimedwait", "sigaltstack", "getrandom", "uname", "sysinfo", "prctl",

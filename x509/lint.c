@@ -3,9 +3,14 @@
  * certificate, CRL and OCSP rule sets (lint_cert.c, lint_crl.c,
  * lint_ocsp.c) share.
  */
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
 
 #include "x509_int.h"
 
@@ -62,6 +67,57 @@ x509_lint_time_key(const ASN1_TIME *t, char out[15])
 		memcpy(out + 2, p, 12);
 	} else if (len >= 14)
 		memcpy(out, p, 14);
+}
+
+pca_err
+x509_lint_tbs_open(const struct x509_lint_tbs *k, const uint8_t *tbs,
+    size_t len, const uint8_t **c, size_t *clen)
+{
+	const uint8_t *p = tbs;
+	size_t left = len;
+	unsigned tag;
+	char why[160];
+
+	if (!x509_der_strict(tbs, len, why, sizeof(why)))
+		return x509_lint_fail(k->what, "tbs_strict_der (X.690 10)", why);
+	if (x509_lint_tlv_next(&p, &left, &tag, c, clen) && tag == 0x30 &&
+	    left == 0 && *clen != 0)
+		return PCA_OK;
+	(void)snprintf(why, sizeof(why), "the %s is not one DER SEQUENCE",
+	    k->name);
+	return x509_lint_fail(k->what, k->rule, why);
+}
+
+pca_err
+x509_lint_tbs_parse(const struct x509_lint_tbs *k, const uint8_t *tbs,
+    size_t len, enum pca_sigalg sigalg, void **out)
+{
+	static const uint8_t dummy_sig[1] = {0};
+	uint8_t *der = NULL;
+	size_t der_len;
+	const unsigned char *p;
+	ASN1_VALUE *v = NULL;
+	char why[96];
+	pca_err err;
+
+	if ((err = x509_cert_assemble(tbs, len, sigalg, dummy_sig,
+		 sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
+		return err;
+	p = der;
+	if (der_len > LONG_MAX ||
+	    (v = ASN1_item_d2i(NULL, &p, (long)der_len,
+		 ASN1_ITEM_ptr(k->it))) == NULL ||
+	    p != der + der_len) {
+		ASN1_item_free(v, ASN1_ITEM_ptr(k->it));
+		ERR_clear_error(); /* reported as the rule */
+		free(der);
+		(void)snprintf(why, sizeof(why), "the %s does not parse",
+		    k->name);
+		return x509_lint_fail(k->what, k->rule, why);
+	}
+	free(der);
+	*out = v;
+	return PCA_OK;
 }
 
 pca_err

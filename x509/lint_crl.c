@@ -56,21 +56,23 @@ exts_dup(const STACK_OF(X509_EXTENSION) *exts)
 }
 
 
+static const struct x509_lint_tbs crl_tbs = {"CRL", "TBSCertList",
+    "crl_tbs_parses (RFC 5280 5.1)", ASN1_ITEM_ref(X509_CRL)};
+
 /* version v2, then the signature AlgorithmIdentifier, read raw. */
 static pca_err
 crl_head(const uint8_t *tbs, size_t len, enum pca_sigalg sigalg)
 {
 	static const uint8_t v2[] = {0x01};
-	const uint8_t *p = tbs, *c, *q;
+	const uint8_t *p, *c, *q;
 	uint8_t want[32];
-	size_t left = len, cl, ql, wl;
+	size_t left, cl, ql, wl;
 	unsigned tag;
+	pca_err err;
 
-	if (!x509_lint_tlv_next(&p, &left, &tag, &c, &cl) || tag != 0x30 || left != 0)
-		return x509_lint_fail("CRL", "crl_tbs_parses (RFC 5280 5.1)",
-		    "the TBSCertList is not one DER SEQUENCE");
-	p = c;
-	left = cl;
+	if ((err = x509_lint_tbs_open(&crl_tbs, tbs, len, &p, &left)) !=
+	    PCA_OK)
+		return err;
 	if (!x509_lint_tlv_next(&p, &left, &tag, &q, &ql) || tag != 0x02 || ql != 1 ||
 	    memcmp(q, v2, 1) != 0)
 		return x509_lint_fail("CRL", "crl_version_not_2 (RFC 5280 5.1.2.1)",
@@ -255,34 +257,16 @@ static const struct x509_lint_rule crl_rules[] = {
 pca_err
 x509_lint_crl(const uint8_t *tbs, size_t len, enum pca_sigalg sigalg)
 {
-	static const uint8_t dummy_sig[1] = {0};
-	uint8_t *der = NULL;
-	size_t der_len;
-	const unsigned char *p;
-	char why[160];
-	X509_CRL *x = NULL;
+	void *x = NULL;
 	pca_err err;
 
-	if (!x509_der_strict(tbs, len, why, sizeof(why)))
-		return x509_lint_fail("CRL", "tbs_strict_der (X.690 10)", why);
-	if ((err = crl_head(tbs, len, sigalg)) != PCA_OK)
+	if ((err = crl_head(tbs, len, sigalg)) != PCA_OK ||
+	    (err = x509_lint_tbs_parse(&crl_tbs, tbs, len, sigalg, &x)) !=
+		PCA_OK)
 		return err;
-	if ((err = x509_cert_assemble(tbs, len, sigalg, dummy_sig,
-		 sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
-		return err;
-	p = der;
-	if (der_len > LONG_MAX ||
-	    (x = d2i_X509_CRL(NULL, &p, (long)der_len)) == NULL ||
-	    p != der + der_len) {
-		err = x509_lint_fail("CRL", "crl_tbs_parses (RFC 5280 5.1)",
-		    "the TBSCertList does not parse");
-		goto out;
-	}
 	err = x509_lint_run("CRL", crl_rules,
 	    sizeof(crl_rules) / sizeof(crl_rules[0]), NULL, x);
-out:
-	ERR_clear_error(); /* reported as the rule above */
+	ERR_clear_error(); /* reported as the rule */
 	X509_CRL_free(x);
-	free(der);
 	return err;
 }

@@ -62,18 +62,20 @@ ocsp_single_ok(OCSP_SINGLERESP *s, int i, char *d, size_t n)
 	return OCSP_SINGLERESP_get_ext_by_NID(s, NID_crl_reason, -1) < 0;
 }
 
+/* BasicOCSPResponse has the shape of a Certificate */
+static const struct x509_lint_tbs ocsp_tbs = {"OCSP", "ResponseData",
+    "ocsp_tbs_parses (RFC 6960 4.2.1)", ASN1_ITEM_ref(OCSP_BASICRESP)};
+
 /* version: DEFAULT v1 must be omitted in DER (X.690 11.5). */
 static pca_err
 ocsp_head(const uint8_t *tbs, size_t len)
 {
-	const uint8_t *p = tbs, *c;
-	size_t left = len, cl;
-	unsigned tag;
+	const uint8_t *c;
+	size_t cl;
+	pca_err err;
 
-	if (!x509_lint_tlv_next(&p, &left, &tag, &c, &cl) || tag != 0x30 || left != 0 ||
-	    cl == 0)
-		return x509_lint_fail("OCSP", "ocsp_tbs_parses (RFC 6960 4.2.1)",
-		    "the ResponseData is not one DER SEQUENCE");
+	if ((err = x509_lint_tbs_open(&ocsp_tbs, tbs, len, &c, &cl)) != PCA_OK)
+		return err;
 	if (c[0] == 0xa0)
 		return x509_lint_fail("OCSP", "ocsp_version_v1_omitted (RFC 6960 "
 		    "4.2.1, X.690 11.5)", "version is present (v1 is the "
@@ -128,35 +130,16 @@ static const struct x509_lint_rule ocsp_rules[] = {
 pca_err
 x509_lint_ocsp(const uint8_t *tbs, size_t len, enum pca_sigalg sigalg)
 {
-	static const uint8_t dummy_sig[1] = {0};
-	uint8_t *der = NULL;
-	size_t der_len;
-	const unsigned char *p;
-	char why[160];
-	OCSP_BASICRESP *bs = NULL;
+	void *bs = NULL;
 	pca_err err;
 
-	if (!x509_der_strict(tbs, len, why, sizeof(why)))
-		return x509_lint_fail("OCSP", "tbs_strict_der (X.690 10)", why);
-	if ((err = ocsp_head(tbs, len)) != PCA_OK)
+	if ((err = ocsp_head(tbs, len)) != PCA_OK ||
+	    (err = x509_lint_tbs_parse(&ocsp_tbs, tbs, len, sigalg, &bs)) !=
+		PCA_OK)
 		return err;
-	/* BasicOCSPResponse has the shape of a Certificate */
-	if ((err = x509_cert_assemble(tbs, len, sigalg, dummy_sig,
-		 sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
-		return err;
-	p = der;
-	if (der_len > LONG_MAX ||
-	    (bs = d2i_OCSP_BASICRESP(NULL, &p, (long)der_len)) == NULL ||
-	    p != der + der_len) {
-		err = x509_lint_fail("OCSP", "ocsp_tbs_parses (RFC 6960 4.2.1)",
-		    "the ResponseData does not parse");
-		goto out;
-	}
 	err = x509_lint_run("OCSP", ocsp_rules,
 	    sizeof(ocsp_rules) / sizeof(ocsp_rules[0]), NULL, bs);
-out:
-	ERR_clear_error(); /* reported as the rule above */
+	ERR_clear_error(); /* reported as the rule */
 	OCSP_BASICRESP_free(bs);
-	free(der);
 	return err;
 }

@@ -5,13 +5,16 @@
 # (python3-certbot-dns-rfc2136) and lego (rfc2136 provider) publish their
 # TXT records through it and obtain certificates, wildcards included; pcad
 # validates through c-ares with [acme] resolver pointed at knotd and checks
-# CAA with [acme] caa_identities.  Chains are checked with openssl verify.
+# CAA with [acme] caa_identities.  Chains are checked with openssl verify;
+# both clients then renew and revoke, and the revoked serials are looked up
+# with openssl ocsp and in the CRL (acme/lifecycle.sh).
 # CAA: another CA named (at the name and at a parent), our identity named,
 # issuewild restrictions, an unknown critical property, a SERVFAIL, the
 # RFC 8657 validationmethods parameter.  Then acme/dns_client.py: what
 # wildcard authorizations offer, a wrong TXT value, a resolver that does
 # not answer (bounded).  TAP lines.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/acme/lifecycle.sh"
 
 need_built "$PCAD" "$PCACTL"
 unset AWS_CA_BUNDLE
@@ -113,8 +116,10 @@ URL=$(http_url "$A/pcad.conf")
 API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
     "$A/pcad.conf")
 start_pcad || die "pcad did not start" "$(cat "$A/pcad.log")"
-ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME DNS Root") ||
-    die "no root CA"
+echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"acme-dns-crl"}}' \
+    >"$TMP/rev.json"
+ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME DNS Root" \
+    --revocation-json "$TMP/rev.json") || die "no root CA"
 CAID=${ARN##*/}
 DIR=$API/acme/$CAID/directory
 CABUNDLE=$A/tls/ca.pem
@@ -154,6 +159,14 @@ $(tail -20 "$A/pcad.log")"
 	    "$CB/etc/live/cb.test/chain.pem" "$CB/etc/live/cb.test/cert.pem"
 	check "the certificate names DNS:*.cb.test" sh -c \
 	    "openssl x509 -in '$CB/etc/live/cb.test/cert.pem' -noout -ext subjectAltName | grep -q 'DNS:\*\.cb\.test'"
+	CBC=$CB/etc/live/cb.test/cert.pem
+	S1=$(cert_serial "$CBC")
+	check "certbot renews by dns-01 (--force-renewal)" cb renew \
+	    --force-renewal --no-random-sleep-on-renew
+	check_renewed "certbot's renewal is a new certificate" "$S1" "$CBC"
+	check "certbot revokes" cb revoke --cert-path "$CBC" \
+	    --reason keycompromise --no-delete-after-revoke
+	check_revoked "certbot (dns-01)" "$CBC"
 else
 	skip "certbot dns-01" "certbot or python3-certbot-dns-rfc2136 missing"
 fi
@@ -188,6 +201,13 @@ if command -v lego >/dev/null; then
 	    -CAfile "$ROOT" "$LG/certificates/lg.test.crt"
 	check "lego's certificate names DNS:*.lg.test" sh -c \
 	    "openssl x509 -in '$LG/certificates/lg.test.crt' -noout -ext subjectAltName | grep -q 'DNS:\*\.lg\.test'"
+	LGC=$LG/certificates/lg.test.crt
+	S1=$(cert_serial "$LGC")
+	check "lego renews by dns-01 (--days 400)" lego_run -d lg.test \
+	    -d '*.lg.test' renew --days 400 --no-random-sleep
+	check_renewed "lego's renewal is a new certificate" "$S1" "$LGC"
+	check "lego revokes" lego_run -d lg.test revoke --keep
+	check_revoked "lego (dns-01)" "$LGC"
 	check "dns-01 follows a CNAME chain at _acme-challenge" lego_run \
 	    -d cname.test run
 	# CAA, tree climbing from the validated name

@@ -38,6 +38,27 @@ out=$("$PCAD" --help) && printf '%s' "$out" | grep -q -- '--check-config' &&
     printf '%s' "$out" | grep -q -- '--version' &&
     "$PCAD" -h >/dev/null && ok "pcad --help and -h list its options" ||
     not_ok "pcad --help" "$out"
+# pcad --check-config errors: one line naming the file once (and the line
+# when the parser knows it)
+conf_error() { # conf_error NAME FILE PATTERN
+	if out=$("$PCAD" --config "$2" --check-config 2>&1 >/dev/null); then
+		not_ok "$1" "accepted"
+	elif [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ] ||
+	    [ "$(printf '%s\n' "$out" | grep -o "$2" | wc -l)" -ne 1 ] ||
+	    ! printf '%s' "$out" | grep -qE "^pcad: $3"; then
+		not_ok "$1" "$out"
+	else
+		ok "$1"
+	fi
+}
+{ cat "$A/pcad.conf"; printf '[acme]\nbogus = 1\n'; } >"$TMP/bad1.conf"
+conf_error "pcad --check-config: an unknown key names the file once, with the line" \
+    "$TMP/bad1.conf" "$TMP/bad1.conf:[0-9]+: unknown setting 'bogus' in \[acme\]\$"
+{ cat "$A/pcad.conf"; printf '[acme]\nresolver = dns.example\n'; } >"$TMP/bad2.conf"
+conf_error "pcad --check-config: a bad value names the file once" \
+    "$TMP/bad2.conf" "$TMP/bad2.conf: \[acme\] resolver must be"
+conf_error "pcad --check-config: a missing file is named once" \
+    "$TMP/none.conf" "$TMP/none.conf: No such file"
 out=$("$PCACTL" --help) && printf '%s' "$out" | grep -q "cert list|show" &&
     ok "pcactl --help lists the commands" || not_ok "pcactl --help" "$out"
 # every command and subcommand: usage line and each of its options
@@ -59,7 +80,7 @@ while read -r cmd sub opts; do
 		done
 	done
 done <<'EOF'
-init - --api-port --http-port --s3-endpoint --region --account-id
+init - --api-port --http-port --s3-endpoint --region --account-id --public-url --api-name --pkcs11-module --token-label --pin-file --pin-env --module-env --key-storage-standard
 ca create --type --key-alg --signing-alg --subject --config-json --revocation-json --revocation --crl-bucket --usage-mode --idempotency-token
 ca list
 ca show
@@ -79,6 +100,9 @@ key create --role --account
 key list
 key revoke
 audit verify --offline
+tls renew --if-due --force
+token migrate --pkcs11-module --token-label --pin-file --pin-env --module-env
+backup - --to --rate-mb
 policy list
 policy check --policy --days --template --signing-alg
 EOF
@@ -87,6 +111,38 @@ EOF
 [ "$("$PCACTL" ca --help | grep -c '^usage: pcactl ca ')" -ge 9 ] &&
     ok "pcactl ca --help shows every ca subcommand" ||
     not_ok "pcactl ca --help shows every ca subcommand"
+# man/pcactl.8 and the help texts agree, command by command: every option
+# in a command's entries of the man page (the INIT section and the heading
+# lines of COMMANDS) is in "pcactl CMD --help", and every option of
+# "pcactl CMD --help" (the global --config, --json, --help, --version
+# aside) is in its man entries.
+man_opts() {
+	sed 's/\\-/-/g' "$ROOTDIR/man/pcactl.8" | awk '
+	/^\.SH /{sec = $2; next}
+	sec == "INIT" && /^\.TP/ {getline; print "init", $0; next}
+	sec == "COMMANDS" && /^\.TP/ {getline; l = $0
+		sub(/^\.B[RI]* +"?/, "", l); split(l, w, /[ "]/)
+		print w[1], $0}' |
+	    awk '{for (i = 2; i <= NF; i++) while (match($i, /--[a-z0-9][a-z0-9-]*/)) {
+		print $1, substr($i, RSTART, RLENGTH)
+		$i = substr($i, RSTART + RLENGTH)}}' | sort -u
+}
+help_opts() {
+	for c in $("$PCACTL" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\).*/\1/p'); do
+		"$PCACTL" "$c" --help | sed '/^Global options/,$d' |
+		    grep -o -- '--[a-z0-9][a-z0-9-]*' |
+		    grep -vxE -- '--(config|json|help|version)' | sed "s/^/$c /"
+	done | sort -u
+}
+man_opts >"$TMP/man.opts"
+help_opts >"$TMP/help.opts"
+if [ -s "$TMP/man.opts" ] && grep -q '^init --public-url$' "$TMP/man.opts" &&
+    d=$(diff "$TMP/help.opts" "$TMP/man.opts"); then
+	ok "man/pcactl.8 and pcactl CMD --help list the same options per command"
+else
+	not_ok "man/pcactl.8 and pcactl CMD --help list the same options" \
+	    "< only in --help, > only in the man page: $d"
+fi
 check_fails "pcactl --bogus: one error line" "unknown option" "$PCACTL" --bogus
 
 # ---- subjects ----

@@ -5,43 +5,22 @@ same pcad.  Prints TAP lines.  Env: PCA_DIR, STORE_DIR (the tmpfs),
 ROOT_ARN, BIN.
 """
 import errno
-import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import pcaclient as P  # noqa: E402
+from suite import health, tap  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 STORE = os.environ["STORE_DIR"]
 ROOT = os.environ["ROOT_ARN"]
 FILLER = os.path.join(STORE, "filler")
-n = 0
 
 
-def tap(ok, name, detail=""):
-    global n
-    n += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
-    if not ok and detail:
-        print("#   " + str(detail)[:400].replace("\n", "\n#   "))
-    sys.stdout.flush()
 
 
-def health():
-    try:
-        with urllib.request.urlopen(P.HTTP + "/health", timeout=5) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        try:
-            return e.code, json.loads(e.read())
-        except ValueError:
-            return e.code, {}
-    except OSError as e:
-        return None, {"error": str(e)}
 
 
 def issue(c):
@@ -77,7 +56,7 @@ try:
     pid = daemon.proc.pid
     c = P.client(retries=0)
     arn, err = issue(c)
-    st, body = health()
+    st, body = health(P.HTTP)
     tap(arn is not None and st == 200 and body.get("store") == "ok",
         "room on the disk: issuance works, /health 200 store ok",
         (err, st, body))
@@ -94,14 +73,14 @@ try:
     tap(errs and all(e[0] == 503 for e in errs),
         "disk full: issuance answers 503 (retryable) after %d more"
         % len(issued), errs[:5])
-    st, body = health()
+    st, body = health(P.HTTP)
     tap(st == 503 and body.get("component") == "store",
         "disk full: /health answers 503 naming the store", (st, body))
     os.unlink(FILLER)
     ok = False
     deadline = time.time() + 15
     while time.time() < deadline:
-        st, body = health()
+        st, body = health(P.HTTP)
         if st == 200:
             ok = True
             break

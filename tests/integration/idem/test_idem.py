@@ -16,24 +16,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import botocore.exceptions  # noqa: E402
 
 import pcaclient as P  # noqa: E402
+from suite import plan, tap  # noqa: E402
 
 T = "arn:aws:acm-pca:::template/"
 EC_CFG = {"KeyAlgorithm": "EC_prime256v1",
           "SigningAlgorithm": "SHA256WITHECDSA"}
 OTHER = "222233334444"
-N = 0
-FAILS = 0
 
 
-def tap(ok, name, note=""):
-    global N, FAILS
-    N += 1
-    if not ok:
-        FAILS += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, name), flush=True)
-    if not ok and note:
-        for line in str(note).splitlines()[:20]:
-            print("#   " + line, flush=True)
 
 
 def code_of(e):
@@ -268,8 +258,7 @@ def main():
     finally:
         rc = d.stop()
         tap(rc == 0, "pcad stops cleanly", "exit status %s" % rc)
-    print("1..%d" % N)
-    return 1 if FAILS else 0
+    return plan()
 
 
 if __name__ == "__main__":

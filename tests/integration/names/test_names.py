@@ -1,7 +1,6 @@
 """Names from the CSR and from ApiPassthrough are validated before signing
 (issue 15 defect 7).  Run by tests/integration/test_names.sh, which makes a
 fresh appliance and sets PCA_DIR and BIN.  One TAP line per check."""
-import datetime
 import os
 import sys
 import warnings
@@ -16,23 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import ExtensionOID, NameOID  # noqa: E402
 
 import pcaclient as P  # noqa: E402
+from suite import plan, tap  # noqa: E402
 
 warnings.simplefilter("ignore")
 T = "arn:aws:acm-pca:::template/"
-N = 0
-FAILS = 0
 KEY = ec.generate_private_key(ec.SECP256R1())
 
 
-def tap(ok, name, note=""):
-    global N, FAILS
-    N += 1
-    if not ok:
-        FAILS += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, name), flush=True)
-    if not ok and note:
-        for line in str(note).splitlines()[:20]:
-            print("#   " + line, flush=True)
 
 
 def der_len(n):
@@ -201,8 +190,7 @@ def main():
     finally:
         rc = d.stop()
         tap(rc == 0, "pcad stops cleanly", "exit status %s" % rc)
-    print("1..%d" % N)
-    return 1 if FAILS else 0
+    return plan()
 
 
 if __name__ == "__main__":

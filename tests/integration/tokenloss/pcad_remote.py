@@ -8,26 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import pcaclient as P  # noqa: E402
+from suite import health, tap  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 SOCK = os.environ["P11_SOCK"]
 ROOT = os.environ["ROOT_ARN"]
-n = 0
 server = None
 
 
-def tap(ok, name, detail=""):
-    global n
-    n += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
-    if not ok and detail:
-        print("#   " + str(detail)[:300].replace("\n", "\n#   "))
-    sys.stdout.flush()
 
 
 def start_server():
@@ -56,14 +47,6 @@ def stop_server():
         server = None
 
 
-def health():
-    try:
-        with urllib.request.urlopen(P.HTTP + "/health", timeout=5) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except OSError:
-        return None
 
 
 def issue(c):
@@ -97,7 +80,7 @@ try:
     tap(code is not None and (status >= 500 or code == "ThrottlingException"),
         "token gone: a retryable error (%s, HTTP %s), never a 4xx fault of "
         "the caller" % (code, status))
-    h = health()
+    h = health(P.HTTP)[0]
     tap(h == 503, "token gone: /health answers 503", h)
     tap(daemon.proc.poll() is None, "pcad survived the token loss")
     start_server()
@@ -110,7 +93,7 @@ try:
         except botocore.exceptions.ClientError:
             time.sleep(0.3)
     tap(ok, "token back: issuance resumes without restarting pcad")
-    tap(health() == 200, "token back: /health answers 200")
+    tap(health(P.HTTP)[0] == 200, "token back: /health answers 200")
 finally:
     try:
         daemon.stop()

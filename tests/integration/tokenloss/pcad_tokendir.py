@@ -5,44 +5,23 @@ naming the token while it is gone, and issuance and /health recover in the
 same pcad once the directory is back.  Prints TAP lines.
 Env: PCA_DIR (appliance on SoftHSM), TOKENDIR, ROOT_ARN, BIN.
 """
-import json
 import os
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import pcaclient as P  # noqa: E402
+from suite import health, tap  # noqa: E402
 import botocore.exceptions  # noqa: E402
 
 TOKENDIR = os.environ["TOKENDIR"]
 AWAY = TOKENDIR + ".away"
 ROOT = os.environ["ROOT_ARN"]
-n = 0
 
 
-def tap(ok, name, detail=""):
-    global n
-    n += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
-    if not ok and detail:
-        print("#   " + str(detail)[:400].replace("\n", "\n#   "))
-    sys.stdout.flush()
 
 
-def health():
-    try:
-        with urllib.request.urlopen(P.HTTP + "/health", timeout=5) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        try:
-            return e.code, json.loads(e.read())
-        except ValueError:
-            return e.code, {}
-    except OSError as e:
-        return None, {"error": str(e)}
 
 
 def issue(c):
@@ -87,7 +66,7 @@ try:
     pid = daemon.proc.pid
     c = P.client(retries=0)
     issue(c)
-    st, _ = health()
+    st, _ = health(P.HTTP)
     tap(st == 200, "pcad issues and /health is 200 before the loss", st)
     loop = Loop()
     loop.start()
@@ -95,11 +74,11 @@ try:
     os.rename(TOKENDIR, AWAY)
     t_gone = time.time()
     time.sleep(1.0)
-    st, body = health()
+    st, body = health(P.HTTP)
     tap(st == 503 and body.get("component") == "token",
         "token gone: /health answers 503 naming the token", (st, body))
     time.sleep(max(0.0, t_gone + 6.0 - time.time()))
-    st2, body2 = health()
+    st2, body2 = health(P.HTTP)
     tap(st2 == 503, "token still gone after 6 s: /health still 503",
         (st2, body2))
     os.rename(AWAY, TOKENDIR)
@@ -127,7 +106,7 @@ try:
     tap(bool(after), "token back: issuance resumed %.1f s later, without "
         "restarting pcad" % ((after[0] - t_back) if after else -1),
         [e for t, e in loop.events if t > t_back][:5])
-    st, body = health()
+    st, body = health(P.HTTP)
     tap(st == 200 and body.get("token") == "ok",
         "token back: /health 200 with token ok", (st, body))
     tap(daemon.proc.poll() is None and daemon.proc.pid == pid,

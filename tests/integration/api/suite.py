@@ -1,0 +1,44 @@
+"""What the python suites run by tests/integration/*.sh share besides
+pcaclient: TAP lines (the shell side counts them; plan() prints the plan
+where a suite ends with one) and pcad's /health as (status, JSON body)."""
+import json
+import sys
+import urllib.error
+import urllib.request
+
+_N = 0
+_FAILS = 0
+
+
+def tap(ok, name, note=""):
+    """One TAP line; a failure's note follows as '#' lines (at most 20)."""
+    global _N, _FAILS
+    _N += 1
+    if not ok:
+        _FAILS += 1
+    print("%s %d - %s" % ("ok" if ok else "not ok", _N, name))
+    if not ok and note:
+        for line in str(note).splitlines()[:20]:
+            print("#   " + line[:400])
+    sys.stdout.flush()
+    return ok
+
+
+def plan():
+    """Prints the plan line; the exit status for the suite."""
+    print("1..%d" % _N, flush=True)
+    return 1 if _FAILS else 0
+
+
+def health(base):
+    """GET base/health: (status or None when unreachable, parsed body)."""
+    try:
+        with urllib.request.urlopen(base + "/health", timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        try:
+            return e.code, json.loads(e.read())
+        except ValueError:
+            return e.code, {}
+    except OSError as e:
+        return None, {"error": str(e)}
