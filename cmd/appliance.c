@@ -205,7 +205,7 @@ load_crl(struct appliance_conf *a)
 	    (err = conf_num(a->conf, "crl", "poll_ms", 50, 600000, 1000,
 		 &n[2])) ||
 	    (err = conf_num(a->conf, "crl", "partition_size", 1, 100000000,
-		 1000000, &n[3])) ||
+		 CRL_PARTITION_DEFAULT, &n[3])) ||
 	    (err = conf_num(a->conf, "audit", "min_interval_s", 0, 86400,
 		 1800, &n[4])) ||
 	    (err = conf_num(a->conf, "s3", "retry_max_s", 1, 86400, 900,

@@ -823,6 +823,49 @@ latency_note(struct crl *c, int64_t since_ms)
 	c->m.lat_sum_ms += d > 0 ? (uint64_t)d : 0;
 }
 
+/* After a failed build: 1 while the CA's retry is not due yet. */
+static int
+backing_off(struct crl *c, const char *id)
+{
+	struct crl_track *t;
+	int64_t now = util_now();
+	int r = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if ((t = track_get(c, id)) != NULL && t->fails > 0)
+		r = now < t->retry_at && t->retry_at <= now + CRL_RETRY_MAX_S;
+	pthread_mutex_unlock(&c->mu);
+	return r;
+}
+
+/* Notes a build's outcome: a failure pushes the next try out. */
+static void
+build_note(struct crl *c, const char *id, pca_err e)
+{
+	struct crl_track *t;
+	int64_t wait = CRL_RETRY_MIN_S;
+	unsigned i;
+
+	pthread_mutex_lock(&c->mu);
+	if ((t = track_get(c, id)) != NULL) {
+		if (e == PCA_OK || e == PCA_EALREADY)
+			t->fails = 0;
+		else {
+			for (i = 0; i < t->fails && wait < CRL_RETRY_MAX_S;
+			    i++)
+				wait *= 2;
+			if (wait > CRL_RETRY_MAX_S)
+				wait = CRL_RETRY_MAX_S;
+			t->fails++;
+			t->retry_at = util_now() + wait;
+			log_warnx("crl: CA %s: build failed %u time(s) in a "
+				  "row; next try in %lld s",
+			    id, t->fails, (long long)wait);
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* Looks at one CA and publishes when due; *wait set when it must wait. */
 static pca_err
 scan_one(struct crl *c, const char *id, int force, int *wait)
@@ -852,7 +895,10 @@ scan_one(struct crl *c, const char *id, int force, int *wait)
 		*wait = 1;
 	if (d == DUE_NO || d == DUE_WAIT)
 		goto out;
+	if (!force && backing_off(c, id))
+		goto out;
 	e = publish(c, &ca, &st, revgen, d == DUE_FULL);
+	build_note(c, id, e);
 	pthread_mutex_lock(&c->mu);
 	c->m.builds++;
 	c->m.build_errors += e != PCA_OK && e != PCA_EALREADY;
@@ -1107,7 +1153,7 @@ crl_new(const struct crl_conf *conf, struct hsm *hsm, struct store *store,
 	if (c->conf.poll_ms == 0)
 		c->conf.poll_ms = 1000;
 	if (c->conf.partition_size == 0)
-		c->conf.partition_size = 1000000;
+		c->conf.partition_size = CRL_PARTITION_DEFAULT;
 	c->account = strdup(conf->account ? conf->account : "");
 	c->conf.account = c->account;
 	c->hsm = hsm;

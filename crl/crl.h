@@ -78,6 +78,18 @@ pca_err crl_cert_subject(const uint8_t *cert, size_t len,
 
 /* ---- the publisher (crl.c) ---- */
 
+/*
+ * The appliance's default certificates per partition: a partition's CRL
+ * stays <= 1 MB (issue 16) at a realistic worst case.  An entry is at most
+ * ~56 bytes (SEQUENCE 2, a 20-byte serial with a 00: 2+21, GeneralizedTime
+ * 2+15, reasonCode extension 2+12), the rest of the CRL under 1 KB, so
+ * 100,000 certificates at 10% revoked are 10,000 x 56 = 560 KB (measured
+ * by tests/unit/crl partition_default_size); the 1 MB edge is near 18%
+ * revoked (~42 bytes per entry with 16-byte serials, no reason: ~24%).  The
+ * API's CrlConfiguration is not involved (AWS fixes no count; this is ours).
+ */
+#define CRL_PARTITION_DEFAULT 100000
+
 struct crl_conf {
 	int delta;			/* delta CRLs + FreshestCRL */
 	unsigned delta_base_s;		/* complete CRLs on revocation at most
@@ -86,7 +98,7 @@ struct crl_conf {
 	unsigned poll_ms;		/* look for changes made elsewhere;
 					   0 = 1000 */
 	uint64_t partition_size;	/* certificates per partition;
-					   0 = 1,000,000 */
+					   0 = CRL_PARTITION_DEFAULT */
 	unsigned audit_min_interval_s;	/* per CA; 0 = none */
 	const char *account;		/* awsAccountId of audit reports */
 };

@@ -20,7 +20,15 @@ struct crl_track {
 	uint64_t left;		/* PARTITIONED: issuances here before the
 				   open partition is due to be checked */
 	int dirty;		/* a change feed record names it: look */
+	unsigned fails;		/* builds failed in a row */
+	int64_t retry_at;	/* after a failure: no new try before this */
 };
+
+/* A failed build is retried after CRL_RETRY_MIN_S, doubling per failure in
+ * a row up to CRL_RETRY_MAX_S (a build that cannot succeed, e.g. one over
+ * a limit, costs its memory once in a while, not every poll). */
+#define CRL_RETRY_MIN_S 60
+#define CRL_RETRY_MAX_S 3600
 
 /*
  * The worker follows the store's change feed: each poll it looks only at

@@ -48,7 +48,7 @@ struct type_spec {
 static const struct type_spec specs[HSM_IPC_TYPE_MAX] = {
     [HSM_IPC_SIGN] = {5,
 	{F_LABEL, {0, HSM_IPC_SPKI_MAX}, F_U32, F_U32,
-	    {1, HSM_IPC_BODY_MAX - 64 - LIM_LABEL - HSM_IPC_SPKI_MAX}},
+	    {1, HSM_IPC_TBS_MAX}},
 	1, {{1, LIM_SIG}}},
     [HSM_IPC_KEYGEN] = {3, {F_LABEL, {0, HSM_ID_MAX}, F_U32}, 1, {F_SPKI}},
     [HSM_IPC_SPKI] = {1, {F_LABEL}, 1, {F_SPKI}},
@@ -164,15 +164,18 @@ hsm_ipc_encode(uint32_t type, uint32_t id, uint32_t status,
 	uint8_t *b;
 
 	for (i = 0; i < n; i++) {
-		if (f[i].len > HSM_IPC_BODY_MAX)
-			return pca_err_set(PCA_ETOOBIG, "ipc: field too big");
+		/* the largest field of any type; the receiver checks
+		 * each type's own (tests send malformed frames) */
+		if (f[i].len > HSM_IPC_TBS_MAX)
+			return pca_err_set(PCA_ETOOBIG,
+			    "ipc: type %u: field %zu of %zu bytes over the "
+			    "limit of %zu",
+			    (unsigned)type, i, f[i].len, HSM_IPC_TBS_MAX);
 		len += 4 + f[i].len;
 	}
 	if (len > HSM_IPC_BODY_MAX)
 		return pca_err_set(PCA_ETOOBIG,
-		    "ipc: message of %zu bytes "
-		    "over the limit",
-		    len);
+		    "ipc: message of %zu bytes over the limit", len);
 	h.len = (uint32_t)len;
 	if ((b = malloc(HSM_IPC_HDR_LEN + len)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");

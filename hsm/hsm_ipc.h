@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "../common/err.h"
+#include "../common/limits.h"
 
 enum hsm_ipc_type {
 	HSM_IPC_SIGN = 1,
@@ -42,8 +43,18 @@ struct hsm_ipc_hdr {
 };
 
 #define HSM_IPC_HDR_LEN ((size_t)sizeof(struct hsm_ipc_hdr))
-/* the largest body: a TBSCertList of a big CA */
-#define HSM_IPC_BODY_MAX ((size_t)32 * 1024 * 1024)
+/*
+ * Limits are per message type (each type's field list, below in
+ * hsm_ipc.c).  Only a SIGN request's TBS may be large: the TBSCertList of
+ * a big CA's complete CRL or of a partition (~40-55 bytes per entry, so
+ * 256 MiB is ~5M revoked entries; crl/ refuses a bigger one with a clear
+ * error).  Every other type keeps its small bound.  The old single 32 MiB
+ * limit (~700k entries) failed a CRL of 1,000,000 revocations.
+ */
+#define HSM_IPC_TBS_MAX ((size_t)256 * 1024 * 1024)
+#define HSM_IPC_SIGN_FIXED (5 * 4 + LIM_LABEL + HSM_IPC_SPKI_MAX + 8)
+/* the largest body of any type: a SIGN request with the largest TBS */
+#define HSM_IPC_BODY_MAX (HSM_IPC_SIGN_FIXED + HSM_IPC_TBS_MAX)
 #define HSM_IPC_FIELDS_MAX 5
 #define HSM_IPC_MSG_MAX 512 /* an error message */
 #define HSM_IPC_SPKI_MAX 4096
@@ -78,7 +89,8 @@ pca_err hsm_ipc_decode(const struct hsm_ipc_hdr *, int reply,
 
 /*
  * Encodes a frame: header then the fields.  *out (caller frees) holds
- * HSM_IPC_HDR_LEN + body bytes.  PCA_ETOOBIG over HSM_IPC_BODY_MAX.
+ * HSM_IPC_HDR_LEN + body bytes.  PCA_ETOOBIG over the type's limit (a
+ * SIGN request's TBS over HSM_IPC_TBS_MAX).
  */
 pca_err hsm_ipc_encode(uint32_t type, uint32_t id, uint32_t status,
     const struct hsm_ipc_field *f, size_t n, uint8_t **out,

@@ -253,6 +253,76 @@ outbox(void **state)
 	assert_int_equal(c1, 3);	/* one per revocation */
 }
 
+/*
+ * issue 16: a partition of the default size (CRL_PARTITION_DEFAULT
+ * certificates) with 10% revoked makes a CRL under 1 MB, at the worst
+ * entry size: a 20-byte serial with its top bit set (a 00 is added), a
+ * reason code and a GeneralizedTime (after 2049) on each entry, plus the
+ * IssuingDistributionPoint of a partition.
+ */
+#define WORST_CA "7f000000-0000-4000-8000-000000000016"
+
+static void
+partition_default_size(void **state)
+{
+	static const uint8_t der[8] = {0x30, 6, 2, 1, 1, 2, 1, 1};
+	struct crl_params p;
+	struct store_cert c;
+	size_t i, n = CRL_PARTITION_DEFAULT / 10, entries = 0;
+	const unsigned char *q;
+	uint8_t *out = NULL;
+	X509_CRL *crl;
+	size_t len = 0;
+
+	(void)state;
+	for (i = 0; i < n; i++) {
+		memset(&c, 0, sizeof(c));
+		memcpy(c.ca_id, WORST_CA, 37);
+		memset(c.serial, 0xff, 20);
+		c.serial[0] = 0x80;
+		c.serial[17] = (uint8_t)(i >> 16);
+		c.serial[18] = (uint8_t)(i >> 8);
+		c.serial[19] = (uint8_t)i;
+		c.serial_len = 20;
+		c.not_after = 4102444800LL;
+		c.tbs = (uint8_t *)der;
+		c.tbs_len = sizeof(der);
+		assert_int_equal(store_cert_reserve(st, &c), PCA_OK);
+		assert_int_equal(store_cert_complete(st, WORST_CA, c.serial,
+				     20, der, 8),
+		    PCA_OK);
+		assert_int_equal(store_cert_revoke(st, WORST_CA, c.serial, 20,
+				     2600000000LL, 1),
+		    PCA_OK);
+	}
+	memset(&p, 0, sizeof(p));
+	p.number = 0x7fffffff;
+	p.idp_uri = "http://crl.example.com/crl/"
+		    "7f000000-0000-4000-8000-000000000016/p/4294967295.crl";
+	p.issuer = name;
+	p.issuer_len = sizeof(name);
+	p.akid = kid;
+	p.akid_len = sizeof(kid);
+	p.sigalg = pca_sigalg_from_name("SHA256WITHECDSA");
+	p.this_update = 1700000000;
+	p.next_update = 1700604800;
+	p.store = st;
+	p.ca_id = WORST_CA;
+	p.sign = sign;
+	assert_int_equal(crl_build(&p, &out, &len, &entries), PCA_OK);
+	assert_int_equal(entries, n);
+	q = out;
+	assert_non_null(crl = d2i_X509_CRL(NULL, &q, (long)len));
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)),
+	    (int)n);
+	print_message("partition of %d certificates, 10%% revoked: CRL of "
+		      "%zu bytes (%.1f per entry)\n",
+	    CRL_PARTITION_DEFAULT, len, (double)len / (double)n);
+	assert_true(len <= 1024 * 1024);
+	X509_CRL_free(crl);
+	free(out);
+}
+
 int
 main(void)
 {
@@ -260,6 +330,7 @@ main(void)
 	    cmocka_unit_test(complete),
 	    cmocka_unit_test(delta),
 	    cmocka_unit_test(outbox),
+	    cmocka_unit_test(partition_default_size),
 	};
 	return cmocka_run_group_tests(t, setup, teardown);
 }

@@ -325,6 +325,58 @@ test_codec(void **state)
 	free(b);
 }
 
+/*
+ * The per-type limits: a SIGN request's TBS (a big CRL) may be up to
+ * HSM_IPC_TBS_MAX, other types keep their small bounds.  40 MiB is over
+ * the old single 32 MiB limit (a CRL of ~1M entries) and is round-tripped;
+ * the edges are checked on headers and refused before any allocation.
+ */
+static void
+test_tbs_limit(void **state)
+{
+	uint32_t four = 4;
+	size_t big = (size_t)40 * 1024 * 1024, l;
+	uint8_t *tbs, *b = NULL;
+	struct hsm_ipc_field f[5] = {{(const uint8_t *)"abc", 3}, {NULL, 0},
+	    {(const uint8_t *)&four, 4}, {(const uint8_t *)&four, 4},
+	    {NULL, 0}};
+	struct hsm_ipc_hdr h = {HSM_IPC_SIGN, 0, 1, 0};
+
+	(void)state;
+	assert_non_null(tbs = calloc(1, big));
+	f[4].p = tbs;
+	f[4].len = big;
+	frame(HSM_IPC_SIGN, 0, f, 5, &b, &l);
+	assert_int_equal(l, HSM_IPC_HDR_LEN + 5 * 4 + 3 + 8 + big);
+	assert_int_equal(decode(b, 0), PCA_OK);
+	free(b);
+	free(tbs);
+	/* one byte over the largest TBS: refused before allocating */
+	f[4].p = (const uint8_t *)"x"; /* never read: refused first */
+	f[4].len = HSM_IPC_TBS_MAX + 1;
+	assert_int_equal(hsm_ipc_encode(HSM_IPC_SIGN, 1, 0, f, 5, &b, &l),
+	    PCA_ETOOBIG);
+	/* the largest SIGN body (every field at its largest): accepted */
+	h.len = (uint32_t)HSM_IPC_BODY_MAX;
+	assert_int_equal(hsm_ipc_hdr_check(&h, 0), PCA_OK);
+	h.len = (uint32_t)HSM_IPC_BODY_MAX + 1;
+	assert_int_equal(hsm_ipc_hdr_check(&h, 0), PCA_EPARSE);
+	/* a SIGN reply (a signature) and other types keep small limits */
+	h.len = 4 + LIM_SIG;
+	assert_int_equal(hsm_ipc_hdr_check(&h, 1), PCA_OK);
+	h.len = 4 + LIM_SIG + 1;
+	assert_int_equal(hsm_ipc_hdr_check(&h, 1), PCA_EPARSE);
+	h.type = HSM_IPC_SEAL;
+	h.len = 4 + LIM_LABEL + 4 + HSM_IPC_SECRET_MAX;
+	assert_int_equal(hsm_ipc_hdr_check(&h, 0), PCA_OK);
+	h.len++;
+	assert_int_equal(hsm_ipc_hdr_check(&h, 0), PCA_EPARSE);
+	h.type = HSM_IPC_SPKI;
+	h.len = (uint32_t)(40 * 1024 * 1024);
+	assert_int_equal(hsm_ipc_hdr_check(&h, 0), PCA_EPARSE);
+	pca_err_clear();
+}
+
 /* AWS's SigV4 documentation, "Examples of how to derive a signing key". */
 static void
 test_sigv4_derive(void **state)
@@ -667,6 +719,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_codec),
+	    cmocka_unit_test(test_tbs_limit),
 	    cmocka_unit_test(test_operations),
 	    cmocka_unit_test(test_signer_restart),
 	    cmocka_unit_test(test_sigv4_derive),
