@@ -13,9 +13,9 @@
 #define ALERT_FEED "alert"
 #define ALERT_BATCH 1000
 
-/* Records an alert if id is new; *raised says whether it was. */
-static pca_err
-raise_alert(struct alert *a, const char *id, const char *kind,
+/* Records an alert if id is new (an old id: nothing). */
+pca_err
+alert_raise(struct alert *a, const char *id, const char *kind,
     json_t *detail, int64_t now)
 {
 	char *text = NULL;
@@ -151,7 +151,7 @@ on_issued(struct alert *a, const struct store_change *ch)
 	}
 	if (strstr(c.template_name, "CACertificate") != NULL) {
 		(void)snprintf(id, sizeof(id), "catmpl/%s/%s", c.ca_id, hex);
-		if ((err = raise_alert(a, id, "ca_template_issuance", d,
+		if ((err = alert_raise(a, id, "ca_template_issuance", d,
 			 ch->when)) != PCA_OK)
 			goto out;
 	}
@@ -159,7 +159,7 @@ on_issued(struct alert *a, const struct store_change *ch)
 	err = store_kv_put(a->store, ALERT_NS_SEEN, key, "1", 1, 1);
 	if (err == PCA_OK) {
 		(void)snprintf(id, sizeof(id), "first/%s", key);
-		if ((err = raise_alert(a, id, "first_template_use", d,
+		if ((err = alert_raise(a, id, "first_template_use", d,
 			 ch->when)) != PCA_OK)
 			goto out;
 	} else if (err == PCA_EEXISTS) {
@@ -176,7 +176,7 @@ on_issued(struct alert *a, const struct store_change *ch)
 		(void)json_object_set_new(d, "threshold", json_real(thr));
 		(void)snprintf(id, sizeof(id), "rate/%.128s/%lld", who,
 		    (long long)win);
-		err = raise_alert(a, id, "issuance_rate", d, ch->when);
+		err = alert_raise(a, id, "issuance_rate", d, ch->when);
 	}
 out:
 	json_decref(d);
