@@ -18,7 +18,7 @@
 
 static const char *const kinds[ALERT_KINDS] = {"issuance_rate",
     "first_template_use", "ca_template_issuance", "ocsp_unknown_serial",
-    "ocsp_unknown_flood"};
+    "ocsp_unknown_flood", "revocation_burst"};
 
 void
 alert_count(struct alert *a, const char *kind)

@@ -8,6 +8,8 @@
  *   - "first_template_use": the first issuance under a template by a
  *     principal (access key id, ACME account, "pcactl");
  *   - "ca_template_issuance": any issuance under a CA certificate template;
+ *   - "revocation_burst": a CA's revocations in the window above the same
+ *     threshold against the CA's own baseline (id "revrate/CA/WINDOW");
  *   - "ocsp_unknown_serial" / "ocsp_unknown_flood": see alert_note_unknown.
  *
  * An alert's id is derived from the event (e.g. "rate/WHO/WINDOW"), so an

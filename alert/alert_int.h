@@ -8,7 +8,7 @@
 #include "../common/limits.h"
 #include "alert.h"
 
-#define ALERT_KINDS 5
+#define ALERT_KINDS 6
 #define ALERT_UNK_SLOTS 4096	/* recent (CA, serial) hashes */
 
 struct alert_unk {

@@ -184,6 +184,36 @@ out:
 	return err;
 }
 
+/*
+ * A revocation: the CA's revocations in the window against the CA's own
+ * baseline (rate key "revoke/CAID"), as for issuances.  Per CA only: the
+ * record does not say who revoked.
+ */
+static pca_err
+on_revoked(struct alert *a, const struct store_change *ch)
+{
+	char key[64], id[128];
+	json_t *d;
+	double thr = 0;
+	int64_t win = 0;
+	size_t count = 0;
+	pca_err err;
+
+	(void)snprintf(key, sizeof(key), "revoke/%s", ch->ca_id);
+	if ((err = rate_note(a, key, ch->when, &win, &count, &thr)) != PCA_OK ||
+	    (double)count <= thr)
+		return err;
+	if ((d = json_pack("{s:s,s:I,s:I,s:f}", "ca_id", ch->ca_id,
+		 "window_start", (json_int_t)win, "count", (json_int_t)count,
+		 "threshold", thr)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "out of memory");
+	(void)snprintf(id, sizeof(id), "revrate/%s/%lld", ch->ca_id,
+	    (long long)win);
+	err = alert_raise(a, id, "revocation_burst", d, ch->when);
+	json_decref(d);
+	return err;
+}
+
 /* The records of one read, copied (nothing is written from inside it). */
 struct feed_walk {
 	struct store_change *v;
@@ -222,6 +252,9 @@ alert_feed_pass(struct alert *a)
 			if (w.v[i].type == STORE_CHG_CERT_ISSUED &&
 			    w.v[i].serial_len > 0)
 				err = on_issued(a, &w.v[i]);
+			else if (w.v[i].type == STORE_CHG_CERT_REVOKED &&
+			    w.v[i].ca_id[0] != '\0')
+				err = on_revoked(a, &w.v[i]);
 			if (err == PCA_OK)
 				done = w.v[i].seq;
 		}

@@ -8,7 +8,8 @@
 # OCSP questions about a serial we never issued raise one
 # ocsp_unknown_serial alert (not again on repeats nor after a restart); a
 # flood of 500 random serials at most ocsp_unknown_per_min a minute plus one
-# ocsp_unknown_flood alert a minute, and nothing else in the store.
+# ocsp_unknown_flood alert a minute, and nothing else in the store.  A burst
+# of revocations by a CA raises one revocation_burst alert.
 . "$(dirname "$0")/lib.sh"
 
 need_built "$PCAD" "$PCACTL"
@@ -204,5 +205,26 @@ curl -sf "$URL/metrics" |
     grep -q '^pcad_alerts_raised_total{kind="ocsp_unknown_flood"} [1-9]' &&
     ok "metrics: ocsp_unknown_flood counted" ||
     not_ok "metrics: ocsp_unknown_flood counted"
+
+# a revocation burst: 5 revocations by the OCSP CA in one window (floor 3)
+RV=""
+for k in 1 2 3 4 5; do
+	ec_csr "$TMP/rv$k.csr" "rv$k.example.com" &&
+	    "$PCACTL" issue --ca "$OROOT" --csr "$TMP/rv$k.csr" --signing-alg \
+		SHA256WITHECDSA --validity 30d --out "$TMP/rv$k.pem" \
+		>/dev/null && RV="$RV $k"
+done
+window_start
+for k in $RV; do
+	"$PCACTL" revoke --ca "$OROOT" --serial "$(openssl x509 -in \
+	    "$TMP/rv$k.pem" -noout -serial | cut -d= -f2)" --reason \
+	    KEY_COMPROMISE >/dev/null
+done
+sleep 4
+[ "$RV" = " 1 2 3 4 5" ] && [ "$(kind_count revocation_burst)" = 1 ] &&
+    grep -q "^revocation_burst revrate/" "$TMP/rx.log" &&
+    ok "a burst of 5 revocations raises one revocation_burst alert" ||
+    not_ok "a burst of 5 revocations raises one revocation_burst alert" \
+	"$RV $(cat "$TMP/rx.log")"
 stop_pcad
 finish
