@@ -114,11 +114,19 @@ store_inv_issued(struct store *s, MDB_txn *txn, const uint8_t *ckey,
     size_t cklen, int64_t not_after)
 {
 	uint8_t pre = INV_PENDING, valid = INV_VALID;
+	MDB_val k = store_val(ckey, cklen), v;
 	pca_err e;
+	int rc;
 
 	if ((e = inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 1)) !=
 	    PCA_OK || !s->inv_valid)
 		return e;
+	/* the store lets a PENDING certificate be revoked first */
+	rc = mdb_get(txn, s->dbi[STORE_DBI_REVOKED], &k, &v);
+	if (rc == 0)
+		return PCA_OK;
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_err(rc, "reading a revocation");
 	return inv_put(s, txn, &valid, 1, not_after, ckey, cklen, 0);
 }
 

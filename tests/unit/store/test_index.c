@@ -379,7 +379,8 @@ test_old_store(void **state)
 /*
  * Regression (make bench-scale at 10M: the "expiring within 30 days" page
  * came back empty): RUN revoked certificates expire first in the range,
- * more than max_scan, then VALID valid ones.  A Status ISSUED page must
+ * more than max_scan, then VALID valid ones, then one revoked while
+ * PENDING and completed after.  A Status ISSUED page must
  * hold the valid ones, not spend its scan budget on the revoked.
  */
 #define RUN 250 /* RUN + VALID <= NCERT (struct got) */
@@ -394,7 +395,7 @@ revoked_first(char *dir)
 
 	assert_int_equal(testlib_dir_make(dir, 64, "pca-index"), 0);
 	s = open_at(dir, 0);
-	for (i = 0; i < RUN + VALID; i++) {
+	for (i = 0; i <= RUN + VALID; i++) {	/* the last: revoked PENDING */
 		memset(&c, 0, sizeof(c));
 		memcpy(c.ca_id, CA1, sizeof(CA1));
 		c.serial[0] = 1;
@@ -407,6 +408,9 @@ revoked_first(char *dir)
 		c.tbs = tbs;
 		c.tbs_len = sizeof(tbs);
 		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
+		if (i == RUN + VALID)
+			assert_int_equal(store_cert_revoke(s, CA1, c.serial, 3,
+			    T0, 1), PCA_OK);
 		assert_int_equal(store_cert_complete(s, CA1, c.serial, 3, der,
 		    sizeof(der)), PCA_OK);
 		if (i < RUN)
