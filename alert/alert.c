@@ -17,7 +17,8 @@
 #include "alert_int.h"
 
 static const char *const kinds[ALERT_KINDS] = {"issuance_rate",
-    "first_template_use", "ca_template_issuance"};
+    "first_template_use", "ca_template_issuance", "ocsp_unknown_serial",
+    "ocsp_unknown_flood", "revocation_burst"};
 
 void
 alert_count(struct alert *a, const char *kind)
@@ -51,6 +52,14 @@ alert_new(const struct alert_conf *c, struct store *st, struct alert **out)
 		a->c.interval_s = 5;
 	if (a->c.timeout_s == 0)
 		a->c.timeout_s = 10;
+	if (a->c.unknown_per_min == 0)
+		a->c.unknown_per_min = 20;
+	if ((a->unk_q = calloc(a->c.unknown_per_min, sizeof(*a->unk_q))) ==
+	    NULL) {
+		free(a);
+		return pca_err_set(PCA_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&a->uk, NULL);
 	a->store = st;
 	pthread_mutex_init(&a->lk, NULL);
 	pthread_cond_init(&a->cv, NULL);
@@ -213,8 +222,8 @@ alert_pass(struct alert *a, int64_t now)
 {
 	pca_err err;
 
-	(void)now;
-	if ((err = alert_feed_pass(a)) != PCA_OK)
+	if ((err = alert_feed_pass(a)) != PCA_OK ||
+	    (err = alert_unknown_pass(a, now)) != PCA_OK)
 		return err;
 	return deliver(a);
 }
@@ -266,6 +275,8 @@ alert_free(struct alert *a)
 	}
 	pthread_mutex_destroy(&a->lk);
 	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->uk);
+	free(a->unk_q);
 	free(a);
 }
 

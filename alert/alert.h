@@ -7,7 +7,10 @@
  *     window;
  *   - "first_template_use": the first issuance under a template by a
  *     principal (access key id, ACME account, "pcactl");
- *   - "ca_template_issuance": any issuance under a CA certificate template.
+ *   - "ca_template_issuance": any issuance under a CA certificate template;
+ *   - "revocation_burst": a CA's revocations in the window above the same
+ *     threshold against the CA's own baseline (id "revrate/CA/WINDOW");
+ *   - "ocsp_unknown_serial" / "ocsp_unknown_flood": see alert_note_unknown.
  *
  * An alert's id is derived from the event (e.g. "rate/WHO/WINDOW"), so an
  * event raises exactly one alert however often the feed is read: the alert
@@ -44,6 +47,8 @@ struct alert_conf {
 	unsigned floor;			/* least count alerting; 0 = 10 */
 	unsigned interval_s;		/* pass period; 0 = 5 */
 	unsigned timeout_s;		/* per POST; 0 = 10 */
+	unsigned unknown_per_min;	/* OCSP unknown-serial alerts a minute;
+					   0 = 20 */
 };
 
 pca_err alert_new(const struct alert_conf *, struct store *,
@@ -56,6 +61,18 @@ void alert_free(struct alert *);
 pca_err alert_pass(struct alert *, int64_t now) PCA_WUR;
 /* pcad_alerts_total{kind}, pcad_alerts_unacknowledged, outbox depth. */
 pca_err alert_metrics_render(struct alert *, struct buf *) PCA_WUR;
+
+/*
+ * OCSP asked about a serial of CA ca_id that we never issued (the ocsp/
+ * unknown hook; arg: the struct alert).  Never blocks nor writes the store:
+ * a table of recent (CA, serial) hashes drops repeats, at most
+ * unknown_per_min new ones a minute are queued for the alert thread (one
+ * "ocsp_unknown_serial" alert each, id "unknown/CA/SERIAL"); beyond that
+ * they are only counted, and each pass raises one "ocsp_unknown_flood"
+ * alert per minute with the count.
+ */
+void alert_note_unknown(void *arg, const char *ca_id, const uint8_t *serial,
+    size_t len);
 
 /* Every alert, oldest first (caller decrefs *out). */
 pca_err alert_list(struct store *, json_t **out) PCA_WUR;

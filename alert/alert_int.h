@@ -5,9 +5,17 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "../common/limits.h"
 #include "alert.h"
 
-#define ALERT_KINDS 3
+#define ALERT_KINDS 6
+#define ALERT_UNK_SLOTS 4096	/* recent (CA, serial) hashes */
+
+struct alert_unk {
+	char ca[40];
+	uint8_t serial[LIM_SERIAL_BYTES];
+	size_t len;
+};
 
 struct alert {
 	struct alert_conf c;
@@ -19,10 +27,22 @@ struct alert {
 	int stop;
 	_Atomic uint64_t raised[ALERT_KINDS];
 	_Atomic uint64_t sent, failed;
+	/* OCSP unknown serials (alert_note_unknown) */
+	_Atomic uint64_t unk_seen[ALERT_UNK_SLOTS];
+	pthread_mutex_t uk;	/* the fields below */
+	struct alert_unk *unk_q; /* unknown_per_min entries */
+	size_t unk_n;
+	int64_t unk_min;	/* minute of unk_taken */
+	unsigned unk_taken;	/* queued this minute */
+	uint64_t unk_flood;	/* dropped over the bound since the last pass */
 };
 
 /* Counts a raised alert of kind for /metrics. */
 void alert_count(struct alert *, const char *kind);
 pca_err alert_feed_pass(struct alert *) PCA_WUR;
+/* Raises the queued unknown-serial alerts and the flood count. */
+pca_err alert_unknown_pass(struct alert *, int64_t now) PCA_WUR;
+pca_err alert_raise(struct alert *, const char *id, const char *kind,
+    json_t *detail, int64_t now) PCA_WUR;
 
 #endif

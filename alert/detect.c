@@ -13,9 +13,9 @@
 #define ALERT_FEED "alert"
 #define ALERT_BATCH 1000
 
-/* Records an alert if id is new; *raised says whether it was. */
-static pca_err
-raise_alert(struct alert *a, const char *id, const char *kind,
+/* Records an alert if id is new (an old id: nothing). */
+pca_err
+alert_raise(struct alert *a, const char *id, const char *kind,
     json_t *detail, int64_t now)
 {
 	char *text = NULL;
@@ -151,7 +151,7 @@ on_issued(struct alert *a, const struct store_change *ch)
 	}
 	if (strstr(c.template_name, "CACertificate") != NULL) {
 		(void)snprintf(id, sizeof(id), "catmpl/%s/%s", c.ca_id, hex);
-		if ((err = raise_alert(a, id, "ca_template_issuance", d,
+		if ((err = alert_raise(a, id, "ca_template_issuance", d,
 			 ch->when)) != PCA_OK)
 			goto out;
 	}
@@ -159,7 +159,7 @@ on_issued(struct alert *a, const struct store_change *ch)
 	err = store_kv_put(a->store, ALERT_NS_SEEN, key, "1", 1, 1);
 	if (err == PCA_OK) {
 		(void)snprintf(id, sizeof(id), "first/%s", key);
-		if ((err = raise_alert(a, id, "first_template_use", d,
+		if ((err = alert_raise(a, id, "first_template_use", d,
 			 ch->when)) != PCA_OK)
 			goto out;
 	} else if (err == PCA_EEXISTS) {
@@ -176,11 +176,41 @@ on_issued(struct alert *a, const struct store_change *ch)
 		(void)json_object_set_new(d, "threshold", json_real(thr));
 		(void)snprintf(id, sizeof(id), "rate/%.128s/%lld", who,
 		    (long long)win);
-		err = raise_alert(a, id, "issuance_rate", d, ch->when);
+		err = alert_raise(a, id, "issuance_rate", d, ch->when);
 	}
 out:
 	json_decref(d);
 	store_cert_clear(&c);
+	return err;
+}
+
+/*
+ * A revocation: the CA's revocations in the window against the CA's own
+ * baseline (rate key "revoke/CAID"), as for issuances.  Per CA only: the
+ * record does not say who revoked.
+ */
+static pca_err
+on_revoked(struct alert *a, const struct store_change *ch)
+{
+	char key[64], id[128];
+	json_t *d;
+	double thr = 0;
+	int64_t win = 0;
+	size_t count = 0;
+	pca_err err;
+
+	(void)snprintf(key, sizeof(key), "revoke/%s", ch->ca_id);
+	if ((err = rate_note(a, key, ch->when, &win, &count, &thr)) != PCA_OK ||
+	    (double)count <= thr)
+		return err;
+	if ((d = json_pack("{s:s,s:I,s:I,s:f}", "ca_id", ch->ca_id,
+		 "window_start", (json_int_t)win, "count", (json_int_t)count,
+		 "threshold", thr)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "out of memory");
+	(void)snprintf(id, sizeof(id), "revrate/%s/%lld", ch->ca_id,
+	    (long long)win);
+	err = alert_raise(a, id, "revocation_burst", d, ch->when);
+	json_decref(d);
 	return err;
 }
 
@@ -222,6 +252,9 @@ alert_feed_pass(struct alert *a)
 			if (w.v[i].type == STORE_CHG_CERT_ISSUED &&
 			    w.v[i].serial_len > 0)
 				err = on_issued(a, &w.v[i]);
+			else if (w.v[i].type == STORE_CHG_CERT_REVOKED &&
+			    w.v[i].ca_id[0] != '\0')
+				err = on_revoked(a, &w.v[i]);
 			if (err == PCA_OK)
 				done = w.v[i].seq;
 		}

@@ -43,7 +43,8 @@ static const char *const known_keys[] = {
 	"discovery.sni", "discovery.starttls", "discovery.interval_s",
 	"discovery.concurrency", "discovery.timeout_ms", "discovery.rate",
 	"alerts.enabled", "alerts.window_s", "alerts.history", "alerts.sigma",
-	"alerts.floor", "alerts.interval_s", NULL};
+	"alerts.floor", "alerts.interval_s", "alerts.ocsp_unknown_per_min",
+	NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -446,7 +447,7 @@ static pca_err
 load_alerts(struct appliance_conf *a)
 {
 	struct alert_conf *c = &a->alerts;
-	long long n[5];
+	long long n[6];
 	pca_err err;
 
 	if ((err = conf_bool(a->conf, "alerts", "enabled", 0,
@@ -457,7 +458,8 @@ load_alerts(struct appliance_conf *a)
 	    (err = conf_num(a->conf, "alerts", "sigma", 1, 100, 3, &n[2])) ||
 	    (err = conf_num(a->conf, "alerts", "floor", 1, 1000000, 10,
 		 &n[3])) || (err = conf_num(a->conf, "alerts", "interval_s", 1,
-		 3600, 5, &n[4])))
+		 3600, 5, &n[4])) || (err = conf_num(a->conf, "alerts",
+		 "ocsp_unknown_per_min", 1, 10000, 20, &n[5])))
 		return err;
 	c->webhook_url = a->monitor.webhook_url;
 	c->timeout_s = a->monitor.timeout_s;
@@ -466,6 +468,7 @@ load_alerts(struct appliance_conf *a)
 	c->sigma = (unsigned)n[2];
 	c->floor = (unsigned)n[3];
 	c->interval_s = (unsigned)n[4];
+	c->unknown_per_min = (unsigned)n[5];
 	return PCA_OK;
 }
 

@@ -57,7 +57,8 @@
  *               interval_s (3600), concurrency (8), timeout_ms (5000),
  *               rate (connections per second, 20): pcad's scheduled scan
  *   [alerts]    enabled (no), window_s (3600), history (windows, 24),
- *               sigma (3), floor (10), interval_s (5): anomaly alerts to
+ *               sigma (3), floor (10), interval_s (5),
+ *               ocsp_unknown_per_min (20): anomaly alerts to
  *               the [webhook] url
  *
  * Relative paths are relative to the directory of pcad.conf.

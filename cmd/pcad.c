@@ -901,6 +901,9 @@ serve(const char *path, int standby)
 		api_server_metrics_hook(net.api, alerts_metrics, alerts) !=
 		    PCA_OK || alert_start(alerts) != PCA_OK))
 		log_warnx("alerts: %s", pca_err_msg());
+	if (alerts != NULL) /* OCSP questions about serials we never issued */
+		ocsp_responder_set_unknown_hook(ocsp, alert_note_unknown,
+		    alerts);
 	log_info("pcad ready (region %s, account %s, role %s)",
 	    ap.conf.region, ap.conf.account, standby ? "standby" : "primary");
 	maintain(&ap, standby); /* what fell due while pcad was down */
@@ -914,13 +917,13 @@ serve(const char *path, int standby)
 	http_stop(net.http, DRAIN_S);
 	con_free(net.con);
 	disc_job_stop(disc);
-	alert_free(alerts);
 	api_server_free(net.api);
 	bk_standby_free(ro.sb);
 	bk_sched_free(bks);
 	acme_free(net.acme);
 	publish_free(&pub);
 	ocsp_responder_free(ocsp);
+	alert_free(alerts); /* after the responder: its unknown hook */
 	appliance_close(&ap);
 	pcad_proc_wait(STOP_WAIT_MS);
 	log_info("stopped");

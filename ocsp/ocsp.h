@@ -97,6 +97,16 @@ pca_err ocsp_responder_listen(struct ocsp_responder *, struct ca_engine *)
 pca_err ocsp_responder_set_engine(struct ocsp_responder *,
     struct ca_engine *, const struct ocsp_conf *) PCA_WUR;
 void ocsp_responder_free(struct ocsp_responder *);
+/*
+ * Called (on the serving thread, so it must be quick and never block) for
+ * each CertID of a CA we serve whose serial has no record: someone presents
+ * a certificate we never issued.  ca_id: the CA's id; serial: normalized
+ * (no leading zeros).  Set fn NULL to stop; cmd/ wires it to alert/.
+ */
+typedef void (*ocsp_unknown_fn)(void *arg, const char *ca_id,
+    const uint8_t *serial, size_t len);
+void ocsp_responder_set_unknown_hook(struct ocsp_responder *,
+    ocsp_unknown_fn fn, void *arg);
 
 /* Waits (at most timeout_ms) until every known certificate is pre-signed. */
 pca_err ocsp_responder_wait_ready(struct ocsp_responder *,

@@ -282,6 +282,8 @@ struct ocsp_responder {
 	struct ocsp_cache cache;
 	struct ocsp_metrics m;
 	struct ocsp_ucache uc;
+	_Atomic(ocsp_unknown_fn) unknown_fn;	/* never-issued serials */
+	void *_Atomic unknown_arg;
 
 	pthread_mutex_t emu;		/* engine (refresher holds it) */
 	struct ca_engine *engine;

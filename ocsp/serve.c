@@ -239,6 +239,15 @@ presigned(struct ocsp_responder *r, const struct ocsp_certid *id,
 	return u.hit ? HIT : MISS;
 }
 
+void
+ocsp_responder_set_unknown_hook(struct ocsp_responder *r, ocsp_unknown_fn fn,
+    void *arg)
+{
+	atomic_store(&r->unknown_fn, NULL);
+	atomic_store(&r->unknown_arg, arg);
+	atomic_store(&r->unknown_fn, fn);
+}
+
 /* ---- fresh responses (nonce, several CertIDs, unknown serials) ---- */
 
 struct fresh {
@@ -293,11 +302,15 @@ fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i,
 	size_t n = ocsp_serial_norm(f->s[i].id->serial,
 	    f->s[i].id->serial_len, &sn);
 	struct store_cert c;
+	ocsp_unknown_fn fn;
 	pca_err err;
 
 	err = store_cert_get(r->store, f->uuid, sn, n, &c);
 	if (err == PCA_ENOTFOUND) {
 		pca_err_clear();
+		fn = atomic_load(&r->unknown_fn);
+		if (fn != NULL)
+			fn(atomic_load(&r->unknown_arg), f->uuid, sn, n);
 		return PCA_OK; /* never issued: unknown */
 	}
 	if (err != PCA_OK)

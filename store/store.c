@@ -402,6 +402,38 @@ store_feed_open(struct store *s, MDB_txn *txn)
 	return PCA_OK;
 }
 
+/*
+ * The 'v' inventory entries came after the others (STORE_META_INV_V): a
+ * store opened for writing gets them (built from the certificates unless
+ * the whole index is being built now); read-only without them, the
+ * inventory walks ISSUED/EXPIRED through the other indexes.
+ */
+static pca_err
+store_inv_valid_open(struct store *s, MDB_txn *txn, int build)
+{
+	MDB_val k = store_val(STORE_META_INV_V, strlen(STORE_META_INV_V));
+	MDB_val v;
+	pca_err e;
+	int rc;
+
+	if (!s->inv_ok)
+		return PCA_OK;
+	rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_mdb_err(rc, "reading the store's meta data");
+	if (rc == 0 || s->read_only) {
+		s->inv_valid = rc == 0;
+		return PCA_OK;
+	}
+	s->inv_valid = 1;
+	if (!build && (e = store_inv_valid_build(s, txn)) != PCA_OK)
+		return e;
+	v = store_val("1", 1);
+	rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
+	return rc == 0 ? PCA_OK :
+			 store_mdb_err(rc, "writing the store's meta data");
+}
+
 static pca_err
 store_dbs_open(struct store *s)
 {
@@ -410,6 +442,7 @@ store_dbs_open(struct store *s)
 	pca_err e = PCA_OK;
 	int i, rc, build = 0;
 
+	s->inv_ok = s->inv_valid = s->feed_ok = 0;
 	rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
 	if (rc != 0)
 		return store_mdb_err(rc, "opening the store");
@@ -436,6 +469,7 @@ store_dbs_open(struct store *s)
 		}
 	}
 	if ((e = store_schema(s, txn)) != PCA_OK ||
+	    (e = store_inv_valid_open(s, txn, build)) != PCA_OK ||
 	    (build && (e = store_inv_build(s, txn)) != PCA_OK))
 		goto out;
 	rc = mdb_txn_commit(txn);
@@ -635,8 +669,16 @@ store_open(const struct store_conf *conf, struct store **out)
 		goto out;
 	}
 	if ((e = store_register(s, conf)) != PCA_OK ||
-	    (e = store_env_open(s, conf)) != PCA_OK ||
-	    (e = store_dbs_open(s)) != PCA_OK)
+	    (e = store_env_open(s, conf)) != PCA_OK)
+		goto out;
+	/* building an index at open may need a larger map */
+	while ((e = store_dbs_open(s)) == PCA_EDBFULL &&
+	    s->map_cur < s->map_max) {
+		pca_err_clear();
+		if ((e = store_map_grow(s)) != PCA_OK)
+			break;
+	}
+	if (e != PCA_OK)
 		goto out;
 	*out = s;
 	s = NULL;

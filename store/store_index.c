@@ -9,7 +9,12 @@
  *   't' || u8 len || template || suffix
  *   'p' || suffix                    PENDING certificates
  *   'r' || suffix                    revoked certificates
- * Values are empty.  A store created before "inv" existed gets it built
+ *   'v' || suffix                    ISSUED and not revoked (valid or
+ *                                    expired): Status ISSUED/EXPIRED
+ *                                    seeks here, never past revoked ones
+ * Values are empty.  The 'v' entries came later than the others (meta key
+ * "inv_valid", s->inv_valid): store_inv_valid_build adds them to an older
+ * store when it is opened for writing.  A store created before "inv" existed gets it built
  * from certs and revoked the first time it is opened for writing; opened
  * read-only, the walk falls back to the expiry index (same answers, slower).
  */
@@ -22,6 +27,7 @@
 #define INV_TMPL 't'
 #define INV_PENDING 'p'
 #define INV_REVOKED 'r'
+#define INV_VALID 'v'
 
 /* Builds prefix || expiry key (not_after || ckey); *klen its length. */
 static void
@@ -93,6 +99,10 @@ store_inv_add(struct store *s, MDB_txn *txn, const uint8_t *ckey,
 	if ((e = inv_put(s, txn, pre, plen, r->not_after, ckey, cklen, 0)) !=
 	    PCA_OK)
 		return e;
+	if (r->state == STORE_CERT_ISSUED && s->inv_valid) {
+		plen = inv_prefix(INV_VALID, NULL, NULL, 0, pre);
+		return inv_put(s, txn, pre, plen, r->not_after, ckey, cklen, 0);
+	}
 	if (r->state != STORE_CERT_PENDING)
 		return PCA_OK;
 	plen = inv_prefix(INV_PENDING, NULL, NULL, 0, pre);
@@ -103,24 +113,44 @@ pca_err
 store_inv_issued(struct store *s, MDB_txn *txn, const uint8_t *ckey,
     size_t cklen, int64_t not_after)
 {
-	uint8_t pre = INV_PENDING;
+	uint8_t pre = INV_PENDING, valid = INV_VALID;
+	MDB_val k = store_val(ckey, cklen), v;
+	pca_err e;
+	int rc;
 
-	return inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 1);
+	if ((e = inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 1)) !=
+	    PCA_OK || !s->inv_valid)
+		return e;
+	/* the store lets a PENDING certificate be revoked first */
+	rc = mdb_get(txn, s->dbi[STORE_DBI_REVOKED], &k, &v);
+	if (rc == 0)
+		return PCA_OK;
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_err(rc, "reading a revocation");
+	return inv_put(s, txn, &valid, 1, not_after, ckey, cklen, 0);
 }
 
 pca_err
 store_inv_revoked(struct store *s, MDB_txn *txn, const uint8_t *ckey,
     size_t cklen, int64_t not_after)
 {
-	uint8_t pre = INV_REVOKED;
+	uint8_t pre = INV_REVOKED, valid = INV_VALID;
+	pca_err e;
 
-	return inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 0);
+	if ((e = inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 0)) !=
+	    PCA_OK || !s->inv_valid)
+		return e;
+	return inv_put(s, txn, &valid, 1, not_after, ckey, cklen, 1);
 }
 
-/* The index keys a certificate must have (store_verify); returns 2..4. */
+/*
+ * The index keys a certificate must have (store_verify; valid: the store
+ * has the 'v' entries); returns 2..4.
+ */
 size_t
 store_inv_keys(const uint8_t *ckey, size_t cklen, const struct store_rec *r,
-    int revoked, uint8_t keys[4][STORE_INV_KEY_MAX], size_t lens[4])
+    int revoked, int valid, uint8_t keys[4][STORE_INV_KEY_MAX],
+    size_t lens[4])
 {
 	uint8_t pre[STORE_INV_PRE_MAX];
 	size_t plen, tlen = r->tmpl_len, n = 0;
@@ -135,6 +165,12 @@ store_inv_keys(const uint8_t *ckey, size_t cklen, const struct store_rec *r,
 	n++;
 	if (r->state == STORE_CERT_PENDING) {
 		plen = inv_prefix(INV_PENDING, NULL, NULL, 0, pre);
+		inv_key(pre, plen, r->not_after, ckey, cklen, keys[n],
+		    &lens[n]);
+		n++;
+	}
+	if (valid && r->state == STORE_CERT_ISSUED && !revoked) {
+		plen = inv_prefix(INV_VALID, NULL, NULL, 0, pre);
 		inv_key(pre, plen, r->not_after, ckey, cklen, keys[n],
 		    &lens[n]);
 		n++;
@@ -194,7 +230,7 @@ store_inv_remove(struct store *s, MDB_txn *txn, const uint8_t *ckey,
 	char tmpl[STORE_INV_TMPL_MAX];
 	size_t plen, tlen = r->tmpl_len;
 	int64_t not_after = r->not_after;
-	static const int single[] = {INV_PENDING, INV_REVOKED};
+	static const int single[] = {INV_PENDING, INV_REVOKED, INV_VALID};
 	size_t i;
 	pca_err e;
 
@@ -273,6 +309,41 @@ store_inv_build(struct store *s, MDB_txn *txn)
 		return e;
 	return store_scan(txn, s->dbi[STORE_DBI_REVOKED], NULL, 0, 0,
 	    build_rev, &a);
+}
+
+static pca_err
+build_valid(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
+{
+	struct build_arg *a = varg;
+	struct store_rec r;
+	uint8_t pre = INV_VALID;
+	MDB_val rk = *k, rv;
+	int rc;
+
+	(void)stop;
+	if (store_rec_check(k, v, &r) != PCA_OK) {
+		pca_err_clear(); /* store verify reports it */
+		return PCA_OK;
+	}
+	if (r.state != STORE_CERT_ISSUED)
+		return PCA_OK;
+	rc = mdb_get(a->txn, a->s->dbi[STORE_DBI_REVOKED], &rk, &rv);
+	if (rc == 0)
+		return PCA_OK;
+	if (rc != MDB_NOTFOUND)
+		return store_mdb_err(rc, "reading a revocation");
+	return inv_put(a->s, a->txn, &pre, 1, r.not_after, k->mv_data,
+	    k->mv_size, 0);
+}
+
+/* Adds the 'v' entries to a store whose index predates them. */
+pca_err
+store_inv_valid_build(struct store *s, MDB_txn *txn)
+{
+	struct build_arg a = {s, txn};
+
+	return store_scan(txn, s->dbi[STORE_DBI_CERTS], NULL, 0, 0,
+	    build_valid, &a);
 }
 
 /* ---- the walk ---- */
@@ -407,6 +478,12 @@ inv_plan(struct inv_walk *w)
 		w->plen = inv_prefix(INV_PENDING, NULL, NULL, 0, w->pre);
 	else if (q->state == STORE_INV_REVOKED)
 		w->plen = inv_prefix(INV_REVOKED, NULL, NULL, 0, w->pre);
+	else if (q->state == STORE_INV_VALID && q->tmpl == NULL &&
+	    w->s->inv_valid)
+		/* seeks to the first live entry at or after from, whatever
+		 * the number of revoked (or pending) ones around it; a CA
+		 * filter is checked on each entry (inv_match) */
+		w->plen = inv_prefix(INV_VALID, NULL, NULL, 0, w->pre);
 	else if (q->tmpl != NULL)
 		w->plen = inv_prefix(INV_TMPL, NULL, q->tmpl, tlen, w->pre);
 	else if (q->ca_id != NULL)

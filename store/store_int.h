@@ -52,6 +52,7 @@
 #define STORE_HEAD_LEN 40	/* seq || hash */
 #define STORE_META_SCHEMA "schema"
 #define STORE_META_HEAD "audit_head"
+#define STORE_META_INV_V "inv_valid"	/* the 'v' inventory entries exist */
 
 enum store_dbi {
 	STORE_DBI_META,
@@ -108,6 +109,7 @@ struct store {
 	struct store *reg_next;
 	unsigned inited;	/* which of the locks above exist */
 	int inv_ok;		/* the "inv" database exists */
+	int inv_valid;		/* ... with its 'v' entries (STORE_META_INV_V) */
 	int feed_ok;		/* the "feed" database exists */
 	/* under qlock: the last batch failed for room or I/O (store_health) */
 	int trouble;		/* PCA_OK, PCA_EIO or PCA_EDBFULL */
@@ -218,10 +220,11 @@ pca_err store_inv_revoked(struct store *, MDB_txn *, const uint8_t *ckey,
 pca_err store_inv_remove(struct store *, MDB_txn *, const uint8_t *ckey,
     size_t cklen, const struct store_rec *) PCA_WUR;
 pca_err store_inv_build(struct store *, MDB_txn *) PCA_WUR;
+pca_err store_inv_valid_build(struct store *, MDB_txn *) PCA_WUR;
 pca_err store_inv_purge_scan(struct store *, MDB_txn *, const uint8_t *id)
     PCA_WUR;
 size_t store_inv_keys(const uint8_t *ckey, size_t cklen,
-    const struct store_rec *, int revoked,
+    const struct store_rec *, int revoked, int valid,
     uint8_t keys[4][STORE_INV_KEY_MAX], size_t lens[4]);
 
 /* store_kv.c: idempotency entries, for a claim made with a reservation */

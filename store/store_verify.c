@@ -82,7 +82,8 @@ v_cert_inv(struct vctx *c, const MDB_val *k, const struct store_rec *r,
 		 &revoked)) != PCA_OK)
 		return e;
 	revoked = !revoked;
-	n = store_inv_keys(k->mv_data, k->mv_size, r, revoked, keys, lens);
+	n = store_inv_keys(k->mv_data, k->mv_size, r, revoked,
+	    c->s->inv_valid, keys, lens);
 	c->inv_expected += n;
 	for (i = 0; i < n; i++) {
 		if ((e = vlookup(c, STORE_DBI_INV, keys[i], lens[i], &x,

@@ -5,6 +5,11 @@
 # ca_template_issuance alert; each first use of a template one
 # first_template_use alert.  The webhook receiver gets each exactly once,
 # also across a pcad restart; pcactl alerts list|ack and /metrics show them.
+# OCSP questions about a serial we never issued raise one
+# ocsp_unknown_serial alert (not again on repeats nor after a restart); a
+# flood of 500 random serials at most ocsp_unknown_per_min a minute plus one
+# ocsp_unknown_flood alert a minute, and nothing else in the store.  A burst
+# of revocations by a CA raises one revocation_burst alert.
 . "$(dirname "$0")/lib.sh"
 
 need_built "$PCAD" "$PCACTL"
@@ -60,6 +65,7 @@ history = 4
 sigma = 3
 floor = 3
 interval_s = 1
+ocsp_unknown_per_min = 5
 EOC
 check "pcad --check-config accepts [alerts]" "$PCAD" --config \
     "$A/pcad.conf" --check-config
@@ -134,5 +140,91 @@ check_fails "pcactl alerts ack: unknown id" "no alert record" "$PCACTL" \
 curl -sf "$URL/metrics" | grep -q '^pcad_alerts_unacknowledged 3$' &&
     ok "metrics: 3 unacknowledged after the ack" ||
     not_ok "metrics: 3 unacknowledged after the ack"
+stop_pcad
+
+# OCSP: a CA with a responder, and questions about serials it never issued
+kind_count() { grep -c "^$1 " "$TMP/rx.log"; }
+mkdir -p "$TMP/o"
+echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
+OROOT=$(make_root "$TMP/o" EC_prime256v1 SHA256WITHECDSA "OCSP Root" \
+    --revocation-json "$TMP/ocsp.json") && start_pcad &&
+    ok "an OCSP-enabled CA, pcad restarted" ||
+    not_ok "an OCSP-enabled CA, pcad restarted" "$(tail "$A/pcad.log")"
+SER="5$(openssl rand -hex 11)0" # 12 bytes, no leading zero
+ask() { # ask: openssl ocsp for serial $SER; the answer must be "unknown"
+	i=0
+	while [ $i -lt 30 ]; do
+		openssl ocsp -issuer "$TMP/o/root.pem" -serial "0x$SER" \
+		    -url "$URL" -no_nonce -noverify 2>&1 | grep -q ": unknown$" &&
+		    return 0
+		sleep 0.5 # no OCSP signer yet: tryLater
+		i=$((i + 1))
+	done
+	return 1
+}
+ask && ask && ask && ok "OCSP: a serial we never issued is unknown" ||
+    not_ok "OCSP: a serial we never issued is unknown"
+SERU=$SER
+wait_lines 5 && sleep 3 && [ "$(kind_count ocsp_unknown_serial)" = 1 ] &&
+    grep -qi "^ocsp_unknown_serial unknown/.*/$SERU$" "$TMP/rx.log" &&
+    ok "three questions about it raise one ocsp_unknown_serial alert" ||
+    not_ok "three questions about it raise one ocsp_unknown_serial alert" \
+	"$(cat "$TMP/rx.log")"
+stop_pcad
+start_pcad && ask && sleep 4 && [ "$(kind_count ocsp_unknown_serial)" = 1 ] &&
+    ok "asked again after a restart: not raised again" ||
+    not_ok "asked again after a restart: not raised again" \
+	"$(cat "$TMP/rx.log")"
+NB=$("$PCACTL" --json alerts list | python3 -c \
+    'import json,sys; print(len(json.load(sys.stdin)["Alerts"]))')
+M0=$(($(date +%s) / 60))
+NU=$(python3 "$HERE/alerts/ocsp_flood.py" "$TMP/o/root.pem" "$URL/" 500)
+M1=$(($(date +%s) / 60))
+K=$((M1 - M0 + 1)) # minutes the flood spanned
+sleep 4
+"$PCACTL" --json alerts list >"$TMP/l2.json"
+set -- $(python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))["Alerts"]
+k = [a["kind"] for a in j]
+f = sum(a["detail"]["count"] for a in j if a["kind"] == "ocsp_unknown_flood")
+print(len(j), k.count("ocsp_unknown_serial"), k.count("ocsp_unknown_flood"), f)
+' "$TMP/l2.json")
+# $1 alerts stored, $2 unknown-serial alerts, $3 flood alerts, $4 counted
+[ "${NU:-0}" -ge 100 ] && [ "$2" -ge 2 ] && [ "$2" -le $((1 + 5 * K)) ] &&
+    [ "$3" -ge 1 ] && [ "$3" -le "$K" ] && [ "$1" = $((NB + $2 - 1 + $3)) ] &&
+    [ $(($2 - 1 + $4)) -ge "$NU" ] &&
+    ok "500 unknown serials: <= 5 a minute + one flood alert a minute" ||
+    not_ok "500 unknown serials: <= 5 a minute + one flood alert a minute" \
+	"unknown answers $NU, minutes $K, stored/serial/flood/counted $*"
+wait_lines "$((NB + $2 - 1 + $3))" && sleep 2 &&
+    [ "$(lines)" = "$(sort -u "$TMP/rx.log" | wc -l)" ] &&
+    [ "$(kind_count ocsp_unknown_flood)" = "$3" ] &&
+    ok "webhook: each OCSP alert POSTed once" ||
+    not_ok "webhook: each OCSP alert POSTed once" "$(cat "$TMP/rx.log")"
+curl -sf "$URL/metrics" |
+    grep -q '^pcad_alerts_raised_total{kind="ocsp_unknown_flood"} [1-9]' &&
+    ok "metrics: ocsp_unknown_flood counted" ||
+    not_ok "metrics: ocsp_unknown_flood counted"
+
+# a revocation burst: 5 revocations by the OCSP CA in one window (floor 3)
+RV=""
+for k in 1 2 3 4 5; do
+	ec_csr "$TMP/rv$k.csr" "rv$k.example.com" &&
+	    "$PCACTL" issue --ca "$OROOT" --csr "$TMP/rv$k.csr" --signing-alg \
+		SHA256WITHECDSA --validity 30d --out "$TMP/rv$k.pem" \
+		>/dev/null && RV="$RV $k"
+done
+window_start
+for k in $RV; do
+	"$PCACTL" revoke --ca "$OROOT" --serial "$(openssl x509 -in \
+	    "$TMP/rv$k.pem" -noout -serial | cut -d= -f2)" --reason \
+	    KEY_COMPROMISE >/dev/null
+done
+sleep 4
+[ "$RV" = " 1 2 3 4 5" ] && [ "$(kind_count revocation_burst)" = 1 ] &&
+    grep -q "^revocation_burst revrate/" "$TMP/rx.log" &&
+    ok "a burst of 5 revocations raises one revocation_burst alert" ||
+    not_ok "a burst of 5 revocations raises one revocation_burst alert" \
+	"$RV $(cat "$TMP/rx.log")"
 stop_pcad
 finish

@@ -45,7 +45,13 @@ expect() {
 	ex_name=$1
 	ex_want=$2
 	shift 2
-	got=$(status "$@")
+	# a replica follows S3 within 5 s (issue 16): asks for 10 s at most
+	ex_i=0
+	while got=$(status "$@") && [ "$got" != "$ex_want" ] &&
+	    [ $ex_i -lt 50 ]; do
+		sleep 0.2
+		ex_i=$((ex_i + 1))
+	done
 	[ "$got" = "$ex_want" ] && ok "$ex_name" ||
 	    not_ok "$ex_name" "wanted $ex_want, got '$got'"
 }
@@ -117,20 +123,26 @@ else
 	exit 1
 fi
 
-# the layout in S3: per-CA manifest, CertID keys (SHA-1 and SHA-256), GET keys
+# the layout in S3: per-CA manifest, CertID keys (SHA-1 and SHA-256), GET
+# keys; waits (30 s at most) until all of them are there, since the outbox
+# drains in the background
+sn1=$(serial_of "$TMP/leaf1.pem" | tr 'A-F' 'a-f' | sed 's/^00//')
+layout_ok() {
+	keys=$(curl -s "$MOTO_URL/$BUCKET?list-type=2&prefix=pfx/ocsp/" |
+	    grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g')
+	printf '%s\n' "$keys" | grep -q '^pfx/ocsp/manifest/.*\.json$' &&
+	    printf '%s\n' "$keys" |
+	    grep -Eq "^pfx/ocsp/[0-9a-f]{40}/[0-9a-f]{40}/$sn1\$" &&
+	    printf '%s\n' "$keys" |
+	    grep -Eq "^pfx/ocsp/[0-9a-f]{64}/[0-9a-f]{64}/$sn1\$" &&
+	    printf '%s\n' "$keys" | grep -q '^pfx/ocsp/get/MF'
+}
 i=0
-until [ "$(curl -s "$MOTO_URL/$BUCKET?list-type=2&prefix=pfx/ocsp/" |
-    grep -o '<Key>[^<]*</Key>' | wc -l)" -ge 10 ] || [ $i -ge 300 ]; do
+until layout_ok || [ $i -ge 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-keys=$(curl -s "$MOTO_URL/$BUCKET?list-type=2&prefix=pfx/ocsp/" |
-    grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g')
-sn1=$(serial_of "$TMP/leaf1.pem" | tr 'A-F' 'a-f' | sed 's/^00//')
-if printf '%s\n' "$keys" | grep -q '^pfx/ocsp/manifest/.*\.json$' &&
-    printf '%s\n' "$keys" | grep -Eq "^pfx/ocsp/[0-9a-f]{40}/[0-9a-f]{40}/$sn1\$" &&
-    printf '%s\n' "$keys" | grep -Eq "^pfx/ocsp/[0-9a-f]{64}/[0-9a-f]{64}/$sn1\$" &&
-    printf '%s\n' "$keys" | grep -q '^pfx/ocsp/get/MF'; then
+if layout_ok; then
 	ok "S3 layout: manifest, CertID keys (SHA-1, SHA-256), GET keys"
 else
 	not_ok "S3 layout" "$keys"

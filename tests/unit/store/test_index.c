@@ -3,7 +3,9 @@
  * expected certificates in not_after order, resumes after a cursor, stops
  * at max_scan; entries follow complete and revoke; a store made before the
  * "inv" database existed gets it built when opened writable and is walked
- * (through the expiry index) when opened read-only.
+ * (through the expiry index) when opened read-only; a page of valid
+ * certificates seeks past any number of revoked ones ('v' entries, added
+ * to an older store when it is opened writable).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -374,6 +376,159 @@ test_old_store(void **state)
 	testlib_dir_remove(dir);
 }
 
+/*
+ * Regression (make bench-scale at 10M: the "expiring within 30 days" page
+ * came back empty): RUN revoked certificates expire first in the range,
+ * more than max_scan, then VALID valid ones, then one revoked while
+ * PENDING and completed after.  A Status ISSUED page must
+ * hold the valid ones, not spend its scan budget on the revoked.
+ */
+#define RUN 250 /* RUN + VALID <= NCERT (struct got) */
+#define VALID 5
+static struct store *
+revoked_first(char *dir)
+{
+	uint8_t tbs[3] = {0x30, 0x01, 0x00}, der[4] = {0x30, 0x02, 0x05, 0};
+	struct store_cert c;
+	struct store *s;
+	int i;
+
+	assert_int_equal(testlib_dir_make(dir, 64, "pca-index"), 0);
+	s = open_at(dir, 0);
+	for (i = 0; i <= RUN + VALID; i++) {	/* the last: revoked PENDING */
+		memset(&c, 0, sizeof(c));
+		memcpy(c.ca_id, CA1, sizeof(CA1));
+		c.serial[0] = 1;
+		c.serial[1] = (uint8_t)(i >> 8);
+		c.serial[2] = (uint8_t)i;
+		c.serial_len = 3;
+		c.not_after = T0 + i;
+		(void)snprintf(c.template_name, sizeof(c.template_name),
+		    "A/V1");
+		c.tbs = tbs;
+		c.tbs_len = sizeof(tbs);
+		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
+		if (i == RUN + VALID)
+			assert_int_equal(store_cert_revoke(s, CA1, c.serial, 3,
+			    T0, 1), PCA_OK);
+		assert_int_equal(store_cert_complete(s, CA1, c.serial, 3, der,
+		    sizeof(der)), PCA_OK);
+		if (i < RUN)
+			assert_int_equal(store_cert_revoke(s, CA1, c.serial, 3,
+			    T0, 1), PCA_OK);
+	}
+	return s;
+}
+
+/* One page of valid certificates from T0 (ca: the CA filter or NULL). */
+static void
+valid_page(struct store *s, const char *ca, size_t want_n)
+{
+	struct store_inv_query q;
+	struct store_inv_pos end;
+	struct got g;
+	int i;
+
+	memset(&g, 0, sizeof(g));
+	memset(&q, 0, sizeof(q));
+	q.state = STORE_INV_VALID;
+	q.ca_id = ca;
+	q.from = T0;
+	q.to = INT64_MAX;
+	q.max_scan = RUN / 8;
+	assert_int_equal(store_inv_foreach(s, &q, got_cb, &g, &end), PCA_OK);
+	assert_int_equal(g.n, want_n);
+	for (i = RUN; i < RUN + (int)want_n; i++)
+		assert_int_equal(g.seen[i], 1);
+}
+
+static void
+test_revoked_run(void **state)
+{
+	char dir[64];
+	struct store_verify_report rep;
+	struct store *s;
+
+	(void)state;
+	s = revoked_first(dir);
+	valid_page(s, NULL, VALID);
+	valid_page(s, CA1, VALID);
+	assert_int_equal(store_verify(s, &rep, NULL, NULL, NULL), PCA_OK);
+	assert_int_equal(rep.errors, 0);
+	store_close(s);
+	testlib_dir_remove(dir);
+}
+
+/* Removes the 'v' entries and their meta marker: a store made before. */
+static void
+drop_valid(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 64 << 20), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "inv", 0, &dbi), 0);
+	assert_int_equal(mdb_cursor_open(txn, dbi, &cur), 0);
+	k.mv_data = "v";
+	k.mv_size = 1;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && ((const char *)k.mv_data)[0] == 'v') {
+		assert_int_equal(mdb_cursor_del(cur, 0), 0);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+	}
+	mdb_cursor_close(cur);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	k.mv_data = "inv_valid";
+	k.mv_size = 9;
+	assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A store without 'v' entries: right answers read-only, built writable. */
+static void
+test_old_valid(void **state)
+{
+	char dir[64];
+	struct store_verify_report rep;
+	struct store *s;
+	size_t with;
+
+	(void)state;
+	s = filled(dir);
+	store_close(s);
+	with = inv_entries(dir);
+	drop_valid(dir);
+	assert_true(inv_entries(dir) < with);
+	s = open_at(dir, 1);
+	check_all(s);
+	assert_int_equal(store_verify(s, &rep, NULL, NULL, NULL), PCA_OK);
+	assert_int_equal(rep.errors, 0);
+	store_close(s);
+	s = open_at(dir, 0);
+	check_all(s);
+	store_close(s);
+	assert_int_equal(inv_entries(dir), with);
+	testlib_dir_remove(dir);
+	s = revoked_first(dir);
+	store_close(s);
+	drop_valid(dir);
+	s = open_at(dir, 0);
+	valid_page(s, NULL, VALID);
+	assert_int_equal(store_verify(s, &rep, NULL, NULL, NULL), PCA_OK);
+	assert_int_equal(rep.errors, 0);
+	store_close(s);
+	testlib_dir_remove(dir);
+}
+
 int
 main(void)
 {
@@ -383,6 +538,8 @@ main(void)
 	    cmocka_unit_test(test_old_store),
 	    cmocka_unit_test(test_purge),
 	    cmocka_unit_test(test_verify_index),
+	    cmocka_unit_test(test_revoked_run),
+	    cmocka_unit_test(test_old_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
