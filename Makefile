@@ -3,7 +3,8 @@
 #   make deps    install missing Debian 12 packages (no-op when present)
 #   make         build bin/pcad and bin/pcactl
 #   make check   deps + build + every test; ends in "N passed, N failed"
-#   make check-long  the crash test with 200 trials (CI runs 20)
+#   make check-long  the crash test with 200 trials (CI runs 20) and
+#                the 850,000-entry CRL (test_crl_big, ~5 min)
 #   make asan    the same tests under ASan/UBSan
 #   make run     deps + build + pcactl init ./var/appliance + pcad
 #   make bench   benchmarks with the peers, one run
@@ -165,6 +166,8 @@ check: deps
 .PHONY: check-long
 check-long: deps all unit
 	@CRASH_TRIALS=200 TESTS=test_crash BUILD=$(BUILD) BIN=$(BIN) \
+		sh tests/run.sh
+	@CHECK_LONG=1 TESTS=test_crl_big BUILD=$(BUILD) BIN=$(BIN) \
 		sh tests/run.sh
 
 asan: deps

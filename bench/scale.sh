@@ -11,7 +11,7 @@
 #   (target < 50 ms), store verify and backup times, pcad's start-up time
 #   (to /health 200), the CRL (entries, size, build time after start) and
 #   the partition size that follows from it (the partitions are by count,
-#   [crl] partition_size, default 1,000,000 certificates), the pre-signing
+#   [crl] partition_size, default 100,000 certificates), the pre-signing
 #   rate pcad reaches (BENCH_SCALE_SIGN_SECONDS, default 60) against the
 #   rate needed to keep every live certificate's two responses fresh, and
 #   OCSP req/s and p99 (wrk, BENCH_SCALE_OCSP_SECONDS, default 20) over a
@@ -142,7 +142,7 @@ if [ -s "$T/ca.crl" ]; then
 	csz=$(wc -c <"$T/ca.crl")
 	ce=$(openssl crl -inform DER -in "$T/ca.crl" -noout -text 2>/dev/null |
 	    grep -c 'Serial Number:')
-	PS=1000000
+	PS=100000
 	row "CRL (complete)" "$ce entries, $(awk -v b="$csz" 'BEGIN {printf "%.1f MB", b / 1e6}'), served $cs s after the start"
 	row "CRL partition (by count, $PS certificates)" "$(awk -v b="$csz" -v e="$ce" -v ps="$PS" -v r="$REV" 'BEGIN {
 	    per = (r > 0 ? ps / r : 0); sz = (e > 0 ? b / e * per : 0);
