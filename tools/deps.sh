@@ -7,7 +7,7 @@ softhsm2 p11-kit libp11-kit-dev liblmdb-dev lmdb-utils opensc libjansson-dev
 libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev libarchive-dev wrk
 hyperfine golang-cfssl faketime procps iproute2 util-linux cppcheck
 clang-format opencryptoki man-db systemd curl gnutls-bin libnss3-tools
-libseccomp-dev certbot lego dehydrated"
+libseccomp-dev certbot lego dehydrated time"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
