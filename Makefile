@@ -213,15 +213,18 @@ fuzz: deps
 		fuzz-build
 	@BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
-# Each target FUZZ_LONG_SECONDS (one CPU-hour by default); what it finds
-# is merged into tests/fuzz/corpus/<target>/ (tests/fuzz/run_long.sh).
+# Each target FUZZ_LONG_SECONDS of CPU time (one CPU-hour by default;
+# FUZZ_LONG_TARGETS="http ocsp" runs only those); what it finds is merged
+# into tests/fuzz/corpus/<target>/ (tests/fuzz/run_long.sh).
 FUZZ_LONG_SECONDS ?= 3600
+FUZZ_LONG_TARGETS ?=
 fuzz-long: deps
 	@$(MAKE) --no-print-directory BUILD=build-fuzz BIN=build-fuzz/bin \
 		CC=clang OPT="-O1" \
 		SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		fuzz-build
-	@BUILD=build-fuzz FUZZ_LONG_SECONDS=$(FUZZ_LONG_SECONDS) sh tests/fuzz/run_long.sh
+	@BUILD=build-fuzz FUZZ_LONG_SECONDS=$(FUZZ_LONG_SECONDS) \
+		FUZZ_LONG_TARGETS="$(FUZZ_LONG_TARGETS)" sh tests/fuzz/run_long.sh
 
 # FHS layout under PREFIX; the unit's paths follow PREFIX.
 PREFIX  ?= /usr/local

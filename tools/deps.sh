@@ -9,7 +9,7 @@ hyperfine golang-cfssl faketime procps iproute2 util-linux cppcheck
 clang-format opencryptoki man-db systemd curl gnutls-bin libnss3-tools
 libseccomp-dev certbot lego dehydrated libc-ares-dev knot knot-dnsutils
 python3-certbot-dns-rfc2136 uacme nginx chromium chromium-driver
-python3-selenium"
+python3-selenium time"
 missing=""
 for p in $PKGS; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

@@ -1,22 +1,35 @@
 #!/bin/sh
 # The long fuzzing run (`make fuzz-long`): every libFuzzer target in
-# $BUILD/fuzz for FUZZ_LONG_SECONDS (default 3600, one CPU-hour each), one
-# after the other, starting from its kept corpus tests/fuzz/corpus/<name>/
+# $BUILD/fuzz (or those named in FUZZ_LONG_TARGETS, e.g. "http ocsp") for
+# FUZZ_LONG_SECONDS of CPU time (default 3600, one CPU-hour each), one
+# after the other.  The budget is CPU time, not wall time: the target runs
+# in rounds of at most FUZZ_LONG_ROUND wall seconds (default 900), each
+# timed by GNU time, until its user+system seconds reach the budget, so a
+# shared, loaded machine gets the same amount of fuzzing, only later.  Each
+# target starts starting from its kept corpus tests/fuzz/corpus/<name>/
 # (plus the regress inputs, read only).  At the end of each run the inputs
 # it found are merged into the kept corpus with -merge=1, which adds only
 # those that bring new coverage (the minimal set; the seeds stay as they
 # are), so the corpus grows from run to run; commit it.
 #
-# Prints one line per target (executions, coverage edges/features at the
-# end, corpus entries added, crashes) and the totals; a crash keeps its
+# Prints one line per target (CPU seconds, executions, coverage
+# edges/features at the end, corpus entries added, crashes) and the totals; a crash keeps its
 # input in $BUILD/fuzz-artifacts/<name>/ and fails the run.
 set -u
 BUILD=${BUILD:-build-fuzz}
 SECS=${FUZZ_LONG_SECONDS:-3600}
+ROUND=${FUZZ_LONG_ROUND:-900}
+TARGETS=${FUZZ_LONG_TARGETS:-}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
-case "$SECS" in '' | *[!0-9]*) echo "FUZZ_LONG_SECONDS: not a number: $SECS" >&2
-	exit 2 ;; esac
+for v in "FUZZ_LONG_SECONDS=$SECS" "FUZZ_LONG_ROUND=$ROUND"; do
+	case "${v#*=}" in '' | *[!0-9]* | 0)
+		echo "${v%%=*}: not a positive number: ${v#*=}" >&2
+		exit 2 ;;
+	esac
+done
+TIME=/usr/bin/time
+[ -x "$TIME" ] || { echo "run_long: GNU time ($TIME) is needed" >&2; exit 2; }
 ART=$BUILD/fuzz-artifacts
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/openpca-fuzz-long.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -31,11 +44,22 @@ lastcov() {
 	    END {print v + 0}' "$2"
 }
 
-T_EXEC=0 T_NEW=0 T_CRASH=0 n=0
-printf '%-18s %12s %7s %7s %6s %7s %s\n' target execs cov ft corpus new crashes
+# wanted NAME: the target is in FUZZ_LONG_TARGETS (all when it is empty)
+wanted() {
+	[ -z "$TARGETS" ] && return 0
+	for t in $TARGETS; do
+		[ "fuzz_$t" = "$1" ] || [ "$t" = "$1" ] && return 0
+	done
+	return 1
+}
+
+T_EXEC=0 T_NEW=0 T_CRASH=0 T_CPU=0 n=0
+printf '%-18s %6s %12s %7s %7s %6s %7s %s\n' target cpu_s execs cov ft \
+    corpus new crashes
 for bin in "$BUILD"/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")
+	wanted "$name" || continue
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	mkdir -p "$corpus" "$ART/$name"
 	new=$WORK/$name.new
@@ -47,13 +71,28 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 	for d in tests/regress/*/good tests/regress/*/bad; do
 		[ -d "$d" ] && seeds="$seeds $d"
 	done
-	# new inputs go to the first directory; the others are only read
-	# shellcheck disable=SC2086
-	"$bin" -max_total_time="$SECS" -max_len=65536 -timeout=10 \
-	    -rss_limit_mb=2048 -print_final_stats=1 \
-	    -artifact_prefix="$ART/$name/" "$new" "$corpus" $seeds \
-	    >"$log" 2>&1
-	rc=$?
+	# rounds until the CPU budget is spent; new inputs go to the first
+	# directory (kept across rounds), the others are only read
+	cpu=0 execs=0 rc=0 round=0
+	: >"$log"
+	while [ "$cpu" -lt "$SECS" ] && [ "$rc" -eq 0 ]; do
+		left=$((SECS - cpu))
+		[ "$left" -gt "$ROUND" ] && left=$ROUND
+		round=$((round + 1))
+		# shellcheck disable=SC2086
+		"$TIME" -f '%U %S' -o "$WORK/$name.time" \
+		    "$bin" -max_total_time="$left" -max_len=65536 -timeout=10 \
+		    -rss_limit_mb=2048 -print_final_stats=1 \
+		    -artifact_prefix="$ART/$name/" "$new" "$corpus" $seeds \
+		    >"$log.$round" 2>&1
+		rc=$?
+		cat "$log.$round" >>"$log"
+		execs=$((execs + $(stat number_of_executed_units "$log.$round")))
+		used=$(awk 'END {printf "%d", $1 + $2 + 0.5}' "$WORK/$name.time")
+		# a round that could not run at all must not loop forever
+		[ "$used" -gt 0 ] || used=1
+		cpu=$((cpu + used))
+	done
 	crashes=0
 	if [ "$rc" -ne 0 ]; then
 		crashes=$(($(find "$ART/$name" -type f | wc -l) - arts))
@@ -66,8 +105,7 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 		tail -5 "$log.merge" | sed 's/^/#   /'
 	fi
 	after=$(find "$corpus" -type f | wc -l)
-	execs=$(stat number_of_executed_units "$log")
-	printf '%-18s %12s %7s %7s %6s %7s %s\n' "$name" "$execs" \
+	printf '%-18s %6s %12s %7s %7s %6s %7s %s\n' "$name" "$cpu" "$execs" \
 	    "$(lastcov cov "$log")" "$(lastcov ft "$log")" "$after" \
 	    "+$((after - before))" "$crashes"
 	if [ "$crashes" -ne 0 ]; then
@@ -75,10 +113,11 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 		    sed 's/^/#   /'
 	fi
 	T_EXEC=$((T_EXEC + execs))
+	T_CPU=$((T_CPU + cpu))
 	T_NEW=$((T_NEW + after - before))
 	T_CRASH=$((T_CRASH + crashes))
 	n=$((n + 1))
 done
 [ "$n" -gt 0 ] || { echo "no fuzz targets in $BUILD/fuzz" >&2; exit 2; }
-echo "total: $n targets x ${SECS} s, $T_EXEC executions, +$T_NEW corpus entries, $T_CRASH crashes"
+echo "total: $n targets, $T_CPU CPU seconds (budget ${SECS} s each), $T_EXEC executions, +$T_NEW corpus entries, $T_CRASH crashes"
 [ "$T_CRASH" -eq 0 ]
