@@ -44,7 +44,7 @@ contact_ok(struct rq *r, const json_t *c)
 		    CONTACTS_MAX);
 		return 0;
 	}
-	json_array_foreach(c, i, v) {
+	json_array_foreach (c, i, v) {
 		s = json_string_value(v);
 		if (s == NULL || strncmp(s, "mailto:", 7) != 0) {
 			acme_problem(r, 400, "unsupportedContact",
@@ -116,8 +116,9 @@ acme_new_account(struct rq *r)
 		goto out;
 	}
 	if (json_object_get(p, "externalAccountBinding") != NULL) {
-		if (!acme_eab_check(r, json_object_get(p,
-			"externalAccountBinding"), &eab, ekid, sizeof(ekid))) {
+		if (!acme_eab_check(r,
+			json_object_get(p, "externalAccountBinding"), &eab,
+			ekid, sizeof(ekid))) {
 			pthread_mutex_unlock(&r->a->mu);
 			goto out;
 		}
@@ -135,11 +136,12 @@ acme_new_account(struct rq *r)
 		 "orders")) == NULL ||
 	    (json_object_get(p, "contact") &&
 		json_object_set(a, "contact", json_object_get(p, "contact"))) ||
-	    (eab != NULL && (json_object_set_new(a, "eab",
-		json_string(ekid)) || eab_copy(a, eab, "names") ||
-		eab_copy(a, eab, "policy") || eab_copy(a, eab, "profiles") ||
-		json_object_set_new(eab, "acct", json_string(id)) ||
-		acme_rec_put(r->a, "acme-eab", ekid, eab, 0) != PCA_OK)) ||
+	    (eab != NULL &&
+		(json_object_set_new(a, "eab", json_string(ekid)) ||
+		    eab_copy(a, eab, "names") || eab_copy(a, eab, "policy") ||
+		    eab_copy(a, eab, "profiles") ||
+		    json_object_set_new(eab, "acct", json_string(id)) ||
+		    acme_rec_put(r->a, "acme-eab", ekid, eab, 0) != PCA_OK)) ||
 	    (ix = json_pack("{s:s}", "acct", id)) == NULL ||
 	    acme_rec_put(r->a, "acme-acct", id, a, 1) != PCA_OK ||
 	    acme_rec_put(r->a, "acme-key", kk, ix, 1) != PCA_OK) {
@@ -168,7 +170,7 @@ orders_list(struct rq *r)
 	char u[ACME_URL_MAX];
 	size_t i;
 
-	json_array_foreach(json_object_get(r->acct, "orders"), i, v) {
+	json_array_foreach (json_object_get(r->acct, "orders"), i, v) {
 		acme_url(r, u, sizeof(u), "order/%s", json_string_value(v));
 		json_array_append_new(l, json_string(u));
 	}
@@ -194,7 +196,7 @@ acme_account(struct rq *r, const char *id, const char *tail)
 		acme_problem(r, 404, "malformed", "no such resource");
 		return;
 	}
-	if (r->jws.payload_len == 0) {	/* POST-as-GET */
+	if (r->jws.payload_len == 0) { /* POST-as-GET */
 		acme_reply(r, 200, acct_view(r, r->acct, id), NULL);
 		return;
 	}
@@ -217,8 +219,7 @@ acme_account(struct rq *r, const char *id, const char *tail)
 			json_object_set(a, "contact",
 			    json_object_get(p, "contact"));
 	}
-	if (a == NULL || acme_rec_put(r->a, "acme-acct", id, a, 0) !=
-	    PCA_OK) {
+	if (a == NULL || acme_rec_put(r->a, "acme-acct", id, a, 0) != PCA_OK) {
 		pthread_mutex_unlock(acme_acct_lock(r->a, id));
 		acme_problem(r, 500, "serverInternal",
 		    "the account cannot be stored");
@@ -247,8 +248,9 @@ acme_key_change(struct rq *r)
 
 	memset(&in, 0, sizeof(in));
 	if (r->jws.payload_len == 0 ||
-	    acme_jws_parse(r->jws.payload, r->jws.payload_len, 1, &in,
-		&why) != ACME_JWS_OK || !in.has_jwk) {
+	    acme_jws_parse(r->jws.payload, r->jws.payload_len, 1, &in, &why) !=
+		ACME_JWS_OK ||
+	    !in.has_jwk) {
 		acme_problem(r, 400, "malformed",
 		    "the payload must be a JWS signed by the new key (jwk): %s",
 		    why ? why : "no jwk");
@@ -259,15 +261,16 @@ acme_key_change(struct rq *r)
 		    "the inner JWS url differs from the outer one");
 		goto out;
 	}
-	if (acme_jws_verify(r->jws.payload, r->jws.payload_len, in.alg,
-		in.jwk, &why) != ACME_JWS_OK) {
+	if (acme_jws_verify(r->jws.payload, r->jws.payload_len, in.alg, in.jwk,
+		&why) != ACME_JWS_OK) {
 		acme_problem(r, 400, "malformed", "inner JWS: %s", why);
 		goto out;
 	}
 	ip = json_loadb((const char *)in.payload, in.payload_len, 0, &je);
 	old = json_object_get(ip, "oldKey");
-	if (!json_is_object(ip) || strcmp(acme_str(ip, "account"),
-		r->jws.kid) != 0 || !json_is_object(old)) {
+	if (!json_is_object(ip) ||
+	    strcmp(acme_str(ip, "account"), r->jws.kid) != 0 ||
+	    !json_is_object(old)) {
 		acme_problem(r, 400, "malformed",
 		    "the inner payload must name this account and its old key");
 		goto out;
@@ -311,8 +314,7 @@ acme_key_change(struct rq *r)
 	}
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	pthread_mutex_unlock(&r->a->mu);
-	log_info("acme: CA %s: account %s changed its key", r->ca,
-	    r->acct_id);
+	log_info("acme: CA %s: account %s changed its key", r->ca, r->acct_id);
 	acme_reply(r, 200, acct_view(r, a, r->acct_id), NULL);
 out:
 	free(cur);

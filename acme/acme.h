@@ -26,28 +26,28 @@ struct acme;
 /* hsm_seal label of the EAB HMAC keys at rest ("acme-eab" records). */
 #define ACME_EAB_SEAL_LABEL "pca-acme-eab"
 
-#define ACME_PROFILE_MAX 63	/* a profile's name */
+#define ACME_PROFILE_MAX 63 /* a profile's name */
 /* 1: 1 to 63 of [A-Za-z0-9._-] (an ACME profile's name). */
 int acme_profile_name_ok(const char *);
 
 struct acme_conf {
-	const char *base_url;	/* "https://host:port", no trailing slash */
-	const char *partition;	/* ARN partition; NULL = "aws" */
-	const char *region;	/* the appliance's, which scope CA ARNs */
+	const char *base_url;  /* "https://host:port", no trailing slash */
+	const char *partition; /* ARN partition; NULL = "aws" */
+	const char *region;    /* the appliance's, which scope CA ARNs */
 	const char *account;
-	unsigned http01_port;	/* 80 */
-	unsigned tlsalpn01_port; /* 443 */
+	unsigned http01_port;        /* 80 */
+	unsigned tlsalpn01_port;     /* 443 */
 	const char *validation_addr; /* connect validations here instead of
 				   resolving the identifier; NULL: resolve */
-	unsigned validity_days;	/* issued certificates; 90 */
-	unsigned timeout_s;	/* per validation attempt; 10 */
-	int eab_required;	/* newAccount needs an EAB key */
-	const char *resolver;	/* dns-01/CAA: "ip[:port],..."; NULL:
-				   /etc/resolv.conf */
-	const char *caa_identities; /* "ca.example.net,..."; NULL: no CAA
-				   checking */
-	unsigned keep_days;	/* orders and authorizations are deleted
-				   this long after they expire */
+	unsigned validity_days;      /* issued certificates; 90 */
+	unsigned timeout_s;          /* per validation attempt; 10 */
+	int eab_required;            /* newAccount needs an EAB key */
+	const char *resolver;        /* dns-01/CAA: "ip[:port],..."; NULL:
+					/etc/resolv.conf */
+	const char *caa_identities;  /* "ca.example.net,..."; NULL: no CAA
+				    checking */
+	unsigned keep_days;          /* orders and authorizations are deleted
+					this long after they expire */
 	/*
 	 * The issuance policies (borrowed; replaced by acme_reload): an
 	 * order's identifiers are judged by its policy's name rules before
@@ -66,16 +66,15 @@ int acme_caa_ids_ok(const char *s);
  * hsm unseals the EAB HMAC keys (ACME_EAB_SEAL_LABEL); EAB keys still
  * stored in the clear by an older pcactl are sealed here once.
  */
-pca_err acme_new(const struct acme_conf *, struct ca_engine *,
-    struct store *, struct hsm *, struct acme **out) PCA_WUR;
+pca_err acme_new(const struct acme_conf *, struct ca_engine *, struct store *,
+    struct hsm *, struct acme **out) PCA_WUR;
 /* The /acme/ route on the HTTPS listener (before http_start). */
 pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
 /*
  * A new engine and configuration after a reload (returns once no request
  * uses the old engine).
  */
-void acme_reload(struct acme *, const struct acme_conf *,
-    struct ca_engine *);
+void acme_reload(struct acme *, const struct acme_conf *, struct ca_engine *);
 void acme_free(struct acme *);
 
 /*
@@ -84,8 +83,8 @@ void acme_free(struct acme *);
  * EAB keys and certificate records stay.  At most 5,000 of each per call.
  * For pcactl acme prune; pcad prunes by itself at most hourly.
  */
-pca_err acme_prune(struct store *, int64_t now, int64_t keep_s,
-    size_t *orders, size_t *authzs) PCA_WUR;
+pca_err acme_prune(struct store *, int64_t now, int64_t keep_s, size_t *orders,
+    size_t *authzs) PCA_WUR;
 
 /*
  * The RFC 9773 suggested renewal window of a certificate (CA ca_uuid, hex
@@ -109,25 +108,25 @@ pca_err acme_metrics_render(struct acme *, struct buf *) PCA_WUR;
 
 /* ---- JWS (jws.c), exposed for tests and the fuzzer ---- */
 
-#define ACME_JWS_MAX (64 * 1024)	/* a request body */
+#define ACME_JWS_MAX (64 * 1024) /* a request body */
 
 struct acme_jws {
 	char alg[16];
-	char *nonce;		/* all malloc'd; NULL when absent */
+	char *nonce; /* all malloc'd; NULL when absent */
 	char *url;
 	char *kid;
-	char *jwk;		/* the jwk member as compact JSON */
-	uint8_t *payload;	/* decoded; "" for POST-as-GET */
+	char *jwk;        /* the jwk member as compact JSON */
+	uint8_t *payload; /* decoded; "" for POST-as-GET */
 	size_t payload_len;
 	int has_jwk;
 };
 
 enum acme_jws_err {
 	ACME_JWS_OK = 0,
-	ACME_JWS_MALFORMED,	/* urn:...:malformed */
-	ACME_JWS_BADALG,	/* badSignatureAlgorithm */
-	ACME_JWS_BADSIG,	/* unauthorized (bad signature) */
-	ACME_JWS_BADKEY,	/* badPublicKey */
+	ACME_JWS_MALFORMED, /* urn:...:malformed */
+	ACME_JWS_BADALG,    /* badSignatureAlgorithm */
+	ACME_JWS_BADSIG,    /* unauthorized (bad signature) */
+	ACME_JWS_BADKEY,    /* badPublicKey */
 };
 
 /*
@@ -150,7 +149,7 @@ void acme_jws_clear(struct acme_jws *);
 
 /* base64url without padding; *out malloc'd (NUL-terminated). */
 pca_err acme_b64url_encode(const uint8_t *p, size_t n, char **out) PCA_WUR;
-pca_err acme_b64url_decode(const char *s, size_t n, size_t max,
-    uint8_t **out, size_t *len) PCA_WUR;
+pca_err acme_b64url_decode(const char *s, size_t n, size_t max, uint8_t **out,
+    size_t *len) PCA_WUR;
 
 #endif

@@ -15,15 +15,15 @@ EVP_PKEY *acme_jwk_pkey(const char *jwk);
 #define ACME_CAA_MAX_IDS 8
 
 struct acme_dns {
-	const char *servers;	/* "ip[:port],..." or NULL: resolv.conf */
-	unsigned timeout_s;	/* one whole lookup, CNAME hops included */
+	const char *servers; /* "ip[:port],..." or NULL: resolv.conf */
+	unsigned timeout_s;  /* one whole lookup, CNAME hops included */
 };
 
 struct acme_caa_rr {
-	unsigned flags;		/* bit 128: issuer critical */
+	unsigned flags; /* bit 128: issuer critical */
 	char tag[16];
-	int tag_over;		/* the tag was longer than tag[] */
-	char *value;		/* NUL-terminated copy */
+	int tag_over; /* the tag was longer than tag[] */
+	char *value;  /* NUL-terminated copy */
 	size_t len;
 };
 
@@ -48,8 +48,8 @@ void acme_caa_rrs_free(struct acme_caa_rr *, size_t n);
  * (malloc'd), *has 1 when a record of type is owned by it.  0 when the
  * message is malformed.  Exposed for the fuzzer.
  */
-int acme_dns_chain(const unsigned char *m, int len, const char *name,
-    int type, char **target, int *has);
+int acme_dns_chain(const unsigned char *m, int len, const char *name, int type,
+    char **target, int *has);
 
 /* The resolver and CAA identities of a configuration (self-contained). */
 struct acme_dnsconf {
@@ -65,11 +65,11 @@ void acme_dnsconf_set(struct acme_dnsconf *, const struct acme_conf *);
 /* ---- caa.c: RFC 8659 (and RFC 8657 parameters) ---- */
 
 struct acme_caa_req {
-	const char *const *ids;	/* our issuer domain names, lower case */
+	const char *const *ids; /* our issuer domain names, lower case */
 	size_t nids;
-	int wildcard;		/* the certificate will name *.<domain> */
+	int wildcard;            /* the certificate will name *.<domain> */
 	const char *account_uri; /* RFC 8657 accounturi; NULL: not checked */
-	const char *method;	/* RFC 8657 validationmethods */
+	const char *method;      /* RFC 8657 validationmethods */
 };
 
 enum acme_caa_verdict {
@@ -79,9 +79,9 @@ enum acme_caa_verdict {
 
 /* An issue/issuewild value (RFC 8659 4.2, RFC 8657 parameters). */
 struct acme_caa_issue {
-	char domain[254];	/* "" : no issuer (";" alone) */
-	char accounturi[256];	/* "" when absent */
-	char methods[256];	/* "" when absent */
+	char domain[254];     /* "" : no issuer (";" alone) */
+	char accounturi[256]; /* "" when absent */
+	char methods[256];    /* "" when absent */
 };
 
 /* 1 parsed, 0 malformed (a malformed value authorizes no one). */
@@ -99,16 +99,16 @@ pca_err acme_caa_check(const struct acme_dns *, const char *domain,
     const struct acme_caa_req *, char *why, size_t wl) PCA_WUR;
 
 struct acme_chal {
-	const char *type;	/* "http-01", "tls-alpn-01", "dns-01" */
-	const char *ident_type;	/* "dns", "ip" */
+	const char *type;       /* "http-01", "tls-alpn-01", "dns-01" */
+	const char *ident_type; /* "dns", "ip" */
 	const char *ident;
 	const char *token;
-	const char *keyauth;	/* token "." thumbprint */
+	const char *keyauth; /* token "." thumbprint */
 	unsigned port;
-	const char *addr;	/* connect here, or NULL: resolve ident */
+	const char *addr; /* connect here, or NULL: resolve ident */
 	unsigned timeout_s;
-	const struct acme_dns *dns;	/* dns-01 and CAA lookups */
-	const struct acme_caa_req *caa;	/* NULL: CAA checking is off */
+	const struct acme_dns *dns;     /* dns-01 and CAA lookups */
+	const struct acme_caa_req *caa; /* NULL: CAA checking is off */
 };
 
 /*

@@ -38,8 +38,8 @@ domain_ok(const char *s)
 	if (n == 0 || n > 253)
 		return 0;
 	for (i = 0; i < n; i++) {
-		int edge = i == 0 || s[i - 1] == '.' || i + 1 == n ||
-		    s[i + 1] == '.';
+		int edge =
+		    i == 0 || s[i - 1] == '.' || i + 1 == n || s[i + 1] == '.';
 
 		if (s[i] == '.') {
 			if (i == 0 || s[i - 1] == '.' || i + 1 == n)
@@ -93,8 +93,8 @@ acme_caa_issue_parse(const char *v, size_t len, struct acme_caa_issue *o)
 
 	memset(o, 0, sizeof(*o));
 	i = skip_wsp(v, 0, len);
-	while (i < len && (isalnum((unsigned char)v[i]) || v[i] == '-' ||
-	    v[i] == '.')) {
+	while (i < len &&
+	       (isalnum((unsigned char)v[i]) || v[i] == '-' || v[i] == '.')) {
 		if (d + 1 >= sizeof(o->domain))
 			return 0;
 		o->domain[d++] = (char)tolower((unsigned char)v[i++]);
@@ -168,13 +168,14 @@ authorizes(const struct acme_caa_rr *r, const struct acme_caa_req *q,
 		*why = "another CA";
 		return 0;
 	}
-	if (is.accounturi[0] != '\0' && (q->account_uri == NULL ||
-	    strcmp(is.accounturi, q->account_uri) != 0)) {
+	if (is.accounturi[0] != '\0' &&
+	    (q->account_uri == NULL ||
+		strcmp(is.accounturi, q->account_uri) != 0)) {
 		*why = "our CA for another account (accounturi)";
 		return 0;
 	}
-	if (is.methods[0] != '\0' && (q->method == NULL ||
-	    !in_list(is.methods, q->method))) {
+	if (is.methods[0] != '\0' &&
+	    (q->method == NULL || !in_list(is.methods, q->method))) {
 		*why = "our CA with other validation methods";
 		return 0;
 	}
@@ -185,7 +186,7 @@ static int
 known_tag(const char *t)
 {
 	return strcasecmp(t, "issue") == 0 || strcasecmp(t, "issuewild") == 0 ||
-	    strcasecmp(t, "iodef") == 0;
+	       strcasecmp(t, "iodef") == 0;
 }
 
 enum acme_caa_verdict
@@ -196,10 +197,12 @@ acme_caa_decide(const struct acme_caa_rr *rr, size_t n,
 	size_t i, used = 0;
 
 	for (i = 0; i < n; i++)
-		if ((rr[i].flags & 0x80) && (rr[i].tag_over ||
-		    !known_tag(rr[i].tag))) {
-			(void)snprintf(why, wl, "an unknown property \"%s\" is "
-			    "flagged critical", rr[i].tag);
+		if ((rr[i].flags & 0x80) &&
+		    (rr[i].tag_over || !known_tag(rr[i].tag))) {
+			(void)snprintf(why, wl,
+			    "an unknown property \"%s\" is "
+			    "flagged critical",
+			    rr[i].tag);
 			return ACME_CAA_FORBID;
 		}
 	if (q->wildcard)
@@ -225,9 +228,10 @@ acme_caa_decide(const struct acme_caa_rr *rr, size_t n,
 		(void)snprintf(why, wl, "\"%s\" names %s, not this CA (%s)",
 		    tag, w, q->nids > 0 ? q->ids[0] : "-");
 	else
-		(void)snprintf(why, wl, "none of the %zu \"%s\" properties "
-		    "authorizes this CA (%s; the last names %s)", used, tag,
-		    q->nids > 0 ? q->ids[0] : "-", w);
+		(void)snprintf(why, wl,
+		    "none of the %zu \"%s\" properties "
+		    "authorizes this CA (%s; the last names %s)",
+		    used, tag, q->nids > 0 ? q->ids[0] : "-", w);
 	return ACME_CAA_FORBID;
 }
 
@@ -245,8 +249,10 @@ acme_caa_check(const struct acme_dns *d, const char *domain,
 	for (;;) {
 		if (acme_dns_caa(d, name, deadline, &rr, &n, w, sizeof(w)) !=
 		    PCA_OK) {
-			(void)snprintf(why, wl, "CAA for %s cannot be checked: "
-			    "%s", domain, w);
+			(void)snprintf(why, wl,
+			    "CAA for %s cannot be checked: "
+			    "%s",
+			    domain, w);
 			return PCA_EIO;
 		}
 		if (n > 0) {
@@ -256,8 +262,10 @@ acme_caa_check(const struct acme_dns *d, const char *domain,
 				(void)snprintf(why, wl, "CAA at %s: %s", name,
 				    w);
 			else
-				(void)snprintf(why, wl, "CAA at %s (for %s): "
-				    "%s", name, domain, w);
+				(void)snprintf(why, wl,
+				    "CAA at %s (for %s): "
+				    "%s",
+				    name, domain, w);
 			return v == ACME_CAA_PERMIT ? PCA_OK : PCA_EPOLICY;
 		}
 		acme_caa_rrs_free(rr, n);

@@ -42,13 +42,12 @@ cert_fetch(struct rq *r, const char *hex, char **pem, char **chain)
 
 #define ALT_N 2
 /* By the CA's successor, by its predecessor: rotation/<old id>/<name> */
-static const char *const alt_names[ALT_N] = {"by-successor",
-	"by-predecessor"};
+static const char *const alt_names[ALT_N] = {"by-successor", "by-predecessor"};
 
 /* The root at the top of a chain, when it is a CA of this appliance. */
 struct alt_root {
 	char uuid[37];
-	char pred[37];		/* its rotation predecessor, or "" */
+	char pred[37]; /* its rotation predecessor, or "" */
 };
 
 /* Where the last certificate of a PEM chain starts, or NULL. */
@@ -58,7 +57,7 @@ last_pem(const char *chain)
 	const char *p, *last = NULL;
 
 	for (p = chain; p != NULL && (p = strstr(p, "-----BEGIN CERTIFICATE"));
-	    p++)
+	     p++)
 		last = p;
 	return last;
 }
@@ -75,14 +74,14 @@ root_pred(struct rq *r, const char *arn, char pred[37])
 		pca_err_clear();
 		return;
 	}
-	p = json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
-	    "PredecessorArn"));
+	p = json_string_value(
+	    json_object_get(json_object_get(d, "OpenPCA"), "PredecessorArn"));
 	if (p != NULL && strlen(p) > 36)
 		(void)snprintf(pred, 37, "%s", p + strlen(p) - 36);
 	json_decref(d);
 }
 
-#define MEMO_TTL 600	/* s; a subordinate's root does not change */
+#define MEMO_TTL 600 /* s; a subordinate's root does not change */
 
 /* The remembered root of this subordinate: 1/0 as alt_root_find, -1. */
 static int
@@ -121,7 +120,7 @@ memo_put(struct rq *r, const struct alt_root *root)
 			break;
 		}
 		if (r->a->roots[i].at < r->a->roots[slot].at)
-			slot = i;	/* the oldest */
+			slot = i; /* the oldest */
 	}
 	(void)snprintf(r->a->roots[slot].ca, 37, "%s", r->ca);
 	(void)snprintf(r->a->roots[slot].root, 37, "%s", root->uuid);
@@ -139,7 +138,7 @@ static int
 alt_root_find(struct rq *r, const char *chain, struct alt_root *out)
 {
 	const char *last = last_pem(chain);
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	uint8_t *der = NULL;
 	size_t dl = 0, n = 0, i;
 	struct ca_info ci;
@@ -154,8 +153,9 @@ alt_root_find(struct rq *r, const char *chain, struct alt_root *out)
 	if ((found = memo_get(r, out)) >= 0)
 		return found;
 	found = 0;
-	if (last == NULL || util_pem_decode(last, strlen(last), "CERTIFICATE",
-	    65536, &der, &dl) != PCA_OK ||
+	if (last == NULL ||
+	    util_pem_decode(last, strlen(last), "CERTIFICATE", 65536, &der,
+		&dl) != PCA_OK ||
 	    ca_info_ids(r->a->eng, &ids, &n) != PCA_OK) {
 		pca_err_clear();
 		free(der);
@@ -208,8 +208,9 @@ alt_link(struct rq *r, const struct alt_root *root, size_t i, char **pem)
 	if ((err = store_obj_get(r->a->st, key, &obj)) != PCA_OK)
 		return err;
 	p = obj.body;
-	if (obj.body_len > 65536 || (x = d2i_X509(NULL, &p,
-	    (long)obj.body_len)) == NULL || p != obj.body + obj.body_len ||
+	if (obj.body_len > 65536 ||
+	    (x = d2i_X509(NULL, &p, (long)obj.body_len)) == NULL ||
+	    p != obj.body + obj.body_len ||
 	    (b = BIO_new(BIO_s_mem())) == NULL || !PEM_write_bio_X509(b, x)) {
 		err = pca_err_set(PCA_EPARSE, "link certificate %s unreadable",
 		    key);
@@ -264,8 +265,10 @@ chain_for(struct rq *r, const struct alt_root *root, const char *id,
 			break;
 	if (i == ALT_N || (last = last_pem(*chain)) == NULL ||
 	    alt_link(r, root, i, &link) != PCA_OK) {
-		acme_problem(r, 404, "malformed", "certificate %s has no such "
-		    "alternate chain", id);
+		acme_problem(r, 404, "malformed",
+		    "certificate %s has no such "
+		    "alternate chain",
+		    id);
 		return 0;
 	}
 	keep = (size_t)(last - *chain);
@@ -296,8 +299,9 @@ acme_cert(struct rq *r, const char *id, const char *tail)
 		    "a certificate is fetched with POST-as-GET");
 		return;
 	}
-	if (!hex_ok(id) || acme_rec_get(r->a, "acme-cert", id, &rec) !=
-	    PCA_OK || strcmp(acme_str(rec, "ca"), r->ca) != 0) {
+	if (!hex_ok(id) ||
+	    acme_rec_get(r->a, "acme-cert", id, &rec) != PCA_OK ||
+	    strcmp(acme_str(rec, "ca"), r->ca) != 0) {
 		acme_problem(r, 404, "malformed", "no such certificate");
 		goto out;
 	}
@@ -337,9 +341,9 @@ static const char *
 reason_name(long long code)
 {
 	static const char *const names[] = {"UNSPECIFIED", "KEY_COMPROMISE",
-		"CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED",
-		"SUPERSEDED", "CESSATION_OF_OPERATION", NULL, NULL, NULL,
-		"PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE"};
+	    "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED",
+	    "SUPERSEDED", "CESSATION_OF_OPERATION", NULL, NULL, NULL,
+	    "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE"};
 
 	if (code < 0 || code > 10)
 		return NULL;
@@ -369,8 +373,9 @@ ours(struct rq *r, const uint8_t *der, size_t dl, const char *hex)
 
 	if (cert_fetch(r, hex, &pem, &chain) != PCA_OK)
 		return 0;
-	ok = util_pem_decode(pem, strlen(pem), "CERTIFICATE", 65536, &sd, &sl) ==
-	    PCA_OK && sl == dl && memcmp(sd, der, dl) == 0;
+	ok = util_pem_decode(pem, strlen(pem), "CERTIFICATE", 65536, &sd,
+		 &sl) == PCA_OK &&
+	     sl == dl && memcmp(sd, der, dl) == 0;
 	free(sd);
 	free(pem);
 	free(chain);
@@ -386,7 +391,7 @@ may_revoke(struct rq *r, X509 *x, const char *hex)
 
 	if (!r->jws.has_jwk) {
 		ok = acme_rec_get(r->a, "acme-cert", hex, &rec) == PCA_OK &&
-		    !strcmp(acme_str(rec, "acct"), r->acct_id);
+		     !strcmp(acme_str(rec, "acct"), r->acct_id);
 		json_decref(rec);
 		return ok;
 	}
@@ -412,8 +417,9 @@ acme_revoke(struct rq *r)
 	if ((p = acme_payload(r)) == NULL)
 		return;
 	c = json_string_value(json_object_get(p, "certificate"));
-	if (c == NULL || acme_b64url_decode(c, strlen(c), 16384, &der, &dl) !=
-	    PCA_OK || (dp = der, x = d2i_X509(NULL, &dp, (long)dl)) == NULL ||
+	if (c == NULL ||
+	    acme_b64url_decode(c, strlen(c), 16384, &der, &dl) != PCA_OK ||
+	    (dp = der, x = d2i_X509(NULL, &dp, (long)dl)) == NULL ||
 	    dp != der + dl) {
 		acme_problem(r, 400, "malformed",
 		    "certificate must be a base64url DER certificate");
@@ -434,9 +440,10 @@ acme_revoke(struct rq *r)
 		goto out;
 	}
 	if (!may_revoke(r, x, hex)) {
-		acme_problem(r, 403, "unauthorized", r->jws.has_jwk ?
-		    "the JWS key is not the certificate's key" :
-		    "this account did not order that certificate");
+		acme_problem(r, 403, "unauthorized",
+		    r->jws.has_jwk
+			? "the JWS key is not the certificate's key"
+			: "this account did not order that certificate");
 		goto out;
 	}
 	err = ca_revoke(r->a->eng, &r->caller, r->arn, hex, reason);
@@ -447,13 +454,14 @@ acme_revoke(struct rq *r)
 	if (err != PCA_OK) {
 		if (err == PCA_EUNAVAIL || err == PCA_EBUSY)
 			http_resp_hdr(r->resp, "Retry-After", "5");
-		acme_problem(r, err == PCA_EUNAVAIL || err == PCA_EBUSY ? 503 :
-		    500, "serverInternal", "%s", pca_err_msg());
+		acme_problem(r,
+		    err == PCA_EUNAVAIL || err == PCA_EBUSY ? 503 : 500,
+		    "serverInternal", "%s", pca_err_msg());
 		goto out;
 	}
 	acme_count(r->a, &r->a->m_revoked);
-	log_info("acme: CA %s: certificate %s revoked (%s) by %s%s", r->ca,
-	    hex, reason, r->jws.has_jwk ? "its key" : "account ",
+	log_info("acme: CA %s: certificate %s revoked (%s) by %s%s", r->ca, hex,
+	    reason, r->jws.has_jwk ? "its key" : "account ",
 	    r->jws.has_jwk ? "" : r->acct_id);
 	r->resp->status = 200;
 out:
@@ -473,7 +481,8 @@ acme_ari_serial(const char *certid, char hex[64])
 
 	if (dot == NULL || dot == certid || strlen(dot + 1) > 60 ||
 	    acme_b64url_decode(dot + 1, strlen(dot + 1), 21, &ser, &sl) !=
-	    PCA_OK || sl == 0 || sl > 20) {
+		PCA_OK ||
+	    sl == 0 || sl > 20) {
 		free(ser);
 		return 0;
 	}
@@ -504,9 +513,8 @@ mark_at(struct store *st, const char *key)
 }
 
 pca_err
-acme_ari_window(struct store *st, const char *ca, const char *hex,
-    int64_t nb, int64_t na, int64_t rotated_at, int64_t *start, int64_t *end,
-    int *early)
+acme_ari_window(struct store *st, const char *ca, const char *hex, int64_t nb,
+    int64_t na, int64_t rotated_at, int64_t *start, int64_t *end, int *early)
 {
 	char key[128];
 	int64_t mk, m;
@@ -521,7 +529,7 @@ acme_ari_window(struct store *st, const char *ca, const char *hex,
 		mk = rotated_at;
 	if (early != NULL)
 		*early = mk > nb;
-	if (mk > nb) {	/* marked after this certificate's issuance */
+	if (mk > nb) { /* marked after this certificate's issuance */
 		*start = mk - 3600;
 		*end = mk;
 	} else {
@@ -559,16 +567,18 @@ acme_renewal_info(struct rq *r, const char *certid)
 		goto out;
 	}
 	na = util_timegm(&t);
-	if (acme_ari_window(r->a->st, r->ca, hex, nb, na, r->rotated_at,
-		&start, &end, NULL) != PCA_OK) {
+	if (acme_ari_window(r->a->st, r->ca, hex, nb, na, r->rotated_at, &start,
+		&end, NULL) != PCA_OK) {
 		acme_problem(r, 500, "serverInternal", "%s", pca_err_msg());
 		goto out;
 	}
 	util_iso8601(start, s0);
 	util_iso8601(end, s1);
 	http_resp_hdr(r->resp, "Retry-After", "21600");
-	acme_reply(r, 200, json_pack("{s:{s:s,s:s}}", "suggestedWindow",
-	    "start", s0, "end", s1), NULL);
+	acme_reply(r, 200,
+	    json_pack("{s:{s:s,s:s}}", "suggestedWindow", "start", s0, "end",
+		s1),
+	    NULL);
 out:
 	X509_free(x);
 	BIO_free(bio);

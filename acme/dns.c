@@ -24,10 +24,10 @@
 #define DNS_T_TXT 16
 #define DNS_T_CNAME 5
 #define DNS_T_CAA 257
-#define DNS_HOPS 8		/* CNAME hops followed at most */
-#define DNS_TXT_MAX 64		/* TXT records kept */
-#define DNS_CAA_MAX 64		/* CAA records kept */
-#define DNS_VAL_MAX 1024	/* a TXT or CAA value */
+#define DNS_HOPS 8       /* CNAME hops followed at most */
+#define DNS_TXT_MAX 64   /* TXT records kept */
+#define DNS_CAA_MAX 64   /* CAA records kept */
+#define DNS_VAL_MAX 1024 /* a TXT or CAA value */
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 static int lib_rc = ARES_ENOTINITIALIZED;
@@ -88,7 +88,7 @@ server_ok(const char *s, size_t n)
 	if (port == NULL)
 		return 1;
 	return strspn(port, "0123456789") == strlen(port) &&
-	    util_strtonum(port, 1, 65535, &v) == PCA_OK;
+	       util_strtonum(port, 1, 65535, &v) == PCA_OK;
 }
 
 int
@@ -125,8 +125,8 @@ qcb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	(void)timeouts;
 	q->done = 1;
 	q->status = status;
-	if (abuf != NULL && alen > 0 && (q->buf = malloc((size_t)alen)) !=
-	    NULL) {
+	if (abuf != NULL && alen > 0 &&
+	    (q->buf = malloc((size_t)alen)) != NULL) {
 		memcpy(q->buf, abuf, (size_t)alen);
 		q->len = alen;
 	}
@@ -144,7 +144,7 @@ run(ares_channel ch, struct qres *q, int64_t deadline)
 
 	while (!q->done) {
 		if ((left = deadline - mono_ms()) <= 0) {
-			ares_cancel(ch);	/* qcb: ARES_ECANCELLED */
+			ares_cancel(ch); /* qcb: ARES_ECANCELLED */
 			q->done = 1;
 			q->status = ARES_ETIMEOUT;
 			break;
@@ -155,9 +155,11 @@ run(ares_channel ch, struct qres *q, int64_t deadline)
 			    !ARES_GETSOCK_WRITABLE(bits, i))
 				continue;
 			pf[n].fd = socks[i];
-			pf[n].events = (short)((ARES_GETSOCK_READABLE(bits, i) ?
-			    POLLIN : 0) | (ARES_GETSOCK_WRITABLE(bits, i) ?
-			    POLLOUT : 0));
+			pf[n].events =
+			    (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN
+								    : 0) |
+				    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT
+								    : 0));
 			pf[n++].revents = 0;
 		}
 		ms = left > 1000 ? 1000 : (int)left;
@@ -169,10 +171,12 @@ run(ares_channel ch, struct qres *q, int64_t deadline)
 			continue;
 		}
 		for (i = 0; i < n && !q->done; i++)
-			ares_process_fd(ch, pf[i].revents & (POLLIN | POLLERR |
-			    POLLHUP) ? pf[i].fd : ARES_SOCKET_BAD,
-			    pf[i].revents & POLLOUT ? pf[i].fd :
-			    ARES_SOCKET_BAD);
+			ares_process_fd(ch,
+			    pf[i].revents & (POLLIN | POLLERR | POLLHUP)
+				? pf[i].fd
+				: ARES_SOCKET_BAD,
+			    pf[i].revents & POLLOUT ? pf[i].fd
+						    : ARES_SOCKET_BAD);
 	}
 }
 
@@ -220,14 +224,15 @@ query(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 	   c-ares 1.18 turns it into "connection refused") */
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_EDNS | ARES_FLAG_NOCHECKRESP;
 	o.ednspsz = 1232;
-	rc = ares_init_options(&ch, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
-	    ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ);
+	rc = ares_init_options(&ch, &o,
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS |
+		ARES_OPT_EDNSPSZ);
 	if (rc != ARES_SUCCESS) {
 		(void)snprintf(why, wl, "DNS: %s", ares_strerror(rc));
 		return PCA_EIO;
 	}
-	if (d->servers != NULL && (rc = ares_set_servers_ports_csv(ch,
-	    d->servers)) != ARES_SUCCESS) {
+	if (d->servers != NULL &&
+	    (rc = ares_set_servers_ports_csv(ch, d->servers)) != ARES_SUCCESS) {
 		ares_destroy(ch);
 		(void)snprintf(why, wl, "DNS: resolver %s: %s", d->servers,
 		    ares_strerror(rc));
@@ -239,8 +244,8 @@ query(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 	if (q->status == ARES_SUCCESS || q->status == ARES_ENODATA ||
 	    q->status == ARES_ENOTFOUND)
 		return PCA_OK;
-	(void)snprintf(why, wl, "DNS %s query for %s: %s", type == DNS_T_CAA ?
-	    "CAA" : "TXT", name, status_text(q->status));
+	(void)snprintf(why, wl, "DNS %s query for %s: %s",
+	    type == DNS_T_CAA ? "CAA" : "TXT", name, status_text(q->status));
 	free(q->buf);
 	q->buf = NULL;
 	return PCA_EIO;
@@ -283,7 +288,8 @@ acme_dns_chain(const unsigned char *m, int len, const char *name, int type,
 
 		for (i = 0; i < an; i++) {
 			if (ares_expand_name(a, m, len, &own, &el) !=
-			    ARES_SUCCESS || a + el + 10 > end)
+				ARES_SUCCESS ||
+			    a + el + 10 > end)
 				goto out;
 			a += el;
 			rt = rd16(a);
@@ -295,8 +301,8 @@ acme_dns_chain(const unsigned char *m, int len, const char *name, int type,
 				if (rt == type)
 					*has = 1;
 				else if (rt == DNS_T_CNAME && !moved &&
-				    ares_expand_name(a, m, len, &t, &el) ==
-				    ARES_SUCCESS) {
+					 ares_expand_name(a, m, len, &t, &el) ==
+					     ARES_SUCCESS) {
 					free(cur);
 					cur = strdup(t);
 					ares_free_string(t);
@@ -341,8 +347,10 @@ lookup(const struct acme_dns *d, const char *name, int type, int64_t deadline,
 		if (q->buf == NULL)
 			return PCA_OK;
 		if (!acme_dns_chain(q->buf, q->len, cur, type, &t, &has)) {
-			(void)snprintf(why, wl, "DNS answer for %s is "
-			    "malformed", cur);
+			(void)snprintf(why, wl,
+			    "DNS answer for %s is "
+			    "malformed",
+			    cur);
 			free(q->buf);
 			q->buf = NULL;
 			return PCA_EIO;
@@ -406,7 +414,7 @@ acme_dns_txt(const struct acme_dns *d, const char *name, char ***out,
 	pca_err err;
 
 	if ((err = lookup(d, name, DNS_T_TXT, acme_dns_deadline(d->timeout_s),
-	    &q, why, wl)) != PCA_OK)
+		 &q, why, wl)) != PCA_OK)
 		return err;
 	if (q.buf != NULL) {
 		rc = ares_parse_txt_reply_ext(q.buf, q.len, &txt);
@@ -424,7 +432,7 @@ acme_dns_txt(const struct acme_dns *d, const char *name, char ***out,
 	for (t = txt; t != NULL; t = t->next) {
 		if (t->record_start) {
 			if (n == DNS_TXT_MAX)
-				break;	/* the first DNS_TXT_MAX are judged */
+				break; /* the first DNS_TXT_MAX are judged */
 			n++;
 			rl = 0;
 		}
@@ -436,8 +444,10 @@ acme_dns_txt(const struct acme_dns *d, const char *name, char ***out,
 	ares_free_data(txt);
 	if (bad) {
 		acme_dns_strv_free(v, n);
-		(void)snprintf(why, wl, "DNS TXT answer for %s: a record over "
-		    "%d bytes", name, DNS_VAL_MAX);
+		(void)snprintf(why, wl,
+		    "DNS TXT answer for %s: a record over "
+		    "%d bytes",
+		    name, DNS_VAL_MAX);
 		return PCA_EIO;
 	}
 	*out = v;
@@ -484,8 +494,9 @@ acme_dns_caa(const struct acme_dns *d, const char *name, int64_t deadline,
 	for (c = caa; c != NULL && n < DNS_CAA_MAX; c = c->next) {
 		r[n].flags = (unsigned)c->critical & 0xff;
 		(void)snprintf(r[n].tag, sizeof(r[n].tag), "%.*s",
-		    (int)(c->plength < sizeof(r[n].tag) ? c->plength :
-		    sizeof(r[n].tag) - 1), (const char *)c->property);
+		    (int)(c->plength < sizeof(r[n].tag) ? c->plength
+							: sizeof(r[n].tag) - 1),
+		    (const char *)c->property);
 		r[n].tag_over = c->plength >= sizeof(r[n].tag);
 		if (c->length > DNS_VAL_MAX ||
 		    (r[n].value = malloc(c->length + 1)) == NULL)
@@ -498,8 +509,10 @@ acme_dns_caa(const struct acme_dns *d, const char *name, int64_t deadline,
 	ares_free_data(caa);
 	if (c != NULL) {
 		acme_caa_rrs_free(r, n);
-		(void)snprintf(why, wl, "DNS CAA answer for %s: too many "
-		    "or too large records", name);
+		(void)snprintf(why, wl,
+		    "DNS CAA answer for %s: too many "
+		    "or too large records",
+		    name);
 		return PCA_EIO;
 	}
 	*out = r;

@@ -31,12 +31,12 @@ eab_key(struct acme *a, const json_t *rec, uint8_t **key, size_t *kn)
 	size_t sl = 0, pl = 0;
 	pca_err err;
 
-	if (!*sb)	/* not yet migrated: in the clear */
+	if (!*sb) /* not yet migrated: in the clear */
 		return acme_b64url_decode(acme_str(rec, "hmac"),
 		    strlen(acme_str(rec, "hmac")), EAB_KEY_MAX, key, kn);
 	if (a->hsm == NULL)
 		return pca_err_set(PCA_EUNAVAIL, "acme: no token to unseal "
-		    "EAB keys");
+						 "EAB keys");
 	if ((err = acme_b64url_decode(sb, strlen(sb), EAB_SEALED_MAX, &sealed,
 		 &sl)) != PCA_OK)
 		return err;
@@ -56,7 +56,7 @@ eab_key(struct acme *a, const json_t *rec, uint8_t **key, size_t *kn)
 
 struct migrate {
 	struct acme *a;
-	json_t *todo;		/* kids with an HMAC key in the clear */
+	json_t *todo; /* kids with an HMAC key in the clear */
 };
 
 static int
@@ -99,7 +99,7 @@ out:
 	free(key);
 	free(sealed);
 	free(sb);
-	json_decref(rec);	/* its "hmac" string went with json_object_del */
+	json_decref(rec); /* its "hmac" string went with json_object_del */
 	return err;
 }
 
@@ -115,7 +115,7 @@ acme_eab_migrate(struct acme *a)
 		json_decref(m.todo);
 		return;
 	}
-	json_array_foreach(m.todo, i, v) {
+	json_array_foreach (m.todo, i, v) {
 		if (migrate_seal(a, json_string_value(v)) != PCA_OK) {
 			log_warnx("acme: EAB key %s stays in the clear: %s",
 			    json_string_value(v), pca_err_msg());
@@ -173,7 +173,8 @@ acme_eab_check(struct rq *r, const json_t *b, json_t **eab, char *kid_out,
 	}
 	if (kid == NULL || strlen(kid) >= kid_len || url == NULL ||
 	    strcmp(url, r->url) != 0) {
-		acme_problem(r, 400, "malformed", "externalAccountBinding: "
+		acme_problem(r, 400, "malformed",
+		    "externalAccountBinding: "
 		    "kid and a url equal to the request URL are required");
 		goto out;
 	}
@@ -193,13 +194,15 @@ acme_eab_check(struct rq *r, const json_t *b, json_t **eab, char *kid_out,
 	if (ij == NULL || acme_jwk_thumbprint(ij, t1) != PCA_OK ||
 	    acme_jwk_thumbprint(r->jws.jwk, t2) != PCA_OK ||
 	    strcmp(t1, t2) != 0) {
-		acme_problem(r, 400, "malformed", "externalAccountBinding: "
+		acme_problem(r, 400, "malformed",
+		    "externalAccountBinding: "
 		    "the payload must be the account's jwk");
 		goto out;
 	}
 	if (eab_key(r->a, rec, &key, &kn) != PCA_OK) {
 		log_warnx("acme: EAB key %s: %s", kid, pca_err_msg());
-		acme_problem(r, 503, "serverInternal", "the EAB key cannot be "
+		acme_problem(r, 503, "serverInternal",
+		    "the EAB key cannot be "
 		    "unsealed now");
 		http_resp_hdr(r->resp, "Retry-After", "5");
 		goto out;
@@ -209,8 +212,9 @@ acme_eab_check(struct rq *r, const json_t *b, json_t **eab, char *kid_out,
 		goto out;
 	}
 	(void)snprintf(input, strlen(p) + strlen(pl) + 2, "%s.%s", p, pl);
-	if (HMAC(md, key, (int)kn, (uint8_t *)input, strlen(input), mac,
-		&ml) == NULL || ml != sn || CRYPTO_memcmp(mac, sb, sn) != 0) {
+	if (HMAC(md, key, (int)kn, (uint8_t *)input, strlen(input), mac, &ml) ==
+		NULL ||
+	    ml != sn || CRYPTO_memcmp(mac, sb, sn) != 0) {
 		acme_problem(r, 401, "unauthorized",
 		    "externalAccountBinding: the MAC does not verify");
 		goto out;
@@ -243,7 +247,7 @@ under(const char *v, const char *suffix)
 	if (strcasecmp(v, suffix) == 0)
 		return 1;
 	return n > s && v[n - s - 1] == '.' &&
-	    strcasecmp(v + n - s, suffix) == 0;
+	       strcasecmp(v + n - s, suffix) == 0;
 }
 
 /* The account's EAB names allow every identifier; else a problem. */
@@ -256,8 +260,8 @@ acme_eab_names_ok(struct rq *r, const json_t *ids)
 
 	if (!json_is_array(names) || json_array_size(names) == 0)
 		return 1;
-	json_array_foreach(ids, i, id) {
-		json_array_foreach(names, j, s)
+	json_array_foreach (ids, i, id) {
+		json_array_foreach (names, j, s)
 			if (under(acme_str(id, "value"), json_string_value(s)))
 				break;
 		if (j == json_array_size(names)) {
@@ -265,8 +269,9 @@ acme_eab_names_ok(struct rq *r, const json_t *ids)
 
 			acme_problem(r, 400, "rejectedIdentifier",
 			    "%s is outside the names of EAB key %s "
-			    "(allowed suffixes: %s)", acme_str(id, "value"),
-			    acme_str(r->acct, "eab"), l ? l : "?");
+			    "(allowed suffixes: %s)",
+			    acme_str(id, "value"), acme_str(r->acct, "eab"),
+			    l ? l : "?");
 			free(l);
 			return 0;
 		}

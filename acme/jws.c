@@ -98,7 +98,7 @@ acme_b64url_decode(const char *s, size_t n, size_t max, uint8_t **out,
 		free(p);
 		return pca_err_set(PCA_ETOOBIG, "base64url: too long");
 	}
-	p[o] = '\0';		/* room: n/4*3+3 > o */
+	p[o] = '\0'; /* room: n/4*3+3 > o */
 	*out = p;
 	*len = o;
 	return PCA_OK;
@@ -137,12 +137,12 @@ jws_parts(const json_t *o, const char **p, const char **pl, const char **sig,
 		*why = "the body is not a flattened JWS object";
 		return ACME_JWS_MALFORMED;
 	}
-	json_object_foreach((json_t *)o, k, v) {
+	json_object_foreach ((json_t *)o, k, v) {
 		if (strcmp(k, "protected") && strcmp(k, "payload") &&
 		    strcmp(k, "signature")) {
-			*why = strcmp(k, "header") == 0 ?
-			    "unprotected header not allowed" :
-			    "unknown member in the JWS";
+			*why = strcmp(k, "header") == 0
+				   ? "unprotected header not allowed"
+				   : "unknown member in the JWS";
 			return ACME_JWS_MALFORMED;
 		}
 	}
@@ -160,7 +160,8 @@ static int
 alg_known(const char *a)
 {
 	return !strcmp(a, "RS256") || !strcmp(a, "ES256") ||
-	    !strcmp(a, "ES384") || !strcmp(a, "ES512") || !strcmp(a, "EdDSA");
+	       !strcmp(a, "ES384") || !strcmp(a, "ES512") ||
+	       !strcmp(a, "EdDSA");
 }
 
 static enum acme_jws_err
@@ -174,14 +175,16 @@ header_parse(const json_t *h, int nonce_optional, struct acme_jws *out,
 		*why = "the protected header is not a JSON object";
 		return ACME_JWS_MALFORMED;
 	}
-	json_object_foreach((json_t *)h, k, v) {
-		if (strcmp(k, "alg") && strcmp(k, "nonce") && strcmp(k, "url") &&
-		    strcmp(k, "jwk") && strcmp(k, "kid")) {
-			*why = strcmp(k, "crit") == 0 ?
-			    "crit names an extension this server does not "
-			    "understand" : strcmp(k, "b64") == 0 ?
-			    "b64 is not supported" :
-			    "unknown member in the protected header";
+	json_object_foreach ((json_t *)h, k, v) {
+		if (strcmp(k, "alg") && strcmp(k, "nonce") &&
+		    strcmp(k, "url") && strcmp(k, "jwk") && strcmp(k, "kid")) {
+			*why = strcmp(k, "crit") == 0
+				   ? "crit names an extension this server does "
+				     "not "
+				     "understand"
+			       : strcmp(k, "b64") == 0
+				   ? "b64 is not supported"
+				   : "unknown member in the protected header";
 			if (strcmp(k, "crit") == 0 || strcmp(k, "b64") == 0)
 				return ACME_JWS_MALFORMED;
 		}
@@ -243,8 +246,7 @@ acme_jws_parse(const uint8_t *body, size_t len, int nonce_optional,
 		*why = "the request body is too large";
 		return ACME_JWS_MALFORMED;
 	}
-	o = json_loadb((const char *)body, len,
-	    JSON_REJECT_DUPLICATES, &je);
+	o = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je);
 	if ((r = jws_parts(o, &p, &pl, &sig, why)) != ACME_JWS_OK)
 		goto out;
 	r = ACME_JWS_MALFORMED;
@@ -331,8 +333,9 @@ out:
 static EVP_PKEY *
 key_ec(const json_t *o, const char *crv, size_t clen)
 {
-	const char *group = clen == 32 ? "P-256" : clen == 48 ? "P-384" :
-	    "P-521";
+	const char *group = clen == 32   ? "P-256"
+			    : clen == 48 ? "P-384"
+					 : "P-521";
 	uint8_t *x = NULL, *y = NULL, pt[1 + 2 * 66];
 	size_t xl = 0, yl = 0;
 	OSSL_PARAM pa[3];
@@ -355,7 +358,7 @@ key_ec(const json_t *o, const char *crv, size_t clen)
 	    EVP_PKEY_fromdata_init(c) <= 0 ||
 	    EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY, pa) <= 0)
 		k = NULL;
-	if (k != NULL) {	/* the point must be on the curve */
+	if (k != NULL) { /* the point must be on the curve */
 		EVP_PKEY_CTX_free(c);
 		if ((c = EVP_PKEY_CTX_new(k, NULL)) == NULL ||
 		    EVP_PKEY_public_check(c) <= 0) {
@@ -403,16 +406,18 @@ jwk_key(const char *jwk, const char *alg, const char **why)
 		if (alg == NULL || strcmp(alg, "RS256") == 0)
 			k = key_rsa(o);
 	} else if (strcmp(kty, "EC") == 0 && crv != NULL) {
-		if (strcmp(crv, "P-256") == 0 && (!alg || !strcmp(alg, "ES256")))
+		if (strcmp(crv, "P-256") == 0 &&
+		    (!alg || !strcmp(alg, "ES256")))
 			k = key_ec(o, crv, 32);
 		else if (strcmp(crv, "P-384") == 0 &&
-		    (!alg || !strcmp(alg, "ES384")))
+			 (!alg || !strcmp(alg, "ES384")))
 			k = key_ec(o, crv, 48);
 		else if (strcmp(crv, "P-521") == 0 &&
-		    (!alg || !strcmp(alg, "ES512")))
+			 (!alg || !strcmp(alg, "ES512")))
 			k = key_ec(o, crv, 66);
 	} else if (strcmp(kty, "OKP") == 0 && crv != NULL &&
-	    strcmp(crv, "Ed25519") == 0 && (!alg || !strcmp(alg, "EdDSA")))
+		   strcmp(crv, "Ed25519") == 0 &&
+		   (!alg || !strcmp(alg, "EdDSA")))
 		k = key_okp(o);
 out:
 	json_decref(o);
@@ -484,15 +489,18 @@ acme_jws_verify(const uint8_t *body, size_t len, const char *alg,
 	r = ACME_JWS_BADSIG;
 	*why = "the JWS signature does not verify";
 	if (alg[0] == 'E' && alg[1] == 'S') {
-		if (!ec_sig_der(s, sl, alg[2] == '2' ? 32 : alg[2] == '3' ?
-			48 : 66, &der, &dl))
+		if (!ec_sig_der(s, sl,
+			alg[2] == '2'   ? 32
+			: alg[2] == '3' ? 48
+					: 66,
+			&der, &dl))
 			goto out;
 	}
 	if ((mc = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit(mc, NULL, md, NULL, k) <= 0)
 		goto out;
 	ok = EVP_DigestVerify(mc, der ? der : s, der ? (size_t)dl : sl,
-	    (const uint8_t *)input, il) == 1;
+		 (const uint8_t *)input, il) == 1;
 	if (ok)
 		r = ACME_JWS_OK;
 out:

@@ -19,8 +19,7 @@
 #include "../http/http.h"
 #include "server_int.h"
 
-static const char *const chal_types[] = {"http-01", "tls-alpn-01",
-	"dns-01"};
+static const char *const chal_types[] = {"http-01", "tls-alpn-01", "dns-01"};
 #define NCHAL 3
 #define CHAL_DNS01 2
 /* CAA found at validation serves this long, then finalize checks again */
@@ -44,7 +43,7 @@ dns_ok(const char *s)
 				return 0;
 			lab = 0;
 		} else if (islower((unsigned char)c) ||
-		    isdigit((unsigned char)c) || c == '-')
+			   isdigit((unsigned char)c) || c == '-')
 			lab++;
 		else
 			return 0;
@@ -105,7 +104,8 @@ chal_view(struct rq *r, const char *authz, size_t i, const json_t *c)
 	o = json_pack("{s:s,s:s,s:s,s:s}", "type", acme_str(c, "type"), "url",
 	    u, "status", acme_str(c, "status"), "token", acme_str(c, "token"));
 	if (o != NULL && json_object_get(c, "validated"))
-		json_object_set(o, "validated", json_object_get(c, "validated"));
+		json_object_set(o, "validated",
+		    json_object_get(c, "validated"));
 	if (o != NULL && json_object_get(c, "error"))
 		json_object_set(o, "error", json_object_get(c, "error"));
 	return o;
@@ -118,7 +118,7 @@ authz_view(struct rq *r, const char *id, const json_t *z)
 	char exp[21];
 	size_t i;
 
-	json_array_foreach(json_object_get(z, "challenges"), i, c)
+	json_array_foreach (json_object_get(z, "challenges"), i, c)
 		json_array_append_new(l, chal_view(r, id, i, c));
 	util_iso8601(json_integer_value(json_object_get(z, "expires")), exp);
 	o = json_pack("{s:s,s:s,s:O,s:o}", "status", acme_str(z, "status"),
@@ -136,7 +136,7 @@ order_view(struct rq *r, const char *id, const json_t *o)
 	char u[ACME_URL_MAX], f[ACME_URL_MAX], exp[21];
 	size_t i;
 
-	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+	json_array_foreach (json_object_get(o, "authzs"), i, x) {
 		acme_url(r, u, sizeof(u), "authz/%s", json_string_value(x));
 		json_array_append_new(l, json_string(u));
 	}
@@ -192,8 +192,9 @@ new_authz(struct rq *r, const char *order, const json_t *ident,
 		if (acme_id_new(a) != PCA_OK || acme_id_new(b) != PCA_OK)
 			break;
 		(void)snprintf(tok, sizeof(tok), "%s%s", a, b);
-		json_array_append_new(cl, json_pack("{s:s,s:s,s:s}", "type",
-		    chal_types[i], "token", tok, "status", "pending"));
+		json_array_append_new(cl,
+		    json_pack("{s:s,s:s,s:s}", "type", chal_types[i], "token",
+			tok, "status", "pending"));
 	}
 	if (i < NCHAL || acme_id_new(id) != PCA_OK) {
 		json_decref(cl);
@@ -247,7 +248,7 @@ idents_check(struct rq *r, const json_t *in, json_t *out)
 		    ACME_MAX_IDENTS);
 		return 0;
 	}
-	json_array_foreach(in, i, v) {
+	json_array_foreach (in, i, v) {
 		if ((n = ident_check(r, v)) == NULL)
 			return 0;
 		for (j = 0; j < json_array_size(out); j++)
@@ -276,19 +277,23 @@ replaces_ok(struct rq *r, const json_t *p, char hex[64])
 	if (v == NULL)
 		return 1;
 	if (!json_is_string(v) || !acme_ari_serial(json_string_value(v), hex)) {
-		acme_problem(r, 400, "malformed", "replaces must be an RFC 9773 "
+		acme_problem(r, 400, "malformed",
+		    "replaces must be an RFC 9773 "
 		    "certificate identifier");
 		return 0;
 	}
 	if (acme_rec_get(r->a, "acme-cert", hex, &rec) != PCA_OK ||
 	    strcmp(acme_str(rec, "ca"), r->ca) != 0 ||
 	    strcmp(acme_str(rec, "acct"), r->acct_id) != 0)
-		acme_problem(r, 400, "malformed", "replaces: this account "
-		    "ordered no certificate %s from this CA", hex);
+		acme_problem(r, 400, "malformed",
+		    "replaces: this account "
+		    "ordered no certificate %s from this CA",
+		    hex);
 	else if (*acme_str(rec, "replaced_by"))
-		acme_problem(r, 409, "alreadyReplaced", "certificate %s was "
-		    "replaced already (by %s)", hex,
-		    acme_str(rec, "replaced_by"));
+		acme_problem(r, 409, "alreadyReplaced",
+		    "certificate %s was "
+		    "replaced already (by %s)",
+		    hex, acme_str(rec, "replaced_by"));
 	else
 		ok = 1;
 	json_decref(rec);
@@ -317,11 +322,12 @@ static int
 order_as(json_t *o, const struct acme_issue_as *as)
 {
 	return !((as->profile[0] && json_object_set_new(o, "profile",
-	    json_string(as->profile))) || (as->policy[0] &&
-	    json_object_set_new(o, "policy", json_string(as->policy))) ||
-	    (as->tmpl[0] && json_object_set_new(o, "template",
-	    json_string(as->tmpl))) ||
-	    json_object_set_new(o, "days", json_integer(as->days)));
+					json_string(as->profile))) ||
+		 (as->policy[0] && json_object_set_new(o, "policy",
+				       json_string(as->policy))) ||
+		 (as->tmpl[0] && json_object_set_new(o, "template",
+				     json_string(as->tmpl))) ||
+		 json_object_set_new(o, "days", json_integer(as->days)));
 }
 
 /*
@@ -390,7 +396,7 @@ acme_new_order(struct rq *r)
 		goto out;
 	if (acme_id_new(oid) != PCA_OK)
 		goto fail;
-	json_array_foreach(ids, i, v) {
+	json_array_foreach (ids, i, v) {
 		if ((zs[nz] = new_authz(r, oid, v, zid)) == NULL)
 			goto fail;
 		json_object_set_new(zs[nz++], "id", json_string(zid));
@@ -449,10 +455,10 @@ order_refresh(struct rq *r, const char *id, json_t *o)
 		goto set;
 	}
 	n = json_array_size(json_object_get(o, "authzs"));
-	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+	json_array_foreach (json_object_get(o, "authzs"), i, x) {
 		z = NULL;
-		if (acme_rec_get(r->a, "acme-authz", json_string_value(x), &z) !=
-		    PCA_OK)
+		if (acme_rec_get(r->a, "acme-authz", json_string_value(x),
+			&z) != PCA_OK)
 			return;
 		if (!strcmp(acme_str(z, "status"), "valid"))
 			valid++;
@@ -519,8 +525,9 @@ csr_names_match(X509_REQ *req, const json_t *ids, const char **why)
 			for (k = 0; k < (size_t)dl; k++)
 				buf[k] = (char)tolower(d[k]);
 			buf[dl] = '\0';
-			json_array_append_new(seen, json_pack("{s:s,s:s}",
-			    "type", "dns", "value", buf));
+			json_array_append_new(seen,
+			    json_pack("{s:s,s:s}", "type", "dns", "value",
+				buf));
 		} else if (g->type == GEN_IPADD) {
 			d = ASN1_STRING_get0_data(g->d.iPAddress);
 			dl = ASN1_STRING_length(g->d.iPAddress);
@@ -528,15 +535,15 @@ csr_names_match(X509_REQ *req, const json_t *ids, const char **why)
 			if (type == 0 ||
 			    inet_ntop(type, d, ipb, sizeof(ipb)) == NULL)
 				goto out;
-			json_array_append_new(seen, json_pack("{s:s,s:s}",
-			    "type", "ip", "value", ipb));
+			json_array_append_new(seen,
+			    json_pack("{s:s,s:s}", "type", "ip", "value", ipb));
 		} else {
 			*why = "the CSR has a SAN that is not a DNS name or IP "
-			    "address";
+			       "address";
 			goto out;
 		}
 	}
-	json_array_foreach(seen, k, v) {
+	json_array_foreach (seen, k, v) {
 		size_t j;
 
 		for (j = 0; j < json_array_size(ids); j++)
@@ -545,7 +552,7 @@ csr_names_match(X509_REQ *req, const json_t *ids, const char **why)
 		if (j == json_array_size(ids))
 			goto out;
 	}
-	json_array_foreach(ids, k, v) {
+	json_array_foreach (ids, k, v) {
 		size_t j;
 
 		for (j = 0; j < json_array_size(seen); j++)
@@ -558,12 +565,12 @@ csr_names_match(X509_REQ *req, const json_t *ids, const char **why)
 	if (cn > 0) {
 		for (k = 0; buf[k]; k++)
 			buf[k] = (char)tolower((unsigned char)buf[k]);
-		json_array_foreach(ids, k, v)
+		json_array_foreach (ids, k, v)
 			if (!strcmp(acme_str(v, "value"), buf))
 				break;
 		if (k == json_array_size(ids)) {
 			*why = "the CSR's common name is not an identifier of "
-			    "the order";
+			       "the order";
 			goto out;
 		}
 	}
@@ -604,8 +611,10 @@ order_done(struct rq *r, const char *id, const char *hex, const json_t *rec)
 		w[0] = (struct acme_rec_w){"acme-order", id, o};
 		w[1] = (struct acme_rec_w){"acme-cert", hex, rec};
 		if (rec == NULL || acme_rec_batch(r->a, w, 2) != PCA_OK)
-			log_warnx("acme: order %s: certificate %s not recorded: "
-			    "%s", id, hex, pca_err_msg());
+			log_warnx(
+			    "acme: order %s: certificate %s not recorded: "
+			    "%s",
+			    id, hex, pca_err_msg());
 	}
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(o);
@@ -644,20 +653,16 @@ issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
 		if (err == PCA_EUNAVAIL || err == PCA_EBUSY) {
 			http_resp_hdr(r->resp, "Retry-After", "5");
 			acme_problem(r, 503, "serverInternal",
-			    "issuance is unavailable now; retry: %s",
-			    msg);
+			    "issuance is unavailable now; retry: %s", msg);
 		} else if (err == PCA_EPOLICY)
-			acme_problem(r, 403, "rejectedIdentifier", "%s",
-			    msg);
+			acme_problem(r, 403, "rejectedIdentifier", "%s", msg);
 		else if (err == PCA_EBADCSR || err == PCA_EINVAL ||
-		    err == PCA_EVALIDATION)
+			 err == PCA_EVALIDATION)
 			acme_problem(r, 400, "badCSR", "%s", msg);
 		else if (err == PCA_ESTATE)
-			acme_problem(r, 403, "unauthorized", "%s",
-			    msg);
+			acme_problem(r, 403, "unauthorized", "%s", msg);
 		else
-			acme_problem(r, 500, "serverInternal", "%s",
-			    msg);
+			acme_problem(r, 500, "serverInternal", "%s", msg);
 		return;
 	}
 	s = strstr(arn, "/certificate/");
@@ -665,7 +670,8 @@ issue(struct rq *r, const char *id, const json_t *ord, const uint8_t *der,
 	rec = json_pack("{s:s,s:s,s:s,s:I}", "ca", r->ca, "acct", r->acct_id,
 	    "order", id, "issued", (json_int_t)util_now());
 	if (rec != NULL && *acme_str(ord, "profile"))
-		json_object_set(rec, "profile", json_object_get(ord, "profile"));
+		json_object_set(rec, "profile",
+		    json_object_get(ord, "profile"));
 	if (rec != NULL && *acme_str(ord, "replaces_serial"))
 		replaces_link(r, rec, acme_str(ord, "replaces_serial"), hex);
 	order_done(r, id, hex, rec);
@@ -699,7 +705,7 @@ caa_recheck(struct rq *r, const json_t *o)
 	if (r->a->dc.nids == 0)
 		return 1;
 	acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
-	json_array_foreach(json_object_get(o, "authzs"), i, x) {
+	json_array_foreach (json_object_get(o, "authzs"), i, x) {
 		z = NULL;
 		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 		e = acme_rec_get(r->a, "acme-authz", json_string_value(x), &z);
@@ -709,13 +715,16 @@ caa_recheck(struct rq *r, const json_t *o)
 			    "an authorization of the order vanished");
 			return 0;
 		}
-		(void)snprintf(v, sizeof(v), "%s", acme_str(json_object_get(z,
-		    "identifier"), "value"));
+		(void)snprintf(v, sizeof(v), "%s",
+		    acme_str(json_object_get(z, "identifier"), "value"));
 		(void)snprintf(m, sizeof(m), "%s", acme_str(z, "method"));
 		wild = json_is_true(json_object_get(z, "wildcard"));
-		need = strcmp(acme_str(json_object_get(z, "identifier"),
-		    "type"), "dns") == 0 && util_now() - json_integer_value(
-		    json_object_get(z, "validated_at")) > ACME_CAA_REUSE;
+		need =
+		    strcmp(acme_str(json_object_get(z, "identifier"), "type"),
+			"dns") == 0 &&
+		    util_now() - json_integer_value(
+				     json_object_get(z, "validated_at")) >
+			ACME_CAA_REUSE;
 		json_decref(z);
 		if (!need)
 			continue;
@@ -728,10 +737,12 @@ caa_recheck(struct rq *r, const json_t *o)
 		if (acme_caa_check(&r->a->dc.dns, v, &cq, why, sizeof(why)) !=
 		    PCA_OK) {
 			log_info("acme: CA %s: account %s: CAA re-check at "
-			    "finalize refuses: %s", r->ca, r->acct_id, why);
-			acme_problem(r, 403, "caa", "%s (checked again at "
-			    "finalize: validated over %d hours ago)", why,
-			    ACME_CAA_REUSE / 3600);
+				 "finalize refuses: %s",
+			    r->ca, r->acct_id, why);
+			acme_problem(r, 403, "caa",
+			    "%s (checked again at "
+			    "finalize: validated over %d hours ago)",
+			    why, ACME_CAA_REUSE / 3600);
 			return 0;
 		}
 	}
@@ -752,8 +763,8 @@ finalize(struct rq *r, const char *id)
 	if ((p = acme_payload(r)) == NULL)
 		return;
 	csr = json_string_value(json_object_get(p, "csr"));
-	if (csr == NULL || acme_b64url_decode(csr, strlen(csr), 16384, &der,
-		&dl) != PCA_OK) {
+	if (csr == NULL ||
+	    acme_b64url_decode(csr, strlen(csr), 16384, &der, &dl) != PCA_OK) {
 		acme_problem(r, 400, "malformed", "csr must be base64url DER");
 		goto out;
 	}
@@ -788,7 +799,8 @@ finalize(struct rq *r, const char *id)
 	if (!acme_busy_claim(r->a, id)) {
 		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		http_resp_hdr(r->resp, "Retry-After", "1");
-		acme_problem(r, 403, "orderNotReady", "the order is being "
+		acme_problem(r, 403, "orderNotReady",
+		    "the order is being "
 		    "processed");
 		goto out;
 	}
@@ -875,7 +887,8 @@ acme_authz(struct rq *r, const char *id)
 	if (p != NULL) {
 		if (strcmp(acme_str(p, "status"), "deactivated") != 0) {
 			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
-			acme_problem(r, 400, "malformed", "an authorization's "
+			acme_problem(r, 400, "malformed",
+			    "an authorization's "
 			    "status may only become deactivated");
 			goto out;
 		}
@@ -929,12 +942,12 @@ validate(struct rq *r, const char *zid, size_t i)
 	ch.ident = iv;
 	ch.token = tok;
 	ch.keyauth = ka;
-	ch.port = strcmp(ch.type, "http-01") == 0 ? r->a->c.http01_port :
-	    r->a->c.tlsalpn01_port;
+	ch.port = strcmp(ch.type, "http-01") == 0 ? r->a->c.http01_port
+						  : r->a->c.tlsalpn01_port;
 	ch.addr = r->a->c.validation_addr;
 	ch.timeout_s = r->a->c.timeout_s;
 	ch.dns = &r->a->dc.dns;
-	if (r->a->dc.nids > 0) {	/* CAA (RFC 8659, 8657) */
+	if (r->a->dc.nids > 0) { /* CAA (RFC 8659, 8657) */
 		acme_url(r, acct, sizeof(acct), "acct/%s", r->acct_id);
 		memset(&cq, 0, sizeof(cq));
 		cq.ids = r->a->dc.ids;
@@ -964,20 +977,22 @@ validate(struct rq *r, const char *zid, size_t i)
 			err = json_pack("{s:s+,s:s,s:i}", "type",
 			    "urn:ietf:params:acme:error:", ptype, "detail", why,
 			    "status", 400);
-			json_object_set_new(c, "status", json_string("invalid"));
+			json_object_set_new(c, "status",
+			    json_string("invalid"));
 			json_object_set_new(c, "error", err);
-			json_object_set_new(z, "status", json_string("invalid"));
+			json_object_set_new(z, "status",
+			    json_string("invalid"));
 		}
 		if (acme_rec_put(r->a, "acme-authz", zid, z, 0) != PCA_OK)
 			log_warnx("acme: authz %s: %s", zid, pca_err_msg());
 	}
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
-	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[chal_metric(type)] :
-	    &r->a->m_invalid[chal_metric(type)]);
+	acme_count(r->a, e == PCA_OK ? &r->a->m_valid[chal_metric(type)]
+				     : &r->a->m_invalid[chal_metric(type)]);
 	if (e != PCA_OK)
 		acme_count_vfail(r->a, ptype);
-	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type,
-	    zid, ch.ident, e == PCA_OK ? "valid" : "invalid",
+	log_info("acme: CA %s: %s %s for %s: %s%s%s", r->ca, ch.type, zid,
+	    ch.ident, e == PCA_OK ? "valid" : "invalid",
 	    e == PCA_OK ? "" : ": ", e == PCA_OK ? "" : why);
 out:
 	json_decref(z);
@@ -999,8 +1014,8 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 		return;
 	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (authz_load(r, zid, &z) != PCA_OK ||
-	    (c = json_array_get(json_object_get(z, "challenges"),
-		(size_t)i)) == NULL) {
+	    (c = json_array_get(json_object_get(z, "challenges"), (size_t)i)) ==
+		NULL) {
 		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 		acme_problem(r, 404, "malformed", "no such challenge");
 		goto out;
@@ -1018,7 +1033,8 @@ acme_challenge(struct rq *r, const char *zid, const char *idx)
 		pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 		if (authz_load(r, zid, &z) != PCA_OK) {
 			pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
-			acme_problem(r, 500, "serverInternal", "authz vanished");
+			acme_problem(r, 500, "serverInternal",
+			    "authz vanished");
 			goto out;
 		}
 		pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));

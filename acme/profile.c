@@ -24,7 +24,7 @@
 #include "../store/store.h"
 #include "server_int.h"
 
-#define PROFILES_MAX 64		/* listed in the directory */
+#define PROFILES_MAX 64 /* listed in the directory */
 
 int
 acme_profile_name_ok(const char *s)
@@ -35,9 +35,9 @@ acme_profile_name_ok(const char *s)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
-		    s[i] == '_' || s[i] == '.'))
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+			s[i] == '_' || s[i] == '.'))
 			return 0;
 	return 1;
 }
@@ -45,7 +45,7 @@ acme_profile_name_ok(const char *s)
 struct plist {
 	char prefix[48];
 	size_t plen;
-	json_t *out;		/* name -> description */
+	json_t *out; /* name -> description */
 };
 
 static int
@@ -58,9 +58,10 @@ plist_one(const char *key, const uint8_t *val, size_t len, void *arg)
 	    json_object_size(l->out) >= PROFILES_MAX)
 		return 1;
 	o = json_loadb((const char *)val, len, 0, NULL);
-	json_object_set_new(l->out, key + l->plen, json_string(
-	    json_is_string(json_object_get(o, "description")) ?
-	    acme_str(o, "description") : ""));
+	json_object_set_new(l->out, key + l->plen,
+	    json_string(json_is_string(json_object_get(o, "description"))
+			    ? acme_str(o, "description")
+			    : ""));
 	json_decref(o);
 	return 0;
 }
@@ -75,8 +76,8 @@ acme_profiles_meta(struct rq *r)
 	l.plen = strlen(l.prefix);
 	if ((l.out = json_object()) == NULL)
 		return NULL;
-	if (store_kv_foreach_from(r->a->st, "acme-profile", l.prefix,
-		plist_one, &l) != PCA_OK)
+	if (store_kv_foreach_from(r->a->st, "acme-profile", l.prefix, plist_one,
+		&l) != PCA_OK)
 		json_object_clear(l.out);
 	return l.out;
 }
@@ -87,7 +88,7 @@ in_list(const json_t *l, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(l, i, v)
+	json_array_foreach (l, i, v)
 		if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
 			return 1;
 	return 0;
@@ -125,7 +126,8 @@ static int
 set_from_profile(struct rq *r, const char *name, const json_t *prof,
     struct acme_issue_as *out)
 {
-	json_int_t d = json_integer_value(json_object_get(prof, "validity_days"));
+	json_int_t d =
+	    json_integer_value(json_object_get(prof, "validity_days"));
 
 	if (strlen(acme_str(prof, "template")) >= sizeof(out->tmpl) ||
 	    strlen(acme_str(prof, "policy")) >= sizeof(out->policy)) {
@@ -169,13 +171,13 @@ acme_issue_as(struct rq *r, const json_t *payload, struct acme_issue_as *out)
 			return 1;
 		}
 		if (json_array_size(l) == 0)
-			return 1;	/* the CA's binding */
+			return 1; /* the CA's binding */
 		name = json_string_value(json_array_get(l, 0));
 		if (name == NULL || (prof = profile_get(r, name)) == NULL) {
 			acme_problem(r, 400, "invalidProfile",
 			    "the default profile of this account's EAB key "
-			    "(%.64s) is not defined on this CA", name ? name :
-			    "?");
+			    "(%.64s) is not defined on this CA",
+			    name ? name : "?");
 			return 0;
 		}
 		ok = set_from_profile(r, name, prof, out);
@@ -186,12 +188,14 @@ acme_issue_as(struct rq *r, const json_t *payload, struct acme_issue_as *out)
 	if ((prof = profile_get(r, name)) == NULL) {
 		acme_problem(r, 400, "invalidProfile",
 		    "profile \"%.64s\" is not offered by this CA (see the "
-		    "directory's meta.profiles)", name);
+		    "directory's meta.profiles)",
+		    name);
 		return 0;
 	}
 	if (!profile_allowed(r->acct, name, prof)) {
 		acme_problem(r, 400, "invalidProfile",
-		    "this account (EAB key %.64s) may not use profile \"%.64s\"",
+		    "this account (EAB key %.64s) may not use profile "
+		    "\"%.64s\"",
 		    acme_str(r->acct, "eab"), name);
 		json_decref(prof);
 		return 0;
@@ -275,8 +279,8 @@ acme_policy_names_ok(struct rq *r, const struct acme_issue_as *as,
 	if (ps == NULL)
 		return 1;
 	(void)snprintf(who, sizeof(who), "acme:%s", r->acct_id);
-	p = as->policy[0] ? pol_set_get0(ps, as->policy) :
-	    pol_set_lookup0(ps, r->ca, who);
+	p = as->policy[0] ? pol_set_get0(ps, as->policy)
+			  : pol_set_lookup0(ps, r->ca, who);
 	if (p == NULL && as->policy[0]) {
 		acme_problem(r, 400, "rejectedIdentifier",
 		    "policy %s: not defined on this appliance", as->policy);
@@ -289,7 +293,7 @@ acme_policy_names_ok(struct rq *r, const struct acme_issue_as *as,
 	in.eku_unknown = 1;
 	if ((in.san = GENERAL_NAMES_new()) == NULL)
 		goto nomem;
-	json_array_foreach(ids, i, id) {
+	json_array_foreach (ids, i, id) {
 		if ((g = ident_gn(id)) == NULL)
 			goto nomem;
 		if (!sk_GENERAL_NAME_push(in.san, g)) {

@@ -14,11 +14,11 @@
 #include "../store/store.h"
 #include "server_int.h"
 
-#define PRUNE_BATCH 5000	/* records per pass and namespace */
+#define PRUNE_BATCH 5000 /* records per pass and namespace */
 
 struct old {
-	int64_t before;		/* expired before this */
-	json_t *ids;		/* [[id, acct]] */
+	int64_t before; /* expired before this */
+	json_t *ids;    /* [[id, acct]] */
 };
 
 static int
@@ -29,8 +29,8 @@ old_one(const char *key, const uint8_t *val, size_t len, void *arg)
 	json_t *e = json_object_get(v, "expires");
 
 	if (!json_is_integer(e) || json_integer_value(e) < o->before)
-		json_array_append_new(o->ids, json_pack("[s,s]", key,
-		    acme_str(v, "acct")));
+		json_array_append_new(o->ids,
+		    json_pack("[s,s]", key, acme_str(v, "acct")));
 	json_decref(v);
 	return json_array_size(o->ids) >= PRUNE_BATCH;
 }
@@ -45,7 +45,7 @@ accounts_fix(struct store *st, json_t *gone, struct acme *ac)
 	size_t i, n = 0;
 	char *txt;
 
-	json_array_foreach(gone, i, pair) {
+	json_array_foreach (gone, i, pair) {
 		acct = json_string_value(json_array_get(pair, 1));
 		if (acct == NULL || !*acct)
 			continue;
@@ -54,7 +54,7 @@ accounts_fix(struct store *st, json_t *gone, struct acme *ac)
 		json_object_set(l, json_string_value(json_array_get(pair, 0)),
 		    json_true());
 	}
-	json_object_foreach(byacct, acct, l) {
+	json_object_foreach (byacct, acct, l) {
 		json_t *a = NULL;
 
 		if (ac != NULL)
@@ -73,7 +73,7 @@ accounts_fix(struct store *st, json_t *gone, struct acme *ac)
 		}
 		txt = a != NULL ? json_dumps(a, JSON_COMPACT) : NULL;
 		if (txt != NULL && store_kv_put(st, "acme-acct", acct, txt,
-			strlen(txt), 0) != PCA_OK)
+				       strlen(txt), 0) != PCA_OK)
 			log_warnx("acme: prune: account %s: %s", acct,
 			    pca_err_msg());
 		if (ac != NULL)
@@ -100,9 +100,9 @@ prune_ns(struct store *st, const char *ns, int64_t before, size_t *count,
 		json_decref(o.ids);
 		return err;
 	}
-	json_array_foreach(o.ids, i, pair) {
-		err = store_kv_del(st, ns, json_string_value(json_array_get(
-		    pair, 0)));
+	json_array_foreach (o.ids, i, pair) {
+		err = store_kv_del(st, ns,
+		    json_string_value(json_array_get(pair, 0)));
 		if (err != PCA_OK && err != PCA_ENOTFOUND)
 			break;
 		err = PCA_OK;
@@ -116,8 +116,8 @@ prune_ns(struct store *st, const char *ns, int64_t before, size_t *count,
 }
 
 pca_err
-acme_prune_store(struct store *st, int64_t now, int64_t keep_s,
-    size_t *orders, size_t *authzs, struct acme *ac)
+acme_prune_store(struct store *st, int64_t now, int64_t keep_s, size_t *orders,
+    size_t *authzs, struct acme *ac)
 {
 	json_t *gone = NULL;
 	size_t no = 0, na = 0;
@@ -159,10 +159,11 @@ acme_prune_due(struct acme *a)
 	pthread_mutex_unlock(&a->mu);
 	if (!run)
 		return;
-	if (acme_prune_store(a->st, now, (int64_t)a->c.keep_days * 86400,
-		&no, &na, a) != PCA_OK)
+	if (acme_prune_store(a->st, now, (int64_t)a->c.keep_days * 86400, &no,
+		&na, a) != PCA_OK)
 		log_warnx("acme: prune: %s", pca_err_msg());
 	else if (no + na > 0)
 		log_info("acme: pruned %zu orders and %zu authorizations "
-			 "expired over %u days ago", no, na, a->c.keep_days);
+			 "expired over %u days ago",
+		    no, na, a->c.keep_days);
 }

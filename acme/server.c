@@ -21,7 +21,7 @@
 #include "../store/store.h"
 #include "server_int.h"
 
-#define NONCE_WIN 65536u	/* nonces outstanding at most */
+#define NONCE_WIN 65536u /* nonces outstanding at most */
 
 static void
 nonce_new(struct acme *a, char out[ACME_NONCE_LEN])
@@ -34,7 +34,7 @@ nonce_new(struct acme *a, char out[ACME_NONCE_LEN])
 
 	pthread_mutex_lock(&a->nmu);
 	seq = a->nseq++;
-	a->nused[(seq % NONCE_WIN) / 8] &= (uint8_t)~(1u << (seq % 8));
+	a->nused[(seq % NONCE_WIN) / 8] &= (uint8_t) ~(1u << (seq % 8));
 	pthread_mutex_unlock(&a->nmu);
 	for (i = 0; i < 8; i++)
 		raw[i] = (uint8_t)(seq >> (56 - 8 * i));
@@ -57,8 +57,8 @@ nonce_use(struct acme *a, const char *nonce)
 	int i, ok = 0;
 	uint8_t bit;
 
-	if (acme_b64url_decode(nonce, strlen(nonce), 24, &raw, &n) !=
-	    PCA_OK || n != 24)
+	if (acme_b64url_decode(nonce, strlen(nonce), 24, &raw, &n) != PCA_OK ||
+	    n != 24)
 		goto out;
 	(void)HMAC(EVP_sha256(), a->nkey, sizeof(a->nkey), raw, 8, mac, &ml);
 	if (CRYPTO_memcmp(mac, raw + 8, 16) != 0)
@@ -81,8 +81,7 @@ out:
 /* ---- responses ---- */
 
 void
-acme_problem(struct rq *r, int status, const char *type, const char *fmt,
-    ...)
+acme_problem(struct rq *r, int status, const char *type, const char *fmt, ...)
 {
 	char detail[512];
 	json_t *o;
@@ -91,8 +90,9 @@ acme_problem(struct rq *r, int status, const char *type, const char *fmt,
 	va_start(ap, fmt);
 	(void)vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	o = json_pack("{s:s+,s:s,s:i}", "type", "urn:ietf:params:acme:error:",
-	    type, "detail", detail, "status", status);
+	o = json_pack("{s:s+,s:s,s:i}", "type",
+	    "urn:ietf:params:acme:error:", type, "detail", detail, "status",
+	    status);
 	free(r->resp->body);
 	r->resp->body = NULL;
 	r->resp->len = 0;
@@ -115,8 +115,8 @@ acme_reply(struct rq *r, int status, json_t *o, const char *location)
 {
 	char *s;
 
-	if (o == NULL || (s = json_dumps(o, JSON_COMPACT | JSON_INDENT(0))) ==
-	    NULL) {
+	if (o == NULL ||
+	    (s = json_dumps(o, JSON_COMPACT | JSON_INDENT(0))) == NULL) {
 		json_decref(o);
 		acme_problem(r, 500, "serverInternal", "out of memory");
 		return;
@@ -166,11 +166,11 @@ directory(struct rq *r)
 	acme_url(r, u[3], sizeof(u[3]), "revoke-cert");
 	acme_url(r, u[4], sizeof(u[4]), "key-change");
 	acme_url(r, u[5], sizeof(u[5]), "renewal-info");
-	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}",
-	    "newNonce", u[0], "newAccount", u[1], "newOrder", u[2],
-	    "revokeCert", u[3], "keyChange", u[4], "renewalInfo", u[5],
-	    "meta", "externalAccountRequired", r->a->c.eab_required);
-	if (o != NULL && r->a->dc.nids > 0)	/* RFC 8555 7.1.1 */
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:b}}", "newNonce", u[0],
+	    "newAccount", u[1], "newOrder", u[2], "revokeCert", u[3],
+	    "keyChange", u[4], "renewalInfo", u[5], "meta",
+	    "externalAccountRequired", r->a->c.eab_required);
+	if (o != NULL && r->a->dc.nids > 0) /* RFC 8555 7.1.1 */
 		json_object_set_new(json_object_get(o, "meta"), "caaIdentities",
 		    acme_caa_ids_json(&r->a->dc));
 	pr = acme_profiles_meta(r);
@@ -193,7 +193,7 @@ authenticate(struct rq *r, int want_jwk)
 	const char *why = NULL, *ct;
 	enum acme_jws_err e;
 	const char *types[] = {"", "malformed", "badSignatureAlgorithm",
-		"unauthorized", "badPublicKey"};
+	    "unauthorized", "badPublicKey"};
 	char pfx[ACME_URL_MAX];
 	size_t pl;
 
@@ -203,8 +203,8 @@ authenticate(struct rq *r, int want_jwk)
 		    "Content-Type must be application/jose+json");
 		return 0;
 	}
-	if ((e = acme_jws_parse(r->req->body, r->req->len, 0, &r->jws,
-		 &why)) != ACME_JWS_OK) {
+	if ((e = acme_jws_parse(r->req->body, r->req->len, 0, &r->jws, &why)) !=
+	    ACME_JWS_OK) {
 		acme_problem(r, e == ACME_JWS_BADALG ? 400 : 400, types[e],
 		    "%s", why);
 		return 0;
@@ -220,9 +220,10 @@ authenticate(struct rq *r, int want_jwk)
 		return 0;
 	}
 	if (want_jwk != r->jws.has_jwk) {
-		acme_problem(r, 400, "malformed", want_jwk ?
-		    "this resource needs a jwk in the protected header" :
-		    "this resource needs a kid in the protected header");
+		acme_problem(r, 400, "malformed",
+		    want_jwk
+			? "this resource needs a jwk in the protected header"
+			: "this resource needs a kid in the protected header");
 		return 0;
 	}
 	if (!want_jwk) {
@@ -248,8 +249,8 @@ authenticate(struct rq *r, int want_jwk)
 			return 0;
 		}
 		free(r->jws.jwk);
-		r->jws.jwk = json_dumps(json_object_get(r->acct, "key"),
-		    JSON_COMPACT);
+		r->jws.jwk =
+		    json_dumps(json_object_get(r->acct, "key"), JSON_COMPACT);
 		if (r->jws.jwk == NULL) {
 			acme_problem(r, 500, "serverInternal", "no memory");
 			return 0;
@@ -257,8 +258,11 @@ authenticate(struct rq *r, int want_jwk)
 	}
 	if ((e = acme_jws_verify(r->req->body, r->req->len, r->jws.alg,
 		 r->jws.jwk, &why)) != ACME_JWS_OK) {
-		acme_problem(r, e == ACME_JWS_BADKEY ? 400 :
-		    e == ACME_JWS_BADSIG ? 401 : 400, types[e], "%s", why);
+		acme_problem(r,
+		    e == ACME_JWS_BADKEY   ? 400
+		    : e == ACME_JWS_BADSIG ? 401
+					   : 400,
+		    types[e], "%s", why);
 		return 0;
 	}
 	return 1;
@@ -280,7 +284,8 @@ acme_payload(struct rq *r)
 	    JSON_REJECT_DUPLICATES, &je);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		acme_problem(r, 400, "malformed", "the payload is not a JSON "
+		acme_problem(r, 400, "malformed",
+		    "the payload is not a JSON "
 		    "object");
 		return NULL;
 	}
@@ -321,13 +326,15 @@ ca_lookup(struct rq *r)
 		return 0;
 	}
 	st = json_string_value(json_object_get(d, "Status"));
-	alg = json_string_value(json_object_get(json_object_get(d,
-	    "CertificateAuthorityConfiguration"), "SigningAlgorithm"));
-	pred = json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
-	    "PredecessorArn"));
-	r->rotated_at = json_integer_value(json_object_get(json_object_get(d,
-	    "OpenPCA"), "RotatedAt"));
-	r->root = json_is_string(json_object_get(d, "Type")) &&
+	alg = json_string_value(json_object_get(
+	    json_object_get(d, "CertificateAuthorityConfiguration"),
+	    "SigningAlgorithm"));
+	pred = json_string_value(
+	    json_object_get(json_object_get(d, "OpenPCA"), "PredecessorArn"));
+	r->rotated_at = json_integer_value(
+	    json_object_get(json_object_get(d, "OpenPCA"), "RotatedAt"));
+	r->root =
+	    json_is_string(json_object_get(d, "Type")) &&
 	    strcmp(json_string_value(json_object_get(d, "Type")), "ROOT") == 0;
 	if (pred != NULL && strlen(pred) > 36)
 		(void)snprintf(r->pred, sizeof(r->pred), "%s",
@@ -387,8 +394,8 @@ post(struct rq *r)
 		const char *why;
 
 		/* by the account (kid) or by the certificate's key (jwk) */
-		if (acme_jws_parse(r->req->body, r->req->len, 0, &peek,
-			&why) != ACME_JWS_OK) {
+		if (acme_jws_parse(r->req->body, r->req->len, 0, &peek, &why) !=
+		    ACME_JWS_OK) {
 			(void)authenticate(r, 0);
 			return;
 		}
@@ -412,7 +419,7 @@ post(struct rq *r)
 	else if (res_id(rest, "authz", id, sizeof(id), &tail) && !*tail)
 		acme_authz(r, id);
 	else if (res_id(rest, "chall", id, sizeof(id), &tail) &&
-	    tail[0] == '/' && tail[1] != '\0')
+		 tail[0] == '/' && tail[1] != '\0')
 		acme_challenge(r, id, tail + 1);
 	else if (res_id(rest, "cert", id, sizeof(id), &tail))
 		acme_cert(r, id, tail);
@@ -445,10 +452,8 @@ handle(void *arg, const struct http_req *req, struct http_resp *resp)
 	memcpy(r.ca, p, 36);
 	r.ca[36] = '\0';
 	r.rest = p + 37;
-	(void)snprintf(r.dir, sizeof(r.dir), "%s/acme/%s", a->c.base_url,
-	    r.ca);
-	(void)snprintf(r.url, sizeof(r.url), "%s%s", a->c.base_url,
-	    req->path);
+	(void)snprintf(r.dir, sizeof(r.dir), "%s/acme/%s", a->c.base_url, r.ca);
+	(void)snprintf(r.url, sizeof(r.url), "%s%s", a->c.base_url, req->path);
 	if (!ca_lookup(&r))
 		goto out;
 	{
@@ -462,8 +467,8 @@ handle(void *arg, const struct http_req *req, struct http_resp *resp)
 		if (strcmp(r.rest, "directory") == 0)
 			directory(&r);
 		else if (strcmp(r.rest, "new-nonce") == 0) {
-			resp->status = strcmp(req->method, "HEAD") == 0 ?
-			    200 : 204;
+			resp->status =
+			    strcmp(req->method, "HEAD") == 0 ? 200 : 204;
 		} else if (strncmp(r.rest, "renewal-info/", 13) == 0)
 			acme_renewal_info(&r, r.rest + 13);
 		else
@@ -497,10 +502,15 @@ framing_error(void *arg, const struct http_req *req, int status,
 pca_err
 acme_register(struct acme *a, struct http_server *h)
 {
-	const struct http_route rt = {.port = HTTP_TLS, .path = "/acme/",
-		.prefix = 1, .methods = HTTP_M_GET | HTTP_M_HEAD | HTTP_M_POST,
-		.body_max = ACME_JWS_MAX, .drain_max = 1024 * 1024,
-		.fn = handle, .error = framing_error, .arg = a};
+	const struct http_route rt = {.port = HTTP_TLS,
+	    .path = "/acme/",
+	    .prefix = 1,
+	    .methods = HTTP_M_GET | HTTP_M_HEAD | HTTP_M_POST,
+	    .body_max = ACME_JWS_MAX,
+	    .drain_max = 1024 * 1024,
+	    .fn = handle,
+	    .error = framing_error,
+	    .arg = a};
 
 	return http_route_add(h, &rt);
 }
@@ -530,7 +540,7 @@ conf_copy(struct acme *a, const struct acme_conf *c)
 	if (a->c.timeout_s == 0)
 		a->c.timeout_s = 10;
 	acme_dnsconf_set(&a->dc, c);
-	a->c.resolver = NULL;	/* a->dc holds the copies */
+	a->c.resolver = NULL; /* a->dc holds the copies */
 	a->c.caa_identities = NULL;
 }
 
@@ -543,7 +553,7 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 
 	if (c->base_url == NULL || c->region == NULL || c->account == NULL)
 		return pca_err_set(PCA_EINVAL, "acme: base_url, region and "
-		    "account are required");
+					       "account are required");
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	conf_copy(a, c);
@@ -573,7 +583,7 @@ acme_reload(struct acme *a, const struct acme_conf *c, struct ca_engine *eng)
 	a->eng = eng;
 	if (c->base_url != NULL && c->region != NULL && c->account != NULL)
 		conf_copy(a, c);
-	a->c.policies = c->policies;	/* the old set is freed after this */
+	a->c.policies = c->policies; /* the old set is freed after this */
 	pthread_rwlock_unlock(&a->englock);
 }
 
@@ -597,7 +607,7 @@ acme_free(struct acme *a)
 pthread_mutex_t *
 acme_acct_lock(struct acme *a, const char *acct)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
+	uint32_t h = 2166136261u; /* FNV-1a */
 
 	for (; *acct; acct++)
 		h = (h ^ (uint8_t)*acct) * 16777619u;
@@ -613,7 +623,7 @@ acme_count(struct acme *a, uint64_t *c)
 }
 
 static const char *const vfail_types[ACME_VFAIL_N] = {"connection",
-	"incorrectResponse", "tls", "unauthorized", "dns", "caa", "other"};
+    "incorrectResponse", "tls", "unauthorized", "dns", "caa", "other"};
 
 void
 acme_count_vfail(struct acme *a, const char *ptype)
@@ -645,28 +655,32 @@ static pca_err
 metrics_more(struct acme *a, struct buf *b)
 {
 	static const char *const ns[3][2] = {{"acme-acct", "accounts"},
-		{"acme-order", "orders"}, {"acme-authz", "authorizations"}};
+	    {"acme-order", "orders"}, {"acme-authz", "authorizations"}};
 	uint64_t n;
 	size_t i;
 	pca_err err;
 
-	err = buf_printf(b, "# HELP pcad_acme_validation_failures_total "
+	err = buf_printf(b,
+	    "# HELP pcad_acme_validation_failures_total "
 	    "Failed challenge validations by ACME problem type.\n"
 	    "# TYPE pcad_acme_validation_failures_total counter\n");
 	for (i = 0; i < ACME_VFAIL_N && err == PCA_OK; i++)
-		err = buf_printf(b, "pcad_acme_validation_failures_total{"
-		    "problem=\"%s\"} %llu\n", vfail_types[i],
+		err = buf_printf(b,
+		    "pcad_acme_validation_failures_total{"
+		    "problem=\"%s\"} %llu\n",
+		    vfail_types[i],
 		    (unsigned long long)__atomic_load_n(&a->m_vfail[i],
-		    __ATOMIC_RELAXED));
+			__ATOMIC_RELAXED));
 	if (err == PCA_OK)
-		err = buf_printf(b, "# HELP pcad_acme_orders_invalid_total "
+		err = buf_printf(b,
+		    "# HELP pcad_acme_orders_invalid_total "
 		    "Orders that became invalid.\n"
 		    "# TYPE pcad_acme_orders_invalid_total counter\n"
 		    "pcad_acme_orders_invalid_total %llu\n"
 		    "# HELP pcad_acme_records ACME records in the store.\n"
 		    "# TYPE pcad_acme_records gauge\n",
 		    (unsigned long long)__atomic_load_n(&a->m_order_invalid,
-		    __ATOMIC_RELAXED));
+			__ATOMIC_RELAXED));
 	for (i = 0; i < 3 && err == PCA_OK; i++) {
 		n = 0;
 		if (store_kv_foreach(a->st, ns[i][0], kv_count, &n) != PCA_OK)

@@ -37,8 +37,8 @@ acme_rec_get(struct acme *a, const char *ns, const char *id, json_t **out)
 }
 
 pca_err
-acme_rec_put(struct acme *a, const char *ns, const char *id,
-    const json_t *o, int create)
+acme_rec_put(struct acme *a, const char *ns, const char *id, const json_t *o,
+    int create)
 {
 	char *s;
 	pca_err err;
@@ -69,7 +69,8 @@ acme_rec_batch(struct acme *a, const struct acme_rec_w *w, size_t n)
 		if ((txt[i] = json_dumps(w[i].o, JSON_COMPACT)) == NULL)
 			err = pca_err_set(PCA_ENOMEM, "no memory");
 		else if (strlen(txt[i]) > REC_MAX)
-			err = pca_err_set(PCA_ETOOBIG, "acme: record too large");
+			err =
+			    pca_err_set(PCA_ETOOBIG, "acme: record too large");
 		ops[i] = (struct store_kv_op){w[i].ns, w[i].id, txt[i],
 		    txt[i] ? strlen(txt[i]) : 0, 0};
 	}

@@ -95,17 +95,19 @@ http01(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 		*pt = code == 404 ? "incorrectResponse" : "connection";
 		(void)snprintf(why, wl, "%s: HTTP status %ld", url, code);
 	} else {
-		while (b.n > 0 && (b.b[b.n - 1] == '\n' ||
-		    b.b[b.n - 1] == '\r' || b.b[b.n - 1] == ' ' ||
-		    b.b[b.n - 1] == '\t'))
+		while (
+		    b.n > 0 && (b.b[b.n - 1] == '\n' || b.b[b.n - 1] == '\r' ||
+				   b.b[b.n - 1] == ' ' || b.b[b.n - 1] == '\t'))
 			b.n--;
 		b.b[b.n] = '\0';
 		if (strcmp(b.b, c->keyauth) == 0)
 			err = PCA_OK;
 		else {
 			*pt = "incorrectResponse";
-			(void)snprintf(why, wl, "%s: the key authorization "
-			    "does not match", url);
+			(void)snprintf(why, wl,
+			    "%s: the key authorization "
+			    "does not match",
+			    url);
 		}
 	}
 	curl_slist_free_all(ct);
@@ -133,8 +135,8 @@ tcp_connect(const char *host, unsigned port, unsigned timeout_s, char *why,
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
+		fd = socket(ai->ai_family,
+		    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
@@ -142,7 +144,8 @@ tcp_connect(const char *host, unsigned port, unsigned timeout_s, char *why,
 			pfd.fd = fd;
 			pfd.events = POLLOUT;
 			if (poll(&pfd, 1, (int)timeout_s * 1000) != 1 ||
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0 ||
+			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) !=
+				0 ||
 			    e != 0) {
 				close(fd);
 				fd = -1;
@@ -167,8 +170,8 @@ tcp_connect(const char *host, unsigned port, unsigned timeout_s, char *why,
 static int
 san_is(X509 *x, const struct acme_chal *c)
 {
-	GENERAL_NAMES *g = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-	    NULL);
+	GENERAL_NAMES *g =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	GENERAL_NAME *n;
 	unsigned char ip[16];
 	int ok = 0, l;
@@ -179,14 +182,15 @@ san_is(X509 *x, const struct acme_chal *c)
 	if (!strcmp(c->ident_type, "dns") && n->type == GEN_DNS) {
 		l = ASN1_STRING_length(n->d.dNSName);
 		ok = (size_t)l == strlen(c->ident) &&
-		    strncasecmp((const char *)ASN1_STRING_get0_data(
-			n->d.dNSName), c->ident, (size_t)l) == 0;
+		     strncasecmp(
+			 (const char *)ASN1_STRING_get0_data(n->d.dNSName),
+			 c->ident, (size_t)l) == 0;
 	} else if (!strcmp(c->ident_type, "ip") && n->type == GEN_IPADD) {
 		l = ASN1_STRING_length(n->d.iPAddress);
 		ok = (l == 4 && inet_pton(AF_INET, c->ident, ip) == 1) ||
-		    (l == 16 && inet_pton(AF_INET6, c->ident, ip) == 1);
+		     (l == 16 && inet_pton(AF_INET6, c->ident, ip) == 1);
 		ok = ok && memcmp(ip, ASN1_STRING_get0_data(n->d.iPAddress),
-		    (size_t)l) == 0;
+			       (size_t)l) == 0;
 	}
 out:
 	GENERAL_NAMES_free(g);
@@ -215,7 +219,8 @@ acme_ext_ok(X509 *x, const char *keyauth)
 	want[0] = 0x04;
 	want[1] = 32;
 	if (EVP_Digest(keyauth, strlen(keyauth), want + 2, &hl, EVP_sha256(),
-		NULL) && ASN1_STRING_length(v) == (int)sizeof(want) &&
+		NULL) &&
+	    ASN1_STRING_length(v) == (int)sizeof(want) &&
 	    memcmp(ASN1_STRING_get0_data(v), want, sizeof(want)) == 0)
 		ok = 1;
 	return ok;
@@ -224,7 +229,8 @@ acme_ext_ok(X509 *x, const char *keyauth)
 static pca_err
 tlsalpn01(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 {
-	static const unsigned char alpn[] = "\x0a" "acme-tls/1";
+	static const unsigned char alpn[] = "\x0a"
+					    "acme-tls/1";
 	SSL_CTX *ctx = NULL;
 	SSL *s = NULL;
 	X509 *x = NULL;
@@ -249,7 +255,7 @@ tlsalpn01(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 	SSL_set_verify(s, SSL_VERIFY_NONE, NULL);
 	if (!strcmp(c->ident_type, "dns"))
 		(void)SSL_set_tlsext_host_name(s, c->ident);
-	else {	/* RFC 8738 section 6: the reverse-mapping name */
+	else { /* RFC 8738 section 6: the reverse-mapping name */
 		unsigned char ip[4];
 
 		if (inet_pton(AF_INET, c->ident, ip) == 1) {
@@ -267,18 +273,24 @@ tlsalpn01(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 	SSL_get0_alpn_selected(s, &proto, &plen);
 	*pt = "unauthorized";
 	if (plen != 10 || memcmp(proto, "acme-tls/1", 10) != 0) {
-		(void)snprintf(why, wl, "%s: the server did not select the "
-		    "acme-tls/1 protocol", c->ident);
+		(void)snprintf(why, wl,
+		    "%s: the server did not select the "
+		    "acme-tls/1 protocol",
+		    c->ident);
 		goto out;
 	}
 	if ((x = SSL_get1_peer_certificate(s)) == NULL || !san_is(x, c)) {
-		(void)snprintf(why, wl, "%s: the certificate's only SAN must "
-		    "be the identifier", c->ident);
+		(void)snprintf(why, wl,
+		    "%s: the certificate's only SAN must "
+		    "be the identifier",
+		    c->ident);
 		goto out;
 	}
 	if (!acme_ext_ok(x, c->keyauth)) {
-		(void)snprintf(why, wl, "%s: the acmeIdentifier extension is "
-		    "missing, not critical or wrong", c->ident);
+		(void)snprintf(why, wl,
+		    "%s: the acmeIdentifier extension is "
+		    "missing, not critical or wrong",
+		    c->ident);
 		goto out;
 	}
 	err = PCA_OK;
@@ -309,7 +321,8 @@ dns01(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 	}
 	(void)snprintf(name, sizeof(name), "_acme-challenge.%s", c->ident);
 	if (!EVP_Digest(c->keyauth, strlen(c->keyauth), h, &hl, EVP_sha256(),
-	    NULL) || acme_b64url_encode(h, sizeof(h), &want) != PCA_OK) {
+		NULL) ||
+	    acme_b64url_encode(h, sizeof(h), &want) != PCA_OK) {
 		(void)snprintf(why, wl, "no digest");
 		return PCA_EINTERNAL;
 	}
@@ -326,8 +339,10 @@ dns01(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 	if (err != PCA_OK && n == 0)
 		(void)snprintf(why, wl, "no TXT record at %s", name);
 	else if (err != PCA_OK)
-		(void)snprintf(why, wl, "none of the %zu TXT records at %s is "
-		    "the key authorization's digest", n, name);
+		(void)snprintf(why, wl,
+		    "none of the %zu TXT records at %s is "
+		    "the key authorization's digest",
+		    n, name);
 out:
 	acme_dns_strv_free(v, n);
 	free(want);
@@ -349,8 +364,7 @@ caa(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 }
 
 pca_err
-acme_validate(const struct acme_chal *c, char *why, size_t wl,
-    const char **pt)
+acme_validate(const struct acme_chal *c, char *why, size_t wl, const char **pt)
 {
 	int i;
 	pca_err err = PCA_EIO;

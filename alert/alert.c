@@ -88,7 +88,8 @@ post(struct alert *a, const char *id, const char *body)
 		return 0;
 	(void)snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", id);
 	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
-	    NULL || (h2 = curl_slist_append(h, hdr)) == NULL) {
+		NULL ||
+	    (h2 = curl_slist_append(h, hdr)) == NULL) {
 		curl_slist_free_all(h);
 		curl_easy_cleanup(c);
 		return 0;
@@ -244,8 +245,8 @@ alert_main(void *arg)
 		(void)clock_gettime(CLOCK_REALTIME, &due);
 		due.tv_sec += (time_t)a->c.interval_s;
 		pthread_mutex_lock(&a->lk);
-		while (!a->stop &&
-		    pthread_cond_timedwait(&a->cv, &a->lk, &due) != ETIMEDOUT)
+		while (!a->stop && pthread_cond_timedwait(&a->cv, &a->lk,
+				       &due) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&a->lk);
@@ -303,10 +304,10 @@ list_add(const char *key, const uint8_t *val, size_t len, void *arg)
 static int
 by_time(const void *x, const void *y)
 {
-	json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x,
-	    "raised_at"));
-	json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y,
-	    "raised_at"));
+	json_int_t a = json_integer_value(
+	    json_object_get(*(json_t *const *)x, "raised_at"));
+	json_int_t b = json_integer_value(
+	    json_object_get(*(json_t *const *)y, "raised_at"));
 
 	return a < b ? -1 : a > b;
 }
@@ -353,8 +354,8 @@ alert_list(struct store *st, json_t **out)
 pca_err
 alert_ack(struct store *st, const char *id, const char *who, int64_t now)
 {
-	json_t *t = json_true(), *by = json_pack("{s:s,s:I}", "by", who, "at",
-	    (json_int_t)now);
+	json_t *t = json_true(),
+	       *by = json_pack("{s:s,s:I}", "by", who, "at", (json_int_t)now);
 	pca_err err;
 
 	if (t == NULL || by == NULL)
@@ -379,9 +380,10 @@ alert_metrics_render(struct alert *a, struct buf *b)
 			    "raised by this pcad, by kind.\n"
 			    "# TYPE pcad_alerts_raised_total counter\n");
 	for (i = 0; i < ALERT_KINDS && err == PCA_OK; i++)
-		err = buf_printf(b, "pcad_alerts_raised_total{kind=\"%s\"} "
-		    "%llu\n", kinds[i],
-		    (unsigned long long)atomic_load(&a->raised[i]));
+		err = buf_printf(b,
+		    "pcad_alerts_raised_total{kind=\"%s\"} "
+		    "%llu\n",
+		    kinds[i], (unsigned long long)atomic_load(&a->raised[i]));
 	if (err == PCA_OK)
 		err = buf_printf(b,
 		    "# HELP pcad_alerts_unacknowledged Stored alerts nobody "
@@ -391,7 +393,8 @@ alert_metrics_render(struct alert *a, struct buf *b)
 		    "taken yet.\n# TYPE pcad_alerts_undelivered gauge\n"
 		    "pcad_alerts_undelivered %zu\n"
 		    "# HELP pcad_alert_webhook_posts_total Alert webhook POSTs "
-		    "by result.\n# TYPE pcad_alert_webhook_posts_total counter\n"
+		    "by result.\n# TYPE pcad_alert_webhook_posts_total "
+		    "counter\n"
 		    "pcad_alert_webhook_posts_total{result=\"ok\"} %llu\n"
 		    "pcad_alert_webhook_posts_total{result=\"failed\"} %llu\n",
 		    l.unacked, l.undelivered,

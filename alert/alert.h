@@ -40,15 +40,15 @@ struct alert;
 #define ALERT_HISTORY_MAX 168
 
 struct alert_conf {
-	const char *webhook_url;	/* NULL: alerts are only stored */
-	unsigned window_s;		/* rate window; 0 = 3600 */
-	unsigned history;		/* windows in the baseline; 0 = 24 */
-	unsigned sigma;			/* 0 = 3 */
-	unsigned floor;			/* least count alerting; 0 = 10 */
-	unsigned interval_s;		/* pass period; 0 = 5 */
-	unsigned timeout_s;		/* per POST; 0 = 10 */
-	unsigned unknown_per_min;	/* OCSP unknown-serial alerts a minute;
-					   0 = 20 */
+	const char *webhook_url;  /* NULL: alerts are only stored */
+	unsigned window_s;        /* rate window; 0 = 3600 */
+	unsigned history;         /* windows in the baseline; 0 = 24 */
+	unsigned sigma;           /* 0 = 3 */
+	unsigned floor;           /* least count alerting; 0 = 10 */
+	unsigned interval_s;      /* pass period; 0 = 5 */
+	unsigned timeout_s;       /* per POST; 0 = 10 */
+	unsigned unknown_per_min; /* OCSP unknown-serial alerts a minute;
+				     0 = 20 */
 };
 
 pca_err alert_new(const struct alert_conf *, struct store *,

@@ -9,7 +9,7 @@
 #include "alert.h"
 
 #define ALERT_KINDS 6
-#define ALERT_UNK_SLOTS 4096	/* recent (CA, serial) hashes */
+#define ALERT_UNK_SLOTS 4096 /* recent (CA, serial) hashes */
 
 struct alert_unk {
 	char ca[40];
@@ -22,19 +22,19 @@ struct alert {
 	struct store *store;
 	pthread_t th;
 	int started;
-	pthread_mutex_t lk;	/* stop, cv; one pass at a time */
+	pthread_mutex_t lk; /* stop, cv; one pass at a time */
 	pthread_cond_t cv;
 	int stop;
 	_Atomic uint64_t raised[ALERT_KINDS];
 	_Atomic uint64_t sent, failed;
 	/* OCSP unknown serials (alert_note_unknown) */
 	_Atomic uint64_t unk_seen[ALERT_UNK_SLOTS];
-	pthread_mutex_t uk;	/* the fields below */
+	pthread_mutex_t uk;      /* the fields below */
 	struct alert_unk *unk_q; /* unknown_per_min entries */
 	size_t unk_n;
-	int64_t unk_min;	/* minute of unk_taken */
-	unsigned unk_taken;	/* queued this minute */
-	uint64_t unk_flood;	/* dropped over the bound since the last pass */
+	int64_t unk_min;    /* minute of unk_taken */
+	unsigned unk_taken; /* queued this minute */
+	uint64_t unk_flood; /* dropped over the bound since the last pass */
 };
 
 /* Counts a raised alert of kind for /metrics. */

@@ -15,8 +15,8 @@
 
 /* Records an alert if id is new (an old id: nothing). */
 pca_err
-alert_raise(struct alert *a, const char *id, const char *kind,
-    json_t *detail, int64_t now)
+alert_raise(struct alert *a, const char *id, const char *kind, json_t *detail,
+    int64_t now)
 {
 	char *text = NULL;
 	json_t *o;
@@ -90,15 +90,17 @@ rate_note(struct alert *a, const char *who, int64_t when, int64_t *win,
 	/* close the windows between the last one and this one */
 	for (; last < w && json_array_size(h) <= a->c.history + 1;
 	     last += a->c.window_s) {
-		(void)json_array_append_new(h, json_integer(json_integer_value(
-		    json_object_get(st, "count"))));
+		(void)json_array_append_new(h,
+		    json_integer(
+			json_integer_value(json_object_get(st, "count"))));
 		(void)json_object_set_new(st, "count", json_integer(0));
 	}
 	while (json_array_size(h) > a->c.history)
 		(void)json_array_remove(h, 0);
 	(void)json_object_set_new(st, "win", json_integer(w));
 	*count = (size_t)json_integer_value(json_object_get(st, "count")) + 1;
-	(void)json_object_set_new(st, "count", json_integer((json_int_t)*count));
+	(void)json_object_set_new(st, "count",
+	    json_integer((json_int_t)*count));
 	n = json_array_size(h);
 	for (i = 0; i < n; i++)
 		mean += (double)json_integer_value(json_array_get(h, i));
@@ -166,8 +168,7 @@ on_issued(struct alert *a, const struct store_change *ch)
 		pca_err_clear();
 	} else
 		goto out;
-	if ((err = rate_note(a, who, ch->when, &win, &count, &thr)) !=
-	    PCA_OK)
+	if ((err = rate_note(a, who, ch->when, &win, &count, &thr)) != PCA_OK)
 		goto out;
 	if ((double)count > thr) {
 		(void)json_object_set_new(d, "window_start", json_integer(win));
@@ -253,7 +254,7 @@ alert_feed_pass(struct alert *a)
 			    w.v[i].serial_len > 0)
 				err = on_issued(a, &w.v[i]);
 			else if (w.v[i].type == STORE_CHG_CERT_REVOKED &&
-			    w.v[i].ca_id[0] != '\0')
+				 w.v[i].ca_id[0] != '\0')
 				err = on_revoked(a, &w.v[i]);
 			if (err == PCA_OK)
 				done = w.v[i].seq;

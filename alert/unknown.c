@@ -78,13 +78,14 @@ flood_add(struct alert *a, const char *id, uint64_t n)
 		err = pca_err_set(PCA_EDB, "alert %.200s does not parse", id);
 		goto out;
 	}
-	(void)json_object_set_new(d, "count", json_integer(
-	    json_integer_value(json_object_get(d, "count")) + (json_int_t)n));
+	(void)json_object_set_new(d, "count",
+	    json_integer(json_integer_value(json_object_get(d, "count")) +
+			 (json_int_t)n));
 	if ((text = json_dumps(o, JSON_COMPACT)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "out of memory");
 	else
-		err = store_kv_put(a->store, ALERT_NS, id, text, strlen(text),
-		    0);
+		err =
+		    store_kv_put(a->store, ALERT_NS, id, text, strlen(text), 0);
 out:
 	free(val);
 	free(text);
@@ -125,8 +126,8 @@ alert_unknown_pass(struct alert *a, int64_t now)
 		(void)snprintf(id, sizeof(id), "unknown-flood/%lld",
 		    (long long)(now / 60 * 60));
 		if ((d = json_pack("{s:I,s:I}", "count", (json_int_t)flood,
-			 "per_minute_bound", (json_int_t)a->c.unknown_per_min)) ==
-		    NULL)
+			 "per_minute_bound",
+			 (json_int_t)a->c.unknown_per_min)) == NULL)
 			err = pca_err_set(PCA_ENOMEM, "out of memory");
 		else if ((err = flood_add(a, id, flood)) == PCA_ENOTFOUND) {
 			pca_err_clear(); /* the first flood of this minute */

@@ -74,8 +74,8 @@ pca_err api_key_policy_get(struct store *, const char *akid, char **name,
  * validated first (PCA_EINVAL/PCA_EPARSE/PCA_ETOOBIG naming the place).
  * Audited; a running pcad applies it from the next request on.
  */
-pca_err api_key_policy_put(
-    struct store *, const char *akid, const struct api_key_spec *) PCA_WUR;
+pca_err api_key_policy_put(struct store *, const char *akid,
+    const struct api_key_spec *) PCA_WUR;
 /*
  * Store migration: every version-1 key record (a Role) gets the managed
  * policy of the same name over every CA.  Idempotent; audited per key.
@@ -129,9 +129,9 @@ pca_err api_key_revoke(struct store *, const char *akid) PCA_WUR;
 /* [approval]: which operations need how many of which approvers. */
 struct api_approval_conf {
 	char ops[API_APPROVAL_OPS_MAX][API_APPROVAL_NAME];
-	size_t nops;		/* 0: nothing needs approval */
+	size_t nops; /* 0: nothing needs approval */
 	char approvers[API_APPROVERS_MAX][API_APPROVAL_NAME];
-	size_t napprovers;	/* access key ids or "operator:NAME" */
+	size_t napprovers; /* access key ids or "operator:NAME" */
 	unsigned quorum;
 	unsigned expiry_s;
 };
@@ -142,15 +142,15 @@ struct api_approval_conf {
  * list), quorum and expiry_hours.  ops NULL or empty: no approvals.
  */
 pca_err api_approval_conf_parse(const char *ops, const char *approvers,
-    long long quorum, long long expiry_h, struct api_approval_conf *out)
-    PCA_WUR;
+    long long quorum, long long expiry_h,
+    struct api_approval_conf *out) PCA_WUR;
 
 /* One approver's decision on a pending request. */
 struct api_approval_decision {
 	const char *id;
-	const char *who;	/* the approver: access key id or operator:N */
-	int approve;		/* else deny */
-	const char *reason;	/* denials, may be NULL */
+	const char *who;    /* the approver: access key id or operator:N */
+	int approve;        /* else deny */
+	const char *reason; /* denials, may be NULL */
 	int64_t now;
 };
 
@@ -174,9 +174,9 @@ struct http_server;
 struct buf;
 
 struct api_conf {
-	const char *region;      /* the appliance's region: the only
-				    region a request may be scoped to */
-	const char *partition;   /* ARN partition, e.g. "aws" */
+	const char *region;    /* the appliance's region: the only
+				  region a request may be scoped to */
+	const char *partition; /* ARN partition, e.g. "aws" */
 };
 
 /* Checks what start and reload need from the configuration (a region). */
@@ -190,8 +190,7 @@ pca_err api_conf_check(const struct api_conf *) PCA_WUR;
  */
 pca_err api_server_new(const struct api_conf *, struct ca_engine *,
     struct store *, struct hsm *, struct api_server **out) PCA_WUR;
-pca_err api_server_register(struct api_server *, struct http_server *)
-    PCA_WUR;
+pca_err api_server_register(struct api_server *, struct http_server *) PCA_WUR;
 /*
  * Swaps in a new configuration and engine; requests in progress finish on
  * the old one.  On success *old_engine is the engine no request uses any
@@ -209,8 +208,8 @@ void api_server_free(struct api_server *);
 struct api_token_stats {
 	uint64_t signs;
 	uint64_t sign_errors;
-	uint64_t recoveries;		/* successful re-initializations */
-	int available;			/* token usable right now */
+	uint64_t recoveries; /* successful re-initializations */
+	int available;       /* token usable right now */
 };
 
 /*
@@ -226,10 +225,10 @@ struct api_token_stats {
  *     NULL: PCA_EUNAVAIL.
  */
 struct api_services {
-	void *token;		/* argument of health and token_stats */
+	void *token; /* argument of health and token_stats */
 	pca_err (*health)(void *token);
 	void (*token_stats)(void *token, struct api_token_stats *out);
-	void *arg;		/* argument of the others */
+	void *arg; /* argument of the others */
 	pca_err (*audit_create)(void *arg, const char *ca_uuid,
 	    const char *bucket, const char *format, char id[37], char **key);
 	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
@@ -272,8 +271,8 @@ struct api_console_id {
 
 /* How an operation or a decision went, as the API would answer it. */
 struct api_console_res {
-	int status;		/* 200, 403 (AccessDenied), 4xx, 5xx */
-	char code[64];		/* exception name */
+	int status;    /* 200, 403 (AccessDenied), 4xx, 5xx */
+	char code[64]; /* exception name */
 	char message[768];
 };
 
@@ -299,8 +298,8 @@ pca_err api_console_call(struct api_server *, const struct api_console_id *,
  * on resource (a CA ARN or NULL): PCA_OK allowed, PCA_EPOLICY denied (res
  * carries AWS's sentence), another error when it cannot be decided.
  */
-pca_err api_console_allowed(struct api_server *,
-    const struct api_console_id *, const char *ip, const char *action,
-    const char *resource, struct api_console_res *res) PCA_WUR;
+pca_err api_console_allowed(struct api_server *, const struct api_console_id *,
+    const char *ip, const char *action, const char *resource,
+    struct api_console_res *res) PCA_WUR;
 
 #endif

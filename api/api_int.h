@@ -116,8 +116,8 @@ size_t api_op_index(const struct api_op *op);
  * PCA_EINVAL with *code set: a field with an exception of its own
  * (InvalidS3ObjectAclInCrlConfiguration).
  */
-pca_err api_shape_check(
-    const struct api_op *op, const json_t *req, const char **code) PCA_WUR;
+pca_err api_shape_check(const struct api_op *op, const json_t *req,
+    const char **code) PCA_WUR;
 /* True when s (len bytes, UTF-8) fully matches the model pattern. */
 int api_pat_match(enum api_pat, const char *s, size_t len);
 /* Length in UTF-16 code units (Java String.length), -1 if not UTF-8. */
@@ -175,8 +175,8 @@ pca_err sigv4_parse_for(const char *authz, const char *service,
  * well-formed (else PCA_EPARSE: IncompleteSignature), within +-15 min of
  * now and on the scope date (else PCA_EMISMATCH: InvalidSignature).
  */
-pca_err sigv4_check_date(
-    const struct api_http_req *, struct sigv4_auth *, int64_t now) PCA_WUR;
+pca_err sigv4_check_date(const struct api_http_req *, struct sigv4_auth *,
+    int64_t now) PCA_WUR;
 /* The canonical request (botocore's SigV4Auth.canonical_request). */
 pca_err sigv4_canonical_request(const struct api_http_req *,
     const struct sigv4_auth *, struct buf *out) PCA_WUR;
@@ -218,8 +218,8 @@ pca_err api_key_lookup(struct api_keycache *, struct store *, struct hsm *,
 #define API_TOKEN_KEY_LEN 32
 
 /* Loads (or creates, sealed by the token) the NextToken HMAC key. */
-pca_err api_token_key_load(
-    struct store *, struct hsm *, uint8_t key[API_TOKEN_KEY_LEN]) PCA_WUR;
+pca_err api_token_key_load(struct store *, struct hsm *,
+    uint8_t key[API_TOKEN_KEY_LEN]) PCA_WUR;
 /* An opaque NextToken binding op, scope and the last key returned. */
 pca_err api_token_make(const uint8_t key[API_TOKEN_KEY_LEN], const char *op,
     const char *scope, const char *last, char **out) PCA_WUR;
@@ -289,8 +289,8 @@ struct api_error {
 };
 
 /* Maps an engine failure of op onto the exception and status. */
-void api_error_from(
-    const char *op, pca_err, const char *msg, struct api_error *out);
+void api_error_from(const char *op, pca_err, const char *msg,
+    struct api_error *out);
 void api_error_set(struct api_error *, int status, const char *code,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -318,11 +318,11 @@ struct api_metrics {
 pca_err api_metrics_init(struct api_metrics *) PCA_WUR;
 void api_metrics_free(struct api_metrics *);
 /* op_index: api_op_index(), or api_nops for requests with no operation. */
-void api_metrics_observe(
-    struct api_metrics *, size_t op_index, int status, double seconds);
+void api_metrics_observe(struct api_metrics *, size_t op_index, int status,
+    double seconds);
 /* Prometheus text exposition; svc (or its token_stats) may be NULL. */
-pca_err api_metrics_render(struct api_metrics *,
-    const struct api_services *svc, struct buf *) PCA_WUR;
+pca_err api_metrics_render(struct api_metrics *, const struct api_services *svc,
+    struct buf *) PCA_WUR;
 
 /* ---- the request pipeline (dispatch.c, ops.c) ---- */
 
@@ -336,10 +336,10 @@ struct api_ctx {
 	char region[64];
 	char partition[32];
 	struct api_metrics *metrics;
-	int64_t (*now)(void); /* util_now; tests override */
+	int64_t (*now)(void);              /* util_now; tests override */
 	struct api_approval_conf approval; /* under approval.c's lock */
-	struct api_role role;		/* pcad --role; zero: primary */
-	struct api_services svc;	/* api_server_services_set */
+	struct api_role role;              /* pcad --role; zero: primary */
+	struct api_services svc;           /* api_server_services_set */
 };
 
 struct api_resp {
@@ -347,8 +347,8 @@ struct api_resp {
 	char request_id[37];
 	char *body; /* JSON, caller frees */
 	size_t len;
-	const struct api_op *op; /* NULL before the target is known */
-	const char *code;        /* error __type or NULL */
+	const struct api_op *op;  /* NULL before the target is known */
+	const char *code;         /* error __type or NULL */
 	const char *content_type; /* NULL: application/x-amz-json-1.1 */
 };
 
@@ -368,11 +368,11 @@ void api_sts_handle(struct api_ctx *, const struct api_http_req *,
     struct api_resp *);
 
 /* One API call after framing: authenticate, validate, run, answer. */
-void api_dispatch(
-    struct api_ctx *, const struct api_http_req *, struct api_resp *);
+void api_dispatch(struct api_ctx *, const struct api_http_req *,
+    struct api_resp *);
 /* An error response outside the pipeline (framing: 413, 411, 405). */
-void api_resp_error(
-    struct api_resp *, int status, const char *code, const char *message);
+void api_resp_error(struct api_resp *, int status, const char *code,
+    const char *message);
 void api_resp_clear(struct api_resp *);
 
 /* The caller of one operation, as the operations see it. */
@@ -409,10 +409,10 @@ int api_op_is_ext(const char *name);
 
 /* What the approval gate decided for one call. */
 struct api_approval_run {
-	int claimed;		/* approved: run it, then api_approval_done */
+	int claimed; /* approved: run it, then api_approval_done */
 	char id[37];
 	char hash[65];
-	json_t *result;		/* executed already: answer this (owned) */
+	json_t *result; /* executed already: answer this (owned) */
 };
 
 /*
@@ -429,16 +429,15 @@ void api_approval_set(struct api_ctx *, const struct api_approval_conf *);
 int api_approval_is_op(const char *name);
 pca_err api_op_list_approvals(struct api_call *, const json_t *in,
     json_t **out) PCA_WUR;
-pca_err api_op_approve(struct api_call *, const json_t *in, json_t **out)
-    PCA_WUR;
-pca_err api_op_deny(struct api_call *, const json_t *in, json_t **out)
-    PCA_WUR;
+pca_err api_op_approve(struct api_call *, const json_t *in,
+    json_t **out) PCA_WUR;
+pca_err api_op_deny(struct api_call *, const json_t *in, json_t **out) PCA_WUR;
 
 /* OpenPCA.RotateCertificateAuthority (rotate.c). */
-pca_err api_op_rotate(
-    struct api_call *, const json_t *in, json_t **out) PCA_WUR;
+pca_err api_op_rotate(struct api_call *, const json_t *in,
+    json_t **out) PCA_WUR;
 /* OpenPCA.ListCertificates: the certificate inventory (inventory.c). */
-pca_err api_op_list_certs(struct api_call *, const json_t *in, json_t **out)
-    PCA_WUR;
+pca_err api_op_list_certs(struct api_call *, const json_t *in,
+    json_t **out) PCA_WUR;
 
 #endif

@@ -41,9 +41,9 @@ static pthread_mutex_t approval_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const gated_ops[] = {"CreateCertificateAuthority",
     "DeleteCertificateAuthority", "ImportCertificateAuthorityCertificate",
-    "UpdateCertificateAuthority", "RestoreCertificateAuthority",
-    "PutPolicy", "DeletePolicy", "CreatePermission", "DeletePermission",
-    "RevokeCertificate", "IssueCertificate", "IssueCertificate:CA", NULL};
+    "UpdateCertificateAuthority", "RestoreCertificateAuthority", "PutPolicy",
+    "DeletePolicy", "CreatePermission", "DeletePermission", "RevokeCertificate",
+    "IssueCertificate", "IssueCertificate:CA", NULL};
 
 /* ---- configuration ---- */
 
@@ -75,11 +75,15 @@ split_list(const char *what, const char *s, char (*out)[API_APPROVAL_NAME],
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
 		if (len == 0 || len >= API_APPROVAL_NAME)
-			return pca_err_set(PCA_EINVAL, "[approval] %s: an empty "
-			    "or too long item in '%.80s'", what, s);
+			return pca_err_set(PCA_EINVAL,
+			    "[approval] %s: an empty "
+			    "or too long item in '%.80s'",
+			    what, s);
 		if (*n == max)
-			return pca_err_set(PCA_EINVAL, "[approval] %s: more "
-			    "than %zu items", what, max);
+			return pca_err_set(PCA_EINVAL,
+			    "[approval] %s: more "
+			    "than %zu items",
+			    what, max);
 		memcpy(out[*n], p, len);
 		out[(*n)++][len] = '\0';
 		p = *e ? e + 1 : e;
@@ -102,7 +106,8 @@ api_approval_conf_parse(const char *ops, const char *approvers,
 		return err;
 	for (i = 0; i < c->nops; i++)
 		if (!known_op(c->ops[i]))
-			return pca_err_set(PCA_EINVAL, "[approval] operations: "
+			return pca_err_set(PCA_EINVAL,
+			    "[approval] operations: "
 			    "'%s' cannot need approval (one of "
 			    "CreateCertificateAuthority, "
 			    "DeleteCertificateAuthority, "
@@ -111,17 +116,25 @@ api_approval_conf_parse(const char *ops, const char *approvers,
 			    "RestoreCertificateAuthority, PutPolicy, "
 			    "DeletePolicy, CreatePermission, DeletePermission, "
 			    "RevokeCertificate, IssueCertificate, "
-			    "IssueCertificate:CA)", c->ops[i]);
-	if (approvers == NULL || (err = split_list("approvers", approvers,
-	    c->approvers, API_APPROVERS_MAX, &c->napprovers)) != PCA_OK)
-		return approvers == NULL ? pca_err_set(PCA_EINVAL, "[approval] "
-		    "operations need approvers") : err;
+			    "IssueCertificate:CA)",
+			    c->ops[i]);
+	if (approvers == NULL ||
+	    (err = split_list("approvers", approvers, c->approvers,
+		 API_APPROVERS_MAX, &c->napprovers)) != PCA_OK)
+		return approvers == NULL ? pca_err_set(PCA_EINVAL,
+					       "[approval] "
+					       "operations need approvers")
+					 : err;
 	if (quorum < 1 || (size_t)quorum > c->napprovers)
-		return pca_err_set(PCA_EINVAL, "[approval] quorum %lld: between "
-		    "1 and the %zu approvers", quorum, c->napprovers);
+		return pca_err_set(PCA_EINVAL,
+		    "[approval] quorum %lld: between "
+		    "1 and the %zu approvers",
+		    quorum, c->napprovers);
 	if (expiry_h < 1 || expiry_h > 24 * 30)
-		return pca_err_set(PCA_EINVAL, "[approval] expiry_hours %lld: "
-		    "between 1 and 720", expiry_h);
+		return pca_err_set(PCA_EINVAL,
+		    "[approval] expiry_hours %lld: "
+		    "between 1 and 720",
+		    expiry_h);
 	c->quorum = (unsigned)quorum;
 	c->expiry_s = (unsigned)(expiry_h * 3600);
 	return PCA_OK;
@@ -140,8 +153,9 @@ is_ca_template(const char *tarn)
 {
 	const char *t = tarn ? strstr(tarn, ":template/") : NULL;
 
-	return t != NULL && (strncmp(t + 10, "RootCACertificate", 17) == 0 ||
-	    strncmp(t + 10, "SubordinateCACertificate", 24) == 0);
+	return t != NULL &&
+	       (strncmp(t + 10, "RootCACertificate", 17) == 0 ||
+		   strncmp(t + 10, "SubordinateCACertificate", 24) == 0);
 }
 
 /* Does this call need approval under c? */
@@ -155,8 +169,8 @@ gated(const struct api_approval_conf *c, const char *op, const json_t *in)
 			return 1;
 		if (strcmp(op, "IssueCertificate") == 0 &&
 		    strcmp(c->ops[i], "IssueCertificate:CA") == 0 &&
-		    is_ca_template(json_string_value(json_object_get(in,
-			"TemplateArn"))))
+		    is_ca_template(
+			json_string_value(json_object_get(in, "TemplateArn"))))
 			return 1;
 	}
 	return 0;
@@ -177,8 +191,10 @@ rec_get(struct store *st, const char *ns, const char *key, json_t **out)
 	*out = json_loadb((const char *)v, n, 0, &je);
 	free(v);
 	if (*out == NULL)
-		return pca_err_set(PCA_EDB, "approval record %.64s does not "
-		    "decode: %s", key, je.text);
+		return pca_err_set(PCA_EDB,
+		    "approval record %.64s does not "
+		    "decode: %s",
+		    key, je.text);
 	return PCA_OK;
 }
 
@@ -193,8 +209,9 @@ rec_put(struct store *st, const json_t *r)
 	if (strlen(s) > REC_MAX)
 		err = pca_err_set(PCA_ETOOBIG, "approval record too large");
 	else
-		err = store_kv_put(st, NS, json_string_value(json_object_get(r,
-		    "Id")), s, strlen(s), 0);
+		err = store_kv_put(st, NS,
+		    json_string_value(json_object_get(r, "Id")), s, strlen(s),
+		    0);
 	free(s);
 	return err;
 }
@@ -215,8 +232,7 @@ rec_status(json_t *r, int64_t now)
 	return rstr(r, "Status");
 }
 
-static void
-audit(struct store *st, int64_t now, const char *fmt, ...)
+static void audit(struct store *st, int64_t now, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -245,11 +261,11 @@ request_hash(const char *account, const char *op, const json_t *in,
 	int ok;
 
 	ok = body != NULL && c != NULL &&
-	    EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
-	    EVP_DigestUpdate(c, account, strlen(account) + 1) &&
-	    EVP_DigestUpdate(c, op, strlen(op) + 1) &&
-	    EVP_DigestUpdate(c, body, strlen(body)) &&
-	    EVP_DigestFinal_ex(c, md, NULL);
+	     EVP_DigestInit_ex(c, EVP_sha256(), NULL) &&
+	     EVP_DigestUpdate(c, account, strlen(account) + 1) &&
+	     EVP_DigestUpdate(c, op, strlen(op) + 1) &&
+	     EVP_DigestUpdate(c, body, strlen(body)) &&
+	     EVP_DigestFinal_ex(c, md, NULL);
 	free(body);
 	EVP_MD_CTX_free(c);
 	if (!ok)
@@ -262,7 +278,8 @@ static pca_err
 pending(struct api_call *call, const json_t *r)
 {
 	call->code = "RequestInProgressException";
-	return pca_err_set(PCA_EINPROGRESS, "%s needs approval: pending "
+	return pca_err_set(PCA_EINPROGRESS,
+	    "%s needs approval: pending "
 	    "approval %s, %zu of %lld approvals (ask an approver to run "
 	    "pcactl approval approve %s, or OpenPCA.ApproveRequest)",
 	    rstr(r, "Operation"), rstr(r, "Id"),
@@ -289,19 +306,19 @@ request_view(const json_t *in, int depth)
 		return json_string("...");
 	if (json_is_object(in)) {
 		o = json_object();
-		json_object_foreach((json_t *)in, k, v)
+		json_object_foreach ((json_t *)in, k, v)
 			json_object_set_new(o, k, request_view(v, depth + 1));
 		return o;
 	}
 	if (json_is_array(in)) {
 		o = json_array();
-		json_array_foreach(in, i, v)
+		json_array_foreach (in, i, v)
 			json_array_append_new(o, request_view(v, depth + 1));
 		return o;
 	}
 	if (json_is_string(in) && json_string_length(in) > 256 &&
-	    EVP_Digest(json_string_value(in), json_string_length(in), md,
-	    NULL, EVP_sha256(), NULL)) {
+	    EVP_Digest(json_string_value(in), json_string_length(in), md, NULL,
+		EVP_sha256(), NULL)) {
 		util_hex(md, sizeof(md), hex, sizeof(hex), 0);
 		(void)snprintf(text, sizeof(text), "<%zu bytes, sha256 %s>",
 		    json_string_length(in), hex);
@@ -316,8 +333,8 @@ request_new(struct api_call *call, const json_t *in, const char *hash,
 {
 	struct store *st = call->ctx->store;
 	int64_t now = call->ctx->now();
-	const char *res = json_string_value(json_object_get(in,
-	    "CertificateAuthorityArn"));
+	const char *res =
+	    json_string_value(json_object_get(in, "CertificateAuthorityArn"));
 	char id[37];
 	json_t *r;
 	pca_err err;
@@ -329,24 +346,26 @@ request_new(struct api_call *call, const json_t *in, const char *hash,
 	r = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s?,s:I,s:I,s:I,s:s,s:[]}",
 	    "Id", id, "Operation", call->op->name, "Account",
 	    call->caller.account, "Requester", call->who, "RequestHash", hash,
-	    "Resource", res ? res : "-", "Template", json_string_value(
-	    json_object_get(in, "TemplateArn")), "CreatedAt", (json_int_t)now,
-	    "ExpiresAt", (json_int_t)(now + c->expiry_s), "Quorum",
-	    (json_int_t)c->quorum, "Status", "PENDING", "Approvals");
-	if (r == NULL || json_object_set_new(r, "Request",
-	    request_view(in, 0)) != 0) {
+	    "Resource", res ? res : "-", "Template",
+	    json_string_value(json_object_get(in, "TemplateArn")), "CreatedAt",
+	    (json_int_t)now, "ExpiresAt", (json_int_t)(now + c->expiry_s),
+	    "Quorum", (json_int_t)c->quorum, "Status", "PENDING", "Approvals");
+	if (r == NULL ||
+	    json_object_set_new(r, "Request", request_view(in, 0)) != 0) {
 		json_decref(r);
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	}
 	if ((err = rec_put(st, r)) != PCA_OK ||
 	    (err = store_kv_put(st, NS_HASH, hash, id, strlen(id), 0)) !=
-	    PCA_OK) {
+		PCA_OK) {
 		json_decref(r);
 		return err;
 	}
-	audit(st, now, "op=ApprovalRequested id=%s operation=%s who=%s "
-	    "account=%s ca=%.256s quorum=%u", id, call->op->name, call->who,
-	    call->caller.account, res ? res : "-", c->quorum);
+	audit(st, now,
+	    "op=ApprovalRequested id=%s operation=%s who=%s "
+	    "account=%s ca=%.256s quorum=%u",
+	    id, call->op->name, call->who, call->caller.account,
+	    res ? res : "-", c->quorum);
 	*out = r;
 	return PCA_OK;
 }
@@ -389,8 +408,8 @@ api_approval_gate(struct api_call *call, const json_t *in,
 	    json_integer_value(json_object_get(r, "ExpiresAt")) > now) {
 		/* exactly once: the repeat gets the run's result */
 		run->result = json_deep_copy(json_object_get(r, "Result"));
-		err = run->result ? PCA_OK : pca_err_set(PCA_ENOMEM,
-		    "no memory");
+		err =
+		    run->result ? PCA_OK : pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
 	if (strcmp(status, "APPROVED") == 0) {
@@ -435,12 +454,17 @@ api_approval_done(struct api_call *call, struct api_approval_run *run,
 		json_object_set(r, "Result", (json_t *)out);
 		if (rec_put(st, r) != PCA_OK)
 			log_warnx("approval %s: executed, but its record was "
-			    "not updated: %s", run->id, pca_err_msg());
-		audit(st, now, "op=ApprovalExecuted id=%s operation=%s "
-		    "who=%s", run->id, call->op->name, call->who);
+				  "not updated: %s",
+			    run->id, pca_err_msg());
+		audit(st, now,
+		    "op=ApprovalExecuted id=%s operation=%s "
+		    "who=%s",
+		    run->id, call->op->name, call->who);
 	} else if (result != PCA_OK)
-		audit(st, now, "op=ApprovalExecuted id=%s operation=%s who=%s "
-		    "result=failed", run->id, call->op->name, call->who);
+		audit(st, now,
+		    "op=ApprovalExecuted id=%s operation=%s who=%s "
+		    "result=failed",
+		    run->id, call->op->name, call->who);
 	json_decref(r);
 	run->claimed = 0;
 	(void)pthread_mutex_unlock(&approval_mu);
@@ -471,39 +495,49 @@ api_approval_decide(struct store *st, const struct api_approval_conf *c,
 	(void)pthread_mutex_lock(&approval_mu);
 	if ((err = rec_get(st, NS, d->id, &r)) != PCA_OK) {
 		if (err == PCA_ENOTFOUND)
-			err = pca_err_set(PCA_ENOTFOUND, "no approval request "
-			    "%.64s", d->id);
+			err = pca_err_set(PCA_ENOTFOUND,
+			    "no approval request "
+			    "%.64s",
+			    d->id);
 		goto out;
 	}
 	status = rec_status(r, d->now);
 	if (!is_approver(c, d->who)) {
-		err = pca_err_set(PCA_EPOLICY, "%s is not an approver "
-		    "([approval] approvers)", d->who);
+		err = pca_err_set(PCA_EPOLICY,
+		    "%s is not an approver "
+		    "([approval] approvers)",
+		    d->who);
 		goto out;
 	}
 	if (strcmp(rstr(r, "Requester"), d->who) == 0) {
-		err = pca_err_set(PCA_EPOLICY, "%s asked for request %s and "
-		    "cannot approve or deny it", d->who, d->id);
+		err = pca_err_set(PCA_EPOLICY,
+		    "%s asked for request %s and "
+		    "cannot approve or deny it",
+		    d->who, d->id);
 		goto out;
 	}
 	if (strcmp(status, "PENDING") != 0) {
 		if (strcmp(status, "EXPIRED") == 0 && rec_put(st, r) != PCA_OK)
-			log_warnx("approval %s: expiry not recorded: %s",
-			    d->id, pca_err_msg());
-		err = pca_err_set(PCA_ESTATE, "approval request %s is %s, not "
-		    "PENDING", d->id, status);
+			log_warnx("approval %s: expiry not recorded: %s", d->id,
+			    pca_err_msg());
+		err = pca_err_set(PCA_ESTATE,
+		    "approval request %s is %s, not "
+		    "PENDING",
+		    d->id, status);
 		goto out;
 	}
-	json_array_foreach(json_object_get(r, "Approvals"), i, a)
+	json_array_foreach (json_object_get(r, "Approvals"), i, a)
 		if (strcmp(rstr(a, "By"), d->who) == 0) {
-			err = pca_err_set(PCA_EEXISTS, "%s approved request %s "
-			    "already", d->who, d->id);
+			err = pca_err_set(PCA_EEXISTS,
+			    "%s approved request %s "
+			    "already",
+			    d->who, d->id);
 			goto out;
 		}
 	if (d->approve) {
 		json_array_append_new(json_object_get(r, "Approvals"),
 		    json_pack("{s:s,s:I}", "By", d->who, "At",
-		    (json_int_t)d->now));
+			(json_int_t)d->now));
 		if (json_array_size(json_object_get(r, "Approvals")) >=
 		    (size_t)json_integer_value(json_object_get(r, "Quorum")))
 			json_object_set_new(r, "Status",
@@ -511,8 +545,8 @@ api_approval_decide(struct store *st, const struct api_approval_conf *c,
 	} else {
 		json_object_set_new(r, "Status", json_string("DENIED"));
 		json_object_set_new(r, "DeniedBy", json_string(d->who));
-		json_object_set_new(r, "Reason", json_string(d->reason ?
-		    d->reason : ""));
+		json_object_set_new(r, "Reason",
+		    json_string(d->reason ? d->reason : ""));
 	}
 	if ((err = rec_put(st, r)) != PCA_OK)
 		goto out;
@@ -520,13 +554,16 @@ api_approval_decide(struct store *st, const struct api_approval_conf *c,
 	if (!d->approve &&
 	    store_kv_del(st, NS_HASH, rstr(r, "RequestHash")) != PCA_OK)
 		log_warnx("approval %s: denied, but its body stays bound to "
-		    "it: %s", d->id, pca_err_msg());
-	audit(st, d->now, "op=%s id=%s operation=%s who=%s approvals=%zu "
-	    "status=%s%s%.200s", d->approve ? "ApprovalGranted" :
-	    "ApprovalDenied", d->id, rstr(r, "Operation"), d->who,
-	    json_array_size(json_object_get(r, "Approvals")), rstr(r,
-	    "Status"), d->approve ? "" : " reason=", d->approve ? "" :
-	    (d->reason ? d->reason : ""));
+			  "it: %s",
+		    d->id, pca_err_msg());
+	audit(st, d->now,
+	    "op=%s id=%s operation=%s who=%s approvals=%zu "
+	    "status=%s%s%.200s",
+	    d->approve ? "ApprovalGranted" : "ApprovalDenied", d->id,
+	    rstr(r, "Operation"), d->who,
+	    json_array_size(json_object_get(r, "Approvals")), rstr(r, "Status"),
+	    d->approve ? "" : " reason=",
+	    d->approve ? "" : (d->reason ? d->reason : ""));
 	json_object_del(r, "Result");
 	*out = r;
 	r = NULL;
@@ -554,9 +591,10 @@ list_cb(const char *key, const uint8_t *val, size_t len, void *arg)
 	if (r == NULL)
 		return 0; /* store verify reports undecodable records */
 	json_object_del(r, "Result");
-	if ((a->status == NULL || strcmp(rec_status(r, a->now),
-	    a->status) == 0) && (a->account == NULL || strcmp(rstr(r,
-	    "Account"), a->account) == 0)) {
+	if ((a->status == NULL ||
+		strcmp(rec_status(r, a->now), a->status) == 0) &&
+	    (a->account == NULL ||
+		strcmp(rstr(r, "Account"), a->account) == 0)) {
 		(void)rec_status(r, a->now);
 		if (json_array_append(a->list, r) != 0)
 			a->oom = 1;
@@ -568,10 +606,10 @@ list_cb(const char *key, const uint8_t *val, size_t len, void *arg)
 static int
 by_created(const void *x, const void *y)
 {
-	json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x,
-	    "CreatedAt"));
-	json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y,
-	    "CreatedAt"));
+	json_int_t a = json_integer_value(
+	    json_object_get(*(json_t *const *)x, "CreatedAt"));
+	json_int_t b = json_integer_value(
+	    json_object_get(*(json_t *const *)y, "CreatedAt"));
 
 	return a < b ? -1 : a > b;
 }
@@ -611,14 +649,15 @@ api_approval_list(struct store *st, const char *account, const char *status,
 }
 
 pca_err
-api_approval_show(struct store *st, const char *id, int64_t now,
-    json_t **out)
+api_approval_show(struct store *st, const char *id, int64_t now, json_t **out)
 {
 	pca_err err;
 
 	if ((err = rec_get(st, NS, id, out)) != PCA_OK)
-		return err == PCA_ENOTFOUND ? pca_err_set(PCA_ENOTFOUND,
-		    "no approval request %.64s", id) : err;
+		return err == PCA_ENOTFOUND
+			   ? pca_err_set(PCA_ENOTFOUND,
+				 "no approval request %.64s", id)
+			   : err;
 	(void)rec_status(*out, now);
 	return PCA_OK;
 }
@@ -629,8 +668,8 @@ int
 api_approval_is_op(const char *name)
 {
 	return strcmp(name, "ListApprovals") == 0 ||
-	    strcmp(name, "ApproveRequest") == 0 ||
-	    strcmp(name, "DenyRequest") == 0;
+	       strcmp(name, "ApproveRequest") == 0 ||
+	       strcmp(name, "DenyRequest") == 0;
 }
 
 pca_err
@@ -640,8 +679,8 @@ api_op_list_approvals(struct api_call *call, const json_t *in, json_t **out)
 	pca_err err;
 
 	if ((err = api_approval_list(call->ctx->store, call->caller.account,
-	    json_string_value(json_object_get(in, "Status")),
-	    call->ctx->now(), &l)) != PCA_OK)
+		 json_string_value(json_object_get(in, "Status")),
+		 call->ctx->now(), &l)) != PCA_OK)
 		return err;
 	if ((*out = json_pack("{s:o}", "Approvals", l)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
@@ -649,8 +688,7 @@ api_op_list_approvals(struct api_call *call, const json_t *in, json_t **out)
 }
 
 static pca_err
-decide_op(struct api_call *call, const json_t *in, int approve,
-    json_t **out)
+decide_op(struct api_call *call, const json_t *in, int approve, json_t **out)
 {
 	struct api_approval_decision d;
 	struct api_approval_conf c;
@@ -667,7 +705,8 @@ decide_op(struct api_call *call, const json_t *in, int approve,
 	c = call->ctx->approval;
 	(void)pthread_mutex_unlock(&approval_mu);
 	if ((err = api_approval_show(call->ctx->store, d.id, d.now, &r)) ==
-	    PCA_OK && strcmp(rstr(r, "Account"), call->caller.account) != 0)
+		PCA_OK &&
+	    strcmp(rstr(r, "Account"), call->caller.account) != 0)
 		err = pca_err_set(PCA_ENOTFOUND, "no approval request %.64s",
 		    d.id);
 	json_decref(r);

@@ -223,8 +223,8 @@ decide(const struct api_authz *a, const struct policies *p,
 }
 
 pca_err
-api_authorize(
-    struct ca_engine *e, const struct api_authz *a, struct api_authz_out *out)
+api_authorize(struct ca_engine *e, const struct api_authz *a,
+    struct api_authz_out *out)
 {
 	struct iam_tag rq[IAM_MAX_VALUES], rs[IAM_MAX_VALUES];
 	char kbuf[IAM_MAX_VALUES][129], action[96], tmpl[128];
@@ -239,8 +239,8 @@ api_authorize(
 	memset(&r, 0, sizeof(r));
 	if ((err = action_name(a->op, action, sizeof(action))) != PCA_OK)
 		return err;
-	out->cross_account = api_arn_cross(
-	    a->resource, a->account, a->region, a->partition, out->owner);
+	out->cross_account = api_arn_cross(a->resource, a->account, a->region,
+	    a->partition, out->owner);
 	owner.account = out->cross_account ? out->owner : a->account;
 	owner.region = a->region;
 	owner.who = a->who;
@@ -267,9 +267,8 @@ api_authorize(
 	if (a->resource != NULL &&
 	    (iam_policy_uses_resource_tags(p.id) ||
 		iam_policy_uses_resource_tags(p.res)) &&
-	    (err = res_tags(
-		 e, &owner, a->resource, &items, &nitems, rs, &r.nres_tags)) !=
-		PCA_OK)
+	    (err = res_tags(e, &owner, a->resource, &items, &nitems, rs,
+		 &r.nres_tags)) != PCA_OK)
 		goto out;
 	decide(a, &p, &r, out);
 out:

@@ -25,8 +25,8 @@ api_resp_clear(struct api_resp *resp)
 }
 
 void
-api_resp_error(
-    struct api_resp *resp, int status, const char *code, const char *message)
+api_resp_error(struct api_resp *resp, int status, const char *code,
+    const char *message)
 {
 	json_t *o = json_pack("{s:s,s:s}", "__type", code, "message", message);
 
@@ -79,8 +79,8 @@ auth_key(struct api_ctx *ctx, const struct api_http_req *r,
 	OPENSSL_cleanse(key.ksigning, sizeof(key.ksigning));
 	if (err != PCA_OK) {
 		free(key.policy);
-		api_error_set(
-		    e, 400, "InvalidSignatureException", "%s", pca_err_msg());
+		api_error_set(e, 400, "InvalidSignatureException", "%s",
+		    pca_err_msg());
 		return 0;
 	}
 	memcpy(call->account, key.account, sizeof(key.account));
@@ -152,7 +152,7 @@ static int
 ext_op(const char *name)
 {
 	return api_op_is_ext(name) || api_approval_is_op(name) ||
-	    strcmp(name, "GetComplianceReport") == 0;
+	       strcmp(name, "GetComplianceReport") == 0;
 }
 
 /* Target and content type: call->op, or an error. */
@@ -168,7 +168,7 @@ target(const struct api_http_req *r, struct api_call *call, struct api_error *e)
 	    !ext_op(t + n))
 		op = api_op_find(t + n);
 	else if (t != NULL && strncmp(t, API_EXT_TARGET_PREFIX, xn) == 0 &&
-	    ext_op(t + xn))
+		 ext_op(t + xn))
 		op = api_op_find(t + xn);
 	if (op == NULL) {
 		api_error_set(e, 400, "UnknownOperationException",
@@ -207,8 +207,9 @@ role_allows(const struct api_call *call, struct api_error *e)
 	const char *op = call->op->name;
 	char msg[600];
 
-	if (ro->refuse == NULL || (!mutating(op) &&
-	    strncmp(op, "Approve", 7) != 0 && strncmp(op, "Deny", 4) != 0) ||
+	if (ro->refuse == NULL ||
+	    (!mutating(op) && strncmp(op, "Approve", 7) != 0 &&
+		strncmp(op, "Deny", 4) != 0) ||
 	    !ro->refuse(ro->arg, msg, sizeof(msg)))
 		return 1;
 	api_error_set(e, 503, "ServiceUnavailable", "%s", msg);
@@ -233,10 +234,10 @@ audit_refusal(const struct api_call *call, const json_t *in, const char *code)
 	    "op=%s who=%s account=%s region=%s ca=%.256s result=%s",
 	    call->op->name, call->who, call->account, call->region,
 	    arn ? arn : "-", code);
-	if (store_audit_append(
-		call->ctx->store, call->ctx->now(), line, &seq) != PCA_OK)
-		log_warnx(
-		    "audit append failed for '%s': %s", line, pca_err_msg());
+	if (store_audit_append(call->ctx->store, call->ctx->now(), line,
+		&seq) != PCA_OK)
+		log_warnx("audit append failed for '%s': %s", line,
+		    pca_err_msg());
 }
 
 /* JSON, shape, operation; *out the output object. */
@@ -249,8 +250,8 @@ run(struct api_call *call, const struct api_http_req *r, json_t **out,
 	pca_err err;
 
 	if ((err = api_json_decode(r->body, r->body_len, &in)) != PCA_OK) {
-		api_error_set(
-		    e, 400, "SerializationException", "%s", pca_err_msg());
+		api_error_set(e, 400, "SerializationException", "%s",
+		    pca_err_msg());
 		return 0;
 	}
 	if ((err = api_shape_check(call->op, in, &code)) != PCA_OK) {
@@ -297,8 +298,8 @@ log_request(const struct api_call *call, const struct api_resp *resp,
 }
 
 void
-api_dispatch(
-    struct api_ctx *ctx, const struct api_http_req *r, struct api_resp *resp)
+api_dispatch(struct api_ctx *ctx, const struct api_http_req *r,
+    struct api_resp *resp)
 {
 	struct api_call call;
 	struct api_error e;
@@ -312,7 +313,7 @@ api_dispatch(
 		(void)snprintf(resp->request_id, sizeof(resp->request_id),
 		    "00000000-0000-4000-8000-000000000000");
 	pca_err_clear();
-	if (api_sts_wants(r)) {		/* AWS Query: sts:GetCallerIdentity */
+	if (api_sts_wants(r)) { /* AWS Query: sts:GetCallerIdentity */
 		api_sts_handle(ctx, r, resp);
 		return;
 	}
@@ -321,7 +322,7 @@ api_dispatch(
 			atomic_fetch_add(&ctx->metrics->auth_fail, 1);
 		fail(resp, &e);
 	} else if (!target(r, &call, &e) || !role_allows(&call, &e) ||
-	    !run(&call, r, &out, &e)) {
+		   !run(&call, r, &out, &e)) {
 		fail(resp, &e);
 	} else {
 		resp->status = 200;

@@ -65,8 +65,8 @@ static const struct {
 };
 
 void
-api_error_set(
-    struct api_error *e, int status, const char *code, const char *fmt, ...)
+api_error_set(struct api_error *e, int status, const char *code,
+    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,8 +78,8 @@ api_error_set(
 }
 
 void
-api_error_from(
-    const char *op, pca_err err, const char *msg, struct api_error *out)
+api_error_from(const char *op, pca_err err, const char *msg,
+    struct api_error *out)
 {
 	size_t i;
 

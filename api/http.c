@@ -26,7 +26,7 @@ struct api_server {
 	struct api_ctx ctx;
 	struct api_metrics metrics;
 	struct http_server *http; /* its counters go into /metrics */
-	pthread_mutex_t mu;	  /* mhooks */
+	pthread_mutex_t mu;       /* mhooks */
 	struct {
 		pca_err (*fn)(void *, struct buf *);
 		void *arg;
@@ -89,7 +89,8 @@ api_head(void *arg, const struct http_req *r, struct http_resp *o)
 	else if (http_req_hdr(r, "Transfer-Encoding") != NULL)
 		api_reject(arg, r, 411, "LengthRequiredException",
 		    "Chunked request bodies are not accepted; send "
-		    "Content-Length", o);
+		    "Content-Length",
+		    o);
 }
 
 static void
@@ -104,8 +105,8 @@ api_call(void *arg, const struct http_req *r, struct http_resp *o)
 	for (i = 0; i < r->nhdrs && i < HTTP_MAX_HEADERS; i++)
 		hdrs[i] = (struct api_hdr){r->hdrs[i].name, r->hdrs[i].value};
 	for (i = 0; i < r->nquery && i < HTTP_MAX_HEADERS; i++)
-		query[i] = (struct api_hdr){r->query[i].name,
-		    r->query[i].value};
+		query[i] =
+		    (struct api_hdr){r->query[i].name, r->query[i].value};
 	memset(&q, 0, sizeof(q));
 	q.method = r->method;
 	q.path = r->path;
@@ -192,7 +193,8 @@ api_metrics_page(void *arg, const struct http_req *r, struct http_resp *o)
 		"framing (RFC 9112 6.3) or head deadline.\n"
 		"# TYPE pcad_http_rejected_total counter\n"
 		"pcad_http_rejected_total %llu\n"
-		"# HELP pcad_http_connections_reaped_total Connections closed to "
+		"# HELP pcad_http_connections_reaped_total Connections closed "
+		"to "
 		"make room (oldest still sending a head).\n"
 		"# TYPE pcad_http_connections_reaped_total counter\n"
 		"pcad_http_connections_reaped_total %llu\n",
@@ -279,13 +281,22 @@ api_server_new(const struct api_conf *conf, struct ca_engine *engine,
 pca_err
 api_server_register(struct api_server *srv, struct http_server *http)
 {
-	const struct http_route api = {.port = HTTP_TLS, .path = "/",
-	    .prefix = 1, .methods = HTTP_M_ANY, .body_max = LIM_API_BODY,
-	    .drain_max = DRAIN_MAX, .head = api_head, .fn = api_call,
-	    .error = api_error, .arg = srv};
+	const struct http_route api = {.port = HTTP_TLS,
+	    .path = "/",
+	    .prefix = 1,
+	    .methods = HTTP_M_ANY,
+	    .body_max = LIM_API_BODY,
+	    .drain_max = DRAIN_MAX,
+	    .head = api_head,
+	    .fn = api_call,
+	    .error = api_error,
+	    .arg = srv};
 	const struct http_route health = {.port = HTTP_PLAIN,
-	    .path = "/health", .methods = HTTP_M_GET | HTTP_M_HEAD,
-	    .body_max = LIM_API_BODY, .fn = api_health, .arg = srv};
+	    .path = "/health",
+	    .methods = HTTP_M_GET | HTTP_M_HEAD,
+	    .body_max = LIM_API_BODY,
+	    .fn = api_health,
+	    .arg = srv};
 	struct http_route metrics = health;
 	pca_err err;
 
@@ -334,8 +345,8 @@ api_server_metrics_hook(struct api_server *srv,
 
 	pthread_mutex_lock(&srv->mu);
 	if (srv->nmhooks == API_METRICS_HOOKS)
-		err = pca_err_set(PCA_ELIMIT, "%d metrics hooks are set already",
-		    API_METRICS_HOOKS);
+		err = pca_err_set(PCA_ELIMIT,
+		    "%d metrics hooks are set already", API_METRICS_HOOKS);
 	else {
 		srv->mhooks[srv->nmhooks].arg = arg;
 		srv->mhooks[srv->nmhooks].fn = fn;

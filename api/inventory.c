@@ -29,7 +29,7 @@ struct inv_list {
 	const struct api_inv_query *q;
 	json_t *items;
 	size_t n;
-	int full;		/* one more match than the page holds */
+	int full; /* one more match than the page holds */
 	uint8_t cursor[STORE_INV_CURSOR_MAX];
 	size_t cursor_len;
 	pca_err err;
@@ -119,8 +119,9 @@ inv_subject(const uint8_t *der, size_t n)
 	long len;
 	json_t *s = NULL;
 
-	if (b != NULL && X509_NAME_print_ex(b, nm, 0,
-			     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
+	if (b != NULL &&
+	    X509_NAME_print_ex(b, nm, 0,
+		XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0 &&
 	    (len = BIO_get_mem_data(b, &p)) >= 0)
 		s = json_stringn(p, (size_t)len);
 	BIO_free(b);
@@ -143,8 +144,9 @@ inv_gn(const GENERAL_NAME *g)
 		if ((t = malloc((size_t)s->length + 8)) == NULL)
 			return NULL;
 		(void)snprintf(t, (size_t)s->length + 8, "%s:%.*s",
-		    g->type == GEN_DNS ? "DNS" : g->type == GEN_URI ? "URI" :
-								      "email",
+		    g->type == GEN_DNS   ? "DNS"
+		    : g->type == GEN_URI ? "URI"
+					 : "email",
 		    s->length, (const char *)s->data);
 		j = json_string(t);
 		free(t);
@@ -165,13 +167,11 @@ inv_gn(const GENERAL_NAME *g)
 static json_t *
 inv_sans(const uint8_t *der, size_t n)
 {
-	GENERAL_NAMES *gs = der ? d2i_GENERAL_NAMES(NULL, &der, (long)n) :
-				  NULL;
+	GENERAL_NAMES *gs = der ? d2i_GENERAL_NAMES(NULL, &der, (long)n) : NULL;
 	json_t *a = json_array(), *v;
 	int i;
 
-	for (i = 0; a != NULL && gs != NULL && i < sk_GENERAL_NAME_num(gs);
-	     i++)
+	for (i = 0; a != NULL && gs != NULL && i < sk_GENERAL_NAME_num(gs); i++)
 		if ((v = inv_gn(sk_GENERAL_NAME_value(gs, i))) != NULL)
 			json_array_append_new(a, v);
 	GENERAL_NAMES_free(gs);
@@ -190,7 +190,7 @@ inv_name_match(const char *name, json_t *subject, json_t *sans)
 		return 1;
 	if (subject != NULL && strcasestr(json_string_value(subject), name))
 		return 1;
-	json_array_foreach(sans, i, e) {
+	json_array_foreach (sans, i, e) {
 		v = json_string_value(e);
 		colon = strchr(v, ':');
 		if (strcasestr(colon != NULL ? colon + 1 : v, name))
@@ -228,25 +228,25 @@ inv_item(const struct inv_list *l, const struct store_cert *c,
 	    l->q->partition ? l->q->partition : "aws", TMPL_MARK,
 	    c->template_name);
 	o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:O,s:O,s:s,s:s}",
-	    "CertificateArn", arn, "CertificateAuthorityArn", ca->arn,
-	    "Serial", hex, "Status", inv_status(c, l->q->now),
-	    "NotBefore", (json_int_t)c->not_before,
-	    "NotAfter", (json_int_t)c->not_after,
-	    "IssuedAt", (json_int_t)c->issued_at,
-	    "Subject", subject, "SubjectAlternativeNames", sans,
-	    "TemplateArn", tarn, "RequestedBy", c->requested_by);
+	    "CertificateArn", arn, "CertificateAuthorityArn", ca->arn, "Serial",
+	    hex, "Status", inv_status(c, l->q->now), "NotBefore",
+	    (json_int_t)c->not_before, "NotAfter", (json_int_t)c->not_after,
+	    "IssuedAt", (json_int_t)c->issued_at, "Subject", subject,
+	    "SubjectAlternativeNames", sans, "TemplateArn", tarn, "RequestedBy",
+	    c->requested_by);
 	if (o != NULL && c->revoked) {
 		json_object_set_new(o, "RevokedAt",
 		    json_integer((json_int_t)c->revoked_at));
-		json_object_set_new(o, "RevocationReason", json_string(
-		    reasons[c->reason >= 0 && c->reason <= 10 ? c->reason : 0]));
+		json_object_set_new(o, "RevocationReason",
+		    json_string(
+			reasons[c->reason >= 0 && c->reason <= 10 ? c->reason
+								  : 0]));
 	}
 	return o;
 }
 
 static int
-inv_cb(const struct store_cert *c, const uint8_t *cur, size_t len,
-    void *arg)
+inv_cb(const struct store_cert *c, const uint8_t *cur, size_t len, void *arg)
 {
 	struct inv_list *l = arg;
 	const struct api_inv_ca *ca;
@@ -271,7 +271,7 @@ inv_cb(const struct store_cert *c, const uint8_t *cur, size_t len,
 		if (l->n == l->q->max) {
 			l->full = 1;
 		} else if ((item = inv_item(l, c, ca, subject, sans)) == NULL ||
-		    json_array_append_new(l->items, item) != 0) {
+			   json_array_append_new(l->items, item) != 0) {
 			l->err = pca_err_set(PCA_ENOMEM, "out of memory");
 		} else {
 			l->n++;
@@ -310,7 +310,7 @@ inv_store_query(const struct api_inv_query *q, struct store_inv_query *sq)
 		sq->state = STORE_INV_PENDING;
 	else
 		return pca_err_set(PCA_EINVAL, "Status must be one of ISSUED, "
-		    "REVOKED, EXPIRED, PENDING");
+					       "REVOKED, EXPIRED, PENDING");
 	if (q->has_before && q->before < sq->to)
 		sq->to = q->before;
 	return PCA_OK;
@@ -384,14 +384,13 @@ inv_cas(struct api_call *call, struct api_inv_ca **out, size_t *n)
 	size_t i, k = 0;
 	pca_err err;
 
-	if ((err = ca_list(call->ctx->engine, &call->caller, &items)) !=
-	    PCA_OK)
+	if ((err = ca_list(call->ctx->engine, &call->caller, &items)) != PCA_OK)
 		return err;
 	if ((cas = calloc(json_array_size(items) + 1, sizeof(*cas))) == NULL) {
 		err = pca_err_set(PCA_ENOMEM, "out of memory");
 		goto out;
 	}
-	json_array_foreach(items, i, e) {
+	json_array_foreach (items, i, e) {
 		arn = json_string_value(json_object_get(e, "Arn"));
 		if (arn == NULL || strlen(arn) >= sizeof(cas[k].arn) ||
 		    ca_arn_uuid(arn, cas[k].id) != PCA_OK) {
@@ -417,8 +416,8 @@ inv_filters(struct api_call *call, const json_t *in,
     const struct api_inv_ca *cas, size_t n, struct api_inv_query *q,
     char id[37])
 {
-	const char *arn = json_string_value(json_object_get(in,
-	    "CertificateAuthorityArn"));
+	const char *arn =
+	    json_string_value(json_object_get(in, "CertificateAuthorityArn"));
 	const json_t *b = json_object_get(in, "ExpiringBefore");
 	json_int_t max = json_integer_value(json_object_get(in, "MaxResults"));
 
@@ -427,8 +426,8 @@ inv_filters(struct api_call *call, const json_t *in,
 	q->ncas = n;
 	q->status = json_string_value(json_object_get(in, "Status"));
 	q->name = json_string_value(json_object_get(in, "NameContains"));
-	q->tmpl = api_inv_tmpl_name(json_string_value(json_object_get(in,
-	    "TemplateArn")));
+	q->tmpl = api_inv_tmpl_name(
+	    json_string_value(json_object_get(in, "TemplateArn")));
 	q->has_before = b != NULL;
 	q->before = json_integer_value(b);
 	q->partition = call->ctx->partition;
@@ -440,11 +439,15 @@ inv_filters(struct api_call *call, const json_t *in,
 	if (arn == NULL)
 		return PCA_OK;
 	if (ca_arn_uuid(arn, id) != PCA_OK)
-		return pca_err_set(PCA_EBADARN, "%.300s is not a valid "
-		    "certificate authority ARN", arn);
+		return pca_err_set(PCA_EBADARN,
+		    "%.300s is not a valid "
+		    "certificate authority ARN",
+		    arn);
 	if (bsearch(id, cas, n, sizeof(*cas), ca_cmp) == NULL)
-		return pca_err_set(PCA_ENOTFOUND, "Could not find certificate "
-		    "authority %.300s", arn);
+		return pca_err_set(PCA_ENOTFOUND,
+		    "Could not find certificate "
+		    "authority %.300s",
+		    arn);
 	q->ca_id = id;
 	return PCA_OK;
 }
@@ -487,7 +490,7 @@ inv_token_open(struct api_call *call, const json_t *in, const char *scope,
 		free(last);
 		call->code = "InvalidNextTokenException";
 		return pca_err_set(PCA_EPARSE, "The NextToken is not valid "
-		    "for this request.");
+					       "for this request.");
 	}
 	free(last);
 	q->after = cur;
@@ -506,8 +509,8 @@ inv_answer(struct api_call *call, const char *scope, struct api_inv_page *pg,
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	if (pg->more) {
 		util_hex(pg->cursor, pg->cursor_len, hex, sizeof(hex), 0);
-		if ((err = api_token_make(call->ctx->token_key,
-			 call->op->name, scope, hex, &next)) != PCA_OK) {
+		if ((err = api_token_make(call->ctx->token_key, call->op->name,
+			 scope, hex, &next)) != PCA_OK) {
 			json_decref(o);
 			return err;
 		}

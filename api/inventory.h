@@ -15,7 +15,7 @@
 #include "../store/store.h"
 
 #define API_INV_PAGE_MAX 1000
-#define API_INV_SCAN_MAX 20000	/* index entries examined per API page */
+#define API_INV_SCAN_MAX 20000 /* index entries examined per API page */
 #define API_INV_NAME_MAX 256
 
 /* A CA the caller may see. */
@@ -25,27 +25,27 @@ struct api_inv_ca {
 };
 
 struct api_inv_query {
-	const struct api_inv_ca *cas;	/* sorted by id: the visible CAs */
+	const struct api_inv_ca *cas; /* sorted by id: the visible CAs */
 	size_t ncas;
-	const char *ca_id;	/* one CA (must be among cas); NULL: all */
-	const char *status;	/* ISSUED|REVOKED|EXPIRED|PENDING or NULL */
+	const char *ca_id;  /* one CA (must be among cas); NULL: all */
+	const char *status; /* ISSUED|REVOKED|EXPIRED|PENDING or NULL */
 	int has_before;
-	int64_t before;		/* NotAfter < before */
-	const char *name;	/* substring of Subject or a SAN (any case) */
-	const char *tmpl;	/* template name, e.g. EndEntityCertificate/V1 */
-	const char *partition;	/* of template ARNs; NULL = "aws" */
+	int64_t before;        /* NotAfter < before */
+	const char *name;      /* substring of Subject or a SAN (any case) */
+	const char *tmpl;      /* template name, e.g. EndEntityCertificate/V1 */
+	const char *partition; /* of template ARNs; NULL = "aws" */
 	int64_t now;
-	const uint8_t *after;	/* resume cursor (from a previous page) */
+	const uint8_t *after; /* resume cursor (from a previous page) */
 	size_t after_len;
-	size_t max;		/* page size, 1..API_INV_PAGE_MAX */
-	size_t max_scan;	/* 0 = no limit */
+	size_t max;      /* page size, 1..API_INV_PAGE_MAX */
+	size_t max_scan; /* 0 = no limit */
 };
 
 struct api_inv_page {
-	json_t *items;		/* Certificates (caller decrefs) */
+	json_t *items; /* Certificates (caller decrefs) */
 	uint8_t cursor[STORE_INV_CURSOR_MAX];
 	size_t cursor_len;
-	int more;		/* resume from cursor for the rest */
+	int more; /* resume from cursor for the rest */
 };
 
 /*

@@ -51,8 +51,8 @@ audit(struct store *st, const char *text)
 	uint64_t seq;
 
 	if (store_audit_append(st, util_now(), text, &seq) != PCA_OK)
-		log_warnx(
-		    "audit append failed for '%s': %s", text, pca_err_msg());
+		log_warnx("audit append failed for '%s': %s", text,
+		    pca_err_msg());
 }
 
 /* n characters from alphabet (size < 256) drawn without modulo bias. */
@@ -117,12 +117,12 @@ policy_member(const struct api_key_spec *sp, json_t **out)
 			 IAM_IDENTITY, &p)) != PCA_OK)
 			return err;
 		iam_policy_free(p);
-		o = json_pack(
-		    "{s:o}", "Document", json_loads(sp->policy, 0, NULL));
+		o = json_pack("{s:o}", "Document",
+		    json_loads(sp->policy, 0, NULL));
 	} else {
 		/* validates the name and the CAs */
-		if ((err = iam_managed_doc(
-			 sp->managed, sp->cas, sp->ncas, &doc)) != PCA_OK)
+		if ((err = iam_managed_doc(sp->managed, sp->cas, sp->ncas,
+			 &doc)) != PCA_OK)
 			return err;
 		free(doc);
 		cas = json_array();
@@ -214,8 +214,8 @@ api_key_create_ex(struct store *st, struct hsm *hsm,
 	if (!is_account(sp->account))
 		return pca_err_set(PCA_EINVAL, "account must be 12 digits");
 	if (sp->policy == NULL && !iam_managed_known(sp->managed))
-		return pca_err_set(
-		    PCA_EINVAL, "role must be admin, issuer or auditor");
+		return pca_err_set(PCA_EINVAL,
+		    "role must be admin, issuer or auditor");
 	if ((err = cas_check(sp)) != PCA_OK)
 		return err;
 	if ((err = make_secret(sec)) != PCA_OK ||
@@ -226,8 +226,9 @@ api_key_create_ex(struct store *st, struct hsm *hsm,
 		if ((err = random_chars(id + 4, 16,
 			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")) != PCA_OK)
 			goto out;
-		err = store_kv_put_chg(st, &(struct store_kv_in){KEYS_NS, id,
-		    rec, strlen(rec)}, 1, STORE_CHG_KEY, NULL);
+		err = store_kv_put_chg(st,
+		    &(struct store_kv_in){KEYS_NS, id, rec, strlen(rec)}, 1,
+		    STORE_CHG_KEY, NULL);
 		if (err != PCA_EEXISTS)
 			break;
 	}
@@ -315,8 +316,8 @@ list_cb(const char *key, const uint8_t *val, size_t len, void *arg)
 		json_object_set(o, "CAs",
 		    json_object_get(json_object_get(r, "Policy"), "CAs"));
 	if (o != NULL && json_object_get(r, "RevokedAt") != NULL)
-		json_object_set(
-		    o, "RevokedAt", json_object_get(r, "RevokedAt"));
+		json_object_set(o, "RevokedAt",
+		    json_object_get(r, "RevokedAt"));
 	json_decref(r);
 	if (o == NULL || json_array_append_new(a->arr, o) != 0) {
 		a->err = pca_err_set(PCA_ENOMEM, "no memory");
@@ -359,14 +360,14 @@ api_key_revoke(struct store *st, const char *akid)
 		return err;
 	}
 	if ((r = json_loadb((const char *)val, len, 0, NULL)) == NULL) {
-		err = pca_err_set(
-		    PCA_EDB, "access key %.40s: corrupt record", akid);
+		err = pca_err_set(PCA_EDB, "access key %.40s: corrupt record",
+		    akid);
 		goto out;
 	}
 	if (strcmp(json_string_value(json_object_get(r, "Status")) ?: "",
 		"ACTIVE") != 0) {
-		err = pca_err_set(
-		    PCA_EALREADY, "access key %.40s is already revoked", akid);
+		err = pca_err_set(PCA_EALREADY,
+		    "access key %.40s is already revoked", akid);
 		goto out;
 	}
 	json_object_set_new(r, "Status", json_string("REVOKED"));
@@ -376,8 +377,9 @@ api_key_revoke(struct store *st, const char *akid)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
-	if ((err = store_kv_put_chg(st, &(struct store_kv_in){KEYS_NS, akid,
-		 s, strlen(s)}, 0, STORE_CHG_KEY, NULL)) != PCA_OK)
+	if ((err = store_kv_put_chg(st,
+		 &(struct store_kv_in){KEYS_NS, akid, s, strlen(s)}, 0,
+		 STORE_CHG_KEY, NULL)) != PCA_OK)
 		goto out;
 	(void)snprintf(line, sizeof(line),
 	    "op=RevokeAccessKey who=local akid=%.40s", akid);
@@ -609,15 +611,15 @@ record_get(struct store *st, const char *akid, json_t **out)
 	r = json_loadb((const char *)val, len, 0, NULL);
 	free(val);
 	if (r == NULL)
-		return pca_err_set(
-		    PCA_EDB, "access key %.40s: corrupt record", akid);
+		return pca_err_set(PCA_EDB, "access key %.40s: corrupt record",
+		    akid);
 	*out = r;
 	return PCA_OK;
 }
 
 pca_err
-api_key_policy_get(
-    struct store *st, const char *akid, char **name, char **doc, char **account)
+api_key_policy_get(struct store *st, const char *akid, char **name, char **doc,
+    char **account)
 {
 	json_t *r = NULL;
 	const char *n = NULL, *acct;
@@ -659,16 +661,16 @@ record_put_policy(struct store *st, const char *akid, json_t *r, json_t *pol)
 }
 
 pca_err
-api_key_policy_put(
-    struct store *st, const char *akid, const struct api_key_spec *sp)
+api_key_policy_put(struct store *st, const char *akid,
+    const struct api_key_spec *sp)
 {
 	json_t *r = NULL, *pol = NULL;
 	char line[256];
 	pca_err err;
 
 	if (sp->policy == NULL && !iam_managed_known(sp->managed))
-		return pca_err_set(
-		    PCA_EINVAL, "role must be admin, issuer or auditor");
+		return pca_err_set(PCA_EINVAL,
+		    "role must be admin, issuer or auditor");
 	if ((err = cas_check(sp)) != PCA_OK ||
 	    (err = policy_member(sp, &pol)) != PCA_OK)
 		return err;
@@ -676,8 +678,8 @@ api_key_policy_put(
 		goto out;
 	if (strcmp(json_string_value(json_object_get(r, "Status")) ?: "",
 		"ACTIVE") != 0) {
-		err = pca_err_set(
-		    PCA_ESTATE, "access key %.40s is revoked", akid);
+		err = pca_err_set(PCA_ESTATE, "access key %.40s is revoked",
+		    akid);
 		goto out;
 	}
 	err = record_put_policy(st, akid, r, pol);

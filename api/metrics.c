@@ -8,10 +8,10 @@
 
 #include "api_int.h"
 
-static const double bounds[API_LAT_BUCKETS - 1] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
-static const char *const outcome_names[API_OUT_MAX] = {
-    "ok", "client_error", "server_error"};
+static const double bounds[API_LAT_BUCKETS - 1] = {0.001, 0.0025, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
+static const char *const outcome_names[API_OUT_MAX] = {"ok", "client_error",
+    "server_error"};
 
 pca_err
 api_metrics_init(struct api_metrics *m)
@@ -39,8 +39,8 @@ api_metrics_free(struct api_metrics *m)
 }
 
 void
-api_metrics_observe(
-    struct api_metrics *m, size_t op, int status, double seconds)
+api_metrics_observe(struct api_metrics *m, size_t op, int status,
+    double seconds)
 {
 	int out = status < 400   ? API_OUT_OK
 		  : status < 500 ? API_OUT_CLIENT

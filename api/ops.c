@@ -137,7 +137,8 @@ tags_in(const json_t *arr, struct ca_tag **out, size_t *n)
 		t = json_array_get(arr, i);
 		val = json_object_get(t, "Value");
 		v[i].key = json_string_value(json_object_get(t, "Key"));
-		v[i].value = json_is_string(val) ? json_string_value(val) : NULL;
+		v[i].value =
+		    json_is_string(val) ? json_string_value(val) : NULL;
 	}
 	*out = v;
 	*n = k;
@@ -182,11 +183,13 @@ perms_out(const char *arn, const struct ca_perm *v, size_t n, json_t **out)
 				json_decref(acts);
 				acts = NULL;
 			}
-		o = acts == NULL ? NULL :
-		    json_pack("{s:o,s:I,s:s,s:s,s:s,s:s}", "Actions", acts,
-			"CreatedAt", (json_int_t)v[i].created_at, "Principal",
-			v[i].principal, "SourceAccount", v[i].source_account,
-			"CertificateAuthorityArn", arn, "Policy", v[i].policy);
+		o = acts == NULL
+			? NULL
+			: json_pack("{s:o,s:I,s:s,s:s,s:s,s:s}", "Actions",
+			      acts, "CreatedAt", (json_int_t)v[i].created_at,
+			      "Principal", v[i].principal, "SourceAccount",
+			      v[i].source_account, "CertificateAuthorityArn",
+			      arn, "Policy", v[i].policy);
 		if (o == NULL || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			a = NULL;
@@ -209,7 +212,7 @@ op_create(struct api_call *call, const json_t *in, json_t **out)
 	pca_err err;
 
 	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &ntags)) !=
-		PCA_OK)
+	    PCA_OK)
 		return err;
 	err = ca_tags_check(tags, ntags);
 	free(tags);
@@ -419,7 +422,8 @@ op_audit_create(struct api_call *call, const json_t *in, json_t **out)
 		return pca_err_set(PCA_EUNSUPPORTED,
 		    "Audit reports are written to S3, and no S3 endpoint is "
 		    "configured on this appliance: no report was created for "
-		    "bucket %.63s", str(in, "S3BucketName"));
+		    "bucket %.63s",
+		    str(in, "S3BucketName"));
 	}
 	if ((err = ca_arn_uuid(str(in, "CertificateAuthorityArn"), uuid)) !=
 		PCA_OK ||
@@ -460,7 +464,7 @@ op_report(struct api_call *call, const json_t *in, json_t **out)
 	(void)in;
 	if (h->report == NULL)
 		return pca_err_set(PCA_EUNAVAIL, "the compliance report is not "
-		    "available");
+						 "available");
 	(void)snprintf(scope, sizeof(scope), ":%s:%s:certificate-authority/",
 	    call->caller.region, call->caller.account);
 	return h->report(h->arg, scope, out);
@@ -477,8 +481,7 @@ op_tag(struct api_call *call, const json_t *in, json_t **out)
 	struct ca_tag *tags = NULL;
 	size_t n = 0;
 
-	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &n)) !=
-		PCA_OK)
+	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &n)) != PCA_OK)
 		return err;
 	err = ca_tags_add(call->ctx->engine, &eff, arn, tags, n);
 	free(tags);
@@ -496,8 +499,7 @@ op_untag(struct api_call *call, const json_t *in, json_t **out)
 	struct ca_tag *tags = NULL;
 	size_t n = 0;
 
-	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &n)) !=
-		PCA_OK)
+	if ((err = tags_in(json_object_get(in, "Tags"), &tags, &n)) != PCA_OK)
 		return err;
 	err = ca_tags_remove(call->ctx->engine, &eff, arn, tags, n);
 	free(tags);
@@ -562,8 +564,8 @@ op_perm_create(struct api_call *call, const json_t *in, json_t **out)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	for (i = 0; i < n; i++)
 		v[i] = json_string_value(json_array_get(acts, i));
-	err = ca_perm_create(call->ctx->engine, &eff, arn,
-	    str(in, "Principal"), str(in, "SourceAccount"), v, n);
+	err = ca_perm_create(call->ctx->engine, &eff, arn, str(in, "Principal"),
+	    str(in, "SourceAccount"), v, n);
 	free(v);
 	if (err != PCA_OK)
 		return err;
@@ -681,8 +683,8 @@ op_list_cas(struct api_call *call, const json_t *in, json_t **out)
 	const char *owner = str(in, "ResourceOwner");
 	int others = owner != NULL && strcmp(owner, "OTHER_ACCOUNTS") == 0;
 	char scope_s[128];
-	struct page pg = {
-	    scope_s, "CertificateAuthorities", API_PAGE_MAX, key_ca};
+	struct page pg = {scope_s, "CertificateAuthorities", API_PAGE_MAX,
+	    key_ca};
 	json_t *items = NULL;
 	pca_err err;
 
@@ -848,6 +850,6 @@ api_op_run(struct api_call *call, const json_t *in, json_t **out)
 			    err == PCA_OK ? *out : NULL);
 			return err;
 		}
-	return pca_err_set(
-	    PCA_EINTERNAL, "operation %s has no handler", call->op->name);
+	return pca_err_set(PCA_EINTERNAL, "operation %s has no handler",
+	    call->op->name);
 }

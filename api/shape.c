@@ -383,8 +383,8 @@ api_json_decode(const uint8_t *body, size_t len, json_t **out)
 		    jerr.text, jerr.line, jerr.column);
 	if (!json_is_object(v)) {
 		json_decref(v);
-		return pca_err_set(
-		    PCA_EPARSE, "the request body must be a JSON object");
+		return pca_err_set(PCA_EPARSE,
+		    "the request body must be a JSON object");
 	}
 	*out = v;
 	return PCA_OK;
@@ -420,8 +420,8 @@ struct vstate {
 	char path[PATH_MAX_LEN];
 };
 
-static void check_value(
-    struct vstate *, const struct api_shape *, const json_t *, size_t plen);
+static void check_value(struct vstate *, const struct api_shape *,
+    const json_t *, size_t plen);
 
 static void
 shown_value(const json_t *v, char *out, size_t outlen)
@@ -484,8 +484,8 @@ type_err(struct vstate *st, const char *want)
 }
 
 static void
-check_len(
-    struct vstate *st, const struct api_shape *sh, const json_t *v, long long n)
+check_len(struct vstate *st, const struct api_shape *sh, const json_t *v,
+    long long n)
 {
 	if (sh->has_min && n < sh->min)
 		verr_num(st, v, "length greater than or equal to", sh->min);
@@ -624,8 +624,8 @@ path_index(struct vstate *st, size_t plen, size_t idx)
 }
 
 static void
-check_struct(
-    struct vstate *st, const struct api_shape *sh, const json_t *v, size_t plen)
+check_struct(struct vstate *st, const struct api_shape *sh, const json_t *v,
+    size_t plen)
 {
 	const struct api_member *m;
 	const char *key;
@@ -648,8 +648,7 @@ check_struct(
 		st->path[plen] = '\0';
 	}
 	if (log_getlevel() >= LOG_LEVEL_DEBUG) {
-		json_object_foreach((json_t *)v, key, mv)
-		{
+		json_object_foreach ((json_t *)v, key, mv) {
 			for (i = 0; i < sh->nmembers; i++)
 				if (strcmp(sh->members[i].name, key) == 0)
 					break;
@@ -661,8 +660,8 @@ check_struct(
 }
 
 static void
-check_list(
-    struct vstate *st, const struct api_shape *sh, const json_t *v, size_t plen)
+check_list(struct vstate *st, const struct api_shape *sh, const json_t *v,
+    size_t plen)
 {
 	size_t i, np;
 
@@ -683,8 +682,8 @@ check_list(
 }
 
 static void
-check_value(
-    struct vstate *st, const struct api_shape *sh, const json_t *v, size_t plen)
+check_value(struct vstate *st, const struct api_shape *sh, const json_t *v,
+    size_t plen)
 {
 	if (st->serial)
 		return;
@@ -732,8 +731,8 @@ api_shape_check(const struct api_op *op, const json_t *req, const char **code)
 		    "%u validation error%s detected: %s", st.nerr,
 		    st.nerr == 1 ? "" : "s", (char *)st.msg.p);
 	else if (st.nerr > 0)
-		err = pca_err_set(
-		    PCA_EVALIDATION, "%u validation errors", st.nerr);
+		err = pca_err_set(PCA_EVALIDATION, "%u validation errors",
+		    st.nerr);
 	buf_free(&st.msg);
 	return err;
 }

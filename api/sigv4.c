@@ -84,7 +84,8 @@ parse_credential(const char *v, size_t n, const char *service,
 	    !next_field(&p, end, term, sizeof(term)) || p != end)
 		return pca_err_set(PCA_EPARSE,
 		    "Credential must have the form <AccessKeyId>/<yyyymmdd>/"
-		    "<region>/%s/aws4_request", service);
+		    "<region>/%s/aws4_request",
+		    service);
 	for (i = 0; a->akid[i] != '\0'; i++)
 		if (!((a->akid[i] >= 'A' && a->akid[i] <= 'Z') ||
 			(a->akid[i] >= 'a' && a->akid[i] <= 'z') ||
@@ -137,9 +138,9 @@ parse_signed_headers(const char *v, size_t n, struct sigv4_auth *a)
 		a->signed_hdrs[a->nsigned++] = p;
 	}
 	if (!host)
-		return pca_err_set(
-		    PCA_EPARSE, "'Host' must be a 'SignedHeader' in the AWS "
-				"Authorization.");
+		return pca_err_set(PCA_EPARSE,
+		    "'Host' must be a 'SignedHeader' in the AWS "
+		    "Authorization.");
 	if (!date)
 		return pca_err_set(PCA_EPARSE,
 		    "'X-Amz-Date' must be a 'SignedHeader' in the AWS "
@@ -154,8 +155,8 @@ parse_signature(const char *v, size_t n, struct sigv4_auth *a)
 	size_t len, i;
 
 	if (n != 64)
-		return pca_err_set(
-		    PCA_EPARSE, "Signature must be 64 hexadecimal digits");
+		return pca_err_set(PCA_EPARSE,
+		    "Signature must be 64 hexadecimal digits");
 	for (i = 0; i < n; i++)
 		if (!((v[i] >= '0' && v[i] <= '9') ||
 			(v[i] >= 'a' && v[i] <= 'f') ||
@@ -166,8 +167,8 @@ parse_signature(const char *v, size_t n, struct sigv4_auth *a)
 	hex[64] = '\0';
 	if (util_unhex(hex, a->sig, sizeof(a->sig), &len) != PCA_OK ||
 	    len != 32)
-		return pca_err_set(
-		    PCA_EPARSE, "Signature must be 64 hexadecimal digits");
+		return pca_err_set(PCA_EPARSE,
+		    "Signature must be 64 hexadecimal digits");
 	return PCA_OK;
 }
 
@@ -287,8 +288,8 @@ fmt_amz_date(int64_t t, char out[17])
 }
 
 pca_err
-sigv4_check_date(
-    const struct api_http_req *r, struct sigv4_auth *a, int64_t now)
+sigv4_check_date(const struct api_http_req *r, struct sigv4_auth *a,
+    int64_t now)
 {
 	const char *d = api_hdr_get(r, "x-amz-date");
 	char lim[17], cur[17];
@@ -299,7 +300,8 @@ sigv4_check_date(
 		if (api_hdr_get(r, a->signed_hdrs[i]) == NULL)
 			return pca_err_set(PCA_EPARSE,
 			    "SignedHeaders names '%s', which the request does "
-			    "not carry", a->signed_hdrs[i]);
+			    "not carry",
+			    a->signed_hdrs[i]);
 	/* the operation is chosen by X-Amz-Target: unsigned, a captured
 	   request could be replayed as another operation (every SDK signs
 	   it; Host is required by sigv4_parse) */
@@ -478,8 +480,8 @@ add_trimmed(struct buf *out, const char *v)
 
 /* "name:v1,v2\n" over every occurrence of the header, in arrival order. */
 static pca_err
-canonical_header(
-    struct buf *out, const struct api_http_req *r, const char *name)
+canonical_header(struct buf *out, const struct api_http_req *r,
+    const char *name)
 {
 	size_t i;
 	int n = 0;
@@ -522,8 +524,8 @@ payload_hash(const struct api_http_req *r, char out[65])
 }
 
 pca_err
-sigv4_canonical_request(
-    const struct api_http_req *r, const struct sigv4_auth *a, struct buf *out)
+sigv4_canonical_request(const struct api_http_req *r,
+    const struct sigv4_auth *a, struct buf *out)
 {
 	char hash[65];
 	size_t i;

@@ -28,12 +28,12 @@
 #define STS_SERVICE "sts"
 #define STS_VERSION "2011-06-15"
 #define STS_XMLNS "https://sts.amazonaws.com/doc/2011-06-15/"
-#define STS_FIELD_MAX 128	/* Action and Version values */
-#define STS_XML_MAX 4096	/* every answer is small */
+#define STS_FIELD_MAX 128 /* Action and Version values */
+#define STS_XML_MAX 4096  /* every answer is small */
 
 struct sts_err {
 	int status;
-	const char *type;	/* Sender | Receiver */
+	const char *type; /* Sender | Receiver */
 	const char *code;
 	char message[320];
 };
@@ -53,8 +53,8 @@ int
 api_sts_wants(const struct api_http_req *r)
 {
 	return api_hdr_get(r, "x-amz-target") == NULL &&
-	    ctype_is(api_hdr_get(r, "content-type"),
-		"application/x-www-form-urlencoded");
+	       ctype_is(api_hdr_get(r, "content-type"),
+		   "application/x-www-form-urlencoded");
 }
 
 /*
@@ -109,7 +109,9 @@ api_sts_form_get(const uint8_t *body, size_t len, const char *name, char *out,
 				return 1;
 			}
 			return form_decode(eq + 1, (size_t)(amp - eq - 1), out,
-				   outlen) ? 1 : -1;
+				   outlen)
+				   ? 1
+				   : -1;
 		}
 		p = amp + 1;
 	}
@@ -124,12 +126,24 @@ xml_add(struct buf *b, const char *s)
 
 	for (; *s != '\0' && err == PCA_OK; s++) {
 		switch (*s) {
-		case '<': err = buf_addstr(b, "&lt;"); break;
-		case '>': err = buf_addstr(b, "&gt;"); break;
-		case '&': err = buf_addstr(b, "&amp;"); break;
-		case '"': err = buf_addstr(b, "&quot;"); break;
-		case '\'': err = buf_addstr(b, "&apos;"); break;
-		default: err = buf_add(b, s, 1); break;
+		case '<':
+			err = buf_addstr(b, "&lt;");
+			break;
+		case '>':
+			err = buf_addstr(b, "&gt;");
+			break;
+		case '&':
+			err = buf_addstr(b, "&amp;");
+			break;
+		case '"':
+			err = buf_addstr(b, "&quot;");
+			break;
+		case '\'':
+			err = buf_addstr(b, "&apos;");
+			break;
+		default:
+			err = buf_add(b, s, 1);
+			break;
 		}
 	}
 	return err;
@@ -139,8 +153,7 @@ static void sts_set(struct sts_err *, int, const char *, const char *, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
-sts_set(struct sts_err *e, int status, const char *code, const char *fmt,
-    ...)
+sts_set(struct sts_err *e, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -218,8 +231,8 @@ sts_auth(struct api_ctx *ctx, const struct api_http_req *r,
 	}
 	if ((err = sigv4_check_date(r, a, ctx->now())) != PCA_OK) {
 		sts_set(e, err == PCA_EPARSE ? 400 : 403,
-		    err == PCA_EPARSE ? "IncompleteSignature" :
-					"SignatureDoesNotMatch",
+		    err == PCA_EPARSE ? "IncompleteSignature"
+				      : "SignatureDoesNotMatch",
 		    "%s", pca_err_msg());
 		return 0;
 	}

@@ -34,8 +34,8 @@ token_key_new(struct store *st, struct hsm *hsm, int replace)
 
 	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
 		return pca_err_set(PCA_EINTERNAL, "CSPRNG failure");
-	err = hsm_seal(hsm, API_TOKEN_SEAL_LABEL, fresh, sizeof(fresh),
-	    &sealed, &sealed_len);
+	err = hsm_seal(hsm, API_TOKEN_SEAL_LABEL, fresh, sizeof(fresh), &sealed,
+	    &sealed_len);
 	OPENSSL_cleanse(fresh, sizeof(fresh));
 	if (err != PCA_OK)
 		return err;
@@ -53,8 +53,8 @@ token_key_new(struct store *st, struct hsm *hsm, int replace)
  * is replaced: only NextTokens handed out before become invalid.
  */
 pca_err
-api_token_key_load(
-    struct store *st, struct hsm *hsm, uint8_t key[API_TOKEN_KEY_LEN])
+api_token_key_load(struct store *st, struct hsm *hsm,
+    uint8_t key[API_TOKEN_KEY_LEN])
 {
 	uint8_t *val = NULL, *plain = NULL;
 	size_t len = 0, plain_len = 0;
@@ -153,8 +153,8 @@ pca_err
 api_token_make(const uint8_t key[API_TOKEN_KEY_LEN], const char *op,
     const char *scope, const char *last, char **out)
 {
-	json_t *o = json_pack(
-	    "{s:i,s:s,s:s,s:s}", "v", 1, "o", op, "s", scope, "k", last);
+	json_t *o = json_pack("{s:i,s:s,s:s,s:s}", "v", 1, "o", op, "s", scope,
+	    "k", last);
 	char *payload = NULL;
 	uint8_t m[32];
 	struct buf b;
@@ -214,8 +214,8 @@ api_token_open(const uint8_t key[API_TOKEN_KEY_LEN], const char *op,
 	err = PCA_OK;
 out:
 	if (err == PCA_EPARSE)
-		(void)pca_err_set(
-		    PCA_EPARSE, "The NextToken is not valid for this request.");
+		(void)pca_err_set(PCA_EPARSE,
+		    "The NextToken is not valid for this request.");
 	free(payload);
 	free(sent);
 	json_decref(o);

@@ -123,8 +123,7 @@ bk_free(struct bk_archive *b)
 /* ---- what the copy holds ---- */
 
 static pca_err
-ca_entry(struct ca_engine *eng, struct store *st, const char *id,
-    json_t *cas)
+ca_entry(struct ca_engine *eng, struct store *st, const char *id, json_t *cas)
 {
 	struct ca_info ci;
 	char name[64], hex[65];
@@ -144,10 +143,13 @@ ca_entry(struct ca_engine *eng, struct store *st, const char *id,
 	if (ci.spki != NULL &&
 	    EVP_Digest(ci.spki, ci.spki_len, md, NULL, EVP_sha256(), NULL))
 		util_hex(md, sizeof(md), hex, sizeof(hex), 0);
-	if (json_array_append_new(cas, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,"
-	    "s:I}", "Id", id, "Arn", ci.arn, "Status", ci.status, "KeyLabel",
-	    ci.key_label, "PublicKeySha256", hex, "CrlNumber",
-	    (json_int_t)crlnum, "Certificates", (json_int_t)certs)) != 0)
+	if (json_array_append_new(cas,
+		json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,"
+			  "s:I}",
+		    "Id", id, "Arn", ci.arn, "Status", ci.status, "KeyLabel",
+		    ci.key_label, "PublicKeySha256", hex, "CrlNumber",
+		    (json_int_t)crlnum, "Certificates", (json_int_t)certs)) !=
+	    0)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 out:
 	ca_info_clear(&ci);
@@ -169,7 +171,7 @@ describe_copy(const struct bk_conf *ac, const char *dir, json_t *m)
 	struct store_conf sc = {0};
 	struct store *st = NULL;
 	struct ca_engine *eng = NULL;
-	char (*ids)[37] = NULL, hex[65];
+	char(*ids)[37] = NULL, hex[65];
 	uint8_t head[32];
 	uint64_t seq = 0;
 	size_t i, n = 0, certs = 0;
@@ -196,12 +198,13 @@ describe_copy(const struct bk_conf *ac, const char *dir, json_t *m)
 	util_hex(head, sizeof(head), hex, sizeof(hex), 0);
 	if (json_object_set_new(m, "StoreSchema",
 		json_integer(STORE_SCHEMA_VERSION)) ||
-	    json_object_set_new(m, "Audit", json_pack("{s:I,s:s}", "Sequence",
-		(json_int_t)seq, "HeadSha256", hex)) ||
-	    json_object_set_new(m, "Certificates", json_integer(
-		(json_int_t)certs)) ||
-	    json_object_set_new(m, "ChangeFeed", json_pack("{s:I}",
-		"Sequence", (json_int_t)fp.head)) ||
+	    json_object_set_new(m, "Audit",
+		json_pack("{s:I,s:s}", "Sequence", (json_int_t)seq,
+		    "HeadSha256", hex)) ||
+	    json_object_set_new(m, "Certificates",
+		json_integer((json_int_t)certs)) ||
+	    json_object_set_new(m, "ChangeFeed",
+		json_pack("{s:I}", "Sequence", (json_int_t)fp.head)) ||
 	    json_object_set(m, "CertificateAuthorities", cas))
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 out:
@@ -301,11 +304,12 @@ write_archive(const struct bk_conf *c, struct bk_archive *b, const char *file)
 		goto out;
 	if (snprintf(tmp, sizeof(tmp), "%s.partial", file) >= (int)sizeof(tmp))
 		err = pca_err_set(PCA_EINVAL, "%s: path too long", file);
-	else if (a == NULL || buf == NULL || (text = json_dumps(b->manifest,
-	    JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
+	else if (a == NULL || buf == NULL ||
+		 (text = json_dumps(b->manifest,
+		      JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else if ((o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) < 0)
+		      0600)) < 0)
 		err = pca_err_set(PCA_EIO, "%s: %s", tmp, strerror(errno));
 	if (err != PCA_OK)
 		goto out;
@@ -329,11 +333,12 @@ write_archive(const struct bk_conf *c, struct bk_archive *b, const char *file)
 	if (err == PCA_OK)
 		err = bk_out_flush(&o);
 	if (err == PCA_OK && fsync(o.fd) != 0)
-		err = pca_err_set(PCA_EIO, "%s: fsync: %s", tmp,
-		    strerror(errno));
+		err =
+		    pca_err_set(PCA_EIO, "%s: fsync: %s", tmp, strerror(errno));
 	if (err == PCA_OK && link(tmp, file) != 0)
-		err = pca_err_set(PCA_EIO, "%s: %s", file, errno == EEXIST ?
-		    "exists: refusing to overwrite it" : strerror(errno));
+		err = pca_err_set(PCA_EIO, "%s: %s", file,
+		    errno == EEXIST ? "exists: refusing to overwrite it"
+				    : strerror(errno));
 	if (err == PCA_OK) {
 		(void)EVP_DigestFinal_ex(o.md, md, NULL);
 		util_hex(md, sizeof(md), b->sha256, sizeof(b->sha256), 0);
@@ -366,8 +371,10 @@ bk_s3_url_parse(const char *url, struct bk_s3 *b)
 
 	if (n < 3 || n >= sizeof(b->bucket) ||
 	    strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789.-") < n)
-		return pca_err_set(PCA_EINVAL, "%s: not s3://BUCKET[/KEY] with "
-		    "a valid bucket name", url);
+		return pca_err_set(PCA_EINVAL,
+		    "%s: not s3://BUCKET[/KEY] with "
+		    "a valid bucket name",
+		    url);
 	memcpy(b->bucket, p, n);
 	b->bucket[n] = '\0';
 	if (snprintf(b->key, sizeof(b->key), "%s", slash ? slash + 1 : "") >=
@@ -384,8 +391,10 @@ bk_s3_open(const char *url, const struct sync_conf *sc, struct bk_s3 *b)
 	if ((err = bk_s3_url_parse(url, b)) != PCA_OK)
 		return err;
 	if (sc->endpoint == NULL)
-		return pca_err_set(PCA_EINVAL, "%s: no S3 endpoint configured "
-		    "(the [s3] section, or --s3-endpoint)", url);
+		return pca_err_set(PCA_EINVAL,
+		    "%s: no S3 endpoint configured "
+		    "(the [s3] section, or --s3-endpoint)",
+		    url);
 	return sync_new(sc, NULL, &b->sync);
 }
 pca_err
@@ -437,7 +446,7 @@ tls_parts(const struct bk_conf *ac, struct bk_archive *b)
 		return err;
 	if (access(ca, R_OK) != 0 || access(label, R_OK) != 0 ||
 	    ac->api_tls_cert == NULL || access(ac->api_tls_cert, R_OK) != 0)
-		return PCA_OK;	/* operator-supplied TLS files: not ours */
+		return PCA_OK; /* operator-supplied TLS files: not ours */
 	if ((err = bk_part_add(b, "tls-ca.pem", ca)) != PCA_OK ||
 	    (err = bk_part_add(b, "tls-ca.label", label)) != PCA_OK)
 		return err;
@@ -448,7 +457,7 @@ tls_parts(const struct bk_conf *ac, struct bk_archive *b)
 
 struct copier {
 	struct store *st;
-	int fd;			/* the pipe's write end (closed when done) */
+	int fd; /* the pipe's write end (closed when done) */
 	pca_err err;
 	char msg[256];
 };
@@ -487,7 +496,7 @@ copy_pump(int fd, struct bk_out *o)
 	}
 	if (err == PCA_OK)
 		err = bk_out_flush(o);
-	bk_drain(fd);		/* the copier never blocks on a full pipe */
+	bk_drain(fd); /* the copier never blocks on a full pipe */
 	free(buf);
 	return err;
 }
@@ -509,8 +518,8 @@ copy_store(struct store *st, const char *path, char hex[65], uint64_t *size)
 
 	memset(&c, 0, sizeof(c));
 	memset(&o, 0, sizeof(o));
-	if ((o.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) < 0)
+	if ((o.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
+	    0)
 		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
 	/*
 	 * As fast as it goes: the copy's read transaction lasts as long, and
@@ -537,7 +546,7 @@ copy_store(struct store *st, const char *path, char hex[65], uint64_t *size)
 		err = pca_err_set(PCA_ENOMEM, "store copy: no thread");
 		goto out;
 	}
-	p[1] = -1;		/* the copier's now */
+	p[1] = -1; /* the copier's now */
 	started = 1;
 	bk_out_start(&o);
 	err = copy_pump(p[0], &o);
@@ -575,8 +584,9 @@ backup_make(const struct bk_conf *ac, struct store *src, const char *file,
 		(void)snprintf(dir, sizeof(dir), ".");
 	else
 		slash[slash == dir] = '\0';
-	if (snprintf(b->tmp, sizeof(b->tmp), "%s/.pcactl-backup.XXXXXX",
-	    dir) >= (int)sizeof(b->tmp) || mkdtemp(b->tmp) == NULL) {
+	if (snprintf(b->tmp, sizeof(b->tmp), "%s/.pcactl-backup.XXXXXX", dir) >=
+		(int)sizeof(b->tmp) ||
+	    mkdtemp(b->tmp) == NULL) {
 		b->tmp[0] = '\0';
 		return pca_err_set(PCA_EIO, "cannot write in %s: %s", dir,
 		    strerror(errno));
@@ -612,17 +622,18 @@ manifest_parts(struct bk_archive *b)
 	size_t i;
 
 	for (i = 0; parts != NULL && i < b->nparts; i++)
-		if (json_array_append_new(parts, json_pack("{s:s,s:I,s:s}",
-		    "Name", b->part[i].name, "Size",
-		    (json_int_t)b->part[i].size, "Sha256",
-		    b->part[i].sha256)) != 0)
+		if (json_array_append_new(parts,
+			json_pack("{s:s,s:I,s:s}", "Name", b->part[i].name,
+			    "Size", (json_int_t)b->part[i].size, "Sha256",
+			    b->part[i].sha256)) != 0)
 			break;
 	if (parts == NULL || i < b->nparts ||
 	    json_object_set_new(b->manifest, "Parts", parts) != 0)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	return PCA_OK;
 }
-/* The object key of a backup under a prefix: <prefix>/openpca-<time>-<id>.tar */
+/* The object key of a backup under a prefix: <prefix>/openpca-<time>-<id>.tar
+ */
 pca_err
 bk_s3_backup_key(struct bk_s3 *s3, const json_t *m)
 {
@@ -638,8 +649,9 @@ bk_s3_backup_key(struct bk_s3 *s3, const json_t *m)
 	while ((n = strlen(prefix)) > 0 && prefix[n - 1] == '/')
 		prefix[n - 1] = '\0';
 	if (snprintf(s3->key, sizeof(s3->key), "%s%sopenpca-%s-%s.tar", prefix,
-	    prefix[0] ? "/" : "", when, json_string_value(json_object_get(m,
-	    "BackupId"))) >= (int)sizeof(s3->key))
+		prefix[0] ? "/" : "", when,
+		json_string_value(json_object_get(m, "BackupId"))) >=
+	    (int)sizeof(s3->key))
 		return pca_err_set(PCA_EINVAL, "S3 prefix too long");
 	return PCA_OK;
 }
@@ -678,8 +690,10 @@ bk_make(const struct bk_conf *c, struct store *st, const char *file,
 	pthread_t th;
 
 	if (access(file, F_OK) == 0)
-		return pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
-		    "overwrite it", file);
+		return pca_err_set(PCA_EEXISTS,
+		    "%s exists: refusing to "
+		    "overwrite it",
+		    file);
 	if (pthread_create(&th, NULL, maker_main, &m) != 0)
 		return pca_err_set(PCA_ENOMEM, "backup: no thread");
 	pthread_join(th, NULL);

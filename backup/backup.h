@@ -35,46 +35,46 @@ struct buf;
 #define BK_FORMAT "openpca-backup"
 #define BK_VERSION 1
 #define BK_MANIFEST "manifest.json"
-#define BK_SMALL_MAX ((size_t)4 << 20)	/* manifest, config, policies */
+#define BK_SMALL_MAX ((size_t)4 << 20) /* manifest, config, policies */
 #define BK_PARTS_MAX 8
 #define BK_CHUNK 65536
-#define BK_COPY_CHUNK ((size_t)1 << 20)	/* the store copy, the archive */
-#define BK_S3_MAX ((uint64_t)1 << 40)	/* a backup fetched from S3 */
+#define BK_COPY_CHUNK ((size_t)1 << 20) /* the store copy, the archive */
+#define BK_S3_MAX ((uint64_t)1 << 40)   /* a backup fetched from S3 */
 #define BK_FEED_NAME "s3-feed"
 #define BK_FEED_FORMAT "openpca-feed"
-#define BK_FEED_BATCH_MAX 1000		/* records in one feed object */
-#define BK_FEED_OBJ_MAX ((uint64_t)64 << 20)	/* one feed object */
+#define BK_FEED_BATCH_MAX 1000               /* records in one feed object */
+#define BK_FEED_OBJ_MAX ((uint64_t)64 << 20) /* one feed object */
 
 struct bk_part {
 	char name[32];
-	char path[PATH_MAX];	/* the file on disk */
+	char path[PATH_MAX]; /* the file on disk */
 	uint64_t size;
 	char sha256[65];
 };
 
 struct bk_archive {
-	char tmp[PATH_MAX];	/* scratch directory (removed at the end) */
+	char tmp[PATH_MAX]; /* scratch directory (removed at the end) */
 	struct bk_part part[BK_PARTS_MAX];
 	size_t nparts;
 	json_t *manifest;
-	char sha256[65];	/* of the archive bk_make wrote */
+	char sha256[65]; /* of the archive bk_make wrote */
 	uint64_t size;
 };
 
 /* What a backup takes from the configuration. */
 struct bk_conf {
-	const char *config_path;	/* pcad.conf, copied as it is */
-	const char *dir;		/* its directory (tls/ is under it) */
+	const char *config_path; /* pcad.conf, copied as it is */
+	const char *dir;         /* its directory (tls/ is under it) */
 	const char *region, *account;
-	const char *policy_file;	/* NULL: none */
-	const char *api_tls_cert;	/* NULL: none */
+	const char *policy_file;  /* NULL: none */
+	const char *api_tls_cert; /* NULL: none */
 	const struct ca_engine_conf *engine;
-	size_t map_max;			/* [store] map_max */
-	const char *work_dir;		/* scratch for an archive on its way
-					   to S3 (pcad: the store's dir) */
-	uint64_t rate;			/* bytes a second the archive is
-					   written at, at most, 0: no limit
-					   ([backup] rate_mb) */
+	size_t map_max;       /* [store] map_max */
+	const char *work_dir; /* scratch for an archive on its way
+				 to S3 (pcad: the store's dir) */
+	uint64_t rate;        /* bytes a second the archive is
+				 written at, at most, 0: no limit
+				 ([backup] rate_mb) */
 };
 
 /*
@@ -91,8 +91,8 @@ struct bk_conf {
 pca_err bk_make(const struct bk_conf *, struct store *st, const char *file,
     struct bk_archive *b) PCA_WUR;
 void bk_free(struct bk_archive *);
-pca_err bk_part_add(struct bk_archive *, const char *name, const char *path)
-    PCA_WUR;
+pca_err bk_part_add(struct bk_archive *, const char *name,
+    const char *path) PCA_WUR;
 
 /* Small file helpers. */
 pca_err bk_path_fmt(char *out, const char *a, const char *b) PCA_WUR;
@@ -124,23 +124,23 @@ pca_err bk_s3_backup_key(struct bk_s3 *b, const json_t *manifest) PCA_WUR;
 /* ---- scheduled backups (pcad) ---- */
 
 struct bk_sched_conf {
-	const char *to;			/* s3://bucket/prefix or a directory */
-	int64_t interval_s;		/* between backups */
-	unsigned keep;			/* backups kept (older ones deleted) */
-	int feed;			/* ship the change feed (S3 only) */
-	const struct sync_conf *s3;	/* NULL without [s3] */
+	const char *to;             /* s3://bucket/prefix or a directory */
+	int64_t interval_s;         /* between backups */
+	unsigned keep;              /* backups kept (older ones deleted) */
+	int feed;                   /* ship the change feed (S3 only) */
+	const struct sync_conf *s3; /* NULL without [s3] */
 	struct bk_conf bk;
-	const char *holder;		/* this primary, in fencing objects */
+	const char *holder; /* this primary, in fencing objects */
 };
 
 struct bk_metrics {
-	int64_t last_ok;		/* epoch s of the last success, 0: none */
-	uint64_t last_size;		/* bytes of that backup */
+	int64_t last_ok;    /* epoch s of the last success, 0: none */
+	uint64_t last_size; /* bytes of that backup */
 	uint64_t failures;
-	uint64_t feed_shipped;		/* records shipped by this process */
+	uint64_t feed_shipped; /* records shipped by this process */
 	uint64_t feed_failures;
-	uint64_t feed_last;		/* last sequence in S3 */
-	int64_t feed_last_ok;		/* epoch s */
+	uint64_t feed_last;   /* last sequence in S3 */
+	int64_t feed_last_ok; /* epoch s */
 };
 
 struct bk_sched;
@@ -186,18 +186,18 @@ pca_err bk_feed_resume(struct store *, struct bk_s3 *prefix) PCA_WUR;
 /* One shipped record; pointers valid during the callback only. */
 struct bk_feed_rec {
 	uint64_t seq;
-	int type;			/* enum store_chg_type */
+	int type; /* enum store_chg_type */
 	int64_t when;
-	const char *ca_id;		/* "" when none */
+	const char *ca_id; /* "" when none */
 	const uint8_t *serial;
 	size_t serial_len;
-	const uint8_t *der;		/* issued: the certificate */
+	const uint8_t *der; /* issued: the certificate */
 	size_t der_len;
-	const char *template_name;	/* issued */
-	const char *requested_by;	/* issued */
-	int64_t revoked_at;		/* revoked */
+	const char *template_name; /* issued */
+	const char *requested_by;  /* issued */
+	int64_t revoked_at;        /* revoked */
 	int reason;
-	const char *ca_json;		/* CA changed: the record */
+	const char *ca_json; /* CA changed: the record */
 };
 
 /*
@@ -207,7 +207,7 @@ struct bk_feed_rec {
  * pca_err (not PCA_OK stops).  *last (may be NULL) gets the last sequence
  * read.  A hole in the sequences: PCA_EDB naming it.
  */
-#define BK_FEED_FROM_FIRST UINT64_MAX	/* after: from the oldest kept */
+#define BK_FEED_FROM_FIRST UINT64_MAX /* after: from the oldest kept */
 pca_err bk_feed_read(struct bk_s3 *prefix, uint64_t after,
     pca_err (*cb)(const struct bk_feed_rec *, void *arg), void *arg,
     uint64_t *last) PCA_WUR;
@@ -250,13 +250,13 @@ pca_err bk_feed_align(struct store *st, struct bk_s3 *prefix) PCA_WUR;
 
 /* ---- warm standby and fencing (standby.c) ---- */
 
-#define BK_FENCE_COUNTER "fence/epoch"		/* the epoch a store holds */
-#define BK_STANDBY_COUNTER "standby/applied"	/* last shipped seq applied */
+#define BK_FENCE_COUNTER "fence/epoch"       /* the epoch a store holds */
+#define BK_STANDBY_COUNTER "standby/applied" /* last shipped seq applied */
 #define BK_HOLDER_MAX 256
 
 struct bk_fence {
-	uint64_t epoch;			/* 0: no epoch in S3 yet */
-	char holder[BK_HOLDER_MAX];	/* who took it (host and API port) */
+	uint64_t epoch;             /* 0: no epoch in S3 yet */
+	char holder[BK_HOLDER_MAX]; /* who took it (host and API port) */
 };
 
 /* "<host name> (API <listen>)": who holds an epoch. */
@@ -277,8 +277,8 @@ pca_err bk_fence_local_set(struct store *, uint64_t epoch) PCA_WUR;
  * S3 holds a higher epoch than the store; when S3 holds none or a lower
  * one, takes the store's (1 at the first start).  *epoch: the one held.
  */
-pca_err bk_fence_claim(struct store *, struct bk_s3 *prefix,
-    const char *holder, uint64_t *epoch) PCA_WUR;
+pca_err bk_fence_claim(struct store *, struct bk_s3 *prefix, const char *holder,
+    uint64_t *epoch) PCA_WUR;
 
 /*
  * Applies what was shipped after the store's BK_STANDBY_COUNTER (all of
@@ -291,13 +291,13 @@ pca_err bk_standby_catch_up(struct store *, struct bk_s3 *prefix,
 pca_err bk_standby_applied_set(struct store *, uint64_t seq) PCA_WUR;
 
 struct bk_standby_status {
-	uint64_t applied;		/* last shipped sequence applied */
-	uint64_t shipped;		/* last shipped, as of the last poll */
-	int64_t lag_s;			/* since everything was applied */
-	int64_t last_ok;		/* epoch s of the last good poll */
+	uint64_t applied; /* last shipped sequence applied */
+	uint64_t shipped; /* last shipped, as of the last poll */
+	int64_t lag_s;    /* since everything was applied */
+	int64_t last_ok;  /* epoch s of the last good poll */
 	uint64_t failures;
-	uint64_t epoch;			/* the primary's fencing epoch */
-	char primary[BK_HOLDER_MAX];	/* its holder ("" when unknown) */
+	uint64_t epoch;              /* the primary's fencing epoch */
+	char primary[BK_HOLDER_MAX]; /* its holder ("" when unknown) */
 };
 
 struct bk_standby;

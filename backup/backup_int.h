@@ -26,16 +26,16 @@
  */
 struct bk_out {
 	int fd;
-	int drop;		/* posix_fadvise DONTNEED what is written out */
-	uint64_t rate;		/* bytes per second, 0: unlimited */
-	uint64_t slack;		/* bytes that may stay dirty, unwritten */
-	EVP_MD_CTX *md;		/* NULL: no digest */
-	const char *name;	/* for messages */
+	int drop;         /* posix_fadvise DONTNEED what is written out */
+	uint64_t rate;    /* bytes per second, 0: unlimited */
+	uint64_t slack;   /* bytes that may stay dirty, unwritten */
+	EVP_MD_CTX *md;   /* NULL: no digest */
+	const char *name; /* for messages */
 	/* state */
-	uint64_t done;		/* bytes written */
-	uint64_t kicked;	/* writeback started up to here */
-	uint64_t synced;	/* written out and waited for up to here */
-	double t0;		/* first write (monotonic seconds) */
+	uint64_t done;   /* bytes written */
+	uint64_t kicked; /* writeback started up to here */
+	uint64_t synced; /* written out and waited for up to here */
+	double t0;       /* first write (monotonic seconds) */
 };
 
 /* Sets the state of o (its fd, drop, rate, md and name are kept). */

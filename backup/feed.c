@@ -39,8 +39,8 @@ collect_cb(const struct store_change *c, void *arg)
 	struct store_change *t;
 
 	if (b->n == b->cap) {
-		if ((t = realloc(b->c, (b->cap ? 2 * b->cap : 64) *
-		    sizeof(*t))) == NULL)
+		if ((t = realloc(b->c,
+			 (b->cap ? 2 * b->cap : 64) * sizeof(*t))) == NULL)
 			return 1;
 		b->c = t;
 		b->cap = b->cap ? 2 * b->cap : 64;
@@ -57,15 +57,16 @@ rec_issued(struct store *st, const struct store_change *c, json_t *o)
 	pca_err err;
 
 	if ((err = store_cert_get(st, c->ca_id, c->serial, c->serial_len,
-	    &sc)) != PCA_OK)
-		return err == PCA_ENOTFOUND ? PCA_OK : err;	/* purged */
+		 &sc)) != PCA_OK)
+		return err == PCA_ENOTFOUND ? PCA_OK : err; /* purged */
 	if (sc.der != NULL &&
 	    (err = util_b64_encode(sc.der, sc.der_len, &b64)) == PCA_OK &&
 	    (json_object_set_new(o, "Der", json_string(b64)) ||
-	    json_object_set_new(o, "Template", json_string(sc.template_name)) ||
-	    json_object_set_new(o, "RequestedBy",
-		json_string(sc.requested_by)) ||
-	    json_object_set_new(o, "IssuedAt", json_integer(sc.issued_at))))
+		json_object_set_new(o, "Template",
+		    json_string(sc.template_name)) ||
+		json_object_set_new(o, "RequestedBy",
+		    json_string(sc.requested_by)) ||
+		json_object_set_new(o, "IssuedAt", json_integer(sc.issued_at))))
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	free(b64);
 	store_cert_clear(&sc);
@@ -79,11 +80,11 @@ rec_revoked(struct store *st, const struct store_change *c, json_t *o)
 	pca_err err;
 
 	if ((err = store_cert_get(st, c->ca_id, c->serial, c->serial_len,
-	    &sc)) != PCA_OK)
+		 &sc)) != PCA_OK)
 		return err == PCA_ENOTFOUND ? PCA_OK : err;
-	if (sc.revoked && (json_object_set_new(o, "RevokedAt",
-	    json_integer(sc.revoked_at)) || json_object_set_new(o, "Reason",
-	    json_integer(sc.reason))))
+	if (sc.revoked &&
+	    (json_object_set_new(o, "RevokedAt", json_integer(sc.revoked_at)) ||
+		json_object_set_new(o, "Reason", json_integer(sc.reason))))
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	store_cert_clear(&sc);
 	return err;
@@ -113,8 +114,8 @@ rec_json(struct store *st, const struct store_change *c, json_t *arr)
 
 	util_hex(c->serial, c->serial_len, hex, sizeof(hex), 0);
 	o = json_pack("{s:I,s:s,s:I,s:s,s:s}", "Seq", (json_int_t)c->seq,
-	    "Type", (unsigned)c->type < 6 ? type_names[c->type] : "",
-	    "When", (json_int_t)c->when, "CaId", c->ca_id, "Serial", hex);
+	    "Type", (unsigned)c->type < 6 ? type_names[c->type] : "", "When",
+	    (json_int_t)c->when, "CaId", c->ca_id, "Serial", hex);
 	if (o == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	if (c->type == STORE_CHG_CERT_ISSUED)
@@ -159,12 +160,13 @@ bk_feed_ship_once(struct store *st, struct bk_s3 *p, size_t *shipped)
 	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK ||
 	    (err = store_feed_follow(st, BK_FEED_NAME, &cursor)) != PCA_OK ||
 	    (err = store_changes_after(st, cursor, BK_FEED_BATCH_MAX,
-		collect_cb, &b, &pos)) != PCA_OK)
+		 collect_cb, &b, &pos)) != PCA_OK)
 		goto out;
 	if (pos.gap)
 		log_warnx("feed shipping: records after %llu were pruned "
 			  "before they were shipped: point-in-time recovery "
-			  "has a hole there", (unsigned long long)cursor);
+			  "has a hole there",
+		    (unsigned long long)cursor);
 	if (b.n == 0) {
 		/* only pruned records after the cursor: move past them */
 		if (pos.last > cursor)
@@ -190,7 +192,7 @@ bk_feed_ship_once(struct store *st, struct bk_s3 *p, size_t *shipped)
 	    (unsigned long long)b.c[0].seq,
 	    (unsigned long long)b.c[b.n - 1].seq);
 	if ((err = sync_s3_put_mem(p->sync, p->bucket, key, "application/json",
-	    text, strlen(text))) != PCA_OK ||
+		 text, strlen(text))) != PCA_OK ||
 	    (err = store_feed_ack(st, BK_FEED_NAME, b.c[b.n - 1].seq)) !=
 		PCA_OK)
 		goto out;
@@ -230,10 +232,10 @@ list_cb(const char *key, uint64_t size, void *arg)
 	if (strlen(key) >= sizeof(l->o->key) ||
 	    sscanf(name, "%20llu-%20llu.json%n", &a, &z, &end) != 2 ||
 	    name[end] != '\0' || a == 0 || z < a)
-		return 0;	/* not ours: ignored */
+		return 0; /* not ours: ignored */
 	if (l->n == l->cap) {
-		if ((t = realloc(l->o, (l->cap ? 2 * l->cap : 64) *
-		    sizeof(*t))) == NULL) {
+		if ((t = realloc(l->o,
+			 (l->cap ? 2 * l->cap : 64) * sizeof(*t))) == NULL) {
 			l->bad = 1;
 			return 1;
 		}
@@ -272,8 +274,10 @@ obj_get(struct bk_s3 *p, const char *key, json_t **out)
 	*out = json_loadb((const char *)data, len, 0, &je);
 	free(data);
 	if (*out == NULL || !json_is_array(json_object_get(*out, "Records")))
-		return pca_err_set(PCA_EPARSE, "s3://%s/%s: not a feed object "
-		    "(%s)", p->bucket, key, je.text);
+		return pca_err_set(PCA_EPARSE,
+		    "s3://%s/%s: not a feed object "
+		    "(%s)",
+		    p->bucket, key, je.text);
 	return PCA_OK;
 }
 
@@ -305,12 +309,14 @@ rec_parse(struct bk_s3 *p, const char *key, const json_t *r,
 	f.ca_id = json_string_value(json_object_get(r, "CaId"));
 	if (f.ca_id == NULL || f.type == 0 || hex == NULL ||
 	    (*hex && util_unhex(hex, serial, sizeof(serial), &f.serial_len) !=
-		PCA_OK))
-		return pca_err_set(PCA_EPARSE, "s3://%s/%s: record %llu is "
-		    "malformed", p->bucket, key, (unsigned long long)f.seq);
+			 PCA_OK))
+		return pca_err_set(PCA_EPARSE,
+		    "s3://%s/%s: record %llu is "
+		    "malformed",
+		    p->bucket, key, (unsigned long long)f.seq);
 	f.serial = serial;
-	if (b64 != NULL && (err = util_b64_decode(b64, strlen(b64),
-	    LIM_CERT, &der, &f.der_len)) != PCA_OK)
+	if (b64 != NULL && (err = util_b64_decode(b64, strlen(b64), LIM_CERT,
+				&der, &f.der_len)) != PCA_OK)
 		return err;
 	f.der = der;
 	f.template_name = json_string_value(json_object_get(r, "Template"));
@@ -344,11 +350,12 @@ bk_feed_last_after(struct bk_s3 *p, uint64_t known, uint64_t *last)
 	if ((err = feed_prefix(p, pre, sizeof(pre))) != PCA_OK)
 		return err;
 	l.pre_len = strlen(pre);
-	if (known > BK_FEED_BATCH_MAX)	/* as in bk_feed_read */
+	if (known > BK_FEED_BATCH_MAX) /* as in bk_feed_read */
 		(void)snprintf(from, sizeof(from), "%s%020llu", pre,
 		    (unsigned long long)(known - BK_FEED_BATCH_MAX));
-	if ((err = sync_s3_list_after(p->sync, p->bucket, pre, from[0] ? from :
-	    NULL, list_cb, &l)) == PCA_OK && l.bad)
+	if ((err = sync_s3_list_after(p->sync, p->bucket, pre,
+		 from[0] ? from : NULL, list_cb, &l)) == PCA_OK &&
+	    l.bad)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	for (i = 0; err == PCA_OK && i < l.n; i++)
 		if (l.o[i].last > *last)
@@ -381,8 +388,8 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
 	if (after != BK_FEED_FROM_FIRST && next > BK_FEED_BATCH_MAX)
 		(void)snprintf(from, sizeof(from), "%s%020llu", pre,
 		    (unsigned long long)(next - BK_FEED_BATCH_MAX));
-	if ((err = sync_s3_list_after(p->sync, p->bucket, pre, from[0] ? from :
-	    NULL, list_cb, &l)) != PCA_OK)
+	if ((err = sync_s3_list_after(p->sync, p->bucket, pre,
+		 from[0] ? from : NULL, list_cb, &l)) != PCA_OK)
 		goto out;
 	if (l.bad) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
@@ -392,11 +399,13 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
 		next = l.o[0].first;
 	for (i = 0; i < l.n && err == PCA_OK; i++) {
 		if (l.o[i].last < next)
-			continue;	/* before the backup, or re-shipped */
+			continue; /* before the backup, or re-shipped */
 		if (l.o[i].first > next) {
-			err = pca_err_set(PCA_EDB, "the shipped change feed "
+			err = pca_err_set(PCA_EDB,
+			    "the shipped change feed "
 			    "has a hole: records %llu to %llu are not in "
-			    "s3://%s/%s", (unsigned long long)next,
+			    "s3://%s/%s",
+			    (unsigned long long)next,
 			    (unsigned long long)l.o[i].first - 1, p->bucket,
 			    pre);
 			break;
@@ -404,15 +413,17 @@ bk_feed_read(struct bk_s3 *p, uint64_t after,
 		if ((err = obj_get(p, l.o[i].key, &doc)) != PCA_OK)
 			break;
 		recs = json_object_get(doc, "Records");
-		json_array_foreach(recs, k, r) {
-			seq = (uint64_t)json_integer_value(json_object_get(r,
-			    "Seq"));
+		json_array_foreach (recs, k, r) {
+			seq = (uint64_t)json_integer_value(
+			    json_object_get(r, "Seq"));
 			if (seq < next)
 				continue;
 			if (seq != next) {
-				err = pca_err_set(PCA_EDB, "s3://%s/%s: record "
-				    "%llu where %llu was expected", p->bucket,
-				    l.o[i].key, (unsigned long long)seq,
+				err = pca_err_set(PCA_EDB,
+				    "s3://%s/%s: record "
+				    "%llu where %llu was expected",
+				    p->bucket, l.o[i].key,
+				    (unsigned long long)seq,
 				    (unsigned long long)next);
 				break;
 			}
@@ -463,22 +474,25 @@ filler_put(struct bk_s3 *p, const char *pre, uint64_t first, uint64_t last)
 	pca_err err = PCA_OK;
 
 	for (k = first; arr != NULL && k <= last && err == PCA_OK; k++)
-		if (json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s,"
-		    "s:s}", "Seq", (json_int_t)k, "Type", "KEY", "When",
-		    (json_int_t)util_now(), "CaId", "", "Serial", "")) != 0)
+		if (json_array_append_new(arr,
+			json_pack("{s:I,s:s,s:I,s:s,"
+				  "s:s}",
+			    "Seq", (json_int_t)k, "Type", "KEY", "When",
+			    (json_int_t)util_now(), "CaId", "", "Serial",
+			    "")) != 0)
 			err = pca_err_set(PCA_ENOMEM, "no memory");
 	if (arr == NULL || err != PCA_OK ||
-	    (doc = json_pack("{s:s,s:i,s:I,s:I,s:O}", "Format",
-		BK_FEED_FORMAT, "Version", 1, "First", (json_int_t)first,
-		"Last", (json_int_t)last, "Records", arr)) == NULL ||
+	    (doc = json_pack("{s:s,s:i,s:I,s:I,s:O}", "Format", BK_FEED_FORMAT,
+		 "Version", 1, "First", (json_int_t)first, "Last",
+		 (json_int_t)last, "Records", arr)) == NULL ||
 	    (text = json_dumps(doc, JSON_COMPACT)) == NULL) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
 	(void)snprintf(key, sizeof(key), "%s%020llu-%020llu.json", pre,
 	    (unsigned long long)first, (unsigned long long)last);
-	err = sync_s3_put_mem(p->sync, p->bucket, key, "application/json",
-	    text, strlen(text));
+	err = sync_s3_put_mem(p->sync, p->bucket, key, "application/json", text,
+	    strlen(text));
 out:
 	free(text);
 	json_decref(doc);
@@ -499,14 +513,14 @@ bk_feed_align(struct store *st, struct bk_s3 *p)
 	    (err = store_feed_head(st, &head)) != PCA_OK)
 		return err;
 	if (last >= head) {
-		if (last > head && (err = store_feed_advance(st, last)) !=
-		    PCA_OK)
+		if (last > head &&
+		    (err = store_feed_advance(st, last)) != PCA_OK)
 			return err;
 		return store_feed_ack(st, BK_FEED_NAME, last);
 	}
 	for (k = last + 1; k <= head; k = z + 1) {
-		z = head - k < BK_FEED_BATCH_MAX ? head : k + BK_FEED_BATCH_MAX -
-		    1;
+		z = head - k < BK_FEED_BATCH_MAX ? head
+						 : k + BK_FEED_BATCH_MAX - 1;
 		if ((err = filler_put(p, pre, k, z)) != PCA_OK)
 			return err;
 	}

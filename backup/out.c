@@ -21,7 +21,7 @@
 
 #include "backup_int.h"
 
-#define IOPRIO_WHO_THREAD 1	/* IOPRIO_WHO_PROCESS: one task */
+#define IOPRIO_WHO_THREAD 1 /* IOPRIO_WHO_PROCESS: one task */
 #define IOPRIO_IDLE_CLASS (3 << 13)
 
 static double
@@ -58,8 +58,8 @@ bk_drain(int fd)
 	char buf[4096];
 	ssize_t n;
 
-	while ((n = read(fd, buf, sizeof(buf))) > 0 ||
-	    (n < 0 && errno == EINTR))
+	while (
+	    (n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
 		;
 }
 
@@ -84,8 +84,8 @@ out_settle(struct bk_out *o, uint64_t upto)
 	if (upto <= o->synced)
 		return PCA_OK;
 	if (sync_file_range(o->fd, (off_t)o->synced, (off_t)(upto - o->synced),
-	    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-	    SYNC_FILE_RANGE_WAIT_AFTER) != 0)
+		SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+		    SYNC_FILE_RANGE_WAIT_AFTER) != 0)
 		return out_err(o, "writing out");
 	if (o->drop)
 		(void)posix_fadvise(o->fd, (off_t)o->synced,
@@ -101,8 +101,8 @@ out_push(struct bk_out *o)
 	pca_err e;
 
 	while (o->done - o->kicked >= o->slack + BK_OUT_STEP) {
-		if (sync_file_range(o->fd, (off_t)o->kicked,
-		    (off_t)BK_OUT_STEP, SYNC_FILE_RANGE_WRITE) != 0)
+		if (sync_file_range(o->fd, (off_t)o->kicked, (off_t)BK_OUT_STEP,
+			SYNC_FILE_RANGE_WRITE) != 0)
 			return out_err(o, "writing out");
 		o->kicked += BK_OUT_STEP;
 		if ((e = out_settle(o, o->kicked - BK_OUT_STEP)) != PCA_OK)
@@ -158,7 +158,8 @@ bk_out_flush(struct bk_out *o)
 
 	if (o->done > o->kicked) {
 		if (sync_file_range(o->fd, (off_t)o->kicked,
-		    (off_t)(o->done - o->kicked), SYNC_FILE_RANGE_WRITE) != 0)
+			(off_t)(o->done - o->kicked),
+			SYNC_FILE_RANGE_WRITE) != 0)
 			return out_err(o, "writing out");
 		o->kicked = o->done;
 	}

@@ -56,18 +56,21 @@ replay_issued(struct replay_st *r, const struct bk_feed_rec *f)
 	int tl;
 	pca_err err;
 
-	if (f->der == NULL) {	/* gone (CA purged) before it was shipped */
+	if (f->der == NULL) { /* gone (CA purged) before it was shipped */
 		r->n.skipped++;
 		return PCA_OK;
 	}
 	memset(&c, 0, sizeof(c));
 	if ((x = d2i_X509(NULL, &p, (long)f->der_len)) == NULL ||
-	    p != f->der + f->der_len || (sn = X509_get0_serialNumber(x)) ==
-	    NULL || (size_t)ASN1_STRING_length(sn) != f->serial_len ||
+	    p != f->der + f->der_len ||
+	    (sn = X509_get0_serialNumber(x)) == NULL ||
+	    (size_t)ASN1_STRING_length(sn) != f->serial_len ||
 	    memcmp(ASN1_STRING_get0_data(sn), f->serial, f->serial_len) != 0 ||
 	    (tl = i2d_re_X509_tbs(x, &tbs)) <= 0) {
-		err = pca_err_set(PCA_EPARSE, "shipped record %llu: not the "
-		    "certificate it names", (unsigned long long)f->seq);
+		err = pca_err_set(PCA_EPARSE,
+		    "shipped record %llu: not the "
+		    "certificate it names",
+		    (unsigned long long)f->seq);
 		goto out;
 	}
 	(void)snprintf(c.ca_id, sizeof(c.ca_id), "%s", f->ca_id);
@@ -86,7 +89,7 @@ replay_issued(struct replay_st *r, const struct bk_feed_rec *f)
 	if ((err = store_cert_reserve(r->st, &c)) == PCA_EEXISTS) {
 		/* replayed before (or in the backup): complete it if needed */
 		if ((err = store_cert_get(r->st, c.ca_id, c.serial,
-		    c.serial_len, &old)) != PCA_OK)
+			 c.serial_len, &old)) != PCA_OK)
 			goto out;
 		tl = old.state == STORE_CERT_ISSUED;
 		store_cert_clear(&old);
@@ -97,7 +100,7 @@ replay_issued(struct replay_st *r, const struct bk_feed_rec *f)
 	} else if (err != PCA_OK)
 		goto out;
 	if ((err = store_cert_complete(r->st, c.ca_id, c.serial, c.serial_len,
-	    f->der, f->der_len)) == PCA_OK)
+		 f->der, f->der_len)) == PCA_OK)
 		r->n.issued++;
 out:
 	OPENSSL_free(tbs);
@@ -130,7 +133,7 @@ replay_cb(const struct bk_feed_rec *f, void *arg)
 			return PCA_OK;
 		}
 		if ((err = store_ca_put(r->st, f->ca_id, f->ca_json,
-		    strlen(f->ca_json), 0)) == PCA_OK)
+			 strlen(f->ca_json), 0)) == PCA_OK)
 			r->n.cas++;
 		return err;
 	case STORE_CHG_CA_PURGED:
@@ -139,13 +142,13 @@ replay_cb(const struct bk_feed_rec *f, void *arg)
 			r->n.purged++;
 		return err == PCA_ENOTFOUND ? PCA_OK : err;
 	default:
-		r->n.skipped++;	/* access keys are not shipped */
+		r->n.skipped++; /* access keys are not shipped */
 		return PCA_OK;
 	}
 }
 
-#define REPLAY_CAS_MAX 4096		/* CAs whose CRL number is read back */
-#define REPLAY_CRL_MAX ((uint64_t)256 << 20)	/* one CRL fetched */
+#define REPLAY_CAS_MAX 4096 /* CAs whose CRL number is read back */
+#define REPLAY_CRL_MAX ((uint64_t)256 << 20) /* one CRL fetched */
 
 struct crl_ca {
 	char id[37];
@@ -196,7 +199,8 @@ crl_number_s3(struct sync *sy, const struct crl_ca *c, uint64_t *num)
 	pca_err err;
 
 	*num = 0;
-	(void)snprintf(path, sizeof(path), "%s/openpca-crl.XXXXXX", tmp_dir_get());
+	(void)snprintf(path, sizeof(path), "%s/openpca-crl.XXXXXX",
+	    tmp_dir_get());
 	if ((fd = mkstemp(path)) < 0)
 		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
 	err = sync_s3_get_file(sy, c->bucket, c->key, fd, REPLAY_CRL_MAX);
@@ -211,9 +215,12 @@ crl_number_s3(struct sync *sy, const struct crl_ca *c, uint64_t *num)
 	p = der;
 	if ((crl = d2i_X509_CRL(NULL, &p, (long)len)) == NULL ||
 	    (n = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL)) ==
-	    NULL || ASN1_INTEGER_get_uint64(num, n) != 1)
-		err = pca_err_set(PCA_EPARSE, "s3://%s/%s: not a CRL with a "
-		    "number", c->bucket, c->key);
+		NULL ||
+	    ASN1_INTEGER_get_uint64(num, n) != 1)
+		err = pca_err_set(PCA_EPARSE,
+		    "s3://%s/%s: not a CRL with a "
+		    "number",
+		    c->bucket, c->key);
 	ASN1_INTEGER_free(n);
 	X509_CRL_free(crl);
 	free(der);

@@ -26,34 +26,34 @@
 #include "backup.h"
 #include "backup_int.h"
 
-#define SCHED_RETRY_S 60	/* after a failed backup */
-#define FEED_POLL_MS 1000	/* feed shipping: at most this far behind */
+#define SCHED_RETRY_S 60  /* after a failed backup */
+#define FEED_POLL_MS 1000 /* feed shipping: at most this far behind */
 #define FEED_RETRY_MAX_S 30
 #define NAMES_MAX 100000
 
 struct names {
 	char (*v)[1100];
 	size_t n, cap;
-	size_t pre_len;		/* of the listed prefix */
-	char newest[1100];	/* the newest name and its size */
+	size_t pre_len;    /* of the listed prefix */
+	char newest[1100]; /* the newest name and its size */
 	uint64_t newest_size;
 };
 
 struct bk_sched {
 	struct bk_sched_conf c;
 	struct store *st;
-	struct bk_s3 s3;	/* backups (prefix in key) */
-	struct bk_s3 fs3;	/* feed shipping: a sync of its own */
-	char prefix[1024];	/* S3 prefix without trailing slash */
+	struct bk_s3 s3;   /* backups (prefix in key) */
+	struct bk_s3 fs3;  /* feed shipping: a sync of its own */
+	char prefix[1024]; /* S3 prefix without trailing slash */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	int stop;
 	pthread_t bt, ft;
 	int bt_on, ft_on;
-	int resumed;		/* the feed continues after S3's last record */
-	uint64_t epoch;		/* the fencing epoch this primary holds */
-	int claimed;		/* ... checked against S3 */
-	int fenced;		/* a higher epoch is in S3: no more changes */
+	int resumed;    /* the feed continues after S3's last record */
+	uint64_t epoch; /* the fencing epoch this primary holds */
+	int claimed;    /* ... checked against S3 */
+	int fenced;     /* a higher epoch is in S3: no more changes */
 	char fence_msg[512];
 	struct bk_metrics m;
 };
@@ -78,15 +78,15 @@ name_time(const char *name, int64_t *t)
 static int
 names_add(struct names *l, const char *name, uint64_t size)
 {
-	char (*t)[1100];
+	char(*t)[1100];
 	int64_t when;
 
 	if (!name_time(name, &when) || strlen(name) >= sizeof(*l->v) ||
 	    l->n >= NAMES_MAX)
 		return 0;
 	if (l->n == l->cap) {
-		if ((t = realloc(l->v, (l->cap ? 2 * l->cap : 16) *
-		    sizeof(*t))) == NULL)
+		if ((t = realloc(l->v,
+			 (l->cap ? 2 * l->cap : 16) * sizeof(*t))) == NULL)
 			return 1;
 		l->v = t;
 		l->cap = l->cap ? 2 * l->cap : 16;
@@ -129,8 +129,8 @@ names_list(struct bk_sched *s, struct names *l)
 		(void)snprintf(pre, sizeof(pre), "%s%sopenpca-", s->prefix,
 		    s->prefix[0] ? "/" : "");
 		l->pre_len = strlen(pre) - strlen("openpca-");
-		err = sync_s3_list(s->s3.sync, s->s3.bucket, pre, s3_name_cb,
-		    l);
+		err =
+		    sync_s3_list(s->s3.sync, s->s3.bucket, pre, s3_name_cb, l);
 	} else if ((d = opendir(s->c.to)) == NULL)
 		err = pca_err_set(PCA_EIO, "%s: %s", s->c.to, strerror(errno));
 	else {
@@ -162,9 +162,9 @@ prune(struct bk_sched *s)
 		return;
 	}
 	for (i = 0; i + s->c.keep < l.n; i++) {
-		(void)snprintf(key, sizeof(key), "%s%s%s", s->s3.sync ?
-		    s->prefix : s->c.to, (s->s3.sync ? s->prefix[0] != 0 : 1) ?
-		    "/" : "", l.v[i]);
+		(void)snprintf(key, sizeof(key), "%s%s%s",
+		    s->s3.sync ? s->prefix : s->c.to,
+		    (s->s3.sync ? s->prefix[0] != 0 : 1) ? "/" : "", l.v[i]);
 		if (s->s3.sync != NULL &&
 		    sync_s3_delete(s->s3.sync, s->s3.bucket, key) != PCA_OK)
 			log_warnx("backup: %s", pca_err_msg());
@@ -190,9 +190,9 @@ backup_one(struct bk_sched *s, uint64_t *size)
 
 	memset(&b, 0, sizeof(b));
 	if (snprintf(file, sizeof(file), "%s/.openpca-backup-in-progress.tar",
-	    dir) >= (int)sizeof(file))
+		dir) >= (int)sizeof(file))
 		return pca_err_set(PCA_EINVAL, "%s: path too long", dir);
-	(void)unlink(file);	/* left by a crash */
+	(void)unlink(file); /* left by a crash */
 	if ((err = bk_make(&s->c.bk, s->st, file, &b)) != PCA_OK)
 		goto out;
 	if (stat(file, &sb) != 0) {
@@ -221,8 +221,9 @@ backup_one(struct bk_sched *s, uint64_t *size)
 	}
 	log_info("backup %s: %lld certificates, %llu bytes -> %s",
 	    json_string_value(json_object_get(b.manifest, "BackupId")),
-	    (long long)json_integer_value(json_object_get(b.manifest,
-		"Certificates")), (unsigned long long)*size, final);
+	    (long long)json_integer_value(
+		json_object_get(b.manifest, "Certificates")),
+	    (unsigned long long)*size, final);
 out:
 	(void)unlink(file);
 	bk_free(&b);
@@ -239,8 +240,8 @@ sleep_until(struct bk_sched *s, int64_t t_ms)
 	ts.tv_sec = (time_t)(t_ms / 1000);
 	ts.tv_nsec = (long)(t_ms % 1000) * 1000000L;
 	pthread_mutex_lock(&s->mu);
-	while (!s->stop && pthread_cond_timedwait(&s->cond, &s->mu, &ts) !=
-	    ETIMEDOUT)
+	while (!s->stop &&
+	       pthread_cond_timedwait(&s->cond, &s->mu, &ts) != ETIMEDOUT)
 		;
 	stop = s->stop;
 	pthread_mutex_unlock(&s->mu);
@@ -264,7 +265,7 @@ backup_thread(void *arg)
 	int64_t due = util_now(), newest;
 	uint64_t size = 0;
 
-	bk_thread_background();	/* the upload reads the archive back */
+	bk_thread_background(); /* the upload reads the archive back */
 	if (names_list(s, &l) == PCA_OK && l.n > 0 &&
 	    name_time(l.v[l.n - 1], &newest)) {
 		due = newest + s->c.interval_s;
@@ -280,8 +281,9 @@ backup_thread(void *arg)
 			pthread_mutex_lock(&s->mu);
 			s->m.failures++;
 			pthread_mutex_unlock(&s->mu);
-			due = util_now() + (s->c.interval_s < SCHED_RETRY_S ?
-			    s->c.interval_s : SCHED_RETRY_S);
+			due = util_now() + (s->c.interval_s < SCHED_RETRY_S
+						   ? s->c.interval_s
+						   : SCHED_RETRY_S);
 			continue;
 		}
 		pthread_mutex_lock(&s->mu);
@@ -309,8 +311,8 @@ fence_check(struct bk_sched *s)
 	if (s->fenced)
 		return 1;
 	if (!s->claimed) {
-		err = bk_fence_claim(s->st, &s->fs3, s->c.holder ? s->c.holder :
-		    "unnamed", &s->epoch);
+		err = bk_fence_claim(s->st, &s->fs3,
+		    s->c.holder ? s->c.holder : "unnamed", &s->epoch);
 		if (err == PCA_OK) {
 			s->claimed = 1;
 			return 0;
@@ -318,9 +320,11 @@ fence_check(struct bk_sched *s)
 	} else if ((err = bk_fence_get(&s->fs3, &f)) == PCA_OK) {
 		if (f.epoch <= s->epoch)
 			return 0;
-		err = pca_err_set(PCA_ESTATE, "fenced: %s was promoted to "
-		    "primary (epoch %llu, this one holds %llu)", f.holder,
-		    (unsigned long long)f.epoch, (unsigned long long)s->epoch);
+		err = pca_err_set(PCA_ESTATE,
+		    "fenced: %s was promoted to "
+		    "primary (epoch %llu, this one holds %llu)",
+		    f.holder, (unsigned long long)f.epoch,
+		    (unsigned long long)s->epoch);
 	}
 	if (err != PCA_ESTATE) {
 		log_warnx("fencing: %s (not shipping until S3 answers)",
@@ -328,11 +332,11 @@ fence_check(struct bk_sched *s)
 		return 1;
 	}
 	pthread_mutex_lock(&s->mu);
-	(void)snprintf(s->fence_msg, sizeof(s->fence_msg), "%s",
-	    pca_err_msg());
+	(void)snprintf(s->fence_msg, sizeof(s->fence_msg), "%s", pca_err_msg());
 	s->fenced = 1;
 	pthread_mutex_unlock(&s->mu);
-	log_warnx("%s: this appliance stops issuing and shipping", s->fence_msg);
+	log_warnx("%s: this appliance stops issuing and shipping",
+	    s->fence_msg);
 	return 1;
 }
 
@@ -420,17 +424,19 @@ bk_sched_new(const struct bk_sched_conf *c, struct store *st,
 	pthread_cond_init(&s->cond, NULL);
 	if (bk_is_s3(c->to)) {
 		if (c->s3 == NULL)
-			err = pca_err_set(PCA_EINVAL, "[backup] to = %s needs "
-			    "[s3] endpoint", c->to);
+			err = pca_err_set(PCA_EINVAL,
+			    "[backup] to = %s needs "
+			    "[s3] endpoint",
+			    c->to);
 		else if ((err = bk_s3_open(c->to, c->s3, &s->s3)) == PCA_OK &&
-		    c->feed)
+			 c->feed)
 			err = bk_s3_open(c->to, c->s3, &s->fs3);
 		(void)snprintf(s->prefix, sizeof(s->prefix), "%s", s->s3.key);
 		while ((n = strlen(s->prefix)) > 0 && s->prefix[n - 1] == '/')
 			s->prefix[n - 1] = '\0';
 	} else if (c->feed)
 		err = pca_err_set(PCA_EINVAL, "[backup] feed needs [backup] "
-		    "to in S3");
+					      "to in S3");
 	if (err == PCA_OK && c->feed)
 		err = store_feed_follow(st, BK_FEED_NAME, NULL);
 	if (err != PCA_OK) {
@@ -444,8 +450,8 @@ bk_sched_new(const struct bk_sched_conf *c, struct store *st,
 	 * numbered below it.  S3 unreachable: the feed thread tries again.
 	 */
 	if (c->feed) {
-		err = bk_fence_claim(st, &s->fs3, c->holder ? c->holder :
-		    "unnamed", &s->epoch);
+		err = bk_fence_claim(st, &s->fs3,
+		    c->holder ? c->holder : "unnamed", &s->epoch);
 		if (err == PCA_ESTATE) {
 			bk_sched_free(s);
 			return err;
@@ -458,7 +464,8 @@ bk_sched_new(const struct bk_sched_conf *c, struct store *st,
 		if (bk_feed_resume(st, &s->fs3) == PCA_OK)
 			s->resumed = 1;
 		else
-			log_warnx("feed shipping: %s (retrying)", pca_err_msg());
+			log_warnx("feed shipping: %s (retrying)",
+			    pca_err_msg());
 	}
 	*out = s;
 	return PCA_OK;
@@ -469,11 +476,12 @@ bk_sched_start(struct bk_sched *s)
 {
 	if (pthread_create(&s->bt, NULL, backup_thread, s) != 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot start the backup "
-		    "thread");
+						  "thread");
 	s->bt_on = 1;
 	if (s->fs3.sync != NULL) {
 		if (pthread_create(&s->ft, NULL, feed_thread, s) != 0)
-			return pca_err_set(PCA_EINTERNAL, "cannot start the "
+			return pca_err_set(PCA_EINTERNAL,
+			    "cannot start the "
 			    "feed shipping thread");
 		s->ft_on = 1;
 	}

@@ -133,17 +133,17 @@ fence_read(struct bk_s3 *p, const char *pre, uint64_t e, char *holder,
 		return err;
 	o = json_loadb((const char *)data, len, 0, NULL);
 	free(data);
-	if (o == NULL || (uint64_t)json_integer_value(json_object_get(o,
-	    "Epoch")) != e) {
+	if (o == NULL ||
+	    (uint64_t)json_integer_value(json_object_get(o, "Epoch")) != e) {
 		json_decref(o);
 		return pca_err_set(PCA_EPARSE, "s3://%s/%s: not a fence object",
 		    p->bucket, key);
 	}
-	(void)snprintf(holder, hn, "%s", json_string_value(json_object_get(o,
-	    "Holder")) ?: "?");
+	(void)snprintf(holder, hn, "%s",
+	    json_string_value(json_object_get(o, "Holder")) ?: "?");
 	if (nonce != NULL)
-		(void)snprintf(nonce, nn, "%s", json_string_value(
-		    json_object_get(o, "Nonce")) ?: "");
+		(void)snprintf(nonce, nn, "%s",
+		    json_string_value(json_object_get(o, "Nonce")) ?: "");
 	json_decref(o);
 	return PCA_OK;
 }
@@ -161,11 +161,11 @@ bk_fence_get(struct bk_s3 *p, struct bk_fence *f)
 		return err;
 	l.pre_len = strlen(pre);
 	if ((err = sync_s3_list(p->sync, p->bucket, pre, fence_list_cb, &l)) !=
-	    PCA_OK || l.max == 0)
+		PCA_OK ||
+	    l.max == 0)
 		return err;
 	f->epoch = l.max;
-	return fence_read(p, pre, l.max, f->holder, sizeof(f->holder), NULL,
-	    0);
+	return fence_read(p, pre, l.max, f->holder, sizeof(f->holder), NULL, 0);
 }
 
 pca_err
@@ -182,27 +182,31 @@ bk_fence_take(struct bk_s3 *p, uint64_t epoch, const char *holder)
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return pca_err_set(PCA_EINTERNAL, "no random bytes");
 	util_hex(rnd, sizeof(rnd), nonce, sizeof(nonce), 0);
-	o = json_pack("{s:I,s:s,s:s,s:I}", "Epoch", (json_int_t)epoch,
-	    "Holder", holder, "Nonce", nonce, "At", (json_int_t)util_now());
+	o = json_pack("{s:I,s:s,s:s,s:I}", "Epoch", (json_int_t)epoch, "Holder",
+	    holder, "Nonce", nonce, "At", (json_int_t)util_now());
 	if (o == NULL || (text = json_dumps(o, JSON_COMPACT)) == NULL) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
 	(void)snprintf(key, sizeof(key), "%sepoch-%020llu.json", pre,
 	    (unsigned long long)epoch);
-	if ((err = sync_s3_put_new(p->sync, p->bucket, key,
-	    "application/json", text, strlen(text))) != PCA_OK) {
+	if ((err = sync_s3_put_new(p->sync, p->bucket, key, "application/json",
+		 text, strlen(text))) != PCA_OK) {
 		if (err == PCA_EEXISTS)
-			err = pca_err_set(PCA_EEXISTS, "fencing epoch %llu is "
+			err = pca_err_set(PCA_EEXISTS,
+			    "fencing epoch %llu is "
 			    "already taken (s3://%s/%s)",
 			    (unsigned long long)epoch, p->bucket, key);
 		goto out;
 	}
 	/* a server ignoring If-None-Match: the last writer holds it */
 	if ((err = fence_read(p, pre, epoch, who, sizeof(who), back,
-	    sizeof(back))) == PCA_OK && strcmp(back, nonce) != 0)
-		err = pca_err_set(PCA_EEXISTS, "fencing epoch %llu was taken "
-		    "by %s at the same time", (unsigned long long)epoch, who);
+		 sizeof(back))) == PCA_OK &&
+	    strcmp(back, nonce) != 0)
+		err = pca_err_set(PCA_EEXISTS,
+		    "fencing epoch %llu was taken "
+		    "by %s at the same time",
+		    (unsigned long long)epoch, who);
 out:
 	free(text);
 	json_decref(o);
@@ -221,12 +225,15 @@ bk_fence_claim(struct store *st, struct bk_s3 *p, const char *holder,
 	    (err = bk_fence_get(p, &f)) != PCA_OK)
 		return err;
 	if (f.epoch > mine)
-		return pca_err_set(PCA_ESTATE, "fenced: %s was promoted to "
-		    "primary (epoch %llu in s3://%s/%s, this store holds %llu); "
+		return pca_err_set(PCA_ESTATE,
+		    "fenced: %s was promoted to "
+		    "primary (epoch %llu in s3://%s/%s, this store holds "
+		    "%llu); "
 		    "refusing to start as primary (run it as --role standby, "
 		    "or, if that appliance is gone for good, pcactl promote "
-		    "this one)", f.holder, (unsigned long long)f.epoch,
-		    p->bucket, p->key, (unsigned long long)mine);
+		    "this one)",
+		    f.holder, (unsigned long long)f.epoch, p->bucket, p->key,
+		    (unsigned long long)mine);
 	if (f.epoch < mine || f.epoch == 0) {
 		/* S3 has none (first start) or an older one: ours goes up */
 		mine = mine ? mine : 1;
@@ -262,10 +269,10 @@ bk_standby_catch_up(struct store *st, struct bk_s3 *p,
 
 	if ((err = counter_get(st, BK_STANDBY_COUNTER, &from)) != PCA_OK ||
 	    (err = bk_replay(st, p, from ? from : BK_FEED_FROM_FIRST, n,
-		&last)) != PCA_OK)
+		 &last)) != PCA_OK)
 		return err;
-	if (last > from && (err = counter_lift(st, BK_STANDBY_COUNTER,
-	    last)) != PCA_OK)
+	if (last > from &&
+	    (err = counter_lift(st, BK_STANDBY_COUNTER, last)) != PCA_OK)
 		return err;
 	*applied = last > from ? last : from;
 	return PCA_OK;
@@ -284,7 +291,7 @@ struct bk_standby {
 	pthread_cond_t cond;
 	pthread_t t;
 	int t_on, stop;
-	int64_t caught_up_at;	/* when everything listed was applied */
+	int64_t caught_up_at; /* when everything listed was applied */
 	struct bk_standby_status s;
 };
 
@@ -314,7 +321,7 @@ follow_thread(void *arg)
 			    (unsigned long long)applied, n.issued, n.revoked,
 			    n.cas);
 		if (err == PCA_OK && bk_fence_get(&b->s3, &f) != PCA_OK)
-			pca_err_clear();	/* the primary's name: optional */
+			pca_err_clear(); /* the primary's name: optional */
 		pthread_mutex_lock(&b->mu);
 		if (err == PCA_OK) {
 			b->s.applied = applied;
@@ -330,8 +337,8 @@ follow_thread(void *arg)
 			b->s.failures++;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += STANDBY_POLL_MS / 1000;
-		while (!b->stop && pthread_cond_timedwait(&b->cond, &b->mu,
-		    &ts) == 0)
+		while (!b->stop &&
+		       pthread_cond_timedwait(&b->cond, &b->mu, &ts) == 0)
 			;
 	}
 	pthread_mutex_unlock(&b->mu);
@@ -346,7 +353,8 @@ bk_standby_new(const char *to, const struct sync_conf *s3, struct store *st,
 	pca_err err;
 
 	if (to == NULL || !bk_is_s3(to) || s3 == NULL)
-		return pca_err_set(PCA_EINVAL, "--role standby follows the "
+		return pca_err_set(PCA_EINVAL,
+		    "--role standby follows the "
 		    "change feed the primary ships: it needs [backup] to = "
 		    "s3://BUCKET/PREFIX and [s3] endpoint");
 	if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -368,7 +376,7 @@ bk_standby_start(struct bk_standby *b)
 {
 	if (pthread_create(&b->t, NULL, follow_thread, b) != 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot start the standby "
-		    "thread");
+						  "thread");
 	b->t_on = 1;
 	return PCA_OK;
 }

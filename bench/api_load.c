@@ -201,8 +201,8 @@ target_headers(const char *op)
 	if ((t = curl_slist_append(l, h)) == NULL)
 		die("out of memory");
 	l = t;
-	if ((t = curl_slist_append(
-		 l, "Content-Type: application/x-amz-json-1.1")) == NULL)
+	if ((t = curl_slist_append(l,
+		 "Content-Type: application/x-amz-json-1.1")) == NULL)
 		die("out of memory");
 	return t;
 }
@@ -575,8 +575,8 @@ setup_ca(void)
 		exit(2);
 	pem64 = b64((const unsigned char *)pem, strlen(pem));
 	body = body2("CertificateAuthorityArn", arn, "Certificate", pem64);
-	(void)setup_call(
-	    &w, "ImportCertificateAuthorityCertificate", body, NULL, &ok);
+	(void)setup_call(&w, "ImportCertificateAuthorityCertificate", body,
+	    NULL, &ok);
 	if (!ok)
 		exit(2);
 	free(body);
@@ -653,8 +653,8 @@ main(int argc, char **argv)
 		die("no aws_access_key_id/aws_secret_access_key in the "
 		    "credentials file profile");
 	}
-	(void)snprintf(
-	    o.sigv4, sizeof(o.sigv4), "aws:amz:%s:acm-pca", o.region);
+	(void)snprintf(o.sigv4, sizeof(o.sigv4), "aws:amz:%s:acm-pca",
+	    o.region);
 	if ((csr = read_file(csr_path, &csr_len)) == NULL)
 		die("cannot read the CSR file");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -18,8 +18,8 @@
 
 struct paced {
 	struct bench_run *r;
-	double period;		/* seconds between one thread's calls */
-	volatile int *stop;	/* set when the backup ended (run B) */
+	double period;      /* seconds between one thread's calls */
+	volatile int *stop; /* set when the backup ended (run B) */
 };
 
 static void *
@@ -35,8 +35,8 @@ paced_worker(void *arg)
 	long n = 0;
 
 	bench_req_init(&q, r);
-	while ((t0 = bench_now()) < r->until ||
-	    (p->stop != NULL && !*p->stop)) {
+	while (
+	    (t0 = bench_now()) < r->until || (p->stop != NULL && !*p->stop)) {
 		if (t0 < next) {
 			d = next - t0;
 			ts.tv_sec = (time_t)d;
@@ -142,10 +142,12 @@ main(int argc, char **argv)
 		return 2;
 	if (util_strtonum(argv[4], 1, BENCH_MAX_THREADS, &threads) != PCA_OK ||
 	    util_strtonum(argv[5], 1, 100000, &rate) != PCA_OK ||
-	    (argc == 8 && util_strtonum(argv[7], 0, 1 << 20, &rate_mb) !=
-		PCA_OK)) {
-		fprintf(stderr, "backup_bench: THREADS 1..%d, RATE 1..100000, "
-		    "RATE_MB 0..1048576\n", BENCH_MAX_THREADS);
+	    (argc == 8 &&
+		util_strtonum(argv[7], 0, 1 << 20, &rate_mb) != PCA_OK)) {
+		fprintf(stderr,
+		    "backup_bench: THREADS 1..%d, RATE 1..100000, "
+		    "RATE_MB 0..1048576\n",
+		    BENCH_MAX_THREADS);
 		return 2;
 	}
 	r.max_lat = 4000000;
@@ -157,8 +159,8 @@ main(int argc, char **argv)
 	r.sigalg = "SHA256WITHECDSA";
 	(void)snprintf(data, sizeof(data), "%s/data.mdb", ap.conf.store.path);
 
-	ra = run(&r, (int)threads, (double)rate, (double)secs, NULL, &a50,
-	    &a99);
+	ra =
+	    run(&r, (int)threads, (double)rate, (double)secs, NULL, &a50, &a99);
 	memset(&j, 0, sizeof(j));
 	appliance_backup_conf(&ap.conf, argv[1], &j.c);
 	if (rate_mb >= 0)
@@ -176,12 +178,14 @@ main(int argc, char **argv)
 	    (double)file_size(data) / 1048576.0, j.secs,
 	    (double)file_size(j.file) / 1048576.0);
 	if (j.c.rate == 0)
-		printf("backup write rate limit: none ([backup] rate_mb = 0)\n");
+		printf(
+		    "backup write rate limit: none ([backup] rate_mb = 0)\n");
 	else
 		printf("backup write rate limit: %llu MiB/s ([backup] "
-		    "rate_mb)\n", (unsigned long long)(j.c.rate >> 20));
-	printf("%-26s %10s %10s %10s\n", "issuance (paced)", "per s",
-	    "p50 ms", "p99 ms");
+		       "rate_mb)\n",
+		    (unsigned long long)(j.c.rate >> 20));
+	printf("%-26s %10s %10s %10s\n", "issuance (paced)", "per s", "p50 ms",
+	    "p99 ms");
 	printf("%-26s %10.0f %10.2f %10.2f\n", "without a backup", ra, a50,
 	    a99);
 	printf("%-26s %10.0f %10.2f %10.2f\n", "during the backup", rb, b50,

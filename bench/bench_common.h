@@ -79,7 +79,7 @@ out:
  * With lat set (room for max_lat samples) each call's latency is kept.
  */
 struct bench_run {
-	const char *prog;	/* for error lines */
+	const char *prog; /* for error lines */
 	struct appliance *ap;
 	const char *arn;
 	const char *sigalg;

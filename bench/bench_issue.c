@@ -51,7 +51,8 @@ main(int argc, char **argv)
 	int a, i;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: bench_issue CONFIG CSR SECONDS THREADS...\n");
+		fprintf(stderr,
+		    "usage: bench_issue CONFIG CSR SECONDS THREADS...\n");
 		return 2;
 	}
 	if (bench_run_open(&r, &ap, "bench_issue", argv, &secs) != 0)

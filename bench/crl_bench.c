@@ -103,7 +103,7 @@ populate(const char *dir, size_t n, const char *index)
 	FILE *f;
 	size_t i;
 	int64_t now = util_now();
-	uint8_t (*ser)[16] = calloc(n, 16);
+	uint8_t(*ser)[16] = calloc(n, 16);
 
 	if (ser == NULL || RAND_bytes((uint8_t *)ser, (int)(n * 16)) != 1 ||
 	    store_open(&sc, &s) != PCA_OK)
@@ -120,13 +120,14 @@ populate(const char *dir, size_t n, const char *index)
 	for (i = 0; i < THREADS; i++)
 		if (p[i].err != PCA_OK)
 			return fprintf(stderr, "populate: %s\n",
-				   pca_strerror(p[i].err)), 1;
+				   pca_strerror(p[i].err)),
+			       1;
 	store_close(s);
 	if ((f = fopen(index, "w")) == NULL)
 		return perror(index), 1;
 	for (i = 0; i < n; i++)
-		index_line(f, ser[i], now + 365 * 86400, now - (int64_t)(i %
-		    86400), (int)(i % 5));
+		index_line(f, ser[i], now + 365 * 86400,
+		    now - (int64_t)(i % 86400), (int)(i % 5));
 	fclose(f);
 	free(ser);
 	return 0;
@@ -138,8 +139,9 @@ sign_evp(void *arg, const uint8_t *tbs, size_t len, uint8_t *sig,
 {
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	size_t sl = 1024;
-	int ok = m && EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, arg) == 1 &&
-	    EVP_DigestSign(m, sig, &sl, tbs, len) == 1;
+	int ok = m &&
+		 EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, arg) == 1 &&
+		 EVP_DigestSign(m, sig, &sl, tbs, len) == 1;
 
 	EVP_MD_CTX_free(m);
 	if (!ok)
@@ -202,13 +204,14 @@ build(const char *dir, const char *cert, const char *key, const char *out)
 	if ((cd = cert_der(cert, &cl, &pk, key)) == NULL || pk == NULL ||
 	    store_open(&sc, &s) != PCA_OK)
 		return fprintf(stderr, "build: cannot open inputs: %s\n",
-		    pca_err_msg()), 1;
+			   pca_err_msg()),
+		       1;
 	q = cd;
 	x = d2i_X509(NULL, &q, (long)cl);
 	ski = X509_get0_subject_key_id(x);
 	memset(&p, 0, sizeof(p));
-	if (ski == NULL || crl_cert_subject(cd, cl, &p.issuer,
-			       &p.issuer_len) != PCA_OK)
+	if (ski == NULL ||
+	    crl_cert_subject(cd, cl, &p.issuer, &p.issuer_len) != PCA_OK)
 		return fprintf(stderr, "build: CA certificate\n"), 1;
 	p.akid = ski->data;
 	p.akid_len = (size_t)ski->length;

@@ -23,7 +23,7 @@ ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 static int
@@ -61,7 +61,8 @@ main(int argc, char **argv)
 		(void)snprintf(cas[n].id, sizeof(cas[n].id), "%s", argv[i]);
 		(void)snprintf(cas[n].arn, sizeof(cas[n].arn),
 		    "arn:aws:acm-pca:us-east-1:123456789012:"
-		    "certificate-authority/%s", argv[i]);
+		    "certificate-authority/%s",
+		    argv[i]);
 	}
 	qsort(cas, (size_t)n, sizeof(cas[0]),
 	    (int (*)(const void *, const void *))strcmp);
@@ -92,9 +93,9 @@ main(int argc, char **argv)
 	}
 	qsort(t, (size_t)runs, sizeof(t[0]), dcmp);
 	printf("inventory page (expiring within 30 days, %zu items): "
-	    "median %.2f ms, worst %.2f ms, best %.2f ms%s\n", items,
-	    t[runs / 2], t[runs - 1], t[0], t[runs - 1] < 50 ? "" :
-	    "  [over 50 ms]");
+	       "median %.2f ms, worst %.2f ms, best %.2f ms%s\n",
+	    items, t[runs / 2], t[runs - 1], t[0],
+	    t[runs - 1] < 50 ? "" : "  [over 50 ms]");
 	store_close(st);
 	return 0;
 }

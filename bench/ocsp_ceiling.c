@@ -21,9 +21,9 @@
 static char body[BODY_LEN];
 
 static enum MHD_Result
-answer(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload,
-    size_t *upload_size, void **con_cls)
+answer(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size,
+    void **con_cls)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -62,8 +62,7 @@ main(int argc, char **argv)
 	int sig;
 
 	if (argc < 2 || util_strtonum(argv[1], 1, 65535, &port) != PCA_OK ||
-	    (argc > 2 &&
-		util_strtonum(argv[2], 1, 64, &threads) != PCA_OK)) {
+	    (argc > 2 && util_strtonum(argv[2], 1, 64, &threads) != PCA_OK)) {
 		fprintf(stderr, "usage: ocsp_ceiling PORT [THREADS]\n");
 		return 2;
 	}
@@ -76,8 +75,8 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO,
-	    0, NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, &sa,
+	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO, 0,
+	    NULL, NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 	    MHD_OPTION_CONNECTION_LIMIT, 1024U, MHD_OPTION_END);
 	if (d == NULL) {

@@ -80,8 +80,8 @@ judge(const struct pol *p, const uint8_t *tbs, size_t len)
 
 /* Microseconds per policy judgement and per lint of tbs. */
 static int
-gate_time(const struct pol *p, const uint8_t *tbs, size_t len,
-    double *pol_us, double *lint_us)
+gate_time(const struct pol *p, const uint8_t *tbs, size_t len, double *pol_us,
+    double *lint_us)
 {
 	struct x509_lint_req l = {tbs, len, PCA_SIG_SHA256_ECDSA, 0};
 	double t0;
@@ -166,8 +166,7 @@ main(int argc, char **argv)
 	printf("gate policy_us=%.1f lint_us=%.1f total_us=%.1f\n", pol_us,
 	    lint_us, pol_us + lint_us);
 	for (i = 4; i < argc; i++) {
-		if (util_strtonum(argv[i], 1, BENCH_MAX_THREADS, &th) !=
-		    PCA_OK)
+		if (util_strtonum(argv[i], 1, BENCH_MAX_THREADS, &th) != PCA_OK)
 			return 2;
 		if (compare(&r, ps, (int)th, (double)secs, &off, &on) != 0)
 			return 1;

@@ -43,13 +43,13 @@ struct store;
 struct ca_engine;
 
 struct ca_engine_conf {
-	const char *partition;	/* ARN partition; NULL = "aws" */
-	const char *ocsp_url;	/* AIA OCSP URL when OCSP is enabled and no
-				   OcspCustomCname; NULL = AWS's form */
+	const char *partition;    /* ARN partition; NULL = "aws" */
+	const char *ocsp_url;     /* AIA OCSP URL when OCSP is enabled and no
+				     OcspCustomCname; NULL = AWS's form */
 	const char *crl_url_base; /* CDP base when no CustomCname (e.g.
 				   "http://127.0.0.1:8080"); NULL = S3 form */
-	unsigned max_cas;	/* per account+region; 0 = 200 */
-	unsigned idem_ttl;	/* idempotency window, s; 0 = 300 */
+	unsigned max_cas;         /* per account+region; 0 = 200 */
+	unsigned idem_ttl;        /* idempotency window, s; 0 = 300 */
 	/*
 	 * The certification the operator states for the token
 	 * (FIPS_140_2_LEVEL_3_OR_HIGHER, FIPS_140_2_LEVEL_2_OR_HIGHER or
@@ -65,9 +65,9 @@ struct ca_engine_conf {
 
 /* Who is calling: the account and region every ARN is scoped to. */
 struct ca_caller {
-	const char *account;	/* 12 digits */
-	const char *region;	/* e.g. "us-east-1" */
-	const char *who;	/* access key id or "pcactl", for the audit */
+	const char *account; /* 12 digits */
+	const char *region;  /* e.g. "us-east-1" */
+	const char *who;     /* access key id or "pcactl", for the audit */
 };
 
 /*
@@ -112,8 +112,8 @@ pca_err ca_describe(struct ca_engine *, const struct ca_caller *,
  * Every CA of the caller's account+region (DELETED ones still restorable
  * included) as CertificateAuthority objects ordered by CreatedAt, ARN.
  */
-pca_err ca_list(struct ca_engine *, const struct ca_caller *, json_t **out)
-    PCA_WUR;
+pca_err ca_list(struct ca_engine *, const struct ca_caller *,
+    json_t **out) PCA_WUR;
 
 /* GetCertificateAuthorityCsr: the stored PEM CSR (caller frees). */
 pca_err ca_csr_get(struct ca_engine *, const struct ca_caller *,
@@ -124,21 +124,21 @@ pca_err ca_csr_get(struct ca_engine *, const struct ca_caller *,
  * blobs (PEM, or DER for the certificate); chain may be NULL.
  */
 pca_err ca_import_cert(struct ca_engine *, const struct ca_caller *,
-    const char *arn, const uint8_t *cert, size_t cert_len,
-    const uint8_t *chain, size_t chain_len) PCA_WUR;
+    const char *arn, const uint8_t *cert, size_t cert_len, const uint8_t *chain,
+    size_t chain_len) PCA_WUR;
 
 struct ca_issue_req {
 	const char *ca_arn;
-	const uint8_t *csr;		/* decoded Csr blob: PEM or DER */
+	const uint8_t *csr; /* decoded Csr blob: PEM or DER */
 	size_t csr_len;
-	const char *signing_algorithm;	/* SHA256WITHECDSA, ... */
-	const char *template_arn;	/* NULL: EndEntityCertificate/V1 */
-	const char *validity_type;	/* END_DATE ABSOLUTE DAYS MONTHS YEARS */
+	const char *signing_algorithm; /* SHA256WITHECDSA, ... */
+	const char *template_arn;      /* NULL: EndEntityCertificate/V1 */
+	const char *validity_type;     /* END_DATE ABSOLUTE DAYS MONTHS YEARS */
 	int64_t validity_value;
-	const char *not_before_type;	/* ValidityNotBefore, or NULL */
+	const char *not_before_type; /* ValidityNotBefore, or NULL */
 	int64_t not_before_value;
-	const json_t *api_passthrough;	/* or NULL */
-	const char *idempotency_token;	/* or NULL */
+	const json_t *api_passthrough; /* or NULL */
+	const char *idempotency_token; /* or NULL */
 	/*
 	 * The calling account, which scopes the token (it differs from the
 	 * caller's account, the CA owner's, on a shared CA); NULL: the
@@ -162,8 +162,7 @@ pca_err ca_issue(struct ca_engine *, const struct ca_caller *,
  * self-issued certificate).  Caller frees both.
  */
 pca_err ca_cert_get(struct ca_engine *, const struct ca_caller *,
-    const char *ca_arn, const char *cert_arn, char **pem, char **chain)
-    PCA_WUR;
+    const char *ca_arn, const char *cert_arn, char **pem, char **chain) PCA_WUR;
 
 /* GetCertificateAuthorityCertificate; *chain NULL for a ROOT CA. */
 pca_err ca_cacert_get(struct ca_engine *, const struct ca_caller *,
@@ -173,19 +172,19 @@ pca_err ca_cacert_get(struct ca_engine *, const struct ca_caller *,
  * RevokeCertificate.  serial: hex, colons optional, any case, leading zero
  * octet tolerated; reason: an ACM-PCA RevocationReason name.
  */
-pca_err ca_revoke(struct ca_engine *, const struct ca_caller *,
-    const char *arn, const char *serial, const char *reason) PCA_WUR;
+pca_err ca_revoke(struct ca_engine *, const struct ca_caller *, const char *arn,
+    const char *serial, const char *reason) PCA_WUR;
 
 /*
  * UpdateCertificateAuthority: status "ACTIVE"/"DISABLED" or NULL;
  * revocation replaces the stored RevocationConfiguration, or NULL.
  */
-pca_err ca_update(struct ca_engine *, const struct ca_caller *,
-    const char *arn, const char *status, const json_t *revocation) PCA_WUR;
+pca_err ca_update(struct ca_engine *, const struct ca_caller *, const char *arn,
+    const char *status, const json_t *revocation) PCA_WUR;
 
 /* DeleteCertificateAuthority (days 7..30, 0 = 30) / Restore. */
-pca_err ca_delete(struct ca_engine *, const struct ca_caller *,
-    const char *arn, int days) PCA_WUR;
+pca_err ca_delete(struct ca_engine *, const struct ca_caller *, const char *arn,
+    int days) PCA_WUR;
 pca_err ca_restore(struct ca_engine *, const struct ca_caller *,
     const char *arn) PCA_WUR;
 
@@ -196,8 +195,7 @@ pca_err ca_restore(struct ca_engine *, const struct ca_caller *,
  */
 pca_err ca_verify_all(struct ca_engine *, size_t *checked, size_t *problems,
     void (*problem)(const char *msg, void *arg),
-    void (*progress)(size_t done, size_t total, void *arg), void *arg)
-    PCA_WUR;
+    void (*progress)(size_t done, size_t total, void *arg), void *arg) PCA_WUR;
 
 /*
  * Housekeeping, for the daemon to call now and then: applies the lazy
@@ -214,9 +212,9 @@ pca_err ca_engine_maintain(struct ca_engine *, size_t *purged_cas,
 #define CA_ROTATION_PREFIX "rotation/"
 
 struct ca_rotate_req {
-	const char *idempotency_token;	/* or NULL */
-	int validity_days;		/* the successor's certificate; 0: the
-					   old certificate's span, from now */
+	const char *idempotency_token; /* or NULL */
+	int validity_days;             /* the successor's certificate; 0: the
+					  old certificate's span, from now */
 };
 
 /*
@@ -229,8 +227,8 @@ struct ca_rotate_req {
  * the appliance the successor waits in PENDING_CERTIFICATE and takes over
  * when its certificate is imported.  *successor: caller frees.
  */
-pca_err ca_rotate(struct ca_engine *, const struct ca_caller *,
-    const char *arn, const struct ca_rotate_req *, char **successor) PCA_WUR;
+pca_err ca_rotate(struct ca_engine *, const struct ca_caller *, const char *arn,
+    const struct ca_rotate_req *, char **successor) PCA_WUR;
 /* The CA's own rotate_before_days (0: never; -1: the engine's default). */
 pca_err ca_rotate_schedule(struct ca_engine *, const struct ca_caller *,
     const char *arn, int days) PCA_WUR;
@@ -245,13 +243,12 @@ pca_err ca_rotate_maintain(struct ca_engine *, size_t *rotated,
 /* Splits "arn:...:certificate-authority/<uuid>" into its UUID (37 bytes). */
 pca_err ca_arn_uuid(const char *arn, char uuid[37]) PCA_WUR;
 
-
 /* ---- tags, resource policies, permissions (meta.c) ---- */
 
 /* One tag of a CA. */
 struct ca_tag {
-	const char *key;	/* NULL only in a malformed request */
-	const char *value;	/* NULL: the tag has no value */
+	const char *key;   /* NULL only in a malformed request */
+	const char *value; /* NULL: the tag has no value */
 };
 
 /*
@@ -308,17 +305,16 @@ pca_err ca_perm_create(struct ca_engine *, const struct ca_caller *,
     const char *const *actions, size_t nactions) PCA_WUR;
 /* DeletePermission: PCA_ENOTFOUND when there is no such permission. */
 pca_err ca_perm_delete(struct ca_engine *, const struct ca_caller *,
-    const char *arn, const char *principal, const char *source_account)
-    PCA_WUR;
+    const char *arn, const char *principal, const char *source_account) PCA_WUR;
 /* One permission as ListPermissions shows it. */
 struct ca_perm {
 	char *principal;
 	char *source_account;
 	char *actions[CA_PERM_ACTIONS_MAX];
 	size_t nactions;
-	int64_t created_at;		/* Unix seconds */
-	char *policy;			/* the resource policy it stands for,
-					   JSON text */
+	int64_t created_at; /* Unix seconds */
+	char *policy;       /* the resource policy it stands for,
+			       JSON text */
 };
 
 /*
@@ -337,8 +333,8 @@ void ca_perm_list_free(struct ca_perm *, size_t n);
  * CreatedAt, ARN.
  */
 pca_err ca_list_shared(struct ca_engine *, const struct ca_caller *,
-    int (*shared)(const char *policy, void *arg), void *arg, json_t **out)
-    PCA_WUR;
+    int (*shared)(const char *policy, void *arg), void *arg,
+    json_t **out) PCA_WUR;
 
 /* ---- issuance policy (policy/, wired by cmd/) ---- */
 
@@ -346,13 +342,13 @@ pca_err ca_list_shared(struct ca_engine *, const struct ca_caller *,
 struct ca_policy_req {
 	const char *ca_uuid;
 	const char *ca_arn;
-	const char *access_key;		/* the caller's "who", or NULL */
-	const char *template_name;	/* "EndEntityCertificate/V1" */
-	const char *signing_algorithm;	/* "SHA256WITHECDSA" */
-	int64_t validity_s;		/* from issuance to notAfter */
-	const uint8_t *tbs;		/* the TBSCertificate to be signed */
+	const char *access_key;        /* the caller's "who", or NULL */
+	const char *template_name;     /* "EndEntityCertificate/V1" */
+	const char *signing_algorithm; /* "SHA256WITHECDSA" */
+	int64_t validity_s;            /* from issuance to notAfter */
+	const uint8_t *tbs;            /* the TBSCertificate to be signed */
 	size_t tbs_len;
-	const char *policy;		/* ca_issue_req's policy, or NULL */
+	const char *policy; /* ca_issue_req's policy, or NULL */
 };
 
 /*
@@ -373,24 +369,25 @@ void ca_engine_policy_set(struct ca_engine *,
  */
 void ca_engine_constraints_set(struct ca_engine *,
     pca_err (*fn)(void *arg, const char *ca_uuid, const char *access_key,
-	uint8_t **der, size_t *len), void *arg);
+	uint8_t **der, size_t *len),
+    void *arg);
 
 /* ---- for the revocation publishers (crl/, ocsp/) ---- */
 
 enum ca_event_type {
-	CA_EV_ISSUED = 1,	/* a certificate was recorded as issued */
-	CA_EV_REVOKED,		/* a certificate was revoked */
-	CA_EV_CA_CHANGED,	/* a CA record changed (created, imported,
-				   updated, deleted, restored, expired) */
+	CA_EV_ISSUED = 1, /* a certificate was recorded as issued */
+	CA_EV_REVOKED,    /* a certificate was revoked */
+	CA_EV_CA_CHANGED, /* a CA record changed (created, imported,
+			     updated, deleted, restored, expired) */
 };
 
 struct ca_event {
 	enum ca_event_type type;
 	const char *ca_uuid;
-	const uint8_t *serial;	/* ISSUED, REVOKED; else NULL */
+	const uint8_t *serial; /* ISSUED, REVOKED; else NULL */
 	size_t serial_len;
-	double seconds;		/* ISSUED through ca_issue: its duration,
-				   request to commit (metrics); else 0 */
+	double seconds; /* ISSUED through ca_issue: its duration,
+			   request to commit (metrics); else 0 */
 };
 
 #define CA_LISTENERS_MAX 8
@@ -420,17 +417,17 @@ pca_err ca_crl_partition_roll(struct ca_engine *, const char *uuid) PCA_WUR;
 struct ca_info {
 	char uuid[37];
 	char arn[256];
-	char status[24];		/* ACTIVE, DISABLED, DELETED, ... */
-	int root;			/* ROOT (1) or SUBORDINATE (0) */
-	char key_label[48];		/* the CA key in the token */
-	uint8_t *spki;			/* its public key, DER SPKI */
+	char status[24];    /* ACTIVE, DISABLED, DELETED, ... */
+	int root;           /* ROOT (1) or SUBORDINATE (0) */
+	char key_label[48]; /* the CA key in the token */
+	uint8_t *spki;      /* its public key, DER SPKI */
 	size_t spki_len;
-	int sigalg;			/* enum pca_sigalg of the CA config */
-	uint8_t *cert_der;		/* CA certificate; NULL before import */
+	int sigalg;        /* enum pca_sigalg of the CA config */
+	uint8_t *cert_der; /* CA certificate; NULL before import */
 	size_t cert_len;
-	json_t *revocation;		/* RevocationConfiguration (a copy) */
-	char *cdp_uri;			/* CDP written into its certificates */
-	char *ocsp_uri;			/* AIA OCSP URL, or NULL */
+	json_t *revocation; /* RevocationConfiguration (a copy) */
+	char *cdp_uri;      /* CDP written into its certificates */
+	char *ocsp_uri;     /* AIA OCSP URL, or NULL */
 };
 
 /* Fills *out for the CA (any account); release with ca_info_clear. */
@@ -438,8 +435,7 @@ pca_err ca_info_get(struct ca_engine *, const char *uuid,
     struct ca_info *out) PCA_WUR;
 void ca_info_clear(struct ca_info *);
 /* The ids of every CA in the store (caller frees *ids). */
-pca_err ca_info_ids(struct ca_engine *, char (**ids)[37], size_t *n)
-    PCA_WUR;
+pca_err ca_info_ids(struct ca_engine *, char (**ids)[37], size_t *n) PCA_WUR;
 
 /*
  * The separated signer's check (signcheck.c): may the key labelled label
@@ -447,8 +443,8 @@ pca_err ca_info_ids(struct ca_engine *, char (**ids)[37], size_t *n)
  * only is enough; no cache) and, for a CSR, the key's public key from h.
  * PCA_OK or PCA_EPOLICY "signer: ..." (logged).
  */
-pca_err ca_sign_check(struct ca_engine *e, struct hsm *h,
-    enum hsm_signer_op op, const char *label, unsigned flags,
-    enum pca_sigalg alg, const uint8_t *tbs, size_t len) PCA_WUR;
+pca_err ca_sign_check(struct ca_engine *e, struct hsm *h, enum hsm_signer_op op,
+    const char *label, unsigned flags, enum pca_sigalg alg, const uint8_t *tbs,
+    size_t len) PCA_WUR;
 
 #endif

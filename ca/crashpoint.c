@@ -28,8 +28,8 @@
 
 #define CP_NAME_MAX 16
 
-static const char *const cp_points[] = {
-    "lint", "reserve", "sign", "commit", "committed", "reply"};
+static const char *const cp_points[] = {"lint", "reserve", "sign", "commit",
+    "committed", "reply"};
 
 static pthread_once_t cp_once = PTHREAD_ONCE_INIT;
 static char cp_name[CP_NAME_MAX];

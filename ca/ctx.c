@@ -63,8 +63,8 @@ chain_to_pem(const uint8_t *der, size_t len, char **out)
 		if ((x = d2i_X509(NULL, &p, end - p)) == NULL)
 			return pca_err_set(PCA_EDB, "stored chain is corrupt");
 		X509_free(x);
-		err = util_pem_encode("CERTIFICATE", start,
-		    (size_t)(p - start), &pem);
+		err = util_pem_encode("CERTIFICATE", start, (size_t)(p - start),
+		    &pem);
 		if (err == PCA_OK) {
 			err = buf_addstr(&b, pem);
 			free(pem);
@@ -108,13 +108,12 @@ ctx_load_cert(struct ca_ctx *c)
 	}
 	c->subject_der = name;
 	c->subject_len = (size_t)n;
-	if ((ski = X509_get0_subject_key_id(x)) != NULL &&
-	    ski->length == 20) {
+	if ((ski = X509_get0_subject_key_id(x)) != NULL && ski->length == 20) {
 		memcpy(c->ski, ski->data, 20);
 		c->has_ski = 1;
 	} else if (ski == NULL &&
-	    x509_spki_keyid(c->spki, c->spki_len, c->ski) == PCA_OK)
-		c->has_ski = 1;	/* no SKI: the key id by RFC 5280 method 1 */
+		   x509_spki_keyid(c->spki, c->spki_len, c->ski) == PCA_OK)
+		c->has_ski = 1; /* no SKI: the key id by RFC 5280 method 1 */
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1) {
 		err = pca_err_set(PCA_EDB, "CA %s notAfter", c->uuid);
 		goto out;
@@ -152,12 +151,13 @@ ctx_urls(struct ca_engine *e, struct ca_ctx *c)
 	char path[512], host[512], url[1100];
 
 	if (json_is_true(json_object_get(crl, "Enabled")) &&
-	    !json_is_true(json_object_get(json_object_get(crl,
-		"CrlDistributionPointExtensionConfiguration"),
+	    !json_is_true(json_object_get(
+		json_object_get(crl,
+		    "CrlDistributionPointExtensionConfiguration"),
 		"OmitExtension"))) {
 		cpath = json_string_value(json_object_get(crl, "CustomPath"));
-		part = json_string_value(json_object_get(c->rec,
-		    "_CrlPartition"));
+		part =
+		    json_string_value(json_object_get(c->rec, "_CrlPartition"));
 		if (part != NULL)
 			(void)snprintf(path, sizeof(path), "%s/%s.crl",
 			    cpath && *cpath ? cpath : "crl", part);
@@ -171,8 +171,8 @@ ctx_urls(struct ca_engine *e, struct ca_ctx *c)
 			(void)snprintf(path, sizeof(path), "crl/%s/%s.crl",
 			    c->uuid, part);
 		cname = json_string_value(json_object_get(crl, "CustomCname"));
-		bucket = json_string_value(json_object_get(crl,
-		    "S3BucketName"));
+		bucket =
+		    json_string_value(json_object_get(crl, "S3BucketName"));
 		if (cname != NULL && *cname)
 			(void)snprintf(host, sizeof(host), "http://%s", cname);
 		else if (e->crl_url_base != NULL)
@@ -180,18 +180,18 @@ ctx_urls(struct ca_engine *e, struct ca_ctx *c)
 			    e->crl_url_base);
 		else
 			(void)snprintf(host, sizeof(host),
-			    "http://%s.s3.%s.amazonaws.com", bucket ? bucket : "",
-			    c->region);
+			    "http://%s.s3.%s.amazonaws.com",
+			    bucket ? bucket : "", c->region);
 		/* a local CRL (no bucket) has no URL without a url_base */
 		if ((bucket != NULL || e->crl_url_base != NULL ||
 			(cname != NULL && *cname)) &&
 		    snprintf(url, sizeof(url), "%s/%s", host, path) <
-		    (int)sizeof(url))
+			(int)sizeof(url))
 			c->cdp_uri = strdup(url);
 	}
 	if (json_is_true(json_object_get(ocsp, "Enabled"))) {
-		cname = json_string_value(json_object_get(ocsp,
-		    "OcspCustomCname"));
+		cname =
+		    json_string_value(json_object_get(ocsp, "OcspCustomCname"));
 		if (cname != NULL && *cname)
 			(void)snprintf(url, sizeof(url), "http://%s", cname);
 		else if (e->ocsp_url != NULL)
@@ -230,8 +230,8 @@ ctx_fill(struct ca_engine *e, struct ca_ctx *c)
 	(void)snprintf(c->label, sizeof(c->label), "%s",
 	    json_string_value(json_object_get(c->rec, "_KeyLabel")) ?: "");
 	s = json_string_value(json_object_get(c->rec, "Type"));
-	c->type = s && strcmp(s, "ROOT") == 0 ? PROF_CA_ROOT :
-						 PROF_CA_SUBORDINATE;
+	c->type =
+	    s && strcmp(s, "ROOT") == 0 ? PROF_CA_ROOT : PROF_CA_SUBORDINATE;
 	c->status = json_string_value(json_object_get(c->rec, "Status"));
 	c->keyalg = pca_keyalg_from_name(
 	    json_string_value(json_object_get(cfg, "KeyAlgorithm")));
@@ -241,8 +241,8 @@ ctx_fill(struct ca_engine *e, struct ca_ctx *c)
 	if (c->status == NULL || c->arn[0] == '\0' || c->label[0] == '\0')
 		return pca_err_set(PCA_EDB, "CA record %s is incomplete",
 		    c->uuid);
-	if ((err = b64_field(c->rec, "_Spki", 4096, &c->spki,
-		 &c->spki_len)) != PCA_OK)
+	if ((err = b64_field(c->rec, "_Spki", 4096, &c->spki, &c->spki_len)) !=
+	    PCA_OK)
 		return err;
 	if ((err = ctx_load_cert(c)) != PCA_OK)
 		return err;
@@ -298,8 +298,7 @@ ca_ctx_put(struct ca_engine *e, struct ca_ctx *c)
 
 /* Looks in the cache for uuid with exactly these record bytes. */
 static struct ca_ctx *
-cache_lookup(struct ca_engine *e, const char *uuid, const char *raw,
-    size_t len)
+cache_lookup(struct ca_engine *e, const char *uuid, const char *raw, size_t len)
 {
 	struct ca_ctx *c = NULL;
 	size_t i;
@@ -340,7 +339,7 @@ cache_insert(struct ca_engine *e, struct ca_ctx *c)
 			e->cache[i].ctx = NULL;
 		} else {
 			pthread_mutex_unlock(&e->lock);
-			return;	/* uncached: still correct */
+			return; /* uncached: still correct */
 		}
 	}
 	old = e->cache[i].ctx;
@@ -367,13 +366,14 @@ static pca_err
 ctx_unexpire(struct ca_engine *e, const struct ca_ctx *c, json_t *rec,
     int64_t now, int *changed)
 {
-	const char *was = json_string_value(json_object_get(rec,
-	    "_PreExpiryStatus"));
+	const char *was =
+	    json_string_value(json_object_get(rec, "_PreExpiryStatus"));
 	char st[16];
 	pca_err err;
 
 	(void)snprintf(st, sizeof(st), "%s",
-	    was != NULL && strcmp(was, "DISABLED") == 0 ? "DISABLED" : "ACTIVE");
+	    was != NULL && strcmp(was, "DISABLED") == 0 ? "DISABLED"
+							: "ACTIVE");
 	json_object_del(rec, "_PreExpiryStatus");
 	ca_rec_set_status(rec, st, now);
 	if ((err = ca_rec_save(e, c->uuid, rec, 0)) != PCA_OK)
@@ -381,7 +381,8 @@ ctx_unexpire(struct ca_engine *e, const struct ca_ctx *c, json_t *rec,
 	*changed = 1;
 	ca_notify(e, CA_EV_CA_CHANGED, c->uuid, NULL, 0);
 	log_info("CA %s certificate valid again (the clock went back): status "
-		 "%s", c->arn, st);
+		 "%s",
+	    c->arn, st);
 	return PCA_OK;
 }
 
@@ -399,11 +400,11 @@ ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 	until = json_object_get(c->rec, "RestorableUntil");
 	expire = (strcmp(c->status, "ACTIVE") == 0 ||
 		     strcmp(c->status, "DISABLED") == 0) &&
-	    c->cert_der != NULL && c->not_after < now;
+		 c->cert_der != NULL && c->not_after < now;
 	unexpire = strcmp(c->status, "EXPIRED") == 0 && c->cert_der != NULL &&
-	    c->not_after >= now;
+		   c->not_after >= now;
 	purge = strcmp(c->status, "DELETED") == 0 &&
-	    (until == NULL || json_integer_value(until) <= now);
+		(until == NULL || json_integer_value(until) <= now);
 	if (!expire && !unexpire && !purge)
 		return PCA_OK;
 	pthread_mutex_lock(&e->mut);
@@ -411,7 +412,7 @@ ctx_transition(struct ca_engine *e, const struct ca_ctx *c, int *changed)
 		goto out;
 	st = json_string_value(json_object_get(rec, "Status"));
 	if (st == NULL || strcmp(st, c->status) != 0) {
-		*changed = 1;	/* someone else moved it: reload */
+		*changed = 1; /* someone else moved it: reload */
 		goto out;
 	}
 	if (unexpire) {

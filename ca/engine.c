@@ -25,10 +25,9 @@ ca_engine_new(const struct ca_engine_conf *conf, struct hsm *hsm,
 	(void)snprintf(e->partition, sizeof(e->partition), "%s",
 	    conf->partition ? conf->partition : "aws");
 	e->ocsp_url = conf->ocsp_url ? strdup(conf->ocsp_url) : NULL;
-	e->crl_url_base = conf->crl_url_base ? strdup(conf->crl_url_base) :
-					       NULL;
-	e->key_storage = conf->key_storage ? strdup(conf->key_storage) :
-					     NULL;
+	e->crl_url_base =
+	    conf->crl_url_base ? strdup(conf->crl_url_base) : NULL;
+	e->key_storage = conf->key_storage ? strdup(conf->key_storage) : NULL;
 	e->max_cas = conf->max_cas ? conf->max_cas : 200;
 	e->idem_ttl = conf->idem_ttl ? conf->idem_ttl : 300;
 	e->rotate_before_days = conf->rotate_before_days;
@@ -81,8 +80,9 @@ crl_probe(struct ca_engine *e, const json_t *rev)
 static pca_err
 crl_partition_set(json_t *rec)
 {
-	const json_t *crl = json_object_get(json_object_get(rec,
-	    "RevocationConfiguration"), "CrlConfiguration");
+	const json_t *crl =
+	    json_object_get(json_object_get(rec, "RevocationConfiguration"),
+		"CrlConfiguration");
 	const char *type = json_string_value(json_object_get(crl, "CrlType"));
 	char part[37];
 	pca_err err;
@@ -106,7 +106,7 @@ ca_crl_partition_roll(struct ca_engine *e, const char *uuid)
 	pthread_mutex_lock(&e->mut);
 	if ((err = ca_rec_load(e, uuid, &rec)) != PCA_OK ||
 	    json_object_get(rec, "_CrlPartition") == NULL)
-		goto out;	/* not partitioned (any more) */
+		goto out; /* not partitioned (any more) */
 	if ((err = crl_partition_set(rec)) != PCA_OK ||
 	    (err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
 		goto out;
@@ -133,8 +133,8 @@ count_cb(const char *id, const char *json, size_t len, void *arg)
 
 	(void)id;
 	if (r != NULL &&
-	    strcmp(json_string_value(json_object_get(r, "OwnerAccount")) ?:
-			"", a->account) == 0 &&
+	    strcmp(json_string_value(json_object_get(r, "OwnerAccount")) ?: "",
+		a->account) == 0 &&
 	    strcmp(json_string_value(json_object_get(r, "_Region")) ?: "",
 		a->region) == 0)
 		a->n++;
@@ -146,16 +146,18 @@ static pca_err
 create_check(const json_t *req, unsigned flags, enum pca_keyalg *ka,
     enum pca_sigalg *sa, json_t **revocation)
 {
-	const json_t *cfg = json_object_get(req, "CertificateAuthorityConfiguration");
-	const char *type = json_string_value(json_object_get(req,
-	    "CertificateAuthorityType"));
+	const json_t *cfg =
+	    json_object_get(req, "CertificateAuthorityConfiguration");
+	const char *type =
+	    json_string_value(json_object_get(req, "CertificateAuthorityType"));
 	const char *k = json_string_value(json_object_get(cfg, "KeyAlgorithm"));
-	const char *s = json_string_value(json_object_get(cfg,
-	    "SigningAlgorithm"));
+	const char *s =
+	    json_string_value(json_object_get(cfg, "SigningAlgorithm"));
 	X509_NAME *name = NULL;
 	pca_err err;
 
-	if (type == NULL || (strcmp(type, "ROOT") && strcmp(type, "SUBORDINATE")))
+	if (type == NULL ||
+	    (strcmp(type, "ROOT") && strcmp(type, "SUBORDINATE")))
 		return pca_err_set(PCA_EINVAL,
 		    "CertificateAuthorityType must be ROOT or SUBORDINATE");
 	if ((*ka = pca_keyalg_from_name(k)) == PCA_KEY_NONE)
@@ -174,9 +176,9 @@ create_check(const json_t *req, unsigned flags, enum pca_keyalg *ka,
 		 &name)) != PCA_OK)
 		return err;
 	X509_NAME_free(name);
-	return ca_revocation_normalize(json_object_get(req,
-	    "RevocationConfiguration"), (flags & CA_CREATE_LOCAL_CRL) != 0,
-	    revocation);
+	return ca_revocation_normalize(
+	    json_object_get(req, "RevocationConfiguration"),
+	    (flags & CA_CREATE_LOCAL_CRL) != 0, revocation);
 }
 
 /* Builds the CA's CSR with the token key; *pem caller frees. */
@@ -215,28 +217,29 @@ out:
 static pca_err
 create_kss(const struct ca_engine *e, const json_t *req, const char **out)
 {
-	const char *want = json_string_value(json_object_get(req,
-	    "KeyStorageSecurityStandard"));
+	const char *want = json_string_value(
+	    json_object_get(req, "KeyStorageSecurityStandard"));
 	const char *have = e->key_storage;
 
 	*out = have;
 	if (want == NULL)
 		return PCA_OK;
-	if (have != NULL && (strcmp(want, have) == 0 ||
-	    (strcmp(want, "FIPS_140_2_LEVEL_2_OR_HIGHER") == 0 &&
-		strcmp(have, "FIPS_140_2_LEVEL_3_OR_HIGHER") == 0))) {
+	if (have != NULL &&
+	    (strcmp(want, have) == 0 ||
+		(strcmp(want, "FIPS_140_2_LEVEL_2_OR_HIGHER") == 0 &&
+		    strcmp(have, "FIPS_140_2_LEVEL_3_OR_HIGHER") == 0))) {
 		*out = want;
 		return PCA_OK;
 	}
 	return pca_err_set(PCA_EINVAL,
 	    "KeyStorageSecurityStandard %.40s is not met by this appliance's "
-	    "token (stated certification: %s)", want,
-	    have ? have : "none; see [hsm] key_storage_standard");
+	    "token (stated certification: %s)",
+	    want, have ? have : "none; see [hsm] key_storage_standard");
 }
 
 static json_t *
-create_record(struct ca_engine *e, const struct ca_caller *c,
-    const json_t *req, const char *uuid, json_t *revocation, const char *kss)
+create_record(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
+    const char *uuid, json_t *revocation, const char *kss)
 {
 	char arn[CA_ARN_MAX];
 	int64_t now = util_now();
@@ -249,13 +252,13 @@ create_record(struct ca_engine *e, const struct ca_caller *c,
 	    "_v", 1, "Arn", arn, "OwnerAccount", c->account, "_Region",
 	    c->region, "CreatedAt", (json_int_t)now, "LastStateChangeAt",
 	    (json_int_t)now, "Type",
-	    json_string_value(json_object_get(req,
-		"CertificateAuthorityType")),
+	    json_string_value(json_object_get(req, "CertificateAuthorityType")),
 	    "Status", "CREATING", "CertificateAuthorityConfiguration",
 	    json_object_get(req, "CertificateAuthorityConfiguration"),
 	    "RevocationConfiguration", revocation, "UsageMode",
 	    um ? um : "GENERAL_PURPOSE", "Tags",
-	    tags ? json_incref(tags) : json_array(), "_CreatedBy", c->who ? c->who : "-");
+	    tags ? json_incref(tags) : json_array(), "_CreatedBy",
+	    c->who ? c->who : "-");
 	if (rec != NULL && kss != NULL)
 		json_object_set_new(rec, "KeyStorageSecurityStandard",
 		    json_string(kss));
@@ -286,9 +289,9 @@ create_key(struct ca_engine *e, json_t *rec, const char *uuid,
 	if ((err = hsm_key_generate(e->hsm, label, id, idlen, ka, &spki,
 		 &spki_len)) != PCA_OK)
 		return err;
-	err = create_csr(e, json_object_get(rec,
-	    "CertificateAuthorityConfiguration"), label, spki, spki_len, sa,
-	    &csr);
+	err = create_csr(e,
+	    json_object_get(rec, "CertificateAuthorityConfiguration"), label,
+	    spki, spki_len, sa, &csr);
 	if (err == PCA_OK)
 		err = util_b64_encode(spki, spki_len, &b64);
 	if (err == PCA_OK) {
@@ -302,7 +305,8 @@ create_key(struct ca_engine *e, json_t *rec, const char *uuid,
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		if (hsm_key_destroy(e->hsm, label) != PCA_OK)
 			log_warnx("could not destroy key %s after a failed "
-				  "create: %s", label, pca_err_msg());
+				  "create: %s",
+			    label, pca_err_msg());
 		err = pca_err_set(keep, "%s", msg);
 	}
 	free(spki);
@@ -339,15 +343,15 @@ ca_create(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
 }
 
 pca_err
-ca_create_ex(struct ca_engine *e, const struct ca_caller *c,
-    const json_t *req, unsigned flags, char **arn)
+ca_create_ex(struct ca_engine *e, const struct ca_caller *c, const json_t *req,
+    unsigned flags, char **arn)
 {
 	enum pca_keyalg ka = PCA_KEY_NONE;
 	enum pca_sigalg sa = PCA_SIG_NONE;
 	json_t *rev = NULL, *rec = NULL;
 	struct count_arg cnt = {c->account, c->region, 0};
-	const char *tok = json_string_value(json_object_get(req,
-	    "IdempotencyToken"));
+	const char *tok =
+	    json_string_value(json_object_get(req, "IdempotencyToken"));
 	char uuid[37], idem[512], *prev = NULL;
 	const char *kss;
 	pca_err err;
@@ -362,7 +366,8 @@ ca_create_ex(struct ca_engine *e, const struct ca_caller *c,
 	(void)snprintf(idem, sizeof(idem), "create|%s|%s|%s", c->account,
 	    c->region, tok ? tok : "");
 	pthread_mutex_lock(&e->mut);
-	if (tok != NULL && (err = idem_lookup(e, idem, &prev)) != PCA_ENOTFOUND) {
+	if (tok != NULL &&
+	    (err = idem_lookup(e, idem, &prev)) != PCA_ENOTFOUND) {
 		if (err == PCA_OK)
 			*arn = prev;
 		goto out;
@@ -372,7 +377,8 @@ ca_create_ex(struct ca_engine *e, const struct ca_caller *c,
 	if (cnt.n >= e->max_cas) {
 		err = pca_err_set(PCA_ELIMIT,
 		    "account %s already has %zu certificate authorities in %s "
-		    "(limit %u)", c->account, cnt.n, c->region, e->max_cas);
+		    "(limit %u)",
+		    c->account, cnt.n, c->region, e->max_cas);
 		goto out;
 	}
 	if ((err = util_uuid(uuid)) != PCA_OK)
@@ -382,19 +388,20 @@ ca_create_ex(struct ca_engine *e, const struct ca_caller *c,
 		err = pca_err_set(PCA_ENOMEM, "cannot build the CA record");
 		goto out;
 	}
-	rev = NULL;	/* stolen by the record */
+	rev = NULL; /* stolen by the record */
 	if ((err = crl_partition_set(rec)) != PCA_OK)
 		goto out;
 	if ((err = create_key(e, rec, uuid, ka, sa)) != PCA_OK)
 		goto out;
 	if ((err = ca_rec_save(e, uuid, rec, 1)) != PCA_OK) {
-		const char *label = json_string_value(json_object_get(rec,
-		    "_KeyLabel"));
+		const char *label =
+		    json_string_value(json_object_get(rec, "_KeyLabel"));
 		char msg[512];
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
 		if (hsm_key_destroy(e->hsm, label) != PCA_OK)
 			log_warnx("could not destroy key %s after a failed "
-				  "create: %s", label, pca_err_msg());
+				  "create: %s",
+			    label, pca_err_msg());
 		(void)pca_err_set(err, "%s", msg);
 		goto out;
 	}
@@ -457,12 +464,12 @@ list_cb(const char *id, const char *json, size_t len, void *arg)
 
 	(void)id;
 	if (r != NULL &&
-	    strcmp(json_string_value(json_object_get(r, "OwnerAccount")) ?:
-			"", a->c->account) == 0 &&
+	    strcmp(json_string_value(json_object_get(r, "OwnerAccount")) ?: "",
+		a->c->account) == 0 &&
 	    strcmp(json_string_value(json_object_get(r, "_Region")) ?: "",
 		a->c->region) == 0)
-		json_array_append_new(a->arr, json_string(json_string_value(
-		    json_object_get(r, "Arn"))));
+		json_array_append_new(a->arr,
+		    json_string(json_string_value(json_object_get(r, "Arn"))));
 	json_decref(r);
 	return 0;
 }
@@ -482,8 +489,9 @@ ca_list(struct ca_engine *e, const struct ca_caller *c, json_t **out)
 	v = calloc(json_array_size(a.arr) + 1, sizeof(*v));
 	for (i = 0; v != NULL && i < json_array_size(a.arr); i++) {
 		/* describe applies the lazy transitions; purged CAs vanish */
-		if (ca_describe(e, c, json_string_value(json_array_get(a.arr,
-			i)), &d) == PCA_OK)
+		if (ca_describe(e, c,
+			json_string_value(json_array_get(a.arr, i)),
+			&d) == PCA_OK)
 			v[n++] = d;
 	}
 	pca_err_clear();
@@ -514,10 +522,10 @@ ca_csr_get(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 		err = pca_err_set(PCA_EINPROGRESS,
 		    "the CSR of %s is not ready yet", arn);
 	else if (strcmp(ctx->status, "DELETED") == 0 ||
-	    strcmp(ctx->status, "FAILED") == 0)
+		 strcmp(ctx->status, "FAILED") == 0)
 		err = ca_state_err(ctx, "GetCertificateAuthorityCsr");
-	else if ((csr = json_string_value(json_object_get(ctx->rec,
-		      "_Csr"))) == NULL)
+	else if ((csr = json_string_value(json_object_get(ctx->rec, "_Csr"))) ==
+		 NULL)
 		err = pca_err_set(PCA_EDB, "CA %s has no stored CSR", arn);
 	else if ((*pem = strdup(csr)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
@@ -577,9 +585,8 @@ import_apply(json_t *rec, const struct prof_import *imp)
 	if ((err = util_b64_encode(imp->cert_der, imp->cert_len, &cert)) !=
 	    PCA_OK)
 		return err;
-	if (imp->chain_der != NULL &&
-	    (err = util_b64_encode(imp->chain_der, imp->chain_len, &chain)) !=
-		PCA_OK) {
+	if (imp->chain_der != NULL && (err = util_b64_encode(imp->chain_der,
+					   imp->chain_len, &chain)) != PCA_OK) {
 		free(cert);
 		return err;
 	}
@@ -645,9 +652,9 @@ import_same_subject(const json_t *rec, const struct prof_import *imp)
 }
 
 pca_err
-ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
-    const char *arn, const uint8_t *cert, size_t cert_len,
-    const uint8_t *chain, size_t chain_len)
+ca_import_cert(struct ca_engine *e, const struct ca_caller *c, const char *arn,
+    const uint8_t *cert, size_t cert_len, const uint8_t *chain,
+    size_t chain_len)
 {
 	static const char *const ok[] = {"PENDING_CERTIFICATE", "ACTIVE",
 	    "DISABLED", "EXPIRED", NULL};
@@ -663,16 +670,17 @@ ca_import_cert(struct ca_engine *e, const struct ca_caller *c,
 	if ((err = ca_rec_begin(e, c, arn, uuid, &rec)) != PCA_OK)
 		goto out;
 	if (!ca_rec_status_in(rec, ok)) {
-		err = ca_rec_state_err(rec, "ImportCertificateAuthorityCertificate");
+		err = ca_rec_state_err(rec,
+		    "ImportCertificateAuthorityCertificate");
 		goto out;
 	}
 	type = json_string_value(json_object_get(rec, "Type"));
 	b64 = json_string_value(json_object_get(rec, "_Spki"));
-	if ((err = util_b64_decode(b64, strlen(b64), 4096, &spki,
-		 &spki_len)) != PCA_OK)
+	if ((err = util_b64_decode(b64, strlen(b64), 4096, &spki, &spki_len)) !=
+	    PCA_OK)
 		goto out;
-	if ((err = prof_import_check(strcmp(type, "ROOT") == 0 ? PROF_CA_ROOT :
-							       PROF_CA_SUBORDINATE,
+	if ((err = prof_import_check(
+		 strcmp(type, "ROOT") == 0 ? PROF_CA_ROOT : PROF_CA_SUBORDINATE,
 		 spki, spki_len, cert, cert_len, chain, chain_len, &imp)) !=
 	    PCA_OK)
 		goto out;
@@ -725,8 +733,8 @@ ca_update(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	if (!ca_rec_status_in(rec, ok)) {
 		err = pca_err_set(PCA_ESTATE,
 		    "The certificate authority must be in the ACTIVE or "
-		    "DISABLED state to be updated (%s is %s)", arn,
-		    json_string_value(json_object_get(rec, "Status")));
+		    "DISABLED state to be updated (%s is %s)",
+		    arn, json_string_value(json_object_get(rec, "Status")));
 		goto out;
 	}
 	if (status != NULL)
@@ -739,9 +747,9 @@ ca_update(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	if ((err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
 		goto out;
 	ca_audit(e, c, "UpdateCertificateAuthority", arn,
-	    status ? (strcmp(status, "ACTIVE") ? "status=DISABLED" :
-						  "status=ACTIVE") :
-		     "revocation=updated");
+	    status ? (strcmp(status, "ACTIVE") ? "status=DISABLED"
+					       : "status=ACTIVE")
+		   : "revocation=updated");
 	ca_notify(e, CA_EV_CA_CHANGED, uuid, NULL, 0);
 out:
 	pthread_mutex_unlock(&e->mut);
@@ -756,8 +764,8 @@ ca_delete(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 {
 	static const char *const ok[] = {"CREATING", "PENDING_CERTIFICATE",
 	    "DISABLED", "EXPIRED", "FAILED", NULL};
-	static const char *const window[] = {"PENDING_CERTIFICATE",
-	    "DISABLED", "EXPIRED", NULL};
+	static const char *const window[] = {"PENDING_CERTIFICATE", "DISABLED",
+	    "EXPIRED", NULL};
 	json_t *rec = NULL;
 	char uuid[37], detail[64];
 	int64_t now = util_now();

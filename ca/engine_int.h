@@ -20,16 +20,16 @@
  * issuances; rebuilt whenever the stored record bytes change.
  */
 struct ca_ctx {
-	int refs;			/* under engine->lock */
-	char *raw;			/* record bytes it was built from */
+	int refs;  /* under engine->lock */
+	char *raw; /* record bytes it was built from */
 	size_t raw_len;
-	json_t *rec;			/* the parsed record */
+	json_t *rec; /* the parsed record */
 	char uuid[37];
 	char arn[CA_ARN_MAX];
 	char account[16];
 	char region[32];
 	enum prof_ca_type type;
-	const char *status;		/* points into rec */
+	const char *status; /* points into rec */
 	enum pca_keyalg keyalg;
 	char label[CA_LABEL_MAX];
 	uint8_t *spki;
@@ -38,18 +38,18 @@ struct ca_ctx {
 	/* once a CA certificate is installed: */
 	uint8_t *cert_der;
 	size_t cert_len;
-	uint8_t *subject_der;		/* CA cert subject, issuer of its certs */
+	uint8_t *subject_der; /* CA cert subject, issuer of its certs */
 	size_t subject_len;
 	uint8_t ski[20];
 	int has_ski;
 	int64_t not_before;
 	int64_t not_after;
-	int pathlen;			/* -1: none */
-	char *cert_pem;			/* the CA certificate, PEM */
-	char *chain_pem;		/* the CA's chain (no CA cert), or NULL */
-	char *cdp_uri;			/* NULL: no CDP */
-	char *ocsp_uri;			/* NULL: no AIA */
-	char *issuers_uri;		/* AIA caIssuers, or NULL */
+	int pathlen;       /* -1: none */
+	char *cert_pem;    /* the CA certificate, PEM */
+	char *chain_pem;   /* the CA's chain (no CA cert), or NULL */
+	char *cdp_uri;     /* NULL: no CDP */
+	char *ocsp_uri;    /* NULL: no AIA */
+	char *issuers_uri; /* AIA caIssuers, or NULL */
 };
 
 struct ca_ctx_slot {
@@ -63,12 +63,12 @@ struct ca_engine {
 	char partition[32];
 	char *ocsp_url;
 	char *crl_url_base;
-	char *key_storage;		/* NULL: no certification claimed */
+	char *key_storage; /* NULL: no certification claimed */
 	unsigned max_cas;
 	unsigned idem_ttl;
 	unsigned rotate_before_days;
-	pthread_mutex_t lock;		/* cache and refcounts */
-	pthread_mutex_t mut;		/* serializes CA record mutations */
+	pthread_mutex_t lock; /* cache and refcounts */
+	pthread_mutex_t mut;  /* serializes CA record mutations */
 	struct ca_ctx_slot *cache;
 	size_t ncache;
 	struct {
@@ -91,12 +91,12 @@ struct ca_engine {
 struct store_cert;
 
 struct ca_idem {
-	char key[CA_ARN_MAX + 160];	/* issue2|account|region|CA|token */
-	char legacy[CA_ARN_MAX + 160];	/* pre-scope key; "" if not ours */
-	char digest[65];		/* SHA-256 of the request, hex */
-	char *entry;			/* what this call claims with */
-	int claimed;			/* our claim is recorded */
-	int retry;			/* the claim followed went away */
+	char key[CA_ARN_MAX + 160];    /* issue2|account|region|CA|token */
+	char legacy[CA_ARN_MAX + 160]; /* pre-scope key; "" if not ours */
+	char digest[65];               /* SHA-256 of the request, hex */
+	char *entry;                   /* what this call claims with */
+	int claimed;                   /* our claim is recorded */
+	int retry;                     /* the claim followed went away */
 };
 
 /* Scope key and request digest; ca_idem_clear frees. */
@@ -108,15 +108,14 @@ void ca_idem_clear(struct ca_idem *);
  * its signature); PCA_ENOTFOUND: no live entry, issue; PCA_EINVAL: the
  * token was used with different arguments.
  */
-pca_err ca_idem_lookup(struct ca_engine *, struct ca_idem *,
-    const char *uuid, char **arn) PCA_WUR;
+pca_err ca_idem_lookup(struct ca_engine *, struct ca_idem *, const char *uuid,
+    char **arn) PCA_WUR;
 /*
  * Reserves rec with the token's claim in one transaction.  PCA_EALREADY
  * (with *arn) when another call holds the token: its certificate.
  */
 pca_err ca_idem_reserve(struct ca_engine *, struct ca_idem *,
-    const struct ca_ctx *, const struct store_cert *rec, char **arn)
-    PCA_WUR;
+    const struct ca_ctx *, const struct store_cert *rec, char **arn) PCA_WUR;
 /* Gives up this call's claim after a failed issuance. */
 void ca_idem_release(struct ca_engine *, struct ca_idem *);
 
@@ -136,8 +135,8 @@ void ca_arn_make(const struct ca_engine *, const char *account,
  * whose lazy transitions are due (ACTIVE/DISABLED past NotAfter becomes
  * EXPIRED; DELETED past RestorableUntil is purged) is updated first.
  */
-pca_err ca_ctx_get(struct ca_engine *, const char *uuid, struct ca_ctx **out)
-    PCA_WUR;
+pca_err ca_ctx_get(struct ca_engine *, const char *uuid,
+    struct ca_ctx **out) PCA_WUR;
 void ca_ctx_put(struct ca_engine *, struct ca_ctx *);
 /* Builds a context from record bytes (no cache); for verify and list. */
 pca_err ca_ctx_build(struct ca_engine *, const char *uuid, const char *raw,
@@ -148,8 +147,7 @@ void ca_ctx_free(struct ca_ctx *);
 pca_err ca_rec_save(struct ca_engine *, const char *uuid, json_t *rec,
     int create) PCA_WUR;
 /* A deep copy of the stored record for read-modify-write under mut. */
-pca_err ca_rec_load(struct ca_engine *, const char *uuid, json_t **rec)
-    PCA_WUR;
+pca_err ca_rec_load(struct ca_engine *, const char *uuid, json_t **rec) PCA_WUR;
 /*
  * Scopes arn to the caller, applies lazy transitions and loads a deep copy
  * of the record for a read-modify-write; the caller holds engine->mut and
@@ -188,10 +186,10 @@ void ca_notify(struct ca_engine *, enum ca_event_type, const char *uuid,
 /* ---- issue.c / rotate.c: key rotation ---- */
 
 struct ca_link_req {
-	const char *uuid;		/* the signing CA (ACTIVE) */
-	const uint8_t *csr;		/* the subject's CSR (its key, name) */
+	const char *uuid;   /* the signing CA (ACTIVE) */
+	const uint8_t *csr; /* the subject's CSR (its key, name) */
 	size_t csr_len;
-	const struct prof_template *tmpl;	/* a CA family, not a root one */
+	const struct prof_template *tmpl; /* a CA family, not a root one */
 	int64_t not_after;
 };
 

@@ -89,8 +89,8 @@ idem_digest(const struct ca_issue_req *r, const char *tarn, char *hex)
 	    (err = digest_str(m, r->validity_type)) != PCA_OK ||
 	    (err = digest_i64(m, r->validity_value)) != PCA_OK ||
 	    (err = digest_str(m, r->not_before_type)) != PCA_OK ||
-	    (err = digest_i64(
-		 m, r->not_before_type ? r->not_before_value : 0)) != PCA_OK ||
+	    (err = digest_i64(m,
+		 r->not_before_type ? r->not_before_value : 0)) != PCA_OK ||
 	    (err = digest_str(m, pass)) != PCA_OK)
 		goto out;
 	if (!EVP_DigestFinal_ex(m, md, &mdlen) || mdlen != sizeof(md)) {
@@ -217,8 +217,8 @@ idem_follow(struct ca_engine *e, struct ca_idem *id, const char *uuid,
 		}
 		/* claims are made with their reservation: gone = purged */
 		orphan = err == PCA_ENOTFOUND ||
-		    (err == PCA_OK && rec.state == STORE_CERT_PENDING &&
-			util_now() - rec.issued_at > IDEM_ORPHAN_S);
+			 (err == PCA_OK && rec.state == STORE_CERT_PENDING &&
+			     util_now() - rec.issued_at > IDEM_ORPHAN_S);
 		store_cert_clear(&rec);
 		if (err != PCA_OK && err != PCA_ENOTFOUND)
 			return err;
@@ -247,8 +247,8 @@ idem_follow(struct ca_engine *e, struct ca_idem *id, const char *uuid,
 }
 
 pca_err
-ca_idem_lookup(
-    struct ca_engine *e, struct ca_idem *id, const char *uuid, char **arn)
+ca_idem_lookup(struct ca_engine *e, struct ca_idem *id, const char *uuid,
+    char **arn)
 {
 	char *entry = NULL;
 	int64_t now = util_now();
@@ -284,8 +284,8 @@ ca_idem_reserve(struct ca_engine *e, struct ca_idem *id,
 	n = IDEM_DIGEST_HEX + 1 + strlen(ctx->arn) + 13 + strlen(hex) + 1;
 	if ((id->entry = malloc(n)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	(void)snprintf(
-	    id->entry, n, "%s %s/certificate/%s", id->digest, ctx->arn, hex);
+	(void)snprintf(id->entry, n, "%s %s/certificate/%s", id->digest,
+	    ctx->arn, hex);
 	cl.key = id->key;
 	cl.result = id->entry;
 	cl.now = util_now();

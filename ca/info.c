@@ -66,8 +66,8 @@ ca_info_get(struct ca_engine *e, const char *uuid, struct ca_info *out)
 	    json_string_value(json_object_get(cfg, "SigningAlgorithm")));
 	out->spki_len = c->spki_len;
 	out->cert_len = c->cert_len;
-	out->revocation = json_deep_copy(json_object_get(c->rec,
-	    "RevocationConfiguration"));
+	out->revocation =
+	    json_deep_copy(json_object_get(c->rec, "RevocationConfiguration"));
 	out->cdp_uri = c->cdp_uri ? strdup(c->cdp_uri) : NULL;
 	out->ocsp_uri = c->ocsp_uri ? strdup(c->ocsp_uri) : NULL;
 	if ((err = dup_bytes(c->spki, c->spki_len, &out->spki)) == PCA_OK)
@@ -140,7 +140,7 @@ pca_err
 ca_engine_maintain(struct ca_engine *e, size_t *purged_cas,
     size_t *purged_tokens)
 {
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	struct ca_ctx *c;
 	size_t i, n = 0, gone = 0, tokens = 0;
 	pca_err err;

@@ -31,20 +31,20 @@ struct issue {
 	const struct prof_template *tmpl;
 	struct prof_csr *csr;
 	enum pca_sigalg sigalg;
-	int self;			/* root issuing its own certificate */
+	int self; /* root issuing its own certificate */
 	int64_t nb, na;
-	uint8_t *self_name;		/* issuer name of a self-issued cert */
+	uint8_t *self_name; /* issuer name of a self-issued cert */
 	size_t self_name_len;
 	uint8_t serial[16];
 	uint8_t *tbs;
 	size_t tbs_len;
 	uint8_t *der;
 	size_t der_len;
-	uint8_t *nc;			/* nameConstraints of the CA's policy */
+	uint8_t *nc; /* nameConstraints of the CA's policy */
 	size_t nc_len;
 	int nc_asked;
-	struct ca_idem *idem;		/* IdempotencyToken, or NULL */
-	char *replay;			/* the token's earlier certificate */
+	struct ca_idem *idem; /* IdempotencyToken, or NULL */
+	char *replay;         /* the token's earlier certificate */
 };
 
 static void
@@ -63,8 +63,8 @@ static pca_err
 issue_state(struct issue *is)
 {
 	const struct ca_ctx *c = is->ctx;
-	const char *succ = json_string_value(json_object_get(c->rec,
-	    "_SuccessorArn"));
+	const char *succ =
+	    json_string_value(json_object_get(c->rec, "_SuccessorArn"));
 
 	/* a rotated CA only renews its own OCSP responder (rotate.c) */
 	if (succ != NULL && strcmp(c->status, "ACTIVE") == 0 &&
@@ -85,7 +85,8 @@ issue_state(struct issue *is)
 	}
 	return pca_err_set(PCA_ESTATE,
 	    "The certificate authority is not in a valid state for issuing "
-	    "certificates (%s is %s)", c->arn, c->status);
+	    "certificates (%s is %s)",
+	    c->arn, c->status);
 }
 
 static pca_err
@@ -112,7 +113,8 @@ issue_csr(struct issue *is, const struct ca_issue_req *r)
 		memcmp(is->csr->spki, c->spki, c->spki_len) != 0))
 		return pca_err_set(PCA_EINVAL,
 		    "template %s needs a ROOT CA and a CSR for the CA's own "
-		    "key", is->tmpl->name);
+		    "key",
+		    is->tmpl->name);
 	return PCA_OK;
 }
 
@@ -239,8 +241,8 @@ issue_constraints(struct issue *is)
 		return PCA_OK;
 	is->nc_asked = 1;
 	if ((err = is->e->constraints(is->e->constraints_arg,
-		 ca_ctx_policy_uuid(c),
-		 is->who->who, &is->nc, &is->nc_len)) != PCA_OK)
+		 ca_ctx_policy_uuid(c), is->who->who, &is->nc, &is->nc_len)) !=
+	    PCA_OK)
 		log_warnx("nameConstraints of CA %s: %s", c->arn,
 		    pca_err_msg());
 	return err;
@@ -306,8 +308,8 @@ issue_build(struct issue *is, const struct ca_issue_req *r)
 }
 
 static pca_err
-issue_record(struct ca_engine *e, const struct ca_caller *who,
-    struct issue *is, const struct ca_issue_req *r)
+issue_record(struct ca_engine *e, const struct ca_caller *who, struct issue *is,
+    const struct ca_issue_req *r)
 {
 	struct store_cert rec;
 	pca_err err;
@@ -324,8 +326,8 @@ issue_record(struct ca_engine *e, const struct ca_caller *who,
 		rec.issued_at = util_now();
 		(void)snprintf(rec.template_name, sizeof(rec.template_name),
 		    "%s", is->tmpl->name);
-		(void)snprintf(rec.requested_by, sizeof(rec.requested_by),
-		    "%s", who->who ? who->who : "-");
+		(void)snprintf(rec.requested_by, sizeof(rec.requested_by), "%s",
+		    who->who ? who->who : "-");
 		rec.tbs = is->tbs;
 		rec.tbs_len = is->tbs_len;
 		if (is->idem != NULL)
@@ -365,8 +367,8 @@ issue_complete(struct ca_engine *e, const struct ca_caller *who,
 	(void)snprintf(line, sizeof(line),
 	    "op=IssueCertificate who=%s account=%s region=%s ca=%s serial=%s "
 	    "template=%s",
-	    who->who ? who->who : "-", who->account, who->region,
-	    is->ctx->arn, hex, is->tmpl->name);
+	    who->who ? who->who : "-", who->account, who->region, is->ctx->arn,
+	    hex, is->tmpl->name);
 	return store_cert_complete_audit(e->store, &c, line);
 }
 
@@ -391,20 +393,18 @@ issue_unreserve(struct ca_engine *e, const struct issue *is, pca_err err)
 }
 
 static pca_err
-issue_sign(struct ca_engine *e, const struct ca_caller *who,
-    struct issue *is)
+issue_sign(struct ca_engine *e, const struct ca_caller *who, struct issue *is)
 {
-	struct hsm_key key = {is->ctx->label, is->ctx->spki,
-	    is->ctx->spki_len};
+	struct hsm_key key = {is->ctx->label, is->ctx->spki, is->ctx->spki_len};
 	uint8_t sig[LIM_SIG];
 	size_t sig_len = 0;
 	pca_err err;
 
 	/* a separated signer signs cA=TRUE only when told it is a CA
 	   template's issuance */
-	if ((err = (prof_template_is_ca(is->tmpl) ? hsm_sign_ca : hsm_sign)(
-		 e->hsm, &key, is->sigalg, is->tbs, is->tbs_len, sig,
-		 &sig_len)) != PCA_OK)
+	if ((err = (prof_template_is_ca(is->tmpl) ? hsm_sign_ca
+						  : hsm_sign)(e->hsm, &key,
+		 is->sigalg, is->tbs, is->tbs_len, sig, &sig_len)) != PCA_OK)
 		return issue_unreserve(e, is, err);
 	ca_crashpoint("sign");
 	if ((err = x509_cert_assemble(is->tbs, is->tbs_len, is->sigalg, sig,
@@ -418,8 +418,7 @@ issue_sign(struct ca_engine *e, const struct ca_caller *who,
 }
 
 static pca_err
-cert_arn(const struct ca_ctx *c, const uint8_t *serial, size_t len,
-    char **out)
+cert_arn(const struct ca_ctx *c, const uint8_t *serial, size_t len, char **out)
 {
 	char hex[2 * LIM_SERIAL_BYTES + 1];
 	char buf[CA_ARN_MAX + 64];
@@ -443,7 +442,7 @@ issue_notify(struct ca_engine *e, const struct issue *is,
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ev.seconds = (double)(t1.tv_sec - t0->tv_sec) +
-	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+		     (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 	for (i = 0; i < e->nlisteners; i++)
 		e->listeners[i].fn(&ev, e->listeners[i].arg);
 }
@@ -468,7 +467,7 @@ issue_once(struct ca_engine *e, const struct ca_caller *c,
 	if (idem != NULL) {
 		err = ca_idem_lookup(e, idem, uuid, out);
 		if (err != PCA_ENOTFOUND)
-			goto out;	/* replay, mismatch, or a store error */
+			goto out; /* replay, mismatch, or a store error */
 		pca_err_clear();
 		is.idem = idem;
 	}
@@ -476,8 +475,10 @@ issue_once(struct ca_engine *e, const struct ca_caller *c,
 	if ((err = issue_state(&is)) != PCA_OK)
 		goto out;
 	if (is.tmpl == NULL) {
-		err = pca_err_set(PCA_EINVAL, "TemplateArn %.200s is not a "
-		    "known template", tarn);
+		err = pca_err_set(PCA_EINVAL,
+		    "TemplateArn %.200s is not a "
+		    "known template",
+		    tarn);
 		goto out;
 	}
 	if ((err = issue_csr(&is, r)) != PCA_OK ||
@@ -574,8 +575,8 @@ ca_issue_link(struct ca_engine *e, const struct ca_caller *c,
 	r.ca_arn = is.ctx->arn;
 	r.csr = q->csr;
 	r.csr_len = q->csr_len;
-	r.signing_algorithm = json_string_value(json_object_get(cfg,
-	    "SigningAlgorithm"));
+	r.signing_algorithm =
+	    json_string_value(json_object_get(cfg, "SigningAlgorithm"));
 	r.validity_type = "ABSOLUTE";
 	r.validity_value = q->not_after;
 	if ((err = prof_csr_parse(q->csr, q->csr_len, &is.csr)) != PCA_OK ||
@@ -599,12 +600,12 @@ static int
 template_is_root_name(const char *name)
 {
 	return strncmp(name, "RootCACertificate", 17) == 0 ||
-	    strncmp(name, "BlankRootCACertificate", 22) == 0;
+	       strncmp(name, "BlankRootCACertificate", 22) == 0;
 }
 
 static pca_err
-cert_serial_from_arn(const char *ca_arn, const char *cert_arn,
-    uint8_t *serial, size_t *len)
+cert_serial_from_arn(const char *ca_arn, const char *cert_arn, uint8_t *serial,
+    size_t *len)
 {
 	size_t n = strlen(ca_arn);
 	const char *hex;
@@ -639,8 +640,8 @@ chain_join(const char *a, const char *b, char **out)
 }
 
 pca_err
-ca_cert_get(struct ca_engine *e, const struct ca_caller *c,
-    const char *ca_arn, const char *cert_arn, char **pem, char **chain)
+ca_cert_get(struct ca_engine *e, const struct ca_caller *c, const char *ca_arn,
+    const char *cert_arn, char **pem, char **chain)
 {
 	struct ca_ctx *ctx = NULL;
 	struct store_cert rec;
@@ -658,15 +659,18 @@ ca_cert_get(struct ca_engine *e, const struct ca_caller *c,
 	    (err = ca_ctx_get(e, uuid, &ctx)) != PCA_OK)
 		return err;
 	ok_state = !strcmp(ctx->status, "ACTIVE") ||
-	    !strcmp(ctx->status, "DISABLED") || !strcmp(ctx->status, "EXPIRED");
+		   !strcmp(ctx->status, "DISABLED") ||
+		   !strcmp(ctx->status, "EXPIRED");
 	if (!ok_state && strcmp(ctx->status, "PENDING_CERTIFICATE") != 0) {
 		err = pca_err_set(PCA_ESTATE,
 		    "The certificate authority %s is not in the correct state "
-		    "to have issued certificates.", ctx->arn);
+		    "to have issued certificates.",
+		    ctx->arn);
 		goto out;
 	}
 	if ((err = store_cert_get(e->store, uuid, serial, slen, &rec)) !=
-	    PCA_OK || rec.state != STORE_CERT_ISSUED) {
+		PCA_OK ||
+	    rec.state != STORE_CERT_ISSUED) {
 		if (err == PCA_OK || err == PCA_ENOTFOUND)
 			err = pca_err_set(PCA_ENOTFOUND,
 			    "certificate %s does not exist", cert_arn);
@@ -676,11 +680,12 @@ ca_cert_get(struct ca_engine *e, const struct ca_caller *c,
 	if (!ok_state && !root_cert) {
 		err = pca_err_set(PCA_ESTATE,
 		    "The certificate authority %s is not in the correct state "
-		    "to have issued certificates.", ctx->arn);
+		    "to have issued certificates.",
+		    ctx->arn);
 		goto out;
 	}
-	if ((err = util_pem_encode("CERTIFICATE", rec.der, rec.der_len,
-		 pem)) != PCA_OK)
+	if ((err = util_pem_encode("CERTIFICATE", rec.der, rec.der_len, pem)) !=
+	    PCA_OK)
 		goto out;
 	if (!root_cert && ctx->cert_pem != NULL &&
 	    (err = chain_join(ctx->cert_pem, ctx->chain_pem, chain)) !=
@@ -695,8 +700,8 @@ out:
 }
 
 pca_err
-ca_cacert_get(struct ca_engine *e, const struct ca_caller *c,
-    const char *arn, char **pem, char **chain)
+ca_cacert_get(struct ca_engine *e, const struct ca_caller *c, const char *arn,
+    char **pem, char **chain)
 {
 	struct ca_ctx *ctx;
 	char uuid[37];
@@ -711,11 +716,12 @@ ca_cacert_get(struct ca_engine *e, const struct ca_caller *c,
 	    ctx->cert_pem == NULL)
 		err = pca_err_set(PCA_ESTATE,
 		    "The certificate authority %s is %s: it has no "
-		    "certificate installed", arn, ctx->status);
+		    "certificate installed",
+		    arn, ctx->status);
 	else if ((*pem = strdup(ctx->cert_pem)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else if (ctx->chain_pem != NULL &&
-	    (*chain = strdup(ctx->chain_pem)) == NULL) {
+		 (*chain = strdup(ctx->chain_pem)) == NULL) {
 		free(*pem);
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	}
@@ -729,14 +735,14 @@ static const struct {
 	const char *name;
 	int code;
 } reasons[] = {
-	{"UNSPECIFIED", 0},
-	{"KEY_COMPROMISE", 1},
-	{"CERTIFICATE_AUTHORITY_COMPROMISE", 2},
-	{"AFFILIATION_CHANGED", 3},
-	{"SUPERSEDED", 4},
-	{"CESSATION_OF_OPERATION", 5},
-	{"PRIVILEGE_WITHDRAWN", 9},
-	{"A_A_COMPROMISE", 10},
+    {"UNSPECIFIED", 0},
+    {"KEY_COMPROMISE", 1},
+    {"CERTIFICATE_AUTHORITY_COMPROMISE", 2},
+    {"AFFILIATION_CHANGED", 3},
+    {"SUPERSEDED", 4},
+    {"CESSATION_OF_OPERATION", 5},
+    {"PRIVILEGE_WITHDRAWN", 9},
+    {"A_A_COMPROMISE", 10},
 };
 
 static int
@@ -795,7 +801,8 @@ ca_revoke(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	}
 	if ((code = reason_code(reason)) < 0) {
 		err = pca_err_set(PCA_EINVAL,
-		    "RevocationReason '%.64s' is not valid", reason ? reason : "");
+		    "RevocationReason '%.64s' is not valid",
+		    reason ? reason : "");
 		goto out;
 	}
 	if ((err = serial_parse(serial_text, serial, &slen)) != PCA_OK)
@@ -804,7 +811,8 @@ ca_revoke(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 	err = store_cert_get(e->store, uuid, serial, slen, &rec);
 	if (err == PCA_ENOTFOUND || (err == PCA_OK && slen != 16))
 		err = pca_err_set(PCA_ENOTFOUND,
-		    "certificate with serial %s was not issued by %s", hex, arn);
+		    "certificate with serial %s was not issued by %s", hex,
+		    arn);
 	if (err != PCA_OK)
 		goto out;
 	if (template_is_root_name(rec.template_name)) {
@@ -862,7 +870,7 @@ verify_cert(const struct store_cert *r, void *arg)
 	if (a->progress && ++a->done % 1000 == 0)
 		a->progress(a->done, a->total, a->arg);
 	if (r->state != STORE_CERT_ISSUED)
-		return 0;	/* reserved, never signed: store_verify counts */
+		return 0; /* reserved, never signed: store_verify counts */
 	a->checked++;
 	if ((x = d2i_X509(NULL, &p, (long)r->der_len)) == NULL ||
 	    p != r->der + r->der_len) {
@@ -923,7 +931,7 @@ ca_verify_all(struct ca_engine *e, size_t *checked, size_t *problems,
 	for (i = 0; i < ids.n; i++) {
 		if ((err = ca_ctx_get(e, ids.ids[i], &va.ctx)) != PCA_OK) {
 			if (err == PCA_ENOTFOUND)
-				continue;	/* purged meanwhile */
+				continue; /* purged meanwhile */
 			goto out;
 		}
 		p = va.ctx->spki;

@@ -19,11 +19,11 @@
 
 static const char *const not_gone[] = {"CREATING", "PENDING_CERTIFICATE",
     "ACTIVE", "DISABLED", "EXPIRED", "FAILED", NULL};
-static const char *const usable[] = {
-    "CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DISABLED", "EXPIRED", NULL};
+static const char *const usable[] = {"CREATING", "PENDING_CERTIFICATE",
+    "ACTIVE", "DISABLED", "EXPIRED", NULL};
 
-typedef pca_err (*rec_edit)(
-    json_t *rec, const void *arg, char *detail, size_t dlen);
+typedef pca_err (
+    *rec_edit)(json_t *rec, const void *arg, char *detail, size_t dlen);
 
 /*
  * Read-modify-write of one record under the engine lock: scope and load,
@@ -188,8 +188,8 @@ tags_remove_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 		at = tag_find(tags, in->v[i].key ? in->v[i].key : "");
 		if (at < 0)
 			continue;
-		have = json_string_value(json_object_get(
-		    json_array_get(tags, (size_t)at), "Value"));
+		have = json_string_value(
+		    json_object_get(json_array_get(tags, (size_t)at), "Value"));
 		if (in->v[i].value != NULL &&
 		    (have == NULL || strcmp(in->v[i].value, have) != 0))
 			continue;
@@ -227,8 +227,8 @@ by_key(const void *x, const void *y)
 
 /* A new array of the objects of arr, sorted with cmp. */
 static pca_err
-sorted_copy(
-    const json_t *arr, int (*cmp)(const void *, const void *), json_t **out)
+sorted_copy(const json_t *arr, int (*cmp)(const void *, const void *),
+    json_t **out)
 {
 	size_t n = json_array_size(arr), i;
 	json_t **v = calloc(n + 1, sizeof(*v)), *res = json_array();
@@ -361,13 +361,13 @@ ca_policy_put(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 
 	if ((err = policy_check(policy)) != PCA_OK)
 		return err;
-	return meta_edit(
-	    e, c, arn, "PutPolicy", usable, policy_put_edit, policy);
+	return meta_edit(e, c, arn, "PutPolicy", usable, policy_put_edit,
+	    policy);
 }
 
 pca_err
-ca_policy_get(
-    struct ca_engine *e, const struct ca_caller *c, const char *arn, char **out)
+ca_policy_get(struct ca_engine *e, const struct ca_caller *c, const char *arn,
+    char **out)
 {
 	json_t *rec = NULL;
 	const char *p;
@@ -376,8 +376,8 @@ ca_policy_get(
 	if ((err = meta_read(e, c, arn, &rec)) != PCA_OK)
 		return err;
 	if ((p = json_string_value(json_object_get(rec, "_Policy"))) == NULL)
-		err = pca_err_set(
-		    PCA_ENOTFOUND, "No resource policy is attached to %s", arn);
+		err = pca_err_set(PCA_ENOTFOUND,
+		    "No resource policy is attached to %s", arn);
 	else if ((*out = strdup(p)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	json_decref(rec);
@@ -395,11 +395,11 @@ policy_del_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 }
 
 pca_err
-ca_policy_delete(
-    struct ca_engine *e, const struct ca_caller *c, const char *arn)
+ca_policy_delete(struct ca_engine *e, const struct ca_caller *c,
+    const char *arn)
 {
-	return meta_edit(
-	    e, c, arn, "DeletePolicy", usable, policy_del_edit, NULL);
+	return meta_edit(e, c, arn, "DeletePolicy", usable, policy_del_edit,
+	    NULL);
 }
 
 /* ---- permissions ---- */
@@ -477,15 +477,15 @@ perm_create_edit(json_t *rec, const void *arg, char *detail, size_t dlen)
 static pca_err
 actions_check(const char *const *actions, size_t n)
 {
-	static const char *const ok[] = {
-	    "IssueCertificate", "GetCertificate", "ListPermissions", NULL};
+	static const char *const ok[] = {"IssueCertificate", "GetCertificate",
+	    "ListPermissions", NULL};
 	const char *s;
 	size_t i;
 	int j;
 
 	if (actions == NULL || n == 0 || n > CA_PERM_ACTIONS_MAX)
-		return pca_err_set(
-		    PCA_EVALIDATION, "Actions must list 1 to 3 actions");
+		return pca_err_set(PCA_EVALIDATION,
+		    "Actions must list 1 to 3 actions");
 	for (i = 0; i < n; i++) {
 		s = actions[i];
 		for (j = 0; s != NULL && ok[j] != NULL; j++)
@@ -516,8 +516,8 @@ ca_perm_create(struct ca_engine *e, const struct ca_caller *c, const char *arn,
 		    principal ? principal : "", ACM_PRINCIPAL);
 	if ((err = actions_check(actions, nactions)) != PCA_OK)
 		return err;
-	return meta_edit(
-	    e, c, arn, "CreatePermission", usable, perm_create_edit, &a);
+	return meta_edit(e, c, arn, "CreatePermission", usable,
+	    perm_create_edit, &a);
 }
 
 static pca_err
@@ -541,11 +541,11 @@ pca_err
 ca_perm_delete(struct ca_engine *e, const struct ca_caller *c, const char *arn,
     const char *principal, const char *source_account)
 {
-	struct perm_arg a = {
-	    principal, source_account ? source_account : c->account, NULL, 0};
+	struct perm_arg a = {principal,
+	    source_account ? source_account : c->account, NULL, 0};
 
-	return meta_edit(
-	    e, c, arn, "DeletePermission", usable, perm_delete_edit, &a);
+	return meta_edit(e, c, arn, "DeletePermission", usable,
+	    perm_delete_edit, &a);
 }
 
 /* The policy AWS shows for a permission: the service principal may act. */
@@ -617,16 +617,16 @@ perm_of(const char *arn, const json_t *p, struct ca_perm *o)
 
 	o->principal = str_dup(p, "Principal");
 	o->source_account = str_dup(p, "SourceAccount");
-	o->created_at = (int64_t)json_integer_value(
-	    json_object_get(p, "CreatedAt"));
+	o->created_at =
+	    (int64_t)json_integer_value(json_object_get(p, "CreatedAt"));
 	o->policy = perm_policy(arn, p);
 	if (o->principal == NULL || o->source_account == NULL ||
 	    o->policy == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	for (k = 0; k < json_array_size(acts) && k < CA_PERM_ACTIONS_MAX;
-	     k++) {
-		if ((o->actions[k] = strdup(json_string_value(
-			 json_array_get(acts, k)) ?: "")) == NULL)
+	for (k = 0; k < json_array_size(acts) && k < CA_PERM_ACTIONS_MAX; k++) {
+		if ((o->actions[k] = strdup(
+			 json_string_value(json_array_get(acts, k)) ?: "")) ==
+		    NULL)
 			return pca_err_set(PCA_ENOMEM, "no memory");
 		o->nactions = k + 1;
 	}
@@ -702,7 +702,6 @@ shared_cb(const char *id, const char *json, size_t len, void *arg)
 	json_decref(r);
 	return 0;
 }
-
 
 pca_err
 ca_list_shared(struct ca_engine *e, const struct ca_caller *c,

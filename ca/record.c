@@ -16,7 +16,6 @@
 #include "../store/store.h"
 #include "engine_int.h"
 
-
 void
 ca_arn_make(const struct ca_engine *e, const char *account, const char *region,
     const char *uuid, char out[CA_ARN_MAX])
@@ -130,10 +129,10 @@ crl_normalize(const json_t *in, int local, json_t **out)
 	/* a local CRL (pcactl only): no bucket, so no S3 settings either */
 	if (local && v == NULL) {
 		if (json_object_get(in, "S3ObjectAcl") != NULL)
-			return pca_err_set(PCA_EINVAL, "CrlConfiguration."
+			return pca_err_set(PCA_EINVAL,
+			    "CrlConfiguration."
 			    "S3ObjectAcl needs an S3BucketName");
-	} else if (!json_is_string(v) ||
-	    !is_bucket_name(json_string_value(v)))
+	} else if (!json_is_string(v) || !is_bucket_name(json_string_value(v)))
 		return pca_err_set(PCA_EINVAL,
 		    "CrlConfiguration.S3BucketName is required and must be a "
 		    "valid S3 bucket name");
@@ -220,8 +219,8 @@ ca_revocation_normalize(const json_t *in, int local_crl, json_t **out)
 		}
 	} else
 		o = json_pack("{s:b}", "Enabled", 0);
-	r = json_pack("{s:o,s:o}", "CrlConfiguration", c,
-	    "OcspConfiguration", o);
+	r = json_pack("{s:o,s:o}", "CrlConfiguration", c, "OcspConfiguration",
+	    o);
 	if (r == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	*out = r;
@@ -272,17 +271,17 @@ ca_rec_load(struct ca_engine *e, const char *uuid, json_t **rec)
 	r = json_loadb(raw, len, 0, &jerr);
 	free(raw);
 	if (r == NULL)
-		return pca_err_set(PCA_EDB, "CA record %s is corrupt: %s",
-		    uuid, jerr.text);
+		return pca_err_set(PCA_EDB, "CA record %s is corrupt: %s", uuid,
+		    jerr.text);
 	*rec = r;
 	return PCA_OK;
 }
 
-static const char *const describe_keys[] = {"Arn", "OwnerAccount",
-    "CreatedAt", "LastStateChangeAt", "Type", "Serial", "Status",
-    "NotBefore", "NotAfter", "FailureReason",
-    "CertificateAuthorityConfiguration", "RevocationConfiguration",
-    "RestorableUntil", "KeyStorageSecurityStandard", "UsageMode", NULL};
+static const char *const describe_keys[] = {"Arn", "OwnerAccount", "CreatedAt",
+    "LastStateChangeAt", "Type", "Serial", "Status", "NotBefore", "NotAfter",
+    "FailureReason", "CertificateAuthorityConfiguration",
+    "RevocationConfiguration", "RestorableUntil", "KeyStorageSecurityStandard",
+    "UsageMode", NULL};
 
 json_t *
 ca_rec_describe(const json_t *rec)

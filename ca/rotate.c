@@ -42,11 +42,11 @@
 #define ROT_LINK_TEMPLATE "OpenPCA/RotationLink"
 
 /* Link certificates: a CA certificate without pathLen, AKI/SKI, CDP/AIA. */
-static const struct prof_template link_tmpl = {
-    ROT_LINK_TEMPLATE, PROF_TF_SUBORDINATE_CA, 0, 0, -1};
+static const struct prof_template link_tmpl = {ROT_LINK_TEMPLATE,
+    PROF_TF_SUBORDINATE_CA, 0, 0, -1};
 /* A successor of a subordinate without pathLen. */
-static const struct prof_template sub_tmpl = {
-    "OpenPCA/SubordinateCA", PROF_TF_SUBORDINATE_CA, 0, 0, -1};
+static const struct prof_template sub_tmpl = {"OpenPCA/SubordinateCA",
+    PROF_TF_SUBORDINATE_CA, 0, 0, -1};
 
 /* One rotation at a time in this process (scheduled or asked for). */
 static pthread_mutex_t rot_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -124,8 +124,8 @@ rec_str(const json_t *rec, const char *k)
 static struct ca_caller
 owner_of(const json_t *rec, const char *who)
 {
-	struct ca_caller c = {
-	    rec_str(rec, "OwnerAccount"), rec_str(rec, "_Region"), who};
+	struct ca_caller c = {rec_str(rec, "OwnerAccount"),
+	    rec_str(rec, "_Region"), who};
 
 	return c;
 }
@@ -149,8 +149,8 @@ rot_create(struct rot *r)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	for (i = 0; copied[i] != NULL; i++)
 		if (json_object_get(r->old, copied[i]) != NULL)
-			json_object_set(
-			    req, copied[i], json_object_get(r->old, copied[i]));
+			json_object_set(req, copied[i],
+			    json_object_get(r->old, copied[i]));
 	if (json_array_size(tags) > 0)
 		json_object_set(req, "Tags", (json_t *)tags);
 	err = ca_create(r->e, &r->who, req, &r->new_arn);
@@ -204,8 +204,8 @@ rot_sign_root(struct rot *r, int days)
 	q.validity_type = "ABSOLUTE";
 	q.validity_value = r->new_na = rot_not_after(r, days);
 	if ((err = ca_issue(r->e, &r->who, &q, &cert_arn)) == PCA_OK &&
-	    (err = ca_cert_get(
-		 r->e, &r->who, r->new_arn, cert_arn, &pem, &chain)) == PCA_OK)
+	    (err = ca_cert_get(r->e, &r->who, r->new_arn, cert_arn, &pem,
+		 &chain)) == PCA_OK)
 		err = rot_import(r, (const uint8_t *)pem, strlen(pem), NULL);
 	free(cert_arn);
 	free(pem);
@@ -251,8 +251,8 @@ rot_parent(struct rot *r, const struct ca_ctx *old, char uuid[37])
 
 	uuid[0] = '\0';
 	if ((x = d2i_X509(NULL, &p, (long)old->cert_len)) == NULL)
-		return pca_err_set(
-		    PCA_EDB, "the certificate of %s is unreadable", old->arn);
+		return pca_err_set(PCA_EDB,
+		    "the certificate of %s is unreadable", old->arn);
 	if ((err = ca_info_ids(r->e, &ids, &n)) != PCA_OK)
 		goto out;
 	for (i = 0; i < n && uuid[0] == '\0'; i++) {
@@ -326,16 +326,16 @@ rot_sign_by(struct rot *r, struct ca_ctx *pc, int pathlen, int days)
 		q.validity_type = "ABSOLUTE";
 		q.validity_value = r->new_na;
 		if ((err = ca_issue(r->e, &pw, &q, &cert_arn)) != PCA_OK ||
-		    (err = ca_cert_get(
-			 r->e, &pw, pc->arn, cert_arn, &pem, &chain)) != PCA_OK)
+		    (err = ca_cert_get(r->e, &pw, pc->arn, cert_arn, &pem,
+			 &chain)) != PCA_OK)
 			goto out;
 	} else {
 		l = (struct ca_link_req){pc->uuid, (const uint8_t *)r->new_csr,
 		    strlen(r->new_csr), &sub_tmpl, r->new_na};
 		if ((err = ca_issue_link(r->e, &pw, &l, &der, &der_len)) !=
 			PCA_OK ||
-		    (err = util_pem_encode(
-			 "CERTIFICATE", der, der_len, &pem)) != PCA_OK)
+		    (err = util_pem_encode("CERTIFICATE", der, der_len,
+			 &pem)) != PCA_OK)
 			goto out;
 	}
 	if ((err = ca_cacert_get(r->e, &pw, pc->arn, &ppem, &pchain)) !=
@@ -388,8 +388,8 @@ static pca_err
 rot_link(struct rot *r, const char *signer, const char *csr, int64_t na,
     uint8_t **der, size_t *len)
 {
-	struct ca_link_req l = {
-	    signer, (const uint8_t *)csr, strlen(csr), &link_tmpl, na};
+	struct ca_link_req l = {signer, (const uint8_t *)csr, strlen(csr),
+	    &link_tmpl, na};
 
 	return ca_issue_link(r->e, &r->who, &l, der, len);
 }
@@ -428,14 +428,14 @@ rot_links(struct rot *r)
 	pca_err err;
 
 	if (old_csr == NULL)
-		return pca_err_set(
-		    PCA_EDB, "CA %s has no stored CSR", r->old_arn);
+		return pca_err_set(PCA_EDB, "CA %s has no stored CSR",
+		    r->old_arn);
 	/* the new key under the old one, the old key under the new one */
 	if ((err = rot_link(r, r->old_uuid, r->new_csr,
 		 old_na < r->new_na ? old_na : r->new_na, &fwd, &fwd_len)) !=
 		PCA_OK ||
-	    (err = rot_link(
-		 r, r->new_uuid, old_csr, old_na, &back, &back_len)) != PCA_OK)
+	    (err = rot_link(r, r->new_uuid, old_csr, old_na, &back,
+		 &back_len)) != PCA_OK)
 		goto out;
 	(void)snprintf(k1, sizeof(k1), "%s%s/new-signed-by-old.crt",
 	    CA_ROTATION_PREFIX, r->old_uuid);
@@ -497,15 +497,15 @@ inherit(const struct rot *r, json_t *nrec)
 
 	json_object_set_new(nrec, "_PredecessorArn", json_string(r->old_arn));
 	pol = rec_str(r->old, "_PolicyUuid");
-	json_object_set_new(
-	    nrec, "_PolicyUuid", json_string(pol ? pol : r->old_uuid));
+	json_object_set_new(nrec, "_PolicyUuid",
+	    json_string(pol ? pol : r->old_uuid));
 	if ((v = json_object_get(r->old, "_RotateBeforeDays")) != NULL)
 		json_object_set(nrec, "_RotateBeforeDays", (json_t *)v);
 	if ((v = json_object_get(r->old, "_Permissions")) != NULL)
 		json_object_set_new(nrec, "_Permissions", json_deep_copy(v));
 	if ((pol = rec_str(r->old, "_Policy")) != NULL)
-		json_object_set_new(
-		    nrec, "_Policy", policy_moved(pol, r->old_arn, r->new_arn));
+		json_object_set_new(nrec, "_Policy",
+		    policy_moved(pol, r->old_arn, r->new_arn));
 	if (r->links != NULL)
 		json_object_set(nrec, "_LinkCertificates", r->links);
 }
@@ -609,8 +609,8 @@ rot_check(struct rot *r, const char *arn)
 	pthread_mutex_unlock(&r->e->mut);
 	if (err != PCA_OK)
 		return err;
-	(void)snprintf(
-	    r->old_arn, sizeof(r->old_arn), "%s", rec_str(r->old, "Arn"));
+	(void)snprintf(r->old_arn, sizeof(r->old_arn), "%s",
+	    rec_str(r->old, "Arn"));
 	if ((succ = rec_str(r->old, "_SuccessorArn")) != NULL ||
 	    (succ = pending_of(r->e, r->old)) != NULL)
 		return pca_err_set(PCA_ESTATE,
@@ -722,11 +722,11 @@ out:
 }
 
 pca_err
-ca_rotate_schedule(
-    struct ca_engine *e, const struct ca_caller *c, const char *arn, int days)
+ca_rotate_schedule(struct ca_engine *e, const struct ca_caller *c,
+    const char *arn, int days)
 {
-	static const char *const ok[] = {
-	    "PENDING_CERTIFICATE", "ACTIVE", "DISABLED", NULL};
+	static const char *const ok[] = {"PENDING_CERTIFICATE", "ACTIVE",
+	    "DISABLED", NULL};
 	json_t *rec = NULL;
 	char uuid[37], detail[48];
 	pca_err err;
@@ -754,8 +754,8 @@ ca_rotate_schedule(
 	if (days < 0)
 		json_object_del(rec, "_RotateBeforeDays");
 	else
-		json_object_set_new(
-		    rec, "_RotateBeforeDays", json_integer(days));
+		json_object_set_new(rec, "_RotateBeforeDays",
+		    json_integer(days));
 	if ((err = ca_rec_save(e, uuid, rec, 0)) != PCA_OK)
 		goto out;
 	(void)snprintf(detail, sizeof(detail), "rotate_before_days=%d", days);
@@ -878,8 +878,8 @@ ca_rotate_maintain(struct ca_engine *e, size_t *rotated, size_t *retired)
 			(*rotated)++;
 			free(succ);
 		} else if (what == 1)
-			log_warnx(
-			    "scheduled rotation of %s: %s", arn, pca_err_msg());
+			log_warnx("scheduled rotation of %s: %s", arn,
+			    pca_err_msg());
 		ca_ctx_put(e, c);
 		if (what == 2 &&
 		    (err = has_live(e, ids[i], now, &live)) == PCA_OK &&

@@ -198,8 +198,9 @@ kind_of(const uint8_t *t, size_t len)
 
 	if (len > 0 && t[0] == '{')
 		return K_MANIFEST;
-	if (len < 4 || x509_der_head(t, len, X509_DER_BER_LEN, &el) !=
-	    X509_DER_OK || el.id != 0x30)
+	if (len < 4 ||
+	    x509_der_head(t, len, X509_DER_BER_LEN, &el) != X509_DER_OK ||
+	    el.id != 0x30)
 		return 0;
 	hl = el.hdr;
 	if (hl + 2 > len)

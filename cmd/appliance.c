@@ -9,42 +9,37 @@
 #include "../common/util.h"
 #include "appliance.h"
 
-static const char *const known_keys[] = {
-	"appliance.region", "appliance.account_id", "appliance.partition",
-	"hsm.module", "hsm.token", "hsm.pin_file", "hsm.pin_env",
-	"hsm.module_env", "hsm.sessions", "hsm.key_storage_standard",
-	"store.path", "store.map_size_mb", "store.map_max_mb",
-	"store.feed_min_age_s", "store.feed_max_age_days",
-	"api.listen", "api.tls_cert", "api.tls_key", "api.max_connections",
-	"api.timeout_s",
-	"http.listen", "http.header_timeout_s", "http.per_ip_connections",
-	"ocsp.url", "ocsp.validity_hours", "ocsp.refresh_hours",
-	"ocsp.signer", "ocsp.signer_days", "ocsp.nonce", "ocsp.nonce_budget",
-	"ocsp.cache_mb", "ocsp.publish", "ocsp.publish_acl",
-	"responder.cache", "responder.poll_ms",
-	"responder.crl_bucket",
-	"crl.url_base", "crl.delta", "crl.delta_base_s", "crl.publish_delay_ms",
-	"crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
-	"s3.retry_max_s", "s3.timeout_s",
-	"s3.endpoint", "s3.region", "s3.path_style", "s3.credentials_file",
-	"log.level", "log.target", "policy.file", "webhook.url",
-	"webhook.thresholds_days", "webhook.interval_s", "webhook.timeout_s",
-	"monitor.recount_s", "approval.operations", "approval.approvers",
-	"approval.quorum", "approval.expiry_hours", "ca.rotate_before_days",
-	"backup.to", "backup.interval_hours", "backup.keep", "backup.feed",
-	"backup.rate_mb",
-	"process.separate", "process.user", "process.signer_group",
-	"process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
-	"acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
-	"acme.timeout_s", "acme.eab_required", "acme.resolver",
-	"acme.caa_identities", "acme.keep_days", "console.enabled",
-	"console.session_minutes", "console.session_max_hours",
-	"discovery.targets", "discovery.cidr", "discovery.ports",
-	"discovery.sni", "discovery.starttls", "discovery.interval_s",
-	"discovery.concurrency", "discovery.timeout_ms", "discovery.rate",
-	"alerts.enabled", "alerts.window_s", "alerts.history", "alerts.sigma",
-	"alerts.floor", "alerts.interval_s", "alerts.ocsp_unknown_per_min",
-	NULL};
+static const char *const known_keys[] = {"appliance.region",
+    "appliance.account_id", "appliance.partition", "hsm.module", "hsm.token",
+    "hsm.pin_file", "hsm.pin_env", "hsm.module_env", "hsm.sessions",
+    "hsm.key_storage_standard", "store.path", "store.map_size_mb",
+    "store.map_max_mb", "store.feed_min_age_s", "store.feed_max_age_days",
+    "api.listen", "api.tls_cert", "api.tls_key", "api.max_connections",
+    "api.timeout_s", "http.listen", "http.header_timeout_s",
+    "http.per_ip_connections", "ocsp.url", "ocsp.validity_hours",
+    "ocsp.refresh_hours", "ocsp.signer", "ocsp.signer_days", "ocsp.nonce",
+    "ocsp.nonce_budget", "ocsp.cache_mb", "ocsp.publish", "ocsp.publish_acl",
+    "responder.cache", "responder.poll_ms", "responder.crl_bucket",
+    "crl.url_base", "crl.delta", "crl.delta_base_s", "crl.publish_delay_ms",
+    "crl.poll_ms", "crl.partition_size", "audit.min_interval_s",
+    "s3.retry_max_s", "s3.timeout_s", "s3.endpoint", "s3.region",
+    "s3.path_style", "s3.credentials_file", "log.level", "log.target",
+    "policy.file", "webhook.url", "webhook.thresholds_days",
+    "webhook.interval_s", "webhook.timeout_s", "monitor.recount_s",
+    "approval.operations", "approval.approvers", "approval.quorum",
+    "approval.expiry_hours", "ca.rotate_before_days", "backup.to",
+    "backup.interval_hours", "backup.keep", "backup.feed", "backup.rate_mb",
+    "process.separate", "process.user", "process.signer_group",
+    "process.seccomp", "acme.enabled", "acme.base_url", "acme.http01_port",
+    "acme.tlsalpn01_port", "acme.validation_addr", "acme.validity_days",
+    "acme.timeout_s", "acme.eab_required", "acme.resolver",
+    "acme.caa_identities", "acme.keep_days", "console.enabled",
+    "console.session_minutes", "console.session_max_hours", "discovery.targets",
+    "discovery.cidr", "discovery.ports", "discovery.sni", "discovery.starttls",
+    "discovery.interval_s", "discovery.concurrency", "discovery.timeout_ms",
+    "discovery.rate", "alerts.enabled", "alerts.window_s", "alerts.history",
+    "alerts.sigma", "alerts.floor", "alerts.interval_s",
+    "alerts.ocsp_unknown_per_min", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -74,8 +69,7 @@ load_identity(struct appliance_conf *a)
 	    (err = require(a->conf, "appliance", "account_id", &a->account)) !=
 		PCA_OK)
 		return err;
-	if (strlen(a->account) != 12 ||
-	    strspn(a->account, "0123456789") != 12)
+	if (strlen(a->account) != 12 || strspn(a->account, "0123456789") != 12)
 		return pca_err_set(PCA_EINVAL,
 		    "%s: [appliance] account_id must be 12 digits",
 		    conf_name(a->conf));
@@ -85,8 +79,8 @@ load_identity(struct appliance_conf *a)
 			return pca_err_set(PCA_EINVAL,
 			    "%s: [appliance] region '%s' is not a region name",
 			    conf_name(a->conf), a->region);
-	a->engine.partition = conf_str(a->conf, "appliance", "partition",
-	    "aws");
+	a->engine.partition =
+	    conf_str(a->conf, "appliance", "partition", "aws");
 	if ((err = conf_num(a->conf, "ca", "rotate_before_days", 0, 36500, 0,
 		 &n)) != PCA_OK)
 		return err;
@@ -117,13 +111,14 @@ load_hsm_store(struct appliance_conf *a)
 	    PCA_OK)
 		return err;
 	a->hsm.sessions = (unsigned)n;
-	a->engine.key_storage = conf_get0(a->conf, "hsm",
-	    "key_storage_standard");
+	a->engine.key_storage =
+	    conf_get0(a->conf, "hsm", "key_storage_standard");
 	if (a->engine.key_storage != NULL &&
 	    strcmp(a->engine.key_storage, "FIPS_140_2_LEVEL_3_OR_HIGHER") &&
 	    strcmp(a->engine.key_storage, "FIPS_140_2_LEVEL_2_OR_HIGHER") &&
 	    strcmp(a->engine.key_storage, "CCPC_LEVEL_1_OR_HIGHER"))
-		return pca_err_set(PCA_EINVAL, "%s: [hsm] key_storage_standard "
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [hsm] key_storage_standard "
 		    "must be FIPS_140_2_LEVEL_3_OR_HIGHER, "
 		    "FIPS_140_2_LEVEL_2_OR_HIGHER or CCPC_LEVEL_1_OR_HIGHER",
 		    conf_name(a->conf));
@@ -138,8 +133,8 @@ load_hsm_store(struct appliance_conf *a)
 		return pca_err_set(PCA_EINVAL,
 		    "%s: [store] map_max_mb is smaller than map_size_mb",
 		    conf_name(a->conf));
-	if ((err = conf_num(a->conf, "store", "feed_min_age_s", 0, 86400,
-		 3600, &a->feed_min_age_s)) != PCA_OK ||
+	if ((err = conf_num(a->conf, "store", "feed_min_age_s", 0, 86400, 3600,
+		 &a->feed_min_age_s)) != PCA_OK ||
 	    (err = conf_num(a->conf, "store", "feed_max_age_days", 1, 3650, 30,
 		 &n)) != PCA_OK)
 		return err;
@@ -160,14 +155,14 @@ load_ocsp(struct appliance_conf *a)
 	ocsp_conf_default(&a->ocsp);
 	if ((err = conf_num(a->conf, "ocsp", "validity_hours", 8, 240, 24,
 		 &v)) != PCA_OK ||
-	    (err = conf_num(a->conf, "ocsp", "refresh_hours", 0, 96, 0,
-		 &rf)) != PCA_OK ||
-	    (err = conf_num(a->conf, "ocsp", "signer_days", 2, 3650, 30,
-		 &d)) != PCA_OK ||
+	    (err = conf_num(a->conf, "ocsp", "refresh_hours", 0, 96, 0, &rf)) !=
+		PCA_OK ||
+	    (err = conf_num(a->conf, "ocsp", "signer_days", 2, 3650, 30, &d)) !=
+		PCA_OK ||
 	    (err = conf_num(a->conf, "ocsp", "nonce_budget", 0, 1000000, 200,
 		 &b)) != PCA_OK ||
-	    (err = conf_num(a->conf, "ocsp", "cache_mb", 0, 65536, 64,
-		 &cm)) != PCA_OK)
+	    (err = conf_num(a->conf, "ocsp", "cache_mb", 0, 65536, 64, &cm)) !=
+		PCA_OK)
 		return err;
 	a->ocsp.cache_mb = (unsigned)cm;
 	a->ocsp.validity_s = (unsigned)(v * 3600);
@@ -199,16 +194,16 @@ load_crl(struct appliance_conf *a)
 	pca_err err;
 
 	if ((err = conf_bool(a->conf, "crl", "delta", 0, &a->crl.delta)) ||
-	    (err = conf_num(a->conf, "crl", "delta_base_s", 1, 86400 * 30,
-		 3600, &n[0])) ||
-	    (err = conf_num(a->conf, "crl", "publish_delay_ms", 0, 600000,
-		 200, &n[1])) ||
+	    (err = conf_num(a->conf, "crl", "delta_base_s", 1, 86400 * 30, 3600,
+		 &n[0])) ||
+	    (err = conf_num(a->conf, "crl", "publish_delay_ms", 0, 600000, 200,
+		 &n[1])) ||
 	    (err = conf_num(a->conf, "crl", "poll_ms", 50, 600000, 1000,
 		 &n[2])) ||
 	    (err = conf_num(a->conf, "crl", "partition_size", 1, 100000000,
 		 CRL_PARTITION_DEFAULT, &n[3])) ||
-	    (err = conf_num(a->conf, "audit", "min_interval_s", 0, 86400,
-		 1800, &n[4])) ||
+	    (err = conf_num(a->conf, "audit", "min_interval_s", 0, 86400, 1800,
+		 &n[4])) ||
 	    (err = conf_num(a->conf, "s3", "retry_max_s", 1, 86400, 900,
 		 &n[5])) ||
 	    (err = conf_num(a->conf, "s3", "timeout_s", 1, 3600, 30, &n[6])))
@@ -232,10 +227,10 @@ load_console(struct appliance_conf *a)
 
 	if ((err = conf_bool(a->conf, "console", "enabled", 1,
 		 &a->console.enabled)) ||
-	    (err = conf_num(a->conf, "console", "session_minutes", 1, 1440,
-		 30, &n[0])) ||
-	    (err = conf_num(a->conf, "console", "session_max_hours", 1, 168,
-		 12, &n[1])))
+	    (err = conf_num(a->conf, "console", "session_minutes", 1, 1440, 30,
+		 &n[0])) ||
+	    (err = conf_num(a->conf, "console", "session_max_hours", 1, 168, 12,
+		 &n[1])))
 		return err;
 	a->console.idle_s = (unsigned)n[0] * 60;
 	a->console.max_s = (unsigned)n[1] * 3600;
@@ -268,31 +263,34 @@ load_acme(struct appliance_conf *a)
 	a->acme.tlsalpn01_port = (unsigned)n[1];
 	a->acme.validity_days = (unsigned)n[2];
 	a->acme.timeout_s = (unsigned)n[3];
-	a->acme.validation_addr = conf_get0(a->conf, "acme",
-	    "validation_addr");
+	a->acme.validation_addr = conf_get0(a->conf, "acme", "validation_addr");
 	a->acme.resolver = conf_get0(a->conf, "acme", "resolver");
 	a->acme.caa_identities = conf_get0(a->conf, "acme", "caa_identities");
 	if (a->acme.resolver != NULL && !acme_resolver_ok(a->acme.resolver))
-		return pca_err_set(PCA_EINVAL, "%s: [acme] resolver must be "
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [acme] resolver must be "
 		    "1 to 4 of IP[:port] or [IPv6]:port, comma-separated",
 		    conf_name(a->conf));
 	if (a->acme.caa_identities != NULL &&
 	    !acme_caa_ids_ok(a->acme.caa_identities))
-		return pca_err_set(PCA_EINVAL, "%s: [acme] caa_identities must "
-		    "be 1 to 8 DNS names, comma-separated", conf_name(a->conf));
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [acme] caa_identities must "
+		    "be 1 to 8 DNS names, comma-separated",
+		    conf_name(a->conf));
 	a->acme.partition = a->engine.partition;
 	a->acme.region = a->region;
 	a->acme.account = a->account;
 	if ((a->acme.base_url = conf_get0(a->conf, "acme", "base_url")) ==
 	    NULL) {
-		(void)snprintf(a->acme_base, sizeof(a->acme_base),
-		    "https://%s", a->api_listen);
+		(void)snprintf(a->acme_base, sizeof(a->acme_base), "https://%s",
+		    a->api_listen);
 		a->acme.base_url = a->acme_base;
 	}
 	if (strncmp(a->acme.base_url, "https://", 8) != 0 ||
 	    a->acme.base_url[strlen(a->acme.base_url) - 1] == '/' ||
 	    strlen(a->acme.base_url) > 200)
-		return pca_err_set(PCA_EINVAL, "%s: [acme] base_url must be "
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [acme] base_url must be "
 		    "https://host[:port] without a trailing slash",
 		    conf_name(a->conf));
 	return PCA_OK;
@@ -371,8 +369,10 @@ load_monitor(struct appliance_conf *a)
 	m->webhook_url = conf_get0(a->conf, "webhook", "url");
 	if (m->webhook_url != NULL && strncmp(m->webhook_url, "http://", 7) &&
 	    strncmp(m->webhook_url, "https://", 8))
-		return pca_err_set(PCA_EINVAL, "%s: [webhook] url must be "
-		    "http:// or https://", conf_name(a->conf));
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [webhook] url must be "
+		    "http:// or https://",
+		    conf_name(a->conf));
 	if ((s = conf_get0(a->conf, "webhook", "thresholds_days")) != NULL &&
 	    (err = mon_thresholds_parse(s, m)) != PCA_OK)
 		return pca_err_set(err, "%s: [webhook] %s", conf_name(a->conf),
@@ -381,8 +381,8 @@ load_monitor(struct appliance_conf *a)
 		 &n[0])) ||
 	    (err = conf_num(a->conf, "webhook", "timeout_s", 1, 300, 10,
 		 &n[1])) ||
-	    (err = conf_num(a->conf, "monitor", "recount_s", 1, 86400 * 7,
-		 900, &n[2])))
+	    (err = conf_num(a->conf, "monitor", "recount_s", 1, 86400 * 7, 900,
+		 &n[2])))
 		return err;
 	m->interval_s = (unsigned)n[0];
 	m->timeout_s = (unsigned)n[1];
@@ -408,11 +408,12 @@ load_discovery(struct appliance_conf *a)
 	sp.sni = conf_get0(a->conf, "discovery", "sni");
 	sp.starttls = conf_get0(a->conf, "discovery", "starttls");
 	if ((err = conf_num(a->conf, "discovery", "interval_s", 10, 86400 * 7,
-		 3600, &n[0])) || (err = conf_num(a->conf, "discovery",
-		 "concurrency", 1, 64, 8, &n[1])) ||
+		 3600, &n[0])) ||
+	    (err = conf_num(a->conf, "discovery", "concurrency", 1, 64, 8,
+		 &n[1])) ||
 	    (err = conf_num(a->conf, "discovery", "timeout_ms", 100, 600000,
-		 5000, &n[2])) || (err = conf_num(a->conf, "discovery",
-		 "rate", 1, 10000, 20, &n[3])))
+		 5000, &n[2])) ||
+	    (err = conf_num(a->conf, "discovery", "rate", 1, 10000, 20, &n[3])))
 		return err;
 	if (list == NULL && sp.cidr == NULL)
 		return PCA_OK;
@@ -450,16 +451,19 @@ load_alerts(struct appliance_conf *a)
 	long long n[6];
 	pca_err err;
 
-	if ((err = conf_bool(a->conf, "alerts", "enabled", 0,
-		 &a->alerts_on)) != PCA_OK ||
+	if ((err = conf_bool(a->conf, "alerts", "enabled", 0, &a->alerts_on)) !=
+		PCA_OK ||
 	    (err = conf_num(a->conf, "alerts", "window_s", 1, 86400 * 7, 3600,
-		 &n[0])) || (err = conf_num(a->conf, "alerts", "history", 1,
-		 ALERT_HISTORY_MAX, 24, &n[1])) ||
+		 &n[0])) ||
+	    (err = conf_num(a->conf, "alerts", "history", 1, ALERT_HISTORY_MAX,
+		 24, &n[1])) ||
 	    (err = conf_num(a->conf, "alerts", "sigma", 1, 100, 3, &n[2])) ||
 	    (err = conf_num(a->conf, "alerts", "floor", 1, 1000000, 10,
-		 &n[3])) || (err = conf_num(a->conf, "alerts", "interval_s", 1,
-		 3600, 5, &n[4])) || (err = conf_num(a->conf, "alerts",
-		 "ocsp_unknown_per_min", 1, 10000, 20, &n[5])))
+		 &n[3])) ||
+	    (err = conf_num(a->conf, "alerts", "interval_s", 1, 3600, 5,
+		 &n[4])) ||
+	    (err = conf_num(a->conf, "alerts", "ocsp_unknown_per_min", 1, 10000,
+		 20, &n[5])))
 		return err;
 	c->webhook_url = a->monitor.webhook_url;
 	c->timeout_s = a->monitor.timeout_s;
@@ -478,14 +482,15 @@ load_approval(struct appliance_conf *a)
 	long long q, h;
 	pca_err err;
 
-	if ((err = conf_num(a->conf, "approval", "quorum", 1,
-		 API_APPROVERS_MAX, 2, &q)) != PCA_OK ||
+	if ((err = conf_num(a->conf, "approval", "quorum", 1, API_APPROVERS_MAX,
+		 2, &q)) != PCA_OK ||
 	    (err = conf_num(a->conf, "approval", "expiry_hours", 1, 720, 24,
 		 &h)) != PCA_OK)
 		return err;
-	if ((err = api_approval_conf_parse(conf_get0(a->conf, "approval",
-	    "operations"), conf_get0(a->conf, "approval", "approvers"), q, h,
-	    &a->approval)) != PCA_OK)
+	if ((err = api_approval_conf_parse(
+		 conf_get0(a->conf, "approval", "operations"),
+		 conf_get0(a->conf, "approval", "approvers"), q, h,
+		 &a->approval)) != PCA_OK)
 		return pca_err_set(err, "%s: %s", conf_name(a->conf),
 		    pca_err_msg());
 	return PCA_OK;
@@ -531,9 +536,11 @@ hours_parse(const struct conf *c, const char *v, long long *out)
 	if (*out >= 10)
 		return PCA_OK;
 bad:
-	return pca_err_set(PCA_EINVAL, "%s: [backup] interval_hours must be "
+	return pca_err_set(PCA_EINVAL,
+	    "%s: [backup] interval_hours must be "
 	    "a number of hours (decimals allowed) of at least 10 seconds, up "
-	    "to a year", conf_name(c));
+	    "to a year",
+	    conf_name(c));
 }
 
 static pca_err
@@ -554,33 +561,37 @@ load_backup(struct appliance_conf *a)
 		return err;
 	a->backup_keep = (unsigned)n;
 	if ((err = conf_num(a->conf, "backup", "rate_mb", 0, 1 << 20, 0,
-	    &a->backup_rate_mb)) != PCA_OK)
+		 &a->backup_rate_mb)) != PCA_OK)
 		return err;
 	if (to == NULL || *to == '\0') {
 		if (a->backup_feed)
-			return pca_err_set(PCA_EINVAL, "%s: [backup] feed = on "
+			return pca_err_set(PCA_EINVAL,
+			    "%s: [backup] feed = on "
 			    "needs [backup] to = s3://BUCKET/PREFIX",
 			    conf_name(a->conf));
 		return PCA_OK;
 	}
 	if (strncmp(to, "s3://", 5) != 0) {
 		if (a->backup_feed)
-			return pca_err_set(PCA_EINVAL, "%s: [backup] feed = on "
-			    "needs [backup] to in S3", conf_name(a->conf));
-		return conf_path(a->conf, "backup", "to", NULL,
-		    &a->backup_to);
+			return pca_err_set(PCA_EINVAL,
+			    "%s: [backup] feed = on "
+			    "needs [backup] to in S3",
+			    conf_name(a->conf));
+		return conf_path(a->conf, "backup", "to", NULL, &a->backup_to);
 	}
 	if (a->s3_endpoint == NULL)
-		return pca_err_set(PCA_EINVAL, "%s: [backup] to = %s needs "
-		    "[s3] endpoint", conf_name(a->conf), to);
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [backup] to = %s needs "
+		    "[s3] endpoint",
+		    conf_name(a->conf), to);
 	if ((a->backup_to = strdup(to)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	return PCA_OK;
 }
 
 void
-appliance_backup_conf(const struct appliance_conf *ac,
-    const char *config_path, struct bk_conf *c)
+appliance_backup_conf(const struct appliance_conf *ac, const char *config_path,
+    struct bk_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->config_path = config_path;
@@ -630,8 +641,10 @@ load_process(struct appliance_conf *a)
 	a->proc_user = conf_get0(a->conf, "process", "user");
 	a->proc_signer_group = conf_get0(a->conf, "process", "signer_group");
 	if (a->proc_signer_group != NULL && a->proc_user == NULL)
-		return pca_err_set(PCA_EINVAL, "%s: [process] signer_group "
-		    "needs user", conf_name(a->conf));
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [process] signer_group "
+		    "needs user",
+		    conf_name(a->conf));
 	return PCA_OK;
 }
 
@@ -651,7 +664,7 @@ publish_parse(const char *f, const char *to, struct ocsp_conf *o)
 	    strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") < bl ||
 	    pl + 2 > sizeof(o->publish_prefix) ||
 	    (pl > 0 && (strspn(sl + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
-			    "KLMNOPQRSTUVWXYZ0123456789._-/") < pl ||
+				       "KLMNOPQRSTUVWXYZ0123456789._-/") < pl ||
 			   sl[1] == '/' || strstr(sl, "//") != NULL)))
 		goto bad;
 	(void)snprintf(o->publish_bucket, sizeof(o->publish_bucket), "%.*s",
@@ -660,9 +673,11 @@ publish_parse(const char *f, const char *to, struct ocsp_conf *o)
 	    pl ? sl + 1 : "", pl && sl[pl] != '/' ? "/" : "");
 	return PCA_OK;
 bad:
-	return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish must be "
+	return pca_err_set(PCA_EINVAL,
+	    "%s: [ocsp] publish must be "
 	    "s3://BUCKET[/PREFIX] (bucket 3 to 63 of a-z 0-9 . -, prefix at "
-	    "most 45 of A-Z a-z 0-9 . _ - /)", f);
+	    "most 45 of A-Z a-z 0-9 . _ - /)",
+	    f);
 }
 
 /* [ocsp] publish and the responder role's [responder]. */
@@ -677,14 +692,18 @@ load_readpath(struct appliance_conf *a)
 		if ((err = publish_parse(f, to, &a->ocsp)) != PCA_OK)
 			return err;
 		if (a->s3_endpoint == NULL)
-			return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish "
-			    "needs [s3] endpoint", f);
+			return pca_err_set(PCA_EINVAL,
+			    "%s: [ocsp] publish "
+			    "needs [s3] endpoint",
+			    f);
 	}
 	acl = conf_str(a->conf, "ocsp", "publish_acl", "public-read");
 	if (strcmp(acl, "public-read") != 0 && strcmp(acl, "none") != 0 &&
 	    strcmp(acl, "bucket-owner-full-control") != 0)
-		return pca_err_set(PCA_EINVAL, "%s: [ocsp] publish_acl must be "
-		    "public-read, bucket-owner-full-control or none", f);
+		return pca_err_set(PCA_EINVAL,
+		    "%s: [ocsp] publish_acl must be "
+		    "public-read, bucket-owner-full-control or none",
+		    f);
 	(void)snprintf(a->ocsp.publish_acl, sizeof(a->ocsp.publish_acl), "%s",
 	    strcmp(acl, "none") == 0 ? "" : acl);
 	if ((err = conf_path(a->conf, "responder", "cache", "responder-cache",
@@ -693,8 +712,7 @@ load_readpath(struct appliance_conf *a)
 		 &n)) != PCA_OK)
 		return err;
 	a->responder_poll_ms = (unsigned)n;
-	a->responder_crl_bucket = conf_get0(a->conf, "responder",
-	    "crl_bucket");
+	a->responder_crl_bucket = conf_get0(a->conf, "responder", "crl_bucket");
 	return PCA_OK;
 }
 
@@ -712,20 +730,20 @@ appliance_conf_load(const char *path, struct appliance_conf *a)
 	if (a->dir == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else if ((err = conf_check_known(a->conf, known_keys)) == PCA_OK &&
-	    (err = load_identity(a)) == PCA_OK &&
-	    (err = load_hsm_store(a)) == PCA_OK &&
-	    (err = load_services(a)) == PCA_OK &&
-	    (err = load_ocsp(a)) == PCA_OK &&
-	    (err = load_crl(a)) == PCA_OK &&
-	    (err = load_monitor(a)) == PCA_OK &&
-	    (err = load_approval(a)) == PCA_OK &&
-	    (err = load_backup(a)) == PCA_OK &&
-	    (err = load_process(a)) == PCA_OK &&
-	    (err = load_acme(a)) == PCA_OK &&
-	    (err = load_readpath(a)) == PCA_OK &&
-	    (err = load_console(a)) == PCA_OK &&
-	    (err = load_discovery(a)) == PCA_OK &&
-	    (err = load_alerts(a)) == PCA_OK)
+		 (err = load_identity(a)) == PCA_OK &&
+		 (err = load_hsm_store(a)) == PCA_OK &&
+		 (err = load_services(a)) == PCA_OK &&
+		 (err = load_ocsp(a)) == PCA_OK &&
+		 (err = load_crl(a)) == PCA_OK &&
+		 (err = load_monitor(a)) == PCA_OK &&
+		 (err = load_approval(a)) == PCA_OK &&
+		 (err = load_backup(a)) == PCA_OK &&
+		 (err = load_process(a)) == PCA_OK &&
+		 (err = load_acme(a)) == PCA_OK &&
+		 (err = load_readpath(a)) == PCA_OK &&
+		 (err = load_console(a)) == PCA_OK &&
+		 (err = load_discovery(a)) == PCA_OK &&
+		 (err = load_alerts(a)) == PCA_OK)
 		err = check_policies(a);
 	if (err != PCA_OK) {
 		/* every message names the file once, at its start */
@@ -763,8 +781,9 @@ static void *refusal_arg;
 static pca_err
 policy_judge(void *arg, const struct ca_policy_req *q)
 {
-	const struct pol *p = q->policy != NULL ? pol_set_get0(arg, q->policy) :
-	    pol_set_lookup0(arg, q->ca_uuid, q->access_key);
+	const struct pol *p =
+	    q->policy != NULL ? pol_set_get0(arg, q->policy)
+			      : pol_set_lookup0(arg, q->ca_uuid, q->access_key);
 	struct pol_input in;
 	pca_err err;
 
@@ -795,8 +814,8 @@ appliance_policies_on_refusal(void (*fn)(void *, const char *), void *arg)
 pca_err
 appliance_policies_load(const struct appliance_conf *a, struct pol_set **out)
 {
-	return a->policy_file ? pol_set_load(a->policy_file, out) :
-				pol_set_new(out);
+	return a->policy_file ? pol_set_load(a->policy_file, out)
+			      : pol_set_new(out);
 }
 
 /* The nameConstraints of the policy bound to the issuing CA (and key). */
@@ -823,8 +842,7 @@ policies_open(struct appliance *ap)
 {
 	pca_err err;
 
-	if ((err = appliance_policies_load(&ap->conf, &ap->policies)) ==
-	    PCA_OK)
+	if ((err = appliance_policies_load(&ap->conf, &ap->policies)) == PCA_OK)
 		appliance_policies_attach(ap->engine, ap->policies);
 	return err;
 }

@@ -81,15 +81,15 @@
 #include "../store/store.h"
 
 struct appliance_conf {
-	struct conf *conf;	/* the parsed file (owns the strings below) */
-	char *dir;		/* directory of the config file */
+	struct conf *conf; /* the parsed file (owns the strings below) */
+	char *dir;         /* directory of the config file */
 	const char *region;
 	const char *account;
 	struct hsm_conf hsm;
 	char *hsm_pin_file;
 	struct store_conf store;
 	char *store_path;
-	long long feed_min_age_s;	/* change feed pruning (pcad) */
+	long long feed_min_age_s; /* change feed pruning (pcad) */
 	long long feed_max_age_s;
 	struct ca_engine_conf engine;
 	const char *api_listen;
@@ -109,30 +109,30 @@ struct appliance_conf {
 	unsigned s3_timeout_s;
 	struct crl_conf crl;
 	int log_level;
-	int log_journal;	/* [log] target = journal */
-	char *policy_file;	/* NULL: built-in policies, none bound */
-	struct mon_conf monitor;	/* [webhook], [monitor] */
-	struct api_approval_conf approval;	/* [approval] */
-	char *backup_to;		/* [backup] to: s3://... or a dir */
-	long long backup_interval_s;	/* [backup] interval_hours */
-	unsigned backup_keep;		/* [backup] keep */
-	int backup_feed;		/* [backup] feed = on */
-	long long backup_rate_mb;	/* [backup] rate_mb, 0: no limit */
-	int proc_separate;		/* [process] */
+	int log_journal;         /* [log] target = journal */
+	char *policy_file;       /* NULL: built-in policies, none bound */
+	struct mon_conf monitor; /* [webhook], [monitor] */
+	struct api_approval_conf approval; /* [approval] */
+	char *backup_to;                   /* [backup] to: s3://... or a dir */
+	long long backup_interval_s;       /* [backup] interval_hours */
+	unsigned backup_keep;              /* [backup] keep */
+	int backup_feed;                   /* [backup] feed = on */
+	long long backup_rate_mb;          /* [backup] rate_mb, 0: no limit */
+	int proc_separate;                 /* [process] */
 	int proc_seccomp;
 	const char *proc_user;
 	const char *proc_signer_group;
-	int acme_enabled;		/* [acme] */
+	int acme_enabled; /* [acme] */
 	struct acme_conf acme;
 	char acme_base[300];
-	char *responder_cache;		/* [responder] (pcad --role responder) */
+	char *responder_cache; /* [responder] (pcad --role responder) */
 	unsigned responder_poll_ms;
 	const char *responder_crl_bucket;
-	struct con_conf console;	/* [console] */
-	int discovery_on;		/* [discovery] targets or cidr given */
-	struct disc_job_conf discovery;	/* targets owned until started */
-	int alerts_on;			/* [alerts] enabled */
-	struct alert_conf alerts;	/* webhook: [webhook] url */
+	struct con_conf console;        /* [console] */
+	int discovery_on;               /* [discovery] targets or cidr given */
+	struct disc_job_conf discovery; /* targets owned until started */
+	int alerts_on;                  /* [alerts] enabled */
+	struct alert_conf alerts;       /* webhook: [webhook] url */
 };
 
 /*
@@ -141,8 +141,8 @@ struct appliance_conf {
  */
 const char *const *appliance_conf_keys(void);
 
-pca_err appliance_conf_load(const char *path, struct appliance_conf *out)
-    PCA_WUR;
+pca_err appliance_conf_load(const char *path,
+    struct appliance_conf *out) PCA_WUR;
 void appliance_conf_free(struct appliance_conf *);
 
 struct bk_conf;
@@ -153,8 +153,7 @@ void appliance_backup_conf(const struct appliance_conf *,
     const char *config_path, struct bk_conf *out);
 /* pcad's [backup] schedule; *s3 is filled for out->s3 (keep both). */
 void appliance_backup_sched_conf(const struct appliance_conf *,
-    const char *config_path, struct sync_conf *s3,
-    struct bk_sched_conf *out);
+    const char *config_path, struct sync_conf *s3, struct bk_sched_conf *out);
 
 /* An open appliance: token, store and engine, ready to use. */
 struct appliance {
@@ -162,12 +161,11 @@ struct appliance {
 	struct hsm *hsm;
 	struct store *store;
 	struct ca_engine *engine;
-	struct pol_set *policies;	/* judged on every issuance */
+	struct pol_set *policies; /* judged on every issuance */
 };
 
 /* Loads the config and opens token, store and engine. */
-pca_err appliance_open(const char *config_path, struct appliance *out)
-    PCA_WUR;
+pca_err appliance_open(const char *config_path, struct appliance *out) PCA_WUR;
 /* The same with a token already opened (taken over; NULL: hsm_open). */
 pca_err appliance_open_hsm(const char *config_path, struct hsm *hsm,
     struct appliance *out) PCA_WUR;

@@ -107,7 +107,7 @@ read_input(const char *path, uint8_t **out, size_t *len)
 		pca_err err = PCA_OK;
 		buf_init(&b, PCACTL_MAX_INPUT);
 		while (err == PCA_OK &&
-		    (n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+		       (n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
 			err = buf_add(&b, chunk, n);
 		if (err == PCA_OK && (err = buf_nul(&b)) == PCA_OK)
 			*out = buf_steal(&b, len);
@@ -127,8 +127,8 @@ read_json(const char *path, json_t **out)
 
 	if ((err = read_input(path, &data, &len)) != PCA_OK)
 		return err;
-	*out = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES,
-	    &jerr);
+	*out =
+	    json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &jerr);
 	free(data);
 	if (*out == NULL)
 		return pca_err_set(PCA_EPARSE, "%s:%d: %s", path, jerr.line,
@@ -166,8 +166,10 @@ out_check(const char *opt, const char *path)
 		    path);
 	memcpy(dir, path, strlen(path) + 1);
 	if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode))
-		return pca_err_set(PCA_EIO, "%s %s: directory %s does not "
-		    "exist", opt, path, dir);
+		return pca_err_set(PCA_EIO,
+		    "%s %s: directory %s does not "
+		    "exist",
+		    opt, path, dir);
 	if (access(dir, W_OK | X_OK) != 0)
 		return pca_err_set(PCA_EIO, "%s %s: cannot write in %s: %s",
 		    opt, path, dir, strerror(errno));
@@ -182,13 +184,13 @@ print_text(const json_t *j, int indent)
 	json_t *v, *e;
 	size_t i;
 
-	json_object_foreach((json_t *)j, k, v) {
+	json_object_foreach ((json_t *)j, k, v) {
 		if (json_is_object(v)) {
 			printf("%*s%s:\n", indent, "", k);
 			print_text(v, indent + 2);
 		} else if (json_is_array(v)) {
 			printf("%*s%s:\n", indent, "", k);
-			json_array_foreach(v, i, e) {
+			json_array_foreach (v, i, e) {
 				if (json_is_object(e)) {
 					printf("%*s-\n", indent + 2, "");
 					print_text(e, indent + 4);
@@ -222,8 +224,7 @@ print_json_new(json_t *o)
 }
 
 void
-ca_arn_expand(const struct appliance *ap, const char *in, char *out,
-    size_t n)
+ca_arn_expand(const struct appliance *ap, const char *in, char *out, size_t n)
 {
 	if (util_is_uuid(in))
 		(void)snprintf(out, n,
@@ -319,8 +320,8 @@ left_out(const char *mode, const char *why)
  * *rev: NULL for none.
  */
 static pca_err
-revocation_opts(const struct appliance *ap, int argc, char **argv,
-    json_t **rev, unsigned *flags)
+revocation_opts(const struct appliance *ap, int argc, char **argv, json_t **rev,
+    unsigned *flags)
 {
 	const char *mode = opt_value(argc, argv, "--revocation");
 	const char *bucket = opt_value(argc, argv, "--crl-bucket");
@@ -338,7 +339,8 @@ revocation_opts(const struct appliance *ap, int argc, char **argv,
 		else if (n == 4 && strncmp(p, "ocsp", 4) == 0 && !ocsp)
 			ocsp = 1;
 		else
-			return pca_err_set(PCA_EINVAL, "--revocation must be "
+			return pca_err_set(PCA_EINVAL,
+			    "--revocation must be "
 			    "crl,ocsp, crl, ocsp or none");
 		if (p[n] == '\0')
 			break;
@@ -348,7 +350,7 @@ revocation_opts(const struct appliance *ap, int argc, char **argv,
 		    "--crl-bucket needs a CRL (--revocation crl or crl,ocsp)");
 	if (ocsp && ap->conf.engine.ocsp_url == NULL) {
 		if ((err = left_out(mode, "no OCSP: the appliance has no "
-			 "[ocsp] url")) != PCA_OK)
+					  "[ocsp] url")) != PCA_OK)
 			return err;
 		ocsp = 0;
 	}
@@ -397,7 +399,8 @@ cmd_ca_create(struct appliance *ap, int argc, char **argv)
 	if (opt_value(argc, argv, "--revocation-json") != NULL &&
 	    (opt_value(argc, argv, "--revocation") != NULL ||
 		opt_value(argc, argv, "--crl-bucket") != NULL))
-		return pca_err_set(PCA_EINVAL, "--revocation-json cannot be "
+		return pca_err_set(PCA_EINVAL,
+		    "--revocation-json cannot be "
 		    "combined with --revocation or --crl-bucket");
 	if (opt_value(argc, argv, "--revocation-json") == NULL &&
 	    (err = revocation_opts(ap, argc, argv, &rev, &flags)) != PCA_OK)
@@ -462,8 +465,9 @@ print_ca_line(const json_t *d)
 	    json_string_value(json_object_get(d, "Arn")),
 	    json_string_value(json_object_get(d, "Type")),
 	    json_string_value(json_object_get(d, "Status")),
-	    json_string_value(json_object_get(json_object_get(d,
-		"CertificateAuthorityConfiguration"), "KeyAlgorithm")),
+	    json_string_value(json_object_get(
+		json_object_get(d, "CertificateAuthorityConfiguration"),
+		"KeyAlgorithm")),
 	    t);
 }
 
@@ -485,7 +489,7 @@ cmd_ca_list(struct appliance *ap, int argc, char **argv)
 	else {
 		printf("%-92s %-12s %-20s %-14s %s\n", "ARN", "TYPE", "STATUS",
 		    "KEY", "NOT AFTER");
-		json_array_foreach(list, i, d)
+		json_array_foreach (list, i, d)
 			print_ca_line(d);
 	}
 	json_decref(list);
@@ -507,14 +511,16 @@ cmd_ca_show(struct appliance *ap, const char *arn)
 	uuid = strrchr(arn, '/') + 1;
 	(void)snprintf(label, sizeof(label), "pca-%s", uuid);
 	if (hsm_key_info(ap->hsm, label, &ki) == PCA_OK)
-		json_object_set_new(d, "Key", json_pack(
-		    "{s:s,s:b,s:b,s:b,s:b,s:b}", "Label", label,
-		    "Sensitive", ki.sensitive, "Extractable", ki.extractable,
-		    "AlwaysSensitive", ki.always_sensitive, "NeverExtractable",
-		    ki.never_extractable, "GeneratedOnToken", ki.local));
+		json_object_set_new(d, "Key",
+		    json_pack("{s:s,s:b,s:b,s:b,s:b,s:b}", "Label", label,
+			"Sensitive", ki.sensitive, "Extractable",
+			ki.extractable, "AlwaysSensitive", ki.always_sensitive,
+			"NeverExtractable", ki.never_extractable,
+			"GeneratedOnToken", ki.local));
 	else
-		json_object_set_new(d, "Key", json_pack("{s:s,s:s}", "Label",
-		    label, "Error", pca_err_msg()));
+		json_object_set_new(d, "Key",
+		    json_pack("{s:s,s:s}", "Label", label, "Error",
+			pca_err_msg()));
 	if (json_out)
 		print_json(d);
 	else
@@ -565,9 +571,9 @@ ca_done(struct appliance *ap, const char *verb, const char *arn)
 		return err;
 	st = json_string_value(json_object_get(d, "Status"));
 	if (json_out)
-		err = print_json_new(json_pack("{s:s,s:s,s:s}",
-		    "CertificateAuthorityArn", arn, "Action", done, "Status",
-		    st ? st : ""));
+		err = print_json_new(
+		    json_pack("{s:s,s:s,s:s}", "CertificateAuthorityArn", arn,
+			"Action", done, "Status", st ? st : ""));
 	else
 		printf("%s: %s (status %s)\n", done, arn, st ? st : "?");
 	json_decref(d);
@@ -578,8 +584,8 @@ ca_done(struct appliance *ap, const char *verb, const char *arn)
 static pca_err
 cmd_ca_rotate(struct appliance *ap, int argc, char **argv)
 {
-	static const char *const known[] = {
-	    "--validity-days", "--idempotency-token", NULL};
+	static const char *const known[] = {"--validity-days",
+	    "--idempotency-token", NULL};
 	struct ca_caller c = caller_of(ap);
 	struct ca_rotate_req r = {NULL, 0};
 	const char *pos[1], *v;
@@ -590,8 +596,8 @@ cmd_ca_rotate(struct appliance *ap, int argc, char **argv)
 	pca_err err;
 
 	if (argc == 1 && strcmp(argv[0], "--due") == 0) {
-		if ((err = ca_rotate_maintain(
-			 ap->engine, &rotated, &retired)) != PCA_OK)
+		if ((err = ca_rotate_maintain(ap->engine, &rotated,
+			 &retired)) != PCA_OK)
 			return err;
 		if (json_out) {
 			o = json_pack("{s:I,s:I}", "Rotated",
@@ -600,8 +606,8 @@ cmd_ca_rotate(struct appliance *ap, int argc, char **argv)
 			print_json(o);
 			json_decref(o);
 		} else
-			printf(
-			    "rotated: %zu, retired: %zu\n", rotated, retired);
+			printf("rotated: %zu, retired: %zu\n", rotated,
+			    retired);
 		return PCA_OK;
 	}
 	if ((err = opts_check(argc, argv, known, 1, pos)) != PCA_OK)
@@ -693,7 +699,8 @@ cmd_ca(struct appliance *ap, int argc, char **argv)
 	}
 	if (strcmp(argv[0], "import") == 0)
 		err = cmd_ca_import(ap, arn, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "enable") == 0 || strcmp(argv[0], "disable") == 0)
+	else if (strcmp(argv[0], "enable") == 0 ||
+		 strcmp(argv[0], "disable") == 0)
 		err = ca_update(ap->engine, &c, arn,
 		    argv[0][0] == 'e' ? "ACTIVE" : "DISABLED", NULL);
 	else if (strcmp(argv[0], "delete") == 0) {
@@ -734,15 +741,23 @@ validity_parse(const char *v, struct ca_issue_req *r)
 		goto bad;
 	r->validity_value = n;
 	switch (v[len - 1]) {
-	case 'd': r->validity_type = "DAYS"; return PCA_OK;
-	case 'm': r->validity_type = "MONTHS"; return PCA_OK;
-	case 'y': r->validity_type = "YEARS"; return PCA_OK;
-	default: break;
+	case 'd':
+		r->validity_type = "DAYS";
+		return PCA_OK;
+	case 'm':
+		r->validity_type = "MONTHS";
+		return PCA_OK;
+	case 'y':
+		r->validity_type = "YEARS";
+		return PCA_OK;
+	default:
+		break;
 	}
 bad:
 	return pca_err_set(PCA_EINVAL,
 	    "--validity '%s' must be Nd, Nm, Ny, end:YYYYMMDDHHMMSS or "
-	    "abs:UNIXTIME", v);
+	    "abs:UNIXTIME",
+	    v);
 }
 
 static void
@@ -773,14 +788,14 @@ issue_output(struct appliance *ap, const char *arn, const char *cert_arn,
 	json_t *o;
 	pca_err err;
 
-	if ((err = ca_cert_get(ap->engine, &c, arn, cert_arn, &pem,
-		 &chain)) != PCA_OK)
+	if ((err = ca_cert_get(ap->engine, &c, arn, cert_arn, &pem, &chain)) !=
+	    PCA_OK)
 		goto out;
 	if ((json_out ? out != NULL && strcmp(out, "-") != 0 : 1) &&
 	    (err = write_output(out, pem)) != PCA_OK)
 		failed = out;
 	else if (co != NULL &&
-	    (err = write_output(co, chain ? chain : "")) != PCA_OK)
+		 (err = write_output(co, chain ? chain : "")) != PCA_OK)
 		failed = co;
 	if (err == PCA_OK && json_out) {
 		o = json_pack("{s:s,s:s}", "CertificateArn", cert_arn,
@@ -790,7 +805,7 @@ issue_output(struct appliance *ap, const char *arn, const char *cert_arn,
 			    json_string(chain));
 		err = print_json_new(o);
 	} else if (err == PCA_OK && issued && out != NULL &&
-	    strcmp(out, "-") != 0)
+		   strcmp(out, "-") != 0)
 		printf("%s\n", cert_arn);
 out:
 	if (err != PCA_OK && issued) {
@@ -817,8 +832,10 @@ sigalg_check(const char *name)
 	for (i = PCA_SIG_NONE + 1; i < PCA_SIG_MAX; i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
 		    n ? " " : "", pca_sigalg_name((enum pca_sigalg)i));
-	return pca_err_set(PCA_EINVAL, "--signing-alg '%s' is unknown; valid: "
-	    "%s", name, list);
+	return pca_err_set(PCA_EINVAL,
+	    "--signing-alg '%s' is unknown; valid: "
+	    "%s",
+	    name, list);
 }
 
 static pca_err
@@ -840,15 +857,15 @@ cmd_issue(struct appliance *ap, int argc, char **argv)
 	if ((err = opts_check(argc, argv, known, 0, NULL)) != PCA_OK ||
 	    (err = need(argc, argv, "--ca", &ca)) != PCA_OK ||
 	    (err = need(argc, argv, "--csr", &csr)) != PCA_OK ||
-	    (err = need(argc, argv, "--signing-alg",
-		 &r.signing_algorithm)) != PCA_OK ||
+	    (err = need(argc, argv, "--signing-alg", &r.signing_algorithm)) !=
+		PCA_OK ||
 	    (err = sigalg_check(r.signing_algorithm)) != PCA_OK ||
 	    (err = need(argc, argv, "--validity", &v)) != PCA_OK ||
 	    (err = validity_parse(v, &r)) != PCA_OK ||
 	    (err = out_check("--out", opt_value(argc, argv, "--out"))) !=
 		PCA_OK ||
-	    (err = out_check("--chain-out", opt_value(argc, argv,
-		 "--chain-out"))) != PCA_OK)
+	    (err = out_check("--chain-out",
+		 opt_value(argc, argv, "--chain-out"))) != PCA_OK)
 		return err;
 	ca_arn_expand(ap, ca, arn, sizeof(arn));
 	r.ca_arn = arn;
@@ -910,15 +927,17 @@ cmd_revoke(struct appliance *ap, int argc, char **argv)
 		for (i = 0; reasons[i] != NULL; i++)
 			n += (size_t)snprintf(list + n, sizeof(list) - n,
 			    "%s%s", i ? " " : "", reasons[i]);
-		return pca_err_set(PCA_EINVAL, "--reason '%s' is not valid; "
-		    "valid: %s", reason, list);
+		return pca_err_set(PCA_EINVAL,
+		    "--reason '%s' is not valid; "
+		    "valid: %s",
+		    reason, list);
 	}
 	if ((err = ca_revoke(ap->engine, &c, arn, serial, reason)) != PCA_OK)
 		return err;
 	if (json_out)
-		return print_json_new(json_pack("{s:s,s:s,s:s}",
-		    "CertificateAuthorityArn", arn, "Serial", serial,
-		    "RevocationReason", reason));
+		return print_json_new(
+		    json_pack("{s:s,s:s,s:s}", "CertificateAuthorityArn", arn,
+			"Serial", serial, "RevocationReason", reason));
 	printf("revoked: %s (%s)\n", serial, reason);
 	return PCA_OK;
 }
@@ -969,7 +988,8 @@ cmd_store(struct appliance *ap, int argc, char **argv)
 
 	if ((argc != 1 && (argc != 3 || strcmp(argv[1], "--against-s3"))) ||
 	    strcmp(argv[0], "verify") != 0)
-		return pca_err_set(PCA_EINVAL, "usage: pcactl store verify "
+		return pca_err_set(PCA_EINVAL,
+		    "usage: pcactl store verify "
 		    "[--against-s3 s3://BUCKET/PREFIX]");
 	memset(&rep, 0, sizeof(rep));
 	if ((err = store_verify(ap->store, &rep, report_problem, progress,
@@ -994,12 +1014,13 @@ cmd_store(struct appliance *ap, int argc, char **argv)
 		       "%zu problems\n",
 		    rep.cas, rep.certs, rep.pending, rep.revoked,
 		    rep.audit_entries, checked, rep.errors + problems);
-	if (argc == 3 && (err = pcactl_store_against_s3(ap, argv[2])) !=
-	    PCA_OK)
+	if (argc == 3 && (err = pcactl_store_against_s3(ap, argv[2])) != PCA_OK)
 		return err;
 	if (rep.errors + problems > 0)
-		return pca_err_set(PCA_EDB, "store verification found %zu "
-		    "problems", rep.errors + problems);
+		return pca_err_set(PCA_EDB,
+		    "store verification found %zu "
+		    "problems",
+		    rep.errors + problems);
 	return PCA_OK;
 }
 
@@ -1054,8 +1075,8 @@ key_opt(struct key_opts *o, const char *name, const char *v)
 			continue;
 		slot = (const char **)(void *)((char *)o + one[i].off);
 		if (*slot != NULL)
-			return pca_err_set(
-			    PCA_EINVAL, "option '%s' given twice", name);
+			return pca_err_set(PCA_EINVAL,
+			    "option '%s' given twice", name);
 		*slot = v;
 		return PCA_OK;
 	}
@@ -1080,8 +1101,8 @@ key_opts_parse(int argc, char **argv, int npos, struct key_opts *o)
 			continue;
 		}
 		if (i + 1 >= argc)
-			return pca_err_set(
-			    PCA_EINVAL, "%s needs a value", argv[i]);
+			return pca_err_set(PCA_EINVAL, "%s needs a value",
+			    argv[i]);
 		if ((err = key_opt(o, argv[i], argv[i + 1])) != PCA_OK)
 			return err;
 		i++;
@@ -1089,8 +1110,8 @@ key_opts_parse(int argc, char **argv, int npos, struct key_opts *o)
 	if (np < npos)
 		return pca_err_set(PCA_EINVAL, "missing access key id");
 	if (o->role != NULL && o->policy_file != NULL)
-		return pca_err_set(
-		    PCA_EINVAL, "--role and --policy are exclusive");
+		return pca_err_set(PCA_EINVAL,
+		    "--role and --policy are exclusive");
 	if (o->policy_file != NULL) {
 		if ((err = read_input(o->policy_file, &data, &len)) != PCA_OK)
 			return err;
@@ -1118,7 +1139,7 @@ key_json(const char *akid, const char *secret, const char *role,
 	if (o == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	t = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
-	json_decref(o);	/* jansson copied the secret: it is freed unwiped */
+	json_decref(o); /* jansson copied the secret: it is freed unwiped */
 	if (t == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	printf("%s\n", t);
@@ -1171,8 +1192,8 @@ key_policy_get(struct appliance *ap, const char *akid)
 	json_t *d;
 	pca_err err;
 
-	if ((err = api_key_policy_get(
-		 ap->store, akid, &name, &doc, &account)) != PCA_OK)
+	if ((err = api_key_policy_get(ap->store, akid, &name, &doc,
+		 &account)) != PCA_OK)
 		return err;
 	d = json_loads(doc, 0, NULL);
 	if (json_out) {
@@ -1264,8 +1285,8 @@ key_policy(struct appliance *ap, int argc, char **argv)
 				;
 			else if (json_out)
 				err = print_json_new(json_pack("{s:s,s:s}",
-				    "AccessKeyId", o.pos, "Policy", o.policy ?
-				    "custom" : sp.managed));
+				    "AccessKeyId", o.pos, "Policy",
+				    o.policy ? "custom" : sp.managed));
 			else
 				printf("policy of %s replaced (%s)\n", o.pos,
 				    o.policy ? "custom" : sp.managed);
@@ -1291,12 +1312,14 @@ key_table(const json_t *list)
 
 	printf("%-22s %-8s %-13s %-9s %s\n", "ACCESS KEY", "POLICY", "ACCOUNT",
 	    "STATUS", "CREATED");
-	json_array_foreach((json_t *)list, i, k) {
+	json_array_foreach ((json_t *)list, i, k) {
 		for (c = 0; c < 5; c++) {
 			v = json_object_get(k, cols[c]);
-			printf("%-*s%s", width[c], json_is_integer(v) ?
-			    util_iso8601(json_integer_value(v), iso) :
-			    json_string_value(v) ? json_string_value(v) : "-",
+			printf("%-*s%s", width[c],
+			    json_is_integer(v)
+				? util_iso8601(json_integer_value(v), iso)
+			    : json_string_value(v) ? json_string_value(v)
+						   : "-",
 			    c < 4 ? " " : "\n");
 		}
 	}
@@ -1356,7 +1379,8 @@ cmd_audit(int argc, char **argv)
 	struct appliance ap;
 	uint8_t *rep = NULL, *man = NULL;
 	size_t rl = 0, ml = 0;
-	int offline = argc == 4 && strcmp(argv[3], "--offline") == 0, opened = 0;
+	int offline = argc == 4 && strcmp(argv[3], "--offline") == 0,
+	    opened = 0;
 	pca_err err;
 
 	if ((argc != 3 && !offline) || strcmp(argv[0], "verify") != 0) {
@@ -1397,8 +1421,9 @@ policy_note(const char *rule, int ok, const char *detail, void *arg)
 	const char *res = ok > 0 ? "ok" : ok == 0 ? "FAIL" : "n/a";
 
 	if (json_out)
-		json_array_append_new(arg, json_pack("{s:s,s:s,s:s}", "Rule",
-		    rule, "Result", res, "Detail", detail ? detail : ""));
+		json_array_append_new(arg,
+		    json_pack("{s:s,s:s,s:s}", "Rule", rule, "Result", res,
+			"Detail", detail ? detail : ""));
 	else
 		printf("%-4s %-22s %s\n", res, rule, detail);
 }
@@ -1552,7 +1577,7 @@ approval_out(json_t *j, int list)
 	if (json_out)
 		print_json(j);
 	else if (list)
-		json_array_foreach(j, i, r)
+		json_array_foreach (j, i, r)
 			print_approval(r);
 	else
 		print_approval(j);
@@ -1571,25 +1596,32 @@ cmd_approval(struct appliance *ap, int argc, char **argv)
 	json_t *j = NULL;
 	pca_err err;
 
-	if (argc < 1 || (err = opts_check(argc - 1, argv + 1, known,
-	    strcmp(argv[0], "list") == 0 ? 0 : 1, pos + 1)) != PCA_OK)
-		return argc < 1 ? pca_err_set(PCA_EINVAL, "usage: pcactl "
-		    "approval list [--status S] | show ID | approve ID --as "
-		    "NAME | deny ID --as NAME [--reason TEXT]") : err;
+	if (argc < 1 ||
+	    (err = opts_check(argc - 1, argv + 1, known,
+		 strcmp(argv[0], "list") == 0 ? 0 : 1, pos + 1)) != PCA_OK)
+		return argc < 1
+			   ? pca_err_set(PCA_EINVAL,
+				 "usage: pcactl "
+				 "approval list [--status S] | show ID | "
+				 "approve ID --as "
+				 "NAME | deny ID --as NAME [--reason TEXT]")
+			   : err;
 	if (strcmp(argv[0], "list") == 0)
 		return (err = api_approval_list(ap->store, NULL,
-		    opt_value(argc, argv, "--status"), util_now(), &j)) ?
-		    err : approval_out(j, 1);
+			    opt_value(argc, argv, "--status"), util_now(), &j))
+			   ? err
+			   : approval_out(j, 1);
 	if (strcmp(argv[0], "show") == 0)
 		return (err = api_approval_show(ap->store, pos[1], util_now(),
-		    &j)) ? err : approval_out(j, 0);
+			    &j))
+			   ? err
+			   : approval_out(j, 0);
 	if (strcmp(argv[0], "approve") && strcmp(argv[0], "deny"))
 		return pca_err_set(PCA_EINVAL, "usage: pcactl approval "
-		    "list|show|approve|deny ...");
+					       "list|show|approve|deny ...");
 	if ((err = need(argc, argv, "--as", &as)) != PCA_OK)
 		return err;
-	if (snprintf(who, sizeof(who), "operator:%s", as) >=
-	    (int)sizeof(who))
+	if (snprintf(who, sizeof(who), "operator:%s", as) >= (int)sizeof(who))
 		return pca_err_set(PCA_EINVAL, "--as: name too long");
 	memset(&d, 0, sizeof(d));
 	d.id = pos[1];
@@ -1598,7 +1630,7 @@ cmd_approval(struct appliance *ap, int argc, char **argv)
 	d.reason = opt_value(argc, argv, "--reason");
 	d.now = util_now();
 	if ((err = api_approval_decide(ap->store, &ap->conf.approval, &d,
-	    &j)) != PCA_OK)
+		 &j)) != PCA_OK)
 		return err;
 	return approval_out(j, 0);
 }
@@ -1616,8 +1648,10 @@ cmd_report(struct appliance *ap, int argc, char **argv)
 	pca_err err;
 
 	for (i = 0; i < argc; i++)
-		return pca_err_set(PCA_EINVAL, "unexpected argument '%s' (usage: "
-		    "pcactl report)", argv[i]);
+		return pca_err_set(PCA_EINVAL,
+		    "unexpected argument '%s' (usage: "
+		    "pcactl report)",
+		    argv[i]);
 	if ((err = mon_report_build(&q, &rep)) != PCA_OK)
 		return err;
 	if (as_json) {
@@ -1649,7 +1683,7 @@ strip_globals(int argc, char **argv, int *help)
 		if (strcmp(argv[i], "--json") == 0)
 			json_out = 1;
 		else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0)
+			 strcmp(argv[i], "--help") == 0)
 			*help = 1;
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config_path = argv[++i];
@@ -1676,15 +1710,17 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			config_path = argv[++i];
 		else if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
+			 strcmp(argv[i], "-h") == 0) {
 			pcactl_usage(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("pcactl %s\n", PCA_VERSION);
 			return 0;
 		} else {
-			fprintf(stderr, "pcactl: unknown option '%s' (see "
-					"pcactl --help)\n", argv[i]);
+			fprintf(stderr,
+			    "pcactl: unknown option '%s' (see "
+			    "pcactl --help)\n",
+			    argv[i]);
 			return 1;
 		}
 	}
@@ -1696,15 +1732,19 @@ main(int argc, char **argv)
 	args = argv + i;
 	n = strip_globals(argc - i, args, &help);
 	if (strcmp(cmd, "help") == 0 || help) {
-		const char *c = strcmp(cmd, "help") == 0 ? n > 0 ? args[0] :
-		    NULL : cmd;
-		const char *sub = strcmp(cmd, "help") == 0 ? n > 1 ? args[1] :
-		    NULL : n > 0 ? args[0] : NULL;
+		const char *c =
+		    strcmp(cmd, "help") == 0 ? n > 0 ? args[0] : NULL : cmd;
+		const char *sub = strcmp(cmd, "help") == 0
+				      ? n > 1 ? args[1] : NULL
+				  : n > 0 ? args[0]
+					  : NULL;
 		if (c == NULL)
 			pcactl_usage(stdout);
 		else if (!pcactl_help(c, sub, stdout)) {
-			fprintf(stderr, "pcactl: unknown command '%s' (see "
-					"pcactl --help)\n", c);
+			fprintf(stderr,
+			    "pcactl: unknown command '%s' (see "
+			    "pcactl --help)\n",
+			    c);
 			return 1;
 		}
 		return 0;
@@ -1713,8 +1753,9 @@ main(int argc, char **argv)
 		config_path = "var/appliance/pcad.conf";
 	if (strcmp(cmd, "init") == 0) {
 		if (json_out) {
-			fprintf(stderr, "pcactl: init has no --json output; its "
-					"results are the files it writes\n");
+			fprintf(stderr,
+			    "pcactl: init has no --json output; its "
+			    "results are the files it writes\n");
 			return 1;
 		}
 		args[-1] = argv[i - 1];
@@ -1730,17 +1771,20 @@ main(int argc, char **argv)
 		return pcactl_restore(n, args);
 	if (strcmp(cmd, "promote") == 0)
 		return pcactl_promote(config_path, n, args);
-	if (strcmp(cmd, "token") == 0)	/* cmd/pcactl_token.c */
+	if (strcmp(cmd, "token") == 0) /* cmd/pcactl_token.c */
 		return pcactl_token(config_path, n, args);
-	if (strcmp(cmd, "tls") == 0)	/* cmd/pcactl_tls.c */
+	if (strcmp(cmd, "tls") == 0) /* cmd/pcactl_tls.c */
 		return pcactl_tls(config_path, n, args);
-	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") && strcmp(cmd, "revoke") &&
-	    strcmp(cmd, "cert") && strcmp(cmd, "store") && strcmp(cmd, "key") &&
+	if (strcmp(cmd, "ca") && strcmp(cmd, "issue") &&
+	    strcmp(cmd, "revoke") && strcmp(cmd, "cert") &&
+	    strcmp(cmd, "store") && strcmp(cmd, "key") &&
 	    strcmp(cmd, "report") && strcmp(cmd, "approval") &&
 	    strcmp(cmd, "acme") && strcmp(cmd, "discover") &&
 	    strcmp(cmd, "alerts")) {
-		fprintf(stderr, "pcactl: unknown command '%s' (see pcactl "
-				"--help)\n", cmd);
+		fprintf(stderr,
+		    "pcactl: unknown command '%s' (see pcactl "
+		    "--help)\n",
+		    cmd);
 		return 1;
 	}
 	if ((err = appliance_open(config_path, &ap)) != PCA_OK)
@@ -1761,11 +1805,11 @@ main(int argc, char **argv)
 		err = cmd_report(&ap, n, args);
 	else if (strcmp(cmd, "approval") == 0)
 		err = cmd_approval(&ap, n, args);
-	else if (strcmp(cmd, "acme") == 0)	/* cmd/pcactl_acme.c */
+	else if (strcmp(cmd, "acme") == 0) /* cmd/pcactl_acme.c */
 		err = pcactl_cmd_acme(&ap, n, args);
-	else if (strcmp(cmd, "discover") == 0)	/* cmd/pcactl_discover.c */
+	else if (strcmp(cmd, "discover") == 0) /* cmd/pcactl_discover.c */
 		err = pcactl_cmd_discover(&ap, n, args);
-	else if (strcmp(cmd, "alerts") == 0)	/* cmd/pcactl_alerts.c */
+	else if (strcmp(cmd, "alerts") == 0) /* cmd/pcactl_alerts.c */
 		err = pcactl_cmd_alerts(&ap, n, args);
 	else
 		err = cmd_key(&ap, n, args);

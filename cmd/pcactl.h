@@ -20,8 +20,7 @@ struct appliance;
  * change feed shipped under URL missing from the store, and the store's
  * certificates of the shipped span missing from the feed, one line each.
  */
-pca_err pcactl_store_against_s3(struct appliance *, const char *url)
-    PCA_WUR;
+pca_err pcactl_store_against_s3(struct appliance *, const char *url) PCA_WUR;
 /* pcactl restore BACKUP DIR [...] (pcactl_backup.c). */
 int pcactl_restore(int argc, char **argv);
 /* pcactl promote [DIR] [--grace S]: a standby becomes primary. */
@@ -53,8 +52,8 @@ struct appliance;
 pca_err pcactl_tls_renew(struct appliance *, int if_due, int quiet) PCA_WUR;
 
 /* pcactl cert renew-early --ca ARN [--serial S] (pcactl_acme.c). */
-pca_err pcactl_cert_renew_early(struct appliance *, int argc, char **argv)
-    PCA_WUR;
+pca_err pcactl_cert_renew_early(struct appliance *, int argc,
+    char **argv) PCA_WUR;
 
 /* pcactl acme eab create --ca ARN [--names S,...] (pcactl_acme.c). */
 pca_err pcactl_cmd_acme(struct appliance *, int argc, char **argv) PCA_WUR;
@@ -70,7 +69,7 @@ int pcactl_fail(pca_err err);
 
 struct appliance;
 
-extern int json_out;	/* --json: one JSON document on stdout */
+extern int json_out; /* --json: one JSON document on stdout */
 void print_json(json_t *);
 /* Prints o (then decrefs it) as JSON; PCA_ENOMEM when o is NULL. */
 pca_err print_json_new(json_t *o) PCA_WUR;
@@ -83,22 +82,19 @@ void ca_arn_expand(const struct appliance *, const char *in, char *out,
     size_t n);
 const char *opt_value(int argc, char **argv, const char *name);
 /* Every "--x" known and with a value; npos positional arguments. */
-pca_err opts_check(int argc, char **argv, const char *const *known,
-    int npos, const char **pos) PCA_WUR;
+pca_err opts_check(int argc, char **argv, const char *const *known, int npos,
+    const char **pos) PCA_WUR;
 struct ca_caller caller_of(const struct appliance *);
 
 /* pcactl_cert.c: "cert list|show ...". */
 pca_err pcactl_cmd_cert(struct appliance *, int argc, char **argv) PCA_WUR;
 /* pcactl_discover.c: "discover ...", "cert import", "cert list --external". */
-pca_err pcactl_cmd_discover(struct appliance *, int argc, char **argv)
-    PCA_WUR;
-pca_err pcactl_cert_import(struct appliance *, int argc, char **argv)
-    PCA_WUR;
+pca_err pcactl_cmd_discover(struct appliance *, int argc, char **argv) PCA_WUR;
+pca_err pcactl_cert_import(struct appliance *, int argc, char **argv) PCA_WUR;
 pca_err pcactl_cert_list_external(struct appliance *, int argc,
     char **argv) PCA_WUR;
 /* pcactl_alerts.c: "alerts list | alerts ack ID". */
-pca_err pcactl_cmd_alerts(struct appliance *, int argc, char **argv)
-    PCA_WUR;
+pca_err pcactl_cmd_alerts(struct appliance *, int argc, char **argv) PCA_WUR;
 /* "SeenAt" (endpoints discovery saw cert_arn at) into o. */
 void pcactl_seen_add(struct appliance *, const char *cert_arn, json_t *o);
 /* pcactl_subject.c: "CN=x,O=y" to an ASN1Subject object. */

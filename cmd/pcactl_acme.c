@@ -50,8 +50,10 @@ ca_known(struct appliance *ap, const char *ca, char uuid[37])
 	if ((err = ca_uuid(ca, uuid)) != PCA_OK)
 		return err;
 	if ((err = store_ca_get(ap->store, uuid, &rec, &n)) == PCA_ENOTFOUND)
-		return pca_err_set(PCA_ENOTFOUND, "no certificate authority %s "
-		    "on this appliance", uuid);
+		return pca_err_set(PCA_ENOTFOUND,
+		    "no certificate authority %s "
+		    "on this appliance",
+		    uuid);
 	free(rec);
 	return err;
 }
@@ -73,18 +75,20 @@ pcactl_cert_renew_early(struct appliance *ap, int argc, char **argv)
 		else if (strcmp(argv[i], "--serial") == 0 && i + 1 < argc)
 			serial = argv[++i];
 		else
-			return pca_err_set(PCA_EINVAL, "usage: pcactl cert "
+			return pca_err_set(PCA_EINVAL,
+			    "usage: pcactl cert "
 			    "renew-early --ca ARN [--serial S]");
 	}
 	if (ca == NULL)
 		return pca_err_set(PCA_EINVAL, "cert renew-early: --ca ARN is "
-		    "required");
+					       "required");
 	if ((err = ca_uuid(ca, uuid)) != PCA_OK)
 		return err;
 	if (serial != NULL) {
 		if (util_unhex(serial, bin, sizeof(bin), &bl) != PCA_OK ||
 		    bl == 0 || (bl == 21 && bin[0] != 0))
-			return pca_err_set(PCA_EINVAL, "cert renew-early: "
+			return pca_err_set(PCA_EINVAL,
+			    "cert renew-early: "
 			    "--serial must be at most 20 octets of hex");
 		if (bin[0] == 0 && bl > 1)
 			util_hex(bin + 1, bl - 1, hex, sizeof(hex), 0);
@@ -121,16 +125,17 @@ eab_names(const char *list, json_t *out)
 	for (p = dup; (tok = strtok_r(p, ",", &save)) != NULL; p = NULL) {
 		for (k = 0; tok[k]; k++)
 			if (!((tok[k] >= 'a' && tok[k] <= 'z') ||
-			    (tok[k] >= 'A' && tok[k] <= 'Z') ||
-			    (tok[k] >= '0' && tok[k] <= '9') || tok[k] == '-' ||
-			    tok[k] == '.'))
+				(tok[k] >= 'A' && tok[k] <= 'Z') ||
+				(tok[k] >= '0' && tok[k] <= '9') ||
+				tok[k] == '-' || tok[k] == '.'))
 				break;
 		if (k == 0 || tok[k] != '\0' || k > 253 || tok[0] == '.' ||
 		    json_array_size(out) >= EAB_NAMES_MAX) {
 			free(dup);
-			return pca_err_set(PCA_EINVAL, "--names: \"%s\" is not "
-			    "a DNS name suffix (at most %d)", tok,
-			    EAB_NAMES_MAX);
+			return pca_err_set(PCA_EINVAL,
+			    "--names: \"%s\" is not "
+			    "a DNS name suffix (at most %d)",
+			    tok, EAB_NAMES_MAX);
 		}
 		json_array_append_new(out, json_string(tok));
 	}
@@ -143,8 +148,10 @@ static pca_err
 policy_known(struct appliance *ap, const char *name)
 {
 	if (strlen(name) >= 64 || pol_set_get0(ap->policies, name) == NULL)
-		return pca_err_set(PCA_EINVAL, "--policy: no issuance policy "
-		    "\"%s\" (pcactl policy list shows them)", name);
+		return pca_err_set(PCA_EINVAL,
+		    "--policy: no issuance policy "
+		    "\"%s\" (pcactl policy list shows them)",
+		    name);
 	return PCA_OK;
 }
 
@@ -160,9 +167,11 @@ eab_profiles(const char *list, json_t *out)
 		if (!acme_profile_name_ok(tok) ||
 		    json_array_size(out) >= EAB_NAMES_MAX) {
 			free(dup);
-			return pca_err_set(PCA_EINVAL, "--profiles: \"%s\" is "
+			return pca_err_set(PCA_EINVAL,
+			    "--profiles: \"%s\" is "
 			    "not a profile name (letters, digits, - _ ., at "
-			    "most 63)", tok);
+			    "most 63)",
+			    tok);
 		}
 		json_array_append_new(out, json_string(tok));
 	}
@@ -170,7 +179,8 @@ eab_profiles(const char *list, json_t *out)
 	return PCA_OK;
 }
 
-#define EAB_USAGE "usage: pcactl acme eab create --ca ARN [--policy NAME] " \
+#define EAB_USAGE                                                              \
+	"usage: pcactl acme eab create --ca ARN [--policy NAME] "              \
 	"[--names SUFFIX,...] [--profiles NAME,...]"
 
 /* The HMAC key sealed by the token, base64url. */
@@ -215,7 +225,7 @@ eab_create(struct appliance *ap, int argc, char **argv)
 	}
 	if (ca == NULL) {
 		err = pca_err_set(PCA_EINVAL, "acme eab create: --ca ARN is "
-		    "required");
+					      "required");
 		goto out;
 	}
 	if ((err = ca_known(ap, ca, uuid)) != PCA_OK ||
@@ -241,8 +251,8 @@ eab_create(struct appliance *ap, int argc, char **argv)
 	if ((o = json_pack("{s:s,s:s,s:O,s:O,s:I}", "ca", uuid, "hmac_sealed",
 		 sk, "names", nl, "profiles", pl, "created",
 		 (json_int_t)util_now())) == NULL ||
-	    (policy != NULL && json_object_set_new(o, "policy",
-		json_string(policy))) ||
+	    (policy != NULL &&
+		json_object_set_new(o, "policy", json_string(policy))) ||
 	    (txt = json_dumps(o, JSON_COMPACT)) == NULL) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
@@ -251,8 +261,8 @@ eab_create(struct appliance *ap, int argc, char **argv)
 		 1)) != PCA_OK)
 		goto out;
 	if (json_out)
-		err = print_json_new(json_pack("{s:s,s:s}", "kid", kid,
-		    "hmac_key", hk));
+		err = print_json_new(
+		    json_pack("{s:s,s:s}", "kid", kid, "hmac_key", hk));
 	else
 		printf("kid %s\nhmac_key %s\n", kid, hk);
 out:
@@ -271,8 +281,9 @@ out:
 
 /* ---- profiles (draft-ietf-acme-profiles) ---- */
 
-#define PROFILE_USAGE "usage: pcactl acme profile set --ca ARN --name NAME " \
-	"--policy POLICY [--template TEMPLATE_ARN] [--validity-days N] " \
+#define PROFILE_USAGE                                                          \
+	"usage: pcactl acme profile set --ca ARN --name NAME "                 \
+	"--policy POLICY [--template TEMPLATE_ARN] [--validity-days N] "       \
 	"[--description TEXT] | list --ca ARN | delete --ca ARN --name NAME"
 
 struct profile_args {
@@ -322,30 +333,35 @@ profile_set(struct appliance *ap, const struct profile_args *a,
 
 	if (a->name == NULL || a->policy == NULL)
 		return pca_err_set(PCA_EINVAL, "acme profile set: --name and "
-		    "--policy are required");
+					       "--policy are required");
 	if (!acme_profile_name_ok(a->name))
-		return pca_err_set(PCA_EINVAL, "--name: \"%s\" is not a "
+		return pca_err_set(PCA_EINVAL,
+		    "--name: \"%s\" is not a "
 		    "profile name (letters, digits, - _ ., at most 63)",
 		    a->name);
 	if ((err = policy_known(ap, a->policy)) != PCA_OK)
 		return err;
-	if (a->tmpl != NULL && (strncmp(a->tmpl, "arn:", 4) != 0 ||
-	    strstr(a->tmpl, ":template/") == NULL || strlen(a->tmpl) > 200))
-		return pca_err_set(PCA_EINVAL, "--template: \"%s\" is not a "
+	if (a->tmpl != NULL &&
+	    (strncmp(a->tmpl, "arn:", 4) != 0 ||
+		strstr(a->tmpl, ":template/") == NULL || strlen(a->tmpl) > 200))
+		return pca_err_set(PCA_EINVAL,
+		    "--template: \"%s\" is not a "
 		    "template ARN (arn:aws:acm-pca:::template/NAME/V1)",
 		    a->tmpl);
-	if (a->days != NULL && util_strtonum(a->days, 1, 36500, &days) !=
-	    PCA_OK)
+	if (a->days != NULL &&
+	    util_strtonum(a->days, 1, 36500, &days) != PCA_OK)
 		return pca_err_set(PCA_EINVAL, "--validity-days: a number of "
-		    "days from 1 to 36500");
+					       "days from 1 to 36500");
 	if (a->desc != NULL && strlen(a->desc) > 200)
 		return pca_err_set(PCA_EINVAL, "--description: at most 200 "
-		    "characters");
+					       "characters");
 	o = json_pack("{s:s,s:s}", "policy", a->policy, "description",
 	    a->desc ? a->desc : a->policy);
-	if (o == NULL || (a->tmpl && json_object_set_new(o, "template",
-	    json_string(a->tmpl))) || (days > 0 && json_object_set_new(o,
-	    "validity_days", json_integer(days))) ||
+	if (o == NULL ||
+	    (a->tmpl &&
+		json_object_set_new(o, "template", json_string(a->tmpl))) ||
+	    (days > 0 &&
+		json_object_set_new(o, "validity_days", json_integer(days))) ||
 	    (txt = json_dumps(o, JSON_COMPACT)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else {
@@ -378,8 +394,8 @@ plist_one(const char *key, const uint8_t *val, size_t len, void *arg)
 		return 1;
 	o = json_loadb((const char *)val, len, 0, NULL);
 	if (json_is_object(o)) {
-		json_object_set_new(o, "name", json_string(key +
-		    strlen(l->prefix)));
+		json_object_set_new(o, "name",
+		    json_string(key + strlen(l->prefix)));
 		json_array_append(l->out, o);
 	}
 	json_decref(o);
@@ -404,16 +420,18 @@ profile_list(struct appliance *ap, const char *uuid)
 	}
 	if (json_out)
 		return print_json_new(json_pack("{s:o}", "Profiles", l.out));
-	json_array_foreach(l.out, i, v) {
+	json_array_foreach (l.out, i, v) {
 		json_t *d = json_object_get(v, "validity_days");
 
 		printf("%s\tpolicy=%s\ttemplate=%s\tvalidity_days=%s%lld\t%s\n",
 		    json_string_value(json_object_get(v, "name")),
 		    json_string_value(json_object_get(v, "policy")),
-		    json_is_string(json_object_get(v, "template")) ?
-		    json_string_value(json_object_get(v, "template")) : "-",
-		    d ? "" : "[acme] ", d ? (long long)json_integer_value(d) :
-		    0LL, json_string_value(json_object_get(v, "description")));
+		    json_is_string(json_object_get(v, "template"))
+			? json_string_value(json_object_get(v, "template"))
+			: "-",
+		    d ? "" : "[acme] ",
+		    d ? (long long)json_integer_value(d) : 0LL,
+		    json_string_value(json_object_get(v, "description")));
 	}
 	json_decref(l.out);
 	return PCA_OK;
@@ -452,18 +470,20 @@ prune_cmd(struct appliance *ap, int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[0], "--keep-days") == 0) {
 		if (util_strtonum(argv[1], 0, 3650, &keep) != PCA_OK)
-			return pca_err_set(PCA_EINVAL, "--keep-days: 0 to 3650");
+			return pca_err_set(PCA_EINVAL,
+			    "--keep-days: 0 to 3650");
 	} else if (argc != 0)
 		return pca_err_set(PCA_EINVAL, "usage: pcactl acme prune "
-		    "[--keep-days N]");
-	if ((err = acme_prune(ap->store, util_now(), keep * 86400, &no,
-		 &na)) != PCA_OK)
+					       "[--keep-days N]");
+	if ((err = acme_prune(ap->store, util_now(), keep * 86400, &no, &na)) !=
+	    PCA_OK)
 		return err;
 	if (json_out)
 		return print_json_new(json_pack("{s:I,s:I}", "Orders",
 		    (json_int_t)no, "Authorizations", (json_int_t)na));
 	printf("pruned %zu orders and %zu authorizations expired over %lld "
-	       "days ago\n", no, na, keep);
+	       "days ago\n",
+	    no, na, keep);
 	return PCA_OK;
 }
 
@@ -483,19 +503,22 @@ cert_cmd(struct appliance *ap, int argc, char **argv)
 
 	if (argc != 2 || strcmp(argv[0], "--serial") != 0)
 		return pca_err_set(PCA_EINVAL, "usage: pcactl acme cert "
-		    "--serial S");
+					       "--serial S");
 	if (util_unhex(argv[1], bin, sizeof(bin), &bl) != PCA_OK || bl == 0 ||
 	    (bl == 21 && bin[0] != 0))
 		return pca_err_set(PCA_EINVAL, "--serial must be at most 20 "
-		    "octets of hex");
+					       "octets of hex");
 	if (bin[0] == 0 && bl > 1)
 		util_hex(bin + 1, bl - 1, hex, sizeof(hex), 0);
 	else
 		util_hex(bin, bl, hex, sizeof(hex), 0);
 	if ((err = store_kv_get(ap->store, "acme-cert", hex, &val, &n)) !=
 	    PCA_OK)
-		return err == PCA_ENOTFOUND ? pca_err_set(PCA_ENOTFOUND,
-		    "certificate %s was not issued through ACME", hex) : err;
+		return err == PCA_ENOTFOUND
+			   ? pca_err_set(PCA_ENOTFOUND,
+				 "certificate %s was not issued through ACME",
+				 hex)
+			   : err;
 	o = json_loadb((const char *)val, n, 0, NULL);
 	free(val);
 	if (!json_is_object(o)) {
@@ -506,16 +529,19 @@ cert_cmd(struct appliance *ap, int argc, char **argv)
 	if (json_out)
 		return print_json_new(o);
 	printf("serial %s\nca %s\naccount %s\norder %s\nprofile %s\n"
-	       "replaces %s\nreplaced_by %s\n", hex,
-	    json_string_value(json_object_get(o, "ca")),
+	       "replaces %s\nreplaced_by %s\n",
+	    hex, json_string_value(json_object_get(o, "ca")),
 	    json_string_value(json_object_get(o, "acct")),
 	    json_string_value(json_object_get(o, "order")),
-	    json_is_string(json_object_get(o, "profile")) ?
-	    json_string_value(json_object_get(o, "profile")) : "-",
-	    json_is_string(json_object_get(o, "replaces")) ?
-	    json_string_value(json_object_get(o, "replaces")) : "-",
-	    json_is_string(json_object_get(o, "replaced_by")) ?
-	    json_string_value(json_object_get(o, "replaced_by")) : "-");
+	    json_is_string(json_object_get(o, "profile"))
+		? json_string_value(json_object_get(o, "profile"))
+		: "-",
+	    json_is_string(json_object_get(o, "replaces"))
+		? json_string_value(json_object_get(o, "replaces"))
+		: "-",
+	    json_is_string(json_object_get(o, "replaced_by"))
+		? json_string_value(json_object_get(o, "replaced_by"))
+		: "-");
 	json_decref(o);
 	return PCA_OK;
 }
@@ -533,5 +559,5 @@ pcactl_cmd_acme(struct appliance *ap, int argc, char **argv)
 	if (argc >= 1 && strcmp(argv[0], "cert") == 0)
 		return cert_cmd(ap, argc - 1, argv + 1);
 	return pca_err_set(PCA_EINVAL, "usage: pcactl acme eab create ... | "
-	    "acme profile set|list|delete ...");
+				       "acme profile set|list|delete ...");
 }

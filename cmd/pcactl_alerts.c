@@ -21,14 +21,15 @@ pcactl_cmd_alerts(struct appliance *ap, int argc, char **argv)
 		if ((err = alert_list(ap->store, &items)) != PCA_OK)
 			return err;
 		if (json_out)
-			return print_json_new(json_pack("{s:o}", "Alerts",
-			    items));
-		json_array_foreach(items, i, it)
-			printf("%s\t%s\t%s\n", json_string_value(
-			    json_object_get(it, "id")), json_string_value(
-			    json_object_get(it, "kind")), json_is_true(
-			    json_object_get(it, "acknowledged")) ? "acked" :
-			    "open");
+			return print_json_new(
+			    json_pack("{s:o}", "Alerts", items));
+		json_array_foreach (items, i, it)
+			printf("%s\t%s\t%s\n",
+			    json_string_value(json_object_get(it, "id")),
+			    json_string_value(json_object_get(it, "kind")),
+			    json_is_true(json_object_get(it, "acknowledged"))
+				? "acked"
+				: "open");
 		json_decref(items);
 		return PCA_OK;
 	}
@@ -43,5 +44,5 @@ pcactl_cmd_alerts(struct appliance *ap, int argc, char **argv)
 		return PCA_OK;
 	}
 	return pca_err_set(PCA_EINVAL, "usage: pcactl alerts list | "
-	    "alerts ack ID");
+				       "alerts ack ID");
 }

@@ -53,8 +53,6 @@
 static const char *const bk_names[] = {"data.mdb", "pcad.conf", "policies",
     "tls-ca.pem", "tls-ca.label", "tls-server.pem", NULL};
 
-
-
 static pca_err
 ar_err(struct archive *a, const char *what)
 {
@@ -77,7 +75,6 @@ copy_file(const char *from, const char *to, mode_t mode, size_t max)
 	return err;
 }
 
-
 static void
 s3_conf_of(const struct appliance_conf *ac, struct sync_conf *sc)
 {
@@ -89,7 +86,6 @@ s3_conf_of(const struct appliance_conf *ac, struct sync_conf *sc)
 	sc->timeout_s = ac->s3_timeout_s;
 }
 
-
 static const char *
 tmp_dir(void)
 {
@@ -98,7 +94,6 @@ tmp_dir(void)
 	return t != NULL && *t ? t : "/tmp";
 }
 
-
 static void
 print_summary(const char *verb, const json_t *m, const char *where)
 {
@@ -106,10 +101,11 @@ print_summary(const char *verb, const json_t *m, const char *where)
 		json_t *o = json_pack("{s:s,s:O,s:O,s:I,s:O,s:O,s:s?}",
 		    "Result", verb, "BackupId", json_object_get(m, "BackupId"),
 		    "CreatedAt", json_object_get(m, "CreatedAt"),
-		    "CertificateAuthorities", (json_int_t)json_array_size(
-		    json_object_get(m, "CertificateAuthorities")),
-		    "Certificates", json_object_get(m, "Certificates"),
-		    "Audit", json_object_get(m, "Audit"), "Location", where);
+		    "CertificateAuthorities",
+		    (json_int_t)json_array_size(
+			json_object_get(m, "CertificateAuthorities")),
+		    "Certificates", json_object_get(m, "Certificates"), "Audit",
+		    json_object_get(m, "Audit"), "Location", where);
 		if (print_json_new(o) != PCA_OK)
 			fprintf(stderr, "pcactl: %s\n", pca_err_msg());
 		return;
@@ -120,11 +116,10 @@ print_summary(const char *verb, const json_t *m, const char *where)
 	    json_string_value(json_object_get(m, "CreatedAt")),
 	    json_array_size(json_object_get(m, "CertificateAuthorities")),
 	    (long long)json_integer_value(json_object_get(m, "Certificates")),
-	    (long long)json_integer_value(json_object_get(
-		json_object_get(m, "Audit"), "Sequence")),
+	    (long long)json_integer_value(
+		json_object_get(json_object_get(m, "Audit"), "Sequence")),
 	    where ? " -> " : "", where ? where : "");
 }
-
 
 /* rate_mb < 0: [backup] rate_mb of the configuration. */
 static pca_err
@@ -149,14 +144,16 @@ cmd_backup_to(const char *config_path, const char *where, long long rate_mb)
 		if ((err = bk_s3_open(where, &sc, &s3)) != PCA_OK)
 			goto out;
 		if (snprintf(file, sizeof(file), "%s/openpca-backup.%ld.tar",
-		    tmp_dir(), (long)getpid()) >= (int)sizeof(file)) {
+			tmp_dir(), (long)getpid()) >= (int)sizeof(file)) {
 			err = pca_err_set(PCA_EINVAL, "TMPDIR too long");
 			goto out;
 		}
 		(void)unlink(file);
 	} else if (access(file, F_OK) == 0) {
-		err = pca_err_set(PCA_EEXISTS, "%s exists: refusing to "
-		    "overwrite it", file);
+		err = pca_err_set(PCA_EEXISTS,
+		    "%s exists: refusing to "
+		    "overwrite it",
+		    file);
 		goto out;
 	}
 	appliance_backup_conf(&ac, config_path, &bc);
@@ -195,9 +192,9 @@ manifest_part(const json_t *m, const char *name)
 	const json_t *p;
 	size_t i;
 
-	json_array_foreach(json_object_get(m, "Parts"), i, p)
+	json_array_foreach (json_object_get(m, "Parts"), i, p)
 		if (strcmp(json_string_value(json_object_get(p, "Name")) ?: "",
-		    name) == 0)
+			name) == 0)
 			return p;
 	return NULL;
 }
@@ -209,27 +206,34 @@ manifest_check(const json_t *m)
 	const char *name, *sha;
 	size_t i, j;
 
-	if (!json_is_object(m) || strcmp(json_string_value(json_object_get(m,
-	    "Format")) ?: "", BK_FORMAT) != 0)
-		return pca_err_set(PCA_EPARSE, "not an OpenPCA backup "
-		    "(manifest Format is not %s)", BK_FORMAT);
+	if (!json_is_object(m) ||
+	    strcmp(json_string_value(json_object_get(m, "Format")) ?: "",
+		BK_FORMAT) != 0)
+		return pca_err_set(PCA_EPARSE,
+		    "not an OpenPCA backup "
+		    "(manifest Format is not %s)",
+		    BK_FORMAT);
 	if (json_integer_value(json_object_get(m, "Version")) != BK_VERSION)
-		return pca_err_set(PCA_EPARSE, "backup format version %lld is "
-		    "not supported (this pcactl reads %d)", (long long)
-		    json_integer_value(json_object_get(m, "Version")),
+		return pca_err_set(PCA_EPARSE,
+		    "backup format version %lld is "
+		    "not supported (this pcactl reads %d)",
+		    (long long)json_integer_value(
+			json_object_get(m, "Version")),
 		    BK_VERSION);
 	if (json_integer_value(json_object_get(m, "StoreSchema")) >
 	    STORE_SCHEMA_VERSION)
-		return pca_err_set(PCA_EPARSE, "backup store schema %lld is "
-		    "newer than this pcactl's (%d)", (long long)
-		    json_integer_value(json_object_get(m, "StoreSchema")),
+		return pca_err_set(PCA_EPARSE,
+		    "backup store schema %lld is "
+		    "newer than this pcactl's (%d)",
+		    (long long)json_integer_value(
+			json_object_get(m, "StoreSchema")),
 		    STORE_SCHEMA_VERSION);
 	if (!json_is_array(json_object_get(m, "Parts")) ||
 	    manifest_part(m, "data.mdb") == NULL ||
 	    manifest_part(m, "pcad.conf") == NULL)
 		return pca_err_set(PCA_EPARSE, "backup manifest lacks its "
-		    "data.mdb or pcad.conf part");
-	json_array_foreach(json_object_get(m, "Parts"), i, p) {
+					       "data.mdb or pcad.conf part");
+	json_array_foreach (json_object_get(m, "Parts"), i, p) {
 		name = json_string_value(json_object_get(p, "Name"));
 		sha = json_string_value(json_object_get(p, "Sha256"));
 		for (j = 0; name != NULL && bk_names[j] != NULL; j++)
@@ -238,8 +242,10 @@ manifest_check(const json_t *m)
 		if (name == NULL || bk_names[j] == NULL || sha == NULL ||
 		    strlen(sha) != 64 || manifest_part(m, name) != p ||
 		    !json_is_integer(json_object_get(p, "Size")))
-			return pca_err_set(PCA_EPARSE, "backup manifest: "
-			    "part %zu is not valid", i);
+			return pca_err_set(PCA_EPARSE,
+			    "backup manifest: "
+			    "part %zu is not valid",
+			    i);
 	}
 	return PCA_OK;
 }
@@ -250,8 +256,8 @@ extract_part(struct archive *a, const json_t *p, const char *dir,
     struct bk_part *out)
 {
 	const char *name = json_string_value(json_object_get(p, "Name"));
-	uint64_t want = (uint64_t)json_integer_value(json_object_get(p,
-	    "Size"));
+	uint64_t want =
+	    (uint64_t)json_integer_value(json_object_get(p, "Size"));
 	uint8_t buf[BK_CHUNK];
 	la_ssize_t n;
 	int fd;
@@ -261,7 +267,7 @@ extract_part(struct archive *a, const json_t *p, const char *dir,
 	if ((err = bk_path_fmt(out->path, dir, name)) != PCA_OK)
 		return err;
 	if ((fd = open(out->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) < 0)
+		 0600)) < 0)
 		return pca_err_set(PCA_EIO, "%s: %s", out->path,
 		    strerror(errno));
 	out->size = 0;
@@ -269,26 +275,33 @@ extract_part(struct archive *a, const json_t *p, const char *dir,
 		out->size += (uint64_t)n;
 		if (out->size > want ||
 		    write(fd, buf, (size_t)n) != (ssize_t)n) {
-			err = out->size > want ? pca_err_set(PCA_EPARSE,
-			    "backup part %s is longer than its manifest says",
-			    name) : pca_err_set(PCA_EIO, "%s: %s", out->path,
-			    strerror(errno));
+			err = out->size > want
+				  ? pca_err_set(PCA_EPARSE,
+					"backup part %s is longer than its "
+					"manifest says",
+					name)
+				  : pca_err_set(PCA_EIO, "%s: %s", out->path,
+					strerror(errno));
 			break;
 		}
 	}
 	if (err == PCA_OK && n < 0)
 		err = ar_err(a, name);
 	if (err == PCA_OK && fsync(fd) != 0)
-		err = pca_err_set(PCA_EIO, "%s: %s", out->path,
-		    strerror(errno));
+		err =
+		    pca_err_set(PCA_EIO, "%s: %s", out->path, strerror(errno));
 	close(fd);
 	if (err == PCA_OK)
 		err = bk_file_hash(out->path, out->sha256, &out->size);
-	if (err == PCA_OK && (out->size != want || strcmp(out->sha256,
-	    json_string_value(json_object_get(p, "Sha256"))) != 0))
-		err = pca_err_set(PCA_EPARSE, "backup part %s does not match "
+	if (err == PCA_OK &&
+	    (out->size != want ||
+		strcmp(out->sha256,
+		    json_string_value(json_object_get(p, "Sha256"))) != 0))
+		err = pca_err_set(PCA_EPARSE,
+		    "backup part %s does not match "
 		    "its manifest (SHA-256 or size differs): the backup is "
-		    "damaged", name);
+		    "damaged",
+		    name);
 	return err;
 }
 
@@ -307,7 +320,8 @@ read_manifest(struct archive *a, json_t **out)
 	size = archive_entry_size(e);
 	if (strcmp(archive_entry_pathname(e) ?: "", BK_MANIFEST) != 0 ||
 	    size <= 0 || (size_t)size > BK_SMALL_MAX)
-		return pca_err_set(PCA_EPARSE, "not an OpenPCA backup (its "
+		return pca_err_set(PCA_EPARSE,
+		    "not an OpenPCA backup (its "
 		    "first entry is not a %s of at most %zu bytes)",
 		    BK_MANIFEST, BK_SMALL_MAX);
 	if ((text = malloc((size_t)size + 1)) == NULL)
@@ -318,8 +332,10 @@ read_manifest(struct archive *a, json_t **out)
 		text[size] = '\0';
 		if ((*out = json_loads(text, JSON_REJECT_DUPLICATES, &je)) ==
 		    NULL)
-			err = pca_err_set(PCA_EPARSE, "backup manifest: %s "
-			    "(line %d)", je.text, je.line);
+			err = pca_err_set(PCA_EPARSE,
+			    "backup manifest: %s "
+			    "(line %d)",
+			    je.text, je.line);
 	}
 	free(text);
 	if (err == PCA_OK && (err = manifest_check(*out)) != PCA_OK) {
@@ -344,7 +360,8 @@ backup_read(const char *file, const char *parent, struct bk_archive *b)
 	if (a == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	if (snprintf(b->tmp, sizeof(b->tmp), "%s/.pcactl-restore.XXXXXX",
-	    parent) >= (int)sizeof(b->tmp) || mkdtemp(b->tmp) == NULL) {
+		parent) >= (int)sizeof(b->tmp) ||
+	    mkdtemp(b->tmp) == NULL) {
 		b->tmp[0] = '\0';
 		err = pca_err_set(PCA_EIO, "cannot write in %s: %s", parent,
 		    strerror(errno));
@@ -364,12 +381,14 @@ backup_read(const char *file, const char *parent, struct bk_archive *b)
 			if (strcmp(b->part[i].name, name) == 0)
 				p = NULL;
 		if (p == NULL || archive_entry_filetype(e) != AE_IFREG) {
-			err = pca_err_set(PCA_EPARSE, "backup entry '%.64s' is "
-			    "not in its manifest (or appears twice)", name);
+			err = pca_err_set(PCA_EPARSE,
+			    "backup entry '%.64s' is "
+			    "not in its manifest (or appears twice)",
+			    name);
 			goto out;
 		}
-		if ((err = extract_part(a, p, b->tmp,
-		    &b->part[b->nparts])) != PCA_OK)
+		if ((err = extract_part(a, p, b->tmp, &b->part[b->nparts])) !=
+		    PCA_OK)
 			goto out;
 		b->nparts++;
 	}
@@ -377,11 +396,12 @@ backup_read(const char *file, const char *parent, struct bk_archive *b)
 		err = ar_err(a, file);
 		goto out;
 	}
-	if (b->nparts != json_array_size(json_object_get(b->manifest,
-	    "Parts")))
-		err = pca_err_set(PCA_EPARSE, "backup is truncated: %zu of its "
-		    "%zu parts are present", b->nparts, json_array_size(
-		    json_object_get(b->manifest, "Parts")));
+	if (b->nparts != json_array_size(json_object_get(b->manifest, "Parts")))
+		err = pca_err_set(PCA_EPARSE,
+		    "backup is truncated: %zu of its "
+		    "%zu parts are present",
+		    b->nparts,
+		    json_array_size(json_object_get(b->manifest, "Parts")));
 out:
 	archive_read_free(a);
 	return err;
@@ -425,18 +445,23 @@ store_check(const struct bk_archive *b, const char *dir)
 	    (err = store_audit_head(st, &seq, head)) != PCA_OK)
 		goto out;
 	util_hex(head, sizeof(head), hex, sizeof(hex), 0);
-	if ((json_int_t)seq != json_integer_value(json_object_get(au,
-	    "Sequence")) || strcmp(hex, json_string_value(json_object_get(au,
-	    "HeadSha256")) ?: "") != 0) {
-		err = pca_err_set(PCA_EPARSE, "backup store's audit head "
+	if ((json_int_t)seq !=
+		json_integer_value(json_object_get(au, "Sequence")) ||
+	    strcmp(hex, json_string_value(json_object_get(au, "HeadSha256"))
+			    ?: "") != 0) {
+		err = pca_err_set(PCA_EPARSE,
+		    "backup store's audit head "
 		    "(sequence %llu) is not the manifest's",
 		    (unsigned long long)seq);
 		goto out;
 	}
 	if ((err = store_verify(st, &rep, note_problem, NULL, NULL)) ==
-	    PCA_OK && rep.errors > 0)
-		err = pca_err_set(PCA_EDB, "backup store verification found "
-		    "%zu problems", rep.errors);
+		PCA_OK &&
+	    rep.errors > 0)
+		err = pca_err_set(PCA_EDB,
+		    "backup store verification found "
+		    "%zu problems",
+		    rep.errors);
 out:
 	store_close(st);
 	return err;
@@ -486,7 +511,8 @@ cmd_backup_verify(const char *config_path, const char *src)
 		conf_ok = 1;
 		s3_conf_of(&ac, &sc);
 		if (snprintf(dl, sizeof(dl), "%s/.pcactl-fetch.XXXXXX",
-		    tmp_dir()) >= (int)sizeof(dl) || mkdtemp(dl) == NULL) {
+			tmp_dir()) >= (int)sizeof(dl) ||
+		    mkdtemp(dl) == NULL) {
 			dl[0] = '\0';
 			err = pca_err_set(PCA_EIO, "mkdtemp: %s",
 			    strerror(errno));
@@ -516,8 +542,8 @@ struct restore_opts {
 	const char *s3_endpoint;
 	const char *s3_region;
 	const char *s3_credentials;
-	const char *replay_feed;	/* s3://bucket/prefix */
-	const struct sync_conf *sc;	/* the --s3-* options */
+	const char *replay_feed;    /* s3://bucket/prefix */
+	const struct sync_conf *sc; /* the --s3-* options */
 };
 
 /*
@@ -568,8 +594,8 @@ conf_line_set(const char *text, const char *sect, const char *key,
 				done = 1;
 			}
 		}
-	if (!done && buf_printf(&o, "\n%s\n%s = %s\n", hdr, key, value) !=
-	    PCA_OK)
+	if (!done &&
+	    buf_printf(&o, "\n%s\n%s = %s\n", hdr, key, value) != PCA_OK)
 		goto fail;
 	if (buf_nul(&o) != PCA_OK)
 		goto fail;
@@ -585,7 +611,7 @@ inside(const char *dir, const char *path)
 	size_t n = strlen(dir);
 
 	return strncmp(path, dir, n) == 0 && path[n] == '/' &&
-	    strstr(path + n, "/../") == NULL;
+	       strstr(path + n, "/../") == NULL;
 }
 
 static pca_err
@@ -612,9 +638,10 @@ place(const char *dir, const char *what, const char *from, const char *path,
 	pca_err err;
 
 	if (!inside(dir, path))
-		return pca_err_set(PCA_EINVAL, "the backup's %s (%s) is outside "
-		    "%s: edit pcad.conf to a relative path first", what, path,
-		    dir);
+		return pca_err_set(PCA_EINVAL,
+		    "the backup's %s (%s) is outside "
+		    "%s: edit pcad.conf to a relative path first",
+		    what, path, dir);
 	if ((err = mkdirs(dir, path)) != PCA_OK)
 		return err;
 	return copy_file(from, path, mode, BK_SMALL_MAX);
@@ -630,11 +657,10 @@ restore_conf(const struct restore_opts *o, const struct bk_archive *b)
 
 	if ((err = bk_path_fmt(path, o->dir, "pcad.conf")) != PCA_OK ||
 	    (err = util_file_read(cp->path, BK_SMALL_MAX, (uint8_t **)&text,
-		&len)) != PCA_OK)
+		 &len)) != PCA_OK)
 		return err;
-	if (o->module_env != NULL &&
-	    (edited = conf_line_set(text, "hsm", "module_env",
-		o->module_env)) == NULL)
+	if (o->module_env != NULL && (edited = conf_line_set(text, "hsm",
+					  "module_env", o->module_env)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	if (err == PCA_OK)
 		err = util_file_write(path, edited ? edited : text,
@@ -665,8 +691,10 @@ restore_tls_files(const struct restore_opts *o, const struct bk_archive *b,
 	if (o->tls_cert != NULL) {
 		*tls = TLS_GIVEN;
 		return (err = place(o->dir, "[api] tls_cert", o->tls_cert,
-		    ac->api_tls_cert, 0644)) != PCA_OK ? err : place(o->dir,
-		    "[api] tls_key", o->tls_key, ac->api_tls_key, 0600);
+			    ac->api_tls_cert, 0644)) != PCA_OK
+			   ? err
+			   : place(o->dir, "[api] tls_key", o->tls_key,
+				 ac->api_tls_key, 0600);
 	}
 	*tls = TLS_NEW;
 	if (ca == NULL || lb == NULL || sv == NULL)
@@ -690,7 +718,8 @@ restore_files(const struct restore_opts *o, const struct bk_archive *b,
 	pca_err err;
 
 	if (!inside(o->dir, ac->store_path))
-		return pca_err_set(PCA_EINVAL, "the backup's [store] path (%s) "
+		return pca_err_set(PCA_EINVAL,
+		    "the backup's [store] path (%s) "
 		    "is outside %s: edit pcad.conf to a relative path first",
 		    ac->store_path, o->dir);
 	if ((err = mkdirs(o->dir, ac->store_path)) != PCA_OK)
@@ -704,15 +733,16 @@ restore_files(const struct restore_opts *o, const struct bk_archive *b,
 		return pca_err_set(PCA_EIO, "%s: %s", data, strerror(errno));
 	if (pp != NULL && ac->policy_file != NULL &&
 	    (err = place(o->dir, "[policy] file", pp->path, ac->policy_file,
-		0600)) != PCA_OK)
+		 0600)) != PCA_OK)
 		return err;
 	if (ac->hsm_pin_file != NULL) {
 		if (o->pin_file == NULL)
-			return pca_err_set(PCA_EINVAL, "the backup's pcad.conf "
+			return pca_err_set(PCA_EINVAL,
+			    "the backup's pcad.conf "
 			    "reads the PIN from a file: give it with "
 			    "--pin-file FILE");
 		if ((err = place(o->dir, "[hsm] pin_file", o->pin_file,
-		    ac->hsm_pin_file, 0600)) != PCA_OK)
+			 ac->hsm_pin_file, 0600)) != PCA_OK)
 			return err;
 	}
 	/* the S3 credentials given for the restore serve the appliance */
@@ -720,7 +750,7 @@ restore_files(const struct restore_opts *o, const struct bk_archive *b,
 	    access(ac->s3_credentials_file, F_OK) != 0 &&
 	    inside(o->dir, ac->s3_credentials_file) &&
 	    (err = place(o->dir, "[s3] credentials_file", o->s3_credentials,
-		ac->s3_credentials_file, 0600)) != PCA_OK)
+		 ac->s3_credentials_file, 0600)) != PCA_OK)
 		return err;
 	return restore_tls_files(o, b, ac, tls);
 }
@@ -729,7 +759,7 @@ restore_files(const struct restore_opts *o, const struct bk_archive *b,
 static pca_err
 token_check(struct appliance *ap)
 {
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	struct ca_info ci;
 	uint8_t *spki = NULL;
 	size_t i, n = 0, len;
@@ -743,13 +773,15 @@ token_check(struct appliance *ap)
 		if (strcmp(ci.status, "DELETED") != 0 &&
 		    strcmp(ci.status, "FAILED") != 0 && ci.spki != NULL) {
 			if (hsm_key_spki(ap->hsm, ci.key_label, &spki, &len) !=
-			    PCA_OK || len != ci.spki_len ||
+				PCA_OK ||
+			    len != ci.spki_len ||
 			    memcmp(spki, ci.spki, len) != 0)
-				err = pca_err_set(PCA_EKEYMISMATCH, "the token "
+				err = pca_err_set(PCA_EKEYMISMATCH,
+				    "the token "
 				    "does not hold the key of CA %s (label %s, "
 				    "or its public key differs): this backup "
-				    "does not belong to this token", ci.arn,
-				    ci.key_label);
+				    "does not belong to this token",
+				    ci.arn, ci.key_label);
 			free(spki);
 			spki = NULL;
 		}
@@ -758,7 +790,6 @@ token_check(struct appliance *ap)
 	free(ids);
 	return err;
 }
-
 
 static pca_err
 replay(const struct restore_opts *o, const json_t *m, struct store *st)
@@ -771,8 +802,8 @@ replay(const struct restore_opts *o, const json_t *m, struct store *st)
 
 	memset(&r, 0, sizeof(r));
 	memset(&s3, 0, sizeof(s3));
-	from = (uint64_t)json_integer_value(json_object_get(json_object_get(m,
-	    "ChangeFeed"), "Sequence"));
+	from = (uint64_t)json_integer_value(
+	    json_object_get(json_object_get(m, "ChangeFeed"), "Sequence"));
 	if ((err = bk_s3_open(o->replay_feed, o->sc, &s3)) != PCA_OK)
 		return err;
 	/*
@@ -783,14 +814,15 @@ replay(const struct restore_opts *o, const json_t *m, struct store *st)
 	 */
 	if ((err = bk_feed_last(&s3, &shipped)) != PCA_OK ||
 	    (err = store_feed_advance(st, shipped)) != PCA_OK ||
-	    (shipped > 0 && (err = store_feed_ack(st, BK_FEED_NAME,
-		shipped)) != PCA_OK))
+	    (shipped > 0 &&
+		(err = store_feed_ack(st, BK_FEED_NAME, shipped)) != PCA_OK))
 		goto out;
 	if ((err = bk_replay(st, &s3, from, &r, &last)) != PCA_OK ||
 	    (err = bk_standby_applied_set(st, last)) != PCA_OK ||
 	    (err = bk_crl_numbers_raise(st, s3.sync)) != PCA_OK)
 		goto out;
-	(void)snprintf(text, sizeof(text), "op=RestoreReplay restored from %s "
+	(void)snprintf(text, sizeof(text),
+	    "op=RestoreReplay restored from %s "
 	    "up to %llu (feed %s: %zu certificates, %zu revocations, %zu CA "
 	    "changes, %zu CAs purged, %zu skipped)",
 	    json_string_value(json_object_get(m, "BackupId")),
@@ -813,9 +845,9 @@ out:
 #define KEY_LEN (36 + 1 + 2 * LIM_SERIAL_BYTES + 1)
 
 struct against {
-	char (*k)[KEY_LEN];	/* "caid:serialhex" of shipped certificates */
+	char (*k)[KEY_LEN]; /* "caid:serialhex" of shipped certificates */
 	size_t n, cap;
-	int64_t first, last;	/* span of the shipped records (epoch s) */
+	int64_t first, last; /* span of the shipped records (epoch s) */
 	size_t missing, unshipped;
 	int oom;
 };
@@ -833,7 +865,7 @@ static pca_err
 against_cb(const struct bk_feed_rec *f, void *arg)
 {
 	struct against *a = arg;
-	char (*t)[KEY_LEN];
+	char(*t)[KEY_LEN];
 
 	if (a->first == 0 || f->when < a->first)
 		a->first = f->when;
@@ -842,8 +874,8 @@ against_cb(const struct bk_feed_rec *f, void *arg)
 	if (f->type != STORE_CHG_CERT_ISSUED || f->der == NULL)
 		return PCA_OK;
 	if (a->n == a->cap) {
-		if ((t = realloc(a->k, (a->cap ? 2 * a->cap : 1024) *
-		    sizeof(*t))) == NULL)
+		if ((t = realloc(a->k,
+			 (a->cap ? 2 * a->cap : 1024) * sizeof(*t))) == NULL)
 			return pca_err_set(PCA_ENOMEM, "no memory");
 		a->k = t;
 		a->cap = a->cap ? 2 * a->cap : 1024;
@@ -893,7 +925,7 @@ pcactl_store_against_s3(struct appliance *ap, const char *url)
 	if ((err = bk_s3_open(url, &sc, &s3)) != PCA_OK)
 		return err;
 	if ((err = bk_feed_read(&s3, BK_FEED_FROM_FIRST, against_cb, &a,
-	    NULL)) != PCA_OK)
+		 NULL)) != PCA_OK)
 		goto out;
 	qsort(a.k, a.n, sizeof(*a.k), key_cmp);
 	for (i = 0; i < a.n; i++) {
@@ -901,7 +933,7 @@ pcactl_store_against_s3(struct appliance *ap, const char *url)
 		*colon = '\0';
 		if (util_unhex(colon + 1, sn, sizeof(sn), &len) == PCA_OK &&
 		    (err = store_cert_get(ap->store, a.k[i], sn, len, &c)) ==
-		    PCA_OK)
+			PCA_OK)
 			store_cert_clear(&c);
 		else if (err == PCA_ENOTFOUND) {
 			printf("missing from the store: %s:%s\n", a.k[i],
@@ -913,16 +945,18 @@ pcactl_store_against_s3(struct appliance *ap, const char *url)
 			goto out;
 	}
 	err = PCA_OK;
-	if (a.n > 0 && (err = store_cert_foreach(ap->store, NULL,
-	    unshipped_cb, &a)) != PCA_OK)
+	if (a.n > 0 && (err = store_cert_foreach(ap->store, NULL, unshipped_cb,
+			    &a)) != PCA_OK)
 		goto out;
 	printf("against %s: %zu certificates shipped, %zu missing from the "
-	       "store, %zu of the store's not shipped\n", url, a.n, a.missing,
-	    a.unshipped);
+	       "store, %zu of the store's not shipped\n",
+	    url, a.n, a.missing, a.unshipped);
 	if (a.missing + a.unshipped > 0)
-		err = pca_err_set(PCA_EMISMATCH, "the store and the change "
+		err = pca_err_set(PCA_EMISMATCH,
+		    "the store and the change "
 		    "feed shipped to %s differ: %zu missing from the store, "
-		    "%zu not shipped", url, a.missing, a.unshipped);
+		    "%zu not shipped",
+		    url, a.missing, a.unshipped);
 out:
 	free(a.k);
 	sync_free(s3.sync);
@@ -946,22 +980,24 @@ restore_open(const struct restore_opts *o, const struct bk_archive *b,
 		goto out;
 	if (tls == TLS_RENEW && (err = pcactl_tls_renew(&ap, 0, 1)) != PCA_OK)
 		goto out;
-	if (tls == TLS_NEW && (err = pcactl_tls_init(o->dir, NULL, 0,
-	    ap.hsm)) != PCA_OK)
+	if (tls == TLS_NEW &&
+	    (err = pcactl_tls_init(o->dir, NULL, 0, ap.hsm)) != PCA_OK)
 		goto out;
-	(void)snprintf(text, sizeof(text), "op=Restore backup=%s created=%s "
+	(void)snprintf(text, sizeof(text),
+	    "op=Restore backup=%s created=%s "
 	    "audit_seq=%lld certificates=%lld",
 	    json_string_value(json_object_get(m, "BackupId")),
 	    json_string_value(json_object_get(m, "CreatedAt")),
-	    (long long)json_integer_value(json_object_get(json_object_get(m,
-		"Audit"), "Sequence")),
+	    (long long)json_integer_value(
+		json_object_get(json_object_get(m, "Audit"), "Sequence")),
 	    (long long)json_integer_value(json_object_get(m, "Certificates")));
 	if ((err = store_audit_append(ap.store, util_now(), text, &seq)) !=
 	    PCA_OK)
 		goto out;
 	if (o->replay_feed != NULL && (err = replay(o, m, ap.store)) != PCA_OK)
 		goto out;
-	(void)snprintf(cfg, sizeof(cfg), "[default]\nregion = %s\n"
+	(void)snprintf(cfg, sizeof(cfg),
+	    "[default]\nregion = %s\n"
 	    "ca_bundle = %s/tls/ca.pem\nendpoint_url = https://%s\n",
 	    ap.conf.region, o->dir, ap.conf.api_listen);
 	err = bk_path_fmt(conf, o->dir, "aws-config");
@@ -1005,36 +1041,44 @@ restore_opts_parse(int argc, char **argv, struct restore_opts *o)
 		else if (o->dir == NULL)
 			o->dir = argv[i];
 		else
-			return pca_err_set(PCA_EINVAL, "unexpected argument "
-			    "'%s'", argv[i]);
+			return pca_err_set(PCA_EINVAL,
+			    "unexpected argument "
+			    "'%s'",
+			    argv[i]);
 		if (v != NULL) {
 			if (*v != NULL || i + 1 >= argc)
-				return pca_err_set(PCA_EINVAL, "%s needs one "
-				    "value", argv[i]);
+				return pca_err_set(PCA_EINVAL,
+				    "%s needs one "
+				    "value",
+				    argv[i]);
 			*v = argv[++i];
 		}
 	}
 	if (o->file == NULL || o->dir == NULL)
-		return pca_err_set(PCA_EINVAL, "usage: pcactl restore BACKUP "
+		return pca_err_set(PCA_EINVAL,
+		    "usage: pcactl restore BACKUP "
 		    "DIR [--pin-file F] [--module-env NAME=VALUE] "
 		    "[--tls-cert F --tls-key F] [--s3-endpoint URL "
 		    "--s3-credentials F [--s3-region R]] [--replay-feed "
 		    "s3://BUCKET/PREFIX]");
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		return pca_err_set(PCA_EINVAL, "--tls-cert and --tls-key go "
-		    "together");
-	if (bk_is_s3(o->file) && (o->s3_endpoint == NULL ||
-	    o->s3_credentials == NULL))
-		return pca_err_set(PCA_EINVAL, "a backup in S3 needs "
+					       "together");
+	if (bk_is_s3(o->file) &&
+	    (o->s3_endpoint == NULL || o->s3_credentials == NULL))
+		return pca_err_set(PCA_EINVAL,
+		    "a backup in S3 needs "
 		    "--s3-endpoint URL and --s3-credentials FILE");
-	if (o->replay_feed != NULL && (!bk_is_s3(o->replay_feed) ||
-	    o->s3_endpoint == NULL || o->s3_credentials == NULL))
-		return pca_err_set(PCA_EINVAL, "--replay-feed takes "
+	if (o->replay_feed != NULL &&
+	    (!bk_is_s3(o->replay_feed) || o->s3_endpoint == NULL ||
+		o->s3_credentials == NULL))
+		return pca_err_set(PCA_EINVAL,
+		    "--replay-feed takes "
 		    "s3://BUCKET/PREFIX and needs --s3-endpoint URL and "
 		    "--s3-credentials FILE");
 	if (o->module_env != NULL && strchr(o->module_env, '=') == NULL)
 		return pca_err_set(PCA_EINVAL, "--module-env takes "
-		    "NAME=VALUE");
+					       "NAME=VALUE");
 	return PCA_OK;
 }
 
@@ -1051,9 +1095,11 @@ restore_dir(const char *dir, char *out, int *made)
 			    strerror(errno));
 		*made = 1;
 	} else if (!S_ISDIR(st.st_mode) || rmdir(dir) != 0 ||
-	    mkdir(dir, 0700) != 0)
-		return pca_err_set(PCA_EEXISTS, "%s exists and is not an empty "
-		    "directory: refusing to restore over it", dir);
+		   mkdir(dir, 0700) != 0)
+		return pca_err_set(PCA_EEXISTS,
+		    "%s exists and is not an empty "
+		    "directory: refusing to restore over it",
+		    dir);
 	if (realpath(dir, out) == NULL)
 		return pca_err_set(PCA_EIO, "%s: %s", dir, strerror(errno));
 	return PCA_OK;
@@ -1104,8 +1150,10 @@ cmd_restore(int argc, char **argv)
 	print_summary("restored backup", b.manifest, dir);
 	if (!json_out)
 		printf("start it with: pcad --config %s/pcad.conf\n"
-	       "access keys are restored (sealed in the store); bring your "
-	       "own credentials file\n", dir);
+		       "access keys are restored (sealed in the store); bring "
+		       "your "
+		       "own credentials file\n",
+		    dir);
 out:
 	if (conf_ok)
 		appliance_conf_free(&ac);
@@ -1138,12 +1186,15 @@ backup_to_args(const char *config_path, int argc, char **argv)
 		else
 			break;
 	if (to == NULL || i < argc)
-		return pca_err_set(PCA_EINVAL, "usage: pcactl backup --to "
+		return pca_err_set(PCA_EINVAL,
+		    "usage: pcactl backup --to "
 		    "FILE|s3://BUCKET[/PREFIX] [--rate-mb N] | pcactl backup "
 		    "verify FILE|s3://BUCKET/KEY");
 	if (rate != NULL && util_strtonum(rate, 0, 1 << 20, &mb) != PCA_OK)
-		return pca_err_set(PCA_EINVAL, "--rate-mb %.32s: not a number "
-		    "of MiB a second from 0 (no limit) to 1048576", rate);
+		return pca_err_set(PCA_EINVAL,
+		    "--rate-mb %.32s: not a number "
+		    "of MiB a second from 0 (no limit) to 1048576",
+		    rate);
 	return cmd_backup_to(config_path, to, mb);
 }
 
@@ -1161,7 +1212,7 @@ pcactl_backup(const char *config_path, int argc, char **argv)
 
 /* ---- pcactl promote [DIR] ---- */
 
-#define PROMOTE_WAIT_S 60	/* for a running standby pcad to stop */
+#define PROMOTE_WAIT_S 60 /* for a running standby pcad to stop */
 
 /*
  * The appliance's pcad.lock held by us: a running pcad (the standby) is
@@ -1186,15 +1237,19 @@ promote_lock(const char *store_path, int *fd)
 	n = pread(*fd, pid, sizeof(pid) - 1, 0);
 	pid[n > 0 ? n : 0] = '\0';
 	if ((p = strtol(pid, NULL, 10)) <= 1 || kill((pid_t)p, SIGTERM) != 0)
-		return pca_err_set(PCA_EBUSY, "%s is locked by a pcad that "
-		    "cannot be stopped (pid %s): stop it first", lp, pid);
+		return pca_err_set(PCA_EBUSY,
+		    "%s is locked by a pcad that "
+		    "cannot be stopped (pid %s): stop it first",
+		    lp, pid);
 	for (i = 0; i < PROMOTE_WAIT_S * 10; i++) {
 		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
 			return PCA_OK;
 		(void)usleep(100000);
 	}
-	return pca_err_set(PCA_EBUSY, "the standby pcad (pid %ld) did not "
-	    "stop within %d s", p, PROMOTE_WAIT_S);
+	return pca_err_set(PCA_EBUSY,
+	    "the standby pcad (pid %ld) did not "
+	    "stop within %d s",
+	    p, PROMOTE_WAIT_S);
 }
 
 struct promote {
@@ -1228,14 +1283,16 @@ promote_run(struct promote *pr, unsigned grace)
 	if (grace > 0)
 		(void)sleep(grace);
 	if ((err = bk_standby_catch_up(pr->st, &pr->s3, &pr->n,
-	    &pr->applied)) != PCA_OK ||
+		 &pr->applied)) != PCA_OK ||
 	    (err = bk_crl_numbers_raise(pr->st, pr->s3.sync)) != PCA_OK ||
 	    (err = bk_feed_align(pr->st, &pr->s3)) != PCA_OK)
 		return err;
-	(void)snprintf(text, sizeof(text), "op=Promote epoch=%llu holder=%s "
+	(void)snprintf(text, sizeof(text),
+	    "op=Promote epoch=%llu holder=%s "
 	    "previous=%s applied=%llu (%zu certificates, %zu revocations, %zu "
-	    "CA changes in the catch-up)", (unsigned long long)pr->epoch,
-	    pr->holder, pr->prev.holder[0] ? pr->prev.holder : "-",
+	    "CA changes in the catch-up)",
+	    (unsigned long long)pr->epoch, pr->holder,
+	    pr->prev.holder[0] ? pr->prev.holder : "-",
 	    (unsigned long long)pr->applied, pr->n.issued, pr->n.revoked,
 	    pr->n.cas);
 	return store_audit_append(pr->st, util_now(), text, &seq);
@@ -1261,7 +1318,8 @@ cmd_promote(const char *config_path, int argc, char **argv)
 		else if (argv[i][0] != '-' && dir == NULL)
 			dir = argv[i];
 		else
-			return pca_err_set(PCA_EINVAL, "usage: pcactl promote "
+			return pca_err_set(PCA_EINVAL,
+			    "usage: pcactl promote "
 			    "[DIR] [--grace SECONDS (0-300)]");
 	}
 	if (dir != NULL) {
@@ -1273,9 +1331,12 @@ cmd_promote(const char *config_path, int argc, char **argv)
 		return err;
 	if (ac.backup_to == NULL || !bk_is_s3(ac.backup_to) ||
 	    ac.s3_endpoint == NULL) {
-		err = pca_err_set(PCA_EINVAL, "%s: promote needs [backup] to = "
-		    "s3://BUCKET/PREFIX (the feed the standby follows) and [s3] "
-		    "endpoint", path);
+		err = pca_err_set(PCA_EINVAL,
+		    "%s: promote needs [backup] to = "
+		    "s3://BUCKET/PREFIX (the feed the standby follows) and "
+		    "[s3] "
+		    "endpoint",
+		    path);
 		goto out;
 	}
 	s3_conf_of(&ac, &sc);
@@ -1287,23 +1348,24 @@ cmd_promote(const char *config_path, int argc, char **argv)
 		goto out;
 	if (json_out) {
 		if ((err = print_json_new(json_pack("{s:s,s:I,s:s,s:I,s:I}",
-		    "Result", "promoted", "Epoch", (json_int_t)pr.epoch,
-		    "PreviousHolder", pr.prev.holder, "AppliedSequence",
-		    (json_int_t)pr.applied, "CatchUpCertificates",
-		    (json_int_t)pr.n.issued))) != PCA_OK)
+			 "Result", "promoted", "Epoch", (json_int_t)pr.epoch,
+			 "PreviousHolder", pr.prev.holder, "AppliedSequence",
+			 (json_int_t)pr.applied, "CatchUpCertificates",
+			 (json_int_t)pr.n.issued))) != PCA_OK)
 			goto out;
 	} else
 		printf("promoted to primary: fencing epoch %llu (previous "
 		       "holder: %s); the shipped feed applied up to %llu (%zu "
 		       "certificates in the catch-up)\nstart it with: pcad "
-		       "--config %s\n", (unsigned long long)pr.epoch,
+		       "--config %s\n",
+		    (unsigned long long)pr.epoch,
 		    pr.prev.holder[0] ? pr.prev.holder : "none",
 		    (unsigned long long)pr.applied, pr.n.issued, path);
 out:
 	store_close(pr.st);
 	sync_free(pr.s3.sync);
 	if (fd >= 0)
-		close(fd);	/* the lock goes with it */
+		close(fd); /* the lock goes with it */
 	appliance_conf_free(&ac);
 	return err;
 }

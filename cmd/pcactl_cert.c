@@ -55,29 +55,31 @@ static void
 list_item(struct list_ctx *l, const json_t *it)
 {
 	char id[37] = "", na[21];
-	const char *ca = json_string_value(json_object_get(it,
-	    "CertificateAuthorityArn"));
+	const char *ca =
+	    json_string_value(json_object_get(it, "CertificateAuthorityArn"));
 
 	if (ca_arn_uuid(ca, id) != PCA_OK) {
 		pca_err_clear();
 		(void)snprintf(id, sizeof(id), "%s", ca);
 	}
 	util_iso8601(json_integer_value(json_object_get(it, "NotAfter")), na);
-	json_array_append_new(l->out, json_pack("{s:s,s:O,s:O,s:s,s:s,s:O,"
-	    "s:s,s:O}",
-	    "CaId", id, "Serial", json_object_get(it, "Serial"),
-	    "Status", json_object_get(it, "Status"), "NotAfter", na,
-	    "Template", api_inv_tmpl_name(json_string_value(json_object_get(it,
-		"TemplateArn"))) ?: "",
-	    "RequestedBy", json_object_get(it, "RequestedBy"),
-	    "Subject", json_string_value(json_object_get(it, "Subject")) ?: "",
-	    "CertificateArn", json_object_get(it, "CertificateArn")));
+	json_array_append_new(l->out,
+	    json_pack("{s:s,s:O,s:O,s:s,s:s,s:O,"
+		      "s:s,s:O}",
+		"CaId", id, "Serial", json_object_get(it, "Serial"), "Status",
+		json_object_get(it, "Status"), "NotAfter", na, "Template",
+		api_inv_tmpl_name(
+		    json_string_value(json_object_get(it, "TemplateArn")))
+		    ?: "",
+		"RequestedBy", json_object_get(it, "RequestedBy"), "Subject",
+		json_string_value(json_object_get(it, "Subject")) ?: "",
+		"CertificateArn", json_object_get(it, "CertificateArn")));
 }
 
 /* The filters of "cert list" as an inventory query. */
 static pca_err
-list_query(struct appliance *ap, int argc, char **argv,
-    struct api_inv_query *q, char id[37], char status[16])
+list_query(struct appliance *ap, int argc, char **argv, struct api_inv_query *q,
+    char id[37], char status[16])
 {
 	const char *ca, *v;
 	char arn[512];
@@ -117,8 +119,8 @@ list_query(struct appliance *ap, int argc, char **argv,
 		/* the short names "issue" takes: a name without /Vn is /V1 */
 		static char tn[160];
 		v = api_inv_tmpl_name(v);
-		(void)snprintf(tn, sizeof(tn), strchr(v, '/') ? "%s" :
-		    "%s/V1", v);
+		(void)snprintf(tn, sizeof(tn), strchr(v, '/') ? "%s" : "%s/V1",
+		    v);
 		q->tmpl = tn;
 	}
 	q->max = API_INV_PAGE_MAX;
@@ -137,7 +139,7 @@ list_walk(struct appliance *ap, struct list_ctx *l, struct api_inv_query *q)
 	do {
 		if ((err = api_inv_list(ap->store, q, &pg)) != PCA_OK)
 			return err;
-		json_array_foreach(pg.items, i, e)
+		json_array_foreach (pg.items, i, e)
 			list_item(l, e);
 		json_decref(pg.items);
 		memcpy(cur, pg.cursor, pg.cursor_len);
@@ -185,7 +187,7 @@ cmd_cert_list(struct appliance *ap, int argc, char **argv)
 		printf("%-36s %-32s %-8s %-20s %-40s %-30s %s\n", "CA",
 		    "SERIAL", "STATUS", "NOT AFTER", "TEMPLATE", "SUBJECT",
 		    "ARN");
-		json_array_foreach(l.out, i, e)
+		json_array_foreach (l.out, i, e)
 			printf("%-36s %-32s %-8s %-20s %-40s %-30s %s\n",
 			    json_string_value(json_object_get(e, "CaId")),
 			    json_string_value(json_object_get(e, "Serial")),
@@ -193,8 +195,8 @@ cmd_cert_list(struct appliance *ap, int argc, char **argv)
 			    json_string_value(json_object_get(e, "NotAfter")),
 			    json_string_value(json_object_get(e, "Template")),
 			    json_string_value(json_object_get(e, "Subject")),
-			    json_string_value(json_object_get(e,
-				"CertificateArn")));
+			    json_string_value(
+				json_object_get(e, "CertificateArn")));
 	}
 out:
 	free(l.cas);
@@ -241,7 +243,8 @@ cert_locate(struct appliance *ap, const char *pos, const char *ca,
 
 	if (pos != NULL && (mark = strstr(pos, "/certificate/")) != NULL) {
 		if (ca != NULL || serial != NULL)
-			return pca_err_set(PCA_EINVAL, "a certificate ARN "
+			return pca_err_set(PCA_EINVAL,
+			    "a certificate ARN "
 			    "takes neither --ca nor --serial");
 		(void)snprintf(arn, 512, "%.*s", (int)(mark - pos), pos);
 		(void)snprintf(cert_arn, 700, "%s", pos);
@@ -251,21 +254,27 @@ cert_locate(struct appliance *ap, const char *pos, const char *ca,
 		return pca_err_set(PCA_EINVAL, "give the serial once");
 	if ((serial = pos ? pos : serial) == NULL)
 		return pca_err_set(PCA_EINVAL, "cert show needs a certificate "
-		    "ARN or a serial");
+					       "ARN or a serial");
 	if (util_unhex(serial, sb, sizeof(sb), &sl) != PCA_OK || sl == 0)
-		return pca_err_set(PCA_EINVAL, "'%s' is neither a certificate "
-		    "ARN nor a hex serial", serial);
+		return pca_err_set(PCA_EINVAL,
+		    "'%s' is neither a certificate "
+		    "ARN nor a hex serial",
+		    serial);
 	if (ca == NULL) {
 		struct serial_find f = {ap->store, sb, sl, "", 0};
 		if ((err = store_ca_foreach(ap->store, serial_find_cb, &f)) !=
 		    PCA_OK)
 			return err;
 		if (f.found == 0)
-			return pca_err_set(PCA_ENOTFOUND, "no certificate with "
-			    "serial %s", serial);
+			return pca_err_set(PCA_ENOTFOUND,
+			    "no certificate with "
+			    "serial %s",
+			    serial);
 		if (f.found > 1)
-			return pca_err_set(PCA_EINVAL, "serial %s exists under "
-			    "%zu CAs; name one with --ca", serial, f.found);
+			return pca_err_set(PCA_EINVAL,
+			    "serial %s exists under "
+			    "%zu CAs; name one with --ca",
+			    serial, f.found);
 		ca_arn_expand(ap, f.ca, arn, 512);
 	} else
 		ca_arn_expand(ap, ca, arn, 512);
@@ -314,37 +323,41 @@ cert_facts(struct appliance *ap, const char *ca_arn, const char *cert_arn,
 	    "CertificateAuthorityArn", ca_arn);
 	if (o == NULL)
 		goto out;
-	json_object_set_new(o, "Subject", json_string(name_text(
-	    X509_get_subject_name(x), buf, sizeof(buf))));
-	json_object_set_new(o, "Issuer", json_string(name_text(
-	    X509_get_issuer_name(x), buf, sizeof(buf))));
-	json_object_set_new(o, "Serial", json_string(strrchr(cert_arn, '/') +
-	    1));
+	json_object_set_new(o, "Subject",
+	    json_string(name_text(X509_get_subject_name(x), buf, sizeof(buf))));
+	json_object_set_new(o, "Issuer",
+	    json_string(name_text(X509_get_issuer_name(x), buf, sizeof(buf))));
+	json_object_set_new(o, "Serial",
+	    json_string(strrchr(cert_arn, '/') + 1));
 	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1)
-		json_object_set_new(o, "NotBefore", json_string(util_iso8601(
-		    util_timegm(&tm), iso)));
+		json_object_set_new(o, "NotBefore",
+		    json_string(util_iso8601(util_timegm(&tm), iso)));
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-		json_object_set_new(o, "NotAfter", json_string(util_iso8601(
-		    util_timegm(&tm), iso)));
+		json_object_set_new(o, "NotAfter",
+		    json_string(util_iso8601(util_timegm(&tm), iso)));
 	if ((k = X509_get0_pubkey(x)) != NULL) {
 		bits = EVP_PKEY_get_bits(k);
-		(void)snprintf(buf, sizeof(buf), "%s %d", EVP_PKEY_get0_type_name(
-		    k) ? EVP_PKEY_get0_type_name(k) : "?", bits);
+		(void)snprintf(buf, sizeof(buf), "%s %d",
+		    EVP_PKEY_get0_type_name(k) ? EVP_PKEY_get0_type_name(k)
+					       : "?",
+		    bits);
 		json_object_set_new(o, "Key", json_string(buf));
 	}
-	json_object_set_new(o, "SignatureAlgorithm", json_string(OBJ_nid2ln(
-	    X509_get_signature_nid(x))));
+	json_object_set_new(o, "SignatureAlgorithm",
+	    json_string(OBJ_nid2ln(X509_get_signature_nid(x))));
 	if ((gns = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL)) !=
 	    NULL) {
 		sans = json_array();
-		for (i = 0; sans != NULL &&
-		     i < (size_t)sk_GENERAL_NAME_num(gns); i++) {
-			const GENERAL_NAME *g = sk_GENERAL_NAME_value(gns,
-			    (int)i);
+		for (i = 0;
+		     sans != NULL && i < (size_t)sk_GENERAL_NAME_num(gns);
+		     i++) {
+			const GENERAL_NAME *g =
+			    sk_GENERAL_NAME_value(gns, (int)i);
 			BIO *b = BIO_new(BIO_s_mem());
 			int n;
-			if (b != NULL && GENERAL_NAME_print(b, (GENERAL_NAME *)g)
-			    > 0 && (n = BIO_read(b, buf, sizeof(buf) - 1)) > 0) {
+			if (b != NULL &&
+			    GENERAL_NAME_print(b, (GENERAL_NAME *)g) > 0 &&
+			    (n = BIO_read(b, buf, sizeof(buf) - 1)) > 0) {
 				buf[n] = '\0';
 				json_array_append_new(sans, json_string(buf));
 			}
@@ -353,7 +366,7 @@ cert_facts(struct appliance *ap, const char *ca_arn, const char *cert_arn,
 		json_object_set_new(o, "SubjectAlternativeNames", sans);
 		GENERAL_NAMES_free((GENERAL_NAMES *)gns);
 	}
-	ERR_clear_error();	/* an absent SAN leaves nothing to report */
+	ERR_clear_error(); /* an absent SAN leaves nothing to report */
 	if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) {
 		util_hex(md, mdlen, fp, sizeof(fp), 1);
 		json_object_set_new(o, "Sha256Fingerprint", json_string(fp));
@@ -364,12 +377,15 @@ cert_facts(struct appliance *ap, const char *ca_arn, const char *cert_arn,
 		if (util_unhex(strrchr(cert_arn, '/') + 1, sb, sizeof(sb),
 			&sl) == PCA_OK &&
 		    store_cert_get(ap->store, id, sb, sl, &sc) == PCA_OK) {
-			json_object_set_new(o, "Status", json_string(
-			    sc.revoked ? "REVOKED" : sc.not_after <= util_now() ?
-			    "EXPIRED" : "ISSUED"));
+			json_object_set_new(o, "Status",
+			    json_string(sc.revoked ? "REVOKED"
+					: sc.not_after <= util_now()
+					    ? "EXPIRED"
+					    : "ISSUED"));
 			if (sc.revoked) {
-				json_object_set_new(o, "RevokedAt", json_string(
-				    util_iso8601(sc.revoked_at, iso)));
+				json_object_set_new(o, "RevokedAt",
+				    json_string(
+					util_iso8601(sc.revoked_at, iso)));
 				json_object_set_new(o, "RevocationReasonCode",
 				    json_integer(sc.reason));
 			}
@@ -377,8 +393,8 @@ cert_facts(struct appliance *ap, const char *ca_arn, const char *cert_arn,
 			    json_string(sc.template_name));
 			json_object_set_new(o, "RequestedBy",
 			    json_string(sc.requested_by));
-			json_object_set_new(o, "IssuedAt", json_string(
-			    util_iso8601(sc.issued_at, iso)));
+			json_object_set_new(o, "IssuedAt",
+			    json_string(util_iso8601(sc.issued_at, iso)));
 			store_cert_clear(&sc);
 		}
 	}
@@ -419,7 +435,7 @@ cmd_cert_show(struct appliance *ap, int argc, char **argv)
 	}
 	if (np > 1)
 		return pca_err_set(PCA_EINVAL, "cert show takes one "
-		    "certificate ARN or serial");
+					       "certificate ARN or serial");
 	out = opt_value(a2, args, "--out");
 	co = opt_value(a2, args, "--chain-out");
 	if ((err = opts_check(a2, args, known, np, pos)) != PCA_OK ||
@@ -432,8 +448,8 @@ cmd_cert_show(struct appliance *ap, int argc, char **argv)
 		goto out;
 	if (out != NULL && (err = write_output(out, pem)) != PCA_OK)
 		goto out;
-	if (co != NULL && (err = write_output(co, chain ? chain : "")) !=
-	    PCA_OK)
+	if (co != NULL &&
+	    (err = write_output(co, chain ? chain : "")) != PCA_OK)
 		goto out;
 	if (as_pem && !json_out) {
 		if (out == NULL)
@@ -469,8 +485,8 @@ cmd_cert_show(struct appliance *ap, int argc, char **argv)
 				printf("%-24s %s\n", order[i],
 				    json_string_value(v));
 		}
-		json_array_foreach(json_object_get(o,
-		    "SubjectAlternativeNames"), k, e)
+		json_array_foreach (
+		    json_object_get(o, "SubjectAlternativeNames"), k, e)
 			printf("%-24s %s\n", k ? "" : "SubjectAlternativeNames",
 			    json_string_value(e));
 	}
@@ -498,4 +514,3 @@ pcactl_cmd_cert(struct appliance *ap, int argc, char **argv)
 	return pca_err_set(PCA_EINVAL,
 	    "usage: pcactl cert list|show|renew-early|import ...");
 }
-

@@ -26,7 +26,7 @@ static int
 ca_of(void *arg, const uint8_t *der, size_t len, char ca_id[37])
 {
 	struct appliance *ap = arg;
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	struct ca_info ci;
 	size_t n = 0, i;
 	int found = 0;
@@ -108,7 +108,7 @@ disc_args_parse(int argc, char **argv, struct disc_args *a)
 		if (strncmp(argv[i], "--", 2) != 0) {
 			if (a->spec.nhostports >= DISC_TARGETS_MAX)
 				return pca_err_set(PCA_ETOOBIG, "too many "
-				    "targets");
+								"targets");
 			a->hp[a->spec.nhostports++] = argv[i];
 			continue;
 		}
@@ -159,8 +159,8 @@ endpoint_json(struct appliance *ap, const struct disc_result *r, int import,
 	    r->target->port);
 	seen = (struct disc_seen){where, r->target->sni, "scan", util_now()};
 	for (k = 0; chain != NULL && k < r->n; k++) {
-		(void)json_array_append_new(chain, chain_entry(r->der[k],
-		    r->len[k]));
+		(void)json_array_append_new(chain,
+		    chain_entry(r->der[k], r->len[k]));
 		if (import && *err == PCA_OK)
 			*err = disc_record(ap->store, &ours, r->der[k],
 			    r->len[k], &seen, st);
@@ -178,15 +178,16 @@ endpoint_print(const json_t *e)
 	const json_t *c = json_object_get(e, "Chain");
 
 	if (!json_is_true(json_object_get(e, "Ok"))) {
-		printf("%s\tdown\t%s\n", json_string_value(json_object_get(e,
-		    "Endpoint")), json_string_value(json_object_get(e,
-		    "Error")));
+		printf("%s\tdown\t%s\n",
+		    json_string_value(json_object_get(e, "Endpoint")),
+		    json_string_value(json_object_get(e, "Error")));
 		return;
 	}
 	printf("%s\tup\t%zu certificate(s)\t%s\n",
 	    json_string_value(json_object_get(e, "Endpoint")),
-	    json_array_size(c), json_string_value(json_object_get(
-	    json_array_get(c, 0), "Subject")));
+	    json_array_size(c),
+	    json_string_value(
+		json_object_get(json_array_get(c, 0), "Subject")));
 }
 
 pca_err
@@ -203,12 +204,13 @@ pcactl_cmd_discover(struct appliance *ap, int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	if ((err = disc_args_parse(argc, argv, &a)) != PCA_OK)
 		return err;
-	err = a.targets_file ? disc_targets_file(a.targets_file, &a.spec, &ts) :
-			       disc_targets_build(&a.spec, &ts);
+	err = a.targets_file ? disc_targets_file(a.targets_file, &a.spec, &ts)
+			     : disc_targets_build(&a.spec, &ts);
 	if (err != PCA_OK)
 		return err;
 	if (ts.n == 0)
-		return pca_err_set(PCA_EINVAL, "no targets: give host:port, "
+		return pca_err_set(PCA_EINVAL,
+		    "no targets: give host:port, "
 		    "--targets FILE or --cidr with --ports");
 	if ((err = disc_scan(&a.conf, &ts, &res)) != PCA_OK)
 		goto out;
@@ -333,20 +335,20 @@ pcactl_cert_import(struct appliance *ap, int argc, char **argv)
 
 	if (argc != 1 || strncmp(argv[0], "--", 2) == 0)
 		return pca_err_set(PCA_EINVAL, "usage: pcactl cert import "
-		    "FILE|DIR");
+					       "FILE|DIR");
 	memset(&m, 0, sizeof(m));
 	m.ap = ap;
 	if (stat(argv[0], &sb) != 0)
 		return pca_err_set(PCA_EIO, "%.300s: no such file", argv[0]);
-	err = S_ISDIR(sb.st_mode) ? imp_dir(&m, argv[0]) :
-				    imp_file(&m, argv[0]);
+	err =
+	    S_ISDIR(sb.st_mode) ? imp_dir(&m, argv[0]) : imp_file(&m, argv[0]);
 	if (err != PCA_OK)
 		return err;
 	if (json_out)
-		return print_json_new(json_pack("{s:I,s:I,s:I}", "Ours",
-		    (json_int_t)m.st.ours, "External",
-		    (json_int_t)m.st.external, "NewExternal",
-		    (json_int_t)m.st.new_external));
+		return print_json_new(
+		    json_pack("{s:I,s:I,s:I}", "Ours", (json_int_t)m.st.ours,
+			"External", (json_int_t)m.st.external, "NewExternal",
+			(json_int_t)m.st.new_external));
 	printf("imported: %zu of ours, %zu external (%zu new)\n", m.st.ours,
 	    m.st.external, m.st.new_external);
 	return PCA_OK;
@@ -368,11 +370,12 @@ ext_keep(const struct ext_list *l, json_t *it)
 {
 	const char *subj = json_string_value(json_object_get(it, "Subject"));
 
-	if (l->status != NULL && strcmp(l->status, json_string_value(
-	    json_object_get(it, "Status"))) != 0)
+	if (l->status != NULL &&
+	    strcmp(l->status,
+		json_string_value(json_object_get(it, "Status"))) != 0)
 		return 0;
-	if (l->has_before && json_integer_value(json_object_get(it,
-	    "NotAfter")) >= l->before)
+	if (l->has_before &&
+	    json_integer_value(json_object_get(it, "NotAfter")) >= l->before)
 		return 0;
 	return l->name == NULL || (subj && strcasestr(subj, l->name));
 }
@@ -415,7 +418,8 @@ pcactl_cert_list_external(struct appliance *ap, int argc, char **argv)
 	}
 	if (l.status != NULL && strcmp(l.status, "ISSUED") &&
 	    strcmp(l.status, "EXPIRED"))
-		return pca_err_set(PCA_EINVAL, "--status of external "
+		return pca_err_set(PCA_EINVAL,
+		    "--status of external "
 		    "certificates is ISSUED or EXPIRED");
 	if ((l.items = json_array()) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
@@ -424,15 +428,17 @@ pcactl_cert_list_external(struct appliance *ap, int argc, char **argv)
 		return err;
 	}
 	if (json_out)
-		return print_json_new(json_pack("{s:o}", "Certificates",
-		    l.items));
-	json_array_foreach(l.items, i, it)
-		printf("%.16s\t%s\t%s\t%s\n", json_string_value(
-		    json_object_get(it, "Fingerprint")), json_string_value(
-		    json_object_get(it, "Status")), json_string_value(
-		    json_object_get(it, "Subject")), json_string_value(
-		    json_object_get(json_array_get(json_object_get(it,
-		    "SeenAt"), 0), "where")) ?: "-");
+		return print_json_new(
+		    json_pack("{s:o}", "Certificates", l.items));
+	json_array_foreach (l.items, i, it)
+		printf("%.16s\t%s\t%s\t%s\n",
+		    json_string_value(json_object_get(it, "Fingerprint")),
+		    json_string_value(json_object_get(it, "Status")),
+		    json_string_value(json_object_get(it, "Subject")),
+		    json_string_value(json_object_get(
+			json_array_get(json_object_get(it, "SeenAt"), 0),
+			"where"))
+			?: "-");
 	json_decref(l.items);
 	return PCA_OK;
 }

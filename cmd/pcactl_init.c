@@ -5,8 +5,8 @@
  * TLS material (a TLS CA whose key is made in the token, a server
  * certificate for --api-name names), the LMDB store, and an admin access
  * key in DIR/credentials.  --public-url is the base of the CDP, OCSP and
- * AIA caIssuers URLs stamped into certificates.  Refuses to touch an existing appliance;
- * removes what it made if it fails half-way (an adopted token keeps
+ * AIA caIssuers URLs stamped into certificates.  Refuses to touch an existing
+ * appliance; removes what it made if it fails half-way (an adopted token keeps
  * whatever keys were made in it).
  */
 #include <arpa/inet.h>
@@ -49,12 +49,12 @@ struct init_opts {
 	/* an existing token (module NULL: a SoftHSM token of our own) */
 	const char *module;
 	const char *token;
-	char pin_file[PATH_MAX];	/* absolute, or "" */
+	char pin_file[PATH_MAX]; /* absolute, or "" */
 	const char *pin_env;
 	const char *module_env;
-	const char *kss;		/* [hsm] key_storage_standard */
-	char public_url[INIT_MAX_URL + 1];	/* no trailing '/' */
-	char *names[INIT_MAX_NAMES];	/* --api-name, in order */
+	const char *kss;                   /* [hsm] key_storage_standard */
+	char public_url[INIT_MAX_URL + 1]; /* no trailing '/' */
+	char *names[INIT_MAX_NAMES];       /* --api-name, in order */
 	size_t nnames;
 	char names_buf[1024];
 };
@@ -114,7 +114,7 @@ init_token(const struct init_opts *o, char *module_env, size_t menv_len)
 	struct hsm_conf hc = {0};
 	pca_err err;
 
-	if (o->module != NULL) {	/* an existing token: nothing to make */
+	if (o->module != NULL) { /* an existing token: nothing to make */
 		(void)snprintf(module_env, menv_len, "%s",
 		    o->module_env ? o->module_env : "");
 		return PCA_OK;
@@ -195,14 +195,16 @@ conf_hsm(const struct init_opts *o, const char *module_env, struct buf *b)
 	pca_err err;
 
 	if (o->module == NULL)
-		return buf_printf(b, "[hsm]\nmodule = %s\ntoken = %s\n"
+		return buf_printf(b,
+		    "[hsm]\nmodule = %s\ntoken = %s\n"
 		    "pin_file = hsm/user.pin\nmodule_env = %s\nsessions = 4\n",
 		    SOFTHSM_MODULE, TOKEN_LABEL, module_env);
 	err = buf_printf(b, "[hsm]\nmodule = %s\ntoken = %s\n", o->module,
 	    o->token);
 	if (err == PCA_OK)
-		err = o->pin_env ? buf_printf(b, "pin_env = %s\n", o->pin_env) :
-				   buf_printf(b, "pin_file = %s\n", o->pin_file);
+		err = o->pin_env
+			  ? buf_printf(b, "pin_env = %s\n", o->pin_env)
+			  : buf_printf(b, "pin_file = %s\n", o->pin_file);
 	if (err == PCA_OK && module_env[0] != '\0')
 		err = buf_printf(b, "module_env = %s\n", module_env);
 	if (err == PCA_OK)
@@ -236,7 +238,8 @@ init_conf(const struct init_opts *o, const char *module_env)
 		err = buf_printf(&b,
 		    "\n[store]\npath = data\nmap_size_mb = 64\n"
 		    "map_max_mb = 65536\n\n"
-		    "[api]\nlisten = 127.0.0.1:%lld\ntls_cert = tls/server.pem\n"
+		    "[api]\nlisten = 127.0.0.1:%lld\ntls_cert = "
+		    "tls/server.pem\n"
 		    "tls_key = tls/server.key\n\n"
 		    "[http]\nlisten = 127.0.0.1:%lld\n\n"
 		    "[ocsp]\nurl = %s\n\n[crl]\nurl_base = %s\n",
@@ -252,8 +255,7 @@ init_conf(const struct init_opts *o, const char *module_env)
 }
 
 static pca_err
-write_credentials(const struct init_opts *o, const char *akid,
-    char *secret)
+write_credentials(const struct init_opts *o, const char *akid, char *secret)
 {
 	char text[PATH_MAX + 512];
 	pca_err err;
@@ -298,7 +300,7 @@ init_appliance(const struct init_opts *o)
 
 /* ---- driver ---- */
 
-static int keep_top;	/* the directory existed (empty) before init */
+static int keep_top; /* the directory existed (empty) before init */
 
 static int
 rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -326,12 +328,12 @@ dir_is_empty(const char *path)
 	return empty;
 }
 
-#define INIT_USAGE \
-	"usage: pcactl init DIR [--api-port N] [--http-port N] " \
-	"[--s3-endpoint URL] [--region R] [--account-id ID] " \
-	"[--public-url URL] [--api-name HOST[,HOST...]] " \
-	"[--pkcs11-module PATH|NAME --token-label L|URI " \
-	"(--pin-file F | --pin-env VAR) [--module-env NAME=VALUE]] " \
+#define INIT_USAGE                                                             \
+	"usage: pcactl init DIR [--api-port N] [--http-port N] "               \
+	"[--s3-endpoint URL] [--region R] [--account-id ID] "                  \
+	"[--public-url URL] [--api-name HOST[,HOST...]] "                      \
+	"[--pkcs11-module PATH|NAME --token-label L|URI "                      \
+	"(--pin-file F | --pin-env VAR) [--module-env NAME=VALUE]] "           \
 	"[--key-storage-standard STD]"
 
 /* Written into pcad.conf as is: one line, printable. */
@@ -343,12 +345,16 @@ opt_text(const char *opt, const char *v, size_t max)
 	if (v == NULL)
 		return PCA_OK;
 	if (*v == '\0' || strlen(v) > max)
-		return pca_err_set(PCA_EINVAL, "--%s must be 1 to %zu "
-		    "characters", opt, max);
+		return pca_err_set(PCA_EINVAL,
+		    "--%s must be 1 to %zu "
+		    "characters",
+		    opt, max);
 	for (p = (const unsigned char *)v; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return pca_err_set(PCA_EINVAL, "--%s: control "
-			    "characters are not allowed", opt);
+			return pca_err_set(PCA_EINVAL,
+			    "--%s: control "
+			    "characters are not allowed",
+			    opt);
 	return PCA_OK;
 }
 
@@ -361,20 +367,21 @@ opt_public_url(const char *v, struct init_opts *o)
 
 	if (v == NULL)
 		return PCA_OK;
-	host = strncmp(v, "https://", 8) == 0 ? v + 8 :
-	       strncmp(v, "http://", 7) == 0  ? v + 7 : NULL;
+	host = strncmp(v, "https://", 8) == 0  ? v + 8
+	       : strncmp(v, "http://", 7) == 0 ? v + 7
+					       : NULL;
 	n = strlen(v);
-	if (host == NULL || *host == '\0' || *host == '/' ||
-	    n > INIT_MAX_URL || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/[]%") != n)
-		return pca_err_set(PCA_EINVAL, "--public-url must be an "
+	if (host == NULL || *host == '\0' || *host == '/' || n > INIT_MAX_URL ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/[]%") != n)
+		return pca_err_set(PCA_EINVAL,
+		    "--public-url must be an "
 		    "http:// or https:// URL (host, optional port and path; "
 		    "no query, fragment or spaces; at most %d characters)",
 		    INIT_MAX_URL);
 	while (n > 0 && v[n - 1] == '/')
 		n--;
-	(void)snprintf(o->public_url, sizeof(o->public_url), "%.*s", (int)n,
-	    v);
+	(void)snprintf(o->public_url, sizeof(o->public_url), "%.*s", (int)n, v);
 	return PCA_OK;
 }
 
@@ -395,9 +402,9 @@ api_name_ok(const char *s)
 				return 0;
 			lab = 0;
 		} else if ((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] == '-' && lab > 0)) {
+			   (s[i] >= 'A' && s[i] <= 'Z') ||
+			   (s[i] >= '0' && s[i] <= '9') ||
+			   (s[i] == '-' && lab > 0)) {
 			if (++lab > 63)
 				return 0;
 		} else
@@ -420,11 +427,15 @@ opt_api_names(const char *v, struct init_opts *o)
 		if ((comma = strchr(p, ',')) != NULL)
 			*comma++ = '\0';
 		if (!api_name_ok(p))
-			return pca_err_set(PCA_EINVAL, "--api-name: '%s' is "
-			    "neither a DNS name nor an IP address", p);
+			return pca_err_set(PCA_EINVAL,
+			    "--api-name: '%s' is "
+			    "neither a DNS name nor an IP address",
+			    p);
 		if (o->nnames == INIT_MAX_NAMES)
-			return pca_err_set(PCA_ETOOBIG, "--api-name: at most "
-			    "%d names", INIT_MAX_NAMES);
+			return pca_err_set(PCA_ETOOBIG,
+			    "--api-name: at most "
+			    "%d names",
+			    INIT_MAX_NAMES);
 		o->names[o->nnames++] = p;
 	}
 	return PCA_OK;
@@ -438,7 +449,8 @@ opt_token(const char *pin_file, struct init_opts *o)
 
 	if (o->module == NULL) {
 		if (o->token || pin_file || o->pin_env || o->module_env)
-			return pca_err_set(PCA_EINVAL, "--token-label, "
+			return pca_err_set(PCA_EINVAL,
+			    "--token-label, "
 			    "--pin-file, --pin-env and --module-env need "
 			    "--pkcs11-module");
 		return PCA_OK;
@@ -448,7 +460,7 @@ opt_token(const char *pin_file, struct init_opts *o)
 		    "--pkcs11-module needs --token-label");
 	if ((pin_file == NULL) == (o->pin_env == NULL))
 		return pca_err_set(PCA_EINVAL, "--pkcs11-module needs one of "
-		    "--pin-file or --pin-env");
+					       "--pin-file or --pin-env");
 	if ((err = opt_text("pkcs11-module", o->module, 1024)) != PCA_OK ||
 	    (err = opt_text("token-label", o->token, 1024)) != PCA_OK ||
 	    (err = opt_text("pin-env", o->pin_env, 128)) != PCA_OK ||
@@ -458,8 +470,10 @@ opt_token(const char *pin_file, struct init_opts *o)
 		return pca_err_set(PCA_EINVAL,
 		    "--module-env must be NAME=VALUE");
 	if (o->pin_env != NULL && getenv(o->pin_env) == NULL)
-		return pca_err_set(PCA_EINVAL, "--pin-env %s: the variable is "
-		    "not set", o->pin_env);
+		return pca_err_set(PCA_EINVAL,
+		    "--pin-env %s: the variable is "
+		    "not set",
+		    o->pin_env);
 	if (pin_file != NULL && realpath(pin_file, o->pin_file) == NULL)
 		return pca_err_set(PCA_EIO, "--pin-file %s: %s", pin_file,
 		    strerror(errno));
@@ -474,7 +488,8 @@ opt_kss(const char *v)
 	    strcmp(v, "FIPS_140_2_LEVEL_2_OR_HIGHER") == 0 ||
 	    strcmp(v, "CCPC_LEVEL_1_OR_HIGHER") == 0)
 		return PCA_OK;
-	return pca_err_set(PCA_EINVAL, "--key-storage-standard must be "
+	return pca_err_set(PCA_EINVAL,
+	    "--key-storage-standard must be "
 	    "FIPS_140_2_LEVEL_3_OR_HIGHER, FIPS_140_2_LEVEL_2_OR_HIGHER or "
 	    "CCPC_LEVEL_1_OR_HIGHER");
 }
@@ -524,7 +539,7 @@ init_opts_parse(int argc, char **argv, struct init_opts *o, int *help)
 	o->account = "123456789012";
 	optind = 1;
 	while (err == PCA_OK &&
-	    (ch = getopt_long(argc, argv, "", init_lo, NULL)) != -1) {
+	       (ch = getopt_long(argc, argv, "", init_lo, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			err = util_strtonum(optarg, 1, 65535, &o->api_port);
@@ -532,19 +547,44 @@ init_opts_parse(int argc, char **argv, struct init_opts *o, int *help)
 		case 'h':
 			err = util_strtonum(optarg, 1, 65535, &o->http_port);
 			break;
-		case 's': o->s3_endpoint = optarg; break;
-		case 'r': o->region = optarg; break;
-		case 'i': o->account = optarg; break;
-		case 'u': url = optarg; break;
-		case 'n': names = optarg; break;
-		case 'm': o->module = optarg; break;
-		case 't': o->token = optarg; break;
-		case 'p': pin_file = optarg; break;
-		case 'e': o->pin_env = optarg; break;
-		case 'E': o->module_env = optarg; break;
-		case 'k': o->kss = optarg; break;
-		case 'H': *help = 1; return PCA_OK;
-		default: err = pca_err_set(PCA_EINVAL, "%s", INIT_USAGE);
+		case 's':
+			o->s3_endpoint = optarg;
+			break;
+		case 'r':
+			o->region = optarg;
+			break;
+		case 'i':
+			o->account = optarg;
+			break;
+		case 'u':
+			url = optarg;
+			break;
+		case 'n':
+			names = optarg;
+			break;
+		case 'm':
+			o->module = optarg;
+			break;
+		case 't':
+			o->token = optarg;
+			break;
+		case 'p':
+			pin_file = optarg;
+			break;
+		case 'e':
+			o->pin_env = optarg;
+			break;
+		case 'E':
+			o->module_env = optarg;
+			break;
+		case 'k':
+			o->kss = optarg;
+			break;
+		case 'H':
+			*help = 1;
+			return PCA_OK;
+		default:
+			err = pca_err_set(PCA_EINVAL, "%s", INIT_USAGE);
 		}
 	}
 	if (err != PCA_OK)
@@ -552,7 +592,8 @@ init_opts_parse(int argc, char **argv, struct init_opts *o, int *help)
 	if (optind != argc - 1)
 		return pca_err_set(PCA_EINVAL, "%s", INIT_USAGE);
 	if (strlen(o->account) != 12 || strspn(o->account, "0123456789") != 12)
-		return pca_err_set(PCA_EINVAL, "--account-id must be 12 digits");
+		return pca_err_set(PCA_EINVAL,
+		    "--account-id must be 12 digits");
 	if (o->api_port == o->http_port)
 		return pca_err_set(PCA_EINVAL,
 		    "--api-port and --http-port must differ");

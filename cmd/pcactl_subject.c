@@ -14,13 +14,20 @@ static const struct {
 	const char *sn;
 	const char *member;
 } dn_map[] = {
-	{"C", "Country"}, {"ST", "State"}, {"L", "Locality"},
-	{"O", "Organization"}, {"OU", "OrganizationalUnit"},
-	{"CN", "CommonName"}, {"dnQualifier", "DistinguishedNameQualifier"},
-	{"title", "Title"}, {"SN", "Surname"}, {"GN", "GivenName"},
-	{"initials", "Initials"}, {"pseudonym", "Pseudonym"},
-	{"generationQualifier", "GenerationQualifier"},
-	{"serialNumber", "SerialNumber"},
+    {"C", "Country"},
+    {"ST", "State"},
+    {"L", "Locality"},
+    {"O", "Organization"},
+    {"OU", "OrganizationalUnit"},
+    {"CN", "CommonName"},
+    {"dnQualifier", "DistinguishedNameQualifier"},
+    {"title", "Title"},
+    {"SN", "Surname"},
+    {"GN", "GivenName"},
+    {"initials", "Initials"},
+    {"pseudonym", "Pseudonym"},
+    {"generationQualifier", "GenerationQualifier"},
+    {"serialNumber", "SerialNumber"},
 };
 
 static const char *const dn_oid[] = {"2.5.4.6", "2.5.4.8", "2.5.4.7",
@@ -28,7 +35,7 @@ static const char *const dn_oid[] = {"2.5.4.6", "2.5.4.8", "2.5.4.7",
     "2.5.4.42", "2.5.4.43", "2.5.4.65", "2.5.4.44", "2.5.4.5"};
 
 #define DN_NMAP (sizeof(dn_map) / sizeof(dn_map[0]))
-#define DN_ATTRS_MAX 150	/* ACM-PCA's CustomAttributes maximum */
+#define DN_ATTRS_MAX 150 /* ACM-PCA's CustomAttributes maximum */
 #define DN_PART_MAX 512
 
 static int
@@ -64,8 +71,10 @@ dn_attr(const char *dn, char *part, size_t idx, size_t *ti, char **val)
 	size_t i;
 
 	if ((eq = strchr(part, '=')) == NULL)
-		return pca_err_set(PCA_EINVAL, "--subject '%s': attribute %zu "
-		    "'%s' is not TYPE=value", dn, idx, part);
+		return pca_err_set(PCA_EINVAL,
+		    "--subject '%s': attribute %zu "
+		    "'%s' is not TYPE=value",
+		    dn, idx, part);
 	*eq = '\0';
 	for (t = part; dn_is_space(*t); t++)
 		;
@@ -81,15 +90,18 @@ dn_attr(const char *dn, char *part, size_t idx, size_t *ti, char **val)
 		if (strcasecmp(dn_map[i].sn, t) == 0)
 			break;
 	if (i == DN_NMAP && !dn_is_oid(t))
-		return pca_err_set(PCA_EINVAL, "--subject '%s': attribute %zu "
+		return pca_err_set(PCA_EINVAL,
+		    "--subject '%s': attribute %zu "
 		    "has an unknown type '%s' (known: C ST L O OU CN "
 		    "dnQualifier title SN GN initials pseudonym "
-		    "generationQualifier serialNumber, or a dotted OID)", dn,
-		    idx, t);
+		    "generationQualifier serialNumber, or a dotted OID)",
+		    dn, idx, t);
 	if (**val == '\0')
-		return pca_err_set(PCA_EINVAL, "--subject '%s': attribute %zu "
-		    "'%s' has an empty value", dn, idx, t);
-	if (i == DN_NMAP)	/* the OID, for the caller */
+		return pca_err_set(PCA_EINVAL,
+		    "--subject '%s': attribute %zu "
+		    "'%s' has an empty value",
+		    dn, idx, t);
+	if (i == DN_NMAP) /* the OID, for the caller */
 		memmove(part, t, strlen(t) + 1);
 	*ti = i;
 	return PCA_OK;
@@ -120,7 +132,8 @@ pcactl_subject_parse(const char *dn, json_t **out)
 			if (*p == '\\' && p[1] != '\0')
 				p++;
 			if (n + 1 >= sizeof(part)) {
-				err = pca_err_set(PCA_EINVAL, "--subject: "
+				err = pca_err_set(PCA_EINVAL,
+				    "--subject: "
 				    "attribute %zu is longer than %d bytes",
 				    idx, DN_PART_MAX - 1);
 				goto out;
@@ -129,15 +142,19 @@ pcactl_subject_parse(const char *dn, json_t **out)
 		}
 		part[n] = '\0';
 		if (*p == ',' && p[1] == '\0') {
-			err = pca_err_set(PCA_EINVAL, "--subject '%s' ends with "
-			    "a comma", dn);
+			err = pca_err_set(PCA_EINVAL,
+			    "--subject '%s' ends with "
+			    "a comma",
+			    dn);
 			goto out;
 		}
 		if (*p == ',')
 			p++;
 		if (idx > DN_ATTRS_MAX) {
-			err = pca_err_set(PCA_EINVAL, "--subject: more than %d "
-			    "attributes", DN_ATTRS_MAX);
+			err = pca_err_set(PCA_EINVAL,
+			    "--subject: more than %d "
+			    "attributes",
+			    DN_ATTRS_MAX);
 			goto out;
 		}
 		if ((err = dn_attr(dn, part, idx, &ti, &val)) != PCA_OK)
@@ -145,13 +162,17 @@ pcactl_subject_parse(const char *dn, json_t **out)
 		if (ti == DN_NMAP ||
 		    json_object_get(named, dn_map[ti].member) != NULL)
 			use_custom = 1;
-		if ((ti < DN_NMAP && json_object_set_new(named,
-			 dn_map[ti].member, json_string(val)) != 0) ||
-		    json_array_append_new(custom, json_pack("{s:s,s:s}",
-			"ObjectIdentifier", ti < DN_NMAP ? dn_oid[ti] : part,
-			"Value", val)) != 0) {
-			err = pca_err_set(PCA_EINVAL, "--subject: attribute %zu "
-			    "is not UTF-8", idx);
+		if ((ti < DN_NMAP &&
+			json_object_set_new(named, dn_map[ti].member,
+			    json_string(val)) != 0) ||
+		    json_array_append_new(custom,
+			json_pack("{s:s,s:s}", "ObjectIdentifier",
+			    ti < DN_NMAP ? dn_oid[ti] : part, "Value", val)) !=
+			0) {
+			err = pca_err_set(PCA_EINVAL,
+			    "--subject: attribute %zu "
+			    "is not UTF-8",
+			    idx);
 			goto out;
 		}
 	}
@@ -166,4 +187,3 @@ out:
 	json_decref(custom);
 	return err;
 }
-

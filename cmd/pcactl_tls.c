@@ -35,8 +35,8 @@
 
 struct tls_signer {
 	struct hsm *hsm;
-	struct hsm_key key;	/* the TLS CA key in the token */
-	int rsa;		/* RSA-2048 (the token has no EC), else P-256 */
+	struct hsm_key key; /* the TLS CA key in the token */
+	int rsa;            /* RSA-2048 (the token has no EC), else P-256 */
 };
 
 /* Bytes a DER length takes (lengths up to 0xffff). */
@@ -76,7 +76,7 @@ der_cert(const uint8_t *tbs, size_t tbs_len, const X509_ALGOR *alg,
 	if ((alg_len = i2d_X509_ALGOR(alg, &algd)) <= 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot encode an algorithm");
 	body = tbs_len + (size_t)alg_len + 1 + der_len_size(sig_len + 1) + 1 +
-	    sig_len;
+	       sig_len;
 	if (body > 0xffff || (der = malloc(body + 4)) == NULL) {
 		err = pca_err_set(PCA_ENOMEM, "cannot assemble a certificate");
 		goto out;
@@ -93,8 +93,7 @@ der_cert(const uint8_t *tbs, size_t tbs_len, const X509_ALGOR *alg,
 	memcpy(der + o, sig, sig_len);
 	o += sig_len;
 	p = der;
-	if ((*out = d2i_X509(NULL, &p, (long)o)) == NULL ||
-	    p != der + o) {
+	if ((*out = d2i_X509(NULL, &p, (long)o)) == NULL || p != der + o) {
 		X509_free(*out);
 		*out = NULL;
 		err = pca_err_set(PCA_EINTERNAL,
@@ -153,8 +152,10 @@ tls_sans(char *const *names, size_t nnames, char *out, size_t len)
 			continue;
 		n += (size_t)snprintf(out + n, len - n, ",%s:%s",
 		    inet_pton(AF_INET, names[i], a) == 1 ||
-			    inet_pton(AF_INET6, names[i], a) == 1 ?
-			"IP" : "DNS", names[i]);
+			    inet_pton(AF_INET6, names[i], a) == 1
+			? "IP"
+			: "DNS",
+		    names[i]);
 	}
 	if (n >= len)
 		return pca_err_set(PCA_ETOOBIG, "--api-name: too many names");
@@ -172,19 +173,20 @@ tls_fields(X509 *x, const char *cn, X509 *issuer, EVP_PKEY *key, int days)
 	ok = sn != NULL && RAND_bytes(serial, sizeof(serial)) == 1;
 	serial[0] = (serial[0] & 0x7f) | 0x01;
 	ok = ok && ASN1_STRING_set(sn, serial, sizeof(serial)) &&
-	    X509_set_serialNumber(x, sn) && X509_set_version(x, 2) &&
-	    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-		(const unsigned char *)"OpenPCA appliance", -1, -1, 0) &&
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-		(const unsigned char *)cn, -1, -1, 0) &&
-	    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) :
-					      name) &&
-	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
-	    X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) &&
-	    X509_set_pubkey(x, key);
+	     X509_set_serialNumber(x, sn) && X509_set_version(x, 2) &&
+	     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+		 (const unsigned char *)"OpenPCA appliance", -1, -1, 0) &&
+	     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+		 (const unsigned char *)cn, -1, -1, 0) &&
+	     X509_set_issuer_name(x,
+		 issuer ? X509_get_subject_name(issuer) : name) &&
+	     X509_gmtime_adj(X509_getm_notBefore(x), -3600) &&
+	     X509_gmtime_adj(X509_getm_notAfter(x), (long)days * 86400) &&
+	     X509_set_pubkey(x, key);
 	ASN1_INTEGER_free(sn);
-	return ok ? PCA_OK : pca_err_set(PCA_EINTERNAL, "cannot fill in a "
-	    "certificate");
+	return ok ? PCA_OK
+		  : pca_err_set(PCA_EINTERNAL, "cannot fill in a "
+					       "certificate");
 }
 
 static pca_err
@@ -219,8 +221,7 @@ tls_cert(const char *cn, const char *sans, EVP_PKEY *key,
 	    {"basicConstraints", "critical,CA:TRUE,pathlen:0"},
 	    {"keyUsage", "critical,keyCertSign,cRLSign"},
 	    {"subjectKeyIdentifier", "hash"}, {NULL, NULL}};
-	const char *leaf_exts[][2] = {
-	    {"basicConstraints", "critical,CA:FALSE"},
+	const char *leaf_exts[][2] = {{"basicConstraints", "critical,CA:FALSE"},
 	    {"keyUsage", "critical,digitalSignature"},
 	    {"extendedKeyUsage", "serverAuth"}, {"subjectAltName", NULL},
 	    {"subjectKeyIdentifier", "hash"},
@@ -234,8 +235,8 @@ tls_cert(const char *cn, const char *sans, EVP_PKEY *key,
 	err = tls_fields(x, issuer ? cn : "OpenPCA API TLS CA", issuer, key,
 	    issuer ? TLS_LEAF_DAYS : TLS_CA_DAYS);
 	if (err == PCA_OK)
-		err = tls_exts(x, issuer, issuer ?
-		    (const char *const(*)[2])leaf_exts : ca_exts);
+		err = tls_exts(x, issuer,
+		    issuer ? (const char *const(*)[2])leaf_exts : ca_exts);
 	if (err == PCA_OK)
 		err = tls_sign(x, ts, out);
 	X509_free(x);
@@ -263,9 +264,9 @@ write_pem(const char *p, X509 *x, EVP_PKEY *k, mode_t mode, int excl)
 
 	if (b == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	if (x != NULL ? !PEM_write_bio_X509(b, x) :
-			!PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
-			    NULL)) {
+	if (x != NULL
+		? !PEM_write_bio_X509(b, x)
+		: !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
 		BIO_free(b);
 		return pca_err_set(PCA_EINTERNAL, "PEM encoding failed");
 	}
@@ -296,10 +297,11 @@ tls_ca_key(struct hsm *hsm, char *label, size_t label_len,
 	util_hex(id, sizeof(id), hex, sizeof(hex), 0);
 	(void)snprintf(label, label_len, "pca-tls-ca-%s", hex);
 	ts->rsa = 0;
-	if (hsm_key_generate(hsm, label, id, sizeof(id), PCA_KEY_EC_P256,
-		spki, &spki_len) != PCA_OK) {
+	if (hsm_key_generate(hsm, label, id, sizeof(id), PCA_KEY_EC_P256, spki,
+		&spki_len) != PCA_OK) {
 		log_info("the token made no P-256 key (%s); the TLS CA key "
-			 "is RSA-2048", pca_err_msg());
+			 "is RSA-2048",
+		    pca_err_msg());
 		pca_err_clear();
 		ts->rsa = 1;
 		if ((err = hsm_key_generate(hsm, label, id, sizeof(id),
@@ -309,7 +311,7 @@ tls_ca_key(struct hsm *hsm, char *label, size_t label_len,
 	p = *spki;
 	if ((*pub = d2i_PUBKEY(NULL, &p, (long)spki_len)) == NULL)
 		return pca_err_set(PCA_EINTERNAL, "the token's public key "
-		    "does not parse");
+						  "does not parse");
 	ts->hsm = hsm;
 	ts->key.label = label;
 	ts->key.spki = *spki;
@@ -340,11 +342,11 @@ pcactl_tls_init(const char *dir, char *const *names, size_t nnames,
 		err = pca_err_set(PCA_EINTERNAL, "EC key generation failed");
 		goto out;
 	}
-	if ((err = tls_ca_key(hsm, label, sizeof(label), &ts, &spki,
-		 &capub)) != PCA_OK ||
+	if ((err = tls_ca_key(hsm, label, sizeof(label), &ts, &spki, &capub)) !=
+		PCA_OK ||
 	    (err = tls_cert(NULL, NULL, capub, &ts, NULL, &ca)) != PCA_OK ||
-	    (err = tls_cert(nnames ? names[0] : "localhost", sans, key, &ts,
-		 ca, &leaf)) != PCA_OK ||
+	    (err = tls_cert(nnames ? names[0] : "localhost", sans, key, &ts, ca,
+		 &leaf)) != PCA_OK ||
 	    (err = tls_path(dir, "ca.pem", p)) != PCA_OK ||
 	    (err = write_pem(p, ca, NULL, 0644, 1)) != PCA_OK ||
 	    (err = tls_path(dir, "server.pem", p)) != PCA_OK ||
@@ -384,7 +386,7 @@ read_x509(const char *path, X509 **out)
 	*out = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
 	BIO_free(b);
 	if (*out == NULL) {
-		ERR_clear_error();	/* reported below, by path */
+		ERR_clear_error(); /* reported below, by path */
 		return pca_err_set(PCA_EPARSE, "%s: no PEM certificate", path);
 	}
 	return PCA_OK;
@@ -412,7 +414,8 @@ renew_signer(struct hsm *hsm, const char *dir, X509 *ca, char label[65],
 	(void)snprintf(label, 65, "%.*s", (int)len, (char *)text);
 	free(text);
 	if ((n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(ca), spki)) <= 0)
-		return pca_err_set(PCA_EINTERNAL, "cannot encode the TLS CA key");
+		return pca_err_set(PCA_EINTERNAL,
+		    "cannot encode the TLS CA key");
 	ts->hsm = hsm;
 	ts->key.label = label;
 	ts->key.spki = *spki;
@@ -425,8 +428,8 @@ renew_signer(struct hsm *hsm, const char *dir, X509 *ca, char label[65],
 static pca_err
 sans_of(X509 *x, char *out, size_t len)
 {
-	GENERAL_NAMES *g = X509_get_ext_d2i(x, NID_subject_alt_name, NULL,
-	    NULL);
+	GENERAL_NAMES *g =
+	    X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	char ip[INET6_ADDRSTRLEN];
 	const unsigned char *d;
 	size_t n = 0;
@@ -438,17 +441,20 @@ sans_of(X509 *x, char *out, size_t len)
 		if (gn->type == GEN_DNS) {
 			d = ASN1_STRING_get0_data(gn->d.dNSName);
 			l = ASN1_STRING_length(gn->d.dNSName);
-			if (l <= 0 || l > 253 || (int)strspn((const char *)d,
-			    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789.-*") != l)
+			if (l <= 0 || l > 253 ||
+			    (int)strspn((const char *)d,
+				"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+				"UVWXYZ"
+				"0123456789.-*") != l)
 				continue;
 			n += (size_t)snprintf(out + n, len - n, "%sDNS:%.*s",
 			    n ? "," : "", l, (const char *)d);
 		} else if (gn->type == GEN_IPADD) {
 			d = ASN1_STRING_get0_data(gn->d.iPAddress);
 			l = ASN1_STRING_length(gn->d.iPAddress);
-			if ((l != 4 && l != 16) || inet_ntop(l == 4 ? AF_INET :
-			    AF_INET6, d, ip, sizeof(ip)) == NULL)
+			if ((l != 4 && l != 16) ||
+			    inet_ntop(l == 4 ? AF_INET : AF_INET6, d, ip,
+				sizeof(ip)) == NULL)
 				continue;
 			n += (size_t)snprintf(out + n, len - n, "%sIP:%s",
 			    n ? "," : "", ip);
@@ -459,7 +465,7 @@ sans_of(X509 *x, char *out, size_t len)
 		return pca_err_set(PCA_ETOOBIG, "too many names to renew");
 	if (n == 0)
 		return pca_err_set(PCA_EPARSE, "the API certificate has no "
-		    "DNS or IP name");
+					       "DNS or IP name");
 	return PCA_OK;
 }
 
@@ -472,7 +478,7 @@ renew_at(X509 *x, int64_t *at)
 	if (!ASN1_TIME_to_tm(X509_get0_notBefore(x), &nb) ||
 	    !ASN1_TIME_to_tm(X509_get0_notAfter(x), &na))
 		return pca_err_set(PCA_EPARSE, "the API certificate's validity "
-		    "does not parse");
+					       "does not parse");
 	*at = util_timegm(&nb) + (util_timegm(&na) - util_timegm(&nb)) * 2 / 3;
 	return PCA_OK;
 }
@@ -507,9 +513,11 @@ pcactl_tls_renew(struct appliance *ap, int if_due, int quiet)
 	    (err = read_x509(ap->conf.api_tls_cert, &r.cur)) != PCA_OK)
 		goto out;
 	if (X509_check_issued(r.ca, r.cur) != X509_V_OK) {
-		err = pca_err_set(PCA_ESTATE, "%s is not issued by the "
+		err = pca_err_set(PCA_ESTATE,
+		    "%s is not issued by the "
 		    "appliance's TLS CA (operator-supplied): renew it where it "
-		    "came from", ap->conf.api_tls_cert);
+		    "came from",
+		    ap->conf.api_tls_cert);
 		goto out;
 	}
 	if ((err = renew_at(r.cur, &at)) != PCA_OK)
@@ -561,7 +569,7 @@ pcactl_tls(const char *config, int argc, char **argv)
 
 	if (argc < 1 || strcmp(argv[0], "renew") != 0) {
 		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 ||
-		    strcmp(argv[0], "-h") == 0)) {
+				     strcmp(argv[0], "-h") == 0)) {
 			printf("%s\n", TLS_USAGE);
 			return 0;
 		}
@@ -574,8 +582,8 @@ pcactl_tls(const char *config, int argc, char **argv)
 			return 0;
 		}
 		if (ch != 'd' && ch != 'f')
-			return pcactl_fail(pca_err_set(PCA_EINVAL, "%s",
-			    TLS_USAGE));
+			return pcactl_fail(
+			    pca_err_set(PCA_EINVAL, "%s", TLS_USAGE));
 		if (if_due != -1 && if_due != (ch == 'd'))
 			return pcactl_fail(pca_err_set(PCA_EINVAL,
 			    "--if-due and --force exclude each other"));

@@ -27,13 +27,13 @@
 #include "appliance.h"
 #include "pcactl.h"
 
-#define KEYS_NS "keys"		/* api/keys.c's namespace in the store */
+#define KEYS_NS "keys" /* api/keys.c's namespace in the store */
 #define MIGRATE_MAX_KEYS 100000
 #define MIGRATE_CONF_MAX (1024 * 1024)
 
-#define TOKEN_USAGE \
-	"usage: pcactl [--config FILE] token migrate --pkcs11-module " \
-	"PATH|NAME --token-label L|URI (--pin-file F | --pin-env VAR) " \
+#define TOKEN_USAGE                                                            \
+	"usage: pcactl [--config FILE] token migrate --pkcs11-module "         \
+	"PATH|NAME --token-label L|URI (--pin-file F | --pin-env VAR) "        \
 	"[--module-env NAME=VALUE]"
 
 struct kv_rec {
@@ -116,11 +116,13 @@ reseal_one(struct store *st, struct hsm *from, struct hsm *to,
 		pca_err first = err;
 		if (hsm_unseal(to, API_SEAL_LABEL, sealed, sealed_len, &plain,
 			&plain_len) == PCA_OK) {
-			err = PCA_OK;	/* moved by an earlier run */
+			err = PCA_OK; /* moved by an earlier run */
 			pca_err_clear();
 		} else
-			err = pca_err_set(first, "access key %s opens under "
-			    "neither token", r->key);
+			err = pca_err_set(first,
+			    "access key %s opens under "
+			    "neither token",
+			    r->key);
 		goto out;
 	}
 	if ((err = hsm_seal(to, API_SEAL_LABEL, plain, plain_len, &nsealed,
@@ -176,8 +178,9 @@ hsm_lines(const struct hsm_conf *n, unsigned sessions, struct buf *b)
 	err = buf_printf(b, "[hsm]\nmodule = %s\ntoken = %s\n", n->module,
 	    n->token);
 	if (err == PCA_OK)
-		err = n->pin_env ? buf_printf(b, "pin_env = %s\n", n->pin_env) :
-				   buf_printf(b, "pin_file = %s\n", n->pin_file);
+		err = n->pin_env
+			  ? buf_printf(b, "pin_env = %s\n", n->pin_env)
+			  : buf_printf(b, "pin_file = %s\n", n->pin_file);
 	if (err == PCA_OK && n->module_env != NULL)
 		err = buf_printf(b, "module_env = %s\n", n->module_env);
 	if (err == PCA_OK)
@@ -200,7 +203,7 @@ conf_rewrite(const char *path, const struct hsm_conf *n, unsigned sessions)
 	    PCA_OK)
 		return err;
 	if (snprintf(bak, sizeof(bak), "%s.pre-migrate", path) >=
-		(int)sizeof(bak))
+	    (int)sizeof(bak))
 		err = pca_err_set(PCA_EINVAL, "%s: path too long", path);
 	else
 		err = util_file_write(bak, text, len, 0600, 0);
@@ -209,8 +212,7 @@ conf_rewrite(const char *path, const struct hsm_conf *n, unsigned sessions)
 		return err;
 	}
 	buf_init(&b, MIGRATE_CONF_MAX + 4096);
-	for (line = (char *)text; err == PCA_OK && line && *line;
-	     line = next) {
+	for (line = (char *)text; err == PCA_OK && line && *line; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		if (line[0] == '[') {
@@ -246,12 +248,23 @@ migrate_opts(int argc, char **argv, struct hsm_conf *n)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
-		case 'm': n->module = optarg; break;
-		case 't': n->token = optarg; break;
-		case 'p': n->pin_file = optarg; break;
-		case 'e': n->pin_env = optarg; break;
-		case 'E': n->module_env = optarg; break;
-		default: return pca_err_set(PCA_EINVAL, "%s", TOKEN_USAGE);
+		case 'm':
+			n->module = optarg;
+			break;
+		case 't':
+			n->token = optarg;
+			break;
+		case 'p':
+			n->pin_file = optarg;
+			break;
+		case 'e':
+			n->pin_env = optarg;
+			break;
+		case 'E':
+			n->module_env = optarg;
+			break;
+		default:
+			return pca_err_set(PCA_EINVAL, "%s", TOKEN_USAGE);
 		}
 	}
 	if (optind != argc || n->module == NULL || n->token == NULL ||
@@ -263,8 +276,10 @@ migrate_opts(int argc, char **argv, struct hsm_conf *n)
 	if (n->pin_file != NULL) {
 		if (realpath(n->pin_file, pin_path) == NULL ||
 		    strpbrk(pin_path, "\n\r"))
-			return pca_err_set(PCA_EIO, "--pin-file %s: cannot "
-			    "resolve it", n->pin_file);
+			return pca_err_set(PCA_EIO,
+			    "--pin-file %s: cannot "
+			    "resolve it",
+			    n->pin_file);
 		n->pin_file = pin_path;
 	}
 	n->sessions = 1;
@@ -288,10 +303,12 @@ token_migrate(const char *config, int argc, char **argv)
 	if (strcmp(ap.conf.hsm.module, n.module) == 0) {
 		/* one process cannot C_Initialize a module twice */
 		appliance_close(&ap);
-		return pca_err_set(PCA_EINVAL, "the appliance already uses "
+		return pca_err_set(PCA_EINVAL,
+		    "the appliance already uses "
 		    "module %s: token migrate moves between two modules (to "
 		    "another token of the same module, reach one of them "
-		    "through p11-kit-client.so; docs/hsm.md)", n.module);
+		    "through p11-kit-client.so; docs/hsm.md)",
+		    n.module);
 	}
 	sessions = ap.conf.hsm.sessions;
 	if ((err = hsm_open(&n, &to)) == PCA_OK)
@@ -315,8 +332,8 @@ pcactl_token(const char *config, int argc, char **argv)
 {
 	pca_err err;
 
-	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0)) {
+	if (argc >= 1 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
 		printf("%s\n", TOKEN_USAGE);
 		return 0;
 	}

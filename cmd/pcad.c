@@ -64,23 +64,24 @@ usage(void)
 static void
 help(void)
 {
-	printf("usage: pcad [--config FILE] [--check-config] "
-	       "[--role primary|standby|responder]\n"
-	       "       pcad --version | -h | --help\n\n"
-	       "The OpenPCA daemon: the ACM-PCA API (HTTPS), OCSP, CRLs, "
-	       "/health and /metrics.\n\n"
-	       "  --config FILE    the pcad.conf to serve\n"
-	       "  --check-config   validate FILE whole and exit (0 when valid)\n"
-	       "  --role standby   follow the primary's change feed in S3, "
-	       "serve OCSP/CRLs,\n"
-	       "                   refuse changes (pcactl promote makes it "
-	       "primary)\n"
-	       "  --role responder answer OCSP and CRLs from [ocsp] publish's S3\n"
-	       "                   layout (no token, no store; see pcad(8))\n"
-	       "  --version        print the version and exit\n"
-	       "  -h, --help       print this help and exit\n\n"
-	       "Signals: SIGTERM/SIGINT stop after in-flight requests, SIGHUP "
-	       "re-reads the configuration.\n");
+	printf(
+	    "usage: pcad [--config FILE] [--check-config] "
+	    "[--role primary|standby|responder]\n"
+	    "       pcad --version | -h | --help\n\n"
+	    "The OpenPCA daemon: the ACM-PCA API (HTTPS), OCSP, CRLs, "
+	    "/health and /metrics.\n\n"
+	    "  --config FILE    the pcad.conf to serve\n"
+	    "  --check-config   validate FILE whole and exit (0 when valid)\n"
+	    "  --role standby   follow the primary's change feed in S3, "
+	    "serve OCSP/CRLs,\n"
+	    "                   refuse changes (pcactl promote makes it "
+	    "primary)\n"
+	    "  --role responder answer OCSP and CRLs from [ocsp] publish's S3\n"
+	    "                   layout (no token, no store; see pcad(8))\n"
+	    "  --version        print the version and exit\n"
+	    "  -h, --help       print this help and exit\n\n"
+	    "Signals: SIGTERM/SIGINT stop after in-flight requests, SIGHUP "
+	    "re-reads the configuration.\n");
 	exit(0);
 }
 
@@ -144,8 +145,8 @@ ocsp_metrics(void *arg, struct buf *b)
 
 struct publish {
 	struct crl *crl;
-	struct sync *sync;	/* NULL without [s3] endpoint */
-	struct mon *mon;	/* counters, compliance report, webhook */
+	struct sync *sync; /* NULL without [s3] endpoint */
+	struct mon *mon;   /* counters, compliance report, webhook */
 	struct ca_hooks hooks;
 };
 
@@ -282,8 +283,8 @@ backup_metrics(void *arg, struct buf *b)
  * started once the metrics can be hooked.
  */
 static pca_err
-backup_new(const char *path, const struct appliance *ap,
-    struct bk_sched **out, const char *holder)
+backup_new(const char *path, const struct appliance *ap, struct bk_sched **out,
+    const char *holder)
 {
 	static struct sync_conf s3;
 	static struct bk_sched_conf bc;
@@ -303,8 +304,7 @@ backup_run(struct bk_sched *bks, struct api_server *api)
 
 	if (bks == NULL)
 		return PCA_OK;
-	if ((err = api_server_metrics_hook(api, backup_metrics, bks)) !=
-	    PCA_OK)
+	if ((err = api_server_metrics_hook(api, backup_metrics, bks)) != PCA_OK)
 		return err;
 	return bk_sched_start(bks);
 }
@@ -346,9 +346,9 @@ publish_start(struct publish *p, struct api_server *srv, int standby)
 /* ---- the role: primary (fenced through S3) or standby ---- */
 
 struct role {
-	struct bk_sched *bks;		/* primary: the feed shipper */
-	struct bk_standby *sb;		/* standby: the follower */
-	char holder[BK_HOLDER_MAX];	/* this appliance in fence objects */
+	struct bk_sched *bks;       /* primary: the feed shipper */
+	struct bk_standby *sb;      /* standby: the follower */
+	char holder[BK_HOLDER_MAX]; /* this appliance in fence objects */
 };
 
 static int
@@ -360,10 +360,11 @@ role_refuse(void *arg, char *msg, size_t n)
 	if (ro->sb == NULL)
 		return bk_sched_fenced(ro->bks, msg, n);
 	bk_standby_status_get(ro->sb, &st);
-	(void)snprintf(msg, n, "this appliance is a standby: send changes to "
+	(void)snprintf(msg, n,
+	    "this appliance is a standby: send changes to "
 	    "the primary%s%s (fencing epoch %llu); retry there, or here once "
-	    "it is promoted", st.primary[0] ? " " : "", st.primary,
-	    (unsigned long long)st.epoch);
+	    "it is promoted",
+	    st.primary[0] ? " " : "", st.primary, (unsigned long long)st.epoch);
 	return 1;
 }
 
@@ -404,8 +405,8 @@ standby_new(const char *path, const struct appliance *ap, struct role *ro)
 	static struct bk_sched_conf bc;
 
 	appliance_backup_sched_conf(&ap->conf, path, &s3, &bc);
-	return bk_standby_new(ap->conf.backup_to, ap->conf.s3_endpoint ? &s3 :
-	    NULL, ap->store, &ro->sb);
+	return bk_standby_new(ap->conf.backup_to,
+	    ap->conf.s3_endpoint ? &s3 : NULL, ap->store, &ro->sb);
 }
 
 static pca_err
@@ -422,8 +423,6 @@ role_run(struct role *ro, struct api_server *api)
 		return err;
 	return bk_standby_start(ro->sb);
 }
-
-
 
 /* Stops the threads (before the engine and the store go). */
 static void
@@ -443,8 +442,8 @@ str_differs(const char *a, const char *b)
 
 /* The token and the store are opened once; changing them needs a restart. */
 static void
-warn_restart_only(
-    const struct appliance_conf *o, const struct appliance_conf *n)
+warn_restart_only(const struct appliance_conf *o,
+    const struct appliance_conf *n)
 {
 	if (str_differs(o->hsm.module, n->hsm.module) ||
 	    str_differs(o->hsm.token, n->hsm.token) ||
@@ -465,8 +464,8 @@ struct fresh {
 struct net {
 	struct http_server *http;
 	struct api_server *api;
-	struct acme *acme;	/* NULL unless [acme] enabled */
-	struct con *con;	/* NULL unless [console] enabled */
+	struct acme *acme; /* NULL unless [acme] enabled */
+	struct con *con;   /* NULL unless [console] enabled */
 	struct fresh fresh;
 };
 
@@ -509,14 +508,14 @@ reload(const char *path, struct appliance *ap, struct net *net,
 	/* returns once the responder's thread no longer uses the old engine */
 	if (ocsp_responder_set_engine(ocsp, eng, &nc.ocsp) != PCA_OK)
 		log_warnx("reload: [ocsp]: %s", pca_err_msg());
-	crl_attach(pub->crl, eng);	/* the CRL thread leaves old first */
+	crl_attach(pub->crl, eng); /* the CRL thread leaves old first */
 	nc.acme.policies = ps;
 	if (net->acme != NULL)
 		acme_reload(net->acme, &nc.acme, eng);
-	mon_attach(pub->mon, eng, ps);	/* so does the monitor */
+	mon_attach(pub->mon, eng, ps); /* so does the monitor */
 	ca_engine_free(old);
 	ap->engine = eng;
-	pol_set_free(ap->policies);	/* its engine is gone */
+	pol_set_free(ap->policies); /* its engine is gone */
 	ap->policies = ps;
 	log_init("pcad", nc.log_level);
 	if (log_journal(nc.log_journal) != 0)
@@ -552,10 +551,10 @@ maintain(struct appliance *ap, int standby)
 {
 	size_t cas = 0, tokens = 0, feed = 0, rotated = 0, retired = 0;
 
-	if (standby) {	/* CA state changes only through the feed */
+	if (standby) { /* CA state changes only through the feed */
 		if (store_feed_prune(ap->store, util_now(),
-		    ap->conf.feed_min_age_s, ap->conf.feed_max_age_s, &feed) !=
-		    PCA_OK)
+			ap->conf.feed_min_age_s, ap->conf.feed_max_age_s,
+			&feed) != PCA_OK)
 			log_warnx("maintenance: %s", pca_err_msg());
 		return;
 	}
@@ -563,7 +562,8 @@ maintain(struct appliance *ap, int standby)
 		log_warnx("maintenance: %s", pca_err_msg());
 	else if (cas || tokens)
 		log_info("maintenance: %zu CAs purged, %zu idempotency tokens "
-			 "expired", cas, tokens);
+			 "expired",
+		    cas, tokens);
 	if (store_feed_prune(ap->store, util_now(), ap->conf.feed_min_age_s,
 		ap->conf.feed_max_age_s, &feed) != PCA_OK)
 		log_warnx("maintenance: %s", pca_err_msg());
@@ -572,8 +572,8 @@ maintain(struct appliance *ap, int standby)
 	if (ca_rotate_maintain(ap->engine, &rotated, &retired) != PCA_OK)
 		log_warnx("rotation pass: %s", pca_err_msg());
 	else if (rotated || retired)
-		log_info("rotation pass: %zu CAs rotated, %zu retired",
-		    rotated, retired);
+		log_info("rotation pass: %zu CAs rotated, %zu retired", rotated,
+		    retired);
 	/* free heap pages back to the kernel (see alloc_setup) */
 	(void)malloc_trim(0);
 }
@@ -602,7 +602,8 @@ lock_appliance(const char *path)
 		n = read(fd, pid, sizeof(pid) - 1);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		fatalx("another pcad (pid %s) serves this appliance: %s is locked",
+		fatalx(
+		    "another pcad (pid %s) serves this appliance: %s is locked",
 		    pid[0] ? pid : "?", lp);
 	}
 	(void)snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
@@ -620,16 +621,14 @@ lock_appliance(const char *path)
  * is wiped from the front's environment.
  */
 static void
-start_signer(const char *path, int lock_fd, struct appliance_conf *a,
-    int *ctl)
+start_signer(const char *path, int lock_fd, struct appliance_conf *a, int *ctl)
 {
 	char *pin;
 
 	if (appliance_conf_load(path, a) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	*ctl = -1;
-	if (a->proc_separate &&
-	    pcad_proc_keeper(path, lock_fd, ctl) != PCA_OK)
+	if (a->proc_separate && pcad_proc_keeper(path, lock_fd, ctl) != PCA_OK)
 		fatalx("%s", pca_err_msg());
 	if (a->proc_separate && a->hsm.pin_env != NULL &&
 	    (pin = getenv(a->hsm.pin_env)) != NULL) {
@@ -785,7 +784,9 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
     struct publish *pub, struct ocsp_responder *ocsp, int standby)
 {
 	const struct api_services svc = {.token = ap->hsm,
-	    .health = token_health, .token_stats = token_stats, .arg = pub,
+	    .health = token_health,
+	    .token_stats = token_stats,
+	    .arg = pub,
 	    .audit_create = pub->sync != NULL ? hook_audit_create : NULL,
 	    .audit_describe = pub->sync != NULL ? hook_audit_describe : NULL,
 	    .report = hook_report};
@@ -798,8 +799,8 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	api_server_services_set(net->api, &svc);
 	if ((err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled && !standby && /* before the catch-all */
-		((err = acme_new(&ap->conf.acme, ap->engine, ap->store,
-		      ap->hsm, &net->acme)) != PCA_OK ||
+		((err = acme_new(&ap->conf.acme, ap->engine, ap->store, ap->hsm,
+		      &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
 	    (err = console_start(net, ap, pub, ocsp)) != PCA_OK ||
 	    (err = api_server_register(net->api, net->http)) != PCA_OK ||
@@ -808,7 +809,7 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	    (err = api_server_metrics_hook(net->api, ocsp_metrics, ocsp)) !=
 		PCA_OK ||
 	    (net->acme != NULL && (err = api_server_metrics_hook(net->api,
-		 acme_metrics, net->acme)) != PCA_OK))
+				       acme_metrics, net->acme)) != PCA_OK))
 		return err;
 	return http_start(net->http);
 }
@@ -821,8 +822,8 @@ serve(const char *path, int standby)
 	struct ocsp_responder *ocsp = NULL;
 	struct publish pub;
 	struct bk_sched *bks = NULL;
-	struct disc_job *disc = NULL;	/* [discovery] */
-	struct alert *alerts = NULL;	/* [alerts] */
+	struct disc_job *disc = NULL; /* [discovery] */
+	struct alert *alerts = NULL;  /* [alerts] */
 	struct role ro;
 	struct api_conf c;
 	sigset_t set;
@@ -865,8 +866,8 @@ serve(const char *path, int standby)
 		return 1;
 	}
 	bk_holder_name(ap.conf.api_listen, ro.holder, sizeof(ro.holder));
-	if ((standby ? standby_new(path, &ap, &ro) : backup_new(path, &ap,
-		&bks, ro.holder)) != PCA_OK ||
+	if ((standby ? standby_new(path, &ap, &ro)
+		     : backup_new(path, &ap, &bks, ro.holder)) != PCA_OK ||
 	    ((ro.bks = bks), 0) ||
 	    net_start(&net, &c, &ap, &pub, ocsp, standby) != PCA_OK ||
 	    (api_server_approval_set(net.api, &ap.conf.approval), 0) ||
@@ -899,13 +900,14 @@ serve(const char *path, int standby)
 	if (!standby && ap.conf.alerts_on &&
 	    (alert_new(&ap.conf.alerts, ap.store, &alerts) != PCA_OK ||
 		api_server_metrics_hook(net.api, alerts_metrics, alerts) !=
-		    PCA_OK || alert_start(alerts) != PCA_OK))
+		    PCA_OK ||
+		alert_start(alerts) != PCA_OK))
 		log_warnx("alerts: %s", pca_err_msg());
 	if (alerts != NULL) /* OCSP questions about serials we never issued */
 		ocsp_responder_set_unknown_hook(ocsp, alert_note_unknown,
 		    alerts);
-	log_info("pcad ready (region %s, account %s, role %s)",
-	    ap.conf.region, ap.conf.account, standby ? "standby" : "primary");
+	log_info("pcad ready (region %s, account %s, role %s)", ap.conf.region,
+	    ap.conf.account, standby ? "standby" : "primary");
 	maintain(&ap, standby); /* what fell due while pcad was down */
 	while ((sig = wait_signal(&set)) != SIGTERM && sig != SIGINT) {
 		if (sig == SIGHUP)
@@ -953,18 +955,18 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--check-config") == 0)
 			check = 1;
 		else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc &&
-		    (strcmp(argv[i + 1], "primary") == 0 ||
-			strcmp(argv[i + 1], "standby") == 0 ||
-			strcmp(argv[i + 1], "responder") == 0))
+			 (strcmp(argv[i + 1], "primary") == 0 ||
+			     strcmp(argv[i + 1], "standby") == 0 ||
+			     strcmp(argv[i + 1], "responder") == 0))
 			role = argv[++i];
 		else if (strcmp(argv[i], "--version") == 0) {
 			printf("pcad %s\n", PCA_VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0)
+			   strcmp(argv[i], "--help") == 0)
 			help();
 		else if (strcmp(argv[i], "--list-config-keys") == 0 &&
-		    argc == 2)
+			 argc == 2)
 			return list_config_keys();
 		else
 			usage();

@@ -85,7 +85,8 @@ pcad_proc_drop(const struct appliance_conf *a, int signer)
 		    a->proc_user);
 	if (signer && a->proc_signer_group != NULL) {
 		if (getgrnam_r(a->proc_signer_group, &grb, gbuf, sizeof(gbuf),
-			&gr) != 0 || gr == NULL)
+			&gr) != 0 ||
+		    gr == NULL)
 			return pca_err_set(PCA_EINVAL,
 			    "[process] signer_group "
 			    "= %s: no such group",
@@ -364,8 +365,8 @@ pcad_proc_wait(int timeout_ms)
 
 	if (keeper_pid <= 0)
 		return;
-	while ((r = waitpid(keeper_pid, &status, WNOHANG)) == 0 &&
-	    mono_ms() < end)
+	while (
+	    (r = waitpid(keeper_pid, &status, WNOHANG)) == 0 && mono_ms() < end)
 		(void)poll(NULL, 0, 20);
 	if (r == 0)
 		log_warnx("keeper (pid %ld) still running after %d ms; "

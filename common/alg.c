@@ -9,12 +9,12 @@ static const struct {
 	int rsa_bits;
 	int ec_nid;
 } keyalgs[PCA_KEY_MAX] = {
-	[PCA_KEY_RSA_2048] = {"RSA_2048", 2048, 0},
-	[PCA_KEY_RSA_3072] = {"RSA_3072", 3072, 0},
-	[PCA_KEY_RSA_4096] = {"RSA_4096", 4096, 0},
-	[PCA_KEY_EC_P256] = {"EC_prime256v1", 0, NID_X9_62_prime256v1},
-	[PCA_KEY_EC_P384] = {"EC_secp384r1", 0, NID_secp384r1},
-	[PCA_KEY_EC_P521] = {"EC_secp521r1", 0, NID_secp521r1},
+    [PCA_KEY_RSA_2048] = {"RSA_2048", 2048, 0},
+    [PCA_KEY_RSA_3072] = {"RSA_3072", 3072, 0},
+    [PCA_KEY_RSA_4096] = {"RSA_4096", 4096, 0},
+    [PCA_KEY_EC_P256] = {"EC_prime256v1", 0, NID_X9_62_prime256v1},
+    [PCA_KEY_EC_P384] = {"EC_secp384r1", 0, NID_secp384r1},
+    [PCA_KEY_EC_P521] = {"EC_secp521r1", 0, NID_secp521r1},
 };
 
 static const struct {
@@ -23,18 +23,18 @@ static const struct {
 	int md_nid;
 	int sig_nid;
 } sigalgs[PCA_SIG_MAX] = {
-	[PCA_SIG_SHA256_RSA] = {"SHA256WITHRSA", 1, NID_sha256,
-	    NID_sha256WithRSAEncryption},
-	[PCA_SIG_SHA384_RSA] = {"SHA384WITHRSA", 1, NID_sha384,
-	    NID_sha384WithRSAEncryption},
-	[PCA_SIG_SHA512_RSA] = {"SHA512WITHRSA", 1, NID_sha512,
-	    NID_sha512WithRSAEncryption},
-	[PCA_SIG_SHA256_ECDSA] = {"SHA256WITHECDSA", 0, NID_sha256,
-	    NID_ecdsa_with_SHA256},
-	[PCA_SIG_SHA384_ECDSA] = {"SHA384WITHECDSA", 0, NID_sha384,
-	    NID_ecdsa_with_SHA384},
-	[PCA_SIG_SHA512_ECDSA] = {"SHA512WITHECDSA", 0, NID_sha512,
-	    NID_ecdsa_with_SHA512},
+    [PCA_SIG_SHA256_RSA] = {"SHA256WITHRSA", 1, NID_sha256,
+	NID_sha256WithRSAEncryption},
+    [PCA_SIG_SHA384_RSA] = {"SHA384WITHRSA", 1, NID_sha384,
+	NID_sha384WithRSAEncryption},
+    [PCA_SIG_SHA512_RSA] = {"SHA512WITHRSA", 1, NID_sha512,
+	NID_sha512WithRSAEncryption},
+    [PCA_SIG_SHA256_ECDSA] = {"SHA256WITHECDSA", 0, NID_sha256,
+	NID_ecdsa_with_SHA256},
+    [PCA_SIG_SHA384_ECDSA] = {"SHA384WITHECDSA", 0, NID_sha384,
+	NID_ecdsa_with_SHA384},
+    [PCA_SIG_SHA512_ECDSA] = {"SHA512WITHECDSA", 0, NID_sha512,
+	NID_ecdsa_with_SHA512},
 };
 
 const char *

@@ -13,7 +13,7 @@ struct buf {
 	uint8_t *p;
 	size_t len;
 	size_t cap;
-	size_t max;	/* appends beyond this fail with PCA_ETOOBIG */
+	size_t max; /* appends beyond this fail with PCA_ETOOBIG */
 };
 
 void buf_init(struct buf *, size_t max);

@@ -241,8 +241,8 @@ conf_path(const struct conf *c, const char *sect, const char *key,
 }
 
 pca_err
-conf_num(const struct conf *c, const char *sect, const char *key,
-    long long min, long long max, long long def, long long *out)
+conf_num(const struct conf *c, const char *sect, const char *key, long long min,
+    long long max, long long def, long long *out)
 {
 	const char *v = conf_get0(c, sect, key);
 	pca_err e;
@@ -266,10 +266,10 @@ conf_bool(const struct conf *c, const char *sect, const char *key, int def,
 	if (v == NULL)
 		*out = def;
 	else if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
-	    !strcmp(v, "1"))
+		 !strcmp(v, "1"))
 		*out = 1;
-	else if (!strcmp(v, "false") || !strcmp(v, "no") ||
-	    !strcmp(v, "off") || !strcmp(v, "0"))
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") ||
+		 !strcmp(v, "0"))
 		*out = 0;
 	else
 		return pca_err_set(PCA_EINVAL,

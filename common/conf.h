@@ -36,8 +36,7 @@ pca_err conf_bool(const struct conf *, const char *sect, const char *key,
  * Refuses any "section.key" not in the NULL-terminated list, so a typo is an
  * error instead of a silently ignored line.
  */
-pca_err conf_check_known(const struct conf *, const char *const *known)
-    PCA_WUR;
+pca_err conf_check_known(const struct conf *, const char *const *known) PCA_WUR;
 /* The file name given to conf_load / conf_parse. */
 const char *conf_name(const struct conf *);
 

@@ -13,32 +13,32 @@
 
 enum pca_err {
 	PCA_OK = 0,
-	PCA_EINVAL,		/* semantically invalid argument (InvalidArgs) */
-	PCA_ENOMEM,		/* allocation failed */
-	PCA_ETOOBIG,		/* input over a limit in limits.h */
-	PCA_EPARSE,		/* input does not parse */
-	PCA_EPOLICY,		/* refused by policy */
-	PCA_ENOTFOUND,		/* no such record */
-	PCA_EEXISTS,		/* record already exists */
-	PCA_ESTATE,		/* state does not allow the operation */
-	PCA_EHSM,		/* token refused an operation (permanent) */
-	PCA_EUNAVAIL,		/* token unavailable: retry later */
-	PCA_EDB,		/* store failure */
-	PCA_EDBFULL,		/* store at its maximum size */
-	PCA_EIO,		/* filesystem error (disk full, read-only) */
-	PCA_EBADCSR,		/* CSR malformed, bad signature, bad key */
-	PCA_EBADCERT,		/* certificate or chain malformed */
-	PCA_EMISMATCH,		/* certificate does not match key or issuer */
-	PCA_EBADREQ,		/* request shape invalid (InvalidRequest) */
-	PCA_EALREADY,		/* already done (RequestAlreadyProcessed) */
-	PCA_EBADARN,		/* ARN malformed or not the caller's */
-	PCA_ELIMIT,		/* quota reached */
-	PCA_EINPROGRESS,	/* not ready yet */
-	PCA_EVALIDATION,	/* shape constraint (ValidationException) */
-	PCA_EKEYMISMATCH,	/* token key differs from the CA certificate's */
-	PCA_EUNSUPPORTED,	/* algorithm or feature not supported */
-	PCA_EINTERNAL,		/* a bug: should not happen */
-	PCA_EBUSY,		/* concurrent modification */
+	PCA_EINVAL,       /* semantically invalid argument (InvalidArgs) */
+	PCA_ENOMEM,       /* allocation failed */
+	PCA_ETOOBIG,      /* input over a limit in limits.h */
+	PCA_EPARSE,       /* input does not parse */
+	PCA_EPOLICY,      /* refused by policy */
+	PCA_ENOTFOUND,    /* no such record */
+	PCA_EEXISTS,      /* record already exists */
+	PCA_ESTATE,       /* state does not allow the operation */
+	PCA_EHSM,         /* token refused an operation (permanent) */
+	PCA_EUNAVAIL,     /* token unavailable: retry later */
+	PCA_EDB,          /* store failure */
+	PCA_EDBFULL,      /* store at its maximum size */
+	PCA_EIO,          /* filesystem error (disk full, read-only) */
+	PCA_EBADCSR,      /* CSR malformed, bad signature, bad key */
+	PCA_EBADCERT,     /* certificate or chain malformed */
+	PCA_EMISMATCH,    /* certificate does not match key or issuer */
+	PCA_EBADREQ,      /* request shape invalid (InvalidRequest) */
+	PCA_EALREADY,     /* already done (RequestAlreadyProcessed) */
+	PCA_EBADARN,      /* ARN malformed or not the caller's */
+	PCA_ELIMIT,       /* quota reached */
+	PCA_EINPROGRESS,  /* not ready yet */
+	PCA_EVALIDATION,  /* shape constraint (ValidationException) */
+	PCA_EKEYMISMATCH, /* token key differs from the CA certificate's */
+	PCA_EUNSUPPORTED, /* algorithm or feature not supported */
+	PCA_EINTERNAL,    /* a bug: should not happen */
+	PCA_EBUSY,        /* concurrent modification */
 	PCA_E_MAX
 };
 

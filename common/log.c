@@ -15,7 +15,7 @@
 
 static const char *log_name = "openpca";
 static int log_level = LOG_LEVEL_INFO;
-static int journal_fd = -1;	/* set once, before threads start */
+static int journal_fd = -1; /* set once, before threads start */
 
 int
 log_journal(int on)
@@ -36,9 +36,11 @@ log_journal(int on)
 static int
 journal_priority(const char *tag)
 {
-	return strcmp(tag, "fatal") == 0 ? 2 : strcmp(tag, "warn") == 0 ? 4 :
-	       strcmp(tag, "audit") == 0 ? 5 : strcmp(tag, "debug") == 0 ? 7 :
-									   6;
+	return strcmp(tag, "fatal") == 0   ? 2
+	       : strcmp(tag, "warn") == 0  ? 4
+	       : strcmp(tag, "audit") == 0 ? 5
+	       : strcmp(tag, "debug") == 0 ? 7
+					   : 6;
 }
 
 /* One entry; MESSAGE in the binary form (any bytes). 0: sent. */
@@ -50,18 +52,22 @@ journal_send(const char *tag, const char *msg)
 	uint64_t len = strlen(msg);
 	int n, i;
 
-	n = snprintf(buf, sizeof(buf), "PRIORITY=%d\nSYSLOG_IDENTIFIER=%s\n"
-	    "OPENPCA_TAG=%s\nMESSAGE\n", journal_priority(tag), log_name, tag);
+	n = snprintf(buf, sizeof(buf),
+	    "PRIORITY=%d\nSYSLOG_IDENTIFIER=%s\n"
+	    "OPENPCA_TAG=%s\nMESSAGE\n",
+	    journal_priority(tag), log_name, tag);
 	if (n < 0 || (size_t)n + 8 + len + 1 > sizeof(buf))
 		return -1;
-	for (i = 0; i < 8; i++)	/* little-endian 64-bit length */
+	for (i = 0; i < 8; i++) /* little-endian 64-bit length */
 		buf[n++] = (char)(len >> (8 * i));
 	memcpy(buf + n, msg, len);
 	n += (int)len;
 	buf[n++] = '\n';
 	memcpy(sa.sun_path, LOG_JOURNAL_SOCKET, sizeof(LOG_JOURNAL_SOCKET));
 	return sendto(journal_fd, buf, (size_t)n, MSG_NOSIGNAL,
-		   (struct sockaddr *)&sa, sizeof(sa)) == n ? 0 : -1;
+		   (struct sockaddr *)&sa, sizeof(sa)) == n
+		   ? 0
+		   : -1;
 }
 
 void
@@ -111,15 +117,15 @@ vlog(const char *tag, const char *fmt, va_list ap, int with_errno)
 	errno = saved;
 }
 
-#define LOGFN(fn, lvl, tag, err)                                             \
-	void fn(const char *fmt, ...)                                        \
-	{                                                                    \
-		va_list ap;                                                  \
-		if (log_level < (lvl))                                       \
-			return;                                              \
-		va_start(ap, fmt);                                           \
-		vlog(tag, fmt, ap, err);                                     \
-		va_end(ap);                                                  \
+#define LOGFN(fn, lvl, tag, err)                                               \
+	void fn(const char *fmt, ...)                                          \
+	{                                                                      \
+		va_list ap;                                                    \
+		if (log_level < (lvl))                                         \
+			return;                                                \
+		va_start(ap, fmt);                                             \
+		vlog(tag, fmt, ap, err);                                       \
+		va_end(ap);                                                    \
 	}
 
 LOGFN(log_warn, LOG_LEVEL_WARN, "warn", 1)

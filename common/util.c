@@ -70,11 +70,11 @@ util_unhex(const char *s, uint8_t *out, size_t max, size_t *len)
 	}
 	n = nd / 2;
 	if (n > max)
-		return pca_err_set(PCA_ETOOBIG, "hex value longer than %zu bytes",
-		    max);
+		return pca_err_set(PCA_ETOOBIG,
+		    "hex value longer than %zu bytes", max);
 	for (i = 0; i < n; i++)
 		out[i] = (uint8_t)(util_hexval(digits[2 * i]) << 4 |
-		    util_hexval(digits[2 * i + 1]));
+				   util_hexval(digits[2 * i + 1]));
 	*len = n;
 	return PCA_OK;
 }
@@ -117,7 +117,8 @@ util_b64_decode(const char *s, size_t n, size_t max, uint8_t **out,
 			goto out;
 		}
 		if (pad > 0 && c != '=') {
-			e = pca_err_set(PCA_EPARSE, "base64 data after padding");
+			e = pca_err_set(PCA_EPARSE,
+			    "base64 data after padding");
 			goto out;
 		}
 		if (c == '=')
@@ -167,7 +168,8 @@ util_pem_encode(const char *label, const uint8_t *der, size_t n, char **out)
 		goto out;
 	for (i = 0; i < len; i += 64) {
 		if ((e = buf_add(&b, b64 + i, len - i < 64 ? len - i : 64)) !=
-		    PCA_OK || (e = buf_add(&b, "\n", 1)) != PCA_OK)
+			PCA_OK ||
+		    (e = buf_add(&b, "\n", 1)) != PCA_OK)
 			goto out;
 	}
 	if ((e = buf_printf(&b, "-----END %s-----\n", label)) != PCA_OK ||
@@ -366,17 +368,16 @@ util_file_write(const char *path, const void *p, size_t n, mode_t mode,
 	if (excl ? link(tmp, path) != 0 : rename(tmp, path) != 0)
 		goto fail;
 	if (excl)
-		(void)unlink(tmp);	/* the link now holds the data */
+		(void)unlink(tmp); /* the link now holds the data */
 	return PCA_OK;
-fail:
-	{
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		(void)unlink(tmp);
-		return pca_err_set(saved == EEXIST ? PCA_EEXISTS : PCA_EIO,
-		    "%s: %s", path, strerror(saved));
-	}
+fail : {
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(tmp);
+	return pca_err_set(saved == EEXIST ? PCA_EEXISTS : PCA_EIO, "%s: %s",
+	    path, strerror(saved));
+}
 }
 
 int64_t
@@ -399,8 +400,7 @@ util_timegm(const struct tm *tm)
 	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + tm->tm_mday - 1;
 	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	days = era * 146097 + doe - 719468;
-	return days * 86400 + tm->tm_hour * 3600 + tm->tm_min * 60 +
-	    tm->tm_sec;
+	return days * 86400 + tm->tm_hour * 3600 + tm->tm_min * 60 + tm->tm_sec;
 }
 
 char *

@@ -21,8 +21,8 @@ char *util_hex(const uint8_t *p, size_t n, char *out, size_t outlen,
  * Parses hex, optionally colon-separated, either case, into out (at most
  * max bytes).  An odd digit count is padded with a leading zero.
  */
-pca_err util_unhex(const char *s, uint8_t *out, size_t max, size_t *len)
-    PCA_WUR;
+pca_err util_unhex(const char *s, uint8_t *out, size_t max,
+    size_t *len) PCA_WUR;
 
 /* The value of one hex digit (either case), or -1. */
 int util_hexval(int c);
@@ -40,8 +40,8 @@ pca_err util_pem_encode(const char *label, const uint8_t *der, size_t n,
  * Input that is exactly one PEM block with the given label, optionally
  * surrounded by whitespace (CRLF accepted); anything else is refused.
  */
-pca_err util_pem_decode(const char *s, size_t n, const char *label,
-    size_t max, uint8_t **der, size_t *derlen) PCA_WUR;
+pca_err util_pem_decode(const char *s, size_t n, const char *label, size_t max,
+    uint8_t **der, size_t *derlen) PCA_WUR;
 /* True if the bytes look like PEM ("-----BEGIN " after whitespace). */
 int util_is_pem(const uint8_t *p, size_t n);
 
@@ -61,8 +61,8 @@ pca_err util_file_read(const char *path, size_t max, uint8_t **out,
  * Writes a file atomically (temp file, fsync, rename) with the given mode;
  * with excl, refuses to replace an existing file.
  */
-pca_err util_file_write(const char *path, const void *p, size_t n,
-    mode_t mode, int excl) PCA_WUR;
+pca_err util_file_write(const char *path, const void *p, size_t n, mode_t mode,
+    int excl) PCA_WUR;
 
 /* Seconds since the epoch (UTC). */
 int64_t util_now(void);

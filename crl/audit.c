@@ -28,10 +28,10 @@
 #define NS_LAST "auditlast"
 #define REPORT_MAX ((size_t)256 << 20)
 
-static const char *const reason_names[11] = {"UNSPECIFIED",
-    "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE",
-    "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", NULL,
-    NULL, NULL, "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE"};
+static const char *const reason_names[11] = {"UNSPECIFIED", "KEY_COMPROMISE",
+    "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED",
+    "CESSATION_OF_OPERATION", NULL, NULL, NULL, "PRIVILEGE_WITHDRAWN",
+    "A_A_COMPROMISE"};
 
 struct report {
 	const struct ca_info *ca;
@@ -92,12 +92,14 @@ row_fields(struct report *r, const struct store_cert *sc, char *subj,
 	ts(sc->issued_at, f[7]);
 	if (sc->revoked) {
 		ts(sc->revoked_at, f[8]);
-		(void)snprintf(f[9], 400, "%s", sc->reason >= 0 &&
-		    sc->reason <= 10 && reason_names[sc->reason] ?
-		    reason_names[sc->reason] : "UNSPECIFIED");
+		(void)snprintf(f[9], 400, "%s",
+		    sc->reason >= 0 && sc->reason <= 10 &&
+			    reason_names[sc->reason]
+			? reason_names[sc->reason]
+			: "UNSPECIFIED");
 	}
-	(void)snprintf(f[10], 400, "arn:%s:acm-pca:::template/%s",
-	    r->partition, sc->template_name);
+	(void)snprintf(f[10], 400, "arn:%s:acm-pca:::template/%s", r->partition,
+	    sc->template_name);
 }
 
 static const char *const fields[11] = {"awsAccountId",
@@ -123,7 +125,8 @@ csv_row(struct buf *b, char f[11][400], const char *subj)
 		if (e == PCA_OK)
 			e = buf_add(b, "\"", 1);
 		for (p = subj ? subj : ""; e == PCA_OK && *p; p++)
-			e = *p == '"' ? buf_add(b, "\"\"", 2) : buf_add(b, p, 1);
+			e = *p == '"' ? buf_add(b, "\"\"", 2)
+				      : buf_add(b, p, 1);
 		if (e == PCA_OK)
 			e = buf_add(b, "\"", 1);
 	}
@@ -161,16 +164,15 @@ row_cb(const struct store_cert *sc, void *arg)
 		return 0;
 	subj = subject_of(sc);
 	row_fields(r, sc, subj, f);
-	r->err = r->csv ? csv_row(&r->out, f, subj) :
-			  json_row(&r->out, f, subj, r->rows);
+	r->err = r->csv ? csv_row(&r->out, f, subj)
+			: json_row(&r->out, f, subj, r->rows);
 	free(subj);
 	r->rows++;
 	return r->err != PCA_OK;
 }
 
 static pca_err
-report_build(struct crl *c, const struct ca_info *ca, int csv,
-    struct report *r)
+report_build(struct crl *c, const struct ca_info *ca, int csv, struct report *r)
 {
 	const char *p = ca->arn + 4, *q = strchr(p, ':');
 	pca_err e;
@@ -233,9 +235,8 @@ payload_text(struct crl *c, const struct mf_in *m)
 	(void)sha256_hex(m->report->p, m->report->len, rh);
 	o = json_pack("{sssssssssIsssIsIss}", "caArn", m->ca->arn, "bucket",
 	    m->bucket, "reportKey", m->key, "format", m->format, "createdAt",
-	    (json_int_t)m->now, "reportSha256", rh, "rows",
-	    (json_int_t)m->rows, "auditLogSeq", (json_int_t)seq,
-	    "auditLogHead", hx);
+	    (json_int_t)m->now, "reportSha256", rh, "rows", (json_int_t)m->rows,
+	    "auditLogSeq", (json_int_t)seq, "auditLogHead", hx);
 	t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(o);
 	return t;
@@ -266,8 +267,8 @@ manifest_build(struct crl *c, const struct mf_in *m, char **out)
 	o = json_pack("{ssssssssss}", "payload", b64p, "signature", b64s,
 	    "signingAlgorithm", pca_sigalg_name((enum pca_sigalg)m->ca->sigalg),
 	    "certificate", pem, "version", "1");
-	if (o == NULL || (*out = json_dumps(o, JSON_INDENT(1) |
-			      JSON_PRESERVE_ORDER)) == NULL)
+	if (o == NULL || (*out = json_dumps(o,
+			      JSON_INDENT(1) | JSON_PRESERVE_ORDER)) == NULL)
 		e = pca_err_set(PCA_ENOMEM, "no memory");
 out:
 	json_decref(o);
@@ -293,7 +294,8 @@ rate_check(struct crl *c, const char *ca_id, int64_t now)
 		return PCA_OK;
 	if (util_strtonum((char *)v, 0, INT64_MAX, &last) == PCA_OK &&
 	    now - last < (int64_t)c->conf.audit_min_interval_s)
-		e = pca_err_set(PCA_EINPROGRESS, "An audit report for this CA "
+		e = pca_err_set(PCA_EINPROGRESS,
+		    "An audit report for this CA "
 		    "was created less than %u seconds ago",
 		    c->conf.audit_min_interval_s);
 	free(v);
@@ -309,19 +311,24 @@ queue_report(struct crl *c, const struct mf_in *m, const char *manifest,
 	struct store_kv_in kv = {NS_REPORT, id, NULL, 0};
 	pca_err e;
 
-	(void)snprintf(meta, sizeof(meta), "{\"bucket\":\"%s\",\"content_type"
-	    "\":\"%s\",\"kind\":\"audit\"}", m->bucket,
+	(void)snprintf(meta, sizeof(meta),
+	    "{\"bucket\":\"%s\",\"content_type"
+	    "\":\"%s\",\"kind\":\"audit\"}",
+	    m->bucket,
 	    strcmp(m->format, "CSV") == 0 ? "text/csv" : "application/json");
-	(void)snprintf(mmeta, sizeof(mmeta), "{\"bucket\":\"%s\",\"content_"
-	    "type\":\"application/json\",\"kind\":\"audit\"}", m->bucket);
+	(void)snprintf(mmeta, sizeof(mmeta),
+	    "{\"bucket\":\"%s\",\"content_"
+	    "type\":\"application/json\",\"kind\":\"audit\"}",
+	    m->bucket);
 	(void)snprintf(mkey, sizeof(mkey), "%s.manifest.json", m->key);
 	objs[0] = (struct store_obj_in){m->key, 1, meta, m->report->p,
 	    m->report->len};
 	objs[1] = (struct store_obj_in){mkey, 1, mmeta,
 	    (const uint8_t *)manifest, strlen(manifest)};
-	rec = json_dumps(json_pack("{sssssssssI}", "ca", m->ca->uuid,
-	    "bucket", m->bucket, "key", m->key, "manifest", mkey, "created",
-	    (json_int_t)m->now), JSON_COMPACT);
+	rec = json_dumps(json_pack("{sssssssssI}", "ca", m->ca->uuid, "bucket",
+			     m->bucket, "key", m->key, "manifest", mkey,
+			     "created", (json_int_t)m->now),
+	    JSON_COMPACT);
 	if (rec == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	kv.val = rec;
@@ -332,8 +339,8 @@ queue_report(struct crl *c, const struct mf_in *m, const char *manifest,
 }
 
 static pca_err
-audit_create_locked(struct crl *c, const struct ca_info *ca,
-    struct mf_in *m, char id[37], char **key)
+audit_create_locked(struct crl *c, const struct ca_info *ca, struct mf_in *m,
+    char id[37], char **key)
 {
 	struct report r;
 	char kb[STORE_OBJ_KEY_MAX + 1], *manifest = NULL, t[32];
@@ -360,9 +367,10 @@ audit_create_locked(struct crl *c, const struct ca_info *ca,
 		e = pca_err_set(PCA_ENOMEM, "no memory");
 	else
 		log_info("audit: report %s of CA %s: %zu rows queued for "
-			 "s3://%s/%s", id, ca->uuid, r.rows, m->bucket, kb);
+			 "s3://%s/%s",
+		    id, ca->uuid, r.rows, m->bucket, kb);
 out:
-	m->key = NULL;		/* both pointed into this frame */
+	m->key = NULL; /* both pointed into this frame */
 	m->report = NULL;
 	free(manifest);
 	buf_free(&r.out);
@@ -386,9 +394,12 @@ crl_audit_create(struct crl *c, const char *ca_id, const char *bucket,
 		e = pca_err_set(PCA_ESTATE, "no engine attached");
 	else if ((e = ca_info_get(c->eng, ca_id, &ca)) == PCA_OK) {
 		m.ca = &ca;
-		e = ca.cert_der == NULL ? pca_err_set(PCA_ESTATE, "CA %s has no "
-		    "certificate", ca_id) : audit_create_locked(c, &ca, &m, id,
-		    key);
+		e = ca.cert_der == NULL
+			? pca_err_set(PCA_ESTATE,
+			      "CA %s has no "
+			      "certificate",
+			      ca_id)
+			: audit_create_locked(c, &ca, &m, id, key);
 		ca_info_clear(&ca);
 	}
 	pthread_rwlock_unlock(&c->elock);
@@ -422,10 +433,12 @@ crl_audit_describe(struct crl *c, const char *ca_id, const char *id,
 
 	if ((e = store_kv_get(c->store, NS_REPORT, id, &v, &n)) != PCA_OK ||
 	    (r = json_loadb((char *)v, n, 0, NULL)) == NULL ||
-	    strcmp(json_string_value(json_object_get(r, "ca")) ?: "",
-		ca_id) != 0) {
-		e = pca_err_set(PCA_ENOTFOUND, "Audit report %s does not exist "
-		    "for this certificate authority", id);
+	    strcmp(json_string_value(json_object_get(r, "ca")) ?: "", ca_id) !=
+		0) {
+		e = pca_err_set(PCA_ENOTFOUND,
+		    "Audit report %s does not exist "
+		    "for this certificate authority",
+		    id);
 		goto out;
 	}
 	key = json_string_value(json_object_get(r, "key"));
@@ -449,15 +462,15 @@ sig_check(const json_t *mf, const uint8_t *pl, size_t pl_len)
 {
 	const char *sig64 = json_string_value(json_object_get(mf, "signature"));
 	const char *pem = json_string_value(json_object_get(mf, "certificate"));
-	enum pca_sigalg alg = pca_sigalg_from_name(json_string_value(
-	    json_object_get(mf, "signingAlgorithm")));
+	enum pca_sigalg alg = pca_sigalg_from_name(
+	    json_string_value(json_object_get(mf, "signingAlgorithm")));
 	uint8_t *sig = NULL;
 	size_t sl = 0;
 	BIO *b = NULL;
 	X509 *x = NULL;
 	EVP_MD_CTX *m = NULL;
 	pca_err e = pca_err_set(PCA_EMISMATCH, "manifest signature does not "
-	    "verify under its certificate");
+					       "verify under its certificate");
 
 	if (sig64 == NULL || pem == NULL ||
 	    util_b64_decode(sig64, strlen(sig64), LIM_SIG, &sig, &sl) !=
@@ -518,15 +531,18 @@ chain_check(struct store *s, uint64_t seq, const char *hex)
 		if ((e = store_audit_head(s, &hs, hh)) != PCA_OK)
 			return e;
 		if (hs != seq)
-			return pca_err_set(PCA_EMISMATCH, "audit log has no "
-			    "entry %llu", (unsigned long long)seq);
+			return pca_err_set(PCA_EMISMATCH,
+			    "audit log has no "
+			    "entry %llu",
+			    (unsigned long long)seq);
 		memcpy(h.hash, hh, 32);
 	}
 	(void)util_hex(h.hash, 32, got, sizeof(got), 0);
 	if (strcmp(got, hex) != 0)
-		return pca_err_set(PCA_EMISMATCH, "audit log entry %llu hashes "
-		    "to %s, the manifest says %s", (unsigned long long)seq, got,
-		    hex);
+		return pca_err_set(PCA_EMISMATCH,
+		    "audit log entry %llu hashes "
+		    "to %s, the manifest says %s",
+		    (unsigned long long)seq, got, hex);
 	return PCA_OK;
 }
 
@@ -543,28 +559,30 @@ crl_audit_verify(const uint8_t *report, size_t report_len,
 
 	if ((mf = json_loadb((const char *)manifest, manifest_len, 0, NULL)) ==
 		NULL ||
-	    (p64 = json_string_value(json_object_get(mf, "payload"))) ==
-		NULL ||
+	    (p64 = json_string_value(json_object_get(mf, "payload"))) == NULL ||
 	    util_b64_decode(p64, strlen(p64), 1 << 20, &pb, &pn) != PCA_OK ||
 	    (pl = json_loadb((const char *)pb, pn, 0, NULL)) == NULL) {
 		e = pca_err_set(PCA_EPARSE, "the manifest is not an audit "
-		    "report manifest");
+					    "report manifest");
 		goto out;
 	}
 	if ((e = sig_check(mf, pb, pn)) != PCA_OK)
 		goto out;
 	(void)sha256_hex(report, report_len, rh);
-	if (strcmp(rh, json_string_value(json_object_get(pl,
-			   "reportSha256")) ?: "") != 0) {
-		e = pca_err_set(PCA_EMISMATCH, "the report does not match its "
-		    "manifest: SHA-256 %s, signed %s", rh,
-		    json_string_value(json_object_get(pl, "reportSha256")));
+	if (strcmp(rh, json_string_value(json_object_get(pl, "reportSha256"))
+			   ?: "") != 0) {
+		e = pca_err_set(PCA_EMISMATCH,
+		    "the report does not match its "
+		    "manifest: SHA-256 %s, signed %s",
+		    rh, json_string_value(json_object_get(pl, "reportSha256")));
 		goto out;
 	}
 	if (store != NULL)
-		e = chain_check(store, (uint64_t)json_integer_value(
-		    json_object_get(pl, "auditLogSeq")),
-		    json_string_value(json_object_get(pl, "auditLogHead")) ?: "");
+		e = chain_check(store,
+		    (uint64_t)json_integer_value(
+			json_object_get(pl, "auditLogSeq")),
+		    json_string_value(json_object_get(pl, "auditLogHead"))
+			?: "");
 out:
 	json_decref(pl);
 	json_decref(mf);

@@ -15,7 +15,7 @@
 #include "crl.h"
 
 #define HDR_MAX 6
-#define REASON_EXT_LEN 14	/* Extensions { reasonCode ENUMERATED } */
+#define REASON_EXT_LEN 14 /* Extensions { reasonCode ENUMERATED } */
 #define CRL_EXT_MAX 4096
 
 /* A tag + definite length header (x509/'s writer); past it. */
@@ -75,12 +75,12 @@ time_fmt(int64_t t, uint8_t out[18])
 
 struct pass {
 	const struct crl_params *pr;
-	int write;		/* 0: count, 1: emit */
-	size_t total;		/* content bytes of revokedCertificates */
+	int write;    /* 0: count, 1: emit */
+	size_t total; /* content bytes of revokedCertificates */
 	size_t count;
-	uint8_t *p, *end;	/* pass 2 output window */
+	uint8_t *p, *end; /* pass 2 output window */
 	int overflow;
-	int64_t last_when;	/* cached time encoding */
+	int64_t last_when; /* cached time encoding */
 	uint8_t tbuf[18];
 	size_t tlen;
 };
@@ -106,7 +106,7 @@ entry_cb(const uint8_t *serial, size_t slen, int64_t when, int reason,
 	serial_norm(&serial, &slen, &pad);
 	sl = slen + (size_t)pad;
 	content = x509_der_hdr_len(sl) + sl + ps->tlen +
-	    (reason != 0 ? REASON_EXT_LEN : 0);
+		  (reason != 0 ? REASON_EXT_LEN : 0);
 	ps->count++;
 	if (!ps->write) {
 		ps->total += x509_der_hdr_len(content) + content;
@@ -126,8 +126,8 @@ entry_cb(const uint8_t *serial, size_t slen, int64_t when, int reason,
 	ps->p += ps->tlen;
 	if (reason != 0) {
 		static const uint8_t ext[REASON_EXT_LEN - 1] = {0x30, 0x0c,
-		    0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03,
-		    0x0a, 0x01};
+		    0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a,
+		    0x01};
 		memcpy(ps->p, ext, sizeof(ext));
 		ps->p += sizeof(ext);
 		*ps->p++ = (uint8_t)reason;
@@ -198,7 +198,7 @@ crl_exts(const struct crl_params *pr, struct buf *b)
 	size_t s;
 	pca_err e;
 
-	s = b->len;	/* AuthorityKeyIdentifier { [0] keyid } */
+	s = b->len; /* AuthorityKeyIdentifier { [0] keyid } */
 	if ((e = x509_der_put(b, 0x80, pr->akid, pr->akid_len)) ||
 	    (e = x509_der_wrap(b, s, 0x30)) || (e = ext_wrap(b, s, 0x23, 0)))
 		return e;
@@ -267,12 +267,14 @@ emit(const struct crl_params *pr, struct parts *pt, struct pass *ps,
 	pca_err e;
 
 	tbs_c = pt->head.len + (ps->count ? x509_der_hdr_len(rl) + rl : 0) +
-	    pt->exts.len;
+		pt->exts.len;
 	tbs_l = x509_der_hdr_len(tbs_c) + tbs_c;
 	cap = HDR_MAX + tbs_l + pt->alen + HDR_MAX + 1 + LIM_SIG;
 	if ((out = malloc(cap)) == NULL)
-		return pca_err_set(PCA_ENOMEM, "no memory for a CRL of %zu "
-		    "bytes", cap);
+		return pca_err_set(PCA_ENOMEM,
+		    "no memory for a CRL of %zu "
+		    "bytes",
+		    cap);
 	tbs = p = out + HDR_MAX;
 	p = hdr_put(p, 0x30, tbs_c);
 	memcpy(p, pt->head.p, pt->head.len);
@@ -288,7 +290,7 @@ emit(const struct crl_params *pr, struct parts *pt, struct pass *ps,
 		e = store_revoked_foreach(pr->store, pr->ca_id, entry_cb, ps);
 		if (e == PCA_OK && (ps->overflow || ps->p != ps->end))
 			e = pca_err_set(PCA_EBUSY, "revocations changed while "
-			    "the CRL was built");
+						   "the CRL was built");
 		if (e != PCA_OK)
 			goto out;
 		p = ps->end;
@@ -329,7 +331,8 @@ crl_build(const struct crl_params *pr, uint8_t **der, size_t *len,
 
 	if (pr->issuer == NULL || pr->akid == NULL || pr->number == 0 ||
 	    pr->sign == NULL || pr->store == NULL)
-		return pca_err_set(PCA_EINVAL, "CRL build: issuer, key id, "
+		return pca_err_set(PCA_EINVAL,
+		    "CRL build: issuer, key id, "
 		    "number, signer and store are required");
 	buf_init(&pt.head, 64 * 1024);
 	buf_init(&pt.exts, CRL_EXT_MAX);
@@ -397,5 +400,5 @@ crl_cert_subject(const uint8_t *cert, size_t len, const uint8_t **name,
 	return PCA_OK;
 bad:
 	return pca_err_set(PCA_EBADCERT, "CA certificate: no subject Name "
-	    "(RFC 5280 4.1)");
+					 "(RFC 5280 4.1)");
 }

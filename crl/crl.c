@@ -26,13 +26,13 @@
 #include "crl_int.h"
 
 #define DAY 86400
-#define CRL_SKEW_S 300	/* a CRL dated further ahead is rebuilt */
+#define CRL_SKEW_S 300 /* a CRL dated further ahead is rebuilt */
 
 struct crl_expired {
 	struct ser {
 		uint8_t b[LIM_SERIAL_BYTES];
 		size_t n;
-	} *v;
+	} * v;
 	size_t n, cap;
 	const char *ca_id;
 };
@@ -99,8 +99,8 @@ ser_cmp(const void *a, const void *b)
 }
 
 static int
-exp_cb(const char *ca_id, const uint8_t *serial, size_t len,
-    int64_t not_after, void *arg)
+exp_cb(const char *ca_id, const uint8_t *serial, size_t len, int64_t not_after,
+    void *arg)
 {
 	struct crl_expired *x = arg;
 	struct ser *nv;
@@ -161,14 +161,14 @@ state_load(struct crl *c, const char *id, struct crl_state *st)
 	if (store_kv_get(c->store, CRL_STATE_NS, id, &v, &n) != PCA_OK)
 		return;
 	if ((o = json_loadb((const char *)v, n, 0, NULL)) != NULL) {
-		st->revgen = (uint64_t)json_integer_value(
-		    json_object_get(o, "revgen"));
+		st->revgen =
+		    (uint64_t)json_integer_value(json_object_get(o, "revgen"));
 		st->gen = json_integer_value(json_object_get(o, "gen"));
 		st->next = json_integer_value(json_object_get(o, "next"));
-		st->number = (uint64_t)json_integer_value(
-		    json_object_get(o, "number"));
-		st->base_gen = json_integer_value(json_object_get(o,
-		    "base_gen"));
+		st->number =
+		    (uint64_t)json_integer_value(json_object_get(o, "number"));
+		st->base_gen =
+		    json_integer_value(json_object_get(o, "base_gen"));
 		(void)snprintf(st->fp, sizeof(st->fp), "%s",
 		    json_string_value(json_object_get(o, "fp")) ?: "");
 		st->parts = json_incref(json_object_get(o, "parts"));
@@ -235,24 +235,28 @@ job_init(struct crl *c, const struct ca_info *ca, struct crl_job *j)
 		 &j->issuer_len)) != PCA_OK)
 		return e;
 	if ((x = d2i_X509(NULL, &p, (long)ca->cert_len)) == NULL)
-		return pca_err_set(PCA_EBADCERT, "CA %s: certificate does not "
-		    "parse", ca->uuid);
+		return pca_err_set(PCA_EBADCERT,
+		    "CA %s: certificate does not "
+		    "parse",
+		    ca->uuid);
 	if ((ski = X509_get0_subject_key_id(x)) != NULL &&
 	    (size_t)ski->length <= sizeof(j->akid) && ski->length > 0) {
 		memcpy(j->akid, ski->data, (size_t)ski->length);
 		j->akid_len = (size_t)ski->length;
 	} else if ((e = x509_spki_keyid(ca->spki, ca->spki_len, j->akid)) ==
-	    PCA_OK)
+		   PCA_OK)
 		j->akid_len = 20;
 	X509_free(x);
 	if (e != PCA_OK)
 		return e;
 	bucket = json_string_value(json_object_get(j->cfg, "S3BucketName"));
 	acl = json_string_value(json_object_get(j->cfg, "S3ObjectAcl"));
-	acl = acl && strcmp(acl, "BUCKET_OWNER_FULL_CONTROL") == 0 ?
-	    "bucket-owner-full-control" : "public-read";
+	acl = acl && strcmp(acl, "BUCKET_OWNER_FULL_CONTROL") == 0
+		  ? "bucket-owner-full-control"
+		  : "public-read";
 	cpath = json_string_value(json_object_get(j->cfg, "CustomPath"));
-	(void)snprintf(j->meta, sizeof(j->meta), "{\"bucket\":\"%s\","
+	(void)snprintf(j->meta, sizeof(j->meta),
+	    "{\"bucket\":\"%s\","
 	    "\"content_type\":\"application/pkix-crl\",\"acl\":\"%s\"}",
 	    bucket ? bucket : "", acl);
 	(void)snprintf(j->complete_key, sizeof(j->complete_key), "%s/%s.crl",
@@ -293,8 +297,8 @@ delta_key(const struct crl_job *j, char *out, size_t n)
 static int64_t
 expiration_days(const struct crl_job *j)
 {
-	json_int_t d = json_integer_value(json_object_get(j->cfg,
-	    "ExpirationInDays"));
+	json_int_t d =
+	    json_integer_value(json_object_get(j->cfg, "ExpirationInDays"));
 
 	return d > 0 ? (int64_t)d : 7;
 }
@@ -326,8 +330,10 @@ crl_obj_add(struct crl_objs *o, const char *key, uint64_t version,
 {
 	if (o->n == sizeof(o->v) / sizeof(o->v[0])) {
 		free(body);
-		return pca_err_set(PCA_ELIMIT, "more than %zu CRLs in one "
-		    "publication", o->n);
+		return pca_err_set(PCA_ELIMIT,
+		    "more than %zu CRLs in one "
+		    "publication",
+		    o->n);
 	}
 	(void)snprintf(o->keys[o->n], sizeof(o->keys[0]), "%s", key);
 	o->bodies[o->n] = body;
@@ -356,7 +362,7 @@ struct crl_edge {
 	struct ser *v;
 	size_t n, cap;
 	int64_t from;
-	int over;		/* too many: not recorded */
+	int over; /* too many: not recorded */
 };
 
 static void
@@ -538,12 +544,11 @@ build_full(struct crl_job *j, struct crl_state *st, struct crl_objs *o)
 	json_decref(st->edge);
 	st->edge = e == PCA_OK ? edge_json(&ed) : NULL;
 	free(ed.v);
-	if (e != PCA_OK ||
-	    (e = crl_obj_add(o, j->complete_key, n, j->meta, der, len)) !=
-		PCA_OK)
+	if (e != PCA_OK || (e = crl_obj_add(o, j->complete_key, n, j->meta, der,
+				len)) != PCA_OK)
 		return e;
-	if (partitioned(j) && (e = crl_partitions(j, n, keep_unexpired,
-				   j->expired, o)) != PCA_OK)
+	if (partitioned(j) &&
+	    (e = crl_partitions(j, n, keep_unexpired, j->expired, o)) != PCA_OK)
 		return e;
 	st->gen = j->now;
 	st->base_gen = j->now;
@@ -608,8 +613,9 @@ publish(struct crl *c, const struct ca_info *ca, struct crl_state *st,
 	fingerprint(ca, st->fp);
 	if ((e = record(c, ca, st, o)) == PCA_OK)
 		log_info("crl: CA %s: %zu CRL object(s) recorded, number "
-			 "%llu%s", ca->uuid, o->n,
-		    (unsigned long long)o->v[0].version, full ? "" : " (delta)");
+			 "%llu%s",
+		    ca->uuid, o->n, (unsigned long long)o->v[0].version,
+		    full ? "" : " (delta)");
 out:
 	objs_free(o);
 	free(o);
@@ -624,14 +630,13 @@ enum due { DUE_NO, DUE_WAIT, DUE_FULL, DUE_DELTA };
 static int
 publishable(const struct ca_info *ca)
 {
-	const json_t *cfg = json_object_get(ca->revocation,
-	    "CrlConfiguration");
+	const json_t *cfg = json_object_get(ca->revocation, "CrlConfiguration");
 
 	return json_is_true(json_object_get(cfg, "Enabled")) &&
-	    ca->cert_der != NULL &&
-	    (strcmp(ca->status, "ACTIVE") == 0 ||
-		strcmp(ca->status, "DISABLED") == 0 ||
-		strcmp(ca->status, "EXPIRED") == 0);
+	       ca->cert_der != NULL &&
+	       (strcmp(ca->status, "ACTIVE") == 0 ||
+		   strcmp(ca->status, "DISABLED") == 0 ||
+		   strcmp(ca->status, "EXPIRED") == 0);
 }
 
 /* Finds or adds the tracking slot of a CA (mu held); NULL when full. */
@@ -658,12 +663,11 @@ track_get(struct crl *c, const char *id)
 static int
 ca_partitioned(const struct ca_info *ca)
 {
-	const json_t *cfg = json_object_get(ca->revocation,
-	    "CrlConfiguration");
+	const json_t *cfg = json_object_get(ca->revocation, "CrlConfiguration");
 	const char *t = json_string_value(json_object_get(cfg, "CrlType"));
 
 	return json_is_true(json_object_get(cfg, "Enabled")) && t != NULL &&
-	    strcmp(t, "PARTITIONED") == 0 && ca->cdp_uri != NULL;
+	       strcmp(t, "PARTITIONED") == 0 && ca->cdp_uri != NULL;
 }
 
 /* The open partition recorded for the CA: 0 when none is. */
@@ -680,8 +684,8 @@ part_load(struct crl *c, const char *id, char *cdp, size_t n, uint64_t *start)
 	    json_string_value(json_object_get(o, "cdp")) != NULL) {
 		(void)snprintf(cdp, n, "%s",
 		    json_string_value(json_object_get(o, "cdp")));
-		*start = (uint64_t)json_integer_value(json_object_get(o,
-		    "start"));
+		*start =
+		    (uint64_t)json_integer_value(json_object_get(o, "start"));
 		ok = 1;
 	}
 	json_decref(o);
@@ -692,8 +696,7 @@ part_load(struct crl *c, const char *id, char *cdp, size_t n, uint64_t *start)
 static pca_err
 part_save(struct crl *c, const char *id, const char *cdp, uint64_t start)
 {
-	json_t *o = json_pack("{sssI}", "cdp", cdp, "start",
-	    (json_int_t)start);
+	json_t *o = json_pack("{sssI}", "cdp", cdp, "start", (json_int_t)start);
 	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	pca_err e;
 
@@ -851,8 +854,7 @@ build_note(struct crl *c, const char *id, pca_err e)
 		if (e == PCA_OK || e == PCA_EALREADY)
 			t->fails = 0;
 		else {
-			for (i = 0; i < t->fails && wait < CRL_RETRY_MAX_S;
-			    i++)
+			for (i = 0; i < t->fails && wait < CRL_RETRY_MAX_S; i++)
 				wait *= 2;
 			if (wait > CRL_RETRY_MAX_S)
 				wait = CRL_RETRY_MAX_S;
@@ -883,7 +885,7 @@ scan_one(struct crl *c, const char *id, int force, int *wait)
 	if (!publishable(&ca))
 		goto out;
 	state_load(c, id, &st);
-	if (st.gen != 0) {	/* a CRL of an earlier process: its age */
+	if (st.gen != 0) { /* a CRL of an earlier process: its age */
 		pthread_mutex_lock(&c->mu);
 		ca_metrics_note(c, id, st.gen, st.next, -1);
 		pthread_mutex_unlock(&c->mu);
@@ -927,14 +929,14 @@ mark_dirty(struct crl *c, const char *id)
 	if ((t = track_get(c, id)) != NULL)
 		t->dirty = 1;
 	else
-		c->untracked = 1;	/* no slot: a full scan then */
+		c->untracked = 1; /* no slot: a full scan then */
 	pthread_mutex_unlock(&c->mu);
 }
 
 static void
 scan_all(struct crl *c, int *wait)
 {
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	size_t n = 0, i;
 	int w;
 
@@ -946,7 +948,7 @@ scan_all(struct crl *c, int *wait)
 			    scan_one(c, ids[i], 0, &w) != PCA_OK)
 				log_warnx("crl: CA %s: %s", ids[i],
 				    pca_err_msg());
-			if (w) {	/* coalescing: look again soon */
+			if (w) { /* coalescing: look again soon */
 				*wait = 1;
 				mark_dirty(c, ids[i]);
 			}
@@ -995,11 +997,9 @@ scan_full(struct crl *c, int *wait)
 
 	if (store_feed_follow(c->store, CRL_FEED_NAME, NULL) != PCA_OK ||
 	    store_feed_head(c->store, &head) != PCA_OK ||
-	    (c->feed_seq != 0 &&
-		store_feed_ack(c->store, CRL_FEED_NAME, c->feed_seq) !=
-		    PCA_OK)) {
-		log_warnx("crl: following the change feed: %s",
-		    pca_err_msg());
+	    (c->feed_seq != 0 && store_feed_ack(c->store, CRL_FEED_NAME,
+				     c->feed_seq) != PCA_OK)) {
+		log_warnx("crl: following the change feed: %s", pca_err_msg());
 		pca_err_clear();
 	}
 	c->feed_seq = head;
@@ -1018,14 +1018,14 @@ scan_full(struct crl *c, int *wait)
 static void
 scan_dirty(struct crl *c, int *wait)
 {
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	size_t n = 0, i;
 	int w;
 	pca_err e;
 
 	pthread_mutex_lock(&c->mu);
 	if (c->ntrack > 0 && (ids = calloc(c->ntrack, sizeof(*ids))) == NULL)
-		c->full_at = 0;	/* no memory: everything, next time */
+		c->full_at = 0; /* no memory: everything, next time */
 	for (i = 0; ids != NULL && i < c->ntrack; i++)
 		if (c->track[i].dirty) {
 			c->track[i].dirty = 0;
@@ -1037,7 +1037,7 @@ scan_dirty(struct crl *c, int *wait)
 		w = 0;
 		if ((e = part_check(c, ids[i])) != PCA_OK ||
 		    (e = scan_one(c, ids[i], 0, &w)) != PCA_OK) {
-			if (e != PCA_ENOTFOUND)	/* purged meanwhile */
+			if (e != PCA_ENOTFOUND) /* purged meanwhile */
 				log_warnx("crl: CA %s: %s", ids[i],
 				    pca_err_msg());
 			pca_err_clear();
@@ -1060,7 +1060,7 @@ full_due(struct crl *c)
 
 	pthread_mutex_lock(&c->mu);
 	due = c->full_at == 0 || now >= c->full_at ||
-	    now < c->full_at - CRL_FULL_SCAN_S;
+	      now < c->full_at - CRL_FULL_SCAN_S;
 	pthread_mutex_unlock(&c->mu);
 	return due;
 }
@@ -1089,7 +1089,7 @@ worker(void *arg)
 		}
 		pthread_mutex_lock(&c->mu);
 		while (!c->wake && !c->stop &&
-		    pthread_cond_timedwait(&c->cond, &c->mu, &ts) == 0)
+		       pthread_cond_timedwait(&c->cond, &c->mu, &ts) == 0)
 			;
 		c->wake = 0;
 		if (c->stop) {
@@ -1134,7 +1134,7 @@ cond_init_mono(pthread_cond_t *cv)
 	if (pthread_condattr_init(&a) != 0)
 		return PCA_ENOMEM;
 	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(cv, &a) != 0;
+	     pthread_cond_init(cv, &a) != 0;
 	(void)pthread_condattr_destroy(&a);
 	return rc ? PCA_ENOMEM : PCA_OK;
 }
@@ -1166,7 +1166,7 @@ crl_new(const struct crl_conf *conf, struct hsm *hsm, struct store *store,
 		free(c->account);
 		free(c);
 		return pca_err_set(PCA_ENOMEM, "cannot create the CRL "
-		    "worker's condition");
+					       "worker's condition");
 	}
 	if (c->account == NULL) {
 		crl_free(c);
@@ -1238,8 +1238,8 @@ crl_publish_now(struct crl *c, const char *id)
 	pca_err e;
 
 	pthread_rwlock_rdlock(&c->elock);
-	e = c->eng ? scan_one(c, id, 1, &wait) :
-		     pca_err_set(PCA_ESTATE, "no engine attached");
+	e = c->eng ? scan_one(c, id, 1, &wait)
+		   : pca_err_set(PCA_ESTATE, "no engine attached");
 	pthread_rwlock_unlock(&c->elock);
 	return e;
 }
@@ -1255,8 +1255,8 @@ crl_metrics_get(struct crl *c, struct crl_metrics *m)
 pca_err
 crl_metrics_render(struct crl *c, struct buf *b)
 {
-	static const char *const le[] = {"0.1", "0.25", "0.5", "1", "2.5",
-	    "5", "10", "+Inf"};
+	static const char *const le[] = {"0.1", "0.25", "0.5", "1", "2.5", "5",
+	    "10", "+Inf"};
 	struct crl_metrics *cm;
 	uint64_t cum = 0;
 	int64_t now = util_now();
@@ -1278,35 +1278,41 @@ crl_metrics_render(struct crl *c, struct buf *b)
 	    (unsigned long long)cm->build_errors);
 	for (i = 0; i < cm->ncas && err == PCA_OK; i++)
 		if (cm->cas[i].entries >= 0)
-			err = buf_printf(b, "pcad_crl_entries{ca=\"%s\"} %lld\n",
-			    cm->cas[i].ca, (long long)cm->cas[i].entries);
+			err =
+			    buf_printf(b, "pcad_crl_entries{ca=\"%s\"} %lld\n",
+				cm->cas[i].ca, (long long)cm->cas[i].entries);
 	if (err == PCA_OK)
 		err = buf_addstr(b, "# HELP pcad_crl_age_seconds Seconds since "
-		    "the thisUpdate of the CA's complete CRL.\n"
-		    "# TYPE pcad_crl_age_seconds gauge\n");
+				    "the thisUpdate of the CA's complete CRL.\n"
+				    "# TYPE pcad_crl_age_seconds gauge\n");
 	for (i = 0; i < cm->ncas && err == PCA_OK; i++)
 		err = buf_printf(b, "pcad_crl_age_seconds{ca=\"%s\"} %lld\n",
 		    cm->cas[i].ca, (long long)(now - cm->cas[i].this_update));
 	if (err == PCA_OK)
-		err = buf_addstr(b, "# HELP pcad_crl_next_update_timestamp_"
+		err = buf_addstr(b,
+		    "# HELP pcad_crl_next_update_timestamp_"
 		    "seconds nextUpdate of the CA's complete CRL.\n"
 		    "# TYPE pcad_crl_next_update_timestamp_seconds gauge\n");
 	for (i = 0; i < cm->ncas && err == PCA_OK; i++)
-		err = buf_printf(b, "pcad_crl_next_update_timestamp_seconds"
-		    "{ca=\"%s\"} %lld\n", cm->cas[i].ca,
-		    (long long)cm->cas[i].next_update);
+		err = buf_printf(b,
+		    "pcad_crl_next_update_timestamp_seconds"
+		    "{ca=\"%s\"} %lld\n",
+		    cm->cas[i].ca, (long long)cm->cas[i].next_update);
 	if (err == PCA_OK)
-		err = buf_addstr(b, "# HELP pcad_crl_revocation_to_crl_seconds "
+		err = buf_addstr(b,
+		    "# HELP pcad_crl_revocation_to_crl_seconds "
 		    "From a revocation to the CRL that lists it.\n"
 		    "# TYPE pcad_crl_revocation_to_crl_seconds histogram\n");
 	for (i = 0; err == PCA_OK && i < 8; i++) {
 		cum += cm->lat_buckets[i];
 		err = buf_printf(b,
 		    "pcad_crl_revocation_to_crl_seconds_bucket{le=\"%s\"} "
-		    "%llu\n", le[i], (unsigned long long)cum);
+		    "%llu\n",
+		    le[i], (unsigned long long)cum);
 	}
 	if (err == PCA_OK)
-		err = buf_printf(b, "pcad_crl_revocation_to_crl_seconds_sum "
+		err = buf_printf(b,
+		    "pcad_crl_revocation_to_crl_seconds_sum "
 		    "%.3f\npcad_crl_revocation_to_crl_seconds_count %llu\n",
 		    (double)cm->lat_sum_ms / 1000.0, (unsigned long long)cum);
 	free(cm);

@@ -32,21 +32,21 @@ typedef pca_err (*crl_sign_fn)(void *arg, const uint8_t *tbs, size_t len,
 typedef int (*crl_keep_fn)(void *arg, const uint8_t *serial, size_t len);
 
 struct crl_params {
-	const uint8_t *issuer;		/* issuer Name DER (byte copy) */
+	const uint8_t *issuer; /* issuer Name DER (byte copy) */
 	size_t issuer_len;
-	const uint8_t *akid;		/* AKI keyIdentifier (CA's SKI) */
+	const uint8_t *akid; /* AKI keyIdentifier (CA's SKI) */
 	size_t akid_len;
 	enum pca_sigalg sigalg;
-	uint64_t number;		/* cRLNumber (> 0) */
+	uint64_t number; /* cRLNumber (> 0) */
 	int64_t this_update;
 	int64_t next_update;
-	const char *idp_uri;		/* critical IDP fullName, or NULL */
-	const char *freshest_uri;	/* FreshestCRL (delta location), or NULL */
-	uint64_t delta_base;		/* > 0: a delta CRL on that base */
-	int64_t min_when;		/* delta: revoked at or after this */
-	struct store *store;		/* entries: store_revoked_foreach */
+	const char *idp_uri;      /* critical IDP fullName, or NULL */
+	const char *freshest_uri; /* FreshestCRL (delta location), or NULL */
+	uint64_t delta_base;      /* > 0: a delta CRL on that base */
+	int64_t min_when;         /* delta: revoked at or after this */
+	struct store *store;      /* entries: store_revoked_foreach */
 	const char *ca_id;
-	crl_keep_fn keep;		/* NULL: every entry */
+	crl_keep_fn keep; /* NULL: every entry */
 	void *keep_arg;
 	crl_sign_fn sign;
 	void *sign_arg;
@@ -73,8 +73,8 @@ pca_err crl_build(const struct crl_params *, uint8_t **der, size_t *len,
  * The subject Name of a DER certificate (a pointer into cert) and its
  * subjectKeyIdentifier (or NULL/0 when it has none).
  */
-pca_err crl_cert_subject(const uint8_t *cert, size_t len,
-    const uint8_t **name, size_t *name_len) PCA_WUR;
+pca_err crl_cert_subject(const uint8_t *cert, size_t len, const uint8_t **name,
+    size_t *name_len) PCA_WUR;
 
 /* ---- the publisher (crl.c) ---- */
 
@@ -91,37 +91,37 @@ pca_err crl_cert_subject(const uint8_t *cert, size_t len,
 #define CRL_PARTITION_DEFAULT 100000
 
 struct crl_conf {
-	int delta;			/* delta CRLs + FreshestCRL */
-	unsigned delta_base_s;		/* complete CRLs on revocation at most
-					   this often when delta; 0 = 3600 */
-	unsigned publish_delay_ms;	/* coalescing window; 0 = none */
-	unsigned poll_ms;		/* look for changes made elsewhere;
-					   0 = 1000 */
-	uint64_t partition_size;	/* certificates per partition;
-					   0 = CRL_PARTITION_DEFAULT */
-	unsigned audit_min_interval_s;	/* per CA; 0 = none */
-	const char *account;		/* awsAccountId of audit reports */
+	int delta;                     /* delta CRLs + FreshestCRL */
+	unsigned delta_base_s;         /* complete CRLs on revocation at most
+					  this often when delta; 0 = 3600 */
+	unsigned publish_delay_ms;     /* coalescing window; 0 = none */
+	unsigned poll_ms;              /* look for changes made elsewhere;
+					  0 = 1000 */
+	uint64_t partition_size;       /* certificates per partition;
+					  0 = CRL_PARTITION_DEFAULT */
+	unsigned audit_min_interval_s; /* per CA; 0 = none */
+	const char *account;           /* awsAccountId of audit reports */
 };
 
-#define CRL_METRICS_CAS 256	/* CAs with their own CRL gauges */
+#define CRL_METRICS_CAS 256 /* CAs with their own CRL gauges */
 
 /* The complete CRL of one CA, as last seen by the worker. */
 struct crl_ca_metrics {
 	char ca[37];
-	int64_t this_update;		/* epoch s; 0: none yet */
+	int64_t this_update; /* epoch s; 0: none yet */
 	int64_t next_update;
-	int64_t entries;		/* -1: unknown (not built by this process) */
+	int64_t entries; /* -1: unknown (not built by this process) */
 };
 
 struct crl_metrics {
 	uint64_t builds;
 	uint64_t build_errors;
-	uint64_t entries;		/* of the last complete CRL */
-	int64_t last_build;		/* epoch s */
-	int64_t next_update;		/* earliest nextUpdate published */
-	uint64_t lat_buckets[8];	/* revocation seen -> recorded, ms:
-					   <=100,250,500,1000,2500,5000,10000,+ */
-	uint64_t lat_sum_ms;		/* sum of the observations above */
+	uint64_t entries;        /* of the last complete CRL */
+	int64_t last_build;      /* epoch s */
+	int64_t next_update;     /* earliest nextUpdate published */
+	uint64_t lat_buckets[8]; /* revocation seen -> recorded, ms:
+				    <=100,250,500,1000,2500,5000,10000,+ */
+	uint64_t lat_sum_ms;     /* sum of the observations above */
 	struct crl_ca_metrics cas[CRL_METRICS_CAS];
 	size_t ncas;
 };
@@ -184,7 +184,6 @@ pca_err crl_audit_describe(struct crl *, const char *ca_id, const char *id,
  * through the manifest's head.  Problems as PCA_EMISMATCH with the reason.
  */
 pca_err crl_audit_verify(const uint8_t *report, size_t report_len,
-    const uint8_t *manifest, size_t manifest_len, struct store *store)
-    PCA_WUR;
+    const uint8_t *manifest, size_t manifest_len, struct store *store) PCA_WUR;
 
 #endif

@@ -15,13 +15,13 @@
 
 struct crl_track {
 	char id[37];
-	uint64_t revgen;	/* the generation first seen pending */
-	int64_t since_ms;	/* when it was first seen */
-	uint64_t left;		/* PARTITIONED: issuances here before the
-				   open partition is due to be checked */
-	int dirty;		/* a change feed record names it: look */
-	unsigned fails;		/* builds failed in a row */
-	int64_t retry_at;	/* after a failure: no new try before this */
+	uint64_t revgen;  /* the generation first seen pending */
+	int64_t since_ms; /* when it was first seen */
+	uint64_t left;    /* PARTITIONED: issuances here before the
+			     open partition is due to be checked */
+	int dirty;        /* a change feed record names it: look */
+	unsigned fails;   /* builds failed in a row */
+	int64_t retry_at; /* after a failure: no new try before this */
 };
 
 /* A failed build is retried after CRL_RETRY_MIN_S, doubling per failure in
@@ -37,7 +37,7 @@ struct crl_track {
  * CRL_FULL_SCAN_S (the time-driven rebuilds).
  */
 #define CRL_FULL_SCAN_S 60
-#define CRL_FEED_NAME "crl"	/* our change feed cursor */
+#define CRL_FEED_NAME "crl" /* our change feed cursor */
 
 /*
  * kv crlpart/<CA id>: {"cdp": CDP of the open partition, "start": the CA's
@@ -52,9 +52,9 @@ struct crl {
 	char *account;
 	struct hsm *hsm;
 	struct store *store;
-	pthread_rwlock_t elock;		/* eng: readers build, attach writes */
+	pthread_rwlock_t elock; /* eng: readers build, attach writes */
 	struct ca_engine *eng;
-	pthread_mutex_t mu;		/* below */
+	pthread_mutex_t mu; /* below */
 	pthread_cond_t cond;
 	int wake, stop, started;
 	pthread_t thread;
@@ -63,23 +63,23 @@ struct crl {
 	struct crl_metrics m;
 	struct crl_track track[CRL_TRACK_MAX];
 	size_t ntrack;
-	uint64_t feed_seq;		/* worker only */
-	int64_t full_at;		/* (mu) next full scan; 0: now */
-	int untracked;			/* (mu) a CA had no slot: full scan */
+	uint64_t feed_seq; /* worker only */
+	int64_t full_at;   /* (mu) next full scan; 0: now */
+	int untracked;     /* (mu) a CA had no slot: full scan */
 };
 
 /* The persisted state of one CA's CRLs (kv crlstate/<id>, JSON). */
 struct crl_state {
-	uint64_t revgen;	/* revocation generation the CRLs include */
-	int64_t gen;		/* generation time of the complete CRL */
-	int64_t next;		/* its nextUpdate */
-	uint64_t number;	/* its cRLNumber */
-	int64_t base_gen;	/* the last complete CRL (delta base) */
-	char fp[65];		/* SHA-256 of certificate, config and CDP */
-	json_t *parts;		/* CDP URIs of every partition published */
-	json_t *edge;		/* hex serials in the complete CRL revoked
-				   within CRL_EDGE_S of base_gen; NULL:
-				   unknown (the delta then repeats them) */
+	uint64_t revgen;  /* revocation generation the CRLs include */
+	int64_t gen;      /* generation time of the complete CRL */
+	int64_t next;     /* its nextUpdate */
+	uint64_t number;  /* its cRLNumber */
+	int64_t base_gen; /* the last complete CRL (delta base) */
+	char fp[65];      /* SHA-256 of certificate, config and CDP */
+	json_t *parts;    /* CDP URIs of every partition published */
+	json_t *edge;     /* hex serials in the complete CRL revoked
+			     within CRL_EDGE_S of base_gen; NULL:
+			     unknown (the delta then repeats them) */
 };
 
 /*
@@ -95,17 +95,17 @@ struct crl_state {
 struct crl_job {
 	struct crl *crl;
 	const struct ca_info *ca;
-	const json_t *cfg;		/* CrlConfiguration */
+	const json_t *cfg; /* CrlConfiguration */
 	const uint8_t *issuer;
 	size_t issuer_len;
 	uint8_t akid[64];
 	size_t akid_len;
-	char meta[512];			/* object meta for sync/ */
+	char meta[512]; /* object meta for sync/ */
 	char complete_key[(STORE_OBJ_KEY_MAX + 1)];
 	int64_t now;
-	int64_t prev_gen;		/* drop entries expired before it */
+	int64_t prev_gen; /* drop entries expired before it */
 	struct crl_expired *expired;
-	json_t *parts;			/* partitions: in, then out (borrowed) */
+	json_t *parts; /* partitions: in, then out (borrowed) */
 };
 
 int64_t crl_now_ms(void);

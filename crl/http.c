@@ -65,20 +65,18 @@ asn1_time(const ASN1_TIME *t)
 
 /* thisUpdate and nextUpdate (-1 when absent) of a DER CRL. */
 static pca_err
-crl_times(const uint8_t *der, size_t len, int64_t *this_upd,
-    int64_t *next_upd)
+crl_times(const uint8_t *der, size_t len, int64_t *this_upd, int64_t *next_upd)
 {
 	const unsigned char *p = der;
 	X509_CRL *x;
 
-	if (len > LONG_MAX ||
-	    (x = d2i_X509_CRL(NULL, &p, (long)len)) == NULL)
+	if (len > LONG_MAX || (x = d2i_X509_CRL(NULL, &p, (long)len)) == NULL)
 		return pca_err_set(PCA_EPARSE, "a stored CRL does not parse");
 	*this_upd = asn1_time(X509_CRL_get0_lastUpdate(x));
 	*next_upd = asn1_time(X509_CRL_get0_nextUpdate(x));
 	X509_CRL_free(x);
-	return *this_upd < 0 ? pca_err_set(PCA_EPARSE, "CRL thisUpdate") :
-			       PCA_OK;
+	return *this_upd < 0 ? pca_err_set(PCA_EPARSE, "CRL thisUpdate")
+			     : PCA_OK;
 }
 
 /* True when the If-None-Match list holds etag (weak comparison) or "*". */
@@ -168,17 +166,19 @@ crl_http(void *arg, const struct http_req *r, struct http_resp *o)
 		return;
 	}
 	/* CRLs, and the link certificates of rotated roots (ca/rotate.c) */
-	if (r->path[0] != '/' || (strncmp(r->path + 1, "crl/", 4) != 0 &&
-	    strncmp(r->path + 1, CA_ROTATION_PREFIX,
-		strlen(CA_ROTATION_PREFIX)) != 0) ||
+	if (r->path[0] != '/' ||
+	    (strncmp(r->path + 1, "crl/", 4) != 0 &&
+		strncmp(r->path + 1, CA_ROTATION_PREFIX,
+		    strlen(CA_ROTATION_PREFIX)) != 0) ||
 	    store_obj_get(c->store, r->path + 1, &obj) != PCA_OK) {
 		pca_err_clear();
 		o->status = 404;
 		return;
 	}
 	o->status = 200;
-	o->content_type = strncmp(r->path + 1, "crl/", 4) == 0 ?
-	    "application/pkix-crl" : "application/pkix-cert";
+	o->content_type = strncmp(r->path + 1, "crl/", 4) == 0
+			      ? "application/pkix-crl"
+			      : "application/pkix-cert";
 	o->body = obj.body;
 	o->len = obj.body_len;
 	obj.body = NULL;
@@ -261,17 +261,27 @@ ca_cert_http(void *arg, const struct http_req *r, struct http_resp *o)
 pca_err
 crl_http_register(struct crl *c, struct http_server *h)
 {
-	const struct http_route rt = {.port = HTTP_PLAIN, .path = "/crl/",
-	    .prefix = 1, .methods = HTTP_M_ANY,
-	    .body_max = CRL_HTTP_BODY_MAX, .fn = crl_http, .arg = c};
+	const struct http_route rt = {.port = HTTP_PLAIN,
+	    .path = "/crl/",
+	    .prefix = 1,
+	    .methods = HTTP_M_ANY,
+	    .body_max = CRL_HTTP_BODY_MAX,
+	    .fn = crl_http,
+	    .arg = c};
 	const struct http_route links = {.port = HTTP_PLAIN,
-	    .path = "/" CA_ROTATION_PREFIX, .prefix = 1,
-	    .methods = HTTP_M_ANY, .body_max = CRL_HTTP_BODY_MAX,
-	    .fn = crl_http, .arg = c};
+	    .path = "/" CA_ROTATION_PREFIX,
+	    .prefix = 1,
+	    .methods = HTTP_M_ANY,
+	    .body_max = CRL_HTTP_BODY_MAX,
+	    .fn = crl_http,
+	    .arg = c};
 	const struct http_route cas = {.port = HTTP_PLAIN,
-	    .path = "/" CA_ISSUERS_PREFIX, .prefix = 1,
-	    .methods = HTTP_M_ANY, .body_max = CRL_HTTP_BODY_MAX,
-	    .fn = ca_cert_http, .arg = c};
+	    .path = "/" CA_ISSUERS_PREFIX,
+	    .prefix = 1,
+	    .methods = HTTP_M_ANY,
+	    .body_max = CRL_HTTP_BODY_MAX,
+	    .fn = ca_cert_http,
+	    .arg = c};
 	pca_err err;
 
 	if ((err = http_route_add(h, &rt)) != PCA_OK ||

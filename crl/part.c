@@ -17,7 +17,7 @@
 struct pmember {
 	uint8_t b[LIM_SERIAL_BYTES];
 	size_t n;
-	int part;		/* index into parts, -1: none */
+	int part; /* index into parts, -1: none */
 };
 
 struct pscan {
@@ -25,15 +25,14 @@ struct pscan {
 	size_t n, cap;
 	char *uris[PART_MAX];
 	size_t nuris;
-	int cur;		/* the partition being built */
-	crl_keep_fn keep;	/* the caller's filter (expiry) */
+	int cur;          /* the partition being built */
+	crl_keep_fn keep; /* the caller's filter (expiry) */
 	void *keep_arg;
 	int oom;
 };
 
 static int
-collect(const uint8_t *serial, size_t len, int64_t when, int reason,
-    void *arg)
+collect(const uint8_t *serial, size_t len, int64_t when, int reason, void *arg)
 {
 	struct pscan *s = arg;
 	struct pmember *nv;
@@ -81,8 +80,9 @@ cert_cdp(const uint8_t *der, size_t len)
 	DIST_POINT *dp;
 	GENERAL_NAME *gn;
 
-	if (x != NULL && (dps = X509_get_ext_d2i(x, NID_crl_distribution_points,
-			      NULL, NULL)) != NULL &&
+	if (x != NULL &&
+	    (dps = X509_get_ext_d2i(x, NID_crl_distribution_points, NULL,
+		 NULL)) != NULL &&
 	    sk_DIST_POINT_num(dps) > 0 &&
 	    (dp = sk_DIST_POINT_value(dps, 0))->distpoint != NULL &&
 	    dp->distpoint->type == 0 &&
@@ -90,8 +90,9 @@ cert_cdp(const uint8_t *der, size_t len)
 	    (gn = sk_GENERAL_NAME_value(dp->distpoint->name.fullname, 0))
 		    ->type == GEN_URI)
 		uri = strndup((const char *)ASN1_STRING_get0_data(
-		    gn->d.uniformResourceIdentifier),
-		    (size_t)ASN1_STRING_length(gn->d.uniformResourceIdentifier));
+				  gn->d.uniformResourceIdentifier),
+		    (size_t)ASN1_STRING_length(
+			gn->d.uniformResourceIdentifier));
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	X509_free(x);
 	return uri;
@@ -117,10 +118,10 @@ keep_part(void *arg, const uint8_t *serial, size_t len)
 		return 0;
 	memcpy(k.b, serial, len);
 	k.n = len;
-	k.part = 0;	/* member_cmp reads b and n only */
+	k.part = 0; /* member_cmp reads b and n only */
 	m = bsearch(&k, s->v, s->n, sizeof(k), member_cmp);
 	return m != NULL && m->part == s->cur &&
-	    s->keep(s->keep_arg, serial, len);
+	       s->keep(s->keep_arg, serial, len);
 }
 
 static pca_err
@@ -133,7 +134,7 @@ assign(struct crl_job *j, struct pscan *s)
 	for (i = 0; i < s->n; i++) {
 		if (store_cert_get(j->crl->store, j->ca->uuid, s->v[i].b,
 			s->v[i].n, &sc) != PCA_OK)
-			continue;	/* a PENDING record: no CDP known */
+			continue; /* a PENDING record: no CDP known */
 		uri = sc.der ? cert_cdp(sc.der, sc.der_len) : NULL;
 		store_cert_clear(&sc);
 		if (uri != NULL && crl_uri_key(uri) != NULL &&
@@ -143,13 +144,15 @@ assign(struct crl_job *j, struct pscan *s)
 	}
 	for (i = 0; i < json_array_size(j->parts); i++)
 		if (json_string_value(json_array_get(j->parts, i)) != NULL &&
-		    uri_index(s, json_string_value(json_array_get(j->parts,
-				     i))) < 0)
+		    uri_index(s,
+			json_string_value(json_array_get(j->parts, i))) < 0)
 			break;
 	if (j->ca->cdp_uri != NULL && crl_uri_key(j->ca->cdp_uri) != NULL &&
 	    uri_index(s, j->ca->cdp_uri) < 0)
-		return pca_err_set(PCA_ELIMIT, "CA %s has more than %d CRL "
-		    "partitions with revocations", j->ca->uuid, PART_MAX);
+		return pca_err_set(PCA_ELIMIT,
+		    "CA %s has more than %d CRL "
+		    "partitions with revocations",
+		    j->ca->uuid, PART_MAX);
 	return PCA_OK;
 }
 

@@ -32,9 +32,9 @@ struct store;
 #define DISC_NS_EXT "disc.ext"
 #define DISC_NS_OURS "disc.ours"
 #define DISC_TARGETS_MAX 4096
-#define DISC_CHAIN_MAX 10	/* certificates kept per endpoint */
-#define DISC_CERT_MAX 16384	/* DER bytes per certificate */
-#define DISC_ENDPOINTS_MAX 64	/* endpoints kept per certificate */
+#define DISC_CHAIN_MAX 10     /* certificates kept per endpoint */
+#define DISC_CERT_MAX 16384   /* DER bytes per certificate */
+#define DISC_ENDPOINTS_MAX 64 /* endpoints kept per certificate */
 #define DISC_HOST_MAX 255
 
 enum disc_starttls {
@@ -47,7 +47,7 @@ enum disc_starttls {
 struct disc_target {
 	char host[DISC_HOST_MAX + 1];
 	char port[8];
-	char sni[DISC_HOST_MAX + 1];	/* "" = none */
+	char sni[DISC_HOST_MAX + 1]; /* "" = none */
 	enum disc_starttls starttls;
 };
 
@@ -58,18 +58,18 @@ struct disc_targets {
 };
 
 struct disc_spec {
-	const char *const *hostports;	/* "host:port" or "[v6]:port" */
+	const char *const *hostports; /* "host:port" or "[v6]:port" */
 	size_t nhostports;
-	const char *cidr;		/* "10.0.0.0/28" (IPv4, /16 or longer) */
-	const char *ports;		/* "443,8443" for the CIDR hosts */
-	const char *sni;		/* SNI for every target; NULL none */
-	const char *starttls;		/* smtp|imap|postgres; NULL: TLS */
+	const char *cidr;     /* "10.0.0.0/28" (IPv4, /16 or longer) */
+	const char *ports;    /* "443,8443" for the CIDR hosts */
+	const char *sni;      /* SNI for every target; NULL none */
+	const char *starttls; /* smtp|imap|postgres; NULL: TLS */
 };
 
 /* Expands spec into out (free with disc_targets_free). PCA_EINVAL names
  * the bad item; PCA_ETOOBIG beyond DISC_TARGETS_MAX endpoints. */
-pca_err disc_targets_build(const struct disc_spec *, struct disc_targets *out)
-    PCA_WUR;
+pca_err disc_targets_build(const struct disc_spec *,
+    struct disc_targets *out) PCA_WUR;
 /* Adds the lines of a targets file ("host:port" per line, # comments). */
 pca_err disc_targets_file(const char *path, const struct disc_spec *,
     struct disc_targets *out) PCA_WUR;
@@ -77,17 +77,17 @@ void disc_targets_free(struct disc_targets *);
 pca_err disc_starttls_parse(const char *, enum disc_starttls *) PCA_WUR;
 
 struct disc_conf {
-	unsigned concurrency;	/* threads; 0 = 8 */
-	unsigned timeout_ms;	/* per phase; 0 = 5000 */
-	unsigned rate;		/* connection starts per second; 0 = 20 */
+	unsigned concurrency; /* threads; 0 = 8 */
+	unsigned timeout_ms;  /* per phase; 0 = 5000 */
+	unsigned rate;        /* connection starts per second; 0 = 20 */
 };
 
 /* What one endpoint presented. */
 struct disc_result {
 	const struct disc_target *target;
-	int ok;			/* a handshake completed */
-	char error[160];	/* when !ok */
-	uint8_t *der[DISC_CHAIN_MAX];	/* leaf first */
+	int ok;                       /* a handshake completed */
+	char error[160];              /* when !ok */
+	uint8_t *der[DISC_CHAIN_MAX]; /* leaf first */
 	size_t len[DISC_CHAIN_MAX];
 	size_t n;
 };
@@ -102,9 +102,9 @@ void disc_results_free(struct disc_result *, size_t n);
 
 /* Where and how a certificate was seen. */
 struct disc_seen {
-	const char *where;	/* "host:port", or the file name of an import */
-	const char *sni;	/* may be NULL */
-	const char *source;	/* "scan" or "import" */
+	const char *where;  /* "host:port", or the file name of an import */
+	const char *sni;    /* may be NULL */
+	const char *source; /* "scan" or "import" */
 	int64_t when;
 };
 
@@ -120,8 +120,7 @@ struct disc_import_stats {
  * count as ours and are not recorded.
  */
 struct disc_ours {
-	int (*ca_of)(void *arg, const uint8_t *der, size_t len,
-	    char ca_id[37]);
+	int (*ca_of)(void *arg, const uint8_t *der, size_t len, char ca_id[37]);
 	void *arg;
 };
 pca_err disc_record(struct store *, const struct disc_ours *,
@@ -130,15 +129,14 @@ pca_err disc_record(struct store *, const struct disc_ours *,
 
 /* PEM (one or more CERTIFICATE blocks) or DER in p: each certificate. */
 pca_err disc_parse_certs(const uint8_t *p, size_t n,
-    int (*cb)(const uint8_t *der, size_t len, void *arg), void *arg)
-    PCA_WUR;
+    int (*cb)(const uint8_t *der, size_t len, void *arg), void *arg) PCA_WUR;
 
 /* One external certificate as listed (borrowed during the callback). */
 struct disc_ext {
-	const char *fp;		/* SHA-256 hex */
+	const char *fp; /* SHA-256 hex */
 	const uint8_t *der;
 	size_t der_len;
-	const json_t *rec;	/* the record (see above) */
+	const json_t *rec; /* the record (see above) */
 };
 /* Calls cb for every external certificate; non-zero from cb stops. */
 pca_err disc_ext_foreach(struct store *,
@@ -161,8 +159,8 @@ json_t *disc_ext_item(const struct disc_ext *, int64_t now);
  * interval_s and recording what it finds. */
 struct disc_job_conf {
 	struct disc_conf scan;
-	struct disc_targets targets;	/* owned by the job once started */
-	unsigned interval_s;		/* 0 = 3600 */
+	struct disc_targets targets; /* owned by the job once started */
+	unsigned interval_s;         /* 0 = 3600 */
 	struct disc_ours ours;
 };
 struct disc_job;

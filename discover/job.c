@@ -54,8 +54,8 @@ job_run(struct disc_job *j)
 			}
 	}
 	log_info("discovery: %zu of %zu endpoints answered; %zu of ours, "
-		 "%zu external (%zu new)", up, j->c.targets.n, st.ours,
-	    st.external, st.new_external);
+		 "%zu external (%zu new)",
+	    up, j->c.targets.n, st.ours, st.external, st.new_external);
 	disc_results_free(res, j->c.targets.n);
 }
 
@@ -71,8 +71,8 @@ job_main(void *arg)
 		(void)clock_gettime(CLOCK_REALTIME, &due);
 		due.tv_sec += (time_t)j->c.interval_s;
 		pthread_mutex_lock(&j->lk);
-		while (!j->stop &&
-		    pthread_cond_timedwait(&j->cv, &j->lk, &due) != ETIMEDOUT)
+		while (!j->stop && pthread_cond_timedwait(&j->cv, &j->lk,
+				       &due) != ETIMEDOUT)
 			;
 		stop = j->stop;
 		pthread_mutex_unlock(&j->lk);
@@ -82,8 +82,7 @@ job_main(void *arg)
 }
 
 pca_err
-disc_job_start(struct disc_job_conf *c, struct store *st,
-    struct disc_job **out)
+disc_job_start(struct disc_job_conf *c, struct store *st, struct disc_job **out)
 {
 	struct disc_job *j = calloc(1, sizeof(*j));
 

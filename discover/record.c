@@ -53,22 +53,25 @@ endpoint_note(json_t *rec, const struct disc_seen *seen)
 		if (eps == NULL || json_object_set_new(rec, "endpoints", eps))
 			return 0;
 	}
-	json_array_foreach(eps, i, e) {
-		if (strcmp(json_string_value(json_object_get(e, "where")) ?
-			       json_string_value(json_object_get(e, "where")) :
-			       "", seen->where) == 0 &&
-		    strcmp(json_string_value(json_object_get(e, "sni")) ?
-			       json_string_value(json_object_get(e, "sni")) :
-			       "", sni) == 0)
+	json_array_foreach (eps, i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "where"))
+			       ? json_string_value(json_object_get(e, "where"))
+			       : "",
+			seen->where) == 0 &&
+		    strcmp(json_string_value(json_object_get(e, "sni"))
+			       ? json_string_value(json_object_get(e, "sni"))
+			       : "",
+			sni) == 0)
 			return json_object_set_new(e, "last",
 				   json_integer(seen->when)) == 0;
 	}
 	if (json_array_size(eps) >= DISC_ENDPOINTS_MAX)
 		(void)json_array_remove(eps, 0); /* the oldest goes */
-	return json_array_append_new(eps, json_pack("{s:s,s:s,s:s,s:I,s:I}",
-		   "where", seen->where, "sni", sni, "source", seen->source,
-		   "first", (json_int_t)seen->when, "last",
-		   (json_int_t)seen->when)) == 0;
+	return json_array_append_new(eps,
+		   json_pack("{s:s,s:s,s:s,s:I,s:I}", "where", seen->where,
+		       "sni", sni, "source", seen->source, "first",
+		       (json_int_t)seen->when, "last",
+		       (json_int_t)seen->when)) == 0;
 }
 
 /* rec (ns/key, or a new one from init) with seen noted, written back. */
@@ -93,8 +96,8 @@ rec_update(struct store *st, const char *ns, const char *key, json_t *init,
 	} else
 		goto out;
 	if (rec == NULL) {
-		err = pca_err_set(PCA_EDB, "%s record %.64s does not parse",
-		    ns, key);
+		err = pca_err_set(PCA_EDB, "%s record %.64s does not parse", ns,
+		    key);
 		goto out;
 	}
 	if (!endpoint_note(rec, seen) ||
@@ -153,8 +156,8 @@ ours_find(struct store *st, X509 *x, const uint8_t *der, size_t len,
 	if (store_ca_foreach(st, ca_collect, &ids) != PCA_OK)
 		pca_err_clear();
 	for (i = 0; i < ids.n && !found; i++) {
-		if (store_cert_get(st, ids.id[i], ai->data,
-		    (size_t)ai->length, &c) != PCA_OK) {
+		if (store_cert_get(st, ids.id[i], ai->data, (size_t)ai->length,
+			&c) != PCA_OK) {
 			pca_err_clear();
 			continue;
 		}
@@ -179,9 +182,8 @@ fp_of(const uint8_t *der, size_t len, char out[65])
 }
 
 pca_err
-disc_record(struct store *st, const struct disc_ours *ours,
-    const uint8_t *der, size_t len, const struct disc_seen *seen,
-    struct disc_import_stats *stats)
+disc_record(struct store *st, const struct disc_ours *ours, const uint8_t *der,
+    size_t len, const struct disc_seen *seen, struct disc_import_stats *stats)
 {
 	char ca_id[37], key[128], fp[65], *hex = NULL;
 	const ASN1_INTEGER *ai;
@@ -191,8 +193,10 @@ disc_record(struct store *st, const struct disc_ours *ours,
 	pca_err err = PCA_OK;
 
 	if ((x = cert_parse(der, len)) == NULL)
-		return pca_err_set(PCA_EBADCERT, "%.200s: not an X.509 "
-		    "certificate", seen->where);
+		return pca_err_set(PCA_EBADCERT,
+		    "%.200s: not an X.509 "
+		    "certificate",
+		    seen->where);
 	if (ours != NULL && ours->ca_of != NULL &&
 	    ours->ca_of(ours->arg, der, len, ca_id)) {
 		stats->ours++; /* one of our CA certificates */
@@ -205,9 +209,8 @@ disc_record(struct store *st, const struct disc_ours *ours,
 		    sizeof(key) - strlen(key), 0);
 		init = json_pack("{s:s,s:I}", "ca_id", ca_id, "first_seen",
 		    (json_int_t)seen->when);
-		if (init == NULL ||
-		    (err = rec_update(st, DISC_NS_OURS, key, init, seen,
-			 &created)) != PCA_OK)
+		if (init == NULL || (err = rec_update(st, DISC_NS_OURS, key,
+					 init, seen, &created)) != PCA_OK)
 			goto out;
 		stats->ours++;
 		goto out;
@@ -251,10 +254,10 @@ disc_parse_certs(const uint8_t *p, size_t n,
 	if (!util_is_pem(p, n)) {
 		if ((x = cert_parse(p, n)) == NULL)
 			return pca_err_set(PCA_EBADCERT, "neither PEM nor one "
-			    "DER certificate");
+							 "DER certificate");
 		X509_free(x);
-		return cb(p, n, arg) ? pca_err_set(PCA_EINVAL, "stopped") :
-				       PCA_OK;
+		return cb(p, n, arg) ? pca_err_set(PCA_EINVAL, "stopped")
+				     : PCA_OK;
 	}
 	if ((b = BIO_new_mem_buf(p, (int)n)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
@@ -263,8 +266,10 @@ disc_parse_certs(const uint8_t *p, size_t n,
 		len = i2d_X509(x, &der);
 		X509_free(x);
 		if (len <= 0) {
-			err = pca_err_set(PCA_EBADCERT, "certificate %d does "
-			    "not encode", count + 1);
+			err = pca_err_set(PCA_EBADCERT,
+			    "certificate %d does "
+			    "not encode",
+			    count + 1);
 			break;
 		}
 		count++;
@@ -362,8 +367,8 @@ static void
 findings(X509 *x, int64_t na, int64_t now, json_t *f)
 {
 	EVP_PKEY *k = X509_get0_pubkey(x);
-	int bits = k ? EVP_PKEY_get_bits(k) : 0, id = k ?
-	    EVP_PKEY_get_base_id(k) : 0;
+	int bits = k ? EVP_PKEY_get_bits(k) : 0,
+	    id = k ? EVP_PKEY_get_base_id(k) : 0;
 	int sig = X509_get_signature_nid(x), md = NID_undef;
 
 	if (k == NULL || (id == EVP_PKEY_RSA && bits < DISC_RSA_FLOOR) ||
@@ -400,8 +405,10 @@ disc_ext_item(const struct disc_ext *e, int64_t now)
 	if (x == NULL)
 		return NULL;
 	ai = X509_get0_serialNumber(x);
-	util_hex(ai->data, (size_t)(ai->length > LIM_SERIAL_BYTES + 1 ?
-	    LIM_SERIAL_BYTES + 1 : ai->length), serial, sizeof(serial), 0);
+	util_hex(ai->data,
+	    (size_t)(ai->length > LIM_SERIAL_BYTES + 1 ? LIM_SERIAL_BYTES + 1
+						       : ai->length),
+	    serial, sizeof(serial), 0);
 	nb = time_of(X509_get0_notBefore(x));
 	na = time_of(X509_get0_notAfter(x));
 	if ((f = json_array()) == NULL)
@@ -409,16 +416,19 @@ disc_ext_item(const struct disc_ext *e, int64_t now)
 	findings(x, na, now, f);
 	eps = json_object_get(e->rec, "endpoints");
 	o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:I,s:I,s:s,s:O,s:O,s:O,s:O}",
-	    "Fingerprint", e->fp, "Source", "EXTERNAL",
-	    "Subject", name_of(X509_get_subject_name(x)),
-	    "Issuer", name_of(X509_get_issuer_name(x)), "Serial", serial,
-	    "NotBefore", (json_int_t)nb, "NotAfter", (json_int_t)na,
-	    "Status", na <= now ? "EXPIRED" : "ISSUED",
-	    "SeenAt", eps ? eps : json_null(),
-	    "FirstSeen", json_object_get(e->rec, "first_seen") ?
-		json_object_get(e->rec, "first_seen") : json_null(),
-	    "LastSeen", json_object_get(e->rec, "last_seen") ?
-		json_object_get(e->rec, "last_seen") : json_null(),
+	    "Fingerprint", e->fp, "Source", "EXTERNAL", "Subject",
+	    name_of(X509_get_subject_name(x)), "Issuer",
+	    name_of(X509_get_issuer_name(x)), "Serial", serial, "NotBefore",
+	    (json_int_t)nb, "NotAfter", (json_int_t)na, "Status",
+	    na <= now ? "EXPIRED" : "ISSUED", "SeenAt", eps ? eps : json_null(),
+	    "FirstSeen",
+	    json_object_get(e->rec, "first_seen")
+		? json_object_get(e->rec, "first_seen")
+		: json_null(),
+	    "LastSeen",
+	    json_object_get(e->rec, "last_seen")
+		? json_object_get(e->rec, "last_seen")
+		: json_null(),
 	    "Findings", f);
 out:
 	json_decref(f);

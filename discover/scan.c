@@ -23,7 +23,7 @@
 
 #include "disc.h"
 
-#define DISC_LINE_MAX 1024	/* STARTTLS reply line */
+#define DISC_LINE_MAX 1024 /* STARTTLS reply line */
 #define DISC_THREADS_MAX 64
 
 struct scan {
@@ -85,8 +85,9 @@ connect_to(const struct disc_target *t, unsigned ms, struct disc_result *r)
 		return -1;
 	}
 	for (a = ai; a != NULL; a = a->ai_next) {
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, a->ai_protocol);
+		fd = socket(a->ai_family,
+		    a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    a->ai_protocol);
 		if (fd < 0)
 			continue;
 		if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 &&
@@ -230,8 +231,7 @@ probe(struct scan *s, const struct disc_target *t, struct disc_result *r)
 		goto out;
 	}
 	if ((ssl = SSL_new(s->ctx)) == NULL || SSL_set_fd(ssl, fd) != 1 ||
-	    (t->sni[0] != '\0' &&
-		SSL_set_tlsext_host_name(ssl, t->sni) != 1)) {
+	    (t->sni[0] != '\0' && SSL_set_tlsext_host_name(ssl, t->sni) != 1)) {
 		fail(r, "TLS setup failed");
 		goto out;
 	}

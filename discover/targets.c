@@ -34,8 +34,10 @@ disc_starttls_parse(const char *s, enum disc_starttls *out)
 	else if (strcmp(s, "postgres") == 0)
 		*out = DISC_POSTGRES;
 	else
-		return pca_err_set(PCA_EINVAL, "starttls must be smtp, imap "
-		    "or postgres, not '%.40s'", s);
+		return pca_err_set(PCA_EINVAL,
+		    "starttls must be smtp, imap "
+		    "or postgres, not '%.40s'",
+		    s);
 	return PCA_OK;
 }
 
@@ -65,13 +67,17 @@ add(const struct disc_spec *s, struct disc_targets *ts, const char *host,
 	void *p;
 
 	if (ts->n >= DISC_TARGETS_MAX)
-		return pca_err_set(PCA_ETOOBIG, "more than %d discovery "
-		    "targets", DISC_TARGETS_MAX);
+		return pca_err_set(PCA_ETOOBIG,
+		    "more than %d discovery "
+		    "targets",
+		    DISC_TARGETS_MAX);
 	if (hlen == 0 || hlen > DISC_HOST_MAX ||
 	    port_check(port, plen) != PCA_OK)
-		return pca_err_set(PCA_EINVAL, "bad discovery target "
-		    "'%.*s:%.*s' (host:port)", (int)(hlen > 80 ? 80 : hlen),
-		    host, (int)(plen > 8 ? 8 : plen), port);
+		return pca_err_set(PCA_EINVAL,
+		    "bad discovery target "
+		    "'%.*s:%.*s' (host:port)",
+		    (int)(hlen > 80 ? 80 : hlen), host,
+		    (int)(plen > 8 ? 8 : plen), port);
 	if (disc_starttls_parse(s->starttls, &st) != PCA_OK)
 		return PCA_EINVAL;
 	if ((p = realloc(ts->t, (ts->n + 1) * sizeof(*ts->t))) == NULL)
@@ -89,8 +95,8 @@ add(const struct disc_spec *s, struct disc_targets *ts, const char *host,
 
 /* "host:port" or "[v6]:port". */
 static pca_err
-add_hostport(const struct disc_spec *s, struct disc_targets *ts,
-    const char *hp, size_t n)
+add_hostport(const struct disc_spec *s, struct disc_targets *ts, const char *hp,
+    size_t n)
 {
 	const char *colon;
 
@@ -110,8 +116,10 @@ add_hostport(const struct disc_spec *s, struct disc_targets *ts,
 	return add(s, ts, hp, (size_t)(colon - hp), colon + 1,
 	    (size_t)(hp + n - colon - 1));
 bad:
-	return pca_err_set(PCA_EINVAL, "bad discovery target '%.*s' "
-	    "(host:port)", (int)(n > 80 ? 80 : n), hp);
+	return pca_err_set(PCA_EINVAL,
+	    "bad discovery target '%.*s' "
+	    "(host:port)",
+	    (int)(n > 80 ? 80 : n), hp);
 }
 
 static pca_err
@@ -151,8 +159,10 @@ add_cidr(const struct disc_spec *s, struct disc_targets *ts)
 	return PCA_OK;
 bad:
 	pca_err_clear();
-	return pca_err_set(PCA_EINVAL, "bad CIDR range '%.60s' (IPv4, "
-	    "prefix /16 to /32)", s->cidr);
+	return pca_err_set(PCA_EINVAL,
+	    "bad CIDR range '%.60s' (IPv4, "
+	    "prefix /16 to /32)",
+	    s->cidr);
 }
 
 pca_err

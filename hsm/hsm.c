@@ -66,8 +66,8 @@ hsm_diff_ms(const struct timespec *a, const struct timespec *b)
 static CK_RV
 sess_open(struct hsm *h, CK_SESSION_HANDLE *s)
 {
-	return h->fl->C_OpenSession(
-	    h->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, s);
+	return h->fl->C_OpenSession(h->slot,
+	    CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, s);
 }
 
 static int
@@ -157,8 +157,8 @@ locks_init(struct hsm *h)
 
 	/* Writer preference: a pending re-init is not starved by signers. */
 	r |= pthread_rwlockattr_init(&ra);
-	r |= pthread_rwlockattr_setkind_np(
-	    &ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	r |= pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	r |= pthread_rwlock_init(&h->rw, &ra);
 	(void)pthread_rwlockattr_destroy(&ra);
 	r |= pthread_condattr_init(&ca);
@@ -261,8 +261,8 @@ hsm_open(const struct hsm_conf *conf, struct hsm **out)
 		goto out;
 	if ((rc = hsm_module_resolve(conf->module, &h->module)) != PCA_OK)
 		goto out;
-	h->nsess = sessions_for(
-	    h->module, conf->sessions ? conf->sessions : HSM_SESSIONS_DEFAULT);
+	h->nsess = sessions_for(h->module,
+	    conf->sessions ? conf->sessions : HSM_SESSIONS_DEFAULT);
 	if ((h->pool = calloc(h->nsess, sizeof(*h->pool))) == NULL) {
 		rc = pca_err_set(PCA_ENOMEM, "out of memory");
 		goto out;
@@ -407,8 +407,8 @@ state_check(struct hsm *h, uint64_t *seen, enum hsm_rc_class *cls)
 		    "token %s refused the PIN earlier; reopen to retry",
 		    h->token);
 	else if (!h->available || h->resetting) {
-		rc = pca_err_set(
-		    PCA_EUNAVAIL, "token %s is unavailable", h->token);
+		rc = pca_err_set(PCA_EUNAVAIL, "token %s is unavailable",
+		    h->token);
 		*cls = HSM_RC_RESET;
 	}
 	pthread_mutex_unlock(&h->mu);
@@ -494,8 +494,8 @@ reset_begin(struct hsm *h, uint64_t seen, int *was_available)
 	else if (h->available && !h->resetting && h->gen != seen)
 		rc = PCA_EALREADY; /* another thread recovered it */
 	else if (h->resetting)
-		rc = pca_err_set(
-		    PCA_EUNAVAIL, "token %s is being re-initialized", h->token);
+		rc = pca_err_set(PCA_EUNAVAIL,
+		    "token %s is being re-initialized", h->token);
 	else if (ms < HSM_RESET_INTERVAL_MS && h->last_reset.tv_sec != 0)
 		rc = pca_err_set(PCA_EUNAVAIL,
 		    "token %s is unavailable; next attempt in %d ms", h->token,
@@ -558,8 +558,8 @@ hsm_reset(struct hsm *h, uint64_t seen)
 		log_warnx("hsm: token %s unavailable: %s", h->token, why);
 	if (rc == PCA_EHSM)
 		return rc;
-	return pca_err_set(
-	    PCA_EUNAVAIL, "token %s unavailable: %s", h->token, why);
+	return pca_err_set(PCA_EUNAVAIL, "token %s unavailable: %s", h->token,
+	    why);
 }
 
 /*
@@ -643,14 +643,14 @@ missing_check(struct hsm *h, enum hsm_rc_class *cls)
 
 	pthread_mutex_lock(&h->mu);
 	known = h->missing[0] != '\0';
-	(void)snprintf(
-	    label, sizeof(label), "%s", known ? h->missing : h->last);
+	(void)snprintf(label, sizeof(label), "%s",
+	    known ? h->missing : h->last);
 	pthread_mutex_unlock(&h->mu);
 	if (label[0] == '\0')
 		return PCA_OK;
 	pthread_mutex_lock(&h->login_mu);
-	rc = hsm_find(
-	    h, h->anchor, CKO_PRIVATE_KEY, label, NULL, 0, &o, 1, &n, &rv);
+	rc = hsm_find(h, h->anchor, CKO_PRIVATE_KEY, label, NULL, 0, &o, 1, &n,
+	    &rv);
 	lost = rc == PCA_OK && n == 0 && hsm_login_lost(h, h->anchor, &rv);
 	pthread_mutex_unlock(&h->login_mu);
 	if (rc != PCA_OK || lost) {

@@ -42,13 +42,13 @@
 struct hsm;
 
 struct hsm_conf {
-	const char *module;	/* .so path or p11-kit module name */
-	const char *token;	/* token label, or "pkcs11:token=...;..." */
-	const char *pin_file;	/* file holding the user PIN, or NULL */
-	const char *pin_env;	/* env var holding the PIN (unset once read) */
-	const char *module_env;	/* "NAME=VALUE" set before C_Initialize
+	const char *module;     /* .so path or p11-kit module name */
+	const char *token;      /* token label, or "pkcs11:token=...;..." */
+	const char *pin_file;   /* file holding the user PIN, or NULL */
+	const char *pin_env;    /* env var holding the PIN (unset once read) */
+	const char *module_env; /* "NAME=VALUE" set before C_Initialize
 				   (e.g. SOFTHSM2_CONF=...), or NULL */
-	unsigned sessions;	/* signing session pool size; 0 = 4; 1 =
+	unsigned sessions;      /* signing session pool size; 0 = 4; 1 =
 				   one module call at a time (forced for
 				   p11-kit-client.so) */
 };
@@ -79,8 +79,8 @@ struct hsm_key_info {
 struct hsm_stats {
 	uint64_t signs;
 	uint64_t sign_errors;
-	uint64_t recoveries;	/* successful re-initializations */
-	int available;		/* token usable right now */
+	uint64_t recoveries; /* successful re-initializations */
+	int available;       /* token usable right now */
 };
 
 /*
@@ -106,16 +106,16 @@ pca_err hsm_token_init(const struct hsm_conf *, const char *so_pin,
  * PCA_EEXISTS if a key with that label exists already.
  */
 pca_err hsm_key_generate(struct hsm *, const char *label, const uint8_t *id,
-    size_t id_len, enum pca_keyalg alg, uint8_t **spki, size_t *spki_len)
-    PCA_WUR;
+    size_t id_len, enum pca_keyalg alg, uint8_t **spki,
+    size_t *spki_len) PCA_WUR;
 
 /* The public key of an existing key pair, DER SPKI (caller frees). */
 pca_err hsm_key_spki(struct hsm *, const char *label, uint8_t **spki,
     size_t *spki_len) PCA_WUR;
 
 /* Security attributes of the private key, read back from the token. */
-pca_err hsm_key_info(struct hsm *, const char *label, struct hsm_key_info *)
-    PCA_WUR;
+pca_err hsm_key_info(struct hsm *, const char *label,
+    struct hsm_key_info *) PCA_WUR;
 
 /* Destroys both halves of a key pair. PCA_ENOTFOUND if absent. */
 pca_err hsm_key_destroy(struct hsm *, const char *label) PCA_WUR;
@@ -126,8 +126,7 @@ pca_err hsm_key_destroy(struct hsm *, const char *label) PCA_WUR;
  * the length used.
  */
 pca_err hsm_sign(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
-    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len)
-    PCA_WUR;
+    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len) PCA_WUR;
 
 /*
  * As hsm_sign, for a TBSCertificate issued with a CA template: the one
@@ -136,8 +135,7 @@ pca_err hsm_sign(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
  */
 #define HSM_SIGN_CA_CERT 0x1u
 pca_err hsm_sign_ca(struct hsm *, const struct hsm_key *, enum pca_sigalg alg,
-    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len)
-    PCA_WUR;
+    const uint8_t *tbs, size_t tbs_len, uint8_t *sig, size_t *sig_len) PCA_WUR;
 
 /*
  * Secrets at rest (API access keys), 1 to 4096 bytes.  Only CKM_SHA256_HMAC
@@ -192,8 +190,8 @@ pca_err hsm_sigv4_key(struct hsm *, const char *label, const uint8_t *sealed,
     uint8_t key[HSM_SIGV4_KEY_LEN]) PCA_WUR;
 
 /* The scope checks of hsm_sigv4_key against now (seconds, UTC). */
-pca_err hsm_sigv4_scope_check(const struct hsm_sigv4_scope *, int64_t now)
-    PCA_WUR;
+pca_err hsm_sigv4_scope_check(const struct hsm_sigv4_scope *,
+    int64_t now) PCA_WUR;
 
 /* The bare HMAC chain (secret_len <= HSM_SIGV4_SECRET_MAX; no checks). */
 void hsm_sigv4_derive(const uint8_t *secret, size_t secret_len,
@@ -232,18 +230,14 @@ pca_err hsm_bench_raw(struct hsm *, const char *label, double seconds,
 pca_err hsm_proxy_new(int ctl, unsigned wait_s, struct hsm **out) PCA_WUR;
 
 /* The keeper's side of ctl: fd (>= 0) on status PCA_OK, or an error. */
-pca_err hsm_keeper_send(int ctl, pca_err status, const char *msg, int fd)
-    PCA_WUR;
+pca_err hsm_keeper_send(int ctl, pca_err status, const char *msg,
+    int fd) PCA_WUR;
 
 /* Operations a signer's check callback judges. */
-enum hsm_signer_op {
-	HSM_OP_SIGN = 1,
-	HSM_OP_KEYGEN,
-	HSM_OP_DESTROY
-};
+enum hsm_signer_op { HSM_OP_SIGN = 1, HSM_OP_KEYGEN, HSM_OP_DESTROY };
 
 struct hsm_signer_conf {
-	unsigned threads;	/* concurrent requests; 0 = 4 */
+	unsigned threads; /* concurrent requests; 0 = 4 */
 	/*
 	 * Judges an operation before the token is asked (NULL: everything
 	 * passes): PCA_OK, or the refusal (PCA_EPOLICY ...) sent back.
@@ -264,7 +258,7 @@ struct hsm_signer_conf {
  * opened with hsm_open) until the front closes the socket (PCA_OK) or
  * sends a malformed frame (PCA_EPARSE: the caller ends the process).
  */
-pca_err hsm_signer_serve(struct hsm *h, int fd, const struct hsm_signer_conf *)
-    PCA_WUR;
+pca_err hsm_signer_serve(struct hsm *h, int fd,
+    const struct hsm_signer_conf *) PCA_WUR;
 
 #endif

@@ -115,8 +115,8 @@ struct hsm {
  * *rv to the CKR code (the runner may then recover and call it again) and
  * returns an error with its message set; other failures leave *rv CKR_OK.
  */
-typedef pca_err (*hsm_op_fn)(
-    struct hsm *, CK_SESSION_HANDLE, void *arg, CK_RV *rv);
+typedef pca_err (
+    *hsm_op_fn)(struct hsm *, CK_SESSION_HANDLE, void *arg, CK_RV *rv);
 
 /* hsm.c */
 pca_err hsm_run(struct hsm *, hsm_op_fn, void *arg) PCA_WUR;

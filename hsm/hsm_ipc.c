@@ -47,9 +47,8 @@ struct type_spec {
 
 static const struct type_spec specs[HSM_IPC_TYPE_MAX] = {
     [HSM_IPC_SIGN] = {5,
-	{F_LABEL, {0, HSM_IPC_SPKI_MAX}, F_U32, F_U32,
-	    {1, HSM_IPC_TBS_MAX}},
-	1, {{1, LIM_SIG}}},
+	{F_LABEL, {0, HSM_IPC_SPKI_MAX}, F_U32, F_U32, {1, HSM_IPC_TBS_MAX}}, 1,
+	{{1, LIM_SIG}}},
     [HSM_IPC_KEYGEN] = {3, {F_LABEL, {0, HSM_ID_MAX}, F_U32}, 1, {F_SPKI}},
     [HSM_IPC_SPKI] = {1, {F_LABEL}, 1, {F_SPKI}},
     [HSM_IPC_INFO] = {1, {F_LABEL}, 1, {{HSM_IPC_INFO_LEN, HSM_IPC_INFO_LEN}}},

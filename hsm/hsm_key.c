@@ -15,8 +15,8 @@
 #include "hsm_int.h"
 
 /* Named curves: CKA_EC_PARAMS is the DER OID. */
-static const uint8_t oid_p256[] = {
-    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+static const uint8_t oid_p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+    0x03, 0x01, 0x07};
 static const uint8_t oid_p384[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22};
 static const uint8_t oid_p521[] = {0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23};
 
@@ -63,8 +63,8 @@ hsm_label_check(const char *label)
 		return pca_err_set(PCA_EINVAL, "no key label given");
 	n = strlen(label);
 	if (n > LIM_LABEL)
-		return pca_err_set(
-		    PCA_ETOOBIG, "key label is over %d bytes", LIM_LABEL);
+		return pca_err_set(PCA_ETOOBIG, "key label is over %d bytes",
+		    LIM_LABEL);
 	return PCA_OK;
 }
 
@@ -189,10 +189,10 @@ spki_ec(const struct hsm_curve *c, const uint8_t *pt, size_t ptlen,
 	if ((rc = ec_point_raw(pt, ptlen, c->field, &raw, &rawlen)) != PCA_OK)
 		return rc;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(
-		bld, OSSL_PKEY_PARAM_GROUP_NAME, c->group, 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(
-		bld, OSSL_PKEY_PARAM_PUB_KEY, raw, rawlen)) {
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+		c->group, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, raw,
+		rawlen)) {
 		rc = pca_err_set(PCA_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -299,22 +299,22 @@ hsm_pub_spki(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv,
 
 	if ((rc = hsm_attr_ulong(h, s, priv, CKA_KEY_TYPE, &kt, rv)) ||
 	    (rc = hsm_attr_get(h, s, priv, CKA_ID, &id, &idlen, rv)) ||
-	    (rc = hsm_find(
-		 h, s, CKO_PUBLIC_KEY, label, id, idlen, pub, 2, &n, rv)))
+	    (rc = hsm_find(h, s, CKO_PUBLIC_KEY, label, id, idlen, pub, 2, &n,
+		 rv)))
 		goto out;
 	if (n > 1) {
-		rc = pca_err_set(
-		    PCA_EHSM, "several public keys are labelled %s", label);
+		rc = pca_err_set(PCA_EHSM,
+		    "several public keys are labelled %s", label);
 		goto out;
 	}
 	if (kt == CKK_RSA)
-		rc = spki_rsa_obj(
-		    h, s, n ? pub[0] : priv, label, spki, spki_len, rv);
+		rc = spki_rsa_obj(h, s, n ? pub[0] : priv, label, spki,
+		    spki_len, rv);
 	else if (kt == CKK_EC && n == 1)
 		rc = spki_ec_obj(h, s, priv, pub[0], label, spki, spki_len, rv);
 	else if (kt == CKK_EC)
-		rc = pca_err_set(
-		    PCA_ENOTFOUND, "EC key %s has no public key object", label);
+		rc = pca_err_set(PCA_ENOTFOUND,
+		    "EC key %s has no public key object", label);
 	else
 		rc = pca_err_set(PCA_EUNSUPPORTED,
 		    "key %s has type 0x%lx, neither RSA nor EC", label,
@@ -343,10 +343,10 @@ label_unused(struct hsm *h, CK_SESSION_HANDLE s, const char *label, CK_RV *rv)
 	CK_ULONG n1 = 0, n2 = 0;
 	pca_err rc;
 
-	if ((rc = hsm_find(
-		 h, s, CKO_PRIVATE_KEY, label, NULL, 0, &o, 1, &n1, rv)) ||
-	    (rc = hsm_find(
-		 h, s, CKO_PUBLIC_KEY, label, NULL, 0, &o, 1, &n2, rv)))
+	if ((rc = hsm_find(h, s, CKO_PRIVATE_KEY, label, NULL, 0, &o, 1, &n1,
+		 rv)) ||
+	    (rc = hsm_find(h, s, CKO_PUBLIC_KEY, label, NULL, 0, &o, 1, &n2,
+		 rv)))
 		return rc;
 	if (n1 == 0 && hsm_login_lost(h, s, rv))
 		return PCA_EUNAVAIL;
@@ -421,8 +421,8 @@ op_generate(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 		return rc;
 	if ((rc = keypair_gen(h, s, a, &pub, &priv, rv)) != PCA_OK)
 		return rc;
-	rc = hsm_pub_spki(
-	    h, s, priv, a->label, &a->spki, &a->spki_len, &type, rv);
+	rc = hsm_pub_spki(h, s, priv, a->label, &a->spki, &a->spki_len, &type,
+	    rv);
 	if (rc != PCA_OK) {
 		/* Leave no half-made pair behind (best effort). */
 		(void)h->fl->C_DestroyObject(s, priv);
@@ -443,14 +443,14 @@ hsm_key_generate(struct hsm *h, const char *label, const uint8_t *id,
 	if ((rc = hsm_label_check(label)) != PCA_OK)
 		return rc;
 	if (alg <= PCA_KEY_NONE || alg >= PCA_KEY_MAX)
-		return pca_err_set(
-		    PCA_EINVAL, "unknown key algorithm %d", (int)alg);
+		return pca_err_set(PCA_EINVAL, "unknown key algorithm %d",
+		    (int)alg);
 	if (h->ipc != NULL && id_len <= HSM_ID_MAX)
-		return hsm_ipc_keygen(h, label, id, id_len, (uint32_t)alg,
-		    spki, spki_len);
+		return hsm_ipc_keygen(h, label, id, id_len, (uint32_t)alg, spki,
+		    spki_len);
 	if (id_len > HSM_ID_MAX || (id == NULL && id_len > 0))
-		return pca_err_set(
-		    PCA_EINVAL, "key id must be 0 to %d bytes", HSM_ID_MAX);
+		return pca_err_set(PCA_EINVAL, "key id must be 0 to %d bytes",
+		    HSM_ID_MAX);
 	pthread_mutex_lock(&h->admin_mu);
 	rc = hsm_run(h, op_generate, &a);
 	hsm_cache_drop(h, label);
@@ -482,8 +482,8 @@ op_spki(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 
 	if ((rc = hsm_priv_find(h, s, a->label, &priv, rv)) != PCA_OK)
 		return rc;
-	return hsm_pub_spki(
-	    h, s, priv, a->label, &a->spki, &a->spki_len, &type, rv);
+	return hsm_pub_spki(h, s, priv, a->label, &a->spki, &a->spki_len, &type,
+	    rv);
 }
 
 pca_err
@@ -540,8 +540,8 @@ op_info(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 	}
 	for (i = 0; i < 7; i++)
 		out[i] = t[i].ulValueLen == 1 && v[i] == CK_TRUE;
-	a->info = (struct hsm_key_info){
-	    out[0], out[1], out[2], out[3], out[4], out[5], out[6]};
+	a->info = (struct hsm_key_info){out[0], out[1], out[2], out[3], out[4],
+	    out[5], out[6]};
 	return PCA_OK;
 }
 
@@ -574,16 +574,16 @@ op_destroy(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 	pca_err rc;
 	CK_RV r;
 
-	if ((rc = hsm_find(
-		 h, s, CKO_PRIVATE_KEY, label, NULL, 0, o, 16, &n1, rv)) ||
-	    (rc = hsm_find(
-		 h, s, CKO_PUBLIC_KEY, label, NULL, 0, o + n1, 16, &n2, rv)))
+	if ((rc = hsm_find(h, s, CKO_PRIVATE_KEY, label, NULL, 0, o, 16, &n1,
+		 rv)) ||
+	    (rc = hsm_find(h, s, CKO_PUBLIC_KEY, label, NULL, 0, o + n1, 16,
+		 &n2, rv)))
 		return rc;
 	if (n1 + n2 == 0 && hsm_login_lost(h, s, rv))
 		return PCA_EUNAVAIL;
 	if (n1 + n2 == 0)
-		return pca_err_set(
-		    PCA_ENOTFOUND, "no key %s on token %s", label, h->token);
+		return pca_err_set(PCA_ENOTFOUND, "no key %s on token %s",
+		    label, h->token);
 	for (i = 0; i < n1 + n2; i++) {
 		r = h->fl->C_DestroyObject(s, o[i]);
 		if (r != CKR_OK) {

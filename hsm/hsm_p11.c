@@ -219,8 +219,8 @@ hsm_p11_fail(const char *fn, CK_RV rv, const char *label)
 		    (unsigned long)rv);
 	}
 	if (label != NULL)
-		return pca_err_set(
-		    hsm_ckr_err(rv), "%s: %s (key %s)", fn, name, label);
+		return pca_err_set(hsm_ckr_err(rv), "%s: %s (key %s)", fn, name,
+		    label);
 	return pca_err_set(hsm_ckr_err(rv), "%s: %s", fn, name);
 }
 
@@ -236,16 +236,16 @@ hsm_env_apply(const char *module_env)
 		return PCA_OK;
 	eq = strchr(module_env, '=');
 	if (eq == NULL || eq == module_env)
-		return pca_err_set(
-		    PCA_EINVAL, "module_env must be NAME=VALUE, got no name");
+		return pca_err_set(PCA_EINVAL,
+		    "module_env must be NAME=VALUE, got no name");
 	n = (size_t)(eq - module_env);
 	if (n >= sizeof(name))
 		return pca_err_set(PCA_EINVAL, "module_env name too long");
 	memcpy(name, module_env, n);
 	name[n] = '\0';
 	if (setenv(name, eq + 1, 1) != 0)
-		return pca_err_set(
-		    PCA_ENOMEM, "setenv %s: %s", name, strerror(errno));
+		return pca_err_set(PCA_ENOMEM, "setenv %s: %s", name,
+		    strerror(errno));
 	return PCA_OK;
 }
 
@@ -298,8 +298,8 @@ hsm_module_load(const char *path, CK_FUNCTION_LIST **out)
 	CK_FUNCTION_LIST *fl;
 	const char *msg;
 
-	fl = p11_kit_module_load(
-	    path, P11_KIT_MODULE_UNMANAGED | P11_KIT_MODULE_CRITICAL);
+	fl = p11_kit_module_load(path,
+	    P11_KIT_MODULE_UNMANAGED | P11_KIT_MODULE_CRITICAL);
 	if (fl == NULL) {
 		msg = p11_kit_message();
 		return pca_err_set(PCA_EHSM,
@@ -384,8 +384,8 @@ hsm_token_match(CK_FUNCTION_LIST *fl, const char *token, const P11KitUri *uri,
 		}
 	}
 	if (hits == 0)
-		return pca_err_set(
-		    PCA_ENOTFOUND, "no token %s is present", token);
+		return pca_err_set(PCA_ENOTFOUND, "no token %s is present",
+		    token);
 	if (hits > 1)
 		return pca_err_set(PCA_EINVAL,
 		    "%lu tokens match %s; name one token", (unsigned long)hits,
@@ -403,8 +403,8 @@ pin_page(char **out)
 	p = mmap(NULL, LIM_PIN + 1, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
-		return pca_err_set(
-		    PCA_ENOMEM, "mmap for the PIN: %s", strerror(errno));
+		return pca_err_set(PCA_ENOMEM, "mmap for the PIN: %s",
+		    strerror(errno));
 	if (mlock(p, LIM_PIN + 1) != 0)
 		log_warn("hsm: mlock of the PIN page failed; it may be "
 			 "swapped out");
@@ -434,8 +434,8 @@ pin_read_fd(int fd, const char *path, char *pin, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return pca_err_set(
-			    PCA_EIO, "read %s: %s", path, strerror(errno));
+			return pca_err_set(PCA_EIO, "read %s: %s", path,
+			    strerror(errno));
 		if (r == 0)
 			break;
 		n += (size_t)r;
@@ -491,8 +491,8 @@ pin_from_env(const char *var, char *pin, size_t *len)
 	n = strlen(v);
 	if (n > LIM_PIN) {
 		(void)unsetenv(var);
-		return pca_err_set(
-		    PCA_ETOOBIG, "PIN in %s is over %d bytes", var, LIM_PIN);
+		return pca_err_set(PCA_ETOOBIG, "PIN in %s is over %d bytes",
+		    var, LIM_PIN);
 	}
 	memcpy(pin, v, n);
 	/* glibc keeps setenv() strings for reuse: do not scribble on it. */

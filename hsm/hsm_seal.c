@@ -26,10 +26,10 @@
 #define SEAL_VERSION 0x02
 #define SEAL_IV 16
 #define SEAL_TAG 32
-#define SEAL_BLOCK 32	/* HMAC-SHA256 output */
+#define SEAL_BLOCK 32 /* HMAC-SHA256 output */
 #define SEAL_HDR (1 + SEAL_IV)
 #define SEAL_OVER (SEAL_HDR + SEAL_TAG)
-#define SEAL_MAX 4096	/* one token round trip per 32 bytes */
+#define SEAL_MAX 4096 /* one token round trip per 32 bytes */
 #define SEAL_KEY_LEN 32
 #define SEAL_NAME_MAX (LIM_LABEL + 4)
 
@@ -39,9 +39,9 @@ static const char tag_ctx[] = "pca-seal-tag";
 struct seal_op {
 	const char *label;
 	int encrypt;
-	const uint8_t *in;	/* seal: plaintext; unseal: the sealed blob */
-	size_t len;		/* plaintext / ciphertext length */
-	uint8_t *out;		/* seal: the blob, iv already set; unseal: len */
+	const uint8_t *in; /* seal: plaintext; unseal: the sealed blob */
+	size_t len;        /* plaintext / ciphertext length */
+	uint8_t *out;      /* seal: the blob, iv already set; unseal: len */
 };
 
 struct seal_keys {
@@ -61,13 +61,20 @@ seal_key_make(struct hsm *h, CK_SESSION_HANDLE s, const char *name,
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
 	CK_ATTRIBUTE tmpl[] = {
-	    {CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)},
-	    {CKA_TOKEN, &t, sizeof(t)}, {CKA_PRIVATE, &t, sizeof(t)},
-	    {CKA_SENSITIVE, &t, sizeof(t)}, {CKA_EXTRACTABLE, &f, sizeof(f)},
-	    {CKA_SIGN, &t, sizeof(t)}, {CKA_VERIFY, &t, sizeof(t)},
-	    {CKA_ENCRYPT, &f, sizeof(f)}, {CKA_DECRYPT, &f, sizeof(f)},
-	    {CKA_WRAP, &f, sizeof(f)}, {CKA_UNWRAP, &f, sizeof(f)},
-	    {CKA_DERIVE, &f, sizeof(f)}, {CKA_VALUE_LEN, &len, sizeof(len)},
+	    {CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_KEY_TYPE, &kt, sizeof(kt)},
+	    {CKA_TOKEN, &t, sizeof(t)},
+	    {CKA_PRIVATE, &t, sizeof(t)},
+	    {CKA_SENSITIVE, &t, sizeof(t)},
+	    {CKA_EXTRACTABLE, &f, sizeof(f)},
+	    {CKA_SIGN, &t, sizeof(t)},
+	    {CKA_VERIFY, &t, sizeof(t)},
+	    {CKA_ENCRYPT, &f, sizeof(f)},
+	    {CKA_DECRYPT, &f, sizeof(f)},
+	    {CKA_WRAP, &f, sizeof(f)},
+	    {CKA_UNWRAP, &f, sizeof(f)},
+	    {CKA_DERIVE, &f, sizeof(f)},
+	    {CKA_VALUE_LEN, &len, sizeof(len)},
 	    {CKA_LABEL, (void *)name, strlen(name)},
 	};
 	CK_RV r;
@@ -103,8 +110,10 @@ seal_key_get(struct hsm *h, CK_SESSION_HANDLE s, const char *name, int create,
 	if (hsm_login_lost(h, s, rv))
 		return PCA_EUNAVAIL;
 	if (!create)
-		return pca_err_set(PCA_ENOTFOUND, "no sealing key %s on the "
-		    "token", name);
+		return pca_err_set(PCA_ENOTFOUND,
+		    "no sealing key %s on the "
+		    "token",
+		    name);
 	return seal_key_make(h, s, name, key, rv);
 }
 
@@ -116,8 +125,8 @@ seal_keys_get(struct hsm *h, CK_SESSION_HANDLE s, const struct seal_op *o,
 
 	(void)snprintf(k->enc_name, sizeof(k->enc_name), "%s.enc", o->label);
 	(void)snprintf(k->mac_name, sizeof(k->mac_name), "%s.mac", o->label);
-	if ((err = seal_key_get(h, s, k->enc_name, o->encrypt, &k->enc,
-		 rv)) != PCA_OK)
+	if ((err = seal_key_get(h, s, k->enc_name, o->encrypt, &k->enc, rv)) !=
+	    PCA_OK)
 		return err;
 	return seal_key_get(h, s, k->mac_name, o->encrypt, &k->mac, rv);
 }
@@ -143,8 +152,10 @@ seal_hmac(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
 		return hsm_p11_fail("C_Sign", r, name);
 	}
 	if (outl != SEAL_BLOCK)
-		return pca_err_set(PCA_EHSM, "CKM_SHA256_HMAC under %s returned "
-		    "%lu bytes", name, (unsigned long)outl);
+		return pca_err_set(PCA_EHSM,
+		    "CKM_SHA256_HMAC under %s returned "
+		    "%lu bytes",
+		    name, (unsigned long)outl);
 	return PCA_OK;
 }
 
@@ -192,7 +203,7 @@ seal_tag(struct hsm *h, CK_SESSION_HANDLE s, const struct seal_keys *k,
 	memcpy(msg, tag_ctx, tl);
 	n = tl;
 	msg[n++] = SEAL_VERSION;
-	msg[n++] = (uint8_t)ll;	/* ll <= LIM_LABEL < 256 */
+	msg[n++] = (uint8_t)ll; /* ll <= LIM_LABEL < 256 */
 	memcpy(msg + n, label, ll);
 	n += ll;
 	memcpy(msg + n, iv, SEAL_IV);
@@ -225,8 +236,8 @@ seal_run(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 	}
 	iv = o->in + 1;
 	ct = o->in + SEAL_HDR;
-	if ((err = seal_tag(h, s, &k, o->label, iv, ct, o->len, tag,
-		 rv)) != PCA_OK)
+	if ((err = seal_tag(h, s, &k, o->label, iv, ct, o->len, tag, rv)) !=
+	    PCA_OK)
 		return err;
 	/* not a token failure: *rv stays CKR_OK, the runner resets nothing */
 	if (CRYPTO_memcmp(tag, ct + o->len, SEAL_TAG) != 0)
@@ -271,8 +282,8 @@ hsm_seal(struct hsm *h, const char *label, const uint8_t *plain, size_t len,
 }
 
 pca_err
-hsm_unseal(struct hsm *h, const char *label, const uint8_t *sealed,
-    size_t len, uint8_t **plain, size_t *plain_len)
+hsm_unseal(struct hsm *h, const char *label, const uint8_t *sealed, size_t len,
+    uint8_t **plain, size_t *plain_len)
 {
 	struct seal_op o = {label, 0, sealed, 0, NULL};
 	pca_err err;
@@ -281,13 +292,14 @@ hsm_unseal(struct hsm *h, const char *label, const uint8_t *sealed,
 		return err;
 	if (len <= SEAL_OVER || len > SEAL_MAX + SEAL_OVER)
 		return pca_err_set(PCA_EMISMATCH, "sealed data has a bad "
-		    "length");
+						  "length");
 	if (sealed[0] != SEAL_VERSION)
-		return pca_err_set(PCA_EMISMATCH, "sealed data has unknown "
-		    "format version %u", (unsigned)sealed[0]);
+		return pca_err_set(PCA_EMISMATCH,
+		    "sealed data has unknown "
+		    "format version %u",
+		    (unsigned)sealed[0]);
 	if (h != NULL && h->ipc != NULL)
-		return hsm_ipc_seal(h, 1, label, sealed, len, plain,
-		    plain_len);
+		return hsm_ipc_seal(h, 1, label, sealed, len, plain, plain_len);
 	o.len = len - SEAL_OVER;
 	if ((o.out = malloc(o.len)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");

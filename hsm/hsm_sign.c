@@ -87,8 +87,8 @@ sign_digest(struct hsm *h, CK_SESSION_HANDLE s, const struct keyref *k,
     const uint8_t *md, size_t mdlen, const char *label, uint8_t *sig,
     size_t *siglen, CK_RV *rv)
 {
-	CK_MECHANISM mech = {
-	    k->type == CKK_RSA ? CKM_RSA_PKCS : CKM_ECDSA, NULL, 0};
+	CK_MECHANISM mech = {k->type == CKK_RSA ? CKM_RSA_PKCS : CKM_ECDSA,
+	    NULL, 0};
 	uint8_t in[DI_PREFIX_LEN + MD_MAX], raw[LIM_SIG];
 	CK_ULONG inlen, outlen = LIM_SIG;
 	CK_RV r;
@@ -326,8 +326,8 @@ key_load(struct hsm *h, CK_SESSION_HANDLE s, const char *label,
 	pca_err rc;
 
 	if ((rc = hsm_priv_find(h, s, label, &k->priv, rv)) ||
-	    (rc = hsm_pub_spki(
-		 h, s, k->priv, label, &spki, &len, &k->type, rv)) ||
+	    (rc = hsm_pub_spki(h, s, k->priv, label, &spki, &len, &k->type,
+		 rv)) ||
 	    (rc = key_prove(h, s, k, label, spki, len, rv))) {
 		free(spki);
 		return rc;
@@ -471,8 +471,8 @@ op_sign(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 			    "%s does not fit key %s (%s)",
 			    pca_sigalg_name(a->alg), label,
 			    k.type == CKK_RSA ? "RSA" : "EC");
-		rc = sign_digest(
-		    h, s, &k, a->md, a->mdlen, label, a->sig, &a->siglen, rv);
+		rc = sign_digest(h, s, &k, a->md, a->mdlen, label, a->sig,
+		    &a->siglen, rv);
 		if (rc == PCA_OK || (*rv != CKR_KEY_HANDLE_INVALID &&
 					*rv != CKR_OBJECT_HANDLE_INVALID))
 			return rc;
@@ -508,8 +508,8 @@ sign_args_check(struct hsm *h, const struct hsm_key *key, enum pca_sigalg alg,
 	if (tbs == NULL && tbs_len > 0)
 		return pca_err_set(PCA_EINVAL, "hsm_sign: no data to sign");
 	if (alg <= PCA_SIG_NONE || alg >= PCA_SIG_MAX)
-		return pca_err_set(
-		    PCA_EINVAL, "unknown signing algorithm %d", (int)alg);
+		return pca_err_set(PCA_EINVAL, "unknown signing algorithm %d",
+		    (int)alg);
 	if (key->spki == NULL && key->spki_len != 0)
 		return pca_err_set(PCA_EINVAL, "hsm_sign: SPKI length without "
 					       "SPKI");
@@ -588,8 +588,8 @@ static void *
 bench_main(void *arg)
 {
 	struct bench_thr *t = arg;
-	CK_MECHANISM mech = {
-	    t->k.type == CKK_RSA ? CKM_RSA_PKCS : CKM_ECDSA, NULL, 0};
+	CK_MECHANISM mech = {t->k.type == CKK_RSA ? CKM_RSA_PKCS : CKM_ECDSA,
+	    NULL, 0};
 	uint8_t md[32], in[DI_PREFIX_LEN + MD_MAX], sig[LIM_SIG];
 	CK_SESSION_HANDLE s;
 	CK_ULONG inlen, sl;
@@ -600,8 +600,8 @@ bench_main(void *arg)
 	memset(md, 0x5a, sizeof(md));
 	inlen = sign_input(t->k.type, md, sizeof(md), in);
 	t->fn = "C_OpenSession";
-	t->rv = t->h->fl->C_OpenSession(
-	    t->h->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+	t->rv = t->h->fl->C_OpenSession(t->h->slot,
+	    CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
 	if (t->rv != CKR_OK)
 		goto out;
 	start = now_s();
@@ -665,8 +665,8 @@ op_bench(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 	    (rc = hsm_attr_ulong(h, s, k.priv, CKA_KEY_TYPE, &k.type, rv)))
 		return rc;
 	if (k.type != CKK_RSA && k.type != CKK_EC)
-		return pca_err_set(
-		    PCA_EUNSUPPORTED, "key %s is not RSA or EC", a->label);
+		return pca_err_set(PCA_EUNSUPPORTED, "key %s is not RSA or EC",
+		    a->label);
 	if ((t = calloc(a->threads, sizeof(*t))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	for (i = 0; i < a->threads; i++) {
@@ -696,7 +696,7 @@ hsm_bench_raw(struct hsm *h, const char *label, double seconds,
 		return rc;
 	if (h->ipc != NULL)
 		return pca_err_set(PCA_EUNSUPPORTED, "the raw token benchmark "
-		    "runs in process only");
+						     "runs in process only");
 	if (!(seconds > 0 && seconds <= 3600))
 		return pca_err_set(PCA_EINVAL, "bench seconds out of range");
 	if (threads == 0 || threads > HSM_BENCH_THREADS_MAX)

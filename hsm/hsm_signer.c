@@ -176,8 +176,8 @@ do_unseal(struct signer *s, const struct hsm_ipc_msg *m, const char *label)
 		    "signer: secrets under %s are not unsealed for the front",
 		    label);
 	} else
-		err = hsm_unseal(s->h, label, m->f[1].p, m->f[1].len, &out,
-		    &len);
+		err =
+		    hsm_unseal(s->h, label, m->f[1].p, m->f[1].len, &out, &len);
 	return do_bytes_out(s, m, err, out, len);
 }
 

@@ -31,8 +31,8 @@ init_label(const char *token, CK_UTF8CHAR label[32])
 		rc = pca_err_set(PCA_EPARSE, "token URI %s: %s", token,
 		    p11_kit_uri_message(r));
 	else if (ti == NULL || ti->label[0] == 0 || ti->label[0] == ' ')
-		rc = pca_err_set(
-		    PCA_EINVAL, "token URI %s has no token=", token);
+		rc = pca_err_set(PCA_EINVAL,
+		    "token URI %s has no token=", token);
 	else {
 		memcpy(label, ti->label, 32);
 		rc = PCA_OK;
@@ -70,15 +70,15 @@ free_slot(CK_FUNCTION_LIST *fl, const CK_UTF8CHAR label[32], const char *name,
 		}
 	}
 	if (!found)
-		return pca_err_set(
-		    PCA_ENOTFOUND, "no slot holds an uninitialized token");
+		return pca_err_set(PCA_ENOTFOUND,
+		    "no slot holds an uninitialized token");
 	return PCA_OK;
 }
 
 /* The slot of the freshly initialized token, by label (ids may move). */
 static pca_err
-labelled_slot(
-    CK_FUNCTION_LIST *fl, const CK_UTF8CHAR label[32], CK_SLOT_ID *slot)
+labelled_slot(CK_FUNCTION_LIST *fl, const CK_UTF8CHAR label[32],
+    CK_SLOT_ID *slot)
 {
 	CK_SLOT_ID slots[64];
 	CK_ULONG n = 64, i;
@@ -94,8 +94,8 @@ labelled_slot(
 			*slot = slots[i];
 			return PCA_OK;
 		}
-	return pca_err_set(
-	    PCA_ENOTFOUND, "the token vanished right after C_InitToken");
+	return pca_err_set(PCA_ENOTFOUND,
+	    "the token vanished right after C_InitToken");
 }
 
 /* SO login, C_InitPIN, logout. */
@@ -107,8 +107,8 @@ set_user_pin(CK_FUNCTION_LIST *fl, CK_SLOT_ID slot, const char *so_pin,
 	pca_err rc = PCA_OK;
 	CK_RV rv;
 
-	rv = fl->C_OpenSession(
-	    slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+	rv = fl->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+	    NULL, &s);
 	if (rv != CKR_OK)
 		return hsm_p11_fail("C_OpenSession", rv, NULL);
 	rv = fl->C_Login(s, CKU_SO, (CK_UTF8CHAR_PTR)so_pin, strlen(so_pin));
@@ -151,14 +151,14 @@ pins_check(const char *so_pin, const char *user_pin)
 	    user_pin[0] == '\0')
 		return pca_err_set(PCA_EINVAL, "both PINs must be given");
 	if (strlen(so_pin) > LIM_PIN || strlen(user_pin) > LIM_PIN)
-		return pca_err_set(
-		    PCA_ETOOBIG, "a PIN is over %d bytes", LIM_PIN);
+		return pca_err_set(PCA_ETOOBIG, "a PIN is over %d bytes",
+		    LIM_PIN);
 	return PCA_OK;
 }
 
 pca_err
-hsm_token_init(
-    const struct hsm_conf *conf, const char *so_pin, const char *user_pin)
+hsm_token_init(const struct hsm_conf *conf, const char *so_pin,
+    const char *user_pin)
 {
 	CK_FUNCTION_LIST *fl = NULL;
 	CK_UTF8CHAR label[32];

@@ -97,9 +97,9 @@ http_head_check(const struct http_hdr *h, size_t n, enum http_body *body,
 		return pca_err_set(PCA_EPARSE,
 		    "Transfer-Encoding other than chunked (RFC 9112 "
 		    "section 6.3)");
-	*body = te != NULL ? HTTP_BODY_CHUNKED :
-		ncl > 0	   ? HTTP_BODY_LENGTH :
-			     HTTP_BODY_NONE;
+	*body = te != NULL ? HTTP_BODY_CHUNKED
+		: ncl > 0  ? HTTP_BODY_LENGTH
+			   : HTTP_BODY_NONE;
 	*clen = cl;
 	return PCA_OK;
 }

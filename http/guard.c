@@ -72,7 +72,8 @@ http_guard_conn_new(struct http_guard *g, int fd)
 	pthread_mutex_lock(&g->mu);
 	if (g->soft_max > 0 && g->n >= g->soft_max)
 		for (v = g->first; v != NULL; v = v->next)
-			if (v->deadline > 0) { /* the oldest waiting for a head */
+			if (v->deadline >
+			    0) { /* the oldest waiting for a head */
 				close_conn(g, v);
 				break;
 			}

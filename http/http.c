@@ -119,8 +119,8 @@ http_resp_hdr(struct http_resp *o, const char *name, const char *value)
 	if (o->nhdrs >= HTTP_RESP_HDRS)
 		return;
 	o->hdrs[o->nhdrs].name = name;
-	(void)snprintf(o->hdrs[o->nhdrs].value,
-	    sizeof(o->hdrs[o->nhdrs].value), "%s", value);
+	(void)snprintf(o->hdrs[o->nhdrs].value, sizeof(o->hdrs[o->nhdrs].value),
+	    "%s", value);
 	o->nhdrs++;
 }
 
@@ -196,8 +196,7 @@ send_resp(struct MHD_Connection *c, struct http_resp *o)
 	if (o->close)
 		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION,
 		    "close");
-	ret = MHD_queue_response(c, (unsigned)(o->status ? o->status : 500),
-	    r);
+	ret = MHD_queue_response(c, (unsigned)(o->status ? o->status : 500), r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -211,9 +210,11 @@ client_ip(struct MHD_Connection *c, char *out, size_t outlen)
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	out[0] = '\0';
-	if (sa == NULL || getnameinfo(sa, sa->sa_family == AF_INET6 ?
-	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in), out,
-	    (socklen_t)outlen, NULL, 0, NI_NUMERICHOST) != 0)
+	if (sa == NULL ||
+	    getnameinfo(sa,
+		sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					  : sizeof(struct sockaddr_in),
+		out, (socklen_t)outlen, NULL, 0, NI_NUMERICHOST) != 0)
 		out[0] = '\0';
 }
 
@@ -316,8 +317,8 @@ route_match(const struct route *rt, enum http_port port, unsigned m,
 		return 0;
 	if (rt->ctype[0] != '\0' && !ctype_is(ctype, rt->ctype))
 		return 0;
-	return r->prefix ? strncmp(path, rt->path, strlen(rt->path)) == 0 :
-			   strcmp(path, rt->path) == 0;
+	return r->prefix ? strncmp(path, rt->path, strlen(rt->path)) == 0
+			 : strcmp(path, rt->path) == 0;
 }
 
 /* The first route after `after` (NULL: from the start) that matches. */
@@ -420,11 +421,11 @@ req_begin(struct MHD_Connection *c, struct req *rq, const char *method,
 	    PCA_OK) {
 		log_info("http: request refused: %s", pca_err_msg());
 		pca_err_clear();
-		return err == PCA_ETOOBIG ?
-			   reject(c, rq, method, url, 431,
-			       "Too many or too large request headers", 1) :
-			   reject(c, rq, method, url, 400,
-			       "Malformed request framing", 1);
+		return err == PCA_ETOOBIG
+			   ? reject(c, rq, method, url, 431,
+				 "Too many or too large request headers", 1)
+			   : reject(c, rq, method, url, 400,
+				 "Malformed request framing", 1);
 	}
 	max = rt != NULL ? rt->r.body_max : NOROUTE_BODY_MAX;
 	buf_init(&rq->body, max);
@@ -544,9 +545,8 @@ on_conn(void *cls, struct MHD_Connection *c, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		ci = MHD_get_connection_info(c,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
-		*socket_context = ci != NULL ?
-				      http_guard_conn_new(g, ci->connect_fd) :
-				      NULL;
+		*socket_context =
+		    ci != NULL ? http_guard_conn_new(g, ci->connect_fd) : NULL;
 	} else {
 		http_guard_conn_free(g, *socket_context);
 		*socket_context = NULL;
@@ -712,32 +712,30 @@ start_daemon(const struct listeners *ls, struct listeners *owner,
 			 MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TLS;
 		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT,
 		    0, ls->cert_pem};
-		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY,
-		    0, ls->key_pem};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    ls->key_pem};
 	} else {
 		/* TURBO: optimistic reads, no shutdown() before close
 		   (throughput of the OCSP path; SIGPIPE is ignored by pcad) */
 		flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO;
-		opts[n++] = (struct MHD_OptionItem){
-		    MHD_OPTION_THREAD_POOL_SIZE, PLAIN_THREADS, NULL};
+		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+		    PLAIN_THREADS, NULL};
 	}
 	if (ls->per_ip > 0)
-		opts[n++] = (struct MHD_OptionItem){
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)ls->per_ip,
-		    NULL};
+		opts[n++] =
+		    (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			(intptr_t)ls->per_ip, NULL};
 	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request,
-	    &owner->lp[p],
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, &owner->lp[p],
 	    fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
-	    fd >= 0 ? (intptr_t)fd : (intptr_t)&ss,
-	    MHD_OPTION_CONNECTION_LIMIT, ls->max_conns,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-	    MHD_OPTION_CONNECTION_TIMEOUT, ls->timeout_s,
+	    fd >= 0 ? (intptr_t)fd : (intptr_t)&ss, MHD_OPTION_CONNECTION_LIMIT,
+	    ls->max_conns, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONN_MEMORY, MHD_OPTION_CONNECTION_TIMEOUT, ls->timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_done, &owner->lp[p],
 	    MHD_OPTION_NOTIFY_CONNECTION, on_conn, &owner->guard[p],
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY, opts,
+	    MHD_OPTION_END);
 }
 
 static pca_err
@@ -794,8 +792,8 @@ bind_listen(const char *addr, int *out)
 
 	if ((err = parse_listen(addr, &ss, &len)) != PCA_OK)
 		return err;
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-		 SOCK_NONBLOCK, 0)) < 0)
+	if ((fd = socket(ss.ss_family,
+		 SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return pca_err_set(PCA_EIO, "cannot listen on %s: %s", addr,
 		    strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||

@@ -27,18 +27,18 @@
 
 struct http_server;
 
-#define HTTP_MAX_HEADERS 64		/* STYLE: at most 64 headers */
+#define HTTP_MAX_HEADERS 64 /* STYLE: at most 64 headers */
 #define HTTP_MAX_HEADER_BLOCK (16 * 1024)
 
 struct http_conf {
-	const char *tls_listen;		/* "host:port" (HTTPS) */
-	const char *tls_cert;		/* PEM files */
+	const char *tls_listen; /* "host:port" (HTTPS) */
+	const char *tls_cert;   /* PEM files */
 	const char *tls_key;
-	const char *plain_listen;	/* "host:port" (plain HTTP), or NULL */
-	unsigned max_conns;		/* per listener */
-	unsigned timeout_s;		/* idle connection timeout */
-	unsigned head_timeout_s;	/* TLS handshake + request head */
-	unsigned per_ip_conns;		/* per source address; 0: no cap */
+	const char *plain_listen; /* "host:port" (plain HTTP), or NULL */
+	unsigned max_conns;       /* per listener */
+	unsigned timeout_s;       /* idle connection timeout */
+	unsigned head_timeout_s;  /* TLS handshake + request head */
+	unsigned per_ip_conns;    /* per source address; 0: no cap */
 };
 
 enum http_port { HTTP_TLS = 0, HTTP_PLAIN = 1, HTTP_NPORTS };
@@ -51,15 +51,15 @@ struct http_hdr {
 /* One request as received; everything is valid during the handler call. */
 struct http_req {
 	const char *method;
-	const char *path;		/* as sent, not URL-decoded */
-	const struct http_hdr *query;	/* decoded query arguments */
+	const char *path;             /* as sent, not URL-decoded */
+	const struct http_hdr *query; /* decoded query arguments */
 	size_t nquery;
-	const struct http_hdr *hdrs;	/* every header, in order */
+	const struct http_hdr *hdrs; /* every header, in order */
 	size_t nhdrs;
-	const uint8_t *body;		/* NULL in a head handler */
+	const uint8_t *body; /* NULL in a head handler */
 	size_t len;
-	struct timespec start;		/* CLOCK_MONOTONIC, head received */
-	const char *remote_ip;		/* the client's address, or NULL */
+	struct timespec start; /* CLOCK_MONOTONIC, head received */
+	const char *remote_ip; /* the client's address, or NULL */
 };
 
 /* First header named name (case-insensitive), or NULL. */
@@ -75,11 +75,11 @@ double http_req_elapsed(const struct http_req *);
  */
 struct http_resp {
 	int status;
-	const char *content_type;	/* static */
+	const char *content_type; /* static */
 	uint8_t *body;
 	size_t len;
-	int close;			/* close the connection after it */
-	size_t nhdrs;			/* extra headers (name: static) */
+	int close;    /* close the connection after it */
+	size_t nhdrs; /* extra headers (name: static) */
 	struct {
 		const char *name;
 		char value[512];
@@ -92,8 +92,7 @@ void http_resp_hdr(struct http_resp *, const char *name, const char *value);
 void http_resp_text(struct http_resp *, int status, const char *ctype,
     const char *text);
 
-typedef void (*http_fn)(void *arg, const struct http_req *,
-    struct http_resp *);
+typedef void (*http_fn)(void *arg, const struct http_req *, struct http_resp *);
 /* Formats a framing error (413, 431, 400) for a route's clients. */
 typedef void (*http_error_fn)(void *arg, const struct http_req *, int status,
     const char *message, struct http_resp *);
@@ -105,19 +104,19 @@ typedef void (*http_error_fn)(void *arg, const struct http_req *, int status,
 
 struct http_route {
 	enum http_port port;
-	const char *path;		/* exact path, or prefix */
-	int prefix;			/* path is a prefix */
-	unsigned methods;		/* HTTP_M_*; others don't match */
-	const char *content_type;	/* only this type (no parameters
-					   compared), or NULL: any */
-	size_t body_max;		/* bytes kept; more: 413 */
-	size_t drain_max;		/* a body up to this is read and dropped
-					   before the 413; 0: 413 at once */
-	http_fn head;			/* optional: sees the head before the
-					   body; an answer there is final */
-	http_fn fn;			/* the request with its body */
-	http_error_fn error;		/* optional; default JSON
-					   {"__type","message"} */
+	const char *path;         /* exact path, or prefix */
+	int prefix;               /* path is a prefix */
+	unsigned methods;         /* HTTP_M_*; others don't match */
+	const char *content_type; /* only this type (no parameters
+				     compared), or NULL: any */
+	size_t body_max;          /* bytes kept; more: 413 */
+	size_t drain_max;         /* a body up to this is read and dropped
+				     before the 413; 0: 413 at once */
+	http_fn head;             /* optional: sees the head before the
+				     body; an answer there is final */
+	http_fn fn;               /* the request with its body */
+	http_error_fn error;      /* optional; default JSON
+				     {"__type","message"} */
 	void *arg;
 };
 
@@ -132,11 +131,10 @@ pca_err http_conf_check(const struct http_conf *) PCA_WUR;
  * use is an error here, before the caller starts anything else) but not
  * yet serving; routes are added before http_start.
  */
-pca_err http_server_new(const struct http_conf *, struct http_server **out)
-    PCA_WUR;
+pca_err http_server_new(const struct http_conf *,
+    struct http_server **out) PCA_WUR;
 /* Routes match in the order added (at most 16; the struct is copied). */
-pca_err http_route_add(struct http_server *, const struct http_route *)
-    PCA_WUR;
+pca_err http_route_add(struct http_server *, const struct http_route *) PCA_WUR;
 /* Starts serving on the bound sockets. */
 pca_err http_start(struct http_server *) PCA_WUR;
 /*
@@ -151,11 +149,11 @@ void http_ports(const struct http_server *, unsigned *tls_port,
     unsigned *plain_port);
 
 struct http_stats {
-	uint64_t inflight;		/* requests being served, both ports */
-	uint64_t plain_requests;	/* routed on the plain port */
-	uint64_t rejected;		/* framing errors, both ports */
-	uint64_t reaped;		/* connections closed for a slow head
-					   or to make room */
+	uint64_t inflight;       /* requests being served, both ports */
+	uint64_t plain_requests; /* routed on the plain port */
+	uint64_t rejected;       /* framing errors, both ports */
+	uint64_t reaped;         /* connections closed for a slow head
+				    or to make room */
 };
 void http_stats_get(const struct http_server *, struct http_stats *);
 
@@ -177,7 +175,7 @@ enum http_body { HTTP_BODY_NONE, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED };
  * PCA_EPARSE (400) or PCA_ETOOBIG (431: more than HTTP_MAX_HEADERS headers
  * or HTTP_MAX_HEADER_BLOCK bytes).
  */
-pca_err http_head_check(const struct http_hdr *, size_t n,
-    enum http_body *body, uint64_t *clen) PCA_WUR;
+pca_err http_head_check(const struct http_hdr *, size_t n, enum http_body *body,
+    uint64_t *clen) PCA_WUR;
 
 #endif

@@ -21,7 +21,7 @@ struct http_guard {
 	int started, stop;
 	struct gconn *first, *last;
 	size_t n;
-	size_t soft_max;	/* at this many, the oldest slow one goes */
+	size_t soft_max; /* at this many, the oldest slow one goes */
 	unsigned head_s, idle_s;
 	_Atomic uint64_t reaped;
 };

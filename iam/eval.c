@@ -249,8 +249,8 @@ tags_get(const struct iam_tag *t, size_t n, const char *key, struct kvals *v)
 }
 
 static void
-key_values(
-    const struct iam_cond *c, const struct iam_request *r, struct kvals *v)
+key_values(const struct iam_cond *c, const struct iam_request *r,
+    struct kvals *v)
 {
 	size_t i;
 
@@ -275,8 +275,8 @@ key_values(
 			v->s[v->n++] = r->source_ip;
 		break;
 	case IAM_K_TIME:
-		(void)snprintf(
-		    v->buf, sizeof(v->buf), "%lld", (long long)r->now);
+		(void)snprintf(v->buf, sizeof(v->buf), "%lld",
+		    (long long)r->now);
 		v->s[v->n++] = v->buf;
 		break;
 	case IAM_K_SECURE:
@@ -417,8 +417,8 @@ list_any(const char **l, size_t n, const char *s, int fold, int arn)
 }
 
 static int
-principal_applies(
-    const struct iam_stmt *s, const struct iam_policy *p, const char *account)
+principal_applies(const struct iam_stmt *s, const struct iam_policy *p,
+    const char *account)
 {
 	size_t i;
 
@@ -450,8 +450,8 @@ stmt_applies(const struct iam_stmt *s, const struct iam_policy *p,
 }
 
 static void
-match_set(
-    struct iam_match *m, enum iam_effect e, const struct iam_stmt *s, size_t i)
+match_set(struct iam_match *m, enum iam_effect e, const struct iam_stmt *s,
+    size_t i)
 {
 	m->effect = e;
 	m->index = (int)i;

@@ -143,7 +143,7 @@ int iam_managed_known(const char *name);
  * wildcards) limits issuer and auditor to those CAs; ncas 0: every CA.
  * admin takes no CAs.  Caller frees *out.
  */
-pca_err iam_managed_doc(
-    const char *name, const char *const *cas, size_t ncas, char **out) PCA_WUR;
+pca_err iam_managed_doc(const char *name, const char *const *cas, size_t ncas,
+    char **out) PCA_WUR;
 
 #endif

@@ -167,8 +167,8 @@ auditor_doc(const char *const *cas, size_t ncas)
 }
 
 pca_err
-iam_managed_doc(
-    const char *name, const char *const *cas, size_t ncas, char **out)
+iam_managed_doc(const char *name, const char *const *cas, size_t ncas,
+    char **out)
 {
 	json_t *d = NULL;
 	char *s;
@@ -182,8 +182,8 @@ iam_managed_doc(
 		    "the admin policy covers every CA; --ca applies to issuer "
 		    "and auditor");
 	if (ncas > IAM_MAX_VALUES)
-		return pca_err_set(
-		    PCA_ETOOBIG, "more than %d CAs", IAM_MAX_VALUES);
+		return pca_err_set(PCA_ETOOBIG, "more than %d CAs",
+		    IAM_MAX_VALUES);
 	if (strcmp(name, "admin") == 0)
 		d = json_pack("{s:s,s:[{s:s,s:s,s:s,s:s}]}", "Version",
 		    "2012-10-17", "Statement", "Sid", "Admin", "Effect",

@@ -234,8 +234,7 @@ principal_parse(const json_t *v, const char *place, struct iam_stmt *s)
 		    "%s: must be \"*\" or an object such as {\"AWS\": "
 		    "\"111122223333\"}",
 		    place);
-	json_object_foreach((json_t *)v, k, x)
-	{
+	json_object_foreach ((json_t *)v, k, x) {
 		placek(p, place, k);
 		if (strcmp(k, "Service") == 0) {
 			/* service principals: never an API key's caller */
@@ -353,8 +352,8 @@ flag_value(const json_t *v, const char *place, int *out)
 	else if (s != NULL && strcasecmp(s, "false") == 0)
 		*out = 0;
 	else
-		return pca_err_set(
-		    PCA_EINVAL, "%s: must be \"true\" or \"false\"", place);
+		return pca_err_set(PCA_EINVAL,
+		    "%s: must be \"true\" or \"false\"", place);
 	return PCA_OK;
 }
 
@@ -471,8 +470,7 @@ conds_parse(const json_t *v, const char *place, struct iam_stmt *s)
 
 	if (!json_is_object(v))
 		return pca_err_set(PCA_EINVAL, "%s: must be an object", place);
-	json_object_foreach((json_t *)v, opname, block)
-	{
+	json_object_foreach ((json_t *)v, opname, block) {
 		struct iam_cond probe;
 		memset(&probe, 0, sizeof(probe));
 		if ((err = op_parse(opname, place, &probe)) != PCA_OK)
@@ -490,12 +488,10 @@ conds_parse(const json_t *v, const char *place, struct iam_stmt *s)
 		return PCA_OK;
 	if ((s->conds = calloc(n, sizeof(*s->conds))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
-	json_object_foreach((json_t *)v, opname, block)
-	{
-		json_object_foreach((json_t *)block, key, vals)
-		{
-			err = cond_parse(
-			    opname, key, vals, place, &s->conds[s->nconds]);
+	json_object_foreach ((json_t *)v, opname, block) {
+		json_object_foreach ((json_t *)block, key, vals) {
+			err = cond_parse(opname, key, vals, place,
+			    &s->conds[s->nconds]);
 			s->nconds++;
 			if (err != PCA_OK)
 				return err;
@@ -517,8 +513,7 @@ stmt_members_check(const json_t *st, const char *place)
 	const json_t *v;
 	int i;
 
-	json_object_foreach((json_t *)st, k, v)
-	{
+	json_object_foreach ((json_t *)st, k, v) {
 		for (i = 0; stmt_members[i] != NULL; i++)
 			if (strcmp(k, stmt_members[i]) == 0)
 				break;
@@ -544,8 +539,8 @@ sid_char_ok(char c, enum iam_kind kind)
 }
 
 static pca_err
-sid_check(
-    const json_t *v, const char *place, enum iam_kind kind, struct iam_stmt *s)
+sid_check(const json_t *v, const char *place, enum iam_kind kind,
+    struct iam_stmt *s)
 {
 	char p[PLACE_MAX];
 	const char *c;
@@ -591,8 +586,8 @@ either(const json_t *st, const char *name, const char *notname,
 	char msg[128];
 
 	if (a != NULL && b != NULL) {
-		(void)snprintf(
-		    msg, sizeof(msg), "%s and %s are exclusive", name, notname);
+		(void)snprintf(msg, sizeof(msg), "%s and %s are exclusive",
+		    name, notname);
 		return pca_err_set(PCA_EINVAL, "%s: %s", place, msg);
 	}
 	*neg = b != NULL;
@@ -602,8 +597,8 @@ either(const json_t *st, const char *name, const char *notname,
 }
 
 static pca_err
-stmt_parse(
-    const json_t *st, const char *place, enum iam_kind kind, struct iam_stmt *s)
+stmt_parse(const json_t *st, const char *place, enum iam_kind kind,
+    struct iam_stmt *s)
 {
 	char p[PLACE_MAX];
 	const json_t *v;
@@ -691,8 +686,7 @@ top_check(const json_t *doc)
 
 	if (!json_is_object(doc))
 		return pca_err_set(PCA_EINVAL, "policy: must be a JSON object");
-	json_object_foreach((json_t *)doc, k, v)
-	{
+	json_object_foreach ((json_t *)doc, k, v) {
 		if (strcmp(k, "Version") != 0 && strcmp(k, "Id") != 0 &&
 		    strcmp(k, "Statement") != 0)
 			return bad("policy", "unknown member %.60s", k);
@@ -766,8 +760,8 @@ too_deep(const char *t, size_t len)
 }
 
 pca_err
-iam_policy_parse(
-    const char *text, size_t len, enum iam_kind kind, struct iam_policy **out)
+iam_policy_parse(const char *text, size_t len, enum iam_kind kind,
+    struct iam_policy **out)
 {
 	struct iam_policy *p = NULL;
 	json_error_t jerr;

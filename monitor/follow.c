@@ -10,8 +10,8 @@
 #include "../common/log.h"
 #include "mon_int.h"
 
-#define FEED_BATCH 100000	/* records applied per call */
-#define ACK_EVERY_S 30		/* our cursor, recorded this often */
+#define FEED_BATCH 100000 /* records applied per call */
+#define ACK_EVERY_S 30    /* our cursor, recorded this often */
 
 struct apply {
 	struct mon *m;
@@ -26,12 +26,12 @@ apply_revoked(struct mon *m, const struct store_change *c, int64_t now)
 	struct mon_ca *ca;
 	int expired = 0;
 
-	if (store_cert_get(m->store, c->ca_id, c->serial, c->serial_len,
-		&sc) == PCA_OK) {
+	if (store_cert_get(m->store, c->ca_id, c->serial, c->serial_len, &sc) ==
+	    PCA_OK) {
 		expired = sc.not_after <= now;
 		store_cert_clear(&sc);
 	} else {
-		pca_err_clear();	/* purged since: the recount fixes it */
+		pca_err_clear(); /* purged since: the recount fixes it */
 	}
 	pthread_mutex_lock(&m->cnt_lk);
 	if ((ca = mon_ca_get(m, c->ca_id)) != NULL) {
@@ -109,7 +109,7 @@ mon_feed_apply(struct mon *m, int64_t now, int wait)
 	if (wait)
 		pthread_mutex_lock(&m->feed_lk);
 	else if (pthread_mutex_trylock(&m->feed_lk) != 0)
-		return 1;	/* a recount or a pass is at it */
+		return 1; /* a recount or a pass is at it */
 	if (m->feed_on)
 		apply_locked(m, now);
 	on = m->feed_on;
@@ -118,7 +118,8 @@ mon_feed_apply(struct mon *m, int64_t now, int wait)
 		if (store_feed_ack(m->store, MON_FEED_NAME, m->feed_seq) !=
 		    PCA_OK) {
 			log_warnx("monitor: recording the change feed cursor: "
-			    "%s", pca_err_msg());
+				  "%s",
+			    pca_err_msg());
 			pca_err_clear();
 		}
 	}

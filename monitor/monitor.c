@@ -18,8 +18,8 @@
 #include "../common/util.h"
 #include "mon_int.h"
 
-static const double lat_bounds[MON_LAT_BUCKETS - 1] = {0.005, 0.01, 0.025,
-    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
+static const double lat_bounds[MON_LAT_BUCKETS - 1] = {0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
 
 pca_err
 mon_thresholds_parse(const char *s, struct mon_conf *c)
@@ -32,14 +32,18 @@ mon_thresholds_parse(const char *s, struct mon_conf *c)
 	while (*s != '\0') {
 		len = strcspn(s, ",");
 		if (len == 0 || len >= sizeof(tok) || n == MON_THRESHOLDS_MAX)
-			return pca_err_set(PCA_EINVAL, "thresholds_days: "
+			return pca_err_set(PCA_EINVAL,
+			    "thresholds_days: "
 			    "expected up to %d numbers of days separated by "
-			    "commas", MON_THRESHOLDS_MAX);
+			    "commas",
+			    MON_THRESHOLDS_MAX);
 		memcpy(tok, s, len);
 		tok[len] = '\0';
 		if ((err = util_strtonum(tok, 1, 3650, &v)) != PCA_OK)
-			return pca_err_set(PCA_EINVAL, "thresholds_days: '%s' "
-			    "is not a number of days (1..3650)", tok);
+			return pca_err_set(PCA_EINVAL,
+			    "thresholds_days: '%s' "
+			    "is not a number of days (1..3650)",
+			    tok);
 		c->thresholds[n++] = (unsigned)v;
 		s += len;
 		if (*s == ',')
@@ -103,8 +107,8 @@ mon_new(const struct mon_conf *c, struct store *store, struct mon **out)
 		m->conf.timeout_s = 10;
 	if (m->conf.recount_s == 0)
 		m->conf.recount_s = 900;
-	if (c->webhook_url != NULL && (m->url = strdup(c->webhook_url)) ==
-	    NULL) {
+	if (c->webhook_url != NULL &&
+	    (m->url = strdup(c->webhook_url)) == NULL) {
 		free(m);
 		return pca_err_set(PCA_ENOMEM, "no memory");
 	}
@@ -188,8 +192,7 @@ on_event(const struct ca_event *ev, void *arg)
 
 	if (ev->type != CA_EV_ISSUED)
 		return;
-	for (b = 0; b < MON_LAT_BUCKETS - 1 && ev->seconds > lat_bounds[b];
-	     b++)
+	for (b = 0; b < MON_LAT_BUCKETS - 1 && ev->seconds > lat_bounds[b]; b++)
 		;
 	atomic_fetch_add(&m->lat[b], 1);
 	atomic_fetch_add(&m->lat_sum_us, (uint64_t)(ev->seconds * 1e6 + 0.5));
@@ -210,9 +213,12 @@ label_copy(char *dst, size_t n, const char *s, size_t len)
 
 	for (i = 0; i < len && j + 1 < n; i++) {
 		char ch = s[i];
-		dst[j++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			(ch >= '0' && ch <= '9') || ch == '_' || ch == '.' ||
-			ch == '-' ? ch : '_';
+		dst[j++] = (ch >= 'a' && ch <= 'z') ||
+				   (ch >= 'A' && ch <= 'Z') ||
+				   (ch >= '0' && ch <= '9') || ch == '_' ||
+				   ch == '.' || ch == '-'
+			       ? ch
+			       : '_';
 	}
 	dst[j] = '\0';
 }
@@ -252,13 +258,12 @@ mon_refusal_note(struct mon *m, const char *msg)
 /* ---- the full recount ---- */
 
 struct revset {
-	uint8_t (*s)[LIM_SERIAL_BYTES + 1];	/* [0] = length */
+	uint8_t (*s)[LIM_SERIAL_BYTES + 1]; /* [0] = length */
 	size_t n, cap;
 };
 
 static int
-rev_add(const uint8_t *serial, size_t len, int64_t when, int reason,
-    void *arg)
+rev_add(const uint8_t *serial, size_t len, int64_t when, int reason, void *arg)
 {
 	struct revset *r = arg;
 	void *p;
@@ -357,7 +362,7 @@ struct ent {
 #define MON_CHUNK 4096
 
 struct ents {
-	struct ent *e;		/* MON_CHUNK */
+	struct ent *e; /* MON_CHUNK */
 	size_t n, total;
 	int64_t from, to;
 	int have_last, done;
@@ -433,7 +438,7 @@ mon_cert_is_responder(const struct store_cert *sc)
 	static const char tmpl[] = "OCSPSigningCertificate_APIPassthrough/";
 
 	return strncmp(sc->template_name, tmpl, sizeof(tmpl) - 1) == 0 &&
-	    strcmp(sc->requested_by, "ocsp-responder") == 0;
+	       strcmp(sc->requested_by, "ocsp-responder") == 0;
 }
 
 /* The issued, unrevoked record of e in *sc, else 0. */
@@ -502,7 +507,7 @@ cert_not_after(const uint8_t *der, size_t len)
 static pca_err
 pass_cas(struct mon *m, int64_t now, int recount)
 {
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	struct ca_info ci;
 	struct mon_ca mc, *c;
 	size_t n = 0, i;
@@ -516,8 +521,8 @@ pass_cas(struct mon *m, int64_t now, int recount)
 		memset(&mc, 0, sizeof(mc));
 		if (ca_info_get(m->engine, ids[i], &ci) == PCA_OK) {
 			if (ci.cert_der != NULL)
-				mc.ca_not_after = cert_not_after(ci.cert_der,
-				    ci.cert_len);
+				mc.ca_not_after =
+				    cert_not_after(ci.cert_der, ci.cert_len);
 			ca_info_clear(&ci);
 		}
 		if (recount)
@@ -654,9 +659,9 @@ mon_pass(struct mon *m, int64_t now)
 	}
 	pthread_mutex_lock(&m->lk);
 	recount = m->last_recount == 0 ||
-	    now - m->last_recount >= (int64_t)m->conf.recount_s ||
-	    now < m->last_pass ||	/* the clock stepped back */
-	    !mon_feed_apply(m, now, 1);
+		  now - m->last_recount >= (int64_t)m->conf.recount_s ||
+		  now < m->last_pass || /* the clock stepped back */
+		  !mon_feed_apply(m, now, 1);
 	if (!recount)
 		pass_expired(m, m->last_pass, now);
 	err = recount ? pass_recount(m, now) : pass_cas(m, now, 0);
@@ -686,7 +691,7 @@ mon_main(void *arg)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		pthread_mutex_lock(&m->cnt_lk);
 		m->pass_dur = (double)(t1.tv_sec - t0.tv_sec) +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+			      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		pthread_mutex_unlock(&m->cnt_lk);
 		wait_s = m->conf.interval_s;
 		if (m->wh_next_try > util_now() &&
@@ -695,8 +700,8 @@ mon_main(void *arg)
 		clock_gettime(m->cv_clock, &ts);
 		ts.tv_sec += wait_s;
 		pthread_mutex_lock(&m->stop_lk);
-		while (!m->stop &&
-		    pthread_cond_timedwait(&m->stop_cv, &m->stop_lk, &ts) == 0)
+		while (!m->stop && pthread_cond_timedwait(&m->stop_cv,
+				       &m->stop_lk, &ts) == 0)
 			;
 	}
 	pthread_mutex_unlock(&m->stop_lk);
@@ -728,22 +733,26 @@ render_cas(struct mon *m, struct buf *b, int64_t now)
 		const struct mon_ca *c = &m->cas[i];
 		int64_t v[4] = {c->active, c->expired, c->revoked, c->pending};
 		for (k = 0; k < 4 && err == PCA_OK; k++)
-			err = buf_printf(b, "pcad_certificates{ca=\"%s\","
-			    "status=\"%s\"} %lld\n", c->uuid, st[k],
-			    (long long)v[k]);
+			err = buf_printf(b,
+			    "pcad_certificates{ca=\"%s\","
+			    "status=\"%s\"} %lld\n",
+			    c->uuid, st[k], (long long)v[k]);
 	}
 	if (err == PCA_OK)
-		err = buf_addstr(b, "# HELP pcad_certificates_expiring Live "
-		    "certificates expiring within the window.\n"
-		    "# TYPE pcad_certificates_expiring gauge\n");
+		err =
+		    buf_addstr(b, "# HELP pcad_certificates_expiring Live "
+				  "certificates expiring within the window.\n"
+				  "# TYPE pcad_certificates_expiring gauge\n");
 	for (i = 0; i < m->ncas && err == PCA_OK; i++)
 		err = buf_printf(b,
 		    "pcad_certificates_expiring{ca=\"%s\",within=\"7d\"} %lld\n"
 		    "pcad_certificates_expiring{ca=\"%s\",within=\"30d\"} "
-		    "%lld\n", m->cas[i].uuid, (long long)m->cas[i].exp7,
-		    m->cas[i].uuid, (long long)m->cas[i].exp30);
+		    "%lld\n",
+		    m->cas[i].uuid, (long long)m->cas[i].exp7, m->cas[i].uuid,
+		    (long long)m->cas[i].exp30);
 	if (err == PCA_OK)
-		err = buf_addstr(b, "# HELP pcad_ocsp_responder_certificates_"
+		err = buf_addstr(b,
+		    "# HELP pcad_ocsp_responder_certificates_"
 		    "expiring Delegated OCSP responder certificates (rolled "
 		    "over automatically) expiring within the window.\n"
 		    "# TYPE pcad_ocsp_responder_certificates_expiring gauge\n");
@@ -752,27 +761,31 @@ render_cas(struct mon *m, struct buf *b, int64_t now)
 		    "pcad_ocsp_responder_certificates_expiring{ca=\"%s\","
 		    "within=\"7d\"} %lld\n"
 		    "pcad_ocsp_responder_certificates_expiring{ca=\"%s\","
-		    "within=\"30d\"} %lld\n", m->cas[i].uuid,
-		    (long long)m->cas[i].rsp7, m->cas[i].uuid,
+		    "within=\"30d\"} %lld\n",
+		    m->cas[i].uuid, (long long)m->cas[i].rsp7, m->cas[i].uuid,
 		    (long long)m->cas[i].rsp30);
 	if (err == PCA_OK)
-		err = buf_addstr(b, "# HELP pcad_ca_certificate_expiry_seconds "
+		err = buf_addstr(b,
+		    "# HELP pcad_ca_certificate_expiry_seconds "
 		    "Seconds until the CA certificate expires.\n"
 		    "# TYPE pcad_ca_certificate_expiry_seconds gauge\n");
 	for (i = 0; i < m->ncas && err == PCA_OK; i++)
 		if (m->cas[i].ca_not_after != 0)
 			err = buf_printf(b,
 			    "pcad_ca_certificate_expiry_seconds{ca=\"%s\"} "
-			    "%lld\n", m->cas[i].uuid,
+			    "%lld\n",
+			    m->cas[i].uuid,
 			    (long long)(m->cas[i].ca_not_after - now));
 	if (err == PCA_OK)
-		err = buf_addstr(b, "# HELP pcad_ca_certificate_not_after_"
+		err = buf_addstr(b,
+		    "# HELP pcad_ca_certificate_not_after_"
 		    "timestamp_seconds notAfter of the CA certificate.\n"
 		    "# TYPE pcad_ca_certificate_not_after_timestamp_seconds "
 		    "gauge\n");
 	for (i = 0; i < m->ncas && err == PCA_OK; i++)
 		if (m->cas[i].ca_not_after != 0)
-			err = buf_printf(b, "pcad_ca_certificate_not_after_"
+			err = buf_printf(b,
+			    "pcad_ca_certificate_not_after_"
 			    "timestamp_seconds{ca=\"%s\"} %lld\n",
 			    m->cas[i].uuid, (long long)m->cas[i].ca_not_after);
 	return err;
@@ -788,9 +801,11 @@ render_rules(struct mon *m, struct buf *b)
 			    "refused by policy, by rule.\n"
 			    "# TYPE pcad_policy_refusals_total counter\n");
 	for (i = 0; i < m->nrules && err == PCA_OK; i++)
-		err = buf_printf(b, "pcad_policy_refusals_total{policy=\"%s\","
-		    "rule=\"%s\"} %llu\n", m->rules[i].policy,
-		    m->rules[i].rule, (unsigned long long)m->rules[i].n);
+		err = buf_printf(b,
+		    "pcad_policy_refusals_total{policy=\"%s\","
+		    "rule=\"%s\"} %llu\n",
+		    m->rules[i].policy, m->rules[i].rule,
+		    (unsigned long long)m->rules[i].n);
 	return err;
 }
 
@@ -801,22 +816,26 @@ render_latency(struct mon *m, struct buf *b)
 	size_t k;
 	pca_err err;
 
-	err = buf_addstr(b, "# HELP pcad_issuance_duration_seconds "
-			    "IssueCertificate in the engine, to the commit.\n"
-			    "# TYPE pcad_issuance_duration_seconds histogram\n");
+	err =
+	    buf_addstr(b, "# HELP pcad_issuance_duration_seconds "
+			  "IssueCertificate in the engine, to the commit.\n"
+			  "# TYPE pcad_issuance_duration_seconds histogram\n");
 	for (k = 0; k < MON_LAT_BUCKETS && err == PCA_OK; k++) {
 		cum += atomic_load(&m->lat[k]);
 		if (k < MON_LAT_BUCKETS - 1)
-			err = buf_printf(b, "pcad_issuance_duration_seconds_"
-			    "bucket{le=\"%g\"} %llu\n", lat_bounds[k],
-			    (unsigned long long)cum);
+			err = buf_printf(b,
+			    "pcad_issuance_duration_seconds_"
+			    "bucket{le=\"%g\"} %llu\n",
+			    lat_bounds[k], (unsigned long long)cum);
 		else
-			err = buf_printf(b, "pcad_issuance_duration_seconds_"
+			err = buf_printf(b,
+			    "pcad_issuance_duration_seconds_"
 			    "bucket{le=\"+Inf\"} %llu\n",
 			    (unsigned long long)cum);
 	}
 	if (err == PCA_OK)
-		err = buf_printf(b, "pcad_issuance_duration_seconds_sum %.6f\n"
+		err = buf_printf(b,
+		    "pcad_issuance_duration_seconds_sum %.6f\n"
 		    "pcad_issuance_duration_seconds_count %llu\n",
 		    (double)atomic_load(&m->lat_sum_us) / 1e6,
 		    (unsigned long long)cum);
@@ -856,7 +875,7 @@ mon_metrics_render(struct mon *m, struct buf *b)
 	int ok = atomic_load(&m->hsm_ok);
 	pca_err err;
 
-	(void)mon_feed_apply(m, now, 0);	/* changes since the last pass */
+	(void)mon_feed_apply(m, now, 0); /* changes since the last pass */
 	pthread_mutex_lock(&m->cnt_lk);
 	if ((err = render_cas(m, b, now)) == PCA_OK &&
 	    (err = render_rules(m, b)) == PCA_OK)

@@ -45,17 +45,17 @@ struct mon;
 
 #define MON_THRESHOLDS_MAX 8
 #define MON_KV_NS "mon.webhook"
-#define MON_REPORT_ITEMS_MAX 10000	/* entries per report section */
-#define MON_RULES_MAX 128		/* (policy, rule) refusal counters */
-#define MON_CAS_MAX 4096		/* CAs counted */
+#define MON_REPORT_ITEMS_MAX 10000 /* entries per report section */
+#define MON_RULES_MAX 128          /* (policy, rule) refusal counters */
+#define MON_CAS_MAX 4096           /* CAs counted */
 
 struct mon_conf {
-	const char *webhook_url;	/* NULL: no notifications */
+	const char *webhook_url;                 /* NULL: no notifications */
 	unsigned thresholds[MON_THRESHOLDS_MAX]; /* days, > 0 */
-	size_t nthresholds;		/* 0: 30, 7, 1 */
-	unsigned interval_s;		/* pass period; 0 = 60 */
-	unsigned timeout_s;		/* per POST; 0 = 10 */
-	unsigned recount_s;		/* full recount period; 0 = 900 */
+	size_t nthresholds;                      /* 0: 30, 7, 1 */
+	unsigned interval_s;                     /* pass period; 0 = 60 */
+	unsigned timeout_s;                      /* per POST; 0 = 10 */
+	unsigned recount_s; /* full recount period; 0 = 900 */
 	/* test seam: replaces the HTTP POST; returns the HTTP status or 0 */
 	int (*post)(void *arg, const char *url, const char *json,
 	    const char *idem_key);
@@ -69,8 +69,8 @@ struct mon_conf {
 pca_err mon_thresholds_parse(const char *s, struct mon_conf *c) PCA_WUR;
 
 /* The store must outlive the monitor. */
-pca_err mon_new(const struct mon_conf *, struct store *, struct mon **out)
-    PCA_WUR;
+pca_err mon_new(const struct mon_conf *, struct store *,
+    struct mon **out) PCA_WUR;
 /* Stops the thread (a POST in flight ends within timeout_s) and frees. */
 void mon_free(struct mon *);
 
@@ -104,10 +104,9 @@ struct mon_report_req {
 	const struct pol_set *policies;
 	const char *scope;
 	int64_t now;
-	unsigned soon_days;		/* "expiring soon"; 0 = 30 */
+	unsigned soon_days; /* "expiring soon"; 0 = 30 */
 };
-pca_err mon_report_build(const struct mon_report_req *, json_t **out)
-    PCA_WUR;
+pca_err mon_report_build(const struct mon_report_req *, json_t **out) PCA_WUR;
 /* The same with the attached engine and policies. */
 pca_err mon_report(struct mon *, const char *scope, json_t **out) PCA_WUR;
 /* The report as a readable table (NUL-terminated in out). */

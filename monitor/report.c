@@ -29,8 +29,8 @@ struct rep {
 	json_t *weak, *sha1, *outlive, *soon, *cas, *early;
 	json_t *summary;
 	size_t live, nweak, nsha1, noutlive, nsoon, nresponder;
-	size_t nwindow, nearly;		/* RFC 9773 windows open, moved */
-	int64_t rotated_at;		/* of the CA walked, or 0 */
+	size_t nwindow, nearly; /* RFC 9773 windows open, moved */
+	int64_t rotated_at;     /* of the CA walked, or 0 */
 	int truncated;
 	pca_err err;
 };
@@ -80,8 +80,8 @@ note(const char *rule, int ok, const char *detail, void *arg)
 	if (ok != 0)
 		return;
 	if (strncmp(rule, "key.", 4) == 0 && n->key_rule[0] == '\0')
-		(void)snprintf(n->key_rule, sizeof(n->key_rule), "%s: %s",
-		    rule, detail);
+		(void)snprintf(n->key_rule, sizeof(n->key_rule), "%s: %s", rule,
+		    detail);
 	else if (strcmp(rule, "validity.max_days") == 0)
 		(void)snprintf(n->validity, sizeof(n->validity), "%s", detail);
 }
@@ -92,8 +92,8 @@ judge_policy(struct rep *r, const struct store_cert *c, const char **pname,
 {
 	const struct pol *p;
 	struct pol_input in;
-	int64_t start = c->not_before > c->issued_at ? c->not_before :
-						       c->issued_at;
+	int64_t start =
+	    c->not_before > c->issued_at ? c->not_before : c->issued_at;
 
 	memset(n, 0, sizeof(*n));
 	*pname = NULL;
@@ -146,9 +146,10 @@ judge(struct rep *r, const struct store_cert *c, X509 *x)
 		json_t *w = json_deep_copy(it);
 		(void)json_object_set_new(w, "KeyAlgorithm", json_string(alg));
 		(void)json_object_set_new(w, "KeyBits", json_integer(bits));
-		(void)json_object_set_new(w, "Reason", json_string(
-		    n.key_rule[0] ? n.key_rule : "below the absolute floor "
-		    "(RSA 2048, EC P-256)"));
+		(void)json_object_set_new(w, "Reason",
+		    json_string(n.key_rule[0] ? n.key_rule
+					      : "below the absolute floor "
+						"(RSA 2048, EC P-256)"));
 		if (pname != NULL)
 			(void)json_object_set_new(w, "Policy",
 			    json_string(pname));
@@ -176,7 +177,7 @@ judge(struct rep *r, const struct store_cert *c, X509 *x)
 	}
 	if (left <= (int64_t)r->q->soon_days * MON_DAY &&
 	    mon_cert_is_responder(c))
-		r->nresponder++;	/* rolled over by the responder itself */
+		r->nresponder++; /* rolled over by the responder itself */
 	else if (left <= (int64_t)r->q->soon_days * MON_DAY) {
 		json_t *w = json_deep_copy(it);
 		(void)json_object_set_new(w, "DaysLeft",
@@ -194,8 +195,7 @@ struct revset {
 };
 
 static int
-rev_add(const uint8_t *serial, size_t len, int64_t when, int reason,
-    void *arg)
+rev_add(const uint8_t *serial, size_t len, int64_t when, int reason, void *arg)
 {
 	struct revset *s = arg;
 	void *p;
@@ -244,9 +244,10 @@ ari(struct rep *r, const struct store_cert *c)
 	if (!early)
 		return;
 	r->nearly++;
-	it = json_pack("{s:s,s:s,s:s,s:s}", "CertificateAuthorityArn",
-	    r->ca_arn, "Serial", hex, "NotAfter", util_iso8601(c->not_after,
-	    iso), "WindowStart", util_iso8601(start, ws));
+	it =
+	    json_pack("{s:s,s:s,s:s,s:s}", "CertificateAuthorityArn", r->ca_arn,
+		"Serial", hex, "NotAfter", util_iso8601(c->not_after, iso),
+		"WindowStart", util_iso8601(start, ws));
 	if (it != NULL)
 		add(r, r->early, it);
 	json_decref(it);
@@ -263,7 +264,7 @@ rotated_at(struct rep *r, const char *arn)
 	int64_t at;
 	int i;
 
-	for (i = 0; i < 5; i++) {	/* arn:P:acm-pca:REGION:ACCOUNT: */
+	for (i = 0; i < 5; i++) { /* arn:P:acm-pca:REGION:ACCOUNT: */
 		if ((q = strchr(p, ':')) == NULL)
 			return 0;
 		if (i >= 1 && (size_t)(q - p) < sizeof(part[0]) && i - 1 < 4)
@@ -277,8 +278,8 @@ rotated_at(struct rep *r, const char *arn)
 		pca_err_clear();
 		return 0;
 	}
-	at = json_integer_value(json_object_get(json_object_get(d, "OpenPCA"),
-	    "RotatedAt"));
+	at = json_integer_value(
+	    json_object_get(json_object_get(d, "OpenPCA"), "RotatedAt"));
 	json_decref(d);
 	return at;
 }
@@ -300,8 +301,8 @@ each_cert(const struct store_cert *c, void *arg)
 	    c->not_after <= w->r->q->now)
 		return 0;
 	util_hex(c->serial, c->serial_len, hex, sizeof(hex), 0);
-	if (w->rev.n && bsearch(hex, w->rev.hex, w->rev.n, sizeof(hex),
-			    str_cmp) != NULL)
+	if (w->rev.n &&
+	    bsearch(hex, w->rev.hex, w->rev.n, sizeof(hex), str_cmp) != NULL)
 		return 0;
 	if ((x = d2i_X509(NULL, &p, (long)c->der_len)) == NULL)
 		return 0;
@@ -357,7 +358,7 @@ report_ca(struct rep *r, const struct ca_info *ci)
 
 struct ext_rep {
 	const struct mon_report_req *q;
-	json_t *names;		/* subject -> true: issuers we know */
+	json_t *names; /* subject -> true: issuers we know */
 	json_t *items;
 	size_t n, nfind;
 	int truncated;
@@ -394,13 +395,13 @@ ext_judge(const struct disc_ext *e, void *arg)
 	if (it == NULL)
 		return 0;
 	f = json_object_get(it, "Findings");
-	json_array_foreach(f, i, v)
+	json_array_foreach (f, i, v)
 		self |= strcmp(json_string_value(v), "SELF_SIGNED") == 0;
 	iss = json_string_value(json_object_get(it, "Issuer"));
 	if (!self && iss != NULL && json_object_get(x->names, iss) == NULL)
 		(void)json_array_append_new(f, json_string("UNKNOWN_ISSUER"));
 	if (json_integer_value(json_object_get(it, "NotAfter")) - x->q->now <=
-	    (int64_t)x->q->soon_days * MON_DAY &&
+		(int64_t)x->q->soon_days * MON_DAY &&
 	    json_integer_value(json_object_get(it, "NotAfter")) > x->q->now)
 		(void)json_array_append_new(f, json_string("EXPIRING_SOON"));
 	x->n++;
@@ -480,7 +481,7 @@ pca_err
 mon_report_build(const struct mon_report_req *q0, json_t **out)
 {
 	struct mon_report_req q = *q0;
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	struct ca_info ci;
 	struct rep r;
 	size_t n = 0, i;
@@ -498,8 +499,7 @@ mon_report_build(const struct mon_report_req *q0, json_t **out)
 	r.soon = json_array();
 	r.cas = json_array();
 	r.early = json_array();
-	if (!r.weak || !r.sha1 || !r.outlive || !r.soon || !r.cas ||
-	    !r.early) {
+	if (!r.weak || !r.sha1 || !r.outlive || !r.soon || !r.cas || !r.early) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
@@ -518,30 +518,30 @@ mon_report_build(const struct mon_report_req *q0, json_t **out)
 	if (err != PCA_OK)
 		goto out;
 	o = json_pack("{s:s,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:b,s:I},"
-	    "s:O,s:O,s:O,s:O,s:O}",
+		      "s:O,s:O,s:O,s:O,s:O}",
 	    "GeneratedAt", util_iso8601(q.now, iso), "Summary",
 	    "LiveCertificates", (json_int_t)r.live, "WeakKeys",
-	    (json_int_t)r.nweak, "Sha1", (json_int_t)r.nsha1,
-	    "OutlivingPolicy", (json_int_t)r.noutlive, "ExpiringSoon",
-	    (json_int_t)r.nsoon, "CaCertificatesExpiring",
-	    (json_int_t)json_array_size(r.cas), "ExpiringSoonDays",
-	    (int)q.soon_days, "Truncated", r.truncated,
+	    (json_int_t)r.nweak, "Sha1", (json_int_t)r.nsha1, "OutlivingPolicy",
+	    (json_int_t)r.noutlive, "ExpiringSoon", (json_int_t)r.nsoon,
+	    "CaCertificatesExpiring", (json_int_t)json_array_size(r.cas),
+	    "ExpiringSoonDays", (int)q.soon_days, "Truncated", r.truncated,
 	    "OcspResponderCertificatesExpiring", (json_int_t)r.nresponder,
-	    "WeakKeys", r.weak,
-	    "Sha1", r.sha1, "OutlivingPolicy", r.outlive, "ExpiringSoon",
-	    r.soon, "CaCertificatesExpiring", r.cas);
-	if (o != NULL && (json_object_set_new(json_object_get(o, "Summary"),
-	    "RenewalWindowOpen", json_integer((json_int_t)r.nwindow)) ||
-	    json_object_set_new(json_object_get(o, "Summary"),
-	    "RenewalRequestedEarly", json_integer((json_int_t)r.nearly)) ||
-	    json_object_set(o, "RenewalRequestedEarly", r.early))) {
+	    "WeakKeys", r.weak, "Sha1", r.sha1, "OutlivingPolicy", r.outlive,
+	    "ExpiringSoon", r.soon, "CaCertificatesExpiring", r.cas);
+	if (o != NULL &&
+	    (json_object_set_new(json_object_get(o, "Summary"),
+		 "RenewalWindowOpen", json_integer((json_int_t)r.nwindow)) ||
+		json_object_set_new(json_object_get(o, "Summary"),
+		    "RenewalRequestedEarly",
+		    json_integer((json_int_t)r.nearly)) ||
+		json_object_set(o, "RenewalRequestedEarly", r.early))) {
 		json_decref(o);
 		o = NULL;
 	}
 	if (o == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else if (q.scope == NULL &&
-	    (err = report_external(&q, ids, n, o)) != PCA_OK)
+		 (err = report_external(&q, ids, n, o)) != PCA_OK)
 		json_decref(o);
 	else
 		*out = o;
@@ -564,8 +564,10 @@ mon_report(struct mon *m, const char *scope, json_t **out)
 
 	pthread_mutex_lock(&m->lk);
 	q = (struct mon_report_req){m->store, m->engine, m->policies, scope,
-	    util_now(), m->conf.thresholds[m->conf.nthresholds - 1] > 30 ?
-		m->conf.thresholds[m->conf.nthresholds - 1] : 30};
+	    util_now(),
+	    m->conf.thresholds[m->conf.nthresholds - 1] > 30
+		? m->conf.thresholds[m->conf.nthresholds - 1]
+		: 30};
 	err = mon_report_build(&q, out);
 	pthread_mutex_unlock(&m->lk);
 	return err;
@@ -582,12 +584,12 @@ table_section(struct buf *b, const json_t *rep, const char *name,
 	pca_err err;
 
 	err = buf_printf(b, "\n%s (%zu)\n", name, json_array_size(list));
-	json_array_foreach(list, i, it) {
+	json_array_foreach (list, i, it) {
 		const json_t *e = extra ? json_object_get(it, extra) : NULL;
 		const char *arn = json_string_value(
 		    json_object_get(it, "CertificateAuthorityArn"));
-		const char *ca = arn && strrchr(arn, '/') ? strrchr(arn, '/') + 1
-							  : "-";
+		const char *ca =
+		    arn && strrchr(arn, '/') ? strrchr(arn, '/') + 1 : "-";
 		char ev[200] = "";
 
 		if (err != PCA_OK)
@@ -599,11 +601,13 @@ table_section(struct buf *b, const json_t *rep, const char *name,
 			(void)snprintf(ev, sizeof(ev), "%.1f",
 			    json_number_value(e));
 		err = buf_printf(b, "  %-36s  %-32s  %-20s  %s  %s\n", ca,
-		    json_string_value(json_object_get(it, "Serial")) ?
-			json_string_value(json_object_get(it, "Serial")) : "CA",
+		    json_string_value(json_object_get(it, "Serial"))
+			? json_string_value(json_object_get(it, "Serial"))
+			: "CA",
 		    json_string_value(json_object_get(it, "NotAfter")),
-		    json_string_value(json_object_get(it, "Subject")) ?
-			json_string_value(json_object_get(it, "Subject")) : "",
+		    json_string_value(json_object_get(it, "Subject"))
+			? json_string_value(json_object_get(it, "Subject"))
+			: "",
 		    ev);
 	}
 	return err;
@@ -621,21 +625,24 @@ ext_table(struct buf *b, const json_t *rep)
 		return PCA_OK;
 	err = buf_printf(b, "\nExternal certificates (%zu)\n",
 	    json_array_size(ext));
-	json_array_foreach(ext, i, it) {
+	json_array_foreach (ext, i, it) {
 		if (err != PCA_OK)
 			break;
 		err = buf_printf(b, "  %.16s  %s  seen at %s:",
 		    json_string_value(json_object_get(it, "Fingerprint")),
 		    json_string_value(json_object_get(it, "Subject")),
-		    json_string_value(json_object_get(json_array_get(
-			json_object_get(it, "SeenAt"), 0), "where")) ?: "-");
+		    json_string_value(json_object_get(
+			json_array_get(json_object_get(it, "SeenAt"), 0),
+			"where"))
+			?: "-");
 		f = json_object_get(it, "Findings");
-		json_array_foreach(f, k, v)
+		json_array_foreach (f, k, v)
 			if (err == PCA_OK)
-				err = buf_printf(b, " %s", json_string_value(v));
+				err =
+				    buf_printf(b, " %s", json_string_value(v));
 		if (err == PCA_OK)
-			err = buf_addstr(b, json_array_size(f) ? "\n" :
-			    " none\n");
+			err = buf_addstr(b,
+			    json_array_size(f) ? "\n" : " none\n");
 	}
 	return err;
 }
@@ -659,14 +666,17 @@ mon_report_table(const json_t *rep, struct buf *b)
 	    "  ACME renewal window open (RFC 9773)    %lld\n"
 	    "  ACME renewal requested early          %lld\n",
 	    json_string_value(json_object_get(rep, "GeneratedAt")),
-	    (long long)json_integer_value(json_object_get(s, "LiveCertificates")),
+	    (long long)json_integer_value(
+		json_object_get(s, "LiveCertificates")),
 	    (long long)json_integer_value(json_object_get(s, "WeakKeys")),
 	    (long long)json_integer_value(json_object_get(s, "Sha1")),
-	    (long long)json_integer_value(json_object_get(s, "OutlivingPolicy")),
-	    (long long)json_integer_value(json_object_get(s, "ExpiringSoonDays")),
+	    (long long)json_integer_value(
+		json_object_get(s, "OutlivingPolicy")),
+	    (long long)json_integer_value(
+		json_object_get(s, "ExpiringSoonDays")),
 	    (long long)json_integer_value(json_object_get(s, "ExpiringSoon")),
-	    (long long)json_integer_value(json_object_get(s,
-		"OcspResponderCertificatesExpiring")),
+	    (long long)json_integer_value(
+		json_object_get(s, "OcspResponderCertificatesExpiring")),
 	    (long long)json_integer_value(
 		json_object_get(s, "CaCertificatesExpiring")),
 	    (long long)json_integer_value(
@@ -680,8 +690,8 @@ mon_report_table(const json_t *rep, struct buf *b)
 	    (err = table_section(b, rep, "OutlivingPolicy", "Reason")) ==
 		PCA_OK &&
 	    (err = table_section(b, rep, "ExpiringSoon", "DaysLeft")) == PCA_OK)
-		err = table_section(b, rep, "CaCertificatesExpiring",
-		    "DaysLeft");
+		err =
+		    table_section(b, rep, "CaCertificatesExpiring", "DaysLeft");
 	if (err == PCA_OK)
 		err = table_section(b, rep, "RenewalRequestedEarly",
 		    "WindowStart");

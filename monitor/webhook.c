@@ -41,7 +41,8 @@ http_post(struct mon *m, const char *json, const char *idem)
 		return 0;
 	(void)snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem);
 	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
-	    NULL || (h2 = curl_slist_append(h, hdr)) == NULL) {
+		NULL ||
+	    (h2 = curl_slist_append(h, hdr)) == NULL) {
 		curl_slist_free_all(h);
 		curl_easy_cleanup(c);
 		return 0;
@@ -88,19 +89,18 @@ mon_webhook_send(struct mon *m, const struct mon_due *d)
 		(void)snprintf(idem, sizeof(idem), "external/%s/%u", d->fp,
 		    d->days);
 	else
-		(void)snprintf(idem, sizeof(idem), "%s/%s/%u", d->ca_uuid,
-		    hex, d->days);
+		(void)snprintf(idem, sizeof(idem), "%s/%s/%u", d->ca_uuid, hex,
+		    d->days);
 	subject_of(d->der, d->der_len, subj, sizeof(subj));
 	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "id", idem,
 	    "event", "certificate.expiring", "threshold_days", (int)d->days,
-	    "ca_id", d->ca_uuid, "ca_arn", d->ca_arn, "serial", hex,
-	    "subject", subj, "not_after", util_iso8601(d->not_after, iso),
+	    "ca_id", d->ca_uuid, "ca_arn", d->ca_arn, "serial", hex, "subject",
+	    subj, "not_after", util_iso8601(d->not_after, iso),
 	    "not_after_epoch", (json_int_t)d->not_after, "seconds_left",
 	    (json_int_t)(d->not_after - d->now));
 	if (o != NULL && d->fp != NULL) {
 		(void)json_object_set_new(o, "source", json_string("EXTERNAL"));
-		(void)json_object_set_new(o, "fingerprint",
-		    json_string(d->fp));
+		(void)json_object_set_new(o, "fingerprint", json_string(d->fp));
 		if (d->seen_at != NULL)
 			(void)json_object_set_new(o, "seen_at",
 			    json_string(d->seen_at));
@@ -156,8 +156,7 @@ recorded(struct mon *m, const struct mon_due *d, unsigned days)
 }
 
 static void
-record(struct mon *m, const struct mon_due *d, unsigned days,
-    const char *what)
+record(struct mon *m, const struct mon_due *d, unsigned days, const char *what)
 {
 	char key[128], val[64];
 	pca_err err;
@@ -191,8 +190,8 @@ mon_webhook_cert(struct mon *m, struct mon_due *d, int64_t left, int send)
 		if (m->wh_fails < 16)
 			m->wh_fails++;
 		left = (int64_t)m->conf.interval_s << (m->wh_fails - 1);
-		m->wh_next_try = d->now +
-		    (left > BACKOFF_MAX_S ? BACKOFF_MAX_S : left);
+		m->wh_next_try =
+		    d->now + (left > BACKOFF_MAX_S ? BACKOFF_MAX_S : left);
 		return -1;
 	}
 	m->wh_fails = 0;
@@ -242,8 +241,8 @@ ext_collect(const struct disc_ext *e, void *arg)
 {
 	struct ext_pass *p = arg;
 	int64_t na = ext_not_after(e->der, e->der_len);
-	const char *w = json_string_value(json_object_get(json_array_get(
-	    json_object_get(e->rec, "endpoints"), 0), "where"));
+	const char *w = json_string_value(json_object_get(
+	    json_array_get(json_object_get(e->rec, "endpoints"), 0), "where"));
 	struct ext_due *d;
 	void *t;
 
@@ -282,8 +281,9 @@ ext_send(struct mon *m, const struct ext_due *e, int64_t now, int send)
 	d.ca_uuid = "external";
 	d.ca_arn = "";
 	d.serial = ai->data;
-	d.serial_len = ai->length > 0 && ai->length <= LIM_SERIAL_BYTES ?
-	    (size_t)ai->length : 0;
+	d.serial_len = ai->length > 0 && ai->length <= LIM_SERIAL_BYTES
+			   ? (size_t)ai->length
+			   : 0;
 	d.not_after = ext_not_after(e->der, e->len);
 	d.now = now;
 	d.der = e->der;

@@ -15,15 +15,15 @@
 
 #include "ocsp_int.h"
 
-#define SHARD_BUCKETS 256	/* initial buckets per shard (power of 2) */
+#define SHARD_BUCKETS 256 /* initial buckets per shard (power of 2) */
 
 struct ocsp_centry {
-	struct ocsp_centry *hnext;	/* hash chain */
-	struct ocsp_centry *prev, *next;	/* newest first */
-	_Atomic int used;		/* hit since it was last passed over */
+	struct ocsp_centry *hnext;       /* hash chain */
+	struct ocsp_centry *prev, *next; /* newest first */
+	_Atomic int used;                /* hit since it was last passed over */
 	struct ocsp_ckey k;
 	size_t cost;
-	struct ocsp_crec v;		/* v.der points into data[] */
+	struct ocsp_crec v; /* v.der points into data[] */
 	uint8_t data[];
 };
 
@@ -32,7 +32,7 @@ struct ocsp_cshard {
 	_Atomic uint64_t hits, misses;
 	struct ocsp_centry **b;
 	size_t nb, n, bytes;
-	struct ocsp_centry *lru;	/* sentinel (no data[]) */
+	struct ocsp_centry *lru; /* sentinel (no data[]) */
 	uint64_t gen;
 };
 
@@ -256,8 +256,7 @@ ocsp_cache_insert(struct ocsp_cache *c, const struct ocsp_ckey *k,
 	struct ocsp_cshard *s = shard_of(c, k, &h);
 	struct ocsp_centry *e, **pp;
 
-	if (sizeof(*e) + v->len > c->shard_max ||
-	    (e = entry_new(k, v)) == NULL)
+	if (sizeof(*e) + v->len > c->shard_max || (e = entry_new(k, v)) == NULL)
 		return;
 	pthread_rwlock_wrlock(&s->mu);
 	if (s->gen != gen) {

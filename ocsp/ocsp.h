@@ -43,30 +43,30 @@ struct store;
 struct buf;
 struct ocsp_responder;
 
-#define OCSP_MAX_REQUEST 4096	/* request DER bytes (RFC 5019 GET: 255) */
-#define OCSP_MAX_CERTIDS 16	/* CertIDs in one request */
-#define OCSP_MAX_NONCE 128	/* RFC 9654 2.1 */
-#define OCSP_POLL_MS 250	/* change feed poll (other processes) */
+#define OCSP_MAX_REQUEST 4096 /* request DER bytes (RFC 5019 GET: 255) */
+#define OCSP_MAX_CERTIDS 16   /* CertIDs in one request */
+#define OCSP_MAX_NONCE 128    /* RFC 9654 2.1 */
+#define OCSP_POLL_MS 250      /* change feed poll (other processes) */
 
 enum ocsp_signer_mode {
-	OCSP_SIGNER_DELEGATED = 0,	/* per-CA OCSPSigning certificate */
-	OCSP_SIGNER_CA,			/* the CA key itself */
+	OCSP_SIGNER_DELEGATED = 0, /* per-CA OCSPSigning certificate */
+	OCSP_SIGNER_CA,            /* the CA key itself */
 };
 
 struct ocsp_conf {
-	unsigned validity_s;	/* nextUpdate - thisUpdate; 8 h..10 d */
-	unsigned refresh_s;	/* re-sign this long after thisUpdate;
-				   0 = min(validity / 2, 4 days) */
+	unsigned validity_s; /* nextUpdate - thisUpdate; 8 h..10 d */
+	unsigned refresh_s;  /* re-sign this long after thisUpdate;
+				0 = min(validity / 2, 4 days) */
 	enum ocsp_signer_mode signer;
-	unsigned signer_days;	/* delegated certificate lifetime */
-	int nonce_ignore;	/* true: nonces are dropped (RFC 5019) */
-	unsigned nonce_budget;	/* fresh signatures per second */
-	unsigned cache_mb;	/* hot response cache (MiB); 0: none */
+	unsigned signer_days;  /* delegated certificate lifetime */
+	int nonce_ignore;      /* true: nonces are dropped (RFC 5019) */
+	unsigned nonce_budget; /* fresh signatures per second */
+	unsigned cache_mb;     /* hot response cache (MiB); 0: none */
 	/* [ocsp] publish = s3://BUCKET/PREFIX: every pre-signed response
 	   also goes to S3 through the outbox (publish.c); "" bucket: not */
 	char publish_bucket[64];
-	char publish_prefix[48];	/* "" or ending in '/' */
-	char publish_acl[32];		/* x-amz-acl, "" for none */
+	char publish_prefix[48]; /* "" or ending in '/' */
+	char publish_acl[32];    /* x-amz-acl, "" for none */
 };
 
 /*
@@ -87,15 +87,15 @@ pca_err ocsp_responder_new(const struct ocsp_conf *, struct ca_engine *,
  * Registers the responder's change listener on a new engine (pcad reload);
  * call before the engine is shared.
  */
-pca_err ocsp_responder_listen(struct ocsp_responder *, struct ca_engine *)
-    PCA_WUR;
+pca_err ocsp_responder_listen(struct ocsp_responder *,
+    struct ca_engine *) PCA_WUR;
 /*
  * Switches to that engine (and conf when not NULL): returns once the
  * refresher no longer uses the previous engine, which the caller may then
  * free.
  */
-pca_err ocsp_responder_set_engine(struct ocsp_responder *,
-    struct ca_engine *, const struct ocsp_conf *) PCA_WUR;
+pca_err ocsp_responder_set_engine(struct ocsp_responder *, struct ca_engine *,
+    const struct ocsp_conf *) PCA_WUR;
 void ocsp_responder_free(struct ocsp_responder *);
 /*
  * Called (on the serving thread, so it must be quick and never block) for
@@ -115,18 +115,18 @@ pca_err ocsp_responder_wait_ready(struct ocsp_responder *,
 /* ---- HTTP (the transport maps these onto its own types) ---- */
 
 struct ocsp_http_req {
-	const char *method;		/* GET, HEAD or POST */
-	const char *path;		/* as sent, not URL-decoded */
-	const char *content_type;	/* or NULL */
+	const char *method;       /* GET, HEAD or POST */
+	const char *path;         /* as sent, not URL-decoded */
+	const char *content_type; /* or NULL */
 	const uint8_t *body;
 	size_t len;
 };
 
 #define OCSP_HTTP_HDRS 4
 struct ocsp_http_resp {
-	int status;			/* HTTP status */
+	int status; /* HTTP status */
 	const char *content_type;
-	uint8_t *body;			/* malloc'd; the caller frees */
+	uint8_t *body; /* malloc'd; the caller frees */
 	size_t len;
 	size_t nhdrs;
 	struct {
@@ -173,7 +173,7 @@ struct ocsp_certid {
 	enum ocsp_hash hash;
 	uint8_t name_hash[32];
 	uint8_t key_hash[32];
-	uint8_t serial[LIM_SERIAL_BYTES + 1];	/* INTEGER content, as sent */
+	uint8_t serial[LIM_SERIAL_BYTES + 1]; /* INTEGER content, as sent */
 	size_t serial_len;
 };
 
@@ -191,24 +191,23 @@ struct ocsp_req {
  * SHA-256, no duplicate extension, nonce 1..128 octets.  PCA_EPARSE or
  * PCA_ETOOBIG with the rule broken in pca_err_msg().
  */
-pca_err ocsp_req_parse(const uint8_t *p, size_t len, struct ocsp_req *out)
-    PCA_WUR;
+pca_err ocsp_req_parse(const uint8_t *p, size_t len,
+    struct ocsp_req *out) PCA_WUR;
 /*
  * The request of a GET path "/<url-encoded base64>" (RFC 6960 A.1): caller
  * frees *der.
  */
-pca_err ocsp_get_decode(const char *path, uint8_t **der, size_t *len)
-    PCA_WUR;
+pca_err ocsp_get_decode(const char *path, uint8_t **der, size_t *len) PCA_WUR;
 
 /* ---- the responder role (replica.c): answers from S3, no token ---- */
 
 struct buf;
 struct ocsp_replica;
 struct ocsp_replica_conf {
-	const char *bucket;		/* [ocsp] publish's bucket */
-	const char *prefix;		/* ... and prefix ("" or "dir/") */
-	const char *crl_bucket;		/* GET /crl/<key>: <crl_bucket>/crl/<key> */
-	unsigned poll_ms;		/* manifest poll; 1000 */
+	const char *bucket;     /* [ocsp] publish's bucket */
+	const char *prefix;     /* ... and prefix ("" or "dir/") */
+	const char *crl_bucket; /* GET /crl/<key>: <crl_bucket>/crl/<key> */
+	unsigned poll_ms;       /* manifest poll; 1000 */
 	/* One S3 GET into out; PCA_ENOTFOUND when there is no object. */
 	pca_err (*fetch)(void *arg, const char *bucket, const char *key,
 	    struct buf *out);
@@ -226,7 +225,8 @@ struct ocsp_replica_conf {
  */
 pca_err ocsp_replica_new(const struct ocsp_replica_conf *, struct store *cache,
     struct ocsp_replica **out) PCA_WUR;
-/* /health, /metrics, /crl/<key> and OCSP (POST, GET /<req>, GET <url path>/<req>). */
+/* /health, /metrics, /crl/<key> and OCSP (POST, GET /<req>, GET <url
+ * path>/<req>). */
 pca_err ocsp_replica_register(struct ocsp_replica *, struct http_server *,
     const char *url) PCA_WUR;
 void ocsp_replica_free(struct ocsp_replica *);

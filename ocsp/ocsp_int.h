@@ -37,11 +37,11 @@ enum ocsp_rstatus {
 	OCSP_R_UNAUTHORIZED = 6,
 };
 
-#define OCSP_KV_RESP "ocsp"		/* <uuid>/<serial hex>/<1|256> */
-#define OCSP_KV_DUE "ocsp-due"		/* <produced hex>/<uuid>/<serial hex> */
-#define OCSP_KV_META "ocsp-meta"	/* count; sync/<uuid> */
-#define OCSP_KV_SIGNER "ocsp-signer"	/* <uuid> -> signer JSON */
-#define OCSP_FEED_NAME "ocsp"		/* our change feed cursor */
+#define OCSP_KV_RESP "ocsp"          /* <uuid>/<serial hex>/<1|256> */
+#define OCSP_KV_DUE "ocsp-due"       /* <produced hex>/<uuid>/<serial hex> */
+#define OCSP_KV_META "ocsp-meta"     /* count; sync/<uuid> */
+#define OCSP_KV_SIGNER "ocsp-signer" /* <uuid> -> signer JSON */
+#define OCSP_FEED_NAME "ocsp"        /* our change feed cursor */
 
 /* ---- resp.c ---- */
 
@@ -49,7 +49,7 @@ struct ocsp_single {
 	const struct ocsp_certid *id;
 	enum ocsp_status status;
 	int64_t revoked_at;
-	int reason;		/* CRLReason; < 0 or 0: omitted */
+	int reason; /* CRLReason; < 0 or 0: omitted */
 	int64_t this_update;
 	int64_t next_update;
 };
@@ -60,11 +60,11 @@ struct ocsp_signer {
 	uint8_t *spki;
 	size_t spki_len;
 	enum pca_sigalg sigalg;
-	uint8_t key_id[20];	/* ResponderID byKey */
-	uint8_t *cert;		/* delegated certificate, or NULL */
+	uint8_t key_id[20]; /* ResponderID byKey */
+	uint8_t *cert;      /* delegated certificate, or NULL */
 	size_t cert_len;
-	int64_t not_after;	/* of the certificate (or the CA's) */
-	int64_t not_before;	/* of the certificate; 0 for the CA key */
+	int64_t not_after;  /* of the certificate (or the CA's) */
+	int64_t not_before; /* of the certificate; 0 for the CA key */
 };
 
 /*
@@ -90,10 +90,9 @@ pca_err ocsp_tbs_build(const uint8_t key_id[20], int64_t produced,
  * OCSPResponse (successful) around tbs, the signature and the signer's
  * certificate (when cert != NULL).  Caller frees *der.
  */
-pca_err ocsp_resp_assemble(const uint8_t *tbs, size_t tbs_len,
-    enum pca_sigalg, const uint8_t *sig, size_t sig_len,
-    const uint8_t *cert, size_t cert_len, uint8_t **der, size_t *der_len)
-    PCA_WUR;
+pca_err ocsp_resp_assemble(const uint8_t *tbs, size_t tbs_len, enum pca_sigalg,
+    const uint8_t *sig, size_t sig_len, const uint8_t *cert, size_t cert_len,
+    uint8_t **der, size_t *der_len) PCA_WUR;
 /* An unsigned error OCSPResponse (5 bytes, static storage). */
 const uint8_t *ocsp_resp_error(enum ocsp_rstatus, size_t *len);
 /* DER AlgorithmIdentifier of the CertID hash (NULL parameters). */
@@ -104,8 +103,7 @@ size_t ocsp_hash_len(enum ocsp_hash);
 struct hsm;
 pca_err ocsp_resp_sign(struct hsm *, const struct ocsp_signer *,
     int64_t produced, const struct ocsp_single *, size_t n,
-    const uint8_t *nonce, size_t nonce_len, uint8_t **der, size_t *len)
-    PCA_WUR;
+    const uint8_t *nonce, size_t nonce_len, uint8_t **der, size_t *len) PCA_WUR;
 
 /* ---- signer.c ---- */
 
@@ -114,8 +112,8 @@ struct ca_info;
 struct store;
 
 void ocsp_signer_free(struct ocsp_signer *);
-pca_err ocsp_signer_dup(const struct ocsp_signer *, struct ocsp_signer **out)
-    PCA_WUR;
+pca_err ocsp_signer_dup(const struct ocsp_signer *,
+    struct ocsp_signer **out) PCA_WUR;
 /* The CA key itself signs (no certificate in responses). */
 pca_err ocsp_signer_ca(const struct ca_info *, int64_t ca_not_after,
     struct ocsp_signer **out) PCA_WUR;
@@ -133,8 +131,8 @@ struct ocsp_signer_ctx {
 	int64_t min_left;
 };
 pca_err ocsp_signer_delegated(const struct ocsp_signer_ctx *,
-    const struct ca_info *, int64_t ca_not_after, struct ocsp_signer **out)
-    PCA_WUR;
+    const struct ca_info *, int64_t ca_not_after,
+    struct ocsp_signer **out) PCA_WUR;
 /* notAfter and (when spki != NULL) the DER SPKI of a certificate. */
 pca_err ocsp_cert_facts(const uint8_t *der, size_t len, int64_t *not_after,
     uint8_t **spki, size_t *spki_len) PCA_WUR;
@@ -150,35 +148,35 @@ pca_err ocsp_signer_load(struct store *, const char *uuid,
  */
 struct ocsp_crec {
 	enum ocsp_status status;
-	int64_t produced;	/* = thisUpdate */
+	int64_t produced; /* = thisUpdate */
 	int64_t next_update;
 	int64_t revoked_at;
-	int64_t not_after;	/* of the certificate */
-	char etag[36];		/* "<32 hex>" of the DER's SHA-256 */
+	int64_t not_after; /* of the certificate */
+	char etag[36];     /* "<32 hex>" of the DER's SHA-256 */
 	const uint8_t *der;
 	size_t len;
 };
 #define OCSP_REC_HDR 64
 
 /* The record bytes of r (r->etag is computed): caller frees *out. */
-pca_err ocsp_crec_encode(struct ocsp_crec *r, uint8_t **out, size_t *len)
-    PCA_WUR;
+pca_err ocsp_crec_encode(struct ocsp_crec *r, uint8_t **out,
+    size_t *len) PCA_WUR;
 /* Decodes a record (r->der points into p); 0 when it is not one. */
 int ocsp_crec_decode(const uint8_t *p, size_t n, struct ocsp_crec *r);
 /* The kv key of a response: <uuid>/<serial hex>/<1|256>. */
-void ocsp_rec_key(const char *uuid, const uint8_t *serial, size_t n,
-    int h, char *k, size_t kl);
+void ocsp_rec_key(const char *uuid, const uint8_t *serial, size_t n, int h,
+    char *k, size_t kl);
 
 struct ocsp_ca {
 	char uuid[37];
-	int serve;		/* authoritative: status and OCSP enabled */
+	int serve; /* authoritative: status and OCSP enabled */
 	uint8_t name_hash[2][32];
 	uint8_t key_hash[2][32];
 	int64_t not_after;
-	struct ocsp_signer *signer;	/* NULL while none is usable */
+	struct ocsp_signer *signer; /* NULL while none is usable */
 	/* refresher only: every certificate has its records (on disk) */
 	int synced;
-	uint8_t sync_after[STORE_INV_CURSOR_MAX];	/* resync walk */
+	uint8_t sync_after[STORE_INV_CURSOR_MAX]; /* resync walk */
 	size_t sync_len;
 };
 
@@ -203,10 +201,10 @@ size_t ocsp_serial_norm(const uint8_t *p, size_t n, const uint8_t **out);
 #define OCSP_CACHE_SHARDS 64
 
 struct ocsp_ckey {
-	uint32_t ca;		/* CA slot */
-	uint8_t hash;		/* enum ocsp_hash */
+	uint32_t ca;  /* CA slot */
+	uint8_t hash; /* enum ocsp_hash */
 	uint8_t serial_len;
-	uint8_t serial[LIM_SERIAL_BYTES];	/* magnitude */
+	uint8_t serial[LIM_SERIAL_BYTES]; /* magnitude */
 };
 
 struct ocsp_cshard;
@@ -243,8 +241,8 @@ void ocsp_cache_stats(struct ocsp_cache *, uint64_t *hits, uint64_t *misses);
 /* ---- the responder (refresh.c, serve.c) ---- */
 
 struct ocsp_metrics {
-	_Atomic uint64_t rstatus[7];	/* by enum ocsp_rstatus */
-	_Atomic uint64_t cstatus[3];	/* by enum ocsp_status */
+	_Atomic uint64_t rstatus[7]; /* by enum ocsp_rstatus */
+	_Atomic uint64_t cstatus[3]; /* by enum ocsp_status */
 	_Atomic uint64_t presigned, fresh, nonce_fallback, over_budget;
 	_Atomic uint64_t signs, sign_errors, refreshed;
 	_Atomic uint64_t unknown_cached;
@@ -253,18 +251,18 @@ struct ocsp_metrics {
 /* ucache.c: signed "unknown" answers, bounded, for a short while */
 #define OCSP_UCACHE_SETS 1024
 #define OCSP_UCACHE_WAYS 4
-#define OCSP_UCACHE_TTL 60	/* seconds (and never past nextUpdate) */
+#define OCSP_UCACHE_TTL 60 /* seconds (and never past nextUpdate) */
 struct ocsp_uent {
-	uint8_t key[32];	/* SHA-256 of the CertID as sent */
+	uint8_t key[32]; /* SHA-256 of the CertID as sent */
 	int64_t until;
-	uint64_t used;		/* LRU tick */
+	uint64_t used; /* LRU tick */
 	uint8_t *der;
 	size_t len;
 };
 struct ocsp_ucache {
 	pthread_mutex_t mu;
 	uint64_t tick;
-	struct ocsp_uent *v;	/* SETS * WAYS */
+	struct ocsp_uent *v; /* SETS * WAYS */
 };
 pca_err ocsp_ucache_init(struct ocsp_ucache *) PCA_WUR;
 void ocsp_ucache_clear(struct ocsp_ucache *);
@@ -282,41 +280,41 @@ struct ocsp_responder {
 	struct ocsp_cache cache;
 	struct ocsp_metrics m;
 	struct ocsp_ucache uc;
-	_Atomic(ocsp_unknown_fn) unknown_fn;	/* never-issued serials */
+	_Atomic(ocsp_unknown_fn) unknown_fn; /* never-issued serials */
 	void *_Atomic unknown_arg;
 
-	pthread_mutex_t emu;		/* engine (refresher holds it) */
+	pthread_mutex_t emu; /* engine (refresher holds it) */
 	struct ca_engine *engine;
 
-	pthread_mutex_t mu;		/* wake, stop, ready */
+	pthread_mutex_t mu; /* wake, stop, ready */
 	pthread_cond_t cv;
-	clockid_t cv_clock;		/* of cv's timeouts */
+	clockid_t cv_clock; /* of cv's timeouts */
 	pthread_cond_t ready_cv;
 	int wake, stop, ready;
-	int ca_dirty, ca_retry;		/* refresher only */
+	int ca_dirty, ca_retry; /* refresher only */
 	int64_t ca_synced;
 	pthread_t thr;
 	int started;
-	uint64_t feed_seq;		/* change feed position */
-	uint64_t feed_acked;		/* ... last recorded as our cursor */
+	uint64_t feed_seq;   /* change feed position */
+	uint64_t feed_acked; /* ... last recorded as our cursor */
 	int64_t feed_ack_at;
 	int64_t last_scan;
-	int more;		/* refresher: work left, no nap */
-	int future_scan;	/* refresher: look for future-dated */
-	_Atomic uint64_t presigned_n;	/* certificates with records */
-	_Atomic int64_t oldest;	/* producedAt at the index head */
+	int more;                     /* refresher: work left, no nap */
+	int future_scan;              /* refresher: look for future-dated */
+	_Atomic uint64_t presigned_n; /* certificates with records */
+	_Atomic int64_t oldest;       /* producedAt at the index head */
 
-	pthread_mutex_t bmu;		/* nonce/fresh signature budget */
+	pthread_mutex_t bmu; /* nonce/fresh signature budget */
 	double tokens;
 	struct timespec tlast;
 
-	char get_path[128];		/* GETs under the [ocsp] url's path */
+	char get_path[128]; /* GETs under the [ocsp] url's path */
 };
 
 /* ---- publish.c: the S3 layout (see there) ---- */
 
-#define OCSP_PUB_CHANGES 512	/* status changes a manifest lists */
-#define OCSP_PUB_OPS_MAX 8	/* records committed with the objects */
+#define OCSP_PUB_CHANGES 512 /* status changes a manifest lists */
+#define OCSP_PUB_OPS_MAX 8   /* records committed with the objects */
 
 /* <prefix>ocsp/<name hash>/<key hash>/<serial> (serial: magnitude). */
 void ocsp_pub_key(const char *prefix, enum ocsp_hash, const uint8_t *name_hash,
@@ -329,17 +327,17 @@ pca_err ocsp_pub_get_key(const char *prefix, const uint8_t name_hash[20],
 
 struct ocsp_pub_item {
 	const struct ocsp_ca *ca;
-	const uint8_t *sn;		/* magnitude */
+	const uint8_t *sn; /* magnitude */
 	size_t n;
-	const uint8_t *der[2];		/* by enum ocsp_hash */
+	const uint8_t *der[2]; /* by enum ocsp_hash */
 	size_t len[2];
 	int64_t produced;
-	int changed;			/* a status change (manifest entry) */
+	int changed; /* a status change (manifest entry) */
 };
 /* The records ops and the item's objects (and manifest) in one commit. */
 pca_err ocsp_publish_commit(struct ocsp_responder *,
-    const struct ocsp_pub_item *, const struct store_kv_op *ops, size_t nops)
-    PCA_WUR;
+    const struct ocsp_pub_item *, const struct store_kv_op *ops,
+    size_t nops) PCA_WUR;
 /*
  * The records ops with the certificate's objects forgotten (CA slot ca, or
  * < 0: unknown, then only ops); the copies in S3 stay (a lifecycle rule).

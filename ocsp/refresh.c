@@ -27,11 +27,11 @@
 #include "../store/store.h"
 #include "ocsp_int.h"
 
-#define RETRY_S 5		/* after a failed signature */
-#define CA_RESYNC_S 60		/* signer rollover check */
-#define WORK_MAX 4096		/* feed records per batch (bounded) */
-#define CHUNK 256		/* certificates per step of a walk */
-#define STEP_MAX 2048		/* certificates signed per pass at most */
+#define RETRY_S 5      /* after a failed signature */
+#define CA_RESYNC_S 60 /* signer rollover check */
+#define WORK_MAX 4096  /* feed records per batch (bounded) */
+#define CHUNK 256      /* certificates per step of a walk */
+#define STEP_MAX 2048  /* certificates signed per pass at most */
 
 /* ---- stored responses and the refresh index ---- */
 
@@ -74,7 +74,7 @@ head_cb(const uint8_t *v, size_t n, void *arg)
 
 	if (!ocsp_crec_decode(v, n, r))
 		return PCA_EPARSE; /* an older format: signed again */
-	r->der = NULL; /* the header only */
+	r->der = NULL;             /* the header only */
 	return PCA_OK;
 }
 
@@ -124,7 +124,7 @@ ckey(uint32_t ca, int h, const uint8_t *sn, size_t n, struct ocsp_ckey *k)
 
 /* What a certificate's responses say, from its store record. */
 struct facts {
-	uint8_t sn[LIM_SERIAL_BYTES];	/* magnitude */
+	uint8_t sn[LIM_SERIAL_BYTES]; /* magnitude */
 	size_t n;
 	enum ocsp_status status;
 	int64_t revoked_at;
@@ -182,9 +182,9 @@ remove_cert(struct ocsp_responder *r, long ca, const char *uuid,
 		ops[nops].ns = OCSP_KV_META, ops[nops].key = "count";
 		ops[nops].val = cnt, ops[nops++].len = 8;
 	}
-	if ((r->conf.publish_bucket[0] != '\0' ?
-		ocsp_publish_drop(r, ca, sn, n, ops, nops) :
-		store_kv_batch(r->store, ops, nops)) != PCA_OK) {
+	if ((r->conf.publish_bucket[0] != '\0'
+		    ? ocsp_publish_drop(r, ca, sn, n, ops, nops)
+		    : store_kv_batch(r->store, ops, nops)) != PCA_OK) {
 		log_warnx("OCSP: removing responses: %s", pca_err_msg());
 		pca_err_clear();
 		return;
@@ -273,8 +273,8 @@ sign_both(struct ocsp_responder *r, const struct ocsp_ca *ca,
 		out->rec[h].revoked_at = f->revoked_at;
 		out->rec[h].not_after = f->not_after;
 		out->rec[h].der = out->der[h];
-		err = ocsp_crec_encode(&out->rec[h], &out->val[h],
-		    &out->vlen[h]);
+		err =
+		    ocsp_crec_encode(&out->rec[h], &out->val[h], &out->vlen[h]);
 	}
 	return err;
 }
@@ -329,8 +329,8 @@ sign_cert(struct ocsp_responder *r, uint32_t cai, const struct facts *f,
 		struct ocsp_pub_item it = {ca, f->sn, f->n,
 		    {sg.der[0], sg.der[1]}, {sg.rec[0].len, sg.rec[1].len}, now,
 		    old != NULL ? old->status != f->status ||
-			old->revoked_at != f->revoked_at :
-			f->status == OCSP_REVOKED};
+				      old->revoked_at != f->revoked_at
+				: f->status == OCSP_REVOKED};
 
 		err = ocsp_publish_commit(r, &it, ops, nops);
 	} else
@@ -369,8 +369,9 @@ check_cert(struct ocsp_responder *r, uint32_t cai, const struct facts *f,
 		return 0;
 	}
 	if (have && !force && o[0].status == f->status &&
-	    o[0].revoked_at == f->revoked_at && o[0].produced == o[1].produced &&
-	    o[0].next_update > now && o[0].produced <= now + OCSP_SKEW_S &&
+	    o[0].revoked_at == f->revoked_at &&
+	    o[0].produced == o[1].produced && o[0].next_update > now &&
+	    o[0].produced <= now + OCSP_SKEW_S &&
 	    ocsp_refresh_at(&r->conf, o[0].produced) > now)
 		return 0;
 	if (!ca->serve || ocsp_signer_future(ca->signer, now))
@@ -392,8 +393,7 @@ struct walk {
 };
 
 static int
-walk_cb(const struct store_cert *c, const uint8_t *cur, size_t len,
-    void *arg)
+walk_cb(const struct store_cert *c, const uint8_t *cur, size_t len, void *arg)
 {
 	struct walk *w = arg;
 
@@ -546,8 +546,8 @@ ca_serves(const struct ca_info *ci)
 {
 	const json_t *o = json_object_get(ci->revocation, "OcspConfiguration");
 
-	return ci->cert_der != NULL && json_is_true(json_object_get(o,
-					   "Enabled")) &&
+	return ci->cert_der != NULL &&
+	       json_is_true(json_object_get(o, "Enabled")) &&
 	       (strcmp(ci->status, "ACTIVE") == 0 ||
 		   strcmp(ci->status, "DISABLED") == 0 ||
 		   strcmp(ci->status, "EXPIRED") == 0);
@@ -582,18 +582,17 @@ signer_for(struct ocsp_responder *r, const struct ca_info *ci,
 			pca_err_clear();
 		return s;
 	}
-	if ((err = ocsp_signer_delegated(&x, ci, cur->not_after, &s)) ==
-	    PCA_OK)
+	if ((err = ocsp_signer_delegated(&x, ci, cur->not_after, &s)) == PCA_OK)
 		return s;
-	if (err != PCA_EUNAVAIL && ocsp_signer_ca(ci, cur->not_after, &s) ==
-	    PCA_OK) {
+	if (err != PCA_EUNAVAIL &&
+	    ocsp_signer_ca(ci, cur->not_after, &s) == PCA_OK) {
 		log_warnx("OCSP: no delegated signer for CA %s (%s); the CA "
-			  "key signs", ci->uuid, pca_err_msg());
+			  "key signs",
+		    ci->uuid, pca_err_msg());
 		pca_err_clear();
 		return s;
 	}
-	log_warnx("OCSP: no signer for CA %s yet: %s", ci->uuid,
-	    pca_err_msg());
+	log_warnx("OCSP: no signer for CA %s yet: %s", ci->uuid, pca_err_msg());
 	pca_err_clear();
 	return NULL;
 }
@@ -641,8 +640,8 @@ ca_sync_one(struct ocsp_responder *r, const char *uuid, int64_t now)
 		return 0;
 	}
 	memset(&h, 0, sizeof(h));
-	serve = ca_serves(&ci) &&
-		ca_hashes(ci.cert_der, ci.cert_len, &h) == PCA_OK;
+	serve =
+	    ca_serves(&ci) && ca_hashes(ci.cert_der, ci.cert_len, &h) == PCA_OK;
 	pca_err_clear();
 	if ((i = ca_slot(r, uuid)) < 0)
 		goto out;
@@ -676,7 +675,7 @@ out:
 static void
 ca_sync_all(struct ocsp_responder *r)
 {
-	char (*ids)[37] = NULL;
+	char(*ids)[37] = NULL;
 	size_t n = 0, i;
 	int64_t now = util_now();
 	int retry = 0;
@@ -730,8 +729,8 @@ feed_cb(const struct store_change *c, void *arg)
 	if (c->ca_id[0] == '\0' || c->serial_len == 0)
 		return 0;
 	if (f->n == f->cap) {
-		if ((w = realloc(f->w, (f->cap ? 2 * f->cap : 64) *
-				       sizeof(*w))) == NULL) {
+		if ((w = realloc(f->w,
+			 (f->cap ? 2 * f->cap : 64) * sizeof(*w))) == NULL) {
 			f->overflow = 1;
 			return 1;
 		}
@@ -830,7 +829,7 @@ struct due {
 	uint8_t sn[CHUNK][LIM_SERIAL_BYTES];
 	size_t n[CHUNK];
 	size_t cnt;
-	int64_t upto;		/* producedAt <= upto (INT64_MAX: any) */
+	int64_t upto; /* producedAt <= upto (INT64_MAX: any) */
 	int full;
 };
 
@@ -937,8 +936,7 @@ due_one(struct ocsp_responder *r, const struct due *d, size_t i, int64_t now)
  * due (failed); sets r->more when it stopped early.
  */
 static size_t
-due_walk(struct ocsp_responder *r, const char *from, int64_t upto,
-    int64_t now)
+due_walk(struct ocsp_responder *r, const char *from, int64_t upto, int64_t now)
 {
 	struct due *d = malloc(sizeof(*d));
 	size_t i, failed = 0, done = 0;
@@ -1070,7 +1068,7 @@ nap(struct ocsp_responder *r)
 	ts.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&r->mu);
 	while (!r->wake && !r->stop &&
-	    pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
+	       pthread_cond_timedwait(&r->cv, &r->mu, &ts) == 0)
 		;
 	r->wake = 0;
 	go = !r->stop;
@@ -1099,8 +1097,7 @@ feed_start(struct ocsp_responder *r)
 
 	count_load(r);
 	if (store_feed_follow(r->store, OCSP_FEED_NAME, &cur) != PCA_OK) {
-		log_warnx("OCSP: following the change feed: %s",
-		    pca_err_msg());
+		log_warnx("OCSP: following the change feed: %s", pca_err_msg());
 		pca_err_clear();
 		if (store_feed_head(r->store, &cur) != PCA_OK)
 			pca_err_clear();

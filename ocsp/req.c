@@ -31,10 +31,10 @@ struct tlv {
 };
 
 static const uint8_t OID_SHA1[] = {0x2b, 0x0e, 0x03, 0x02, 0x1a};
-static const uint8_t OID_SHA256[] = {
-    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01};
-static const uint8_t OID_NONCE[] = {
-    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02};
+static const uint8_t OID_SHA256[] = {0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    0x02, 0x01};
+static const uint8_t OID_NONCE[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30,
+    0x01, 0x02};
 
 static pca_err
 bad(const char *what)
@@ -110,10 +110,11 @@ hash_alg(struct der *d, enum ocsp_hash *h)
 	if (o.left == sizeof(OID_SHA1) && memcmp(o.p, OID_SHA1, o.left) == 0)
 		*h = OCSP_HASH_SHA1;
 	else if (o.left == sizeof(OID_SHA256) &&
-	    memcmp(o.p, OID_SHA256, o.left) == 0)
+		 memcmp(o.p, OID_SHA256, o.left) == 0)
 		*h = OCSP_HASH_SHA256;
 	else
-		return bad("CertID hash algorithm is neither SHA-1 nor SHA-256");
+		return bad(
+		    "CertID hash algorithm is neither SHA-1 nor SHA-256");
 	if (a.left > 0) {
 		if ((err = next(&a, &t)) != PCA_OK)
 			return err;
@@ -311,7 +312,6 @@ ocsp_req_parse(const uint8_t *p, size_t len, struct ocsp_req *out)
 	return PCA_OK;
 }
 
-
 #define GET_PATH_MAX (2 * OCSP_MAX_REQUEST * 3)
 
 pca_err
@@ -349,7 +349,8 @@ ocsp_get_decode(const char *path, uint8_t **der, size_t *len)
 	err = util_b64_decode(s, o, OCSP_MAX_REQUEST, der, len);
 	free(s);
 	if (err != PCA_OK)
-		return pca_err_set(err == PCA_ETOOBIG ? PCA_ETOOBIG : PCA_EPARSE,
+		return pca_err_set(err == PCA_ETOOBIG ? PCA_ETOOBIG
+						      : PCA_EPARSE,
 		    "OCSP GET: %s", pca_err_msg());
 	return PCA_OK;
 }

@@ -44,11 +44,10 @@ ocsp_hash_len(enum ocsp_hash h)
 const uint8_t *
 ocsp_resp_error(enum ocsp_rstatus s, size_t *len)
 {
-	static const uint8_t e[7][5] = {
-	    {0x30, 0x03, 0x0a, 0x01, 0x00}, {0x30, 0x03, 0x0a, 0x01, 0x01},
-	    {0x30, 0x03, 0x0a, 0x01, 0x02}, {0x30, 0x03, 0x0a, 0x01, 0x03},
-	    {0x30, 0x03, 0x0a, 0x01, 0x04}, {0x30, 0x03, 0x0a, 0x01, 0x05},
-	    {0x30, 0x03, 0x0a, 0x01, 0x06}};
+	static const uint8_t e[7][5] = {{0x30, 0x03, 0x0a, 0x01, 0x00},
+	    {0x30, 0x03, 0x0a, 0x01, 0x01}, {0x30, 0x03, 0x0a, 0x01, 0x02},
+	    {0x30, 0x03, 0x0a, 0x01, 0x03}, {0x30, 0x03, 0x0a, 0x01, 0x04},
+	    {0x30, 0x03, 0x0a, 0x01, 0x05}, {0x30, 0x03, 0x0a, 0x01, 0x06}};
 
 	*len = 5;
 	return e[(unsigned)s < 7 ? (unsigned)s : OCSP_R_INTERNAL];
@@ -191,19 +190,20 @@ ocsp_resp_assemble(const uint8_t *tbs, size_t tbs_len, enum pca_sigalg alg,
 	    (e = x509_der_wrap(&b, start, 0x03)) != PCA_OK)
 		goto out;
 	start = b.len;
-	if (cert != NULL && ((e = buf_add(&b, cert, cert_len)) != PCA_OK ||
-				(e = x509_der_wrap(&b, start, 0x30)) != PCA_OK ||
-				(e = x509_der_wrap(&b, start, 0xa0)) != PCA_OK))
+	if (cert != NULL &&
+	    ((e = buf_add(&b, cert, cert_len)) != PCA_OK ||
+		(e = x509_der_wrap(&b, start, 0x30)) != PCA_OK ||
+		(e = x509_der_wrap(&b, start, 0xa0)) != PCA_OK))
 		goto out;
-	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||	/* Basic */
-	    (e = x509_der_wrap(&b, 0, 0x04)) != PCA_OK)	/* response */
+	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK || /* Basic */
+	    (e = x509_der_wrap(&b, 0, 0x04)) != PCA_OK)   /* response */
 		goto out;
 	if ((e = buf_add(&b, OID_BASIC, sizeof(OID_BASIC))) != PCA_OK)
 		goto out;
 	/* move the OID in front: rebuild as OID || OCTET STRING */
 	memmove(b.p + sizeof(OID_BASIC), b.p, b.len - sizeof(OID_BASIC));
 	memcpy(b.p, OID_BASIC, sizeof(OID_BASIC));
-	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK ||	/* ResponseBytes */
+	if ((e = x509_der_wrap(&b, 0, 0x30)) != PCA_OK || /* ResponseBytes */
 	    (e = x509_der_wrap(&b, 0, 0xa0)) != PCA_OK)
 		goto out;
 	if ((e = buf_add(&b, st, 3)) != PCA_OK)
@@ -219,9 +219,9 @@ out:
 }
 
 pca_err
-ocsp_resp_sign(struct hsm *hsm, const struct ocsp_signer *sg,
-    int64_t produced, const struct ocsp_single *s, size_t n,
-    const uint8_t *nonce, size_t nonce_len, uint8_t **der, size_t *len)
+ocsp_resp_sign(struct hsm *hsm, const struct ocsp_signer *sg, int64_t produced,
+    const struct ocsp_single *s, size_t n, const uint8_t *nonce,
+    size_t nonce_len, uint8_t **der, size_t *len)
 {
 	uint8_t *tbs = NULL, sig[LIM_SIG];
 	size_t tbs_len, sig_len;
@@ -236,7 +236,7 @@ ocsp_resp_sign(struct hsm *hsm, const struct ocsp_signer *sg,
 		log_warnx("lint gate refused an OCSP response (signer %s): %s",
 		    sg->label, pca_err_msg());
 	else if ((e = hsm_sign(hsm, &key, sg->sigalg, tbs, tbs_len, sig,
-		 &sig_len)) == PCA_OK)
+		      &sig_len)) == PCA_OK)
 		e = ocsp_resp_assemble(tbs, tbs_len, sg->sigalg, sig, sig_len,
 		    sg->cert, sg->cert_len, der, len);
 	free(tbs);

@@ -38,8 +38,9 @@ pca_err
 ocsp_conf_check(const struct ocsp_conf *c)
 {
 	if (c->validity_s < 8 * 3600 || c->validity_s > 10 * 86400)
-		return pca_err_set(PCA_EINVAL, "[ocsp] validity must be 8 hours "
-					       "to 10 days (BR 4.9.10)");
+		return pca_err_set(PCA_EINVAL,
+		    "[ocsp] validity must be 8 hours "
+		    "to 10 days (BR 4.9.10)");
 	if (c->refresh_s != 0 &&
 	    (c->refresh_s >= c->validity_s || c->refresh_s > 4 * 86400 ||
 		(c->validity_s >= 16 * 3600 &&
@@ -49,8 +50,9 @@ ocsp_conf_check(const struct ocsp_conf *c)
 		    "and at least 8 hours before nextUpdate (BR 4.9.10)");
 	if (c->signer == OCSP_SIGNER_DELEGATED &&
 	    (int64_t)c->signer_days * 86400 <= 3 * (int64_t)c->validity_s)
-		return pca_err_set(PCA_EINVAL, "[ocsp] signer_days must be more "
-					       "than three times the validity");
+		return pca_err_set(PCA_EINVAL,
+		    "[ocsp] signer_days must be more "
+		    "than three times the validity");
 	return PCA_OK;
 }
 
@@ -81,9 +83,8 @@ ocsp_budget_take(struct ocsp_responder *r)
 
 /* ---- HTTP answers ---- */
 
-static void
-hdr(struct ocsp_http_resp *o, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void hdr(struct ocsp_http_resp *o, const char *name, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 
 static void
 hdr(struct ocsp_http_resp *o, const char *name, const char *fmt, ...)
@@ -255,7 +256,7 @@ struct fresh {
 	int need_store[OCSP_MAX_CERTIDS];
 	char uuid[37];
 	struct ocsp_signer *signer;
-	int wake;		/* no pre-signed answer was found */
+	int wake; /* no pre-signed answer was found */
 };
 
 /* The CA of every CertID and a copy of its signer; 0: unauthorized. */
@@ -295,12 +296,11 @@ fresh_collect(struct ocsp_responder *r, const struct ocsp_req *q,
 
 /* A serial's status from its record: issued, revoked, expired or never. */
 static pca_err
-fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i,
-    int64_t now)
+fresh_lookup(struct ocsp_responder *r, struct fresh *f, size_t i, int64_t now)
 {
 	const uint8_t *sn;
-	size_t n = ocsp_serial_norm(f->s[i].id->serial,
-	    f->s[i].id->serial_len, &sn);
+	size_t n =
+	    ocsp_serial_norm(f->s[i].id->serial, f->s[i].id->serial_len, &sn);
 	struct store_cert c;
 	ocsp_unknown_fn fn;
 	pca_err err;
@@ -372,13 +372,13 @@ fresh_signed(struct ocsp_responder *r, const struct ocsp_req *q, int nonce,
 		goto out;
 	}
 	set_body(o, der, len);
-	if (ucache_until != NULL && q->n == 1 &&
-	    f->s[0].status == OCSP_UNKNOWN)
-		*ucache_until = now + OCSP_UCACHE_TTL < f->s[0].next_update ?
-		    now + OCSP_UCACHE_TTL : f->s[0].next_update;
+	if (ucache_until != NULL && q->n == 1 && f->s[0].status == OCSP_UNKNOWN)
+		*ucache_until = now + OCSP_UCACHE_TTL < f->s[0].next_update
+				    ? now + OCSP_UCACHE_TTL
+				    : f->s[0].next_update;
 	if (o->status == 200) {
-		hdr(o, "Cache-Control", nonce ? "no-cache, no-store"
-					       : "max-age=0, no-transform");
+		hdr(o, "Cache-Control",
+		    nonce ? "no-cache, no-store" : "max-age=0, no-transform");
 		for (i = 0; i < q->n; i++)
 			atomic_fetch_add(&r->m.cstatus[f->s[i].status], 1);
 	}
@@ -411,8 +411,8 @@ unknown_cached(struct ocsp_responder *r, const struct ocsp_req *q,
 	uint8_t *der = NULL;
 	size_t len = 0;
 
-	if (q->n != 1 || !ocsp_ucache_get(&r->uc, &q->ids[0], util_now(),
-			     &der, &len))
+	if (q->n != 1 ||
+	    !ocsp_ucache_get(&r->uc, &q->ids[0], util_now(), &der, &len))
 		return 0;
 	set_body(o, der, len);
 	free(der);
@@ -487,7 +487,7 @@ ocsp_http_handle(struct ocsp_responder *r, const struct ocsp_http_req *in,
 	if (strcmp(in->method, "POST") == 0)
 		err = ocsp_req_parse(in->body, in->len, &q);
 	else if (strcmp(in->method, "GET") == 0 ||
-	    strcmp(in->method, "HEAD") == 0) {
+		 strcmp(in->method, "HEAD") == 0) {
 		if (ocsp_get_decode(in->path, &der, &len) != PCA_OK) {
 			pca_err_clear();
 			o->status = 0; /* not an OCSP GET: declined (404) */
@@ -515,8 +515,8 @@ ocsp_http_handle(struct ocsp_responder *r, const struct ocsp_http_req *in,
 
 /* One request as ocsp_http_handle sees it, path relative to its route. */
 static void
-serve_at(struct ocsp_responder *r, const struct http_req *in,
-    const char *path, struct http_resp *out)
+serve_at(struct ocsp_responder *r, const struct http_req *in, const char *path,
+    struct http_resp *out)
 {
 	struct ocsp_http_req q = {in->method, path,
 	    http_req_hdr(in, "Content-Type"), in->body, in->len};
@@ -594,12 +594,21 @@ pca_err
 ocsp_http_register(struct ocsp_responder *r, struct http_server *h,
     const char *url)
 {
-	struct http_route post = {.port = HTTP_PLAIN, .path = "/",
-	    .prefix = 1, .methods = HTTP_M_POST, .content_type = CT_REQ,
-	    .body_max = OCSP_HTTP_BODY_MAX, .fn = on_post, .arg = r};
-	struct http_route get = {.port = HTTP_PLAIN, .path = "/",
-	    .prefix = 1, .methods = HTTP_M_GET | HTTP_M_HEAD,
-	    .body_max = OCSP_HTTP_BODY_MAX, .fn = on_get_root, .arg = r};
+	struct http_route post = {.port = HTTP_PLAIN,
+	    .path = "/",
+	    .prefix = 1,
+	    .methods = HTTP_M_POST,
+	    .content_type = CT_REQ,
+	    .body_max = OCSP_HTTP_BODY_MAX,
+	    .fn = on_post,
+	    .arg = r};
+	struct http_route get = {.port = HTTP_PLAIN,
+	    .path = "/",
+	    .prefix = 1,
+	    .methods = HTTP_M_GET | HTTP_M_HEAD,
+	    .body_max = OCSP_HTTP_BODY_MAX,
+	    .fn = on_get_root,
+	    .arg = r};
 	struct http_route sub = get;
 	char prefix[sizeof(r->get_path) + 1];
 	pca_err err;
@@ -669,8 +678,8 @@ ocsp_responder_new(const struct ocsp_conf *conf, struct ca_engine *engine,
 	ocsp_refresher_cond_init(r);
 	pthread_cond_init(&r->ready_cv, NULL);
 	if ((err = ocsp_table_init(&r->t)) != PCA_OK ||
-	    (err = ocsp_cache_init(&r->cache,
-		 (size_t)conf->cache_mb << 20)) != PCA_OK ||
+	    (err = ocsp_cache_init(&r->cache, (size_t)conf->cache_mb << 20)) !=
+		PCA_OK ||
 	    (err = ocsp_ucache_init(&r->uc)) != PCA_OK ||
 	    (err = ocsp_responder_listen(r, engine)) != PCA_OK) {
 		responder_free_parts(r);
@@ -719,14 +728,14 @@ ocsp_responder_wait_ready(struct ocsp_responder *r, unsigned timeout_ms)
 	ts.tv_sec += ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&r->mu);
-	while (!r->ready &&
-	    pthread_cond_timedwait(&r->ready_cv, &r->mu, &ts) == 0)
+	while (
+	    !r->ready && pthread_cond_timedwait(&r->ready_cv, &r->mu, &ts) == 0)
 		;
 	ready = r->ready;
 	pthread_mutex_unlock(&r->mu);
 	return ready ? PCA_OK
 		     : pca_err_set(PCA_EBUSY, "OCSP responses not all "
-						 "signed yet");
+					      "signed yet");
 }
 
 void
@@ -795,7 +804,8 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 	size_t i;
 	pca_err err;
 
-	err = buf_addstr(b, "# HELP pcad_ocsp_responses_total OCSP responses "
+	err = buf_addstr(b,
+	    "# HELP pcad_ocsp_responses_total OCSP responses "
 	    "by responseStatus.\n# TYPE pcad_ocsp_responses_total counter\n");
 	for (i = 0; i < 7 && err == PCA_OK; i++)
 		if (i != 4)
@@ -804,7 +814,8 @@ ocsp_metrics_render(struct ocsp_responder *r, struct buf *b)
 			    rs[i],
 			    (unsigned long long)atomic_load(&r->m.rstatus[i]));
 	if (err == PCA_OK)
-		err = buf_addstr(b, "# HELP pcad_ocsp_cert_status_total "
+		err = buf_addstr(b,
+		    "# HELP pcad_ocsp_cert_status_total "
 		    "Certificate statuses answered.\n"
 		    "# TYPE pcad_ocsp_cert_status_total counter\n");
 	for (i = 0; i < 3 && err == PCA_OK; i++)

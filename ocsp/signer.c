@@ -109,7 +109,8 @@ ocsp_signer_ca(const struct ca_info *ci, int64_t ca_not_after,
 	s->spki_len = ci->spki_len;
 	s->not_after = ca_not_after;
 	if ((err = dup_mem(ci->spki, ci->spki_len, &s->spki)) != PCA_OK ||
-	    (err = x509_spki_keyid(s->spki, s->spki_len, s->key_id)) != PCA_OK) {
+	    (err = x509_spki_keyid(s->spki, s->spki_len, s->key_id)) !=
+		PCA_OK) {
 		ocsp_signer_free(s);
 		return err;
 	}
@@ -148,7 +149,8 @@ signer_from(const char *label, enum pca_sigalg alg, const uint8_t *cert,
 	if ((err = dup_mem(cert, cert_len, &s->cert)) != PCA_OK ||
 	    (err = ocsp_cert_facts(cert, cert_len, &s->not_after, &s->spki,
 		 &s->spki_len)) != PCA_OK ||
-	    (err = x509_spki_keyid(s->spki, s->spki_len, s->key_id)) != PCA_OK) {
+	    (err = x509_spki_keyid(s->spki, s->spki_len, s->key_id)) !=
+		PCA_OK) {
 		ocsp_signer_free(s);
 		return err;
 	}
@@ -173,8 +175,10 @@ ocsp_signer_load(struct store *st, const char *uuid, struct ocsp_signer **out)
 	b64 = json_string_value(json_object_get(o, "cert"));
 	if (label == NULL || b64 == NULL ||
 	    util_b64_decode(b64, strlen(b64), LIM_CERT, &cert, &cl) != PCA_OK)
-		err = pca_err_set(PCA_EDB, "OCSP signer record of %s is "
-					   "damaged", uuid);
+		err = pca_err_set(PCA_EDB,
+		    "OCSP signer record of %s is "
+		    "damaged",
+		    uuid);
 	else
 		err = signer_from(label,
 		    (enum pca_sigalg)json_integer_value(
@@ -195,14 +199,15 @@ signer_store(struct store *st, const char *uuid, const struct ocsp_signer *s)
 
 	if ((err = util_b64_encode(s->cert, s->cert_len, &b64)) != PCA_OK)
 		return err;
-	o = json_pack("{s:s,s:s,s:i}", "label", s->label, "cert", b64,
-	    "sigalg", (int)s->sigalg);
+	o = json_pack("{s:s,s:s,s:i}", "label", s->label, "cert", b64, "sigalg",
+	    (int)s->sigalg);
 	if (o == NULL || (txt = json_dumps(o, JSON_COMPACT)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 	else
-		err = store_kv_put_chg(st, &(struct store_kv_in){
-		    OCSP_KV_SIGNER, uuid, txt, strlen(txt)}, 0, STORE_CHG_KEY,
-		    uuid);
+		err = store_kv_put_chg(st,
+		    &(struct store_kv_in){OCSP_KV_SIGNER, uuid, txt,
+			strlen(txt)},
+		    0, STORE_CHG_KEY, uuid);
 	free(b64);
 	free(txt);
 	json_decref(o);
@@ -290,7 +295,8 @@ signer_issue(const struct ocsp_signer_ctx *x, const struct ca_info *ci,
 	if ((err = arn_parts(ci->arn, part, region, acct)) != PCA_OK)
 		return err;
 	(void)snprintf(tmpl, sizeof(tmpl),
-	    "arn:%s:acm-pca:::template/OCSPSigningCertificate_APIPassthrough/V1",
+	    "arn:%s:acm-pca:::template/OCSPSigningCertificate_APIPassthrough/"
+	    "V1",
 	    part);
 	pt = json_pack("{s:{s:[{s:s,s:s,s:b}]}}", "Extensions",
 	    "CustomExtensions", "ObjectIdentifier", NOCHECK_OID, "Value",
@@ -310,10 +316,10 @@ signer_issue(const struct ocsp_signer_ctx *x, const struct ca_info *ci,
 	r.validity_value = days;
 	r.api_passthrough = pt;
 	if ((err = ca_issue(x->engine, &who, &r, &arn)) == PCA_OK &&
-	    (err = ca_cert_get(x->engine, &who, ci->arn, arn, &pem,
-		 &chain)) == PCA_OK)
-		err = util_pem_decode(pem, strlen(pem), "CERTIFICATE",
-		    LIM_CERT, der, der_len);
+	    (err = ca_cert_get(x->engine, &who, ci->arn, arn, &pem, &chain)) ==
+		PCA_OK)
+		err = util_pem_decode(pem, strlen(pem), "CERTIFICATE", LIM_CERT,
+		    der, der_len);
 	json_decref(pt);
 	free(arn);
 	free(pem);
@@ -334,8 +340,8 @@ signer_new(const struct ocsp_signer_ctx *x, const struct ca_info *ci,
 	    (unsigned long long)util_now());
 	if ((err = signer_csr(x, ci, label, &csr, &csr_len)) != PCA_OK)
 		return err;
-	if ((err = signer_issue(x, ci, csr, csr_len, days, &cert,
-		 &cert_len)) == PCA_OK &&
+	if ((err = signer_issue(x, ci, csr, csr_len, days, &cert, &cert_len)) ==
+		PCA_OK &&
 	    (err = signer_from(label, (enum pca_sigalg)ci->sigalg, cert,
 		 cert_len, out)) == PCA_OK &&
 	    (err = signer_store(x->store, ci->uuid, *out)) != PCA_OK) {
@@ -350,8 +356,8 @@ signer_new(const struct ocsp_signer_ctx *x, const struct ca_info *ci,
 }
 
 pca_err
-ocsp_signer_delegated(const struct ocsp_signer_ctx *x,
-    const struct ca_info *ci, int64_t ca_not_after, struct ocsp_signer **out)
+ocsp_signer_delegated(const struct ocsp_signer_ctx *x, const struct ca_info *ci,
+    int64_t ca_not_after, struct ocsp_signer **out)
 {
 	struct ocsp_signer *old = NULL, *s = NULL;
 	int64_t now = util_now(), days;
@@ -372,14 +378,16 @@ ocsp_signer_delegated(const struct ocsp_signer_ctx *x,
 		days = x->days;
 	if (days * 86400 <= x->min_left) {
 		ocsp_signer_free(old);
-		return pca_err_set(PCA_ESTATE, "CA %s expires too soon for a "
-					       "delegated OCSP signer", ci->uuid);
+		return pca_err_set(PCA_ESTATE,
+		    "CA %s expires too soon for a "
+		    "delegated OCSP signer",
+		    ci->uuid);
 	}
 	if ((err = signer_new(x, ci, days, &s)) != PCA_OK) {
 		if (old != NULL && old->not_after > now) {
 			log_warnx("OCSP: rollover of the signer of %s failed "
-				  "(%s); keeping the current one", ci->uuid,
-			    pca_err_msg());
+				  "(%s); keeping the current one",
+			    ci->uuid, pca_err_msg());
 			*out = old;
 			return PCA_OK;
 		}

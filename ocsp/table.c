@@ -12,7 +12,7 @@
 #include "../common/util.h"
 #include "ocsp_int.h"
 
-#define REC_MAGIC 0x4f435232u	/* "OCR2" */
+#define REC_MAGIC 0x4f435232u /* "OCR2" */
 
 pca_err
 ocsp_table_init(struct ocsp_table *t)
@@ -156,8 +156,8 @@ ocsp_crec_decode(const uint8_t *p, size_t n, struct ocsp_crec *r)
 }
 
 void
-ocsp_rec_key(const char *uuid, const uint8_t *serial, size_t n, int h,
-    char *k, size_t kl)
+ocsp_rec_key(const char *uuid, const uint8_t *serial, size_t n, int h, char *k,
+    size_t kl)
 {
 	char hex[2 * LIM_SERIAL_BYTES + 1];
 

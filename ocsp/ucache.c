@@ -19,13 +19,12 @@ ucache_key(const struct ocsp_certid *id, uint8_t key[32])
 	uint8_t h = (uint8_t)id->hash;
 	unsigned int ml = 0;
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	int ok = m != NULL &&
-	    EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
-	    EVP_DigestUpdate(m, &h, 1) == 1 &&
-	    EVP_DigestUpdate(m, id->name_hash, hl) == 1 &&
-	    EVP_DigestUpdate(m, id->key_hash, hl) == 1 &&
-	    EVP_DigestUpdate(m, id->serial, id->serial_len) == 1 &&
-	    EVP_DigestFinal_ex(m, key, &ml) == 1 && ml == 32;
+	int ok = m != NULL && EVP_DigestInit_ex(m, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(m, &h, 1) == 1 &&
+		 EVP_DigestUpdate(m, id->name_hash, hl) == 1 &&
+		 EVP_DigestUpdate(m, id->key_hash, hl) == 1 &&
+		 EVP_DigestUpdate(m, id->serial, id->serial_len) == 1 &&
+		 EVP_DigestFinal_ex(m, key, &ml) == 1 && ml == 32;
 
 	EVP_MD_CTX_free(m);
 	return ok;

@@ -22,9 +22,9 @@
 #define POL_LINE_MAX 4096
 
 struct pol_bind {
-	char ca[40];		/* UUID or "*" */
-	char key[128];		/* access key id, "" = any */
-	size_t idx;		/* into set->pols */
+	char ca[40];   /* UUID or "*" */
+	char key[128]; /* access key id, "" = any */
+	size_t idx;    /* into set->pols */
 };
 
 struct pol_set {
@@ -104,12 +104,13 @@ pol_set_lookup0(const struct pol_set *s, const char *ca, const char *key)
 
 	for (i = 0; s != NULL && i < s->nbind; i++) {
 		b = &s->binds[i];
-		if (strcmp(b->ca, "*") != 0 && (ca == NULL || strcmp(b->ca, ca)))
+		if (strcmp(b->ca, "*") != 0 &&
+		    (ca == NULL || strcmp(b->ca, ca)))
 			continue;
 		if (b->key[0] != '\0' && (key == NULL || strcmp(b->key, key)))
 			continue;
 		score = (strcmp(b->ca, "*") != 0 ? 2 : 1) +
-		    (b->key[0] != '\0' ? 2 : 0);
+			(b->key[0] != '\0' ? 2 : 0);
 		if (score > top) {
 			top = score;
 			best = b;
@@ -122,11 +123,11 @@ pol_set_lookup0(const struct pol_set *s, const char *ca, const char *key)
 
 struct parse {
 	struct pol_set *set;
-	const char *name;	/* file name, for errors */
+	const char *name; /* file name, for errors */
 	int line;
-	struct pol *cur;	/* NULL: in [bind] (or before any section) */
+	struct pol *cur; /* NULL: in [bind] (or before any section) */
 	int in_bind;
-	int settings;		/* settings seen in the current policy */
+	int settings; /* settings seen in the current policy */
 };
 
 static pca_err
@@ -358,8 +359,8 @@ nc_set(struct parse *ps, const char *k, const char *v, struct pol *p,
 		return e;
 	for (j = 0; j < l->n; j++)
 		if (pol_nc_item_check((enum pol_nc_kind)i, l->v[j]) != PCA_OK)
-			return pca_err_set(PCA_EINVAL, "%s:%d: %s",
-			    ps->name, ps->line, pca_err_msg());
+			return pca_err_set(PCA_EINVAL, "%s:%d: %s", ps->name,
+			    ps->line, pca_err_msg());
 	return PCA_OK;
 }
 
@@ -538,8 +539,8 @@ pol_set_parse(const char *text, size_t len, const char *name,
 	pca_err e;
 
 	if (len > POL_FILE_MAX)
-		return pca_err_set(PCA_ETOOBIG, "%s: larger than %u bytes", name,
-		    POL_FILE_MAX);
+		return pca_err_set(PCA_ETOOBIG, "%s: larger than %u bytes",
+		    name, POL_FILE_MAX);
 	if ((e = pol_set_new(&ps.set)) != PCA_OK)
 		return e;
 	while (off < len) {

@@ -25,9 +25,9 @@ key_fill(EVP_PKEY *k, struct pol_input *in)
 {
 	int id = k ? EVP_PKEY_get_base_id(k) : 0;
 
-	in->key = id == EVP_PKEY_RSA ? POL_KEY_RSA :
-	    id == EVP_PKEY_EC	     ? POL_KEY_EC :
-				       POL_KEY_OTHER;
+	in->key = id == EVP_PKEY_RSA  ? POL_KEY_RSA
+		  : id == EVP_PKEY_EC ? POL_KEY_EC
+				      : POL_KEY_OTHER;
 	in->key_bits = k ? EVP_PKEY_get_bits(k) : 0;
 }
 
@@ -50,14 +50,17 @@ static const struct {
 	int nid;
 	unsigned bit;
 } eku_nids[] = {
-    {NID_server_auth, POL_EKU_SERVER}, {NID_client_auth, POL_EKU_CLIENT},
-    {NID_code_sign, POL_EKU_CODE}, {NID_email_protect, POL_EKU_EMAIL},
-    {NID_time_stamp, POL_EKU_TIME}, {NID_OCSP_sign, POL_EKU_OCSP},
+    {NID_server_auth, POL_EKU_SERVER},
+    {NID_client_auth, POL_EKU_CLIENT},
+    {NID_code_sign, POL_EKU_CODE},
+    {NID_email_protect, POL_EKU_EMAIL},
+    {NID_time_stamp, POL_EKU_TIME},
+    {NID_OCSP_sign, POL_EKU_OCSP},
 };
 
 /* SAN and EKU from a list of extensions (a certificate's or a CSR's). */
 static void
-exts_fill(const STACK_OF(X509_EXTENSION) *exts, struct pol_input *in)
+exts_fill(const STACK_OF(X509_EXTENSION) * exts, struct pol_input *in)
 {
 	EXTENDED_KEY_USAGE *eku;
 	size_t j;
@@ -71,9 +74,9 @@ exts_fill(const STACK_OF(X509_EXTENSION) *exts, struct pol_input *in)
 		for (j = 0; j < sizeof(eku_nids) / sizeof(eku_nids[0]); j++)
 			if (eku_nids[j].nid == k)
 				break;
-		in->eku |= j < sizeof(eku_nids) / sizeof(eku_nids[0]) ?
-		    eku_nids[j].bit :
-		    POL_EKU_OTHER;
+		in->eku |= j < sizeof(eku_nids) / sizeof(eku_nids[0])
+			       ? eku_nids[j].bit
+			       : POL_EKU_OTHER;
 	}
 	EXTENDED_KEY_USAGE_free(eku);
 	ERR_clear_error(); /* absent extensions leave nothing to report */
@@ -179,7 +182,8 @@ pol_input_from_csr(const uint8_t *p, size_t len, struct pol_input *out)
 	X509_REQ *r = NULL;
 
 	input_init(&in);
-	if (len == 0 || len > 4 * LIM_CSR_DER || (r = csr_read(p, len)) == NULL) {
+	if (len == 0 || len > 4 * LIM_CSR_DER ||
+	    (r = csr_read(p, len)) == NULL) {
 		ERR_clear_error(); /* reported below */
 		return pca_err_set(PCA_EBADCSR,
 		    "policy: the CSR does not parse (PEM or DER)");

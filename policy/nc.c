@@ -66,11 +66,12 @@ ip_ok(const char *s)
 		return 0;
 	for (i = 0; i < n; i++) {
 		int keep = bits - (int)(8 * i);
-		unsigned char mask = keep >= 8 ? 0xff :
-		    keep <= 0		       ? 0 :
-						 (unsigned char)(0xff << (8 - keep));
+		unsigned char mask = keep >= 8 ? 0xff
+				     : keep <= 0
+					 ? 0
+					 : (unsigned char)(0xff << (8 - keep));
 		if (a[i] & ~mask)
-			return 0;	/* host bits set */
+			return 0; /* host bits set */
 	}
 	return 1;
 }
@@ -78,13 +79,12 @@ ip_ok(const char *s)
 pca_err
 pol_nc_item_check(enum pol_nc_kind k, const char *s)
 {
-	static const char *const what[POL_NC_KINDS] = {
-	    "a DNS name or .domain",
+	static const char *const what[POL_NC_KINDS] = {"a DNS name or .domain",
 	    "an IP range a.b.c.d/n or x::/n without host bits",
 	    "a mailbox, a host or .domain"};
-	int ok = k == POL_NC_DNS ? dns_ok(s) :
-	    k == POL_NC_IP	 ? ip_ok(s) :
-				   email_ok(s);
+	int ok = k == POL_NC_DNS  ? dns_ok(s)
+		 : k == POL_NC_IP ? ip_ok(s)
+				  : email_ok(s);
 
 	if (ok)
 		return PCA_OK;
@@ -107,8 +107,10 @@ nc_name(enum pol_nc_kind k, const char *s)
 			return NULL;
 		for (i = 0; i < n; i++) {
 			int keep = bits - (int)(8 * i);
-			a[n + i] = keep >= 8 ? 0xff : keep <= 0 ? 0 :
-			    (unsigned char)(0xff << (8 - keep));
+			a[n + i] = keep >= 8 ? 0xff
+				   : keep <= 0
+				       ? 0
+				       : (unsigned char)(0xff << (8 - keep));
 		}
 		v = ASN1_OCTET_STRING_new();
 		if (v != NULL && !ASN1_OCTET_STRING_set(v, a, (int)(2 * n))) {
@@ -132,7 +134,7 @@ nc_name(enum pol_nc_kind k, const char *s)
 
 /* The GeneralSubtrees of lists (NULL when they are all empty). */
 static int
-nc_subtrees(const struct pol_list *lists, STACK_OF(GENERAL_SUBTREE) **out)
+nc_subtrees(const struct pol_list *lists, STACK_OF(GENERAL_SUBTREE) * *out)
 {
 	STACK_OF(GENERAL_SUBTREE) *sk = NULL;
 	GENERAL_SUBTREE *st;
@@ -148,7 +150,8 @@ nc_subtrees(const struct pol_list *lists, STACK_OF(GENERAL_SUBTREE) **out)
 				goto bad;
 			GENERAL_NAME_free(st->base);
 			st->base = nc_name((enum pol_nc_kind)k, lists[k].v[i]);
-			if (st->base == NULL || !sk_GENERAL_SUBTREE_push(sk, st)) {
+			if (st->base == NULL ||
+			    !sk_GENERAL_SUBTREE_push(sk, st)) {
 				GENERAL_SUBTREE_free(st);
 				goto bad;
 			}
@@ -173,16 +176,20 @@ pol_name_constraints_der(const struct pol *p, uint8_t **der, size_t *len)
 	if ((nc = NAME_CONSTRAINTS_new()) == NULL ||
 	    !nc_subtrees(p->nc_permit, &nc->permittedSubtrees) ||
 	    !nc_subtrees(p->nc_exclude, &nc->excludedSubtrees)) {
-		e = pca_err_set(PCA_ENOMEM, "policy %s: cannot build the "
-		    "nameConstraints", p->name);
+		e = pca_err_set(PCA_ENOMEM,
+		    "policy %s: cannot build the "
+		    "nameConstraints",
+		    p->name);
 		goto out;
 	}
 	if (nc->permittedSubtrees == NULL && nc->excludedSubtrees == NULL)
-		goto out;	/* none defined */
+		goto out; /* none defined */
 	if ((n = ASN1_item_i2d((ASN1_VALUE *)nc, &d,
 		 ASN1_ITEM_rptr(NAME_CONSTRAINTS))) <= 0) {
-		e = pca_err_set(PCA_ENOMEM, "policy %s: cannot encode the "
-		    "nameConstraints", p->name);
+		e = pca_err_set(PCA_ENOMEM,
+		    "policy %s: cannot encode the "
+		    "nameConstraints",
+		    p->name);
 		goto out;
 	}
 	if ((*der = malloc((size_t)n)) == NULL) {

@@ -6,7 +6,7 @@
 
 #include "policy.h"
 
-#define POL_ITEM_MAX 96		/* characters in one list entry */
+#define POL_ITEM_MAX 96 /* characters in one list entry */
 #define POL_NIDS_MAX 16
 
 struct pol_list {
@@ -19,27 +19,27 @@ enum pol_nc_kind { POL_NC_DNS, POL_NC_IP, POL_NC_EMAIL, POL_NC_KINDS };
 
 struct pol {
 	char name[POL_NAME_MAX];
-	unsigned keys;			/* 1 << POL_KEY_*; 0 = any */
-	int rsa_min;			/* 0 = no minimum */
+	unsigned keys; /* 1 << POL_KEY_*; 0 = any */
+	int rsa_min;   /* 0 = no minimum */
 	int ec_min;
-	struct pol_list sig_algs;	/* empty = any (never SHA-1) */
-	int64_t max_validity_s;		/* 0 = no maximum */
-	struct pol_list templates;	/* empty = any */
+	struct pol_list sig_algs;  /* empty = any (never SHA-1) */
+	int64_t max_validity_s;    /* 0 = no maximum */
+	struct pol_list templates; /* empty = any */
 	unsigned eku_required;
-	unsigned eku_allowed;		/* 0 = any */
+	unsigned eku_allowed; /* 0 = any */
 	int dns_required;
-	int wildcard;			/* wildcard DNS names allowed */
-	struct pol_list dns_allow;	/* empty = any */
+	int wildcard;              /* wildcard DNS names allowed */
+	struct pol_list dns_allow; /* empty = any */
 	struct pol_list dns_deny;
-	int ip_limited;			/* IP SANs only inside ip_ranges */
+	int ip_limited; /* IP SANs only inside ip_ranges */
 	struct pol_list ip_ranges;
-	struct pol_list email_domains;	/* empty = any */
-	struct pol_list uri_prefixes;	/* empty = any */
+	struct pol_list email_domains; /* empty = any */
+	struct pol_list uri_prefixes;  /* empty = any */
 	size_t nreq, nforb;
-	int subj_required[POL_NIDS_MAX];	/* attribute NIDs */
+	int subj_required[POL_NIDS_MAX]; /* attribute NIDs */
 	int subj_forbidden[POL_NIDS_MAX];
 	/* nameConstraints stamped on subordinate CA certificates */
-	struct pol_list nc_permit[POL_NC_KINDS];	/* empty = none */
+	struct pol_list nc_permit[POL_NC_KINDS]; /* empty = none */
 	struct pol_list nc_exclude[POL_NC_KINDS];
 };
 

@@ -24,9 +24,9 @@
 #include "../common/err.h"
 
 #define POL_NAME_MAX 64
-#define POL_LIST_MAX 32		/* entries in one list setting */
-#define POL_BIND_MAX 256	/* bindings in one file */
-#define POL_MAX 64		/* operator-defined policies in one file */
+#define POL_LIST_MAX 32  /* entries in one list setting */
+#define POL_BIND_MAX 256 /* bindings in one file */
+#define POL_MAX 64       /* operator-defined policies in one file */
 
 enum pol_key { POL_KEY_OTHER = 0, POL_KEY_RSA, POL_KEY_EC };
 
@@ -37,21 +37,21 @@ enum pol_key { POL_KEY_OTHER = 0, POL_KEY_RSA, POL_KEY_EC };
 #define POL_EKU_EMAIL 0x08u
 #define POL_EKU_TIME 0x10u
 #define POL_EKU_OCSP 0x20u
-#define POL_EKU_OTHER 0x40u	/* any other OID */
+#define POL_EKU_OTHER 0x40u /* any other OID */
 
 /* What is judged: one certificate as it would be issued. */
 struct pol_input {
 	enum pol_key key;
-	int key_bits;		/* RSA modulus bits; EC field bits (256...) */
-	const char *sig_alg;	/* "SHA256WITHRSA", ...; NULL: not judged */
-	int64_t validity_s;	/* issuance to notAfter; < 0: not judged */
-	const char *tmpl;	/* "EndEntityCertificate/V1"; NULL: not judged */
-	int has_eku;		/* an ExtendedKeyUsage extension is present */
-	int eku_unknown;	/* EKU not judged (a CSR that requests none:
-				   the template will decide) */
-	unsigned eku;		/* POL_EKU_* */
-	X509_NAME *subject;	/* owned */
-	GENERAL_NAMES *san;	/* owned; NULL when there is none */
+	int key_bits;        /* RSA modulus bits; EC field bits (256...) */
+	const char *sig_alg; /* "SHA256WITHRSA", ...; NULL: not judged */
+	int64_t validity_s;  /* issuance to notAfter; < 0: not judged */
+	const char *tmpl;    /* "EndEntityCertificate/V1"; NULL: not judged */
+	int has_eku;         /* an ExtendedKeyUsage extension is present */
+	int eku_unknown;     /* EKU not judged (a CSR that requests none:
+				the template will decide) */
+	unsigned eku;        /* POL_EKU_* */
+	X509_NAME *subject;  /* owned */
+	GENERAL_NAMES *san;  /* owned; NULL when there is none */
 };
 
 /*
@@ -70,8 +70,8 @@ pca_err pol_input_from_csr(const uint8_t *p, size_t len,
     struct pol_input *out) PCA_WUR;
 void pol_input_clear(struct pol_input *);
 
-struct pol;		/* one named policy */
-struct pol_set;		/* the built-ins, the file's policies, bindings */
+struct pol;     /* one named policy */
+struct pol_set; /* the built-ins, the file's policies, bindings */
 
 /* The built-ins only, no bindings. */
 pca_err pol_set_new(struct pol_set **out) PCA_WUR;

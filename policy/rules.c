@@ -15,21 +15,38 @@
 #define KEYS_ANY ((1u << POL_KEY_RSA) | (1u << POL_KEY_EC))
 
 static const struct pol builtins[] = {
-    {.name = "web_server", .keys = KEYS_ANY, .rsa_min = 2048, .ec_min = 256,
-	.max_validity_s = 398 * DAY, .eku_required = POL_EKU_SERVER,
-	.eku_allowed = POL_EKU_SERVER | POL_EKU_CLIENT, .dns_required = 1,
+    {.name = "web_server",
+	.keys = KEYS_ANY,
+	.rsa_min = 2048,
+	.ec_min = 256,
+	.max_validity_s = 398 * DAY,
+	.eku_required = POL_EKU_SERVER,
+	.eku_allowed = POL_EKU_SERVER | POL_EKU_CLIENT,
+	.dns_required = 1,
 	.wildcard = 1},
-    {.name = "client_auth", .keys = KEYS_ANY, .rsa_min = 2048, .ec_min = 256,
-	.max_validity_s = 180 * DAY, .eku_required = POL_EKU_CLIENT,
-	.eku_allowed = POL_EKU_CLIENT, .wildcard = 1},
-    {.name = "code_signing", .keys = KEYS_ANY, .rsa_min = 3072,
-	.ec_min = 384, .max_validity_s = 1096 * DAY,
-	.eku_required = POL_EKU_CODE, .eku_allowed = POL_EKU_CODE,
+    {.name = "client_auth",
+	.keys = KEYS_ANY,
+	.rsa_min = 2048,
+	.ec_min = 256,
+	.max_validity_s = 180 * DAY,
+	.eku_required = POL_EKU_CLIENT,
+	.eku_allowed = POL_EKU_CLIENT,
 	.wildcard = 1},
-    {.name = "internal_service", .keys = 1u << POL_KEY_EC, .ec_min = 256,
+    {.name = "code_signing",
+	.keys = KEYS_ANY,
+	.rsa_min = 3072,
+	.ec_min = 384,
+	.max_validity_s = 1096 * DAY,
+	.eku_required = POL_EKU_CODE,
+	.eku_allowed = POL_EKU_CODE,
+	.wildcard = 1},
+    {.name = "internal_service",
+	.keys = 1u << POL_KEY_EC,
+	.ec_min = 256,
 	.max_validity_s = 90 * DAY,
 	.eku_required = POL_EKU_SERVER | POL_EKU_CLIENT,
-	.eku_allowed = POL_EKU_SERVER | POL_EKU_CLIENT, .wildcard = 1},
+	.eku_allowed = POL_EKU_SERVER | POL_EKU_CLIENT,
+	.wildcard = 1},
 };
 
 const struct pol *
@@ -120,19 +137,22 @@ r_validity(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 		return -1;
 	/* in days, like the rule (a validity ending mid-day: 1 decimal) */
 	if (in->validity_s % DAY == 0)
-		(void)snprintf(d, n, "validity of %lld days exceeds the maximum "
-		    "of %lld days", (long long)(in->validity_s / DAY),
+		(void)snprintf(d, n,
+		    "validity of %lld days exceeds the maximum "
+		    "of %lld days",
+		    (long long)(in->validity_s / DAY),
 		    (long long)(p->max_validity_s / DAY));
 	else
-		(void)snprintf(d, n, "validity of %.1f days exceeds the maximum "
-		    "of %lld days", (double)in->validity_s / DAY,
+		(void)snprintf(d, n,
+		    "validity of %.1f days exceeds the maximum "
+		    "of %lld days",
+		    (double)in->validity_s / DAY,
 		    (long long)(p->max_validity_s / DAY));
 	return in->validity_s <= p->max_validity_s;
 }
 
 static int
-r_templates(const struct pol *p, const struct pol_input *in, char *d,
-    size_t n)
+r_templates(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 {
 	char alt[POL_ITEM_MAX + 4];
 	size_t i;
@@ -155,9 +175,12 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } ekus[] = {
-    {POL_EKU_SERVER, "serverAuth"}, {POL_EKU_CLIENT, "clientAuth"},
-    {POL_EKU_CODE, "codeSigning"}, {POL_EKU_EMAIL, "emailProtection"},
-    {POL_EKU_TIME, "timeStamping"}, {POL_EKU_OCSP, "OCSPSigning"},
+    {POL_EKU_SERVER, "serverAuth"},
+    {POL_EKU_CLIENT, "clientAuth"},
+    {POL_EKU_CODE, "codeSigning"},
+    {POL_EKU_EMAIL, "emailProtection"},
+    {POL_EKU_TIME, "timeStamping"},
+    {POL_EKU_OCSP, "OCSPSigning"},
     {POL_EKU_OTHER, "other"},
 };
 
@@ -281,8 +304,7 @@ dns_one(const struct pol *p, const GENERAL_NAME *g, char *d, size_t n)
 
 /* One rule for wildcard, deny and allow: the detail says which. */
 static int
-r_dns_names(const struct pol *p, const struct pol_input *in, char *d,
-    size_t n)
+r_dns_names(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 {
 	return san_each(in, GEN_DNS, dns_one, p, d, n);
 }
@@ -329,7 +351,7 @@ static int
 r_email(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 {
 	return p->email_domains.n == 0 ||
-	    san_each(in, GEN_EMAIL, email_one, p, d, n);
+	       san_each(in, GEN_EMAIL, email_one, p, d, n);
 }
 
 static int
@@ -351,19 +373,18 @@ static int
 r_uri(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 {
 	return p->uri_prefixes.n == 0 ||
-	    san_each(in, GEN_URI, uri_one, p, d, n);
+	       san_each(in, GEN_URI, uri_one, p, d, n);
 }
 
 static int
-r_subj_req(const struct pol *p, const struct pol_input *in, char *d,
-    size_t n)
+r_subj_req(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < p->nreq; i++)
 		if (in->subject == NULL ||
-		    X509_NAME_get_index_by_NID(in->subject,
-			p->subj_required[i], -1) < 0) {
+		    X509_NAME_get_index_by_NID(in->subject, p->subj_required[i],
+			-1) < 0) {
 			(void)snprintf(d, n, "subject attribute %s is required",
 			    OBJ_nid2sn(p->subj_required[i]));
 			return 0;
@@ -372,15 +393,15 @@ r_subj_req(const struct pol *p, const struct pol_input *in, char *d,
 }
 
 static int
-r_subj_forb(const struct pol *p, const struct pol_input *in, char *d,
-    size_t n)
+r_subj_forb(const struct pol *p, const struct pol_input *in, char *d, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < p->nforb && in->subject != NULL; i++)
 		if (X509_NAME_get_index_by_NID(in->subject,
 			p->subj_forbidden[i], -1) >= 0) {
-			(void)snprintf(d, n, "subject attribute %s is forbidden",
+			(void)snprintf(d, n,
+			    "subject attribute %s is forbidden",
 			    OBJ_nid2sn(p->subj_forbidden[i]));
 			return 0;
 		}

@@ -84,8 +84,10 @@ prof_pem_one(const uint8_t *p, size_t len, const char *label, size_t max,
 	pca_err e;
 
 	if (pem_blocks(p, len) > 1)
-		return pca_err_set(code, "%s PEM holds more than one PEM "
-		    "block; exactly one is required", what);
+		return pca_err_set(code,
+		    "%s PEM holds more than one PEM "
+		    "block; exactly one is required",
+		    what);
 	e = util_pem_decode((const char *)p, len, label, max, der, der_len);
 	if (e == PCA_EPARSE) {
 		(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
@@ -121,7 +123,7 @@ csr_unframe(const uint8_t *p, size_t len, uint8_t **der, size_t *der_len)
 /* AlgorithmIdentifier ::= SEQUENCE { OID, ANY OPTIONAL } */
 struct der_alg {
 	struct x509_der oid;
-	struct x509_der par;	/* par.tlv NULL: absent */
+	struct x509_der par; /* par.tlv NULL: absent */
 };
 
 static int
@@ -158,15 +160,15 @@ der_alg_ptype(const struct der_alg *a)
 
 /* The parts of a CertificationRequest (RFC 2986 section 4). */
 struct csr_parts {
-	struct x509_der cri;	/* CertificationRequestInfo, signed */
+	struct x509_der cri; /* CertificationRequestInfo, signed */
 	struct x509_der version;
 	struct x509_der subject;
 	struct x509_der spki;
 	struct der_alg kalg;
-	struct x509_der key;	/* subjectPublicKey BIT STRING */
-	struct x509_der attrs;	/* [0] attributes; attrs.tlv NULL: absent */
+	struct x509_der key;   /* subjectPublicKey BIT STRING */
+	struct x509_der attrs; /* [0] attributes; attrs.tlv NULL: absent */
 	struct der_alg salg;
-	struct x509_der sig;	/* signature BIT STRING */
+	struct x509_der sig; /* signature BIT STRING */
 };
 
 /* Attribute ::= SEQUENCE { type OID, values SET OF ANY } */
@@ -177,7 +179,7 @@ csr_attr(const struct x509_der *a, struct x509_der *type, struct x509_der *vals)
 	size_t n = a->clen;
 
 	return a->id == 0x30 && x509_der_want(&p, &n, 0x06, type) &&
-	    x509_der_want(&p, &n, 0x31, vals) && n == 0;
+	       x509_der_want(&p, &n, 0x31, vals) && n == 0;
 }
 
 /*
@@ -259,22 +261,28 @@ csr_decode(const uint8_t *der, size_t len, struct csr_parts *s)
 		goto bad;
 	strict = x509_der_strict(der, total, why, sizeof(why));
 	if (!strict && strstr(why, DER_ONLY) == NULL)
-		return pca_err_set(PCA_EBADCSR, "CSR does not parse as a "
-		    "PKCS#10 CertificationRequest: %s", why);
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR does not parse as a "
+		    "PKCS#10 CertificationRequest: %s",
+		    why);
 	n = total;
 	if (strict && (!x509_der_want(&p, &n, 0x30, &outer) || n != 0 ||
-	    (shape = csr_structure(&outer, s, &off)) == 0))
+			  (shape = csr_structure(&outer, s, &off)) == 0))
 		goto bad;
 	if (total != len)
-		return pca_err_set(PCA_EBADCSR, "CSR has %zu bytes after the "
-		    "CertificationRequest", len - total);
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR has %zu bytes after the "
+		    "CertificationRequest",
+		    len - total);
 	if (!strict)
 		return pca_err_set(PCA_EBADCSR, "CSR is not canonical DER: %s",
 		    why);
 	if (shape < 0)
-		return pca_err_set(PCA_EBADCSR, "CSR is not canonical DER: "
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR is not canonical DER: "
 		    "attributes (a SET OF) out of order " DER_ONLY " at byte "
-		    "%zu", off);
+		    "%zu",
+		    off);
 	return PCA_OK;
 bad:
 	return pca_err_set(PCA_EBADCSR,
@@ -310,8 +318,10 @@ csr_version(const struct x509_der *v)
 		for (i = 0; i < v->clen; i++)
 			x = (long)((unsigned long)x << 8 | v->c[i]);
 	}
-	return pca_err_set(PCA_EBADCSR, "CSR version is %ld; only v1 (0) is "
-	    "defined (RFC 2986)", x);
+	return pca_err_set(PCA_EBADCSR,
+	    "CSR version is %ld; only v1 (0) is "
+	    "defined (RFC 2986)",
+	    x);
 }
 
 /* ---- object identifiers ---- */
@@ -350,11 +360,10 @@ oid_name(const struct x509_der *e, char *buf, size_t n)
 
 /* ---- digests and curves, set up once ---- */
 
-static const char *const sha2_names[3] = {"SHA2-256", "SHA2-384",
-    "SHA2-512"};
+static const char *const sha2_names[3] = {"SHA2-256", "SHA2-384", "SHA2-512"};
 static const char *const curve_names[3] = {"P-256", "P-384", "P-521"};
 static EVP_MD *sha2_md[3];
-static EVP_PKEY *curve_tmpl[3];	/* the curve's domain parameters only */
+static EVP_PKEY *curve_tmpl[3]; /* the curve's domain parameters only */
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 static EVP_PKEY *
@@ -416,7 +425,8 @@ ec_key(int curve, const uint8_t *pt, size_t n, int *internal)
 		return NULL;
 	*internal = 0;
 	if (EVP_PKEY_set_octet_string_param(k,
-	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, (unsigned char *)pt, n) != 1) {
+		OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, (unsigned char *)pt,
+		n) != 1) {
 		EVP_PKEY_free(k);
 		return NULL;
 	}
@@ -427,10 +437,10 @@ ec_key(int curve, const uint8_t *pt, size_t n, int *internal)
 
 /* What the signature algorithm asks of the key and of the verifier. */
 struct sigalg {
-	int fam;		/* EVP_PKEY_RSA or EVP_PKEY_EC */
-	int md;			/* 0..2: SHA-256/384/512 */
+	int fam; /* EVP_PKEY_RSA or EVP_PKEY_EC */
+	int md;  /* 0..2: SHA-256/384/512 */
 	int pss;
-	int saltlen;		/* PSS only */
+	int saltlen; /* PSS only */
 };
 
 static int
@@ -476,7 +486,8 @@ csr_check_pss(const struct der_alg *a, struct sigalg *sa)
 	pss = d2i_RSA_PSS_PARAMS(NULL, &q, (long)a->par.len);
 	if (pss == NULL || (sa->md = sha2_index(pss->hashAlgorithm)) < 0 ||
 	    pss->maskGenAlgorithm == NULL) {
-		e = pca_err_set(PCA_EBADCSR, "CSR RSASSA-PSS signature must "
+		e = pca_err_set(PCA_EBADCSR,
+		    "CSR RSASSA-PSS signature must "
 		    "name SHA-256, SHA-384 or SHA-512 and MGF1 explicitly");
 		goto out;
 	}
@@ -488,13 +499,13 @@ csr_check_pss(const struct der_alg *a, struct sigalg *sa)
 	if (mgfmd == NULL || sha2_index(mgfmd) != sa->md ||
 	    (pss->trailerField != NULL &&
 		ASN1_INTEGER_get(pss->trailerField) != 1)) {
-		e = pca_err_set(PCA_EBADCSR, "CSR RSASSA-PSS signature must "
+		e = pca_err_set(PCA_EBADCSR,
+		    "CSR RSASSA-PSS signature must "
 		    "use MGF1 with its own hash and trailer field 1");
 		goto out;
 	}
 	/* saltLength DEFAULT 20; a negative one cannot verify */
-	salt = pss->saltLength == NULL ? 20 :
-	    ASN1_INTEGER_get(pss->saltLength);
+	salt = pss->saltLength == NULL ? 20 : ASN1_INTEGER_get(pss->saltLength);
 	sa->saltlen = salt >= 0 && salt <= INT_MAX ? (int)salt : -1;
 	sa->pss = 1;
 out:
@@ -512,23 +523,29 @@ csr_check_sigalg(const struct der_alg *a, struct sigalg *sa)
 	memset(sa, 0, sizeof(*sa));
 	if ((sa->md = oid_find(&a->oid, X509_OID_RSA_SHA2, 3)) >= 0) {
 		sa->fam = EVP_PKEY_RSA;
-		return ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF ? PCA_OK :
-		    pca_err_set(PCA_EBADCSR, "CSR RSA signature algorithm "
-		    "parameters must be NULL (RFC 4055)");
+		return ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF
+			   ? PCA_OK
+			   : pca_err_set(PCA_EBADCSR,
+				 "CSR RSA signature algorithm "
+				 "parameters must be NULL (RFC 4055)");
 	}
 	if ((sa->md = oid_find(&a->oid, X509_OID_ECDSA_SHA2, 3)) >= 0) {
 		sa->fam = EVP_PKEY_EC;
-		return ptype == V_ASN1_UNDEF ? PCA_OK :
-		    pca_err_set(PCA_EBADCSR, "CSR ECDSA signature algorithm "
-		    "must have no parameters (RFC 5758)");
+		return ptype == V_ASN1_UNDEF
+			   ? PCA_OK
+			   : pca_err_set(PCA_EBADCSR,
+				 "CSR ECDSA signature algorithm "
+				 "must have no parameters (RFC 5758)");
 	}
 	if (oid_is(&a->oid, &X509_OID_RSA_PSS)) {
 		sa->fam = EVP_PKEY_RSA;
 		return csr_check_pss(a, sa);
 	}
-	return pca_err_set(PCA_EBADCSR, "CSR is signed with %s; only "
+	return pca_err_set(PCA_EBADCSR,
+	    "CSR is signed with %s; only "
 	    "SHA-256/384/512 with RSA (PKCS#1 v1.5 or PSS) or ECDSA is "
-	    "accepted", oid_name(&a->oid, name, sizeof(name)));
+	    "accepted",
+	    oid_name(&a->oid, name, sizeof(name)));
 }
 
 /* ---- key ---- */
@@ -587,7 +604,8 @@ csr_check_rsa(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 	int bits, ebits;
 
 	if (der_alg_ptype(&s->kalg) != V_ASN1_NULL)
-		return pca_err_set(PCA_EBADCSR, "CSR RSA key algorithm "
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR RSA key algorithm "
 		    "parameters must be NULL (RFC 3279 2.3.1)");
 	if (!key_octets(&s->key, &pk, &pklen) ||
 	    !x509_der_strict(pk, pklen, why, sizeof(why)) ||
@@ -598,18 +616,25 @@ csr_check_rsa(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 		    "CSR RSA public key does not decode");
 	bits = int_bits(n.c, n.clen);
 	if (bits < LIM_RSA_MIN_BITS)
-		return pca_err_set(PCA_EBADCSR, "CSR key is RSA-%d; at least "
-		    "RSA-%d is required", bits, LIM_RSA_MIN_BITS);
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR key is RSA-%d; at least "
+		    "RSA-%d is required",
+		    bits, LIM_RSA_MIN_BITS);
 	if (bits > LIM_RSA_MAX_BITS)
-		return pca_err_set(PCA_EBADCSR, "CSR key is RSA-%d; at most "
-		    "RSA-%d is accepted", bits, LIM_RSA_MAX_BITS);
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR key is RSA-%d; at most "
+		    "RSA-%d is accepted",
+		    bits, LIM_RSA_MAX_BITS);
 	if (bits % 8 != 0 || !(n.c[n.clen - 1] & 1))
-		return pca_err_set(PCA_EBADCSR, "CSR RSA modulus must be odd "
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR RSA modulus must be odd "
 		    "and a multiple of 8 bits long (BR 6.1.6)");
 	ebits = (e.c[0] & 0x80) ? 0 : int_bits(e.c, e.clen);
 	if (!(e.c[e.clen - 1] & 1) || ebits < 2 || ebits > RSA_MAX_E_BITS)
-		return pca_err_set(PCA_EBADCSR, "CSR RSA public exponent must "
-		    "be odd, at least 3 and below 2^%d", RSA_MAX_E_BITS);
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR RSA public exponent must "
+		    "be odd, at least 3 and below 2^%d",
+		    RSA_MAX_E_BITS);
 	/* minimal INTEGERs: a leading 00 only before a high bit */
 	if (n.c[0] == 0) {
 		n.c++;
@@ -621,19 +646,18 @@ csr_check_rsa(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 	}
 	be_to_native(n.c, n.clen, nb);
 	be_to_native(e.c, e.clen, eb);
-	params[0] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_N, nb,
-	    n.clen);
-	params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_E, eb,
-	    e.clen);
+	params[0] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_N, nb, n.clen);
+	params[1] = OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_RSA_E, eb, e.clen);
 	params[2] = OSSL_PARAM_construct_end();
 	*out = key_fromdata("RSA", EVP_PKEY_PUBLIC_KEY, params);
 	if (*out == NULL)
 		return pca_err_set(PCA_EBADCSR,
 		    "CSR RSA public key does not decode");
 	c->rsa_bits = bits;
-	c->keyalg = bits == 2048 ? PCA_KEY_RSA_2048 :
-	    bits == 3072 ? PCA_KEY_RSA_3072 :
-	    bits == 4096 ? PCA_KEY_RSA_4096 : PCA_KEY_NONE;
+	c->keyalg = bits == 2048   ? PCA_KEY_RSA_2048
+		    : bits == 3072 ? PCA_KEY_RSA_3072
+		    : bits == 4096 ? PCA_KEY_RSA_4096
+				   : PCA_KEY_NONE;
 	return PCA_OK;
 }
 
@@ -645,8 +669,7 @@ csr_check_ec(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 		int flen;
 		enum pca_keyalg alg;
 		const char *name;
-	} curves[] = {
-	    {&X509_OID_P256, 32, PCA_KEY_EC_P256, "P-256"},
+	} curves[] = {{&X509_OID_P256, 32, PCA_KEY_EC_P256, "P-256"},
 	    {&X509_OID_P384, 48, PCA_KEY_EC_P384, "P-384"},
 	    {&X509_OID_P521, 66, PCA_KEY_EC_P521, "P-521"}};
 	const uint8_t *pk;
@@ -655,7 +678,8 @@ csr_check_ec(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 	int ptype = der_alg_ptype(&s->kalg), internal;
 
 	if (ptype == V_ASN1_SEQUENCE)
-		return pca_err_set(PCA_EBADCSR, "CSR EC key uses explicit "
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR EC key uses explicit "
 		    "curve parameters; only the named curves P-256, P-384 and "
 		    "P-521 are accepted");
 	if (ptype != V_ASN1_OBJECT)
@@ -664,18 +688,24 @@ csr_check_ec(const struct csr_parts *s, struct prof_csr *c, EVP_PKEY **out)
 		if (oid_is(&s->kalg.par, curves[i].oid))
 			break;
 	if (i == sizeof(curves) / sizeof(curves[0]))
-		return pca_err_set(PCA_EBADCSR, "CSR uses unsupported curve %s;"
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR uses unsupported curve %s;"
 		    " P-256, P-384 or P-521 is required",
 		    oid_name(&s->kalg.par, name, sizeof(name)));
 	if (!key_octets(&s->key, &pk, &pklen) ||
 	    pklen != 1 + 2 * (size_t)curves[i].flen || pk[0] != 0x04)
-		return pca_err_set(PCA_EBADCSR, "CSR EC public key is not an "
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR EC public key is not an "
 		    "uncompressed point (RFC 5480 2.2)");
 	if ((*out = ec_key((int)i, pk, pklen, &internal)) == NULL)
-		return internal ? pca_err_set(PCA_EINTERNAL, "cannot make "
-		    "an EC %s key", curves[i].name) : pca_err_set(PCA_EBADCSR,
-		    "CSR EC public key is not a valid point on %s",
-		    curves[i].name);
+		return internal
+			   ? pca_err_set(PCA_EINTERNAL,
+				 "cannot make "
+				 "an EC %s key",
+				 curves[i].name)
+			   : pca_err_set(PCA_EBADCSR,
+				 "CSR EC public key is not a valid point on %s",
+				 curves[i].name);
 	c->keyalg = curves[i].alg;
 	c->rsa_bits = 0;
 	return PCA_OK;
@@ -696,12 +726,15 @@ csr_check_key(const struct csr_parts *s, int fam, struct prof_csr *c,
 	else if (oid_is(&s->kalg.oid, &X509_OID_EC))
 		e = csr_check_ec(s, c, out);
 	else
-		return pca_err_set(PCA_EBADCSR, "CSR key type %s is not "
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR key type %s is not "
 		    "supported; RSA or EC P-256/P-384/P-521 is required",
 		    oid_name(&s->kalg.oid, name, sizeof(name)));
 	if (e == PCA_OK && fam != (rsa ? EVP_PKEY_RSA : EVP_PKEY_EC))
-		return pca_err_set(PCA_EBADCSR, "CSR signature algorithm does "
-		    "not fit its %s key", rsa ? "RSA" : "EC");
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR signature algorithm does "
+		    "not fit its %s key",
+		    rsa ? "RSA" : "EC");
 	return e;
 }
 
@@ -724,23 +757,24 @@ csr_verify(const struct csr_parts *s, const struct sigalg *sa, EVP_PKEY *k)
 		return pca_err_set(PCA_EINTERNAL,
 		    "SHA-2 digests are not available");
 	ok = s->sig.clen > 1 && s->sig.c[0] == 0 &&
-	    (!sa->pss || sa->saltlen >= 0) &&
-	    EVP_Digest(s->cri.tlv, s->cri.len, h, &hl, md, NULL) == 1 &&
-	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) != NULL &&
-	    EVP_PKEY_verify_init(ctx) == 1;
+	     (!sa->pss || sa->saltlen >= 0) &&
+	     EVP_Digest(s->cri.tlv, s->cri.len, h, &hl, md, NULL) == 1 &&
+	     (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) != NULL &&
+	     EVP_PKEY_verify_init(ctx) == 1;
 	if (ok && sa->fam == EVP_PKEY_RSA)
-		ok = EVP_PKEY_CTX_set_rsa_padding(ctx, sa->pss ?
-			 RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) > 0 &&
-		    EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
-		    (!sa->pss ||
-			(EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0 &&
-			    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
-				sa->saltlen) > 0));
-	ok = ok && EVP_PKEY_verify(ctx, s->sig.c + 1, s->sig.clen - 1, h,
-	    hl) == 1;
+		ok = EVP_PKEY_CTX_set_rsa_padding(ctx,
+			 sa->pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) >
+			 0 &&
+		     EVP_PKEY_CTX_set_signature_md(ctx, md) > 0 &&
+		     (!sa->pss || (EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0 &&
+				      EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx,
+					  sa->saltlen) > 0));
+	ok = ok &&
+	     EVP_PKEY_verify(ctx, s->sig.c + 1, s->sig.clen - 1, h, hl) == 1;
 	EVP_PKEY_CTX_free(ctx);
-	return ok ? PCA_OK : pca_err_set(PCA_EBADCSR,
-	    "CSR signature does not verify with the CSR's own key");
+	return ok ? PCA_OK
+		  : pca_err_set(PCA_EBADCSR,
+			"CSR signature does not verify with the CSR's own key");
 }
 
 /* ---- requested extensions ---- */
@@ -756,7 +790,8 @@ csr_ext_attr(const struct csr_parts *s, struct x509_der *seq)
 	memset(seq, 0, sizeof(*seq));
 	while (n > 0) {
 		if (!x509_der_get(&p, &n, &a) || !csr_attr(&a, &type, &vals))
-			return pca_err_set(PCA_EBADCSR, "CSR does not parse "
+			return pca_err_set(PCA_EBADCSR,
+			    "CSR does not parse "
 			    "as a PKCS#10 CertificationRequest");
 		if (!oid_is(&type, &X509_OID_EXT_REQ) &&
 		    !oid_is(&type, &X509_OID_MS_EXT_REQ))
@@ -772,14 +807,15 @@ csr_ext_attr(const struct csr_parts *s, struct x509_der *seq)
 	vn = found.clen;
 	if (!x509_der_want(&vp, &vn, 0x30, seq) || vn != 0) {
 		memset(seq, 0, sizeof(*seq));
-		return pca_err_set(PCA_EBADCSR, "CSR extensionRequest "
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR extensionRequest "
 		    "attribute must hold exactly one SEQUENCE of extensions");
 	}
 	return PCA_OK;
 }
 
 static pca_err
-csr_ext_rules(const STACK_OF(X509_EXTENSION) *exts)
+csr_ext_rules(const STACK_OF(X509_EXTENSION) * exts)
 {
 	X509_EXTENSION *x;
 	GENERAL_NAMES *gn;
@@ -787,18 +823,22 @@ csr_ext_rules(const STACK_OF(X509_EXTENSION) *exts)
 	int i, j, n = sk_X509_EXTENSION_num(exts);
 
 	if (n > LIM_CSR_EXTS)
-		return pca_err_set(PCA_EBADCSR, "CSR requests %d extensions; "
-		    "at most %d are accepted", n, LIM_CSR_EXTS);
+		return pca_err_set(PCA_EBADCSR,
+		    "CSR requests %d extensions; "
+		    "at most %d are accepted",
+		    n, LIM_CSR_EXTS);
 	for (i = 0; i < n; i++) {
 		x = sk_X509_EXTENSION_value(exts, i);
 		for (j = i + 1; j < n; j++)
 			if (OBJ_cmp(X509_EXTENSION_get_object(x),
-			    X509_EXTENSION_get_object(
-			    sk_X509_EXTENSION_value(exts, j))) == 0) {
+				X509_EXTENSION_get_object(
+				    sk_X509_EXTENSION_value(exts, j))) == 0) {
 				(void)OBJ_obj2txt(name, sizeof(name),
 				    X509_EXTENSION_get_object(x), 0);
-				return pca_err_set(PCA_EBADCSR, "CSR requests "
-				    "the %s extension more than once", name);
+				return pca_err_set(PCA_EBADCSR,
+				    "CSR requests "
+				    "the %s extension more than once",
+				    name);
 			}
 		if (OBJ_obj2nid(X509_EXTENSION_get_object(x)) !=
 		    NID_subject_alt_name)
@@ -807,7 +847,8 @@ csr_ext_rules(const STACK_OF(X509_EXTENSION) *exts)
 		j = gn != NULL ? sk_GENERAL_NAME_num(gn) : 0;
 		GENERAL_NAMES_free(gn);
 		if (j <= 0)
-			return pca_err_set(PCA_EBADCSR, "CSR subjectAltName "
+			return pca_err_set(PCA_EBADCSR,
+			    "CSR subjectAltName "
 			    "extension does not parse or is empty");
 	}
 	return PCA_OK;
@@ -833,8 +874,10 @@ csr_check_exts(const struct csr_parts *s, struct prof_csr *c)
 		goto out;
 	}
 	n = i2d_X509_EXTENSIONS(exts, &re);
-	if (n < 0 || (size_t)n != seq.len || memcmp(re, seq.tlv, seq.len) != 0) {
-		e = pca_err_set(PCA_EBADCSR, "CSR extensionRequest is not "
+	if (n < 0 || (size_t)n != seq.len ||
+	    memcmp(re, seq.tlv, seq.len) != 0) {
+		e = pca_err_set(PCA_EBADCSR,
+		    "CSR extensionRequest is not "
 		    "canonical DER (e.g. an explicit critical FALSE)");
 		goto out;
 	}
@@ -886,8 +929,10 @@ prof_csr_parse(const uint8_t *p, size_t len, struct prof_csr **out)
 
 	assert(out != NULL);
 	if (len > LIM_CSR_DER)
-		return pca_err_set(PCA_ETOOBIG, "CSR is %zu bytes; at most %d "
-		    "are accepted", len, LIM_CSR_DER);
+		return pca_err_set(PCA_ETOOBIG,
+		    "CSR is %zu bytes; at most %d "
+		    "are accepted",
+		    len, LIM_CSR_DER);
 	if (p == NULL || len == 0)
 		return pca_err_set(PCA_EBADCSR, "CSR is empty");
 	ERR_set_mark();
@@ -904,7 +949,7 @@ out:
 	if (e != PCA_OK)
 		pca_err_add_openssl();
 	else
-		(void)ERR_pop_to_mark();	/* decode noise, judged */
+		(void)ERR_pop_to_mark(); /* decode noise, judged */
 	prof_csr_free(c);
 	return e;
 }
@@ -934,7 +979,7 @@ prof_csr_has_san(const struct prof_csr *c)
 
 	for (i = 0; i < sk_X509_EXTENSION_num(c->exts); i++)
 		if (OBJ_obj2nid(X509_EXTENSION_get_object(
-		    sk_X509_EXTENSION_value(c->exts, i))) ==
+			sk_X509_EXTENSION_value(c->exts, i))) ==
 		    NID_subject_alt_name)
 			return 1;
 	return 0;

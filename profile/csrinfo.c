@@ -17,12 +17,11 @@
 #define CRI_MAX (64 * 1024)
 #define FIELD_MAX 160
 
-
-static const uint8_t OID_EXT_REQ[] = {
-    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x0e};
+static const uint8_t OID_EXT_REQ[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+    0x09, 0x0e};
 static const uint8_t OID_KU[] = {0x55, 0x1d, 0x0f};
-static const uint8_t OID_SIA[] = {
-    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x0b};
+static const uint8_t OID_SIA[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01,
+    0x0b};
 
 static const uint8_t AM_REPO[] = {0x2b, 6, 1, 5, 5, 7, 0x30, 0x05};
 static const uint8_t AM_MANIFEST[] = {0x2b, 6, 1, 5, 5, 7, 0x30, 0x0a};
@@ -81,8 +80,8 @@ access_method(const json_t *am, const char *f, struct buf *v)
 		prof_fieldf(g, sizeof(g), "%s.CustomObjectIdentifier", f);
 		if ((e = prof_oid_from_json(id, g, &o)) != PCA_OK)
 			return e;
-		e = x509_der_put(
-		    v, 0x06, OBJ_get0_data(o), (size_t)OBJ_length(o));
+		e = x509_der_put(v, 0x06, OBJ_get0_data(o),
+		    (size_t)OBJ_length(o));
 		ASN1_OBJECT_free(o);
 		return e;
 	}
@@ -163,11 +162,11 @@ ext_list(const json_t *ce, struct buf *x)
 	pca_err e;
 
 	if (!json_is_object(ce))
-		return pca_err_set(
-		    PCA_EINVAL, "CsrExtensions must be an object");
+		return pca_err_set(PCA_EINVAL,
+		    "CsrExtensions must be an object");
 	if ((v = member(ce, "KeyUsage")) != NULL) {
-		if ((e = prof_ku_from_json(
-			 v, "CsrExtensions.KeyUsage", ku, &ku_len)) != PCA_OK ||
+		if ((e = prof_ku_from_json(v, "CsrExtensions.KeyUsage", ku,
+			 &ku_len)) != PCA_OK ||
 		    (e = ext_put(x, OID_KU, sizeof(OID_KU), 1, ku, ku_len)) !=
 			PCA_OK)
 			return e;
@@ -220,7 +219,8 @@ prof_csr_info_build(const json_t *subject, const json_t *csr_extensions,
 	pca_err e;
 
 	buf_init(&b, CRI_MAX);
-	if (spki == NULL || !x509_der_check(spki, spki_len) || spki[0] != 0x30 ||
+	if (spki == NULL || !x509_der_check(spki, spki_len) ||
+	    spki[0] != 0x30 ||
 	    x509_spki_keyalg(spki, spki_len) == PCA_KEY_NONE) {
 		e = pca_err_set(PCA_EINVAL, "the CA public key is not a "
 					    "supported SubjectPublicKeyInfo");

@@ -42,8 +42,8 @@ struct imp_cert {
 	X509 *x;
 	uint8_t *der;
 	size_t der_len;
-	int64_t nb, na;		/* notBefore, notAfter */
-	char what[64];		/* "CA certificate", "chain certificate 2" */
+	int64_t nb, na; /* notBefore, notAfter */
+	char what[64];  /* "CA certificate", "chain certificate 2" */
 };
 
 /* [0] is the imported certificate, [1..n] the chain, issuer-first. */
@@ -51,9 +51,9 @@ struct imp_ctx {
 	struct imp_cert c[1 + LIM_CHAIN_CERTS];
 	size_t n;
 	enum prof_ca_type type;
-	const uint8_t *spki;	/* the CA key */
+	const uint8_t *spki; /* the CA key */
 	size_t spki_len;
-	const uint8_t *chain;	/* as given */
+	const uint8_t *chain; /* as given */
 	size_t chain_len;
 };
 
@@ -89,8 +89,9 @@ imp_time(const ASN1_TIME *t, int64_t *out)
 	int n = ASN1_STRING_length(t), i;
 	struct tm tm;
 
-	if (n != (ASN1_STRING_type(t) == V_ASN1_UTCTIME ? 13 :
-	    ASN1_STRING_type(t) == V_ASN1_GENERALIZEDTIME ? 15 : -1) ||
+	if (n != (ASN1_STRING_type(t) == V_ASN1_UTCTIME              ? 13
+		     : ASN1_STRING_type(t) == V_ASN1_GENERALIZEDTIME ? 15
+								     : -1) ||
 	    d[n - 1] != 'Z')
 		return 0;
 	for (i = 0; i < n - 1; i++)
@@ -112,31 +113,39 @@ imp_fields(struct imp_cert *c)
 	char name[80];
 
 	if (v < 0 || v > 2 || (n > 0 && v != 2))
-		return pca_err_set(PCA_EBADCERT, "%s has version %ld; with "
+		return pca_err_set(PCA_EBADCERT,
+		    "%s has version %ld; with "
 		    "extensions only v3 (2) is valid (RFC 5280 4.1.2.1)",
 		    c->what, v);
 	X509_get0_signature(NULL, &sa, c->x);
 	if (X509_ALGOR_cmp(sa, X509_get0_tbs_sigalg(c->x)) != 0)
-		return pca_err_set(PCA_EBADCERT, "%s signature algorithm "
+		return pca_err_set(PCA_EBADCERT,
+		    "%s signature algorithm "
 		    "differs from the one in its TBSCertificate (RFC 5280 "
-		    "4.1.1.2)", c->what);
+		    "4.1.1.2)",
+		    c->what);
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
-			if (OBJ_cmp(X509_EXTENSION_get_object(X509_get_ext(c->x,
-			    i)), X509_EXTENSION_get_object(X509_get_ext(c->x,
-			    j))) == 0) {
+			if (OBJ_cmp(X509_EXTENSION_get_object(
+					X509_get_ext(c->x, i)),
+				X509_EXTENSION_get_object(
+				    X509_get_ext(c->x, j))) == 0) {
 				(void)OBJ_obj2txt(name, sizeof(name),
 				    X509_EXTENSION_get_object(
-				    X509_get_ext(c->x, i)), 0);
-				return pca_err_set(PCA_EBADCERT, "%s has the "
+					X509_get_ext(c->x, i)),
+				    0);
+				return pca_err_set(PCA_EBADCERT,
+				    "%s has the "
 				    "%s extension twice (RFC 5280 4.2)",
 				    c->what, name);
 			}
 	if (!imp_time(X509_get0_notBefore(c->x), &c->nb) ||
 	    !imp_time(X509_get0_notAfter(c->x), &c->na))
-		return pca_err_set(PCA_EBADCERT, "%s validity is not a "
+		return pca_err_set(PCA_EBADCERT,
+		    "%s validity is not a "
 		    "UTCTime or GeneralizedTime in Zulu with seconds (RFC "
-		    "5280 4.1.2.5)", c->what);
+		    "5280 4.1.2.5)",
+		    c->what);
 	return PCA_OK;
 }
 
@@ -153,11 +162,15 @@ imp_parse(struct imp_cert *c)
 	if (c->der_len > LONG_MAX)
 		return pca_err_set(PCA_ETOOBIG, "%s is too large", c->what);
 	if ((c->x = d2i_X509(NULL, &q, (long)c->der_len)) == NULL)
-		return pca_err_set(PCA_EBADCERT, "%s does not parse as an "
-		    "X.509 certificate", c->what);
+		return pca_err_set(PCA_EBADCERT,
+		    "%s does not parse as an "
+		    "X.509 certificate",
+		    c->what);
 	if (q != c->der + c->der_len)
-		return pca_err_set(PCA_EBADCERT, "%s has %zu bytes after the "
-		    "certificate", c->what, c->der_len - (size_t)(q - c->der));
+		return pca_err_set(PCA_EBADCERT,
+		    "%s has %zu bytes after the "
+		    "certificate",
+		    c->what, c->der_len - (size_t)(q - c->der));
 	if (!x509_der_strict(c->der, c->der_len, why, sizeof(why)))
 		return pca_err_set(PCA_EBADCERT, "%s is not canonical DER: %s",
 		    c->what, why);
@@ -165,9 +178,12 @@ imp_parse(struct imp_cert *c)
 	if (i2d_re_X509_tbs(c->x, NULL) <= 0 || (n = i2d_X509(c->x, &re)) <= 0)
 		return pca_err_set(PCA_EBADCERT, "%s cannot be re-encoded",
 		    c->what);
-	e = (size_t)n == c->der_len && memcmp(re, c->der, c->der_len) == 0 ?
-	    PCA_OK : pca_err_set(PCA_EBADCERT, "%s is not canonical DER: "
-	    "re-encoding it gives different bytes", c->what);
+	e = (size_t)n == c->der_len && memcmp(re, c->der, c->der_len) == 0
+		? PCA_OK
+		: pca_err_set(PCA_EBADCERT,
+		      "%s is not canonical DER: "
+		      "re-encoding it gives different bytes",
+		      c->what);
 	OPENSSL_free(re);
 	return e == PCA_OK ? imp_fields(c) : e;
 }
@@ -179,8 +195,10 @@ imp_load(const uint8_t *p, size_t len, struct imp_cert *c)
 	pca_err e;
 
 	if (len > LIM_CERT && !util_is_pem(p, len))
-		return pca_err_set(PCA_ETOOBIG, "%s is %zu bytes; at most %d "
-		    "are accepted", c->what, len, LIM_CERT);
+		return pca_err_set(PCA_ETOOBIG,
+		    "%s is %zu bytes; at most %d "
+		    "are accepted",
+		    c->what, len, LIM_CERT);
 	if (p == NULL || imp_blank(p, len))
 		return pca_err_set(PCA_EBADCERT, "%s is empty", c->what);
 	if (util_is_pem(p, len)) {
@@ -206,16 +224,18 @@ imp_serial(X509 *x, struct prof_import *imp)
 	size_t n = (size_t)ASN1_STRING_length(sn);
 
 	if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
-		return pca_err_set(PCA_EBADCERT, "CA certificate serial number "
+		return pca_err_set(PCA_EBADCERT,
+		    "CA certificate serial number "
 		    "is negative (RFC 5280 4.1.2.2)");
 	while (n > 1 && d[0] == 0) {
 		d++;
 		n--;
 	}
 	if (n == 0 || n > sizeof(imp->serial))
-		return pca_err_set(PCA_EBADCERT, "CA certificate serial number "
-		    "is %zu octets long; at most %zu are accepted", n,
-		    sizeof(imp->serial));
+		return pca_err_set(PCA_EBADCERT,
+		    "CA certificate serial number "
+		    "is %zu octets long; at most %zu are accepted",
+		    n, sizeof(imp->serial));
 	memcpy(imp->serial, d, n);
 	imp->serial_len = n;
 	return PCA_OK;
@@ -227,12 +247,15 @@ imp_check_key(X509 *x, const uint8_t *spki, size_t spki_len)
 	unsigned char *k = NULL;
 	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &k);
 	int same = n > 0 && (size_t)n == spki_len && spki != NULL &&
-	    memcmp(k, spki, spki_len) == 0;
+		   memcmp(k, spki, spki_len) == 0;
 
 	OPENSSL_free(k);
-	return same ? PCA_OK : pca_err_set(PCA_EMISMATCH, "the CA "
-	    "certificate's public key is not the key of this certificate "
-	    "authority");
+	return same ? PCA_OK
+		    : pca_err_set(PCA_EMISMATCH,
+			  "the CA "
+			  "certificate's public key is not the key of this "
+			  "certificate "
+			  "authority");
 }
 
 static enum imp_bc
@@ -248,7 +271,7 @@ imp_bc(X509 *x, int *crit, int *ca, int *pathlen)
 		return *crit == -1 ? IMP_BC_ABSENT : IMP_BC_BAD;
 	*ca = bc->ca != 0;
 	if (bc->pathlen != NULL && (!ASN1_INTEGER_get_int64(&v, bc->pathlen) ||
-	    v < 0 || v > INT_MAX || !*ca))
+				       v < 0 || v > INT_MAX || !*ca))
 		r = IMP_BC_BAD;
 	else
 		*pathlen = (int)v;
@@ -265,19 +288,22 @@ imp_check_bc(X509 *x, int *pathlen)
 	switch (imp_bc(x, &crit, &ca, &pl)) {
 	case IMP_BC_ABSENT:
 		return pca_err_set(PCA_EBADCERT, "CA certificate has no "
-		    "basicConstraints extension");
+						 "basicConstraints extension");
 	case IMP_BC_BAD:
-		return pca_err_set(PCA_EBADCERT, "CA certificate "
+		return pca_err_set(PCA_EBADCERT,
+		    "CA certificate "
 		    "basicConstraints extension does not parse or has a bad "
 		    "pathLenConstraint");
 	case IMP_BC_OK:
 		break;
 	}
 	if (!crit)
-		return pca_err_set(PCA_EBADCERT, "CA certificate "
+		return pca_err_set(PCA_EBADCERT,
+		    "CA certificate "
 		    "basicConstraints extension is not critical");
 	if (!ca)
-		return pca_err_set(PCA_EBADCERT, "CA certificate "
+		return pca_err_set(PCA_EBADCERT,
+		    "CA certificate "
 		    "basicConstraints has CA:FALSE");
 	*pathlen = pl;
 	return PCA_OK;
@@ -288,11 +314,11 @@ static pca_err
 imp_check_crit(X509 *x)
 {
 	static const int ok[] = {NID_authority_key_identifier,
-	    NID_basic_constraints, NID_certificate_policies,
-	    NID_ext_key_usage, NID_inhibit_any_policy, NID_issuer_alt_name,
-	    NID_key_usage, NID_name_constraints, NID_policy_mappings,
-	    NID_subject_alt_name, NID_subject_directory_attributes,
-	    NID_subject_key_identifier, NID_sinfo_access};
+	    NID_basic_constraints, NID_certificate_policies, NID_ext_key_usage,
+	    NID_inhibit_any_policy, NID_issuer_alt_name, NID_key_usage,
+	    NID_name_constraints, NID_policy_mappings, NID_subject_alt_name,
+	    NID_subject_directory_attributes, NID_subject_key_identifier,
+	    NID_sinfo_access};
 	const ASN1_OBJECT *obj;
 	char oid[80];
 	int i, nid;
@@ -309,11 +335,12 @@ imp_check_crit(X509 *x)
 		if (k < sizeof(ok) / sizeof(ok[0]))
 			continue;
 		(void)OBJ_obj2txt(oid, sizeof(oid), obj, 1);
-		return pca_err_set(PCA_EBADCERT, "CA certificate marks the %s "
+		return pca_err_set(PCA_EBADCERT,
+		    "CA certificate marks the %s "
 		    "extension (%s) critical; AIA, CRL distribution points, "
 		    "freshestCRL, policyConstraints and unknown extensions "
-		    "must not be critical", nid != NID_undef ?
-		    OBJ_nid2sn(nid) : "unknown", oid);
+		    "must not be critical",
+		    nid != NID_undef ? OBJ_nid2sn(nid) : "unknown", oid);
 	}
 	return PCA_OK;
 }
@@ -322,7 +349,7 @@ static int
 imp_self_issued(X509 *x)
 {
 	return X509_NAME_cmp(X509_get_subject_name(x),
-	    X509_get_issuer_name(x)) == 0;
+		   X509_get_issuer_name(x)) == 0;
 }
 
 static int
@@ -340,14 +367,17 @@ imp_root(struct imp_ctx *ctx, const uint8_t *chain, size_t chain_len)
 	X509 *x = ctx->c[0].x;
 
 	if (!imp_self_issued(x))
-		return pca_err_set(PCA_EMISMATCH, "a ROOT CA certificate must "
+		return pca_err_set(PCA_EMISMATCH,
+		    "a ROOT CA certificate must "
 		    "be self-signed, but its issuer differs from its subject");
 	if (!imp_signed_by(x, x))
-		return pca_err_set(PCA_EMISMATCH, "a ROOT CA certificate must "
+		return pca_err_set(PCA_EMISMATCH,
+		    "a ROOT CA certificate must "
 		    "be self-signed, but its signature does not verify with "
 		    "its own key");
 	if (!imp_blank(chain, chain_len))
-		return pca_err_set(PCA_EBADREQ, "a ROOT CA certificate is "
+		return pca_err_set(PCA_EBADREQ,
+		    "a ROOT CA certificate is "
 		    "imported without a certificate chain");
 	return PCA_OK;
 }
@@ -367,23 +397,32 @@ imp_chain_split(struct imp_ctx *ctx, const uint8_t *p, size_t len)
 		if (i == len)
 			return PCA_OK;
 		if (ctx->n == LIM_CHAIN_CERTS)
-			return pca_err_set(PCA_ETOOBIG, "certificate chain "
-			    "holds more than %d certificates", LIM_CHAIN_CERTS);
+			return pca_err_set(PCA_ETOOBIG,
+			    "certificate chain "
+			    "holds more than %d certificates",
+			    LIM_CHAIN_CERTS);
 		c = &ctx->c[1 + ctx->n++];
-		(void)snprintf(c->what, sizeof(c->what), "chain certificate "
-		    "%zu", ctx->n);
+		(void)snprintf(c->what, sizeof(c->what),
+		    "chain certificate "
+		    "%zu",
+		    ctx->n);
 		if (len - i < strlen(CERT_BEGIN) ||
 		    memcmp(p + i, CERT_BEGIN, strlen(CERT_BEGIN)) != 0)
-			return pca_err_set(PCA_EBADCERT, "certificate chain "
+			return pca_err_set(PCA_EBADCERT,
+			    "certificate chain "
 			    "has data other than PEM CERTIFICATE blocks at "
-			    "byte %zu", i);
-		if ((q = memmem(p + i, len - i, CERT_END,
-		    strlen(CERT_END))) == NULL)
-			return pca_err_set(PCA_EBADCERT, "%s PEM has no '%s' "
-			    "line", c->what, CERT_END);
+			    "byte %zu",
+			    i);
+		if ((q = memmem(p + i, len - i, CERT_END, strlen(CERT_END))) ==
+		    NULL)
+			return pca_err_set(PCA_EBADCERT,
+			    "%s PEM has no '%s' "
+			    "line",
+			    c->what, CERT_END);
 		end = (size_t)(q - p) + strlen(CERT_END);
 		if ((e = prof_pem_one(p + i, end - i, CERT_LABEL, LIM_CERT,
-		    PCA_EBADCERT, c->what, &c->der, &c->der_len)) != PCA_OK ||
+			 PCA_EBADCERT, c->what, &c->der, &c->der_len)) !=
+			PCA_OK ||
 		    (e = imp_parse(c)) != PCA_OK)
 			return e;
 		i = end;
@@ -412,25 +451,31 @@ imp_chain_order(struct imp_ctx *ctx)
 		for (j = 0; j < i; j++)
 			if (c[i].der_len == c[j].der_len &&
 			    memcmp(c[i].der, c[j].der, c[i].der_len) == 0)
-				return pca_err_set(PCA_EMISMATCH, "the "
+				return pca_err_set(PCA_EMISMATCH,
+				    "the "
 				    "certificate chain must not contain %s "
-				    "(%s repeats it)", j == 0 ?
-				    "the CA certificate itself" : c[j].what,
+				    "(%s repeats it)",
+				    j == 0 ? "the CA certificate itself"
+					   : c[j].what,
 				    c[i].what);
 	for (i = 1; i <= ctx->n; i++)
 		if (X509_NAME_cmp(X509_get_issuer_name(c[i - 1].x),
-		    X509_get_subject_name(c[i].x)) != 0)
-			return pca_err_set(PCA_EMISMATCH, "%s is not the "
+			X509_get_subject_name(c[i].x)) != 0)
+			return pca_err_set(PCA_EMISMATCH,
+			    "%s is not the "
 			    "issuer of %s (names differ); the chain must be "
 			    "ordered issuer-first with the root last",
 			    c[i].what, c[i - 1].what);
 	if (!imp_self_issued(c[ctx->n].x) ||
 	    !imp_signed_by(c[ctx->n].x, c[ctx->n].x))
-		return pca_err_set(PCA_EMISMATCH, "the last certificate of "
-		    "the chain (%s) is not a self-signed root", c[ctx->n].what);
+		return pca_err_set(PCA_EMISMATCH,
+		    "the last certificate of "
+		    "the chain (%s) is not a self-signed root",
+		    c[ctx->n].what);
 	for (i = 1; i <= ctx->n; i++)
 		if (!imp_signed_by(c[i - 1].x, c[i].x))
-			return pca_err_set(PCA_EMISMATCH, "the signature of %s "
+			return pca_err_set(PCA_EMISMATCH,
+			    "the signature of %s "
 			    "does not verify with the key of %s",
 			    c[i - 1].what, c[i].what);
 	return PCA_OK;
@@ -447,22 +492,28 @@ imp_chain_limits(struct imp_ctx *ctx)
 
 	for (i = 1; i <= ctx->n; i++) {
 		if (imp_bc(c[i].x, &crit, &ca, &pl) != IMP_BC_OK || !ca)
-			return pca_err_set(PCA_EMISMATCH, "%s is not a CA "
+			return pca_err_set(PCA_EMISMATCH,
+			    "%s is not a CA "
 			    "certificate (basicConstraints CA:TRUE)",
 			    c[i].what);
 		if (!(X509_get_key_usage(c[i].x) & KU_KEY_CERT_SIGN))
-			return pca_err_set(PCA_EMISMATCH, "%s keyUsage does "
-			    "not allow keyCertSign", c[i].what);
+			return pca_err_set(PCA_EMISMATCH,
+			    "%s keyUsage does "
+			    "not allow keyCertSign",
+			    c[i].what);
 		below += !imp_self_issued(c[i - 1].x);
 		if (pl >= 0 && below > (size_t)pl)
-			return pca_err_set(PCA_EMISMATCH, "%s has "
+			return pca_err_set(PCA_EMISMATCH,
+			    "%s has "
 			    "pathLenConstraint %d, but %zu CA certificate(s) "
-			    "follow it", c[i].what, pl, below);
+			    "follow it",
+			    c[i].what, pl, below);
 		if (c[i - 1].nb < c[i].nb || c[i - 1].na > c[i].na)
-			return pca_err_set(PCA_EMISMATCH, "the validity of %s "
+			return pca_err_set(PCA_EMISMATCH,
+			    "the validity of %s "
 			    "(%s to %s) is not within that of its issuer %s "
-			    "(%s to %s)", c[i - 1].what,
-			    util_iso8601(c[i - 1].nb, t[0]),
+			    "(%s to %s)",
+			    c[i - 1].what, util_iso8601(c[i - 1].nb, t[0]),
 			    util_iso8601(c[i - 1].na, t[1]), c[i].what,
 			    util_iso8601(c[i].nb, t[2]),
 			    util_iso8601(c[i].na, t[3]));
@@ -479,10 +530,10 @@ imp_sub(struct imp_ctx *ctx, const uint8_t *chain, size_t chain_len)
 
 	if (imp_self_issued(x) && imp_signed_by(x, x))
 		return pca_err_set(PCA_EBADREQ, "a SUBORDINATE CA certificate "
-		    "must not be self-signed");
+						"must not be self-signed");
 	if (imp_blank(chain, chain_len))
 		return pca_err_set(PCA_EBADREQ, "a SUBORDINATE CA certificate "
-		    "needs its certificate chain");
+						"needs its certificate chain");
 	if ((e = imp_chain_load(ctx, chain, chain_len)) != PCA_OK ||
 	    (e = imp_chain_order(ctx)) != PCA_OK)
 		return e;
@@ -551,11 +602,15 @@ prof_import_check(enum prof_ca_type type, const uint8_t *spki, size_t spki_len,
 
 	assert(out != NULL);
 	if (cert_len > LIM_CERT)
-		return pca_err_set(PCA_ETOOBIG, "CA certificate is %zu bytes; "
-		    "at most %d are accepted", cert_len, LIM_CERT);
+		return pca_err_set(PCA_ETOOBIG,
+		    "CA certificate is %zu bytes; "
+		    "at most %d are accepted",
+		    cert_len, LIM_CERT);
 	if (chain_len > LIM_CHAIN)
-		return pca_err_set(PCA_ETOOBIG, "certificate chain is %zu "
-		    "bytes; at most %d are accepted", chain_len, LIM_CHAIN);
+		return pca_err_set(PCA_ETOOBIG,
+		    "certificate chain is %zu "
+		    "bytes; at most %d are accepted",
+		    chain_len, LIM_CHAIN);
 	ERR_set_mark();
 	if ((ctx = calloc(1, sizeof(*ctx))) == NULL ||
 	    (imp = calloc(1, sizeof(*imp))) == NULL) {
@@ -576,7 +631,7 @@ out:
 	if (e != PCA_OK)
 		pca_err_add_openssl();
 	else
-		(void)ERR_pop_to_mark();	/* decode noise, judged */
+		(void)ERR_pop_to_mark(); /* decode noise, judged */
 	if (ctx != NULL)
 		imp_ctx_free(ctx);
 	free(ctx);

@@ -28,8 +28,8 @@ prof_csr_names_check(const struct prof_csr *c)
 		    "not decode (or appears twice)");
 	}
 	if (san != NULL)
-		ok =
-		    x509_lint_gens_ok(san, 0, "CSR subjectAltName", d, sizeof(d));
+		ok = x509_lint_gens_ok(san, 0, "CSR subjectAltName", d,
+		    sizeof(d));
 	GENERAL_NAMES_free(san);
 	if (!ok)
 		return pca_err_set(PCA_EBADCSR, "CSR name: rule %s", d);

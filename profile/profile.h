@@ -35,18 +35,19 @@
  * rule named in pca_err_msg().
  */
 struct prof_csr {
-	X509_NAME *subject;	/* the subject, its DER as received */
-	uint8_t *der;		/* the CSR, DER */
+	X509_NAME *subject; /* the subject, its DER as received */
+	uint8_t *der;       /* the CSR, DER */
 	size_t der_len;
-	uint8_t *spki;		/* SubjectPublicKeyInfo, DER */
+	uint8_t *spki; /* SubjectPublicKeyInfo, DER */
 	size_t spki_len;
-	enum pca_keyalg keyalg;	/* PCA_KEY_NONE for RSA sizes not in enum */
-	int rsa_bits;		/* RSA modulus bits, 0 for EC */
-	STACK_OF(X509_EXTENSION) *exts;	/* requested extensions (may be NULL) */
+	enum pca_keyalg keyalg; /* PCA_KEY_NONE for RSA sizes not in enum */
+	int rsa_bits;           /* RSA modulus bits, 0 for EC */
+	STACK_OF(X509_EXTENSION) *
+	    exts; /* requested extensions (may be NULL) */
 };
 
-pca_err prof_csr_parse(const uint8_t *p, size_t len, struct prof_csr **out)
-    PCA_WUR;
+pca_err prof_csr_parse(const uint8_t *p, size_t len,
+    struct prof_csr **out) PCA_WUR;
 void prof_csr_free(struct prof_csr *);
 /* True when the CSR subject is empty. */
 int prof_csr_subject_empty(const struct prof_csr *);
@@ -86,18 +87,17 @@ pca_err prof_serial_new(uint8_t out[16]) PCA_WUR;
  * PCA_EINVAL with the field named for bad lengths, patterns, a mix of
  * CustomAttributes and standard attributes, or no attribute at all.
  */
-pca_err prof_subject_from_json(const json_t *subject, X509_NAME **out)
-    PCA_WUR;
+pca_err prof_subject_from_json(const json_t *subject, X509_NAME **out) PCA_WUR;
 /* An ACM-PCA GeneralName object (exactly one member) to GENERAL_NAME. */
-pca_err prof_general_name_from_json(const json_t *gn, GENERAL_NAME **out)
-    PCA_WUR;
+pca_err prof_general_name_from_json(const json_t *gn,
+    GENERAL_NAME **out) PCA_WUR;
 /* An X509_NAME back to an ASN1Subject object (for DescribeCA output). */
 pca_err prof_subject_to_json(const X509_NAME *, json_t **out) PCA_WUR;
 
 /* ---- templates (template.c) ---- */
 
 enum prof_tmpl_family {
-	PROF_TF_END_ENTITY,		/* EndEntityCertificate */
+	PROF_TF_END_ENTITY, /* EndEntityCertificate */
 	PROF_TF_END_ENTITY_CLIENT,
 	PROF_TF_END_ENTITY_SERVER,
 	PROF_TF_CODE_SIGNING,
@@ -111,11 +111,11 @@ enum prof_tmpl_family {
 };
 
 struct prof_template {
-	const char *name;		/* "EndEntityCertificate_APIPassthrough/V1" */
+	const char *name; /* "EndEntityCertificate_APIPassthrough/V1" */
 	enum prof_tmpl_family family;
-	int api_passthrough;		/* honours ApiPassthrough */
-	int csr_passthrough;		/* honours CSR extensions */
-	int pathlen;			/* -1: none (or not a CA) */
+	int api_passthrough; /* honours ApiPassthrough */
+	int csr_passthrough; /* honours CSR extensions */
+	int pathlen;         /* -1: none (or not a CA) */
 };
 
 /*
@@ -129,10 +129,10 @@ int prof_template_is_ca(const struct prof_template *);
 /* ---- validity (validity.c) ---- */
 
 struct prof_validity {
-	const char *type;	/* END_DATE ABSOLUTE DAYS MONTHS YEARS */
+	const char *type; /* END_DATE ABSOLUTE DAYS MONTHS YEARS */
 	int64_t value;
 	int has_not_before;
-	const char *nb_type;	/* must be ABSOLUTE */
+	const char *nb_type; /* must be ABSOLUTE */
 	int64_t nb_value;
 };
 
@@ -148,9 +148,9 @@ pca_err prof_validity_resolve(const struct prof_validity *, int64_t now,
 /* ---- building certificates (tbs.c) ---- */
 
 struct prof_issuer {
-	const uint8_t *name_der;	/* issuer Name DER: CA cert subject */
+	const uint8_t *name_der; /* issuer Name DER: CA cert subject */
 	size_t name_len;
-	const uint8_t *ski;		/* issuer SKI for the AKI; NULL: none */
+	const uint8_t *ski; /* issuer SKI for the AKI; NULL: none */
 	size_t ski_len;
 };
 
@@ -158,14 +158,14 @@ struct prof_tbs_req {
 	const struct prof_issuer *issuer;
 	const struct prof_csr *csr;
 	const struct prof_template *tmpl;
-	const json_t *api_passthrough;	/* ignored unless tmpl allows it */
+	const json_t *api_passthrough; /* ignored unless tmpl allows it */
 	enum pca_sigalg sigalg;
 	const uint8_t *serial;
 	size_t serial_len;
 	int64_t not_before;
 	int64_t not_after;
-	const char *cdp_uri;		/* CRL DP from the CA config, or NULL */
-	const char *ocsp_uri;		/* AIA OCSP from the CA config, or NULL */
+	const char *cdp_uri;  /* CRL DP from the CA config, or NULL */
+	const char *ocsp_uri; /* AIA OCSP from the CA config, or NULL */
 	/*
 	 * nameConstraints extnValue (DER) from the issuing CA's policy, or
 	 * NULL; added critical, ahead of ApiPassthrough and the CSR; CA
@@ -173,7 +173,7 @@ struct prof_tbs_req {
 	 */
 	const uint8_t *name_constraints;
 	size_t name_constraints_len;
-	const char *issuers_uri;	/* AIA caIssuers, with ocsp_uri only */
+	const char *issuers_uri; /* AIA caIssuers, with ocsp_uri only */
 };
 
 /*
@@ -191,24 +191,24 @@ pca_err prof_tbs_build(const struct prof_tbs_req *, uint8_t **tbs,
  * SubjectInformationAccess) is given, the token key's SPKI.
  */
 pca_err prof_csr_info_build(const json_t *subject, const json_t *csr_extensions,
-    const uint8_t *spki, size_t spki_len, uint8_t **cri, size_t *cri_len)
-    PCA_WUR;
+    const uint8_t *spki, size_t spki_len, uint8_t **cri,
+    size_t *cri_len) PCA_WUR;
 
 /* ---- importing a CA certificate (import.c) ---- */
 
 enum prof_ca_type { PROF_CA_ROOT = 1, PROF_CA_SUBORDINATE = 2 };
 
 struct prof_import {
-	uint8_t *cert_der;	/* the CA certificate */
+	uint8_t *cert_der; /* the CA certificate */
 	size_t cert_len;
-	uint8_t *chain_der;	/* chain certificates, DER, concatenated, */
-	size_t chain_len;	/* issuer first, root last; NULL for ROOT */
+	uint8_t *chain_der; /* chain certificates, DER, concatenated, */
+	size_t chain_len;   /* issuer first, root last; NULL for ROOT */
 	size_t chain_count;
 	uint8_t serial[LIM_SERIAL_BYTES + 1];
 	size_t serial_len;
 	int64_t not_before;
 	int64_t not_after;
-	int pathlen;		/* -1: no pathLenConstraint */
+	int pathlen; /* -1: no pathLenConstraint */
 };
 
 /*
@@ -217,8 +217,8 @@ struct prof_import {
  * (MalformedCertificate), PCA_EMISMATCH (CertificateMismatch), PCA_EBADREQ
  * (InvalidRequest), PCA_ETOOBIG.
  */
-pca_err prof_import_check(enum prof_ca_type, const uint8_t *spki, size_t spki_len,
-    const uint8_t *cert, size_t cert_len, const uint8_t *chain,
+pca_err prof_import_check(enum prof_ca_type, const uint8_t *spki,
+    size_t spki_len, const uint8_t *cert, size_t cert_len, const uint8_t *chain,
     size_t chain_len, struct prof_import **out) PCA_WUR;
 void prof_import_free(struct prof_import *);
 

@@ -93,8 +93,8 @@ utf8_count(const uint8_t *s, size_t n, size_t *chars)
 }
 
 pca_err
-prof_json_string(
-    const json_t *v, const char *field, size_t max, const char **s, size_t *len)
+prof_json_string(const json_t *v, const char *field, size_t max, const char **s,
+    size_t *len)
 {
 	size_t n, chars;
 
@@ -194,8 +194,8 @@ prof_oid_from_json(const json_t *v, const char *field, ASN1_OBJECT **out)
 		    "%s is not an object identifier in dotted form", field);
 	if ((o = OBJ_txt2obj(s, 1)) == NULL) {
 		ERR_clear_error(); /* the message below says it all */
-		return pca_err_set(
-		    PCA_EINVAL, "%s is not a valid object identifier", field);
+		return pca_err_set(PCA_EINVAL,
+		    "%s is not a valid object identifier", field);
 	}
 	*out = o;
 	return PCA_OK;
@@ -243,8 +243,8 @@ name_add(X509_NAME *name, const ASN1_OBJECT *obj, enum str_kind kind,
 	    kind == STR_UTF8 ? V_ASN1_UTF8STRING : V_ASN1_PRINTABLESTRING;
 
 	/* loc -1, set 0: appended as a new RDN of its own */
-	if (!X509_NAME_add_entry_by_OBJ(
-		name, obj, type, (const unsigned char *)s, (int)n, -1, 0))
+	if (!X509_NAME_add_entry_by_OBJ(name, obj, type,
+		(const unsigned char *)s, (int)n, -1, 0))
 		return pca_err_set(PCA_ENOMEM, "cannot add a name attribute");
 	return PCA_OK;
 }
@@ -299,14 +299,14 @@ subj_custom_one(X509_NAME *name, const json_t *ca, const char *f)
 	if (!json_is_object(ca))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
 	prof_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
-	if ((e = prof_oid_from_json(
-		 json_object_get(ca, "ObjectIdentifier"), g, &obj)) != PCA_OK)
+	if ((e = prof_oid_from_json(json_object_get(ca, "ObjectIdentifier"), g,
+		 &obj)) != PCA_OK)
 		return e;
 	prof_fieldf(g, sizeof(g), "%s.Value", f);
 	/* a standard type keeps its own string type and limits */
 	if ((a = attr_by_nid(OBJ_obj2nid(obj))) != NULL)
-		e = attr_value(
-		    json_object_get(ca, "Value"), g, a->kind, a->max, &s, &n);
+		e = attr_value(json_object_get(ca, "Value"), g, a->kind, a->max,
+		    &s, &n);
 	else
 		e = attr_value(json_object_get(ca, "Value"), g, STR_UTF8,
 		    CUSTOM_VALUE_MAX, &s, &n);
@@ -415,20 +415,20 @@ entry_value(const X509_NAME_ENTRY *ne, json_t **out)
 	n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(ne));
 	if (n < 0) {
 		ERR_clear_error(); /* reported below */
-		return pca_err_set(
-		    PCA_EINVAL, "a name attribute is not a string");
+		return pca_err_set(PCA_EINVAL,
+		    "a name attribute is not a string");
 	}
 	*out = json_stringn((const char *)u, (size_t)n);
 	OPENSSL_free(u);
 	if (*out == NULL)
-		return pca_err_set(
-		    PCA_EINVAL, "a name attribute is not valid text");
+		return pca_err_set(PCA_EINVAL,
+		    "a name attribute is not valid text");
 	return PCA_OK;
 }
 
 static pca_err
-entry_to_json(
-    const X509_NAME_ENTRY *ne, int standard, json_t *obj, json_t *list)
+entry_to_json(const X509_NAME_ENTRY *ne, int standard, json_t *obj,
+    json_t *list)
 {
 	const ASN1_OBJECT *o = X509_NAME_ENTRY_get_object(ne);
 	json_t *v = NULL, *ca = NULL;
@@ -439,16 +439,16 @@ entry_to_json(
 	if ((e = entry_value(ne, &v)) != PCA_OK)
 		return e;
 	if (standard) {
-		if (json_object_set_new(
-			obj, attr_by_nid(OBJ_obj2nid(o))->member, v) != 0)
+		if (json_object_set_new(obj,
+			attr_by_nid(OBJ_obj2nid(o))->member, v) != 0)
 			return pca_err_set(PCA_ENOMEM, "out of memory");
 		return PCA_OK;
 	}
 	n = OBJ_obj2txt(oid, sizeof(oid), o, 1);
 	if (n <= 0 || (size_t)n >= sizeof(oid)) {
 		json_decref(v);
-		return pca_err_set(
-		    PCA_EINVAL, "a name attribute type is too long");
+		return pca_err_set(PCA_EINVAL,
+		    "a name attribute type is too long");
 	}
 	ca = json_pack("{s:s, s:o}", "ObjectIdentifier", oid, "Value", v);
 	if (ca == NULL || json_array_append_new(list, ca) != 0)
@@ -472,8 +472,8 @@ prof_subject_to_json(const X509_NAME *name, json_t **out)
 		goto out;
 	}
 	for (i = 0; i < n && e == PCA_OK; i++)
-		e = entry_to_json(
-		    X509_NAME_get_entry(name, i), standard, obj, list);
+		e = entry_to_json(X509_NAME_get_entry(name, i), standard, obj,
+		    list);
 	if (e != PCA_OK)
 		goto out;
 	if (json_array_size(list) > 0 &&
@@ -560,15 +560,15 @@ gn_ip(GENERAL_NAME *gen, const json_t *v, const char *f)
 	if ((e = prof_json_string(v, f, 39, &s, &n)) != PCA_OK)
 		return e;
 	if (n >= sizeof(txt)) /* 39 characters, but not all ASCII */
-		return pca_err_set(
-		    PCA_EINVAL, "%s is not an IPv4 or IPv6 address", f);
+		return pca_err_set(PCA_EINVAL,
+		    "%s is not an IPv4 or IPv6 address", f);
 	memcpy(txt, s, n);
 	txt[n] = '\0';
 	if (inet_pton(AF_INET, txt, ip) == 1)
 		iplen = 4;
 	else if (inet_pton(AF_INET6, txt, ip) != 1)
-		return pca_err_set(
-		    PCA_EINVAL, "%s is not an IPv4 or IPv6 address", f);
+		return pca_err_set(PCA_EINVAL,
+		    "%s is not an IPv4 or IPv6 address", f);
 	if ((a = str_new(V_ASN1_OCTET_STRING, (const char *)ip, iplen)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
 	GENERAL_NAME_set0_value(gen, GEN_IPADD, a);
@@ -645,8 +645,8 @@ gn_other(GENERAL_NAME *gen, const json_t *v, const char *f)
 	    PCA_OK)
 		return e;
 	prof_fieldf(g, sizeof(g), "%s.Value", f);
-	if ((e = prof_json_string(json_object_get(v, "Value"), g, 256, &s, &n)) !=
-	    PCA_OK)
+	if ((e = prof_json_string(json_object_get(v, "Value"), g, 256, &s,
+		 &n)) != PCA_OK)
 		goto out;
 	if ((str = str_new(V_ASN1_UTF8STRING, s, n)) == NULL ||
 	    (t = ASN1_TYPE_new()) == NULL) {
@@ -747,8 +747,8 @@ prof_general_name_from_json(const json_t *gn, GENERAL_NAME **out)
 }
 
 pca_err
-prof_general_names_from_json(
-    const json_t *list, const char *field, GENERAL_NAMES **out)
+prof_general_names_from_json(const json_t *list, const char *field,
+    GENERAL_NAMES **out)
 {
 	char f[FIELD_MAX];
 	GENERAL_NAMES *gens = NULL;

@@ -35,7 +35,6 @@
 #define CPS_URI_MAX 256
 #define FIELD_MAX 160
 
-
 /* Extension OIDs (contents octets). */
 static const uint8_t OID_BC[] = {0x55, 0x1d, 0x13};
 static const uint8_t OID_KU[] = {0x55, 0x1d, 0x0f};
@@ -46,14 +45,14 @@ static const uint8_t OID_SAN[] = {0x55, 0x1d, 0x11};
 static const uint8_t OID_CDP[] = {0x55, 0x1d, 0x1f};
 static const uint8_t OID_CP[] = {0x55, 0x1d, 0x20};
 static const uint8_t OID_NC[] = {0x55, 0x1d, 0x1e};
-static const uint8_t OID_AIA[] = {
-    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01};
-static const uint8_t OID_OCSP[] = {
-    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01};
-static const uint8_t OID_CA_ISSUERS[] = {
-    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02};
-static const uint8_t OID_CPS[] = {
-    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x02, 0x01};
+static const uint8_t OID_AIA[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01,
+    0x01};
+static const uint8_t OID_OCSP[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30,
+    0x01};
+static const uint8_t OID_CA_ISSUERS[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
+    0x30, 0x02};
+static const uint8_t OID_CPS[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x02,
+    0x01};
 
 /* Template extnValues. */
 static const uint8_t BC_EE[] = {0x30, 0x00};
@@ -193,13 +192,13 @@ ext_add(struct exts *x, const uint8_t *oid, size_t oid_len, int crit,
 	pca_err err;
 
 	if (oid_len == 0 || oid_len > 127)
-		return pca_err_set(
-		    PCA_EINVAL, "extension OID of %zu octets", oid_len);
+		return pca_err_set(PCA_EINVAL, "extension OID of %zu octets",
+		    oid_len);
 	if (ext_has(x, oid, oid_len))
 		return PCA_OK;
 	if (x->n >= EXT_MAX)
-		return pca_err_set(
-		    PCA_ETOOBIG, "more than %d extensions", EXT_MAX);
+		return pca_err_set(PCA_ETOOBIG, "more than %d extensions",
+		    EXT_MAX);
 	if (x->san_critical && blob_eq(oid, oid_len, OID_SAN, sizeof(OID_SAN)))
 		crit = 1; /* RFC 5280 4.2.1.6 */
 	if ((err = x509_der_put(&x->arena, 0x06, oid, oid_len)) != PCA_OK ||
@@ -240,8 +239,8 @@ ext_present(const struct exts *x, const uint8_t *oid, size_t oid_len)
 /* ---- key usage (shared with csrinfo.c) ---- */
 
 pca_err
-prof_ku_from_json(
-    const json_t *ku, const char *field, uint8_t out[5], size_t *len)
+prof_ku_from_json(const json_t *ku, const char *field, uint8_t out[5],
+    size_t *len)
 {
 	const json_t *v;
 	unsigned bits = 0;
@@ -262,8 +261,8 @@ prof_ku_from_json(
 		}
 	}
 	if (hi < 0)
-		return pca_err_set(
-		    PCA_EINVAL, "%s must set at least one usage", field);
+		return pca_err_set(PCA_EINVAL, "%s must set at least one usage",
+		    field);
 	/* named bit i is bit 7 - i % 8 of octet i / 8; no trailing zeros */
 	out[0] = 0x03;
 	out[1] = (uint8_t)(hi / 8 + 2);
@@ -374,7 +373,8 @@ config_exts(struct exts *x, const struct prof_tbs_req *r, struct buf *v)
 	if (r->cdp_uri != NULL) {
 		v->len = 0;
 		if ((e = uri_check(r->cdp_uri, "CRL distribution point")) ||
-		    (e = x509_der_put(v, 0x86, r->cdp_uri, strlen(r->cdp_uri))) ||
+		    (e = x509_der_put(v, 0x86, r->cdp_uri,
+			 strlen(r->cdp_uri))) ||
 		    (e = x509_der_wrap(v, 0, 0xa0)) || /* fullName */
 		    (e = x509_der_wrap(v, 0, 0xa0)) || /* distributionPoint */
 		    (e = x509_der_wrap(v, 0, 0x30)) || /* DistributionPoint */
@@ -386,11 +386,11 @@ config_exts(struct exts *x, const struct prof_tbs_req *r, struct buf *v)
 		v->len = 0;
 		if ((e = uri_check(r->ocsp_uri, "OCSP")) ||
 		    (e = x509_der_put(v, 0x06, OID_OCSP, sizeof(OID_OCSP))) ||
-		    (e = x509_der_put(
-			 v, 0x86, r->ocsp_uri, strlen(r->ocsp_uri))) ||
+		    (e = x509_der_put(v, 0x86, r->ocsp_uri,
+			 strlen(r->ocsp_uri))) ||
 		    (e = x509_der_wrap(v, 0, 0x30)))
 			return e;
-		n = v->len;	/* then id-ad-caIssuers = URI */
+		n = v->len; /* then id-ad-caIssuers = URI */
 		if (r->issuers_uri != NULL &&
 		    ((e = uri_check(r->issuers_uri, "caIssuers")) ||
 			(e = x509_der_put(v, 0x06, OID_CA_ISSUERS,
@@ -419,12 +419,13 @@ nc_ext(struct exts *x, const struct prof_tbs_req *r)
 	if (p == NULL)
 		return PCA_OK;
 	if (!prof_template_is_ca(r->tmpl))
-		return pca_err_set(PCA_EINVAL, "nameConstraints belong in CA "
+		return pca_err_set(PCA_EINVAL,
+		    "nameConstraints belong in CA "
 		    "certificates only (RFC 5280 4.2.1.10), not %s",
 		    r->tmpl->name);
 	if (n == 0 || n > LONG_MAX || !x509_der_check(p, n) ||
 	    (nc = (NAME_CONSTRAINTS *)ASN1_item_d2i(NULL, &q, (long)n,
-		ASN1_ITEM_rptr(NAME_CONSTRAINTS))) == NULL) {
+		 ASN1_ITEM_rptr(NAME_CONSTRAINTS))) == NULL) {
 		ERR_clear_error(); /* reported below */
 		return pca_err_set(PCA_EINVAL,
 		    "the policy's nameConstraints are not valid DER");
@@ -475,8 +476,8 @@ api_san(struct exts *x, const json_t *list, struct buf *v)
 	n = i2d_GENERAL_NAMES(gens, &der);
 	GENERAL_NAMES_free(gens);
 	if (n <= 0)
-		return pca_err_set(
-		    PCA_ENOMEM, "cannot encode the subjectAltName");
+		return pca_err_set(PCA_ENOMEM,
+		    "cannot encode the subjectAltName");
 	v->len = 0;
 	e = buf_add(v, der, (size_t)n);
 	OPENSSL_free(der);
@@ -555,8 +556,8 @@ api_ku(struct exts *x, const json_t *ku)
 	size_t n;
 	pca_err e;
 
-	if ((e = prof_ku_from_json(
-		 ku, "ApiPassthrough.Extensions.KeyUsage", v, &n)) != PCA_OK)
+	if ((e = prof_ku_from_json(ku, "ApiPassthrough.Extensions.KeyUsage", v,
+		 &n)) != PCA_OK)
 		return e;
 	return ext_add(x, OID_KU, sizeof(OID_KU), 1, v, n);
 }
@@ -581,8 +582,8 @@ cp_qualifiers(const json_t *list, const char *f, struct buf *v)
 		id = member(q, "PolicyQualifierId");
 		if (!json_is_object(q) || !json_is_string(id) ||
 		    strcmp(json_string_value(id), "CPS") != 0)
-			return pca_err_set(
-			    PCA_EINVAL, "%s.PolicyQualifierId must be CPS", g);
+			return pca_err_set(PCA_EINVAL,
+			    "%s.PolicyQualifierId must be CPS", g);
 		prof_fieldf(g, sizeof(g),
 		    "%s.PolicyQualifiers[%zu].Qualifier.CpsUri", f, i);
 		if ((e = prof_json_string(
@@ -626,8 +627,8 @@ api_cp(struct exts *x, const json_t *list, struct buf *v)
 			e = pca_err_set(PCA_EINVAL, "%s must be an object", f);
 			break;
 		}
-		if ((e = prof_oid_from_json(
-			 member(pi, "CertPolicyId"), g, &ids[i])) != PCA_OK)
+		if ((e = prof_oid_from_json(member(pi, "CertPolicyId"), g,
+			 &ids[i])) != PCA_OK)
 			break;
 		for (j = 0; j < i; j++)
 			if (OBJ_cmp(ids[i], ids[j]) == 0)
@@ -691,8 +692,8 @@ custom_one(const json_t *it, const char *f, struct custom_ext *c)
 	if (!json_is_object(it))
 		return pca_err_set(PCA_EINVAL, "%s must be an object", f);
 	prof_fieldf(g, sizeof(g), "%s.ObjectIdentifier", f);
-	if ((e = prof_oid_from_json(
-		 member(it, "ObjectIdentifier"), g, &c->oid)) != PCA_OK)
+	if ((e = prof_oid_from_json(member(it, "ObjectIdentifier"), g,
+		 &c->oid)) != PCA_OK)
 		return e;
 	prof_fieldf(g, sizeof(g), "%s.Critical", f);
 	crit = member(it, "Critical");
@@ -774,13 +775,13 @@ api_parse(const json_t *api, struct api *a)
 	if (api == NULL)
 		return PCA_OK;
 	if (!json_is_object(api))
-		return pca_err_set(
-		    PCA_EINVAL, "ApiPassthrough must be an object");
+		return pca_err_set(PCA_EINVAL,
+		    "ApiPassthrough must be an object");
 	if ((ext = member(api, "Extensions")) == NULL)
 		return PCA_OK;
 	if (!json_is_object(ext))
-		return pca_err_set(
-		    PCA_EINVAL, "ApiPassthrough.Extensions must be an object");
+		return pca_err_set(PCA_EINVAL,
+		    "ApiPassthrough.Extensions must be an object");
 	a->san = member(ext, "SubjectAlternativeNames");
 	a->ku = member(ext, "KeyUsage");
 	a->eku = member(ext, "ExtendedKeyUsage");
@@ -856,7 +857,8 @@ csr_ext_known(X509_EXTENSION *ext, int i)
 	return pca_err_set(PCA_EBADCSR,
 	    "CSR extension %d (%s) is critical and not one the CA "
 	    "understands; a passthrough template never copies it (RFC 5280 "
-	    "4.2)", i, txt);
+	    "4.2)",
+	    i, txt);
 }
 
 /*
@@ -944,8 +946,8 @@ time_put(struct buf *b, int64_t t)
 	int y;
 
 	if (gmtime_r(&tt, &tm) == NULL)
-		return pca_err_set(
-		    PCA_EINVAL, "time %lld is out of range", (long long)t);
+		return pca_err_set(PCA_EINVAL, "time %lld is out of range",
+		    (long long)t);
 	y = tm.tm_year + 1900;
 	if (y < 0 || y > 9999)
 		return pca_err_set(PCA_EINVAL, "year %d cannot be encoded", y);
@@ -996,7 +998,8 @@ tbs_encode(const struct prof_tbs_req *r, const struct subject *sj,
 		if ((e = buf_add(&b, x->arena.p + x->e[i].off, x->e[i].len)))
 			goto out;
 	if ((e = x509_der_wrap(&b, es, 0x30)) ||
-	    (e = x509_der_wrap(&b, es, 0xa3)) || (e = x509_der_wrap(&b, 0, 0x30)))
+	    (e = x509_der_wrap(&b, es, 0xa3)) ||
+	    (e = x509_der_wrap(&b, 0, 0x30)))
 		goto out;
 	*out = buf_steal(&b, out_len);
 out:
@@ -1014,12 +1017,13 @@ req_check(const struct prof_tbs_req *r)
 
 	if (r == NULL || is == NULL || c == NULL || r->tmpl == NULL ||
 	    c->subject == NULL || c->spki == NULL)
-		return pca_err_set(
-		    PCA_EINVAL, "incomplete certificate request");
+		return pca_err_set(PCA_EINVAL,
+		    "incomplete certificate request");
 	if ((unsigned)r->tmpl->family >= N_FAMILIES || r->tmpl->pathlen < -1 ||
 	    r->tmpl->pathlen > 3)
 		return pca_err_set(PCA_EINVAL, "unknown template family");
-	if (is->name_der == NULL || !x509_der_check(is->name_der, is->name_len) ||
+	if (is->name_der == NULL ||
+	    !x509_der_check(is->name_der, is->name_len) ||
 	    is->name_der[0] != 0x30)
 		return pca_err_set(PCA_EINVAL, "the issuer name is not DER");
 	if (is->ski != NULL && is->ski_len > KEYID_MAX)
@@ -1029,8 +1033,8 @@ req_check(const struct prof_tbs_req *r)
 	if (!x509_der_check(c->spki, c->spki_len))
 		return pca_err_set(PCA_EINVAL, "the CSR public key is not DER");
 	if (r->not_before >= r->not_after)
-		return pca_err_set(
-		    PCA_EINVAL, "notBefore must be before notAfter");
+		return pca_err_set(PCA_EINVAL,
+		    "notBefore must be before notAfter");
 	return PCA_OK;
 }
 
@@ -1045,7 +1049,8 @@ err_prefix(pca_err e, const char *prefix)
 }
 
 static pca_err
-subject_pick(const struct prof_tbs_req *r, const json_t *api, struct subject *sj)
+subject_pick(const struct prof_tbs_req *r, const json_t *api,
+    struct subject *sj)
 {
 	const json_t *s = api != NULL ? member(api, "Subject") : NULL;
 	const X509_NAME *name;

@@ -40,23 +40,23 @@ static const struct prof_template templates[] = {
     BLANK3("BlankEndEntityCertificate", PROF_TF_BLANK_END_ENTITY, -1),
     BLANK3("BlankEndEntityCertificate_CriticalBasicConstraints",
 	PROF_TF_BLANK_END_ENTITY_CRIT_BC, -1),
-    BLANK3("BlankSubordinateCACertificate_PathLen0", PROF_TF_BLANK_SUBORDINATE_CA,
-	0),
-    BLANK3("BlankSubordinateCACertificate_PathLen1", PROF_TF_BLANK_SUBORDINATE_CA,
-	1),
-    BLANK3("BlankSubordinateCACertificate_PathLen2", PROF_TF_BLANK_SUBORDINATE_CA,
-	2),
-    BLANK3("BlankSubordinateCACertificate_PathLen3", PROF_TF_BLANK_SUBORDINATE_CA,
-	3),
+    BLANK3("BlankSubordinateCACertificate_PathLen0",
+	PROF_TF_BLANK_SUBORDINATE_CA, 0),
+    BLANK3("BlankSubordinateCACertificate_PathLen1",
+	PROF_TF_BLANK_SUBORDINATE_CA, 1),
+    BLANK3("BlankSubordinateCACertificate_PathLen2",
+	PROF_TF_BLANK_SUBORDINATE_CA, 2),
+    BLANK3("BlankSubordinateCACertificate_PathLen3",
+	PROF_TF_BLANK_SUBORDINATE_CA, 3),
     T("BlankRootCACertificate_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A, -1),
-    T("BlankRootCACertificate_PathLen0_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
-	0),
-    T("BlankRootCACertificate_PathLen1_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
-	1),
-    T("BlankRootCACertificate_PathLen2_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
-	2),
-    T("BlankRootCACertificate_PathLen3_APIPassthrough", PROF_TF_BLANK_ROOT_CA, A,
-	3),
+    T("BlankRootCACertificate_PathLen0_APIPassthrough", PROF_TF_BLANK_ROOT_CA,
+	A, 0),
+    T("BlankRootCACertificate_PathLen1_APIPassthrough", PROF_TF_BLANK_ROOT_CA,
+	A, 1),
+    T("BlankRootCACertificate_PathLen2_APIPassthrough", PROF_TF_BLANK_ROOT_CA,
+	A, 2),
+    T("BlankRootCACertificate_PathLen3_APIPassthrough", PROF_TF_BLANK_ROOT_CA,
+	A, 3),
 };
 
 #define N_TEMPLATES (sizeof(templates) / sizeof(templates[0]))
@@ -90,8 +90,8 @@ prof_template_find(const char *arn)
 int
 prof_template_is_root(const struct prof_template *t)
 {
-	return t != NULL &&
-	       (t->family == PROF_TF_ROOT_CA || t->family == PROF_TF_BLANK_ROOT_CA);
+	return t != NULL && (t->family == PROF_TF_ROOT_CA ||
+				t->family == PROF_TF_BLANK_ROOT_CA);
 }
 
 int

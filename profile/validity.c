@@ -24,8 +24,8 @@ is_leap(int64_t y)
 static int
 month_days(int64_t y, int mon) /* mon 0..11 */
 {
-	static const int d[12] = {
-	    31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const int d[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+	    31};
 
 	return mon == 1 && is_leap(y) ? 29 : d[mon];
 }
@@ -107,8 +107,8 @@ static pca_err
 resolve_end(const char *type, int64_t value, int64_t now, int64_t *out)
 {
 	if (value < 1)
-		return pca_err_set(
-		    PCA_EINVAL, "Validity.Value must be at least 1");
+		return pca_err_set(PCA_EINVAL,
+		    "Validity.Value must be at least 1");
 	if (strcmp(type, "END_DATE") == 0)
 		return end_date(value, out);
 	if (strcmp(type, "ABSOLUTE") == 0) {
@@ -143,13 +143,13 @@ prof_validity_resolve(const struct prof_validity *v, int64_t now,
 	if (v == NULL || v->type == NULL)
 		return pca_err_set(PCA_EINVAL, "Validity.Type is required");
 	if (now < TIME_MIN_T + NB_DEFAULT_BACKDATE || now >= TIME_MAX_T)
-		return pca_err_set(
-		    PCA_EINVAL, "the current time is out of range");
+		return pca_err_set(PCA_EINVAL,
+		    "the current time is out of range");
 	if ((e = resolve_end(v->type, v->value, now, &na)) != PCA_OK)
 		return e;
 	if (na > TIME_MAX_T)
-		return pca_err_set(
-		    PCA_EINVAL, "Validity ends after the year 9999");
+		return pca_err_set(PCA_EINVAL,
+		    "Validity ends after the year 9999");
 	nb = now - NB_DEFAULT_BACKDATE;
 	if (v->has_not_before) {
 		if (v->nb_type == NULL || strcmp(v->nb_type, "ABSOLUTE") != 0)
@@ -161,8 +161,8 @@ prof_validity_resolve(const struct prof_validity *v, int64_t now,
 		nb = v->nb_value;
 	}
 	if (na <= now)
-		return pca_err_set(
-		    PCA_EINVAL, "Validity must end in the future");
+		return pca_err_set(PCA_EINVAL,
+		    "Validity must end in the future");
 	if (nb >= na)
 		return pca_err_set(PCA_EINVAL,
 		    "the validity period must end after it begins (notBefore "

@@ -25,17 +25,17 @@
 #define INIT_GCOND 0x10
 
 static const char *const dbi_names[STORE_DBI_COUNT] = {
-	[STORE_DBI_META] = "meta",
-	[STORE_DBI_CAS] = "cas",
-	[STORE_DBI_CERTS] = "certs",
-	[STORE_DBI_REVOKED] = "revoked",
-	[STORE_DBI_EXPIRY] = "expiry",
-	[STORE_DBI_IDEM] = "idem",
-	[STORE_DBI_COUNTERS] = "counters",
-	[STORE_DBI_AUDIT] = "audit",
-	[STORE_DBI_KV] = "kv",
-	[STORE_DBI_INV] = "inv",
-	[STORE_DBI_FEED] = "feed",
+    [STORE_DBI_META] = "meta",
+    [STORE_DBI_CAS] = "cas",
+    [STORE_DBI_CERTS] = "certs",
+    [STORE_DBI_REVOKED] = "revoked",
+    [STORE_DBI_EXPIRY] = "expiry",
+    [STORE_DBI_IDEM] = "idem",
+    [STORE_DBI_COUNTERS] = "counters",
+    [STORE_DBI_AUDIT] = "audit",
+    [STORE_DBI_KV] = "kv",
+    [STORE_DBI_INV] = "inv",
+    [STORE_DBI_FEED] = "feed",
 };
 
 /*
@@ -53,16 +53,23 @@ store_mdb_err(int rc, const char *what)
 
 	switch (rc) {
 	case MDB_MAP_FULL:
-		return pca_err_set(PCA_EDBFULL, "%s failed: the store map is "
-		    "full", what);
+		return pca_err_set(PCA_EDBFULL,
+		    "%s failed: the store map is "
+		    "full",
+		    what);
 	case MDB_READERS_FULL:
-		return pca_err_set(PCA_EBUSY, "%s failed: all %d store "
-		    "reader slots are in use", what, STORE_MAX_READERS);
+		return pca_err_set(PCA_EBUSY,
+		    "%s failed: all %d store "
+		    "reader slots are in use",
+		    what, STORE_MAX_READERS);
 	case MDB_PANIC:
-		return pca_err_set(PCA_EIO, "%s failed: the store had a fatal "
-		    "I/O error and must be reopened", what);
+		return pca_err_set(PCA_EIO,
+		    "%s failed: the store had a fatal "
+		    "I/O error and must be reopened",
+		    what);
 	case ENOMEM:
-		return pca_err_set(PCA_ENOMEM, "%s failed: out of memory", what);
+		return pca_err_set(PCA_ENOMEM, "%s failed: out of memory",
+		    what);
 	case ENOSPC:
 	case EROFS:
 	case EIO:
@@ -111,8 +118,10 @@ store_full_err(struct store *s)
 
 	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0)
 		used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
-	return pca_err_set(PCA_EDBFULL, "store is full: %zu bytes of %zu "
-	    "maximum", used, s->map_max);
+	return pca_err_set(PCA_EDBFULL,
+	    "store is full: %zu bytes of %zu "
+	    "maximum",
+	    used, s->map_max);
 }
 
 /*
@@ -130,7 +139,7 @@ store_lock_shared(struct store *s)
 
 	if (d == 0 && pthread_rwlock_rdlock(&s->maplock) != 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot take the store map "
-		    "lock");
+						  "lock");
 	if (pthread_setspecific(s->depth, (void *)(d + 1)) != 0) {
 		if (d == 0)
 			(void)pthread_rwlock_unlock(&s->maplock);
@@ -183,7 +192,7 @@ store_map_grow(struct store *s)
 
 	if (pthread_rwlock_wrlock(&s->maplock) != 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot take the store map "
-		    "lock");
+						  "lock");
 	if (s->map_cur >= s->map_max) {
 		e = store_full_err(s);
 		goto out;
@@ -205,7 +214,7 @@ store_map_adopt(struct store *s)
 
 	if (pthread_rwlock_wrlock(&s->maplock) != 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot take the store map "
-		    "lock");
+						  "lock");
 	e = map_set(s, 0);
 	(void)pthread_rwlock_unlock(&s->maplock);
 	return e;
@@ -331,22 +340,28 @@ store_schema(struct store *s, MDB_txn *txn)
 	rc = mdb_get(txn, s->dbi[STORE_DBI_META], &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		if (s->read_only || !store_empty(txn, s->dbi))
-			return pca_err_set(PCA_EDB, "store at %s has no schema "
-			    "version", s->path);
+			return pca_err_set(PCA_EDB,
+			    "store at %s has no schema "
+			    "version",
+			    s->path);
 		store_be32_put(b, STORE_SCHEMA_VERSION);
 		v = store_val(b, sizeof(b));
 		rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
-		return rc == 0 ? PCA_OK :
-				 store_mdb_err(rc, "writing the schema version");
+		return rc == 0
+			   ? PCA_OK
+			   : store_mdb_err(rc, "writing the schema version");
 	}
 	if (rc != 0)
 		return store_mdb_err(rc, "reading the schema version");
 	if (v.mv_size != 4)
-		return pca_err_set(PCA_EDB, "store at %s has a malformed "
-		    "schema version", s->path);
+		return pca_err_set(PCA_EDB,
+		    "store at %s has a malformed "
+		    "schema version",
+		    s->path);
 	ver = store_be32_get(v.mv_data);
 	if (ver != STORE_SCHEMA_VERSION)
-		return pca_err_set(PCA_EUNSUPPORTED, "store at %s has schema "
+		return pca_err_set(PCA_EUNSUPPORTED,
+		    "store at %s has schema "
 		    "version %u; this build supports only version %u",
 		    s->path, ver, STORE_SCHEMA_VERSION);
 	return PCA_OK;
@@ -367,8 +382,8 @@ store_inv_open(struct store *s, MDB_txn *txn, int *build)
 	rc = mdb_dbi_open(txn, name, 0, &s->dbi[STORE_DBI_INV]);
 	if (rc == MDB_NOTFOUND && !s->read_only) {
 		*build = 1;
-		rc = mdb_dbi_open(txn, name, MDB_CREATE,
-		    &s->dbi[STORE_DBI_INV]);
+		rc =
+		    mdb_dbi_open(txn, name, MDB_CREATE, &s->dbi[STORE_DBI_INV]);
 	}
 	if (rc == MDB_NOTFOUND) {
 		s->dbi[STORE_DBI_INV] = s->dbi[STORE_DBI_EXPIRY];
@@ -430,8 +445,8 @@ store_inv_valid_open(struct store *s, MDB_txn *txn, int build)
 		return e;
 	v = store_val("1", 1);
 	rc = mdb_put(txn, s->dbi[STORE_DBI_META], &k, &v, 0);
-	return rc == 0 ? PCA_OK :
-			 store_mdb_err(rc, "writing the store's meta data");
+	return rc == 0 ? PCA_OK
+		       : store_mdb_err(rc, "writing the store's meta data");
 }
 
 static pca_err
@@ -459,8 +474,10 @@ store_dbs_open(struct store *s)
 		}
 		rc = mdb_dbi_open(txn, dbi_names[i], flags, &s->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
-			e = pca_err_set(PCA_EDB, "store at %s has no \"%s\" "
-			    "database", s->path, dbi_names[i]);
+			e = pca_err_set(PCA_EDB,
+			    "store at %s has no \"%s\" "
+			    "database",
+			    s->path, dbi_names[i]);
 			goto out;
 		}
 		if (rc != 0) {
@@ -507,8 +524,10 @@ store_env_open(struct store *s, const struct store_conf *conf)
 			return pca_err_set(PCA_ENOTFOUND, "no store at %s",
 			    s->path);
 		if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
-			return pca_err_set(PCA_EDB, "%s does not hold an LMDB "
-			    "store this build can read", s->path);
+			return pca_err_set(PCA_EDB,
+			    "%s does not hold an LMDB "
+			    "store this build can read",
+			    s->path);
 		e = store_mdb_err(rc, "opening the store");
 		return pca_err_set(e, "opening the store at %s failed: %s",
 		    s->path, mdb_strerror(rc));
@@ -538,15 +557,19 @@ store_register(struct store *s, const struct store_conf *conf)
 		    "no store at %s: %s", conf->path,
 		    strerror_r(errno, eb, sizeof(eb)));
 	if (!S_ISDIR(st.st_mode))
-		return pca_err_set(PCA_EINVAL, "store path %s is not a "
-		    "directory", conf->path);
+		return pca_err_set(PCA_EINVAL,
+		    "store path %s is not a "
+		    "directory",
+		    conf->path);
 	(void)pthread_mutex_lock(&reg_lock);
 	for (r = reg_head; r != NULL; r = r->reg_next)
 		if (r->dev == st.st_dev && r->ino == st.st_ino)
 			break;
 	if (r != NULL) {
-		e = pca_err_set(PCA_EBUSY, "the store at %s is already open "
-		    "in this process", conf->path);
+		e = pca_err_set(PCA_EBUSY,
+		    "the store at %s is already open "
+		    "in this process",
+		    conf->path);
 	} else {
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
@@ -590,8 +613,10 @@ store_conf_check(const struct store_conf *conf, size_t *step, size_t *max)
 	*step = (*step + p - 1) / p * p;
 	*max = (*max + p - 1) / p * p;
 	if (*step > *max)
-		return pca_err_set(PCA_EINVAL, "store map_size %zu exceeds "
-		    "map_max %zu", *step, *max);
+		return pca_err_set(PCA_EINVAL,
+		    "store map_size %zu exceeds "
+		    "map_max %zu",
+		    *step, *max);
 	return PCA_OK;
 }
 
@@ -672,8 +697,8 @@ store_open(const struct store_conf *conf, struct store **out)
 	    (e = store_env_open(s, conf)) != PCA_OK)
 		goto out;
 	/* building an index at open may need a larger map */
-	while ((e = store_dbs_open(s)) == PCA_EDBFULL &&
-	    s->map_cur < s->map_max) {
+	while (
+	    (e = store_dbs_open(s)) == PCA_EDBFULL && s->map_cur < s->map_max) {
 		pca_err_clear();
 		if ((e = store_map_grow(s)) != PCA_OK)
 			break;

@@ -35,18 +35,19 @@
 #include "../common/limits.h"
 
 #define STORE_SCHEMA_VERSION 1
-#define STORE_NOSYNC 0x1	/* tests and benchmarks only */
-#define STORE_NORDAHEAD 0x2	/* no OS readahead (MDB_NORDAHEAD): for
-				   stores larger than the page cache */
+#define STORE_NOSYNC 0x1 /* tests and benchmarks only */
+#define STORE_NORDAHEAD                                                        \
+	0x2 /* no OS readahead (MDB_NORDAHEAD): for                            \
+	       stores larger than the page cache */
 
 struct store;
 
 struct store_conf {
-	const char *path;	/* directory holding data.mdb */
-	size_t map_size;	/* initial map size and growth step; 0 = 64 MiB */
-	size_t map_max;		/* hard maximum; 0 = 64 GiB */
-	unsigned flags;		/* STORE_* */
-	int read_only;		/* open MDB_RDONLY (verify, reports) */
+	const char *path; /* directory holding data.mdb */
+	size_t map_size;  /* initial map size and growth step; 0 = 64 MiB */
+	size_t map_max;   /* hard maximum; 0 = 64 GiB */
+	unsigned flags;   /* STORE_* */
+	int read_only;    /* open MDB_RDONLY (verify, reports) */
 };
 
 pca_err store_open(const struct store_conf *, struct store **out) PCA_WUR;
@@ -72,8 +73,8 @@ pca_err store_ca_count(struct store *, size_t *out) PCA_WUR;
 /* ---- certificates ---- */
 
 enum store_cert_state {
-	STORE_CERT_PENDING = 1,	/* serial and TBS recorded, not signed yet */
-	STORE_CERT_ISSUED = 2,	/* signed certificate recorded */
+	STORE_CERT_PENDING = 1, /* serial and TBS recorded, not signed yet */
+	STORE_CERT_ISSUED = 2,  /* signed certificate recorded */
 };
 
 struct store_cert {
@@ -84,15 +85,15 @@ struct store_cert {
 	int64_t not_before;
 	int64_t not_after;
 	int64_t issued_at;
-	char template_name[96];	/* e.g. "EndEntityCertificate/V1" */
-	char requested_by[128];	/* who asked (access key id, "pcactl") */
-	uint8_t *tbs;		/* PENDING and ISSUED: the TBS bytes */
+	char template_name[96]; /* e.g. "EndEntityCertificate/V1" */
+	char requested_by[128]; /* who asked (access key id, "pcactl") */
+	uint8_t *tbs;           /* PENDING and ISSUED: the TBS bytes */
 	size_t tbs_len;
-	uint8_t *der;		/* ISSUED: the certificate */
+	uint8_t *der; /* ISSUED: the certificate */
 	size_t der_len;
-	int revoked;		/* filled by store_cert_get */
+	int revoked; /* filled by store_cert_get */
 	int64_t revoked_at;
-	int reason;		/* RFC 5280 CRLReason code */
+	int reason; /* RFC 5280 CRLReason code */
 };
 
 /*
@@ -103,8 +104,8 @@ pca_err store_cert_reserve(struct store *, const struct store_cert *) PCA_WUR;
 
 /* An idempotency claim made together with a reservation. */
 struct store_idem_claim {
-	const char *key;	/* idempotency scope key */
-	const char *result;	/* recorded under key (e.g. the future ARN) */
+	const char *key;    /* idempotency scope key */
+	const char *result; /* recorded under key (e.g. the future ARN) */
 	int64_t expires;
 	int64_t now;
 };
@@ -139,8 +140,8 @@ pca_err store_cert_complete_audit(struct store *, const struct store_cert *c,
 pca_err store_cert_unreserve(struct store *, const char *ca_id,
     const uint8_t *serial, size_t serial_len) PCA_WUR;
 /* Copies the record into *out (free with store_cert_clear). */
-pca_err store_cert_get(struct store *, const char *ca_id,
-    const uint8_t *serial, size_t serial_len, struct store_cert *out) PCA_WUR;
+pca_err store_cert_get(struct store *, const char *ca_id, const uint8_t *serial,
+    size_t serial_len, struct store_cert *out) PCA_WUR;
 void store_cert_clear(struct store_cert *);
 /*
  * Calls cb for every certificate of ca_id (all CAs when NULL) in serial
@@ -148,8 +149,8 @@ void store_cert_clear(struct store_cert *);
  */
 pca_err store_cert_foreach(struct store *, const char *ca_id,
     int (*cb)(const struct store_cert *, void *arg), void *arg) PCA_WUR;
-pca_err store_cert_count(struct store *, const char *ca_id, size_t *out)
-    PCA_WUR;
+pca_err store_cert_count(struct store *, const char *ca_id,
+    size_t *out) PCA_WUR;
 
 /* ---- revocations ---- */
 
@@ -158,8 +159,7 @@ pca_err store_cert_count(struct store *, const char *ca_id, size_t *out)
  * PCA_EALREADY when already revoked.
  */
 pca_err store_cert_revoke(struct store *, const char *ca_id,
-    const uint8_t *serial, size_t serial_len, int64_t when, int reason)
-    PCA_WUR;
+    const uint8_t *serial, size_t serial_len, int64_t when, int reason) PCA_WUR;
 /* Streams a CA's revocations in serial order (for CRLs). */
 pca_err store_revoked_foreach(struct store *, const char *ca_id,
     int (*cb)(const uint8_t *serial, size_t serial_len, int64_t when,
@@ -179,30 +179,30 @@ pca_err store_expiry_foreach(struct store *, int64_t from, int64_t to,
 /* Which certificates an inventory walk keeps, besides CA and template. */
 enum store_inv_state {
 	STORE_INV_ANY = 0,
-	STORE_INV_PENDING,	/* reserved, not signed */
-	STORE_INV_REVOKED,	/* revoked (whatever the expiry) */
-	STORE_INV_VALID,	/* signed and not revoked */
+	STORE_INV_PENDING, /* reserved, not signed */
+	STORE_INV_REVOKED, /* revoked (whatever the expiry) */
+	STORE_INV_VALID,   /* signed and not revoked */
 };
 
-#define STORE_INV_TMPL_MAX 95	/* template names are cut to this */
-#define STORE_INV_CURSOR_MAX (2 + STORE_INV_TMPL_MAX + 8 + 16 + \
-	LIM_SERIAL_BYTES)
+#define STORE_INV_TMPL_MAX 95 /* template names are cut to this */
+#define STORE_INV_CURSOR_MAX                                                   \
+	(2 + STORE_INV_TMPL_MAX + 8 + 16 + LIM_SERIAL_BYTES)
 
 struct store_inv_query {
-	const char *ca_id;	/* NULL: every CA */
-	const char *tmpl;	/* template name; NULL: every template */
+	const char *ca_id; /* NULL: every CA */
+	const char *tmpl;  /* template name; NULL: every template */
 	enum store_inv_state state;
-	int64_t from, to;	/* not_after in [from, to) */
-	const uint8_t *after;	/* resume after this cursor; NULL: start */
+	int64_t from, to;     /* not_after in [from, to) */
+	const uint8_t *after; /* resume after this cursor; NULL: start */
 	size_t after_len;
-	size_t max_scan;	/* index entries to examine; 0 = no limit */
+	size_t max_scan; /* index entries to examine; 0 = no limit */
 };
 
 /* Where a walk stopped: resume with after = cursor when more is set. */
 struct store_inv_pos {
 	uint8_t cursor[STORE_INV_CURSOR_MAX];
 	size_t len;
-	int more;		/* stopped by cb or max_scan, not by the end */
+	int more; /* stopped by cb or max_scan, not by the end */
 };
 
 /*
@@ -246,10 +246,10 @@ pca_err store_idem_purge(struct store *, int64_t now, size_t max,
 /* ---- counters ---- */
 
 /* Atomically increments and returns the new value (first call gives 1). */
-pca_err store_counter_next(struct store *, const char *name, uint64_t *out)
-    PCA_WUR;
-pca_err store_counter_get(struct store *, const char *name, uint64_t *out)
-    PCA_WUR;
+pca_err store_counter_next(struct store *, const char *name,
+    uint64_t *out) PCA_WUR;
+pca_err store_counter_get(struct store *, const char *name,
+    uint64_t *out) PCA_WUR;
 
 /* ---- audit log ---- */
 
@@ -265,25 +265,25 @@ pca_err store_audit_foreach(struct store *, uint64_t from_seq,
 	const uint8_t prev_hash[32], void *arg),
     void *arg) PCA_WUR;
 /* The current chain head: sequence and SHA-256 of the last entry. */
-pca_err store_audit_head(struct store *, uint64_t *seq, uint8_t hash[32])
-    PCA_WUR;
+pca_err store_audit_head(struct store *, uint64_t *seq,
+    uint8_t hash[32]) PCA_WUR;
 
 /* What store_audit_verify found. */
 struct store_audit_check {
-	uint64_t entries;	/* entries whose chain checked */
-	uint64_t last;		/* the last of them */
-	uint8_t hash[32];	/* its hash */
-	uint64_t broken_at;	/* 0: unbroken; else the first entry that does
-				   not carry its predecessor's hash (or the
-				   head that does not match the chain) */
+	uint64_t entries;   /* entries whose chain checked */
+	uint64_t last;      /* the last of them */
+	uint8_t hash[32];   /* its hash */
+	uint64_t broken_at; /* 0: unbroken; else the first entry that does
+			       not carry its predecessor's hash (or the
+			       head that does not match the chain) */
 };
 /*
  * Walks the audit log from entry 1: every entry must carry the hash of the
  * one before and the head must match the last; entries appended during the
  * walk are left for the next check.
  */
-pca_err store_audit_verify(struct store *, struct store_audit_check *out)
-    PCA_WUR;
+pca_err store_audit_verify(struct store *,
+    struct store_audit_check *out) PCA_WUR;
 
 /* ---- generic records (store/kv.c) ---- */
 
@@ -296,8 +296,7 @@ pca_err store_kv_put(struct store *, const char *ns, const char *key,
     const void *val, size_t len, int create) PCA_WUR;
 pca_err store_kv_get(struct store *, const char *ns, const char *key,
     uint8_t **val, size_t *len) PCA_WUR;
-pca_err store_kv_del(struct store *, const char *ns, const char *key)
-    PCA_WUR;
+pca_err store_kv_del(struct store *, const char *ns, const char *key) PCA_WUR;
 pca_err store_kv_foreach(struct store *, const char *ns,
     int (*cb)(const char *key, const uint8_t *val, size_t len, void *arg),
     void *arg) PCA_WUR;
@@ -308,11 +307,10 @@ pca_err store_kv_foreach(struct store *, const char *ns,
  * returned; PCA_ENOTFOUND when there is no such record.
  */
 pca_err store_kv_view(struct store *, const char *ns, const char *key,
-    pca_err (*cb)(const uint8_t *val, size_t len, void *arg), void *arg)
-    PCA_WUR;
+    pca_err (*cb)(const uint8_t *val, size_t len, void *arg),
+    void *arg) PCA_WUR;
 /* store_kv_foreach from the first key >= from, in key (memcmp) order. */
-pca_err store_kv_foreach_from(struct store *, const char *ns,
-    const char *from,
+pca_err store_kv_foreach_from(struct store *, const char *ns, const char *from,
     int (*cb)(const char *key, const uint8_t *val, size_t len, void *arg),
     void *arg) PCA_WUR;
 
@@ -342,9 +340,9 @@ pca_err store_kv_batch(struct store *, const struct store_kv_op *ops,
 #define STORE_OBJ_MAX ((size_t)512 << 20)
 
 struct store_obj_in {
-	const char *key;	/* 1..STORE_OBJ_KEY_MAX bytes */
-	uint64_t version;	/* > 0; must exceed the recorded one */
-	const char *meta;	/* text for the publisher (bucket, type...) */
+	const char *key;  /* 1..STORE_OBJ_KEY_MAX bytes */
+	uint64_t version; /* > 0; must exceed the recorded one */
+	const char *meta; /* text for the publisher (bucket, type...) */
 	const uint8_t *body;
 	size_t body_len;
 };
@@ -362,8 +360,8 @@ struct store_kv_in {
  * with the state record (may be NULL), in one transaction.  PCA_EALREADY,
  * with nothing written, when one key has a version >= the given one.
  */
-pca_err store_obj_put(struct store *, const struct store_obj_in *objs,
-    size_t n, const struct store_kv_in *state) PCA_WUR;
+pca_err store_obj_put(struct store *, const struct store_obj_in *objs, size_t n,
+    const struct store_kv_in *state) PCA_WUR;
 /*
  * The same with the writes of store_kv_batch (ops, none in the outbox's
  * namespaces) in that transaction; an object of version 0 takes the
@@ -383,21 +381,21 @@ pca_err store_obj_drop_kv(struct store *, const char *const *keys, size_t n,
 struct store_obj {
 	char key[STORE_OBJ_KEY_MAX + 1];
 	uint64_t version;
-	char *meta;		/* NUL-terminated */
+	char *meta; /* NUL-terminated */
 	uint8_t *body;
 	size_t body_len;
 };
 
 /* The current object (caller clears it).  PCA_ENOTFOUND when none. */
-pca_err store_obj_get(struct store *, const char *key, struct store_obj *out)
-    PCA_WUR;
+pca_err store_obj_get(struct store *, const char *key,
+    struct store_obj *out) PCA_WUR;
 void store_obj_clear(struct store_obj *);
 
 struct store_outbox_ent {
 	char key[STORE_OBJ_KEY_MAX + 1];
-	uint64_t version;	/* the version queued */
-	uint32_t attempts;	/* failed attempts so far */
-	int64_t next_try;	/* not before (epoch s); 0 = now */
+	uint64_t version;  /* the version queued */
+	uint32_t attempts; /* failed attempts so far */
+	int64_t next_try;  /* not before (epoch s); 0 = now */
 };
 
 /* Every queued object in key order (caller frees *out). */
@@ -422,8 +420,8 @@ pca_err store_outbox_done(struct store *, const char *key, uint64_t version,
  * store_outbox_done(key, version, ok, "ok", when) for n uploads in one
  * transaction (the drain's many small objects: one commit, not n).
  */
-pca_err store_outbox_done_many(struct store *,
-    const struct store_outbox_ent *v, size_t n, int64_t when) PCA_WUR;
+pca_err store_outbox_done_many(struct store *, const struct store_outbox_ent *v,
+    size_t n, int64_t when) PCA_WUR;
 /* Records a failed attempt at key/version (no-op if superseded). */
 pca_err store_outbox_retry(struct store *, const char *key, uint64_t version,
     uint32_t attempts, int64_t next_try) PCA_WUR;
@@ -436,17 +434,17 @@ struct store_pub {
 };
 
 /* The last recorded result for key.  PCA_ENOTFOUND when none. */
-pca_err store_pub_get(struct store *, const char *key, struct store_pub *out)
-    PCA_WUR;
+pca_err store_pub_get(struct store *, const char *key,
+    struct store_pub *out) PCA_WUR;
 /* The CA's revocation generation (0 before the first revocation). */
-pca_err store_revgen_get(struct store *, const char *ca_id, uint64_t *out)
-    PCA_WUR;
+pca_err store_revgen_get(struct store *, const char *ca_id,
+    uint64_t *out) PCA_WUR;
 /*
  * Certificates reserved (so issued or being issued) under the CA by any
  * process, counted in the reservation's transaction (0 before the first).
  */
-pca_err store_issued_get(struct store *, const char *ca_id, uint64_t *out)
-    PCA_WUR;
+pca_err store_issued_get(struct store *, const char *ca_id,
+    uint64_t *out) PCA_WUR;
 /* Atomically sets the counter to max(value + 1, floor) and returns it. */
 pca_err store_counter_raise(struct store *, const char *name, uint64_t floor,
     uint64_t *out) PCA_WUR;
@@ -480,28 +478,28 @@ pca_err store_copy_fd(struct store *, int fd) PCA_WUR;
  * must resynchronise from the records themselves).
  */
 enum store_chg_type {
-	STORE_CHG_CERT_ISSUED = 1,	/* certificate signed and recorded */
-	STORE_CHG_CERT_REVOKED = 2,	/* certificate revoked */
-	STORE_CHG_CA = 3,		/* CA record created or changed */
-	STORE_CHG_CA_PURGED = 4,	/* CA and its records removed */
-	STORE_CHG_KEY = 5,		/* a key record (store_kv_put_chg) */
+	STORE_CHG_CERT_ISSUED = 1,  /* certificate signed and recorded */
+	STORE_CHG_CERT_REVOKED = 2, /* certificate revoked */
+	STORE_CHG_CA = 3,           /* CA record created or changed */
+	STORE_CHG_CA_PURGED = 4,    /* CA and its records removed */
+	STORE_CHG_KEY = 5,          /* a key record (store_kv_put_chg) */
 };
 
 struct store_change {
 	uint64_t seq;
 	enum store_chg_type type;
-	int64_t when;		/* wall clock of the append (epoch s) */
-	char ca_id[37];		/* "" when the change names no CA */
+	int64_t when;   /* wall clock of the append (epoch s) */
+	char ca_id[37]; /* "" when the change names no CA */
 	uint8_t serial[LIM_SERIAL_BYTES];
-	size_t serial_len;	/* 0 when the change names no certificate */
+	size_t serial_len; /* 0 when the change names no certificate */
 };
 
 /* Where a read of the feed stopped. */
 struct store_feed_pos {
-	uint64_t last;		/* last record delivered (else the seq asked) */
-	uint64_t head;		/* newest record when read (0: none ever) */
-	int gap;		/* records after seq were pruned unread */
-	int more;		/* stopped by max or cb before the head */
+	uint64_t last; /* last record delivered (else the seq asked) */
+	uint64_t head; /* newest record when read (0: none ever) */
+	int gap;       /* records after seq were pruned unread */
+	int more;      /* stopped by max or cb before the head */
 };
 
 /*
@@ -536,8 +534,7 @@ pca_err store_feed_head(struct store *, uint64_t *head) PCA_WUR;
 #define STORE_FEED_NAME_MAX 64
 pca_err store_feed_follow(struct store *, const char *name,
     uint64_t *cursor) PCA_WUR;
-pca_err store_feed_ack(struct store *, const char *name, uint64_t seq)
-    PCA_WUR;
+pca_err store_feed_ack(struct store *, const char *name, uint64_t seq) PCA_WUR;
 pca_err store_feed_unfollow(struct store *, const char *name) PCA_WUR;
 
 /*
@@ -563,8 +560,8 @@ pca_err store_feed_advance(struct store *, uint64_t seq) PCA_WUR;
  * store_kv_put (create 1 or 0) or store_kv_del (create -1) that appends a
  * change of type (ca_id may be NULL) in the same transaction.
  */
-pca_err store_kv_put_chg(struct store *, const struct store_kv_in *,
-    int create, enum store_chg_type type, const char *ca_id) PCA_WUR;
+pca_err store_kv_put_chg(struct store *, const struct store_kv_in *, int create,
+    enum store_chg_type type, const char *ca_id) PCA_WUR;
 
 /* ---- health ---- */
 
@@ -583,10 +580,10 @@ pca_err store_health(struct store *) PCA_WUR;
 struct store_verify_report {
 	size_t cas;
 	size_t certs;
-	size_t pending;		/* reserved but never completed */
+	size_t pending; /* reserved but never completed */
 	size_t revoked;
 	size_t audit_entries;
-	size_t feed_records;	/* change feed records kept */
+	size_t feed_records; /* change feed records kept */
 	size_t errors;
 };
 
@@ -599,7 +596,6 @@ struct store_verify_report {
  */
 pca_err store_verify(struct store *, struct store_verify_report *,
     void (*problem)(const char *msg, void *arg),
-    void (*progress)(size_t done, size_t total, void *arg), void *arg)
-    PCA_WUR;
+    void (*progress)(size_t done, size_t total, void *arg), void *arg) PCA_WUR;
 
 #endif

@@ -28,8 +28,10 @@ store_audit_hash(uint64_t seq, const void *val, size_t n, uint8_t out[32])
 	    EVP_DigestUpdate(ctx, sb, sizeof(sb)) != 1 ||
 	    EVP_DigestUpdate(ctx, val, n) != 1 ||
 	    EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32) {
-		e = pca_err_set(PCA_EINTERNAL, "SHA-256 of audit entry %llu "
-		    "failed", (unsigned long long)seq);
+		e = pca_err_set(PCA_EINTERNAL,
+		    "SHA-256 of audit entry %llu "
+		    "failed",
+		    (unsigned long long)seq);
 		pca_err_add_openssl();
 	}
 	EVP_MD_CTX_free(ctx);
@@ -52,8 +54,10 @@ head_read(struct store *s, MDB_txn *txn, uint64_t *seq, uint8_t hash[32])
 	if (rc != 0)
 		return store_mdb_err(rc, "reading the audit head");
 	if (v.mv_size != STORE_HEAD_LEN)
-		return pca_err_set(PCA_EDB, "audit head of %zu bytes is "
-		    "corrupt", v.mv_size);
+		return pca_err_set(PCA_EDB,
+		    "audit head of %zu bytes is "
+		    "corrupt",
+		    v.mv_size);
 	*seq = store_be64_get(v.mv_data);
 	memcpy(hash, (const uint8_t *)v.mv_data + 8, 32);
 	return PCA_OK;
@@ -87,8 +91,10 @@ store_audit_put(struct store *s, MDB_txn *txn, int64_t when, const char *text,
 	rc = mdb_put(txn, s->dbi[STORE_DBI_AUDIT], &k, &v,
 	    MDB_NOOVERWRITE | MDB_RESERVE);
 	if (rc == MDB_KEYEXIST)
-		return pca_err_set(PCA_EDB, "audit entry %llu exists beyond "
-		    "the recorded head", (unsigned long long)seq);
+		return pca_err_set(PCA_EDB,
+		    "audit entry %llu exists beyond "
+		    "the recorded head",
+		    (unsigned long long)seq);
 	if (rc != 0)
 		return store_mdb_err(rc, "appending to the audit log");
 	p = v.mv_data;
@@ -128,8 +134,10 @@ store_audit_append(struct store *s, int64_t when, const char *text,
 	a.text = text;
 	a.len = strlen(text);
 	if (a.len > AUDIT_MAX_TEXT)
-		return pca_err_set(PCA_ETOOBIG, "audit text of %zu bytes is "
-		    "over the limit of %d", a.len, AUDIT_MAX_TEXT);
+		return pca_err_set(PCA_ETOOBIG,
+		    "audit text of %zu bytes is "
+		    "over the limit of %d",
+		    a.len, AUDIT_MAX_TEXT);
 	if ((e = store_submit(s, audit_run, &a)) != PCA_OK)
 		return e;
 	if (seq != NULL)
@@ -153,8 +161,10 @@ audit_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	pca_err e;
 
 	if (k->mv_size != 8)
-		return pca_err_set(PCA_EDB, "audit key of %zu bytes is "
-		    "malformed", k->mv_size);
+		return pca_err_set(PCA_EDB,
+		    "audit key of %zu bytes is "
+		    "malformed",
+		    k->mv_size);
 	seq = store_be64_get(k->mv_data);
 	if (v->mv_size < STORE_AUDIT_HDR ||
 	    memchr(p + STORE_AUDIT_HDR, '\0', v->mv_size - STORE_AUDIT_HDR))
@@ -257,8 +267,8 @@ store_audit_verify(struct store *s, struct store_audit_check *out)
 	out->last = c.seq;
 	memcpy(out->hash, c.hash, 32);
 	/* entries appended after the walk are checked next time */
-	if (out->broken_at == 0 && (hseq < c.seq ||
-	    (hseq == c.seq && memcmp(head, c.hash, 32) != 0)))
+	if (out->broken_at == 0 &&
+	    (hseq < c.seq || (hseq == c.seq && memcmp(head, c.hash, 32) != 0)))
 		out->broken_at = hseq;
 	return PCA_OK;
 }

@@ -59,8 +59,10 @@ text_field(const char *f, size_t size, const char *what, size_t *len)
 {
 	*len = strnlen(f, size);
 	if (*len == size)
-		return pca_err_set(PCA_EINVAL, "certificate %s is not "
-		    "NUL-terminated", what);
+		return pca_err_set(PCA_EINVAL,
+		    "certificate %s is not "
+		    "NUL-terminated",
+		    what);
 	return PCA_OK;
 }
 
@@ -72,16 +74,19 @@ reserve_encode(const struct store_cert *c, struct buf *b)
 
 	if (c->state != 0 && c->state != STORE_CERT_PENDING)
 		return pca_err_set(PCA_EINVAL, "a reserved certificate must "
-		    "be PENDING");
+					       "be PENDING");
 	if (c->der != NULL || c->der_len != 0)
-		return pca_err_set(PCA_EINVAL, "a reserved certificate has no "
+		return pca_err_set(PCA_EINVAL,
+		    "a reserved certificate has no "
 		    "DER yet: pass it to store_cert_complete");
 	if (c->tbs == NULL || c->tbs_len == 0)
 		return pca_err_set(PCA_EINVAL, "a reserved certificate needs "
-		    "its TBS");
+					       "its TBS");
 	if (c->tbs_len > STORE_MAX_BLOB)
-		return pca_err_set(PCA_ETOOBIG, "TBS of %zu bytes is over the "
-		    "store limit of %d", c->tbs_len, STORE_MAX_BLOB);
+		return pca_err_set(PCA_ETOOBIG,
+		    "TBS of %zu bytes is over the "
+		    "store limit of %d",
+		    c->tbs_len, STORE_MAX_BLOB);
 	memset(&r, 0, sizeof(r));
 	if ((e = text_field(c->template_name, sizeof(c->template_name),
 		 "template name", &r.tmpl_len)) != PCA_OK ||
@@ -128,7 +133,7 @@ struct claim_arg {
 	MDB_val ik;
 	struct buf iv;
 	int64_t now;
-	char *existing;		/* recomputed on every run */
+	char *existing; /* recomputed on every run */
 };
 
 static pca_err
@@ -144,7 +149,7 @@ claim_run(struct store *s, MDB_txn *txn, void *varg)
 	e = store_idem_read(s, txn, &a->ik, a->now, &a->existing);
 	if (e == PCA_OK)
 		return pca_err_set(PCA_EALREADY, "idempotency token already "
-		    "claimed");
+						 "claimed");
 	if (e != PCA_ENOTFOUND)
 		return e;
 	if ((e = reserve_run(s, txn, &a->r)) != PCA_OK)
@@ -196,7 +201,7 @@ struct complete_arg {
 	const uint8_t *der;
 	size_t der_len;
 	struct buf rec;
-	const char *audit;	/* or NULL */
+	const char *audit; /* or NULL */
 	int64_t when;
 };
 
@@ -210,13 +215,14 @@ complete_run(struct store *s, MDB_txn *txn, void *varg)
 	pca_err e;
 	int rc;
 
-	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) !=
-	    PCA_OK)
+	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) != PCA_OK)
 		return e;
 	if (r.state != STORE_CERT_PENDING) {
 		store_cert_name(a->key, a->klen, name);
-		return pca_err_set(PCA_ESTATE, "certificate %s is already "
-		    "issued", name);
+		return pca_err_set(PCA_ESTATE,
+		    "certificate %s is already "
+		    "issued",
+		    name);
 	}
 	r.state = STORE_CERT_ISSUED;
 	r.der = a->der;
@@ -229,7 +235,7 @@ complete_run(struct store *s, MDB_txn *txn, void *varg)
 	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_CERTS], &k, &v, 0)) != 0)
 		return store_mdb_err(rc, "recording an issued certificate");
 	if ((e = store_inv_issued(s, txn, a->key, a->klen, r.not_after)) !=
-	    PCA_OK ||
+		PCA_OK ||
 	    (e = store_feed_put(s, txn, STORE_CHG_CERT_ISSUED, a->key,
 		 a->klen)) != PCA_OK)
 		return e;
@@ -248,12 +254,14 @@ complete_submit(struct store *s, const char *ca_id, const uint8_t *serial,
 	pca_err e;
 
 	buf_init(&a->rec, 2 * (size_t)STORE_MAX_BLOB + 1024);
-	if ((e = store_cert_key(ca_id, serial, serial_len, a->key,
-		 &a->klen)) != PCA_OK)
+	if ((e = store_cert_key(ca_id, serial, serial_len, a->key, &a->klen)) !=
+	    PCA_OK)
 		goto out;
 	if (a->der == NULL || a->der_len == 0 || a->der_len > STORE_MAX_BLOB) {
-		e = pca_err_set(PCA_EINVAL, "certificate DER must be 1 to %d "
-		    "bytes", STORE_MAX_BLOB);
+		e = pca_err_set(PCA_EINVAL,
+		    "certificate DER must be 1 to %d "
+		    "bytes",
+		    STORE_MAX_BLOB);
 		goto out;
 	}
 	if (a->audit != NULL && strlen(a->audit) > STORE_AUDIT_MAX_TEXT) {
@@ -268,9 +276,8 @@ out:
 }
 
 pca_err
-store_cert_complete(struct store *s, const char *ca_id,
-    const uint8_t *serial, size_t serial_len, const uint8_t *der,
-    size_t der_len)
+store_cert_complete(struct store *s, const char *ca_id, const uint8_t *serial,
+    size_t serial_len, const uint8_t *der, size_t der_len)
 {
 	struct complete_arg a;
 
@@ -312,8 +319,10 @@ rev_fill(struct store *s, MDB_txn *txn, const MDB_val *key,
 		return store_mdb_err(rc, "reading a revocation");
 	if (store_rev_decode(&v, &c->revoked_at, &c->reason) != PCA_OK) {
 		store_cert_name(key->mv_data, key->mv_size, name);
-		return pca_err_set(PCA_EDB, "revocation of certificate %s is "
-		    "corrupt", name);
+		return pca_err_set(PCA_EDB,
+		    "revocation of certificate %s is "
+		    "corrupt",
+		    name);
 	}
 	c->revoked = 1;
 	return PCA_OK;
@@ -354,8 +363,7 @@ store_cert_get(struct store *s, const char *ca_id, const uint8_t *serial,
 	if ((e = store_rtxn_begin(s, &txn)) != PCA_OK)
 		return e;
 	k = store_val(key, klen);
-	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) ==
-	    PCA_OK)
+	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) == PCA_OK)
 		e = cert_copy(s, txn, &k, &r, out);
 	store_rtxn_end(s, txn);
 	return e;
@@ -441,8 +449,8 @@ store_cert_count(struct store *s, const char *ca_id, size_t *out)
 	if (ca_id == NULL)
 		return store_entries(s, STORE_DBI_CERTS, out);
 	if ((e = store_id_parse(ca_id, id)) != PCA_OK ||
-	    (e = store_scan_read(s, STORE_DBI_CERTS, id, sizeof(id),
-		 sizeof(id), count_each, &n)) != PCA_OK)
+	    (e = store_scan_read(s, STORE_DBI_CERTS, id, sizeof(id), sizeof(id),
+		 count_each, &n)) != PCA_OK)
 		return e;
 	*out = n;
 	return PCA_OK;
@@ -464,8 +472,7 @@ revoke_index(struct store *s, MDB_txn *txn, const struct revoke_arg *a)
 	struct store_rec r;
 	pca_err e;
 
-	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) !=
-	    PCA_OK)
+	if ((e = store_rec_get(txn, s->dbi[STORE_DBI_CERTS], &k, &r)) != PCA_OK)
 		return e;
 	return store_inv_revoked(s, txn, a->key, a->klen, r.not_after);
 }
@@ -488,8 +495,10 @@ revoke_run(struct store *s, MDB_txn *txn, void *varg)
 	v = store_val(a->rec, sizeof(a->rec));
 	rc = mdb_put(txn, s->dbi[STORE_DBI_REVOKED], &k, &v, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
-		return pca_err_set(PCA_EALREADY, "certificate %s is already "
-		    "revoked", name);
+		return pca_err_set(PCA_EALREADY,
+		    "certificate %s is already "
+		    "revoked",
+		    name);
 	if (rc != 0)
 		return store_mdb_err(rc, "recording a revocation");
 	if ((e = revoke_index(s, txn, a)) != PCA_OK ||
@@ -511,8 +520,10 @@ store_cert_revoke(struct store *s, const char *ca_id, const uint8_t *serial,
 	    PCA_OK)
 		return e;
 	if (reason < 0 || reason > 10)
-		return pca_err_set(PCA_EINVAL, "revocation reason %d is not an "
-		    "RFC 5280 CRLReason code (0 to 10)", reason);
+		return pca_err_set(PCA_EINVAL,
+		    "revocation reason %d is not an "
+		    "RFC 5280 CRLReason code (0 to 10)",
+		    reason);
 	store_rev_encode(when, reason, a.rec);
 	return store_submit(s, revoke_run, &a);
 }
@@ -533,8 +544,10 @@ rev_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	store_cert_name(k->mv_data, k->mv_size, name);
 	if (!store_cert_key_ok(k) ||
 	    store_rev_decode(v, &when, &reason) != PCA_OK)
-		return pca_err_set(PCA_EDB, "revocation of certificate %s is "
-		    "corrupt", name);
+		return pca_err_set(PCA_EDB,
+		    "revocation of certificate %s is "
+		    "corrupt",
+		    name);
 	*stop = it->cb((const uint8_t *)k->mv_data + STORE_ID_BYTES,
 		    k->mv_size - STORE_ID_BYTES, when, reason, it->arg) != 0;
 	return PCA_OK;
@@ -552,8 +565,8 @@ store_revoked_foreach(struct store *s, const char *ca_id,
 
 	if ((e = store_id_parse(ca_id, id)) != PCA_OK)
 		return e;
-	return store_scan_read(s, STORE_DBI_REVOKED, id, sizeof(id),
-	    sizeof(id), rev_each, &it);
+	return store_scan_read(s, STORE_DBI_REVOKED, id, sizeof(id), sizeof(id),
+	    rev_each, &it);
 }
 
 /* ---- expiry index ---- */
@@ -574,8 +587,10 @@ exp_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 
 	(void)v;
 	if (k->mv_size <= 8 + STORE_ID_BYTES || k->mv_size > STORE_EXP_KEY_MAX)
-		return pca_err_set(PCA_EDB, "expiry index key of %zu bytes is "
-		    "malformed", k->mv_size);
+		return pca_err_set(PCA_EDB,
+		    "expiry index key of %zu bytes is "
+		    "malformed",
+		    k->mv_size);
 	t = store_time_dec(store_be64_get(p));
 	if (t >= it->to) {
 		*stop = 1;

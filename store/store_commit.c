@@ -18,15 +18,15 @@
 #include "store_int.h"
 
 enum batch_end {
-	BATCH_DONE,	/* every op has its result */
-	BATCH_GROW,	/* map full: grow the map and run the batch again */
-	BATCH_ADOPT,	/* another process grew the map: adopt, run again */
+	BATCH_DONE,  /* every op has its result */
+	BATCH_GROW,  /* map full: grow the map and run the batch again */
+	BATCH_ADOPT, /* another process grew the map: adopt, run again */
 };
 
 enum op_end {
-	OP_NEXT,	/* result recorded; go on with the next op */
-	OP_GROW,	/* map full and it can grow */
-	OP_FATAL,	/* the parent transaction is unusable */
+	OP_NEXT,  /* result recorded; go on with the next op */
+	OP_GROW,  /* map full and it can grow */
+	OP_FATAL, /* the parent transaction is unusable */
 };
 
 static void
@@ -137,8 +137,10 @@ batch_run(struct store *s, struct store_op *batch)
 		if (r == BATCH_DONE)
 			return;
 		if (r == BATCH_ADOPT && ++adopts > 3) {
-			batch_fail(batch, pca_err_set(PCA_EBUSY, "the store "
-			    "map keeps being resized by another process"));
+			batch_fail(batch,
+			    pca_err_set(PCA_EBUSY,
+				"the store "
+				"map keeps being resized by another process"));
 			return;
 		}
 		e = r == BATCH_GROW ? store_map_grow(s) : store_map_adopt(s);
@@ -190,7 +192,7 @@ gather(struct store *s)
 	}
 	s->gathering = 1;
 	while (s->qlen < s->last_batch &&
-	    pthread_cond_timedwait(&s->gcond, &s->qlock, &ts) == 0)
+	       pthread_cond_timedwait(&s->gcond, &s->qlock, &ts) == 0)
 		;
 	s->gathering = 0;
 }
@@ -220,8 +222,8 @@ lead(struct store *s)
 }
 
 pca_err
-store_submit(struct store *s, pca_err (*run)(struct store *, MDB_txn *,
-    void *), void *arg)
+store_submit(struct store *s, pca_err (*run)(struct store *, MDB_txn *, void *),
+    void *arg)
 {
 	struct store_op op;
 
@@ -229,13 +231,13 @@ store_submit(struct store *s, pca_err (*run)(struct store *, MDB_txn *,
 		return pca_err_set(PCA_EINVAL, "store opened read-only");
 	if (store_in_read(s))
 		return pca_err_set(PCA_EINVAL, "store write from inside a "
-		    "store iteration callback");
+					       "store iteration callback");
 	memset(&op, 0, sizeof(op));
 	op.run = run;
 	op.arg = arg;
 	if (pthread_cond_init(&op.cond, NULL) != 0)
 		return pca_err_set(PCA_ENOMEM, "cannot create a condition "
-		    "variable");
+					       "variable");
 	(void)pthread_mutex_lock(&s->qlock);
 	if (s->qtail != NULL)
 		s->qtail->next = &op;

@@ -36,19 +36,19 @@ copy_room(struct store *s)
 	cur = s->map_cur;
 	store_unlock_shared(s);
 	if (rc != 0)
-		return PCA_OK;	/* no hint: copy anyway */
+		return PCA_OK; /* no hint: copy anyway */
 	used = ((size_t)info.me_last_pgno + 1) * st.ms_psize;
 	room = used > s->map_step ? used : s->map_step;
 	if (cur >= s->map_max || used > cur || cur - used >= room)
 		return PCA_OK;
 	/* whole steps, as store_map_grow takes them, in one go */
 	target = cur + (room - (cur - used) + s->map_step - 1) / s->map_step *
-	    s->map_step;
+			   s->map_step;
 	if (target < cur || target > s->map_max)
 		target = s->map_max;
 	if (pthread_rwlock_wrlock(&s->maplock) != 0)
 		return pca_err_set(PCA_EINTERNAL, "cannot take the store map "
-		    "lock");
+						  "lock");
 	if (s->map_cur < target) {
 		if ((rc = mdb_env_set_mapsize(s->env, target)) != 0) {
 			(void)mdb_env_set_mapsize(s->env, s->map_cur);
@@ -88,8 +88,8 @@ store_copy_fd(struct store *s, int fd)
 		 */
 		if ((e = store_map_adopt(s)) != PCA_OK)
 			return e;
-		if (reg && (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) !=
-		    0))
+		if (reg &&
+		    (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0))
 			return pca_err_set(PCA_EIO, "store copy: %s",
 			    strerror(errno));
 	}

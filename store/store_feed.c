@@ -33,8 +33,10 @@ meta_u64(struct store *s, MDB_txn *txn, const void *key, size_t klen,
 	if (rc != 0)
 		return store_mdb_err(rc, "reading the change feed position");
 	if (v.mv_size != 8)
-		return pca_err_set(PCA_EDB, "change feed position \"%.*s\" is "
-		    "corrupt", (int)klen, (const char *)key);
+		return pca_err_set(PCA_EDB,
+		    "change feed position \"%.*s\" is "
+		    "corrupt",
+		    (int)klen, (const char *)key);
 	*out = store_be64_get(v.mv_data);
 	return PCA_OK;
 }
@@ -56,8 +58,7 @@ meta_u64_put(struct store *s, MDB_txn *txn, const void *key, size_t klen,
 static pca_err
 head_get(struct store *s, MDB_txn *txn, uint64_t *head)
 {
-	return meta_u64(s, txn, STORE_META_FEED, strlen(STORE_META_FEED),
-	    head);
+	return meta_u64(s, txn, STORE_META_FEED, strlen(STORE_META_FEED), head);
 }
 
 pca_err
@@ -73,11 +74,12 @@ store_feed_put(struct store *s, MDB_txn *txn, enum store_chg_type type,
 
 	if (!s->feed_ok)
 		return pca_err_set(PCA_EINTERNAL, "the store has no change "
-		    "feed");
-	if (cklen > STORE_CERT_KEY_MAX ||
-	    (cklen > 0 && cklen < STORE_ID_BYTES))
-		return pca_err_set(PCA_EINTERNAL, "change feed key of %zu "
-		    "bytes", cklen);
+						  "feed");
+	if (cklen > STORE_CERT_KEY_MAX || (cklen > 0 && cklen < STORE_ID_BYTES))
+		return pca_err_set(PCA_EINTERNAL,
+		    "change feed key of %zu "
+		    "bytes",
+		    cklen);
 	if ((e = head_get(s, txn, &head)) != PCA_OK)
 		return e;
 	if (head == UINT64_MAX)
@@ -98,8 +100,10 @@ store_feed_put(struct store *s, MDB_txn *txn, enum store_chg_type type,
 	v = store_val(vb, n);
 	rc = mdb_put(txn, s->dbi[STORE_DBI_FEED], &k, &v, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
-		return pca_err_set(PCA_EDB, "change feed record %llu exists "
-		    "beyond the recorded head", (unsigned long long)head + 1);
+		return pca_err_set(PCA_EDB,
+		    "change feed record %llu exists "
+		    "beyond the recorded head",
+		    (unsigned long long)head + 1);
 	if (rc != 0)
 		return store_mdb_err(rc, "appending to the change feed");
 	return meta_u64_put(s, txn, STORE_META_FEED, strlen(STORE_META_FEED),
@@ -129,8 +133,10 @@ feed_decode(const MDB_val *k, const MDB_val *v, struct store_change *c)
 	    p[1] > STORE_CHG_KEY || p[26] > LIM_SERIAL_BYTES ||
 	    v->mv_size != STORE_FEED_HDR + (size_t)p[26] ||
 	    (p[26] > 0 && id_zero(p + 10)))
-		return pca_err_set(PCA_EDB, "change feed record %llu is "
-		    "corrupt", (unsigned long long)seq);
+		return pca_err_set(PCA_EDB,
+		    "change feed record %llu is "
+		    "corrupt",
+		    (unsigned long long)seq);
 	memset(c, 0, sizeof(*c));
 	c->seq = seq;
 	c->type = (enum store_chg_type)p[1];
@@ -160,7 +166,7 @@ read_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 
 	if ((e = feed_decode(k, v, &c)) != PCA_OK)
 		return e;
-	if (c.seq <= a->after)	/* the start key itself */
+	if (c.seq <= a->after) /* the start key itself */
 		return PCA_OK;
 	if (a->first && c.seq != a->after + 1)
 		a->pos.gap = 1;
@@ -202,8 +208,7 @@ store_changes_after(struct store *s, uint64_t seq, size_t max,
 		goto out;
 	if ((e = store_rtxn_begin(s, &txn)) != PCA_OK)
 		return e;
-	if ((e = head_get(s, txn, &a.pos.head)) == PCA_OK &&
-	    a.pos.head > seq) {
+	if ((e = head_get(s, txn, &a.pos.head)) == PCA_OK && a.pos.head > seq) {
 		store_be64_put(start, seq);
 		e = store_scan(txn, s->dbi[STORE_DBI_FEED], start,
 		    sizeof(start), 0, read_each, &a);
@@ -247,10 +252,12 @@ cursor_key(const char *name, char out[CUR_KEY_MAX + 1], size_t *len)
 	size_t n = name != NULL ? strlen(name) : 0;
 
 	if (n == 0 || n > STORE_FEED_NAME_MAX)
-		return pca_err_set(PCA_EINVAL, "a change feed follower name "
-		    "must be 1 to %d bytes", STORE_FEED_NAME_MAX);
-	*len = (size_t)snprintf(out, CUR_KEY_MAX + 1, "%s%s",
-	    STORE_META_CURSOR, name);
+		return pca_err_set(PCA_EINVAL,
+		    "a change feed follower name "
+		    "must be 1 to %d bytes",
+		    STORE_FEED_NAME_MAX);
+	*len = (size_t)snprintf(out, CUR_KEY_MAX + 1, "%s%s", STORE_META_CURSOR,
+	    name);
 	return PCA_OK;
 }
 
@@ -260,7 +267,7 @@ struct cur_arg {
 	char key[CUR_KEY_MAX + 1];
 	size_t klen;
 	enum cur_op op;
-	uint64_t seq;		/* ACK: in; FOLLOW: out */
+	uint64_t seq; /* ACK: in; FOLLOW: out */
 };
 
 static pca_err
@@ -275,16 +282,19 @@ cursor_run(struct store *s, MDB_txn *txn, void *varg)
 	if (a->op == CUR_DROP) {
 		rc = mdb_del(txn, s->dbi[STORE_DBI_META], &k, NULL);
 		if (rc == MDB_NOTFOUND)
-			return pca_err_set(PCA_ENOTFOUND, "no change feed "
-			    "follower %s", a->key + strlen(STORE_META_CURSOR));
-		return rc ? store_mdb_err(rc, "removing a feed follower") :
-			    PCA_OK;
+			return pca_err_set(PCA_ENOTFOUND,
+			    "no change feed "
+			    "follower %s",
+			    a->key + strlen(STORE_META_CURSOR));
+		return rc ? store_mdb_err(rc, "removing a feed follower")
+			  : PCA_OK;
 	}
 	if ((e = head_get(s, txn, &head)) != PCA_OK)
 		return e;
 	if (a->op == CUR_ACK) {
 		if (a->seq > head)
-			return pca_err_set(PCA_EINVAL, "change feed position "
+			return pca_err_set(PCA_EINVAL,
+			    "change feed position "
 			    "%llu is beyond the head %llu",
 			    (unsigned long long)a->seq,
 			    (unsigned long long)head);
@@ -307,7 +317,8 @@ cursor_submit(struct store *s, const char *name, struct cur_arg *a)
 	if ((e = cursor_key(name, a->key, &a->klen)) != PCA_OK)
 		return e;
 	if (!s->feed_ok)
-		return pca_err_set(PCA_ESTATE, "the store has no change feed "
+		return pca_err_set(PCA_ESTATE,
+		    "the store has no change feed "
 		    "(opened read-only before it was created)");
 	return store_submit(s, cursor_run, a);
 }
@@ -364,8 +375,10 @@ min_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 
 	(void)stop;
 	if (v->mv_size != 8)
-		return pca_err_set(PCA_EDB, "change feed cursor \"%.*s\" is "
-		    "corrupt", (int)k->mv_size, (const char *)k->mv_data);
+		return pca_err_set(PCA_EDB,
+		    "change feed cursor \"%.*s\" is "
+		    "corrupt",
+		    (int)k->mv_size, (const char *)k->mv_data);
 	c = store_be64_get(v->mv_data);
 	if (!a->any || c < a->min)
 		a->min = c;
@@ -381,8 +394,7 @@ min_cursor(struct store *s, MDB_txn *txn, uint64_t *out)
 	pca_err e;
 
 	e = store_scan(txn, s->dbi[STORE_DBI_META], STORE_META_CURSOR,
-	    strlen(STORE_META_CURSOR), strlen(STORE_META_CURSOR), min_each,
-	    &a);
+	    strlen(STORE_META_CURSOR), strlen(STORE_META_CURSOR), min_each, &a);
 	if (e == PCA_OK)
 		*out = a.min;
 	return e;
@@ -404,7 +416,7 @@ prune_run(struct store *s, MDB_txn *txn, void *varg)
 	pca_err e;
 	int rc;
 
-	a->removed = 0;	/* recomputed when the batch is run again */
+	a->removed = 0; /* recomputed when the batch is run again */
 	if ((e = min_cursor(s, txn, &floor)) != PCA_OK)
 		return e;
 	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_FEED], &cur)) != 0)
@@ -416,7 +428,7 @@ prune_run(struct store *s, MDB_txn *txn, void *varg)
 		if (feed_decode(&k, &v, &c) == PCA_OK &&
 		    !(c.when < a->now - a->max_age) &&
 		    !(c.seq <= floor && c.when < a->now - a->min_age))
-			break;	/* undecodable records go too */
+			break; /* undecodable records go too */
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		a->removed++;
@@ -436,9 +448,10 @@ store_feed_prune(struct store *s, int64_t now, int64_t min_age_s,
 	pca_err e;
 
 	if (min_age_s < 0 || max_age_s < min_age_s)
-		return pca_err_set(PCA_EINVAL, "change feed ages: need 0 <= "
-		    "min_age (%lld) <= max_age (%lld)", (long long)min_age_s,
-		    (long long)max_age_s);
+		return pca_err_set(PCA_EINVAL,
+		    "change feed ages: need 0 <= "
+		    "min_age (%lld) <= max_age (%lld)",
+		    (long long)min_age_s, (long long)max_age_s);
 	if (!s->feed_ok)
 		return pca_err_set(PCA_ESTATE, "the store has no change feed");
 	if ((e = store_submit(s, prune_run, &a)) != PCA_OK)
@@ -479,15 +492,18 @@ verify_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 		return PCA_OK;
 	}
 	if (a->n > 0 && c.seq != a->prev + 1) {
-		(void)snprintf(msg, sizeof(msg), "change feed: records %llu to "
-		    "%llu are missing", (unsigned long long)a->prev + 1,
+		(void)snprintf(msg, sizeof(msg),
+		    "change feed: records %llu to "
+		    "%llu are missing",
+		    (unsigned long long)a->prev + 1,
 		    (unsigned long long)c.seq - 1);
 		vproblem(a, msg);
 	}
 	if (c.seq > a->head) {
-		(void)snprintf(msg, sizeof(msg), "change feed: record %llu is "
-		    "beyond the head %llu", (unsigned long long)c.seq,
-		    (unsigned long long)a->head);
+		(void)snprintf(msg, sizeof(msg),
+		    "change feed: record %llu is "
+		    "beyond the head %llu",
+		    (unsigned long long)c.seq, (unsigned long long)a->head);
 		vproblem(a, msg);
 	}
 	a->prev = c.seq;
@@ -503,7 +519,8 @@ verify_cursor(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 
 	(void)stop;
 	if (v->mv_size != 8 || store_be64_get(v->mv_data) > a->head) {
-		(void)snprintf(msg, sizeof(msg), "change feed: follower "
+		(void)snprintf(msg, sizeof(msg),
+		    "change feed: follower "
 		    "cursor \"%.*s\" is corrupt or beyond the head",
 		    (int)(k->mv_size > 80 ? 80 : k->mv_size),
 		    (const char *)k->mv_data);
@@ -535,7 +552,8 @@ store_feed_verify(struct store *s, MDB_txn *txn,
 		    PCA_OK)
 			return e;
 		if (a.n > 0 && a.prev != a.head) {
-			(void)snprintf(msg, sizeof(msg), "change feed: last "
+			(void)snprintf(msg, sizeof(msg),
+			    "change feed: last "
 			    "record %llu is not the head %llu",
 			    (unsigned long long)a.prev,
 			    (unsigned long long)a.head);

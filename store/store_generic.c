@@ -32,10 +32,10 @@ struct kv_put_arg {
 	size_t klen;
 	const void *val;
 	size_t len;
-	int create;	/* 1: must not exist, 0: upsert, -1: delete */
-	enum store_chg_type chg;	/* 0: none */
+	int create;              /* 1: must not exist, 0: upsert, -1: delete */
+	enum store_chg_type chg; /* 0: none */
 	uint8_t id[STORE_ID_BYTES];
-	size_t idlen;	/* 0 or STORE_ID_BYTES */
+	size_t idlen; /* 0 or STORE_ID_BYTES */
 };
 
 static pca_err
@@ -62,8 +62,8 @@ kv_run(struct store *s, MDB_txn *txn, void *varg)
 }
 
 pca_err
-store_kv_put(struct store *s, const char *ns, const char *key,
-    const void *val, size_t len, int create)
+store_kv_put(struct store *s, const char *ns, const char *key, const void *val,
+    size_t len, int create)
 {
 	struct kv_put_arg a;
 	pca_err e;
@@ -88,8 +88,7 @@ store_kv_put_chg(struct store *s, const struct store_kv_in *in, int create,
 	pca_err e;
 
 	memset(&a, 0, sizeof(a));
-	if (in == NULL || (e = kv_key(in->ns, in->key, a.k, &a.klen)) !=
-	    PCA_OK)
+	if (in == NULL || (e = kv_key(in->ns, in->key, a.k, &a.klen)) != PCA_OK)
 		return in == NULL ? pca_err_set(PCA_EINVAL, "no record") : e;
 	if (create >= 0 && in->len > STORE_MAX_BLOB)
 		return pca_err_set(PCA_ETOOBIG, "record larger than %d bytes",
@@ -246,8 +245,8 @@ struct kv_batch_arg {
 };
 
 pca_err
-store_kv_ops_apply(struct store *s, MDB_txn *txn,
-    const struct store_kv_op *ops, size_t n)
+store_kv_ops_apply(struct store *s, MDB_txn *txn, const struct store_kv_op *ops,
+    size_t n)
 {
 	uint8_t kb[2 * KV_NAME_MAX + 2];
 	MDB_val k, v;

@@ -34,8 +34,8 @@ store_health_note(struct store *s, const struct store_op *batch)
 	}
 	if (bad != NULL) {
 		s->trouble = bad->err == PCA_EDBFULL ? PCA_EDBFULL : PCA_EIO;
-		(void)snprintf(
-		    s->trouble_msg, sizeof(s->trouble_msg), "%s", bad->msg);
+		(void)snprintf(s->trouble_msg, sizeof(s->trouble_msg), "%s",
+		    bad->msg);
 		/* the failure itself counts as the latest probe */
 		(void)clock_gettime(CLOCK_MONOTONIC, &s->probe_at);
 	} else if (ok)

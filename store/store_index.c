@@ -14,9 +14,10 @@
  *                                    seeks here, never past revoked ones
  * Values are empty.  The 'v' entries came later than the others (meta key
  * "inv_valid", s->inv_valid): store_inv_valid_build adds them to an older
- * store when it is opened for writing.  A store created before "inv" existed gets it built
- * from certs and revoked the first time it is opened for writing; opened
- * read-only, the walk falls back to the expiry index (same answers, slower).
+ * store when it is opened for writing.  A store created before "inv" existed
+ * gets it built from certs and revoked the first time it is opened for writing;
+ * opened read-only, the walk falls back to the expiry index (same answers,
+ * slower).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,8 @@
 
 /* Builds prefix || expiry key (not_after || ckey); *klen its length. */
 static void
-inv_key(const uint8_t *pre, size_t plen, int64_t not_after,
-    const uint8_t *ckey, size_t cklen, uint8_t out[STORE_INV_KEY_MAX],
-    size_t *klen)
+inv_key(const uint8_t *pre, size_t plen, int64_t not_after, const uint8_t *ckey,
+    size_t cklen, uint8_t out[STORE_INV_KEY_MAX], size_t *klen)
 {
 	size_t n;
 
@@ -77,13 +77,13 @@ inv_put(struct store *s, MDB_txn *txn, const uint8_t *pre, size_t plen,
 			rc = 0;
 	} else
 		rc = mdb_put(txn, s->dbi[STORE_DBI_INV], &kv, &vv, 0);
-	return rc == 0 ? PCA_OK :
-			 store_mdb_err(rc, "updating the inventory index");
+	return rc == 0 ? PCA_OK
+		       : store_mdb_err(rc, "updating the inventory index");
 }
 
 pca_err
-store_inv_add(struct store *s, MDB_txn *txn, const uint8_t *ckey,
-    size_t cklen, const struct store_rec *r)
+store_inv_add(struct store *s, MDB_txn *txn, const uint8_t *ckey, size_t cklen,
+    const struct store_rec *r)
 {
 	uint8_t pre[STORE_INV_PRE_MAX];
 	size_t plen, tlen = r->tmpl_len;
@@ -119,7 +119,8 @@ store_inv_issued(struct store *s, MDB_txn *txn, const uint8_t *ckey,
 	int rc;
 
 	if ((e = inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 1)) !=
-	    PCA_OK || !s->inv_valid)
+		PCA_OK ||
+	    !s->inv_valid)
 		return e;
 	/* the store lets a PENDING certificate be revoked first */
 	rc = mdb_get(txn, s->dbi[STORE_DBI_REVOKED], &k, &v);
@@ -138,7 +139,8 @@ store_inv_revoked(struct store *s, MDB_txn *txn, const uint8_t *ckey,
 	pca_err e;
 
 	if ((e = inv_put(s, txn, &pre, 1, not_after, ckey, cklen, 0)) !=
-	    PCA_OK || !s->inv_valid)
+		PCA_OK ||
+	    !s->inv_valid)
 		return e;
 	return inv_put(s, txn, &valid, 1, not_after, ckey, cklen, 1);
 }
@@ -149,8 +151,7 @@ store_inv_revoked(struct store *s, MDB_txn *txn, const uint8_t *ckey,
  */
 size_t
 store_inv_keys(const uint8_t *ckey, size_t cklen, const struct store_rec *r,
-    int revoked, int valid, uint8_t keys[4][STORE_INV_KEY_MAX],
-    size_t lens[4])
+    int revoked, int valid, uint8_t keys[4][STORE_INV_KEY_MAX], size_t lens[4])
 {
 	uint8_t pre[STORE_INV_PRE_MAX];
 	size_t plen, tlen = r->tmpl_len, n = 0;
@@ -203,8 +204,9 @@ store_inv_purge_scan(struct store *s, MDB_txn *txn, const uint8_t *id)
 	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
 		p = k.mv_data;
-		plen = p[0] == INV_CA ? 1 + STORE_ID_BYTES :
-		    p[0] == INV_TMPL && k.mv_size > 1 ? 2 + (size_t)p[1] : 1;
+		plen = p[0] == INV_CA                      ? 1 + STORE_ID_BYTES
+		       : p[0] == INV_TMPL && k.mv_size > 1 ? 2 + (size_t)p[1]
+							   : 1;
 		if (k.mv_size < plen + 8 + STORE_ID_BYTES ||
 		    k.mv_size > sizeof(last) ||
 		    memcmp(p + plen + 8, id, STORE_ID_BYTES) != 0) {
@@ -217,8 +219,9 @@ store_inv_purge_scan(struct store *s, MDB_txn *txn, const uint8_t *id)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? PCA_OK :
-				    store_mdb_err(rc, "purging a CA's inventory");
+	return rc == MDB_NOTFOUND
+		   ? PCA_OK
+		   : store_mdb_err(rc, "purging a CA's inventory");
 }
 
 /* Removes every index entry of one certificate (purging its CA). */
@@ -307,8 +310,8 @@ store_inv_build(struct store *s, MDB_txn *txn)
 	if ((e = store_scan(txn, s->dbi[STORE_DBI_CERTS], NULL, 0, 0,
 		 build_cert, &a)) != PCA_OK)
 		return e;
-	return store_scan(txn, s->dbi[STORE_DBI_REVOKED], NULL, 0, 0,
-	    build_rev, &a);
+	return store_scan(txn, s->dbi[STORE_DBI_REVOKED], NULL, 0, 0, build_rev,
+	    &a);
 }
 
 static pca_err
@@ -342,8 +345,8 @@ store_inv_valid_build(struct store *s, MDB_txn *txn)
 {
 	struct build_arg a = {s, txn};
 
-	return store_scan(txn, s->dbi[STORE_DBI_CERTS], NULL, 0, 0,
-	    build_valid, &a);
+	return store_scan(txn, s->dbi[STORE_DBI_CERTS], NULL, 0, 0, build_valid,
+	    &a);
 }
 
 /* ---- the walk ---- */
@@ -354,8 +357,8 @@ struct inv_walk {
 	const struct store_inv_query *q;
 	uint8_t pre[STORE_INV_PRE_MAX];
 	size_t plen;
-	uint8_t id[STORE_ID_BYTES];	/* q->ca_id parsed */
-	int fallback;			/* walking the expiry db */
+	uint8_t id[STORE_ID_BYTES]; /* q->ca_id parsed */
+	int fallback;               /* walking the expiry db */
 	int (*cb)(const struct store_cert *, const uint8_t *, size_t, void *);
 	void *arg;
 	size_t seen;
@@ -394,8 +397,7 @@ inv_match(struct inv_walk *w, const MDB_val *ck, const struct store_rec *r,
 
 /* Hands the certificate keyed ck to the callback if it passes. */
 static pca_err
-inv_visit(struct inv_walk *w, const MDB_val *ik, const MDB_val *ck,
-    int *stop)
+inv_visit(struct inv_walk *w, const MDB_val *ik, const MDB_val *ck, int *stop)
 {
 	struct store_cert c;
 	struct store_rec r;
@@ -408,8 +410,8 @@ inv_visit(struct inv_walk *w, const MDB_val *ik, const MDB_val *ck,
 		pca_err_clear(); /* an entry left by a purged CA */
 		return PCA_OK;
 	}
-	if (e != PCA_OK || (e = inv_match(w, ck, &r, &revoked, &ok)) !=
-	    PCA_OK || !ok)
+	if (e != PCA_OK ||
+	    (e = inv_match(w, ck, &r, &revoked, &ok)) != PCA_OK || !ok)
 		return e;
 	if ((e = store_rec_copy(ck, &r, &c)) != PCA_OK)
 		return pca_err_set(e, "out of memory");
@@ -437,8 +439,10 @@ inv_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	(void)v;
 	if (n <= w->plen + 8 + STORE_ID_BYTES ||
 	    n > w->plen + STORE_EXP_KEY_MAX)
-		return pca_err_set(PCA_EDB, "inventory index key of %zu bytes "
-		    "is malformed", n);
+		return pca_err_set(PCA_EDB,
+		    "inventory index key of %zu bytes "
+		    "is malformed",
+		    n);
 	if (w->q->after != NULL && n == w->q->after_len &&
 	    memcmp(p, w->q->after, n) == 0)
 		return PCA_OK;
@@ -469,8 +473,10 @@ inv_plan(struct inv_walk *w)
 		return e;
 	tlen = q->tmpl != NULL ? strlen(q->tmpl) : 0;
 	if (tlen > STORE_INV_TMPL_MAX)
-		return pca_err_set(PCA_EINVAL, "template name of %zu bytes is "
-		    "over %d", tlen, STORE_INV_TMPL_MAX);
+		return pca_err_set(PCA_EINVAL,
+		    "template name of %zu bytes is "
+		    "over %d",
+		    tlen, STORE_INV_TMPL_MAX);
 	w->fallback = !w->s->inv_ok;
 	if (w->fallback)
 		w->plen = 0;
@@ -479,7 +485,7 @@ inv_plan(struct inv_walk *w)
 	else if (q->state == STORE_INV_REVOKED)
 		w->plen = inv_prefix(INV_REVOKED, NULL, NULL, 0, w->pre);
 	else if (q->state == STORE_INV_VALID && q->tmpl == NULL &&
-	    w->s->inv_valid)
+		 w->s->inv_valid)
 		/* seeks to the first live entry at or after from, whatever
 		 * the number of revoked (or pending) ones around it; a CA
 		 * filter is checked on each entry (inv_match) */
@@ -490,11 +496,11 @@ inv_plan(struct inv_walk *w)
 		w->plen = inv_prefix(INV_CA, w->id, NULL, 0, w->pre);
 	else
 		w->plen = 0;
-	if (q->after != NULL && (q->after_len < w->plen ||
-				    q->after_len > STORE_INV_KEY_MAX ||
-				    memcmp(q->after, w->pre, w->plen) != 0))
+	if (q->after != NULL &&
+	    (q->after_len < w->plen || q->after_len > STORE_INV_KEY_MAX ||
+		memcmp(q->after, w->pre, w->plen) != 0))
 		return pca_err_set(PCA_EINVAL, "the inventory cursor does not "
-		    "belong to this query");
+					       "belong to this query");
 	return PCA_OK;
 }
 
@@ -531,9 +537,9 @@ store_inv_foreach(struct store *s, const struct store_inv_query *q,
 	}
 	if ((e = store_rtxn_begin(s, &w.txn)) != PCA_OK)
 		return e;
-	e = store_scan(w.txn, s->dbi[w.plen == 0 ? STORE_DBI_EXPIRY :
-						  STORE_DBI_INV],
-	    start, slen, w.plen, inv_each, &w);
+	e = store_scan(w.txn,
+	    s->dbi[w.plen == 0 ? STORE_DBI_EXPIRY : STORE_DBI_INV], start, slen,
+	    w.plen, inv_each, &w);
 	store_rtxn_end(s, w.txn);
 	if (e != PCA_OK)
 		return e;

@@ -36,23 +36,23 @@
 #include "../common/buf.h"
 #include "store.h"
 
-#define STORE_BATCH_MAX 512	/* ops per group commit */
-#define STORE_GATHER_US 200	/* longest wait for a batch to fill */
-#define STORE_MSG_MAX 512	/* an op's error message (as common/err.c) */
-#define STORE_MAX_BLOB (1024 * 1024)	/* tbs, der, CA JSON, idem, audit */
+#define STORE_BATCH_MAX 512 /* ops per group commit */
+#define STORE_GATHER_US 200 /* longest wait for a batch to fill */
+#define STORE_MSG_MAX 512   /* an op's error message (as common/err.c) */
+#define STORE_MAX_BLOB (1024 * 1024) /* tbs, der, CA JSON, idem, audit */
 #define STORE_MAX_READERS 126
 #define STORE_ID_BYTES 16
 #define STORE_CERT_KEY_MAX (STORE_ID_BYTES + LIM_SERIAL_BYTES)
 #define STORE_EXP_KEY_MAX (8 + STORE_CERT_KEY_MAX)
-#define STORE_NAME_MAX 96	/* "CA <uuid> serial <hex>" */
+#define STORE_NAME_MAX 96 /* "CA <uuid> serial <hex>" */
 #define STORE_REC_VERSION 1
 #define STORE_REV_LEN 13
 #define STORE_IDEM_HDR 9
-#define STORE_AUDIT_HDR 40	/* prev_hash || when */
-#define STORE_HEAD_LEN 40	/* seq || hash */
+#define STORE_AUDIT_HDR 40 /* prev_hash || when */
+#define STORE_HEAD_LEN 40  /* seq || hash */
 #define STORE_META_SCHEMA "schema"
 #define STORE_META_HEAD "audit_head"
-#define STORE_META_INV_V "inv_valid"	/* the 'v' inventory entries exist */
+#define STORE_META_INV_V "inv_valid" /* the 'v' inventory entries exist */
 
 enum store_dbi {
 	STORE_DBI_META,
@@ -64,8 +64,8 @@ enum store_dbi {
 	STORE_DBI_COUNTERS,
 	STORE_DBI_AUDIT,
 	STORE_DBI_KV,
-	STORE_DBI_INV,		/* store_index.c; may be absent read-only */
-	STORE_DBI_FEED,		/* store_feed.c; may be absent read-only */
+	STORE_DBI_INV,  /* store_index.c; may be absent read-only */
+	STORE_DBI_FEED, /* store_feed.c; may be absent read-only */
 	STORE_DBI_COUNT
 };
 
@@ -90,36 +90,36 @@ struct store {
 	MDB_dbi dbi[STORE_DBI_COUNT];
 	char *path;
 	int read_only;
-	size_t map_cur;		/* current map size (under maplock) */
+	size_t map_cur; /* current map size (under maplock) */
 	size_t map_step;
 	size_t map_max;
 	/* shared by every transaction, exclusive to resize the map */
 	pthread_rwlock_t maplock;
-	pthread_key_t depth;	/* this thread's maplock read depth */
-	pthread_mutex_t qlock;	/* the queue and the fields below it */
+	pthread_key_t depth;   /* this thread's maplock read depth */
+	pthread_mutex_t qlock; /* the queue and the fields below it */
 	struct store_op *qhead, *qtail;
 	size_t qlen;
-	int leader;		/* a thread is running a batch */
-	int gather;		/* fsync on: let the next batch fill */
-	size_t last_batch;	/* ops in the previous batch */
-	int gathering;		/* the leader waits on gcond for ops */
+	int leader;        /* a thread is running a batch */
+	int gather;        /* fsync on: let the next batch fill */
+	size_t last_batch; /* ops in the previous batch */
+	int gathering;     /* the leader waits on gcond for ops */
 	pthread_cond_t gcond;
-	dev_t dev;		/* of path: one env per process */
+	dev_t dev; /* of path: one env per process */
 	ino_t ino;
 	struct store *reg_next;
-	unsigned inited;	/* which of the locks above exist */
-	int inv_ok;		/* the "inv" database exists */
-	int inv_valid;		/* ... with its 'v' entries (STORE_META_INV_V) */
-	int feed_ok;		/* the "feed" database exists */
+	unsigned inited; /* which of the locks above exist */
+	int inv_ok;      /* the "inv" database exists */
+	int inv_valid;   /* ... with its 'v' entries (STORE_META_INV_V) */
+	int feed_ok;     /* the "feed" database exists */
 	/* under qlock: the last batch failed for room or I/O (store_health) */
-	int trouble;		/* PCA_OK, PCA_EIO or PCA_EDBFULL */
+	int trouble; /* PCA_OK, PCA_EIO or PCA_EDBFULL */
 	char trouble_msg[STORE_MSG_MAX];
-	struct timespec probe_at;	/* CLOCK_MONOTONIC of the last probe */
+	struct timespec probe_at; /* CLOCK_MONOTONIC of the last probe */
 };
 
 /* Internal iteration: set *stop to end early. */
-typedef pca_err (*store_scan_fn)(const MDB_val *k, const MDB_val *v,
-    void *arg, int *stop);
+typedef pca_err (
+    *store_scan_fn)(const MDB_val *k, const MDB_val *v, void *arg, int *stop);
 
 /* store.c */
 pca_err store_mdb_err(int rc, const char *what) PCA_WUR;
@@ -187,8 +187,7 @@ pca_err store_cert_key(const char *ca_id, const uint8_t *serial, size_t len,
 int store_cert_key_ok(const MDB_val *);
 void store_exp_key(int64_t not_after, const uint8_t *ckey, size_t cklen,
     uint8_t out[STORE_EXP_KEY_MAX], size_t *klen);
-void store_cert_name(const void *ckey, size_t cklen,
-    char out[STORE_NAME_MAX]);
+void store_cert_name(const void *ckey, size_t cklen, char out[STORE_NAME_MAX]);
 pca_err store_rec_encode(const struct store_rec *, struct buf *) PCA_WUR;
 pca_err store_rec_decode(const void *, size_t, struct store_rec *) PCA_WUR;
 pca_err store_rec_check(const MDB_val *key, const MDB_val *val,
@@ -198,15 +197,14 @@ pca_err store_rec_get(MDB_txn *, MDB_dbi, const MDB_val *key,
 pca_err store_rec_copy(const MDB_val *key, const struct store_rec *,
     struct store_cert *) PCA_WUR;
 void store_rev_encode(int64_t when, int reason, uint8_t out[STORE_REV_LEN]);
-pca_err store_rev_decode(const MDB_val *, int64_t *when, int *reason)
-    PCA_WUR;
+pca_err store_rev_decode(const MDB_val *, int64_t *when, int *reason) PCA_WUR;
 
 /* store_outbox.c: bumps counter "revgen/<CA id>" (ckey: CA id first) */
-pca_err store_revgen_bump(struct store *, MDB_txn *, const uint8_t *ckey)
-    PCA_WUR;
+pca_err store_revgen_bump(struct store *, MDB_txn *,
+    const uint8_t *ckey) PCA_WUR;
 /* ... and "issued/<CA id>" (every reservation, so every issuance) */
-pca_err store_issued_bump(struct store *, MDB_txn *, const uint8_t *ckey)
-    PCA_WUR;
+pca_err store_issued_bump(struct store *, MDB_txn *,
+    const uint8_t *ckey) PCA_WUR;
 
 /* store_index.c: inventory index entries, in the caller's transaction */
 #define STORE_INV_PRE_MAX (2 + STORE_INV_TMPL_MAX)
@@ -221,23 +219,23 @@ pca_err store_inv_remove(struct store *, MDB_txn *, const uint8_t *ckey,
     size_t cklen, const struct store_rec *) PCA_WUR;
 pca_err store_inv_build(struct store *, MDB_txn *) PCA_WUR;
 pca_err store_inv_valid_build(struct store *, MDB_txn *) PCA_WUR;
-pca_err store_inv_purge_scan(struct store *, MDB_txn *, const uint8_t *id)
-    PCA_WUR;
+pca_err store_inv_purge_scan(struct store *, MDB_txn *,
+    const uint8_t *id) PCA_WUR;
 size_t store_inv_keys(const uint8_t *ckey, size_t cklen,
     const struct store_rec *, int revoked, int valid,
     uint8_t keys[4][STORE_INV_KEY_MAX], size_t lens[4]);
 
 /* store_kv.c: idempotency entries, for a claim made with a reservation */
 pca_err store_idem_key(struct store *, const char *key, MDB_val *k) PCA_WUR;
-pca_err store_idem_encode(int64_t expires, const char *result, struct buf *)
-    PCA_WUR;
+pca_err store_idem_encode(int64_t expires, const char *result,
+    struct buf *) PCA_WUR;
 /* The live entry's result (caller frees), PCA_ENOTFOUND if none. */
 pca_err store_idem_read(struct store *, MDB_txn *, const MDB_val *key,
     int64_t now, char **result) PCA_WUR;
 /* store_feed.c: appends a change record in the caller's transaction */
 #define STORE_META_FEED "feed_head"
 #define STORE_META_CURSOR "feed_cursor/"
-#define STORE_FEED_HDR 27	/* version, type, when, CA id, serial_len */
+#define STORE_FEED_HDR 27 /* version, type, when, CA id, serial_len */
 pca_err store_feed_put(struct store *, MDB_txn *, enum store_chg_type,
     const uint8_t *ckey, size_t cklen) PCA_WUR;
 struct store_verify_ctx;

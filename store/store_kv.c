@@ -60,8 +60,8 @@ ca_put_run(struct store *s, MDB_txn *txn, void *varg)
 }
 
 pca_err
-store_ca_put(struct store *s, const char *ca_id, const char *json,
-    size_t len, int create)
+store_ca_put(struct store *s, const char *ca_id, const char *json, size_t len,
+    int create)
 {
 	struct ca_put_arg a = {ca_id, json, len, create, {0}};
 	pca_err e;
@@ -69,8 +69,10 @@ store_ca_put(struct store *s, const char *ca_id, const char *json,
 	if ((e = store_id_parse(ca_id, a.bin)) != PCA_OK)
 		return e;
 	if (json == NULL || len == 0 || len > STORE_MAX_BLOB)
-		return pca_err_set(PCA_EINVAL, "CA record must be 1 to %d "
-		    "bytes", STORE_MAX_BLOB);
+		return pca_err_set(PCA_EINVAL,
+		    "CA record must be 1 to %d "
+		    "bytes",
+		    STORE_MAX_BLOB);
 	return store_submit(s, ca_put_run, &a);
 }
 
@@ -157,7 +159,7 @@ struct purge_arg {
 	const char *id_text;
 	uint8_t id[STORE_ID_BYTES];
 	int found;
-	int scan_expiry;	/* a certificate did not decode */
+	int scan_expiry; /* a certificate did not decode */
 };
 
 /*
@@ -193,9 +195,9 @@ purge_prefix(struct store *s, MDB_txn *txn, enum store_dbi db,
 			/* k and r point into the map until the next write */
 			store_exp_key(r.not_after, k.mv_data, k.mv_size, ek,
 			    &eklen);
-			if (s->inv_ok && (e = store_inv_remove(s, txn,
-					      k.mv_data, k.mv_size, &r)) !=
-				PCA_OK)
+			if (s->inv_ok &&
+			    (e = store_inv_remove(s, txn, k.mv_data, k.mv_size,
+				 &r)) != PCA_OK)
 				goto out;
 			x = store_val(ek, eklen);
 			rc = mdb_del(txn, s->dbi[STORE_DBI_EXPIRY], &x, NULL);
@@ -297,16 +299,18 @@ idem_decode(const MDB_val *v, const char *key, int64_t *expires)
 	const uint8_t *p = v->mv_data;
 
 	if (v->mv_size < STORE_IDEM_HDR || p[0] != STORE_REC_VERSION)
-		return pca_err_set(PCA_EDB, "idempotency entry \"%.64s\" is "
-		    "corrupt", key);
+		return pca_err_set(PCA_EDB,
+		    "idempotency entry \"%.64s\" is "
+		    "corrupt",
+		    key);
 	*expires = store_i64_get(p + 1);
 	return PCA_OK;
 }
 
 /* The stored result if the entry exists and has not expired at now. */
 pca_err
-store_idem_read(struct store *s, MDB_txn *txn, const MDB_val *key,
-    int64_t now, char **result)
+store_idem_read(struct store *s, MDB_txn *txn, const MDB_val *key, int64_t now,
+    char **result)
 {
 	MDB_val k = *key, v;
 	int64_t expires = 0;
@@ -387,8 +391,10 @@ idem_put_run(struct store *s, MDB_txn *txn, void *varg)
 		if ((e = idem_decode(&v, a->key, &expires)) != PCA_OK)
 			return e;
 		if (expires > a->now)
-			return pca_err_set(PCA_EEXISTS, "idempotency entry "
-			    "\"%.64s\" exists and has not expired", a->key);
+			return pca_err_set(PCA_EEXISTS,
+			    "idempotency entry "
+			    "\"%.64s\" exists and has not expired",
+			    a->key);
 	} else if (rc != MDB_NOTFOUND)
 		return store_mdb_err(rc, "reading an idempotency entry");
 	v = store_val(a->val.p, a->val.len);
@@ -437,9 +443,9 @@ idem_release_run(struct store *s, MDB_txn *txn, void *varg)
 	if (rc != 0)
 		return store_mdb_err(rc, "reading an idempotency entry");
 	if (v.mv_size != STORE_IDEM_HDR + n ||
-	    memcmp((const uint8_t *)v.mv_data + STORE_IDEM_HDR, a->result,
-		n) != 0)
-		return PCA_OK;	/* someone else's claim by now */
+	    memcmp((const uint8_t *)v.mv_data + STORE_IDEM_HDR, a->result, n) !=
+		0)
+		return PCA_OK; /* someone else's claim by now */
 	if ((rc = mdb_del(txn, s->dbi[STORE_DBI_IDEM], &k, NULL)) != 0)
 		return store_mdb_err(rc, "releasing an idempotency entry");
 	a->removed = 1;
@@ -462,8 +468,7 @@ store_idem_release(struct store *s, const char *key, const char *result)
 /* ---- counters ---- */
 
 static pca_err
-counter_read(struct store *s, MDB_txn *txn, const MDB_val *key,
-    uint64_t *out)
+counter_read(struct store *s, MDB_txn *txn, const MDB_val *key, uint64_t *out)
 {
 	MDB_val k = *key, v;
 	int rc;
@@ -562,7 +567,7 @@ idem_purge_run(struct store *s, MDB_txn *txn, void *varg)
 	int rc;
 	pca_err e = PCA_OK;
 
-	a->removed = 0;	/* recomputed when the batch is run again */
+	a->removed = 0; /* recomputed when the batch is run again */
 	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DBI_IDEM], &cur)) != 0)
 		return store_mdb_err(rc, "opening a store cursor");
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -570,7 +575,7 @@ idem_purge_run(struct store *s, MDB_txn *txn, void *varg)
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (idem_decode(&v, "(purge)", &expires) == PCA_OK &&
 		    expires > a->now)
-			continue;	/* live; undecodable ones go too */
+			continue; /* live; undecodable ones go too */
 		if ((rc = mdb_cursor_del(cur, 0)) != 0)
 			break;
 		a->removed++;

@@ -32,8 +32,10 @@ ob_key(const char *ns, const char *key, uint8_t out[OB_KEY_MAX], size_t *len)
 	size_t nl = strlen(ns), kl = key ? strlen(key) : 0;
 
 	if (key == NULL || kl > STORE_OBJ_KEY_MAX || nl > STORE_OBJ_KEY_MAX)
-		return pca_err_set(PCA_EINVAL, "object key must be 0 to %d "
-		    "bytes", STORE_OBJ_KEY_MAX);
+		return pca_err_set(PCA_EINVAL,
+		    "object key must be 0 to %d "
+		    "bytes",
+		    STORE_OBJ_KEY_MAX);
 	memcpy(out, ns, nl);
 	out[nl] = 0;
 	memcpy(out + nl + 1, key, kl);
@@ -101,9 +103,11 @@ obj_write(struct store *s, MDB_txn *txn, const struct store_obj_in *o)
 	if (version == 0)
 		version = cur + 1;
 	if (cur >= version)
-		return pca_err_set(PCA_EALREADY, "object %.64s has version "
-		    "%llu already, not older %llu", o->key,
-		    (unsigned long long)cur, (unsigned long long)version);
+		return pca_err_set(PCA_EALREADY,
+		    "object %.64s has version "
+		    "%llu already, not older %llu",
+		    o->key, (unsigned long long)cur,
+		    (unsigned long long)version);
 	v.mv_size = n;
 	v.mv_data = NULL;
 	if ((e = raw_put(s, txn, NS_OBJ, o->key, &v, MDB_RESERVE)) != PCA_OK)
@@ -161,8 +165,10 @@ objs_check(const struct store_obj_in *objs, size_t n, int auto_version)
 		    (objs[i].version == 0 && !auto_version) ||
 		    objs[i].body_len > STORE_OBJ_MAX ||
 		    strlen(objs[i].meta) > STORE_MAX_BLOB)
-			return pca_err_set(PCA_EINVAL, "object %zu: key, meta, "
-			    "version or size out of range", i);
+			return pca_err_set(PCA_EINVAL,
+			    "object %zu: key, meta, "
+			    "version or size out of range",
+			    i);
 	return PCA_OK;
 }
 
@@ -186,8 +192,10 @@ store_obj_put_kv(struct store *s, const struct store_obj_in *objs, size_t n,
 	for (i = 0; i < nops; i++)
 		if (ns_reserved(ops[i].ns) ||
 		    (!ops[i].del && ops[i].len > STORE_MAX_BLOB))
-			return pca_err_set(PCA_EINVAL, "record %zu in a "
-			    "reserved namespace or too large", i);
+			return pca_err_set(PCA_EINVAL,
+			    "record %zu in a "
+			    "reserved namespace or too large",
+			    i);
 	return store_submit(s, obj_put_run, &a);
 }
 
@@ -200,10 +208,10 @@ store_obj_put(struct store *s, const struct store_obj_in *objs, size_t n,
 
 	if ((e = objs_check(objs, n, 0)) != PCA_OK)
 		return e;
-	if (state != NULL && (ns_reserved(state->ns) ||
-	    state->len > STORE_MAX_BLOB))
+	if (state != NULL &&
+	    (ns_reserved(state->ns) || state->len > STORE_MAX_BLOB))
 		return pca_err_set(PCA_EINVAL, "state record in a reserved "
-		    "namespace or too large");
+					       "namespace or too large");
 	return store_submit(s, obj_put_run, &a);
 }
 
@@ -247,8 +255,10 @@ store_obj_drop_kv(struct store *s, const char *const *keys, size_t n,
 	for (i = 0; i < nops; i++)
 		if (ns_reserved(ops[i].ns) ||
 		    (!ops[i].del && ops[i].len > STORE_MAX_BLOB))
-			return pca_err_set(PCA_EINVAL, "record %zu in a "
-			    "reserved namespace or too large", i);
+			return pca_err_set(PCA_EINVAL,
+			    "record %zu in a "
+			    "reserved namespace or too large",
+			    i);
 	return store_submit(s, obj_drop_run, &a);
 }
 
@@ -318,8 +328,8 @@ struct ob_list {
 	struct store_outbox_ent *v;
 	size_t n, cap;
 	size_t plen;
-	size_t max;		/* 0: no limit */
-	const char *after;	/* skipped (the page's start) */
+	size_t max;        /* 0: no limit */
+	const char *after; /* skipped (the page's start) */
 };
 
 static pca_err
@@ -396,13 +406,13 @@ store_outbox_page(struct store *s, const char *after, size_t max,
 struct ob_upd_arg {
 	const char *key;
 	uint64_t version;
-	int done;		/* 1: remove and record the result */
+	int done; /* 1: remove and record the result */
 	int ok;
 	const char *detail;
 	int64_t when;
 	uint32_t attempts;
 	int64_t next_try;
-	int matched;		/* out */
+	int matched; /* out */
 };
 
 static pca_err
@@ -602,8 +612,8 @@ ca_counter_bump(struct store *s, MDB_txn *txn, const char *prefix,
 	if (rc == 0 && v.mv_size == 8)
 		n = store_be64_get(v.mv_data);
 	else if (rc != MDB_NOTFOUND)
-		return rc ? store_mdb_err(rc, "reading a counter") :
-			    pca_err_set(PCA_EDB, "counter %s is corrupt", name);
+		return rc ? store_mdb_err(rc, "reading a counter")
+			  : pca_err_set(PCA_EDB, "counter %s is corrupt", name);
 	store_be64_put(b, n + 1);
 	v = store_val(b, sizeof(b));
 	if ((rc = mdb_put(txn, s->dbi[STORE_DBI_COUNTERS], &k, &v, 0)) != 0)
@@ -642,8 +652,8 @@ raise_run(struct store *s, MDB_txn *txn, void *varg)
 	if (rc == 0 && v.mv_size == 8)
 		n = store_be64_get(v.mv_data);
 	else if (rc != MDB_NOTFOUND)
-		return rc ? store_mdb_err(rc, "reading a counter") :
-			    pca_err_set(PCA_EDB, "counter %.64s is corrupt",
+		return rc ? store_mdb_err(rc, "reading a counter")
+			  : pca_err_set(PCA_EDB, "counter %.64s is corrupt",
 				a->name);
 	if (n == UINT64_MAX)
 		return pca_err_set(PCA_ELIMIT, "counter %.64s is exhausted",
@@ -666,7 +676,7 @@ store_counter_raise(struct store *s, const char *name, uint64_t floor,
 
 	if (name == NULL || name[0] == '\0' || strlen(name) > 200)
 		return pca_err_set(PCA_EINVAL, "counter name must be 1 to 200 "
-		    "bytes");
+					       "bytes");
 	if ((e = store_submit(s, raise_run, &a)) != PCA_OK)
 		return e;
 	*out = a.value;

@@ -10,7 +10,7 @@
 #include "../common/util.h"
 #include "store_int.h"
 
-#define REC_HDR 36	/* fixed part of a certificate record */
+#define REC_HDR 36 /* fixed part of a certificate record */
 
 MDB_val
 store_val(const void *p, size_t n)
@@ -18,7 +18,7 @@ store_val(const void *p, size_t n)
 	MDB_val v;
 
 	v.mv_size = n;
-	v.mv_data = (void *)p;	/* LMDB does not write through input vals */
+	v.mv_data = (void *)p; /* LMDB does not write through input vals */
 	return v;
 }
 
@@ -55,7 +55,7 @@ uint32_t
 store_be32_get(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	       (uint32_t)p[2] << 8 | p[3];
 }
 
 uint64_t
@@ -89,8 +89,10 @@ store_id_parse(const char *s, uint8_t id[STORE_ID_BYTES])
 	int i, n = 0;
 
 	if (s == NULL || !util_is_uuid(s))
-		return pca_err_set(PCA_EINVAL, "CA id \"%.40s\" is not a "
-		    "lowercase UUID", s != NULL ? s : "(null)");
+		return pca_err_set(PCA_EINVAL,
+		    "CA id \"%.40s\" is not a "
+		    "lowercase UUID",
+		    s != NULL ? s : "(null)");
 	for (i = 0; i < 36; i += 2) {
 		if (s[i] == '-')
 			i++;
@@ -118,8 +120,10 @@ pca_err
 store_serial_check(const uint8_t *serial, size_t len)
 {
 	if (serial == NULL || len == 0 || len > LIM_SERIAL_BYTES)
-		return pca_err_set(PCA_EINVAL, "serial must be 1 to %d bytes, "
-		    "not %zu", LIM_SERIAL_BYTES, serial == NULL ? 0 : len);
+		return pca_err_set(PCA_EINVAL,
+		    "serial must be 1 to %d bytes, "
+		    "not %zu",
+		    LIM_SERIAL_BYTES, serial == NULL ? 0 : len);
 	return PCA_OK;
 }
 
@@ -191,7 +195,7 @@ store_rec_encode(const struct store_rec *r, struct buf *b)
 	if (r->tmpl_len > 255 || r->by_len > 255 ||
 	    r->tbs_len > STORE_MAX_BLOB || r->der_len > STORE_MAX_BLOB)
 		return pca_err_set(PCA_ETOOBIG, "certificate record field "
-		    "over its limit");
+						"over its limit");
 	h[0] = STORE_REC_VERSION;
 	h[1] = (uint8_t)r->state;
 	store_i64_put(h + 2, r->not_before);
@@ -241,8 +245,10 @@ store_rec_decode(const void *vp, size_t n, struct store_rec *r)
 	if (t.tmpl_len >= sizeof(((struct store_cert *)0)->template_name) ||
 	    t.by_len >= sizeof(((struct store_cert *)0)->requested_by) ||
 	    REC_HDR + t.tmpl_len + t.by_len + t.tbs_len + t.der_len != n)
-		return pca_err_set(PCA_EDB, "record lengths do not match its "
-		    "%zu bytes", n);
+		return pca_err_set(PCA_EDB,
+		    "record lengths do not match its "
+		    "%zu bytes",
+		    n);
 	t.tmpl = (const char *)p + REC_HDR;
 	t.by = t.tmpl + t.tmpl_len;
 	t.tbs = (const uint8_t *)t.by + t.by_len;
@@ -263,8 +269,8 @@ store_rec_check(const MDB_val *key, const MDB_val *val, struct store_rec *r)
 	if (store_cert_key_ok(key) &&
 	    store_rec_decode(val->mv_data, val->mv_size, r) == PCA_OK)
 		return PCA_OK;
-	(void)snprintf(why, sizeof(why), "%s", store_cert_key_ok(key) ?
-		pca_err_msg() : "malformed key");
+	(void)snprintf(why, sizeof(why), "%s",
+	    store_cert_key_ok(key) ? pca_err_msg() : "malformed key");
 	store_cert_name(key->mv_data, key->mv_size, name);
 	return pca_err_set(PCA_EDB, "certificate %s is corrupt: %s", name, why);
 }
@@ -343,8 +349,10 @@ store_rev_decode(const MDB_val *v, int64_t *when, int *reason)
 	const uint8_t *p = v->mv_data;
 
 	if (v->mv_size != STORE_REV_LEN || p[0] != STORE_REC_VERSION)
-		return pca_err_set(PCA_EDB, "revocation record of %zu bytes is "
-		    "malformed", v->mv_size);
+		return pca_err_set(PCA_EDB,
+		    "revocation record of %zu bytes is "
+		    "malformed",
+		    v->mv_size);
 	*when = store_i64_get(p + 1);
 	*reason = (int)(int32_t)store_be32_get(p + 9);
 	return PCA_OK;

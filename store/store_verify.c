@@ -18,8 +18,8 @@ struct vctx {
 	void (*progress)(size_t, size_t, void *);
 	void *arg;
 	size_t done, total, step;
-	size_t inv_expected;	/* inventory entries the certs call for */
-	int undecodable;	/* a certificate record did not decode */
+	size_t inv_expected; /* inventory entries the certs call for */
+	int undecodable;     /* a certificate record did not decode */
 	/* audit chain walk */
 	uint64_t seq;
 	uint8_t hash[32];
@@ -82,16 +82,18 @@ v_cert_inv(struct vctx *c, const MDB_val *k, const struct store_rec *r,
 		 &revoked)) != PCA_OK)
 		return e;
 	revoked = !revoked;
-	n = store_inv_keys(k->mv_data, k->mv_size, r, revoked,
-	    c->s->inv_valid, keys, lens);
+	n = store_inv_keys(k->mv_data, k->mv_size, r, revoked, c->s->inv_valid,
+	    keys, lens);
 	c->inv_expected += n;
 	for (i = 0; i < n; i++) {
 		if ((e = vlookup(c, STORE_DBI_INV, keys[i], lens[i], &x,
 			 &absent)) != PCA_OK)
 			return e;
 		if (absent) {
-			vproblem(c, "certificate %s: missing from the "
-			    "inventory index", name);
+			vproblem(c,
+			    "certificate %s: missing from the "
+			    "inventory index",
+			    name);
 			break;
 		}
 	}
@@ -112,9 +114,10 @@ v_inv_total(struct vctx *c)
 	if ((rc = mdb_stat(c->txn, c->s->dbi[STORE_DBI_INV], &st)) != 0)
 		return store_mdb_err(rc, "counting the inventory index");
 	if (st.ms_entries != c->inv_expected)
-		vproblem(c, "inventory index has %zu entries where the "
-		    "certificates call for %zu", (size_t)st.ms_entries,
-		    c->inv_expected);
+		vproblem(c,
+		    "inventory index has %zu entries where the "
+		    "certificates call for %zu",
+		    (size_t)st.ms_entries, c->inv_expected);
 	return PCA_OK;
 }
 
@@ -180,12 +183,16 @@ v_expiry(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 		 &absent)) != PCA_OK)
 		return e;
 	if (absent)
-		vproblem(c, "expiry index entry for certificate %s: no such "
-		    "certificate", name);
+		vproblem(c,
+		    "expiry index entry for certificate %s: no such "
+		    "certificate",
+		    name);
 	else if (store_rec_decode(cv.mv_data, cv.mv_size, &r) == PCA_OK &&
-	    store_time_enc(r.not_after) != store_be64_get(p))
-		vproblem(c, "expiry index entry for certificate %s: its time "
-		    "differs from the certificate's notAfter", name);
+		 store_time_enc(r.not_after) != store_be64_get(p))
+		vproblem(c,
+		    "expiry index entry for certificate %s: its time "
+		    "differs from the certificate's notAfter",
+		    name);
 	return PCA_OK;
 }
 
@@ -209,8 +216,10 @@ v_revoked(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 		 &absent)) != PCA_OK)
 		return e;
 	if (absent)
-		vproblem(c, "revocation of certificate %s: no such "
-		    "certificate", name);
+		vproblem(c,
+		    "revocation of certificate %s: no such "
+		    "certificate",
+		    name);
 	return PCA_OK;
 }
 
@@ -226,9 +235,10 @@ v_audit(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 	c->rep.audit_entries++;
 	vtick(c);
 	if (k->mv_size != 8 || v->mv_size < STORE_AUDIT_HDR) {
-		vproblem(c, "audit entry after %llu: malformed (key %zu "
-		    "bytes, value %zu bytes)", (unsigned long long)c->seq,
-		    k->mv_size, v->mv_size);
+		vproblem(c,
+		    "audit entry after %llu: malformed (key %zu "
+		    "bytes, value %zu bytes)",
+		    (unsigned long long)c->seq, k->mv_size, v->mv_size);
 		return PCA_OK;
 	}
 	seq = store_be64_get(k->mv_data);
@@ -236,8 +246,10 @@ v_audit(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 		vproblem(c, "audit chain broken: entry %llu follows entry %llu",
 		    seq, (unsigned long long)c->seq);
 	else if (memcmp(p, c->hash, 32) != 0)
-		vproblem(c, "audit chain broken: entry %llu does not carry the "
-		    "hash of entry %llu", seq, (unsigned long long)c->seq);
+		vproblem(c,
+		    "audit chain broken: entry %llu does not carry the "
+		    "hash of entry %llu",
+		    seq, (unsigned long long)c->seq);
 	if ((e = store_audit_hash(seq, p, v->mv_size, c->hash)) != PCA_OK)
 		return e;
 	c->seq = seq;
@@ -257,8 +269,10 @@ v_ca(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 		id[36] = '\0';
 	}
 	if (k->mv_size != 36 || !util_is_uuid(id) || v->mv_size == 0)
-		vproblem(c, "CA record with a %zu-byte key and %zu-byte value "
-		    "is malformed", k->mv_size, v->mv_size);
+		vproblem(c,
+		    "CA record with a %zu-byte key and %zu-byte value "
+		    "is malformed",
+		    k->mv_size, v->mv_size);
 	return PCA_OK;
 }
 
@@ -304,20 +318,24 @@ v_meta(struct vctx *c)
 	if (absent)
 		vproblem(c, "schema version is missing");
 	else if (v.mv_size != 4 ||
-	    store_be32_get(v.mv_data) != STORE_SCHEMA_VERSION)
+		 store_be32_get(v.mv_data) != STORE_SCHEMA_VERSION)
 		vproblem(c, "schema version is malformed or unknown");
 	if ((e = vlookup(c, STORE_DBI_META, hk, strlen(hk), &v, &absent)) !=
 	    PCA_OK)
 		return e;
 	if (absent && c->seq != 0)
-		vproblem(c, "audit head is missing but the log has %llu "
-		    "entries", (unsigned long long)c->seq);
-	else if (!absent && (v.mv_size != STORE_HEAD_LEN ||
-				store_be64_get(v.mv_data) != c->seq ||
-				memcmp((const uint8_t *)v.mv_data + 8, c->hash,
-				    32) != 0))
-		vproblem(c, "audit head does not match the last entry (%llu) "
-		    "of the log", (unsigned long long)c->seq);
+		vproblem(c,
+		    "audit head is missing but the log has %llu "
+		    "entries",
+		    (unsigned long long)c->seq);
+	else if (!absent &&
+		 (v.mv_size != STORE_HEAD_LEN ||
+		     store_be64_get(v.mv_data) != c->seq ||
+		     memcmp((const uint8_t *)v.mv_data + 8, c->hash, 32) != 0))
+		vproblem(c,
+		    "audit head does not match the last entry (%llu) "
+		    "of the log",
+		    (unsigned long long)c->seq);
 	return PCA_OK;
 }
 
@@ -346,13 +364,13 @@ store_verify(struct store *s, struct store_verify_report *rep,
 		enum store_dbi db;
 		store_scan_fn fn;
 	} walks[] = {
-		{STORE_DBI_CAS, v_ca},
-		{STORE_DBI_CERTS, v_cert},
-		{STORE_DBI_EXPIRY, v_expiry},
-		{STORE_DBI_REVOKED, v_revoked},
-		{STORE_DBI_IDEM, v_idem},
-		{STORE_DBI_COUNTERS, v_counter},
-		{STORE_DBI_AUDIT, v_audit},
+	    {STORE_DBI_CAS, v_ca},
+	    {STORE_DBI_CERTS, v_cert},
+	    {STORE_DBI_EXPIRY, v_expiry},
+	    {STORE_DBI_REVOKED, v_revoked},
+	    {STORE_DBI_IDEM, v_idem},
+	    {STORE_DBI_COUNTERS, v_counter},
+	    {STORE_DBI_AUDIT, v_audit},
 	};
 	struct vctx c;
 	size_t i;
@@ -372,8 +390,8 @@ store_verify(struct store *s, struct store_verify_report *rep,
 			 walks[i].fn, &c)) != PCA_OK)
 			goto out;
 	if ((e = v_meta(&c)) != PCA_OK || (e = v_inv_total(&c)) != PCA_OK ||
-	    (e = store_feed_verify(s, c.txn, problem, arg,
-		 &c.rep.feed_records, &c.rep.errors)) != PCA_OK)
+	    (e = store_feed_verify(s, c.txn, problem, arg, &c.rep.feed_records,
+		 &c.rep.errors)) != PCA_OK)
 		goto out;
 	if (rep != NULL)
 		*rep = c.rep;

@@ -63,7 +63,8 @@ url_make(const struct sync *s, const char *bucket, const char *key, char *out,
 		e = pca_err_set(PCA_EINVAL, "S3 endpoint %s has no scheme", ep);
 	for (k = key; e == PCA_OK && *k; k++)
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
-			   "Z0123456789-._~/", *k) != NULL)
+			   "Z0123456789-._~/",
+			*k) != NULL)
 			e = buf_add(&b, k, 1);
 		else
 			e = buf_printf(&b, "%%%02X", (unsigned char)*k);
@@ -106,8 +107,7 @@ headers_make(const struct sync *s, const char *hex, const char *content_type,
 
 /* One PUT on handle c (reset first: its connection stays cached). */
 static pca_err
-put_on(struct sync *s, CURL *c, const struct s3_put *r,
-    struct s3_result *res)
+put_on(struct sync *s, CURL *c, const struct s3_put *r, struct s3_result *res)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 	char url[4096], prov[128], up[512], hex[2 * SHA256_DIGEST_LENGTH + 1];
@@ -124,8 +124,8 @@ put_on(struct sync *s, CURL *c, const struct s3_put *r,
 	(void)util_hex(md, sizeof(md), hex, sizeof(hex), 0);
 	curl_easy_reset(c);
 	if ((hl = headers_make(s, hex, r->content_type, r->acl)) == NULL ||
-	    (r->if_none_match && (t = curl_slist_append(hl,
-		"If-None-Match: *")) == NULL)) {
+	    (r->if_none_match &&
+		(t = curl_slist_append(hl, "If-None-Match: *")) == NULL)) {
 		e = pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
 		goto out;
 	}
@@ -152,8 +152,10 @@ put_on(struct sync *s, CURL *c, const struct s3_put *r,
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
 	if (res->status == 412 && r->if_none_match)
-		e = pca_err_set(PCA_EEXISTS, "S3 PUT %s/%s: the object exists "
-		    "(If-None-Match)", r->bucket, r->key);
+		e = pca_err_set(PCA_EEXISTS,
+		    "S3 PUT %s/%s: the object exists "
+		    "(If-None-Match)",
+		    r->bucket, r->key);
 	else if (res->status < 200 || res->status > 299)
 		e = pca_err_set(PCA_EIO, "S3 PUT %s/%s: HTTP %ld %.200s",
 		    r->bucket, r->key, res->status, res->body);
@@ -178,8 +180,7 @@ sync_s3_put(struct sync *s, const struct s3_put *r, struct s3_result *res)
 }
 
 pca_err
-sync_s3_put_keep(struct sync *s, const struct s3_put *r,
-    struct s3_result *res)
+sync_s3_put_keep(struct sync *s, const struct s3_put *r, struct s3_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	if (s->dh == NULL && (s->dh = curl_easy_init()) == NULL)
@@ -200,7 +201,7 @@ fd_rd_cb(char *buf, size_t size, size_t n, void *arg)
 struct fd_wr {
 	int fd;
 	uint64_t done, max;
-	struct s3_result *res;	/* the start of an error body */
+	struct s3_result *res; /* the start of an error body */
 };
 
 static size_t
@@ -211,8 +212,8 @@ fd_wr_cb(char *buf, size_t size, size_t n, void *arg)
 	if (w->res->status >= 300 || w->res->status == 0)
 		return wr_cb(buf, size, n, w->res);
 	w->done += size * n;
-	if (w->done > w->max || write(w->fd, buf, size * n) !=
-	    (ssize_t)(size * n))
+	if (w->done > w->max ||
+	    write(w->fd, buf, size * n) != (ssize_t)(size * n))
 		return 0;
 	return size * n;
 }
@@ -269,9 +270,10 @@ s3_perform(struct sync *s, CURL *c, const char *hex, const char *ctype,
 
 			xml_field(res->body, "Code", code, sizeof(code));
 			xml_field(res->body, "Message", msg, sizeof(msg));
-			e = pca_err_set(res->status == 404 ? PCA_ENOTFOUND :
-			    PCA_EIO, "S3 %s: HTTP %ld %s%s%s", what,
-			    res->status, code[0] ? code : "(no error code)",
+			e = pca_err_set(res->status == 404 ? PCA_ENOTFOUND
+							   : PCA_EIO,
+			    "S3 %s: HTTP %ld %s%s%s", what, res->status,
+			    code[0] ? code : "(no error code)",
 			    msg[0] ? ": " : "", msg);
 		}
 	}
@@ -326,7 +328,8 @@ sync_s3_put_file(struct sync *s, const char *bucket, const char *key,
 }
 
 /* SHA-256 of the empty string: the payload hash of a GET */
-#define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb924" \
+#define S3_EMPTY_SHA256                                                        \
+	"e3b0c44298fc1c149afbf4c8996fb924"                                     \
 	"27ae41e4649b934ca495991b7852b855"
 
 static int
@@ -403,7 +406,8 @@ query_escape(struct buf *b, const char *s)
 
 	for (; e == PCA_OK && *s; s++)
 		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
-			   "Z0123456789-._~", *s) != NULL)
+			   "Z0123456789-._~",
+			*s) != NULL)
 			e = buf_add(b, s, 1);
 		else
 			e = buf_printf(b, "%%%02X", (unsigned char)*s);
@@ -434,8 +438,8 @@ list_page(struct sync *s, const char *bucket, const char *prefix,
 	    (e = buf_addstr(&u, "?continuation-token=")) == PCA_OK)
 		e = query_escape(&u, token);
 	if (e == PCA_OK)
-		e = buf_addstr(&u, token != NULL && *token ? "&list-type=2" :
-		    "?list-type=2");
+		e = buf_addstr(&u,
+		    token != NULL && *token ? "&list-type=2" : "?list-type=2");
 	if (e == PCA_OK && (e = buf_addstr(&u, "&prefix=")) == PCA_OK)
 		e = query_escape(&u, prefix);
 	if (e == PCA_OK && start_after != NULL &&
@@ -445,8 +449,9 @@ list_page(struct sync *s, const char *bucket, const char *prefix,
 		e = buf_nul(&u);
 	if (e != PCA_OK || (c = curl_easy_init()) == NULL) {
 		buf_free(&u);
-		return e != PCA_OK ? e :
-		    pca_err_set(PCA_ENOMEM, "cannot set up an S3 request");
+		return e != PCA_OK ? e
+				   : pca_err_set(PCA_ENOMEM,
+					 "cannot set up an S3 request");
 	}
 	(void)snprintf(what, sizeof(what), "LIST %s/%s", bucket, prefix);
 	curl_easy_setopt(c, CURLOPT_URL, (char *)u.p);
@@ -473,8 +478,8 @@ sync_s3_list(struct sync *s, const char *bucket, const char *prefix,
 
 pca_err
 sync_s3_list_after(struct sync *s, const char *bucket, const char *prefix,
-    const char *start_after, int (*cb)(const char *key, uint64_t size,
-    void *arg), void *arg)
+    const char *start_after,
+    int (*cb)(const char *key, uint64_t size, void *arg), void *arg)
 {
 	struct buf body;
 	char token[1024] = "", key[1024], num[32], trunc[16];
@@ -486,10 +491,10 @@ sync_s3_list_after(struct sync *s, const char *bucket, const char *prefix,
 	do {
 		buf_init(&body, SYNC_LIST_PAGE_MAX);
 		if ((e = list_page(s, bucket, prefix, start_after, token,
-		    &body)) != PCA_OK)
+			 &body)) != PCA_OK)
 			break;
-		for (p = (const char *)body.p; !stop &&
-		    (p = strstr(p, "<Contents>")) != NULL; p = q) {
+		for (p = (const char *)body.p;
+		     !stop && (p = strstr(p, "<Contents>")) != NULL; p = q) {
 			if ((q = strstr(p, "</Contents>")) == NULL)
 				break;
 			xml_field(p, "Key", key, sizeof(key));

@@ -20,7 +20,7 @@
 #include "sync_int.h"
 
 #define AUDIT_MAX_ATTEMPTS 5
-#define SYNC_PAGE 256		/* outbox entries in memory at once */
+#define SYNC_PAGE 256 /* outbox entries in memory at once */
 
 pca_err
 sync_creds_load(struct sync *s)
@@ -47,7 +47,8 @@ sync_creds_load(struct sync *s)
 	if (ak == NULL || sk == NULL || strlen(ak) >= sizeof(s->akid) ||
 	    strlen(sk) >= sizeof(s->secret) ||
 	    (tk != NULL && strlen(tk) >= sizeof(s->token))) {
-		e = pca_err_set(PCA_EINVAL, "%s: [default] needs "
+		e = pca_err_set(PCA_EINVAL,
+		    "%s: [default] needs "
 		    "aws_access_key_id and aws_secret_access_key",
 		    s->cred_path);
 		goto out;
@@ -67,7 +68,7 @@ out:
 struct meta {
 	json_t *o;
 	const char *bucket, *ctype, *acl, *kind;
-	json_t *also;		/* more keys for the same body, or NULL */
+	json_t *also; /* more keys for the same body, or NULL */
 };
 
 static int
@@ -91,8 +92,8 @@ backoff(const struct sync *s, uint32_t attempts)
 {
 	int64_t d = (int64_t)1 << (attempts > 20 ? 20 : attempts);
 
-	return d > (int64_t)s->conf.retry_max_s ? (int64_t)s->conf.retry_max_s :
-						d;
+	return d > (int64_t)s->conf.retry_max_s ? (int64_t)s->conf.retry_max_s
+						: d;
 }
 
 /* The same body under the keys of meta "also" (an OCSP response's GET key). */
@@ -125,8 +126,7 @@ struct batch {
 static void
 batch_flush(struct sync *s, struct batch *b)
 {
-	if (store_outbox_done_many(s->store, b->v, b->n, util_now()) !=
-	    PCA_OK)
+	if (store_outbox_done_many(s->store, b->v, b->n, util_now()) != PCA_OK)
 		log_warnx("sync: recording %zu uploads: %s", b->n,
 		    pca_err_msg());
 	b->n = 0;
@@ -178,7 +178,7 @@ drain_one(struct sync *s, const struct store_outbox_ent *ent, int *done,
 			e = PCA_OK;
 			goto out;
 		}
-			log_info("sync: published s3://%s/%s (version %llu, %zu bytes)",
+		log_info("sync: published s3://%s/%s (version %llu, %zu bytes)",
 		    m.bucket, ent->key, (unsigned long long)o.version,
 		    o.body_len);
 		e = store_outbox_done(s->store, ent->key, o.version, 1, "ok",
@@ -274,7 +274,7 @@ worker(void *arg)
 		ts.tv_sec += 1;
 		pthread_mutex_lock(&s->mu);
 		while (!s->wake && !s->stop &&
-		    pthread_cond_timedwait(&s->cond, &s->mu, &ts) == 0)
+		       pthread_cond_timedwait(&s->cond, &s->mu, &ts) == 0)
 			;
 		s->wake = 0;
 		if (s->stop) {
@@ -295,7 +295,7 @@ sync_new(const struct sync_conf *conf, struct store *store, struct sync **out)
 	if (conf->endpoint == NULL || conf->credentials_file == NULL ||
 	    conf->region == NULL)
 		return pca_err_set(PCA_EINVAL, "[s3] needs endpoint, region "
-		    "and credentials_file");
+					       "and credentials_file");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return pca_err_set(PCA_EINTERNAL, "libcurl does not start");
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -384,8 +384,9 @@ sync_s3_probe(struct sync *s, const char *bucket, const char *acl)
 {
 	static const uint8_t body[] = "permission test";
 	int priv = acl != NULL && strcmp(acl, "BUCKET_OWNER_FULL_CONTROL") == 0;
-	struct s3_put r = {bucket, priv ? "acm-pca-permission-test-key-private" :
-				     "acm-pca-permission-test-key",
+	struct s3_put r = {bucket,
+	    priv ? "acm-pca-permission-test-key-private"
+		 : "acm-pca-permission-test-key",
 	    "text/plain", priv ? "bucket-owner-full-control" : "public-read",
 	    body, sizeof(body) - 1, 0};
 	struct s3_result res;
@@ -393,14 +394,18 @@ sync_s3_probe(struct sync *s, const char *bucket, const char *acl)
 	if (sync_s3_put(s, &r, &res) == PCA_OK)
 		return PCA_OK;
 	if (res.status == 404 || strstr(res.body, "NoSuchBucket") != NULL)
-		return pca_err_set(PCA_EINVAL, "The S3 bucket %s does not "
-		    "exist", bucket);
+		return pca_err_set(PCA_EINVAL,
+		    "The S3 bucket %s does not "
+		    "exist",
+		    bucket);
 	if (res.status == 403)
-		return pca_err_set(PCA_EVALIDATION, "Permission error with your "
+		return pca_err_set(PCA_EVALIDATION,
+		    "Permission error with your "
 		    "S3 bucket '%s'. Check that your bucket policy, encryption "
 		    "settings, S3 Block Public Access settings, and global "
 		    "account permissions are configured correctly. Check your "
-		    "S3 bucket permissions and try again.", bucket);
+		    "S3 bucket permissions and try again.",
+		    bucket);
 	return pca_err_set(PCA_EIO, "Cannot reach S3 to check bucket %s: %s",
 	    bucket, pca_err_msg());
 }

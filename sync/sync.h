@@ -19,26 +19,26 @@ struct store;
 struct sync;
 
 struct sync_conf {
-	const char *endpoint;		/* "http://127.0.0.1:9000" */
-	const char *region;		/* SigV4 region */
-	int path_style;			/* endpoint/bucket/key */
-	const char *credentials_file;	/* [default] aws_access_key_id,
-					   aws_secret_access_key,
-					   aws_session_token; re-read when
-					   it changes */
-	unsigned retry_max_s;		/* backoff cap; 0 = 900 */
-	unsigned timeout_s;		/* per request; 0 = 30 */
+	const char *endpoint;         /* "http://127.0.0.1:9000" */
+	const char *region;           /* SigV4 region */
+	int path_style;               /* endpoint/bucket/key */
+	const char *credentials_file; /* [default] aws_access_key_id,
+					 aws_secret_access_key,
+					 aws_session_token; re-read when
+					 it changes */
+	unsigned retry_max_s;         /* backoff cap; 0 = 900 */
+	unsigned timeout_s;           /* per request; 0 = 30 */
 };
 
 struct sync_metrics {
 	uint64_t puts;
 	uint64_t failures;
-	uint64_t queued;		/* outbox entries at the last pass */
-	int64_t last_ok;		/* epoch s */
+	uint64_t queued; /* outbox entries at the last pass */
+	int64_t last_ok; /* epoch s */
 };
 
-pca_err sync_new(const struct sync_conf *, struct store *, struct sync **out)
-    PCA_WUR;
+pca_err sync_new(const struct sync_conf *, struct store *,
+    struct sync **out) PCA_WUR;
 /* Starts the drain thread. */
 pca_err sync_start(struct sync *) PCA_WUR;
 /* Wakes the drain thread (arg: the struct sync; for crl_on_queued). */
@@ -60,8 +60,8 @@ void sync_metrics_get(struct sync *, struct sync_metrics *);
  * "Check your S3 bucket permissions and try again"; S3 unreachable or
  * failing: PCA_EIO.
  */
-pca_err sync_s3_probe(struct sync *, const char *bucket, const char *acl)
-    PCA_WUR;
+pca_err sync_s3_probe(struct sync *, const char *bucket,
+    const char *acl) PCA_WUR;
 
 /*
  * Whole files (backups), streamed: PUT len bytes read from fd (its SHA-256
@@ -70,8 +70,8 @@ pca_err sync_s3_probe(struct sync *, const char *bucket, const char *acl)
  * caller decides.  Errors carry the HTTP status and S3's message.
  */
 pca_err sync_s3_put_file(struct sync *, const char *bucket, const char *key,
-    const char *content_type, int fd, uint64_t len, const char *sha256_hex)
-    PCA_WUR;
+    const char *content_type, int fd, uint64_t len,
+    const char *sha256_hex) PCA_WUR;
 pca_err sync_s3_get_file(struct sync *, const char *bucket, const char *key,
     int fd, uint64_t max) PCA_WUR;
 
@@ -80,7 +80,7 @@ pca_err sync_s3_get_file(struct sync *, const char *bucket, const char *key,
  * gets each key and size and returns non-zero to stop.  DeleteObject of
  * one key.  No retries; errors as above.
  */
-#define SYNC_LIST_PAGE_MAX ((size_t)8 << 20)	/* one answer's body */
+#define SYNC_LIST_PAGE_MAX ((size_t)8 << 20) /* one answer's body */
 pca_err sync_s3_list(struct sync *, const char *bucket, const char *prefix,
     int (*cb)(const char *key, uint64_t size, void *arg), void *arg) PCA_WUR;
 /* The same, keys after start_after only (ListObjectsV2 start-after). */
@@ -90,8 +90,8 @@ pca_err sync_s3_list_after(struct sync *, const char *bucket,
 /* One small object PUT from memory (no retries). */
 pca_err sync_s3_put_mem(struct sync *, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len) PCA_WUR;
-pca_err sync_s3_delete(struct sync *, const char *bucket, const char *key)
-    PCA_WUR;
+pca_err sync_s3_delete(struct sync *, const char *bucket,
+    const char *key) PCA_WUR;
 /*
  * sync_s3_put_mem, created only when key does not exist ("If-None-Match: *",
  * S3's conditional write): PCA_EEXISTS when it does (HTTP 412).  A server

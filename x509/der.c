@@ -82,8 +82,7 @@ x509_der_head(const uint8_t *p, size_t n, unsigned flags, struct x509_der *t)
 }
 
 enum x509_der_err
-x509_der_next(const uint8_t **p, size_t *n, unsigned flags,
-    struct x509_der *el)
+x509_der_next(const uint8_t **p, size_t *n, unsigned flags, struct x509_der *el)
 {
 	enum x509_der_err e;
 
@@ -174,8 +173,8 @@ der_fail(char *why, size_t wl, size_t off, const char *rule)
 static int
 der_prim_only(uint32_t tag)
 {
-	static const uint8_t prim[] = {1, 2, 3, 4, 5, 6, 9, 10, 12, 13, 18,
-	    19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+	static const uint8_t prim[] = {1, 2, 3, 4, 5, 6, 9, 10, 12, 13, 18, 19,
+	    20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
 	size_t i;
 
 	for (i = 0; i < sizeof(prim); i++)
@@ -194,20 +193,21 @@ der_prim_rule(uint32_t tag, const uint8_t *c, size_t n)
 	case 1:
 		if (n != 1)
 			return "BOOLEAN not one octet";
-		return c[0] == 0 || c[0] == 0xff ? NULL :
-		    "BOOLEAN not 00 or FF " X509_DER_ONLY;
+		return c[0] == 0 || c[0] == 0xff
+			   ? NULL
+			   : "BOOLEAN not 00 or FF " X509_DER_ONLY;
 	case 2:
 	case 10:
 		if (n == 0 || (n > 1 && ((c[0] == 0 && !(c[1] & 0x80)) ||
-		    (c[0] == 0xff && (c[1] & 0x80)))))
+					    (c[0] == 0xff && (c[1] & 0x80)))))
 			return "INTEGER not in minimal form";
 		return NULL;
 	case 3:
 		if (n == 0 || c[0] > 7 || (n == 1 && c[0] != 0))
 			return "BIT STRING with a bad count of unused bits";
 		if (n > 1 && (c[n - 1] & ((1u << c[0]) - 1)) != 0)
-			return "BIT STRING with non-zero unused bits "
-			    X509_DER_ONLY;
+			return "BIT STRING with non-zero unused "
+			       "bits " X509_DER_ONLY;
 		return NULL;
 	case 5:
 		return n == 0 ? NULL : "NULL with content";
@@ -228,7 +228,7 @@ static int
 der_ber_cons(uint32_t tag)
 {
 	return tag == 3 || tag == 4 || tag == 12 || (tag >= 18 && tag <= 28) ||
-	    tag == 30;
+	       tag == 30;
 }
 
 int
@@ -240,8 +240,8 @@ x509_der_set_order(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 }
 
 static int
-der_walk(const uint8_t *base, const uint8_t *p, size_t n, int depth,
-    int is_set, char *why, size_t wl)
+der_walk(const uint8_t *base, const uint8_t *p, size_t n, int depth, int is_set,
+    char *why, size_t wl)
 {
 	const uint8_t *prev = NULL;
 	size_t prev_n = 0, tl;
@@ -256,13 +256,14 @@ der_walk(const uint8_t *base, const uint8_t *p, size_t n, int depth,
 			return der_fail(why, wl, (size_t)(p - base),
 			    x509_der_errstr(e));
 		tl = t.len;
-		if (t.cls == 0 && (t.tag == 0 ||
-		    (t.cons && der_prim_only(t.tag)) ||
-		    (!t.cons && (t.tag == 16 || t.tag == 17))))
+		if (t.cls == 0 &&
+		    (t.tag == 0 || (t.cons && der_prim_only(t.tag)) ||
+			(!t.cons && (t.tag == 16 || t.tag == 17))))
 			return der_fail(why, wl, (size_t)(p - base),
-			    t.cons && der_ber_cons(t.tag) ?
-			    "universal type in the wrong form " X509_DER_ONLY :
-			    "universal type in the wrong form");
+			    t.cons && der_ber_cons(t.tag)
+				? "universal type in the wrong "
+				  "form " X509_DER_ONLY
+				: "universal type in the wrong form");
 		if (t.cls == 0 && !t.cons &&
 		    (rule = der_prim_rule(t.tag, t.c, t.clen)) != NULL)
 			return der_fail(why, wl, (size_t)(p - base), rule);
@@ -271,7 +272,7 @@ der_walk(const uint8_t *base, const uint8_t *p, size_t n, int depth,
 			return der_fail(why, wl, (size_t)(p - base),
 			    "SET OF elements out of order " X509_DER_ONLY);
 		if (t.cons && !der_walk(base, t.c, t.clen, depth + 1,
-		    t.cls == 0 && t.tag == 17, why, wl))
+				  t.cls == 0 && t.tag == 17, why, wl))
 			return 0;
 		prev = p;
 		prev_n = tl;

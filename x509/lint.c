@@ -15,8 +15,8 @@
 #include "x509_int.h"
 
 pca_err
-x509_lint_run(const char *what, const struct x509_lint_rule *rules,
-    size_t n, const void *in, const void *obj)
+x509_lint_run(const char *what, const struct x509_lint_rule *rules, size_t n,
+    const void *in, const void *obj)
 {
 	char detail[256];
 	size_t i;
@@ -40,8 +40,8 @@ x509_lint_run(const char *what, const struct x509_lint_rule *rules,
 
 /* One element at *p (the TBS passed x509_der_strict); advances past it. */
 int
-x509_lint_tlv_next(const uint8_t **p, size_t *left, unsigned *tag, const uint8_t **c,
-    size_t *clen)
+x509_lint_tlv_next(const uint8_t **p, size_t *left, unsigned *tag,
+    const uint8_t **c, size_t *clen)
 {
 	struct x509_der el;
 
@@ -79,7 +79,8 @@ x509_lint_tbs_open(const struct x509_lint_tbs *k, const uint8_t *tbs,
 	char why[160];
 
 	if (!x509_der_strict(tbs, len, why, sizeof(why)))
-		return x509_lint_fail(k->what, "tbs_strict_der (X.690 10)", why);
+		return x509_lint_fail(k->what, "tbs_strict_der (X.690 10)",
+		    why);
 	if (x509_lint_tlv_next(&p, &left, &tag, c, clen) && tag == 0x30 &&
 	    left == 0 && *clen != 0)
 		return PCA_OK;

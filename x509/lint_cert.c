@@ -76,8 +76,10 @@ l_sigalg(const void *in, const void *obj, char *d, size_t n)
 	size_t wl;
 	int gl, ok;
 
-	(void)snprintf(d, n, "TBS signature is not the DER AlgorithmIdentifier "
-			     "of %s", pca_sigalg_name(r->sigalg));
+	(void)snprintf(d, n,
+	    "TBS signature is not the DER AlgorithmIdentifier "
+	    "of %s",
+	    pca_sigalg_name(r->sigalg));
 	if (x509_sigalg_der(r->sigalg, want, sizeof(want), &wl) != PCA_OK) {
 		pca_err_clear();
 		return 0;
@@ -94,10 +96,11 @@ l_time(const void *in, const void *obj, char *d, size_t n)
 	X509 *x = (X509 *)obj;
 
 	(void)in;
-	(void)snprintf(d, n, "validity times are not UTCTime before 2050 / "
-			     "GeneralizedTime from 2050, Zulu with seconds");
+	(void)snprintf(d, n,
+	    "validity times are not UTCTime before 2050 / "
+	    "GeneralizedTime from 2050, Zulu with seconds");
 	return x509_lint_time_ok(X509_get0_notBefore(x)) &&
-	    x509_lint_time_ok(X509_get0_notAfter(x));
+	       x509_lint_time_ok(X509_get0_notAfter(x));
 }
 
 static int
@@ -125,8 +128,9 @@ l_spki(const void *in, const void *obj, char *d, size_t n)
 		return 0;
 	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
 	nid = OBJ_obj2nid(alg->algorithm);
-	(void)snprintf(d, n, "SubjectPublicKeyInfo parameters: RSA needs NULL, "
-			     "EC a namedCurve");
+	(void)snprintf(d, n,
+	    "SubjectPublicKeyInfo parameters: RSA needs NULL, "
+	    "EC a namedCurve");
 	if (nid == NID_rsaEncryption)
 		return ptype == V_ASN1_NULL;
 	if (nid == NID_X9_62_id_ecPublicKey)
@@ -145,11 +149,14 @@ l_dup(const void *in, const void *obj, char *d, size_t n)
 	(void)in;
 	for (i = 0; i < c; i++)
 		for (j = i + 1; j < c; j++)
-			if (OBJ_cmp(X509_EXTENSION_get_object(X509_get_ext(x, i)),
+			if (OBJ_cmp(
+				X509_EXTENSION_get_object(X509_get_ext(x, i)),
 				X509_EXTENSION_get_object(
 				    X509_get_ext(x, j))) == 0) {
-				(void)snprintf(d, n, "extensions %d and %d "
-						     "have the same OID", i, j);
+				(void)snprintf(d, n,
+				    "extensions %d and %d "
+				    "have the same OID",
+				    i, j);
 				return 0;
 			}
 	return 1;
@@ -174,22 +181,25 @@ l_san(const void *in, const void *obj, char *d, size_t n)
 
 	(void)in;
 	if (e == NULL) {
-		(void)snprintf(d, n, "an empty subject needs a subjectAltName "
-				     "(ext_san_missing)");
+		(void)snprintf(d, n,
+		    "an empty subject needs a subjectAltName "
+		    "(ext_san_missing)");
 		return X509_NAME_entry_count(X509_get_subject_name(x)) > 0;
 	}
 	g = X509V3_EXT_d2i(e);
 	entries = g ? sk_GENERAL_NAME_num(g) : 0;
 	GENERAL_NAMES_free(g);
-	(void)snprintf(d, n, "subjectAltName has no entries "
-			     "(ext_san_no_entries)");
+	(void)snprintf(d, n,
+	    "subjectAltName has no entries "
+	    "(ext_san_no_entries)");
 	if (entries <= 0)
 		return 0;
-	(void)snprintf(d, n, "subjectAltName must be critical when the "
-			     "subject is empty (ext_san_not_critical_without_"
-			     "subject)");
+	(void)snprintf(d, n,
+	    "subjectAltName must be critical when the "
+	    "subject is empty (ext_san_not_critical_without_"
+	    "subject)");
 	return X509_NAME_entry_count(X509_get_subject_name(x)) > 0 ||
-	    X509_EXTENSION_get_critical(e);
+	       X509_EXTENSION_get_critical(e);
 }
 
 /* basicConstraints cA, or 0 when absent; *crit its criticality. */
@@ -237,30 +247,36 @@ l_ca(const void *in, const void *obj, char *d, size_t n)
 
 	(void)in;
 	if (!ca) {
-		(void)snprintf(d, n, "pathLenConstraint without cA "
-				     "(path_len_constraint_improperly_"
-				     "included)");
+		(void)snprintf(d, n,
+		    "pathLenConstraint without cA "
+		    "(path_len_constraint_improperly_"
+		    "included)");
 		if (pl)
 			return 0;
-		(void)snprintf(d, n, "keyCertSign without cA in "
-				     "basicConstraints (ext_key_usage_cert_"
-				     "sign_without_ca, RFC 5280 4.2.1.9)");
+		(void)snprintf(d, n,
+		    "keyCertSign without cA in "
+		    "basicConstraints (ext_key_usage_cert_"
+		    "sign_without_ca, RFC 5280 4.2.1.9)");
 		return !(ku & KU_CERT_SIGN);
 	}
-	(void)snprintf(d, n, "CA certificate: basicConstraints not critical "
-			     "(basic_constraints_not_critical)");
+	(void)snprintf(d, n,
+	    "CA certificate: basicConstraints not critical "
+	    "(basic_constraints_not_critical)");
 	if (!crit)
 		return 0;
-	(void)snprintf(d, n, "CA certificate without keyUsage keyCertSign "
-			     "(ca_key_cert_sign_not_set)");
+	(void)snprintf(d, n,
+	    "CA certificate without keyUsage keyCertSign "
+	    "(ca_key_cert_sign_not_set)");
 	if (!kup || !(ku & KU_CERT_SIGN))
 		return 0;
-	(void)snprintf(d, n, "CA certificate without subjectKeyIdentifier "
-			     "(ext_subject_key_identifier_missing_ca)");
+	(void)snprintf(d, n,
+	    "CA certificate without subjectKeyIdentifier "
+	    "(ext_subject_key_identifier_missing_ca)");
 	if (ext_of(x, NID_subject_key_identifier) == NULL)
 		return 0;
-	(void)snprintf(d, n, "CA certificate with an empty subject "
-			     "(ca_subject_field_empty)");
+	(void)snprintf(d, n,
+	    "CA certificate with an empty subject "
+	    "(ca_subject_field_empty)");
 	return X509_NAME_entry_count(X509_get_subject_name(x)) > 0;
 }
 
@@ -271,8 +287,9 @@ l_ku_empty(const void *in, const void *obj, char *d, size_t n)
 	int present, bits = ku_bits(x, &present);
 
 	(void)in;
-	(void)snprintf(d, n, "keyUsage without any bit set "
-			     "(ext_key_usage_without_bits)");
+	(void)snprintf(d, n,
+	    "keyUsage without any bit set "
+	    "(ext_key_usage_without_bits)");
 	return !present || bits != 0;
 }
 
@@ -289,15 +306,17 @@ l_aki(const void *in, const void *obj, char *d, size_t n)
 	if (r->self_issued || X509_NAME_cmp(X509_get_issuer_name(x),
 				  X509_get_subject_name(x)) == 0)
 		return 1;
-	(void)snprintf(d, n, "authorityKeyIdentifier keyIdentifier missing "
-			     "(ext_authority_key_identifier_no_key_"
-			     "identifier)");
+	(void)snprintf(d, n,
+	    "authorityKeyIdentifier keyIdentifier missing "
+	    "(ext_authority_key_identifier_no_key_"
+	    "identifier)");
 	if (e == NULL || (a = X509V3_EXT_d2i(e)) == NULL)
 		return 0;
 	ok = a->keyid != NULL && ASN1_STRING_length(a->keyid) > 0;
 	AUTHORITY_KEYID_free(a);
-	(void)snprintf(d, n, "authorityKeyIdentifier must not be critical "
-			     "(ext_authority_key_identifier_critical)");
+	(void)snprintf(d, n,
+	    "authorityKeyIdentifier must not be critical "
+	    "(ext_authority_key_identifier_critical)");
 	return ok && !X509_EXTENSION_get_critical(e);
 }
 
@@ -313,20 +332,23 @@ l_nc(const void *in, const void *obj, char *d, size_t n)
 	(void)in;
 	if (e == NULL)
 		return 1;
-	(void)snprintf(d, n, "nameConstraints in a certificate that is not a "
-			     "CA (name_constraint_on_end_entity)");
+	(void)snprintf(d, n,
+	    "nameConstraints in a certificate that is not a "
+	    "CA (name_constraint_on_end_entity)");
 	if (!bc_ca(x, &crit, &pl))
 		return 0;
-	(void)snprintf(d, n, "nameConstraints not critical "
-			     "(ext_name_constraints_not_critical)");
+	(void)snprintf(d, n,
+	    "nameConstraints not critical "
+	    "(ext_name_constraints_not_critical)");
 	if (!X509_EXTENSION_get_critical(e))
 		return 0;
-	(void)snprintf(d, n, "nameConstraints with no subtree "
-			     "(name_constraint_empty)");
+	(void)snprintf(d, n,
+	    "nameConstraints with no subtree "
+	    "(name_constraint_empty)");
 	if ((nc = X509V3_EXT_d2i(e)) == NULL)
 		return 0;
 	ok = sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) > 0 ||
-	    sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) > 0;
+	     sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) > 0;
 	NAME_CONSTRAINTS_free(nc);
 	return ok;
 }
@@ -360,7 +382,7 @@ l_san_names(const void *in, const void *obj, char *d, size_t n)
 }
 
 static int
-subtrees_ok(const STACK_OF(GENERAL_SUBTREE) *st, char *d, size_t n)
+subtrees_ok(const STACK_OF(GENERAL_SUBTREE) * st, char *d, size_t n)
 {
 	GENERAL_NAMES *g = sk_GENERAL_NAME_new_null();
 	int i, ok;
@@ -375,7 +397,7 @@ subtrees_ok(const STACK_OF(GENERAL_SUBTREE) *st, char *d, size_t n)
 			return 0;
 		}
 	ok = x509_lint_gens_ok(g, 1, "nameConstraints", d, n);
-	sk_GENERAL_NAME_free(g);	/* the names belong to st */
+	sk_GENERAL_NAME_free(g); /* the names belong to st */
 	return ok;
 }
 
@@ -389,9 +411,9 @@ l_nc_names(const void *in, const void *obj, char *d, size_t n)
 
 	(void)in;
 	if (e == NULL || (nc = X509V3_EXT_d2i(e)) == NULL)
-		return 1;	/* l_nc judges presence and decoding */
+		return 1; /* l_nc judges presence and decoding */
 	ok = subtrees_ok(nc->permittedSubtrees, d, n) &&
-	    subtrees_ok(nc->excludedSubtrees, d, n);
+	     subtrees_ok(nc->excludedSubtrees, d, n);
 	NAME_CONSTRAINTS_free(nc);
 	return ok;
 }
@@ -437,8 +459,8 @@ x509_lint_cert(const struct x509_lint_req *r)
 	X509 *x = NULL;
 	pca_err err;
 
-	if ((err = x509_cert_assemble(r->tbs, r->tbs_len, r->sigalg,
-		 dummy_sig, sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
+	if ((err = x509_cert_assemble(r->tbs, r->tbs_len, r->sigalg, dummy_sig,
+		 sizeof(dummy_sig), &der, &der_len)) != PCA_OK)
 		return err;
 	/* parsed without decoding the key: the rules read SPKI bytes only */
 	if ((x = util_x509_parse_nokey(der, der_len)) == NULL) {

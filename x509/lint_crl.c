@@ -13,9 +13,7 @@
 
 #include "x509_int.h"
 
-#define LINT_REASON_REMOVE 8	/* removeFromCRL: delta CRLs only */
-
-
+#define LINT_REASON_REMOVE 8 /* removeFromCRL: delta CRLs only */
 
 /* A non-negative INTEGER of at most 20 octets (RFC 5280 5.2.3). */
 static int
@@ -24,7 +22,7 @@ crl_number_ok(const ASN1_INTEGER *v)
 	int len = i2d_ASN1_INTEGER(v, NULL);
 
 	return ASN1_STRING_type(v) == V_ASN1_INTEGER && len > 2 &&
-	    len - 2 <= LINT_SERIAL_MAX;
+	       len - 2 <= LINT_SERIAL_MAX;
 }
 
 static int
@@ -36,12 +34,12 @@ serial_ok(const ASN1_INTEGER *s)
 	for (i = 0; i < len; i++)
 		zero &= p[i] == 0;
 	return ASN1_STRING_type(s) == V_ASN1_INTEGER && !zero &&
-	    i2d_ASN1_INTEGER(s, NULL) - 2 <= LINT_SERIAL_MAX;
+	       i2d_ASN1_INTEGER(s, NULL) - 2 <= LINT_SERIAL_MAX;
 }
 
 /* Two extensions of the same OID among exts. */
 static int
-exts_dup(const STACK_OF(X509_EXTENSION) *exts)
+exts_dup(const STACK_OF(X509_EXTENSION) * exts)
 {
 	int i, j, c = sk_X509_EXTENSION_num(exts);
 
@@ -54,7 +52,6 @@ exts_dup(const STACK_OF(X509_EXTENSION) *exts)
 				return 1;
 	return 0;
 }
-
 
 static const struct x509_lint_tbs crl_tbs = {"CRL", "TBSCertList",
     "crl_tbs_parses (RFC 5280 5.1)", ASN1_ITEM_ref(X509_CRL)};
@@ -70,20 +67,22 @@ crl_head(const uint8_t *tbs, size_t len, enum pca_sigalg sigalg)
 	unsigned tag;
 	pca_err err;
 
-	if ((err = x509_lint_tbs_open(&crl_tbs, tbs, len, &p, &left)) !=
-	    PCA_OK)
+	if ((err = x509_lint_tbs_open(&crl_tbs, tbs, len, &p, &left)) != PCA_OK)
 		return err;
-	if (!x509_lint_tlv_next(&p, &left, &tag, &q, &ql) || tag != 0x02 || ql != 1 ||
-	    memcmp(q, v2, 1) != 0)
-		return x509_lint_fail("CRL", "crl_version_not_2 (RFC 5280 5.1.2.1)",
+	if (!x509_lint_tlv_next(&p, &left, &tag, &q, &ql) || tag != 0x02 ||
+	    ql != 1 || memcmp(q, v2, 1) != 0)
+		return x509_lint_fail("CRL",
+		    "crl_version_not_2 (RFC 5280 5.1.2.1)",
 		    "version is not v2");
 	q = p;
 	if (!x509_lint_tlv_next(&p, &left, &tag, &c, &cl) ||
 	    x509_sigalg_der(sigalg, want, sizeof(want), &wl) != PCA_OK ||
 	    (size_t)(p - q) != wl || memcmp(q, want, wl) != 0) {
 		pca_err_clear();
-		return x509_lint_fail("CRL", "crl_tbs_signature_alg_matches "
-		    "(RFC 5280 5.1.2.2)", "TBSCertList signature is not the "
+		return x509_lint_fail("CRL",
+		    "crl_tbs_signature_alg_matches "
+		    "(RFC 5280 5.1.2.2)",
+		    "TBSCertList signature is not the "
 		    "DER AlgorithmIdentifier of the signing algorithm");
 	}
 	return PCA_OK;
@@ -97,24 +96,29 @@ crl_times(X509_CRL *x, char *d, size_t n)
 	const ASN1_TIME *nu = X509_CRL_get0_nextUpdate(x);
 	char a[15], b[15];
 
-	(void)snprintf(d, n, "wrong_time_format (RFC 5280 5.1.2.4): "
+	(void)snprintf(d, n,
+	    "wrong_time_format (RFC 5280 5.1.2.4): "
 	    "thisUpdate is not UTCTime before 2050 / GeneralizedTime after, "
 	    "Zulu with seconds");
 	if (tu == NULL || !x509_lint_time_ok(tu))
 		return 0;
-	(void)snprintf(d, n, "crl_has_next_update (RFC 5280 5.1.2.5, BR 7.2): "
+	(void)snprintf(d, n,
+	    "crl_has_next_update (RFC 5280 5.1.2.5, BR 7.2): "
 	    "nextUpdate is missing");
 	if (nu == NULL)
 		return 0;
-	(void)snprintf(d, n, "wrong_time_format (RFC 5280 5.1.2.5): "
+	(void)snprintf(d, n,
+	    "wrong_time_format (RFC 5280 5.1.2.5): "
 	    "nextUpdate is not UTCTime before 2050 / GeneralizedTime after, "
 	    "Zulu with seconds");
 	if (!x509_lint_time_ok(nu))
 		return 0;
 	x509_lint_time_key(tu, a);
 	x509_lint_time_key(nu, b);
-	(void)snprintf(d, n, "crl_next_update_before_this_update "
-	    "(RFC 5280 5.1.2.5): nextUpdate %s is before thisUpdate %s", b, a);
+	(void)snprintf(d, n,
+	    "crl_next_update_before_this_update "
+	    "(RFC 5280 5.1.2.5): nextUpdate %s is before thisUpdate %s",
+	    b, a);
 	return strcmp(a, b) <= 0;
 }
 
@@ -128,11 +132,13 @@ crl_exts_ok(X509_CRL *x, char *d, size_t n)
 	ASN1_INTEGER *num;
 	AUTHORITY_KEYID *a;
 
-	(void)snprintf(d, n, "ext_duplicate_extension (RFC 5280 5.2): two "
+	(void)snprintf(d, n,
+	    "ext_duplicate_extension (RFC 5280 5.2): two "
 	    "CRL extensions have the same OID");
 	if (exts_dup(exts))
 		return 0;
-	(void)snprintf(d, n, "crl_missing_crl_number (RFC 5280 5.2.3): "
+	(void)snprintf(d, n,
+	    "crl_missing_crl_number (RFC 5280 5.2.3): "
 	    "cRLNumber is missing, critical or not 0..20 octets");
 	if (i < 0 || X509_EXTENSION_get_critical(e = X509_CRL_get_ext(x, i)) ||
 	    (num = X509V3_EXT_d2i(e)) == NULL)
@@ -141,7 +147,8 @@ crl_exts_ok(X509_CRL *x, char *d, size_t n)
 	ASN1_INTEGER_free(num);
 	if (!ok)
 		return 0;
-	(void)snprintf(d, n, "crl_has_authority_key_identifier (RFC 5280 "
+	(void)snprintf(d, n,
+	    "crl_has_authority_key_identifier (RFC 5280 "
 	    "5.2.1): authorityKeyIdentifier keyIdentifier missing or critical");
 	i = X509_CRL_get_ext_by_NID(x, NID_authority_key_identifier, -1);
 	if (i < 0 || X509_EXTENSION_get_critical(e = X509_CRL_get_ext(x, i)) ||
@@ -170,7 +177,7 @@ crl_reason_ok(const X509_REVOKED *r, int delta)
 	c = ASN1_ENUMERATED_get(v);
 	ASN1_ENUMERATED_free(v);
 	return c >= 1 && c <= 10 && c != 7 &&
-	    (c != LINT_REASON_REMOVE || delta);
+	       (c != LINT_REASON_REMOVE || delta);
 }
 
 static int
@@ -181,14 +188,17 @@ crl_entries(X509_CRL *x, char *d, size_t n)
 	int delta = X509_CRL_get_ext_by_NID(x, NID_delta_crl, -1) >= 0;
 	const X509_REVOKED *r;
 
-	(void)snprintf(d, n, "crl_empty_revoked_certificates (RFC 5280 "
+	(void)snprintf(d, n,
+	    "crl_empty_revoked_certificates (RFC 5280 "
 	    "5.1.2.6): revokedCertificates is present but empty");
 	if (rs != NULL && c == 0)
 		return 0;
 	for (i = 0; i < c; i++) {
 		r = sk_X509_REVOKED_value(rs, i);
-		(void)snprintf(d, n, "serial_number_not_positive / longer_than_"
-		    "20_octets (RFC 5280 5.1.2.6): entry %d", i);
+		(void)snprintf(d, n,
+		    "serial_number_not_positive / longer_than_"
+		    "20_octets (RFC 5280 5.1.2.6): entry %d",
+		    i);
 		if (!serial_ok(X509_REVOKED_get0_serialNumber(r)))
 			return 0;
 		/*
@@ -197,18 +207,24 @@ crl_entries(X509_CRL *x, char *d, size_t n)
 		 * thisUpdate by an hour, so the last hour's revocations come
 		 * after it.
 		 */
-		(void)snprintf(d, n, "wrong_time_format (RFC 5280 5.1.2.6): "
+		(void)snprintf(d, n,
+		    "wrong_time_format (RFC 5280 5.1.2.6): "
 		    "entry %d revocationDate is not UTCTime before 2050 / "
-		    "GeneralizedTime after, Zulu with seconds", i);
+		    "GeneralizedTime after, Zulu with seconds",
+		    i);
 		if (!x509_lint_time_ok(X509_REVOKED_get0_revocationDate(r)))
 			return 0;
-		(void)snprintf(d, n, "crl_valid_reason_codes (RFC 5280 5.3.1, "
+		(void)snprintf(d, n,
+		    "crl_valid_reason_codes (RFC 5280 5.3.1, "
 		    "BR 7.2.2): entry %d reasonCode is critical, invalid or "
-		    "unspecified(0)", i);
+		    "unspecified(0)",
+		    i);
 		if (!crl_reason_ok(r, delta))
 			return 0;
-		(void)snprintf(d, n, "ext_duplicate_extension (RFC 5280 5.3): "
-		    "entry %d repeats an extension", i);
+		(void)snprintf(d, n,
+		    "ext_duplicate_extension (RFC 5280 5.3): "
+		    "entry %d repeats an extension",
+		    i);
 		if (exts_dup(X509_REVOKED_get0_extensions(r)))
 			return 0;
 	}

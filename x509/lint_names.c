@@ -295,8 +295,8 @@ ia5_visible(const unsigned char *s, size_t len)
 
 /* local-part "@" domain (RFC 5321 4.1.2 Dot-string, RFC 5280 4.2.1.6). */
 static int
-email_ok(
-    const unsigned char *s, size_t len, const char *where, char *d, size_t n)
+email_ok(const unsigned char *s, size_t len, const char *where, char *d,
+    size_t n)
 {
 	const unsigned char *at = len ? memchr(s, '@', len) : NULL;
 	size_t i, local = at ? (size_t)(at - s) : 0;
@@ -402,8 +402,8 @@ gen_ok(const GENERAL_NAME *g, int nc, const char *where, char *d, size_t n)
 }
 
 int
-x509_lint_gens_ok(
-    const GENERAL_NAMES *gens, int nc, const char *where, char *d, size_t n)
+x509_lint_gens_ok(const GENERAL_NAMES *gens, int nc, const char *where, char *d,
+    size_t n)
 {
 	int i, c = sk_GENERAL_NAME_num(gens);
 

@@ -21,44 +21,52 @@ gtime_ok(const ASN1_GENERALIZEDTIME *t)
 	const unsigned char *p = t ? ASN1_STRING_get0_data(t) : NULL;
 
 	return t != NULL && ASN1_STRING_type(t) == V_ASN1_GENERALIZEDTIME &&
-	    ASN1_STRING_length(t) == 15 && p[14] == 'Z' &&
-	    ASN1_TIME_check(t);
+	       ASN1_STRING_length(t) == 15 && p[14] == 'Z' &&
+	       ASN1_TIME_check(t);
 }
 
 static int
 ocsp_single_ok(OCSP_SINGLERESP *s, int i, char *d, size_t n)
 {
 	ASN1_GENERALIZEDTIME *rev = NULL, *tu = NULL, *nu = NULL;
-	int reason = -1, st = OCSP_single_get0_status(s, &reason, &rev, &tu,
-	    &nu);
+	int reason = -1,
+	    st = OCSP_single_get0_status(s, &reason, &rev, &tu, &nu);
 	char a[15], b[15];
 
-	(void)snprintf(d, n, "ocsp_cert_status (RFC 6960 4.2.1): response %d "
-	    "certStatus is not good, revoked or unknown", i);
+	(void)snprintf(d, n,
+	    "ocsp_cert_status (RFC 6960 4.2.1): response %d "
+	    "certStatus is not good, revoked or unknown",
+	    i);
 	if (st != V_OCSP_CERTSTATUS_GOOD && st != V_OCSP_CERTSTATUS_REVOKED &&
 	    st != V_OCSP_CERTSTATUS_UNKNOWN)
 		return 0;
-	(void)snprintf(d, n, "ocsp_revoked_info (RFC 6960 4.2.1, RFC 5280 "
+	(void)snprintf(d, n,
+	    "ocsp_revoked_info (RFC 6960 4.2.1, RFC 5280 "
 	    "5.3.1): response %d revocationTime or revocationReason invalid",
 	    i);
 	if (st == V_OCSP_CERTSTATUS_REVOKED &&
-	    (!gtime_ok(rev) || (reason != -1 &&
-		(reason < 0 || reason > 10 || reason == 7))))
+	    (!gtime_ok(rev) ||
+		(reason != -1 && (reason < 0 || reason > 10 || reason == 7))))
 		return 0;
-	(void)snprintf(d, n, "ocsp_time_format (RFC 9919 4.2): response %d "
+	(void)snprintf(d, n,
+	    "ocsp_time_format (RFC 9919 4.2): response %d "
 	    "thisUpdate/nextUpdate missing or not GeneralizedTime "
-	    "YYYYMMDDHHMMSSZ", i);
+	    "YYYYMMDDHHMMSSZ",
+	    i);
 	if (!gtime_ok(tu) || !gtime_ok(nu))
 		return 0;
 	x509_lint_time_key(tu, a);
 	x509_lint_time_key(nu, b);
-	(void)snprintf(d, n, "ocsp_next_update_before_this_update (RFC 6960 "
-	    "4.2.2.1): response %d nextUpdate %s is before thisUpdate %s", i,
-	    b, a);
+	(void)snprintf(d, n,
+	    "ocsp_next_update_before_this_update (RFC 6960 "
+	    "4.2.2.1): response %d nextUpdate %s is before thisUpdate %s",
+	    i, b, a);
 	if (strcmp(a, b) > 0)
 		return 0;
-	(void)snprintf(d, n, "ocsp_reason_in_single_extensions (BR 7.3): "
-	    "response %d carries a reasonCode in singleExtensions", i);
+	(void)snprintf(d, n,
+	    "ocsp_reason_in_single_extensions (BR 7.3): "
+	    "response %d carries a reasonCode in singleExtensions",
+	    i);
 	return OCSP_SINGLERESP_get_ext_by_NID(s, NID_crl_reason, -1) < 0;
 }
 
@@ -77,8 +85,10 @@ ocsp_head(const uint8_t *tbs, size_t len)
 	if ((err = x509_lint_tbs_open(&ocsp_tbs, tbs, len, &c, &cl)) != PCA_OK)
 		return err;
 	if (c[0] == 0xa0)
-		return x509_lint_fail("OCSP", "ocsp_version_v1_omitted (RFC 6960 "
-		    "4.2.1, X.690 11.5)", "version is present (v1 is the "
+		return x509_lint_fail("OCSP",
+		    "ocsp_version_v1_omitted (RFC 6960 "
+		    "4.2.1, X.690 11.5)",
+		    "version is present (v1 is the "
 		    "DEFAULT and must be omitted)");
 	return PCA_OK;
 }
@@ -90,28 +100,34 @@ ocsp_body_ok(OCSP_BASICRESP *bs, char *d, size_t n)
 	const X509_NAME *name = NULL;
 	int i, c = OCSP_resp_count(bs);
 
-	(void)snprintf(d, n, "ocsp_responder_id (RFC 6960 4.2.2.3): "
+	(void)snprintf(d, n,
+	    "ocsp_responder_id (RFC 6960 4.2.2.3): "
 	    "responderID is neither a 20-octet byKey nor a non-empty byName");
 	if (!OCSP_resp_get0_id(bs, &kid, &name) ||
 	    (kid != NULL && ASN1_STRING_length(kid) != 20) ||
 	    (name != NULL && X509_NAME_entry_count(name) == 0))
 		return 0;
-	(void)snprintf(d, n, "ocsp_produced_at (RFC 6960 4.2.1, RFC 9919 4.2): "
+	(void)snprintf(d, n,
+	    "ocsp_produced_at (RFC 6960 4.2.1, RFC 9919 4.2): "
 	    "producedAt is not GeneralizedTime YYYYMMDDHHMMSSZ");
 	if (!gtime_ok(OCSP_resp_get0_produced_at(bs)))
 		return 0;
-	(void)snprintf(d, n, "ocsp_responses_present (RFC 6960 4.2.1): no "
+	(void)snprintf(d, n,
+	    "ocsp_responses_present (RFC 6960 4.2.1): no "
 	    "SingleResponse");
 	if (c <= 0)
 		return 0;
 	for (i = 0; i < c; i++)
 		if (!ocsp_single_ok(OCSP_resp_get0(bs, i), i, d, n))
 			return 0;
-	(void)snprintf(d, n, "ext_duplicate_extension (RFC 6960 4.4): "
+	(void)snprintf(d, n,
+	    "ext_duplicate_extension (RFC 6960 4.4): "
 	    "responseExtensions repeat an extension");
 	for (i = 0; i < OCSP_BASICRESP_get_ext_count(bs); i++)
-		if (OCSP_BASICRESP_get_ext_by_OBJ(bs, X509_EXTENSION_get_object(
-			OCSP_BASICRESP_get_ext(bs, i)), i) >= 0)
+		if (OCSP_BASICRESP_get_ext_by_OBJ(bs,
+			X509_EXTENSION_get_object(
+			    OCSP_BASICRESP_get_ext(bs, i)),
+			i) >= 0)
 			return 0;
 	return 1;
 }

@@ -17,11 +17,23 @@ const struct x509_oid X509_OID_P256 = {8,
     {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07}};
 const struct x509_oid X509_OID_P384 = {5, {0x2b, 0x81, 0x04, 0x00, 0x22}};
 const struct x509_oid X509_OID_P521 = {5, {0x2b, 0x81, 0x04, 0x00, 0x23}};
-#define OID_PKCS1(x) {9, {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, x}}
-#define OID_ECDSA(x) {8, {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, x}}
+#define OID_PKCS1(x)                                                           \
+	{                                                                      \
+		9,                                                             \
+		{                                                              \
+			0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, x      \
+		}                                                              \
+	}
+#define OID_ECDSA(x)                                                           \
+	{                                                                      \
+		8,                                                             \
+		{                                                              \
+			0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, x            \
+		}                                                              \
+	}
 const struct x509_oid X509_OID_RSA_PSS = OID_PKCS1(0x0a);
-const struct x509_oid X509_OID_RSA_SHA2[3] = {OID_PKCS1(0x0b),
-    OID_PKCS1(0x0c), OID_PKCS1(0x0d)};
+const struct x509_oid X509_OID_RSA_SHA2[3] = {OID_PKCS1(0x0b), OID_PKCS1(0x0c),
+    OID_PKCS1(0x0d)};
 const struct x509_oid X509_OID_ECDSA_SHA2[3] = {OID_ECDSA(0x02),
     OID_ECDSA(0x03), OID_ECDSA(0x04)};
 const struct x509_oid X509_OID_EXT_REQ = {9,

@@ -25,8 +25,9 @@ rsa_bits(const unsigned char *key, int klen, int *bits)
 	int b;
 
 	if (x509_der_next(&p, &left, RSA_FLAGS, &seq) != X509_DER_OK ||
-	    seq.id != 0x30 || (p = seq.c, left = seq.clen,
-	    x509_der_next(&p, &left, RSA_FLAGS, &n) != X509_DER_OK) ||
+	    seq.id != 0x30 ||
+	    (p = seq.c, left = seq.clen,
+		x509_der_next(&p, &left, RSA_FLAGS, &n) != X509_DER_OK) ||
 	    n.id != 0x02 || n.clen == 0)
 		return pca_err_set(PCA_EPARSE, "RSA public key does not parse");
 	c = n.c;
@@ -62,10 +63,10 @@ x509_spki_key_size(const X509_PUBKEY *pub, int *is_rsa, int *bits)
 		*is_rsa = 0;
 		X509_ALGOR_get0(NULL, &ptype, &pval, a);
 		nid = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
-		*bits = nid == NID_X9_62_prime256v1 ? 256 :
-		    nid == NID_secp384r1	     ? 384 :
-		    nid == NID_secp521r1	     ? 521 :
-						       0;
+		*bits = nid == NID_X9_62_prime256v1 ? 256
+			: nid == NID_secp384r1      ? 384
+			: nid == NID_secp521r1      ? 521
+						    : 0;
 		return PCA_OK;
 	default:
 		return pca_err_set(PCA_EPARSE, "key is neither RSA nor EC");
@@ -146,8 +147,8 @@ x509_spki_keyalg(const uint8_t *spki, size_t len)
 	const uint8_t *oid, *param, *key, *c, *pp;
 	size_t oid_len, param_len, key_len, clen;
 
-	if (!spki_split(
-		spki, len, &oid, &oid_len, &param, &param_len, &key, &key_len))
+	if (!spki_split(spki, len, &oid, &oid_len, &param, &param_len, &key,
+		&key_len))
 		return PCA_KEY_NONE;
 	if (x509_oid_is(oid, oid_len, &X509_OID_RSA)) {
 		switch (rsapub_bits(key, key_len)) {
@@ -181,10 +182,10 @@ x509_spki_keyid(const uint8_t *spki, size_t len, uint8_t out[20])
 	const uint8_t *oid, *param, *key;
 	size_t oid_len, param_len, key_len;
 
-	if (!spki_split(
-		spki, len, &oid, &oid_len, &param, &param_len, &key, &key_len))
-		return pca_err_set(
-		    PCA_EINVAL, "SubjectPublicKeyInfo is not well-formed DER");
+	if (!spki_split(spki, len, &oid, &oid_len, &param, &param_len, &key,
+		&key_len))
+		return pca_err_set(PCA_EINVAL,
+		    "SubjectPublicKeyInfo is not well-formed DER");
 	if (SHA1(key, key_len, out) == NULL)
 		return pca_err_set(PCA_EINTERNAL, "SHA-1 failed");
 	return PCA_OK;

@@ -7,7 +7,7 @@
 
 #include "x509.h"
 
-#define LINT_SERIAL_MAX 20	/* RFC 5280 4.1.2.2 */
+#define LINT_SERIAL_MAX 20 /* RFC 5280 4.1.2.2 */
 
 /* One element at *p of a TBS that passed x509_der_strict; past it. */
 int x509_lint_tlv_next(const uint8_t **p, size_t *left, unsigned *tag,
@@ -18,10 +18,10 @@ int x509_lint_tlv_next(const uint8_t **p, size_t *left, unsigned *tag,
  * signed structure it becomes (the shape of a Certificate).
  */
 struct x509_lint_tbs {
-	const char *what;	/* "CRL", "OCSP" */
-	const char *name;	/* "TBSCertList", "ResponseData" */
-	const char *rule;	/* e.g. "crl_tbs_parses (RFC 5280 5.1)" */
-	ASN1_ITEM_EXP *it;	/* ASN1_ITEM_ref(X509_CRL), (OCSP_BASICRESP) */
+	const char *what;  /* "CRL", "OCSP" */
+	const char *name;  /* "TBSCertList", "ResponseData" */
+	const char *rule;  /* e.g. "crl_tbs_parses (RFC 5280 5.1)" */
+	ASN1_ITEM_EXP *it; /* ASN1_ITEM_ref(X509_CRL), (OCSP_BASICRESP) */
 };
 /*
  * The walk both gates start with: tbs is strict DER (X.690 10) and exactly
@@ -41,7 +41,6 @@ int x509_lint_time_ok(const ASN1_TIME *);
 /* The 14 digits YYYYMMDDHHMMSS of a UTCTime or GeneralizedTime. */
 void x509_lint_time_key(const ASN1_TIME *, char out[15]);
 /* PCA_EINVAL "lint: WHAT: rule RULE: detail". */
-pca_err x509_lint_fail(const char *what, const char *rule,
-    const char *detail);
+pca_err x509_lint_fail(const char *what, const char *rule, const char *detail);
 
 #endif

@@ -26,8 +26,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i = 0, n = 0, k, tl, vl;
 	int has = 0;
 
-	if (size < 65536 && acme_dns_chain(data, (int)size,
-	    "_acme-challenge.example.test", 16, &t, &has) && t == NULL)
+	if (size < 65536 &&
+	    acme_dns_chain(data, (int)size, "_acme-challenge.example.test", 16,
+		&t, &has) &&
+	    t == NULL)
 		abort();
 	free(t);
 	memset(rr, 0, sizeof(rr));
@@ -58,7 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.wildcard = (int)k;
 		why[0] = '\0';
 		if (acme_caa_decide(rr, n, &q, why, sizeof(why)) >
-		    ACME_CAA_FORBID || why[0] == '\0')
+			ACME_CAA_FORBID ||
+		    why[0] == '\0')
 			abort();
 	}
 	for (k = 0; k < n; k++)

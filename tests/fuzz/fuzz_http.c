@@ -56,8 +56,9 @@ check_head(const char *head)
 	if (copy == NULL)
 		return;
 	line = strstr(copy, "\r\n"); /* skip the request line */
-	for (line = line ? line + 2 : NULL; line != NULL && *line != '\0' &&
-	     n <= HTTP_MAX_HEADERS; line = next) {
+	for (line = line ? line + 2 : NULL;
+	     line != NULL && *line != '\0' && n <= HTTP_MAX_HEADERS;
+	     line = next) {
 		if ((next = strstr(line, "\r\n")) != NULL) {
 			*next = '\0';
 			next += 2;
@@ -205,26 +206,48 @@ server_start(void)
 {
 	static char dir[] = "/tmp/openpca-fuzz-http.XXXXXX";
 	char cert[128], key[128];
-	struct http_conf c = {"127.0.0.1:0", cert, key, "127.0.0.1:0", 64, 5,
-	    5, 0};
+	struct http_conf c = {"127.0.0.1:0", cert, key, "127.0.0.1:0", 64, 5, 5,
+	    0};
 	const struct http_route routes[] = {
-	    {.port = HTTP_PLAIN, .path = "/crl/", .prefix = 1,
-		.methods = HTTP_M_ANY, .body_max = 1024, .fn = echo},
-	    {.port = HTTP_PLAIN, .path = "/health",
-		.methods = HTTP_M_GET | HTTP_M_HEAD, .body_max = 1024,
+	    {.port = HTTP_PLAIN,
+		.path = "/crl/",
+		.prefix = 1,
+		.methods = HTTP_M_ANY,
+		.body_max = 1024,
 		.fn = echo},
-	    {.port = HTTP_PLAIN, .path = "/api", .prefix = 1,
-		.methods = HTTP_M_ANY, .body_max = 4096, .drain_max = 65536,
-		.head = api_head, .fn = echo, .error = api_error},
-	    {.port = HTTP_PLAIN, .path = "/", .prefix = 1,
+	    {.port = HTTP_PLAIN,
+		.path = "/health",
+		.methods = HTTP_M_GET | HTTP_M_HEAD,
+		.body_max = 1024,
+		.fn = echo},
+	    {.port = HTTP_PLAIN,
+		.path = "/api",
+		.prefix = 1,
+		.methods = HTTP_M_ANY,
+		.body_max = 4096,
+		.drain_max = 65536,
+		.head = api_head,
+		.fn = echo,
+		.error = api_error},
+	    {.port = HTTP_PLAIN,
+		.path = "/",
+		.prefix = 1,
 		.methods = HTTP_M_POST,
-		.content_type = "application/ocsp-request", .body_max = 8192,
+		.content_type = "application/ocsp-request",
+		.body_max = 8192,
 		.fn = echo},
-	    {.port = HTTP_PLAIN, .path = "/ocsp/", .prefix = 1,
-		.methods = HTTP_M_GET | HTTP_M_HEAD, .body_max = 1024,
+	    {.port = HTTP_PLAIN,
+		.path = "/ocsp/",
+		.prefix = 1,
+		.methods = HTTP_M_GET | HTTP_M_HEAD,
+		.body_max = 1024,
 		.fn = ocsp_get},
-	    {.port = HTTP_TLS, .path = "/", .prefix = 1,
-		.methods = HTTP_M_ANY, .body_max = 1024, .fn = echo},
+	    {.port = HTTP_TLS,
+		.path = "/",
+		.prefix = 1,
+		.methods = HTTP_M_ANY,
+		.body_max = 1024,
+		.fn = echo},
 	};
 	unsigned tls_port;
 	size_t i;
@@ -267,7 +290,7 @@ send_live(const uint8_t *data, size_t size)
 		return;
 	}
 	while (off < size &&
-	    (n = send(fd, data + off, size - off, MSG_NOSIGNAL)) > 0)
+	       (n = send(fd, data + off, size - off, MSG_NOSIGNAL)) > 0)
 		off += (size_t)n;
 	(void)shutdown(fd, SHUT_WR);
 	/* until EOF; once an answer has come, 10 ms of quiet is enough (a
@@ -275,7 +298,7 @@ send_live(const uint8_t *data, size_t size)
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	while (poll(&pfd, 1, got ? 10 : 1000) > 0 &&
-	    (n = recv(fd, buf, sizeof(buf), 0)) > 0)
+	       (n = recv(fd, buf, sizeof(buf), 0)) > 0)
 		got = 1;
 	close(fd);
 }

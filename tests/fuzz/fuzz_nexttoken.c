@@ -92,7 +92,7 @@ roundtrip(const char *last)
 	if (api_token_make(key, OP, SCOPE, last, &tok) == PCA_OK) {
 		if (api_token_open(key, OP, SCOPE, tok, &back) != PCA_OK ||
 		    strcmp(back, last) != 0)
-			abort();	/* a token we made must open */
+			abort(); /* a token we made must open */
 		free(back);
 		open_one(tok);
 		free(tok);

@@ -22,8 +22,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (pol_set_parse((const char *)data, size, "fuzz", &ps) == PCA_OK) {
 		for (i = 0; i < pol_set_count(ps); i++) {
-			const struct pol *p = pol_set_get0(ps,
-			    pol_set_name(ps, i));
+			const struct pol *p =
+			    pol_set_get0(ps, pol_set_name(ps, i));
 
 			if (p == NULL)
 				abort();

@@ -25,8 +25,7 @@
 
 /* "driver -f FILE": reads FILE into *p (NUL appended); 0, or exits 2. */
 static inline void
-regress_input(int argc, char **argv, const char *prog, uint8_t **p,
-    size_t *len)
+regress_input(int argc, char **argv, const char *prog, uint8_t **p, size_t *len)
 {
 	if (argc != 3 || strcmp(argv[1], "-f") != 0) {
 		fprintf(stderr, "usage: %s -f FILE\n", prog);

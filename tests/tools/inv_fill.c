@@ -48,10 +48,10 @@ struct fill {
 	struct store *st;
 	EVP_PKEY *key;
 	long long now;
-	long long revoke_every;	/* 0: none */
+	long long revoke_every; /* 0: none */
 	int same, no_pending;
 	long long added, revoked;
-	uint8_t *der, *tbs;	/* --same-der: the one certificate */
+	uint8_t *der, *tbs; /* --same-der: the one certificate */
 	int der_len, tbs_len;
 };
 
@@ -95,8 +95,9 @@ put_one(struct fill *f, const char *ca, long long i, FILE *man)
 	char cn[96], hex[41];
 	uint8_t *der = NULL, *tbs = NULL;
 	int der_len = 0, tbs_len = 0, pending = !f->no_pending && i % 13 == 0;
-	int revoked = !pending && f->revoke_every > 0 &&
-	    i % f->revoke_every == 0, rc = 0;
+	int revoked =
+		!pending && f->revoke_every > 0 && i % f->revoke_every == 0,
+	    rc = 0;
 	long long na = f->now + ((i * 7919) % 500 - 100) * 86400LL + i % 86400;
 	const char *status;
 
@@ -133,8 +134,10 @@ put_one(struct fill *f, const char *ca, long long i, FILE *man)
 		OPENSSL_free(der);
 		OPENSSL_free(tbs);
 	}
-	status = pending ? "PENDING" : revoked ? "REVOKED" :
-	    na < f->now ? "EXPIRED" : "ISSUED";
+	status = pending       ? "PENDING"
+		 : revoked     ? "REVOKED"
+		 : na < f->now ? "EXPIRED"
+			       : "ISSUED";
 	util_hex(c.serial, c.serial_len, hex, sizeof(hex), 0);
 	if (man != NULL)
 		fprintf(man, "%s %s %s %lld %s %s\n", ca, hex, status, na,
@@ -173,8 +176,8 @@ pace(struct fill *f, char **cas, int ncas, long long n, long long secs,
 			el = secs * 1000; /* a last round up to base + n */
 		if (store_issued_get(f->st, cas[0], &cur) != PCA_OK)
 			return -1;
-		want = (long long)base + n * el / (secs * 1000) -
-		    (long long)cur;
+		want =
+		    (long long)base + n * el / (secs * 1000) - (long long)cur;
 		if (el == secs * 1000 && want <= 0)
 			break;
 		if (want <= 0) {
@@ -188,9 +191,9 @@ pace(struct fill *f, char **cas, int ncas, long long n, long long secs,
 	if (store_issued_get(f->st, cas[0], &cur) != PCA_OK)
 		return -1;
 	printf("inv_fill: %.1f s: %llu certificates reserved under %s, %lld "
-	    "of them added here (%lld revoked), %llu by others\n",
-	    (double)(mono_ms() - t0) / 1000,
-	    (unsigned long long)(cur - base), cas[0], f->added, f->revoked,
+	       "of them added here (%lld revoked), %llu by others\n",
+	    (double)(mono_ms() - t0) / 1000, (unsigned long long)(cur - base),
+	    cas[0], f->added, f->revoked,
 	    (unsigned long long)(cur - base) - (unsigned long long)f->added);
 	return 0;
 }
@@ -220,9 +223,8 @@ options(int argc, char **argv, struct fill *f, long long *start,
 			fprintf(stderr, "inv_fill: unknown option %s\n", o);
 			return -1;
 		}
-		if (v != NULL && (++a == argc ||
-				     util_strtonum(argv[a], lo, hi, v) !=
-					 PCA_OK)) {
+		if (v != NULL && (++a == argc || util_strtonum(argv[a], lo, hi,
+						     v) != PCA_OK)) {
 			fprintf(stderr, "inv_fill: %s: a number wanted\n", o);
 			return -1;
 		}
@@ -240,7 +242,8 @@ main(int argc, char **argv)
 	int a;
 
 	if (argc < 6) {
-		fprintf(stderr, "usage: inv_fill STORE COUNT NOW MANIFEST|- "
+		fprintf(stderr,
+		    "usage: inv_fill STORE COUNT NOW MANIFEST|- "
 		    "[--same-der] [--revoke-every K] [--no-pending] "
 		    "[--start I] [--pace SECONDS] CA_ID...\n");
 		return 2;
@@ -264,8 +267,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "inv_fill: %s\n", pca_err_msg());
 		return 1;
 	}
-	if (f.same && !make_cert(&f, 0, "host-0.web.example", f.now,
-			  &f.der, &f.der_len, &f.tbs, &f.tbs_len))
+	if (f.same && !make_cert(&f, 0, "host-0.web.example", f.now, &f.der,
+			  &f.der_len, &f.tbs, &f.tbs_len))
 		return 1;
 	i = start;
 	if (secs > 0) {

@@ -58,8 +58,8 @@ worker(void *arg)
 	r.ca_arn = l->arn;
 	r.csr = l->csr;
 	r.csr_len = l->csr_len;
-	r.signing_algorithm = getenv("LOOP_SIGALG") ? getenv("LOOP_SIGALG") :
-						     "SHA256WITHECDSA";
+	r.signing_algorithm =
+	    getenv("LOOP_SIGALG") ? getenv("LOOP_SIGALG") : "SHA256WITHECDSA";
 	r.validity_type = "DAYS";
 	r.validity_value = 30;
 	while (take(l)) {

@@ -346,8 +346,8 @@ frame_checks(void)
 
 /* One request; its status, *msg the error text, out the first field. */
 static pca_err
-request(struct peer *p, uint32_t type, const struct hsm_ipc_field *f,
-    size_t n, uint8_t out[64], size_t *out_len, char *msg, size_t msz)
+request(struct peer *p, uint32_t type, const struct hsm_ipc_field *f, size_t n,
+    uint8_t out[64], size_t *out_len, char *msg, size_t msz)
 {
 	struct hsm_ipc_msg m;
 	uint8_t *frame = NULL, *body = NULL;
@@ -457,8 +457,7 @@ sigv4(struct peer *p, const char *label, const struct admin *ad,
     const char *date, uint8_t key[64], size_t *kl, char *msg, size_t msz)
 {
 	struct hsm_ipc_field f[5] = {{(const uint8_t *)label, strlen(label)},
-	    {ad->sealed, ad->sealed_len},
-	    {(const uint8_t *)date, strlen(date)},
+	    {ad->sealed, ad->sealed_len}, {(const uint8_t *)date, strlen(date)},
 	    {(const uint8_t *)"us-east-1", 9}, {(const uint8_t *)"acm-pca", 7}};
 
 	return request(p, HSM_IPC_SIGV4, f, 5, key, kl, msg, msz);
@@ -496,8 +495,8 @@ secret_checks(void)
 	err = sigv4(&p, API_SEAL_LABEL, &ad, far, key, &kl, msg, sizeof(msg));
 	result("a signing key 3 days ahead is refused",
 	    err == PCA_EINVAL && strstr(msg, "more than 1 day") != NULL, msg);
-	err = sigv4(&p, "pca-api-token", &ad, today, key, &kl, msg,
-	    sizeof(msg));
+	err =
+	    sigv4(&p, "pca-api-token", &ad, today, key, &kl, msg, sizeof(msg));
 	result("a signing key under another seal label is refused",
 	    err == PCA_EPOLICY, msg);
 	uf[0].p = (const uint8_t *)API_SEAL_LABEL;

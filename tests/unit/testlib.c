@@ -65,7 +65,7 @@ testlib_run(const char *dir, const char *const argv[])
 		_exit(127);
 	}
 	return waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0;
+	       WEXITSTATUS(st) == 0;
 }
 
 int

@@ -19,12 +19,12 @@
  * In a cmocka test (cmocka.h and string.h included first): call returns
  * code and the error message (pca_err_msg) contains sub.
  */
-#define assert_err(call, code, sub)                                          \
-	do {                                                                 \
-		assert_int_equal((call), (code));                            \
-		if (strstr(pca_err_msg(), (sub)) == NULL)                    \
-			fail_msg("message '%s' lacks '%s'", pca_err_msg(),   \
-			    (sub));                                          \
+#define assert_err(call, code, sub)                                            \
+	do {                                                                   \
+		assert_int_equal((call), (code));                              \
+		if (strstr(pca_err_msg(), (sub)) == NULL)                      \
+			fail_msg("message '%s' lacks '%s'", pca_err_msg(),     \
+			    (sub));                                            \
 	} while (0)
 
 #define TESTLIB_SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
@@ -56,11 +56,11 @@ int64_t testlib_utc(int y, int mo, int d, int h, int mi, int s);
 
 /* A SoftHSM2 token in a private directory with its own softhsm2.conf. */
 struct testlib_token {
-	char dir[64];		/* the private directory */
-	char env[192];		/* "SOFTHSM2_CONF=<dir>/softhsm2.conf" */
-	char pin[128];		/* <dir>/pin, holding the user PIN */
+	char dir[64];  /* the private directory */
+	char env[192]; /* "SOFTHSM2_CONF=<dir>/softhsm2.conf" */
+	char pin[128]; /* <dir>/pin, holding the user PIN */
 	char label[33];
-	struct hsm_conf conf;	/* module, token, pin_file, module_env */
+	struct hsm_conf conf; /* module, token, pin_file, module_env */
 };
 
 /*

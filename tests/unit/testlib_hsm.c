@@ -56,8 +56,8 @@ testlib_token_remove(struct testlib_token *t)
 }
 
 int
-testlib_p11_server_start(const char *env, const char *label,
-    const char *sock, pid_t *pid)
+testlib_p11_server_start(const char *env, const char *label, const char *sock,
+    pid_t *pid)
 {
 	struct timespec ts = {0, 20 * 1000 * 1000};
 	char uri[64], envbuf[192];

@@ -22,8 +22,8 @@ main(int argc, char **argv)
 		return 0;
 	}
 	printf("result: ok\n");
-	printf("key: %s\n", c->keyalg != PCA_KEY_NONE ?
-	    pca_keyalg_name(c->keyalg) : "other");
+	printf("key: %s\n",
+	    c->keyalg != PCA_KEY_NONE ? pca_keyalg_name(c->keyalg) : "other");
 	printf("rsa_bits: %d\n", c->rsa_bits);
 	regress_name("subject", c->subject);
 	printf("subject_empty: %s\n", prof_csr_subject_empty(c) ? "yes" : "no");

@@ -19,9 +19,9 @@
 
 struct import_case {
 	enum prof_ca_type type;
-	uint8_t *spki;		/* DER; owned */
+	uint8_t *spki; /* DER; owned */
 	size_t spki_len;
-	const uint8_t *cert, *chain;	/* into the input */
+	const uint8_t *cert, *chain; /* into the input */
 	size_t cert_len, chain_len;
 };
 
@@ -29,8 +29,7 @@ struct import_case {
 static inline const uint8_t *
 import_case_after(const uint8_t *p, const uint8_t *end, const char *needle)
 {
-	const uint8_t *q = memmem(p, (size_t)(end - p), needle,
-	    strlen(needle));
+	const uint8_t *q = memmem(p, (size_t)(end - p), needle, strlen(needle));
 
 	if (q == NULL)
 		return NULL;
@@ -57,7 +56,7 @@ import_case_split(const uint8_t *p, size_t len, struct import_case *c)
 		return -1;
 	k++;
 	if ((ke = import_case_after(k, end, "-----END PUBLIC KEY-----")) ==
-	    NULL ||
+		NULL ||
 	    util_pem_decode((const char *)k, (size_t)(ke - k), "PUBLIC KEY",
 		LIM_CSR_DER, &c->spki, &c->spki_len) != PCA_OK)
 		return -1;

@@ -16,7 +16,9 @@ note(const char *rule, int ok, const char *detail, void *arg)
 {
 	(void)arg;
 	printf("  rule %s: %s%s%s\n", rule,
-	    ok > 0 ? "ok" : ok == 0 ? "FAIL" : "not judged",
+	    ok > 0    ? "ok"
+	    : ok == 0 ? "FAIL"
+		      : "not judged",
 	    detail != NULL && *detail != '\0' ? ": " : "",
 	    detail != NULL ? detail : "");
 }
@@ -54,12 +56,15 @@ main(int argc, char **argv)
 		regress_error(e);
 		goto out;
 	}
-	in.sig_alg = in.key == POL_KEY_RSA ? "SHA256WITHRSA" :
-	    "SHA256WITHECDSA";
+	in.sig_alg =
+	    in.key == POL_KEY_RSA ? "SHA256WITHRSA" : "SHA256WITHECDSA";
 	in.validity_s = 90 * 86400;
 	in.tmpl = "EndEntityCertificate/V1";
-	printf("key: %s %d\n", in.key == POL_KEY_RSA ? "RSA" :
-	    in.key == POL_KEY_EC ? "EC" : "other", in.key_bits);
+	printf("key: %s %d\n",
+	    in.key == POL_KEY_RSA  ? "RSA"
+	    : in.key == POL_KEY_EC ? "EC"
+				   : "other",
+	    in.key_bits);
 	for (i = 0; i < pol_set_count(ps); i++) {
 		const struct pol *pol = pol_set_get0(ps, pol_set_name(ps, i));
 

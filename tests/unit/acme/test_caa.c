@@ -27,25 +27,25 @@ test_issue_parse(void **state)
 		int ok;
 		const char *domain, *acct, *methods;
 	} t[] = {
-		{"pki.example.net", 1, "pki.example.net", "", ""},
-		{"  PKI.Example.NET  ", 1, "pki.example.net", "", ""},
-		{";", 1, "", "", ""},
-		{"", 1, "", "", ""},
-		{"  ;  ", 1, "", "", ""},
-		{"ca.test; accounturi=" ACCT, 1, "ca.test", ACCT, ""},
-		{"ca.test;validationmethods=dns-01,http-01", 1, "ca.test", "",
-		    "dns-01,http-01"},
-		{"ca.test; accounturi = " ACCT " ; validationmethods=dns-01", 1,
-		    "ca.test", ACCT, "dns-01"},
-		{"ca.test; other=x", 1, "ca.test", "", ""},
-		{"ca.test; =x", 0, NULL, NULL, NULL},
-		{"ca.test; key", 0, NULL, NULL, NULL},
-		{"ca.test; a=b c=d", 0, NULL, NULL, NULL},
-		{"ca.test extra", 0, NULL, NULL, NULL},
-		{"-ca.test", 0, NULL, NULL, NULL},
-		{"ca..test", 0, NULL, NULL, NULL},
-		{"ca.test.", 0, NULL, NULL, NULL},
-		{"ca_test", 0, NULL, NULL, NULL},
+	    {"pki.example.net", 1, "pki.example.net", "", ""},
+	    {"  PKI.Example.NET  ", 1, "pki.example.net", "", ""},
+	    {";", 1, "", "", ""},
+	    {"", 1, "", "", ""},
+	    {"  ;  ", 1, "", "", ""},
+	    {"ca.test; accounturi=" ACCT, 1, "ca.test", ACCT, ""},
+	    {"ca.test;validationmethods=dns-01,http-01", 1, "ca.test", "",
+		"dns-01,http-01"},
+	    {"ca.test; accounturi = " ACCT " ; validationmethods=dns-01", 1,
+		"ca.test", ACCT, "dns-01"},
+	    {"ca.test; other=x", 1, "ca.test", "", ""},
+	    {"ca.test; =x", 0, NULL, NULL, NULL},
+	    {"ca.test; key", 0, NULL, NULL, NULL},
+	    {"ca.test; a=b c=d", 0, NULL, NULL, NULL},
+	    {"ca.test extra", 0, NULL, NULL, NULL},
+	    {"-ca.test", 0, NULL, NULL, NULL},
+	    {"ca..test", 0, NULL, NULL, NULL},
+	    {"ca.test.", 0, NULL, NULL, NULL},
+	    {"ca_test", 0, NULL, NULL, NULL},
 	};
 	struct acme_caa_issue o;
 	size_t i;
@@ -77,7 +77,7 @@ rrs(const char *spec, struct acme_caa_rr *out, size_t max)
 		if ((next = strchr(rec, '|')) != NULL)
 			*next++ = '\0';
 		memset(&out[n], 0, sizeof(out[n]));
-		out[n].flags = rec[0] == '1' ? 128 : 0;	/* "0" or "128" */
+		out[n].flags = rec[0] == '1' ? 128 : 0; /* "0" or "128" */
 		tag = strchr(rec, ' ') + 1;
 		val = strchr(tag, ' ');
 		*val++ = '\0';
@@ -99,51 +99,49 @@ test_decide(void **state)
 		const char *method;
 		enum acme_caa_verdict want;
 	} t[] = {
-		/* issue */
-		{"0 issue pki.example.net", 0, "dns-01", ACME_CAA_PERMIT},
-		{"0 issue PKI.EXAMPLE.NET", 0, "dns-01", ACME_CAA_PERMIT},
-		{"0 issue ca2.test", 0, "http-01", ACME_CAA_PERMIT},
-		{"0 issue letsencrypt.org", 0, "dns-01", ACME_CAA_FORBID},
-		{"0 issue letsencrypt.org|0 issue pki.example.net", 0,
-		    "dns-01", ACME_CAA_PERMIT},
-		{"0 issue ;", 0, "dns-01", ACME_CAA_FORBID},
-		{"0 issue ;|0 issue pki.example.net", 0, "dns-01",
-		    ACME_CAA_PERMIT},
-		{"0 issue pki.example.net extra", 0, "dns-01", ACME_CAA_FORBID},
-		/* no issue property at all */
-		{"0 iodef mailto:sec@example.test", 0, "dns-01",
-		    ACME_CAA_PERMIT},
-		{"0 issuewild letsencrypt.org", 0, "dns-01", ACME_CAA_PERMIT},
-		/* critical flags */
-		{"128 tbs unknown|0 issue pki.example.net", 0, "dns-01",
-		    ACME_CAA_FORBID},
-		{"0 tbs unknown|0 issue pki.example.net", 0, "dns-01",
-		    ACME_CAA_PERMIT},
-		{"128 issue pki.example.net", 0, "dns-01", ACME_CAA_PERMIT},
-		{"128 ISSUE pki.example.net", 0, "dns-01", ACME_CAA_PERMIT},
-		/* wildcards */
-		{"0 issue pki.example.net", 1, "dns-01", ACME_CAA_PERMIT},
-		{"0 issue pki.example.net|0 issuewild ;", 1, "dns-01",
-		    ACME_CAA_FORBID},
-		{"0 issue letsencrypt.org|0 issuewild pki.example.net", 1,
-		    "dns-01", ACME_CAA_PERMIT},
-		{"0 issue letsencrypt.org|0 issuewild pki.example.net", 0,
-		    "dns-01", ACME_CAA_FORBID},
-		{"0 issue pki.example.net|0 issuewild letsencrypt.org", 1,
-		    "dns-01", ACME_CAA_FORBID},
-		/* RFC 8657 */
-		{"0 issue pki.example.net; accounturi=" ACCT, 0, "dns-01",
-		    ACME_CAA_PERMIT},
-		{"0 issue pki.example.net; accounturi=" ACCT "2", 0, "dns-01",
-		    ACME_CAA_FORBID},
-		{"0 issue pki.example.net; validationmethods=dns-01", 0,
-		    "dns-01", ACME_CAA_PERMIT},
-		{"0 issue pki.example.net; validationmethods=dns-01", 0,
-		    "http-01", ACME_CAA_FORBID},
-		{"0 issue pki.example.net; validationmethods=http-01,dns-01",
-		    0, "dns-01", ACME_CAA_PERMIT},
-		{"0 issue pki.example.net; validationmethods=dns-01x", 0,
-		    "dns-01", ACME_CAA_FORBID},
+	    /* issue */
+	    {"0 issue pki.example.net", 0, "dns-01", ACME_CAA_PERMIT},
+	    {"0 issue PKI.EXAMPLE.NET", 0, "dns-01", ACME_CAA_PERMIT},
+	    {"0 issue ca2.test", 0, "http-01", ACME_CAA_PERMIT},
+	    {"0 issue letsencrypt.org", 0, "dns-01", ACME_CAA_FORBID},
+	    {"0 issue letsencrypt.org|0 issue pki.example.net", 0, "dns-01",
+		ACME_CAA_PERMIT},
+	    {"0 issue ;", 0, "dns-01", ACME_CAA_FORBID},
+	    {"0 issue ;|0 issue pki.example.net", 0, "dns-01", ACME_CAA_PERMIT},
+	    {"0 issue pki.example.net extra", 0, "dns-01", ACME_CAA_FORBID},
+	    /* no issue property at all */
+	    {"0 iodef mailto:sec@example.test", 0, "dns-01", ACME_CAA_PERMIT},
+	    {"0 issuewild letsencrypt.org", 0, "dns-01", ACME_CAA_PERMIT},
+	    /* critical flags */
+	    {"128 tbs unknown|0 issue pki.example.net", 0, "dns-01",
+		ACME_CAA_FORBID},
+	    {"0 tbs unknown|0 issue pki.example.net", 0, "dns-01",
+		ACME_CAA_PERMIT},
+	    {"128 issue pki.example.net", 0, "dns-01", ACME_CAA_PERMIT},
+	    {"128 ISSUE pki.example.net", 0, "dns-01", ACME_CAA_PERMIT},
+	    /* wildcards */
+	    {"0 issue pki.example.net", 1, "dns-01", ACME_CAA_PERMIT},
+	    {"0 issue pki.example.net|0 issuewild ;", 1, "dns-01",
+		ACME_CAA_FORBID},
+	    {"0 issue letsencrypt.org|0 issuewild pki.example.net", 1, "dns-01",
+		ACME_CAA_PERMIT},
+	    {"0 issue letsencrypt.org|0 issuewild pki.example.net", 0, "dns-01",
+		ACME_CAA_FORBID},
+	    {"0 issue pki.example.net|0 issuewild letsencrypt.org", 1, "dns-01",
+		ACME_CAA_FORBID},
+	    /* RFC 8657 */
+	    {"0 issue pki.example.net; accounturi=" ACCT, 0, "dns-01",
+		ACME_CAA_PERMIT},
+	    {"0 issue pki.example.net; accounturi=" ACCT "2", 0, "dns-01",
+		ACME_CAA_FORBID},
+	    {"0 issue pki.example.net; validationmethods=dns-01", 0, "dns-01",
+		ACME_CAA_PERMIT},
+	    {"0 issue pki.example.net; validationmethods=dns-01", 0, "http-01",
+		ACME_CAA_FORBID},
+	    {"0 issue pki.example.net; validationmethods=http-01,dns-01", 0,
+		"dns-01", ACME_CAA_PERMIT},
+	    {"0 issue pki.example.net; validationmethods=dns-01x", 0, "dns-01",
+		ACME_CAA_FORBID},
 	};
 	struct acme_caa_rr r[8];
 	struct acme_caa_req q;
@@ -213,7 +211,7 @@ test_conf_checks(void **state)
 	assert_false(acme_resolver_ok("dns.example:53"));
 	assert_false(acme_resolver_ok("127.0.0.1,"));
 	assert_false(acme_resolver_ok("1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,"
-	    "1.1.1.5"));
+				      "1.1.1.5"));
 	assert_true(acme_caa_ids_ok("pki.example.net"));
 	assert_true(acme_caa_ids_ok("pki.example.net,Other.Test"));
 	assert_false(acme_caa_ids_ok("pki.example.net,"));
@@ -240,10 +238,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_issue_parse),
-		cmocka_unit_test(test_decide),
-		cmocka_unit_test(test_forbid_says_why),
-		cmocka_unit_test(test_conf_checks),
+	    cmocka_unit_test(test_issue_parse),
+	    cmocka_unit_test(test_decide),
+	    cmocka_unit_test(test_forbid_says_why),
+	    cmocka_unit_test(test_conf_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

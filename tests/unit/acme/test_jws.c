@@ -15,10 +15,12 @@
 
 #include "../../../acme/acme.h"
 
-#define ED_JWK "{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," \
+#define ED_JWK                                                                 \
+	"{\"kty\":\"OKP\",\"crv\":\"Ed25519\","                                \
 	"\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}"
-#define ED_JWS "{\"protected\":\"eyJhbGciOiJFZERTQSJ9\"," \
-	"\"payload\":\"RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc\"," \
+#define ED_JWS                                                                 \
+	"{\"protected\":\"eyJhbGciOiJFZERTQSJ9\","                             \
+	"\"payload\":\"RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc\","                 \
 	"\"signature\":\"hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR" \
 	"4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg\"}"
 
@@ -54,8 +56,8 @@ jws_with(const char *hdr)
 	char *p = NULL, *out;
 	size_t n;
 
-	assert_int_equal(acme_b64url_encode((const uint8_t *)hdr, strlen(hdr),
-	    &p), PCA_OK);
+	assert_int_equal(
+	    acme_b64url_encode((const uint8_t *)hdr, strlen(hdr), &p), PCA_OK);
 	n = strlen(p) + 64;
 	out = malloc(n);
 	assert_non_null(out);
@@ -90,29 +92,46 @@ test_header_rules(void **state)
 
 	(void)state;
 	assert_int_equal(parse_hdr("{\"alg\":\"ES256\",\"nonce\":\"n\","
-	    "\"url\":\"https://h/u\",\"kid\":\"k\"}", &why), ACME_JWS_OK);
+				   "\"url\":\"https://h/u\",\"kid\":\"k\"}",
+			     &why),
+	    ACME_JWS_OK);
 	assert_int_equal(parse_hdr("{\"alg\":\"none\",\"nonce\":\"n\","
-	    "\"url\":\"https://h/u\",\"kid\":\"k\"}", &why), ACME_JWS_BADALG);
+				   "\"url\":\"https://h/u\",\"kid\":\"k\"}",
+			     &why),
+	    ACME_JWS_BADALG);
 	assert_int_equal(parse_hdr("{\"alg\":\"HS256\",\"nonce\":\"n\","
-	    "\"url\":\"https://h/u\",\"kid\":\"k\"}", &why), ACME_JWS_BADALG);
+				   "\"url\":\"https://h/u\",\"kid\":\"k\"}",
+			     &why),
+	    ACME_JWS_BADALG);
 	assert_int_equal(parse_hdr("{\"alg\":\"ES256\","
-	    "\"url\":\"https://h/u\",\"kid\":\"k\"}", &why),
+				   "\"url\":\"https://h/u\",\"kid\":\"k\"}",
+			     &why),
 	    ACME_JWS_MALFORMED);
 	assert_non_null(strstr(why, "nonce"));
 	assert_int_equal(parse_hdr("{\"alg\":\"ES256\",\"nonce\":\"n\","
-	    "\"kid\":\"k\"}", &why), ACME_JWS_MALFORMED);
+				   "\"kid\":\"k\"}",
+			     &why),
+	    ACME_JWS_MALFORMED);
 	assert_non_null(strstr(why, "url"));
-	assert_int_equal(parse_hdr("{\"alg\":\"ES256\",\"nonce\":\"n\","
-	    "\"url\":\"https://h/u\",\"kid\":\"k\",\"jwk\":{}}", &why),
+	assert_int_equal(
+	    parse_hdr("{\"alg\":\"ES256\",\"nonce\":\"n\","
+		      "\"url\":\"https://h/u\",\"kid\":\"k\",\"jwk\":{}}",
+		&why),
 	    ACME_JWS_MALFORMED);
 	assert_int_equal(parse_hdr("{\"alg\":\"ES256\",\"nonce\":\"n\","
-	    "\"url\":\"https://h/u\"}", &why), ACME_JWS_MALFORMED);
-	assert_int_equal(parse_hdr("{\"alg\":\"ES256\",\"nonce\":\"n\","
-	    "\"url\":\"https://h/u\",\"kid\":\"k\",\"crit\":[\"x\"]}", &why),
+				   "\"url\":\"https://h/u\"}",
+			     &why),
+	    ACME_JWS_MALFORMED);
+	assert_int_equal(
+	    parse_hdr("{\"alg\":\"ES256\",\"nonce\":\"n\","
+		      "\"url\":\"https://h/u\",\"kid\":\"k\",\"crit\":[\"x\"]}",
+		&why),
 	    ACME_JWS_MALFORMED);
 	assert_non_null(strstr(why, "crit"));
-	assert_int_equal(parse_hdr("{\"alg\":\"ES256\",\"alg\":\"ES256\","
-	    "\"nonce\":\"n\",\"url\":\"https://h/u\",\"kid\":\"k\"}", &why),
+	assert_int_equal(
+	    parse_hdr("{\"alg\":\"ES256\",\"alg\":\"ES256\","
+		      "\"nonce\":\"n\",\"url\":\"https://h/u\",\"kid\":\"k\"}",
+		&why),
 	    ACME_JWS_MALFORMED);
 	assert_int_equal(parse_hdr("[1]", &why), ACME_JWS_MALFORMED);
 }
@@ -123,16 +142,17 @@ test_body_rules(void **state)
 	struct acme_jws j;
 	const char *why = NULL;
 	static const char *const bad[] = {"", "null", "{}", "[]",
-		"{\"protected\":1,\"payload\":\"\",\"signature\":\"\"}",
-		"{\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"\","
-		"\"header\":{}}",
-		"{\"protected\":\"!!\",\"payload\":\"\",\"signature\":\"\"}"};
+	    "{\"protected\":1,\"payload\":\"\",\"signature\":\"\"}",
+	    "{\"protected\":\"e30\",\"payload\":\"\",\"signature\":\"\","
+	    "\"header\":{}}",
+	    "{\"protected\":\"!!\",\"payload\":\"\",\"signature\":\"\"}"};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(acme_jws_parse((const uint8_t *)bad[i],
-		    strlen(bad[i]), 0, &j, &why), ACME_JWS_MALFORMED);
+				     strlen(bad[i]), 0, &j, &why),
+		    ACME_JWS_MALFORMED);
 }
 
 static void
@@ -144,20 +164,25 @@ test_verify_ed25519(void **state)
 
 	(void)state;
 	assert_int_equal(acme_jws_verify((const uint8_t *)ED_JWS,
-	    strlen(ED_JWS), "EdDSA", ED_JWK, &why), ACME_JWS_OK);
+			     strlen(ED_JWS), "EdDSA", ED_JWK, &why),
+	    ACME_JWS_OK);
 	p = strstr(bad, "hgyY");
 	assert_non_null(p);
 	p[0] = 'i';
 	assert_int_equal(acme_jws_verify((const uint8_t *)bad, strlen(bad),
-	    "EdDSA", ED_JWK, &why), ACME_JWS_BADSIG);
+			     "EdDSA", ED_JWK, &why),
+	    ACME_JWS_BADSIG);
 	/* the key does not fit the algorithm */
 	assert_int_equal(acme_jws_verify((const uint8_t *)ED_JWS,
-	    strlen(ED_JWS), "ES256", ED_JWK, &why), ACME_JWS_BADKEY);
+			     strlen(ED_JWS), "ES256", ED_JWK, &why),
+	    ACME_JWS_BADKEY);
 	/* a private key member is refused */
-	assert_int_equal(acme_jws_verify((const uint8_t *)ED_JWS,
-	    strlen(ED_JWS), "EdDSA", "{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
-	    "\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\","
-	    "\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\"}", &why),
+	assert_int_equal(
+	    acme_jws_verify((const uint8_t *)ED_JWS, strlen(ED_JWS), "EdDSA",
+		"{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+		"\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\","
+		"\"d\":\"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\"}",
+		&why),
 	    ACME_JWS_BADKEY);
 }
 
@@ -177,11 +202,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_b64url),
-		cmocka_unit_test(test_header_rules),
-		cmocka_unit_test(test_body_rules),
-		cmocka_unit_test(test_verify_ed25519),
-		cmocka_unit_test(test_thumbprint),
+	    cmocka_unit_test(test_b64url),
+	    cmocka_unit_test(test_header_rules),
+	    cmocka_unit_test(test_body_rules),
+	    cmocka_unit_test(test_verify_ed25519),
+	    cmocka_unit_test(test_thumbprint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

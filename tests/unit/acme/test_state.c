@@ -34,8 +34,8 @@ setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	struct store_conf c = {NULL, 0, 0, STORE_NOSYNC, 0};
 
-	if (f == NULL || testlib_dir_make(f->dir, sizeof(f->dir),
-	    "pca-acmestate") != 0)
+	if (f == NULL ||
+	    testlib_dir_make(f->dir, sizeof(f->dir), "pca-acmestate") != 0)
 		return -1;
 	c.path = f->dir;
 	if (store_open(&c, &f->st) != PCA_OK) {
@@ -72,35 +72,41 @@ window_default_and_marks(void **state)
 	char txt[64];
 	int early = -1;
 
-	assert_int_equal(acme_ari_window(f->st, CA, "0A0B", nb, na, 0, &s, &e,
-	    &early), PCA_OK);
+	assert_int_equal(
+	    acme_ari_window(f->st, CA, "0A0B", nb, na, 0, &s, &e, &early),
+	    PCA_OK);
 	assert_int_equal(s, nb + 60 * DAY);
 	assert_int_equal(e, na - 9 * DAY);
 	assert_int_equal(early, 0);
 	/* a mark from before the certificate does not move it */
 	(void)snprintf(txt, sizeof(txt), "{\"at\":%lld}", (long long)(nb - 5));
 	put(f->st, "acme-renew", CA, txt);
-	assert_int_equal(acme_ari_window(f->st, CA, "0A0B", nb, na, 0, &s, &e,
-	    &early), PCA_OK);
+	assert_int_equal(
+	    acme_ari_window(f->st, CA, "0A0B", nb, na, 0, &s, &e, &early),
+	    PCA_OK);
 	assert_int_equal(early, 0);
 	/* the certificate's own mark */
 	put(f->st, "acme-renew", CA "/0A0B", "{\"at\":86400500}");
-	assert_int_equal(acme_ari_window(f->st, CA, "0A0B", nb, na, 0, &s, &e,
-	    &early), PCA_OK);
+	assert_int_equal(
+	    acme_ari_window(f->st, CA, "0A0B", nb, na, 0, &s, &e, &early),
+	    PCA_OK);
 	assert_int_equal(early, 1);
 	assert_int_equal(e, 86400500);
 	assert_int_equal(s, 86400500 - 3600);
 	/* another certificate of the CA is not moved by it */
-	assert_int_equal(acme_ari_window(f->st, CA, "0C", nb, na, 0, &s, &e,
-	    &early), PCA_OK);
+	assert_int_equal(
+	    acme_ari_window(f->st, CA, "0C", nb, na, 0, &s, &e, &early),
+	    PCA_OK);
 	assert_int_equal(early, 0);
 	/* a rotation after issuance moves it (the earlier mark wins) */
-	assert_int_equal(acme_ari_window(f->st, CA, "0C", nb, na, nb + 7, &s,
-	    &e, &early), PCA_OK);
+	assert_int_equal(
+	    acme_ari_window(f->st, CA, "0C", nb, na, nb + 7, &s, &e, &early),
+	    PCA_OK);
 	assert_int_equal(early, 1);
 	assert_int_equal(e, nb + 7);
-	assert_int_equal(acme_ari_window(f->st, CA, "0C", nb, nb, 0, &s, &e,
-	    NULL), PCA_EINVAL);
+	assert_int_equal(
+	    acme_ari_window(f->st, CA, "0C", nb, nb, 0, &s, &e, NULL),
+	    PCA_EINVAL);
 }
 
 static int
@@ -144,8 +150,9 @@ prune(void **state)
 	free(v);
 	assert_non_null(a);
 	assert_int_equal(json_array_size(json_object_get(a, "orders")), 1);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(a,
-	    "orders"), 0)), "new");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(a, "orders"), 0)),
+	    "new");
 	json_decref(a);
 }
 
@@ -157,7 +164,8 @@ eab_sealed_at_start(void **state)
 	struct hsm *h = NULL;
 	struct acme *ac = NULL;
 	struct acme_conf c = {.base_url = "https://127.0.0.1:1",
-	    .region = "us-east-1", .account = "111122223333"};
+	    .region = "us-east-1",
+	    .account = "111122223333"};
 	uint8_t *v = NULL, *sealed = NULL, *plain = NULL;
 	size_t n = 0, sl = 0, pl = 0;
 	json_t *o;
@@ -165,7 +173,8 @@ eab_sealed_at_start(void **state)
 
 	memset(&tok, 0, sizeof(tok));
 	if (testlib_token_make(&tok, "pca-acmeeab", "acmeeab", "87654321",
-	    "4321", 0600) != 0 || hsm_open(&tok.conf, &h) != PCA_OK) {
+		"4321", 0600) != 0 ||
+	    hsm_open(&tok.conf, &h) != PCA_OK) {
 		testlib_token_remove(&tok);
 		fail_msg("token: %s", pca_err_msg());
 	}
@@ -185,15 +194,16 @@ eab_sealed_at_start(void **state)
 	assert_non_null(sb);
 	assert_int_equal(acme_b64url_decode(sb, strlen(sb), 512, &sealed, &sl),
 	    PCA_OK);
-	assert_int_equal(hsm_unseal(h, ACME_EAB_SEAL_LABEL, sealed, sl, &plain,
-	    &pl), PCA_OK);
+	assert_int_equal(
+	    hsm_unseal(h, ACME_EAB_SEAL_LABEL, sealed, sl, &plain, &pl),
+	    PCA_OK);
 	assert_int_equal(pl, 16);
 	assert_memory_equal(plain, "secret-key-bytes", 16);
 	/* under another label it does not open */
 	free(plain);
 	plain = NULL;
-	assert_int_not_equal(hsm_unseal(h, "pca-api-keys", sealed, sl, &plain,
-	    &pl), PCA_OK);
+	assert_int_not_equal(
+	    hsm_unseal(h, "pca-api-keys", sealed, sl, &plain, &pl), PCA_OK);
 	free(plain);
 	free(sealed);
 	json_decref(o);
@@ -210,8 +220,8 @@ profile_names(void **state)
 	assert_false(acme_profile_name_ok(""));
 	assert_false(acme_profile_name_ok("a b"));
 	assert_false(acme_profile_name_ok("a/b"));
-	assert_false(acme_profile_name_ok(
-	    "0123456789012345678901234567890123456789012345678901234567890123"));
+	assert_false(acme_profile_name_ok("012345678901234567890123456789012345"
+					  "6789012345678901234567890123"));
 }
 
 int

@@ -50,7 +50,7 @@ census(struct store *s, size_t *serial, size_t *flood, long long *count)
 	*serial = *flood = 0;
 	*count = 0;
 	assert_int_equal(alert_list(s, &l), PCA_OK);
-	json_array_foreach(l, i, o) {
+	json_array_foreach (l, i, o) {
 		const char *k = json_string_value(json_object_get(o, "kind"));
 
 		if (strcmp(k, "ocsp_unknown_serial") == 0)
@@ -172,10 +172,9 @@ int
 main(void)
 {
 	const struct CMUnitTest t[] = {
-		cmocka_unit_test_setup_teardown(test_bound_and_restart, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent, setup,
-		    teardown),
+	    cmocka_unit_test_setup_teardown(test_bound_and_restart, setup,
+		teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(t, NULL, NULL);

@@ -59,8 +59,8 @@ test_decode(void **state)
 	assert_int_equal(api_json_decode((const uint8_t *)"", 0, &v), PCA_OK);
 	assert_true(json_is_object(v) && json_object_size(v) == 0);
 	json_decref(v);
-	assert_int_equal(
-	    api_json_decode((const uint8_t *)" \n{}\n", 5, &v), PCA_OK);
+	assert_int_equal(api_json_decode((const uint8_t *)" \n{}\n", 5, &v),
+	    PCA_OK);
 	json_decref(v);
 	for (i = 0; bad[i] != NULL; i++)
 		if (api_json_decode((const uint8_t *)bad[i], strlen(bad[i]),
@@ -309,31 +309,31 @@ test_tokens(void **state)
 	char *t = NULL, *last = NULL;
 
 	(void)state;
-	assert_int_equal(
-	    api_token_make(key, "ListTags", "scope-a", "k|1", &t), PCA_OK);
-	assert_int_equal(
-	    api_token_open(key, "ListTags", "scope-a", t, &last), PCA_OK);
+	assert_int_equal(api_token_make(key, "ListTags", "scope-a", "k|1", &t),
+	    PCA_OK);
+	assert_int_equal(api_token_open(key, "ListTags", "scope-a", t, &last),
+	    PCA_OK);
 	assert_string_equal(last, "k|1");
 	free(last);
-	assert_int_equal(
-	    api_token_open(key, "ListTags", "scope-b", t, &last), PCA_EPARSE);
+	assert_int_equal(api_token_open(key, "ListTags", "scope-b", t, &last),
+	    PCA_EPARSE);
 	assert_int_equal(
 	    api_token_open(key, "ListPermissions", "scope-a", t, &last),
 	    PCA_EPARSE);
 	t[3] = t[3] == 'A' ? 'B' : 'A';
-	assert_int_equal(
-	    api_token_open(key, "ListTags", "scope-a", t, &last), PCA_EPARSE);
+	assert_int_equal(api_token_open(key, "ListTags", "scope-a", t, &last),
+	    PCA_EPARSE);
 	assert_int_equal(
 	    api_token_open(key, "ListTags", "scope-a", "garbage", &last),
 	    PCA_EPARSE);
-	assert_int_equal(
-	    api_token_open(key, "ListTags", "scope-a", ".", &last), PCA_EPARSE);
+	assert_int_equal(api_token_open(key, "ListTags", "scope-a", ".", &last),
+	    PCA_EPARSE);
 	free(t);
 	key[0] = 9; /* another appliance's key */
 	assert_int_equal(api_token_make(key, "ListTags", "s", "x", &t), PCA_OK);
 	key[0] = 1;
-	assert_int_equal(
-	    api_token_open(key, "ListTags", "s", t, &last), PCA_EPARSE);
+	assert_int_equal(api_token_open(key, "ListTags", "s", t, &last),
+	    PCA_EPARSE);
 	free(t);
 }
 
@@ -347,8 +347,8 @@ managed_allows(const char *name, const char *op)
 	int ok;
 
 	assert_int_equal(iam_managed_doc(name, NULL, 0, &doc), PCA_OK);
-	assert_int_equal(
-	    iam_policy_parse(doc, strlen(doc), IAM_IDENTITY, &p), PCA_OK);
+	assert_int_equal(iam_policy_parse(doc, strlen(doc), IAM_IDENTITY, &p),
+	    PCA_OK);
 	assert_int_equal(iam_action_of(op, action, sizeof(action)), PCA_OK);
 	memset(&r, 0, sizeof(r));
 	r.account = "111122223333";
@@ -455,10 +455,10 @@ test_policy(void **state)
 	assert_int_equal(
 	    rp_eval(deny, "222233334444", "acm-pca:GetCertificate", NULL),
 	    RP_ALLOW);
-	assert_int_equal(
-	    rp_eval(like, "222233334444", "acm-pca:IssueCertificate",
-		"arn:aws:acm-pca:::template/"
-		"EndEntityClientAuthCertificate/V1"),
+	assert_int_equal(rp_eval(like, "222233334444",
+			     "acm-pca:IssueCertificate",
+			     "arn:aws:acm-pca:::template/"
+			     "EndEntityClientAuthCertificate/V1"),
 	    RP_ALLOW);
 	assert_int_equal(rp_eval("not json", "222233334444",
 			     "acm-pca:IssueCertificate", TMPL),

@@ -17,7 +17,7 @@
 #include "../../../hsm/hsm.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define NOW 1795910116	/* 2026-11-28T23:55:16Z */
+#define NOW 1795910116 /* 2026-11-28T23:55:16Z */
 
 struct vec {
 	const char *path;
@@ -32,40 +32,68 @@ struct vec {
 };
 
 static const struct api_hdr list_hdrs[] = {
-	    {"x-amz-target", "ACMPrivateCA.ListCertificateAuthorities"},
-	    {"content-type", "application/x-amz-json-1.1"},
-	    {"x-amz-date", "20261128T235516Z"},
-	    {"host", "127.0.0.1:8443"}};
+    {"x-amz-target", "ACMPrivateCA.ListCertificateAuthorities"},
+    {"content-type", "application/x-amz-json-1.1"},
+    {"x-amz-date", "20261128T235516Z"}, {"host", "127.0.0.1:8443"}};
 static const struct api_hdr list_query[] = {{NULL, NULL}};
 static const struct vec list_vec = {"/", list_query, 0, list_hdrs,
     sizeof(list_hdrs) / sizeof(list_hdrs[0]), "{}",
-    "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEKEY000001/20261128/us-east-1/acm-pca/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=6527d017eb34f499a884fbe950fef84ad62e45bee8b89eb5d6a4993799653b8a",
-    "POST\n/\n\ncontent-type:application/x-amz-json-1.1\nhost:127.0.0.1:8443\nx-amz-date:20261128T235516Z\nx-amz-target:ACMPrivateCA.ListCertificateAuthorities\n\ncontent-type;host;x-amz-date;x-amz-target\n44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+    "AWS4-HMAC-SHA256 "
+    "Credential=AKIAEXAMPLEKEY000001/20261128/us-east-1/acm-pca/aws4_request, "
+    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+    "Signature="
+    "6527d017eb34f499a884fbe950fef84ad62e45bee8b89eb5d6a4993799653b8a",
+    "POST\n/\n\ncontent-type:application/"
+    "x-amz-json-1.1\nhost:127.0.0.1:8443\nx-amz-date:20261128T235516Z\nx-amz-"
+    "target:ACMPrivateCA.ListCertificateAuthorities\n\ncontent-type;host;x-amz-"
+    "date;x-amz-"
+    "target\n44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
     "us-east-1"};
 
 static const struct api_hdr issue_hdrs[] = {
-	    {"x-amz-target", "ACMPrivateCA.IssueCertificate"},
-	    {"content-type", "application/x-amz-json-1.1"},
-	    {"x-amz-date", "20261128T235516Z"},
-	    {"host", "pca.example:8443"}};
+    {"x-amz-target", "ACMPrivateCA.IssueCertificate"},
+    {"content-type", "application/x-amz-json-1.1"},
+    {"x-amz-date", "20261128T235516Z"}, {"host", "pca.example:8443"}};
 static const struct api_hdr issue_query[] = {{NULL, NULL}};
 static const struct vec issue_vec = {"/", issue_query, 0, issue_hdrs,
-    sizeof(issue_hdrs) / sizeof(issue_hdrs[0]), "{\"CertificateAuthorityArn\":\"arn:aws:acm-pca:eu-west-3:123456789012:certificate-authority/0b8a4c1e-2f6a-4d1e-9c3b-7a5d6e8f9a0b\",\"Csr\":\"LS0t\",\"SigningAlgorithm\":\"SHA256WITHECDSA\",\"Validity\":{\"Value\":365,\"Type\":\"DAYS\"}}",
-    "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEKEY000001/20261128/eu-west-3/acm-pca/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=441b2d346350255a29507e3613943a1a6a4e0d3ad519df24b6dfc44a7a4e19dc",
-    "POST\n/\n\ncontent-type:application/x-amz-json-1.1\nhost:pca.example:8443\nx-amz-date:20261128T235516Z\nx-amz-target:ACMPrivateCA.IssueCertificate\n\ncontent-type;host;x-amz-date;x-amz-target\n1f51253adfd7eba4d6f3eb6eeeae690893bd8ec9457028c60a8e260f81871e2a",
+    sizeof(issue_hdrs) / sizeof(issue_hdrs[0]),
+    "{\"CertificateAuthorityArn\":\"arn:aws:acm-pca:eu-west-3:123456789012:"
+    "certificate-authority/"
+    "0b8a4c1e-2f6a-4d1e-9c3b-7a5d6e8f9a0b\",\"Csr\":\"LS0t\","
+    "\"SigningAlgorithm\":\"SHA256WITHECDSA\",\"Validity\":{\"Value\":365,"
+    "\"Type\":\"DAYS\"}}",
+    "AWS4-HMAC-SHA256 "
+    "Credential=AKIAEXAMPLEKEY000001/20261128/eu-west-3/acm-pca/aws4_request, "
+    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+    "Signature="
+    "441b2d346350255a29507e3613943a1a6a4e0d3ad519df24b6dfc44a7a4e19dc",
+    "POST\n/\n\ncontent-type:application/"
+    "x-amz-json-1.1\nhost:pca.example:8443\nx-amz-date:20261128T235516Z\nx-amz-"
+    "target:ACMPrivateCA.IssueCertificate\n\ncontent-type;host;x-amz-date;x-"
+    "amz-"
+    "target\n1f51253adfd7eba4d6f3eb6eeeae690893bd8ec9457028c60a8e260f81871e2a",
     "eu-west-3"};
 
 static const struct api_hdr path_hdrs[] = {
-	    {"x-amz-target", "ACMPrivateCA.ListCertificateAuthorities"},
-	    {"content-type", "application/x-amz-json-1.1"},
-	    {"amz-sdk-invocation-id", "  spaced   value  here "},
-	    {"x-amz-date", "20261128T235516Z"},
-	    {"host", "127.0.0.1:9443"}};
+    {"x-amz-target", "ACMPrivateCA.ListCertificateAuthorities"},
+    {"content-type", "application/x-amz-json-1.1"},
+    {"amz-sdk-invocation-id", "  spaced   value  here "},
+    {"x-amz-date", "20261128T235516Z"}, {"host", "127.0.0.1:9443"}};
 static const struct api_hdr path_query[] = {{"b", "2"}, {"a", "1"}};
-static const struct vec path_vec = {"/base/./a//b/../c%20d/", path_query, 2, path_hdrs,
-    sizeof(path_hdrs) / sizeof(path_hdrs[0]), "{\"MaxResults\":1}",
-    "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLEKEY000001/20261128/us-east-1/acm-pca/aws4_request, SignedHeaders=amz-sdk-invocation-id;content-type;host;x-amz-date;x-amz-target, Signature=a048c149fef2d01462b9999fd3b0d5f4bc1b3cd19814871bf9c1ea9117350819",
-    "POST\n/base/a/c%2520d/\na=1&b=2\namz-sdk-invocation-id:spaced value here\ncontent-type:application/x-amz-json-1.1\nhost:127.0.0.1:9443\nx-amz-date:20261128T235516Z\nx-amz-target:ACMPrivateCA.ListCertificateAuthorities\n\namz-sdk-invocation-id;content-type;host;x-amz-date;x-amz-target\n5d327dabe3dd761d0a1fd5ac1ad275322fd6e1d88a5d361c1750ac453ec177b9",
+static const struct vec path_vec = {"/base/./a//b/../c%20d/", path_query, 2,
+    path_hdrs, sizeof(path_hdrs) / sizeof(path_hdrs[0]), "{\"MaxResults\":1}",
+    "AWS4-HMAC-SHA256 "
+    "Credential=AKIAEXAMPLEKEY000001/20261128/us-east-1/acm-pca/aws4_request, "
+    "SignedHeaders=amz-sdk-invocation-id;content-type;host;x-amz-date;x-amz-"
+    "target, "
+    "Signature="
+    "a048c149fef2d01462b9999fd3b0d5f4bc1b3cd19814871bf9c1ea9117350819",
+    "POST\n/base/a/c%2520d/\na=1&b=2\namz-sdk-invocation-id:spaced value "
+    "here\ncontent-type:application/"
+    "x-amz-json-1.1\nhost:127.0.0.1:9443\nx-amz-date:20261128T235516Z\nx-amz-"
+    "target:ACMPrivateCA.ListCertificateAuthorities\n\namz-sdk-invocation-id;"
+    "content-type;host;x-amz-date;x-amz-"
+    "target\n5d327dabe3dd761d0a1fd5ac1ad275322fd6e1d88a5d361c1750ac453ec177b9",
     "us-east-1"};
 
 static void
@@ -198,9 +226,8 @@ test_tampered_header(void **state)
 	    PCA_EMISMATCH);
 	/* a signed header that went missing: IncompleteSignature */
 	memcpy(h, list_hdrs, sizeof(h));
-	h[1].name = "user-agent";	/* content-type now absent */
-	assert_int_equal(verify(&r, list_vec.authz, NOW, SECRET),
-	    PCA_EPARSE);
+	h[1].name = "user-agent"; /* content-type now absent */
+	assert_int_equal(verify(&r, list_vec.authz, NOW, SECRET), PCA_EPARSE);
 }
 
 static void
@@ -224,13 +251,15 @@ test_content_sha256(void **state)
 	(void)state;
 	memcpy(h, list_hdrs, 4 * sizeof(h[0]));
 	h[4].name = "x-amz-content-sha256";
-	h[4].value = "0000000000000000000000000000000000000000000000000000000000000000";
+	h[4].value =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
 	req_of(&list_vec, &r);
 	r.hdrs = h;
 	r.nhdrs = 5;
 	assert_int_equal(verify(&r, list_vec.authz, NOW, SECRET),
 	    PCA_EMISMATCH);
-	h[4].value = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+	h[4].value =
+	    "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
 	assert_int_equal(verify(&r, list_vec.authz, NOW, SECRET), PCA_OK);
 }
 
@@ -245,8 +274,8 @@ test_clock_skew(void **state)
 	    PCA_OK);
 	assert_int_equal(verify(&r, list_vec.authz, NOW - 15 * 60, SECRET),
 	    PCA_OK);
-	assert_int_equal(verify(&r, list_vec.authz, NOW + 15 * 60 + 1,
-			     SECRET), PCA_EMISMATCH);
+	assert_int_equal(verify(&r, list_vec.authz, NOW + 15 * 60 + 1, SECRET),
+	    PCA_EMISMATCH);
 	assert_non_null(strstr(pca_err_msg(), "Signature expired"));
 	assert_int_equal(verify(&r, list_vec.authz, NOW - 20 * 60, SECRET),
 	    PCA_EMISMATCH);
@@ -314,8 +343,7 @@ test_target_must_be_signed(void **state)
 static void
 test_parse_rejects(void **state)
 {
-	static const char *const bad[] = {
-	    "",
+	static const char *const bad[] = {"",
 	    "AWS4-HMAC-SHA1 Credential=A/20261128/us-east-1/acm-pca/"
 	    "aws4_request, SignedHeaders=host;x-amz-date, Signature="
 	    "6527d017eb34f499a884fbe950fef84ad62e45bee8b89eb5d6a4993799653b8a",

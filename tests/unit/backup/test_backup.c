@@ -79,8 +79,9 @@ test_make(void **state)
 	(void)snprintf(conf, sizeof(conf), "%s/pcad.conf", dir);
 	(void)snprintf(file, sizeof(file), "%s/b.tar", dir);
 	assert_int_equal(mkdir(sdir, 0700), 0);
-	assert_int_equal(util_file_write(conf, "[store]\npath = data\n", 20,
-	    0600, 1), PCA_OK);
+	assert_int_equal(
+	    util_file_write(conf, "[store]\npath = data\n", 20, 0600, 1),
+	    PCA_OK);
 	st = open_store(sdir);
 	memset(&ec, 0, sizeof(ec));
 	memset(&c, 0, sizeof(c));
@@ -92,16 +93,18 @@ test_make(void **state)
 	memset(&b, 0, sizeof(b));
 	if (bk_make(&c, st, file, &b) != PCA_OK)
 		fail_msg("bk_make: %s", pca_err_msg());
-	assert_string_equal(json_string_value(json_object_get(b.manifest,
-	    "Format")), BK_FORMAT);
-	assert_true(json_is_integer(json_object_get(json_object_get(
-	    b.manifest, "ChangeFeed"), "Sequence")));
-	assert_int_equal(json_integer_value(json_object_get(b.manifest,
-	    "Certificates")), 0);
-	assert_int_equal(b.nparts, 2);	/* data.mdb, pcad.conf */
+	assert_string_equal(
+	    json_string_value(json_object_get(b.manifest, "Format")),
+	    BK_FORMAT);
+	assert_true(json_is_integer(json_object_get(
+	    json_object_get(b.manifest, "ChangeFeed"), "Sequence")));
+	assert_int_equal(
+	    json_integer_value(json_object_get(b.manifest, "Certificates")), 0);
+	assert_int_equal(b.nparts, 2); /* data.mdb, pcad.conf */
 	bk_free(&b);
 	assert_int_equal(testlib_run_capture(targv, 1, &list), 0);
-	(void)snprintf(out, sizeof(out), "manifest.json\ndata.mdb\npcad.conf\n");
+	(void)snprintf(out, sizeof(out),
+	    "manifest.json\ndata.mdb\npcad.conf\n");
 	assert_string_equal(list, out);
 	free(list);
 	/* never over an existing file */
@@ -156,9 +159,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_s3_url),
-		cmocka_unit_test(test_make),
-		cmocka_unit_test(test_feed_advance),
+	    cmocka_unit_test(test_s3_url),
+	    cmocka_unit_test(test_make),
+	    cmocka_unit_test(test_feed_advance),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

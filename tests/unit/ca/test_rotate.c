@@ -62,8 +62,8 @@ setup(void **state)
 	    "log.level = ERROR\n",
 	    dir);
 	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
-	assert_int_equal(
-	    util_file_write(path, text, strlen(text), 0600, 1), PCA_OK);
+	assert_int_equal(util_file_write(path, text, strlen(text), 0600, 1),
+	    PCA_OK);
 	(void)snprintf(env, sizeof(env), "SOFTHSM2_CONF=%s", path);
 	(void)snprintf(pin, sizeof(pin), "%s/pin", dir);
 	assert_int_equal(util_file_write(pin, "1234\n", 5, 0400, 1), PCA_OK);
@@ -113,8 +113,8 @@ issue(const char *ca, const char *csr, const char *tmpl, const char *vtype,
 	r.api_passthrough = pass;
 	if (ca_issue(eng, c ? c : &who, &r, &arn) != PCA_OK)
 		return NULL;
-	assert_int_equal(
-	    ca_cert_get(eng, c ? c : &who, ca, arn, &pem, &chain), PCA_OK);
+	assert_int_equal(ca_cert_get(eng, c ? c : &who, ca, arn, &pem, &chain),
+	    PCA_OK);
 	free(arn);
 	free(chain);
 	return pem;
@@ -241,13 +241,13 @@ test_root_rotation(void **state)
 	    json_string_value(json_object_get(link, "SuccessorArn")), succ);
 	assert_int_equal(
 	    json_array_size(json_object_get(link, "LinkCertificates")), 2);
-	assert_string_equal(
-	    json_string_value(json_object_get(d, "Status")), "ACTIVE");
+	assert_string_equal(json_string_value(json_object_get(d, "Status")),
+	    "ACTIVE");
 	json_decref(d);
 	assert_int_equal(ca_describe(eng, &who, succ, &d), PCA_OK);
 	assert_string_equal(
-	    json_string_value(json_object_get(
-		json_object_get(d, "OpenPCA"), "PredecessorArn")),
+	    json_string_value(json_object_get(json_object_get(d, "OpenPCA"),
+		"PredecessorArn")),
 	    old);
 	json_decref(d);
 
@@ -312,8 +312,8 @@ test_renewal(void **state)
 	assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(before),
 				 X509_get0_serialNumber(after)),
 	    0);
-	assert_int_equal(
-	    ca_cacert_get(eng, &who, other_ca, &other, &chain), PCA_OK);
+	assert_int_equal(ca_cacert_get(eng, &who, other_ca, &other, &chain),
+	    PCA_OK);
 	assert_int_equal(ca_import_cert(eng, &who, ca, (uint8_t *)other,
 			     strlen(other), NULL, 0),
 	    PCA_EMISMATCH);
@@ -340,8 +340,8 @@ test_schedule(void **state)
 	assert_int_equal(ca_rotate_schedule(eng, &who, ca, 30), PCA_OK);
 	assert_int_equal(ca_describe(eng, &who, ca, &d), PCA_OK);
 	assert_int_equal(
-	    json_integer_value(json_object_get(
-		json_object_get(d, "OpenPCA"), "RotateBeforeDays")),
+	    json_integer_value(json_object_get(json_object_get(d, "OpenPCA"),
+		"RotateBeforeDays")),
 	    30);
 	json_decref(d);
 	assert_int_equal(ca_rotate_schedule(eng, &who, ca, -2), PCA_EINVAL);

@@ -43,26 +43,24 @@ test_b64_pem(void **state)
 	    PCA_OK);
 	assert_string_equal(pem,
 	    "-----BEGIN TEST-----\nMAMCAQU=\n-----END TEST-----\n");
-	assert_int_equal(util_pem_decode(pem, strlen(pem), "TEST", 100, &back,
-			     &n),
-	    PCA_OK);
+	assert_int_equal(
+	    util_pem_decode(pem, strlen(pem), "TEST", 100, &back, &n), PCA_OK);
 	assert_int_equal(n, sizeof(der));
 	assert_memory_equal(back, der, n);
 	free(back);
 	/* trailing garbage, wrong label, header lines: refused */
 	assert_true(asprintf(&bad, "%sjunk", pem) > 0);
-	assert_int_equal(util_pem_decode(bad, strlen(bad), "TEST", 100, &back,
-			     &n),
+	assert_int_equal(
+	    util_pem_decode(bad, strlen(bad), "TEST", 100, &back, &n),
 	    PCA_EPARSE);
 	free(bad);
-	assert_int_equal(util_pem_decode(pem, strlen(pem), "OTHER", 100,
-			     &back, &n),
+	assert_int_equal(
+	    util_pem_decode(pem, strlen(pem), "OTHER", 100, &back, &n),
 	    PCA_EPARSE);
-	assert_int_equal(util_pem_decode(pem, strlen(pem), "TEST", 2, &back,
-			     &n),
+	assert_int_equal(
+	    util_pem_decode(pem, strlen(pem), "TEST", 2, &back, &n),
 	    PCA_ETOOBIG);
-	assert_int_equal(util_b64_decode("MAM*", 4, 10, &back, &n),
-	    PCA_EPARSE);
+	assert_int_equal(util_b64_decode("MAM*", 4, 10, &back, &n), PCA_EPARSE);
 	assert_int_equal(util_b64_decode("MAMCA", 5, 10, &back, &n),
 	    PCA_EPARSE);
 	free(pem);
@@ -73,8 +71,12 @@ test_strtonum_uuid_time(void **state)
 {
 	long long v;
 	char u[37];
-	struct tm tm = {.tm_year = 2049 - 1900, .tm_mon = 11, .tm_mday = 31,
-	    .tm_hour = 23, .tm_min = 59, .tm_sec = 59};
+	struct tm tm = {.tm_year = 2049 - 1900,
+	    .tm_mon = 11,
+	    .tm_mday = 31,
+	    .tm_hour = 23,
+	    .tm_min = 59,
+	    .tm_sec = 59};
 
 	(void)state;
 	assert_int_equal(util_strtonum("42", 0, 100, &v), PCA_OK);
@@ -95,8 +97,8 @@ test_conf(void **state)
 {
 	const char *text = "# c\n[hsm]\nmodule = /x.so\nsessions=4\n"
 			   "[store]\npath = data\nsync = yes\n";
-	const char *const known[] = {"hsm.module", "hsm.sessions",
-	    "store.path", "store.sync", NULL};
+	const char *const known[] = {"hsm.module", "hsm.sessions", "store.path",
+	    "store.sync", NULL};
 	const char *const few[] = {"hsm.module", NULL};
 	struct conf *c = NULL;
 	long long n;
@@ -104,9 +106,8 @@ test_conf(void **state)
 	char *p = NULL;
 
 	(void)state;
-	assert_int_equal(conf_parse(text, strlen(text), "/etc/pca/pcad.conf",
-			     &c),
-	    PCA_OK);
+	assert_int_equal(
+	    conf_parse(text, strlen(text), "/etc/pca/pcad.conf", &c), PCA_OK);
 	assert_string_equal(conf_get0(c, "hsm", "module"), "/x.so");
 	assert_int_equal(conf_num(c, "hsm", "sessions", 1, 64, 2, &n), PCA_OK);
 	assert_int_equal(n, 4);
@@ -124,8 +125,7 @@ test_conf(void **state)
 	assert_int_equal(conf_parse("[a]\nk=1\nk=2\n", 12, "x", &c),
 	    PCA_EINVAL);
 	assert_int_equal(conf_parse("k=1\n", 4, "x", &c), PCA_EINVAL);
-	assert_int_equal(conf_parse("[a]\nnovalue\n", 12, "x", &c),
-	    PCA_EINVAL);
+	assert_int_equal(conf_parse("[a]\nnovalue\n", 12, "x", &c), PCA_EINVAL);
 }
 
 static void

@@ -29,8 +29,8 @@
 static char dir[64];
 static struct store *st;
 static EVP_PKEY *key;
-static uint8_t name[] = {0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03,
-    0x55, 0x04, 0x03, 0x0c, 0x04, 'T', 'e', 's', 't'};
+static uint8_t name[] = {0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55,
+    0x04, 0x03, 0x0c, 0x04, 'T', 'e', 's', 't'};
 static uint8_t kid[20] = {1, 2, 3, 4, 5};
 
 static void
@@ -64,13 +64,13 @@ setup(void **state)
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "crltest"), 0);
 	assert_int_equal(store_open(&c, &st), PCA_OK);
 	assert_true(EVP_PKEY_keygen_init(k) == 1 &&
-	    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(k, NID_X9_62_prime256v1) ==
-		1 &&
-	    EVP_PKEY_keygen(k, &key) == 1);
+		    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(k,
+			NID_X9_62_prime256v1) == 1 &&
+		    EVP_PKEY_keygen(k, &key) == 1);
 	EVP_PKEY_CTX_free(k);
-	add(0x11, 1700000000, 1);	/* keyCompromise */
-	add(0x90, 1700000100, 0);	/* unspecified; serial needs a 00 */
-	add(0x22, 2600000000LL, 4);	/* superseded, after 2049 */
+	add(0x11, 1700000000, 1);   /* keyCompromise */
+	add(0x90, 1700000100, 0);   /* unspecified; serial needs a 00 */
+	add(0x22, 2600000000LL, 4); /* superseded, after 2049 */
 	return 0;
 }
 
@@ -93,7 +93,7 @@ sign(void *arg, const uint8_t *tbs, size_t len, uint8_t *sig, size_t *sl)
 	(void)arg;
 	*sl = 1024;
 	ok = EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, key) == 1 &&
-	    EVP_DigestSign(m, sig, sl, tbs, len) == 1;
+	     EVP_DigestSign(m, sig, sl, tbs, len) == 1;
 	EVP_MD_CTX_free(m);
 	return ok ? PCA_OK : PCA_EINTERNAL;
 }
@@ -121,9 +121,9 @@ build(struct crl_params *p, size_t *entries)
 	q = der;
 	crl = d2i_X509_CRL(NULL, &q, (long)len);
 	assert_non_null(crl);
-	assert_ptr_equal(q, der + len);		/* every byte consumed */
+	assert_ptr_equal(q, der + len); /* every byte consumed */
 	assert_int_equal(i2d_X509_CRL(crl, &re), (int)len);
-	assert_memory_equal(re, der, len);	/* DER, re-encodes the same */
+	assert_memory_equal(re, der, len); /* DER, re-encodes the same */
 	assert_int_equal(X509_CRL_verify(crl, key), 1);
 	OPENSSL_free(re);
 	free(der);
@@ -133,8 +133,8 @@ build(struct crl_params *p, size_t *entries)
 static int
 reason_of(X509_REVOKED *r)
 {
-	ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL,
-	    NULL);
+	ASN1_ENUMERATED *e =
+	    X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
 	int v = e ? (int)ASN1_ENUMERATED_get(e) : -1;
 
 	ASN1_ENUMERATED_free(e);
@@ -147,7 +147,7 @@ complete(void **state)
 	struct crl_params p;
 	size_t n;
 	X509_CRL *crl;
-	STACK_OF(X509_REVOKED) *rs;
+	STACK_OF(X509_REVOKED) * rs;
 	const ASN1_INTEGER *sn;
 	ASN1_INTEGER *num;
 
@@ -166,15 +166,17 @@ complete(void **state)
 	assert_int_equal(reason_of(sk_X509_REVOKED_value(rs, 1)), 4);
 	assert_int_equal(reason_of(sk_X509_REVOKED_value(rs, 2)), -1);
 	assert_int_equal(ASN1_STRING_type(X509_REVOKED_get0_revocationDate(
-	    sk_X509_REVOKED_value(rs, 1))), V_ASN1_GENERALIZEDTIME);
+			     sk_X509_REVOKED_value(rs, 1))),
+	    V_ASN1_GENERALIZEDTIME);
 	sn = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(rs, 2));
-	assert_int_equal(ASN1_STRING_length(sn), 16);	/* positive 0x90.. */
+	assert_int_equal(ASN1_STRING_length(sn), 16); /* positive 0x90.. */
 	assert_int_equal(ASN1_STRING_type(sn), V_ASN1_INTEGER);
 	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	assert_int_equal(ASN1_INTEGER_get(num), 1700000000123LL);
 	ASN1_INTEGER_free(num);
 	assert_int_equal(X509_EXTENSION_get_critical(X509_CRL_get_ext(crl,
-	    X509_CRL_get_ext_by_NID(crl, NID_issuing_distribution_point, -1))),
+			     X509_CRL_get_ext_by_NID(crl,
+				 NID_issuing_distribution_point, -1))),
 	    1);
 	assert_true(X509_CRL_get_ext_by_NID(crl, NID_freshest_crl, -1) >= 0);
 	assert_true(X509_CRL_get_ext_by_NID(crl, NID_delta_crl, -1) < 0);
@@ -194,7 +196,7 @@ delta(void **state)
 	memset(&p, 0, sizeof(p));
 	p.number = 7;
 	p.delta_base = 5;
-	p.min_when = 1700000050;	/* the base was built before 2 and 3 */
+	p.min_when = 1700000050; /* the base was built before 2 and 3 */
 	crl = build(&p, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 2);
@@ -247,10 +249,10 @@ outbox(void **state)
 	store_obj_clear(&got);
 	assert_int_equal(store_counter_raise(st, "n", 100, &c1), PCA_OK);
 	assert_int_equal(store_counter_raise(st, "n", 50, &c2), PCA_OK);
-	assert_int_equal(c1, 100);	/* clock stepped back: still + 1 */
+	assert_int_equal(c1, 100); /* clock stepped back: still + 1 */
 	assert_int_equal(c2, 101);
 	assert_int_equal(store_revgen_get(st, CA, &c1), PCA_OK);
-	assert_int_equal(c1, 3);	/* one per revocation */
+	assert_int_equal(c1, 3); /* one per revocation */
 }
 
 /*
@@ -288,8 +290,8 @@ partition_default_size(void **state)
 		c.tbs = (uint8_t *)der;
 		c.tbs_len = sizeof(der);
 		assert_int_equal(store_cert_reserve(st, &c), PCA_OK);
-		assert_int_equal(store_cert_complete(st, WORST_CA, c.serial,
-				     20, der, 8),
+		assert_int_equal(
+		    store_cert_complete(st, WORST_CA, c.serial, 20, der, 8),
 		    PCA_OK);
 		assert_int_equal(store_cert_revoke(st, WORST_CA, c.serial, 20,
 				     2600000000LL, 1),

@@ -38,7 +38,7 @@ test_cidr(void **state)
 
 	(void)state;
 	assert_int_equal(disc_targets_build(&s, &t), PCA_OK);
-	assert_int_equal(t.n, 8);	/* 4 addresses x 2 ports */
+	assert_int_equal(t.n, 8); /* 4 addresses x 2 ports */
 	assert_string_equal(t.t[0].host, "10.1.2.4");
 	assert_string_equal(t.t[7].host, "10.1.2.7");
 	assert_string_equal(t.t[7].port, "8443");
@@ -71,9 +71,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hostports),
-		cmocka_unit_test(test_cidr),
-		cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_hostports),
+	    cmocka_unit_test(test_cidr),
+	    cmocka_unit_test(test_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -51,8 +51,8 @@ static void
 write_file(const char *path, const char *text, mode_t mode)
 {
 	(void)unlink(path);
-	assert_int_equal(
-	    util_file_write(path, text, strlen(text), mode, 1), PCA_OK);
+	assert_int_equal(util_file_write(path, text, strlen(text), mode, 1),
+	    PCA_OK);
 	assert_int_equal(chmod(path, mode), 0);
 }
 
@@ -81,16 +81,16 @@ raw_session(struct hsm *h)
 {
 	CK_SESSION_HANDLE s = 0;
 
-	assert_int_equal(
-	    h->fl->C_OpenSession(
-		h->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+	assert_int_equal(h->fl->C_OpenSession(h->slot,
+			     CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+			     &s),
 	    CKR_OK);
 	return s;
 }
 
 static CK_OBJECT_HANDLE
-raw_find(
-    struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label)
+raw_find(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+    const char *label)
 {
 	CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)},
 	    {CKA_LABEL, (void *)label, strlen(label)}};
@@ -107,8 +107,8 @@ raw_find(
 static void
 raw_keygen_p256(struct hsm *h, CK_SESSION_HANDLE s, const char *label)
 {
-	static uint8_t p256[] = {
-	    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+	static uint8_t p256[] = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03,
+	    0x01, 0x07};
 	CK_BBOOL t = CK_TRUE;
 	CK_MECHANISM m = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	CK_ATTRIBUTE pub[] = {{CKA_TOKEN, &t, 1}, {CKA_VERIFY, &t, 1},
@@ -225,17 +225,17 @@ test_keygen_spki(void **state)
 		assert_ptr_equal(p, f->spki[k] + f->spki_len[k]);
 		if (pca_keyalg_is_rsa(k)) {
 			assert_true(EVP_PKEY_is_a(pk, "RSA"));
-			assert_int_equal(
-			    EVP_PKEY_get_bits(pk), pca_keyalg_rsa_bits(k));
+			assert_int_equal(EVP_PKEY_get_bits(pk),
+			    pca_keyalg_rsa_bits(k));
 		} else {
 			char g[64];
 
 			assert_true(EVP_PKEY_is_a(pk, "EC"));
-			assert_int_equal(EVP_PKEY_get_utf8_string_param(
-					     pk, "group", g, sizeof(g), NULL),
+			assert_int_equal(EVP_PKEY_get_utf8_string_param(pk,
+					     "group", g, sizeof(g), NULL),
 			    1);
-			assert_string_equal(
-			    g, OBJ_nid2sn(pca_keyalg_ec_nid(k)));
+			assert_string_equal(g,
+			    OBJ_nid2sn(pca_keyalg_ec_nid(k)));
 		}
 		EVP_PKEY_free(pk);
 		assert_int_equal(
@@ -256,8 +256,8 @@ test_key_attributes(void **state)
 
 	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
 		memset(&ki, 0xff, sizeof(ki));
-		assert_int_equal(
-		    hsm_key_info(f->h, pca_keyalg_name(k), &ki), PCA_OK);
+		assert_int_equal(hsm_key_info(f->h, pca_keyalg_name(k), &ki),
+		    PCA_OK);
 		assert_int_equal(ki.sensitive, 1);
 		assert_int_equal(ki.extractable, 0);
 		assert_int_equal(ki.always_sensitive, 1);
@@ -285,8 +285,8 @@ test_private_unreadable(void **state)
 	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
 		o = raw_find(f->h, s, CKO_PRIVATE_KEY, pca_keyalg_name(k));
 		assert_int_not_equal(o, 0);
-		a = (CK_ATTRIBUTE){
-		    pca_keyalg_is_rsa(k) ? CKA_PRIVATE_EXPONENT : CKA_VALUE,
+		a = (CK_ATTRIBUTE){pca_keyalg_is_rsa(k) ? CKA_PRIVATE_EXPONENT
+							: CKA_VALUE,
 		    buf, sizeof(buf)};
 		assert_int_equal(f->h->fl->C_GetAttributeValue(s, o, &a, 1),
 		    CKR_ATTRIBUTE_SENSITIVE);
@@ -309,8 +309,8 @@ test_sign_verify_all(void **state)
 	int k, a, fits;
 
 	for (k = PCA_KEY_RSA_2048; k < PCA_KEY_MAX; k++) {
-		key = (struct hsm_key){
-		    pca_keyalg_name(k), f->spki[k], f->spki_len[k]};
+		key = (struct hsm_key){pca_keyalg_name(k), f->spki[k],
+		    f->spki_len[k]};
 		for (a = PCA_SIG_SHA256_RSA; a < PCA_SIG_MAX; a++) {
 			fits = pca_sigalg_fits_key(a, k);
 			n = 0;
@@ -345,10 +345,10 @@ test_sign_bad_args(void **state)
 	uint8_t sig[LIM_SIG] = {0};
 	size_t n = 0;
 
-	assert_int_equal(
-	    hsm_sign(f->h, &key, PCA_SIG_NONE, sig, 1, sig, &n), PCA_EINVAL);
-	assert_int_equal(
-	    hsm_sign(f->h, &key, PCA_SIG_MAX, sig, 1, sig, &n), PCA_EINVAL);
+	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_NONE, sig, 1, sig, &n),
+	    PCA_EINVAL);
+	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_MAX, sig, 1, sig, &n),
+	    PCA_EINVAL);
 	assert_int_equal(
 	    hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA, NULL, 1, sig, &n),
 	    PCA_EINVAL);
@@ -415,8 +415,8 @@ static void *
 signer(void *arg)
 {
 	struct thr *t = arg;
-	struct hsm_key key = {
-	    pca_keyalg_name(t->k), t->f->spki[t->k], t->f->spki_len[t->k]};
+	struct hsm_key key = {pca_keyalg_name(t->k), t->f->spki[t->k],
+	    t->f->spki_len[t->k]};
 	uint8_t tbs[64], sig[LIM_SIG];
 	size_t n;
 	int i;
@@ -459,8 +459,8 @@ test_threads(void **state)
 	}
 	t0 = now_s();
 	for (i = 0; i < 4; i++)
-		assert_int_equal(
-		    pthread_create(&tid[i], NULL, signer, &t[i]), 0);
+		assert_int_equal(pthread_create(&tid[i], NULL, signer, &t[i]),
+		    0);
 	for (i = 0; i < 4; i++)
 		assert_int_equal(pthread_join(tid[i], NULL), 0);
 	fprintf(stderr, "[ info     ] 4 threads: %d signs in %.2f s\n",
@@ -499,10 +499,10 @@ test_bench_raw(void **state)
 			assert_true(rate > 10);
 		}
 	}
-	assert_int_equal(
-	    hsm_bench_raw(f->h, "nope", 0.1, 1, &rate), PCA_ENOTFOUND);
-	assert_int_equal(
-	    hsm_bench_raw(f->h, "EC_prime256v1", 0.1, 0, &rate), PCA_EINVAL);
+	assert_int_equal(hsm_bench_raw(f->h, "nope", 0.1, 1, &rate),
+	    PCA_ENOTFOUND);
+	assert_int_equal(hsm_bench_raw(f->h, "EC_prime256v1", 0.1, 0, &rate),
+	    PCA_EINVAL);
 }
 
 /* All sessions closed behind the hsm's back: login lost, then regained. */
@@ -550,7 +550,9 @@ tok_setup(void **state)
 
 	*state = f;
 	return f == NULL || testlib_token_make(&f->t, "pca-hsm", "ca-token",
-				SO_PIN, USER_PIN, 0400) != 0 ? -1 : 0;
+				SO_PIN, USER_PIN, 0400) != 0
+		   ? -1
+		   : 0;
 }
 
 static void
@@ -647,8 +649,8 @@ test_module_name_uri(void **state)
 	assert_null(f->h);
 	/* the label exists already */
 	f->t.conf.module = SOFTHSM;
-	assert_int_equal(
-	    hsm_token_init(&f->t.conf, SO_PIN, USER_PIN), PCA_EEXISTS);
+	assert_int_equal(hsm_token_init(&f->t.conf, SO_PIN, USER_PIN),
+	    PCA_EEXISTS);
 }
 
 /*
@@ -692,15 +694,15 @@ test_destroy_mismatch(void **state)
 	assert_int_equal(hsm_sign(f->h, &key, PCA_SIG_SHA256_ECDSA,
 			     (const uint8_t *)"tbs", 3, sig, &n),
 	    PCA_OK);
-	assert_true(verify_ok(
-	    s2, l2, PCA_SIG_SHA256_ECDSA, (const uint8_t *)"tbs", 3, sig, n));
+	assert_true(verify_ok(s2, l2, PCA_SIG_SHA256_ECDSA,
+	    (const uint8_t *)"tbs", 3, sig, n));
 	/* behind our back: raw destroy + raw keygen, same label */
 	s = raw_session(f->h);
-	assert_int_equal(f->h->fl->C_DestroyObject(
-			     s, raw_find(f->h, s, CKO_PRIVATE_KEY, "ca")),
+	assert_int_equal(f->h->fl->C_DestroyObject(s,
+			     raw_find(f->h, s, CKO_PRIVATE_KEY, "ca")),
 	    CKR_OK);
-	assert_int_equal(f->h->fl->C_DestroyObject(
-			     s, raw_find(f->h, s, CKO_PUBLIC_KEY, "ca")),
+	assert_int_equal(f->h->fl->C_DestroyObject(s,
+			     raw_find(f->h, s, CKO_PUBLIC_KEY, "ca")),
 	    CKR_OK);
 	raw_keygen_p256(f->h, s, "ca");
 	assert_int_equal(f->h->fl->C_CloseSession(s), CKR_OK);
@@ -734,12 +736,12 @@ test_public_swap(void **state)
 			     PCA_KEY_EC_P256, &sb, &lb),
 	    PCA_OK);
 	s = raw_session(f->h);
-	assert_int_equal(f->h->fl->C_DestroyObject(
-			     s, raw_find(f->h, s, CKO_PUBLIC_KEY, "a")),
+	assert_int_equal(f->h->fl->C_DestroyObject(s,
+			     raw_find(f->h, s, CKO_PUBLIC_KEY, "a")),
 	    CKR_OK);
 	pb = raw_find(f->h, s, CKO_PUBLIC_KEY, "b");
-	assert_int_equal(
-	    f->h->fl->C_SetAttributeValue(s, pb, relabel, 2), CKR_OK);
+	assert_int_equal(f->h->fl->C_SetAttributeValue(s, pb, relabel, 2),
+	    CKR_OK);
 	assert_int_equal(f->h->fl->C_CloseSession(s), CKR_OK);
 	key = (struct hsm_key){"a", sb, lb};
 	assert_int_equal(
@@ -834,18 +836,19 @@ loop_check(struct loop *l, int i, const uint8_t *spki, size_t spki_len)
 
 /* The token behind p11-kit server, an hsm open through p11-kit-client. */
 static void
-loss_open(
-    struct tfix *f, char *sock, size_t socklen, char *addr, size_t addrlen)
+loss_open(struct tfix *f, char *sock, size_t socklen, char *addr,
+    size_t addrlen)
 {
 	struct hsm_stats st;
 
 	if (access(P11CLIENT, R_OK) != 0)
 		skip();
 	(void)snprintf(sock, socklen, "%s/p11.sock", f->t.dir);
-	(void)snprintf(
-	    addr, addrlen, "P11_KIT_SERVER_ADDRESS=unix:path=%s", sock);
-	assert_int_equal(testlib_p11_server_start(f->t.env, f->t.label, sock,
-		&f->server), 0);
+	(void)snprintf(addr, addrlen, "P11_KIT_SERVER_ADDRESS=unix:path=%s",
+	    sock);
+	assert_int_equal(
+	    testlib_p11_server_start(f->t.env, f->t.label, sock, &f->server),
+	    0);
 	f->t.conf.module = P11CLIENT;
 	f->t.conf.module_env = addr;
 	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
@@ -890,8 +893,9 @@ test_token_loss(void **state)
 	usleep(500000); /* stay down a while: callers must fail fast */
 	unavail = atomic_load(&l[0].unavail) + atomic_load(&l[1].unavail);
 	t0 = now_s();
-	assert_int_equal(testlib_p11_server_start(f->t.env, f->t.label, sock,
-		&f->server), 0);
+	assert_int_equal(
+	    testlib_p11_server_start(f->t.env, f->t.label, sock, &f->server),
+	    0);
 	for (i = 0; i < 2; i++)
 		atomic_store(&l[i].mark, 1);
 	assert_true(wait_for(&l[0].ok_after, 20, 10));
@@ -985,8 +989,8 @@ test_token_dir_gone(void **state)
 	if (sign_until_ok(f->h, &key, 10, sig, &n) != PCA_OK)
 		fail_msg("no recovery after the token came back: %s",
 		    pca_err_msg());
-	assert_true(verify_ok(
-	    spki, len, PCA_SIG_SHA256_ECDSA, (const uint8_t *)"tbs", 3, sig, n));
+	assert_true(verify_ok(spki, len, PCA_SIG_SHA256_ECDSA,
+	    (const uint8_t *)"tbs", 3, sig, n));
 	assert_int_equal(hsm_health(f->h), PCA_OK);
 	hsm_stats_get(f->h, &st);
 	assert_int_equal(st.available, 1);
@@ -1020,8 +1024,8 @@ tokens_copy(const char *src, const char *dst)
 			(void)snprintf(fb, sizeof(fb), "%s/%s", b, e->d_name);
 			assert_int_equal(
 			    util_file_read(fa, 1 << 20, &buf, &len), PCA_OK);
-			assert_int_equal(
-			    util_file_write(fb, buf, len, 0600, 0), PCA_OK);
+			assert_int_equal(util_file_write(fb, buf, len, 0600, 0),
+			    PCA_OK);
 			free(buf);
 		}
 		(void)closedir(sub);
@@ -1081,8 +1085,8 @@ test_token_dir_swapped(void **state)
 	usleep(1100 * 1000);
 	if (sign_until_ok(f->h, &ky, 10, sig, &n) != PCA_OK)
 		fail_msg("no recovery with the right key: %s", pca_err_msg());
-	assert_true(verify_ok(
-	    sy, ly, PCA_SIG_SHA256_ECDSA, (const uint8_t *)"tbs", 3, sig, n));
+	assert_true(verify_ok(sy, ly, PCA_SIG_SHA256_ECDSA,
+	    (const uint8_t *)"tbs", 3, sig, n));
 	kx = (struct hsm_key){"ca", sx, lx};
 	assert_int_equal(hsm_sign(f->h, &kx, PCA_SIG_SHA256_ECDSA,
 			     (const uint8_t *)"tbs", 3, sig, &n),

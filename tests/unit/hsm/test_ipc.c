@@ -60,8 +60,7 @@ refuse_label(void *arg, enum hsm_signer_op op, const char *label,
 
 #define API_LABEL "ipc-api" /* the signer's secret_label */
 
-static const struct hsm_signer_conf sconf = {2, refuse_label, NULL,
-    API_LABEL};
+static const struct hsm_signer_conf sconf = {2, refuse_label, NULL, API_LABEL};
 
 static void *
 serve(void *arg)
@@ -412,9 +411,8 @@ test_sigv4_scope(void **state)
 	char long_name[HSM_SIGV4_NAME_MAX + 2];
 
 	(void)state;
-	assert_int_equal(scope("20120215", "us-east-1", "acm-pca",
-			     NOON_20120215),
-	    PCA_OK);
+	assert_int_equal(
+	    scope("20120215", "us-east-1", "acm-pca", NOON_20120215), PCA_OK);
 	/* yesterday and tomorrow (clocks, midnight), not a day further */
 	assert_int_equal(scope("20120214", "us-east-1", "sts", NOON_20120215),
 	    PCA_OK);
@@ -427,15 +425,12 @@ test_sigv4_scope(void **state)
 	assert_err(scope("20130215", "us-east-1", "sts", NOON_20120215),
 	    PCA_EINVAL, "more than 1 day");
 	/* month and year ends, leap days */
-	assert_int_equal(scope("20120229", "r", "s", NOON_20120215 +
-			     14 * 86400),
-	    PCA_OK);
-	assert_int_equal(scope("20120301", "r", "s", NOON_20120215 +
-			     14 * 86400),
-	    PCA_OK);
-	assert_int_equal(scope("20111231", "r", "s", NOON_20120215 -
-			     45 * 86400),
-	    PCA_OK);
+	assert_int_equal(
+	    scope("20120229", "r", "s", NOON_20120215 + 14 * 86400), PCA_OK);
+	assert_int_equal(
+	    scope("20120301", "r", "s", NOON_20120215 + 14 * 86400), PCA_OK);
+	assert_int_equal(
+	    scope("20111231", "r", "s", NOON_20120215 - 45 * 86400), PCA_OK);
 	/* not a day */
 	assert_err(scope("20110229", "r", "s", NOON_20120215), PCA_EINVAL,
 	    "YYYYMMDD");
@@ -463,8 +458,7 @@ test_sigv4_scope(void **state)
 	assert_err(scope("20120215", long_name, "sts", NOON_20120215),
 	    PCA_EINVAL, "region");
 	long_name[HSM_SIGV4_NAME_MAX] = '\0';
-	assert_int_equal(scope("20120215", long_name, long_name,
-			     NOON_20120215),
+	assert_int_equal(scope("20120215", long_name, long_name, NOON_20120215),
 	    PCA_OK);
 }
 
@@ -497,8 +491,7 @@ test_sigv4_front(void **state)
 	    PCA_OK);
 	hsm_sigv4_derive((const uint8_t *)api_secret, strlen(api_secret), &sc,
 	    want);
-	assert_int_equal(hsm_sigv4_key(front, API_LABEL, s, l, &sc, k),
-	    PCA_OK);
+	assert_int_equal(hsm_sigv4_key(front, API_LABEL, s, l, &sc, k), PCA_OK);
 	assert_memory_equal(k, want, 32);
 	/* in process (separate = no): the same key through the same call */
 	memset(k, 0, sizeof(k));
@@ -508,8 +501,8 @@ test_sigv4_front(void **state)
 	assert_err(hsm_unseal(front, API_LABEL, s, l, &p, &pl), PCA_EPOLICY,
 	    "not unsealed for the front");
 	/* keys come from the API label only; the other label still unseals */
-	assert_int_equal(hsm_seal(front, "ipc-other", (const uint8_t *)"x", 1,
-			     &o, &ol),
+	assert_int_equal(
+	    hsm_seal(front, "ipc-other", (const uint8_t *)"x", 1, &o, &ol),
 	    PCA_OK);
 	assert_err(hsm_sigv4_key(front, "ipc-other", o, ol, &sc, k),
 	    PCA_EPOLICY, "only from secrets under " API_LABEL);
@@ -559,8 +552,8 @@ raw_stop(struct raw *r)
 
 /* One request; the reply's status, its single field copied to out. */
 static pca_err
-raw_call(struct raw *r, uint32_t type, const struct hsm_ipc_field *f,
-    size_t n, uint8_t *out, size_t *out_len)
+raw_call(struct raw *r, uint32_t type, const struct hsm_ipc_field *f, size_t n,
+    uint8_t *out, size_t *out_len)
 {
 	struct hsm_ipc_msg m;
 	uint8_t *b = NULL, *body = NULL;
@@ -587,9 +580,8 @@ static pca_err
 raw_sigv4(struct raw *r, const char *label, const uint8_t *s, size_t l,
     const char *date, const char *region, uint8_t key[32])
 {
-	struct hsm_ipc_field f[5] = {
-	    {(const uint8_t *)label, strlen(label)}, {s, l},
-	    {(const uint8_t *)date, strlen(date)},
+	struct hsm_ipc_field f[5] = {{(const uint8_t *)label, strlen(label)},
+	    {s, l}, {(const uint8_t *)date, strlen(date)},
 	    {(const uint8_t *)region, strlen(region)},
 	    {(const uint8_t *)"acm-pca", 7}};
 	uint8_t out[64];
@@ -632,15 +624,15 @@ test_sigv4_signer_refuses(void **state)
 	    PCA_EINVAL);
 	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, past, "us-east-1", k),
 	    PCA_EINVAL);
-	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, "2026x201",
-			     "us-east-1", k),
+	assert_int_equal(
+	    raw_sigv4(&r, API_LABEL, s, l, "2026x201", "us-east-1", k),
 	    PCA_EINVAL);
 	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today, "US-EAST-1", k),
 	    PCA_EINVAL);
 	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today, "us east", k),
 	    PCA_EINVAL);
-	assert_int_equal(raw_sigv4(&r, "ipc-other", s, l, today, "us-east-1",
-			     k),
+	assert_int_equal(
+	    raw_sigv4(&r, "ipc-other", s, l, today, "us-east-1", k),
 	    PCA_EPOLICY);
 	/* the generic unseal of an API secret: refused */
 	uf[0].p = (const uint8_t *)API_LABEL;
@@ -652,17 +644,18 @@ test_sigv4_signer_refuses(void **state)
 	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today, "us-east-1", k),
 	    PCA_OK);
 	/* a date field of 9 bytes: malformed, the front is ended */
-	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, "202612011",
-			     "us-east-1", k),
+	assert_int_equal(
+	    raw_sigv4(&r, API_LABEL, s, l, "202612011", "us-east-1", k),
 	    PCA_EIO);
 	raw_stop(&r);
 	assert_int_equal(r.srv.rc, PCA_EPARSE);
 	/* a region of 64 bytes: the same */
 	raw_start(&r);
-	assert_int_equal(raw_sigv4(&r, API_LABEL, s, l, today,
-			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			     "aaaaaaaaaaa",
-			     k),
+	assert_int_equal(
+	    raw_sigv4(&r, API_LABEL, s, l, today,
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"aaaaaaaaaaa",
+		k),
 	    PCA_EIO);
 	raw_stop(&r);
 	assert_int_equal(r.srv.rc, PCA_EPARSE);

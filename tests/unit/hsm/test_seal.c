@@ -71,8 +71,9 @@ roundtrip(struct hsm *a, struct hsm *b, const char *label, const char *secret)
 	uint8_t *s = NULL, *p = NULL;
 	size_t l, pl;
 
-	assert_int_equal(hsm_seal(a, label, (const uint8_t *)secret,
-			     strlen(secret), &s, &l), PCA_OK);
+	assert_int_equal(
+	    hsm_seal(a, label, (const uint8_t *)secret, strlen(secret), &s, &l),
+	    PCA_OK);
 	assert_int_equal(l, SEALED_LEN(strlen(secret)));
 	assert_int_equal(s[0], 0x02);
 	assert_int_equal(hsm_unseal(b, label, s, l, &p, &pl), PCA_OK);
@@ -93,12 +94,14 @@ test_roundtrip(void **state)
 	roundtrip(h, h, LABEL, secret);
 	roundtrip(h, h, LABEL, "x");
 	assert_int_equal(hsm_seal(h, LABEL, (const uint8_t *)secret,
-			     strlen(secret), &s1, &l1), PCA_OK);
+			     strlen(secret), &s1, &l1),
+	    PCA_OK);
 	assert_null(memmem(s1, l1, secret, 8)); /* not in the clear */
 	assert_int_equal(hsm_seal(h, LABEL, (const uint8_t *)secret,
-			     strlen(secret), &s2, &l2), PCA_OK);
+			     strlen(secret), &s2, &l2),
+	    PCA_OK);
 	assert_int_equal(l1, l2);
-	assert_memory_not_equal(s1 + 1, s2 + 1, 16);	 /* a fresh iv */
+	assert_memory_not_equal(s1 + 1, s2 + 1, 16);        /* a fresh iv */
 	assert_memory_not_equal(s1 + 17, s2 + 17, l1 - 17); /* and stream */
 	free(s1);
 	free(s2);
@@ -106,9 +109,9 @@ test_roundtrip(void **state)
 	for (n = 0; n < sizeof(big); n++)
 		big[n] = (uint8_t)(n * 7 + 1);
 	big[33] = '\0';
-	roundtrip(h, h, LABEL, (const char *)big + 2);	/* 31 */
-	roundtrip(h, h, LABEL, (const char *)big + 1);	/* 32 */
-	roundtrip(h, h, LABEL, (const char *)big);	/* 33 */
+	roundtrip(h, h, LABEL, (const char *)big + 2); /* 31 */
+	roundtrip(h, h, LABEL, (const char *)big + 1); /* 32 */
+	roundtrip(h, h, LABEL, (const char *)big);     /* 33 */
 	big[33] = 1;
 	assert_int_equal(hsm_seal(h, LABEL, big, sizeof(big), &s1, &l1),
 	    PCA_OK);
@@ -129,8 +132,8 @@ test_tamper(void **state)
 	size_t l, pl, i;
 	uint64_t rec = recoveries(h);
 
-	assert_int_equal(hsm_seal(h, LABEL, (const uint8_t *)"abcdefgh", 8, &s,
-			     &l), PCA_OK);
+	assert_int_equal(
+	    hsm_seal(h, LABEL, (const uint8_t *)"abcdefgh", 8, &s, &l), PCA_OK);
 	for (i = 0; i < l; i++) {
 		s[i] ^= 0x40;
 		assert_int_equal(hsm_unseal(h, LABEL, s, l, &p, &pl),
@@ -164,8 +167,9 @@ test_wrong_label(void **state)
 	assert_int_equal(hsm_unseal(h, "pca-other", s, l, &p, &pl),
 	    PCA_ENOTFOUND);
 	/* keys exist under the other label: still nothing opens */
-	assert_int_equal(hsm_seal(h, "pca-other", (const uint8_t *)"abc", 3, &o,
-			     &ol), PCA_OK);
+	assert_int_equal(
+	    hsm_seal(h, "pca-other", (const uint8_t *)"abc", 3, &o, &ol),
+	    PCA_OK);
 	assert_int_equal(hsm_unseal(h, "pca-other", s, l, &p, &pl),
 	    PCA_EMISMATCH);
 	assert_int_equal(hsm_unseal(h, LABEL, o, ol, &p, &pl), PCA_EMISMATCH);
@@ -194,11 +198,13 @@ key_check(struct hsm *h, CK_SESSION_HANDLE s, const char *name)
 	    {CKA_VALUE_LEN, &len, sizeof(len)}};
 	CK_ATTRIBUTE v = {CKA_VALUE, val, sizeof(val)};
 
-	assert_int_equal(hsm_find(h, s, CKO_SECRET_KEY, name, NULL, 0, o, 2,
-			     &n, &rv), PCA_OK);
+	assert_int_equal(
+	    hsm_find(h, s, CKO_SECRET_KEY, name, NULL, 0, o, 2, &n, &rv),
+	    PCA_OK);
 	assert_int_equal(n, 1);
-	assert_int_equal(h->fl->C_GetAttributeValue(s, o[0], a,
-			     sizeof(a) / sizeof(a[0])), CKR_OK);
+	assert_int_equal(
+	    h->fl->C_GetAttributeValue(s, o[0], a, sizeof(a) / sizeof(a[0])),
+	    CKR_OK);
 	assert_true(sens && tok && sign && ver);
 	assert_false(extr || enc || dec || wrap || unwrap || der);
 	assert_int_equal(kt, CKK_GENERIC_SECRET);
@@ -214,8 +220,9 @@ test_key_unreadable(void **state)
 	struct hsm *h = *state;
 	CK_SESSION_HANDLE s;
 
-	assert_int_equal(h->fl->C_OpenSession(h->slot, CKF_SERIAL_SESSION,
-			     NULL, NULL, &s), CKR_OK);
+	assert_int_equal(
+	    h->fl->C_OpenSession(h->slot, CKF_SERIAL_SESSION, NULL, NULL, &s),
+	    CKR_OK);
 	key_check(h, s, LABEL ".enc");
 	key_check(h, s, LABEL ".mac");
 	(void)h->fl->C_CloseSession(s);
@@ -239,8 +246,8 @@ test_remote(void **state)
 	if (access(P11CLIENT, R_OK) != 0)
 		skip();
 	(void)snprintf(sock, sizeof(sock), "%s/p11.sock", token.dir);
-	(void)snprintf(addr, sizeof(addr), "P11_KIT_SERVER_ADDRESS=unix:path=%s",
-	    sock);
+	(void)snprintf(addr, sizeof(addr),
+	    "P11_KIT_SERVER_ADDRESS=unix:path=%s", sock);
 	assert_int_equal(
 	    testlib_p11_server_start(token.env, "sealtest", sock, &server), 0);
 	memset(&conf, 0, sizeof(conf));

@@ -62,18 +62,17 @@ test_ambiguous_framing_refused(void **state)
 	const struct http_hdr sign[] = {{"Content-Length", "+5"}};
 	const struct http_hdr clist[] = {{"Content-Length", "5, 5"}};
 	const struct http_hdr empty[] = {{"Content-Length", ""}};
-	const struct http_hdr huge[] = {{"Content-Length",
-	    "99999999999999999999999"}};
+	const struct http_hdr huge[] = {
+	    {"Content-Length", "99999999999999999999999"}};
 	const struct http_hdr noname[] = {{"", "x"}};
 	const struct http_hdr ctl[] = {{"X\001", "x"}};
 	struct {
 		const struct http_hdr *h;
 		size_t n;
 	} bad[] = {{both, N(both)}, {two, N(two)}, {space, N(space)},
-	    {xte, N(xte)}, {list, N(list)}, {ident, N(ident)},
-	    {tete, N(tete)}, {sign, N(sign)}, {clist, N(clist)},
-	    {empty, N(empty)}, {huge, N(huge)}, {noname, N(noname)},
-	    {ctl, N(ctl)}};
+	    {xte, N(xte)}, {list, N(list)}, {ident, N(ident)}, {tete, N(tete)},
+	    {sign, N(sign)}, {clist, N(clist)}, {empty, N(empty)},
+	    {huge, N(huge)}, {noname, N(noname)}, {ctl, N(ctl)}};
 	enum http_body b;
 	uint64_t n;
 	size_t i;
@@ -81,8 +80,7 @@ test_ambiguous_framing_refused(void **state)
 	(void)state;
 	for (i = 0; i < N(bad); i++) {
 		print_message("case %zu\n", i);
-		assert_int_equal(judge(bad[i].h, bad[i].n, &b, &n),
-		    PCA_EPARSE);
+		assert_int_equal(judge(bad[i].h, bad[i].n, &b, &n), PCA_EPARSE);
 	}
 }
 

@@ -143,8 +143,7 @@ tags_of(const json_t *o, struct iam_tag *t, size_t max)
 	json_t *v;
 	size_t n = 0;
 
-	json_object_foreach((json_t *)o, k, v)
-	{
+	json_object_foreach ((json_t *)o, k, v) {
 		assert_true(n < max);
 		t[n].key = k;
 		t[n].value = json_string_value(v);
@@ -187,8 +186,8 @@ one_case(const json_t *tab, const json_t *c, size_t idx, size_t *failures)
 	id = policy_of(json_object_get(json_object_get(tab, "policies"), pname),
 	    IAM_IDENTITY);
 	if (other && json_object_get(ca, "resource_policy") != NULL)
-		rp = policy_of(
-		    json_object_get(ca, "resource_policy"), IAM_RESOURCE);
+		rp = policy_of(json_object_get(ca, "resource_policy"),
+		    IAM_RESOURCE);
 	memset(&r, 0, sizeof(r));
 	r.account = other ? OTHER : ACCOUNT;
 	assert_int_equal(
@@ -334,8 +333,8 @@ test_validation(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		pca_err err = iam_policy_parse(
-		    bad[i].policy, strlen(bad[i].policy), IAM_IDENTITY, &p);
+		pca_err err = iam_policy_parse(bad[i].policy,
+		    strlen(bad[i].policy), IAM_IDENTITY, &p);
 		if (err == PCA_OK)
 			fail_msg("accepted: %s", bad[i].policy);
 		if (strstr(pca_err_msg(), bad[i].message) == NULL)
@@ -363,8 +362,8 @@ test_resource_kind(void **state)
 			     IAM_RESOURCE, &p),
 	    PCA_EINVAL);
 	assert_non_null(strstr(pca_err_msg(), "Principal is missing"));
-	assert_int_equal(
-	    iam_policy_parse(svc, strlen(svc), IAM_RESOURCE, &p), PCA_OK);
+	assert_int_equal(iam_policy_parse(svc, strlen(svc), IAM_RESOURCE, &p),
+	    PCA_OK);
 	assert_false(iam_policy_shares(p, OTHER)); /* a service, not us */
 	iam_policy_free(p);
 }
@@ -400,8 +399,8 @@ test_limits(void **state)
 	/* nesting */
 	memset(many, '[', 40);
 	memset(many + 40, ']', 40);
-	assert_int_equal(
-	    iam_policy_parse(many, 80, IAM_IDENTITY, &p), PCA_ETOOBIG);
+	assert_int_equal(iam_policy_parse(many, 80, IAM_IDENTITY, &p),
+	    PCA_ETOOBIG);
 	assert_non_null(strstr(pca_err_msg(), "nested deeper than 16"));
 	free(many);
 	assert_null(p);
@@ -450,8 +449,8 @@ test_managed(void **state)
 	assert_int_equal(iam_managed_doc("root", NULL, 0, &doc), PCA_EINVAL);
 	assert_int_equal(iam_managed_doc("admin", cas, 1, &doc), PCA_EINVAL);
 	assert_int_equal(iam_managed_doc("issuer", cas, 1, &doc), PCA_OK);
-	assert_int_equal(
-	    iam_policy_parse(doc, strlen(doc), IAM_IDENTITY, &p), PCA_OK);
+	assert_int_equal(iam_policy_parse(doc, strlen(doc), IAM_IDENTITY, &p),
+	    PCA_OK);
 	assert_non_null(strstr(doc, CA1));
 	free(doc);
 	iam_policy_free(p);

@@ -52,8 +52,8 @@ put_v1(struct store *s, const char *akid, const char *role, const char *status)
 	    "\"Role\":\"%s\",\"Sealed\":\"c2VhbGVk\",\"Status\":\"%s\","
 	    "\"v\":1}",
 	    role, status);
-	assert_int_equal(
-	    store_kv_put(s, "keys", akid, rec, strlen(rec), 1), PCA_OK);
+	assert_int_equal(store_kv_put(s, "keys", akid, rec, strlen(rec), 1),
+	    PCA_OK);
 }
 
 static json_t *
@@ -122,14 +122,14 @@ test_migrate(void **state)
 	assert_int_equal(json_array_size(json_object_get(
 			     json_object_get(r, "Policy"), "CAs")),
 	    0);
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "Sealed")), "c2VhbGVk");
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "Status")), "ACTIVE");
+	assert_string_equal(json_string_value(json_object_get(r, "Sealed")),
+	    "c2VhbGVk");
+	assert_string_equal(json_string_value(json_object_get(r, "Status")),
+	    "ACTIVE");
 	json_decref(r);
 	r = get_rec(s, "AKIAOLDAUDITOR000003");
-	assert_string_equal(
-	    json_string_value(json_object_get(r, "Status")), "REVOKED");
+	assert_string_equal(json_string_value(json_object_get(r, "Status")),
+	    "REVOKED");
 	json_decref(r);
 	/* idempotent */
 	assert_int_equal(api_key_migrate(s, &n), PCA_OK);
@@ -184,13 +184,13 @@ test_policy_put(void **state)
 	put_v1(s, "AKIAPUT0000000000001", "admin", "ACTIVE");
 	memset(&sp, 0, sizeof(sp));
 	sp.policy = bad;
-	assert_int_equal(
-	    api_key_policy_put(s, "AKIAPUT0000000000001", &sp), PCA_EINVAL);
+	assert_int_equal(api_key_policy_put(s, "AKIAPUT0000000000001", &sp),
+	    PCA_EINVAL);
 	assert_non_null(strstr(pca_err_msg(),
 	    "Statement[0].Condition: unknown operator StringEqualz"));
 	sp.policy = good;
-	assert_int_equal(
-	    api_key_policy_put(s, "AKIAPUT0000000000001", &sp), PCA_OK);
+	assert_int_equal(api_key_policy_put(s, "AKIAPUT0000000000001", &sp),
+	    PCA_OK);
 	assert_int_equal(
 	    api_key_policy_get(s, "AKIAPUT0000000000001", &name, &doc, &acct),
 	    PCA_OK);
@@ -203,8 +203,8 @@ test_policy_put(void **state)
 	sp.managed = "issuer";
 	sp.cas = cas;
 	sp.ncas = 1;
-	assert_int_equal(
-	    api_key_policy_put(s, "AKIAPUT0000000000001", &sp), PCA_OK);
+	assert_int_equal(api_key_policy_put(s, "AKIAPUT0000000000001", &sp),
+	    PCA_OK);
 	assert_int_equal(api_key_list(s, &l), PCA_OK);
 	assert_string_equal(
 	    json_string_value(json_object_get(json_array_get(l, 0), "Policy")),
@@ -213,13 +213,13 @@ test_policy_put(void **state)
 	    json_array_size(json_object_get(json_array_get(l, 0), "CAs")), 1);
 	json_decref(l);
 	sp.managed = "admin";
-	assert_int_equal(
-	    api_key_policy_put(s, "AKIAPUT0000000000001", &sp), PCA_EINVAL);
-	assert_int_equal(
-	    api_key_policy_put(s, "AKIANOSUCHKEY0000001", &sp), PCA_EINVAL);
+	assert_int_equal(api_key_policy_put(s, "AKIAPUT0000000000001", &sp),
+	    PCA_EINVAL);
+	assert_int_equal(api_key_policy_put(s, "AKIANOSUCHKEY0000001", &sp),
+	    PCA_EINVAL);
 	sp.ncas = 0;
-	assert_int_equal(
-	    api_key_policy_put(s, "AKIANOSUCHKEY0000001", &sp), PCA_ENOTFOUND);
+	assert_int_equal(api_key_policy_put(s, "AKIANOSUCHKEY0000001", &sp),
+	    PCA_ENOTFOUND);
 	store_close(s);
 }
 

@@ -25,7 +25,7 @@
 static char dir[64];
 
 struct rx {
-	int status;		/* what the fake receiver answers */
+	int status; /* what the fake receiver answers */
 	int n;
 	char ids[16][128];
 };
@@ -78,8 +78,8 @@ put_cert_as(struct store *s, uint8_t serial, int64_t now, int64_t na,
 	c.tbs = tbs;
 	c.tbs_len = sizeof(tbs);
 	assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
-	assert_int_equal(store_cert_complete(s, CA, c.serial, 16, der,
-			     sizeof(der)), PCA_OK);
+	assert_int_equal(
+	    store_cert_complete(s, CA, c.serial, 16, der, sizeof(der)), PCA_OK);
 }
 
 static void
@@ -139,12 +139,13 @@ test_refusals(void **state)
 	buf_init(&b, 1 << 20);
 	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
 	assert_int_equal(buf_nul(&b), PCA_OK);
-	assert_non_null(strstr((char *)b.p, "pcad_policy_refusals_total{"
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_policy_refusals_total{"
 	    "policy=\"web_server\",rule=\"key.rsa_min_bits\"} 2\n"));
 	assert_non_null(strstr((char *)b.p, "policy=\"x_y\",rule=\"san.dns\"} "
-	    "1\n"));
-	assert_non_null(strstr((char *)b.p,
-	    "pcad_issuance_duration_seconds_count 0\n"));
+					    "1\n"));
+	assert_non_null(
+	    strstr((char *)b.p, "pcad_issuance_duration_seconds_count 0\n"));
 	buf_free(&b);
 	mon_free(m);
 }
@@ -163,17 +164,17 @@ test_webhook_once(void **state)
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
 	assert_int_equal(store_open(&sc, &s), PCA_OK);
-	put_cert(s, 1, now, now + 3 * DAY);	/* 7 (30 covered) */
-	put_cert(s, 2, now, now + 20 * DAY);	/* 30, later 7 */
-	put_cert(s, 3, now, now + 40 * DAY);	/* nothing yet */
-	put_cert(s, 4, now, now + 2 * DAY);	/* revoked: nothing */
-	put_cert(s, 5, now, now - 5);		/* expired: nothing */
+	put_cert(s, 1, now, now + 3 * DAY);  /* 7 (30 covered) */
+	put_cert(s, 2, now, now + 20 * DAY); /* 30, later 7 */
+	put_cert(s, 3, now, now + 40 * DAY); /* nothing yet */
+	put_cert(s, 4, now, now + 2 * DAY);  /* revoked: nothing */
+	put_cert(s, 5, now, now - 5);        /* expired: nothing */
 	memset(ser, 0x11, 16);
 	ser[15] = 4;
 	assert_int_equal(store_cert_revoke(s, CA, ser, 16, now, 1), PCA_OK);
 
 	memset(&r, 0, sizeof(r));
-	r.status = 503;				/* receiver down */
+	r.status = 503; /* receiver down */
 	m = new_mon(s, &r);
 	assert_int_equal(mon_pass(m, now), PCA_OK);
 	assert_int_equal(r.n, 0);
@@ -187,10 +188,10 @@ test_webhook_once(void **state)
 	buf_init(&b, 1 << 20);
 	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
 	assert_int_equal(buf_nul(&b), PCA_OK);
-	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
-	    CA "\",within=\"7d\"} 1\n"));
-	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
-	    CA "\",within=\"30d\"} 2\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates_expiring{ca=\"" CA "\",within=\"7d\"} 1\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates_expiring{ca=\"" CA "\",within=\"30d\"} 2\n"));
 	assert_non_null(strstr((char *)b.p, "pcad_webhook_sent_total 2\n"));
 	buf_free(&b);
 	assert_int_equal(mon_pass(m, now + 120), PCA_OK);
@@ -249,21 +250,23 @@ test_responder_apart(void **state)
 	r.status = 200;
 	m = new_mon(s, &r);
 	assert_int_equal(mon_pass(m, now), PCA_OK);
-	assert_int_equal(r.n, 2);		/* #3 and #4 only */
+	assert_int_equal(r.n, 2); /* #3 and #4 only */
 	assert_int_equal(count(&r, "01/30") + count(&r, "02/7"), 0);
 	buf_init(&b, 1 << 20);
 	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
 	assert_int_equal(buf_nul(&b), PCA_OK);
-	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
-	    CA "\",within=\"30d\"} 2\n"));
-	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
-	    CA "\",within=\"7d\"} 0\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates_expiring{ca=\"" CA "\",within=\"30d\"} 2\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates_expiring{ca=\"" CA "\",within=\"7d\"} 0\n"));
 	assert_non_null(strstr((char *)b.p,
 	    "# TYPE pcad_ocsp_responder_certificates_expiring gauge\n"));
-	assert_non_null(strstr((char *)b.p, "pcad_ocsp_responder_certificates_"
-	    "expiring{ca=\"" CA "\",within=\"30d\"} 2\n"));
-	assert_non_null(strstr((char *)b.p, "pcad_ocsp_responder_certificates_"
-	    "expiring{ca=\"" CA "\",within=\"7d\"} 1\n"));
+	assert_non_null(
+	    strstr((char *)b.p, "pcad_ocsp_responder_certificates_"
+				"expiring{ca=\"" CA "\",within=\"30d\"} 2\n"));
+	assert_non_null(
+	    strstr((char *)b.p, "pcad_ocsp_responder_certificates_"
+				"expiring{ca=\"" CA "\",within=\"7d\"} 1\n"));
 	buf_free(&b);
 	mon_free(m);
 	store_close(s);
@@ -289,11 +292,11 @@ test_feed_counts(void **state)
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
 	assert_int_equal(store_open(&sc, &s), PCA_OK);
-	put_cert(s, 1, now, now + 40 * DAY);	/* before the recount */
+	put_cert(s, 1, now, now + 40 * DAY); /* before the recount */
 	memset(&c, 0, sizeof(c));
 	c.interval_s = 60;
 	assert_int_equal(mon_new(&c, s, &m), PCA_OK);
-	assert_int_equal(mon_pass(m, now), PCA_OK);	/* the position */
+	assert_int_equal(mon_pass(m, now), PCA_OK); /* the position */
 	put_cert(s, 2, now, now + 40 * DAY);
 	put_cert(s, 3, now, now + 40 * DAY);
 	put_cert(s, 4, now, now + 40 * DAY);
@@ -304,17 +307,17 @@ test_feed_counts(void **state)
 	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
 	assert_int_equal(buf_nul(&b), PCA_OK);
 	/* 2, 3 and 4 issued, 2 revoked (no engine: no recount of 1) */
-	assert_non_null(strstr((char *)b.p, "pcad_certificates{ca=\"" CA
-	    "\",status=\"active\"} 2\n"));
-	assert_non_null(strstr((char *)b.p, "pcad_certificates{ca=\"" CA
-	    "\",status=\"revoked\"} 1\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates{ca=\"" CA "\",status=\"active\"} 2\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates{ca=\"" CA "\",status=\"revoked\"} 1\n"));
 	buf_free(&b);
 	/* a scrape applies each record once */
 	buf_init(&b, 1 << 20);
 	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
 	assert_int_equal(buf_nul(&b), PCA_OK);
-	assert_non_null(strstr((char *)b.p, "pcad_certificates{ca=\"" CA
-	    "\",status=\"active\"} 2\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates{ca=\"" CA "\",status=\"active\"} 2\n"));
 	buf_free(&b);
 	mon_free(m);
 	store_close(s);
@@ -357,8 +360,9 @@ test_window_chunks(void **state)
 		c.tbs = tbs;
 		c.tbs_len = sizeof(tbs);
 		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
-		assert_int_equal(store_cert_complete(s, CA, c.serial, 16, tbs,
-				     sizeof(tbs)), PCA_OK);
+		assert_int_equal(
+		    store_cert_complete(s, CA, c.serial, 16, tbs, sizeof(tbs)),
+		    PCA_OK);
 	}
 	memset(&mc, 0, sizeof(mc));
 	mc.interval_s = 60;
@@ -367,10 +371,10 @@ test_window_chunks(void **state)
 	buf_init(&b, 1 << 20);
 	assert_int_equal(mon_metrics_render(m, &b), PCA_OK);
 	assert_int_equal(buf_nul(&b), PCA_OK);
-	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
-	    CA "\",within=\"30d\"} 9000\n"));
-	assert_non_null(strstr((char *)b.p, "pcad_certificates_expiring{ca=\""
-	    CA "\",within=\"7d\"} 0\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates_expiring{ca=\"" CA "\",within=\"30d\"} 9000\n"));
+	assert_non_null(strstr((char *)b.p,
+	    "pcad_certificates_expiring{ca=\"" CA "\",within=\"7d\"} 0\n"));
 	buf_free(&b);
 	mon_free(m);
 	store_close(s);

@@ -166,8 +166,8 @@ t_parse_bad(void **state)
 	/* not DER at all, indefinite length */
 	assert_int_equal(ocsp_req_parse((const uint8_t *)"hello", 5, &r),
 	    PCA_EPARSE);
-	assert_int_equal(ocsp_req_parse((const uint8_t *)"\x30\x80\x00\x00",
-			     4, &r),
+	assert_int_equal(
+	    ocsp_req_parse((const uint8_t *)"\x30\x80\x00\x00", 4, &r),
 	    PCA_EPARSE);
 	pki_free(&p);
 }
@@ -242,8 +242,8 @@ build(const struct pki *p, const struct ocsp_single *s, size_t n,
 	OCSP_RESPONSE *r;
 
 	assert_int_equal(x509_spki_keyid(spki, (size_t)spl, kid), PCA_OK);
-	assert_int_equal(ocsp_tbs_build(kid, util_now(), s, n, nonce, nl, &tbs,
-			     &tl),
+	assert_int_equal(
+	    ocsp_tbs_build(kid, util_now(), s, n, nonce, nl, &tbs, &tl),
 	    PCA_OK);
 	sl = soft_sign(p->rs_key, tbs, tl, sig);
 	assert_int_equal(ocsp_resp_assemble(tbs, tl, PCA_SIG_SHA256_ECDSA, sig,
@@ -303,8 +303,8 @@ t_response_verifies(void **state)
 	oq = d2i_OCSP_REQUEST(NULL, &qp, (long)n);
 	assert_int_equal(OCSP_check_nonce(oq, b), 1);
 	for (i = 0; i < 3; i++) {
-		OCSP_CERTID *id = OCSP_onereq_get0_id(OCSP_request_onereq_get0(
-		    oq, i));
+		OCSP_CERTID *id =
+		    OCSP_onereq_get0_id(OCSP_request_onereq_get0(oq, i));
 		assert_int_equal(OCSP_resp_find_status(b, id, &status, &reason,
 				     &rev, &tu, &nu),
 		    1);

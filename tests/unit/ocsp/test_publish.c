@@ -29,16 +29,16 @@ test_keys(void **state)
 		kh[i] = (uint8_t)(0xf0 + i);
 	}
 	ocsp_pub_key("p/", OCSP_HASH_SHA1, nh, kh, sn, 3, k, sizeof(k));
-	assert_string_equal(k, "p/ocsp/000102030405060708090a0b0c0d0e0f10111213/"
-			       "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff00010203/810203");
+	assert_string_equal(k,
+	    "p/ocsp/000102030405060708090a0b0c0d0e0f10111213/"
+	    "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff00010203/810203");
 	ocsp_pub_key("", OCSP_HASH_SHA256, nh, kh, sn, 3, k, sizeof(k));
 	assert_int_equal(strlen(k), 5 + 64 + 1 + 64 + 1 + 6);
 	assert_int_equal(ocsp_pub_get_key("p/", nh, kh, sn, 3, k, sizeof(k)),
 	    PCA_OK);
 	assert_true(strncmp(k, "p/ocsp/get/", 11) == 0);
-	assert_int_equal(util_b64_decode(k + 11, strlen(k + 11), 1024, &der,
-			     &len),
-	    PCA_OK);
+	assert_int_equal(
+	    util_b64_decode(k + 11, strlen(k + 11), 1024, &der, &len), PCA_OK);
 	assert_int_equal(ocsp_req_parse(der, len, &q), PCA_OK);
 	assert_int_equal(q.n, 1);
 	assert_int_equal(q.has_nonce, 0);

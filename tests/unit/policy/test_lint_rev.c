@@ -23,11 +23,11 @@
 /* ---- CRLs ---- */
 
 struct crl_spec {
-	int version;		/* 1: v1 (version omitted) */
+	int version; /* 1: v1 (version omitted) */
 	int no_next, next_before, no_number, number_crit, big_number;
 	int no_aki, dup_ext, empty_issuer, reason, reason_crit, zero_serial;
-	int rev_utc_nosec;	/* revocationDate UTCTime without seconds */
-	int sha384;		/* inner signature differs from the outer */
+	int rev_utc_nosec; /* revocationDate UTCTime without seconds */
+	int sha384;        /* inner signature differs from the outer */
 };
 
 static void
@@ -41,7 +41,7 @@ crl_entry(X509_CRL *c, const struct crl_spec *s, time_t now)
 {
 	X509_REVOKED *r = X509_REVOKED_new();
 	ASN1_INTEGER *sn = ASN1_INTEGER_new();
-	ASN1_TIME *t = ASN1_TIME_adj(NULL, now, 1, 0);	/* after: allowed */
+	ASN1_TIME *t = ASN1_TIME_adj(NULL, now, 1, 0); /* after: allowed */
 	ASN1_ENUMERATED *e;
 
 	if (s->rev_utc_nosec)
@@ -77,8 +77,8 @@ crl_lint(const struct crl_spec *s, const char **msg)
 	int len;
 	pca_err e;
 
-	X509_CRL_set_version(c, s->version ? X509_CRL_VERSION_1 :
-	    X509_CRL_VERSION_2);
+	X509_CRL_set_version(c,
+	    s->version ? X509_CRL_VERSION_1 : X509_CRL_VERSION_2);
 	if (!s->empty_issuer)
 		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
 		    (const unsigned char *)"ca", -1, -1, 0);
@@ -143,7 +143,7 @@ test_crl(void **state)
 	memset(&s, 0, sizeof(s));
 	s.reason = 1;
 	assert_int_equal(crl_lint(&s, &m), PCA_OK);
-	s.reason = -1;		/* no reasonCode at all: fine */
+	s.reason = -1; /* no reasonCode at all: fine */
 	assert_int_equal(crl_lint(&s, &m), PCA_OK);
 #define BROKEN(field, value, rule)                                             \
 	do {                                                                   \
@@ -164,35 +164,36 @@ test_crl(void **state)
 	BROKEN(dup_ext, 1, "ext_duplicate_extension");
 	BROKEN(zero_serial, 1, "serial_number_not_positive");
 	BROKEN(rev_utc_nosec, 1, "wrong_time_format");
-	BROKEN(reason, 0, "crl_valid_reason_codes");	/* unspecified */
+	BROKEN(reason, 0, "crl_valid_reason_codes"); /* unspecified */
 	BROKEN(reason, 7, "crl_valid_reason_codes");
 	BROKEN(reason, 11, "crl_valid_reason_codes");
-	BROKEN(reason, 8, "crl_valid_reason_codes");	/* not a delta */
+	BROKEN(reason, 8, "crl_valid_reason_codes"); /* not a delta */
 	BROKEN(reason_crit, 1, "crl_valid_reason_codes");
 #undef BROKEN
 	{
 		static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
-		assert_int_equal(x509_lint_crl(junk, sizeof(junk),
-				     PCA_SIG_SHA256_ECDSA), PCA_EINVAL);
-		assert_int_equal(x509_lint_crl(junk, 3,
-				     PCA_SIG_SHA256_ECDSA), PCA_EINVAL);
+		assert_int_equal(
+		    x509_lint_crl(junk, sizeof(junk), PCA_SIG_SHA256_ECDSA),
+		    PCA_EINVAL);
+		assert_int_equal(x509_lint_crl(junk, 3, PCA_SIG_SHA256_ECDSA),
+		    PCA_EINVAL);
 	}
 }
 
 /* ---- OCSP ResponseData ---- */
 
 struct ocsp_spec {
-	int version;		/* put an explicit [0] version */
-	int by_name_empty;	/* responderID byName, empty */
-	int short_key;		/* byKey of 19 octets */
-	int produced_utc;	/* producedAt as UTCTime */
-	int produced_frac;	/* producedAt with fractions */
+	int version;       /* put an explicit [0] version */
+	int by_name_empty; /* responderID byName, empty */
+	int short_key;     /* byKey of 19 octets */
+	int produced_utc;  /* producedAt as UTCTime */
+	int produced_frac; /* producedAt with fractions */
 	int no_singles;
-	int status;		/* 0 good, 1 revoked, 2 unknown, 3 bad tag */
+	int status; /* 0 good, 1 revoked, 2 unknown, 3 bad tag */
 	int next_before, no_next;
-	int reason;		/* revoked: reason, -1 none */
-	int reason_ext;		/* reasonCode in singleExtensions */
-	int dup_ext;		/* two nonce extensions */
+	int reason;     /* revoked: reason, -1 none */
+	int reason_ext; /* reasonCode in singleExtensions */
+	int dup_ext;    /* two nonce extensions */
 };
 
 static void
@@ -248,13 +249,14 @@ single(struct buf *b, const struct ocsp_spec *s)
 	gtime(b, "20251009000000Z");
 	if (!s->no_next) {
 		r = b->len;
-		gtime(b, s->next_before ? "20251008000000Z" : "20251016000000Z");
+		gtime(b,
+		    s->next_before ? "20251008000000Z" : "20251016000000Z");
 		wrap(b, r, 0xa0);
 	}
 	if (s->reason_ext) {
 		r = b->len;
-		assert_int_equal(buf_add(b, reason_ext + 2,
-				     sizeof(reason_ext) - 2), PCA_OK);
+		assert_int_equal(
+		    buf_add(b, reason_ext + 2, sizeof(reason_ext) - 2), PCA_OK);
 		wrap(b, r, 0x30);
 		wrap(b, r, 0xa1);
 	}
@@ -295,7 +297,7 @@ ocsp_lint(const struct ocsp_spec *s, const char **msg)
 		wrap(&b, rs, 0xa2);
 	}
 	gtime(&b, s->produced_frac ? "20251009000000.5Z" : "20251009000000Z");
-	if (s->produced_utc) {	/* replace it: a UTCTime of 13 */
+	if (s->produced_utc) { /* replace it: a UTCTime of 13 */
 		b.len -= 17;
 		put(&b, 0x17, "251009000000Z", 13);
 	}
@@ -345,7 +347,7 @@ test_ocsp(void **state)
 	BROKEN(version, 1, "ocsp_version_v1_omitted");
 	BROKEN(by_name_empty, 1, "ocsp_responder_id");
 	BROKEN(short_key, 1, "ocsp_responder_id");
-	BROKEN(produced_utc, 1, "ocsp_tbs_parses");	/* OpenSSL's refusal */
+	BROKEN(produced_utc, 1, "ocsp_tbs_parses"); /* OpenSSL's refusal */
 	BROKEN(produced_frac, 1, "ocsp_produced_at");
 	BROKEN(no_singles, 1, "ocsp_responses_present");
 	BROKEN(status, 3, "ocsp_tbs_parses");

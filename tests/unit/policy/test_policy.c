@@ -77,11 +77,11 @@ test_builtins(void **state)
 	judge(s, "web_server", &in, &c);
 	assert_int_equal(c, PCA_OK);
 	input(&in, POL_KEY_EC, 256, POL_EKU_SERVER, NULL, "10.0.0.1");
-	assert_non_null(strstr(judge(s, "web_server", &in, &c),
-	    "rule san.dns_required"));
+	assert_non_null(
+	    strstr(judge(s, "web_server", &in, &c), "rule san.dns_required"));
 	input(&in, POL_KEY_EC, 256, POL_EKU_CODE, "a", NULL);
-	assert_non_null(strstr(judge(s, "code_signing", &in, &c),
-	    "rule key.ec_min_bits"));
+	assert_non_null(
+	    strstr(judge(s, "code_signing", &in, &c), "rule key.ec_min_bits"));
 	assert_int_equal(c, PCA_EBADCSR);
 	input(&in, POL_KEY_RSA, 2048, POL_EKU_SERVER | POL_EKU_CLIENT, "a",
 	    NULL);
@@ -89,13 +89,13 @@ test_builtins(void **state)
 	    "rule key.algorithm"));
 	input(&in, POL_KEY_EC, 256, POL_EKU_CLIENT, "a", NULL);
 	in.validity_s = 181 * 86400;
-	assert_non_null(strstr(judge(s, "client_auth", &in, &c),
-	    "rule validity.max_days"));
+	assert_non_null(
+	    strstr(judge(s, "client_auth", &in, &c), "rule validity.max_days"));
 	assert_int_equal(c, PCA_EINVAL);
 	input(&in, POL_KEY_EC, 256, POL_EKU_CLIENT, "a", NULL);
 	in.sig_alg = "SHA1WITHRSA";
-	assert_non_null(strstr(judge(s, "client_auth", &in, &c),
-	    "rule signing.no_sha1"));
+	assert_non_null(
+	    strstr(judge(s, "client_auth", &in, &c), "rule signing.no_sha1"));
 	pol_set_free(s);
 }
 
@@ -132,8 +132,8 @@ test_file(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(pol_set_parse(bad[i], strlen(bad[i]), "t",
-				     &s), PCA_EINVAL);
+		assert_int_equal(pol_set_parse(bad[i], strlen(bad[i]), "t", &s),
+		    PCA_EINVAL);
 		assert_non_null(strstr(pca_err_msg(), "t:"));
 	}
 	assert_int_equal(pol_set_parse(FILE_OK, strlen(FILE_OK), "t", &s),
@@ -144,21 +144,22 @@ test_file(void **state)
 	assert_string_equal(pol_name(pol_set_lookup0(s, "other", "AKIAX")),
 	    "client_auth");
 	input(&in, POL_KEY_EC, 256, POL_EKU_SERVER, "*.example.com", NULL);
-	assert_non_null(strstr(judge(s, "corp", &in, &c),
-	    "rule san.dns_wildcard"));
+	assert_non_null(
+	    strstr(judge(s, "corp", &in, &c), "rule san.dns_wildcard"));
 	input(&in, POL_KEY_EC, 256, POL_EKU_SERVER, "x.bad.example.com", NULL);
-	assert_non_null(strstr(judge(s, "corp", &in, &c),
-	    "rule san.dns_suffix_deny"));
+	assert_non_null(
+	    strstr(judge(s, "corp", &in, &c), "rule san.dns_suffix_deny"));
 	input(&in, POL_KEY_EC, 256, POL_EKU_SERVER, "notexample.com", NULL);
-	assert_non_null(strstr(judge(s, "corp", &in, &c),
-	    "rule san.dns_suffix_allow"));
+	assert_non_null(
+	    strstr(judge(s, "corp", &in, &c), "rule san.dns_suffix_allow"));
 	input(&in, POL_KEY_EC, 256, POL_EKU_SERVER, "a.example.com",
 	    "192.168.0.1");
-	assert_non_null(strstr(judge(s, "corp", &in, &c),
-	    "rule san.ip_ranges"));
-	input(&in, POL_KEY_EC, 256, POL_EKU_SERVER, "a.example.com", "10.9.8.7");
-	assert_non_null(strstr(judge(s, "corp", &in, &c),
-	    "rule subject.required"));
+	assert_non_null(
+	    strstr(judge(s, "corp", &in, &c), "rule san.ip_ranges"));
+	input(&in, POL_KEY_EC, 256, POL_EKU_SERVER, "a.example.com",
+	    "10.9.8.7");
+	assert_non_null(
+	    strstr(judge(s, "corp", &in, &c), "rule subject.required"));
 	pol_set_free(s);
 }
 
@@ -218,8 +219,8 @@ test_name_constraints(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(pol_set_parse(bad[i], strlen(bad[i]), "t",
-				     &s), PCA_EINVAL);
+		assert_int_equal(pol_set_parse(bad[i], strlen(bad[i]), "t", &s),
+		    PCA_EINVAL);
 		assert_non_null(strstr(pca_err_msg(), "t:2:"));
 	}
 	assert_int_equal(pol_set_parse(FILE_NC, strlen(FILE_NC), "t", &s),
@@ -235,7 +236,8 @@ test_name_constraints(void **state)
 	assert_non_null(strstr(txt, "DNS:example.com"));
 	assert_non_null(strstr(txt, "DNS:.corp.example.net"));
 	assert_non_null(strstr(txt, "IP:10.0.0.0/255.0.0.0"));
-	assert_non_null(strstr(txt, "IP:FD00:0:0:0:0:0:0:0/FF00:0:0:0:0:0:0:0"));
+	assert_non_null(
+	    strstr(txt, "IP:FD00:0:0:0:0:0:0:0/FF00:0:0:0:0:0:0:0"));
 	assert_non_null(strstr(txt, "email:example.com"));
 	assert_non_null(strstr(txt, "Excluded:"));
 	assert_non_null(strstr(txt, "DNS:.bad.example.com"));
@@ -243,12 +245,14 @@ test_name_constraints(void **state)
 	assert_non_null(strstr(txt, "email:boss@example.com"));
 	free(der);
 	/* none defined: no extension */
-	assert_int_equal(pol_name_constraints_der(pol_set_get0(s, "plain"),
-			     &der, &len), PCA_OK);
+	assert_int_equal(
+	    pol_name_constraints_der(pol_set_get0(s, "plain"), &der, &len),
+	    PCA_OK);
 	assert_null(der);
 	assert_int_equal(len, 0);
-	assert_int_equal(pol_name_constraints_der(pol_set_get0(s,
-			     "web_server"), &der, &len), PCA_OK);
+	assert_int_equal(
+	    pol_name_constraints_der(pol_set_get0(s, "web_server"), &der, &len),
+	    PCA_OK);
 	assert_null(der);
 	pol_set_free(s);
 }
@@ -284,7 +288,8 @@ csr_of(EVP_PKEY *k, const char *cn)
 static void
 test_nc_tbs(void **state)
 {
-	static const char *const pass = "{\"Extensions\":{\"CustomExtensions\":"
+	static const char *const pass =
+	    "{\"Extensions\":{\"CustomExtensions\":"
 	    "[{\"ObjectIdentifier\":\"2.5.29.30\",\"Critical\":true,"
 	    "\"Value\":\"MA6gDDAKgghldmlsLmNvbQ==\"}]}}";
 	static const uint8_t issuer[] = {0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b,
@@ -308,12 +313,14 @@ test_nc_tbs(void **state)
 	(void)state;
 	assert_non_null(api);
 	assert_int_equal(pol_set_parse(f, strlen(f), "t", &s), PCA_OK);
-	assert_int_equal(pol_name_constraints_der(pol_set_get0(s, "nc"), &nc,
-			     &nc_len), PCA_OK);
+	assert_int_equal(
+	    pol_name_constraints_der(pol_set_get0(s, "nc"), &nc, &nc_len),
+	    PCA_OK);
 	memset(&r, 0, sizeof(r));
 	r.issuer = &iss;
 	r.csr = csr;
-	r.tmpl = prof_template_find("arn:aws:acm-pca:::template/"
+	r.tmpl = prof_template_find(
+	    "arn:aws:acm-pca:::template/"
 	    "SubordinateCACertificate_PathLen0_APIPassthrough/V1");
 	r.api_passthrough = api;
 	r.sigalg = PCA_SIG_SHA256_ECDSA;
@@ -325,7 +332,8 @@ test_nc_tbs(void **state)
 	r.name_constraints_len = nc_len;
 	assert_int_equal(prof_tbs_build(&r, &tbs, &tbs_len), PCA_OK);
 	{
-		struct x509_lint_req l = {tbs, tbs_len, PCA_SIG_SHA256_ECDSA, 0};
+		struct x509_lint_req l = {tbs, tbs_len, PCA_SIG_SHA256_ECDSA,
+		    0};
 		assert_int_equal(x509_lint_cert(&l), PCA_OK);
 	}
 	{
@@ -370,7 +378,7 @@ test_nc_tbs(void **state)
 	assert_non_null(strstr(pca_err_msg(), "RFC 5280 4.2.1.10"));
 	/* bytes that are not a NameConstraints are refused */
 	r.tmpl = prof_template_find("arn:aws:acm-pca:::template/"
-	    "SubordinateCACertificate_PathLen0/V1");
+				    "SubordinateCACertificate_PathLen0/V1");
 	r.name_constraints = (const uint8_t *)"\x05\x00";
 	r.name_constraints_len = 2;
 	assert_int_equal(prof_tbs_build(&r, &tbs, &tbs_len), PCA_EINVAL);
@@ -423,16 +431,18 @@ lint_one(void (*mutate)(X509 *, EVP_PKEY *), const char **msg)
 	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
 	X509_set_pubkey(x, k);
 	aki->keyid = ASN1_OCTET_STRING_new();
-	ASN1_OCTET_STRING_set(aki->keyid, (const unsigned char *)"0123456789"
-	    "0123456789", 20);
+	ASN1_OCTET_STRING_set(aki->keyid,
+	    (const unsigned char *)"0123456789"
+				   "0123456789",
+	    20);
 	X509_add1_ext_i2d(x, NID_authority_key_identifier, aki, 0, 0);
 	AUTHORITY_KEYID_free(aki);
 	mutate(x, k);
-	X509_sign(x, k, EVP_sha256());	/* sets the inner AlgorithmIdentifier */
+	X509_sign(x, k, EVP_sha256()); /* sets the inner AlgorithmIdentifier */
 	len = i2d_re_X509_tbs(x, &tbs);
 	{
-		struct x509_lint_req r = {tbs, (size_t)len, PCA_SIG_SHA256_ECDSA,
-		    0};
+		struct x509_lint_req r = {tbs, (size_t)len,
+		    PCA_SIG_SHA256_ECDSA, 0};
 		e = x509_lint_cert(&r);
 	}
 	*msg = pca_err_msg();

@@ -116,7 +116,7 @@ rsa_pub(const char *nhex, const char *ehex)
 /* A CSR for pub signed by signer; cn NULL: empty subject. */
 static uint8_t *
 mkcsr_by(EVP_PKEY *pub, EVP_PKEY *signer, const char *cn,
-    STACK_OF(X509_EXTENSION) *exts, size_t *n)
+    STACK_OF(X509_EXTENSION) * exts, size_t *n)
 {
 	X509_REQ *r = X509_REQ_new();
 	unsigned char *der = NULL;
@@ -142,8 +142,7 @@ mkcsr_by(EVP_PKEY *pub, EVP_PKEY *signer, const char *cn,
 }
 
 static uint8_t *
-mkcsr(EVP_PKEY *k, const char *cn, STACK_OF(X509_EXTENSION) *exts,
-    size_t *n)
+mkcsr(EVP_PKEY *k, const char *cn, STACK_OF(X509_EXTENSION) * exts, size_t *n)
 {
 	return mkcsr_by(k, k, cn, exts, n);
 }
@@ -271,45 +270,46 @@ struct gen {
 #define SUBJ "/C=US/O=Example/CN=host.example"
 static const struct gen gens[] = {
     {"p256", {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-	"ec_paramgen_curve:P-256", "-nodes", "-keyout", "p256.key", "-subj",
-	SUBJ, "-addext", "subjectAltName=DNS:host.example", "-out",
-	"p256.csr", NULL}},
+		 "ec_paramgen_curve:P-256", "-nodes", "-keyout", "p256.key",
+		 "-subj", SUBJ, "-addext", "subjectAltName=DNS:host.example",
+		 "-out", "p256.csr", NULL}},
     {"p384", {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-	"ec_paramgen_curve:P-384", "-nodes", "-keyout", "p384.key", "-subj",
-	SUBJ, "-sha384", "-out", "p384.csr", NULL}},
+		 "ec_paramgen_curve:P-384", "-nodes", "-keyout", "p384.key",
+		 "-subj", SUBJ, "-sha384", "-out", "p384.csr", NULL}},
     {"p521", {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-	"ec_paramgen_curve:P-521", "-nodes", "-keyout", "p521.key", "-subj",
-	SUBJ, "-sha512", "-out", "p521.csr", NULL}},
-    {"r2048", {"openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes",
-	"-keyout", "r2048.key", "-subj", SUBJ, "-out", "r2048.csr", NULL}},
-    {"r3072", {"openssl", "req", "-new", "-newkey", "rsa:3072", "-nodes",
-	"-keyout", "r3072.key", "-subj", SUBJ, "-sha384", "-out",
-	"r3072.csr", NULL}},
-    {"r4096", {"openssl", "req", "-new", "-newkey", "rsa:4096", "-nodes",
-	"-keyout", "r4096.key", "-subj", SUBJ, "-sha512", "-out",
-	"r4096.csr", NULL}},
-    {"r1024", {"openssl", "req", "-new", "-newkey", "rsa:1024", "-nodes",
-	"-keyout", "r1024.key", "-subj", SUBJ, "-out", "r1024.csr", NULL}},
+		 "ec_paramgen_curve:P-521", "-nodes", "-keyout", "p521.key",
+		 "-subj", SUBJ, "-sha512", "-out", "p521.csr", NULL}},
+    {"r2048",
+	{"openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout",
+	    "r2048.key", "-subj", SUBJ, "-out", "r2048.csr", NULL}},
+    {"r3072",
+	{"openssl", "req", "-new", "-newkey", "rsa:3072", "-nodes", "-keyout",
+	    "r3072.key", "-subj", SUBJ, "-sha384", "-out", "r3072.csr", NULL}},
+    {"r4096",
+	{"openssl", "req", "-new", "-newkey", "rsa:4096", "-nodes", "-keyout",
+	    "r4096.key", "-subj", SUBJ, "-sha512", "-out", "r4096.csr", NULL}},
+    {"r1024",
+	{"openssl", "req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout",
+	    "r1024.key", "-subj", SUBJ, "-out", "r1024.csr", NULL}},
     {"k256", {"openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
-	"ec_paramgen_curve:secp256k1", "-nodes", "-keyout", "k256.key",
-	"-subj", SUBJ, "-out", "k256.csr", NULL}},
-    {"explkey", {"openssl", "ecparam", "-name", "prime256v1",
-	"-param_enc", "explicit", "-genkey", "-noout", "-out", "expl.key",
-	NULL}},
+		 "ec_paramgen_curve:secp256k1", "-nodes", "-keyout", "k256.key",
+		 "-subj", SUBJ, "-out", "k256.csr", NULL}},
+    {"explkey", {"openssl", "ecparam", "-name", "prime256v1", "-param_enc",
+		    "explicit", "-genkey", "-noout", "-out", "expl.key", NULL}},
     {"expl", {"openssl", "req", "-new", "-key", "expl.key", "-subj", SUBJ,
-	"-out", "expl.csr", NULL}},
+		 "-out", "expl.csr", NULL}},
     {"sha1rsa", {"openssl", "req", "-new", "-key", "r2048.key", "-sha1",
-	"-subj", SUBJ, "-out", "sha1rsa.csr", NULL}},
-    {"sha1ec", {"openssl", "req", "-new", "-key", "p256.key", "-sha1",
-	"-subj", SUBJ, "-out", "sha1ec.csr", NULL}},
-    {"md5", {"openssl", "req", "-new", "-key", "r2048.key", "-md5",
-	"-subj", SUBJ, "-out", "md5.csr", NULL}},
+		    "-subj", SUBJ, "-out", "sha1rsa.csr", NULL}},
+    {"sha1ec", {"openssl", "req", "-new", "-key", "p256.key", "-sha1", "-subj",
+		   SUBJ, "-out", "sha1ec.csr", NULL}},
+    {"md5", {"openssl", "req", "-new", "-key", "r2048.key", "-md5", "-subj",
+		SUBJ, "-out", "md5.csr", NULL}},
     {"pss", {"openssl", "req", "-new", "-key", "r2048.key", "-sha256",
-	"-sigopt", "rsa_padding_mode:pss", "-sigopt", "rsa_pss_saltlen:32",
-	"-subj", SUBJ, "-out", "pss.csr", NULL}},
-    {"pss1", {"openssl", "req", "-new", "-key", "r2048.key", "-sha1",
-	"-sigopt", "rsa_padding_mode:pss", "-subj", SUBJ, "-out",
-	"pss1.csr", NULL}},
+		"-sigopt", "rsa_padding_mode:pss", "-sigopt",
+		"rsa_pss_saltlen:32", "-subj", SUBJ, "-out", "pss.csr", NULL}},
+    {"pss1",
+	{"openssl", "req", "-new", "-key", "r2048.key", "-sha1", "-sigopt",
+	    "rsa_padding_mode:pss", "-subj", SUBJ, "-out", "pss1.csr", NULL}},
 };
 
 static int
@@ -429,10 +429,11 @@ test_good_variants(void **state)
 	prof_csr_free(c);
 	c = NULL;
 	/* "NEW CERTIFICATE REQUEST" label, whitespace around the block */
-	assert_true(asprintf(&s, "\n  -----BEGIN NEW CERTIFICATE REQUEST-----"
-	    "%.*s-----END NEW CERTIFICATE REQUEST-----\n\n",
-	    (int)(strstr((char *)p, "-----END") - (char *)p - 35),
-	    (char *)p + 35) > 0);
+	assert_true(asprintf(&s,
+			"\n  -----BEGIN NEW CERTIFICATE REQUEST-----"
+			"%.*s-----END NEW CERTIFICATE REQUEST-----\n\n",
+			(int)(strstr((char *)p, "-----END") - (char *)p - 35),
+			(char *)p + 35) > 0);
 	assert_int_equal(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_OK);
 	assert_int_equal(c->keyalg, PCA_KEY_EC_P256);
 	prof_csr_free(c);
@@ -503,8 +504,8 @@ test_rsa_sizes(void **state)
 	expect_rsa(k, nhex, "02", "exponent must be odd");
 	expect_rsa(k, nhex, "01", "exponent must be odd");
 	expect_rsa(k, nhex,
-	    "10000000000000000000000000000000000000000000000000000000000000001"
-	    , "below 2^256");
+	    "10000000000000000000000000000000000000000000000000000000000000001",
+	    "below 2^256");
 	nhex[511] = 'e';
 	expect_rsa(k, nhex, "010001", "modulus must be odd");
 	/* 8200 bits */
@@ -534,19 +535,19 @@ test_framing(void **state)
 	    "data after the PEM");
 	free(s);
 	/* two blocks */
-	assert_true(asprintf(&s, "%.*s%.*s", (int)n, (char *)p, (int)n,
-	    (char *)p) > 0);
+	assert_true(
+	    asprintf(&s, "%.*s%.*s", (int)n, (char *)p, (int)n, (char *)p) > 0);
 	assert_err(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
 	    "more than one PEM block");
 	free(s);
 	/* wrong label, bad base64, headers */
 	assert_true(asprintf(&s, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n"
-	    "-----END CERTIFICATE-----\n") > 0);
+				 "-----END CERTIFICATE-----\n") > 0);
 	assert_err(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
 	    "CSR PEM is malformed");
 	free(s);
 	assert_true(asprintf(&s, "-----BEGIN CERTIFICATE REQUEST-----\nMA*C"
-	    "\n-----END CERTIFICATE REQUEST-----\n") > 0);
+				 "\n-----END CERTIFICATE REQUEST-----\n") > 0);
 	assert_err(prof_csr_parse((uint8_t *)s, strlen(s), &c), PCA_EBADCSR,
 	    "base64");
 	free(s);
@@ -592,8 +593,7 @@ test_ber(void **state)
 	/* the outer SEQUENCE length in non-minimal form */
 	bn = widen(d, d, 0, b);
 	assert_int_equal(bn, dn + 5 - (d[1] & 0x80 ? 2u + (d[1] & 0x7f) : 2u));
-	assert_err(prof_csr_parse(b, bn, &c), PCA_EBADCSR,
-	    "not canonical DER");
+	assert_err(prof_csr_parse(b, bn, &c), PCA_EBADCSR, "not canonical DER");
 	/*
 	 * the CN string inside the subject: OpenSSL keeps the Name's original
 	 * bytes, so only the strict DER walk sees this one
@@ -716,8 +716,8 @@ test_extensions(void **state)
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	/* an empty SAN */
 	exts = sk_X509_EXTENSION_new_null();
-	sk_X509_EXTENSION_push(exts, ext_raw("2.5.29.17", 0,
-	    (const uint8_t *)"\x30\x00", 2));
+	sk_X509_EXTENSION_push(exts,
+	    ext_raw("2.5.29.17", 0, (const uint8_t *)"\x30\x00", 2));
 	d = mkcsr(k, "e.example", exts, &n);
 	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "is empty");
 	free(d);
@@ -735,9 +735,8 @@ test_extensions(void **state)
 	prof_csr_free(c);
 	c = NULL;
 	free(d);
-	sk_X509_EXTENSION_push(exts,
-	    ext_raw("1.3.6.1.4.1.99999.999", 0,
-		(const uint8_t *)"\x05\x00", 2));
+	sk_X509_EXTENSION_push(exts, ext_raw("1.3.6.1.4.1.99999.999", 0,
+					 (const uint8_t *)"\x05\x00", 2));
 	d = mkcsr(k, "many.example", exts, &n);
 	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "at most 64");
 	free(d);
@@ -749,7 +748,8 @@ test_extensions(void **state)
 	d = mkcsr(k, "bool.example", exts, &n);
 	assert_non_null(q = memmem(d, n, "\x01\x01\xff", 3));
 	q[2] = 0x01;
-	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "BOOLEAN not 00 or FF");
+	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
+	    "BOOLEAN not 00 or FF");
 	free(d);
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	EVP_PKEY_free(k);
@@ -805,8 +805,7 @@ test_der_strict(void **state)
 
 /* Offsets of every element in the DER tree at p (low tag numbers). */
 static size_t
-offsets(const uint8_t *base, const uint8_t *p, size_t n, size_t *out,
-    size_t k)
+offsets(const uint8_t *base, const uint8_t *p, size_t n, size_t *out, size_t k)
 {
 	size_t hl, cl;
 
@@ -870,8 +869,7 @@ sign_info(EVP_PKEY *k, const uint8_t *info, size_t in, size_t *n)
 	size_t sl = sizeof(sig), bl = 0, hl;
 
 	assert_non_null(m);
-	assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, k),
-	    1);
+	assert_int_equal(EVP_DigestSignInit(m, NULL, EVP_sha256(), NULL, k), 1);
 	assert_int_equal(EVP_DigestSign(m, sig, &sl, info, in), 1);
 	EVP_MD_CTX_free(m);
 	assert_true(in + sizeof(ecdsa256) + sl + 8 < sizeof(body));
@@ -972,40 +970,55 @@ test_structure(void **state)
 	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
 	free(d);
 	/* two extensionRequest attributes (PKCS#9 and Microsoft's) */
-	in = info_with(k, (const uint8_t *)"\xa0\x2a"
-	    "\x30\x11\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x04\x30"
-	    "\x02\x30\x00"
-	    "\x30\x15\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x01\x0e\x31\x07"
-	    "\x30\x05\x30\x03\x06\x01\x2a", 44, info);
+	in = info_with(k,
+	    (const uint8_t *)"\xa0\x2a"
+			     "\x30\x11\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09"
+			     "\x0e\x31\x04\x30"
+			     "\x02\x30\x00"
+			     "\x30\x15\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02"
+			     "\x01\x0e\x31\x07"
+			     "\x30\x05\x30\x03\x06\x01\x2a",
+	    44, info);
 	d = sign_info(k, info, in, &n);
 	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 	    "more than one extensionRequest");
 	free(d);
 	/* an extensionRequest with two values */
-	in = info_with(k, (const uint8_t *)"\xa0\x15"
-	    "\x30\x13\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x06\x30"
-	    "\x00\x30\x00\x30\x00", 23, info);
+	in = info_with(k,
+	    (const uint8_t *)"\xa0\x15"
+			     "\x30\x13\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09"
+			     "\x0e\x31\x06\x30"
+			     "\x00\x30\x00\x30\x00",
+	    23, info);
 	d = sign_info(k, info, in, &n);
 	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 	    "exactly one SEQUENCE");
 	free(d);
 	/* attributes, an IMPLICIT SET OF: in DER order, and not */
-	in = info_with(k, (const uint8_t *)"\xa0\x22"
-	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07\x31\x02"
-	    "\x0c\x00"
-	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x02"
-	    "\x30\x00", 36, info);
+	in = info_with(k,
+	    (const uint8_t *)"\xa0\x22"
+			     "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09"
+			     "\x07\x31\x02"
+			     "\x0c\x00"
+			     "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09"
+			     "\x0e\x31\x02"
+			     "\x30\x00",
+	    36, info);
 	d = sign_info(k, info, in, &n);
 	assert_int_equal(prof_csr_parse(d, n, &c), PCA_OK);
 	assert_int_equal(sk_X509_EXTENSION_num(c->exts), 0);
 	prof_csr_free(c);
 	c = NULL;
 	free(d);
-	in = info_with(k, (const uint8_t *)"\xa0\x22"
-	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e\x31\x02"
-	    "\x30\x00"
-	    "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x07\x31\x02"
-	    "\x0c\x00", 36, info);
+	in = info_with(k,
+	    (const uint8_t *)"\xa0\x22"
+			     "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09"
+			     "\x0e\x31\x02"
+			     "\x30\x00"
+			     "\x30\x0f\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09"
+			     "\x07\x31\x02"
+			     "\x0c\x00",
+	    36, info);
 	d = sign_info(k, info, in, &n);
 	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "out of order");
 	assert_true(strstr(pca_err_msg(), "not canonical DER") != NULL);
@@ -1013,9 +1026,11 @@ test_structure(void **state)
 	/* trailing bytes inside the signature algorithm */
 	in = info_with(k, (const uint8_t *)"\xa0\x00", 2, info);
 	d = sign_info(k, info, in, &n);
-	assert_non_null(q = memmem(d, n, "\x30\x0a\x06\x08\x2a\x86\x48\xce"
-	    "\x3d\x04\x03\x02", 12));
-	q[1] = 0x0c;	/* swallows the BIT STRING's identifier and length */
+	assert_non_null(q = memmem(d, n,
+			    "\x30\x0a\x06\x08\x2a\x86\x48\xce"
+			    "\x3d\x04\x03\x02",
+			    12));
+	q[1] = 0x0c; /* swallows the BIT STRING's identifier and length */
 	assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR, "does not parse");
 	free(d);
 	EVP_PKEY_free(k);
@@ -1037,14 +1052,16 @@ test_bad_points(void **state)
 	for (i = 0; i < 3; i++) {
 		k = ec_gen(curves[i], "uncompressed");
 		assert_int_equal(EVP_PKEY_get_octet_string_param(k,
-		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &pl), 1);
+				     OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
+				     sizeof(pt), &pl),
+		    1);
 		d = mkcsr(k, "pt.example", NULL, &n);
 		assert_non_null(q = memmem(d, n, pt, pl));
-		q[pl - 1] ^= 0x01;		/* y: off the curve */
+		q[pl - 1] ^= 0x01; /* y: off the curve */
 		assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 		    "not a valid point on");
 		q[pl - 1] ^= 0x01;
-		memset(q + 1, 0xff, (pl - 1) / 2);	/* x >= p */
+		memset(q + 1, 0xff, (pl - 1) / 2); /* x >= p */
 		assert_err(prof_csr_parse(d, n, &c), PCA_EBADCSR,
 		    "not a valid point on");
 		free(d);

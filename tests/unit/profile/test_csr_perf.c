@@ -90,25 +90,35 @@ mkcsr(EVP_PKEY *k, const EVP_MD *md, size_t *n)
 
 /* ---- the rows ---- */
 
-enum op { OP_PARSE, OP_D2I_REQ, OP_REQ_VERIFY, OP_D2I_NAME, OP_FROMDATA,
-	OP_PUBCHECK, OP_PUBQUICK, OP_DUPSET, OP_VFY_NEWCTX, OP_VFY_ONLY };
+enum op {
+	OP_PARSE,
+	OP_D2I_REQ,
+	OP_REQ_VERIFY,
+	OP_D2I_NAME,
+	OP_FROMDATA,
+	OP_PUBCHECK,
+	OP_PUBQUICK,
+	OP_DUPSET,
+	OP_VFY_NEWCTX,
+	OP_VFY_ONLY
+};
 
 struct fix {
 	const char *name;
 	uint8_t *der;
 	size_t n;
 	X509_REQ *req;
-	const uint8_t *name_der;	/* the subject Name, DER */
+	const uint8_t *name_der; /* the subject Name, DER */
 	size_t name_len;
-	const uint8_t *pub;		/* subjectPublicKey content */
+	const uint8_t *pub; /* subjectPublicKey content */
 	size_t pub_len;
-	const char *group;		/* EC group name or NULL */
+	const char *group; /* EC group name or NULL */
 	EVP_PKEY *key;
-	EVP_PKEY *tmpl;		/* domain parameters only */
-	EVP_PKEY_CTX *vctx;	/* verify_init done on key */
-	unsigned char h[EVP_MAX_MD_SIZE];	/* hash of the request info */
+	EVP_PKEY *tmpl;                   /* domain parameters only */
+	EVP_PKEY_CTX *vctx;               /* verify_init done on key */
+	unsigned char h[EVP_MAX_MD_SIZE]; /* hash of the request info */
 	unsigned hl;
-	const uint8_t *sig;	/* signature value */
+	const uint8_t *sig; /* signature value */
 	size_t sig_len;
 };
 
@@ -155,7 +165,7 @@ one(struct fix *f, enum op op)
 		return ok;
 	case OP_REQ_VERIFY:
 		return X509_REQ_verify(f->req, X509_REQ_get0_pubkey(f->req)) ==
-		    1;
+		       1;
 	case OP_D2I_NAME:
 		q = f->name_der;
 		nm = d2i_X509_NAME(NULL, &q, (long)f->name_len);
@@ -168,25 +178,26 @@ one(struct fix *f, enum op op)
 	case OP_DUPSET:
 		k = EVP_PKEY_dup(f->tmpl);
 		ok = k != NULL && EVP_PKEY_set_octet_string_param(k,
-		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, (unsigned char *)f->pub,
-		    f->pub_len) == 1;
+				      OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+				      (unsigned char *)f->pub, f->pub_len) == 1;
 		EVP_PKEY_free(k);
 		return ok;
 	case OP_VFY_NEWCTX:
 		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, f->key, NULL);
 		ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
-		    EVP_PKEY_verify(ctx, f->sig, f->sig_len, f->h, f->hl) == 1;
+		     EVP_PKEY_verify(ctx, f->sig, f->sig_len, f->h, f->hl) == 1;
 		EVP_PKEY_CTX_free(ctx);
 		return ok;
 	case OP_VFY_ONLY:
 		return EVP_PKEY_verify(f->vctx, f->sig, f->sig_len, f->h,
-		    f->hl) == 1;
+			   f->hl) == 1;
 	case OP_PUBCHECK:
 	case OP_PUBQUICK:
 		ctx = EVP_PKEY_CTX_new_from_pkey(NULL, f->key, NULL);
-		ok = ctx != NULL && (op == OP_PUBCHECK ?
-		    EVP_PKEY_public_check(ctx) :
-		    EVP_PKEY_public_check_quick(ctx)) == 1;
+		ok =
+		    ctx != NULL &&
+		    (op == OP_PUBCHECK ? EVP_PKEY_public_check(ctx)
+				       : EVP_PKEY_public_check_quick(ctx)) == 1;
 		EVP_PKEY_CTX_free(ctx);
 		return ok;
 	}
@@ -199,7 +210,7 @@ row(struct fix *f, enum op op, const char *what)
 	double t0, t1, c0, until;
 	long n = 0;
 
-	assert_true(one(f, op));	/* warm-up, and it must work */
+	assert_true(one(f, op)); /* warm-up, and it must work */
 	t0 = now_s();
 	c0 = cpu_s();
 	until = t0 + budget();
@@ -269,12 +280,12 @@ fix_init(struct fix *f, const char *name, EVP_PKEY *k, const EVP_MD *md,
 	f->sig_len = cl - 1;
 	f->key = group != NULL ? fromdata(f) : NULL;
 	if (f->key != NULL) {
-		assert_non_null(f->vctx = EVP_PKEY_CTX_new_from_pkey(NULL,
-		    f->key, NULL));
+		assert_non_null(
+		    f->vctx = EVP_PKEY_CTX_new_from_pkey(NULL, f->key, NULL));
 		assert_int_equal(EVP_PKEY_verify_init(f->vctx), 1);
 	}
-	f->tmpl = group != NULL ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", group) :
-	    NULL;
+	f->tmpl =
+	    group != NULL ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", group) : NULL;
 	assert_true(group == NULL || f->key != NULL);
 }
 

@@ -25,9 +25,9 @@
 #include "../testlib.h"
 
 #define DAY 86400
-#define CA_EXTS                                                              \
-	"basicConstraints=critical,CA:TRUE",                                 \
-	    "keyUsage=critical,keyCertSign,cRLSign",                         \
+#define CA_EXTS                                                                \
+	"basicConstraints=critical,CA:TRUE",                                   \
+	    "keyUsage=critical,keyCertSign,cRLSign",                           \
 	    "subjectKeyIdentifier=hash"
 
 /* ---- building certificates ---- */
@@ -35,11 +35,11 @@
 struct cs {
 	const char *cn;
 	EVP_PKEY *key;
-	X509 *issuer;		/* NULL: self-issued */
-	EVP_PKEY *ikey;		/* NULL: key */
-	int64_t nb, na;		/* offsets from now */
+	X509 *issuer;   /* NULL: self-issued */
+	EVP_PKEY *ikey; /* NULL: key */
+	int64_t nb, na; /* offsets from now */
 	long serial;
-	const char *ext[8];	/* "name=value"; "1.x.y=..." raw, critical */
+	const char *ext[8]; /* "name=value"; "1.x.y=..." raw, critical */
 };
 
 static void
@@ -85,19 +85,19 @@ mkcert(const struct cs *s)
 	assert_true(X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
 	    (const unsigned char *)s->cn, -1, -1, 0));
 	assert_true(X509_set_subject_name(x, nm));
-	assert_true(X509_set_issuer_name(x, s->issuer != NULL ?
-	    X509_get_subject_name(s->issuer) : nm));
+	assert_true(X509_set_issuer_name(x,
+	    s->issuer != NULL ? X509_get_subject_name(s->issuer) : nm));
 	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x),
 	    (time_t)(now + (s->nb ? s->nb : -3600))));
 	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x),
 	    (time_t)(now + (s->na ? s->na : 365 * DAY))));
 	assert_true(X509_set_pubkey(x, s->key));
-	X509V3_set_ctx(&ctx, s->issuer != NULL ? s->issuer : x, x, NULL,
-	    NULL, 0);
+	X509V3_set_ctx(&ctx, s->issuer != NULL ? s->issuer : x, x, NULL, NULL,
+	    0);
 	for (i = 0; i < 8 && s->ext[i] != NULL; i++)
 		add_ext(x, &ctx, s->ext[i]);
-	assert_true(X509_sign(x, s->ikey != NULL ? s->ikey : s->key,
-	    EVP_sha256()) > 0);
+	assert_true(
+	    X509_sign(x, s->ikey != NULL ? s->ikey : s->key, EVP_sha256()) > 0);
 	X509_NAME_free(nm);
 	return x;
 }
@@ -119,8 +119,8 @@ blob_of(X509 *x, struct blob *b)
 	memcpy(b->der, d, (size_t)n);
 	b->der_len = (size_t)n;
 	OPENSSL_free(d);
-	assert_int_equal(util_pem_encode("CERTIFICATE", b->der, b->der_len,
-			     &b->pem),
+	assert_int_equal(
+	    util_pem_encode("CERTIFICATE", b->der, b->der_len, &b->pem),
 	    PCA_OK);
 }
 
@@ -153,7 +153,7 @@ cat(const char *a, const char *b, const char *c)
 	char *s;
 
 	assert_true(asprintf(&s, "%s%s%s", a, b != NULL ? b : "",
-	    c != NULL ? c : "") > 0);
+			c != NULL ? c : "") > 0);
 	return s;
 }
 
@@ -163,7 +163,7 @@ struct fx {
 	EVP_PKEY *kroot, *kint1, *kint2, *kother;
 	X509 *root, *int1, *int2;
 	struct blob root_b, int1_b, int2_b;
-	struct blob sroot, sint1, sint2, sother;	/* SPKIs */
+	struct blob sroot, sint1, sint2, sother; /* SPKIs */
 };
 
 static int
@@ -179,16 +179,27 @@ setup(void **state)
 	f->kother = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (!f->kroot || !f->kint1 || !f->kint2 || !f->kother)
 		return -1;
-	f->root = mkcert(&(struct cs){.cn = "Root", .key = f->kroot,
-	    .na = 3650 * DAY, .serial = 0x1234, .ext = {CA_EXTS}});
-	f->int1 = mkcert(&(struct cs){.cn = "Int1", .key = f->kint1,
-	    .issuer = f->root, .ikey = f->kroot, .na = 1825 * DAY,
-	    .serial = 2, .ext = {CA_EXTS, "authorityKeyIdentifier=keyid"}});
-	f->int2 = mkcert(&(struct cs){.cn = "Int2", .key = f->kint2,
-	    .issuer = f->int1, .ikey = f->kint1, .na = 730 * DAY,
-	    .serial = 3, .ext = {"basicConstraints=critical,CA:TRUE,pathlen:0",
-	    "keyUsage=critical,keyCertSign,cRLSign",
-	    "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid"}});
+	f->root = mkcert(&(struct cs){.cn = "Root",
+	    .key = f->kroot,
+	    .na = 3650 * DAY,
+	    .serial = 0x1234,
+	    .ext = {CA_EXTS}});
+	f->int1 = mkcert(&(struct cs){.cn = "Int1",
+	    .key = f->kint1,
+	    .issuer = f->root,
+	    .ikey = f->kroot,
+	    .na = 1825 * DAY,
+	    .serial = 2,
+	    .ext = {CA_EXTS, "authorityKeyIdentifier=keyid"}});
+	f->int2 = mkcert(&(struct cs){.cn = "Int2",
+	    .key = f->kint2,
+	    .issuer = f->int1,
+	    .ikey = f->kint1,
+	    .na = 730 * DAY,
+	    .serial = 3,
+	    .ext = {"basicConstraints=critical,CA:TRUE,pathlen:0",
+		"keyUsage=critical,keyCertSign,cRLSign",
+		"subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid"}});
 	blob_of(f->root, &f->root_b);
 	blob_of(f->int1, &f->int1_b);
 	blob_of(f->int2, &f->int2_b);
@@ -234,8 +245,8 @@ imp(enum prof_ca_type t, const struct blob *spki, const char *cert,
 
 /* A root or sub variant: the error expected with its own SPKI. */
 static void
-expect(enum prof_ca_type t, X509 *x, EVP_PKEY *k, const char *chain, pca_err code,
-    const char *sub)
+expect(enum prof_ca_type t, X509 *x, EVP_PKEY *k, const char *chain,
+    pca_err code, const char *sub)
 {
 	struct prof_import *out = NULL;
 	struct blob b, s;
@@ -259,9 +270,8 @@ test_root_good(void **state)
 	const ASN1_TIME *t;
 	struct tm tm;
 
-	assert_int_equal(imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, NULL,
-			     &out),
-	    PCA_OK);
+	assert_int_equal(
+	    imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, NULL, &out), PCA_OK);
 	assert_int_equal(out->cert_len, f->root_b.der_len);
 	assert_memory_equal(out->cert_der, f->root_b.der, out->cert_len);
 	assert_null(out->chain_der);
@@ -280,14 +290,12 @@ test_root_good(void **state)
 	out = NULL;
 	/* DER, and an empty or blank chain */
 	assert_int_equal(prof_import_check(PROF_CA_ROOT, f->sroot.der,
-			     f->sroot.der_len, f->root_b.der,
-			     f->root_b.der_len, (const uint8_t *)" \r\n", 3,
-			     &out),
+			     f->sroot.der_len, f->root_b.der, f->root_b.der_len,
+			     (const uint8_t *)" \r\n", 3, &out),
 	    PCA_OK);
 	prof_import_free(out);
 	out = NULL;
-	assert_int_equal(imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, "",
-			     &out),
+	assert_int_equal(imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, "", &out),
 	    PCA_OK);
 	prof_import_free(out);
 	prof_import_free(NULL);
@@ -301,15 +309,17 @@ test_root_bad(void **state)
 	X509 *x;
 
 	/* a chain with a root */
-	assert_err(imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, f->root_b.pem,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_ROOT, &f->sroot, f->root_b.pem, f->root_b.pem, &out),
 	    PCA_EBADREQ, "without a certificate chain");
 	/* int1 is not self-signed */
 	assert_err(imp(PROF_CA_ROOT, &f->sint1, f->int1_b.pem, NULL, &out),
 	    PCA_EMISMATCH, "issuer differs from its subject");
 	/* subject == issuer, but signed by another key */
-	x = mkcert(&(struct cs){.cn = "Self", .key = f->kint2,
-	    .ikey = f->kother, .ext = {CA_EXTS}});
+	x = mkcert(&(struct cs){.cn = "Self",
+	    .key = f->kint2,
+	    .ikey = f->kother,
+	    .ext = {CA_EXTS}});
 	expect(PROF_CA_ROOT, x, f->kint2, NULL, PCA_EMISMATCH,
 	    "does not verify with its own key");
 	X509_free(x);
@@ -359,9 +369,10 @@ test_extensions(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		x = mkcert(&(struct cs){.cn = "Root", .key = f->kroot,
+		x = mkcert(&(struct cs){.cn = "Root",
+		    .key = f->kroot,
 		    .ext = {v[i].ext[0], v[i].ext[1], v[i].ext[2],
-		    v[i].ext[3]}});
+			v[i].ext[3]}});
 		blob_of(x, &b);
 		assert_err(imp(PROF_CA_ROOT, &f->sroot, b.pem, NULL, &out),
 		    v[i].code, v[i].sub);
@@ -397,9 +408,8 @@ test_sub_good(void **state)
 	out = NULL;
 	/* a single DER certificate as the chain */
 	assert_int_equal(prof_import_check(PROF_CA_SUBORDINATE, f->sint1.der,
-			     f->sint1.der_len, f->int1_b.der,
-			     f->int1_b.der_len, f->root_b.der,
-			     f->root_b.der_len, &out),
+			     f->sint1.der_len, f->int1_b.der, f->int1_b.der_len,
+			     f->root_b.der, f->root_b.der_len, &out),
 	    PCA_OK);
 	prof_import_free(out);
 	out = NULL;
@@ -412,12 +422,11 @@ test_sub_good(void **state)
 		crlf[k++] = chain[i];
 	}
 	crlf[k] = '\0';
-	assert_int_equal(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem,
-			     crlf, &out),
+	assert_int_equal(
+	    imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, crlf, &out),
 	    PCA_OK);
 	assert_int_equal(out->chain_count, 2);
-	assert_int_equal(out->chain_len,
-	    f->int1_b.der_len + f->root_b.der_len);
+	assert_int_equal(out->chain_len, f->int1_b.der_len + f->root_b.der_len);
 	assert_memory_equal(out->chain_der, f->int1_b.der, f->int1_b.der_len);
 	assert_memory_equal(out->chain_der + f->int1_b.der_len, f->root_b.der,
 	    f->root_b.der_len);
@@ -434,31 +443,31 @@ test_sub_shape(void **state)
 	struct prof_import *out = NULL;
 	char *chain;
 
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, NULL,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, NULL, &out),
 	    PCA_EBADREQ, "needs its certificate chain");
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, "\n",
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, "\n", &out),
 	    PCA_EBADREQ, "needs its certificate chain");
 	assert_err(imp(PROF_CA_SUBORDINATE, &f->sroot, f->root_b.pem,
 		       f->root_b.pem, &out),
 	    PCA_EBADREQ, "must not be self-signed");
 	/* wrong order */
 	chain = cat(f->root_b.pem, f->int1_b.pem, NULL);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain, &out),
 	    PCA_EMISMATCH, "ordered issuer-first");
 	free(chain);
 	/* the certificate itself in the chain */
 	chain = cat(f->int2_b.pem, f->int1_b.pem, f->root_b.pem);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain, &out),
 	    PCA_EMISMATCH, "the CA certificate itself");
 	free(chain);
 	/* a repeat */
 	chain = cat(f->int1_b.pem, f->int1_b.pem, f->root_b.pem);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain, &out),
 	    PCA_EMISMATCH, "chain certificate 2 repeats it");
 	free(chain);
 	/* no root at the end */
@@ -482,11 +491,13 @@ test_sub_links(void **state)
 	char *chain;
 
 	/* a root with the same name but another key */
-	fake = mkcert(&(struct cs){.cn = "Root", .key = f->kother,
-	    .na = 3650 * DAY, .ext = {CA_EXTS}});
+	fake = mkcert(&(struct cs){.cn = "Root",
+	    .key = f->kother,
+	    .na = 3650 * DAY,
+	    .ext = {CA_EXTS}});
 	blob_of(fake, &b);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, b.pem,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, b.pem, &out),
 	    PCA_EMISMATCH,
 	    "signature of CA certificate does not verify with the key of "
 	    "chain certificate 1");
@@ -496,21 +507,25 @@ test_sub_links(void **state)
 	blob_of(f->int1, &b);
 	b.der[b.der_len - 1] ^= 1;
 	free(b.pem);
-	assert_int_equal(util_pem_encode("CERTIFICATE", b.der, b.der_len,
-			     &b.pem),
-	    PCA_OK);
+	assert_int_equal(
+	    util_pem_encode("CERTIFICATE", b.der, b.der_len, &b.pem), PCA_OK);
 	chain = cat(b.pem, f->root_b.pem, NULL);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, chain, &out),
 	    PCA_EMISMATCH, "signature of chain certificate 1 does not verify");
 	free(chain);
 	blob_free(&b);
 	/* a leaf as issuer */
-	fake = mkcert(&(struct cs){.cn = "Leafish", .key = f->kint1,
-	    .issuer = f->root, .ikey = f->kroot,
+	fake = mkcert(&(struct cs){.cn = "Leafish",
+	    .key = f->kint1,
+	    .issuer = f->root,
+	    .ikey = f->kroot,
 	    .ext = {"basicConstraints=critical,CA:FALSE"}});
-	x = mkcert(&(struct cs){.cn = "Sub", .key = f->kint2,
-	    .issuer = fake, .ikey = f->kint1, .na = 30 * DAY,
+	x = mkcert(&(struct cs){.cn = "Sub",
+	    .key = f->kint2,
+	    .issuer = fake,
+	    .ikey = f->kint1,
+	    .na = 30 * DAY,
 	    .ext = {CA_EXTS}});
 	blob_of(fake, &b);
 	chain = cat(b.pem, f->root_b.pem, NULL);
@@ -527,8 +542,10 @@ test_sub_links(void **state)
 static X509 *
 mkroot(struct fx *f, const char *bc)
 {
-	return mkcert(&(struct cs){.cn = "R", .key = f->kroot,
-	    .na = 3650 * DAY, .ext = {bc, "keyUsage=critical,keyCertSign"}});
+	return mkcert(&(struct cs){.cn = "R",
+	    .key = f->kroot,
+	    .na = 3650 * DAY,
+	    .ext = {bc, "keyUsage=critical,keyCertSign"}});
 }
 
 /* Imports i2 (key kint2) with the chain i1 (if any), root. */
@@ -557,18 +574,28 @@ test_sub_constraints(void **state)
 
 	/* root pathlen:0 cannot have a CA under it */
 	r = mkroot(f, "basicConstraints=critical,CA:TRUE,pathlen:0");
-	i2 = mkcert(&(struct cs){.cn = "I2", .key = f->kint2, .issuer = r,
-	    .ikey = f->kroot, .ext = {CA_EXTS}});
+	i2 = mkcert(&(struct cs){.cn = "I2",
+	    .key = f->kint2,
+	    .issuer = r,
+	    .ikey = f->kroot,
+	    .ext = {CA_EXTS}});
 	expect_chain(f, i2, NULL, r, PCA_EMISMATCH,
 	    "chain certificate 1 has pathLenConstraint 0, but 1 CA");
 	X509_free(i2);
 	X509_free(r);
 	/* root pathlen:1, int1 without pathlen, int2 under int1: 2 > 1 */
 	r = mkroot(f, "basicConstraints=critical,CA:TRUE,pathlen:1");
-	i1 = mkcert(&(struct cs){.cn = "I1", .key = f->kint1, .issuer = r,
-	    .ikey = f->kroot, .na = 900 * DAY, .ext = {CA_EXTS}});
-	i2 = mkcert(&(struct cs){.cn = "I2", .key = f->kint2, .issuer = i1,
-	    .ikey = f->kint1, .ext = {CA_EXTS}});
+	i1 = mkcert(&(struct cs){.cn = "I1",
+	    .key = f->kint1,
+	    .issuer = r,
+	    .ikey = f->kroot,
+	    .na = 900 * DAY,
+	    .ext = {CA_EXTS}});
+	i2 = mkcert(&(struct cs){.cn = "I2",
+	    .key = f->kint2,
+	    .issuer = i1,
+	    .ikey = f->kint1,
+	    .ext = {CA_EXTS}});
 	expect_chain(f, i2, i1, r, PCA_EMISMATCH,
 	    "chain certificate 2 has pathLenConstraint 1, but 2 CA");
 	X509_free(i2);
@@ -576,30 +603,53 @@ test_sub_constraints(void **state)
 	X509_free(r);
 	/* pathlen:2 is enough; but int2 (1000 days) outlives int1 (900) */
 	r = mkroot(f, "basicConstraints=critical,CA:TRUE,pathlen:2");
-	i1 = mkcert(&(struct cs){.cn = "I1", .key = f->kint1, .issuer = r,
-	    .ikey = f->kroot, .na = 900 * DAY, .ext = {CA_EXTS}});
-	i2 = mkcert(&(struct cs){.cn = "I2", .key = f->kint2, .issuer = i1,
-	    .ikey = f->kint1, .na = 1000 * DAY, .ext = {CA_EXTS}});
+	i1 = mkcert(&(struct cs){.cn = "I1",
+	    .key = f->kint1,
+	    .issuer = r,
+	    .ikey = f->kroot,
+	    .na = 900 * DAY,
+	    .ext = {CA_EXTS}});
+	i2 = mkcert(&(struct cs){.cn = "I2",
+	    .key = f->kint2,
+	    .issuer = i1,
+	    .ikey = f->kint1,
+	    .na = 1000 * DAY,
+	    .ext = {CA_EXTS}});
 	expect_chain(f, i2, i1, r, PCA_EMISMATCH,
 	    "is not within that of its issuer chain certificate 1");
 	X509_free(i2);
 	/* ... and starts before it */
-	i2 = mkcert(&(struct cs){.cn = "I2", .key = f->kint2, .issuer = i1,
-	    .ikey = f->kint1, .nb = -2 * DAY, .ext = {CA_EXTS}});
+	i2 = mkcert(&(struct cs){.cn = "I2",
+	    .key = f->kint2,
+	    .issuer = i1,
+	    .ikey = f->kint1,
+	    .nb = -2 * DAY,
+	    .ext = {CA_EXTS}});
 	expect_chain(f, i2, i1, r, PCA_EMISMATCH, "is not within that of");
 	X509_free(i2);
 	/* with 800 days it is fine */
-	i2 = mkcert(&(struct cs){.cn = "I2", .key = f->kint2, .issuer = i1,
-	    .ikey = f->kint1, .na = 800 * DAY, .ext = {CA_EXTS}});
+	i2 = mkcert(&(struct cs){.cn = "I2",
+	    .key = f->kint2,
+	    .issuer = i1,
+	    .ikey = f->kint1,
+	    .na = 800 * DAY,
+	    .ext = {CA_EXTS}});
 	expect_chain(f, i2, i1, r, PCA_OK, "");
 	X509_free(i2);
 	X509_free(i1);
 	/* keyUsage without keyCertSign on the issuer */
-	i1 = mkcert(&(struct cs){.cn = "I1", .key = f->kint1, .issuer = r,
-	    .ikey = f->kroot, .na = 900 * DAY, .ext = {
-	    "basicConstraints=critical,CA:TRUE", "keyUsage=critical,cRLSign"}});
-	i2 = mkcert(&(struct cs){.cn = "I2", .key = f->kint2, .issuer = i1,
-	    .ikey = f->kint1, .ext = {CA_EXTS}});
+	i1 = mkcert(&(struct cs){.cn = "I1",
+	    .key = f->kint1,
+	    .issuer = r,
+	    .ikey = f->kroot,
+	    .na = 900 * DAY,
+	    .ext = {"basicConstraints=critical,CA:TRUE",
+		"keyUsage=critical,cRLSign"}});
+	i2 = mkcert(&(struct cs){.cn = "I2",
+	    .key = f->kint2,
+	    .issuer = i1,
+	    .ikey = f->kint1,
+	    .ext = {CA_EXTS}});
 	expect_chain(f, i2, i1, r, PCA_EMISMATCH,
 	    "keyUsage does not allow keyCertSign");
 	X509_free(i2);
@@ -619,27 +669,26 @@ test_parse(void **state)
 	size_t i;
 
 	/* garbage in the chain: bad base64, text between blocks, not DER */
-	s = cat(f->int1_b.pem, "-----BEGIN CERTIFICATE-----\nnot*base64\n"
-	    "-----END CERTIFICATE-----\n", NULL);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
-		       &out),
+	s = cat(f->int1_b.pem,
+	    "-----BEGIN CERTIFICATE-----\nnot*base64\n"
+	    "-----END CERTIFICATE-----\n",
+	    NULL);
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s, &out),
 	    PCA_EBADCERT, "chain certificate 2 PEM is malformed");
 	free(s);
 	s = cat(f->int1_b.pem, "hello\n", f->root_b.pem);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
-		       &out),
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s, &out),
 	    PCA_EBADCERT, "data other than PEM CERTIFICATE blocks");
 	free(s);
-	s = cat(f->int1_b.pem, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n"
-	    "-----END CERTIFICATE-----\n", NULL);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
-		       &out),
+	s = cat(f->int1_b.pem,
+	    "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n"
+	    "-----END CERTIFICATE-----\n",
+	    NULL);
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s, &out),
 	    PCA_EBADCERT, "chain certificate 2 does not parse");
 	free(s);
-	s = cat(f->int1_b.pem, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n",
-	    NULL);
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s,
-		       &out),
+	s = cat(f->int1_b.pem, "-----BEGIN CERTIFICATE-----\nMAMCAQU=\n", NULL);
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint2, f->int2_b.pem, s, &out),
 	    PCA_EBADCERT, "has no '-----END CERTIFICATE-----' line");
 	free(s);
 	/* the certificate: two blocks, trailing text, trailing DER bytes */
@@ -679,8 +728,8 @@ test_parse(void **state)
 	assert_err(imp(PROF_CA_ROOT, &f->sroot, big + LIM_CHAIN - LIM_CERT,
 		       NULL, &out),
 	    PCA_ETOOBIG, "CA certificate is 32769 bytes");
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, big,
-		       &out),
+	assert_err(
+	    imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, big, &out),
 	    PCA_ETOOBIG, "certificate chain is 2097153 bytes");
 	free(big);
 	s = strdup("");
@@ -690,8 +739,7 @@ test_parse(void **state)
 		free(s);
 		s = t;
 	}
-	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, s,
-		       &out),
+	assert_err(imp(PROF_CA_SUBORDINATE, &f->sint1, f->int1_b.pem, s, &out),
 	    PCA_ETOOBIG, "more than 16 certificates");
 	free(s);
 	assert_null(out);
@@ -724,15 +772,14 @@ test_openssl_cli(void **state)
 		"-addext", "basicConstraints=critical,CA:TRUE", "-addext",
 		"keyUsage=critical,keyCertSign,cRLSign", "-out", "root.pem",
 		NULL},
-	    {"openssl", "req", "-x509", "-new", "-newkey", "rsa:2048",
-		"-nodes", "-keyout", "int.key", "-subj",
-		"/C=US/O=Example/CN=CLI Int", "-CA", "root.pem", "-CAkey",
-		"root.key", "-days", "1000", "-addext",
-		"basicConstraints=critical,CA:TRUE,pathlen:0", "-addext",
-		"keyUsage=critical,keyCertSign,cRLSign", "-out", "int.pem",
-		NULL},
-	    {"openssl", "pkey", "-in", "int.key", "-pubout", "-outform",
-		"DER", "-out", "int.spki", NULL},
+	    {"openssl", "req", "-x509", "-new", "-newkey", "rsa:2048", "-nodes",
+		"-keyout", "int.key", "-subj", "/C=US/O=Example/CN=CLI Int",
+		"-CA", "root.pem", "-CAkey", "root.key", "-days", "1000",
+		"-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
+		"-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out",
+		"int.pem", NULL},
+	    {"openssl", "pkey", "-in", "int.key", "-pubout", "-outform", "DER",
+		"-out", "int.spki", NULL},
 	    {"openssl", "req", "-x509", "-new", "-key", "int.key", "-subj",
 		"/C=US/O=Example/CN=CLI Int", "-CA", "root.pem", "-CAkey",
 		"root.key", "-days", "5000", "-addext",

@@ -71,8 +71,8 @@ static GENERAL_NAME *
 gn(int type, const char *v, size_t len)
 {
 	GENERAL_NAME *g = GENERAL_NAME_new();
-	ASN1_STRING *s = type == GEN_IPADD ? ASN1_OCTET_STRING_new() :
-	    ASN1_IA5STRING_new();
+	ASN1_STRING *s =
+	    type == GEN_IPADD ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
 
 	assert_non_null(g);
 	assert_non_null(s);
@@ -119,30 +119,34 @@ test_subject(void **state)
 	char big[20001];
 
 	(void)state;
-	assert_true(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING,
-				S("good.example.com")), NULL));
+	assert_true(name_ok(
+	    name1(NID_commonName, V_ASN1_UTF8STRING, S("good.example.com")),
+	    NULL));
 	/* good.example.com\0.evil.com */
 	assert_false(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING,
 				 S("good.example.com\0.evil.com")),
 	    "control_character"));
-	assert_false(name_ok(name1(NID_commonName, V_ASN1_PRINTABLESTRING,
-				 S("a\0b")), "0x00"));
-	assert_false(name_ok(name1(NID_organizationName, V_ASN1_UTF8STRING,
-				 S("line\nbreak")), "control_character"));
+	assert_false(name_ok(
+	    name1(NID_commonName, V_ASN1_PRINTABLESTRING, S("a\0b")), "0x00"));
+	assert_false(name_ok(
+	    name1(NID_organizationName, V_ASN1_UTF8STRING, S("line\nbreak")),
+	    "control_character"));
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	assert_false(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, big,
-				 20000), "max_length"));
-	assert_true(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, big, 64),
+	assert_false(
+	    name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, big, 20000),
+		"max_length"));
+	assert_true(
+	    name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, big, 64), NULL));
+	assert_false(
+	    name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, big, 65), "64"));
+	assert_false(name_ok(
+	    name1(NID_organizationalUnitName, V_ASN1_UTF8STRING, big, 65),
 	    NULL));
-	assert_false(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, big, 65),
-	    "64"));
-	assert_false(name_ok(name1(NID_organizationalUnitName,
-				 V_ASN1_UTF8STRING, big, 65), NULL));
-	assert_true(name_ok(name1(NID_localityName, V_ASN1_UTF8STRING, big,
-				128), NULL));
-	assert_false(name_ok(name1(NID_stateOrProvinceName, V_ASN1_UTF8STRING,
-				 big, 129), NULL));
+	assert_true(name_ok(
+	    name1(NID_localityName, V_ASN1_UTF8STRING, big, 128), NULL));
+	assert_false(name_ok(
+	    name1(NID_stateOrProvinceName, V_ASN1_UTF8STRING, big, 129), NULL));
 	assert_false(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, "", 0),
 	    "max_length"));
 	/* 64 characters of two octets each are fine */
@@ -152,35 +156,42 @@ test_subject(void **state)
 
 		for (i = 0; i < 64; i++)
 			memcpy(u + 2 * i, "\xc3\xa9", 2);
-		assert_true(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING,
-					u, 128), NULL));
+		assert_true(name_ok(
+		    name1(NID_commonName, V_ASN1_UTF8STRING, u, 128), NULL));
 	}
 	/* country: exactly two, PrintableString */
-	assert_true(name_ok(name1(NID_countryName, V_ASN1_PRINTABLESTRING,
-				S("US")), NULL));
-	assert_false(name_ok(name1(NID_countryName, V_ASN1_PRINTABLESTRING,
-				 S("USA")), "max_length"));
-	assert_false(name_ok(name1(NID_countryName, V_ASN1_UTF8STRING,
-				 S("US")), "PrintableString"));
-	assert_false(name_ok(name1(NID_serialNumber, V_ASN1_PRINTABLESTRING,
-				 S("a@b")), "badalpha"));
-	assert_true(name_ok(name1(NID_serialNumber, V_ASN1_PRINTABLESTRING,
-				S("A-1234 (x)")), NULL));
-	assert_false(name_ok(name1(NID_commonName, V_ASN1_BMPSTRING,
-				 S("\0a\0b")), "string_type"));
-	assert_false(name_ok(name1(NID_commonName, V_ASN1_T61STRING,
-				 S("ab")), "string_type"));
-	assert_false(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING,
-				 S("\xc0\xaf")), "UTF-8"));
-	assert_false(name_ok(name1(NID_commonName, V_ASN1_UTF8STRING,
-				 S("\xed\xa0\x80")), "UTF-8"));
-	assert_true(name_ok(name1(NID_pkcs9_emailAddress, V_ASN1_IA5STRING,
-				S("a@example.com")), NULL));
+	assert_true(name_ok(
+	    name1(NID_countryName, V_ASN1_PRINTABLESTRING, S("US")), NULL));
+	assert_false(
+	    name_ok(name1(NID_countryName, V_ASN1_PRINTABLESTRING, S("USA")),
+		"max_length"));
+	assert_false(name_ok(name1(NID_countryName, V_ASN1_UTF8STRING, S("US")),
+	    "PrintableString"));
+	assert_false(
+	    name_ok(name1(NID_serialNumber, V_ASN1_PRINTABLESTRING, S("a@b")),
+		"badalpha"));
+	assert_true(name_ok(
+	    name1(NID_serialNumber, V_ASN1_PRINTABLESTRING, S("A-1234 (x)")),
+	    NULL));
+	assert_false(
+	    name_ok(name1(NID_commonName, V_ASN1_BMPSTRING, S("\0a\0b")),
+		"string_type"));
+	assert_false(name_ok(name1(NID_commonName, V_ASN1_T61STRING, S("ab")),
+	    "string_type"));
+	assert_false(name_ok(
+	    name1(NID_commonName, V_ASN1_UTF8STRING, S("\xc0\xaf")), "UTF-8"));
+	assert_false(
+	    name_ok(name1(NID_commonName, V_ASN1_UTF8STRING, S("\xed\xa0\x80")),
+		"UTF-8"));
+	assert_true(name_ok(
+	    name1(NID_pkcs9_emailAddress, V_ASN1_IA5STRING, S("a@example.com")),
+	    NULL));
 	assert_false(name_ok(name1(NID_pkcs9_emailAddress, V_ASN1_UTF8STRING,
-				 S("a@example.com")), "IA5String"));
+				 S("a@example.com")),
+	    "IA5String"));
 	memset(big, 'e', 256);
-	assert_false(name_ok(name1(NID_pkcs9_emailAddress, V_ASN1_IA5STRING,
-				 big, 256), "255"));
+	assert_false(name_ok(
+	    name1(NID_pkcs9_emailAddress, V_ASN1_IA5STRING, big, 256), "255"));
 }
 
 /* ---- subjectAltName ---- */
@@ -197,7 +208,8 @@ test_dns(void **state)
 	assert_true(dns_ok(S("localhost")));
 	assert_true(dns_ok(S("a-b.example.com")));
 	assert_false(dns_ok(S("good.example.com\0.evil.com")));
-	assert_false(dns_ok(S("b\xc3\xbc" "cher.example")));
+	assert_false(dns_ok(S("b\xc3\xbc"
+			      "cher.example")));
 	assert_false(dns_ok("", 0));
 	assert_false(dns_ok(S("a b.example.com")));
 	assert_false(dns_ok(S("example.com.")));
@@ -233,50 +245,45 @@ test_san_other(void **state)
 	int i;
 
 	(void)state;
-	assert_true(gens_ok(gens1(GEN_EMAIL, S("a.b+c@example.com")), 0,
-	    NULL));
-	assert_false(gens_ok(gens1(GEN_EMAIL, S("noat.example.com")), 0,
-	    "rfc822"));
-	assert_false(gens_ok(gens1(GEN_EMAIL, S("a@b@example.com")), 0,
-	    NULL));
-	assert_false(gens_ok(gens1(GEN_EMAIL, S("a\0@example.com")), 0,
-	    "NUL"));
+	assert_true(gens_ok(gens1(GEN_EMAIL, S("a.b+c@example.com")), 0, NULL));
+	assert_false(
+	    gens_ok(gens1(GEN_EMAIL, S("noat.example.com")), 0, "rfc822"));
+	assert_false(gens_ok(gens1(GEN_EMAIL, S("a@b@example.com")), 0, NULL));
+	assert_false(gens_ok(gens1(GEN_EMAIL, S("a\0@example.com")), 0, "NUL"));
 	assert_false(gens_ok(gens1(GEN_EMAIL, S("a b@example.com")), 0, NULL));
 	assert_false(gens_ok(gens1(GEN_EMAIL, S("a@exa mple.com")), 0, NULL));
 	assert_false(gens_ok(gens1(GEN_EMAIL, "", 0), 0, "empty"));
-	assert_true(gens_ok(gens1(GEN_URI, S("https://example.com/a?b=c")), 0,
-	    NULL));
+	assert_true(
+	    gens_ok(gens1(GEN_URI, S("https://example.com/a?b=c")), 0, NULL));
 	assert_true(gens_ok(gens1(GEN_URI, S("spiffe://td/ns/x")), 0, NULL));
-	assert_false(gens_ok(gens1(GEN_URI, S("https://example.com\0/x")), 0,
-	    "NUL"));
+	assert_false(
+	    gens_ok(gens1(GEN_URI, S("https://example.com\0/x")), 0, "NUL"));
 	assert_false(gens_ok(gens1(GEN_URI, S("no scheme")), 0, "uri"));
 	assert_false(gens_ok(gens1(GEN_URI, S("example.com/x")), 0, "uri"));
 	assert_false(gens_ok(gens1(GEN_URI, S("http://a b/")), 0, "uri"));
 	assert_false(gens_ok(gens1(GEN_URI, S("http://\xc3\xa9/")), 0, "uri"));
 	assert_false(gens_ok(gens1(GEN_URI, "", 0), 0, "empty"));
 	assert_true(gens_ok(gens1(GEN_IPADD, S("\x0a\0\0\x01")), 0, NULL));
-	assert_true(gens_ok(gens1(GEN_IPADD, "0123456789abcdef", 16), 0,
-	    NULL));
-	assert_false(gens_ok(gens1(GEN_IPADD, S("\x0a\0\0\x01\x02")), 0,
-	    "4 or 16"));
+	assert_true(gens_ok(gens1(GEN_IPADD, "0123456789abcdef", 16), 0, NULL));
+	assert_false(
+	    gens_ok(gens1(GEN_IPADD, S("\x0a\0\0\x01\x02")), 0, "4 or 16"));
 	assert_false(gens_ok(gens1(GEN_IPADD, "", 0), 0, "4 or 16"));
 	/* name constraints: address and mask */
-	assert_true(gens_ok(gens1(GEN_IPADD, "\x0a\0\0\0\xff\0\0\0", 8), 1,
-	    NULL));
-	assert_false(gens_ok(gens1(GEN_IPADD, S("\x0a\0\0\x01")), 1,
-	    "8 or 32"));
+	assert_true(
+	    gens_ok(gens1(GEN_IPADD, "\x0a\0\0\0\xff\0\0\0", 8), 1, NULL));
+	assert_false(
+	    gens_ok(gens1(GEN_IPADD, S("\x0a\0\0\x01")), 1, "8 or 32"));
 	assert_true(gens_ok(gens1(GEN_DNS, S(".example.com")), 1, NULL));
 	assert_false(gens_ok(gens1(GEN_DNS, S("a\0b")), 1, "NUL"));
 	/* at most LIM_CERT_SANS names */
 	gs = sk_GENERAL_NAME_new_null();
 	for (i = 0; i < LIM_CERT_SANS; i++) {
 		(void)snprintf(buf, sizeof(buf), "h%d.example", i);
-		assert_true(sk_GENERAL_NAME_push(gs, gn(GEN_DNS, buf,
-							 strlen(buf))) > 0);
+		assert_true(sk_GENERAL_NAME_push(gs,
+				gn(GEN_DNS, buf, strlen(buf))) > 0);
 	}
 	assert_true(x509_lint_gens_ok(gs, 0, "san", buf, sizeof(buf)));
-	assert_true(sk_GENERAL_NAME_push(gs, gn(GEN_DNS, S("x.example"))) >
-	    0);
+	assert_true(sk_GENERAL_NAME_push(gs, gn(GEN_DNS, S("x.example"))) > 0);
 	assert_false(gens_ok(gs, 0, "too_many"));
 	/* a directoryName is a name like the subject */
 	{
@@ -297,8 +304,7 @@ lint_cert(X509_NAME *subj, GENERAL_NAMES *san)
 {
 	static const unsigned char kid[20] = {1, 2, 3};
 	X509 *x = X509_new();
-	X509_NAME *iss = name1(NID_commonName, V_ASN1_UTF8STRING,
-	    S("Test CA"));
+	X509_NAME *iss = name1(NID_commonName, V_ASN1_UTF8STRING, S("Test CA"));
 	ASN1_INTEGER *sn = ASN1_INTEGER_new();
 	AUTHORITY_KEYID *aki = AUTHORITY_KEYID_new();
 	unsigned char serial[16] = {0x41, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
@@ -319,12 +325,12 @@ lint_cert(X509_NAME *subj, GENERAL_NAMES *san)
 	assert_int_equal(X509_set_pubkey(x, key), 1);
 	aki->keyid = ASN1_OCTET_STRING_new();
 	assert_int_equal(ASN1_OCTET_STRING_set(aki->keyid, kid, 20), 1);
-	assert_int_equal(X509_add1_ext_i2d(x, NID_authority_key_identifier,
-			     aki, 0, X509V3_ADD_DEFAULT),
+	assert_int_equal(X509_add1_ext_i2d(x, NID_authority_key_identifier, aki,
+			     0, X509V3_ADD_DEFAULT),
 	    1);
 	if (san != NULL)
-		assert_int_equal(X509_add1_ext_i2d(x, NID_subject_alt_name,
-				     san, 0, X509V3_ADD_DEFAULT),
+		assert_int_equal(X509_add1_ext_i2d(x, NID_subject_alt_name, san,
+				     0, X509V3_ADD_DEFAULT),
 		    1);
 	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	len = i2d_re_X509_tbs(x, &tbs);
@@ -431,30 +437,31 @@ test_csr(void **state)
 	    PCA_EBADCSR);
 	assert_non_null(strstr(pca_err_msg(), "CSR subject"));
 	memset(big, 'a', sizeof(big));
-	assert_int_equal(csr_check(name1(NID_commonName, V_ASN1_UTF8STRING,
-				       big, sizeof(big)),
+	assert_int_equal(csr_check(name1(NID_commonName, V_ASN1_UTF8STRING, big,
+				       sizeof(big)),
 			     NULL),
 	    PCA_EBADCSR);
-	assert_int_equal(csr_check(name1(NID_commonName, V_ASN1_UTF8STRING,
-				       S("x")),
-			     gens1(GEN_DNS, S("b\xc3\xbc" "cher.example"))),
+	assert_int_equal(
+	    csr_check(name1(NID_commonName, V_ASN1_UTF8STRING, S("x")),
+		gens1(GEN_DNS, S("b\xc3\xbc"
+				 "cher.example"))),
 	    PCA_EBADCSR);
 	assert_non_null(strstr(pca_err_msg(), "CSR subjectAltName"));
-	assert_int_equal(csr_check(name1(NID_commonName, V_ASN1_UTF8STRING,
-				       S("x")),
-			     gens1(GEN_EMAIL, S("a\0@example.com"))),
+	assert_int_equal(
+	    csr_check(name1(NID_commonName, V_ASN1_UTF8STRING, S("x")),
+		gens1(GEN_EMAIL, S("a\0@example.com"))),
 	    PCA_EBADCSR);
-	assert_int_equal(csr_check(name1(NID_commonName, V_ASN1_UTF8STRING,
-				       S("x")),
-			     gens1(GEN_URI, S("https://a\0.example/"))),
+	assert_int_equal(
+	    csr_check(name1(NID_commonName, V_ASN1_UTF8STRING, S("x")),
+		gens1(GEN_URI, S("https://a\0.example/"))),
 	    PCA_EBADCSR);
-	assert_int_equal(csr_check(name1(NID_commonName, V_ASN1_UTF8STRING,
-				       S("x")),
-			     gens1(GEN_IPADD, S("\1\2\3\4\5"))),
+	assert_int_equal(
+	    csr_check(name1(NID_commonName, V_ASN1_UTF8STRING, S("x")),
+		gens1(GEN_IPADD, S("\1\2\3\4\5"))),
 	    PCA_EBADCSR);
-	assert_int_equal(csr_check(name1(NID_commonName, V_ASN1_UTF8STRING,
-				       S("x")),
-			     gens1(GEN_DNS, "", 0)),
+	assert_int_equal(
+	    csr_check(name1(NID_commonName, V_ASN1_UTF8STRING, S("x")),
+		gens1(GEN_DNS, "", 0)),
 	    PCA_EBADCSR);
 }
 

@@ -129,7 +129,7 @@ cmp(const void *a, const void *b)
 static void
 test_no_duplicates(void **state)
 {
-	uint8_t (*sorted)[SLEN];
+	uint8_t(*sorted)[SLEN];
 	size_t i;
 
 	(void)state;

@@ -81,7 +81,8 @@ static void
 test_subject_order_and_types(void **state)
 {
 	/* members deliberately in an order unlike spec 4.6 */
-	const char *all = "{\"SerialNumber\":\"SN-1\",\"GenerationQualifier\":"
+	const char *all =
+	    "{\"SerialNumber\":\"SN-1\",\"GenerationQualifier\":"
 	    "\"Jr\",\"Pseudonym\":\"Bob\",\"Initials\":\"RJB\",\"GivenName\":"
 	    "\"Robert\",\"Surname\":\"Smith\",\"Title\":\"Dr\","
 	    "\"DistinguishedNameQualifier\":\"dnq\",\"CommonName\":\"example."
@@ -156,8 +157,10 @@ test_subject_limits(void **state)
 		big[lim[i].max + 1] = '\0';
 		(void)snprintf(js, sizeof(js), "{\"%s\":\"%s\"}", lim[i].member,
 		    big);
-		(void)snprintf(big, sizeof(big), "Subject.%s must be at most "
-		    "%d characters", lim[i].member, lim[i].max);
+		(void)snprintf(big, sizeof(big),
+		    "Subject.%s must be at most "
+		    "%d characters",
+		    lim[i].member, lim[i].max);
 		subj_fails(js, big);
 	}
 	/* limits count characters, not bytes */
@@ -172,7 +175,8 @@ test_subject_limits(void **state)
 	subj_fails(js, "Subject.GivenName must be at most 16 characters");
 	/* Country: exactly two letters */
 	subj_ok("{\"Country\":\"us\"}", 1);
-	subj_fails("{\"Country\":\"USA\"}", "Subject.Country must be 2 letters");
+	subj_fails("{\"Country\":\"USA\"}",
+	    "Subject.Country must be 2 letters");
 	subj_fails("{\"Country\":\"U1\"}", "Subject.Country must be 2 letters");
 	subj_fails("{\"Country\":\"\"}", "Subject.Country must be 2 letters");
 	/* PrintableString members */
@@ -199,10 +203,13 @@ test_custom_attributes(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(subj("{\"CustomAttributes\":["
-	    "{\"ObjectIdentifier\":\"2.5.4.3\",\"Value\":\"cn\"},"
-	    "{\"ObjectIdentifier\":\"1.3.6.1.4.1.99999.1\",\"Value\":\"v\"},"
-	    "{\"ObjectIdentifier\":\"2.5.4.6\",\"Value\":\"DE\"}]}", &n),
+	assert_int_equal(
+	    subj("{\"CustomAttributes\":["
+		 "{\"ObjectIdentifier\":\"2.5.4.3\",\"Value\":\"cn\"},"
+		 "{\"ObjectIdentifier\":\"1.3.6.1.4.1.99999.1\",\"Value\":"
+		 "\"v\"},"
+		 "{\"ObjectIdentifier\":\"2.5.4.6\",\"Value\":\"DE\"}]}",
+		&n),
 	    PCA_OK);
 	assert_int_equal(X509_NAME_entry_count(n), 3);
 	ne = X509_NAME_get_entry(n, 0);
@@ -221,41 +228,50 @@ test_custom_attributes(void **state)
 	    V_ASN1_PRINTABLESTRING);
 	X509_NAME_free(n);
 	subj_fails("{\"CommonName\":\"x\",\"CustomAttributes\":[{"
-	    "\"ObjectIdentifier\":\"2.5.4.3\",\"Value\":\"cn\"}]}",
+		   "\"ObjectIdentifier\":\"2.5.4.3\",\"Value\":\"cn\"}]}",
 	    "Subject.CustomAttributes cannot be combined with standard "
 	    "attributes");
 	subj_fails("{\"CustomAttributes\":[]}", "list of 1 to 150");
-	subj_fails("{\"CustomAttributes\":[{\"ObjectIdentifier\":\"2.5.4.3\"}]}",
+	subj_fails(
+	    "{\"CustomAttributes\":[{\"ObjectIdentifier\":\"2.5.4.3\"}]}",
 	    "Subject.CustomAttributes[0].Value must be a string");
 	subj_fails("{\"CustomAttributes\":[{\"ObjectIdentifier\":\"2.5.4.3\","
-	    "\"Value\":\"\"}]}", "Subject.CustomAttributes[0].Value must not "
+		   "\"Value\":\"\"}]}",
+	    "Subject.CustomAttributes[0].Value must not "
 	    "be empty");
 	subj_fails("{\"CustomAttributes\":[{\"ObjectIdentifier\":\"2.5.4.6\","
-	    "\"Value\":\"USA\"}]}", "must be 2 letters");
+		   "\"Value\":\"USA\"}]}",
+	    "must be 2 letters");
 	/* 151 attributes */
 	(void)snprintf(js, sizeof(js), "{\"CustomAttributes\":[");
 	for (i = 0; i < 151; i++)
-		cat(js, sizeof(js), i ? ",{\"ObjectIdentifier\":\"1.2.3\",\"Value\":\"v\"}"
-			     : "{\"ObjectIdentifier\":\"1.2.3\",\"Value\":\"v\"}");
+		cat(js, sizeof(js),
+		    i ? ",{\"ObjectIdentifier\":\"1.2.3\",\"Value\":\"v\"}"
+		      : "{\"ObjectIdentifier\":\"1.2.3\",\"Value\":\"v\"}");
 	cat(js, sizeof(js), "]}");
 	subj_fails(js, "list of 1 to 150");
 	/* OID pattern of the model */
 	{
-		static const char *bad[] = {"1", "3.1.2", "1.40", "1.2.", ".1.2",
-		    "1..2", "a.b", "1.2.3a", "", "1.2 ", "1.-2", "1.2.3.4.5.6.7.8."
+		static const char *bad[] = {"1", "3.1.2", "1.40", "1.2.",
+		    ".1.2", "1..2", "a.b", "1.2.3a", "", "1.2 ", "1.-2",
+		    "1.2.3.4.5.6.7.8."
 		    "9.10.11.12.13.14.15.16.17.18.19.20.21.22.23.24.25.26"};
-		static const char *good[] = {"2.39.1", "0.9", "1.2.840.113549.1."
-		    "9.1", "2.5.4.3.77"};
+		static const char *good[] = {"2.39.1", "0.9",
+		    "1.2.840.113549.1."
+		    "9.1",
+		    "2.5.4.3.77"};
 		size_t k;
 
 		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-			(void)snprintf(js, sizeof(js), "{\"CustomAttributes\":[{"
+			(void)snprintf(js, sizeof(js),
+			    "{\"CustomAttributes\":[{"
 			    "\"ObjectIdentifier\":\"%s\",\"Value\":\"v\"}]}",
 			    bad[k]);
 			subj_fails(js, "ObjectIdentifier");
 		}
 		for (k = 0; k < sizeof(good) / sizeof(good[0]); k++) {
-			(void)snprintf(js, sizeof(js), "{\"CustomAttributes\":[{"
+			(void)snprintf(js, sizeof(js),
+			    "{\"CustomAttributes\":[{"
 			    "\"ObjectIdentifier\":\"%s\",\"Value\":\"v\"}]}",
 			    good[k]);
 			subj_ok(js, 1);
@@ -266,13 +282,17 @@ test_custom_attributes(void **state)
 static void
 test_subject_to_json(void **state)
 {
-	const char *std = "{\"Country\":\"US\",\"State\":\"WA\",\"Locality\":"
-	    "\"Seattle\",\"Organization\":\"Ex\",\"OrganizationalUnit\":\"Ops\","
+	const char *std =
+	    "{\"Country\":\"US\",\"State\":\"WA\",\"Locality\":"
+	    "\"Seattle\",\"Organization\":\"Ex\",\"OrganizationalUnit\":"
+	    "\"Ops\","
 	    "\"CommonName\":\"c\",\"DistinguishedNameQualifier\":\"d\","
-	    "\"Title\":\"t\",\"Surname\":\"s\",\"GivenName\":\"g\",\"Initials\":"
+	    "\"Title\":\"t\",\"Surname\":\"s\",\"GivenName\":\"g\","
+	    "\"Initials\":"
 	    "\"i\",\"Pseudonym\":\"p\",\"GenerationQualifier\":\"q\","
 	    "\"SerialNumber\":\"n\"}";
-	const char *custom = "{\"CustomAttributes\":[{\"ObjectIdentifier\":"
+	const char *custom =
+	    "{\"CustomAttributes\":[{\"ObjectIdentifier\":"
 	    "\"2.5.4.3\",\"Value\":\"cn\"},{\"ObjectIdentifier\":\"2.5.4.6\","
 	    "\"Value\":\"US\"},{\"ObjectIdentifier\":\"1.3.6.1.4.1.99999.1\","
 	    "\"Value\":\"caf\xc3\xa9\"}]}";
@@ -296,13 +316,15 @@ test_subject_to_json(void **state)
 	json_decref(out);
 	/* a multi-valued RDN and a BMPString come back as custom */
 	assert_true(X509_NAME_add_entry_by_NID(n, NID_organizationName,
-	    V_ASN1_BMPSTRING, (const unsigned char *)"\0o\0r\0g", 6, -1,
-	    -1));
+	    V_ASN1_BMPSTRING, (const unsigned char *)"\0o\0r\0g", 6, -1, -1));
 	assert_int_equal(prof_subject_to_json(n, &out), PCA_OK);
-	assert_int_equal(json_array_size(json_object_get(out,
-	    "CustomAttributes")), 4);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-	    json_object_get(out, "CustomAttributes"), 3), "Value")), "org");
+	assert_int_equal(
+	    json_array_size(json_object_get(out, "CustomAttributes")), 4);
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(out, "CustomAttributes"), 3),
+		"Value")),
+	    "org");
 	json_decref(out);
 	X509_NAME_free(n);
 }
@@ -348,8 +370,8 @@ test_general_names(void **state)
 	static const uint8_t ip4[] = {0x87, 0x04, 192, 0, 2, 1};
 	static const uint8_t ip6[] = {0x87, 0x10, 0x20, 0x01, 0x0d, 0xb8, 0, 0,
 	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01};
-	static const uint8_t ip6m[] = {0x87, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0, 0xff, 0xff, 1, 2, 3, 4};
+	static const uint8_t ip6m[] = {0x87, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff, 1, 2, 3, 4};
 	static const uint8_t rid[] = {0x88, 0x03, 0x2a, 0x03, 0x04};
 	static const uint8_t dir[] = {0xa4, 0x0e, 0x30, 0x0c, 0x31, 0x0a, 0x30,
 	    0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, 'd'};
@@ -375,9 +397,11 @@ test_general_names(void **state)
 	gn_der("{\"RegisteredId\":\"1.2.3.4\"}", rid, sizeof(rid));
 	gn_der("{\"DirectoryName\":{\"CommonName\":\"d\"}}", dir, sizeof(dir));
 	gn_der("{\"OtherName\":{\"TypeId\":\"1.3.6.1.4.1.311.20.2.3\","
-	    "\"Value\":\"u@ex\"}}", other, sizeof(other));
+	       "\"Value\":\"u@ex\"}}",
+	    other, sizeof(other));
 	gn_der("{\"EdiPartyName\":{\"PartyName\":\"p\",\"NameAssigner\":"
-	    "\"n\"}}", edi, sizeof(edi));
+	       "\"n\"}}",
+	    edi, sizeof(edi));
 	gn_der("{\"EdiPartyName\":{\"PartyName\":\"p\"}}", edi1, sizeof(edi1));
 	/* exactly one member */
 	gn_fails("{}", "GeneralName must have exactly one of");
@@ -390,10 +414,12 @@ test_general_names(void **state)
 	gn_fails("{\"IpAddress\":\"256.1.1.1\"}", "not an IPv4 or IPv6");
 	gn_fails("{\"IpAddress\":\"2001:db8::g\"}", "not an IPv4 or IPv6");
 	gn_fails("{\"IpAddress\":\"example.com\"}", "not an IPv4 or IPv6");
-	gn_fails("{\"IpAddress\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
+	gn_fails(
+	    "{\"IpAddress\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
 	    "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
 	    "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9"
-	    "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}", "not an IPv4");
+	    "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\"}",
+	    "not an IPv4");
 	gn_fails("{\"IpAddress\":\"1111:2222:3333:4444:5555:6666:7777:88889\"}",
 	    "at most 39 characters");
 	/* IA5 names */

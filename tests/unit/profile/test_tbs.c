@@ -74,8 +74,7 @@ path_of(const char *name)
 
 /* Writes der as a PEM file <name>; returns the path (caller frees). */
 static char *
-write_pem(const char *name, const char *label, const uint8_t *der,
-    size_t n)
+write_pem(const char *name, const char *label, const uint8_t *der, size_t n)
 {
 	char *pem = NULL, *path = path_of(name);
 
@@ -102,8 +101,9 @@ find_dumper(void)
 	/* relative to the source file, as make compiles it from the root */
 	(void)snprintf(F.dumper, sizeof(F.dumper), "%s", __FILE__);
 	if ((slash = strrchr(F.dumper, '/')) != NULL) {
-		(void)snprintf(slash + 1, sizeof(F.dumper) -
-		    (size_t)(slash + 1 - F.dumper), "certdump.py");
+		(void)snprintf(slash + 1,
+		    sizeof(F.dumper) - (size_t)(slash + 1 - F.dumper),
+		    "certdump.py");
 		if (access(F.dumper, R_OK) == 0)
 			return;
 	}
@@ -143,10 +143,12 @@ dump(char *const *paths, size_t n)
 		fail_msg("certdump.py output: %s", out);
 	free(out);
 	for (i = 0; i < n; i++)
-		if (strcmp(json_string_value(json_object_get(json_array_get(j,
-		    i), "kind")), "error") == 0)
-			fail_msg("%s: %s", paths[i], json_string_value(
-			    json_object_get(json_array_get(j, i), "error")));
+		if (strcmp(json_string_value(
+			       json_object_get(json_array_get(j, i), "kind")),
+			"error") == 0)
+			fail_msg("%s: %s", paths[i],
+			    json_string_value(json_object_get(
+				json_array_get(j, i), "error")));
 	return j;
 }
 
@@ -232,9 +234,9 @@ csr_new(EVP_PKEY *key, const char *const *subj, X509_EXTENSION **exts,
 
 	assert_non_null(c);
 	for (i = 0; subj != NULL && subj[i] != NULL; i += 2)
-		assert_true(X509_NAME_add_entry_by_txt(name, subj[i],
-		    MBSTRING_UTF8, (const unsigned char *)subj[i + 1], -1, -1,
-		    0));
+		assert_true(
+		    X509_NAME_add_entry_by_txt(name, subj[i], MBSTRING_UTF8,
+			(const unsigned char *)subj[i + 1], -1, -1, 0));
 	assert_true(X509_REQ_set_subject_name(req, name));
 	assert_true(X509_REQ_set_pubkey(req, key));
 	for (i = 0; i < nexts; i++)
@@ -249,10 +251,10 @@ csr_new(EVP_PKEY *key, const char *const *subj, X509_EXTENSION **exts,
 	p = c->der;
 	req = d2i_X509_REQ(NULL, &p, (long)c->der_len);
 	assert_non_null(req);
-	assert_non_null(c->subject = X509_NAME_dup(
-	    X509_REQ_get_subject_name(req)));
-	c->spki_len = (size_t)i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req),
-	    &c->spki);
+	assert_non_null(
+	    c->subject = X509_NAME_dup(X509_REQ_get_subject_name(req)));
+	c->spki_len =
+	    (size_t)i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &c->spki);
 	c->keyalg = x509_spki_keyalg(c->spki, c->spki_len);
 	c->exts = X509_REQ_get_extensions(req);
 	X509_REQ_free(req);
@@ -274,8 +276,8 @@ csr_del(struct prof_csr *c)
 static enum pca_sigalg
 alg_for(EVP_PKEY *k)
 {
-	return EVP_PKEY_is_a(k, "RSA") ? PCA_SIG_SHA256_RSA :
-	    PCA_SIG_SHA384_ECDSA;
+	return EVP_PKEY_is_a(k, "RSA") ? PCA_SIG_SHA256_RSA
+				       : PCA_SIG_SHA384_ECDSA;
 }
 
 /* Signs tbs with key and assembles the certificate (or CSR). */
@@ -297,20 +299,20 @@ sign(const uint8_t *tbs, size_t n, EVP_PKEY *key, enum pca_sigalg alg,
 }
 
 struct spec {
-	const char *tmpl;		/* e.g. "EndEntityCertificate/V1" */
+	const char *tmpl; /* e.g. "EndEntityCertificate/V1" */
 	const struct prof_csr *csr;
-	const char *api;		/* ApiPassthrough JSON, or NULL */
-	const struct prof_issuer *issuer;	/* NULL: the test sub CA */
-	EVP_PKEY *key;			/* NULL: the sub CA key */
+	const char *api;                  /* ApiPassthrough JSON, or NULL */
+	const struct prof_issuer *issuer; /* NULL: the test sub CA */
+	EVP_PKEY *key;                    /* NULL: the sub CA key */
 	const char *cdp, *ocsp, *issuers;
-	int64_t nb, na;			/* 0: now - 3600, now + 30 days */
-	const uint8_t *serial;		/* NULL: a fixed 16-byte serial */
+	int64_t nb, na;        /* 0: now - 3600, now + 30 days */
+	const uint8_t *serial; /* NULL: a fixed 16-byte serial */
 	size_t serial_len;
-	enum pca_sigalg alg;		/* NONE: by key */
+	enum pca_sigalg alg; /* NONE: by key */
 };
 
-static const uint8_t serial16[16] = {0x7f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-    11, 12, 13, 14, 15};
+static const uint8_t serial16[16] = {0x7f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+    12, 13, 14, 15};
 
 static pca_err
 tbs_of(const struct spec *s, uint8_t **tbs, size_t *len)
@@ -325,8 +327,8 @@ tbs_of(const struct spec *s, uint8_t **tbs, size_t *len)
 	memset(&r, 0, sizeof(r));
 	if ((r.tmpl = prof_template_find(arn)) == NULL)
 		fail_msg("no template %s", arn);
-	if (s->api != NULL && (api = json_loads(s->api, JSON_DECODE_ANY,
-	    &je)) == NULL)
+	if (s->api != NULL &&
+	    (api = json_loads(s->api, JSON_DECODE_ANY, &je)) == NULL)
 		fail_msg("bad test JSON %s: %s", s->api, je.text);
 	r.issuer = s->issuer ? s->issuer : &F.sub;
 	r.csr = s->csr;
@@ -355,8 +357,7 @@ issue(const struct spec *s, const char *file)
 
 	if (tbs_of(s, &tbs, &tbs_len) != PCA_OK)
 		fail_msg("%s: %s", s->tmpl, pca_err_msg());
-	der = sign(tbs, tbs_len, key, s->alg ? s->alg : alg_for(key),
-	    &der_len);
+	der = sign(tbs, tbs_len, key, s->alg ? s->alg : alg_for(key), &der_len);
 	path = write_pem(file, "CERTIFICATE", der, der_len);
 	free(tbs);
 	free(der);
@@ -398,7 +399,7 @@ xget(const json_t *c, const char *oid)
 	json_t *x, *found = NULL;
 	size_t i;
 
-	json_array_foreach(json_object_get(c, "exts"), i, x)
+	json_array_foreach (json_object_get(c, "exts"), i, x)
 		if (strcmp(jstr(x, "oid"), oid) == 0) {
 			if (found != NULL)
 				fail_msg("extension %s appears twice", oid);
@@ -461,10 +462,10 @@ hexs(const uint8_t *p, size_t n, char *out)
 
 /* ---- fixture: a root and a subordinate CA made by the code ---- */
 
-static const char *const root_subj[] = {"C", "US", "O", "OpenPCA Test",
-    "CN", "Test Root", NULL};
-static const char *const sub_subj[] = {"C", "US", "O", "OpenPCA Test",
-    "CN", "Test Sub", NULL};
+static const char *const root_subj[] = {"C", "US", "O", "OpenPCA Test", "CN",
+    "Test Root", NULL};
+static const char *const sub_subj[] = {"C", "US", "O", "OpenPCA Test", "CN",
+    "Test Sub", NULL};
 
 static void
 cert_ids(const char *pem_path, uint8_t **name, size_t *name_len,
@@ -476,8 +477,9 @@ cert_ids(const char *pem_path, uint8_t **name, size_t *name_len,
 	X509 *x;
 
 	assert_int_equal(util_file_read(pem_path, 1 << 20, &txt, &n), PCA_OK);
-	assert_int_equal(util_pem_decode((char *)txt, n, "CERTIFICATE",
-	    1 << 20, &der, &dl), PCA_OK);
+	assert_int_equal(
+	    util_pem_decode((char *)txt, n, "CERTIFICATE", 1 << 20, &der, &dl),
+	    PCA_OK);
 	p = der;
 	x = d2i_X509(NULL, &p, (long)dl);
 	assert_non_null(x);
@@ -513,8 +515,7 @@ setup(void **state)
 	assert_true(F.root_key && F.sub_key && F.leaf_key && F.self_key);
 	/* the root: RootCACertificate/V1 over its own CSR, self-signed */
 	c = csr_new(F.root_key, root_subj, NULL, 0);
-	assert_true(X509_NAME_get0_der(c->subject, &nd,
-	    &nl));
+	assert_true(X509_NAME_get0_der(c->subject, &nd, &nl));
 	root_self = (struct prof_issuer){nd, nl, NULL, 0};
 	memset(&s, 0, sizeof(s));
 	s.tmpl = "RootCACertificate/V1";
@@ -529,8 +530,8 @@ setup(void **state)
 	cert_ids(F.root_pem, &F.root_name, &F.root_name_len, F.root_ski);
 	/* the sub: PathLen3 from the root, RSA 2048 key */
 	c = csr_new(F.sub_key, sub_subj, NULL, 0);
-	root_iss = (struct prof_issuer){F.root_name, F.root_name_len,
-	    F.root_ski, 20};
+	root_iss =
+	    (struct prof_issuer){F.root_name, F.root_name_len, F.root_ski, 20};
 	s.tmpl = "SubordinateCACertificate_PathLen3/V1";
 	s.csr = c;
 	s.issuer = &root_iss;
@@ -581,8 +582,8 @@ rsa_spki(int bits, size_t *len)
 	assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e));
 	params = OSSL_PARAM_BLD_to_param(bld);
 	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY,
-	    params), 1);
+	assert_int_equal(
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params), 1);
 	*len = (size_t)i2d_PUBKEY(pk, &der);
 	EVP_PKEY_free(pk);
 	EVP_PKEY_CTX_free(ctx);
@@ -626,13 +627,15 @@ test_sigalg_and_spki(void **state)
 		assert_true(X509_ALGOR_set0(a, OBJ_nid2obj(pca_sigalg_nid(i)),
 		    pca_sigalg_is_rsa(i) ? V_ASN1_NULL : V_ASN1_UNDEF, NULL));
 		an = i2d_X509_ALGOR(a, &alg_der);
-		assert_int_equal(x509_sigalg_der(i, buf, sizeof(buf), &n), PCA_OK);
+		assert_int_equal(x509_sigalg_der(i, buf, sizeof(buf), &n),
+		    PCA_OK);
 		assert_int_equal(n, an);
 		assert_memory_equal(buf, alg_der, n);
 		OPENSSL_free(alg_der);
 		alg_der = NULL;
 		X509_ALGOR_free(a);
-		assert_int_equal(x509_sigalg_der(i, buf, n - 1, &n), PCA_ETOOBIG);
+		assert_int_equal(x509_sigalg_der(i, buf, n - 1, &n),
+		    PCA_ETOOBIG);
 	}
 	assert_int_equal(x509_sigalg_der(PCA_SIG_NONE, buf, sizeof(buf), &n),
 	    PCA_EUNSUPPORTED);
@@ -651,7 +654,8 @@ test_sigalg_and_spki(void **state)
 		assert_memory_equal(id, want, 20);
 		/* truncated and trailing bytes */
 		assert_int_equal(x509_spki_keyalg(spki, len - 1), PCA_KEY_NONE);
-		assert_int_equal(x509_spki_keyid(spki, len - 1, id), PCA_EINVAL);
+		assert_int_equal(x509_spki_keyid(spki, len - 1, id),
+		    PCA_EINVAL);
 		X509_PUBKEY_free(xp);
 		OPENSSL_free(spki);
 		EVP_PKEY_free(k);
@@ -678,9 +682,9 @@ test_serial_assemble_dercheck(void **state)
 	static const uint8_t sig[3] = {1, 2, 3};
 	static const uint8_t tbs[] = {0x30, 0x03, 0x02, 0x01, 0x05};
 	/* SEQ{tbs, AlgId(ecdsa-with-SHA256), BIT STRING 00 01 02 03} */
-	static const uint8_t want[] = {0x30, 0x17, 0x30, 0x03, 0x02, 0x01,
-	    0x05, 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04,
-	    0x03, 0x02, 0x03, 0x04, 0x00, 0x01, 0x02, 0x03};
+	static const uint8_t want[] = {0x30, 0x17, 0x30, 0x03, 0x02, 0x01, 0x05,
+	    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03,
+	    0x02, 0x03, 0x04, 0x00, 0x01, 0x02, 0x03};
 	size_t n;
 	int i, same = 0;
 
@@ -693,19 +697,24 @@ test_serial_assemble_dercheck(void **state)
 	}
 	assert_int_equal(same, 0);
 	assert_int_equal(x509_cert_assemble(tbs, sizeof(tbs),
-	    PCA_SIG_SHA256_ECDSA, sig, sizeof(sig), &der, &n), PCA_OK);
+			     PCA_SIG_SHA256_ECDSA, sig, sizeof(sig), &der, &n),
+	    PCA_OK);
 	assert_int_equal(n, sizeof(want));
 	assert_memory_equal(der, want, n);
 	free(der);
 	der = NULL;
 	assert_int_equal(x509_cert_assemble(tbs + 1, 4, PCA_SIG_SHA256_ECDSA,
-	    sig, 3, &der, &n), PCA_EINVAL);
+			     sig, 3, &der, &n),
+	    PCA_EINVAL);
+	assert_int_equal(
+	    x509_cert_assemble(tbs, 5, PCA_SIG_SHA256_ECDSA, sig, 0, &der, &n),
+	    PCA_EINVAL);
 	assert_int_equal(x509_cert_assemble(tbs, 5, PCA_SIG_SHA256_ECDSA, sig,
-	    0, &der, &n), PCA_EINVAL);
-	assert_int_equal(x509_cert_assemble(tbs, 5, PCA_SIG_SHA256_ECDSA, sig,
-	    LIM_SIG + 1, &der, &n), PCA_EINVAL);
-	assert_int_equal(x509_cert_assemble(tbs, 5, PCA_SIG_NONE, sig, 3, &der,
-	    &n), PCA_EUNSUPPORTED);
+			     LIM_SIG + 1, &der, &n),
+	    PCA_EINVAL);
+	assert_int_equal(
+	    x509_cert_assemble(tbs, 5, PCA_SIG_NONE, sig, 3, &der, &n),
+	    PCA_EUNSUPPORTED);
 	assert_null(der);
 	/* the structural DER check */
 	assert_true(x509_der_check(tbs, sizeof(tbs)));
@@ -714,7 +723,8 @@ test_serial_assemble_dercheck(void **state)
 	assert_false(x509_der_check((const uint8_t *)"\x30\x80\x00\x00", 4));
 	assert_false(x509_der_check((const uint8_t *)"\x04\x81\x01\x00", 4));
 	assert_false(x509_der_check((const uint8_t *)"\x05\x00\x05\x00", 4));
-	assert_false(x509_der_check((const uint8_t *)"\x30\x03\x04\x05\x00", 5));
+	assert_false(
+	    x509_der_check((const uint8_t *)"\x30\x03\x04\x05\x00", 5));
 	assert_false(x509_der_check(NULL, 0));
 	assert_true(x509_der_check((const uint8_t *)"\x05\x00", 2));
 	assert_true(x509_der_check((const uint8_t *)"\x9f\x21\x01\x00", 4));
@@ -724,11 +734,11 @@ test_serial_assemble_dercheck(void **state)
 
 struct tinfo {
 	char name[128];
-	char family[96];	/* name without variety and "/V1" */
-	int api, csr;		/* variety */
-	int pathlen;		/* -1: none */
+	char family[96]; /* name without variety and "/V1" */
+	int api, csr;    /* variety */
+	int pathlen;     /* -1: none */
 	int blank, root, ca;
-	int crit_bc;		/* BlankEndEntity..._CriticalBasicConstraints */
+	int crit_bc; /* BlankEndEntity..._CriticalBasicConstraints */
 };
 
 static size_t
@@ -742,16 +752,16 @@ spec_names(struct tinfo *t, size_t max)
 	char fam[96];
 	size_t n = 0, i, v, p;
 
-#define ADD(f, vi)                                                          \
-	do {                                                                \
-		assert_true(n < max);                                       \
-		memset(&t[n], 0, sizeof(t[n]));                             \
-		(void)snprintf(t[n].name, sizeof(t[n].name), "%s%s/V1", f, \
-		    var[vi]);                                               \
-		(void)snprintf(t[n].family, sizeof(t[n].family), "%s", f);  \
-		t[n].csr = (vi) == 1 || (vi) == 3;                          \
-		t[n].api = (vi) >= 2;                                       \
-		n++;                                                        \
+#define ADD(f, vi)                                                             \
+	do {                                                                   \
+		assert_true(n < max);                                          \
+		memset(&t[n], 0, sizeof(t[n]));                                \
+		(void)snprintf(t[n].name, sizeof(t[n].name), "%s%s/V1", f,     \
+		    var[vi]);                                                  \
+		(void)snprintf(t[n].family, sizeof(t[n].family), "%s", f);     \
+		t[n].csr = (vi) == 1 || (vi) == 3;                             \
+		t[n].api = (vi) >= 2;                                          \
+		n++;                                                           \
 	} while (0)
 	for (i = 0; i < 5; i++)
 		for (v = 0; v < 4; v++)
@@ -803,10 +813,10 @@ family_of(const char *f)
 	    {"EndEntityClientAuth", PROF_TF_END_ENTITY_CLIENT},
 	    {"EndEntityServerAuth", PROF_TF_END_ENTITY_SERVER},
 	    {"CodeSigning", PROF_TF_CODE_SIGNING},
-	    {"OCSPSigning", PROF_TF_OCSP_SIGNING},
-	    {"RootCA", PROF_TF_ROOT_CA}, {"SubordinateCA", PROF_TF_SUBORDINATE_CA},
+	    {"OCSPSigning", PROF_TF_OCSP_SIGNING}, {"RootCA", PROF_TF_ROOT_CA},
+	    {"SubordinateCA", PROF_TF_SUBORDINATE_CA},
 	    {"BlankEndEntityCertificate_Critical",
-	    PROF_TF_BLANK_END_ENTITY_CRIT_BC},
+		PROF_TF_BLANK_END_ENTITY_CRIT_BC},
 	    {"BlankEndEntity", PROF_TF_BLANK_END_ENTITY},
 	    {"BlankSubordinateCA", PROF_TF_BLANK_SUBORDINATE_CA},
 	    {"BlankRootCA", PROF_TF_BLANK_ROOT_CA}};
@@ -826,8 +836,8 @@ test_template_table(void **state)
 	const struct prof_template *tp, *all;
 	char arn[256];
 	size_t n, i, nall;
-	static const char *const unknown[] = {
-	    ARN_PREFIX "EndEntityCertificate/V2",
+	static const char *const unknown[] = {ARN_PREFIX
+	    "EndEntityCertificate/V2",
 	    ARN_PREFIX "RootCACertificate_CSRPassthrough/V1",
 	    ARN_PREFIX "RootCACertificate_APICSRPassthrough/V1",
 	    ARN_PREFIX "BlankEndEntityCertificate/V1",
@@ -853,7 +863,7 @@ test_template_table(void **state)
 	assert_int_equal(nall, n);
 	for (i = 0; i < n; i++) {
 		assert_true(snprintf(arn, sizeof(arn), ARN_PREFIX "%s",
-		    t[i].name) < (int)sizeof(arn));
+				t[i].name) < (int)sizeof(arn));
 		if ((tp = prof_template_find(arn)) == NULL)
 			fail_msg("template %s not found", t[i].name);
 		assert_string_equal(tp->name, t[i].name);
@@ -865,13 +875,15 @@ test_template_table(void **state)
 		assert_int_equal(tp->family, family_of(t[i].family));
 		/* any partition */
 		assert_true(snprintf(arn, sizeof(arn),
-		    "arn:aws-us-gov:acm-pca:::template/%s", t[i].name) <
-		    (int)sizeof(arn));
+				"arn:aws-us-gov:acm-pca:::template/%s",
+				t[i].name) < (int)sizeof(arn));
 		assert_ptr_equal(prof_template_find(arn), tp);
 	}
 	assert_int_equal(prof_template_find("arn:aws-cn:acm-pca:::template/"
-	    "EndEntityCertificate/V1")->family, PROF_TF_END_ENTITY);
-	for (i = 0; i < nall; i++) {	/* the table holds nothing else */
+					    "EndEntityCertificate/V1")
+			     ->family,
+	    PROF_TF_END_ENTITY);
+	for (i = 0; i < nall; i++) { /* the table holds nothing else */
 		size_t k;
 
 		for (k = 0; k < n && strcmp(all[i].name, t[k].name) != 0; k++)
@@ -919,12 +931,14 @@ test_chain(void **state)
 	assert_string_equal(jstr(lf, "version_field"), "a003020102");
 	assert_string_equal(jstr(root, "tbs_sigalg"),
 	    "300a06082a8648ce3d040302");
-	assert_string_equal(jstr(root, "tbs_sigalg"), jstr(root, "outer_sigalg"));
+	assert_string_equal(jstr(root, "tbs_sigalg"),
+	    jstr(root, "outer_sigalg"));
 	assert_string_equal(jstr(lf, "tbs_sigalg"),
 	    "300d06092a864886f70d01010b0500");
 	assert_string_equal(jstr(lf, "tbs_sigalg"), jstr(lf, "outer_sigalg"));
 	/* the issuer is a byte copy of the issuing CA's subject */
-	assert_string_equal(jstr(root, "issuer_der"), jstr(root, "subject_der"));
+	assert_string_equal(jstr(root, "issuer_der"),
+	    jstr(root, "subject_der"));
 	assert_string_equal(jstr(sub, "issuer_der"), jstr(root, "subject_der"));
 	assert_string_equal(jstr(lf, "issuer_der"), jstr(sub, "subject_der"));
 	/* the SPKI is the CSR's bytes; the SKI is method 1 over them */
@@ -952,11 +966,12 @@ test_chain(void **state)
 	expect_absent(root, O_AIA);
 	expect_dec(sub, O_CDP, "[[[\"uri\",\"" CDP "\"]]]");
 	/* the leaf */
-	expect_dec(lf, O_SAN, "[[\"dns\",\"leaf.example\"],[\"ip\","
+	expect_dec(lf, O_SAN,
+	    "[[\"dns\",\"leaf.example\"],[\"ip\","
 	    "\"192.0.2.7\"]]");
 	expect_crit(lf, O_SAN, 0);
-	expect_dec(lf, O_AIA, "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\",\"" OCSP
-	    "\"]]]");
+	expect_dec(lf, O_AIA,
+	    "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\",\"" OCSP "\"]]]");
 	expect_crit(lf, O_AIA, 0);
 	expect_crit(lf, O_CDP, 0);
 	/* serial: positive, 16 octets as given; times UTCTime */
@@ -1000,7 +1015,8 @@ test_ca_issuers(void **state)
 	paths[0] = leaf;
 	paths[1] = none;
 	d = dump(paths, 2);
-	expect_dec(json_array_get(d, 0), O_AIA, "[[\"1.3.6.1.5.5.7.48.1\","
+	expect_dec(json_array_get(d, 0), O_AIA,
+	    "[[\"1.3.6.1.5.5.7.48.1\","
 	    "[\"uri\",\"" OCSP "\"]],[\"1.3.6.1.5.5.7.48.2\",[\"uri\","
 	    "\"http://pki.example/ca/x.crt\"]]]");
 	expect_crit(json_array_get(d, 0), O_AIA, 0);
@@ -1015,24 +1031,24 @@ test_ca_issuers(void **state)
 
 static const uint8_t csr_aki[] = {0x30, 0x06, 0x80, 0x04, 1, 2, 3, 4};
 static const uint8_t csr_custom[] = {0x05, 0x00};
-static const uint8_t csr_cp[] = {0x30, 0x07, 0x30, 0x05, 0x06, 0x03, 0x2a,
-    0x03, 0x04};	/* policy 1.2.3.4 */
+static const uint8_t csr_cp[] = {0x30, 0x07, 0x30, 0x05, 0x06, 0x03, 0x2a, 0x03,
+    0x04}; /* policy 1.2.3.4 */
 
 /* A CSR asking for everything; ca selects a CA-like keyUsage. */
 static struct prof_csr *
 greedy_csr(EVP_PKEY *key, int ca)
 {
-	static const char *const subj[] = {"CN", "csr.example", "O",
-	    "CSR Org", NULL};
+	static const char *const subj[] = {"CN", "csr.example", "O", "CSR Org",
+	    NULL};
 	X509_EXTENSION *x[9];
 
 	x[0] = xconf("subjectAltName", "DNS:csr.example.com");
-	x[1] = xconf("keyUsage", ca ? "critical,keyCertSign,cRLSign" :
-	    "critical,digitalSignature,keyAgreement");
+	x[1] = xconf("keyUsage", ca ? "critical,keyCertSign,cRLSign"
+				    : "critical,digitalSignature,keyAgreement");
 	x[2] = xconf("extendedKeyUsage", "emailProtection");
 	x[3] = xraw("2.5.29.32", 0, csr_cp, sizeof(csr_cp));
-	x[4] = xconf("basicConstraints", ca ? "critical,CA:FALSE" :
-	    "critical,CA:TRUE");
+	x[4] = xconf("basicConstraints",
+	    ca ? "critical,CA:FALSE" : "critical,CA:TRUE");
 	x[5] = xconf("subjectKeyIdentifier", "01:02:03:04");
 	x[6] = xraw("2.5.29.35", 0, csr_aki, sizeof(csr_aki));
 	x[7] = xconf("crlDistributionPoints", "URI:http://csr.example/crl");
@@ -1040,23 +1056,25 @@ greedy_csr(EVP_PKEY *key, int ca)
 	return csr_new(key, subj, x, 9);
 }
 
-#define API_CUSTOM_B64 "DANhYmM="	/* UTF8String "abc" */
-#define API_REST                                                            \
-	"\"ExtendedKeyUsage\":[{\"ExtendedKeyUsageType\":\"CLIENT_AUTH\"},"  \
-	"{\"ExtendedKeyUsageObjectIdentifier\":\"1.3.6.1.4.1.99999.7\"}],"   \
-	"\"SubjectAlternativeNames\":[{\"DnsName\":\"api.example.com\"}],"   \
-	"\"CertificatePolicies\":[{\"CertPolicyId\":\"2.23.140.1.2.1\","      \
-	"\"PolicyQualifiers\":[{\"PolicyQualifierId\":\"CPS\",\"Qualifier\":" \
-	"{\"CpsUri\":\"https://cps.example/cps\"}}]}],"                      \
-	"\"CustomExtensions\":[{\"ObjectIdentifier\":\"" O_API_CUSTOM        \
+#define API_CUSTOM_B64 "DANhYmM=" /* UTF8String "abc" */
+#define API_REST                                                               \
+	"\"ExtendedKeyUsage\":[{\"ExtendedKeyUsageType\":\"CLIENT_AUTH\"},"    \
+	"{\"ExtendedKeyUsageObjectIdentifier\":\"1.3.6.1.4.1.99999.7\"}],"     \
+	"\"SubjectAlternativeNames\":[{\"DnsName\":\"api.example.com\"}],"     \
+	"\"CertificatePolicies\":[{\"CertPolicyId\":\"2.23.140.1.2.1\","       \
+	"\"PolicyQualifiers\":[{\"PolicyQualifierId\":\"CPS\",\"Qualifier\":"  \
+	"{\"CpsUri\":\"https://cps.example/cps\"}}]}],"                        \
+	"\"CustomExtensions\":[{\"ObjectIdentifier\":\"" O_API_CUSTOM          \
 	"\",\"Value\":\"" API_CUSTOM_B64 "\"}]}}"
-static const char api_ee[] = "{\"Subject\":{\"CommonName\":\"api.example\","
+static const char api_ee[] =
+    "{\"Subject\":{\"CommonName\":\"api.example\","
     "\"Country\":\"US\"},\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":"
     "true,\"NonRepudiation\":true}," API_REST;
-static const char api_ca[] = "{\"Subject\":{\"CommonName\":\"api.example\","
+static const char api_ca[] =
+    "{\"Subject\":{\"CommonName\":\"api.example\","
     "\"Country\":\"US\"},\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":"
-    "true,\"NonRepudiation\":true,\"KeyCertSign\":true,\"CRLSign\":true},"
-    API_REST;
+    "true,\"NonRepudiation\":true,\"KeyCertSign\":true,\"CRLSign\":true}"
+    "," API_REST;
 
 /* Template-fixed KU/EKU by family (spec 4.2), as decoded JSON text. */
 static void
@@ -1096,8 +1114,10 @@ check_template_cert(const struct tinfo *t, const json_t *c)
 		(void)snprintf(want, sizeof(want),
 		    "{\"ca\":true,\"pathlen\":%d}", t->pathlen);
 	else
-		(void)snprintf(want, sizeof(want), "{\"ca\":%s,\"pathlen\":"
-		    "null}", t->ca ? "true" : "false");
+		(void)snprintf(want, sizeof(want),
+		    "{\"ca\":%s,\"pathlen\":"
+		    "null}",
+		    t->ca ? "true" : "false");
 	expect_dec(c, O_BC, want);
 	n++;
 	/* SKI computed, never the CSR's 01020304 */
@@ -1111,23 +1131,30 @@ check_template_cert(const struct tinfo *t, const json_t *c)
 		expect_absent(c, O_CDP);
 		expect_absent(c, O_AIA);
 	} else {
-		(void)snprintf(want, sizeof(want), "{\"keyid\":\"%s\","
-		    "\"issuer\":false}", F.sub_ski_hex);
+		(void)snprintf(want, sizeof(want),
+		    "{\"keyid\":\"%s\","
+		    "\"issuer\":false}",
+		    F.sub_ski_hex);
 		expect_dec(c, O_AKI, want);
 		expect_dec(c, O_CDP, "[[[\"uri\",\"" CDP "\"]]]");
-		expect_dec(c, O_AIA, "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\",\""
-		    OCSP "\"]]]");
+		expect_dec(c, O_AIA,
+		    "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\",\"" OCSP "\"]]]");
 		expect_crit(c, O_CDP, 0);
 		expect_crit(c, O_AIA, 0);
 		n += 3;
 	}
 	/* subject and SAN: API for API varieties, else the CSR's */
-	expect_dec(c, O_SAN, t->api ? "[[\"dns\",\"api.example.com\"]]" :
-	    "[[\"dns\",\"csr.example.com\"]]");
+	expect_dec(c, O_SAN,
+	    t->api ? "[[\"dns\",\"api.example.com\"]]"
+		   : "[[\"dns\",\"csr.example.com\"]]");
 	n++;
-	assert_string_equal(json_string_value(json_array_get(json_array_get(
-	    json_array_get(json_object_get(c, "subject"), t->api ? 1 : 0), 0),
-	    2)), t->api ? "api.example" : "csr.example");
+	assert_string_equal(
+	    json_string_value(json_array_get(
+		json_array_get(json_array_get(json_object_get(c, "subject"),
+				   t->api ? 1 : 0),
+		    0),
+		2)),
+	    t->api ? "api.example" : "csr.example");
 	/* keyUsage and EKU */
 	if (!t->blank) {
 		family_ku_eku(t->family, &ku, &eku, &ecrit);
@@ -1141,23 +1168,28 @@ check_template_cert(const struct tinfo *t, const json_t *c)
 		} else
 			expect_absent(c, O_EKU);
 	} else if (t->api) {
-		expect_dec(c, O_KU, t->ca ? "[\"digital_signature\","
-		    "\"content_commitment\",\"key_cert_sign\",\"crl_sign\"]" :
-		    "[\"digital_signature\",\"content_commitment\"]");
+		expect_dec(c, O_KU,
+		    t->ca ? "[\"digital_signature\","
+			    "\"content_commitment\",\"key_cert_sign\",\"crl_"
+			    "sign\"]"
+			  : "[\"digital_signature\",\"content_commitment\"]");
 		expect_crit(c, O_KU, 1);
-		expect_dec(c, O_EKU, "[\"1.3.6.1.5.5.7.3.2\","
+		expect_dec(c, O_EKU,
+		    "[\"1.3.6.1.5.5.7.3.2\","
 		    "\"1.3.6.1.4.1.99999.7\"]");
 		n += 2;
 	} else {
-		expect_dec(c, O_KU, t->ca ? "[\"key_cert_sign\",\"crl_sign\"]"
-		    : "[\"digital_signature\",\"key_agreement\"]");
+		expect_dec(c, O_KU,
+		    t->ca ? "[\"key_cert_sign\",\"crl_sign\"]"
+			  : "[\"digital_signature\",\"key_agreement\"]");
 		expect_crit(c, O_KU, 1);
 		expect_dec(c, O_EKU, "[\"1.3.6.1.5.5.7.3.4\"]");
 		n += 2;
 	}
 	/* policies and custom extensions by variety */
 	if (t->api)
-		expect_dec(c, O_CP, "[[\"2.23.140.1.2.1\",[\"https://"
+		expect_dec(c, O_CP,
+		    "[[\"2.23.140.1.2.1\",[\"https://"
 		    "cps.example/cps\"]]]");
 	else if (t->csr)
 		expect_dec(c, O_CP, "[[\"1.2.3.4\",[]]]");
@@ -1199,8 +1231,9 @@ test_every_template(void **state)
 	ca = greedy_csr(F.leaf_key, 1);
 	rootc = greedy_csr(F.self_key, 1);
 	aj = json_loads(api_ca, 0, NULL);
-	assert_int_equal(prof_subject_from_json(json_object_get(aj, "Subject"),
-	    &an), PCA_OK);
+	assert_int_equal(
+	    prof_subject_from_json(json_object_get(aj, "Subject"), &an),
+	    PCA_OK);
 	for (i = 0; i < n; i++) {
 		memset(&s, 0, sizeof(s));
 		s.tmpl = t[i].name;
@@ -1208,9 +1241,9 @@ test_every_template(void **state)
 		s.api = t[i].ca ? api_ca : api_ee;
 		s.cdp = CDP;
 		s.ocsp = OCSP;
-		if (t[i].root) {	/* self-issued: issuer = own subject */
-			assert_true(X509_NAME_get0_der(t[i].api ? an :
-			    rootc->subject, &nd, &nl));
+		if (t[i].root) { /* self-issued: issuer = own subject */
+			assert_true(X509_NAME_get0_der(
+			    t[i].api ? an : rootc->subject, &nd, &nl));
 			self[i] = (struct prof_issuer){nd, nl, NULL, 0};
 			s.issuer = &self[i];
 			s.key = F.self_key;
@@ -1223,8 +1256,8 @@ test_every_template(void **state)
 		const json_t *c = json_array_get(d, i);
 
 		if (json_object_get(c, "dec") == NULL)
-			fail_msg("%s: %s", t[i].name, json_string_value(
-			    json_object_get(c, "dec_error")));
+			fail_msg("%s: %s", t[i].name,
+			    json_string_value(json_object_get(c, "dec_error")));
 		print_message("checking %s\n", t[i].name);
 		check_template_cert(&t[i], c);
 		if (t[i].root)
@@ -1274,8 +1307,10 @@ test_precedence(void **state)
 	 * are dropped; BC, SKI, AKI stay the template's / computed */
 	s.tmpl = "EndEntityServerAuthCertificate_APIPassthrough/V1";
 	s.csr = plain;
-	s.api = "{\"Extensions\":{\"KeyUsage\":{\"KeyAgreement\":true},"
-	    "\"ExtendedKeyUsage\":[{\"ExtendedKeyUsageType\":\"CODE_SIGNING\"}],"
+	s.api =
+	    "{\"Extensions\":{\"KeyUsage\":{\"KeyAgreement\":true},"
+	    "\"ExtendedKeyUsage\":[{\"ExtendedKeyUsageType\":\"CODE_SIGNING\"}]"
+	    ","
 	    "\"CustomExtensions\":["
 	    "{\"ObjectIdentifier\":\"2.5.29.19\",\"Value\":\"MAMBAf8=\","
 	    "\"Critical\":true},"
@@ -1289,7 +1324,7 @@ test_precedence(void **state)
 	expect_dec(c, O_BC, "{\"ca\":false,\"pathlen\":null}");
 	expect_crit(c, O_BC, 0);
 	assert_int_equal(strlen(jstr(xget(c, O_SKI), "value")), 44);
-	expect_absent(c, O_CDP);	/* no CA CDP, not a CSR variety */
+	expect_absent(c, O_CDP); /* no CA CDP, not a CSR variety */
 	expect_crit(c, "1.3.6.1.4.1.99999.30", 1);
 	assert_int_equal(json_array_size(json_object_get(c, "exts")), 6);
 	json_decref(c);
@@ -1311,8 +1346,7 @@ test_precedence(void **state)
 		size_t nl;
 		struct prof_issuer self;
 
-		assert_true(X509_NAME_get0_der(rc->subject, &nd,
-		    &nl));
+		assert_true(X509_NAME_get0_der(rc->subject, &nd, &nl));
 		self = (struct prof_issuer){nd, nl, F.sub_ski, 20};
 		s.tmpl = "RootCACertificate_APIPassthrough/V1";
 		s.csr = rc;
@@ -1321,18 +1355,18 @@ test_precedence(void **state)
 		s.cdp = CDP;
 		s.ocsp = OCSP;
 		s.api = "{\"Extensions\":{\"CustomExtensions\":["
-		    "{\"ObjectIdentifier\":\"2.5.29.35\",\"Value\":"
-		    "\"MAWAAwECAw==\"},{\"ObjectIdentifier\":\"2.5.29.31\","
-		    "\"Value\":\"MBQwEqAQoA6GDGh0dHA6Ly94L2NybA==\"}]}}";
+			"{\"ObjectIdentifier\":\"2.5.29.35\",\"Value\":"
+			"\"MAWAAwECAw==\"},{\"ObjectIdentifier\":\"2.5.29.31\","
+			"\"Value\":\"MBQwEqAQoA6GDGh0dHA6Ly94L2NybA==\"}]}}";
 		c = issue_dump(&s, "p2.pem");
 		expect_dec(c, O_AKI, "{\"keyid\":\"010203\",\"issuer\":false}");
-		expect_absent(c, O_CDP);	/* never on a root */
+		expect_absent(c, O_CDP); /* never on a root */
 		expect_absent(c, O_AIA);
 		json_decref(c);
 		s.api = NULL;
 		s.tmpl = "RootCACertificate/V1";
 		c = issue_dump(&s, "p3.pem");
-		expect_absent(c, O_AKI);	/* even with an issuer SKI */
+		expect_absent(c, O_AKI); /* even with an issuer SKI */
 		json_decref(c);
 		csr_del(rc);
 		s.issuer = NULL;
@@ -1348,7 +1382,8 @@ test_precedence(void **state)
 	s.ocsp = NULL;
 	c = issue_dump(&s, "p4.pem");
 	expect_dec(c, O_CDP, "[[[\"uri\",\"http://csr.example/crl\"]]]");
-	expect_dec(c, O_AIA, "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\","
+	expect_dec(c, O_AIA,
+	    "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\","
 	    "\"http://csr.example/ocsp\"]]]");
 	expect_dec(c, O_KU, "[\"digital_signature\",\"key_encipherment\"]");
 	json_decref(c);
@@ -1356,8 +1391,8 @@ test_precedence(void **state)
 	s.ocsp = OCSP;
 	c = issue_dump(&s, "p5.pem");
 	expect_dec(c, O_CDP, "[[[\"uri\",\"" CDP "\"]]]");
-	expect_dec(c, O_AIA, "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\",\"" OCSP
-	    "\"]]]");
+	expect_dec(c, O_AIA,
+	    "[[\"1.3.6.1.5.5.7.48.1\",[\"uri\",\"" OCSP "\"]]]");
 	json_decref(c);
 	s.tmpl = "EndEntityCertificate/V1";
 	s.cdp = s.ocsp = NULL;
@@ -1367,14 +1402,15 @@ test_precedence(void **state)
 	json_decref(c);
 	/* a Blank CSR variety: the CDP may also come from the API */
 	s.tmpl = "BlankEndEntityCertificate_CriticalBasicConstraints_"
-	    "APIPassthrough/V1";
+		 "APIPassthrough/V1";
 	s.csr = plain;
-	s.api = "{\"Extensions\":{\"CustomExtensions\":[{\"ObjectIdentifier\":"
+	s.api =
+	    "{\"Extensions\":{\"CustomExtensions\":[{\"ObjectIdentifier\":"
 	    "\"2.5.29.31\",\"Value\":\"MBQwEqAQoA6GDGh0dHA6Ly94L2NybA==\"}]}}";
 	c = issue_dump(&s, "p7.pem");
 	expect_dec(c, O_CDP, "[[[\"uri\",\"http://x/crl\"]]]");
 	expect_crit(c, O_BC, 1);
-	expect_absent(c, O_KU);	/* neither API nor CSR gives one */
+	expect_absent(c, O_KU); /* neither API nor CSR gives one */
 	expect_absent(c, O_EKU);
 	json_decref(c);
 	s.cdp = CDP;
@@ -1391,12 +1427,13 @@ test_precedence(void **state)
 		s.tmpl = "BlankEndEntityCertificate_APICSRPassthrough/V1";
 		s.csr = k;
 		s.api = "{\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":"
-		    "true,\"KeyAgreement\":true,\"EncipherOnly\":true,"
-		    "\"DecipherOnly\":true}}}";
+			"true,\"KeyAgreement\":true,\"EncipherOnly\":true,"
+			"\"DecipherOnly\":true}}}";
 		c = issue_dump(&s, "p9.pem");
 		/* the BIT STRING: bits 0 4 7 8, so 7 unused bits in 2 octets */
 		assert_string_equal(jstr(xget(c, O_KU), "value"), "0303078980");
-		expect_dec(c, O_KU, "[\"digital_signature\",\"key_agreement\","
+		expect_dec(c, O_KU,
+		    "[\"digital_signature\",\"key_agreement\","
 		    "\"encipher_only\",\"decipher_only\"]");
 		expect_crit(c, O_KU, 1);
 		expect_dec(c, O_EKU, "[\"1.3.6.1.5.5.7.3.8\"]");
@@ -1411,7 +1448,8 @@ test_precedence(void **state)
 	/* every ExtendedKeyUsageType, one custom OID, a duplicate dropped */
 	s.tmpl = "BlankEndEntityCertificate_APIPassthrough/V1";
 	s.csr = plain;
-	s.api = "{\"Extensions\":{\"ExtendedKeyUsage\":["
+	s.api =
+	    "{\"Extensions\":{\"ExtendedKeyUsage\":["
 	    "{\"ExtendedKeyUsageType\":\"SERVER_AUTH\"},"
 	    "{\"ExtendedKeyUsageType\":\"CLIENT_AUTH\"},"
 	    "{\"ExtendedKeyUsageType\":\"CODE_SIGNING\"},"
@@ -1427,12 +1465,15 @@ test_precedence(void **state)
 	    "\"KeyEncipherment\":true,\"DataEncipherment\":true,"
 	    "\"KeyAgreement\":true,\"KeyCertSign\":false,\"CRLSign\":true}}}";
 	c = issue_dump(&s, "p11.pem");
-	expect_dec(c, O_EKU, "[\"1.3.6.1.5.5.7.3.1\",\"1.3.6.1.5.5.7.3.2\","
+	expect_dec(c, O_EKU,
+	    "[\"1.3.6.1.5.5.7.3.1\",\"1.3.6.1.5.5.7.3.2\","
 	    "\"1.3.6.1.5.5.7.3.3\",\"1.3.6.1.5.5.7.3.4\",\"1.3.6.1.5.5.7.3.8\","
 	    "\"1.3.6.1.5.5.7.3.9\",\"1.3.6.1.4.1.311.20.2.2\","
-	    "\"1.3.6.1.5.5.7.3.36\",\"1.3.6.1.4.1.11129.2.4.4\",\"1.2.3.4.5\"]");
+	    "\"1.3.6.1.5.5.7.3.36\",\"1.3.6.1.4.1.11129.2.4.4\",\"1.2.3.4."
+	    "5\"]");
 	expect_crit(c, O_EKU, 0);
-	expect_dec(c, O_KU, "[\"digital_signature\",\"content_commitment\","
+	expect_dec(c, O_KU,
+	    "[\"digital_signature\",\"content_commitment\","
 	    "\"key_encipherment\",\"data_encipherment\",\"key_agreement\","
 	    "\"crl_sign\"]");
 	json_decref(c);
@@ -1440,8 +1481,11 @@ test_precedence(void **state)
 	s.tmpl = "BlankEndEntityCertificate_CSRPassthrough/V1";
 	s.api = "{\"Subject\":{\"Country\":\"bad\"},\"Extensions\":5}";
 	c = issue_dump(&s, "p12.pem");
-	assert_string_equal(json_string_value(json_array_get(json_array_get(
-	    json_array_get(json_object_get(c, "subject"), 0), 0), 2)),
+	assert_string_equal(
+	    json_string_value(json_array_get(
+		json_array_get(json_array_get(json_object_get(c, "subject"), 0),
+		    0),
+		2)),
 	    "leaf.example");
 	json_decref(c);
 	s.api = "[1,2]";
@@ -1474,12 +1518,13 @@ test_empty_subject(void **state)
 	d = dump1(p);
 	assert_int_equal(json_array_size(json_object_get(d, "subject")), 0);
 	assert_string_equal(jstr(d, "subject_der"), "3000");
-	expect_crit(d, O_SAN, 1);	/* RFC 5280 4.2.1.6 */
+	expect_crit(d, O_SAN, 1); /* RFC 5280 4.2.1.6 */
 	json_decref(d);
 	free(p);
 	/* API SAN replaces the CSR's, and is critical too */
 	s.tmpl = "EndEntityCertificate_APICSRPassthrough/V1";
-	s.api = "{\"Extensions\":{\"SubjectAlternativeNames\":["
+	s.api =
+	    "{\"Extensions\":{\"SubjectAlternativeNames\":["
 	    "{\"IpAddress\":\"2001:db8::42\"},{\"Rfc822Name\":\"a@b.example\"},"
 	    "{\"UniformResourceIdentifier\":\"spiffe://td/x\"},"
 	    "{\"DirectoryName\":{\"CommonName\":\"dn\"}},"
@@ -1488,14 +1533,16 @@ test_empty_subject(void **state)
 	    "\"Value\":\"upn@x\"}}]}}";
 	d = issue_dump(&s, "e2.pem");
 	expect_crit(d, O_SAN, 1);
-	expect_dec(d, O_SAN, "[[\"ip\",\"2001:db8::42\"],[\"email\","
+	expect_dec(d, O_SAN,
+	    "[[\"ip\",\"2001:db8::42\"],[\"email\","
 	    "\"a@b.example\"],[\"uri\",\"spiffe://td/x\"],[\"dir\",\"CN=dn\"],"
 	    "[\"rid\",\"1.2.3.4\"],[\"other\",\"1.3.6.1.4.1.311.20.2.3\","
 	    "\"0c0575706e4078\"]]");
 	json_decref(d);
 	/* EdiPartyName: python cannot read it; check the raw value */
 	s.api = "{\"Extensions\":{\"SubjectAlternativeNames\":["
-	    "{\"EdiPartyName\":{\"PartyName\":\"p\",\"NameAssigner\":\"n\"}}]}}";
+		"{\"EdiPartyName\":{\"PartyName\":\"p\",\"NameAssigner\":\"n\"}"
+		"}]}}";
 	d = issue_dump(&s, "e3.pem");
 	assert_string_equal(jstr(xget(d, O_SAN), "value"),
 	    "300ca50aa0030c016ea1030c0170");
@@ -1509,11 +1556,18 @@ test_empty_subject(void **state)
 	s.tmpl = "EndEntityCertificate_APIPassthrough/V1";
 	s.api = "{\"Subject\":{\"CommonName\":\"from api\"}}";
 	d = issue_dump(&s, "e4.pem");
-	assert_string_equal(json_string_value(json_array_get(json_array_get(
-	    json_array_get(json_object_get(d, "subject"), 0), 0), 2)),
+	assert_string_equal(
+	    json_string_value(json_array_get(
+		json_array_get(json_array_get(json_object_get(d, "subject"), 0),
+		    0),
+		2)),
 	    "from api");
-	assert_int_equal(json_integer_value(json_array_get(json_array_get(
-	    json_array_get(json_object_get(d, "subject"), 0), 0), 1)), 0x0c);
+	assert_int_equal(
+	    json_integer_value(json_array_get(
+		json_array_get(json_array_get(json_object_get(d, "subject"), 0),
+		    0),
+		1)),
+	    0x0c);
 	json_decref(d);
 	csr_del(bare);
 	csr_del(c);
@@ -1530,14 +1584,14 @@ test_times_and_serials(void **state)
 		int64_t nb, na;
 		int nb_tag, na_tag;
 	} tc[] = {
-		{0, 0, 0x17, 0x17},	/* filled in below */
-		{0, 0, 0x17, 0x18},
-		{0, 0, 0x18, 0x17},
-		{0, 0, 0x18, 0x18},
+	    {0, 0, 0x17, 0x17}, /* filled in below */
+	    {0, 0, 0x17, 0x18},
+	    {0, 0, 0x18, 0x17},
+	    {0, 0, 0x18, 0x18},
 	};
 	int64_t nb[4], na[4];
-	static const uint8_t hi[16] = {0xe8, 0xcb, 0xd2, 0xbe, 1, 2, 3, 4, 5,
-	    6, 7, 8, 9, 10, 11, 12};
+	static const uint8_t hi[16] = {0xe8, 0xcb, 0xd2, 0xbe, 1, 2, 3, 4, 5, 6,
+	    7, 8, 9, 10, 11, 12};
 	static const uint8_t lead0[4] = {0, 0, 0x01, 0x80};
 	static const uint8_t zero[3] = {0, 0, 0};
 	static const uint8_t big21[21] = {0, 0x80};
@@ -1566,10 +1620,12 @@ test_times_and_serials(void **state)
 		s.na = na[i];
 		(void)snprintf(file, sizeof(file), "time%zu.pem", i);
 		d = issue_dump(&s, file);
-		assert_int_equal(json_integer_value(json_object_get(d,
-		    "nb_tag")), tc[i].nb_tag);
-		assert_int_equal(json_integer_value(json_object_get(d,
-		    "na_tag")), tc[i].na_tag);
+		assert_int_equal(
+		    json_integer_value(json_object_get(d, "nb_tag")),
+		    tc[i].nb_tag);
+		assert_int_equal(
+		    json_integer_value(json_object_get(d, "na_tag")),
+		    tc[i].na_tag);
 		assert_int_equal(json_integer_value(json_object_get(d, "nb")),
 		    nb[i]);
 		assert_int_equal(json_integer_value(json_object_get(d, "na")),
@@ -1583,7 +1639,8 @@ test_times_and_serials(void **state)
 	d = issue_dump(&s, "ser1.pem");
 	assert_string_equal(jstr(d, "serial_raw"),
 	    "00e8cbd2be0102030405060708090a0b0c");
-	assert_string_equal(jstr(d, "serial"), "e8cbd2be0102030405060708090a0b0c");
+	assert_string_equal(jstr(d, "serial"),
+	    "e8cbd2be0102030405060708090a0b0c");
 	json_decref(d);
 	/* leading zero octets are dropped (minimal INTEGER) */
 	s.serial = lead0;
@@ -1594,7 +1651,7 @@ test_times_and_serials(void **state)
 	s.serial = zero;
 	s.serial_len = sizeof(zero);
 	expect_fail(&s, PCA_EINVAL, "positive");
-	s.serial = big21;	/* 20 octets + sign octet: too long */
+	s.serial = big21; /* 20 octets + sign octet: too long */
 	s.serial_len = sizeof(big21);
 	expect_fail(&s, PCA_EINVAL, "longer than 20");
 	s.serial = big20;
@@ -1625,18 +1682,19 @@ test_refusals(void **state)
 	memset(&s, 0, sizeof(s));
 	s.csr = c;
 	s.tmpl = "BlankEndEntityCertificate_APIPassthrough/V1";
-#define REFUSE(j, msg)                                                      \
-	do {                                                                \
-		s.api = j;                                                  \
-		expect_fail(&s, PCA_EINVAL, msg);                           \
+#define REFUSE(j, msg)                                                         \
+	do {                                                                   \
+		s.api = j;                                                     \
+		expect_fail(&s, PCA_EINVAL, msg);                              \
 	} while (0)
 	REFUSE("5", "ApiPassthrough must be an object");
 	REFUSE("{\"Extensions\":[]}", "ApiPassthrough.Extensions must be an "
-	    "object");
+				      "object");
 	REFUSE("{\"Subject\":{\"Country\":\"USA\"}}",
 	    "ApiPassthrough.Subject.Country must be 2 letters");
 	REFUSE("{\"Extensions\":{\"SubjectAlternativeNames\":[{\"IpAddress\":"
-	    "\"1.2.3.4.5\"}]}}", "ApiPassthrough.Extensions."
+	       "\"1.2.3.4.5\"}]}}",
+	    "ApiPassthrough.Extensions."
 	    "SubjectAlternativeNames[0].IpAddress is not an IPv4 or IPv6");
 	REFUSE("{\"Extensions\":{\"SubjectAlternativeNames\":[]}}",
 	    "SubjectAlternativeNames must be a list of 1 to 150");
@@ -1645,47 +1703,56 @@ test_refusals(void **state)
 	REFUSE("{\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":1}}}",
 	    "KeyUsage.DigitalSignature must be true or false");
 	REFUSE("{\"Extensions\":{\"ExtendedKeyUsage\":[{"
-	    "\"ExtendedKeyUsageType\":\"SERVER_AUTH\","
-	    "\"ExtendedKeyUsageObjectIdentifier\":\"1.2.3\"}]}}",
+	       "\"ExtendedKeyUsageType\":\"SERVER_AUTH\","
+	       "\"ExtendedKeyUsageObjectIdentifier\":\"1.2.3\"}]}}",
 	    "ExtendedKeyUsage[0] must have exactly one of");
 	REFUSE("{\"Extensions\":{\"ExtendedKeyUsage\":[{"
-	    "\"ExtendedKeyUsageType\":\"ANY\"}]}}", "not a known type");
+	       "\"ExtendedKeyUsageType\":\"ANY\"}]}}",
+	    "not a known type");
 	REFUSE("{\"Extensions\":{\"CertificatePolicies\":[{\"CertPolicyId\":"
-	    "\"1.2.3\"},{\"CertPolicyId\":\"1.2.3\"}]}}",
+	       "\"1.2.3\"},{\"CertPolicyId\":\"1.2.3\"}]}}",
 	    "CertificatePolicies[1].CertPolicyId repeats a policy");
 	REFUSE("{\"Extensions\":{\"CertificatePolicies\":[{\"CertPolicyId\":"
-	    "\"1.2.3\",\"PolicyQualifiers\":[{\"PolicyQualifierId\":\"UNOTICE\","
-	    "\"Qualifier\":{\"CpsUri\":\"http://x\"}}]}]}}",
+	       "\"1.2.3\",\"PolicyQualifiers\":[{\"PolicyQualifierId\":"
+	       "\"UNOTICE\","
+	       "\"Qualifier\":{\"CpsUri\":\"http://x\"}}]}]}}",
 	    "PolicyQualifiers[0].PolicyQualifierId must be CPS");
 	/* custom extensions: duplicates within the request, bad values */
 	REFUSE("{\"Extensions\":{\"CustomExtensions\":["
-	    "{\"ObjectIdentifier\":\"1.2.3.4\",\"Value\":\"BQA=\"},"
-	    "{\"ObjectIdentifier\":\"1.2.3.4\",\"Value\":\"BQA=\"}]}}",
+	       "{\"ObjectIdentifier\":\"1.2.3.4\",\"Value\":\"BQA=\"},"
+	       "{\"ObjectIdentifier\":\"1.2.3.4\",\"Value\":\"BQA=\"}]}}",
 	    "CustomExtensions[1] repeats the extension of CustomExtensions[0]");
-	REFUSE("{\"Extensions\":{\"SubjectAlternativeNames\":[{\"DnsName\":"
+	REFUSE(
+	    "{\"Extensions\":{\"SubjectAlternativeNames\":[{\"DnsName\":"
 	    "\"a\"}],\"CustomExtensions\":[{\"ObjectIdentifier\":\"2.5.29.17\","
-	    "\"Value\":\"MAOCAWE=\"}]}}", "CustomExtensions[0] repeats "
+	    "\"Value\":\"MAOCAWE=\"}]}}",
+	    "CustomExtensions[0] repeats "
 	    "ApiPassthrough.Extensions.SubjectAlternativeNames");
 	REFUSE("{\"Extensions\":{\"CustomExtensions\":[{\"ObjectIdentifier\":"
-	    "\"1.2.3.4\",\"Value\":\"BQA\"}]}}", "CustomExtensions[0].Value "
+	       "\"1.2.3.4\",\"Value\":\"BQA\"}]}}",
+	    "CustomExtensions[0].Value "
 	    "must be base64");
 	REFUSE("{\"Extensions\":{\"CustomExtensions\":[{\"ObjectIdentifier\":"
-	    "\"1.2.3.4\",\"Value\":\"MIAFAAAA\"}]}}", "CustomExtensions[0]."
+	       "\"1.2.3.4\",\"Value\":\"MIAFAAAA\"}]}}",
+	    "CustomExtensions[0]."
 	    "Value is not the DER");
 	REFUSE("{\"Extensions\":{\"CustomExtensions\":[{\"ObjectIdentifier\":"
-	    "\"2.5.29.15\",\"Value\":\"AgEB\"}]}}", "is not the DER of a valid");
+	       "\"2.5.29.15\",\"Value\":\"AgEB\"}]}}",
+	    "is not the DER of a valid");
 	REFUSE("{\"Extensions\":{\"CustomExtensions\":[{\"ObjectIdentifier\":"
-	    "\"1.2.3.4\",\"Value\":\"BQA=\",\"Critical\":\"yes\"}]}}",
+	       "\"1.2.3.4\",\"Value\":\"BQA=\",\"Critical\":\"yes\"}]}}",
 	    "CustomExtensions[0].Critical must be true or false");
 	REFUSE("{\"Extensions\":{\"CustomExtensions\":[{\"ObjectIdentifier\":"
-	    "\"1.2.3.4.\",\"Value\":\"BQA=\"}]}}",
+	       "\"1.2.3.4.\",\"Value\":\"BQA=\"}]}}",
 	    "CustomExtensions[0].ObjectIdentifier is not an object identifier");
-	REFUSE("{\"Extensions\":{\"CustomExtensions\":[]}}", "list of 1 to 150");
+	REFUSE("{\"Extensions\":{\"CustomExtensions\":[]}}",
+	    "list of 1 to 150");
 	/* the duplicate is refused even where the template drops both */
 	s.tmpl = "EndEntityCertificate_APIPassthrough/V1";
 	REFUSE("{\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":true},"
-	    "\"CustomExtensions\":[{\"ObjectIdentifier\":\"2.5.29.15\","
-	    "\"Value\":\"AwIHgA==\"}]}}", "repeats ApiPassthrough.Extensions."
+	       "\"CustomExtensions\":[{\"ObjectIdentifier\":\"2.5.29.15\","
+	       "\"Value\":\"AwIHgA==\"}]}}",
+	    "repeats ApiPassthrough.Extensions."
 	    "KeyUsage");
 	/* but a bad KeyUsage the template overrides is simply dropped */
 	s.api = "{\"Extensions\":{\"KeyUsage\":{\"DigitalSignature\":false}}}";
@@ -1714,13 +1781,15 @@ test_refusals(void **state)
 		assert_int_equal(prof_tbs_build(NULL, &tbs, &n), PCA_EINVAL);
 		r.issuer = &F.sub;
 		r.csr = c;
-		r.tmpl = prof_template_find(ARN_PREFIX "EndEntityCertificate/V1");
+		r.tmpl =
+		    prof_template_find(ARN_PREFIX "EndEntityCertificate/V1");
 		r.serial = serial16;
 		r.serial_len = 16;
 		r.not_before = 1;
 		r.not_after = 2;
 		r.sigalg = PCA_SIG_NONE;
-		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EUNSUPPORTED);
+		assert_int_equal(prof_tbs_build(&r, &tbs, &n),
+		    PCA_EUNSUPPORTED);
 		r.sigalg = PCA_SIG_SHA256_ECDSA;
 		r.cdp_uri = "http://has space/crl";
 		assert_int_equal(prof_tbs_build(&r, &tbs, &n), PCA_EINVAL);
@@ -1743,7 +1812,7 @@ test_refusals(void **state)
 static void
 test_bad_csr_extension(void **state)
 {
-	static const uint8_t notsan[] = {0x02, 0x01, 0x01};	/* INTEGER */
+	static const uint8_t notsan[] = {0x02, 0x01, 0x01}; /* INTEGER */
 	X509_EXTENSION *x[1];
 	struct prof_csr *c;
 	struct spec s;
@@ -1794,8 +1863,8 @@ test_unknown_critical_csr_extension(void **state)
 /* ---- the CA's own CSR ---- */
 
 static char *
-cri_csr(const char *subject, const char *exts, EVP_PKEY *key,
-    const char *file, pca_err *err)
+cri_csr(const char *subject, const char *exts, EVP_PKEY *key, const char *file,
+    pca_err *err)
 {
 	json_t *sj = json_loads(subject, 0, NULL);
 	json_t *ej = exts ? json_loads(exts, JSON_DECODE_ANY, NULL) : NULL;
@@ -1835,16 +1904,19 @@ static void
 test_csr_info(void **state)
 {
 	const char *subject = "{\"Country\":\"US\",\"Organization\":\"Ex\","
-	    "\"CommonName\":\"Example Root\"}";
-	const char *exts = "{\"KeyUsage\":{\"KeyCertSign\":true,\"CRLSign\":"
+			      "\"CommonName\":\"Example Root\"}";
+	const char *exts =
+	    "{\"KeyUsage\":{\"KeyCertSign\":true,\"CRLSign\":"
 	    "true,\"DigitalSignature\":true},\"SubjectInformationAccess\":["
 	    "{\"AccessMethod\":{\"AccessMethodType\":\"CA_REPOSITORY\"},"
 	    "\"AccessLocation\":{\"UniformResourceIdentifier\":"
 	    "\"http://repo.example/ca\"}},"
-	    "{\"AccessMethod\":{\"CustomObjectIdentifier\":\"1.3.6.1.5.5.7.48.13\""
+	    "{\"AccessMethod\":{\"CustomObjectIdentifier\":\"1.3.6.1.5.5.7.48."
+	    "13\""
 	    "},\"AccessLocation\":{\"UniformResourceIdentifier\":"
 	    "\"https://rrdp.example/notify.xml\"}},"
-	    "{\"AccessMethod\":{\"AccessMethodType\":\"RESOURCE_PKI_MANIFEST\"},"
+	    "{\"AccessMethod\":{\"AccessMethodType\":\"RESOURCE_PKI_MANIFEST\"}"
+	    ","
 	    "\"AccessLocation\":{\"DnsName\":\"m.example\"}}]}";
 	char *p, *raw;
 	json_t *d;
@@ -1858,17 +1930,23 @@ test_csr_info(void **state)
 	d = dump1(p);
 	assert_true(json_is_true(json_object_get(d, "signature_valid")));
 	assert_string_equal(jstr(d, "version_field"), "020100");
-	assert_string_equal(json_string_value(json_array_get(json_array_get(
-	    json_array_get(json_object_get(d, "subject"), 2), 0), 2)),
+	assert_string_equal(
+	    json_string_value(json_array_get(
+		json_array_get(json_array_get(json_object_get(d, "subject"), 2),
+		    0),
+		2)),
 	    "Example Root");
-	expect_dec(d, O_KU, "[\"digital_signature\",\"key_cert_sign\","
+	expect_dec(d, O_KU,
+	    "[\"digital_signature\",\"key_cert_sign\","
 	    "\"crl_sign\"]");
-	expect_dec(d, O_SIA, "[[\"1.3.6.1.5.5.7.48.5\",[\"uri\","
+	expect_dec(d, O_SIA,
+	    "[[\"1.3.6.1.5.5.7.48.5\",[\"uri\","
 	    "\"http://repo.example/ca\"]],[\"1.3.6.1.5.5.7.48.13\",[\"uri\","
 	    "\"https://rrdp.example/notify.xml\"]],[\"1.3.6.1.5.5.7.48.10\","
 	    "[\"dns\",\"m.example\"]]]");
 	raw = json_dumps(json_object_get(d, "exts_raw"), JSON_COMPACT);
-	assert_string_equal(raw, "[{\"oid\":\"2.5.29.15\",\"critical\":true},"
+	assert_string_equal(raw,
+	    "[{\"oid\":\"2.5.29.15\",\"critical\":true},"
 	    "{\"oid\":\"1.3.6.1.5.5.7.1.11\",\"critical\":false}]");
 	free(raw);
 	json_decref(d);
@@ -1893,26 +1971,33 @@ test_csr_info(void **state)
 	/* refusals */
 	assert_null(cri_csr("{}", NULL, F.leaf_key, "x", &e));
 	assert_int_equal(e, PCA_EINVAL);
-	assert_null(cri_csr(subject, "{\"KeyUsage\":{}}", F.leaf_key, "x",
-	    &e));
+	assert_null(cri_csr(subject, "{\"KeyUsage\":{}}", F.leaf_key, "x", &e));
 	assert_string_equal(pca_err_msg(),
 	    "CsrExtensions.KeyUsage must set at least one usage");
-	assert_null(cri_csr(subject, "{\"SubjectInformationAccess\":[{"
+	assert_null(cri_csr(subject,
+	    "{\"SubjectInformationAccess\":[{"
 	    "\"AccessMethod\":{\"AccessMethodType\":\"CA_REPOSITORY\","
 	    "\"CustomObjectIdentifier\":\"1.2.3\"},\"AccessLocation\":{"
-	    "\"DnsName\":\"x\"}}]}", F.leaf_key, "x", &e));
-	assert_string_equal(pca_err_msg(), "CsrExtensions."
+	    "\"DnsName\":\"x\"}}]}",
+	    F.leaf_key, "x", &e));
+	assert_string_equal(pca_err_msg(),
+	    "CsrExtensions."
 	    "SubjectInformationAccess[0].AccessMethod must have exactly one of "
 	    "CustomObjectIdentifier, AccessMethodType");
-	assert_null(cri_csr(subject, "{\"SubjectInformationAccess\":[{"
+	assert_null(cri_csr(subject,
+	    "{\"SubjectInformationAccess\":[{"
 	    "\"AccessMethod\":{\"AccessMethodType\":\"OCSP\"},"
-	    "\"AccessLocation\":{\"DnsName\":\"x\"}}]}", F.leaf_key, "x", &e));
+	    "\"AccessLocation\":{\"DnsName\":\"x\"}}]}",
+	    F.leaf_key, "x", &e));
 	assert_int_equal(e, PCA_EINVAL);
-	assert_null(cri_csr(subject, "{\"SubjectInformationAccess\":[{"
+	assert_null(cri_csr(subject,
+	    "{\"SubjectInformationAccess\":[{"
 	    "\"AccessMethod\":{\"AccessMethodType\":\"CA_REPOSITORY\"},"
-	    "\"AccessLocation\":{}}]}", F.leaf_key, "x", &e));
-	assert_true(strstr(pca_err_msg(), "SubjectInformationAccess[0]."
-	    "AccessLocation must have exactly one of") != NULL);
+	    "\"AccessLocation\":{}}]}",
+	    F.leaf_key, "x", &e));
+	assert_true(strstr(pca_err_msg(),
+			"SubjectInformationAccess[0]."
+			"AccessLocation must have exactly one of") != NULL);
 	assert_null(cri_csr(subject, "[]", F.leaf_key, "x", &e));
 	assert_int_equal(e, PCA_EINVAL);
 	{
@@ -1921,8 +2006,10 @@ test_csr_info(void **state)
 		json_t *sj = json_loads(subject, 0, NULL);
 
 		assert_int_equal(prof_csr_info_build(sj, NULL,
-		    (const uint8_t *)"\x30\x00", 2, &cri, &n), PCA_EINVAL);
-		assert_int_equal(prof_csr_info_build(sj, NULL, NULL, 0, &cri, &n),
+				     (const uint8_t *)"\x30\x00", 2, &cri, &n),
+		    PCA_EINVAL);
+		assert_int_equal(
+		    prof_csr_info_build(sj, NULL, NULL, 0, &cri, &n),
 		    PCA_EINVAL);
 		json_decref(sj);
 	}
@@ -2001,9 +2088,10 @@ test_rate(void **state)
 		count += 1000;
 		clock_gettime(CLOCK_MONOTONIC, &b);
 		secs = (double)(b.tv_sec - a.tv_sec) +
-		    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+		       (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	} while (secs < 1.0);
-	print_message("prof_tbs_build EndEntityCertificate/V1, EC P-256 CSR with "
+	print_message(
+	    "prof_tbs_build EndEntityCertificate/V1, EC P-256 CSR with "
 	    "SAN, CDP+AIA: %.0f calls/s (%zu-byte TBS)\n",
 	    (double)count / secs, n);
 	csr_del(c);

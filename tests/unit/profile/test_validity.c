@@ -35,8 +35,8 @@ expect_end(const char *type, int64_t value, int64_t now, int64_t want)
 		fail_msg("%s %lld: %s", type, (long long)value, pca_err_msg());
 	if (na != want)
 		fail_msg("%s %lld from %s: got %s, want %s", type,
-		    (long long)value, util_iso8601(now, a),
-		    util_iso8601(na, b), util_iso8601(want, a));
+		    (long long)value, util_iso8601(now, a), util_iso8601(na, b),
+		    util_iso8601(want, a));
 }
 
 static void
@@ -45,7 +45,7 @@ expect_fail(const char *type, int64_t value, int64_t now, const char *msg)
 	int64_t na = 12345;
 
 	assert_int_equal(resolve(type, value, now, &na), PCA_EINVAL);
-	assert_int_equal(na, 12345);	/* out-parameters untouched */
+	assert_int_equal(na, 12345); /* out-parameters untouched */
 	if (msg != NULL && strstr(pca_err_msg(), msg) == NULL)
 		fail_msg("message \"%s\" lacks \"%s\"", pca_err_msg(), msg);
 }
@@ -61,7 +61,7 @@ test_days_default_not_before(void **state)
 	assert_int_equal(nb, now - 3600);
 	/* the model's example: 10/12/2020 12:34:54 + 90 days */
 	assert_int_equal(na, T(2021, 1, 10, 12, 34, 54));
-	expect_end("DAYS", 1, now, now + 86400);	/* the minimum */
+	expect_end("DAYS", 1, now, now + 86400); /* the minimum */
 	expect_fail("DAYS", 0, now, "at least 1");
 	expect_fail("DAYS", -5, now, "at least 1");
 	expect_fail("DAYS", INT64_MAX, now, "9999");
@@ -95,10 +95,8 @@ test_months_years_clamp(void **state)
 	    T(2032, 2, 29, 12, 0, 0));
 	expect_end("MONTHS", 12, T(2028, 2, 29, 12, 0, 0),
 	    T(2029, 2, 28, 12, 0, 0));
-	expect_end("YEARS", 10, T(2026, 6, 1, 0, 0, 0),
-	    T(2036, 6, 1, 0, 0, 0));
-	expect_end("YEARS", 30, T(2026, 6, 1, 0, 0, 0),
-	    T(2056, 6, 1, 0, 0, 0));
+	expect_end("YEARS", 10, T(2026, 6, 1, 0, 0, 0), T(2036, 6, 1, 0, 0, 0));
+	expect_end("YEARS", 30, T(2026, 6, 1, 0, 0, 0), T(2056, 6, 1, 0, 0, 0));
 }
 
 static void
@@ -108,14 +106,14 @@ test_end_date(void **state)
 
 	(void)state;
 	/* the model's example: 491231235959 is 12/31/2049 23:59:59 */
-	expect_end("END_DATE", 491231235959LL, now, T(2049, 12, 31, 23, 59,
-	    59));
-	expect_end("END_DATE", 20491231235959LL, now, T(2049, 12, 31, 23, 59,
-	    59));
+	expect_end("END_DATE", 491231235959LL, now,
+	    T(2049, 12, 31, 23, 59, 59));
+	expect_end("END_DATE", 20491231235959LL, now,
+	    T(2049, 12, 31, 23, 59, 59));
 	expect_end("END_DATE", 20500101000000LL, now, T(2050, 1, 1, 0, 0, 0));
 	expect_end("END_DATE", 280229120000LL, now, T(2028, 2, 29, 12, 0, 0));
-	expect_end("END_DATE", 99991231235959LL, now, T(9999, 12, 31, 23, 59,
-	    59));
+	expect_end("END_DATE", 99991231235959LL, now,
+	    T(9999, 12, 31, 23, 59, 59));
 	/* YY >= 50 is 19YY: 1950 lies in the past of a 2026 "now"... */
 	expect_fail("END_DATE", 500101000000LL, now, "future");
 	/* ...and resolves to 1950 for a "now" before it */
@@ -193,7 +191,8 @@ test_absolute_and_not_before(void **state)
 	expect_fail("", 1, now, "Validity.Type must be");
 	v.type = NULL;
 	assert_int_equal(prof_validity_resolve(&v, now, &nb, &na), PCA_EINVAL);
-	assert_int_equal(prof_validity_resolve(NULL, now, &nb, &na), PCA_EINVAL);
+	assert_int_equal(prof_validity_resolve(NULL, now, &nb, &na),
+	    PCA_EINVAL);
 }
 
 int

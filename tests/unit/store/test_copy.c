@@ -52,8 +52,8 @@ fill(struct store *s)
 	memset(val, 'v', sizeof(val));
 	for (i = 0; i < NREC; i++) {
 		(void)snprintf(key, sizeof(key), "k%04d", i);
-		assert_int_equal(store_kv_put(s, "t", key, val, sizeof(val),
-		    1), PCA_OK);
+		assert_int_equal(store_kv_put(s, "t", key, val, sizeof(val), 1),
+		    PCA_OK);
 	}
 }
 
@@ -140,7 +140,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_copy),
+	    cmocka_unit_test(test_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,7 +95,7 @@ serial_of(const struct store_change *c)
 {
 	assert_int_equal(c->serial_len, 4);
 	return (uint32_t)c->serial[1] << 16 | (uint32_t)c->serial[2] << 8 |
-	    c->serial[3];
+	       c->serial[3];
 }
 
 static int
@@ -136,8 +136,9 @@ test_order(void **state)
 	assert_int_equal(issue(s, CA1, 1), PCA_OK);
 	assert_int_equal(issue(s, CA1, 2), PCA_OK);
 	assert_int_equal(rev_cert(s, CA1, 1), PCA_OK);
-	assert_int_equal(store_kv_put_chg(s, &(struct store_kv_in){"keys",
-			     "AKIA1", "x", 1}, 1, STORE_CHG_KEY, NULL),
+	assert_int_equal(store_kv_put_chg(s,
+			     &(struct store_kv_in){"keys", "AKIA1", "x", 1}, 1,
+			     STORE_CHG_KEY, NULL),
 	    PCA_OK);
 	assert_int_equal(store_kv_put(s, "plain", "k", "x", 1, 0), PCA_OK);
 	assert_int_equal(store_ca_purge(s, CA1), PCA_OK);
@@ -210,17 +211,20 @@ test_abort(void **state)
 	assert_int_equal(issue(s, CA1, 1), PCA_EEXISTS);
 	assert_int_equal(store_ca_put(s, CA2, "{}", 2, 1), PCA_OK);
 	assert_int_equal(store_ca_put(s, CA2, "{}", 2, 1), PCA_EEXISTS);
-	assert_int_equal(store_ca_purge(s,
-			     "00000000-0000-4000-8000-000000000000"),
+	assert_int_equal(
+	    store_ca_purge(s, "00000000-0000-4000-8000-000000000000"),
 	    PCA_ENOTFOUND);
-	assert_int_equal(store_kv_put_chg(s, &(struct store_kv_in){"keys",
-			     "AKIA1", "x", 1}, 1, STORE_CHG_KEY, NULL),
+	assert_int_equal(store_kv_put_chg(s,
+			     &(struct store_kv_in){"keys", "AKIA1", "x", 1}, 1,
+			     STORE_CHG_KEY, NULL),
 	    PCA_OK);
-	assert_int_equal(store_kv_put_chg(s, &(struct store_kv_in){"keys",
-			     "AKIA1", "y", 1}, 1, STORE_CHG_KEY, NULL),
+	assert_int_equal(store_kv_put_chg(s,
+			     &(struct store_kv_in){"keys", "AKIA1", "y", 1}, 1,
+			     STORE_CHG_KEY, NULL),
 	    PCA_EEXISTS);
-	assert_int_equal(store_kv_put_chg(s, &(struct store_kv_in){"keys",
-			     "AKIA9", NULL, 0}, -1, STORE_CHG_KEY, NULL),
+	assert_int_equal(store_kv_put_chg(s,
+			     &(struct store_kv_in){"keys", "AKIA9", NULL, 0},
+			     -1, STORE_CHG_KEY, NULL),
 	    PCA_ENOTFOUND);
 	assert_int_equal(store_feed_head(s, &head), PCA_OK);
 	assert_int_equal(head, 4);
@@ -248,8 +252,9 @@ test_abort(void **state)
 		big = calloc(1, 1000 * 1000);
 		assert_non_null(big);
 		big[0] = 0x30;
-		assert_int_equal(store_cert_complete(s, CA1, sn9, 4, big,
-				     1000 * 1000), PCA_EDBFULL);
+		assert_int_equal(
+		    store_cert_complete(s, CA1, sn9, 4, big, 1000 * 1000),
+		    PCA_EDBFULL);
 		free(big);
 		assert_int_equal(store_feed_head(s, &h2), PCA_OK);
 		assert_int_equal(h2, head);
@@ -305,8 +310,9 @@ check_cb(const struct store_change *c, void *arg)
 	struct store *s = arg;
 	struct store_cert got;
 
-	assert_int_equal(store_cert_get(s, c->ca_id, c->serial, c->serial_len,
-			     &got), PCA_OK);
+	assert_int_equal(
+	    store_cert_get(s, c->ca_id, c->serial, c->serial_len, &got),
+	    PCA_OK);
 	if (c->type == STORE_CHG_CERT_ISSUED)
 		assert_int_equal(got.state, STORE_CERT_ISSUED);
 	else
@@ -381,32 +387,33 @@ test_prune(void **state)
 	for (i = 1; i <= 6; i++)
 		assert_int_equal(issue(s, CA1, i), PCA_OK);
 	assert_int_equal(store_feed_follow(s, "fast", &cur), PCA_OK);
-	assert_int_equal(cur, 6);	/* a new follower starts at the head */
+	assert_int_equal(cur, 6); /* a new follower starts at the head */
 	assert_int_equal(store_feed_follow(s, "slow", &cur), PCA_OK);
-	assert_int_equal(cur, 0);	/* an old one where it was */
+	assert_int_equal(cur, 0); /* an old one where it was */
 	assert_int_equal(store_feed_ack(s, "fast", 7), PCA_EINVAL);
 	assert_int_equal(store_feed_follow(s, "", &cur), PCA_EINVAL);
 	/* old enough, but "slow" has read nothing */
-	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400,
-			     &removed), PCA_OK);
+	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400, &removed),
+	    PCA_OK);
 	assert_int_equal(removed, 0);
 	assert_int_equal(store_feed_ack(s, "slow", 4), PCA_OK);
 	/* read by everyone up to 4, but younger than the minimum age */
 	assert_int_equal(store_feed_prune(s, now, 3600, 86400, &removed),
 	    PCA_OK);
 	assert_int_equal(removed, 0);
-	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400,
-			     &removed), PCA_OK);
+	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400, &removed),
+	    PCA_OK);
 	assert_int_equal(removed, 4);
 	read_all(s, 4, &sn, &pos);
 	assert_int_equal(sn.n, 2);
-	assert_false(pos.gap);	/* "slow" missed nothing */
+	assert_false(pos.gap); /* "slow" missed nothing */
 	read_all(s, 2, &sn, &pos);
-	assert_true(pos.gap);	/* a reader at 2 did */
+	assert_true(pos.gap); /* a reader at 2 did */
 	assert_int_equal(sn.n, 2);
 	/* past the maximum age, records go whatever the cursors */
-	assert_int_equal(store_feed_prune(s, now + 2 * 86400, 3600, 86400,
-			     &removed), PCA_OK);
+	assert_int_equal(
+	    store_feed_prune(s, now + 2 * 86400, 3600, 86400, &removed),
+	    PCA_OK);
 	assert_int_equal(removed, 2);
 	read_all(s, 4, &sn, &pos);
 	assert_true(pos.gap);
@@ -416,15 +423,14 @@ test_prune(void **state)
 	assert_int_equal(store_feed_unfollow(s, "slow"), PCA_OK);
 	assert_int_equal(store_feed_unfollow(s, "slow"), PCA_ENOTFOUND);
 	assert_int_equal(issue(s, CA1, 7), PCA_OK);
-	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400,
-			     &removed), PCA_OK);
-	assert_int_equal(removed, 0);	/* "fast" is at 6 */
+	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400, &removed),
+	    PCA_OK);
+	assert_int_equal(removed, 0); /* "fast" is at 6 */
 	assert_int_equal(store_feed_ack(s, "fast", 7), PCA_OK);
-	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400,
-			     &removed), PCA_OK);
+	assert_int_equal(store_feed_prune(s, now + 7200, 3600, 86400, &removed),
+	    PCA_OK);
 	assert_int_equal(removed, 1);
-	assert_int_equal(store_feed_prune(s, now, 10, 5, &removed),
-	    PCA_EINVAL);
+	assert_int_equal(store_feed_prune(s, now, 10, 5, &removed), PCA_EINVAL);
 	store_close(s);
 	/* a sequence is never reused, even with every record pruned */
 	s = open_store();

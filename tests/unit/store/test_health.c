@@ -219,7 +219,7 @@ test_health_disk_full(void **state)
 	assert_true(n > 10);
 	assert_int_equal(store_health(s), PCA_EIO);
 	assert_true(strstr(pca_err_msg(), "full") != NULL ||
-	    strstr(pca_err_msg(), "fail") != NULL);
+		    strstr(pca_err_msg(), "fail") != NULL);
 	/* still down a second later: the probe write fails too */
 	(void)usleep(1100 * 1000);
 	assert_int_equal(store_health(s), PCA_EIO);

@@ -68,10 +68,12 @@ fill(struct store *s)
 		if (i % 10 == 0)
 			continue;
 		assert_int_equal(store_cert_complete(s, c.ca_id, c.serial, 3,
-		    der, sizeof(der)), PCA_OK);
+				     der, sizeof(der)),
+		    PCA_OK);
 		if (i % 7 == 0)
-			assert_int_equal(store_cert_revoke(s, c.ca_id, c.serial,
-			    3, T0, 1), PCA_OK);
+			assert_int_equal(
+			    store_cert_revoke(s, c.ca_id, c.serial, 3, T0, 1),
+			    PCA_OK);
 	}
 }
 
@@ -127,10 +129,14 @@ want(int i, const struct store_inv_query *q)
 	if (na < q->from || na >= q->to)
 		return 0;
 	switch (q->state) {
-	case STORE_INV_PENDING: return pend;
-	case STORE_INV_REVOKED: return rev;
-	case STORE_INV_VALID: return !pend && !rev;
-	default: return 1;
+	case STORE_INV_PENDING:
+		return pend;
+	case STORE_INV_REVOKED:
+		return rev;
+	case STORE_INV_VALID:
+		return !pend && !rev;
+	default:
+		return 1;
 	}
 }
 
@@ -244,7 +250,7 @@ test_verify_index(void **state)
 	int del;
 
 	(void)state;
-	for (del = 1; del >= 0; del--) {	/* a missing, then a stray */
+	for (del = 1; del >= 0; del--) { /* a missing, then a stray */
 		s = filled(dir);
 		memset(&m, 0, sizeof(m));
 		assert_int_equal(store_verify(s, &rep, note, NULL, &m), PCA_OK);
@@ -395,7 +401,7 @@ revoked_first(char *dir)
 
 	assert_int_equal(testlib_dir_make(dir, 64, "pca-index"), 0);
 	s = open_at(dir, 0);
-	for (i = 0; i <= RUN + VALID; i++) {	/* the last: revoked PENDING */
+	for (i = 0; i <= RUN + VALID; i++) { /* the last: revoked PENDING */
 		memset(&c, 0, sizeof(c));
 		memcpy(c.ca_id, CA1, sizeof(CA1));
 		c.serial[0] = 1;
@@ -409,13 +415,16 @@ revoked_first(char *dir)
 		c.tbs_len = sizeof(tbs);
 		assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
 		if (i == RUN + VALID)
-			assert_int_equal(store_cert_revoke(s, CA1, c.serial, 3,
-			    T0, 1), PCA_OK);
-		assert_int_equal(store_cert_complete(s, CA1, c.serial, 3, der,
-		    sizeof(der)), PCA_OK);
+			assert_int_equal(
+			    store_cert_revoke(s, CA1, c.serial, 3, T0, 1),
+			    PCA_OK);
+		assert_int_equal(
+		    store_cert_complete(s, CA1, c.serial, 3, der, sizeof(der)),
+		    PCA_OK);
 		if (i < RUN)
-			assert_int_equal(store_cert_revoke(s, CA1, c.serial, 3,
-			    T0, 1), PCA_OK);
+			assert_int_equal(
+			    store_cert_revoke(s, CA1, c.serial, 3, T0, 1),
+			    PCA_OK);
 	}
 	return s;
 }

@@ -75,8 +75,8 @@ test_kv(void **state)
 }
 
 static int
-audit_cb(uint64_t seq, int64_t when, const char *text,
-    const uint8_t prev[32], void *arg)
+audit_cb(uint64_t seq, int64_t when, const char *text, const uint8_t prev[32],
+    void *arg)
 {
 	char *last = arg;
 
@@ -203,14 +203,13 @@ static void
 test_kv_batch_view(void **state)
 {
 	struct store_kv_op ops[4] = {
-	    {"ns", "001", "aaa", 3, 0},
-	    {"ns", "002", "bbb", 3, 0},
+	    {"ns", "001", "aaa", 3, 0}, {"ns", "002", "bbb", 3, 0},
 	    {"ns", "003", "ccc", 3, 0},
-	    {"ns", "nothere", NULL, 0, 1},	/* absent: fine */
+	    {"ns", "nothere", NULL, 0, 1}, /* absent: fine */
 	};
 	struct store_kv_op bad[2] = {
 	    {"ns", "004", "ddd", 3, 0},
-	    {"", "x", "y", 1, 0},		/* invalid: nothing written */
+	    {"", "x", "y", 1, 0}, /* invalid: nothing written */
 	};
 	struct store_kv_op del = {"ns", "001", NULL, 0, 1};
 	struct seen x;

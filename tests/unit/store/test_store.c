@@ -68,7 +68,7 @@ mk_cert(struct store_cert *c, const char *ca, uint32_t serial,
 {
 	memset(c, 0, sizeof(*c));
 	(void)snprintf(c->ca_id, sizeof(c->ca_id), "%s", ca);
-	c->serial[0] = 0x40;	/* positive, fixed length */
+	c->serial[0] = 0x40; /* positive, fixed length */
 	c->serial[1] = (uint8_t)(serial >> 24);
 	c->serial[2] = (uint8_t)(serial >> 16);
 	c->serial[3] = (uint8_t)(serial >> 8);
@@ -353,8 +353,8 @@ test_ca(void **state)
 	assert_null(json);
 	assert_int_equal(store_ca_get(s, "not-a-uuid", &json, &len),
 	    PCA_EINVAL);
-	assert_int_equal(store_ca_put(s, "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
-			     "{}", 2, 1),
+	assert_int_equal(
+	    store_ca_put(s, "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D", "{}", 2, 1),
 	    PCA_EINVAL);
 	assert_int_equal(store_ca_put(s, CA3, "", 0, 1), PCA_EINVAL);
 	assert_int_equal(store_ca_count(s, &n), PCA_OK);
@@ -362,7 +362,7 @@ test_ca(void **state)
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_ca_foreach(s, ca_cb, &seen), PCA_OK);
 	assert_int_equal(seen.n, 2);
-	assert_string_equal(seen.ids[0], CA1);	/* id order */
+	assert_string_equal(seen.ids[0], CA1); /* id order */
 	assert_string_equal(seen.json[0], "{\"a\":22}");
 	assert_string_equal(seen.ids[1], CA2);
 	memset(&seen, 0, sizeof(seen));
@@ -388,8 +388,8 @@ cert_cb(const struct store_cert *c, void *arg)
 	struct cert_seen *cs = arg;
 
 	cs->serials[cs->n] = (uint32_t)c->serial[1] << 24 |
-	    (uint32_t)c->serial[2] << 16 | (uint32_t)c->serial[3] << 8 |
-	    c->serial[4];
+			     (uint32_t)c->serial[2] << 16 |
+			     (uint32_t)c->serial[3] << 8 | c->serial[4];
 	cs->states[cs->n] = c->state;
 	cs->n++;
 	return 0;
@@ -432,17 +432,16 @@ test_cert_lifecycle(void **state)
 	store_cert_clear(&got);
 	/* complete */
 	memset(der, 0x30, sizeof(der));
-	assert_int_equal(store_cert_complete(s, CA1, c.serial, 5, der,
-			     sizeof(der)),
-	    PCA_OK);
+	assert_int_equal(
+	    store_cert_complete(s, CA1, c.serial, 5, der, sizeof(der)), PCA_OK);
 	assert_int_equal(store_cert_get(s, CA1, c.serial, 5, &got), PCA_OK);
 	assert_int_equal(got.state, STORE_CERT_ISSUED);
 	assert_int_equal(got.der_len, sizeof(der));
 	assert_memory_equal(got.der, der, sizeof(der));
 	assert_memory_equal(got.tbs, tbs, sizeof(tbs));
 	store_cert_clear(&got);
-	assert_int_equal(store_cert_complete(s, CA1, c.serial, 5, der,
-			     sizeof(der)),
+	assert_int_equal(
+	    store_cert_complete(s, CA1, c.serial, 5, der, sizeof(der)),
 	    PCA_ESTATE);
 	serial5(99, ser);
 	assert_int_equal(store_cert_complete(s, CA1, ser, 5, der, sizeof(der)),
@@ -514,8 +513,7 @@ struct rev_seen {
 };
 
 static int
-rev_cb(const uint8_t *serial, size_t len, int64_t when, int reason,
-    void *arg)
+rev_cb(const uint8_t *serial, size_t len, int64_t when, int reason, void *arg)
 {
 	struct rev_seen *r = arg;
 
@@ -547,8 +545,7 @@ test_revoke(void **state)
 	    PCA_OK);
 	serial5(2 * 0x101, ser);
 	assert_int_equal(store_cert_revoke(s, CA1, ser, 5, -5, 4), PCA_OK);
-	assert_int_equal(store_cert_revoke(s, CA1, ser, 5, 9, 4),
-	    PCA_EALREADY);
+	assert_int_equal(store_cert_revoke(s, CA1, ser, 5, 9, 4), PCA_EALREADY);
 	assert_non_null(strstr(pca_err_msg(), "already revoked"));
 	serial5(0x101, ser);
 	assert_int_equal(store_cert_revoke(s, CA2, ser, 5, 77, 0), PCA_OK);
@@ -602,8 +599,7 @@ struct exp_seen {
 };
 
 static int
-exp_cb(const char *ca, const uint8_t *serial, size_t len, int64_t t,
-    void *arg)
+exp_cb(const char *ca, const uint8_t *serial, size_t len, int64_t t, void *arg)
 {
 	struct exp_seen *e = arg;
 
@@ -629,32 +625,28 @@ test_expiry(void **state)
 	assert_int_equal(reserve(s, CA1, 5, 200), PCA_OK);
 	assert_int_equal(reserve(s, CA1, 6, INT64_MAX), PCA_OK);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(store_expiry_foreach(s, 100, 300, exp_cb, &e),
-	    PCA_OK);
-	assert_int_equal(e.n, 3);	/* [100, 300): 300 excluded */
+	assert_int_equal(store_expiry_foreach(s, 100, 300, exp_cb, &e), PCA_OK);
+	assert_int_equal(e.n, 3); /* [100, 300): 300 excluded */
 	assert_int_equal(e.t[0], 100);
 	assert_int_equal(e.serial[0], 2);
 	assert_int_equal(e.t[1], 200);
 	assert_int_equal(e.t[2], 200);
-	assert_string_equal(e.ca[1], CA1);	/* same time: key order */
+	assert_string_equal(e.ca[1], CA1); /* same time: key order */
 	assert_int_equal(e.serial[1], 5);
 	assert_string_equal(e.ca[2], CA2);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(store_expiry_foreach(s, INT64_MIN, INT64_MAX, exp_cb,
-			     &e),
-	    PCA_OK);
+	assert_int_equal(
+	    store_expiry_foreach(s, INT64_MIN, INT64_MAX, exp_cb, &e), PCA_OK);
 	assert_int_equal(e.n, 5);
-	assert_int_equal(e.t[0], -50);	/* negative times sort first */
+	assert_int_equal(e.t[0], -50); /* negative times sort first */
 	assert_int_equal(e.t[4], 300);
 	memset(&e, 0, sizeof(e));
 	e.stop_after = 2;
-	assert_int_equal(store_expiry_foreach(s, INT64_MIN, INT64_MAX, exp_cb,
-			     &e),
-	    PCA_OK);
+	assert_int_equal(
+	    store_expiry_foreach(s, INT64_MIN, INT64_MAX, exp_cb, &e), PCA_OK);
 	assert_int_equal(e.n, 2);
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(store_expiry_foreach(s, 301, 301, exp_cb, &e),
-	    PCA_OK);
+	assert_int_equal(store_expiry_foreach(s, 301, 301, exp_cb, &e), PCA_OK);
 	assert_int_equal(e.n, 0);
 	store_close(s);
 	rmtree(dir);
@@ -880,8 +872,8 @@ test_idem_claim_race(void **state)
 	(void)state;
 	for (i = 0; i < CLAIM_THREADS; i++) {
 		t[i] = (struct claim_thread){s, i, PCA_OK, NULL};
-		assert_int_equal(pthread_create(&th[i], NULL, claim_thread,
-				     &t[i]), 0);
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, claim_thread, &t[i]), 0);
 	}
 	for (i = 0; i < CLAIM_THREADS; i++)
 		assert_int_equal(pthread_join(th[i], NULL), 0);
@@ -945,8 +937,8 @@ struct audit_seen {
 };
 
 static int
-audit_cb(uint64_t seq, int64_t when, const char *text,
-    const uint8_t prev[32], void *arg)
+audit_cb(uint64_t seq, int64_t when, const char *text, const uint8_t prev[32],
+    void *arg)
 {
 	struct audit_seen *a = arg;
 
@@ -960,8 +952,8 @@ audit_cb(uint64_t seq, int64_t when, const char *text,
 
 /* hash_n = SHA-256(seq_be || prev || when_be || text), computed here */
 static void
-audit_hash(uint64_t seq, const uint8_t prev[32], int64_t when,
-    const char *text, uint8_t out[32])
+audit_hash(uint64_t seq, const uint8_t prev[32], int64_t when, const char *text,
+    uint8_t out[32])
 {
 	uint8_t b[8 + 32 + 8 + 32];
 	size_t n = strlen(text);
@@ -995,9 +987,8 @@ test_audit(void **state)
 	assert_int_equal(seq, 0);
 	assert_memory_equal(h, zero, 32);
 	for (i = 0; i < 3; i++) {
-		assert_int_equal(store_audit_append(s, 1000 + i, texts[i],
-				     &seq),
-		    PCA_OK);
+		assert_int_equal(
+		    store_audit_append(s, 1000 + i, texts[i], &seq), PCA_OK);
 		assert_int_equal(seq, (uint64_t)i + 1);
 	}
 	store_close(s);
@@ -1128,7 +1119,7 @@ corrupt_store(const char *dir)
 	rec = malloc(v.mv_size);
 	assert_non_null(rec);
 	memcpy(rec, v.mv_data, v.mv_size);
-	rec[28] = 0x7f;	/* high byte of the TBS length */
+	rec[28] = 0x7f; /* high byte of the TBS length */
 	v.mv_data = rec;
 	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
 	cert_key(CA1, 3, key);
@@ -1148,7 +1139,7 @@ corrupt_store(const char *dir)
 	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
 	assert_int_equal(mdb_dbi_open(txn, "expiry", 0, &dbi), 0);
 	memset(ek, 0, 8);
-	ek[0] = 0x80;	/* 5000 with the sign bit flipped */
+	ek[0] = 0x80; /* 5000 with the sign bit flipped */
 	ek[6] = 5000 >> 8;
 	ek[7] = 5000 & 0xff;
 	cert_key(CA1, 6, ek + 8);
@@ -1195,10 +1186,11 @@ test_verify_corrupt(void **state)
 				       "lengths"));
 	assert_non_null(strstr(r.msgs, "serial 4000000003: record version 9"));
 	assert_non_null(strstr(r.msgs, "serial 4000000004: ISSUED without"));
-	assert_non_null(strstr(r.msgs, "expiry index entry for certificate "
-				       "CA " CA1 " serial 4000000005: no such"));
-	assert_non_null(strstr(r.msgs, "revocation of certificate CA " CA1
-				       " serial 4000000005: no such"));
+	assert_non_null(
+	    strstr(r.msgs, "expiry index entry for certificate "
+			   "CA " CA1 " serial 4000000005: no such"));
+	assert_non_null(strstr(r.msgs,
+	    "revocation of certificate CA " CA1 " serial 4000000005: no such"));
 	assert_non_null(strstr(r.msgs, "serial 4000000006: no expiry index"));
 	assert_non_null(strstr(r.msgs, "serial 400000004d: no such"));
 	/* reading the corrupt record fails cleanly and names it */
@@ -1207,7 +1199,7 @@ test_verify_corrupt(void **state)
 	assert_non_null(strstr(pca_err_msg(), "CA " CA1 " serial 4000000002"));
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_cert_foreach(s, CA1, cert_cb, &seen), PCA_EDB);
-	assert_int_equal(seen.n, 1);	/* serial 1, then serial 2 fails */
+	assert_int_equal(seen.n, 1); /* serial 1, then serial 2 fails */
 	assert_int_equal(store_cert_complete(s, CA1, ser, 5, der, sizeof(der)),
 	    PCA_EDB);
 	store_close(s);
@@ -1263,8 +1255,8 @@ test_callback_reentry(void **state)
 
 #define GC_THREADS 8
 #define GC_PER 2000
-#define GC_DUPS 3	/* per thread */
-#define GC_SIDE 50	/* counter and audit ops per thread */
+#define GC_DUPS 3  /* per thread */
+#define GC_SIDE 50 /* counter and audit ops per thread */
 
 struct gc_thread {
 	struct store *s;
@@ -1290,7 +1282,8 @@ gc_worker(void *arg)
 	int j;
 
 	for (j = 0; j < GC_PER; j++) {
-		e = reserve(t->s, CA1, (uint32_t)(t->id * GC_PER + j), 1000 + j);
+		e = reserve(t->s, CA1, (uint32_t)(t->id * GC_PER + j),
+		    1000 + j);
 		if (e == PCA_OK)
 			t->ok++;
 		else {
@@ -1312,8 +1305,8 @@ gc_worker(void *arg)
 				t->dup_msg_ok++;
 		}
 		if (j % (GC_PER / GC_SIDE) == 0) {
-			if (store_counter_next(t->s, "gc", &t->counters[j /
-				(GC_PER / GC_SIDE)]) != PCA_OK)
+			if (store_counter_next(t->s, "gc",
+				&t->counters[j / (GC_PER / GC_SIDE)]) != PCA_OK)
 				t->other_err++;
 			(void)snprintf(text, sizeof(text), "t%d j%d", t->id, j);
 			if (store_audit_append(t->s, j, text, &seq) != PCA_OK)
@@ -1353,9 +1346,8 @@ test_group_commit(void **state)
 	for (i = 0; i < GC_THREADS; i++) {
 		t[i].s = s;
 		t[i].id = i;
-		assert_int_equal(pthread_create(&tid[i], NULL, gc_worker,
-				     &t[i]),
-		    0);
+		assert_int_equal(
+		    pthread_create(&tid[i], NULL, gc_worker, &t[i]), 0);
 	}
 	for (i = 0; i < GC_THREADS; i++)
 		assert_int_equal(pthread_join(tid[i], NULL), 0);
@@ -1625,16 +1617,15 @@ test_disk_full(void **state)
 	assert_int_equal(e, PCA_EIO);
 	/* LMDB turns the short write at the end of the disk into EIO */
 	assert_true(strstr(pca_err_msg(), "No space left on device") != NULL ||
-	    strstr(pca_err_msg(), "Input/output error") != NULL);
+		    strstr(pca_err_msg(), "Input/output error") != NULL);
 	assert_non_null(strstr(pca_err_msg(), " bytes free on the filesystem"));
 	assert_true(n > 10);
 	assert_int_equal(store_cert_count(s, NULL, &got), PCA_OK);
 	assert_int_equal(got, n);
 	store_close(s);
 	/* room again: everything that was acknowledged is there */
-	assert_int_equal(mount("tmpfs", dir, "tmpfs", MS_REMOUNT,
-			     "size=32m,mode=0700"),
-	    0);
+	assert_int_equal(
+	    mount("tmpfs", dir, "tmpfs", MS_REMOUNT, "size=32m,mode=0700"), 0);
 	s = open_store(dir, MIB, 64 * MIB, 0, 0);
 	assert_int_equal(store_cert_count(s, NULL, &got), PCA_OK);
 	assert_int_equal(got, n);
@@ -1656,9 +1647,8 @@ test_readonly_fs(void **state)
 	assert_int_equal(reserve(s, CA1, 1, 1), PCA_OK);
 	store_close(s);
 	s = NULL;
-	assert_int_equal(mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_RDONLY,
-			     "size=2m"),
-	    0);
+	assert_int_equal(
+	    mount("tmpfs", dir, "tmpfs", MS_REMOUNT | MS_RDONLY, "size=2m"), 0);
 	assert_int_equal(store_open(&c, &s), PCA_EIO);
 	assert_non_null(strstr(pca_err_msg(), "Read-only file system"));
 	assert_null(s);
@@ -1702,11 +1692,11 @@ efbig_child(const char *dir, int fd)
 	}
 	n--;
 	/* EFBIG, or EIO when LMDB sees a short write at the limit */
-	code = e != PCA_EIO ? 4 :
-	    strstr(pca_err_msg(), "File too large") == NULL &&
-		    strstr(pca_err_msg(), "Input/output error") == NULL ?
-				    5 :
-				    0;
+	code = e != PCA_EIO ? 4
+	       : strstr(pca_err_msg(), "File too large") == NULL &&
+		       strstr(pca_err_msg(), "Input/output error") == NULL
+		   ? 5
+		   : 0;
 	if (write(fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 		code = 6;
 	store_close(s);
@@ -1765,8 +1755,8 @@ tp_worker(void *arg)
 	uint8_t tbs[700];
 
 	while (!atomic_load(t->stop)) {
-		mk_cert(&c, CA1, (uint32_t)(t->id << 24) | (uint32_t)t->n,
-		    1000, tbs, sizeof(tbs));
+		mk_cert(&c, CA1, (uint32_t)(t->id << 24) | (uint32_t)t->n, 1000,
+		    tbs, sizeof(tbs));
 		if (store_cert_reserve(t->s, &c) != PCA_OK) {
 			t->err = 1;
 			break;
@@ -1779,7 +1769,7 @@ tp_worker(void *arg)
 static double
 tp_run(const char *dir, int base, int threads, double secs)
 {
-	struct store *s = open_store(dir, 0, 0, 0, 0);	/* fsync on */
+	struct store *s = open_store(dir, 0, 0, 0, 0); /* fsync on */
 	struct tp_thread t[GC_THREADS];
 	pthread_t tid[GC_THREADS];
 	struct timespec a, b;
@@ -1794,8 +1784,8 @@ tp_run(const char *dir, int base, int threads, double secs)
 		t[i].s = s;
 		t[i].id = base + i;
 		t[i].stop = &stop;
-		assert_int_equal(pthread_create(&tid[i], NULL, tp_worker, &t[i]),
-		    0);
+		assert_int_equal(
+		    pthread_create(&tid[i], NULL, tp_worker, &t[i]), 0);
 	}
 	(void)usleep((useconds_t)(secs * 1e6));
 	atomic_store(&stop, 1);
@@ -1805,8 +1795,8 @@ tp_run(const char *dir, int base, int threads, double secs)
 		total += t[i].n;
 	}
 	assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &b), 0);
-	el = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) /
-	    1e9;
+	el = (double)(b.tv_sec - a.tv_sec) +
+	     (double)(b.tv_nsec - a.tv_nsec) / 1e9;
 	store_close(s);
 	return (double)total / el;
 }

@@ -76,16 +76,19 @@ test_flags(void **state)
 	assert_int_equal(head(B("\x04\x81\x05hello"), X509_DER_BER_LEN, &el),
 	    X509_DER_OK);
 	assert_int_equal(el.clen, 5);
-	assert_int_equal(head(B("\x04\x82\x00\x05hello"), X509_DER_BER_LEN,
-	    &el), X509_DER_OK);
+	assert_int_equal(
+	    head(B("\x04\x82\x00\x05hello"), X509_DER_BER_LEN, &el),
+	    X509_DER_OK);
 	/* but never indefinite */
 	assert_int_equal(head(B("\x30\x80\x00\x00"), X509_DER_BER_LEN, &el),
 	    X509_DER_EINDEF);
 	/* length octet caps */
 	assert_int_equal(head(B("\x04\x83\x00\x00\x01\x00"),
-	    X509_DER_BER_LEN | X509_DER_LEN3, &el), X509_DER_OK);
+			     X509_DER_BER_LEN | X509_DER_LEN3, &el),
+	    X509_DER_OK);
 	assert_int_equal(head(B("\x04\x84\x00\x00\x00\x01\x00"),
-	    X509_DER_BER_LEN | X509_DER_LEN3, &el), X509_DER_ELENLONG);
+			     X509_DER_BER_LEN | X509_DER_LEN3, &el),
+	    X509_DER_ELENLONG);
 	assert_int_equal(head(B("\x04\x83\x01\x00\x00"), X509_DER_LEN2, &el),
 	    X509_DER_ELENLONG);
 	/* one identifier octet only */
@@ -129,31 +132,31 @@ test_strict(void **state)
 	char why[160];
 
 	(void)state;
-	assert_true(x509_der_strict(B("\x30\x06\x02\x01\x05\x01\x01\xff"),
-	    why, sizeof(why)));
+	assert_true(x509_der_strict(B("\x30\x06\x02\x01\x05\x01\x01\xff"), why,
+	    sizeof(why)));
 	assert_false(x509_der_strict(B(""), why, sizeof(why)));
 	assert_string_equal(why, "no data at byte 0");
-	assert_false(x509_der_strict(B("\x30\x03\x01\x01\x01"), why,
-	    sizeof(why)));
+	assert_false(
+	    x509_der_strict(B("\x30\x03\x01\x01\x01"), why, sizeof(why)));
 	assert_string_equal(why, "BOOLEAN not 00 or FF (BER, not DER) at "
-	    "byte 2");
+				 "byte 2");
 	assert_false(x509_der_strict(B("\x02\x02\x00\x05"), why, sizeof(why)));
 	assert_string_equal(why, "INTEGER not in minimal form at byte 0");
 	assert_false(x509_der_strict(B("\x30\x80\x00\x00"), why, sizeof(why)));
 	assert_string_equal(why, "indefinite length (BER, not DER) at byte 0");
 	assert_false(x509_der_strict(B("\x05\x00\x05\x00"), why, sizeof(why)));
 	assert_string_equal(why, "data after the outer element at byte 2");
-	assert_false(x509_der_strict(B("\x31\x06\x02\x01\x02\x02\x01\x01"),
-	    why, sizeof(why)));
-	assert_string_equal(why, "SET OF elements out of order (BER, not DER) "
-	    "at byte 5");
-	assert_false(x509_der_strict(B("\x24\x03\x04\x01\x00"), why,
+	assert_false(x509_der_strict(B("\x31\x06\x02\x01\x02\x02\x01\x01"), why,
 	    sizeof(why)));
+	assert_string_equal(why, "SET OF elements out of order (BER, not DER) "
+				 "at byte 5");
+	assert_false(
+	    x509_der_strict(B("\x24\x03\x04\x01\x00"), why, sizeof(why)));
 	assert_string_equal(why, "universal type in the wrong form (BER, not "
-	    "DER) at byte 0");
+				 "DER) at byte 0");
 	assert_false(x509_der_strict(B("\x03\x02\x01\x01"), why, sizeof(why)));
 	assert_string_equal(why, "BIT STRING with non-zero unused bits (BER, "
-	    "not DER) at byte 0");
+				 "not DER) at byte 0");
 	assert_false(x509_der_strict(B("\x06\x02\x80\x01"), why, sizeof(why)));
 	assert_string_equal(why, "OBJECT IDENTIFIER arc not minimal at byte 0");
 }
@@ -186,8 +189,8 @@ test_check_extent(void **state)
 	assert_true(x509_der_check(B("\x9f\x05\x01\x00")));
 	assert_false(x509_der_check(B("\x04\x81\x01\x00")));
 	assert_false(x509_der_check(NULL, 0));
-	assert_int_equal(x509_ber_extent(B("\x30\x81\x01\x00\xff"), 0x30,
-	    &total), 1);
+	assert_int_equal(
+	    x509_ber_extent(B("\x30\x81\x01\x00\xff"), 0x30, &total), 1);
 	assert_int_equal(total, 4);
 	assert_int_equal(x509_ber_extent(B("\x30\x80\x00\x00"), 0x30, &total),
 	    -1);

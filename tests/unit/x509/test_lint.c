@@ -98,11 +98,13 @@ test_gates_refuse_junk(void **state)
 	assert_non_null(strstr(pca_err_msg(), "lint: rule tbs_parses"));
 	assert_int_equal(x509_lint_crl(junk, 3, PCA_SIG_SHA256_ECDSA),
 	    PCA_EINVAL);
-	assert_string_equal(pca_err_msg(), "lint: CRL: rule tbs_strict_der "
+	assert_string_equal(pca_err_msg(),
+	    "lint: CRL: rule tbs_strict_der "
 	    "(X.690 10): element runs past the end of its container at byte "
 	    "0");
-	assert_int_equal(x509_lint_ocsp(junk, sizeof(junk),
-	    PCA_SIG_SHA256_ECDSA), PCA_EINVAL);
+	assert_int_equal(
+	    x509_lint_ocsp(junk, sizeof(junk), PCA_SIG_SHA256_ECDSA),
+	    PCA_EINVAL);
 	assert_non_null(strstr(pca_err_msg(), "lint: OCSP: rule "));
 	pca_err_clear();
 }

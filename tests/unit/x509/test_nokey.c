@@ -49,10 +49,11 @@ check_key(EVP_PKEY *k, int want_rsa, int want_bits)
 	assert_non_null(x);
 	assert_null(X509_get0_pubkey(x)); /* the key was not decoded */
 	assert_int_equal(X509_NAME_get_text_by_NID(X509_get_subject_name(x),
-			     NID_commonName, cn, sizeof(cn)), 5);
+			     NID_commonName, cn, sizeof(cn)),
+	    5);
 	assert_string_equal(cn, "nokey");
-	assert_int_equal(x509_spki_key_size(X509_get_X509_PUBKEY(x), &rsa,
-			     &bits), PCA_OK);
+	assert_int_equal(
+	    x509_spki_key_size(X509_get_X509_PUBKEY(x), &rsa, &bits), PCA_OK);
 	assert_int_equal(rsa, want_rsa);
 	assert_int_equal(bits, want_bits);
 	/* trailing garbage and truncation are refused */
