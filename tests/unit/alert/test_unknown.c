@@ -148,7 +148,11 @@ test_concurrent(void **state)
 	census(s, &serial, &flood, &count);
 	assert_true(serial >= 50 && serial <= 100);
 	assert_true(flood >= 1 && flood <= 2);
-	assert_int_equal(serial + (size_t)count, 8000);
+	/* nothing lost; a repeat whose slot in the 4,096-entry table of
+	 * recent serials another thread overwrote in between counts again
+	 * (the table is a bound, not an exact set) */
+	assert_true(serial + (size_t)count >= 8000 &&
+		    serial + (size_t)count <= 8000 + 8000 / 50);
 	alert_free(a);
 	store_close(s);
 }
