@@ -140,7 +140,8 @@ run(ares_channel ch, struct qres *q, int64_t deadline)
 	struct pollfd pf[ARES_GETSOCK_MAXNUM];
 	struct timeval tv, *tp;
 	int64_t left;
-	int bits, i, n, ms;
+	unsigned bits;
+	int i, n, ms, rd, wr;
 
 	while (!q->done) {
 		if ((left = deadline - mono_ms()) <= 0) {
@@ -149,17 +150,17 @@ run(ares_channel ch, struct qres *q, int64_t deadline)
 			q->status = ARES_ETIMEOUT;
 			break;
 		}
-		bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+		/* the bits read unsigned: c-ares's ARES_GETSOCK_WRITABLE
+		 * shifts an int 1 by up to 31 places (undefined) */
+		bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
 		for (i = n = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) &&
-			    !ARES_GETSOCK_WRITABLE(bits, i))
+			rd = (bits >> i) & 1u;
+			wr = (bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u;
+			if (!rd && !wr)
 				continue;
 			pf[n].fd = socks[i];
 			pf[n].events =
-			    (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN
-								    : 0) |
-				    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT
-								    : 0));
+			    (short)((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 			pf[n++].revents = 0;
 		}
 		ms = left > 1000 ? 1000 : (int)left;
