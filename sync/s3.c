@@ -535,24 +535,29 @@ sync_s3_delete(struct sync *s, const char *bucket, const char *key)
 	return e;
 }
 
-pca_err
-sync_s3_put_mem(struct sync *s, const char *bucket, const char *key,
-    const char *content_type, const void *p, size_t len)
+/* A PUT of P (LEN bytes); only_new: If-None-Match: * (create only). */
+static pca_err
+put_mem(struct sync *s, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len, int only_new)
 {
-	struct s3_put r = {bucket, key, content_type, NULL, p, len, 0};
+	struct s3_put r = {bucket, key, content_type, NULL, p, len, only_new};
 	struct s3_result res;
 
 	return sync_s3_put(s, &r, &res);
 }
 
 pca_err
+sync_s3_put_mem(struct sync *s, const char *bucket, const char *key,
+    const char *content_type, const void *p, size_t len)
+{
+	return put_mem(s, bucket, key, content_type, p, len, 0);
+}
+
+pca_err
 sync_s3_put_new(struct sync *s, const char *bucket, const char *key,
     const char *content_type, const void *p, size_t len)
 {
-	struct s3_put r = {bucket, key, content_type, NULL, p, len, 1};
-	struct s3_result res;
-
-	return sync_s3_put(s, &r, &res);
+	return put_mem(s, bucket, key, content_type, p, len, 1);
 }
 
 pca_err
