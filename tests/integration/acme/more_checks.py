@@ -187,7 +187,10 @@ def chains_after(outdir, newdir):
 
 
 def serial_of(pem):
-    return "%X" % x509.load_pem_x509_certificate(pem.encode()).serial_number
+    """The serial as the records spell it: whole bytes of hex, so a serial
+    whose first byte is below 0x10 keeps its leading zero."""
+    s = "%X" % x509.load_pem_x509_certificate(pem.encode()).serial_number
+    return s.zfill(len(s) + len(s) % 2)
 
 
 def replaces(outdir):
