@@ -29,6 +29,7 @@ import botocore.exceptions  # noqa: E402
 from cryptography import x509  # noqa: E402
 
 import pcaclient as P  # noqa: E402
+from suite import status, tap  # noqa: E402
 
 T = "arn:aws:acm-pca:::template/"
 OTHER = "222233334444"
@@ -43,21 +44,7 @@ MSG = re.compile(r"^User: arn:aws:iam::\d{12}:user/AKIA[A-Z0-9]{16} is not "
                  r"with an explicit deny in an identity-based policy|"
                  r"with an explicit deny in a resource-based policy)$")
 
-N = [0]
-FAILS = [0]
 TMP = tempfile.mkdtemp(prefix="pcaiam")
-
-
-def tap(ok, name, detail=""):
-    N[0] += 1
-    if ok:
-        print("ok %d - %s" % (N[0], name))
-    else:
-        FAILS[0] += 1
-        print("not ok %d - %s" % (N[0], name))
-        for line in str(detail).splitlines()[:15]:
-            print("#   " + line)
-    sys.stdout.flush()
 
 
 def templates():
@@ -427,7 +414,7 @@ def main():
         cli(w)
     finally:
         DAEMON.stop()
-    return 1 if FAILS[0] else 0
+    return status()
 
 
 DAEMON = P.Daemon()

@@ -1,6 +1,8 @@
 """What the python suites run by tests/integration/*.sh share besides
 pcaclient: TAP lines (the shell side counts them; plan() prints the plan
-where a suite ends with one) and pcad's /health as (status, JSON body)."""
+where a suite ends with one, status() is the exit status of one that does
+not) and pcad's /health as (status, JSON body).  Suites elsewhere put this
+folder on sys.path and import it."""
 import json
 import sys
 import urllib.error
@@ -24,10 +26,15 @@ def tap(ok, name, note=""):
     return ok
 
 
+def status():
+    """The exit status for the suite: 1 once a check has failed."""
+    return 1 if _FAILS else 0
+
+
 def plan():
     """Prints the plan line; the exit status for the suite."""
     print("1..%d" % _N, flush=True)
-    return 1 if _FAILS else 0
+    return status()
 
 
 def health(base):

@@ -13,19 +13,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 import pcaclient as P  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
+from suite import plan, tap  # noqa: E402
 
-N = FAILS = 0
 T = "arn:aws:acm-pca:::template/"
-
-
-def tap(ok, name, detail=""):
-    global N, FAILS
-    N += 1
-    FAILS += 0 if ok else 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, name), flush=True)
-    for line in ([] if ok else str(detail).splitlines()[:12]):
-        print("#   " + line, flush=True)
-    return ok
 
 
 def key():
@@ -216,5 +206,4 @@ r = subprocess.run([os.path.join(P.BIN, "pcad"), "--config", P.CONF + ".bad",
                     "--check-config"], capture_output=True, text=True)
 tap(r.returncode != 0 and "quorum" in r.stderr,
     "--check-config refuses a quorum above the approvers", r.stderr)
-print("1..%d" % N)
-sys.exit(1 if FAILS else 0)
+sys.exit(plan())

@@ -11,24 +11,15 @@ import tarfile
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "crl"))
+sys.path.insert(0, os.path.join(HERE, "..", "api"))
 import s3env  # noqa: E402
+from suite import plan, tap  # noqa: E402
 
 TMP = os.environ["BK_TMP"]
 BIN = os.environ["BIN"]
 APP = os.path.join(TMP, "app")
 BUCKET = "backup-bucket"
 PCACTL = os.path.join(BIN, "pcactl")
-N = FAILS = 0
-
-
-def tap(ok, name, detail=""):
-    global N, FAILS
-    N += 1
-    FAILS += 0 if ok else 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, name), flush=True)
-    for line in ([] if ok else str(detail).splitlines()[:15]):
-        print("#   " + line, flush=True)
-    return ok
 
 
 def sh(*args, env=None):
@@ -119,5 +110,4 @@ try:
         "backup to a missing bucket: one error line naming it", out)
 finally:
     moto.stop()
-print("1..%d" % N)
-sys.exit(1 if FAILS else 0)
+sys.exit(plan())

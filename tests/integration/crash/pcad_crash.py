@@ -11,22 +11,11 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import pcaclient as P  # noqa: E402
 import botocore.exceptions  # noqa: E402
+from suite import tap  # noqa: E402
 
 ROOT = os.environ["ROOT_ARN"]
 POINTS = os.environ["POINTS"].split()
 rnd = random.Random(os.environ.get("SEED", "1"))
-n = 0
-
-
-def tap(ok, name, detail=""):
-    global n
-    n += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
-    if not ok and detail:
-        print("#   " + str(detail)[:400].replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
 answered = []
 out = open(os.environ["ISSUED_OUT"], "a")
 for point in POINTS:

@@ -16,28 +16,13 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import s3env  # noqa: E402
+from suite import plan, tap  # noqa: E402
 
 TMP = os.environ["CRL_TMP"]
 BIN = os.environ["BIN"]
 APP = os.path.join(TMP, "app")
 BUCKET = "crl-bucket"
 OUTAGE_S = int(os.environ.get("CRL_OUTAGE_S", "60"))
-N = 0
-FAILS = 0
-
-
-def tap(ok, name, detail=""):
-    global N, FAILS
-    N += 1
-    if not ok:
-        FAILS += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, name), flush=True)
-    if not ok and detail:
-        for line in str(detail).splitlines()[:15]:
-            print("#   " + line, flush=True)
-    return ok
-
-
 def sh(*args, input=None):
     r = subprocess.run(list(args), capture_output=True, input=input)
     return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
@@ -584,5 +569,4 @@ tap(r2 is not None and rc_[0] == rc_[1] and rc_[2] != rc_[0] and
 
 DAEMON.stop()
 moto.stop()
-print("1..%d" % N)
-sys.exit(1 if FAILS else 0)
+sys.exit(plan())

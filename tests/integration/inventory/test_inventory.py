@@ -6,21 +6,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import pcaclient as P  # noqa: E402
-
-N = 0
-FAILS = 0
+from suite import plan, tap  # noqa: E402
 
 
 def check(name, ok, detail=""):
-    global N, FAILS
-    N += 1
-    if ok:
-        print("ok %d - %s" % (N, name))
-    else:
-        FAILS += 1
-        print("not ok %d - %s" % (N, name))
-        if detail:
-            print("#   " + str(detail)[:600])
+    """tap() with the name first, as this suite's checks read."""
+    tap(ok, name, detail)
 
 
 def manifest():
@@ -190,8 +181,7 @@ def main():
         check("pcactl cert list %s: %d exactly" % (" ".join(args), len(want)),
               got == want and len(out) == len(got),
               "missing %d extra %d" % (len(want - got), len(got - want)))
-    print("1..%d" % N)
-    return 1 if FAILS else 0
+    return plan()
 
 
 if __name__ == "__main__":

@@ -22,23 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa
 
 import pcaclient as P  # noqa: E402
+from suite import plan, tap  # noqa: E402
 
 T = "arn:aws:acm-pca:::template/"
-N = 0
-FAILS = 0
 TMP = tempfile.mkdtemp(prefix="poltest")
-
-
-def tap(ok, name, why=""):
-    global N, FAILS
-    N += 1
-    if not ok:
-        FAILS += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", N, name))
-    if not ok and why:
-        for line in str(why).splitlines()[:12]:
-            print("#   " + line)
-    sys.stdout.flush()
 
 
 def csr(key=None, cn="a.example.com", dns=("a.example.com",), ips=(),
@@ -414,8 +401,7 @@ def main():
         tap(False, "setup or run: %r" % e)
     finally:
         d.stop()
-    print("1..%d" % N)
-    return 1 if FAILS else 0
+    return plan()
 
 
 if __name__ == "__main__":

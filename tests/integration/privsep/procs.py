@@ -15,6 +15,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
+from suite import tap  # noqa: E402
+
 
 def children(pid):
     out = []
@@ -70,20 +73,7 @@ def pin_in_memory(pid, pin):
     return found
 
 
-n = 0
-
-
-def tap(ok, name, detail=""):
-    global n
-    n += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, name))
-    if not ok and detail:
-        print("#   " + str(detail)[:600].replace("\n", "\n#   "))
-    sys.stdout.flush()
-
-
 def killload(front):
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
     import pcaclient as P  # noqa: E402
     import urllib.request
     root = os.environ["ROOT_ARN"]
@@ -163,8 +153,6 @@ if __name__ == "__main__":
     elif cmd == "killload":
         killload(int(sys.argv[2]))
     elif cmd == "issue0":
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
-                                        "api"))
         import pcaclient as P  # noqa: E402
         import botocore.exceptions  # noqa: E402
         try:
