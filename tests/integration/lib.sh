@@ -84,6 +84,10 @@ need_python() {
 http_url() {
 	echo "http://$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$1")"
 }
+# api_url CONF: https://HOST:PORT of the [api] listener in CONF.
+api_url() {
+	echo "https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' "$1")"
+}
 free_port() {
 	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'
 }

@@ -16,27 +16,8 @@ unset AWS_CA_BUNDLE
 api_appliance
 H01=$(free_port)
 ALPN=$(free_port)
-cat >>"$A/pcad.conf" <<EOC
-
-[acme]
-enabled = yes
-http01_port = $H01
-tlsalpn01_port = $ALPN
-validation_addr = 127.0.0.1
-timeout_s = 5
-EOC
-URL=$(http_url "$A/pcad.conf")
-API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
-    "$A/pcad.conf")
-start_pcad || die "pcad did not start" "$(cat "$A/pcad.log")"
-echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"acme-crl"}}' \
-    >"$TMP/rev.json"
-ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME Root" \
-    --revocation-json "$TMP/rev.json") || die "no root CA"
-CAID=${ARN##*/}
-DIR=$API/acme/$CAID/directory
-CABUNDLE=$A/tls/ca.pem
-ROOT=$TMP/root.pem
+acme_conf "$H01" 5 "tlsalpn01_port = $ALPN"
+acme_start "ACME Root" acme-crl
 
 check "directory answers with absolute URLs" sh -c \
     "curl -sf --cacert '$CABUNDLE' '$DIR' | grep -q '\"newNonce\":\"$API/acme/$CAID/new-nonce\"'"
@@ -138,17 +119,8 @@ fi
 
 # ---- a hostile client, ARI, keyChange (python cryptography) ----
 if python3 -c 'import cryptography' 2>/dev/null; then
-	python3 "$HERE/acme/jws_client.py" "$DIR" "$CABUNDLE" "$H01" \
-	    "$PCACTL" "$ARN" >"$TMP/py.out" 2>&1
-	while IFS= read -r l; do
-		case "$l" in
-		"ok - "*) ok "${l#ok - }" ;;
-		"not ok - "*) not_ok "${l#not ok - }" ;;
-		*) echo "# $l" ;;
-		esac
-	done <"$TMP/py.out"
-	grep -q '^ok - ' "$TMP/py.out" ||
-	    not_ok "the python ACME client ran" "$(cat "$TMP/py.out")"
+	acme_py "the python ACME client ran" jws_client.py "$DIR" \
+	    "$CABUNDLE" "$H01" "$PCACTL" "$ARN"
 else
 	ok "# SKIP python3 lacks cryptography"
 fi
@@ -172,15 +144,8 @@ check "pcactl acme eab create prints kid and HMAC key" test -n "$KID" -a \
 check_fails "pcactl acme eab create without --ca: one error line" "ca ARN" \
     "$PCACTL" acme eab create --names x.test
 if python3 -c 'import cryptography' 2>/dev/null; then
-	python3 "$HERE/acme/jws_client.py" "$DIR" "$CABUNDLE" "$H01" \
-	    "$PCACTL" "$ARN" --eab "$KID" "$HK" >"$TMP/py2.out" 2>&1
-	while IFS= read -r l; do
-		case "$l" in
-		"ok - "*) ok "${l#ok - }" ;;
-		"not ok - "*) not_ok "${l#not ok - }" ;;
-		*) echo "# $l" ;;
-		esac
-	done <"$TMP/py2.out"
+	acme_py "" jws_client.py "$DIR" "$CABUNDLE" "$H01" "$PCACTL" \
+	    "$ARN" --eab "$KID" "$HK"
 fi
 if command -v certbot >/dev/null; then
 	EAB=$("$PCACTL" acme eab create --ca "$ARN" --names eab.example.test)

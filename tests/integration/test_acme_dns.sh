@@ -94,16 +94,8 @@ export KNOT_PORT=$KP KNOT_SECRET=$KS
 # ---- pcad ----
 api_appliance
 H01=$(free_port)
-cat >>"$A/pcad.conf" <<EOC
-
-[acme]
-enabled = yes
-http01_port = $H01
-validation_addr = 127.0.0.1
-timeout_s = 3
-resolver = 127.0.0.1:$KP
-caa_identities = pki.openpca.test
-EOC
+acme_conf "$H01" 3 "resolver = 127.0.0.1:$KP" \
+    "caa_identities = pki.openpca.test"
 sed 's/^resolver = .*/resolver = dns.example:53/' "$A/pcad.conf" >"$A/bad1.conf"
 check_fails "a resolver that is not IP[:port]: one error line" \
     "\[acme\] resolver must be" "$PCAD" --config "$A/bad1.conf" --check-config
@@ -112,18 +104,7 @@ sed 's/^caa_identities = .*/caa_identities = *.example.net/' "$A/pcad.conf" \
 check_fails "caa_identities that are not DNS names: one error line" \
     "\[acme\] caa_identities must be" "$PCAD" --config "$A/bad2.conf" \
     --check-config
-URL=$(http_url "$A/pcad.conf")
-API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
-    "$A/pcad.conf")
-start_pcad || die "pcad did not start" "$(cat "$A/pcad.log")"
-echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"acme-dns-crl"}}' \
-    >"$TMP/rev.json"
-ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME DNS Root" \
-    --revocation-json "$TMP/rev.json") || die "no root CA"
-CAID=${ARN##*/}
-DIR=$API/acme/$CAID/directory
-CABUNDLE=$A/tls/ca.pem
-ROOT=$TMP/root.pem
+acme_start "ACME DNS Root" acme-dns-crl
 
 check "the directory lists meta.caaIdentities" sh -c \
     "curl -sf --cacert '$CABUNDLE' '$DIR' | grep -q '\"caaIdentities\":\[\"pki.openpca.test\"\]'"
@@ -270,17 +251,8 @@ fi
 
 # ---- the python client: offers, a wrong TXT, a resolver down ----
 pyc() {
-	python3 "$HERE/acme/dns_client.py" "$DIR" "$CABUNDLE" "$@" \
-	    >"$TMP/py.out" 2>&1
-	while IFS= read -r l; do
-		case "$l" in
-		"ok - "*) ok "${l#ok - }" ;;
-		"not ok - "*) not_ok "${l#not ok - }" ;;
-		*) echo "# $l" ;;
-		esac
-	done <"$TMP/py.out"
-	grep -q '^ok - ' "$TMP/py.out" ||
-	    not_ok "the python ACME client ran ($1)" "$(cat "$TMP/py.out")"
+	acme_py "the python ACME client ran ($1)" dns_client.py "$DIR" \
+	    "$CABUNDLE" "$@"
 }
 pyc offer offer.test
 pyc wrong wrong.test

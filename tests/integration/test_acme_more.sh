@@ -7,6 +7,7 @@
 # the inventory; pruning of old orders, authorizations and accounts; uacme.
 # Clients: acme/acme_lib.py (python cryptography), uacme.  TAP lines.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/acme/lifecycle.sh"
 
 need_built "$PCAD" "$PCACTL"
 python3 -c 'import cryptography' 2>/dev/null || {
@@ -23,46 +24,17 @@ base = web_server
 dns_suffix_allow = ok.example.test
 max_validity_days = 100
 EOP
-cat >>"$A/pcad.conf" <<EOC
-
-[policy]
-file = $A/policies.conf
-
-[acme]
-enabled = yes
-http01_port = $H01
-validation_addr = 127.0.0.1
-timeout_s = 5
-EOC
-URL=$(http_url "$A/pcad.conf")
-API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
-    "$A/pcad.conf")
-start_pcad || die "pcad did not start" "$(cat "$A/pcad.log")"
-echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"acme-crl"}}' \
-    >"$TMP/rev.json"
-ARN=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "ACME More Root" \
-    --revocation-json "$TMP/rev.json") || die "no root CA"
-CAID=${ARN##*/}
-DIR=$API/acme/$CAID/directory
-CABUNDLE=$A/tls/ca.pem
-ROOT=$TMP/root.pem
+printf '\n[policy]\nfile = %s\n' "$A/policies.conf" >>"$A/pcad.conf"
+acme_conf "$H01" 5
+acme_start "ACME More Root" acme-crl
 
 # py_checks NAME SUITE ARGS...: more_checks.py's lines as TAP lines
 py_checks() {
 	pc_name=$1
 	pc_suite=$2
 	shift 2
-	python3 "$HERE/acme/more_checks.py" "$pc_suite" "$DIR" "$CABUNDLE" \
-	    "$H01" "$@" >"$TMP/py.out" 2>&1
-	while IFS= read -r l; do
-		case "$l" in
-		"ok - "*) ok "${l#ok - }" ;;
-		"not ok - "*) not_ok "${l#not ok - }" ;;
-		*) echo "# $l" ;;
-		esac
-	done <"$TMP/py.out"
-	grep -q '^ok - ' "$TMP/py.out" ||
-	    not_ok "$pc_name ran" "$(tail -20 "$TMP/py.out")"
+	acme_py "$pc_name ran" more_checks.py "$pc_suite" "$DIR" "$CABUNDLE" \
+	    "$H01" "$@"
 }
 
 # ---- profiles and policy-bound EAB keys ----
