@@ -12,6 +12,7 @@
 # <backup> up to <sequence>", and the next CRL number in S3 is above every
 # CRL published before.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/backup/primary.sh"
 
 need_built "$PCAD" "$PCACTL"
 need_python boto3 cryptography
@@ -22,62 +23,12 @@ stop_pcad_kill() {
 	PCAD_PID=""
 }
 CLEANUP='touch "$TMP/stop"'
-DR=$HERE/backup/dr.py
-BK=s3://dr-backups/pca
-load() { # load LOG: boto3 issuance from 2 threads until $TMP/stop exists
-	rm -f "$TMP/stop"
-	: >>"$1"
-	python3 "$HERE/backup/load.py" "$ROOT" "$1" "$TMP/stop" 2 \
-	    2>>"$TMP/load.err" &
-	LOAD=$!
-}
-load_stop() { # load_stop LOG N: once LOG has N certificates (60 s at most)
-	i=0
-	until [ "$(grep -vc '^error' "$1")" -ge "$2" ] 2>/dev/null ||
-	    [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
-	touch "$TMP/stop"
-	wait "$LOAD"
-}
 metric() { # metric NAME: its value on /metrics
 	curl -s "$URL/metrics" | awk -v n="$1" '$1 == n {print $2}'
 }
 crlnum() { python3 "$DR" crlnum "$MOTO_URL" dr-crl "crl/$CAID.crl"; }
 
-python3 "$DR" bucket "$MOTO_URL" dr-backups dr-crl ||
-    die "cannot create the buckets in moto"
-AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-    new_appliance "$A" --region us-east-1 --account-id 111122223333 \
-    --s3-endpoint "$MOTO_URL" >/dev/null 2>"$TMP/init.log" ||
-    die "pcactl init failed" "$(cat "$TMP/init.log")"
-cat >>"$A/pcad.conf" <<EOF
-
-[backup]
-to = $BK
-interval_hours = 24
-keep = 2
-feed = on
-EOF
-URL=$(http_url "$A/pcad.conf")
-cat >"$TMP/rev.json" <<'EOF'
-{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":7,"S3BucketName":"dr-crl"},
- "OcspConfiguration":{"Enabled":true}}
-EOF
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=DR Root,O=OpenPCA Test,C=US" \
-    --revocation-json "$TMP/rev.json")
-CAID=${ROOT##*/}
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null; then
-	ok "setup: root CA with a CRL in S3 and OCSP"
-else
-	not_ok "setup"
-	finish
-	exit 1
-fi
-sleep 1 # the shipped feed starts with pcad, after the setup's second
+feed_primary dr "DR Root"
 if start_pcad "$A/pcad.conf"; then ok "pcad starts with [backup] feed = on"; else
 	not_ok "pcad starts" "$(tail -20 "$A/pcad.log")"
 	finish
@@ -117,9 +68,7 @@ esac
 
 # ---- after the backup: more issuance and revocations ----
 load "$TMP/after.log"
-i=0
-until [ "$(grep -vc '^error' "$TMP/after.log")" -ge 5 ] 2>/dev/null ||
-    [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+load_wait "$TMP/after.log" 5
 awk '!/^error/ {print $3}' "$TMP/after.log" | sed -n '2p' >"$TMP/rev2"
 awk '!/^error/ {print $3}' "$TMP/before.log" | sed -n '2p' >>"$TMP/rev2"
 # shellcheck disable=SC2046

@@ -12,6 +12,7 @@
 # epoch is taken stops issuing.  RPO (certificates acknowledged to a client
 # and not on the new primary) and RTO (kill -> issuing again) are printed.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/backup/primary.sh"
 
 need_built "$PCAD" "$PCACTL"
 need_python boto3 cryptography
@@ -19,62 +20,13 @@ start_moto || die "needs moto_server"
 unset AWS_CA_BUNDLE
 SB_PID=""
 CLEANUP='touch "$TMP/stop"; [ -n "$SB_PID" ] && kill -KILL "$SB_PID" 2>/dev/null'
-DR=$HERE/backup/dr.py
 SB=$HERE/standby/sb.py
-BK=s3://sb-backups/pca
-LOAD=""
-load() { # load LOG: boto3 issuance (PCA_DIR's appliance) until $TMP/stop
-	rm -f "$TMP/stop"
-	: >>"$1"
-	python3 "$HERE/backup/load.py" "$ROOT" "$1" "$TMP/stop" 2 \
-	    2>>"$TMP/load.err" &
-	LOAD=$!
-}
-load_wait() { # load_wait LOG N: until LOG has N certificates (60 s at most)
-	i=0
-	until [ "$(grep -vc '^error' "$1")" -ge "$2" ] 2>/dev/null ||
-	    [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
-}
-load_stop() { touch "$TMP/stop"; wait "$LOAD"; }
 now() { python3 -c 'import time; print("%.3f" % time.time())'; }
 health() { curl -s "$1/health"; }
 jget() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
 
-python3 "$DR" bucket "$MOTO_URL" sb-backups sb-crl ||
-    die "cannot create the buckets in moto"
-AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
-    new_appliance "$A" --region us-east-1 --account-id 111122223333 \
-    --s3-endpoint "$MOTO_URL" >/dev/null 2>"$TMP/init.log" ||
-    die "pcactl init failed" "$(cat "$TMP/init.log")"
-cat >>"$A/pcad.conf" <<EOF2
-
-[backup]
-to = $BK
-interval_hours = 24
-keep = 2
-feed = on
-EOF2
-URL=$(http_url "$A/pcad.conf")
+feed_primary sb "Standby Root"
 PURL=$URL
-cat >"$TMP/rev.json" <<'EOF2'
-{"CrlConfiguration":{"Enabled":true,"ExpirationInDays":7,"S3BucketName":"sb-crl"},
- "OcspConfiguration":{"Enabled":true}}
-EOF2
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Standby Root,O=OpenPCA Test,C=US" \
-    --revocation-json "$TMP/rev.json")
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null; then
-	ok "setup: root CA with a CRL in S3 and OCSP"
-else
-	not_ok "setup"
-	finish
-	exit 1
-fi
-sleep 1
 if start_pcad "$A/pcad.conf" &&
     [ "$(health "$PURL" | jget role)" = primary ] &&
     [ "$(python3 "$SB" epoch "$MOTO_URL" sb-backups pca)" = 1 ]; then
