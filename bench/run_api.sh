@@ -9,12 +9,7 @@
 # Prints a table and the ratios against the targets of issue 3; asserts
 # nothing.  Exits non-zero only when something could not be measured (a
 # daemon did not start, a request was not answered 200).
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+. "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECONDS:-5}
 RAW_SECS=${BENCH_RAW_SECONDS:-$SECS}
 MOTO_SECS=${BENCH_MOTO_SECONDS:-4}
@@ -26,16 +21,6 @@ PIDS=""
 rc=0
 
 # Only the PIDs started here are ever signalled.
-stop_pid() { # stop_pid PID: SIGTERM, up to 20 s, then SIGKILL
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 200 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 # shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	for p in $PIDS; do stop_pid "$p"; done
@@ -45,13 +30,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_ports() { # free_ports N: N distinct free TCP ports on 127.0.0.1
-	python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
-}
 # wait_http PID URL WANT: until URL answers with status WANT (or any status
 # when WANT is "any"), while PID lives; 30 s at most.
 wait_http() {
@@ -78,9 +56,7 @@ done
 echo "== API: IssueCertificate+GetCertificate pairs/s, pcad vs moto_server" \
     "vs raw token signing (${SECS}s pcad cells, ${MOTO_SECS}s moto cells," \
     "$(nproc) CPUs shared by client and server)"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/leaf.key" -subj /CN=bench.example.com \
-    -addext subjectAltName=DNS:bench.example.com -out "$T/leaf.csr" 2>/dev/null
+bench_csr "$T" bench.example.com
 
 # (3) Raw token sign rate: a separate fresh appliance, nothing else running.
 if "$BIN/pcactl" init "$T/raw" >/dev/null &&

@@ -7,12 +7,7 @@
 # (issue 12): p99 rises less than 2x.  BACKUP_BENCH_RATE_MB sets the
 # backup's write rate limit ([backup] rate_mb; default 0, none).  Asserts
 # nothing.
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
+. "$(dirname "$0")/lib.sh"
 N=${BACKUP_BENCH_N:-1000000}
 RATE=${BACKUP_BENCH_RATE:-500}
 SECS=${BENCH_SECONDS:-5}
@@ -27,8 +22,6 @@ t0=$(date +%s)
 "$BUILD/tools/inv_fill" "$T/app/data" "$N" "$t0" - --same-der \
     11111111-1111-4111-8111-111111111111 >/dev/null || exit 1
 echo "filled $N certificates in $(( $(date +%s) - t0 )) s"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/leaf.key" -subj /CN=bench.example.com \
-    -addext subjectAltName=DNS:bench.example.com -out "$T/leaf.csr" 2>/dev/null
+bench_csr "$T" bench.example.com
 "$BUILD/bench/backup_bench" "$T/app/pcad.conf" "$T/leaf.csr" "$SECS" 8 \
     "$RATE" "$T" "$RATE_MB"

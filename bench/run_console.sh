@@ -6,12 +6,7 @@
 # each page fetched CONSOLE_BENCH_REPS times (default 5): median and worst
 # time.  Target (issue 14): every page under 200 ms.  Asserts nothing;
 # exits non-zero only when something could not be measured.
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+. "$(dirname "$0")/lib.sh"
 N=${CONSOLE_BENCH_N:-100000}
 REPS=${CONSOLE_BENCH_REPS:-5}
 make -s -C "$ROOT" BUILD="$BUILD" BIN="$BIN" "$BUILD/tools/inv_fill" \
@@ -42,15 +37,7 @@ A=$T/app
 }
 export PCACTL_CONFIG="$A/pcad.conf"
 root() { # root CN: an ACTIVE root CA with CRLs only; prints its ARN
-	arn=$("$BIN/pcactl" ca create --type ROOT --key-alg EC_prime256v1 \
-	    --signing-alg SHA256WITHECDSA --revocation crl \
-	    --subject "CN=$1,O=OpenPCA Bench") &&
-	    "$BIN/pcactl" ca csr "$arn" --out "$T/r.csr" &&
-	    "$BIN/pcactl" issue --ca "$arn" --csr "$T/r.csr" \
-		--signing-alg SHA256WITHECDSA --validity 10y \
-		--template RootCACertificate --out "$T/r.pem" >/dev/null &&
-	    "$BIN/pcactl" ca import "$arn" --cert "$T/r.pem" >/dev/null &&
-	    echo "$arn"
+	bench_root "CN=$1,O=OpenPCA Bench" --revocation crl
 }
 CA1=$(root "Bench One") && CA2=$(root "Bench Two") || {
 	echo "console bench: CA creation failed"

@@ -2,10 +2,8 @@
 # Issuance benchmark (part of make bench): engine vs raw token signing vs
 # openssl ca -batch, measured in the same run.
 # Prints ratios; asserts nothing (targets are read by people, not CI).
-set -eu
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
+. "$(dirname "$0")/lib.sh"
+set -e
 SECS=${BENCH_SECONDS:-5}
 T=$(mktemp -d /tmp/openpca-bench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -13,9 +11,7 @@ cd "$ROOT"
 
 echo "== issuance: engine vs raw token signing vs openssl ca (${SECS}s cells)"
 "$BIN/pcactl" init "$T/app" >/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/leaf.key" -subj /CN=bench.example.com \
-    -addext subjectAltName=DNS:bench.example.com -out "$T/leaf.csr" 2>/dev/null
+bench_csr "$T" bench.example.com
 "$BUILD/bench/bench_issue" "$T/app/pcad.conf" "$T/leaf.csr" "$SECS" 1 2 16 32 \
     | tee "$T/issue.txt"
 

@@ -10,12 +10,7 @@
 #   ceiling  bench/ocsp_ceiling: libmicrohttpd returning a fixed 1.5 KB body
 # Prints req/s, p99 and the ratios against the targets; asserts nothing
 # except that our responder still answers after the run.
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+. "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECONDS:-10}
 CONNS=${OCSP_CONNS:-64}
 NCERTS=${OCSP_CERTS:-40}

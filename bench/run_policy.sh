@@ -3,10 +3,8 @@
 # policy vs with web_server bound to the CA, alternating in the same run,
 # and the gate (policy judgement + lint) timed alone; issue 6 targets a
 # cost under 5% of issuance throughput.  Prints; asserts nothing.
-set -eu
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
+. "$(dirname "$0")/lib.sh"
+set -e
 SECS=${BENCH_SECONDS:-3}
 T=$(mktemp -d /tmp/openpca-polbench.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -14,9 +12,7 @@ cd "$ROOT"
 
 echo "== policy + lint gate: issuance with vs without (${SECS}s cells, x3)"
 "$BIN/pcactl" init "$T/app" >/dev/null
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/leaf.key" -subj /CN=bench.example.com \
-    -addext subjectAltName=DNS:bench.example.com -out "$T/leaf.csr" 2>/dev/null
+bench_csr "$T" bench.example.com
 "$BUILD/bench/policy_bench" "$T/app/pcad.conf" "$T/leaf.csr" "$SECS" 1 16 \
     | tee "$T/policy.txt"
 

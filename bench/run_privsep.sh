@@ -7,49 +7,27 @@
 # Prints both rates and the cost of separation (issue 10 asks <= 5%);
 # asserts nothing.  Exits non-zero only when something could not be
 # measured.
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+. "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_PRIVSEP_CONNS:-16}
 LOAD="$BUILD/bench/api_load"
 T=$(mktemp -d /tmp/openpca-privsepbench.XXXXXX)
-PCAD_PID=""
+PCAD=""
 rc=0
 
 stop_pcad() {
-	[ -n "$PCAD_PID" ] || return 0
-	kill -TERM "$PCAD_PID" 2>/dev/null
-	wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
+	[ -n "$PCAD" ] || return 0
+	kill -TERM "$PCAD" 2>/dev/null
+	wait "$PCAD" 2>/dev/null
+	PCAD=""
 }
 trap 'stop_pcad; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
-for f in "$BIN/pcad" "$BIN/pcactl" "$LOAD"; do
-	if [ ! -x "$f" ]; then
-		echo "run_privsep: $f not built" >&2
-		exit 1
-	fi
-done
-ports=$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-# shellcheck disable=SC2086 # two words wanted
-set -- $ports
-"$BIN/pcactl" init "$T/app" --api-port "$1" --http-port "$2" \
-    >"$T/init.log" 2>&1 || { cat "$T/init.log" >&2; exit 1; }
-API_PORT=$1
-HTTP_PORT=$2
+bench_need run_privsep "$BIN/pcad" "$BIN/pcactl" "$LOAD" || exit 1
+bench_appliance "$T/app" || exit 1
 REGION=$(sed -n 's/^region *= *//p' "$T/app/pcad.conf" | head -1)
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/leaf.key" -subj /CN=bench.example.com \
-    -addext subjectAltName=DNS:bench.example.com -out "$T/leaf.csr" 2>/dev/null
+bench_csr "$T" bench.example.com
 cp "$T/app/pcad.conf" "$T/app/pcad-yes.conf"
 cp "$T/app/pcad.conf" "$T/app/pcad-no.conf"
 printf '\n[process]\nseparate = yes\n' >>"$T/app/pcad-yes.conf"
@@ -60,18 +38,8 @@ echo "== signer separation: pairs/s through the API, ${SECS}s cells," \
 # in-process, separated, in-process again, separated again: the mean of
 # two cells each evens out a warming machine
 for mode in no yes no yes; do
-	"$BIN/pcad" --config "$T/app/pcad-$mode.conf" >>"$T/pcad.log" 2>&1 &
-	PCAD_PID=$!
-	i=0
-	until curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/health"; do
-		i=$((i + 1))
-		if [ $i -gt 300 ] || ! kill -0 "$PCAD_PID" 2>/dev/null; then
-			echo "run_privsep: pcad ($mode) did not start" >&2
-			tail -20 "$T/pcad.log" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
+	bench_pcad 300 "$T/app/pcad-$mode.conf" ||
+	    { echo "run_privsep: pcad ($mode) did not start" >&2; exit 1; }
 	"$LOAD" --endpoint "https://127.0.0.1:$API_PORT/" \
 	    --cacert "$T/app/tls/ca.pem" --creds "$T/app/credentials" \
 	    --region "$REGION" --csr "$T/leaf.csr" --seconds "$SECS" \

@@ -19,12 +19,7 @@
 #   BENCH_SCALE_CACHE_MB (default 1) so that it is larger than the cache.
 # Needs about 1.3 GB of disk per million certificates under TMPDIR.
 # Asserts nothing but the fill; exit 1 when a step cannot run.
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+. "$(dirname "$0")/lib.sh"
 N=${BENCH_SCALE_N:-10000000}
 REV=${BENCH_SCALE_REVOKE_EVERY:-10}
 CACHE_MB=${BENCH_SCALE_CACHE_MB:-1}
@@ -43,37 +38,21 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-for f in "$BIN/pcad" "$BIN/pcactl" "$FILL" "$PAGE"; do
-	[ -x "$f" ] || { echo "bench-scale: $f not built" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "bench-scale: wrk missing (make deps)" >&2; exit 2; }
+bench_need bench-scale "$BIN/pcad" "$BIN/pcactl" "$FILL" "$PAGE" wrk ||
+    exit 2
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # ms since $1 as seconds with 2 decimals
 secs_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN {printf "%.2f", (b - a) / 1000}'; }
 row() { printf '%-44s %s\n' "$1" "$2"; }
 
-set -- $(python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-"$BIN/pcactl" init "$T/app" --api-port "$1" --http-port "$2" \
-    >"$T/init.log" 2>&1 || { cat "$T/init.log" >&2; exit 1; }
-URL="http://127.0.0.1:$2"
-export PCACTL_CONFIG="$T/app/pcad.conf"
+bench_appliance "$T/app" || exit 1
 sed -i "s/^\[ocsp\]\$/[ocsp]\ncache_mb = $CACHE_MB/" "$T/app/pcad.conf"
 cat >"$T/rev.json" <<'EOF'
 {"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,
  "ExpirationInDays":7,"S3BucketName":"bench-scale-crl","CrlType":"COMPLETE"}}
 EOF
-CA=$("$BIN/pcactl" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Scale Root,O=OpenPCA,C=US" \
-    --revocation-json "$T/rev.json") &&
-    "$BIN/pcactl" ca csr "$CA" --out "$T/root.csr" &&
-    "$BIN/pcactl" issue --ca "$CA" --csr "$T/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$T/root.pem" >/dev/null &&
-    "$BIN/pcactl" ca import "$CA" --cert "$T/root.pem" >/dev/null ||
+CA=$(bench_root "CN=Scale Root,O=OpenPCA,C=US" \
+    --revocation-json "$T/rev.json") ||
     { echo "bench-scale: CA set-up failed" >&2; exit 1; }
 UUID=${CA##*/}
 NOW=$(date +%s)
@@ -122,12 +101,8 @@ fi
 # ---- start-up
 metric() { curl -s -m 10 "$URL/metrics" | awk -v k="$1" '$1 == k {print $2; exit}'; }
 t0=$(now_ms)
-"$BIN/pcad" --config "$T/app/pcad.conf" >"$T/pcad.log" 2>&1 &
-PCAD=$!
-i=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ] ||
-    [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
-kill -0 "$PCAD" 2>/dev/null || { tail -20 "$T/pcad.log" >&2; exit 1; }
+# past 60 s without /health, the row says how long it took
+bench_pcad 600 || kill -0 "$PCAD" 2>/dev/null || exit 1
 row "pcad start-up (to /health 200)" "$(secs_since "$t0") s"
 
 # ---- CRL: the complete CRL of NREV entries, built by pcad after its start

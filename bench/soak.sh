@@ -20,12 +20,7 @@
 # the second half of the run are printed too), when descriptors grew by more than 32, when fewer
 # than SOAK_CERTS certificates were added, or when a load generator
 # reported errors.
-set -u
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${BIN:-bin}
-BUILD=${BUILD:-build}
-case "$BIN" in /*) ;; *) BIN="$ROOT/$BIN" ;; esac
-case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+. "$(dirname "$0")/lib.sh"
 SECS=${SOAK_SECONDS:-600}
 STEP=${SOAK_SAMPLE:-10}
 WARM=${SOAK_WARMUP:-60}
@@ -40,16 +35,6 @@ FILL="$BUILD/tools/inv_fill"
 T=$(mktemp -d /tmp/openpca-soak.XXXXXX)
 PIDS=""
 
-stop_pid() {
-	kill -TERM "$1" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 200 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
 cleanup() {
 	for p in $PIDS; do stop_pid "$p"; done
 	PIDS=""
@@ -57,40 +42,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-free_ports() {
-	python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
-}
-for f in "$BIN/pcad" "$BIN/pcactl" "$LOAD" "$FILL"; do
-	[ -x "$f" ] || { echo "soak: $f not built" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "soak: wrk missing (make deps)" >&2; exit 2; }
+bench_need soak "$BIN/pcad" "$BIN/pcactl" "$LOAD" "$FILL" wrk || exit 2
 
-# shellcheck disable=SC2046 # two words wanted
-set -- $(free_ports 2)
-API_PORT=$1
-HTTP_PORT=$2
-"$BIN/pcactl" init "$T/app" --api-port "$API_PORT" --http-port "$HTTP_PORT" \
-    >"$T/init.log" 2>&1 || { cat "$T/init.log" >&2; exit 2; }
-export PCACTL_CONFIG="$T/app/pcad.conf"
-URL="http://127.0.0.1:$HTTP_PORT"
+bench_appliance "$T/app" || exit 2
 REGION=$(sed -n 's/^region *= *//p' "$T/app/pcad.conf" | head -1)
 echo '{"OcspConfiguration":{"Enabled":true}}' >"$T/rev.json"
-CA=$("$BIN/pcactl" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Soak Root,O=OpenPCA,C=US" \
-    --revocation-json "$T/rev.json") &&
-    "$BIN/pcactl" ca csr "$CA" --out "$T/root.csr" &&
-    "$BIN/pcactl" issue --ca "$CA" --csr "$T/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$T/root.pem" >/dev/null &&
-    "$BIN/pcactl" ca import "$CA" --cert "$T/root.pem" >/dev/null ||
+CA=$(bench_root "CN=Soak Root,O=OpenPCA,C=US" \
+    --revocation-json "$T/rev.json") ||
     { echo "soak: CA set-up failed" >&2; exit 2; }
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -keyout "$T/leaf.key" -subj /CN=soak.example.com \
-    -addext subjectAltName=DNS:soak.example.com -out "$T/leaf.csr" 2>/dev/null
+bench_csr "$T" soak.example.com
 i=1
 while [ $i -le "$NCERTS" ]; do
 	"$BIN/pcactl" issue --ca "$CA" --csr "$T/leaf.csr" \
@@ -120,14 +80,11 @@ end
 LUA
 } >"$T/post.lua"
 
-"$BIN/pcad" --config "$T/app/pcad.conf" >"$T/pcad.log" 2>&1 &
-PCAD=$!
+bench_pcad 300
+rc=$?
 PIDS="$PCAD"
+[ "$rc" -eq 0 ] || kill -0 "$PCAD" 2>/dev/null || exit 2
 SIGNER=""
-i=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ] ||
-    [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
-kill -0 "$PCAD" 2>/dev/null || { tail -20 "$T/pcad.log" >&2; exit 2; }
 sleep 2
 # the signer: the front's grandchild (front -> keeper -> signer)
 for k in $(cat "/proc/$PCAD/task/$PCAD/children" 2>/dev/null); do
