@@ -228,6 +228,18 @@ ec_csr() { # ec_csr OUT CN [CURVE]
 	    -nodes -keyout "$1.key" -subj "/CN=$2" \
 	    -addext "subjectAltName=DNS:$2" -out "$1" 2>/dev/null
 }
+# issue_leaf CA NAME: a 30-day leaf for NAME.example.com (EC P-256 key,
+# SHA256WITHECDSA) of CA in $TMP/NAME.pem, its CSR in $TMP/NAME.csr
+issue_leaf() {
+	ec_csr "$TMP/$2.csr" "$2.example.com" &&
+	    "$PCACTL" issue --ca "$1" --csr "$TMP/$2.csr" \
+		--signing-alg SHA256WITHECDSA --validity 30d \
+		--out "$TMP/$2.pem" >/dev/null
+}
+# cert_serial PEM: the certificate's serial in hex as openssl prints it
+cert_serial() {
+	openssl x509 -in "$1" -noout -serial 2>/dev/null | cut -d= -f2
+}
 finish() {
 	echo "1..$N"
 	[ "$FAILS" -eq 0 ]

@@ -8,14 +8,6 @@
 # the Prometheus text-format parser.
 . "$(dirname "$0")/lib.sh"
 
-A=$TMP/app
-PCAD_PID=""
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
-	    wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
 is_json() { python3 -c 'import json, sys; json.load(sys.stdin)' 2>/dev/null; }
 # jq_py EXPR: evaluates a python expression over the JSON on stdin (d)
 jq_py() {

@@ -16,27 +16,6 @@
 . "$(dirname "$0")/lib.sh"
 
 ATTACK="python3 $ROOTDIR/tests/integration/http/attack.py"
-A=$TMP/app
-PCAD_PID=""
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
-	    wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
-start_pcad() {
-	"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-	PCAD_PID=$!
-	i=0
-	while [ $i -lt 200 ]; do
-		curl -sf "http://127.0.0.1:$HP/health" >/dev/null 2>&1 &&
-		    return 0
-		kill -0 "$PCAD_PID" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 # attack ARGS...: each PASS/FAIL line of attack.py becomes a TAP line.
 attack() {
 	$ATTACK "$@" >"$TMP/attack.out" 2>&1
@@ -78,6 +57,7 @@ AP=$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")
 AP=${AP##*:}
 HP=$(awk '/^\[http\]/{s=1} s&&/^listen/{print $3; exit}' "$A/pcad.conf")
 HP=${HP##*:}
+URL=http://127.0.0.1:$HP # start_pcad waits for its /health
 set_key http header_timeout_s 4
 set_key http per_ip_connections 150
 set_key ocsp url "http://127.0.0.1:$HP/ocsp"

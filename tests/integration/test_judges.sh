@@ -37,7 +37,6 @@ says() {
 	if printf '%s\n' "$out" | grep -qE "$pat"; then ok "$name"
 	else not_ok "$name" "$out"; fi
 }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 cdp_of() {
 	openssl x509 -in "$1" -noout -ext crlDistributionPoints |
 	    sed -n 's/^ *URI://p' | head -1
@@ -86,7 +85,7 @@ chain() {
 		"$PCACTL" issue --ca "$i" --csr "$d/$l.csr" --signing-alg $isig \
 		    --validity 30d --out "$d/$l.pem" >/dev/null || return 1
 	done
-	"$PCACTL" revoke --ca "$i" --serial "$(serial_of "$d/bad.pem")" \
+	"$PCACTL" revoke --ca "$i" --serial "$(cert_serial "$d/bad.pem")" \
 	    --reason KEY_COMPROMISE >/dev/null || return 1
 	cat "$d/int.pem" "$d/root.pem" >"$d/chain.pem"
 	$JUDGE tamper-cert "$d/good.pem" "$d/tampered.pem"
@@ -113,7 +112,7 @@ fetch_crls() {
 		    curl -sf -o "$d/good.crl" "$(cdp_of "$d/good.pem")" &&
 		    curl -sf -o "$d/bad.crl" "$(cdp_of "$d/bad.pem")" &&
 		    openssl crl -inform DER -in "$d/bad.crl" -noout -text |
-		    grep -qi "Serial Number: $(serial_of "$d/bad.pem")" && break
+		    grep -qi "Serial Number: $(cert_serial "$d/bad.pem")" && break
 		sleep 1
 	done
 	for c in root good bad; do
@@ -182,9 +181,9 @@ for k in ec rsa; do
 	# ---- CRLs ----
 	check "cryptography: $K CRLs signed by their issuers, bad listed, good not" \
 	    sh -c "$JUDGE crl '$d/root.pem' '$d/root.crl' \
-	    -$(serial_of "$d/int.pem") && $JUDGE crl '$d/int.pem' '$d/bad.crl' \
-	    $(serial_of "$d/bad.pem") -$(serial_of "$d/good.pem") &&
-	    $JUDGE crl '$d/int.pem' '$d/good.crl' -$(serial_of "$d/good.pem")"
+	    -$(cert_serial "$d/int.pem") && $JUDGE crl '$d/int.pem' '$d/bad.crl' \
+	    $(cert_serial "$d/bad.pem") -$(cert_serial "$d/good.pem") &&
+	    $JUDGE crl '$d/int.pem' '$d/good.crl' -$(cert_serial "$d/good.pem")"
 	check "openssl: $K -crl_check_all accepts the good leaf" openssl verify \
 	    -crl_check_all -CAfile "$d/root.pem" -untrusted "$d/int.pem" \
 	    -CRLfile "$d/crls-good.pem" "$d/good.pem"
@@ -197,7 +196,7 @@ for k in ec rsa; do
 	    --infile '$d/root.crl.pem' >/dev/null && certtool --verify-crl \
 	    --load-ca-certificate '$d/int.pem' --infile '$d/bad.crl.pem'"
 	says "gnutls: $K certtool --crl-info reads the revoked serial" \
-	    "Serial Number \(hex\): (00)?$(serial_of "$d/bad.pem" | tr A-F a-f)\$" \
+	    "Serial Number \(hex\): (00)?$(cert_serial "$d/bad.pem" | tr A-F a-f)\$" \
 	    certtool --crl-info --infile "$d/bad.crl.pem"
 	refuses "gnutls: $K tampered CRL refused (--verify-crl)" \
 	    sh -c "openssl crl -inform DER -in '$d/tampered.crl' | certtool \
@@ -334,26 +333,26 @@ BASE_URL=$(cdp_of "$d/d0.pem")
 DELTA_URL=${BASE_URL%.crl}.delta.crl
 lists() { # lists URL PEM: the CRL at URL lists PEM's serial
 	curl -sf -o "$d/x.crl" "$1" && openssl crl -inform DER -in "$d/x.crl" \
-	    -noout -text 2>/dev/null | grep -qi "Serial Number: $(serial_of "$2")"
+	    -noout -text 2>/dev/null | grep -qi "Serial Number: $(cert_serial "$2")"
 }
 i=0
 until curl -sf -o /dev/null "$BASE_URL" || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 sleep 11 # past delta_base_s: the next revocation makes a new base
-"$PCACTL" revoke --ca "$DR" --serial "$(serial_of "$d/d0.pem")" \
+"$PCACTL" revoke --ca "$DR" --serial "$(cert_serial "$d/d0.pem")" \
     --reason KEY_COMPROMISE >/dev/null
 i=0
 until lists "$BASE_URL" "$d/d0.pem" || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
-"$PCACTL" revoke --ca "$DR" --serial "$(serial_of "$d/d1.pem")" \
+"$PCACTL" revoke --ca "$DR" --serial "$(cert_serial "$d/d1.pem")" \
     --reason KEY_COMPROMISE >/dev/null
 i=0
 until lists "$DELTA_URL" "$d/d1.pem" || [ $i -ge 100 ]; do sleep 0.2; i=$((i + 1)); done
 curl -sf -o "$d/base.crl" "$BASE_URL" && curl -sf -o "$d/delta.crl" "$DELTA_URL" &&
     openssl crl -inform DER -in "$d/base.crl" -out "$d/base.pem" &&
     openssl crl -inform DER -in "$d/delta.crl" -out "$d/delta.pem" &&
-    $JUDGE crl "$d/root.pem" "$d/base.crl" "$(serial_of "$d/d0.pem")" \
-	"-$(serial_of "$d/d1.pem")" >/dev/null &&
-    $JUDGE crl "$d/root.pem" "$d/delta.crl" "$(serial_of "$d/d1.pem")" \
-	"-$(serial_of "$d/d0.pem")" &&
+    $JUDGE crl "$d/root.pem" "$d/base.crl" "$(cert_serial "$d/d0.pem")" \
+	"-$(cert_serial "$d/d1.pem")" >/dev/null &&
+    $JUDGE crl "$d/root.pem" "$d/delta.crl" "$(cert_serial "$d/d1.pem")" \
+	"-$(cert_serial "$d/d0.pem")" &&
     ok "cryptography: base lists d0, delta lists d1 only, both signed by the root" ||
     not_ok "cryptography: base lists d0, delta lists d1 only, both signed by the root"
 cat "$d/base.pem" "$d/delta.pem" >"$d/both.pem"

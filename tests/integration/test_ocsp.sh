@@ -36,13 +36,6 @@ tool() { # tool NAME ARGS...
 		not_ok "$name" "$out"
 	fi
 }
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-issue() { # issue CA NAME: a leaf into $TMP/NAME.pem
-	ec_csr "$TMP/$2.csr" "$2.example.com" &&
-	    "$PCACTL" issue --ca "$1" --csr "$TMP/$2.csr" \
-		--signing-alg SHA256WITHECDSA --validity 30d \
-		--out "$TMP/$2.pem" >/dev/null
-}
 
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
 URL=$(http_url "$A/pcad.conf")
@@ -50,7 +43,7 @@ echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
 ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "OCSP Root" \
     --revocation-json "$TMP/ocsp.json")
 if [ -n "$ROOT" ] &&
-    issue "$ROOT" leaf1 && issue "$ROOT" leaf2 && issue "$ROOT" leaf3; then
+    issue_leaf "$ROOT" leaf1 && issue_leaf "$ROOT" leaf2 && issue_leaf "$ROOT" leaf3; then
 	ok "setup: root CA with OCSP enabled, three leaves"
 else
 	not_ok "setup"
@@ -60,7 +53,7 @@ fi
 # a second CA without OCSP, and one we never heard of
 mkdir -p "$TMP/no"
 NOOCSP=$(make_root "$TMP/no" EC_prime256v1 SHA256WITHECDSA)
-issue "$NOOCSP" other
+issue_leaf "$NOOCSP" other
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$TMP/stranger.key" -subj /CN=stranger -out "$TMP/stranger.pem" \
     2>/dev/null
@@ -133,7 +126,7 @@ out=$(curl -s "$URL/aGVsbG8%3D" | od -An -tx1 | tr -d ' \n')
 
 # revocations: through pcad's API (within 1 s) and by pcactl (another process)
 tool "API revocation reflected within 1 s" revoke-timing "$URL" \
-    "$TMP/root.pem" "$TMP/leaf2.pem" "$ROOT" "$(serial_of "$TMP/leaf2.pem")"
+    "$TMP/root.pem" "$TMP/leaf2.pem" "$ROOT" "$(cert_serial "$TMP/leaf2.pem")"
 ossl "openssl ocsp: revoked after the API revocation" revoked -cert "$TMP/leaf2.pem" -no_nonce
 if openssl ocsp -issuer "$TMP/root.pem" -url "$URL" -CAfile "$TMP/root.pem" \
     -cert "$TMP/leaf2.pem" -no_nonce 2>&1 | grep -q "Reason: keyCompromise"; then
@@ -142,7 +135,7 @@ else
 	not_ok "revocation reason keyCompromise"
 fi
 t0=$(date +%s%N)
-"$PCACTL" revoke --ca "$ROOT" --serial "$(serial_of "$TMP/leaf3.pem")" \
+"$PCACTL" revoke --ca "$ROOT" --serial "$(cert_serial "$TMP/leaf3.pem")" \
     --reason SUPERSEDED >/dev/null
 i=0
 until openssl ocsp -issuer "$TMP/root.pem" -cert "$TMP/leaf3.pem" -url "$URL" \

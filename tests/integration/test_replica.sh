@@ -22,13 +22,6 @@ R2_PID=""
 NG_PID=""
 CLEANUP='for p in $R1_PID $R2_PID $NG_PID; do kill $p 2>/dev/null; wait $p 2>/dev/null; done'
 
-serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-issue() { # issue CA NAME: a leaf into $TMP/NAME.pem
-	ec_csr "$TMP/$2.csr" "$2.example.com" &&
-	    "$PCACTL" issue --ca "$1" --csr "$TMP/$2.csr" \
-		--signing-alg SHA256WITHECDSA --validity 30d \
-		--out "$TMP/$2.pem" >/dev/null
-}
 # status URL CERT [ARGS]: (ARGS before -cert: -sha256) the status word openssl ocsp prints after a
 # verified answer ("" when it is not verified)
 status() {
@@ -86,8 +79,8 @@ EOF
 echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"ExpirationInDays":7,"S3BucketName":"'$BUCKET'"}}' >"$TMP/ocsp.json"
 ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Replica Root" \
     --revocation-json "$TMP/ocsp.json")
-if [ -n "$ROOT" ] && issue "$ROOT" leaf1 && issue "$ROOT" leaf2 &&
-    issue "$ROOT" leaf3; then
+if [ -n "$ROOT" ] && issue_leaf "$ROOT" leaf1 && issue_leaf "$ROOT" leaf2 &&
+    issue_leaf "$ROOT" leaf3; then
 	ok "setup: root CA with OCSP and CRLs, three leaves, [ocsp] publish to moto"
 else
 	not_ok "setup"
@@ -126,7 +119,7 @@ fi
 # the layout in S3: per-CA manifest, CertID keys (SHA-1 and SHA-256), GET
 # keys; waits (30 s at most) until all of them are there, since the outbox
 # drains in the background
-sn1=$(serial_of "$TMP/leaf1.pem" | tr 'A-F' 'a-f' | sed 's/^00//')
+sn1=$(cert_serial "$TMP/leaf1.pem" | tr 'A-F' 'a-f' | sed 's/^00//')
 layout_ok() {
 	keys=$(curl -s "$MOTO_URL/$BUCKET?list-type=2&prefix=pfx/ocsp/" |
 	    grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g')
@@ -162,7 +155,7 @@ printf '%s' "$out" | grep -q "unauthorized (6)" &&
 
 # a revocation on the primary reaches both replicas within BOUND seconds
 t0=$(date +%s%N)
-"$PCACTL" revoke --ca "$ROOT" --serial "$(serial_of "$TMP/leaf1.pem")" \
+"$PCACTL" revoke --ca "$ROOT" --serial "$(cert_serial "$TMP/leaf1.pem")" \
     --reason KEY_COMPROMISE >/dev/null || not_ok "pcactl revoke"
 d1="" d2=""
 i=0
@@ -188,7 +181,7 @@ CAID=${ROOT##*/}
 i=0
 until curl -sf -o "$TMP/r.crl" "http://$R1/crl/$CAID.crl" &&
     openssl crl -inform DER -in "$TMP/r.crl" -noout -text 2>/dev/null |
-    grep -q "$(serial_of "$TMP/leaf1.pem")" || [ $i -ge 100 ]; do
+    grep -q "$(cert_serial "$TMP/leaf1.pem")" || [ $i -ge 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
@@ -283,7 +276,7 @@ until health "$R1" | grep -q '"status":"ok"' &&
 done
 [ $i -lt 100 ] && ok "S3 back: /health ok again" ||
     not_ok "S3 back: /health ok" "$(health "$R1") $(health "$R2")"
-"$PCACTL" revoke --ca "$ROOT" --serial "$(serial_of "$TMP/leaf3.pem")" \
+"$PCACTL" revoke --ca "$ROOT" --serial "$(cert_serial "$TMP/leaf3.pem")" \
     --reason SUPERSEDED >/dev/null || not_ok "pcactl revoke (2)"
 i=0
 until [ "$(status "http://$R1" "$TMP/leaf3.pem")" = revoked ] &&

@@ -7,25 +7,16 @@
 # [process] separate = no.
 . "$(dirname "$0")/lib.sh"
 
-A=$TMP/app
-PCAD_PID=""
-stop_pcad() {
-	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
-	    wait "$PCAD_PID" 2>/dev/null
-	PCAD_PID=""
-}
-CLEANUP='stop_pcad'
 new_appliance "$A" || { not_ok "pcactl init"; finish; exit 1; }
-API=$(sed -n '/^\[api\]/,/^\[/s/^listen *= *//p' "$A/pcad.conf")
-EP="https://$API"
-"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-PCAD_PID=$!
-i=0
-until curl -s --cacert "$A/tls/ca.pem" -o /dev/null "$EP/" || [ $i -ge 200 ]
-do
-	sleep 0.1
-	i=$((i + 1))
-done
+EP=$(api_url "$A/pcad.conf")
+# sts_pcad: pcad on $A/pcad.conf, its API answering within 20 s
+sts_pcad() {
+	"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
+	PCAD_PID=$!
+	wait_up "$PCAD_PID" 200 curl -s --cacert "$A/tls/ca.pem" -o /dev/null \
+	    "$EP/"
+}
+sts_pcad
 # the appliance's settings, not the machine's (AWS_CA_BUNDLE wins over the
 # config file's ca_bundle)
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
@@ -79,14 +70,7 @@ stop_pcad
 # in one process ([process] separate = no) the signing keys come from the
 # same hsm_sigv4_key, in process
 printf '\n[process]\nseparate = no\n' >>"$A/pcad.conf"
-"$PCAD" --config "$A/pcad.conf" >>"$A/pcad.log" 2>&1 &
-PCAD_PID=$!
-i=0
-until curl -s --cacert "$A/tls/ca.pem" -o /dev/null "$EP/" || [ $i -ge 200 ]
-do
-	sleep 0.1
-	i=$((i + 1))
-done
+sts_pcad
 out=$(aws sts get-caller-identity --query Account --output text 2>&1)
 [ "$out" = 123456789012 ] &&
     ok "separate = no: aws sts get-caller-identity" ||

@@ -60,11 +60,6 @@ acme_py() {
 	    not_ok "$ap_name" "$(tail -20 "$TMP/py.out")"
 }
 
-# cert_serial PEM: the certificate's serial in hex as openssl prints it
-cert_serial() {
-	openssl x509 -in "$1" -noout -serial 2>/dev/null | cut -d= -f2
-}
-
 # check_renewed NAME OLD_SERIAL PEM: ok when PEM now holds a certificate
 # with another serial than OLD_SERIAL
 check_renewed() {
