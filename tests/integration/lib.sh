@@ -162,6 +162,26 @@ start_pcad() {
 	PCAD_PID=$!
 	wait_up "$PCAD_PID" 200 curl -sf "$URL/health"
 }
+# pcad_up NAME [CONF]: start_pcad CONF and one TAP line NAME; when pcad
+# does not come up, its log's tail and the end of the script (exit 1).
+pcad_up() {
+	if start_pcad "${2:-$A/pcad.conf}"; then ok "$1"; else
+		not_ok "$1" "$(tail -20 "$A/pcad.log")"
+		finish
+		exit 1
+	fi
+}
+# wait_metric REGEX [TENTHS]: until a line of $URL/metrics starts with
+# REGEX (grep -E), TENTHS (default 100) tenths of a second at most;
+# status 1 when it did not come.
+wait_metric() {
+	wm_i=0
+	until curl -s "$URL/metrics" | grep -qE "^$1"; do
+		[ "$wm_i" -ge "${2:-100}" ] && return 1
+		sleep 0.1
+		wm_i=$((wm_i + 1))
+	done
+}
 stop_pcad() {
 	[ -n "$PCAD_PID" ] && kill "$PCAD_PID" 2>/dev/null &&
 	    wait "$PCAD_PID" 2>/dev/null

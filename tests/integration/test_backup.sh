@@ -46,11 +46,7 @@ else
 	finish
 	exit 1
 fi
-if start_pcad "$A/pcad.conf"; then ok "pcad starts"; else
-	not_ok "pcad starts" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
+pcad_up "pcad starts"
 
 # ---- an online backup under API load ----
 PCA_DIR=$A python3 "$ROOTDIR/tests/integration/backup/load.py" "$ROOT" \
@@ -202,14 +198,8 @@ fi
 check_fails "restore refuses to overwrite the restored appliance" "not an empty directory" \
     "$PCACTL" restore "$TMP/b1.tar" "$R" --pin-file "$A/hsm/user.pin"
 
-if start_pcad "$R/pcad.conf"; then ok "pcad starts on the restored appliance"; else
-	not_ok "pcad starts on the restored appliance" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
-i=0
-until curl -s "$URL/metrics" | grep -q '^pcad_ocsp_presigned_entries [1-9]' ||
-    [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+pcad_up "pcad starts on the restored appliance" "$R/pcad.conf"
+wait_metric 'pcad_ocsp_presigned_entries [1-9]'
 ossl "OCSP after the restore: good for a certificate of the backup" good "$TMP/leaf1.pem"
 ossl "OCSP after the restore: revoked for the revoked one" revoked "$TMP/leaf2.pem"
 AWS="aws --region us-east-1 --endpoint-url https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' "$R/pcad.conf") --ca-bundle $R/tls/ca.pem"

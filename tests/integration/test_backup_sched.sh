@@ -14,11 +14,7 @@ printf '\n[backup]\nto = %s\ninterval_hours = 0.003\nkeep = 2\n' "$TMP/bk" \
     >>"$A/pcad.conf"
 check "pcad --check-config accepts [backup]" "$PCAD" --config "$A/pcad.conf" \
     --check-config
-if start_pcad "$A/pcad.conf"; then ok "pcad starts with [backup] to = a directory"; else
-	not_ok "pcad starts" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
+pcad_up "pcad starts with [backup] to = a directory"
 n() { ls "$TMP/bk" | grep -c '^openpca-.*\.tar$'; }
 i=0
 until [ "$(n)" -ge 2 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done

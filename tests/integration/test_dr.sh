@@ -29,11 +29,7 @@ metric() { # metric NAME: its value on /metrics
 crlnum() { python3 "$DR" crlnum "$MOTO_URL" dr-crl "crl/$CAID.crl"; }
 
 feed_primary dr "DR Root"
-if start_pcad "$A/pcad.conf"; then ok "pcad starts with [backup] feed = on"; else
-	not_ok "pcad starts" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
+pcad_up "pcad starts with [backup] feed = on"
 i=0
 until [ "$(metric pcad_backup_last_success_timestamp_seconds)" -gt 0 ] 2>/dev/null ||
     [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
@@ -150,14 +146,8 @@ if mdb_dump -p -s audit "$R/data" | grep -q "restored from $BID up to [1-9]"; th
 else
 	not_ok "the audit chain records the replay" "$(mdb_dump -p -s audit "$R/data" | tail -3)"
 fi
-if start_pcad "$R/pcad.conf"; then ok "pcad starts on the restored appliance"; else
-	not_ok "pcad starts on the restored appliance" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
-i=0
-until curl -s "$URL/metrics" | grep -q '^pcad_ocsp_presigned_entries [1-9]' ||
-    [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+pcad_up "pcad starts on the restored appliance" "$R/pcad.conf"
+wait_metric 'pcad_ocsp_presigned_entries [1-9]'
 cat "$TMP/before.log" "$TMP/after.log" >"$TMP/all.log"
 if out=$(python3 "$DR" check "$ROOT" "$TMP/all.log" "$TMP/revoked" \
     "$TMP/root.pem" "$URL" 2>&1); then

@@ -61,11 +61,7 @@ URL=http://127.0.0.1:$HP # start_pcad waits for its /health
 set_key http header_timeout_s 4
 set_key http per_ip_connections 150
 set_key ocsp url "http://127.0.0.1:$HP/ocsp"
-if start_pcad; then ok "pcad up (API $AP, HTTP $HP)"; else
-	not_ok "pcad up" "$(tail -5 "$A/pcad.log")"
-	finish
-	exit 1
-fi
+pcad_up "pcad up (API $AP, HTTP $HP)"
 
 # ---- defect 2: connection slots ----
 attack flood slowloris --port "$HP" --count 300 --probe-port "$HP" \

@@ -65,15 +65,9 @@ else
 	not_ok "the AIA of issued certificates points at the responder"
 fi
 
-if start_pcad; then ok "pcad starts"; else
-	not_ok "pcad starts" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
+pcad_up "pcad starts"
 # wait for the pre-signed responses (delegated signer issued first)
-i=0
-until curl -s "$URL/metrics" | grep -q '^pcad_ocsp_presigned_entries [4-9]' ||
-    [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+wait_metric 'pcad_ocsp_presigned_entries [4-9]'
 
 ossl "openssl ocsp POST: good, verified" good -cert "$TMP/leaf1.pem" -no_nonce
 ossl "openssl ocsp POST -nonce: good, nonce echoed" good -cert "$TMP/leaf1.pem"

@@ -100,11 +100,7 @@ else
 fi
 
 # -------- real time --------
-if start_pcad; then ok "pcad starts (real time)"; else
-	not_ok "pcad starts (real time)" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
+pcad_up "pcad starts (real time)"
 if snap "$TMP/s0.json"; then
 	ok "real time: pre-signed good from a delegated signer (cryptography)"
 else

@@ -87,11 +87,7 @@ else
 	finish
 	exit 1
 fi
-if start_pcad; then ok "primary pcad starts"; else
-	not_ok "primary pcad starts" "$(tail -20 "$A/pcad.log")"
-	finish
-	exit 1
-fi
+pcad_up "primary pcad starts"
 
 # replicas: the primary's configuration, other ports, a cache of their own
 for r in r1 r2; do
