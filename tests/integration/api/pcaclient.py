@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -240,11 +239,3 @@ def openssl_verify(leaf_pem, chain_pem, workdir):
         args += ["-untrusted", inter]
     r = subprocess.run(args + [leaf], capture_output=True, text=True)
     return r.returncode == 0, r.stdout + r.stderr
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p

@@ -4,7 +4,9 @@ where a suite ends with one, status() is the exit status of one that does
 not) and pcad's /health as (status, JSON body).  Suites elsewhere put this
 folder on sys.path and import it."""
 import json
+import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -35,6 +37,23 @@ def plan():
     """Prints the plan line; the exit status for the suite."""
     print("1..%d" % _N, flush=True)
     return status()
+
+
+def sh(*args, input=None, env=None):
+    """Runs ARGS: (exit status, stdout and stderr as text)."""
+    r = subprocess.run(list(args), capture_output=True, input=input, env=env)
+    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+
+def wait_for(fn, timeout, step=0.1):
+    """fn() every step seconds until it is true or timeout seconds have
+    passed; its last value."""
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() > end:
+            return v
+        time.sleep(step)
 
 
 def health(base):

@@ -7,7 +7,8 @@ against moto (S3).
         answers OCSP (openssl ocsp) good, or revoked when listed in REVOKED
   dr.py bucket S3_URL BUCKET...     create the buckets (moto without auth)
   dr.py crlnum S3_URL BUCKET KEY    the CRL number of the object (0: none)
-Prints "# ..." details; exit status 0 when everything held."""
+Prints "# ..." details; exit status 0 when everything held.  load.py and
+standby/sb.py import its boto3 clients (pca, s3)."""
 import os
 import subprocess
 import sys
@@ -19,16 +20,18 @@ from botocore.config import Config
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 
 
-def pca():
+def pca(attempts=3):
+    """boto3 against PCA_DIR's pcad (admin key), ATTEMPTS tries a call."""
     import pcaclient
     ak, sk = pcaclient.admin_creds()
     return boto3.client("acm-pca", region_name=pcaclient.REGION,
                         endpoint_url=pcaclient.API, verify=pcaclient.BUNDLE,
                         aws_access_key_id=ak, aws_secret_access_key=sk,
-                        config=Config(retries={"max_attempts": 3}))
+                        config=Config(retries={"max_attempts": attempts}))
 
 
 def s3(url):
+    """boto3 against moto as S3 at URL (path-style, test credentials)."""
     return boto3.client("s3", endpoint_url=url, region_name="us-east-1",
                         aws_access_key_id="testing",
                         aws_secret_access_key="testing",
@@ -109,4 +112,5 @@ def main():
     return 2
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,34 +9,20 @@ import sys
 import threading
 import time
 
-import boto3
-from botocore.config import Config
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dr  # noqa: E402
 import pcaclient  # noqa: E402
 
 ca, out, stop = sys.argv[1], sys.argv[2], sys.argv[3]
 threads = int(sys.argv[4]) if len(sys.argv) > 4 else 2
-key = ec.generate_private_key(ec.SECP256R1())
-csr = (x509.CertificateSigningRequestBuilder()
-       .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                                   "load.example.com")]))
-       .sign(key, hashes.SHA256())
-       .public_bytes(serialization.Encoding.PEM))
+csr = pcaclient.make_csr(cn="load.example.com", sans=())
 lock = threading.Lock()
 log = open(out, "a", buffering=1)
 
 
 def worker():
-    ak, sk = pcaclient.admin_creds()
-    pca = boto3.client("acm-pca", region_name=pcaclient.REGION,
-                       endpoint_url=pcaclient.API, verify=pcaclient.BUNDLE,
-                       aws_access_key_id=ak, aws_secret_access_key=sk,
-                       config=Config(retries={"max_attempts": 1}))
+    pca = dr.pca(attempts=1)
     while not os.path.exists(stop):
         t0 = time.time()
         try:

@@ -4,7 +4,6 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tarfile
 
@@ -13,18 +12,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "crl"))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 import s3env  # noqa: E402
-from suite import plan, tap  # noqa: E402
+from suite import plan, sh, tap  # noqa: E402
 
 TMP = os.environ["BK_TMP"]
 BIN = os.environ["BIN"]
 APP = os.path.join(TMP, "app")
 BUCKET = "backup-bucket"
 PCACTL = os.path.join(BIN, "pcactl")
-
-
-def sh(*args, env=None):
-    r = subprocess.run(list(args), capture_output=True, env=env)
-    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
 
 
 def ctl(*args):
@@ -36,9 +30,8 @@ try:
     moto.start()
     key = moto.setup(BUCKET)
     env = dict(os.environ, AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1])
-    rc, out = sh(PCACTL, "init", APP, "--api-port", str(s3env.free_port()),
-                 "--http-port", str(s3env.free_port()), "--s3-endpoint",
-                 moto.url, "--region", "us-east-1", env=env)
+    rc, out = s3env.init_appliance(PCACTL, APP, moto, "--region",
+                                   "us-east-1", env=env)
     tap(rc == 0, "pcactl init --s3-endpoint", out)
     rc, root = ctl("ca", "create", "--type", "ROOT", "--key-alg",
                    "EC_prime256v1", "--signing-alg", "SHA256WITHECDSA",

@@ -5,7 +5,6 @@ import atexit
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -16,36 +15,21 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import s3env  # noqa: E402
-from suite import plan, tap  # noqa: E402
+from suite import plan, sh, tap, wait_for  # noqa: E402
 
 TMP = os.environ["CRL_TMP"]
 BIN = os.environ["BIN"]
 APP = os.path.join(TMP, "app")
 BUCKET = "crl-bucket"
 OUTAGE_S = int(os.environ.get("CRL_OUTAGE_S", "60"))
-def sh(*args, input=None):
-    r = subprocess.run(list(args), capture_output=True, input=input)
-    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
-
-
-def wait_for(fn, timeout):
-    end = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() > end:
-            return v
-        time.sleep(0.1)
-
-
 moto = s3env.Moto(s3env.free_port(), TMP)
 atexit.register(lambda: moto.stop())   # no moto_server left behind
 moto.start()
 key = moto.setup(BUCKET)
 os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = key
-rc, out = sh(os.path.join(BIN, "pcactl"), "init", APP, "--api-port",
-             str(s3env.free_port()), "--http-port", str(s3env.free_port()),
-             "--s3-endpoint", moto.url, "--region", "us-east-1",
-             "--account-id", "111122223333")
+rc, out = s3env.init_appliance(os.path.join(BIN, "pcactl"), APP, moto,
+                               "--region", "us-east-1",
+                               "--account-id", "111122223333")
 if rc != 0:
     print("not ok 1 - pcactl init --s3-endpoint\n# " + out)
     sys.exit(1)

@@ -102,6 +102,15 @@ class Moto:
         return [o["Key"] for o in r.get("Contents", [])]
 
 
+def init_appliance(pcactl, app, moto, *args, env=None):
+    """pcactl init APP on two free loopback ports with MOTO as its S3
+    endpoint (ARGS follow): (exit status, output as text)."""
+    r = subprocess.run([pcactl, "init", app, "--api-port", str(free_port()),
+                        "--http-port", str(free_port()), "--s3-endpoint",
+                        moto.url] + list(args), capture_output=True, env=env)
+    return r.returncode, (r.stdout + r.stderr).decode(errors="replace")
+
+
 def write_creds(path, key):
     with open(path, "w") as f:
         f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"

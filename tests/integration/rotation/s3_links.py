@@ -7,9 +7,7 @@ moto_server as S3 (SigV4 enforced), an appliance made with pcactl init
 """
 import atexit
 import os
-import subprocess
 import sys
-import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -17,6 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "crl"))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 
 import s3env  # noqa: E402
+from suite import wait_for  # noqa: E402
 
 TMP = os.environ["ROT_TMP"]
 BIN = os.environ["BIN"]
@@ -32,26 +31,14 @@ def result(ok, name, detail=""):
           flush=True)
 
 
-def wait_for(fn, timeout):
-    end = time.time() + timeout
-    while True:
-        v = fn()
-        if v or time.time() > end:
-            return v
-        time.sleep(0.2)
-
-
 moto = s3env.Moto(s3env.free_port(), TMP)
 atexit.register(lambda: moto.stop())
 moto.start()
 key = moto.setup(BUCKET)
 os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"] = key
-r = subprocess.run([os.path.join(BIN, "pcactl"), "init", APP, "--api-port",
-                    str(s3env.free_port()), "--http-port",
-                    str(s3env.free_port()), "--s3-endpoint", moto.url],
-                   capture_output=True, text=True)
-if r.returncode != 0:
-    result(False, "pcactl init --s3-endpoint", r.stderr)
+rc, out = s3env.init_appliance(os.path.join(BIN, "pcactl"), APP, moto)
+if rc != 0:
+    result(False, "pcactl init --s3-endpoint", out)
     sys.exit(1)
 os.environ["PCA_DIR"] = APP
 import pcaclient as P  # noqa: E402

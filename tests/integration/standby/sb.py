@@ -14,26 +14,14 @@ import json
 import os
 import sys
 
-import boto3
-from botocore.config import Config
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
-
-
-def s3(url):
-    return boto3.client("s3", endpoint_url=url, region_name="us-east-1",
-                        aws_access_key_id="testing",
-                        aws_secret_access_key="testing",
-                        config=Config(s3={"addressing_style": "path"}))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "backup"))
+import dr  # noqa: E402
+from dr import s3  # noqa: E402
 
 
 def pca():
-    import pcaclient
-    ak, sk = pcaclient.admin_creds()
-    return boto3.client("acm-pca", region_name=pcaclient.REGION,
-                        endpoint_url=pcaclient.API, verify=pcaclient.BUNDLE,
-                        aws_access_key_id=ak, aws_secret_access_key=sk,
-                        config=Config(retries={"max_attempts": 1}))
+    return dr.pca(attempts=1)
 
 
 def keys(c, bucket, prefix):
@@ -84,16 +72,8 @@ def missing(ca, log):
 
 
 def refused(ca):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
-                                                       "sb.example.com")]))
-           .sign(key, hashes.SHA256())
-           .public_bytes(serialization.Encoding.PEM))
+    import pcaclient
+    csr = pcaclient.make_csr(cn="sb.example.com", sans=())
     try:
         pca().issue_certificate(CertificateAuthorityArn=ca, Csr=csr,
                                 SigningAlgorithm="SHA256WITHECDSA",
