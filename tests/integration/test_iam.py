@@ -19,7 +19,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -104,21 +103,7 @@ class World:
         self.keys = {}
 
     def root(self, cn):
-        ca = self.c.create_certificate_authority(
-            CertificateAuthorityConfiguration=dict(
-                EC_CFG, Subject={"CommonName": cn, "Organization": "T"}),
-            CertificateAuthorityType="ROOT")["CertificateAuthorityArn"]
-        csr = self.c.get_certificate_authority_csr(
-            CertificateAuthorityArn=ca)["Csr"]
-        arn = self.c.issue_certificate(
-            CertificateAuthorityArn=ca, Csr=csr.encode(),
-            SigningAlgorithm="SHA256WITHECDSA",
-            TemplateArn=T + "RootCACertificate/V1",
-            Validity={"Type": "YEARS", "Value": 5})["CertificateArn"]
-        pem = get_cert(self.c, ca, arn)
-        self.c.import_certificate_authority_certificate(
-            CertificateAuthorityArn=ca, Certificate=pem.encode())
-        return ca
+        return P.new_root(self.c, {"CommonName": cn, "Organization": "T"})[0]
 
     def subst(self, obj):
         s = json.dumps(obj)
@@ -148,16 +133,7 @@ class World:
         return self.keys[(pname, caller)]
 
 
-def get_cert(c, ca, arn):
-    for _ in range(50):
-        try:
-            return c.get_certificate(CertificateAuthorityArn=ca,
-                                     CertificateArn=arn)["Certificate"]
-        except botocore.exceptions.ClientError as e:
-            if code_msg(e)[0] != "RequestInProgressException":
-                raise
-            time.sleep(0.1)
-    raise RuntimeError("certificate %s never ready" % arn)
+get_cert = P.get_cert
 
 
 def probe(w, case, akid, secret):

@@ -16,6 +16,7 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from botocore.credentials import Credentials
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -101,6 +102,42 @@ def client(akid=None, secret=None, validate=True, retries=0):
     return boto3.client("acm-pca", endpoint_url=API, region_name=REGION,
                         aws_access_key_id=akid, aws_secret_access_key=secret,
                         verify=BUNDLE, config=cfg)
+
+
+def get_cert(c, ca, arn):
+    """GetCertificate through client c, retried for 5 s while it answers
+    RequestInProgressException: the certificate PEM."""
+    for _ in range(50):
+        try:
+            return c.get_certificate(CertificateAuthorityArn=ca,
+                                     CertificateArn=arn)["Certificate"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "RequestInProgressException":
+                raise
+            time.sleep(0.1)
+    raise RuntimeError("certificate %s never ready" % arn)
+
+
+def new_root(c, subject, validity=None, **create):
+    """An ACTIVE EC P-256 root CA through client c: CreateCertificateAuthority
+    (Subject SUBJECT; CREATE: more of its arguments), its CSR issued with
+    RootCACertificate/V1 for VALIDITY (default 5 years), the certificate
+    imported.  Returns (CA ARN, certificate PEM)."""
+    arn = c.create_certificate_authority(
+        CertificateAuthorityConfiguration={
+            "KeyAlgorithm": "EC_prime256v1",
+            "SigningAlgorithm": "SHA256WITHECDSA", "Subject": subject},
+        CertificateAuthorityType="ROOT", **create)["CertificateAuthorityArn"]
+    csr = c.get_certificate_authority_csr(CertificateAuthorityArn=arn)["Csr"]
+    cert_arn = c.issue_certificate(
+        CertificateAuthorityArn=arn, Csr=csr.encode(),
+        SigningAlgorithm="SHA256WITHECDSA",
+        TemplateArn="arn:aws:acm-pca:::template/RootCACertificate/V1",
+        Validity=validity or {"Type": "YEARS", "Value": 5})["CertificateArn"]
+    pem = get_cert(c, arn, cert_arn)
+    c.import_certificate_authority_certificate(
+        CertificateAuthorityArn=arn, Certificate=pem.encode())
+    return arn, pem
 
 
 def pcactl(*args):

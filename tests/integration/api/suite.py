@@ -39,6 +39,22 @@ def plan():
     return status()
 
 
+def run(daemon, name, body):
+    """Starts daemon (a pcaclient.Daemon) and runs body(): an exception
+    out of it is one failed check "NAME ran to the end"; then stops the
+    daemon, one check "pcad stops cleanly".  Prints the plan; the exit
+    status for the suite."""
+    daemon.start()
+    try:
+        body()
+    except Exception as e:  # noqa: BLE001 - reported as a failed check
+        tap(False, "%s ran to the end" % name, repr(e))
+    finally:
+        rc = daemon.stop()
+        tap(rc == 0, "pcad stops cleanly", "exit status %s" % rc)
+    return plan()
+
+
 def sh(*args, input=None, env=None):
     """Runs ARGS: (exit status, stdout and stderr as text)."""
     r = subprocess.run(list(args), capture_output=True, input=input, env=env)

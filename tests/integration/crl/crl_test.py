@@ -52,16 +52,9 @@ EC = {"KeyAlgorithm": "EC_prime256v1", "SigningAlgorithm": "SHA256WITHECDSA"}
 
 
 def new_root(cn, crl):
-    arn = c.create_certificate_authority(
-        CertificateAuthorityConfiguration=dict(EC, Subject={"CommonName": cn}),
-        CertificateAuthorityType="ROOT",
-        RevocationConfiguration={"CrlConfiguration": crl}
-    )["CertificateAuthorityArn"]
-    csr = c.get_certificate_authority_csr(CertificateAuthorityArn=arn)["Csr"]
-    ca_cert_arn = issue(arn, csr.encode(), "RootCACertificate/V1", 3650)
-    pem = get(arn, ca_cert_arn)["Certificate"]
-    c.import_certificate_authority_certificate(CertificateAuthorityArn=arn,
-                                               Certificate=pem.encode())
+    arn, pem = P.new_root(c, {"CommonName": cn},
+                          {"Type": "DAYS", "Value": 3650},
+                          RevocationConfiguration={"CrlConfiguration": crl})
     path = os.path.join(TMP, arn[-36:] + ".pem")
     open(path, "w").write(pem)
     return arn, path

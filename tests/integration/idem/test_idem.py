@@ -16,11 +16,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import botocore.exceptions  # noqa: E402
 
 import pcaclient as P  # noqa: E402
-from suite import plan, tap  # noqa: E402
+from suite import run, tap  # noqa: E402
 
 T = "arn:aws:acm-pca:::template/"
-EC_CFG = {"KeyAlgorithm": "EC_prime256v1",
-          "SigningAlgorithm": "SHA256WITHECDSA"}
 OTHER = "222233334444"
 
 
@@ -28,21 +26,6 @@ OTHER = "222233334444"
 
 def code_of(e):
     return e.response["Error"]["Code"]
-
-
-def new_root(c, cn):
-    arn = c.create_certificate_authority(
-        CertificateAuthorityConfiguration=dict(
-            EC_CFG, Subject={"CommonName": cn, "Organization": "T"}),
-        CertificateAuthorityType="ROOT")["CertificateAuthorityArn"]
-    csr = c.get_certificate_authority_csr(CertificateAuthorityArn=arn)["Csr"]
-    r = issue(c, arn, csr.encode(), "RootCACertificate/V1",
-              {"Type": "YEARS", "Value": 5})
-    pem = c.get_certificate(CertificateAuthorityArn=arn,
-                            CertificateArn=r)["Certificate"]
-    c.import_certificate_authority_certificate(
-        CertificateAuthorityArn=arn, Certificate=pem.encode())
-    return arn
 
 
 def issue(c, ca, csr, tmpl="EndEntityCertificate/V1", validity=None, **kw):
@@ -245,20 +228,16 @@ def main():
     d = P.Daemon()
     P.DAEMON_STOP = d.stop
     P.DAEMON_START = d.start
-    d.start()
-    try:
+
+    def body():
         c = P.client()
-        ca = new_root(c, "Idem Root")
+        ca, _ = P.new_root(c, {"CommonName": "Idem Root",
+                               "Organization": "T"})
         check_concurrent(c, ca)
         check_mismatch(c, ca)
         other = check_cross_account(c, ca)
         check_legacy(c, ca, other)
-    except Exception as e:  # noqa: BLE001
-        tap(False, "test_idempotency ran to the end", repr(e))
-    finally:
-        rc = d.stop()
-        tap(rc == 0, "pcad stops cleanly", "exit status %s" % rc)
-    return plan()
+    return run(d, "test_idempotency", body)
 
 
 if __name__ == "__main__":

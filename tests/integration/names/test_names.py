@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import ExtensionOID, NameOID  # noqa: E402
 
 import pcaclient as P  # noqa: E402
-from suite import plan, tap  # noqa: E402
+from suite import run, tap  # noqa: E402
 
 warnings.simplefilter("ignore")
 T = "arn:aws:acm-pca:::template/"
@@ -71,23 +71,6 @@ def refused(c, ca, name, code, words, pem, **kw):
         got = e.response["Error"]["Code"]
         tap(got == code and all(w in msg for w in words), name,
             "%s: %s" % (got, msg))
-
-
-def new_root(c):
-    arn = c.create_certificate_authority(
-        CertificateAuthorityConfiguration={
-            "KeyAlgorithm": "EC_prime256v1",
-            "SigningAlgorithm": "SHA256WITHECDSA",
-            "Subject": {"CommonName": "Names Root", "Organization": "T"}},
-        CertificateAuthorityType="ROOT")["CertificateAuthorityArn"]
-    pem = c.get_certificate_authority_csr(CertificateAuthorityArn=arn)["Csr"]
-    r = issue(c, arn, pem.encode(), "RootCACertificate/V1",
-              Validity={"Type": "YEARS", "Value": 5})
-    cert = c.get_certificate(CertificateAuthorityArn=arn,
-                             CertificateArn=r)["Certificate"]
-    c.import_certificate_authority_certificate(
-        CertificateAuthorityArn=arn, Certificate=cert.encode())
-    return arn, P.cert(cert)
 
 
 def checks(c, ca, ca_cert):
@@ -178,19 +161,14 @@ def check_clamp(c, root, root_cert):
 
 
 def main():
-    d = P.Daemon()
-    d.start()
-    try:
+    def body():
         c = P.client()
-        ca, ca_cert = new_root(c)
+        ca, pem = P.new_root(c, {"CommonName": "Names Root",
+                                 "Organization": "T"})
+        ca_cert = P.cert(pem)
         checks(c, ca, ca_cert)
         check_clamp(c, ca, ca_cert)
-    except Exception as e:  # noqa: BLE001
-        tap(False, "test_names ran to the end", repr(e))
-    finally:
-        rc = d.stop()
-        tap(rc == 0, "pcad stops cleanly", "exit status %s" % rc)
-    return plan()
+    return run(P.Daemon(), "test_names", body)
 
 
 if __name__ == "__main__":

@@ -80,23 +80,8 @@ def expect_refused(name, code, rule, c, ca, pem, **kw):
 
 
 def new_root(c, cn):
-    ca = c.create_certificate_authority(
-        CertificateAuthorityConfiguration={
-            "KeyAlgorithm": "EC_prime256v1",
-            "SigningAlgorithm": "SHA256WITHECDSA",
-            "Subject": {"CommonName": cn, "Organization": "Policy Test"}},
-        CertificateAuthorityType="ROOT")["CertificateAuthorityArn"]
-    pem = c.get_certificate_authority_csr(CertificateAuthorityArn=ca)["Csr"]
-    arn = c.issue_certificate(
-        CertificateAuthorityArn=ca, Csr=pem.encode(),
-        SigningAlgorithm="SHA256WITHECDSA", TemplateArn=T +
-        "RootCACertificate/V1",
-        Validity={"Type": "YEARS", "Value": 10})["CertificateArn"]
-    cert = c.get_certificate(CertificateAuthorityArn=ca,
-                             CertificateArn=arn)["Certificate"]
-    c.import_certificate_authority_certificate(
-        CertificateAuthorityArn=ca, Certificate=cert.encode())
-    return ca
+    return P.new_root(c, {"CommonName": cn, "Organization": "Policy Test"},
+                      {"Type": "YEARS", "Value": 10})[0]
 
 
 def eku_is(*want):
