@@ -207,6 +207,30 @@ stop_moto() {
 	    wait "$MOTO_PID" 2>/dev/null
 	MOTO_PID=""
 }
+# relay_tap FILE PREFIX NAME: the TAP lines of a python suite in FILE
+# ("ok N - X", "not ok N - X") as this script's "ok M - PREFIX: X"; other
+# lines echoed; when FILE has no "ok" line at all, one "not ok M - NAME"
+# with its tail.
+relay_tap() {
+	while IFS= read -r rt_l; do
+		case "$rt_l" in
+		"ok "*) ok "$2: ${rt_l#ok * - }" ;;
+		"not ok "*) not_ok "$2: ${rt_l#not ok * - }" ;;
+		*) echo "$rt_l" ;;
+		esac
+	done <"$1"
+	grep -q '^ok' "$1" || not_ok "$3" "$(tail -20 "$1")"
+}
+# wait_lines FILE N TENTHS: until FILE has N lines, TENTHS tenths of a
+# second at most; status 1 when it did not get them.
+wait_lines() {
+	wl_i=0
+	until [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; do
+		[ "$wl_i" -ge "$3" ] && return 1
+		sleep 0.1
+		wl_i=$((wl_i + 1))
+	done
+}
 # py_suite SCRIPT [ARGS...]: runs a python3 TAP suite and exits with its
 # status; on failure shows the tail of $A/pcad.log.
 py_suite() {

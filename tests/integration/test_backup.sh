@@ -29,17 +29,11 @@ now() { python3 -c 'import time; print("%.6f" % time.time())'; }
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
 URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true}}' >"$TMP/ocsp.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Backup Root,O=OpenPCA Test,C=US" \
-    --revocation-json "$TMP/ocsp.json")
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null &&
+if ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Backup Root" \
+    --revocation-json "$TMP/ocsp.json") &&
     issue leaf1 && issue leaf2 &&
-    "$PCACTL" revoke --ca "$ROOT" --serial "$(openssl x509 -in "$TMP/leaf2.pem" \
-	-noout -serial | cut -d= -f2)" --reason KEY_COMPROMISE >/dev/null; then
+    "$PCACTL" revoke --ca "$ROOT" --serial "$(cert_serial "$TMP/leaf2.pem")" \
+	--reason KEY_COMPROMISE >/dev/null; then
 	ok "setup: root CA with OCSP, two leaves, one revoked"
 else
 	not_ok "setup"

@@ -57,18 +57,12 @@ dated_near() {
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
 URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"openpca-clockback"}}' >"$TMP/rev.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Clock Root,O=OpenPCA Test,C=US" \
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Clock Root" \
     --revocation-json "$TMP/rev.json")
 SHORT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
     --signing-alg SHA256WITHECDSA --subject "CN=One Year Root,O=OpenPCA Test,C=US" \
     --revocation none)
 if [ -n "$ROOT" ] && [ -n "$SHORT" ] &&
-    "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null &&
     "$PCACTL" ca csr "$SHORT" --out "$TMP/short.csr" &&
     "$PCACTL" issue --ca "$SHORT" --csr "$TMP/short.csr" \
 	--signing-alg SHA256WITHECDSA --validity 365d \

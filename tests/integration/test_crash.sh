@@ -79,15 +79,7 @@ fi
 PCA_DIR=$A ROOT_ARN=$ROOT BIN=$BIN POINTS=$POINTS SEED=$$ \
     ISSUED_OUT=$TMP/all-issued \
     python3 "$(dirname "$0")/crash/pcad_crash.py" >"$TMP/pcad.tap" 2>&1
-while IFS= read -r line; do
-	case "$line" in
-	"ok "*) ok "pcad: ${line#ok * - }" ;;
-	"not ok "*) not_ok "pcad: ${line#not ok * - }" ;;
-	*) echo "$line" ;;
-	esac
-done <"$TMP/pcad.tap"
-grep -q '^ok' "$TMP/pcad.tap" ||
-    not_ok "pcad crash trials ran" "$(tail -20 "$TMP/pcad.tap")"
+relay_tap "$TMP/pcad.tap" "pcad" "pcad crash trials ran"
 
 NISSUED=$(wc -l <"$TMP/all-issued")
 check "store verify after all trials" "$PCACTL" store verify

@@ -25,16 +25,7 @@ listening() { # listening PORT: a TCP connect succeeds
 	python3 -c 'import socket,sys
 socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1"
 }
-wait_posts() { # wait_posts N: the receiver logged N POSTs (20 s at most)
-	i=0
-	while [ $i -lt 200 ]; do
-		[ "$(wc -l <"$TMP/rx.log" 2>/dev/null || echo 0)" -ge "$1" ] &&
-		    return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+wait_posts() { wait_lines "$TMP/rx.log" "$1" 200; } # N POSTs within 20 s
 jq_py() { # jq_py FILE EXPR: python expression over j (the JSON of FILE)
 	python3 -c 'import json,sys
 j = json.load(open(sys.argv[1]))

@@ -35,16 +35,10 @@ metric() {
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
 URL=$(http_url "$A/pcad.conf")
 echo '{"OcspConfiguration":{"Enabled":true},"CrlConfiguration":{"Enabled":true,"S3BucketName":"openpca-feed"}}' >"$TMP/ocsp.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Feed Root,O=OpenPCA Test,C=US" \
+ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA "Feed Root" \
     --revocation-json "$TMP/ocsp.json")
 UUID=${ROOT##*/}
-if [ -n "$ROOT" ] && "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 10y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null &&
-    ec_csr "$TMP/a.csr" a.example.com &&
+if [ -n "$ROOT" ] && ec_csr "$TMP/a.csr" a.example.com &&
     "$PCACTL" issue --ca "$ROOT" --csr "$TMP/a.csr" \
 	--signing-alg SHA256WITHECDSA --validity 30d --out "$TMP/a.pem" >/dev/null; then
 	ok "setup: a root with OCSP and one leaf, made offline"

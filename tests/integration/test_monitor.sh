@@ -9,17 +9,7 @@
 A=$TMP/app
 RX_PID=""
 CLEANUP='[ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null'
-# wait_posts N: until the receiver logged N POSTs (10 s at most).
-wait_posts() {
-	i=0
-	while [ $i -lt 100 ]; do
-		[ "$(wc -l <"$TMP/rx.log" 2>/dev/null || echo 0)" -ge "$1" ] &&
-		    return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
+wait_posts() { wait_lines "$TMP/rx.log" "$1" 100; } # N POSTs within 10 s
 metric() { # metric REGEX: the value of the one matching sample
 	curl -sf "$URL/metrics" | grep -E "^$1 " | awk '{print $2}'
 }

@@ -152,15 +152,7 @@ cp "$A/pcad-remote.conf" "$A/pcad.conf"
 PCA_DIR=$A P11_SOCK=$SOCK ROOT_ARN=$ROOT BIN=$BIN \
     SOFTHSM2_CONF="$A/hsm/softhsm2.conf" \
     python3 "$(dirname "$0")/tokenloss/pcad_remote.py" >"$TMP/remote.tap" 2>&1
-while IFS= read -r line; do
-	case "$line" in
-	"ok "*) ok "pcad: ${line#ok * - }" ;;
-	"not ok "*) not_ok "pcad: ${line#not ok * - }" ;;
-	*) echo "$line" ;;
-	esac
-done <"$TMP/remote.tap"
-grep -q '^ok' "$TMP/remote.tap" ||
-    not_ok "pcad on the remote token ran" "$(tail -20 "$TMP/remote.tap")"
+relay_tap "$TMP/remote.tap" "pcad" "pcad on the remote token ran"
 
 # pcad on the local SoftHSM while its token directory is moved away.
 if [ -n "${PCA_P11_MODULE:-}" ]; then
@@ -169,15 +161,7 @@ else
 cp "$A/pcad-direct.conf" "$A/pcad.conf"
 PCA_DIR=$A TOKENDIR=$TOKENDIR ROOT_ARN=$ROOT BIN=$BIN \
     python3 "$(dirname "$0")/tokenloss/pcad_tokendir.py" >"$TMP/dir.tap" 2>&1
-while IFS= read -r line; do
-	case "$line" in
-	"ok "*) ok "pcad, token directory: ${line#ok * - }" ;;
-	"not ok "*) not_ok "pcad, token directory: ${line#not ok * - }" ;;
-	*) echo "$line" ;;
-	esac
-done <"$TMP/dir.tap"
-grep -q '^ok' "$TMP/dir.tap" ||
-    not_ok "pcad, token directory: ran" "$(tail -20 "$TMP/dir.tap")"
+relay_tap "$TMP/dir.tap" "pcad, token directory" "pcad, token directory: ran"
 check "pcad, token directory: store verify is clean" "$PCACTL" store verify
 P=$(pending)
 if [ "$P" = "0" ]; then ok "pcad, token directory: no PENDING record left behind"
