@@ -256,16 +256,29 @@ make_root() {
 	mr_rev="--revocation none"
 	case " $* " in *" --revocation"*) mr_rev="" ;; esac
 	# shellcheck disable=SC2086
-	arn=$("$PCACTL" ca create --type ROOT --key-alg "$mr_alg" \
-	    --signing-alg "$mr_sig" --subject "CN=$mr_cn,O=OpenPCA Test,C=US" \
-	    $mr_rev "$@") || return 1
-	set -- "$mr_dir" "$mr_alg" "$mr_sig"
-	"$PCACTL" ca csr "$arn" --out "$1/root.csr" &&
-	    "$PCACTL" issue --ca "$arn" --csr "$1/root.csr" --signing-alg "$3" \
-		--validity 10y --template RootCACertificate \
-		--out "$1/root.pem" >/dev/null &&
-	    "$PCACTL" ca import "$arn" --cert "$1/root.pem" >/dev/null &&
-	    echo "$arn"
+	root_ca "$mr_alg" "$mr_sig" "CN=$mr_cn,O=OpenPCA Test,C=US" 10y \
+	    "$mr_dir/root.pem" $mr_rev "$@"
+}
+# root_ca ALG SIGALG SUBJECT VALIDITY PEM [ARGS...]: an ACTIVE root CA
+# (pcactl ca create --key-alg ALG --signing-alg SIGALG --subject SUBJECT
+# ARGS), its RootCACertificate for VALIDITY in PEM (its CSR in
+# PEM-without-.pem.csr); prints its ARN.
+root_ca() {
+	rc_alg=$1
+	rc_sig=$2
+	rc_subj=$3
+	rc_val=$4
+	rc_pem=$5
+	shift 5
+	rc_csr=${rc_pem%.pem}.csr
+	rc_arn=$("$PCACTL" ca create --type ROOT --key-alg "$rc_alg" \
+	    --signing-alg "$rc_sig" --subject "$rc_subj" "$@") || return 1
+	"$PCACTL" ca csr "$rc_arn" --out "$rc_csr" &&
+	    "$PCACTL" issue --ca "$rc_arn" --csr "$rc_csr" \
+		--signing-alg "$rc_sig" --validity "$rc_val" \
+		--template RootCACertificate --out "$rc_pem" >/dev/null &&
+	    "$PCACTL" ca import "$rc_arn" --cert "$rc_pem" >/dev/null &&
+	    echo "$rc_arn"
 }
 ec_csr() { # ec_csr OUT CN [CURVE]
 	openssl req -new -newkey ec -pkeyopt "ec_paramgen_curve:${3:-P-256}" \

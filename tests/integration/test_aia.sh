@@ -17,23 +17,8 @@ TOOL="python3 $HERE/aia/aia_tool.py"
 make_ca() {
 	mc=$1
 	shift
-	mc_arn=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-	    --signing-alg SHA256WITHECDSA --subject "CN=AIA $mc,O=OpenPCA Test" \
-	    "$@") &&
-	    "$PCACTL" ca csr "$mc_arn" --out "$TMP/$mc.ca.csr" &&
-	    "$PCACTL" issue --ca "$mc_arn" --csr "$TMP/$mc.ca.csr" \
-		--signing-alg SHA256WITHECDSA --validity 5y \
-		--template RootCACertificate --out "$TMP/$mc.ca.pem" \
-		>/dev/null &&
-	    "$PCACTL" ca import "$mc_arn" --cert "$TMP/$mc.ca.pem" >/dev/null &&
-	    echo "$mc_arn"
-}
-# leaf CA NAME: a leaf under CA in $TMP/NAME.pem
-leaf() {
-	ec_csr "$TMP/$2.csr" "$2.example.com" &&
-	    "$PCACTL" issue --ca "$1" --csr "$TMP/$2.csr" \
-		--signing-alg SHA256WITHECDSA --validity 30d \
-		--out "$TMP/$2.pem" >/dev/null
+	root_ca EC_prime256v1 SHA256WITHECDSA "CN=AIA $mc,O=OpenPCA Test" 5y \
+	    "$TMP/$mc.ca.pem" "$@"
 }
 # ossl_urls CERT: the same "cdp|ocsp|issuers URL" lines from openssl -text
 ossl_urls() {
@@ -59,7 +44,7 @@ cryptography: $got_p"; fi
 # ---- the default: a local CRL and OCSP ----
 DEF=$(make_ca Default 2>"$TMP/def.err")
 DEFID=${DEF##*/}
-if [ -n "$DEF" ] && [ ! -s "$TMP/def.err" ] && leaf "$DEF" dleaf; then
+if [ -n "$DEF" ] && [ ! -s "$TMP/def.err" ] && issue_leaf "$DEF" dleaf; then
 	ok "pcactl ca create without revocation options, quietly; a leaf"
 else
 	die "setup: default CA and leaf" "$(cat "$TMP/def.err")"
@@ -79,15 +64,15 @@ urls_are "a root certificate carries neither CDP nor AIA" \
     "$TMP/Default.ca.pem" ""
 
 # ---- the opt-outs ----
-NONE=$(make_ca None --revocation none) && leaf "$NONE" nleaf &&
+NONE=$(make_ca None --revocation none) && issue_leaf "$NONE" nleaf &&
     urls_are "--revocation none: no CDP, no AIA" "$TMP/nleaf.pem" "" ||
     not_ok "--revocation none: no CDP, no AIA"
-OC=$(make_ca Ocsp --revocation ocsp) && leaf "$OC" oleaf &&
+OC=$(make_ca Ocsp --revocation ocsp) && issue_leaf "$OC" oleaf &&
     urls_are "--revocation ocsp: AIA OCSP and caIssuers, no CDP" \
 	"$TMP/oleaf.pem" "ocsp $URL
 issuers $URL/ca/${OC##*/}.crt" ||
     not_ok "--revocation ocsp: AIA OCSP and caIssuers, no CDP"
-CR=$(make_ca Crl --revocation crl) && leaf "$CR" cleaf &&
+CR=$(make_ca Crl --revocation crl) && issue_leaf "$CR" cleaf &&
     urls_are "--revocation crl: a CDP, no AIA" "$TMP/cleaf.pem" \
 	"cdp $URL/crl/${CR##*/}.crl" ||
     not_ok "--revocation crl: a CDP, no AIA"
@@ -173,7 +158,7 @@ stop_pcad
 B=$TMP/pub
 new_appliance "$B" --public-url https://pki.example.net/ >/dev/null ||
     die "init --public-url"
-PUB=$(make_ca Pub) && leaf "$PUB" pleaf &&
+PUB=$(make_ca Pub) && issue_leaf "$PUB" pleaf &&
     urls_are "--public-url: CDP, OCSP and caIssuers under that base only" \
 	"$TMP/pleaf.pem" "cdp https://pki.example.net/crl/${PUB##*/}.crl
 ocsp https://pki.example.net

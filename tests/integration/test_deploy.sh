@@ -158,14 +158,8 @@ cat >"$TMP/rev.json" <<EOF
 {"CrlConfiguration": {"Enabled": true, "S3BucketName": "unused-bucket"},
  "OcspConfiguration": {"Enabled": true}}
 EOF
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Names Root,O=OpenPCA Test" \
-    --revocation-json "$TMP/rev.json") &&
-    "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 5y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null
+ROOT=$(root_ca EC_prime256v1 SHA256WITHECDSA "CN=Names Root,O=OpenPCA Test" \
+    5y "$TMP/root.pem" --revocation-json "$TMP/rev.json")
 [ -s "$TMP/root.pem" ] && ok "a root CA with CRL and OCSP enabled" ||
     not_ok "a root CA with CRL and OCSP enabled"
 ec_csr "$TMP/leaf.csr" www.example.net

@@ -180,14 +180,8 @@ attack bigbody --port "$HP"
 # ---- issue 11: CRL caching headers and conditional GETs ----
 echo '{"CrlConfiguration":{"Enabled":true,"S3BucketName":"crl-bucket"}}' \
     >"$TMP/crl.json"
-ROOT=$("$PCACTL" ca create --type ROOT --key-alg EC_prime256v1 \
-    --signing-alg SHA256WITHECDSA --subject "CN=Cache Root,O=OpenPCA Test" \
-    --revocation-json "$TMP/crl.json") &&
-    "$PCACTL" ca csr "$ROOT" --out "$TMP/root.csr" &&
-    "$PCACTL" issue --ca "$ROOT" --csr "$TMP/root.csr" \
-	--signing-alg SHA256WITHECDSA --validity 5y \
-	--template RootCACertificate --out "$TMP/root.pem" >/dev/null &&
-    "$PCACTL" ca import "$ROOT" --cert "$TMP/root.pem" >/dev/null
+ROOT=$(root_ca EC_prime256v1 SHA256WITHECDSA "CN=Cache Root,O=OpenPCA Test" \
+    5y "$TMP/root.pem" --revocation-json "$TMP/crl.json")
 CURL="http://127.0.0.1:$HP/crl/${ROOT##*/}.crl"
 i=0
 while [ $i -lt 100 ] && ! curl -sf -o "$TMP/crl.der" "$CURL"; do
