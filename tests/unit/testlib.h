@@ -54,6 +54,13 @@ int testlib_run_capture(char *const argv[], int merge, char **out);
 /* y-mo-d h:mi:s UTC as seconds since the epoch (util_timegm). */
 int64_t testlib_utc(int y, int mo, int d, int h, int mi, int s);
 
+/*
+ * Opens the LMDB store in dir for a test (testlib_store.c): a 1 MiB map
+ * growing to map_max, no fsync.  Fails the test when it cannot.
+ */
+struct store;
+struct store *testlib_store_open(const char *dir, size_t map_max);
+
 /* A SoftHSM2 token in a private directory with its own softhsm2.conf. */
 struct testlib_token {
 	char dir[64];  /* the private directory */

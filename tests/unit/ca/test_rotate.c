@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -25,59 +24,30 @@
 #include "../../../common/util.h"
 #include "../../../hsm/hsm.h"
 #include "../../../store/store.h"
+#include "../testlib.h"
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
 #define TMPL "arn:aws:acm-pca:::template/"
 
-static char dir[64], env[192], pin[128];
+static struct testlib_token tok;
 static struct hsm *hsm;
 static struct store *st;
 static struct ca_engine *eng;
 static const struct ca_caller who = {"123456789012", "us-east-1", "pcactl"};
 
 static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
-	char path[128], text[256];
-	struct hsm_conf hc;
-	struct store_conf sc = {NULL, 1 << 20, 256 << 20, STORE_NOSYNC, 0};
+	char path[128];
 	struct ca_engine_conf ec;
 
 	(void)state;
-	(void)snprintf(dir, sizeof(dir), "/tmp/pca-rot-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	(void)snprintf(path, sizeof(path), "%s/tokens", dir);
+	assert_int_equal(testlib_token_make(&tok, "pca-rot", "rot-token",
+			     "5678", "1234", 0400),
+	    0);
+	assert_int_equal(hsm_open(&tok.conf, &hsm), PCA_OK);
+	(void)snprintf(path, sizeof(path), "%s/store", tok.dir);
 	assert_int_equal(mkdir(path, 0700), 0);
-	(void)snprintf(text, sizeof(text),
-	    "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-	    "log.level = ERROR\n",
-	    dir);
-	(void)snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
-	assert_int_equal(util_file_write(path, text, strlen(text), 0600, 1),
-	    PCA_OK);
-	(void)snprintf(env, sizeof(env), "SOFTHSM2_CONF=%s", path);
-	(void)snprintf(pin, sizeof(pin), "%s/pin", dir);
-	assert_int_equal(util_file_write(pin, "1234\n", 5, 0400, 1), PCA_OK);
-	memset(&hc, 0, sizeof(hc));
-	hc.module = SOFTHSM;
-	hc.token = "rot-token";
-	hc.pin_file = pin;
-	hc.module_env = env;
-	assert_int_equal(hsm_token_init(&hc, "5678", "1234"), PCA_OK);
-	assert_int_equal(hsm_open(&hc, &hsm), PCA_OK);
-	(void)snprintf(path, sizeof(path), "%s/store", dir);
-	assert_int_equal(mkdir(path, 0700), 0);
-	sc.path = path;
-	assert_int_equal(store_open(&sc, &st), PCA_OK);
+	st = testlib_store_open(path, 256 << 20);
 	memset(&ec, 0, sizeof(ec));
 	assert_int_equal(ca_engine_new(&ec, hsm, st, &eng), PCA_OK);
 	return 0;
@@ -90,7 +60,7 @@ teardown(void **state)
 	ca_engine_free(eng);
 	store_close(st);
 	hsm_close(hsm);
-	(void)nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	testlib_token_remove(&tok);
 	return 0;
 }
 
@@ -364,7 +334,7 @@ main(void)
 	    cmocka_unit_test(test_schedule),
 	};
 
-	if (access(SOFTHSM, R_OK) != 0) {
+	if (access(TESTLIB_SOFTHSM, R_OK) != 0) {
 		printf("# SKIP SoftHSM2 not installed\n");
 		return 0;
 	}

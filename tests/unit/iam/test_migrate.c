@@ -4,7 +4,6 @@
  * secret and everything else in the record are kept; the policy API reads
  * both shapes.
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,26 +19,14 @@
 
 #include "../../../api/api.h"
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 static char dir[64];
-
-static int
-rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
-{
-	(void)sb;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static struct store *
 open_store(void)
 {
-	struct store_conf c = {dir, 1 << 20, 64 << 20, STORE_NOSYNC, 0};
-	struct store *s = NULL;
-
-	assert_int_equal(store_open(&c, &s), PCA_OK);
-	return s;
+	return testlib_store_open(dir, 64 << 20);
 }
 
 static void
@@ -227,15 +214,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	(void)snprintf(dir, sizeof(dir), "/tmp/iam-migrate.XXXXXX");
-	return mkdtemp(dir) == NULL ? -1 : 0;
+	return testlib_dir_make(dir, sizeof(dir), "iam-migrate");
 }
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 	return 0;
 }
 

@@ -36,11 +36,7 @@ struct seen {
 static struct store *
 open_store(void)
 {
-	struct store_conf c = {dir, 1 << 20, 256 << 20, STORE_NOSYNC, 0};
-	struct store *s = NULL;
-
-	assert_int_equal(store_open(&c, &s), PCA_OK);
-	return s;
+	return testlib_store_open(dir, 256 << 20);
 }
 
 static void

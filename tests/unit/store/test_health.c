@@ -12,24 +12,15 @@
 #include <cmocka.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../../store/store.h"
+#include "../testlib.h"
 
 #define CA1 "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 #define MIB ((size_t)1 << 20)
-
-static int
-rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
-}
 
 static char *
 tmpdir(void)
@@ -44,7 +35,7 @@ tmpdir(void)
 static void
 rmtree(char *dir)
 {
-	(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	testlib_dir_remove(dir);
 	free(dir);
 }
 
