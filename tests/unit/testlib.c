@@ -3,12 +3,14 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +47,38 @@ testlib_dir_remove(const char *dir)
 {
 	if (dir != NULL && dir[0] != '\0')
 		(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *
+testlib_tmpfs_make(const char *prefix, const char *size)
+{
+	char opts[64], *dir = malloc(64);
+
+	if (dir == NULL || testlib_dir_make(dir, 64, prefix) != 0) {
+		print_error("cannot make a directory for a tmpfs\n");
+		free(dir);
+		return NULL;
+	}
+	(void)snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
+	if (mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
+		print_error("cannot mount a tmpfs on %s (%s): this test needs "
+			    "root or CAP_SYS_ADMIN\n",
+		    dir, strerror(errno));
+		testlib_dir_remove(dir);
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+void
+testlib_tmpfs_remove(char *dir)
+{
+	if (dir == NULL)
+		return;
+	(void)umount2(dir, MNT_DETACH);
+	testlib_dir_remove(dir);
+	free(dir);
 }
 
 int

@@ -39,6 +39,17 @@ int testlib_dir_make(char *dir, size_t n, const char *prefix);
 void testlib_dir_remove(const char *dir);
 
 /*
+ * A fresh directory (as testlib_dir_make) with a tmpfs of size ("2m")
+ * mounted on it; its name in a string the caller hands to
+ * testlib_tmpfs_remove.  NULL (the reason printed) when it cannot: the
+ * mount needs root or CAP_SYS_ADMIN.
+ */
+char *testlib_tmpfs_make(const char *prefix, const char *size);
+
+/* Unmounts the tmpfs on dir, removes dir and frees it; NULL does nothing. */
+void testlib_tmpfs_remove(char *dir);
+
+/*
  * Runs argv (PATH searched) in directory dir (NULL: here) with stdout and
  * stderr sent to /dev/null.  Returns 1 when it exited 0, otherwise 0.
  */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -166,25 +165,14 @@ test_health_map_full(void **state)
 static int
 tmpfs_setup(void **state)
 {
-	char *dir = tmpdir();
-
-	*state = dir;
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=4m,mode=0700") != 0) {
-		print_error("cannot mount a tmpfs on %s (%s): this test needs "
-			    "root or CAP_SYS_ADMIN\n",
-		    dir, strerror(errno));
-		return -1;
-	}
-	return 0;
+	*state = testlib_tmpfs_make("pca-health", "4m");
+	return *state == NULL ? -1 : 0;
 }
 
 static int
 tmpfs_teardown(void **state)
 {
-	char *dir = *state;
-
-	(void)umount2(dir, MNT_DETACH);
-	rmtree(dir);
+	testlib_tmpfs_remove(*state);
 	return 0;
 }
 

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1580,26 +1579,14 @@ test_map_full(void **state)
 static int
 tmpfs_setup(void **state)
 {
-	char *dir = tmpdir();
-
-	*state = dir;
-	if (mount("tmpfs", dir, "tmpfs", 0, "size=2m,mode=0700") != 0) {
-		print_error("cannot mount a tmpfs on %s (%s): this test needs "
-			    "root or CAP_SYS_ADMIN\n",
-		    dir, strerror(errno));
-		return -1;
-	}
-	return 0;
+	*state = testlib_tmpfs_make("pca-store", "2m");
+	return *state == NULL ? -1 : 0;
 }
 
 static int
 tmpfs_teardown(void **state)
 {
-	char *dir = *state;
-
-	(void)umount2(dir, MNT_DETACH);
-	rmtree(dir);
-	free(dir);
+	testlib_tmpfs_remove(*state);
 	return 0;
 }
 
