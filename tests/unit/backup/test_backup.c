@@ -28,11 +28,7 @@ static char dir[64];
 static struct store *
 open_store(const char *path)
 {
-	struct store_conf c = {path, 1 << 20, 256 << 20, STORE_NOSYNC, 0};
-	struct store *s = NULL;
-
-	assert_int_equal(store_open(&c, &s), PCA_OK);
-	return s;
+	return testlib_store_open(path, 256 << 20);
 }
 
 static void

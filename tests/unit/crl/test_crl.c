@@ -57,12 +57,11 @@ add(uint8_t first, int64_t when, int reason)
 static int
 setup(void **state)
 {
-	struct store_conf c = {dir, 1 << 20, 64 << 20, STORE_NOSYNC, 0};
 	EVP_PKEY_CTX *k = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
 
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "crltest"), 0);
-	assert_int_equal(store_open(&c, &st), PCA_OK);
+	st = testlib_store_open(dir, 64 << 20);
 	assert_true(EVP_PKEY_keygen_init(k) == 1 &&
 		    EVP_PKEY_CTX_set_ec_paramgen_curve_nid(k,
 			NID_X9_62_prime256v1) == 1 &&

@@ -153,7 +153,6 @@ test_refusals(void **state)
 static void
 test_webhook_once(void **state)
 {
-	struct store_conf sc = {dir, 1 << 20, 64 << 20, STORE_NOSYNC, 0};
 	struct store *s = NULL;
 	struct rx r;
 	struct mon *m;
@@ -163,7 +162,7 @@ test_webhook_once(void **state)
 
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
-	assert_int_equal(store_open(&sc, &s), PCA_OK);
+	s = testlib_store_open(dir, 64 << 20);
 	put_cert(s, 1, now, now + 3 * DAY);  /* 7 (30 covered) */
 	put_cert(s, 2, now, now + 20 * DAY); /* 30, later 7 */
 	put_cert(s, 3, now, now + 40 * DAY); /* nothing yet */
@@ -201,7 +200,7 @@ test_webhook_once(void **state)
 	/* a restart: the same store, a new monitor */
 	store_close(s);
 	s = NULL;
-	assert_int_equal(store_open(&sc, &s), PCA_OK);
+	s = testlib_store_open(dir, 64 << 20);
 	m = new_mon(s, &r);
 	assert_int_equal(mon_pass(m, now + 180), PCA_OK);
 	assert_int_equal(r.n, 2);
@@ -229,7 +228,6 @@ test_webhook_once(void **state)
 static void
 test_responder_apart(void **state)
 {
-	struct store_conf sc = {dir, 1 << 20, 64 << 20, STORE_NOSYNC, 0};
 	struct store *s = NULL;
 	struct rx r;
 	struct mon *m;
@@ -238,7 +236,7 @@ test_responder_apart(void **state)
 
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
-	assert_int_equal(store_open(&sc, &s), PCA_OK);
+	s = testlib_store_open(dir, 64 << 20);
 	put_cert_as(s, 1, now, now + 29 * DAY,
 	    "OCSPSigningCertificate_APIPassthrough/V1", "ocsp-responder");
 	put_cert_as(s, 2, now, now + 5 * DAY,
@@ -281,7 +279,6 @@ test_responder_apart(void **state)
 static void
 test_feed_counts(void **state)
 {
-	struct store_conf sc = {dir, 1 << 20, 64 << 20, STORE_NOSYNC, 0};
 	struct store *s = NULL;
 	struct mon_conf c;
 	struct mon *m = NULL;
@@ -291,7 +288,7 @@ test_feed_counts(void **state)
 
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
-	assert_int_equal(store_open(&sc, &s), PCA_OK);
+	s = testlib_store_open(dir, 64 << 20);
 	put_cert(s, 1, now, now + 40 * DAY); /* before the recount */
 	memset(&c, 0, sizeof(c));
 	c.interval_s = 60;
@@ -332,7 +329,6 @@ test_feed_counts(void **state)
 static void
 test_window_chunks(void **state)
 {
-	struct store_conf sc = {dir, 1 << 20, 256 << 20, STORE_NOSYNC, 0};
 	struct store *s = NULL;
 	struct store_cert c;
 	struct mon_conf mc;
@@ -344,7 +340,7 @@ test_window_chunks(void **state)
 
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-mon"), 0);
-	assert_int_equal(store_open(&sc, &s), PCA_OK);
+	s = testlib_store_open(dir, 256 << 20);
 	for (i = 0; i < 9000; i++) {
 		memset(&c, 0, sizeof(c));
 		memcpy(c.ca_id, CA, 37);

@@ -77,7 +77,6 @@ check_copy(void)
 static void
 test_copy(void **state)
 {
-	struct store_conf c = {dir, 1 << 20, 64 << 20, STORE_NOSYNC, 0};
 	struct store *s = NULL;
 	struct sink k = {-1, -1, 0};
 	char path[128];
@@ -91,7 +90,7 @@ test_copy(void **state)
 	(void)state;
 	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-copy"), 0);
 	assert_int_equal(testlib_dir_make(dir2, sizeof(dir2), "pca-copy2"), 0);
-	assert_int_equal(store_open(&c, &s), PCA_OK);
+	s = testlib_store_open(dir, 64 << 20);
 	fill(s);
 
 	/* through a pipe, drained by another thread */
