@@ -31,7 +31,6 @@ paced_worker(void *arg)
 	struct ca_issue_req q;
 	struct timespec ts;
 	double next = bench_now(), t0, d;
-	char *arn;
 	long n = 0;
 
 	bench_req_init(&q, r);
@@ -45,21 +44,11 @@ paced_worker(void *arg)
 			t0 = bench_now();
 		}
 		next += p->period;
-		if (ca_issue(r->ap->engine, &c, &q, &arn) != PCA_OK) {
-			fprintf(stderr, "%s: %s\n", r->prog, pca_err_msg());
-			r->failed = 1;
+		if (bench_issue_one(r, &c, &q, t0) != 0)
 			break;
-		}
-		free(arn);
 		n++;
-		pthread_mutex_lock(&r->mu);
-		if (r->nlat < r->max_lat)
-			r->lat[r->nlat++] = bench_now() - t0;
-		pthread_mutex_unlock(&r->mu);
 	}
-	pthread_mutex_lock(&r->mu);
-	r->count += n;
-	pthread_mutex_unlock(&r->mu);
+	bench_count(r, n);
 	return NULL;
 }
 

@@ -130,35 +130,55 @@ bench_req_init(struct ca_issue_req *q, const struct bench_run *r)
 	q->validity_value = 30;
 }
 
+/*
+ * One issuance of a worker of r (caller c, request q), begun at t0; its
+ * latency kept when r keeps latencies.  0, or -1 after reporting the error
+ * (r->failed set).
+ */
+static inline int
+bench_issue_one(struct bench_run *r, const struct ca_caller *c,
+    struct ca_issue_req *q, double t0)
+{
+	char *arn;
+
+	if (ca_issue(r->ap->engine, c, q, &arn) != PCA_OK) {
+		fprintf(stderr, "%s: %s\n", r->prog, pca_err_msg());
+		r->failed = 1;
+		return -1;
+	}
+	free(arn);
+	if (r->lat == NULL)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	if (r->nlat < r->max_lat)
+		r->lat[r->nlat++] = bench_now() - t0;
+	pthread_mutex_unlock(&r->mu);
+	return 0;
+}
+
+/* Adds a worker's n issuances to r's count. */
+static inline void
+bench_count(struct bench_run *r, long n)
+{
+	pthread_mutex_lock(&r->mu);
+	r->count += n;
+	pthread_mutex_unlock(&r->mu);
+}
+
 static inline void *
 bench_worker(void *arg)
 {
 	struct bench_run *r = arg;
 	struct ca_caller c = {r->ap->conf.account, r->ap->conf.region, "bench"};
 	struct ca_issue_req q;
-	char *arn;
 	double t0;
 	long n = 0;
 
 	bench_req_init(&q, r);
-	while ((t0 = bench_now()) < r->until) {
-		if (ca_issue(r->ap->engine, &c, &q, &arn) != PCA_OK) {
-			fprintf(stderr, "%s: %s\n", r->prog, pca_err_msg());
-			r->failed = 1;
-			break;
-		}
-		free(arn);
+	while ((t0 = bench_now()) < r->until &&
+	       bench_issue_one(r, &c, &q, t0) == 0)
 		n++;
-		if (r->lat == NULL)
-			continue;
-		pthread_mutex_lock(&r->mu);
-		if (r->nlat < r->max_lat)
-			r->lat[r->nlat++] = bench_now() - t0;
-		pthread_mutex_unlock(&r->mu);
-	}
-	pthread_mutex_lock(&r->mu);
-	r->count += n;
-	pthread_mutex_unlock(&r->mu);
+	bench_count(r, n);
 	return NULL;
 }
 
