@@ -49,15 +49,17 @@ testlib_dir_remove(const char *dir)
 		(void)nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-char *
-testlib_tmpfs_make(const char *prefix, const char *size)
+int
+testlib_tmpfs_setup(void **state)
 {
+	const char *size = *state;
 	char opts[64], *dir = malloc(64);
 
-	if (dir == NULL || testlib_dir_make(dir, 64, prefix) != 0) {
+	*state = NULL;
+	if (dir == NULL || testlib_dir_make(dir, 64, "pca-tmpfs") != 0) {
 		print_error("cannot make a directory for a tmpfs\n");
 		free(dir);
-		return NULL;
+		return -1;
 	}
 	(void)snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
 	if (mount("tmpfs", dir, "tmpfs", 0, opts) != 0) {
@@ -66,19 +68,23 @@ testlib_tmpfs_make(const char *prefix, const char *size)
 		    dir, strerror(errno));
 		testlib_dir_remove(dir);
 		free(dir);
-		return NULL;
+		return -1;
 	}
-	return dir;
+	*state = dir;
+	return 0;
 }
 
-void
-testlib_tmpfs_remove(char *dir)
+int
+testlib_tmpfs_teardown(void **state)
 {
-	if (dir == NULL)
-		return;
-	(void)umount2(dir, MNT_DETACH);
-	testlib_dir_remove(dir);
-	free(dir);
+	char *dir = *state;
+
+	if (dir != NULL) {
+		(void)umount2(dir, MNT_DETACH);
+		testlib_dir_remove(dir);
+		free(dir);
+	}
+	return 0;
 }
 
 int

@@ -39,15 +39,15 @@ int testlib_dir_make(char *dir, size_t n, const char *prefix);
 void testlib_dir_remove(const char *dir);
 
 /*
- * A fresh directory (as testlib_dir_make) with a tmpfs of size ("2m")
- * mounted on it; its name in a string the caller hands to
- * testlib_tmpfs_remove.  NULL (the reason printed) when it cannot: the
- * mount needs root or CAP_SYS_ADMIN.
+ * cmocka fixtures for a test on a small filesystem: the test's initial
+ * state is the tmpfs size (cmocka_unit_test_prestate_setup_teardown(test,
+ * testlib_tmpfs_setup, testlib_tmpfs_teardown, "2m")); setup mounts a tmpfs
+ * of that size on a fresh directory and makes *state its name (char *).
+ * Setup fails (the reason printed) when it cannot: the mount needs root or
+ * CAP_SYS_ADMIN.  Teardown unmounts and removes it.
  */
-char *testlib_tmpfs_make(const char *prefix, const char *size);
-
-/* Unmounts the tmpfs on dir, removes dir and frees it; NULL does nothing. */
-void testlib_tmpfs_remove(char *dir);
+int testlib_tmpfs_setup(void **state);
+int testlib_tmpfs_teardown(void **state);
 
 /*
  * Runs argv (PATH searched) in directory dir (NULL: here) with stdout and

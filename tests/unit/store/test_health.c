@@ -162,20 +162,6 @@ test_health_map_full(void **state)
 	rmtree(dir);
 }
 
-static int
-tmpfs_setup(void **state)
-{
-	*state = testlib_tmpfs_make("pca-health", "4m");
-	return *state == NULL ? -1 : 0;
-}
-
-static int
-tmpfs_teardown(void **state)
-{
-	testlib_tmpfs_remove(*state);
-	return 0;
-}
-
 /*
  * Defect 11 of issue 15: the disk fills while the store is open.  Health
  * says so (it said "ok" while every write failed), and says ok again once
@@ -221,8 +207,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_unreserve),
 	    cmocka_unit_test(test_health_map_full),
-	    cmocka_unit_test_setup_teardown(test_health_disk_full, tmpfs_setup,
-		tmpfs_teardown),
+	    cmocka_unit_test_prestate_setup_teardown(test_health_disk_full,
+		testlib_tmpfs_setup, testlib_tmpfs_teardown, "4m"),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1575,21 +1575,6 @@ test_map_full(void **state)
 
 /* ---- filesystem failures ---- */
 
-/* setup: a 2 MiB tmpfs on a fresh directory; teardown unmounts it. */
-static int
-tmpfs_setup(void **state)
-{
-	*state = testlib_tmpfs_make("pca-store", "2m");
-	return *state == NULL ? -1 : 0;
-}
-
-static int
-tmpfs_teardown(void **state)
-{
-	testlib_tmpfs_remove(*state);
-	return 0;
-}
-
 static void
 test_disk_full(void **state)
 {
@@ -1829,10 +1814,11 @@ main(void)
 	    cmocka_unit_test(test_map_growth),
 	    cmocka_unit_test(test_growth_concurrent),
 	    cmocka_unit_test(test_map_full),
-	    cmocka_unit_test_setup_teardown(test_disk_full, tmpfs_setup,
-		tmpfs_teardown),
-	    cmocka_unit_test_setup_teardown(test_readonly_fs, tmpfs_setup,
-		tmpfs_teardown),
+	    /* on a 2 MiB tmpfs */
+	    cmocka_unit_test_prestate_setup_teardown(test_disk_full,
+		testlib_tmpfs_setup, testlib_tmpfs_teardown, "2m"),
+	    cmocka_unit_test_prestate_setup_teardown(test_readonly_fs,
+		testlib_tmpfs_setup, testlib_tmpfs_teardown, "2m"),
 	    cmocka_unit_test(test_efbig),
 	    cmocka_unit_test(test_throughput),
 	};
