@@ -53,11 +53,11 @@ struct http_req {
 	const char *method;
 	const char *path; /* as sent, not URL-decoded */
 	/*
-	 * The query arguments, split at '&' and the first '=' but otherwise
-	 * as sent: no %XX or '+' decoding (the server's unescape callback
-	 * keeps the bytes SigV4 and OCSP GET need; a handler that wants
-	 * them decoded does it, as console/ does).  value "" when there is
-	 * no '='.
+	 * The query arguments, split at '&' and the first '=', each '+'
+	 * made a space (libmicrohttpd does that itself) but %XX left as
+	 * sent: not URL-decoded (the server's unescape callback keeps the
+	 * bytes SigV4 and OCSP GET need; a handler that wants them decoded
+	 * does it, as console/ does).  value "" when there is no '='.
 	 */
 	const struct http_hdr *query;
 	size_t nquery;
