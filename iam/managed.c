@@ -38,6 +38,7 @@ static const char *const actions[] = {
     "openpca:DenyRequest",
     "openpca:GetAuditLog",
     "openpca:GetComplianceReport",
+    "openpca:ListAlerts",
     "openpca:ListApprovals",
     "openpca:ListCertificates",
     "openpca:RotateCertificateAuthority",
