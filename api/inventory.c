@@ -358,6 +358,7 @@ int
 api_op_is_ext(const char *name)
 {
 	return strcmp(name, "ListCertificates") == 0 ||
+	       strcmp(name, "GetExternalCertificate") == 0 ||
 	       strcmp(name, "RotateCertificateAuthority") == 0;
 }
 

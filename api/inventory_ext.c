@@ -13,7 +13,9 @@
 
 #include "../ca/ca.h"
 #include "../discover/disc.h"
+#include "../common/util.h"
 #include "../store/store.h"
+#include "api_int.h"
 #include "inventory.h"
 
 pca_err
@@ -263,4 +265,93 @@ api_inv_seen_add(struct store *st, json_t *items, int source)
 		eps = NULL;
 	}
 	return PCA_OK;
+}
+
+/* ---- OpenPCA.GetExternalCertificate ---- */
+
+struct ext_one {
+	struct ext_list *l;
+	json_t *item;
+	char *pem;
+};
+
+static void
+ext_one_cb(const struct disc_ext *e, void *arg)
+{
+	struct ext_one *o = arg;
+	char *b64 = NULL;
+	struct buf b;
+
+	if ((o->item = disc_ext_item(e, o->l->q->now)) == NULL)
+		return;
+	buf_init(&b, 2 * DISC_CERT_MAX + 256);
+	if (util_b64_encode(e->der, e->der_len, &b64) == PCA_OK &&
+	    buf_addstr(&b, "-----BEGIN CERTIFICATE-----\n") == PCA_OK) {
+		size_t i, n = strlen(b64);
+		pca_err err = PCA_OK;
+
+		for (i = 0; i < n && err == PCA_OK; i += 64)
+			if ((err = buf_add(&b, b64 + i,
+				 n - i < 64 ? n - i : 64)) == PCA_OK)
+				err = buf_addstr(&b, "\n");
+		if (err == PCA_OK &&
+		    buf_addstr(&b, "-----END CERTIFICATE-----\n") == PCA_OK &&
+		    buf_add(&b, "", 1) == PCA_OK)
+			o->pem = (char *)buf_steal(&b, &n);
+	}
+	buf_free(&b);
+	free(b64);
+}
+
+static int
+fp_valid(const char *fp)
+{
+	size_t i;
+
+	for (i = 0; fp != NULL && fp[i] != '\0'; i++)
+		if (!((fp[i] >= '0' && fp[i] <= '9') ||
+			(fp[i] >= 'a' && fp[i] <= 'f')))
+			return 0;
+	return fp != NULL && i == API_INV_FP_LEN;
+}
+
+pca_err
+api_op_get_ext_cert(struct api_call *call, const json_t *in, json_t **out)
+{
+	const char *fp = json_string_value(json_object_get(in, "Fingerprint"));
+	struct api_inv_query q;
+	struct ext_list l;
+	struct ext_one o;
+	pca_err err;
+
+	if (!fp_valid(fp))
+		return pca_err_set(PCA_EINVAL,
+		    "Fingerprint must be the SHA-256 of the certificate in "
+		    "64 lower-case hex digits");
+	memset(&q, 0, sizeof(q));
+	q.now = call->ctx->now();
+	memset(&l, 0, sizeof(l));
+	l.engine = call->ctx->engine;
+	l.store = call->ctx->store;
+	l.q = &q;
+	memset(&o, 0, sizeof(o));
+	o.l = &l;
+	err = disc_ext_get(call->ctx->store, fp, ext_one_cb, &o);
+	if (err == PCA_ENOTFOUND)
+		err = pca_err_set(PCA_ENOTFOUND,
+		    "Could not find external certificate %s", fp);
+	else if (err == PCA_OK && (o.item == NULL || o.pem == NULL))
+		err = pca_err_set(o.item == NULL ? PCA_EBADCERT : PCA_ENOMEM,
+		    "external certificate %s cannot be shown", fp);
+	if (err == PCA_OK && (err = ext_judge(&l, o.item)) == PCA_OK &&
+	    json_object_set_new(o.item, "Certificate", json_string(o.pem)))
+		err = pca_err_set(PCA_ENOMEM, "out of memory");
+	if (err == PCA_OK) {
+		*out = o.item;
+		o.item = NULL;
+	}
+	json_decref(o.item);
+	json_decref(l.names);
+	free(o.pem);
+	return err;
 }

@@ -553,6 +553,7 @@ static const struct {
     {"audit", con_page_audit, "Audit chain"},
     {"alerts", con_page_alerts, "Alerts"},
     {"discovery", con_page_discovery, "Discovery"},
+    {"external", con_page_external, "External certificate"},
 };
 
 static void

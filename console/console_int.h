@@ -78,6 +78,7 @@ pca_err con_page_audit(struct con_page *) PCA_WUR;
 /* pages_ext.c */
 pca_err con_page_alerts(struct con_page *) PCA_WUR;
 pca_err con_page_discovery(struct con_page *) PCA_WUR;
+pca_err con_page_external(struct con_page *) PCA_WUR;
 
 /* Every CA the key may list (ListCertificateAuthorities, paginated). */
 pca_err con_list_cas(struct con_page *, json_t **cas,

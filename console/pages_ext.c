@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "../alert/alert.h"
 #include "../discover/disc.h"
 #include "../store/store.h"
@@ -23,6 +28,10 @@
 #define CON_ALERTS_SHOWN 200 /* newest alerts on the page */
 #define CON_SEEN_SHOWN 200   /* our certificates seen, on the page */
 #define CA_MARK "certificate-authority/"
+#define EXT_HEAD                                                               \
+	"<tr><th>Subject</th><th>Issuer</th><th>Serial</th><th>Not after</th>" \
+	"<th>Status</th><th>Findings</th><th>Seen at</th><th>First seen</th>"  \
+	"<th>Last seen</th></tr>"
 
 static const char *
 jstr(const json_t *o, const char *k)
@@ -248,9 +257,11 @@ ext_row(struct con_page *p, const json_t *c)
 	E(con_html_escape(p->b, jstr(c, "Subject")));
 	E(buf_addstr(p->b, "</td><td class=\"issuer\">"));
 	E(con_html_escape(p->b, jstr(c, "Issuer")));
-	E(buf_addstr(p->b, "</td><td>"));
+	E(buf_addstr(p->b, "</td><td><a href=\"/console/external?fp="));
+	E(con_url_escape(p->b, jstr(c, "Fingerprint")));
+	E(buf_addstr(p->b, "\">"));
 	E(con_html_escape(p->b, jstr(c, "Serial")));
-	E(buf_printf(p->b, "</td><td>%s</td><td class=\"st-", na));
+	E(buf_printf(p->b, "</a></td><td>%s</td><td class=\"st-", na));
 	E(con_html_escape(p->b, jstr(c, "Status")));
 	E(buf_addstr(p->b, "\">"));
 	E(con_html_escape(p->b, jstr(c, "Status")));
@@ -459,9 +470,7 @@ con_page_discovery(struct con_page *p)
 	E(buf_printf(p->b,
 	    "<h2>External certificates</h2><p id=\"count\">%zu external "
 	    "certificates on this page (found by discovery or imported).</p>"
-	    "<table id=\"external\"><tr><th>Subject</th><th>Issuer</th>"
-	    "<th>Serial</th><th>Not after</th><th>Status</th><th>Findings</th>"
-	    "<th>Seen at</th><th>First seen</th><th>Last seen</th></tr>",
+	    "<table id=\"external\">" EXT_HEAD,
 	    json_array_size(certs)));
 	for (i = 0; i < json_array_size(certs); i++)
 		E(ext_row(p, json_array_get(certs, i)));
@@ -471,6 +480,74 @@ con_page_discovery(struct con_page *p)
 		E(disc_next(p, next));
 	if (con_query(p, "next") == NULL) /* the first page only */
 		E(seen_ours(p));
+out:
+	json_decref(in);
+	json_decref(out);
+	return err;
+}
+
+/* ---- one external certificate ---- */
+
+static pca_err
+ext_decoded(struct con_page *p, const char *pem)
+{
+	BIO *in = BIO_new_mem_buf(pem, -1), *o = BIO_new(BIO_s_mem());
+	X509 *x = in != NULL ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+	char *t = NULL;
+	long n = 0;
+	pca_err err = PCA_OK;
+
+	if (x == NULL || o == NULL ||
+	    X509_print_ex(o, x, XN_FLAG_ONELINE, X509_FLAG_NO_SIGDUMP) != 1) {
+		ERR_clear_error(); /* shown as not decodable */
+		err = buf_addstr(p->b, "<p class=\"bad\">The certificate does "
+				       "not decode.</p>");
+		goto out;
+	}
+	n = BIO_get_mem_data(o, &t);
+	E(buf_addstr(p->b, "<pre id=\"decoded\">"));
+	if (n > 0)
+		E(con_html_escape_n(p->b, t, (size_t)n));
+	E(buf_addstr(p->b, "</pre>"));
+out:
+	X509_free(x);
+	BIO_free(in);
+	BIO_free(o);
+	return err;
+}
+
+pca_err
+con_page_external(struct con_page *p)
+{
+	struct api_console_res res;
+	const char *fp = con_query(p, "fp");
+	json_t *in = NULL, *out = NULL;
+	pca_err err;
+
+	memset(&res, 0, sizeof(res));
+	if (fp == NULL) {
+		res.status = 400;
+		(void)snprintf(res.code, sizeof(res.code), "InvalidArgs");
+		(void)snprintf(res.message, sizeof(res.message),
+		    "name a certificate: ?fp=<SHA-256 fingerprint>");
+		return con_refusal(p, &res);
+	}
+	if ((in = json_pack("{s:s}", "Fingerprint", fp)) == NULL)
+		return pca_err_set(PCA_ENOMEM, "no memory");
+	if ((err = con_call(p, "GetExternalCertificate", in, &out, &res)) !=
+	    PCA_OK) {
+		json_decref(in);
+		return res.status != 0 ? con_refusal(p, &res) : err;
+	}
+	E(buf_addstr(p->b, "<p><small>SHA-256 "));
+	E(con_html_escape(p->b, fp));
+	E(buf_addstr(p->b, "</small></p><table id=\"summary\">" EXT_HEAD));
+	E(ext_row(p, out));
+	E(buf_addstr(p->b, "</table>"));
+	E(ext_decoded(p, jstr(out, "Certificate")));
+	E(buf_addstr(p->b, "<details><summary>PEM</summary><pre>"));
+	E(con_html_escape(p->b, jstr(out, "Certificate")));
+	E(buf_addstr(p->b, "</pre></details>"));
 out:
 	json_decref(in);
 	json_decref(out);

@@ -287,6 +287,24 @@ try:
         "<script" not in drv.page_source and
         "&lt;script&gt;alert(\"x\")&lt;" in drv.page_source,
         drv.page_source[:1500])
+    evil = [r for r in rows
+            if r.find_element(By.CSS_SELECTOR, "td.subject").text == EVIL]
+    EVIL_URL = ""
+    if evil:
+        evil[0].find_element(By.CSS_SELECTOR, "a").click()
+        WebDriverWait(drv, 30).until(
+            lambda d: text("h1") == "External certificate")
+        EVIL_URL = drv.current_url
+        shot("external")
+        dec = text("#decoded")
+        tap("external certificate: decoded (RSA 1024, SHA-1), as text",
+            "Public-Key: (1024 bit)" in dec and "sha1WithRSA" in dec and
+            drv.find_elements(By.TAG_NAME, "script") == [] and
+            "WEAK_KEY" in text("#summary"), text("main")[:800])
+        drv.get(API + "/console/discovery")
+    else:
+        tap("external certificate: decoded (RSA 1024, SHA-1), as text",
+            False, "no row for the markup subject")
     seen = drv.find_elements(By.CSS_SELECTOR, "#seen-ours tr.ours")
     tap("discovery: our certificate seen (imported from a file)",
         len(seen) == 1 and "Console Root" in seen[0].text and
@@ -312,10 +330,12 @@ try:
     tap("browser: the denied key sees a readable refusal",
         "Not allowed" in text("#refusal") and
         "not authorized" in text("#refusal"), text("main"))
-    for page in ("alerts", "discovery"):
-        drv.get(API + "/console/" + page)
-        shot(page + "-denied")
-        tap("browser: the denied key is refused the %s page" % page,
+    for page in ("alerts", "discovery", EVIL_URL):
+        drv.get(page if page.startswith("https:") else
+                API + "/console/" + page)
+        name = "external" if page == EVIL_URL else page
+        shot(name + "-denied")
+        tap("browser: the denied key is refused the %s page" % name,
             "Not allowed" in text("#refusal") and
             drv.find_elements(By.CSS_SELECTOR, "tr.alert, tr.ext") == [],
             text("main"))

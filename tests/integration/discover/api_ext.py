@@ -1,5 +1,5 @@
 """External certificates through OpenPCA.ListCertificates (Origin OURS,
-EXTERNAL, ALL), signed like botocore against pcad, as the inventory tests
+EXTERNAL, ALL) and OpenPCA.GetExternalCertificate, signed like botocore against pcad, as the inventory tests
 call it.  Run by test_discover.sh while pcad runs, after the discovery and
 imports there: 6 external certificates (Ext Root, ext, old, self,
 imported, job) and our leaf seen at an endpoint (and imported).
@@ -133,6 +133,35 @@ st, _, r = call({"Origin": "EXTERNAL", "MaxResults": 2})
 st2, _, r2 = call({"Origin": "ALL", "NextToken": r.get("NextToken", "")})
 check("a NextToken of Origin EXTERNAL is refused for Origin ALL",
       st == 200 and st2 == 400 and "InvalidNextToken" in str(r2), (st2, r2))
+
+
+
+def get_ext(fp):
+    return P.raw("GetExternalCertificate", {"Fingerprint": fp},
+                 headers={"X-Amz-Target": "OpenPCA.GetExternalCertificate"})
+
+
+old = e["old.example.com"]
+st, _, r = get_ext(old["Fingerprint"])
+pem_ok = False
+if st == 200:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    c = x509.load_pem_x509_certificate(r["Certificate"].encode())
+    pem_ok = c.fingerprint(hashes.SHA256()).hex() == old["Fingerprint"]
+check("GetExternalCertificate: the item and its PEM (SHA-256 matches)",
+      st == 200 and pem_ok and r["Subject"] == old["Subject"] and
+      sorted(r["Findings"]) == ["EXPIRED", "UNKNOWN_ISSUER"] and
+      r["SeenAt"] == old["SeenAt"], (st, str(r)[:300]))
+st, _, r = get_ext("0" * 64)
+check("GetExternalCertificate: an unknown fingerprint is 400 "
+      "ResourceNotFoundException",
+      st == 400 and "ResourceNotFoundException" in str(r), (st, r))
+st, _, r = get_ext("ABC")
+st2, _, r2 = get_ext("G" * 64)
+check("GetExternalCertificate: a malformed fingerprint is refused (400)",
+      st == 400 and "ValidationException" in str(r) and st2 == 400 and
+      "64 lower-case hex" in str(r2), (st, r, st2, r2))
 
 sys.stdout.flush()
 sys.exit(1 if FAILS else 0)
