@@ -11,8 +11,8 @@
  *   - "revocation_burst": a CA's revocations in the window above the same
  *     threshold against the CA's own baseline (id "revrate/CA/WINDOW");
  *   - "ocsp_unknown_serial" / "ocsp_unknown_flood": see alert_note_unknown;
- *   - "refusal_spike": refused issuances of a principal by one rule (policy
- *     "POLICY:RULE", lint gate "lint:RULE") in the window above
+ *   - "refusal_spike": requests of a principal refused by one rule (policy
+ *     "POLICY:RULE", lint gate "lint:RULE", IAM "iam:OP") in the window above
  *     max(refusal_floor, mean + refusal_sigma * stddev) of that (principal,
  *     rule)'s own baseline (id "refrate/WHO|RULE/WINDOW"); see
  *     alert_refusal_note.

@@ -1,7 +1,7 @@
 /*
- * refusal.c - refused issuances (issuance policy, lint gate) counted in
- * memory per (principal, rule, rate window), flushed as one store record
- * per flush, and the "refusal_spike" detector that reads those records
+ * refusal.c - refused requests (issuance policy, lint gate, IAM denials)
+ * counted in memory per (principal, rule, rate window), flushed as one store
+ * record per flush, and the "refusal_spike" detector that reads those records
  * (see alert.h).
  *
  * Why not one durable record per refusal: a refusal is cheap for the caller

@@ -946,18 +946,35 @@ appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
 	return PCA_OK;
 }
 
+/*
+ * Writes what the appliance's refusal counts hold and frees them; the
+ * caller's error message (pcactl prints it after closing) survives.
+ */
+static void
+refusals_close(struct appliance *ap)
+{
+	char msg[1024];
+
+	if (ap->refusals == NULL)
+		return;
+	(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+	if (alert_refusals_flush(ap->refusals, util_now()) != PCA_OK)
+		log_warnx("alerts: refusals not recorded: %s", pca_err_msg());
+	if (msg[0] != '\0')
+		(void)pca_err_set(PCA_EINVAL, "%s", msg);
+	else
+		pca_err_clear();
+	if (refusal_rec == ap->refusals)
+		refusal_rec = NULL;
+	alert_refusals_free(ap->refusals);
+	ap->refusals = NULL;
+}
+
 void
 appliance_close(struct appliance *ap)
 {
 	ca_engine_free(ap->engine);
-	if (ap->refusals != NULL &&
-	    alert_refusals_flush(ap->refusals, util_now()) != PCA_OK) {
-		log_warnx("alerts: refusals not recorded: %s", pca_err_msg());
-		pca_err_clear();
-	}
-	if (refusal_rec == ap->refusals)
-		refusal_rec = NULL;
-	alert_refusals_free(ap->refusals);
+	refusals_close(ap);
 	pol_set_free(ap->policies);
 	hsm_close(ap->hsm);
 	store_close(ap->store);
