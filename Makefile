@@ -87,7 +87,7 @@ mod_lib = $(BUILD)/lib$(1).a
 $(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): \
 	$(filter $(BUILD)/$(m)/%,$(LIB_OBJ)) ; @rm -f $$@ && ar rcs $$@ $$^))
 MOD_DEPS_common := common
-MOD_DEPS_hsm    := hsm common
+MOD_DEPS_hsm    := hsm x509 common
 MOD_DEPS_store  := store common
 MOD_DEPS_ca     := ca profile store hsm x509 common
 MOD_DEPS_api    := api iam http ca profile store hsm x509 common
