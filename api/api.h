@@ -225,6 +225,9 @@ struct api_token_stats {
  *     endpoint (Create: RequestFailed, Describe: ResourceNotFound).
  *   report: OpenPCA.GetComplianceReport over the CAs whose ARN has scope;
  *     NULL: PCA_EUNAVAIL.
+ *   denied: told (denied_arg, the access key, the operation) of each call
+ *     IAM denies (AccessDeniedException), on the request's thread: it must
+ *     not block; NULL: nobody is told.
  */
 struct api_services {
 	void *token; /* argument of health and token_stats */
@@ -236,6 +239,8 @@ struct api_services {
 	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
 	    const char *id, json_t **out);
 	pca_err (*report)(void *arg, const char *scope, json_t **out);
+	void *denied_arg;
+	void (*denied)(void *denied_arg, const char *who, const char *op);
 };
 
 /* Sets the services (before the server is in use). */
