@@ -235,6 +235,7 @@ static const struct api_member mem_ListCertificatesRequest[] = {
 	{"ExpiringBefore", "expiringBefore", 103, 0},
 	{"NameContains", "nameContains", 18, 0},
 	{"TemplateArn", "templateArn", 51, 0},
+	{"IssuedThroughAcme", "issuedThroughAcme", 21, 0},
 	{"MaxResults", "maxResults", 98, 0},
 	{"NextToken", "nextToken", 99, 0},
 };
@@ -384,7 +385,7 @@ const struct api_shape api_shapes[] = {
 	{.name = "MaxResults", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 1000LL},
 	{.name = "NextToken", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 43739LL},
 	{.name = "ResourceOwner", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ResourceOwner},
-	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 7},
+	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 8},
 	{.name = "InventoryStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryStatus},
 	{.name = "EpochSeconds", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL},
 	{.name = "ListPermissionsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListPermissionsRequest, .nmembers = 3},
