@@ -122,9 +122,10 @@ pca_err acme_cert_info(struct store *, const struct acme_cert_ref *,
 
 struct buf;
 /*
- * Prometheus text for GET /metrics: accounts and orders created,
- * certificates issued and revoked, validations by type and result,
- * problem documents sent (counters since start).
+ * Prometheus text for GET /metrics: accounts and orders created, orders
+ * by the states they entered, certificates issued and revoked,
+ * validations by type and result, problem documents sent (counters since
+ * start).
  */
 pca_err acme_metrics_render(struct acme *, struct buf *) PCA_WUR;
 
