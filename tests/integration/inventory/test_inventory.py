@@ -104,6 +104,10 @@ def main():
              lambda r: r["ca"] == cas[1] and status_at(r, now) == "ISSUED"
              and r["tmpl"] == "EndEntityClientAuthCertificate/V1"
              and "web.example" in r["cn"]),
+            ("issued through ACME (none of the fill)",
+             {"IssuedThroughAcme": True}, lambda r: False),
+            ("IssuedThroughAcme false is no filter",
+             {"IssuedThroughAcme": False}, lambda r: True),
         ]
         for name, body, pred in cases:
             want = {(r["ca"], r["serial"]) for r in rows if pred(r)}
@@ -146,6 +150,14 @@ def main():
                          headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
         check("NextToken of other filters refused",
               st == 400 and r.get("__type") == "InvalidNextTokenException", r)
+        every, _ = list_all({}, page=1000)
+        check("no item of a certificate not issued through ACME has Acme",
+              len(every) == len(rows) and
+              not any("Acme" in i for i in every))
+        st, _, r = P.raw("ListCertificates", {"IssuedThroughAcme": "yes"},
+                         headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
+        check("IssuedThroughAcme not a boolean: SerializationException",
+              st == 400 and r.get("__type") == "SerializationException", r)
         st, _, r = P.raw("ListCertificates", {"Status": "BOGUS"},
                          headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
         check("bad Status: ValidationException",
