@@ -326,6 +326,35 @@ inv_store_query(const struct api_inv_query *q, struct store_inv_query *sq)
 	return PCA_OK;
 }
 
+/*
+ * The one certificate q->serial names (of q->ca_id), read directly; the
+ * other filters still apply.  Absent: no item.
+ */
+static pca_err
+inv_one(struct store *st, const struct api_inv_query *q, struct inv_list *l,
+    struct store_inv_pos *end)
+{
+	struct store_cert c;
+	uint8_t none[1];
+	pca_err e;
+
+	memset(&c, 0, sizeof(c));
+	memset(end, 0, sizeof(*end));
+	e = store_cert_get(st, q->ca_id, q->serial, q->serial_len, &c);
+	if (e == PCA_ENOTFOUND) {
+		pca_err_clear();
+		return PCA_OK;
+	}
+	if (e != PCA_OK)
+		return e;
+	if ((q->status == NULL ||
+		strcmp(q->status, inv_status(&c, q->now)) == 0) &&
+	    (!q->has_before || c.not_after < q->before))
+		(void)inv_cb(&c, none, 0, l);
+	store_cert_clear(&c);
+	return PCA_OK;
+}
+
 pca_err
 api_inv_list(struct store *st, const struct api_inv_query *q,
     struct api_inv_page *out)
@@ -339,9 +368,15 @@ api_inv_list(struct store *st, const struct api_inv_query *q,
 	l.q = q;
 	if ((e = inv_store_query(q, &sq)) != PCA_OK)
 		return e;
+	if (q->serial != NULL && q->ca_id == NULL)
+		return pca_err_set(PCA_EINVAL, "Serial needs "
+					       "CertificateAuthorityArn");
 	if ((l.items = json_array()) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
-	e = store_inv_foreach(st, &sq, inv_cb, &l, &end);
+	if (q->serial != NULL)
+		e = inv_one(st, q, &l, &end);
+	else
+		e = store_inv_foreach(st, &sq, inv_cb, &l, &end);
 	if (e == PCA_OK && l.err != PCA_OK)
 		e = l.err;
 	if (e != PCA_OK) {
@@ -426,8 +461,9 @@ out:
 static pca_err
 inv_filters(struct api_call *call, const json_t *in,
     const struct api_inv_ca *cas, size_t n, struct api_inv_query *q,
-    char id[37])
+    char id[37], uint8_t ser[LIM_SERIAL_BYTES])
 {
+	const char *hex = json_string_value(json_object_get(in, "Serial"));
 	const char *arn =
 	    json_string_value(json_object_get(in, "CertificateAuthorityArn"));
 	const json_t *b = json_object_get(in, "ExpiringBefore");
@@ -450,6 +486,22 @@ inv_filters(struct api_call *call, const json_t *in,
 	if (q->max > API_INV_PAGE_MAX)
 		q->max = API_INV_PAGE_MAX;
 	q->max_scan = API_INV_SCAN_MAX;
+	if (hex != NULL) {
+		if (util_unhex(hex, ser, LIM_SERIAL_BYTES, &q->serial_len) !=
+			PCA_OK ||
+		    q->serial_len == 0) {
+			pca_err_clear();
+			return pca_err_set(PCA_EINVAL,
+			    "Serial must be a certificate serial number in hex "
+			    "(at most %d octets)",
+			    LIM_SERIAL_BYTES);
+		}
+		q->serial = ser;
+		if (arn == NULL)
+			return pca_err_set(PCA_EINVAL,
+			    "Serial needs "
+			    "CertificateAuthorityArn");
+	}
 	if (arn == NULL)
 		return PCA_OK;
 	if (ca_arn_uuid(arn, id) != PCA_OK)
@@ -479,12 +531,13 @@ inv_scope(struct api_call *call, const json_t *in, char *out, size_t n)
 {
 	const json_t *b = json_object_get(in, "ExpiringBefore");
 
-	(void)snprintf(out, n, "%s|%s|%.300s|%s|%lld|%d|%.256s|%.300s|%d",
+	(void)snprintf(out, n, "%s|%s|%.300s|%s|%lld|%d|%.256s|%.300s|%d|%.50s",
 	    call->caller.account, call->caller.region,
 	    inv_str(in, "CertificateAuthorityArn"), inv_str(in, "Status"),
 	    (long long)json_integer_value(b), b != NULL,
 	    inv_str(in, "NameContains"), inv_str(in, "TemplateArn"),
-	    json_is_true(json_object_get(in, "IssuedThroughAcme")) != 0);
+	    json_is_true(json_object_get(in, "IssuedThroughAcme")) != 0,
+	    inv_str(in, "Serial"));
 }
 
 /* The cursor of the request's NextToken into q. */
@@ -588,7 +641,7 @@ inv_acme(struct api_call *call, const struct api_inv_query *q, json_t *items)
 pca_err
 api_op_list_certs(struct api_call *call, const json_t *in, json_t **out)
 {
-	uint8_t cur[STORE_INV_CURSOR_MAX];
+	uint8_t cur[STORE_INV_CURSOR_MAX], ser[LIM_SERIAL_BYTES];
 	struct api_inv_ca *cas = NULL;
 	struct api_inv_query q;
 	struct api_inv_page pg;
@@ -599,7 +652,7 @@ api_op_list_certs(struct api_call *call, const json_t *in, json_t **out)
 	memset(&pg, 0, sizeof(pg));
 	inv_scope(call, in, scope, sizeof(scope));
 	if ((err = inv_cas(call, &cas, &n)) != PCA_OK ||
-	    (err = inv_filters(call, in, cas, n, &q, id)) != PCA_OK ||
+	    (err = inv_filters(call, in, cas, n, &q, id, ser)) != PCA_OK ||
 	    (err = inv_token_open(call, in, scope, cur, &q)) != PCA_OK ||
 	    (err = api_inv_list(call->ctx->store, &q, &pg)) != PCA_OK ||
 	    (err = inv_acme(call, &q, pg.items)) != PCA_OK)

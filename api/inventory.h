@@ -35,6 +35,8 @@ struct api_inv_query {
 	const char *name; /* substring of Subject or a SAN (any case) */
 	const char *tmpl; /* template name, e.g. EndEntityCertificate/V1 */
 	int acme_only;    /* issued through ACME (RequestedBy "acme:...") */
+	const uint8_t *serial; /* that certificate of ca_id only (read */
+	size_t serial_len;     /* directly: no walk, no cursor) */
 	const char *partition; /* of template ARNs; NULL = "aws" */
 	int64_t now;
 	const uint8_t *after; /* resume cursor (from a previous page) */

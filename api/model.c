@@ -236,6 +236,7 @@ static const struct api_member mem_ListCertificatesRequest[] = {
 	{"NameContains", "nameContains", 18, 0},
 	{"TemplateArn", "templateArn", 51, 0},
 	{"IssuedThroughAcme", "issuedThroughAcme", 21, 0},
+	{"Serial", "serial", 104, 0},
 	{"MaxResults", "maxResults", 98, 0},
 	{"NextToken", "nextToken", 99, 0},
 };
@@ -252,7 +253,7 @@ static const struct api_member mem_ListTagsRequest[] = {
 };
 static const struct api_member mem_PutPolicyRequest[] = {
 	{"ResourceArn", "resourceArn", 51, 1},
-	{"Policy", "policy", 107, 1},
+	{"Policy", "policy", 108, 1},
 };
 static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
@@ -260,13 +261,13 @@ static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 static const struct api_member mem_RevokeCertificateRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"CertificateSerial", "certificateSerial", 10, 1},
-	{"RevocationReason", "revocationReason", 110, 1},
+	{"RevocationReason", "revocationReason", 111, 1},
 };
 static const char *const enum_RevocationReason[] = {"UNSPECIFIED", "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE", NULL};
 static const struct api_member mem_RotateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"IdempotencyToken", "idempotencyToken", 43, 0},
-	{"ValidityDays", "validityDays", 112, 0},
+	{"ValidityDays", "validityDays", 113, 0},
 };
 static const struct api_member mem_TagCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
@@ -279,7 +280,7 @@ static const struct api_member mem_UntagCertificateAuthorityRequest[] = {
 static const struct api_member mem_UpdateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"RevocationConfiguration", "revocationConfiguration", 32, 0},
-	{"Status", "status", 116, 0},
+	{"Status", "status", 117, 0},
 };
 static const char *const enum_CertificateAuthorityStatus[] = {"CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED", NULL};
 
@@ -385,9 +386,10 @@ const struct api_shape api_shapes[] = {
 	{.name = "MaxResults", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 1000LL},
 	{.name = "NextToken", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 43739LL},
 	{.name = "ResourceOwner", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ResourceOwner},
-	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 8},
+	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 9},
 	{.name = "InventoryStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryStatus},
 	{.name = "EpochSeconds", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL},
+	{.name = "InventorySerial", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 42LL},
 	{.name = "ListPermissionsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListPermissionsRequest, .nmembers = 3},
 	{.name = "ListTagsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListTagsRequest, .nmembers = 3},
 	{.name = "PutPolicyRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PutPolicyRequest, .nmembers = 2},
@@ -402,7 +404,7 @@ const struct api_shape api_shapes[] = {
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
 };
-const size_t api_nshapes = 117;
+const size_t api_nshapes = 118;
 
 const struct api_op api_ops[] = {
 	{"ApproveRequest", 0, 1},
@@ -425,15 +427,15 @@ const struct api_op api_ops[] = {
 	{"ListApprovals", 95, 1},
 	{"ListCertificateAuthorities", 97, 1},
 	{"ListCertificates", 101, 1},
-	{"ListPermissions", 104, 1},
-	{"ListTags", 105, 1},
-	{"PutPolicy", 106, 0},
-	{"RestoreCertificateAuthority", 108, 0},
-	{"RevokeCertificate", 109, 0},
-	{"RotateCertificateAuthority", 111, 1},
-	{"TagCertificateAuthority", 113, 0},
-	{"UntagCertificateAuthority", 114, 0},
-	{"UpdateCertificateAuthority", 115, 0},
+	{"ListPermissions", 105, 1},
+	{"ListTags", 106, 1},
+	{"PutPolicy", 107, 0},
+	{"RestoreCertificateAuthority", 109, 0},
+	{"RevokeCertificate", 110, 0},
+	{"RotateCertificateAuthority", 112, 1},
+	{"TagCertificateAuthority", 114, 0},
+	{"UntagCertificateAuthority", 115, 0},
+	{"UpdateCertificateAuthority", 116, 0},
 };
 const size_t api_nops = 29;
 

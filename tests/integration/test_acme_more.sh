@@ -169,11 +169,15 @@ w = b["SuggestedWindow"]
 nb, na = every[sb]["NotBefore"], every[sb]["NotAfter"]
 assert w["Start"] == nb + (na - nb) * 2 // 3 and w["End"] < na, (w, nb, na)
 assert b["RenewalRequestedEarly"] is False, b
+st, _, r = P.raw("ListCertificates", {"CertificateAuthorityArn": arn,
+                                      "Serial": sb}, headers={
+    "X-Amz-Target": "OpenPCA.ListCertificates"})
+assert st == 200 and r["Certificates"] == [every[sb]], (st, r)
 print("ok")
 PY
 )
 if [ "$out" = ok ]; then
-	ok "OpenPCA.ListCertificates: Acme account, order, Replaces/ReplacedBy and window of ACME certificates; IssuedThroughAcme filters them"
+	ok "OpenPCA.ListCertificates: Acme account, order, Replaces/ReplacedBy and window of ACME certificates; IssuedThroughAcme filters them; Serial reads one"
 else
 	not_ok "OpenPCA.ListCertificates shows the ACME records" "$out"
 fi
