@@ -87,22 +87,22 @@ mod_lib = $(BUILD)/lib$(1).a
 $(foreach m,$(MODULES),$(eval $(call mod_lib,$(m)): \
 	$(filter $(BUILD)/$(m)/%,$(LIB_OBJ)) ; @rm -f $$@ && ar rcs $$@ $$^))
 MOD_DEPS_common := common
-MOD_DEPS_hsm    := hsm common
+MOD_DEPS_hsm    := hsm x509 common
 MOD_DEPS_store  := store common
 MOD_DEPS_ca     := ca profile store hsm x509 common
-MOD_DEPS_api    := api iam http ca profile store hsm x509 common
+MOD_DEPS_api    := api iam http discover ca profile store hsm x509 common
 MOD_DEPS_crl    := crl http ca profile store hsm x509 common
 MOD_DEPS_sync   := sync store common
 MOD_DEPS_ocsp   := ocsp http ca profile store hsm x509 common
 MOD_DEPS_policy := policy ca profile store hsm x509 common
 MOD_DEPS_monitor := monitor discover acme http policy ca profile store hsm x509 common
-MOD_DEPS_iam    := iam api http ca profile store hsm x509 common
+MOD_DEPS_iam    := iam api http discover ca profile store hsm x509 common
 MOD_DEPS_http   := http common
 MOD_DEPS_backup := backup sync ca profile x509 store hsm common
 MOD_DEPS_x509   := x509 common
 MOD_DEPS_profile := profile x509 common
 MOD_DEPS_acme   := acme http policy ca profile x509 store hsm common
-MOD_DEPS_console := console api iam http ca profile store hsm x509 common
+MOD_DEPS_console := console api iam http alert discover ca profile store hsm x509 common
 MOD_DEPS_discover := discover store common
 MOD_DEPS_alert  := alert store common
 mod_deps = $(foreach m,$(or $(MOD_DEPS_$(1)),$(MODULES)),\

@@ -21,11 +21,11 @@
 struct ca_engine;
 struct store;
 struct http_server;
-struct hsm;
+struct seal_ops;
 struct pol_set;
 struct acme;
 
-/* hsm_seal label of the EAB HMAC keys at rest ("acme-eab" records). */
+/* Seal label of the EAB HMAC keys at rest ("acme-eab" records). */
 #define ACME_EAB_SEAL_LABEL "pca-acme-eab"
 
 #define ACME_PROFILE_MAX 63 /* a profile's name */
@@ -65,11 +65,12 @@ int acme_resolver_ok(const char *s);
 int acme_caa_ids_ok(const char *s);
 
 /*
- * hsm unseals the EAB HMAC keys (ACME_EAB_SEAL_LABEL); EAB keys still
- * stored in the clear by an older pcactl are sealed here once.
+ * seal (common/seal.h, copied; NULL or no seal: no token) unseals the EAB
+ * HMAC keys (ACME_EAB_SEAL_LABEL); EAB keys still stored in the clear by
+ * an older pcactl are sealed here once.
  */
 pca_err acme_new(const struct acme_conf *, struct ca_engine *, struct store *,
-    struct hsm *, struct acme **out) PCA_WUR;
+    const struct seal_ops *seal, struct acme **out) PCA_WUR;
 /* The /acme/ route on the HTTPS listener (before http_start). */
 pca_err acme_register(struct acme *, struct http_server *) PCA_WUR;
 /*

@@ -1,7 +1,7 @@
 /*
  * eab.c - external account binding (RFC 8555 section 7.3.4).  An EAB key
  * (made by pcactl acme eab create) is a record "acme-eab"/<kid> holding
- * its CA, its HMAC key sealed by the token (hsm_seal, ACME_EAB_SEAL_LABEL,
+ * its CA, its HMAC key sealed by the token (seal_ops, ACME_EAB_SEAL_LABEL,
  * base64url in "hmac_sealed"), the DNS name suffixes its account may
  * order, the issuance policy and the profiles it may use; it binds exactly
  * one account.  newOrder is judged against the suffixes and the policy
@@ -14,7 +14,6 @@
 #include <openssl/hmac.h>
 
 #include "../common/log.h"
-#include "../hsm/hsm.h"
 #include "../http/http.h"
 #include "../store/store.h"
 #include "server_int.h"
@@ -34,13 +33,14 @@ eab_key(struct acme *a, const json_t *rec, uint8_t **key, size_t *kn)
 	if (!*sb) /* not yet migrated: in the clear */
 		return acme_b64url_decode(acme_str(rec, "hmac"),
 		    strlen(acme_str(rec, "hmac")), EAB_KEY_MAX, key, kn);
-	if (a->hsm == NULL)
+	if (a->seal.unseal == NULL)
 		return pca_err_set(PCA_EUNAVAIL, "acme: no token to unseal "
 						 "EAB keys");
 	if ((err = acme_b64url_decode(sb, strlen(sb), EAB_SEALED_MAX, &sealed,
 		 &sl)) != PCA_OK)
 		return err;
-	err = hsm_unseal(a->hsm, ACME_EAB_SEAL_LABEL, sealed, sl, &plain, &pl);
+	err = a->seal.unseal(a->seal.ctx, ACME_EAB_SEAL_LABEL, sealed, sl,
+	    &plain, &pl);
 	free(sealed);
 	if (err != PCA_OK)
 		return err;
@@ -86,8 +86,8 @@ migrate_seal(struct acme *a, const char *kid)
 	if ((err = acme_b64url_decode(acme_str(rec, "hmac"),
 		 strlen(acme_str(rec, "hmac")), EAB_KEY_MAX, &key, &kn)) !=
 		PCA_OK ||
-	    (err = hsm_seal(a->hsm, ACME_EAB_SEAL_LABEL, key, kn, &sealed,
-		 &sl)) != PCA_OK ||
+	    (err = a->seal.seal(a->seal.ctx, ACME_EAB_SEAL_LABEL, key, kn,
+		 &sealed, &sl)) != PCA_OK ||
 	    (err = acme_b64url_encode(sealed, sl, &sb)) != PCA_OK)
 		goto out;
 	json_object_del(rec, "hmac");
@@ -110,7 +110,7 @@ acme_eab_migrate(struct acme *a)
 	size_t i, n = 0;
 	json_t *v;
 
-	if (a->hsm == NULL || m.todo == NULL ||
+	if (a->seal.seal == NULL || m.todo == NULL ||
 	    store_kv_foreach(a->st, "acme-eab", migrate_one, &m) != PCA_OK) {
 		json_decref(m.todo);
 		return;

@@ -546,7 +546,7 @@ conf_copy(struct acme *a, const struct acme_conf *c)
 
 pca_err
 acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
-    struct hsm *hsm, struct acme **out)
+    const struct seal_ops *seal, struct acme **out)
 {
 	struct acme *a;
 	size_t i;
@@ -559,7 +559,8 @@ acme_new(const struct acme_conf *c, struct ca_engine *eng, struct store *st,
 	conf_copy(a, c);
 	a->eng = eng;
 	a->st = st;
-	a->hsm = hsm;
+	if (seal != NULL)
+		a->seal = *seal;
 	memset(a->nused, 0xff, sizeof(a->nused));
 	if (RAND_bytes(a->nkey, sizeof(a->nkey)) != 1) {
 		free(a);

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "../ca/ca.h"
+#include "../common/seal.h"
 #include "acme_int.h"
 
 #define ACME_NONCE_LEN 40
@@ -40,8 +41,8 @@ struct acme {
 	struct ca_engine *eng;
 	pthread_rwlock_t englock; /* eng is replaced under wrlock */
 	struct store *st;
-	struct hsm *hsm;
-	pthread_mutex_t mu; /* accounts made, keys changed, EAB */
+	struct seal_ops seal; /* the token's; seal NULL: none */
+	pthread_mutex_t mu;   /* accounts made, keys changed, EAB */
 	pthread_mutex_t amu[ACME_STRIPES];     /* one account's records (its
 					       orders, authorizations, list) */
 	pthread_mutex_t nmu;                   /* nonces */

@@ -9,9 +9,9 @@
  * it needs from the token and the publishers (health, counters, audit
  * reports, the compliance report) cmd/ hands it as struct api_services, so
  * api/ calls no hsm/, crl/ or monitor/ function.  Sealing API secrets and
- * having SigV4 signing keys derived from them (keys.c: hsm_sigv4_key;
- * pcad's front never holds an API secret) and the NextToken key (token.c)
- * still take the token handle.
+ * having SigV4 signing keys derived from them (keys.c; pcad's front never
+ * holds an API secret) and the NextToken key (token.c) go through the
+ * sealing service of common/seal.h, which cmd/ fills (hsm_seal_ops).
  */
 #ifndef PCA_API_H
 #define PCA_API_H
@@ -22,16 +22,16 @@
 #include <jansson.h>
 
 #include "../common/err.h"
+#include "../common/seal.h"
 
 struct ca_engine;
-struct hsm;
 struct store;
 struct api_server;
 
 /*
  * Seal label of the API access-key secrets.  A separated signer never
  * unseals these for the front (hsm_signer_conf.secret_label): the front
- * gets per-day SigV4 signing keys derived from them (hsm_sigv4_key).
+ * gets per-day SigV4 signing keys derived from them (seal_ops.sigv4_key).
  */
 #define API_SEAL_LABEL "pca-api-keys"
 /* Seal label of the NextToken HMAC key (token.c), which the front unseals. */
@@ -43,12 +43,13 @@ struct api_server;
  * Creates an access key bound to account (12 digits) and the managed
  * policy named role ("admin", "issuer", "auditor"; docs/iam.md) over every
  * CA.  akid is "AKIA" + 16 upper-case alphanumerics, secret 40 characters;
- * both drawn from the CSPRNG.  The secret is sealed by the token
- * (API_SEAL_LABEL) before it is stored and is returned only here, once.
+ * both drawn from the CSPRNG.  The secret is sealed by the token (seal,
+ * API_SEAL_LABEL) before it is stored and is returned only here, once.
  * Audited.
  */
-pca_err api_key_create(struct store *, struct hsm *, const char *account,
-    const char *role, char akid[21], char secret[41]) PCA_WUR;
+pca_err api_key_create(struct store *, const struct seal_ops *seal,
+    const char *account, const char *role, char akid[21],
+    char secret[41]) PCA_WUR;
 
 /* The identity policy of a key: a managed one (over cas) or a document. */
 struct api_key_spec {
@@ -60,7 +61,7 @@ struct api_key_spec {
 };
 
 /* api_key_create with a policy; the document is validated first. */
-pca_err api_key_create_ex(struct store *, struct hsm *,
+pca_err api_key_create_ex(struct store *, const struct seal_ops *seal,
     const struct api_key_spec *, char akid[21], char secret[41]) PCA_WUR;
 /*
  * The key's policy: *name its managed policy's name or "custom", *doc the
@@ -183,13 +184,14 @@ struct api_conf {
 pca_err api_conf_check(const struct api_conf *) PCA_WUR;
 
 /*
- * The API service: the engine, store and token must outlive it.  It serves
- * nothing until api_server_register puts its handlers on an HTTP server:
- * every request on the HTTPS port (the ACM-PCA API), GET /health and
- * GET /metrics on the plain port.
+ * The API service: the engine, store and the token behind seal (copied;
+ * its ctx) must outlive it.  It serves nothing until api_server_register
+ * puts its handlers on an HTTP server: every request on the HTTPS port
+ * (the ACM-PCA API), GET /health and GET /metrics on the plain port.
  */
 pca_err api_server_new(const struct api_conf *, struct ca_engine *,
-    struct store *, struct hsm *, struct api_server **out) PCA_WUR;
+    struct store *, const struct seal_ops *seal,
+    struct api_server **out) PCA_WUR;
 pca_err api_server_register(struct api_server *, struct http_server *) PCA_WUR;
 /*
  * Swaps in a new configuration and engine; requests in progress finish on

@@ -182,7 +182,7 @@ pca_err sigv4_canonical_request(const struct api_http_req *,
     const struct sigv4_auth *, struct buf *out) PCA_WUR;
 /*
  * Recomputes the signature with kSigning, the signing key of the request's
- * scope (hsm_sigv4_key; the secret itself never reaches api/), and
+ * scope (seal_ops.sigv4_key; the secret itself never reaches api/), and
  * compares it in constant time; checks x-amz-content-sha256 when sent.
  * PCA_EMISMATCH on failure.
  */
@@ -204,21 +204,22 @@ void api_keycache_free(struct api_keycache *);
 /*
  * The active key a->akid: its account, its policy and the SigV4 signing
  * key of a's scope (date, region, service), derived by the token's side
- * from the sealed secret (hsm_sigv4_key) and cached (at most
+ * from the sealed secret (seal->sigv4_key) and cached (at most
  * API_KEYCACHE_MAX scopes) while the stored record is byte for byte the
  * same, so a revocation takes effect on the next request.  PCA_ENOTFOUND
  * for unknown and revoked keys.  Wipe out->ksigning after use; free
  * out->policy.
  */
-pca_err api_key_lookup(struct api_keycache *, struct store *, struct hsm *,
-    const struct sigv4_auth *a, struct api_key *out) PCA_WUR;
+pca_err api_key_lookup(struct api_keycache *, struct store *,
+    const struct seal_ops *seal, const struct sigv4_auth *a,
+    struct api_key *out) PCA_WUR;
 
 /* ---- pagination tokens (token.c) ---- */
 
 #define API_TOKEN_KEY_LEN 32
 
 /* Loads (or creates, sealed by the token) the NextToken HMAC key. */
-pca_err api_token_key_load(struct store *, struct hsm *,
+pca_err api_token_key_load(struct store *, const struct seal_ops *seal,
     uint8_t key[API_TOKEN_KEY_LEN]) PCA_WUR;
 /* An opaque NextToken binding op, scope and the last key returned. */
 pca_err api_token_make(const uint8_t key[API_TOKEN_KEY_LEN], const char *op,
@@ -330,7 +331,7 @@ pca_err api_metrics_render(struct api_metrics *, const struct api_services *svc,
 struct api_ctx {
 	struct ca_engine *engine;
 	struct store *store;
-	struct hsm *hsm;
+	struct seal_ops seal; /* the token's sealing service */
 	struct api_keycache *keys;
 	uint8_t token_key[API_TOKEN_KEY_LEN];
 	char region[64];
@@ -438,6 +439,10 @@ pca_err api_op_rotate(struct api_call *, const json_t *in,
     json_t **out) PCA_WUR;
 /* OpenPCA.ListCertificates: the certificate inventory (inventory.c). */
 pca_err api_op_list_certs(struct api_call *, const json_t *in,
+    json_t **out) PCA_WUR;
+/* OpenPCA.GetExternalCertificate (inventory_ext.c): one external
+   certificate by Fingerprint, its inventory item and PEM. */
+pca_err api_op_get_ext_cert(struct api_call *, const json_t *in,
     json_t **out) PCA_WUR;
 
 #endif

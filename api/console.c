@@ -13,13 +13,13 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../hsm/hsm.h"
 #include "api_int.h"
 
 /* The operations a console page may run: reads only. */
 static const char *const read_ops[] = {"ListCertificateAuthorities",
     "DescribeCertificateAuthority", "GetCertificate",
-    "GetCertificateAuthorityCertificate", "ListCertificates", "ListTags", NULL};
+    "GetCertificateAuthorityCertificate", "ListCertificates", "ListTags",
+    "GetExternalCertificate", NULL};
 
 static int
 read_op(const char *op)
@@ -60,22 +60,28 @@ key_signing(struct api_ctx *ctx, const char *akid, const char *date,
 	(void)snprintf(a.date, sizeof(a.date), "%s", date);
 	(void)snprintf(a.region, sizeof(a.region), "%s", ctx->region);
 	(void)snprintf(a.service, sizeof(a.service), "%s", API_SERVICE);
-	if ((err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, &a, out)) !=
-	    PCA_OK)
+	if ((err = api_key_lookup(ctx->keys, ctx->store, &ctx->seal, &a,
+		 out)) != PCA_OK)
 		return err;
 	memcpy(ks, out->ksigning, 32);
 	OPENSSL_cleanse(out->ksigning, sizeof(out->ksigning));
 	return PCA_OK;
 }
 
-/* The same signing key from the secret typed in at sign-in. */
-static void
+/*
+ * The same signing key from the secret typed in at sign-in (the bare HMAC
+ * chain, the token's side's own: seal.sigv4_derive).
+ */
+static pca_err
 typed_signing(const struct api_ctx *ctx, const char *secret, size_t n,
     const char *date, uint8_t ks[32])
 {
-	struct hsm_sigv4_scope sc = {date, ctx->region, API_SERVICE};
+	struct seal_scope sc = {date, ctx->region, API_SERVICE};
 
-	hsm_sigv4_derive((const uint8_t *)secret, n, &sc, ks);
+	if (ctx->seal.sigv4_derive == NULL)
+		return pca_err_set(PCA_EUNAVAIL, "no token to derive keys");
+	ctx->seal.sigv4_derive((const uint8_t *)secret, n, &sc, ks);
+	return PCA_OK;
 }
 
 static int
@@ -108,9 +114,9 @@ api_console_signin(struct api_server *srv, const char *akid, const char *secret,
 	ctx = api_server_ctx_hold(srv);
 	today(ctx->now(), date);
 	memset(&key, 0, sizeof(key));
-	err = key_signing(ctx, akid, date, want, &key);
+	if ((err = key_signing(ctx, akid, date, want, &key)) == PCA_OK)
+		err = typed_signing(ctx, secret, n, date, got);
 	if (err == PCA_OK) {
-		typed_signing(ctx, secret, n, date, got);
 		if (CRYPTO_memcmp(want, got, sizeof(got)) != 0)
 			err = PCA_EPOLICY;
 		memcpy(out->account, key.account, sizeof(out->account));

@@ -67,8 +67,8 @@ auth_key(struct api_ctx *ctx, const struct api_http_req *r,
 		    "The security token included in the request is invalid.");
 		return 0;
 	}
-	if ((err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, a, &key)) !=
-	    PCA_OK) {
+	if ((err = api_key_lookup(ctx->keys, ctx->store, &ctx->seal, a,
+		 &key)) != PCA_OK) {
 		if (err != PCA_ENOTFOUND)
 			return auth_dep_fail(e, err);
 		api_error_set(e, 400, "UnrecognizedClientException",

@@ -246,7 +246,7 @@ api_server_free(struct api_server *srv)
 
 pca_err
 api_server_new(const struct api_conf *conf, struct ca_engine *engine,
-    struct store *store, struct hsm *hsm, struct api_server **out)
+    struct store *store, const struct seal_ops *seal, struct api_server **out)
 {
 	struct api_server *srv;
 	pthread_rwlockattr_t a;
@@ -263,13 +263,13 @@ api_server_new(const struct api_conf *conf, struct ca_engine *engine,
 	pthread_rwlockattr_destroy(&a);
 	pthread_mutex_init(&srv->mu, NULL);
 	srv->ctx.store = store;
-	srv->ctx.hsm = hsm;
+	srv->ctx.seal = *seal;
 	srv->ctx.now = util_now;
 	srv->ctx.metrics = &srv->metrics;
 	ctx_set(&srv->ctx, conf, engine);
 	if ((err = api_metrics_init(&srv->metrics)) != PCA_OK ||
 	    (err = api_keycache_new(&srv->ctx.keys)) != PCA_OK ||
-	    (err = api_token_key_load(store, hsm, srv->ctx.token_key)) !=
+	    (err = api_token_key_load(store, seal, srv->ctx.token_key)) !=
 		PCA_OK) {
 		api_server_free(srv);
 		return err;

@@ -403,6 +403,7 @@ int
 api_op_is_ext(const char *name)
 {
 	return strcmp(name, "ListCertificates") == 0 ||
+	       strcmp(name, "GetExternalCertificate") == 0 ||
 	       strcmp(name, "RotateCertificateAuthority") == 0;
 }
 
@@ -531,19 +532,23 @@ inv_scope(struct api_call *call, const json_t *in, char *out, size_t n)
 {
 	const json_t *b = json_object_get(in, "ExpiringBefore");
 
-	(void)snprintf(out, n, "%s|%s|%.300s|%s|%lld|%d|%.256s|%.300s|%d|%.50s",
+	(void)snprintf(out, n,
+	    "%s|%s|%.300s|%s|%lld|%d|%.256s|%.300s|%.16s|%d|%.50s",
 	    call->caller.account, call->caller.region,
 	    inv_str(in, "CertificateAuthorityArn"), inv_str(in, "Status"),
 	    (long long)json_integer_value(b), b != NULL,
 	    inv_str(in, "NameContains"), inv_str(in, "TemplateArn"),
+	    inv_str(in, "Origin"),
 	    json_is_true(json_object_get(in, "IssuedThroughAcme")) != 0,
 	    inv_str(in, "Serial"));
 }
 
-/* The cursor of the request's NextToken into q. */
+/* The cursor of the request's NextToken into q; a token of the external
+   certificates ("x" and the fingerprint listed last) into xafter. */
 static pca_err
 inv_token_open(struct api_call *call, const json_t *in, const char *scope,
-    uint8_t cur[STORE_INV_CURSOR_MAX], struct api_inv_query *q)
+    uint8_t cur[STORE_INV_CURSOR_MAX], struct api_inv_query *q,
+    char xafter[API_INV_FP_LEN + 2])
 {
 	const char *tok = json_string_value(json_object_get(in, "NextToken"));
 	char *last = NULL;
@@ -552,9 +557,14 @@ inv_token_open(struct api_call *call, const json_t *in, const char *scope,
 	if (tok == NULL)
 		return PCA_OK;
 	if ((err = api_token_open(call->ctx->token_key, call->op->name, scope,
-		 tok, &last)) != PCA_OK ||
-	    (err = util_unhex(last, cur, STORE_INV_CURSOR_MAX,
-		 &q->after_len)) != PCA_OK) {
+		 tok, &last)) == PCA_OK &&
+	    last[0] == 'x' && strlen(last) <= API_INV_FP_LEN + 1) {
+		memcpy(xafter, last, strlen(last) + 1);
+		free(last);
+		return PCA_OK;
+	}
+	if (err != PCA_OK || (err = util_unhex(last, cur, STORE_INV_CURSOR_MAX,
+				  &q->after_len)) != PCA_OK) {
 		free(last);
 		call->code = "InvalidNextTokenException";
 		return pca_err_set(PCA_EPARSE, "The NextToken is not valid "
@@ -569,14 +579,17 @@ static pca_err
 inv_answer(struct api_call *call, const char *scope, struct api_inv_page *pg,
     json_t **out)
 {
-	char hex[2 * STORE_INV_CURSOR_MAX + 1], *next = NULL;
+	char hex[2 * STORE_INV_CURSOR_MAX + 2], *next = NULL;
 	json_t *o;
 	pca_err err;
 
 	if ((o = json_pack("{s:O}", "Certificates", pg->items)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
-	if (pg->more) {
+	if (pg->ext_more)
+		(void)snprintf(hex, sizeof(hex), "x%s", pg->ext_last);
+	if (pg->more)
 		util_hex(pg->cursor, pg->cursor_len, hex, sizeof(hex), 0);
+	if (pg->more || pg->ext_more) {
 		if ((err = api_token_make(call->ctx->token_key, call->op->name,
 			 scope, hex, &next)) != PCA_OK) {
 			json_decref(o);
@@ -645,17 +658,33 @@ api_op_list_certs(struct api_call *call, const json_t *in, json_t **out)
 	struct api_inv_ca *cas = NULL;
 	struct api_inv_query q;
 	struct api_inv_page pg;
-	char scope[1536], id[37];
+	enum api_inv_origin org;
+	char scope[1536], id[37], xafter[API_INV_FP_LEN + 2] = "";
 	size_t n = 0;
 	pca_err err;
 
 	memset(&pg, 0, sizeof(pg));
 	inv_scope(call, in, scope, sizeof(scope));
-	if ((err = inv_cas(call, &cas, &n)) != PCA_OK ||
+	if ((err = api_inv_origin_of(in, &org)) != PCA_OK ||
+	    (err = inv_cas(call, &cas, &n)) != PCA_OK ||
 	    (err = inv_filters(call, in, cas, n, &q, id, ser)) != PCA_OK ||
-	    (err = inv_token_open(call, in, scope, cur, &q)) != PCA_OK ||
-	    (err = api_inv_list(call->ctx->store, &q, &pg)) != PCA_OK ||
-	    (err = inv_acme(call, &q, pg.items)) != PCA_OK)
+	    (err = inv_token_open(call, in, scope, cur, &q, xafter)) != PCA_OK)
+		goto out;
+	if (org == API_INV_EXTERNAL || xafter[0] != '\0') {
+		if ((pg.items = json_array()) == NULL) {
+			err = pca_err_set(PCA_ENOMEM, "out of memory");
+			goto out;
+		}
+	} else if ((err = api_inv_list(call->ctx->store, &q, &pg)) != PCA_OK ||
+		   (err = inv_acme(call, &q, pg.items)) != PCA_OK ||
+		   (err = api_inv_seen_add(call->ctx->store, pg.items,
+			org == API_INV_ALL)) != PCA_OK)
+		goto out;
+	/* external certificates are neither issued through ACME nor ours */
+	if (org != API_INV_OURS && !pg.more && !q.acme_only &&
+	    q.serial == NULL &&
+	    (err = api_inv_ext_list(call->ctx->engine, call->ctx->store, &q,
+		 xafter[0] != '\0' ? xafter + 1 : "", &pg)) != PCA_OK)
 		goto out;
 	err = inv_answer(call, scope, &pg, out);
 out:

@@ -17,7 +17,6 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../hsm/hsm.h"
 #include "../iam/iam.h"
 #include "../store/store.h"
 #include "api_int.h"
@@ -158,8 +157,8 @@ cas_check(const struct api_key_spec *sp)
 
 /* The stored record: account, policy, status and the sealed secret. */
 static pca_err
-key_record(struct hsm *hsm, const struct api_key_spec *sp, const char *secret,
-    char **out)
+key_record(const struct seal_ops *seal, const struct api_key_spec *sp,
+    const char *secret, char **out)
 {
 	uint8_t *sealed = NULL;
 	size_t sealed_len;
@@ -167,10 +166,13 @@ key_record(struct hsm *hsm, const struct api_key_spec *sp, const char *secret,
 	json_t *rec, *pol = NULL;
 	pca_err err;
 
+	if (seal->seal == NULL)
+		return pca_err_set(PCA_EUNAVAIL, "no token to seal the secret");
 	if ((err = policy_member(sp, &pol)) != PCA_OK)
 		return err;
-	if ((err = hsm_seal(hsm, API_SEAL_LABEL, (const uint8_t *)secret,
-		 strlen(secret), &sealed, &sealed_len)) != PCA_OK) {
+	if ((err = seal->seal(seal->ctx, API_SEAL_LABEL,
+		 (const uint8_t *)secret, strlen(secret), &sealed,
+		 &sealed_len)) != PCA_OK) {
 		json_decref(pol);
 		return err;
 	}
@@ -192,19 +194,19 @@ key_record(struct hsm *hsm, const struct api_key_spec *sp, const char *secret,
 }
 
 pca_err
-api_key_create(struct store *st, struct hsm *hsm, const char *account,
-    const char *role, char akid[21], char secret[41])
+api_key_create(struct store *st, const struct seal_ops *seal,
+    const char *account, const char *role, char akid[21], char secret[41])
 {
 	struct api_key_spec sp;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.account = account;
 	sp.managed = role;
-	return api_key_create_ex(st, hsm, &sp, akid, secret);
+	return api_key_create_ex(st, seal, &sp, akid, secret);
 }
 
 pca_err
-api_key_create_ex(struct store *st, struct hsm *hsm,
+api_key_create_ex(struct store *st, const struct seal_ops *seal,
     const struct api_key_spec *sp, char akid[21], char secret[41])
 {
 	char id[21], sec[41], *rec = NULL, line[256];
@@ -219,7 +221,7 @@ api_key_create_ex(struct store *st, struct hsm *hsm,
 	if ((err = cas_check(sp)) != PCA_OK)
 		return err;
 	if ((err = make_secret(sec)) != PCA_OK ||
-	    (err = key_record(hsm, sp, sec, &rec)) != PCA_OK)
+	    (err = key_record(seal, sp, sec, &rec)) != PCA_OK)
 		goto out;
 	for (tries = 0; tries < 8; tries++) {
 		memcpy(id, "AKIA", 4);
@@ -517,11 +519,11 @@ cache_put(struct api_keycache *c, const struct sigv4_auth *a,
  * itself is never unsealed here.
  */
 static pca_err
-key_open(struct hsm *hsm, const uint8_t *val, size_t len,
+key_open(const struct seal_ops *seal, const uint8_t *val, size_t len,
     const struct sigv4_auth *a, struct api_key *k)
 {
 	json_t *r = json_loadb((const char *)val, len, 0, NULL);
-	struct hsm_sigv4_scope sc = {a->date, a->region, a->service};
+	struct seal_scope sc = {a->date, a->region, a->service};
 	const char *acct, *sealed_b64;
 	uint8_t *sealed = NULL;
 	size_t sealed_len;
@@ -540,8 +542,11 @@ key_open(struct hsm *hsm, const uint8_t *val, size_t len,
 	if ((err = util_b64_decode(sealed_b64, strlen(sealed_b64), RECORD_MAX,
 		 &sealed, &sealed_len)) != PCA_OK)
 		goto out;
-	err = hsm_sigv4_key(hsm, API_SEAL_LABEL, sealed, sealed_len, &sc,
-	    k->ksigning);
+	if (seal->sigv4_key == NULL)
+		err = pca_err_set(PCA_EUNAVAIL, "no token to derive keys");
+	else
+		err = seal->sigv4_key(seal->ctx, API_SEAL_LABEL, sealed,
+		    sealed_len, &sc, k->ksigning);
 out:
 	free(sealed);
 	json_decref(r);
@@ -564,8 +569,9 @@ key_policy(const uint8_t *val, size_t len, char **out)
 }
 
 pca_err
-api_key_lookup(struct api_keycache *c, struct store *st, struct hsm *hsm,
-    const struct sigv4_auth *a, struct api_key *out)
+api_key_lookup(struct api_keycache *c, struct store *st,
+    const struct seal_ops *seal, const struct sigv4_auth *a,
+    struct api_key *out)
 {
 	uint8_t *val = NULL, digest[32];
 	size_t len = 0;
@@ -579,7 +585,7 @@ api_key_lookup(struct api_keycache *c, struct store *st, struct hsm *hsm,
 	memset(&k, 0, sizeof(k));
 	if (cache_find(c, a, digest, &k))
 		err = PCA_OK;
-	else if ((err = key_open(hsm, val, len, a, &k)) == PCA_OK)
+	else if ((err = key_open(seal, val, len, a, &k)) == PCA_OK)
 		cache_put(c, a, digest, &k);
 	else if (err == PCA_ENOTFOUND)
 		cache_forget(c, a->akid);

@@ -765,6 +765,7 @@ static const struct {
     {"GetCertificateAuthorityCertificate", op_get_cacert},
     {"GetCertificateAuthorityCsr", op_csr},
     {"GetComplianceReport", op_report},
+    {"GetExternalCertificate", api_op_get_ext_cert},
     {"GetPolicy", op_get_policy},
     {"ImportCertificateAuthorityCertificate", op_import},
     {"IssueCertificate", op_issue},

@@ -243,8 +243,8 @@ sts_auth(struct api_ctx *ctx, const struct api_http_req *r,
 		return 0;
 	}
 	if (api_hdr_get(r, "x-amz-security-token") != NULL ||
-	    (err = api_key_lookup(ctx->keys, ctx->store, ctx->hsm, a, &key)) ==
-		PCA_ENOTFOUND) {
+	    (err = api_key_lookup(ctx->keys, ctx->store, &ctx->seal, a,
+		 &key)) == PCA_ENOTFOUND) {
 		sts_set(e, 403, "InvalidClientTokenId",
 		    "The security token included in the request is "
 		    "invalid.");

@@ -15,7 +15,6 @@
 
 #include "../common/log.h"
 #include "../common/util.h"
-#include "../hsm/hsm.h"
 #include "../store/store.h"
 #include "api_int.h"
 
@@ -26,7 +25,7 @@
 
 /* A fresh key, sealed under API_TOKEN_SEAL_LABEL, stored (or replacing). */
 static pca_err
-token_key_new(struct store *st, struct hsm *hsm, int replace)
+token_key_new(struct store *st, const struct seal_ops *seal, int replace)
 {
 	uint8_t fresh[API_TOKEN_KEY_LEN], *sealed = NULL;
 	size_t sealed_len = 0;
@@ -34,8 +33,8 @@ token_key_new(struct store *st, struct hsm *hsm, int replace)
 
 	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
 		return pca_err_set(PCA_EINTERNAL, "CSPRNG failure");
-	err = hsm_seal(hsm, API_TOKEN_SEAL_LABEL, fresh, sizeof(fresh), &sealed,
-	    &sealed_len);
+	err = seal->seal(seal->ctx, API_TOKEN_SEAL_LABEL, fresh, sizeof(fresh),
+	    &sealed, &sealed_len);
 	OPENSSL_cleanse(fresh, sizeof(fresh));
 	if (err != PCA_OK)
 		return err;
@@ -53,7 +52,7 @@ token_key_new(struct store *st, struct hsm *hsm, int replace)
  * is replaced: only NextTokens handed out before become invalid.
  */
 pca_err
-api_token_key_load(struct store *st, struct hsm *hsm,
+api_token_key_load(struct store *st, const struct seal_ops *seal,
     uint8_t key[API_TOKEN_KEY_LEN])
 {
 	uint8_t *val = NULL, *plain = NULL;
@@ -61,18 +60,21 @@ api_token_key_load(struct store *st, struct hsm *hsm,
 	pca_err err = PCA_OK;
 	int tries;
 
+	if (seal->seal == NULL || seal->unseal == NULL)
+		return pca_err_set(PCA_EUNAVAIL,
+		    "no token to seal the NextToken key");
 	for (tries = 0; tries < 3; tries++) {
 		err = store_kv_get(st, TOKEN_NS, TOKEN_KEY, &val, &len);
 		if (err == PCA_ENOTFOUND) {
 			pca_err_clear();
-			if ((err = token_key_new(st, hsm, 0)) != PCA_OK)
+			if ((err = token_key_new(st, seal, 0)) != PCA_OK)
 				return err;
 			continue;
 		}
 		if (err != PCA_OK)
 			return err;
-		err = hsm_unseal(hsm, API_TOKEN_SEAL_LABEL, val, len, &plain,
-		    &plain_len);
+		err = seal->unseal(seal->ctx, API_TOKEN_SEAL_LABEL, val, len,
+		    &plain, &plain_len);
 		free(val);
 		val = NULL;
 		if (err != PCA_EMISMATCH && err != PCA_ENOTFOUND)
@@ -81,7 +83,7 @@ api_token_key_load(struct store *st, struct hsm *hsm,
 			 "open under %s: %s)",
 		    API_TOKEN_SEAL_LABEL, pca_err_msg());
 		pca_err_clear();
-		if ((err = token_key_new(st, hsm, 1)) != PCA_OK)
+		if ((err = token_key_new(st, seal, 1)) != PCA_OK)
 			return err;
 	}
 	if (err != PCA_OK)

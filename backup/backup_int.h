@@ -41,7 +41,11 @@ struct bk_out {
 /* Sets the state of o (its fd, drop, rate, md and name are kept). */
 void bk_out_start(struct bk_out *o);
 pca_err bk_out_write(struct bk_out *o, const void *p, size_t n) PCA_WUR;
-/* Pushes out and waits for the rest (data only: fsync for metadata). */
+/*
+ * Pushes out and waits for the rest (data only: fsync for metadata); with
+ * a slack (a scratch file), only for what was pushed already: the tail
+ * stays in the page cache, unwritten.
+ */
 pca_err bk_out_flush(struct bk_out *o) PCA_WUR;
 
 /*

@@ -16,6 +16,12 @@
 #include "../backup/backup.h"
 #include "bench_common.h"
 
+/* BACKUP_BENCH_TRACE=FILE: each issuance of the run during the backup as
+ * "start latency" (seconds since the backup began), to see when it stalls */
+static FILE *trace_fp;
+static double trace_t0;
+static pthread_mutex_t trace_mu = PTHREAD_MUTEX_INITIALIZER;
+
 struct paced {
 	struct bench_run *r;
 	double period;      /* seconds between one thread's calls */
@@ -56,6 +62,12 @@ paced_worker(void *arg)
 		if (r->nlat < r->max_lat)
 			r->lat[r->nlat++] = bench_now() - t0;
 		pthread_mutex_unlock(&r->mu);
+		if (p->stop != NULL && trace_fp != NULL) {
+			pthread_mutex_lock(&trace_mu);
+			fprintf(trace_fp, "%.4f %.4f\n", t0 - trace_t0,
+			    bench_now() - t0);
+			pthread_mutex_unlock(&trace_mu);
+		}
 	}
 	pthread_mutex_lock(&r->mu);
 	r->count += n;
@@ -168,10 +180,23 @@ main(int argc, char **argv)
 	j.st = ap.store;
 	(void)snprintf(j.file, sizeof(j.file), "%s/bench-backup.tar", argv[6]);
 	(void)unlink(j.file);
+	if (getenv("BACKUP_BENCH_TRACE") != NULL &&
+	    (trace_fp = fopen(getenv("BACKUP_BENCH_TRACE"), "w")) != NULL) {
+		struct timespec wall;
+
+		clock_gettime(CLOCK_REALTIME, &wall);
+		trace_t0 = bench_now();
+		fprintf(trace_fp, "# backup began at %lld.%06ld (wall)\n",
+		    (long long)wall.tv_sec, wall.tv_nsec / 1000);
+	}
 	pthread_create(&bt, NULL, backup_worker, &j);
 	/* exactly while the backup runs (at least a second) */
 	rb = run(&r, (int)threads, (double)rate, 1.0, &j.done, &b50, &b99);
 	pthread_join(bt, NULL);
+	if (trace_fp != NULL)
+		fprintf(trace_fp, "# backup took %.3f s\n", j.secs);
+	if (trace_fp != NULL)
+		fclose(trace_fp);
 	if (ra < 0 || rb < 0 || j.failed)
 		return 1;
 	printf("store %.1f MiB; backup copy %.2f s, archive %.1f MiB\n",

@@ -1163,11 +1163,13 @@ static pca_err
 key_create(struct appliance *ap, const struct key_opts *o)
 {
 	struct api_key_spec sp;
+	struct seal_ops seal;
 	char akid[21], secret[41];
 	pca_err err;
 
 	key_spec(o, o->account ? o->account : ap->conf.account, &sp);
-	if ((err = api_key_create_ex(ap->store, ap->hsm, &sp, akid, secret)) !=
+	hsm_seal_ops(ap->hsm, &seal);
+	if ((err = api_key_create_ex(ap->store, &seal, &sp, akid, secret)) !=
 	    PCA_OK)
 		return err;
 	if (json_out) {

@@ -282,16 +282,18 @@ static pca_err
 init_appliance(const struct init_opts *o)
 {
 	struct appliance ap;
+	struct seal_ops seal;
 	char conf[PATH_MAX], akid[21], secret[41];
 	pca_err err;
 
 	if ((err = path_join(conf, o->dir, "pcad.conf")) != PCA_OK ||
 	    (err = appliance_open(conf, &ap)) != PCA_OK)
 		return err;
+	hsm_seal_ops(ap.hsm, &seal);
 	if ((err = pcactl_tls_init(o->dir, o->names, o->nnames, ap.hsm)) ==
 	    PCA_OK)
-		err = api_key_create(ap.store, ap.hsm, o->account, "admin",
-		    akid, secret);
+		err = api_key_create(ap.store, &seal, o->account, "admin", akid,
+		    secret);
 	appliance_close(&ap);
 	if (err != PCA_OK)
 		return err;

@@ -801,16 +801,18 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	    .audit_describe = pub->sync != NULL ? hook_audit_describe : NULL,
 	    .report = hook_report,
 	    .acme_cert = hook_acme_cert};
+	struct seal_ops seal;
 	pca_err err;
 
 	ap->conf.acme.policies = ap->policies;
-	if ((err = api_server_new(c, ap->engine, ap->store, ap->hsm,
+	hsm_seal_ops(ap->hsm, &seal); /* api/ and acme/ copy it */
+	if ((err = api_server_new(c, ap->engine, ap->store, &seal,
 		 &net->api)) != PCA_OK)
 		return err;
 	api_server_services_set(net->api, &svc);
 	if ((err = crl_http_register(pub->crl, net->http)) != PCA_OK ||
 	    (ap->conf.acme_enabled && !standby && /* before the catch-all */
-		((err = acme_new(&ap->conf.acme, ap->engine, ap->store, ap->hsm,
+		((err = acme_new(&ap->conf.acme, ap->engine, ap->store, &seal,
 		      &net->acme)) != PCA_OK ||
 		    (err = acme_register(net->acme, net->http)) != PCA_OK)) ||
 	    (err = console_start(net, ap, pub, ocsp)) != PCA_OK ||

@@ -198,6 +198,16 @@ void hsm_sigv4_derive(const uint8_t *secret, size_t secret_len,
     const struct hsm_sigv4_scope *, uint8_t key[HSM_SIGV4_KEY_LEN]);
 
 /*
+ * The sealing service (common/seal.h) of h for the modules that call no
+ * hsm/ function (api/, acme/): hsm_seal, hsm_unseal, hsm_sigv4_key and
+ * hsm_sigv4_derive, with h as the context.  h NULL: the service of no
+ * token (every member NULL).  h must outlive the users of *out.
+ * Implemented in hsm/hsm_ops.c.
+ */
+struct seal_ops;
+void hsm_seal_ops(struct hsm *h, struct seal_ops *out);
+
+/*
  * PCA_OK when the token answers now and shows the key of the last good
  * signature (and any bound key found missing), else PCA_EUNAVAIL (cheap:
  * one session check and one object search).

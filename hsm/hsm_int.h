@@ -163,6 +163,15 @@ pca_err hsm_priv_find(struct hsm *, CK_SESSION_HANDLE, const char *label,
 pca_err hsm_pub_spki(struct hsm *, CK_SESSION_HANDLE, CK_OBJECT_HANDLE priv,
     const char *label, uint8_t **spki, size_t *spki_len, CK_KEY_TYPE *type,
     CK_RV *rv) PCA_WUR;
+/*
+ * The point of a CKA_EC_POINT value (p, n) of a curve with field-byte
+ * coordinates: SoftHSM (and PKCS#11 v2.40) wrap it in a DER OCTET STRING,
+ * some modules return it raw; the expected sizes decide (a raw
+ * uncompressed point may itself start with 04 <len>).  *raw points into p.
+ * PCA_EHSM when it is neither.
+ */
+pca_err hsm_ec_point_raw(const uint8_t *p, size_t n, size_t field,
+    const uint8_t **raw, size_t *rawlen) PCA_WUR;
 
 /* hsm_sign.c */
 void hsm_cache_drop(struct hsm *, const char *label);

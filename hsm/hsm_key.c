@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "../common/log.h"
+#include "../x509/x509.h"
 #include "hsm_int.h"
 
 /* Named curves: CKA_EC_PARAMS is the DER OID. */
@@ -135,46 +136,37 @@ out:
 	return rc;
 }
 
-/*
- * CKA_EC_POINT: SoftHSM (and PKCS#11 v2.40) wrap the point in a DER OCTET
- * STRING, some modules return it raw.  The expected sizes decide: a raw
- * uncompressed point may itself start with 04 <len>.
- */
-static pca_err
-ec_point_raw(const uint8_t *p, size_t n, size_t field, const uint8_t **raw,
+/* 1: p is an EC point of a curve with field-byte coordinates. */
+static int
+ec_point_is(const uint8_t *p, size_t n, size_t field)
+{
+	return (n == 1 + 2 * field && p[0] == 0x04) ||
+	       (n == 1 + field && (p[0] == 0x02 || p[0] == 0x03));
+}
+
+pca_err
+hsm_ec_point_raw(const uint8_t *p, size_t n, size_t field, const uint8_t **raw,
     size_t *rawlen)
 {
-	size_t hdr, len;
+	struct x509_der el;
+	size_t left = n;
 
-	if ((n == 1 + 2 * field && p[0] == 0x04) ||
-	    (n == 1 + field && (p[0] == 0x02 || p[0] == 0x03))) {
+	if (ec_point_is(p, n, field)) {
 		*raw = p;
 		*rawlen = n;
 		return PCA_OK;
 	}
-	if (n < 2 || p[0] != 0x04)
-		goto bad;
-	if (p[1] < 0x80) {
-		len = p[1];
-		hdr = 2;
-	} else if (p[1] == 0x81 && n >= 3 && p[2] >= 0x80) {
-		len = p[2];
-		hdr = 3;
-	} else
-		goto bad;
-	if (hdr + len != n || len == 0)
-		goto bad;
-	if ((len == 1 + 2 * field && p[hdr] == 0x04) ||
-	    (len == 1 + field && (p[hdr] == 0x02 || p[hdr] == 0x03))) {
-		*raw = p + hdr;
-		*rawlen = len;
-		return PCA_OK;
-	}
-bad:
-	return pca_err_set(PCA_EHSM,
-	    "CKA_EC_POINT of %zu bytes is neither a "
-	    "point nor a DER OCTET STRING holding one",
-	    n);
+	/* one strict-DER OCTET STRING, nothing after it (X.690 10.1) */
+	if (x509_der_next(&p, &left, X509_DER_LOWTAG | X509_DER_LEN2, &el) !=
+		X509_DER_OK ||
+	    el.id != 0x04 || left != 0 || !ec_point_is(el.c, el.clen, field))
+		return pca_err_set(PCA_EHSM,
+		    "CKA_EC_POINT of %zu bytes is neither a "
+		    "point nor a DER OCTET STRING holding one",
+		    n);
+	*raw = el.c;
+	*rawlen = el.clen;
+	return PCA_OK;
 }
 
 static pca_err
@@ -186,7 +178,8 @@ spki_ec(const struct hsm_curve *c, const uint8_t *pt, size_t ptlen,
 	size_t rawlen = 0;
 	pca_err rc;
 
-	if ((rc = ec_point_raw(pt, ptlen, c->field, &raw, &rawlen)) != PCA_OK)
+	if ((rc = hsm_ec_point_raw(pt, ptlen, c->field, &raw, &rawlen)) !=
+	    PCA_OK)
 		return rc;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
 	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,

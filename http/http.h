@@ -51,8 +51,15 @@ struct http_hdr {
 /* One request as received; everything is valid during the handler call. */
 struct http_req {
 	const char *method;
-	const char *path;             /* as sent, not URL-decoded */
-	const struct http_hdr *query; /* decoded query arguments */
+	const char *path; /* as sent, not URL-decoded */
+	/*
+	 * The query arguments, split at '&' and the first '=', each '+'
+	 * made a space (libmicrohttpd does that itself) but %XX left as
+	 * sent: not URL-decoded (the server's unescape callback keeps the
+	 * bytes SigV4 and OCSP GET need; a handler that wants them decoded
+	 * does it, as console/ does).  value "" when there is no '='.
+	 */
+	const struct http_hdr *query;
 	size_t nquery;
 	const struct http_hdr *hdrs; /* every header, in order */
 	size_t nhdrs;

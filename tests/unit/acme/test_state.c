@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "../../../acme/acme.h"
+#include "../../../common/seal.h"
 #include "../../../hsm/hsm.h"
 #include "../../../store/store.h"
 #include "../testlib.h"
@@ -224,6 +225,7 @@ eab_sealed_at_start(void **state)
 	struct fx *f = *state;
 	struct testlib_token tok;
 	struct hsm *h = NULL;
+	struct seal_ops seal;
 	struct acme *ac = NULL;
 	struct acme_conf c = {.base_url = "https://127.0.0.1:1",
 	    .region = "us-east-1",
@@ -243,7 +245,8 @@ eab_sealed_at_start(void **state)
 	/* "c2VjcmV0LWtleS1ieXRlcw" is base64url("secret-key-bytes") */
 	put(f->st, "acme-eab", "kid1",
 	    "{\"ca\":\"" CA "\",\"hmac\":\"c2VjcmV0LWtleS1ieXRlcw\"}");
-	assert_int_equal(acme_new(&c, NULL, f->st, h, &ac), PCA_OK);
+	hsm_seal_ops(h, &seal);
+	assert_int_equal(acme_new(&c, NULL, f->st, &seal, &ac), PCA_OK);
 	acme_free(ac);
 	assert_int_equal(store_kv_get(f->st, "acme-eab", "kid1", &v, &n),
 	    PCA_OK);

@@ -25,6 +25,7 @@
 
 static struct testlib_token token;
 static struct hsm *hsm;
+static struct seal_ops seal; /* hsm's, as cmd/ hands it to api/ */
 static struct store *st;
 static char dir[64];
 
@@ -39,6 +40,7 @@ setup(void **state)
 	    hsm_open(&token.conf, &hsm) != PCA_OK ||
 	    testlib_dir_make(dir, sizeof(dir), "pca-keys-store") != 0)
 		return -1;
+	hsm_seal_ops(hsm, &seal);
 	c.path = dir;
 	return store_open(&c, &st) == PCA_OK ? 0 : -1;
 }
@@ -88,32 +90,32 @@ test_lookup(void **state)
 
 	(void)state;
 	assert_int_equal(
-	    api_key_create(st, hsm, "111122223333", "issuer", akid, secret),
+	    api_key_create(st, &seal, "111122223333", "issuer", akid, secret),
 	    PCA_OK);
 	assert_int_equal(api_keycache_new(&c), PCA_OK);
 	auth_of(&a, akid, "us-east-1", "acm-pca");
 	auth_of(&b, akid, "us-east-1", "sts");
 	/* twice each: made, then from the cache */
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(api_key_lookup(c, st, hsm, &a, &k), PCA_OK);
+		assert_int_equal(api_key_lookup(c, st, &seal, &a, &k), PCA_OK);
 		assert_string_equal(k.account, "111122223333");
 		assert_non_null(k.policy);
 		free(k.policy);
 		want_key(secret, &a, want);
 		assert_memory_equal(k.ksigning, want, 32);
-		assert_int_equal(api_key_lookup(c, st, hsm, &b, &k), PCA_OK);
+		assert_int_equal(api_key_lookup(c, st, &seal, &b, &k), PCA_OK);
 		free(k.policy);
 		want_key(secret, &b, want);
 		assert_memory_equal(k.ksigning, want, 32);
 	}
 	/* a scope the token's side refuses: no key */
 	(void)snprintf(b.date, sizeof(b.date), "%s", "20200101");
-	assert_int_equal(api_key_lookup(c, st, hsm, &b, &k), PCA_EINVAL);
+	assert_int_equal(api_key_lookup(c, st, &seal, &b, &k), PCA_EINVAL);
 	/* revoked: the cached entries no longer count */
 	assert_int_equal(api_key_revoke(st, akid), PCA_OK);
-	assert_int_equal(api_key_lookup(c, st, hsm, &a, &k), PCA_ENOTFOUND);
+	assert_int_equal(api_key_lookup(c, st, &seal, &a, &k), PCA_ENOTFOUND);
 	auth_of(&a, "AKIAUNKNOWN000000000", "us-east-1", "acm-pca");
-	assert_int_equal(api_key_lookup(c, st, hsm, &a, &k), PCA_ENOTFOUND);
+	assert_int_equal(api_key_lookup(c, st, &seal, &a, &k), PCA_ENOTFOUND);
 	api_keycache_free(c);
 }
 
@@ -134,7 +136,7 @@ test_token_key(void **state)
 	assert_int_equal(
 	    store_kv_put(st, "api", "nexttoken-key", sealed, sl, 1), PCA_OK);
 	free(sealed);
-	assert_int_equal(api_token_key_load(st, hsm, k1), PCA_OK);
+	assert_int_equal(api_token_key_load(st, &seal, k1), PCA_OK);
 	assert_memory_not_equal(k1, old, sizeof(old));
 	/* now under its own label, and the same after a reload */
 	assert_int_equal(store_kv_get(st, "api", "nexttoken-key", &val, &vl),
@@ -148,8 +150,37 @@ test_token_key(void **state)
 	    PCA_EMISMATCH);
 	free(plain);
 	free(val);
-	assert_int_equal(api_token_key_load(st, hsm, k2), PCA_OK);
+	assert_int_equal(api_token_key_load(st, &seal, k2), PCA_OK);
 	assert_memory_equal(k1, k2, sizeof(k1));
+}
+
+/* Without a token (the service of hsm_seal_ops(NULL)): refused, no crash. */
+static void
+test_no_token(void **state)
+{
+	struct seal_ops none;
+	struct api_keycache *c = NULL;
+	struct sigv4_auth a;
+	struct api_key k;
+	char akid[21], secret[41];
+	uint8_t key[API_TOKEN_KEY_LEN];
+
+	(void)state;
+	hsm_seal_ops(NULL, &none);
+	assert_null(none.seal);
+	assert_null(none.sigv4_derive);
+	assert_int_equal(
+	    api_key_create(st, &none, "111122223333", "admin", akid, secret),
+	    PCA_EUNAVAIL);
+	assert_int_equal(api_token_key_load(st, &none, key), PCA_EUNAVAIL);
+	/* a key made with the token does not open without it */
+	assert_int_equal(
+	    api_key_create(st, &seal, "111122223333", "admin", akid, secret),
+	    PCA_OK);
+	assert_int_equal(api_keycache_new(&c), PCA_OK);
+	auth_of(&a, akid, "us-east-1", "acm-pca");
+	assert_int_equal(api_key_lookup(c, st, &none, &a, &k), PCA_EUNAVAIL);
+	api_keycache_free(c);
 }
 
 int
@@ -158,6 +189,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_token_key),
+	    cmocka_unit_test(test_no_token),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
