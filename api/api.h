@@ -214,6 +214,15 @@ struct api_token_stats {
 	int available;       /* token usable right now */
 };
 
+/* A certificate of the inventory, as api_services.acme_cert asks. */
+struct api_cert_ref {
+	const char *ca_uuid;
+	const char *serial; /* hex, as its CertificateArn spells it */
+	int64_t not_before;
+	int64_t not_after;
+	int64_t rotated_at; /* when its CA was rotated; 0: not rotated */
+};
+
 /*
  * The services the API asks for beyond the engine and the store, set by
  * cmd/ (which owns the token and the publishers).  Any may be NULL.
@@ -225,16 +234,10 @@ struct api_token_stats {
  *     endpoint (Create: RequestFailed, Describe: ResourceNotFound).
  *   report: OpenPCA.GetComplianceReport over the CAs whose ARN has scope;
  *     NULL: PCA_EUNAVAIL.
+ *   denied: told (denied_arg, the access key, the operation) of each call
+ *     IAM denies (AccessDeniedException), on the request's thread: it must
+ *     not block; NULL: nobody is told.
  */
-/* A certificate of the inventory, as api_services.acme_cert asks. */
-struct api_cert_ref {
-	const char *ca_uuid;
-	const char *serial; /* hex, as its CertificateArn spells it */
-	int64_t not_before;
-	int64_t not_after;
-	int64_t rotated_at; /* when its CA was rotated; 0: not rotated */
-};
-
 struct api_services {
 	void *token; /* argument of health and token_stats */
 	pca_err (*health)(void *token);
@@ -254,6 +257,8 @@ struct api_services {
 	 */
 	pca_err (*acme_cert)(struct store *, const struct api_cert_ref *,
 	    json_t **out);
+	void *denied_arg;
+	void (*denied)(void *denied_arg, const char *who, const char *op);
 };
 
 /* Sets the services (before the server is in use). */

@@ -293,11 +293,14 @@ send_live(const uint8_t *data, size_t size)
 	       (n = send(fd, data + off, size - off, MSG_NOSIGNAL)) > 0)
 		off += (size_t)n;
 	(void)shutdown(fd, SHUT_WR);
-	/* until EOF; once an answer has come, 10 ms of quiet is enough (a
-	   kept-alive connection may not notice the half-close at once) */
+	/* until EOF; once an answer has come, 1 ms of quiet is enough (a
+	   kept-alive connection may not notice the half-close at once; the
+	   server has the whole input by then, and whatever it still does
+	   with it after the close runs its error paths).  At 10 ms the
+	   target made ~90 runs a second at 3% of a CPU. */
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	while (poll(&pfd, 1, got ? 10 : 1000) > 0 &&
+	while (poll(&pfd, 1, got ? 1 : 1000) > 0 &&
 	       (n = recv(fd, buf, sizeof(buf), 0)) > 0)
 		got = 1;
 	close(fd);
