@@ -23,6 +23,7 @@
 struct api_inv_ca {
 	char id[37];
 	char arn[256];
+	int64_t rotated_at; /* OpenPCA.RotatedAt of its description, or 0 */
 };
 
 struct api_inv_query {
@@ -31,9 +32,12 @@ struct api_inv_query {
 	const char *ca_id;  /* one CA (must be among cas); NULL: all */
 	const char *status; /* ISSUED|REVOKED|EXPIRED|PENDING or NULL */
 	int has_before;
-	int64_t before;        /* NotAfter < before */
-	const char *name;      /* substring of Subject or a SAN (any case) */
-	const char *tmpl;      /* template name, e.g. EndEntityCertificate/V1 */
+	int64_t before;   /* NotAfter < before */
+	const char *name; /* substring of Subject or a SAN (any case) */
+	const char *tmpl; /* template name, e.g. EndEntityCertificate/V1 */
+	int acme_only;    /* issued through ACME (RequestedBy "acme:...") */
+	const uint8_t *serial; /* that certificate of ca_id only (read */
+	size_t serial_len;     /* directly: no walk, no cursor) */
 	const char *partition; /* of template ARNs; NULL = "aws" */
 	int64_t now;
 	const uint8_t *after; /* resume cursor (from a previous page) */
@@ -57,8 +61,9 @@ struct api_inv_page {
  * One page: each item {"CertificateArn","CertificateAuthorityArn","Serial",
  * "Status","NotBefore","NotAfter","IssuedAt","Subject",
  * "SubjectAlternativeNames","TemplateArn","RequestedBy","RevokedAt"?,
- * "RevocationReason"?} with epoch-second times.  A page may be short (even
- * empty) with more set when max_scan entries were examined.
+ * "RevocationReason"?} with epoch-second times (the API adds "Acme" to
+ * the items issued through ACME: api_services.acme_cert).  A page may be short
+ * (even empty) with more set when max_scan entries were examined.
  */
 pca_err api_inv_list(struct store *, const struct api_inv_query *,
     struct api_inv_page *out) PCA_WUR;

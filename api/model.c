@@ -238,9 +238,11 @@ static const struct api_member mem_ListCertificatesRequest[] = {
 	{"ExpiringBefore", "expiringBefore", 105, 0},
 	{"NameContains", "nameContains", 18, 0},
 	{"TemplateArn", "templateArn", 51, 0},
+	{"IssuedThroughAcme", "issuedThroughAcme", 21, 0},
+	{"Serial", "serial", 106, 0},
 	{"MaxResults", "maxResults", 100, 0},
 	{"NextToken", "nextToken", 101, 0},
-	{"Origin", "origin", 106, 0},
+	{"Origin", "origin", 107, 0},
 };
 static const char *const enum_InventoryStatus[] = {"ISSUED", "REVOKED", "EXPIRED", "PENDING", NULL};
 static const char *const enum_InventoryOrigin[] = {"OURS", "EXTERNAL", "ALL", NULL};
@@ -256,7 +258,7 @@ static const struct api_member mem_ListTagsRequest[] = {
 };
 static const struct api_member mem_PutPolicyRequest[] = {
 	{"ResourceArn", "resourceArn", 51, 1},
-	{"Policy", "policy", 110, 1},
+	{"Policy", "policy", 111, 1},
 };
 static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
@@ -264,13 +266,13 @@ static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 static const struct api_member mem_RevokeCertificateRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"CertificateSerial", "certificateSerial", 10, 1},
-	{"RevocationReason", "revocationReason", 113, 1},
+	{"RevocationReason", "revocationReason", 114, 1},
 };
 static const char *const enum_RevocationReason[] = {"UNSPECIFIED", "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE", NULL};
 static const struct api_member mem_RotateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"IdempotencyToken", "idempotencyToken", 43, 0},
-	{"ValidityDays", "validityDays", 115, 0},
+	{"ValidityDays", "validityDays", 116, 0},
 };
 static const struct api_member mem_TagCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
@@ -283,7 +285,7 @@ static const struct api_member mem_UntagCertificateAuthorityRequest[] = {
 static const struct api_member mem_UpdateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"RevocationConfiguration", "revocationConfiguration", 32, 0},
-	{"Status", "status", 119, 0},
+	{"Status", "status", 120, 0},
 };
 static const char *const enum_CertificateAuthorityStatus[] = {"CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED", NULL};
 
@@ -391,9 +393,10 @@ const struct api_shape api_shapes[] = {
 	{.name = "MaxResults", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 1000LL},
 	{.name = "NextToken", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 43739LL},
 	{.name = "ResourceOwner", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ResourceOwner},
-	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 8},
+	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 10},
 	{.name = "InventoryStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryStatus},
 	{.name = "EpochSeconds", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL},
+	{.name = "InventorySerial", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 42LL},
 	{.name = "InventoryOrigin", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryOrigin},
 	{.name = "ListPermissionsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListPermissionsRequest, .nmembers = 3},
 	{.name = "ListTagsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListTagsRequest, .nmembers = 3},
@@ -409,7 +412,7 @@ const struct api_shape api_shapes[] = {
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
 };
-const size_t api_nshapes = 120;
+const size_t api_nshapes = 121;
 
 const struct api_op api_ops[] = {
 	{"ApproveRequest", 0, 1},
@@ -433,15 +436,15 @@ const struct api_op api_ops[] = {
 	{"ListApprovals", 97, 1},
 	{"ListCertificateAuthorities", 99, 1},
 	{"ListCertificates", 103, 1},
-	{"ListPermissions", 107, 1},
-	{"ListTags", 108, 1},
-	{"PutPolicy", 109, 0},
-	{"RestoreCertificateAuthority", 111, 0},
-	{"RevokeCertificate", 112, 0},
-	{"RotateCertificateAuthority", 114, 1},
-	{"TagCertificateAuthority", 116, 0},
-	{"UntagCertificateAuthority", 117, 0},
-	{"UpdateCertificateAuthority", 118, 0},
+	{"ListPermissions", 108, 1},
+	{"ListTags", 109, 1},
+	{"PutPolicy", 110, 0},
+	{"RestoreCertificateAuthority", 112, 0},
+	{"RevokeCertificate", 113, 0},
+	{"RotateCertificateAuthority", 115, 1},
+	{"TagCertificateAuthority", 117, 0},
+	{"UntagCertificateAuthority", 118, 0},
+	{"UpdateCertificateAuthority", 119, 0},
 };
 const size_t api_nops = 30;
 
