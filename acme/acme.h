@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "../common/err.h"
 
 struct ca_engine;
@@ -99,11 +101,32 @@ pca_err acme_ari_window(struct store *, const char *ca_uuid, const char *hex,
     int64_t nb, int64_t na, int64_t rotated_at, int64_t *start, int64_t *end,
     int *early) PCA_WUR;
 
+/* A certificate of the inventory, as acme_cert_info asks about it. */
+struct acme_cert_ref {
+	const char *ca_uuid;
+	const char *serial; /* hex, as its CertificateArn spells it */
+	int64_t not_before;
+	int64_t not_after;
+	int64_t rotated_at; /* when its CA was rotated; 0: not rotated */
+};
+
+/*
+ * What the ACME records say of a certificate issued through ACME (for the
+ * inventory): {"AccountId","OrderId","Profile"?,"Replaces"?,"ReplacedBy"?
+ * (RFC 9773 links, hex serials),"SuggestedWindow":{"Start","End"} (epoch
+ * seconds, acme_ari_window),"RenewalRequestedEarly"}.  One record read
+ * (plus the two renew-early marks); PCA_ENOTFOUND when the certificate was
+ * not issued through ACME (or by another CA).  *out: caller decrefs.
+ */
+pca_err acme_cert_info(struct store *, const struct acme_cert_ref *,
+    json_t **out) PCA_WUR;
+
 struct buf;
 /*
- * Prometheus text for GET /metrics: accounts and orders created,
- * certificates issued and revoked, validations by type and result,
- * problem documents sent (counters since start).
+ * Prometheus text for GET /metrics: accounts and orders created, orders
+ * by the states they entered, certificates issued and revoked,
+ * validations by type and result, problem documents sent (counters since
+ * start).
  */
 pca_err acme_metrics_render(struct acme *, struct buf *) PCA_WUR;
 

@@ -585,3 +585,61 @@ out:
 	free(pem);
 	free(chain);
 }
+
+/* A string member of rec copied into o under name, when rec has one. */
+static int
+info_str(json_t *o, const char *name, const json_t *rec, const char *k)
+{
+	const json_t *v = json_object_get(rec, k);
+
+	return !json_is_string(v) || json_object_set(o, name, (json_t *)v) == 0;
+}
+
+pca_err
+acme_cert_info(struct store *st, const struct acme_cert_ref *c, json_t **out)
+{
+	uint8_t *v = NULL;
+	size_t n = 0;
+	json_t *rec = NULL, *o = NULL;
+	int64_t start, end;
+	int early = 0;
+	pca_err err;
+
+	if ((err = store_kv_get(st, "acme-cert", c->serial, &v, &n)) != PCA_OK)
+		return err;
+	rec = json_loadb((const char *)v, n, 0, NULL);
+	free(v);
+	if (!json_is_object(rec)) {
+		err = pca_err_set(PCA_EPARSE,
+		    "acme: record acme-cert/%s "
+		    "unreadable",
+		    c->serial);
+		goto out;
+	}
+	if (strcmp(acme_str(rec, "ca"), c->ca_uuid) != 0) {
+		err = pca_err_set(PCA_ENOTFOUND,
+		    "acme: %s is no certificate "
+		    "of CA %s",
+		    c->serial, c->ca_uuid);
+		goto out;
+	}
+	if ((err = acme_ari_window(st, c->ca_uuid, c->serial, c->not_before,
+		 c->not_after, c->rotated_at, &start, &end, &early)) != PCA_OK)
+		goto out;
+	o = json_pack("{s:s,s:s,s:{s:I,s:I},s:b}", "AccountId",
+	    acme_str(rec, "acct"), "OrderId", acme_str(rec, "order"),
+	    "SuggestedWindow", "Start", (json_int_t)start, "End",
+	    (json_int_t)end, "RenewalRequestedEarly", early);
+	if (o == NULL || !info_str(o, "Profile", rec, "profile") ||
+	    !info_str(o, "Replaces", rec, "replaces") ||
+	    !info_str(o, "ReplacedBy", rec, "replaced_by")) {
+		err = pca_err_set(PCA_ENOMEM, "no memory");
+		goto out;
+	}
+	*out = o;
+	o = NULL;
+out:
+	json_decref(o);
+	json_decref(rec);
+	return err;
+}

@@ -418,6 +418,7 @@ acme_new_order(struct rq *r)
 	if (!ok)
 		goto fail;
 	acme_count(r->a, &r->a->m_orders);
+	acme_count_order(r->a, ACME_OS_PENDING);
 	log_info("acme: CA %s: account %s: order %s for %zu identifiers%s%s",
 	    r->ca, r->acct_id, oid, json_array_size(ids),
 	    json_object_get(o, "replaces") ? ", replaces " : "",
@@ -471,8 +472,8 @@ order_refresh(struct rq *r, const char *id, json_t *o)
 	if (st == NULL || strcmp(st, acme_str(o, "status")) == 0)
 		return;
 set:
-	if (strcmp(st, "invalid") == 0)
-		acme_count(r->a, &r->a->m_order_invalid);
+	acme_count_order(r->a,
+	    strcmp(st, "invalid") == 0 ? ACME_OS_INVALID : ACME_OS_READY);
 	json_object_set_new(o, "status", json_string(st));
 	if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 		log_warnx("acme: order %s: %s", id, pca_err_msg());
@@ -582,16 +583,19 @@ out:
 	return ok;
 }
 
+/* The order invalid (a CAA recheck at finalize failed). */
 static void
-order_set(struct rq *r, const char *id, const char *status)
+order_invalid(struct rq *r, const char *id)
 {
 	json_t *o = NULL;
 
 	pthread_mutex_lock(acme_acct_lock(r->a, r->acct_id));
 	if (acme_rec_get(r->a, "acme-order", id, &o) == PCA_OK) {
-		json_object_set_new(o, "status", json_string(status));
+		json_object_set_new(o, "status", json_string("invalid"));
 		if (acme_rec_put(r->a, "acme-order", id, o, 0) != PCA_OK)
 			log_warnx("acme: order %s: %s", id, pca_err_msg());
+		else
+			acme_count_order(r->a, ACME_OS_INVALID);
 	}
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(o);
@@ -615,6 +619,8 @@ order_done(struct rq *r, const char *id, const char *hex, const json_t *rec)
 			    "acme: order %s: certificate %s not recorded: "
 			    "%s",
 			    id, hex, pca_err_msg());
+		else
+			acme_count_order(r->a, ACME_OS_VALID);
 	}
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
 	json_decref(o);
@@ -805,8 +811,9 @@ finalize(struct rq *r, const char *id)
 		goto out;
 	}
 	pthread_mutex_unlock(acme_acct_lock(r->a, r->acct_id));
+	acme_count_order(r->a, ACME_OS_PROCESSING);
 	if (!caa_recheck(r, o)) {
-		order_set(r, id, "invalid");
+		order_invalid(r, id);
 		acme_busy_release(r->a, id);
 		goto out;
 	}

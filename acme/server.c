@@ -623,6 +623,13 @@ acme_count(struct acme *a, uint64_t *c)
 	(void)__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
+void
+acme_count_order(struct acme *a, enum acme_ostate st)
+{
+	if ((unsigned)st < ACME_OSTATE_N)
+		acme_count(a, &a->m_ostate[st]);
+}
+
 static const char *const vfail_types[ACME_VFAIL_N] = {"connection",
     "incorrectResponse", "tls", "unauthorized", "dns", "caa", "other"};
 
@@ -655,6 +662,8 @@ kv_count(const char *key, const uint8_t *v, size_t n, void *arg)
 static pca_err
 metrics_more(struct acme *a, struct buf *b)
 {
+	static const char *const ostates[ACME_OSTATE_N] = {"pending", "ready",
+	    "processing", "valid", "invalid"};
 	static const char *const ns[3][2] = {{"acme-acct", "accounts"},
 	    {"acme-order", "orders"}, {"acme-authz", "authorizations"}};
 	uint64_t n;
@@ -678,10 +687,20 @@ metrics_more(struct acme *a, struct buf *b)
 		    "Orders that became invalid.\n"
 		    "# TYPE pcad_acme_orders_invalid_total counter\n"
 		    "pcad_acme_orders_invalid_total %llu\n"
-		    "# HELP pcad_acme_records ACME records in the store.\n"
-		    "# TYPE pcad_acme_records gauge\n",
-		    (unsigned long long)__atomic_load_n(&a->m_order_invalid,
+		    "# HELP pcad_acme_orders_total Orders that entered each "
+		    "state (RFC 8555 7.1.6) since start.\n"
+		    "# TYPE pcad_acme_orders_total counter\n",
+		    (unsigned long long)__atomic_load_n(
+			&a->m_ostate[ACME_OS_INVALID], __ATOMIC_RELAXED));
+	for (i = 0; i < ACME_OSTATE_N && err == PCA_OK; i++)
+		err = buf_printf(b,
+		    "pcad_acme_orders_total{state=\"%s\"} %llu\n", ostates[i],
+		    (unsigned long long)__atomic_load_n(&a->m_ostate[i],
 			__ATOMIC_RELAXED));
+	if (err == PCA_OK)
+		err = buf_printf(b, "# HELP pcad_acme_records ACME records in "
+				    "the store.\n"
+				    "# TYPE pcad_acme_records gauge\n");
 	for (i = 0; i < 3 && err == PCA_OK; i++) {
 		n = 0;
 		if (store_kv_foreach(a->st, ns[i][0], kv_count, &n) != PCA_OK)

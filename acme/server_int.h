@@ -22,6 +22,16 @@
 #define ACME_ROOTS_MEMO 32    /* subordinates whose root is remembered */
 #define ACME_VFAIL_N 7        /* acme_vfail_types */
 
+/* The states of an order (RFC 8555 7.1.6), counted for GET /metrics. */
+enum acme_ostate {
+	ACME_OS_PENDING,
+	ACME_OS_READY,
+	ACME_OS_PROCESSING,
+	ACME_OS_VALID,
+	ACME_OS_INVALID,
+	ACME_OSTATE_N
+};
+
 struct http_req;
 struct http_resp;
 
@@ -52,11 +62,14 @@ struct acme {
 	uint64_t m_valid[3], m_invalid[3]; /* http-01, tls-alpn-01, dns-01 */
 	struct acme_dnsconf dc;            /* [acme] resolver, caa_identities */
 	uint64_t m_problems;
-	uint64_t m_order_invalid;
+	/* orders that entered each state (enum acme_ostate) since start */
+	uint64_t m_ostate[ACME_OSTATE_N];
 	uint64_t m_vfail[ACME_VFAIL_N]; /* failed validations by problem */
 };
 
 void acme_count(struct acme *, uint64_t *counter);
+/* An order entered state st (a counter of GET /metrics, by state). */
+void acme_count_order(struct acme *, enum acme_ostate st);
 /* A failed validation's problem type, counted for /metrics. */
 void acme_count_vfail(struct acme *, const char *ptype);
 /*

@@ -8,17 +8,16 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "../common/buf.h"
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../common/webhook.h"
 #include "../store/store.h"
 #include "alert_int.h"
 
 static const char *const kinds[ALERT_KINDS] = {"issuance_rate",
     "first_template_use", "ca_template_issuance", "ocsp_unknown_serial",
-    "ocsp_unknown_flood", "revocation_burst"};
+    "ocsp_unknown_flood", "revocation_burst", "refusal_spike"};
 
 void
 alert_count(struct alert *a, const char *kind)
@@ -54,6 +53,10 @@ alert_new(const struct alert_conf *c, struct store *st, struct alert **out)
 		a->c.timeout_s = 10;
 	if (a->c.unknown_per_min == 0)
 		a->c.unknown_per_min = 20;
+	if (a->c.refusal_sigma == 0)
+		a->c.refusal_sigma = 3;
+	if (a->c.refusal_floor == 0)
+		a->c.refusal_floor = 10;
 	if ((a->unk_q = calloc(a->c.unknown_per_min, sizeof(*a->unk_q))) ==
 	    NULL) {
 		free(a);
@@ -67,47 +70,14 @@ alert_new(const struct alert_conf *c, struct store *st, struct alert **out)
 	return PCA_OK;
 }
 
-static size_t
-discard(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return sz * n;
-}
-
 /* 1 when the receiver answered 2xx. */
 static int
 post(struct alert *a, const char *id, const char *body)
 {
-	struct curl_slist *h = NULL, *h2;
-	char hdr[480];
-	long code = 0;
-	CURL *c;
+	int code = webhook_post(a->c.webhook_url, body, id, a->c.timeout_s);
 
-	if ((c = curl_easy_init()) == NULL)
-		return 0;
-	(void)snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", id);
-	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
-		NULL ||
-	    (h2 = curl_slist_append(h, hdr)) == NULL) {
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
-		return 0;
-	}
-	h = h2;
-	(void)curl_easy_setopt(c, CURLOPT_URL, a->c.webhook_url);
-	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)a->c.timeout_s);
-	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	if (curl_easy_perform(c) == CURLE_OK)
-		(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (code < 200 || code >= 300)
-		log_warnx("alert webhook %s: HTTP %ld for %s", a->c.webhook_url,
+	if (code != 0 && (code < 200 || code >= 300))
+		log_warnx("alert webhook %s: HTTP %d for %s", a->c.webhook_url,
 		    code, id);
 	return code >= 200 && code < 300;
 }
@@ -224,6 +194,7 @@ alert_pass(struct alert *a, int64_t now)
 	pca_err err;
 
 	if ((err = alert_feed_pass(a)) != PCA_OK ||
+	    (err = alert_refusal_pass(a, now)) != PCA_OK ||
 	    (err = alert_unknown_pass(a, now)) != PCA_OK)
 		return err;
 	return deliver(a);

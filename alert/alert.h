@@ -10,7 +10,15 @@
  *   - "ca_template_issuance": any issuance under a CA certificate template;
  *   - "revocation_burst": a CA's revocations in the window above the same
  *     threshold against the CA's own baseline (id "revrate/CA/WINDOW");
- *   - "ocsp_unknown_serial" / "ocsp_unknown_flood": see alert_note_unknown.
+ *   - "ocsp_unknown_serial" / "ocsp_unknown_flood": see alert_note_unknown;
+ *   - "refusal_spike": requests of a principal refused by one rule (policy
+ *     "POLICY:RULE", lint gate "lint:RULE", IAM "iam:OP") in the window above
+ *     max(refusal_floor, mean + refusal_sigma * stddev) of that (principal,
+ *     rule)'s own baseline (id "refrate/WHO|RULE/WINDOW"); see
+ *     alert_refusal_note.
+ *
+ * Principals are the issuance record's requested_by: an access key id,
+ * "acme:ACCOUNT" for an ACME account's orders, "pcactl".
  *
  * An alert's id is derived from the event (e.g. "rate/WHO/WINDOW"), so an
  * event raises exactly one alert however often the feed is read: the alert
@@ -33,10 +41,13 @@
 struct buf;
 struct store;
 struct alert;
+struct alert_refusals;
 
 #define ALERT_NS "alert"
 #define ALERT_NS_RATE "alert.rate"
 #define ALERT_NS_SEEN "alert.seen"
+#define ALERT_NS_REFUSALS "alert.refusals"
+#define ALERT_REF_SLOTS 256 /* (principal, rule, window) counts a flush */
 #define ALERT_HISTORY_MAX 168
 
 struct alert_conf {
@@ -49,6 +60,11 @@ struct alert_conf {
 	unsigned timeout_s;       /* per POST; 0 = 10 */
 	unsigned unknown_per_min; /* OCSP unknown-serial alerts a minute;
 				     0 = 20 */
+	unsigned refusal_sigma;   /* refusal_spike; 0 = 3 */
+	unsigned refusal_floor;   /* 0 = 10 */
+	/* this process's refusal counts, flushed by each pass (may be NULL;
+	   not owned) */
+	struct alert_refusals *refusals;
 };
 
 pca_err alert_new(const struct alert_conf *, struct store *,
@@ -73,6 +89,26 @@ pca_err alert_metrics_render(struct alert *, struct buf *) PCA_WUR;
  */
 void alert_note_unknown(void *arg, const char *ca_id, const uint8_t *serial,
     size_t len);
+
+/*
+ * Refused issuances, counted where they happen (any process with an engine)
+ * and read by the alert pass of pcad from the store:
+ * alert_refusal_note counts one refusal of who by rule in memory (a mutex,
+ * no store access: cheap on the issuing thread, so refused requests cannot
+ * be turned into store commits); alert_refusals_flush writes the counts
+ * since the last flush as one record (ALERT_NS_REFUSALS), or nothing when
+ * there were none; on a store error the counts stay for the next flush.
+ * At most ALERT_REF_SLOTS distinct (principal, rule, window) entries are
+ * kept between flushes; more are counted as dropped.  window_s: the rate
+ * window (0 = 3600) the counts are grouped by.  Thread-safe.
+ */
+pca_err alert_refusals_new(struct store *, unsigned window_s,
+    struct alert_refusals **out) PCA_WUR;
+void alert_refusal_note(struct alert_refusals *, const char *who,
+    const char *rule, int64_t now);
+pca_err alert_refusals_flush(struct alert_refusals *, int64_t now) PCA_WUR;
+/* Frees without flushing (NULL: nothing). */
+void alert_refusals_free(struct alert_refusals *);
 
 /* Every alert, oldest first (caller decrefs *out). */
 pca_err alert_list(struct store *, json_t **out) PCA_WUR;

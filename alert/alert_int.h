@@ -8,7 +8,7 @@
 #include "../common/limits.h"
 #include "alert.h"
 
-#define ALERT_KINDS 6
+#define ALERT_KINDS 7
 #define ALERT_UNK_SLOTS 4096 /* recent (CA, serial) hashes */
 
 struct alert_unk {
@@ -42,6 +42,23 @@ void alert_count(struct alert *, const char *kind);
 pca_err alert_feed_pass(struct alert *) PCA_WUR;
 /* Raises the queued unknown-serial alerts and the flood count. */
 pca_err alert_unknown_pass(struct alert *, int64_t now) PCA_WUR;
+/*
+ * A rate window of key (ALERT_NS_RATE): n more events at when; out: the
+ * window's start, its count and the threshold it is judged against.  The
+ * window never moves back (a late count joins the current window).
+ */
+struct alert_rate {
+	const char *key;
+	int64_t when;
+	size_t n;
+	unsigned sigma, floor;
+	int64_t win;  /* out */
+	size_t count; /* out */
+	double thr;   /* out */
+};
+pca_err alert_rate_note(struct alert *, struct alert_rate *) PCA_WUR;
+/* Flushes this process's refusal counts, then judges every record. */
+pca_err alert_refusal_pass(struct alert *, int64_t now) PCA_WUR;
 pca_err alert_raise(struct alert *, const char *id, const char *kind,
     json_t *detail, int64_t now) PCA_WUR;
 

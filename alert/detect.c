@@ -57,20 +57,19 @@ root(double v)
 	return r;
 }
 
-/* The principal's window state, updated with one issuance at when. */
-static pca_err
-rate_note(struct alert *a, const char *who, int64_t when, int64_t *win,
-    size_t *count, double *threshold)
+/* The key's window state, updated with q->n events at q->when. */
+pca_err
+alert_rate_note(struct alert *a, struct alert_rate *q)
 {
 	uint8_t *v = NULL;
 	size_t len = 0, n, i;
 	json_t *st = NULL, *h;
 	char *text = NULL;
 	double mean = 0, var = 0, x;
-	int64_t w = when - when % (int64_t)a->c.window_s, last;
+	int64_t w = q->when - q->when % (int64_t)a->c.window_s, last;
 	pca_err err;
 
-	err = store_kv_get(a->store, ALERT_NS_RATE, who, &v, &len);
+	err = store_kv_get(a->store, ALERT_NS_RATE, q->key, &v, &len);
 	if (err == PCA_OK)
 		st = json_loadb((const char *)v, len, 0, NULL);
 	else if (err == PCA_ENOTFOUND)
@@ -85,8 +84,11 @@ rate_note(struct alert *a, const char *who, int64_t when, int64_t *win,
 	last = json_integer_value(json_object_get(st, "win"));
 	if (st == NULL || !json_is_array(h)) {
 		json_decref(st);
-		return pca_err_set(PCA_EDB, "alert rate record of %.64s", who);
+		return pca_err_set(PCA_EDB, "alert rate record of %.64s",
+		    q->key);
 	}
+	if (w < last) /* late: joins the current window */
+		w = last;
 	/* close the windows between the last one and this one */
 	for (; last < w && json_array_size(h) <= a->c.history + 1;
 	     last += a->c.window_s) {
@@ -98,9 +100,10 @@ rate_note(struct alert *a, const char *who, int64_t when, int64_t *win,
 	while (json_array_size(h) > a->c.history)
 		(void)json_array_remove(h, 0);
 	(void)json_object_set_new(st, "win", json_integer(w));
-	*count = (size_t)json_integer_value(json_object_get(st, "count")) + 1;
+	q->count =
+	    (size_t)json_integer_value(json_object_get(st, "count")) + q->n;
 	(void)json_object_set_new(st, "count",
-	    json_integer((json_int_t)*count));
+	    json_integer((json_int_t)q->count));
 	n = json_array_size(h);
 	for (i = 0; i < n; i++)
 		mean += (double)json_integer_value(json_array_get(h, i));
@@ -110,17 +113,31 @@ rate_note(struct alert *a, const char *who, int64_t when, int64_t *win,
 		var += x * x;
 	}
 	var = n ? var / (double)n : 0;
-	*threshold = mean + (double)a->c.sigma * root(var);
-	if (*threshold < (double)a->c.floor)
-		*threshold = (double)a->c.floor;
-	*win = w;
+	q->thr = mean + (double)q->sigma * root(var);
+	if (q->thr < (double)q->floor)
+		q->thr = (double)q->floor;
+	q->win = w;
 	if ((text = json_dumps(st, JSON_COMPACT)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "out of memory");
 	else
-		err = store_kv_put(a->store, ALERT_NS_RATE, who, text,
+		err = store_kv_put(a->store, ALERT_NS_RATE, q->key, text,
 		    strlen(text), 0);
 	free(text);
 	json_decref(st);
+	return err;
+}
+
+/* One event of key at when against the rate detector's sigma and floor. */
+static pca_err
+rate_note(struct alert *a, const char *key, int64_t when, int64_t *win,
+    size_t *count, double *threshold)
+{
+	struct alert_rate q = {key, when, 1, a->c.sigma, a->c.floor, 0, 0, 0};
+	pca_err err = alert_rate_note(a, &q);
+
+	*win = q.win;
+	*count = q.count;
+	*threshold = q.thr;
 	return err;
 }
 
@@ -151,6 +168,9 @@ on_issued(struct alert *a, const struct store_change *ch)
 		err = pca_err_set(PCA_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (strncmp(who, "acme:", 5) == 0) /* an ACME account's order */
+		(void)json_object_set_new(d, "acme_account",
+		    json_string(who + 5));
 	if (strstr(c.template_name, "CACertificate") != NULL) {
 		(void)snprintf(id, sizeof(id), "catmpl/%s/%s", c.ca_id, hex);
 		if ((err = alert_raise(a, id, "ca_template_issuance", d,

@@ -214,6 +214,15 @@ struct api_token_stats {
 	int available;       /* token usable right now */
 };
 
+/* A certificate of the inventory, as api_services.acme_cert asks. */
+struct api_cert_ref {
+	const char *ca_uuid;
+	const char *serial; /* hex, as its CertificateArn spells it */
+	int64_t not_before;
+	int64_t not_after;
+	int64_t rotated_at; /* when its CA was rotated; 0: not rotated */
+};
+
 /*
  * The services the API asks for beyond the engine and the store, set by
  * cmd/ (which owns the token and the publishers).  Any may be NULL.
@@ -225,6 +234,9 @@ struct api_token_stats {
  *     endpoint (Create: RequestFailed, Describe: ResourceNotFound).
  *   report: OpenPCA.GetComplianceReport over the CAs whose ARN has scope;
  *     NULL: PCA_EUNAVAIL.
+ *   denied: told (denied_arg, the access key, the operation) of each call
+ *     IAM denies (AccessDeniedException), on the request's thread: it must
+ *     not block; NULL: nobody is told.
  */
 struct api_services {
 	void *token; /* argument of health and token_stats */
@@ -236,6 +248,17 @@ struct api_services {
 	pca_err (*audit_describe)(void *arg, const char *ca_uuid,
 	    const char *id, json_t **out);
 	pca_err (*report)(void *arg, const char *scope, json_t **out);
+	/*
+	 * acme_cert: what the ACME records say of a certificate that was
+	 * issued through ACME (account, order, RFC 9773 replaces links,
+	 * renewal window), as the member "Acme" of its inventory item;
+	 * PCA_ENOTFOUND: none.  Asked only for the items of a page whose
+	 * RequestedBy is an ACME account.  NULL: no "Acme" members.
+	 */
+	pca_err (*acme_cert)(struct store *, const struct api_cert_ref *,
+	    json_t **out);
+	void *denied_arg;
+	void (*denied)(void *denied_arg, const char *who, const char *op);
 };
 
 /* Sets the services (before the server is in use). */

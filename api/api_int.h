@@ -440,5 +440,9 @@ pca_err api_op_rotate(struct api_call *, const json_t *in,
 /* OpenPCA.ListCertificates: the certificate inventory (inventory.c). */
 pca_err api_op_list_certs(struct api_call *, const json_t *in,
     json_t **out) PCA_WUR;
+/* OpenPCA.GetExternalCertificate (inventory_ext.c): one external
+   certificate by Fingerprint, its inventory item and PEM. */
+pca_err api_op_get_ext_cert(struct api_call *, const json_t *in,
+    json_t **out) PCA_WUR;
 
 #endif

@@ -18,7 +18,8 @@
 /* The operations a console page may run: reads only. */
 static const char *const read_ops[] = {"ListCertificateAuthorities",
     "DescribeCertificateAuthority", "GetCertificate",
-    "GetCertificateAuthorityCertificate", "ListCertificates", "ListTags", NULL};
+    "GetCertificateAuthorityCertificate", "ListCertificates", "ListTags",
+    "GetExternalCertificate", NULL};
 
 static int
 read_op(const char *op)

@@ -19,6 +19,8 @@
 #include "inventory.h"
 
 #define TMPL_MARK ":acm-pca:::template/"
+/* RequestedBy of what an ACME account ordered (acme/order.c) */
+#define ACME_WHO_PREFIX "acme:"
 
 static const char *const reasons[] = {"UNSPECIFIED", "KEY_COMPROMISE",
     "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED",
@@ -215,6 +217,14 @@ ca_cmp(const void *k, const void *e)
 	return strcmp(k, ((const struct api_inv_ca *)e)->id);
 }
 
+/* 1: requested_by is an ACME account's ("acme:<account id>"). */
+static int
+inv_by_acme(const char *requested_by)
+{
+	return strncmp(requested_by, ACME_WHO_PREFIX,
+		   strlen(ACME_WHO_PREFIX)) == 0;
+}
+
 static json_t *
 inv_item(const struct inv_list *l, const struct store_cert *c,
     const struct api_inv_ca *ca, json_t *subject, json_t *sans)
@@ -255,7 +265,7 @@ inv_cb(const struct store_cert *c, const uint8_t *cur, size_t len, void *arg)
 	size_t sl = 0, xl = 0;
 
 	ca = bsearch(c->ca_id, l->q->cas, l->q->ncas, sizeof(*ca), ca_cmp);
-	if (ca == NULL)
+	if (ca == NULL || (l->q->acme_only && !inv_by_acme(c->requested_by)))
 		return 0;
 	if (c->tbs != NULL) {
 		tbs_parts(c->tbs, c->tbs_len, &sp, &sl, &xp, &xl);
@@ -316,6 +326,35 @@ inv_store_query(const struct api_inv_query *q, struct store_inv_query *sq)
 	return PCA_OK;
 }
 
+/*
+ * The one certificate q->serial names (of q->ca_id), read directly; the
+ * other filters still apply.  Absent: no item.
+ */
+static pca_err
+inv_one(struct store *st, const struct api_inv_query *q, struct inv_list *l,
+    struct store_inv_pos *end)
+{
+	struct store_cert c;
+	uint8_t none[1];
+	pca_err e;
+
+	memset(&c, 0, sizeof(c));
+	memset(end, 0, sizeof(*end));
+	e = store_cert_get(st, q->ca_id, q->serial, q->serial_len, &c);
+	if (e == PCA_ENOTFOUND) {
+		pca_err_clear();
+		return PCA_OK;
+	}
+	if (e != PCA_OK)
+		return e;
+	if ((q->status == NULL ||
+		strcmp(q->status, inv_status(&c, q->now)) == 0) &&
+	    (!q->has_before || c.not_after < q->before))
+		(void)inv_cb(&c, none, 0, l);
+	store_cert_clear(&c);
+	return PCA_OK;
+}
+
 pca_err
 api_inv_list(struct store *st, const struct api_inv_query *q,
     struct api_inv_page *out)
@@ -329,9 +368,15 @@ api_inv_list(struct store *st, const struct api_inv_query *q,
 	l.q = q;
 	if ((e = inv_store_query(q, &sq)) != PCA_OK)
 		return e;
+	if (q->serial != NULL && q->ca_id == NULL)
+		return pca_err_set(PCA_EINVAL, "Serial needs "
+					       "CertificateAuthorityArn");
 	if ((l.items = json_array()) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
-	e = store_inv_foreach(st, &sq, inv_cb, &l, &end);
+	if (q->serial != NULL)
+		e = inv_one(st, q, &l, &end);
+	else
+		e = store_inv_foreach(st, &sq, inv_cb, &l, &end);
 	if (e == PCA_OK && l.err != PCA_OK)
 		e = l.err;
 	if (e != PCA_OK) {
@@ -358,6 +403,7 @@ int
 api_op_is_ext(const char *name)
 {
 	return strcmp(name, "ListCertificates") == 0 ||
+	       strcmp(name, "GetExternalCertificate") == 0 ||
 	       strcmp(name, "RotateCertificateAuthority") == 0;
 }
 
@@ -398,6 +444,8 @@ inv_cas(struct api_call *call, struct api_inv_ca **out, size_t *n)
 			continue;
 		}
 		memcpy(cas[k].arn, arn, strlen(arn) + 1);
+		cas[k].rotated_at = json_integer_value(json_object_get(
+		    json_object_get(e, "OpenPCA"), "RotatedAt"));
 		k++;
 	}
 	qsort(cas, k, sizeof(*cas), ca_sort);
@@ -414,8 +462,9 @@ out:
 static pca_err
 inv_filters(struct api_call *call, const json_t *in,
     const struct api_inv_ca *cas, size_t n, struct api_inv_query *q,
-    char id[37])
+    char id[37], uint8_t ser[LIM_SERIAL_BYTES])
 {
+	const char *hex = json_string_value(json_object_get(in, "Serial"));
 	const char *arn =
 	    json_string_value(json_object_get(in, "CertificateAuthorityArn"));
 	const json_t *b = json_object_get(in, "ExpiringBefore");
@@ -428,6 +477,8 @@ inv_filters(struct api_call *call, const json_t *in,
 	q->name = json_string_value(json_object_get(in, "NameContains"));
 	q->tmpl = api_inv_tmpl_name(
 	    json_string_value(json_object_get(in, "TemplateArn")));
+	q->acme_only =
+	    json_is_true(json_object_get(in, "IssuedThroughAcme")) != 0;
 	q->has_before = b != NULL;
 	q->before = json_integer_value(b);
 	q->partition = call->ctx->partition;
@@ -436,6 +487,22 @@ inv_filters(struct api_call *call, const json_t *in,
 	if (q->max > API_INV_PAGE_MAX)
 		q->max = API_INV_PAGE_MAX;
 	q->max_scan = API_INV_SCAN_MAX;
+	if (hex != NULL) {
+		if (util_unhex(hex, ser, LIM_SERIAL_BYTES, &q->serial_len) !=
+			PCA_OK ||
+		    q->serial_len == 0) {
+			pca_err_clear();
+			return pca_err_set(PCA_EINVAL,
+			    "Serial must be a certificate serial number in hex "
+			    "(at most %d octets)",
+			    LIM_SERIAL_BYTES);
+		}
+		q->serial = ser;
+		if (arn == NULL)
+			return pca_err_set(PCA_EINVAL,
+			    "Serial needs "
+			    "CertificateAuthorityArn");
+	}
 	if (arn == NULL)
 		return PCA_OK;
 	if (ca_arn_uuid(arn, id) != PCA_OK)
@@ -465,17 +532,23 @@ inv_scope(struct api_call *call, const json_t *in, char *out, size_t n)
 {
 	const json_t *b = json_object_get(in, "ExpiringBefore");
 
-	(void)snprintf(out, n, "%s|%s|%.300s|%s|%lld|%d|%.256s|%.300s",
+	(void)snprintf(out, n,
+	    "%s|%s|%.300s|%s|%lld|%d|%.256s|%.300s|%.16s|%d|%.50s",
 	    call->caller.account, call->caller.region,
 	    inv_str(in, "CertificateAuthorityArn"), inv_str(in, "Status"),
 	    (long long)json_integer_value(b), b != NULL,
-	    inv_str(in, "NameContains"), inv_str(in, "TemplateArn"));
+	    inv_str(in, "NameContains"), inv_str(in, "TemplateArn"),
+	    inv_str(in, "Origin"),
+	    json_is_true(json_object_get(in, "IssuedThroughAcme")) != 0,
+	    inv_str(in, "Serial"));
 }
 
-/* The cursor of the request's NextToken into q. */
+/* The cursor of the request's NextToken into q; a token of the external
+   certificates ("x" and the fingerprint listed last) into xafter. */
 static pca_err
 inv_token_open(struct api_call *call, const json_t *in, const char *scope,
-    uint8_t cur[STORE_INV_CURSOR_MAX], struct api_inv_query *q)
+    uint8_t cur[STORE_INV_CURSOR_MAX], struct api_inv_query *q,
+    char xafter[API_INV_FP_LEN + 2])
 {
 	const char *tok = json_string_value(json_object_get(in, "NextToken"));
 	char *last = NULL;
@@ -484,9 +557,14 @@ inv_token_open(struct api_call *call, const json_t *in, const char *scope,
 	if (tok == NULL)
 		return PCA_OK;
 	if ((err = api_token_open(call->ctx->token_key, call->op->name, scope,
-		 tok, &last)) != PCA_OK ||
-	    (err = util_unhex(last, cur, STORE_INV_CURSOR_MAX,
-		 &q->after_len)) != PCA_OK) {
+		 tok, &last)) == PCA_OK &&
+	    last[0] == 'x' && strlen(last) <= API_INV_FP_LEN + 1) {
+		memcpy(xafter, last, strlen(last) + 1);
+		free(last);
+		return PCA_OK;
+	}
+	if (err != PCA_OK || (err = util_unhex(last, cur, STORE_INV_CURSOR_MAX,
+				  &q->after_len)) != PCA_OK) {
 		free(last);
 		call->code = "InvalidNextTokenException";
 		return pca_err_set(PCA_EPARSE, "The NextToken is not valid "
@@ -501,14 +579,17 @@ static pca_err
 inv_answer(struct api_call *call, const char *scope, struct api_inv_page *pg,
     json_t **out)
 {
-	char hex[2 * STORE_INV_CURSOR_MAX + 1], *next = NULL;
+	char hex[2 * STORE_INV_CURSOR_MAX + 2], *next = NULL;
 	json_t *o;
 	pca_err err;
 
 	if ((o = json_pack("{s:O}", "Certificates", pg->items)) == NULL)
 		return pca_err_set(PCA_ENOMEM, "out of memory");
-	if (pg->more) {
+	if (pg->ext_more)
+		(void)snprintf(hex, sizeof(hex), "x%s", pg->ext_last);
+	if (pg->more)
 		util_hex(pg->cursor, pg->cursor_len, hex, sizeof(hex), 0);
+	if (pg->more || pg->ext_more) {
 		if ((err = api_token_make(call->ctx->token_key, call->op->name,
 			 scope, hex, &next)) != PCA_OK) {
 			json_decref(o);
@@ -521,23 +602,89 @@ inv_answer(struct api_call *call, const char *scope, struct api_inv_page *pg,
 	return PCA_OK;
 }
 
+/*
+ * "Acme" of the page's items that an ACME account ordered: one record
+ * lookup each, after the inventory walk (no store transaction is open),
+ * so a page costs at most its own size in lookups.  An item whose record
+ * is gone (or cannot be read) is left without "Acme".
+ */
+static pca_err
+inv_acme(struct api_call *call, const struct api_inv_query *q, json_t *items)
+{
+	const struct api_inv_ca *ca;
+	struct api_cert_ref ref;
+	const char *arn, *rb;
+	json_t *it, *a;
+	size_t i;
+	char id[37];
+
+	if (call->ctx->svc.acme_cert == NULL)
+		return PCA_OK;
+	json_array_foreach (items, i, it) {
+		rb = json_string_value(json_object_get(it, "RequestedBy"));
+		arn = json_string_value(
+		    json_object_get(it, "CertificateAuthorityArn"));
+		if (rb == NULL || !inv_by_acme(rb) || arn == NULL ||
+		    ca_arn_uuid(arn, id) != PCA_OK ||
+		    (ca = bsearch(id, q->cas, q->ncas, sizeof(*ca), ca_cmp)) ==
+			NULL) {
+			pca_err_clear();
+			continue;
+		}
+		ref.ca_uuid = id;
+		ref.serial = json_string_value(json_object_get(it, "Serial"));
+		ref.not_before =
+		    json_integer_value(json_object_get(it, "NotBefore"));
+		ref.not_after =
+		    json_integer_value(json_object_get(it, "NotAfter"));
+		ref.rotated_at = ca->rotated_at;
+		a = NULL;
+		if (ref.serial == NULL ||
+		    call->ctx->svc.acme_cert(call->ctx->store, &ref, &a) !=
+			PCA_OK) {
+			pca_err_clear();
+			continue;
+		}
+		if (json_object_set_new(it, "Acme", a) != 0)
+			return pca_err_set(PCA_ENOMEM, "out of memory");
+	}
+	return PCA_OK;
+}
+
 pca_err
 api_op_list_certs(struct api_call *call, const json_t *in, json_t **out)
 {
-	uint8_t cur[STORE_INV_CURSOR_MAX];
+	uint8_t cur[STORE_INV_CURSOR_MAX], ser[LIM_SERIAL_BYTES];
 	struct api_inv_ca *cas = NULL;
 	struct api_inv_query q;
 	struct api_inv_page pg;
-	char scope[1536], id[37];
+	enum api_inv_origin org;
+	char scope[1536], id[37], xafter[API_INV_FP_LEN + 2] = "";
 	size_t n = 0;
 	pca_err err;
 
 	memset(&pg, 0, sizeof(pg));
 	inv_scope(call, in, scope, sizeof(scope));
-	if ((err = inv_cas(call, &cas, &n)) != PCA_OK ||
-	    (err = inv_filters(call, in, cas, n, &q, id)) != PCA_OK ||
-	    (err = inv_token_open(call, in, scope, cur, &q)) != PCA_OK ||
-	    (err = api_inv_list(call->ctx->store, &q, &pg)) != PCA_OK)
+	if ((err = api_inv_origin_of(in, &org)) != PCA_OK ||
+	    (err = inv_cas(call, &cas, &n)) != PCA_OK ||
+	    (err = inv_filters(call, in, cas, n, &q, id, ser)) != PCA_OK ||
+	    (err = inv_token_open(call, in, scope, cur, &q, xafter)) != PCA_OK)
+		goto out;
+	if (org == API_INV_EXTERNAL || xafter[0] != '\0') {
+		if ((pg.items = json_array()) == NULL) {
+			err = pca_err_set(PCA_ENOMEM, "out of memory");
+			goto out;
+		}
+	} else if ((err = api_inv_list(call->ctx->store, &q, &pg)) != PCA_OK ||
+		   (err = inv_acme(call, &q, pg.items)) != PCA_OK ||
+		   (err = api_inv_seen_add(call->ctx->store, pg.items,
+			org == API_INV_ALL)) != PCA_OK)
+		goto out;
+	/* external certificates are neither issued through ACME nor ours */
+	if (org != API_INV_OURS && !pg.more && !q.acme_only &&
+	    q.serial == NULL &&
+	    (err = api_inv_ext_list(call->ctx->engine, call->ctx->store, &q,
+		 xafter[0] != '\0' ? xafter + 1 : "", &pg)) != PCA_OK)
 		goto out;
 	err = inv_answer(call, scope, &pg, out);
 out:

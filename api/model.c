@@ -163,95 +163,102 @@ static const struct api_member mem_GetCertificateAuthorityCertificateRequest[] =
 static const struct api_member mem_GetCertificateAuthorityCsrRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
+static const struct api_member mem_GetExternalCertificateRequest[] = {
+	{"Fingerprint", "fingerprint", 72, 1},
+};
 static const struct api_member mem_GetPolicyRequest[] = {
 	{"ResourceArn", "resourceArn", 51, 1},
 };
 static const struct api_member mem_ImportCertificateAuthorityCertificateRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
-	{"Certificate", "certificate", 73, 1},
-	{"CertificateChain", "certificateChain", 74, 0},
+	{"Certificate", "certificate", 75, 1},
+	{"CertificateChain", "certificateChain", 76, 0},
 };
 static const struct api_member mem_IssueCertificateRequest[] = {
-	{"ApiPassthrough", "apiPassthrough", 76, 0},
+	{"ApiPassthrough", "apiPassthrough", 78, 0},
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
-	{"Csr", "csr", 91, 1},
+	{"Csr", "csr", 93, 1},
 	{"SigningAlgorithm", "signingAlgorithm", 5, 1},
 	{"TemplateArn", "templateArn", 51, 0},
-	{"Validity", "validity", 92, 1},
-	{"ValidityNotBefore", "validityNotBefore", 92, 0},
+	{"Validity", "validity", 94, 1},
+	{"ValidityNotBefore", "validityNotBefore", 94, 0},
 	{"IdempotencyToken", "idempotencyToken", 43, 0},
 };
 static const struct api_member mem_ApiPassthrough[] = {
-	{"Extensions", "extensions", 77, 0},
+	{"Extensions", "extensions", 79, 0},
 	{"Subject", "subject", 6, 0},
 };
 static const struct api_member mem_Extensions[] = {
-	{"CertificatePolicies", "certificatePolicies", 78, 0},
-	{"ExtendedKeyUsage", "extendedKeyUsage", 84, 0},
+	{"CertificatePolicies", "certificatePolicies", 80, 0},
+	{"ExtendedKeyUsage", "extendedKeyUsage", 86, 0},
 	{"KeyUsage", "keyUsage", 20, 0},
-	{"SubjectAlternativeNames", "subjectAlternativeNames", 87, 0},
-	{"CustomExtensions", "customExtensions", 88, 0},
+	{"SubjectAlternativeNames", "subjectAlternativeNames", 89, 0},
+	{"CustomExtensions", "customExtensions", 90, 0},
 };
 static const struct api_member mem_PolicyInformation[] = {
 	{"CertPolicyId", "certPolicyId", 17, 1},
-	{"PolicyQualifiers", "policyQualifiers", 80, 0},
+	{"PolicyQualifiers", "policyQualifiers", 82, 0},
 };
 static const struct api_member mem_PolicyQualifierInfo[] = {
-	{"PolicyQualifierId", "policyQualifierId", 82, 1},
-	{"Qualifier", "qualifier", 83, 1},
+	{"PolicyQualifierId", "policyQualifierId", 84, 1},
+	{"Qualifier", "qualifier", 85, 1},
 };
 static const char *const enum_PolicyQualifierId[] = {"CPS", NULL};
 static const struct api_member mem_Qualifier[] = {
 	{"CpsUri", "cpsUri", 28, 1},
 };
 static const struct api_member mem_ExtendedKeyUsage[] = {
-	{"ExtendedKeyUsageType", "extendedKeyUsageType", 86, 0},
+	{"ExtendedKeyUsageType", "extendedKeyUsageType", 88, 0},
 	{"ExtendedKeyUsageObjectIdentifier", "extendedKeyUsageObjectIdentifier", 17, 0},
 };
 static const char *const enum_ExtendedKeyUsageType[] = {"SERVER_AUTH", "CLIENT_AUTH", "CODE_SIGNING", "EMAIL_PROTECTION", "TIME_STAMPING", "OCSP_SIGNING", "SMART_CARD_LOGIN", "DOCUMENT_SIGNING", "CERTIFICATE_TRANSPARENCY", NULL};
 static const struct api_member mem_CustomExtension[] = {
 	{"ObjectIdentifier", "objectIdentifier", 17, 1},
-	{"Value", "value", 90, 1},
+	{"Value", "value", 92, 1},
 	{"Critical", "critical", 21, 0},
 };
 static const struct api_member mem_Validity[] = {
-	{"Value", "value", 93, 1},
-	{"Type", "type", 94, 1},
+	{"Value", "value", 95, 1},
+	{"Type", "type", 96, 1},
 };
 static const char *const enum_ValidityPeriodType[] = {"END_DATE", "ABSOLUTE", "DAYS", "MONTHS", "YEARS", NULL};
 static const struct api_member mem_ListApprovalsRequest[] = {
-	{"Status", "status", 96, 0},
+	{"Status", "status", 98, 0},
 };
 static const char *const enum_ApprovalStatus[] = {"PENDING", "APPROVED", "DENIED", "EXPIRED", "EXECUTED", NULL};
 static const struct api_member mem_ListCertificateAuthoritiesRequest[] = {
-	{"MaxResults", "maxResults", 98, 0},
-	{"NextToken", "nextToken", 99, 0},
-	{"ResourceOwner", "resourceOwner", 100, 0},
+	{"MaxResults", "maxResults", 100, 0},
+	{"NextToken", "nextToken", 101, 0},
+	{"ResourceOwner", "resourceOwner", 102, 0},
 };
 static const char *const enum_ResourceOwner[] = {"SELF", "OTHER_ACCOUNTS", NULL};
 static const struct api_member mem_ListCertificatesRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 0},
-	{"Status", "status", 102, 0},
-	{"ExpiringBefore", "expiringBefore", 103, 0},
+	{"Status", "status", 104, 0},
+	{"ExpiringBefore", "expiringBefore", 105, 0},
 	{"NameContains", "nameContains", 18, 0},
 	{"TemplateArn", "templateArn", 51, 0},
-	{"MaxResults", "maxResults", 98, 0},
-	{"NextToken", "nextToken", 99, 0},
+	{"IssuedThroughAcme", "issuedThroughAcme", 21, 0},
+	{"Serial", "serial", 106, 0},
+	{"MaxResults", "maxResults", 100, 0},
+	{"NextToken", "nextToken", 101, 0},
+	{"Origin", "origin", 107, 0},
 };
 static const char *const enum_InventoryStatus[] = {"ISSUED", "REVOKED", "EXPIRED", "PENDING", NULL};
+static const char *const enum_InventoryOrigin[] = {"OURS", "EXTERNAL", "ALL", NULL};
 static const struct api_member mem_ListPermissionsRequest[] = {
-	{"MaxResults", "maxResults", 98, 0},
-	{"NextToken", "nextToken", 99, 0},
+	{"MaxResults", "maxResults", 100, 0},
+	{"NextToken", "nextToken", 101, 0},
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_ListTagsRequest[] = {
-	{"MaxResults", "maxResults", 98, 0},
-	{"NextToken", "nextToken", 99, 0},
+	{"MaxResults", "maxResults", 100, 0},
+	{"NextToken", "nextToken", 101, 0},
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 };
 static const struct api_member mem_PutPolicyRequest[] = {
 	{"ResourceArn", "resourceArn", 51, 1},
-	{"Policy", "policy", 107, 1},
+	{"Policy", "policy", 111, 1},
 };
 static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
@@ -259,13 +266,13 @@ static const struct api_member mem_RestoreCertificateAuthorityRequest[] = {
 static const struct api_member mem_RevokeCertificateRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"CertificateSerial", "certificateSerial", 10, 1},
-	{"RevocationReason", "revocationReason", 110, 1},
+	{"RevocationReason", "revocationReason", 114, 1},
 };
 static const char *const enum_RevocationReason[] = {"UNSPECIFIED", "KEY_COMPROMISE", "CERTIFICATE_AUTHORITY_COMPROMISE", "AFFILIATION_CHANGED", "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN", "A_A_COMPROMISE", NULL};
 static const struct api_member mem_RotateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"IdempotencyToken", "idempotencyToken", 43, 0},
-	{"ValidityDays", "validityDays", 112, 0},
+	{"ValidityDays", "validityDays", 116, 0},
 };
 static const struct api_member mem_TagCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
@@ -278,7 +285,7 @@ static const struct api_member mem_UntagCertificateAuthorityRequest[] = {
 static const struct api_member mem_UpdateCertificateAuthorityRequest[] = {
 	{"CertificateAuthorityArn", "certificateAuthorityArn", 51, 1},
 	{"RevocationConfiguration", "revocationConfiguration", 32, 0},
-	{"Status", "status", 116, 0},
+	{"Status", "status", 120, 0},
 };
 static const char *const enum_CertificateAuthorityStatus[] = {"CREATING", "PENDING_CERTIFICATE", "ACTIVE", "DELETED", "DISABLED", "EXPIRED", "FAILED", NULL};
 
@@ -354,6 +361,8 @@ const struct api_shape api_shapes[] = {
 	{.name = "GetCertificateAuthorityCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetCertificateAuthorityCertificateRequest, .nmembers = 1},
 	{.name = "GetCertificateAuthorityCsrRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetCertificateAuthorityCsrRequest, .nmembers = 1},
 	{.name = "GetComplianceReportRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = NULL, .nmembers = 0},
+	{.name = "GetExternalCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetExternalCertificateRequest, .nmembers = 1},
+	{.name = "CertificateFingerprint", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 64LL, .has_max = 1, .max = 64LL},
 	{.name = "GetPolicyRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_GetPolicyRequest, .nmembers = 1},
 	{.name = "ImportCertificateAuthorityCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ImportCertificateAuthorityCertificateRequest, .nmembers = 3},
 	{.name = "CertificateBodyBlob", .type = API_T_BLOB, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 32768LL},
@@ -361,17 +370,17 @@ const struct api_shape api_shapes[] = {
 	{.name = "IssueCertificateRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_IssueCertificateRequest, .nmembers = 8},
 	{.name = "ApiPassthrough", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ApiPassthrough, .nmembers = 2},
 	{.name = "Extensions", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Extensions, .nmembers = 5},
-	{.name = "CertificatePolicyList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 79},
+	{.name = "CertificatePolicyList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 81},
 	{.name = "PolicyInformation", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PolicyInformation, .nmembers = 2},
-	{.name = "PolicyQualifierInfoList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 81},
+	{.name = "PolicyQualifierInfoList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 83},
 	{.name = "PolicyQualifierInfo", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PolicyQualifierInfo, .nmembers = 2},
 	{.name = "PolicyQualifierId", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_PolicyQualifierId},
 	{.name = "Qualifier", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_Qualifier, .nmembers = 1},
-	{.name = "ExtendedKeyUsageList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 85},
+	{.name = "ExtendedKeyUsageList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 20LL, .member = 87},
 	{.name = "ExtendedKeyUsage", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ExtendedKeyUsage, .nmembers = 2},
 	{.name = "ExtendedKeyUsageType", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ExtendedKeyUsageType},
 	{.name = "GeneralNameList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 26},
-	{.name = "CustomExtensionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 89},
+	{.name = "CustomExtensionList", .type = API_T_LIST, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 150LL, .member = 91},
 	{.name = "CustomExtension", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_CustomExtension, .nmembers = 3},
 	{.name = "Base64String1To4096", .type = API_T_STRING, .pattern = API_PAT_BASE64, .pattern_text = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?", .has_min = 1, .min = 1LL, .has_max = 1, .max = 4096LL},
 	{.name = "CsrBlob", .type = API_T_BLOB, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 32768LL},
@@ -384,9 +393,11 @@ const struct api_shape api_shapes[] = {
 	{.name = "MaxResults", .type = API_T_INT, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 1000LL},
 	{.name = "NextToken", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 43739LL},
 	{.name = "ResourceOwner", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_ResourceOwner},
-	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 7},
+	{.name = "ListCertificatesRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListCertificatesRequest, .nmembers = 10},
 	{.name = "InventoryStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryStatus},
 	{.name = "EpochSeconds", .type = API_T_LONG, .pattern = API_PAT_NONE, .has_min = 1, .min = 0LL},
+	{.name = "InventorySerial", .type = API_T_STRING, .pattern = API_PAT_NONE, .has_min = 1, .min = 1LL, .has_max = 1, .max = 42LL},
+	{.name = "InventoryOrigin", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_InventoryOrigin},
 	{.name = "ListPermissionsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListPermissionsRequest, .nmembers = 3},
 	{.name = "ListTagsRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_ListTagsRequest, .nmembers = 3},
 	{.name = "PutPolicyRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_PutPolicyRequest, .nmembers = 2},
@@ -401,7 +412,7 @@ const struct api_shape api_shapes[] = {
 	{.name = "UpdateCertificateAuthorityRequest", .type = API_T_STRUCT, .pattern = API_PAT_NONE, .members = mem_UpdateCertificateAuthorityRequest, .nmembers = 3},
 	{.name = "CertificateAuthorityStatus", .type = API_T_STRING, .pattern = API_PAT_NONE, .enums = enum_CertificateAuthorityStatus},
 };
-const size_t api_nshapes = 117;
+const size_t api_nshapes = 121;
 
 const struct api_op api_ops[] = {
 	{"ApproveRequest", 0, 1},
@@ -418,23 +429,24 @@ const struct api_op api_ops[] = {
 	{"GetCertificateAuthorityCertificate", 68, 1},
 	{"GetCertificateAuthorityCsr", 69, 1},
 	{"GetComplianceReport", 70, 1},
-	{"GetPolicy", 71, 1},
-	{"ImportCertificateAuthorityCertificate", 72, 0},
-	{"IssueCertificate", 75, 1},
-	{"ListApprovals", 95, 1},
-	{"ListCertificateAuthorities", 97, 1},
-	{"ListCertificates", 101, 1},
-	{"ListPermissions", 104, 1},
-	{"ListTags", 105, 1},
-	{"PutPolicy", 106, 0},
-	{"RestoreCertificateAuthority", 108, 0},
-	{"RevokeCertificate", 109, 0},
-	{"RotateCertificateAuthority", 111, 1},
-	{"TagCertificateAuthority", 113, 0},
-	{"UntagCertificateAuthority", 114, 0},
-	{"UpdateCertificateAuthority", 115, 0},
+	{"GetExternalCertificate", 71, 1},
+	{"GetPolicy", 73, 1},
+	{"ImportCertificateAuthorityCertificate", 74, 0},
+	{"IssueCertificate", 77, 1},
+	{"ListApprovals", 97, 1},
+	{"ListCertificateAuthorities", 99, 1},
+	{"ListCertificates", 103, 1},
+	{"ListPermissions", 108, 1},
+	{"ListTags", 109, 1},
+	{"PutPolicy", 110, 0},
+	{"RestoreCertificateAuthority", 112, 0},
+	{"RevokeCertificate", 113, 0},
+	{"RotateCertificateAuthority", 115, 1},
+	{"TagCertificateAuthority", 117, 0},
+	{"UntagCertificateAuthority", 118, 0},
+	{"UpdateCertificateAuthority", 119, 0},
 };
-const size_t api_nops = 29;
+const size_t api_nops = 30;
 
 /* Unicode 14.0.0: \p{L} \p{Z} \p{N} and _.:/=+-@ */
 const struct api_urange api_tag_ranges[] = {

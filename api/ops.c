@@ -765,6 +765,7 @@ static const struct {
     {"GetCertificateAuthorityCertificate", op_get_cacert},
     {"GetCertificateAuthorityCsr", op_csr},
     {"GetComplianceReport", op_report},
+    {"GetExternalCertificate", api_op_get_ext_cert},
     {"GetPolicy", op_get_policy},
     {"ImportCertificateAuthorityCertificate", op_import},
     {"IssueCertificate", op_issue},
@@ -823,6 +824,9 @@ authorize(struct api_call *call, const json_t *in)
 		    call->caller.account);
 	if (o.result == API_AUTHZ_DENY) {
 		call->code = ACCESS_DENIED;
+		if (call->ctx->svc.denied != NULL)
+			call->ctx->svc.denied(call->ctx->svc.denied_arg,
+			    call->who, op);
 		return pca_err_set(PCA_EPOLICY, "%s", o.message);
 	}
 	return PCA_OK;

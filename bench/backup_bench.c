@@ -131,7 +131,7 @@ main(int argc, char **argv)
 	struct bk_job j;
 	pthread_t bt;
 	char *arn = NULL, data[PATH_MAX];
-	long long secs, threads, rate, rate_mb = -1;
+	long long secs, threads, rate, rate_mb = -1, size0;
 	double ra, rb, a50, a99, b50, b99;
 
 	if (argc != 7 && argc != 8) {
@@ -162,6 +162,7 @@ main(int argc, char **argv)
 
 	ra =
 	    run(&r, (int)threads, (double)rate, (double)secs, NULL, &a50, &a99);
+	size0 = file_size(data);
 	memset(&j, 0, sizeof(j));
 	appliance_backup_conf(&ap.conf, argv[1], &j.c);
 	if (rate_mb >= 0)
@@ -188,9 +189,10 @@ main(int argc, char **argv)
 		fclose(trace_fp);
 	if (ra < 0 || rb < 0 || j.failed)
 		return 1;
-	printf("store %.1f MiB; backup copy %.2f s, archive %.1f MiB\n",
-	    (double)file_size(data) / 1048576.0, j.secs,
-	    (double)file_size(j.file) / 1048576.0);
+	printf("store %.1f MiB before the backup, %.1f MiB after; backup copy "
+	       "%.2f s, archive %.1f MiB\n",
+	    (double)size0 / 1048576.0, (double)file_size(data) / 1048576.0,
+	    j.secs, (double)file_size(j.file) / 1048576.0);
 	if (j.c.rate == 0)
 		printf(
 		    "backup write rate limit: none ([backup] rate_mb = 0)\n");

@@ -77,7 +77,7 @@ shown() { # shown PATH: what the page says it shows
 echo "console bench: inventory: $(shown inventory); timeline: $(shown timeline)"
 printf '%-34s %8s %8s %s\n' page median_ms worst_ms status
 for p in "" "inventory" "inventory?status=ISSUED&days=30" "timeline" \
-    "freshness" "audit"; do
+    "freshness" "audit" "alerts" "discovery"; do
 	times=""
 	st=""
 	r=0

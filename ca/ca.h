@@ -361,6 +361,15 @@ void ca_engine_policy_set(struct ca_engine *,
     pca_err (*judge)(void *arg, const struct ca_policy_req *), void *arg);
 
 /*
+ * Sets the function told about every certificate the lint gate refuses
+ * (who: the caller's "who", or NULL; msg: the gate's message, "lint: ...
+ * rule RULE: ...").  Called on the issuing thread: it must not block.
+ * NULL: nobody is told.  Same rules as ca_engine_policy_set.
+ */
+void ca_engine_refusal_set(struct ca_engine *,
+    void (*fn)(void *arg, const char *who, const char *msg), void *arg);
+
+/*
  * Sets the source of the nameConstraints (RFC 5280 4.2.1.10) stamped,
  * critical, on the subordinate CA certificates a CA issues: fn gives the
  * extnValue DER for the issuing CA (uuid) and caller (access_key, or NULL)

@@ -84,6 +84,9 @@ struct ca_engine {
 	pca_err (*constraints)(void *, const char *, const char *, uint8_t **,
 	    size_t *);
 	void *constraints_arg;
+	/* told about lint refusals (ca_engine_refusal_set), or NULL */
+	void (*refusal)(void *, const char *, const char *);
+	void *refusal_arg;
 };
 
 /* ---- idem.c: IssueCertificate's IdempotencyToken ---- */

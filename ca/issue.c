@@ -218,6 +218,14 @@ ca_engine_policy_set(struct ca_engine *e,
 }
 
 void
+ca_engine_refusal_set(struct ca_engine *e,
+    void (*fn)(void *, const char *, const char *), void *arg)
+{
+	e->refusal = fn;
+	e->refusal_arg = arg;
+}
+
+void
 ca_engine_constraints_set(struct ca_engine *e,
     pca_err (*fn)(void *, const char *, const char *, uint8_t **, size_t *),
     void *arg)
@@ -271,10 +279,14 @@ issue_gate(struct issue *is, const struct ca_issue_req *r)
 		    c->arn, is->who->who ? is->who->who : "-", pca_err_msg());
 		return err;
 	}
-	if ((err = x509_lint_cert(&l)) != PCA_OK)
+	if ((err = x509_lint_cert(&l)) != PCA_OK) {
 		log_warnx("lint gate refused a certificate of CA %s "
 			  "(template %s): %s",
 		    c->arn, is->tmpl->name, pca_err_msg());
+		if (is->e->refusal != NULL)
+			is->e->refusal(is->e->refusal_arg, is->who->who,
+			    pca_err_msg());
+	}
 	return err;
 }
 

@@ -39,7 +39,8 @@ static const char *const known_keys[] = {"appliance.region",
     "discovery.interval_s", "discovery.concurrency", "discovery.timeout_ms",
     "discovery.rate", "alerts.enabled", "alerts.window_s", "alerts.history",
     "alerts.sigma", "alerts.floor", "alerts.interval_s",
-    "alerts.ocsp_unknown_per_min", NULL};
+    "alerts.ocsp_unknown_per_min", "alerts.refusal_sigma",
+    "alerts.refusal_floor", NULL};
 
 const char *const *
 appliance_conf_keys(void)
@@ -448,7 +449,7 @@ static pca_err
 load_alerts(struct appliance_conf *a)
 {
 	struct alert_conf *c = &a->alerts;
-	long long n[6];
+	long long n[8];
 	pca_err err;
 
 	if ((err = conf_bool(a->conf, "alerts", "enabled", 0, &a->alerts_on)) !=
@@ -463,7 +464,11 @@ load_alerts(struct appliance_conf *a)
 	    (err = conf_num(a->conf, "alerts", "interval_s", 1, 3600, 5,
 		 &n[4])) ||
 	    (err = conf_num(a->conf, "alerts", "ocsp_unknown_per_min", 1, 10000,
-		 20, &n[5])))
+		 20, &n[5])) ||
+	    (err = conf_num(a->conf, "alerts", "refusal_sigma", 1, 100, 3,
+		 &n[6])) ||
+	    (err = conf_num(a->conf, "alerts", "refusal_floor", 1, 1000000, 10,
+		 &n[7])))
 		return err;
 	c->webhook_url = a->monitor.webhook_url;
 	c->timeout_s = a->monitor.timeout_s;
@@ -473,6 +478,8 @@ load_alerts(struct appliance_conf *a)
 	c->floor = (unsigned)n[3];
 	c->interval_s = (unsigned)n[4];
 	c->unknown_per_min = (unsigned)n[5];
+	c->refusal_sigma = (unsigned)n[6];
+	c->refusal_floor = (unsigned)n[7];
 	return PCA_OK;
 }
 
@@ -776,6 +783,47 @@ appliance_conf_free(struct appliance_conf *a)
 
 static void (*refusal_fn)(void *, const char *);
 static void *refusal_arg;
+/* the appliance's refusal counts for alert/ (one appliance a process) */
+static struct alert_refusals *refusal_rec;
+
+/*
+ * The rule of a refusal message, "policy NAME: rule RULE: ..." (policy.h)
+ * or "lint: [WHAT: ]rule RULE: ..." (x509/), as "NAME:RULE" / "lint:RULE".
+ */
+static void
+refusal_rule(const char *msg, char *out, size_t n)
+{
+	const char *r = strstr(msg, "rule ");
+	int ml = (int)strcspn(msg, ":"); /* "policy NAME" or "lint" */
+
+	if (r == NULL)
+		(void)snprintf(out, n, "%.*s", ml, msg);
+	else if (strncmp(msg, "policy ", 7) == 0 && ml > 7)
+		(void)snprintf(out, n, "%.*s:%.*s", ml - 7, msg + 7,
+		    (int)strcspn(r + 5, ":"), r + 5);
+	else
+		(void)snprintf(out, n, "%.*s:%.*s", ml, msg,
+		    (int)strcspn(r + 5, ":"), r + 5);
+}
+
+static void
+refusal_count(const char *who, const char *msg)
+{
+	char rule[128];
+
+	if (refusal_rec == NULL)
+		return;
+	refusal_rule(msg, rule, sizeof(rule));
+	alert_refusal_note(refusal_rec, who ? who : "-", rule, util_now());
+}
+
+/* The engine's lint gate refused a certificate. */
+static void
+lint_refused(void *arg, const char *who, const char *msg)
+{
+	(void)arg;
+	refusal_count(who, msg);
+}
 
 /* The engine's policy judge: the policy bound to the CA (and key). */
 static pca_err
@@ -801,6 +849,8 @@ policy_judge(void *arg, const struct ca_policy_req *q)
 	pol_input_clear(&in);
 	if (err != PCA_OK && refusal_fn != NULL)
 		refusal_fn(refusal_arg, pca_err_msg());
+	if (err != PCA_OK)
+		refusal_count(q->access_key, pca_err_msg());
 	return err;
 }
 
@@ -835,6 +885,7 @@ appliance_policies_attach(struct ca_engine *e, struct pol_set *ps)
 {
 	ca_engine_policy_set(e, policy_judge, ps);
 	ca_engine_constraints_set(e, policy_constraints, ps);
+	ca_engine_refusal_set(e, lint_refused, NULL);
 }
 
 static pca_err
@@ -844,6 +895,20 @@ policies_open(struct appliance *ap)
 
 	if ((err = appliance_policies_load(&ap->conf, &ap->policies)) == PCA_OK)
 		appliance_policies_attach(ap->engine, ap->policies);
+	return err;
+}
+
+/* The refusal counts of an appliance with [alerts] enabled. */
+static pca_err
+appliance_refusals_open(struct appliance *ap)
+{
+	pca_err err = alert_refusals_new(ap->store, ap->conf.alerts.window_s,
+	    &ap->refusals);
+
+	if (err == PCA_OK) {
+		refusal_rec = ap->refusals;
+		ap->conf.alerts.refusals = ap->refusals;
+	}
 	return err;
 }
 
@@ -866,6 +931,8 @@ appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
 		return err;
 	}
 	if ((err = store_open(&ap->conf.store, &ap->store)) != PCA_OK ||
+	    (ap->conf.alerts_on &&
+		(err = appliance_refusals_open(ap)) != PCA_OK) ||
 	    (ap->hsm == NULL &&
 		(err = hsm_open(&ap->conf.hsm, &ap->hsm)) != PCA_OK) ||
 	    (err = ca_engine_new(&ap->conf.engine, ap->hsm, ap->store,
@@ -879,10 +946,35 @@ appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
 	return PCA_OK;
 }
 
+/*
+ * Writes what the appliance's refusal counts hold and frees them; the
+ * caller's error message (pcactl prints it after closing) survives.
+ */
+static void
+refusals_close(struct appliance *ap)
+{
+	char msg[1024];
+
+	if (ap->refusals == NULL)
+		return;
+	(void)snprintf(msg, sizeof(msg), "%s", pca_err_msg());
+	if (alert_refusals_flush(ap->refusals, util_now()) != PCA_OK)
+		log_warnx("alerts: refusals not recorded: %s", pca_err_msg());
+	if (msg[0] != '\0')
+		(void)pca_err_set(PCA_EINVAL, "%s", msg);
+	else
+		pca_err_clear();
+	if (refusal_rec == ap->refusals)
+		refusal_rec = NULL;
+	alert_refusals_free(ap->refusals);
+	ap->refusals = NULL;
+}
+
 void
 appliance_close(struct appliance *ap)
 {
 	ca_engine_free(ap->engine);
+	refusals_close(ap);
 	pol_set_free(ap->policies);
 	hsm_close(ap->hsm);
 	store_close(ap->store);

@@ -162,6 +162,9 @@ struct appliance {
 	struct store *store;
 	struct ca_engine *engine;
 	struct pol_set *policies; /* judged on every issuance */
+	/* refused issuances for alert/ ([alerts] enabled; else NULL):
+	   flushed by pcad's alert pass and by appliance_close */
+	struct alert_refusals *refusals;
 };
 
 /* Loads the config and opens token, store and engine. */

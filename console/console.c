@@ -36,6 +36,7 @@ static const char css[] =
     "overflow-x:auto}"
     "ul.tree{list-style:none;padding-left:1.5em}"
     "ul.tree li{margin:.25em 0}"
+    "ul.seen{margin:0;padding-left:1em}td.findings span{margin-right:.25em}"
     ".st-ACTIVE,.st-ISSUED,.ok{color:#1b7a1b;font-weight:bold}"
     ".st-DISABLED,.st-EXPIRED,.st-FAILED,.st-DELETED,.st-REVOKED,.bad"
     "{color:#b00020;font-weight:bold}"
@@ -276,7 +277,8 @@ con_shell_open(struct con_page *p, const char *title)
 {
 	static const char *const nav[][2] = {{"", "CA hierarchy"},
 	    {"inventory", "Inventory"}, {"timeline", "Expiry timeline"},
-	    {"freshness", "Revocation freshness"}, {"audit", "Audit chain"}};
+	    {"freshness", "Revocation freshness"}, {"alerts", "Alerts"},
+	    {"discovery", "Discovery"}, {"audit", "Audit chain"}};
 	pca_err err;
 	size_t i;
 
@@ -549,6 +551,9 @@ static const struct {
     {"timeline", con_page_timeline, "Expiry timeline"},
     {"freshness", con_page_freshness, "Revocation freshness"},
     {"audit", con_page_audit, "Audit chain"},
+    {"alerts", con_page_alerts, "Alerts"},
+    {"discovery", con_page_discovery, "Discovery"},
+    {"external", con_page_external, "External certificate"},
 };
 
 static void

@@ -68,13 +68,17 @@ pca_err con_url_escape(struct buf *, const char *s) PCA_WUR;
 /* A time as "2026-12-04 21:03Z" (HTML-safe). */
 void con_time(int64_t t, char out[32]);
 
-/* The pages (pages.c, charts.c). */
+/* The pages (pages.c, charts.c, pages_ext.c). */
 pca_err con_page_hierarchy(struct con_page *) PCA_WUR;
 pca_err con_page_inventory(struct con_page *) PCA_WUR;
 pca_err con_page_cert(struct con_page *) PCA_WUR;
 pca_err con_page_timeline(struct con_page *) PCA_WUR;
 pca_err con_page_freshness(struct con_page *) PCA_WUR;
 pca_err con_page_audit(struct con_page *) PCA_WUR;
+/* pages_ext.c */
+pca_err con_page_alerts(struct con_page *) PCA_WUR;
+pca_err con_page_discovery(struct con_page *) PCA_WUR;
+pca_err con_page_external(struct con_page *) PCA_WUR;
 
 /* Every CA the key may list (ListCertificateAuthorities, paginated). */
 pca_err con_list_cas(struct con_page *, json_t **cas,

@@ -141,6 +141,10 @@ struct disc_ext {
 /* Calls cb for every external certificate; non-zero from cb stops. */
 pca_err disc_ext_foreach(struct store *,
     int (*cb)(const struct disc_ext *, void *arg), void *arg) PCA_WUR;
+/* Calls cb for the external certificate of fingerprint fp (SHA-256 hex);
+ * PCA_ENOTFOUND when there is none, PCA_EPARSE when its record is bad. */
+pca_err disc_ext_get(struct store *, const char *fp,
+    void (*cb)(const struct disc_ext *, void *arg), void *arg) PCA_WUR;
 /* The endpoints one of our certificates was seen at (caller decrefs),
  * an empty array when none. */
 pca_err disc_ours_seen(struct store *, const char *ca_id, const char *serial,

@@ -327,6 +327,39 @@ disc_ext_foreach(struct store *st, int (*cb)(const struct disc_ext *, void *),
 }
 
 pca_err
+disc_ext_get(struct store *st, const char *fp,
+    void (*cb)(const struct disc_ext *, void *), void *arg)
+{
+	struct disc_ext e;
+	uint8_t *v = NULL, *der = NULL;
+	size_t len = 0, dl = 0;
+	json_t *rec = NULL;
+	const char *b64;
+	pca_err err;
+
+	if ((err = store_kv_get(st, DISC_NS_EXT, fp, &v, &len)) != PCA_OK)
+		return err;
+	rec = json_loadb((const char *)v, len, 0, NULL);
+	b64 = json_string_value(json_object_get(rec, "der"));
+	if (b64 == NULL || util_b64_decode(b64, strlen(b64), DISC_CERT_MAX,
+			       &der, &dl) != PCA_OK) {
+		err = pca_err_set(PCA_EPARSE,
+		    "the record of external certificate %.64s is damaged", fp);
+		goto out;
+	}
+	e.fp = fp;
+	e.der = der;
+	e.der_len = dl;
+	e.rec = rec;
+	cb(&e, arg);
+out:
+	free(der);
+	free(v);
+	json_decref(rec);
+	return err;
+}
+
+pca_err
 disc_ours_seen(struct store *st, const char *ca_id, const char *serial,
     json_t **out)
 {

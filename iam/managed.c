@@ -38,6 +38,8 @@ static const char *const actions[] = {
     "openpca:DenyRequest",
     "openpca:GetAuditLog",
     "openpca:GetComplianceReport",
+    "openpca:GetExternalCertificate",
+    "openpca:ListAlerts",
     "openpca:ListApprovals",
     "openpca:ListCertificates",
     "openpca:RotateCertificateAuthority",

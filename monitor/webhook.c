@@ -7,61 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <openssl/x509.h>
 
 #include "../common/log.h"
 #include "../common/util.h"
+#include "../common/webhook.h"
 #include "../discover/disc.h"
 #include "mon_int.h"
 
 #define BACKOFF_MAX_S 3600
 
-static size_t
-discard(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return sz * n;
-}
-
 /* The HTTP status of a POST, 0 when there was no answer. */
 static int
 http_post(struct mon *m, const char *json, const char *idem)
 {
-	struct curl_slist *h = NULL, *h2;
-	char hdr[160];
-	CURL *c;
-	long code = 0;
-	CURLcode rc;
-
 	if (m->conf.post != NULL)
 		return m->conf.post(m->conf.post_arg, m->url, json, idem);
-	if ((c = curl_easy_init()) == NULL)
-		return 0;
-	(void)snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", idem);
-	if ((h = curl_slist_append(NULL, "Content-Type: application/json")) ==
-		NULL ||
-	    (h2 = curl_slist_append(h, hdr)) == NULL) {
-		curl_slist_free_all(h);
-		curl_easy_cleanup(c);
-		return 0;
-	}
-	h = h2;
-	(void)curl_easy_setopt(c, CURLOPT_URL, m->url);
-	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	(void)curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	(void)curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)m->conf.timeout_s);
-	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	if ((rc = curl_easy_perform(c)) == CURLE_OK)
-		(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	else
-		log_warnx("webhook %s: %s", m->url, curl_easy_strerror(rc));
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return (int)code;
+	return webhook_post(m->url, json, idem, m->conf.timeout_s);
 }
 
 static void

@@ -93,14 +93,98 @@ py_checks "the profiles suite" profiles "$K1" "$H1" "$K2" "$H2"
 # ---- ARI: replaces links old and new certificates ----
 O=$TMP/ari
 mkdir -p "$O"
+curl -sf "$URL/metrics" >"$O/metrics0.txt"
 py_checks "the replaces suite" replaces "$O"
+curl -sf "$URL/metrics" >"$O/metrics1.txt"
 read -r SA SB <"$O/serials" 2>/dev/null
+# the same links through the inventory API (OpenPCA.ListCertificates,
+# signed as botocore signs), next to a certificate not issued by ACME
+ec_csr "$O/plain.csr" plain.example.test
+PLAIN=$("$PCACTL" issue --ca "$ARN" --csr "$O/plain.csr" \
+    --signing-alg SHA256WITHECDSA --validity 30d --out "$O/plain.pem" \
+    2>&1) || not_ok "a certificate issued by pcactl" "$PLAIN"
+PLAIN=$(openssl x509 -in "$O/plain.pem" -noout -serial 2>/dev/null)
+out=$(python3 - "$HERE/api" "$ARN" "$SA" "$SB" "${PLAIN#serial=}" <<'PY' 2>&1
+import sys
+sys.path.insert(0, sys.argv[1])
+import pcaclient as P
+arn = sys.argv[2]
+sa, sb, plain = [a.upper() for a in sys.argv[3:6]]
+def page(body):
+    items, tok = [], None
+    while True:
+        b = dict(body, CertificateAuthorityArn=arn, MaxResults=2)
+        if tok:
+            b["NextToken"] = tok
+        st, _, r = P.raw("ListCertificates", b, headers={
+            "X-Amz-Target": "OpenPCA.ListCertificates"})
+        assert st == 200, (st, r)
+        items += r["Certificates"]
+        tok = r.get("NextToken")
+        if not tok:
+            return {i["Serial"].upper(): i for i in items}
+every = page({})
+acme = page({"IssuedThroughAcme": True})
+assert sa in every and sb in every and plain in every, (sa, sb, plain,
+                                                        list(every))
+assert "Acme" not in every[plain], every[plain]
+assert plain not in acme and sa in acme and sb in acme, list(acme)
+assert all(i["RequestedBy"].startswith("acme:") and "Acme" in i
+           for i in acme.values()), acme
+a, b = every[sa]["Acme"], every[sb]["Acme"]
+assert b["Replaces"].upper() == sa and "ReplacedBy" not in b, b
+assert a["ReplacedBy"].upper() == sb and "Replaces" not in a, a
+assert a["AccountId"] == b["AccountId"] and a["OrderId"] != b["OrderId"], \
+    (a, b)
+assert every[sb]["RequestedBy"] == "acme:" + b["AccountId"], every[sb]
+w = b["SuggestedWindow"]
+nb, na = every[sb]["NotBefore"], every[sb]["NotAfter"]
+assert w["Start"] == nb + (na - nb) * 2 // 3 and w["End"] < na, (w, nb, na)
+assert b["RenewalRequestedEarly"] is False, b
+st, _, r = P.raw("ListCertificates", {"CertificateAuthorityArn": arn,
+                                      "Serial": sb}, headers={
+    "X-Amz-Target": "OpenPCA.ListCertificates"})
+assert st == 200 and r["Certificates"] == [every[sb]], (st, r)
+print("ok")
+PY
+)
+if [ "$out" = ok ]; then
+	ok "OpenPCA.ListCertificates: Acme account, order, Replaces/ReplacedBy and window of ACME certificates; IssuedThroughAcme filters them; Serial reads one"
+else
+	not_ok "OpenPCA.ListCertificates shows the ACME records" "$out"
+fi
 check "pcactl acme cert: the new certificate names the one it replaces" \
     sh -c "'$PCACTL' acme cert --serial '$SB' | grep -qi '^replaces $SA\$'"
 check "pcactl acme cert: the old certificate names its replacement" \
     sh -c "'$PCACTL' acme cert --serial '$SA' | grep -qi '^replaced_by $SB\$'"
 check_fails "pcactl acme cert of a certificate not issued by ACME" \
     "not issued through ACME" "$PCACTL" acme cert --serial 0123456789
+# inv_early SERIAL: "RenewalRequestedEarly End-now" of a certificate of
+# the CA in OpenPCA.ListCertificates (its Acme member)
+inv_early() {
+	python3 - "$HERE/api" "$ARN" "$1" <<'PY' 2>&1
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import pcaclient as P
+tok, want = None, sys.argv[3].upper()
+while True:
+    b = {"CertificateAuthorityArn": sys.argv[2], "IssuedThroughAcme": True}
+    if tok:
+        b["NextToken"] = tok
+    st, _, r = P.raw("ListCertificates", b, headers={
+        "X-Amz-Target": "OpenPCA.ListCertificates"})
+    for i in r.get("Certificates", []) if st == 200 else []:
+        if i["Serial"].upper() == want:
+            a = i["Acme"]
+            print(a["RenewalRequestedEarly"],
+                  a["SuggestedWindow"]["End"] - int(time.time()))
+            sys.exit(0)
+    tok = r.get("NextToken") if st == 200 else None
+    if not tok:
+        print("not listed", st, r)
+        sys.exit(0)
+PY
+}
 report_early() { # the compliance report's RFC 9773 early renewals
 	"$PCACTL" --json report | python3 -c 'import json, sys
 d = json.load(sys.stdin)
@@ -117,6 +201,16 @@ case "$E" in
 esac
 check "the report's table has the ARI lines" sh -c \
     "'$PCACTL' report | grep -q 'ACME renewal requested early *1'"
+E=$(inv_early "$SB")
+case "$E" in
+"True -"[0-9]*|"True 0") ok "OpenPCA.ListCertificates: after renew-early the certificate's window is in the past (RenewalRequestedEarly)" ;;
+*) not_ok "OpenPCA.ListCertificates: after renew-early the window moves" "$E" ;;
+esac
+E=$(inv_early "$SA")
+case "$E" in
+"False "[0-9]*) ok "OpenPCA.ListCertificates: another certificate's window stays ahead" ;;
+*) not_ok "OpenPCA.ListCertificates: another certificate's window stays ahead" "$E" ;;
+esac
 
 # ---- pruning of expired orders and authorizations ----
 O=$TMP/prune
@@ -274,6 +368,11 @@ check "old leaf, alternate chain: verifies under the new root alone" \
 check "old leaf without the alternate's link: not under the new root" \
     sh -c "! openssl verify -CAfile '$O/root1.pem' '$O/old-alt/c1.pem' \
     >/dev/null 2>&1"
+E=$(inv_early "$SA")
+case "$E" in
+"True -"[0-9]*|"True 0") ok "OpenPCA.ListCertificates: after the rotation the old root's certificates are due early" ;;
+*) not_ok "OpenPCA.ListCertificates: after the rotation the old root's certificates are due early" "$E" ;;
+esac
 E=$(report_early)
 case "$E" in
 "1 "*) not_ok "after the rotation every live certificate of the old root is due early" "$E" ;;
@@ -292,18 +391,41 @@ check "new leaf, alternate chain: verifies under the old root alone" \
     "$O/new-alt/c1.pem"
 
 # ---- metrics: failures by problem type, records kept ----
+curl -sf "$URL/metrics" >"$TMP/metrics0.txt"
 py_checks "the failing suite" failing
 curl -sf "$URL/metrics" >"$TMP/metrics.txt"
 PY=python3
 python3 -c 'import prometheus_client' 2>/dev/null || PY=/usr/bin/python3
 if "$PY" -c 'import prometheus_client' 2>/dev/null; then
-	out=$("$PY" - "$TMP/metrics.txt" <<'PY' 2>&1
+	out=$("$PY" - "$TMP/metrics.txt" "$TMP/metrics0.txt" \
+	    "$TMP/ari/metrics0.txt" "$TMP/ari/metrics1.txt" <<'PY' 2>&1
 import sys
 from prometheus_client.parser import text_string_to_metric_families
-fams = {}
-for f in text_string_to_metric_families(open(sys.argv[1]).read()):
-    assert f.name not in fams, "family %s split in two" % f.name
-    fams[f.name] = f
+def families(path):
+    fams = {}
+    for f in text_string_to_metric_families(open(path).read()):
+        assert f.name not in fams, "family %s split in two" % f.name
+        fams[f.name] = f
+    return fams
+def by_state(path):
+    return {s.labels["state"]: s.value
+            for s in families(path)["pcad_acme_orders"].samples}
+def delta(a, b):
+    x, y = by_state(a), by_state(b)
+    assert sorted(y) == sorted(["pending", "ready", "processing", "valid",
+                                "invalid"]), y
+    return {k: y[k] - x.get(k, 0) for k in y}
+# the replaces suite: two orders through to valid, the refused ones none
+d = delta(sys.argv[3], sys.argv[4])
+assert d == {"pending": 2, "ready": 2, "processing": 2, "valid": 2,
+             "invalid": 0}, ("replaces suite", d)
+# the failing suite: one order, invalid
+d = delta(sys.argv[2], sys.argv[1])
+assert d == {"pending": 1, "ready": 0, "processing": 0, "valid": 0,
+             "invalid": 1}, ("failing suite", d)
+fams = families(sys.argv[1])
+assert fams["pcad_acme_orders_invalid"].samples[0].value == \
+    by_state(sys.argv[1])["invalid"]
 v = {tuple(sorted(s.labels.items())): s.value
      for s in fams["pcad_acme_validation_failures"].samples}
 assert v[(("problem", "incorrectResponse"),)] + \
@@ -315,7 +437,7 @@ print("ok")
 PY
 )
 	if [ "$out" = ok ]; then
-		ok "/metrics: validation failures by problem, invalid orders, records kept (prometheus_client parses it)"
+		ok "/metrics: orders by state (the replaces and failing suites' orders exactly), validation failures by problem, invalid orders, records kept (prometheus_client parses it)"
 	else
 		not_ok "/metrics: ACME families" "$out"
 	fi

@@ -10,11 +10,18 @@
 # flood of 500 random serials at most ocsp_unknown_per_min a minute plus one
 # ocsp_unknown_flood alert a minute, and nothing else in the store.  A burst
 # of revocations by a CA raises one revocation_burst alert.
+# Refusals: a principal refused by one policy rule once a window, then ten
+# times in one window, raises one refusal_spike alert, not again after a
+# pcad restart (nor for refusals counted while pcad was down).  An ACME
+# account (acme/acme_lib.py) ordering 7 certificates at once raises one
+# issuance_rate alert naming the account; an auditor key denied
+# IssueCertificate 7 times at once raises one refusal_spike (iam:OP).
 . "$(dirname "$0")/lib.sh"
 
 need_built "$PCAD" "$PCACTL"
 A=$TMP/app
 W=8 # seconds per rate window
+H01=$(free_port)
 RX_PID=""
 CLEANUP='[ -n "$RX_PID" ] && kill "$RX_PID" 2>/dev/null'
 
@@ -66,6 +73,14 @@ sigma = 3
 floor = 3
 interval_s = 1
 ocsp_unknown_per_min = 5
+refusal_sigma = 3
+refusal_floor = 3
+
+[acme]
+enabled = yes
+http01_port = $H01
+validation_addr = 127.0.0.1
+timeout_s = 5
 EOC
 check "pcad --check-config accepts [alerts]" "$PCAD" --config \
     "$A/pcad.conf" --check-config
@@ -226,5 +241,131 @@ sleep 4
     ok "a burst of 5 revocations raises one revocation_burst alert" ||
     not_ok "a burst of 5 revocations raises one revocation_burst alert" \
 	"$RV $(cat "$TMP/rx.log")"
+
+# refusals: a policy bound to a CA of its own refuses validities over 10
+# days; every pcactl issue below is refused (principal "pcactl")
+mkdir -p "$TMP/r"
+RROOT=$(make_root "$TMP/r" EC_prime256v1 SHA256WITHECDSA "Refusing Root") ||
+    not_ok "a CA for the refusals"
+cat >"$A/policies.conf" <<EOP
+[policy tenday]
+base = web_server
+max_validity_days = 10
+
+[bind]
+$RROOT = tenday
+EOP
+printf '\n[policy]\nfile = %s\n' "$A/policies.conf" >>"$A/pcad.conf"
+refuse() { # refuse N: N refused issuances at once; 0 if all were refused
+	rp=""
+	for k in $(seq "$1"); do
+		ec_csr "$TMP/rf$k.csr" "rf$k.example.com" &&
+		    "$PCACTL" issue --ca "$RROOT" --csr "$TMP/rf$k.csr" \
+			--signing-alg SHA256WITHECDSA --validity 365d \
+			>/dev/null 2>"$TMP/rf$k.err" &
+		rp="$rp $!"
+	done
+	rf=0
+	for p in $rp; do wait "$p" && rf=1; done
+	[ $rf = 0 ] && grep -q "rule validity.max_days" "$TMP/rf1.err"
+}
+spikes() { grep -c '^refusal_spike refrate/pcactl|tenday:validity.max_days' \
+    "$TMP/rx.log"; }
+window_start
+refuse 1 && window_start && refuse 1 &&
+    ok "refusals: a policy rule refuses once a window" ||
+    not_ok "refusals: a policy rule refuses once a window" \
+	"$(cat "$TMP/rf1.err")"
+sleep 3
+[ "$(spikes)" = 0 ] && ok "a refusal a window raises nothing" ||
+    not_ok "a refusal a window raises nothing" "$(cat "$TMP/rx.log")"
+window_start
+refuse 10
+sleep 4
+[ "$(spikes)" = 1 ] && [ "$(kind_count refusal_spike)" = 1 ] &&
+    ok "ten refusals in a window (baseline 1) raise one refusal_spike" ||
+    not_ok "ten refusals in a window (baseline 1) raise one refusal_spike" \
+	"$(cat "$TMP/rx.log"; tail -5 "$A/pcad.log")"
+stop_pcad
+refuse 3 # counted while pcad is down, read after the restart
+start_pcad && sleep 4 && [ "$(kind_count refusal_spike)" = 1 ] &&
+    [ "$(lines)" = "$(sort -u "$TMP/rx.log" | wc -l)" ] &&
+    ok "after a restart no refusal_spike is raised or sent again" ||
+    not_ok "after a restart no refusal_spike is raised or sent again" \
+	"$(cat "$TMP/rx.log")"
+"$PCACTL" --json alerts list >"$TMP/l3.json" && python3 -c 'import json,sys
+a = [x for x in json.load(open(sys.argv[1]))["Alerts"]
+     if x["kind"] == "refusal_spike"]
+d = a[0]["detail"]
+assert len(a) == 1 and d["principal"] == "pcactl", a
+assert d["rule"].startswith("tenday:validity.max_days") and d["count"] >= 4, d
+' "$TMP/l3.json" && curl -sf "$URL/metrics" |
+    grep -q '^pcad_alerts_raised_total{kind="refusal_spike"} 0$' &&
+    ok "the alert names principal, rule and count; metrics since start" ||
+    not_ok "the alert names principal, rule and count; metrics since start" \
+	"$(cat "$TMP/l3.json")"
+
+# an ACME account: 7 orders at once (floor 3, no baseline) raise one
+# issuance_rate alert, in whichever window holds more than 3 of them
+API=https://$(awk '/^\[api\]/{s=1} s&&/^listen/{print $3; exit}' \
+    "$A/pcad.conf")
+CAID=${OROOT##*/}
+window_start
+set -- $(unset AWS_CA_BUNDLE; python3 "$HERE/alerts/acme_burst.py" \
+    "$API/acme/$CAID/directory" "$A/tls/ca.pem" "$H01" 7 2>"$TMP/acme.err")
+ACCT=${1:-none}
+sleep 4
+[ "${2:-0}" = 7 ] &&
+    [ "$(grep -c "^issuance_rate rate/acme:$ACCT/" "$TMP/rx.log")" = 1 ] &&
+    [ "$(grep -c "^first_template_use first/acme:$ACCT|" "$TMP/rx.log")" = 1 ] &&
+    ok "an ACME account's burst of 7 raises one issuance_rate alert" ||
+    not_ok "an ACME account's burst of 7 raises one issuance_rate alert" \
+	"account $ACCT issued ${2:-0}: $(cat "$TMP/acme.err"; cat "$TMP/rx.log")"
+"$PCACTL" --json alerts list | python3 -c 'import json,sys
+a = [x for x in json.load(sys.stdin)["Alerts"] if x["kind"] ==
+     "issuance_rate" and x["detail"]["principal"] == "acme:" + sys.argv[1]]
+assert len(a) == 1 and a[0]["detail"]["acme_account"] == sys.argv[1], a
+' "$ACCT" && ok "the alert names the ACME account" ||
+    not_ok "the alert names the ACME account"
+
+# IAM denials: an auditor key asking 7 times at once to issue is denied
+# each time (AccessDeniedException); with no baseline (floor 3) that raises
+# one refusal_spike for (key, iam:IssueCertificate)
+"$PCACTL" key create --role auditor --json >"$TMP/aud.json" 2>&1 ||
+    not_ok "an auditor key" "$(cat "$TMP/aud.json")"
+AUD=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["AccessKeyId"])' \
+    "$TMP/aud.json")
+window_start
+(unset AWS_CA_BUNDLE; python3 - "$TMP/aud.json" "$API" "$A/tls/ca.pem" \
+    "$RROOT" "$TMP/rf1.csr" <<'PY'
+import json, sys, threading
+import boto3, botocore
+k = json.load(open(sys.argv[1]))
+c = boto3.client("acm-pca", region_name="us-east-1", endpoint_url=sys.argv[2],
+                 verify=sys.argv[3], aws_access_key_id=k["AccessKeyId"],
+                 aws_secret_access_key=k["SecretAccessKey"])
+csr = open(sys.argv[5], "rb").read()
+denied = []
+def one():
+    try:
+        c.issue_certificate(CertificateAuthorityArn=sys.argv[4], Csr=csr,
+                            SigningAlgorithm="SHA256WITHECDSA",
+                            Validity={"Value": 5, "Type": "DAYS"})
+    except botocore.exceptions.ClientError as e:
+        denied.append(e.response["Error"]["Code"])
+ts = [threading.Thread(target=one) for _ in range(7)]
+for t in ts: t.start()
+for t in ts: t.join()
+sys.exit(0 if denied == ["AccessDeniedException"] * 7 else 1)
+PY
+) >"$TMP/iam.err" 2>&1 && ok "an auditor key is denied IssueCertificate 7 times" ||
+    not_ok "an auditor key is denied IssueCertificate 7 times" \
+	"$(cat "$TMP/iam.err")"
+sleep 4
+[ "$(grep -c "^refusal_spike refrate/$AUD|iam:IssueCertificate/" \
+    "$TMP/rx.log")" = 1 ] &&
+    ok "7 IAM denials of a key raise one refusal_spike" ||
+    not_ok "7 IAM denials of a key raise one refusal_spike" \
+	"$AUD $(cat "$TMP/rx.log")"
 stop_pcad
 finish

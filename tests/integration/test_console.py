@@ -25,6 +25,9 @@ FAILS = 0
 AUD = json.load(open(AUD_F))
 DENY = json.load(open(DENY_F))
 HOST = urllib.parse.urlsplit(API).netloc
+ALERTS_N = int(os.environ.get("ALERTS_N", "0"))
+# as X509_NAME_oneline writes it (a '/' inside a value escaped)
+EVIL = '/CN=<script>alert("x")<\\/script>/O=it\'s "quoted" & <b>co<\\/b>'
 
 
 def tap(name, good, detail=""):
@@ -247,6 +250,71 @@ try:
         "result=Refused" in text("#audit"), text("#audit")[-800:])
     logs()
 
+    drv.get(API + "/console/alerts")
+    shot("alerts")
+    rows = drv.find_elements(By.CSS_SELECTOR, "#alerts tr.alert")
+    ca_rows = [r.text for r in rows if "ca_template_issuance" in r.text]
+    acked = [r.text for r in rows if "acked" in r.get_attribute("class")]
+    tap("alerts: every alert, the CA-template issuance with its principal "
+        "and CA", len(rows) == ALERTS_N and len(ca_rows) == 1 and
+        "pcactl" in ca_rows[0] and "Console Root" in ca_rows[0] and
+        "open" in ca_rows[0], [r.text for r in rows])
+    tap("alerts: the acknowledged one says by whom",
+        len(acked) == 1 and "acknowledged by pcactl" in acked[0] and
+        "first_template_use" in acked[0], acked)
+    drv.get(API + "/console/alerts?state=open")
+    rows = drv.find_elements(By.CSS_SELECTOR, "#alerts tr.alert")
+    tap("alerts: open only", len(rows) == ALERTS_N - 1 and
+        all("acked" not in r.get_attribute("class") for r in rows),
+        len(rows))
+    logs()
+
+    drv.get(API + "/console/discovery")
+    shot("discovery")
+    rows = drv.find_elements(By.CSS_SELECTOR, "#external tr.ext")
+    subj = {r.find_element(By.CSS_SELECTOR, "td.subject").text:
+            r.find_element(By.CSS_SELECTOR, "td.findings").text.split()
+            for r in rows}
+    tap("discovery: the 2 external certificates with their findings",
+        len(rows) == 2 and sorted(subj.get(EVIL, [])) ==
+        ["SELF_SIGNED", "SHA1", "WEAK_KEY"] and
+        sorted(subj.get("/CN=old.example.com/O=Elsewhere", [])) ==
+        ["EXPIRED", "UNKNOWN_ISSUER"], subj)
+    tap("discovery: a subject of markup and quotes is shown as text "
+        "(no script or b element, escaped in the source)",
+        drv.find_elements(By.TAG_NAME, "script") == [] and
+        drv.find_elements(By.CSS_SELECTOR, "main b") == [] and
+        "<script" not in drv.page_source and
+        "&lt;script&gt;alert(\"x\")&lt;" in drv.page_source,
+        drv.page_source[:1500])
+    evil = [r for r in rows
+            if r.find_element(By.CSS_SELECTOR, "td.subject").text == EVIL]
+    EVIL_URL = ""
+    if evil:
+        evil[0].find_element(By.CSS_SELECTOR, "a").click()
+        WebDriverWait(drv, 30).until(
+            lambda d: text("h1") == "External certificate")
+        EVIL_URL = drv.current_url
+        shot("external")
+        dec = text("#decoded")
+        tap("external certificate: decoded (RSA 1024, SHA-1), as text",
+            "Public-Key: (1024 bit)" in dec and "sha1WithRSA" in dec and
+            drv.find_elements(By.TAG_NAME, "script") == [] and
+            "WEAK_KEY" in text("#summary"), text("main")[:800])
+        drv.get(API + "/console/discovery")
+    else:
+        tap("external certificate: decoded (RSA 1024, SHA-1), as text",
+            False, "no row for the markup subject")
+    seen = drv.find_elements(By.CSS_SELECTOR, "#seen-ours tr.ours")
+    tap("discovery: our certificate seen (imported from a file)",
+        len(seen) == 1 and "Console Root" in seen[0].text and
+        "a3.console.test.pem" in seen[0].text, [r.text for r in seen])
+    seen[0].find_element(By.CSS_SELECTOR, "a").click()
+    WebDriverWait(drv, 30).until(lambda d: text("h1") == "Certificate")
+    tap("discovery: the serial links to its certificate",
+        "a3.console.test" in text("#decoded"), text("main")[:400])
+    logs()
+
     drv.find_element(By.ID, "signout").click()
     WebDriverWait(drv, 30).until(
         lambda d: d.find_elements(By.ID, "signin") != [])
@@ -262,6 +330,15 @@ try:
     tap("browser: the denied key sees a readable refusal",
         "Not allowed" in text("#refusal") and
         "not authorized" in text("#refusal"), text("main"))
+    for page in ("alerts", "discovery", EVIL_URL):
+        drv.get(page if page.startswith("https:") else
+                API + "/console/" + page)
+        name = "external" if page == EVIL_URL else page
+        shot(name + "-denied")
+        tap("browser: the denied key is refused the %s page" % name,
+            "Not allowed" in text("#refusal") and
+            drv.find_elements(By.CSS_SELECTOR, "tr.alert, tr.ext") == [],
+            text("main"))
     # a 403 page is expected to be logged as a failed load; nothing else
     for e in drv.get_log("browser"):
         if e.get("level") == "SEVERE" and "403" not in e.get("message", ""):

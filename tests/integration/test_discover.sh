@@ -6,11 +6,14 @@
 # exactly those four, imports them (ours matched to its record, externals
 # recorded once however often seen), pcactl cert import adds files; the
 # inventory, the compliance report and the expiry webhook show them; pcad's
-# [discovery] job scans on its own; the outside port is never contacted.
+# [discovery] job scans on its own; OpenPCA.ListCertificates lists them
+# (Origin EXTERNAL/ALL, discover/api_ext.py); the outside port is never
+# contacted.
 . "$(dirname "$0")/lib.sh"
 
 need_built "$PCAD" "$PCACTL"
 need_python cryptography
+need_python boto3
 A=$TMP/app
 PIDS=""
 CLEANUP='for p in $PIDS; do kill "$p" 2>/dev/null; done'
@@ -229,6 +232,13 @@ done
 [ $i -lt 100 ] && ok "[discovery] job: pcad found the scheduled target" ||
     not_ok "[discovery] job: pcad found the scheduled target" \
 	"$(tail "$A/pcad.log")"
+# OpenPCA.ListCertificates with Origin (discover/api_ext.py, signed calls)
+python3 "$HERE/discover/api_ext.py" "$N" "$ROOT" "$OURS_SERIAL" \
+    "127.0.0.1:$P_OURS" >"$TMP/api_ext.tap" 2>&1
+rc=$?
+cat "$TMP/api_ext.tap"
+N=$((N + $(grep -c '^\(not \)\{0,1\}ok ' "$TMP/api_ext.tap")))
+[ "$rc" -eq 0 ] || FAILS=$((FAILS + 1))
 stop_pcad
 start_pcad && sleep 3 && [ "$(grep -c '^external/' "$TMP/rx.log")" = 2 ] &&
     ok "webhook: not sent again after a restart" ||

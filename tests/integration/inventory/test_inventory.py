@@ -95,6 +95,10 @@ def main():
              lambda r: r["ca"] == cas[1] and status_at(r, now) == "ISSUED"
              and r["tmpl"] == "EndEntityClientAuthCertificate/V1"
              and "web.example" in r["cn"]),
+            ("issued through ACME (none of the fill)",
+             {"IssuedThroughAcme": True}, lambda r: False),
+            ("IssuedThroughAcme false is no filter",
+             {"IssuedThroughAcme": False}, lambda r: True),
         ]
         for name, body, pred in cases:
             want = {(r["ca"], r["serial"]) for r in rows if pred(r)}
@@ -137,6 +141,38 @@ def main():
                          headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
         check("NextToken of other filters refused",
               st == 400 and r.get("__type") == "InvalidNextTokenException", r)
+        every, _ = list_all({}, page=1000)
+        check("no item of a certificate not issued through ACME has Acme",
+              len(every) == len(rows) and
+              not any("Acme" in i for i in every))
+        x = every[len(every) // 2]
+        ca_x = x["CertificateAuthorityArn"]
+        got, calls = list_all({"CertificateAuthorityArn": ca_x,
+                               "Serial": x["Serial"].lower()})
+        check("Serial: that one certificate, read directly (1 call)",
+              got == [x] and calls == 1, (got, x))
+        other = "ISSUED" if x["Status"] != "ISSUED" else "REVOKED"
+        got, _ = list_all({"CertificateAuthorityArn": ca_x,
+                           "Serial": x["Serial"], "Status": other})
+        got2, _ = list_all({"CertificateAuthorityArn": ca_x,
+                            "Serial": "7F" * 20})
+        check("Serial with other filters that exclude it, or unknown: "
+              "empty", got == [] and got2 == [], (got, got2))
+        bad = []
+        for body in ({"Serial": x["Serial"]},
+                     {"CertificateAuthorityArn": ca_x, "Serial": "xyz"},
+                     {"CertificateAuthorityArn": ca_x, "Serial": "AB" * 21}):
+            st, _, r = P.raw("ListCertificates", body, headers={
+                "X-Amz-Target": "OpenPCA.ListCertificates"})
+            bad.append((st, r.get("__type")))
+        check("Serial without a CA, not hex, or over 20 octets: 400",
+              all(b[0] == 400 and b[1] in ("InvalidArgsException",
+                                           "ValidationException")
+                  for b in bad), bad)
+        st, _, r = P.raw("ListCertificates", {"IssuedThroughAcme": "yes"},
+                         headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
+        check("IssuedThroughAcme not a boolean: SerializationException",
+              st == 400 and r.get("__type") == "SerializationException", r)
         st, _, r = P.raw("ListCertificates", {"Status": "BOGUS"},
                          headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
         check("bad Status: ValidationException",

@@ -110,6 +110,68 @@ window_default_and_marks(void **state)
 	    PCA_EINVAL);
 }
 
+/* acme_cert_info: the inventory's view of an ACME certificate record. */
+static void
+cert_info(void **state)
+{
+	struct fx *f = *state;
+	int64_t nb = 1000 * DAY, na = nb + 90 * DAY;
+	struct acme_cert_ref r = {CA, "0B", nb, na, 0};
+	json_t *o = NULL, *w;
+
+	put(f->st, "acme-cert", "0A",
+	    "{\"ca\":\"" CA "\",\"acct\":\"AC1\",\"order\":\"OR1\","
+	    "\"replaced_by\":\"0B\"}");
+	put(f->st, "acme-cert", "0B",
+	    "{\"ca\":\"" CA "\",\"acct\":\"AC1\",\"order\":\"OR2\","
+	    "\"profile\":\"short\",\"replaces\":\"0A\"}");
+	assert_int_equal(acme_cert_info(f->st, &r, &o), PCA_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "AccountId")),
+	    "AC1");
+	assert_string_equal(json_string_value(json_object_get(o, "OrderId")),
+	    "OR2");
+	assert_string_equal(json_string_value(json_object_get(o, "Profile")),
+	    "short");
+	assert_string_equal(json_string_value(json_object_get(o, "Replaces")),
+	    "0A");
+	assert_null(json_object_get(o, "ReplacedBy"));
+	w = json_object_get(o, "SuggestedWindow");
+	assert_int_equal(json_integer_value(json_object_get(w, "Start")),
+	    nb + 60 * DAY);
+	assert_int_equal(json_integer_value(json_object_get(w, "End")),
+	    na - 9 * DAY);
+	assert_true(json_is_false(json_object_get(o, "RenewalRequestedEarly")));
+	json_decref(o);
+	/* the old one names its replacement; a rotation moves its window */
+	r.serial = "0A";
+	r.rotated_at = nb + 5;
+	o = NULL;
+	assert_int_equal(acme_cert_info(f->st, &r, &o), PCA_OK);
+	assert_string_equal(json_string_value(json_object_get(o, "ReplacedBy")),
+	    "0B");
+	assert_null(json_object_get(o, "Replaces"));
+	assert_null(json_object_get(o, "Profile"));
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(o, "SuggestedWindow"), "End")),
+	    nb + 5);
+	assert_true(json_is_true(json_object_get(o, "RenewalRequestedEarly")));
+	json_decref(o);
+	/* not issued through ACME, or by another CA: not found */
+	o = NULL;
+	r.serial = "0C";
+	assert_int_equal(acme_cert_info(f->st, &r, &o), PCA_ENOTFOUND);
+	r.serial = "0A";
+	r.ca_uuid = "1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+	assert_int_equal(acme_cert_info(f->st, &r, &o), PCA_ENOTFOUND);
+	assert_null(o);
+	/* an unreadable record is an error, not an empty answer */
+	put(f->st, "acme-cert", "0D", "[1]");
+	r.ca_uuid = CA;
+	r.serial = "0D";
+	assert_int_equal(acme_cert_info(f->st, &r, &o), PCA_EPARSE);
+	pca_err_clear();
+}
+
 static int
 count(const char *key, const uint8_t *v, size_t n, void *arg)
 {
@@ -234,6 +296,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(window_default_and_marks, setup,
 		teardown),
 	    cmocka_unit_test_setup_teardown(prune, setup, teardown),
+	    cmocka_unit_test_setup_teardown(cert_info, setup, teardown),
 	    cmocka_unit_test_setup_teardown(eab_sealed_at_start, setup,
 		teardown),
 	    cmocka_unit_test(profile_names),

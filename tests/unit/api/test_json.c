@@ -81,8 +81,8 @@ test_ops_table(void **state)
 	(void)state;
 	/* 23 ACM-PCA + OpenPCA.ListCertificates, GetComplianceReport,
 	 * ListApprovals, ApproveRequest, DenyRequest,
-	 * RotateCertificateAuthority */
-	assert_int_equal(api_nops, 29);
+	 * RotateCertificateAuthority, GetExternalCertificate */
+	assert_int_equal(api_nops, 30);
 	for (i = 0; i < api_nops; i++)
 		assert_ptr_equal(api_op_find(api_ops[i].name), &api_ops[i]);
 	assert_null(api_op_find("DescribeCertificateAuthorityX"));
