@@ -88,6 +88,19 @@ testlib_tmpfs_teardown(void **state)
 }
 
 int
+testlib_dir_setup(void **state)
+{
+	return testlib_dir_make(*state, TESTLIB_DIR_LEN, "pca-test");
+}
+
+int
+testlib_dir_teardown(void **state)
+{
+	testlib_dir_remove(*state);
+	return 0;
+}
+
+int
 testlib_run(const char *dir, const char *const argv[])
 {
 	pid_t pid;

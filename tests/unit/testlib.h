@@ -39,6 +39,17 @@ int testlib_dir_make(char *dir, size_t n, const char *prefix);
 void testlib_dir_remove(const char *dir);
 
 /*
+ * cmocka fixtures for a test that works in a directory of its own: the
+ * test's initial state is a char[TESTLIB_DIR_LEN] buffer
+ * (cmocka_unit_test_prestate_setup_teardown(test, testlib_dir_setup,
+ * testlib_dir_teardown, dir)); setup makes a fresh directory there
+ * (testlib_dir_make), teardown removes it.
+ */
+#define TESTLIB_DIR_LEN 64
+int testlib_dir_setup(void **state);
+int testlib_dir_teardown(void **state);
+
+/*
  * cmocka fixtures for a test on a small filesystem: the test's initial
  * state is the tmpfs size (cmocka_unit_test_prestate_setup_teardown(test,
  * testlib_tmpfs_setup, testlib_tmpfs_teardown, "2m")); setup mounts a tmpfs

@@ -140,6 +140,27 @@ def new_root(c, subject, validity=None, **create):
     return arn, pem
 
 
+def list_certificates(body, akid=None, secret=None, page=None):
+    """OpenPCA.ListCertificates with body (MaxResults page), through every
+    NextToken: (the certificates, the number of calls)."""
+    out, tok, calls = [], None, 0
+    while True:
+        b = dict(body)
+        if page:
+            b["MaxResults"] = page
+        if tok:
+            b["NextToken"] = tok
+        st, _, r = raw("ListCertificates", b, akid=akid, secret=secret,
+                       headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
+        calls += 1
+        if st != 200:
+            raise RuntimeError("%d %s" % (st, r))
+        out += r["Certificates"]
+        tok = r.get("NextToken")
+        if not tok:
+            return out, calls
+
+
 def pcactl(*args):
     env = dict(os.environ, PCACTL_CONFIG=CONF)
     return subprocess.run([os.path.join(BIN, "pcactl"), "--config", CONF]

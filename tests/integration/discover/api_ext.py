@@ -13,24 +13,17 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "api"))
 import pcaclient as P  # noqa: E402
+from suite import start_at, status, tap  # noqa: E402
 
-N = int(sys.argv[1])
+start_at(int(sys.argv[1]))
 ROOT, SERIAL, WHERE = sys.argv[2:5]
-FAILS = 0
 EXTERNAL = ["Ext Root", "ext.example.com", "imported.example.com",
             "job.example.com", "old.example.com", "self.example.com"]
 
 
 def check(name, ok, detail=""):
-    global N, FAILS
-    N += 1
-    if ok:
-        print("ok %d - %s" % (N, name))
-    else:
-        FAILS += 1
-        print("not ok %d - %s" % (N, name))
-        if detail:
-            print("#   " + str(detail)[:600])
+    """tap() with the name first, as this suite's checks read."""
+    tap(ok, name, detail)
 
 
 def call(body):
@@ -38,22 +31,7 @@ def call(body):
                  headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
 
 
-def list_all(body, page=None):
-    out, tok, pages = [], None, 0
-    while True:
-        b = dict(body)
-        if page:
-            b["MaxResults"] = page
-        if tok:
-            b["NextToken"] = tok
-        st, _, r = call(b)
-        pages += 1
-        if st != 200:
-            raise RuntimeError("%d %s" % (st, r))
-        out += r["Certificates"]
-        tok = r.get("NextToken")
-        if not tok:
-            return out, pages
+list_all = P.list_certificates
 
 
 def cn(item):
@@ -164,4 +142,4 @@ check("GetExternalCertificate: a malformed fingerprint is refused (400)",
       "64 lower-case hex" in str(r2), (st, r, st2, r2))
 
 sys.stdout.flush()
-sys.exit(1 if FAILS else 0)
+sys.exit(status())

@@ -29,23 +29,7 @@ def status_at(r, now):
     return "EXPIRED" if r["na"] < now else "ISSUED"
 
 
-def list_all(body, akid=None, secret=None, page=None):
-    out, tok, calls = [], None, 0
-    while True:
-        b = dict(body)
-        if page:
-            b["MaxResults"] = page
-        if tok:
-            b["NextToken"] = tok
-        st, _, r = P.raw("ListCertificates", b, akid=akid, secret=secret,
-                         headers={"X-Amz-Target": "OpenPCA.ListCertificates"})
-        calls += 1
-        if st != 200:
-            raise RuntimeError("%d %s" % (st, r))
-        out += r["Certificates"]
-        tok = r.get("NextToken")
-        if not tok:
-            return out, calls
+list_all = P.list_certificates
 
 
 def keyset(items):

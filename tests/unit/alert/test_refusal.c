@@ -19,7 +19,7 @@
 
 #define T0 1000000 /* a window start (window 10 s) */
 
-static char dir[64];
+static char dir[TESTLIB_DIR_LEN];
 
 static struct store *
 open_store(void)
@@ -183,27 +183,14 @@ test_spike(void **state)
 	store_close(s);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return testlib_dir_make(dir, sizeof(dir), "alertref");
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	testlib_dir_remove(dir);
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_flush, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_spike, setup, teardown),
+	    cmocka_unit_test_prestate_setup_teardown(test_flush,
+		testlib_dir_setup, testlib_dir_teardown, dir),
+	    cmocka_unit_test_prestate_setup_teardown(test_spike,
+		testlib_dir_setup, testlib_dir_teardown, dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

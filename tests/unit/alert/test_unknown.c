@@ -19,7 +19,7 @@
 
 #define CA "0b4f1d2e-1111-4222-8333-944455556666"
 
-static char dir[64];
+static char dir[TESTLIB_DIR_LEN];
 
 static struct store *
 open_store(void)
@@ -157,28 +157,14 @@ test_concurrent(void **state)
 	store_close(s);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return testlib_dir_make(dir, sizeof(dir), "alertunk");
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	testlib_dir_remove(dir);
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest t[] = {
-	    cmocka_unit_test_setup_teardown(test_bound_and_restart, setup,
-		teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+	    cmocka_unit_test_prestate_setup_teardown(test_bound_and_restart,
+		testlib_dir_setup, testlib_dir_teardown, dir),
+	    cmocka_unit_test_prestate_setup_teardown(test_concurrent,
+		testlib_dir_setup, testlib_dir_teardown, dir),
 	};
 
 	return cmocka_run_group_tests(t, NULL, NULL);

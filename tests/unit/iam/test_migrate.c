@@ -21,7 +21,7 @@
 #include "../../../store/store.h"
 #include "../testlib.h"
 
-static char dir[64];
+static char dir[TESTLIB_DIR_LEN];
 
 static struct store *
 open_store(void)
@@ -210,28 +210,16 @@ test_policy_put(void **state)
 	store_close(s);
 }
 
-static int
-setup(void **state)
-{
-	(void)state;
-	return testlib_dir_make(dir, sizeof(dir), "iam-migrate");
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	testlib_dir_remove(dir);
-	return 0;
-}
-
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_role, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_policy_put, setup, teardown),
+	    cmocka_unit_test_prestate_setup_teardown(test_migrate,
+		testlib_dir_setup, testlib_dir_teardown, dir),
+	    cmocka_unit_test_prestate_setup_teardown(test_bad_role,
+		testlib_dir_setup, testlib_dir_teardown, dir),
+	    cmocka_unit_test_prestate_setup_teardown(test_policy_put,
+		testlib_dir_setup, testlib_dir_teardown, dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
