@@ -33,6 +33,16 @@ testlib_dir_make(char *dir, size_t n, const char *prefix)
 	return 0;
 }
 
+char *
+testlib_dir_new(const char *prefix)
+{
+	char *d = malloc(TESTLIB_DIR_LEN);
+
+	if (d == NULL || testlib_dir_make(d, TESTLIB_DIR_LEN, prefix) != 0)
+		fail_msg("cannot make a directory /tmp/%s-*", prefix);
+	return d;
+}
+
 static int
 rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {

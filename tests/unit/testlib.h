@@ -35,6 +35,12 @@
  */
 int testlib_dir_make(char *dir, size_t n, const char *prefix);
 
+/*
+ * A fresh directory "/tmp/<prefix>-XXXXXX" in a string the caller frees
+ * (after testlib_dir_remove); fails the test when it cannot.
+ */
+char *testlib_dir_new(const char *prefix);
+
 /* Removes dir and everything below it; "" and NULL do nothing. */
 void testlib_dir_remove(const char *dir);
 

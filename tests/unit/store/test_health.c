@@ -24,11 +24,7 @@
 static char *
 tmpdir(void)
 {
-	char *d = strdup("/tmp/pca-health-XXXXXX");
-
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
+	return testlib_dir_new("pca-health");
 }
 
 static void

@@ -40,11 +40,7 @@ rmtree(const char *dir)
 static char *
 tmpdir(void)
 {
-	char *d = strdup("/tmp/pca-store-XXXXXX");
-
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
+	return testlib_dir_new("pca-store");
 }
 
 static struct store *
