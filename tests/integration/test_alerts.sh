@@ -55,7 +55,7 @@ new_appliance "$A" || { not_ok "pcactl init"; finish; exit 1; }
 URL=$(http_url "$A/pcad.conf")
 ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA) ||
     { not_ok "root CA"; finish; exit 1; }
-python3 "$HERE/alerts/receiver.py" "$TMP/rx.port" "$TMP/rx.log" &
+python3 "$HERE/webhook/receiver.py" "$TMP/rx.port" "$TMP/rx.log" &
 RX_PID=$!
 i=0
 while [ ! -s "$TMP/rx.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

@@ -189,7 +189,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -out "$TMP/job.pem" 2>/dev/null
 serve "$P_JOB" "$TMP/job.pem" "$TMP/job.key"
 wait_up "$$" 100 listening "$P_JOB" || not_ok "job server listens"
-python3 "$HERE/monitor/receiver.py" "$TMP/rx.port" "$TMP/rx.log" &
+python3 "$HERE/webhook/receiver.py" "$TMP/rx.port" "$TMP/rx.log" &
 PIDS="$PIDS $!"
 i=0
 while [ ! -s "$TMP/rx.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

@@ -40,7 +40,7 @@ S_RSA=$(issue "$TMP/rsa.csr" 5y) && S3=$(issue "$TMP/e3.csr" \
 	>/dev/null && ok "certificates issued offline" ||
     { not_ok "certificates issued offline"; finish; exit 1; }
 
-python3 "$ROOTDIR/tests/integration/monitor/receiver.py" "$TMP/rx.port" \
+python3 "$HERE/webhook/receiver.py" "$TMP/rx.port" \
     "$TMP/rx.log" &
 RX_PID=$!
 i=0
