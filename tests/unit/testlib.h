@@ -89,6 +89,15 @@ int64_t testlib_utc(int y, int mo, int d, int h, int mi, int s);
 struct store;
 struct store *testlib_store_open(const char *dir, size_t map_max);
 
+/*
+ * Fills c as a PENDING record of CA ca (id) with the 5-byte serial 0x40
+ * followed by serial, valid for the day before not_after; its TBS is
+ * tbs_len bytes of tbs, set to the serial's low byte.
+ */
+struct store_cert;
+void testlib_store_cert(struct store_cert *c, const char *ca, uint32_t serial,
+    int64_t not_after, uint8_t *tbs, size_t tbs_len);
+
 /* A SoftHSM2 token in a private directory with its own softhsm2.conf. */
 struct testlib_token {
 	char dir[64];  /* the private directory */

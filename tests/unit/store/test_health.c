@@ -48,24 +48,8 @@ open_store(const char *dir, size_t map, size_t max, unsigned flags)
 static void
 mk_cert(struct store_cert *c, uint32_t serial, uint8_t *tbs, size_t len)
 {
-	memset(c, 0, sizeof(*c));
-	(void)snprintf(c->ca_id, sizeof(c->ca_id), "%s", CA1);
-	c->serial[0] = 0x40;
-	c->serial[1] = (uint8_t)(serial >> 24);
-	c->serial[2] = (uint8_t)(serial >> 16);
-	c->serial[3] = (uint8_t)(serial >> 8);
-	c->serial[4] = (uint8_t)serial;
-	c->serial_len = 5;
-	c->state = STORE_CERT_PENDING;
-	c->not_before = 1000;
-	c->not_after = 2000000000 + (int64_t)serial;
-	c->issued_at = 1000;
-	(void)snprintf(c->template_name, sizeof(c->template_name),
-	    "EndEntityCertificate/V1");
-	(void)snprintf(c->requested_by, sizeof(c->requested_by), "test");
-	memset(tbs, 0x5a, len);
-	c->tbs = tbs;
-	c->tbs_len = len;
+	testlib_store_cert(c, CA1, serial, 2000000000 + (int64_t)serial, tbs,
+	    len);
 }
 
 /* Reserves until a write fails; the number reserved, the failure in *e. */

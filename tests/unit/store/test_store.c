@@ -57,37 +57,13 @@ open_store(const char *dir, size_t map, size_t max, unsigned flags, int ro)
 	return s;
 }
 
-static void
-mk_cert(struct store_cert *c, const char *ca, uint32_t serial,
-    int64_t not_after, uint8_t *tbs, size_t tbs_len)
-{
-	memset(c, 0, sizeof(*c));
-	(void)snprintf(c->ca_id, sizeof(c->ca_id), "%s", ca);
-	c->serial[0] = 0x40; /* positive, fixed length */
-	c->serial[1] = (uint8_t)(serial >> 24);
-	c->serial[2] = (uint8_t)(serial >> 16);
-	c->serial[3] = (uint8_t)(serial >> 8);
-	c->serial[4] = (uint8_t)serial;
-	c->serial_len = 5;
-	c->state = STORE_CERT_PENDING;
-	c->not_before = not_after - 86400;
-	c->not_after = not_after;
-	c->issued_at = not_after - 86400;
-	(void)snprintf(c->template_name, sizeof(c->template_name),
-	    "EndEntityCertificate/V1");
-	(void)snprintf(c->requested_by, sizeof(c->requested_by), "test");
-	memset(tbs, (int)(serial & 0xff), tbs_len);
-	c->tbs = tbs;
-	c->tbs_len = tbs_len;
-}
-
 static pca_err
 reserve(struct store *s, const char *ca, uint32_t serial, int64_t not_after)
 {
 	struct store_cert c;
 	uint8_t tbs[64];
 
-	mk_cert(&c, ca, serial, not_after, tbs, sizeof(tbs));
+	testlib_store_cert(&c, ca, serial, not_after, tbs, sizeof(tbs));
 	return store_cert_reserve(s, &c);
 }
 
@@ -275,7 +251,7 @@ test_read_only(void **state)
 	assert_int_equal(cnt, 1);
 	verify_clean(s);
 	/* every write refuses */
-	mk_cert(&cert, CA1, 2, 1000, tbs, sizeof(tbs));
+	testlib_store_cert(&cert, CA1, 2, 1000, tbs, sizeof(tbs));
 	serial5(1, ser);
 	assert_int_equal(store_cert_reserve(s, &cert), PCA_EINVAL);
 	assert_string_equal(pca_err_msg(), "store opened read-only");
@@ -399,7 +375,7 @@ test_cert_lifecycle(void **state)
 	uint8_t tbs[100], tbs2[100], der[300], ser[5];
 
 	(void)state;
-	mk_cert(&c, CA1, 7, 2000000000, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA1, 7, 2000000000, tbs, sizeof(tbs));
 	assert_int_equal(store_cert_reserve(s, &c), PCA_OK);
 	assert_int_equal(store_cert_get(s, CA1, c.serial, 5, &got), PCA_OK);
 	assert_string_equal(got.ca_id, CA1);
@@ -416,7 +392,7 @@ test_cert_lifecycle(void **state)
 	assert_false(got.revoked);
 	store_cert_clear(&got);
 	/* duplicate serial: refused, the first record unchanged */
-	mk_cert(&c, CA1, 7, 1500000000, tbs2, sizeof(tbs2));
+	testlib_store_cert(&c, CA1, 7, 1500000000, tbs2, sizeof(tbs2));
 	memset(tbs2, 0xee, sizeof(tbs2));
 	assert_int_equal(store_cert_reserve(s, &c), PCA_EEXISTS);
 	assert_non_null(strstr(pca_err_msg(), "serial 4000000007"));
@@ -445,7 +421,7 @@ test_cert_lifecycle(void **state)
 	assert_int_equal(store_cert_get(s, CA1, ser, 0, &got), PCA_EINVAL);
 	assert_int_equal(store_cert_get(s, CA1, ser, 21, &got), PCA_EINVAL);
 	/* reserve refuses a DER or a missing TBS */
-	mk_cert(&c, CA1, 8, 100, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA1, 8, 100, tbs, sizeof(tbs));
 	c.der = der;
 	c.der_len = 1;
 	assert_int_equal(store_cert_reserve(s, &c), PCA_EINVAL);
@@ -780,14 +756,14 @@ test_idem_claim(void **state)
 	size_t n = 0;
 
 	(void)state;
-	mk_cert(&c, CA1, 1, 10000, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA1, 1, 10000, tbs, sizeof(tbs));
 	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex), PCA_OK);
 	assert_null(ex);
 	assert_int_equal(store_idem_get(s, "scope|tok", 101, &res), PCA_OK);
 	assert_string_equal(res, "d arn:1");
 	free(res);
 	/* a second claim: nothing reserved, the first result handed back */
-	mk_cert(&c, CA1, 2, 10000, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA1, 2, 10000, tbs, sizeof(tbs));
 	cl.result = "d arn:2";
 	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex),
 	    PCA_EALREADY);
@@ -797,7 +773,7 @@ test_idem_claim(void **state)
 	assert_int_equal(store_cert_get(s, CA1, c.serial, c.serial_len, &got),
 	    PCA_ENOTFOUND);
 	/* a serial collision leaves no claim behind */
-	mk_cert(&c, CA1, 1, 10000, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA1, 1, 10000, tbs, sizeof(tbs));
 	cl.key = "scope|tok2";
 	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex),
 	    PCA_EEXISTS);
@@ -812,11 +788,11 @@ test_idem_claim(void **state)
 	    PCA_ENOTFOUND);
 	assert_int_equal(store_idem_release(s, "scope|tok", "d arn:1"), PCA_OK);
 	/* released or expired: claimable again */
-	mk_cert(&c, CA1, 3, 10000, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA1, 3, 10000, tbs, sizeof(tbs));
 	cl.key = "scope|tok";
 	cl.result = "d arn:3";
 	assert_int_equal(store_cert_reserve_claim(s, &c, &cl, &ex), PCA_OK);
-	mk_cert(&c, CA1, 4, 10000, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA1, 4, 10000, tbs, sizeof(tbs));
 	cl.now = 400;
 	cl.expires = 700;
 	cl.result = "d arn:4";
@@ -847,7 +823,8 @@ claim_thread(void *arg)
 	struct store_idem_claim cl = {"scope|race", res, 1000, 100};
 
 	(void)snprintf(res, sizeof(res), "d arn:%d", t->i);
-	mk_cert(&c, CA2, (uint32_t)t->i + 1, 10000, tbs, sizeof(tbs));
+	testlib_store_cert(&c, CA2, (uint32_t)t->i + 1, 10000, tbs,
+	    sizeof(tbs));
 	t->err = store_cert_reserve_claim(t->s, &c, &cl, &t->existing);
 	return NULL;
 }
@@ -1387,7 +1364,8 @@ fill(struct store *s, const char *ca, size_t tbs_len, size_t max, pca_err *e)
 	assert_non_null(tbs);
 	*e = PCA_OK;
 	for (i = 0; i < max; i++) {
-		mk_cert(&c, ca, (uint32_t)i, 1000 + (int64_t)i, tbs, tbs_len);
+		testlib_store_cert(&c, ca, (uint32_t)i, 1000 + (int64_t)i, tbs,
+		    tbs_len);
 		if ((*e = store_cert_reserve(s, &c)) != PCA_OK)
 			break;
 	}
@@ -1456,8 +1434,8 @@ grow_writer(void *arg)
 	uint32_t i;
 
 	for (i = 0; i < 300 && t->err == 0; i++) {
-		mk_cert(&c, CA1, (uint32_t)t->id << 16 | i, 1000, tbs,
-		    sizeof(tbs));
+		testlib_store_cert(&c, CA1, (uint32_t)t->id << 16 | i, 1000,
+		    tbs, sizeof(tbs));
 		if (store_cert_reserve(t->s, &c) != PCA_OK) {
 			t->err = 1;
 			(void)snprintf(t->msg, sizeof(t->msg), "%s",
@@ -1655,7 +1633,8 @@ efbig_child(const char *dir, int fd)
 	if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
 		_exit(3);
 	for (n = 0; n < 100000 && e == PCA_OK; n++) {
-		mk_cert(&c, CA1, (uint32_t)n, 1000, tbs, sizeof(tbs));
+		testlib_store_cert(&c, CA1, (uint32_t)n, 1000, tbs,
+		    sizeof(tbs));
 		e = store_cert_reserve(s, &c);
 	}
 	n--;
@@ -1723,8 +1702,9 @@ tp_worker(void *arg)
 	uint8_t tbs[700];
 
 	while (!atomic_load(t->stop)) {
-		mk_cert(&c, CA1, (uint32_t)(t->id << 24) | (uint32_t)t->n, 1000,
-		    tbs, sizeof(tbs));
+		testlib_store_cert(&c, CA1,
+		    (uint32_t)(t->id << 24) | (uint32_t)t->n, 1000, tbs,
+		    sizeof(tbs));
 		if (store_cert_reserve(t->s, &c) != PCA_OK) {
 			t->err = 1;
 			break;
