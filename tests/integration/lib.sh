@@ -149,6 +149,24 @@ shifted() {
 	# shellcheck disable=SC2046
 	env $(fake_env) "$@"
 }
+# ocsp_check NAME STATUS ARGS...: openssl ocsp ARGS (at the shifted time)
+# against $URL, verified against $TMP/root.pem: ok when the response
+# verifies, gives STATUS (good, revoked, unknown) and openssl warns of
+# nothing.
+ocsp_check() {
+	oc_name=$1
+	oc_want=$2
+	shift 2
+	oc_out=$(shifted openssl ocsp -issuer "$TMP/root.pem" -url "$URL" \
+	    -CAfile "$TMP/root.pem" "$@" 2>&1)
+	if printf '%s' "$oc_out" | grep -q "Response verify OK" &&
+	    printf '%s' "$oc_out" | grep -q ": $oc_want\$" &&
+	    ! printf '%s' "$oc_out" | grep -q "WARNING"; then
+		ok "$oc_name"
+	else
+		not_ok "$oc_name" "$oc_out"
+	fi
+}
 # pcad_env: VAR=VALUE words start_pcad puts before pcad (through env(1),
 # so that $! is pcad itself); a script may redefine it.
 pcad_env() { :; }

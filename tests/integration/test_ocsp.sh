@@ -10,22 +10,7 @@
 
 TOOL="python3 $ROOTDIR/tests/integration/ocsp/ocsp_tool.py"
 A=$TMP/app
-# ossl NAME EXPECT ARGS...: openssl ocsp against the responder, verified
-# against the root; EXPECT is the status line's word (good, revoked, ...).
-ossl() {
-	name=$1
-	want=$2
-	shift 2
-	out=$(openssl ocsp -issuer "$TMP/root.pem" -url "$URL" \
-	    -CAfile "$TMP/root.pem" "$@" 2>&1)
-	if printf '%s' "$out" | grep -q "Response verify OK" &&
-	    printf '%s' "$out" | grep -q ": $want\$" &&
-	    ! printf '%s' "$out" | grep -q "WARNING"; then
-		ok "$name"
-	else
-		not_ok "$name" "$out"
-	fi
-}
+ossl() { ocsp_check "$@"; } # ossl NAME EXPECT ARGS... (lib.sh)
 tool() { # tool NAME ARGS...
 	name=$1
 	shift
