@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"
 
-#define COPY_EXTEND_CHUNK ((size_t)1 << 20)
+#define COPY_EXTEND_CHUNK ((size_t)256 << 10)
+#define COPY_EXTEND_RATE 128.0 /* MiB a second */
 #define COPY_EXTEND_MIN ((size_t)4 << 20)
 #define COPY_EXTEND_MAX ((size_t)256 << 20)
 
@@ -77,11 +79,24 @@ copy_room(struct store *s, size_t *usedp)
  * that growth (an eighth of what is used, 4 to 256 MiB, within the map),
  * with zeros written and on disk: pages past the last one in use are free
  * to LMDB, which writes over them as the store grows (the file would have
- * grown as much during the copy).  Each MiB is written holding LMDB's
+ * grown as much during the copy).  Each 256 KiB is written holding LMDB's
  * write lock (a write transaction, aborted), so no commit of this or
  * another process appends at the same time, and only past the file's
- * end.  Best effort: a failure only leaves the copy slower for writers.
+ * end; then, without the lock, it is written out and waited for, at most
+ * COPY_EXTEND_RATE a second, so the commits' own syncs never queue behind
+ * more than one chunk (written in one go, 1 MiB at a time, the zeros
+ * stalled issuance for the first half second).  Best effort: a failure
+ * only leaves the copy slower for writers.
  */
+static double
+copy_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void
 copy_extend(struct store *s, size_t used)
 {
@@ -91,6 +106,9 @@ copy_extend(struct store *s, size_t used)
 	MDB_txn *txn;
 	off_t off;
 	int fd;
+	double t0 = copy_now(), ahead;
+	struct timespec ts;
+	size_t done = 0;
 
 	if (want < COPY_EXTEND_MIN)
 		want = COPY_EXTEND_MIN;
@@ -117,7 +135,17 @@ copy_extend(struct store *s, size_t used)
 		if (n == 0)
 			break;
 		(void)sync_file_range(fd, off, (off_t)n,
-		    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE);
+		    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			SYNC_FILE_RANGE_WAIT_AFTER);
+		done += n;
+		ahead = (double)done / (COPY_EXTEND_RATE * 1048576.0) -
+			(copy_now() - t0);
+		if (ahead > 0) {
+			ts.tv_sec = (time_t)ahead;
+			ts.tv_nsec = (long)((ahead - (double)ts.tv_sec) * 1e9);
+			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+				;
+		}
 	}
 	(void)fdatasync(fd);
 }
