@@ -18,12 +18,6 @@
 #define BOTTOM 30
 #define TOP 10
 
-#define E(x)                                                                   \
-	do {                                                                   \
-		if ((err = (x)) != PCA_OK)                                     \
-			goto out;                                              \
-	} while (0)
-
 static const char *
 jstr(const json_t *o, const char *k)
 {

@@ -65,6 +65,19 @@ pca_err con_call(struct con_page *, const char *op, const json_t *in,
     json_t **out, struct api_console_res *res) PCA_WUR;
 /* s percent-encoded for a query string. */
 pca_err con_url_escape(struct buf *, const char *s) PCA_WUR;
+/*
+ * The "Next page" link of a list page: path (e.g. "/console/inventory")
+ * with the query arguments named in keep that the request had, and tok.
+ */
+pca_err con_next_link(struct con_page *, const char *path,
+    const char *const *keep, size_t nkeep, const char *tok) PCA_WUR;
+
+/* Inside the console's page builders: stop at the first failure. */
+#define E(x)                                                                   \
+	do {                                                                   \
+		if ((err = (x)) != PCA_OK)                                     \
+			goto out;                                              \
+	} while (0)
 /* A time as "2026-12-04 21:03Z" (HTML-safe). */
 void con_time(int64_t t, char out[32]);
 

@@ -18,12 +18,6 @@
 #include "../store/store.h"
 #include "console_int.h"
 
-#define E(x)                                                                   \
-	do {                                                                   \
-		if ((err = (x)) != PCA_OK)                                     \
-			goto out;                                              \
-	} while (0)
-
 static const char *
 jstr(const json_t *o, const char *k)
 {
@@ -321,18 +315,16 @@ out:
 	return err;
 }
 
-/* A link to the next page: the filters and the token. */
-static pca_err
-inv_next(struct con_page *p, const char *tok)
+pca_err
+con_next_link(struct con_page *p, const char *path, const char *const *keep,
+    size_t nkeep, const char *tok)
 {
-	static const char *const keep[] = {"status", "name", "ca", "template",
-	    "days"};
 	const char *v;
 	pca_err err = PCA_OK;
 	size_t i;
 
-	E(buf_addstr(p->b, "<p><a id=\"next\" href=\"/console/inventory?"));
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+	E(buf_printf(p->b, "<p><a id=\"next\" href=\"%s?", path));
+	for (i = 0; i < nkeep; i++)
 		if ((v = con_query(p, keep[i])) != NULL) {
 			E(buf_printf(p->b, "%s=", keep[i]));
 			E(con_url_escape(p->b, v));
@@ -344,6 +336,10 @@ inv_next(struct con_page *p, const char *tok)
 out:
 	return err;
 }
+
+/* The filters the inventory's next page keeps. */
+static const char *const inv_keep[] = {"status", "name", "ca", "template",
+    "days"};
 
 pca_err
 con_page_inventory(struct con_page *p)
@@ -373,7 +369,8 @@ con_page_inventory(struct con_page *p)
 	E(buf_addstr(p->b, "</table>"));
 	if ((next = json_string_value(json_object_get(out, "NextToken"))) !=
 	    NULL)
-		E(inv_next(p, next));
+		E(con_next_link(p, "/console/inventory", inv_keep,
+		    sizeof(inv_keep) / sizeof(inv_keep[0]), next));
 out:
 	json_decref(in);
 	json_decref(out);

@@ -19,12 +19,6 @@
 #include "../store/store.h"
 #include "console_int.h"
 
-#define E(x)                                                                   \
-	do {                                                                   \
-		if ((err = (x)) != PCA_OK)                                     \
-			goto out;                                              \
-	} while (0)
-
 #define CON_ALERTS_SHOWN 200 /* newest alerts on the page */
 #define CON_SEEN_SHOWN 200   /* our certificates seen, on the page */
 #define CA_MARK "certificate-authority/"
@@ -321,27 +315,8 @@ disc_request(struct con_page *p, json_t **out)
 	return PCA_OK;
 }
 
-static pca_err
-disc_next(struct con_page *p, const char *tok)
-{
-	static const char *const keep[] = {"status", "name"};
-	const char *v;
-	pca_err err = PCA_OK;
-	size_t i;
-
-	E(buf_addstr(p->b, "<p><a id=\"next\" href=\"/console/discovery?"));
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if ((v = con_query(p, keep[i])) != NULL) {
-			E(buf_printf(p->b, "%s=", keep[i]));
-			E(con_url_escape(p->b, v));
-			E(buf_addstr(p->b, "&amp;"));
-		}
-	E(buf_addstr(p->b, "next="));
-	E(con_url_escape(p->b, tok));
-	E(buf_addstr(p->b, "\">Next page</a></p>"));
-out:
-	return err;
-}
+/* The filters the discovery page's next page keeps. */
+static const char *const disc_keep[] = {"status", "name"};
 
 /* Our certificates discovery saw, for the CAs the key may list. */
 struct seen_walk {
@@ -477,7 +452,8 @@ con_page_discovery(struct con_page *p)
 	E(buf_addstr(p->b, "</table>"));
 	if ((next = json_string_value(json_object_get(out, "NextToken"))) !=
 	    NULL)
-		E(disc_next(p, next));
+		E(con_next_link(p, "/console/discovery", disc_keep,
+		    sizeof(disc_keep) / sizeof(disc_keep[0]), next));
 	if (con_query(p, "next") == NULL) /* the first page only */
 		E(seen_ours(p));
 out:
