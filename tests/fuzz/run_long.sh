@@ -15,6 +15,14 @@
 # Prints one line per target (CPU seconds, executions, coverage
 # edges/features at the end, corpus entries added, crashes) and the totals; a crash keeps its
 # input in $BUILD/fuzz-artifacts/<name>/ and fails the run.
+#
+# Each target's run is also appended to the ledger tests/fuzz/long-ledger.tsv
+# (UTC time, commit, target, CPU seconds, executions, corpus entries added,
+# crashes; commit it with the corpus), and the run ends with every target's
+# CPU seconds summed over the ledger, so the hours of several sessions add up
+# (FUZZ_LONG_SECONDS=900 a few times is as good as 3600 once).  INT or TERM
+# stops the round at once and still merges what it found and writes its
+# ledger line (the rounds finished so far count).
 set -u
 BUILD=${BUILD:-build-fuzz}
 SECS=${FUZZ_LONG_SECONDS:-3600}
@@ -32,9 +40,24 @@ TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "run_long: GNU time ($TIME) is needed" >&2; exit 2; }
 ART=$BUILD/fuzz-artifacts
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/openpca-fuzz-long.XXXXXX")
+LEDGER=tests/fuzz/long-ledger.tsv
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# the round runs in the background so that a signal is handled at once
+# (sh runs a trap only after the foreground command ends)
+child=""
+name=""
+stop() { # stop RC: end the round, keep what it found, exit
+	if [ -n "$child" ]; then # GNU time does not pass TERM on
+		pkill -TERM -P "$child" 2>/dev/null
+		kill "$child" 2>/dev/null
+		wait "$child"
+	fi
+	[ -n "$name" ] && finish
+	exit "$1"
+}
+trap 'stop 130' INT
+trap 'stop 143' TERM
 
 # stat KEY LOG: the value of libFuzzer's -print_final_stats line KEY.
 stat() { awk -v k="stat::$1:" '$1 == k {v = $2} END {print v + 0}' "$2"; }
@@ -53,13 +76,44 @@ wanted() {
 	return 1
 }
 
+# finish: merge the target's new inputs, print its line, write the ledger
+finish() {
+	crashes=0
+	if [ "$rc" -ne 0 ]; then
+		crashes=$(($(find "$ART/$name" -type f | wc -l) - arts))
+		[ "$crashes" -eq 0 ] && crashes=1
+	fi
+	# the minimal subset of the new inputs that adds coverage
+	if ! "$bin" -merge=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    "$corpus" "$new" >"$log.merge" 2>&1; then
+		echo "# $name: merge failed:"
+		tail -5 "$log.merge" | sed 's/^/#   /'
+	fi
+	after=$(find "$corpus" -type f | wc -l)
+	printf '%-18s %6s %12s %7s %7s %6s %7s %s\n' "$name" "$cpu" "$execs" \
+	    "$(lastcov cov "$log")" "$(lastcov ft "$log")" "$after" \
+	    "+$((after - before))" "$crashes"
+	if [ "$crashes" -ne 0 ]; then
+		grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5 |
+		    sed 's/^/#   /'
+	fi
+	T_EXEC=$((T_EXEC + execs))
+	T_CPU=$((T_CPU + cpu))
+	T_NEW=$((T_NEW + after - before))
+	T_CRASH=$((T_CRASH + crashes))
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+	    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$COMMIT" "${name#fuzz_}" "$cpu" \
+	    "$execs" "$((after - before))" "$crashes" >>"$LEDGER"
+	name=""
+}
+
 T_EXEC=0 T_NEW=0 T_CRASH=0 T_CPU=0 n=0
 printf '%-18s %6s %12s %7s %7s %6s %7s %s\n' target cpu_s execs cov ft \
     corpus new crashes
 for bin in "$BUILD"/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
+	wanted "$(basename "$bin")" || continue
 	name=$(basename "$bin")
-	wanted "$name" || continue
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	mkdir -p "$corpus" "$ART/$name"
 	new=$WORK/$name.new
@@ -84,8 +138,11 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 		    "$bin" -max_total_time="$left" -max_len=65536 -timeout=10 \
 		    -rss_limit_mb=2048 -print_final_stats=1 \
 		    -artifact_prefix="$ART/$name/" "$new" "$corpus" $seeds \
-		    >"$log.$round" 2>&1
+		    >"$log.$round" 2>&1 &
+		child=$!
+		wait "$child"
 		rc=$?
+		child=""
 		cat "$log.$round" >>"$log"
 		execs=$((execs + $(stat number_of_executed_units "$log.$round")))
 		used=$(awk 'END {printf "%d", $1 + $2 + 0.5}' "$WORK/$name.time")
@@ -93,31 +150,14 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 		[ "$used" -gt 0 ] || used=1
 		cpu=$((cpu + used))
 	done
-	crashes=0
-	if [ "$rc" -ne 0 ]; then
-		crashes=$(($(find "$ART/$name" -type f | wc -l) - arts))
-		[ "$crashes" -eq 0 ] && crashes=1
-	fi
-	# the minimal subset of the new inputs that adds coverage
-	if ! "$bin" -merge=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-	    "$corpus" "$new" >"$log.merge" 2>&1; then
-		echo "# $name: merge failed:"
-		tail -5 "$log.merge" | sed 's/^/#   /'
-	fi
-	after=$(find "$corpus" -type f | wc -l)
-	printf '%-18s %6s %12s %7s %7s %6s %7s %s\n' "$name" "$cpu" "$execs" \
-	    "$(lastcov cov "$log")" "$(lastcov ft "$log")" "$after" \
-	    "+$((after - before))" "$crashes"
-	if [ "$crashes" -ne 0 ]; then
-		grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5 |
-		    sed 's/^/#   /'
-	fi
-	T_EXEC=$((T_EXEC + execs))
-	T_CPU=$((T_CPU + cpu))
-	T_NEW=$((T_NEW + after - before))
-	T_CRASH=$((T_CRASH + crashes))
+	finish
 	n=$((n + 1))
 done
 [ "$n" -gt 0 ] || { echo "no fuzz targets in $BUILD/fuzz" >&2; exit 2; }
 echo "total: $n targets, $T_CPU CPU seconds (budget ${SECS} s each), $T_EXEC executions, +$T_NEW corpus entries, $T_CRASH crashes"
+echo "ledger ($LEDGER): CPU seconds per target over every run recorded"
+awk -F '\t' '{cpu[$3] += $4; runs[$3]++}
+    END {for (t in cpu) printf "  %-16s %7d s in %d runs%s\n", t, cpu[t],
+        runs[t], (cpu[t] >= 3600 ? "" : "  (under one CPU-hour)")}' \
+    "$LEDGER" | sort
 [ "$T_CRASH" -eq 0 ]
