@@ -35,8 +35,11 @@ CLEANUP='[ -d "$TOKENDIR.away" ] && mv "$TOKENDIR.away" "$TOKENDIR"'
 if [ -n "${PCA_P11_MODULE:-}" ]; then
 	skip "token directory gone under an issue loop" "not a SoftHSM token"
 else
+# the file exists before the loop starts: a grep of a missing file made
+# the wait end at once, and the token went before the loop had opened it
+: >"$TMP/dir.out"
 "$TOOLS/issue_loop" "$A/pcad.conf" "$ROOT" "$TMP/leaf.csr" 600 2 \
-    >"$TMP/dir.out" 2>"$TMP/dir.err" &
+    >>"$TMP/dir.out" 2>"$TMP/dir.err" &
 LOOP=$!
 i=0
 while [ "$(grep -c '^issued ' "$TMP/dir.out")" -lt 50 ] && [ $i -lt 400 ]; do
