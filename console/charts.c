@@ -18,14 +18,6 @@
 #define BOTTOM 30
 #define TOP 10
 
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
 struct week_count {
 	int64_t now;
 	unsigned *w;
@@ -117,7 +109,7 @@ chart(struct con_page *p, const json_t *cas, const unsigned *w, size_t ncas)
 			    "data-week=\"%zu\" data-count=\"%u\"><title>",
 			    c % 8, x, CHART_H - BOTTOM - h, bw, h, k + 1, v));
 			E(con_html_escape(p->b,
-			    jstr(json_array_get(cas, c), "Arn")));
+			    con_str(json_array_get(cas, c), "Arn")));
 			E(buf_printf(p->b, ": %u in week %zu</title></rect>", v,
 			    k + 1));
 			bars++;
@@ -135,7 +127,8 @@ chart(struct con_page *p, const json_t *cas, const unsigned *w, size_t ncas)
 		    "<rect class=\"c%zu\" width=\"12\" height=\"12\"/></svg>"
 		    "</td><td>",
 		    c % 8));
-		E(con_html_escape(p->b, jstr(json_array_get(cas, c), "Arn")));
+		E(con_html_escape(p->b,
+		    con_str(json_array_get(cas, c), "Arn")));
 		E(buf_addstr(p->b, "</td>"));
 		for (k = 0; k < CON_WEEKS; k++)
 			E(buf_printf(p->b, "<td>%u</td>",
@@ -165,7 +158,7 @@ con_page_timeline(struct con_page *p)
 		goto out;
 	}
 	for (c = 0; c < n; c++)
-		if ((err = count_ca(p, jstr(json_array_get(cas, c), "Arn"),
+		if ((err = count_ca(p, con_str(json_array_get(cas, c), "Arn"),
 			 w + c * CON_WEEKS, &res)) != PCA_OK) {
 			err = res.status != 0 ? con_refusal(p, &res) : err;
 			goto out;
@@ -236,7 +229,7 @@ con_page_freshness(struct con_page *p)
 	    "</tr>"));
 	for (i = 0; i < json_array_size(cas); i++) {
 		ca = json_array_get(cas, i);
-		arn = jstr(ca, "Arn");
+		arn = con_str(ca, "Arn");
 		id = strrchr(arn, '/');
 		id = id != NULL ? id + 1 : arn;
 		for (j = 0; j < ncrl && strcmp(crls[j].ca, id) != 0; j++)
@@ -244,7 +237,7 @@ con_page_freshness(struct con_page *p)
 		E(buf_addstr(p->b, "<tr class=\"fresh\"><td>"));
 		E(con_html_escape(p->b, arn));
 		E(buf_addstr(p->b, "</td><td>"));
-		E(con_html_escape(p->b, jstr(ca, "Status")));
+		E(con_html_escape(p->b, con_str(ca, "Status")));
 		E(buf_addstr(p->b, "</td>"));
 		if (j < ncrl) {
 			E(age_cell(p, crls[j].this_update,

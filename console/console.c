@@ -117,6 +117,14 @@ query_decode(struct con_page *p)
 	}
 }
 
+const char *
+con_str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s != NULL ? s : "";
+}
+
 pca_err
 con_url_escape(struct buf *b, const char *s)
 {

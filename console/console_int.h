@@ -63,6 +63,8 @@ pca_err con_refusal(struct con_page *, const struct api_console_res *) PCA_WUR;
 /* Runs a read operation as the session's key. */
 pca_err con_call(struct con_page *, const char *op, const json_t *in,
     json_t **out, struct api_console_res *res) PCA_WUR;
+/* The string member k of o, or "" (never NULL). */
+const char *con_str(const json_t *o, const char *k);
 /* s percent-encoded for a query string. */
 pca_err con_url_escape(struct buf *, const char *s) PCA_WUR;
 /*

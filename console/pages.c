@@ -18,14 +18,6 @@
 #include "../store/store.h"
 #include "console_int.h"
 
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
 static int64_t
 jtime(const json_t *o, const char *k)
 {
@@ -104,7 +96,7 @@ ca_cert(struct con_page *p, const char *arn, X509 **out)
 	err = con_call(p, "GetCertificateAuthorityCertificate", in, &o, &res);
 	json_decref(in);
 	if (err == PCA_OK)
-		*out = pem_x509(jstr(o, "Certificate"));
+		*out = pem_x509(con_str(o, "Certificate"));
 	json_decref(o);
 	/* no certificate yet, or not allowed: shown without a parent */
 	return PCA_OK;
@@ -115,7 +107,7 @@ tree_item(struct con_page *p, const struct node *n, size_t nn, size_t i,
     int depth)
 {
 	const json_t *ca = n[i].ca, *subj;
-	const char *st = jstr(ca, "Status");
+	const char *st = con_str(ca, "Status");
 	char na[32];
 	size_t j;
 	pca_err err = PCA_OK;
@@ -126,10 +118,10 @@ tree_item(struct con_page *p, const struct node *n, size_t nn, size_t i,
 	con_time(jtime(ca, "NotAfter"), na);
 	E(buf_addstr(p->b, "<li class=\"ca\"><strong>"));
 	E(con_html_escape(p->b, json_object_get(subj, "CommonName")
-				    ? jstr(subj, "CommonName")
-				    : jstr(ca, "Arn")));
+				    ? con_str(subj, "CommonName")
+				    : con_str(ca, "Arn")));
 	E(buf_addstr(p->b, "</strong> "));
-	E(con_html_escape(p->b, jstr(ca, "Type")));
+	E(con_html_escape(p->b, con_str(ca, "Type")));
 	E(buf_addstr(p->b, " <span class=\"st-"));
 	E(con_html_escape(p->b, st));
 	E(buf_addstr(p->b, "\">"));
@@ -138,7 +130,7 @@ tree_item(struct con_page *p, const struct node *n, size_t nn, size_t i,
 	if (jtime(ca, "NotAfter") > 0 && jtime(ca, "NotAfter") < p->now)
 		E(buf_addstr(p->b, " <span class=\"bad\">(expired)</span>"));
 	E(buf_addstr(p->b, "<br><small>"));
-	E(con_html_escape(p->b, jstr(ca, "Arn")));
+	E(con_html_escape(p->b, con_str(ca, "Arn")));
 	E(buf_addstr(p->b, "</small>"));
 	if (depth < 16) {
 		int open = 0;
@@ -178,7 +170,7 @@ con_page_hierarchy(struct con_page *p)
 	for (i = 0; i < nn; i++) {
 		n[i].ca = json_array_get(cas, i);
 		n[i].parent = SIZE_MAX;
-		E(ca_cert(p, jstr(n[i].ca, "Arn"), &n[i].cert));
+		E(ca_cert(p, con_str(n[i].ca, "Arn"), &n[i].cert));
 	}
 	for (i = 0; i < nn; i++)
 		for (j = 0; j < nn && n[i].cert != NULL; j++)
@@ -282,11 +274,11 @@ cert_link(struct con_page *p, const json_t *c)
 	pca_err err = PCA_OK;
 
 	E(buf_addstr(p->b, "<a href=\"/console/cert?ca="));
-	E(con_url_escape(p->b, jstr(c, "CertificateAuthorityArn")));
+	E(con_url_escape(p->b, con_str(c, "CertificateAuthorityArn")));
 	E(buf_addstr(p->b, "&amp;arn="));
-	E(con_url_escape(p->b, jstr(c, "CertificateArn")));
+	E(con_url_escape(p->b, con_str(c, "CertificateArn")));
 	E(buf_addstr(p->b, "\">"));
-	E(con_html_escape(p->b, jstr(c, "Serial")));
+	E(con_html_escape(p->b, con_str(c, "Serial")));
 	E(buf_addstr(p->b, "</a>"));
 out:
 	return err;
@@ -295,7 +287,7 @@ out:
 static pca_err
 inv_row(struct con_page *p, const json_t *c)
 {
-	const char *st = jstr(c, "Status");
+	const char *st = con_str(c, "Status");
 	char na[32];
 	pca_err err = PCA_OK;
 
@@ -303,13 +295,13 @@ inv_row(struct con_page *p, const json_t *c)
 	E(buf_addstr(p->b, "<tr class=\"cert\"><td>"));
 	E(cert_link(p, c));
 	E(buf_addstr(p->b, "</td><td>"));
-	E(con_html_escape(p->b, jstr(c, "Subject")));
+	E(con_html_escape(p->b, con_str(c, "Subject")));
 	E(buf_addstr(p->b, "</td><td class=\"st-"));
 	E(con_html_escape(p->b, st));
 	E(buf_addstr(p->b, "\">"));
 	E(con_html_escape(p->b, st));
 	E(buf_printf(p->b, "</td><td>%s</td><td>", na));
-	E(con_html_escape(p->b, jstr(c, "CertificateAuthorityArn")));
+	E(con_html_escape(p->b, con_str(c, "CertificateAuthorityArn")));
 	E(buf_addstr(p->b, "</td></tr>"));
 out:
 	return err;
@@ -478,15 +470,15 @@ con_page_cert(struct con_page *p)
 	E(buf_addstr(p->b, "<p><small>"));
 	E(con_html_escape(p->b, arn));
 	E(buf_addstr(p->b, "</small></p>"));
-	if ((x = pem_x509(jstr(out, "Certificate"))) == NULL) {
+	if ((x = pem_x509(con_str(out, "Certificate"))) == NULL) {
 		ERR_clear_error();
 		E(buf_addstr(p->b, "<p class=\"bad\">The certificate does not "
 				   "decode.</p>"));
 	} else
 		E(x509_text(p, x));
-	E(chain_list(p, jstr(out, "CertificateChain")));
+	E(chain_list(p, con_str(out, "CertificateChain")));
 	E(buf_addstr(p->b, "<details><summary>PEM</summary><pre>"));
-	E(con_html_escape(p->b, jstr(out, "Certificate")));
+	E(con_html_escape(p->b, con_str(out, "Certificate")));
 	E(buf_addstr(p->b, "</pre></details>"));
 out:
 	X509_free(x);

@@ -27,14 +27,6 @@
 	"<th>Status</th><th>Findings</th><th>Seen at</th><th>First seen</th>"  \
 	"<th>Last seen</th></tr>"
 
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s != NULL ? s : "";
-}
-
 /* The CAs the key may list, by id: {"<id>": {CA}}; empty when it may not
    list any (pages then show what needs no CA). */
 static pca_err
@@ -57,7 +49,7 @@ visible_cas(struct con_page *p, json_t **out)
 		pca_err_clear(); /* refused: no CA is visible */
 	}
 	json_array_foreach (cas, i, ca) {
-		arn = jstr(ca, "Arn");
+		arn = con_str(ca, "Arn");
 		if ((id = strstr(arn, CA_MARK)) != NULL)
 			(void)json_object_set(m, id + strlen(CA_MARK), ca);
 	}
@@ -75,7 +67,7 @@ ca_name(const json_t *ca)
 	    "Subject");
 	const char *cn = json_string_value(json_object_get(subj, "CommonName"));
 
-	return cn != NULL ? cn : jstr(ca, "Arn");
+	return cn != NULL ? cn : con_str(ca, "Arn");
 }
 
 /* ---- alerts ---- */
@@ -128,22 +120,22 @@ alert_row(struct con_page *p, const json_t *a, const json_t *ca)
 	con_time(json_integer_value(json_object_get(a, "raised_at")), w);
 	E(buf_printf(p->b, "<tr class=\"alert %s\"><td>%s</td><td>",
 	    acked ? "acked" : "open", w));
-	E(con_html_escape(p->b, jstr(a, "kind")));
+	E(con_html_escape(p->b, con_str(a, "kind")));
 	E(buf_addstr(p->b, "</td><td>"));
 	E(con_html_escape(p->b,
-	    json_object_get(d, "principal") ? jstr(d, "principal") : "-"));
+	    json_object_get(d, "principal") ? con_str(d, "principal") : "-"));
 	E(buf_addstr(p->b, "</td><td>"));
 	E(con_html_escape(p->b, ca != NULL ? ca_name(ca) : "-"));
 	E(buf_addstr(p->b, "</td><td>"));
 	E(alert_detail(p, d));
 	E(buf_addstr(p->b, "<br><small>"));
-	E(con_html_escape(p->b, jstr(a, "id")));
+	E(con_html_escape(p->b, con_str(a, "id")));
 	E(buf_addstr(p->b, "</small></td><td>"));
 	if (acked) {
 		con_time(json_integer_value(json_object_get(ack, "at")), at);
 		E(buf_addstr(p->b,
 		    "<span class=\"ok\">acknowledged</span> by "));
-		E(con_html_escape(p->b, jstr(ack, "by")));
+		E(con_html_escape(p->b, con_str(ack, "by")));
 		E(buf_printf(p->b, " at %s", at));
 	} else
 		E(buf_addstr(p->b, "<span class=\"warn\">open</span>"));
@@ -223,10 +215,10 @@ endpoints(struct con_page *p, const json_t *eps)
 		con_time(json_integer_value(json_object_get(e, "first")), f);
 		con_time(json_integer_value(json_object_get(e, "last")), l);
 		E(buf_addstr(p->b, "<li>"));
-		E(con_html_escape(p->b, jstr(e, "where")));
-		if (jstr(e, "sni")[0] != '\0') {
+		E(con_html_escape(p->b, con_str(e, "where")));
+		if (con_str(e, "sni")[0] != '\0') {
 			E(buf_addstr(p->b, " (SNI "));
-			E(con_html_escape(p->b, jstr(e, "sni")));
+			E(con_html_escape(p->b, con_str(e, "sni")));
 			E(buf_addstr(p->b, ")"));
 		}
 		E(buf_printf(p->b, " <small>%s to %s</small></li>", f, l));
@@ -248,17 +240,17 @@ ext_row(struct con_page *p, const json_t *c)
 	con_time(json_integer_value(json_object_get(c, "FirstSeen")), fs);
 	con_time(json_integer_value(json_object_get(c, "LastSeen")), ls);
 	E(buf_addstr(p->b, "<tr class=\"ext\"><td class=\"subject\">"));
-	E(con_html_escape(p->b, jstr(c, "Subject")));
+	E(con_html_escape(p->b, con_str(c, "Subject")));
 	E(buf_addstr(p->b, "</td><td class=\"issuer\">"));
-	E(con_html_escape(p->b, jstr(c, "Issuer")));
+	E(con_html_escape(p->b, con_str(c, "Issuer")));
 	E(buf_addstr(p->b, "</td><td><a href=\"/console/external?fp="));
-	E(con_url_escape(p->b, jstr(c, "Fingerprint")));
+	E(con_url_escape(p->b, con_str(c, "Fingerprint")));
 	E(buf_addstr(p->b, "\">"));
-	E(con_html_escape(p->b, jstr(c, "Serial")));
+	E(con_html_escape(p->b, con_str(c, "Serial")));
 	E(buf_printf(p->b, "</a></td><td>%s</td><td class=\"st-", na));
-	E(con_html_escape(p->b, jstr(c, "Status")));
+	E(con_html_escape(p->b, con_str(c, "Status")));
 	E(buf_addstr(p->b, "\">"));
-	E(con_html_escape(p->b, jstr(c, "Status")));
+	E(con_html_escape(p->b, con_str(c, "Status")));
 	E(buf_addstr(p->b, "</td><td class=\"findings\">"));
 	json_array_foreach (json_object_get(c, "Findings"), i, f) {
 		E(buf_addstr(p->b, "<span class=\"bad\">"));
@@ -337,7 +329,7 @@ seen_ok(struct seen_walk *w, const char *id, const json_t *ca)
 	if (d != NULL)
 		return json_is_true(d);
 	e = api_console_allowed(w->p->con->api, &w->p->id, w->p->req->remote_ip,
-	    "openpca:ListCertificates", jstr(ca, "Arn"), &res);
+	    "openpca:ListCertificates", con_str(ca, "Arn"), &res);
 	pca_err_clear();
 	(void)json_object_set_new(w->allowed, id, json_boolean(e == PCA_OK));
 	return e == PCA_OK;
@@ -353,9 +345,9 @@ seen_row(struct seen_walk *w, const json_t *ca, const char *serial,
 	E(buf_addstr(p->b, "<tr class=\"ours\"><td>"));
 	E(con_html_escape(p->b, ca_name(ca)));
 	E(buf_addstr(p->b, "</td><td><a href=\"/console/cert?ca="));
-	E(con_url_escape(p->b, jstr(ca, "Arn")));
+	E(con_url_escape(p->b, con_str(ca, "Arn")));
 	E(buf_addstr(p->b, "&amp;arn="));
-	E(con_url_escape(p->b, jstr(ca, "Arn")));
+	E(con_url_escape(p->b, con_str(ca, "Arn")));
 	E(buf_addstr(p->b, "%2Fcertificate%2F"));
 	E(con_url_escape(p->b, serial));
 	E(buf_addstr(p->b, "\">"));
@@ -520,9 +512,9 @@ con_page_external(struct con_page *p)
 	E(buf_addstr(p->b, "</small></p><table id=\"summary\">" EXT_HEAD));
 	E(ext_row(p, out));
 	E(buf_addstr(p->b, "</table>"));
-	E(ext_decoded(p, jstr(out, "Certificate")));
+	E(ext_decoded(p, con_str(out, "Certificate")));
 	E(buf_addstr(p->b, "<details><summary>PEM</summary><pre>"));
-	E(con_html_escape(p->b, jstr(out, "Certificate")));
+	E(con_html_escape(p->b, con_str(out, "Certificate")));
 	E(buf_addstr(p->b, "</pre></details>"));
 out:
 	json_decref(in);
