@@ -68,6 +68,12 @@ const char *con_str(const json_t *o, const char *k);
 /* s percent-encoded for a query string. */
 pca_err con_url_escape(struct buf *, const char *s) PCA_WUR;
 /*
+ * A list page's filter form, opened: its action and the status select with
+ * the choices sts ("" is "any"), the request's status selected.
+ */
+pca_err con_filter_open(struct con_page *, const char *action,
+    const char *const *sts, size_t nsts) PCA_WUR;
+/*
  * The "Next page" link of a list page: path (e.g. "/console/inventory")
  * with the query arguments named in keep that the request had, and tok.
  */

@@ -205,19 +205,11 @@ inv_form(struct con_page *p)
 {
 	static const char *const sts[] = {"", "ISSUED", "EXPIRED", "REVOKED",
 	    "PENDING"};
-	const char *v = con_query(p, "status");
 	pca_err err = PCA_OK;
 	size_t i;
 
-	E(buf_addstr(p->b,
-	    "<form class=\"filters\" method=\"get\" "
-	    "action=\"/console/inventory\"><label>Status <select "
-	    "name=\"status\">"));
-	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++)
-		E(buf_printf(p->b, "<option value=\"%s\"%s>%s</option>", sts[i],
-		    v != NULL && strcmp(v, sts[i]) == 0 ? " selected" : "",
-		    sts[i][0] ? sts[i] : "any"));
-	E(buf_addstr(p->b, "</select></label>"));
+	E(con_filter_open(p, "/console/inventory", sts,
+	    sizeof(sts) / sizeof(sts[0])));
 	for (i = 1; i < 4; i++) {
 		E(buf_printf(p->b, "<label>%s <input name=\"%s\" value=\"",
 		    inv_filters[i][1], inv_filters[i][0]));
@@ -325,6 +317,27 @@ con_next_link(struct con_page *p, const char *path, const char *const *keep,
 	E(buf_addstr(p->b, "next="));
 	E(con_url_escape(p->b, tok));
 	E(buf_addstr(p->b, "\">Next page</a></p>"));
+out:
+	return err;
+}
+
+pca_err
+con_filter_open(struct con_page *p, const char *action, const char *const *sts,
+    size_t nsts)
+{
+	const char *v = con_query(p, "status");
+	pca_err err = PCA_OK;
+	size_t i;
+
+	E(buf_printf(p->b,
+	    "<form class=\"filters\" method=\"get\" action=\"%s\"><label>"
+	    "Status <select name=\"status\">",
+	    action));
+	for (i = 0; i < nsts; i++)
+		E(buf_printf(p->b, "<option value=\"%s\"%s>%s</option>", sts[i],
+		    v != NULL && strcmp(v, sts[i]) == 0 ? " selected" : "",
+		    sts[i][0] ? sts[i] : "any"));
+	E(buf_addstr(p->b, "</select></label>"));
 out:
 	return err;
 }

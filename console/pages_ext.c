@@ -268,18 +268,11 @@ static pca_err
 disc_form(struct con_page *p)
 {
 	static const char *const sts[] = {"", "ISSUED", "EXPIRED"};
-	const char *v = con_query(p, "status");
 	pca_err err = PCA_OK;
-	size_t i;
 
-	E(buf_addstr(p->b, "<form class=\"filters\" method=\"get\" "
-			   "action=\"/console/discovery\"><label>Status "
-			   "<select name=\"status\">"));
-	for (i = 0; i < sizeof(sts) / sizeof(sts[0]); i++)
-		E(buf_printf(p->b, "<option value=\"%s\"%s>%s</option>", sts[i],
-		    v != NULL && strcmp(v, sts[i]) == 0 ? " selected" : "",
-		    sts[i][0] ? sts[i] : "any"));
-	E(buf_addstr(p->b, "</select></label><label>Subject contains <input "
+	E(con_filter_open(p, "/console/discovery", sts,
+	    sizeof(sts) / sizeof(sts[0])));
+	E(buf_addstr(p->b, "<label>Subject contains <input "
 			   "name=\"name\" value=\""));
 	E(con_html_escape(p->b, con_query(p, "name")));
 	E(buf_addstr(p->b, "\"></label><button type=\"submit\">Filter"
