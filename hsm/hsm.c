@@ -117,7 +117,7 @@ login(struct hsm *h, CK_SESSION_HANDLE s, CK_RV *rv)
  * exclusively (or is hsm_open, alone with h).
  */
 static pca_err
-reinit(struct hsm *h)
+reinit(struct hsm *h, int *again)
 {
 	CK_RV rv = CKR_OK;
 	unsigned i;
@@ -133,19 +133,56 @@ reinit(struct hsm *h)
 	if ((rc = hsm_initialize(h->fl)) != PCA_OK)
 		return rc;
 	h->initialized = 1;
-	if ((rc = hsm_token_match(h->fl, h->token, h->uri, &h->slot)) != PCA_OK)
+	if ((rc = hsm_token_match(h->fl, h->token, h->uri, &h->slot)) !=
+	    PCA_OK) {
+		*again = rc == PCA_ENOTFOUND;
 		return rc;
+	}
 	if ((rv = sess_open(h, &h->anchor)) != CKR_OK)
 		return hsm_p11_fail("C_OpenSession", rv, NULL);
 	h->anchor_open = 1;
-	if ((rc = login(h, h->anchor, &rv)) != PCA_OK)
+	if ((rc = login(h, h->anchor, &rv)) != PCA_OK) {
+		/* a token state read half-written; never a refused PIN */
+		*again = rv == CKR_USER_PIN_NOT_INITIALIZED ||
+			 rv == CKR_GENERAL_ERROR || rv == CKR_DEVICE_ERROR;
 		return rc;
+	}
 	for (i = 0; i < h->nsess; i++) {
 		if ((rv = sess_open(h, &h->pool[i].h)) != CKR_OK)
 			return hsm_p11_fail("C_OpenSession", rv, NULL);
 		h->pool[i].open = 1;
 	}
 	return PCA_OK;
+}
+
+/*
+ * The first reinit, tried again after a failure that a later read of the
+ * token's state may not show: SoftHSM rewrites a token's object file on
+ * every C_Login, and another process's C_Initialize or C_Login that reads
+ * it at that moment sees no token, or a token without a user PIN, or
+ * fails with CKR_GENERAL_ERROR.  A one-shot pcactl run next to pcad or
+ * other pcactl runs must not fail on that.  A refused PIN is never tried
+ * again; an absent token fails after HSM_OPEN_TRIES tries (~0.8 s).
+ */
+static pca_err
+reinit_open(struct hsm *h)
+{
+	struct timespec ts;
+	unsigned i, ms = 25;
+	int again;
+	pca_err rc;
+
+	for (i = 1;; i++, ms *= 2) {
+		again = 0;
+		rc = reinit(h, &again);
+		if (rc == PCA_OK || !again || i == HSM_OPEN_TRIES)
+			return rc;
+		pca_err_clear();
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)ms * 1000000L;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
 }
 
 static int
@@ -272,7 +309,7 @@ hsm_open(const struct hsm_conf *conf, struct hsm **out)
 	if ((rc = hsm_module_load(h->module, &h->fl)) != PCA_OK)
 		goto out;
 	hsm_sigpipe_block(h->guard_sigpipe, &sp);
-	rc = reinit(h);
+	rc = reinit_open(h);
 	hsm_sigpipe_restore(&sp);
 	if (rc != PCA_OK)
 		goto out;
@@ -520,7 +557,7 @@ hsm_reset(struct hsm *h, uint64_t seen)
 {
 	char cause[200], why[200];
 	struct timespec dl;
-	int was = 0, locked;
+	int was = 0, locked, again = 0;
 	pca_err rc;
 
 	(void)snprintf(cause, sizeof(cause), "%s", pca_err_msg());
@@ -534,7 +571,7 @@ hsm_reset(struct hsm *h, uint64_t seen)
 		    cause);
 	deadline(&dl, HSM_DRAIN_MS);
 	locked = pthread_rwlock_clockwrlock(&h->rw, CLOCK_MONOTONIC, &dl) == 0;
-	rc = locked ? reinit(h)
+	rc = locked ? reinit(h, &again)
 		    : pca_err_set(PCA_EUNAVAIL,
 			  "calls into the module did not return within %d ms "
 			  "(is the module hung?)",

@@ -26,6 +26,7 @@
 #define HSM_RESET_INTERVAL_MS 200 /* at most one reset try per interval */
 #define HSM_WAIT_MS 5000          /* longest wait for a lock or session */
 #define HSM_DRAIN_MS 2000         /* a reset waits this long for calls */
+#define HSM_OPEN_TRIES 6          /* slot listings at open before "no token" */
 #define HSM_TOKEN_LABEL_MAX 32    /* CK_TOKEN_INFO.label */
 #define HSM_ID_MAX 64             /* CKA_ID bytes we accept */
 #define HSM_ATTR_MAX 4096         /* largest attribute value we read */
