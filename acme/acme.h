@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "../common/certref.h"
 #include "../common/err.h"
 
 struct ca_engine;
@@ -101,15 +102,6 @@ pca_err acme_ari_window(struct store *, const char *ca_uuid, const char *hex,
     int64_t nb, int64_t na, int64_t rotated_at, int64_t *start, int64_t *end,
     int *early) PCA_WUR;
 
-/* A certificate of the inventory, as acme_cert_info asks about it. */
-struct acme_cert_ref {
-	const char *ca_uuid;
-	const char *serial; /* hex, as its CertificateArn spells it */
-	int64_t not_before;
-	int64_t not_after;
-	int64_t rotated_at; /* when its CA was rotated; 0: not rotated */
-};
-
 /*
  * What the ACME records say of a certificate issued through ACME (for the
  * inventory): {"AccountId","OrderId","Profile"?,"Replaces"?,"ReplacedBy"?
@@ -118,7 +110,7 @@ struct acme_cert_ref {
  * (plus the two renew-early marks); PCA_ENOTFOUND when the certificate was
  * not issued through ACME (or by another CA).  *out: caller decrefs.
  */
-pca_err acme_cert_info(struct store *, const struct acme_cert_ref *,
+pca_err acme_cert_info(struct store *, const struct cert_ref *,
     json_t **out) PCA_WUR;
 
 struct buf;

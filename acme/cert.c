@@ -596,7 +596,7 @@ info_str(json_t *o, const char *name, const json_t *rec, const char *k)
 }
 
 pca_err
-acme_cert_info(struct store *st, const struct acme_cert_ref *c, json_t **out)
+acme_cert_info(struct store *st, const struct cert_ref *c, json_t **out)
 {
 	uint8_t *v = NULL;
 	size_t n = 0;

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "../common/certref.h"
 #include "../common/err.h"
 #include "../common/seal.h"
 
@@ -214,15 +215,6 @@ struct api_token_stats {
 	int available;       /* token usable right now */
 };
 
-/* A certificate of the inventory, as api_services.acme_cert asks. */
-struct api_cert_ref {
-	const char *ca_uuid;
-	const char *serial; /* hex, as its CertificateArn spells it */
-	int64_t not_before;
-	int64_t not_after;
-	int64_t rotated_at; /* when its CA was rotated; 0: not rotated */
-};
-
 /*
  * The services the API asks for beyond the engine and the store, set by
  * cmd/ (which owns the token and the publishers).  Any may be NULL.
@@ -255,8 +247,8 @@ struct api_services {
 	 * PCA_ENOTFOUND: none.  Asked only for the items of a page whose
 	 * RequestedBy is an ACME account.  NULL: no "Acme" members.
 	 */
-	pca_err (*acme_cert)(struct store *, const struct api_cert_ref *,
-	    json_t **out);
+	pca_err (
+	    *acme_cert)(struct store *, const struct cert_ref *, json_t **out);
 	void *denied_arg;
 	void (*denied)(void *denied_arg, const char *who, const char *op);
 };

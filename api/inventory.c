@@ -612,7 +612,7 @@ static pca_err
 inv_acme(struct api_call *call, const struct api_inv_query *q, json_t *items)
 {
 	const struct api_inv_ca *ca;
-	struct api_cert_ref ref;
+	struct cert_ref ref;
 	const char *arn, *rb;
 	json_t *it, *a;
 	size_t i;

@@ -176,16 +176,6 @@ hook_report(void *arg, const char *scope, json_t **out)
 	return mon_report(((struct publish *)arg)->mon, scope, out);
 }
 
-/* The inventory's "Acme" member of a certificate (acme_cert_info). */
-static pca_err
-hook_acme_cert(struct store *st, const struct api_cert_ref *c, json_t **out)
-{
-	const struct acme_cert_ref r = {c->ca_uuid, c->serial, c->not_before,
-	    c->not_after, c->rotated_at};
-
-	return acme_cert_info(st, &r, out);
-}
-
 /* Hooks and listeners on an engine before it is shared. */
 static pca_err
 publish_engine(struct publish *p, struct ca_engine *eng)
@@ -810,7 +800,7 @@ net_start(struct net *net, const struct api_conf *c, struct appliance *ap,
 	    .audit_create = pub->sync != NULL ? hook_audit_create : NULL,
 	    .audit_describe = pub->sync != NULL ? hook_audit_describe : NULL,
 	    .report = hook_report,
-	    .acme_cert = hook_acme_cert,
+	    .acme_cert = acme_cert_info,
 	    .denied_arg = ap->refusals,
 	    /* a standby writes nothing: its denials are not counted */
 	    .denied = ap->refusals != NULL && !standby ? iam_denied : NULL};

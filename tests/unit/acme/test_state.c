@@ -116,7 +116,7 @@ cert_info(void **state)
 {
 	struct fx *f = *state;
 	int64_t nb = 1000 * DAY, na = nb + 90 * DAY;
-	struct acme_cert_ref r = {CA, "0B", nb, na, 0};
+	struct cert_ref r = {CA, "0B", nb, na, 0};
 	json_t *o = NULL, *w;
 
 	put(f->st, "acme-cert", "0A",
