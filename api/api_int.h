@@ -193,9 +193,15 @@ pca_err sigv4_verify(const struct api_http_req *, const struct sigv4_auth *,
 
 struct api_key {
 	char account[13];
-	char *policy;         /* the identity policy document (caller frees) */
+	struct iam_policy
+	    *parsed; /* the identity policy, parsed (a reference) */
+	char
+	    *policy; /* or, when it does not parse, its text (to log; denied) */
 	uint8_t ksigning[32]; /* SigV4 kSigning of the request's scope */
 };
+/* Frees what api_key_lookup handed out (policy, its reference) and wipes
+ * the signing key. */
+void api_key_release(struct api_key *);
 
 struct api_keycache;
 
@@ -206,9 +212,10 @@ void api_keycache_free(struct api_keycache *);
  * key of a's scope (date, region, service), derived by the token's side
  * from the sealed secret (seal->sigv4_key) and cached (at most
  * API_KEYCACHE_MAX scopes) while the stored record is byte for byte the
- * same, so a revocation takes effect on the next request.  PCA_ENOTFOUND
- * for unknown and revoked keys.  Wipe out->ksigning after use; free
- * out->policy.
+ * same, so a revocation takes effect on the next request; the policy is
+ * parsed once per record and shared (out->parsed).  PCA_ENOTFOUND for
+ * unknown and revoked keys.  Wipe out->ksigning after use;
+ * api_key_release(out) when done.
  */
 pca_err api_key_lookup(struct api_keycache *, struct store *,
     const struct seal_ops *seal, const struct sigv4_auth *a,
@@ -236,9 +243,10 @@ struct api_authz {
 	const char *who;       /* the access key id */
 	const char *partition; /* the appliance's */
 	const char *region;
-	const char *policy;   /* the key's identity policy document */
-	const char *op;       /* operation name, or an IAM action */
-	const char *resource; /* the CA ARN, or NULL (account-level) */
+	struct iam_policy *parsed; /* the key's identity policy, or */
+	const char *policy;        /* NULL and its document (parsed here) */
+	const char *op;            /* operation name, or an IAM action */
+	const char *resource;      /* the CA ARN, or NULL (account-level) */
 	const char *template_arn;
 	const json_t *tags;    /* request Tags [{Key, Value?}] or NULL */
 	const char *const *kv; /* or tags as "k=v" strings (pcactl) */
@@ -380,9 +388,10 @@ void api_resp_clear(struct api_resp *);
 struct api_call {
 	struct api_ctx *ctx;
 	const struct api_op *op;
-	struct ca_caller caller; /* the signer: account, region, who */
-	char *policy;            /* the key's identity policy (owned) */
-	char source_ip[64];      /* the client's address */
+	struct ca_caller caller;   /* the signer: account, region, who */
+	struct iam_policy *parsed; /* the key's identity policy (a reference) */
+	char *policy;       /* or its text when it does not parse (owned) */
+	char source_ip[64]; /* the client's address */
 	char account[16];
 	char region[64];
 	char owner[16]; /* CA owner of a cross-account call */

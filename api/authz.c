@@ -161,8 +161,11 @@ policies_load(struct ca_engine *e, const struct api_authz *a,
 	pca_err err;
 
 	memset(p, 0, sizeof(*p));
-	if (a->policy != NULL && iam_policy_parse(a->policy, strlen(a->policy),
-				     IAM_IDENTITY, &p->id) != PCA_OK) {
+	/* iam_policy_ref only counts: the shared policy stays immutable */
+	p->id = iam_policy_ref(a->parsed);
+	if (p->id == NULL && a->policy != NULL &&
+	    iam_policy_parse(a->policy, strlen(a->policy), IAM_IDENTITY,
+		&p->id) != PCA_OK) {
 		log_warnx("access key %.40s: its policy does not parse (%s); "
 			  "denying",
 		    a->who ? a->who : "-", pca_err_msg());

@@ -124,7 +124,7 @@ api_console_signin(struct api_server *srv, const char *akid, const char *secret,
 	} else if (err != PCA_ENOTFOUND)
 		log_warnx("console sign-in: %s", pca_err_msg());
 	api_server_ctx_release(srv);
-	free(key.policy);
+	api_key_release(&key);
 	OPENSSL_cleanse(want, sizeof(want));
 	OPENSSL_cleanse(got, sizeof(got));
 	if (err == PCA_ENOTFOUND || err == PCA_EPOLICY)
@@ -150,6 +150,7 @@ call_as(struct api_ctx *ctx, const struct api_console_id *id, const char *ip,
 		return err;
 	OPENSSL_cleanse(ks, sizeof(ks));
 	call->ctx = ctx;
+	call->parsed = key.parsed;
 	call->policy = key.policy;
 	(void)snprintf(call->account, sizeof(call->account), "%s", key.account);
 	(void)snprintf(call->region, sizeof(call->region), "%s", ctx->region);
@@ -229,6 +230,7 @@ api_console_call(struct api_server *srv, const struct api_console_id *id,
 	else
 		res->status = 200;
 	api_server_ctx_release(srv);
+	iam_policy_free(call.parsed);
 	free(call.policy);
 	return err;
 }
@@ -252,6 +254,7 @@ api_console_allowed(struct api_server *srv, const struct api_console_id *id,
 		a.who = call.who;
 		a.partition = ctx->partition;
 		a.region = call.region;
+		a.parsed = call.parsed;
 		a.policy = call.policy;
 		a.op = action;
 		a.resource = resource;
@@ -268,6 +271,7 @@ api_console_allowed(struct api_server *srv, const struct api_console_id *id,
 	else if (err == PCA_OK)
 		res->status = 200;
 	api_server_ctx_release(srv);
+	iam_policy_free(call.parsed);
 	free(call.policy);
 	return err;
 }

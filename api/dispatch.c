@@ -78,13 +78,14 @@ auth_key(struct api_ctx *ctx, const struct api_http_req *r,
 	err = sigv4_verify(r, a, key.ksigning);
 	OPENSSL_cleanse(key.ksigning, sizeof(key.ksigning));
 	if (err != PCA_OK) {
-		free(key.policy);
+		api_key_release(&key);
 		api_error_set(e, 400, "InvalidSignatureException", "%s",
 		    pca_err_msg());
 		return 0;
 	}
 	memcpy(call->account, key.account, sizeof(key.account));
-	call->policy = key.policy; /* authorized per operation (ops.c) */
+	call->parsed = key.parsed; /* authorized per operation (ops.c) */
+	call->policy = key.policy;
 	return 1;
 }
 
@@ -335,6 +336,7 @@ api_dispatch(struct api_ctx *ctx, const struct api_http_req *r,
 	}
 	resp->op = call.op;
 	log_request(&call, resp, &e);
+	iam_policy_free(call.parsed);
 	free(call.policy);
 	json_decref(out);
 }

@@ -34,6 +34,7 @@ struct keycache_ent {
 	char service[64];
 	char account[13];
 	uint8_t ksigning[32];
+	struct iam_policy *pol; /* the record's policy, parsed (a reference) */
 	uint64_t used;
 };
 
@@ -415,6 +416,8 @@ api_keycache_free(struct api_keycache *c)
 {
 	if (c == NULL)
 		return;
+	while (c->n > 0)
+		iam_policy_free(c->ents[--c->n].pol);
 	OPENSSL_cleanse(c->ents, API_KEYCACHE_MAX * sizeof(*c->ents));
 	free(c->ents);
 	pthread_mutex_destroy(&c->mu);
@@ -446,6 +449,7 @@ cache_find(struct api_keycache *c, const struct sigv4_auth *a,
 			    sizeof(out->account));
 			memcpy(out->ksigning, c->ents[i].ksigning,
 			    sizeof(out->ksigning));
+			out->parsed = iam_policy_ref(c->ents[i].pol);
 			c->ents[i].used = ++c->tick;
 			hit = 1;
 			break;
@@ -458,6 +462,7 @@ cache_find(struct api_keycache *c, const struct sigv4_auth *a,
 static void
 cache_drop(struct api_keycache *c, size_t i)
 {
+	iam_policy_free(c->ents[i].pol);
 	if (i != c->n - 1)
 		c->ents[i] = c->ents[c->n - 1];
 	OPENSSL_cleanse(&c->ents[c->n - 1], sizeof(c->ents[0]));
@@ -509,6 +514,7 @@ cache_put(struct api_keycache *c, const struct sigv4_auth *a,
 	(void)snprintf(e->service, sizeof(e->service), "%s", a->service);
 	memcpy(e->account, k->account, sizeof(e->account));
 	memcpy(e->ksigning, k->ksigning, sizeof(e->ksigning));
+	e->pol = iam_policy_ref(k->parsed);
 	e->used = ++c->tick;
 	pthread_mutex_unlock(&c->mu);
 }
@@ -553,19 +559,40 @@ out:
 	return err;
 }
 
-/* The key's policy document, read from the record on every request. */
+/*
+ * The key's policy document from its record: parsed into *parsed, or, when
+ * it does not parse, as text in *text (api_authorize logs and denies).
+ */
 static pca_err
-key_policy(const uint8_t *val, size_t len, char **out)
+key_policy(const uint8_t *val, size_t len, struct iam_policy **parsed,
+    char **text)
 {
 	json_t *r = json_loadb((const char *)val, len, 0, NULL);
 	const char *name;
+	char *doc = NULL;
 	pca_err err;
 
 	if (r == NULL)
 		return pca_err_set(PCA_EDB, "access key: corrupt record");
-	err = record_policy(r, &name, out);
+	err = record_policy(r, &name, &doc);
 	json_decref(r);
-	return err;
+	if (err != PCA_OK)
+		return err;
+	if (iam_policy_parse(doc, strlen(doc), IAM_IDENTITY, parsed) == PCA_OK)
+		free(doc);
+	else
+		*text = doc;
+	return PCA_OK;
+}
+
+void
+api_key_release(struct api_key *k)
+{
+	free(k->policy);
+	k->policy = NULL;
+	iam_policy_free(k->parsed);
+	k->parsed = NULL;
+	OPENSSL_cleanse(k->ksigning, sizeof(k->ksigning));
 }
 
 pca_err
@@ -576,23 +603,27 @@ api_key_lookup(struct api_keycache *c, struct store *st,
 	uint8_t *val = NULL, digest[32];
 	size_t len = 0;
 	struct api_key k;
-	char *policy = NULL;
+	int hit;
 	pca_err err;
 
 	if ((err = store_kv_get(st, KEYS_NS, a->akid, &val, &len)) != PCA_OK)
 		return err;
 	SHA256(val, len, digest);
 	memset(&k, 0, sizeof(k));
-	if (cache_find(c, a, digest, &k))
-		err = PCA_OK;
-	else if ((err = key_open(seal, val, len, a, &k)) == PCA_OK)
+	hit = cache_find(c, a, digest, &k);
+	if (hit && k.parsed != NULL)
+		err = PCA_OK; /* the record and its parsed policy, as cached */
+	else if (hit) /* a policy that does not parse: its text, to log */
+		err = key_policy(val, len, &k.parsed, &k.policy);
+	else if ((err = key_open(seal, val, len, a, &k)) == PCA_OK &&
+		 (err = key_policy(val, len, &k.parsed, &k.policy)) == PCA_OK)
 		cache_put(c, a, digest, &k);
 	else if (err == PCA_ENOTFOUND)
 		cache_forget(c, a->akid);
-	if (err == PCA_OK && (err = key_policy(val, len, &policy)) == PCA_OK) {
+	if (err == PCA_OK)
 		*out = k;
-		out->policy = policy;
-	}
+	else
+		api_key_release(&k);
 	OPENSSL_cleanse(&k, sizeof(k));
 	free(val);
 	return err;

@@ -803,6 +803,7 @@ authorize(struct api_call *call, const json_t *in)
 	a.who = call->who;
 	a.partition = call->ctx->partition;
 	a.region = call->caller.region;
+	a.parsed = call->parsed;
 	a.policy = call->policy;
 	a.op = op;
 	a.resource = str(in, "CertificateAuthorityArn");

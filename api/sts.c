@@ -258,7 +258,7 @@ sts_auth(struct api_ctx *ctx, const struct api_http_req *r,
 	}
 	err = sigv4_verify(r, a, key.ksigning);
 	OPENSSL_cleanse(key.ksigning, sizeof(key.ksigning));
-	free(key.policy); /* GetCallerIdentity needs no permission */
+	api_key_release(&key); /* GetCallerIdentity needs no permission */
 	if (err != PCA_OK) {
 		sts_set(e, 403, "SignatureDoesNotMatch", "%s", pca_err_msg());
 		return 0;

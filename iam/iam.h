@@ -50,6 +50,13 @@ struct iam_policy;
  */
 pca_err iam_policy_parse(const char *text, size_t len, enum iam_kind,
     struct iam_policy **out) PCA_WUR;
+/*
+ * Policies are reference counted, so one parsed policy can serve many
+ * requests at once (api/ caches the parsed policy of each access key):
+ * iam_policy_ref takes another reference and returns p; iam_policy_free
+ * drops one, and the last one frees.  Both are safe from any thread.
+ */
+struct iam_policy *iam_policy_ref(struct iam_policy *p);
 void iam_policy_free(struct iam_policy *);
 /* The policy re-serialised compactly (keys sorted); caller frees. */
 pca_err iam_policy_text(const struct iam_policy *, char **out) PCA_WUR;

@@ -6,6 +6,7 @@
 #define PCA_IAM_INT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 #include "iam.h"
 
@@ -87,6 +88,7 @@ struct iam_stmt {
 };
 
 struct iam_policy {
+	atomic_uint refs; /* iam_policy_ref; the last iam_policy_free frees */
 	json_t *doc;
 	enum iam_kind kind;
 	struct iam_stmt *st;

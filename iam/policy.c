@@ -669,7 +669,7 @@ iam_policy_free(struct iam_policy *p)
 {
 	size_t i;
 
-	if (p == NULL)
+	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
 	for (i = 0; i < p->n; i++)
 		stmt_free(&p->st[i]);
@@ -778,6 +778,7 @@ iam_policy_parse(const char *text, size_t len, enum iam_kind kind,
 		    "policy: nested deeper than %d levels", LIM_JSON_DEPTH);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return pca_err_set(PCA_ENOMEM, "no memory");
+	atomic_init(&p->refs, 1);
 	p->kind = kind;
 	p->doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (p->doc == NULL) {
@@ -794,6 +795,14 @@ iam_policy_parse(const char *text, size_t len, enum iam_kind kind,
 out:
 	iam_policy_free(p);
 	return err;
+}
+
+struct iam_policy *
+iam_policy_ref(struct iam_policy *p)
+{
+	if (p != NULL)
+		atomic_fetch_add(&p->refs, 1);
+	return p;
 }
 
 pca_err

@@ -20,6 +20,7 @@
 #include "../../../api/api.h"
 #include "../../../api/api_int.h"
 #include "../../../hsm/hsm.h"
+#include "../../../iam/iam.h"
 #include "../../../store/store.h"
 #include "../testlib.h"
 
@@ -79,12 +80,33 @@ want_key(const char *secret, const struct sigv4_auth *a, uint8_t k[32])
 	hsm_sigv4_derive((const uint8_t *)secret, strlen(secret), &sc, k);
 }
 
+/* What the policy says of action on any CA of the key's account. */
+static enum iam_effect
+allows(const struct iam_policy *p, const char *action)
+{
+	struct iam_request r;
+	struct iam_match m;
+
+	memset(&r, 0, sizeof(r));
+	r.account = "111122223333";
+	r.action = action;
+	r.resource =
+	    "arn:aws:acm-pca:us-east-1:111122223333:"
+	    "certificate-authority/11111111-2222-3333-4444-555555555555";
+	r.template_arn = "arn:aws:acm-pca:::template/EndEntityCertificate/V1";
+	r.secure_transport = 1;
+	r.now = time(NULL);
+	return iam_policy_eval(p, &r, &m);
+}
+
 static void
 test_lookup(void **state)
 {
 	struct api_keycache *c = NULL;
 	struct sigv4_auth a, b;
 	struct api_key k;
+	struct iam_policy *first = NULL;
+	struct api_key_spec admin = {.managed = "admin"};
 	char akid[21], secret[41];
 	uint8_t want[32];
 
@@ -99,15 +121,38 @@ test_lookup(void **state)
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(api_key_lookup(c, st, &seal, &a, &k), PCA_OK);
 		assert_string_equal(k.account, "111122223333");
-		assert_non_null(k.policy);
-		free(k.policy);
+		assert_non_null(k.parsed);
+		assert_null(k.policy); /* it parses: no text */
+		/* the parsed policy is shared by the cache's hits */
+		if (i == 0)
+			first = iam_policy_ref(k.parsed);
+		else
+			assert_ptr_equal(k.parsed, first);
+		assert_int_equal(allows(k.parsed, "acm-pca:IssueCertificate"),
+		    IAM_MATCH_ALLOW);
+		assert_int_equal(
+		    allows(k.parsed, "acm-pca:CreateCertificateAuthority"),
+		    IAM_NO_MATCH);
 		want_key(secret, &a, want);
 		assert_memory_equal(k.ksigning, want, 32);
+		api_key_release(&k);
 		assert_int_equal(api_key_lookup(c, st, &seal, &b, &k), PCA_OK);
-		free(k.policy);
+		assert_non_null(k.parsed);
 		want_key(secret, &b, want);
 		assert_memory_equal(k.ksigning, want, 32);
+		api_key_release(&k);
 	}
+	/* a new policy: the next lookup has it, not the cached one */
+	assert_int_equal(api_key_policy_put(st, akid, &admin), PCA_OK);
+	assert_int_equal(api_key_lookup(c, st, &seal, &a, &k), PCA_OK);
+	assert_ptr_not_equal(k.parsed, first);
+	assert_int_equal(allows(k.parsed, "acm-pca:CreateCertificateAuthority"),
+	    IAM_MATCH_ALLOW);
+	api_key_release(&k);
+	/* the old one outlived its cache entry (a request may still hold it) */
+	assert_int_equal(allows(first, "acm-pca:IssueCertificate"),
+	    IAM_MATCH_ALLOW);
+	iam_policy_free(first);
 	/* a scope the token's side refuses: no key */
 	(void)snprintf(b.date, sizeof(b.date), "%s", "20200101");
 	assert_int_equal(api_key_lookup(c, st, &seal, &b, &k), PCA_EINVAL);
