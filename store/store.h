@@ -15,8 +15,9 @@
  *
  * Durability: every write function returns only after its transaction is
  * committed (fsync'd unless STORE_NOSYNC).  Concurrent writers are grouped
- * into one LMDB transaction (group commit), each in a nested transaction of
- * its own so one writer's failure (say MDB_KEYEXIST) does not undo another's.
+ * into one LMDB transaction (group commit); one writer's failure (say
+ * MDB_KEYEXIST) does not undo another's (the batch then runs again with each
+ * writer in a nested transaction of its own).
  *
  * Everything handed out is a copy owned by the caller: nothing points into
  * LMDB's map after a function returns.

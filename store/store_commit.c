@@ -3,13 +3,21 @@
  *
  * Every write is a struct store_op queued under qlock.  A caller finding no
  * leader becomes one: it takes up to STORE_BATCH_MAX ops off the queue, runs
- * each in a nested transaction of one write transaction (so an op that fails
- * is undone alone), commits once (one fsync for the batch) and wakes each
- * op's thread with its own result and message.  Ops queued meanwhile form
- * the next batch, led by the first of their threads to wake (with fsync on,
- * after a short wait for it to fill: see gather()).  The detail
- * message is thread-local (common/err.c), so the leader copies it into the
- * op and the waiter sets it again in its own thread.
+ * them in one write transaction, commits once (one fsync for the batch) and
+ * wakes each op's thread with its own result and message.  An op that fails
+ * must be undone alone: the batch first runs flat, every op straight in the
+ * write transaction, which is the common case and costs nothing more; only
+ * when an op of a batch of several fails is the transaction aborted and the
+ * batch run again with each op in a nested transaction of its own (LMDB
+ * allocates about 3 MB of page lists for each nested transaction, which with
+ * pcad's fixed mmap threshold are an mmap and munmap per write).  So an op's
+ * run function may run more than once (map growth re-runs batches too): it
+ * must compute its result from the transaction and its arg alone.
+ * Ops queued meanwhile form the next batch, led by the first of their
+ * threads to wake (with fsync on, after a short wait for it to fill: see
+ * gather()).  The detail message is thread-local (common/err.c), so the
+ * leader copies it into the op and the waiter sets it again in its own
+ * thread.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,9 +26,10 @@
 #include "store_int.h"
 
 enum batch_end {
-	BATCH_DONE,  /* every op has its result */
-	BATCH_GROW,  /* map full: grow the map and run the batch again */
-	BATCH_ADOPT, /* another process grew the map: adopt, run again */
+	BATCH_DONE,   /* every op has its result */
+	BATCH_GROW,   /* map full: grow the map and run the batch again */
+	BATCH_ADOPT,  /* another process grew the map: adopt, run again */
+	BATCH_NESTED, /* an op failed: run again, each op nested */
 };
 
 enum op_end {
@@ -48,14 +57,20 @@ batch_fail(struct store_op *batch, pca_err e)
 		op_set(op, e, msg);
 }
 
+/*
+ * Runs op in txn itself (flat) or in a transaction nested in it.  Flat, a
+ * failure leaves txn holding part of the op: OP_FATAL then, and the caller
+ * decides (a lone op's error is its result; a batch runs again nested).
+ */
 static enum op_end
-op_run(struct store *s, MDB_txn *parent, struct store_op *op, int can_grow)
+op_run(struct store *s, MDB_txn *parent, struct store_op *op, int can_grow,
+    int nested)
 {
-	MDB_txn *txn = NULL;
+	MDB_txn *txn = parent;
 	pca_err e;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, parent, 0, &txn)) != 0) {
+	if (nested && (rc = mdb_txn_begin(s->env, parent, 0, &txn)) != 0) {
 		op_set(op, store_mdb_err(rc, "starting a store write"),
 		    pca_err_msg());
 		return OP_FATAL;
@@ -63,16 +78,17 @@ op_run(struct store *s, MDB_txn *parent, struct store_op *op, int can_grow)
 	pca_err_clear();
 	e = op->run(s, txn, op->arg);
 	if (e != PCA_OK) {
-		mdb_txn_abort(txn);
+		if (nested)
+			mdb_txn_abort(txn);
 		if (e == PCA_EDBFULL && can_grow)
 			return OP_GROW;
 		if (e == PCA_EDBFULL)
 			e = store_full_err(s);
 		op_set(op, e, pca_err_msg());
-		return OP_NEXT;
+		return nested ? OP_NEXT : OP_FATAL;
 	}
 	/* a nested commit merges into the parent and allocates no pages */
-	if ((rc = mdb_txn_commit(txn)) != 0) {
+	if (nested && (rc = mdb_txn_commit(txn)) != 0) {
 		op_set(op, store_mdb_err(rc, "committing a store write"),
 		    pca_err_msg());
 		return OP_FATAL;
@@ -82,7 +98,7 @@ op_run(struct store *s, MDB_txn *parent, struct store_op *op, int can_grow)
 }
 
 static enum batch_end
-batch_try(struct store *s, struct store_op *batch)
+batch_try(struct store *s, struct store_op *batch, int nested)
 {
 	MDB_txn *txn = NULL;
 	struct store_op *op;
@@ -96,11 +112,13 @@ batch_try(struct store *s, struct store_op *batch)
 		return BATCH_DONE;
 	}
 	for (op = batch; op != NULL; op = op->next) {
-		if ((r = op_run(s, txn, op, can_grow)) == OP_NEXT)
+		if ((r = op_run(s, txn, op, can_grow, nested)) == OP_NEXT)
 			continue;
 		mdb_txn_abort(txn);
 		if (r == OP_GROW)
 			return BATCH_GROW;
+		if (!nested && batch->next != NULL)
+			return BATCH_NESTED; /* undo the failed op alone */
 		pca_err_set(op->err, "%s", op->msg);
 		batch_fail(batch, op->err);
 		return BATCH_DONE;
@@ -125,17 +143,22 @@ batch_run(struct store *s, struct store_op *batch)
 {
 	enum batch_end r;
 	pca_err e;
-	int adopts = 0;
+	int adopts = 0, nested = 0;
 
 	for (;;) {
 		if ((e = store_lock_shared(s)) != PCA_OK) {
 			batch_fail(batch, e);
 			return;
 		}
-		r = batch_try(s, batch);
+		r = batch_try(s, batch, nested);
 		store_unlock_shared(s);
 		if (r == BATCH_DONE)
 			return;
+		if (r == BATCH_NESTED) {
+			nested = 1;
+			s->nested_runs++;
+			continue;
+		}
 		if (r == BATCH_ADOPT && ++adopts > 3) {
 			batch_fail(batch,
 			    pca_err_set(PCA_EBUSY,

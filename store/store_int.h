@@ -103,6 +103,7 @@ struct store {
 	int gather;        /* fsync on: let the next batch fill */
 	size_t last_batch; /* ops in the previous batch */
 	int gathering;     /* the leader waits on gcond for ops */
+	uint64_t nested_runs; /* batches run again nested (by the leader) */
 	pthread_cond_t gcond;
 	dev_t dev; /* of path: one env per process */
 	ino_t ino;

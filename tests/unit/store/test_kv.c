@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
 #include "../../../store/store.h"
+#include "../../../store/store_int.h" /* nested_runs */
 #include "../testlib.h"
 
 static char dir[64];
@@ -245,12 +247,102 @@ test_kv_batch_view(void **state)
 	testlib_dir_remove(dir);
 }
 
+#define MIX_THREADS 8
+#define MIX_N 60
+
+struct mix {
+	struct store *s;
+	int t;
+	int ok, refused;
+};
+
+/*
+ * One writer of the group commit: a write that succeeds, then one that
+ * writes a record and fails after it (the second op's namespace is empty),
+ * which must be undone alone, whatever batch it shares.
+ */
+static void *
+mix_writer(void *varg)
+{
+	struct mix *m = varg;
+	char good[32], bad[32];
+	int i;
+
+	for (i = 0; i < MIX_N; i++) {
+		struct store_kv_op g = {"mix", good, "v", 1, 0};
+		struct store_kv_op b[2] = {
+		    {"mix", bad, "v", 1, 0}, {"", "x", "y", 1, 0}};
+
+		(void)snprintf(good, sizeof(good), "good-%d-%d", m->t, i);
+		(void)snprintf(bad, sizeof(bad), "bad-%d-%d", m->t, i);
+		if (store_kv_batch(m->s, &g, 1) == PCA_OK)
+			m->ok++;
+		if (store_kv_batch(m->s, b, 2) != PCA_OK)
+			m->refused++;
+	}
+	return NULL;
+}
+
+static int
+mix_cb(const char *key, const uint8_t *val, size_t len, void *arg)
+{
+	int *n = arg;
+
+	(void)val;
+	(void)len;
+	assert_true(strncmp(key, "good-", 5) == 0);
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Concurrent writers, half of whose writes fail half-way: with fsync on
+ * the group commit gathers them into batches, each run flat first and run
+ * again nested when one of its writes fails.  Every good write is kept,
+ * nothing of a failed one is, and the nested re-run happened.
+ */
+static void
+test_batch_failures(void **state)
+{
+	struct store_conf c = {NULL, 1 << 20, 64 << 20, 0, 0};
+	struct mix m[MIX_THREADS];
+	pthread_t th[MIX_THREADS];
+	struct store *s;
+	int i, n = 0, round;
+
+	(void)state;
+	assert_int_equal(testlib_dir_make(dir, sizeof(dir), "pca-kv"), 0);
+	c.path = dir;
+	assert_int_equal(store_open(&c, &s), PCA_OK);
+	/* batches of several form under contention; a few rounds at most */
+	for (round = 0; round < 10 && s->nested_runs == 0; round++) {
+		for (i = 0; i < MIX_THREADS; i++) {
+			m[i] = (struct mix){s, round * MIX_THREADS + i, 0, 0};
+			assert_int_equal(
+			    pthread_create(&th[i], NULL, mix_writer, &m[i]), 0);
+		}
+		for (i = 0; i < MIX_THREADS; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			assert_int_equal(m[i].ok, MIX_N);
+			assert_int_equal(m[i].refused, MIX_N);
+		}
+	}
+	print_message("%d rounds, %llu batches run again nested\n", round,
+	    (unsigned long long)s->nested_runs);
+	assert_true(s->nested_runs > 0);
+	assert_int_equal(store_kv_foreach(s, "mix", mix_cb, &n), PCA_OK);
+	assert_int_equal(n, round * MIX_THREADS * MIX_N);
+	store_close(s);
+	testlib_dir_remove(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {cmocka_unit_test(test_kv),
 	    cmocka_unit_test(test_complete_audit),
 	    cmocka_unit_test(test_idem_purge),
-	    cmocka_unit_test(test_kv_batch_view)};
+	    cmocka_unit_test(test_kv_batch_view),
+	    cmocka_unit_test(test_batch_failures)};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
