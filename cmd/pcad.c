@@ -656,9 +656,10 @@ open_front(const char *path, struct appliance_conf *a, int ctl,
 
 /*
  * Blocks of this size and more always come from mmap and go back at free.
- * Every store write runs in an LMDB nested transaction, which allocates and
- * frees about 3 MB of dirty-page lists; with glibc's default (dynamic)
- * threshold the first such free raises the threshold above them, after
+ * A store batch run again nested (one of its writes failed) allocates and
+ * frees about 3 MB of dirty-page lists per write (LMDB nested
+ * transactions); with glibc's default (dynamic) threshold the first such
+ * free raises the threshold above them, after
  * which they are carved out of each thread's arena, and the small
  * allocations' churn over those arenas made the resident anonymous memory
  * creep (make soak: +5% a minute after the warm-up; flat with this).

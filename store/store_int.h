@@ -70,10 +70,12 @@ enum store_dbi {
 };
 
 /*
- * One queued write.  run() executes inside a nested transaction of the
- * batch; it returns PCA_EDBFULL only for MDB_MAP_FULL (store_mdb_err), which
- * makes the leader grow the map and run the batch again, so run() must only
- * write to its arg what it recomputes on every call.
+ * One queued write.  run() executes inside the batch's write transaction,
+ * or in a transaction nested in it when the batch is run again after one
+ * of its ops failed; it returns PCA_EDBFULL only for MDB_MAP_FULL
+ * (store_mdb_err), which makes the leader grow the map and run the batch
+ * again.  So run() may run more than once and must only write to its arg
+ * what it recomputes on every call.
  */
 struct store_op {
 	pca_err (*run)(struct store *, MDB_txn *, void *arg);
@@ -99,10 +101,10 @@ struct store {
 	pthread_mutex_t qlock; /* the queue and the fields below it */
 	struct store_op *qhead, *qtail;
 	size_t qlen;
-	int leader;        /* a thread is running a batch */
-	int gather;        /* fsync on: let the next batch fill */
-	size_t last_batch; /* ops in the previous batch */
-	int gathering;     /* the leader waits on gcond for ops */
+	int leader;           /* a thread is running a batch */
+	int gather;           /* fsync on: let the next batch fill */
+	size_t last_batch;    /* ops in the previous batch */
+	int gathering;        /* the leader waits on gcond for ops */
 	uint64_t nested_runs; /* batches run again nested (by the leader) */
 	pthread_cond_t gcond;
 	dev_t dev; /* of path: one env per process */
