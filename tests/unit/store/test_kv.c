@@ -270,8 +270,8 @@ mix_writer(void *varg)
 
 	for (i = 0; i < MIX_N; i++) {
 		struct store_kv_op g = {"mix", good, "v", 1, 0};
-		struct store_kv_op b[2] = {
-		    {"mix", bad, "v", 1, 0}, {"", "x", "y", 1, 0}};
+		struct store_kv_op b[2] = {{"mix", bad, "v", 1, 0},
+		    {"", "x", "y", 1, 0}};
 
 		(void)snprintf(good, sizeof(good), "good-%d-%d", m->t, i);
 		(void)snprintf(bad, sizeof(bad), "bad-%d-%d", m->t, i);
