@@ -846,7 +846,8 @@ static void
 build_note(struct crl *c, const char *id, pca_err e)
 {
 	struct crl_track *t;
-	int64_t wait = CRL_RETRY_MIN_S;
+	int64_t wait = e == PCA_EUNAVAIL || e == PCA_EBUSY ? CRL_RETRY_BRIEF_S
+							   : CRL_RETRY_MIN_S;
 	unsigned i;
 
 	pthread_mutex_lock(&c->mu);
@@ -860,6 +861,9 @@ build_note(struct crl *c, const char *id, pca_err e)
 				wait = CRL_RETRY_MAX_S;
 			t->fails++;
 			t->retry_at = util_now() + wait;
+			/* a full scan then, if none comes sooner */
+			if (c->full_at > t->retry_at)
+				c->full_at = t->retry_at;
 			log_warnx("crl: CA %s: build failed %u time(s) in a "
 				  "row; next try in %lld s",
 			    id, t->fails, (long long)wait);
@@ -993,6 +997,7 @@ static void
 scan_full(struct crl *c, int *wait)
 {
 	uint64_t head = c->feed_seq;
+	int64_t now;
 	size_t i;
 
 	if (store_feed_follow(c->store, CRL_FEED_NAME, NULL) != PCA_OK ||
@@ -1010,7 +1015,13 @@ scan_full(struct crl *c, int *wait)
 	pthread_mutex_unlock(&c->mu);
 	scan_all(c, wait);
 	pthread_mutex_lock(&c->mu);
-	c->full_at = util_now() + CRL_FULL_SCAN_S;
+	now = util_now();
+	c->full_at = now + CRL_FULL_SCAN_S;
+	/* sooner when a failed build's retry falls due before it */
+	for (i = 0; i < c->ntrack; i++)
+		if (c->track[i].fails > 0 && c->track[i].retry_at > now &&
+		    c->track[i].retry_at < c->full_at)
+			c->full_at = c->track[i].retry_at;
 	pthread_mutex_unlock(&c->mu);
 }
 

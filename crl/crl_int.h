@@ -26,8 +26,12 @@ struct crl_track {
 
 /* A failed build is retried after CRL_RETRY_MIN_S, doubling per failure in
  * a row up to CRL_RETRY_MAX_S (a build that cannot succeed, e.g. one over
- * a limit, costs its memory once in a while, not every poll). */
+ * a limit, costs its memory once in a while, not every poll).  A build that
+ * failed for a passing reason (the token being re-initialized, the signer
+ * restarting: PCA_EUNAVAIL, PCA_EBUSY) is retried sooner, from
+ * CRL_RETRY_BRIEF_S on, doubling the same way. */
 #define CRL_RETRY_MIN_S 60
+#define CRL_RETRY_BRIEF_S 2
 #define CRL_RETRY_MAX_S 3600
 
 /*

@@ -118,7 +118,10 @@ out=$(openssl crl -inform DER -in "$TMP/d.crl" -CAfile "$TMP/Default.ca.pem" \
     -noout 2>&1)
 printf '%s' "$out" | grep -q 'verify OK' &&
     ok "the CDP URL serves a CRL signed by the CA (openssl crl)" ||
-    not_ok "the CDP URL serves a CRL signed by the CA (openssl crl)" "$out"
+    not_ok "the CDP URL serves a CRL signed by the CA (openssl crl)" \
+	"$out
+$CDP: $(curl -s -o /dev/null -w '%{http_code}' "$CDP")
+$(tail -30 "$A/pcad.log")"
 hdr=$(curl -s -D - -o "$TMP/iss.der" "$ISS" | tr -d '\r')
 $TOOL cacert "$DEF" "$TMP/api.der" 2>"$TMP/tool.err"
 if printf '%s\n' "$hdr" | head -1 | grep -q ' 200' &&

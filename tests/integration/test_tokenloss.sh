@@ -14,12 +14,15 @@
 CLIENT=/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so
 A=$TMP/app
 new_appliance "$A" || { not_ok "init"; finish; exit 1; }
+# with a local CRL: pcad must build it again once the token is back
 if [ -n "${PCA_TEST_RSA_ONLY:-}" ]; then
-	ROOT=$(make_root "$TMP" RSA_2048 SHA256WITHRSA)
+	ROOT=$(make_root "$TMP" RSA_2048 SHA256WITHRSA "Root RSA_2048" \
+	    --revocation crl)
 	LOOP_SIGALG=SHA256WITHRSA
 	export LOOP_SIGALG
 else
-	ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA)
+	ROOT=$(make_root "$TMP" EC_prime256v1 SHA256WITHECDSA \
+	    "Root EC_prime256v1" --revocation crl)
 fi
 [ -n "$ROOT" ] && ok "setup" || not_ok "setup"
 ec_csr "$TMP/leaf.csr" loss.example.com
