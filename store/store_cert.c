@@ -448,9 +448,14 @@ store_cert_count(struct store *s, const char *ca_id, size_t *out)
 
 	if (ca_id == NULL)
 		return store_entries(s, STORE_DBI_CERTS, out);
-	if ((e = store_id_parse(ca_id, id)) != PCA_OK ||
-	    (e = store_scan_read(s, STORE_DBI_CERTS, id, sizeof(id), sizeof(id),
-		 count_each, &n)) != PCA_OK)
+	if ((e = store_id_parse(ca_id, id)) != PCA_OK)
+		return e;
+	if (s->inv_ok) /* the inventory's keys, not the records' pages */
+		e = store_inv_ca_count(s, id, &n);
+	else
+		e = store_scan_read(s, STORE_DBI_CERTS, id, sizeof(id),
+		    sizeof(id), count_each, &n);
+	if (e != PCA_OK)
 		return e;
 	*out = n;
 	return PCA_OK;

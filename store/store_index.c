@@ -81,6 +81,30 @@ inv_put(struct store *s, MDB_txn *txn, const uint8_t *pre, size_t plen,
 		       : store_mdb_err(rc, "updating the inventory index");
 }
 
+static pca_err
+inv_count_each(const MDB_val *k, const MDB_val *v, void *arg, int *stop)
+{
+	(void)k;
+	(void)v;
+	(void)stop;
+	(*(size_t *)arg)++;
+	return PCA_OK;
+}
+
+pca_err
+store_inv_ca_count(struct store *s, const uint8_t *ca_id, size_t *n)
+{
+	uint8_t pre[STORE_INV_PRE_MAX];
+	size_t plen = inv_prefix(INV_CA, ca_id, NULL, 0, pre), c = 0;
+	pca_err e;
+
+	e = store_scan_read(s, STORE_DBI_INV, pre, plen, plen, inv_count_each,
+	    &c);
+	if (e == PCA_OK)
+		*n = c;
+	return e;
+}
+
 pca_err
 store_inv_add(struct store *s, MDB_txn *txn, const uint8_t *ckey, size_t cklen,
     const struct store_rec *r)

@@ -212,6 +212,13 @@ pca_err store_issued_bump(struct store *, MDB_txn *,
 /* store_index.c: inventory index entries, in the caller's transaction */
 #define STORE_INV_PRE_MAX (2 + STORE_INV_TMPL_MAX)
 #define STORE_INV_KEY_MAX (STORE_INV_PRE_MAX + STORE_EXP_KEY_MAX)
+/*
+ * The certificates of one CA, counted on its inventory keys (about sixty to
+ * a page, where the records are a few); *n untouched on an error.  Needs
+ * s->inv_ok.
+ */
+pca_err store_inv_ca_count(struct store *, const uint8_t *ca_id,
+    size_t *n) PCA_WUR;
 pca_err store_inv_add(struct store *, MDB_txn *, const uint8_t *ckey,
     size_t cklen, const struct store_rec *) PCA_WUR;
 pca_err store_inv_issued(struct store *, MDB_txn *, const uint8_t *ckey,
