@@ -2,8 +2,10 @@
  * store_copy.c - a consistent, compacted copy of the whole store (for
  * backups) taken inside one LMDB read transaction: writers go on.
  */
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -82,11 +84,12 @@ copy_room(struct store *s, size_t *usedp)
  * grown as much during the copy).  Each 256 KiB is written holding LMDB's
  * write lock (a write transaction, aborted), so no commit of this or
  * another process appends at the same time, and only past the file's
- * end; then, without the lock, it is written out and waited for, at most
- * COPY_EXTEND_RATE a second, so the commits' own syncs never queue behind
- * more than one chunk (written in one go, 1 MiB at a time, the zeros
- * stalled issuance for the first half second).  Best effort: a failure
- * only leaves the copy slower for writers.
+ * end; O_DIRECT where the filesystem takes it, so that the lock is held
+ * for one device write and no page-cache page is taken (through the cache,
+ * each chunk took new memory under the lock, and commits queued behind
+ * it); else written out after the lock.  At most COPY_EXTEND_RATE a
+ * second, so the commits' own syncs never queue behind more than one
+ * chunk.  Best effort: a failure only leaves the copy slower for writers.
  */
 static double
 copy_now(void)
@@ -97,15 +100,30 @@ copy_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The store's data file opened O_DIRECT, or -1 (then LMDB's fd is used). */
+static int
+copy_direct_fd(struct store *s)
+{
+	char path[PATH_MAX];
+	const char *dir;
+
+	if (mdb_env_get_path(s->env, &dir) != 0 ||
+	    snprintf(path, sizeof(path), "%s/data.mdb", dir) >=
+		(int)sizeof(path))
+		return -1;
+	return open(path, O_WRONLY | O_CLOEXEC | O_DIRECT);
+}
+
 static void
 copy_extend(struct store *s, size_t used)
 {
-	static const char zero[COPY_EXTEND_CHUNK];
+	static const char zero[COPY_EXTEND_CHUNK]
+	    __attribute__((aligned(4096)));
 	size_t want = used / 8, end, n;
 	struct stat sb;
 	MDB_txn *txn;
 	off_t off;
-	int fd;
+	int fd, dfd, wfd;
 	double t0 = copy_now(), ahead;
 	struct timespec ts;
 	size_t done = 0;
@@ -116,6 +134,7 @@ copy_extend(struct store *s, size_t used)
 		want = COPY_EXTEND_MAX;
 	if (mdb_env_get_fd(s->env, &fd) != 0)
 		return;
+	dfd = copy_direct_fd(s);
 	for (;;) {
 		if (store_lock_shared(s) != PCA_OK)
 			return;
@@ -128,15 +147,18 @@ copy_extend(struct store *s, size_t used)
 		n = off >= 0 && (size_t)off < end ? end - (size_t)off : 0;
 		if (n > sizeof(zero))
 			n = sizeof(zero);
-		if (n > 0 && pwrite(fd, zero, n, off) != (ssize_t)n)
+		wfd = dfd >= 0 && off % 4096 == 0 && n % 4096 == 0 ? dfd : fd;
+		if (n > 0 && pwrite(wfd, zero, n, off) != (ssize_t)n)
 			n = 0;
 		mdb_txn_abort(txn);
 		store_unlock_shared(s);
 		if (n == 0)
 			break;
-		(void)sync_file_range(fd, off, (off_t)n,
-		    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-			SYNC_FILE_RANGE_WAIT_AFTER);
+		if (wfd == fd)
+			(void)sync_file_range(fd, off, (off_t)n,
+			    SYNC_FILE_RANGE_WAIT_BEFORE |
+				SYNC_FILE_RANGE_WRITE |
+				SYNC_FILE_RANGE_WAIT_AFTER);
 		done += n;
 		ahead = (double)done / (COPY_EXTEND_RATE * 1048576.0) -
 			(copy_now() - t0);
@@ -147,6 +169,8 @@ copy_extend(struct store *s, size_t used)
 				;
 		}
 	}
+	if (dfd >= 0)
+		close(dfd);
 	(void)fdatasync(fd);
 }
 
