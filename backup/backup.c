@@ -25,6 +25,9 @@
 #include "backup.h"
 #include "backup_int.h"
 
+#define BK_SHRINK_STEP ((uint64_t)32 << 20)
+#define BK_SHRINK_PAUSE_NS 5000000L
+
 /* ---- small file helpers ---- */
 
 pca_err
@@ -35,12 +38,36 @@ bk_path_fmt(char *out, const char *a, const char *b)
 	return PCA_OK;
 }
 
+/*
+ * A large file (the store's copy) is cut down from its end a step at a
+ * time before it goes: freeing a gigabyte of blocks in one unlink makes one
+ * large journal commit (with online discard, a long one) that every fsync
+ * of the store's commits then waits for (0.16 s at 1M certificates).
+ */
+static void
+shrink(const char *path, off_t size)
+{
+	struct timespec pause = {0, BK_SHRINK_PAUSE_NS};
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return;
+	while (size > (off_t)BK_SHRINK_STEP) {
+		size -= (off_t)BK_SHRINK_STEP;
+		if (ftruncate(fd, size) != 0 || fdatasync(fd) != 0)
+			break;
+		(void)nanosleep(&pause, NULL);
+	}
+	close(fd);
+}
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
-	(void)st;
-	(void)flag;
 	(void)f;
+	if (flag == FTW_F && S_ISREG(st->st_mode) &&
+	    st->st_size > (off_t)BK_SHRINK_STEP)
+		shrink(path, st->st_size);
 	return remove(path);
 }
 
@@ -51,26 +78,36 @@ bk_rm_tree(const char *path)
 		(void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* SHA-256 (hex) and size of a file, streamed. */
+/*
+ * SHA-256 (hex) and size of a file, streamed; read past the page cache
+ * where the filesystem allows (a backup's gigabytes are read once).
+ */
 pca_err
 bk_file_hash(const char *path, char hex[65], uint64_t *size)
 {
-	uint8_t buf[BK_CHUNK], md[32];
+	uint8_t md[32], *buf = NULL;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	void *mem;
 	ssize_t n;
 	int fd = -1;
 	pca_err err = PCA_OK;
 
 	*size = 0;
-	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+	    posix_memalign(&mem, BK_OUT_ALIGN, BK_COPY_CHUNK) != 0) {
 		err = pca_err_set(PCA_ENOMEM, "no memory");
 		goto out;
 	}
+	buf = mem;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		err = pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+	(void)bk_direct(fd);
+	while ((n = read(fd, buf, BK_COPY_CHUNK)) > 0 ||
+	       (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
 		(void)EVP_DigestUpdate(c, buf, (size_t)n);
 		*size += (uint64_t)n;
 	}
@@ -83,6 +120,7 @@ bk_file_hash(const char *path, char hex[65], uint64_t *size)
 out:
 	if (fd >= 0)
 		close(fd);
+	free(buf);
 	EVP_MD_CTX_free(c);
 	return err;
 }
@@ -182,6 +220,11 @@ describe_copy(const struct bk_conf *ac, const char *dir, json_t *m)
 	memset(&fp, 0, sizeof(fp));
 	sc.path = dir;
 	sc.read_only = 1;
+	/*
+	 * the copy is on disk only (written past the page cache): read what
+	 * is needed of it, not megabytes around each page (read-ahead)
+	 */
+	sc.flags = STORE_NORDAHEAD;
 	sc.map_max = ac->map_max;
 	if ((err = store_open(&sc, &st)) != PCA_OK ||
 	    (err = ca_engine_new(ac->engine, NULL, st, &eng)) != PCA_OK ||
@@ -268,6 +311,9 @@ ar_put(struct archive *a, const struct bk_part *p, const void *mem,
 		goto out;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/* the store's copy is read past the page cache, as it was written */
+	if (size >= BK_COPY_CHUNK)
+		(void)bk_direct(fd);
 	while (err == PCA_OK && (n = read(fd, buf, BK_COPY_CHUNK)) > 0) {
 		if (archive_write_data(a, buf, (size_t)n) != n)
 			err = ar_err(a, p->name);
@@ -291,12 +337,16 @@ write_archive(const struct bk_conf *c, struct bk_archive *b, const char *file)
 	struct archive *a = archive_write_new();
 	struct bk_out o;
 	char tmp[PATH_MAX] = "", *text = NULL;
-	uint8_t *buf = malloc(BK_COPY_CHUNK), md[32];
+	uint8_t *buf = NULL, md[32];
+	void *mem;
 	size_t i;
 	pca_err err = PCA_OK;
 
 	memset(&o, 0, sizeof(o));
 	o.fd = -1;
+	/* aligned: the parts are read with O_DIRECT where they can be */
+	if (posix_memalign(&mem, BK_OUT_ALIGN, BK_COPY_CHUNK) == 0)
+		buf = mem;
 	if ((o.md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(o.md, EVP_sha256(), NULL) != 1)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
@@ -308,15 +358,16 @@ write_archive(const struct bk_conf *c, struct bk_archive *b, const char *file)
 		 (text = json_dumps(b->manifest,
 		      JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
 		err = pca_err_set(PCA_ENOMEM, "no memory");
-	else if ((o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		      0600)) < 0)
+	else if ((o.fd = bk_out_open(tmp,
+		      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600,
+		      &o.direct)) < 0)
 		err = pca_err_set(PCA_EIO, "%s: %s", tmp, strerror(errno));
 	if (err != PCA_OK)
 		goto out;
-	o.drop = 1;
 	o.rate = c->rate;
 	o.name = tmp;
-	bk_out_start(&o);
+	if ((err = bk_out_start(&o)) != PCA_OK)
+		goto out;
 	/* no blocking: libarchive hands each write straight to ar_write_cb */
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
@@ -349,6 +400,7 @@ out:
 		archive_write_free(a);
 	if (o.fd >= 0)
 		close(o.fd);
+	bk_out_end(&o);
 	EVP_MD_CTX_free(o.md);
 	if (tmp[0] != '\0')
 		(void)unlink(tmp);
@@ -453,119 +505,33 @@ tls_parts(const struct bk_conf *ac, struct bk_archive *b)
 	return bk_part_add(b, "tls-server.pem", ac->api_tls_cert);
 }
 
-/* ---- the store's copy: through a pipe, hashed as it is written ---- */
-
-struct copier {
-	struct store *st;
-	int fd; /* the pipe's write end (closed when done) */
-	pca_err err;
-	char msg[256];
-};
-
-static void *
-copier_main(void *arg)
-{
-	struct copier *c = arg;
-
-	if ((c->err = store_copy_fd(c->st, c->fd)) != PCA_OK)
-		(void)snprintf(c->msg, sizeof(c->msg), "%s", pca_err_msg());
-	close(c->fd);
-	return NULL;
-}
-
-/* Reads the copy from fd into o until EOF (drained after an error). */
-static pca_err
-copy_pump(int fd, struct bk_out *o)
-{
-	uint8_t *buf = malloc(BK_COPY_CHUNK);
-	ssize_t n;
-	pca_err err = PCA_OK;
-
-	if (buf == NULL)
-		err = pca_err_set(PCA_ENOMEM, "no memory");
-	while (err == PCA_OK) {
-		if ((n = read(fd, buf, BK_COPY_CHUNK)) == 0)
-			break;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			err = pca_err_set(PCA_EIO, "store copy: %s",
-			    strerror(errno));
-		else
-			err = bk_out_write(o, buf, (size_t)n);
-	}
-	if (err == PCA_OK)
-		err = bk_out_flush(o);
-	bk_drain(fd); /* the copier never blocks on a full pipe */
-	free(buf);
-	return err;
-}
+/* ---- the store's copy ---- */
 
 /*
- * The store copied into path (scratch: not fsynced, the archive is), its
- * SHA-256 (hex) and size taken on the way.  The copy thread writes into a
- * pipe; this one writes the file at the pace of a bk_out.
+ * The store copied into path (a scratch file), then its SHA-256 (hex) and
+ * size.  LMDB writes the copy straight into the file,
+ * O_DIRECT where the filesystem takes it (its buffers are page-aligned for
+ * that): the copy's read transaction, during which no page freed by a
+ * writer is reused, lasts only as long as the walk and the device take,
+ * and the gigabytes pass through no pipe and no page cache (in a VM whose
+ * free memory goes back to the host, each new page-cache page costs a
+ * fault: copying through them made the copy five times slower).  The
+ * hash is a second pass, after the transaction.
  */
 static pca_err
 copy_store(struct store *st, const char *path, char hex[65], uint64_t *size)
 {
-	struct copier c;
-	struct bk_out o;
-	pthread_t th;
-	uint8_t md[32];
-	int p[2] = {-1, -1}, started = 0;
-	pca_err err = PCA_OK;
+	int fd, direct;
+	pca_err err;
 
-	memset(&c, 0, sizeof(c));
-	memset(&o, 0, sizeof(o));
-	if ((o.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) <
-	    0)
+	if ((fd = bk_out_open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		 0600, &direct)) < 0)
 		return pca_err_set(PCA_EIO, "%s: %s", path, strerror(errno));
-	/*
-	 * As fast as it goes: the copy's read transaction lasts as long, and
-	 * meanwhile every commit of the store has to grow its file.  Up to
-	 * the slack it stays in memory (read back for the archive, then
-	 * removed); the rate limit is the archive's.
-	 */
-	o.slack = bk_scratch_slack();
-	o.name = path;
-	if ((o.md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(o.md, EVP_sha256(), NULL) != 1) {
-		err = pca_err_set(PCA_ENOMEM, "no memory");
-		goto out;
-	}
-	if (pipe2(p, O_CLOEXEC) != 0) {
-		err = pca_err_set(PCA_EIO, "store copy: pipe: %s",
-		    strerror(errno));
-		goto out;
-	}
-	(void)fcntl(p[1], F_SETPIPE_SZ, (int)BK_COPY_CHUNK);
-	c.st = st;
-	c.fd = p[1];
-	if (pthread_create(&th, NULL, copier_main, &c) != 0) {
-		err = pca_err_set(PCA_ENOMEM, "store copy: no thread");
-		goto out;
-	}
-	p[1] = -1; /* the copier's now */
-	started = 1;
-	bk_out_start(&o);
-	err = copy_pump(p[0], &o);
-	pthread_join(th, NULL);
-	if (c.err != PCA_OK)
-		err = pca_err_set(c.err, "%s", c.msg);
-	if (err == PCA_OK) {
-		(void)EVP_DigestFinal_ex(o.md, md, NULL);
-		util_hex(md, sizeof(md), hex, 65, 0);
-		*size = o.done;
-	}
-out:
-	if (!started && p[1] >= 0)
-		close(p[1]);
-	if (p[0] >= 0)
-		close(p[0]);
-	close(o.fd);
-	EVP_MD_CTX_free(o.md);
-	return err;
+	err = store_copy_fd(st, fd);
+	close(fd);
+	if (err != PCA_OK)
+		return err;
+	return bk_file_hash(path, hex, size);
 }
 
 /* ---- pcactl backup --to FILE ---- */

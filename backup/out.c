@@ -1,21 +1,24 @@
 /*
  * out.c - the writer a backup's files go through (see backup_int.h).
  *
- * Written plainly, a backup of a large store leaves gigabytes of dirty
- * pages behind it; the kernel then writes them back in bulk, and every
- * durable commit of the store (an fsync) waits behind that.  So the file is
- * pushed out in BK_OUT_STEP windows as it grows (sync_file_range), from
- * the backup's own thread (whose I/O priority is the idle class), at most
- * rate bytes a second.  A scratch file may leave its newest bytes, up to a
- * share of the free memory, to the page cache: removed soon after, they
- * are never written at all.
+ * A backup writes gigabytes.  Through the page cache they would leave as
+ * many dirty pages behind, written back in bulk while every durable commit
+ * of the store (an fsync) waits its turn; they would also take as much
+ * memory, page by page (in a VM whose free memory goes back to the host,
+ * each new page costs a fault, and the writes crawled at 200-400 MB/s).
+ * So the file is written O_DIRECT where the filesystem takes it, from one
+ * aligned buffer, BK_OUT_STEP at a time: no dirty page, no cache.  Where
+ * it does not, each step is pushed out as it is written (sync_file_range),
+ * at most two of them dirty, and dropped from the cache once on disk.
+ * Either way from the backup's own thread (nice 19, the idle I/O class),
+ * at most rate bytes a second.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,32 +45,23 @@ bk_thread_background(void)
 #endif
 }
 
-uint64_t
-bk_scratch_slack(void)
+int
+bk_direct(int fd)
 {
-	struct sysinfo si;
+	int fl = fcntl(fd, F_GETFL);
 
-	if (sysinfo(&si) != 0)
-		return 0;
-	return ((uint64_t)si.freeram + si.bufferram) * si.mem_unit / 16;
+	return fl != -1 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0;
 }
 
-void
-bk_drain(int fd)
+int
+bk_out_open(const char *path, int flags, mode_t mode, int *direct)
 {
-	char buf[4096];
-	ssize_t n;
+	int fd = open(path, flags, mode);
 
-	while (
-	    (n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		;
-}
-
-void
-bk_out_start(struct bk_out *o)
-{
-	o->done = o->kicked = o->synced = 0;
-	o->t0 = mono_now();
+	/* set after the open: an O_DIRECT open that the filesystem refuses
+	 * (EINVAL) may have created the file already */
+	*direct = fd >= 0 && bk_direct(fd);
+	return fd;
 }
 
 static pca_err
@@ -75,6 +69,40 @@ out_err(const struct bk_out *o, const char *what)
 {
 	return pca_err_set(PCA_EIO, "%s: %s: %s", o->name, what,
 	    strerror(errno));
+}
+
+pca_err
+bk_out_start(struct bk_out *o)
+{
+	void *p;
+
+	o->done = o->kicked = o->synced = 0;
+	o->fill = 0;
+	o->t0 = mono_now();
+	if (o->buf == NULL) {
+		if (posix_memalign(&p, BK_OUT_ALIGN, BK_OUT_STEP) != 0)
+			return pca_err_set(PCA_ENOMEM, "no memory");
+		o->buf = p;
+	}
+	return PCA_OK;
+}
+
+void
+bk_out_end(struct bk_out *o)
+{
+	free(o->buf);
+	o->buf = NULL;
+	o->fill = 0;
+}
+
+/* Turns O_DIRECT off: for a tail that is not whole blocks, or refused. */
+static void
+out_buffered(struct bk_out *o)
+{
+	int fl = fcntl(o->fd, F_GETFL);
+
+	if (fl != -1 && fcntl(o->fd, F_SETFL, fl & ~O_DIRECT) == 0)
+		o->direct = 0;
 }
 
 /* Waits for [synced, upto) to be on disk; drops it from the cache. */
@@ -87,28 +115,48 @@ out_settle(struct bk_out *o, uint64_t upto)
 		SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
 		    SYNC_FILE_RANGE_WAIT_AFTER) != 0)
 		return out_err(o, "writing out");
-	if (o->drop)
-		(void)posix_fadvise(o->fd, (off_t)o->synced,
-		    (off_t)(upto - o->synced), POSIX_FADV_DONTNEED);
+	(void)posix_fadvise(o->fd, (off_t)o->synced, (off_t)(upto - o->synced),
+	    POSIX_FADV_DONTNEED);
 	o->synced = upto;
 	return PCA_OK;
 }
 
-/* Starts writeback of each full window; settles all but the newest. */
+/* Writes the staged bytes at the end of what is written. */
 static pca_err
-out_push(struct bk_out *o)
+out_step(struct bk_out *o)
 {
-	pca_err e;
+	const uint8_t *p = o->buf;
+	size_t n = o->fill;
+	ssize_t w;
 
-	while (o->done - o->kicked >= o->slack + BK_OUT_STEP) {
-		if (sync_file_range(o->fd, (off_t)o->kicked, (off_t)BK_OUT_STEP,
-			SYNC_FILE_RANGE_WRITE) != 0)
-			return out_err(o, "writing out");
-		o->kicked += BK_OUT_STEP;
-		if ((e = out_settle(o, o->kicked - BK_OUT_STEP)) != PCA_OK)
-			return e;
+	if (o->direct && n % BK_OUT_ALIGN != 0)
+		out_buffered(o);
+	while (n > 0) {
+		if ((w = write(o->fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EINVAL && o->direct) {
+				out_buffered(o); /* refused after all */
+				if (!o->direct)
+					continue;
+			}
+			return out_err(o, "write");
+		}
+		p += w;
+		n -= (size_t)w;
+		o->kicked += (uint64_t)w;
 	}
-	return PCA_OK;
+	o->fill = 0;
+	if (o->direct) {
+		o->synced = o->kicked;
+		return PCA_OK;
+	}
+	/* start this step's writeback; wait for the one before */
+	if (sync_file_range(o->fd, (off_t)o->synced,
+		(off_t)(o->kicked - o->synced), SYNC_FILE_RANGE_WRITE) != 0)
+		return out_err(o, "writing out");
+	return o->kicked > BK_OUT_STEP ? out_settle(o, o->kicked - BK_OUT_STEP)
+				       : PCA_OK;
 }
 
 static void
@@ -131,24 +179,27 @@ out_pace(const struct bk_out *o)
 pca_err
 bk_out_write(struct bk_out *o, const void *p, size_t n)
 {
-	const char *c = p;
-	ssize_t w;
+	const uint8_t *c = p;
+	size_t k;
+	pca_err e;
 
 	if (o->md != NULL && EVP_DigestUpdate(o->md, p, n) != 1)
 		return pca_err_set(PCA_EINTERNAL, "%s: SHA-256 failed",
 		    o->name);
 	while (n > 0) {
-		if ((w = write(o->fd, c, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return out_err(o, "write");
+		k = BK_OUT_STEP - o->fill < n ? BK_OUT_STEP - o->fill : n;
+		memcpy(o->buf + o->fill, c, k);
+		o->fill += k;
+		o->done += k;
+		c += k;
+		n -= k;
+		if (o->fill == BK_OUT_STEP) {
+			if ((e = out_step(o)) != PCA_OK)
+				return e;
+			out_pace(o);
 		}
-		c += w;
-		n -= (size_t)w;
-		o->done += (uint64_t)w;
 	}
-	out_pace(o);
-	return out_push(o);
+	return PCA_OK;
 }
 
 pca_err
@@ -156,22 +207,8 @@ bk_out_flush(struct bk_out *o)
 {
 	pca_err e;
 
-	/*
-	 * A scratch file's tail (its slack) stays unwritten: pushing it out
-	 * here wrote the whole copy of a store smaller than the slack in one
-	 * burst, and the store's commits stalled behind it (0.4 s at 1M
-	 * certificates).  It is read back from the page cache and removed.
-	 */
-	if (o->slack > 0)
-		return out_settle(o, o->kicked);
-	if (o->done > o->kicked) {
-		if (sync_file_range(o->fd, (off_t)o->kicked,
-			(off_t)(o->done - o->kicked),
-			SYNC_FILE_RANGE_WRITE) != 0)
-			return out_err(o, "writing out");
-		o->kicked = o->done;
-	}
-	if ((e = out_settle(o, o->done)) != PCA_OK)
+	if ((e = out_step(o)) != PCA_OK)
 		return e;
-	return PCA_OK;
+	out_pace(o); /* the last step's bytes count too */
+	return out_settle(o, o->kicked);
 }
