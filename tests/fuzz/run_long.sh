@@ -22,7 +22,7 @@
 # CPU seconds summed over the ledger, so the hours of several sessions add up
 # (FUZZ_LONG_SECONDS=900 a few times is as good as 3600 once).  INT or TERM
 # stops the round at once and still merges what it found and writes its
-# ledger line (the rounds finished so far count).
+# ledger line (every round counts, the interrupted one too).
 set -u
 BUILD=${BUILD:-build-fuzz}
 SECS=${FUZZ_LONG_SECONDS:-3600}
@@ -48,13 +48,29 @@ trap 'rm -rf "$WORK"' EXIT
 child=""
 name=""
 stop() { # stop RC: end the round, keep what it found, exit
-	if [ -n "$child" ]; then # GNU time does not pass TERM on
+	if [ -n "$child" ]; then
+		# GNU time does not pass TERM on: the fuzzer gets it, stops
+		# (libFuzzer's -handle_term), and GNU time writes its CPU
+		# seconds, so the interrupted round counts as well
 		pkill -TERM -P "$child" 2>/dev/null
-		kill "$child" 2>/dev/null
 		wait "$child"
+		child=""
+		rc=0 # stopped, not crashed (finish still counts artifacts)
+		round_end
 	fi
 	[ -n "$name" ] && finish
 	exit "$1"
+}
+
+# round_end: add the round's log, executions and CPU seconds to the target's
+round_end() {
+	cat "$log.$round" >>"$log"
+	execs=$((execs + $(stat number_of_executed_units "$log.$round")))
+	used=$(awk 'END {printf "%d", $1 + $2 + 0.5}' "$WORK/$name.time" \
+	    2>/dev/null)
+	# a round that could not run at all must not loop forever
+	[ "${used:-0}" -gt 0 ] || used=1
+	cpu=$((cpu + used))
 }
 trap 'stop 130' INT
 trap 'stop 143' TERM
@@ -78,11 +94,8 @@ wanted() {
 
 # finish: merge the target's new inputs, print its line, write the ledger
 finish() {
-	crashes=0
-	if [ "$rc" -ne 0 ]; then
-		crashes=$(($(find "$ART/$name" -type f | wc -l) - arts))
-		[ "$crashes" -eq 0 ] && crashes=1
-	fi
+	crashes=$(($(find "$ART/$name" -type f | wc -l) - arts))
+	[ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
 	# the minimal subset of the new inputs that adds coverage
 	if ! "$bin" -merge=1 -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 	    "$corpus" "$new" >"$log.merge" 2>&1; then
@@ -133,6 +146,7 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 		left=$((SECS - cpu))
 		[ "$left" -gt "$ROUND" ] && left=$ROUND
 		round=$((round + 1))
+		rm -f "$WORK/$name.time"
 		# shellcheck disable=SC2086
 		"$TIME" -f '%U %S' -o "$WORK/$name.time" \
 		    "$bin" -max_total_time="$left" -max_len=65536 -timeout=10 \
@@ -143,12 +157,7 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 		wait "$child"
 		rc=$?
 		child=""
-		cat "$log.$round" >>"$log"
-		execs=$((execs + $(stat number_of_executed_units "$log.$round")))
-		used=$(awk 'END {printf "%d", $1 + $2 + 0.5}' "$WORK/$name.time")
-		# a round that could not run at all must not loop forever
-		[ "$used" -gt 0 ] || used=1
-		cpu=$((cpu + used))
+		round_end
 	done
 	finish
 	n=$((n + 1))
