@@ -429,8 +429,8 @@ store_cert_foreach(struct store *s, const char *ca_id,
 	return e;
 }
 
-static pca_err
-count_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
+pca_err
+store_count_each(const MDB_val *k, const MDB_val *v, void *varg, int *stop)
 {
 	(void)k;
 	(void)v;
@@ -454,7 +454,7 @@ store_cert_count(struct store *s, const char *ca_id, size_t *out)
 		e = store_inv_ca_count(s, id, &n);
 	else
 		e = store_scan_read(s, STORE_DBI_CERTS, id, sizeof(id),
-		    sizeof(id), count_each, &n);
+		    sizeof(id), store_count_each, &n);
 	if (e != PCA_OK)
 		return e;
 	*out = n;

@@ -81,16 +81,6 @@ inv_put(struct store *s, MDB_txn *txn, const uint8_t *pre, size_t plen,
 		       : store_mdb_err(rc, "updating the inventory index");
 }
 
-static pca_err
-inv_count_each(const MDB_val *k, const MDB_val *v, void *arg, int *stop)
-{
-	(void)k;
-	(void)v;
-	(void)stop;
-	(*(size_t *)arg)++;
-	return PCA_OK;
-}
-
 pca_err
 store_inv_ca_count(struct store *s, const uint8_t *ca_id, size_t *n)
 {
@@ -98,7 +88,7 @@ store_inv_ca_count(struct store *s, const uint8_t *ca_id, size_t *n)
 	size_t plen = inv_prefix(INV_CA, ca_id, NULL, 0, pre), c = 0;
 	pca_err e;
 
-	e = store_scan_read(s, STORE_DBI_INV, pre, plen, plen, inv_count_each,
+	e = store_scan_read(s, STORE_DBI_INV, pre, plen, plen, store_count_each,
 	    &c);
 	if (e == PCA_OK)
 		*n = c;

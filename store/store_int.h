@@ -212,6 +212,9 @@ pca_err store_issued_bump(struct store *, MDB_txn *,
 /* store_index.c: inventory index entries, in the caller's transaction */
 #define STORE_INV_PRE_MAX (2 + STORE_INV_TMPL_MAX)
 #define STORE_INV_KEY_MAX (STORE_INV_PRE_MAX + STORE_EXP_KEY_MAX)
+/* A store_scan callback that counts the entries into *(size_t *)arg. */
+pca_err store_count_each(const MDB_val *k, const MDB_val *v, void *arg,
+    int *stop);
 /*
  * The certificates of one CA, counted on its inventory keys (about sixty to
  * a page, where the records are a few); *n untouched on an error.  Needs
