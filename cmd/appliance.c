@@ -912,14 +912,9 @@ appliance_refusals_open(struct appliance *ap)
 	return err;
 }
 
-pca_err
-appliance_open(const char *path, struct appliance *ap)
-{
-	return appliance_open_hsm(path, NULL, ap);
-}
-
-pca_err
-appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
+static pca_err
+open_with(const char *path, struct hsm *hsm, int defer_login,
+    struct appliance *ap)
 {
 	pca_err err;
 
@@ -930,6 +925,7 @@ appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
 		ap->hsm = NULL;
 		return err;
 	}
+	ap->conf.hsm.defer_login = defer_login;
 	if ((err = store_open(&ap->conf.store, &ap->store)) != PCA_OK ||
 	    (ap->conf.alerts_on &&
 		(err = appliance_refusals_open(ap)) != PCA_OK) ||
@@ -944,6 +940,18 @@ appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
 		return pca_err_set(err, "%s", msg);
 	}
 	return PCA_OK;
+}
+
+pca_err
+appliance_open(const char *path, struct appliance *ap)
+{
+	return open_with(path, NULL, 1, ap);
+}
+
+pca_err
+appliance_open_hsm(const char *path, struct hsm *hsm, struct appliance *ap)
+{
+	return open_with(path, hsm, 0, ap);
 }
 
 /*

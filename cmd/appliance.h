@@ -167,9 +167,17 @@ struct appliance {
 	struct alert_refusals *refusals;
 };
 
-/* Loads the config and opens token, store and engine. */
+/*
+ * Loads the config and opens store, engine and token (pcactl's way: the
+ * token is logged in to at the first command that needs it, so commands
+ * that only read never log in next to a running pcad; see
+ * hsm_conf.defer_login).
+ */
 pca_err appliance_open(const char *config_path, struct appliance *out) PCA_WUR;
-/* The same with a token already opened (taken over; NULL: hsm_open). */
+/*
+ * The same with a token already opened (taken over), or, hsm NULL, opened
+ * and logged in to at once (pcad's way: a bad token fails the start).
+ */
 pca_err appliance_open_hsm(const char *config_path, struct hsm *hsm,
     struct appliance *out) PCA_WUR;
 void appliance_close(struct appliance *);

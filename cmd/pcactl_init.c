@@ -286,8 +286,9 @@ init_appliance(const struct init_opts *o)
 	char conf[PATH_MAX], akid[21], secret[41];
 	pca_err err;
 
+	/* logged in at once: a bad PIN or token fails here, in one line */
 	if ((err = path_join(conf, o->dir, "pcad.conf")) != PCA_OK ||
-	    (err = appliance_open(conf, &ap)) != PCA_OK)
+	    (err = appliance_open_hsm(conf, NULL, &ap)) != PCA_OK)
 		return err;
 	hsm_seal_ops(ap.hsm, &seal);
 	if ((err = pcactl_tls_init(o->dir, o->names, o->nnames, ap.hsm)) ==

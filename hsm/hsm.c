@@ -63,6 +63,18 @@ hsm_diff_ms(const struct timespec *a, const struct timespec *b)
 	return (int)ms;
 }
 
+/* Sleeps ms milliseconds, through signals. */
+void
+hsm_pause_ms(unsigned ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 static CK_RV
 sess_open(struct hsm *h, CK_SESSION_HANDLE *s)
 {
@@ -156,18 +168,18 @@ reinit(struct hsm *h, int *again)
 }
 
 /*
- * The first reinit, tried again after a failure that a later read of the
- * token's state may not show: SoftHSM rewrites a token's object file on
- * every C_Login, and another process's C_Initialize or C_Login that reads
- * it at that moment sees no token, or a token without a user PIN, or
- * fails with CKR_GENERAL_ERROR.  A one-shot pcactl run next to pcad or
- * other pcactl runs must not fail on that.  A refused PIN is never tried
- * again; an absent token fails after HSM_OPEN_TRIES tries (~0.8 s).
+ * reinit, tried again after a failure that a later read of the token's
+ * state may not show: SoftHSM rewrites a token's object file on every
+ * C_Login, and another process's C_Initialize or C_Login that reads it at
+ * that moment sees no token, or a token without a user PIN, or fails with
+ * CKR_GENERAL_ERROR.  A one-shot pcactl run next to pcad or other pcactl
+ * runs must not fail on that, nor must pcad's recovery while pcactl runs.
+ * A refused PIN is never tried again; an absent token fails after
+ * HSM_OPEN_TRIES tries (~0.8 s).
  */
 static pca_err
-reinit_open(struct hsm *h)
+reinit_settled(struct hsm *h)
 {
-	struct timespec ts;
 	unsigned i, ms = 25;
 	int again;
 	pca_err rc;
@@ -178,10 +190,7 @@ reinit_open(struct hsm *h)
 		if (rc == PCA_OK || !again || i == HSM_OPEN_TRIES)
 			return rc;
 		pca_err_clear();
-		ts.tv_sec = 0;
-		ts.tv_nsec = (long)ms * 1000000L;
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
+		hsm_pause_ms(ms);
 	}
 }
 
@@ -308,8 +317,13 @@ hsm_open(const struct hsm_conf *conf, struct hsm **out)
 		goto out;
 	if ((rc = hsm_module_load(h->module, &h->fl)) != PCA_OK)
 		goto out;
+	if (conf->defer_login) {
+		atomic_store(&h->deferred, 1);
+		*out = h;
+		return PCA_OK;
+	}
 	hsm_sigpipe_block(h->guard_sigpipe, &sp);
-	rc = reinit_open(h);
+	rc = reinit_settled(h);
 	hsm_sigpipe_restore(&sp);
 	if (rc != PCA_OK)
 		goto out;
@@ -557,7 +571,7 @@ hsm_reset(struct hsm *h, uint64_t seen)
 {
 	char cause[200], why[200];
 	struct timespec dl;
-	int was = 0, locked, again = 0;
+	int was = 0, locked;
 	pca_err rc;
 
 	(void)snprintf(cause, sizeof(cause), "%s", pca_err_msg());
@@ -571,7 +585,7 @@ hsm_reset(struct hsm *h, uint64_t seen)
 		    cause);
 	deadline(&dl, HSM_DRAIN_MS);
 	locked = pthread_rwlock_clockwrlock(&h->rw, CLOCK_MONOTONIC, &dl) == 0;
-	rc = locked ? reinit(h, &again)
+	rc = locked ? reinit_settled(h)
 		    : pca_err_set(PCA_EUNAVAIL,
 			  "calls into the module did not return within %d ms "
 			  "(is the module hung?)",
@@ -600,6 +614,40 @@ hsm_reset(struct hsm *h, uint64_t seen)
 }
 
 /*
+ * The login hsm_open left to the first call (hsm_conf.defer_login): as
+ * hsm_open would have done it, once; a failure is the caller's, and the
+ * next call tries again.  Caller has SIGPIPE blocked.
+ */
+static pca_err
+open_deferred(struct hsm *h)
+{
+	pca_err rc = PCA_OK;
+	int refused;
+
+	if (!atomic_load(&h->deferred))
+		return PCA_OK;
+	(void)pthread_rwlock_wrlock(&h->rw);
+	pthread_mutex_lock(&h->mu);
+	refused = h->pin_refused;
+	pthread_mutex_unlock(&h->mu);
+	if (refused) /* never a second wrong PIN: tokens lock the user out */
+		rc = pca_err_set(PCA_EHSM,
+		    "token %s refused the PIN earlier; reopen to retry",
+		    h->token);
+	else if (atomic_load(&h->deferred) &&
+		 (rc = reinit_settled(h)) == PCA_OK) {
+		pthread_mutex_lock(&h->mu);
+		h->available = 1;
+		pthread_mutex_unlock(&h->mu);
+		atomic_store(&h->deferred, 0);
+		log_info("hsm: token %s open with %u sessions (module %s)",
+		    h->token, h->nsess, h->module);
+	}
+	(void)pthread_rwlock_unlock(&h->rw);
+	return rc;
+}
+
+/*
  * Runs fn on a pooled session.  Session and login failures are repaired
  * in place, token loss by one reset; then fn runs again.
  */
@@ -613,6 +661,10 @@ hsm_run(struct hsm *h, hsm_op_fn fn, void *arg)
 	pca_err rc;
 
 	hsm_sigpipe_block(h->guard_sigpipe, &sp);
+	if ((rc = open_deferred(h)) != PCA_OK) {
+		hsm_sigpipe_restore(&sp);
+		return rc;
+	}
 	for (tries = 0; tries < 4; tries++) {
 		rc = run_once(h, fn, arg, &cls, &seen);
 		if (cls == HSM_RC_NONE)
@@ -749,6 +801,12 @@ hsm_health(struct hsm *h)
 	if (h->ipc != NULL)
 		return hsm_ipc_health(h);
 	hsm_sigpipe_block(h->guard_sigpipe, &sp);
+	if ((rc = open_deferred(h)) != PCA_OK) {
+		hsm_sigpipe_restore(&sp);
+		return rc == PCA_EUNAVAIL
+			   ? rc
+			   : pca_err_set(PCA_EUNAVAIL, "%s", pca_err_msg());
+	}
 	rc = health_once(h, &cls, &seen);
 	if (cls == HSM_RC_RESET && (rc = hsm_reset(h, seen)) == PCA_OK)
 		rc = health_once(h, &cls, &seen);

@@ -51,6 +51,11 @@ struct hsm_conf {
 	unsigned sessions;      /* signing session pool size; 0 = 4; 1 =
 				   one module call at a time (forced for
 				   p11-kit-client.so) */
+	int defer_login;        /* 1: hsm_open loads the module and reads
+				   the PIN; the first call that needs the
+				   token finds it and logs in (pcactl: a
+				   command that only reads the store never
+				   logs in next to pcad) */
 };
 
 /*

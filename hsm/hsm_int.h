@@ -27,6 +27,8 @@
 #define HSM_WAIT_MS 5000          /* longest wait for a lock or session */
 #define HSM_DRAIN_MS 2000         /* a reset waits this long for calls */
 #define HSM_OPEN_TRIES 6          /* slot listings at open before "no token" */
+#define HSM_GEN_TRIES 3           /* generations in place before a reset */
+#define HSM_LOAD_TRIES 4          /* looks for a key (5..20 ms apart) */
 #define HSM_TOKEN_LABEL_MAX 32    /* CK_TOKEN_INFO.label */
 #define HSM_ID_MAX 64             /* CKA_ID bytes we accept */
 #define HSM_ATTR_MAX 4096         /* largest attribute value we read */
@@ -88,6 +90,7 @@ struct hsm {
 	struct hsm_sess *pool;
 	int available;
 	int resetting;
+	atomic_int deferred;        /* defer_login: not logged in yet */
 	int pin_refused;            /* the token refused the PIN: never retry */
 	uint64_t gen;               /* bumped on each successful re-init */
 	struct timespec last_reset; /* CLOCK_MONOTONIC */
@@ -122,6 +125,7 @@ typedef pca_err (
 /* hsm.c */
 pca_err hsm_run(struct hsm *, hsm_op_fn, void *arg) PCA_WUR;
 int hsm_diff_ms(const struct timespec *a, const struct timespec *b);
+void hsm_pause_ms(unsigned ms);
 
 /* hsm_p11.c: module, token, PIN, errors, objects. */
 struct hsm_sigpipe {

@@ -402,26 +402,97 @@ keypair_gen(struct hsm *h, CK_SESSION_HANDLE s, const struct gen_arg *a,
 	return PCA_OK;
 }
 
-static pca_err
-op_generate(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
+/* Destroys every key object labelled label (best effort). */
+static void
+label_clear(struct hsm *h, CK_SESSION_HANDLE s, const char *label)
 {
-	struct gen_arg *a = arg;
+	static const CK_OBJECT_CLASS cls[2] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY};
+	CK_OBJECT_HANDLE o[4];
+	CK_ULONG i, n;
+	CK_RV rv;
+	int c;
+
+	for (c = 0; c < 2; c++) {
+		n = 0;
+		if (hsm_find(h, s, cls[c], label, NULL, 0, o, 4, &n, &rv) !=
+		    PCA_OK)
+			continue;
+		for (i = 0; i < n; i++)
+			(void)h->fl->C_DestroyObject(s, o[i]);
+	}
+}
+
+/*
+ * One generation; on failure no object carries the label (best effort).
+ * *made says whether C_GenerateKeyPair itself succeeded.
+ */
+static pca_err
+generate_once(struct hsm *h, CK_SESSION_HANDLE s, struct gen_arg *a, int *made,
+    CK_RV *rv)
+{
 	CK_OBJECT_HANDLE pub, priv;
 	CK_KEY_TYPE type;
 	pca_err rc;
 
-	if ((rc = label_unused(h, s, a->label, rv)) != PCA_OK)
-		return rc;
-	if ((rc = keypair_gen(h, s, a, &pub, &priv, rv)) != PCA_OK)
-		return rc;
-	rc = hsm_pub_spki(h, s, priv, a->label, &a->spki, &a->spki_len, &type,
-	    rv);
-	if (rc != PCA_OK) {
-		/* Leave no half-made pair behind (best effort). */
+	*made = 0;
+	if ((rc = keypair_gen(h, s, a, &pub, &priv, rv)) == PCA_OK) {
+		*made = 1;
+		rc = hsm_pub_spki(h, s, priv, a->label, &a->spki, &a->spki_len,
+		    &type, rv);
+		if (rc == PCA_OK)
+			return PCA_OK;
 		(void)h->fl->C_DestroyObject(s, priv);
 		(void)h->fl->C_DestroyObject(s, pub);
 	}
+	label_clear(h, s, a->label);
 	return rc;
+}
+
+/*
+ * A file-backed token (SoftHSM) that another process writes at the same
+ * moment, a pcactl or pkcs11-tool login next to pcad, can fail a
+ * C_GenerateKeyPair with CKR_FUNCTION_FAILED or CKR_GENERAL_ERROR, or
+ * not show the pair it has just made the way it made it.  While the
+ * session is still logged in, the attempt's objects are removed and
+ * generation is tried again, HSM_GEN_TRIES times in all; what still fails
+ * is token trouble (PCA_EUNAVAIL, never a missing key) and goes to
+ * hsm_run's recovery (SoftHSM 2.6 can keep a token it read torn unusable
+ * until C_Finalize), which runs this again.
+ */
+static pca_err
+op_generate(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
+{
+	struct gen_arg *a = arg;
+	CK_SESSION_INFO si;
+	unsigned i, ms = 20;
+	int made;
+	pca_err rc;
+
+	if ((rc = label_unused(h, s, a->label, rv)) != PCA_OK)
+		return rc;
+	for (i = 1;; i++, ms *= 2) {
+		*rv = CKR_OK;
+		rc = generate_once(h, s, a, &made, rv);
+		if (rc == PCA_OK)
+			return rc;
+		if (!made && *rv != CKR_FUNCTION_FAILED &&
+		    *rv != CKR_GENERAL_ERROR)
+			return rc;
+		if (h->fl->C_GetSessionInfo(s, &si) != CKR_OK ||
+		    (si.state != CKS_RW_USER_FUNCTIONS &&
+			si.state != CKS_RO_USER_FUNCTIONS))
+			return rc;
+		if (i == HSM_GEN_TRIES) {
+			/* token trouble, never "no such key": recover */
+			if (*rv == CKR_OK)
+				*rv = CKR_GENERAL_ERROR;
+			return pca_err_set(PCA_EUNAVAIL, "%s", pca_err_msg());
+		}
+		log_info("hsm: generating key %s again (%s)", a->label,
+		    pca_err_msg());
+		pca_err_clear();
+		hsm_pause_ms(ms);
+	}
 }
 
 pca_err

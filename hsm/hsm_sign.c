@@ -401,9 +401,9 @@ sign_good(struct hsm *h, const char *label)
 		    h->token, was);
 }
 
-/* The key to sign with, bound to the caller's expected public key. */
+/* One look for the key to sign with, bound to the expected public key. */
 static pca_err
-key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
+key_get_once(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
     struct keyref *k, CK_RV *rv)
 {
 	uint8_t *tok = NULL;
@@ -415,11 +415,7 @@ key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
 	if (kc == KC_HIT)
 		return PCA_OK;
 	if (kc == KC_MISS) {
-		rc = key_load(h, s, key->label, k, &tok, &toklen, rv);
-		/* a bound key must exist: its absence is token trouble */
-		if (rc == PCA_ENOTFOUND && key->spki != NULL)
-			return hsm_key_vanished(h, key->label);
-		if (rc != PCA_OK)
+		if ((rc = key_load(h, s, key->label, k, &tok, &toklen, rv)))
 			return rc;
 	}
 	if (key->spki == NULL)
@@ -442,6 +438,58 @@ key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
 		hsm_key_found(h, key->label);
 out:
 	free(tok);
+	return rc;
+}
+
+/*
+ * Whether a failed look for a key is worth another: a file-backed token
+ * (SoftHSM) that another process writes at that moment (a pcactl or
+ * pkcs11-tool login next to pcad) can show no key, or read a key's halves
+ * inconsistently, or fail with CKR_FUNCTION_FAILED, for a few
+ * milliseconds.  Not when the session or login failed (hsm_run repairs
+ * those), nor for an unbound key that is simply absent.
+ */
+static int
+key_look_again(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
+    pca_err rc, CK_RV rv)
+{
+	CK_SESSION_INFO si;
+
+	if (rc == PCA_ENOMEM || (rc == PCA_ENOTFOUND && key->spki == NULL))
+		return 0;
+	if (rv != CKR_OK && rv != CKR_FUNCTION_FAILED &&
+	    rv != CKR_GENERAL_ERROR)
+		return 0;
+	return h->fl->C_GetSessionInfo(s, &si) == CKR_OK &&
+	       (si.state == CKS_RW_USER_FUNCTIONS ||
+		   si.state == CKS_RO_USER_FUNCTIONS);
+}
+
+/*
+ * The key to sign with, bound to the caller's expected public key; looked
+ * for again, HSM_LOAD_TRIES times in all, while key_look_again says so.  A
+ * bound key that stays absent is token trouble (hsm_key_vanished).
+ */
+static pca_err
+key_get(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
+    struct keyref *k, CK_RV *rv)
+{
+	unsigned i, ms = 5;
+	pca_err rc;
+
+	for (i = 1;; i++, ms *= 2) {
+		*rv = CKR_OK;
+		rc = key_get_once(h, s, key, k, rv);
+		if (rc == PCA_OK || i == HSM_LOAD_TRIES ||
+		    !key_look_again(h, s, key, rc, *rv))
+			break;
+		hsm_cache_drop(h, key->label);
+		pca_err_clear();
+		hsm_pause_ms(ms);
+	}
+	/* a bound key must exist: its absence is token trouble */
+	if (rc == PCA_ENOTFOUND && key->spki != NULL)
+		return hsm_key_vanished(h, key->label);
 	return rc;
 }
 

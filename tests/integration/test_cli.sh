@@ -284,6 +284,36 @@ done
 check_fails "init --json is refused: init writes files" "no --json" \
     "$PCACTL" init "$TMP/other" --json
 
+# ---- pcactl logs in to the token only for a command that needs it ----
+# SoftHSM rewrites its token.object on every C_Login, and a process that
+# reads the token at that moment (pcad's signer) can see it torn: a failed
+# key generation, a key not shown (tests/unit/hsm test_other_process).  So a
+# command that only reads the store must not log in: token.object stays as
+# it was.  ca show reads the key's attributes from the token, so it does
+# log in (the control: the check can see a login).
+tobj=$(ls "$A"/hsm/tokens/*/token.object 2>/dev/null | head -1)
+# logs_in CMD...: 0 when running pcactl CMD rewrote token.object
+logs_in() {
+	li_t0=$(stat -c %y "$tobj")
+	sleep 0.02
+	"$PCACTL" "$@" >/dev/null 2>"$TMP/e" || bad="$bad [$*: $(cat "$TMP/e")]"
+	[ "$(stat -c %y "$tobj")" != "$li_t0" ]
+}
+if [ -z "$tobj" ]; then
+	skip "read-only pcactl commands leave the token alone" "not pcactl init's SoftHSM token"
+else
+	bad=""
+	for c in "ca list" "cert list" "cert show $LEAF_ARN" "report" \
+	    "policy list" "store verify"; do
+		# shellcheck disable=SC2086
+		logs_in $c && bad="$bad [$c logged in]"
+	done
+	logs_in ca show "$ROOT" || bad="$bad [ca show did not log in]"
+	[ -z "$bad" ] &&
+	    ok "read-only pcactl commands never log in to the token (ca show does)" ||
+	    not_ok "read-only pcactl commands never log in to the token" "$bad"
+fi
+
 # ---- errors ----
 echo garbage >"$TMP/bad.csr"
 if out=$("$PCACTL" issue --ca "$ROOT" --csr "$TMP/bad.csr" \
