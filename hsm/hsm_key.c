@@ -463,7 +463,6 @@ static pca_err
 op_generate(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 {
 	struct gen_arg *a = arg;
-	CK_SESSION_INFO si;
 	unsigned i, ms = 20;
 	int made;
 	pca_err rc;
@@ -478,9 +477,7 @@ op_generate(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 		if (!made && *rv != CKR_FUNCTION_FAILED &&
 		    *rv != CKR_GENERAL_ERROR)
 			return rc;
-		if (h->fl->C_GetSessionInfo(s, &si) != CKR_OK ||
-		    (si.state != CKS_RW_USER_FUNCTIONS &&
-			si.state != CKS_RO_USER_FUNCTIONS))
+		if (!hsm_logged_in(h, s))
 			return rc;
 		if (i == HSM_GEN_TRIES) {
 			/* token trouble, never "no such key": recover */

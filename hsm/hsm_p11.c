@@ -573,6 +573,17 @@ hsm_find(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
  * A search that found nothing may only mean the login was lost (private
  * objects are hidden then): report that as CKR_USER_NOT_LOGGED_IN.
  */
+/* The session answers and is logged in as the user. */
+int
+hsm_logged_in(struct hsm *h, CK_SESSION_HANDLE s)
+{
+	CK_SESSION_INFO si;
+
+	return h->fl->C_GetSessionInfo(s, &si) == CKR_OK &&
+	       (si.state == CKS_RW_USER_FUNCTIONS ||
+		   si.state == CKS_RO_USER_FUNCTIONS);
+}
+
 int
 hsm_login_lost(struct hsm *h, CK_SESSION_HANDLE s, CK_RV *rv)
 {

@@ -453,16 +453,12 @@ static int
 key_look_again(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
     pca_err rc, CK_RV rv)
 {
-	CK_SESSION_INFO si;
-
 	if (rc == PCA_ENOMEM || (rc == PCA_ENOTFOUND && key->spki == NULL))
 		return 0;
 	if (rv != CKR_OK && rv != CKR_FUNCTION_FAILED &&
 	    rv != CKR_GENERAL_ERROR)
 		return 0;
-	return h->fl->C_GetSessionInfo(s, &si) == CKR_OK &&
-	       (si.state == CKS_RW_USER_FUNCTIONS ||
-		   si.state == CKS_RO_USER_FUNCTIONS);
+	return hsm_logged_in(h, s);
 }
 
 /*
