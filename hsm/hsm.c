@@ -288,6 +288,8 @@ hsm_alloc(const struct hsm_conf *conf, struct hsm **out)
 	return PCA_OK;
 }
 
+static pca_err open_deferred(struct hsm *);
+
 pca_err
 hsm_open(const struct hsm_conf *conf, struct hsm **out)
 {
@@ -317,19 +319,15 @@ hsm_open(const struct hsm_conf *conf, struct hsm **out)
 		goto out;
 	if ((rc = hsm_module_load(h->module, &h->fl)) != PCA_OK)
 		goto out;
-	if (conf->defer_login) {
-		atomic_store(&h->deferred, 1);
-		*out = h;
-		return PCA_OK;
+	/* defer_login: the first call that needs the token logs in */
+	atomic_store(&h->deferred, 1);
+	if (!conf->defer_login) {
+		hsm_sigpipe_block(h->guard_sigpipe, &sp);
+		rc = open_deferred(h);
+		hsm_sigpipe_restore(&sp);
+		if (rc != PCA_OK)
+			goto out;
 	}
-	hsm_sigpipe_block(h->guard_sigpipe, &sp);
-	rc = reinit_settled(h);
-	hsm_sigpipe_restore(&sp);
-	if (rc != PCA_OK)
-		goto out;
-	h->available = 1;
-	log_info("hsm: token %s open with %u sessions (module %s)", h->token,
-	    h->nsess, h->module);
 	*out = h;
 	h = NULL;
 out:
@@ -614,9 +612,10 @@ hsm_reset(struct hsm *h, uint64_t seen)
 }
 
 /*
- * The login hsm_open left to the first call (hsm_conf.defer_login): as
- * hsm_open would have done it, once; a failure is the caller's, and the
- * next call tries again.  Caller has SIGPIPE blocked.
+ * Finds the token and logs in, once: from hsm_open, or, with
+ * hsm_conf.defer_login, from the first call that needs the token (a
+ * failure is that caller's, and the next call tries again).  Caller has
+ * SIGPIPE blocked.
  */
 static pca_err
 open_deferred(struct hsm *h)
