@@ -569,10 +569,6 @@ hsm_find(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
 	return PCA_OK;
 }
 
-/*
- * A search that found nothing may only mean the login was lost (private
- * objects are hidden then): report that as CKR_USER_NOT_LOGGED_IN.
- */
 /* The session answers and is logged in as the user. */
 int
 hsm_logged_in(struct hsm *h, CK_SESSION_HANDLE s)
@@ -584,6 +580,10 @@ hsm_logged_in(struct hsm *h, CK_SESSION_HANDLE s)
 		   si.state == CKS_RO_USER_FUNCTIONS);
 }
 
+/*
+ * A search that found nothing may only mean the login was lost (private
+ * objects are hidden then): report that as CKR_USER_NOT_LOGGED_IN.
+ */
 int
 hsm_login_lost(struct hsm *h, CK_SESSION_HANDLE s, CK_RV *rv)
 {

@@ -88,6 +88,39 @@ seal_key_make(struct hsm *h, CK_SESSION_HANDLE s, const char *name,
 	return PCA_OK;
 }
 
+/*
+ * Looks for the secret keys labelled name, HSM_LOAD_TRIES times (5..20 ms
+ * apart) while the search fails the way a file-backed token fails for a
+ * few milliseconds when another process rewrites it (SoftHSM: no object,
+ * or CKR_FUNCTION_FAILED / CKR_GENERAL_ERROR) and the session is still
+ * logged in.  Above all, a sealing key that exists must never look absent
+ * to seal_key_get: it would generate a second key under the same label,
+ * and every secret sealed since init would stop opening.
+ */
+static pca_err
+seal_key_find(struct hsm *h, CK_SESSION_HANDLE s, const char *name,
+    CK_OBJECT_HANDLE objs[2], CK_ULONG *n, CK_RV *rv)
+{
+	unsigned i, ms = 5;
+	pca_err err;
+
+	for (i = 1;; i++, ms *= 2) {
+		*n = 0;
+		*rv = CKR_OK;
+		err = hsm_find(h, s, CKO_SECRET_KEY, name, NULL, 0, objs, 2, n,
+		    rv);
+		if ((err == PCA_OK && *n > 0) || i == HSM_LOAD_TRIES)
+			return err;
+		if (err != PCA_OK && *rv != CKR_FUNCTION_FAILED &&
+		    *rv != CKR_GENERAL_ERROR)
+			return err;
+		if (!hsm_logged_in(h, s))
+			return err;
+		pca_err_clear();
+		hsm_pause_ms(ms);
+	}
+}
+
 /* The secret key labelled name; generated when absent and create is set. */
 static pca_err
 seal_key_get(struct hsm *h, CK_SESSION_HANDLE s, const char *name, int create,
@@ -97,8 +130,7 @@ seal_key_get(struct hsm *h, CK_SESSION_HANDLE s, const char *name, int create,
 	CK_ULONG n = 0;
 	pca_err err;
 
-	if ((err = hsm_find(h, s, CKO_SECRET_KEY, name, NULL, 0, objs, 2, &n,
-		 rv)) != PCA_OK)
+	if ((err = seal_key_find(h, s, name, objs, &n, rv)) != PCA_OK)
 		return err;
 	if (n == 1) {
 		*key = objs[0];

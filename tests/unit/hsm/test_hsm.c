@@ -1344,6 +1344,104 @@ test_other_process(void **state)
 			free(g[i].spki[k]);
 }
 
+/* How many objects of a class carry the label (at most 8 counted). */
+static CK_ULONG
+raw_count(struct hsm *h, CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls,
+    const char *label)
+{
+	CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)},
+	    {CKA_LABEL, (void *)label, strlen(label)}};
+	CK_OBJECT_HANDLE o[8];
+	CK_ULONG n = 0;
+
+	assert_int_equal(h->fl->C_FindObjectsInit(s, t, 2), CKR_OK);
+	assert_int_equal(h->fl->C_FindObjects(s, o, 8, &n), CKR_OK);
+	assert_int_equal(h->fl->C_FindObjectsFinal(s), CKR_OK);
+	return n;
+}
+
+#define SEAL_ROUNDS 300
+
+/*
+ * Sealing next to another process that logs in to the same SoftHSM token
+ * over and over (every C_Login rewrites the token's files): a sealing key
+ * that exists may look absent to a search for a few milliseconds, and
+ * seal must then look again, never generate a second key under the same
+ * label (every secret sealed before would stop opening).  Each seal that
+ * succeeds unseals; the one from before the other process still unseals;
+ * the token holds exactly one key of each half afterwards.
+ */
+static void
+test_seal_other_process(void **state)
+{
+	static const uint8_t first[] = "sealed before the other process";
+	struct tfix *f = *state;
+	CK_SESSION_HANDLE s;
+	uint8_t *blob0 = NULL, *blob, *plain;
+	size_t blob0_len, blob_len, plain_len;
+	pid_t kid;
+	int i, ok = 0, failed = 0;
+	char msg[16];
+
+	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
+	assert_int_equal(hsm_seal(f->h, "pca-test-seal", first, sizeof(first),
+			     &blob0, &blob0_len),
+	    PCA_OK);
+	if ((kid = fork()) == 0) {
+		char *envp[] = {f->t.env, "PATH=/usr/bin:/bin", NULL};
+
+		(void)setpgid(0, 0);
+		execle("/bin/sh", "sh", "-c",
+		    "while :; do pkcs11-tool --module " SOFTHSM
+		    " --token-label ca-token --login --pin " USER_PIN
+		    " --keypairgen --key-type EC:prime256v1 --label other"
+		    " >/dev/null 2>&1; done",
+		    (char *)NULL, envp);
+		_exit(127);
+	}
+	assert_true(kid > 0);
+	usleep(200000); /* the loop is running */
+	for (i = 0; i < SEAL_ROUNDS; i++) {
+		(void)snprintf(msg, sizeof(msg), "secret %d", i);
+		if (hsm_seal(f->h, "pca-test-seal", (const uint8_t *)msg,
+			strlen(msg), &blob, &blob_len) != PCA_OK) {
+			failed++;
+			continue;
+		}
+		plain = NULL;
+		if (hsm_unseal(f->h, "pca-test-seal", blob, blob_len, &plain,
+			&plain_len) == PCA_OK &&
+		    plain_len == strlen(msg) &&
+		    memcmp(plain, msg, plain_len) == 0)
+			ok++;
+		else
+			fprintf(stderr, "[ info     ] round %d: %s\n", i,
+			    pca_err_msg());
+		free(plain);
+		free(blob);
+	}
+	(void)kill(-kid, SIGKILL);
+	(void)waitpid(kid, NULL, 0);
+	fprintf(stderr,
+	    "[ info     ] %d of %d seals opened again, %d refused\n", ok,
+	    SEAL_ROUNDS, failed);
+	s = raw_session(f->h);
+	assert_int_equal(
+	    raw_count(f->h, s, CKO_SECRET_KEY, "pca-test-seal.enc"), 1);
+	assert_int_equal(
+	    raw_count(f->h, s, CKO_SECRET_KEY, "pca-test-seal.mac"), 1);
+	assert_int_equal(f->h->fl->C_CloseSession(s), CKR_OK);
+	assert_int_equal(hsm_unseal(f->h, "pca-test-seal", blob0, blob0_len,
+			     &plain, &plain_len),
+	    PCA_OK);
+	assert_memory_equal(plain, first, sizeof(first));
+	free(plain);
+	free(blob0);
+	/* a refusal is a 503 the caller retries; most rounds get through */
+	assert_true(ok + failed == SEAL_ROUNDS);
+	assert_true(failed * 4 < SEAL_ROUNDS);
+}
+
 #define KEYS(t) cmocka_unit_test_setup(t, keys_setup)
 #define FRESH(t) cmocka_unit_test_setup_teardown(t, tok_setup, tok_teardown)
 
@@ -1371,6 +1469,7 @@ main(void)
 	    FRESH(test_token_dir_swapped),
 	    FRESH(test_deferred_login),
 	    FRESH(test_other_process),
+	    FRESH(test_seal_other_process),
 	};
 
 	if (getenv("HSM_TEST") != NULL) /* e.g. HSM_TEST=test_token_loss */
