@@ -365,10 +365,15 @@ def main():
     st, _, body = rotate("not-an-arn")
     result(st == 400, "a malformed ARN is refused", "%s %s" % (st, body))
     r = P.pcactl("key", "create", "--role", "auditor")
-    akid, secret = P.parse_key(r.stdout)
-    st, _, body = rotate(int1, akid, secret)
-    result(st == 400 and "AccessDenied" in body.get("__type", ""),
-           "an auditor key may not rotate (IAM)", "%s %s" % (st, body))
+    if r.returncode != 0 or "aws_access_key_id" not in r.stdout:
+        result(False, "pcactl key create --role auditor next to pcad",
+               "exit %d: %s" % (r.returncode,
+                                " | ".join(r.stderr.split("\n"))))
+    else:
+        akid, secret = P.parse_key(r.stdout)
+        st, _, body = rotate(int1, akid, secret)
+        result(st == 400 and "AccessDenied" in body.get("__type", ""),
+               "an auditor key may not rotate (IAM)", "%s %s" % (st, body))
 
     # revoke a leaf of the old intermediate: its CRL and OCSP carry on
     leaf_old = w.get(w.int0, w.leaf_int0)["Certificate"]
