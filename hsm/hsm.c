@@ -142,8 +142,12 @@ reinit(struct hsm *h, int *again)
 		(void)h->fl->C_Finalize(NULL); /* the token may be gone */
 		h->initialized = 0;
 	}
-	if ((rc = hsm_initialize(h->fl)) != PCA_OK)
+	if ((rc = hsm_initialize(h->fl)) != PCA_OK) {
+		/* SoftHSM fails C_Initialize on a token file read torn */
+		*again = rc == PCA_EUNAVAIL;
+		(void)h->fl->C_Finalize(NULL); /* whatever it left half done */
 		return rc;
+	}
 	h->initialized = 1;
 	if ((rc = hsm_token_match(h->fl, h->token, h->uri, &h->slot)) !=
 	    PCA_OK) {

@@ -451,7 +451,9 @@ generate_once(struct hsm *h, CK_SESSION_HANDLE s, struct gen_arg *a, int *made,
 /*
  * A file-backed token (SoftHSM) that another process writes at the same
  * moment, a pcactl or pkcs11-tool login next to pcad, can fail a
- * C_GenerateKeyPair with CKR_FUNCTION_FAILED or CKR_GENERAL_ERROR, or
+ * C_GenerateKeyPair with CKR_FUNCTION_FAILED, CKR_GENERAL_ERROR or
+ * CKR_TEMPLATE_INCONSISTENT (SoftHSM reports a failed write of the new
+ * object's attributes so; the template is the one that always works), or
  * not show the pair it has just made the way it made it.  While the
  * session is still logged in, the attempt's objects are removed and
  * generation is tried again, HSM_GEN_TRIES times in all; what still fails
@@ -475,7 +477,8 @@ op_generate(struct hsm *h, CK_SESSION_HANDLE s, void *arg, CK_RV *rv)
 		if (rc == PCA_OK)
 			return rc;
 		if (!made && *rv != CKR_FUNCTION_FAILED &&
-		    *rv != CKR_GENERAL_ERROR)
+		    *rv != CKR_GENERAL_ERROR &&
+		    *rv != CKR_TEMPLATE_INCONSISTENT)
 			return rc;
 		if (!hsm_logged_in(h, s))
 			return rc;
