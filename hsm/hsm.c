@@ -178,11 +178,13 @@ reinit(struct hsm *h, int *again)
  * that moment sees no token, or a token without a user PIN, or fails with
  * CKR_GENERAL_ERROR.  A one-shot pcactl run next to pcad or other pcactl
  * runs must not fail on that, nor must pcad's recovery while pcactl runs.
- * A refused PIN is never tried again; an absent token fails after
- * HSM_OPEN_TRIES tries (~0.8 s).
+ * A refused PIN is never tried again; an absent token fails after tries
+ * tries: HSM_OPEN_TRIES (~3.2 s) for the first open, where a writer that
+ * a loaded machine holds off mid-write can keep the file torn for longer,
+ * HSM_RESET_TRIES (~0.8 s) for a recovery, which holds every signer off.
  */
 static pca_err
-reinit_settled(struct hsm *h)
+reinit_settled(struct hsm *h, unsigned tries)
 {
 	unsigned i, ms = 25;
 	int again;
@@ -191,7 +193,7 @@ reinit_settled(struct hsm *h)
 	for (i = 1;; i++, ms *= 2) {
 		again = 0;
 		rc = reinit(h, &again);
-		if (rc == PCA_OK || !again || i == HSM_OPEN_TRIES)
+		if (rc == PCA_OK || !again || i == tries)
 			return rc;
 		pca_err_clear();
 		hsm_pause_ms(ms);
@@ -587,7 +589,7 @@ hsm_reset(struct hsm *h, uint64_t seen)
 		    cause);
 	deadline(&dl, HSM_DRAIN_MS);
 	locked = pthread_rwlock_clockwrlock(&h->rw, CLOCK_MONOTONIC, &dl) == 0;
-	rc = locked ? reinit_settled(h)
+	rc = locked ? reinit_settled(h, HSM_RESET_TRIES)
 		    : pca_err_set(PCA_EUNAVAIL,
 			  "calls into the module did not return within %d ms "
 			  "(is the module hung?)",
@@ -638,7 +640,7 @@ open_deferred(struct hsm *h)
 		    "token %s refused the PIN earlier; reopen to retry",
 		    h->token);
 	else if (atomic_load(&h->deferred) &&
-		 (rc = reinit_settled(h)) == PCA_OK) {
+		 (rc = reinit_settled(h, HSM_OPEN_TRIES)) == PCA_OK) {
 		pthread_mutex_lock(&h->mu);
 		h->available = 1;
 		pthread_mutex_unlock(&h->mu);
@@ -666,7 +668,10 @@ hsm_run(struct hsm *h, hsm_op_fn fn, void *arg)
 	hsm_sigpipe_block(h->guard_sigpipe, &sp);
 	if ((rc = open_deferred(h)) != PCA_OK) {
 		hsm_sigpipe_restore(&sp);
-		return rc;
+		/* no token (yet): token trouble the caller may retry */
+		return rc == PCA_ENOTFOUND
+			   ? pca_err_set(PCA_EUNAVAIL, "%s", pca_err_msg())
+			   : rc;
 	}
 	for (tries = 0; tries < 4; tries++) {
 		rc = run_once(h, fn, arg, &cls, &seen);

@@ -26,7 +26,8 @@
 #define HSM_RESET_INTERVAL_MS 200 /* at most one reset try per interval */
 #define HSM_WAIT_MS 5000          /* longest wait for a lock or session */
 #define HSM_DRAIN_MS 2000         /* a reset waits this long for calls */
-#define HSM_OPEN_TRIES 6          /* slot listings at open before "no token" */
+#define HSM_OPEN_TRIES 8          /* opens (25 ms doubling) before "no token" */
+#define HSM_RESET_TRIES 6         /* the same in a recovery (~0.8 s) */
 #define HSM_GEN_TRIES 3           /* generations in place before a reset */
 #define HSM_LOAD_TRIES 4          /* looks for a key (5..20 ms apart) */
 #define HSM_TOKEN_LABEL_MAX 32    /* CK_TOKEN_INFO.label */
