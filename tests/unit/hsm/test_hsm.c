@@ -1389,7 +1389,7 @@ test_seal_other_process(void **state)
 	size_t blob0_len, blob_len, plain_len;
 	pid_t kid;
 	int i, ok = 0, failed = 0;
-	char msg[16];
+	char msg[32];
 
 	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
 	assert_int_equal(hsm_seal(f->h, "pca-test-seal", first, sizeof(first),
