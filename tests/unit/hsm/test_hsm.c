@@ -1224,6 +1224,33 @@ as_sdk(struct genthr *g, int k, const uint8_t *tbs, size_t n, uint8_t *sig,
 	return rc;
 }
 
+/*
+ * Another process on the token: pkcs11-tool logging in and doing what
+ * (its arguments) in a loop, in a process group of its own (kill -pid).
+ */
+static pid_t
+other_process(struct tfix *f, const char *what)
+{
+	char cmd[512];
+	pid_t kid;
+
+	(void)snprintf(cmd, sizeof(cmd),
+	    "while :; do pkcs11-tool --module " SOFTHSM
+	    " --token-label ca-token --login --pin " USER_PIN
+	    " %s >/dev/null 2>&1; done",
+	    what);
+	if ((kid = fork()) == 0) {
+		char *envp[] = {f->t.env, "PATH=/usr/bin:/bin", NULL};
+
+		(void)setpgid(0, 0);
+		execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, envp);
+		_exit(127);
+	}
+	assert_true(kid > 0);
+	usleep(200000); /* the loop is running */
+	return kid;
+}
+
 static void *
 generator(void *arg)
 {
@@ -1289,19 +1316,7 @@ test_other_process(void **state)
 	int i, k, made = 0, signs = 0, lost = 0, n503 = 0;
 
 	assert_int_equal(hsm_open(&f->t.conf, &f->h), PCA_OK);
-	if ((kid = fork()) == 0) {
-		char *envp[] = {f->t.env, "PATH=/usr/bin:/bin", NULL};
-
-		(void)setpgid(0, 0);
-		execle("/bin/sh", "sh", "-c",
-		    "while :; do pkcs11-tool --module " SOFTHSM
-		    " --token-label ca-token --login --pin " USER_PIN
-		    " -O >/dev/null 2>&1; done",
-		    (char *)NULL, envp);
-		_exit(127);
-	}
-	assert_true(kid > 0);
-	usleep(200000); /* the loop is running */
+	kid = other_process(f, "-O");
 	assert_int_equal(pthread_barrier_init(&bar, NULL, GEN_THREADS), 0);
 	for (i = 0; i < GEN_THREADS; i++) {
 		memset(&g[i], 0, sizeof(g[i]));
@@ -1395,20 +1410,8 @@ test_seal_other_process(void **state)
 	assert_int_equal(hsm_seal(f->h, "pca-test-seal", first, sizeof(first),
 			     &blob0, &blob0_len),
 	    PCA_OK);
-	if ((kid = fork()) == 0) {
-		char *envp[] = {f->t.env, "PATH=/usr/bin:/bin", NULL};
-
-		(void)setpgid(0, 0);
-		execle("/bin/sh", "sh", "-c",
-		    "while :; do pkcs11-tool --module " SOFTHSM
-		    " --token-label ca-token --login --pin " USER_PIN
-		    " --keypairgen --key-type EC:prime256v1 --label other"
-		    " >/dev/null 2>&1; done",
-		    (char *)NULL, envp);
-		_exit(127);
-	}
-	assert_true(kid > 0);
-	usleep(200000); /* the loop is running */
+	kid = other_process(f,
+	    "--keypairgen --key-type EC:prime256v1 --label other");
 	for (i = 0; i < SEAL_ROUNDS; i++) {
 		(void)snprintf(msg, sizeof(msg), "secret %d", i);
 		if (hsm_seal(f->h, "pca-test-seal", (const uint8_t *)msg,
