@@ -157,6 +157,7 @@ pca_err hsm_find(struct hsm *, CK_SESSION_HANDLE, CK_OBJECT_CLASS,
     const char *label, const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *objs,
     CK_ULONG max, CK_ULONG *n, CK_RV *rv) PCA_WUR;
 int hsm_logged_in(struct hsm *, CK_SESSION_HANDLE);
+int hsm_look_again(struct hsm *, CK_SESSION_HANDLE, pca_err rc, CK_RV rv);
 int hsm_login_lost(struct hsm *, CK_SESSION_HANDLE, CK_RV *rv);
 pca_err hsm_attr_get(struct hsm *, CK_SESSION_HANDLE, CK_OBJECT_HANDLE,
     CK_ATTRIBUTE_TYPE, uint8_t **val, size_t *len, CK_RV *rv) PCA_WUR;

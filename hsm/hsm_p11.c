@@ -581,6 +581,25 @@ hsm_logged_in(struct hsm *h, CK_SESSION_HANDLE s)
 }
 
 /*
+ * Whether a look for an object that failed with rc (and rv) is worth
+ * another: a file-backed token (SoftHSM) that another process rewrites at
+ * that moment can show no object, read an object's halves inconsistently,
+ * or fail with CKR_FUNCTION_FAILED or CKR_GENERAL_ERROR, for a few
+ * milliseconds.  Not when memory ran out, nor when the session or its
+ * login failed (hsm_run repairs those).
+ */
+int
+hsm_look_again(struct hsm *h, CK_SESSION_HANDLE s, pca_err rc, CK_RV rv)
+{
+	if (rc == PCA_ENOMEM)
+		return 0;
+	if (rv != CKR_OK && rv != CKR_FUNCTION_FAILED &&
+	    rv != CKR_GENERAL_ERROR)
+		return 0;
+	return hsm_logged_in(h, s);
+}
+
+/*
  * A search that found nothing may only mean the login was lost (private
  * objects are hidden then): report that as CKR_USER_NOT_LOGGED_IN.
  */

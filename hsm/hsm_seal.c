@@ -90,12 +90,10 @@ seal_key_make(struct hsm *h, CK_SESSION_HANDLE s, const char *name,
 
 /*
  * Looks for the secret keys labelled name, HSM_LOAD_TRIES times (5..20 ms
- * apart) while the search fails the way a file-backed token fails for a
- * few milliseconds when another process rewrites it (SoftHSM: no object,
- * or CKR_FUNCTION_FAILED / CKR_GENERAL_ERROR) and the session is still
- * logged in.  Above all, a sealing key that exists must never look absent
- * to seal_key_get: it would generate a second key under the same label,
- * and every secret sealed since init would stop opening.
+ * apart) while finding none or failing is worth another look
+ * (hsm_look_again).  Above all, a sealing key that exists must never look
+ * absent to seal_key_get: it would generate a second key under the same
+ * label, and every secret sealed since init would stop opening.
  */
 static pca_err
 seal_key_find(struct hsm *h, CK_SESSION_HANDLE s, const char *name,
@@ -111,10 +109,8 @@ seal_key_find(struct hsm *h, CK_SESSION_HANDLE s, const char *name,
 		    rv);
 		if ((err == PCA_OK && *n > 0) || i == HSM_LOAD_TRIES)
 			return err;
-		if (err != PCA_OK && *rv != CKR_FUNCTION_FAILED &&
-		    *rv != CKR_GENERAL_ERROR)
-			return err;
-		if (!hsm_logged_in(h, s))
+		if (!hsm_look_again(h, s, err != PCA_OK ? err : PCA_ENOTFOUND,
+			*rv))
 			return err;
 		pca_err_clear();
 		hsm_pause_ms(ms);

@@ -442,23 +442,16 @@ out:
 }
 
 /*
- * Whether a failed look for a key is worth another: a file-backed token
- * (SoftHSM) that another process writes at that moment (a pcactl or
- * pkcs11-tool login next to pcad) can show no key, or read a key's halves
- * inconsistently, or fail with CKR_FUNCTION_FAILED, for a few
- * milliseconds.  Not when the session or login failed (hsm_run repairs
- * those), nor for an unbound key that is simply absent.
+ * Whether a failed look for a key is worth another (hsm_look_again); never
+ * for an unbound key that is simply absent.
  */
 static int
 key_look_again(struct hsm *h, CK_SESSION_HANDLE s, const struct hsm_key *key,
     pca_err rc, CK_RV rv)
 {
-	if (rc == PCA_ENOMEM || (rc == PCA_ENOTFOUND && key->spki == NULL))
+	if (rc == PCA_ENOTFOUND && key->spki == NULL)
 		return 0;
-	if (rv != CKR_OK && rv != CKR_FUNCTION_FAILED &&
-	    rv != CKR_GENERAL_ERROR)
-		return 0;
-	return hsm_logged_in(h, s);
+	return hsm_look_again(h, s, rc, rv);
 }
 
 /*
